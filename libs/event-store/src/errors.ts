@@ -1,0 +1,46 @@
+import type { ExpectedRevision } from './event-store.port';
+
+/** The stream was not at the revision the writer expected. Nothing of the batch was written. */
+export class WrongExpectedRevisionError extends Error {
+  override readonly name = 'WrongExpectedRevisionError';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision, or 'no_stream' when it has no events. */
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`Wrong expected revision on stream '${stream}': expected ${String(expected)}, actual ${String(actual)}`);
+  }
+}
+
+/** The store cannot be reached (EventStoreDB gRPC code 14 / `unavailable`, a call past its timeout, a closed file). */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(`store unreachable: ${message}`);
+  }
+}
+
+/** An append was larger than the store accepts. */
+export class AppendTooLargeError extends Error {
+  override readonly name = 'AppendTooLargeError';
+  constructor(readonly stream: string, readonly bytes: number, readonly limit: number) {
+    super(`Append to stream '${stream}' is ${bytes} bytes, over the ${limit}-byte limit`);
+  }
+}
+
+/** A batch re-used some, but not all, event ids already written to the stream. */
+export class PartialIdempotencyError extends Error {
+  override readonly name = 'PartialIdempotencyError';
+  constructor(readonly stream: string, readonly duplicateIds: string[]) {
+    super(
+      `Append to stream '${stream}' repeats ${duplicateIds.length} already-written event id(s) ` +
+        `(${duplicateIds.slice(0, 3).join(', ')}${duplicateIds.length > 3 ? ', ...' : ''}) alongside new ones`,
+    );
+  }
+}
+
+/** An argument to the store was not acceptable (an empty stream name, a bad event id, ...). */
+export class InvalidStoreArgumentError extends Error {
+  override readonly name = 'InvalidStoreArgumentError';
+}

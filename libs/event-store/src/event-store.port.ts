@@ -1,0 +1,113 @@
+/**
+ * The EventStore port: the one interface the rest of the ledger uses to reach its store.
+ * Its semantics are EventStoreDB's, so that the embedded SQLite adapter and the EventStoreDB
+ * adapter are interchangeable and one contract suite (event-store.contract.ts) holds both to them.
+ *
+ * - Stream revisions are 0-based and gapless per stream (bigint).
+ * - Positions are global commit positions (bigint). For SQLite they are gapless 1, 2, 3...;
+ *   for EventStoreDB they are the transaction-file positions (increasing, not gapless).
+ *   Callers must only compare them and hand them back, never compute with them.
+ * - Reading a stream that has no events yields nothing (an empty iteration), in both adapters;
+ *   `streamRevision(stream)` answers `undefined` for it.
+ */
+
+/** What the writer expects the stream to be before its append. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+export const ANY = 'any' as const;
+export const NO_STREAM = 'no_stream' as const;
+export const STREAM_EXISTS = 'stream_exists' as const;
+
+/** Metadata carried by every event. `$correlationId` and `$causationId` are EventStoreDB's own keys. */
+export interface EventMetadata {
+  $correlationId?: string;
+  $causationId?: string;
+  [key: string]: unknown;
+}
+
+/** An event about to be appended. `id` is a UUID; appending the same id twice to a stream is idempotent. */
+export interface NewEvent<T = unknown> {
+  id: string;
+  type: string;
+  data: T;
+  metadata?: EventMetadata;
+}
+
+/** An event as stored. */
+export interface RecordedEvent<T = unknown> {
+  id: string;
+  type: string;
+  stream: string;
+  /** 0-based revision of the event within its stream. */
+  revision: bigint;
+  /** Global commit position. */
+  position: bigint;
+  data: T;
+  metadata: EventMetadata;
+  /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
+  created: string;
+}
+
+export interface AppendOptions {
+  expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** The revision of the last event now in the stream (the revision the next writer should expect). */
+  nextExpectedRevision: bigint;
+  /** The commit position of the last event of the batch (of the already-written batch when idempotent). */
+  position: bigint;
+}
+
+export type Direction = 'forwards' | 'backwards';
+
+export interface ReadStreamOptions {
+  /** Inclusive. Defaults to the start (forwards) or the end (backwards). */
+  fromRevision?: bigint | 'start' | 'end';
+  direction?: Direction;
+  maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  /** Inclusive. Defaults to the start (forwards) or the end (backwards). */
+  fromPosition?: bigint | 'start' | 'end';
+  direction?: Direction;
+  maxCount?: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive, as in EventStoreDB: the first event delivered is the one after this position. */
+  fromPosition?: bigint | 'start';
+}
+
+/** A live subscription. Iterate it; `unsubscribe()` ends the iteration. */
+export interface Subscription extends AsyncIterable<RecordedEvent> {
+  /** The position of the last event delivered (or the starting position). */
+  readonly lastPosition: bigint | 'start';
+  unsubscribe(): Promise<void>;
+}
+
+export interface StoreHealth {
+  kind: 'sqlite' | 'esdb';
+  reachable: boolean;
+  detail?: string;
+}
+
+/** The largest append a store accepts, as EventStoreDB's default max append size (1 MiB). */
+export const MAX_APPEND_BYTES = 1024 * 1024;
+
+export interface EventStore {
+  readonly kind: 'sqlite' | 'esdb';
+  appendToStream(stream: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  subscribeToAll(options?: SubscribeOptions): Subscription;
+  /** The revision of the last event of a stream, or undefined for a stream with no events. */
+  streamRevision(stream: string): Promise<bigint | undefined>;
+  /** The position of the last event in the store, or undefined for an empty store. */
+  headPosition(): Promise<bigint | undefined>;
+  health(): Promise<StoreHealth>;
+  dispose(): Promise<void>;
+}
+
+export const EVENT_STORE = Symbol('EVENT_STORE');

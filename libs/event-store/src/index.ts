@@ -1,0 +1,5 @@
+export * from './event-store.port';
+export * from './errors';
+export * from './sqlite-event-store';
+export * from './esdb-event-store';
+export * from './config';

@@ -1,0 +1,248 @@
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  AppendTooLargeError,
+  InvalidStoreArgumentError,
+  PartialIdempotencyError,
+  StoreUnavailableError,
+  WrongExpectedRevisionError,
+} from './errors';
+import {
+  MAX_APPEND_BYTES,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StoreHealth,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-store.port';
+import { pollingSubscription } from './polling-subscription';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PAGE = 500;
+
+interface Row {
+  position: number | bigint;
+  stream: string;
+  revision: number | bigint;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  created: string;
+}
+
+export interface SqliteEventStoreOptions {
+  /** How long a writer waits for another process's write lock before failing (ms). */
+  busyTimeoutMs?: number;
+  /** How often a subscription polls for commits made by other processes (ms). */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The embedded event store: one SQLite file, WAL, synchronous=FULL (an acknowledged append has
+ * been fsynced), every append in BEGIN IMMEDIATE. `position` is the table's INTEGER PRIMARY KEY:
+ * rows are never deleted and writes are serialised by the write lock, so positions are gapless
+ * (1, 2, 3, ...) and in commit order. Several processes may share the file (busy timeout).
+ */
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly commits = new EventEmitter();
+  private readonly pollIntervalMs: number;
+  private closed = false;
+  private readonly stmt: {
+    head: Database.Statement<[string], { revision: number | bigint } | undefined>;
+    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint } | undefined>;
+    insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
+    readFwd: Database.Statement<[string, number | bigint, number], Row>;
+    readBwd: Database.Statement<[string, number | bigint, number], Row>;
+    allFwd: Database.Statement<[number | bigint, number], Row>;
+    allBwd: Database.Statement<[number | bigint, number], Row>;
+    headPosition: Database.Statement<[], { position: number | bigint | null }>;
+  };
+
+  constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.defaultSafeIntegers(true);
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY,
+        stream   TEXT    NOT NULL,
+        revision INTEGER NOT NULL,
+        event_id TEXT    NOT NULL,
+        type     TEXT    NOT NULL,
+        data     TEXT    NOT NULL,
+        metadata TEXT    NOT NULL,
+        created  TEXT    NOT NULL,
+        UNIQUE (stream, revision),
+        UNIQUE (stream, event_id)
+      );
+    `);
+    this.commits.setMaxListeners(0);
+    this.stmt = {
+      head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      findIds: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? AND event_id = ?'),
+      insert: this.db.prepare(
+        'INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      readFwd: this.db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?'),
+      readBwd: this.db.prepare('SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'),
+      allFwd: this.db.prepare('SELECT * FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?'),
+      allBwd: this.db.prepare('SELECT * FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?'),
+      headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+    };
+  }
+
+  async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.ensureOpen();
+    if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
+    if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
+    const expected = options.expectedRevision ?? 'any';
+    const encoded = events.map((e, i) => {
+      if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
+      if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
+      return { id: e.id.toLowerCase(), type: e.type, data: JSON.stringify(e.data ?? null), metadata: JSON.stringify(e.metadata ?? {}) };
+    });
+    const bytes = encoded.reduce((n, e) => n + Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + Buffer.byteLength(e.type), 0);
+    if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
+
+    const result = this.db
+      .transaction((): AppendResult & { written: boolean } => {
+        // Idempotency: a batch whose ids are all already in the stream is a retry of a written append.
+        const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
+        const already = found.filter((f) => f !== undefined);
+        if (already.length === encoded.length) {
+          const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
+          const head = this.stmt.head.get(stream)?.revision;
+          return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
+        }
+        if (already.length > 0) {
+          throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
+        }
+        const headValue = this.stmt.head.get(stream)?.revision;
+        const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
+        const actual = head === undefined ? ('no_stream' as const) : head;
+        const ok =
+          expected === 'any' ||
+          (expected === 'no_stream' && head === undefined) ||
+          (expected === 'stream_exists' && head !== undefined) ||
+          (typeof expected === 'bigint' && head === expected);
+        if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+        const created = new Date().toISOString();
+        let revision = head === undefined ? 0n : head + 1n;
+        let position = 0n;
+        for (const e of encoded) {
+          position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
+          revision++;
+        }
+        return { nextExpectedRevision: revision - 1n, position, written: true };
+      })
+      .immediate();
+    if (result.written) this.commits.emit('commit');
+    return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
+  }
+
+  async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
+    let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
+    let remaining = options.maxCount ?? Infinity;
+    while (remaining > 0) {
+      this.ensureOpen();
+      const rows = (backwards ? this.stmt.readBwd : this.stmt.readFwd).all(stream, cursor, Math.min(PAGE, remaining));
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      const last = BigInt(rows[rows.length - 1].revision);
+      cursor = backwards ? last - 1n : last + 1n;
+      if (cursor < 0n) return;
+    }
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const backwards = options.direction === 'backwards';
+    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+    let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
+    let remaining = options.maxCount ?? Infinity;
+    while (remaining > 0) {
+      this.ensureOpen();
+      const rows = (backwards ? this.stmt.allBwd : this.stmt.allFwd).all(cursor, Math.min(PAGE, remaining));
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      const last = BigInt(rows[rows.length - 1].position);
+      cursor = backwards ? last - 1n : last + 1n;
+      if (cursor < 0n) return;
+    }
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Subscription {
+    return pollingSubscription({
+      fromPosition: options.fromPosition ?? 'start',
+      readAfter: (after) => this.readAll({ fromPosition: after === 'start' ? 'start' : after + 1n, maxCount: PAGE }),
+      onCommit: (wake) => {
+        this.commits.on('commit', wake);
+        return () => this.commits.off('commit', wake);
+      },
+      pollIntervalMs: this.pollIntervalMs,
+    });
+  }
+
+  async streamRevision(stream: string): Promise<bigint | undefined> {
+    this.ensureOpen();
+    const r = this.stmt.head.get(stream)?.revision;
+    return r === null || r === undefined ? undefined : BigInt(r);
+  }
+
+  async headPosition(): Promise<bigint | undefined> {
+    this.ensureOpen();
+    const p = this.stmt.headPosition.get()?.position;
+    return p === null || p === undefined ? undefined : BigInt(p);
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      this.ensureOpen();
+      this.db.prepare('SELECT 1').get();
+      return { kind: 'sqlite', reachable: true, detail: this.file };
+    } catch (err) {
+      return { kind: 'sqlite', reachable: false, detail: `${this.file}: ${(err as Error).message}` };
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.commits.emit('commit');
+    this.db.close();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreUnavailableError(`the SQLite store ${this.file} is closed`);
+  }
+}
+
+function toRecorded(row: Row): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.type,
+    stream: row.stream,
+    revision: BigInt(row.revision),
+    position: BigInt(row.position),
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    created: row.created,
+  };
+}
