@@ -1,0 +1,138 @@
+import { DomainError, parseEui64, type DeviceId, type Eui64, type UserId, type UserRole } from './identifiers';
+
+export const DEVICE_TYPES = ['ESME', 'GSME', 'GPF', 'CHF', 'HCALCS', 'PPMID', 'IHD', 'CAD'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+export const DEVICE_STATUSES = [
+  'Pending',
+  'Whitelisted',
+  'InstalledNotCommissioned',
+  'Commissioned',
+  'Decommissioned',
+  'Withdrawn',
+  'Suspended',
+  'Recovery',
+  'Recovered',
+] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+export type SmetsGeneration = 1 | 2;
+
+/** The fuel a device's meter point is for: an ESME serves an MPAN, a GSME or GPF an MPRN. */
+export function fuelOf(type: DeviceType): 'electricity' | 'gas' | undefined {
+  if (type === 'ESME') return 'electricity';
+  if (type === 'GSME' || type === 'GPF') return 'gas';
+  return undefined;
+}
+
+export interface SrvDefinition {
+  srv: string;
+  name: string;
+  critical: boolean;
+  eligibleRoles: readonly UserRole[];
+  deviceTypes: readonly DeviceType[];
+  /** Statuses in which the device takes the command (Commissioned always; some also InstalledNotCommissioned). */
+  allowedStatuses: readonly DeviceStatus[];
+  /** Whether an accepted request places certificates by proxy, and of which remote party. */
+  placesCertificates: 'remotePartyRole' | 'supplier' | false;
+}
+
+const COMMISSIONED: readonly DeviceStatus[] = ['Commissioned'];
+const INSTALLING: readonly DeviceStatus[] = ['Commissioned', 'InstalledNotCommissioned'];
+const METERS: readonly DeviceType[] = ['ESME', 'GSME', 'GPF'];
+
+/**
+ * The Service Reference Variants the ledger judges (domain.md section 4). Device types and the
+ * InstalledNotCommissioned allowance are modelling choices: credential requests (6.x) apply to the
+ * meters and the GPF and are allowed during installation, supply and firmware commands
+ * (7.x, 11.3) only to Commissioned meters, reads to Commissioned meters.
+ */
+export const SRV_CATALOGUE: Readonly<Record<string, SrvDefinition>> = Object.fromEntries(
+  (
+    [
+      { srv: '6.15.1', name: 'Update Security Credentials (KRP)', critical: true, eligibleRoles: ['IS', 'GS', 'ED', 'GT'], deviceTypes: METERS, allowedStatuses: INSTALLING, placesCertificates: 'remotePartyRole' },
+      { srv: '6.15.2', name: 'Update Security Credentials (Device)', critical: true, eligibleRoles: ['IS', 'GS'], deviceTypes: METERS, allowedStatuses: INSTALLING, placesCertificates: false },
+      { srv: '6.21', name: 'Request Handover of DCC Controlled Device', critical: false, eligibleRoles: ['IS', 'GS'], deviceTypes: METERS, allowedStatuses: INSTALLING, placesCertificates: 'remotePartyRole' },
+      { srv: '6.23', name: 'Update Security Credentials (CoS)', critical: false, eligibleRoles: ['IS', 'GS'], deviceTypes: METERS, allowedStatuses: INSTALLING, placesCertificates: 'supplier' },
+      { srv: '6.24.1', name: 'Retrieve Device Security Credentials (KRP)', critical: false, eligibleRoles: ['IS', 'GS', 'ED', 'GT'], deviceTypes: METERS, allowedStatuses: INSTALLING, placesCertificates: false },
+      { srv: '7.1', name: 'Enable Supply', critical: true, eligibleRoles: ['IS'], deviceTypes: ['ESME'], allowedStatuses: COMMISSIONED, placesCertificates: false },
+      { srv: '7.2', name: 'Disable Supply', critical: true, eligibleRoles: ['IS', 'GS'], deviceTypes: ['ESME', 'GSME'], allowedStatuses: COMMISSIONED, placesCertificates: false },
+      { srv: '7.3', name: 'Arm Supply', critical: true, eligibleRoles: ['IS', 'GS'], deviceTypes: ['ESME', 'GSME'], allowedStatuses: COMMISSIONED, placesCertificates: false },
+      { srv: '11.3', name: 'Activate Firmware', critical: true, eligibleRoles: ['IS', 'GS'], deviceTypes: ['ESME', 'GSME'], allowedStatuses: COMMISSIONED, placesCertificates: false },
+      { srv: '4.1.1', name: 'Read Instantaneous Import Registers', critical: false, eligibleRoles: ['IS', 'GS', 'ED', 'GT'], deviceTypes: ['ESME', 'GSME'], allowedStatuses: COMMISSIONED, placesCertificates: false },
+    ] satisfies SrvDefinition[]
+  ).map((d) => [d.srv, d]),
+);
+
+export function parseSrv(value: unknown, field = 'srv'): SrvDefinition {
+  const def = typeof value === 'string' ? SRV_CATALOGUE[value.trim()] : undefined;
+  if (!def) throw new DomainError(field, `'${String(value)}' is not a known Service Reference Variant (known: ${Object.keys(SRV_CATALOGUE).join(', ')})`);
+  return def;
+}
+
+/** Who is responsible for a meter point in Registration Data. */
+export type Responsibility = 'supplier' | 'networkOperator';
+
+/** The Registration Data responsibility a role is judged against at step 4 (none for ES, OU, RSA). */
+export function responsibilityOf(role: UserRole): Responsibility | undefined {
+  if (role === 'IS' || role === 'GS') return 'supplier';
+  if (role === 'ED' || role === 'GT') return 'networkOperator';
+  return undefined;
+}
+
+/** The party of a certificate slot: the supplier's or the network operator's. */
+export type SlotParty = 'supplier' | 'networkOperator';
+/** Critical = the digital-signing certificate; non-critical = the key-agreement certificate of the same party. */
+export type Criticality = 'critical' | 'nonCritical';
+export type SlotKey = `${SlotParty}.${Criticality}`;
+export const SLOT_KEYS: readonly SlotKey[] = ['supplier.critical', 'supplier.nonCritical', 'networkOperator.critical', 'networkOperator.nonCritical'];
+
+export type KeyUsage = 'digitalSignature' | 'keyAgreement';
+/** The SMKI remote-party role codes in the subject's OU: `02` supplier, `03` network operator. */
+export type RoleCode = string;
+export const SUPPLIER_ROLE_CODE = '02';
+export const NETWORK_OPERATOR_ROLE_CODE = '03';
+
+/** A certificate as the ledger knows it: identity (serial + issuer) and what it says of its owner. */
+export interface CertificateIdentity {
+  serial: string;
+  issuer: string;
+  ownerUserId: UserId;
+  roleCode: RoleCode;
+  keyUsage: KeyUsage;
+}
+
+export function criticalityOf(keyUsage: KeyUsage): Criticality {
+  return keyUsage === 'digitalSignature' ? 'critical' : 'nonCritical';
+}
+
+export function slotPartyOfRoleCode(roleCode: RoleCode): SlotParty | undefined {
+  if (roleCode === SUPPLIER_ROLE_CODE) return 'supplier';
+  if (roleCode === NETWORK_OPERATOR_ROLE_CODE) return 'networkOperator';
+  return undefined;
+}
+
+export function parseCertificateIdentity(value: unknown, field = 'certificate'): CertificateIdentity {
+  const v = value as Partial<Record<keyof CertificateIdentity, unknown>> | null;
+  if (!v || typeof v !== 'object') throw new DomainError(field, 'must be an object');
+  if (typeof v.serial !== 'string' || !/^[0-9A-Fa-f]+$/.test(v.serial)) throw new DomainError(`${field}.serial`, 'must be a hex serial number');
+  if (typeof v.issuer !== 'string' || v.issuer.trim() === '') throw new DomainError(`${field}.issuer`, 'must be the issuer name');
+  if (typeof v.roleCode !== 'string' || !/^\d{2}$/.test(v.roleCode)) throw new DomainError(`${field}.roleCode`, 'must be a two-digit remote-party role code');
+  if (v.keyUsage !== 'digitalSignature' && v.keyUsage !== 'keyAgreement') {
+    throw new DomainError(`${field}.keyUsage`, "must be 'digitalSignature' or 'keyAgreement'");
+  }
+  return {
+    serial: v.serial.toUpperCase().replace(/^0+(?=.)/, ''),
+    issuer: v.issuer.trim(),
+    ownerUserId: parseEui64(v.ownerUserId, `${field}.ownerUserId`),
+    roleCode: v.roleCode,
+    keyUsage: v.keyUsage,
+  };
+}
+
+export function sameCertificate(a: CertificateIdentity | undefined, b: CertificateIdentity | undefined): boolean {
+  return !!a && !!b && a.serial === b.serial && a.issuer === b.issuer;
+}
+
+// re-export for convenience of callers that only need the id types
+export type { DeviceId, Eui64, UserId };

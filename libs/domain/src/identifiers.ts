@@ -1,0 +1,184 @@
+/**
+ * Identifiers of the GB smart-metering world, each a branded string (or record) with a parse
+ * function that either returns the normalised value or throws a DomainError naming the field and
+ * the reason.
+ */
+
+/** A value that does not parse. `field` names what was wrong, `reason` why. */
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+type Brand<T, B extends string> = T & { readonly __brand: B };
+
+/** EUI-64 in the DCC's notation: eight upper-case hex octets joined by hyphens. */
+export type Eui64 = Brand<string, 'Eui64'>;
+export type UserId = Eui64;
+export type DeviceId = Eui64;
+
+const EUI64_PLAIN = /^[0-9A-F]{16}$/;
+
+/** Accepts upper or lower case, with or without hyphens (or colons); returns `90-B3-D5-1F-30-02-00-00`. */
+export function parseEui64(value: unknown, field: string): Eui64 {
+  if (typeof value !== 'string') throw new DomainError(field, 'must be an EUI-64 string');
+  const trimmed = value.trim();
+  const hyphenated = /^[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){7}$/.test(trimmed);
+  const plain = trimmed.replace(/[-:]/g, '').toUpperCase();
+  if (!EUI64_PLAIN.test(plain) || (!hyphenated && /[-:]/.test(trimmed))) {
+    throw new DomainError(field, `'${value}' is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)`);
+  }
+  return plain.match(/../g)!.join('-') as Eui64;
+}
+export const parseUserId = (value: unknown, field = 'userId'): UserId => parseEui64(value, field);
+export const parseDeviceId = (value: unknown, field = 'deviceId'): DeviceId => parseEui64(value, field);
+
+/** Electricity meter point: 13-digit MPAN core with a valid check digit. */
+export type Mpan = Brand<string, 'Mpan'>;
+/** Gas meter point: 6 to 10 digits. */
+export type Mprn = Brand<string, 'Mprn'>;
+export type Mpxn = Mpan | Mprn;
+
+const MPAN_WEIGHTS = [3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43];
+
+/** The MPAN check digit of the first 12 digits: sum of digit x weight, mod 11, mod 10. */
+export function mpanCheckDigit(first12: string): number {
+  let sum = 0;
+  for (let i = 0; i < 12; i++) sum += Number(first12[i]) * MPAN_WEIGHTS[i];
+  return (sum % 11) % 10;
+}
+
+export function parseMpan(value: unknown, field = 'mpan'): Mpan {
+  if (typeof value !== 'string' || !/^\d{13}$/.test(value.trim())) {
+    throw new DomainError(field, `'${String(value)}' is not an MPAN core (13 digits)`);
+  }
+  const v = value.trim();
+  const expected = mpanCheckDigit(v.slice(0, 12));
+  if (Number(v[12]) !== expected) {
+    throw new DomainError(field, `'${v}' fails the MPAN check digit (last digit should be ${expected})`);
+  }
+  return v as Mpan;
+}
+
+/**
+ * MPRN: 6 to 10 digits. A two-digit mod-11 check exists but is not confirmed against the official
+ * specification, so it is not applied (domain.md section 2).
+ */
+export function parseMprn(value: unknown, field = 'mprn'): Mprn {
+  if (typeof value !== 'string' || !/^\d{6,10}$/.test(value.trim())) {
+    throw new DomainError(field, `'${String(value)}' is not an MPRN (6 to 10 digits)`);
+  }
+  return value.trim() as Mprn;
+}
+
+/** 13 digits is an MPAN (checked), 6-10 digits an MPRN. */
+export function parseMpxn(value: unknown, field = 'mpxn'): Mpxn {
+  if (typeof value === 'string' && /^\d{13}$/.test(value.trim())) return parseMpan(value, field);
+  if (typeof value === 'string' && /^\d{6,10}$/.test(value.trim())) return parseMprn(value, field);
+  throw new DomainError(field, `'${String(value)}' is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`);
+}
+
+export function isMpan(mpxn: string): mpxn is Mpan {
+  return /^\d{13}$/.test(mpxn);
+}
+
+/** The 14 GB licence areas. Other two-digit IDs (independent network operators) are valid but unnamed. */
+export const DISTRIBUTOR_AREAS: Readonly<Record<string, string>> = {
+  '10': 'Eastern',
+  '11': 'East Midlands',
+  '12': 'London',
+  '13': 'Merseyside & N. Wales',
+  '14': 'Midlands',
+  '15': 'Northern',
+  '16': 'North Western',
+  '17': 'North of Scotland',
+  '18': 'South of Scotland',
+  '19': 'South Eastern',
+  '20': 'Southern',
+  '21': 'South Wales',
+  '22': 'South Western',
+  '23': 'Yorkshire',
+};
+
+export interface DistributorId {
+  id: string;
+  /** The licence area's name, or undefined for an independent network operator. */
+  area: string | undefined;
+}
+
+export function parseDistributorId(value: unknown, field = 'distributorId'): DistributorId {
+  if (typeof value !== 'string' || !/^\d{2}$/.test(value.trim())) {
+    throw new DomainError(field, `'${String(value)}' is not a distributor ID (two digits)`);
+  }
+  const id = value.trim();
+  return { id, area: DISTRIBUTOR_AREAS[id] };
+}
+
+/** The distributor ID of an MPAN core (its first two digits). */
+export function distributorOf(mpan: Mpan): DistributorId {
+  return parseDistributorId(mpan.slice(0, 2));
+}
+
+export const USER_ROLES = ['IS', 'ES', 'GS', 'ED', 'GT', 'OU', 'RSA'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export function parseUserRole(value: unknown, field = 'role'): UserRole {
+  if (typeof value !== 'string' || !(USER_ROLES as readonly string[]).includes(value)) {
+    throw new DomainError(field, `'${String(value)}' is not a User Role (one of ${USER_ROLES.join(', ')})`);
+  }
+  return value as UserRole;
+}
+
+export const REMOTE_PARTY_ROLES = ['Supplier', 'NetworkOperator', 'ACB', 'Root', 'Recovery', 'TransCoS', 'LoadController'] as const;
+export type RemotePartyRole = (typeof REMOTE_PARTY_ROLES)[number];
+
+export function parseRemotePartyRole(value: unknown, field = 'remotePartyRole'): RemotePartyRole {
+  if (typeof value !== 'string' || !(REMOTE_PARTY_ROLES as readonly string[]).includes(value)) {
+    throw new DomainError(field, `'${String(value)}' is not a RemotePartyRole (one of ${REMOTE_PARTY_ROLES.join(', ')})`);
+  }
+  return value as RemotePartyRole;
+}
+
+const MAX_COUNTER = (1n << 64n) - 1n;
+
+/** `originatorUserID:targetDeviceID:counter`, the counter 0..2^64-1 (kept as a decimal string in events). */
+export interface RequestId {
+  originator: UserId;
+  target: DeviceId;
+  counter: bigint;
+}
+
+export function parseRequestId(value: unknown, field = 'requestId'): RequestId {
+  if (typeof value !== 'string') throw new DomainError(field, 'must be a string originator:target:counter');
+  const parts = value.trim().split(':');
+  if (parts.length !== 3) {
+    throw new DomainError(field, `'${value}' is not originatorUserID:targetDeviceID:counter`);
+  }
+  const originator = parseEui64(parts[0], `${field}.originator`);
+  const target = parseEui64(parts[1], `${field}.target`);
+  if (!/^\d{1,20}$/.test(parts[2])) throw new DomainError(`${field}.counter`, `'${parts[2]}' is not a decimal counter`);
+  const counter = BigInt(parts[2]);
+  if (counter > MAX_COUNTER) throw new DomainError(`${field}.counter`, `${parts[2]} is over 2^64-1`);
+  return { originator, target, counter };
+}
+
+export function formatRequestId(id: RequestId): string {
+  return `${id.originator}:${id.target}:${id.counter.toString()}`;
+}
+
+/** ISO-8601 instant normalised to `YYYY-MM-DDTHH:mm:ss.sssZ`. A bare date means 00:00Z that day. */
+export type Instant = string;
+
+export function parseInstant(value: unknown, field: string): Instant {
+  if (typeof value !== 'string') throw new DomainError(field, 'must be an ISO-8601 date-time');
+  const v = value.trim();
+  const withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(withZone)) {
+    throw new DomainError(field, `'${value}' is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
+  }
+  const ms = Date.parse(withZone);
+  if (Number.isNaN(ms)) throw new DomainError(field, `'${value}' is not a valid date-time`);
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,137 @@
+import { parseCertificateIdentity, parseSrv, type CertificateIdentity, type SrvDefinition } from './catalogue';
+import type { RecordedRequest } from './events';
+import {
+  DomainError,
+  formatRequestId,
+  parseInstant,
+  parseRemotePartyRole,
+  parseRequestId,
+  parseUserRole,
+  type Instant,
+  type RemotePartyRole,
+  type RequestId,
+  type UserRole,
+} from './identifiers';
+
+/** A service request as the domain judges it, from DUIS XML or from JSON. */
+export interface ServiceRequest {
+  requestId: RequestId;
+  srv: SrvDefinition;
+  commandVariant?: number;
+  /** The sender's role when the request states it (JSON); DUIS does not, and the role is derived. */
+  statedRole?: UserRole;
+  /** The role code of the signing certificate, when known ('02' supplier, '03' network operator). */
+  signingRoleCode?: string;
+  executionDateTime?: Instant;
+  dateRange?: { from: Instant; to: Instant };
+  /** 6.15.1 and 6.21: whose credentials are replaced. */
+  remotePartyRole?: RemotePartyRole;
+  /** The replacement certificates the request carries (6.15.1, 6.21, 6.23). */
+  certificates: CertificateIdentity[];
+  receivedAt: Instant;
+  format: 'duis' | 'json';
+}
+
+/** The unvalidated shape both intakes produce (strings straight from XML or JSON). */
+export interface ServiceRequestInput {
+  requestId: unknown;
+  srv: unknown;
+  commandVariant?: unknown;
+  role?: unknown;
+  signingRoleCode?: unknown;
+  executionDateTime?: unknown;
+  dateRange?: { from?: unknown; to?: unknown } | null;
+  remotePartyRole?: unknown;
+  certificates?: unknown[];
+  receivedAt: unknown;
+  format: 'duis' | 'json';
+}
+
+/** Validates a request's content. Every problem is a DomainError naming the field. */
+export function parseServiceRequest(input: ServiceRequestInput): ServiceRequest {
+  const requestId = parseRequestId(input.requestId, 'requestId');
+  const srv = parseSrv(input.srv, 'srv');
+  const req: ServiceRequest = {
+    requestId,
+    srv,
+    certificates: (input.certificates ?? []).map((c, i) => parseCertificateIdentity(c, `certificates[${i}]`)),
+    receivedAt: parseInstant(input.receivedAt, 'receivedAt'),
+    format: input.format,
+  };
+  if (input.commandVariant !== undefined && input.commandVariant !== null) {
+    const cv = Number(input.commandVariant);
+    if (!Number.isInteger(cv) || cv < 1 || cv > 8) throw new DomainError('commandVariant', `'${String(input.commandVariant)}' is not a command variant (1-8)`);
+    req.commandVariant = cv;
+  }
+  if (input.role !== undefined && input.role !== null) req.statedRole = parseUserRole(input.role, 'role');
+  if (input.signingRoleCode !== undefined && input.signingRoleCode !== null) {
+    if (typeof input.signingRoleCode !== 'string' || !/^\d{2}$/.test(input.signingRoleCode)) {
+      throw new DomainError('signingRoleCode', 'must be a two-digit role code');
+    }
+    req.signingRoleCode = input.signingRoleCode;
+  }
+  if (input.executionDateTime !== undefined && input.executionDateTime !== null) {
+    req.executionDateTime = parseInstant(input.executionDateTime, 'executionDateTime');
+  }
+  if (input.dateRange) {
+    const from = parseInstant(input.dateRange.from, 'dateRange.from');
+    const to = parseInstant(input.dateRange.to, 'dateRange.to');
+    if (to < from) throw new DomainError('dateRange', `ends (${to}) before it starts (${from})`);
+    req.dateRange = { from, to };
+  }
+  if (input.remotePartyRole !== undefined && input.remotePartyRole !== null) {
+    req.remotePartyRole = parseRemotePartyRole(input.remotePartyRole, 'remotePartyRole');
+  }
+  if (srv.placesCertificates === 'remotePartyRole' && !req.remotePartyRole) {
+    throw new DomainError('remotePartyRole', `SRV ${srv.srv} must name the RemotePartyRole whose credentials it replaces`);
+  }
+  if (srv.placesCertificates && req.certificates.length === 0) {
+    throw new DomainError('certificates', `SRV ${srv.srv} must carry at least one replacement certificate`);
+  }
+  if (!srv.placesCertificates && req.certificates.length > 0) {
+    throw new DomainError('certificates', `SRV ${srv.srv} does not carry replacement certificates`);
+  }
+  const usages = req.certificates.map((c) => c.keyUsage);
+  if (new Set(usages).size !== usages.length) {
+    throw new DomainError('certificates', 'at most one digital-signing and one key-agreement certificate may be carried');
+  }
+  return req;
+}
+
+export function recordRequest(req: ServiceRequest): RecordedRequest {
+  const r: RecordedRequest = {
+    requestId: formatRequestId(req.requestId),
+    originator: req.requestId.originator,
+    target: req.requestId.target,
+    counter: req.requestId.counter.toString(),
+    srv: req.srv.srv,
+    certificates: req.certificates,
+    receivedAt: req.receivedAt,
+    format: req.format,
+    signatureVerified: false,
+  };
+  if (req.commandVariant !== undefined) r.commandVariant = req.commandVariant;
+  if (req.statedRole) r.statedRole = req.statedRole;
+  if (req.signingRoleCode) r.signingRoleCode = req.signingRoleCode;
+  if (req.executionDateTime) r.executionDateTime = req.executionDateTime;
+  if (req.dateRange) r.dateRange = req.dateRange;
+  if (req.remotePartyRole) r.remotePartyRole = req.remotePartyRole;
+  return r;
+}
+
+/** Rebuilds the request from a decision's record (for replay). */
+export function requestFromRecord(r: RecordedRequest): ServiceRequest {
+  return parseServiceRequest({
+    requestId: r.requestId,
+    srv: r.srv,
+    commandVariant: r.commandVariant,
+    role: r.statedRole,
+    signingRoleCode: r.signingRoleCode,
+    executionDateTime: r.executionDateTime,
+    dateRange: r.dateRange,
+    remotePartyRole: r.remotePartyRole,
+    certificates: r.certificates,
+    receivedAt: r.receivedAt,
+    format: r.format,
+  });
+}

@@ -1,0 +1,95 @@
+import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, SRV_CATALOGUE, type CertificateIdentity } from './catalogue';
+import { evaluate } from './evaluate';
+import type { ResponseCode } from './events';
+import type { DeviceId, Instant, UserId } from './identifiers';
+import type { ServiceRequest } from './request';
+import type { RuleSet } from './rule-sets';
+import { holderAt, type DeviceState, type MeterPointState, type UserState } from './state';
+
+export interface StuckStatus {
+  stuck: boolean;
+  deviceId: string;
+  mpxn: string | null;
+  registeredOperator: string | null;
+  /** The owner of the NO critical (digital-signing) certificate held by proxy. */
+  certificateOwner: string | null;
+  /** Since when the mismatch has held: the later of the placement and the registration change. */
+  since: Instant | null;
+}
+
+/**
+ * A SMETS1 device is stuck when the network-operator certificate held for it by proxy belongs to
+ * someone other than the NO registered for its meter point at `at`.
+ */
+export function stuckStatus(device: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): StuckStatus {
+  const held = device.slots['networkOperator.critical'];
+  const current = held?.DSP ?? held?.S1SP;
+  const registered = device.mpxn ? holderAt(meterPoint, 'networkOperator', at) : undefined;
+  const base = { deviceId: device.deviceId, mpxn: device.mpxn ?? null, registeredOperator: registered?.partyUserId ?? null, certificateOwner: current?.certificate.ownerUserId ?? null };
+  const stuck = device.smetsGeneration === 1 && !!current && !!registered && current.certificate.ownerUserId !== registered.partyUserId;
+  if (!stuck) return { ...base, stuck: false, since: null };
+  const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;
+  return { ...base, stuck: true, since };
+}
+
+export interface RepairOption {
+  who: 'registered operator' | 'certificate owner';
+  userId: string;
+  srv: string;
+  /** What the request carries. */
+  carrying: string;
+  accepted: boolean;
+  responseCode: ResponseCode;
+  reason: string;
+}
+
+/**
+ * Who could repair a stuck device under a rule set: each candidate request is judged by evaluate()
+ * itself, so the answer never disagrees with the decisions. Candidates: the registered NO sending
+ * 6.15.1 (NetworkOperator) with its own certificates, and the certificate owner sending 6.15.1
+ * with the registered NO's certificates. `users` gives the two parties' roles; a party missing
+ * from it is taken to hold the NO role of the device's fuel, Active.
+ */
+export function repairOptions(
+  device: DeviceState,
+  meterPoint: MeterPointState | undefined,
+  users: Record<string, UserState | undefined>,
+  ruleSet: RuleSet,
+  at: Instant,
+): RepairOption[] {
+  const status = stuckStatus(device, meterPoint, at);
+  if (!status.stuck) return [];
+  const registered = status.registeredOperator as UserId;
+  const owner = status.certificateOwner as UserId;
+  const noRole = fuelOf(device.deviceType!) === 'gas' ? 'GT' : 'ED';
+  const userOf = (id: string): UserState => users[id] ?? { userId: id, roles: { [noRole]: { status: 'Active', marketIds: [], effectiveFrom: at } } };
+  const certsOf = (id: UserId): CertificateIdentity[] => [
+    { serial: '0', issuer: 'hypothetical', ownerUserId: id, roleCode: NETWORK_OPERATOR_ROLE_CODE, keyUsage: 'digitalSignature' },
+    { serial: '0', issuer: 'hypothetical', ownerUserId: id, roleCode: NETWORK_OPERATOR_ROLE_CODE, keyUsage: 'keyAgreement' },
+  ];
+  const candidates = [
+    { who: 'registered operator' as const, sender: registered, carrying: `its own (${registered}) NetworkOperator certificates`, certs: certsOf(registered) },
+    { who: 'certificate owner' as const, sender: owner, carrying: `the registered NO's (${registered}) NetworkOperator certificates`, certs: certsOf(registered) },
+  ];
+  return candidates.map((c) => {
+    const request: ServiceRequest = {
+      requestId: { originator: c.sender, target: device.deviceId as DeviceId, counter: 0n },
+      srv: SRV_CATALOGUE['6.15.1'],
+      remotePartyRole: 'NetworkOperator',
+      certificates: c.certs,
+      receivedAt: at,
+      format: 'json',
+    };
+    const { decision } = evaluate(request, { sender: userOf(c.sender), device, meterPoint, revisionsRead: {} }, ruleSet, at);
+    const failed = decision.data.checks.find((k) => k.outcome === 'fail');
+    return {
+      who: c.who,
+      userId: c.sender,
+      srv: '6.15.1',
+      carrying: c.carrying,
+      accepted: decision.data.outcome === 'accepted',
+      responseCode: decision.data.responseCode,
+      reason: failed ? failed.reason : 'accepted',
+    };
+  });
+}
