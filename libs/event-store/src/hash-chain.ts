@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { EventMetadata, NewEvent, RecordedEvent } from './event-store.port';
+
+/**
+ * Tamper evidence: every event the ledger writes carries, in its metadata, `$prevHash` (the hash
+ * of the previous event of its stream, or GENESIS_HASH for revision 0) and `$hash`, the SHA-256 of
+ * that previous hash and the event's own content (id, type, stream, revision, data, and metadata
+ * other than `$hash`). Changing an event breaks its own hash; removing one breaks its successor's
+ * `$prevHash` (and leaves a gap in revisions). Removing the last events of a stream is caught by
+ * comparing stream heads with a digest kept by an auditor (see libs/audit).
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface ChainLink {
+  $prevHash: string;
+  $hash: string;
+}
+
+/** JSON with object keys sorted at every depth, so the same content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v as Record<string, unknown>).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+export function eventHash(
+  prevHash: string,
+  event: { id: string; type: string; stream: string; revision: bigint; data: unknown; metadata: EventMetadata },
+): string {
+  const { $hash: _omitted, ...metadata } = event.metadata;
+  const body = canonicalJson({
+    id: event.id,
+    type: event.type,
+    stream: event.stream,
+    revision: event.revision.toString(),
+    data: event.data,
+    metadata,
+  });
+  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+}
+
+/**
+ * Adds `$prevHash`/`$hash` to a batch about to be appended at `firstRevision` of `stream`, chained
+ * to `prevHash` (the `$hash` of the event at firstRevision - 1, or GENESIS_HASH).
+ */
+export function chainEvents(stream: string, firstRevision: bigint, prevHash: string, events: NewEvent[]): NewEvent[] {
+  let prev = prevHash;
+  return events.map((e, i) => {
+    const metadata: EventMetadata = { ...(e.metadata ?? {}), $prevHash: prev };
+    const $hash = eventHash(prev, { ...e, stream, revision: firstRevision + BigInt(i), metadata });
+    prev = $hash;
+    return { ...e, metadata: { ...metadata, $hash } };
+  });
+}
+
+/** The `$hash` of a recorded event, or undefined for an event written without a chain. */
+export function hashOf(event: RecordedEvent | undefined): string | undefined {
+  const h = event?.metadata.$hash;
+  return typeof h === 'string' ? h : undefined;
+}
+
+export type ChainBreak =
+  | { stream: string; revision: bigint; position: bigint; kind: 'hash-mismatch' | 'prev-hash-mismatch' | 'missing-hash' }
+  | { stream: string; revision: bigint; position: bigint; kind: 'revision-gap'; expectedRevision: bigint };
+
+/** Checks one stream's events, given in revision order. Returns the first broken link, or undefined. */
+export function verifyLink(prev: { hash: string; revision: bigint } | undefined, event: RecordedEvent): ChainBreak | undefined {
+  const expectedRevision = prev ? prev.revision + 1n : 0n;
+  const at = { stream: event.stream, revision: event.revision, position: event.position };
+  if (event.revision !== expectedRevision) return { ...at, kind: 'revision-gap', expectedRevision };
+  const { $hash, $prevHash } = event.metadata;
+  if (typeof $hash !== 'string' || typeof $prevHash !== 'string') return { ...at, kind: 'missing-hash' };
+  if ($prevHash !== (prev ? prev.hash : GENESIS_HASH)) return { ...at, kind: 'prev-hash-mismatch' };
+  if (eventHash($prevHash, event) !== $hash) return { ...at, kind: 'hash-mismatch' };
+  return undefined;
+}

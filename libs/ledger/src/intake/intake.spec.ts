@@ -1,0 +1,121 @@
+import { parseServiceRequest } from '@ledger/domain';
+import { parseCertificate } from './certificates';
+import { parseDuisRequest } from './duis';
+import { IntakeError } from './errors';
+import { parseRegistrationCsv } from './registrations-csv';
+import { makeCertificate } from './testing/make-certificate';
+import { makeDuisRequest, updateSecurityCredentialsKrpBody } from './testing/make-duis';
+
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const ESME = '00-DB-12-34-56-78-90-01';
+const AT = '2024-03-01T12:00:00.000Z';
+
+const intakeError = (fn: () => unknown): IntakeError => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof IntakeError) return e;
+    throw e;
+  }
+  throw new Error('expected an IntakeError');
+};
+
+describe('certificates, read with a real X.509 library', () => {
+  it.each`
+    roleCode | keyUsage
+    ${'03'}  | ${'digitalSignature'}
+    ${'03'}  | ${'keyAgreement'}
+    ${'02'}  | ${'digitalSignature'}
+  `('an OU=$roleCode $keyUsage certificate gives its owner, role code, key usage, serial and issuer', async ({ roleCode, keyUsage }) => {
+    const c = await makeCertificate({ ownerUserId: NO_A, roleCode, keyUsage, serial: '0A1B2C' });
+    expect(parseCertificate(c.base64, 'cert')).toMatchObject({ ownerUserId: NO_A, roleCode, keyUsage, serial: 'A1B2C', issuer: 'CN=Test SMKI Issuing CA' });
+    expect(parseCertificate(c.der, 'cert').ownerUserId).toBe(NO_A);
+  });
+
+  it.each`
+    case                          | make                                                                                                    | reason
+    ${'two key usages'}           | ${() => makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'both' })}                       | ${/exactly one of digitalSignature or keyAgreement/}
+    ${'no uniqueIdentifier'}      | ${() => makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'keyAgreement', withoutUniqueIdentifier: true })} | ${/no uniqueIdentifier \(2\.5\.4\.45\)/}
+    ${'an OU that is no role'}    | ${() => makeCertificate({ ownerUserId: NO_A, roleCode: 'XX', keyUsage: 'keyAgreement' })}               | ${/OU must hold the two-digit remote-party role code/}
+  `('refuses a certificate with $case, naming the field', async ({ make, reason }) => {
+    const c = await make();
+    const err = intakeError(() => parseCertificate(c.base64, 'certificates[0]'));
+    expect(err.field).toBe('certificates[0]');
+    expect(err.reason).toMatch(reason);
+  });
+
+  it('refuses text that is not base64, and base64 that is not a certificate', () => {
+    expect(intakeError(() => parseCertificate('not base64!', 'c')).reason).toBe('is not base64');
+    expect(intakeError(() => parseCertificate(Buffer.from('hello').toString('base64'), 'c')).reason).toBe('is not a DER X.509 certificate');
+  });
+});
+
+describe('DUIS requests', () => {
+  it('a 6.15.1 with two replacement certificates reads back into a valid domain request', async () => {
+    const signing = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const agreement = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'keyAgreement' });
+    const xml = makeDuisRequest({
+      originator: NO_A.toLowerCase(),
+      target: ESME,
+      counter: 1001,
+      srv: '6.15.1',
+      body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64, keyAgreement: agreement.base64 }, '2024-04-01T00:00:00Z'),
+    });
+    const parsed = parseDuisRequest(xml, AT);
+    expect(parsed.certificates.map((c) => c.keyUsage)).toEqual(['digitalSignature', 'keyAgreement']);
+    const req = parseServiceRequest(parsed.input);
+    expect(req).toMatchObject({ srv: { srv: '6.15.1' }, remotePartyRole: 'NetworkOperator', executionDateTime: '2024-04-01T00:00:00.000Z', format: 'duis' });
+    expect(req.requestId).toEqual({ originator: NO_A, target: ESME, counter: 1001n });
+    expect(req.certificates.every((c) => c.ownerUserId === NO_A)).toBe(true);
+  });
+
+  it('a 4.1.1 has no certificates and no remote party', () => {
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    expect(parseServiceRequest(parseDuisRequest(xml, AT).input)).toMatchObject({ srv: { srv: '4.1.1' }, certificates: [] });
+  });
+
+  it.each`
+    case                       | xml                                                                                    | field
+    ${'empty'}                 | ${''}                                                                                  | ${'body'}
+    ${'not XML'}               | ${'{"json": true}'}                                                                    | ${'body'}
+    ${'truncated'}             | ${'<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway"><sr:Header>'} | ${'body'}
+  `('refuses a request that is $case', ({ xml, field }) => {
+    expect(intakeError(() => parseDuisRequest(xml, AT)).field).toBe(field);
+  });
+
+  it('a replacement certificate that does not parse is refused, naming its element', () => {
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 2, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: 'AAAA' }) });
+    expect(intakeError(() => parseDuisRequest(xml, AT)).field).toBe('Body.UpdateSecurityCredentialsKRP.ReplacementCertificates.RemotePartyDigitalSigningCertificate');
+  });
+});
+
+describe('Registration Data CSV', () => {
+  const header = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+  it('keeps the good lines and reports each bad one with its line, field and reason', () => {
+    const text = [
+      header,
+      `1412345678901,network_operator,${NO_A},2024-01-01,R1`,
+      '1412345678902,network_operator,90b3d51f3003000a,2024-01-01,R2',
+      '',
+      `"1234567890",supplier,"90-b3-d5-1f-30-01-00-01",2024-01-01T00:00:00Z,"R,3"`,
+      `2200000123453,operator,${NO_A},2024-01-01,R4`,
+      `2200000123453,supplier,${NO_A},2024-13-01,R5`,
+      `2200000123453,supplier,${NO_A}`,
+    ].join('\r\n');
+    const { rows, errors } = parseRegistrationCsv(text);
+    expect(rows.map((r) => [r.line, r.mpxn, r.responsibility, r.partyUserId, r.effectiveFrom, r.recordId])).toEqual([
+      [2, '1412345678901', 'networkOperator', NO_A, '2024-01-01T00:00:00.000Z', 'R1'],
+      [5, '1234567890', 'supplier', '90-B3-D5-1F-30-01-00-01', '2024-01-01T00:00:00.000Z', 'R,3'],
+    ]);
+    expect(errors).toEqual([
+      { line: 3, field: 'mpxn', reason: "'1412345678902' fails the MPAN check digit (last digit should be 1)" },
+      { line: 6, field: 'responsibility', reason: "'operator' is not 'supplier' or 'network_operator'" },
+      { line: 7, field: 'effective_from', reason: expect.stringMatching(/not a valid date-time|not an ISO-8601/) },
+      { line: 8, field: 'line', reason: 'has 3 fields, expected 5 (truncated?)' },
+    ]);
+  });
+
+  it('a wrong header refuses the whole file', () => {
+    expect(parseRegistrationCsv('mpan,who\n1412345678901,x')).toEqual({ rows: [], errors: [{ line: 1, field: 'header', reason: expect.stringContaining(header) }] });
+  });
+});

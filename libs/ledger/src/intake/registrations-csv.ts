@@ -1,0 +1,97 @@
+import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
+
+/**
+ * The Registration Data file format: CSV, UTF-8, one header line then one change per line.
+ *
+ *   mpxn,responsibility,party_user_id,effective_from,record_id
+ *   1412345678901,network_operator,90-B3-D5-1F-30-03-00-0A,2024-01-01T00:00:00Z,RDP-0001
+ *
+ * - mpxn: an MPAN core (13 digits, check digit verified) or an MPRN (6-10 digits)
+ * - responsibility: `supplier` or `network_operator`
+ * - party_user_id: the party's User ID (EUI-64, any case, hyphens optional)
+ * - effective_from: an ISO-8601 instant with a zone, or a date (00:00Z that day)
+ * - record_id: the RDP's record id; re-importing a record id already held changes nothing
+ * Fields may be double-quoted (a quote inside doubled); blank lines are ignored; CRLF is accepted.
+ */
+export const REGISTRATION_CSV_HEADER = ['mpxn', 'responsibility', 'party_user_id', 'effective_from', 'record_id'];
+
+export interface RegistrationRow {
+  line: number;
+  mpxn: string;
+  responsibility: 'supplier' | 'networkOperator';
+  partyUserId: string;
+  effectiveFrom: string;
+  recordId: string;
+}
+
+export interface RowError {
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; errors: RowError[] } {
+  const rows: RegistrationRow[] = [];
+  const errors: RowError[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const header = splitCsvLine(lines[0] ?? '');
+  if (!header || header.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
+    return { rows, errors: [{ line: 1, field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}'` }] };
+  }
+  for (let i = 1; i < lines.length; i++) {
+    const line = i + 1;
+    if (lines[i].trim() === '') continue;
+    const fields = splitCsvLine(lines[i]);
+    if (!fields) {
+      errors.push({ line, field: 'line', reason: 'has an unterminated quoted field' });
+      continue;
+    }
+    if (fields.length !== REGISTRATION_CSV_HEADER.length) {
+      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length} (truncated?)` });
+      continue;
+    }
+    const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
+    try {
+      if (responsibility !== 'supplier' && responsibility !== 'network_operator') {
+        throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
+      }
+      if (recordId === '') throw new DomainError('record_id', 'is empty');
+      rows.push({
+        line,
+        mpxn: parseMpxn(mpxn, 'mpxn'),
+        responsibility: responsibility === 'supplier' ? 'supplier' : 'networkOperator',
+        partyUserId: parseUserId(party, 'party_user_id'),
+        effectiveFrom: parseInstant(effectiveFrom, 'effective_from'),
+        recordId,
+      });
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      errors.push({ line, field: err.field, reason: err.reason });
+    }
+  }
+  return { rows, errors };
+}
+
+/** Splits one CSV line; undefined when a quoted field is not closed. */
+function splitCsvLine(line: string): string[] | undefined {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+  }
+  if (quoted) return undefined;
+  out.push(field);
+  return out;
+}

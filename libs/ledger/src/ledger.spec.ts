@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
+import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
+import { Ledger } from './ledger';
+
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const NO_B = '90-B3-D5-1F-30-03-00-0B';
+const ESME = '00-DB-12-34-56-78-90-01';
+const MPAN = '1412345678901';
+const ctx = { actor: 'test' };
+
+describe('Ledger command handlers', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-handlers-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+    await ledger.placeCertificate(
+      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
+      ctx,
+    );
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const read = async (stream: string) => {
+    const out: RecordedEvent[] = [];
+    for await (const e of store.readStream(stream)) out.push(e);
+    return out;
+  };
+  const req = (counter: number, extra: Partial<ServiceRequestInput> = {}) =>
+    parseServiceRequest({ requestId: `${NO_A}:${ESME}:${counter}`, srv: '4.1.1', receivedAt: '2024-03-01T00:00:00Z', format: 'json', ...extra });
+
+  it('records a decision on the device stream, and a resubmitted RequestID returns it without writing', async () => {
+    const first = await ledger.submit(req(1), ctx);
+    expect(first).toMatchObject({ written: true, decision: { outcome: 'accepted', responseCode: 'I0' } });
+    const again = await ledger.submit(req(1), ctx);
+    expect(again).toEqual({ ...first, written: false });
+    expect((await read(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated')).toHaveLength(1);
+  });
+
+  it('an accepted 6.15.1 appends the decision and its placements together, chained', async () => {
+    const certificates = [{ serial: 'C1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }];
+    const r = await ledger.submit(req(2, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx);
+    expect(r.placed.map((p) => p.slot)).toEqual(['networkOperator.critical']);
+    const events = await read(`device-${ESME}`);
+    expect(events.map((e) => e.type)).toEqual(['DeviceInventoryChanged', 'CertificatePlaced', 'ServiceRequestEvaluated', 'CertificatePlaced']);
+    expect(events[3].metadata).toMatchObject({ $correlationId: events[2].metadata.$correlationId, actor: 'test' });
+    let prev: { hash: string; revision: bigint } | undefined;
+    for (const e of events) {
+      expect(verifyLink(prev, e)).toBeUndefined();
+      prev = { hash: e.metadata.$hash as string, revision: e.revision };
+    }
+    expect((await ledger.submit(req(2, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx)).placed).toEqual(r.placed);
+  });
+
+  it('20 concurrent submissions on one device give one decision per RequestID, at gapless revisions', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.submit(req(100 + i), ctx)));
+    expect(results.every((r) => r.written)).toBe(true);
+    const decisions = (await read(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
+    expect(new Set(decisions.map((e) => (e.data as { request: { requestId: string } }).request.requestId)).size).toBe(20);
+  });
+
+  it('re-recording the same registration record or role changes nothing', async () => {
+    const again = await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+    expect(again.written).toBe(false);
+    expect((await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx)).written).toBe(false);
+    expect(await read(`meterpoint-${MPAN}`)).toHaveLength(1);
+  });
+
+  it('refuses bad input before writing, naming the field', async () => {
+    const before = await store.headPosition();
+    await expect(ledger.recordRegistration({ mpxn: '1412345678902', responsibility: 'supplier', partyUserId: NO_A, effectiveFrom: '2020-01-01', recordId: 'X' }, ctx)).rejects.toThrow(/^mpxn: .*check digit/);
+    await expect(ledger.changeInventory({ deviceId: 'nope', deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', changedAt: '2020-01-01' }, ctx)).rejects.toThrow(/^deviceId: /);
+    expect(await store.headPosition()).toBe(before);
+  });
+});

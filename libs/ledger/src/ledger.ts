@@ -1,0 +1,193 @@
+import {
+  deviceStream,
+  DomainError,
+  evaluate,
+  evolveDevice,
+  evolveMeterPoint,
+  evolveUser,
+  formatRequestId,
+  meterPointStream,
+  parseCertificateIdentity,
+  parseDeviceId,
+  parseInstant,
+  parseMpxn,
+  parseUserId,
+  parseUserRole,
+  userStream,
+  DEVICE_STATUSES,
+  DEVICE_TYPES,
+  SLOT_KEYS,
+  USER_STATUSES,
+  type CertificatePlacedV1,
+  type DeviceState,
+  type LedgerEvent,
+  type MeterPointState,
+  type PlacedVia,
+  type RuleSet,
+  type ServiceRequest,
+  type ServiceRequestEvaluatedV1,
+  type SlotKey,
+  type UserState,
+} from '@ledger/domain';
+import { WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
+import { appendAfter, loadStream, nameUuid, toLedgerEvent, type CommandContext, type LoadedStream } from './streams';
+
+/** What a command did: `written` false when the same fact was already recorded (a retry). */
+export interface CommandResult {
+  stream: string;
+  written: boolean;
+  position: string | null;
+  revision: string | null;
+}
+
+export interface SubmitResult {
+  decision: ServiceRequestEvaluatedV1;
+  placed: CertificatePlacedV1[];
+  /** False when the RequestID had been decided before: the recorded decision is returned, nothing is written. */
+  written: boolean;
+  position: string;
+  stream: string;
+}
+
+const MAX_ATTEMPTS = 20;
+
+/**
+ * The command handlers: read the streams a command needs, decide with the pure domain, append
+ * the outcome with the revision read as the expected revision, and on a conflict read and decide
+ * again. Event ids derive from the fact (a RequestID, an RDP record id), so a retried command
+ * writes nothing new.
+ */
+export class Ledger {
+  constructor(
+    readonly store: EventStore,
+    readonly ruleSet: RuleSet,
+  ) {}
+
+  async registerUserRole(input: { userId: unknown; role: unknown; status?: unknown; marketIds?: unknown; effectiveFrom: unknown }, ctx: CommandContext): Promise<CommandResult> {
+    const userId = parseUserId(input.userId, 'userId');
+    const role = parseUserRole(input.role, 'role');
+    const status = input.status ?? 'Active';
+    if (!(USER_STATUSES as readonly unknown[]).includes(status)) throw new DomainError('status', `'${String(status)}' is not one of ${USER_STATUSES.join(', ')}`);
+    const marketIds = input.marketIds ?? [];
+    if (!Array.isArray(marketIds) || !marketIds.every((m) => typeof m === 'string')) throw new DomainError('marketIds', 'must be a list of strings');
+    const effectiveFrom = parseInstant(input.effectiveFrom, 'effectiveFrom');
+    const event: LedgerEvent = { type: 'UserRoleRegistered', data: { schemaVersion: 1, userId, role, status: status as (typeof USER_STATUSES)[number], marketIds, effectiveFrom } };
+    return this.appendOnce(userStream(userId), evolveUser, `user:${userId}:${role}:${String(status)}:${effectiveFrom}:${marketIds.join(',')}`, event, ctx);
+  }
+
+  async changeInventory(input: { deviceId: unknown; deviceType: unknown; smetsGeneration: unknown; status: unknown; mpxn?: unknown; changedAt: unknown }, ctx: CommandContext): Promise<CommandResult> {
+    const deviceId = parseDeviceId(input.deviceId, 'deviceId');
+    if (!(DEVICE_TYPES as readonly unknown[]).includes(input.deviceType)) throw new DomainError('deviceType', `'${String(input.deviceType)}' is not one of ${DEVICE_TYPES.join(', ')}`);
+    if (input.smetsGeneration !== 1 && input.smetsGeneration !== 2) throw new DomainError('smetsGeneration', 'must be 1 or 2');
+    if (!(DEVICE_STATUSES as readonly unknown[]).includes(input.status)) throw new DomainError('status', `'${String(input.status)}' is not one of ${DEVICE_STATUSES.join(', ')}`);
+    const mpxn = input.mpxn === undefined || input.mpxn === null ? null : parseMpxn(input.mpxn, 'mpxn');
+    const changedAt = parseInstant(input.changedAt, 'changedAt');
+    const event: LedgerEvent = {
+      type: 'DeviceInventoryChanged',
+      data: { schemaVersion: 1, deviceId, deviceType: input.deviceType as DeviceState['deviceType'] & string, smetsGeneration: input.smetsGeneration, status: input.status as (typeof DEVICE_STATUSES)[number], mpxn, changedAt },
+    };
+    return this.appendOnce(deviceStream(deviceId), evolveDevice, `inventory:${deviceId}:${changedAt}:${String(input.status)}:${mpxn}:${String(input.deviceType)}:${input.smetsGeneration}`, event, ctx);
+  }
+
+  /** One Registration Data change; idempotent by (MPxN, record id). */
+  async recordRegistration(
+    input: { mpxn: unknown; responsibility: unknown; partyUserId: unknown; effectiveFrom: unknown; recordId: unknown; file?: string; line?: number },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const mpxn = parseMpxn(input.mpxn, 'mpxn');
+    if (input.responsibility !== 'supplier' && input.responsibility !== 'networkOperator') throw new DomainError('responsibility', "must be 'supplier' or 'networkOperator'");
+    const partyUserId = parseUserId(input.partyUserId, 'partyUserId');
+    const effectiveFrom = parseInstant(input.effectiveFrom, 'effectiveFrom');
+    if (typeof input.recordId !== 'string' || input.recordId.trim() === '') throw new DomainError('recordId', 'must be the RDP record id');
+    const source: { recordId: string; file?: string; line?: number } = { recordId: input.recordId.trim() };
+    if (input.file) source.file = input.file;
+    if (input.line) source.line = input.line;
+    const event: LedgerEvent = { type: 'RegistrationChanged', data: { schemaVersion: 1, mpxn, responsibility: input.responsibility, partyUserId, effectiveFrom, source } };
+    return this.appendOnce(meterPointStream(mpxn), evolveMeterPoint, `registration:${mpxn}:${source.recordId}`, event, ctx);
+  }
+
+  /** Certificates placed by proxy outside a request: at migration, or by an operator's correction. */
+  async placeCertificate(
+    input: { deviceId: unknown; slot: unknown; certificate: unknown; heldBy?: unknown; via: { kind: 'migration' | 'operatorCorrection'; reference?: string }; placedAt: unknown },
+    ctx: CommandContext,
+  ): Promise<CommandResult> {
+    const deviceId = parseDeviceId(input.deviceId, 'deviceId');
+    if (!(SLOT_KEYS as readonly unknown[]).includes(input.slot)) throw new DomainError('slot', `'${String(input.slot)}' is not one of ${SLOT_KEYS.join(', ')}`);
+    const certificate = parseCertificateIdentity(input.certificate, 'certificate');
+    const heldBy = (input.heldBy ?? ['DSP', 'S1SP']) as unknown[];
+    if (!Array.isArray(heldBy) || heldBy.length === 0 || !heldBy.every((h) => h === 'DSP' || h === 'S1SP')) throw new DomainError('heldBy', "must list 'DSP' and/or 'S1SP'");
+    if (input.via.kind === 'operatorCorrection' && !input.via.reference) throw new DomainError('via.reference', 'an operator correction must name its reference');
+    const via: PlacedVia = input.via.kind === 'migration' ? { kind: 'migration', ...(input.via.reference ? { reference: input.via.reference } : {}) } : { kind: 'operatorCorrection', reference: input.via.reference! };
+    const placedAt = parseInstant(input.placedAt, 'placedAt');
+    const slot = input.slot as SlotKey;
+    const expectedUsage = slot.endsWith('.critical') ? 'digitalSignature' : 'keyAgreement';
+    if (certificate.keyUsage !== expectedUsage) throw new DomainError('certificate.keyUsage', `the ${slot} slot holds a ${expectedUsage} certificate, not ${certificate.keyUsage}`);
+    const event: LedgerEvent = { type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId, slot, certificate, heldBy: heldBy as Array<'DSP' | 'S1SP'>, via, placedAt } };
+    return this.appendOnce(deviceStream(deviceId), evolveDevice, `placed:${deviceId}:${slot}:${certificate.issuer}:${certificate.serial}:${heldBy.join('+')}:${placedAt}`, event, ctx);
+  }
+
+  /**
+   * Judges a service request and records the decision (and any certificates it places) atomically
+   * on the device stream. A RequestID already decided returns the recorded decision.
+   */
+  async submit(req: ServiceRequest, ctx: CommandContext): Promise<SubmitResult> {
+    const requestId = formatRequestId(req.requestId);
+    const stream = deviceStream(req.requestId.target);
+    const decisionId = nameUuid(`decision:${requestId}`);
+    const context = { ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId };
+    for (let attempt = 1; ; attempt++) {
+      const device = await loadStream<DeviceState>(this.store, stream, evolveDevice);
+      const recorded = device.events.findIndex((e) => e.id === decisionId);
+      if (recorded >= 0) return recordedDecision(device, recorded);
+      const mpxn = device.state?.mpxn;
+      const [user, meterPoint] = await Promise.all([
+        loadStream<UserState>(this.store, userStream(req.requestId.originator), evolveUser),
+        mpxn ? loadStream<MeterPointState>(this.store, meterPointStream(mpxn), evolveMeterPoint) : Promise.resolve(undefined),
+      ]);
+      const revisionsRead: Record<string, string | null> = { [user.stream]: rev(user), [stream]: rev(device) };
+      if (meterPoint) revisionsRead[meterPoint.stream] = rev(meterPoint);
+      const { decision, placed } = evaluate(req, { sender: user.state, device: device.state, meterPoint: meterPoint?.state, revisionsRead }, this.ruleSet, req.receivedAt);
+      const events = [
+        { ...decision, id: decisionId },
+        ...placed.map((p, i) => ({ ...p, id: nameUuid(`placed:${requestId}:${i}`) })),
+      ];
+      try {
+        const r = await appendAfter(this.store, device, events, context);
+        return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: r.position.toString(), stream };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /** Appends one event whose id derives from `name`, unless the stream already holds it. */
+  private async appendOnce<S>(stream: string, evolve: (s: S | undefined, e: LedgerEvent) => S | undefined, name: string, event: LedgerEvent, ctx: CommandContext): Promise<CommandResult> {
+    const id = nameUuid(name);
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await loadStream<S>(this.store, stream, evolve);
+      const existing = loaded.events.find((e) => e.id === id);
+      if (existing) return { stream, written: false, position: existing.position.toString(), revision: existing.revision.toString() };
+      try {
+        const r = await appendAfter(this.store, loaded, [{ ...event, id }], ctx);
+        return { stream, written: true, position: r.position.toString(), revision: r.nextExpectedRevision.toString() };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
+
+function rev(loaded: LoadedStream<unknown>): string | null {
+  return loaded.revision === undefined ? null : loaded.revision.toString();
+}
+
+/** The recorded answer to a RequestID decided before: its decision and the placements appended with it. */
+function recordedDecision(device: LoadedStream<DeviceState>, at: number): SubmitResult {
+  const decisionEvent = device.events[at];
+  const placed: CertificatePlacedV1[] = [];
+  for (const e of device.events.slice(at + 1)) {
+    if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
+    placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
+  }
+  return { decision: toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1, placed, written: false, position: decisionEvent.position.toString(), stream: device.stream };
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { upcast, type LedgerEvent } from '@ledger/domain';
+import { chainEvents, GENESIS_HASH, hashOf, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
+
+/** A UUID (version 5 layout) derived from a name, so the same fact always gets the same event id. */
+export function nameUuid(name: string): string {
+  const h = createHash('sha1').update('smets1-ledger:').update(name).digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** A stream folded into state, with what an append after it needs: its revision and last hash. */
+export interface LoadedStream<S> {
+  stream: string;
+  state: S | undefined;
+  /** The last revision read, or undefined for a stream with no events. */
+  revision: bigint | undefined;
+  lastHash: string;
+  events: RecordedEvent[];
+}
+
+/** Reads a stream (up to `toRevision` when given, for replay) and folds it. */
+export async function loadStream<S>(
+  store: EventStore,
+  stream: string,
+  evolve: (s: S | undefined, e: LedgerEvent) => S | undefined,
+  toRevision?: bigint | null,
+): Promise<LoadedStream<S>> {
+  let state: S | undefined;
+  let revision: bigint | undefined;
+  let lastHash = GENESIS_HASH;
+  const events: RecordedEvent[] = [];
+  if (toRevision === null) return { stream, state, revision, lastHash, events };
+  for await (const e of store.readStream(stream, toRevision === undefined ? {} : { maxCount: Number(toRevision) + 1 })) {
+    state = evolve(state, toLedgerEvent(e));
+    revision = e.revision;
+    lastHash = hashOf(e) ?? lastHash;
+    events.push(e);
+  }
+  return { stream, state, revision, lastHash, events };
+}
+
+export function toLedgerEvent(e: RecordedEvent): LedgerEvent {
+  return upcast(e.type, e.data);
+}
+
+/** Who did it and why: written into every event's metadata. */
+export interface CommandContext {
+  /** The actor: an API key's role and name, the CLI, an import file. */
+  actor: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** Appends ledger events to a stream after `loaded`, chained to its last hash, with the revision read as the expected revision. */
+export async function appendAfter(
+  store: EventStore,
+  loaded: LoadedStream<unknown>,
+  events: Array<LedgerEvent & { id: string }>,
+  ctx: CommandContext,
+): Promise<{ position: bigint; nextExpectedRevision: bigint }> {
+  const correlationId = ctx.correlationId ?? events[0].id;
+  const metadata: EventMetadata = { $correlationId: correlationId, $causationId: ctx.causationId ?? correlationId, actor: ctx.actor };
+  const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata }));
+  const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
+  return store.appendToStream(loaded.stream, chainEvents(loaded.stream, first, loaded.lastHash, newEvents), {
+    expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision,
+  });
+}
