@@ -1,0 +1,95 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { Projector } from './projector';
+import { ReadModels } from './read-models';
+
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const NO_B = '90-B3-D5-1F-30-03-00-0B';
+const ESME = '00-DB-12-34-56-78-90-01';
+const MPAN = '1412345678901';
+const ctx = { actor: 'test' };
+
+describe('projections', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+  let projector: Projector;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    projector = new Projector(store, new ReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 3 });
+    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+    await ledger.placeCertificate(
+      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
+      ctx,
+    );
+  });
+  afterEach(async () => {
+    await projector.stop();
+    projector.readModels.close();
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const submit = (counter: number, sender: string) =>
+    ledger.submit(
+      parseServiceRequest({ requestId: `${sender}:${ESME}:${counter}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: '2024-03-01T00:00:00Z', format: 'json' }),
+      ctx,
+    );
+
+  it('follows the store live, and answers the stuck device, its history and the decisions', async () => {
+    projector.start();
+    await submit(1, NO_A);
+    const last = await submit(2, NO_B);
+    expect(await projector.waitFor(BigInt(last.position))).toBe(true);
+    const rm = projector.readModels;
+    expect(rm.stuckDevices('2024-03-02T00:00:00.000Z')).toEqual([
+      { stuck: true, deviceId: ESME, mpxn: MPAN, registeredOperator: NO_A, certificateOwner: NO_B, since: '2019-06-01T00:00:00.000Z' },
+    ]);
+    const withRemedy = rm.stuckDevices('2024-03-02T00:00:00.000Z', getRuleSet('registered-operator'))[0];
+    expect(withRemedy.repairs!.filter((r) => r.accepted).map((r) => r.who)).toEqual(['registered operator']);
+    expect(rm.history(ESME).map((h) => [h.kind, h.responseCode ?? h.status ?? h.owner])).toEqual([
+      ['inventory', 'Commissioned'],
+      ['certificate', NO_B],
+      ['decision', 'E_CERT_OWNER'],
+      ['decision', 'E4'],
+    ]);
+    expect(rm.decisions({ code: 'E4' }).items.map((d) => d.requestId)).toEqual([`${NO_B}:${ESME}:2`]);
+    const page1 = rm.decisions({ limit: 1 });
+    expect(page1.items).toHaveLength(1);
+    expect(rm.decisions({ limit: 1, after: page1.next! }).items[0].requestId).toBe(`${NO_B}:${ESME}:2`);
+    expect(rm.device(ESME, '2019-01-01T00:00:00.000Z')).toMatchObject({ inInventory: false, slots: {} });
+    expect(rm.registrations(MPAN, '2024-01-01T00:00:00.000Z')).toMatchObject({ registered: { networkOperator: { partyUserId: NO_A }, supplier: null } });
+  });
+
+  it('a rebuild from the start equals the incrementally maintained read models', async () => {
+    projector.start();
+    for (let i = 1; i <= 7; i++) await submit(i, i % 2 ? NO_A : NO_B);
+    const last = await submit(8, NO_A);
+    await projector.waitFor(BigInt(last.position));
+    const live = projector.readModels.dump();
+    const applied = await projector.rebuild();
+    expect(applied).toBe(Number(await store.headPosition()));
+    await projector.waitFor(BigInt(last.position));
+    expect(projector.readModels.dump()).toEqual(live);
+  });
+
+  it('the checkpoint moves with the batch: a restarted projector neither repeats nor skips', async () => {
+    await projector.catchUp();
+    const before = projector.readModels.checkpoint();
+    await submit(1, NO_A);
+    const second = new Projector(store, projector.readModels);
+    expect(await second.catchUp()).toBe(1);
+    expect(await second.catchUp()).toBe(0);
+    expect(projector.readModels.checkpoint().applied).toBe(before.applied + 1);
+  });
+});

@@ -1,0 +1,359 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  evolveDevice,
+  evolveMeterPoint,
+  evolveUser,
+  holderAt,
+  repairOptions,
+  stuckStatus,
+  upcast,
+  type DeviceState,
+  type LedgerEvent,
+  type MeterPointState,
+  type RepairOption,
+  type RuleSet,
+  type ServiceRequestEvaluatedV1,
+  type StuckStatus,
+  type UserState,
+} from '@ledger/domain';
+import type { RecordedEvent } from '@ledger/event-store';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY, smets_generation INTEGER, mpxn TEXT, state TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS devices_gen ON devices (smets_generation);
+  CREATE TABLE IF NOT EXISTS inventory_history (
+    ord INTEGER PRIMARY KEY, device_id TEXT NOT NULL, changed_at TEXT NOT NULL, device_type TEXT, smets_generation INTEGER,
+    status TEXT, mpxn TEXT, position TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS inventory_history_device ON inventory_history (device_id, changed_at);
+  CREATE TABLE IF NOT EXISTS certificate_history (
+    ord INTEGER PRIMARY KEY, device_id TEXT NOT NULL, slot TEXT NOT NULL, held_by TEXT NOT NULL, serial TEXT, issuer TEXT,
+    owner TEXT, role_code TEXT, key_usage TEXT, via_kind TEXT, via_ref TEXT, placed_at TEXT NOT NULL, position TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS certificate_history_device ON certificate_history (device_id, placed_at);
+  CREATE TABLE IF NOT EXISTS meter_points (mpxn TEXT PRIMARY KEY, state TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS registrations (
+    ord INTEGER PRIMARY KEY, mpxn TEXT NOT NULL, responsibility TEXT NOT NULL, party TEXT NOT NULL, effective_from TEXT NOT NULL,
+    record_id TEXT NOT NULL, source TEXT NOT NULL, position TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS registrations_mpxn ON registrations (mpxn, effective_from);
+  CREATE TABLE IF NOT EXISTS decisions (
+    ord INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, originator TEXT NOT NULL, srv TEXT NOT NULL,
+    outcome TEXT NOT NULL, response_code TEXT NOT NULL, rule_set TEXT NOT NULL, received_at TEXT NOT NULL,
+    evaluated_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
+  CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
+  CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);
+`;
+const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions'];
+
+export interface DecisionFilter {
+  deviceId?: string;
+  userId?: string;
+  outcome?: 'accepted' | 'rejected';
+  code?: string;
+  srv?: string;
+  from?: string;
+  to?: string;
+  /** The `next` cursor of the previous page. */
+  after?: number;
+  limit?: number;
+}
+
+export interface DecisionRow {
+  requestId: string;
+  deviceId: string;
+  originator: string;
+  srv: string;
+  outcome: string;
+  responseCode: string;
+  ruleSet: string;
+  receivedAt: string;
+  evaluatedAt: string;
+  position: string;
+  decision: ServiceRequestEvaluatedV1;
+}
+
+export interface CertificateHistoryRow {
+  deviceId: string;
+  slot: string;
+  heldBy: string[];
+  serial: string;
+  issuer: string;
+  owner: string;
+  roleCode: string;
+  keyUsage: string;
+  via: { kind: string; reference: string | null };
+  placedAt: string;
+  position: string;
+}
+
+/**
+ * The read models, in their own SQLite database. Each batch of events is applied in one
+ * transaction together with the checkpoint (the position of the last event applied), so a crash
+ * never applies an event twice nor skips one. Device, meter-point and user state are kept as the
+ * domain's own folds (JSON), so the read models cannot disagree with the decisions.
+ */
+export class ReadModels {
+  readonly db: Database.Database;
+  private readonly stmts: ReturnType<ReadModels['prepare']>;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.stmts = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      checkpoint: db.prepare<[], { position: string | null; applied: number }>('SELECT position, applied FROM checkpoint WHERE id = 1'),
+      setCheckpoint: db.prepare<[string, number]>('INSERT INTO checkpoint (id, position, applied) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, applied = excluded.applied'),
+      user: db.prepare<[string], { state: string }>('SELECT state FROM users WHERE user_id = ?'),
+      putUser: db.prepare<[string, string]>('INSERT INTO users (user_id, state) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET state = excluded.state'),
+      device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
+      putDevice: db.prepare<[string, number | null, string | null, string]>(
+        'INSERT INTO devices (device_id, smets_generation, mpxn, state) VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET smets_generation = excluded.smets_generation, mpxn = excluded.mpxn, state = excluded.state',
+      ),
+      meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
+      putMeterPoint: db.prepare<[string, string]>('INSERT INTO meter_points (mpxn, state) VALUES (?, ?) ON CONFLICT (mpxn) DO UPDATE SET state = excluded.state'),
+      addInventory: db.prepare('INSERT INTO inventory_history (ord, device_id, changed_at, device_type, smets_generation, status, mpxn, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      addCertificate: db.prepare(
+        'INSERT INTO certificate_history (ord, device_id, slot, held_by, serial, issuer, owner, role_code, key_usage, via_kind, via_ref, placed_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      addRegistration: db.prepare('INSERT INTO registrations (ord, mpxn, responsibility, party, effective_from, record_id, source, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      addDecision: db.prepare(
+        'INSERT OR IGNORE INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+  }
+
+  checkpoint(): { position: bigint | undefined; applied: number } {
+    const row = this.stmts.checkpoint.get();
+    return { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0 };
+  }
+
+  /** Applies a batch of recorded events and moves the checkpoint, in one transaction. */
+  applyBatch(events: RecordedEvent[]): void {
+    if (events.length === 0) return;
+    this.db.transaction(() => {
+      let { applied } = this.checkpoint();
+      for (const e of events) this.apply(e, ++applied);
+      this.stmts.setCheckpoint.run(events[events.length - 1].position.toString(), applied);
+    })();
+  }
+
+  private apply(recorded: RecordedEvent, ord: number): void {
+    let event: LedgerEvent;
+    try {
+      event = upcast(recorded.type, recorded.data);
+    } catch {
+      return; // not a ledger event (another application's stream in a shared EventStoreDB)
+    }
+    const position = recorded.position.toString();
+    const s = this.stmts;
+    switch (event.type) {
+      case 'UserRoleRegistered': {
+        const state = evolveUser(this.load<UserState>(s.user, event.data.userId), event)!;
+        s.putUser.run(event.data.userId, JSON.stringify(state));
+        break;
+      }
+      case 'DeviceInventoryChanged': {
+        const d = event.data;
+        this.putDevice(evolveDevice(this.load<DeviceState>(s.device, d.deviceId), event)!);
+        s.addInventory.run(ord, d.deviceId, d.changedAt, d.deviceType, d.smetsGeneration, d.status, d.mpxn, position);
+        break;
+      }
+      case 'CertificatePlaced': {
+        const d = event.data;
+        this.putDevice(evolveDevice(this.load<DeviceState>(s.device, d.deviceId), event)!);
+        const ref = d.via.kind === 'request' ? d.via.requestId : (d.via.reference ?? null);
+        const c = d.certificate;
+        s.addCertificate.run(ord, d.deviceId, d.slot, d.heldBy.join(','), c.serial, c.issuer, c.ownerUserId, c.roleCode, c.keyUsage, d.via.kind, ref, d.placedAt, position);
+        break;
+      }
+      case 'RegistrationChanged': {
+        const d = event.data;
+        const before = this.load<MeterPointState>(s.meterPoint, d.mpxn);
+        const after = evolveMeterPoint(before, event)!;
+        s.putMeterPoint.run(d.mpxn, JSON.stringify(after));
+        s.addRegistration.run(ord, d.mpxn, d.responsibility, d.partyUserId, d.effectiveFrom, d.source.recordId, JSON.stringify(d.source), position);
+        break;
+      }
+      case 'ServiceRequestEvaluated': {
+        const d = event.data;
+        s.addDecision.run(ord, d.request.requestId, d.request.target, d.request.originator, d.request.srv, d.outcome, d.responseCode, `${d.ruleSet.id}@${d.ruleSet.version}`, d.request.receivedAt, d.evaluatedAt, position, JSON.stringify(d));
+        break;
+      }
+    }
+  }
+
+  private load<S>(stmt: Database.Statement<[string], { state: string }>, key: string): S | undefined {
+    const row = stmt.get(key);
+    return row ? (JSON.parse(row.state) as S) : undefined;
+  }
+
+  private putDevice(state: DeviceState): void {
+    this.stmts.putDevice.run(state.deviceId, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state));
+  }
+
+  /** Empties every read model and the checkpoint (for a rebuild). */
+  reset(): void {
+    this.db.transaction(() => {
+      for (const t of TABLES) this.db.exec(`DELETE FROM ${t}`);
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- queries -----------------------------------------------------------------------------
+
+  user(userId: string): UserState | undefined {
+    return this.load<UserState>(this.stmts.user, userId);
+  }
+
+  meterPoint(mpxn: string): MeterPointState | undefined {
+    return this.load<MeterPointState>(this.stmts.meterPoint, mpxn);
+  }
+
+  /** The device now, or as of an instant (inventory and certificates effective at or before it). */
+  device(deviceId: string, asOf?: string): DeviceState | undefined {
+    const current = this.load<DeviceState>(this.stmts.device, deviceId);
+    if (!current || !asOf) return current;
+    const inv = this.db
+      .prepare<[string, string], { device_type: string; smets_generation: number; status: string; mpxn: string | null }>(
+        'SELECT device_type, smets_generation, status, mpxn FROM inventory_history WHERE device_id = ? AND changed_at <= ? ORDER BY changed_at DESC, ord DESC LIMIT 1',
+      )
+      .get(deviceId, asOf);
+    const state: DeviceState = { deviceId, inInventory: !!inv, slots: {} };
+    if (inv) Object.assign(state, { deviceType: inv.device_type, smetsGeneration: inv.smets_generation, status: inv.status, mpxn: inv.mpxn });
+    for (const c of this.certificateHistory(deviceId).filter((h) => h.placedAt <= asOf)) {
+      const slot = (state.slots[c.slot as keyof DeviceState['slots']] ??= {});
+      const held = { certificate: { serial: c.serial, issuer: c.issuer, ownerUserId: c.owner, roleCode: c.roleCode, keyUsage: c.keyUsage }, via: c.via, placedAt: c.placedAt };
+      for (const copy of c.heldBy) slot[copy as 'DSP' | 'S1SP'] = held as never;
+    }
+    return state;
+  }
+
+  certificateHistory(deviceId: string): CertificateHistoryRow[] {
+    return this.db
+      .prepare<[string], Record<string, string>>('SELECT * FROM certificate_history WHERE device_id = ? ORDER BY placed_at, ord')
+      .all(deviceId)
+      .map((r) => ({
+        deviceId: r.device_id,
+        slot: r.slot,
+        heldBy: r.held_by.split(','),
+        serial: r.serial,
+        issuer: r.issuer,
+        owner: r.owner,
+        roleCode: r.role_code,
+        keyUsage: r.key_usage,
+        via: { kind: r.via_kind, reference: r.via_ref },
+        placedAt: r.placed_at,
+        position: r.position,
+      }));
+  }
+
+  /** Registration Data of a meter point: the whole timeline, and who held each role at `asOf` when given. */
+  registrations(mpxn: string, asOf?: string) {
+    const state = this.meterPoint(mpxn);
+    if (!state) return undefined;
+    const at = asOf ? { supplier: holderAt(state, 'supplier', asOf) ?? null, networkOperator: holderAt(state, 'networkOperator', asOf) ?? null } : undefined;
+    return { mpxn, timelines: state.timelines, ...(at ? { asOf, registered: at } : {}) };
+  }
+
+  decision(requestId: string): DecisionRow | undefined {
+    const r = this.db.prepare<[string], Record<string, string>>('SELECT * FROM decisions WHERE request_id = ?').get(requestId);
+    return r ? toDecisionRow(r) : undefined;
+  }
+
+  decisions(f: DecisionFilter): { items: DecisionRow[]; next: number | null } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      where.push(sql);
+      args.push(v);
+    };
+    if (f.deviceId) add('device_id = ?', f.deviceId);
+    if (f.userId) add('originator = ?', f.userId);
+    if (f.outcome) add('outcome = ?', f.outcome);
+    if (f.code) add('response_code = ?', f.code);
+    if (f.srv) add('srv = ?', f.srv);
+    if (f.from) add('received_at >= ?', f.from);
+    if (f.to) add('received_at <= ?', f.to);
+    if (f.after !== undefined) add('ord > ?', f.after);
+    const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    const rows = this.db
+      .prepare(`SELECT * FROM decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ord LIMIT ?`)
+      .all(...args, limit + 1) as Array<Record<string, string> & { ord: number }>;
+    const page = rows.slice(0, limit);
+    return { items: page.map(toDecisionRow), next: rows.length > limit ? page[page.length - 1].ord : null };
+  }
+
+  /** Certificates and decisions of a device as one timeline, in the order they were recorded. */
+  history(deviceId: string) {
+    const rows = this.db
+      .prepare<[string, string, string], { ord: number; kind: string; data: string }>(
+        `SELECT ord, 'inventory' AS kind, json_object('changedAt', changed_at, 'deviceType', device_type, 'smetsGeneration', smets_generation, 'status', status, 'mpxn', mpxn, 'position', position) AS data FROM inventory_history WHERE device_id = ?
+         UNION ALL
+         SELECT ord, 'certificate' AS kind, json_object('slot', slot, 'heldBy', held_by, 'serial', serial, 'issuer', issuer, 'owner', owner, 'keyUsage', key_usage, 'via', via_kind, 'reference', via_ref, 'placedAt', placed_at, 'position', position) AS data FROM certificate_history WHERE device_id = ?
+         UNION ALL
+         SELECT ord, 'decision' AS kind, json_object('requestId', request_id, 'srv', srv, 'originator', originator, 'outcome', outcome, 'responseCode', response_code, 'ruleSet', rule_set, 'receivedAt', received_at, 'position', position) AS data FROM decisions WHERE device_id = ?
+         ORDER BY ord`,
+      )
+      .all(deviceId, deviceId, deviceId);
+    return rows.map((r) => ({ kind: r.kind, ...JSON.parse(r.data) }));
+  }
+
+  /**
+   * SMETS1 devices whose network-operator certificate belongs to someone other than the NO
+   * registered for their meter point at `at`; with a rule set, who could repair each and how.
+   */
+  stuckDevices(at: string, ruleSet?: RuleSet): Array<StuckStatus & { repairs?: RepairOption[]; repairable?: boolean }> {
+    const out: Array<StuckStatus & { repairs?: RepairOption[]; repairable?: boolean }> = [];
+    const rows = this.db.prepare<[], { state: string }>('SELECT state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
+    for (const row of rows) {
+      const device = JSON.parse(row.state) as DeviceState;
+      const meterPoint = device.mpxn ? this.meterPoint(device.mpxn) : undefined;
+      const status = stuckStatus(device, meterPoint, at);
+      if (!status.stuck) continue;
+      if (!ruleSet) {
+        out.push(status);
+        continue;
+      }
+      const users = { [status.registeredOperator!]: this.user(status.registeredOperator!), [status.certificateOwner!]: this.user(status.certificateOwner!) };
+      const repairs = repairOptions(device, meterPoint, users, ruleSet, at);
+      out.push({ ...status, repairs, repairable: repairs.some((r) => r.accepted) });
+    }
+    return out;
+  }
+
+  /** Every read model as plain rows (for comparing a rebuild with the live models). */
+  dump(): Record<string, unknown[]> {
+    return Object.fromEntries(TABLES.map((t) => [t, this.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()]));
+  }
+}
+
+function toDecisionRow(r: Record<string, string>): DecisionRow {
+  return {
+    requestId: r.request_id,
+    deviceId: r.device_id,
+    originator: r.originator,
+    srv: r.srv,
+    outcome: r.outcome,
+    responseCode: r.response_code,
+    ruleSet: r.rule_set,
+    receivedAt: r.received_at,
+    evaluatedAt: r.evaluated_at,
+    position: r.position,
+    decision: JSON.parse(r.data),
+  };
+}
