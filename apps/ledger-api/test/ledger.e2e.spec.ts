@@ -1,0 +1,193 @@
+import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
+import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { startTestApp } from './test-app';
+
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const NO_B = '90-B3-D5-1F-30-03-00-0B';
+const ESME = '00-DB-12-34-56-78-90-01';
+const MPAN = '1412345678901';
+
+type App = Awaited<ReturnType<typeof startTestApp>>;
+
+/** Parties, an MPAN whose NO is NO-A, and a commissioned SMETS1 ESME migrated with NO-B's certificates. */
+async function stuckEstate(t: App) {
+  for (const [userId, role] of [[SUPPLIER, 'IS'], [NO_A, 'ED'], [NO_B, 'ED']]) {
+    await t.as('intake').post('/users', { userId, role, effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+  }
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-1' }).expect(200);
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-2' }).expect(200);
+  await t.as('intake').post('/devices', { deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+  const signing = await makeCertificate({ ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' });
+  const agreement = await makeCertificate({ ownerUserId: NO_B, roleCode: '03', keyUsage: 'keyAgreement' });
+  await t.as('intake').post(`/devices/${ESME}/certificates`, { slot: 'networkOperator.critical', certificate: { der: signing.base64 }, via: 'migration', reference: 'MIG-1', placedAt: '2020-06-01T00:00:00Z' }).expect(200);
+  await t.as('intake').post(`/devices/${ESME}/certificates`, { slot: 'networkOperator.nonCritical', certificate: { der: agreement.base64 }, via: 'migration', reference: 'MIG-1', placedAt: '2020-06-01T00:00:00Z' }).expect(200);
+}
+
+async function duis615(sender: string, counter: number, owner: string) {
+  const signing = await makeCertificate({ ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature' });
+  const agreement = await makeCertificate({ ownerUserId: owner, roleCode: '03', keyUsage: 'keyAgreement' });
+  return makeDuisRequest({ originator: sender, target: ESME, counter, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64, keyAgreement: agreement.base64 }) });
+}
+
+async function headPosition(t: App) {
+  return t.store.headPosition();
+}
+
+describe('the stuck-device story, over HTTP', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp('baseline');
+    await stuckEstate(t);
+  });
+  afterAll(() => t.close());
+
+  it('both 6.15.1 attempts are refused with their codes', async () => {
+    const byRegistered = await t.as('intake').post('/service-requests', await duis615(NO_A, 1, NO_A), 'application/xml').expect(200);
+    expect(byRegistered.body).toMatchObject({ requestId: `${NO_A}:${ESME}:1`, outcome: 'rejected', responseCode: 'E_CERT_OWNER', signatureVerified: false, ruleSet: { id: 'baseline', version: 1 } });
+    const byOwner = await t.as('intake').post('/service-requests', await duis615(NO_B, 1, NO_A), 'application/xml').expect(200);
+    expect(byOwner.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
+    expect(byOwner.body.checks.map((c: { outcome: string }) => c.outcome)).toEqual(['pass', 'pass', 'pass', 'fail', 'skipped']);
+  });
+
+  it('the device is in the stuck-devices report, and under baseline nobody can repair it', async () => {
+    const report = await t.as('auditor').get('/reports/stuck-devices?ruleSet=baseline').expect(200);
+    expect(report.body).toMatchObject({ count: 1, repairable: 0, devices: [{ deviceId: ESME, registeredOperator: NO_A, certificateOwner: NO_B, since: '2020-06-01T00:00:00.000Z' }] });
+    const remedy = await t.as('auditor').get('/reports/stuck-devices?ruleSet=registered-operator').expect(200);
+    expect(remedy.body.devices[0].repairs.filter((r: { accepted: boolean }) => r.accepted).map((r: { who: string }) => r.who)).toEqual(['registered operator']);
+  });
+
+  it('its history shows the placements and the refusals; the decision is kept with its evidence', async () => {
+    const history = await t.as('auditor').get(`/devices/${ESME}/history`).expect(200);
+    expect(history.body.timeline.map((h: { kind: string }) => h.kind)).toEqual(['inventory', 'certificate', 'certificate', 'decision', 'decision']);
+    const decision = await t.as('auditor').get(`/decisions/${NO_A}:${ESME}:1`).expect(200);
+    expect(decision.body.decision.checks[4]).toMatchObject({ check: 'certificate-ownership', outcome: 'fail', evidence: { owner: NO_B } });
+    const list = await t.as('auditor').get(`/decisions?device=${ESME}&code=E4`).expect(200);
+    expect(list.body.items.map((d: { requestId: string }) => d.requestId)).toEqual([`${NO_B}:${ESME}:1`]);
+    const device = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
+    expect(device.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_B);
+  });
+});
+
+describe('a DUIS 6.15.1 by the owner who is also the registered NO', () => {
+  it('is accepted and the device certificates change (under registered-operator, NO-A repairs the stuck device)', async () => {
+    const t = await startTestApp('registered-operator');
+    await stuckEstate(t);
+    const before = await t.as('auditor').get(`/devices/${ESME}?asOf=2021-01-01T00:00:00Z`).expect(200);
+    const res = await t.as('intake').post('/service-requests', await duis615(NO_A, 5, NO_A), 'application/xml').expect(200);
+    expect(res.body).toMatchObject({ outcome: 'accepted', responseCode: 'I0', projected: true });
+    expect(res.body.placed.map((p: { slot: string }) => p.slot)).toEqual(['networkOperator.critical', 'networkOperator.nonCritical']);
+    const after = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
+    expect(after.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_A);
+    expect(after.body.slots['networkOperator.nonCritical'].S1SP.certificate.ownerUserId).toBe(NO_A);
+    expect(before.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_B);
+    expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(0);
+    // and, as owner and registered NO, it may now replace its own certificates under baseline rules too
+    const again = await t.as('intake').post('/service-requests', await duis615(NO_A, 6, NO_A), 'application/xml').expect(200);
+    expect(again.body.outcome).toBe('accepted');
+    await t.close();
+  });
+});
+
+describe('resubmission and concurrency', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await stuckEstate(t);
+  });
+  afterAll(() => t.close());
+
+  it('a resubmitted RequestID gives the same answer and writes no event', async () => {
+    const body = { requestId: `${SUPPLIER}:${ESME}:77`, srv: '4.1.1' };
+    const first = await t.as('intake').post('/service-requests', body).expect(200);
+    const head = await headPosition(t);
+    const again = await t.as('intake').post('/service-requests', body).expect(200);
+    expect(await headPosition(t)).toBe(head);
+    expect({ ...again.body, recorded: undefined }).toEqual({ ...first.body, recorded: undefined });
+    expect(again.body.recorded).toMatch(/^before/);
+  });
+
+  it('20 concurrent submissions on one device end with one decision per RequestID', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `${SUPPLIER}:${ESME}:${1000 + i}`);
+    const replies = await Promise.all(ids.map((requestId) => t.as('intake').post('/service-requests', { requestId, srv: '4.1.1' })));
+    expect(replies.map((r) => r.status)).toEqual(ids.map(() => 200));
+    const list = await t.as('auditor').get(`/decisions?device=${ESME}&user=${SUPPLIER}&limit=1000`).expect(200);
+    const recorded = list.body.items.map((d: { requestId: string }) => d.requestId).filter((id: string) => ids.includes(id));
+    expect(recorded.sort()).toEqual([...ids].sort());
+    let revisions = 0n;
+    for await (const e of t.store.readStream(`device-${ESME}`)) expect(e.revision).toBe(revisions++);
+  });
+});
+
+describe('bad input and access', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await stuckEstate(t);
+  });
+  afterAll(() => t.close());
+
+  it.each`
+    case                          | url                           | body                                                                        | type                   | field
+    ${'malformed JSON'}           | ${'/service-requests'}        | ${'{"requestId": '}                                                         | ${'application/json'}  | ${'body'}
+    ${'malformed XML'}            | ${'/service-requests'}        | ${'<sr:Request><sr:Header>'}                                                | ${'application/xml'}   | ${'body'}
+    ${'an unknown SRV'}           | ${'/service-requests'}        | ${{ requestId: `${NO_A}:${ESME}:9`, srv: '99.1' }}                          | ${'application/json'}  | ${'srv'}
+    ${'an invalid RequestID'}     | ${'/service-requests'}        | ${{ requestId: `${NO_A}:not-a-device:9`, srv: '4.1.1' }}                    | ${'application/json'}  | ${'requestId.target'}
+    ${'a missing field'}          | ${'/service-requests'}        | ${{ srv: '4.1.1' }}                                                         | ${'application/json'}  | ${'requestId'}
+    ${'an unknown field'}         | ${'/service-requests'}        | ${{ requestId: `${NO_A}:${ESME}:9`, srv: '4.1.1', extra: 1 }}               | ${'application/json'}  | ${'extra'}
+    ${'a 6.15.1 with no certificate'} | ${'/service-requests'}    | ${{ requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator' }} | ${'application/json'} | ${'certificates'}
+    ${'a bad certificate'}        | ${'/service-requests'}        | ${{ requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ der: 'AAAA' }] }} | ${'application/json'} | ${'certificates[0].der'}
+    ${'an invalid MPAN'}          | ${'/registrations'}           | ${{ mpxn: '1412345678902', responsibility: 'supplier', partyUserId: NO_A, effectiveFrom: '2024-01-01', recordId: 'X' }} | ${'application/json'} | ${'mpxn'}
+    ${'an invalid EUI-64'}        | ${'/users'}                   | ${{ userId: '90-B3', role: 'ED', effectiveFrom: '2024-01-01' }}             | ${'application/json'}  | ${'userId'}
+    ${'a CSV with a wrong header'} | ${'/registrations/import'}   | ${'mpan,who\n1,2'}                                                          | ${'text/csv'}          | ${null}
+  `('$case: 400 naming $field, and nothing is written', async ({ url, body, type, field }) => {
+    const head = await headPosition(t);
+    const res = await t.as('intake').post(url, body, type);
+    if (field === null) {
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ written: 0, errors: [{ line: 1, field: 'header' }] });
+    } else {
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, field });
+      expect(typeof res.body.message).toBe('string');
+    }
+    expect(await headPosition(t)).toBe(head);
+  });
+
+  it('a CSV import keeps the good lines, reports the bad ones, and a re-import changes nothing', async () => {
+    const csv = ['mpxn,responsibility,party_user_id,effective_from,record_id', `2200000123453,supplier,${SUPPLIER},2024-01-01,F-1`, `2200000123450,supplier,${SUPPLIER},2024-01-01,F-2`, `2200000123453,network_operator,${NO_B},2024-01-01,F-3`, `2200000123453,supplier`].join('\n');
+    const first = await t.as('intake').post('/registrations/import', csv, 'text/csv').expect(200);
+    expect(first.body).toMatchObject({ lines: 4, written: 2, unchanged: 0, rejected: 2, errors: [{ line: 3, field: 'mpxn' }, { line: 5, field: 'line' }] });
+    const head = await headPosition(t);
+    const again = await t.as('intake').post('/registrations/import', csv, 'text/csv').expect(200);
+    expect(again.body).toMatchObject({ written: 0, unchanged: 2, rejected: 2 });
+    expect(await headPosition(t)).toBe(head);
+    const regs = await t.as('auditor').get('/meter-points/2200000123453/registrations?asOf=2024-02-01T00:00:00Z').expect(200);
+    expect(regs.body.registered).toMatchObject({ supplier: { partyUserId: SUPPLIER }, networkOperator: { partyUserId: NO_B } });
+  });
+
+  it('no key: 401; a wrong key: 401; a key of the wrong role: 403', async () => {
+    await t.http().get(`/devices/${ESME}`).expect(401);
+    await t.http().get(`/devices/${ESME}`).set('x-api-key', 'not-a-key-at-all').expect(401);
+    await t.as('intake').get(`/devices/${ESME}`).expect(403);
+    await t.as('auditor').post('/service-requests', { requestId: `${NO_A}:${ESME}:9`, srv: '4.1.1' }).expect(403);
+    await t.as('admin').get(`/devices/${ESME}`).expect(200);
+  });
+
+  it('OpenAPI is served at /docs', async () => {
+    const res = await t.http().get('/docs-json').expect(200);
+    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/service-requests', '/reports/stuck-devices', '/decisions/{requestId}']));
+  });
+});
+
+describe('an unreachable store', () => {
+  it('answers 503, not a crash', async () => {
+    const t = await startTestApp();
+    await t.store.dispose();
+    const res = await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${ESME}:1`, srv: '4.1.1' });
+    expect(res.status).toBe(503);
+    expect(res.body.message).toMatch(/^store unreachable/);
+    expect((await t.http().get('/health').expect(200)).body).toMatchObject({ status: 'degraded', store: { reachable: false } });
+    await t.close();
+  });
+});
