@@ -6,6 +6,7 @@ import { Projector, ReadModels } from '@ledger/projections';
 import type { LedgerConfig } from './config';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard } from './http/api-keys';
+import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
 import { QueriesController } from './http/queries.controller';
@@ -37,7 +38,7 @@ export class AppModule {
     });
     return {
       module: AppModule,
-      controllers: [HealthController, CommandsController, QueriesController],
+      controllers: [HealthController, CommandsController, QueriesController, AuditController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: Ledger, useValue: new Ledger(store, config.ruleSet) },

@@ -1,6 +1,6 @@
-import * as path from 'node:path';
 import { getRuleSet, type RuleSet } from '@ledger/domain';
-import { DEFAULT_SQLITE_PATH, storeConfigFromEnv, type StoreConfig } from '@ledger/event-store';
+import { storeConfigFromEnv, type StoreConfig } from '@ledger/event-store';
+import { readModelPathFromEnv } from '@ledger/projections';
 import { DEV_API_KEYS, parseApiKeys, type ApiRole } from './http/api-keys';
 
 /** Everything the service reads from its environment, read once at start-up. */
@@ -19,12 +19,11 @@ export function configFromEnv(env: Record<string, string | undefined>): LedgerCo
   const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer from 0 to 65535, got '${env.PORT}'`);
   const store = storeConfigFromEnv(env);
-  const storeDir = path.dirname(store.kind === 'sqlite' ? store.path : DEFAULT_SQLITE_PATH);
   return {
     host: env.HOST || '127.0.0.1',
     port,
     store,
-    readModelPath: env.LEDGER_READMODEL_PATH || path.join(storeDir, 'readmodels.sqlite'),
+    readModelPath: readModelPathFromEnv(env),
     ruleSet: getRuleSet(env.LEDGER_RULE_SET || 'baseline'),
     apiKeys: parseApiKeys(env.LEDGER_API_KEYS || DEV_API_KEYS),
     devKeys: !env.LEDGER_API_KEYS,

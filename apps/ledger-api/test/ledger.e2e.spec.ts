@@ -180,6 +180,27 @@ describe('bad input and access', () => {
   });
 });
 
+describe('replay and audit over HTTP', () => {
+  it('replays a decision identically, runs a what-if, verifies the chain and rebuilds (admin only)', async () => {
+    const t = await startTestApp();
+    await stuckEstate(t);
+    await t.as('intake').post('/service-requests', await duis615(NO_B, 3, NO_A), 'application/xml').expect(200);
+    const replay = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay`).expect(200);
+    expect(replay.body).toMatchObject({ identical: true, differences: [], recorded: { responseCode: 'E4' } });
+    const whatIf = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay?ruleSet=ownership-only`).expect(200);
+    expect(whatIf.body).toMatchObject({ identical: false, replayed: { outcome: 'accepted', responseCode: 'I0' } });
+    const replays = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only' }).expect(200);
+    expect(replays.body).toMatchObject({ judged: 1, changed: { rejectedToAccepted: 1 }, byCode: { 'E4 -> I0': 1 } });
+    expect((await t.as('auditor').get('/audit/verify').expect(200)).body).toMatchObject({ ok: true });
+    expect((await t.as('auditor').get('/audit/digest').expect(200)).body.digest).toMatch(/^[0-9a-f]{64}$/);
+    await t.as('auditor').post('/admin/rebuild').expect(403);
+    const rebuilt = await t.as('admin').post('/admin/rebuild').expect(200);
+    expect(rebuilt.body.events).toBe(Number(await t.store.headPosition()));
+    expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(1);
+    await t.close();
+  });
+});
+
 describe('an unreachable store', () => {
   it('answers 503, not a crash', async () => {
     const t = await startTestApp();

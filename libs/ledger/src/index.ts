@@ -1,3 +1,4 @@
 export * from './streams';
 export * from './ledger';
 export * from './intake';
+export * from './demo';

@@ -49,6 +49,13 @@ const SCHEMA = `
 `;
 const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions'];
 
+/** Where the read models live: LEDGER_READMODEL_PATH, else beside the SQLite store file (or ./data for EventStoreDB). */
+export function readModelPathFromEnv(env: Record<string, string | undefined>): string {
+  if (env.LEDGER_READMODEL_PATH) return env.LEDGER_READMODEL_PATH;
+  const store = env.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : env.LEDGER_SQLITE_PATH || './data/ledger.sqlite';
+  return path.join(path.dirname(store), 'readmodels.sqlite');
+}
+
 export interface DecisionFilter {
   deviceId?: string;
   userId?: string;
@@ -310,7 +317,11 @@ export class ReadModels {
          ORDER BY ord`,
       )
       .all(deviceId, deviceId, deviceId);
-    return rows.map((r) => ({ kind: r.kind, ...JSON.parse(r.data) }));
+    return rows.map((r): { kind: string } & Record<string, unknown> => {
+      const data = JSON.parse(r.data) as Record<string, unknown>;
+      if (r.kind === 'certificate') data.heldBy = String(data.heldBy).split(',');
+      return { kind: r.kind, ...data };
+    });
   }
 
   /**

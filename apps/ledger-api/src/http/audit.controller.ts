@@ -1,0 +1,81 @@
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { DomainError, formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseUserId } from '@ledger/domain';
+import { EVENT_STORE, type EventStore } from '@ledger/event-store';
+import { Projector, ReadModels } from '@ledger/projections';
+import { Roles } from './api-keys';
+
+export class WhatIfDto {
+  @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
+  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
+  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
+}
+
+@ApiTags('audit')
+@ApiSecurity('api-key')
+@Controller()
+@Roles('auditor')
+export class AuditController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly readModels: ReadModels,
+    private readonly projector: Projector,
+  ) {}
+
+  @Post('decisions/:requestId/replay')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Replay a decision on the state as of the revisions it recorded; with ruleSet, a what-if for that decision' })
+  @ApiQuery({ name: 'ruleSet', required: false })
+  async replay(@Param('requestId') raw: string, @Query('ruleSet') ruleSet?: string) {
+    const requestId = formatRequestId(parseRequestId(raw, 'requestId'));
+    const row = this.readModels.decision(requestId);
+    if (!row) throw new NotFoundException(`no decision is recorded for ${requestId}`);
+    return replayDecision(this.store, row.decision, ruleSet ? getRuleSet(ruleSet) : undefined);
+  }
+
+  @Post('replays')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Re-judge every recorded decision in range under a rule set (streams through the log)' })
+  async replays(@Body() body: WhatIfDto) {
+    const ruleSet = getRuleSet(body.ruleSet);
+    const filter = {
+      from: body.from ? parseInstant(body.from, 'from') : undefined,
+      to: body.to ? parseInstant(body.to, 'to') : undefined,
+      srv: body.srv,
+      deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
+      userId: body.user ? parseUserId(body.user, 'user') : undefined,
+    };
+    return whatIf(this.store, ruleSet, filter, { offset: body.offset, limit: body.limit });
+  }
+
+  @Get('audit/verify')
+  @ApiOperation({ summary: "Walk the store and report the first broken hash-chain link of each stream" })
+  verify() {
+    return verifyStore(this.store);
+  }
+
+  @Get('audit/digest')
+  @ApiOperation({ summary: 'A digest of every stream head at a position, for an auditor to keep' })
+  @ApiQuery({ name: 'at', required: false, description: 'position (default: the head)' })
+  digest(@Query('at') at?: string) {
+    if (at !== undefined && !/^\d+$/.test(at)) throw new DomainError('at', 'must be a position (a whole number)');
+    return digestAt(this.store, at === undefined ? undefined : BigInt(at));
+  }
+
+  @Post('admin/rebuild')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Drop the read models and rebuild them from the start of the store (admin)' })
+  async rebuild() {
+    const started = Date.now();
+    const events = await this.projector.rebuild();
+    return { events, seconds: (Date.now() - started) / 1000 };
+  }
+}

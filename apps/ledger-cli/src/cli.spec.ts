@@ -1,0 +1,105 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
+import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { CliError, runCli } from './cli';
+
+/** Runs the CLI in process against a temporary store; returns its exit code and what it printed. */
+async function ledger(env: Record<string, string>, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, env, { json: argv.includes('--json'), tty: false, out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('') };
+}
+const json = async (env: Record<string, string>, ...argv: string[]) => {
+  const r = await ledger(env, ...argv, '--json');
+  return { code: r.code, body: JSON.parse(r.out), err: r.err };
+};
+
+describe('the ledger CLI', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-cli-'));
+    env = { LEDGER_SQLITE_PATH: path.join(dir, 'data', 'ledger.sqlite') };
+    const demo = await json(env, 'demo', '--devices', '200', '--wrong-share', '0.3');
+    expect(demo.code).toBe(0);
+    expect(demo.body).toMatchObject({ devices: 200, stuckDevices: { baseline: { repairable: 0 } } });
+    expect(demo.body.stuckDevices.baseline.stuck).toBeGreaterThan(0);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('report stuck-devices --rule-set registered-operator names who can repair each', async () => {
+    const r = await json(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
+    expect(r.body.count).toBeGreaterThan(0);
+    expect(r.body.repairable).toBeGreaterThan(0);
+    expect(r.body.devices[0].repairs.map((x: { who: string }) => x.who)).toEqual(['registered operator', 'certificate owner']);
+    const text = await ledger(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
+    expect(text.out).toMatch(/stuck SMETS1 device\(s\) at .*; under registered-operator, \d+ repairable/);
+  });
+
+  it('what-if --rule-set ownership-only turns refused repairs into acceptances', async () => {
+    const r = await json(env, 'what-if', '--rule-set', 'ownership-only');
+    expect(r.body.changed.rejectedToAccepted).toBeGreaterThan(0);
+    expect(r.body.changed.acceptedToRejected).toBe(0);
+    expect(Object.keys(r.body.byCode)).toEqual(['E4 -> I0']);
+  });
+
+  it('replay reproduces a decision; history, verify, digest and rebuild answer', async () => {
+    const what = await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1');
+    const requestId = what.body.changes.items[0].requestId;
+    const replay = await json(env, 'replay', requestId);
+    expect(replay).toMatchObject({ code: 0, body: { identical: true } });
+    const whatIfOne = await json(env, 'replay', requestId, '--rule-set', 'registered-operator');
+    expect(whatIfOne.body.replayed.outcome).toBe('accepted');
+    const deviceId = requestId.split(':')[1];
+    const history = await json(env, 'history', deviceId);
+    expect(history.body.timeline.map((h: { kind: string }) => h.kind)).toContain('decision');
+    expect((await json(env, 'verify')).body).toMatchObject({ ok: true });
+    const digest = await json(env, 'digest');
+    expect((await json(env, 'verify', '--digest', digest.body.digest, '--at', digest.body.position)).body.digest.matches).toBe(true);
+    const rebuilt = await json(env, 'rebuild');
+    expect(rebuilt.body.events).toBe(Number(digest.body.position));
+  });
+
+  it('import-registrations and submit take files, and say what is wrong with bad ones', async () => {
+    const csv = path.join(dir, 'regs.csv');
+    fs.writeFileSync(csv, 'mpxn,responsibility,party_user_id,effective_from,record_id\n2200000123453,supplier,90-B3-D5-1F-30-01-00-01,2024-01-01,X1\n2200000123454,supplier,90-B3-D5-1F-30-01-00-01,2024-01-01,X2\n');
+    const imported = await json(env, 'import-registrations', csv);
+    expect(imported.body).toMatchObject({ written: 1, rejected: 1, errors: [{ line: 3, field: 'mpxn' }] });
+    const signing = await makeCertificate({ ownerUserId: '90-B3-D5-1F-30-03-00-14', roleCode: '03', keyUsage: 'digitalSignature' });
+    const xml = path.join(dir, 'req.xml');
+    fs.writeFileSync(xml, makeDuisRequest({ originator: '90-B3-D5-1F-30-03-00-14', target: '00-DB-00-00-00-01-00-01', counter: 99, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64 }) }));
+    const jsonFile = path.join(dir, 'req.json');
+    fs.writeFileSync(jsonFile, JSON.stringify([{ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:99', srv: '4.1.1' }]));
+    const submitted = await json(env, 'submit', xml, jsonFile);
+    expect(submitted.body.map((r: { requestId: string }) => r.requestId)).toEqual(['90-B3-D5-1F-30-03-00-14:00-DB-00-00-00-01-00-01:99', '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:99']);
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '{"requestId": "x:y:1", ');
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json: is neither DUIS XML nor JSON/);
+  });
+
+  it('unknown commands and bad flags fail with a one-line reason', async () => {
+    await expect(ledger(env, 'frobnicate')).rejects.toThrow(CliError);
+    await expect(ledger(env, 'what-if')).rejects.toThrow(/needs --rule-set/);
+    await expect(ledger(env, 'report', 'stuck-devices', '--rule-set', 'lenient')).rejects.toThrow(/not a known rule set/);
+    expect((await ledger(env, '--help')).out).toMatch(/^ledger: the SMETS1 certificate ledger/);
+  });
+});
+
+describe('the ledger bin', () => {
+  it('exits non-zero with a one-line reason, and --json output parses', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
+    const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
+    const bad = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--rule-set', 'lenient'], { env, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: ruleSet: 'lenient' is not a known rule set/)]);
+    const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});

@@ -1,0 +1,222 @@
+import {
+  evaluate,
+  evolveDevice,
+  evolveMeterPoint,
+  evolveUser,
+  getRuleSet,
+  requestFromRecord,
+  upcast,
+  type DeviceState,
+  type LedgerEvent,
+  type MeterPointState,
+  type RuleSet,
+  type ServiceRequestEvaluatedV1,
+  type UserState,
+} from '@ledger/domain';
+import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { loadStream } from '@ledger/ledger';
+
+type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
+
+/** Which fold a stream takes, by its name (`device-`, `meterpoint-`, `user-`). */
+function evolveFor(stream: string): Evolve<unknown> | undefined {
+  if (stream.startsWith('device-')) return evolveDevice as Evolve<unknown>;
+  if (stream.startsWith('meterpoint-')) return evolveMeterPoint as Evolve<unknown>;
+  if (stream.startsWith('user-')) return evolveUser as Evolve<unknown>;
+  return undefined;
+}
+
+export interface Difference {
+  path: string;
+  recorded: unknown;
+  replayed: unknown;
+}
+
+/** Where two JSON values differ, path by path. */
+export function differences(recorded: unknown, replayed: unknown, path = ''): Difference[] {
+  if (JSON.stringify(recorded) === JSON.stringify(replayed)) return [];
+  if (recorded && replayed && typeof recorded === 'object' && typeof replayed === 'object') {
+    const keys = new Set([...Object.keys(recorded), ...Object.keys(replayed)]);
+    return [...keys].flatMap((k) => differences((recorded as Record<string, unknown>)[k], (replayed as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return [{ path: path || '(root)', recorded, replayed }];
+}
+
+export interface ReplayResult {
+  requestId: string;
+  ruleSet: { id: string; version: number };
+  /** Under the recorded rule set: whether the decision is reproduced exactly. Under another: whether it is unchanged. */
+  identical: boolean;
+  recorded: ServiceRequestEvaluatedV1;
+  replayed: ServiceRequestEvaluatedV1;
+  differences: Difference[];
+}
+
+/** The state a decision read, rebuilt from each stream up to the revision it recorded. */
+async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) {
+  const states: Record<string, unknown> = {};
+  await Promise.all(
+    Object.entries(d.revisionsRead).map(async ([stream, revision]) => {
+      const evolve = evolveFor(stream);
+      if (!evolve) return;
+      states[stream] = (await loadStream(store, stream, evolve, revision === null ? null : BigInt(revision))).state;
+    }),
+  );
+  return {
+    sender: states[`user-${d.request.originator}`] as UserState | undefined,
+    device: states[`device-${d.request.target}`] as DeviceState | undefined,
+    meterPoint: Object.entries(states).find(([s]) => s.startsWith('meterpoint-'))?.[1] as MeterPointState | undefined,
+  };
+}
+
+/**
+ * Replays one recorded decision: the state exactly as of the stream revisions it recorded, the
+ * request as recorded, the time of the check as recorded, under the recorded rule set (or
+ * `ruleSet`, for a what-if of that one decision).
+ */
+export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet): Promise<ReplayResult> {
+  const rs = ruleSet ?? getRuleSet(recorded.ruleSet.id, recorded.ruleSet.version);
+  const state = await stateAsRecorded(store, recorded);
+  const { decision } = evaluate(requestFromRecord(recorded.request), { ...state, revisionsRead: recorded.revisionsRead }, rs, recorded.evaluatedAt);
+  const replayed = decision.data;
+  // Under another rule set the rule set itself differs by design: compare what was decided.
+  const diffs = ruleSet && (ruleSet.id !== recorded.ruleSet.id || ruleSet.version !== recorded.ruleSet.version)
+    ? differences({ outcome: recorded.outcome, responseCode: recorded.responseCode, checks: recorded.checks }, { outcome: replayed.outcome, responseCode: replayed.responseCode, checks: replayed.checks })
+    : differences(recorded, replayed);
+  return { requestId: recorded.request.requestId, ruleSet: { id: rs.id, version: rs.version }, identical: diffs.length === 0, recorded, replayed, differences: diffs };
+}
+
+export interface WhatIfFilter {
+  from?: string;
+  to?: string;
+  srv?: string;
+  deviceId?: string;
+  userId?: string;
+}
+
+export interface ChangedDecision {
+  requestId: string;
+  srv: string;
+  recorded: { outcome: string; responseCode: string };
+  replayed: { outcome: string; responseCode: string };
+}
+
+export interface WhatIfReport {
+  /** The rule set judged under, or 'as recorded' for a replay of every decision under its own rules. */
+  ruleSet: { id: string; version: number } | 'as recorded';
+  filter: WhatIfFilter;
+  judged: number;
+  unchanged: number;
+  /** Decisions whose outcome flips, each way, and those whose code changes with the same outcome. */
+  changed: { rejectedToAccepted: number; acceptedToRejected: number; codeOnly: number };
+  /** Counts by SRV, and by `recordedCode -> replayedCode`. */
+  bySrv: Record<string, { judged: number; changed: number }>;
+  byCode: Record<string, number>;
+  /** Under the recorded rule sets: decisions that did not reproduce (any difference at all). */
+  notReproduced: number;
+  changes: { total: number; offset: number; items: ChangedDecision[] };
+}
+
+/**
+ * Re-judges every recorded decision in range against its own recorded state, in one pass over the
+ * log in commit order. The fold of each stream is kept as it goes (state per stream, not the
+ * log), so the state a decision read is at hand; where another write landed between a decision's
+ * read and its append, that stream is read again up to the recorded revision.
+ */
+export async function whatIf(
+  store: EventStore,
+  ruleSet: RuleSet | undefined,
+  filter: WhatIfFilter = {},
+  page: { offset?: number; limit?: number } = {},
+  onProgress?: (eventsRead: number) => void,
+): Promise<WhatIfReport> {
+  const offset = page.offset ?? 0;
+  const limit = page.limit ?? 100;
+  const report: WhatIfReport = {
+    ruleSet: ruleSet ? { id: ruleSet.id, version: ruleSet.version } : 'as recorded',
+    filter,
+    judged: 0,
+    unchanged: 0,
+    changed: { rejectedToAccepted: 0, acceptedToRejected: 0, codeOnly: 0 },
+    bySrv: {},
+    byCode: {},
+    notReproduced: 0,
+    changes: { total: 0, offset, items: [] },
+  };
+  const folds = new Map<string, { state: unknown; revision: bigint }>();
+  const ruleSets = new Map<string, RuleSet>();
+  let read = 0;
+  for await (const e of store.readAll()) {
+    if (++read % 10_000 === 0) onProgress?.(read);
+    let event: LedgerEvent;
+    try {
+      event = upcast(e.type, e.data);
+    } catch {
+      continue;
+    }
+    if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
+      await judge(event.data);
+    }
+    const evolve = evolveFor(e.stream);
+    if (evolve) folds.set(e.stream, { state: evolve(folds.get(e.stream)?.state, event), revision: e.revision });
+  }
+  onProgress?.(read);
+  return report;
+
+  async function stateOf(stream: string, revision: string | null): Promise<unknown> {
+    if (revision === null) return undefined;
+    const held = folds.get(stream);
+    if (held && held.revision === BigInt(revision)) return held.state;
+    return (await loadStream(store, stream, evolveFor(stream)!, BigInt(revision))).state;
+  }
+
+  async function judge(d: ServiceRequestEvaluatedV1): Promise<void> {
+    const key = `${d.ruleSet.id}@${d.ruleSet.version}`;
+    const rs = ruleSet ?? ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(d.ruleSet.id, d.ruleSet.version)).get(key)!;
+    const entries = Object.entries(d.revisionsRead);
+    const state = {
+      sender: (await stateOf(`user-${d.request.originator}`, d.revisionsRead[`user-${d.request.originator}`] ?? null)) as UserState | undefined,
+      device: (await stateOf(`device-${d.request.target}`, d.revisionsRead[`device-${d.request.target}`] ?? null)) as DeviceState | undefined,
+      meterPoint: undefined as MeterPointState | undefined,
+      revisionsRead: d.revisionsRead,
+    };
+    const mp = entries.find(([s]) => s.startsWith('meterpoint-'));
+    if (mp) state.meterPoint = (await stateOf(mp[0], mp[1])) as MeterPointState | undefined;
+    const replayed = evaluate(requestFromRecord(d.request), state, rs, d.evaluatedAt).decision.data;
+    report.judged++;
+    const srv = (report.bySrv[d.request.srv] ??= { judged: 0, changed: 0 });
+    srv.judged++;
+    if (!ruleSet && JSON.stringify(replayed) !== JSON.stringify(d)) report.notReproduced++;
+    if (replayed.outcome === d.outcome && replayed.responseCode === d.responseCode) {
+      report.unchanged++;
+      return;
+    }
+    srv.changed++;
+    if (d.outcome === 'rejected' && replayed.outcome === 'accepted') report.changed.rejectedToAccepted++;
+    else if (d.outcome === 'accepted' && replayed.outcome === 'rejected') report.changed.acceptedToRejected++;
+    else report.changed.codeOnly++;
+    const codes = `${d.responseCode} -> ${replayed.responseCode}`;
+    report.byCode[codes] = (report.byCode[codes] ?? 0) + 1;
+    const n = report.changes.total++;
+    if (n >= offset && n < offset + limit) {
+      report.changes.items.push({
+        requestId: d.request.requestId,
+        srv: d.request.srv,
+        recorded: { outcome: d.outcome, responseCode: d.responseCode },
+        replayed: { outcome: replayed.outcome, responseCode: replayed.responseCode },
+      });
+    }
+  }
+}
+
+function selected(d: ServiceRequestEvaluatedV1, f: WhatIfFilter): boolean {
+  return (
+    (!f.from || d.request.receivedAt >= f.from) &&
+    (!f.to || d.request.receivedAt <= f.to) &&
+    (!f.srv || d.request.srv === f.srv) &&
+    (!f.deviceId || d.request.target === f.deviceId) &&
+    (!f.userId || d.request.originator === f.userId)
+  );
+}
+
+export type { RecordedEvent };
