@@ -3,16 +3,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
-import { StoreUnavailableError } from './errors';
+import { StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import { SqliteEventStore } from './sqlite-event-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-describeEventStoreContract('sqlite', {
-  makeStore: async () => new SqliteEventStore(path.join(dir, `contract-${++n}.sqlite`)),
-  makeSecondStore: async (first) => new SqliteEventStore((first as SqliteEventStore).file),
+describe.each([
+  ['group commit', true],
+  ['one transaction per append', false],
+])('sqlite, %s', (_name, groupCommit) => {
+  describeEventStoreContract(`sqlite (groupCommit: ${groupCommit})`, {
+    makeStore: async () => new SqliteEventStore(path.join(dir, `contract-${++n}.sqlite`), { groupCommit }),
+    makeSecondStore: async (first) => new SqliteEventStore((first as SqliteEventStore).file, { groupCommit }),
+  });
 });
 
 describe('SqliteEventStore specifics', () => {
@@ -38,6 +43,29 @@ describe('SqliteEventStore specifics', () => {
     for await (const e of store.readAll()) positions.push(e.position);
     expect(positions).toEqual([1n, 2n, 3n]);
     await store.dispose();
+  });
+
+  it('group commit: appends of one turn share a transaction, yet one refused append leaves the others written', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'group.sqlite'));
+    const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const results = await Promise.allSettled([
+      store.appendToStream('g', [{ id: id(1), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
+      store.appendToStream('g', [{ id: id(2), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
+      store.appendToStream('g', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: 0n }),
+      store.appendToStream('h', [{ id: id(4), type: 'T', data: {} }]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(await store.streamRevision('g')).toBe(1n);
+    expect(await store.headPosition()).toBe(3n);
+    await store.dispose();
+  });
+
+  it('appends queued when the store closes are refused, not lost silently', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'closing.sqlite'));
+    const pending = store.appendToStream('c', [{ id: '00000000-0000-4000-8000-000000000009', type: 'T', data: {} }]);
+    await store.dispose();
+    await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('a closed store reports itself unreachable, and calls fail with StoreUnavailableError', async () => {

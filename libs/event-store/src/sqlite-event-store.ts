@@ -14,6 +14,7 @@ import {
   type AppendOptions,
   type AppendResult,
   type EventStore,
+  type ExpectedRevision,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -43,6 +44,14 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /** How often a subscription polls for commits made by other processes (ms). */
   pollIntervalMs?: number;
+  /** Write the appends of one turn of the event loop in one transaction (default true). */
+  groupCommit?: boolean;
+}
+
+interface PendingAppend {
+  stream: string;
+  expected: ExpectedRevision;
+  encoded: Array<{ id: string; type: string; data: string; metadata: string }>;
 }
 
 /**
@@ -56,6 +65,10 @@ export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly commits = new EventEmitter();
   private readonly pollIntervalMs: number;
+  private readonly groupCommit: boolean;
+  private queue: Array<PendingAppend & { resolve(r: AppendResult): void; reject(e: unknown): void }> = [];
+  /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
+  private readonly appendSavepoint: (p: PendingAppend) => AppendResult & { written: boolean };
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint } | undefined>;
@@ -76,6 +89,7 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.groupCommit = options.groupCommit ?? true;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position INTEGER PRIMARY KEY,
@@ -103,6 +117,7 @@ export class SqliteEventStore implements EventStore {
       allBwd: this.db.prepare('SELECT * FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
     };
+    this.appendSavepoint = this.db.transaction((p: PendingAppend) => this.appendOne(p));
   }
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -118,40 +133,83 @@ export class SqliteEventStore implements EventStore {
     const bytes = encoded.reduce((n, e) => n + Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + Buffer.byteLength(e.type), 0);
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
 
-    const result = this.db
-      .transaction((): AppendResult & { written: boolean } => {
-        // Idempotency: a batch whose ids are all already in the stream is a retry of a written append.
-        const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
-        const already = found.filter((f) => f !== undefined);
-        if (already.length === encoded.length) {
-          const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
-          const head = this.stmt.head.get(stream)?.revision;
-          return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
-        }
-        if (already.length > 0) {
-          throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
-        }
-        const headValue = this.stmt.head.get(stream)?.revision;
-        const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
-        const actual = head === undefined ? ('no_stream' as const) : head;
-        const ok =
-          expected === 'any' ||
-          (expected === 'no_stream' && head === undefined) ||
-          (expected === 'stream_exists' && head !== undefined) ||
-          (typeof expected === 'bigint' && head === expected);
-        if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
-        const created = new Date().toISOString();
-        let revision = head === undefined ? 0n : head + 1n;
-        let position = 0n;
-        for (const e of encoded) {
-          position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
-          revision++;
-        }
-        return { nextExpectedRevision: revision - 1n, position, written: true };
-      })
-      .immediate();
-    if (result.written) this.commits.emit('commit');
-    return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
+    const pending: PendingAppend = { stream, expected, encoded };
+    if (!this.groupCommit) {
+      const result = this.db.transaction(() => this.appendOne(pending)).immediate();
+      if (result.written) this.commits.emit('commit');
+      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ ...pending, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Group commit: the appends that arrived in the same turn of the event loop are written in one
+   * transaction, each inside a savepoint of its own (so one refused append leaves the others
+   * alone), and each promise settles only after the COMMIT is on disk: an acknowledgement promises
+   * exactly what it promises without grouping, and one fsync serves the whole group.
+   */
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    const outcomes: Array<{ ok: AppendResult & { written: boolean } } | { err: unknown }> = [];
+    try {
+      this.ensureOpen();
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ ok: this.appendSavepoint(item) });
+            } catch (err) {
+              outcomes.push({ err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
+    batch.forEach((item, i) => {
+      const o = outcomes[i];
+      if ('ok' in o) item.resolve({ nextExpectedRevision: o.ok.nextExpectedRevision, position: o.ok.position });
+      else item.reject(o.err);
+    });
+  }
+
+  /** One append's checks and inserts; runs inside a transaction (or a savepoint of one). */
+  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult & { written: boolean } {
+    // Idempotency: a batch whose ids are all already in the stream is a retry of a written append.
+    const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
+    const already = found.filter((f) => f !== undefined);
+    if (already.length === encoded.length) {
+      const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
+      const head = this.stmt.head.get(stream)?.revision;
+      return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
+    }
+    if (already.length > 0) {
+      throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
+    }
+    const headValue = this.stmt.head.get(stream)?.revision;
+    const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
+    const actual = head === undefined ? ('no_stream' as const) : head;
+    const ok =
+      expected === 'any' ||
+      (expected === 'no_stream' && head === undefined) ||
+      (expected === 'stream_exists' && head !== undefined) ||
+      (typeof expected === 'bigint' && head === expected);
+    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    const created = new Date().toISOString();
+    let revision = head === undefined ? 0n : head + 1n;
+    let position = 0n;
+    for (const e of encoded) {
+      position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
+      revision++;
+    }
+    return { nextExpectedRevision: revision - 1n, position, written: true };
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
