@@ -75,6 +75,21 @@ describe('replay and audit of a demo estate', () => {
   });
 });
 
+describe('the demo estate', () => {
+  it('depends on its seed only: run one at a time or 16 at once, the store digests the same', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-demo-'));
+    const digests = [];
+    for (const concurrency of [1, 16]) {
+      const store = new SqliteEventStore(path.join(dir, `c${concurrency}.sqlite`));
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 60, seed: 11, concurrency });
+      digests.push((await digestAt(store)).digest);
+      await store.dispose();
+    }
+    expect(digests[0]).toBe(digests[1]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('tamper evidence', () => {
   let dir: string;
   let file: string;

@@ -65,9 +65,6 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const ctx: CommandContext = { actor: 'demo' };
   const summary: DemoSummary = { users: 0, devices: o.devices, smets1: 0, wrongNoMigrations: 0, registrations: 0, requests: 0, events: 0 };
-  let serial = 0x100000;
-  const cert = (owner: string, roleCode: string, keyUsage: CertificateIdentity['keyUsage']): CertificateIdentity =>
-    ({ serial: (serial++).toString(16).toUpperCase(), issuer: ISSUER, ownerUserId: owner, roleCode, keyUsage }) as CertificateIdentity;
 
   const areas = Object.keys(DISTRIBUTOR_AREAS);
   const ed = Object.fromEntries(areas.map((a) => [a, `90-B3-D5-1F-30-03-00-${a}`]));
@@ -104,6 +101,7 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
     const migratedAt = instant(T2020, T2021, rnd());
     const requests = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ by: rnd() < 0.7 ? 'supplier' : 'no', at: instant(T2024, T2025, rnd()), srv: rnd() < 0.8 ? '4.1.1' : smets1 && !gas ? '7.2' : '4.1.1' }));
     const repairAt = instant(T2024, T2025, rnd());
+    const renewal = smets1 && !wrongNo && rnd() < 0.05;
     const currentNo = noChange ? noChange.to : registeredNo;
     const currentSupplier = cos ? cos.to : supplier;
     if (smets1) summary.smets1++;
@@ -112,6 +110,10 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
     tasks.push(async () => {
       let events = 0;
       let counter = 0;
+      // Serials derive from the device, so the estate does not depend on the order tasks run in.
+      let serial = 0;
+      const cert = (owner: string, roleCode: string, keyUsage: CertificateIdentity['keyUsage']): CertificateIdentity =>
+        ({ serial: `${(i + 1).toString(16).toUpperCase()}${(serial++).toString(16).toUpperCase().padStart(2, '0')}`, issuer: ISSUER, ownerUserId: owner, roleCode, keyUsage }) as CertificateIdentity;
       const noResp = 'networkOperator';
       await ledger.recordRegistration({ mpxn, responsibility: 'supplier', partyUserId: supplier, effectiveFrom: '2019-01-01T00:00:00Z', recordId: `${mpxn}-S0` }, ctx);
       await ledger.recordRegistration({ mpxn, responsibility: noResp, partyUserId: registeredNo, effectiveFrom: '2019-01-01T00:00:00Z', recordId: `${mpxn}-N0` }, ctx);
@@ -139,7 +141,7 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
         const noCerts = (owner: string) => [cert(owner, '03', 'digitalSignature'), cert(owner, '03', 'keyAgreement')];
         await submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) });
         await submit(migratedNoOwner, '6.15.1', instant(Date.parse(repairAt), T2025 + 86_400_000, 0.5), { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) });
-      } else if (smets1 && rnd() < 0.05) {
+      } else if (renewal) {
         // A routine credential renewal by the owner and registered NO.
         await submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: [cert(currentNo, '03', 'digitalSignature')] });
       }
