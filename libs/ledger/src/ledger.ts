@@ -30,7 +30,8 @@ import {
   type UserState,
 } from '@ledger/domain';
 import { WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
-import { appendAfter, loadStream, nameUuid, toLedgerEvent, type CommandContext, type LoadedStream } from './streams';
+import { StreamCache, type FoldedStream } from './stream-cache';
+import { appendAfter, loadStream, nameUuid, toLedgerEvent, type CommandContext } from './streams';
 
 /** What a command did: `written` false when the same fact was already recorded (a retry). */
 export interface CommandResult {
@@ -58,10 +59,14 @@ const MAX_ATTEMPTS = 20;
  * writes nothing new.
  */
 export class Ledger {
+  private readonly streams: StreamCache;
+
   constructor(
     readonly store: EventStore,
     readonly ruleSet: RuleSet,
-  ) {}
+  ) {
+    this.streams = new StreamCache(store);
+  }
 
   async registerUserRole(input: { userId: unknown; role: unknown; status?: unknown; marketIds?: unknown; effectiveFrom: unknown }, ctx: CommandContext): Promise<CommandResult> {
     const userId = parseUserId(input.userId, 'userId');
@@ -136,13 +141,12 @@ export class Ledger {
     const decisionId = nameUuid(`decision:${requestId}`);
     const context = { ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId };
     for (let attempt = 1; ; attempt++) {
-      const device = await loadStream<DeviceState>(this.store, stream, evolveDevice);
-      const recorded = device.events.findIndex((e) => e.id === decisionId);
-      if (recorded >= 0) return recordedDecision(device, recorded);
+      const device = await this.streams.load<DeviceState>(stream, evolveDevice);
+      if (device.ids.has(decisionId)) return this.recordedDecision(stream, decisionId);
       const mpxn = device.state?.mpxn;
       const [user, meterPoint] = await Promise.all([
-        loadStream<UserState>(this.store, userStream(req.requestId.originator), evolveUser),
-        mpxn ? loadStream<MeterPointState>(this.store, meterPointStream(mpxn), evolveMeterPoint) : Promise.resolve(undefined),
+        this.streams.load<UserState>(userStream(req.requestId.originator), evolveUser),
+        mpxn ? this.streams.load<MeterPointState>(meterPointStream(mpxn), evolveMeterPoint) : Promise.resolve(undefined),
       ]);
       const revisionsRead: Record<string, string | null> = { [user.stream]: rev(user), [stream]: rev(device) };
       if (meterPoint) revisionsRead[meterPoint.stream] = rev(meterPoint);
@@ -153,6 +157,7 @@ export class Ledger {
       ];
       try {
         const r = await appendAfter(this.store, device, events, context);
+        this.streams.appended(device, r.written, evolveDevice, r.nextExpectedRevision);
         return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: r.position.toString(), stream };
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
@@ -160,15 +165,31 @@ export class Ledger {
     }
   }
 
+  /** The recorded answer to a RequestID decided before: its decision and the placements appended with it (read from the store). */
+  private async recordedDecision(stream: string, decisionId: string): Promise<SubmitResult> {
+    const { events } = await loadStream(this.store, stream, evolveDevice);
+    const at = events.findIndex((e) => e.id === decisionId);
+    const decisionEvent = events[at];
+    const placed: CertificatePlacedV1[] = [];
+    for (const e of events.slice(at + 1)) {
+      if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
+      placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
+    }
+    return { decision: toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1, placed, written: false, position: decisionEvent.position.toString(), stream };
+  }
+
   /** Appends one event whose id derives from `name`, unless the stream already holds it. */
   private async appendOnce<S>(stream: string, evolve: (s: S | undefined, e: LedgerEvent) => S | undefined, name: string, event: LedgerEvent, ctx: CommandContext): Promise<CommandResult> {
     const id = nameUuid(name);
     for (let attempt = 1; ; attempt++) {
-      const loaded = await loadStream<S>(this.store, stream, evolve);
-      const existing = loaded.events.find((e) => e.id === id);
-      if (existing) return { stream, written: false, position: existing.position.toString(), revision: existing.revision.toString() };
+      const loaded = await this.streams.load<S>(stream, evolve);
+      if (loaded.ids.has(id)) {
+        const existing = (await loadStream(this.store, stream, evolve)).events.find((e) => e.id === id)!;
+        return { stream, written: false, position: existing.position.toString(), revision: existing.revision.toString() };
+      }
       try {
         const r = await appendAfter(this.store, loaded, [{ ...event, id }], ctx);
+        this.streams.appended(loaded as FoldedStream<S>, r.written, evolve, r.nextExpectedRevision);
         return { stream, written: true, position: r.position.toString(), revision: r.nextExpectedRevision.toString() };
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
@@ -177,17 +198,7 @@ export class Ledger {
   }
 }
 
-function rev(loaded: LoadedStream<unknown>): string | null {
+function rev(loaded: { revision: bigint | undefined }): string | null {
   return loaded.revision === undefined ? null : loaded.revision.toString();
 }
 
-/** The recorded answer to a RequestID decided before: its decision and the placements appended with it. */
-function recordedDecision(device: LoadedStream<DeviceState>, at: number): SubmitResult {
-  const decisionEvent = device.events[at];
-  const placed: CertificatePlacedV1[] = [];
-  for (const e of device.events.slice(at + 1)) {
-    if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
-    placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
-  }
-  return { decision: toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1, placed, written: false, position: decisionEvent.position.toString(), stream: device.stream };
-}

@@ -57,15 +57,15 @@ export interface CommandContext {
 /** Appends ledger events to a stream after `loaded`, chained to its last hash, with the revision read as the expected revision. */
 export async function appendAfter(
   store: EventStore,
-  loaded: LoadedStream<unknown>,
+  loaded: { stream: string; revision: bigint | undefined; lastHash: string },
   events: Array<LedgerEvent & { id: string }>,
   ctx: CommandContext,
-): Promise<{ position: bigint; nextExpectedRevision: bigint }> {
+): Promise<{ position: bigint; nextExpectedRevision: bigint; written: NewEvent[] }> {
   const correlationId = ctx.correlationId ?? events[0].id;
   const metadata: EventMetadata = { $correlationId: correlationId, $causationId: ctx.causationId ?? correlationId, actor: ctx.actor };
   const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata }));
   const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
-  return store.appendToStream(loaded.stream, chainEvents(loaded.stream, first, loaded.lastHash, newEvents), {
-    expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision,
-  });
+  const written = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
+  const r = await store.appendToStream(loaded.stream, written, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
+  return { ...r, written };
 }

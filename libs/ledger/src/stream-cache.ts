@@ -1,0 +1,67 @@
+import type { LedgerEvent } from '@ledger/domain';
+import { GENESIS_HASH, hashOf, type EventStore, type NewEvent } from '@ledger/event-store';
+import { toLedgerEvent } from './streams';
+
+type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
+
+/** A stream folded up to a revision, with what an append after it needs. */
+export interface FoldedStream<S> {
+  stream: string;
+  state: S | undefined;
+  /** The last revision folded, or undefined for a stream with no events. */
+  revision: bigint | undefined;
+  lastHash: string;
+  /** Every event id in the stream up to `revision` (for idempotency by id). */
+  ids: ReadonlySet<string>;
+}
+
+/**
+ * The command handlers' read side: folded streams kept in memory (least recently used first out),
+ * each brought up to the head of its stream before every use by reading only the events after the
+ * revision it holds. A decision made on a cached fold is the decision a full read would give: the
+ * fold is always of the whole stream up to the head read, and the append that follows still
+ * carries that revision as its expected revision. States are immutable, so sharing them is safe.
+ */
+export class StreamCache {
+  private readonly entries = new Map<string, FoldedStream<unknown>>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly maxStreams = 20_000,
+  ) {}
+
+  async load<S>(stream: string, evolve: Evolve<S>): Promise<FoldedStream<S>> {
+    const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
+    let { state, revision, lastHash } = cached ?? { state: undefined, revision: undefined, lastHash: GENESIS_HASH };
+    let ids: Set<string> | undefined;
+    for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
+      state = evolve(state, toLedgerEvent(e));
+      revision = e.revision;
+      lastHash = hashOf(e) ?? lastHash;
+      ids ??= new Set(cached?.ids);
+      ids.add(e.id);
+    }
+    const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids: ids ?? cached?.ids ?? new Set() };
+    this.keep(folded);
+    return folded;
+  }
+
+  /** Records what this process just appended after `before`, so the next load need not read it back. */
+  appended<S>(before: FoldedStream<S>, events: NewEvent[], evolve: Evolve<S>, nextExpectedRevision: bigint): void {
+    let state = before.state;
+    for (const e of events) state = evolve(state, { type: e.type, data: e.data } as LedgerEvent);
+    const ids = new Set(before.ids);
+    for (const e of events) ids.add(e.id);
+    const last = events[events.length - 1].metadata?.$hash;
+    this.keep({ stream: before.stream, state, revision: nextExpectedRevision, lastHash: typeof last === 'string' ? last : before.lastHash, ids });
+  }
+
+  /** Keeps a fold unless a later one of the same stream is already held. */
+  private keep(folded: FoldedStream<unknown>): void {
+    const held = this.entries.get(folded.stream);
+    if (held && held.revision !== undefined && (folded.revision === undefined || folded.revision < held.revision)) return;
+    this.entries.delete(folded.stream);
+    this.entries.set(folded.stream, folded);
+    if (this.entries.size > this.maxStreams) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
