@@ -1,0 +1,37 @@
+import * as path from 'node:path';
+import { whatIf } from '@ledger/audit';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { Projector, ReadModels } from '@ledger/projections';
+import { timed } from './util';
+
+/**
+ * One scale task in a process of its own, so that its peak RSS is its own:
+ *   generate <dir> <devices> | rebuild <dir> | whatif <dir>
+ * Prints one JSON line.
+ */
+async function main(): Promise<void> {
+  const [task, dir, arg] = process.argv.slice(2);
+  const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+  let result: Record<string, unknown>;
+  if (task === 'generate') {
+    const t = await timed(() => runDemo(new Ledger(store, getRuleSet('baseline')), { devices: Number(arg), concurrency: 64 }));
+    result = { events: t.value.events, decisions: t.value.requests, seconds: t.seconds };
+  } else if (task === 'rebuild') {
+    const readModels = new ReadModels(path.join(dir, `readmodels-${process.pid}.sqlite`));
+    const t = await timed(() => new Projector(store, readModels, { batchSize: 1000 }).rebuild());
+    readModels.close();
+    result = { events: t.value, seconds: t.seconds };
+  } else if (task === 'whatif') {
+    const t = await timed(() => whatIf(store, getRuleSet('ownership-only')));
+    result = { decisions: t.value.judged, changed: t.value.changes.total, seconds: t.seconds };
+  } else throw new Error(`unknown task ${task}`);
+  await store.dispose();
+  process.stdout.write(`${JSON.stringify({ ...result, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
