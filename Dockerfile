@@ -1,10 +1,9 @@
-# The ledger API, built from this repository. better-sqlite3 compiles from source, hence the toolchain.
+# The ledger API, built from this repository. better-sqlite3 compiles from source, hence the toolchain
+# of the full node image; `npm ci` also builds dist/ (the prepare script), so the sources go in first.
 FROM node:20-bookworm AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -59,6 +59,13 @@ describe('replay and audit of a demo estate', () => {
     else expect(changed).toEqual([]);
   });
 
+  it('with room for only a few folds in memory, a what-if reads evicted streams back and counts the same', async () => {
+    const roomy = await whatIf(store, getRuleSet('ownership-only'));
+    const tight = await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, 5);
+    expect(tight).toEqual(roomy);
+    expect(await whatIf(store, undefined, {}, {}, undefined, 5)).toMatchObject({ notReproduced: 0, unchanged: roomy.judged });
+  });
+
   it('a what-if can be narrowed to one SRV and a time range', async () => {
     const all = await whatIf(store, getRuleSet('registered-operator'));
     const only = await whatIf(store, getRuleSet('registered-operator'), { srv: '6.15.1', from: '2024-01-01T00:00:00.000Z', to: '2025-12-31T00:00:00.000Z' });

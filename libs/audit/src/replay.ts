@@ -129,6 +129,7 @@ export async function whatIf(
   filter: WhatIfFilter = {},
   page: { offset?: number; limit?: number } = {},
   onProgress?: (eventsRead: number) => void,
+  maxFolds = 10_000,
 ): Promise<WhatIfReport> {
   const offset = page.offset ?? 0;
   const limit = page.limit ?? 100;
@@ -143,7 +144,14 @@ export async function whatIf(
     notReproduced: 0,
     changes: { total: 0, offset, items: [] },
   };
+  // The folds of the streams seen most recently, at most `maxFolds` (least recently used out),
+  // so memory stays bounded however large the log; a stream dropped and met again is read back.
   const folds = new Map<string, { state: unknown; revision: bigint }>();
+  const remember = (stream: string, fold: { state: unknown; revision: bigint }) => {
+    folds.delete(stream);
+    folds.set(stream, fold);
+    if (folds.size > maxFolds) folds.delete(folds.keys().next().value!);
+  };
   const ruleSets = new Map<string, RuleSet>();
   let read = 0;
   for await (const e of store.readAll()) {
@@ -158,7 +166,11 @@ export async function whatIf(
       await judge(event.data);
     }
     const evolve = evolveFor(e.stream);
-    if (evolve) folds.set(e.stream, { state: evolve(folds.get(e.stream)?.state, event), revision: e.revision });
+    if (evolve) {
+      let held = folds.get(e.stream);
+      if (e.revision > 0n && held?.revision !== e.revision - 1n) held = { state: (await loadStream(store, e.stream, evolve, e.revision - 1n)).state, revision: e.revision - 1n };
+      remember(e.stream, { state: evolve(held?.state, event), revision: e.revision });
+    }
   }
   onProgress?.(read);
   return report;
@@ -166,8 +178,13 @@ export async function whatIf(
   async function stateOf(stream: string, revision: string | null): Promise<unknown> {
     if (revision === null) return undefined;
     const held = folds.get(stream);
-    if (held && held.revision === BigInt(revision)) return held.state;
-    return (await loadStream(store, stream, evolveFor(stream)!, BigInt(revision))).state;
+    if (held && held.revision === BigInt(revision)) {
+      remember(stream, held); // in use: keep it
+      return held.state;
+    }
+    const state = (await loadStream(store, stream, evolveFor(stream)!, BigInt(revision))).state;
+    if (!held) remember(stream, { state, revision: BigInt(revision) });
+    return state;
   }
 
   async function judge(d: ServiceRequestEvaluatedV1): Promise<void> {

@@ -78,7 +78,7 @@ export class CommandsController {
     let last: string | null = null;
     for (const row of rows) {
       try {
-        const r = await this.ledger.recordRegistration({ ...row, file }, { actor: actor(req), correlationId: undefined });
+        const r = await this.ledger.recordRegistration({ ...row, file }, { actor: actor(req) });
         if (r.written) written++;
         else unchanged++;
         last = r.position;

@@ -1,9 +1,9 @@
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { IntakeError } from '@ledger/ledger';
 
 /** class-validator on a body that was not bound to a DTO type (the JSON branch of a two-format route). */
 export async function validated<T extends object>(cls: new () => T, body: unknown): Promise<T> {
-  const { plainToInstance } = await import('class-transformer');
-  const { validate } = await import('class-validator');
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new IntakeError('body', 'must be a JSON object');
   const dto = plainToInstance(cls, body);
   const problems = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
