@@ -212,35 +212,38 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: revision - 1n, position, written: true };
   }
 
-  async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+  readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    const from = options.fromRevision ?? (backwards ? 'end' : 'start');
-    let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
-    let remaining = options.maxCount ?? Infinity;
-    while (remaining > 0) {
-      this.ensureOpen();
-      const rows = (backwards ? this.stmt.readBwd : this.stmt.readFwd).all(stream, cursor, Math.min(PAGE, remaining));
-      for (const row of rows) yield toRecorded(row);
-      remaining -= rows.length;
-      if (rows.length < PAGE) return;
-      const last = BigInt(rows[rows.length - 1].revision);
-      cursor = backwards ? last - 1n : last + 1n;
-      if (cursor < 0n) return;
-    }
+    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) =>
+      (backwards ? this.stmt.readBwd : this.stmt.readFwd).all(stream, from, limit),
+    );
   }
 
-  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    const from = options.fromPosition ?? (backwards ? 'end' : 'start');
+    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) =>
+      (backwards ? this.stmt.allBwd : this.stmt.allFwd).all(from, limit),
+    );
+  }
+
+  /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
+  private async *paged(
+    start: bigint | 'start' | 'end' | undefined,
+    backwards: boolean,
+    maxCount: number | undefined,
+    key: 'revision' | 'position',
+    page: (from: bigint, limit: number) => Row[],
+  ): AsyncIterable<RecordedEvent> {
+    const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
-    let remaining = options.maxCount ?? Infinity;
+    let remaining = maxCount ?? Infinity;
     while (remaining > 0) {
       this.ensureOpen();
-      const rows = (backwards ? this.stmt.allBwd : this.stmt.allFwd).all(cursor, Math.min(PAGE, remaining));
+      const rows = page(cursor, Math.min(PAGE, remaining));
       for (const row of rows) yield toRecorded(row);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
-      const last = BigInt(rows[rows.length - 1].position);
+      const last = BigInt(rows[rows.length - 1][key]);
       cursor = backwards ? last - 1n : last + 1n;
       if (cursor < 0n) return;
     }
