@@ -151,12 +151,14 @@ export class ReadModels {
     if (events.length === 0) return;
     this.db.transaction(() => {
       let { applied } = this.checkpoint();
-      for (const e of events) this.apply(e, ++applied);
+      const folds = new BatchFolds(this.stmts);
+      for (const e of events) this.apply(e, ++applied, folds);
+      folds.flush();
       this.stmts.setCheckpoint.run(events[events.length - 1].position.toString(), applied);
     })();
   }
 
-  private apply(recorded: RecordedEvent, ord: number): void {
+  private apply(recorded: RecordedEvent, ord: number, folds: BatchFolds): void {
     let event: LedgerEvent;
     try {
       event = upcast(recorded.type, recorded.data);
@@ -166,20 +168,18 @@ export class ReadModels {
     const position = recorded.position.toString();
     const s = this.stmts;
     switch (event.type) {
-      case 'UserRoleRegistered': {
-        const state = evolveUser(this.load<UserState>(s.user, event.data.userId), event)!;
-        s.putUser.run(event.data.userId, JSON.stringify(state));
+      case 'UserRoleRegistered':
+        folds.users.update(event.data.userId, (state) => evolveUser(state, event)!);
         break;
-      }
       case 'DeviceInventoryChanged': {
         const d = event.data;
-        this.putDevice(evolveDevice(this.load<DeviceState>(s.device, d.deviceId), event)!);
+        folds.devices.update(d.deviceId, (state) => evolveDevice(state, event)!);
         s.addInventory.run(ord, d.deviceId, d.changedAt, d.deviceType, d.smetsGeneration, d.status, d.mpxn, position);
         break;
       }
       case 'CertificatePlaced': {
         const d = event.data;
-        this.putDevice(evolveDevice(this.load<DeviceState>(s.device, d.deviceId), event)!);
+        folds.devices.update(d.deviceId, (state) => evolveDevice(state, event)!);
         const ref = d.via.kind === 'request' ? d.via.requestId : (d.via.reference ?? null);
         const c = d.certificate;
         s.addCertificate.run(ord, d.deviceId, d.slot, d.heldBy.join(','), c.serial, c.issuer, c.ownerUserId, c.roleCode, c.keyUsage, d.via.kind, ref, d.placedAt, position);
@@ -187,9 +187,7 @@ export class ReadModels {
       }
       case 'RegistrationChanged': {
         const d = event.data;
-        const before = this.load<MeterPointState>(s.meterPoint, d.mpxn);
-        const after = evolveMeterPoint(before, event)!;
-        s.putMeterPoint.run(d.mpxn, JSON.stringify(after));
+        folds.meterPoints.update(d.mpxn, (state) => evolveMeterPoint(state, event)!);
         s.addRegistration.run(ord, d.mpxn, d.responsibility, d.partyUserId, d.effectiveFrom, d.source.recordId, JSON.stringify(d.source), position);
         break;
       }
@@ -202,12 +200,7 @@ export class ReadModels {
   }
 
   private load<S>(stmt: Database.Statement<[string], { state: string }>, key: string): S | undefined {
-    const row = stmt.get(key);
-    return row ? (JSON.parse(row.state) as S) : undefined;
-  }
-
-  private putDevice(state: DeviceState): void {
-    this.stmts.putDevice.run(state.deviceId, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state));
+    return load<S>(stmt, key);
   }
 
   /** Empties every read model and the checkpoint (for a rebuild). */
@@ -350,6 +343,64 @@ export class ReadModels {
   /** Every read model as plain rows (for comparing a rebuild with the live models). */
   dump(): Record<string, unknown[]> {
     return Object.fromEntries(TABLES.map((t) => [t, this.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()]));
+  }
+}
+
+type Statements = ReturnType<ReadModels['prepare']>;
+
+function load<S>(stmt: Database.Statement<[string], { state: string }>, key: string): S | undefined {
+  const row = stmt.get(key);
+  return row ? (JSON.parse(row.state) as S) : undefined;
+}
+
+/**
+ * The folded states a batch touches, read at most once and written once when the batch ends
+ * (inside the batch's transaction), rather than read, parsed, serialised and written per event.
+ */
+class FoldCache<S> {
+  private readonly states = new Map<string, S | undefined>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    private readonly read: (key: string) => S | undefined,
+    private readonly write: (key: string, state: S) => void,
+  ) {}
+
+  update(key: string, evolve: (state: S | undefined) => S): void {
+    const state = this.states.has(key) ? this.states.get(key) : this.read(key);
+    this.states.set(key, evolve(state));
+    this.dirty.add(key);
+  }
+
+  flush(): void {
+    for (const key of this.dirty) this.write(key, this.states.get(key)!);
+  }
+}
+
+class BatchFolds {
+  readonly users: FoldCache<UserState>;
+  readonly devices: FoldCache<DeviceState>;
+  readonly meterPoints: FoldCache<MeterPointState>;
+
+  constructor(s: Statements) {
+    this.users = new FoldCache(
+      (k) => load<UserState>(s.user, k),
+      (k, state) => s.putUser.run(k, JSON.stringify(state)),
+    );
+    this.devices = new FoldCache(
+      (k) => load<DeviceState>(s.device, k),
+      (k, state) => s.putDevice.run(k, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state)),
+    );
+    this.meterPoints = new FoldCache(
+      (k) => load<MeterPointState>(s.meterPoint, k),
+      (k, state) => s.putMeterPoint.run(k, JSON.stringify(state)),
+    );
+  }
+
+  flush(): void {
+    this.users.flush();
+    this.devices.flush();
+    this.meterPoints.flush();
   }
 }
 
