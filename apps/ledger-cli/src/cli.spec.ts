@@ -78,6 +78,17 @@ describe('the ledger CLI', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '{"requestId": "x:y:1", ');
     await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json: is neither DUIS XML nor JSON/);
+
+    // A good file followed by bad ones: each bad one is named, and nothing is written.
+    const before = (await json(env, 'digest')).body;
+    const good = makeDuisRequest({ originator: '90-B3-D5-1F-30-01-00-01', target: '00-DB-00-00-00-01-00-01', counter: 100, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    fs.writeFileSync(xml, good);
+    const truncated = path.join(dir, 'truncated.xml');
+    fs.writeFileSync(truncated, good.slice(0, good.length - 40));
+    await expect(ledger(env, 'submit', xml, truncated)).rejects.toThrow(/truncated\.xml body: is not well-formed XML/);
+    fs.writeFileSync(bad, JSON.stringify([{ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:101', srv: '4.1.1' }, { requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:102', srv: '99.9' }]));
+    await expect(ledger(env, 'submit', xml, bad)).rejects.toThrow(/bad\.json\[1\] srv: /);
+    expect((await json(env, 'digest')).body).toEqual(before);
   });
 
   it('unknown commands and bad flags fail with a one-line reason', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { replayDecision, verifyStore, digestAt, whatIf } from '@ledger/audit';
-import { getRuleSet, parseDeviceId, parseInstant, parseRequestId, formatRequestId, parseServiceRequest, RULE_SETS, type ServiceRequestInput } from '@ledger/domain';
+import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseRequestId, formatRequestId, parseServiceRequest, RULE_SETS, type ServiceRequest, type ServiceRequestInput } from '@ledger/domain';
 import { createEventStore, storeConfigFromEnv, type EventStore } from '@ledger/event-store';
 import { DEMO_DEFAULTS, IntakeError, Ledger, parseCertificate, parseDuisRequest, parseRegistrationCsv, runDemo } from '@ledger/ledger';
 import { Projector, readModelPathFromEnv, ReadModels } from '@ledger/projections';
@@ -156,12 +156,13 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     }
     case 'submit': {
       if (rest.length === 0) throw new CliError('submit takes one or more files (DUIS XML or JSON)');
-      const inputs = rest.flatMap((file) => requestsIn(file));
+      // Every file is read and every request validated before anything is written.
+      const requests = rest.flatMap((file) => requestsIn(file));
       const l = await open(env, o, false);
       try {
         const results: Array<{ file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] }> = [];
-        for (const { file, input } of inputs) {
-          const r = await l.ledger.submit(parseServiceRequest(input), { actor: 'cli:submit' });
+        for (const { file, request } of requests) {
+          const r = await l.ledger.submit(request, { actor: 'cli:submit' });
           results.push({ file, requestId: r.decision.request.requestId, outcome: r.decision.outcome, responseCode: r.decision.responseCode, recorded: r.written ? 'now' : 'before', checks: r.decision.checks, placed: r.placed });
         }
         print(results, () => results.map((r) => `${r.requestId}: ${r.outcome} ${r.responseCode}${r.recorded === 'before' ? ' (decided before)' : ''}${reasonOf(r.checks)}`).join('\n'));
@@ -363,10 +364,21 @@ function readFile(file: string): string {
 }
 
 /** A file holds one DUIS XML request, or JSON: one request object or a list of them. */
-function requestsIn(file: string): Array<{ file: string; input: ServiceRequestInput }> {
+/** The requests in a file (DUIS XML, or a JSON request or array of them), validated; errors name the file. */
+function requestsIn(file: string): Array<{ file: string; request: ServiceRequest }> {
   const text = readFile(file);
   const receivedAt = new Date().toISOString();
-  if (text.trimStart().startsWith('<')) return [{ file, input: parseDuisRequest(text, receivedAt).input }];
+  const inFile = <T>(where: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof IntakeError || err instanceof DomainError) throw new IntakeError(`${where} ${err.field}`, err.reason);
+      throw err;
+    }
+  };
+  if (text.trimStart().startsWith('<')) {
+    return [{ file, request: inFile(file, () => parseServiceRequest(parseDuisRequest(text, receivedAt).input)) }];
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -375,11 +387,13 @@ function requestsIn(file: string): Array<{ file: string; input: ServiceRequestIn
   }
   const list = Array.isArray(parsed) ? parsed : [parsed];
   return list.map((r: Record<string, unknown>, i) => {
-    if (!r || typeof r !== 'object') throw new IntakeError(`${file}[${i}]`, 'is not a request object');
+    const where = Array.isArray(parsed) ? `${file}[${i}]` : file;
+    if (!r || typeof r !== 'object') throw new IntakeError(where, 'is not a request object');
     const certificates = ((r.certificates as Array<Record<string, unknown>> | undefined) ?? []).map((c, j) =>
-      typeof c.der === 'string' ? parseCertificate(c.der, `${file}[${i}].certificates[${j}].der`) : c,
+      typeof c.der === 'string' ? inFile(where, () => parseCertificate(c.der as string, `certificates[${j}].der`)) : c,
     );
-    return { file, input: { ...(r as object), certificates, receivedAt, format: 'json' } as ServiceRequestInput };
+    const input = { ...(r as object), certificates, receivedAt, format: 'json' } as ServiceRequestInput;
+    return { file, request: inFile(where, () => parseServiceRequest(input)) };
   });
 }
 

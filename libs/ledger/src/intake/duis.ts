@@ -1,4 +1,5 @@
 import { parseDuis, type XMLData } from '@smartdcc/duis-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import type { ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
 import { IntakeError } from './errors';
@@ -26,6 +27,13 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   if (typeof xml !== 'string' || xml.trim() === '') throw new IntakeError('body', 'is empty: expected a DUIS XML request');
   if (!/^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<([A-Za-z_][\w.-]*:)?Request[\s>]/.test(xml)) {
     throw new IntakeError('body', 'is not a DUIS Request (the root element must be sr:Request)');
+  }
+  // The DUIS parser is lenient: a truncated document can come out of it as a request with parts
+  // missing. Well-formedness is checked first, so that such a body is named for what it is.
+  const wellFormed = XMLValidator.validate(xml);
+  if (wellFormed !== true) {
+    const { msg, line, col } = wellFormed.err;
+    throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${msg}`);
   }
   let duis: { header: unknown; body?: XMLData };
   try {

@@ -83,6 +83,13 @@ describe('DUIS requests', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT)).field).toBe(field);
   });
 
+  it('a request cut off part way is refused as XML that is not well-formed, with where it ends', () => {
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    const error = intakeError(() => parseDuisRequest(xml.slice(0, Math.floor(xml.length / 2)), AT));
+    expect(error.field).toBe('body');
+    expect(error.reason).toMatch(/^is not well-formed XML \(line \d+, column \d+\)/);
+  });
+
   it('a replacement certificate that does not parse is refused, naming its element', () => {
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 2, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: 'AAAA' }) });
     expect(intakeError(() => parseDuisRequest(xml, AT)).field).toBe('Body.UpdateSecurityCredentialsKRP.ReplacementCertificates.RemotePartyDigitalSigningCertificate');
