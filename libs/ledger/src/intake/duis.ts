@@ -33,13 +33,15 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   const wellFormed = XMLValidator.validate(xml);
   if (wellFormed !== true) {
     const { msg, line, col } = wellFormed.err;
-    throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${msg}`);
+    const open = /^Invalid '(\[.*\])' found\.$/s.exec(msg); // the validator's way of listing unclosed elements
+    const detail = open ? `it ends with ${(JSON.parse(open[1]) as string[]).map((t) => `<${t}>`).join(', ')} still open (truncated?)` : msg;
+    throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${detail}`);
   }
   let duis: { header: unknown; body?: XMLData };
   try {
     duis = parseDuis('simplified', xml) as unknown as { header: unknown; body?: XMLData };
   } catch (err) {
-    throw new IntakeError('body', `is not a well-formed DUIS request: ${(err as Error).message}`);
+    throw duisParserError((err as Error).message);
   }
   const header = duis.header as unknown as {
     type?: string;
@@ -71,6 +73,16 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     format: 'duis',
   };
   return { input, certificates, signaturePresent: /<([A-Za-z_][\w.-]*:)?Signature[\s>]/.test(xml) };
+}
+
+/** The DUIS parser's own errors, named by the header field they are about. */
+function duisParserError(message: string): IntakeError {
+  const srv = /^could not find SRV (.*)$/.exec(message);
+  if (srv) return new IntakeError('Header.ServiceReferenceVariant', srv[1] === 'undefined' ? 'is missing' : `'${srv[1]}' is not a known SRV`);
+  if (message === 'bad request id') return new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  if (message === 'cv out of range') return new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
+  if (message === 'bad format duis') return new IntakeError('Header', 'is missing');
+  return new IntakeError('body', `is not a DUIS request: ${message}`);
 }
 
 interface Found {

@@ -87,7 +87,21 @@ describe('DUIS requests', () => {
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
     const error = intakeError(() => parseDuisRequest(xml.slice(0, Math.floor(xml.length / 2)), AT));
     expect(error.field).toBe('body');
-    expect(error.reason).toMatch(/^is not well-formed XML \(line \d+, column \d+\)/);
+    expect(error.reason).toMatch(/^is not well-formed XML \(line \d+, column \d+\): /);
+    const cutAtTag = intakeError(() => parseDuisRequest(xml.slice(0, xml.indexOf('</sr:Body>')), AT));
+    expect(cutAtTag.reason).toMatch(/: it ends with <sr:Request>, <sr:Body> still open \(truncated\?\)$/);
+  });
+
+  it.each`
+    case                          | edit                                                                                         | field                                 | reason
+    ${'an unknown SRV'}           | ${(x: string) => x.replace(/<sr:ServiceReferenceVariant>[^<]*</, '<sr:ServiceReferenceVariant>99.9<')} | ${'Header.ServiceReferenceVariant'} | ${"'99.9' is not a known SRV"}
+    ${'no SRV'}                   | ${(x: string) => x.replace(/<sr:ServiceReferenceVariant>[^<]*<\/sr:ServiceReferenceVariant>/, '')} | ${'Header.ServiceReferenceVariant'} | ${'is missing'}
+    ${'no RequestID'}             | ${(x: string) => x.replace(/<sr:RequestID>[^<]*<\/sr:RequestID>/, '')}                       | ${'Header.RequestID'}                 | ${'is missing or not originator:target:counter'}
+    ${'no CommandVariant'}        | ${(x: string) => x.replace(/<sr:CommandVariant>[^<]*<\/sr:CommandVariant>/, '')}             | ${'Header.CommandVariant'}            | ${'is missing or not a DUIS command variant'}
+    ${'no Header'}                | ${(x: string) => x.replace(/<sr:Header>.*<\/sr:Header>/, '')}                                | ${'Header'}                           | ${'is missing'}
+  `('a request with $case is refused, naming the header field', ({ edit, field, reason }) => {
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    expect(intakeError(() => parseDuisRequest(edit(xml), AT))).toMatchObject({ field, reason });
   });
 
   it('a replacement certificate that does not parse is refused, naming its element', () => {
