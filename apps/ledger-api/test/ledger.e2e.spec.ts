@@ -107,6 +107,16 @@ describe('resubmission and concurrency', () => {
     expect(again.body.recorded).toMatch(/^before/);
   });
 
+  it('a RequestID sent again with other content is a 409 naming what differs, and writes nothing', async () => {
+    const requestId = `${SUPPLIER}:${ESME}:78`;
+    await t.as('intake').post('/service-requests', { requestId, srv: '4.1.1' }).expect(200);
+    const head = await headPosition(t);
+    const reused = await t.as('intake').post('/service-requests', { requestId, srv: '4.1.1', executionDateTime: '2030-01-01T00:00:00Z' }).expect(409);
+    expect(reused.body).toMatchObject({ field: 'requestId', differences: ['executionDateTime'] });
+    expect(reused.body.message).toMatch(/already decided for a different request/);
+    expect(await headPosition(t)).toBe(head);
+  });
+
   it('20 concurrent submissions on one device end with one decision per RequestID', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `${SUPPLIER}:${ESME}:${1000 + i}`);
     const replies = await Promise.all(ids.map((requestId) => t.as('intake').post('/service-requests', { requestId, srv: '4.1.1' })));

@@ -1,3 +1,4 @@
+import { recordRequest, requestDifferences } from './request';
 import { getRuleSet } from './rule-sets';
 import { repairOptions, stuckStatus } from './stuck';
 import { cert, commit, given, ids, inventory, mpan, mprn, placed, registration, request, userRole, when, type World } from './testing/scenario';
@@ -263,5 +264,19 @@ describe('decisions are complete and deterministic', () => {
     for (const [sender, ruleSet] of [[noA, 'baseline'], [noB, 'ownership-only'], [noA, 'registered-operator']]) {
       expect(when(w, replaceNo(sender, esme, noA), ruleSet)).toEqual(when(w, replaceNo(sender, esme, noA), ruleSet));
     }
+  });
+});
+
+describe('a RequestID is used once: a resubmission is the same request, or another one under a reused counter', () => {
+  const recorded = recordRequest(replaceNo(noA, esme, noA));
+  it.each`
+    resubmission                                  | again                                                                                   | differences
+    ${'identical'}                                | ${recorded}                                                                             | ${[]}
+    ${'received later, as DUIS rather than JSON'} | ${{ ...recorded, receivedAt: '2031-01-01T00:00:00.000Z', format: 'duis' }}              | ${[]}
+    ${'for another SRV'}                          | ${recordRequest(request({ from: noA, to: esme, srv: '6.24.1' }))}                      | ${['certificates', 'remotePartyRole', 'srv']}
+    ${'carrying another certificate'}             | ${recordRequest(replaceNo(noA, esme, noB))}                                            | ${['certificates']}
+    ${'with an execution time added'}             | ${{ ...recorded, executionDateTime: '2030-01-01T00:00:00.000Z' }}                       | ${['executionDateTime']}
+  `('given a recorded decision, when it is sent again $resubmission, then it differs in $differences', ({ again, differences }) => {
+    expect(requestDifferences(recorded, again)).toEqual(differences);
   });
 });

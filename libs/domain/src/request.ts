@@ -119,6 +119,18 @@ export function recordRequest(req: ServiceRequest): RecordedRequest {
   return r;
 }
 
+/** What a resubmission may differ in without being another request: when and how it arrived. */
+const ARRIVAL_FIELDS = new Set<keyof RecordedRequest>(['receivedAt', 'format', 'signatureVerified']);
+
+/**
+ * The fields in which a request sent again under a recorded RequestID differs from the recorded
+ * one, ignoring when and in which format it arrived. Empty: it is the same request.
+ */
+export function requestDifferences(recorded: RecordedRequest, again: RecordedRequest): string[] {
+  const fields = new Set([...Object.keys(recorded), ...Object.keys(again)] as Array<keyof RecordedRequest>);
+  return [...fields].filter((f) => !ARRIVAL_FIELDS.has(f) && JSON.stringify(recorded[f]) !== JSON.stringify(again[f])).sort();
+}
+
 /** Rebuilds the request from a decision's record (for replay). */
 export function requestFromRecord(r: RecordedRequest): ServiceRequest {
   return parseServiceRequest({

@@ -13,6 +13,8 @@ import {
   parseMpxn,
   parseUserId,
   parseUserRole,
+  recordRequest,
+  requestDifferences,
   userStream,
   DEVICE_STATUSES,
   DEVICE_TYPES,
@@ -51,6 +53,14 @@ export interface SubmitResult {
 }
 
 const MAX_ATTEMPTS = 20;
+
+/** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
+export class RequestIdReusedError extends Error {
+  override readonly name = 'RequestIdReusedError';
+  constructor(readonly requestId: string, readonly differences: string[]) {
+    super(`requestId: ${requestId} was already decided for a different request (it differs in ${differences.join(', ')}); a RequestID's counter is used once`);
+  }
+}
 
 /**
  * The command handlers: read the streams a command needs, decide with the pure domain, append
@@ -142,7 +152,12 @@ export class Ledger {
     const context = { ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId };
     for (let attempt = 1; ; attempt++) {
       const device = await this.streams.load<DeviceState>(stream, evolveDevice);
-      if (device.ids.has(decisionId)) return this.recordedDecision(stream, decisionId);
+      if (device.ids.has(decisionId)) {
+        const recorded = await this.recordedDecision(stream, decisionId);
+        const differences = requestDifferences(recorded.decision.request, recordRequest(req));
+        if (differences.length > 0) throw new RequestIdReusedError(requestId, differences);
+        return recorded;
+      }
       const mpxn = device.state?.mpxn;
       const [user, meterPoint] = await Promise.all([
         this.streams.load<UserState>(userStream(req.requestId.originator), evolveUser),

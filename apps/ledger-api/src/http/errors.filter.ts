@@ -1,11 +1,12 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@ledger/domain';
 import { AppendTooLargeError, StoreUnavailableError, WrongExpectedRevisionError } from '@ledger/event-store';
-import { IntakeError } from '@ledger/ledger';
+import { IntakeError, RequestIdReusedError } from '@ledger/ledger';
 
 /**
  * One shape for every error: `{ statusCode, error, message, field? }`. Bad input (a DomainError or
- * IntakeError, malformed JSON or XML) is a 400 naming the field; an unreachable store is a 503.
+ * IntakeError, malformed JSON or XML) is a 400 naming the field; a RequestID sent again with other
+ * content is a 409; an unreachable store is a 503.
  */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -16,6 +17,7 @@ export class ErrorsFilter implements ExceptionFilter {
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
       res.status(statusCode).json({ statusCode, error, message, ...extra });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
+    if (err instanceof RequestIdReusedError) return send(409, 'Conflict', err.message, { field: 'requestId', differences: err.differences });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
     if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message);
     if (err instanceof WrongExpectedRevisionError) return send(409, 'Conflict', `${err.message} (the request was retried and kept conflicting: send it again)`);
