@@ -81,6 +81,8 @@ describe('projections', () => {
     expect(applied).toBe(Number(await store.headPosition()));
     await projector.waitFor(BigInt(last.position));
     expect(projector.readModels.dump()).toEqual(live);
+    // the rebuild ran without fsyncs; afterwards the read models are back to synchronous = NORMAL (1)
+    expect(projector.readModels.db.pragma('synchronous', { simple: true })).toBe(1);
   });
 
   it('the checkpoint moves with the batch: a restarted projector neither repeats nor skips', async () => {

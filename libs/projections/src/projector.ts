@@ -87,8 +87,10 @@ export class Projector {
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
     const wasRunning = this.running;
     await this.stop();
-    this.readModels.reset();
-    const n = await this.catchUp(onProgress);
+    const n = await this.readModels.bulk(() => {
+      this.readModels.reset();
+      return this.catchUp(onProgress);
+    });
     if (wasRunning) this.start();
     return n;
   }
