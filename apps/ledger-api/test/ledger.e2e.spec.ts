@@ -176,6 +176,14 @@ describe('bad input and access', () => {
     expect(regs.body.registered).toMatchObject({ supplier: { partyUserId: SUPPLIER }, networkOperator: { partyUserId: NO_B } });
   });
 
+  it('an inventory record with a DCC test MPAN (failing its check digit) is kept; requests to its device get E4 saying why', async () => {
+    const device = '00-DB-00-00-00-01-00-77';
+    await t.as('intake').post('/devices', { deviceId: device, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: '1412345678902', changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+    const res = await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${device}:1`, srv: '4.1.1' }).expect(200);
+    expect(res.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
+    expect(res.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(/fails its check digit/);
+  });
+
   it('no key: 401; a wrong key: 401; a key of the wrong role: 403', async () => {
     await t.http().get(`/devices/${ESME}`).expect(401);
     await t.http().get(`/devices/${ESME}`).set('x-api-key', 'not-a-key-at-all').expect(401);

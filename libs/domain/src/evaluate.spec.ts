@@ -185,6 +185,23 @@ describe('one example of each refusal', () => {
   });
 });
 
+describe('an inventory MPAN that fails its check digit (DCC test data) holds no Registration Data', () => {
+  it('given an ESME linked to such an MPAN, when its ED reads it, then E4 says why nobody is registered', () => {
+    const ev = when(given([userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Commissioned', '1412345678902')]), request({ from: noA, to: esme, srv: '4.1.1' }));
+    expect(ev.decision.data).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
+    const failed = ev.decision.data.checks.find((c) => c.outcome === 'fail')!;
+    expect(failed.reason).toMatch(/MPAN that fails its check digit/);
+    expect(failed.evidence).toMatchObject({ mpxn: '1412345678902', mpanCheckDigitValid: false });
+  });
+
+  it('given a valid MPAN with nobody registered, then the E4 evidence carries no check-digit note', () => {
+    const ev = when(given([userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]), request({ from: noA, to: esme, srv: '4.1.1' }));
+    const failed = ev.decision.data.checks.find((c) => c.outcome === 'fail')!;
+    expect(failed.code).toBe('E4');
+    expect(failed.evidence).not.toHaveProperty('mpanCheckDigitValid');
+  });
+});
+
 describe('gas: a GSME or GPF is judged on its MPRN and its Gas Transporter', () => {
   it.each`
     sender       | device  | srv         | code

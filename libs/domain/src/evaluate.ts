@@ -9,7 +9,7 @@ import {
   type SlotParty,
 } from './catalogue';
 import type { CertificatePlacedV1, CheckName, CheckRecord, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
-import type { Instant, RemotePartyRole, UserRole } from './identifiers';
+import { isMpan, mpanCheckDigitValid, type Instant, type RemotePartyRole, type UserRole } from './identifiers';
 import { recordRequest, type ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
 import { heldThroughout, holderAt, type DeviceState, type MeterPointState, type UserState } from './state';
@@ -133,7 +133,7 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
       const evidence = { ...base, basis: 'dateRange', from, to, holderAtStart: r.holderAtStart ?? null, changesInRange: r.changes };
       if (!r.held) {
         const why = r.holderAtStart?.partyUserId !== sender ? `was not the registered ${responsibilityName(responsibility)} at ${from}` : `the registration changed inside the range (at ${r.changes[0].effectiveFrom})`;
-        return finish({ check: 'registration-data', code: 'E4', reason: `${sender} ${why} for ${mpxn}`, evidence });
+        return finish(registrationFailure(`${sender} ${why} for ${mpxn}`, evidence, mpxn, !r.holderAtStart));
       }
       registeredAtCheck = sender;
       pass('registration-data', `${sender} was the registered ${responsibilityName(responsibility)} of ${mpxn} throughout ${from} to ${to}`, evidence);
@@ -145,7 +145,7 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
       registeredAtCheck = holder?.partyUserId;
       if (holder?.partyUserId !== sender) {
         const who = holder ? `the registered ${responsibilityName(responsibility)} is ${holder.partyUserId}` : `no ${responsibilityName(responsibility)} is registered`;
-        return finish({ check: 'registration-data', code: 'E4', reason: `at ${at} ${who} for ${mpxn}, not ${sender}`, evidence });
+        return finish(registrationFailure(`at ${at} ${who} for ${mpxn}, not ${sender}`, evidence, mpxn, !holder));
       }
       pass('registration-data', `${sender} is the registered ${responsibilityName(responsibility)} of ${mpxn} at ${at}`, evidence);
     }
@@ -252,4 +252,21 @@ function placements(req: ServiceRequest, placedAt: Instant): Array<{ type: 'Cert
       placedAt,
     },
   }));
+}
+
+/**
+ * An E4. Where nobody is registered because the inventory's MPAN fails its check digit (DCC test
+ * data: Registration Data intake refuses such an MPAN), the reason and evidence say so.
+ */
+function registrationFailure(reason: string, evidence: Record<string, unknown>, mpxn: string, nobodyRegistered: boolean) {
+  const code = 'E4' as const;
+  if (nobodyRegistered && isMpan(mpxn) && !mpanCheckDigitValid(mpxn)) {
+    return {
+      check: 'registration-data' as const,
+      code,
+      reason: `${reason}: the inventory links the device to an MPAN that fails its check digit, for which Registration Data is refused`,
+      evidence: { ...evidence, mpanCheckDigitValid: false },
+    };
+  }
+  return { check: 'registration-data' as const, code, reason, evidence };
 }

@@ -9,6 +9,7 @@ import {
   parseInstant,
   parseMpan,
   parseMprn,
+  parseInventoryMpxn,
   parseMpxn,
   parseRemotePartyRole,
   parseRequestId,
@@ -40,6 +41,26 @@ describe('MPAN core: 13 digits, check digit = (sum of digits x 3,5,7,13,17,19,23
     ${'14123456789O1'} | ${/13 digits/}
     ${''}              | ${/13 digits/}
   `('$value is refused: $reason', ({ value, reason }) => rejects(() => parseMpan(value), 'mpan', reason));
+});
+
+describe("the inventory's MPxN: DCC test MPANs that fail the check digit are kept, since requests are judged on what the inventory links", () => {
+  it.each`
+    value              | registrationData                 | inventory
+    ${'1412345678901'} | ${'1412345678901'}               | ${'1412345678901'}
+    ${'1412345678902'} | ${'refused: check digit'}        | ${'1412345678902'}
+    ${'1234567'}       | ${'1234567'}                     | ${'1234567'}
+    ${'14123456789'}   | ${'refused: neither'}            | ${'refused: neither'}
+  `('$value: Registration Data $registrationData, inventory $inventory', ({ value, registrationData, inventory }) => {
+    const outcome = (f: () => string) => {
+      try {
+        return f();
+      } catch (err) {
+        return `refused: ${/check digit/.test((err as Error).message) ? 'check digit' : 'neither'}`;
+      }
+    };
+    expect(outcome(() => parseMpxn(value))).toBe(registrationData);
+    expect(outcome(() => parseInventoryMpxn(value))).toBe(inventory);
+  });
 });
 
 describe('MPRN: 6 to 10 digits, no check applied', () => {

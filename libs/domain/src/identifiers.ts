@@ -55,9 +55,8 @@ export function parseMpan(value: unknown, field = 'mpan'): Mpan {
     throw new DomainError(field, `'${String(value)}' is not an MPAN core (13 digits)`);
   }
   const v = value.trim();
-  const expected = mpanCheckDigit(v.slice(0, 12));
-  if (Number(v[12]) !== expected) {
-    throw new DomainError(field, `'${v}' fails the MPAN check digit (last digit should be ${expected})`);
+  if (!mpanCheckDigitValid(v)) {
+    throw new DomainError(field, `'${v}' fails the MPAN check digit (last digit should be ${mpanCheckDigit(v.slice(0, 12))})`);
   }
   return v as Mpan;
 }
@@ -78,6 +77,22 @@ export function parseMpxn(value: unknown, field = 'mpxn'): Mpxn {
   if (typeof value === 'string' && /^\d{13}$/.test(value.trim())) return parseMpan(value, field);
   if (typeof value === 'string' && /^\d{6,10}$/.test(value.trim())) return parseMprn(value, field);
   throw new DomainError(field, `'${String(value)}' is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`);
+}
+
+/**
+ * The MPxN an inventory record links a device to. DCC's own test messages carry MPANs that fail the
+ * check digit, and requests are judged on the MPxN the inventory links (domain.md section 2): here
+ * 13 digits are an MPAN whatever its check digit. Registration Data intake, which uses
+ * `parseMpxn`, refuses such an MPAN, so a request to its device finds nobody registered (E4).
+ */
+export function parseInventoryMpxn(value: unknown, field = 'mpxn'): Mpxn {
+  if (typeof value === 'string' && /^\d{13}$/.test(value.trim())) return value.trim() as Mpan;
+  return parseMpxn(value, field);
+}
+
+/** Whether a 13-digit MPAN core's last digit is its check digit. */
+export function mpanCheckDigitValid(mpan: string): boolean {
+  return Number(mpan[12]) === mpanCheckDigit(mpan.slice(0, 12));
 }
 
 export function isMpan(mpxn: string): mpxn is Mpan {

@@ -10,6 +10,7 @@ import {
   parseCertificateIdentity,
   parseDeviceId,
   parseInstant,
+  parseInventoryMpxn,
   parseMpxn,
   parseUserId,
   parseUserRole,
@@ -95,7 +96,7 @@ export class Ledger {
     if (!(DEVICE_TYPES as readonly unknown[]).includes(input.deviceType)) throw new DomainError('deviceType', `'${String(input.deviceType)}' is not one of ${DEVICE_TYPES.join(', ')}`);
     if (input.smetsGeneration !== 1 && input.smetsGeneration !== 2) throw new DomainError('smetsGeneration', 'must be 1 or 2');
     if (!(DEVICE_STATUSES as readonly unknown[]).includes(input.status)) throw new DomainError('status', `'${String(input.status)}' is not one of ${DEVICE_STATUSES.join(', ')}`);
-    const mpxn = input.mpxn === undefined || input.mpxn === null ? null : parseMpxn(input.mpxn, 'mpxn');
+    const mpxn = input.mpxn === undefined || input.mpxn === null ? null : parseInventoryMpxn(input.mpxn, 'mpxn');
     const changedAt = parseInstant(input.changedAt, 'changedAt');
     const event: LedgerEvent = {
       type: 'DeviceInventoryChanged',
