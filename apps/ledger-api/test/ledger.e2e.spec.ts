@@ -184,6 +184,15 @@ describe('bad input and access', () => {
     expect(res.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(/fails its check digit/);
   });
 
+  it('an operator correction to one proxy copy only shows in the proxy-disagreements report', async () => {
+    const before = await t.as('auditor').get('/reports/proxy-disagreements').expect(200);
+    expect(before.body).toMatchObject({ count: 0, records: [] });
+    const other = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    await t.as('intake').post(`/devices/${ESME}/certificates`, { slot: 'networkOperator.critical', certificate: { der: other.base64 }, heldBy: ['S1SP'], via: 'operatorCorrection', reference: 'OPS-7', placedAt: '2021-03-01T00:00:00Z' }).expect(200);
+    const after = await t.as('auditor').get('/reports/proxy-disagreements').expect(200);
+    expect(after.body).toMatchObject({ count: 1, devices: 1, records: [{ deviceId: ESME, slot: 'networkOperator.critical', dsp: { certificate: { ownerUserId: NO_B } }, s1sp: { certificate: { ownerUserId: NO_A } }, since: '2021-03-01T00:00:00.000Z' }] });
+  });
+
   it('no key: 401; a wrong key: 401; a key of the wrong role: 403', async () => {
     await t.http().get(`/devices/${ESME}`).expect(401);
     await t.http().get(`/devices/${ESME}`).set('x-api-key', 'not-a-key-at-all').expect(401);

@@ -39,6 +39,12 @@ describe('the ledger CLI', () => {
     expect(text.out).toMatch(/stuck SMETS1 device\(s\) at .*; under registered-operator, \d+ repairable/);
   });
 
+  it('report proxy-disagreements: the demo places both copies together, so none', async () => {
+    expect((await json(env, 'report', 'proxy-disagreements')).body).toEqual({ count: 0, records: [] });
+    expect((await ledger(env, 'report', 'proxy-disagreements')).out).toBe('0 notified certificate record(s) whose DSP and S1SP copies disagree');
+    await expect(ledger(env, 'report', 'everything')).rejects.toThrow(/report takes 'stuck-devices' or 'proxy-disagreements'/);
+  });
+
   it('what-if --rule-set ownership-only turns refused repairs into acceptances', async () => {
     const r = await json(env, 'what-if', '--rule-set', 'ownership-only');
     expect(r.body.changed.rejectedToAccepted).toBeGreaterThan(0);

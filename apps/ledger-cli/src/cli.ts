@@ -20,6 +20,7 @@ Usage: ledger <command> [options]            (every command takes --json)
   verify [--digest D --at P]                 check every event's hash chain (and a kept digest)
   digest [--at P]                            digest of all stream heads at a position
   report stuck-devices [--rule-set R] [--at T]
+  report proxy-disagreements                 notified certificates whose DSP and S1SP copies differ
   history <deviceId>                         a device's certificates and decisions
   demo [--devices N] [--wrong-share F] [--seed N]
                                              fill a fresh store with a realistic estate
@@ -269,7 +270,23 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       }
     }
     case 'report': {
-      if (rest[0] !== 'stuck-devices') throw new CliError("report takes 'stuck-devices'");
+      if (rest[0] === 'proxy-disagreements') {
+        const l = await open(env, o);
+        try {
+          const records = l.readModels.proxyDisagreements();
+          const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
+          print({ count: records.length, records }, () =>
+            [
+              `${records.length} notified certificate record(s) whose DSP and S1SP copies disagree`,
+              ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`),
+            ].join('\n'),
+          );
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }
+      if (rest[0] !== 'stuck-devices') throw new CliError("report takes 'stuck-devices' or 'proxy-disagreements'");
       const name = flag(args, 'rule-set');
       const ruleSet = name ? getRuleSet(name) : undefined;
       const at = flag(args, 'at') ? parseInstant(flag(args, 'at'), '--at') : new Date().toISOString();

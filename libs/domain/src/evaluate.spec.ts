@@ -1,6 +1,6 @@
 import { recordRequest, requestDifferences } from './request';
 import { getRuleSet } from './rule-sets';
-import { repairOptions, stuckStatus } from './stuck';
+import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
 import { cert, commit, given, ids, inventory, mpan, mprn, placed, registration, request, userRole, when, type World } from './testing/scenario';
 
 const { supplierA, supplierB, noA, noB, gtA, esme, esme2, gsme, gpf, unknownDevice } = ids;
@@ -258,6 +258,27 @@ describe('other credential requests', () => {
     ]);
     const ev = when(w, replaceNo(noA, esme, noA));
     expect(ev.decision.data.checks.find((c) => c.outcome === 'fail')).toMatchObject({ code: 'E_CERT_OWNER', evidence: { finding: 'proxy-copies-disagree' } });
+  });
+});
+
+describe('the DSP and S1SP copies of a notified certificate must agree: a disagreement is an audit finding', () => {
+  const d1 = cert(noA, 'digitalSignature', '03', 'D1');
+  const e1 = cert(noB, 'digitalSignature', '03', 'E1');
+  const base = [inventory(esme, 'ESME', 1, 'Commissioned', mpan)];
+  it.each`
+    case                                      | placements                                                                                                    | findings
+    ${'both copies placed together'}          | ${[placed(esme, 'networkOperator.critical', d1)]}                                                               | ${[]}
+    ${'each copy holding another certificate'} | ${[placed(esme, 'networkOperator.critical', d1, ['DSP']), placed(esme, 'networkOperator.critical', e1, ['S1SP'])]} | ${[['networkOperator.critical', 'D1', 'E1']]}
+    ${'the DSP copy only'}                    | ${[placed(esme, 'supplier.critical', d1, ['DSP'])]}                                                             | ${[['supplier.critical', 'D1', null]]}
+    ${'a disagreement later put right'}       | ${[placed(esme, 'networkOperator.critical', d1, ['DSP']), placed(esme, 'networkOperator.critical', d1, ['S1SP'])]} | ${[]}
+  `('given $case, then the findings are $findings', ({ placements, findings }) => {
+    const device = given([...base, ...placements]).devices.get(esme)!;
+    expect(proxyDisagreements(device).map((f) => [f.slot, f.dsp?.certificate.serial ?? null, f.s1sp?.certificate.serial ?? null])).toEqual(findings);
+  });
+
+  it('a SMETS2 device has no proxy copies to compare', () => {
+    const device = given([inventory(esme2, 'ESME', 2, 'Commissioned', mpan), placed(esme2, 'supplier.critical', d1, ['DSP'])]).devices.get(esme2)!;
+    expect(proxyDisagreements(device)).toEqual([]);
   });
 });
 

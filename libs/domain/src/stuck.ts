@@ -1,10 +1,10 @@
-import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, SRV_CATALOGUE, type CertificateIdentity } from './catalogue';
+import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, sameCertificate, SLOT_KEYS, SRV_CATALOGUE, type CertificateIdentity, type SlotKey } from './catalogue';
 import { evaluate } from './evaluate';
 import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, type DeviceState, type MeterPointState, type UserState } from './state';
+import { holderAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -92,4 +92,31 @@ export function repairOptions(
       reason: failed ? failed.reason : 'accepted',
     };
   });
+}
+
+export interface ProxyDisagreement {
+  deviceId: string;
+  slot: SlotKey;
+  dsp: HeldCertificate | null;
+  s1sp: HeldCertificate | null;
+  /** The later of the two copies' placements: since when they have disagreed. */
+  since: Instant;
+}
+
+/**
+ * The notified certificate records of a SMETS1 device whose DSP and S1SP copies do not hold the
+ * same certificate (serial and issuer), or of which only one copy is held. The copies must agree
+ * (domain.md section 3): a disagreement is an audit finding, and a critical request that needs the
+ * slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
+ */
+export function proxyDisagreements(device: DeviceState): ProxyDisagreement[] {
+  if (device.smetsGeneration !== 1) return [];
+  const out: ProxyDisagreement[] = [];
+  for (const slot of SLOT_KEYS) {
+    const held = device.slots[slot];
+    if (!held || (!held.DSP && !held.S1SP) || sameCertificate(held.DSP?.certificate, held.S1SP?.certificate)) continue;
+    const placed = [held.DSP?.placedAt, held.S1SP?.placedAt].filter((t): t is Instant => !!t).sort();
+    out.push({ deviceId: device.deviceId, slot, dsp: held.DSP ?? null, s1sp: held.S1SP ?? null, since: placed[placed.length - 1] });
+  }
+  return out;
 }

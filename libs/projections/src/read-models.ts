@@ -6,12 +6,14 @@ import {
   evolveMeterPoint,
   evolveUser,
   holderAt,
+  proxyDisagreements,
   repairOptions,
   stuckStatus,
   upcast,
   type DeviceState,
   type LedgerEvent,
   type MeterPointState,
+  type ProxyDisagreement,
   type RepairOption,
   type RuleSet,
   type ServiceRequestEvaluatedV1,
@@ -355,6 +357,14 @@ export class ReadModels {
       const repairs = repairOptions(device, meterPoint, users, ruleSet, at);
       out.push({ ...status, repairs, repairable: repairs.some((r) => r.accepted) });
     }
+    return out;
+  }
+
+  /** SMETS1 notified certificate records whose DSP and S1SP copies disagree, by device. */
+  proxyDisagreements(): ProxyDisagreement[] {
+    const rows = this.db.prepare<[], { state: string }>('SELECT state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
+    const out: ProxyDisagreement[] = [];
+    for (const row of rows) out.push(...proxyDisagreements(JSON.parse(row.state) as DeviceState));
     return out;
   }
 

@@ -84,6 +84,13 @@ export class QueriesController {
     });
   }
 
+  @Get('reports/proxy-disagreements')
+  @ApiOperation({ summary: 'SMETS1 notified certificate records whose DSP and S1SP copies disagree (an audit finding)' })
+  proxyDisagreements() {
+    const records = this.readModels.proxyDisagreements();
+    return { count: records.length, devices: new Set(records.map((r) => r.deviceId)).size, records };
+  }
+
   @Get('reports/stuck-devices')
   @ApiOperation({ summary: 'SMETS1 devices whose NO certificate owner is not the registered NO; with ruleSet, who could repair each' })
   @ApiQuery({ name: 'ruleSet', required: false, enum: ['baseline', 'ownership-only', 'registered-operator'] })
