@@ -68,6 +68,15 @@ describe('projections', () => {
     expect(page1.items).toHaveLength(1);
     expect(rm.decisions({ limit: 1, after: page1.next! }).items[0].requestId).toBe(`${NO_B}:${ESME}:2`);
     expect(rm.device(ESME, '2019-01-01T00:00:00.000Z')).toMatchObject({ inInventory: false, slots: {} });
+    // as of an instant, certificates and inventory are taken as they were then
+    expect(rm.stuckDevices('2019-05-31T00:00:00.000Z')).toEqual([]);
+    await ledger.placeCertificate(
+      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'A9', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-06-01' },
+      ctx,
+    );
+    await projector.waitFor((await store.headPosition())!);
+    expect(rm.stuckDevices('2024-07-01T00:00:00.000Z')).toEqual([]);
+    expect(rm.stuckDevices('2024-03-02T00:00:00.000Z')).toMatchObject([{ deviceId: ESME, certificateOwner: NO_B, since: '2019-06-01T00:00:00.000Z' }]);
     expect(rm.registrations(MPAN, '2024-01-01T00:00:00.000Z')).toMatchObject({ registered: { networkOperator: { partyUserId: NO_A }, supplier: null } });
   });
 

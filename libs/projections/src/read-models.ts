@@ -339,13 +339,21 @@ export class ReadModels {
 
   /**
    * SMETS1 devices whose network-operator certificate belongs to someone other than the NO
-   * registered for their meter point at `at`; with a rule set, who could repair each and how.
+   * registered for their meter point at `at`, with inventory, certificates and Registration Data
+   * all as they were at `at`; with a rule set, who could repair each and how.
    */
   stuckDevices(at: string, ruleSet?: RuleSet): Array<StuckStatus & { repairs?: RepairOption[]; repairable?: boolean }> {
     const out: Array<StuckStatus & { repairs?: RepairOption[]; repairable?: boolean }> = [];
-    const rows = this.db.prepare<[], { state: string }>('SELECT state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
+    // A device with an inventory change or a placement after `at` is taken as it was at `at`.
+    const changedSince = new Set(
+      this.db
+        .prepare<[string, string], { device_id: string }>('SELECT device_id FROM inventory_history WHERE changed_at > ? UNION SELECT device_id FROM certificate_history WHERE placed_at > ?')
+        .all(at, at)
+        .map((r) => r.device_id),
+    );
+    const rows = this.db.prepare<[], { device_id: string; state: string }>('SELECT device_id, state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
     for (const row of rows) {
-      const device = JSON.parse(row.state) as DeviceState;
+      const device = changedSince.has(row.device_id) ? this.device(row.device_id, at)! : (JSON.parse(row.state) as DeviceState);
       const meterPoint = device.mpxn ? this.meterPoint(device.mpxn) : undefined;
       const status = stuckStatus(device, meterPoint, at);
       if (!status.stuck) continue;
