@@ -259,14 +259,11 @@ function placements(req: ServiceRequest, placedAt: Instant): Array<{ type: 'Cert
  * data: Registration Data intake refuses such an MPAN), the reason and evidence say so.
  */
 function registrationFailure(reason: string, evidence: Record<string, unknown>, mpxn: string, nobodyRegistered: boolean) {
-  const code = 'E4' as const;
-  if (nobodyRegistered && isMpan(mpxn) && !mpanCheckDigitValid(mpxn)) {
-    return {
-      check: 'registration-data' as const,
-      code,
-      reason: `${reason}: the inventory links the device to an MPAN that fails its check digit, for which Registration Data is refused`,
-      evidence: { ...evidence, mpanCheckDigitValid: false },
-    };
-  }
-  return { check: 'registration-data' as const, code, reason, evidence };
+  const testMpan = nobodyRegistered && isMpan(mpxn) && !mpanCheckDigitValid(mpxn);
+  return {
+    check: 'registration-data' as const,
+    code: 'E4' as const,
+    reason: testMpan ? `${reason}: the inventory links the device to an MPAN that fails its check digit, for which Registration Data is refused` : reason,
+    evidence: testMpan ? { ...evidence, mpanCheckDigitValid: false } : evidence,
+  };
 }

@@ -106,8 +106,8 @@ export interface ProxyDisagreement {
 /**
  * The notified certificate records of a SMETS1 device whose DSP and S1SP copies do not hold the
  * same certificate (serial and issuer), or of which only one copy is held. The copies must agree
- * (domain.md section 3): a disagreement is an audit finding, and a critical request that needs the
- * slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
+ * (domain.md section 3): a disagreement is an audit finding. Where both copies are held and differ,
+ * a critical request that needs the slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
  */
 export function proxyDisagreements(device: DeviceState): ProxyDisagreement[] {
   if (device.smetsGeneration !== 1) return [];

@@ -201,10 +201,6 @@ export class ReadModels {
     }
   }
 
-  private load<S>(stmt: Database.Statement<[string], { state: string }>, key: string): S | undefined {
-    return load<S>(stmt, key);
-  }
-
   /**
    * Runs `work` (a rebuild) without an fsync at each WAL checkpoint, then restores
    * `synchronous = NORMAL` and checkpoints the WAL into the database file with an fsync. If the
@@ -237,16 +233,16 @@ export class ReadModels {
   // ---- queries -----------------------------------------------------------------------------
 
   user(userId: string): UserState | undefined {
-    return this.load<UserState>(this.stmts.user, userId);
+    return load<UserState>(this.stmts.user, userId);
   }
 
   meterPoint(mpxn: string): MeterPointState | undefined {
-    return this.load<MeterPointState>(this.stmts.meterPoint, mpxn);
+    return load<MeterPointState>(this.stmts.meterPoint, mpxn);
   }
 
   /** The device now, or as of an instant (inventory and certificates effective at or before it). */
   device(deviceId: string, asOf?: string): DeviceState | undefined {
-    const current = this.load<DeviceState>(this.stmts.device, deviceId);
+    const current = load<DeviceState>(this.stmts.device, deviceId);
     if (!current || !asOf) return current;
     const inv = this.db
       .prepare<[string, string], { device_type: string; smets_generation: number; status: string; mpxn: string | null }>(
