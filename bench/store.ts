@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
-import { SqliteEventStore } from '@ledger/event-store';
+import { PAGE_SIZE, SqliteEventStore } from '@ledger/event-store';
 import { rate, timed, tmpDir, uuid } from './util';
 
 /**
@@ -84,6 +84,7 @@ export async function peer(singles: number, batched: number): Promise<StoreCase>
 export async function ceiling(singles: number, batched: number): Promise<StoreCase> {
   const dir = tmpDir('raw');
   const db = new Database(path.join(dir, 'raw.sqlite'));
+  db.pragma(`page_size = ${PAGE_SIZE}`); // as our store
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT NOT NULL,

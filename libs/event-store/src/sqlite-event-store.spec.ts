@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreUnavailableError, WrongExpectedRevisionError } from './errors';
-import { SqliteEventStore } from './sqlite-event-store';
+import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -28,6 +28,7 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
     const sql = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as { sql: string }).sql;
     expect(sql).toMatch(/UNIQUE \(stream, revision\)/);
     expect(sql).toMatch(/UNIQUE \(stream, event_id\)/);

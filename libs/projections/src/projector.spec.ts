@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { PAGE_SIZE, SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { Projector } from './projector';
 import { ReadModels } from './read-models';
@@ -92,6 +92,7 @@ describe('projections', () => {
     expect(projector.readModels.dump()).toEqual(live);
     // the rebuild ran without fsyncs; afterwards the read models are back to synchronous = NORMAL (1)
     expect(projector.readModels.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(projector.readModels.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
   });
 
   it('the checkpoint moves with the batch: a restarted projector neither repeats nor skips', async () => {

@@ -20,7 +20,7 @@ import {
   type StuckStatus,
   type UserState,
 } from '@ledger/domain';
-import type { RecordedEvent } from '@ledger/event-store';
+import { PAGE_SIZE, type RecordedEvent } from '@ledger/event-store';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);
@@ -112,6 +112,7 @@ export class ReadModels {
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
+    this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma('busy_timeout = 5000');
