@@ -314,6 +314,7 @@ describe('a RequestID is used once: a resubmission is the same request, or anoth
     ${'for another SRV'}                          | ${recordRequest(request({ from: noA, to: esme, srv: '6.24.1' }))}                      | ${['certificates', 'remotePartyRole', 'srv']}
     ${'carrying another certificate'}             | ${recordRequest(replaceNo(noA, esme, noB))}                                            | ${['certificates']}
     ${'with an execution time added'}             | ${{ ...recorded, executionDateTime: '2030-01-01T00:00:00.000Z' }}                       | ${['executionDateTime']}
+    ${'stating a role the original did not'}      | ${recordRequest({ ...replaceNo(noA, esme, noA), statedRole: 'ED' })}                   | ${['statedRole']}
   `('given a recorded decision, when it is sent again $resubmission, then it differs in $differences', ({ again, differences }) => {
     expect(requestDifferences(recorded, again)).toEqual(differences);
   });

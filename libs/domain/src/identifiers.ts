@@ -86,7 +86,7 @@ export function parseMpxn(value: unknown, field = 'mpxn'): Mpxn {
  * `parseMpxn`, refuses such an MPAN, so a request to its device finds nobody registered (E4).
  */
 export function parseInventoryMpxn(value: unknown, field = 'mpxn'): Mpxn {
-  if (typeof value === 'string' && /^\d{13}$/.test(value.trim())) return value.trim() as Mpan;
+  if (typeof value === 'string' && isMpan(value.trim())) return value.trim() as Mpan;
   return parseMpxn(value, field);
 }
 

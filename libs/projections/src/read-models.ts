@@ -391,8 +391,8 @@ function load<S>(stmt: Database.Statement<[string], { state: string }>, key: str
  * (inside the batch's transaction), rather than read, parsed, serialised and written per event.
  */
 class FoldCache<S> {
-  private readonly states = new Map<string, S | undefined>();
-  private readonly dirty = new Set<string>();
+  /** Every state here was updated in this batch, so every one is written by flush(). */
+  private readonly states = new Map<string, S>();
 
   constructor(
     private readonly read: (key: string) => S | undefined,
@@ -402,11 +402,10 @@ class FoldCache<S> {
   update(key: string, evolve: (state: S | undefined) => S): void {
     const state = this.states.has(key) ? this.states.get(key) : this.read(key);
     this.states.set(key, evolve(state));
-    this.dirty.add(key);
   }
 
   flush(): void {
-    for (const key of this.dirty) this.write(key, this.states.get(key)!);
+    for (const [key, state] of this.states) this.write(key, state);
   }
 }
 
