@@ -44,3 +44,17 @@ export class PartialIdempotencyError extends Error {
 export class InvalidStoreArgumentError extends Error {
   override readonly name = 'InvalidStoreArgumentError';
 }
+
+/**
+ * A batch re-used event ids already written to the stream, with other content (type, data or
+ * metadata): it is not a retry of the written append, and nothing of it was written.
+ */
+export class EventIdConflictError extends Error {
+  override readonly name = 'EventIdConflictError';
+  constructor(readonly stream: string, readonly conflictingIds: string[]) {
+    super(
+      `Append to stream '${stream}' re-uses ${conflictingIds.length} event id(s) already written with other content ` +
+        `(${conflictingIds.slice(0, 3).join(', ')}${conflictingIds.length > 3 ? ', ...' : ''}): nothing was written`,
+    );
+  }
+}

@@ -16,6 +16,7 @@ import {
 } from '@eventstore/db-client';
 import {
   AppendTooLargeError,
+  EventIdConflictError,
   InvalidStoreArgumentError,
   PartialIdempotencyError,
   StoreUnavailableError,
@@ -36,6 +37,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
+import { canonicalJson } from './hash-chain';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHIFT = 64n;
@@ -91,9 +93,16 @@ export class EsdbEventStore implements EventStore {
     const ids = new Set(events.map((e) => e.id.toLowerCase()));
     const existing = await this.findIds(stream, ids);
     if (existing.size === ids.size) {
+      const differing = events
+        .filter((e) => {
+          const stored = existing.get(e.id.toLowerCase())!;
+          return stored.type !== e.type || canonicalJson(stored.data) !== canonicalJson(e.data ?? null) || canonicalJson(stored.metadata) !== canonicalJson(e.metadata ?? {});
+        })
+        .map((e) => e.id);
+      if (differing.length > 0) throw new EventIdConflictError(stream, differing);
       const head = await this.streamRevision(stream);
-      const last = [...existing.values()].reduce((a, b) => (b > a ? b : a));
-      return { nextExpectedRevision: head!, position: last };
+      const last = [...existing.values()].map((e) => e.position).reduce((a, b) => (b > a ? b : a));
+      return { nextExpectedRevision: head!, position: last, written: false };
     }
     if (existing.size > 0) throw new PartialIdempotencyError(stream, [...existing.keys()]);
 
@@ -106,7 +115,7 @@ export class EsdbEventStore implements EventStore {
           { expectedRevision: toEsdbExpected(expected) },
         ),
       );
-      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position ? packPosition(result.position) : 0n };
+      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position ? packPosition(result.position) : 0n, written: true };
     } catch (err) {
       const e = err as { type?: string; actualVersion?: bigint | string };
       if (e.type === 'wrong-expected-version') {
@@ -214,11 +223,11 @@ export class EsdbEventStore implements EventStore {
     await this.client.dispose();
   }
 
-  /** The revisions/positions of the stream's events whose ids are in `ids` (read from the tail). */
-  private async findIds(stream: string, ids: Set<string>): Promise<Map<string, bigint>> {
-    const found = new Map<string, bigint>();
+  /** The stream's events whose ids are in `ids` (read from the tail). */
+  private async findIds(stream: string, ids: Set<string>): Promise<Map<string, RecordedEvent>> {
+    const found = new Map<string, RecordedEvent>();
     for await (const e of this.readStream(stream, { direction: 'backwards' })) {
-      if (ids.has(e.id)) found.set(e.id, e.position);
+      if (ids.has(e.id)) found.set(e.id, e);
       if (found.size === ids.size) break;
     }
     return found;

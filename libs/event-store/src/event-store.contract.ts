@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppendTooLargeError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
+import { AppendTooLargeError, EventIdConflictError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
 import type { EventStore, NewEvent, RecordedEvent } from './event-store.port';
 
 /**
@@ -110,12 +110,43 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         for (let i = 1; i < read.length; i++) expect(read[i].position > read[i - 1].position).toBe(true);
       });
 
-      it('re-appending a batch already written succeeds, writes nothing and answers as the first append did', async () => {
+      it('re-appending a batch already written succeeds, writes nothing and says so, at the first append\'s revision and position', async () => {
         const batch = evs(3);
         const first = await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+        expect(first.written).toBe(true);
         const again = await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
-        expect(again).toEqual(first);
+        expect(again).toEqual({ ...first, written: false });
         expect((await collect(store.readStream(s))).length).toBe(3);
+      });
+
+      it('a retry is recognised whatever the key order of its data and metadata', async () => {
+        const id = randomUUID();
+        await store.appendToStream(s, [{ id, type: 'TestEvent', data: { a: 1, b: { c: 2, d: 3 } }, metadata: { x: 'y', z: 1 } }]);
+        const again = await store.appendToStream(s, [{ id, type: 'TestEvent', data: { b: { d: 3, c: 2 }, a: 1 }, metadata: { z: 1, x: 'y' } }]);
+        expect(again.written).toBe(false);
+      });
+
+      it.each([
+        ['data', { data: { n: 99 } }],
+        ['type', { type: 'OtherEvent' }],
+        ['metadata', { metadata: { $correlationId: 'another' } }],
+      ])('the same ids with other %s are an error naming the stream and ids, and nothing is written', async (_what, change) => {
+        const batch = evs(2);
+        await store.appendToStream(s, batch);
+        const err = await store.appendToStream(s, [batch[0], { ...batch[1], ...change }]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(EventIdConflictError);
+        expect((err as EventIdConflictError).stream).toBe(s);
+        expect((err as EventIdConflictError).conflictingIds).toEqual([batch[1].id]);
+        expect((err as Error).message).toContain(s);
+        const read = await collect(store.readStream(s));
+        expect(read.map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }]);
+      });
+
+      it('concurrent copies of one append: exactly one says it wrote', async () => {
+        const batch = evs(2);
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.appendToStream(s, batch, { expectedRevision: 'no_stream' })));
+        expect(results.filter((r) => r.written)).toHaveLength(1);
+        expect((await collect(store.readStream(s))).length).toBe(2);
       });
 
       it('a batch that is partly written already is an error and writes nothing', async () => {

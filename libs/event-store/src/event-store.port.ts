@@ -25,7 +25,13 @@ export interface EventMetadata {
   [key: string]: unknown;
 }
 
-/** An event about to be appended. `id` is a UUID; appending the same id twice to a stream is idempotent. */
+/**
+ * An event about to be appended. `id` is a UUID. Appending a batch whose ids are all in the stream
+ * already is idempotent only when each event is the same (type, data and metadata, compared as
+ * canonical JSON): then nothing is written and the result says `written: false`. The same ids with
+ * other content are an EventIdConflictError; some ids already present and some new, a
+ * PartialIdempotencyError.
+ */
 export interface NewEvent<T = unknown> {
   id: string;
   type: string;
@@ -57,6 +63,11 @@ export interface AppendResult {
   nextExpectedRevision: bigint;
   /** The commit position of the last event of the batch (of the already-written batch when idempotent). */
   position: bigint;
+  /**
+   * Whether this call wrote the batch. False for an idempotent retry: every id was in the stream
+   * already with the same type, data and metadata, and nothing was written by this call.
+   */
+  written: boolean;
 }
 
 export type Direction = 'forwards' | 'backwards';

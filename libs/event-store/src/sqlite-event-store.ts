@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   AppendTooLargeError,
+  EventIdConflictError,
   InvalidStoreArgumentError,
   PartialIdempotencyError,
   StoreUnavailableError,
@@ -23,6 +24,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
+import { canonicalJson } from './hash-chain';
 import { pollingSubscription } from './polling-subscription';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -71,11 +73,11 @@ export class SqliteEventStore implements EventStore {
   private readonly groupCommit: boolean;
   private queue: Array<PendingAppend & { resolve(r: AppendResult): void; reject(e: unknown): void }> = [];
   /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
-  private readonly appendSavepoint: (p: PendingAppend) => AppendResult & { written: boolean };
+  private readonly appendSavepoint: (p: PendingAppend) => AppendResult;
   private closed = false;
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint } | undefined>;
-    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint } | undefined>;
+    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string; metadata: string } | undefined>;
     insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
     readFwd: Database.Statement<[string, number | bigint, number], Row>;
     readBwd: Database.Statement<[string, number | bigint, number], Row>;
@@ -114,7 +116,7 @@ export class SqliteEventStore implements EventStore {
     this.commits.setMaxListeners(0);
     this.stmt = {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
-      findIds: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? AND event_id = ?'),
+      findIds: this.db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
       insert: this.db.prepare(
         'INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -144,7 +146,7 @@ export class SqliteEventStore implements EventStore {
     if (!this.groupCommit) {
       const result = this.db.transaction(() => this.appendOne(pending)).immediate();
       if (result.written) this.commits.emit('commit');
-      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position };
+      return result;
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ ...pending, resolve, reject });
@@ -161,7 +163,7 @@ export class SqliteEventStore implements EventStore {
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    const outcomes: Array<{ ok: AppendResult & { written: boolean } } | { err: unknown }> = [];
+    const outcomes: Array<{ ok: AppendResult } | { err: unknown }> = [];
     try {
       this.ensureOpen();
       this.db
@@ -182,17 +184,20 @@ export class SqliteEventStore implements EventStore {
     if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
     batch.forEach((item, i) => {
       const o = outcomes[i];
-      if ('ok' in o) item.resolve({ nextExpectedRevision: o.ok.nextExpectedRevision, position: o.ok.position });
+      if ('ok' in o) item.resolve(o.ok);
       else item.reject(o.err);
     });
   }
 
   /** One append's checks and inserts; runs inside a transaction (or a savepoint of one). */
-  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult & { written: boolean } {
-    // Idempotency: a batch whose ids are all already in the stream is a retry of a written append.
+  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult {
+    // Idempotency: a batch whose ids are all already in the stream, each with the same content, is
+    // a retry of a written append; the same ids with other content are another append's events.
     const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
     const already = found.filter((f) => f !== undefined);
     if (already.length === encoded.length) {
+      const differing = encoded.filter((e, i) => !sameContent(e, found[i]!)).map((e) => e.id);
+      if (differing.length > 0) throw new EventIdConflictError(stream, differing);
       const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
       const head = this.stmt.head.get(stream)?.revision;
       return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
@@ -300,6 +305,13 @@ export class SqliteEventStore implements EventStore {
   private ensureOpen(): void {
     if (this.closed) throw new StoreUnavailableError(`the SQLite store ${this.file} is closed`);
   }
+}
+
+/** Whether a stored event has the type, data and metadata of one about to be appended (key order aside). */
+function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string; metadata: string }): boolean {
+  if (a.type !== b.type) return false;
+  if (a.data === b.data && a.metadata === b.metadata) return true;
+  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
 }
 
 function toRecorded(row: Row): RecordedEvent {

@@ -32,7 +32,8 @@ import {
   type SlotKey,
   type UserState,
 } from '@ledger/domain';
-import { WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
+import { EventIdConflictError, WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
+import { KeyedQueue } from './keyed-queue';
 import { StreamCache, type FoldedStream } from './stream-cache';
 import { appendAfter, loadStream, nameUuid, toLedgerEvent, type CommandContext } from './streams';
 
@@ -53,7 +54,30 @@ export interface SubmitResult {
   stream: string;
 }
 
+/** Attempts at one command when writers in other processes keep moving its stream. */
 const MAX_ATTEMPTS = 20;
+
+/**
+ * A command's stream kept moving under it, written by other processes, through every attempt.
+ * Nothing was written for it; the client may send it again (a 503 in the API).
+ */
+export class StreamContentionError extends Error {
+  override readonly name = 'StreamContentionError';
+  constructor(readonly stream: string, readonly attempts: number) {
+    super(`stream '${stream}' was changed by other writers during each of ${attempts} attempts; nothing was written for this command: send it again`);
+  }
+}
+
+/** A conflict another writer caused: read the stream again and decide again. */
+function isConflict(err: unknown): boolean {
+  return err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError;
+}
+
+/** Jittered exponential back-off before attempt `attempt` + 1 (1 ms up to ~100 ms). */
+function backOff(attempt: number): Promise<void> {
+  const ceiling = Math.min(100, 2 ** Math.min(attempt, 7));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
 
 /** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
 export class RequestIdReusedError extends Error {
@@ -71,6 +95,8 @@ export class RequestIdReusedError extends Error {
  */
 export class Ledger {
   private readonly streams: StreamCache;
+  /** Commands queued per stream they append to: one at a time per stream in this process. */
+  private readonly queue = new KeyedQueue();
 
   constructor(
     readonly store: EventStore,
@@ -147,8 +173,12 @@ export class Ledger {
    * on the device stream. A RequestID already decided returns the recorded decision.
    */
   async submit(req: ServiceRequest, ctx: CommandContext): Promise<SubmitResult> {
-    const requestId = formatRequestId(req.requestId);
     const stream = deviceStream(req.requestId.target);
+    return this.queue.run(stream, () => this.decideAndRecord(req, stream, ctx));
+  }
+
+  private async decideAndRecord(req: ServiceRequest, stream: string, ctx: CommandContext): Promise<SubmitResult> {
+    const requestId = formatRequestId(req.requestId);
     const decisionId = nameUuid(`decision:${requestId}`);
     const context = { ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId };
     for (let attempt = 1; ; attempt++) {
@@ -173,10 +203,15 @@ export class Ledger {
       ];
       try {
         const r = await appendAfter(this.store, device, events, context);
-        this.streams.appended(device, r.written, evolveDevice, r.nextExpectedRevision);
-        return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: r.position.toString(), stream };
+        if (r.written) {
+          this.streams.appended(device, r.events, evolveDevice, r.nextExpectedRevision);
+          return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: r.position.toString(), stream };
+        }
+        // Not written by this call: the same events were there already. Read again, answer with the record.
       } catch (err) {
-        if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
+        if (!isConflict(err)) throw err;
+        if (attempt >= MAX_ATTEMPTS) throw new StreamContentionError(stream, attempt);
+        await backOff(attempt);
       }
     }
   }
@@ -195,7 +230,11 @@ export class Ledger {
   }
 
   /** Appends one event whose id derives from `name`, unless the stream already holds it. */
-  private async appendOnce<S>(stream: string, evolve: (s: S | undefined, e: LedgerEvent) => S | undefined, name: string, event: LedgerEvent, ctx: CommandContext): Promise<CommandResult> {
+  private appendOnce<S>(stream: string, evolve: (s: S | undefined, e: LedgerEvent) => S | undefined, name: string, event: LedgerEvent, ctx: CommandContext): Promise<CommandResult> {
+    return this.queue.run(stream, () => this.appendOnceQueued(stream, evolve, name, event, ctx));
+  }
+
+  private async appendOnceQueued<S>(stream: string, evolve: (s: S | undefined, e: LedgerEvent) => S | undefined, name: string, event: LedgerEvent, ctx: CommandContext): Promise<CommandResult> {
     const id = nameUuid(name);
     for (let attempt = 1; ; attempt++) {
       const loaded = await this.streams.load<S>(stream, evolve);
@@ -205,10 +244,14 @@ export class Ledger {
       }
       try {
         const r = await appendAfter(this.store, loaded, [{ ...event, id }], ctx);
-        this.streams.appended(loaded as FoldedStream<S>, r.written, evolve, r.nextExpectedRevision);
-        return { stream, written: true, position: r.position.toString(), revision: r.nextExpectedRevision.toString() };
+        if (r.written) {
+          this.streams.appended(loaded as FoldedStream<S>, r.events, evolve, r.nextExpectedRevision);
+          return { stream, written: true, position: r.position.toString(), revision: r.nextExpectedRevision.toString() };
+        }
       } catch (err) {
-        if (!(err instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw err;
+        if (!isConflict(err)) throw err;
+        if (attempt >= MAX_ATTEMPTS) throw new StreamContentionError(stream, attempt);
+        await backOff(attempt);
       }
     }
   }

@@ -60,12 +60,12 @@ export async function appendAfter(
   loaded: { stream: string; revision: bigint | undefined; lastHash: string },
   events: Array<LedgerEvent & { id: string }>,
   ctx: CommandContext,
-): Promise<{ position: bigint; nextExpectedRevision: bigint; written: NewEvent[] }> {
+): Promise<{ position: bigint; nextExpectedRevision: bigint; written: boolean; events: NewEvent[] }> {
   const correlationId = ctx.correlationId ?? events[0].id;
   const metadata: EventMetadata = { $correlationId: correlationId, $causationId: ctx.causationId ?? correlationId, actor: ctx.actor };
   const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata }));
   const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
-  const written = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
-  const r = await store.appendToStream(loaded.stream, written, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
-  return { ...r, written };
+  const chained = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
+  const r = await store.appendToStream(loaded.stream, chained, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
+  return { ...r, events: chained };
 }
