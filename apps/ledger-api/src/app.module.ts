@@ -10,7 +10,7 @@ import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
 import { QueriesController } from './http/queries.controller';
-import { flatten } from './http/validation';
+import { flatten } from '@ledger/ledger';
 import { IntakeError } from '@ledger/ledger';
 
 class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -6,12 +6,12 @@ import type { EventStore } from '@ledger/event-store';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config';
 import { API_KEY_HEADER } from './http/api-keys';
+import { useIntakeBodyParsers } from './http/body';
 
 /** Builds the HTTP application on a store: body parsers for JSON, DUIS XML and CSV, and OpenAPI at /docs. */
 export async function createApp(store: EventStore, config: Pick<LedgerConfig, 'readModelPath' | 'ruleSet' | 'apiKeys'>, logger = true): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forStore(store, config), { logger: logger ? undefined : false, bodyParser: false });
-  app.useBodyParser('json', { limit: '1mb' });
-  app.useBodyParser('text', { type: ['application/xml', 'text/xml', 'text/csv', 'text/plain'], limit: '50mb' });
+  useIntakeBodyParsers(app);
   app.enableShutdownHooks();
   const doc = new DocumentBuilder()
     .setTitle('SMETS1 certificate ledger')

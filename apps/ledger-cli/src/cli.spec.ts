@@ -83,7 +83,7 @@ describe('the ledger CLI', () => {
     expect(submitted.body.map((r: { requestId: string }) => r.requestId)).toEqual(['90-B3-D5-1F-30-03-00-14:00-DB-00-00-00-01-00-01:99', '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:99']);
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '{"requestId": "x:y:1", ');
-    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json: is neither DUIS XML nor JSON/);
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json body: malformed JSON/);
 
     // A good file followed by bad ones: each bad one is named, and nothing is written.
     const before = (await json(env, 'digest')).body;

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { replayDecision, verifyStore, digestAt, whatIf } from '@ledger/audit';
-import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseRequestId, formatRequestId, parseServiceRequest, RULE_SETS, type ServiceRequest, type ServiceRequestInput } from '@ledger/domain';
+import { getRuleSet, parseDeviceId, parseInstant, parseRequestId, formatRequestId, RULE_SETS, type ServiceRequest } from '@ledger/domain';
 import { createEventStore, storeConfigFromEnv, type EventStore } from '@ledger/event-store';
-import { DEMO_DEFAULTS, IntakeError, Ledger, parseCertificate, parseDuisRequest, parseRegistrationCsv, runDemo } from '@ledger/ledger';
+import { DEMO_DEFAULTS, importRegistrationFile, Ledger, runDemo, serviceRequestsFromFile } from '@ledger/ledger';
 import { Projector, readModelPathFromEnv, ReadModels } from '@ledger/projections';
 
 export const USAGE = `ledger: the SMETS1 certificate ledger's operator CLI
@@ -134,22 +134,14 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     }
     case 'import-registrations': {
       if (rest.length !== 1) throw new CliError('import-registrations takes one file');
-      const text = readFile(rest[0]);
-      const { rows, errors } = parseRegistrationCsv(text);
+      const bytes = readFile(rest[0]);
       const l = await open(env, o, false);
       try {
         const bar = progress(o, 'importing');
-        let written = 0;
-        let unchanged = 0;
-        for (const [i, row] of rows.entries()) {
-          const r = await l.ledger.recordRegistration({ ...row, file: path.basename(rest[0]) }, { actor: 'cli:import-registrations' });
-          if (r.written) written++;
-          else unchanged++;
-          bar.update(i + 1, rows.length);
-        }
+        const { lastPosition: _, ...report } = await importRegistrationFile(l.ledger, bytes, path.basename(rest[0]), { actor: 'cli:import-registrations' }, (done, total) => bar.update(done, total));
         bar.done();
-        const report = { file: rest[0], lines: rows.length + errors.length, written, unchanged, rejected: errors.length, errors };
-        print(report, () => [`${rest[0]}: ${written} written, ${unchanged} unchanged, ${errors.length} rejected`, ...errors.map((e) => `  line ${e.line}: ${e.field}: ${e.reason}`)].join('\n'));
+        const { written, unchanged, errors } = report;
+        print({ ...report, file: rest[0] }, () => [`${rest[0]}: ${written} written, ${unchanged} unchanged, ${errors.length} rejected`, ...errors.map((e) => `  line ${e.line}: ${e.field}: ${e.reason}`)].join('\n'));
         return 0;
       } finally {
         await l.close();
@@ -157,8 +149,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     }
     case 'submit': {
       if (rest.length === 0) throw new CliError('submit takes one or more files (DUIS XML or JSON)');
-      // Every file is read and every request validated before anything is written.
-      const requests = rest.flatMap((file) => requestsIn(file));
+      // Every file is read and every request validated, by the API's own intake, before anything is written.
+      const receivedAt = new Date().toISOString();
+      const requests: Array<{ file: string; request: ServiceRequest }> = [];
+      for (const file of rest) for (const request of await serviceRequestsFromFile(readFile(file), file, receivedAt)) requests.push({ file, request });
       const l = await open(env, o, false);
       try {
         const results: Array<{ file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] }> = [];
@@ -372,46 +366,12 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   }
 }
 
-function readFile(file: string): string {
+function readFile(file: string): Buffer {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file);
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-}
-
-/** A file holds one DUIS XML request, or JSON: one request object or a list of them. */
-/** The requests in a file (DUIS XML, or a JSON request or array of them), validated; errors name the file. */
-function requestsIn(file: string): Array<{ file: string; request: ServiceRequest }> {
-  const text = readFile(file);
-  const receivedAt = new Date().toISOString();
-  const inFile = <T>(where: string, f: () => T): T => {
-    try {
-      return f();
-    } catch (err) {
-      if (err instanceof IntakeError || err instanceof DomainError) throw new IntakeError(`${where} ${err.field}`, err.reason);
-      throw err;
-    }
-  };
-  if (text.trimStart().startsWith('<')) {
-    return [{ file, request: inFile(file, () => parseServiceRequest(parseDuisRequest(text, receivedAt).input)) }];
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new IntakeError(file, `is neither DUIS XML nor JSON (${(err as Error).message})`);
-  }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  return list.map((r: Record<string, unknown>, i) => {
-    const where = Array.isArray(parsed) ? `${file}[${i}]` : file;
-    if (!r || typeof r !== 'object') throw new IntakeError(where, 'is not a request object');
-    const certificates = ((r.certificates as Array<Record<string, unknown>> | undefined) ?? []).map((c, j) =>
-      typeof c.der === 'string' ? inFile(where, () => parseCertificate(c.der as string, `certificates[${j}].der`)) : c,
-    );
-    const input = { ...(r as object), certificates, receivedAt, format: 'json' } as ServiceRequestInput;
-    return { file, request: inFile(where, () => parseServiceRequest(input)) };
-  });
 }
 
 function reasonOf(checks: Array<{ outcome: string; reason: string }>): string {

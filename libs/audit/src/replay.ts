@@ -5,7 +5,7 @@ import {
   evolveUser,
   getRuleSet,
   requestFromRecord,
-  upcast,
+  ledgerEventOf,
   type DeviceState,
   type LedgerEvent,
   type MeterPointState,
@@ -13,7 +13,7 @@ import {
   type ServiceRequestEvaluatedV1,
   type UserState,
 } from '@ledger/domain';
-import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { loadStream } from '@ledger/ledger';
 
 type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
@@ -156,12 +156,13 @@ export async function whatIf(
   let read = 0;
   for await (const e of store.readAll()) {
     if (++read % 10_000 === 0) onProgress?.(read);
-    let event: LedgerEvent;
+    let event: LedgerEvent | undefined;
     try {
-      event = upcast(e.type, e.data);
-    } catch {
-      continue;
+      event = ledgerEventOf(e.stream, e.type, e.data);
+    } catch (err) {
+      throw new UnreadableEventError(e.stream, e.revision, e.position, (err as Error).message);
     }
+    if (!event) continue;
     if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
       await judge(event.data);
     }

@@ -7,7 +7,9 @@ import {
   EventIdConflictError,
   InvalidStoreArgumentError,
   PartialIdempotencyError,
+  StoreFullError,
   StoreUnavailableError,
+  UnreadableEventError,
   WrongExpectedRevisionError,
 } from './errors';
 import {
@@ -144,7 +146,12 @@ export class SqliteEventStore implements EventStore {
 
     const pending: PendingAppend = { stream, expected, encoded };
     if (!this.groupCommit) {
-      const result = this.db.transaction(() => this.appendOne(pending)).immediate();
+      let result: AppendResult;
+      try {
+        result = this.db.transaction(() => this.appendOne(pending)).immediate();
+      } catch (err) {
+        throw storeError(err, this.file);
+      }
       if (result.written) this.commits.emit('commit');
       return result;
     }
@@ -172,13 +179,15 @@ export class SqliteEventStore implements EventStore {
             try {
               outcomes.push({ ok: this.appendSavepoint(item) });
             } catch (err) {
+              if (isFull(err)) throw err; // the whole group is refused: nothing of it can be written
               outcomes.push({ err });
             }
           }
         })
         .immediate();
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      const mapped = storeError(err, this.file);
+      for (const item of batch) item.reject(mapped);
       return;
     }
     if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
@@ -314,15 +323,25 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
   return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
 }
 
+function isFull(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'SQLITE_FULL';
+}
+
+/** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
+function storeError(err: unknown, file: string): unknown {
+  return isFull(err) ? new StoreFullError(`${file}: ${(err as Error).message}`, err) : err;
+}
+
 function toRecorded(row: Row): RecordedEvent {
-  return {
-    id: row.event_id,
-    type: row.type,
-    stream: row.stream,
-    revision: BigInt(row.revision),
-    position: BigInt(row.position),
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
-    created: row.created,
-  };
+  const revision = BigInt(row.revision);
+  const position = BigInt(row.position);
+  let data: unknown;
+  let metadata: RecordedEvent['metadata'];
+  try {
+    data = JSON.parse(row.data);
+    metadata = JSON.parse(row.metadata);
+  } catch (err) {
+    throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
+  }
+  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
 }

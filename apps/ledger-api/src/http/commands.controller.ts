@@ -1,12 +1,24 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
-import { IntakeError, Ledger, parseDuisRequest, parseRegistrationCsv, REGISTRATION_CSV_HEADER, type SubmitResult } from '@ledger/ledger';
+import {
+  bodyKind,
+  certificateFromDto,
+  checkIdentifier,
+  importRegistrationFile,
+  IntakeError,
+  InventoryDto,
+  Ledger,
+  PlacementDto,
+  RegistrationDto,
+  REGISTRATION_CSV_HEADER,
+  serviceRequestFromJson,
+  serviceRequestFromXml,
+  ServiceRequestDto,
+  UserRoleDto,
+  type SubmitResult,
+} from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
-import { certificateFromDto } from './certificates';
-import { InventoryDto, PlacementDto, RegistrationDto, ServiceRequestDto, UserRoleDto } from './dto';
-import { validated } from './validation';
 
 type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown> };
 const actor = (req: AuthedRequest) => `api:${req.apiRole ?? 'unknown'}`;
@@ -28,28 +40,10 @@ export class CommandsController {
   @ApiBody({ type: ServiceRequestDto, description: 'JSON as below, or a DUIS XML request (application/xml)' })
   async submit(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Req() req: AuthedRequest) {
     const receivedAt = new Date().toISOString();
-    let input: ServiceRequestInput;
-    if (/^(application|text)\/xml\b/.test(contentType ?? '')) {
-      input = parseDuisRequest(typeof body === 'string' ? body : '', receivedAt).input;
-    } else if (/^application\/json\b/.test(contentType ?? '')) {
-      const dto = await validated(ServiceRequestDto, body);
-      input = {
-        requestId: dto.requestId,
-        srv: dto.srv,
-        role: dto.role,
-        commandVariant: dto.commandVariant,
-        signingRoleCode: dto.signingRoleCode,
-        executionDateTime: dto.executionDateTime,
-        dateRange: dto.dateRange,
-        remotePartyRole: dto.remotePartyRole,
-        certificates: (dto.certificates ?? []).map((c, i) => certificateFromDto(c, `certificates[${i}]`)),
-        receivedAt,
-        format: 'json',
-      };
-    } else {
-      throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
-    }
-    const result = await this.ledger.submit(parseServiceRequest(input), { actor: actor(req) });
+    const kind = bodyKind(contentType);
+    if (kind !== 'json' && kind !== 'xml') throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
+    const request = kind === 'xml' ? serviceRequestFromXml(typeof body === 'string' ? body : '', receivedAt) : await serviceRequestFromJson(body, receivedAt);
+    const result = await this.ledger.submit(request, { actor: actor(req) });
     return this.reply(result);
   }
 
@@ -68,28 +62,12 @@ export class CommandsController {
   @ApiConsumes('text/csv')
   @ApiBody({ schema: { type: 'string', example: `${REGISTRATION_CSV_HEADER.join(',')}\n1412345678901,network_operator,90-B3-D5-1F-30-03-00-0A,2024-01-01,RDP-1` } })
   async importRegistrations(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Headers('x-file-name') fileName: string | undefined, @Req() req: AuthedRequest) {
-    if (!/^text\/(csv|plain)\b/.test(contentType ?? '') || typeof body !== 'string') {
-      throw new IntakeError('content-type', 'send the file as text/csv');
-    }
-    const file = fileName || `upload-${new Date().toISOString()}`;
-    const { rows, errors } = parseRegistrationCsv(body);
-    let written = 0;
-    let unchanged = 0;
-    let last: string | null = null;
-    for (const row of rows) {
-      try {
-        const r = await this.ledger.recordRegistration({ ...row, file }, { actor: actor(req) });
-        if (r.written) written++;
-        else unchanged++;
-        last = r.position;
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        errors.push({ line: row.line, field: err.field, reason: err.reason });
-      }
-    }
-    if (last) await this.projector.waitFor(BigInt(last));
-    errors.sort((a, b) => a.line - b.line);
-    return { file, lines: rows.length + errors.length, written, unchanged, rejected: errors.length, errors };
+    if (bodyKind(contentType) !== 'csv' || typeof body !== 'string') throw new IntakeError('content-type', 'send the file as text/csv');
+    if (fileName !== undefined) checkIdentifier(fileName, 'x-file-name');
+    const file = fileName || `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}`;
+    const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, { actor: actor(req) });
+    if (lastPosition) await this.projector.waitFor(BigInt(lastPosition));
+    return report;
   }
 
   @Post('users')
@@ -134,6 +112,8 @@ export class CommandsController {
       checks: d.checks,
       placed: r.placed,
       signatureVerified: false,
+      evaluatedAt: d.evaluatedAt,
+      written: r.written,
       recorded: r.written ? 'now' : 'before (the RequestID was decided already; nothing written)',
       stream: r.stream,
       position: r.position,

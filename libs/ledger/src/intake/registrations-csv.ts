@@ -1,4 +1,6 @@
 import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
+import { checkIdentifier } from './body';
+import { IntakeError } from './errors';
 
 /**
  * The Registration Data file format: CSV, UTF-8, one header line then one change per line.
@@ -10,8 +12,11 @@ import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domai
  * - responsibility: `supplier` or `network_operator`
  * - party_user_id: the party's User ID (EUI-64, any case, hyphens optional)
  * - effective_from: an ISO-8601 instant with a zone, or a date (00:00Z that day)
- * - record_id: the RDP's record id; re-importing a record id already held changes nothing
+ * - record_id: the RDP's record id (an identifier: see IDENTIFIER_RULE); re-importing a record id
+ *   already held changes nothing
  * Fields may be double-quoted (a quote inside doubled); blank lines are ignored; CRLF is accepted.
+ * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
+ * reported and skipped, and the good lines are kept.
  */
 export const REGISTRATION_CSV_HEADER = ['mpxn', 'responsibility', 'party_user_id', 'effective_from', 'record_id'];
 
@@ -34,9 +39,10 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  if (lines.every((l) => l.trim() === '')) throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
   const header = splitCsvLine(lines[0] ?? '');
   if (!header || header.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
-    return { rows, errors: [{ line: 1, field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}'` }] };
+    throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
   }
   for (let i = 1; i < lines.length; i++) {
     const line = i + 1;
@@ -56,6 +62,7 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
         throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
       }
       if (recordId === '') throw new DomainError('record_id', 'is empty');
+      checkIdentifier(recordId, 'record_id');
       rows.push({
         line,
         mpxn: parseMpxn(mpxn, 'mpxn'),
@@ -95,3 +102,4 @@ function splitCsvLine(line: string): string[] | undefined {
   out.push(field);
   return out;
 }
+
