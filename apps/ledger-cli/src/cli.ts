@@ -241,8 +241,9 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         const ok = r.ok && (!digest || digest.matches);
         print({ ...r, ok, digest }, () =>
           [
-            `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${r.breaks.length} stream(s) broken`}`,
+            `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${r.breaks.length} stream(s) broken, ${r.unreadable.length} event(s) unreadable`}`,
             ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})`),
+            ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
             ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
           ].join('\n'),
         );
