@@ -34,7 +34,7 @@ export class AppModule {
   static forStore(store: EventStore, config: Pick<LedgerConfig, 'readModelPath' | 'ruleSet' | 'apiKeys'>): DynamicModule {
     const readModels = new ReadModels(config.readModelPath);
     const projector = new Projector(store, readModels, {
-      onError: (err) => console.error(`projector: ${err instanceof Error ? err.message : String(err)}; ${projector.halted ? 'halted: /health answers 503 until the event is mended and the read models rebuilt' : 'retrying'}`),
+      onError: (err) => console.error(`projector: ${err instanceof Error ? err.message : String(err)}; ${projector.halted ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : 'retrying'}`),
     });
     return {
       module: AppModule,
