@@ -94,6 +94,18 @@ describe('the ledger CLI', () => {
     await expect(ledger(env, 'submit', xml, truncated)).rejects.toThrow(/truncated\.xml body: is not well-formed XML/);
     fs.writeFileSync(bad, JSON.stringify([{ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:101', srv: '4.1.1' }, { requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:102', srv: '99.9' }]));
     await expect(ledger(env, 'submit', xml, bad)).rejects.toThrow(/bad\.json\[1\] srv: /);
+    // The API's intake: the same refusals as over HTTP (an unknown field, a prototype key, bytes that are not UTF-8, a DTD).
+    const rid = '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:103';
+    fs.writeFileSync(bad, JSON.stringify({ requestId: rid, srv: '4.1.1', extra: 1 }));
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json extra: property extra should not exist/);
+    fs.writeFileSync(bad, `{"requestId":"${rid}","srv":"4.1.1","__proto__":{"admin":true}}`);
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json __proto__: is not a known field/);
+    fs.writeFileSync(bad, Buffer.from([0x7b, 0xff, 0x7d]));
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json body: is not valid UTF-8 \(byte offset 1: 0xff\)/);
+    fs.writeFileSync(xml, `<!DOCTYPE x [<!ENTITY e "e">]>${good}`);
+    await expect(ledger(env, 'submit', xml)).rejects.toThrow(/req\.xml body: holds a <!DOCTYPE> declaration/);
+    fs.writeFileSync(csv, 'mpan,who\n1,2\n');
+    await expect(ledger(env, 'import-registrations', csv)).rejects.toThrow(/header: must be exactly/);
     expect((await json(env, 'digest')).body).toEqual(before);
   });
 
