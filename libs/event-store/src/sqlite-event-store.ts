@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -16,6 +17,7 @@ import {
   MAX_APPEND_BYTES,
   type AppendOptions,
   type AppendResult,
+  type AppendStats,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -69,6 +71,7 @@ interface PendingAppend {
  */
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
+  readonly appendStats = new Subject<AppendStats>();
   private readonly db: Database.Database;
   private readonly commits = new EventEmitter();
   private readonly pollIntervalMs: number;
@@ -147,11 +150,13 @@ export class SqliteEventStore implements EventStore {
     const pending: PendingAppend = { stream, expected, encoded };
     if (!this.groupCommit) {
       let result: AppendResult;
+      const started = process.hrtime.bigint();
       try {
         result = this.db.transaction(() => this.appendOne(pending)).immediate();
       } catch (err) {
         throw storeError(err, this.file);
       }
+      this.appendStats.next({ appends: 1, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
       if (result.written) this.commits.emit('commit');
       return result;
     }
@@ -171,6 +176,7 @@ export class SqliteEventStore implements EventStore {
     const batch = this.queue;
     this.queue = [];
     const outcomes: Array<{ ok: AppendResult } | { err: unknown }> = [];
+    const started = process.hrtime.bigint();
     try {
       this.ensureOpen();
       this.db
@@ -190,6 +196,7 @@ export class SqliteEventStore implements EventStore {
       for (const item of batch) item.reject(mapped);
       return;
     }
+    this.appendStats.next({ appends: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
     if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
     batch.forEach((item, i) => {
       const o = outcomes[i];
@@ -307,6 +314,7 @@ export class SqliteEventStore implements EventStore {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.appendStats.complete();
     this.commits.emit('commit');
     this.db.close();
   }

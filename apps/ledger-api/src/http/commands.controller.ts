@@ -18,10 +18,15 @@ import {
   type SubmitResult,
 } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
+import { formatRequestId } from '@ledger/domain';
+import { Metrics } from '../metrics';
 import { Roles, type ApiRole } from './api-keys';
 
-type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown> };
-const actor = (req: AuthedRequest) => `api:${req.apiRole ?? 'unknown'}`;
+/** A request as the guard and the logger left it: the key's role, and the correlation id (pino-http's `id`). */
+type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown>; id?: unknown; ledgerRequestId?: string };
+
+/** Who did it, and the request's correlation id, into every event's metadata. */
+const context = (req: AuthedRequest) => ({ actor: `api:${req.apiRole ?? 'unknown'}`, ...(typeof req.id === 'string' ? { correlationId: req.id } : {}) });
 
 @ApiTags('intake')
 @ApiSecurity('api-key')
@@ -31,6 +36,7 @@ export class CommandsController {
   constructor(
     private readonly ledger: Ledger,
     private readonly projector: Projector,
+    private readonly metrics: Metrics,
   ) {}
 
   @Post('service-requests')
@@ -43,7 +49,13 @@ export class CommandsController {
     const kind = bodyKind(contentType);
     if (kind !== 'json' && kind !== 'xml') throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
     const request = kind === 'xml' ? serviceRequestFromXml(typeof body === 'string' ? body : '', receivedAt) : await serviceRequestFromJson(body, receivedAt);
-    const result = await this.ledger.submit(request, { actor: actor(req) });
+    req.ledgerRequestId = formatRequestId(request.requestId); // into the request's log line
+    const result = await this.ledger.submit(request, context(req));
+    if (result.written) {
+      const d = result.decision;
+      this.metrics.decisions.inc({ srv: d.request.srv, outcome: d.outcome, code: d.responseCode });
+      this.metrics.decisionSeconds.observe((Date.now() - Date.parse(receivedAt)) / 1000);
+    }
     return this.reply(result);
   }
 
@@ -51,7 +63,7 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Record one Registration Data change (idempotent by MPxN and record id)' })
   async registration(@Body() body: RegistrationDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.recordRegistration(body, { actor: actor(req) });
+    const r = await this.ledger.recordRegistration(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -65,7 +77,7 @@ export class CommandsController {
     if (bodyKind(contentType) !== 'csv' || typeof body !== 'string') throw new IntakeError('content-type', 'send the file as text/csv');
     if (fileName !== undefined) checkIdentifier(fileName, 'x-file-name');
     const file = fileName || `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}`;
-    const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, { actor: actor(req) });
+    const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, context(req));
     if (lastPosition) await this.projector.waitFor(BigInt(lastPosition));
     return report;
   }
@@ -74,7 +86,7 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Register a User acting in a User Role' })
   async user(@Body() body: UserRoleDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.registerUserRole(body, { actor: actor(req) });
+    const r = await this.ledger.registerUserRole(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -83,7 +95,7 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Record a change to a device's Smart Metering Inventory record" })
   async inventory(@Body() body: InventoryDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.changeInventory(body, { actor: actor(req) });
+    const r = await this.ledger.changeInventory(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -94,7 +106,7 @@ export class CommandsController {
   async place(@Param('deviceId') deviceId: string, @Body() body: PlacementDto, @Req() req: AuthedRequest) {
     const r = await this.ledger.placeCertificate(
       { deviceId, slot: body.slot, certificate: certificateFromDto(body.certificate, 'certificate'), heldBy: body.heldBy, via: { kind: body.via, reference: body.reference }, placedAt: body.placedAt },
-      { actor: actor(req) },
+      context(req),
     );
     await this.projector.waitFor(BigInt(r.position!));
     return r;
