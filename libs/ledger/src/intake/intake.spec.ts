@@ -147,3 +147,22 @@ describe('Registration Data CSV', () => {
     expect(errors).toEqual([{ line: 2, field: 'record_id', reason: expect.stringContaining('is not an identifier') }]);
   });
 });
+
+describe('Registration Data CSV as csv-parse reads it', () => {
+  const header = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+  it('takes a BOM, CRLF and a quoted field holding a line break; a line is numbered where its record ends', () => {
+    const text = `\uFEFF${header}\r\n"1412345678901","network_operator","90-B3-D5-1F-30-03-00-0A",2024-01-01,R1\r\n"22000001\n23453",supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R2\r\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-02-01,"R3"\r\n`;
+    const { rows, errors } = parseRegistrationCsv(text);
+    expect(rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'R1'], [5, 'R3']]);
+    expect(errors).toEqual([{ line: 4, field: 'mpxn', reason: expect.stringContaining('22000001\n23453') }]);
+  });
+
+  it('a line with a stray quote is reported and the lines after it kept; an unterminated quote is reported where it opened', () => {
+    const { rows, errors } = parseRegistrationCsv(`${header}\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R"1\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-02,R2\n`);
+    expect(rows.map((r) => r.recordId)).toEqual(['R2']);
+    expect(errors).toEqual([{ line: 2, field: 'line', reason: expect.stringMatching(/^is not valid CSV/) }]);
+    const open = parseRegistrationCsv(`${header}\n1412345678901,supplier,"90-B3-D5-1F-30-03-00-0A,2024-01-01,R1\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-02,R2\n`);
+    expect(open.rows).toEqual([]);
+    expect(open.errors).toEqual([{ line: expect.any(Number), field: 'line', reason: expect.stringMatching(/^is not valid CSV \(Quote Not Closed/) }]);
+  });
+});

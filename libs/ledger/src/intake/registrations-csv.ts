@@ -1,4 +1,5 @@
 import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
+import { parse } from 'csv-parse/sync';
 import { checkIdentifier } from './body';
 import { IntakeError } from './errors';
 
@@ -14,7 +15,9 @@ import { IntakeError } from './errors';
  * - effective_from: an ISO-8601 instant with a zone, or a date (00:00Z that day)
  * - record_id: the RDP's record id (an identifier: see IDENTIFIER_RULE); re-importing a record id
  *   already held changes nothing
- * Fields may be double-quoted (a quote inside doubled); blank lines are ignored; CRLF is accepted.
+ * Read with csv-parse: fields may be double-quoted (a quote inside doubled, a line break inside
+ * kept); a UTF-8 BOM, blank lines and CRLF are accepted. A line is numbered as the line its record
+ * ends on.
  * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
  * reported and skipped, and the good lines are kept.
  */
@@ -38,22 +41,31 @@ export interface RowError {
 export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; errors: RowError[] } {
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (lines.every((l) => l.trim() === '')) throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
-  const header = splitCsvLine(lines[0] ?? '');
-  if (!header || header.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
+  if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parse(text, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        if (err) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
+        return undefined;
+      },
+    }) as unknown as typeof records;
+  } catch (err) {
+    throw new IntakeError('file', `is not valid CSV: ${(err as Error).message}`);
+  }
+  const [header, ...lines] = records;
+  if (!header || header.info.lines !== 1 || header.record.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
     throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
   }
-  for (let i = 1; i < lines.length; i++) {
-    const line = i + 1;
-    if (lines[i].trim() === '') continue;
-    const fields = splitCsvLine(lines[i]);
-    if (!fields) {
-      errors.push({ line, field: 'line', reason: 'has an unterminated quoted field' });
-      continue;
-    }
+  for (const { record: fields, info } of lines) {
+    const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
     if (fields.length !== REGISTRATION_CSV_HEADER.length) {
-      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length} (truncated?)` });
+      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length}${fields.length < REGISTRATION_CSV_HEADER.length ? ' (truncated?)' : ''}` });
       continue;
     }
     const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
@@ -76,30 +88,6 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
       errors.push({ line, field: err.field, reason: err.reason });
     }
   }
+  errors.sort((a, b) => a.line - b.line);
   return { rows, errors };
 }
-
-/** Splits one CSV line; undefined when a quoted field is not closed. */
-function splitCsvLine(line: string): string[] | undefined {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
-  }
-  if (quoted) return undefined;
-  out.push(field);
-  return out;
-}
-
