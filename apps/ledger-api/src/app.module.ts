@@ -5,15 +5,17 @@ import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { UnreadableEventError } from '@ledger/event-store';
-import { flatten, IDENTIFIER_PATTERN, IntakeError } from '@ledger/ledger';
+import { AuditJobs } from '@ledger/audit';
+import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
+import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
-import { LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
+import { LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
+import { JobsController, JobService } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
 
@@ -23,6 +25,13 @@ class StartProjector implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.projector.start();
   }
+}
+
+/** How a job's worker reaches the store the app uses (the configured one, or the one a test handed in). */
+function storeConfigOf(store: EventStore, config: LedgerConfig): StoreConfig {
+  if (store instanceof SqliteEventStore) return { kind: 'sqlite', path: store.file };
+  if (store instanceof EsdbEventStore) return { kind: 'esdb', connectionString: store.connectionString, timeoutMs: config.store.kind === 'esdb' ? config.store.timeoutMs : 10_000 };
+  return config.store;
 }
 
 export interface AppOptions extends CoreOverrides {
@@ -66,7 +75,7 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: options.logStream ? [pinoHttp, options.logStream] : pinoHttp }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HealthController, CommandsController, QueriesController, AuditController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
+      controllers: [HealthController, CommandsController, QueriesController, AuditController, JobsController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
       providers: [
         { provide: API_KEYS, useValue: parseApiKeys(config.apiKeys ?? DEV_API_KEYS) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -85,6 +94,12 @@ export class AppModule {
         },
         Metrics,
         StartProjector,
+        {
+          provide: AuditJobs,
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger) => new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, onEnded: JobService.recorder(ledger) }),
+        },
+        JobService,
       ],
     };
   }

@@ -1,2 +1,3 @@
 export * from './replay';
 export * from './tamper';
+export * from './jobs';

@@ -113,12 +113,36 @@ export interface ServiceRequestEvaluatedV1 {
   revisionsRead: Record<string, string | null>;
 }
 
+/**
+ * An audit job that ended (a verification, a digest, a what-if over history): who asked for it,
+ * when it ran, the store position it covered and what it found, so an auditor can show later that
+ * it was done. Kept in a stream of its own (`auditjob-<id>`), hash-chained like every other.
+ */
+export interface AuditJobRecordedV1 {
+  schemaVersion: 1;
+  jobId: string;
+  kind: string;
+  state: 'succeeded' | 'failed' | 'cancelled';
+  requestedBy: string;
+  requestedAt: Instant;
+  startedAt: Instant | null;
+  endedAt: Instant;
+  /** The head of the store when the job started: the job covered the events up to it. */
+  positionThrough: string | null;
+  /** What it asked (rule set, filter, position). */
+  params: Record<string, unknown>;
+  /** What it found: for a verification, whether every link held and how many events, breaks and unreadable events; for a digest, the digest; for a what-if, the counts. */
+  findings: Record<string, unknown>;
+  error: string | null;
+}
+
 export type LedgerEvent =
   | { type: 'UserRoleRegistered'; data: UserRoleRegisteredV1 }
   | { type: 'DeviceInventoryChanged'; data: DeviceInventoryChangedV1 }
   | { type: 'RegistrationChanged'; data: RegistrationChangedV1 }
   | { type: 'CertificatePlaced'; data: CertificatePlacedV1 }
-  | { type: 'ServiceRequestEvaluated'; data: ServiceRequestEvaluatedV1 };
+  | { type: 'ServiceRequestEvaluated'; data: ServiceRequestEvaluatedV1 }
+  | { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 };
 
 export type LedgerEventType = LedgerEvent['type'];
 export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
@@ -127,6 +151,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'RegistrationChanged',
   'CertificatePlaced',
   'ServiceRequestEvaluated',
+  'AuditJobRecorded',
 ];
 
 const CURRENT_VERSION: Record<LedgerEventType, number> = {
@@ -135,6 +160,7 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
   RegistrationChanged: 1,
   CertificatePlaced: 1,
   ServiceRequestEvaluated: 1,
+  AuditJobRecorded: 1,
 };
 
 /**
@@ -151,7 +177,7 @@ export function upcast(type: string, data: unknown): LedgerEvent {
 }
 
 /** Whether a stream is one the ledger writes (in a shared EventStoreDB, other applications' streams are passed over). */
-export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|user)-/.test(stream);
+export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|user|auditjob)-/.test(stream);
 
 /**
  * A stored event as a ledger event, or undefined for an event of another application (not a ledger
@@ -166,3 +192,4 @@ export function ledgerEventOf(stream: string, type: string, data: unknown): Ledg
 export const deviceStream = (deviceId: string): string => `device-${deviceId}`;
 export const meterPointStream = (mpxn: string): string => `meterpoint-${mpxn}`;
 export const userStream = (userId: string): string => `user-${userId}`;
+export const auditJobStream = (jobId: string): string => `auditjob-${jobId}`;

@@ -1,4 +1,5 @@
 import {
+  auditJobStream,
   deviceStream,
   DomainError,
   evaluate,
@@ -21,6 +22,7 @@ import {
   DEVICE_TYPES,
   SLOT_KEYS,
   USER_STATUSES,
+  type AuditJobRecordedV1,
   type CertificatePlacedV1,
   type DeviceState,
   type LedgerEvent,
@@ -166,6 +168,12 @@ export class Ledger {
     if (certificate.keyUsage !== expectedUsage) throw new DomainError('certificate.keyUsage', `the ${slot} slot holds a ${expectedUsage} certificate, not ${certificate.keyUsage}`);
     const event: LedgerEvent = { type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId, slot, certificate, heldBy: heldBy as Array<'DSP' | 'S1SP'>, via, placedAt } };
     return this.appendOnce(deviceStream(deviceId), evolveDevice, `placed:${deviceId}:${slot}:${certificate.issuer}:${certificate.serial}:${heldBy.join('+')}:${placedAt}`, event, ctx);
+  }
+
+  /** Records an audit job that ended (idempotent by job id), in a stream of its own. */
+  async recordAuditJob(record: Omit<AuditJobRecordedV1, 'schemaVersion'>, ctx: CommandContext): Promise<CommandResult> {
+    const event: LedgerEvent = { type: 'AuditJobRecorded', data: { schemaVersion: 1, ...record } };
+    return this.appendOnce(auditJobStream(record.jobId), (s: AuditJobRecordedV1 | undefined, e) => (e.type === 'AuditJobRecorded' ? e.data : s), `auditjob:${record.jobId}`, event, ctx);
   }
 
   /**

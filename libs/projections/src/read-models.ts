@@ -16,6 +16,7 @@ import {
   type ProxyDisagreement,
   type RepairOption,
   type RuleSet,
+  type AuditJobRecordedV1,
   type ServiceRequestEvaluatedV1,
   type StuckStatus,
   type UserState,
@@ -48,8 +49,10 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
   CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
   CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);
+  CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);
 `;
-const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions'];
+const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs'];
 
 /** Where the read models live: LEDGER_READMODEL_PATH, else beside the SQLite store file (or ./data for EventStoreDB). */
 export function readModelPathFromEnv(env: Record<string, string | undefined>): string {
@@ -138,6 +141,7 @@ export class ReadModels {
         'INSERT INTO certificate_history (ord, device_id, slot, held_by, serial, issuer, owner, role_code, key_usage, via_kind, via_ref, placed_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       addRegistration: db.prepare('INSERT INTO registrations (ord, mpxn, responsibility, party, effective_from, record_id, source, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      addAuditJob: db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'),
       addDecision: db.prepare(
         'INSERT OR IGNORE INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -200,7 +204,20 @@ export class ReadModels {
         s.addDecision.run(ord, d.request.requestId, d.request.target, d.request.originator, d.request.srv, d.outcome, d.responseCode, `${d.ruleSet.id}@${d.ruleSet.version}`, d.request.receivedAt, d.evaluatedAt, position, JSON.stringify(d));
         break;
       }
+      case 'AuditJobRecorded':
+        s.addAuditJob.run(ord, event.data.jobId, event.data.kind, event.data.endedAt, position, JSON.stringify(event.data));
+        break;
     }
+  }
+
+  /** Audit jobs recorded in the store, newest first, paged by `before` (an ord from the previous page's `next`). */
+  auditJobs(filter: { kind?: string; before?: number; limit?: number } = {}): { items: Array<AuditJobRecordedV1 & { position: string }>; next: number | null } {
+    const limit = Math.min(filter.limit ?? 50, 500);
+    const rows = this.db
+      .prepare(`SELECT ord, position, data FROM audit_jobs WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR ord < ?) ORDER BY ord DESC LIMIT ?`)
+      .all(filter.kind ?? null, filter.kind ?? null, filter.before ?? null, filter.before ?? null, limit + 1) as Array<{ ord: number | bigint; position: string; data: string }>;
+    const items = rows.slice(0, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditJobRecordedV1), position: r.position }));
+    return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
   /**

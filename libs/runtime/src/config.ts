@@ -61,6 +61,11 @@ class Environment {
   @Min(0, { message: 'must be a whole number of events, 0 or more' })
   LEDGER_READY_MAX_LAG: number = 10_000;
 
+  @IsInt({ message: 'must be a whole number from 1 to 16' })
+  @Min(1, { message: 'must be a whole number from 1 to 16' })
+  @Max(16, { message: 'must be a whole number from 1 to 16' })
+  LEDGER_JOBS_MAX_RUNNING: number = 1;
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
   LEDGER_CORS_ORIGINS?: string;
@@ -80,6 +85,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_LOG_LEVEL', meaning: `log level (${LOG_LEVELS.join(', ')}); JSON lines, pretty on a terminal`, default: '`info`' },
   { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
+  { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 
@@ -94,6 +100,7 @@ export interface LedgerConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   metricsAccess: 'key' | 'public';
   readyMaxLag: number;
+  jobsMaxRunning: number;
   corsOrigins: string[];
 }
 
@@ -116,7 +123,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     if (v !== undefined && v !== '') given[variable] = v;
   }
   const values: Record<string, string | number> = { ...given };
-  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG']) {
+  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG', 'LEDGER_JOBS_MAX_RUNNING']) {
     // whole numbers only: '1.5', '80a' or '1e3' stay text, and the schema refuses them
     if (given[key] !== undefined && /^\d+$/.test(given[key].trim())) values[key] = Number(given[key]);
   }
@@ -139,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     logLevel: e.LEDGER_LOG_LEVEL as LedgerConfig['logLevel'],
     metricsAccess: e.LEDGER_METRICS_ACCESS as 'key' | 'public',
     readyMaxLag: e.LEDGER_READY_MAX_LAG,
+    jobsMaxRunning: e.LEDGER_JOBS_MAX_RUNNING,
     corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
   };
 }

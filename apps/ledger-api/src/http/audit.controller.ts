@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
-import { DomainError, formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseUserId } from '@ledger/domain';
+import { replayDecision } from '@ledger/audit';
+import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { Projector, ReadModels } from '@ledger/projections';
-import { Roles } from './api-keys';
+import { Roles, type ApiRole } from './api-keys';
+import { jobParams, JobService } from './jobs.controller';
 
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
@@ -27,6 +28,7 @@ export class AuditController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly readModels: ReadModels,
     private readonly projector: Projector,
+    private readonly jobs: JobService,
   ) {}
 
   @Post('decisions/:requestId/replay')
@@ -42,31 +44,22 @@ export class AuditController {
 
   @Post('replays')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Re-judge every recorded decision in range under a rule set (streams through the log)' })
-  async replays(@Body() body: WhatIfDto) {
-    const ruleSet = getRuleSet(body.ruleSet);
-    const filter = {
-      from: body.from ? parseInstant(body.from, 'from') : undefined,
-      to: body.to ? parseInstant(body.to, 'to') : undefined,
-      srv: body.srv,
-      deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
-      userId: body.user ? parseUserId(body.user, 'user') : undefined,
-    };
-    return whatIf(this.store, ruleSet, filter, { offset: body.offset, limit: body.limit });
+  @ApiOperation({ summary: 'Re-judge every recorded decision in range under a rule set: a what-if job, awaited (POST /jobs to start one and poll instead)' })
+  async replays(@Body() body: WhatIfDto, @Req() req: { apiRole?: ApiRole }) {
+    return this.jobs.run('what-if', jobParams({ ...body, kind: 'what-if' }), `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Get('audit/verify')
-  @ApiOperation({ summary: "Walk the store and report the first broken hash-chain link of each stream" })
-  verify() {
-    return verifyStore(this.store);
+  @ApiOperation({ summary: 'Walk the store and report the first broken hash-chain link of each stream: a verify job, awaited' })
+  verify(@Req() req: { apiRole?: ApiRole }) {
+    return this.jobs.run('verify', {}, `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Get('audit/digest')
-  @ApiOperation({ summary: 'A digest of every stream head at a position, for an auditor to keep' })
+  @ApiOperation({ summary: 'A digest of every stream head at a position, for an auditor to keep: a digest job, awaited' })
   @ApiQuery({ name: 'at', required: false, description: 'position (default: the head)' })
-  digest(@Query('at') at?: string) {
-    if (at !== undefined && !/^\d+$/.test(at)) throw new DomainError('at', 'must be a position (a whole number)');
-    return digestAt(this.store, at === undefined ? undefined : BigInt(at));
+  digest(@Req() req: { apiRole?: ApiRole }, @Query('at') at?: string) {
+    return this.jobs.run('digest', jobParams({ kind: 'digest', at }), `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Post('admin/rebuild')

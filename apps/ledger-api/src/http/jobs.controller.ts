@@ -1,0 +1,139 @@
+import { Body, ConflictException, Controller, Delete, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
+import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { AUDIT_JOB_KINDS, AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobKind, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
+import { Ledger } from '@ledger/ledger';
+import { ReadModels } from '@ledger/projections';
+import { Roles, type ApiRole } from './api-keys';
+
+export class JobDto {
+  @ApiProperty({ enum: AUDIT_JOB_KINDS }) @IsIn(AUDIT_JOB_KINDS) kind!: AuditJobKind;
+  @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
+  @ApiPropertyOptional({ description: 'what-if: the rule set' }) @IsOptional() @IsString() ruleSet?: string;
+  @ApiPropertyOptional({ description: 'what-if: receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
+  @ApiPropertyOptional({ description: 'what-if: receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
+}
+
+/** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
+export function jobParams(body: Omit<JobDto, 'kind'> & { kind: AuditJobKind }): AuditJobParams {
+  if (body.kind === 'digest') {
+    if (body.at !== undefined && !/^\d+$/.test(body.at)) throw new DomainError('at', 'must be a position (a whole number)');
+    return body.at === undefined ? {} : { at: body.at };
+  }
+  if (body.kind === 'verify') return {};
+  if (!body.ruleSet) throw new DomainError('ruleSet', 'a what-if needs the rule set to judge under');
+  const ruleSet = getRuleSet(body.ruleSet);
+  const filter: WhatIfFilter = {
+    from: body.from ? parseInstant(body.from, 'from') : undefined,
+    to: body.to ? parseInstant(body.to, 'to') : undefined,
+    srv: body.srv,
+    deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
+    userId: body.user ? parseUserId(body.user, 'user') : undefined,
+  };
+  return { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page: { offset: body.offset, limit: body.limit } };
+}
+
+/**
+ * The API's audit jobs: the runner, and the record of each ended job appended to the store
+ * (AuditJobRecorded: who, when, over which positions, what it found).
+ */
+@Injectable()
+export class JobService implements OnApplicationShutdown {
+  constructor(readonly jobs: AuditJobs) {}
+
+  static recorder(ledger: Ledger) {
+    return (job: AuditJob) =>
+      ledger.recordAuditJob(
+        {
+          jobId: job.id,
+          kind: job.kind,
+          state: job.state as 'succeeded' | 'failed' | 'cancelled',
+          requestedBy: job.requestedBy,
+          requestedAt: job.requestedAt,
+          startedAt: job.startedAt,
+          endedAt: job.endedAt!,
+          positionThrough: positionOf(job.result),
+          params: job.params as Record<string, unknown>,
+          findings: job.state === 'succeeded' ? findingsOf(job.kind, job.result) : {},
+          error: job.error ?? null,
+        },
+        { actor: job.requestedBy },
+      );
+  }
+
+  /** Runs a job to its end (off the event loop) and answers its result: for the synchronous routes. */
+  async run(kind: AuditJobKind, params: AuditJobParams, requestedBy: string): Promise<unknown> {
+    const job = await this.jobs.done(this.jobs.start(kind, params, requestedBy).id);
+    if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
+    return job.result;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.jobs.close();
+  }
+}
+
+type AuthedRequest = { apiRole?: ApiRole };
+
+/** A job as the API shows it; a verification's breaks and unreadable events are paged. */
+function view(job: AuditJob, page: { offset?: string; limit?: string } = {}) {
+  if (job.kind !== 'verify' || !job.result) return job;
+  const offset = Math.max(0, Number(page.offset ?? 0) || 0);
+  const limit = Math.min(1000, Math.max(1, Number(page.limit ?? 100) || 100));
+  const r = job.result as { breaks: unknown[]; unreadable: unknown[] };
+  return { ...job, result: { ...r, breaks: r.breaks.slice(offset, offset + limit), unreadable: r.unreadable.slice(offset, offset + limit), page: { offset, limit, breaks: r.breaks.length, unreadable: r.unreadable.length } } };
+}
+
+@ApiTags('audit')
+@ApiSecurity('api-key')
+@Controller('jobs')
+@Roles('auditor')
+export class JobsController {
+  constructor(
+    private readonly service: JobService,
+    private readonly readModels: ReadModels,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id' })
+  start(@Body() body: JobDto, @Req() req: AuthedRequest) {
+    return this.service.jobs.start(body.kind, jobParams(body), `api:${req.apiRole ?? 'unknown'}`);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Jobs of this process, newest first (queued, running and recently ended)' })
+  list() {
+    return { items: this.service.jobs.list().map((j) => ({ ...j, result: undefined })) };
+  }
+
+  @Get('recorded')
+  @ApiOperation({ summary: 'Ended jobs as recorded in the store, newest first, paged with `before`' })
+  recorded(@Query('kind') kind?: string, @Query('before') before?: string, @Query('limit') limit?: string) {
+    if (before !== undefined && !/^\d+$/.test(before)) throw new DomainError('before', "must be the previous page's next");
+    return this.readModels.auditJobs({ kind, before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) });
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: "A job's state, progress (done of total, rate, expected end) and, once ended, its result (a verification's findings paged by offset and limit)" })
+  get(@Param('id') id: string, @Query('offset') offset?: string, @Query('limit') limit?: string) {
+    const job = this.service.jobs.get(id);
+    if (!job) throw new NotFoundException(`no job ${id} in this process (ended jobs are also under GET /jobs/recorded)`);
+    return view(job, { offset, limit });
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Cancel a queued or running job' })
+  async cancel(@Param('id') id: string) {
+    const job = this.service.jobs.get(id);
+    if (!job) throw new NotFoundException(`no job ${id} in this process`);
+    if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state})`);
+    return this.service.jobs.get(id);
+  }
+}

@@ -1,0 +1,102 @@
+import Database from 'better-sqlite3';
+import { startTestApp } from './test-app';
+
+/** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
+
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const MPAN = '1412345678901';
+const devices = Array.from({ length: 4 }, (_, i) => `00-DB-12-34-56-78-90-${String(i + 10).padStart(2, '0')}`);
+
+type App = Awaited<ReturnType<typeof startTestApp>>;
+
+async function estate(t: App) {
+  await t.as('intake').post('/users', { userId: SUPPLIER, role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-1' }).expect(200);
+  for (const deviceId of devices) await t.as('intake').post('/devices', { deviceId, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+  for (let i = 0; i < 20; i++) await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${devices[i % 4]}:${i}`, srv: '4.1.1' }).expect(200);
+}
+
+async function ended(t: App, id: string) {
+  for (let i = 0; i < 600; i++) {
+    const job = (await t.as('auditor').get(`/jobs/${id}`).expect(200)).body;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} did not end`);
+}
+
+describe('audit jobs', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await estate(t);
+  });
+  afterAll(() => t.close());
+
+  it('a verify job answers 202 at once, runs on a worker, ends with its result, and is recorded in the store', async () => {
+    const head = (await t.store.headPosition())!.toString();
+    const started = await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202);
+    expect(started.body).toMatchObject({ id: expect.any(String), kind: 'verify', state: expect.stringMatching(/queued|running/), requestedBy: 'api:auditor' });
+    const job = await ended(t, started.body.id);
+    expect(job).toMatchObject({ state: 'succeeded', progress: { done: Number(head), total: Number(head) }, result: { ok: true, eventsChecked: Number(head), breaks: [], position: head, page: { offset: 0, breaks: 0 } } });
+    let recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body;
+    for (let i = 0; i < 100 && recorded.items.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body;
+    }
+    expect(recorded.items[0]).toMatchObject({ jobId: job.id, kind: 'verify', state: 'succeeded', requestedBy: 'api:auditor', positionThrough: head, findings: { ok: true, eventsChecked: Number(head), breaks: 0, unreadable: 0 }, error: null });
+    // the record is an event like any other: hash-chained, and counted by the next verification
+    const again = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id);
+    expect(again.result).toMatchObject({ ok: true, eventsChecked: Number(head) + 1 });
+  }, 120_000);
+
+  it('a what-if job and a digest job answer what the synchronous routes answer', async () => {
+    const whatIf = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', limit: 5 }).expect(202)).body.id);
+    expect(whatIf).toMatchObject({ state: 'succeeded', result: { judged: 20, unchanged: 20 } });
+    const sync = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', limit: 5 }).expect(200);
+    expect(sync.body).toMatchObject({ judged: 20, unchanged: 20 });
+    const digest = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'digest', at: '10' }).expect(202)).body.id);
+    expect(digest.result).toEqual((await t.as('auditor').get('/audit/digest?at=10').expect(200)).body);
+  }, 120_000);
+
+  it('a queued job and a running one can be cancelled; each cancellation is recorded', async () => {
+    const first = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body;
+    const second = (await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'baseline' }).expect(202)).body;
+    expect(second.state).toBe('queued'); // one job runs at once (LEDGER_JOBS_MAX_RUNNING=1)
+    const cancelled = await t.http().delete(`/jobs/${second.id}`).set('x-api-key', 'dev-auditor-key').expect(200);
+    expect(cancelled.body).toMatchObject({ state: 'cancelled', startedAt: null });
+    await t.http().delete(`/jobs/${first.id}`).set('x-api-key', 'dev-auditor-key');
+    const firstNow = (await t.as('auditor').get(`/jobs/${first.id}`).expect(200)).body;
+    expect(['cancelled', 'succeeded']).toContain(firstNow.state);
+    await t.http().delete(`/jobs/${second.id}`).set('x-api-key', 'dev-auditor-key').expect(409);
+    const recorded = (await t.as('auditor').get('/jobs/recorded').expect(200)).body.items;
+    expect(recorded.find((j: { jobId: string }) => j.jobId === second.id)).toMatchObject({ state: 'cancelled', startedAt: null });
+  });
+
+  it('refuses a bad job with 400, and keeps jobs for auditor and admin keys', async () => {
+    expect((await t.as('auditor').post('/jobs', { kind: 'rebalance' })).status).toBe(400);
+    expect((await t.as('auditor').post('/jobs', { kind: 'what-if' })).body).toMatchObject({ statusCode: 400, field: 'ruleSet' });
+    expect((await t.as('auditor').post('/jobs', { kind: 'digest', at: 'head' })).body).toMatchObject({ statusCode: 400, field: 'at' });
+    await t.as('intake').post('/jobs', { kind: 'verify' }).expect(403);
+    await t.as('admin').post('/jobs', { kind: 'verify' }).expect(202);
+    await t.as('auditor').get('/jobs/no-such-job').expect(404);
+  });
+});
+
+describe('a job that fails', () => {
+  it('ends as failed with the reason, and the failure is recorded', async () => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    try {
+      await estate(t);
+      raw.prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)').run(`device-${devices[0]}`, 99, '00000000-0000-4000-8000-000000000042', 'CertificatePlaced', '{"schemaVersion":7}', '{}', new Date().toISOString());
+      const job = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'baseline' }).expect(202)).body.id);
+      expect(job).toMatchObject({ state: 'failed', error: expect.stringMatching(/cannot be read: .*version 7 is not known/) });
+      const res = await t.as('auditor').post('/replays', { ruleSet: 'baseline' });
+      expect(res.status).toBe(500);
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  }, 120_000);
+});

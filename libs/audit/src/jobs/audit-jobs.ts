@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import type { StoreConfig } from '@ledger/event-store';
+import type { WorkerMessage } from './job-worker';
+import type { AuditJobKind, AuditJobParams } from './work';
+
+export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface AuditJob {
+  id: string;
+  kind: AuditJobKind;
+  params: AuditJobParams;
+  state: AuditJobState;
+  /** Who asked for it (an API key's role, the CLI). */
+  requestedBy: string;
+  requestedAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  progress: { done: number; total: number | null; perSecond: number | null; expectedEnd: string | null };
+  result?: unknown;
+  error?: string;
+}
+
+export interface AuditJobsOptions {
+  /** Where the worker opens its own connection (for SQLite, the same file). */
+  store: StoreConfig;
+  /** Jobs running at once; the rest wait in order. */
+  maxRunning?: number;
+  /** Called once per job that ended (succeeded, failed or cancelled), to record it. */
+  onEnded?: (job: AuditJob) => unknown;
+  /** Finished jobs kept in memory for GET (oldest dropped first). */
+  keep?: number;
+}
+
+/** The worker's file, and how to load it: the compiled .js, or the .ts source through tsx (tests run the sources). */
+function workerEntry(): { file: string; execArgv?: string[] } {
+  const js = path.join(__dirname, 'job-worker.js');
+  if (fs.existsSync(js)) return { file: js };
+  return { file: path.join(__dirname, 'job-worker.ts'), execArgv: ['--require', 'tsx/cjs'] };
+}
+
+/**
+ * Audit jobs (verify, digest, what-if) on worker threads, each with its own connection to the
+ * store, so the API's event loop keeps judging requests while they run. At most `maxRunning` run
+ * at once; the rest queue. Each job reports progress (events read of the total, rate, expected
+ * end); `cancel` stops a queued job, or terminates a running one's worker. `changes` emits every
+ * state and progress update (for a console that shows them live).
+ */
+export class AuditJobs {
+  private readonly jobs = new Map<string, AuditJob>();
+  private readonly queue: string[] = [];
+  private readonly workers = new Map<string, Worker>();
+  private readonly maxRunning: number;
+  private readonly keep: number;
+  private readonly updates = new BehaviorSubject<AuditJob | null>(null);
+  private readonly waiters = new Map<string, Array<(job: AuditJob) => void>>();
+
+  constructor(private readonly options: AuditJobsOptions) {
+    this.maxRunning = options.maxRunning ?? 1;
+    this.keep = options.keep ?? 200;
+  }
+
+  get changes(): Observable<AuditJob | null> {
+    return this.updates.asObservable();
+  }
+
+  start(kind: AuditJobKind, params: AuditJobParams, requestedBy: string): AuditJob {
+    const job: AuditJob = {
+      id: randomUUID(),
+      kind,
+      params,
+      state: 'queued',
+      requestedBy,
+      requestedAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
+    };
+    this.jobs.set(job.id, job);
+    this.queue.push(job.id);
+    this.updates.next(job);
+    this.next();
+    return job;
+  }
+
+  get(id: string): AuditJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  list(): AuditJob[] {
+    return [...this.jobs.values()].reverse();
+  }
+
+  /** Resolves with the job once it has ended (and was recorded). */
+  done(id: string): Promise<AuditJob> {
+    const job = this.jobs.get(id);
+    if (!job) return Promise.reject(new Error(`no job ${id}`));
+    if (isEnded(job.state)) return Promise.resolve(job);
+    return new Promise((resolve) => this.waiters.set(id, [...(this.waiters.get(id) ?? []), resolve]));
+  }
+
+  /** Cancels a queued or running job; answers false when it had ended already. */
+  async cancel(id: string): Promise<boolean> {
+    const job = this.jobs.get(id);
+    if (!job || isEnded(job.state)) return false;
+    const queued = this.queue.indexOf(id);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    const worker = this.workers.get(id);
+    this.workers.delete(id);
+    await this.end(job, 'cancelled', { error: 'cancelled' });
+    if (worker) await worker.terminate();
+    this.next();
+    return true;
+  }
+
+  /** Cancels everything (at shutdown). */
+  async close(): Promise<void> {
+    for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
+  }
+
+  private next(): void {
+    while (this.workers.size < this.maxRunning && this.queue.length > 0) this.run(this.jobs.get(this.queue.shift()!)!);
+  }
+
+  private run(job: AuditJob): void {
+    const entry = workerEntry();
+    const worker = new Worker(entry.file, { workerData: { kind: job.kind, store: this.options.store, params: job.params }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    this.workers.set(job.id, worker);
+    job.state = 'running';
+    job.startedAt = new Date().toISOString();
+    this.updates.next(job);
+    const started = Date.now();
+    let settled = false;
+    const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }) => {
+      if (settled || isEnded(job.state)) return;
+      settled = true;
+      this.workers.delete(job.id);
+      await this.end(job, state, extra);
+      void worker.terminate();
+      this.next();
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') {
+        const seconds = (Date.now() - started) / 1000;
+        const perSecond = seconds > 0 ? Math.round(m.done / seconds) : null;
+        const total = m.total ?? null;
+        const expectedEnd = total && perSecond ? new Date(Date.now() + ((total - m.done) / perSecond) * 1000).toISOString() : null;
+        job.progress = { done: m.done, total, perSecond, expectedEnd };
+        this.updates.next(job);
+      } else if (m.type === 'result') void finish('succeeded', { result: m.result });
+      else void finish('failed', { error: m.error });
+    });
+    worker.on('error', (err) => void finish('failed', { error: err.message }));
+    worker.on('exit', (code) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` }));
+  }
+
+  private async end(job: AuditJob, state: AuditJobState, extra: { result?: unknown; error?: string }): Promise<void> {
+    if (isEnded(job.state)) return;
+    job.state = state;
+    job.endedAt = new Date().toISOString();
+    if (extra.result !== undefined) job.result = extra.result;
+    if (extra.error !== undefined) job.error = extra.error;
+    if (state === 'succeeded' && job.progress.total !== null) job.progress = { ...job.progress, done: job.progress.total, expectedEnd: null };
+    try {
+      await this.options.onEnded?.(job);
+    } catch (err) {
+      job.error = `${job.error ? `${job.error}; ` : ''}the job ended but could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    this.updates.next(job);
+    for (const resolve of this.waiters.get(job.id) ?? []) resolve(job);
+    this.waiters.delete(job.id);
+    const ended = [...this.jobs.values()].filter((j) => isEnded(j.state));
+    for (const old of ended.slice(0, Math.max(0, ended.length - this.keep))) this.jobs.delete(old.id);
+  }
+}
+
+function isEnded(state: AuditJobState): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+}

@@ -1,0 +1,2 @@
+export * from './audit-jobs';
+export * from './work';

@@ -1,0 +1,53 @@
+import { getRuleSet } from '@ledger/domain';
+import type { EventStore } from '@ledger/event-store';
+import { whatIf, type WhatIfFilter } from '../replay';
+import { digestAt, verifyStore } from '../tamper';
+
+/** The long audit work that runs as jobs, off the API's event loop. */
+export type AuditJobKind = 'verify' | 'digest' | 'what-if';
+export const AUDIT_JOB_KINDS: readonly AuditJobKind[] = ['verify', 'digest', 'what-if'];
+
+export interface AuditJobParams {
+  /** digest: the position (default: the head). */
+  at?: string;
+  /** what-if: the rule set (id and version), the filter and the page of changed decisions kept. */
+  ruleSet?: { id: string; version: number };
+  filter?: WhatIfFilter;
+  page?: { offset?: number; limit?: number };
+}
+
+/** Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say, the total. */
+export async function runAuditWork(kind: AuditJobKind, store: EventStore, params: AuditJobParams, onProgress: (done: number, total?: number) => void): Promise<unknown> {
+  const head = await store.headPosition();
+  const total = store.kind === 'sqlite' && head !== undefined ? Number(head) : undefined;
+  const progress = (n: number) => onProgress(n, total);
+  switch (kind) {
+    case 'verify':
+      return { ...(await verifyStore(store, progress)), position: head?.toString() ?? null };
+    case 'digest':
+      return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
+    case 'what-if': {
+      if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
+      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, params.page ?? {}, progress);
+      return { ...r, position: head?.toString() ?? null };
+    }
+  }
+}
+
+/** What a job found, in brief, for its record in the store (a verification's breaks are listed up to 20). */
+export function findingsOf(kind: AuditJobKind, result: unknown): Record<string, unknown> {
+  const r = result as Record<string, unknown>;
+  if (kind === 'verify') {
+    const breaks = r.breaks as unknown[];
+    const unreadable = r.unreadable as unknown[];
+    return { ok: r.ok, eventsChecked: r.eventsChecked, streamsChecked: r.streamsChecked, breaks: breaks.length, unreadable: unreadable.length, firstBreaks: breaks.slice(0, 20), firstUnreadable: unreadable.slice(0, 20) };
+  }
+  if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
+  return { judged: r.judged, unchanged: r.unchanged, changed: r.changed, byCode: r.byCode };
+}
+
+/** The store position a job's result covers. */
+export function positionOf(result: unknown): string | null {
+  const p = (result as { position?: unknown } | undefined)?.position;
+  return typeof p === 'string' ? p : null;
+}
