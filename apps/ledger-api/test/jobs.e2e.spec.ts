@@ -100,3 +100,35 @@ describe('a job that fails', () => {
     }
   }, 120_000);
 });
+
+describe('incremental verification', () => {
+  it('checks each event once as it is projected: it agrees with the full walk, and finds a forged event the projector meets', async () => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    try {
+      await estate(t);
+      const incremental = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      const head = (await t.store.headPosition())!.toString();
+      expect(incremental).toMatchObject({ ok: true, verifiedThrough: head, breaks: [], unreadable: [] });
+      const digest = (await t.as('auditor').get(`/audit/digest?at=${head}`).expect(200)).body;
+      expect(incremental.digest).toBe(digest.digest);
+      expect(incremental.streams).toBe(digest.streams);
+      // An event written into the store behind the ledger's back, with a link that does not hold.
+      const revision = (await t.store.streamRevision(`device-${devices[1]}`))! + 1n;
+      const forged = raw
+        .prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(`device-${devices[1]}`, revision, '00000000-0000-4000-8000-000000000077', 'DeviceInventoryChanged', JSON.stringify({ schemaVersion: 1, deviceId: devices[1], deviceType: 'ESME', smetsGeneration: 1, status: 'Decommissioned', mpxn: MPAN, changedAt: '2021-01-01T00:00:00.000Z' }), JSON.stringify({ $prevHash: '0'.repeat(64), $hash: 'f'.repeat(64) }), new Date().toISOString());
+      let after = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      for (let i = 0; i < 100 && after.verifiedThrough !== String(forged.lastInsertRowid); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        after = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      }
+      expect(after).toMatchObject({ ok: false, breaks: [{ stream: `device-${devices[1]}`, kind: 'prev-hash-mismatch', revision: revision.toString(), position: String(forged.lastInsertRowid) }] });
+      const full = (await t.as('auditor').get('/audit/verify').expect(200)).body;
+      expect(full.breaks).toEqual(after.breaks);
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  }, 120_000);
+});

@@ -22,6 +22,7 @@ import {
   type UserState,
 } from '@ledger/domain';
 import { PAGE_SIZE, UnreadableEventError, type RecordedEvent } from '@ledger/event-store';
+import { CHAIN_SCHEMA, CHAIN_TABLES, ChainCheck, type IncrementalVerification } from './chain-check';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);
@@ -52,7 +53,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);
 `;
-const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs'];
+const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs', ...CHAIN_TABLES];
 
 /** Where the read models live: LEDGER_READMODEL_PATH, else beside the SQLite store file (or ./data for EventStoreDB). */
 export function readModelPathFromEnv(env: Record<string, string | undefined>): string {
@@ -120,7 +121,9 @@ export class ReadModels {
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.db.exec(CHAIN_SCHEMA);
     this.stmts = this.prepare();
+    this.chain = new ChainCheck(this.db);
   }
 
   private prepare() {
@@ -154,15 +157,31 @@ export class ReadModels {
   }
 
   /** Applies a batch of recorded events and moves the checkpoint, in one transaction. */
+  private readonly chain: ChainCheck;
+
   applyBatch(events: RecordedEvent[]): void {
     if (events.length === 0) return;
-    this.db.transaction(() => {
-      let { applied } = this.checkpoint();
-      const folds = new BatchFolds(this.stmts);
-      for (const e of events) this.apply(e, ++applied, folds);
-      folds.flush();
-      this.stmts.setCheckpoint.run(events[events.length - 1].position.toString(), applied);
-    })();
+    try {
+      this.db.transaction(() => {
+        let { applied } = this.checkpoint();
+        const folds = new BatchFolds(this.stmts);
+        for (const e of events) {
+          this.apply(e, ++applied, folds);
+          this.chain.check(e);
+        }
+        folds.flush();
+        this.chain.flush();
+        this.stmts.setCheckpoint.run(events[events.length - 1].position.toString(), applied);
+      })();
+    } catch (err) {
+      this.chain.discard();
+      throw err;
+    }
+  }
+
+  /** The hash chain as checked while projecting, through the checkpoint: no read of the log. */
+  incrementalVerification(): IncrementalVerification {
+    return this.chain.report(this.checkpoint().position?.toString() ?? null);
   }
 
   private apply(recorded: RecordedEvent, ord: number, folds: BatchFolds): void {
