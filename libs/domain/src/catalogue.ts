@@ -1,5 +1,6 @@
 import { DomainError, parseEui64, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
 import { MATRIX_CATALOGUE, type FutureDating } from './srv-table';
+export { MATRIX_CATALOGUE };
 
 export const DEVICE_TYPES = ['ESME', 'GSME', 'GPF', 'CHF', 'HCALCS', 'PPMID', 'IHD', 'CAD'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
@@ -74,7 +75,6 @@ export const SRV_CATALOGUE: Readonly<Record<string, SrvDefinition>> = Object.fro
   ).map((d) => [d.srv, d]),
 );
 
-export { MATRIX_CATALOGUE };
 
 /** A Service Reference Variant of the DUIS matrix (every SRV any rule set may judge); anything else is a DomainError. */
 export function parseSrv(value: unknown, field = 'srv'): SrvDefinition {
