@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { getRuleSet, parseServiceRequest, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
-import { replayDecision } from './replay';
+import { Ledger } from '@ledger/ledger';
+import { replayDecision, whatIf } from './replay';
 
 /**
  * Decisions recorded BEFORE rule sets @2 existed: `testing/decisions-recorded-under-edition-1.json`
@@ -67,5 +68,16 @@ describe('decisions recorded under rule sets @1 before @2 existed', () => {
     const r = await replayDecision(store, d, getRuleSet(version2, 2));
     expect(r.replayed).toMatchObject({ responseCode: code, ruleSet: { id: version2, version: 2 } });
     expect(r.recorded.responseCode).toBe(d.responseCode);
+  });
+
+  it('after a decision @2 of an SRV catalogue@1 lacks, every decision reproduces under its own rule set, and a what-if under @1 counts it as not judgeable', async () => {
+    const ledger = new Ledger(store, getRuleSet('baseline'));
+    const r = await ledger.submit(
+      parseServiceRequest({ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-12-34-56-78-90-01:3', srv: '7.4', receivedAt: '2024-03-02T00:00:00Z', format: 'json' }),
+      { actor: 'test' },
+    );
+    expect(r.decision).toMatchObject({ responseCode: 'I0', ruleSet: { id: 'baseline', version: 2 } });
+    expect(await whatIf(store, undefined)).toMatchObject({ judged: 7, notReproduced: 0, notJudgeable: 0 });
+    expect(await whatIf(store, getRuleSet('baseline', 1))).toMatchObject({ judged: 6, notJudgeable: 1 });
   });
 });
