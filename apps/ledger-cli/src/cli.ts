@@ -385,6 +385,7 @@ function whatIfText(r: Awaited<ReturnType<typeof whatIf>>): string {
   const lines = [
     `${r.judged} decisions re-judged under ${rs}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,
   ];
+  if (r.notJudgeable > 0) lines.push(`${r.notJudgeable} decisions of SRVs ${rs} does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only) were left out`);
   const srvs = Object.entries(r.bySrv).filter(([, s]) => s.changed > 0);
   if (srvs.length) lines.push('by SRV: ' + srvs.map(([srv, s]) => `${srv} ${s.changed}/${s.judged} changed`).join(', '));
   const codes = Object.entries(r.byCode);
