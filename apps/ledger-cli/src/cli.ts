@@ -26,7 +26,7 @@ Usage: ledger <command> [options]            (every command takes --json)
                                              fill a fresh store with a realistic estate
 
 Environment: LEDGER_STORE (sqlite|esdb), LEDGER_SQLITE_PATH, EVENTSTORE_CONNECTION_STRING,
-LEDGER_READMODEL_PATH, LEDGER_RULE_SET (default baseline). Rule sets: ${RULE_SETS.map((r) => r.id).join(', ')}.`;
+LEDGER_READMODEL_PATH, LEDGER_RULE_SET (default baseline). Rule sets: ${RULE_SETS.map((r) => `${r.id}@${r.version}`).join(', ')} (a bare id is its latest version).`;
 
 /** A failure the CLI reports in one line and exits non-zero for. */
 export class CliError extends Error {}
@@ -188,7 +188,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     }
     case 'what-if': {
       const name = flag(args, 'rule-set');
-      if (!name) throw new CliError('what-if needs --rule-set (one of ' + RULE_SETS.map((r) => r.id).join(', ') + ')');
+      if (!name) throw new CliError('what-if needs --rule-set (one of ' + RULE_SETS.map((r) => `${r.id}@${r.version}`).join(', ') + '; a bare id is its latest version)');
       const ruleSet = getRuleSet(name);
       const filter = {
         from: flag(args, 'from') ? parseInstant(flag(args, 'from'), '--from') : undefined,
@@ -344,7 +344,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         pbar.done();
         const at = new Date().toISOString();
         const stuck = Object.fromEntries(
-          RULE_SETS.map((rs) => {
+          RULE_SETS.filter((rs) => getRuleSet(rs.id) === rs).map((rs) => {
             const list = l.readModels.stuckDevices(at, rs);
             return [rs.id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
           }),
