@@ -46,3 +46,18 @@ describe('every DUIS SRV is judged over HTTP', () => {
     expect(r.body.message).toMatch(/7\.99/);
   });
 });
+
+describe('with a rule set @1 in force, only catalogue@1 is judged', () => {
+  let t: Awaited<ReturnType<typeof startTestApp>>;
+  beforeAll(async () => {
+    t = await startTestApp('baseline@1');
+  });
+  afterAll(() => t.close());
+
+  it('an SRV outside catalogue@1 is a 400 naming srv and the rule set; one inside it is judged under @1', async () => {
+    const outside = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:1`, srv: '7.4' }).expect(400);
+    expect(outside.body).toMatchObject({ field: 'srv', message: expect.stringMatching(/not judged under rule set baseline@1/) });
+    const inside = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:2`, srv: '4.1.1' }).expect(200);
+    expect(inside.body).toMatchObject({ responseCode: 'E1', ruleSet: { id: 'baseline', version: 1 } });
+  });
+});
