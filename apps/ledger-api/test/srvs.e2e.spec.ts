@@ -32,6 +32,15 @@ describe('every DUIS SRV is judged over HTTP', () => {
     expect(r.body).toMatchObject({ responseCode: code, ruleSet: { id: 'baseline', version: 2 } });
   });
 
+  it('JSON: 6.24.1 may give remotePartyRoles (a list); giving both forms is a 400 naming remotePartyRoles', async () => {
+    const ok = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:21`, srv: '6.24.1', remotePartyRoles: ['Supplier', 'NetworkOperator'] }).expect(200);
+    expect(ok.body).toMatchObject({ responseCode: 'I0' });
+    const recorded = await t.as('auditor').get(`/decisions/${SUPPLIER}:${ESME}:21`).expect(200);
+    expect(recorded.body.decision.request).toMatchObject({ remotePartyRole: 'Supplier', remotePartyRoles: ['Supplier', 'NetworkOperator'] });
+    const both = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:22`, srv: '6.24.1', remotePartyRole: 'Supplier', remotePartyRoles: ['Supplier'] }).expect(400);
+    expect(both.body).toMatchObject({ field: 'remotePartyRoles' });
+  });
+
   it('a request from an org id of the DCC is E1, saying so', async () => {
     const r = await duis(ACB, 1, '7.4', { ReadSupplyStatus: {} }).expect(200);
     expect(r.body).toMatchObject({ responseCode: 'E1' });

@@ -1,4 +1,4 @@
-import { DUIS_MATRIX, MATRIX_CATALOGUE, type DeviceType, type SrvDefinition, type UserRole } from '@ledger/domain';
+import { DUIS_MATRIX, MATRIX_CATALOGUE, SRV_SUPPLEMENT, type DeviceType, type SrvDefinition, type UserRole } from '@ledger/domain';
 import { cert, given, inventory, mpan, mprn, placed, registration, userRole, when, NOW, type World } from '../../../domain/src/testing/scenario';
 import type { XMLData } from '@smartdcc/duis-parser';
 import { serviceRequestFromXml } from './requests';
@@ -134,6 +134,8 @@ describe('the DUIS request matrix: every SRV is judged, none is refused as unkno
     expect(plans).toHaveLength(129);
     expect(otherRowsCount()).toBeGreaterThan(100);
     for (const p of plans) expect(p.def.source).toEqual(expect.any(String));
+    // The supplement adds to the matrix and nothing else: exactly one entry per matrix SRV.
+    expect(Object.keys(SRV_SUPPLEMENT).sort()).toEqual(DUIS_MATRIX.map((r) => r['Service Reference Variant']).sort());
   });
 
   it.each(plans.map((p) => [p.srv, p.def.name, p.role, p.device, p.expected, p] as const))('%s %s, from %s to a %s: %s', (_srv, _name, _role, _device, expected, plan) => {
