@@ -115,7 +115,7 @@ describe('the ledger CLI', () => {
     argv                                                         | reason
     ${['frobnicate']}                                            | ${/error: unknown command 'frobnicate'/}
     ${['report', 'stuck-devices', '--rule-sett', 'x']}           | ${/error: unknown option '--rule-sett'/}
-    ${['report', 'stuck-devices', '--rule-set', 'lenient']}      | ${/error: option '--rule-set <id>' argument 'lenient' is invalid. Allowed choices are baseline, ownership-only, registered-operator/}
+    ${['report', 'stuck-devices', '--rule-set', 'lenient']}      | ${/error: option '--rule-set <id>' argument 'lenient' is invalid. Allowed choices are baseline, ownership-only, registered-operator, baseline@1/}
     ${['what-if']}                                               | ${/error: required option '--rule-set <id>' not specified/}
     ${['what-if', '--rule-set', 'baseline', '--limit', 'ten']}   | ${/--limit must be a whole number/}
     ${['history']}                                               | ${/error: missing required argument 'deviceId'/}
@@ -134,7 +134,7 @@ describe('the ledger CLI', () => {
     expect(help.out).toMatch(/what-if \[options\]/);
     const whatIfHelp = (await ledger(env, 'what-if', '--help')).out;
     expect(whatIfHelp).toMatch(/--rule-set <id>\s+the rule set to judge under/);
-    expect(whatIfHelp.replace(/\s+/g, ' ')).toContain('(choices: "baseline", "ownership-only", "registered-operator")');
+    expect(whatIfHelp.replace(/\s+/g, ' ')).toContain('(choices: "baseline", "ownership-only", "registered-operator", "baseline@1"');
     expect((await ledger(env, '--version')).out).toMatch(/^\d+\.\d+\.\d+$/);
     await expect(ledger(env, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow(CliError);
     await expect(ledger({ ...env, LEDGER_STORE: 'mongo' }, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow("LEDGER_STORE must be 'sqlite' or 'esdb', got 'mongo'");

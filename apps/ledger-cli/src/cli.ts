@@ -28,7 +28,8 @@ function version(dir = __dirname): string {
   const up = path.dirname(dir);
   return up === dir ? 'unknown' : version(up);
 }
-const RULE_SET_IDS = [...new Set(RULE_SETS.map((r) => r.id))];
+/** A rule set by its id (its latest version) or as id@version. */
+const RULE_SET_IDS = [...new Set(RULE_SETS.map((r) => r.id)), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
 
 /** A progress bar (cli-progress) on a terminal; nothing when stderr is piped or with --json. */
 function progress(o: Output, label: string) {
@@ -99,7 +100,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     .configureOutput({ writeOut: (s) => o.out(s.trimEnd()), writeErr: (s) => o.err(s) })
     .addHelpText(
       'after',
-      `\nEnvironment: the API's (LEDGER_STORE, LEDGER_SQLITE_PATH, EVENTSTORE_CONNECTION_STRING, LEDGER_READMODEL_PATH,\nLEDGER_RULE_SET, ...: see the README's configuration table). Rule sets: ${RULE_SET_IDS.join(', ')}.`,
+      `\nEnvironment: the API's (LEDGER_STORE, LEDGER_SQLITE_PATH, EVENTSTORE_CONNECTION_STRING, LEDGER_READMODEL_PATH,\nLEDGER_RULE_SET, ...: see the README's configuration table). Rule sets: ${RULE_SETS.map((r) => `${r.id}@${r.version}`).join(', ')} (a bare id is its latest version).`,
     );
   const command = (parent: Command, name: string, description: string) => parent.command(name).description(description).option('--json', 'JSON output, for scripts');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander hands each action its own argument types
@@ -424,6 +425,7 @@ function whatIfText(r: Awaited<ReturnType<typeof whatIf>>): string {
   const lines = [
     `${r.judged} decisions re-judged under ${rs}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,
   ];
+  if (r.notJudgeable > 0) lines.push(`${r.notJudgeable} decisions of SRVs ${rs} does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only) were left out`);
   const srvs = Object.entries(r.bySrv).filter(([, s]) => s.changed > 0);
   if (srvs.length) lines.push('by SRV: ' + srvs.map(([srv, s]) => `${srv} ${s.changed}/${s.judged} changed`).join(', '));
   const codes = Object.entries(r.byCode);

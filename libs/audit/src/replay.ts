@@ -6,6 +6,7 @@ import {
   getRuleSet,
   requestFromRecord,
   ledgerEventOf,
+  srvDefinitionFor,
   type DeviceState,
   type LedgerEvent,
   type MeterPointState,
@@ -130,6 +131,8 @@ export interface WhatIfReport {
   byCode: Record<string, number>;
   /** Under the recorded rule sets: decisions that did not reproduce (any difference at all). */
   notReproduced: number;
+  /** Decisions of SRVs the rule set does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only): counted, not judged. */
+  notJudgeable: number;
   changes: { total: number; offset: number; items: ChangedDecision[] };
 }
 
@@ -158,6 +161,7 @@ export async function whatIf(
     bySrv: {},
     byCode: {},
     notReproduced: 0,
+    notJudgeable: 0,
     changes: { total: 0, offset, items: [] },
   };
   // The folds of the streams seen most recently, at most `maxFolds` (least recently used out),
@@ -202,6 +206,12 @@ export async function whatIf(
   async function judge(d: ServiceRequestEvaluatedV1): Promise<void> {
     const key = `${d.ruleSet.id}@${d.ruleSet.version}`;
     const rs = ruleSet ?? ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(d.ruleSet.id, d.ruleSet.version)).get(key)!;
+    try {
+      srvDefinitionFor(d.request.srv, rs);
+    } catch {
+      report.notJudgeable++;
+      return;
+    }
     const entries = Object.entries(d.revisionsRead);
     const state = {
       sender: (await stateOf(`user-${d.request.originator}`, d.revisionsRead[`user-${d.request.originator}`] ?? null)) as UserState | undefined,

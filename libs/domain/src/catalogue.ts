@@ -1,4 +1,6 @@
-import { DomainError, parseEui64, type DeviceId, type Eui64, type UserId, type UserRole } from './identifiers';
+import { DomainError, parseEui64, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
+import { MATRIX_CATALOGUE, type FutureDating } from './srv-table';
+export { MATRIX_CATALOGUE };
 
 export const DEVICE_TYPES = ['ESME', 'GSME', 'GPF', 'CHF', 'HCALCS', 'PPMID', 'IHD', 'CAD'] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
@@ -35,6 +37,12 @@ export interface SrvDefinition {
   allowedStatuses: readonly DeviceStatus[];
   /** Whether an accepted request places certificates by proxy, and of which remote party. */
   placesCertificates: 'remotePartyRole' | 'supplier' | false;
+  /** From the DUIS matrix (catalogue@2 only): a non-device request has no device steps. */
+  nonDevice?: boolean;
+  /** From the DUIS matrix (catalogue@2 only): who acts on a future date; 'No': the request cannot be future dated. */
+  futureDating?: FutureDating;
+  /** Where the device types, statuses and placements come from (catalogue@2 only; see srv-table.ts). */
+  source?: string;
 }
 
 const COMMISSIONED: readonly DeviceStatus[] = ['Commissioned'];
@@ -42,7 +50,10 @@ const INSTALLING: readonly DeviceStatus[] = ['Commissioned', 'InstalledNotCommis
 const METERS: readonly DeviceType[] = ['ESME', 'GSME', 'GPF'];
 
 /**
- * The Service Reference Variants the ledger judges (domain.md section 4). Device types and the
+ * catalogue@1: the hand-written catalogue of the 10 Service Reference Variants that rule sets of
+ * edition 1 (baseline@1, ownership-only@1, registered-operator@1) judge by. Frozen: decisions
+ * recorded under those rule sets replay against exactly these definitions. Edition 2 judges by
+ * MATRIX_CATALOGUE (srv-table.ts), every SRV of the DUIS matrix. Device types and the
  * InstalledNotCommissioned allowance are modelling choices: credential requests (6.x) apply to the
  * meters and the GPF and are allowed during installation, supply and firmware commands
  * (7.x, 11.3) only to Commissioned meters, reads to Commissioned meters.
@@ -64,9 +75,11 @@ export const SRV_CATALOGUE: Readonly<Record<string, SrvDefinition>> = Object.fro
   ).map((d) => [d.srv, d]),
 );
 
+
+/** A Service Reference Variant of the DUIS matrix (every SRV any rule set may judge); anything else is a DomainError. */
 export function parseSrv(value: unknown, field = 'srv'): SrvDefinition {
-  const def = typeof value === 'string' ? SRV_CATALOGUE[value.trim()] : undefined;
-  if (!def) throw new DomainError(field, `'${String(value)}' is not a known Service Reference Variant (known: ${Object.keys(SRV_CATALOGUE).join(', ')})`);
+  const def = typeof value === 'string' && Object.hasOwn(MATRIX_CATALOGUE, value.trim()) ? MATRIX_CATALOGUE[value.trim()] : undefined;
+  if (!def) throw new DomainError(field, `'${String(value)}' is not a Service Reference Variant of the DUIS request matrix (${Object.keys(MATRIX_CATALOGUE).length} SRVs, e.g. 4.1.1, 6.15.1)`);
   return def;
 }
 
@@ -80,12 +93,33 @@ export function responsibilityOf(role: UserRole): Responsibility | undefined {
   return undefined;
 }
 
-/** The party of a certificate slot: the supplier's or the network operator's. */
-export type SlotParty = 'supplier' | 'networkOperator';
+/**
+ * The party of a certificate slot: the supplier's, the network operator's, or the Load
+ * Controller's. A SMETS1 device has the first two only: the DSP and the S1SP hold four notified
+ * certificate records per SMETS1 device (critical and non-critical, supplier and network
+ * operator: domain.md section 3), and no Load Controller record. A SMETS2 ESME also trusts a Load
+ * Controller (GBCS CS02g, Update Load Controller Security Credentials), a User's party that its
+ * supplier appoints (DCC's example sends 6.15.1 LoadController from a supplier).
+ */
+export type SlotParty = 'supplier' | 'networkOperator' | 'loadController';
 /** Critical = the digital-signing certificate; non-critical = the key-agreement certificate of the same party. */
 export type Criticality = 'critical' | 'nonCritical';
 export type SlotKey = `${SlotParty}.${Criticality}`;
+/** The four notified certificate records held by proxy for a SMETS1 device. */
 export const SLOT_KEYS: readonly SlotKey[] = ['supplier.critical', 'supplier.nonCritical', 'networkOperator.critical', 'networkOperator.nonCritical'];
+
+/** Whether a device has a slot for a party: the Load Controller's only on a SMETS2 ESME. */
+export function hasSlotFor(party: SlotParty, device: { deviceType?: DeviceType; smetsGeneration?: SmetsGeneration }): boolean {
+  return party !== 'loadController' || (device.deviceType === 'ESME' && device.smetsGeneration === 2);
+}
+
+/** The slot party of a RemotePartyRole; undefined for the DCC's own remote parties (Root, Recovery, ACB, TransCoS). */
+export function slotPartyOfRemoteParty(rpr: RemotePartyRole, edition: 1 | 2 = 2): SlotParty | undefined {
+  if (rpr === 'Supplier') return 'supplier';
+  if (rpr === 'NetworkOperator') return 'networkOperator';
+  if (rpr === 'LoadController' && edition >= 2) return 'loadController';
+  return undefined;
+}
 
 export type KeyUsage = 'digitalSignature' | 'keyAgreement';
 /** The SMKI remote-party role codes in the subject's OU: `02` supplier, `03` network operator. */
@@ -136,3 +170,26 @@ export function sameCertificate(a: CertificateIdentity | undefined, b: Certifica
 
 // re-export for convenience of callers that only need the id types
 export type { DeviceId, Eui64, UserId };
+
+/**
+ * Org ids of the DCC's own parties. They hold none of the User Roles (domain.md section 4): the
+ * ledger records that an org id is the DCC's (as a UserRoleRegistered event with one of these in
+ * place of a User Role) so that a request it originates is judged E1 with a reason that says so,
+ * rather than as from an unknown org id. `ACB` the Access Control Broker, `TransCoS` the
+ * Transitional Change of Supplier party, `DCC` any other DCC org id.
+ */
+export const DCC_PARTY_ROLES = ['DCC', 'ACB', 'TransCoS'] as const;
+export type DccPartyRole = (typeof DCC_PARTY_ROLES)[number];
+
+export function isDccPartyRole(role: string): role is DccPartyRole {
+  return (DCC_PARTY_ROLES as readonly string[]).includes(role);
+}
+
+/** A role an org id may be registered in: a DUIS User Role, or one of the DCC's own parties. */
+export function parseRegisteredRole(value: unknown, field = 'role'): UserRole | DccPartyRole {
+  if (typeof value === 'string' && isDccPartyRole(value)) return value;
+  if (typeof value !== 'string' || !(USER_ROLES_FOR_REGISTRATION as readonly string[]).includes(value)) {
+    throw new DomainError(field, `'${String(value)}' is not a User Role (one of ${USER_ROLES_FOR_REGISTRATION.join(', ')}) nor a DCC party (${DCC_PARTY_ROLES.join(', ')})`);
+  }
+  return value as UserRole;
+}

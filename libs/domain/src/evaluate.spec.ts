@@ -38,7 +38,7 @@ const noCerts = (owner: string) => [cert(owner, 'digitalSignature', '03', 'N1'),
 const replaceNo = (from: string, to: string, carrying: string) => request({ from, to, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(carrying) });
 const failedCheck = (ev: ReturnType<typeof when>) => ev.decision.data.checks.find((c) => c.outcome === 'fail')?.check ?? null;
 
-describe('the stuck device: SMETS1 ESME carrying NO-B certificate while Registration Data says NO-A', () => {
+describe.each([1, 2])('the stuck device under rule sets @%i: SMETS1 ESME carrying NO-B certificate while Registration Data says NO-A', (version) => {
   it.each`
     ruleSet                  | sender | carrying | outcome       | code              | failsAt
     ${'baseline'}            | ${noA} | ${noA}   | ${'rejected'} | ${'E_CERT_OWNER'} | ${'certificate-ownership'}
@@ -49,8 +49,8 @@ describe('the stuck device: SMETS1 ESME carrying NO-B certificate while Registra
     ${'registered-operator'} | ${noB} | ${noA}   | ${'rejected'} | ${'E4'}           | ${'registration-data'}
     ${'registered-operator'} | ${noA} | ${noB}   | ${'rejected'} | ${'E_CERT_OWNER'} | ${'certificate-ownership'}
   `('under $ruleSet, $sender sending 6.15.1 with $carrying certificates: $outcome ($code)', ({ ruleSet, sender, carrying, outcome, code, failsAt }) => {
-    const ev = when(estate(), replaceNo(sender, esme, carrying), ruleSet);
-    expect(ev.decision.data).toMatchObject({ outcome, responseCode: code, ruleSet: { id: ruleSet, version: 1 } });
+    const ev = when(estate(), replaceNo(sender, esme, carrying), `${ruleSet}@${version}`);
+    expect(ev.decision.data).toMatchObject({ outcome, responseCode: code, ruleSet: { id: ruleSet, version } });
     expect(failedCheck(ev)).toBe(failsAt);
     expect(ev.placed.length).toBe(outcome === 'accepted' ? 2 : 0);
   });
@@ -176,7 +176,7 @@ describe('one example of each refusal', () => {
     ${'E3'}  | ${'the User Role is suspended'}                         | ${[userRole(noA, 'ED', 'Suspended'), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]}                                      | ${{ from: noA, to: esme, srv: '4.1.1' }}
     ${'E2'}  | ${'an ED may not arm supply'}                           | ${[userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]}                                                   | ${{ from: noA, to: esme, srv: '7.3' }}
     ${'E19'} | ${'the device is not in the inventory'}                 | ${[userRole(noA, 'ED')]}                                                                                                     | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}
-    ${'E11'} | ${'a read of import registers does not apply to a GPF'} | ${[userRole(gtA, 'GT'), inventory(gpf, 'GPF', 1, 'Commissioned', mprn)]}                                                     | ${{ from: gtA, to: gpf, srv: '4.1.1' }}
+    ${'E11'} | ${'a voltage configuration does not apply to a CHF'}    | ${[userRole(noA, 'ED'), inventory(ids.chf, 'CHF', 2, 'Commissioned', null)]}                                                 | ${{ from: noA, to: ids.chf, srv: '6.5' }}
     ${'E5'}  | ${'the device is decommissioned'}                       | ${[userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Decommissioned', mpan)]}                                                 | ${{ from: noA, to: esme, srv: '4.1.1' }}
   `('$code: $case', ({ code, given_, req }) => {
     const ev = when(given(given_), request(req));

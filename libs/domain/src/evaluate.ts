@@ -1,18 +1,24 @@
 import {
   criticalityOf,
   fuelOf,
+  hasSlotFor,
+  isDccPartyRole,
+  MATRIX_CATALOGUE,
   NETWORK_OPERATOR_ROLE_CODE,
   responsibilityOf,
   sameCertificate,
+  slotPartyOfRemoteParty,
+  SRV_CATALOGUE,
   SUPPLIER_ROLE_CODE,
   type SlotKey,
   type SlotParty,
+  type SrvDefinition,
 } from './catalogue';
 import type { CertificatePlacedV1, CheckName, CheckRecord, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
-import { isMpan, mpanCheckDigitValid, type Instant, type RemotePartyRole, type UserRole } from './identifiers';
+import { DomainError, isMpan, mpanCheckDigitValid, type Instant, type RemotePartyRole, type UserRole } from './identifiers';
 import { recordRequest, type ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { heldThroughout, holderAt, type DeviceState, type MeterPointState, type UserState } from './state';
+import { heldThroughout, holderAt, pendingPlacements, slotsAt, type DeviceState, type MeterPointState, type UserState } from './state';
 
 /** What a decision reads: the sender's roles, the device, the meter point it serves, and the revisions of those streams. */
 export interface EvaluationState {
@@ -35,13 +41,26 @@ const ROLES_OF_FUEL: Record<'electricity' | 'gas', readonly UserRole[]> = { elec
 
 const STEP: Record<CheckName, number> = { 'user-role': 1, 'srv-eligibility': 2, device: 3, 'registration-data': 4, 'certificate-ownership': 5 };
 
+/** The definition a rule set judges an SRV by: catalogue@1 for edition 1, the DUIS matrix for edition 2. */
+export function srvDefinitionFor(srv: string, ruleSet: RuleSet): SrvDefinition {
+  const catalogue = ruleSet.edition === 1 ? SRV_CATALOGUE : MATRIX_CATALOGUE;
+  if (!Object.hasOwn(catalogue, srv)) {
+    throw new DomainError('srv', `SRV ${srv} is not judged under rule set ${ruleSet.id}@${ruleSet.version} (its catalogue holds ${Object.keys(catalogue).length} SRVs)`);
+  }
+  return catalogue[srv];
+}
+
 /**
  * Judges a service request as the DSP does (domain.md section 5), under a rule set, at the
  * instant `now` (the time of the check: the domain never reads a clock). The steps run in order
  * and the first failure decides the response code; every step is recorded, those after a failure
- * as 'skipped'. Pure and deterministic: the same inputs give a deep-equal result.
+ * as 'skipped'. Pure and deterministic: the same inputs give a deep-equal result. What differs
+ * between editions of the rule sets is described on RuleSet.edition; edition 1's path is kept
+ * exactly as it was, so its decisions replay identically.
  */
 export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: RuleSet, now: Instant): Evaluation {
+  const def = srvDefinitionFor(req.srv.srv, ruleSet);
+  const ed2 = ruleSet.edition >= 2;
   const checks: CheckRecord[] = [];
   const pass = (check: CheckName, reason: string, evidence: Record<string, unknown> = {}) =>
     checks.push({ step: STEP[check], check, outcome: 'pass', reason, evidence });
@@ -50,6 +69,7 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   const sender = req.requestId.originator;
   const { device, meterPoint } = state;
   let role: UserRole | undefined;
+  const future = req.executionDateTime !== undefined && req.executionDateTime > now;
 
   const finish = (failed?: { check: CheckName; code: ResponseCode; reason: string; evidence: Record<string, unknown> }): Evaluation => {
     if (failed) {
@@ -58,7 +78,6 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
         if (STEP[c] > STEP[failed.check]) skip(c, 'not reached: an earlier check failed');
       }
     }
-    const future = req.executionDateTime !== undefined && req.executionDateTime > now;
     const responseCode: ResponseCode = failed ? failed.code : future ? 'I99' : 'I0';
     const decision: ServiceRequestEvaluatedV1 = {
       schemaVersion: 1,
@@ -71,13 +90,22 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
       evaluatedAt: now,
       revisionsRead: state.revisionsRead,
     };
-    const placed = failed ? [] : placements(req, future ? req.executionDateTime! : now);
+    const placed = failed ? [] : placements(req, def, ruleSet, future ? req.executionDateTime! : now);
     return { decision: { type: 'ServiceRequestEvaluated', data: decision }, placed };
   };
 
   // Step 1: E1 the User ID / role pair is not a known User Role; E3 the User's status does not allow requests.
-  const derived = deriveRole(req, state);
+  const derived = deriveRole(req, def, state);
   if (!derived.role) {
+    const dccParties = Object.keys(state.sender?.roles ?? {}).filter(isDccPartyRole);
+    if (ed2 && dccParties.length > 0) {
+      return finish({
+        check: 'user-role',
+        code: 'E1',
+        reason: `${sender} is an org id of the DCC (${dccParties.join(', ')}), not a DUIS User: a request it originates is not a User's Service Request`,
+        evidence: { ...derived.evidence, dccParty: dccParties },
+      });
+    }
     return finish({ check: 'user-role', code: 'E1', reason: derived.reason, evidence: derived.evidence });
   }
   role = derived.role;
@@ -88,34 +116,69 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   pass('user-role', `User ${sender} holds role ${role} (${derived.how})`, { userId: sender, role, status: held.status, derivedBy: derived.how });
 
   // Step 2: E2 the role is not eligible for this SRV.
-  if (!req.srv.eligibleRoles.includes(role)) {
-    return finish({ check: 'srv-eligibility', code: 'E2', reason: `role ${role} is not eligible for SRV ${req.srv.srv}`, evidence: { srv: req.srv.srv, role, eligibleRoles: req.srv.eligibleRoles } });
+  if (!def.eligibleRoles.includes(role)) {
+    const none = ed2 && def.eligibleRoles.length === 0 ? ': the DUIS matrix names no User Role for it' : '';
+    return finish({ check: 'srv-eligibility', code: 'E2', reason: `role ${role} is not eligible for SRV ${def.srv}${none}`, evidence: { srv: def.srv, role, eligibleRoles: def.eligibleRoles } });
   }
   const rpr = req.remotePartyRole;
-  if (rpr && req.srv.placesCertificates === 'remotePartyRole' && slotPartyOf(rpr) === undefined) {
-    return finish({ check: 'srv-eligibility', code: 'E2', reason: `a User cannot replace ${rpr} credentials with SRV ${req.srv.srv}: they are the DCC's`, evidence: { srv: req.srv.srv, role, remotePartyRole: rpr } });
+  const edition = ed2 ? 2 : 1;
+  if (rpr && def.placesCertificates === 'remotePartyRole' && slotPartyOfRemoteParty(rpr, edition) === undefined) {
+    return finish({ check: 'srv-eligibility', code: 'E2', reason: `a User cannot replace ${rpr} credentials with SRV ${def.srv}: they are the DCC's`, evidence: { srv: def.srv, role, remotePartyRole: rpr } });
   }
-  pass('srv-eligibility', `role ${role} is eligible for SRV ${req.srv.srv} (${req.srv.name})`, { srv: req.srv.srv, role, critical: req.srv.critical });
+  if (ed2 && rpr === 'LoadController' && def.placesCertificates === 'remotePartyRole') {
+    if (def.srv !== '6.15.1') {
+      return finish({ check: 'srv-eligibility', code: 'E2', reason: `SRV ${def.srv} hands over Supplier or NetworkOperator credentials only; the Load Controller's are replaced with 6.15.1`, evidence: { srv: def.srv, role, remotePartyRole: rpr } });
+    }
+    if (responsibilityOf(role) !== 'supplier') {
+      return finish({ check: 'srv-eligibility', code: 'E2', reason: `only the supplier may replace the Load Controller's credentials (a party it appoints), not role ${role}`, evidence: { srv: def.srv, role, remotePartyRole: rpr } });
+    }
+  }
+  if (ed2 && future && def.futureDating === 'No') {
+    return finish({
+      check: 'srv-eligibility',
+      code: 'E_NOT_FUTURE_DATABLE',
+      reason: `SRV ${def.srv} cannot be future dated (its future-dated response pattern in the DUIS matrix is 'No'), but executes at ${req.executionDateTime}`,
+      evidence: { srv: def.srv, futureDating: def.futureDating, executionDateTime: req.executionDateTime, timeOfCheck: now },
+    });
+  }
+  const eligibility: Record<string, unknown> = { srv: def.srv, role, critical: def.critical };
+  if (ed2) Object.assign(eligibility, { nonDevice: def.nonDevice ?? false, futureDating: def.futureDating ?? null });
+  pass('srv-eligibility', `role ${role} is eligible for SRV ${def.srv} (${def.name})`, eligibility);
+
+  if (ed2 && def.nonDevice) {
+    const why = `SRV ${def.srv} is a non-device request (DUIS matrix): no device, Registration Data or certificate check`;
+    skip('device', why, { srv: def.srv });
+    skip('registration-data', why, { srv: def.srv });
+    skip('certificate-ownership', why, { srv: def.srv });
+    return finish();
+  }
 
   // Step 3: E19 not in the inventory; E11 the SRV does not apply to the device type; E5 the status does not allow it.
   if (!device || !device.inInventory) {
     return finish({ check: 'device', code: 'E19', reason: `device ${req.requestId.target} is not in the Smart Metering Inventory`, evidence: { deviceId: req.requestId.target } });
   }
   const deviceEvidence = { deviceId: device.deviceId, deviceType: device.deviceType, smetsGeneration: device.smetsGeneration, status: device.status, mpxn: device.mpxn ?? null };
-  if (!req.srv.deviceTypes.includes(device.deviceType!)) {
-    return finish({ check: 'device', code: 'E11', reason: `SRV ${req.srv.srv} does not apply to a ${device.deviceType}`, evidence: { ...deviceEvidence, appliesTo: req.srv.deviceTypes } });
+  if (!def.deviceTypes.includes(device.deviceType!)) {
+    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} does not apply to a ${device.deviceType}`, evidence: { ...deviceEvidence, appliesTo: def.deviceTypes } });
   }
-  if (!req.srv.allowedStatuses.includes(device.status!)) {
-    return finish({ check: 'device', code: 'E5', reason: `device status ${device.status} does not allow SRV ${req.srv.srv}`, evidence: { ...deviceEvidence, allowedStatuses: req.srv.allowedStatuses } });
+  if (ed2 && rpr === 'LoadController' && def.placesCertificates === 'remotePartyRole' && !hasSlotFor('loadController', device)) {
+    const why =
+      device.smetsGeneration === 1
+        ? 'a SMETS1 device has no Load Controller: the DSP and the S1SP hold its supplier and network-operator certificate records only'
+        : `only a SMETS2 ESME trusts a Load Controller, not a ${device.deviceType}`;
+    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} cannot replace LoadController credentials here: ${why}`, evidence: { ...deviceEvidence, remotePartyRole: rpr } });
+  }
+  if (!def.allowedStatuses.includes(device.status!)) {
+    return finish({ check: 'device', code: 'E5', reason: `device status ${device.status} does not allow SRV ${def.srv}`, evidence: { ...deviceEvidence, allowedStatuses: def.allowedStatuses } });
   }
   pass('device', `${device.deviceType} (SMETS${device.smetsGeneration}) is ${device.status}`, deviceEvidence);
 
   // Step 4: E4 Registration-Data eligibility (SRPD 6.1), for non-critical requests and SMETS1 critical ones.
   const smets1 = device.smetsGeneration === 1;
-  const replacesNo = smets1 && req.srv.srv === '6.15.1' && rpr === 'NetworkOperator';
+  const replacesNo = smets1 && def.srv === '6.15.1' && rpr === 'NetworkOperator';
   const responsibility = responsibilityOf(role);
   let registeredAtCheck: string | undefined;
-  if (req.srv.critical && !smets1) {
+  if (def.critical && !smets1) {
     skip('registration-data', 'not applied to a critical request for a SMETS2 device', { smetsGeneration: device.smetsGeneration });
   } else if (replacesNo && ruleSet.replaceNoStep4 === 'skip') {
     skip('registration-data', `rule set ${ruleSet.id} skips it for a SMETS1 6.15.1 replacing NetworkOperator credentials`, { ruleSet: ruleSet.id });
@@ -151,26 +214,48 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
     }
   }
 
-  // Step 5: certificate ownership for critical requests (and the handover rule for 6.21).
-  const slotParty: SlotParty | undefined = rpr ? slotPartyOf(rpr) : responsibility;
-  if (req.srv.srv === '6.21') {
+  // Step 5: certificate ownership for critical requests (and the handover rule for 6.21, the CoS rule for 6.23).
+  // Edition 1: the slots as the last placement appended left them. Edition 2: the certificates in
+  // force when the request executes (its future execution time, else the time of the check).
+  const inForceAt = future ? req.executionDateTime! : now;
+  const slots = ed2 ? slotsAt(device, inForceAt) : device.slots;
+  const inForce = (evidence: Record<string, unknown>, key: SlotKey): Record<string, unknown> => {
+    if (!ed2) return evidence;
+    const pending = pendingPlacements(device, inForceAt).filter((p) => p.slot === key);
+    return { ...evidence, inForceAt, ...(pending.length ? { pendingAfter: pending.map((p) => ({ serial: p.certificate.serial, owner: p.certificate.ownerUserId, placedAt: p.placedAt })) } : {}) };
+  };
+  const slotParty: SlotParty | undefined = rpr ? slotPartyOfRemoteParty(rpr, edition) : responsibility;
+  if (def.srv === '6.21') {
     // 6.21 hands over a DCC controlled device: it may place a party's credentials only where no
     // User's certificate is held yet. Once a party's certificate is there, only that party
     // (6.15.1) may replace it; otherwise a supplier could side-step the NO-by-NO rule.
     const key: SlotKey = `${slotParty!}.critical`;
-    const current = device.slots[key]?.DSP ?? device.slots[key]?.S1SP;
+    const current = slots[key]?.DSP ?? slots[key]?.S1SP;
     if (current) {
-      return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the ${key} slot already holds ${current.certificate.ownerUserId}'s certificate: the device is not DCC controlled for ${rpr}`, evidence: { slot: key, held: current } });
+      return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the ${key} slot already holds ${current.certificate.ownerUserId}'s certificate: the device is not DCC controlled for ${rpr}`, evidence: inForce({ slot: key, held: current }, key) });
     }
-    pass('certificate-ownership', `the ${key} slot is DCC controlled (no User certificate held): handover allowed`, { slot: key });
-  } else if (!req.srv.critical) {
+    pass('certificate-ownership', `the ${key} slot is DCC controlled (no User certificate held): handover allowed`, inForce({ slot: key }, key));
+  } else if (ed2 && def.srv === '6.23') {
+    // 6.23 (change of supplier) places the incoming supplier's credentials through the DCC's
+    // TransCoS party: the sender may place its own supplier certificates only, never another's.
+    const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== SUPPLIER_ROLE_CODE);
+    if (foreign.length > 0) {
+      return finish({
+        check: 'certificate-ownership',
+        code: 'E_CERT_OWNER',
+        reason: `6.23 places the sender's own supplier credentials only: ${foreign.map((c) => `serial ${c.serial} is ${c.ownerUserId}'s (role code ${c.roleCode})`).join('; ')}, not ${sender}'s supplier certificate`,
+        evidence: { sender, foreign },
+      });
+    }
+    pass('certificate-ownership', `6.23: every replacement certificate is ${sender}'s own supplier certificate`, { sender, certificates: req.certificates.map((c) => c.serial) });
+  } else if (!def.critical) {
     skip('certificate-ownership', 'not a critical request');
   } else if (!smets1) {
     skip('certificate-ownership', 'a SMETS2 meter checks the signature against the certificates it stores itself');
   } else {
     const key: SlotKey = `${slotParty!}.critical`;
-    const slot = device.slots[key];
-    const evidence: Record<string, unknown> = { slot: key, dsp: slot?.DSP ?? null, s1sp: slot?.S1SP ?? null, sender };
+    const slot = slots[key];
+    const evidence: Record<string, unknown> = inForce({ slot: key, dsp: slot?.DSP ?? null, s1sp: slot?.S1SP ?? null, sender }, key);
     if (slot?.DSP && slot?.S1SP && !sameCertificate(slot.DSP.certificate, slot.S1SP.certificate)) {
       return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the DSP and S1SP copies of the ${key} certificate disagree: ownership cannot be established`, evidence: { ...evidence, finding: 'proxy-copies-disagree' } });
     }
@@ -195,10 +280,6 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   return finish();
 }
 
-function slotPartyOf(rpr: RemotePartyRole): SlotParty | undefined {
-  return rpr === 'Supplier' ? 'supplier' : rpr === 'NetworkOperator' ? 'networkOperator' : undefined;
-}
-
 function responsibilityName(r: 'supplier' | 'networkOperator'): string {
   return r === 'supplier' ? 'supplier' : 'network operator';
 }
@@ -209,7 +290,7 @@ function responsibilityName(r: 'supplier' | 'networkOperator'): string {
  * device's fuel; of several left, the first eligible for the SRV in the order IS, GS, ED, GT, ES,
  * OU, RSA.
  */
-function deriveRole(req: ServiceRequest, state: EvaluationState): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
+function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationState): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
   const userId = req.requestId.originator;
   const heldRoles = ROLE_PREFERENCE.filter((r) => state.sender?.roles[r]);
   const evidence: Record<string, unknown> = { userId, heldRoles };
@@ -228,7 +309,7 @@ function deriveRole(req: ServiceRequest, state: EvaluationState): { role?: UserR
     candidates = candidates.filter((r) => ROLES_OF_FUEL[fuel].includes(r));
     evidence.fuel = fuel;
   }
-  const role = candidates.find((r) => req.srv.eligibleRoles.includes(r)) ?? candidates[0];
+  const role = candidates.find((r) => def.eligibleRoles.includes(r)) ?? candidates[0];
   if (!role) {
     const why = heldRoles.length === 0 ? `User ${userId} holds no User Role` : `none of User ${userId}'s roles (${heldRoles.join(', ')}) fits this request`;
     return { how: '', reason: why, evidence };
@@ -236,8 +317,9 @@ function deriveRole(req: ServiceRequest, state: EvaluationState): { role?: UserR
   return { role, how: 'derived from the roles held, the signing certificate and the fuel', reason: '', evidence };
 }
 
-function placements(req: ServiceRequest, placedAt: Instant): Array<{ type: 'CertificatePlaced'; data: CertificatePlacedV1 }> {
-  const party: SlotParty | undefined = req.srv.placesCertificates === 'supplier' ? 'supplier' : req.srv.placesCertificates === 'remotePartyRole' && req.remotePartyRole ? slotPartyOf(req.remotePartyRole) : undefined;
+function placements(req: ServiceRequest, def: SrvDefinition, ruleSet: RuleSet, placedAt: Instant): Array<{ type: 'CertificatePlaced'; data: CertificatePlacedV1 }> {
+  const party: SlotParty | undefined =
+    def.placesCertificates === 'supplier' ? 'supplier' : def.placesCertificates === 'remotePartyRole' && req.remotePartyRole ? slotPartyOfRemoteParty(req.remotePartyRole, ruleSet.edition) : undefined;
   if (!party) return [];
   const requestId = `${req.requestId.originator}:${req.requestId.target}:${req.requestId.counter.toString()}`;
   return req.certificates.map((certificate) => ({

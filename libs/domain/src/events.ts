@@ -75,8 +75,11 @@ export interface CheckRecord {
  * Response codes. E1-E19 and I0/I99 are DUIS's. The certificate-ownership refusal (step 5) has no
  * public code, so the ledger uses `E_CERT_OWNER`: "the sender does not own the certificate held
  * for the relevant role on the device" (or the slot cannot be changed by this request).
+ * `E_NOT_FUTURE_DATABLE` (the ledger's own, rule sets @2): a request carries an ExecutionDateTime in
+ * the future for an SRV whose future-dated response pattern in the DUIS matrix is 'No'. DUIS's own
+ * answer to that case is not public (its XSD may not even admit the element there).
  */
-export type ResponseCode = 'I0' | 'I99' | 'E1' | 'E2' | 'E3' | 'E4' | 'E5' | 'E11' | 'E19' | 'E_CERT_OWNER';
+export type ResponseCode = 'I0' | 'I99' | 'E1' | 'E2' | 'E3' | 'E4' | 'E5' | 'E11' | 'E19' | 'E_CERT_OWNER' | 'E_NOT_FUTURE_DATABLE';
 
 /** The request as recorded in a decision: everything evaluate() read of it, in JSON. */
 export interface RecordedRequest {
@@ -91,6 +94,12 @@ export interface RecordedRequest {
   executionDateTime?: Instant;
   dateRange?: { from: Instant; to: Instant };
   remotePartyRole?: string;
+  /**
+   * Every RemotePartyRole, when the request names more than one (6.24.1 retrieving several
+   * parties' credentials); `remotePartyRole` is then the first. Absent otherwise, and in every
+   * decision recorded before it existed, so their record (and its hash) is unchanged.
+   */
+  remotePartyRoles?: string[];
   certificates: CertificateIdentity[];
   receivedAt: Instant;
   format: 'duis' | 'json';

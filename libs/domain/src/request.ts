@@ -24,8 +24,10 @@ export interface ServiceRequest {
   signingRoleCode?: string;
   executionDateTime?: Instant;
   dateRange?: { from: Instant; to: Instant };
-  /** 6.15.1 and 6.21: whose credentials are replaced. */
+  /** 6.15.1 and 6.21: whose credentials are replaced; 6.24.1: whose are retrieved (the first, when several). */
   remotePartyRole?: RemotePartyRole;
+  /** Every RemotePartyRole, when more than one is named (only 6.24.1 may: DCC's example retrieves two). */
+  remotePartyRoles?: RemotePartyRole[];
   /** The replacement certificates the request carries (6.15.1, 6.21, 6.23). */
   certificates: CertificateIdentity[];
   receivedAt: Instant;
@@ -41,11 +43,19 @@ export interface ServiceRequestInput {
   signingRoleCode?: unknown;
   executionDateTime?: unknown;
   dateRange?: { from?: unknown; to?: unknown } | null;
+  /** One RemotePartyRole, or a list (DUIS repeats the element; JSON may give a list). */
   remotePartyRole?: unknown;
   certificates?: unknown[];
   receivedAt: unknown;
   format: 'duis' | 'json';
 }
+
+/**
+ * The SRVs whose body may repeat RemotePartyRole: 6.24.1 Retrieve Device Security Credentials
+ * (KRP) retrieves several parties' credentials in one request (DCC's own example, CS02f, names
+ * Supplier and LoadController). 6.15.1 and 6.21 replace one party's credentials.
+ */
+const REPEATABLE_REMOTE_PARTY_ROLE: ReadonlySet<string> = new Set(['6.24.1']);
 
 /** Validates a request's content. Every problem is a DomainError naming the field. */
 export function parseServiceRequest(input: ServiceRequestInput): ServiceRequest {
@@ -80,7 +90,15 @@ export function parseServiceRequest(input: ServiceRequestInput): ServiceRequest 
     req.dateRange = { from, to };
   }
   if (input.remotePartyRole !== undefined && input.remotePartyRole !== null) {
-    req.remotePartyRole = parseRemotePartyRole(input.remotePartyRole, 'remotePartyRole');
+    const given = Array.isArray(input.remotePartyRole) ? input.remotePartyRole : [input.remotePartyRole];
+    const roles = given.map((r, i) => parseRemotePartyRole(r, given.length > 1 ? `remotePartyRole[${i}]` : 'remotePartyRole'));
+    if (roles.length === 0) throw new DomainError('remotePartyRole', 'is an empty list');
+    if (roles.length > 1 && !REPEATABLE_REMOTE_PARTY_ROLE.has(srv.srv)) {
+      throw new DomainError('remotePartyRole', `appears more than once: only SRV ${[...REPEATABLE_REMOTE_PARTY_ROLE].join(', ')} may name several RemotePartyRoles`);
+    }
+    if (new Set(roles).size !== roles.length) throw new DomainError('remotePartyRole', `names ${roles.find((r, i) => roles.indexOf(r) !== i)} more than once`);
+    req.remotePartyRole = roles[0];
+    if (roles.length > 1) req.remotePartyRoles = roles;
   }
   if (srv.placesCertificates === 'remotePartyRole' && !req.remotePartyRole) {
     throw new DomainError('remotePartyRole', `SRV ${srv.srv} must name the RemotePartyRole whose credentials it replaces`);
@@ -116,6 +134,7 @@ export function recordRequest(req: ServiceRequest): RecordedRequest {
   if (req.executionDateTime) r.executionDateTime = req.executionDateTime;
   if (req.dateRange) r.dateRange = req.dateRange;
   if (req.remotePartyRole) r.remotePartyRole = req.remotePartyRole;
+  if (req.remotePartyRoles) r.remotePartyRoles = req.remotePartyRoles;
   return r;
 }
 
@@ -141,7 +160,7 @@ export function requestFromRecord(r: RecordedRequest): ServiceRequest {
     signingRoleCode: r.signingRoleCode,
     executionDateTime: r.executionDateTime,
     dateRange: r.dateRange,
-    remotePartyRole: r.remotePartyRole,
+    remotePartyRole: r.remotePartyRoles ?? r.remotePartyRole,
     certificates: r.certificates,
     receivedAt: r.receivedAt,
     format: r.format,

@@ -12,15 +12,25 @@ import { DomainError } from './identifiers';
 export interface RuleSet {
   id: 'baseline' | 'ownership-only' | 'registered-operator';
   version: number;
+  /**
+   * What the rest of the judging is, shared by every rule set of the same version:
+   * 1: catalogue@1 (the 10 hand-written SRVs), every placement in force when appended.
+   * 2: every SRV of the DUIS matrix (srv-table.ts); non-device requests; a future-dated request to
+   *    an SRV that cannot be future dated refused (E_NOT_FUTURE_DATABLE); the Load Controller's
+   *    slot; 6.23 only with the sender's own supplier certificates; DCC parties judged E1 as such;
+   *    a placement in force from its placedAt (a future-dated change is pending until then).
+   */
+  edition: 1 | 2;
   description: string;
   replaceNoStep4: 'apply' | 'skip';
   registeredOperatorOverride: boolean;
 }
 
-export const RULE_SETS: readonly RuleSet[] = [
+const EDITION_1: readonly RuleSet[] = [
   {
     id: 'baseline',
     version: 1,
+    edition: 1,
     description: 'The rules as they stand: SMETS1 critical requests get both the Registration Data check (step 4) and the certificate-ownership check (step 5).',
     replaceNoStep4: 'apply',
     registeredOperatorOverride: false,
@@ -28,6 +38,7 @@ export const RULE_SETS: readonly RuleSet[] = [
   {
     id: 'ownership-only',
     version: 1,
+    edition: 1,
     description: 'For SMETS1 6.15.1 replacing NetworkOperator credentials, step 4 is skipped (as for SMETS2): the certificate owner may always replace its own credentials.',
     replaceNoStep4: 'skip',
     registeredOperatorOverride: false,
@@ -35,6 +46,7 @@ export const RULE_SETS: readonly RuleSet[] = [
   {
     id: 'registered-operator',
     version: 1,
+    edition: 1,
     description:
       'For SMETS1 6.15.1 replacing NetworkOperator credentials, the NO registered for the MPxN may replace them without owning the current certificate, provided the replacement certificates belong to that registered NO.',
     replaceNoStep4: 'apply',
@@ -42,8 +54,23 @@ export const RULE_SETS: readonly RuleSet[] = [
   },
 ];
 
+/** Version 2 of each rule set: the same SMETS1 6.15.1 rule, on edition 2's judging (see RuleSet.edition). */
+const EDITION_2: readonly RuleSet[] = EDITION_1.map((r) => ({
+  ...r,
+  version: 2,
+  edition: 2 as const,
+  description: `${r.description} Every SRV of the DUIS request matrix is judged; a future-dated credential change takes effect at its execution time.`,
+}));
+
+/** Every rule set, each version kept and selectable for replay. */
+export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2];
+
+/** A rule set by name: `id` (its latest version), `id@version`, or `id` with `version`. */
 export function getRuleSet(name: string, version?: number): RuleSet {
-  const rs = RULE_SETS.find((r) => r.id === name && (version === undefined || r.version === version));
+  const at = /^(.*)@(\d+)$/.exec(name);
+  if (at && version === undefined) return getRuleSet(at[1], Number(at[2]));
+  const matching = RULE_SETS.filter((r) => r.id === name && (version === undefined || r.version === version));
+  const rs = matching.sort((a, b) => b.version - a.version)[0];
   if (!rs) {
     const known = RULE_SETS.map((r) => `${r.id}@${r.version}`).join(', ');
     throw new DomainError('ruleSet', `'${name}${version === undefined ? '' : `@${version}`}' is not a known rule set (known: ${known})`);

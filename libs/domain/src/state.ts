@@ -1,11 +1,12 @@
-import type { CertificateIdentity, DeviceStatus, DeviceType, Responsibility, SlotKey, SmetsGeneration } from './catalogue';
+import type { CertificateIdentity, DccPartyRole, DeviceStatus, DeviceType, Responsibility, SlotKey, SmetsGeneration } from './catalogue';
 import type { CertificatePlacedV1, LedgerEvent, PlacedVia, UserStatus } from './events';
 import type { Instant, UserRole } from './identifiers';
 
 /** The roles a User holds, folded from its stream. */
 export interface UserState {
   userId: string;
-  roles: Partial<Record<UserRole, { status: UserStatus; marketIds: string[]; effectiveFrom: Instant }>>;
+  /** DUIS User Roles, and (for an org id of the DCC's own) a DCC party role. */
+  roles: Partial<Record<UserRole | DccPartyRole, { status: UserStatus; marketIds: string[]; effectiveFrom: Instant }>>;
 }
 
 export function evolveUser(state: UserState | undefined, event: LedgerEvent): UserState | undefined {
@@ -37,7 +38,23 @@ export interface DeviceState {
   mpxn?: string | null;
   /** False while only certificates (no inventory record) have been seen. */
   inInventory: boolean;
+  /**
+   * Each slot as the last placement appended left it, whatever its placedAt: what rule sets of
+   * edition 1 judge by (kept so that their decisions replay identically).
+   */
   slots: Partial<Record<SlotKey, SlotState>>;
+  /**
+   * Every placement in the order appended (absent in states folded before it was kept). A
+   * placement takes effect at its placedAt: a future-dated credential change is pending until
+   * then. Edition 2 judges by slotsAt(), the certificates in force at an instant.
+   */
+  placements?: Placement[];
+}
+
+/** One placement as the device's history holds it. */
+export interface Placement extends HeldCertificate {
+  slot: SlotKey;
+  heldBy: Array<'DSP' | 'S1SP'>;
 }
 
 export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent): DeviceState | undefined {
@@ -58,7 +75,36 @@ function placeCertificate(state: DeviceState, d: CertificatePlacedV1): DeviceSta
   const held: HeldCertificate = { certificate: d.certificate, via: d.via, placedAt: d.placedAt };
   const slot: SlotState = { ...state.slots[d.slot] };
   for (const copy of d.heldBy) slot[copy] = held;
-  return { ...state, slots: { ...state.slots, [d.slot]: slot } };
+  const placement: Placement = { slot: d.slot, heldBy: d.heldBy, ...held };
+  return { ...state, slots: { ...state.slots, [d.slot]: slot }, placements: [...(state.placements ?? []), placement] };
+}
+
+/**
+ * The slots as in force at instant `at`: every placement whose placedAt is at or before `at`,
+ * in placedAt order (placements with the same placedAt in the order appended). A device folded
+ * before placements were kept has only its slots.
+ */
+export function slotsAt(device: DeviceState, at: Instant): DeviceState['slots'] {
+  if (!device.placements) return device.slots;
+  const inForce = device.placements.filter((p) => p.placedAt <= at);
+  const ordered = inForce.map((p, i) => ({ p, i })).sort((a, b) => (a.p.placedAt < b.p.placedAt ? -1 : a.p.placedAt > b.p.placedAt ? 1 : a.i - b.i));
+  const slots: DeviceState['slots'] = {};
+  for (const { p } of ordered) {
+    const slot: SlotState = { ...slots[p.slot] };
+    for (const copy of p.heldBy) slot[copy] = { certificate: p.certificate, via: p.via, placedAt: p.placedAt };
+    slots[p.slot] = slot;
+  }
+  return slots;
+}
+
+/** Placements that take effect after `at` (accepted future-dated credential changes): pending at `at`. */
+export function pendingPlacements(device: DeviceState, at: Instant): Placement[] {
+  return (device.placements ?? []).filter((p) => p.placedAt > at);
+}
+
+/** The device as in force at `at`: its slots replaced by slotsAt(device, at). */
+export function deviceAt(device: DeviceState, at: Instant): DeviceState {
+  return { ...device, slots: slotsAt(device, at) };
 }
 
 /** One entry of a meter point's Registration Data: a party responsible from an instant on. */

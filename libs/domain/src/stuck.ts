@@ -4,7 +4,7 @@ import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
+import { holderAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -15,6 +15,11 @@ export interface StuckStatus {
   certificateOwner: string | null;
   /** Since when the mismatch has held: the later of the placement and the registration change. */
   since: Instant | null;
+  /**
+   * Accepted future-dated changes of the NO critical certificate, pending at `at` (each takes
+   * effect at its placedAt): who will own it then. Absent when none is pending.
+   */
+  pending?: Array<{ owner: string; serial: string; placedAt: Instant; via: HeldCertificate['via'] }>;
 }
 
 /**
@@ -22,10 +27,20 @@ export interface StuckStatus {
  * someone other than the NO registered for its meter point at `at`.
  */
 export function stuckStatus(device: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): StuckStatus {
-  const held = device.slots['networkOperator.critical'];
+  // The certificate in force at `at`: an accepted future-dated change is pending until its placedAt.
+  const held = slotsAt(device, at)['networkOperator.critical'];
+  const pending = pendingPlacements(device, at)
+    .filter((p) => p.slot === 'networkOperator.critical')
+    .map((p) => ({ owner: p.certificate.ownerUserId, serial: p.certificate.serial, placedAt: p.placedAt, via: p.via }));
   const current = held?.DSP ?? held?.S1SP;
   const registered = device.mpxn ? holderAt(meterPoint, 'networkOperator', at) : undefined;
-  const base = { deviceId: device.deviceId, mpxn: device.mpxn ?? null, registeredOperator: registered?.partyUserId ?? null, certificateOwner: current?.certificate.ownerUserId ?? null };
+  const base = {
+    deviceId: device.deviceId,
+    mpxn: device.mpxn ?? null,
+    registeredOperator: registered?.partyUserId ?? null,
+    certificateOwner: current?.certificate.ownerUserId ?? null,
+    ...(pending.length ? { pending } : {}),
+  };
   const stuck = device.smetsGeneration === 1 && !!current && !!registered && current.certificate.ownerUserId !== registered.partyUserId;
   if (!stuck) return { ...base, stuck: false, since: null };
   const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;

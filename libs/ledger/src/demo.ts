@@ -51,12 +51,33 @@ const T2025 = Date.parse('2024-12-31T00:00:00Z');
 const ISSUER = 'CN=Demo SMKI Issuing CA';
 
 /**
+ * The routine requests of the demo, with relative weights: what a supplier and a network
+ * operator send day to day (reads, logs, tariff and prepayment commands, messages, inventory
+ * reads, firmware, supply), drawn from the DUIS matrix. Every one is judged; some are refused
+ * as they would be in life (a critical command by a supplier whose certificate is not yet on a
+ * SMETS1 meter after a change of supplier, a request to a Suspended meter).
+ */
+const SUPPLIER_MIX: ReadonlyArray<readonly [string, number]> = [
+  ['4.1.1', 20], ['4.6.1', 10], ['4.8.1', 10], ['4.17', 8], ['4.18', 3], ['1.1.1', 4], ['1.6', 2], ['2.2', 4], ['3.1', 3],
+  ['6.2.7', 3], ['7.4', 4], ['11.2', 3], ['6.13', 3], ['8.2', 3], ['6.24.1', 2], ['7.2', 2], ['11.3', 2],
+];
+const ED_MIX: ReadonlyArray<readonly [string, number]> = [['4.1.1', 25], ['4.8.1', 15], ['4.10', 15], ['4.17', 10], ['6.13', 10], ['6.22', 5], ['6.5', 5], ['7.4', 5], ['11.2', 5], ['8.2', 5]];
+const GT_MIX: ReadonlyArray<readonly [string, number]> = [['4.1.1', 30], ['4.8.1', 15], ['4.10', 15], ['4.17', 10], ['6.13', 10], ['7.4', 10], ['11.2', 5], ['8.2', 5]];
+
+function weighted(mix: ReadonlyArray<readonly [string, number]>, r: number): string {
+  const total = mix.reduce((n, [, w]) => n + w, 0);
+  let x = r * total;
+  for (const [srv, w] of mix) if ((x -= w) < 0) return srv;
+  return mix[mix.length - 1][0];
+}
+
+/**
  * Fills a store with a realistic estate, through the ledger's own command handlers: a network
  * operator (ED) for each of the 14 licence areas, six suppliers (IS and GS), four gas
  * transporters; SMETS1 and SMETS2 meters spread across the areas; Registration Data with changes
  * of supplier and of network operator over time; SMETS1 migrations that place the wrong NO
- * certificate on a share of the meters; and a year of service requests, among them attempts by
- * both NOs to repair the stuck meters. Certificates are identities (serial, issuer, owner), not
+ * certificate on a share of the meters; and a year of service requests of a realistic mix of SRVs
+ * (SUPPLIER_MIX, ED_MIX, GT_MIX), among them attempts by both NOs to repair the stuck meters. Certificates are identities (serial, issuer, owner), not
  * DER: the demo exercises the ledger, not the X.509 reader.
  */
 export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}): Promise<DemoSummary> {
@@ -99,7 +120,10 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
     const wrongNo = smets1 && rnd() < o.wrongNoShare;
     const migratedNoOwner = wrongNo ? (gas ? pick(gts.filter((g) => g !== registeredNo)) : ed[pick(areas.filter((a) => a !== area))]) : registeredNo;
     const migratedAt = instant(T2020, T2021, rnd());
-    const requests = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ by: rnd() < 0.7 ? 'supplier' : 'no', at: instant(T2024, T2025, rnd()), srv: rnd() < 0.8 ? '4.1.1' : smets1 && !gas ? '7.2' : '4.1.1' }));
+    const requests = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
+      const by = rnd() < 0.7 ? 'supplier' : 'no';
+      return { by, at: instant(T2024, T2025, rnd()), srv: weighted(by === 'supplier' ? SUPPLIER_MIX : gas ? GT_MIX : ED_MIX, rnd()) };
+    });
     const repairAt = instant(T2024, T2025, rnd());
     const renewal = smets1 && !wrongNo && rnd() < 0.05;
     const currentNo = noChange ? noChange.to : registeredNo;
@@ -135,7 +159,11 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
         events += 1 + r.placed.length;
         summary.requests++;
       };
-      for (const q of requests) await submit(q.by === 'supplier' ? currentSupplier : currentNo, q.srv, q.at);
+      for (const q of requests) {
+        // 6.24.1 retrieves the supplier's and the network operator's credentials in one request (DCC example CS02f).
+        const extra = q.srv === '6.24.1' ? { remotePartyRole: ['Supplier', 'NetworkOperator'] } : {};
+        await submit(q.by === 'supplier' ? currentSupplier : currentNo, q.srv, q.at, extra);
+      }
       if (smets1 && wrongNo) {
         // Both network operators try to put it right.
         const noCerts = (owner: string) => [cert(owner, '03', 'digitalSignature'), cert(owner, '03', 'keyAgreement')];

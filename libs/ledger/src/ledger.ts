@@ -14,7 +14,7 @@ import {
   parseInventoryMpxn,
   parseMpxn,
   parseUserId,
-  parseUserRole,
+  parseRegisteredRole,
   recordRequest,
   requestDifferences,
   userStream,
@@ -109,7 +109,7 @@ export class Ledger {
 
   async registerUserRole(input: { userId: unknown; role: unknown; status?: unknown; marketIds?: unknown; effectiveFrom: unknown }, ctx: CommandContext): Promise<CommandResult> {
     const userId = parseUserId(input.userId, 'userId');
-    const role = parseUserRole(input.role, 'role');
+    const role = parseRegisteredRole(input.role, 'role');
     const status = input.status ?? 'Active';
     if (!(USER_STATUSES as readonly unknown[]).includes(status)) throw new DomainError('status', `'${String(status)}' is not one of ${USER_STATUSES.join(', ')}`);
     const marketIds = input.marketIds ?? [];

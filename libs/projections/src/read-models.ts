@@ -6,7 +6,10 @@ import {
   evolveMeterPoint,
   evolveUser,
   holderAt,
+  pendingPlacements,
   proxyDisagreements,
+  slotsAt,
+  type Placement,
   repairOptions,
   stuckStatus,
   ledgerEventOf,
@@ -278,9 +281,17 @@ export class ReadModels {
     return load<MeterPointState>(this.stmts.meterPoint, mpxn);
   }
 
-  /** The device now, or as of an instant (inventory and certificates effective at or before it). */
-  device(deviceId: string, asOf?: string): DeviceState | undefined {
+  /**
+   * The device now, or as of an instant (inventory and certificates effective at or before it).
+   * Now: the certificates in force at `now` (default: the clock), and under `pending` the accepted
+   * future-dated changes that take effect later (a placement is in force from its placedAt).
+   */
+  device(deviceId: string, asOf?: string, now: string = new Date().toISOString()): (DeviceState & { pending?: Placement[] }) | undefined {
     const current = load<DeviceState>(this.stmts.device, deviceId);
+    if (current && !asOf) {
+      const pending = pendingPlacements(current, now);
+      return pending.length ? { ...current, slots: slotsAt(current, now), pending } : current;
+    }
     if (!current || !asOf) return current;
     const inv = this.db
       .prepare<[string, string], { device_type: string; smets_generation: number; status: string; mpxn: string | null }>(
@@ -352,8 +363,11 @@ export class ReadModels {
     return { items: page.map(toDecisionRow), next: rows.length > limit ? page[page.length - 1].ord : null };
   }
 
-  /** Certificates and decisions of a device as one timeline, in the order they were recorded. */
-  history(deviceId: string) {
+  /**
+   * Certificates and decisions of a device as one timeline, in the order they were recorded. A
+   * placement that takes effect after `now` (default: the clock) says `pending: true`.
+   */
+  history(deviceId: string, now: string = new Date().toISOString()) {
     const rows = this.db
       .prepare<[string, string, string], { ord: number; kind: string; data: string }>(
         `SELECT ord, 'inventory' AS kind, json_object('changedAt', changed_at, 'deviceType', device_type, 'smetsGeneration', smets_generation, 'status', status, 'mpxn', mpxn, 'position', position) AS data FROM inventory_history WHERE device_id = ?
@@ -366,7 +380,10 @@ export class ReadModels {
       .all(deviceId, deviceId, deviceId);
     return rows.map((r): { kind: string } & Record<string, unknown> => {
       const data = JSON.parse(r.data) as Record<string, unknown>;
-      if (r.kind === 'certificate') data.heldBy = String(data.heldBy).split(',');
+      if (r.kind === 'certificate') {
+        data.heldBy = String(data.heldBy).split(',');
+        if (String(data.placedAt) > now) data.pending = true;
+      }
       return { kind: r.kind, ...data };
     });
   }
@@ -387,7 +404,9 @@ export class ReadModels {
     );
     const rows = this.db.prepare<[], { device_id: string; state: string }>('SELECT device_id, state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
     for (const row of rows) {
-      const device = changedSince.has(row.device_id) ? this.device(row.device_id, at)! : (JSON.parse(row.state) as DeviceState);
+      const current = JSON.parse(row.state) as DeviceState;
+      // As of `at`, keeping the placement history so that changes taking effect later show as pending.
+      const device = changedSince.has(row.device_id) ? { ...this.device(row.device_id, at)!, placements: current.placements } : current;
       const meterPoint = device.mpxn ? this.meterPoint(device.mpxn) : undefined;
       const status = stuckStatus(device, meterPoint, at);
       if (!status.stuck) continue;

@@ -44,7 +44,7 @@ class Environment {
   @IsNotEmpty()
   LEDGER_READMODEL_PATH?: string;
 
-  @IsIn(RULE_SETS.map((r) => r.id), { message: `must be one of ${[...new Set(RULE_SETS.map((r) => r.id))].join(', ')}` })
+  @IsIn([...RULE_SETS.map((r) => r.id), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)], { message: `must be one of ${[...new Set(RULE_SETS.map((r) => r.id))].join(', ')} (the latest version), or id@version` })
   LEDGER_RULE_SET = 'baseline';
 
   @IsOptional()

@@ -1,4 +1,4 @@
-import { SRV_CATALOGUE, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey } from '../catalogue';
+import { MATRIX_CATALOGUE, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey } from '../catalogue';
 import { evaluate, type Evaluation } from '../evaluate';
 import { deviceStream, meterPointStream, userStream, type LedgerEvent, type UserStatus } from '../events';
 import { parseRequestId, type Instant, type RemotePartyRole, type UserRole } from '../identifiers';
@@ -89,7 +89,7 @@ export const NOW = '2024-03-01T12:00:00.000Z';
 export function request(spec: RequestSpec): ServiceRequest {
   return {
     requestId: parseRequestId(`${spec.from}:${spec.to}:${spec.counter ?? 1}`),
-    srv: SRV_CATALOGUE[spec.srv],
+    srv: MATRIX_CATALOGUE[spec.srv],
     statedRole: spec.role,
     signingRoleCode: spec.signingRoleCode,
     remotePartyRole: spec.rpr,

@@ -74,6 +74,13 @@ export class ServiceRequestDto {
   @IsString()
   remotePartyRole?: string;
 
+  @ApiPropertyOptional({ description: 'Several RemotePartyRoles (6.24.1 only), instead of remotePartyRole', type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(7)
+  @IsString({ each: true })
+  remotePartyRoles?: string[];
+
   @ApiPropertyOptional({ type: [CertificateDto] })
   @IsOptional()
   @IsArray()
@@ -93,7 +100,7 @@ export class RegistrationDto {
 
 export class UserRoleDto {
   @ApiProperty({ example: '90-B3-D5-1F-30-03-00-0A' }) @IsString() userId!: string;
-  @ApiProperty({ enum: ['IS', 'ES', 'GS', 'ED', 'GT', 'OU', 'RSA'] }) @IsString() role!: string;
+  @ApiProperty({ enum: ['IS', 'ES', 'GS', 'ED', 'GT', 'OU', 'RSA', 'DCC', 'ACB', 'TransCoS'], description: 'a User Role, or DCC / ACB / TransCoS for an org id of the DCC (its requests are judged E1)' }) @IsString() role!: string;
   @ApiPropertyOptional({ enum: ['Active', 'Suspended', 'Withdrawn'] }) @IsOptional() @IsString() status?: string;
   @ApiPropertyOptional({ type: [String], description: 'e.g. the distributor IDs of an ED' }) @IsOptional() @IsArray() @IsString({ each: true }) @identifier(true) marketIds?: string[];
   @ApiProperty({ example: '2019-01-01T00:00:00Z' }) @IsString() effectiveFrom!: string;

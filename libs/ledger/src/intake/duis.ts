@@ -14,7 +14,7 @@ export interface DuisIntake {
 /**
  * Reads a DUIS request (schema 5.x) with @smartdcc/duis-parser into the domain's request input.
  * From the body it takes, wherever they stand (element names without their `sr:` prefix):
- * - `RemotePartyRole` (6.15.1, 6.21);
+ * - `RemotePartyRole` (6.15.1, 6.21; repeated in 6.24.1);
  * - replacement certificates: every element whose name ends in `DigitalSigningCertificate` or
  *   `KeyAgreementCertificate` (base64 DER), parsed with a real X.509 library;
  * - `ExecutionDateTime` (a future-dated request);
@@ -59,13 +59,14 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   const body: XMLData = duis.body && typeof duis.body === 'object' ? duis.body : {};
   const found = collect(body);
   const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
-  if (found.remotePartyRole.length > 1) throw new IntakeError('Body.RemotePartyRole', 'appears more than once');
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
   const input: ServiceRequestInput = {
     requestId: `${rid.originatorId}:${rid.targetId}:${rid.counter.toString()}`,
     srv,
     commandVariant,
-    remotePartyRole: found.remotePartyRole[0],
+    // DUIS repeats RemotePartyRole where several parties are named (6.24.1); the domain says
+    // which SRVs may, and refuses a repeat anywhere else.
+    remotePartyRole: found.remotePartyRole.length > 1 ? found.remotePartyRole : found.remotePartyRole[0],
     executionDateTime: found.executionDateTime[0],
     dateRange: found.dateRange,
     certificates,

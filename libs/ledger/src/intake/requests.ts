@@ -14,6 +14,7 @@ import { validated } from './validation';
 /** A JSON request object (already through parseJsonBody) into a judged-ready request. */
 export async function serviceRequestFromJson(body: unknown, receivedAt: string): Promise<ServiceRequest> {
   const dto = await validated(ServiceRequestDto, body);
+  if (dto.remotePartyRole !== undefined && dto.remotePartyRoles !== undefined) throw new IntakeError('remotePartyRoles', 'give remotePartyRole or remotePartyRoles, not both');
   return parseServiceRequest({
     requestId: dto.requestId,
     srv: dto.srv,
@@ -22,7 +23,7 @@ export async function serviceRequestFromJson(body: unknown, receivedAt: string):
     signingRoleCode: dto.signingRoleCode,
     executionDateTime: dto.executionDateTime,
     dateRange: dto.dateRange,
-    remotePartyRole: dto.remotePartyRole,
+    remotePartyRole: dto.remotePartyRoles ?? dto.remotePartyRole,
     certificates: (dto.certificates ?? []).map((c, i) => certificateFromDto(c, `certificates[${i}]`)),
     receivedAt,
     format: 'json',
