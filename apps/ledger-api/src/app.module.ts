@@ -4,6 +4,7 @@ import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { Projector, ReadModels } from '@ledger/projections';
 import type { LedgerConfig } from './config';
+import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
@@ -38,7 +39,7 @@ export class AppModule {
     });
     return {
       module: AppModule,
-      controllers: [HealthController, CommandsController, QueriesController, AuditController],
+      controllers: [HealthController, CommandsController, QueriesController, AuditController, ConsoleController],
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: Ledger, useValue: new Ledger(store, config.ruleSet) },

@@ -1,2 +1,3 @@
 export * from './read-models';
 export * from './projector';
+export * from './stuck-report';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { digestAt, replayDecision, verifyStore, whatIf, type VerifyReport } from '@ledger/audit';
 import { DomainError, formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseUserId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { Projector, ReadModels } from '@ledger/projections';
@@ -16,6 +16,9 @@ export class WhatIfDto {
   @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
+  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
+  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
 }
 
 @ApiTags('audit')
@@ -23,6 +26,9 @@ export class WhatIfDto {
 @Controller()
 @Roles('auditor')
 export class AuditController {
+  /** The last verification this process ran, for the console's Integrity page (not kept across restarts). */
+  private lastVerification?: VerifyReport & { at: string; seconds: number };
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly readModels: ReadModels,
@@ -52,13 +58,29 @@ export class AuditController {
       deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
       userId: body.user ? parseUserId(body.user, 'user') : undefined,
     };
-    return whatIf(this.store, ruleSet, filter, { offset: body.offset, limit: body.limit });
+    return whatIf(this.store, ruleSet, filter, {
+      offset: body.offset,
+      limit: body.limit,
+      fromPosition: body.fromPosition === undefined ? undefined : BigInt(body.fromPosition),
+      toPosition: body.toPosition === undefined ? undefined : BigInt(body.toPosition),
+      maxEvents: body.maxEvents,
+    });
   }
 
   @Get('audit/verify')
   @ApiOperation({ summary: "Walk the store and report the first broken hash-chain link of each stream" })
-  verify() {
-    return verifyStore(this.store);
+  async verify() {
+    const started = Date.now();
+    const at = new Date(started).toISOString();
+    const report = await verifyStore(this.store);
+    this.lastVerification = { ...report, at, seconds: (Date.now() - started) / 1000 };
+    return report;
+  }
+
+  @Get('audit/verify/last')
+  @ApiOperation({ summary: 'The last verification this API process ran (when, events checked, breaks), or {none: true}' })
+  lastVerify() {
+    return this.lastVerification ?? { none: true };
   }
 
   @Get('audit/digest')
