@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
-import { pageStuck, ReadModels, STUCK_SORT_KEYS, type StuckSortKey } from '@ledger/projections';
+import { pageStuck, ReadModels, STUCK_SORT_KEYS, type StuckRow, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
@@ -17,7 +17,26 @@ const wholeNumber = (v: string | undefined, field: string) => {
 @Controller()
 @Roles('auditor')
 export class QueriesController {
+  /**
+   * The last few stuck reports computed, by instant, rule set and read-model checkpoint: a report
+   * is a pass over every SMETS1 device, and a client paging through one (the console, its CSV
+   * export) asks for the same instant again and again. A new event moves the checkpoint, so a
+   * cached report is never stale.
+   */
+  private readonly stuckCache = new Map<string, StuckRow[]>();
+
   constructor(private readonly readModels: ReadModels) {}
+
+  private stuckReport(at: string, ruleSet: ReturnType<typeof getRuleSet> | undefined): StuckRow[] {
+    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${this.readModels.checkpoint().position ?? ''}`;
+    let rows = this.stuckCache.get(key);
+    if (!rows) {
+      rows = this.readModels.stuckDevices(at, ruleSet);
+      if (this.stuckCache.size >= 4) this.stuckCache.delete(this.stuckCache.keys().next().value!);
+    } else this.stuckCache.delete(key);
+    this.stuckCache.set(key, rows);
+    return rows;
+  }
 
   @Get('devices/:deviceId')
   @ApiOperation({ summary: "A device's inventory record and the certificates held for it by proxy, now or as of an instant" })
@@ -123,7 +142,7 @@ export class QueriesController {
   stuckDevices(@Query() q: Record<string, string | undefined>) {
     const when = instant(q.at, 'at') ?? new Date().toISOString();
     const rs = q.ruleSet ? getRuleSet(q.ruleSet) : undefined;
-    const all = this.readModels.stuckDevices(when, rs);
+    const all = this.stuckReport(when, rs);
     const filtered = ['no', 'area', 'sinceFrom', 'sinceTo', 'sort', 'order', 'limit', 'after'].some((k) => q[k] !== undefined && q[k] !== '');
     if (filtered) {
       if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);

@@ -27,7 +27,8 @@ export function timelineSvg(title: string, rows: TimelineRow[], now: string, ext
   const svg = s('svg', { class: 'timeline', viewBox: `0 0 ${WIDTH} ${height}`, width: WIDTH, height, role: 'img', 'aria-label': title });
   svg.append(s('title', null, title));
   for (const t of ticks(span)) {
-    svg.append(s('line', { x1: x(t.at), x2: x(t.at), y1: AXIS - 6, y2: height, class: 'tick' }), s('text', { x: x(t.at) + 3, y: AXIS - 10, class: 'tick-label' }, t.label));
+    svg.append(s('line', { x1: x(t.at), x2: x(t.at), y1: AXIS - 6, y2: height, class: 'tick' }));
+    if (x(t.at) + 8 * t.label.length < WIDTH) svg.append(s('text', { x: x(t.at) + 3, y: AXIS - 10, class: 'tick-label' }, t.label));
   }
   rows.forEach((r, i) => {
     const y = AXIS + i * ROW;

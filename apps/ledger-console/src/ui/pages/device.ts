@@ -113,6 +113,21 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
   main.append(
     h('h2', null, `Device ${device.deviceId}`),
     asOfForm,
+    h('h3', null, 'Timeline'),
+    wrong.length
+      ? h('p', { class: 'finding' }, `The NO certificate's owner is not the registered NO: ${wrong.map((w) => `${w.detail} from ${fmtInstant(w.start)}${w.end ? ` to ${fmtInstant(w.end)}` : ' on'}`).join('; ')}.`)
+      : '',
+    registrationNote ? h('p', { class: 'note' }, `Registration Data: ${registrationNote}`) : '',
+    h('div', { class: 'scroll' }, timelineSvg(`Timeline of ${device.deviceId}`, rows, now, asOf ? [{ at: device.asOf ?? asOf, label: 'as of', cls: 'as-of' }] : [])),
+    legend([
+      ['band', 'a certificate or registration held from one instant to the next (colour: its party; hover for serial and via)'],
+      ['pending', 'a future-dated change, not yet in force'],
+      ['mismatch', 'NO certificate owner ≠ registered NO (stuck)'],
+      ['disagree', 'DSP and S1SP copies disagree'],
+      ['accepted', 'decision accepted'],
+      ['rejected', 'decision refused'],
+      ['future', 'future-dated (I99)'],
+    ]),
     h(
       'div',
       { class: 'cols' },
@@ -130,21 +145,6 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
       ),
       h('section', null, h('h3', null, asOf ? 'Notified certificate records as of then' : 'Notified certificate records now'), table(null, ['slot', 'DSP copy', 'S1SP copy', ''], slotRows, { class: 'slots' })),
     ),
-    h('h3', null, 'Timeline'),
-    wrong.length
-      ? h('p', { class: 'finding' }, `The NO certificate's owner is not the registered NO: ${wrong.map((w) => `${w.detail} from ${fmtInstant(w.start)}${w.end ? ` to ${fmtInstant(w.end)}` : ' on'}`).join('; ')}.`)
-      : '',
-    registrationNote ? h('p', { class: 'note' }, `Registration Data: ${registrationNote}`) : '',
-    h('div', { class: 'scroll' }, timelineSvg(`Timeline of ${device.deviceId}`, rows, now, asOf ? [{ at: device.asOf ?? asOf, label: 'as of', cls: 'as-of' }] : [])),
-    legend([
-      ['band', 'a certificate or registration held from one instant to the next (colour: its party; hover for serial and via)'],
-      ['pending', 'a future-dated change, not yet in force'],
-      ['mismatch', 'NO certificate owner ≠ registered NO (stuck)'],
-      ['disagree', 'DSP and S1SP copies disagree'],
-      ['accepted', 'decision accepted'],
-      ['rejected', 'decision refused'],
-      ['future', 'future-dated (I99)'],
-    ]),
     h('h3', null, 'History'),
     table(
       `Every recorded change to ${device.deviceId}, in the order recorded`,

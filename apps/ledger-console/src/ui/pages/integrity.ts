@@ -36,9 +36,9 @@ function verificationView(v: Verification | null): HTMLElement {
 
 export async function integrityPage(main: HTMLElement, route: Route): Promise<void> {
   const last = h('div', { 'aria-live': 'polite' }, 'Loading…');
-  const digestBox = h('div', { 'aria-live': 'polite' }, 'Taking the digest…');
+  const digestBox = h('div', { 'aria-live': 'polite' }, h('p', null, 'A digest reads the whole log (seconds on a large store), so it is taken when asked for.'));
   const verify = h('button', { type: 'button' }, 'Run a verification');
-  const redigest = h('button', { type: 'button' }, 'Take the digest again');
+  const redigest = h('button', { type: 'button' }, 'Take the current digest');
   main.append(
     h('h2', null, 'Integrity'),
     h('p', null, 'Every event carries a hash chained to the previous event of its stream. A verification walks the whole store and reports the first broken link of each stream; a digest of every stream head, kept by an auditor, shows later whether anything at or before its position changed (ledger verify --digest D --at P).'),
@@ -60,6 +60,7 @@ export async function integrityPage(main: HTMLElement, route: Route): Promise<vo
   };
   const takeDigest = async () => {
     redigest.disabled = true;
+    replace(digestBox, h('p', null, 'Taking the digest…'));
     try {
       const d = await api<Digest>('/audit/digest', { signal: route.signal });
       const value = h('input', { readonly: true, value: d.digest, id: 'digest', class: 'digest', 'aria-label': 'digest', size: 70 });
@@ -92,6 +93,6 @@ export async function integrityPage(main: HTMLElement, route: Route): Promise<vo
     }
   };
   redigest.onclick = () => void takeDigest();
-  const [v] = await Promise.all([api<Verification | { none: true }>('/audit/verify/last', { signal: route.signal }), takeDigest()]);
+  const v = await api<Verification | { none: true }>('/audit/verify/last', { signal: route.signal });
   replace(last, verificationView('none' in v ? null : v));
 }
