@@ -107,6 +107,7 @@ describeBrowser('the audit console in Chromium', () => {
     await result.waitFor();
     expect(await result.locator('p').first().textContent()).toContain('rejected E4 would be accepted I0');
     expect(await result.locator('table.differences').textContent()).toContain('responseCode');
+    expect(await result.locator('li.check.changed').count()).toBe(4); // steps 4 and 5, in each column
     await shot('decision');
     await page.getByRole('button', { name: 'Replay as recorded' }).click();
     await result.locator('p', { hasText: 'Identical' }).waitFor();

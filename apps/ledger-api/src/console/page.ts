@@ -49,6 +49,8 @@ th { background: #eef1f5; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0 12px; background: #fff; padding: 8px 12px; border: 1px solid var(--line); }
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 .cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.4fr); gap: 24px; align-items: start; }
+.cols.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+details > summary { cursor: pointer; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; white-space: nowrap; }
 .badge.ok { background: var(--ok); } .badge.bad { background: var(--bad); } .badge.future { background: var(--future); } .badge.skip { background: var(--skip); }
 .error { color: var(--bad); font-weight: 600; } .error:empty { display: none; }

@@ -63,8 +63,10 @@ function sideBySide(r: Replay, under: string): HTMLElement {
     'div',
     { class: 'replay-result', 'data-testid': 'replay-result' },
     h('p', { class: r.identical ? 'same' : 'finding', role: 'status' }, r.identical ? `Identical: ${under} gives the same decision (${r.replayed.outcome} ${r.replayed.responseCode}).` : `Different under ${under}: ${r.recorded.outcome} ${r.recorded.responseCode} would be ${r.replayed.outcome} ${r.replayed.responseCode}.`),
-    r.differences.length ? table('What differs', ['path', 'recorded', 'replayed'], r.differences.map((d) => [h('code', null, differencePath(d.path, r.recorded.checks)), show(d.recorded), show(d.replayed)]), { class: 'differences' }) : null,
-    h('div', { class: 'cols' }, col('Recorded', r.recorded, r.replayed), col(`Replayed (${r.ruleSet.id}@${r.ruleSet.version})`, r.replayed, r.recorded)),
+    h('div', { class: 'cols even' }, col('Recorded', r.recorded, r.replayed), col(`Replayed (${r.ruleSet.id}@${r.ruleSet.version})`, r.replayed, r.recorded)),
+    r.differences.length
+      ? h('details', null, h('summary', null, `Every field that differs (${r.differences.length})`), table(null, ['path', 'recorded', 'replayed'], r.differences.map((d) => [h('code', null, differencePath(d.path, r.recorded.checks)), show(d.recorded), show(d.replayed)]), { class: 'differences' }))
+      : null,
   );
 }
 
