@@ -85,6 +85,14 @@ describeBrowser('the audit console in Chromium', () => {
     expect(await page.locator('p.finding').textContent()).toContain("The NO certificate's owner is not the registered NO");
     expect(await page.locator('svg.timeline a.mark').count()).toBeGreaterThan(0);
     await shot('device');
+    // The decision marks are links in the SVG: focusable, and Enter opens the decision.
+    const mark = page.locator('svg.timeline a.mark').first();
+    await mark.focus();
+    expect(await page.evaluate("document.activeElement?.getAttribute('class')")).toBe('mark');
+    await page.keyboard.press('Enter');
+    await page.locator('h2', { hasText: 'Decision ' }).waitFor();
+    await page.goBack();
+    await page.locator('h2', { hasText: `Device ${stuckDevice}` }).waitFor();
     // As of an instant before the migration: no certificate is held yet.
     await page.getByLabel(/As of/).fill('2019-06-01T00:00:00Z');
     await page.getByLabel(/As of/).press('Enter');
