@@ -19,6 +19,7 @@ describe('the stuck report, paged', () => {
     do {
       const page = pageStuck(rows, { limit: 5, after });
       expect(page.count).toBe(12);
+      expect(page.offset).toBe(seen.length);
       seen.push(...page.devices.map((d) => d.deviceId));
       after = page.next ?? undefined;
       pages++;

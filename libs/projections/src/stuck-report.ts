@@ -23,6 +23,8 @@ export interface StuckQuery {
 export interface StuckPage {
   /** Rows matching the filters (all pages). */
   count: number;
+  /** How many matching rows come before this page. */
+  offset: number;
   /** Of those, how many the rule set lets someone repair (with a rule set only). */
   repairable?: number;
   devices: StuckRow[];
@@ -72,6 +74,7 @@ export function pageStuck(rows: StuckRow[], q: StuckQuery): StuckPage {
   const hasRepairs = rows.some((r) => r.repairable !== undefined);
   return {
     count: matching.length,
+    offset: start,
     ...(hasRepairs ? { repairable: matching.filter((r) => r.repairable).length } : {}),
     devices,
     next: more ? cursorOf(devices[devices.length - 1], sort) : null,

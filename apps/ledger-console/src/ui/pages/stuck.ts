@@ -27,6 +27,7 @@ interface Page {
   at: string;
   ruleSet?: { id: string; version: number };
   count: number;
+  offset: number;
   repairable?: number;
   devices: StuckDevice[];
   next: string | null;
@@ -75,13 +76,14 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
   main.append(status);
   const page = await api<Page>(`/reports/stuck-devices${qs({ ...query, limit: PAGE, after })}`, { signal: route.signal });
 
+  // The cursors of the pages seen, for Previous (a page reached by a bookmarked cursor goes back to the first).
   const cursors = seen.get(key) ?? [''];
   seen.set(key, cursors);
-  const index = Math.max(cursors.indexOf(after), 0);
-  if (cursors.indexOf(after) < 0) cursors.push(after);
+  if (!cursors.includes(after)) cursors.push(after);
+  const index = cursors.indexOf(after);
   if (page.next && cursors[index + 1] !== page.next) cursors.splice(index + 1, cursors.length, page.next);
 
-  replace(status, `${page.count} stuck at ${fmtInstant(page.at)}`, page.ruleSet ? `; ${page.repairable} repairable under ${page.ruleSet.id}@${page.ruleSet.version}` : '', `. Rows ${page.count ? index * PAGE + 1 : 0}-${index * PAGE + page.devices.length}.`);
+  replace(status, `${page.count} stuck at ${fmtInstant(page.at)}`, page.ruleSet ? `; ${page.repairable} repairable under ${page.ruleSet.id}@${page.ruleSet.version}` : '', `. Rows ${page.devices.length ? page.offset + 1 : 0}-${page.offset + page.devices.length}.`);
 
   const header = h(
     'tr',
