@@ -1,51 +1,75 @@
-import { Inject, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { Ledger } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
-import type { LedgerConfig } from './config';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import { UnreadableEventError } from '@ledger/event-store';
+import { flatten, IDENTIFIER_PATTERN, IntakeError } from '@ledger/ledger';
+import { Projector } from '@ledger/projections';
+import { LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
-import { API_KEYS, ApiKeyGuard } from './http/api-keys';
+import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
 import { QueriesController } from './http/queries.controller';
-import { flatten } from './http/validation';
-import { IntakeError } from '@ledger/ledger';
+import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
 
-class Lifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly projector: Projector,
-  ) {}
+@Injectable()
+class StartProjector implements OnApplicationBootstrap {
+  constructor(private readonly projector: Projector) {}
   onApplicationBootstrap(): void {
     this.projector.start();
   }
-  async onApplicationShutdown(): Promise<void> {
-    await this.projector.stop();
-    this.projector.readModels.close();
-    await this.store.dispose();
-  }
+}
+
+export interface AppOptions extends CoreOverrides {
+  /** Where the JSON log lines go (default: stdout, pretty when it is a terminal). */
+  logStream?: Writable;
+}
+
+/** The correlation id of a request: the caller's `x-correlation-id` when it is an identifier, else a new UUID; echoed in the response. */
+function correlationId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-correlation-id'];
+  const id = typeof given === 'string' && IDENTIFIER_PATTERN.test(given) ? given : randomUUID();
+  res.setHeader('x-correlation-id', id);
+  return id;
 }
 
 @Module({})
 export class AppModule {
-  /** The store is built by the caller (main.ts from the environment, tests from a temporary file). */
-  static forStore(store: EventStore, config: Pick<LedgerConfig, 'readModelPath' | 'ruleSet' | 'apiKeys'>): DynamicModule {
-    const readModels = new ReadModels(config.readModelPath);
-    const projector = new Projector(store, readModels, {
-      onError: (err) => console.error(`projector: ${err instanceof Error ? err.message : String(err)}; retrying`),
-    });
+  static forRoot(config: LedgerConfig, options: AppOptions = {}): DynamicModule {
+    const projectorLog = new NestLogger('projector');
+    const pretty = !options.logStream && process.stdout.isTTY;
+    const pinoHttp = {
+      level: config.logLevel,
+      genReqId: correlationId,
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      customProps: (req: IncomingMessage & { id?: unknown; ledgerRequestId?: string }) => ({
+        correlationId: req.id,
+        ...(req.ledgerRequestId ? { requestId: req.ledgerRequestId } : {}),
+      }),
+      ...(pretty ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
+    };
     return {
       module: AppModule,
-      controllers: [HealthController, CommandsController, QueriesController, AuditController, ConsoleController],
+      imports: [
+        LedgerCoreModule.forRoot(config, {
+          ...options,
+          projector: {
+            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : 'retrying'}`),
+            ...options.projector,
+          },
+        }),
+        LoggerModule.forRoot({ pinoHttp: options.logStream ? [pinoHttp, options.logStream] : pinoHttp }),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [HealthController, CommandsController, QueriesController, AuditController, ConsoleController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
       providers: [
-        { provide: EVENT_STORE, useValue: store },
-        { provide: Ledger, useValue: new Ledger(store, config.ruleSet) },
-        { provide: ReadModels, useValue: readModels },
-        { provide: Projector, useValue: projector },
-        { provide: API_KEYS, useValue: config.apiKeys },
+        { provide: API_KEYS, useValue: parseApiKeys(config.apiKeys ?? DEV_API_KEYS) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ErrorsFilter },
         {
@@ -60,7 +84,8 @@ export class AppModule {
             },
           }),
         },
-        Lifecycle,
+        Metrics,
+        StartProjector,
       ],
     };
   }

@@ -1,19 +1,73 @@
-import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
-import { Projector } from '@ledger/projections';
+import { Projector, type ProjectorHalt } from '@ledger/projections';
+import { LEDGER_CONFIG, type LedgerConfig } from '@ledger/runtime';
 
+interface HealthBody {
+  status: 'ok' | 'store-unreachable' | 'projector-halted';
+  store: StoreHealth;
+  readModels: { position: string | null; halted: ProjectorHalt | null; lag: number | null };
+}
+
+/** Events the read models trail the store by (SQLite positions are gapless: a count of events); null where positions are not counts. */
+export async function projectorLag(store: EventStore, projector: Projector): Promise<number | null> {
+  if (store.kind !== 'sqlite') return null;
+  const head = (await store.headPosition()) ?? 0n;
+  return Number(head - (projector.position ?? 0n));
+}
+
+/** No key needed on any of these. */
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly projector: Projector,
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
-  /** 200 while the process serves (no key needed): the body says whether the store answers and how far the read models are. */
+  /**
+   * 200 when the store answers and the read models are following it; 503 when the store is
+   * unreachable, or when the projector halted at an event it cannot read (the body names its
+   * position and the reason).
+   */
   @Get()
-  @HttpCode(200)
-  async health(): Promise<{ status: 'ok' | 'degraded'; store: StoreHealth; readModels: { position: string | null } }> {
+  async summary(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<HealthBody> {
     const store = await this.store.health();
-    return { status: store.reachable ? 'ok' : 'degraded', store, readModels: { position: this.projector.position?.toString() ?? null } };
+    const halted = this.projector.halted ?? null;
+    const status = !store.reachable ? 'store-unreachable' : halted ? 'projector-halted' : 'ok';
+    res.status(status === 'ok' ? 200 : 503);
+    const lag = store.reachable ? await projectorLag(this.store, this.projector) : null;
+    return { status, store, readModels: { position: this.projector.position?.toString() ?? null, halted, lag } };
+  }
+
+  /** Liveness: the process serves HTTP (a restart is the remedy when this fails). */
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check([]);
+  }
+
+  /** Readiness: the store answers, the projector has not halted, and the read models trail the store by at most LEDGER_READY_MAX_LAG events. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([
+      async () => {
+        const s = await this.store.health();
+        const check = this.indicator.check('store');
+        return s.reachable ? check.up({ kind: s.kind }) : check.down({ kind: s.kind, detail: s.detail });
+      },
+      async () => {
+        const check = this.indicator.check('projector');
+        const halted = this.projector.halted;
+        if (halted) return check.down({ halted });
+        const lag = await projectorLag(this.store, this.projector).catch(() => null);
+        const position = this.projector.position?.toString() ?? null;
+        return lag !== null && lag > this.config.readyMaxLag ? check.down({ position, lag, maxLag: this.config.readyMaxLag }) : check.up({ position, lag });
+      },
+    ]);
   }
 }

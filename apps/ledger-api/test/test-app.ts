@@ -3,19 +3,30 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
-import { getRuleSet } from '@ledger/domain';
+import { Writable } from 'node:stream';
 import { SqliteEventStore } from '@ledger/event-store';
+import { loadConfig } from '@ledger/runtime';
 import { createApp } from '../src/bootstrap';
-import { DEV_API_KEYS, parseApiKeys } from '../src/http/api-keys';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
 
-/** The real Nest app on a temporary SQLite store, as `npm start` builds it. */
-export async function startTestApp(ruleSet = 'baseline') {
+/**
+ * The real Nest app on a temporary SQLite store, as `npm start` builds it (the configuration read
+ * from `env` over the defaults). Its JSON log lines are kept in `logs`.
+ */
+export async function startTestApp(ruleSet = 'baseline', env: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
   const storeFile = path.join(dir, 'ledger.sqlite');
   const store = new SqliteEventStore(storeFile);
-  const app: INestApplication = await createApp(store, { readModelPath: path.join(dir, 'readmodels.sqlite'), ruleSet: getRuleSet(ruleSet), apiKeys: parseApiKeys(DEV_API_KEYS) }, false);
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = loadConfig({ LEDGER_SQLITE_PATH: storeFile, LEDGER_RULE_SET: ruleSet, ...env });
+  const app: INestApplication = await createApp(config, { store, logStream });
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const http = () => request(url.replace('[::1]', '127.0.0.1'));
@@ -29,6 +40,7 @@ export async function startTestApp(ruleSet = 'baseline') {
   return {
     app,
     store,
+    logs,
     dir,
     storeFile,
     http,

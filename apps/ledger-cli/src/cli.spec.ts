@@ -42,7 +42,9 @@ describe('the ledger CLI', () => {
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {
     expect((await json(env, 'report', 'proxy-disagreements')).body).toEqual({ count: 0, records: [] });
     expect((await ledger(env, 'report', 'proxy-disagreements')).out).toBe('0 notified certificate record(s) whose DSP and S1SP copies disagree');
-    await expect(ledger(env, 'report', 'everything')).rejects.toThrow(/report takes 'stuck-devices' or 'proxy-disagreements'/);
+    const everything = await ledger(env, 'report', 'everything');
+    expect(everything.code).toBe(2);
+    expect(everything.err).toMatch(/unknown command 'everything'/);
   });
 
   it('what-if --rule-set ownership-only turns refused repairs into acceptances', async () => {
@@ -83,7 +85,7 @@ describe('the ledger CLI', () => {
     expect(submitted.body.map((r: { requestId: string }) => r.requestId)).toEqual(['90-B3-D5-1F-30-03-00-14:00-DB-00-00-00-01-00-01:99', '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:99']);
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '{"requestId": "x:y:1", ');
-    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json: is neither DUIS XML nor JSON/);
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json body: malformed JSON/);
 
     // A good file followed by bad ones: each bad one is named, and nothing is written.
     const before = (await json(env, 'digest')).body;
@@ -94,14 +96,48 @@ describe('the ledger CLI', () => {
     await expect(ledger(env, 'submit', xml, truncated)).rejects.toThrow(/truncated\.xml body: is not well-formed XML/);
     fs.writeFileSync(bad, JSON.stringify([{ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:101', srv: '4.1.1' }, { requestId: '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:102', srv: '99.9' }]));
     await expect(ledger(env, 'submit', xml, bad)).rejects.toThrow(/bad\.json\[1\] srv: /);
+    // The API's intake: the same refusals as over HTTP (an unknown field, a prototype key, bytes that are not UTF-8, a DTD).
+    const rid = '90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:103';
+    fs.writeFileSync(bad, JSON.stringify({ requestId: rid, srv: '4.1.1', extra: 1 }));
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json extra: property extra should not exist/);
+    fs.writeFileSync(bad, `{"requestId":"${rid}","srv":"4.1.1","__proto__":{"admin":true}}`);
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json __proto__: is not a known field/);
+    fs.writeFileSync(bad, Buffer.from([0x7b, 0xff, 0x7d]));
+    await expect(ledger(env, 'submit', bad)).rejects.toThrow(/bad\.json body: is not valid UTF-8 \(byte offset 1: 0xff\)/);
+    fs.writeFileSync(xml, `<!DOCTYPE x [<!ENTITY e "e">]>${good}`);
+    await expect(ledger(env, 'submit', xml)).rejects.toThrow(/req\.xml body: holds a <!DOCTYPE> declaration/);
+    fs.writeFileSync(csv, 'mpan,who\n1,2\n');
+    await expect(ledger(env, 'import-registrations', csv)).rejects.toThrow(/header: must be exactly/);
     expect((await json(env, 'digest')).body).toEqual(before);
   });
 
-  it('unknown commands and bad flags fail with a one-line reason', async () => {
-    await expect(ledger(env, 'frobnicate')).rejects.toThrow(CliError);
-    await expect(ledger(env, 'what-if')).rejects.toThrow(/needs --rule-set/);
-    await expect(ledger(env, 'report', 'stuck-devices', '--rule-set', 'lenient')).rejects.toThrow(/not a known rule set/);
-    expect((await ledger(env, '--help')).out).toMatch(/^ledger: the SMETS1 certificate ledger/);
+  it.each`
+    argv                                                         | reason
+    ${['frobnicate']}                                            | ${/error: unknown command 'frobnicate'/}
+    ${['report', 'stuck-devices', '--rule-sett', 'x']}           | ${/error: unknown option '--rule-sett'/}
+    ${['report', 'stuck-devices', '--rule-set', 'lenient']}      | ${/error: option '--rule-set <id>' argument 'lenient' is invalid. Allowed choices are baseline, ownership-only, registered-operator/}
+    ${['what-if']}                                               | ${/error: required option '--rule-set <id>' not specified/}
+    ${['what-if', '--rule-set', 'baseline', '--limit', 'ten']}   | ${/--limit must be a whole number/}
+    ${['history']}                                               | ${/error: missing required argument 'deviceId'/}
+    ${['history', 'a', 'b']}                                     | ${/error: too many arguments for 'history'/}
+    ${['demo', '--wrong-share', '2']}                            | ${/--wrong-share must be a fraction from 0 to 1/}
+  `('ledger $argv is refused with exit 2, the reason and the help text', async ({ argv, reason }) => {
+    const r = await ledger(env, ...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(reason);
+    expect(r.err).toMatch(/Usage: ledger/);
+  });
+
+  it('--help, a command\'s --help and --version answer and exit 0; a failure of the work itself throws a one-line reason', async () => {
+    const help = await ledger(env, '--help');
+    expect(help).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: ledger \[options\] \[command\]\n\nthe SMETS1 certificate ledger's operator CLI/) });
+    expect(help.out).toMatch(/what-if \[options\]/);
+    const whatIfHelp = (await ledger(env, 'what-if', '--help')).out;
+    expect(whatIfHelp).toMatch(/--rule-set <id>\s+the rule set to judge under/);
+    expect(whatIfHelp.replace(/\s+/g, ' ')).toContain('(choices: "baseline", "ownership-only", "registered-operator")');
+    expect((await ledger(env, '--version')).out).toMatch(/^\d+\.\d+\.\d+$/);
+    await expect(ledger(env, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow(CliError);
+    await expect(ledger({ ...env, LEDGER_STORE: 'mongo' }, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow("LEDGER_STORE must be 'sqlite' or 'esdb', got 'mongo'");
   });
 });
 
@@ -111,9 +147,12 @@ describe('the ledger bin', () => {
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
     const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
-    const bad = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--rule-set', 'lenient'], { env, encoding: 'utf8' });
+    const usage = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--rule-sett', 'x'], { env, encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/^error: unknown option '--rule-sett'/);
+    const bad = spawnSync(process.execPath, [bin, 'history', 'not-a-device'], { env, encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: ruleSet: 'lenient' is not a known rule set/)]);
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: deviceId: /)]);
     const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });

@@ -10,13 +10,13 @@ export function findChromium(): string | undefined {
 }
 
 /**
- * Compiles the console's browser modules into dist/console, as `npm run build` does, so a test
+ * Compiles the console's browser modules into dist/apps/ledger-console, as `npm run build` does, so a test
  * serves the code under test. It compiles into a folder of its own and moves each file into place
  * with a rename, so two test files building at once never serve a half-written module.
  */
 export function buildConsole(): void {
   const root = path.resolve(__dirname, '../../..');
-  const target = path.join(root, 'dist', 'console');
+  const target = path.join(root, 'dist', 'apps', 'ledger-console');
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const tmp = fs.mkdtempSync(path.join(root, 'dist', '.console-build-'));
   try {

@@ -5,7 +5,7 @@ import {
   evolveUser,
   getRuleSet,
   requestFromRecord,
-  upcast,
+  ledgerEventOf,
   type DeviceState,
   type LedgerEvent,
   type MeterPointState,
@@ -13,8 +13,7 @@ import {
   type ServiceRequestEvaluatedV1,
   type UserState,
 } from '@ledger/domain';
-import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { loadStream } from '@ledger/ledger';
+import { UnreadableEventError, type EventStore, type RecordedEvent } from '@ledger/event-store';
 
 type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
 
@@ -24,6 +23,23 @@ function evolveFor(stream: string): Evolve<unknown> | undefined {
   if (stream.startsWith('meterpoint-')) return evolveMeterPoint as Evolve<unknown>;
   if (stream.startsWith('user-')) return evolveUser as Evolve<unknown>;
   return undefined;
+}
+
+/** A stored event as a ledger event (undefined for another application's); one this code cannot read is an UnreadableEventError. */
+function readEvent(e: RecordedEvent): LedgerEvent | undefined {
+  try {
+    return ledgerEventOf(e.stream, e.type, e.data);
+  } catch (err) {
+    throw new UnreadableEventError(e.stream, e.revision, e.position, (err as Error).message);
+  }
+}
+
+/** A stream's state as of a revision (null: before its first event), folded with the domain's own evolve. */
+async function stateAt(store: EventStore, stream: string, evolve: Evolve<unknown>, toRevision: bigint | null): Promise<unknown> {
+  let state: unknown;
+  if (toRevision === null) return state;
+  for await (const e of store.readStream(stream, { maxCount: Number(toRevision) + 1 })) state = evolve(state, readEvent(e)!);
+  return state;
 }
 
 export interface Difference {
@@ -59,7 +75,7 @@ async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) 
     Object.entries(d.revisionsRead).map(async ([stream, revision]) => {
       const evolve = evolveFor(stream);
       if (!evolve) return;
-      states[stream] = (await loadStream(store, stream, evolve, revision === null ? null : BigInt(revision))).state;
+      states[stream] = await stateAt(store, stream, evolve, revision === null ? null : BigInt(revision));
     }),
   );
   return {
@@ -192,19 +208,15 @@ export async function whatIf(
     }
     if (window) window.lastPosition = e.position.toString();
     if (++read % 10_000 === 0) onProgress?.(read);
-    let event: LedgerEvent;
-    try {
-      event = upcast(e.type, e.data);
-    } catch {
-      continue;
-    }
+    const event = readEvent(e);
+    if (!event) continue; // another application's event in a shared EventStoreDB
     if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
       await judge(event.data);
     }
     const evolve = evolveFor(e.stream);
     if (evolve) {
       let held = folds.get(e.stream);
-      if (e.revision > 0n && held?.revision !== e.revision - 1n) held = { state: (await loadStream(store, e.stream, evolve, e.revision - 1n)).state, revision: e.revision - 1n };
+      if (e.revision > 0n && held?.revision !== e.revision - 1n) held = { state: await stateAt(store, e.stream, evolve, e.revision - 1n), revision: e.revision - 1n };
       remember(e.stream, { state: evolve(held?.state, event), revision: e.revision });
     }
   }
@@ -219,7 +231,7 @@ export async function whatIf(
       remember(stream, held); // in use: keep it
       return held.state;
     }
-    const state = (await loadStream(store, stream, evolveFor(stream)!, BigInt(revision))).state;
+    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision));
     if (!held) remember(stream, { state, revision: BigInt(revision) });
     return state;
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { hashOf, verifyLink, type ChainBreak, type EventStore } from '@ledger/event-store';
+import { ledgerEventOf } from '@ledger/domain';
+import { hashOf, UnreadableEventError, verifyLink, type ChainBreak, type EventStore, type RecordedEvent } from '@ledger/event-store';
 
 export interface VerifyReport {
   ok: boolean;
@@ -7,6 +8,8 @@ export interface VerifyReport {
   streamsChecked: number;
   /** The first broken link of each stream that has one. */
   breaks: Array<{ stream: string; kind: ChainBreak['kind']; revision: string; position: string; expectedRevision?: string }>;
+  /** Stored events the code cannot read (broken JSON, an unknown type or schema version): the projector halts at the first. */
+  unreadable: Array<{ stream: string; revision: string; position: string; reason: string }>;
 }
 
 /**
@@ -17,9 +20,15 @@ export interface VerifyReport {
 export async function verifyStore(store: EventStore, onProgress?: (events: number) => void): Promise<VerifyReport> {
   const last = new Map<string, { hash: string; revision: bigint } | 'broken'>();
   const breaks: VerifyReport['breaks'] = [];
+  const unreadable: VerifyReport['unreadable'] = [];
   let n = 0;
-  for await (const e of store.readAll()) {
+  for await (const e of readAllNamingUnreadable(store, unreadable)) {
     if (++n % 10_000 === 0) onProgress?.(n);
+    try {
+      ledgerEventOf(e.stream, e.type, e.data);
+    } catch (err) {
+      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+    }
     const prev = last.get(e.stream);
     if (prev === 'broken') continue;
     const broken = verifyLink(prev, e);
@@ -37,7 +46,29 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
   onProgress?.(n);
-  return { ok: breaks.length === 0, eventsChecked: n, streamsChecked: last.size, breaks };
+  return { ok: breaks.length === 0 && unreadable.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable };
+}
+
+/**
+ * The whole log in commit order; an event whose stored JSON does not parse is named in
+ * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
+ * position + 1).
+ */
+async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable']): AsyncGenerator<RecordedEvent> {
+  let from: bigint | 'start' = 'start';
+  for (;;) {
+    try {
+      for await (const e of store.readAll({ fromPosition: from })) {
+        yield e;
+        from = e.position + 1n;
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof UnreadableEventError)) throw err;
+      unreadable.push({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
+      from = err.position + 1n;
+    }
+  }
 }
 
 export interface Digest {

@@ -150,6 +150,19 @@ export function upcast(type: string, data: unknown): LedgerEvent {
   return { type, data } as LedgerEvent;
 }
 
+/** Whether a stream is one the ledger writes (in a shared EventStoreDB, other applications' streams are passed over). */
+export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|user)-/.test(stream);
+
+/**
+ * A stored event as a ledger event, or undefined for an event of another application (not a ledger
+ * type, in a stream the ledger does not write). An event of a ledger stream or type that cannot be
+ * upcast (an unknown type or schema version) is a DomainError: the reader must stop, not skip it.
+ */
+export function ledgerEventOf(stream: string, type: string, data: unknown): LedgerEvent | undefined {
+  if (!isLedgerStream(stream) && !(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) return undefined;
+  return upcast(type, data);
+}
+
 export const deviceStream = (deviceId: string): string => `device-${deviceId}`;
 export const meterPointStream = (mpxn: string): string => `meterpoint-${mpxn}`;
 export const userStream = (userId: string): string => `user-${userId}`;

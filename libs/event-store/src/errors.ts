@@ -58,3 +58,28 @@ export class EventIdConflictError extends Error {
     );
   }
 }
+
+/** The store has no space left for an append (SQLITE_FULL: the disk or a size limit). Nothing of it was written; appends resume once space returns. */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(`store out of space: ${message}`);
+  }
+}
+
+/**
+ * A stored event the code cannot read: its data or metadata is not JSON, or (raised by the
+ * ledger's readers) its type or schema version is one this code does not know. It is the store's
+ * state, not the client's input: nothing that depends on the event goes on past it.
+ */
+export class UnreadableEventError extends Error {
+  override readonly name = 'UnreadableEventError';
+  constructor(
+    readonly stream: string,
+    readonly revision: bigint,
+    readonly position: bigint,
+    readonly reason: string,
+  ) {
+    super(`the stored event at position ${position} (stream '${stream}', revision ${revision}) cannot be read: ${reason}`);
+  }
+}

@@ -11,6 +11,8 @@
  *   `streamRevision(stream)` answers `undefined` for it.
  */
 
+import type { Observable } from 'rxjs';
+
 /** What the writer expects the stream to be before its append. */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
 
@@ -107,8 +109,16 @@ export interface StoreHealth {
 /** The largest append a store accepts, as EventStoreDB's default max append size (1 MiB). */
 export const MAX_APPEND_BYTES = 1024 * 1024;
 
+/** What one durable write did: how many appends it held (a group commit holds several) and how long it took. */
+export interface AppendStats {
+  appends: number;
+  seconds: number;
+}
+
 export interface EventStore {
   readonly kind: 'sqlite' | 'esdb';
+  /** Each durable write, for metrics (an adapter that does not group may leave it out). */
+  readonly appendStats?: Observable<AppendStats>;
   appendToStream(stream: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;

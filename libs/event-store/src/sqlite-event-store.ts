@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -7,13 +8,16 @@ import {
   EventIdConflictError,
   InvalidStoreArgumentError,
   PartialIdempotencyError,
+  StoreFullError,
   StoreUnavailableError,
+  UnreadableEventError,
   WrongExpectedRevisionError,
 } from './errors';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
   type AppendResult,
+  type AppendStats,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -67,6 +71,7 @@ interface PendingAppend {
  */
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
+  readonly appendStats = new Subject<AppendStats>();
   private readonly db: Database.Database;
   private readonly commits = new EventEmitter();
   private readonly pollIntervalMs: number;
@@ -144,7 +149,14 @@ export class SqliteEventStore implements EventStore {
 
     const pending: PendingAppend = { stream, expected, encoded };
     if (!this.groupCommit) {
-      const result = this.db.transaction(() => this.appendOne(pending)).immediate();
+      let result: AppendResult;
+      const started = process.hrtime.bigint();
+      try {
+        result = this.db.transaction(() => this.appendOne(pending)).immediate();
+      } catch (err) {
+        throw storeError(err, this.file);
+      }
+      this.appendStats.next({ appends: 1, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
       if (result.written) this.commits.emit('commit');
       return result;
     }
@@ -164,6 +176,7 @@ export class SqliteEventStore implements EventStore {
     const batch = this.queue;
     this.queue = [];
     const outcomes: Array<{ ok: AppendResult } | { err: unknown }> = [];
+    const started = process.hrtime.bigint();
     try {
       this.ensureOpen();
       this.db
@@ -172,15 +185,18 @@ export class SqliteEventStore implements EventStore {
             try {
               outcomes.push({ ok: this.appendSavepoint(item) });
             } catch (err) {
+              if (isFull(err)) throw err; // the whole group is refused: nothing of it can be written
               outcomes.push({ err });
             }
           }
         })
         .immediate();
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      const mapped = storeError(err, this.file);
+      for (const item of batch) item.reject(mapped);
       return;
     }
+    this.appendStats.next({ appends: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
     if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
     batch.forEach((item, i) => {
       const o = outcomes[i];
@@ -298,6 +314,7 @@ export class SqliteEventStore implements EventStore {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.appendStats.complete();
     this.commits.emit('commit');
     this.db.close();
   }
@@ -314,15 +331,25 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
   return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
 }
 
+function isFull(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'SQLITE_FULL';
+}
+
+/** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
+function storeError(err: unknown, file: string): unknown {
+  return isFull(err) ? new StoreFullError(`${file}: ${(err as Error).message}`, err) : err;
+}
+
 function toRecorded(row: Row): RecordedEvent {
-  return {
-    id: row.event_id,
-    type: row.type,
-    stream: row.stream,
-    revision: BigInt(row.revision),
-    position: BigInt(row.position),
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
-    created: row.created,
-  };
+  const revision = BigInt(row.revision);
+  const position = BigInt(row.position);
+  let data: unknown;
+  let metadata: RecordedEvent['metadata'];
+  try {
+    data = JSON.parse(row.data);
+    metadata = JSON.parse(row.metadata);
+  } catch (err) {
+    throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
+  }
+  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
 }

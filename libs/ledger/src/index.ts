@@ -2,3 +2,5 @@ export * from './streams';
 export * from './ledger';
 export * from './intake';
 export * from './demo';
+export * from './registration-import';
+export * from './ledger.module';

@@ -222,11 +222,14 @@ export class Ledger {
     const at = events.findIndex((e) => e.id === decisionId);
     const decisionEvent = events[at];
     const placed: CertificatePlacedV1[] = [];
+    let last = decisionEvent;
     for (const e of events.slice(at + 1)) {
       if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
       placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
+      last = e;
     }
-    return { decision: toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1, placed, written: false, position: decisionEvent.position.toString(), stream };
+    // The position of the append's last event, as the reply to the first submission gave it.
+    return { decision: toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1, placed, written: false, position: last.position.toString(), stream };
   }
 
   /** Appends one event whose id derives from `name`, unless the stream already holds it. */

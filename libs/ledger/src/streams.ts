@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { upcast, type LedgerEvent } from '@ledger/domain';
-import { chainEvents, GENESIS_HASH, hashOf, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
+import { DomainError, upcast, type LedgerEvent } from '@ledger/domain';
+import { chainEvents, GENESIS_HASH, hashOf, UnreadableEventError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
 
 /** A UUID (version 5 layout) derived from a name, so the same fact always gets the same event id. */
 export function nameUuid(name: string): string {
@@ -42,8 +42,14 @@ export async function loadStream<S>(
   return { stream, state, revision, lastHash, events };
 }
 
+/** A stored event as a ledger event; one of a type or schema version this code does not know is an UnreadableEventError. */
 export function toLedgerEvent(e: RecordedEvent): LedgerEvent {
-  return upcast(e.type, e.data);
+  try {
+    return upcast(e.type, e.data);
+  } catch (err) {
+    if (err instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, err.message);
+    throw err;
+  }
 }
 
 /** Who did it and why: written into every event's metadata. */

@@ -1,3 +1,4 @@
 export * from './read-models';
 export * from './projector';
 export * from './stuck-report';
+export * from './projections.module';

@@ -1,4 +1,4 @@
-import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
+import { UnreadableEventError, type EventStore, type RecordedEvent, type Subscription } from '@ledger/event-store';
 import type { ReadModels } from './read-models';
 
 export interface ProjectorOptions {
@@ -9,18 +9,30 @@ export interface ProjectorOptions {
   onError?: (err: unknown) => void;
 }
 
+/** Where and why the projector stopped: a stored event it cannot read. */
+export interface ProjectorHalt {
+  position: string;
+  stream: string;
+  revision: string;
+  reason: string;
+}
+
 /**
  * Follows the store from the read models' checkpoint and applies what it sees. Events that arrive
  * together are applied in one transaction (a batch per turn of the event loop, at most
  * `batchSize`). A dropped subscription is resumed from the checkpoint after `retryDelayMs`.
+ * An event it cannot read (unknown type or schema version, broken JSON) halts it: everything
+ * before that event is applied, the checkpoint stays just before it, nothing after it is applied,
+ * and `halted` says where and why. It never skips an event.
  */
 export class Projector {
   private subscription: Subscription | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  private waiters: Array<{ position: bigint; resolve: () => void }> = [];
+  private waiters: Array<{ position: bigint; resolve: () => void; fail: () => void }> = [];
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
+  private haltedAt: ProjectorHalt | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -50,12 +62,18 @@ export class Projector {
     return this.readModels.checkpoint().position;
   }
 
-  /** Resolves once the read models include `position` (or after `timeoutMs`, answering false). */
+  /** Set when an unreadable event stopped the projector. */
+  get halted(): ProjectorHalt | undefined {
+    return this.haltedAt;
+  }
+
+  /** Resolves once the read models include `position` (or after `timeoutMs`, or at once when halted before it, answering false). */
   async waitFor(position: bigint, timeoutMs = 5000): Promise<boolean> {
     const current = this.position;
     if (current !== undefined && current >= position) return true;
+    if (this.haltedAt && BigInt(this.haltedAt.position) <= position) return false;
     return new Promise<boolean>((resolve) => {
-      const waiter = { position, resolve: () => (clearTimeout(timer), resolve(true)) };
+      const waiter = { position, resolve: () => (clearTimeout(timer), resolve(true)), fail: () => (clearTimeout(timer), resolve(false)) };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve(false);
@@ -70,23 +88,54 @@ export class Projector {
     for (;;) {
       const from = this.position;
       const batch: RecordedEvent[] = [];
-      for await (const e of this.store.readAll({ fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
-        if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
-        batch.push(e);
-        if (batch.length >= this.batchSize) break;
+      try {
+        for await (const e of this.store.readAll({ fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
+          if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
+          batch.push(e);
+          if (batch.length >= this.batchSize) break;
+        }
+      } catch (err) {
+        if (err instanceof UnreadableEventError) this.apply(batch); // what came before it
+        throw this.haltOn(err);
       }
       if (batch.length === 0) return applied;
-      this.readModels.applyBatch(batch);
+      this.apply(batch);
       applied += batch.length;
       onProgress?.(applied);
-      this.release();
+      // Let timers and I/O run between batches: a long catch-up never starves the process.
+      await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Applies a batch in one transaction; at an unreadable event, applies what precedes it and halts. */
+  private apply(batch: RecordedEvent[]): void {
+    if (batch.length === 0) return;
+    try {
+      this.readModels.applyBatch(batch);
+    } catch (err) {
+      if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position));
+      throw this.haltOn(err);
+    }
+    this.release();
+  }
+
+  /** Records the halt when `err` is an unreadable event (and wakes every waiter that can no longer be served). */
+  private haltOn(err: unknown): unknown {
+    if (err instanceof UnreadableEventError && !this.haltedAt) {
+      this.haltedAt = { position: err.position.toString(), stream: err.stream, revision: err.revision.toString(), reason: err.reason };
+      this.running = false;
+      const stuck = this.waiters.filter((w) => w.position >= err.position);
+      this.waiters = this.waiters.filter((w) => w.position < err.position);
+      for (const w of stuck) w.fail();
+    }
+    return err;
   }
 
   /** Drops the read models and builds them again from the start of the store. */
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
-    const wasRunning = this.running;
+    const wasRunning = this.running || this.haltedAt !== undefined;
     await this.stop();
+    this.haltedAt = undefined;
     const n = await this.readModels.bulk(() => {
       this.readModels.reset();
       return this.catchUp(onProgress);
@@ -104,11 +153,11 @@ export class Projector {
         if (!this.running) await sub.unsubscribe();
         let pending: RecordedEvent[] = [];
         let scheduled = false;
+        let failure: { err: unknown } | undefined;
         const flush = () => {
           const batch = pending;
           pending = [];
-          this.readModels.applyBatch(batch);
-          this.release();
+          this.apply(batch);
         };
         for await (const e of sub) {
           pending.push(e);
@@ -118,13 +167,22 @@ export class Projector {
             scheduled = true;
             setImmediate(() => {
               scheduled = false;
-              if (pending.length) flush();
+              try {
+                if (pending.length) flush();
+              } catch (err) {
+                failure = { err }; // ends the subscription; the error is met below, outside this callback
+                void sub.unsubscribe();
+              }
             });
           }
         }
+        if (failure) throw failure.err;
         if (pending.length) flush();
       } catch (err) {
+        // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
+        if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);
+        if (this.haltedAt) break;
         if (this.running) await new Promise((r) => setTimeout(r, this.retryDelayMs));
       }
     }

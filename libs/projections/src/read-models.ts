@@ -9,7 +9,7 @@ import {
   proxyDisagreements,
   repairOptions,
   stuckStatus,
-  upcast,
+  ledgerEventOf,
   type DeviceState,
   type LedgerEvent,
   type MeterPointState,
@@ -20,7 +20,7 @@ import {
   type StuckStatus,
   type UserState,
 } from '@ledger/domain';
-import { PAGE_SIZE, type RecordedEvent } from '@ledger/event-store';
+import { PAGE_SIZE, UnreadableEventError, type RecordedEvent } from '@ledger/event-store';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);
@@ -163,12 +163,13 @@ export class ReadModels {
   }
 
   private apply(recorded: RecordedEvent, ord: number, folds: BatchFolds): void {
-    let event: LedgerEvent;
+    let event: LedgerEvent | undefined;
     try {
-      event = upcast(recorded.type, recorded.data);
-    } catch {
-      return; // not a ledger event (another application's stream in a shared EventStoreDB)
+      event = ledgerEventOf(recorded.stream, recorded.type, recorded.data);
+    } catch (err) {
+      throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
     }
+    if (!event) return; // another application's event in a shared EventStoreDB
     const position = recorded.position.toString();
     const s = this.stmts;
     switch (event.type) {

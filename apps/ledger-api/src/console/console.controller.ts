@@ -13,7 +13,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 /**
  * The audit console, served by the API itself at /console: the page and its style from this
- * module, its scripts from `dist/console` (compiled from apps/ledger-console by `npm run build`,
+ * module, its scripts from `dist/apps/ledger-console` (compiled from apps/ledger-console by `npm run build`,
  * which `npm ci` runs). Nothing is fetched from elsewhere: the Content-Security-Policy allows this
  * origin only. The page needs no key; every API call it makes sends the key the user signs in with.
  */
@@ -61,13 +61,13 @@ export class ConsoleController {
   }
 }
 
-/** `dist/console` of the project: the nearest folder above this file holding package.json. */
+/** `dist/apps/ledger-console` of the project: the nearest folder above this file holding package.json. */
 export function consoleScriptsDir(from = __dirname): string {
   let dir = from;
   while (!fs.existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
-    if (up === dir) return path.resolve('dist', 'console');
+    if (up === dir) return path.resolve('dist', 'apps', 'ledger-console');
     dir = up;
   }
-  return path.join(dir, 'dist', 'console');
+  return path.join(dir, 'dist', 'apps', 'ledger-console');
 }

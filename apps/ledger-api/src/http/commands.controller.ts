@@ -1,15 +1,32 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
-import { IntakeError, Ledger, parseDuisRequest, parseRegistrationCsv, REGISTRATION_CSV_HEADER, type SubmitResult } from '@ledger/ledger';
+import {
+  bodyKind,
+  certificateFromDto,
+  checkIdentifier,
+  importRegistrationFile,
+  IntakeError,
+  InventoryDto,
+  Ledger,
+  PlacementDto,
+  RegistrationDto,
+  REGISTRATION_CSV_HEADER,
+  serviceRequestFromJson,
+  serviceRequestFromXml,
+  ServiceRequestDto,
+  UserRoleDto,
+  type SubmitResult,
+} from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
+import { formatRequestId } from '@ledger/domain';
+import { Metrics } from '../metrics';
 import { Roles, type ApiRole } from './api-keys';
-import { certificateFromDto } from './certificates';
-import { InventoryDto, PlacementDto, RegistrationDto, ServiceRequestDto, UserRoleDto } from './dto';
-import { validated } from './validation';
 
-type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown> };
-const actor = (req: AuthedRequest) => `api:${req.apiRole ?? 'unknown'}`;
+/** A request as the guard and the logger left it: the key's role, and the correlation id (pino-http's `id`). */
+type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown>; id?: unknown; ledgerRequestId?: string };
+
+/** Who did it, and the request's correlation id, into every event's metadata. */
+const context = (req: AuthedRequest) => ({ actor: `api:${req.apiRole ?? 'unknown'}`, ...(typeof req.id === 'string' ? { correlationId: req.id } : {}) });
 
 @ApiTags('intake')
 @ApiSecurity('api-key')
@@ -19,6 +36,7 @@ export class CommandsController {
   constructor(
     private readonly ledger: Ledger,
     private readonly projector: Projector,
+    private readonly metrics: Metrics,
   ) {}
 
   @Post('service-requests')
@@ -28,28 +46,16 @@ export class CommandsController {
   @ApiBody({ type: ServiceRequestDto, description: 'JSON as below, or a DUIS XML request (application/xml)' })
   async submit(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Req() req: AuthedRequest) {
     const receivedAt = new Date().toISOString();
-    let input: ServiceRequestInput;
-    if (/^(application|text)\/xml\b/.test(contentType ?? '')) {
-      input = parseDuisRequest(typeof body === 'string' ? body : '', receivedAt).input;
-    } else if (/^application\/json\b/.test(contentType ?? '')) {
-      const dto = await validated(ServiceRequestDto, body);
-      input = {
-        requestId: dto.requestId,
-        srv: dto.srv,
-        role: dto.role,
-        commandVariant: dto.commandVariant,
-        signingRoleCode: dto.signingRoleCode,
-        executionDateTime: dto.executionDateTime,
-        dateRange: dto.dateRange,
-        remotePartyRole: dto.remotePartyRole,
-        certificates: (dto.certificates ?? []).map((c, i) => certificateFromDto(c, `certificates[${i}]`)),
-        receivedAt,
-        format: 'json',
-      };
-    } else {
-      throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
+    const kind = bodyKind(contentType);
+    if (kind !== 'json' && kind !== 'xml') throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
+    const request = kind === 'xml' ? serviceRequestFromXml(typeof body === 'string' ? body : '', receivedAt) : await serviceRequestFromJson(body, receivedAt);
+    req.ledgerRequestId = formatRequestId(request.requestId); // into the request's log line
+    const result = await this.ledger.submit(request, context(req));
+    if (result.written) {
+      const d = result.decision;
+      this.metrics.decisions.inc({ srv: d.request.srv, outcome: d.outcome, code: d.responseCode });
+      this.metrics.decisionSeconds.observe((Date.now() - Date.parse(receivedAt)) / 1000);
     }
-    const result = await this.ledger.submit(parseServiceRequest(input), { actor: actor(req) });
     return this.reply(result);
   }
 
@@ -57,7 +63,7 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Record one Registration Data change (idempotent by MPxN and record id)' })
   async registration(@Body() body: RegistrationDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.recordRegistration(body, { actor: actor(req) });
+    const r = await this.ledger.recordRegistration(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -68,35 +74,19 @@ export class CommandsController {
   @ApiConsumes('text/csv')
   @ApiBody({ schema: { type: 'string', example: `${REGISTRATION_CSV_HEADER.join(',')}\n1412345678901,network_operator,90-B3-D5-1F-30-03-00-0A,2024-01-01,RDP-1` } })
   async importRegistrations(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Headers('x-file-name') fileName: string | undefined, @Req() req: AuthedRequest) {
-    if (!/^text\/(csv|plain)\b/.test(contentType ?? '') || typeof body !== 'string') {
-      throw new IntakeError('content-type', 'send the file as text/csv');
-    }
-    const file = fileName || `upload-${new Date().toISOString()}`;
-    const { rows, errors } = parseRegistrationCsv(body);
-    let written = 0;
-    let unchanged = 0;
-    let last: string | null = null;
-    for (const row of rows) {
-      try {
-        const r = await this.ledger.recordRegistration({ ...row, file }, { actor: actor(req) });
-        if (r.written) written++;
-        else unchanged++;
-        last = r.position;
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        errors.push({ line: row.line, field: err.field, reason: err.reason });
-      }
-    }
-    if (last) await this.projector.waitFor(BigInt(last));
-    errors.sort((a, b) => a.line - b.line);
-    return { file, lines: rows.length + errors.length, written, unchanged, rejected: errors.length, errors };
+    if (bodyKind(contentType) !== 'csv' || typeof body !== 'string') throw new IntakeError('content-type', 'send the file as text/csv');
+    if (fileName !== undefined) checkIdentifier(fileName, 'x-file-name');
+    const file = fileName || `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}`;
+    const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, context(req));
+    if (lastPosition) await this.projector.waitFor(BigInt(lastPosition));
+    return report;
   }
 
   @Post('users')
   @HttpCode(200)
   @ApiOperation({ summary: 'Register a User acting in a User Role' })
   async user(@Body() body: UserRoleDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.registerUserRole(body, { actor: actor(req) });
+    const r = await this.ledger.registerUserRole(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -105,7 +95,7 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Record a change to a device's Smart Metering Inventory record" })
   async inventory(@Body() body: InventoryDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.changeInventory(body, { actor: actor(req) });
+    const r = await this.ledger.changeInventory(body, context(req));
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }
@@ -116,7 +106,7 @@ export class CommandsController {
   async place(@Param('deviceId') deviceId: string, @Body() body: PlacementDto, @Req() req: AuthedRequest) {
     const r = await this.ledger.placeCertificate(
       { deviceId, slot: body.slot, certificate: certificateFromDto(body.certificate, 'certificate'), heldBy: body.heldBy, via: { kind: body.via, reference: body.reference }, placedAt: body.placedAt },
-      { actor: actor(req) },
+      context(req),
     );
     await this.projector.waitFor(BigInt(r.position!));
     return r;
@@ -134,6 +124,8 @@ export class CommandsController {
       checks: d.checks,
       placed: r.placed,
       signatureVerified: false,
+      evaluatedAt: d.evaluatedAt,
+      written: r.written,
       recorded: r.written ? 'now' : 'before (the RequestID was decided already; nothing written)',
       stream: r.stream,
       position: r.position,

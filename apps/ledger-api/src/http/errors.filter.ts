@@ -1,12 +1,15 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@ledger/domain';
-import { AppendTooLargeError, StoreUnavailableError, WrongExpectedRevisionError } from '@ledger/event-store';
-import { IntakeError, RequestIdReusedError } from '@ledger/ledger';
+import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
+import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledger/ledger';
 
 /**
- * One shape for every error: `{ statusCode, error, message, field? }`. Bad input (a DomainError or
- * IntakeError, malformed JSON or XML) is a 400 naming the field; a RequestID sent again with other
- * content is a 409; an unreachable store is a 503.
+ * One shape for every error: `{ statusCode, error, message, field?, code? }`. Bad input (a
+ * DomainError or IntakeError, malformed JSON or XML, a body that is not UTF-8, too deep, or holds a
+ * DTD) is a 400 naming the field; a body over its content type's limit a 413; a RequestID sent
+ * again with other content a 409; a stored event the code cannot read a 500 with code
+ * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
+ * or a stream other processes kept moving, a 503; a full store a 507.
  */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -19,8 +22,14 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof RequestIdReusedError) return send(409, 'Conflict', err.message, { field: 'requestId', differences: err.differences });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
-    if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message);
-    if (err instanceof WrongExpectedRevisionError) return send(409, 'Conflict', `${err.message} (the request was retried and kept conflicting: send it again)`);
+    if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message, { code: 'STORE_UNREACHABLE' });
+    if (err instanceof StreamContentionError) return send(503, 'Service Unavailable', err.message, { code: 'STREAM_CONTENTION' });
+    if (err instanceof StoreFullError) return send(507, 'Insufficient Storage', err.message, { code: 'STORE_OUT_OF_SPACE' });
+    if (err instanceof UnreadableEventError) {
+      this.logger.error(err.message);
+      return send(500, 'Internal Server Error', err.message, { code: 'UNREADABLE_STORED_EVENT', stream: err.stream, revision: err.revision.toString(), position: err.position.toString() });
+    }
+    if (err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError) return send(409, 'Conflict', err.message);
     if (err instanceof HttpException) {
       const body = err.getResponse();
       const status = err.getStatus();
@@ -34,7 +43,10 @@ export class ErrorsFilter implements ExceptionFilter {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.parse.failed') return send(400, 'Bad Request', `body: malformed JSON (${e.message})`, { field: 'body' });
-    if (e?.type === 'entity.too.large') return send(413, 'Payload Too Large', e.message ?? 'request body too large');
+    if (e?.type === 'entity.too.large') {
+      const { length, limit } = err as { length?: number; limit?: number };
+      return send(413, 'Payload Too Large', `body: ${length ?? 'more than the limit of'} bytes, over the ${limit}-byte limit for this content type`, { field: 'body' });
+    }
     this.logger.error(err instanceof Error ? err.stack : String(err));
     send(500, 'Internal Server Error', 'internal error (logged)');
   }

@@ -10,13 +10,8 @@ import { findPage, meterPointPage, userPage } from './pages/find.js';
 import { integrityPage } from './pages/integrity.js';
 import { stuckPage } from './pages/stuck.js';
 import { whatIfPage } from './pages/whatif.js';
+import type { Page } from './route.js';
 
-export interface Route {
-  path: string[];
-  params: URLSearchParams;
-  signal: AbortSignal;
-}
-export type Page = (main: HTMLElement, route: Route) => Promise<void> | void;
 
 const PAGES: Record<string, { title: string; page: Page; nav?: boolean }> = {
   find: { title: 'Find', page: findPage, nav: true },
@@ -39,10 +34,6 @@ function parse(): { path: string[]; params: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, '');
   const [p, q] = raw.split('?', 2);
   return { path: p.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(q ?? '') };
-}
-
-export function go(route: string): void {
-  location.hash = `#/${route}`;
 }
 
 function drawNav(active: string): void {

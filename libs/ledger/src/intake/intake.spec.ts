@@ -118,7 +118,7 @@ describe('Registration Data CSV', () => {
       `1412345678901,network_operator,${NO_A},2024-01-01,R1`,
       '1412345678902,network_operator,90b3d51f3003000a,2024-01-01,R2',
       '',
-      `"1234567890",supplier,"90-b3-d5-1f-30-01-00-01",2024-01-01T00:00:00Z,"R,3"`,
+      `"1234567890",supplier,"90-b3-d5-1f-30-01-00-01",2024-01-01T00:00:00Z,"R-3"`,
       `2200000123453,operator,${NO_A},2024-01-01,R4`,
       `2200000123453,supplier,${NO_A},2024-13-01,R5`,
       `2200000123453,supplier,${NO_A}`,
@@ -126,7 +126,7 @@ describe('Registration Data CSV', () => {
     const { rows, errors } = parseRegistrationCsv(text);
     expect(rows.map((r) => [r.line, r.mpxn, r.responsibility, r.partyUserId, r.effectiveFrom, r.recordId])).toEqual([
       [2, '1412345678901', 'networkOperator', NO_A, '2024-01-01T00:00:00.000Z', 'R1'],
-      [5, '1234567890', 'supplier', '90-B3-D5-1F-30-01-00-01', '2024-01-01T00:00:00.000Z', 'R,3'],
+      [5, '1234567890', 'supplier', '90-B3-D5-1F-30-01-00-01', '2024-01-01T00:00:00.000Z', 'R-3'],
     ]);
     expect(errors).toEqual([
       { line: 3, field: 'mpxn', reason: "'1412345678902' fails the MPAN check digit (last digit should be 1)" },
@@ -136,7 +136,33 @@ describe('Registration Data CSV', () => {
     ]);
   });
 
-  it('a wrong header refuses the whole file', () => {
-    expect(parseRegistrationCsv('mpan,who\n1412345678901,x')).toEqual({ rows: [], errors: [{ line: 1, field: 'header', reason: expect.stringContaining(header) }] });
+  it('a wrong header, or no header at all, refuses the whole file', () => {
+    expect(() => parseRegistrationCsv('mpan,who\n1412345678901,x')).toThrow(expect.objectContaining({ field: 'header', reason: expect.stringContaining(header) }));
+    expect(() => parseRegistrationCsv('\r\n\n')).toThrow(expect.objectContaining({ field: 'file', reason: expect.stringMatching(/^is empty/) }));
+  });
+
+  it.each([['=SUM(A1)'], ['+1'], ['-1'], ['@x'], ['a b'], ['R\u0007'], ['<b>'], ['x'.repeat(129)]])('a record id %j is rejected on its line', (recordId) => {
+    const { rows, errors } = parseRegistrationCsv(`${header}\n1412345678901,supplier,${NO_A},2024-01-01,"${recordId}"`);
+    expect(rows).toEqual([]);
+    expect(errors).toEqual([{ line: 2, field: 'record_id', reason: expect.stringContaining('is not an identifier') }]);
+  });
+});
+
+describe('Registration Data CSV as csv-parse reads it', () => {
+  const header = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+  it('takes a BOM, CRLF and a quoted field holding a line break; a line is numbered where its record ends', () => {
+    const text = `\uFEFF${header}\r\n"1412345678901","network_operator","90-B3-D5-1F-30-03-00-0A",2024-01-01,R1\r\n"22000001\n23453",supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R2\r\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-02-01,"R3"\r\n`;
+    const { rows, errors } = parseRegistrationCsv(text);
+    expect(rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'R1'], [5, 'R3']]);
+    expect(errors).toEqual([{ line: 4, field: 'mpxn', reason: expect.stringContaining('22000001\n23453') }]);
+  });
+
+  it('a line with a stray quote is reported and the lines after it kept; an unterminated quote is reported where it opened', () => {
+    const { rows, errors } = parseRegistrationCsv(`${header}\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R"1\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-02,R2\n`);
+    expect(rows.map((r) => r.recordId)).toEqual(['R2']);
+    expect(errors).toEqual([{ line: 2, field: 'line', reason: expect.stringMatching(/^is not valid CSV/) }]);
+    const open = parseRegistrationCsv(`${header}\n1412345678901,supplier,"90-B3-D5-1F-30-03-00-0A,2024-01-01,R1\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-02,R2\n`);
+    expect(open.rows).toEqual([]);
+    expect(open.errors).toEqual([{ line: expect.any(Number), field: 'line', reason: expect.stringMatching(/^is not valid CSV \(Quote Not Closed/) }]);
   });
 });

@@ -1,4 +1,7 @@
 import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
+import { parse } from 'csv-parse/sync';
+import { checkIdentifier } from './body';
+import { IntakeError } from './errors';
 
 /**
  * The Registration Data file format: CSV, UTF-8, one header line then one change per line.
@@ -10,8 +13,13 @@ import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domai
  * - responsibility: `supplier` or `network_operator`
  * - party_user_id: the party's User ID (EUI-64, any case, hyphens optional)
  * - effective_from: an ISO-8601 instant with a zone, or a date (00:00Z that day)
- * - record_id: the RDP's record id; re-importing a record id already held changes nothing
- * Fields may be double-quoted (a quote inside doubled); blank lines are ignored; CRLF is accepted.
+ * - record_id: the RDP's record id (an identifier: see IDENTIFIER_RULE); re-importing a record id
+ *   already held changes nothing
+ * Read with csv-parse: fields may be double-quoted (a quote inside doubled, a line break inside
+ * kept); a UTF-8 BOM, blank lines and CRLF are accepted. A line is numbered as the line its record
+ * ends on.
+ * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
+ * reported and skipped, and the good lines are kept.
  */
 export const REGISTRATION_CSV_HEADER = ['mpxn', 'responsibility', 'party_user_id', 'effective_from', 'record_id'];
 
@@ -33,21 +41,31 @@ export interface RowError {
 export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; errors: RowError[] } {
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const header = splitCsvLine(lines[0] ?? '');
-  if (!header || header.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
-    return { rows, errors: [{ line: 1, field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}'` }] };
+  if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parse(text, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err) => {
+        if (err) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
+        return undefined;
+      },
+    }) as unknown as typeof records;
+  } catch (err) {
+    throw new IntakeError('file', `is not valid CSV: ${(err as Error).message}`);
   }
-  for (let i = 1; i < lines.length; i++) {
-    const line = i + 1;
-    if (lines[i].trim() === '') continue;
-    const fields = splitCsvLine(lines[i]);
-    if (!fields) {
-      errors.push({ line, field: 'line', reason: 'has an unterminated quoted field' });
-      continue;
-    }
+  const [header, ...lines] = records;
+  if (!header || header.info.lines !== 1 || header.record.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
+    throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
+  }
+  for (const { record: fields, info } of lines) {
+    const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
     if (fields.length !== REGISTRATION_CSV_HEADER.length) {
-      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length} (truncated?)` });
+      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length}${fields.length < REGISTRATION_CSV_HEADER.length ? ' (truncated?)' : ''}` });
       continue;
     }
     const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
@@ -56,6 +74,7 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
         throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
       }
       if (recordId === '') throw new DomainError('record_id', 'is empty');
+      checkIdentifier(recordId, 'record_id');
       rows.push({
         line,
         mpxn: parseMpxn(mpxn, 'mpxn'),
@@ -69,29 +88,6 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
       errors.push({ line, field: err.field, reason: err.reason });
     }
   }
+  errors.sort((a, b) => a.line - b.line);
   return { rows, errors };
-}
-
-/** Splits one CSV line; undefined when a quoted field is not closed. */
-function splitCsvLine(line: string): string[] | undefined {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
-  }
-  if (quoted) return undefined;
-  out.push(field);
-  return out;
 }

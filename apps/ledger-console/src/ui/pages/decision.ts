@@ -5,7 +5,7 @@
  */
 import { api, enc } from '../api.js';
 import { badge, dl, fmtInstant, h, link, outcomeBadge, replace, table, type Child } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 import { differencePath, evidenceRows } from '../../view/report.js';
 
 const RULE_SETS = ['baseline', 'ownership-only', 'registered-operator'];

@@ -6,7 +6,7 @@
 import { api, ApiError, enc } from '../api.js';
 import { legend, timelineSvg, type TimelineRow } from '../chart.js';
 import { badge, dl, fmtInstant, h, link, outcomeBadge, table } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 import { copyDisagreements, mismatches, outcomeColour, registrationBands, slotBands, SLOTS, type DecisionEntry, type RegistrationEntry, type Slot } from '../../view/timeline.js';
 
 interface Held {

@@ -2,7 +2,7 @@
 import { api, ApiError, enc, qs } from '../api.js';
 import { timelineSvg } from '../chart.js';
 import { fmtInstant, h, link, outcomeBadge, replace, table } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 import { registrationBands, type RegistrationEntry } from '../../view/timeline.js';
 
 interface Finder {

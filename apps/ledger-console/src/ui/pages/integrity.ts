@@ -1,7 +1,7 @@
 /** Integrity: the last verification of the hash chains, a button to run one, and the current digest to copy. */
 import { api } from '../api.js';
 import { badge, dl, fmtInstant, h, replace, table } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 
 interface Verification {
   ok: boolean;

@@ -5,7 +5,7 @@
  */
 import { api, enc, qs } from '../api.js';
 import { badge, field, fmtInstant, h, link, replace, select } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 import { areaOf, csv, STUCK_CSV_HEADER, stuckCsvRow, type StuckDevice } from '../../view/report.js';
 
 const AREAS: Array<[string, string]> = [

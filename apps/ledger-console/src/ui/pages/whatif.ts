@@ -7,7 +7,7 @@
 import { api, enc, qs } from '../api.js';
 import { barChart } from '../chart.js';
 import { field, h, link, outcomeBadge, replace, select, table } from '../dom.js';
-import type { Route } from '../main.js';
+import type { Route } from '../route.js';
 import { addWindow, changedTotal, emptyTotals, pagePlan, progress, type ChangedDecision, type WhatIfReply, type WhatIfTotals } from '../../view/report.js';
 
 const PAGE = 25;

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './body';
+
+const identifier = (each = false) => Matches(IDENTIFIER_PATTERN, { each, message: `$property must be an identifier (${IDENTIFIER_RULE})` });
 
 export class CertificateDto {
   @ApiPropertyOptional({ description: 'The certificate, base64 DER: owner, role, key usage, serial and issuer are read from it' })
@@ -85,14 +88,14 @@ export class RegistrationDto {
   @ApiProperty({ enum: ['supplier', 'networkOperator'] }) @IsIn(['supplier', 'networkOperator']) responsibility!: 'supplier' | 'networkOperator';
   @ApiProperty({ example: '90-B3-D5-1F-30-03-00-0A' }) @IsString() partyUserId!: string;
   @ApiProperty({ example: '2024-01-01T00:00:00Z' }) @IsString() effectiveFrom!: string;
-  @ApiProperty({ example: 'RDP-0001' }) @IsString() @IsNotEmpty() recordId!: string;
+  @ApiProperty({ example: 'RDP-0001', pattern: IDENTIFIER_PATTERN.source }) @IsString() @identifier() recordId!: string;
 }
 
 export class UserRoleDto {
   @ApiProperty({ example: '90-B3-D5-1F-30-03-00-0A' }) @IsString() userId!: string;
   @ApiProperty({ enum: ['IS', 'ES', 'GS', 'ED', 'GT', 'OU', 'RSA'] }) @IsString() role!: string;
   @ApiPropertyOptional({ enum: ['Active', 'Suspended', 'Withdrawn'] }) @IsOptional() @IsString() status?: string;
-  @ApiPropertyOptional({ type: [String], description: 'e.g. the distributor IDs of an ED' }) @IsOptional() @IsArray() @IsString({ each: true }) marketIds?: string[];
+  @ApiPropertyOptional({ type: [String], description: 'e.g. the distributor IDs of an ED' }) @IsOptional() @IsArray() @IsString({ each: true }) @identifier(true) marketIds?: string[];
   @ApiProperty({ example: '2019-01-01T00:00:00Z' }) @IsString() effectiveFrom!: string;
 }
 
@@ -110,6 +113,6 @@ export class PlacementDto {
   @ApiProperty({ type: CertificateDto }) @ValidateNested() @Type(() => CertificateDto) certificate!: CertificateDto;
   @ApiPropertyOptional({ type: [String], example: ['DSP', 'S1SP'] }) @IsOptional() @IsArray() heldBy?: string[];
   @ApiProperty({ enum: ['migration', 'operatorCorrection'] }) @IsIn(['migration', 'operatorCorrection']) via!: 'migration' | 'operatorCorrection';
-  @ApiPropertyOptional({ description: 'Migration batch or correction ticket' }) @IsOptional() @IsString() reference?: string;
+  @ApiPropertyOptional({ description: 'Migration batch or correction ticket', pattern: IDENTIFIER_PATTERN.source }) @IsOptional() @IsString() @identifier() reference?: string;
   @ApiProperty({ example: '2020-06-01T00:00:00Z' }) @IsString() placedAt!: string;
 }

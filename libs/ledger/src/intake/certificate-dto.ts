@@ -1,5 +1,5 @@
 import type { CertificateIdentity } from '@ledger/domain';
-import { parseCertificate } from '@ledger/ledger';
+import { parseCertificate } from './certificates';
 import type { CertificateDto } from './dto';
 
 /** A certificate given as base64 DER is read with the X.509 library; otherwise its identity fields are taken as given. */

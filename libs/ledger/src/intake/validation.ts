@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { IntakeError } from '@ledger/ledger';
+import { IntakeError } from './errors';
 
 /** class-validator on a body that was not bound to a DTO type (the JSON branch of a two-format route). */
 export async function validated<T extends object>(cls: new () => T, body: unknown): Promise<T> {

@@ -1,0 +1,42 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, parseJsonBody, type BodyKind } from '@ledger/ledger';
+
+type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown };
+
+/**
+ * The API's body parsing: each accepted content type is read as raw bytes under its own limit
+ * (BODY_LIMITS), then checked by the intake's body rules before any controller, DTO validator or
+ * parser sees it: UTF-8 (400 naming the byte offset), JSON depth and prototype keys, XML
+ * declarations and depth. A JSON body reaches the controllers parsed; XML and CSV as text.
+ */
+export function useIntakeBodyParsers(app: NestExpressApplication): void {
+  for (const kind of Object.keys(BODY_LIMITS) as BodyKind[]) {
+    app.useBodyParser('raw', { type: (req: Req) => bodyKind(headerOf(req, 'content-type')) === kind, limit: BODY_LIMITS[kind] });
+  }
+  app.use(checkBody);
+}
+
+function headerOf(req: Req, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function checkBody(req: Req, _res: unknown, next: (err?: unknown) => void): void {
+  if (!Buffer.isBuffer(req.body)) return next();
+  if (req.body.length === 0) {
+    req.body = undefined; // no body: as if none had been sent
+    return next();
+  }
+  try {
+    const kind = bodyKind(headerOf(req, 'content-type'))!;
+    const text = decodeUtf8(req.body);
+    if (kind === 'json') req.body = parseJsonBody(text);
+    else {
+      if (kind === 'xml') checkXmlBody(text);
+      req.body = text;
+    }
+    next();
+  } catch (err) {
+    next(err);
+  }
+}

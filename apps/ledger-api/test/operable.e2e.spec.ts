@@ -1,0 +1,130 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
+import { serve } from '../src/main';
+import { startTestApp } from './test-app';
+
+/** What an operator relies on: the configuration, health, metrics, logs and headers. */
+
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const ESME = '00-DB-12-34-56-78-90-01';
+const MPAN = '1412345678901';
+
+type App = Awaited<ReturnType<typeof startTestApp>>;
+
+async function estate(t: App) {
+  await t.as('intake').post('/users', { userId: SUPPLIER, role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-1' }).expect(200);
+  await t.as('intake').post('/devices', { deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+}
+
+describe('one validated configuration', () => {
+  it.each`
+    variable                          | value                  | message
+    ${'PORT'}                         | ${'70000'}             | ${"PORT must be an integer from 0 to 65535, got '70000'"}
+    ${'PORT'}                         | ${'80a'}               | ${"PORT must be an integer from 0 to 65535, got '80a'"}
+    ${'LEDGER_STORE'}                 | ${'postgres'}          | ${"LEDGER_STORE must be 'sqlite' or 'esdb', got 'postgres'"}
+    ${'LEDGER_STORE_TIMEOUT_MS'}      | ${'1.5'}               | ${"LEDGER_STORE_TIMEOUT_MS must be a whole number of milliseconds, 1 or more, got '1.5'"}
+    ${'LEDGER_RULE_SET'}              | ${'lenient'}           | ${"LEDGER_RULE_SET must be one of baseline, ownership-only, registered-operator, got 'lenient'"}
+    ${'LEDGER_LOG_LEVEL'}             | ${'loud'}              | ${"LEDGER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'"}
+    ${'LEDGER_METRICS_ACCESS'}        | ${'open'}              | ${"LEDGER_METRICS_ACCESS must be 'key' (an auditor or admin key) or 'public', got 'open'"}
+    ${'LEDGER_CORS_ORIGINS'}          | ${'*'}                 | ${"LEDGER_CORS_ORIGINS must be a comma-separated list of origins (https://host[:port]), got '*'"}
+  `('$variable=$value stops start-up, naming the variable and what it expects', async ({ variable, value, message }) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(message);
+    await expect(serve({ [variable]: value })).rejects.toThrow(message);
+  });
+
+  it('LEDGER_STORE=esdb without a connection string is refused, naming the missing variable', () => {
+    expect(() => loadConfig({ LEDGER_STORE: 'esdb' })).toThrow(/^EVENTSTORE_CONNECTION_STRING is needed with LEDGER_STORE=esdb/);
+  });
+
+  it('defaults fill what is unset, and an empty value counts as unset', () => {
+    const c = loadConfig({ PORT: '', LEDGER_SQLITE_PATH: '/tmp/x/ledger.sqlite' });
+    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', store: { kind: 'sqlite', path: '/tmp/x/ledger.sqlite' }, readModelPath: '/tmp/x/readmodels.sqlite', ruleSet: { id: 'baseline' }, metricsAccess: 'key', corsOrigins: [] });
+  });
+
+  it("the README's configuration table is the schema's, variable by variable", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+    const rows = section.split('\n').filter((l) => /^\| `[A-Z_]+` \|/.test(l)).map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '').trim()));
+    expect(rows).toEqual(CONFIG_VARIABLES.map((v) => [`\`${v.variable}\``, v.meaning, v.default]));
+  });
+});
+
+describe('health, metrics, logs and headers', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await estate(t);
+  });
+  afterAll(() => t.close());
+
+  it('/health/live and /health/ready answer 200 while all is well', async () => {
+    await t.http().get('/health/live').expect(200);
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({ status: 'ok', info: { store: { status: 'up' }, projector: { status: 'up', lag: 0 } } });
+  });
+
+  it('/metrics needs an auditor key and counts a decision by SRV, outcome and code', async () => {
+    await t.http().get('/metrics').expect(401);
+    await t.as('intake').get('/metrics').expect(403);
+    const before = (await t.as('auditor').get('/metrics').expect(200)).text;
+    expect(before).not.toMatch(/ledger_decisions_total\{srv="4\.1\.1"/);
+    await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1' }).expect(200);
+    const after = (await t.as('auditor').get('/metrics').expect(200)).text;
+    expect(after).toMatch(/^ledger_decisions_total\{srv="4\.1\.1",outcome="accepted",code="I0"\} 1$/m);
+    expect(after).toMatch(/^ledger_decision_duration_seconds_count 1$/m);
+    expect(after).toMatch(/^ledger_store_group_commit_appends_count \d+$/m);
+    expect(after).toMatch(/^ledger_projector_lag_events 0$/m);
+    expect(after).toMatch(/^ledger_http_requests_total\{method="POST",route="\/service-requests",status="200"\} 1$/m);
+  });
+
+  it("a request's log line is JSON with its RequestID and correlation id, which the event's metadata carries too, and no key", async () => {
+    const res = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:2`, srv: '4.1.1' }).set('x-correlation-id', 'ticket-4711').expect(200);
+    expect(res.headers['x-correlation-id']).toBe('ticket-4711');
+    const line = t.logs.find((l) => l.includes(`${SUPPLIER}:${ESME}:2`));
+    expect(line).toBeDefined();
+    const entry = JSON.parse(line!);
+    expect(entry).toMatchObject({ requestId: `${SUPPLIER}:${ESME}:2`, correlationId: 'ticket-4711', req: { method: 'POST', url: '/service-requests' }, res: { statusCode: 200 } });
+    expect(t.logs.join('\n')).not.toContain('dev-intake-key');
+    expect(entry.req.headers['x-api-key']).toBe('[redacted]');
+    for await (const e of t.store.readStream(`device-${ESME}`)) {
+      if ((e.data as { request?: { requestId: string } }).request?.requestId === `${SUPPLIER}:${ESME}:2`) expect(e.metadata.$correlationId).toBe('ticket-4711');
+    }
+  });
+
+  it('security headers are set, and CORS is off unless configured', async () => {
+    const res = await t.http().get('/health').set('origin', 'https://elsewhere.example').expect(200);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('/health/ready is 503 when the store is down', async () => {
+    const down = await startTestApp();
+    try {
+      await down.store.dispose();
+      const res = await down.http().get('/health/ready').expect(503);
+      expect(res.body).toMatchObject({ status: 'error', error: { store: { status: 'down' } } });
+      await down.http().get('/health/live').expect(200);
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe('configured access', () => {
+  it('LEDGER_METRICS_ACCESS=public opens /metrics; LEDGER_CORS_ORIGINS allows exactly those origins', async () => {
+    const t = await startTestApp('baseline', { LEDGER_METRICS_ACCESS: 'public', LEDGER_CORS_ORIGINS: 'https://console.example' });
+    try {
+      await t.http().get('/metrics').expect(200);
+      const allowed = await t.http().get('/health').set('origin', 'https://console.example').expect(200);
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://console.example');
+      const other = await t.http().get('/health').set('origin', 'https://elsewhere.example').expect(200);
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,226 @@
+import Database from 'better-sqlite3';
+import * as http from 'node:http';
+import { startTestApp } from './test-app';
+
+/** A true record under concurrent traffic and hostile input, over HTTP on the real app. */
+
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const ESME = '00-DB-12-34-56-78-90-01';
+const MPAN = '1412345678901';
+
+type App = Awaited<ReturnType<typeof startTestApp>>;
+
+const cert = (owner: string, keyUsage: 'digitalSignature' | 'keyAgreement', serial: string) => ({ serial, issuer: 'CN=SMKI Issuing CA', ownerUserId: owner, roleCode: owner === NO_A ? '03' : '02', keyUsage });
+
+/** A supplier and a NO registered for an MPAN, and a commissioned SMETS1 ESME holding NO-A's certificates. */
+async function estate(t: App, device = ESME) {
+  for (const [userId, role] of [[SUPPLIER, 'IS'], [NO_A, 'ED']]) await t.as('intake').post('/users', { userId, role, effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-1' }).expect(200);
+  await t.as('intake').post('/registrations', { mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01T00:00:00Z', recordId: 'RDP-2' }).expect(200);
+  await t.as('intake').post('/devices', { deviceId: device, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+  await t.as('intake').post(`/devices/${device}/certificates`, { slot: 'networkOperator.critical', certificate: cert(NO_A, 'digitalSignature', 'A1'), via: 'migration', reference: 'MIG-1', placedAt: '2020-06-01T00:00:00Z' }).expect(200);
+}
+
+const read = (counter: number, device = ESME) => ({ requestId: `${SUPPLIER}:${device}:${counter}`, srv: '4.1.1' });
+const renew = (counter: number) => ({ requestId: `${NO_A}:${ESME}:${counter}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [cert(NO_A, 'digitalSignature', `B${counter}`)] });
+
+async function streamEvents(t: App, stream: string) {
+  const out = [];
+  for await (const e of t.store.readStream(stream)) out.push(e);
+  return out;
+}
+
+describe('concurrent traffic keeps the record true', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await estate(t);
+  });
+  afterAll(() => t.close());
+
+  it('twenty copies of one RequestID at once: one decision recorded, every reply is that decision, the chain verifies', async () => {
+    const replies = await Promise.all(Array.from({ length: 20 }, () => t.as('intake').post('/service-requests', renew(1))));
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(replies.filter((r) => r.body.written === true)).toHaveLength(1);
+    const recorded = (await streamEvents(t, `device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
+    expect(recorded).toHaveLength(1);
+    const decision = recorded[0].data as { evaluatedAt: string; responseCode: string };
+    const written = replies.find((r) => r.body.written)!.body;
+    for (const r of replies) {
+      expect({ ...r.body, written: undefined, recorded: undefined, projected: undefined }).toEqual({ ...written, written: undefined, recorded: undefined, projected: undefined });
+      expect(r.body.evaluatedAt).toBe(decision.evaluatedAt);
+    }
+    expect((await t.as('auditor').get('/audit/verify').expect(200)).body).toMatchObject({ ok: true, breaks: [], unreadable: [] });
+  });
+
+  it('200 requests in flight to one device: every one decided, each on the state its predecessor left', async () => {
+    const bodies = Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? renew(100 + i) : read(100 + i)));
+    const replies = await Promise.all(bodies.map((b) => t.as('intake').post('/service-requests', b)));
+    expect(replies.map((r) => r.status)).toEqual(Array(200).fill(200));
+    expect(replies.every((r) => r.body.written === true)).toBe(true);
+    const decisions = (await streamEvents(t, `device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
+    const ids = new Set(decisions.map((e) => (e.data as { request: { requestId: string } }).request.requestId));
+    for (const b of bodies) expect(ids.has(b.requestId)).toBe(true);
+    // One consistent order: each decision read the device stream at the revision just before its own.
+    for (const e of decisions) {
+      const read = (e.data as { revisionsRead: Record<string, string | null> }).revisionsRead[`device-${ESME}`];
+      expect(BigInt(read!)).toBe(e.revision - 1n);
+    }
+    expect((await t.as('auditor').get('/audit/verify').expect(200)).body.ok).toBe(true);
+  });
+
+  it('five concurrent imports of one file: what the replies say was written adds up to what the store holds', async () => {
+    const lines = ['mpxn,responsibility,party_user_id,effective_from,record_id'];
+    const mpans = ['1000000000012', '1100000000017', '1200000000011', '1300000000016', '1500000000015', '1600000000010', '1700000000014', '1800000000019'];
+    for (const m of mpans) for (let k = 0; k < 3; k++) lines.push(`${m},${k === 1 ? 'network_operator' : 'supplier'},${k === 1 ? NO_A : SUPPLIER},202${k}-01-01,${m}-R${k}`);
+    const csv = lines.join('\n');
+    const before = await t.store.headPosition();
+    const replies = await Promise.all(Array.from({ length: 5 }, () => t.as('intake').post('/registrations/import', csv, 'text/csv')));
+    expect(replies.map((r) => r.status)).toEqual(Array(5).fill(200));
+    expect(replies.map((r) => r.body.rejected)).toEqual(Array(5).fill(0));
+    const written = replies.reduce((n, r) => n + r.body.written, 0);
+    expect(written).toBe(24);
+    expect(replies.reduce((n, r) => n + r.body.unchanged, 0)).toBe(4 * 24);
+    expect(Number((await t.store.headPosition())! - before!)).toBe(24);
+    expect((await t.as('auditor').get('/audit/verify').expect(200)).body.ok).toBe(true);
+  });
+});
+
+/** A POST of exactly these bytes (supertest would re-encode a Buffer sent as JSON). */
+function post(base: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: Record<string, unknown> & { message?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, base.replace('[::1]', '127.0.0.1')), { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+const deepXml = (n: number) => `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${'<a>'.repeat(n)}${'</a>'.repeat(n)}</sr:Request>`;
+const withBadByte = (text: string, at: number) => Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28]), Buffer.from(text.slice(at))]);
+const CSV_HEADER = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+
+describe('hostile input is refused before it reaches anything, and nothing stored changes', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await estate(t);
+  });
+  afterAll(() => t.close());
+
+  const json = 'application/json';
+  const xml = 'application/xml';
+  const csv = 'text/csv';
+  it.each`
+    case                                          | url                         | body                                                                                              | type    | headers                             | status | field                    | message
+    ${'JSON nested 10,000 deep'}                  | ${'/service-requests'}      | ${deep(10_000)}                                                                                   | ${json} | ${{}}                               | ${400} | ${'body'}                | ${/deeper than the 32-level limit/}
+    ${'JSON nested 100,000 deep'}                 | ${'/service-requests'}      | ${deep(100_000)}                                                                                  | ${json} | ${{}}                               | ${413} | ${'body'}                | ${/200000 bytes, over the 65536-byte limit/}
+    ${'JSON nested 33 deep in a field'}           | ${'/service-requests'}      | ${`{"requestId":${deep(33)}}`}                                                                    | ${json} | ${{}}                               | ${400} | ${'body'}                | ${/32-level limit/}
+    ${'invalid UTF-8 in JSON'}                    | ${'/service-requests'}      | ${withBadByte(JSON.stringify(read(1)), 10)}                                                       | ${json} | ${{}}                               | ${400} | ${'body'}                | ${/not valid UTF-8 \(byte offset 10: 0xc3\)/}
+    ${'invalid UTF-8 in XML'}                     | ${'/service-requests'}      | ${withBadByte('<sr:Request></sr:Request>', 4)}                                                    | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/byte offset 4/}
+    ${'invalid UTF-8 in CSV'}                     | ${'/registrations/import'}  | ${withBadByte(`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`, 60)}                   | ${csv}  | ${{}}                               | ${400} | ${'body'}                | ${/byte offset 60/}
+    ${'a lone continuation byte'}                 | ${'/users'}                 | ${Buffer.from([0x7b, 0x80, 0x7d])}                                                                | ${json} | ${{}}                               | ${400} | ${'body'}                | ${/byte offset 1: 0x80/}
+    ${'an overlong encoding'}                     | ${'/users'}                 | ${Buffer.from([0x7b, 0xc0, 0xaf, 0x7d])}                                                          | ${json} | ${{}}                               | ${400} | ${'body'}                | ${/byte offset 1/}
+    ${'a __proto__ key'}                          | ${'/service-requests'}      | ${`{"requestId":"${SUPPLIER}:${ESME}:7","srv":"4.1.1","__proto__":{"x":1}}`}                      | ${json} | ${{}}                               | ${400} | ${'__proto__'}           | ${/not a known field/}
+    ${'a constructor key'}                        | ${'/users'}                 | ${`{"userId":"${SUPPLIER}","role":"IS","effectiveFrom":"2020-01-01","constructor":{"a":1}}`}      | ${json} | ${{}}                               | ${400} | ${'constructor'}         | ${/not a known field/}
+    ${'a nested prototype key'}                   | ${'/service-requests'}      | ${`{"requestId":"${NO_A}:${ESME}:7","srv":"6.15.1","certificates":[{"prototype":1}]}`}            | ${json} | ${{}}                               | ${400} | ${'certificates[0].prototype'} | ${/not a known field/}
+    ${'a DOCTYPE before the root'}                | ${'/service-requests'}      | ${'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><sr:Request>&x;</sr:Request>'}              | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/<!DOCTYPE> declaration/}
+    ${'a DOCTYPE inside the root'}                | ${'/service-requests'}      | ${'<sr:Request><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><sr:Header/></sr:Request>'}  | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/DTDs and entities are refused/}
+    ${'an entity declaration alone'}              | ${'/service-requests'}      | ${'<sr:Request><!ENTITY x "y"></sr:Request>'}                                                     | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/<!ENTITY> declaration/}
+    ${'XML nested 40 deep'}                       | ${'/service-requests'}      | ${deepXml(40)}                                                                                    | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/nests elements deeper than the 32-level limit/}
+    ${'a JSON body over 64 KiB'}                  | ${'/service-requests'}      | ${JSON.stringify({ ...read(8), srv: 'x'.repeat(70_000) })}                                       | ${json} | ${{}}                               | ${413} | ${'body'}                | ${/over the 65536-byte limit/}
+    ${'an XML body over 64 KiB'}                  | ${'/service-requests'}      | ${`<sr:Request>${' '.repeat(70_000)}</sr:Request>`}                                               | ${xml}  | ${{}}                               | ${413} | ${'body'}                | ${/over the 65536-byte limit/}
+    ${'a CSV with a wrong header'}                | ${'/registrations/import'}  | ${'mpan,who\n1,2'}                                                                                | ${csv}  | ${{}}                               | ${400} | ${'header'}              | ${/must be exactly/}
+    ${'an empty CSV'}                             | ${'/registrations/import'}  | ${'\n\n'}                                                                                         | ${csv}  | ${{}}                               | ${400} | ${'file'}                | ${/is empty/}
+    ${'an x-file-name that is a formula'}         | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': '=cmd|calc!A0' }} | ${400} | ${'x-file-name'}         | ${/is not an identifier/}
+    ${'a record id that is a formula'}            | ${'/registrations'}         | ${{ mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2024-01-01', recordId: "=cmd|' /C calc'!A0" }} | ${json} | ${{}} | ${400} | ${'recordId'} | ${/must be an identifier/}
+    ${'a record id with a control character'}     | ${'/registrations'}         | ${{ mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2024-01-01', recordId: 'R\u00079' }} | ${json} | ${{}} | ${400} | ${'recordId'} | ${/must be an identifier/}
+    ${'a migration reference with markup'}        | ${`/devices/${ESME}/certificates`} | ${{ slot: 'networkOperator.critical', certificate: cert(NO_A, 'digitalSignature', 'C1'), via: 'migration', reference: '<script>', placedAt: '2020-06-01T00:00:00Z' }} | ${json} | ${{}} | ${400} | ${'reference'} | ${/must be an identifier/}
+  `('$case: $status naming $field, and the store position is unchanged', async ({ url, body, type, headers, status, field, message }) => {
+    const before = await t.store.headPosition();
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const res = await post(await t.app.getUrl(), url, { 'x-api-key': 'dev-intake-key', 'content-type': type, ...headers }, bytes);
+    expect({ status: res.status, field: res.body.field }).toEqual({ status, field });
+    expect(res.body.message).toMatch(message);
+    expect(await t.store.headPosition()).toBe(before);
+  });
+
+  it('a CSV line whose record id is a formula is reported and skipped; the rest of the file is kept', async () => {
+    const res = await t.as('intake').post('/registrations/import', `${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,=HYPERLINK("x")\n${MPAN},supplier,${SUPPLIER},2024-02-01,R-OK`, 'text/csv').expect(200);
+    expect(res.body).toMatchObject({ written: 1, rejected: 1, errors: [{ line: 2, field: 'record_id' }] });
+  });
+});
+
+describe('the store running out of space', () => {
+  it('answers 507 "store out of space", stays up, and takes writes again once space returns', async () => {
+    const t = await startTestApp();
+    const quota = new Database(t.storeFile); // another connection, as an operator's tool would be
+    try {
+      await estate(t);
+      // No more pages than the file has: the next append cannot grow it (SQLITE_FULL, as on a full disk).
+      const pages = quota.pragma('page_count', { simple: true }) as number;
+      const db = (t.store as unknown as { db: Database.Database }).db;
+      db.pragma(`max_page_count = ${pages}`);
+      const before = await t.store.headPosition();
+      let full;
+      for (let i = 0; i < 50 && !full; i++) {
+        const res = await t.as('intake').post('/service-requests', { ...read(500 + i), srv: '4.1.1' });
+        if (res.status !== 200) full = res;
+      }
+      expect(full?.status).toBe(507);
+      expect(full?.body).toMatchObject({ code: 'STORE_OUT_OF_SPACE', message: expect.stringMatching(/^store out of space/) });
+      const afterFull = await t.store.headPosition();
+      expect((await t.http().get('/health')).status).toBe(200);
+      db.pragma('max_page_count = 1073741823');
+      const again = await t.as('intake').post('/service-requests', read(600)).expect(200);
+      expect(again.body.written).toBe(true);
+      expect((await t.store.headPosition())! > afterFull!).toBe(true);
+      expect(afterFull! >= before!).toBe(true);
+      expect((await t.as('auditor').get('/audit/verify').expect(200)).body.ok).toBe(true);
+    } finally {
+      quota.close();
+      await t.close();
+    }
+  });
+});
+
+describe('an unreadable stored event', () => {
+  it.each`
+    what                         | data                                        | reason
+    ${'an unknown schemaVersion'} | ${'{"schemaVersion":99,"deviceId":"x"}'}   | ${/version 99 is not known/}
+    ${'broken JSON'}              | ${'{"schemaVersion":1,'}                   | ${/stored JSON does not parse/}
+  `('($what) halts the projector at its position: /health 503 names it, commands on its stream answer 500 with a typed code, verify names it', async ({ data, reason }) => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    try {
+      await estate(t);
+      const stream = `device-${ESME}`;
+      const revision = (await t.store.streamRevision(stream))! + 1n;
+      const info = raw
+        .prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(stream, revision, '00000000-0000-4000-8000-000000000099', 'DeviceInventoryChanged', data, '{}', new Date().toISOString());
+      const position = String(info.lastInsertRowid);
+      // Another device's write after it: the projector must not apply it either.
+      await t.as('intake').post('/devices', { deviceId: '00-DB-12-34-56-78-90-02', deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+      let health = await t.http().get('/health');
+      for (let i = 0; i < 100 && health.status === 200; i++) health = await t.http().get('/health');
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: 'projector-halted', readModels: { position: String(Number(position) - 1), halted: { position, stream, revision: revision.toString(), reason: expect.stringMatching(reason) } } });
+      const res = await t.as('intake').post('/service-requests', read(1));
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ code: 'UNREADABLE_STORED_EVENT', stream, position });
+      const verify = await t.as('auditor').get('/audit/verify').expect(200);
+      expect(verify.body.ok).toBe(false);
+      expect(verify.body.unreadable).toEqual([{ stream, revision: revision.toString(), position, reason: expect.stringMatching(reason) }]);
+      await t.as('auditor').get('/devices/00-DB-12-34-56-78-90-02').expect(404);
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,75 @@
+import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
+import { checkXmlBody, decodeUtf8, parseJsonBody, type BodyKind } from './body';
+import { certificateFromDto } from './certificate-dto';
+import { ServiceRequestDto } from './dto';
+import { parseDuisRequest } from './duis';
+import { IntakeError } from './errors';
+import { validated } from './validation';
+
+/**
+ * The one intake of service requests, used by every door (the HTTP API, `ledger submit`): the same
+ * body gets the same request, or the same refusal.
+ */
+
+/** A JSON request object (already through parseJsonBody) into a judged-ready request. */
+export async function serviceRequestFromJson(body: unknown, receivedAt: string): Promise<ServiceRequest> {
+  const dto = await validated(ServiceRequestDto, body);
+  return parseServiceRequest({
+    requestId: dto.requestId,
+    srv: dto.srv,
+    role: dto.role,
+    commandVariant: dto.commandVariant,
+    signingRoleCode: dto.signingRoleCode,
+    executionDateTime: dto.executionDateTime,
+    dateRange: dto.dateRange,
+    remotePartyRole: dto.remotePartyRole,
+    certificates: (dto.certificates ?? []).map((c, i) => certificateFromDto(c, `certificates[${i}]`)),
+    receivedAt,
+    format: 'json',
+  });
+}
+
+/** A DUIS XML request (text already decoded): declarations and depth checked, then read with the DUIS parser. */
+export function serviceRequestFromXml(text: string, receivedAt: string): ServiceRequest {
+  checkXmlBody(text);
+  return parseServiceRequest(parseDuisRequest(text, receivedAt).input);
+}
+
+/**
+ * The requests held in a file's bytes: DUIS XML (one request), or JSON (one request object or a
+ * list of them). Each request's errors are prefixed with where it stands in the file.
+ */
+export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
+  const text = within(name, () => decodeUtf8(bytes, 'body'));
+  const kind: BodyKind = text.trimStart().startsWith('<') ? 'xml' : 'json';
+  if (kind === 'xml') return [within(name, () => serviceRequestFromXml(text, receivedAt))];
+  const parsed = within(name, () => parseJsonBody(text, 'body'));
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  const out: ServiceRequest[] = [];
+  for (const [i, item] of list.entries()) {
+    const where = Array.isArray(parsed) ? `${name}[${i}]` : name;
+    out.push(await withinAsync(where, () => serviceRequestFromJson(item, receivedAt)));
+  }
+  return out;
+}
+
+function prefixed(where: string, err: unknown): unknown {
+  const e = err as { field?: unknown; reason?: unknown };
+  return typeof e?.field === 'string' && typeof e.reason === 'string' ? new IntakeError(`${where} ${e.field}`, e.reason) : err;
+}
+
+function within<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw prefixed(where, err);
+  }
+}
+
+async function withinAsync<T>(where: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    throw prefixed(where, err);
+  }
+}

@@ -1,0 +1,143 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import * as path from 'node:path';
+import { getRuleSet, RULE_SETS, type RuleSet } from '@ledger/domain';
+import type { StoreConfig } from '@ledger/event-store';
+
+/**
+ * The ledger's one configuration: every environment variable the API and the CLI read, read once
+ * and validated at start-up. The class is the schema (class-validator); an invalid value stops
+ * the process with a ConfigError naming the variable, what it expects and what it got.
+ * `CONFIG_VARIABLES` documents each variable; a test holds the README's table to it.
+ */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+class Environment {
+  @IsInt({ message: 'must be an integer from 0 to 65535' })
+  @Min(0, { message: 'must be an integer from 0 to 65535' })
+  @Max(65535, { message: 'must be an integer from 0 to 65535' })
+  PORT = 3000;
+
+  @IsString()
+  @IsNotEmpty({ message: 'must be an address to listen on' })
+  HOST = '127.0.0.1';
+
+  @IsIn(['sqlite', 'esdb'], { message: "must be 'sqlite' or 'esdb'" })
+  LEDGER_STORE = 'sqlite';
+
+  @IsString()
+  @IsNotEmpty({ message: 'must be a file path' })
+  LEDGER_SQLITE_PATH = './data/ledger.sqlite';
+
+  @ValidateIf((e: Environment) => e.LEDGER_STORE === 'esdb')
+  @IsDefined({ message: 'is needed with LEDGER_STORE=esdb (e.g. esdb://127.0.0.1:2113?tls=false)' })
+  @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/, { message: 'must be an EventStoreDB connection string (esdb://host:port?tls=false)' })
+  EVENTSTORE_CONNECTION_STRING?: string;
+
+  @IsInt({ message: 'must be a whole number of milliseconds, 1 or more' })
+  @Min(1, { message: 'must be a whole number of milliseconds, 1 or more' })
+  LEDGER_STORE_TIMEOUT_MS = 10_000;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  LEDGER_READMODEL_PATH?: string;
+
+  @IsIn(RULE_SETS.map((r) => r.id), { message: `must be one of ${[...new Set(RULE_SETS.map((r) => r.id))].join(', ')}` })
+  LEDGER_RULE_SET = 'baseline';
+
+  @IsOptional()
+  @IsString()
+  LEDGER_API_KEYS?: string;
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LEDGER_LOG_LEVEL = 'info';
+
+  @IsIn(['key', 'public'], { message: "must be 'key' (an auditor or admin key) or 'public'" })
+  LEDGER_METRICS_ACCESS = 'key';
+
+  @IsInt({ message: 'must be a whole number of events, 0 or more' })
+  @Min(0, { message: 'must be a whole number of events, 0 or more' })
+  LEDGER_READY_MAX_LAG = 10_000;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
+  LEDGER_CORS_ORIGINS?: string;
+}
+
+/** Each variable, what it means and its default, as the README's configuration table lists them. */
+export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; meaning: string; default: string }> = [
+  { variable: 'PORT', meaning: 'HTTP port', default: '`3000`' },
+  { variable: 'HOST', meaning: 'address to listen on', default: '`127.0.0.1`' },
+  { variable: 'LEDGER_STORE', meaning: '`sqlite` (embedded) or `esdb` (EventStoreDB)', default: '`sqlite`' },
+  { variable: 'LEDGER_SQLITE_PATH', meaning: 'the SQLite event store file (its directory is created)', default: '`./data/ledger.sqlite`' },
+  { variable: 'EVENTSTORE_CONNECTION_STRING', meaning: 'EventStoreDB connection string, with `LEDGER_STORE=esdb`', default: 'none' },
+  { variable: 'LEDGER_STORE_TIMEOUT_MS', meaning: 'our own deadline on every EventStoreDB call', default: '`10000`' },
+  { variable: 'LEDGER_READMODEL_PATH', meaning: 'the read-model database', default: '`readmodels.sqlite` beside the store' },
+  { variable: 'LEDGER_RULE_SET', meaning: 'the rule set new decisions are made under', default: '`baseline`' },
+  { variable: 'LEDGER_API_KEYS', meaning: '`key:role,...` (roles `intake`, `auditor`, `admin`; keys of 8 characters or more)', default: 'the development keys' },
+  { variable: 'LEDGER_LOG_LEVEL', meaning: `log level (${LOG_LEVELS.join(', ')}); JSON lines, pretty on a terminal`, default: '`info`' },
+  { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },
+  { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
+  { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
+];
+
+export interface LedgerConfig {
+  host: string;
+  port: number;
+  store: StoreConfig;
+  readModelPath: string;
+  ruleSet: RuleSet;
+  /** LEDGER_API_KEYS as given (parsed into keys by the API), or undefined for the development keys. */
+  apiKeys: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  metricsAccess: 'key' | 'public';
+  readyMaxLag: number;
+  corsOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+    readonly given: string | undefined,
+  ) {
+    super(`${variable} ${reason}${given === undefined ? '' : `, got '${given}'`}`);
+  }
+}
+
+/** Reads and validates the configuration from an environment (an empty value counts as unset). */
+export function loadConfig(env: Record<string, string | undefined>): LedgerConfig {
+  const given: Record<string, string> = {};
+  for (const { variable } of CONFIG_VARIABLES) {
+    const v = env[variable];
+    if (v !== undefined && v !== '') given[variable] = v;
+  }
+  const e = plainToInstance(Environment, given, { enableImplicitConversion: true, exposeDefaultValues: true });
+  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG'] as const) {
+    // implicit conversion turns 'abc' into NaN and '1.5' into 1.5: keep the text for the error, and refuse both
+    if (given[key] !== undefined && !/^\d+$/.test(given[key].trim())) (e as unknown as Record<string, unknown>)[key] = given[key];
+  }
+  const [problem] = validateSync(e, { forbidUnknownValues: false });
+  if (problem) {
+    const constraints = problem.constraints ?? {};
+    const reason = constraints.isDefined ?? Object.values(constraints)[0] ?? 'is not valid';
+    throw new ConfigError(problem.property, reason.replace(new RegExp(`^${problem.property} `), ''), given[problem.property]);
+  }
+  const store: StoreConfig =
+    e.LEDGER_STORE === 'esdb' ? { kind: 'esdb', connectionString: e.EVENTSTORE_CONNECTION_STRING!, timeoutMs: e.LEDGER_STORE_TIMEOUT_MS } : { kind: 'sqlite', path: e.LEDGER_SQLITE_PATH };
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    store,
+    readModelPath: e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite'),
+    ruleSet: getRuleSet(e.LEDGER_RULE_SET),
+    apiKeys: e.LEDGER_API_KEYS,
+    logLevel: e.LEDGER_LOG_LEVEL as LedgerConfig['logLevel'],
+    metricsAccess: e.LEDGER_METRICS_ACCESS as 'key' | 'public',
+    readyMaxLag: e.LEDGER_READY_MAX_LAG,
+    corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
+  };
+}
