@@ -17,7 +17,7 @@ class Environment {
   @IsInt({ message: 'must be an integer from 0 to 65535' })
   @Min(0, { message: 'must be an integer from 0 to 65535' })
   @Max(65535, { message: 'must be an integer from 0 to 65535' })
-  PORT = 3000;
+  PORT: number = 3000;
 
   @IsString()
   @IsNotEmpty({ message: 'must be an address to listen on' })
@@ -37,7 +37,7 @@ class Environment {
 
   @IsInt({ message: 'must be a whole number of milliseconds, 1 or more' })
   @Min(1, { message: 'must be a whole number of milliseconds, 1 or more' })
-  LEDGER_STORE_TIMEOUT_MS = 10_000;
+  LEDGER_STORE_TIMEOUT_MS: number = 10_000;
 
   @IsOptional()
   @IsString()
@@ -59,7 +59,7 @@ class Environment {
 
   @IsInt({ message: 'must be a whole number of events, 0 or more' })
   @Min(0, { message: 'must be a whole number of events, 0 or more' })
-  LEDGER_READY_MAX_LAG = 10_000;
+  LEDGER_READY_MAX_LAG: number = 10_000;
 
   @IsOptional()
   @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
@@ -115,11 +115,12 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     const v = env[variable];
     if (v !== undefined && v !== '') given[variable] = v;
   }
-  const e = plainToInstance(Environment, given, { enableImplicitConversion: true, exposeDefaultValues: true });
-  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG'] as const) {
-    // implicit conversion turns 'abc' into NaN and '1.5' into 1.5: keep the text for the error, and refuse both
-    if (given[key] !== undefined && !/^\d+$/.test(given[key].trim())) (e as unknown as Record<string, unknown>)[key] = given[key];
+  const values: Record<string, string | number> = { ...given };
+  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG']) {
+    // whole numbers only: '1.5', '80a' or '1e3' stay text, and the schema refuses them
+    if (given[key] !== undefined && /^\d+$/.test(given[key].trim())) values[key] = Number(given[key]);
   }
+  const e = plainToInstance(Environment, values, { exposeDefaultValues: true });
   const [problem] = validateSync(e, { forbidUnknownValues: false });
   if (problem) {
     const constraints = problem.constraints ?? {};

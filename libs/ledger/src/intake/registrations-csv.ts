@@ -48,6 +48,7 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
       bom: true,
       info: true,
       relax_column_count: true,
+      relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
       skip_empty_lines: true,
       skip_records_with_error: true,
       on_skip: (err) => {
