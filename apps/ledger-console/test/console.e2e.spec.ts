@@ -122,6 +122,8 @@ describeBrowser('the audit console in Chromium', () => {
   });
 
   it('exports the stuck report as CSV, every row, paged from the API', async () => {
+    await page.goto(`${base}/console#/stuck?no=nonsense`);
+    await page.locator('p.count .error').filter({ hasText: "'nonsense' is not an EUI-64" }).waitFor();
     await page.goto(`${base}/console#/stuck?ruleSet=registered-operator`);
     const button = page.getByRole('button', { name: /Export CSV/ });
     await button.waitFor();

@@ -74,7 +74,14 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
   main.append(h('h2', null, 'Stuck devices'), h('p', null, 'SMETS1 devices whose NO certificate belongs to someone other than the NO registered for their meter point. With a rule set: who could repair each, judged by the rules themselves.'), form);
   const status = h('p', { role: 'status', class: 'count' }, 'Loading…');
   main.append(status);
-  const page = await api<Page>(`/reports/stuck-devices${qs({ ...query, limit: PAGE, after })}`, { signal: route.signal });
+  let page: Page;
+  try {
+    page = await api<Page>(`/reports/stuck-devices${qs({ ...query, limit: PAGE, after })}`, { signal: route.signal });
+  } catch (err) {
+    // A filter the API refuses (a malformed instant or User ID) is said where the count would be.
+    replace(status, h('span', { class: 'error', role: 'alert' }, (err as Error).message));
+    return;
+  }
 
   // The cursors of the pages seen, for Previous (a page reached by a bookmarked cursor goes back to the first).
   const cursors = seen.get(key) ?? [''];
