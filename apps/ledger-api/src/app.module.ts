@@ -10,6 +10,7 @@ import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, ty
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
 import { LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
+import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
@@ -75,7 +76,7 @@ export class AppModule {
         LoggerModule.forRoot({ pinoHttp: options.logStream ? [pinoHttp, options.logStream] : pinoHttp }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HealthController, CommandsController, QueriesController, AuditController, JobsController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
+      controllers: [HealthController, CommandsController, QueriesController, AuditController, JobsController, ConsoleController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
       providers: [
         { provide: API_KEYS, useValue: parseApiKeys(config.apiKeys ?? DEV_API_KEYS) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -134,6 +134,33 @@ export interface WhatIfReport {
   /** Decisions of SRVs the rule set does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only): counted, not judged. */
   notJudgeable: number;
   changes: { total: number; offset: number; items: ChangedDecision[] };
+  /** With a position window: what part of the log this run read (see WhatIfPage). */
+  window?: WhatIfWindow;
+}
+
+/**
+ * Which changed decisions to list, and optionally a window of the log to read: from
+ * `fromPosition` (inclusive) up to `toPosition` (inclusive) or `maxEvents` events. A long what-if
+ * run window after window (each reply's `nextPosition` is the next window's `fromPosition`) gives
+ * the same counts, summed, as one run over the whole log, and a caller can show progress and stop.
+ */
+export interface WhatIfPage {
+  offset?: number;
+  limit?: number;
+  fromPosition?: bigint;
+  toPosition?: bigint;
+  maxEvents?: number;
+}
+
+export interface WhatIfWindow {
+  fromPosition: string;
+  /** The last event read (null: none). */
+  lastPosition: string | null;
+  eventsRead: number;
+  /** Where the next window starts; null when the log was read to its end. */
+  nextPosition: string | null;
+  /** The store's head when the run started. */
+  head: string | null;
 }
 
 /**
@@ -146,7 +173,7 @@ export async function whatIf(
   store: EventStore,
   ruleSet: RuleSet | undefined,
   filter: WhatIfFilter = {},
-  page: { offset?: number; limit?: number } = {},
+  page: WhatIfPage = {},
   onProgress?: (eventsRead: number) => void,
   maxFolds = 10_000,
 ): Promise<WhatIfReport> {
@@ -173,8 +200,17 @@ export async function whatIf(
     if (folds.size > maxFolds) folds.delete(folds.keys().next().value!);
   };
   const ruleSets = new Map<string, RuleSet>();
+  const windowed = page.fromPosition !== undefined || page.toPosition !== undefined || page.maxEvents !== undefined;
+  const window: WhatIfWindow | undefined = windowed
+    ? { fromPosition: (page.fromPosition ?? 0n).toString(), lastPosition: null, eventsRead: 0, nextPosition: null, head: (await store.headPosition())?.toString() ?? null }
+    : undefined;
   let read = 0;
-  for await (const e of store.readAll()) {
+  for await (const e of store.readAll(page.fromPosition !== undefined ? { fromPosition: page.fromPosition } : undefined)) {
+    if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
+      window.nextPosition = e.position.toString();
+      break;
+    }
+    if (window) window.lastPosition = e.position.toString();
     if (++read % 10_000 === 0) onProgress?.(read);
     const event = readEvent(e);
     if (!event) continue; // another application's event in a shared EventStoreDB
@@ -189,6 +225,7 @@ export async function whatIf(
     }
   }
   onProgress?.(read);
+  if (window) report.window = { ...window, eventsRead: read };
   return report;
 
   async function stateOf(stream: string, revision: string | null): Promise<unknown> {

@@ -1,4 +1,5 @@
 export * from './read-models';
 export * from './projector';
+export * from './stuck-report';
 export * from './projections.module';
 export * from './chain-check';

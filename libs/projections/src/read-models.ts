@@ -33,6 +33,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, smets_generation INTEGER, mpxn TEXT, state TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS devices_gen ON devices (smets_generation);
+  CREATE INDEX IF NOT EXISTS devices_mpxn ON devices (mpxn);
   CREATE TABLE IF NOT EXISTS inventory_history (
     ord INTEGER PRIMARY KEY, device_id TEXT NOT NULL, changed_at TEXT NOT NULL, device_type TEXT, smets_generation INTEGER,
     status TEXT, mpxn TEXT, position TEXT NOT NULL);
@@ -279,6 +280,17 @@ export class ReadModels {
 
   meterPoint(mpxn: string): MeterPointState | undefined {
     return load<MeterPointState>(this.stmts.meterPoint, mpxn);
+  }
+
+  /** The devices whose inventory record links them to a meter point now, with type, generation and status. */
+  devicesOn(mpxn: string): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
+    return this.db
+      .prepare<[string], { state: string }>('SELECT state FROM devices WHERE mpxn = ? ORDER BY device_id LIMIT 1000')
+      .all(mpxn)
+      .map((r) => {
+        const d = JSON.parse(r.state) as DeviceState;
+        return { deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status };
+      });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
@@ -17,6 +17,9 @@ export class WhatIfDto {
   @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
+  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
+  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
 }
 
 @ApiTags('audit')
@@ -24,6 +27,7 @@ export class WhatIfDto {
 @Controller()
 @Roles('auditor')
 export class AuditController {
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly readModels: ReadModels,
@@ -61,6 +65,26 @@ export class AuditController {
     const report = this.readModels.incrementalVerification();
     const halted = this.projector.halted;
     return { ...report, ok: report.ok && !halted, unreadable: halted ? [halted] : [] };
+  }
+
+  @Get('audit/verify/last')
+  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, breaks), or {none: true}' })
+  lastVerify() {
+    const [job] = this.readModels.auditJobs({ kind: 'verify', limit: 1 }).items;
+    if (!job || job.state !== 'succeeded') return job ? { none: false, job } : { none: true };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number };
+    return {
+      ok: f.ok,
+      eventsChecked: f.eventsChecked,
+      streamsChecked: f.streamsChecked,
+      breaks: f.firstBreaks,
+      unreadable: f.firstUnreadable,
+      breakCount: f.breaks,
+      at: job.startedAt ?? job.requestedAt,
+      seconds: (Date.parse(job.endedAt) - Date.parse(job.startedAt ?? job.requestedAt)) / 1000,
+      positionThrough: job.positionThrough,
+      requestedBy: job.requestedBy,
+    };
   }
 
   @Get('audit/digest')

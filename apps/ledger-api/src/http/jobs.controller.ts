@@ -1,6 +1,6 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AUDIT_JOB_KINDS, AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobKind, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
@@ -18,6 +18,9 @@ export class JobDto {
   @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ description: 'what-if: read the log from this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
+  @ApiPropertyOptional({ description: 'what-if: read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
+  @ApiPropertyOptional({ description: 'what-if: read at most this many events' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
 }
 
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
@@ -36,7 +39,14 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: AuditJobKind }): 
     deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
     userId: body.user ? parseUserId(body.user, 'user') : undefined,
   };
-  return { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page: { offset: body.offset, limit: body.limit } };
+  const page = {
+    offset: body.offset,
+    limit: body.limit,
+    fromPosition: body.fromPosition === undefined ? undefined : BigInt(body.fromPosition),
+    toPosition: body.toPosition === undefined ? undefined : BigInt(body.toPosition),
+    maxEvents: body.maxEvents,
+  };
+  return { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page };
 }
 
 /**

@@ -1,10 +1,15 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
-import { ReadModels } from '@ledger/projections';
+import { pageStuck, ReadModels, STUCK_SORT_KEYS, type StuckRow, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
+const wholeNumber = (v: string | undefined, field: string) => {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
+  return Number(v);
+};
 
 /** Every answer comes from the read models, never from a scan of the log. */
 @ApiTags('queries')
@@ -12,7 +17,26 @@ const instant = (v: string | undefined, field: string) => (v === undefined || v 
 @Controller()
 @Roles('auditor')
 export class QueriesController {
+  /**
+   * The last few stuck reports computed, by instant, rule set and read-model checkpoint: a report
+   * is a pass over every SMETS1 device, and a client paging through one (the console, its CSV
+   * export) asks for the same instant again and again. A new event moves the checkpoint, so a
+   * cached report is never stale.
+   */
+  private readonly stuckCache = new Map<string, StuckRow[]>();
+
   constructor(private readonly readModels: ReadModels) {}
+
+  private stuckReport(at: string, ruleSet: ReturnType<typeof getRuleSet> | undefined): StuckRow[] {
+    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${this.readModels.checkpoint().position ?? ''}`;
+    let rows = this.stuckCache.get(key);
+    if (!rows) {
+      rows = this.readModels.stuckDevices(at, ruleSet);
+      if (this.stuckCache.size >= 4) this.stuckCache.delete(this.stuckCache.keys().next().value!);
+    } else this.stuckCache.delete(key);
+    this.stuckCache.set(key, rows);
+    return rows;
+  }
 
   @Get('devices/:deviceId')
   @ApiOperation({ summary: "A device's inventory record and the certificates held for it by proxy, now or as of an instant" })
@@ -44,6 +68,22 @@ export class QueriesController {
     return r;
   }
 
+  @Get('meter-points/:mpxn/devices')
+  @ApiOperation({ summary: 'The devices the inventory links to a meter point now (at most 1,000)' })
+  meterPointDevices(@Param('mpxn') raw: string) {
+    const mpxn = parseMpxn(raw, 'mpxn');
+    return { mpxn, devices: this.readModels.devicesOn(mpxn) };
+  }
+
+  @Get('users/:userId')
+  @ApiOperation({ summary: 'A User and the User Roles it holds (its decisions: GET /decisions?user=)' })
+  user(@Param('userId') raw: string) {
+    const userId = parseUserId(raw, 'userId');
+    const u = this.readModels.user(userId);
+    if (!u) throw new NotFoundException(`user ${userId} is not known to the ledger`);
+    return u;
+  }
+
   @Get('decisions/:requestId')
   @ApiOperation({ summary: 'One recorded decision, with its checks and evidence' })
   decision(@Param('requestId') raw: string) {
@@ -66,11 +106,7 @@ export class QueriesController {
   @ApiQuery({ name: 'limit', required: false })
   decisions(@Query() q: Record<string, string | undefined>) {
     if (q.outcome && q.outcome !== 'accepted' && q.outcome !== 'rejected') throw new DomainError('outcome', "must be 'accepted' or 'rejected'");
-    const int = (v: string | undefined, field: string) => {
-      if (v === undefined || v === '') return undefined;
-      if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
-      return Number(v);
-    };
+    const int = wholeNumber;
     return this.readModels.decisions({
       deviceId: q.device ? parseDeviceId(q.device, 'device') : undefined,
       userId: q.user ? parseUserId(q.user, 'user') : undefined,
@@ -95,10 +131,36 @@ export class QueriesController {
   @ApiOperation({ summary: 'SMETS1 devices whose NO certificate owner is not the registered NO; with ruleSet, who could repair each' })
   @ApiQuery({ name: 'ruleSet', required: false, enum: ['baseline', 'ownership-only', 'registered-operator'] })
   @ApiQuery({ name: 'at', required: false, description: 'ISO-8601 instant (default: now)' })
-  stuckDevices(@Query('ruleSet') ruleSet?: string, @Query('at') at?: string) {
-    const when = instant(at, 'at') ?? new Date().toISOString();
-    const rs = ruleSet ? getRuleSet(ruleSet) : undefined;
-    const devices = this.readModels.stuckDevices(when, rs);
+  @ApiQuery({ name: 'no', required: false, description: 'a network operator: rows where it is the registered NO or the certificate owner' })
+  @ApiQuery({ name: 'area', required: false, description: 'distributor ID (10-23, or another two-digit ID), the MPAN prefix' })
+  @ApiQuery({ name: 'sinceFrom', required: false, description: 'stuck since at or after (ISO-8601)' })
+  @ApiQuery({ name: 'sinceTo', required: false, description: 'stuck since at or before (ISO-8601)' })
+  @ApiQuery({ name: 'sort', required: false, enum: STUCK_SORT_KEYS })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'limit', required: false, description: '1-1000; with limit or after the reply is one page, with `next`' })
+  @ApiQuery({ name: 'after', required: false, description: 'the `next` of the previous page' })
+  stuckDevices(@Query() q: Record<string, string | undefined>) {
+    const when = instant(q.at, 'at') ?? new Date().toISOString();
+    const rs = q.ruleSet ? getRuleSet(q.ruleSet) : undefined;
+    const all = this.stuckReport(when, rs);
+    const filtered = ['no', 'area', 'sinceFrom', 'sinceTo', 'sort', 'order', 'limit', 'after'].some((k) => q[k] !== undefined && q[k] !== '');
+    if (filtered) {
+      if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
+      if (q.order && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
+      if (q.area && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
+      const page = pageStuck(all, {
+        no: q.no ? parseUserId(q.no, 'no') : undefined,
+        area: q.area || undefined,
+        sinceFrom: instant(q.sinceFrom, 'sinceFrom'),
+        sinceTo: instant(q.sinceTo, 'sinceTo'),
+        sort: (q.sort || undefined) as StuckSortKey | undefined,
+        order: (q.order || undefined) as 'asc' | 'desc' | undefined,
+        after: q.after || undefined,
+        limit: wholeNumber(q.limit, 'limit'),
+      });
+      return { at: when, ...(rs ? { ruleSet: { id: rs.id, version: rs.version } } : {}), ...page };
+    }
+    const devices = all;
     return {
       at: when,
       ...(rs ? { ruleSet: { id: rs.id, version: rs.version }, repairable: devices.filter((d) => d.repairable).length } : {}),

@@ -1,6 +1,6 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { whatIf, type WhatIfFilter } from '../replay';
+import { whatIf, type WhatIfFilter, type WhatIfPage } from '../replay';
 import { digestAt, verifyStore } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
@@ -13,7 +13,7 @@ export interface AuditJobParams {
   /** what-if: the rule set (id and version), the filter and the page of changed decisions kept. */
   ruleSet?: { id: string; version: number };
   filter?: WhatIfFilter;
-  page?: { offset?: number; limit?: number };
+  page?: WhatIfPage;
 }
 
 /** Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say, the total. */

@@ -1,0 +1,98 @@
+/** Integrity: the last verification of the hash chains, a button to run one, and the current digest to copy. */
+import { api } from '../api.js';
+import { badge, dl, fmtInstant, h, replace, table } from '../dom.js';
+import type { Route } from '../route.js';
+
+interface Verification {
+  ok: boolean;
+  eventsChecked: number;
+  streamsChecked: number;
+  breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string }>;
+  at?: string;
+  seconds?: number;
+}
+interface Digest {
+  position: string;
+  streams: number;
+  events: number;
+  digest: string;
+}
+
+function verificationView(v: Verification | null): HTMLElement {
+  if (!v) return h('p', null, 'No verification has run since the API started.');
+  return h(
+    'div',
+    null,
+    dl([
+      ['result', v.ok ? badge('every link holds', 'ok') : badge(`${v.breaks.length} broken`, 'bad')],
+      ['when', v.at ? fmtInstant(v.at) : 'just now'],
+      ['events checked', v.eventsChecked.toLocaleString('en-GB')],
+      ['streams checked', v.streamsChecked.toLocaleString('en-GB')],
+      ...(v.seconds !== undefined ? ([['took', `${v.seconds.toFixed(1)} s`]] as Array<[string, string]>) : []),
+    ]),
+    v.breaks.length ? table('The first broken link of each stream', ['stream', 'kind', 'revision', 'position'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position])) : null,
+  );
+}
+
+export async function integrityPage(main: HTMLElement, route: Route): Promise<void> {
+  const last = h('div', { 'aria-live': 'polite' }, 'Loading…');
+  const digestBox = h('div', { 'aria-live': 'polite' }, h('p', null, 'A digest reads the whole log (seconds on a large store), so it is taken when asked for.'));
+  const verify = h('button', { type: 'button' }, 'Run a verification');
+  const redigest = h('button', { type: 'button' }, 'Take the current digest');
+  main.append(
+    h('h2', null, 'Integrity'),
+    h('p', null, 'Every event carries a hash chained to the previous event of its stream. A verification walks the whole store and reports the first broken link of each stream; a digest of every stream head, kept by an auditor, shows later whether anything at or before its position changed (ledger verify --digest D --at P).'),
+    h('section', null, h('h3', null, 'Last verification'), last, verify),
+    h('section', null, h('h3', null, 'Current digest'), digestBox, redigest),
+  );
+  verify.onclick = async () => {
+    verify.disabled = true;
+    replace(last, 'Verifying every link…');
+    try {
+      const v = await api<Verification>('/audit/verify', { signal: route.signal });
+      const kept = await api<Verification | { none: true }>('/audit/verify/last', { signal: route.signal });
+      replace(last, verificationView('none' in kept ? v : kept));
+    } catch (err) {
+      replace(last, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
+    } finally {
+      verify.disabled = false;
+    }
+  };
+  const takeDigest = async () => {
+    redigest.disabled = true;
+    replace(digestBox, h('p', null, 'Taking the digest…'));
+    try {
+      const d = await api<Digest>('/audit/digest', { signal: route.signal });
+      const value = h('input', { readonly: true, value: d.digest, id: 'digest', class: 'digest', 'aria-label': 'digest', size: 70 });
+      const copied = h('span', { role: 'status' });
+      replace(
+        digestBox,
+        dl([
+          ['position', d.position],
+          ['streams', d.streams.toLocaleString('en-GB')],
+          ['events', d.events.toLocaleString('en-GB')],
+        ]),
+        h('div', { class: 'copy' }, value, h('button', {
+          type: 'button',
+          onclick: async () => {
+            value.select();
+            try {
+              await navigator.clipboard.writeText(d.digest);
+              copied.textContent = 'copied';
+            } catch {
+              copied.textContent = 'selected: press Ctrl+C to copy';
+            }
+          },
+        }, 'Copy'), copied),
+        h('p', null, h('small', null, `To check it later: ledger verify --digest ${d.digest} --at ${d.position}`)),
+      );
+    } catch (err) {
+      replace(digestBox, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
+    } finally {
+      redigest.disabled = false;
+    }
+  };
+  redigest.onclick = () => void takeDigest();
+  const v = await api<Verification | { none: true }>('/audit/verify/last', { signal: route.signal });
+  replace(last, verificationView('none' in v ? null : v));
+}

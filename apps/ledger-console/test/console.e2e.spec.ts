@@ -1,0 +1,186 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { Projector } from '@ledger/projections';
+import { startTestApp } from '../../ledger-api/test/test-app';
+import { buildConsole, findChromium, launchBrowser } from './browser';
+
+/**
+ * The console in a real headless Chromium, against the real app on a temporary SQLite store with
+ * a 200-device demo estate: the stuck-device story from sign-in to the CSV export. A screenshot of
+ * each page goes to test-output/console/ for a person to look at.
+ */
+const chromiumPath = findChromium();
+if (!chromiumPath) console.log('console browser tests skipped: no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
+const describeBrowser = chromiumPath ? describe : describe.skip;
+const SHOTS = path.resolve(__dirname, '../../../test-output/console');
+
+describeBrowser('the audit console in Chromium', () => {
+  let t: Awaited<ReturnType<typeof startTestApp>>;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+  let context: BrowserContext;
+  let page: Page;
+  let base: string;
+  let stuckDevice: string;
+  let refused: string;
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    buildConsole();
+    fs.mkdirSync(SHOTS, { recursive: true });
+    t = await startTestApp('baseline');
+    await runDemo(t.app.get(Ledger), { devices: 200, seed: 3 });
+    await t.app.get(Projector).waitFor((await t.store.headPosition())!, 60_000);
+    base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    browser = await launchBrowser(chromiumPath!);
+    context = browser.context;
+    page = await context.newPage();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('refuses a key without the auditor role with a clear message, and signs in with the auditor key', async () => {
+    await page.goto(`${base}/console`);
+    await page.getByLabel('API key').fill('dev-intake-key');
+    await page.keyboard.press('Enter');
+    await page.locator('#sign-in-message').filter({ hasText: 'needs the auditor or admin role' }).waitFor();
+    await page.getByLabel('API key').fill('dev-auditor-key');
+    await page.keyboard.press('Enter');
+    await page.locator('h2', { hasText: 'Find' }).waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('ledger.console.apiKey')")).toBe('dev-auditor-key');
+  });
+
+  it('finds a stuck device in the stuck-device report, sorted and filtered by the API', async () => {
+    await page.getByRole('link', { name: 'Stuck devices' }).click();
+    const status = page.locator('p.count');
+    await status.filter({ hasText: 'stuck at' }).waitFor();
+    const api = await t.as('auditor').get(`/reports/stuck-devices?ruleSet=registered-operator&limit=1`).expect(200);
+    expect(await status.textContent()).toContain(`${api.body.count} stuck at`);
+    expect(api.body.count).toBeGreaterThan(1);
+    await page.getByRole('link', { name: /stuck since/ }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'stuck since' }).waitFor();
+    const sinces = await page.locator('table.stuck tbody tr td:nth-child(5)').allTextContents();
+    expect(sinces.length).toBeGreaterThan(1);
+    expect([...sinces].sort()).toEqual(sinces);
+    await shot('stuck');
+    stuckDevice = (await page.locator('table.stuck tbody tr td:first-child a').first().textContent())!;
+    expect(api.body.devices.length).toBe(1);
+  });
+
+  it('finds it by EUI-64, says so for a malformed one, and draws its timeline with the mismatch', async () => {
+    await page.getByRole('link', { name: 'Find' }).click();
+    await page.getByLabel('Device (EUI-64)').fill('00-DB-nonsense');
+    await page.getByLabel('Device (EUI-64)').press('Enter');
+    await page.locator('#find-device-message').filter({ hasText: 'deviceId' }).waitFor();
+    await shot('find');
+    await page.getByLabel('Device (EUI-64)').fill(stuckDevice);
+    await page.getByLabel('Device (EUI-64)').press('Enter');
+    await page.locator('h2', { hasText: `Device ${stuckDevice}` }).waitFor();
+    expect(await page.locator('svg.timeline .interval.mismatch').count()).toBeGreaterThan(0);
+    expect(await page.locator('p.finding').textContent()).toContain("The NO certificate's owner is not the registered NO");
+    expect(await page.locator('svg.timeline a.mark').count()).toBeGreaterThan(0);
+    await shot('device');
+    // The decision marks are links in the SVG: focusable, and Enter opens the decision.
+    const mark = page.locator('svg.timeline a.mark').first();
+    await mark.focus();
+    expect(await page.evaluate("document.activeElement?.getAttribute('class')")).toBe('mark');
+    await page.keyboard.press('Enter');
+    await page.locator('h2', { hasText: 'Decision ' }).waitFor();
+    await page.goBack();
+    await page.locator('h2', { hasText: `Device ${stuckDevice}` }).waitFor();
+    // As of an instant before the migration: no certificate is held yet.
+    await page.getByLabel(/As of/).fill('2019-06-01T00:00:00Z');
+    await page.getByLabel(/As of/).press('Enter');
+    await page.locator('h3', { hasText: 'Notified certificate records as of then' }).waitFor();
+    expect(await page.locator('table.slots tbody').textContent()).not.toContain('serial');
+    await page.goBack();
+    await page.locator('h3', { hasText: 'Notified certificate records now' }).waitFor();
+  });
+
+  it('opens a refused repair attempt and replays it under ownership-only, side by side', async () => {
+    const history = await t.as('auditor').get(`/decisions?device=${stuckDevice}&srv=6.15.1&code=E4`).expect(200);
+    expect(history.body.items.length).toBeGreaterThan(0);
+    refused = history.body.items[0].requestId;
+    await page.locator(`table.history a[href="#/decision/${encodeURIComponent(refused)}"]`).click();
+    await page.locator('h2', { hasText: `Decision ${refused}` }).waitFor();
+    expect(await page.locator('p.summary').textContent()).toContain('rejected E4');
+    expect(await page.locator('ol.checks > li').count()).toBe(5);
+    await page.getByRole('button', { name: 'Under ownership-only' }).click();
+    const result = page.getByTestId('replay-result');
+    await result.waitFor();
+    expect(await result.locator('p').first().textContent()).toContain('rejected E4 would be accepted I0');
+    expect(await result.locator('table.differences').textContent()).toContain('responseCode');
+    expect(await result.locator('li.check.changed').count()).toBe(4); // steps 4 and 5, in each column
+    await shot('decision');
+    await page.getByRole('button', { name: 'Replay as recorded' }).click();
+    await result.locator('p', { hasText: 'Identical' }).waitFor();
+  });
+
+  it('exports the stuck report as CSV, every row, paged from the API', async () => {
+    await page.goto(`${base}/console#/stuck?no=nonsense`);
+    await page.locator('p.count .error').filter({ hasText: "'nonsense' is not an EUI-64" }).waitFor();
+    await page.goto(`${base}/console#/stuck?ruleSet=registered-operator`);
+    const button = page.getByRole('button', { name: /Export CSV/ });
+    await button.waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    const text = fs.readFileSync((await download.path())!, 'utf8');
+    const lines = text.trimEnd().split('\r\n');
+    const api = await t.as('auditor').get(`/reports/stuck-devices?ruleSet=registered-operator&limit=1000`).expect(200);
+    expect(lines[0]).toBe('device_id,mpxn,area,registered_no,certificate_owner,stuck_since,repairable,repair_by,repair_request');
+    expect(lines.length).toBe(api.body.count + 1);
+    expect(lines.some((l) => l.startsWith(`${stuckDevice},`))).toBe(true);
+    expect(download.suggestedFilename()).toMatch(/^stuck-devices-registered-operator-.*\.csv$/);
+  });
+
+  it('runs a what-if window by window with progress, charts it, pages the changes, and can be cancelled', async () => {
+    const whole = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', limit: 1 }).expect(200);
+    await page.goto(`${base}/console#/what-if?ruleSet=ownership-only&window=400`);
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.locator('p.count', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('progress').getAttribute('value')).toBe('1');
+    expect(await page.locator('p.count').textContent()).toContain(`${whole.body.judged} decisions judged, ${whole.body.changes.total} changed`);
+    const caption = page.locator('.changes caption');
+    await caption.waitFor();
+    expect(await caption.textContent()).toContain(`of ${whole.body.changes.total}`);
+    expect(await page.locator('svg.bars rect.bar.ok').first().getAttribute('width')).not.toBe('0');
+    await shot('what-if');
+    if (whole.body.changes.total > 25) {
+      await page.getByRole('button', { name: 'Next' }).click();
+      await caption.filter({ hasText: 'Changed decisions 26-' }).waitFor();
+    }
+
+    // Cancel: the second window's request is held until Cancel is pressed; no third window is asked for.
+    let asked = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/replays', async (route) => {
+      if ((route.request().postDataJSON() as { maxEvents?: number }).maxEvents !== undefined && ++asked === 2) await held;
+      await route.continue().catch(() => undefined);
+    });
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.waitForFunction("document.querySelector('p.count')?.textContent?.startsWith('Running')");
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    release();
+    await page.locator('p.count', { hasText: 'Cancelled after 400 events' }).waitFor();
+    expect(asked).toBe(2);
+    await page.unroute('**/replays');
+  });
+
+  it('shows the integrity page: runs a verification and gives the digest to copy', async () => {
+    await page.getByRole('link', { name: 'Integrity' }).click();
+    await page.getByRole('button', { name: 'Take the current digest' }).click();
+    await page.locator('input#digest').waitFor();
+    const digest = await t.as('auditor').get('/audit/digest').expect(200);
+    expect(await page.locator('input#digest').inputValue()).toBe(digest.body.digest);
+    await page.getByRole('button', { name: 'Run a verification' }).click();
+    await page.getByText('every link holds').waitFor();
+    expect(await page.locator('section').first().textContent()).toContain((await t.store.headPosition())!.toLocaleString('en-GB'));
+    await shot('integrity');
+  });
+});
+

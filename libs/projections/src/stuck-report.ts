@@ -1,0 +1,82 @@
+import type { RepairOption, StuckStatus } from '@ledger/domain';
+
+export type StuckRow = StuckStatus & { repairs?: RepairOption[]; repairable?: boolean };
+
+export const STUCK_SORT_KEYS = ['deviceId', 'since', 'mpxn', 'registeredOperator', 'certificateOwner'] as const;
+export type StuckSortKey = (typeof STUCK_SORT_KEYS)[number];
+
+export interface StuckQuery {
+  /** A network operator: rows where it is the registered NO or the certificate's owner. */
+  no?: string;
+  /** A distributor ID (the first two digits of the MPAN); gas meter points have none. */
+  area?: string;
+  /** Stuck since at or after / at or before these instants. */
+  sinceFrom?: string;
+  sinceTo?: string;
+  sort?: StuckSortKey;
+  order?: 'asc' | 'desc';
+  /** The `next` of the previous page: the last row's sort key and device id. */
+  after?: string;
+  limit?: number;
+}
+
+export interface StuckPage {
+  /** Rows matching the filters (all pages). */
+  count: number;
+  /** How many matching rows come before this page. */
+  offset: number;
+  /** Of those, how many the rule set lets someone repair (with a rule set only). */
+  repairable?: number;
+  devices: StuckRow[];
+  next: string | null;
+}
+
+/** The MPAN's distributor ID, or null for an MPRN (gas) or no meter point. */
+export function areaOf(mpxn: string | null): string | null {
+  return mpxn && mpxn.length === 13 ? mpxn.slice(0, 2) : null;
+}
+
+const keyOf = (row: StuckRow, sort: StuckSortKey): string => String(row[sort] ?? '');
+const cursorOf = (row: StuckRow, sort: StuckSortKey): string => `${keyOf(row, sort)}|${row.deviceId}`;
+
+function compare(a: StuckRow, b: StuckRow, sort: StuckSortKey): number {
+  const ka = keyOf(a, sort);
+  const kb = keyOf(b, sort);
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+}
+
+/**
+ * Filters, sorts and pages a stuck-device report. Paging is by key (the last row's sort key and
+ * device id), so a page does not shift when an earlier row drops out between two requests.
+ */
+export function pageStuck(rows: StuckRow[], q: StuckQuery): StuckPage {
+  const sort = q.sort ?? 'deviceId';
+  const desc = q.order === 'desc';
+  const matching = rows.filter(
+    (r) =>
+      (!q.no || r.registeredOperator === q.no || r.certificateOwner === q.no) &&
+      (!q.area || areaOf(r.mpxn) === q.area) &&
+      (!q.sinceFrom || (r.since !== null && r.since >= q.sinceFrom)) &&
+      (!q.sinceTo || (r.since !== null && r.since <= q.sinceTo)),
+  );
+  const sorted = matching.sort((a, b) => (desc ? -compare(a, b, sort) : compare(a, b, sort)));
+  let start = 0;
+  if (q.after !== undefined) {
+    const bar = q.after.lastIndexOf('|');
+    const pivot = { deviceId: q.after.slice(bar + 1), [sort]: q.after.slice(0, bar) } as unknown as StuckRow;
+    start = sorted.findIndex((r) => (desc ? compare(r, pivot, sort) < 0 : compare(r, pivot, sort) > 0));
+    if (start < 0) start = sorted.length;
+  }
+  const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  const devices = sorted.slice(start, start + limit);
+  const more = start + limit < sorted.length;
+  const hasRepairs = rows.some((r) => r.repairable !== undefined);
+  return {
+    count: matching.length,
+    offset: start,
+    ...(hasRepairs ? { repairable: matching.filter((r) => r.repairable).length } : {}),
+    devices,
+    next: more ? cursorOf(devices[devices.length - 1], sort) : null,
+  };
+}
