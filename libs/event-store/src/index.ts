@@ -4,3 +4,4 @@ export * from './hash-chain';
 export * from './sqlite-event-store';
 export * from './esdb-event-store';
 export * from './config';
+export * from './keyed-queue';
