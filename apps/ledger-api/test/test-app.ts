@@ -4,17 +4,30 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { getRuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type EventStore } from '@ledger/event-store';
 import { createApp } from '../src/bootstrap';
 import { DEV_API_KEYS, parseApiKeys } from '../src/http/api-keys';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
 
-/** The real Nest app on a temporary SQLite store, as `npm start` builds it. */
+/** A fresh, empty store for one test app, and how to release what it holds once the app (which disposes the store) is closed. */
+export interface TestStore {
+  store: EventStore;
+  release(): Promise<void>;
+}
+let makeStore: (() => Promise<TestStore>) | undefined;
+
+/** Apps started after this call, in this test file, get their store from `factory` instead of a temporary SQLite file. */
+export function useTestStore(factory: () => Promise<TestStore>): void {
+  makeStore = factory;
+}
+
+/** The real Nest app on a temporary SQLite store (or the one `useTestStore` gives), as `npm start` builds it. */
 export async function startTestApp(ruleSet = 'baseline') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
   const storeFile = path.join(dir, 'ledger.sqlite');
-  const store = new SqliteEventStore(storeFile);
+  const made: TestStore = makeStore ? await makeStore() : { store: new SqliteEventStore(storeFile), release: async () => undefined };
+  const store = made.store;
   const app: INestApplication = await createApp(store, { readModelPath: path.join(dir, 'readmodels.sqlite'), ruleSet: getRuleSet(ruleSet), apiKeys: parseApiKeys(DEV_API_KEYS) }, false);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
@@ -35,6 +48,7 @@ export async function startTestApp(ruleSet = 'baseline') {
     as,
     async close() {
       await app.close();
+      await made.release();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -80,6 +80,7 @@ export class EsdbEventStore implements EventStore {
   /** Appends to one stream run one at a time in this process. */
   private readonly appends = new KeyedQueue();
   private readonly resubscribeDelayMs: number;
+  private closed = false;
 
   constructor(readonly connectionString: string, options: EsdbEventStoreOptions = {}) {
     this.client = EventStoreDBClient.connectionString(connectionString);
@@ -88,6 +89,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.ensureOpen();
     if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
     if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
     let bytes = 0;
@@ -160,6 +162,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    this.ensureOpen();
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
     const from = options.fromRevision ?? (direction === BACKWARDS ? 'end' : 'start');
     const read = this.client.readStream(stream, {
@@ -186,6 +189,7 @@ export class EsdbEventStore implements EventStore {
    * are not returned, so a `maxCount` is met by reading on.
    */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.ensureOpen();
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
     const from = options.fromPosition ?? (direction === BACKWARDS ? 'end' : 'start');
     let remaining = options.maxCount ?? Infinity;
@@ -221,6 +225,7 @@ export class EsdbEventStore implements EventStore {
    * and no duplicate; after RESUBSCRIBE_ATTEMPTS failed attempts in a row the error is thrown.
    */
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
+    this.ensureOpen();
     let lastPosition: bigint | 'start' = options.fromPosition ?? 'start';
     let stopped = false;
     let current: AllStreamSubscription | undefined;
@@ -293,7 +298,13 @@ export class EsdbEventStore implements EventStore {
   }
 
   async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.client.dispose();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('the EventStoreDB connection of this store is closed');
   }
 
   private async collect(source: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
