@@ -61,6 +61,8 @@ export interface ProtocolServerOptions {
   idCacheSize?: number;
   /** The largest append accepted, in bytes of data and metadata (EventStoreDB's default: 1 MiB). */
   maxAppendSize?: number;
+  /** Holds each batch append this long before its commit check (ms): widens the window in which writers race. */
+  appendDelayMs?: number;
 }
 
 export interface StoredEvent {
@@ -106,6 +108,9 @@ export class EsdbProtocolServer {
   private logPosition = 0n;
   private readonly idCacheSize: number;
   private readonly maxAppendSize: number;
+  private readonly appendDelayMs: number;
+  /** How the appends were answered: written, already committed (idempotent), wrong expected version. */
+  readonly outcomes = { written: 0, idempotent: 0, wrongExpectedVersion: 0 };
   /** Every call the server served, in order. */
   readonly calls: CallRecord[] = [];
   port = 0;
@@ -113,6 +118,7 @@ export class EsdbProtocolServer {
   constructor(options: ProtocolServerOptions = {}) {
     this.idCacheSize = options.idCacheSize ?? 100_000;
     this.maxAppendSize = options.maxAppendSize ?? 1024 * 1024;
+    this.appendDelayMs = options.appendDelayMs ?? 0;
     this.server.addService(ServerFeaturesService, {
       getSupportedMethods: (_call: unknown, callback: grpc.sendUnaryData<SupportedMethods>) => callback(null, this.supportedMethods()),
     });
@@ -230,11 +236,13 @@ export class EsdbProtocolServer {
   }
 
   private alreadyCommitted(stream: string, lastRevision: bigint): CommitOutcome {
+    this.outcomes.idempotent++;
     const e = this.streams.get(stream)![Number(lastRevision)];
     return { ok: true, lastRevision, commit: e.commit, prepare: e.prepare };
   }
 
   private write(stream: string, events: Proposed[], cur: bigint): CommitOutcome {
+    this.outcomes.written++;
     const list = this.streams.get(stream) ?? [];
     this.streams.set(stream, list);
     const prepares: bigint[] = [];
@@ -271,31 +279,37 @@ export class EsdbProtocolServer {
       if (!req.getIsFinal()) return;
       pending.delete(correlation);
       const options = entry.options!;
-      const stream = streamName(options.getStreamIdentifier());
-      const expected = expectedOf(options.hasStreamPosition() ? options.getStreamPosition() : undefined, options.hasNoStream(), options.hasStreamExists());
-      const outcome = this.commit(stream, expected, entry.events);
-      const resp = new BatchAppendResp();
-      resp.setCorrelationId(req.getCorrelationId());
-      resp.setStreamIdentifier(options.getStreamIdentifier());
-      if (expected.kind === 'revision') resp.setStreamPosition(expected.revision.toString());
-      else if (expected.kind === 'no_stream') resp.setNoStream(new Empty());
-      else if (expected.kind === 'stream_exists') resp.setStreamExists(new Empty());
-      else resp.setAny(new Empty());
-      if (outcome.ok) {
-        const success = new BatchAppendResp.Success();
-        success.setCurrentRevision(outcome.lastRevision.toString());
-        const position = new AllStreamPosition();
-        position.setCommitPosition(outcome.commit.toString());
-        position.setPreparePosition(outcome.prepare.toString());
-        success.setPosition(position);
-        resp.setSuccess(success);
-      } else {
-        resp.setError(errorStatus(outcome, expected));
-      }
-      call.write(resp);
+      if (this.appendDelayMs > 0) setTimeout(() => this.answerBatch(call, req, options, entry.events), this.appendDelayMs);
+      else this.answerBatch(call, req, options, entry.events);
     });
     call.on('end', () => call.end());
     call.on('error', () => undefined);
+  }
+
+  private answerBatch(call: grpc.ServerDuplexStream<BatchAppendReq, BatchAppendResp>, req: BatchAppendReq, options: BatchAppendReq.Options, events: Proposed[]): void {
+    const stream = streamName(options.getStreamIdentifier());
+    const expected = expectedOf(options.hasStreamPosition() ? options.getStreamPosition() : undefined, options.hasNoStream(), options.hasStreamExists());
+    const outcome = this.commit(stream, expected, events);
+    if (!outcome.ok && outcome.kind === 'wrong-expected-version') this.outcomes.wrongExpectedVersion++;
+    const resp = new BatchAppendResp();
+    resp.setCorrelationId(req.getCorrelationId());
+    resp.setStreamIdentifier(options.getStreamIdentifier());
+    if (expected.kind === 'revision') resp.setStreamPosition(expected.revision.toString());
+    else if (expected.kind === 'no_stream') resp.setNoStream(new Empty());
+    else if (expected.kind === 'stream_exists') resp.setStreamExists(new Empty());
+    else resp.setAny(new Empty());
+    if (outcome.ok) {
+      const success = new BatchAppendResp.Success();
+      success.setCurrentRevision(outcome.lastRevision.toString());
+      const position = new AllStreamPosition();
+      position.setCommitPosition(outcome.commit.toString());
+      position.setPreparePosition(outcome.prepare.toString());
+      success.setPosition(position);
+      resp.setSuccess(success);
+    } else {
+      resp.setError(errorStatus(outcome, expected));
+    }
+    if (!call.writableEnded) call.write(resp);
   }
 
   private append(call: grpc.ServerReadableStream<AppendReq, AppendResp>, callback: grpc.sendUnaryData<AppendResp>): void {
