@@ -326,6 +326,7 @@ export class EsdbProtocolServer {
       const stream = streamName(options.getStreamIdentifier());
       const expected = expectedOf(options.hasRevision() ? options.getRevision() : undefined, options.hasNoStream(), options.hasStreamExists());
       const outcome = this.commit(stream, expected, events);
+      if (!outcome.ok && outcome.kind === 'wrong-expected-version') this.outcomes.wrongExpectedVersion++;
       const resp = new AppendResp();
       if (outcome.ok) {
         const success = new AppendResp.Success();
