@@ -196,7 +196,9 @@ export class EsdbEventStore implements EventStore {
     let cursor: Position | typeof START | typeof END = from === 'start' ? START : from === 'end' ? END : unpackPosition(from);
     let skip: bigint | undefined;
     while (remaining > 0) {
-      const read = this.client.readAll({ direction, fromPosition: cursor, maxCount: READ_PAGE });
+      // No more than is wanted (and the already-delivered event a continuation page starts with).
+      const page = Math.min(READ_PAGE, remaining + (skip === undefined ? 0 : 1));
+      const read = this.client.readAll({ direction, fromPosition: cursor, maxCount: page });
       let seen = 0;
       let last: Position | undefined;
       try {
@@ -212,7 +214,7 @@ export class EsdbEventStore implements EventStore {
       } finally {
         await read.cancel().catch(() => undefined);
       }
-      if (seen < READ_PAGE || !last) return;
+      if (seen < page || !last) return;
       cursor = last;
       skip = packPosition(last);
     }
