@@ -195,9 +195,12 @@ export class EsdbEventStore implements EventStore {
     let remaining = options.maxCount ?? Infinity;
     let cursor: Position | typeof START | typeof END = from === 'start' ? START : from === 'end' ? END : unpackPosition(from);
     let skip: bigint | undefined;
+    let atLeast = 1;
     while (remaining > 0) {
-      // No more than is wanted (and the already-delivered event a continuation page starts with).
-      const page = Math.min(READ_PAGE, remaining + (skip === undefined ? 0 : 1));
+      // No more than is wanted (and the already-delivered event a continuation page starts with),
+      // but pages that double while system events use them up (a quiet node's tail is $statsCollected).
+      const page = Math.min(READ_PAGE, Math.max(remaining + (skip === undefined ? 0 : 1), atLeast));
+      atLeast = Math.min(READ_PAGE, page * 2);
       const read = this.client.readAll({ direction, fromPosition: cursor, maxCount: page });
       let seen = 0;
       let last: Position | undefined;

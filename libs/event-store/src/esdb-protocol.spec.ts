@@ -165,3 +165,21 @@ describe('EsdbEventStore over the protocol server', () => {
     }
   });
 });
+
+describe('EsdbEventStore reads of $all past system events', () => {
+  it('the head position is the last user event, however many system events follow it', async () => {
+    const store = open();
+    const s = `head-${randomUUID()}`;
+    await store.appendToStream(s, evs(2));
+    const [last] = await (async () => {
+      const out: RecordedEvent[] = [];
+      for await (const e of store.readStream(s, { direction: 'backwards', maxCount: 1 })) out.push(e);
+      return out;
+    })();
+    for (let i = 0; i < 40; i++) server.collectStats();
+    const from = server.calls.length;
+    expect(await store.headPosition()).toBe(last.position);
+    // Pages that double: 1, 2, 4, ... events, not one call per system event.
+    expect(server.calls.slice(from).filter((c) => c.method === 'read-all').length).toBeLessThanOrEqual(7);
+  });
+});
