@@ -81,6 +81,8 @@ export class EsdbEventStore implements EventStore {
   private readonly appends = new KeyedQueue();
   private readonly resubscribeDelayMs: number;
   private closed = false;
+  /** The unsubscribe functions of the subscriptions still open. */
+  private readonly open = new Set<() => Promise<void>>();
 
   constructor(readonly connectionString: string, options: EsdbEventStoreOptions = {}) {
     this.client = EventStoreDBClient.connectionString(connectionString);
@@ -270,16 +272,19 @@ export class EsdbEventStore implements EventStore {
       }
     }
     const iterator = iterate();
+    const unsubscribe = async () => {
+      stopped = true;
+      stop();
+      this.open.delete(unsubscribe);
+      await current?.unsubscribe().catch(() => undefined);
+    };
+    this.open.add(unsubscribe);
     return {
       get lastPosition() {
         return lastPosition;
       },
       [Symbol.asyncIterator]: () => iterator,
-      unsubscribe: async () => {
-        stopped = true;
-        stop();
-        await current?.unsubscribe().catch(() => undefined);
-      },
+      unsubscribe,
     };
   }
 
@@ -305,6 +310,8 @@ export class EsdbEventStore implements EventStore {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Subscriptions end (their iterations finish) rather than wait forever on a closed client.
+    await Promise.all([...this.open].map((unsubscribe) => unsubscribe()));
     await this.client.dispose();
   }
 

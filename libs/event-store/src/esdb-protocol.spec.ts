@@ -183,3 +183,18 @@ describe('EsdbEventStore reads of $all past system events', () => {
     expect(server.calls.slice(from).filter((c) => c.method === 'read-all').length).toBeLessThanOrEqual(7);
   });
 });
+
+describe('EsdbEventStore.dispose', () => {
+  it('ends the iterations of its open subscriptions, and refuses calls afterwards as unreachable', async () => {
+    const store = new EsdbEventStore(server.connectionString);
+    const sub = store.subscribeToAll({ fromPosition: (await store.headPosition()) ?? 'start' });
+    const iterating = (async () => {
+      for await (const _ of sub) void _;
+      return 'ended';
+    })();
+    await store.dispose();
+    await expect(iterating).resolves.toBe('ended');
+    await expect(store.appendToStream('s', evs(1))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await store.health()).toMatchObject({ kind: 'esdb', reachable: false });
+  });
+});
