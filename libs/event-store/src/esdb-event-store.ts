@@ -121,7 +121,9 @@ export class EsdbEventStore implements EventStore {
    * Appends to one stream from this process run one at a time, so two copies of one append in
    * this process cannot both be told they wrote. Across processes, two identical copies sent at the
    * same instant may both be (the content is the same, so nothing is misreported about what is in
-   * the stream). With `any`, a retry older than the last `n` events is left to EventStoreDB's own
+   * the stream). Ids already in the stream before the expected revision are not looked for (that
+   * read would grow with the stream): EventStoreDB writes such a batch again, and so does this
+   * adapter. With `any`, a retry older than the last `n` events is left to EventStoreDB's own
    * best-effort cache of recent ids; when the server answers it as already written, the revision
    * it answers with (not after the head we read) says `written: false`.
    */

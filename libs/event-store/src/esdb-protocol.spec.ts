@@ -98,6 +98,19 @@ describe('EsdbEventStore over the protocol server', () => {
     }
   });
 
+  it('ids that are in the stream before the expected revision are not looked for: EventStoreDB writes the batch again (a documented limit)', async () => {
+    const store = open();
+    const s = `dup-${randomUUID()}`;
+    const batch = evs(1);
+    await store.appendToStream(s, batch, { expectedRevision: 'no_stream' });
+    await store.appendToStream(s, evs(1, 1), { expectedRevision: 0n });
+    const again = await store.appendToStream(s, batch, { expectedRevision: 1n });
+    expect(again).toMatchObject({ written: true, nextExpectedRevision: 2n });
+    const ids: string[] = [];
+    for await (const e of store.readStream(s)) ids.push(e.id);
+    expect(ids).toEqual([batch[0].id, expect.any(String), batch[0].id]);
+  });
+
   it('system events are written by the server and never delivered: the subscription filters them server side', async () => {
     const store = open();
     const s = `sys-${randomUUID()}`;
