@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decisions } from './decisions';
+import { esdbCase } from './esdb';
 import { http } from './http';
 import { scale } from './scale';
 import { ceiling, ours, peer } from './store';
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
   const dec = await decisions(size.estate, size.requests);
   log('HTTP');
   const web = await http(size.estate, size.httpSeconds, 1000);
+  log('decisions and rebuild through the EventStoreDB adapter (protocol test server)');
+  const esdb = await esdbCase(size.estate, size.requests);
   log('rebuild and what-if scale');
   const sc = scale(size.scale, log);
 
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
       ratios: Object.fromEntries((['single', 'batch100', 'readAll'] as const).map((k) => [k, { oursOverPeer: +(store.ours[k] / store.peer[k]).toFixed(2), oursOverCeiling: +(store.ours[k] / store.ceiling[k]).toFixed(2) }])),
     },
     decisions: dec,
+    esdb,
     http: web,
     scale: sc,
   };
@@ -56,6 +60,14 @@ async function main(): Promise<void> {
   }
   lines.push('', `2. decisions end to end (evaluate + durable append), ${fmt(dec.requests)} requests on a ${fmt(dec.estateDevices)}-device estate`, '| in flight | decisions/s |', '| --- | ---: |');
   for (const [k, v] of Object.entries(dec.perSecond)) lines.push(`| ${k} | ${fmt(v)} |`);
+  lines.push(
+    '',
+    `2b. through the EventStoreDB adapter, against the in-process protocol test server (gRPC over 127.0.0.1, store in memory): the adapter's cost, not a node's; ${fmt(esdb.requests)} requests on the same ${fmt(esdb.estateDevices)}-device estate (${fmt(esdb.estateEvents)} events)`,
+    '| case | SQLite | EventStoreDB adapter |',
+    '| --- | ---: | ---: |',
+  );
+  for (const [k, v] of Object.entries(esdb.decisionsPerSecond)) lines.push(`| decisions/s, ${k} | ${fmt(dec.perSecond[k] ?? NaN)} | ${fmt(v)} |`);
+  lines.push(`| rebuild events/s | ${fmt(esdb.rebuildEventsPerSecond.sqlite)} | ${fmt(esdb.rebuildEventsPerSecond.esdbProtocolServer)} |`);
   lines.push('', '3. HTTP POST /service-requests (API in its own process, autocannon over 127.0.0.1)', '| load | throughput req/s | p50 ms | p99 ms | non-2xx | errors |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of web) lines.push(`| ${r.label} | ${fmt(r.throughput)} | ${r.p50ms} | ${r.p99ms} | ${r.non2xx} | ${r.errors} |`);
   lines.push('', '4. rebuild and what-if (ownership-only) by size, each in a process of its own', '| events | decisions | rebuild events/s | rebuild peak RSS MB | what-if decisions/s | what-if peak RSS MB |', '| ---: | ---: | ---: | ---: | ---: | ---: |');

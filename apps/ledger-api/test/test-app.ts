@@ -4,20 +4,33 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { Writable } from 'node:stream';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type EventStore } from '@ledger/event-store';
 import { loadConfig } from '@ledger/runtime';
 import { createApp } from '../src/bootstrap';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
 
+/** A fresh, empty store for one test app, and how to release what it holds once the app (which disposes the store) is closed. */
+export interface TestStore {
+  store: EventStore;
+  release(): Promise<void>;
+}
+let makeStore: (() => Promise<TestStore>) | undefined;
+
+/** Apps started after this call, in this test file, get their store from `factory` instead of a temporary SQLite file. */
+export function useTestStore(factory: () => Promise<TestStore>): void {
+  makeStore = factory;
+}
+
 /**
- * The real Nest app on a temporary SQLite store, as `npm start` builds it (the configuration read
- * from `env` over the defaults). Its JSON log lines are kept in `logs`.
+ * The real Nest app on a temporary SQLite store (or the one `useTestStore` gives), as `npm start`
+ * builds it (the configuration read from `env` over the defaults). Its JSON log lines are kept in `logs`.
  */
 export async function startTestApp(ruleSet = 'baseline', env: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
   const storeFile = path.join(dir, 'ledger.sqlite');
-  const store = new SqliteEventStore(storeFile);
+  const made: TestStore = makeStore ? await makeStore() : { store: new SqliteEventStore(storeFile), release: async () => undefined };
+  const store = made.store;
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -47,6 +60,7 @@ export async function startTestApp(ruleSet = 'baseline', env: Record<string, str
     as,
     async close() {
       await app.close();
+      await made.release();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

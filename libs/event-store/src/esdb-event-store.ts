@@ -13,6 +13,7 @@ import {
   type AppendExpectedRevision,
   type Position,
   type ResolvedEvent,
+  type AllStreamSubscription,
 } from '@eventstore/db-client';
 import {
   AppendTooLargeError,
@@ -38,10 +39,15 @@ import {
   type Subscription,
 } from './event-store.port';
 import { canonicalJson } from './hash-chain';
+import { KeyedQueue } from './keyed-queue';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHIFT = 64n;
 const MASK = (1n << SHIFT) - 1n;
+/** Events per read of $all. */
+const READ_PAGE = 500;
+/** Attempts to subscribe again after the server dropped a subscription, before giving up. */
+const RESUBSCRIBE_ATTEMPTS = 5;
 
 /**
  * EventStoreDB's $all position is a pair (commit, prepare), ordered by commit then prepare; events
@@ -58,6 +64,8 @@ export function unpackPosition(p: bigint): Position {
 export interface EsdbEventStoreOptions {
   /** Our own deadline for every call (ms). The client's own deadline is not kept when a server accepts and never answers. */
   timeoutMs?: number;
+  /** The first wait before subscribing again after a drop (ms); doubled on each failed attempt. */
+  resubscribeDelayMs?: number;
 }
 
 /**
@@ -69,13 +77,21 @@ export class EsdbEventStore implements EventStore {
   readonly kind = 'esdb' as const;
   private readonly client: EventStoreDBClient;
   private readonly timeoutMs: number;
+  /** Appends to one stream run one at a time in this process. */
+  private readonly appends = new KeyedQueue();
+  private readonly resubscribeDelayMs: number;
+  private closed = false;
+  /** The unsubscribe functions of the subscriptions still open. */
+  private readonly open = new Set<() => Promise<void>>();
 
   constructor(readonly connectionString: string, options: EsdbEventStoreOptions = {}) {
     this.client = EventStoreDBClient.connectionString(connectionString);
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.resubscribeDelayMs = options.resubscribeDelayMs ?? 200;
   }
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.ensureOpen();
     if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
     if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
     let bytes = 0;
@@ -86,36 +102,51 @@ export class EsdbEventStore implements EventStore {
     }
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
 
-    // EventStoreDB is idempotent by event id only when the batch repeats the events at the
-    // expected position; to keep the port's rule (all ids already written: success, writes
-    // nothing; some: error) identical to SQLite's, the stream's events with these ids are looked
-    // up first. This costs one read of the stream tail per append.
-    const ids = new Set(events.map((e) => e.id.toLowerCase()));
-    const existing = await this.findIds(stream, ids);
-    if (existing.size === ids.size) {
-      const differing = events
-        .filter((e) => {
-          const stored = existing.get(e.id.toLowerCase())!;
-          return stored.type !== e.type || canonicalJson(stored.data) !== canonicalJson(e.data ?? null) || canonicalJson(stored.metadata) !== canonicalJson(e.metadata ?? {});
-        })
-        .map((e) => e.id);
-      if (differing.length > 0) throw new EventIdConflictError(stream, differing);
-      const head = await this.streamRevision(stream);
-      const last = [...existing.values()].map((e) => e.position).reduce((a, b) => (b > a ? b : a));
-      return { nextExpectedRevision: head!, position: last, written: false };
-    }
-    if (existing.size > 0) throw new PartialIdempotencyError(stream, [...existing.keys()]);
-
     const expected = options.expectedRevision ?? 'any';
+    return this.appends.run(stream, () => this.appendChecked(stream, events, expected, bytes));
+  }
+
+  /**
+   * The append, as EventStoreDB is meant to be used: one append with the expected revision, whose
+   * idempotency (the same ids at the expected position) and concurrency check the server makes.
+   * The port asks two things more, and both are settled by reads bounded by the batch size, never
+   * by the stream's length:
+   * - before: the events a retry of this batch would be (the `n` after the expected revision; for
+   *   `any`/`stream_exists`, the last `n` of the stream). Found there with the same content: a
+   *   retry, nothing is sent, `written: false`; with other content: EventIdConflictError; some of
+   *   the ids: PartialIdempotencyError.
+   * - after: the `n` events at the revisions the server answered with, compared with ours: the
+   *   server's idempotency looks at ids only, so a batch with the same ids and other content that
+   *   another process wrote meanwhile is an EventIdConflictError here, not a success.
+   * Appends to one stream from this process run one at a time, so two copies of one append in
+   * this process cannot both be told they wrote. Across processes, two identical copies sent at the
+   * same instant may both be (the content is the same, so nothing is misreported about what is in
+   * the stream). Ids already in the stream before the expected revision are not looked for (that
+   * read would grow with the stream): EventStoreDB writes such a batch again, and so does this
+   * adapter. With `any`, a retry older than the last `n` events is left to EventStoreDB's own
+   * best-effort cache of recent ids; when the server answers it as already written, the revision
+   * it answers with (not after the head we read) says `written: false`.
+   */
+  private async appendChecked(stream: string, events: NewEvent[], expected: ExpectedRevision, bytes: number): Promise<AppendResult> {
+    const n = events.length;
+    const exact = expected === 'no_stream' || typeof expected === 'bigint';
+    const before = exact
+      ? await this.collect(this.readStream(stream, { fromRevision: expected === 'no_stream' ? 0n : expected + 1n, maxCount: n }))
+      : await this.collect(this.readStream(stream, { direction: 'backwards', maxCount: n }));
+    const retry = asRetry(stream, events, before);
+    if (retry) return retry;
+    const headBefore = exact ? undefined : (before[0]?.revision ?? -1n);
+
+    let result: AppendResult;
     try {
-      const result = await this.call(`append to '${stream}'`, () =>
+      const r = await this.call(`append to '${stream}'`, () =>
         this.client.appendToStream(
           stream,
           events.map((e) => jsonEvent({ id: e.id.toLowerCase(), type: e.type, data: (e.data ?? null) as never, metadata: (e.metadata ?? {}) as never })),
           { expectedRevision: toEsdbExpected(expected) },
         ),
       );
-      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position ? packPosition(result.position) : 0n, written: true };
+      result = { nextExpectedRevision: r.nextExpectedRevision, position: r.position ? packPosition(r.position) : 0n, written: true };
     } catch (err) {
       const e = err as { type?: string; actualVersion?: bigint | string };
       if (e.type === 'wrong-expected-version') {
@@ -125,9 +156,17 @@ export class EsdbEventStore implements EventStore {
       if (e.type === 'maximum-append-size-exceeded') throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
       throw err;
     }
+
+    const first = result.nextExpectedRevision - BigInt(n) + 1n;
+    const stored = await this.collect(this.readStream(stream, { fromRevision: first, maxCount: n }));
+    const differing = events.filter((e, i) => !stored[i] || stored[i].id !== e.id.toLowerCase() || !sameContent(stored[i], e)).map((e) => e.id);
+    if (differing.length > 0) throw new EventIdConflictError(stream, differing);
+    const written = headBefore === undefined || first > headBefore;
+    return { nextExpectedRevision: result.nextExpectedRevision, position: stored[n - 1].position, written };
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    this.ensureOpen();
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
     const from = options.fromRevision ?? (direction === BACKWARDS ? 'end' : 'start');
     const read = this.client.readStream(stream, {
@@ -148,55 +187,106 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
+  /**
+   * $all in pages of READ_PAGE events, each page one read from where the last ended (inclusive, so
+   * its first event, already delivered, is skipped). System events count in the server's page but
+   * are not returned, so a `maxCount` is met by reading on.
+   */
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.ensureOpen();
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
     const from = options.fromPosition ?? (direction === BACKWARDS ? 'end' : 'start');
     let remaining = options.maxCount ?? Infinity;
-    if (remaining <= 0) return;
-    const read = this.client.readAll({
-      direction,
-      fromPosition: from === 'start' ? START : from === 'end' ? END : unpackPosition(from),
-    });
-    try {
-      for await (const resolved of this.timed('read of $all', read)) {
-        const recorded = fromResolved(resolved as AllStreamResolvedEvent);
-        if (!recorded) continue;
-        yield recorded;
-        if (--remaining <= 0) return;
+    let cursor: Position | typeof START | typeof END = from === 'start' ? START : from === 'end' ? END : unpackPosition(from);
+    let skip: bigint | undefined;
+    let atLeast = 1;
+    while (remaining > 0) {
+      // No more than is wanted (and the already-delivered event a continuation page starts with),
+      // but pages that double while system events use them up (a quiet node's tail is $statsCollected).
+      const page = Math.min(READ_PAGE, Math.max(remaining + (skip === undefined ? 0 : 1), atLeast));
+      atLeast = Math.min(READ_PAGE, page * 2);
+      const read = this.client.readAll({ direction, fromPosition: cursor, maxCount: page });
+      let seen = 0;
+      let last: Position | undefined;
+      try {
+        for await (const resolved of this.timed('read of $all', read)) {
+          seen++;
+          last = (resolved as AllStreamResolvedEvent).event?.position ?? last;
+          if (skip !== undefined && last && packPosition(last) === skip) continue;
+          const recorded = fromResolved(resolved as AllStreamResolvedEvent);
+          if (!recorded) continue;
+          yield recorded;
+          if (--remaining <= 0) return;
+        }
+      } finally {
+        await read.cancel().catch(() => undefined);
       }
-    } finally {
-      await read.cancel().catch(() => undefined);
+      if (seen < page || !last) return;
+      cursor = last;
+      skip = packPosition(last);
     }
   }
 
+  /**
+   * A catch-up subscription to $all with the server-side filter that leaves out system events
+   * (`excludeSystemEvents`). When the server drops it (unavailable: a restart, a leader change),
+   * it subscribes again from the last position delivered (exclusive), so the caller sees no gap
+   * and no duplicate; after RESUBSCRIBE_ATTEMPTS failed attempts in a row the error is thrown.
+   */
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
-    const from = options.fromPosition ?? 'start';
-    let lastPosition: bigint | 'start' = from;
-    const sub = this.client.subscribeToAll({
-      fromPosition: from === 'start' ? START : unpackPosition(from),
-      filter: excludeSystemEvents(),
-    });
+    this.ensureOpen();
+    let lastPosition: bigint | 'start' = options.fromPosition ?? 'start';
+    let stopped = false;
+    let current: AllStreamSubscription | undefined;
+    let stop: () => void = () => undefined;
+    const stoppedSignal = new Promise<'stopped'>((resolve) => (stop = () => resolve('stopped')));
+    const open = () =>
+      this.client.subscribeToAll({ fromPosition: lastPosition === 'start' ? START : unpackPosition(lastPosition), filter: excludeSystemEvents() });
+    const resubscribeDelayMs = this.resubscribeDelayMs;
     async function* iterate(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const resolved of sub) {
-          const recorded = fromResolved(resolved);
-          if (!recorded) continue;
-          lastPosition = recorded.position;
-          yield recorded;
+      let failures = 0;
+      while (!stopped) {
+        const sub = open();
+        current = sub;
+        const it = sub[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            const next = await Promise.race([it.next(), stoppedSignal]);
+            if (next === 'stopped' || next.done) return;
+            failures = 0;
+            const recorded = fromResolved(next.value);
+            if (!recorded) continue;
+            lastPosition = recorded.position;
+            yield recorded;
+          }
+        } catch (err) {
+          if (stopped) return;
+          // Dropped by the server (unavailable, or cancelled by a node going away): subscribe again.
+          const dropped = (err as { type?: string }).type === 'cancelled' || mapUnavailable(err, '') instanceof StoreUnavailableError;
+          if (!dropped) throw err;
+          if (++failures > RESUBSCRIBE_ATTEMPTS) {
+            throw new StoreUnavailableError(`the subscription to $all was dropped and could not be resumed in ${RESUBSCRIBE_ATTEMPTS} attempts (${(err as Error).message})`, err);
+          }
+          await Promise.race([new Promise((r) => setTimeout(r, resubscribeDelayMs * 2 ** (failures - 1))), stoppedSignal]);
+        } finally {
+          await sub.unsubscribe().catch(() => undefined);
         }
-      } catch (err) {
-        throw mapUnavailable(err, 'subscription to $all');
       }
     }
     const iterator = iterate();
+    const unsubscribe = async () => {
+      stopped = true;
+      stop();
+      this.open.delete(unsubscribe);
+      await current?.unsubscribe().catch(() => undefined);
+    };
+    this.open.add(unsubscribe);
     return {
       get lastPosition() {
         return lastPosition;
       },
       [Symbol.asyncIterator]: () => iterator,
-      unsubscribe: async () => {
-        await sub.unsubscribe();
-      },
+      unsubscribe,
     };
   }
 
@@ -220,17 +310,21 @@ export class EsdbEventStore implements EventStore {
   }
 
   async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Subscriptions end (their iterations finish) rather than wait forever on a closed client.
+    await Promise.all([...this.open].map((unsubscribe) => unsubscribe()));
     await this.client.dispose();
   }
 
-  /** The stream's events whose ids are in `ids` (read from the tail). */
-  private async findIds(stream: string, ids: Set<string>): Promise<Map<string, RecordedEvent>> {
-    const found = new Map<string, RecordedEvent>();
-    for await (const e of this.readStream(stream, { direction: 'backwards' })) {
-      if (ids.has(e.id)) found.set(e.id, e);
-      if (found.size === ids.size) break;
-    }
-    return found;
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('the EventStoreDB connection of this store is closed');
+  }
+
+  private async collect(source: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    for await (const e of source) out.push(e);
+    return out;
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -254,6 +348,22 @@ export class EsdbEventStore implements EventStore {
       yield next.value;
     }
   }
+}
+
+/** A batch found among the events a retry of it would be: written before (same content), or an error. */
+function asRetry(stream: string, events: NewEvent[], found: RecordedEvent[]): AppendResult | undefined {
+  const byId = new Map(found.map((e) => [e.id, e]));
+  const present = events.filter((e) => byId.has(e.id.toLowerCase()));
+  if (present.length === 0) return undefined;
+  if (present.length < events.length) throw new PartialIdempotencyError(stream, present.map((e) => e.id));
+  const differing = events.filter((e) => !sameContent(byId.get(e.id.toLowerCase())!, e)).map((e) => e.id);
+  if (differing.length > 0) throw new EventIdConflictError(stream, differing);
+  const last = present.map((e) => byId.get(e.id.toLowerCase())!).reduce((a, b) => (b.revision > a.revision ? b : a));
+  return { nextExpectedRevision: last.revision, position: last.position, written: false };
+}
+
+function sameContent(stored: RecordedEvent, e: NewEvent): boolean {
+  return stored.type === e.type && canonicalJson(stored.data) === canonicalJson(e.data ?? null) && canonicalJson(stored.metadata) === canonicalJson(e.metadata ?? {});
 }
 
 function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevision {

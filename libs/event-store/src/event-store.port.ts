@@ -61,7 +61,11 @@ export interface AppendOptions {
 }
 
 export interface AppendResult {
-  /** The revision of the last event now in the stream (the revision the next writer should expect). */
+  /**
+   * The revision of the last event now in the stream (the revision the next writer should expect).
+   * For an idempotent retry, the EventStoreDB adapter answers as EventStoreDB does, with the
+   * revision of the batch's last event: the same unless the stream has moved on since.
+   */
   nextExpectedRevision: bigint;
   /** The commit position of the last event of the batch (of the already-written batch when idempotent). */
   position: bigint;

@@ -5,3 +5,4 @@ export * from './sqlite-event-store';
 export * from './esdb-event-store';
 export * from './config';
 export * from './event-store.module';
+export * from './keyed-queue';

@@ -2,13 +2,18 @@ import { spawnSync } from 'node:child_process';
 
 /**
  * Where the EventStoreDB leg of the tests can run: a server named by EVENTSTORE_CONNECTION_STRING,
- * else a container runtime that testcontainers finds (it then starts eventstore/eventstore:24.10),
+ * else a container runtime that testcontainers finds (it then starts ESDB_IMAGE),
  * else nowhere, with the reason. Decided synchronously, since Jest must know it when it collects
  * the tests; the runtime probe runs testcontainers' own detection in a child process.
  */
 export type EsdbTarget = { kind: 'server'; connectionString: string } | { kind: 'container' } | { kind: 'none'; reason: string };
 
-export const ESDB_IMAGE = 'eventstore/eventstore:24.10';
+/**
+ * The image of the container leg: EventStoreDB 24.10 LTS (the tag Emmett's EventStoreDBContainer
+ * also starts), or another set in EVENTSTORE_IMAGE, e.g. a KurrentDB image, which speaks the same
+ * gRPC protocol to client 6.
+ */
+export const ESDB_IMAGE = process.env.EVENTSTORE_IMAGE || 'eventstore/eventstore:24.10.0-bookworm-slim';
 
 export function findEsdbTarget(env: Record<string, string | undefined> = process.env): EsdbTarget {
   if (env.EVENTSTORE_CONNECTION_STRING) return { kind: 'server', connectionString: env.EVENTSTORE_CONNECTION_STRING };
