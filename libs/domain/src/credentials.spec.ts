@@ -2,7 +2,7 @@ import { parseServiceRequest, recordRequest, requestFromRecord } from './request
 import { pendingPlacements, slotsAt } from './state';
 import { stuckStatus } from './stuck';
 import { cert, commit, given, ids, inventory, mpan, placed, registration, request, userRole, when, NOW, type World } from './testing/scenario';
-import type { LedgerEvent } from './events';
+import { upcast, type LedgerEvent } from './events';
 
 const { supplierA, supplierB, noA, noB, esme, esme2 } = ids;
 const acb = '90-B3-D5-1F-30-00-00-02';
@@ -30,6 +30,18 @@ describe('6.24.1 may name several RemotePartyRoles; nothing else may', () => {
   it('when a 6.24.1 naming two parties is judged by the registered supplier, then it is accepted', () => {
     const w = given([userRole(supplierA, 'IS'), registration(mpan, 'supplier', supplierA, '2019-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 2, 'Commissioned', mpan)]);
     expect(when(w, parseServiceRequest(input('6.24.1', ['Supplier', 'LoadController']))).decision.data.responseCode).toBe('I0');
+  });
+  it('then a decision naming several parties is written as schema version 2, and one naming one party as version 1, as before', () => {
+    const w = given([userRole(supplierA, 'IS'), registration(mpan, 'supplier', supplierA, '2019-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 2, 'Commissioned', mpan)]);
+    expect(when(w, parseServiceRequest(input('6.24.1', ['Supplier', 'LoadController']))).decision.data.schemaVersion).toBe(2);
+    expect(when(w, parseServiceRequest(input('6.24.1', 'Supplier'))).decision.data.schemaVersion).toBe(1);
+  });
+  it('then both versions read back, and a version this code does not know is refused, not guessed at', () => {
+    const data = (v: number) => ({ schemaVersion: v, request: {}, checks: [] });
+    expect(upcast('ServiceRequestEvaluated', data(1)).type).toBe('ServiceRequestEvaluated');
+    expect(upcast('ServiceRequestEvaluated', data(2)).type).toBe('ServiceRequestEvaluated');
+    expect(() => upcast('ServiceRequestEvaluated', data(3))).toThrow(/version 3 is not known/);
+    expect(() => upcast('CertificatePlaced', { schemaVersion: 2 })).toThrow(/version 2 is not known/);
   });
 });
 

@@ -79,9 +79,10 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
       }
     }
     const responseCode: ResponseCode = failed ? failed.code : future ? 'I99' : 'I0';
+    const request = recordRequest(req);
     const decision: ServiceRequestEvaluatedV1 = {
-      schemaVersion: 1,
-      request: recordRequest(req),
+      schemaVersion: request.remotePartyRoles ? 2 : 1,
+      request,
       ruleSet: { id: ruleSet.id, version: ruleSet.version },
       senderRole: role ?? null,
       checks,

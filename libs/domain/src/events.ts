@@ -107,8 +107,14 @@ export interface RecordedRequest {
   signatureVerified: false;
 }
 
+/**
+ * A decision. Version 2 is version 1 with `request.remotePartyRoles` (a request naming more than
+ * one RemotePartyRole, 6.24.1): a decision is written as version 2 only when it carries that field,
+ * so that code which knows only version 1 refuses it (and halts loudly) instead of replaying it
+ * with one party. Every other decision is written, and read, as version 1, byte for byte as before.
+ */
 export interface ServiceRequestEvaluatedV1 {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2;
   request: RecordedRequest;
   ruleSet: { id: string; version: number };
   /** The role the request was judged as (stated, or derived from the User's roles, certificate and fuel). */
@@ -163,23 +169,35 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'AuditJobRecorded',
 ];
 
+/** The schema versions this code reads, per type; the last is the one it writes (see each type for when an older one is still written). */
+const KNOWN_VERSIONS: Record<LedgerEventType, readonly number[]> = {
+  UserRoleRegistered: [1],
+  DeviceInventoryChanged: [1],
+  RegistrationChanged: [1],
+  CertificatePlaced: [1],
+  ServiceRequestEvaluated: [1, 2],
+  AuditJobRecorded: [1],
+};
+
 const CURRENT_VERSION: Record<LedgerEventType, number> = {
   UserRoleRegistered: 1,
   DeviceInventoryChanged: 1,
   RegistrationChanged: 1,
   CertificatePlaced: 1,
-  ServiceRequestEvaluated: 1,
+  ServiceRequestEvaluated: 2,
   AuditJobRecorded: 1,
 };
 
 /**
- * Brings a stored event to the current schema. Every type is at version 1, so this only checks
- * that the event is one the ledger knows; a later version adds its step here.
+ * Brings a stored event to the current schema. ServiceRequestEvaluated version 1 reads as version
+ * 2 unchanged (version 2 only adds an optional field), and every other type is at version 1; so
+ * this checks that the event is one the ledger knows, and a later version adds its step here. An
+ * unknown type or version is refused, never guessed at.
  */
 export function upcast(type: string, data: unknown): LedgerEvent {
   if (!(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) throw new DomainError('event.type', `'${type}' is not a ledger event`);
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== CURRENT_VERSION[type as LedgerEventType]) {
+  if (!KNOWN_VERSIONS[type as LedgerEventType].includes(version as number)) {
     throw new DomainError(`${type}.schemaVersion`, `version ${String(version)} is not known (current: ${CURRENT_VERSION[type as LedgerEventType]})`);
   }
   return { type, data } as LedgerEvent;
