@@ -135,3 +135,19 @@ export function proxyDisagreements(device: DeviceState): ProxyDisagreement[] {
   }
   return out;
 }
+
+/**
+ * The first instant after `at` at which a device's stuck status can change by the passing of time
+ * alone: a placement that takes effect then (a future-dated credential change) or a Registration
+ * Data change of the network operator effective then. Undefined when none is ahead. A status
+ * computed at `at` holds until then (or until a new event for the device or its meter point).
+ */
+export function stuckStatusValidUntil(device: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): Instant | undefined {
+  let next: Instant | undefined;
+  const consider = (t: Instant) => {
+    if (t > at && (next === undefined || t < next)) next = t;
+  };
+  for (const p of device.placements ?? []) if (p.slot === 'networkOperator.critical') consider(p.placedAt);
+  if (device.mpxn) for (const e of meterPoint?.timelines.networkOperator ?? []) consider(e.effectiveFrom);
+  return next;
+}

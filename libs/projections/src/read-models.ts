@@ -26,6 +26,8 @@ import {
 } from '@ledger/domain';
 import { PAGE_SIZE, UnreadableEventError, type RecordedEvent } from '@ledger/event-store';
 import { CHAIN_SCHEMA, CHAIN_TABLES, ChainCheck, type IncrementalVerification } from './chain-check';
+import { STUCK_SCHEMA, STUCK_TABLES, StuckProjection } from './stuck-projection';
+import type { StuckPage, StuckQuery } from './stuck-report';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);
@@ -57,7 +59,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);
 `;
-const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs', ...CHAIN_TABLES];
+const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs', ...CHAIN_TABLES, ...STUCK_TABLES];
 
 /** Where the read models live: LEDGER_READMODEL_PATH, else beside the SQLite store file (or ./data for EventStoreDB). */
 export function readModelPathFromEnv(env: Record<string, string | undefined>): string {
@@ -126,8 +128,16 @@ export class ReadModels {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.db.exec(CHAIN_SCHEMA);
+    const stuckIsNew = !this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'stuck_status'").get();
+    this.db.exec(STUCK_SCHEMA);
     this.stmts = this.prepare();
     this.chain = new ChainCheck(this.db);
+    this.stuck = new StuckProjection(this.db, <S>(table: 'device' | 'meterPoint', key: string) => load<S>(table === 'device' ? this.stmts.device : this.stmts.meterPoint, key));
+    // Read models from before the stuck projection existed: fill it once from the devices held.
+    if (stuckIsNew && this.checkpoint().position !== undefined) {
+      const ids = this.db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE smets_generation = 1').all().map((r) => r.device_id);
+      this.db.transaction(() => this.stuck.refresh(ids, new Date().toISOString()))();
+    }
   }
 
   private prepare() {
@@ -148,6 +158,7 @@ export class ReadModels {
         'INSERT INTO certificate_history (ord, device_id, slot, held_by, serial, issuer, owner, role_code, key_usage, via_kind, via_ref, placed_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       addRegistration: db.prepare('INSERT INTO registrations (ord, mpxn, responsibility, party, effective_from, record_id, source, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      devicesOn: db.prepare<[string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ?'),
       addAuditJob: db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'),
       addDecision: db.prepare(
         'INSERT OR IGNORE INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -162,6 +173,7 @@ export class ReadModels {
 
   /** Applies a batch of recorded events and moves the checkpoint, in one transaction. */
   private readonly chain: ChainCheck;
+  private readonly stuck: StuckProjection;
 
   applyBatch(events: RecordedEvent[]): void {
     if (events.length === 0) return;
@@ -175,12 +187,32 @@ export class ReadModels {
         }
         folds.flush();
         this.chain.flush();
+        this.stuck.refresh(folds.touchedDevices(this.stmts), new Date().toISOString());
         this.stmts.setCheckpoint.run(events[events.length - 1].position.toString(), applied);
       })();
     } catch (err) {
       this.chain.discard();
       throw err;
     }
+  }
+
+  /**
+   * The stuck-device report now, from its projection: filtered, sorted and paged by the database;
+   * with a rule set, who could repair each device of the page (and how many of the page can be).
+   */
+  stuckNow(q: StuckQuery, ruleSet?: RuleSet): Omit<StuckPage, 'repairable'> & { at: string; repairableOnPage?: number } {
+    const at = new Date().toISOString();
+    this.stuck.refreshDue(at);
+    const { rows, ...page } = this.stuck.page(q);
+    if (!ruleSet) return { at, ...page, devices: rows };
+    const devices = rows.map((status) => {
+      const device = this.device(status.deviceId)!;
+      const meterPoint = device.mpxn ? this.meterPoint(device.mpxn) : undefined;
+      const users = { [status.registeredOperator!]: this.user(status.registeredOperator!), [status.certificateOwner!]: this.user(status.certificateOwner!) };
+      const repairs = repairOptions(device, meterPoint, users, ruleSet, at);
+      return { ...status, repairs, repairable: repairs.some((r) => r.accepted) };
+    });
+    return { at, ...page, repairableOnPage: devices.filter((d) => d.repairable).length, devices };
   }
 
   /** The hash chain as checked while projecting, through the checkpoint: no read of the log. */
@@ -475,6 +507,10 @@ class FoldCache<S> {
   flush(): void {
     for (const [key, state] of this.states) this.write(key, state);
   }
+
+  keys(): IterableIterator<string> {
+    return this.states.keys();
+  }
 }
 
 class BatchFolds {
@@ -501,6 +537,13 @@ class BatchFolds {
     this.users.flush();
     this.devices.flush();
     this.meterPoints.flush();
+  }
+
+  /** The devices whose stuck status the batch may have changed: those it touched, and those on the meter points it touched. */
+  touchedDevices(s: Statements): Set<string> {
+    const ids = new Set(this.devices.keys());
+    for (const mpxn of this.meterPoints.keys()) for (const r of s.devicesOn.all(mpxn)) ids.add(r.device_id);
+    return ids;
   }
 }
 

@@ -140,32 +140,41 @@ export class QueriesController {
   @ApiQuery({ name: 'limit', required: false, description: '1-1000; with limit or after the reply is one page, with `next`' })
   @ApiQuery({ name: 'after', required: false, description: 'the `next` of the previous page' })
   stuckDevices(@Query() q: Record<string, string | undefined>) {
-    const when = instant(q.at, 'at') ?? new Date().toISOString();
+    const asOf = instant(q.at, 'at');
     const rs = q.ruleSet ? getRuleSet(q.ruleSet) : undefined;
-    const all = this.stuckReport(when, rs);
     const filtered = ['no', 'area', 'sinceFrom', 'sinceTo', 'sort', 'order', 'limit', 'after'].some((k) => q[k] !== undefined && q[k] !== '');
-    if (filtered) {
-      if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
-      if (q.order && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
-      if (q.area && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
-      const page = pageStuck(all, {
-        no: q.no ? parseUserId(q.no, 'no') : undefined,
-        area: q.area || undefined,
-        sinceFrom: instant(q.sinceFrom, 'sinceFrom'),
-        sinceTo: instant(q.sinceTo, 'sinceTo'),
-        sort: (q.sort || undefined) as StuckSortKey | undefined,
-        order: (q.order || undefined) as 'asc' | 'desc' | undefined,
-        after: q.after || undefined,
-        limit: wholeNumber(q.limit, 'limit'),
-      });
-      return { at: when, ...(rs ? { ruleSet: { id: rs.id, version: rs.version } } : {}), ...page };
-    }
-    const devices = all;
-    return {
-      at: when,
-      ...(rs ? { ruleSet: { id: rs.id, version: rs.version }, repairable: devices.filter((d) => d.repairable).length } : {}),
-      count: devices.length,
-      devices,
+    if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
+    if (q.order && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
+    if (q.area && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
+    const query = {
+      no: q.no ? parseUserId(q.no, 'no') : undefined,
+      area: q.area || undefined,
+      sinceFrom: instant(q.sinceFrom, 'sinceFrom'),
+      sinceTo: instant(q.sinceTo, 'sinceTo'),
+      sort: (q.sort || undefined) as StuckSortKey | undefined,
+      order: (q.order || undefined) as 'asc' | 'desc' | undefined,
+      after: q.after || undefined,
+      limit: wholeNumber(q.limit, 'limit'),
     };
+    const ruleSet = rs ? { ruleSet: { id: rs.id, version: rs.version } } : {};
+    if (asOf === undefined) {
+      // Now: from the stuck-device projection, paged by the database; remedies for the page only.
+      if (filtered) return { ...ruleSet, ...this.readModels.stuckNow(query, rs) };
+      const devices = [];
+      let repairable = 0;
+      let at = '';
+      for (let after: string | undefined, page; (page = this.readModels.stuckNow({ limit: 1000, after }, rs)); after = page.next) {
+        at ||= page.at;
+        devices.push(...page.devices);
+        repairable += page.repairableOnPage ?? 0;
+        if (!page.next) break;
+      }
+      return { at, ...ruleSet, ...(rs ? { repairable } : {}), count: devices.length, devices };
+    }
+    // As of an instant: computed from each device's history (a pass over the SMETS1 devices).
+    const all = this.stuckReport(asOf, rs);
+    if (filtered) return { at: asOf, ...ruleSet, ...pageStuck(all, query) };
+    return { at: asOf, ...ruleSet, ...(rs ? { repairable: all.filter((d) => d.repairable).length } : {}), count: all.length, devices: all };
   }
+
 }

@@ -28,7 +28,10 @@ interface Page {
   ruleSet?: { id: string; version: number };
   count: number;
   offset: number;
+  /** Of all matching rows (a report as of an instant). */
   repairable?: number;
+  /** Of this page's rows (the report now, whose remedies are judged for the page asked for). */
+  repairableOnPage?: number;
   devices: StuckDevice[];
   next: string | null;
 }
@@ -90,7 +93,11 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
   const index = cursors.indexOf(after);
   if (page.next && cursors[index + 1] !== page.next) cursors.splice(index + 1, cursors.length, page.next);
 
-  replace(status, `${page.count} stuck at ${fmtInstant(page.at)}`, page.ruleSet ? `; ${page.repairable} repairable under ${page.ruleSet.id}@${page.ruleSet.version}` : '', `. Rows ${page.devices.length ? page.offset + 1 : 0}-${page.offset + page.devices.length}.`);
+  replace(status, `${page.count} stuck at ${fmtInstant(page.at)}`, page.ruleSet
+      ? page.repairable !== undefined
+        ? `; ${page.repairable} repairable under ${page.ruleSet.id}@${page.ruleSet.version}`
+        : `; ${page.repairableOnPage ?? 0} of this page's ${page.devices.length} repairable under ${page.ruleSet.id}@${page.ruleSet.version}`
+      : '', `. Rows ${page.devices.length ? page.offset + 1 : 0}-${page.offset + page.devices.length}.`);
 
   const header = h(
     'tr',
