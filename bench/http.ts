@@ -17,6 +17,40 @@ export interface HttpRun {
   p99ms: number;
   non2xx: number;
   errors: number;
+  /** Audit jobs that ran to their end during the load (the case with jobs). */
+  jobsCompleted?: number;
+}
+
+/**
+ * Keeps a what-if (over the whole log) and a full verification running on the API's worker
+ * threads, each started again as soon as it ends, until stop(); answers how many completed.
+ */
+function keepJobsRunning(port: number): { stop(): Promise<number> } {
+  let running = true;
+  let completed = 0;
+  const call = async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${url}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': 'bench-auditor-key' }, body: body ? JSON.stringify(body) : undefined });
+    return (await res.json()) as { id: string; state: string };
+  };
+  const loop = async (job: Record<string, unknown>) => {
+    while (running) {
+      const { id } = await call('POST', '/jobs', job);
+      for (let state = 'queued'; running && (state === 'queued' || state === 'running'); ) {
+        await new Promise((r) => setTimeout(r, 50));
+        state = (await call('GET', `/jobs/${id}`)).state;
+        if (state === 'succeeded') completed++;
+      }
+      if (!running) await call('DELETE', `/jobs/${id}`).catch(() => undefined);
+    }
+  };
+  const loops = [loop({ kind: 'what-if', ruleSet: 'ownership-only' }), loop({ kind: 'verify' })];
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return completed;
+    },
+  };
 }
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -42,7 +76,15 @@ export async function http(devices: number, seconds: number, fixedRate: number):
   await estate.store.dispose();
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), path.join(ROOT, 'dist', 'apps', 'ledger-api', 'src', 'main.js')], {
-    env: { ...process.env, PORT: String(port), LEDGER_SQLITE_PATH: estate.file, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite'), LEDGER_API_KEYS: 'bench-intake-key:intake' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LEDGER_SQLITE_PATH: estate.file,
+      LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite'),
+      LEDGER_API_KEYS: 'bench-intake-key:intake,bench-auditor-key:auditor',
+      LEDGER_JOBS_MAX_RUNNING: '2',
+      LEDGER_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -66,11 +108,14 @@ export async function http(devices: number, seconds: number, fixedRate: number):
   const runs: HttpRun[] = [];
   try {
     await load({ connections: 8, duration: 1 }); // warm-up
-    for (const [label, opts] of [
-      [`${fixedRate} req/s offered`, { connections: 32, overallRate: fixedRate }],
-      ['saturation, 64 connections', { connections: 64 }],
+    for (const [label, opts, withJobs] of [
+      [`${fixedRate} req/s offered`, { connections: 32, overallRate: fixedRate }, false],
+      [`${fixedRate} req/s offered, a what-if and a verify job running back to back`, { connections: 32, overallRate: fixedRate }, true],
+      ['saturation, 64 connections', { connections: 64 }, false],
     ] as const) {
+      const jobs = withJobs ? keepJobsRunning(port) : undefined;
       const r = await load(opts);
+      const ran = await jobs?.stop();
       runs.push({
         label,
         offeredRate: 'overallRate' in opts ? opts.overallRate : 'saturation',
@@ -80,6 +125,7 @@ export async function http(devices: number, seconds: number, fixedRate: number):
         p99ms: r.latency.p99,
         non2xx: r.non2xx,
         errors: r.errors + r.timeouts,
+        ...(ran ? { jobsCompleted: ran } : {}),
       });
     }
   } finally {
