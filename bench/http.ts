@@ -83,7 +83,6 @@ export async function http(devices: number, seconds: number, fixedRate: number):
       LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite'),
       LEDGER_API_KEYS: 'bench-intake-key:intake,bench-auditor-key:auditor',
       LEDGER_JOBS_MAX_RUNNING: '2',
-      LEDGER_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

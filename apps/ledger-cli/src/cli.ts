@@ -368,7 +368,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       run(async (opts: { devices: number; wrongShare: number; seed: number }) => {
         const l = await open(env, o, false);
         try {
-          if ((await l.store.headPosition()) !== undefined) throw new CliError('demo wants a fresh, empty store: point LEDGER_SQLITE_PATH at a new file');
+          if ((await l.store.headPosition()) !== undefined) throw new CliError(`demo wants a fresh, empty store: ${l.store.kind === 'sqlite' ? 'point LEDGER_SQLITE_PATH at a new file' : 'point EVENTSTORE_CONNECTION_STRING at an EventStoreDB holding no ledger events'}`);
           const bar = progress(o, 'demo estate');
           const started = Date.now();
           const summary = await runDemo(l.ledger, { devices: opts.devices, wrongNoShare: opts.wrongShare, seed: opts.seed, onProgress: (d, t) => bar.update(d, t) });
