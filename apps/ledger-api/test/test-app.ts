@@ -34,8 +34,11 @@ export async function startTestApp(ruleSet = 'baseline') {
     http,
     as,
     async close() {
-      await app.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        await app.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -80,6 +80,9 @@ export class Projector {
       applied += batch.length;
       onProgress?.(applied);
       this.release();
+      // Reading SQLite settles in microtasks only: yield a turn of the event loop between batches,
+      // so that timers (a caller's deadline, Jest's timeouts) can fire during a long catch-up.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
