@@ -39,7 +39,6 @@ describe('differences: where two JSON values differ, path by path', () => {
 });
 
 describe('replay and what-if on a small store', () => {
-  let dir: string;
   let store: SqliteEventStore;
   let ledger: Ledger;
   const submit = (l: Ledger, input: Partial<ServiceRequestInput> & { requestId: string }) =>
@@ -53,8 +52,8 @@ describe('replay and what-if on a small store', () => {
   });
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-audit-edges-'));
-    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    // In memory: these tests are about replay, not durability (and they run once per mutant).
+    store = new SqliteEventStore(':memory:');
     ledger = new Ledger(store, getRuleSet('baseline'));
     for (const u of [NO_A, NO_B, NO_C]) await ledger.registerUserRole({ userId: u, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
     await ledger.registerUserRole({ userId: SUPPLIER, role: 'IS', effectiveFrom: '2019-01-01' }, ctx);
@@ -67,7 +66,6 @@ describe('replay and what-if on a small store', () => {
   });
   afterEach(async () => {
     await store.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('replay under the recorded rule set compares everything, not only the response code', async () => {

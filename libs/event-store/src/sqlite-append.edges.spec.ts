@@ -1,6 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { AppendTooLargeError, EventIdConflictError, InvalidStoreArgumentError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
 import { MAX_APPEND_BYTES, type NewEvent } from './event-store.port';
 import { SqliteEventStore } from './sqlite-event-store';
@@ -14,15 +11,13 @@ describe.each([
   ['group commit', true],
   ['one transaction per append', false],
 ])('SQLite appends at the edges, %s', (_name, groupCommit) => {
-  let dir: string;
   let store: SqliteEventStore;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-append-'));
-    store = new SqliteEventStore(path.join(dir, 'store.sqlite'), { groupCommit });
+    // In memory: the rules, not durability (the contract suite covers files and two connections).
+    store = new SqliteEventStore(':memory:', { groupCommit });
   });
   afterEach(async () => {
     await store.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   const streamIds = async (s: string) => {
     const out: string[] = [];
@@ -92,6 +87,35 @@ describe.each([
     expect(err).toBeInstanceOf(InvalidStoreArgumentError);
     expect((err as Error).message).toBe(message);
     expect(await store.headPosition()).toBeUndefined();
+  });
+
+  it('copies of one append sent at once: exactly one writes, the others say they did not', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.appendToStream('s', [ev(1), ev(2)], { expectedRevision: 'no_stream' })));
+    expect(results.map((r) => r.written).sort()).toEqual([false, false, false, false, true]);
+    expect(new Set(results.map((r) => `${r.nextExpectedRevision}@${r.position}`))).toEqual(new Set(['1@2']));
+    expect(await streamIds('s')).toEqual([id(1), id(2)]);
+  });
+
+  it.each`
+    expectedRevision     | existing | accepted
+    ${'any'}             | ${false} | ${true}
+    ${'any'}             | ${true}  | ${true}
+    ${'no_stream'}       | ${false} | ${true}
+    ${'no_stream'}       | ${true}  | ${false}
+    ${'stream_exists'}   | ${false} | ${false}
+    ${'stream_exists'}   | ${true}  | ${true}
+    ${0n}                | ${false} | ${false}
+    ${0n}                | ${true}  | ${true}
+    ${1n}                | ${true}  | ${false}
+  `('expected revision $expectedRevision on a stream that exists: $existing, accepted: $accepted', async ({ expectedRevision, existing, accepted }) => {
+    if (existing) await store.appendToStream('s', [ev(1)]);
+    const r = store.appendToStream('s', [ev(2), ev(3)], { expectedRevision });
+    if (accepted) {
+      await expect(r).resolves.toEqual({ written: true, nextExpectedRevision: existing ? 2n : 1n, position: existing ? 3n : 2n });
+    } else {
+      await expect(r).rejects.toMatchObject({ name: 'WrongExpectedRevisionError', stream: 's', expected: expectedRevision, actual: existing ? 0n : 'no_stream' });
+      expect(await store.streamRevision('s')).toBe(existing ? 0n : undefined);
+    }
   });
 
   it('an exact expected revision is checked against the head, not the count of events', async () => {
