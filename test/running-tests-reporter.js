@@ -27,6 +27,7 @@ class RunningTestsReporter {
   onRunStart() {
     this.running.clear();
     this.write();
+    this.before = resources();
   }
 
   onTestFileStart(test) {
@@ -52,12 +53,21 @@ class RunningTestsReporter {
   onRunComplete() {
     this.running.clear();
     this.write();
-    // What keeps this process alive after the run (tests run in band here when there is one worker).
-    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+    // What keeps this process alive after the run that did not before it (Jest's own timers aside;
+    // tests run in band here when there is one worker).
+    const open = resources();
+    for (const r of this.before ?? []) {
+      const i = open.indexOf(r);
+      if (i >= 0) open.splice(i, 1);
+    }
     if (open.length > 0) {
       process.stderr.write(`open handles after the run: ${open.join(', ')} (run the file with --detectOpenHandles to see where they were opened)\n`);
     }
   }
+}
+
+function resources() {
+  return process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
 }
 
 module.exports = RunningTestsReporter;
