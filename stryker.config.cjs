@@ -47,6 +47,10 @@ module.exports = {
   jest: { projectType: 'custom', configFile: 'jest.config.js', config: { testMatch: parts[part].tests } },
   mutate: parts[part].mutate,
   coverageAnalysis: 'perTest',
+  // String literals are not mutated: here they are reasons, evidence keys and error messages (the
+  // decision records' wording is pinned in libs/domain/src/evaluate.reasons.spec.ts); a string that
+  // decides something (=== 'Supplier') is still mutated through its comparison.
+  mutator: { excludedMutations: ['StringLiteral'] },
   // Static mutants (module-level constants: the SRV catalogue, the rule-set table, regular
   // expressions) would each rerun every spec of the part, so they are left out of the run and the
   // score; the catalogue and rule-set tables are pinned row by row in
