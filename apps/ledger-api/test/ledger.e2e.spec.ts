@@ -40,7 +40,9 @@ describe('the stuck-device story, over HTTP', () => {
     t = await startTestApp('baseline');
     await stuckEstate(t);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('both 6.15.1 attempts are refused with their codes', async () => {
     const byRegistered = await t.as('intake').post('/service-requests', await duis615(NO_A, 1, NO_A), 'application/xml').expect(200);
@@ -72,20 +74,23 @@ describe('the stuck-device story, over HTTP', () => {
 describe('a DUIS 6.15.1 by the owner who is also the registered NO', () => {
   it('is accepted and the device certificates change (under registered-operator, NO-A repairs the stuck device)', async () => {
     const t = await startTestApp('registered-operator');
-    await stuckEstate(t);
-    const before = await t.as('auditor').get(`/devices/${ESME}?asOf=2021-01-01T00:00:00Z`).expect(200);
-    const res = await t.as('intake').post('/service-requests', await duis615(NO_A, 5, NO_A), 'application/xml').expect(200);
-    expect(res.body).toMatchObject({ outcome: 'accepted', responseCode: 'I0', projected: true });
-    expect(res.body.placed.map((p: { slot: string }) => p.slot)).toEqual(['networkOperator.critical', 'networkOperator.nonCritical']);
-    const after = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
-    expect(after.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_A);
-    expect(after.body.slots['networkOperator.nonCritical'].S1SP.certificate.ownerUserId).toBe(NO_A);
-    expect(before.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_B);
-    expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(0);
-    // and, as owner and registered NO, it may now replace its own certificates under baseline rules too
-    const again = await t.as('intake').post('/service-requests', await duis615(NO_A, 6, NO_A), 'application/xml').expect(200);
-    expect(again.body.outcome).toBe('accepted');
-    await t.close();
+    try {
+      await stuckEstate(t);
+      const before = await t.as('auditor').get(`/devices/${ESME}?asOf=2021-01-01T00:00:00Z`).expect(200);
+      const res = await t.as('intake').post('/service-requests', await duis615(NO_A, 5, NO_A), 'application/xml').expect(200);
+      expect(res.body).toMatchObject({ outcome: 'accepted', responseCode: 'I0', projected: true });
+      expect(res.body.placed.map((p: { slot: string }) => p.slot)).toEqual(['networkOperator.critical', 'networkOperator.nonCritical']);
+      const after = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
+      expect(after.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_A);
+      expect(after.body.slots['networkOperator.nonCritical'].S1SP.certificate.ownerUserId).toBe(NO_A);
+      expect(before.body.slots['networkOperator.critical'].DSP.certificate.ownerUserId).toBe(NO_B);
+      expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(0);
+      // and, as owner and registered NO, it may now replace its own certificates under baseline rules too
+      const again = await t.as('intake').post('/service-requests', await duis615(NO_A, 6, NO_A), 'application/xml').expect(200);
+      expect(again.body.outcome).toBe('accepted');
+    } finally {
+      await t.close();
+    }
   });
 });
 
@@ -95,7 +100,9 @@ describe('resubmission and concurrency', () => {
     t = await startTestApp();
     await stuckEstate(t);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('a resubmitted RequestID gives the same answer and writes no event', async () => {
     const body = { requestId: `${SUPPLIER}:${ESME}:77`, srv: '4.1.1' };
@@ -136,7 +143,9 @@ describe('bad input and access', () => {
     t = await startTestApp();
     await stuckEstate(t);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it.each`
     case                          | url                           | body                                                                        | type                   | field
@@ -206,34 +215,40 @@ describe('bad input and access', () => {
 describe('replay and audit over HTTP', () => {
   it('replays a decision identically, runs a what-if, verifies the chain and rebuilds (admin only)', async () => {
     const t = await startTestApp();
-    await stuckEstate(t);
-    await t.as('intake').post('/service-requests', await duis615(NO_B, 3, NO_A), 'application/xml').expect(200);
-    const replay = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay`).expect(200);
-    expect(replay.body).toMatchObject({ identical: true, differences: [], recorded: { responseCode: 'E4' } });
-    const whatIf = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay?ruleSet=ownership-only`).expect(200);
-    expect(whatIf.body).toMatchObject({ identical: false, replayed: { outcome: 'accepted', responseCode: 'I0' } });
-    const replays = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only' }).expect(200);
-    expect(replays.body).toMatchObject({ judged: 1, changed: { rejectedToAccepted: 1 }, byCode: { 'E4 -> I0': 1 } });
-    expect((await t.as('auditor').get('/audit/verify').expect(200)).body).toMatchObject({ ok: true });
-    expect((await t.as('auditor').get('/audit/digest').expect(200)).body.digest).toMatch(/^[0-9a-f]{64}$/);
-    await t.as('auditor').post('/admin/rebuild').expect(403);
-    const rebuilt = await t.as('admin').post('/admin/rebuild').expect(200);
-    let events = 0;
-    for await (const _ of t.store.readAll()) events++;
-    expect(rebuilt.body.events).toBe(events);
-    expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(1);
-    await t.close();
+    try {
+      await stuckEstate(t);
+      await t.as('intake').post('/service-requests', await duis615(NO_B, 3, NO_A), 'application/xml').expect(200);
+      const replay = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay`).expect(200);
+      expect(replay.body).toMatchObject({ identical: true, differences: [], recorded: { responseCode: 'E4' } });
+      const whatIf = await t.as('auditor').post(`/decisions/${NO_B}:${ESME}:3/replay?ruleSet=ownership-only`).expect(200);
+      expect(whatIf.body).toMatchObject({ identical: false, replayed: { outcome: 'accepted', responseCode: 'I0' } });
+      const replays = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only' }).expect(200);
+      expect(replays.body).toMatchObject({ judged: 1, changed: { rejectedToAccepted: 1 }, byCode: { 'E4 -> I0': 1 } });
+      expect((await t.as('auditor').get('/audit/verify').expect(200)).body).toMatchObject({ ok: true });
+      expect((await t.as('auditor').get('/audit/digest').expect(200)).body.digest).toMatch(/^[0-9a-f]{64}$/);
+      await t.as('auditor').post('/admin/rebuild').expect(403);
+      const rebuilt = await t.as('admin').post('/admin/rebuild').expect(200);
+      let events = 0;
+      for await (const _ of t.store.readAll()) events++;
+      expect(rebuilt.body.events).toBe(events);
+      expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(1);
+    } finally {
+      await t.close();
+    }
   });
 });
 
 describe('an unreachable store', () => {
   it('answers 503, not a crash', async () => {
     const t = await startTestApp();
-    await t.store.dispose();
-    const res = await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${ESME}:1`, srv: '4.1.1' });
-    expect(res.status).toBe(503);
-    expect(res.body.message).toMatch(/^store unreachable/);
-    expect((await t.http().get('/health').expect(503)).body).toMatchObject({ status: 'store-unreachable', store: { reachable: false } });
-    await t.close();
+    try {
+      await t.store.dispose();
+      const res = await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${ESME}:1`, srv: '4.1.1' });
+      expect(res.status).toBe(503);
+      expect(res.body.message).toMatch(/^store unreachable/);
+      expect((await t.http().get('/health').expect(503)).body).toMatchObject({ status: 'store-unreachable', store: { reachable: false } });
+    } finally {
+      await t.close();
+    }
   });
 });

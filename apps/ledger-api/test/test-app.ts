@@ -59,9 +59,12 @@ export async function startTestApp(ruleSet = 'baseline', env: Record<string, str
     http,
     as,
     async close() {
-      await app.close();
-      await made.release();
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        await app.close();
+        await made.release();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -147,15 +147,18 @@ describe('the ledger bin', () => {
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
     const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
-    const usage = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--rule-sett', 'x'], { env, encoding: 'utf8' });
-    expect(usage.status).toBe(2);
-    expect(usage.stderr).toMatch(/^error: unknown option '--rule-sett'/);
-    const bad = spawnSync(process.execPath, [bin, 'history', 'not-a-device'], { env, encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: deviceId: /)]);
-    const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8' });
-    expect(ok.status).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      const usage = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--rule-sett', 'x'], { env, encoding: 'utf8', timeout: 100_000 });
+      expect(usage.status).toBe(2);
+      expect(usage.stderr).toMatch(/^error: unknown option '--rule-sett'/);
+      const bad = spawnSync(process.execPath, [bin, 'history', 'not-a-device'], { env, encoding: 'utf8', timeout: 100_000 });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: deviceId: /)]);
+      const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8', timeout: 100_000 });
+      expect(ok.status).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });

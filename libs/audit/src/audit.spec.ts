@@ -85,15 +85,21 @@ describe('replay and audit of a demo estate', () => {
 describe('the demo estate', () => {
   it('depends on its seed only: run one at a time or 16 at once, the store digests the same', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-demo-'));
-    const digests = [];
-    for (const concurrency of [1, 16]) {
-      const store = new SqliteEventStore(path.join(dir, `c${concurrency}.sqlite`));
-      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 60, seed: 11, concurrency });
-      digests.push((await digestAt(store)).digest);
-      await store.dispose();
+    try {
+      const digests = [];
+      for (const concurrency of [1, 16]) {
+        const store = new SqliteEventStore(path.join(dir, `c${concurrency}.sqlite`));
+        try {
+          await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 60, seed: 11, concurrency });
+          digests.push((await digestAt(store)).digest);
+        } finally {
+          await store.dispose();
+        }
+      }
+      expect(digests[0]).toBe(digests[1]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    expect(digests[0]).toBe(digests[1]);
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -105,16 +111,23 @@ describe('tamper evidence', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-tamper-'));
     file = path.join(dir, 'ledger.sqlite');
     const store = new SqliteEventStore(file);
-    await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 20, seed: 3, concurrency: 1 });
-    await store.dispose();
+    try {
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 20, seed: 3, concurrency: 1 });
+    } finally {
+      await store.dispose();
+    }
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** Changes the file behind the store's back, as an attacker with the file would. */
   const tamper = (sql: string) => {
     const db = new Database(file);
-    const changes = db.prepare(sql).run().changes;
-    db.close();
+    let changes: number;
+    try {
+      changes = db.prepare(sql).run().changes;
+    } finally {
+      db.close();
+    }
     expect(changes).toBe(1);
   };
   const withStore = async <T>(fn: (s: SqliteEventStore) => Promise<T>) => {

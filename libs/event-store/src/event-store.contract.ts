@@ -292,21 +292,24 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         if (target.makeSecondStore) stores.push(await target.makeSecondStore(store));
         const writers = 8;
         const perWriter = 10;
-        await Promise.all(
-          Array.from({ length: writers }, async (_, w) => {
-            const st = stores[w % stores.length];
-            for (let i = 0; i < perWriter; ) {
-              const head = await st.streamRevision(s);
-              try {
-                await st.appendToStream(s, [ev(w * 1000 + i)], { expectedRevision: head === undefined ? 'no_stream' : head });
-                i++;
-              } catch (err) {
-                if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        try {
+          await Promise.all(
+            Array.from({ length: writers }, async (_, w) => {
+              const st = stores[w % stores.length];
+              for (let i = 0; i < perWriter; ) {
+                const head = await st.streamRevision(s);
+                try {
+                  await st.appendToStream(s, [ev(w * 1000 + i)], { expectedRevision: head === undefined ? 'no_stream' : head });
+                  i++;
+                } catch (err) {
+                  if (!(err instanceof WrongExpectedRevisionError)) throw err;
+                }
               }
-            }
-          }),
-        );
-        for (const st of stores.slice(1)) await st.dispose();
+            }),
+          );
+        } finally {
+          for (const st of stores.slice(1)) await st.dispose();
+        }
         const read = await collect(store.readStream(s));
         expect(read.map((e) => e.revision)).toEqual(Array.from({ length: writers * perWriter }, (_, i) => BigInt(i)));
         const ns = read.map((e) => (e.data as { n: number }).n);

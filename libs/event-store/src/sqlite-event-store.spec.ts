@@ -37,29 +37,35 @@ describe('SqliteEventStore specifics', () => {
 
   it('positions are gapless 1, 2, 3 ... across streams', async () => {
     const store = new SqliteEventStore(path.join(dir, 'gapless.sqlite'));
-    const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-    await store.appendToStream('a', [{ id: id(1), type: 'T', data: {} }, { id: id(2), type: 'T', data: {} }]);
-    await store.appendToStream('b', [{ id: id(3), type: 'T', data: {} }]);
-    const positions: bigint[] = [];
-    for await (const e of store.readAll()) positions.push(e.position);
-    expect(positions).toEqual([1n, 2n, 3n]);
-    await store.dispose();
+    try {
+      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      await store.appendToStream('a', [{ id: id(1), type: 'T', data: {} }, { id: id(2), type: 'T', data: {} }]);
+      await store.appendToStream('b', [{ id: id(3), type: 'T', data: {} }]);
+      const positions: bigint[] = [];
+      for await (const e of store.readAll()) positions.push(e.position);
+      expect(positions).toEqual([1n, 2n, 3n]);
+    } finally {
+      await store.dispose();
+    }
   });
 
   it('group commit: appends of one turn share a transaction, yet one refused append leaves the others written', async () => {
     const store = new SqliteEventStore(path.join(dir, 'group.sqlite'));
-    const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-    const results = await Promise.allSettled([
-      store.appendToStream('g', [{ id: id(1), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
-      store.appendToStream('g', [{ id: id(2), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
-      store.appendToStream('g', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: 0n }),
-      store.appendToStream('h', [{ id: id(4), type: 'T', data: {} }]),
-    ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
-    expect(await store.streamRevision('g')).toBe(1n);
-    expect(await store.headPosition()).toBe(3n);
-    await store.dispose();
+    try {
+      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      const results = await Promise.allSettled([
+        store.appendToStream('g', [{ id: id(1), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
+        store.appendToStream('g', [{ id: id(2), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
+        store.appendToStream('g', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: 0n }),
+        store.appendToStream('h', [{ id: id(4), type: 'T', data: {} }]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.streamRevision('g')).toBe(1n);
+      expect(await store.headPosition()).toBe(3n);
+    } finally {
+      await store.dispose();
+    }
   });
 
   it('appends queued when the store closes are refused, not lost silently', async () => {
@@ -78,8 +84,11 @@ describe('SqliteEventStore specifics', () => {
 
   it('refuses an event id that is not a UUID and an empty stream name', async () => {
     const store = new SqliteEventStore(path.join(dir, 'args.sqlite'));
-    await expect(store.appendToStream('s', [{ id: 'nope', type: 'T', data: {} }])).rejects.toThrow(/not a UUID/);
-    await expect(store.appendToStream('', [{ id: '00000000-0000-4000-8000-000000000001', type: 'T', data: {} }])).rejects.toThrow(/must not be empty/);
-    await store.dispose();
+    try {
+      await expect(store.appendToStream('s', [{ id: 'nope', type: 'T', data: {} }])).rejects.toThrow(/not a UUID/);
+      await expect(store.appendToStream('', [{ id: '00000000-0000-4000-8000-000000000001', type: 'T', data: {} }])).rejects.toThrow(/must not be empty/);
+    } finally {
+      await store.dispose();
+    }
   });
 });

@@ -102,8 +102,9 @@ export class Projector {
       this.apply(batch);
       applied += batch.length;
       onProgress?.(applied);
-      // Let timers and I/O run between batches: a long catch-up never starves the process.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Reading SQLite settles in microtasks only: yield a turn of the event loop between batches,
+      // so that timers (a caller's deadline, Jest's timeouts) can fire during a long catch-up.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

@@ -1,0 +1,283 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet, parseServiceRequest, type ServiceRequestEvaluatedV1, type ServiceRequestInput } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { differences, replayDecision, whatIf } from './replay';
+import { digestAt, verifyStore } from './tamper';
+
+/**
+ * Replay comparison, the what-if filters and paging, and tamper checks at their edges, each on a
+ * small store of its own: the stuck SMETS1 ESME (NO-B's certificate, NO-A registered).
+ */
+
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const NO_B = '90-B3-D5-1F-30-03-00-0B';
+const NO_C = '90-B3-D5-1F-30-03-00-0C';
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const ESME = '00-DB-12-34-56-78-90-01';
+const ESME2 = '00-DB-12-34-56-78-90-02';
+const MPAN = '1412345678901';
+const ctx = { actor: 'test' };
+
+describe('differences: where two JSON values differ, path by path', () => {
+  it.each`
+    recorded                           | replayed                           | paths
+    ${{ a: 1, b: { c: 2 } }}           | ${{ a: 1, b: { c: 2 } }}           | ${[]}
+    ${{ a: 1, b: { c: 2 } }}           | ${{ a: 1, b: { c: 3 } }}           | ${[['b.c', 2, 3]]}
+    ${{ a: [1, { x: 'p' }] }}          | ${{ a: [1, { x: 'q' }] }}          | ${[['a.1.x', 'p', 'q']]}
+    ${{ a: 1 }}                        | ${{ a: 1, extra: true }}           | ${[['extra', undefined, true]]}
+    ${{ a: 1, gone: 0 }}               | ${{ a: 1 }}                        | ${[['gone', 0, undefined]]}
+    ${'E4'}                            | ${'I0'}                            | ${[['(root)', 'E4', 'I0']]}
+    ${{ a: null }}                     | ${{ a: { b: 1 } }}                 | ${[['a', null, { b: 1 }]]}
+  `('$recorded vs $replayed: $paths', ({ recorded, replayed, paths }) => {
+    expect(differences(recorded, replayed).map((d) => [d.path, d.recorded, d.replayed])).toEqual(paths);
+  });
+});
+
+describe('replay and what-if on a small store', () => {
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+  const submit = (l: Ledger, input: Partial<ServiceRequestInput> & { requestId: string }) =>
+    l.submit(parseServiceRequest({ srv: '4.1.1', receivedAt: '2024-03-01T00:00:00Z', format: 'json', ...input }), ctx);
+  const replaceNo = (sender: string, counter: number, receivedAt = '2024-03-01T00:00:00Z', device = ESME) => ({
+    requestId: `${sender}:${device}:${counter}`,
+    srv: '6.15.1',
+    remotePartyRole: 'NetworkOperator',
+    certificates: [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }],
+    receivedAt,
+  });
+
+  beforeEach(async () => {
+    // In memory: these tests are about replay, not durability (and they run once per mutant).
+    store = new SqliteEventStore(':memory:');
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    for (const u of [NO_A, NO_B, NO_C]) await ledger.registerUserRole({ userId: u, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.registerUserRole({ userId: SUPPLIER, role: 'IS', effectiveFrom: '2019-01-01' }, ctx);
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2019-01-01', recordId: 'R2' }, ctx);
+    for (const d of [ESME, ESME2]) {
+      await ledger.changeInventory({ deviceId: d, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+      await ledger.placeCertificate({ deviceId: d, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' }, ctx);
+    }
+  });
+  afterEach(async () => {
+    await store.dispose();
+  });
+
+  it('replay under the recorded rule set compares everything, not only the response code', async () => {
+    const { decision } = await submit(ledger, replaceNo(NO_B, 1));
+    expect(await replayDecision(store, decision)).toMatchObject({ identical: true, differences: [], ruleSet: { id: 'baseline', version: 1 }, requestId: `${NO_B}:${ESME}:1` });
+    const edits: Array<[string, (d: ServiceRequestEvaluatedV1) => ServiceRequestEvaluatedV1]> = [
+      ['checks.3.reason', (d) => ({ ...d, checks: d.checks.map((c, i) => (i === 3 ? { ...c, reason: 'edited' } : c)) })],
+      ['senderRole', (d) => ({ ...d, senderRole: 'GT' })],
+      ['checks.3.evidence.registered.partyUserId', (d) => ({ ...d, checks: d.checks.map((c, i) => (i === 3 ? { ...c, evidence: { ...c.evidence, registered: { ...(c.evidence.registered as object), partyUserId: NO_C } } } : c)) })],
+    ];
+    for (const [pathChanged, edit] of edits) {
+      const r = await replayDecision(store, edit(decision));
+      expect({ pathChanged, identical: r.identical, paths: r.differences.map((d) => d.path) }).toEqual({ pathChanged, identical: false, paths: [pathChanged] });
+    }
+  });
+
+  it('replay naming the recorded rule set itself compares everything too; another rule set compares only what was decided', async () => {
+    const { decision } = await submit(ledger, replaceNo(NO_B, 1));
+    const edited = { ...decision, senderRole: 'GT' };
+    expect((await replayDecision(store, edited, getRuleSet('baseline'))).identical).toBe(false);
+    const read = (await submit(ledger, { requestId: `${NO_A}:${ESME}:2` })).decision;
+    const unchanged = await replayDecision(store, { ...read, senderRole: 'GT' }, getRuleSet('ownership-only'));
+    expect(unchanged).toMatchObject({ identical: true, ruleSet: { id: 'ownership-only', version: 1 } });
+    const flipped = await replayDecision(store, decision, getRuleSet('ownership-only'));
+    expect(flipped.identical).toBe(false);
+    expect(flipped.differences.map((d) => d.path)).toEqual(expect.arrayContaining(['outcome', 'responseCode', 'checks.3.outcome']));
+    expect(flipped.differences.every((d) => /^(outcome|responseCode|checks)/.test(d.path))).toBe(true);
+  });
+
+  it('replay reads each stream as of the revision recorded, not as it is now', async () => {
+    const { decision } = await submit(ledger, replaceNo(NO_A, 1));
+    expect(decision.responseCode).toBe('E_CERT_OWNER');
+    await ledger.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'A9', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-02-01' }, ctx);
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_B, effectiveFrom: '2020-01-01', recordId: 'R3' }, ctx);
+    await ledger.registerUserRole({ userId: NO_A, role: 'ED', status: 'Suspended', effectiveFrom: '2024-01-01' }, ctx);
+    expect(await replayDecision(store, decision)).toMatchObject({ identical: true });
+    expect(await whatIf(store, undefined)).toMatchObject({ judged: 1, unchanged: 1, notReproduced: 0 });
+  });
+
+  it('what-if filters on the time of receipt (both ends included), the SRV, the device and the user', async () => {
+    await submit(ledger, replaceNo(NO_B, 1, '2024-01-01T00:00:00Z'));
+    await submit(ledger, replaceNo(NO_B, 2, '2024-02-01T00:00:00Z'));
+    await submit(ledger, replaceNo(NO_B, 3, '2024-03-01T00:00:00Z', ESME2));
+    await submit(ledger, { requestId: `${NO_B}:${ESME}:4`, receivedAt: '2024-02-01T00:00:00Z' });
+    await submit(ledger, replaceNo(NO_C, 5, '2024-02-01T00:00:00Z'));
+    const judged = async (filter: Parameters<typeof whatIf>[2]) => {
+      const r = await whatIf(store, getRuleSet('ownership-only'), filter);
+      return [r.judged, r.changes.items.map((c) => c.requestId.split(':')[2]).join(',')];
+    };
+    expect(await judged({})).toEqual([5, '1,2,3,5']);
+    expect(await judged({ from: '2024-02-01T00:00:00.000Z' })).toEqual([4, '2,3,5']);
+    expect(await judged({ to: '2024-02-01T00:00:00.000Z' })).toEqual([4, '1,2,5']);
+    expect(await judged({ from: '2024-01-01T00:00:00.001Z', to: '2024-02-29T00:00:00.000Z' })).toEqual([3, '2,5']);
+    expect(await judged({ srv: '6.15.1' })).toEqual([4, '1,2,3,5']);
+    expect(await judged({ deviceId: ESME2 })).toEqual([1, '3']);
+    expect(await judged({ userId: NO_C })).toEqual([1, '5']);
+    const r = await whatIf(store, getRuleSet('ownership-only'), { srv: '6.15.1' });
+    expect(r.filter).toEqual({ srv: '6.15.1' });
+  });
+
+  it('what-if counts each way a decision changes, by SRV and by code, and pages the changes', async () => {
+    await submit(ledger, replaceNo(NO_B, 1)); // baseline E4 -> ownership-only I0
+    await submit(ledger, replaceNo(NO_C, 2)); // baseline E4 -> ownership-only E_CERT_OWNER (code only)
+    await submit(ledger, { requestId: `${NO_A}:${ESME}:3` }); // a read: unchanged
+    const repaired = await new Ledger(store, getRuleSet('ownership-only')).submit(parseServiceRequest({ ...replaceNo(NO_B, 4, '2024-03-02T00:00:00Z', ESME2), format: 'json' }), ctx); // accepted -> baseline E4
+    expect(repaired.decision.responseCode).toBe('I0');
+    const up = await whatIf(store, getRuleSet('ownership-only'));
+    expect(up).toMatchObject({
+      ruleSet: { id: 'ownership-only', version: 1 },
+      judged: 4,
+      unchanged: 2,
+      changed: { rejectedToAccepted: 1, acceptedToRejected: 0, codeOnly: 1 },
+      bySrv: { '6.15.1': { judged: 3, changed: 2 }, '4.1.1': { judged: 1, changed: 0 } },
+      byCode: { 'E4 -> I0': 1, 'E4 -> E_CERT_OWNER': 1 },
+      notReproduced: 0,
+      changes: { total: 2, offset: 0 },
+    });
+    expect(up.changes.items).toEqual([
+      { requestId: `${NO_B}:${ESME}:1`, srv: '6.15.1', recorded: { outcome: 'rejected', responseCode: 'E4' }, replayed: { outcome: 'accepted', responseCode: 'I0' } },
+      { requestId: `${NO_C}:${ESME}:2`, srv: '6.15.1', recorded: { outcome: 'rejected', responseCode: 'E4' }, replayed: { outcome: 'rejected', responseCode: 'E_CERT_OWNER' } },
+    ]);
+    const down = await whatIf(store, getRuleSet('baseline'));
+    expect(down).toMatchObject({ judged: 4, unchanged: 3, changed: { rejectedToAccepted: 0, acceptedToRejected: 1, codeOnly: 0 }, byCode: { 'I0 -> E4': 1 } });
+    const page = async (offset: number, limit: number) => (await whatIf(store, getRuleSet('ownership-only'), {}, { offset, limit })).changes;
+    expect(await page(1, 1)).toMatchObject({ total: 2, offset: 1, items: [{ requestId: `${NO_C}:${ESME}:2` }] });
+    expect(await page(0, 1)).toMatchObject({ total: 2, items: [{ requestId: `${NO_B}:${ESME}:1` }] });
+    expect((await page(2, 5)).items).toEqual([]);
+    const asRecorded = await whatIf(store, undefined);
+    expect(asRecorded).toMatchObject({ ruleSet: 'as recorded', judged: 4, unchanged: 4, notReproduced: 0 });
+  });
+
+  it('as recorded, a decision that does not reproduce is counted, even when its code is the same', async () => {
+    const { decision } = await submit(ledger, replaceNo(NO_B, 1));
+    // A decision written by another (older, or tampered) ledger: same code, another reason.
+    const forged = { ...decision, request: { ...decision.request, requestId: `${NO_B}:${ESME}:9`, counter: '9' }, checks: decision.checks.map((c) => ({ ...c, reason: 'forged' })) };
+    let head = 0n;
+    for await (const e of store.readStream(`device-${ESME}`, { direction: 'backwards', maxCount: 1 })) head = e.revision;
+    await store.appendToStream(`device-${ESME}`, [{ id: '00000000-0000-4000-8000-0000000000f0', type: 'ServiceRequestEvaluated', data: forged }], { expectedRevision: head });
+    expect(await whatIf(store, undefined)).toMatchObject({ judged: 2, unchanged: 2, notReproduced: 1 });
+    expect(await whatIf(store, getRuleSet('baseline'))).toMatchObject({ judged: 2, notReproduced: 0 });
+  });
+
+  it('with room for one fold only, every stream is read back as needed and the counts are the same', async () => {
+    for (let i = 1; i <= 4; i++) await submit(ledger, replaceNo(i % 2 ? NO_B : NO_A, i, '2024-03-01T00:00:00Z', i % 2 ? ESME : ESME2));
+    await ledger.registerUserRole({ userId: NO_B, role: 'ED', status: 'Suspended', effectiveFrom: '2024-01-01' }, ctx);
+    await submit(ledger, replaceNo(NO_B, 5));
+    const roomy = await whatIf(store, getRuleSet('ownership-only'));
+    expect(roomy.judged).toBe(5);
+    expect(roomy.changes.items.map((c) => c.replayed.responseCode)).toEqual(['I0', 'I0']);
+    expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, 1)).toEqual(roomy);
+    expect(await whatIf(store, undefined, {}, {}, undefined, 1)).toMatchObject({ judged: 5, unchanged: 5, notReproduced: 0 });
+    const progress: number[] = [];
+    await whatIf(store, undefined, {}, {}, (n) => progress.push(n));
+    expect(progress).toEqual([Number(await store.headPosition())]);
+  });
+});
+
+describe('tamper evidence at its edges', () => {
+  let dir: string;
+  let file: string;
+  const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-tamper-edges-'));
+    file = path.join(dir, 'ledger.sqlite');
+    const ledger = new Ledger(new SqliteEventStore(file), getRuleSet('baseline'));
+    try {
+      for (const u of [NO_A, NO_B]) {
+        await ledger.registerUserRole({ userId: u, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+        await ledger.registerUserRole({ userId: u, role: 'GT', effectiveFrom: '2019-01-01' }, ctx);
+        await ledger.registerUserRole({ userId: u, role: 'IS', effectiveFrom: '2019-01-01' }, ctx);
+      }
+    } finally {
+      await ledger.store.dispose();
+    }
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sql = (statement: string) => {
+    const db = new Database(file);
+    try {
+      return db.prepare(statement).run().changes;
+    } finally {
+      db.close();
+    }
+  };
+  const withStore = async <T>(fn: (s: SqliteEventStore) => Promise<T>) => {
+    const s = new SqliteEventStore(file);
+    try {
+      return await fn(s);
+    } finally {
+      await s.dispose();
+    }
+  };
+
+  it('an untouched store: every event and stream counted, progress reported at the end', async () => {
+    const progress: number[] = [];
+    expect(await withStore((s) => verifyStore(s, (n) => progress.push(n)))).toEqual({ ok: true, eventsChecked: 6, streamsChecked: 2, breaks: [] });
+    expect(progress).toEqual([6]);
+  });
+
+  it.each`
+    case                                        | statement                                                                                                  | kind                    | revision | expectedRevision
+    ${'the first event of a stream removed'}    | ${`DELETE FROM events WHERE stream = 'user-${NO_A}' AND revision = 0`}                                       | ${'revision-gap'}       | ${'1'}   | ${'0'}
+    ${'an event type rewritten'}                | ${`UPDATE events SET type = 'DeviceInventoryChanged' WHERE stream = 'user-${NO_A}' AND revision = 1`}        | ${'hash-mismatch'}      | ${'1'}   | ${undefined}
+    ${'an actor rewritten in the metadata'}     | ${`UPDATE events SET metadata = json_set(metadata, '$.actor', 'mallory') WHERE stream = 'user-${NO_A}' AND revision = 2`} | ${'hash-mismatch'} | ${'2'} | ${undefined}
+    ${'a link pointed elsewhere'}               | ${`UPDATE events SET metadata = json_set(metadata, '$.$prevHash', '${'0'.repeat(64)}') WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'prev-hash-mismatch'} | ${'1'} | ${undefined}
+    ${'a hash removed'}                         | ${`UPDATE events SET metadata = json_remove(metadata, '$.$hash') WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'missing-hash'} | ${'1'} | ${undefined}
+  `('$case: one break, at that stream only, the other stream still checked', async ({ statement, kind, revision, expectedRevision }) => {
+    expect(sql(statement)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r.ok).toBe(false);
+    expect(r.breaks).toEqual([{ stream: `user-${NO_A}`, kind, revision, position: expect.stringMatching(/^\d+$/), ...(expectedRevision ? { expectedRevision } : {}) }]);
+    expect(r.streamsChecked).toBe(2);
+  });
+
+  it('two streams broken: the first break of each, once', async () => {
+    sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_A}' AND revision = 0`);
+    sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_B}' AND revision = 1`);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r.breaks.map((b) => [b.stream, b.revision])).toEqual([
+      [`user-${NO_A}`, '0'],
+      [`user-${NO_B}`, '1'],
+    ]);
+    expect(r.eventsChecked).toBe(6);
+  });
+
+  it('a digest covers exactly the events at or before its position: the heads of every stream, sorted', async () => {
+    const at3 = await withStore((s) => digestAt(s, 3n));
+    const heads = new Map<string, string>();
+    await withStore(async (s) => {
+      for await (const e of s.readAll()) if (e.position <= 3n) heads.set(e.stream, `${e.revision}:${e.metadata.$hash}`);
+    });
+    const h = createHash('sha256');
+    for (const stream of [...heads.keys()].sort()) h.update(`${stream}\n${heads.get(stream)}\n`);
+    expect(at3).toEqual({ position: '3', streams: 1, events: 3, digest: h.digest('hex') });
+    const head = await withStore((s) => digestAt(s));
+    expect(head).toMatchObject({ position: '6', streams: 2, events: 6 });
+    expect(head.digest).not.toBe(at3.digest);
+    // an event after the position may change without changing the digest; one at it may not
+    sql(`UPDATE events SET metadata = json_set(metadata, '$.$hash', 'x') WHERE position = 4`);
+    expect(await withStore((s) => digestAt(s, 3n))).toEqual(at3);
+    sql(`UPDATE events SET metadata = json_set(metadata, '$.$hash', 'x') WHERE position = 3`);
+    expect((await withStore((s) => digestAt(s, 3n))).digest).not.toBe(at3.digest);
+  });
+
+  it('an empty store digests at position 0; an event without a chain is digested as such', async () => {
+    const empty = new SqliteEventStore(path.join(dir, 'empty.sqlite'));
+    try {
+      expect(await digestAt(empty)).toMatchObject({ position: '0', streams: 0, events: 0, digest: createHash('sha256').digest('hex') });
+      await empty.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]);
+      expect((await digestAt(empty)).digest).toBe(createHash('sha256').update('s\n0:-\n').digest('hex'));
+    } finally {
+      await empty.dispose();
+    }
+  });
+});

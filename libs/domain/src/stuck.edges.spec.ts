@@ -1,0 +1,120 @@
+import { getRuleSet } from './rule-sets';
+import { fold, evolveUser, heldThroughout, holderAt } from './state';
+import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
+import { cert, given, ids, inventory, mpan, mprn, placed, registration, userRole, type World } from './testing/scenario';
+
+/** The edges of the stuck-device analysis, the proxy-copy findings and the folds they read. */
+
+const { noA, noB, gtA, esme, gsme } = ids;
+const T2019 = '2019-01-01T00:00:00.000Z';
+const AT = '2024-03-01T00:00:00.000Z';
+
+const status = (w: World, deviceId = esme, at = AT) => stuckStatus(w.devices.get(deviceId)!, w.devices.get(deviceId)!.mpxn ? w.meterPoints.get(w.devices.get(deviceId)!.mpxn!) : undefined, at);
+
+describe('a SMETS1 device is stuck when the owner of its NO signing certificate is not the NO registered for its MPxN', () => {
+  it.each`
+    case                                                            | events                                                                                                                                                                       | stuck    | since
+    ${'SMETS1, NO-B certificate, NO-A registered'}                  | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]}                | ${true}  | ${'2020-06-01T00:00:00.000Z'}
+    ${'the same on a SMETS2 device'}                                | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 2, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]}                | ${false} | ${null}
+    ${'the owner is the registered NO'}                             | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noA))]}                | ${false} | ${null}
+    ${'nobody registered'}                                          | ${[inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]}                                                                  | ${false} | ${null}
+    ${'no NO certificate held'}                                     | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'supplier.critical', cert(noB, 'digitalSignature', '02'))]} | ${false} | ${null}
+    ${'only the NO key-agreement certificate is foreign'}           | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noA)), placed(esme, 'networkOperator.nonCritical', cert(noB, 'keyAgreement'))]} | ${false} | ${null}
+    ${'the S1SP copy only, foreign'}                                | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB), ['S1SP'])]}      | ${true}  | ${'2020-06-01T00:00:00.000Z'}
+    ${'a change of NO after the placement: since the change'}       | ${[registration(mpan, 'networkOperator', noB, T2019), registration(mpan, 'networkOperator', noA, '2022-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]} | ${true} | ${'2022-01-01T00:00:00.000Z'}
+    ${'a device serving no meter point'}                            | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', null), placed(esme, 'networkOperator.critical', cert(noB))]}                | ${false} | ${null}
+  `('$case: stuck $stuck since $since', ({ events, stuck, since }) => {
+    expect(status(given(events))).toMatchObject({ stuck, since, deviceId: esme });
+  });
+
+  it('as of an instant before the NO changed, the same device was not stuck', () => {
+    const w = given([registration(mpan, 'networkOperator', noB, T2019), registration(mpan, 'networkOperator', noA, '2022-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]);
+    expect(status(w, esme, '2021-12-31T23:59:59.999Z')).toEqual({ stuck: false, since: null, deviceId: esme, mpxn: mpan, registeredOperator: noB, certificateOwner: noB });
+    expect(status(w, esme, '2022-01-01T00:00:00.000Z')).toEqual({ stuck: true, since: '2022-01-01T00:00:00.000Z', deviceId: esme, mpxn: mpan, registeredOperator: noA, certificateOwner: noB });
+  });
+});
+
+describe('who could repair a stuck device, judged by evaluate() itself', () => {
+  const stuckGas = () => given([registration(mprn, 'networkOperator', gtA, T2019), inventory(gsme, 'GSME', 1, 'Commissioned', mprn), placed(gsme, 'networkOperator.critical', cert(noB))]);
+  it('a device that is not stuck has no repair options', () => {
+    const w = given([registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noA))]);
+    expect(repairOptions(w.devices.get(esme)!, w.meterPoints.get(mpan), {}, getRuleSet('ownership-only'), AT)).toEqual([]);
+  });
+
+  it.each`
+    ruleSet                  | accepted
+    ${'baseline'}            | ${[false, false]}
+    ${'ownership-only'}      | ${[false, true]}
+    ${'registered-operator'} | ${[true, false]}
+  `('on a gas meter, parties not in the users are taken as Active GTs: under $ruleSet, accepted $accepted', ({ ruleSet, accepted }) => {
+    const w = stuckGas();
+    const options = repairOptions(w.devices.get(gsme)!, w.meterPoints.get(mprn), {}, getRuleSet(ruleSet), AT);
+    expect(options.map((o) => [o.who, o.userId, o.srv])).toEqual([
+      ['registered operator', gtA, '6.15.1'],
+      ['certificate owner', noB, '6.15.1'],
+    ]);
+    expect(options.map((o) => o.accepted)).toEqual(accepted);
+    expect(options.map((o) => (o.accepted ? o.reason : 'refused'))).toEqual(accepted.map((a: boolean) => (a ? 'accepted' : 'refused')));
+    expect(options[0].carrying).toBe(`its own (${gtA}) NetworkOperator certificates`);
+    expect(options[1].carrying).toBe(`the registered NO's (${gtA}) NetworkOperator certificates`);
+  });
+
+  it('a party that is known is judged with its own roles: a Withdrawn owner cannot repair under ownership-only', () => {
+    const w = stuckGas();
+    const users = { [noB]: given([userRole(noB, 'GT', 'Withdrawn')]).users.get(noB) };
+    const [, owner] = repairOptions(w.devices.get(gsme)!, w.meterPoints.get(mprn), users, getRuleSet('ownership-only'), AT);
+    expect(owner).toMatchObject({ accepted: false, responseCode: 'E3', reason: expect.stringContaining('Withdrawn') });
+  });
+});
+
+describe('proxy copies that disagree: since the later of the two placements', () => {
+  it('names the slot and dates the finding from the later copy', () => {
+    const w = given([
+      inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+      placed(esme, 'supplier.nonCritical', cert(noA, 'keyAgreement', '02', 'K1'), ['S1SP']),
+      { type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId: esme, slot: 'supplier.nonCritical', certificate: cert(noA, 'keyAgreement', '02', 'K2'), heldBy: ['DSP'], via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2023-01-01T00:00:00.000Z' } },
+    ]);
+    expect(proxyDisagreements(w.devices.get(esme)!)).toEqual([
+      expect.objectContaining({ deviceId: esme, slot: 'supplier.nonCritical', since: '2023-01-01T00:00:00.000Z', dsp: expect.objectContaining({ certificate: expect.objectContaining({ serial: 'K2' }) }), s1sp: expect.objectContaining({ certificate: expect.objectContaining({ serial: 'K1' }) }) }),
+    ]);
+  });
+  it('a slot with only the S1SP copy is a finding too; no slot at all is none', () => {
+    const w = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.nonCritical', cert(noA, 'keyAgreement'), ['S1SP'])]);
+    expect(proxyDisagreements(w.devices.get(esme)!).map((f) => [f.slot, f.dsp, f.s1sp?.certificate.serial])).toEqual([['networkOperator.nonCritical', null, 'A1']]);
+    expect(proxyDisagreements(given([inventory(esme, 'ESME', 1, 'Commissioned', mpan)]).devices.get(esme)!)).toEqual([]);
+  });
+});
+
+describe('the folds', () => {
+  it('a User Role registered again replaces its status; other roles are kept', () => {
+    const u = fold(evolveUser, [userRole(noA, 'ED'), userRole(noA, 'IS'), userRole(noA, 'ED', 'Suspended'), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]);
+    expect(u).toEqual({
+      userId: noA,
+      roles: {
+        ED: { status: 'Suspended', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+        IS: { status: 'Active', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+      },
+    });
+    expect(fold(evolveUser, [])).toBeUndefined();
+  });
+
+  it('an inventory change keeps the certificates held; a placement in one copy keeps the other', () => {
+    const w = given([
+      placed(esme, 'networkOperator.critical', cert(noA, 'digitalSignature', '03', 'A1')),
+      inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+      placed(esme, 'networkOperator.critical', cert(noB, 'digitalSignature', '03', 'B1'), ['DSP']),
+      inventory(esme, 'ESME', 1, 'Suspended', null),
+    ]);
+    expect(w.devices.get(esme)).toMatchObject({
+      inInventory: true,
+      status: 'Suspended',
+      mpxn: null,
+      slots: { 'networkOperator.critical': { DSP: { certificate: { serial: 'B1' } }, S1SP: { certificate: { serial: 'A1' } } } },
+    });
+  });
+
+  it('holderAt and heldThroughout on an unknown meter point find nobody', () => {
+    expect(holderAt(undefined, 'supplier', AT)).toBeUndefined();
+    expect(heldThroughout(undefined, 'supplier', noA, AT, AT)).toEqual({ held: false, holderAtStart: undefined, changes: [] });
+  });
+});

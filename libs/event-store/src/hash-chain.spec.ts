@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { RecordedEvent } from './event-store.port';
+import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, verifyLink } from './hash-chain';
+
+/** The hash chain: what goes into each link, and each way a link can break. */
+
+const ID = '00000000-0000-4000-8000-000000000001';
+const base = { id: ID, type: 'T', stream: 'device-X', revision: 0n, data: { a: 1, b: [2, 1] }, metadata: { actor: 'test' } };
+
+/** Records a chained batch as the store would (position = revision + 1). */
+function recorded(stream: string, events: Array<{ id: string; type: string; data: unknown; metadata?: Record<string, unknown> }>, first = 0n, prev = GENESIS_HASH): RecordedEvent[] {
+  return chainEvents(stream, first, prev, events).map((e, i) => ({
+    id: e.id,
+    type: e.type,
+    stream,
+    revision: first + BigInt(i),
+    position: first + BigInt(i) + 1n,
+    data: e.data,
+    metadata: e.metadata!,
+    created: '2024-01-01T00:00:00.000Z',
+  }));
+}
+const ids = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+describe('canonical JSON', () => {
+  it.each`
+    value                                        | json
+    ${{ b: 1, a: { d: 2, c: 3 } }}               | ${'{"a":{"c":3,"d":2},"b":1}'}
+    ${[{ b: 1, a: 2 }, 3]}                       | ${'[{"a":2,"b":1},3]'}
+    ${{ z: [3, 1, 2], y: null }}                 | ${'{"y":null,"z":[3,1,2]}'}
+    ${'text'}                                    | ${'"text"'}
+  `('$json', ({ value, json }) => expect(canonicalJson(value)).toBe(json));
+});
+
+describe('an event hash covers the previous hash and every part of the event but its own $hash', () => {
+  const h = eventHash(GENESIS_HASH, base);
+  it('is the SHA-256 of the previous hash, a newline and the canonical JSON of id, type, stream, revision, data and metadata', () => {
+    const body = canonicalJson({ id: ID, type: 'T', stream: 'device-X', revision: '0', data: base.data, metadata: base.metadata });
+    expect(h).toBe(createHash('sha256').update(`${GENESIS_HASH}\n${body}`).digest('hex'));
+  });
+  it.each`
+    part                  | changed
+    ${'the stream name'}  | ${{ ...base, stream: 'device-Y' }}
+    ${'the revision'}     | ${{ ...base, revision: 1n }}
+    ${'the id'}           | ${{ ...base, id: ids(2) }}
+    ${'the type'}         | ${{ ...base, type: 'U' }}
+    ${'the data'}         | ${{ ...base, data: { a: 1, b: [1, 2] } }}
+    ${'the metadata'}     | ${{ ...base, metadata: { actor: 'other' } }}
+  `('changes with $part', ({ changed }) => {
+    expect(eventHash(GENESIS_HASH, changed)).not.toBe(h);
+  });
+  it('changes with the previous hash, but not with the $hash in the metadata or the key order', () => {
+    expect(eventHash('1'.repeat(64), base)).not.toBe(h);
+    expect(eventHash(GENESIS_HASH, { ...base, metadata: { ...base.metadata, $hash: 'anything' } })).toBe(h);
+    expect(eventHash(GENESIS_HASH, { ...base, data: { b: [2, 1], a: 1 } })).toBe(h);
+  });
+});
+
+describe('chaining a batch', () => {
+  it('links each event to the one before, starting from the given hash and revision, and keeps the metadata given', () => {
+    const prev = 'f'.repeat(64);
+    const chained = chainEvents('s', 5n, prev, [{ id: ids(1), type: 'T', data: 1, metadata: { actor: 'a' } }, { id: ids(2), type: 'T', data: 2 }]);
+    expect(chained[0].metadata).toMatchObject({ actor: 'a', $prevHash: prev });
+    expect(chained[0].metadata!.$hash).toBe(eventHash(prev, { id: ids(1), type: 'T', stream: 's', revision: 5n, data: 1, metadata: { actor: 'a', $prevHash: prev } }));
+    expect(chained[1].metadata).toEqual({ $prevHash: chained[0].metadata!.$hash, $hash: eventHash(chained[0].metadata!.$hash as string, { id: ids(2), type: 'T', stream: 's', revision: 6n, data: 2, metadata: { $prevHash: chained[0].metadata!.$hash } }) });
+  });
+  it('hashOf reads the $hash, or nothing for an event written without a chain', () => {
+    const [e] = recorded('s', [{ id: ids(1), type: 'T', data: 1 }]);
+    expect(hashOf(e)).toBe(e.metadata.$hash);
+    expect(hashOf({ ...e, metadata: {} })).toBeUndefined();
+    expect(hashOf({ ...e, metadata: { $hash: 7 } })).toBeUndefined();
+    expect(hashOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('verifying a link: one row per way to break it', () => {
+  const [e0, e1, e2] = recorded('s', [1, 2, 3].map((n) => ({ id: ids(n), type: 'T', data: { n } })));
+  const link = (e: RecordedEvent) => ({ hash: e.metadata.$hash as string, revision: e.revision });
+  it('an intact chain verifies from genesis', () => {
+    expect(verifyLink(undefined, e0)).toBeUndefined();
+    expect(verifyLink(link(e0), e1)).toBeUndefined();
+    expect(verifyLink(link(e1), e2)).toBeUndefined();
+  });
+  it.each`
+    case                                          | prev                                          | event                                                                  | kind
+    ${'a first event that is not at revision 0'} | ${undefined}                                  | ${e1}                                                                  | ${'revision-gap'}
+    ${'a removed event (revision skipped)'}      | ${link(e0)}                                   | ${e2}                                                                  | ${'revision-gap'}
+    ${'a repeated revision'}                     | ${link(e1)}                                   | ${e1}                                                                  | ${'revision-gap'}
+    ${'no $hash'}                                | ${link(e0)}                                   | ${{ ...e1, metadata: { $prevHash: e1.metadata.$prevHash } }}           | ${'missing-hash'}
+    ${'no $prevHash'}                            | ${link(e0)}                                   | ${{ ...e1, metadata: { $hash: e1.metadata.$hash } }}                   | ${'missing-hash'}
+    ${'a $prevHash that is not the previous hash'} | ${{ hash: '1'.repeat(64), revision: 0n }}   | ${e1}                                                                  | ${'prev-hash-mismatch'}
+    ${'a first event not chained to genesis'}    | ${undefined}                                  | ${recorded('s', [{ id: ids(1), type: 'T', data: { n: 1 } }], 0n, '2'.repeat(64))[0]} | ${'prev-hash-mismatch'}
+    ${'edited data'}                             | ${link(e0)}                                   | ${{ ...e1, data: { n: 9 } }}                                           | ${'hash-mismatch'}
+    ${'edited metadata'}                         | ${link(e0)}                                   | ${{ ...e1, metadata: { ...e1.metadata, actor: 'mallory' } }}           | ${'hash-mismatch'}
+    ${'an event moved to another stream'}        | ${link(e0)}                                   | ${{ ...e1, stream: 't' }}                                              | ${'hash-mismatch'}
+  `('$case: $kind', ({ prev, event, kind }) => {
+    const broken = verifyLink(prev, event);
+    expect(broken).toMatchObject({ kind, stream: event.stream, revision: event.revision, position: event.position });
+    if (kind === 'revision-gap') expect(broken).toMatchObject({ expectedRevision: prev ? prev.revision + 1n : 0n });
+  });
+});

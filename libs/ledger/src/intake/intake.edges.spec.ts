@@ -1,0 +1,202 @@
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { webcrypto } from 'node:crypto';
+import { parseServiceRequest } from '@ledger/domain';
+import { parseCertificate } from './certificates';
+import { parseDuisRequest } from './duis';
+import { IntakeError } from './errors';
+import { parseRegistrationCsv, REGISTRATION_CSV_HEADER } from './registrations-csv';
+import { makeCertificate } from './testing/make-certificate';
+import { makeDuisRequest, updateSecurityCredentialsKrpBody } from './testing/make-duis';
+
+/** The intake parsers at their edges: a CSV line with a field too many, DUIS bodies, certificate subjects. */
+
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const ESME = '00-DB-12-34-56-78-90-01';
+const AT = '2024-03-01T12:00:00.000Z';
+const HEADER = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+
+const intakeError = (fn: () => unknown): { field: string; reason: string } => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof IntakeError) return { field: e.field, reason: e.reason };
+    throw e;
+  }
+  throw new Error('expected an IntakeError');
+};
+
+describe('Registration Data CSV: one row per way a line is wrong', () => {
+  const one = (line: string, header = HEADER) => parseRegistrationCsv(`${header}\n${line}`);
+  it.each`
+    case                                      | line                                                                  | field               | reason
+    ${'a field too many'}                     | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,extra`}              | ${'line'}           | ${'has 6 fields, expected 5 (truncated?)'}
+    ${'an empty trailing field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,`}                   | ${'line'}           | ${'has 6 fields, expected 5 (truncated?)'}
+    ${'a field too few'}                      | ${`1412345678901,supplier,${NO_A},2024-01-01`}                       | ${'line'}           | ${'has 4 fields, expected 5 (truncated?)'}
+    ${'an unterminated quoted field'}         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R1`}                   | ${'line'}           | ${'has an unterminated quoted field'}
+    ${'an empty record id'}                   | ${`1412345678901,supplier,${NO_A},2024-01-01, `}                     | ${'record_id'}      | ${'is empty'}
+    ${'a responsibility in another case'}     | ${`1412345678901,Supplier,${NO_A},2024-01-01,R1`}                    | ${'responsibility'} | ${"'Supplier' is not 'supplier' or 'network_operator'"}
+    ${'a party of 17 hex digits'}             | ${'1412345678901,supplier,90B3D51F300300001,2024-01-01,R1'}           | ${'party_user_id'}  | ${"'90B3D51F300300001' is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)"}
+    ${'an instant without a zone'}            | ${`1412345678901,supplier,${NO_A},2024-01-01T00:00:00,R1`}           | ${'effective_from'} | ${expect.stringContaining('with a time zone')}
+    ${'an MPAN of 12 digits'}                 | ${`141234567890,supplier,${NO_A},2024-01-01,R1`}                     | ${'mpxn'}           | ${expect.stringContaining('neither')}
+  `('$case: refused at $field', ({ line, field, reason }) => {
+    expect(one(line)).toEqual({ rows: [], errors: [{ line: 2, field, reason }] });
+  });
+
+  it.each`
+    case                                               | line                                                                  | row
+    ${'quoted fields, a doubled quote inside one'}     | ${`"1412345678901","network_operator","${NO_A}","2024-01-01","R""1"`} | ${['1412345678901', 'networkOperator', NO_A, '2024-01-01T00:00:00.000Z', 'R"1']}
+    ${'a comma inside quotes'}                         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R,1"`}                 | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R,1']}
+    ${'spaces around fields'}                          | ${` 1412345678901 , supplier ,${NO_A}, 2024-01-01 , R1 `}            | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R1']}
+    ${'a quote inside an unquoted field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R"1`}                   | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R"1']}
+    ${'an MPRN'}                                       | ${`123456,supplier,${NO_A},2024-01-01T10:00:00+01:00,R1`}            | ${['123456', 'supplier', NO_A, '2024-01-01T09:00:00.000Z', 'R1']}
+  `('$case: kept', ({ line, row }) => {
+    const { rows, errors } = one(line);
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => [r.mpxn, r.responsibility, r.partyUserId, r.effectiveFrom, r.recordId])).toEqual([row]);
+    expect(rows[0].line).toBe(2);
+  });
+
+  it('the header may carry a BOM, other case and spaces; blank lines (CRLF too) are skipped, line numbers kept', () => {
+    const text = `\uFEFF MPXN , Responsibility,party_user_id,effective_from,RECORD_ID\r\n\r\n   \r\n1412345678901,supplier,${NO_A},2024-01-01,R1\r\n`;
+    const { rows, errors } = parseRegistrationCsv(text);
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => r.line)).toEqual([4]);
+  });
+
+  it.each`
+    case                           | text
+    ${'an empty file'}             | ${''}
+    ${'a header with a column too many'} | ${`${HEADER},note\n1412345678901,supplier,${NO_A},2024-01-01,R1,x`}
+    ${'the columns in another order'} | ${`record_id,mpxn,responsibility,party_user_id,effective_from\nR1,1412345678901,supplier,${NO_A},2024-01-01`}
+    ${'a header with an unterminated quote'} | ${`"mpxn,responsibility,party_user_id,effective_from,record_id\n1412345678901,supplier,${NO_A},2024-01-01,R1`}
+  `('$case refuses the whole file', ({ text }) => {
+    expect(parseRegistrationCsv(text)).toEqual({ rows: [], errors: [{ line: 1, field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}'` }] });
+  });
+
+  it('a header-only file has nothing to import and nothing wrong', () => {
+    expect(parseRegistrationCsv(`${HEADER}\n`)).toEqual({ rows: [], errors: [] });
+  });
+});
+
+describe('DUIS requests at their edges', () => {
+  const read41 = (extra: Record<string, unknown> = {}) => makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '', ...extra } });
+
+  it('a request carries no signature unless it has a Signature element; the domain input is as read', () => {
+    const xml = read41();
+    expect(parseDuisRequest(xml, AT)).toEqual({
+      input: { requestId: `${NO_A.toLowerCase()}:${ESME.toLowerCase()}:7`, srv: '4.1.1', commandVariant: 1, remotePartyRole: undefined, executionDateTime: undefined, dateRange: undefined, certificates: [], receivedAt: AT, format: 'duis' },
+      certificates: [],
+      signaturePresent: false,
+    });
+    const signed = xml.replace('</sr:Request>', '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature></sr:Request>');
+    expect(parseDuisRequest(signed, AT).signaturePresent).toBe(true);
+  });
+
+  it('a date range comes from StartDateTime and EndDateTime under one parent, wherever it stands', () => {
+    const xml = read41({ ReadLogPeriod: { StartDateTime: ' 2024-01-01T00:00:00Z ', EndDateTime: '2024-01-31T00:00:00Z' } });
+    expect(parseDuisRequest(xml, AT).input.dateRange).toEqual({ from: '2024-01-01T00:00:00Z', to: '2024-01-31T00:00:00Z' });
+    const half = read41({ ReadLogPeriod: { StartDateTime: '2024-01-01T00:00:00Z' } });
+    expect(parseDuisRequest(half, AT).input.dateRange).toBeUndefined();
+  });
+
+  it.each`
+    case                                   | body                                                                                                           | field                          | reason
+    ${'two RemotePartyRoles'}              | ${{ A: { RemotePartyRole: 'Supplier' }, B: { RemotePartyRole: 'NetworkOperator' } }}                           | ${'Body.RemotePartyRole'}      | ${'appears more than once'}
+    ${'two ExecutionDateTimes'}            | ${{ A: { ExecutionDateTime: '2030-01-01T00:00:00Z' }, B: { ExecutionDateTime: '2030-01-02T00:00:00Z' } }}      | ${'Body.ExecutionDateTime'}    | ${'appears more than once'}
+  `('a body with $case is refused', ({ body, field, reason }) => {
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body });
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field, reason });
+  });
+
+  it.each`
+    case                                | xml                                                                                  | reason
+    ${'only spaces'}                    | ${'   '}                                                                             | ${'is empty: expected a DUIS XML request'}
+    ${'a Response, not a Request'}      | ${'<sr:Response xmlns:sr="x"><sr:Header/></sr:Response>'}                            | ${'is not a DUIS Request (the root element must be sr:Request)'}
+    ${'a RequestSomething root'}        | ${'<sr:RequestX xmlns:sr="x"/>'}                                                     | ${'is not a DUIS Request (the root element must be sr:Request)'}
+  `('$case is refused at the body', ({ xml, reason }) => {
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'body', reason });
+  });
+
+  it('a declaration and comments may come before the root', () => {
+    const xml = read41().replace(/^(<\?xml[^>]*\?>)?/, '<?xml version="1.0" encoding="UTF-8"?>\n<!-- sent by a test -->\n');
+    expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
+  });
+
+  it('a RequestID whose originator has 17 hex digits is refused by the domain, naming the originator', () => {
+    const xml = makeDuisRequest({ originator: '90B3D51F300300001', target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    const input = parseDuisRequest(xml, AT).input;
+    expect(() => parseServiceRequest(input)).toThrow(/^requestId\.originator: /);
+  });
+
+  it('a 6.15.1 with an execution time and both certificates reads each one, in document order, named by its element', async () => {
+    const signing = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const agreement = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'keyAgreement' });
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 8, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64, keyAgreement: agreement.base64 }, '2030-01-01T00:00:00Z') });
+    const parsed = parseDuisRequest(xml, AT);
+    expect(parsed.input).toMatchObject({ remotePartyRole: 'NetworkOperator', executionDateTime: '2030-01-01T00:00:00Z' });
+    expect(parsed.certificates.map((c) => [c.keyUsage, c.serial])).toEqual([
+      ['digitalSignature', signing.serial],
+      ['keyAgreement', agreement.serial],
+    ]);
+    const bad = makeDuisRequest({ originator: NO_A, target: ESME, counter: 8, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64, keyAgreement: 'not base64!' }) });
+    expect(intakeError(() => parseDuisRequest(bad, AT))).toEqual({ field: 'Body.UpdateSecurityCredentialsKRP.ReplacementCertificates.RemotePartyKeyAgreementCertificate', reason: 'is not base64' });
+  });
+});
+
+describe('certificate subjects: the owner read from the uniqueIdentifier, whatever its encoding', () => {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  /** A certificate whose subject's 2.5.4.45 is exactly `uniqueIdentifier` (a DN value: `#hex` of DER, or text). */
+  const withSubject = async (uniqueIdentifier: string, ou = '03') => {
+    const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '00ff01',
+      subject: `CN=Test, OU=${ou}, 2.5.4.45=${uniqueIdentifier}`,
+      issuer: 'CN=Test SMKI Issuing CA',
+      notBefore: new Date('2020-01-01T00:00:00Z'),
+      notAfter: new Date('2045-01-01T00:00:00Z'),
+      signingAlgorithm: SIGNING,
+      publicKey: keys.publicKey,
+      signingKey: keys.privateKey,
+      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+    });
+    return Buffer.from(cert.rawData).toString('base64');
+  };
+  it.each`
+    case                                              | uniqueIdentifier                    | owner
+    ${'a BIT STRING of 8 octets'}                     | ${'#03090090B3D51F3003000A'}        | ${NO_A}
+    ${'an OCTET STRING of 8 octets'}                  | ${'#040890B3D51F3003000A'}          | ${NO_A}
+    ${'text'}                                         | ${'90-B3-D5-1F-30-03-00-0A'}        | ${NO_A}
+    ${'a BIT STRING of 9 octets (17-18 hex digits)'}  | ${'#030A0090B3D51F3003000A01'}      | ${'refused'}
+    ${'an OCTET STRING of 9 octets'}                  | ${'#040990B3D51F3003000A01'}        | ${'refused'}
+    ${'a BIT STRING with unused bits'}                | ${'#03090190B3D51F3003000A'}        | ${'refused'}
+  `('$case: $owner', async ({ uniqueIdentifier, owner }) => {
+    const b64 = await withSubject(uniqueIdentifier);
+    if (owner === 'refused') {
+      expect(intakeError(() => parseCertificate(b64, 'c'))).toMatchObject({ field: 'c.subject.uniqueIdentifier', reason: expect.stringContaining('is not an EUI-64') });
+    } else {
+      expect(parseCertificate(b64, 'c')).toMatchObject({ ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature', serial: 'FF01', issuer: 'CN=Test SMKI Issuing CA', subject: expect.stringContaining('CN=Test'), notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2045-01-01T00:00:00.000Z' });
+    }
+  });
+
+  it.each`
+    case                            | ou
+    ${'a one-digit OU'}             | ${'3'}
+    ${'a three-digit OU'}           | ${'003'}
+  `('$case is refused', async ({ ou }) => {
+    expect(intakeError(() => parseCertificate(Buffer.from('x'), 'c'))).toEqual({ field: 'c', reason: 'is not a DER X.509 certificate' });
+    const b64 = await withSubject('#03090090B3D51F3003000A', ou);
+    expect(intakeError(() => parseCertificate(b64, 'c'))).toEqual({ field: 'c', reason: `subject OU must hold the two-digit remote-party role code, got '${ou}'` });
+  });
+
+  it('a certificate with no key usage at all is refused; base64 may be wrapped over lines', async () => {
+    const none = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'none' });
+    expect(intakeError(() => parseCertificate(none.base64, 'c'))).toEqual({ field: 'c', reason: 'key usage must be exactly one of digitalSignature or keyAgreement' });
+    const ok = await makeCertificate({ ownerUserId: NO_A, roleCode: '02', keyUsage: 'keyAgreement' });
+    const wrapped = ok.base64.replace(/(.{64})/g, '$1\n');
+    expect(parseCertificate(wrapped, 'c')).toMatchObject({ ownerUserId: NO_A, roleCode: '02', keyUsage: 'keyAgreement' });
+    expect(intakeError(() => parseCertificate('', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
+    expect(intakeError(() => parseCertificate('QUJD===', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
+  });
+});
