@@ -20,9 +20,9 @@ describe('the stuck-device projection', () => {
     expect(now.count).toBeGreaterThan(5);
     expect(now.devices).toEqual(computed.devices);
     // and a rebuild from the store gives the same projection
-    const before = t.app.get(ReadModels).dump().stuck_status.map((r) => ({ ...(r as object), computed_at: undefined }));
+    const before = t.app.get(ReadModels).dump().stuck_status;
     await t.as('admin').post('/admin/rebuild').expect(200);
-    const after = t.app.get(ReadModels).dump().stuck_status.map((r) => ({ ...(r as object), computed_at: undefined }));
+    const after = t.app.get(ReadModels).dump().stuck_status;
     expect(after).toEqual(before);
   }, 60_000);
 

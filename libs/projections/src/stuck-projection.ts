@@ -5,7 +5,7 @@ import { areaOf, type StuckQuery, type StuckSortKey } from './stuck-report';
 export const STUCK_SCHEMA = `
   CREATE TABLE IF NOT EXISTS stuck_status (
     device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
-    since TEXT, status TEXT NOT NULL, computed_at TEXT NOT NULL, valid_until TEXT);
+    since TEXT, status TEXT NOT NULL, valid_until TEXT);
   CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
   CREATE INDEX IF NOT EXISTS stuck_status_mpxn ON stuck_status (stuck, mpxn, device_id);
   CREATE INDEX IF NOT EXISTS stuck_status_registered ON stuck_status (stuck, registered_operator, device_id);
@@ -34,7 +34,7 @@ type State = <S>(table: 'device' | 'meterPoint', key: string) => S | undefined;
  */
 export class StuckProjection {
   private readonly stmt: {
-    put: Database.Statement<[string, number, string | null, string | null, string | null, string | null, string | null, string, string, string | null]>;
+    put: Database.Statement<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>;
     drop: Database.Statement<[string]>;
     due: Database.Statement<[string], { device_id: string }>;
   };
@@ -45,9 +45,9 @@ export class StuckProjection {
   ) {
     this.stmt = {
       put: db.prepare(
-        `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, computed_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
-           certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, computed_at = excluded.computed_at, valid_until = excluded.valid_until`,
+           certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until`,
       ),
       drop: db.prepare('DELETE FROM stuck_status WHERE device_id = ?'),
       due: db.prepare('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
@@ -64,7 +64,7 @@ export class StuckProjection {
       }
       const meterPoint = device.mpxn ? this.state<MeterPointState>('meterPoint', device.mpxn) : undefined;
       const s = stuckStatus(device, meterPoint, now);
-      this.stmt.put.run(id, s.stuck ? 1 : 0, s.mpxn, areaOf(s.mpxn), s.registeredOperator, s.certificateOwner, s.since, JSON.stringify(s), now, stuckStatusValidUntil(device, meterPoint, now) ?? null);
+      this.stmt.put.run(id, s.stuck ? 1 : 0, s.mpxn, areaOf(s.mpxn), s.registeredOperator, s.certificateOwner, s.since, JSON.stringify(s), stuckStatusValidUntil(device, meterPoint, now) ?? null);
     }
   }
 
