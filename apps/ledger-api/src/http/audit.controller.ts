@@ -1,26 +1,11 @@
 import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { Projector, ReadModels } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
-import { jobParams, JobService } from './jobs.controller';
-
-export class WhatIfDto {
-  @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
-  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
-  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
-  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
-  @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
-  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
-  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
-  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
-}
+import { jobParams, JobService, WhatIfDto } from './jobs.controller';
 
 @ApiTags('audit')
 @ApiSecurity('api-key')

@@ -1,5 +1,5 @@
 import { Body, ConflictException, Controller, Delete, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
-import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AUDIT_JOB_KINDS, AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobKind, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
@@ -7,20 +7,24 @@ import { Ledger } from '@ledger/ledger';
 import { ReadModels } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
 
-export class JobDto {
-  @ApiProperty({ enum: AUDIT_JOB_KINDS }) @IsIn(AUDIT_JOB_KINDS) kind!: AuditJobKind;
-  @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
-  @ApiPropertyOptional({ description: 'what-if: the rule set' }) @IsOptional() @IsString() ruleSet?: string;
-  @ApiPropertyOptional({ description: 'what-if: receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
-  @ApiPropertyOptional({ description: 'what-if: receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
+export class WhatIfDto {
+  @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
+  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
+  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
-  @ApiPropertyOptional({ description: 'what-if: read the log from this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
-  @ApiPropertyOptional({ description: 'what-if: read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
-  @ApiPropertyOptional({ description: 'what-if: read at most this many events' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
+  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
+  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
+  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
+}
+
+/** An audit job: its kind, and for a digest the position, for a what-if the fields of a what-if (its rule set required then). */
+export class JobDto extends PartialType(WhatIfDto) {
+  @ApiProperty({ enum: AUDIT_JOB_KINDS }) @IsIn(AUDIT_JOB_KINDS) kind!: AuditJobKind;
+  @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
 }
 
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
