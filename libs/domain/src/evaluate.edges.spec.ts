@@ -136,7 +136,9 @@ describe('step 3: E19 not in the inventory, E11 not for this device type, E5 not
     ${'a device known only through a certificate placed on it'}             | ${[placed(unknownDevice, 'networkOperator.critical', cert(noA))]}                                   | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E19'}
     ${'a CHF asked to read import registers'}                               | ${[inventory(unknownDevice, 'CHF', 1, 'Commissioned', mpan)]}                                       | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E11'}
     ${'a GPF asked to disable supply'}                                      | ${[inventory(unknownDevice, 'GPF', 1, 'Commissioned', mprn)]}                                       | ${{ from: supplierA, to: unknownDevice, srv: '7.2', role: 'IS' }} | ${'E11'}
-    ${'a decommissioned GPF asked to read (type checked before status)'}   | ${[inventory(unknownDevice, 'GPF', 1, 'Decommissioned', mprn)]}                                     | ${{ from: gtA, to: unknownDevice, srv: '4.1.1' }}      | ${'E11'}
+    ${'a decommissioned GPF asked to disable supply (type checked before status)'} | ${[inventory(unknownDevice, 'GPF', 1, 'Decommissioned', mprn)]}                               | ${{ from: supplierA, to: unknownDevice, srv: '7.2', role: 'IS' }} | ${'E11'}
+    ${'a decommissioned CHF asked to read (type checked before status)'}   | ${[inventory(unknownDevice, 'CHF', 1, 'Decommissioned', mpan)]}                                     | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E11'}
+    ${'a decommissioned GPF asked to read (a GPF may be read under @2)'}    | ${[inventory(unknownDevice, 'GPF', 1, 'Decommissioned', mprn)]}                                     | ${{ from: gtA, to: unknownDevice, srv: '4.1.1' }}      | ${'E5'}
     ${'an ESME Decommissioned'}                                             | ${[inventory(unknownDevice, 'ESME', 1, 'Decommissioned', mpan)]}                                    | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E5'}
     ${'an ESME Suspended'}                                                  | ${[inventory(unknownDevice, 'ESME', 1, 'Suspended', mpan)]}                                         | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E5'}
     ${'an ESME Withdrawn'}                                                  | ${[inventory(unknownDevice, 'ESME', 1, 'Withdrawn', mpan)]}                                         | ${{ from: noA, to: unknownDevice, srv: '4.1.1' }}      | ${'E5'}
@@ -160,9 +162,17 @@ describe('step 3: E19 not in the inventory, E11 not for this device type, E5 not
     expect(r.ev.decision.data.checks[2]).toMatchObject({ outcome: 'pass', evidence: { deviceId: unknownDevice } });
   });
 
+  it('under baseline@1 (catalogue@1) 4.1.1 does not apply to a GPF: type checked before status, then E11 at step 3', () => {
+    const gpf = [inventory(unknownDevice, 'GPF', 1, 'Decommissioned', mprn)];
+    expect(decided(estate(gpf), { from: gtA, to: unknownDevice, srv: '4.1.1' }, 'baseline@1')).toMatchObject({ code: 'E11', failsAt: 'device' });
+    const e11 = decided(estate([inventory(unknownDevice, 'GPF', 1, 'Commissioned', mprn)]), { from: gtA, to: unknownDevice, srv: '4.1.1' }, 'baseline@1');
+    expect(e11).toMatchObject({ code: 'E11', failsAt: 'device' });
+    expect(e11.ev.decision.data.checks[2]).toMatchObject({ evidence: { deviceType: 'GPF', appliesTo: ['ESME', 'GSME'] } });
+  });
+
   it('each refusal carries the device and what the SRV allows', () => {
     const e11 = decided(estate([inventory(unknownDevice, 'CHF', 1, 'Commissioned', mpan)]), { from: noA, to: unknownDevice, srv: '4.1.1' });
-    expect(e11.ev.decision.data.checks[2]).toMatchObject({ code: 'E11', evidence: { deviceType: 'CHF', appliesTo: ['ESME', 'GSME'] } });
+    expect(e11.ev.decision.data.checks[2]).toMatchObject({ code: 'E11', evidence: { deviceType: 'CHF', appliesTo: ['ESME', 'GSME', 'GPF'] } });
     const e5 = decided(estate([inventory(unknownDevice, 'ESME', 1, 'Suspended', mpan)]), { from: noA, to: unknownDevice, srv: '4.1.1' });
     expect(e5.ev.decision.data.checks[2]).toMatchObject({ code: 'E5', evidence: { status: 'Suspended', allowedStatuses: ['Commissioned'], mpxn: mpan } });
     const e19 = decided(estate([placed(unknownDevice, 'networkOperator.critical', cert(noA))]), { from: noA, to: unknownDevice, srv: '4.1.1' });
@@ -418,7 +428,10 @@ describe('rule sets change only a SMETS1 6.15.1 replacing NetworkOperator creden
     expect(overridden.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
     const foreign = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA, '02') }, 'registered-operator');
     expect(foreign.ev.decision.data.checks[4]).toMatchObject({ code: 'E_CERT_OWNER', evidence: { foreign: [{ serial: 'N1' }, { serial: 'N2' }] } });
-    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 1 });
+    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 2 });
+    const overriddenAt1 = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA) }, 'registered-operator@1');
+    expect(overriddenAt1.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
+    expect(overriddenAt1.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 1 });
   });
 });
 
@@ -480,7 +493,7 @@ describe('the decision record', () => {
     expect(r.ev.decision.data.checks[0]).toMatchObject({ reason: `User ${noA} holds role ED (derived from the roles held, the signing certificate and the fuel)`, evidence: { userId: noA, role: 'ED', status: 'Active' } });
     expect(r.ev.decision.data.checks[3]).toMatchObject({ reason: `${noA} is the registered network operator of ${mpan} at ${NOW}`, evidence: { basis: 'timeOfCheck', at: NOW, registered: { partyUserId: noA } } });
     expect(r.ev.decision.type).toBe('ServiceRequestEvaluated');
-    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 1 } });
+    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 2 } });
     const stated = decided(estate(), { from: noA, to: esme, srv: '4.1.1', role: 'ED' });
     expect(stated.ev.decision.data.checks[0].evidence.derivedBy).toBe('stated in the request');
   });

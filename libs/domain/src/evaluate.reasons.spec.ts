@@ -56,7 +56,7 @@ describe('what each check records', () => {
       check: 'certificate-ownership',
       outcome: 'pass',
       reason: 'the networkOperator.critical slot is DCC controlled (no User certificate held): handover allowed',
-      evidence: { slot: 'networkOperator.critical' },
+      evidence: { slot: 'networkOperator.critical', inForceAt: NOW },
     });
   });
 

@@ -1,4 +1,4 @@
-import { parseCertificateIdentity, parseSrv, sameCertificate, slotPartyOfRoleCode, fuelOf, responsibilityOf, criticalityOf, SRV_CATALOGUE } from './catalogue';
+import { parseCertificateIdentity, parseSrv, sameCertificate, slotPartyOfRoleCode, fuelOf, responsibilityOf, criticalityOf, SRV_CATALOGUE, MATRIX_CATALOGUE } from './catalogue';
 import { upcast, deviceStream, meterPointStream, userStream } from './events';
 import {
   DomainError,
@@ -160,9 +160,13 @@ describe('the catalogue', () => {
     ${'7.3'}    | ${true}  | ${['IS', 'GS']}                | ${['ESME', 'GSME']}         | ${['Commissioned']}                               | ${false}
     ${'11.3'}   | ${true}  | ${['IS', 'GS']}                | ${['ESME', 'GSME']}         | ${['Commissioned']}                               | ${false}
     ${'4.1.1'}  | ${false} | ${['IS', 'GS', 'ED', 'GT']}    | ${['ESME', 'GSME']}         | ${['Commissioned']}                               | ${false}
-  `('SRV $srv: critical $critical, roles $eligibleRoles, devices $deviceTypes, statuses $allowedStatuses, places $placesCertificates', ({ srv, ...rest }) => {
-    expect(parseSrv(` ${srv} `)).toEqual({ srv, name: expect.any(String), ...rest });
+  `('catalogue@1: SRV $srv: critical $critical, roles $eligibleRoles, devices $deviceTypes, statuses $allowedStatuses, places $placesCertificates', ({ srv, ...rest }) => {
+    expect(SRV_CATALOGUE[srv]).toEqual({ srv, name: expect.any(String), ...rest });
     expect(SRV_CATALOGUE[srv].name.length).toBeGreaterThan(3);
+    // parseSrv trims and finds the SRV in the DUIS matrix (catalogue@2), under the same name (the matrix capitalises some words)
+    const parsed = parseSrv(` ${srv} `);
+    expect(parsed).toBe(MATRIX_CATALOGUE[srv]);
+    expect(parsed.name.toLowerCase()).toBe(SRV_CATALOGUE[srv].name.toLowerCase());
   });
 
   it('the names are those of DUIS', () => {
@@ -178,7 +182,9 @@ describe('the catalogue', () => {
       ['11.3', 'Activate Firmware'],
       ['4.1.1', 'Read Instantaneous Import Registers'],
     ]);
-    expect(refusal(() => parseSrv(6.15))).toMatchObject({ field: 'srv', reason: expect.stringContaining("'6.15' is not a known Service Reference Variant (known: 6.15.1, 6.15.2, 6.21") });
+    expect(Object.keys(SRV_CATALOGUE)).toHaveLength(10);
+    expect(refusal(() => parseSrv(6.15))).toEqual({ field: 'srv', reason: `'6.15' is not a Service Reference Variant of the DUIS request matrix (${Object.keys(MATRIX_CATALOGUE).length} SRVs, e.g. 4.1.1, 6.15.1)` });
+    expect(Object.keys(MATRIX_CATALOGUE).length).toBeGreaterThan(10);
   });
 
   it.each`
@@ -221,10 +227,16 @@ describe('the catalogue', () => {
   });
 
   it('a rule set is found by id and version; an unknown version is named', () => {
-    expect(getRuleSet('registered-operator', 1)).toMatchObject({ id: 'registered-operator', replaceNoStep4: 'apply', registeredOperatorOverride: true });
-    expect(getRuleSet('ownership-only')).toMatchObject({ replaceNoStep4: 'skip', registeredOperatorOverride: false });
-    expect(getRuleSet('baseline')).toMatchObject({ replaceNoStep4: 'apply', registeredOperatorOverride: false });
-    expect(refusal(() => getRuleSet('baseline', 2))).toEqual({ field: 'ruleSet', reason: "'baseline@2' is not a known rule set (known: baseline@1, ownership-only@1, registered-operator@1)" });
+    expect(getRuleSet('registered-operator', 1)).toMatchObject({ id: 'registered-operator', version: 1, edition: 1, replaceNoStep4: 'apply', registeredOperatorOverride: true });
+    expect(getRuleSet('registered-operator@1')).toBe(getRuleSet('registered-operator', 1));
+    expect(getRuleSet('ownership-only')).toMatchObject({ id: 'ownership-only', version: 2, edition: 2, replaceNoStep4: 'skip', registeredOperatorOverride: false });
+    expect(getRuleSet('baseline')).toMatchObject({ id: 'baseline', version: 2, edition: 2, replaceNoStep4: 'apply', registeredOperatorOverride: false });
+    expect(getRuleSet('baseline', 2)).toBe(getRuleSet('baseline'));
+    expect(getRuleSet('baseline', 1)).toMatchObject({ id: 'baseline', version: 1, edition: 1 });
+    const known = 'known: baseline@1, ownership-only@1, registered-operator@1, baseline@2, ownership-only@2, registered-operator@2';
+    expect(refusal(() => getRuleSet('baseline', 3))).toEqual({ field: 'ruleSet', reason: `'baseline@3' is not a known rule set (${known})` });
+    expect(refusal(() => getRuleSet('baseline@3'))).toEqual({ field: 'ruleSet', reason: `'baseline@3' is not a known rule set (${known})` });
+    expect(refusal(() => getRuleSet('strict'))).toEqual({ field: 'ruleSet', reason: `'strict' is not a known rule set (${known})` });
   });
 });
 

@@ -33,14 +33,14 @@ describe('two ledger instances on one store', () => {
   let second: SqliteEventStore;
   let one: Ledger;
   let two: Ledger;
-  const replaceNo = (l: Ledger, sender: string, counter: number) =>
+  const replaceNo = (l: Ledger, sender: string, counter: number, receivedAt = '2024-03-01T00:00:00Z') =>
     l.submit(
       parseServiceRequest({
         requestId: `${sender}:${ESME}:${counter}`,
         srv: '6.15.1',
         remotePartyRole: 'NetworkOperator',
         certificates: [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: sender, roleCode: '03', keyUsage: 'digitalSignature' }],
-        receivedAt: '2024-03-01T00:00:00Z',
+        receivedAt,
         format: 'json',
       }),
       ctx,
@@ -66,8 +66,9 @@ describe('two ledger instances on one store', () => {
 
   it('a certificate placed through one instance decides the next request through the other, whose fold is cached', async () => {
     expect((await replaceNo(two, NO_A, 1)).decision.responseCode).toBe('I0'); // two caches the device, the user and the meter point
-    await one.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-01-01' }, ctx);
-    const after = await replaceNo(two, NO_A, 2);
+    // a placement is in force from its placedAt (rule sets @2): the correction follows the accepted C1 (placed 2024-03-01)
+    await one.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-03-01T12:00:00Z' }, ctx);
+    const after = await replaceNo(two, NO_A, 2, '2024-03-02T00:00:00Z');
     expect(after.decision).toMatchObject({ responseCode: 'E_CERT_OWNER', checks: [{}, {}, {}, {}, { evidence: { owner: NO_B } }] });
   });
 

@@ -26,14 +26,18 @@ const intakeError = (fn: () => unknown): { field: string; reason: string } => {
   throw new Error('expected an IntakeError');
 };
 
+const notIdentifier = (value: string) => `'${value}' is not an identifier (1-128 characters: a letter or digit, then letters, digits, '.', '_', '-', ':' or '/')`;
+
 describe('Registration Data CSV: one row per way a line is wrong', () => {
   const one = (line: string, header = HEADER) => parseRegistrationCsv(`${header}\n${line}`);
   it.each`
     case                                      | line                                                                  | field               | reason
-    ${'a field too many'}                     | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,extra`}              | ${'line'}           | ${'has 6 fields, expected 5 (truncated?)'}
-    ${'an empty trailing field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,`}                   | ${'line'}           | ${'has 6 fields, expected 5 (truncated?)'}
+    ${'a field too many'}                     | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,extra`}              | ${'line'}           | ${'has 6 fields, expected 5'}
+    ${'an empty trailing field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R1,`}                   | ${'line'}           | ${'has 6 fields, expected 5'}
     ${'a field too few'}                      | ${`1412345678901,supplier,${NO_A},2024-01-01`}                       | ${'line'}           | ${'has 4 fields, expected 5 (truncated?)'}
-    ${'an unterminated quoted field'}         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R1`}                   | ${'line'}           | ${'has an unterminated quoted field'}
+    ${'an unterminated quoted field'}         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R1`}                   | ${'line'}           | ${expect.stringMatching(/^is not valid CSV \(Quote Not Closed/)}
+    ${'a record id with a space'}             | ${`1412345678901,supplier,${NO_A},2024-01-01,R 1`}                   | ${'record_id'}      | ${notIdentifier('R 1')}
+    ${'a record id starting with a formula'}  | ${`1412345678901,supplier,${NO_A},2024-01-01,=R1`}                   | ${'record_id'}      | ${notIdentifier('=R1')}
     ${'an empty record id'}                   | ${`1412345678901,supplier,${NO_A},2024-01-01, `}                     | ${'record_id'}      | ${'is empty'}
     ${'a responsibility in another case'}     | ${`1412345678901,Supplier,${NO_A},2024-01-01,R1`}                    | ${'responsibility'} | ${"'Supplier' is not 'supplier' or 'network_operator'"}
     ${'a party of 17 hex digits'}             | ${'1412345678901,supplier,90B3D51F300300001,2024-01-01,R1'}           | ${'party_user_id'}  | ${"'90B3D51F300300001' is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)"}
@@ -45,10 +49,9 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
 
   it.each`
     case                                               | line                                                                  | row
-    ${'quoted fields, a doubled quote inside one'}     | ${`"1412345678901","network_operator","${NO_A}","2024-01-01","R""1"`} | ${['1412345678901', 'networkOperator', NO_A, '2024-01-01T00:00:00.000Z', 'R"1']}
-    ${'a comma inside quotes'}                         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R,1"`}                 | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R,1']}
+    ${'quoted fields'}                                 | ${`"1412345678901","network_operator","${NO_A}","2024-01-01","R-1"`} | ${['1412345678901', 'networkOperator', NO_A, '2024-01-01T00:00:00.000Z', 'R-1']}
+    ${'a record id with . _ - : /'}                    | ${`1412345678901,supplier,${NO_A},2024-01-01,"RDP/2024:01_a-b.c"`}   | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'RDP/2024:01_a-b.c']}
     ${'spaces around fields'}                          | ${` 1412345678901 , supplier ,${NO_A}, 2024-01-01 , R1 `}            | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R1']}
-    ${'a quote inside an unquoted field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R"1`}                   | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R"1']}
     ${'an MPRN'}                                       | ${`123456,supplier,${NO_A},2024-01-01T10:00:00+01:00,R1`}            | ${['123456', 'supplier', NO_A, '2024-01-01T09:00:00.000Z', 'R1']}
   `('$case: kept', ({ line, row }) => {
     const { rows, errors } = one(line);
@@ -57,21 +60,38 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     expect(rows[0].line).toBe(2);
   });
 
-  it('the header may carry a BOM, other case and spaces; blank lines (CRLF too) are skipped, line numbers kept', () => {
-    const text = `\uFEFF MPXN , Responsibility,party_user_id,effective_from,RECORD_ID\r\n\r\n   \r\n1412345678901,supplier,${NO_A},2024-01-01,R1\r\n`;
+  it.each`
+    case                                               | line                                                                  | value
+    ${'a doubled quote inside a quoted field'}         | ${`"1412345678901","network_operator","${NO_A}","2024-01-01","R""1"`} | ${'R\\"1'}
+    ${'a comma inside quotes'}                         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R,1"`}                 | ${'R,1'}
+    ${'a quote inside an unquoted field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R"1`}                   | ${'R\\"1'}
+  `('$case: read as one field, then judged by its rule (a record id is an identifier; the reason shows a quote escaped)', ({ line, value }) => {
+    expect(one(line)).toEqual({ rows: [], errors: [{ line: 2, field: 'record_id', reason: notIdentifier(value) }] });
+  });
+
+  it('the header may carry a BOM, other case and spaces; empty lines (CRLF too) are skipped, line numbers kept', () => {
+    const text = `\uFEFF MPXN , Responsibility,party_user_id,effective_from,RECORD_ID\r\n\r\n\r\n1412345678901,supplier,${NO_A},2024-01-01,R1\r\n`;
     const { rows, errors } = parseRegistrationCsv(text);
     expect(errors).toEqual([]);
     expect(rows.map((r) => r.line)).toEqual([4]);
   });
 
   it.each`
-    case                           | text
-    ${'an empty file'}             | ${''}
-    ${'a header with a column too many'} | ${`${HEADER},note\n1412345678901,supplier,${NO_A},2024-01-01,R1,x`}
-    ${'the columns in another order'} | ${`record_id,mpxn,responsibility,party_user_id,effective_from\nR1,1412345678901,supplier,${NO_A},2024-01-01`}
-    ${'a header with an unterminated quote'} | ${`"mpxn,responsibility,party_user_id,effective_from,record_id\n1412345678901,supplier,${NO_A},2024-01-01,R1`}
+    case                                     | text
+    ${'an empty file'}                       | ${''}
+    ${'a file of a BOM and blank lines'}     | ${'\uFEFF\r\n  \n'}
   `('$case refuses the whole file', ({ text }) => {
-    expect(parseRegistrationCsv(text)).toEqual({ rows: [], errors: [{ line: 1, field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}'` }] });
+    expect(intakeError(() => parseRegistrationCsv(text))).toEqual({ field: 'file', reason: `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line` });
+  });
+
+  it.each`
+    case                                     | text
+    ${'a header with a column too many'}     | ${`${HEADER},note\n1412345678901,supplier,${NO_A},2024-01-01,R1,x`}
+    ${'the columns in another order'}        | ${`record_id,mpxn,responsibility,party_user_id,effective_from\nR1,1412345678901,supplier,${NO_A},2024-01-01`}
+    ${'a header with an unterminated quote'} | ${`"mpxn,responsibility,party_user_id,effective_from,record_id\n1412345678901,supplier,${NO_A},2024-01-01,R1`}
+    ${'no header, a change on line 1'}       | ${`1412345678901,supplier,${NO_A},2024-01-01,R1`}
+  `('$case refuses the whole file', ({ text }) => {
+    expect(intakeError(() => parseRegistrationCsv(text))).toEqual({ field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)` });
   });
 
   it('a header-only file has nothing to import and nothing wrong', () => {
@@ -102,11 +122,23 @@ describe('DUIS requests at their edges', () => {
 
   it.each`
     case                                   | body                                                                                                           | field                          | reason
-    ${'two RemotePartyRoles'}              | ${{ A: { RemotePartyRole: 'Supplier' }, B: { RemotePartyRole: 'NetworkOperator' } }}                           | ${'Body.RemotePartyRole'}      | ${'appears more than once'}
     ${'two ExecutionDateTimes'}            | ${{ A: { ExecutionDateTime: '2030-01-01T00:00:00Z' }, B: { ExecutionDateTime: '2030-01-02T00:00:00Z' } }}      | ${'Body.ExecutionDateTime'}    | ${'appears more than once'}
   `('a body with $case is refused', ({ body, field, reason }) => {
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body });
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field, reason });
+  });
+
+  it('two RemotePartyRoles are read as a list, and the domain refuses a list except on 6.24.1', () => {
+    const body = { A: { RemotePartyRole: 'Supplier' }, B: { RemotePartyRole: ' NetworkOperator ' } };
+    const read = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body }), AT).input;
+    expect(read.remotePartyRole).toEqual(['Supplier', 'NetworkOperator']);
+    expect(() => parseServiceRequest(read)).toThrow(
+      expect.objectContaining({ field: 'remotePartyRole', reason: 'appears more than once: only SRV 6.24.1 may name several RemotePartyRoles' }),
+    );
+    const retrieve = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '6.24.1', body }), AT).input;
+    expect(parseServiceRequest(retrieve).remotePartyRoles).toEqual(['Supplier', 'NetworkOperator']);
+    const single = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { A: { RemotePartyRole: 'Supplier' } } }), AT).input;
+    expect(single.remotePartyRole).toBe('Supplier');
   });
 
   it.each`
