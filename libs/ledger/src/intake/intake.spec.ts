@@ -150,11 +150,11 @@ describe('Registration Data CSV', () => {
 
 describe('Registration Data CSV as csv-parse reads it', () => {
   const header = 'mpxn,responsibility,party_user_id,effective_from,record_id';
-  it('takes a BOM, CRLF and a quoted field holding a line break; a line is numbered where its record ends', () => {
-    const text = `\uFEFF${header}\r\n"1412345678901","network_operator","90-B3-D5-1F-30-03-00-0A",2024-01-01,R1\r\n"22000001\n23453",supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R2\r\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-02-01,"R3"\r\n`;
+  it('takes a BOM, CRLF, a line of spaces (skipped as blank) and a quoted field holding a line break; a line is numbered where its record ends', () => {
+    const text = `\uFEFF${header}\r\n   \r\n"1412345678901","network_operator","90-B3-D5-1F-30-03-00-0A",2024-01-01,R1\r\n"22000001\n23453",supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R2\r\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-02-01,"R3"\r\n`;
     const { rows, errors } = parseRegistrationCsv(text);
-    expect(rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'R1'], [5, 'R3']]);
-    expect(errors).toEqual([{ line: 4, field: 'mpxn', reason: expect.stringContaining('22000001\n23453') }]);
+    expect(rows.map((r) => [r.line, r.recordId])).toEqual([[3, 'R1'], [6, 'R3']]);
+    expect(errors).toEqual([{ line: 5, field: 'mpxn', reason: expect.stringContaining('22000001\n23453') }]);
   });
 
   it('a stray quote inside a field is kept and judged by the field\'s rule; an unterminated quote is reported where it opened', () => {

@@ -64,6 +64,7 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
     throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
   }
   for (const { record: fields, info } of lines) {
+    if (fields.length === 1 && fields[0].trim() === '') continue; // a line of spaces is a blank line
     const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
     if (fields.length !== REGISTRATION_CSV_HEADER.length) {
       errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length}${fields.length < REGISTRATION_CSV_HEADER.length ? ' (truncated?)' : ''}` });
