@@ -8,8 +8,8 @@ import type { Writable } from 'node:stream';
 import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
-import { Projector } from '@ledger/projections';
-import { LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
+import { Projector, ReadModels } from '@ledger/projections';
+import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
@@ -97,8 +97,9 @@ export class AppModule {
         StartProjector,
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger) => new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, onEnded: JobService.recorder(ledger) }),
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModels],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModels) =>
+            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) }),
         },
         JobService,
       ],

@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { startTestApp } from './test-app';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
@@ -72,6 +74,30 @@ describe('audit jobs', () => {
     const recorded = (await t.as('auditor').get('/jobs/recorded').expect(200)).body.items;
     expect(recorded.find((j: { jobId: string }) => j.jobId === second.id)).toMatchObject({ state: 'cancelled', startedAt: null });
   });
+
+  it('a rebuild job (admin only) builds the read models on a worker and swaps them in; what was written meanwhile is there after it', async () => {
+    await t.as('auditor').post('/jobs', { kind: 'rebuild' }).expect(403);
+    const before = (await t.as('auditor').get(`/decisions?device=${devices[0]}&limit=100`).expect(200)).body.items.length;
+    const file = path.join(t.dir, 'readmodels.sqlite');
+    const inode = fs.statSync(file).ino;
+    const started = (await t.as('admin').post('/jobs', { kind: 'rebuild' }).expect(202)).body;
+    // intake goes on while the rebuild runs
+    await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${devices[0]}:900`, srv: '4.1.1' }).expect(200);
+    const job = await ended(t, started.id);
+    expect(job).toMatchObject({ state: 'succeeded', result: { events: expect.any(Number) } });
+    expect(fs.statSync(file).ino).not.toBe(inode); // the built file took the live one's place
+    expect(fs.readdirSync(t.dir).filter((f) => f.includes('.rebuild-'))).toEqual([]);
+    let after = (await t.as('auditor').get(`/decisions?device=${devices[0]}&limit=100`).expect(200)).body.items;
+    for (let i = 0; i < 100 && after.length < before + 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = (await t.as('auditor').get(`/decisions?device=${devices[0]}&limit=100`).expect(200)).body.items;
+    }
+    expect(after.map((d: { requestId: string }) => d.requestId)).toContain(`${SUPPLIER}:${devices[0]}:900`);
+    expect(after).toHaveLength(before + 1);
+    expect((await t.as('auditor').get('/audit/verify/incremental').expect(200)).body.ok).toBe(true);
+    const recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
+    expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: 'api:admin', findings: { events: job.result.events } });
+  }, 120_000);
 
   it('refuses a bad job with 400, and keeps jobs for auditor and admin keys', async () => {
     expect((await t.as('auditor').post('/jobs', { kind: 'rebalance' })).status).toBe(400);

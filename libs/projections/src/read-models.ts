@@ -116,12 +116,20 @@ export interface CertificateHistoryRow {
  * domain's own folds (JSON), so the read models cannot disagree with the decisions.
  */
 export class ReadModels {
-  readonly db: Database.Database;
-  private readonly stmts: ReturnType<ReadModels['prepare']>;
+  private database!: Database.Database;
+  private stmts!: ReturnType<ReadModels['prepare']>;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
+    this.open();
+  }
+
+  get db(): Database.Database {
+    return this.database;
+  }
+
+  private open(): void {
+    this.database = new Database(this.file);
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
@@ -138,6 +146,24 @@ export class ReadModels {
       const ids = this.db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE smets_generation = 1').all().map((r) => r.device_id);
       this.db.transaction(() => this.stuck.refresh(ids, new Date().toISOString()))();
     }
+  }
+
+  /**
+   * Puts read models built elsewhere (a rebuild job's file, closed and checkpointed) in place of
+   * these: this database is closed, that file moved onto this one's path, and opened. The caller
+   * stops the projector first and starts it after: it goes on from the new file's checkpoint.
+   */
+  replaceWith(built: string): void {
+    this.db.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
+    fs.renameSync(built, this.file);
+    this.open();
+  }
+
+  /** Closes the database and checkpoints its WAL into the file, so that the file alone holds everything. */
+  closeCheckpointed(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 
   private prepare() {
@@ -172,8 +198,8 @@ export class ReadModels {
   }
 
   /** Applies a batch of recorded events and moves the checkpoint, in one transaction. */
-  private readonly chain: ChainCheck;
-  private readonly stuck: StuckProjection;
+  private chain!: ChainCheck;
+  private stuck!: StuckProjection;
 
   applyBatch(events: RecordedEvent[]): void {
     if (events.length === 0) return;

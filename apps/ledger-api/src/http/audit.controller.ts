@@ -82,10 +82,10 @@ export class AuditController {
   @Post('admin/rebuild')
   @HttpCode(200)
   @Roles('admin')
-  @ApiOperation({ summary: 'Drop the read models and rebuild them from the start of the store (admin)' })
-  async rebuild() {
-    const started = Date.now();
-    const events = await this.projector.rebuild();
-    return { events, seconds: (Date.now() - started) / 1000 };
+  @ApiOperation({ summary: 'Rebuild the read models from the start of the store: a rebuild job (on a worker, into a new file swapped in when done), awaited (admin)' })
+  async rebuild(@Req() req: { apiRole?: ApiRole }) {
+    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number };
+    return { events: r.events, seconds: r.seconds };
   }
+
 }

@@ -1,10 +1,11 @@
-import { Body, ConflictException, Controller, Delete, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AUDIT_JOB_KINDS, AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobKind, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
-import { ReadModels } from '@ledger/projections';
+import { Projector, ReadModels } from '@ledger/projections';
+import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 
 export class WhatIfDto {
@@ -23,12 +24,13 @@ export class WhatIfDto {
 
 /** An audit job: its kind, and for a digest the position, for a what-if the fields of a what-if (its rule set required then). */
 export class JobDto extends PartialType(WhatIfDto) {
-  @ApiProperty({ enum: AUDIT_JOB_KINDS }) @IsIn(AUDIT_JOB_KINDS) kind!: AuditJobKind;
+  @ApiProperty({ enum: JOB_KINDS, description: 'rebuild: admin only' }) @IsIn(JOB_KINDS) kind!: JobKind;
   @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
 }
 
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
-export function jobParams(body: Omit<JobDto, 'kind'> & { kind: AuditJobKind }): AuditJobParams {
+export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
+  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
   if (body.kind === 'digest') {
     if (body.at !== undefined && !/^\d+$/.test(body.at)) throw new DomainError('at', 'must be a position (a whole number)');
     return body.at === undefined ? {} : { at: body.at };
@@ -61,9 +63,22 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: AuditJobKind }): 
 export class JobService implements OnApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
 
-  static recorder(ledger: Ledger) {
-    return (job: AuditJob) =>
-      ledger.recordAuditJob(
+  /**
+   * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
+   * projector stops, the built file replaces the live one, the projector goes on from its
+   * checkpoint); then every job is recorded in the store.
+   */
+  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModels) {
+    return async (job: AuditJob) => {
+      if (job.kind === 'rebuild' && job.state === 'succeeded') {
+        await projector.stop();
+        try {
+          readModels.replaceWith((job.result as { file: string }).file);
+        } finally {
+          projector.start();
+        }
+      }
+      await ledger.recordAuditJob(
         {
           jobId: job.id,
           kind: job.kind,
@@ -79,10 +94,11 @@ export class JobService implements OnApplicationShutdown {
         },
         { actor: job.requestedBy },
       );
+    };
   }
 
   /** Runs a job to its end (off the event loop) and answers its result: for the synchronous routes. */
-  async run(kind: AuditJobKind, params: AuditJobParams, requestedBy: string): Promise<unknown> {
+  async run(kind: JobKind, params: AuditJobParams, requestedBy: string): Promise<unknown> {
     const job = await this.jobs.done(this.jobs.start(kind, params, requestedBy).id);
     if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
     return job.result;
@@ -118,7 +134,8 @@ export class JobsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id' })
   start(@Body() body: JobDto, @Req() req: AuthedRequest) {
-    return this.service.jobs.start(body.kind, jobParams(body), `api:${req.apiRole ?? 'unknown'}`);
+    if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
+    return this.service.jobs.start(body.kind, jobParams(body, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Get()

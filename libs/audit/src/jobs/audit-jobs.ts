@@ -5,13 +5,14 @@ import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
 import type { WorkerMessage } from './job-worker';
-import type { AuditJobKind, AuditJobParams } from './work';
+import type { AuditJobParams } from './work';
 
 export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface AuditJob {
   id: string;
-  kind: AuditJobKind;
+  /** An audit kind (AuditJobKind), or another kind the configured worker runs (the runtime's: 'rebuild'). */
+  kind: string;
   params: AuditJobParams;
   state: AuditJobState;
   /** Who asked for it (an API key's role, the CLI). */
@@ -33,13 +34,15 @@ export interface AuditJobsOptions {
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
   keep?: number;
+  /** The worker thread's entry (default: this library's, which runs the audit kinds). */
+  worker?: { file: string; execArgv?: string[] };
 }
 
-/** The worker's file, and how to load it: the compiled .js, or the .ts source through tsx (tests run the sources). */
-function workerEntry(): { file: string; execArgv?: string[] } {
-  const js = path.join(__dirname, 'job-worker.js');
+/** A worker's entry beside `dir`: the compiled .js, or the .ts source through tsx (tests run the sources). */
+export function workerEntry(dir: string, name: string): { file: string; execArgv?: string[] } {
+  const js = path.join(dir, `${name}.js`);
   if (fs.existsSync(js)) return { file: js };
-  return { file: path.join(__dirname, 'job-worker.ts'), execArgv: ['--require', 'tsx/cjs'] };
+  return { file: path.join(dir, `${name}.ts`), execArgv: ['--require', 'tsx/cjs'] };
 }
 
 /**
@@ -67,7 +70,7 @@ export class AuditJobs {
     return this.updates.asObservable();
   }
 
-  start(kind: AuditJobKind, params: AuditJobParams, requestedBy: string): AuditJob {
+  start(kind: string, params: AuditJobParams, requestedBy: string): AuditJob {
     const job: AuditJob = {
       id: randomUUID(),
       kind,
@@ -126,7 +129,7 @@ export class AuditJobs {
   }
 
   private run(job: AuditJob): void {
-    const entry = workerEntry();
+    const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
     const worker = new Worker(entry.file, { workerData: { kind: job.kind, store: this.options.store, params: job.params }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
     this.workers.set(job.id, worker);
     job.state = 'running';

@@ -14,6 +14,8 @@ export interface AuditJobParams {
   ruleSet?: { id: string; version: number };
   filter?: WhatIfFilter;
   page?: WhatIfPage;
+  /** A rebuild (run by the runtime's worker): the file to build the read models into. */
+  file?: string;
 }
 
 /** Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say, the total. */
@@ -35,14 +37,16 @@ export async function runAuditWork(kind: AuditJobKind, store: EventStore, params
 }
 
 /** What a job found, in brief, for its record in the store (a verification's breaks are listed up to 20). */
-export function findingsOf(kind: AuditJobKind, result: unknown): Record<string, unknown> {
+export function findingsOf(kind: string, result: unknown): Record<string, unknown> {
   const r = result as Record<string, unknown>;
+  if (kind === 'rebuild') return { events: r.events };
   if (kind === 'verify') {
     const breaks = r.breaks as unknown[];
     const unreadable = r.unreadable as unknown[];
     return { ok: r.ok, eventsChecked: r.eventsChecked, streamsChecked: r.streamsChecked, breaks: breaks.length, unreadable: unreadable.length, firstBreaks: breaks.slice(0, 20), firstUnreadable: unreadable.slice(0, 20) };
   }
   if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
+  if (kind !== 'what-if') return {};
   return { judged: r.judged, unchanged: r.unchanged, changed: r.changed, byCode: r.byCode };
 }
 
