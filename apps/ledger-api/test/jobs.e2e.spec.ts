@@ -99,7 +99,31 @@ describe('audit jobs', () => {
     expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: 'api:admin', findings: { events: job.result.events } });
   }, 120_000);
 
+  it('twenty verifications asked for at once wait for a few jobs, not twenty in a row', async () => {
+    const before = (await t.as('auditor').get('/jobs/recorded?kind=verify&limit=500').expect(200)).body.items.length;
+    const replies = await Promise.all(Array.from({ length: 20 }, () => t.as('auditor').get('/audit/verify')));
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(replies.every((r) => r.body.ok === true)).toBe(true);
+    let after = (await t.as('auditor').get('/jobs/recorded?kind=verify&limit=500').expect(200)).body.items.length;
+    for (let i = 0; i < 100 && after === before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = (await t.as('auditor').get('/jobs/recorded?kind=verify&limit=500').expect(200)).body.items.length;
+    }
+    // the first starts at once; the others join the one queued behind it
+    expect(after - before).toBeGreaterThanOrEqual(1);
+    expect(after - before).toBeLessThanOrEqual(3);
+  }, 120_000);
+
+  it('a rebuild that is cancelled leaves no half-built file behind', async () => {
+    const started = (await t.as('admin').post('/jobs', { kind: 'rebuild' }).expect(202)).body;
+    const cancel = await t.http().delete(`/jobs/${started.id}`).set('x-api-key', 'dev-admin-key');
+    expect([200, 409]).toContain(cancel.status); // 409: it had finished (and been swapped in) already
+    await ended(t, started.id);
+    expect(fs.readdirSync(t.dir).filter((f) => f.includes('.rebuild-'))).toEqual([]);
+  }, 120_000);
+
   it('refuses a bad job with 400, and keeps jobs for auditor and admin keys', async () => {
+    expect((await t.as('auditor').get('/jobs/recorded?limit=lots')).body).toMatchObject({ statusCode: 400, field: 'limit' });
     expect((await t.as('auditor').post('/jobs', { kind: 'rebalance' })).status).toBe(400);
     expect((await t.as('auditor').post('/jobs', { kind: 'what-if' })).body).toMatchObject({ statusCode: 400, field: 'ruleSet' });
     expect((await t.as('auditor').post('/jobs', { kind: 'digest', at: 'head' })).body).toMatchObject({ statusCode: 400, field: 'at' });

@@ -77,7 +77,7 @@ export class ChainCheck {
   }
 
   report(verifiedThrough: string | null): IncrementalVerification {
-    const breaks = (this.db.prepare('SELECT * FROM chain_breaks ORDER BY CAST(position AS INTEGER)').all() as Array<Record<string, string | null>>).map((r) => ({
+    const breaks = (this.db.prepare('SELECT * FROM chain_breaks ORDER BY length(position), position').all() as Array<Record<string, string | null>>).map((r) => ({
       stream: r.stream!,
       kind: r.kind!,
       revision: r.revision!,

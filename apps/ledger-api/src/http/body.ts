@@ -24,7 +24,8 @@ function headerOf(req: Req, name: string): string | undefined {
 function checkBody(req: Req, _res: unknown, next: (err?: unknown) => void): void {
   if (!Buffer.isBuffer(req.body)) return next();
   if (req.body.length === 0) {
-    req.body = undefined; // no body: as if none had been sent
+    // No body: JSON as if none had been sent; an empty file or XML document, as the empty text it is.
+    req.body = bodyKind(headerOf(req, 'content-type')) === 'json' ? undefined : '';
     return next();
   }
   try {

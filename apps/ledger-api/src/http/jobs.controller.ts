@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
@@ -77,6 +78,9 @@ export class JobService implements OnApplicationShutdown {
         } finally {
           projector.start();
         }
+      } else if (job.kind === 'rebuild' && job.params.file) {
+        // A rebuild that failed or was cancelled leaves no half-built file behind.
+        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
       await ledger.recordAuditJob(
         {
@@ -97,9 +101,13 @@ export class JobService implements OnApplicationShutdown {
     };
   }
 
-  /** Runs a job to its end (off the event loop) and answers its result: for the synchronous routes. */
+  /**
+   * Runs a job to its end (off the event loop) and answers its result: for the synchronous routes.
+   * A caller asking for what a queued job will do waits for that job (it is recorded once, as
+   * asked by its first caller).
+   */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string): Promise<unknown> {
-    const job = await this.jobs.done(this.jobs.start(kind, params, requestedBy).id);
+    const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy).id);
     if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
     return job.result;
   }
@@ -148,6 +156,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Ended jobs as recorded in the store, newest first, paged with `before`' })
   recorded(@Query('kind') kind?: string, @Query('before') before?: string, @Query('limit') limit?: string) {
     if (before !== undefined && !/^\d+$/.test(before)) throw new DomainError('before', "must be the previous page's next");
+    if (limit !== undefined && !/^([1-9]\d{0,2})$/.test(limit)) throw new DomainError('limit', 'must be a whole number from 1 to 500');
     return this.readModels.auditJobs({ kind, before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) });
   }
 

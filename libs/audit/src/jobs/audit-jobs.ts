@@ -60,6 +60,8 @@ export class AuditJobs {
   private readonly keep: number;
   private readonly updates = new BehaviorSubject<AuditJob | null>(null);
   private readonly waiters = new Map<string, Array<(job: AuditJob) => void>>();
+  /** Running jobs being cancelled: their worker's exit is not a failure. */
+  private readonly cancelling = new Set<string>();
 
   constructor(private readonly options: AuditJobsOptions) {
     this.maxRunning = options.maxRunning ?? 1;
@@ -89,6 +91,17 @@ export class AuditJobs {
     return job;
   }
 
+  /**
+   * A queued job of this kind with these parameters if there is one (it has not started, so it
+   * will cover everything written until it does), else a new one: twenty callers asking for the
+   * same verification at once wait for one job, not twenty in a row.
+   */
+  startOrJoin(kind: string, params: AuditJobParams, requestedBy: string): AuditJob {
+    const key = paramsKey(params);
+    const queued = this.queue.map((id) => this.jobs.get(id)!).find((j) => j.kind === kind && paramsKey(j.params) === key);
+    return queued ?? this.start(kind, params, requestedBy);
+  }
+
   get(id: string): AuditJob | undefined {
     return this.jobs.get(id);
   }
@@ -113,8 +126,13 @@ export class AuditJobs {
     if (queued >= 0) this.queue.splice(queued, 1);
     const worker = this.workers.get(id);
     this.workers.delete(id);
+    if (worker) {
+      // Stopped first, so that nothing it writes (a rebuild's file) outlives the cancellation.
+      this.cancelling.add(id);
+      await worker.terminate();
+      this.cancelling.delete(id);
+    }
     await this.end(job, 'cancelled', { error: 'cancelled' });
-    if (worker) await worker.terminate();
     this.next();
     return true;
   }
@@ -138,7 +156,7 @@ export class AuditJobs {
     const started = Date.now();
     let settled = false;
     const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }) => {
-      if (settled || isEnded(job.state)) return;
+      if (settled || isEnded(job.state) || this.cancelling.has(job.id)) return;
       settled = true;
       this.workers.delete(job.id);
       await this.end(job, state, extra);
@@ -178,6 +196,11 @@ export class AuditJobs {
     const ended = [...this.jobs.values()].filter((j) => isEnded(j.state));
     for (const old of ended.slice(0, Math.max(0, ended.length - this.keep))) this.jobs.delete(old.id);
   }
+}
+
+/** Parameters as a comparable key (positions are bigints). */
+function paramsKey(params: AuditJobParams): string {
+  return JSON.stringify(params, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 function isEnded(state: AuditJobState): boolean {
