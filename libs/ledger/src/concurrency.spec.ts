@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from './ledger';
+import { importRegistrationFile } from './registration-import';
+import { StoreUnavailableError } from '@ledger/event-store';
 
 /** Commands that race each other: in one process, and from two processes (two connections to one file). */
 
@@ -100,5 +102,36 @@ describe('concurrent commands', () => {
     expect(decisions).toHaveLength(100);
     for (const e of decisions) expect((e.data as { revisionsRead: Record<string, string> }).revisionsRead[`device-${ESME}`]).toBe((e.revision - 1n).toString());
     expect(chainHolds(stream)).toBeUndefined();
+  });
+
+  it('an imported file is recorded many lines at a time, yet each meter point in the file\'s order (a correction later in the file wins)', async () => {
+    const header = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+    const lines = [header];
+    // 150 lines for one MPAN: changes of supplier, each effective day restated later in the file by a correction.
+    for (let d = 1; d <= 50; d++) lines.push(`${MPAN},supplier,${SUPPLIER},2025-01-${String((d % 28) + 1).padStart(2, '0')}T${String(d % 24).padStart(2, '0')}:00:00Z,A${d}`);
+    for (let d = 1; d <= 50; d++) lines.push(`${MPAN},supplier,${NO_A},2025-01-${String((d % 28) + 1).padStart(2, '0')}T${String(d % 24).padStart(2, '0')}:00:00Z,B${d}`);
+    for (let d = 1; d <= 50; d++) lines.push(`${MPAN},supplier,${SUPPLIER},2025-01-${String((d % 28) + 1).padStart(2, '0')}T${String(d % 24).padStart(2, '0')}:00:00Z,C${d}`);
+    const report = await importRegistrationFile(ledgers[0], lines.join('\n'), 'corrections.csv', ctx);
+    expect(report).toMatchObject({ written: 150, rejected: 0 });
+    const recordIds = (await events(`meterpoint-${MPAN}`)).map((e) => (e.data as { source: { recordId: string } }).source.recordId).filter((r) => /^[ABC]/.test(r));
+    expect(recordIds).toEqual(lines.slice(1).map((l) => l.split(',')[4]));
+  });
+
+  it('an import whose store fails part way answers the store\'s error, once, and leaves no promise unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const lines = ['mpxn,responsibility,party_user_id,effective_from,record_id'];
+      for (let i = 0; i < 300; i++) lines.push(`${MPAN},supplier,${SUPPLIER},2026-01-01T00:00:00Z,F${i}`);
+      const importing = importRegistrationFile(ledgers[0], lines.join('\n'), 'failing.csv', ctx);
+      await new Promise((r) => setImmediate(r));
+      await stores[0].dispose();
+      await expect(importing).rejects.toBeInstanceOf(StoreUnavailableError);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -61,13 +61,6 @@ const SCHEMA = `
 `;
 const TABLES = ['checkpoint', 'users', 'devices', 'inventory_history', 'certificate_history', 'meter_points', 'registrations', 'decisions', 'audit_jobs', ...CHAIN_TABLES, ...STUCK_TABLES];
 
-/** Where the read models live: LEDGER_READMODEL_PATH, else beside the SQLite store file (or ./data for EventStoreDB). */
-export function readModelPathFromEnv(env: Record<string, string | undefined>): string {
-  if (env.LEDGER_READMODEL_PATH) return env.LEDGER_READMODEL_PATH;
-  const store = env.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : env.LEDGER_SQLITE_PATH || './data/ledger.sqlite';
-  return path.join(path.dirname(store), 'readmodels.sqlite');
-}
-
 export interface DecisionFilter {
   deviceId?: string;
   userId?: string;

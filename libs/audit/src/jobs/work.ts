@@ -5,7 +5,6 @@ import { digestAt, verifyStore } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
 export type AuditJobKind = 'verify' | 'digest' | 'what-if';
-export const AUDIT_JOB_KINDS: readonly AuditJobKind[] = ['verify', 'digest', 'what-if'];
 
 export interface AuditJobParams {
   /** digest: the position (default: the head). */
