@@ -35,7 +35,9 @@ export class AuditController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Re-judge every recorded decision in range under a rule set: a what-if job, awaited (POST /jobs to start one and poll instead)' })
   async replays(@Body() body: WhatIfDto, @Req() req: { apiRole?: ApiRole }) {
-    return this.jobs.run('what-if', jobParams({ ...body, kind: 'what-if' }), `api:${req.apiRole ?? 'unknown'}`);
+    // One window of a what-if run window by window (the console's) is a part, not a run: not recorded.
+    const window = body.fromPosition !== undefined || body.toPosition !== undefined || body.maxEvents !== undefined;
+    return this.jobs.run('what-if', jobParams({ ...body, kind: 'what-if' }), `api:${req.apiRole ?? 'unknown'}`, !window);
   }
 
   @Get('audit/verify')

@@ -82,6 +82,7 @@ export class JobService implements OnApplicationShutdown {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
+      if (!job.record) return;
       await ledger.recordAuditJob(
         {
           jobId: job.id,
@@ -104,10 +105,10 @@ export class JobService implements OnApplicationShutdown {
   /**
    * Runs a job to its end (off the event loop) and answers its result: for the synchronous routes.
    * A caller asking for what a queued job will do waits for that job (it is recorded once, as
-   * asked by its first caller).
+   * asked by its first caller). `record: false` for a part of a larger run (a what-if window).
    */
-  async run(kind: JobKind, params: AuditJobParams, requestedBy: string): Promise<unknown> {
-    const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy).id);
+  async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
+    const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
     if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
     return job.result;
   }

@@ -17,6 +17,8 @@ export interface AuditJob {
   state: AuditJobState;
   /** Who asked for it (an API key's role, the CLI). */
   requestedBy: string;
+  /** Whether its end is recorded in the store (false for a part of a larger run, e.g. one window of a what-if). */
+  record: boolean;
   requestedAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -30,7 +32,7 @@ export interface AuditJobsOptions {
   store: StoreConfig;
   /** Jobs running at once; the rest wait in order. */
   maxRunning?: number;
-  /** Called once per job that ended (succeeded, failed or cancelled), to record it. */
+  /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
   keep?: number;
@@ -72,13 +74,14 @@ export class AuditJobs {
     return this.updates.asObservable();
   }
 
-  start(kind: string, params: AuditJobParams, requestedBy: string): AuditJob {
+  start(kind: string, params: AuditJobParams, requestedBy: string, record = true): AuditJob {
     const job: AuditJob = {
       id: randomUUID(),
       kind,
       params,
       state: 'queued',
       requestedBy,
+      record,
       requestedAt: new Date().toISOString(),
       startedAt: null,
       endedAt: null,
@@ -96,10 +99,10 @@ export class AuditJobs {
    * will cover everything written until it does), else a new one: twenty callers asking for the
    * same verification at once wait for one job, not twenty in a row.
    */
-  startOrJoin(kind: string, params: AuditJobParams, requestedBy: string): AuditJob {
+  startOrJoin(kind: string, params: AuditJobParams, requestedBy: string, record = true): AuditJob {
     const key = paramsKey(params);
-    const queued = this.queue.map((id) => this.jobs.get(id)!).find((j) => j.kind === kind && paramsKey(j.params) === key);
-    return queued ?? this.start(kind, params, requestedBy);
+    const queued = this.queue.map((id) => this.jobs.get(id)!).find((j) => j.kind === kind && j.record === record && paramsKey(j.params) === key);
+    return queued ?? this.start(kind, params, requestedBy, record);
   }
 
   get(id: string): AuditJob | undefined {
