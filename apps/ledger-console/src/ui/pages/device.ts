@@ -96,13 +96,16 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
     const apart = copyDisagreements(dsp, s1sp);
     if (apart.length) rows.push({ label: 'copies disagree', kind: 'intervals', intervals: apart, cls: 'disagree' });
   }
-  const noBands = slotBands(history.timeline, 'networkOperator.critical', 'DSP', now);
+  // As the domain's stuck rule reads it: the DSP copy of the NO critical certificate (the S1SP
+  // copy where no DSP copy was ever held), on a SMETS1 device only (a SMETS2 meter checks itself).
+  const dspNo = slotBands(history.timeline, 'networkOperator.critical', 'DSP', now);
+  const noBands = dspNo.length ? dspNo : slotBands(history.timeline, 'networkOperator.critical', 'S1SP', now);
   const regNo = registrationBands(registrations?.timelines.networkOperator ?? [], now);
   rows.push({ label: `Registration Data${mpxn ? ` (${mpxn})` : ''}`, kind: 'heading' });
   rows.push({ label: 'Registered supplier', kind: 'bands', bands: registrationBands(registrations?.timelines.supplier ?? [], now), sub: true });
   rows.push({ label: 'Registered NO', kind: 'bands', bands: regNo, sub: true });
-  const wrong = mismatches(noBands, regNo);
-  rows.push({ label: 'NO cert. ≠ registered NO', kind: 'intervals', intervals: wrong, cls: 'mismatch' });
+  const wrong = device.smetsGeneration === 1 ? mismatches(noBands, regNo) : [];
+  if (device.smetsGeneration === 1) rows.push({ label: 'NO cert. ≠ registered NO', kind: 'intervals', intervals: wrong, cls: 'mismatch' });
   const decisions = history.timeline.filter((e): e is HistoryEntry & DecisionEntry => e.kind === 'decision');
   rows.push({
     label: `Decisions (${decisions.length})`,
