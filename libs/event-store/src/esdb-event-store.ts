@@ -238,46 +238,57 @@ export class EsdbEventStore implements EventStore {
     let lastPosition: bigint | 'start' = options.fromPosition ?? 'start';
     let stopped = false;
     let current: AllStreamSubscription | undefined;
-    let stop: () => void = () => undefined;
-    const stoppedSignal = new Promise<'stopped'>((resolve) => (stop = () => resolve('stopped')));
+    // Woken by unsubscribe(). A new one-shot signal for each wait, so that nothing a wait held (a
+    // delivered event) is kept alive by a promise that lives as long as the subscription.
+    let wake: (() => void) | undefined;
+    const stopSignal = () => new Promise<'stopped'>((resolve) => (wake = () => resolve('stopped')));
     const open = () =>
       this.client.subscribeToAll({ fromPosition: lastPosition === 'start' ? START : unpackPosition(lastPosition), filter: excludeSystemEvents() });
     const resubscribeDelayMs = this.resubscribeDelayMs;
+    const forget = () => this.open.delete(unsubscribe);
     async function* iterate(): AsyncGenerator<RecordedEvent> {
       let failures = 0;
-      while (!stopped) {
-        const sub = open();
-        current = sub;
-        const it = sub[Symbol.asyncIterator]();
-        try {
-          for (;;) {
-            const next = await Promise.race([it.next(), stoppedSignal]);
-            if (next === 'stopped' || next.done) return;
-            failures = 0;
-            const recorded = fromResolved(next.value);
-            if (!recorded) continue;
-            lastPosition = recorded.position;
-            yield recorded;
+      try {
+        while (!stopped) {
+          const sub = open();
+          current = sub;
+          const it = sub[Symbol.asyncIterator]();
+          try {
+            for (;;) {
+              const next = await Promise.race([it.next(), stopSignal()]);
+              wake = undefined;
+              if (next === 'stopped' || next.done) return;
+              failures = 0;
+              const recorded = fromResolved(next.value);
+              if (!recorded) continue;
+              lastPosition = recorded.position;
+              yield recorded;
+            }
+          } catch (err) {
+            if (stopped) return;
+            // Dropped by the server (unavailable, or cancelled by a node going away): subscribe again.
+            const dropped = (err as { type?: string }).type === 'cancelled' || mapUnavailable(err, '') instanceof StoreUnavailableError;
+            if (!dropped) throw err;
+            if (++failures > RESUBSCRIBE_ATTEMPTS) {
+              throw new StoreUnavailableError(`the subscription to $all was dropped and could not be resumed in ${RESUBSCRIBE_ATTEMPTS} attempts (${(err as Error).message})`, err);
+            }
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([new Promise((r) => (timer = setTimeout(r, resubscribeDelayMs * 2 ** (failures - 1)))), stopSignal()]);
+            clearTimeout(timer);
+            wake = undefined;
+          } finally {
+            await sub.unsubscribe().catch(() => undefined);
           }
-        } catch (err) {
-          if (stopped) return;
-          // Dropped by the server (unavailable, or cancelled by a node going away): subscribe again.
-          const dropped = (err as { type?: string }).type === 'cancelled' || mapUnavailable(err, '') instanceof StoreUnavailableError;
-          if (!dropped) throw err;
-          if (++failures > RESUBSCRIBE_ATTEMPTS) {
-            throw new StoreUnavailableError(`the subscription to $all was dropped and could not be resumed in ${RESUBSCRIBE_ATTEMPTS} attempts (${(err as Error).message})`, err);
-          }
-          await Promise.race([new Promise((r) => setTimeout(r, resubscribeDelayMs * 2 ** (failures - 1))), stoppedSignal]);
-        } finally {
-          await sub.unsubscribe().catch(() => undefined);
         }
+      } finally {
+        forget(); // ended, failed or unsubscribed: not an open subscription any more
       }
     }
     const iterator = iterate();
     const unsubscribe = async () => {
       stopped = true;
-      stop();
-      this.open.delete(unsubscribe);
+      wake?.();
+      forget();
       await current?.unsubscribe().catch(() => undefined);
     };
     this.open.add(unsubscribe);

@@ -1,8 +1,7 @@
 /**
  * Runs tasks one at a time per key, in the order they were queued, and tasks of different keys
- * concurrently. The command handlers queue by stream, so commands to one device never race each
- * other inside a process (no wrong-expected-revision between them); writers in other processes
- * are still met by optimistic concurrency.
+ * concurrently: work keyed by stream never races itself inside a process (users: the EventStoreDB
+ * adapter's appends, and the ledger's command handlers).
  */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();

@@ -35,7 +35,7 @@ import {
   type UserState,
 } from '@ledger/domain';
 import { EventIdConflictError, WrongExpectedRevisionError, type EventStore } from '@ledger/event-store';
-import { KeyedQueue } from './keyed-queue';
+import { KeyedQueue } from '@ledger/event-store';
 import { StreamCache, type FoldedStream } from './stream-cache';
 import { appendAfter, loadStream, nameUuid, toLedgerEvent, type CommandContext } from './streams';
 
