@@ -1,4 +1,4 @@
-import { DISTRIBUTOR_AREAS, mpanCheckDigit, parseServiceRequest, type CertificateIdentity, type DeviceStatus } from '@ledger/domain';
+import { DISTRIBUTOR_AREAS, mpanCheckDigit, parseServiceRequest, srvDefinitionFor, type CertificateIdentity, type DeviceStatus, type RuleSet } from '@ledger/domain';
 import type { Ledger } from './ledger';
 import type { CommandContext } from './streams';
 
@@ -122,7 +122,9 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
     const migratedAt = instant(T2020, T2021, rnd());
     const requests = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
       const by = rnd() < 0.7 ? 'supplier' : 'no';
-      return { by, at: instant(T2024, T2025, rnd()), srv: weighted(by === 'supplier' ? SUPPLIER_MIX : gas ? GT_MIX : ED_MIX, rnd()) };
+      const srv = weighted(by === 'supplier' ? SUPPLIER_MIX : gas ? GT_MIX : ED_MIX, rnd());
+      // Under a rule set of edition 1 (10 SRVs), an SRV it does not judge is sent as the read it knows.
+      return { by, at: instant(T2024, T2025, rnd()), srv: judges(ledger.ruleSet, srv) ? srv : '4.1.1' };
     });
     const repairAt = instant(T2024, T2025, rnd());
     const renewal = smets1 && !wrongNo && rnd() < 0.05;
@@ -192,4 +194,13 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
     }),
   );
   return summary;
+}
+
+function judges(ruleSet: RuleSet, srv: string): boolean {
+  try {
+    srvDefinitionFor(srv, ruleSet);
+    return true;
+  } catch {
+    return false;
+  }
 }
