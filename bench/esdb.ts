@@ -23,7 +23,7 @@ const AT = '2025-06-01T00:00:00.000Z';
 /**
  * Case 2b: the decisions and the rebuild of cases 2 and 4 through the EventStoreDB adapter, against
  * the in-process protocol-level test server (real gRPC and protobuf over 127.0.0.1, the store in
- * memory): what the adapter costs (three calls per decision, the client's encoding), not what an
+ * memory): what the adapter costs (six calls per decision: three stream loads, the read after the expected revision, the append and its read-back; the client's encoding), not what an
  * EventStoreDB node costs. The estate is the demo estate, copied event by event (same ids,
  * revisions and content) from SQLite into the server.
  */
