@@ -159,6 +159,39 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it("reads of one turn share a snapshot, which another store of this process ends when it commits to the file", async () => {
+    const file = path.join(dir, 'snapshot.sqlite');
+    const reader = new SqliteEventStore(file);
+    const writer = new SqliteEventStore(file, { writer: 'inline', groupCommit: false }); // its append settles in this turn
+    try {
+      expect(await reader.streamRevision('s')).toBeUndefined(); // the snapshot opens
+      await writer.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]);
+      expect(await reader.streamRevision('s')).toBe(0n);
+      expect(await reader.headPosition()).toBe(1n);
+    } finally {
+      await writer.dispose();
+      await reader.dispose();
+    }
+  });
+
+  it("another process's commit is read from the next turn of the event loop on", async () => {
+    const file = path.join(dir, 'foreign.sqlite');
+    const store = new SqliteEventStore(file);
+    const foreign = new Database(file);
+    try {
+      expect(await store.headPosition()).toBeUndefined();
+      foreign.prepare("INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES ('f', 0, ?, 'T', '{}', '{}', '')").run(id(1));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await store.headPosition()).toBe(1n);
+      const read: string[] = [];
+      for await (const e of store.readStream('f')) read.push(e.id);
+      expect(read).toEqual([id(1)]);
+    } finally {
+      foreign.close();
+      await store.dispose();
+    }
+  });
+
   it('refuses an event id that is not a UUID and an empty stream name', async () => {
     const store = new SqliteEventStore(path.join(dir, 'args.sqlite'));
     try {
