@@ -44,9 +44,16 @@ async function main(): Promise<void> {
     web = await http(size.estate, size.httpSeconds, 1000);
   }
   let esdb: EsdbCase | undefined;
+  let esdbFailed: string | undefined;
   if (only.has('esdb')) {
     log('decisions and rebuild through the EventStoreDB adapter (protocol test server)');
-    esdb = await esdbCase(size.estate, size.requests);
+    // A failure here (the full size has ended in the test server's "RST_STREAM ... Session closed"
+    // since before issue #13, in the same place on main) is reported; the other cases still run.
+    esdb = await esdbCase(size.estate, size.requests).catch((err: unknown) => {
+      esdbFailed = err instanceof Error ? err.message : String(err);
+      log(`the EventStoreDB case failed: ${esdbFailed}`);
+      return undefined;
+    });
   }
   let sc: ScaleRow[] | undefined;
   if (only.has('scale')) {
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
       // decisions/s over the store's rate for batches of 100 (same writer, same run)
       overBatchRate: Object.fromEntries(dec.runs.filter((r) => batchRate(r.writer)).map((r) => [r.label, ratio(r.perSecond, batchRate(r.writer)!)])),
     },
-    esdb,
+    esdb: esdb ?? (esdbFailed ? { failed: esdbFailed } : undefined),
     http: web?.map((r) => {
       const inProcess = dec?.runs.find((d) => d.inFlight === 64 && d.groupCommit && d.writer === r.writer)?.perSecond;
       return {
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
     lines.push('', `2. decisions end to end (evaluate + durable append), ${fmt(dec.requests)} requests on a ${fmt(dec.estateDevices)}-device estate`, '| in flight | decisions/s | appends per commit | / store batch rate (same writer) | load |', '| --- | ---: | ---: | ---: | ---: |');
     for (const r of dec.runs) lines.push(`| ${r.label} | ${fmt(r.perSecond)} | ${r.groupSize} | ${results.decisions.overBatchRate[r.label] ?? ''} | ${r.load} |`);
   }
+  if (esdbFailed) lines.push('', `2b. through the EventStoreDB adapter: failed (${esdbFailed})`);
   if (esdb) {
     lines.push(
       '',
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
       '| case | SQLite | EventStoreDB adapter |',
       '| --- | ---: | ---: |',
     );
-    for (const [k, v] of Object.entries(esdb.decisionsPerSecond)) lines.push(`| decisions/s, ${k} | ${fmt(dec?.perSecond[k] ?? NaN)} | ${fmt(v)} |`);
+    for (const [k, v] of Object.entries(esdb.decisionsPerSecond)) lines.push(`| decisions/s, ${k} | ${dec ? fmt(dec.perSecond[k]) : ''} | ${fmt(v)} |`);
     lines.push(`| rebuild events/s | ${fmt(esdb.rebuildEventsPerSecond.sqlite)} | ${fmt(esdb.rebuildEventsPerSecond.esdbProtocolServer)} |`);
   }
   if (results.http) {
