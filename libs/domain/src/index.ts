@@ -7,3 +7,4 @@ export * from './request';
 export * from './evaluate';
 export * from './stuck';
 export { DUIS_MATRIX, SRV_SUPPLEMENT, type MatrixRow, type FutureDating, type SrvSupplement } from './srv-table';
+export * from './deciders';
