@@ -90,6 +90,8 @@ describe('the device decider: the inventory record and the certificates held by 
     ${"the copies written are the DSP's and/or the S1SP's"}       | ${{ heldBy: ['DSP', 'DCC'] }}                                   | ${{ refused: "heldBy: must list 'DSP' and/or 'S1SP'" }}
     ${'at least one copy is written'}                             | ${{ heldBy: [] }}                                               | ${{ refused: "heldBy: must list 'DSP' and/or 'S1SP'" }}
     ${'an operator correction must name its reference'}           | ${{ via: { kind: 'operatorCorrection' } }}                      | ${{ refused: 'via.reference: an operator correction must name its reference' }}
+    ${'a placement is a migration or an operator correction'}     | ${{ via: { kind: 'request' } }}                                 | ${{ refused: "via.kind: 'request' is not one of migration, operatorCorrection" }}
+    ${'a reference is a non-empty string'}                        | ${{ via: { kind: 'migration', reference: 7 } }}                 | ${{ refused: 'via.reference: must be a non-empty string' }}
     ${'the certificate names its owner by User ID'}               | ${{ certificate: { ...cert(noA), ownerUserId: 'x' } }}          | ${{ refused: expect.stringMatching(/^certificate\.ownerUserId: /) }}
   `('parse a placement: $rule', ({ over, outcome }) => {
     expect(parsed(parsePlaceCertificate, { ...placementInput, ...over })).toEqual(outcome);

@@ -53,7 +53,7 @@ export interface PlaceCertificateInput {
   slot: unknown;
   certificate: unknown;
   heldBy?: unknown;
-  via: { kind: 'migration' | 'operatorCorrection'; reference?: string };
+  via: { kind: unknown; reference?: unknown };
   placedAt: unknown;
 }
 
@@ -64,7 +64,9 @@ export function parsePlaceCertificate(input: PlaceCertificateInput): PlaceCertif
   const certificate = parseCertificateIdentity(input.certificate, 'certificate');
   const heldBy = input.heldBy ?? ['DSP', 'S1SP'];
   if (!Array.isArray(heldBy) || heldBy.length === 0 || !heldBy.every((h) => h === 'DSP' || h === 'S1SP')) throw new DomainError('heldBy', "must list 'DSP' and/or 'S1SP'");
-  const { kind, reference } = input.via;
+  const kind = parseOneOf(['migration', 'operatorCorrection'] as const, input.via?.kind, 'via.kind');
+  const reference = input.via.reference;
+  if (reference !== undefined && (typeof reference !== 'string' || reference.trim() === '')) throw new DomainError('via.reference', 'must be a non-empty string');
   if (kind === 'operatorCorrection' && !reference) throw new DomainError('via.reference', 'an operator correction must name its reference');
   const via: PlaceCertificate['via'] = kind === 'migration' ? { kind: 'migration', ...(reference ? { reference } : {}) } : { kind: 'operatorCorrection', reference: reference as string };
   const placedAt = parseInstant(input.placedAt, 'placedAt');
