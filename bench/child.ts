@@ -3,7 +3,7 @@ import { whatIf } from '@ledger/audit';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { openReadModels, Projector } from '@ledger/projections';
 import { timed } from './util';
 
 /**
@@ -19,9 +19,9 @@ async function main(): Promise<void> {
     const t = await timed(() => runDemo(new Ledger(store, getRuleSet('baseline')), { devices: Number(arg), concurrency: 64 }));
     result = { events: t.value.events, decisions: t.value.requests, seconds: t.seconds };
   } else if (task === 'rebuild') {
-    const readModels = new ReadModels(path.join(dir, `readmodels-${process.pid}.sqlite`));
-    const t = await timed(() => new Projector(store, readModels, { batchSize: 1000 }).rebuild());
-    readModels.close();
+    const writer = openReadModels(path.join(dir, `readmodels-${process.pid}.sqlite`));
+    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
+    writer.db.close();
     result = { events: t.value, seconds: t.seconds };
   } else if (task === 'whatif') {
     const t = await timed(() => whatIf(store, getRuleSet('ownership-only')));

@@ -3,11 +3,11 @@ import * as cliProgress from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { digestAt, ProxyDisagreementReport, replayDecision, StuckReports, verifyStore, whatIf } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, RULE_SETS, type ServiceRequest } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { DEMO_DEFAULTS, importRegistrationFile, Ledger, runDemo, serviceRequestsFromFile } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { DecisionQueries, DeviceQueries, Projector } from '@ledger/projections';
 import { LedgerCoreModule, loadConfig } from '@ledger/runtime';
 
 /** A failure the CLI reports in one line and exits 1 for. */
@@ -62,8 +62,9 @@ const position = (v: string) => {
 const ruleSetOption = (description: string) => new Option('--rule-set <id>', description).choices(RULE_SET_IDS);
 
 /**
- * The store, the ledger and the read models, from the same composition root as the API (one
- * validated configuration), brought up to date with the store unless `catchUp` is false.
+ * The store, the ledger, the read models' queries and the audit reports, from the same
+ * composition root as the API (one validated configuration), the read models brought up to date
+ * with the store unless `catchUp` is false.
  */
 async function open(env: Record<string, string | undefined>, o: Output, catchUp = true) {
   const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(loadConfig(env)), { logger: false, abortOnError: false });
@@ -80,7 +81,16 @@ async function open(env: Record<string, string | undefined>, o: Output, catchUp 
     await close();
     throw err;
   }
-  return { store, readModels: app.get(ReadModels), projector, ledger: app.get(Ledger), close };
+  return {
+    store,
+    projector,
+    ledger: app.get(Ledger),
+    decisions: app.get(DecisionQueries),
+    devices: app.get(DeviceQueries),
+    stuckReports: app.get(StuckReports),
+    disagreements: app.get(ProxyDisagreementReport),
+    close,
+  };
 }
 
 /**
@@ -166,7 +176,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         const requestId = formatRequestId(parseRequestId(id, 'requestId'));
         const l = await open(env, o);
         try {
-          const row = l.readModels.decision(requestId);
+          const row = l.decisions.decision(requestId);
           if (!row) throw new CliError(`no decision is recorded for ${requestId}`);
           const r = await replayDecision(l.store, row.decision, opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined);
           print(r, () =>
@@ -289,7 +299,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         const at = opts.at ? parseInstant(opts.at, '--at') : new Date().toISOString();
         const l = await open(env, o);
         try {
-          const devices = l.readModels.stuckDevices(at, ruleSet);
+          const devices = l.stuckReports.asOf(at, ruleSet);
           const repairable = devices.filter((d) => d.repairable).length;
           const body = { at, ruleSet: ruleSet ? { id: ruleSet.id, version: ruleSet.version } : null, count: devices.length, ...(ruleSet ? { repairable } : {}), devices };
           print(body, () =>
@@ -312,7 +322,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     run(async () => {
       const l = await open(env, o);
       try {
-        const records = l.readModels.proxyDisagreements();
+        const records = l.disagreements.records();
         const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
         print({ count: records.length, records }, () =>
           [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
@@ -331,7 +341,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         const deviceId = parseDeviceId(id, 'deviceId');
         const l = await open(env, o);
         try {
-          const timeline = l.readModels.history(deviceId);
+          const timeline = l.devices.history(deviceId);
           if (timeline.length === 0) throw new CliError(`device ${deviceId} is not known to the ledger`);
           print({ deviceId, timeline }, () =>
             timeline
@@ -379,7 +389,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
           const at = new Date().toISOString();
           const stuck = Object.fromEntries(
             RULE_SETS.map((rs) => {
-              const list = l.readModels.stuckDevices(at, rs);
+              const list = l.stuckReports.asOf(at, rs);
               return [rs.id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
             }),
           );

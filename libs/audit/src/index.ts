@@ -1,3 +1,4 @@
 export * from './replay';
 export * from './tamper';
 export * from './jobs';
+export * from './reports';

@@ -6,5 +6,6 @@ export * from './rule-sets';
 export * from './request';
 export * from './evaluate';
 export * from './stuck';
+export * from './as-of';
 export { DUIS_MATRIX, SRV_SUPPLEMENT, type MatrixRow, type FutureDating, type SrvSupplement } from './srv-table';
 export * from './deciders';
