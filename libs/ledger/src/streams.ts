@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DomainError, upcast, type LedgerEvent } from '@ledger/domain';
+import { DomainError, storedData, upcast, type LedgerEvent } from '@ledger/domain';
 import { chainEvents, UnreadableEventError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
 
 /** A UUID (version 5 layout) derived from a name, so the same fact always gets the same event id. */
@@ -21,7 +21,7 @@ export async function readStreamEvents(store: EventStore, stream: string): Promi
 /** A stored event as a ledger event; one of a type or schema version this code does not know is an UnreadableEventError. */
 export function toLedgerEvent(e: RecordedEvent): LedgerEvent {
   try {
-    return upcast(e.type, e.data);
+    return upcast(e.type, e.data, e.stream);
   } catch (err) {
     if (err instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, err.message);
     throw err;
@@ -45,9 +45,10 @@ export async function appendAfter(
 ): Promise<{ position: bigint; nextExpectedRevision: bigint; written: boolean; events: NewEvent[] }> {
   const correlationId = ctx.correlationId ?? events[0].id;
   const metadata: EventMetadata = { $correlationId: correlationId, $causationId: ctx.causationId ?? correlationId, actor: ctx.actor };
-  const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata }));
+  // Written in their stored form (a decision: version 3); the events returned keep the shape the ledger reads.
+  const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: storedData(e), metadata }));
   const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
   const chained = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
   const r = await store.appendToStream(loaded.stream, chained, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
-  return { ...r, events: chained };
+  return { ...r, events: chained.map((e, i) => ({ ...e, data: events[i].data })) };
 }
