@@ -74,6 +74,16 @@ async function main(): Promise<void> {
   if (plain && withJobs?.jobsCompleted !== undefined) lines.push(`p99 with audit jobs running / without: ${(withJobs.p99ms / plain.p99ms).toFixed(2)} (target: at most 2)`);
   lines.push('', '4. rebuild and what-if (ownership-only) by size, each in a process of its own', '| events | decisions | rebuild events/s | rebuild peak RSS MB | what-if decisions/s | what-if peak RSS MB |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of sc) lines.push(`| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.maxRssMB} | ${fmt(r.whatIf.decisionsPerSecond)} | ${r.whatIf.maxRssMB} |`);
+  lines.push(
+    '',
+    '5. bytes per decision (ServiceRequestEvaluated) by size: as stored (data + metadata), the store file and the read models\' decisions table with its indexes',
+    '| events | decisions | data | metadata | stored | store file per decision | read models per decision | store file per event | read models file per event | state per device |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of sc) {
+    const { store: s, readModels: m } = r.bytes;
+    lines.push(`| ${fmt(r.events)} | ${fmt(s.decisions)} | ${s.dataPerDecision} | ${s.metadataPerDecision} | ${s.perDecision} | ${s.filePerDecision} | ${m.perDecision} | ${s.filePerEvent} | ${m.filePerEvent} | ${m.statePerRow.devices} |`);
+  }
   lines.push('', `written to ${path.relative(process.cwd(), out)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

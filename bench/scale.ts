@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ReadModelBytes, StoreBytes } from './bytes';
 import { rate, tmpDir } from './util';
 
 export interface ScaleRow {
@@ -10,12 +11,14 @@ export interface ScaleRow {
   generate: { eventsPerSecond: number };
   rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number };
   whatIf: { decisionsPerSecond: number; seconds: number; maxRssMB: number };
+  /** Bytes per decision in the store and in the read models (see bench/bytes.ts). */
+  bytes: { store: StoreBytes; readModels: ReadModelBytes };
 }
 
 const ROOT = path.join(__dirname, '..', '..');
 const EVENTS_PER_DEVICE = 7; // what the demo estate writes per device, measured
 
-function child(args: string[]): Record<string, number> {
+function child(args: string[]): Record<string, number> & { bytes?: unknown } {
   const out = execFileSync(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), path.join(__dirname, 'child.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
@@ -38,6 +41,7 @@ export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[
         generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
         rebuild: { eventsPerSecond: rate(rb.events, rb.seconds), seconds: rb.seconds, maxRssMB: rb.maxRssMB },
         whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), seconds: wi.seconds, maxRssMB: wi.maxRssMB },
+        bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
       };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -106,8 +106,9 @@ describe('decisions recorded before schema version 3, read by the code that writ
     await new Projector(store, readModels).catchUp();
     const decisions = queriesOf(readModels).decisions;
     for (const s of stored) expect(decisions.decision(s.decision.request.requestId)?.decision).toEqual(s.decision);
-    // The read model holds each decision in its stored form, old ones too.
+    // The read model holds each decision, old ones too, as its stored form less the row's columns: never whole.
     const rows = readModels.db.db.prepare('SELECT data FROM decisions').all() as Array<{ data: string }>;
-    expect(rows.every((r) => (JSON.parse(r.data) as { schemaVersion: number }).schemaVersion === 3)).toBe(true);
+    expect(rows).toHaveLength(stored.length);
+    expect(rows.filter((r) => 'schemaVersion' in JSON.parse(r.data) || r.data.includes('reason'))).toEqual([]);
   });
 });

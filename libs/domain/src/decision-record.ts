@@ -106,7 +106,7 @@ const longInstant = (t: string) => {
   if (typeof t !== 'string' || Number.isNaN(ms)) throw new DomainError('ServiceRequestEvaluated', `'${String(t)}' is not an instant`);
   return new Date(ms).toISOString();
 };
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const same = (a: unknown, b: unknown) => a === b || ((typeof a === 'object' || typeof b === 'object') && JSON.stringify(a) === JSON.stringify(b));
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const present = (keys: Record<string, Shape>) => Object.keys(keys).filter((k) => keys[k] !== undefined);
 
@@ -141,8 +141,11 @@ function unpack(values: unknown[], shape: Shape, at: { i: number }, built: Recor
     }
     return o;
   }
-  return shape === undefined ? undefined : JSON.parse(JSON.stringify(shape));
+  return copy(shape);
 }
+
+/** A derived value, copied so that no decision shares an object with another (or with the catalogue). */
+const copy = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.parse(JSON.stringify(v)) : v);
 
 /** The evidence from the pieces kept as an object (those that differ from, or are missing in, the shape). */
 function merge(kept: Record<string, unknown>, shape: Record<string, Shape>): Record<string, unknown> {
@@ -151,7 +154,7 @@ function merge(kept: Record<string, unknown>, shape: Record<string, Shape>): Rec
     const s = shape[k];
     if (k in kept) o[k] = kept[k];
     else if (s !== STORED && s !== OPTIONAL && s !== INSTANT && !(s instanceof Nested)) {
-      const v = s instanceof From ? s.derive(o) : JSON.parse(JSON.stringify(s));
+      const v = s instanceof From ? s.derive(o) : copy(s);
       if (v !== undefined) o[k] = v;
     }
   }
@@ -459,23 +462,36 @@ function attempt<T>(f: () => T): T | undefined {
   }
 }
 
+const ruleSets = new Map<string, RuleSet | undefined>();
+const ruleSetOf = (id: string, version: number): RuleSet | undefined => {
+  const key = `${id}@${version}`;
+  if (!ruleSets.has(key)) ruleSets.set(key, attempt(() => getRuleSet(id, version)));
+  return ruleSets.get(key);
+};
+
 function context(request: RecordedRequest, ruleSet: { id: string; version: number }, role: string | null, now: string): Context {
-  const rs: RuleSet | undefined = attempt(() => getRuleSet(ruleSet.id, ruleSet.version));
+  const rs = ruleSetOf(ruleSet.id, ruleSet.version);
   const d = rs && attempt(() => srvDefinitionFor(request.srv, rs));
   const future = request.executionDateTime !== undefined && request.executionDateTime > now;
   return { request, sender: request.originator, role, ruleSet, edition: rs?.edition, def: d, now, future, device: undefined };
 }
 
 
-function encodeCheck(check: CheckRecord, index: number, c: Context): CheckEntry {
+/**
+ * A check as an entry of the stored form. `checked` false (the fast path): the compact entry is
+ * returned without decoding it, since encodeDecision decodes the whole record once; true: each
+ * form is decoded and compared, and the first that gives the check back exactly is kept.
+ */
+function encodeCheck(check: CheckRecord, index: number, c: Context, checked: boolean): CheckEntry {
   const name = CHECKS[index];
   if (check.check !== name || check.step !== index + 1 || !isObject(check.evidence)) return check;
   const candidates = templatesOf.get(name)!.filter((t) => t.outcome === check.outcome && t.code === check.code);
-  const t = candidates.find((x) => attempt(() => x.reason(check.evidence, c)) === check.reason) ?? candidates[0];
+  const fits = candidates.find((x) => attempt(() => x.reason(check.evidence, c)) === check.reason);
+  const t = fits ?? candidates[0];
   const shape = t && attempt(() => t.shape(c));
   if (!t || !shape) return check;
-  const gives = (entry: CheckEntry) => attempt(() => same(decodeCheck(entry, index, c), check)) === true;
-  const reasonAsRecorded = attempt(() => t.reason(check.evidence, c)) === check.reason ? undefined : check.reason;
+  const gives = (entry: CheckEntry) => !checked || attempt(() => same(decodeCheck(entry, index, c), check)) === true;
+  const reasonAsRecorded = fits ? undefined : check.reason;
   const values: unknown[] = [];
   if (reasonAsRecorded === undefined && attempt(() => pack(check.evidence, new Nested(shape), values, {}))) {
     while (values.length > 0 && values[values.length - 1] === null) values.pop();
@@ -499,22 +515,19 @@ function decodeCheck(entry: CheckEntry, index: number, c: Context): CheckRecord 
   if (isObject(entry) && 'check' in entry) return entry as unknown as CheckRecord;
   const name = CHECKS[index];
   if (!name) throw new DomainError('ServiceRequestEvaluated.checks', `holds more than ${CHECKS.length} checks`);
-  let id: string;
+  let t: Template;
   let evidence: Record<string, unknown>;
   let reasonAsRecorded: string | undefined;
   if (typeof entry === 'string' || Array.isArray(entry)) {
-    id = typeof entry === 'string' ? entry : String(entry[0]);
-    const t = template(name, id);
+    t = template(name, typeof entry === 'string' ? entry : String(entry[0]));
     evidence = unpack(typeof entry === 'string' ? [] : entry.slice(1), new Nested(t.shape(c)), { i: 0 }, {}) as Record<string, unknown>;
   } else if (isObject(entry) && typeof entry.id === 'string') {
-    id = entry.id;
-    const t = template(name, id);
+    t = template(name, entry.id);
     evidence = entry.evidenceAsRecorded ?? merge(entry.evidence ?? {}, t.shape(c));
     reasonAsRecorded = entry.reasonAsRecorded;
   } else {
     throw new DomainError('ServiceRequestEvaluated.checks', `check ${index + 1} is not a template id, a list or a check`);
   }
-  const t = template(name, id);
   const reason = reasonAsRecorded ?? t.reason(evidence, c);
   return { step: index + 1, check: name, outcome: t.outcome, ...(t.code ? { code: t.code } : {}), reason, evidence };
 }
@@ -535,12 +548,17 @@ function streamsRead(d: { originator: string; target: string; mpxn: unknown }): 
  * back exactly: such a decision is kept as it is (versions 1 and 2 stay readable).
  */
 export function encodeDecision(d: ServiceRequestEvaluatedV1): DecisionRecordV3 | undefined {
+  // Fast path: compact entries, one decode of the whole record to check it; else each check checked on its own.
+  return encodeWith(d, false) ?? encodeWith(d, true);
+}
+
+function encodeWith(d: ServiceRequestEvaluatedV1, checked: boolean): DecisionRecordV3 | undefined {
   try {
     const r = d.request;
     if (d.checks.length !== CHECKS.length || r.requestId !== `${r.originator}:${r.target}:${r.counter}`) return undefined;
     const c = context(r, d.ruleSet, d.senderRole, d.evaluatedAt);
     const checks = d.checks.map((check, i) => {
-      const entry = encodeCheck(check, i, c);
+      const entry = encodeCheck(check, i, c, checked);
       if (i === 2) c.device = deviceOf(check);
       return entry;
     });

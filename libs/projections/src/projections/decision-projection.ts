@@ -1,8 +1,9 @@
-import { storedData, type LedgerEventType } from '@ledger/domain';
+import type { LedgerEventType } from '@ledger/domain';
+import { decisionRowData } from '../decision-rows';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
-/** The decision log: every recorded decision as a row (the whole decision as JSON, its keys as columns to filter by). */
+/** The decision log: every recorded decision as a row (its keys as columns to filter by, the rest of its stored form as JSON). */
 export class DecisionProjection implements Projection {
   readonly name = 'decisions';
   readonly handles: ReadonlySet<LedgerEventType> = new Set(['ServiceRequestEvaluated'] as const);
@@ -30,9 +31,8 @@ export class DecisionProjection implements Projection {
     for (const { event, recorded, ord, position } of batch) {
       if (event.type !== 'ServiceRequestEvaluated') continue;
       const d = event.data;
-      // The decision in its stored form (version 3: ~0.3 KB, not the ~1.9 KB of the decision read), decoded by the queries.
-      const stored = (recorded.data as { schemaVersion?: unknown }).schemaVersion === 3 ? recorded.data : storedData(event);
-      add.run(ord, d.request.requestId, d.request.target, d.request.originator, d.request.srv, d.outcome, d.responseCode, `${d.ruleSet.id}@${d.ruleSet.version}`, d.request.receivedAt, d.evaluatedAt, position, JSON.stringify(stored));
+      // `data`: the decision's stored form less the columns (decision-rows.ts), not the decision again.
+      add.run(ord, d.request.requestId, d.request.target, d.request.originator, d.request.srv, d.outcome, d.responseCode, `${d.ruleSet.id}@${d.ruleSet.version}`, d.request.receivedAt, d.evaluatedAt, position, decisionRowData(recorded, event));
     }
   }
 

@@ -1,4 +1,5 @@
-import { deviceStream, upcast, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import type { ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { decisionOfRow } from '../decision-rows';
 import type { ReadModelDb } from '../read-model-db';
 
 export interface DecisionFilter {
@@ -76,6 +77,6 @@ function toDecisionRow(r: Record<string, string>): DecisionRow {
     receivedAt: r.received_at,
     evaluatedAt: r.evaluated_at,
     position: r.position,
-    decision: upcast('ServiceRequestEvaluated', JSON.parse(r.data), deviceStream(r.device_id)).data as ServiceRequestEvaluatedV1,
+    decision: decisionOfRow(r),
   };
 }
