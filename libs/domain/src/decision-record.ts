@@ -102,11 +102,26 @@ type Shape = typeof STORED | typeof OPTIONAL | typeof INSTANT | From | Nested | 
 /** Whole seconds without `.000`; decoded back to the normalised form. */
 const shortInstant = (t: string) => t.replace(/\.000Z$/, 'Z');
 const longInstant = (t: string) => {
+  if (typeof t === 'string' && t.length === 20 && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(t)) return `${t.slice(0, 19)}.000Z`;
   const ms = Date.parse(t);
   if (typeof t !== 'string' || Number.isNaN(ms)) throw new DomainError('ServiceRequestEvaluated', `'${String(t)}' is not an instant`);
   return new Date(ms).toISOString();
 };
-const same = (a: unknown, b: unknown) => a === b || ((typeof a === 'object' || typeof b === 'object') && JSON.stringify(a) === JSON.stringify(b));
+/** Whether two JSON values are the same JSON text: equal values, and object keys in the same order (a key whose value is undefined is no key). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !same((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]])) return false;
+  return true;
+}
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const present = (keys: Record<string, Shape>) => Object.keys(keys).filter((k) => keys[k] !== undefined);
 
