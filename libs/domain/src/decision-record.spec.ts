@@ -1,5 +1,6 @@
 import { decodeDecision, DECISION_TEMPLATES, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { storedData, upcast, type LedgerEvent, type ServiceRequestEvaluatedV1 } from './events';
+import { DomainError } from './identifiers';
 import { cert, given, ids, inventory, mpan, mprn, NOW, placed, registration, request, userRole, when, type RequestSpec } from './testing/scenario';
 
 /**
@@ -214,5 +215,8 @@ describe('a decision in its stored form (schema version 3)', () => {
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['pass'] }, `device-${esme}`)).toThrow(/checks: must hold 5 checks/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['nope', 'pass', 'pass', 'pass', 'nc'] }, `device-${esme}`)).toThrow(/'nope' is not a template of check user-role/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, schemaVersion: 4 }, `device-${esme}`)).toThrow(/version 4 is not known/);
+    const e1 = encodeDecision(decided(rows.find((r) => r.case === 'E1: no role fits')!))!;
+    expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(DomainError);
+    expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(/does not decode/);
   });
 });

@@ -10,7 +10,7 @@ import { getRuleSet, type RuleSet } from './rule-sets';
  * A decision (the shape evaluate() returns and every reader gets: versions 1 and 2) states many
  * facts two or three times and renders each check's reason as prose. Version 3 states each fact
  * once and no prose: the reasons are rendered on read from each check's template, its evidence and
- * the request (renderDecision), and whatever a reader can derive is left out:
+ * the request (decodeDecision), and whatever a reader can derive is left out:
  *
  * - the request's target, which is the device of the stream the event is in, and `originator`,
  *   `target`, `counter` (the RequestID holds them); `signatureVerified` (always false); `format`
@@ -72,8 +72,6 @@ export type CheckEntry =
   | { id: string; evidence?: Record<string, unknown>; evidenceAsRecorded?: Record<string, unknown>; reasonAsRecorded?: string }
   | CheckRecord;
 
-export const DECISION_RECORD_VERSION = 3;
-
 const CHECKS: readonly CheckName[] = ['user-role', 'srv-eligibility', 'device', 'registration-data', 'certificate-ownership'];
 const DERIVED_ROLE = 'derived from the roles held, the signing certificate and the fuel';
 const STATED_ROLE = 'stated in the request';
@@ -125,7 +123,7 @@ function same(a: unknown, b: unknown): boolean {
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 const present = (keys: Record<string, Shape>) => Object.keys(keys).filter((k) => keys[k] !== undefined);
 
-/** The evidence's pieces that do not derive, in order; undefined when the evidence is not of this shape. */
+/** Pushes onto `out` the evidence's pieces that do not derive, in order; false when the evidence is not of this shape. */
 function pack(value: unknown, shape: Shape, out: unknown[], built: Record<string, unknown>, has = true): boolean {
   if (shape === STORED) return has && (out.push(value), true);
   if (shape === INSTANT) return has && typeof value === 'string' && (out.push(shortInstant(value)), true);
@@ -202,7 +200,8 @@ interface Template {
   shape(c: Context): Record<string, Shape>;
 }
 
-type E = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Evidence as the templates read it (its shape is the template's). */
+type E = Record<string, any>;
 
 const def = (c: Context): SrvDefinition => {
   if (!c.def) throw new DomainError('ServiceRequestEvaluated.srv', `SRV ${c.request.srv} is not judged under rule set ${c.ruleSet.id}@${c.ruleSet.version}`);
@@ -613,8 +612,20 @@ function revisionsOf(d: ServiceRequestEvaluatedV1, device: Record<string, unknow
   return d.revisionsRead;
 }
 
-/** A stored decision (schema version 3) as every reader sees a decision: the request whole, each check with its reason rendered. */
+/**
+ * A stored decision (schema version 3) as every reader sees a decision: the request whole, each
+ * check with its reason rendered. A record that does not decode is a DomainError (an unreadable event).
+ */
 export function decodeDecision(record: DecisionRecordV3, target: string): ServiceRequestEvaluatedV1 {
+  try {
+    return decode(record, target);
+  } catch (err) {
+    if (err instanceof DomainError) throw err;
+    throw new DomainError('ServiceRequestEvaluated', `the stored decision does not decode: ${(err as Error).message}`);
+  }
+}
+
+function decode(record: DecisionRecordV3, target: string): ServiceRequestEvaluatedV1 {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
