@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   );
   for (const r of sc) {
     const { store: s, readModels: m } = r.bytes;
-    lines.push(`| ${fmt(r.events)} | ${fmt(s.decisions)} | ${s.dataPerDecision} | ${s.metadataPerDecision} | ${s.perDecision} | ${s.filePerDecision} | ${m.perDecision} | ${s.filePerEvent} | ${m.filePerEvent} | ${m.statePerRow.devices} |`);
+    lines.push(`| ${[r.events, s.decisions, s.dataPerDecision, s.metadataPerDecision, s.perDecision, s.filePerDecision, m.perDecision, s.filePerEvent, m.filePerEvent, m.statePerRow.devices].map(fmt).join(' | ')} |`);
   }
   lines.push('', `written to ${path.relative(process.cwd(), out)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
