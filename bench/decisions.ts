@@ -1,22 +1,38 @@
 import { getRuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type SqliteWriterMode } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { demoEstate, requestStream, targets } from './estate';
 import { pool, rate, timed, tmpDir } from './util';
 
+export interface DecisionsRun {
+  label: string;
+  writer: SqliteWriterMode;
+  inFlight: number;
+  groupCommit: boolean;
+  perSecond: number;
+  /** Appends per group commit (one transaction, one fsync), on average. */
+  groupSize: number;
+  /** The 1-minute load average when the run started. */
+  load: number;
+}
+
 export interface DecisionsCase {
   estateDevices: number;
   requests: number;
+  /** Decisions/s by label (`N in flight` is the default writer, the writer thread). */
   perSecond: Record<string, number>;
+  runs: DecisionsRun[];
   accepted: number;
 }
 
 /**
  * Case 2: decisions end to end in process: the command handler reads the three streams, evaluates
- * and appends durably, for requests from a demo estate: one at a time, 8 and 64 in flight, with
- * group commit (the default) and without it.
+ * and appends durably, for requests from a demo estate: 1, 8 and 64 in flight, with the store's
+ * writer thread (the default) and with the inline writer, run alternately so that both meet the
+ * same machine; and without group commit.
  */
 export async function decisions(devices: number, requests: number): Promise<DecisionsCase> {
   const dir = tmpDir('decisions');
@@ -24,33 +40,37 @@ export async function decisions(devices: number, requests: number): Promise<Deci
   const ts = targets(estate.readModels, '2025-06-01T00:00:00.000Z');
   estate.readModels.close();
   await estate.store.dispose();
-  const perSecond: Record<string, number> = {};
+  const plan: Array<[number, SqliteWriterMode, boolean]> = [];
+  for (const n of [64, 8, 1]) for (const writer of ['thread', 'inline'] as const) plan.push([n, writer, true]);
+  plan.push([64, 'thread', false], [1, 'thread', false]);
+  const runs: DecisionsRun[] = [];
   let accepted = 0;
-  const runs: Array<[string, number, boolean]> = [
-    ['1 in flight', 1, true],
-    ['8 in flight', 8, true],
-    ['64 in flight', 64, true],
-    ['1 in flight, no group commit', 1, false],
-    ['64 in flight, no group commit', 64, false],
-  ];
-  for (const [k, [label, concurrency, groupCommit]] of runs.entries()) {
+  for (const [k, [inFlight, writer, groupCommit]] of plan.entries()) {
     // Each run on its own copy of the estate, with RequestIDs of its own.
     const file = path.join(dir, `run-${k}.sqlite`);
     fs.copyFileSync(estate.file, file);
-    const store = new SqliteEventStore(file, { groupCommit });
+    const store = new SqliteEventStore(file, { writer, groupCommit });
+    let groups = 0;
+    let appends = 0;
+    store.appendStats.subscribe((s) => {
+      groups++;
+      appends += s.appends;
+    });
     const ledger = new Ledger(store, getRuleSet('baseline'));
     const reqs = requestStream(ts, requests, '2025-06-01T00:00:00.000Z', 1_000_000 + k * requests);
     let ok = 0;
+    const load = os.loadavg()[0];
     const t = await timed(() =>
-      pool(reqs.length, concurrency, async (i) => {
+      pool(reqs.length, inFlight, async (i) => {
         const r = await ledger.submit(reqs[i], { actor: 'bench' });
         if (r.decision.outcome === 'accepted') ok++;
       }),
     );
-    perSecond[label] = rate(reqs.length, t.seconds);
+    const label = `${inFlight} in flight${writer === 'inline' ? ', inline writer' : ''}${groupCommit ? '' : ', no group commit'}`;
+    runs.push({ label, writer, inFlight, groupCommit, perSecond: rate(reqs.length, t.seconds), groupSize: +(appends / Math.max(groups, 1)).toFixed(1), load: +load.toFixed(2) });
     accepted = ok;
     await store.dispose();
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  return { estateDevices: devices, requests, perSecond, accepted };
+  return { estateDevices: devices, requests, perSecond: Object.fromEntries(runs.map((r) => [r.label, r.perSecond])), runs, accepted };
 }

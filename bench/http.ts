@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SqliteWriterMode } from '@ledger/event-store';
 import { demoEstate, targets } from './estate';
 import { tmpDir } from './util';
 
@@ -10,6 +13,10 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 
 export interface HttpRun {
   label: string;
+  /** The API's SQLite writer (LEDGER_SQLITE_WRITER). */
+  writer: SqliteWriterMode;
+  /** The 1-minute load average when the load started. */
+  load: number;
   offeredRate: number | 'saturation';
   connections: number;
   throughput: number;
@@ -66,21 +73,39 @@ async function freePort(): Promise<number> {
 /**
  * Case 3: the API (its own process, as `npm start` runs it) on a demo estate, loaded by
  * autocannon from this process over 127.0.0.1: POST /service-requests (4.1.1 reads, each with a
- * RequestID of its own) at a fixed rate, then at saturation.
+ * RequestID of its own) at a fixed rate, the same with audit jobs running, then at saturation.
+ * Once per SQLite writer, each on its own copy of the estate, one after the other.
  */
-export async function http(devices: number, seconds: number, fixedRate: number): Promise<HttpRun[]> {
+export async function http(devices: number, seconds: number, fixedRate: number, writers: SqliteWriterMode[] = ['thread', 'inline']): Promise<HttpRun[]> {
   const dir = tmpDir('http');
   const estate = await demoEstate(dir, devices);
   const ts = targets(estate.readModels, new Date().toISOString());
   estate.readModels.close();
   await estate.store.dispose();
+  const runs: HttpRun[] = [];
+  try {
+    for (const writer of writers) {
+      const copy = path.join(dir, writer);
+      fs.mkdirSync(copy);
+      fs.copyFileSync(estate.file, path.join(copy, 'ledger.sqlite'));
+      fs.copyFileSync(path.join(dir, 'readmodels.sqlite'), path.join(copy, 'readmodels.sqlite'));
+      runs.push(...(await loadApi(copy, writer, ts, seconds, fixedRate)));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return runs;
+}
+
+async function loadApi(dir: string, writer: SqliteWriterMode, ts: ReturnType<typeof targets>, seconds: number, fixedRate: number): Promise<HttpRun[]> {
   const port = await freePort();
   const server = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), path.join(ROOT, 'dist', 'apps', 'ledger-api', 'src', 'main.js')], {
     env: {
       ...process.env,
       PORT: String(port),
-      LEDGER_SQLITE_PATH: estate.file,
+      LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'),
       LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite'),
+      LEDGER_SQLITE_WRITER: writer,
       LEDGER_API_KEYS: 'bench-intake-key:intake,bench-auditor-key:auditor',
       LEDGER_JOBS_MAX_RUNNING: '2',
     },
@@ -90,7 +115,7 @@ export async function http(devices: number, seconds: number, fixedRate: number):
     server.stdout!.on('data', (b: Buffer) => /listening on/.test(b.toString()) && resolve());
     server.on('exit', (code) => reject(new Error(`the API exited (${code}) before listening`)));
   });
-  let counter = 5_000_000;
+  let counter = writer === 'thread' ? 5_000_000 : 7_000_000;
   const body = () => {
     const t = ts[counter % ts.length];
     return JSON.stringify({ requestId: `${t.supplier}:${t.deviceId}:${counter++}`, srv: '4.1.1' });
@@ -113,10 +138,13 @@ export async function http(devices: number, seconds: number, fixedRate: number):
       ['saturation, 64 connections', { connections: 64 }, false],
     ] as const) {
       const jobs = withJobs ? keepJobsRunning(port) : undefined;
+      const started = os.loadavg()[0];
       const r = await load(opts);
       const ran = await jobs?.stop();
       runs.push({
         label,
+        writer,
+        load: +started.toFixed(2),
         offeredRate: 'overallRate' in opts ? opts.overallRate : 'saturation',
         connections: opts.connections,
         throughput: Math.round(r.requests.average),

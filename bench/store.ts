@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
-import { PAGE_SIZE, SqliteEventStore } from '@ledger/event-store';
+import { PAGE_SIZE, SqliteEventStore, type SqliteWriterMode } from '@ledger/event-store';
 import { rate, timed, tmpDir, uuid } from './util';
 
 /**
@@ -17,9 +17,10 @@ export interface StoreCase {
 const STREAMS = 100;
 const payload = (i: number) => ({ deviceId: `00-DB-12-34-56-78-${(i % 256).toString(16).padStart(2, '0')}-01`, n: i, slot: 'networkOperator.critical', serial: `A${i}` });
 
-export async function ours(singles: number, batched: number): Promise<StoreCase> {
-  const dir = tmpDir('ours');
-  const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+/** Our store, with its appends written on the writer thread (the default) or inline. */
+export async function ours(singles: number, batched: number, writer: SqliteWriterMode = 'thread'): Promise<StoreCase> {
+  const dir = tmpDir(`ours-${writer}`);
+  const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'), { writer });
   const revs = new Map<string, bigint>();
   const single = await timed(async () => {
     for (let i = 0; i < singles; i++) {

@@ -2,8 +2,6 @@ import { Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicM
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
@@ -18,6 +16,7 @@ import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
 import { JobsController, JobService } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
+import { createLogger } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
 
 @Injectable()
@@ -40,29 +39,14 @@ export interface AppOptions extends CoreOverrides {
   logStream?: Writable;
 }
 
-/** The correlation id of a request: the caller's `x-correlation-id` when it is an identifier, else a new UUID; echoed in the response. */
-function correlationId(req: IncomingMessage, res: ServerResponse): string {
-  const given = req.headers['x-correlation-id'];
-  const id = typeof given === 'string' && IDENTIFIER_PATTERN.test(given) ? given : randomUUID();
-  res.setHeader('x-correlation-id', id);
-  return id;
-}
+/** The service's pino logger (see request-log.ts), for the request log middleware that bootstrap installs. */
+export const LOGGER = Symbol('LOGGER');
 
 @Module({})
 export class AppModule {
   static forRoot(config: LedgerConfig, options: AppOptions = {}): DynamicModule {
     const projectorLog = new NestLogger('projector');
-    const pretty = !options.logStream && process.stdout.isTTY;
-    const pinoHttp = {
-      level: config.logLevel,
-      genReqId: correlationId,
-      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-      customProps: (req: IncomingMessage & { id?: unknown; ledgerRequestId?: string }) => ({
-        correlationId: req.id,
-        ...(req.ledgerRequestId ? { requestId: req.ledgerRequestId } : {}),
-      }),
-      ...(pretty ? { transport: { target: 'pino-pretty', options: { singleLine: true } } } : {}),
-    };
+    const logger = createLogger({ level: config.logLevel, stream: options.logStream });
     return {
       module: AppModule,
       imports: [
@@ -73,11 +57,14 @@ export class AppModule {
             ...options.projector,
           },
         }),
-        LoggerModule.forRoot({ pinoHttp: options.logStream ? [pinoHttp, options.logStream] : pinoHttp }),
+        // Nest's own log lines through pino; each request's line is written by requestLog (see bootstrap), so
+        // nestjs-pino installs no middleware: no pino-http child loggers, and no AsyncLocalStorage per request.
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, CommandsController, QueriesController, AuditController, JobsController, ConsoleController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
       providers: [
+        { provide: LOGGER, useValue: logger },
         { provide: API_KEYS, useValue: parseApiKeys(config.apiKeys ?? DEV_API_KEYS) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ErrorsFilter },

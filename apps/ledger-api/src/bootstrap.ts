@@ -5,34 +5,33 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { LedgerConfig } from '@ledger/runtime';
-import { AppModule, type AppOptions } from './app.module';
+import type { Logger as PinoLogger } from 'pino';
+import { AppModule, LOGGER, type AppOptions } from './app.module';
 import { API_KEY_HEADER } from './http/api-keys';
 import { useIntakeBodyParsers } from './http/body';
+import { requestLog, type LoggedRequest } from './http/request-log';
 import { Metrics } from './metrics';
 
-type Req = { method: string; route?: { path?: string } };
-type Res = { statusCode: number; on(event: 'finish', f: () => void): void };
-
 /**
- * Builds the HTTP application from the validated configuration: structured logs (nestjs-pino),
- * security headers (helmet), CORS only for LEDGER_CORS_ORIGINS, the intake's body parsers with a
- * limit per content type, HTTP metrics, and OpenAPI at /docs.
+ * Builds the HTTP application from the validated configuration: structured logs (pino: a line per
+ * request with its correlation id, Nest's own lines through nestjs-pino), security headers
+ * (helmet), CORS only for LEDGER_CORS_ORIGINS, the intake's body parsers with a limit per content
+ * type, HTTP metrics, and OpenAPI at /docs.
  */
 export async function createApp(config: LedgerConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), { bodyParser: false, bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
+  const metrics = app.get(Metrics);
+  // First: each request's correlation id, its log line and its metrics, whatever answers it (a body refused by its parser too).
+  app.use(
+    requestLog(app.get<PinoLogger>(LOGGER), (req: LoggedRequest & { route?: { path?: string } }, res, seconds) => {
+      const labels = { method: req.method!, route: req.route?.path ?? 'unmatched' };
+      metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
+      metrics.httpSeconds.observe(labels, seconds);
+    }),
+  );
   app.use(helmet());
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
-  const metrics = app.get(Metrics);
-  app.use((req: Req, res: Res, next: () => void) => {
-    const end = metrics.httpSeconds.startTimer();
-    res.on('finish', () => {
-      const route = req.route?.path ?? 'unmatched';
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      end({ method: req.method, route });
-    });
-    next();
-  });
   useIntakeBodyParsers(app);
   app.enableShutdownHooks();
   const doc = new DocumentBuilder()

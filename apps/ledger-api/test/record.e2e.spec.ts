@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { ledgerEventOf } from '@ledger/domain';
 import * as http from 'node:http';
+import type { SqliteEventStore } from '@ledger/event-store';
 import { startTestApp } from './test-app';
 
 /** A true record under concurrent traffic and hostile input, over HTTP on the real app. */
@@ -167,8 +168,8 @@ describe('the store running out of space', () => {
       await estate(t);
       // No more pages than the file has: the next append cannot grow it (SQLITE_FULL, as on a full disk).
       const pages = quota.pragma('page_count', { simple: true }) as number;
-      const db = (t.store as unknown as { db: Database.Database }).db;
-      db.pragma(`max_page_count = ${pages}`);
+      const store = t.store as SqliteEventStore;
+      await store.setMaxPageCount(pages); // on the connection that writes (the writer thread's)
       const before = await t.store.headPosition();
       let full;
       for (let i = 0; i < 50 && !full; i++) {
@@ -179,7 +180,7 @@ describe('the store running out of space', () => {
       expect(full?.body).toMatchObject({ code: 'STORE_OUT_OF_SPACE', message: expect.stringMatching(/^store out of space/) });
       const afterFull = await t.store.headPosition();
       expect((await t.http().get('/health')).status).toBe(200);
-      db.pragma('max_page_count = 1073741823');
+      await store.setMaxPageCount();
       const again = await t.as('intake').post('/service-requests', read(600)).expect(200);
       expect(again.body.written).toBe(true);
       expect((await t.store.headPosition())! > afterFull!).toBe(true);

@@ -30,6 +30,32 @@ describe('canonical JSON', () => {
     ${{ z: [3, 1, 2], y: null }}                 | ${'{"y":null,"z":[3,1,2]}'}
     ${'text'}                                    | ${'"text"'}
   `('$json', ({ value, json }) => expect(canonicalJson(value)).toBe(json));
+
+  /** What canonicalJson has always meant: JSON.stringify with a replacer that sorts each object's keys. */
+  const byReplacer = (value: unknown) =>
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        const sorted: Record<string, unknown> = {};
+        for (const k of Object.keys(v as Record<string, unknown>).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+        return sorted;
+      }
+      return v;
+    });
+  it.each([
+    ['integer-like keys, which JSON writes first in numeric order', { b: 1, '10': 2, '9': 3, a: { '2': 0, '1': 0, x: 0 } }],
+    ['undefined, functions and symbols: left out of objects, null in arrays', { a: undefined, f: () => 1, s: Symbol('s'), l: [undefined, () => 1, Symbol('t'), 1] }],
+    ['toJSON, with its key', { when: new Date(0), own: { toJSON: (k: string) => ({ z: k, a: 1 }) }, list: [{ toJSON: (k: string) => k }] }],
+    ['a sparse array, NaN and Infinity', { l: [1, , 3], n: NaN, i: -Infinity, z: -0 }], // eslint-disable-line no-sparse-arrays
+    ['strings that need escaping', { '\u2028': 'a"b\\c\n', é: 'ü' }],
+    ['wrapped primitives and a Map', { n: new Number(1), s: new String('ab'), m: new Map([[1, 2]]) }],
+    ['nothing at the top', undefined],
+    ['a string at the top', 'x'],
+  ])('is what a sorting replacer gives: %s', (_case, value) => {
+    expect(canonicalJson(value)).toBe(byReplacer(value));
+  });
+  it('refuses a bigint as JSON.stringify does', () => {
+    expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
+  });
 });
 
 describe('an event hash covers the previous hash and every part of the event but its own $hash', () => {

@@ -1,20 +1,29 @@
 import { AppendTooLargeError, EventIdConflictError, InvalidStoreArgumentError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
 import { MAX_APPEND_BYTES, type NewEvent } from './event-store.port';
 import { SqliteEventStore } from './sqlite-event-store';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 /** The SQLite store's append rules at their edges, with and without group commit. */
 
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-edges-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const ev = (n: number, extra: Partial<NewEvent> = {}): NewEvent => ({ id: id(n), type: 'T', data: { n }, ...extra });
 
 describe.each([
-  ['group commit', true],
-  ['one transaction per append', false],
-])('SQLite appends at the edges, %s', (_name, groupCommit) => {
+  ['writer thread, group commit', 'thread', true],
+  ['writer thread, one transaction per append', 'thread', false],
+  ['inline writer, group commit', 'inline', true],
+  ['inline writer, one transaction per append', 'inline', false],
+] as const)('SQLite appends at the edges, %s', (_name, writer, groupCommit) => {
   let store: SqliteEventStore;
   beforeEach(() => {
-    // In memory: the rules, not durability (the contract suite covers files and two connections).
-    store = new SqliteEventStore(':memory:', { groupCommit });
+    // Inline, in memory: the rules, not durability (the contract suite covers files and two
+    // connections); the writer thread needs a file, which its connection and this one share.
+    store = new SqliteEventStore(writer === 'inline' ? ':memory:' : path.join(dir, `edges-${++n}.sqlite`), { writer, groupCommit });
   });
   afterEach(async () => {
     await store.dispose();

@@ -1,20 +1,28 @@
 import type { NewEvent, RecordedEvent } from './event-store.port';
 import { EventIdConflictError } from './errors';
 import { SqliteEventStore } from './sqlite-event-store';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 /** What an append tells the rest of the store: a local commit wakes subscribers; content identity. */
 
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-edges-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const ev = (n: number, extra: Partial<NewEvent> = {}): NewEvent => ({ id: id(n), type: 'T', data: { n }, ...extra });
 
 describe.each([
-  ['group commit', true],
-  ['one transaction per append', false],
-])('%s', (_name, groupCommit) => {
+  ['writer thread, group commit', 'thread', true],
+  ['writer thread, one transaction per append', 'thread', false],
+  ['inline writer, group commit', 'inline', true],
+  ['inline writer, one transaction per append', 'inline', false],
+] as const)('%s', (_name, writer, groupCommit) => {
   let store: SqliteEventStore;
   beforeEach(() => {
     // Polls once an hour: only the wake-up on a local commit can deliver within the test.
-    store = new SqliteEventStore(':memory:', { groupCommit, pollIntervalMs: 3_600_000 });
+    store = new SqliteEventStore(writer === 'inline' ? ':memory:' : path.join(dir, `commit-${++n}.sqlite`), { writer, groupCommit, pollIntervalMs: 3_600_000 });
   });
   afterEach(async () => {
     await store.dispose();

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
-import { StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
@@ -11,14 +11,25 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 describe.each([
-  ['group commit', true],
-  ['one transaction per append', false],
-])('sqlite, %s', (_name, groupCommit) => {
-  describeEventStoreContract(`sqlite (groupCommit: ${groupCommit})`, {
-    makeStore: async () => new SqliteEventStore(path.join(dir, `contract-${++n}.sqlite`), { groupCommit }),
-    makeSecondStore: async (first) => new SqliteEventStore((first as SqliteEventStore).file, { groupCommit }),
+  ['writer thread, group commit', 'thread', true],
+  ['writer thread, one transaction per append', 'thread', false],
+  ['inline writer, group commit', 'inline', true],
+  ['inline writer, one transaction per append', 'inline', false],
+] as const)('sqlite, %s', (_name, writer, groupCommit) => {
+  describeEventStoreContract(`sqlite (writer: ${writer}, groupCommit: ${groupCommit})`, {
+    makeStore: async () => new SqliteEventStore(path.join(dir, `contract-${++n}.sqlite`), { writer, groupCommit }),
+    makeSecondStore: async (first) => new SqliteEventStore((first as SqliteEventStore).file, { writer, groupCommit }),
   });
 });
+
+const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const big = 'x'.repeat(64 * 1024);
+/** Caps the store at the pages its file has now. */
+async function fillUp(store: SqliteEventStore): Promise<void> {
+  const other = new Database(store.file, { readonly: true });
+  await store.setMaxPageCount(other.pragma('page_count', { simple: true }) as number);
+  other.close();
+}
 
 describe('SqliteEventStore specifics', () => {
   it('creates the directory, and keeps the durability settings a ledger needs', async () => {
@@ -38,8 +49,7 @@ describe('SqliteEventStore specifics', () => {
   it('positions are gapless 1, 2, 3 ... across streams', async () => {
     const store = new SqliteEventStore(path.join(dir, 'gapless.sqlite'));
     try {
-      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-      await store.appendToStream('a', [{ id: id(1), type: 'T', data: {} }, { id: id(2), type: 'T', data: {} }]);
+        await store.appendToStream('a', [{ id: id(1), type: 'T', data: {} }, { id: id(2), type: 'T', data: {} }]);
       await store.appendToStream('b', [{ id: id(3), type: 'T', data: {} }]);
       const positions: bigint[] = [];
       for await (const e of store.readAll()) positions.push(e.position);
@@ -49,11 +59,10 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
-  it('group commit: appends of one turn share a transaction, yet one refused append leaves the others written', async () => {
+  it('appends sent together (group commit): one refused append leaves the others written', async () => {
     const store = new SqliteEventStore(path.join(dir, 'group.sqlite'));
     try {
-      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-      const results = await Promise.allSettled([
+        const results = await Promise.allSettled([
         store.appendToStream('g', [{ id: id(1), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
         store.appendToStream('g', [{ id: id(2), type: 'T', data: {} }], { expectedRevision: 'no_stream' }),
         store.appendToStream('g', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: 0n }),
@@ -68,18 +77,119 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
-  it('appends queued when the store closes are refused, not lost silently', async () => {
-    const store = new SqliteEventStore(path.join(dir, 'closing.sqlite'));
-    const pending = store.appendToStream('c', [{ id: '00000000-0000-4000-8000-000000000009', type: 'T', data: {} }]);
-    await store.dispose();
-    await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
-  });
-
   it('a closed store reports itself unreachable, and calls fail with StoreUnavailableError', async () => {
     const store = new SqliteEventStore(path.join(dir, 'closed.sqlite'));
     await store.dispose();
     expect(await store.health()).toMatchObject({ kind: 'sqlite', reachable: false });
     await expect(store.streamRevision('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it.each(['thread', 'inline'] as const)('%s writer: an append made before dispose is answered before dispose returns, never lost silently: written and on disk, or refused', async (writer) => {
+    const file = path.join(dir, `dispose-${writer}.sqlite`);
+    const store = new SqliteEventStore(file, { writer });
+    await store.appendToStream('d', [{ id: id(1), type: 'T', data: {} }]);
+    let answer: unknown;
+    const late = store.appendToStream('d', [{ id: id(2), type: 'T', data: {} }]).then(
+      (r) => (answer = r),
+      (e: unknown) => (answer = e),
+    );
+    await store.dispose();
+    for (let i = 0; i < 10; i++) await Promise.resolve(); // a few microtasks for the answer's callbacks, no turn of the event loop
+    expect(answer).toBeDefined();
+    await late;
+    const db = new Database(file, { readonly: true });
+    const ids = db.prepare('SELECT event_id FROM events ORDER BY position').all();
+    db.close();
+    if (answer instanceof Error) {
+      expect(answer).toBeInstanceOf(StoreUnavailableError);
+      expect(ids).toEqual([{ event_id: id(1) }]);
+    } else {
+      expect(answer).toEqual({ written: true, nextExpectedRevision: 1n, position: 2n });
+      expect(ids).toEqual([{ event_id: id(1) }, { event_id: id(2) }]);
+    }
+  });
+
+  it.each(['thread', 'inline'] as const)('%s writer: an append into a full store (SQLITE_FULL) is refused with StoreFullError, and appends are taken again once there is room', async (writer) => {
+    const store = new SqliteEventStore(path.join(dir, `full-${writer}.sqlite`), { writer });
+    try {
+      await store.appendToStream('f', [{ id: id(1), type: 'T', data: {} }]);
+      await fillUp(store);
+      const err = await store.appendToStream('f', [{ id: id(2), type: 'T', data: { big } }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreFullError);
+      expect((err as Error).message).toMatch(/^store out of space: /);
+      expect(await store.headPosition()).toBe(1n);
+      await store.setMaxPageCount();
+      await expect(store.appendToStream('f', [{ id: id(2), type: 'T', data: { big } }])).resolves.toMatchObject({ written: true, position: 2n });
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it('group commit meeting a full store refuses the whole group: none of it is written', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'full-group.sqlite'), { writer: 'inline' });
+    try {
+      await store.appendToStream('f', [{ id: id(1), type: 'T', data: {} }]);
+      await fillUp(store);
+      const refused = await Promise.allSettled([
+        store.appendToStream('g', [{ id: id(3), type: 'T', data: {} }]),
+        store.appendToStream('f', [{ id: id(2), type: 'T', data: { big } }]),
+      ]);
+      expect(refused.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : r.status))).toEqual(['StoreFullError', 'StoreFullError']);
+      expect(await store.headPosition()).toBe(1n);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it('a writer thread that dies refuses what it had not answered (StoreUnavailableError), and the next append starts another', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'lost.sqlite'));
+    try {
+        await store.appendToStream('l', [{ id: id(1), type: 'T', data: {} }]);
+      const thread = (store as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread;
+      const pending = store.appendToStream('l', [{ id: id(2), type: 'T', data: {} }], { expectedRevision: 0n });
+      await new Promise((resolve) => setImmediate(resolve));
+      await thread.worker.terminate();
+      const lost = await pending.catch((e: unknown) => e);
+      // Either the thread wrote it before it was stopped, or the append is refused as unanswered.
+      if (lost instanceof Error) expect(lost).toBeInstanceOf(StoreUnavailableError);
+      const head = (await store.streamRevision('l'))!;
+      await expect(store.appendToStream('l', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: head })).resolves.toMatchObject({ written: true, nextExpectedRevision: head + 1n });
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it("reads of one turn share a snapshot, which another store of this process ends when it commits to the file", async () => {
+    const file = path.join(dir, 'snapshot.sqlite');
+    const reader = new SqliteEventStore(file);
+    const writer = new SqliteEventStore(file, { writer: 'inline', groupCommit: false }); // its append settles in this turn
+    try {
+      expect(await reader.streamRevision('s')).toBeUndefined(); // the snapshot opens
+      await writer.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]);
+      expect(await reader.streamRevision('s')).toBe(0n);
+      expect(await reader.headPosition()).toBe(1n);
+    } finally {
+      await writer.dispose();
+      await reader.dispose();
+    }
+  });
+
+  it("another process's commit is read from the next turn of the event loop on", async () => {
+    const file = path.join(dir, 'foreign.sqlite');
+    const store = new SqliteEventStore(file);
+    const foreign = new Database(file);
+    try {
+      expect(await store.headPosition()).toBeUndefined();
+      foreign.prepare("INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES ('f', 0, ?, 'T', '{}', '{}', '')").run(id(1));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await store.headPosition()).toBe(1n);
+      const read: string[] = [];
+      for await (const e of store.readStream('f')) read.push(e.id);
+      expect(read).toEqual([id(1)]);
+    } finally {
+      foreign.close();
+      await store.dispose();
+    }
   });
 
   it('refuses an event id that is not a UUID and an empty stream name', async () => {

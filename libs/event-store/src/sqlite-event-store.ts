@@ -1,25 +1,14 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import { Subject } from 'rxjs';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  AppendTooLargeError,
-  EventIdConflictError,
-  InvalidStoreArgumentError,
-  PartialIdempotencyError,
-  StoreFullError,
-  StoreUnavailableError,
-  UnreadableEventError,
-  WrongExpectedRevisionError,
-} from './errors';
+import { Subject } from 'rxjs';
+import { AppendTooLargeError, InvalidStoreArgumentError, StoreUnavailableError, UnreadableEventError } from './errors';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
   type AppendResult,
   type AppendStats,
   type EventStore,
-  type ExpectedRevision,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -28,14 +17,16 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
-import { canonicalJson } from './hash-chain';
 import { pollingSubscription } from './polling-subscription';
+import { fromWire, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
+import { WriterThread, type WriterAnswer } from './writer-thread';
+
+export { PAGE_SIZE } from './sqlite-writer';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 500;
-
-/** The SQLite page size of the ledger's databases (store and read models) when they are created. */
-export const PAGE_SIZE = 8192;
+/** SQLite's largest max_page_count: no cap. */
+const MAX_PAGE_COUNT = 4294967294;
 
 interface Row {
   position: number | bigint;
@@ -48,90 +39,95 @@ interface Row {
   created: string;
 }
 
+/** Where the appends are written: on a thread of their own, or on the event loop's own connection. */
+export type SqliteWriterMode = 'thread' | 'inline';
+
 export interface SqliteEventStoreOptions {
   /** How long a writer waits for another process's write lock before failing (ms). */
   busyTimeoutMs?: number;
   /** How often a subscription polls for commits made by other processes (ms). */
   pollIntervalMs?: number;
-  /** Write the appends of one turn of the event loop in one transaction (default true). */
+  /** Write the appends that arrive together in one transaction (default true). */
   groupCommit?: boolean;
+  /**
+   * `thread` (default for a file): a writer thread with a connection of its own checks, writes and
+   * commits (fsync included) while this thread goes on; `inline`: on this thread's connection, each
+   * commit blocking it until it is on disk (always so for ':memory:', which one connection holds).
+   */
+  writer?: SqliteWriterMode;
 }
 
-interface PendingAppend {
-  stream: string;
-  expected: ExpectedRevision;
-  encoded: Array<{ id: string; type: string; data: string; metadata: string }>;
-}
+type Waiter = { resolve(r: AppendResult): void; reject(e: unknown): void };
+type Queued = PendingAppend & Waiter;
 
 /**
  * The embedded event store: one SQLite file, WAL, synchronous=FULL (an acknowledged append has
  * been fsynced), every append in BEGIN IMMEDIATE. `position` is the table's INTEGER PRIMARY KEY:
  * rows are never deleted and writes are serialised by the write lock, so positions are gapless
  * (1, 2, 3, ...) and in commit order. Several processes may share the file (busy timeout).
+ *
+ * Reads run on this thread's connection. Appends are checked and serialised here, then written by
+ * the writer (by default a thread of its own with its own connection, started at the first
+ * append): WAL lets this connection read while the writer commits, so the event loop goes on
+ * (judging the next requests) during the fsync, and everything appended meanwhile goes into the
+ * writer's next transaction.
  */
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite' as const;
   readonly appendStats = new Subject<AppendStats>();
+  /** Where this store's appends are written (see SqliteEventStoreOptions.writer). */
+  readonly writerMode: SqliteWriterMode;
   private readonly db: Database.Database;
   private readonly commits = new EventEmitter();
   private readonly pollIntervalMs: number;
   private readonly groupCommit: boolean;
-  private queue: Array<PendingAppend & { resolve(r: AppendResult): void; reject(e: unknown): void }> = [];
-  /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
-  private readonly appendSavepoint: (p: PendingAppend) => AppendResult;
+  private readonly busyTimeoutMs: number;
+  /** Appends of this turn, not yet handed to the writer. */
+  private queue: Queued[] = [];
+  /** The writer thread this store's appends go to, its number for this store there, and what awaits its answers, by request id. */
+  private thread: WriterThread | undefined;
+  private threadStore: number | undefined;
+  private readonly waiting = new Map<number, Waiter>();
+  private requests = 0;
+  /** Appends not handed to the writer thread yet: handed over at the end of the turn, or once there are `handOverAt()` of them. */
+  private handOver: Array<{ id: number; append: PendingAppend }> = [];
+  private inline: SqliteWriter | undefined;
   private closed = false;
+  /** Whether this turn's reads share an open read transaction (see `reading`). */
+  private snapshot = false;
+  private readonly endSnapshotSoon = () => this.endSnapshot();
+  /** The file, as the other stores of this process on it name it. */
+  private readonly key: string;
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint } | undefined>;
-    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string; metadata: string } | undefined>;
-    insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
-    readFwd: Database.Statement<[string, number | bigint, number], Row>;
-    readBwd: Database.Statement<[string, number | bigint, number], Row>;
-    allFwd: Database.Statement<[number | bigint, number], Row>;
-    allBwd: Database.Statement<[number | bigint, number], Row>;
+    head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
+    readFwd: Paged<[string, number | bigint]>;
+    readBwd: Paged<[string, number | bigint]>;
+    allFwd: Paged<[number | bigint]>;
+    allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    begin: Database.Statement<[]>;
+    commit: Database.Statement<[]>;
   };
 
   constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.defaultSafeIntegers(true);
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    // 8 KiB pages (for a new file; an existing one keeps its own): a decision event is ~2 KB with
-    // its metadata, and on 4 KiB pages only one fits per page. Measured on a 10^5-event estate: the
-    // file 187 -> 145 MB, appends and reads no slower.
-    this.db.pragma(`page_size = ${PAGE_SIZE}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.db = openStoreDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.groupCommit = options.groupCommit ?? true;
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        position INTEGER PRIMARY KEY,
-        stream   TEXT    NOT NULL,
-        revision INTEGER NOT NULL,
-        event_id TEXT    NOT NULL,
-        type     TEXT    NOT NULL,
-        data     TEXT    NOT NULL,
-        metadata TEXT    NOT NULL,
-        created  TEXT    NOT NULL,
-        UNIQUE (stream, revision),
-        UNIQUE (stream, event_id)
-      );
-    `);
+    this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
     this.commits.setMaxListeners(0);
     this.stmt = {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
-      findIds: this.db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
-      insert: this.db.prepare(
-        'INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      readFwd: this.db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?'),
-      readBwd: this.db.prepare('SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'),
-      allFwd: this.db.prepare('SELECT * FROM events WHERE position >= ? ORDER BY position ASC LIMIT ?'),
-      allBwd: this.db.prepare('SELECT * FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?'),
+      readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
+      readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
+      allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
+      allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      begin: this.db.prepare('BEGIN'),
+      commit: this.db.prepare('COMMIT'),
     };
-    this.appendSavepoint = this.db.transaction((p: PendingAppend) => this.appendOne(p));
+    this.key = file === ':memory:' ? file : path.resolve(file);
+    localCommits.on(this.key, this.endSnapshotSoon);
   }
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -139,118 +135,183 @@ export class SqliteEventStore implements EventStore {
     if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
     if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
     const expected = options.expectedRevision ?? 'any';
+    let bytes = 0;
     const encoded = events.map((e, i) => {
       if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
       if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
-      return { id: e.id.toLowerCase(), type: e.type, data: JSON.stringify(e.data ?? null), metadata: JSON.stringify(e.metadata ?? {}) };
+      const data = JSON.stringify(e.data ?? null);
+      const metadata = JSON.stringify(e.metadata ?? {});
+      bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);
+      return { id: e.id.toLowerCase(), type: e.type, data, metadata };
     });
-    const bytes = encoded.reduce((n, e) => n + Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + Buffer.byteLength(e.type), 0);
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
 
     const pending: PendingAppend = { stream, expected, encoded };
-    if (!this.groupCommit) {
-      let result: AppendResult;
-      const started = process.hrtime.bigint();
-      try {
-        result = this.db.transaction(() => this.appendOne(pending)).immediate();
-      } catch (err) {
-        throw storeError(err, this.file);
-      }
-      this.appendStats.next({ appends: 1, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-      if (result.written) this.commits.emit('commit');
-      return result;
+    if (this.writerMode === 'thread') {
+      return new Promise<AppendResult>((resolve, reject) => {
+        const id = ++this.requests;
+        this.waiting.set(id, { resolve, reject });
+        this.handOver.push({ id, append: pending });
+        if (this.handOver.length >= this.handOverAt()) this.handOverNow();
+        else if (this.handOver.length === 1) setImmediate(() => this.handOverNow());
+      });
     }
+    if (!this.groupCommit) return this.writeAlone(pending);
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ ...pending, resolve, reject });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
 
+  /** One append in a transaction of its own, on this thread (inline writer, no group commit). */
+  private writeAlone(pending: PendingAppend): AppendResult {
+    let result: AppendResult;
+    const started = process.hrtime.bigint();
+    this.endSnapshot(); // a write on this connection must not run inside the read transaction
+    try {
+      result = this.inlineWriter().writeOne(pending);
+    } catch (err) {
+      throw storeError(err, this.file);
+    }
+    this.appendStats.next({ appends: 1, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+    if (result.written) this.committed();
+    return result;
+  }
+
+  private inlineWriter(): SqliteWriter {
+    return (this.inline ??= new SqliteWriter(this.db));
+  }
+
   /**
-   * Group commit: the appends that arrived in the same turn of the event loop are written in one
-   * transaction, each inside a savepoint of its own (so one refused append leaves the others
-   * alone), and each promise settles only after the COMMIT is on disk: an acknowledgement promises
-   * exactly what it promises without grouping, and one fsync serves the whole group.
+   * Group commit on this thread: the appends that arrived in the same turn of the event loop are
+   * written in one transaction, each inside a savepoint of its own (so one refused append leaves
+   * the others alone), and each promise settles only after the COMMIT is on disk: an
+   * acknowledgement promises exactly what it promises without grouping, and one fsync serves the
+   * whole group. (The writer thread groups the same way what reaches it while it commits.)
    */
   private flush(): void {
     const batch = this.queue;
     this.queue = [];
-    const outcomes: Array<{ ok: AppendResult } | { err: unknown }> = [];
+    if (this.closed) {
+      const refused = new StoreUnavailableError(`the SQLite store ${this.file} is closed`);
+      for (const item of batch) item.reject(refused);
+      return;
+    }
     const started = process.hrtime.bigint();
+    this.endSnapshot(); // a write on this connection must not run inside the read transaction
+    let outcomes: AppendOutcome[];
     try {
-      this.ensureOpen();
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              outcomes.push({ ok: this.appendSavepoint(item) });
-            } catch (err) {
-              if (isFull(err)) throw err; // the whole group is refused: nothing of it can be written
-              outcomes.push({ err });
-            }
-          }
-        })
-        .immediate();
+      outcomes = this.inlineWriter().writeGroup(batch);
     } catch (err) {
       const mapped = storeError(err, this.file);
       for (const item of batch) item.reject(mapped);
       return;
     }
-    this.appendStats.next({ appends: batch.length, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-    if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.commits.emit('commit');
+    this.settle(batch, outcomes, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Answers each append of a transaction once it is on disk: one durable write for the metrics, one wake-up for subscribers. */
+  private settle(batch: Array<{ resolve(r: AppendResult): void; reject(e: unknown): void }>, outcomes: AppendOutcome[], seconds: number): void {
+    this.endSnapshot(); // what follows an acknowledged append reads it
+    this.appendStats.next({ appends: batch.length, seconds });
+    if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.committed();
     batch.forEach((item, i) => {
       const o = outcomes[i];
       if ('ok' in o) item.resolve(o.ok);
-      else item.reject(o.err);
+      else item.reject(storeError(o.err, this.file));
     });
   }
 
-  /** One append's checks and inserts; runs inside a transaction (or a savepoint of one). */
-  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult {
-    // Idempotency: a batch whose ids are all already in the stream, each with the same content, is
-    // a retry of a written append; the same ids with other content are another append's events.
-    const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
-    const already = found.filter((f) => f !== undefined);
-    if (already.length === encoded.length) {
-      const differing = encoded.filter((e, i) => !sameContent(e, found[i]!)).map((e) => e.id);
-      if (differing.length > 0) throw new EventIdConflictError(stream, differing);
-      const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
-      const head = this.stmt.head.get(stream)?.revision;
-      return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
+  /**
+   * How many appends to gather before handing them over before the turn ends. An idle writer gets
+   * the appends of the turn at its end, together (one message, one transaction). A busy one gets
+   * them as soon as there are as many as it holds, so that with many appends in flight the event
+   * loop fills the next group while the writer commits one. Measured against handing every append
+   * over at once (which splits groups more): the same decisions/s in process, and over HTTP at
+   * 1,000 req/s a sixth less CPU per request (median 1.3 ms against 1.55) and no worse a p99.
+   */
+  private handOverAt(): number {
+    const held = this.waiting.size - this.handOver.length;
+    return held === 0 ? Infinity : held;
+  }
+
+  /** Hands the appends made since the last hand-over to the writer thread. */
+  private handOverNow(): void {
+    if (this.handOver.length === 0) return;
+    const appends = this.handOver;
+    this.handOver = [];
+    this.writerThread().append(this.threadStore!, appends);
+  }
+
+  /** Posts a request to the writer thread under a new id; `waiter` hears its answer. */
+  private toThread(post: (id: number) => void, waiter: Waiter): void {
+    const id = ++this.requests;
+    this.waiting.set(id, waiter);
+    post(id);
+  }
+
+  /** Everything the writer thread says about this store. */
+  private hear(a: WriterAnswer): void {
+    if (a.type === 'lost') {
+      // The thread is gone: what it had not answered is refused (it may or may not be on disk).
+      this.thread = undefined;
+      const waiting = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const w of waiting) w.reject(a.error);
+      return;
     }
-    if (already.length > 0) {
-      throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
+    if (a.type === 'ok') {
+      const w = this.waiting.get(a.id);
+      this.waiting.delete(a.id);
+      w?.resolve(undefined as never);
+      return;
     }
-    const headValue = this.stmt.head.get(stream)?.revision;
-    const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
-    const actual = head === undefined ? ('no_stream' as const) : head;
-    const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && head === undefined) ||
-      (expected === 'stream_exists' && head !== undefined) ||
-      (typeof expected === 'bigint' && head === expected);
-    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
-    const created = new Date().toISOString();
-    let revision = head === undefined ? 0n : head + 1n;
-    let position = 0n;
-    for (const e of encoded) {
-      position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
-      revision++;
+    const waiters = a.ids.map((id) => this.waiting.get(id)!);
+    for (const id of a.ids) this.waiting.delete(id);
+    if (a.type === 'failed') {
+      const error = storeError(fromWire(a.error), this.file);
+      for (const w of waiters) w.reject(error);
+      return;
     }
-    return { nextExpectedRevision: revision - 1n, position, written: true };
+    this.settle(waiters, a.outcomes.map((o) => ('ok' in o ? o : { err: fromWire(o.err) })), a.seconds);
+  }
+
+  /** The process's writer thread, with a connection for this store (opened at its first append, and again if the thread died). */
+  private writerThread(): WriterThread {
+    if (!this.thread?.alive) {
+      this.thread = WriterThread.get();
+      this.threadStore = this.thread.open(this.file, this.busyTimeoutMs, this.groupCommit, (a) => this.hear(a));
+    }
+    return this.thread;
+  }
+
+  /**
+   * Caps the store file at `pages` pages for this store's appends (SQLite's max_page_count, on the
+   * connection that writes), or lifts the cap (no argument): an append that needs more room is
+   * refused with StoreFullError, as on a full disk. An operator's quota; tests use it to fill the store.
+   */
+  async setMaxPageCount(pages?: number): Promise<void> {
+    this.ensureOpen();
+    const limit = pages ?? MAX_PAGE_COUNT;
+    if (this.writerMode === 'inline') {
+      this.endSnapshot();
+      this.db.pragma(`max_page_count = ${limit}`);
+      return;
+    }
+    await new Promise((resolve, reject) => this.toThread((id) => this.writerThread().maxPages(this.threadStore!, id, limit), { resolve, reject }));
   }
 
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
     return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) =>
-      (backwards ? this.stmt.readBwd : this.stmt.readFwd).all(stream, from, limit),
+      (backwards ? this.stmt.readBwd : this.stmt.readFwd)(limit, stream, from),
     );
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
     return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) =>
-      (backwards ? this.stmt.allBwd : this.stmt.allFwd).all(from, limit),
+      (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
     );
   }
 
@@ -267,7 +328,9 @@ export class SqliteEventStore implements EventStore {
     let remaining = maxCount ?? Infinity;
     while (remaining > 0) {
       this.ensureOpen();
+      this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
+      if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
       for (const row of rows) yield toRecorded(row);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
@@ -291,12 +354,14 @@ export class SqliteEventStore implements EventStore {
 
   async streamRevision(stream: string): Promise<bigint | undefined> {
     this.ensureOpen();
+    this.reading();
     const r = this.stmt.head.get(stream)?.revision;
     return r === null || r === undefined ? undefined : BigInt(r);
   }
 
   async headPosition(): Promise<bigint | undefined> {
     this.ensureOpen();
+    this.reading();
     const p = this.stmt.headPosition.get()?.position;
     return p === null || p === undefined ? undefined : BigInt(p);
   }
@@ -311,12 +376,54 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * Closes the store once every append made before is answered: those the writer has begun are
+   * written and resolve, the others are refused (StoreUnavailableError); then the writer's
+   * connection and this one are closed.
+   */
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.queue.length > 0) this.flush(); // refuses them, now
+    this.handOverNow(); // the writer thread refuses what it has not begun
+    const thread = this.thread;
+    if (thread?.alive) {
+      await new Promise((resolve, reject) => this.toThread((id) => thread.close(this.threadStore!, id), { resolve, reject })).catch(() => undefined);
+      thread.forget(this.threadStore!);
+    }
     this.appendStats.complete();
     this.commits.emit('commit');
+    localCommits.off(this.key, this.endSnapshotSoon);
+    this.endSnapshot();
     this.db.close();
+  }
+
+  /**
+   * The reads of one turn of the event loop share one read transaction (one snapshot): opening
+   * one costs this connection its locks and a look at the WAL index (~7 us a read measured here,
+   * as much again as the query), and a decision reads three streams. The snapshot ends at the end
+   * of the turn, before any write on this connection, before an append's acknowledgement is
+   * passed on (so what follows reads it), and when another store of this process commits to the
+   * same file. A read therefore sees every commit of this process that was acknowledged before
+   * it, and every commit of another process made before the turn's first read.
+   */
+  private reading(): void {
+    if (this.snapshot) return;
+    this.stmt.begin.run();
+    this.snapshot = true;
+    setImmediate(this.endSnapshotSoon);
+  }
+
+  private endSnapshot(): void {
+    if (!this.snapshot) return;
+    this.snapshot = false;
+    if (this.db.inTransaction) this.stmt.commit.run();
+  }
+
+  /** A commit of this store: its subscribers, and the other stores of this process on the same file, hear of it. */
+  private committed(): void {
+    localCommits.emit(this.key);
+    this.commits.emit('commit');
   }
 
   private ensureOpen(): void {
@@ -324,20 +431,23 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-/** Whether a stored event has the type, data and metadata of one about to be appended (key order aside). */
-function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string; metadata: string }): boolean {
-  if (a.type !== b.type) return false;
-  if (a.data === b.data && a.metadata === b.metadata) return true;
-  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
-}
+/** Commits by the stores of this process, by file: each store's reads end their snapshot at another's commit. */
+const localCommits = new EventEmitter().setMaxListeners(0);
 
-function isFull(err: unknown): boolean {
-  return (err as { code?: string })?.code === 'SQLITE_FULL';
-}
+/** A page of a query: `limit` rows at most, from the bound parameters. */
+type Paged<P extends unknown[]> = (limit: number, ...params: P) => Row[];
 
-/** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
-function storeError(err: unknown, file: string): unknown {
-  return isFull(err) ? new StoreFullError(`${file}: ${(err as Error).message}`, err) : err;
+/**
+ * A query read a page at a time. A whole page has its LIMIT written into the statement: with the
+ * LIMIT bound as a parameter, each run of these statements cost ~6 us more (an empty read of a
+ * stream 14 us instead of 7, one row 20 instead of 12; better-sqlite3 12, SQLite 3.53 built with
+ * STAT4, measured on this machine), as if the statement were planned again at each run. A shorter
+ * page (the end of a maxCount) binds its limit.
+ */
+function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P> {
+  const page = db.prepare<P, Row>(`${sql} LIMIT ${PAGE}`);
+  const short = db.prepare<[...P, number], Row>(`${sql} LIMIT ?`);
+  return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
 }
 
 function toRecorded(row: Row): RecordedEvent {

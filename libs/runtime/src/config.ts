@@ -30,6 +30,9 @@ class Environment {
   @IsNotEmpty({ message: 'must be a file path' })
   LEDGER_SQLITE_PATH = './data/ledger.sqlite';
 
+  @IsIn(['thread', 'inline'], { message: "must be 'thread' or 'inline'" })
+  LEDGER_SQLITE_WRITER = 'thread';
+
   @ValidateIf((e: Environment) => e.LEDGER_STORE === 'esdb')
   @IsDefined({ message: 'is needed with LEDGER_STORE=esdb (e.g. esdb://127.0.0.1:2113?tls=false)' })
   @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/, { message: 'must be an EventStoreDB connection string (esdb://host:port?tls=false)' })
@@ -77,6 +80,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'HOST', meaning: 'address to listen on', default: '`127.0.0.1`' },
   { variable: 'LEDGER_STORE', meaning: '`sqlite` (embedded) or `esdb` (EventStoreDB)', default: '`sqlite`' },
   { variable: 'LEDGER_SQLITE_PATH', meaning: 'the SQLite event store file (its directory is created)', default: '`./data/ledger.sqlite`' },
+  { variable: 'LEDGER_SQLITE_WRITER', meaning: "where the SQLite store's appends are written and fsynced: `thread` (a writer thread, off the event loop) or `inline` (on the event loop)", default: '`thread`' },
   { variable: 'EVENTSTORE_CONNECTION_STRING', meaning: 'EventStoreDB connection string, with `LEDGER_STORE=esdb`', default: 'none' },
   { variable: 'LEDGER_STORE_TIMEOUT_MS', meaning: 'our own deadline on every EventStoreDB call', default: '`10000`' },
   { variable: 'LEDGER_READMODEL_PATH', meaning: 'the read-model database', default: '`readmodels.sqlite` beside the store' },
@@ -135,7 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     throw new ConfigError(problem.property, reason.replace(new RegExp(`^${problem.property} `), ''), given[problem.property]);
   }
   const store: StoreConfig =
-    e.LEDGER_STORE === 'esdb' ? { kind: 'esdb', connectionString: e.EVENTSTORE_CONNECTION_STRING!, timeoutMs: e.LEDGER_STORE_TIMEOUT_MS } : { kind: 'sqlite', path: e.LEDGER_SQLITE_PATH };
+    e.LEDGER_STORE === 'esdb' ? { kind: 'esdb', connectionString: e.EVENTSTORE_CONNECTION_STRING!, timeoutMs: e.LEDGER_STORE_TIMEOUT_MS } : { kind: 'sqlite', path: e.LEDGER_SQLITE_PATH, writer: e.LEDGER_SQLITE_WRITER as 'thread' | 'inline' };
   return {
     host: e.HOST,
     port: e.PORT,

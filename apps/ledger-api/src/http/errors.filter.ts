@@ -17,6 +17,8 @@ export class ErrorsFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<{ status(n: number): { json(b: unknown): void } }>();
+    // The request's correlation id (see request-log.ts) on the error's log line, so it leads to the request's own line.
+    const correlationId = host.switchToHttp().getRequest<{ id?: string }>().id;
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
       res.status(statusCode).json({ statusCode, error, message, ...extra });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
@@ -26,7 +28,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof StreamContentionError) return send(503, 'Service Unavailable', err.message, { code: 'STREAM_CONTENTION' });
     if (err instanceof StoreFullError) return send(507, 'Insufficient Storage', err.message, { code: 'STORE_OUT_OF_SPACE' });
     if (err instanceof UnreadableEventError) {
-      this.logger.error(err.message);
+      this.logger.error({ msg: err.message, correlationId });
       return send(500, 'Internal Server Error', err.message, { code: 'UNREADABLE_STORED_EVENT', stream: err.stream, revision: err.revision.toString(), position: err.position.toString() });
     }
     if (err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError) return send(409, 'Conflict', err.message);
@@ -47,7 +49,7 @@ export class ErrorsFilter implements ExceptionFilter {
       const { length, limit } = err as { length?: number; limit?: number };
       return send(413, 'Payload Too Large', `body: ${length ?? 'more than the limit of'} bytes, over the ${limit}-byte limit for this content type`, { field: 'body' });
     }
-    this.logger.error(err instanceof Error ? err.stack : String(err));
+    this.logger.error({ msg: err instanceof Error ? err.stack : String(err), correlationId });
     send(500, 'Internal Server Error', 'internal error (logged)');
   }
 }

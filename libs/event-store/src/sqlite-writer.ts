@@ -1,0 +1,203 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EventIdConflictError, PartialIdempotencyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import type { AppendResult, ExpectedRevision } from './event-store.port';
+import { canonicalJson } from './hash-chain';
+
+/** The SQLite page size of the ledger's databases (store and read models) when they are created. */
+export const PAGE_SIZE = 8192;
+
+/** An event as the writer stores it: its id in lower case, its data and metadata as JSON text. */
+export interface EncodedEvent {
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** One append, checked and serialised by the caller, for the writer to check against the store and write. */
+export interface PendingAppend {
+  stream: string;
+  expected: ExpectedRevision;
+  encoded: EncodedEvent[];
+}
+
+/** What the writer made of one append of a group. */
+export type AppendOutcome = { ok: AppendResult } | { err: unknown };
+
+export interface OpenOptions {
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens the store's file with the settings every connection to it uses: safe integers, the busy
+ * timeout, WAL, synchronous=FULL (a commit returns once it is fsynced), and for a new file 8 KiB
+ * pages and the events table. The connection that appends and the one that reads (on another
+ * thread) both open it this way.
+ */
+export function openStoreDatabase(file: string, options: OpenOptions = {}): Database.Database {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  db.defaultSafeIntegers(true);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  // 8 KiB pages (for a new file; an existing one keeps its own): a decision event is ~2 KB with
+  // its metadata, and on 4 KiB pages only one fits per page. Measured on a 10^5-event estate: the
+  // file 187 -> 145 MB, appends and reads no slower.
+  db.pragma(`page_size = ${PAGE_SIZE}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      position INTEGER PRIMARY KEY,
+      stream   TEXT    NOT NULL,
+      revision INTEGER NOT NULL,
+      event_id TEXT    NOT NULL,
+      type     TEXT    NOT NULL,
+      data     TEXT    NOT NULL,
+      metadata TEXT    NOT NULL,
+      created  TEXT    NOT NULL,
+      UNIQUE (stream, revision),
+      UNIQUE (stream, event_id)
+    );
+  `);
+  return db;
+}
+
+/**
+ * The store's write side on one connection: the expected-revision and idempotency checks and the
+ * inserts of each append, inside BEGIN IMMEDIATE, so that the connection that writes is the one
+ * source of truth for revisions (and so for the hash chain, whose links the caller computed for
+ * the revision it expects). Used on the event loop's own connection, or on the writer thread's.
+ */
+export class SqliteWriter {
+  private readonly stmt: {
+    head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
+    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string; metadata: string } | undefined>;
+    insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
+  };
+  /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
+  private readonly appendSavepoint: (p: PendingAppend) => AppendResult;
+  private readonly appendAlone: Database.Transaction<(p: PendingAppend) => AppendResult>;
+  private readonly group: Database.Transaction<(batch: PendingAppend[], outcomes: AppendOutcome[]) => void>;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = {
+      head: db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      findIds: db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
+      insert: db.prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    };
+    this.appendSavepoint = db.transaction((p: PendingAppend) => this.appendOne(p));
+    this.appendAlone = db.transaction((p: PendingAppend) => this.appendOne(p));
+    this.group = db.transaction((batch: PendingAppend[], outcomes: AppendOutcome[]) => {
+      for (const item of batch) {
+        try {
+          outcomes.push({ ok: this.appendSavepoint(item) });
+        } catch (err) {
+          if (isFull(err)) throw err; // the whole group is refused: nothing of it can be written
+          outcomes.push({ err });
+        }
+      }
+    });
+  }
+
+  /**
+   * Group commit: the appends of `batch` are written in one transaction, each inside a savepoint
+   * of its own (so one refused append leaves the others alone), and the transaction commits (and
+   * is fsynced) before this returns. Throws when the whole group is refused (SQLITE_FULL, a lock
+   * held past the busy timeout).
+   */
+  writeGroup(batch: PendingAppend[]): AppendOutcome[] {
+    const outcomes: AppendOutcome[] = [];
+    this.group.immediate(batch, outcomes);
+    return outcomes;
+  }
+
+  /** One append in a transaction of its own (no group commit). */
+  writeOne(p: PendingAppend): AppendResult {
+    return this.appendAlone.immediate(p);
+  }
+
+  /** One append's checks and inserts; runs inside a transaction (or a savepoint of one). */
+  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult {
+    // Idempotency: a batch whose ids are all already in the stream, each with the same content, is
+    // a retry of a written append; the same ids with other content are another append's events.
+    const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
+    const already = found.filter((f) => f !== undefined);
+    if (already.length === encoded.length) {
+      const differing = encoded.filter((e, i) => !sameContent(e, found[i]!)).map((e) => e.id);
+      if (differing.length > 0) throw new EventIdConflictError(stream, differing);
+      const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
+      const head = this.stmt.head.get(stream)?.revision;
+      return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
+    }
+    if (already.length > 0) {
+      throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
+    }
+    const headValue = this.stmt.head.get(stream)?.revision;
+    const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
+    const actual = head === undefined ? ('no_stream' as const) : head;
+    const ok =
+      expected === 'any' ||
+      (expected === 'no_stream' && head === undefined) ||
+      (expected === 'stream_exists' && head !== undefined) ||
+      (typeof expected === 'bigint' && head === expected);
+    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    const created = new Date().toISOString();
+    let revision = head === undefined ? 0n : head + 1n;
+    let position = 0n;
+    for (const e of encoded) {
+      position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
+      revision++;
+    }
+    return { nextExpectedRevision: revision - 1n, position, written: true };
+  }
+}
+
+/** Whether a stored event has the type, data and metadata of one about to be appended (key order aside). */
+function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string; metadata: string }): boolean {
+  if (a.type !== b.type) return false;
+  if (a.data === b.data && a.metadata === b.metadata) return true;
+  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
+}
+
+export function isFull(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'SQLITE_FULL';
+}
+
+/** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
+export function storeError(err: unknown, file: string): unknown {
+  return isFull(err) ? new StoreFullError(`${file}: ${(err as Error).message}`, err) : err;
+}
+
+/**
+ * An error as it crosses from the writer thread to the event loop (a structured clone keeps
+ * neither the class nor the fields of our errors): `wireError` on the writer, `fromWire` on the
+ * other side gives back the same class with the same fields and message.
+ */
+export type WireError =
+  | { kind: 'wrong-revision'; stream: string; expected: ExpectedRevision; actual: bigint | 'no_stream' }
+  | { kind: 'id-conflict'; stream: string; ids: string[] }
+  | { kind: 'partial'; stream: string; ids: string[] }
+  | { kind: 'closed'; message: string }
+  | { kind: 'other'; name: string; message: string; code?: string };
+
+export function wireError(err: unknown): WireError {
+  if (err instanceof WrongExpectedRevisionError) return { kind: 'wrong-revision', stream: err.stream, expected: err.expected, actual: err.actual };
+  if (err instanceof EventIdConflictError) return { kind: 'id-conflict', stream: err.stream, ids: err.conflictingIds };
+  if (err instanceof PartialIdempotencyError) return { kind: 'partial', stream: err.stream, ids: err.duplicateIds };
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  return { kind: 'other', name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.kind === 'wrong-revision') return new WrongExpectedRevisionError(w.stream, w.expected, w.actual);
+  if (w.kind === 'id-conflict') return new EventIdConflictError(w.stream, w.ids);
+  if (w.kind === 'partial') return new PartialIdempotencyError(w.stream, w.ids);
+  if (w.kind === 'closed') return new StoreUnavailableError(w.message);
+  const e = new Error(w.message) as Error & { code?: string };
+  e.name = w.name;
+  if (w.code !== undefined) e.code = w.code;
+  return e;
+}
