@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { decisions } from './decisions';
 import { esdbCase } from './esdb';
 import { http } from './http';
-import { scale } from './scale';
+import { scale, scaleTable } from './scale';
 import { ceiling, ours, peer } from './store';
 import { fmt } from './util';
 
@@ -72,8 +72,7 @@ async function main(): Promise<void> {
   for (const r of web) lines.push(`| ${r.label}${r.jobsCompleted !== undefined ? ` (${r.jobsCompleted} jobs completed)` : ''} | ${fmt(r.throughput)} | ${r.p50ms} | ${r.p99ms} | ${r.non2xx} | ${r.errors} |`);
   const [plain, withJobs] = web;
   if (plain && withJobs?.jobsCompleted !== undefined) lines.push(`p99 with audit jobs running / without: ${(withJobs.p99ms / plain.p99ms).toFixed(2)} (target: at most 2)`);
-  lines.push('', '4. rebuild and what-if (ownership-only) by size, each in a process of its own', '| events | decisions | rebuild events/s | rebuild peak RSS MB | what-if decisions/s | what-if peak RSS MB |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of sc) lines.push(`| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.maxRssMB} | ${fmt(r.whatIf.decisionsPerSecond)} | ${r.whatIf.maxRssMB} |`);
+  lines.push('', ...scaleTable(sc));
   lines.push(
     '',
     '5. bytes per decision (ServiceRequestEvaluated) by size: as stored (data + metadata), the store file and the read models\' decisions table with its indexes',
