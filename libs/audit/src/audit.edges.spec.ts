@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest, type ServiceRequestEvaluatedV1, type ServiceRequestInput } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { differences, replayDecision, whatIf } from './replay';
+import { differences, replayDecision } from './replay';
+import { whatIf } from './what-if';
 import { digestAt, verifyStore } from './tamper';
 
 /**
