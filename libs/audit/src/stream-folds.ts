@@ -12,10 +12,14 @@ export function evolveFor(stream: string): Evolve<unknown> | undefined {
   return undefined;
 }
 
-/** A stored event as a ledger event (undefined for another application's); one this code cannot read is an UnreadableEventError. */
-export function readEvent(e: RecordedEvent): LedgerEvent | undefined {
+/**
+ * A stored event as a ledger event (undefined for another application's); one this code cannot read
+ * is an UnreadableEventError. `reasons` false: a stored decision's reasons are not rendered (the
+ * folds never read a decision; a what-if under another rule set compares outcomes and codes only).
+ */
+export function readEvent(e: RecordedEvent, reasons = false): LedgerEvent | undefined {
   try {
-    return ledgerEventOf(e.stream, e.type, e.data);
+    return ledgerEventOf(e.stream, e.type, e.data, { reasons });
   } catch (err) {
     throw new UnreadableEventError(e.stream, e.revision, e.position, (err as Error).message);
   }

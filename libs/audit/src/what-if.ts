@@ -121,7 +121,7 @@ export async function whatIf(
     }
     if (window) window.lastPosition = e.position.toString();
     if (++read % 10_000 === 0) onProgress?.(read);
-    const event = readEvent(e);
+    const event = readEvent(e, !ruleSet); // as recorded, a decision is compared whole, reasons included
     if (!event) continue; // another application's event in a shared EventStoreDB
     if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
       await judge(event.data);

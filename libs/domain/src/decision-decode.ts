@@ -10,7 +10,7 @@ import { template } from './decision-templates';
  * Decoding the stored form of a decision (decision-record.ts): each check from its template, its
  * values and the request, with its reason rendered.
  */
-export function decodeCheck(entry: CheckEntry, index: number, c: Context): CheckRecord {
+export function decodeCheck(entry: CheckEntry, index: number, c: Context, reasons = true): CheckRecord {
   if (isObject(entry) && 'check' in entry) return entry as unknown as CheckRecord;
   const name = CHECKS[index];
   if (!name) throw new DomainError('ServiceRequestEvaluated.checks', `holds more than ${CHECKS.length} checks`);
@@ -27,7 +27,7 @@ export function decodeCheck(entry: CheckEntry, index: number, c: Context): Check
   } else {
     throw new DomainError('ServiceRequestEvaluated.checks', `check ${index + 1} is not a template id, a list or a check`);
   }
-  const reason = reasonAsRecorded ?? t.reason(evidence, c);
+  const reason = reasonAsRecorded ?? (reasons ? t.reason(evidence, c) : '');
   return { step: index + 1, check: name, outcome: t.outcome, ...(t.code ? { code: t.code } : {}), reason, evidence };
 }
 
@@ -45,17 +45,20 @@ export function streamsRead(d: { originator: string; target: string; mpxn: unkno
 /**
  * A stored decision (schema version 3) as every reader sees a decision: the request whole, each
  * check with its reason rendered. A record that does not decode is a DomainError (an unreadable event).
+ * `reasons` false: each check's reason is left empty (''), not rendered (a third of the decode),
+ * for a reader that needs what was decided and on what evidence, not the prose (what-if under
+ * another rule set, the decisions read model, which keeps the stored form); all else is the same.
  */
-export function decodeDecision(record: DecisionRecordV3, target: string): ServiceRequestEvaluatedV1 {
+export function decodeDecision(record: DecisionRecordV3, target: string, reasons = true): ServiceRequestEvaluatedV1 {
   try {
-    return decode(record, target);
+    return decode(record, target, reasons);
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('ServiceRequestEvaluated', `the stored decision does not decode: ${(err as Error).message}`);
   }
 }
 
-function decode(record: DecisionRecordV3, target: string): ServiceRequestEvaluatedV1 {
+function decode(record: DecisionRecordV3, target: string, reasons: boolean): ServiceRequestEvaluatedV1 {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
@@ -89,7 +92,7 @@ function decode(record: DecisionRecordV3, target: string): ServiceRequestEvaluat
   const evaluatedAt = record.evaluatedAt === undefined ? receivedAt : longInstant(record.evaluatedAt);
   const c = context(request, ruleSet, record.senderRole ?? null, evaluatedAt);
   const checks = record.checks.map((entry, i) => {
-    const check = decodeCheck(entry, i, c);
+    const check = decodeCheck(entry, i, c, reasons);
     if (i === 2) c.device = deviceOf(check);
     return check;
   });

@@ -195,9 +195,10 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
  * Brings a stored event to the shape the ledger reads. A ServiceRequestEvaluated of version 3 (its
  * stored form) is decoded, with the device of its `stream` as the request's target; versions 1 and
  * 2 read as recorded; every other type is at version 1. An unknown type or version is refused,
- * never guessed at.
+ * never guessed at. `options.reasons` false: a version-3 decision's checks keep an empty reason
+ * instead of the rendered prose (decodeDecision), for readers that never show it.
  */
-export function upcast(type: string, data: unknown, stream?: string): LedgerEvent {
+export function upcast(type: string, data: unknown, stream?: string, options: ReadOptions = {}): LedgerEvent {
   if (!(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) throw new DomainError('event.type', `'${type}' is not a ledger event`);
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (!KNOWN_VERSIONS[type as LedgerEventType].includes(version as number)) {
@@ -205,7 +206,7 @@ export function upcast(type: string, data: unknown, stream?: string): LedgerEven
   }
   if (type === 'ServiceRequestEvaluated' && version === 3) {
     if (!stream?.startsWith('device-')) throw new DomainError('ServiceRequestEvaluated.stream', `a decision of version 3 is read from its device's stream, not '${String(stream)}'`);
-    return { type, data: decodeDecision(data as DecisionRecordV3, stream.slice('device-'.length)) };
+    return { type, data: decodeDecision(data as DecisionRecordV3, stream.slice('device-'.length), options.reasons ?? true) };
   }
   return { type, data } as LedgerEvent;
 }
@@ -226,9 +227,14 @@ export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|
  * type, in a stream the ledger does not write). An event of a ledger stream or type that cannot be
  * upcast (an unknown type or schema version) is a DomainError: the reader must stop, not skip it.
  */
-export function ledgerEventOf(stream: string, type: string, data: unknown): LedgerEvent | undefined {
+export function ledgerEventOf(stream: string, type: string, data: unknown, options: ReadOptions = {}): LedgerEvent | undefined {
   if (!isLedgerStream(stream) && !(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) return undefined;
-  return upcast(type, data, stream);
+  return upcast(type, data, stream, options);
+}
+
+/** How a stored event is read: `reasons` (default true) false leaves a stored decision's reasons unrendered (''). */
+export interface ReadOptions {
+  reasons?: boolean;
 }
 
 export const deviceStream = (deviceId: string): string => `device-${deviceId}`;
