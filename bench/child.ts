@@ -28,17 +28,17 @@ async function main(): Promise<void> {
       for await (const _ of store.readAll()) n++;
       return n;
     });
-    result = { events: t.value, seconds: t.seconds };
+    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else if (task === 'rebuild') {
     const file = path.join(dir, `readmodels-${process.pid}.sqlite`);
     const writer = openReadModels(file);
     const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
     writer.db.closeCheckpointed();
-    result = { events: t.value, seconds: t.seconds, bytes: readModelBytes(file, t.value) };
+    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value) };
   } else if (task === 'whatif') {
     let scanned = 0;
     const t = await timed(() => whatIf(store, getRuleSet('ownership-only'), {}, {}, (n) => (scanned = n)));
-    result = { decisions: t.value.judged, events: scanned, changed: t.value.changes.total, seconds: t.seconds };
+    result = { decisions: t.value.judged, events: scanned, changed: t.value.changes.total, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else throw new Error(`unknown task ${task}`);
   await store.dispose(); // a second dispose (after generate) does nothing
   process.stdout.write(`${JSON.stringify({ ...result, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);

@@ -1,5 +1,5 @@
 /** The folds replay and what-if share: which evolve a stream takes, a stored event read as a ledger event, a stream folded up to a revision. */
-import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerEvent } from '@ledger/domain';
+import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerEvent, type ReadOptions } from '@ledger/domain';
 import { UnreadableEventError, type EventStore, type RecordedEvent } from '@ledger/event-store';
 
 export type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
@@ -14,12 +14,12 @@ export function evolveFor(stream: string): Evolve<unknown> | undefined {
 
 /**
  * A stored event as a ledger event (undefined for another application's); one this code cannot read
- * is an UnreadableEventError. `reasons` false: a stored decision's reasons are not rendered (the
- * folds never read a decision; a what-if under another rule set compares outcomes and codes only).
+ * is an UnreadableEventError. By default a stored decision is read without its checks (the folds
+ * never read a decision: ReadOptions); `options` {} reads it whole.
  */
-export function readEvent(e: RecordedEvent, reasons = false): LedgerEvent | undefined {
+export function readEvent(e: RecordedEvent, options: ReadOptions = { checks: false }): LedgerEvent | undefined {
   try {
-    return ledgerEventOf(e.stream, e.type, e.data, { reasons });
+    return ledgerEventOf(e.stream, e.type, e.data, options);
   } catch (err) {
     throw new UnreadableEventError(e.stream, e.revision, e.position, (err as Error).message);
   }

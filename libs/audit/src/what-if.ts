@@ -121,7 +121,8 @@ export async function whatIf(
     }
     if (window) window.lastPosition = e.position.toString();
     if (++read % 10_000 === 0) onProgress?.(read);
-    const event = readEvent(e, !ruleSet); // as recorded, a decision is compared whole, reasons included
+    // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
+    const event = readEvent(e, ruleSet ? { checks: false } : {});
     if (!event) continue; // another application's event in a shared EventStoreDB
     if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
       await judge(event.data);

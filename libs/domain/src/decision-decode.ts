@@ -1,5 +1,5 @@
 import type { CertificateIdentity } from './catalogue';
-import type { CheckRecord, RecordedRequest, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
+import type { CheckOutcome, CheckRecord, RecordedRequest, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
 import { DomainError } from './identifiers';
 import { CHECKS, context, type Context, type Template } from './decision-context';
 import type { CheckEntry, DecisionRecordV3 } from './decision-record';
@@ -34,7 +34,7 @@ export function decodeCheck(entry: CheckEntry, index: number, c: Context, reason
 /** The device check's evidence, which later checks derive from. */
 export const deviceOf = (check: CheckRecord | undefined) => (check && check.check === 'device' && 'deviceType' in check.evidence ? check.evidence : undefined);
 
-export function derivedCode(checks: CheckRecord[], c: Context): ResponseCode {
+export function derivedCode(checks: ReadonlyArray<{ outcome: CheckOutcome; code?: ResponseCode }>, c: Context): ResponseCode {
   return checks.find((k) => k.outcome === 'fail')?.code ?? (c.future ? 'I99' : 'I0');
 }
 
@@ -42,23 +42,42 @@ export function streamsRead(d: { originator: string; target: string; mpxn: unkno
   return [`user-${d.originator}`, `device-${d.target}`, ...(typeof d.mpxn === 'string' ? [`meterpoint-${d.mpxn}`] : [])];
 }
 
+/** How much of a stored decision to decode (every field not named here is decoded as always). */
+export interface DecodeOptions {
+  /** false: each check's reason is left empty (''), not rendered (a third of the decode). Default true. */
+  reasons?: boolean;
+  /**
+   * false: the decision without its checks (`checks: []`): the request, rule set, time, revisions
+   * read, outcome and response code, for a reader that needs what was decided and not why (what-if
+   * under another rule set). Of the checks only the device check is decoded (the MPxN read); of
+   * the others, their templates' outcomes and codes. Default true.
+   */
+  checks?: boolean;
+}
+
 /**
  * A stored decision (schema version 3) as every reader sees a decision: the request whole, each
  * check with its reason rendered. A record that does not decode is a DomainError (an unreadable event).
- * `reasons` false: each check's reason is left empty (''), not rendered (a third of the decode),
- * for a reader that needs what was decided and on what evidence, not the prose (what-if under
- * another rule set, the decisions read model, which keeps the stored form); all else is the same.
+ * `options` leave out what a reader never looks at (DecodeOptions); all else is the same.
  */
-export function decodeDecision(record: DecisionRecordV3, target: string, reasons = true): ServiceRequestEvaluatedV1 {
+export function decodeDecision(record: DecisionRecordV3, target: string, options: DecodeOptions = {}): ServiceRequestEvaluatedV1 {
   try {
-    return decode(record, target, reasons);
+    return decode(record, target, options.reasons ?? true, options.checks ?? true);
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('ServiceRequestEvaluated', `the stored decision does not decode: ${(err as Error).message}`);
   }
 }
 
-function decode(record: DecisionRecordV3, target: string, reasons: boolean): ServiceRequestEvaluatedV1 {
+/** A check's outcome and code, from its template (or as recorded), without decoding its evidence. */
+function outcomeOf(entry: CheckEntry, index: number): { outcome: CheckOutcome; code?: ResponseCode } {
+  if (isObject(entry) && 'check' in entry) return entry as unknown as CheckRecord;
+  const id = typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : isObject(entry) && typeof entry.id === 'string' ? entry.id : undefined;
+  if (id === undefined) throw new DomainError('ServiceRequestEvaluated.checks', `check ${index + 1} is not a template id, a list or a check`);
+  return template(CHECKS[index], id);
+}
+
+function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean): ServiceRequestEvaluatedV1 {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
@@ -91,12 +110,15 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean): Ser
   const ruleSet = { id: rs[1], version: Number(rs[2]) };
   const evaluatedAt = record.evaluatedAt === undefined ? receivedAt : longInstant(record.evaluatedAt);
   const c = context(request, ruleSet, record.senderRole ?? null, evaluatedAt);
-  const checks = record.checks.map((entry, i) => {
+  const checks: CheckRecord[] = [];
+  const outcomes = record.checks.map((entry, i) => {
+    if (!whole && i !== 2) return outcomeOf(entry, i);
     const check = decodeCheck(entry, i, c, reasons);
     if (i === 2) c.device = deviceOf(check);
+    if (whole) checks.push(check);
     return check;
   });
-  const responseCode = record.responseCode ?? derivedCode(checks, c);
+  const responseCode = record.responseCode ?? derivedCode(outcomes, c);
   let revisionsRead: Record<string, string | null>;
   if (Array.isArray(record.revisionsRead)) {
     const [u, dv, mp, mpxn] = record.revisionsRead;
