@@ -5,8 +5,11 @@ import * as path from 'node:path';
 import type { ReadModelBytes, StoreBytes } from './bytes';
 import { fmt, rate, tmpDir } from './util';
 
-/** The 1-minute load average when a step ended (the machine may be shared: figures are compared within a run). */
-type Load = { load1: number };
+/**
+ * The 1-minute load average when a step ended, and the step's CPU seconds (user + system) beside its
+ * wall-clock seconds: the machine may be shared, so figures are compared within a run.
+ */
+type Load = { load1: number; cpuSeconds: number };
 
 export interface ScaleRow {
   targetEvents: number;
@@ -62,9 +65,9 @@ export function measure(dir: string, target: number, gen: Record<string, number>
     events: rd.events,
     decisions: wi.decisions,
     generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
-    read: { eventsPerSecond: read, seconds: rd.seconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
-    rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
-    whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), eventsScannedPerSecond: scanned, seconds: wi.seconds, maxRssMB: wi.maxRssMB, overRead: ratio(scanned, read), load1: wi.load1 },
+    read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
+    rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
+    whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), eventsScannedPerSecond: scanned, seconds: wi.seconds, cpuSeconds: wi.cpuSeconds, maxRssMB: wi.maxRssMB, overRead: ratio(scanned, read), load1: wi.load1 },
     bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
   };
 }
