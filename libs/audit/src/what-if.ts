@@ -102,10 +102,19 @@ export async function whatIf(
   };
   // The folds of the streams seen most recently, at most `maxFolds` (least recently used out),
   // so memory stays bounded however large the log; a stream dropped and met again is read back.
-  const folds = new Map<string, { state: unknown; revision: bigint }>();
-  const remember = (stream: string, fold: { state: unknown; revision: bigint }) => {
+  // A fold is moved to the young end of the map only when it was placed there over maxFolds / 2
+  // uses ago, not at every use: one used at least that often is never dropped.
+  const folds = new Map<string, Fold>();
+  let tick = 0;
+  const remember = (stream: string, held: Fold | undefined, state: unknown, revision: bigint) => {
+    tick++;
+    if (held && folds.get(stream) === held && tick - held.placed < maxFolds / 2) {
+      held.state = state;
+      held.revision = revision;
+      return;
+    }
     folds.delete(stream);
-    folds.set(stream, fold);
+    folds.set(stream, { state, revision, placed: tick });
     if (folds.size > maxFolds) folds.delete(folds.keys().next().value!);
   };
   const ruleSets = new Map<string, RuleSet>();
@@ -129,9 +138,9 @@ export async function whatIf(
     }
     const evolve = evolveFor(e.stream);
     if (evolve) {
-      let held = folds.get(e.stream);
-      if (e.revision > 0n && held?.revision !== e.revision - 1n) held = { state: await stateAt(store, e.stream, evolve, e.revision - 1n), revision: e.revision - 1n };
-      remember(e.stream, { state: evolve(held?.state, event), revision: e.revision });
+      const held = folds.get(e.stream);
+      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n) : held?.state;
+      remember(e.stream, held, evolve(before, event), e.revision);
     }
   }
   onProgress?.(read);
@@ -142,11 +151,11 @@ export async function whatIf(
     if (revision === null) return undefined;
     const held = folds.get(stream);
     if (held && held.revision === BigInt(revision)) {
-      remember(stream, held); // in use: keep it
+      remember(stream, held, held.state, held.revision); // in use: keep it
       return held.state;
     }
     const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision));
-    if (!held) remember(stream, { state, revision: BigInt(revision) });
+    if (!held) remember(stream, undefined, state, BigInt(revision));
     return state;
   }
 
@@ -193,6 +202,13 @@ export async function whatIf(
       });
     }
   }
+}
+
+/** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see remember). */
+interface Fold {
+  state: unknown;
+  revision: bigint;
+  placed: number;
 }
 
 function selected(d: ServiceRequestEvaluatedV1, f: WhatIfFilter): boolean {
