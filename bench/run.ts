@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { decisions, type DecisionsCase } from './decisions';
 import { esdbCase, type EsdbCase } from './esdb';
 import { http, type HttpRun } from './http';
-import { scale, type ScaleRow } from './scale';
+import { scale, scaleTable, type ScaleRow } from './scale';
 import { ceiling, ours, peer, type StoreCase } from './store';
 import { fmt } from './util';
 
@@ -141,10 +141,7 @@ async function main(): Promise<void> {
       if (plain && withJobs?.jobsCompleted !== undefined) lines.push(`${writer}: p99 with audit jobs running / without: ${(withJobs.p99ms / plain.p99ms).toFixed(2)} (target: at most 2)`);
     }
   }
-  if (sc) {
-    lines.push('', '4. rebuild and what-if (ownership-only) by size, each in a process of its own', '| events | decisions | rebuild events/s | rebuild peak RSS MB | what-if decisions/s | what-if peak RSS MB |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of sc) lines.push(`| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.maxRssMB} | ${fmt(r.whatIf.decisionsPerSecond)} | ${r.whatIf.maxRssMB} |`);
-  }
+  if (sc) lines.push('', ...scaleTable(sc));
   if (sc) {
     lines.push(
       '',

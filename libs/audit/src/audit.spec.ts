@@ -7,7 +7,8 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@ledger/projections';
 import { StuckReports } from './reports';
-import { replayDecision, whatIf } from './replay';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 import { digestAt, verifyStore } from './tamper';
 
 describe('replay and audit of a demo estate', () => {

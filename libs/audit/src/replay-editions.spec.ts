@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { decodeDecision, encodeDecision, getRuleSet, parseServiceRequest, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { replayDecision, whatIf } from './replay';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 
 /**
  * Decisions recorded BEFORE rule sets @2 existed: `testing/decisions-recorded-under-edition-1.json`

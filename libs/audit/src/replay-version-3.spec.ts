@@ -5,7 +5,8 @@ import { encodeDecision, getRuleSet, ledgerEventOf, parseServiceRequest, type Le
 import { SqliteEventStore, type EventMetadata } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@ledger/projections';
-import { replayDecision, whatIf } from './replay';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 import { verifyStore } from './tamper';
 
 /**

@@ -138,6 +138,12 @@ describe('a decision in its stored form (schema version 3)', () => {
     record.checks.forEach((entry, i) => met.add(`${CHECKS[i]}:${idOf(entry)}`));
     expect(JSON.stringify(decodeDecision(record, d.request.target))).toBe(JSON.stringify(d));
     expect(JSON.stringify(upcast('ServiceRequestEvaluated', JSON.parse(JSON.stringify(record)), `device-${d.request.target}`).data)).toBe(JSON.stringify(d));
+    // Read without its reasons (what-if under another rule set, the projections): the same decision, each reason empty.
+    const unrendered = { ...d, checks: d.checks.map((c) => ({ ...c, reason: c.reason === undefined ? undefined : '' })) };
+    expect(JSON.stringify(decodeDecision(record, d.request.target, { reasons: false }))).toBe(JSON.stringify(unrendered));
+    expect(JSON.stringify(upcast('ServiceRequestEvaluated', record, `device-${d.request.target}`, { reasons: false }).data)).toBe(JSON.stringify(unrendered));
+    // Without its checks (what-if under another rule set): what was decided, on which revisions, for which request.
+    expect(JSON.stringify(decodeDecision(record, d.request.target, { checks: false }))).toBe(JSON.stringify({ ...d, checks: [] }));
     // No prose, and no copy of the request or of the stream's device.
     const stored = JSON.stringify(record);
     for (const c of d.checks) if (c.reason.length > 12) expect(stored).not.toContain(c.reason);

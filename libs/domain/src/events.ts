@@ -1,5 +1,6 @@
 import type { CertificateIdentity, DeviceStatus, DeviceType, Responsibility, SlotKey, SmetsGeneration } from './catalogue';
 import { decodeDecision, encodeDecision, type DecisionRecordV3 } from './decision-record';
+import type { DecodeOptions } from './decision-decode';
 import { DomainError, type Instant } from './identifiers';
 
 /**
@@ -195,9 +196,10 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
  * Brings a stored event to the shape the ledger reads. A ServiceRequestEvaluated of version 3 (its
  * stored form) is decoded, with the device of its `stream` as the request's target; versions 1 and
  * 2 read as recorded; every other type is at version 1. An unknown type or version is refused,
- * never guessed at.
+ * never guessed at. `options`: what of a version-3 decision a reader never looks at is left out
+ * (its reasons, or its checks: DecodeOptions).
  */
-export function upcast(type: string, data: unknown, stream?: string): LedgerEvent {
+export function upcast(type: string, data: unknown, stream?: string, options: ReadOptions = {}): LedgerEvent {
   if (!(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) throw new DomainError('event.type', `'${type}' is not a ledger event`);
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (!KNOWN_VERSIONS[type as LedgerEventType].includes(version as number)) {
@@ -205,7 +207,7 @@ export function upcast(type: string, data: unknown, stream?: string): LedgerEven
   }
   if (type === 'ServiceRequestEvaluated' && version === 3) {
     if (!stream?.startsWith('device-')) throw new DomainError('ServiceRequestEvaluated.stream', `a decision of version 3 is read from its device's stream, not '${String(stream)}'`);
-    return { type, data: decodeDecision(data as DecisionRecordV3, stream.slice('device-'.length)) };
+    return { type, data: decodeDecision(data as DecisionRecordV3, stream.slice('device-'.length), options) };
   }
   return { type, data } as LedgerEvent;
 }
@@ -226,10 +228,13 @@ export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|
  * type, in a stream the ledger does not write). An event of a ledger stream or type that cannot be
  * upcast (an unknown type or schema version) is a DomainError: the reader must stop, not skip it.
  */
-export function ledgerEventOf(stream: string, type: string, data: unknown): LedgerEvent | undefined {
+export function ledgerEventOf(stream: string, type: string, data: unknown, options: ReadOptions = {}): LedgerEvent | undefined {
   if (!isLedgerStream(stream) && !(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) return undefined;
-  return upcast(type, data, stream);
+  return upcast(type, data, stream, options);
 }
+
+/** How a stored event is read: what of a stored decision (version 3) to leave out (decision-decode.ts). */
+export type ReadOptions = DecodeOptions;
 
 export const deviceStream = (deviceId: string): string => `device-${deviceId}`;
 export const meterPointStream = (mpxn: string): string => `meterpoint-${mpxn}`;

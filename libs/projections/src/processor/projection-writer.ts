@@ -61,7 +61,8 @@ export class ProjectionWriter {
 
 function read(recorded: RecordedEvent) {
   try {
-    return ledgerEventOf(recorded.stream, recorded.type, recorded.data);
+    // No projection shows a decision's reasons (the decisions table keeps its stored form): not rendered.
+    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false });
   } catch (err) {
     throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
   }

@@ -2,7 +2,11 @@ import type { LedgerEvent, LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import type { TableSet } from '../read-model-db';
 
-/** An event as a projection sees it: read as a ledger event, with its place in the store and in the read models. */
+/**
+ * An event as a projection sees it: read as a ledger event, with its place in the store and in the
+ * read models. A stored decision's checks have empty reasons (not rendered: `recorded.data` holds
+ * its stored form, from which decodeDecision renders them).
+ */
 export interface ProjectedEvent {
   event: LedgerEvent;
   recorded: RecordedEvent;
