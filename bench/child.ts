@@ -3,13 +3,16 @@ import { whatIf } from '@ledger/audit';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { openReadModels, Projector } from '@ledger/projections';
+import { readModelBytes, storeBytes } from './bytes';
 import { timed } from './util';
 
 /**
  * One scale task in a process of its own, so that its peak RSS is its own:
- *   generate <dir> <devices> | rebuild <dir> | whatif <dir>
- * Prints one JSON line.
+ *   generate <dir> <devices> | read <dir> | rebuild <dir> | whatif <dir>
+ * Prints one JSON line; generate and rebuild add the bytes per decision of the store and of the read
+ * models. `read` is the raw read of the log (every event through the store's readAll, nothing
+ * parsed beyond what the store gives): the ceiling rebuild and what-if are measured against.
  */
 async function main(): Promise<void> {
   const [task, dir, arg] = process.argv.slice(2);
@@ -17,17 +20,27 @@ async function main(): Promise<void> {
   let result: Record<string, unknown>;
   if (task === 'generate') {
     const t = await timed(() => runDemo(new Ledger(store, getRuleSet('baseline')), { devices: Number(arg), concurrency: 64 }));
-    result = { events: t.value.events, decisions: t.value.requests, seconds: t.seconds };
+    await store.dispose();
+    result = { events: t.value.events, decisions: t.value.requests, seconds: t.seconds, bytes: storeBytes(path.join(dir, 'ledger.sqlite')) };
+  } else if (task === 'read') {
+    const t = await timed(async () => {
+      let n = 0;
+      for await (const _ of store.readAll()) n++;
+      return n;
+    });
+    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else if (task === 'rebuild') {
-    const readModels = new ReadModels(path.join(dir, `readmodels-${process.pid}.sqlite`));
-    const t = await timed(() => new Projector(store, readModels, { batchSize: 1000 }).rebuild());
-    readModels.close();
-    result = { events: t.value, seconds: t.seconds };
+    const file = path.join(dir, `readmodels-${process.pid}.sqlite`);
+    const writer = openReadModels(file);
+    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
+    writer.db.closeCheckpointed();
+    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value) };
   } else if (task === 'whatif') {
-    const t = await timed(() => whatIf(store, getRuleSet('ownership-only')));
-    result = { decisions: t.value.judged, changed: t.value.changes.total, seconds: t.seconds };
+    let scanned = 0;
+    const t = await timed(() => whatIf(store, getRuleSet('ownership-only'), {}, {}, (n) => (scanned = n)));
+    result = { decisions: t.value.judged, events: scanned, changed: t.value.changes.total, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else throw new Error(`unknown task ${task}`);
-  await store.dispose();
+  await store.dispose(); // a second dispose (after generate) does nothing
   process.stdout.write(`${JSON.stringify({ ...result, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
 }
 

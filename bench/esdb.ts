@@ -1,7 +1,7 @@
 import { getRuleSet } from '@ledger/domain';
 import { EsdbEventStore, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { openReadModels, Projector } from '@ledger/projections';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EsdbProtocolServer } from '../libs/event-store/src/testing/esdb-protocol-server';
@@ -74,11 +74,11 @@ async function copy(from: EventStore, to: EventStore): Promise<number> {
 }
 
 async function rebuild(store: EventStore, readModelFile: string): Promise<number> {
-  const readModels = new ReadModels(readModelFile);
+  const writer = openReadModels(readModelFile);
   try {
-    const t = await timed(() => new Projector(store, readModels, { batchSize: 1000 }).rebuild());
+    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
     return rate(t.value, t.seconds);
   } finally {
-    readModels.close();
+    writer.db.close();
   }
 }

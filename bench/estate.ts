@@ -2,16 +2,16 @@ import * as path from 'node:path';
 import { getRuleSet, holderAt, parseServiceRequest, type DeviceState, type MeterPointState, type ServiceRequest } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { openReadModels, Projector, type ReadModelDb } from '@ledger/projections';
 
 /** A demo estate in a fresh store (and its read models), for the benchmarks that need one. */
 export async function demoEstate(dir: string, devices: number) {
   const file = path.join(dir, 'ledger.sqlite');
   const store = new SqliteEventStore(file);
   await runDemo(new Ledger(store, getRuleSet('baseline')), { devices, concurrency: 64 });
-  const readModels = new ReadModels(path.join(dir, 'readmodels.sqlite'));
-  await new Projector(store, readModels).catchUp();
-  return { file, store, readModels };
+  const writer = openReadModels(path.join(dir, 'readmodels.sqlite'));
+  await new Projector(store, writer).catchUp();
+  return { file, store, readModels: writer.db };
 }
 
 export interface Target {
@@ -23,7 +23,7 @@ export interface Target {
 }
 
 /** Commissioned devices with who is registered for them at `at`. */
-export function targets(readModels: ReadModels, at: string): Target[] {
+export function targets(readModels: ReadModelDb, at: string): Target[] {
   const rows = readModels.db.prepare('SELECT state FROM devices').all() as Array<{ state: string }>;
   const out: Target[] = [];
   for (const { state } of rows) {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { decisions, type DecisionsCase } from './decisions';
 import { esdbCase, type EsdbCase } from './esdb';
 import { http, type HttpRun } from './http';
-import { scale, type ScaleRow } from './scale';
+import { scale, scaleTable, type ScaleRow } from './scale';
 import { ceiling, ours, peer, type StoreCase } from './store';
 import { fmt } from './util';
 
@@ -141,9 +141,18 @@ async function main(): Promise<void> {
       if (plain && withJobs?.jobsCompleted !== undefined) lines.push(`${writer}: p99 with audit jobs running / without: ${(withJobs.p99ms / plain.p99ms).toFixed(2)} (target: at most 2)`);
     }
   }
+  if (sc) lines.push('', ...scaleTable(sc));
   if (sc) {
-    lines.push('', '4. rebuild and what-if (ownership-only) by size, each in a process of its own', '| events | decisions | rebuild events/s | rebuild peak RSS MB | what-if decisions/s | what-if peak RSS MB |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of sc) lines.push(`| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.maxRssMB} | ${fmt(r.whatIf.decisionsPerSecond)} | ${r.whatIf.maxRssMB} |`);
+    lines.push(
+      '',
+      '5. bytes per decision (ServiceRequestEvaluated) by size: as stored (data + metadata), the store file and the read models\' decisions table with its indexes',
+      '| events | decisions | data | metadata | stored | store file per decision | read models per decision | store file per event | read models file per event | state per device |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const r of sc) {
+      const { store: s, readModels: m } = r.bytes;
+      lines.push(`| ${[r.events, s.decisions, s.dataPerDecision, s.metadataPerDecision, s.perDecision, s.filePerDecision, m.perDecision, s.filePerEvent, m.filePerEvent, m.statePerRow.devices].map(fmt).join(' | ')} |`);
+    }
   }
   lines.push('', `written to ${path.relative(process.cwd(), out)}`);
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,46 +1,106 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { rate, tmpDir } from './util';
+import type { ReadModelBytes, StoreBytes } from './bytes';
+import { fmt, rate, tmpDir } from './util';
+
+/**
+ * The 1-minute load average when a step ended, and the step's CPU seconds (user + system) beside its
+ * wall-clock seconds: the machine may be shared, so figures are compared within a run.
+ */
+type Load = { load1: number; cpuSeconds: number };
 
 export interface ScaleRow {
   targetEvents: number;
   events: number;
   decisions: number;
   generate: { eventsPerSecond: number };
-  rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number };
-  whatIf: { decisionsPerSecond: number; seconds: number; maxRssMB: number };
+  /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
+  read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
+  rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
+  /** What-if (ownership-only) over the whole log: decisions judged per second, and events scanned per second. */
+  whatIf: { decisionsPerSecond: number; eventsScannedPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
+  /** Bytes per decision in the store and in the read models (see bench/bytes.ts). */
+  bytes: { store: StoreBytes; readModels: ReadModelBytes };
 }
 
 const ROOT = path.join(__dirname, '..', '..');
 const EVENTS_PER_DEVICE = 7; // what the demo estate writes per device, measured
 
-function child(args: string[]): Record<string, number> {
+function child(args: string[]): Record<string, number> & { bytes?: unknown } {
   const out = execFileSync(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), path.join(__dirname, 'child.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  return { ...JSON.parse(out.trim().split('\n').pop()!), load1: +os.loadavg()[0].toFixed(2) };
 }
 
-/** Case 4: rebuild and what-if at growing sizes, each measured in a process of its own. */
+const ratio = (a: number, b: number) => +(a / b).toFixed(2);
+
+/** Case 4: raw read, rebuild and what-if of the same log at growing sizes, each measured in a process of its own. */
 export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[] {
   return sizes.map((target) => {
     const dir = tmpDir(`scale-${target}`);
     try {
       onStep(`generating ~${target} events`);
       const gen = child(['generate', dir, String(Math.ceil(target / EVENTS_PER_DEVICE))]);
-      onStep(`rebuilding from ${gen.events} events`);
-      const rb = child(['rebuild', dir]);
-      onStep(`what-if over ${gen.decisions} decisions`);
-      const wi = child(['whatif', dir]);
-      return {
-        targetEvents: target,
-        events: gen.events,
-        decisions: wi.decisions,
-        generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
-        rebuild: { eventsPerSecond: rate(rb.events, rb.seconds), seconds: rb.seconds, maxRssMB: rb.maxRssMB },
-        whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), seconds: wi.seconds, maxRssMB: wi.maxRssMB },
-      };
+      return measure(dir, target, gen, onStep);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/** Reads, rebuilds and what-ifs the log in `dir`, one after the other, each in a process of its own. */
+export function measure(dir: string, target: number, gen: Record<string, number> & { bytes?: unknown }, onStep: (msg: string) => void): ScaleRow {
+  onStep(`reading ${gen.events} events`);
+  const rd = child(['read', dir]);
+  onStep(`rebuilding from ${rd.events} events`);
+  const rb = child(['rebuild', dir]);
+  onStep(`what-if over ${rd.events} events`);
+  const wi = child(['whatif', dir]);
+  const read = rate(rd.events, rd.seconds);
+  const rebuild = rate(rb.events, rb.seconds);
+  const scanned = rate(wi.events, wi.seconds);
+  return {
+    targetEvents: target,
+    events: rd.events,
+    decisions: wi.decisions,
+    generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
+    read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
+    rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
+    whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), eventsScannedPerSecond: scanned, seconds: wi.seconds, cpuSeconds: wi.cpuSeconds, maxRssMB: wi.maxRssMB, overRead: ratio(scanned, read), load1: wi.load1 },
+    bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
+  };
+}
+
+/** Table 4 of the report. */
+export function scaleTable(rows: ScaleRow[]): string[] {
+  const lines = [
+    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own (load: 1-minute load average after each step)',
+    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | what-if decisions/s | what-if events scanned/s | what-if / read | peak RSS MB read, rebuild, what-if | load read, rebuild, what-if |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(r.whatIf.decisionsPerSecond)} | ${fmt(r.whatIf.eventsScannedPerSecond)} | ${r.whatIf.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${r.whatIf.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${r.whatIf.load1} |`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Case 4 alone: `node -r ./bin/register-paths.js dist/bench/scale.js [sizes...]` (default 100000),
+ * or `... dist/bench/scale.js --dir <dir with ledger.sqlite>` for a log already generated.
+ * Prints the table and writes bench/scale-results.json.
+ */
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const log = (m: string) => process.stderr.write(`scale: ${m}\n`);
+  const at = args.indexOf('--dir');
+  const rows =
+    at >= 0
+      ? [measure(args[at + 1], 0, { events: 0, seconds: NaN }, log)]
+      : scale(args.length ? args.map(Number) : [100_000], log);
+  const out = path.join(ROOT, 'bench', 'scale-results.json');
+  fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, scale: rows }, null, 2)}\n`);
+  process.stdout.write(`${scaleTable(rows).join('\n')}\n`);
 }

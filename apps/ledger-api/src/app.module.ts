@@ -5,8 +5,8 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Writable } from 'node:stream';
 import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
-import { flatten, IntakeError, Ledger } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
+import { Projector, ReadModelDb } from '@ledger/projections';
 import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
@@ -84,8 +84,8 @@ export class AppModule {
         StartProjector,
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModels],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModels) =>
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb) =>
             new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) }),
         },
         JobService,

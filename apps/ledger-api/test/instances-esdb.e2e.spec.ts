@@ -1,4 +1,5 @@
 import { verifyStore } from '@ledger/audit';
+import { ledgerEventOf } from '@ledger/domain';
 import { EsdbEventStore, type RecordedEvent } from '@ledger/event-store';
 import { EsdbProtocolServer } from '../../../libs/event-store/src/testing/esdb-protocol-server';
 import { startTestApp, useTestStore } from './test-app';
@@ -93,7 +94,7 @@ describe('two API instances on one EventStoreDB', () => {
     const decisions = events.filter((e) => e.type === 'ServiceRequestEvaluated');
     const byRequest = new Map<string, Array<{ outcome: string; responseCode: string; checks: unknown }>>();
     for (const e of decisions) {
-      const d = e.data as { request: { requestId: string }; outcome: string; responseCode: string; checks: unknown };
+      const d = ledgerEventOf(e.stream, e.type, e.data)!.data as { request: { requestId: string }; outcome: string; responseCode: string; checks: unknown };
       byRequest.set(d.request.requestId, [...(byRequest.get(d.request.requestId) ?? []), d]);
     }
     // One decision per RequestID, and every reply's decision is the one in the stream.

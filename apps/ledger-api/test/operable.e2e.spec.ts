@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ledgerEventOf } from '@ledger/domain';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
 import { serve } from '../src/main';
 import { startTestApp } from './test-app';
@@ -89,9 +90,12 @@ describe('health, metrics, logs and headers', () => {
     expect(entry).toMatchObject({ requestId: `${SUPPLIER}:${ESME}:2`, correlationId: 'ticket-4711', req: { method: 'POST', url: '/service-requests' }, res: { statusCode: 200 } });
     expect(t.logs.join('\n')).not.toContain('dev-intake-key');
     expect(entry.req.headers['x-api-key']).toBe('[redacted]');
+    let seen = 0;
     for await (const e of t.store.readStream(`device-${ESME}`)) {
-      if ((e.data as { request?: { requestId: string } }).request?.requestId === `${SUPPLIER}:${ESME}:2`) expect(e.metadata.$correlationId).toBe('ticket-4711');
+      const data = ledgerEventOf(e.stream, e.type, e.data)!.data as { request?: { requestId: string } };
+      if (data.request?.requestId === `${SUPPLIER}:${ESME}:2`) expect([e.metadata.$correlationId, ++seen]).toEqual(['ticket-4711', 1]);
     }
+    expect(seen).toBe(1);
   });
 
   it('security headers are set, and CORS is off unless configured', async () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { ledgerEventOf } from '@ledger/domain';
 import * as http from 'node:http';
 import type { SqliteEventStore } from '@ledger/event-store';
 import { startTestApp } from './test-app';
@@ -46,7 +47,7 @@ describe('concurrent traffic keeps the record true', () => {
     expect(replies.filter((r) => r.body.written === true)).toHaveLength(1);
     const recorded = (await streamEvents(t, `device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
     expect(recorded).toHaveLength(1);
-    const decision = recorded[0].data as { evaluatedAt: string; responseCode: string };
+    const decision = ledgerEventOf(recorded[0].stream, recorded[0].type, recorded[0].data)!.data as { evaluatedAt: string; responseCode: string };
     const written = replies.find((r) => r.body.written)!.body;
     for (const r of replies) {
       expect({ ...r.body, written: undefined, recorded: undefined, projected: undefined }).toEqual({ ...written, written: undefined, recorded: undefined, projected: undefined });
@@ -61,11 +62,11 @@ describe('concurrent traffic keeps the record true', () => {
     expect(replies.map((r) => r.status)).toEqual(Array(200).fill(200));
     expect(replies.every((r) => r.body.written === true)).toBe(true);
     const decisions = (await streamEvents(t, `device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
-    const ids = new Set(decisions.map((e) => (e.data as { request: { requestId: string } }).request.requestId));
+    const ids = new Set(decisions.map((e) => (ledgerEventOf(e.stream, e.type, e.data)!.data as { request: { requestId: string } }).request.requestId));
     for (const b of bodies) expect(ids.has(b.requestId)).toBe(true);
     // One consistent order: each decision read the device stream at the revision just before its own.
     for (const e of decisions) {
-      const read = (e.data as { revisionsRead: Record<string, string | null> }).revisionsRead[`device-${ESME}`];
+      const read = (ledgerEventOf(e.stream, e.type, e.data)!.data as { revisionsRead: Record<string, string | null> }).revisionsRead[`device-${ESME}`];
       expect(BigInt(read!)).toBe(e.revision - 1n);
     }
     expect((await t.as('auditor').get('/audit/verify').expect(200)).body.ok).toBe(true);

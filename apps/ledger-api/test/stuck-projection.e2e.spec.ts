@@ -1,5 +1,5 @@
 import { Ledger, runDemo } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { ProjectionWriter, Projector } from '@ledger/projections';
 import { startTestApp } from './test-app';
 
 /** The stuck-device report now, from its projection: the same devices as the report computed from history, paged by the database. */
@@ -20,9 +20,9 @@ describe('the stuck-device projection', () => {
     expect(now.count).toBeGreaterThan(5);
     expect(now.devices).toEqual(computed.devices);
     // and a rebuild from the store gives the same projection
-    const before = t.app.get(ReadModels).dump().stuck_status;
+    const before = t.app.get(ProjectionWriter).dump().stuck_status;
     await t.as('admin').post('/admin/rebuild').expect(200);
-    const after = t.app.get(ReadModels).dump().stuck_status;
+    const after = t.app.get(ProjectionWriter).dump().stuck_status;
     expect(after).toEqual(before);
   }, 60_000);
 

@@ -5,29 +5,32 @@ import * as path from 'node:path';
 import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
-import { replayDecision, whatIf } from './replay';
+import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@ledger/projections';
+import { StuckReports } from './reports';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 import { digestAt, verifyStore } from './tamper';
 
 describe('replay and audit of a demo estate', () => {
   let dir: string;
   let store: SqliteEventStore;
-  let readModels: ReadModels;
+  let readModels: ProjectionWriter;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-audit-'));
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 300, wrongNoShare: 0.3, seed: 7 });
-    readModels = new ReadModels(path.join(dir, 'readmodels.sqlite'));
+    readModels = openReadModels(path.join(dir, 'readmodels.sqlite'));
     await new Projector(store, readModels).catchUp();
   });
   afterAll(async () => {
-    readModels.close();
+    readModels.db.close();
     await store.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const allDecisions = () => readModels.decisions({ limit: 1000 }).items;
+  const allDecisions = () => queriesOf(readModels).decisions.decisions({ limit: 1000 }).items;
+  const stuckReports = () => new StuckReports(queriesOf(readModels));
 
   it('replay reproduces every recorded decision exactly', async () => {
     const decisions = allDecisions();
@@ -75,10 +78,10 @@ describe('replay and audit of a demo estate', () => {
 
   it('the stuck-device report under each rule set agrees with the what-if: baseline repairs none', () => {
     const at = '2025-06-01T00:00:00.000Z';
-    const baseline = readModels.stuckDevices(at, getRuleSet('baseline'));
+    const baseline = stuckReports().asOf(at, getRuleSet('baseline'));
     expect(baseline.length).toBeGreaterThan(0);
     expect(baseline.filter((d) => d.repairable)).toEqual([]);
-    expect(readModels.stuckDevices(at, getRuleSet('ownership-only')).filter((d) => d.repairable).length).toBeGreaterThan(0);
+    expect(stuckReports().asOf(at, getRuleSet('ownership-only')).filter((d) => d.repairable).length).toBeGreaterThan(0);
   });
 });
 

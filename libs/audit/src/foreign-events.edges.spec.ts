@@ -1,7 +1,8 @@
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { replayDecision, whatIf } from './replay';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 import { verifyStore } from './tamper';
 
 /** A store may hold events the ledger did not write (another tool's streams): audit reads past them. */

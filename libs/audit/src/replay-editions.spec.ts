@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, parseServiceRequest, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { decodeDecision, encodeDecision, getRuleSet, parseServiceRequest, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { replayDecision, whatIf } from './replay';
+import { replayDecision } from './replay';
+import { whatIf } from './what-if';
 
 /**
  * Decisions recorded BEFORE rule sets @2 existed: `testing/decisions-recorded-under-edition-1.json`
@@ -55,6 +56,14 @@ describe('decisions recorded under rule sets @1 before @2 existed', () => {
     const r = await replayDecision(store, d);
     expect(r.differences).toEqual([]);
     expect(r).toMatchObject({ identical: true, ruleSet: d.ruleSet });
+  });
+
+  it.each(recorded.map((d) => [d.request.requestId, d] as const))('%s in its stored form (schema version 3) reads back exactly, nothing kept as recorded, and replays identically', async (_id, d) => {
+    const record = encodeDecision(d)!;
+    expect(record.checks.filter((c) => typeof c !== 'string' && !Array.isArray(c))).toEqual([]);
+    const back = decodeDecision(JSON.parse(JSON.stringify(record)), d.request.target);
+    expect(JSON.stringify(back)).toBe(JSON.stringify(d));
+    expect((await replayDecision(store, back)).identical).toBe(true);
   });
 
   it.each`

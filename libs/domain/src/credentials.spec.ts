@@ -31,7 +31,7 @@ describe('6.24.1 may name several RemotePartyRoles; nothing else may', () => {
     const w = given([userRole(supplierA, 'IS'), registration(mpan, 'supplier', supplierA, '2019-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 2, 'Commissioned', mpan)]);
     expect(when(w, parseServiceRequest(input('6.24.1', ['Supplier', 'LoadController']))).decision.data.responseCode).toBe('I0');
   });
-  it('then a decision naming several parties is written as schema version 2, and one naming one party as version 1, as before', () => {
+  it('then a decision naming several parties reads as schema version 2, and one naming one party as version 1, as before', () => {
     const w = given([userRole(supplierA, 'IS'), registration(mpan, 'supplier', supplierA, '2019-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 2, 'Commissioned', mpan)]);
     expect(when(w, parseServiceRequest(input('6.24.1', ['Supplier', 'LoadController']))).decision.data.schemaVersion).toBe(2);
     expect(when(w, parseServiceRequest(input('6.24.1', 'Supplier'))).decision.data.schemaVersion).toBe(1);
@@ -40,7 +40,7 @@ describe('6.24.1 may name several RemotePartyRoles; nothing else may', () => {
     const data = (v: number) => ({ schemaVersion: v, request: {}, checks: [] });
     expect(upcast('ServiceRequestEvaluated', data(1)).type).toBe('ServiceRequestEvaluated');
     expect(upcast('ServiceRequestEvaluated', data(2)).type).toBe('ServiceRequestEvaluated');
-    expect(() => upcast('ServiceRequestEvaluated', data(3))).toThrow(/version 3 is not known/);
+    expect(() => upcast('ServiceRequestEvaluated', data(4))).toThrow(/version 4 is not known/);
     expect(() => upcast('CertificatePlaced', { schemaVersion: 2 })).toThrow(/version 2 is not known/);
   });
 });

@@ -1,4 +1,6 @@
 import type { CertificateIdentity, DeviceStatus, DeviceType, Responsibility, SlotKey, SmetsGeneration } from './catalogue';
+import { decodeDecision, encodeDecision, type DecisionRecordV3 } from './decision-record';
+import type { DecodeOptions } from './decision-decode';
 import { DomainError, type Instant } from './identifiers';
 
 /**
@@ -108,10 +110,12 @@ export interface RecordedRequest {
 }
 
 /**
- * A decision. Version 2 is version 1 with `request.remotePartyRoles` (a request naming more than
- * one RemotePartyRole, 6.24.1): a decision is written as version 2 only when it carries that field,
- * so that code which knows only version 1 refuses it (and halts loudly) instead of replaying it
- * with one party. Every other decision is written, and read, as version 1, byte for byte as before.
+ * A decision, as evaluate() gives it and every reader reads it. Version 2 is version 1 with
+ * `request.remotePartyRoles` (a request naming more than one RemotePartyRole, 6.24.1). Decisions
+ * are written in the stored form of version 3 (decision-record.ts: each fact once, no prose, the
+ * reasons rendered on read), which reads back as exactly this shape, `schemaVersion` 1 or 2 as
+ * above; decisions stored as versions 1 and 2 read as they were recorded. Code that knows only
+ * versions 1 and 2 refuses version 3 (and halts loudly) instead of misreading it.
  */
 export interface ServiceRequestEvaluatedV1 {
   schemaVersion: 1 | 2;
@@ -175,7 +179,7 @@ const KNOWN_VERSIONS: Record<LedgerEventType, readonly number[]> = {
   DeviceInventoryChanged: [1],
   RegistrationChanged: [1],
   CertificatePlaced: [1],
-  ServiceRequestEvaluated: [1, 2],
+  ServiceRequestEvaluated: [1, 2, 3],
   AuditJobRecorded: [1],
 };
 
@@ -184,23 +188,36 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
   DeviceInventoryChanged: 1,
   RegistrationChanged: 1,
   CertificatePlaced: 1,
-  ServiceRequestEvaluated: 2,
+  ServiceRequestEvaluated: 3,
   AuditJobRecorded: 1,
 };
 
 /**
- * Brings a stored event to the current schema. ServiceRequestEvaluated version 1 reads as version
- * 2 unchanged (version 2 only adds an optional field), and every other type is at version 1; so
- * this checks that the event is one the ledger knows, and a later version adds its step here. An
- * unknown type or version is refused, never guessed at.
+ * Brings a stored event to the shape the ledger reads. A ServiceRequestEvaluated of version 3 (its
+ * stored form) is decoded, with the device of its `stream` as the request's target; versions 1 and
+ * 2 read as recorded; every other type is at version 1. An unknown type or version is refused,
+ * never guessed at. `options`: what of a version-3 decision a reader never looks at is left out
+ * (its reasons, or its checks: DecodeOptions).
  */
-export function upcast(type: string, data: unknown): LedgerEvent {
+export function upcast(type: string, data: unknown, stream?: string, options: ReadOptions = {}): LedgerEvent {
   if (!(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) throw new DomainError('event.type', `'${type}' is not a ledger event`);
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (!KNOWN_VERSIONS[type as LedgerEventType].includes(version as number)) {
     throw new DomainError(`${type}.schemaVersion`, `version ${String(version)} is not known (current: ${CURRENT_VERSION[type as LedgerEventType]})`);
   }
+  if (type === 'ServiceRequestEvaluated' && version === 3) {
+    if (!stream?.startsWith('device-')) throw new DomainError('ServiceRequestEvaluated.stream', `a decision of version 3 is read from its device's stream, not '${String(stream)}'`);
+    return { type, data: decodeDecision(data as DecisionRecordV3, stream.slice('device-'.length), options) };
+  }
   return { type, data } as LedgerEvent;
+}
+
+/**
+ * The data of a ledger event as the ledger writes it: a decision in its stored form (version 3),
+ * or as it is where that form would not give it back exactly; every other event as it is.
+ */
+export function storedData(event: LedgerEvent): unknown {
+  return event.type === 'ServiceRequestEvaluated' ? (encodeDecision(event.data) ?? event.data) : event.data;
 }
 
 /** Whether a stream is one the ledger writes (in a shared EventStoreDB, other applications' streams are passed over). */
@@ -211,10 +228,13 @@ export const isLedgerStream = (stream: string): boolean => /^(device|meterpoint|
  * type, in a stream the ledger does not write). An event of a ledger stream or type that cannot be
  * upcast (an unknown type or schema version) is a DomainError: the reader must stop, not skip it.
  */
-export function ledgerEventOf(stream: string, type: string, data: unknown): LedgerEvent | undefined {
+export function ledgerEventOf(stream: string, type: string, data: unknown, options: ReadOptions = {}): LedgerEvent | undefined {
   if (!isLedgerStream(stream) && !(LEDGER_EVENT_TYPES as readonly string[]).includes(type)) return undefined;
-  return upcast(type, data);
+  return upcast(type, data, stream, options);
 }
+
+/** How a stored event is read: what of a stored decision (version 3) to leave out (decision-decode.ts). */
+export type ReadOptions = DecodeOptions;
 
 export const deviceStream = (deviceId: string): string => `device-${deviceId}`;
 export const meterPointStream = (mpxn: string): string => `meterpoint-${mpxn}`;

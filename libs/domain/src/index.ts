@@ -5,5 +5,8 @@ export * from './state';
 export * from './rule-sets';
 export * from './request';
 export * from './evaluate';
+export { decodeDecision, encodeDecision, type CheckEntry, type DecisionRecordV3 } from './decision-record';
 export * from './stuck';
+export * from './as-of';
 export { DUIS_MATRIX, SRV_SUPPLEMENT, type MatrixRow, type FutureDating, type SrvSupplement } from './srv-table';
+export * from './deciders';

@@ -9,6 +9,9 @@ export interface UserState {
   roles: Partial<Record<UserRole | DccPartyRole, { status: UserStatus; marketIds: string[]; effectiveFrom: Instant }>>;
 }
 
+/** Folds a User's stream: from an initial state (the user decider's) it always gives a state; from undefined, undefined until its first role. */
+export function evolveUser(state: UserState, event: LedgerEvent): UserState;
+export function evolveUser(state: UserState | undefined, event: LedgerEvent): UserState | undefined;
 export function evolveUser(state: UserState | undefined, event: LedgerEvent): UserState | undefined {
   if (event.type !== 'UserRoleRegistered') return state;
   const d = event.data;
@@ -57,6 +60,9 @@ export interface Placement extends HeldCertificate {
   heldBy: Array<'DSP' | 'S1SP'>;
 }
 
+/** Folds a device's stream: from an initial state (the device decider's) it always gives a state; from undefined, undefined until its first event. */
+export function evolveDevice(state: DeviceState, event: LedgerEvent): DeviceState;
+export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent): DeviceState | undefined;
 export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent): DeviceState | undefined {
   switch (event.type) {
     case 'DeviceInventoryChanged': {
@@ -125,6 +131,8 @@ export interface MeterPointState {
  * with the same effective date as an earlier one for the same responsibility replaces it (an RDP
  * correction); a record id already applied is ignored (a re-sent file).
  */
+export function evolveMeterPoint(state: MeterPointState, event: LedgerEvent): MeterPointState;
+export function evolveMeterPoint(state: MeterPointState | undefined, event: LedgerEvent): MeterPointState | undefined;
 export function evolveMeterPoint(state: MeterPointState | undefined, event: LedgerEvent): MeterPointState | undefined {
   if (event.type !== 'RegistrationChanged') return state;
   const d = event.data;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from './ledger';
+import { toLedgerEvent } from './streams';
 import { importRegistrationFile } from './registration-import';
 import { StoreUnavailableError } from '@ledger/event-store';
 
@@ -73,7 +74,7 @@ describe('concurrent commands', () => {
     expect(results.filter((r) => r.written)).toHaveLength(1);
     const recorded = (await events(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
     expect(recorded).toHaveLength(1);
-    for (const r of results) expect(r.decision).toEqual(recorded[0].data);
+    for (const r of results) expect(r.decision).toEqual(toLedgerEvent(recorded[0]).data);
     expect(chainHolds(await events(`device-${ESME}`))).toBeUndefined();
   });
 
@@ -90,7 +91,7 @@ describe('concurrent commands', () => {
     const counters = Array.from({ length: 200 }, (_, i) => 1000 + i);
     const results = await Promise.all(counters.map((c) => ledgers[0].submit(read(c), ctx)));
     expect(results.every((r) => r.written)).toBe(true);
-    const decided = (await events(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated').map((e) => (e.data as { request: { requestId: string } }).request.requestId);
+    const decided = (await events(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated').map((e) => (toLedgerEvent(e).data as { request: { requestId: string } }).request.requestId);
     expect(decided).toEqual(counters.map((c) => `${SUPPLIER}:${ESME}:${c}`));
   });
 
@@ -100,7 +101,7 @@ describe('concurrent commands', () => {
     const stream = await events(`device-${ESME}`);
     const decisions = stream.filter((e) => e.type === 'ServiceRequestEvaluated');
     expect(decisions).toHaveLength(100);
-    for (const e of decisions) expect((e.data as { revisionsRead: Record<string, string> }).revisionsRead[`device-${ESME}`]).toBe((e.revision - 1n).toString());
+    for (const e of decisions) expect((toLedgerEvent(e).data as { revisionsRead: Record<string, string> }).revisionsRead[`device-${ESME}`]).toBe((e.revision - 1n).toString());
     expect(chainHolds(stream)).toBeUndefined();
   });
 

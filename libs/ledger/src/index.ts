@@ -1,5 +1,7 @@
 export * from './streams';
 export * from './ledger';
+export { CommandHandler, StreamContentionError, type CommandWiring, type Handled } from './commands/handler';
+export type { SubmitResult } from './commands/service-request';
 export * from './intake';
 export * from './demo';
 export * from './registration-import';

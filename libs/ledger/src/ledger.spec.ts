@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from './ledger';
+import { toLedgerEvent } from './streams';
 
 const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const NO_B = '90-B3-D5-1F-30-03-00-0B';
@@ -69,7 +70,7 @@ describe('Ledger command handlers', () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.submit(req(100 + i), ctx)));
     expect(results.every((r) => r.written)).toBe(true);
     const decisions = (await read(`device-${ESME}`)).filter((e) => e.type === 'ServiceRequestEvaluated');
-    expect(new Set(decisions.map((e) => (e.data as { request: { requestId: string } }).request.requestId)).size).toBe(20);
+    expect(new Set(decisions.map((e) => (toLedgerEvent(e).data as { request: { requestId: string } }).request.requestId)).size).toBe(20);
   });
 
   it('re-recording the same registration record or role changes nothing', async () => {

@@ -1,6 +1,6 @@
 import { DomainError } from '@ledger/domain';
-import { checkIdentifier, decodeUtf8 } from './intake/body';
-import { parseRegistrationCsv, type RowError } from './intake/registrations-csv';
+import { registrationFileFromCsv } from './intake/commands';
+import type { RowError } from './intake/registrations-csv';
 import type { Ledger } from './ledger';
 import type { CommandContext } from './streams';
 
@@ -18,9 +18,10 @@ export interface ImportReport {
 }
 
 /**
- * Imports a Registration Data file, the same for every door: its bytes must be UTF-8 (a string was decoded already) and the
- * header right, or the whole file is refused (an IntakeError); then each line is recorded, a bad
- * line reported and skipped. `written` counts only what this import wrote, so concurrent imports
+ * Imports a Registration Data file, the same for every door: the intake reads it into commands
+ * (registrationFileFromCsv: its bytes must be UTF-8, a string was decoded already, and the header
+ * right, or the whole file is refused, an IntakeError); then each line is recorded, a bad line
+ * reported and skipped. `written` counts only what this import wrote, so concurrent imports
  * of one file add up to what the store holds. Lines are recorded up to 64 at a time (so the store
  * commits them in groups), each meter point's in the file's order.
  */
@@ -33,8 +34,7 @@ export async function importRegistrationFile(
   ctx: CommandContext,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImportReport> {
-  checkIdentifier(file, 'file');
-  const { rows, errors } = parseRegistrationCsv(typeof body === 'string' ? body : decodeUtf8(body, 'file'));
+  const { changes, errors } = registrationFileFromCsv(body, file);
   let written = 0;
   let unchanged = 0;
   let done = 0;
@@ -43,22 +43,22 @@ export async function importRegistrationFile(
   // Up to IN_FLIGHT lines at once, so that the store commits them in groups (one fsync for many).
   // Lines of one meter point keep the file's order: each is queued on its stream as it is started.
   const inFlight = new Set<Promise<void>>();
-  for (const row of rows) {
+  for (const { line, command } of changes) {
     if (failure) break;
-    const line = ledger.recordRegistration({ ...row, file }, ctx).then(
+    const recording = ledger.execute(command, ctx).then(
       (r) => {
         if (r.written) written++;
         else unchanged++;
         if (lastPosition === null || BigInt(r.position!) > BigInt(lastPosition)) lastPosition = r.position;
       },
       (err: unknown) => {
-        if (err instanceof DomainError) errors.push({ line: row.line, field: err.field, reason: err.reason });
+        if (err instanceof DomainError) errors.push({ line, field: err.field, reason: err.reason });
         else failure ??= { err }; // the store's failure, not the line's: no more lines are started
       },
     );
-    const tracked: Promise<void> = line.finally(() => {
+    const tracked: Promise<void> = recording.finally(() => {
       inFlight.delete(tracked);
-      onProgress?.(++done, rows.length);
+      onProgress?.(++done, changes.length);
     });
     inFlight.add(tracked);
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
@@ -66,5 +66,5 @@ export async function importRegistrationFile(
   await Promise.all(inFlight);
   if (failure) throw failure.err;
   errors.sort((a, b) => a.line - b.line);
-  return { file, lines: rows.length + errors.length, written, unchanged, rejected: errors.length, errors, lastPosition };
+  return { file, lines: changes.length + errors.length, written, unchanged, rejected: errors.length, errors, lastPosition };
 }

@@ -2,12 +2,14 @@ import type { LedgerEvent } from '@ledger/domain';
 import { GENESIS_HASH, hashOf, type EventStore, type NewEvent } from '@ledger/event-store';
 import { toLedgerEvent } from './streams';
 
-type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
+/** A stream's fold: its decider's evolve. */
+export type Evolve<S> = (s: S, e: LedgerEvent) => S;
 
 /** A stream folded up to a revision, with what an append after it needs. */
 export interface FoldedStream<S> {
   stream: string;
-  state: S | undefined;
+  /** The state folded from the decider's initial state (that state itself for a stream with no events). */
+  state: S;
   /** The last revision folded, or undefined for a stream with no events. */
   revision: bigint | undefined;
   lastHash: string;
@@ -30,9 +32,9 @@ export class StreamCache {
     private readonly maxStreams = 20_000,
   ) {}
 
-  async load<S>(stream: string, evolve: Evolve<S>): Promise<FoldedStream<S>> {
+  async load<S>(stream: string, initialState: S, evolve: Evolve<S>): Promise<FoldedStream<S>> {
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
-    let { state, revision, lastHash } = cached ?? { state: undefined, revision: undefined, lastHash: GENESIS_HASH };
+    let { state, revision, lastHash } = cached ?? { state: initialState, revision: undefined, lastHash: GENESIS_HASH };
     let ids: Set<string> | undefined;
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
       state = evolve(state, toLedgerEvent(e));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DomainError, upcast, type LedgerEvent } from '@ledger/domain';
-import { chainEvents, GENESIS_HASH, hashOf, UnreadableEventError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
+import { DomainError, storedData, upcast, type LedgerEvent } from '@ledger/domain';
+import { chainEvents, UnreadableEventError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
 
 /** A UUID (version 5 layout) derived from a name, so the same fact always gets the same event id. */
 export function nameUuid(name: string): string {
@@ -11,41 +11,17 @@ export function nameUuid(name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** A stream folded into state, with what an append after it needs: its revision and last hash. */
-export interface LoadedStream<S> {
-  stream: string;
-  state: S | undefined;
-  /** The last revision read, or undefined for a stream with no events. */
-  revision: bigint | undefined;
-  lastHash: string;
-  events: RecordedEvent[];
-}
-
-/** Reads a stream (up to `toRevision` when given, for replay) and folds it. */
-export async function loadStream<S>(
-  store: EventStore,
-  stream: string,
-  evolve: (s: S | undefined, e: LedgerEvent) => S | undefined,
-  toRevision?: bigint | null,
-): Promise<LoadedStream<S>> {
-  let state: S | undefined;
-  let revision: bigint | undefined;
-  let lastHash = GENESIS_HASH;
+/** Every event of a stream, as stored (the recorded outcome of a command sent again is looked up in them). */
+export async function readStreamEvents(store: EventStore, stream: string): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
-  if (toRevision === null) return { stream, state, revision, lastHash, events };
-  for await (const e of store.readStream(stream, toRevision === undefined ? {} : { maxCount: Number(toRevision) + 1 })) {
-    state = evolve(state, toLedgerEvent(e));
-    revision = e.revision;
-    lastHash = hashOf(e) ?? lastHash;
-    events.push(e);
-  }
-  return { stream, state, revision, lastHash, events };
+  for await (const e of store.readStream(stream)) events.push(e);
+  return events;
 }
 
 /** A stored event as a ledger event; one of a type or schema version this code does not know is an UnreadableEventError. */
 export function toLedgerEvent(e: RecordedEvent): LedgerEvent {
   try {
-    return upcast(e.type, e.data);
+    return upcast(e.type, e.data, e.stream);
   } catch (err) {
     if (err instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, err.message);
     throw err;
@@ -69,9 +45,10 @@ export async function appendAfter(
 ): Promise<{ position: bigint; nextExpectedRevision: bigint; written: boolean; events: NewEvent[] }> {
   const correlationId = ctx.correlationId ?? events[0].id;
   const metadata: EventMetadata = { $correlationId: correlationId, $causationId: ctx.causationId ?? correlationId, actor: ctx.actor };
-  const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata }));
+  // Written in their stored form (a decision: version 3); the events returned keep the shape the ledger reads.
+  const newEvents: NewEvent[] = events.map((e) => ({ id: e.id, type: e.type, data: storedData(e), metadata }));
   const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
   const chained = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
   const r = await store.appendToStream(loaded.stream, chained, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
-  return { ...r, events: chained };
+  return { ...r, events: chained.map((e, i) => ({ ...e, data: events[i].data })) };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type EventStore } from '@ledger/event-store';
 import { Ledger } from './ledger';
+import { toLedgerEvent } from './streams';
 
 /**
  * Two ledger instances on one store file (two processes, each with its own connection and its own
@@ -97,7 +98,7 @@ describe('two ledger instances on one store', () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => replaceNo(i % 2 ? one : two, NO_A, 200 + i)));
     expect(results.every((r) => r.written)).toBe(true);
     const decisions: string[] = [];
-    for await (const e of second.readStream(`device-${ESME}`)) if (e.type === 'ServiceRequestEvaluated') decisions.push((e.data as { request: { requestId: string } }).request.requestId);
+    for await (const e of second.readStream(`device-${ESME}`)) if (e.type === 'ServiceRequestEvaluated') decisions.push((toLedgerEvent(e).data as { request: { requestId: string } }).request.requestId);
     expect(decisions.length).toBe(12);
     expect(new Set(decisions).size).toBe(12);
     expect(await chainIntact(second)).toBe(true);

@@ -1,8 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ProxyDisagreementReport, StuckReports, type EstateReads } from '@ledger/audit';
 import { EventStoreModule, type EventStore } from '@ledger/event-store';
 import { LedgerModule } from '@ledger/ledger';
-import { ProjectionsModule, type ProjectorOptions } from '@ledger/projections';
+import { DeviceQueries, ProjectionsModule, RegistrationQueries, UserQueries, type ProjectorOptions } from '@ledger/projections';
 import type { LedgerConfig } from './config';
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
@@ -13,10 +14,13 @@ export interface CoreOverrides {
   projector?: ProjectorOptions;
 }
 
+/** The audit reports read the estate through the projections' query services (the audit imports no projection code). */
+const ESTATE_READS = Symbol('ESTATE_READS');
+
 /**
  * The one composition root of the API and the CLI: the validated configuration (through
- * @nestjs/config), the configured event store, the read models and their projector, and the
- * command side, each built by its own module's factory.
+ * @nestjs/config), the configured event store, the read models, their projector and query
+ * services, the command side, each built by its own module's factory, and the audit reports.
  */
 @Module({})
 export class LedgerCoreModule {
@@ -31,8 +35,17 @@ export class LedgerCoreModule {
         ProjectionsModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ readModelPath: ledger(c).readModelPath, ...overrides.projector }) }),
         LedgerModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => ({ ruleSet: ledger(c).ruleSet }) }),
       ],
-      providers: [{ provide: LEDGER_CONFIG, inject: [ConfigService], useFactory: ledger }],
-      exports: [LEDGER_CONFIG],
+      providers: [
+        { provide: LEDGER_CONFIG, inject: [ConfigService], useFactory: ledger },
+        {
+          provide: ESTATE_READS,
+          inject: [DeviceQueries, RegistrationQueries, UserQueries],
+          useFactory: (devices: DeviceQueries, meterPoints: RegistrationQueries, users: UserQueries): EstateReads => ({ devices, meterPoints, users }),
+        },
+        { provide: StuckReports, inject: [ESTATE_READS], useFactory: (estate: EstateReads) => new StuckReports(estate) },
+        { provide: ProxyDisagreementReport, inject: [ESTATE_READS], useFactory: (estate: EstateReads) => new ProxyDisagreementReport(estate) },
+      ],
+      exports: [LEDGER_CONFIG, StuckReports, ProxyDisagreementReport],
     };
   }
 }

@@ -3,7 +3,7 @@ import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { Projector, ReadModels } from '@ledger/projections';
+import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
 import { jobParams, JobService, WhatIfDto } from './jobs.controller';
 
@@ -15,7 +15,10 @@ export class AuditController {
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly readModels: ReadModels,
+    private readonly decisions: DecisionQueries,
+    private readonly integrity: IntegrityQueries,
+    private readonly auditJobs: AuditJobQueries,
+    private readonly readModels: ReadModelDb,
     private readonly projector: Projector,
     private readonly jobs: JobService,
   ) {}
@@ -26,7 +29,7 @@ export class AuditController {
   @ApiQuery({ name: 'ruleSet', required: false })
   async replay(@Param('requestId') raw: string, @Query('ruleSet') ruleSet?: string) {
     const requestId = formatRequestId(parseRequestId(raw, 'requestId'));
-    const row = this.readModels.decision(requestId);
+    const row = this.decisions.decision(requestId);
     if (!row) throw new NotFoundException(`no decision is recorded for ${requestId}`);
     return replayDecision(this.store, row.decision, ruleSet ? getRuleSet(ruleSet) : undefined);
   }
@@ -49,7 +52,7 @@ export class AuditController {
   @Get('audit/verify/incremental')
   @ApiOperation({ summary: 'The hash chain as checked while projecting, through the read models\' checkpoint, and the digest of the checked heads: no read of the log' })
   verifyIncremental() {
-    const report = this.readModels.incrementalVerification();
+    const report = this.integrity.incrementalVerification();
     const halted = this.projector.halted;
     return { ...report, ok: report.ok && !halted, unreadable: halted ? [halted] : [] };
   }
@@ -58,7 +61,7 @@ export class AuditController {
   @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, breaks), or {none: true}' })
   lastVerify() {
     // The last verification that ran to its end (a cancelled or failed one found nothing).
-    const job = this.readModels.auditJobs({ kind: 'verify', limit: 50 }).items.find((j) => j.state === 'succeeded');
+    const job = this.auditJobs.auditJobs({ kind: 'verify', limit: 50 }).items.find((j) => j.state === 'succeeded');
     if (!job) return { none: true };
     const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number };
     return {

@@ -2,19 +2,22 @@ import { Body, Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/c
 import { ApiBody, ApiConsumes, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   bodyKind,
-  certificateFromDto,
+  changeInventoryFromJson,
   checkIdentifier,
   importRegistrationFile,
   IntakeError,
   InventoryDto,
   Ledger,
   PlacementDto,
+  placeCertificateFromJson,
+  recordRegistrationFromJson,
   RegistrationDto,
   REGISTRATION_CSV_HEADER,
-  serviceRequestFromJson,
-  serviceRequestFromXml,
+  registerUserRoleFromJson,
+  serviceRequestFromBody,
   ServiceRequestDto,
   UserRoleDto,
+  type CommandResult,
   type SubmitResult,
 } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
@@ -48,7 +51,7 @@ export class CommandsController {
     const receivedAt = new Date().toISOString();
     const kind = bodyKind(contentType);
     if (kind !== 'json' && kind !== 'xml') throw new IntakeError('content-type', `'${contentType ?? ''}' is not accepted: send application/json or application/xml`);
-    const request = kind === 'xml' ? serviceRequestFromXml(typeof body === 'string' ? body : '', receivedAt) : await serviceRequestFromJson(body, receivedAt);
+    const request = await serviceRequestFromBody(kind, body, receivedAt);
     req.ledgerRequestId = formatRequestId(request.requestId); // into the request's log line
     const result = await this.ledger.submit(request, context(req));
     if (result.written) {
@@ -62,10 +65,9 @@ export class CommandsController {
   @Post('registrations')
   @HttpCode(200)
   @ApiOperation({ summary: 'Record one Registration Data change (idempotent by MPxN and record id)' })
-  async registration(@Body() body: RegistrationDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.recordRegistration(body, context(req));
-    await this.projector.waitFor(BigInt(r.position!));
-    return r;
+  @ApiBody({ type: RegistrationDto })
+  async registration(@Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.recorded(await this.ledger.execute(await recordRegistrationFromJson(body), context(req)));
   }
 
   @Post('registrations/import')
@@ -85,29 +87,29 @@ export class CommandsController {
   @Post('users')
   @HttpCode(200)
   @ApiOperation({ summary: 'Register a User acting in a User Role' })
-  async user(@Body() body: UserRoleDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.registerUserRole(body, context(req));
-    await this.projector.waitFor(BigInt(r.position!));
-    return r;
+  @ApiBody({ type: UserRoleDto })
+  async user(@Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.recorded(await this.ledger.execute(await registerUserRoleFromJson(body), context(req)));
   }
 
   @Post('devices')
   @HttpCode(200)
   @ApiOperation({ summary: "Record a change to a device's Smart Metering Inventory record" })
-  async inventory(@Body() body: InventoryDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.changeInventory(body, context(req));
-    await this.projector.waitFor(BigInt(r.position!));
-    return r;
+  @ApiBody({ type: InventoryDto })
+  async inventory(@Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.recorded(await this.ledger.execute(await changeInventoryFromJson(body), context(req)));
   }
 
   @Post('devices/:deviceId/certificates')
   @HttpCode(200)
   @ApiOperation({ summary: 'Record a certificate placed by proxy at migration or by an operator correction' })
-  async place(@Param('deviceId') deviceId: string, @Body() body: PlacementDto, @Req() req: AuthedRequest) {
-    const r = await this.ledger.placeCertificate(
-      { deviceId, slot: body.slot, certificate: certificateFromDto(body.certificate, 'certificate'), heldBy: body.heldBy, via: { kind: body.via, reference: body.reference }, placedAt: body.placedAt },
-      context(req),
-    );
+  @ApiBody({ type: PlacementDto })
+  async place(@Param('deviceId') deviceId: string, @Body() body: unknown, @Req() req: AuthedRequest) {
+    return this.recorded(await this.ledger.execute(await placeCertificateFromJson(deviceId, body), context(req)));
+  }
+
+  /** A recorded fact's answer, once the read models have it. */
+  private async recorded(r: CommandResult): Promise<CommandResult> {
     await this.projector.waitFor(BigInt(r.position!));
     return r;
   }

@@ -5,7 +5,7 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 import { AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
-import { Projector, ReadModels } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 
@@ -69,7 +69,7 @@ export class JobService implements OnApplicationShutdown {
    * projector stops, the built file replaces the live one, the projector goes on from its
    * checkpoint); then every job is recorded in the store.
    */
-  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModels) {
+  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb) {
     return async (job: AuditJob) => {
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
@@ -136,7 +136,8 @@ function view(job: AuditJob, page: { offset?: string; limit?: string } = {}) {
 export class JobsController {
   constructor(
     private readonly service: JobService,
-    private readonly readModels: ReadModels,
+    private readonly readModels: ReadModelDb,
+    private readonly auditJobs: AuditJobQueries,
   ) {}
 
   @Post()
@@ -158,7 +159,7 @@ export class JobsController {
   recorded(@Query('kind') kind?: string, @Query('before') before?: string, @Query('limit') limit?: string) {
     if (before !== undefined && !/^\d+$/.test(before)) throw new DomainError('before', "must be the previous page's next");
     if (limit !== undefined && !/^([1-9]\d{0,2})$/.test(limit)) throw new DomainError('limit', 'must be a whole number from 1 to 500');
-    return this.readModels.auditJobs({ kind, before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) });
+    return this.auditJobs.auditJobs({ kind, before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) });
   }
 
   @Get(':id')

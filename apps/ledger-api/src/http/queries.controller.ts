@@ -1,7 +1,8 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
-import { pageStuck, ReadModels, STUCK_SORT_KEYS, type StuckRow, type StuckSortKey } from '@ledger/projections';
+import { DomainError, getRuleSet, type RuleSet, parseDeviceId, parseInstant, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
+import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
+import { DecisionQueries, DeviceQueries, pageStuck, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
@@ -11,7 +12,7 @@ const wholeNumber = (v: string | undefined, field: string) => {
   return Number(v);
 };
 
-/** Every answer comes from the read models, never from a scan of the log. */
+/** Every answer comes from the read models (their query services, and the audit's reports over them), never from a scan of the log. */
 @ApiTags('queries')
 @ApiSecurity('api-key')
 @Controller()
@@ -25,17 +26,34 @@ export class QueriesController {
    */
   private readonly stuckCache = new Map<string, StuckRow[]>();
 
-  constructor(private readonly readModels: ReadModels) {}
+  constructor(
+    private readonly devices: DeviceQueries,
+    private readonly meterPoints: RegistrationQueries,
+    private readonly users: UserQueries,
+    private readonly decisionLog: DecisionQueries,
+    private readonly stuck: StuckQueries,
+    private readonly stuckReports: StuckReports,
+    private readonly disagreements: ProxyDisagreementReport,
+    private readonly projector: Projector,
+  ) {}
 
-  private stuckReport(at: string, ruleSet: ReturnType<typeof getRuleSet> | undefined): StuckRow[] {
-    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${this.readModels.checkpoint().position ?? ''}`;
+  private stuckReport(at: string, ruleSet: RuleSet | undefined): StuckRow[] {
+    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${this.projector.position ?? ''}`;
     let rows = this.stuckCache.get(key);
     if (!rows) {
-      rows = this.readModels.stuckDevices(at, ruleSet);
+      rows = this.stuckReports.asOf(at, ruleSet);
       if (this.stuckCache.size >= 4) this.stuckCache.delete(this.stuckCache.keys().next().value!);
     } else this.stuckCache.delete(key);
     this.stuckCache.set(key, rows);
     return rows;
+  }
+
+  /** A page of the report now, from the stuck-device projection; with a rule set, who could repair each device of the page. */
+  private stuckNow(q: StuckQuery, ruleSet: RuleSet | undefined): { at: string; count: number; offset: number; next: string | null; devices: StuckRow[]; repairableOnPage?: number } {
+    const { at, rows, ...page } = this.stuck.now(q);
+    if (!ruleSet) return { at, ...page, devices: rows };
+    const devices = this.stuckReports.withRepairs(rows, ruleSet, at);
+    return { at, ...page, repairableOnPage: devices.filter((d) => d.repairable).length, devices };
   }
 
   @Get('devices/:deviceId')
@@ -44,7 +62,7 @@ export class QueriesController {
   device(@Param('deviceId') id: string, @Query('asOf') asOf?: string) {
     const deviceId = parseDeviceId(id, 'deviceId');
     const at = instant(asOf, 'asOf');
-    const device = this.readModels.device(deviceId, at);
+    const device = this.devices.device(deviceId, at);
     if (!device) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
     return { ...(at ? { asOf: at } : {}), ...device };
   }
@@ -53,7 +71,7 @@ export class QueriesController {
   @ApiOperation({ summary: "A device's inventory changes, certificate placements and decisions as one timeline" })
   history(@Param('deviceId') id: string) {
     const deviceId = parseDeviceId(id, 'deviceId');
-    const timeline = this.readModels.history(deviceId);
+    const timeline = this.devices.history(deviceId);
     if (timeline.length === 0) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
     return { deviceId, timeline };
   }
@@ -63,7 +81,7 @@ export class QueriesController {
   @ApiQuery({ name: 'asOf', required: false })
   registrations(@Param('mpxn') raw: string, @Query('asOf') asOf?: string) {
     const mpxn = parseMpxn(raw, 'mpxn');
-    const r = this.readModels.registrations(mpxn, instant(asOf, 'asOf'));
+    const r = this.meterPoints.registrations(mpxn, instant(asOf, 'asOf'));
     if (!r) throw new NotFoundException(`no Registration Data is held for ${mpxn}`);
     return r;
   }
@@ -72,14 +90,14 @@ export class QueriesController {
   @ApiOperation({ summary: 'The devices the inventory links to a meter point now (at most 1,000)' })
   meterPointDevices(@Param('mpxn') raw: string) {
     const mpxn = parseMpxn(raw, 'mpxn');
-    return { mpxn, devices: this.readModels.devicesOn(mpxn) };
+    return { mpxn, devices: this.devices.devicesOn(mpxn) };
   }
 
   @Get('users/:userId')
   @ApiOperation({ summary: 'A User and the User Roles it holds (its decisions: GET /decisions?user=)' })
   user(@Param('userId') raw: string) {
     const userId = parseUserId(raw, 'userId');
-    const u = this.readModels.user(userId);
+    const u = this.users.user(userId);
     if (!u) throw new NotFoundException(`user ${userId} is not known to the ledger`);
     return u;
   }
@@ -88,7 +106,7 @@ export class QueriesController {
   @ApiOperation({ summary: 'One recorded decision, with its checks and evidence' })
   decision(@Param('requestId') raw: string) {
     const requestId = formatRequestId(parseRequestId(raw, 'requestId'));
-    const d = this.readModels.decision(requestId);
+    const d = this.decisionLog.decision(requestId);
     if (!d) throw new NotFoundException(`no decision is recorded for ${requestId}`);
     return d;
   }
@@ -107,7 +125,7 @@ export class QueriesController {
   decisions(@Query() q: Record<string, string | undefined>) {
     if (q.outcome && q.outcome !== 'accepted' && q.outcome !== 'rejected') throw new DomainError('outcome', "must be 'accepted' or 'rejected'");
     const int = wholeNumber;
-    return this.readModels.decisions({
+    return this.decisionLog.decisions({
       deviceId: q.device ? parseDeviceId(q.device, 'device') : undefined,
       userId: q.user ? parseUserId(q.user, 'user') : undefined,
       outcome: q.outcome as 'accepted' | 'rejected' | undefined,
@@ -123,7 +141,7 @@ export class QueriesController {
   @Get('reports/proxy-disagreements')
   @ApiOperation({ summary: 'SMETS1 notified certificate records whose DSP and S1SP copies disagree (an audit finding)' })
   proxyDisagreements() {
-    const records = this.readModels.proxyDisagreements();
+    const records = this.disagreements.records();
     return { count: records.length, devices: new Set(records.map((r) => r.deviceId)).size, records };
   }
 
@@ -159,11 +177,11 @@ export class QueriesController {
     const ruleSet = rs ? { ruleSet: { id: rs.id, version: rs.version } } : {};
     if (asOf === undefined) {
       // Now: from the stuck-device projection, paged by the database; remedies for the page only.
-      if (filtered) return { ...ruleSet, ...this.readModels.stuckNow(query, rs) };
+      if (filtered) return { ...ruleSet, ...this.stuckNow(query, rs) };
       const devices = [];
       let repairable = 0;
       let at = '';
-      for (let after: string | undefined, page; (page = this.readModels.stuckNow({ limit: 1000, after }, rs)); after = page.next) {
+      for (let after: string | undefined, page; (page = this.stuckNow({ limit: 1000, after }, rs)); after = page.next) {
         at ||= page.at;
         devices.push(...page.devices);
         repairable += page.repairableOnPage ?? 0;

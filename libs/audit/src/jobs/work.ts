@@ -1,6 +1,6 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { whatIf, type WhatIfFilter, type WhatIfPage } from '../replay';
+import { whatIf, type WhatIfFilter, type WhatIfPage } from '../what-if';
 import { digestAt, verifyStore } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */

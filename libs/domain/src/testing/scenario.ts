@@ -4,7 +4,10 @@ import { deviceStream, meterPointStream, userStream, type LedgerEvent, type User
 import { parseRequestId, type Instant, type RemotePartyRole, type UserRole } from '../identifiers';
 import type { ServiceRequest } from '../request';
 import { getRuleSet } from '../rule-sets';
-import { evolveDevice, evolveMeterPoint, evolveUser, type DeviceState, type MeterPointState, type UserState } from '../state';
+import type { DeviceState, MeterPointState, UserState } from '../state';
+import { deviceDecider } from '../deciders/device';
+import { meterPointDecider } from '../deciders/meter-point';
+import { userDecider } from '../deciders/user';
 
 /** Given-events / when-request helpers for the domain's tables. Everything here is plain data. */
 
@@ -65,10 +68,20 @@ export function given(events: LedgerEvent[]): World {
   return w;
 }
 
+/** Applies an event to the stream it belongs to, folded from that stream's initial state (as the ledger's handler folds it). */
 export function apply(w: World, e: LedgerEvent): void {
-  if (e.type === 'UserRoleRegistered') w.users.set(e.data.userId, evolveUser(w.users.get(e.data.userId), e)!);
-  if (e.type === 'DeviceInventoryChanged' || e.type === 'CertificatePlaced') w.devices.set(e.data.deviceId, evolveDevice(w.devices.get(e.data.deviceId), e)!);
-  if (e.type === 'RegistrationChanged') w.meterPoints.set(e.data.mpxn, evolveMeterPoint(w.meterPoints.get(e.data.mpxn), e)!);
+  if (e.type === 'UserRoleRegistered') {
+    const id = e.data.userId;
+    w.users.set(id, userDecider.evolve(w.users.get(id) ?? userDecider.initialState(id), e));
+  }
+  if (e.type === 'DeviceInventoryChanged' || e.type === 'CertificatePlaced') {
+    const id = e.data.deviceId;
+    w.devices.set(id, deviceDecider.evolve(w.devices.get(id) ?? deviceDecider.initialState(id), e));
+  }
+  if (e.type === 'RegistrationChanged') {
+    const id = e.data.mpxn;
+    w.meterPoints.set(id, meterPointDecider.evolve(w.meterPoints.get(id) ?? meterPointDecider.initialState(id), e));
+  }
 }
 
 export interface RequestSpec {

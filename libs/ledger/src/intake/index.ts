@@ -7,3 +7,4 @@ export * from './duis';
 export * from './registrations-csv';
 export * from './requests';
 export * from './validation';
+export * from './commands';

@@ -36,27 +36,36 @@ export function serviceRequestFromXml(text: string, receivedAt: string): Service
   return parseServiceRequest(parseDuisRequest(text, receivedAt).input);
 }
 
+/** The kinds of body a service request comes in. */
+export type RequestKind = Extract<BodyKind, 'json' | 'xml'>;
+
+/** A request body of either kind, as a door has it: JSON already parsed (parseJsonBody), XML as text. */
+export async function serviceRequestFromBody(kind: RequestKind, body: unknown, receivedAt: string): Promise<ServiceRequest> {
+  return kind === 'xml' ? serviceRequestFromXml(typeof body === 'string' ? body : '', receivedAt) : serviceRequestFromJson(body, receivedAt);
+}
+
 /**
  * The requests held in a file's bytes: DUIS XML (one request), or JSON (one request object or a
- * list of them). Each request's errors are prefixed with where it stands in the file.
+ * list of them). The body rules and the request's reading are the HTTP body's; each refusal keeps
+ * its field and reason, and says where in which file it stands (`where`).
  */
 export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
   const text = within(name, () => decodeUtf8(bytes, 'body'));
-  const kind: BodyKind = text.trimStart().startsWith('<') ? 'xml' : 'json';
-  if (kind === 'xml') return [within(name, () => serviceRequestFromXml(text, receivedAt))];
-  const parsed = within(name, () => parseJsonBody(text, 'body'));
+  const kind: RequestKind = text.trimStart().startsWith('<') ? 'xml' : 'json';
+  const parsed = kind === 'xml' ? text : within(name, () => parseJsonBody(text, 'body'));
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const out: ServiceRequest[] = [];
   for (const [i, item] of list.entries()) {
     const where = Array.isArray(parsed) ? `${name}[${i}]` : name;
-    out.push(await withinAsync(where, () => serviceRequestFromJson(item, receivedAt)));
+    out.push(await withinAsync(where, () => serviceRequestFromBody(kind, item, receivedAt)));
   }
   return out;
 }
 
+/** A refusal (an IntakeError or a DomainError) with where it stands; its field and reason unchanged. */
 function prefixed(where: string, err: unknown): unknown {
   const e = err as { field?: unknown; reason?: unknown };
-  return typeof e?.field === 'string' && typeof e.reason === 'string' ? new IntakeError(`${where} ${e.field}`, e.reason) : err;
+  return typeof e?.field === 'string' && typeof e.reason === 'string' ? new IntakeError(e.field, e.reason, where) : err;
 }
 
 function within<T>(where: string, f: () => T): T {

@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { PAGE_SIZE, SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
+import { StuckReports } from '@ledger/audit';
+import { queriesOf } from '../queries';
+import { openReadModels } from './projection-writer';
 import { Projector } from './projector';
-import { ReadModels } from './read-models';
 
 const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const NO_B = '90-B3-D5-1F-30-03-00-0B';
@@ -23,7 +25,7 @@ describe('projections', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-'));
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     ledger = new Ledger(store, getRuleSet('baseline'));
-    projector = new Projector(store, new ReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 3 });
+    projector = new Projector(store, openReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 3 });
     await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
     await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
     await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
@@ -35,7 +37,7 @@ describe('projections', () => {
   });
   afterEach(async () => {
     await projector.stop();
-    projector.readModels.close();
+    projector.writer.db.close();
     await store.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -51,33 +53,35 @@ describe('projections', () => {
     await submit(1, NO_A);
     const last = await submit(2, NO_B);
     expect(await projector.waitFor(BigInt(last.position))).toBe(true);
-    const rm = projector.readModels;
-    expect(rm.stuckDevices('2024-03-02T00:00:00.000Z')).toEqual([
+    const queries = queriesOf(projector.writer);
+    const { devices, meterPoints: registrations, decisions } = queries;
+    const stuck = new StuckReports(queries);
+    expect(stuck.asOf('2024-03-02T00:00:00.000Z')).toEqual([
       { stuck: true, deviceId: ESME, mpxn: MPAN, registeredOperator: NO_A, certificateOwner: NO_B, since: '2019-06-01T00:00:00.000Z' },
     ]);
-    const withRemedy = rm.stuckDevices('2024-03-02T00:00:00.000Z', getRuleSet('registered-operator'))[0];
+    const withRemedy = stuck.asOf('2024-03-02T00:00:00.000Z', getRuleSet('registered-operator'))[0];
     expect(withRemedy.repairs!.filter((r) => r.accepted).map((r) => r.who)).toEqual(['registered operator']);
-    expect(rm.history(ESME).map((h) => [h.kind, h.responseCode ?? h.status ?? h.owner])).toEqual([
+    expect(devices.history(ESME).map((h) => [h.kind, h.responseCode ?? h.status ?? h.owner])).toEqual([
       ['inventory', 'Commissioned'],
       ['certificate', NO_B],
       ['decision', 'E_CERT_OWNER'],
       ['decision', 'E4'],
     ]);
-    expect(rm.decisions({ code: 'E4' }).items.map((d) => d.requestId)).toEqual([`${NO_B}:${ESME}:2`]);
-    const page1 = rm.decisions({ limit: 1 });
+    expect(decisions.decisions({ code: 'E4' }).items.map((d) => d.requestId)).toEqual([`${NO_B}:${ESME}:2`]);
+    const page1 = decisions.decisions({ limit: 1 });
     expect(page1.items).toHaveLength(1);
-    expect(rm.decisions({ limit: 1, after: page1.next! }).items[0].requestId).toBe(`${NO_B}:${ESME}:2`);
-    expect(rm.device(ESME, '2019-01-01T00:00:00.000Z')).toMatchObject({ inInventory: false, slots: {} });
+    expect(decisions.decisions({ limit: 1, after: page1.next! }).items[0].requestId).toBe(`${NO_B}:${ESME}:2`);
+    expect(devices.device(ESME, '2019-01-01T00:00:00.000Z')).toMatchObject({ inInventory: false, slots: {} });
     // as of an instant, certificates and inventory are taken as they were then
-    expect(rm.stuckDevices('2019-05-31T00:00:00.000Z')).toEqual([]);
+    expect(stuck.asOf('2019-05-31T00:00:00.000Z')).toEqual([]);
     await ledger.placeCertificate(
       { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'A9', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-06-01' },
       ctx,
     );
     await projector.waitFor((await store.headPosition())!);
-    expect(rm.stuckDevices('2024-07-01T00:00:00.000Z')).toEqual([]);
-    expect(rm.stuckDevices('2024-03-02T00:00:00.000Z')).toMatchObject([{ deviceId: ESME, certificateOwner: NO_B, since: '2019-06-01T00:00:00.000Z' }]);
-    expect(rm.registrations(MPAN, '2024-01-01T00:00:00.000Z')).toMatchObject({ registered: { networkOperator: { partyUserId: NO_A }, supplier: null } });
+    expect(stuck.asOf('2024-07-01T00:00:00.000Z')).toEqual([]);
+    expect(stuck.asOf('2024-03-02T00:00:00.000Z')).toMatchObject([{ deviceId: ESME, certificateOwner: NO_B, since: '2019-06-01T00:00:00.000Z' }]);
+    expect(registrations.registrations(MPAN, '2024-01-01T00:00:00.000Z')).toMatchObject({ registered: { networkOperator: { partyUserId: NO_A }, supplier: null } });
   });
 
   it('a rebuild from the start equals the incrementally maintained read models', async () => {
@@ -85,23 +89,53 @@ describe('projections', () => {
     for (let i = 1; i <= 7; i++) await submit(i, i % 2 ? NO_A : NO_B);
     const last = await submit(8, NO_A);
     await projector.waitFor(BigInt(last.position));
-    const live = projector.readModels.dump();
+    const live = projector.writer.dump();
     const applied = await projector.rebuild();
     expect(applied).toBe(Number(await store.headPosition()));
     await projector.waitFor(BigInt(last.position));
-    expect(projector.readModels.dump()).toEqual(live);
+    expect(projector.writer.dump()).toEqual(live);
     // the rebuild ran without fsyncs; afterwards the read models are back to synchronous = NORMAL (1)
-    expect(projector.readModels.db.pragma('synchronous', { simple: true })).toBe(1);
-    expect(projector.readModels.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    expect(projector.writer.db.db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(projector.writer.db.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
   });
 
   it('the checkpoint moves with the batch: a restarted projector neither repeats nor skips', async () => {
     await projector.catchUp();
-    const before = projector.readModels.checkpoint();
+    const before = projector.writer.checkpoint.get();
     await submit(1, NO_A);
-    const second = new Projector(store, projector.readModels);
+    const second = new Projector(store, projector.writer);
     expect(await second.catchUp()).toBe(1);
     expect(await second.catchUp()).toBe(0);
-    expect(projector.readModels.checkpoint().applied).toBe(before.applied + 1);
+    expect(projector.writer.checkpoint.get().applied).toBe(before.applied + 1);
+  });
+});
+
+describe('a read-model file written before a projection existed', () => {
+  it('gets that projection filled once from the other read models when it is opened', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-late-'));
+    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    try {
+      const ledger = new Ledger(store, getRuleSet('baseline'));
+      await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+      await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+      await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+      await ledger.placeCertificate(
+        { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
+        ctx,
+      );
+      const file = path.join(dir, 'readmodels.sqlite');
+      const first = openReadModels(file);
+      await new Projector(store, first).catchUp();
+      const rows = first.dump().stuck_status;
+      expect(rows).toHaveLength(1);
+      first.db.db.exec('DROP TABLE stuck_status');
+      first.db.close();
+      const again = openReadModels(file);
+      expect(again.dump().stuck_status).toEqual(rows);
+      again.db.close();
+    } finally {
+      await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,6 @@
-import { pageStuck, type StuckRow } from './stuck-report';
+import { pageStuck } from './stuck-page';
+
+type StuckRow = Parameters<typeof pageStuck>[0][number] & { repairs?: unknown[] };
 
 const row = (n: number, over: Partial<StuckRow> = {}): StuckRow => ({
   stuck: true,

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import type { EventStore } from '@ledger/event-store';
 import { Projector } from './projector';
-import { ReadModels } from './read-models';
+import { openReadModels } from './projection-writer';
 
 /**
  * Builds the read models from the start of the store into a file of their own (a rebuild job, on
- * a worker thread): the live read models go on serving meanwhile, and `ReadModels.replaceWith`
+ * a worker thread): the live read models go on serving meanwhile, and `ReadModelDb.replaceWith`
  * puts the built file in their place when it is done. The file is left closed and checkpointed.
  */
 export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void): Promise<{ events: number; file: string; position: string | null }> {
@@ -13,14 +13,14 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
     for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   };
   remove();
-  const readModels = new ReadModels(file);
+  const writer = openReadModels(file);
   try {
-    const events = await readModels.bulk(() => new Projector(store, readModels).catchUp(onProgress));
-    const position = readModels.checkpoint().position?.toString() ?? null;
-    readModels.closeCheckpointed();
+    const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress));
+    const position = writer.checkpoint.get().position?.toString() ?? null;
+    writer.db.closeCheckpointed();
     return { events, file, position };
   } catch (err) {
-    readModels.close();
+    writer.db.close();
     remove();
     throw err;
   }

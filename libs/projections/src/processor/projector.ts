@@ -1,5 +1,5 @@
 import { UnreadableEventError, type EventStore, type RecordedEvent, type Subscription } from '@ledger/event-store';
-import type { ReadModels } from './read-models';
+import type { ProjectionWriter } from './projection-writer';
 
 export interface ProjectorOptions {
   /** Events per transaction during a catch-up or rebuild. */
@@ -18,8 +18,9 @@ export interface ProjectorHalt {
 }
 
 /**
- * Follows the store from the read models' checkpoint and applies what it sees. Events that arrive
- * together are applied in one transaction (a batch per turn of the event loop, at most
+ * The processor's loop: follows the store from the read models' checkpoint and hands what it sees
+ * to the ProjectionWriter, which applies each batch and moves the checkpoint in one transaction.
+ * Events that arrive together are one batch (a batch per turn of the event loop, at most
  * `batchSize`). A dropped subscription is resumed from the checkpoint after `retryDelayMs`.
  * An event it cannot read (unknown type or schema version, broken JSON) halts it: everything
  * before that event is applied, the checkpoint stays just before it, nothing after it is applied,
@@ -36,7 +37,7 @@ export class Projector {
 
   constructor(
     private readonly store: EventStore,
-    readonly readModels: ReadModels,
+    readonly writer: ProjectionWriter,
     private readonly options: ProjectorOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 1000;
@@ -59,7 +60,7 @@ export class Projector {
 
   /** The position of the last event applied. */
   get position(): bigint | undefined {
-    return this.readModels.checkpoint().position;
+    return this.writer.checkpoint.get().position;
   }
 
   /** Set when an unreadable event stopped the projector. */
@@ -112,7 +113,7 @@ export class Projector {
   private apply(batch: RecordedEvent[]): void {
     if (batch.length === 0) return;
     try {
-      this.readModels.applyBatch(batch);
+      this.writer.applyBatch(batch);
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position));
       throw this.haltOn(err);
@@ -137,8 +138,8 @@ export class Projector {
     const wasRunning = this.running || this.haltedAt !== undefined;
     await this.stop();
     this.haltedAt = undefined;
-    const n = await this.readModels.bulk(() => {
-      this.readModels.reset();
+    const n = await this.writer.db.bulk(() => {
+      this.writer.reset();
       return this.catchUp(onProgress);
     });
     if (wasRunning) this.start();

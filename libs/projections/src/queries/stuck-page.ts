@@ -1,6 +1,8 @@
-import type { RepairOption, StuckStatus } from '@ledger/domain';
+import type { StuckStatus } from '@ledger/domain';
+import { areaOf } from '../projections/stuck-projection';
 
-export type StuckRow = StuckStatus & { repairs?: RepairOption[]; repairable?: boolean };
+/** A row of a stuck-device report: the domain's stuck status, and whether the rule set asked about lets someone repair it. */
+type StuckRow = StuckStatus & { repairable?: boolean };
 
 export const STUCK_SORT_KEYS = ['deviceId', 'since', 'mpxn', 'registeredOperator', 'certificateOwner'] as const;
 export type StuckSortKey = (typeof STUCK_SORT_KEYS)[number];
@@ -20,20 +22,15 @@ export interface StuckQuery {
   limit?: number;
 }
 
-export interface StuckPage {
+export interface StuckPage<R extends StuckRow = StuckRow> {
   /** Rows matching the filters (all pages). */
   count: number;
   /** How many matching rows come before this page. */
   offset: number;
   /** Of those, how many the rule set lets someone repair (with a rule set only). */
   repairable?: number;
-  devices: StuckRow[];
+  devices: R[];
   next: string | null;
-}
-
-/** The MPAN's distributor ID, or null for an MPRN (gas) or no meter point. */
-export function areaOf(mpxn: string | null): string | null {
-  return mpxn && mpxn.length === 13 ? mpxn.slice(0, 2) : null;
 }
 
 const keyOf = (row: StuckRow, sort: StuckSortKey): string => String(row[sort] ?? '');
@@ -47,10 +44,11 @@ function compare(a: StuckRow, b: StuckRow, sort: StuckSortKey): number {
 }
 
 /**
- * Filters, sorts and pages a stuck-device report. Paging is by key (the last row's sort key and
+ * Filters, sorts and pages a stuck-device report computed in memory (as of an instant: the audit's
+ * StuckReports). Paging is by key (the last row's sort key and
  * device id), so a page does not shift when an earlier row drops out between two requests.
  */
-export function pageStuck(rows: StuckRow[], q: StuckQuery): StuckPage {
+export function pageStuck<R extends StuckRow>(rows: R[], q: StuckQuery): StuckPage<R> {
   const sort = q.sort ?? 'deviceId';
   const desc = q.order === 'desc';
   const matching = rows.filter(

@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { Projector } from './projector';
-import { ReadModels } from './read-models';
+import { StuckReports } from '@ledger/audit';
+import { openReadModels, Projector } from '../processor';
+import type { DeviceQueries } from './device-queries';
+import { queriesOf } from './queries-of';
 
 const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const NO_B = '90-B3-D5-1F-30-03-00-0B';
@@ -24,12 +26,17 @@ describe('read models show a future-dated credential change as pending until its
   let dir: string;
   let store: SqliteEventStore;
   let projector: Projector;
+  let devices: DeviceQueries;
+  let stuck: StuckReports;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-pending-'));
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     const ledger = new Ledger(store, getRuleSet('ownership-only'));
-    projector = new Projector(store, new ReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 10 });
+    projector = new Projector(store, openReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 10 });
+    const queries = queriesOf(projector.writer);
+    devices = queries.devices;
+    stuck = new StuckReports(queries);
     await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
     await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
     await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
@@ -56,29 +63,29 @@ describe('read models show a future-dated credential change as pending until its
   });
   afterAll(async () => {
     await projector.stop();
-    projector.readModels.close();
+    projector.writer.db.close();
     await store.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('the device view holds the certificate in force now and lists the pending change', () => {
-    const device = projector.readModels.device(ESME, undefined, BEFORE)!;
+    const device = devices.device(ESME, undefined, BEFORE)!;
     expect(device.slots['networkOperator.critical']?.DSP?.certificate.ownerUserId).toBe(NO_B);
     expect(device.pending?.map((p) => [p.slot, p.certificate.ownerUserId, p.placedAt])).toEqual([['networkOperator.critical', NO_A, EXECUTES]]);
-    expect(projector.readModels.device(ESME, undefined, AFTER)!).not.toHaveProperty('pending');
-    expect(projector.readModels.device(ESME, undefined, AFTER)!.slots['networkOperator.critical']?.DSP?.certificate.ownerUserId).toBe(NO_A);
+    expect(devices.device(ESME, undefined, AFTER)!).not.toHaveProperty('pending');
+    expect(devices.device(ESME, undefined, AFTER)!.slots['networkOperator.critical']?.DSP?.certificate.ownerUserId).toBe(NO_A);
   });
 
   it('the history marks the placement pending before its time, not after it', () => {
-    const certs = (now: string) => projector.readModels.history(ESME, now).filter((h) => h.kind === 'certificate').map((h) => [h.owner, h.pending ?? false]);
+    const certs = (now: string) => devices.history(ESME, now).filter((h) => h.kind === 'certificate').map((h) => [h.owner, h.pending ?? false]);
     expect(certs(BEFORE)).toEqual([[NO_B, false], [NO_A, true]]);
     expect(certs(AFTER)).toEqual([[NO_B, false], [NO_A, false]]);
   });
 
   it('the stuck report: stuck now, with the repair pending; not stuck after it executes', () => {
-    expect(projector.readModels.stuckDevices(BEFORE)).toEqual([
+    expect(stuck.asOf(BEFORE)).toEqual([
       expect.objectContaining({ stuck: true, certificateOwner: NO_B, registeredOperator: NO_A, pending: [expect.objectContaining({ owner: NO_A, placedAt: EXECUTES })] }),
     ]);
-    expect(projector.readModels.stuckDevices(AFTER)).toEqual([]);
+    expect(stuck.asOf(AFTER)).toEqual([]);
   });
 });

@@ -1,0 +1,126 @@
+import { Command } from 'commander';
+import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId } from '@ledger/domain';
+import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
+
+/** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
+export function auditCommands(program: Command, { env, o, command, run, print }: Kit): void {
+  command(program, 'replay', 'replay a recorded decision (a what-if with --rule-set); exit 1 if not identical')
+    .argument('<requestId>', 'originator:target:counter')
+    .addOption(ruleSetOption('replay under this rule set instead of the recorded one'))
+    .action(
+      run(async (id: string, opts: { ruleSet?: string }) => {
+        const requestId = formatRequestId(parseRequestId(id, 'requestId'));
+        const l = await open(env, o);
+        try {
+          const row = l.decisions.decision(requestId);
+          if (!row) throw new CliError(`no decision is recorded for ${requestId}`);
+          const r = await replayDecision(l.store, row.decision, opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined);
+          print(r, () =>
+            [
+              `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
+              r.identical ? (opts.ruleSet ? 'unchanged' : 'identical: the decision is reproduced exactly') : `different at: ${r.differences.map((d) => d.path).join(', ')}`,
+            ].join('\n'),
+          );
+          return opts.ruleSet || r.identical ? 0 : 1;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+  command(program, 'what-if', 're-judge recorded decisions under another rule set')
+    .addOption(ruleSetOption('the rule set to judge under').makeOptionMandatory())
+    .option('--from <instant>', 'decisions received at or after')
+    .option('--to <instant>', 'decisions received before')
+    .option('--srv <srv>', 'one SRV only')
+    .option('--device <deviceId>', 'one device only')
+    .option('--user <userId>', 'one originator only')
+    .option('--limit <n>', 'changed decisions listed', wholeNumber('--limit'), 20)
+    .option('--offset <n>', 'changed decisions skipped', wholeNumber('--offset'), 0)
+    .action(
+      run(async (opts: { ruleSet: string; from?: string; to?: string; srv?: string; device?: string; user?: string; limit: number; offset: number }) => {
+        const filter = {
+          from: opts.from ? parseInstant(opts.from, '--from') : undefined,
+          to: opts.to ? parseInstant(opts.to, '--to') : undefined,
+          srv: opts.srv,
+          deviceId: opts.device ? parseDeviceId(opts.device, '--device') : undefined,
+          userId: opts.user ? parseDeviceId(opts.user, '--user') : undefined,
+        };
+        const l = await open(env, o, false);
+        try {
+          const bar = progress(o, 'replaying');
+          const total = Number((await l.store.headPosition()) ?? 0n);
+          const r = await whatIf(l.store, getRuleSet(opts.ruleSet), filter, { limit: opts.limit, offset: opts.offset }, (n) => bar.update(n, l.store.kind === 'sqlite' ? total : undefined));
+          bar.done();
+          print(r, () => whatIfText(r));
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+  command(program, 'verify', "check every event's hash chain link (and a digest kept earlier); exit 1 on a break")
+    .option('--digest <digest>', 'a digest kept earlier (ledger digest)')
+    .option('--at <position>', 'the position that digest was taken at', position)
+    .action(
+      run(async (opts: { digest?: string; at?: bigint }) => {
+        if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
+        const l = await open(env, o, false);
+        try {
+          const bar = progress(o, 'verifying');
+          const r = await verifyStore(l.store, (n) => bar.update(n));
+          bar.done();
+          let digest: { expected: string; actual: string; position: string; matches: boolean } | undefined;
+          if (opts.digest) {
+            const d = await digestAt(l.store, opts.at);
+            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest };
+          }
+          const ok = r.ok && (!digest || digest.matches);
+          print({ ...r, ok, digest }, () =>
+            [
+              `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${r.breaks.length} stream(s) broken, ${r.unreadable.length} event(s) unreadable`}`,
+              ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})`),
+              ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
+              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
+            ].join('\n'),
+          );
+          return ok ? 0 : 1;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+  command(program, 'digest', 'a digest of every stream head at a position, for an auditor to keep')
+    .option('--at <position>', 'the position (default: the head of the store)', position)
+    .action(
+      run(async (opts: { at?: bigint }) => {
+        const l = await open(env, o, false);
+        try {
+          const d = await digestAt(l.store, opts.at);
+          print(d, () => `${d.digest}  position ${d.position} (${d.events} events, ${d.streams} streams)\nkeep it; check later with: ledger verify --digest ${d.digest} --at ${d.position}`);
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+}
+
+function whatIfText(r: Awaited<ReturnType<typeof whatIf>>): string {
+  const rs = r.ruleSet === 'as recorded' ? 'their recorded rule sets' : `${r.ruleSet.id}@${r.ruleSet.version}`;
+  const lines = [
+    `${r.judged} decisions re-judged under ${rs}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,
+  ];
+  if (r.notJudgeable > 0) lines.push(`${r.notJudgeable} decisions of SRVs ${rs} does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only) were left out`);
+  const srvs = Object.entries(r.bySrv).filter(([, s]) => s.changed > 0);
+  if (srvs.length) lines.push('by SRV: ' + srvs.map(([srv, s]) => `${srv} ${s.changed}/${s.judged} changed`).join(', '));
+  const codes = Object.entries(r.byCode);
+  if (codes.length) lines.push('by code: ' + codes.map(([c, n]) => `${c}: ${n}`).join(', '));
+  for (const c of r.changes.items) lines.push(`  ${c.requestId} ${c.srv}: ${c.recorded.outcome} ${c.recorded.responseCode} -> ${c.replayed.outcome} ${c.replayed.responseCode}`);
+  if (r.changes.total > r.changes.offset + r.changes.items.length) lines.push(`  ... ${r.changes.total} changed in all (--offset/--limit to page, --json for scripts)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,81 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { RULE_SETS } from '@ledger/domain';
+import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
+import { CliError, open, progress, wholeNumber, type Kit } from '../support';
+
+/** Running the ledger: serve the API, rebuild the read models, fill an empty store with the demo estate. */
+export function operateCommands(program: Command, { env, o, command, run, print }: Kit): void {
+  command(program, 'serve', 'run the HTTP API (as npm start)').action(
+    run(async () => {
+      const { serve } = await import('../serve');
+      await serve(env);
+      return 0;
+    }),
+  );
+
+  command(program, 'rebuild', 'drop the read models and rebuild them from the store').action(
+    run(async () => {
+      const l = await open(env, o, false);
+      try {
+        const bar = progress(o, 'rebuilding');
+        const total = Number((await l.store.headPosition()) ?? 0n);
+        const started = Date.now();
+        const n = await l.projector.rebuild((done) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined));
+        bar.done();
+        const seconds = (Date.now() - started) / 1000;
+        print({ events: n, seconds }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s`);
+        return 0;
+      } finally {
+        await l.close();
+      }
+    }),
+  );
+
+  command(program, 'demo', 'fill a fresh, empty store with a realistic estate')
+    .option('--devices <n>', 'devices in the estate', wholeNumber('--devices'), DEMO_DEFAULTS.devices)
+    .option(
+      '--wrong-share <fraction>',
+      'share of SMETS1 migrations that place the wrong NO certificate',
+      (v: string) => {
+        const n = Number(v);
+        if (!/^\d*\.?\d+$/.test(v) || n > 1) throw new InvalidArgumentError('--wrong-share must be a fraction from 0 to 1');
+        return n;
+      },
+      DEMO_DEFAULTS.wrongNoShare,
+    )
+    .option('--seed <n>', 'the seed (the estate is the same for the same seed)', wholeNumber('--seed'), DEMO_DEFAULTS.seed)
+    .action(
+      run(async (opts: { devices: number; wrongShare: number; seed: number }) => {
+        const l = await open(env, o, false);
+        try {
+          if ((await l.store.headPosition()) !== undefined) throw new CliError(`demo wants a fresh, empty store: ${l.store.kind === 'sqlite' ? 'point LEDGER_SQLITE_PATH at a new file' : 'point EVENTSTORE_CONNECTION_STRING at an EventStoreDB holding no ledger events'}`);
+          const bar = progress(o, 'demo estate');
+          const started = Date.now();
+          const summary = await runDemo(l.ledger, { devices: opts.devices, wrongNoShare: opts.wrongShare, seed: opts.seed, onProgress: (d, t) => bar.update(d, t) });
+          bar.done();
+          const pbar = progress(o, 'projecting');
+          await l.projector.catchUp((n) => pbar.update(n));
+          pbar.done();
+          const at = new Date().toISOString();
+          const stuck = Object.fromEntries(
+            RULE_SETS.map((rs) => {
+              const list = l.stuckReports.asOf(at, rs);
+              return [rs.id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
+            }),
+          );
+          const seconds = (Date.now() - started) / 1000;
+          print({ ...summary, seconds, stuckDevices: stuck }, () =>
+            [
+              `demo estate: ${summary.users} users, ${summary.devices} devices (${summary.smets1} SMETS1, ${summary.wrongNoMigrations} migrated with the wrong NO certificate), ${summary.registrations} registrations, ${summary.requests} service requests, ${summary.events} events in ${seconds.toFixed(1)} s`,
+              'stuck devices (wrong NO certificate) and who could repair them, by rule set:',
+              ...Object.entries(stuck).map(([id, s]) => `  ${id.padEnd(20)} ${s.stuck} stuck, ${s.repairable} repairable`),
+            ].join('\n'),
+          );
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+}

@@ -1,0 +1,57 @@
+import { Command } from 'commander';
+import * as path from 'node:path';
+import type { ServiceRequest } from '@ledger/domain';
+import { importRegistrationFile, serviceRequestsFromFile } from '@ledger/ledger';
+import { open, progress, readFile, type Kit } from '../support';
+
+/** Commands that record: a Registration Data file, service requests. */
+export function recordCommands(program: Command, { env, o, command, run, print }: Kit): void {
+  command(program, 'import-registrations', 'import a Registration Data file (bad lines reported, good lines kept)')
+    .argument('<file>', 'a Registration Data CSV file')
+    .action(
+      run(async (file: string) => {
+        const bytes = readFile(file);
+        const l = await open(env, o, false);
+        try {
+          const bar = progress(o, 'importing');
+          const { lastPosition: _, ...report } = await importRegistrationFile(l.ledger, bytes, path.basename(file), { actor: 'cli:import-registrations' }, (done, total) => bar.update(done, total));
+          bar.done();
+          const { written, unchanged, errors } = report;
+          print({ ...report, file }, () => [`${file}: ${written} written, ${unchanged} unchanged, ${errors.length} rejected`, ...errors.map((e) => `  line ${e.line}: ${e.field}: ${e.reason}`)].join('\n'));
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+  command(program, 'submit', 'judge DUIS XML or JSON service requests (every file is validated before any is judged)')
+    .argument('<files...>', 'DUIS XML files, or JSON files of one request or a list')
+    .action(
+      run(async (files: string[]) => {
+        // Every file is read and every request validated, by the API's own intake, before anything is written.
+        const receivedAt = new Date().toISOString();
+        const requests: Array<{ file: string; request: ServiceRequest }> = [];
+        for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file), file, receivedAt)) requests.push({ file, request });
+        const l = await open(env, o, false);
+        try {
+          const results: Array<{ file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] }> = [];
+          for (const { file, request } of requests) {
+            const r = await l.ledger.submit(request, { actor: 'cli:submit' });
+            results.push({ file, requestId: r.decision.request.requestId, outcome: r.decision.outcome, responseCode: r.decision.responseCode, recorded: r.written ? 'now' : 'before', checks: r.decision.checks, placed: r.placed });
+          }
+          print(results, () => results.map((r) => `${r.requestId}: ${r.outcome} ${r.responseCode}${r.recorded === 'before' ? ' (decided before)' : ''}${reasonOf(r.checks)}`).join('\n'));
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+}
+
+function reasonOf(checks: Array<{ outcome: string; reason: string }>): string {
+  const failed = checks.find((c) => c.outcome === 'fail');
+  return failed ? `: ${failed.reason}` : '';
+}
+

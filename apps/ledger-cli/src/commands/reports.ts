@@ -1,0 +1,79 @@
+import { Command } from 'commander';
+import { getRuleSet, parseDeviceId, parseInstant } from '@ledger/domain';
+import { CliError, open, ruleSetOption, type Kit } from '../support';
+
+/** Reports from the read models: stuck devices, proxy disagreements, a device's history. */
+export function reportCommands(program: Command, { env, o, command, run, print }: Kit): void {
+  const report = program.command('report').description('audit reports');
+  command(report, 'stuck-devices', 'stuck SMETS1 devices, and who could repair each under a rule set')
+    .addOption(ruleSetOption('name who could repair each, and with which request'))
+    .option('--at <instant>', 'as the estate was then (default: now)')
+    .action(
+      run(async (opts: { ruleSet?: string; at?: string }) => {
+        const ruleSet = opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined;
+        const at = opts.at ? parseInstant(opts.at, '--at') : new Date().toISOString();
+        const l = await open(env, o);
+        try {
+          const devices = l.stuckReports.asOf(at, ruleSet);
+          const repairable = devices.filter((d) => d.repairable).length;
+          const body = { at, ruleSet: ruleSet ? { id: ruleSet.id, version: ruleSet.version } : null, count: devices.length, ...(ruleSet ? { repairable } : {}), devices };
+          print(body, () =>
+            [
+              `${devices.length} stuck SMETS1 device(s) at ${at}${ruleSet ? `; under ${ruleSet.id}, ${repairable} repairable, ${devices.length - repairable} not` : ''}`,
+              ...devices.slice(0, 20).map((d) => {
+                const how = d.repairs?.filter((r) => r.accepted).map((r) => `the ${r.who} (${r.userId}) with ${r.srv} carrying ${r.carrying}`);
+                return `  ${d.deviceId} ${d.mpxn}: NO certificate of ${d.certificateOwner}, registered NO ${d.registeredOperator}, since ${d.since}${how ? ` -> ${how.length ? `repairable by ${how.join('; or ')}` : 'nobody can repair it'}` : ''}`;
+              }),
+              ...(devices.length > 20 ? [`  ... and ${devices.length - 20} more (--json for all)`] : []),
+            ].join('\n'),
+          );
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+  command(report, 'proxy-disagreements', 'notified certificate records whose DSP and S1SP copies differ').action(
+    run(async () => {
+      const l = await open(env, o);
+      try {
+        const records = l.disagreements.records();
+        const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
+        print({ count: records.length, records }, () =>
+          [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
+        );
+        return 0;
+      } finally {
+        await l.close();
+      }
+    }),
+  );
+
+  command(program, 'history', "a device's inventory, certificates and decisions")
+    .argument('<deviceId>', 'the device EUI-64')
+    .action(
+      run(async (id: string) => {
+        const deviceId = parseDeviceId(id, 'deviceId');
+        const l = await open(env, o);
+        try {
+          const timeline = l.devices.history(deviceId);
+          if (timeline.length === 0) throw new CliError(`device ${deviceId} is not known to the ledger`);
+          print({ deviceId, timeline }, () =>
+            timeline
+              .map((h) =>
+                h.kind === 'certificate'
+                  ? `${h.placedAt}  certificate ${h.slot} of ${h.owner} (serial ${h.serial}) placed by ${h.via}${h.reference ? ` ${h.reference}` : ''}`
+                  : h.kind === 'decision'
+                    ? `${h.receivedAt}  ${h.srv} from ${h.originator}: ${h.outcome} ${h.responseCode} (${h.ruleSet})  ${h.requestId}`
+                    : `${h.changedAt}  inventory: ${h.deviceType} SMETS${h.smetsGeneration} ${h.status} serving ${h.mpxn}`,
+              )
+              .join('\n'),
+          );
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
+
+}

@@ -1,0 +1,98 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestApp } from '../../ledger-api/test/test-app';
+import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { runCli } from './cli';
+
+/**
+ * One intake, two doors: the same bad input sent over HTTP and given to the CLI is refused for the
+ * same field with the same reason (the CLI's refusal also says which file), and a Registration Data
+ * file gets the same report through both. Neither door writes anything for a refused input.
+ */
+const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
+const ESME = '00-DB-12-34-56-78-90-01';
+const HEADER = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+const read41 = (target = ESME) => makeDuisRequest({ originator: SUPPLIER, target, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+
+interface Refusal {
+  field: string;
+  reason: string;
+}
+
+describe('the same bad input through the HTTP API and the CLI', () => {
+  let t: Awaited<ReturnType<typeof startTestApp>>;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    t = await startTestApp();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-doors-'));
+    env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
+  });
+  afterAll(async () => {
+    await t?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** What the API answers: 400 with the field and reason, and the store unchanged. */
+  const overHttp = async (url: string, type: string, body: string | Buffer, fileName?: string): Promise<Refusal> => {
+    const before = await t.store.headPosition();
+    // The bytes as they are (superagent would serialise a Buffer sent as JSON).
+    const req = t.http().post(url).set('x-api-key', 'dev-intake-key').set('content-type', type).serialize((b: unknown) => b as string);
+    const res = await (fileName ? req.set('x-file-name', fileName) : req).send(body);
+    expect(res.status).toBe(400);
+    expect(await t.store.headPosition()).toBe(before);
+    return { field: res.body.field, reason: res.body.reason };
+  };
+
+  /** What the CLI refuses with (the bin prints its message and exits 1), naming the file it was given. */
+  const throughCli = async (command: string, file: string, bytes: string | Buffer): Promise<Refusal> => {
+    const at = path.join(dir, file);
+    fs.writeFileSync(at, bytes);
+    const refused = await runCli([command, at, '--json'], env, { json: true, tty: false, out: () => undefined, err: () => undefined }).then(
+      () => undefined,
+      (err: { field?: string; reason?: string; where?: string; message: string }) => err,
+    );
+    expect(refused).toBeDefined();
+    if (command === 'submit') expect(refused?.where).toBe(at);
+    return { field: refused!.field!, reason: refused!.reason! };
+  };
+
+  it.each`
+    case                                      | type                  | file            | body
+    ${'an unknown JSON field'}                | ${'application/json'} | ${'extra.json'} | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1', extra: 1 })}
+    ${'an unknown field in a certificate'}    | ${'application/json'} | ${'cert.json'}  | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '6.15.1', remotePartyRole: 'Supplier', certificates: [{ serial: '01', owner: SUPPLIER }] })}
+    ${'a prototype key'}                      | ${'application/json'} | ${'proto.json'} | ${`{"requestId":"${SUPPLIER}:${ESME}:1","srv":"4.1.1","__proto__":{"x":1}}`}
+    ${'a bad identifier in a JSON RequestID'} | ${'application/json'} | ${'id.json'}    | ${JSON.stringify({ requestId: `${SUPPLIER}:00-DB-12:1`, srv: '4.1.1' })}
+    ${'a bad counter in a JSON RequestID'}    | ${'application/json'} | ${'ctr.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:-1`, srv: '4.1.1' })}
+    ${'a bad identifier in a DUIS RequestID'} | ${'application/xml'}  | ${'id.xml'}     | ${read41().replace(ESME, '00-DB-12-34')}
+    ${'a DUIS request with a DTD'}            | ${'application/xml'}  | ${'dtd.xml'}    | ${`<!DOCTYPE x [<!ENTITY e "e">]>${read41()}`}
+    ${'an SRV no rule set judges'}            | ${'application/json'} | ${'srv.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '99.9' })}
+    ${'JSON that is not UTF-8'}               | ${'application/json'} | ${'utf8.json'}  | ${Buffer.from([0x7b, 0xff, 0x7d])}
+  `('a service request with $case', async ({ type, file, body }) => {
+    const http = await overHttp('/service-requests', type, body);
+    expect(await throughCli('submit', file, body)).toEqual(http);
+  });
+
+  it.each`
+    case                                | body
+    ${'a wrong header'}                 | ${'mpan,who\n1412345678901,x\n'}
+    ${'no header at all'}               | ${'\n\n'}
+    ${'bytes that are not UTF-8'}       | ${Buffer.concat([Buffer.from(`${HEADER}\n1412345678901,supplier,`), Buffer.from([0xc3, 0x28]), Buffer.from(',2024-01-01,R1\n')])}
+  `('a Registration Data file with $case is refused whole', async ({ body }) => {
+    const http = await overHttp('/registrations/import', 'text/csv', body, 'regs.csv');
+    expect(await throughCli('import-registrations', 'regs.csv', body)).toEqual(http);
+  });
+
+  it('a Registration Data file with bad lines (a bad identifier, a formula, a bad MPAN) gets the same report through both doors', async () => {
+    const csv = [HEADER, `1412345678901,supplier,${SUPPLIER},2024-01-01,OK-1`, `1412345678901,supplier,90-B3-D5,2024-01-02,BAD-ID`, `1412345678901,supplier,${SUPPLIER},2024-01-03,=SUM(A1)`, `1412345678902,supplier,${SUPPLIER},2024-01-04,BAD-MPAN`, ''].join('\n');
+    const http = await t.http().post('/registrations/import').set('x-api-key', 'dev-intake-key').set('content-type', 'text/csv').set('x-file-name', 'lines.csv').send(csv).expect(200);
+    const at = path.join(dir, 'lines.csv');
+    fs.writeFileSync(at, csv);
+    const out: string[] = [];
+    expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(0);
+    const cli = JSON.parse(out.join('\n'));
+    expect(http.body).toMatchObject({ written: 1, rejected: 3, errors: [{ line: 3, field: 'party_user_id' }, { line: 4, field: 'record_id' }, { line: 5, field: 'mpxn' }] });
+    expect({ ...cli, file: 'lines.csv' }).toEqual(http.body);
+  });
+});

@@ -1,0 +1,115 @@
+import { NestFactory } from '@nestjs/core';
+import * as cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
+import { RULE_SETS } from '@ledger/domain';
+import { EVENT_STORE, type EventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { DecisionQueries, DeviceQueries, Projector } from '@ledger/projections';
+import { LedgerCoreModule, loadConfig } from '@ledger/runtime';
+
+/** A failure the CLI reports in one line and exits 1 for. */
+export class CliError extends Error {}
+
+export interface Output {
+  json: boolean;
+  /** Whether stderr is a terminal: a progress bar is drawn only then. */
+  tty: boolean;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** The project's version, from the package.json above this file (in the sources or in dist/). */
+export function version(dir = __dirname): string {
+  const file = path.join(dir, 'package.json');
+  if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  const up = path.dirname(dir);
+  return up === dir ? 'unknown' : version(up);
+}
+/** A rule set by its id (its latest version) or as id@version. */
+export const RULE_SET_IDS = [...new Set(RULE_SETS.map((r) => r.id)), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
+
+/** A progress bar (cli-progress) on a terminal; nothing when stderr is piped or with --json. */
+export function progress(o: Output, label: string) {
+  if (!o.tty || o.json) return { update: (_done: number, _total?: number) => undefined, done: () => undefined };
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    update(done: number, total?: number) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({ format: total ? `${label} [{bar}] {value}/{total}` : `${label} {value}`, stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.legacy);
+        bar.start(total ?? 0, done);
+      }
+      bar.update(done);
+    },
+    done() {
+      bar?.stop();
+    },
+  };
+}
+
+export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+export const wholeNumber = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return Number(v);
+};
+export const position = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('a position is a whole number');
+  return BigInt(v);
+};
+export const ruleSetOption = (description: string) => new Option('--rule-set <id>', description).choices(RULE_SET_IDS);
+
+/**
+ * The store, the ledger, the read models' queries and the audit reports, from the same
+ * composition root as the API (one validated configuration), the read models brought up to date
+ * with the store unless `catchUp` is false.
+ */
+export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true) {
+  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(loadConfig(env)), { logger: false, abortOnError: false });
+  const store = app.get<EventStore>(EVENT_STORE);
+  const projector = app.get(Projector);
+  const close = () => app.close();
+  try {
+    if (catchUp) {
+      const bar = progress(o, 'projecting');
+      await projector.catchUp((n) => bar.update(n));
+      bar.done();
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    store,
+    projector,
+    ledger: app.get(Ledger),
+    decisions: app.get(DecisionQueries),
+    devices: app.get(DeviceQueries),
+    stuckReports: app.get(StuckReports),
+    disagreements: app.get(ProxyDisagreementReport),
+    close,
+  };
+}
+
+export function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** What each command module is handed: the environment, the output, and the program's helpers. */
+export interface Kit {
+  env: Record<string, string | undefined>;
+  o: Output;
+  /** A subcommand with the common --json option. */
+  command(parent: Command, name: string, description: string): Command;
+  /** Wraps a command's work: its result is the exit code. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander hands each action its own argument types
+  run<A extends any[]>(work: (...args: A) => Promise<number>): (...args: A) => Promise<void>;
+  /** Prints JSON with --json, else the text. */
+  print(value: unknown, text: () => string): void;
+}

@@ -1,0 +1,3 @@
+export * from './estate';
+export * from './proxy-disagreements';
+export * from './stuck-devices';

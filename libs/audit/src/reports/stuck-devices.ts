@@ -1,0 +1,70 @@
+import { deviceAsOf, repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
+import { chunks, type EstateReads } from './estate';
+
+/** A stuck device, and (with a rule set) who could repair it and how. */
+export type StuckRow = StuckStatus & { repairs?: RepairOption[]; repairable?: boolean };
+
+interface Judged {
+  device: DeviceState;
+  meterPoint: MeterPointState | undefined;
+  status: StuckStatus;
+}
+
+/** Devices read at once: each chunk's meter points and users are read in one query each, not one per device. */
+const CHUNK = 500;
+
+/**
+ * The stuck-device report computed by the domain's rules: which SMETS1 devices are stuck
+ * (`stuckStatus`) and who could repair each under a rule set (`repairOptions`, which runs
+ * `evaluate` on the candidate requests).
+ */
+export class StuckReports {
+  constructor(private readonly estate: EstateReads) {}
+
+  /**
+   * The SMETS1 devices stuck at `at`, with inventory, certificates and Registration Data all as
+   * they were then: a device with anything dated after `at` is the domain's fold of its history up
+   * to `at` (`deviceAsOf`), any other is its state now. With a rule set, who could repair each.
+   */
+  asOf(at: Instant, ruleSet?: RuleSet): StuckRow[] {
+    const changed = this.estate.devices.smets1HistoriesChangedAfter(at);
+    const out: StuckRow[] = [];
+    for (const chunk of chunks(this.estate.devices.smets1(), CHUNK)) {
+      const devices = chunk.flatMap((now) => {
+        const history = changed.get(now.deviceId);
+        const then = history ? deviceAsOf(history, at) : now;
+        return then ? [then] : [];
+      });
+      const meterPoints = this.estate.meterPoints.meterPoints(devices.flatMap((d) => (d.mpxn ? [d.mpxn] : [])));
+      const stuck = devices
+        .map((device) => {
+          const meterPoint = device.mpxn ? meterPoints.get(device.mpxn) : undefined;
+          return { device, meterPoint, status: stuckStatus(device, meterPoint, at) };
+        })
+        .filter((j) => j.status.stuck);
+      out.push(...this.judge(stuck, at, ruleSet));
+    }
+    return out;
+  }
+
+  /** Who could repair each of these stuck devices (the rows of a page of the report now, from its projection) under a rule set, at `at`. */
+  withRepairs(statuses: StuckStatus[], ruleSet: RuleSet, at: Instant): StuckRow[] {
+    const devices = this.estate.devices.states(statuses.map((s) => s.deviceId));
+    const meterPoints = this.estate.meterPoints.meterPoints([...devices.values()].flatMap((d) => (d.mpxn ? [d.mpxn] : [])));
+    const judged = statuses.map((status) => {
+      const device = devices.get(status.deviceId)!;
+      return { device, meterPoint: device.mpxn ? meterPoints.get(device.mpxn) : undefined, status };
+    });
+    return this.judge(judged, at, ruleSet);
+  }
+
+  private judge(stuck: Judged[], at: Instant, ruleSet: RuleSet | undefined): StuckRow[] {
+    if (!ruleSet) return stuck.map((j) => j.status);
+    const users = this.estate.users.users(stuck.flatMap((j) => [j.status.registeredOperator!, j.status.certificateOwner!]));
+    return stuck.map(({ device, meterPoint, status }) => {
+      const parties = { [status.registeredOperator!]: users.get(status.registeredOperator!), [status.certificateOwner!]: users.get(status.certificateOwner!) };
+      const repairs = repairOptions(device, meterPoint, parties, ruleSet, at);
+      return { ...status, repairs, repairable: repairs.some((r) => r.accepted) };
+    });
+  }
+}

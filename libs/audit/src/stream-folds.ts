@@ -1,0 +1,34 @@
+/** The folds replay and what-if share: which evolve a stream takes, a stored event read as a ledger event, a stream folded up to a revision. */
+import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerEvent, type ReadOptions } from '@ledger/domain';
+import { UnreadableEventError, type EventStore, type RecordedEvent } from '@ledger/event-store';
+
+export type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
+
+/** Which fold a stream takes, by its name (`device-`, `meterpoint-`, `user-`). */
+export function evolveFor(stream: string): Evolve<unknown> | undefined {
+  if (stream.startsWith('device-')) return evolveDevice as Evolve<unknown>;
+  if (stream.startsWith('meterpoint-')) return evolveMeterPoint as Evolve<unknown>;
+  if (stream.startsWith('user-')) return evolveUser as Evolve<unknown>;
+  return undefined;
+}
+
+/**
+ * A stored event as a ledger event (undefined for another application's); one this code cannot read
+ * is an UnreadableEventError. By default a stored decision is read without its checks (the folds
+ * never read a decision: ReadOptions); `options` {} reads it whole.
+ */
+export function readEvent(e: RecordedEvent, options: ReadOptions = { checks: false }): LedgerEvent | undefined {
+  try {
+    return ledgerEventOf(e.stream, e.type, e.data, options);
+  } catch (err) {
+    throw new UnreadableEventError(e.stream, e.revision, e.position, (err as Error).message);
+  }
+}
+
+/** A stream's state as of a revision (null: before its first event), folded with the domain's own evolve. */
+export async function stateAt(store: EventStore, stream: string, evolve: Evolve<unknown>, toRevision: bigint | null): Promise<unknown> {
+  let state: unknown;
+  if (toRevision === null) return state;
+  for await (const e of store.readStream(stream, { maxCount: Number(toRevision) + 1 })) state = evolve(state, readEvent(e)!);
+  return state;
+}

@@ -1,0 +1,56 @@
+import { datedDeviceEvents, deviceAsOf, deviceView, effectiveAt } from './as-of';
+import type { LedgerEvent } from './events';
+import { cert, ids, inventory, mpan, placed } from './testing/scenario';
+
+const { noA, noB, esme } = ids;
+const REQUEST = `${noA}:${esme}:1`;
+const DECIDED = '2024-03-01T00:00:00.000Z';
+const EXECUTES = '2030-01-01T00:00:00.000Z';
+
+const commissioned = inventory(esme, 'ESME', 1, 'Commissioned', mpan); // changedAt 2020-01-01
+const migration = placed(esme, 'networkOperator.critical', cert(noB)); // placedAt 2020-06-01
+const decision = { type: 'ServiceRequestEvaluated', data: { request: { requestId: REQUEST }, evaluatedAt: DECIDED } } as unknown as LedgerEvent;
+const futureRepair: LedgerEvent = {
+  type: 'CertificatePlaced',
+  data: { schemaVersion: 1, deviceId: esme, slot: 'networkOperator.critical', certificate: cert(noA, 'digitalSignature', '03', 'A2'), heldBy: ['DSP', 'S1SP'], via: { kind: 'request', requestId: REQUEST, srv: '6.15.1' }, placedAt: EXECUTES },
+};
+const backdated: LedgerEvent = { type: 'DeviceInventoryChanged', data: { ...(commissioned.data as object), status: 'Suspended', changedAt: '2019-06-01T00:00:00.000Z' } } as LedgerEvent;
+/** A device stream: inventory, migration, a future-dated repair (its decision, then its placement), and a backdated inventory change appended last. */
+const stream = [commissioned, migration, decision, futureRepair, backdated];
+
+describe('a device as of an instant', () => {
+  it('dates each event: an inventory change at its changedAt, a request placement when its request was judged, another placement at its placedAt', () => {
+    expect(datedDeviceEvents(stream).map((e) => [e.event.type, e.at])).toEqual([
+      ['DeviceInventoryChanged', '2020-01-01T00:00:00.000Z'],
+      ['CertificatePlaced', '2020-06-01T00:00:00.000Z'],
+      ['ServiceRequestEvaluated', DECIDED],
+      ['CertificatePlaced', DECIDED],
+      ['DeviceInventoryChanged', '2019-06-01T00:00:00.000Z'],
+    ]);
+    expect(effectiveAt(futureRepair, () => undefined)).toBe(EXECUTES); // no decision held: its placedAt
+    expect(effectiveAt({ type: 'RegistrationChanged', data: {} } as LedgerEvent, () => undefined)).toBeUndefined();
+  });
+
+  it.each`
+    at                            | status           | owner        | pending
+    ${'2019-01-01T00:00:00.000Z'} | ${undefined}     | ${undefined} | ${undefined}
+    ${'2019-06-01T00:00:00.000Z'} | ${'Suspended'}   | ${undefined} | ${undefined}
+    ${'2020-01-01T00:00:00.000Z'} | ${'Suspended'}   | ${undefined} | ${undefined}
+    ${'2021-01-01T00:00:00.000Z'} | ${'Suspended'}   | ${noB}       | ${undefined}
+    ${DECIDED}                    | ${'Suspended'}   | ${noB}       | ${[EXECUTES]}
+    ${EXECUTES}                   | ${'Suspended'}   | ${noA}       | ${undefined}
+  `('at $at: status $status, NO certificate of $owner, pending $pending', ({ at, status, owner, pending }) => {
+    const state = deviceAsOf(datedDeviceEvents(stream), at);
+    if (status === undefined) return expect(state).toBeUndefined();
+    const view = deviceView(state!, at);
+    // the fold is evolveDevice's, in stream order: the backdated change, appended last, is the status from its date on
+    expect(view.status).toBe(status);
+    expect(view.slots['networkOperator.critical']?.DSP?.certificate.ownerUserId).toBe(owner);
+    expect(view.pending?.map((p) => p.placedAt)).toEqual(pending);
+  });
+
+  it('a view of a state folded before placements were kept holds its slots as they are', () => {
+    const { placements: _, ...old } = deviceAsOf(datedDeviceEvents(stream), EXECUTES)!;
+    expect(deviceView(old, DECIDED)).toEqual(old);
+  });
+});

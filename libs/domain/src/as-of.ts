@@ -1,0 +1,72 @@
+import type { LedgerEvent } from './events';
+import type { Instant } from './identifiers';
+import { evolveDevice, pendingPlacements, slotsAt, type DeviceState, type Placement } from './state';
+
+/**
+ * A device as of an instant: what its history held at that time, folded by the domain's own
+ * evolveDevice. An event of a device stream takes its place in the history at its **effective
+ * time**:
+ *  - an inventory change (DeviceInventoryChanged) at its `changedAt`;
+ *  - a placement made by a request (CertificatePlaced via a request) when that request was judged:
+ *    the `evaluatedAt` of its decision, which the same append put just before it in the stream (a
+ *    future-dated request is accepted then and is in force only from its `placedAt`: pending
+ *    meanwhile); with no decision in the stream, at its `placedAt`;
+ *  - any other placement (a migration, an operator correction) at its `placedAt`;
+ *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it does not change the device).
+ * The device as of `t` is evolveDevice folded, in stream order, over the events whose effective
+ * time is at or before `t` (undefined when there is none); its view at `t` holds the slots in force
+ * at `t` (slotsAt) and, under `pending`, the accepted placements that take effect after `t`
+ * (pendingPlacements).
+ */
+export interface DatedEvent {
+  event: LedgerEvent;
+  /** The event's effective time. */
+  at: Instant;
+}
+
+/** The device as seen at an instant: its certificates in force then, and the accepted changes still pending then. */
+export type DeviceView = DeviceState & { pending?: Placement[] };
+
+/**
+ * The effective time of an event of a device stream (see DatedEvent); `decidedAt` answers when the
+ * request that made a placement was judged. Undefined for events a device stream does not hold.
+ */
+export function effectiveAt(event: LedgerEvent, decidedAt: (requestId: string) => Instant | undefined): Instant | undefined {
+  switch (event.type) {
+    case 'DeviceInventoryChanged':
+      return event.data.changedAt;
+    case 'CertificatePlaced': {
+      const via = event.data.via;
+      return (via.kind === 'request' ? decidedAt(via.requestId) : undefined) ?? event.data.placedAt;
+    }
+    case 'ServiceRequestEvaluated':
+      return event.data.evaluatedAt;
+    default:
+      return undefined;
+  }
+}
+
+/** A device stream's events, in stream order, each with its effective time. */
+export function datedDeviceEvents(events: Iterable<LedgerEvent>): DatedEvent[] {
+  const decided = new Map<string, Instant>();
+  const out: DatedEvent[] = [];
+  for (const event of events) {
+    if (event.type === 'ServiceRequestEvaluated') decided.set(event.data.request.requestId, event.data.evaluatedAt);
+    const at = effectiveAt(event, (requestId) => decided.get(requestId));
+    if (at !== undefined) out.push({ event, at });
+  }
+  return out;
+}
+
+/** evolveDevice folded, in stream order, over the events effective at or before `at`. */
+export function deviceAsOf(history: Iterable<DatedEvent>, at: Instant): DeviceState | undefined {
+  let state: DeviceState | undefined;
+  for (const e of history) if (e.at <= at) state = evolveDevice(state, e.event);
+  return state;
+}
+
+/** A device's view at `at`: its slots as in force then, and its pending placements when there are any. */
+export function deviceView(device: DeviceState, at: Instant): DeviceView {
+  const pending = pendingPlacements(device, at);
+  return { ...device, slots: slotsAt(device, at), ...(pending.length ? { pending } : {}) };
+}

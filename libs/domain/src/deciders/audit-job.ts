@@ -1,0 +1,23 @@
+import type { AuditJobRecordedV1, LedgerEvent } from '../events';
+import type { Decider } from './decider';
+
+/** Record an audit job that ended (a verification, a digest, a what-if): who asked, what it covered, what it found. */
+export interface RecordAuditJob {
+  kind: 'RecordAuditJob';
+  job: Omit<AuditJobRecordedV1, 'schemaVersion'>;
+}
+
+/** An audit job's stream (`auditjob-<job id>`): the job as recorded when it ended, or null before. */
+export interface AuditJobState {
+  jobId: string;
+  recorded: AuditJobRecordedV1 | null;
+}
+
+const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (event.type === 'AuditJobRecorded' ? { ...state, recorded: event.data } : state);
+
+/** A job ends once: its record is the stream's one event (a second recording of the same job id is the same fact, and writes nothing). */
+export const auditJobDecider: Decider<RecordAuditJob, AuditJobState, { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }> = {
+  initialState: (jobId) => ({ jobId, recorded: null }),
+  evolve,
+  decide: (c) => [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...c.job } }],
+};

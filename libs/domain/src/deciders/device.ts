@@ -1,0 +1,98 @@
+import { DEVICE_STATUSES, DEVICE_TYPES, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
+import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '../events';
+import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
+import { evolveDevice, type DeviceState } from '../state';
+import { parseOneOf, type Decider } from './decider';
+
+/** Record a change to a device's Smart Metering Inventory record. */
+export interface ChangeInventory {
+  kind: 'ChangeInventory';
+  deviceId: DeviceId;
+  deviceType: DeviceType;
+  smetsGeneration: SmetsGeneration;
+  status: DeviceStatus;
+  /** The MPxN the device serves (a DCC test MPAN failing its check digit is kept); null for none. */
+  mpxn: Mpxn | null;
+  changedAt: Instant;
+}
+
+export interface ChangeInventoryInput {
+  deviceId: unknown;
+  deviceType: unknown;
+  smetsGeneration: unknown;
+  status: unknown;
+  mpxn?: unknown;
+  changedAt: unknown;
+}
+
+/** Checks an inventory change; the first problem is a DomainError naming its field. */
+export function parseChangeInventory(input: ChangeInventoryInput): ChangeInventory {
+  const deviceId = parseDeviceId(input.deviceId, 'deviceId');
+  const deviceType = parseOneOf(DEVICE_TYPES, input.deviceType, 'deviceType');
+  if (input.smetsGeneration !== 1 && input.smetsGeneration !== 2) throw new DomainError('smetsGeneration', 'must be 1 or 2');
+  const status = parseOneOf(DEVICE_STATUSES, input.status, 'status');
+  const mpxn = input.mpxn === undefined || input.mpxn === null ? null : parseInventoryMpxn(input.mpxn, 'mpxn');
+  const changedAt = parseInstant(input.changedAt, 'changedAt');
+  return { kind: 'ChangeInventory', deviceId, deviceType, smetsGeneration: input.smetsGeneration, status, mpxn, changedAt };
+}
+
+/** Record a certificate placed by proxy outside a service request: at migration, or by an operator's correction. */
+export interface PlaceCertificate {
+  kind: 'PlaceCertificate';
+  deviceId: DeviceId;
+  slot: SlotKey;
+  certificate: CertificateIdentity;
+  /** The proxy copies written: both unless said otherwise. */
+  heldBy: Array<'DSP' | 'S1SP'>;
+  via: Extract<PlacedVia, { kind: 'migration' | 'operatorCorrection' }>;
+  placedAt: Instant;
+}
+
+export interface PlaceCertificateInput {
+  deviceId: unknown;
+  slot: unknown;
+  certificate: unknown;
+  heldBy?: unknown;
+  via: { kind: unknown; reference?: unknown };
+  placedAt: unknown;
+}
+
+/** Checks a placement's fields; the first problem is a DomainError naming its field. Whether the certificate fits the slot is the device decider's rule. */
+export function parsePlaceCertificate(input: PlaceCertificateInput): PlaceCertificate {
+  const deviceId = parseDeviceId(input.deviceId, 'deviceId');
+  const slot = parseOneOf(SLOT_KEYS, input.slot, 'slot');
+  const certificate = parseCertificateIdentity(input.certificate, 'certificate');
+  const heldBy = input.heldBy ?? ['DSP', 'S1SP'];
+  if (!Array.isArray(heldBy) || heldBy.length === 0 || !heldBy.every((h) => h === 'DSP' || h === 'S1SP')) throw new DomainError('heldBy', "must list 'DSP' and/or 'S1SP'");
+  const kind = parseOneOf(['migration', 'operatorCorrection'] as const, input.via?.kind, 'via.kind');
+  const reference = input.via.reference;
+  if (reference !== undefined && (typeof reference !== 'string' || reference.trim() === '')) throw new DomainError('via.reference', 'must be a non-empty string');
+  if (kind === 'operatorCorrection' && !reference) throw new DomainError('via.reference', 'an operator correction must name its reference');
+  const via: PlaceCertificate['via'] = kind === 'migration' ? { kind: 'migration', ...(reference ? { reference } : {}) } : { kind: 'operatorCorrection', reference: reference as string };
+  const placedAt = parseInstant(input.placedAt, 'placedAt');
+  return { kind: 'PlaceCertificate', deviceId, slot, certificate, heldBy: heldBy as PlaceCertificate['heldBy'], via, placedAt };
+}
+
+export type DeviceCommand = ChangeInventory | PlaceCertificate;
+type DeviceEvent = { type: 'DeviceInventoryChanged'; data: DeviceInventoryChangedV1 } | { type: 'CertificatePlaced'; data: CertificatePlacedV1 };
+
+/**
+ * A device's stream (`device-<Device ID>`): its inventory record, its notified certificate slots
+ * and every decision on a request to it. An inventory change is recorded as the inventory says it.
+ * A placement must fit its slot: a critical slot holds the party's digital-signing certificate, a
+ * non-critical one its key-agreement certificate (domain.md section 3). Judging a service request
+ * is this stream's biggest command: see decideServiceRequest, which reads the sender and the
+ * meter point too.
+ */
+export const deviceDecider: Decider<DeviceCommand, DeviceState, DeviceEvent> = {
+  initialState: (deviceId) => ({ deviceId, inInventory: false, slots: {} }),
+  evolve: evolveDevice,
+  decide(c) {
+    if (c.kind === 'ChangeInventory') {
+      return [{ type: 'DeviceInventoryChanged', data: { schemaVersion: 1, deviceId: c.deviceId, deviceType: c.deviceType, smetsGeneration: c.smetsGeneration, status: c.status, mpxn: c.mpxn, changedAt: c.changedAt } }];
+    }
+    const expected: KeyUsage = c.slot.endsWith('.critical') ? 'digitalSignature' : 'keyAgreement';
+    if (c.certificate.keyUsage !== expected) throw new DomainError('certificate.keyUsage', `the ${c.slot} slot holds a ${expected} certificate, not ${c.certificate.keyUsage}`);
+    return [{ type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId: c.deviceId, slot: c.slot, certificate: c.certificate, heldBy: c.heldBy, via: c.via, placedAt: c.placedAt } }];
+  },
+};

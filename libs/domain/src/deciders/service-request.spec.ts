@@ -1,0 +1,87 @@
+import { evaluate } from '../evaluate';
+import { deviceStream, meterPointStream, userStream, type LedgerEvent } from '../events';
+import { recordRequest, type ServiceRequest } from '../request';
+import { getRuleSet } from '../rule-sets';
+import { fold, evolveDevice, evolveMeterPoint, evolveUser } from '../state';
+import { cert, ids, inventory, mpan, placed, registration, request, userRole } from '../testing/scenario';
+import { foldStream } from './decider';
+import { deviceDecider } from './device';
+import { meterPointDecider } from './meter-point';
+import { checkResubmission, decideServiceRequest, meterPointServed, RequestIdReusedError, type ServiceRequestState, type SubmitServiceRequest } from './service-request';
+import { userDecider } from './user';
+
+const { noA, noB, esme, supplierA, unknownDevice } = ids;
+const T0 = '2019-01-01T00:00:00.000Z';
+
+/** The three streams a decision reads, each folded from its decider's initial state, as the ledger's handler folds them. */
+function stateOf(given: LedgerEvent[], req: ServiceRequest): ServiceRequestState {
+  const { originator, target } = req.requestId;
+  const on = (pick: (e: LedgerEvent) => string | undefined, id: string) => given.filter((e) => pick(e) === id);
+  const device = foldStream(deviceDecider, target, on((e) => (e.type === 'DeviceInventoryChanged' || e.type === 'CertificatePlaced' ? e.data.deviceId : undefined), target));
+  const sender = foldStream(userDecider, originator, on((e) => (e.type === 'UserRoleRegistered' ? e.data.userId : undefined), originator));
+  const mpxn = meterPointServed(device);
+  const meterPoint = mpxn ? foldStream(meterPointDecider, mpxn, on((e) => (e.type === 'RegistrationChanged' ? e.data.mpxn : undefined), mpxn)) : undefined;
+  const revisionsRead: Record<string, string | null> = { [userStream(originator)]: null, [deviceStream(target)]: null };
+  if (mpxn) revisionsRead[meterPointStream(mpxn)] = null;
+  return { device, sender, meterPoint, revisionsRead };
+}
+const submit = (req: ServiceRequest, ruleSet = 'baseline'): SubmitServiceRequest => ({ kind: 'SubmitServiceRequest', request: { ...req, receivedAt: '2024-03-01T12:00:00.000Z' }, ruleSet: getRuleSet(ruleSet) });
+const replaceNo = (from: string, owner = noA) => request({ from, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: [cert(owner, 'digitalSignature', '03', 'A9')] });
+
+/** The stuck device (domain.md section 6): Registration Data says NO-A, the NO certificate is NO-B's. */
+const stuck = [
+  userRole(noA, 'ED'),
+  userRole(noB, 'ED'),
+  registration(mpan, 'networkOperator', noA, T0),
+  inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+  placed(esme, 'networkOperator.critical', cert(noB)),
+];
+
+describe('the service request decider: a request judged on the device, its sender and its meter point', () => {
+  it.each`
+    rule                                                                                     | given     | when                                         | code              | placements
+    ${'the registered NO does not own the NO certificate: refused at step 5'}                | ${stuck}  | ${submit(replaceNo(noA))}                    | ${'E_CERT_OWNER'} | ${0}
+    ${'the certificate owner is not the registered NO: refused at step 4'}                   | ${stuck}  | ${submit(replaceNo(noB))}                    | ${'E4'}           | ${0}
+    ${'under registered-operator the registered NO replaces it with its own: accepted'}      | ${stuck}  | ${submit(replaceNo(noA), 'registered-operator')} | ${'I0'}       | ${1}
+    ${'under ownership-only the owner replaces it: accepted'}                                | ${stuck}  | ${submit(replaceNo(noB), 'ownership-only')}  | ${'I0'}           | ${1}
+    ${'a sender the ledger holds no role for: E1'}                                           | ${stuck}  | ${submit(request({ from: supplierA, to: esme, srv: '4.1.1' }))} | ${'E1'} | ${0}
+    ${'a device not in the inventory: E19'}                                                  | ${stuck}  | ${submit(request({ from: noA, to: unknownDevice, srv: '4.1.1' }))} | ${'E19'} | ${0}
+    ${'a device serving no meter point: E4 for a non-critical request'}                      | ${[userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Commissioned', null)]} | ${submit(request({ from: noA, to: esme, srv: '4.1.1' }))} | ${'E4'} | ${0}
+  `('$rule', ({ given, when, code, placements }) => {
+    const [decision, ...placed] = decideServiceRequest(when, stateOf(given, when.request));
+    expect(decision).toMatchObject({ type: 'ServiceRequestEvaluated', data: { responseCode: code, request: recordRequest(when.request), ruleSet: { id: when.ruleSet.id }, evaluatedAt: when.request.receivedAt } });
+    expect(placed).toHaveLength(placements);
+    for (const p of placed) expect(p).toMatchObject({ type: 'CertificatePlaced', data: { deviceId: esme, slot: 'networkOperator.critical', via: { kind: 'request', srv: '6.15.1' } } });
+  });
+
+  it.each`
+    case                          | given
+    ${'the stuck device'}         | ${stuck}
+    ${'an unknown sender'}        | ${stuck.slice(2)}
+    ${'no Registration Data'}     | ${[...stuck.slice(0, 2), ...stuck.slice(3)]}
+    ${'an unknown device'}        | ${stuck.slice(0, 3)}
+  `('judged on initial states, $case decides as judged on the undefined states of streams with no events (as a replay folds them)', ({ given }) => {
+    for (const [req, ruleSet] of [[replaceNo(noA), 'registered-operator'], [replaceNo(noB), 'baseline'], [request({ from: noA, to: esme, srv: '4.1.1' }), 'baseline']] as const) {
+      const command = submit(req, ruleSet);
+      const state = stateOf(given, command.request);
+      const streamOf = (pick: (e: LedgerEvent) => boolean) => given.filter(pick);
+      const legacy = {
+        sender: fold(evolveUser, streamOf((e) => e.type === 'UserRoleRegistered' && e.data.userId === req.requestId.originator)),
+        device: fold(evolveDevice, streamOf((e) => (e.type === 'DeviceInventoryChanged' || e.type === 'CertificatePlaced') && e.data.deviceId === esme)),
+        meterPoint: fold(evolveMeterPoint, streamOf((e) => e.type === 'RegistrationChanged')),
+        revisionsRead: state.revisionsRead,
+      };
+      const before = evaluate(command.request, legacy, command.ruleSet, command.request.receivedAt);
+      expect(JSON.stringify(decideServiceRequest(command, state))).toBe(JSON.stringify([before.decision, ...before.placed]));
+    }
+  });
+
+  it('a RequestID sent again with the same request is answered by its recorded decision; with other content it is refused', () => {
+    const command = submit(replaceNo(noA));
+    const [recorded] = decideServiceRequest(command, stateOf(stuck, command.request));
+    expect(() => checkResubmission({ ...command, request: { ...command.request, receivedAt: '2024-03-02T00:00:00.000Z', format: 'duis' } }, recorded.data)).not.toThrow();
+    const other = submit({ ...replaceNo(noA), executionDateTime: '2024-04-01T00:00:00.000Z' });
+    expect(() => checkResubmission(other, recorded.data)).toThrow(RequestIdReusedError);
+    expect(() => checkResubmission(other, recorded.data)).toThrow(/requestId: .* was already decided for a different request \(it differs in executionDateTime\)/);
+  });
+});

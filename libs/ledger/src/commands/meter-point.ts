@@ -1,0 +1,11 @@
+import { meterPointDecider, meterPointStream, type MeterPointState, type RecordRegistration } from '@ledger/domain';
+import { writtenState, type CommandWiring } from './handler';
+
+/** A Registration Data change, on the meter point's stream; idempotent by (MPxN, RDP record id). */
+export const recordRegistration: CommandWiring<RecordRegistration, MeterPointState> = {
+  stream: (c) => ({ name: meterPointStream(c.mpxn), id: c.mpxn }),
+  fold: meterPointDecider,
+  read: writtenState,
+  decide: (c, state) => meterPointDecider.decide(c, state),
+  eventName: (c) => `registration:${c.mpxn}:${c.source.recordId}`,
+};

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { chainEvents, GENESIS_HASH, SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
+import { runDemo } from '../demo';
+import { Ledger } from '../ledger';
+import { toLedgerEvent } from '../streams';
+
+/**
+ * The bytes of every event the commands write, pinned: a demo estate (every command: roles,
+ * Registration Data, inventory, migrations, service requests with and without placements) and a
+ * few commands the demo does not send (an operator correction to one proxy copy, a role with
+ * market ids and a status, a device serving no meter point, an audit job, a retried request),
+ * under a rule set of each edition. The digest covers each stream's events in order: id, type,
+ * data and metadata as the store holds them (JSON text, so field order counts). It was taken from
+ * the code before the commands became deciders, and must not move: a recorded decision replays,
+ * and a retried command finds its event, only while the same input gives the same bytes.
+ *
+ * Since decisions are stored as ServiceRequestEvaluated version 3 (decision-record.ts), the bytes
+ * stored for a decision moved, once, on purpose (`stored`). What did not move is what they read
+ * as (`asRead`): each event's data as the ledger reads it, with the hash chain computed again over
+ * that data, digests to the figure taken before the deciders, so every decision reads back byte
+ * for byte as the earlier code wrote it, hash-chain links included.
+ */
+const NO_A = '90-B3-D5-1F-30-03-00-0A';
+const ESME = '00-DB-12-34-56-78-90-01';
+const PLAIN = '00-DB-12-34-56-78-90-02';
+const ctx = { actor: 'test' };
+
+async function digestOf(store: SqliteEventStore): Promise<{ events: number; stored: string; asRead: string }> {
+  const byStream = new Map<string, RecordedEvent[]>();
+  for await (const e of store.readAll()) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e]);
+  const stored = createHash('sha256');
+  const asRead = createHash('sha256');
+  let events = 0;
+  for (const stream of [...byStream.keys()].sort()) {
+    const recorded = byStream.get(stream)!;
+    const read = chainEvents(
+      stream,
+      0n,
+      GENESIS_HASH,
+      recorded.map(({ id, type, metadata: { $prevHash: _p, $hash: _h, ...metadata } }, i) => ({ id, type, data: toLedgerEvent(recorded[i]).data, metadata })),
+    );
+    recorded.forEach((e, i) => {
+      stored.update(`${stream}\n${e.revision}\n${e.id}\n${e.type}\n${JSON.stringify(e.data)}\n${JSON.stringify(e.metadata)}\n`);
+      asRead.update(`${stream}\n${e.revision}\n${e.id}\n${e.type}\n${JSON.stringify(read[i].data)}\n${JSON.stringify(read[i].metadata)}\n`);
+      events++;
+    });
+  }
+  return { events, stored: stored.digest('hex'), asRead: asRead.digest('hex') };
+}
+
+async function estate(ruleSet: string): Promise<{ events: number; stored: string; asRead: string }> {
+  const store = new SqliteEventStore(':memory:');
+  try {
+    const ledger = new Ledger(store, getRuleSet(ruleSet));
+    await runDemo(ledger, { devices: 60, seed: 7, wrongNoShare: 0.3, concurrency: 1 });
+    await ledger.registerUserRole({ userId: NO_A, role: 'ED', status: 'Suspended', marketIds: ['14', '22'], effectiveFrom: '2023-01-01' }, ctx);
+    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2024-01-01T00:00:00+01:00' }, ctx);
+    await ledger.changeInventory({ deviceId: ESME.toLowerCase(), deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: '1412345678901', changedAt: '2019-06-01' }, ctx);
+    await ledger.changeInventory({ deviceId: PLAIN, deviceType: 'IHD', smetsGeneration: 2, status: 'Pending', mpxn: null, changedAt: '2019-06-01' }, ctx);
+    await ledger.recordRegistration({ mpxn: '1412345678901', responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: ' R1 ', file: 'f.csv', line: 2 }, ctx);
+    const certificate = { serial: 'C1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' };
+    await ledger.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate, via: { kind: 'migration' }, placedAt: '2019-06-01' }, ctx);
+    await ledger.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { ...certificate, serial: 'C2' }, heldBy: ['S1SP'], via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2021-01-01' }, ctx);
+    const renew = parseServiceRequest({
+      requestId: `${NO_A}:${ESME}:1`,
+      srv: '6.15.1',
+      remotePartyRole: 'NetworkOperator',
+      certificates: [{ ...certificate, serial: 'C3' }],
+      receivedAt: '2024-03-01T00:00:00Z',
+      format: 'json',
+    });
+    await ledger.submit(renew, { actor: 'test', correlationId: 'corr-1' });
+    await ledger.submit(renew, ctx);
+    await ledger.submit(parseServiceRequest({ requestId: `${NO_A}:${PLAIN}:2`, srv: '4.1.1', receivedAt: '2024-03-01T00:00:00Z', format: 'json' }), { actor: 'test', correlationId: 'c', causationId: 'd' });
+    await ledger.recordAuditJob(
+      { jobId: 'job-1', kind: 'verify', state: 'succeeded', requestedBy: 'api:auditor', requestedAt: '2024-03-01T00:00:00.000Z', startedAt: null, endedAt: '2024-03-01T00:00:01.000Z', positionThrough: '12', params: {}, findings: { ok: true }, error: null },
+      ctx,
+    );
+    return await digestOf(store);
+  } finally {
+    await store.dispose();
+  }
+}
+
+describe('the events written for the same input', () => {
+  it.each`
+    ruleSet                    | events | asRead                                                                | stored
+    ${'baseline'}              | ${455} | ${'49f5aaf0081448529653ab9b62e242b99f3f9fd6b3df109a5491a21723c42be5'} | ${'c28be06419574b8eab2b26322bc041ae97b7293a490df07e9f38707bd20fe59a'}
+    ${'registered-operator@1'} | ${473} | ${'82cac29a0cb4b1a6c1b70b0dfb5237c152d5943c68ad07ad00ce09c724b0dec9'} | ${'0d0fadaea6cacc9d1cdbfa3984bb4ca0869efef210423559eeb534779b77b571'}
+  `('under $ruleSet read byte for byte as those written before the commands became deciders, and are stored as pinned', async ({ ruleSet, events, asRead, stored }) => {
+    expect(await estate(ruleSet)).toEqual({ events, asRead, stored });
+  });
+});

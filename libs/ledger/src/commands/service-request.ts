@@ -1,0 +1,84 @@
+import {
+  checkResubmission,
+  decideServiceRequest,
+  deviceDecider,
+  deviceStream,
+  formatRequestId,
+  meterPointDecider,
+  meterPointServed,
+  meterPointStream,
+  userDecider,
+  userStream,
+  type CertificatePlacedV1,
+  type DeviceState,
+  type ServiceRequestDecided,
+  type ServiceRequestEvaluatedV1,
+  type ServiceRequestState,
+  type SubmitServiceRequest,
+} from '@ledger/domain';
+import type { FoldedStream } from '../stream-cache';
+import { toLedgerEvent } from '../streams';
+import type { CommandWiring, Handled } from './handler';
+
+export interface SubmitResult {
+  decision: ServiceRequestEvaluatedV1;
+  placed: CertificatePlacedV1[];
+  /** False when the RequestID had been decided before: the recorded decision is returned, nothing is written. */
+  written: boolean;
+  position: string;
+  stream: string;
+}
+
+const requestIdOf = (c: SubmitServiceRequest) => formatRequestId(c.request.requestId);
+const revisionOf = (folded: FoldedStream<unknown>): string | null => (folded.revision === undefined ? null : folded.revision.toString());
+
+/**
+ * A service request, judged on the device's stream with the sender's roles and the Registration
+ * Data of the meter point the device serves read alongside (each stream's revision recorded in the
+ * decision), and appended with its placements atomically. The decision's id derives from the
+ * RequestID, so a RequestID sent again finds its decision. Unless the caller names them, the
+ * decision's id is the correlation and causation id of everything appended with it.
+ */
+export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceState, ServiceRequestState> = {
+  stream: (c) => ({ name: deviceStream(c.request.requestId.target), id: c.request.requestId.target }),
+  fold: deviceDecider,
+  async read(c, device, load) {
+    const originator = c.request.requestId.originator;
+    const mpxn = meterPointServed(device.state);
+    const [sender, meterPoint] = await Promise.all([
+      load(userStream(originator), userDecider.initialState(originator), userDecider.evolve),
+      mpxn ? load(meterPointStream(mpxn), meterPointDecider.initialState(mpxn), meterPointDecider.evolve) : Promise.resolve(undefined),
+    ]);
+    const revisionsRead: Record<string, string | null> = { [sender.stream]: revisionOf(sender), [device.stream]: revisionOf(device) };
+    if (meterPoint) revisionsRead[meterPoint.stream] = revisionOf(meterPoint);
+    return { device: device.state, sender: sender.state, meterPoint: meterPoint?.state, revisionsRead };
+  },
+  decide: decideServiceRequest,
+  eventName: (c, i) => (i === 0 ? `decision:${requestIdOf(c)}` : `placed:${requestIdOf(c)}:${i - 1}`),
+  context: (ctx, decisionId) => ({ ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
+};
+
+/**
+ * The answer to a submission: the decision and placements just appended, or those recorded before
+ * for the same RequestID (the placements are the CertificatePlaced events appended with the
+ * decision, and the position that of the append's last event, as the first reply gave it). A
+ * recorded RequestID sent with other content is refused (RequestIdReusedError).
+ */
+export function submitResult(command: SubmitServiceRequest, handled: Handled): SubmitResult {
+  if (handled.written) {
+    const [decision, ...placed] = handled.events as ServiceRequestDecided;
+    return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: handled.position.toString(), stream: handled.stream };
+  }
+  const { recorded, at, stream } = handled;
+  const decisionEvent = recorded[at];
+  const decision = toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1;
+  const placed: CertificatePlacedV1[] = [];
+  let last = decisionEvent;
+  for (const e of recorded.slice(at + 1)) {
+    if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
+    placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
+    last = e;
+  }
+  checkResubmission(command, decision);
+  return { decision, placed, written: false, position: last.position.toString(), stream };
+}

@@ -1,0 +1,37 @@
+import { decodeDecision, deviceStream, storedData, upcast, type DecisionRecordV3, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import type { RecordedEvent } from '@ledger/event-store';
+
+/**
+ * What the `decisions` read model keeps of a decision: its columns (request id, device, sender,
+ * SRV, outcome, response code, rule set, received and evaluated at: what the queries filter on)
+ * and, in `data`, the rest of the decision's stored form (schema version 3: the request's other
+ * fields, the sender's role, the revisions read, the checks), not the decision again. A decision
+ * the stored form cannot give back exactly (decision-record.ts in the domain says when) is kept whole.
+ */
+type Stored = Partial<DecisionRecordV3> & Record<string, unknown>;
+
+/** The `data` of a decision's row: its stored form less what the row's columns hold. */
+export function decisionRowData(recorded: RecordedEvent, event: Extract<LedgerEvent, { type: 'ServiceRequestEvaluated' }>): string {
+  const stored = ((recorded.data as Stored).schemaVersion === 3 ? recorded.data : storedData(event)) as Stored;
+  if (stored.schemaVersion !== 3) return JSON.stringify(stored);
+  const { schemaVersion: _v, requestId: _id, srv: _srv, receivedAt: _at, evaluatedAt: _eat, ruleSet: _rs, responseCode: _code, ...rest } = stored;
+  return JSON.stringify(rest);
+}
+
+/** The decision of a row: its columns and `data` put back together, as the store's event reads. */
+export function decisionOfRow(r: Record<string, string>): ServiceRequestEvaluatedV1 {
+  const data = JSON.parse(r.data) as Stored;
+  if (data.schemaVersion !== undefined) return upcast('ServiceRequestEvaluated', data, deviceStream(r.device_id)).data as ServiceRequestEvaluatedV1;
+  const counter = r.request_id.slice(r.request_id.lastIndexOf(':') + 1);
+  const record = {
+    ...data,
+    schemaVersion: 3,
+    requestId: `${r.originator}::${counter}`,
+    srv: r.srv,
+    receivedAt: r.received_at,
+    evaluatedAt: r.evaluated_at,
+    ruleSet: r.rule_set,
+    responseCode: r.response_code,
+  } as DecisionRecordV3;
+  return decodeDecision(record, r.device_id);
+}

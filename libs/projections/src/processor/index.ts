@@ -1,0 +1,4 @@
+export * from './checkpoint';
+export * from './projection-writer';
+export * from './projector';
+export * from './rebuild-into';

@@ -1,0 +1,75 @@
+import { ledgerEventOf } from '@ledger/domain';
+import { UnreadableEventError, type RecordedEvent } from '@ledger/event-store';
+import { createProjections, type ProjectedEvent, type Projections } from '../projections';
+import { ReadModelDb } from '../read-model-db';
+import { Checkpoint } from './checkpoint';
+
+/**
+ * Applies batches of recorded events to every projection, each batch in one transaction together
+ * with the checkpoint (the position of the last event applied), so a crash never applies an event
+ * twice nor skips one. An event it cannot read fails the whole batch (UnreadableEventError); the
+ * Projector then applies what came before it and halts.
+ */
+export class ProjectionWriter {
+  readonly checkpoint: Checkpoint;
+
+  constructor(
+    readonly db: ReadModelDb,
+    readonly projections: Projections,
+  ) {
+    this.checkpoint = new Checkpoint(db);
+    db.install([this.checkpoint, ...projections.all], () => this.checkpoint.get().position !== undefined);
+  }
+
+  applyBatch(events: readonly RecordedEvent[]): void {
+    if (events.length === 0) return;
+    try {
+      this.db.db.transaction(() => {
+        let { applied } = this.checkpoint.get();
+        const batch: ProjectedEvent[] = [];
+        for (const recorded of events) {
+          const ord = ++applied;
+          const event = read(recorded);
+          if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
+        }
+        for (const p of this.projections.all) {
+          const mine = batch.filter((e) => p.handles.has(e.event.type));
+          if (mine.length) p.applyBatch(mine);
+        }
+        this.checkpoint.set(events[events.length - 1].position, applied);
+      })();
+    } catch (err) {
+      for (const p of this.projections.all) p.discard?.();
+      throw err;
+    }
+  }
+
+  /** Empties every projection and the checkpoint (for a rebuild). */
+  reset(): void {
+    this.db.db.transaction(() => {
+      for (const p of this.projections.all) p.reset();
+      this.checkpoint.reset();
+    })();
+  }
+
+  /** Every table as plain rows (for comparing a rebuild with the live read models). */
+  dump(): Record<string, unknown[]> {
+    const tables = [...this.checkpoint.tables, ...this.projections.all.flatMap((p) => p.tables)];
+    return Object.fromEntries(tables.map((t) => [t, this.db.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()]));
+  }
+}
+
+function read(recorded: RecordedEvent) {
+  try {
+    // No projection shows a decision's reasons (the decisions table keeps its stored form): not rendered.
+    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false });
+  } catch (err) {
+    throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
+  }
+}
+
+/** Opens (or creates) a read-model file with every projection installed, ready for a Projector. */
+export function openReadModels(file: string): ProjectionWriter {
+  const db = new ReadModelDb(file);
+  return new ProjectionWriter(db, createProjections(db));
+}

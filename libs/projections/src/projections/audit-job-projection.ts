@@ -1,0 +1,27 @@
+import type { LedgerEventType } from '@ledger/domain';
+import type { ReadModelDb } from '../read-model-db';
+import { truncate, type ProjectedEvent, type Projection } from './projection';
+
+/** Audit jobs recorded in the store (verifications, digests, what-ifs, rebuilds), one row each. */
+export class AuditJobProjection implements Projection {
+  readonly name = 'audit-jobs';
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(['AuditJobRecorded'] as const);
+  readonly tables = ['audit_jobs'];
+  readonly schema = `
+    CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);
+  `;
+
+  private readonly add = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'));
+
+  constructor(private readonly rm: ReadModelDb) {}
+
+  applyBatch(batch: readonly ProjectedEvent[]): void {
+    const add = this.add();
+    for (const { event, ord, position } of batch) if (event.type === 'AuditJobRecorded') add.run(ord, event.data.jobId, event.data.kind, event.data.endedAt, position, JSON.stringify(event.data));
+  }
+
+  reset(): void {
+    truncate(this.rm.db, this.tables);
+  }
+}

@@ -1,0 +1,74 @@
+import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
+import { hashOf, verifyLink, type RecordedEvent } from '@ledger/event-store';
+import type { ReadModelDb } from '../read-model-db';
+import { truncate, type ProjectedEvent, type Projection } from './projection';
+
+/**
+ * Tamper evidence kept as the read models are: each event's hash-chain link is checked once, when
+ * it is projected, against the head its stream had (kept in `chain_heads`); the first broken link
+ * of a stream is kept in `chain_breaks`. So a verification "now" only reads these tables: it has
+ * checked everything up to the projector's checkpoint (IntegrityQueries). (An edit made to an event after it was
+ * checked is found by the full walk, which stays available as a job.)
+ */
+export class ChainCheck implements Projection {
+  readonly name = 'chain-check';
+  /** Every event of a ledger stream, whatever its type. */
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(LEDGER_EVENT_TYPES);
+  readonly tables = ['chain_heads', 'chain_breaks'];
+  readonly schema = `
+    CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
+  `;
+  private readonly heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
+  private readonly stmts = this.rm.statements((db) => ({
+    head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
+    broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
+    putHead: db.prepare<[string, string, string]>('INSERT INTO chain_heads (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
+    putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
+  }));
+
+  constructor(private readonly rm: ReadModelDb) {}
+
+  /** Checks each event's link, then writes the heads the batch moved (within the batch's transaction). */
+  applyBatch(batch: readonly ProjectedEvent[]): void {
+    for (const e of batch) this.check(e.recorded);
+    this.flush();
+  }
+
+  private check(e: RecordedEvent): void {
+    if (!isLedgerStream(e.stream)) return;
+    const s = this.stmts();
+    let prev = this.heads.get(e.stream);
+    if (prev === undefined) {
+      if (s.broken.get(e.stream)) prev = 'broken';
+      else {
+        const row = s.head.get(e.stream);
+        prev = row ? { revision: BigInt(row.revision), hash: row.hash } : undefined;
+      }
+    }
+    if (prev === 'broken') return;
+    const broken = verifyLink(prev, e);
+    if (broken) {
+      this.stmts().putBreak.run(broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null);
+      this.heads.set(e.stream, 'broken');
+      return;
+    }
+    this.heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
+  }
+
+  private flush(): void {
+    const putHead = this.stmts().putHead;
+    for (const [stream, head] of this.heads) if (head !== 'broken') putHead.run(stream, head.revision.toString(), head.hash);
+    this.heads.clear();
+  }
+
+  /** Cancels what `check` held for a batch that was rolled back. */
+  discard(): void {
+    this.heads.clear();
+  }
+
+  reset(): void {
+    this.heads.clear();
+    truncate(this.rm.db, this.tables);
+  }
+}

@@ -1,0 +1,42 @@
+import type { LedgerEventType } from '@ledger/domain';
+import { decisionRowData } from '../decision-rows';
+import type { ReadModelDb } from '../read-model-db';
+import { truncate, type ProjectedEvent, type Projection } from './projection';
+
+/** The decision log: every recorded decision as a row (its keys as columns to filter by, the rest of its stored form as JSON). */
+export class DecisionProjection implements Projection {
+  readonly name = 'decisions';
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(['ServiceRequestEvaluated'] as const);
+  readonly tables = ['decisions'];
+  readonly schema = `
+    CREATE TABLE IF NOT EXISTS decisions (
+      ord INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, originator TEXT NOT NULL, srv TEXT NOT NULL,
+      outcome TEXT NOT NULL, response_code TEXT NOT NULL, rule_set TEXT NOT NULL, received_at TEXT NOT NULL,
+      evaluated_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
+    CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
+    CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);
+  `;
+
+  private readonly add = this.rm.statements((db) =>
+    db.prepare(
+      'INSERT OR IGNORE INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+  );
+
+  constructor(private readonly rm: ReadModelDb) {}
+
+  applyBatch(batch: readonly ProjectedEvent[]): void {
+    const add = this.add();
+    for (const { event, recorded, ord, position } of batch) {
+      if (event.type !== 'ServiceRequestEvaluated') continue;
+      const d = event.data;
+      // `data`: the decision's stored form less the columns (decision-rows.ts), not the decision again.
+      add.run(ord, d.request.requestId, d.request.target, d.request.originator, d.request.srv, d.outcome, d.responseCode, `${d.ruleSet.id}@${d.ruleSet.version}`, d.request.receivedAt, d.evaluatedAt, position, decisionRowData(recorded, event));
+    }
+  }
+
+  reset(): void {
+    truncate(this.rm.db, this.tables);
+  }
+}

@@ -1,0 +1,101 @@
+import { stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { loadState, type ReadModelDb } from '../read-model-db';
+import { truncate, type ProjectedEvent, type Projection } from './projection';
+
+/** The MPAN's distributor ID, or null for an MPRN (gas) or no meter point. */
+export function areaOf(mpxn: string | null): string | null {
+  return mpxn && mpxn.length === 13 ? mpxn.slice(0, 2) : null;
+}
+
+/**
+ * The stuck-device report kept as a projection: one row per SMETS1 device with its stuck status as
+ * the domain's `stuckStatus` gives it, recomputed whenever an event touches the device or its meter
+ * point, and again once the time passes at which it can change by itself (`valid_until`: a
+ * future-dated placement or NO registration taking effect). So a report "now" is a query of the
+ * stuck rows (StuckQueries), not a pass over every device. It reads the device and meter-point
+ * states those projections wrote, so it comes after them in a batch.
+ */
+export class StuckProjection implements Projection {
+  readonly name = 'stuck-devices';
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(['DeviceInventoryChanged', 'CertificatePlaced', 'RegistrationChanged'] as const);
+  readonly tables = ['stuck_status'];
+  readonly schema = `
+    CREATE TABLE IF NOT EXISTS stuck_status (
+      device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
+      since TEXT, status TEXT NOT NULL, valid_until TEXT);
+    CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_mpxn ON stuck_status (stuck, mpxn, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_registered ON stuck_status (stuck, registered_operator, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_owner ON stuck_status (stuck, certificate_owner, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_area ON stuck_status (stuck, area, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_due ON stuck_status (valid_until) WHERE valid_until IS NOT NULL;
+  `;
+
+  private readonly stmts = this.rm.statements((db) => ({
+    device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
+    meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
+    devicesOn: db.prepare<[string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ?'),
+    smets1: db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE smets_generation = 1'),
+    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>(
+      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
+         certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until`,
+    ),
+    drop: db.prepare<[string]>('DELETE FROM stuck_status WHERE device_id = ?'),
+    due: db.prepare<[string], { device_id: string }>('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
+  }));
+
+  constructor(
+    private readonly rm: ReadModelDb,
+    private readonly clock: () => string = () => new Date().toISOString(),
+  ) {}
+
+  /** Recomputes the devices the batch touched, and those on the meter points it touched. */
+  applyBatch(batch: readonly ProjectedEvent[]): void {
+    const s = this.stmts();
+    const ids = new Set<string>();
+    const mpxns = new Set<string>();
+    for (const { event } of batch) {
+      if (event.type === 'RegistrationChanged') mpxns.add(event.data.mpxn);
+      else if (event.type === 'DeviceInventoryChanged' || event.type === 'CertificatePlaced') ids.add(event.data.deviceId);
+    }
+    for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn)) ids.add(r.device_id);
+    this.refresh(ids, this.clock());
+  }
+
+  /** Read models from before this projection existed: filled once from the devices they hold. */
+  backfill(): void {
+    this.refresh(
+      this.stmts().smets1.all().map((r) => r.device_id),
+      this.clock(),
+    );
+  }
+
+  /** Recomputes the rows of these devices as of `now` (inside the caller's transaction). */
+  refresh(deviceIds: Iterable<string>, now: string): void {
+    const s = this.stmts();
+    for (const id of deviceIds) {
+      const device = loadState<DeviceState>(s.device, id);
+      if (!device || device.smetsGeneration !== 1) {
+        s.drop.run(id);
+        continue;
+      }
+      const meterPoint = device.mpxn ? loadState<MeterPointState>(s.meterPoint, device.mpxn) : undefined;
+      const st = stuckStatus(device, meterPoint, now);
+      s.put.run(id, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
+    }
+  }
+
+  /** Brings up to date the rows whose status could have changed by itself before `now`. */
+  refreshDue(now: string): number {
+    const due = this.stmts()
+      .due.all(now)
+      .map((r) => r.device_id);
+    if (due.length) this.rm.db.transaction(() => this.refresh(due, now))();
+    return due.length;
+  }
+
+  reset(): void {
+    truncate(this.rm.db, this.tables);
+  }
+}

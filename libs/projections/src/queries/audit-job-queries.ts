@@ -1,0 +1,17 @@
+import type { AuditJobRecordedV1 } from '@ledger/domain';
+import type { ReadModelDb } from '../read-model-db';
+
+/** Audit jobs recorded in the store. */
+export class AuditJobQueries {
+  constructor(private readonly rm: ReadModelDb) {}
+
+  /** Newest first, paged by `before` (an ord from the previous page's `next`). */
+  auditJobs(filter: { kind?: string; before?: number; limit?: number } = {}): { items: Array<AuditJobRecordedV1 & { position: string }>; next: number | null } {
+    const limit = Math.min(filter.limit ?? 50, 500);
+    const rows = this.rm.db
+      .prepare(`SELECT ord, position, data FROM audit_jobs WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR ord < ?) ORDER BY ord DESC LIMIT ?`)
+      .all(filter.kind ?? null, filter.kind ?? null, filter.before ?? null, filter.before ?? null, limit + 1) as Array<{ ord: number | bigint; position: string; data: string }>;
+    const items = rows.slice(0, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditJobRecordedV1), position: r.position }));
+    return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
+  }
+}

@@ -1,0 +1,86 @@
+import { deviceAsOf, deviceView, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
+import { loadState, type ReadModelDb } from '../read-model-db';
+import { deviceHistory, smets1HistoriesChangedAfter } from './device-history';
+import { loadStates } from './states';
+
+/** Devices: now or as of an instant, their timeline, the devices on a meter point. */
+export class DeviceQueries {
+  private readonly stmts = this.rm.statements((db) => ({
+    device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
+    on: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE mpxn = ? ORDER BY device_id LIMIT 1000'),
+  }));
+
+  constructor(
+    private readonly rm: ReadModelDb,
+    private readonly clock: () => string = () => new Date().toISOString(),
+  ) {}
+
+  /**
+   * The device now (at `now`, default the clock), or as of an instant: the domain's view
+   * (`deviceView`) of its state, so with the certificates in force then and, under `pending`, the
+   * accepted future-dated changes that take effect later. As of an instant, the state is the
+   * domain's fold of its history up to then (`deviceAsOf`: see libs/domain/src/as-of.ts for what
+   * counts); a device known now but with nothing in its history by then is `inInventory: false`
+   * with no slots. Undefined for a device the ledger does not know.
+   */
+  device(deviceId: string, asOf?: string, now: string = this.clock()): DeviceView | undefined {
+    const current = loadState<DeviceState>(this.stmts().device, deviceId);
+    if (!current) return undefined;
+    if (!asOf) return deviceView(current, now);
+    const then = deviceAsOf(deviceHistory(this.rm.db, deviceId), asOf);
+    return then ? deviceView(then, asOf) : { deviceId, inInventory: false, slots: {} };
+  }
+
+  /** The devices whose inventory record links them to a meter point now, with type, generation and status. */
+  devicesOn(mpxn: string): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
+    return this.stmts()
+      .on.all(mpxn)
+      .map((r) => {
+        const d = JSON.parse(r.state) as DeviceState;
+        return { deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status };
+      });
+  }
+
+  /**
+   * Inventory changes, certificates and decisions of a device as one timeline, in the order they
+   * were recorded. A placement that takes effect after `now` (default: the clock) says `pending: true`.
+   */
+  history(deviceId: string, now: string = this.clock()) {
+    const rows = this.rm.db
+      .prepare<[string, string, string], { ord: number; kind: string; data: string }>(
+        `SELECT ord, 'inventory' AS kind, json_object('changedAt', changed_at, 'deviceType', device_type, 'smetsGeneration', smets_generation, 'status', status, 'mpxn', mpxn, 'position', position) AS data FROM inventory_history WHERE device_id = ?
+         UNION ALL
+         SELECT ord, 'certificate' AS kind, json_object('slot', slot, 'heldBy', held_by, 'serial', serial, 'issuer', issuer, 'owner', owner, 'keyUsage', key_usage, 'via', via_kind, 'reference', via_ref, 'placedAt', placed_at, 'position', position) AS data FROM certificate_history WHERE device_id = ?
+         UNION ALL
+         SELECT ord, 'decision' AS kind, json_object('requestId', request_id, 'srv', srv, 'originator', originator, 'outcome', outcome, 'responseCode', response_code, 'ruleSet', rule_set, 'receivedAt', received_at, 'position', position) AS data FROM decisions WHERE device_id = ?
+         ORDER BY ord`,
+      )
+      .all(deviceId, deviceId, deviceId);
+    return rows.map((r): { kind: string } & Record<string, unknown> => {
+      const data = JSON.parse(r.data) as Record<string, unknown>;
+      if (r.kind === 'certificate') {
+        data.heldBy = String(data.heldBy).split(',');
+        if (String(data.placedAt) > now) data.pending = true;
+      }
+      return { kind: r.kind, ...data };
+    });
+  }
+
+  // ---- for the audit reports: many devices in few queries ------------------------------------
+
+  /** Every SMETS1 device now, in device-id order (read as it is iterated). */
+  *smets1(): IterableIterator<DeviceState> {
+    const rows = this.rm.db.prepare<[], { state: string }>('SELECT state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
+    for (const r of rows) yield JSON.parse(r.state) as DeviceState;
+  }
+
+  /** Many devices now, by id (those known). */
+  states(deviceIds: Iterable<string>): Map<string, DeviceState> {
+    return loadStates<DeviceState>(this.rm.db, 'devices', 'device_id', deviceIds);
+  }
+
+  /** The histories (dated, for `deviceAsOf`) of the SMETS1 devices whose state as of `at` may differ from their state now. */
+  smets1HistoriesChangedAfter(at: string): Map<string, DatedEvent[]> {
+    return smets1HistoriesChangedAfter(this.rm.db, at);
+  }
+}

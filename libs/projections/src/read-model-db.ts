@@ -1,0 +1,108 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PAGE_SIZE } from '@ledger/event-store';
+
+/** A part of the read-model file: its tables, created when missing, and how to fill them when they are new in a file that already holds projected events. */
+export interface TableSet {
+  readonly schema: string;
+  readonly tables: readonly string[];
+  backfill?(): void;
+}
+
+/**
+ * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
+ * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
+ * file built elsewhere (`replaceWith`, the rebuild job's), after which every statement prepared
+ * through `statements()` is prepared again on the new connection.
+ */
+export class ReadModelDb {
+  private database!: Database.Database;
+  private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.open();
+  }
+
+  get db(): Database.Database {
+    return this.database;
+  }
+
+  /**
+   * Creates the tables of every set (now and each time the file is opened again); a set whose
+   * tables were all missing from a file that already holds projected events (`projected()`) is
+   * back-filled once.
+   */
+  install(sets: readonly TableSet[], projected: () => boolean): void {
+    this.parts = { sets, projected };
+    const fresh = sets.filter((s) => s.tables.every((t) => !this.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(t)));
+    for (const s of sets) this.db.exec(s.schema);
+    const late = fresh.filter((s) => s.backfill);
+    if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!()))();
+  }
+
+  /** Statements prepared on the open connection, prepared again after the file is replaced. */
+  statements<T>(make: (db: Database.Database) => T): () => T {
+    let made: { db: Database.Database; value: T } | undefined;
+    return () => {
+      if (made?.db !== this.database) made = { db: this.database, value: make(this.database) };
+      return made.value;
+    };
+  }
+
+  private open(): void {
+    this.database = new Database(this.file);
+    this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
+    this.db.pragma('busy_timeout = 5000');
+    if (this.parts) this.install(this.parts.sets, this.parts.projected);
+  }
+
+  /**
+   * Puts read models built elsewhere (a rebuild job's file, closed and checkpointed) in place of
+   * these: this database is closed, that file moved onto this one's path, and opened. The caller
+   * stops the projector first and starts it after: it goes on from the new file's checkpoint.
+   */
+  replaceWith(built: string): void {
+    this.db.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
+    fs.renameSync(built, this.file);
+    this.open();
+  }
+
+  /** Closes the database and checkpoints its WAL into the file, so that the file alone holds everything. */
+  closeCheckpointed(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+
+  /**
+   * Runs `work` (a rebuild) without an fsync at each WAL checkpoint, then restores
+   * `synchronous = NORMAL` and checkpoints the WAL into the database file with an fsync. If the
+   * process dies meanwhile, the file stays consistent and the next catch-up goes on from its
+   * checkpoint; only an operating-system crash or power loss during the rebuild can damage it, and
+   * read models are rebuilt from the store in any case. At 10^6 events this takes a third off a
+   * rebuild (measured: 43 s to 29 s).
+   */
+  async bulk<T>(work: () => Promise<T>): Promise<T> {
+    this.db.pragma('synchronous = OFF');
+    try {
+      return await work();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('wal_checkpoint(FULL)');
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** A folded state kept as JSON in a table keyed by one column. */
+export function loadState<S>(stmt: Database.Statement<[string], { state: string }>, key: string): S | undefined {
+  const row = stmt.get(key);
+  return row ? (JSON.parse(row.state) as S) : undefined;
+}
