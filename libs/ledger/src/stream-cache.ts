@@ -22,7 +22,8 @@ export interface FoldedStream<S> {
  * each brought up to the head of its stream before every use by reading only the events after the
  * revision it holds. A decision made on a cached fold is the decision a full read would give: the
  * fold is always of the whole stream up to the head read, and the append that follows still
- * carries that revision as its expected revision. States are immutable, so sharing them is safe.
+ * carries that revision as its expected revision. States are immutable, so sharing them is safe;
+ * a stream's id set is shared and only grows.
  */
 export class StreamCache {
   private readonly entries = new Map<string, FoldedStream<unknown>>();
@@ -35,15 +36,17 @@ export class StreamCache {
   async load<S>(stream: string, initialState: S, evolve: Evolve<S>): Promise<FoldedStream<S>> {
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
     let { state, revision, lastHash } = cached ?? { state: initialState, revision: undefined, lastHash: GENESIS_HASH };
-    let ids: Set<string> | undefined;
+    // One id set per stream, grown in place: copying it for every append made each decision cost
+    // the length of its stream (and a busy device's history is long). Only the one handler that
+    // appends to a stream (queued per stream) asks it for ids, always after bringing it to the head.
+    const ids = (cached?.ids as Set<string> | undefined) ?? new Set<string>();
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
       state = evolve(state, toLedgerEvent(e));
       revision = e.revision;
       lastHash = hashOf(e) ?? lastHash;
-      ids ??= new Set(cached?.ids);
       ids.add(e.id);
     }
-    const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids: ids ?? cached?.ids ?? new Set() };
+    const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids };
     this.keep(folded);
     return folded;
   }
@@ -52,7 +55,7 @@ export class StreamCache {
   appended<S>(before: FoldedStream<S>, events: NewEvent[], evolve: Evolve<S>, nextExpectedRevision: bigint): void {
     let state = before.state;
     for (const e of events) state = evolve(state, { type: e.type, data: e.data } as LedgerEvent);
-    const ids = new Set(before.ids);
+    const ids = before.ids as Set<string>;
     for (const e of events) ids.add(e.id);
     const last = events[events.length - 1].metadata?.$hash;
     this.keep({ stream: before.stream, state, revision: nextExpectedRevision, lastHash: typeof last === 'string' ? last : before.lastHash, ids });
