@@ -198,6 +198,16 @@ describe('bad input and access', () => {
     expect(after.body).toMatchObject({ count: 1, devices: 1, records: [{ deviceId: ESME, slot: 'networkOperator.critical', dsp: { certificate: { ownerUserId: NO_B } }, s1sp: { certificate: { ownerUserId: NO_A } }, since: '2021-03-01T00:00:00.000Z' }] });
   });
 
+  it('the proxy-disagreements report reads the copies in force at its instant: a correction dated later is not a finding before its date', async () => {
+    const other = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    await t.as('intake').post(`/devices/${ESME}/certificates`, { slot: 'networkOperator.critical', certificate: { der: other.base64 }, heldBy: ['S1SP'], via: 'operatorCorrection', reference: 'OPS-8', placedAt: '2099-01-01T00:00:00Z' }).expect(200);
+    const now = await t.as('auditor').get('/reports/proxy-disagreements').expect(200);
+    expect(now.body.records.filter((r: { since: string }) => r.since === '2099-01-01T00:00:00.000Z')).toEqual([]);
+    const then = await t.as('auditor').get('/reports/proxy-disagreements?at=2099-01-01T00:00:00Z').expect(200);
+    expect(then.body).toMatchObject({ at: '2099-01-01T00:00:00.000Z', records: expect.arrayContaining([expect.objectContaining({ deviceId: ESME, slot: 'networkOperator.critical', since: '2099-01-01T00:00:00.000Z' })]) });
+    await t.as('auditor').get('/reports/proxy-disagreements?at=yesterday').expect(400);
+  });
+
   it('no key: 401; a wrong key: 401; a key of the wrong role: 403', async () => {
     await t.http().get(`/devices/${ESME}`).expect(401);
     await t.http().get(`/devices/${ESME}`).set('x-api-key', 'not-a-key-at-all').expect(401);

@@ -40,8 +40,8 @@ describe('the ledger CLI', () => {
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {
-    expect((await json(env, 'report', 'proxy-disagreements')).body).toEqual({ count: 0, records: [] });
-    expect((await ledger(env, 'report', 'proxy-disagreements')).out).toBe('0 notified certificate record(s) whose DSP and S1SP copies disagree');
+    expect((await json(env, 'report', 'proxy-disagreements', '--at', '2026-01-01T00:00:00Z')).body).toEqual({ at: '2026-01-01T00:00:00.000Z', count: 0, records: [] });
+    expect((await ledger(env, 'report', 'proxy-disagreements')).out).toMatch(/^0 notified certificate record\(s\) whose DSP and S1SP copies disagree at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
     const everything = await ledger(env, 'report', 'everything');
     expect(everything.code).toBe(2);
     expect(everything.err).toMatch(/unknown command 'everything'/);

@@ -273,12 +273,12 @@ describe('the DSP and S1SP copies of a notified certificate must agree: a disagr
     ${'a disagreement later put right'}       | ${[placed(esme, 'networkOperator.critical', d1, ['DSP']), placed(esme, 'networkOperator.critical', d1, ['S1SP'])]} | ${[]}
   `('given $case, then the findings are $findings', ({ placements, findings }) => {
     const device = given([...base, ...placements]).devices.get(esme)!;
-    expect(proxyDisagreements(device).map((f) => [f.slot, f.dsp?.certificate.serial ?? null, f.s1sp?.certificate.serial ?? null])).toEqual(findings);
+    expect(proxyDisagreements(device, '2024-03-01T00:00:00.000Z').map((f) => [f.slot, f.dsp?.certificate.serial ?? null, f.s1sp?.certificate.serial ?? null])).toEqual(findings);
   });
 
   it('a SMETS2 device has no proxy copies to compare', () => {
     const device = given([inventory(esme2, 'ESME', 2, 'Commissioned', mpan), placed(esme2, 'supplier.critical', d1, ['DSP'])]).devices.get(esme2)!;
-    expect(proxyDisagreements(device)).toEqual([]);
+    expect(proxyDisagreements(device, '2024-03-01T00:00:00.000Z')).toEqual([]);
   });
 });
 

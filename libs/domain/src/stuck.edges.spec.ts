@@ -1,3 +1,4 @@
+import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
 import { fold, evolveUser, heldThroughout, holderAt } from './state';
 import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
@@ -74,14 +75,29 @@ describe('proxy copies that disagree: since the later of the two placements', ()
       placed(esme, 'supplier.nonCritical', cert(noA, 'keyAgreement', '02', 'K1'), ['S1SP']),
       { type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId: esme, slot: 'supplier.nonCritical', certificate: cert(noA, 'keyAgreement', '02', 'K2'), heldBy: ['DSP'], via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2023-01-01T00:00:00.000Z' } },
     ]);
-    expect(proxyDisagreements(w.devices.get(esme)!)).toEqual([
+    expect(proxyDisagreements(w.devices.get(esme)!, AT)).toEqual([
       expect.objectContaining({ deviceId: esme, slot: 'supplier.nonCritical', since: '2023-01-01T00:00:00.000Z', dsp: expect.objectContaining({ certificate: expect.objectContaining({ serial: 'K2' }) }), s1sp: expect.objectContaining({ certificate: expect.objectContaining({ serial: 'K1' }) }) }),
     ]);
   });
+  // A copy placed with a later placedAt (a future-dated credential change) is not in force until then; a
+  // correction appended later but dated earlier is overtaken by what was placed after its date.
+  const dspAt = (serial: string, placedAt: string, kind = 'migration'): LedgerEvent => ({
+    type: 'CertificatePlaced',
+    data: { schemaVersion: 1, deviceId: esme, slot: 'supplier.nonCritical', certificate: cert(noA, 'keyAgreement', '02', serial), heldBy: ['DSP'], via: kind === 'migration' ? { kind: 'migration' } : { kind: 'operatorCorrection', reference: 'OPS-2' }, placedAt },
+  });
+  it.each`
+    case                                                                   | dsp                                                                                  | at                            | found
+    ${'a DSP copy that takes effect in 2025: none as of 2024'}              | ${[dspAt('K2', '2025-01-01T00:00:00.000Z')]}                                         | ${AT}                         | ${[]}
+    ${'the same, as of 2025: the finding, since then'}                      | ${[dspAt('K2', '2025-01-01T00:00:00.000Z')]}                                         | ${'2025-01-01T00:00:00.000Z'} | ${[['K2', 'K1', '2025-01-01T00:00:00.000Z']]}
+    ${'a correction dated 2021 appended after a 2023 change: 2023 in force'} | ${[dspAt('K2', '2023-01-01T00:00:00.000Z'), dspAt('K1', '2021-01-01T00:00:00.000Z', 'correction')]} | ${AT}       | ${[['K2', 'K1', '2023-01-01T00:00:00.000Z']]}
+  `('$case', ({ dsp, at, found }) => {
+    const w = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'supplier.nonCritical', cert(noA, 'keyAgreement', '02', 'K1')), ...dsp]);
+    expect(proxyDisagreements(w.devices.get(esme)!, at).map((f) => [f.dsp?.certificate.serial, f.s1sp?.certificate.serial, f.since])).toEqual(found);
+  });
   it('a slot with only the S1SP copy is a finding too; no slot at all is none', () => {
     const w = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.nonCritical', cert(noA, 'keyAgreement'), ['S1SP'])]);
-    expect(proxyDisagreements(w.devices.get(esme)!).map((f) => [f.slot, f.dsp, f.s1sp?.certificate.serial])).toEqual([['networkOperator.nonCritical', null, 'A1']]);
-    expect(proxyDisagreements(given([inventory(esme, 'ESME', 1, 'Commissioned', mpan)]).devices.get(esme)!)).toEqual([]);
+    expect(proxyDisagreements(w.devices.get(esme)!, AT).map((f) => [f.slot, f.dsp, f.s1sp?.certificate.serial])).toEqual([['networkOperator.nonCritical', null, 'A1']]);
+    expect(proxyDisagreements(given([inventory(esme, 'ESME', 1, 'Commissioned', mpan)]).devices.get(esme)!, AT)).toEqual([]);
   });
 });
 

@@ -123,12 +123,14 @@ export interface ProxyDisagreement {
  * same certificate (serial and issuer), or of which only one copy is held. The copies must agree
  * (domain.md section 3): a disagreement is an audit finding. Where both copies are held and differ,
  * a critical request that needs the slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
+ * The copies are those in force at `at` (slotsAt): a future-dated placement counts from its date.
  */
-export function proxyDisagreements(device: DeviceState): ProxyDisagreement[] {
+export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisagreement[] {
   if (device.smetsGeneration !== 1) return [];
+  const slots = slotsAt(device, at);
   const out: ProxyDisagreement[] = [];
   for (const slot of SLOT_KEYS) {
-    const held = device.slots[slot];
+    const held = slots[slot];
     if (!held || (!held.DSP && !held.S1SP) || sameCertificate(held.DSP?.certificate, held.S1SP?.certificate)) continue;
     const placed = [held.DSP?.placedAt, held.S1SP?.placedAt].filter((t): t is Instant => !!t).sort();
     out.push({ deviceId: device.deviceId, slot, dsp: held.DSP ?? null, s1sp: held.S1SP ?? null, since: placed[placed.length - 1] });

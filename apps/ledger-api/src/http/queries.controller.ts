@@ -140,9 +140,11 @@ export class QueriesController {
 
   @Get('reports/proxy-disagreements')
   @ApiOperation({ summary: 'SMETS1 notified certificate records whose DSP and S1SP copies disagree (an audit finding)' })
-  proxyDisagreements() {
-    const records = this.disagreements.records();
-    return { count: records.length, devices: new Set(records.map((r) => r.deviceId)).size, records };
+  @ApiQuery({ name: 'at', required: false, description: 'ISO-8601 instant: the copies in force then (default: now)' })
+  proxyDisagreements(@Query('at') atQuery?: string) {
+    const at = instant(atQuery, 'at') ?? new Date().toISOString();
+    const records = this.disagreements.records(at);
+    return { at, count: records.length, devices: new Set(records.map((r) => r.deviceId)).size, records };
   }
 
   @Get('reports/stuck-devices')

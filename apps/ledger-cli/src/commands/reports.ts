@@ -33,21 +33,24 @@ export function reportCommands(program: Command, { env, o, command, run, print }
         }
       }),
     );
-  command(report, 'proxy-disagreements', 'notified certificate records whose DSP and S1SP copies differ').action(
-    run(async () => {
-      const l = await open(env, o);
-      try {
-        const records = l.disagreements.records();
-        const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
-        print({ count: records.length, records }, () =>
-          [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
-        );
-        return 0;
-      } finally {
-        await l.close();
-      }
-    }),
-  );
+  command(report, 'proxy-disagreements', 'notified certificate records whose DSP and S1SP copies differ')
+    .option('--at <instant>', 'the copies in force then (default: now)')
+    .action(
+      run(async (opts: { at?: string }) => {
+        const at = opts.at ? parseInstant(opts.at, '--at') : new Date().toISOString();
+        const l = await open(env, o);
+        try {
+          const records = l.disagreements.records(at);
+          const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
+          print({ at, count: records.length, records }, () =>
+            [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
+          );
+          return 0;
+        } finally {
+          await l.close();
+        }
+      }),
+    );
 
   command(program, 'history', "a device's inventory, certificates and decisions")
     .argument('<deviceId>', 'the device EUI-64')
