@@ -74,6 +74,9 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
+/** A window of fewer events than this per share runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
+const EVENTS_PER_SHARE = 100_000;
+
 export interface WhatIfOptions {
   /** The folds each thread keeps (least recently used out): memory stays bounded however large the log. */
   maxFolds?: number;
@@ -81,7 +84,8 @@ export interface WhatIfOptions {
    * Threads to judge on (default 1). With more, the device streams are split between them by a
    * hash of their name: this thread judges the first share and a worker thread each other one,
    * each reading the log on a connection of its own (`store`), and the shares are merged into the
-   * report one thread gives. Needs `store`; a ':memory:' store is judged on one thread.
+   * report one thread gives. Needs `store`; a ':memory:' store is judged on one thread, a window of
+   * `maxEvents` on at most one per EVENTS_PER_SHARE.
    */
   threads?: number;
   /** The store's configuration, for the worker threads' connections. */
@@ -111,7 +115,8 @@ export async function whatIf(
   options: WhatIfOptions = {},
 ): Promise<WhatIfReport> {
   const config = options.store;
-  const threads = config && !(config.kind === 'sqlite' && config.path === ':memory:') ? Math.max(1, Math.floor(options.threads ?? 1)) : 1;
+  const asked = config && !(config.kind === 'sqlite' && config.path === ':memory:') ? Math.max(1, Math.floor(options.threads ?? 1)) : 1;
+  const threads = page.maxEvents === undefined ? asked : Math.min(asked, Math.ceil(page.maxEvents / EVENTS_PER_SHARE));
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds };
   return inShares(store, input, threads, onProgress, (share) => onWorker(input, share));
