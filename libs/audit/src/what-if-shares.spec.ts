@@ -153,7 +153,7 @@ describe('a what-if in shares reports what one pass reports', () => {
 
   describe('on worker threads', () => {
     it('whatIf on threads: the same report; with a broken event, the same error', async () => {
-      const options = { threads: 2, store: { kind: 'sqlite' as const, path: file } };
+      const options = { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file } };
       expect(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }, undefined, options)).toEqual(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }));
       const copy = path.join(dir, 'broken-on-workers.sqlite');
       fs.copyFileSync(file, copy);
@@ -164,7 +164,7 @@ describe('a what-if in shares reports what one pass reports', () => {
       const broken = new SqliteEventStore(copy);
       try {
         const one = await whatIf(broken, undefined).catch((e: unknown) => e as Error);
-        const many = await whatIf(broken, undefined, {}, {}, undefined, { threads: 3, store: { kind: 'sqlite', path: copy } }).catch((e: unknown) => e as Error);
+        const many = await whatIf(broken, undefined, {}, {}, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: copy } }).catch((e: unknown) => e as Error);
         expect(one).toBeInstanceOf(UnreadableEventError);
         expect(many).toBeInstanceOf(UnreadableEventError);
         expect((many as Error).message).toBe((one as Error).message);
@@ -173,10 +173,20 @@ describe('a what-if in shares reports what one pass reports', () => {
       }
     });
 
+    it('a log shorter than eventsPerThread a thread is judged on fewer threads: none is started for a short one', async () => {
+      // A directory is no store: a worker started on it fails, and the run with it.
+      const nowhere = { kind: 'sqlite' as const, path: dir };
+      const one = await whatIf(store, getRuleSet('ownership-only'));
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 4, store: nowhere })).toEqual(one);
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { maxEvents: 50 }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 50 } });
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { fromPosition: head - 50n }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 51 } });
+      await expect(whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 2, eventsPerThread: Number(head) / 2, store: nowhere })).rejects.toThrow();
+    });
+
     it('a store in memory is judged on one thread', async () => {
       const memory = new SqliteEventStore(':memory:');
       await runDemo(new Ledger(memory, getRuleSet('baseline')), { devices: 10, seed: 3 });
-      const r = await whatIf(memory, undefined, {}, {}, undefined, { threads: 4, store: { kind: 'sqlite', path: ':memory:' } });
+      const r = await whatIf(memory, undefined, {}, {}, undefined, { threads: 4, eventsPerThread: 1, store: { kind: 'sqlite', path: ':memory:' } });
       expect(r).toMatchObject({ notReproduced: 0 });
       expect(r.judged).toBeGreaterThan(5);
       await memory.dispose();

@@ -74,8 +74,8 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
-/** A window of fewer events than this per share runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
-const EVENTS_PER_SHARE = 100_000;
+/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
+const EVENTS_PER_THREAD = 100_000;
 
 export interface WhatIfOptions {
   /** The folds each thread keeps (least recently used out): memory stays bounded however large the log. */
@@ -84,10 +84,12 @@ export interface WhatIfOptions {
    * Threads to judge on (default 1). With more, the device streams are split between them by a
    * hash of their name: this thread judges the first share and a worker thread each other one,
    * each reading the log on a connection of its own (`store`), and the shares are merged into the
-   * report one thread gives. Needs `store`; a ':memory:' store is judged on one thread, a window of
-   * `maxEvents` on at most one per EVENTS_PER_SHARE.
+   * report one thread gives. For a SQLite file only (EventStoreDB's client decodes every event for
+   * every share, and the log's length is not known up front), and at most one thread per
+   * `eventsPerThread` events to read (default EVENTS_PER_THREAD).
    */
   threads?: number;
+  eventsPerThread?: number;
   /** The store's configuration, for the worker threads' connections. */
   store?: StoreConfig;
 }
@@ -115,8 +117,15 @@ export async function whatIf(
   options: WhatIfOptions = {},
 ): Promise<WhatIfReport> {
   const config = options.store;
-  const asked = config && !(config.kind === 'sqlite' && config.path === ':memory:') ? Math.max(1, Math.floor(options.threads ?? 1)) : 1;
-  const threads = page.maxEvents === undefined ? asked : Math.min(asked, Math.ceil(page.maxEvents / EVENTS_PER_SHARE));
+  let threads = 1;
+  if ((options.threads ?? 1) > 1 && config?.kind === 'sqlite' && config.path !== ':memory:' && store.kind === 'sqlite') {
+    // SQLite's positions are gapless (1, 2, 3, ...): the events this run may read.
+    const head = (await store.headPosition()) ?? 0n;
+    const from = page.fromPosition ?? 1n;
+    const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
+    const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
+    threads = Math.max(1, Math.min(Math.floor(options.threads!), Math.ceil(events / (options.eventsPerThread ?? EVENTS_PER_THREAD))));
+  }
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds };
   return inShares(store, input, threads, onProgress, (share) => onWorker(input, share));
