@@ -67,9 +67,11 @@ describe('a what-if in shares reports what one pass reports', () => {
       for (const o of others) await o.dispose();
     }
   };
+  /** The report as JSON, key order included. */
+  const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
   const same = async (ruleSet: RuleSet | undefined, filter: WhatIfFilter = {}, page: WhatIfPage = {}) => {
-    const one = JSON.stringify(await whatIf(store, ruleSet, filter, page), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
-    for (const count of [2, 3, 5]) expect({ count, report: JSON.stringify(await shared(store, file, count, ruleSet, filter, page), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) }).toEqual({ count, report: one });
+    const one = json(await whatIf(store, ruleSet, filter, page));
+    for (const count of [2, 3, 5]) expect({ count, report: json(await shared(store, file, count, ruleSet, filter, page)) }).toEqual({ count, report: one });
     return JSON.parse(one) as { judged: number; changes: { total: number; items: unknown[] }; bySrv: Record<string, unknown>; byCode: Record<string, number> };
   };
 
