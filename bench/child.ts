@@ -9,7 +9,7 @@ import { timed } from './util';
 
 /**
  * One scale task in a process of its own, so that its peak RSS is its own:
- *   generate <dir> <devices> | read <dir> | rebuild <dir> | whatif <dir>
+ *   generate <dir> <devices> | read <dir> | rebuild <dir> | whatif <dir> [threads, default 1]
  * Prints one JSON line; generate and rebuild add the bytes per decision of the store and of the read
  * models. `read` is the raw read of the log (every event through the store's readAll, nothing
  * parsed beyond what the store gives): the ceiling rebuild and what-if are measured against.
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value) };
   } else if (task === 'whatif') {
     let scanned = 0;
-    const t = await timed(() => whatIf(store, getRuleSet('ownership-only'), {}, {}, (n) => (scanned = n)));
+    const threads = Number(arg ?? 1);
+    const t = await timed(() => whatIf(store, getRuleSet('ownership-only'), {}, {}, (n) => (scanned = n), { threads, store: { kind: 'sqlite', path: path.join(dir, 'ledger.sqlite') } }));
     result = { decisions: t.value.judged, events: scanned, changed: t.value.changes.total, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else throw new Error(`unknown task ${task}`);
   await store.dispose(); // a second dispose (after generate) does nothing

@@ -19,11 +19,15 @@ export interface ScaleRow {
   /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
   read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
   rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
-  /** What-if (ownership-only) over the whole log: decisions judged per second, and events scanned per second. */
-  whatIf: { decisionsPerSecond: number; eventsScannedPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
+  /** What-if (ownership-only) over the whole log on one thread: decisions judged per second, and events scanned per second. */
+  whatIf: WhatIfRow;
+  /** The same what-if on as many threads as the machine has cores (LEDGER_WHATIF_THREADS's default). */
+  whatIfThreads: WhatIfRow & { threads: number };
   /** Bytes per decision in the store and in the read models (see bench/bytes.ts). */
   bytes: { store: StoreBytes; readModels: ReadModelBytes };
 }
+
+type WhatIfRow = { decisionsPerSecond: number; eventsScannedPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
 
 const ROOT = path.join(__dirname, '..', '..');
 const EVENTS_PER_DEVICE = 7; // what the demo estate writes per device, measured
@@ -55,11 +59,16 @@ export function measure(dir: string, target: number, gen: Record<string, number>
   const rd = child(['read', dir]);
   onStep(`rebuilding from ${rd.events} events`);
   const rb = child(['rebuild', dir]);
-  onStep(`what-if over ${rd.events} events`);
-  const wi = child(['whatif', dir]);
+  const threads = os.availableParallelism();
+  onStep(`what-if over ${rd.events} events, on 1 thread and on ${threads}`);
+  const wi = child(['whatif', dir, '1']);
+  const wiN = child(['whatif', dir, String(threads)]);
   const read = rate(rd.events, rd.seconds);
   const rebuild = rate(rb.events, rb.seconds);
-  const scanned = rate(wi.events, wi.seconds);
+  const whatIfRow = (w: typeof wi): WhatIfRow => {
+    const scanned = rate(w.events, w.seconds);
+    return { decisionsPerSecond: rate(w.decisions, w.seconds), eventsScannedPerSecond: scanned, seconds: w.seconds, cpuSeconds: w.cpuSeconds, maxRssMB: w.maxRssMB, overRead: ratio(scanned, read), load1: w.load1 };
+  };
   return {
     targetEvents: target,
     events: rd.events,
@@ -67,7 +76,8 @@ export function measure(dir: string, target: number, gen: Record<string, number>
     generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
     read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
     rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
-    whatIf: { decisionsPerSecond: rate(wi.decisions, wi.seconds), eventsScannedPerSecond: scanned, seconds: wi.seconds, cpuSeconds: wi.cpuSeconds, maxRssMB: wi.maxRssMB, overRead: ratio(scanned, read), load1: wi.load1 },
+    whatIf: whatIfRow(wi),
+    whatIfThreads: { ...whatIfRow(wiN), threads },
     bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
   };
 }
@@ -75,13 +85,14 @@ export function measure(dir: string, target: number, gen: Record<string, number>
 /** Table 4 of the report. */
 export function scaleTable(rows: ScaleRow[]): string[] {
   const lines = [
-    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own (load: 1-minute load average after each step)',
-    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | what-if decisions/s | what-if events scanned/s | what-if / read | peak RSS MB read, rebuild, what-if | load read, rebuild, what-if |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
+    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild, what-if 1, N | load read, rebuild, what-if 1, N |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
+    const [w1, wn] = [r.whatIf, r.whatIfThreads];
     lines.push(
-      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(r.whatIf.decisionsPerSecond)} | ${fmt(r.whatIf.eventsScannedPerSecond)} | ${r.whatIf.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${r.whatIf.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${r.whatIf.load1} |`,
+      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${w1.load1}, ${wn.load1} |`,
     );
   }
   return lines;

@@ -67,7 +67,8 @@ export const ruleSetOption = (description: string) => new Option('--rule-set <id
  * with the store unless `catchUp` is false.
  */
 export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true) {
-  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(loadConfig(env)), { logger: false, abortOnError: false });
+  const config = loadConfig(env);
+  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false });
   const store = app.get<EventStore>(EVENT_STORE);
   const projector = app.get(Projector);
   const close = () => app.close();
@@ -82,6 +83,7 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
     throw err;
   }
   return {
+    config,
     store,
     projector,
     ledger: app.get(Ledger),

@@ -176,10 +176,10 @@ describe('replay and what-if on a small store', () => {
     const roomy = await whatIf(store, getRuleSet('ownership-only'));
     expect(roomy.judged).toBe(5);
     expect(roomy.changes.items.map((c) => c.replayed.responseCode)).toEqual(['I0', 'I0']);
-    expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, 1)).toEqual(roomy);
+    expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { maxFolds: 1 })).toEqual(roomy);
     // Room for a few: folds are moved to the young end only now and then, so some are dropped while in use; the counts stay.
-    for (const room of [2, 3, 4]) expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, room)).toEqual(roomy);
-    expect(await whatIf(store, undefined, {}, {}, undefined, 1)).toMatchObject({ judged: 5, unchanged: 5, notReproduced: 0 });
+    for (const room of [2, 3, 4]) expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { maxFolds: room })).toEqual(roomy);
+    expect(await whatIf(store, undefined, {}, {}, undefined, { maxFolds: 1 })).toMatchObject({ judged: 5, unchanged: 5, notReproduced: 0 });
     const progress: number[] = [];
     await whatIf(store, undefined, {}, {}, (n) => progress.push(n));
     expect(progress).toEqual([Number(await store.headPosition())]);

@@ -64,9 +64,9 @@ describe('replay and audit of a demo estate', () => {
 
   it('with room for only a few folds in memory, a what-if reads evicted streams back and counts the same', async () => {
     const roomy = await whatIf(store, getRuleSet('ownership-only'));
-    const tight = await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, 5);
+    const tight = await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { maxFolds: 5 });
     expect(tight).toEqual(roomy);
-    expect(await whatIf(store, undefined, {}, {}, undefined, 5)).toMatchObject({ notReproduced: 0, unchanged: roomy.judged });
+    expect(await whatIf(store, undefined, {}, {}, undefined, { maxFolds: 5 })).toMatchObject({ notReproduced: 0, unchanged: roomy.judged });
   });
 
   it('a what-if can be narrowed to one SRV and a time range', async () => {

@@ -9,7 +9,9 @@ import {
   type ServiceRequestEvaluatedV1,
   type UserState,
 } from '@ledger/domain';
-import type { EventStore } from '@ledger/event-store';
+import { UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
+import { Worker } from 'node:worker_threads';
+import { workerEntry } from './jobs/audit-jobs';
 import { evolveFor, readEvent, stateAt } from './stream-folds';
 
 export interface WhatIfFilter {
@@ -72,11 +74,39 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
+/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
+const EVENTS_PER_THREAD = 100_000;
+
+export interface WhatIfOptions {
+  /** The folds each thread keeps (least recently used out): memory stays bounded however large the log. */
+  maxFolds?: number;
+  /**
+   * Threads to judge on (default 1). With more, the device streams are split between them by a
+   * hash of their name: this thread judges the first share and a worker thread each other one,
+   * each reading the log on a connection of its own (`store`), and the shares are merged into the
+   * report one thread gives. For a SQLite file only (EventStoreDB's client decodes every event for
+   * every share, and the log's length is not known up front), and at most one thread per
+   * `eventsPerThread` events to read (default EVENTS_PER_THREAD).
+   */
+  threads?: number;
+  eventsPerThread?: number;
+  /** The store's configuration, for the worker threads' connections. */
+  store?: StoreConfig;
+}
+
 /**
  * Re-judges every recorded decision in range against its own recorded state, in one pass over the
  * log in commit order. The fold of each stream is kept as it goes (state per stream, not the
  * log), so the state a decision read is at hand; where another write landed between a decision's
  * read and its append, that stream is read again up to the recorded revision.
+ *
+ * On several threads (options.threads), each reads every event (so each sees the same windows and
+ * counts the same events) but decodes, folds and judges only the device streams of its share and
+ * the streams every decision may read (users, meter points and the rest): a decision's judgement
+ * depends on its device's stream and on the sender's and the meter point's as they were at its
+ * time, which every share folds in log order. The report is the same: counts summed, `bySrv` and
+ * `byCode` in the order one pass meets them, the changed decisions in log order, paged as one; a
+ * failure is the one met first in the log (one pass stops there).
  */
 export async function whatIf(
   store: EventStore,
@@ -84,10 +114,168 @@ export async function whatIf(
   filter: WhatIfFilter = {},
   page: WhatIfPage = {},
   onProgress?: (eventsRead: number) => void,
-  maxFolds = 10_000,
+  options: WhatIfOptions = {},
 ): Promise<WhatIfReport> {
+  const config = options.store;
+  let threads = 1;
+  if ((options.threads ?? 1) > 1 && config?.kind === 'sqlite' && config.path !== ':memory:' && store.kind === 'sqlite') {
+    // SQLite's positions are gapless (1, 2, 3, ...): the events this run may read.
+    const head = (await store.headPosition()) ?? 0n;
+    const from = page.fromPosition ?? 1n;
+    const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
+    const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
+    threads = Math.max(1, Math.min(Math.floor(options.threads!), Math.ceil(events / (options.eventsPerThread ?? EVENTS_PER_THREAD))));
+  }
+  if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
+  const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds };
+  return inShares(store, input, threads, onProgress, (share) => onWorker(input, share));
+}
+
+/**
+ * A what-if in `count` shares: the first on this thread and `store`, the others by `elsewhere`
+ * (a worker thread each; tests run them here), merged into one report.
+ */
+export async function inShares(
+  store: EventStore,
+  input: ShareInput,
+  count: number,
+  onProgress: ((eventsRead: number) => void) | undefined,
+  elsewhere: (share: Share) => Promise<Scan | ShareFailure>,
+): Promise<WhatIfReport> {
+  const shares = Array.from({ length: count }, (_, index) => ({ count, index }));
+  const results = await Promise.all([scanShare(store, input, shares[0], onProgress), ...shares.slice(1).map(elsewhere)]);
+  const failed = results.filter((r): r is ShareFailure => 'failedAt' in r).sort((a, b) => (a.failedAt < b.failedAt ? -1 : a.failedAt > b.failedAt ? 1 : 0));
+  if (failed.length > 0) throw errorOf(failed[0].error);
+  return merged(results as Scan[], input.page);
+}
+
+/** What one thread's pass gives: the report of its share, and where in the log each listed change, SRV and code pair was first met (for the merge). */
+export interface Scan {
+  report: WhatIfReport;
+  positions: bigint[];
+  firstSrv: Map<string, bigint>;
+  firstCode: Map<string, bigint>;
+}
+
+/** One share of the device streams: those whose name hashes to `index` of `count`. */
+export interface Share {
+  count: number;
+  index: number;
+}
+
+/** What a share's thread is given. */
+export interface ShareInput {
+  store: StoreConfig;
+  ruleSet: RuleSet | undefined;
+  filter: WhatIfFilter;
+  page: WhatIfPage;
+  maxFolds?: number;
+}
+
+/** A share that failed, at the position of the event it was on (-1: before reading). */
+export interface ShareFailure {
+  failedAt: bigint;
+  error: SentError;
+}
+
+export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string } };
+
+function sent(err: unknown): SentError {
+  if (err instanceof UnreadableEventError) return { message: err.message, unreadable: { stream: err.stream, revision: err.revision, position: err.position, reason: err.reason } };
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+function errorOf(e: SentError): Error {
+  return e.unreadable ? new UnreadableEventError(e.unreadable.stream, e.unreadable.revision, e.unreadable.position, e.unreadable.reason) : new Error(e.message);
+}
+
+/** Whether a stream is judged by one share only (a device's), and by which (FNV-1a of its name). */
+function shareOf(stream: string, count: number): number | undefined {
+  if (!stream.startsWith('device-')) return undefined;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < stream.length; i++) h = Math.imul(h ^ stream.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
+}
+
+/** One share's pass on this thread's connection; a failure is answered with where it happened. */
+export async function scanShare(store: EventStore, input: ShareInput, share: Share, onProgress?: (eventsRead: number) => void): Promise<Scan | ShareFailure> {
+  const at = { position: -1n };
+  try {
+    return await scan(store, input.ruleSet, input.filter, input.page, onProgress, input.maxFolds, share, at);
+  } catch (err) {
+    return { failedAt: at.position, error: sent(err) };
+  }
+}
+
+/** One share's pass on a worker thread of its own (what-if-worker.ts). */
+function onWorker(input: ShareInput, share: Share): Promise<Scan | ShareFailure> {
+  const entry = workerEntry(__dirname, 'what-if-worker');
+  return new Promise((resolve) => {
+    const worker = new Worker(entry.file, { workerData: { input, share }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    let answer: Scan | ShareFailure | undefined;
+    worker.on('message', (m: Scan | ShareFailure) => (answer = m));
+    worker.on('error', (err) => (answer ??= { failedAt: -1n, error: sent(err) }));
+    worker.on('exit', (code) => resolve(answer ?? { failedAt: -1n, error: { message: `the what-if's worker for share ${share.index} of ${share.count} exited (code ${code}) before it answered` } }));
+  });
+}
+
+/** The shares' reports as one pass would have given it. */
+function merged(scans: Scan[], page: WhatIfPage): WhatIfReport {
+  const [first, ...rest] = scans;
+  const r: WhatIfReport = { ...first.report, changed: { ...first.report.changed }, bySrv: {}, byCode: {}, changes: { ...first.report.changes } };
+  for (const { report: o } of rest) {
+    r.judged += o.judged;
+    r.unchanged += o.unchanged;
+    r.changed.rejectedToAccepted += o.changed.rejectedToAccepted;
+    r.changed.acceptedToRejected += o.changed.acceptedToRejected;
+    r.changed.codeOnly += o.changed.codeOnly;
+    r.notReproduced += o.notReproduced;
+    r.notJudgeable += o.notJudgeable;
+    r.changes.total += o.changes.total;
+  }
+  const inOrder = (firsts: (s: Scan) => Map<string, bigint>) => {
+    const at = new Map<string, bigint>();
+    for (const s of scans) for (const [k, p] of firsts(s)) if (!at.has(k) || p < at.get(k)!) at.set(k, p);
+    return [...at].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([k]) => k);
+  };
+  for (const srv of inOrder((s) => s.firstSrv)) {
+    r.bySrv[srv] = { judged: 0, changed: 0 };
+    for (const { report: o } of scans) {
+      r.bySrv[srv].judged += o.bySrv[srv]?.judged ?? 0;
+      r.bySrv[srv].changed += o.bySrv[srv]?.changed ?? 0;
+    }
+  }
+  for (const code of inOrder((s) => s.firstCode)) r.byCode[code] = scans.reduce((n, s) => n + (s.report.byCode[code] ?? 0), 0);
+  const offset = page.offset ?? 0;
+  const items = scans
+    .flatMap((s) => s.report.changes.items.map((item, i) => ({ item, position: s.positions[i] })))
+    .sort((a, b) => (a.position < b.position ? -1 : 1))
+    .slice(offset, offset + (page.limit ?? 100));
+  r.changes.items = items.map((x) => x.item);
+  return r;
+}
+
+/**
+ * One pass over the log. With a share, it decodes, folds and judges the device streams of that
+ * share only (and every other stream), and keeps the first offset + limit changes it meets (any
+ * of the report's page is among them) with their positions; `at` follows the event it is on.
+ */
+async function scan(
+  store: EventStore,
+  ruleSet: RuleSet | undefined,
+  filter: WhatIfFilter,
+  page: WhatIfPage,
+  onProgress: ((eventsRead: number) => void) | undefined,
+  maxFolds = 10_000,
+  share?: Share,
+  at: { position: bigint } = { position: -1n },
+): Promise<Scan> {
   const offset = page.offset ?? 0;
   const limit = page.limit ?? 100;
+  const keepFrom = share ? 0 : offset;
+  const positions: bigint[] = [];
+  const firstSrv = new Map<string, bigint>();
+  const firstCode = new Map<string, bigint>();
   const report: WhatIfReport = {
     ruleSet: ruleSet ? { id: ruleSet.id, version: ruleSet.version } : 'as recorded',
     filter,
@@ -100,6 +288,7 @@ export async function whatIf(
     notJudgeable: 0,
     changes: { total: 0, offset, items: [] },
   };
+  const mine = share ? (stream: string) => (shareOf(stream, share.count) ?? share.index) === share.index : undefined;
   // The folds of the streams seen most recently, at most `maxFolds` (least recently used out),
   // so memory stays bounded however large the log; a stream dropped and met again is read back.
   // A fold is moved to the young end of the map only when it was placed there over maxFolds / 2
@@ -123,18 +312,20 @@ export async function whatIf(
     ? { fromPosition: (page.fromPosition ?? 0n).toString(), lastPosition: null, eventsRead: 0, nextPosition: null, head: (await store.headPosition())?.toString() ?? null }
     : undefined;
   let read = 0;
-  for await (const e of store.readAll(page.fromPosition !== undefined ? { fromPosition: page.fromPosition } : undefined)) {
+  for await (const e of store.readAll({ ...(page.fromPosition !== undefined ? { fromPosition: page.fromPosition } : {}), ...(mine ? { decodeOnly: mine } : {}) })) {
+    at.position = e.position;
     if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
       window.nextPosition = e.position.toString();
       break;
     }
     if (window) window.lastPosition = e.position.toString();
     if (++read % 10_000 === 0) onProgress?.(read);
+    if (mine && !mine(e.stream)) continue; // another share's device
     // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
     const event = readEvent(e, ruleSet ? { checks: false } : {});
     if (!event) continue; // another application's event in a shared EventStoreDB
     if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
-      await judge(event.data);
+      await judge(event.data, e.position);
     }
     const evolve = evolveFor(e.stream);
     if (evolve) {
@@ -145,7 +336,7 @@ export async function whatIf(
   }
   onProgress?.(read);
   if (window) report.window = { ...window, eventsRead: read };
-  return report;
+  return { report, positions, firstSrv, firstCode };
 
   async function stateOf(stream: string, revision: string | null): Promise<unknown> {
     if (revision === null) return undefined;
@@ -159,7 +350,7 @@ export async function whatIf(
     return state;
   }
 
-  async function judge(d: ServiceRequestEvaluatedV1): Promise<void> {
+  async function judge(d: ServiceRequestEvaluatedV1, position: bigint): Promise<void> {
     const key = `${d.ruleSet.id}@${d.ruleSet.version}`;
     const rs = ruleSet ?? ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(d.ruleSet.id, d.ruleSet.version)).get(key)!;
     try {
@@ -179,6 +370,7 @@ export async function whatIf(
     if (mp) state.meterPoint = (await stateOf(mp[0], mp[1])) as MeterPointState | undefined;
     const replayed = evaluate(requestFromRecord(d.request), state, rs, d.evaluatedAt).decision.data;
     report.judged++;
+    if (!firstSrv.has(d.request.srv)) firstSrv.set(d.request.srv, position);
     const srv = (report.bySrv[d.request.srv] ??= { judged: 0, changed: 0 });
     srv.judged++;
     if (!ruleSet && JSON.stringify(replayed) !== JSON.stringify(d)) report.notReproduced++;
@@ -191,9 +383,11 @@ export async function whatIf(
     else if (d.outcome === 'accepted' && replayed.outcome === 'rejected') report.changed.acceptedToRejected++;
     else report.changed.codeOnly++;
     const codes = `${d.responseCode} -> ${replayed.responseCode}`;
+    if (!firstCode.has(codes)) firstCode.set(codes, position);
     report.byCode[codes] = (report.byCode[codes] ?? 0) + 1;
     const n = report.changes.total++;
-    if (n >= offset && n < offset + limit) {
+    if (n >= keepFrom && n < offset + limit) {
+      positions.push(position);
       report.changes.items.push({
         requestId: d.request.requestId,
         srv: d.request.srv,

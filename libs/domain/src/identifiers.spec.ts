@@ -81,7 +81,9 @@ describe('EUI-64: upper or lower case, with or without hyphens, normalised to up
     ${'90B3D51F30020000'}        | ${'90-B3-D5-1F-30-02-00-00'}
     ${'90b3d51f30020000'}        | ${'90-B3-D5-1F-30-02-00-00'}
     ${' 90:B3:D5:1F:30:02:00:00'} | ${'90-B3-D5-1F-30-02-00-00'}
-  `('$given is $normalised', ({ given, normalised }) => expect(parseEui64(given, 'deviceId')).toBe(normalised));
+    ${'90-B3-D5-1F-30-02-00-00 '} | ${'90-B3-D5-1F-30-02-00-00'}
+    ${'90-B3:D5-1F-30-02-00-0a'} | ${'90-B3-D5-1F-30-02-00-0A'}
+  `('$given is $normalised (the value itself when already so: every identifier the ledger recorded)', ({ given, normalised }) => expect(parseEui64(given, 'deviceId')).toBe(normalised));
   it.each(['90-B3-D5-1F-30-02-00', '90B3D51F3002000G', '90-B3D5-1F-30-02-00-00', 'x', ''])('%s is refused, naming the field', (v) =>
     rejects(() => parseEui64(v, 'deviceId'), 'deviceId', /is not an EUI-64/),
   );

@@ -20,10 +20,13 @@ export type UserId = Eui64;
 export type DeviceId = Eui64;
 
 const EUI64_PLAIN = /^[0-9A-F]{16}$/;
+/** Already in the DCC's notation: what parseEui64 returns for it is the value itself. */
+const EUI64_CANONICAL = /^[0-9A-F]{2}(?:-[0-9A-F]{2}){7}$/;
 
 /** Accepts upper or lower case, with or without hyphens (or colons); returns `90-B3-D5-1F-30-02-00-00`. */
 export function parseEui64(value: unknown, field: string): Eui64 {
   if (typeof value !== 'string') throw new DomainError(field, 'must be an EUI-64 string');
+  if (EUI64_CANONICAL.test(value)) return value as Eui64; // every identifier the ledger recorded (one test, no copies)
   const trimmed = value.trim();
   const hyphenated = /^[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){7}$/.test(trimmed);
   const plain = trimmed.replace(/[-:]/g, '').toUpperCase();

@@ -221,6 +221,24 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         expect(await store.headPosition()).toBe(all[4].position);
       });
 
+      it('decodeOnly: every event in its place, those of the streams asked for whole (the others whole or undecoded)', async () => {
+        const a = `${s}-a`;
+        const b = `${s}-b`;
+        for (let i = 0; i < 3; i++) {
+          await store.appendToStream(a, evs(1, 2 * i));
+          await store.appendToStream(b, evs(1, 2 * i + 1));
+        }
+        const whole = await collect(store.readAll(), mine(s));
+        const some = await collect(store.readAll({ decodeOnly: (stream) => stream === a }), mine(s));
+        const place = (e: RecordedEvent) => [e.id, e.type, e.stream, e.revision, e.position, e.created];
+        expect(some.map(place)).toEqual(whole.map(place));
+        expect(some.filter((e) => e.stream === a)).toEqual(whole.filter((e) => e.stream === a));
+        for (const e of some.filter((x) => x.stream === b)) {
+          if (e.data === undefined) expect(e.metadata).toEqual({});
+          else expect(e).toEqual(whole.find((w) => w.id === e.id));
+        }
+      });
+
       it('streams a log larger than one page without losing or repeating an event', async () => {
         const n = 2_500;
         for (let i = 0; i < n; i += 250) await store.appendToStream(s, evs(250, i));

@@ -90,6 +90,15 @@ export interface ReadAllOptions {
   fromPosition?: bigint | 'start' | 'end';
   direction?: Direction;
   maxCount?: number;
+  /**
+   * The streams whose events the reader needs whole. A hint: an adapter may yield the events of
+   * the other streams undecoded, in their place in the log (id, type, stream, revision, position
+   * and created as always; `data` undefined, `metadata` {}), and then does not report one of them
+   * that cannot be read. So a reader of some streams (one partition of a what-if) still sees every
+   * position, for its windows and progress, without parsing the rest. SQLite does; EventStoreDB's
+   * client decodes every event it receives, so that adapter yields them all whole.
+   */
+  decodeOnly?: (stream: string) => boolean;
 }
 
 export interface SubscribeOptions {

@@ -32,6 +32,27 @@ async function fillUp(store: SqliteEventStore): Promise<void> {
 }
 
 describe('SqliteEventStore specifics', () => {
+  it('decodeOnly: the other streams\' events come undecoded, so one of them that does not parse stops nothing', async () => {
+    const file = path.join(dir, 'decode-only.sqlite');
+    const store = new SqliteEventStore(file);
+    await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 }, metadata: { m: 1 } }]);
+    await store.appendToStream('b', [{ id: id(2), type: 'T', data: { n: 2 } }]);
+    const raw = new Database(file);
+    raw.prepare("UPDATE events SET data = '{broken' WHERE stream = 'b'").run();
+    raw.close();
+    const read = async (decodeOnly?: (s: string) => boolean) => {
+      const out = [];
+      for await (const e of store.readAll({ decodeOnly })) out.push(e);
+      return out;
+    };
+    const [a, b] = await read((s) => s === 'a');
+    expect(a).toMatchObject({ stream: 'a', revision: 0n, data: { n: 1 }, metadata: { m: 1 } });
+    expect(b).toMatchObject({ id: id(2), type: 'T', stream: 'b', revision: 0n, position: a.position + 1n, data: undefined, metadata: {} });
+    await expect(read()).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
+    await expect(read((s) => s === 'b')).rejects.toThrow(/cannot be read/);
+    await store.dispose();
+  });
+
   it('creates the directory, and keeps the durability settings a ledger needs', async () => {
     const file = path.join(dir, 'nested', 'deeper', 'ledger.sqlite');
     const store = new SqliteEventStore(file);

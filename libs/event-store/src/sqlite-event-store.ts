@@ -310,8 +310,13 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) =>
-      (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
+    return this.paged(
+      options.fromPosition,
+      backwards,
+      options.maxCount,
+      'position',
+      (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
+      options.decodeOnly,
     );
   }
 
@@ -322,6 +327,7 @@ export class SqliteEventStore implements EventStore {
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
+    decodeOnly?: (stream: string) => boolean,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
@@ -331,7 +337,7 @@ export class SqliteEventStore implements EventStore {
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield toRecorded(row);
+      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
       const last = BigInt(rows[rows.length - 1][key]);
@@ -448,6 +454,11 @@ function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P
   const page = db.prepare<P, Row>(`${sql} LIMIT ${PAGE}`);
   const short = db.prepare<[...P, number], Row>(`${sql} LIMIT ?`);
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
+}
+
+/** An event in its place in the log, its data and metadata left unparsed (ReadAllOptions.decodeOnly). */
+function undecoded(row: Row): RecordedEvent {
+  return { id: row.event_id, type: row.type, stream: row.stream, revision: BigInt(row.revision), position: BigInt(row.position), data: undefined, metadata: {}, created: row.created };
 }
 
 function toRecorded(row: Row): RecordedEvent {

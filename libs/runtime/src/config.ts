@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SETS, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
@@ -69,6 +70,11 @@ class Environment {
   @Max(16, { message: 'must be a whole number from 1 to 16' })
   LEDGER_JOBS_MAX_RUNNING: number = 1;
 
+  @IsInt({ message: 'must be a whole number from 1 to 64' })
+  @Min(1, { message: 'must be a whole number from 1 to 64' })
+  @Max(64, { message: 'must be a whole number from 1 to 64' })
+  LEDGER_WHATIF_THREADS: number = os.availableParallelism();
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
   LEDGER_CORS_ORIGINS?: string;
@@ -90,6 +96,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
+  { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's): the device streams split between them; `1` judges on one", default: 'the number of cores' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 
@@ -105,6 +112,7 @@ export interface LedgerConfig {
   metricsAccess: 'key' | 'public';
   readyMaxLag: number;
   jobsMaxRunning: number;
+  whatIfThreads: number;
   corsOrigins: string[];
 }
 
@@ -119,6 +127,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** LEDGER_WHATIF_THREADS alone, validated (for a job's worker thread, which reads no other setting). */
+export function whatIfThreadsOf(env: Record<string, string | undefined>): number {
+  return loadConfig({ LEDGER_WHATIF_THREADS: env.LEDGER_WHATIF_THREADS }).whatIfThreads;
+}
+
 /** Reads and validates the configuration from an environment (an empty value counts as unset). */
 export function loadConfig(env: Record<string, string | undefined>): LedgerConfig {
   const given: Record<string, string> = {};
@@ -127,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     if (v !== undefined && v !== '') given[variable] = v;
   }
   const values: Record<string, string | number> = { ...given };
-  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG', 'LEDGER_JOBS_MAX_RUNNING']) {
+  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG', 'LEDGER_JOBS_MAX_RUNNING', 'LEDGER_WHATIF_THREADS']) {
     // whole numbers only: '1.5', '80a' or '1e3' stay text, and the schema refuses them
     if (given[key] !== undefined && /^\d+$/.test(given[key].trim())) values[key] = Number(given[key]);
   }
@@ -151,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     metricsAccess: e.LEDGER_METRICS_ACCESS as 'key' | 'public',
     readyMaxLag: e.LEDGER_READY_MAX_LAG,
     jobsMaxRunning: e.LEDGER_JOBS_MAX_RUNNING,
+    whatIfThreads: e.LEDGER_WHATIF_THREADS,
     corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
   };
 }

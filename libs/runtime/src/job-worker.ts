@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { runAuditWork, type AuditJobKind, type AuditJobParams } from '@ledger/audit';
 import { createEventStore, type StoreConfig } from '@ledger/event-store';
 import { rebuildInto } from '@ledger/projections';
+import { whatIfThreadsOf } from './config';
 
 /**
  * The application's job worker: the audit kinds (verify, digest, what-if) and the rebuild of the
@@ -27,7 +28,7 @@ void (async () => {
     const result =
       kind === 'rebuild'
         ? { ...(await rebuildInto(store, params.file!, (n) => progress(n, head))), seconds: (Date.now() - started) / 1000 }
-        : await runAuditWork(kind, store, params, progress);
+        : await runAuditWork(kind, store, params, progress, { whatIf: { threads: whatIfThreadsOf(process.env), store: config } });
     post({ type: 'result', result });
   } catch (err) {
     post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });

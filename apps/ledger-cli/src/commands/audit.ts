@@ -51,7 +51,10 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
         try {
           const bar = progress(o, 'replaying');
           const total = Number((await l.store.headPosition()) ?? 0n);
-          const r = await whatIf(l.store, getRuleSet(opts.ruleSet), filter, { limit: opts.limit, offset: opts.offset }, (n) => bar.update(n, l.store.kind === 'sqlite' ? total : undefined));
+          const r = await whatIf(l.store, getRuleSet(opts.ruleSet), filter, { limit: opts.limit, offset: opts.offset }, (n) => bar.update(n, l.store.kind === 'sqlite' ? total : undefined), {
+            threads: l.config.whatIfThreads,
+            store: l.config.store,
+          });
           bar.done();
           print(r, () => whatIfText(r));
           return 0;

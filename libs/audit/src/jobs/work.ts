@@ -1,6 +1,6 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { whatIf, type WhatIfFilter, type WhatIfPage } from '../what-if';
+import { whatIf, type WhatIfFilter, type WhatIfOptions, type WhatIfPage } from '../what-if';
 import { digestAt, verifyStore } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
@@ -17,8 +17,17 @@ export interface AuditJobParams {
   file?: string;
 }
 
-/** Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say, the total. */
-export async function runAuditWork(kind: AuditJobKind, store: EventStore, params: AuditJobParams, onProgress: (done: number, total?: number) => void): Promise<unknown> {
+/**
+ * Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say,
+ * the total. A what-if judges on `whatIf.threads` threads, each with a connection of its own (`whatIf.store`).
+ */
+export async function runAuditWork(
+  kind: AuditJobKind,
+  store: EventStore,
+  params: AuditJobParams,
+  onProgress: (done: number, total?: number) => void,
+  options: { whatIf?: WhatIfOptions } = {},
+): Promise<unknown> {
   const head = await store.headPosition();
   const total = store.kind === 'sqlite' && head !== undefined ? Number(head) : undefined;
   const progress = (n: number) => onProgress(n, total);
@@ -29,7 +38,7 @@ export async function runAuditWork(kind: AuditJobKind, store: EventStore, params
       return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
     case 'what-if': {
       if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
-      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, params.page ?? {}, progress);
+      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, params.page ?? {}, progress, options.whatIf);
       return { ...r, position: head?.toString() ?? null };
     }
   }

@@ -1,0 +1,197 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet, parseServiceRequest, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { SqliteEventStore, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { readEvent } from './stream-folds';
+import { inShares, scanShare, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
+
+/**
+ * A what-if judged in shares (the device streams split between threads) gives the report one pass
+ * gives, to the byte: counts, the order of bySrv and byCode, the changed decisions listed and their
+ * paging, windows, filters, and the failure met first. Most cases run the shares on this thread
+ * (inShares, as whatIf does with worker threads); the last ones on real worker threads.
+ */
+const ctx = { actor: 'test' };
+
+describe('a what-if in shares reports what one pass reports', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+  let head: bigint;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-whatif-shares-'));
+    file = path.join(dir, 'ledger.sqlite');
+    store = new SqliteEventStore(file);
+    const ledger = new Ledger(store, getRuleSet('baseline'));
+    await runDemo(ledger, { devices: 120, wrongNoShare: 0.3, seed: 11 });
+    // Late changes: the network operator of the meter point of some refused renewals changes to
+    // their sender (a registration change), and they are sent again; a correction of a device's
+    // certificate; a user suspended; so later decisions read later states of shared streams.
+    const refused: ServiceRequestEvaluatedV1[] = [];
+    for await (const e of store.readAll()) {
+      const d = e.type === 'ServiceRequestEvaluated' ? (readEvent(e, {})!.data as ServiceRequestEvaluatedV1) : undefined;
+      if (d && d.request.srv === '6.15.1' && d.responseCode !== 'I0') refused.push(d);
+    }
+    expect(refused.length).toBeGreaterThan(4);
+    for (const [i, d] of refused.slice(0, 6).entries()) {
+      const mp = Object.keys(d.revisionsRead).find((s) => s.startsWith('meterpoint-'))!.slice('meterpoint-'.length);
+      await ledger.recordRegistration({ mpxn: mp, responsibility: 'networkOperator', partyUserId: d.request.originator, effectiveFrom: '2024-06-01', recordId: `late-${i}` }, ctx);
+      const cert = d.request.certificates[0];
+      if (i === 0) await ledger.placeCertificate({ deviceId: d.request.target, slot: 'networkOperator.critical', certificate: { ...cert, serial: 'C0AA01' }, via: { kind: 'operatorCorrection', reference: 'OPS-1' }, placedAt: '2024-06-02' }, ctx);
+      await ledger.submit(parseServiceRequest({ srv: '6.15.1', requestId: `${d.request.originator}:${d.request.target}:9${i}`, remotePartyRole: 'NetworkOperator', certificates: d.request.certificates, receivedAt: '2024-07-01T00:00:00Z', format: 'json' }), ctx);
+    }
+    await ledger.registerUserRole({ userId: refused[0].request.originator, role: 'ED', status: 'Suspended', effectiveFrom: '2024-08-01' }, ctx);
+    await ledger.submit(parseServiceRequest({ srv: '6.15.1', requestId: `${refused[0].request.originator}:${refused[0].request.target}:99`, remotePartyRole: 'NetworkOperator', certificates: refused[0].request.certificates, receivedAt: '2024-09-01T00:00:00Z', format: 'json' }), ctx);
+    head = (await store.headPosition())!;
+  });
+  afterAll(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The report of `count` shares run on this thread, on connections of their own. */
+  const shared = async (on: EventStore, storeFile: string, count: number, ruleSet: RuleSet | undefined, filter: WhatIfFilter = {}, page: WhatIfPage = {}, onProgress?: (n: number) => void) => {
+    const input = { store: { kind: 'sqlite' as const, path: storeFile }, ruleSet, filter, page };
+    const others: SqliteEventStore[] = [];
+    try {
+      return await inShares(on, input, count, onProgress, async (share) => {
+        const other = new SqliteEventStore(storeFile);
+        others.push(other);
+        return scanShare(other, input, share);
+      });
+    } finally {
+      for (const o of others) await o.dispose();
+    }
+  };
+  /** The report as JSON, key order included. */
+  const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+  const same = async (ruleSet: RuleSet | undefined, filter: WhatIfFilter = {}, page: WhatIfPage = {}) => {
+    const one = json(await whatIf(store, ruleSet, filter, page));
+    for (const count of [2, 3, 5]) expect({ count, report: json(await shared(store, file, count, ruleSet, filter, page)) }).toEqual({ count, report: one });
+    return JSON.parse(one) as { judged: number; changes: { total: number; items: unknown[] }; bySrv: Record<string, unknown>; byCode: Record<string, number> };
+  };
+
+  it.each([['as recorded'], ['baseline'], ['ownership-only'], ['registered-operator'], ['baseline@1']])('under %s, every change listed in log order', async (name) => {
+    const r = await same(name === 'as recorded' ? undefined : getRuleSet(name), {}, { limit: 10_000 });
+    expect(r.judged).toBeGreaterThan(100);
+    expect(Object.keys(r.bySrv).length).toBeGreaterThan(1);
+  });
+
+  it('pages of the changed decisions, the default page and one past the end', async () => {
+    const all = await same(getRuleSet('ownership-only'), {}, { limit: 10_000 });
+    expect(all.changes.total).toBeGreaterThan(10);
+    for (const page of [{}, { offset: 0, limit: 1 }, { offset: 3, limit: 4 }, { offset: all.changes.total - 2, limit: 5 }, { offset: all.changes.total + 1, limit: 3 }]) await same(getRuleSet('ownership-only'), {}, page);
+  });
+
+  it('filters: SRV, time of receipt, device, user', async () => {
+    const d = JSON.parse(JSON.stringify(await whatIf(store, getRuleSet('registered-operator'), {}, { limit: 1 }))) as { changes: { items: Array<{ requestId: string }> } };
+    const [originator, target] = d.changes.items[0].requestId.split(':');
+    for (const filter of [{ srv: '6.15.1' }, { from: '2024-01-01T00:00:00.000Z', to: '2024-08-01T00:00:00.000Z' }, { userId: originator }, { deviceId: target }, { srv: '4.1.1', to: '2023-01-01T00:00:00.000Z' }]) {
+      await same(getRuleSet('registered-operator'), filter, { limit: 50 });
+    }
+  });
+
+  it('windows by position and by count of events: the same counts, the same window', async () => {
+    const third = head / 3n;
+    for (const page of [{ fromPosition: 1n }, { fromPosition: third, toPosition: 2n * third }, { fromPosition: third, maxEvents: 500 }, { maxEvents: 1 }, { fromPosition: 2n * third, toPosition: 2n * third + 10n, maxEvents: 5 }, { fromPosition: head + 10n }]) {
+      await same(getRuleSet('ownership-only'), {}, { ...page, limit: 1000 });
+      await same(undefined, {}, page);
+    }
+  });
+
+  it('progress: the events read, as one pass reports them', async () => {
+    const one: number[] = [];
+    const many: number[] = [];
+    await whatIf(store, undefined, {}, {}, (n) => one.push(n));
+    await shared(store, file, 3, undefined, {}, {}, (n) => many.push(n));
+    expect(many).toEqual(one);
+  });
+
+  describe('an unreadable event stops the run where one pass stops, with the same error', () => {
+    let copy: string;
+    let broken: SqliteEventStore | undefined;
+    let copies = 0;
+    const positions = () => {
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT position, stream FROM events WHERE type IN ('ServiceRequestEvaluated', 'RegistrationChanged') ORDER BY position").all() as Array<{ position: number; stream: string }>;
+      db.close();
+      return rows;
+    };
+    const breakAt = (at: number[], how: 'json' | 'version') => {
+      copy = path.join(dir, `broken-${++copies}.sqlite`);
+      fs.copyFileSync(file, copy);
+      const db = new Database(copy);
+      for (const p of at) db.prepare(how === 'json' ? "UPDATE events SET data = '{broken' WHERE position = ?" : "UPDATE events SET data = json_set(data, '$.schemaVersion', 99) WHERE position = ?").run(p);
+      db.close();
+      broken = new SqliteEventStore(copy);
+      return broken;
+    };
+    afterEach(async () => {
+      await broken?.dispose();
+      broken = undefined;
+    });
+
+    it.each([
+      ['a decision that does not parse', 'json', (rows: Array<{ position: number; stream: string }>) => [rows.find((r) => r.stream.startsWith('device-') && r.position > 200)!.position]],
+      ['a decision of an unknown schema version', 'version', (rows: Array<{ position: number; stream: string }>) => [rows.find((r) => r.stream.startsWith('device-') && r.position > 300)!.position]],
+      ['a registration change (every share reads it)', 'json', (rows: Array<{ position: number; stream: string }>) => [rows.find((r) => r.stream.startsWith('meterpoint-') && r.position > 250)!.position]],
+      ['many broken decisions, in every share: the first in the log counts', 'json', (rows: Array<{ position: number; stream: string }>) => rows.filter((r) => r.stream.startsWith('device-') && r.position > 100).filter((_, i) => i % 7 === 3).map((r) => r.position).reverse()],
+    ] as const)('%s', async (_case, how, pick) => {
+      const s = breakAt(pick(positions()), how);
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+        const one = await whatIf(s, ruleSet).catch((e: unknown) => e as Error);
+        expect(one).toBeInstanceOf(Error);
+        for (const count of [2, 3]) {
+          const many = await shared(s, copy, count, ruleSet).catch((e: unknown) => e as Error);
+          expect({ count, kind: (many as Error).constructor.name, message: (many as Error).message }).toEqual({ count, kind: (one as Error).constructor.name, message: (one as Error).message });
+        }
+      }
+    });
+  });
+
+  describe('on worker threads', () => {
+    it('whatIf on threads: the same report; with a broken event, the same error', async () => {
+      const options = { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file } };
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }, undefined, options)).toEqual(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }));
+      const copy = path.join(dir, 'broken-on-workers.sqlite');
+      fs.copyFileSync(file, copy);
+      const db = new Database(copy);
+      const rows = db.prepare("SELECT position FROM events WHERE stream LIKE 'device-%' ORDER BY position").all() as Array<{ position: number }>;
+      for (const r of rows.filter((_, i) => i % 40 === 39)) db.prepare("UPDATE events SET data = '{broken' WHERE position = ?").run(r.position);
+      db.close();
+      const broken = new SqliteEventStore(copy);
+      try {
+        const one = await whatIf(broken, undefined).catch((e: unknown) => e as Error);
+        const many = await whatIf(broken, undefined, {}, {}, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: copy } }).catch((e: unknown) => e as Error);
+        expect(one).toBeInstanceOf(UnreadableEventError);
+        expect(many).toBeInstanceOf(UnreadableEventError);
+        expect((many as Error).message).toBe((one as Error).message);
+      } finally {
+        await broken.dispose();
+      }
+    });
+
+    it('a log shorter than eventsPerThread a thread is judged on fewer threads: none is started for a short one', async () => {
+      // A directory is no store: a worker started on it fails, and the run with it.
+      const nowhere = { kind: 'sqlite' as const, path: dir };
+      const one = await whatIf(store, getRuleSet('ownership-only'));
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 4, store: nowhere })).toEqual(one);
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { maxEvents: 50 }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 50 } });
+      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { fromPosition: head - 50n }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 51 } });
+      await expect(whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 2, eventsPerThread: Number(head) / 2, store: nowhere })).rejects.toThrow();
+    });
+
+    it('a store in memory is judged on one thread', async () => {
+      const memory = new SqliteEventStore(':memory:');
+      await runDemo(new Ledger(memory, getRuleSet('baseline')), { devices: 10, seed: 3 });
+      const r = await whatIf(memory, undefined, {}, {}, undefined, { threads: 4, eventsPerThread: 1, store: { kind: 'sqlite', path: ':memory:' } });
+      expect(r).toMatchObject({ notReproduced: 0 });
+      expect(r.judged).toBeGreaterThan(5);
+      await memory.dispose();
+    });
+  });
+});

@@ -1,0 +1,19 @@
+import * as os from 'node:os';
+import { ConfigError, loadConfig, whatIfThreadsOf } from './config';
+
+describe('LEDGER_WHATIF_THREADS', () => {
+  it('defaults to the number of cores, takes 1 to 64, and refuses the rest naming the variable', () => {
+    expect(loadConfig({}).whatIfThreads).toBe(os.availableParallelism());
+    expect(loadConfig({ LEDGER_WHATIF_THREADS: '1' }).whatIfThreads).toBe(1);
+    expect(loadConfig({ LEDGER_WHATIF_THREADS: '3' }).whatIfThreads).toBe(3);
+    for (const bad of ['0', '65', 'two', '1.5']) {
+      expect(() => loadConfig({ LEDGER_WHATIF_THREADS: bad })).toThrow(ConfigError);
+      expect(() => loadConfig({ LEDGER_WHATIF_THREADS: bad })).toThrow(/^LEDGER_WHATIF_THREADS must be a whole number from 1 to 64/);
+    }
+  });
+
+  it("a job's worker reads it alone: the other variables are not its to check", () => {
+    expect(whatIfThreadsOf({ LEDGER_WHATIF_THREADS: '5', LEDGER_STORE: 'esdb', PORT: 'x' })).toBe(5);
+    expect(() => whatIfThreadsOf({ LEDGER_WHATIF_THREADS: '0' })).toThrow(ConfigError);
+  });
+});
