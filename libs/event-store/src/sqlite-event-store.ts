@@ -310,8 +310,13 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) =>
-      (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
+    return this.paged(
+      options.fromPosition,
+      backwards,
+      options.maxCount,
+      'position',
+      (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
+      options.text,
     );
   }
 
@@ -322,6 +327,7 @@ export class SqliteEventStore implements EventStore {
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
+    text = false,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
@@ -331,7 +337,7 @@ export class SqliteEventStore implements EventStore {
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield toRecorded(row);
+      for (const row of rows) yield toRecorded(row, text);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
       const last = BigInt(rows[rows.length - 1][key]);
@@ -450,7 +456,7 @@ function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
 }
 
-function toRecorded(row: Row): RecordedEvent {
+function toRecorded(row: Row, text = false): RecordedEvent {
   const revision = BigInt(row.revision);
   const position = BigInt(row.position);
   let data: unknown;
@@ -461,5 +467,10 @@ function toRecorded(row: Row): RecordedEvent {
   } catch (err) {
     throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
-  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
+  const event: RecordedEvent = { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
+  if (text) {
+    event.dataText = row.data;
+    event.metadataText = row.metadata;
+  }
+  return event;
 }
