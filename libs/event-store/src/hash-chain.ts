@@ -90,8 +90,10 @@ export type ChainBreak =
  * eventHash computed over the event's stored JSON text (RecordedEvent.dataText and metadataText)
  * instead of over a sorted copy of its parsed data and metadata: the body is put together from
  * that text as canonicalJson puts it together from the parsed event, so the hash is the same
- * when the stored text is canonical JSON, and (but for a SHA-256 collision) it matches `$hash`
- * only if the canonical hash does. Undefined for an event read without its text.
+ * when the stored text is canonical JSON. A `$hash` the ledger wrote (over canonical JSON) is
+ * matched by this hash only if it is by eventHash's (but for a SHA-256 collision); a `$hash`
+ * rewritten by a forger is no more caught by one than by the other (the next link or a digest
+ * catches that). Undefined for an event read without its text.
  */
 export function storedTextHash(prevHash: string, event: RecordedEvent): string | undefined {
   const { dataText, metadataText } = event;
