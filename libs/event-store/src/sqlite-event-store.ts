@@ -317,6 +317,7 @@ export class SqliteEventStore implements EventStore {
       'position',
       (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
       options.decodeOnly,
+      options.text,
     );
   }
 
@@ -328,6 +329,7 @@ export class SqliteEventStore implements EventStore {
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
     decodeOnly?: (stream: string) => boolean,
+    text = false,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
@@ -337,7 +339,7 @@ export class SqliteEventStore implements EventStore {
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row);
+      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row, text);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
       const last = BigInt(rows[rows.length - 1][key]);
@@ -461,7 +463,7 @@ function undecoded(row: Row): RecordedEvent {
   return { id: row.event_id, type: row.type, stream: row.stream, revision: BigInt(row.revision), position: BigInt(row.position), data: undefined, metadata: {}, created: row.created };
 }
 
-function toRecorded(row: Row): RecordedEvent {
+function toRecorded(row: Row, text = false): RecordedEvent {
   const revision = BigInt(row.revision);
   const position = BigInt(row.position);
   let data: unknown;
@@ -472,5 +474,10 @@ function toRecorded(row: Row): RecordedEvent {
   } catch (err) {
     throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
-  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
+  const event: RecordedEvent = { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
+  if (text) {
+    event.dataText = row.data;
+    event.metadataText = row.metadata;
+  }
+  return event;
 }
