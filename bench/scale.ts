@@ -19,8 +19,6 @@ export interface ScaleRow {
   /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
   read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
   rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
-  /** The rebuild as before its chain check hashed the stored text: the log read without it, every event's hash over its parsed form. */
-  rebuildParsed: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
   /** What-if (ownership-only) over the whole log on one thread: decisions judged per second, and events scanned per second. */
   whatIf: WhatIfRow;
   /** The same what-if on as many threads as the machine has cores (LEDGER_WHATIF_THREADS's default). */
@@ -41,17 +39,13 @@ function child(args: string[]): Record<string, number> & { bytes?: unknown } {
 
 const ratio = (a: number, b: number) => +(a / b).toFixed(2);
 
-/**
- * Case 4: raw read, rebuild and what-if of the same log at growing sizes, each measured in a process of its own.
- * `canonicalText`: the generated log's stored text is rewritten as canonical JSON first (what a store writing canonical text holds).
- */
-export function scale(sizes: number[], onStep: (msg: string) => void, canonicalText = false): ScaleRow[] {
+/** Case 4: raw read, rebuild and what-if of the same log at growing sizes, each measured in a process of its own. */
+export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[] {
   return sizes.map((target) => {
     const dir = tmpDir(`scale-${target}`);
     try {
       onStep(`generating ~${target} events`);
       const gen = child(['generate', dir, String(Math.ceil(target / EVENTS_PER_DEVICE))]);
-      if (canonicalText) child(['canonical', dir]);
       return measure(dir, target, gen, onStep);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -63,8 +57,6 @@ export function scale(sizes: number[], onStep: (msg: string) => void, canonicalT
 export function measure(dir: string, target: number, gen: Record<string, number> & { bytes?: unknown }, onStep: (msg: string) => void): ScaleRow {
   onStep(`reading ${gen.events} events`);
   const rd = child(['read', dir]);
-  onStep(`rebuilding from ${rd.events} events, the chain check over parsed events (before)`);
-  const rbParsed = child(['rebuild', dir, 'parsed']);
   onStep(`rebuilding from ${rd.events} events`);
   const rb = child(['rebuild', dir]);
   const threads = os.availableParallelism();
@@ -77,7 +69,6 @@ export function measure(dir: string, target: number, gen: Record<string, number>
     const scanned = rate(w.events, w.seconds);
     return { decisionsPerSecond: rate(w.decisions, w.seconds), eventsScannedPerSecond: scanned, seconds: w.seconds, cpuSeconds: w.cpuSeconds, maxRssMB: w.maxRssMB, overRead: ratio(scanned, read), load1: w.load1 };
   };
-  const rebuildParsed = rate(rbParsed.events, rbParsed.seconds);
   return {
     targetEvents: target,
     events: rd.events,
@@ -85,7 +76,6 @@ export function measure(dir: string, target: number, gen: Record<string, number>
     generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
     read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
     rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
-    rebuildParsed: { eventsPerSecond: rebuildParsed, seconds: rbParsed.seconds, cpuSeconds: rbParsed.cpuSeconds, maxRssMB: rbParsed.maxRssMB, overRead: ratio(rebuildParsed, read), load1: rbParsed.load1 },
     whatIf: whatIfRow(wi),
     whatIfThreads: { ...whatIfRow(wiN), threads },
     bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
@@ -95,21 +85,21 @@ export function measure(dir: string, target: number, gen: Record<string, number>
 /** Table 4 of the report. */
 export function scaleTable(rows: ScaleRow[]): string[] {
   const lines = [
-    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step; rebuild before: its chain check hashing the parsed events, not the stored text)',
-    '| events | decisions | raw read events/s | rebuild events/s (before) | rebuild / read (before) | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild (before), what-if 1, N | load read, rebuild (before), what-if 1, N |',
+    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
+    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild, what-if 1, N | load read, rebuild, what-if 1, N |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     const [w1, wn] = [r.whatIf, r.whatIfThreads];
     lines.push(
-      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} (${fmt(r.rebuildParsed.eventsPerSecond)}) | ${r.rebuild.overRead} (${r.rebuildParsed.overRead}) | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB} (${r.rebuildParsed.maxRssMB}), ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1} (${r.rebuildParsed.load1}), ${w1.load1}, ${wn.load1} |`,
+      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${w1.load1}, ${wn.load1} |`,
     );
   }
   return lines;
 }
 
 /**
- * Case 4 alone: `node -r ./bin/register-paths.js dist/bench/scale.js [--canonical-text] [sizes...]` (default 100000),
+ * Case 4 alone: `node -r ./bin/register-paths.js dist/bench/scale.js [sizes...]` (default 100000),
  * or `... dist/bench/scale.js --dir <dir with ledger.sqlite>` for a log already generated.
  * Prints the table and writes bench/scale-results.json.
  */
@@ -117,11 +107,10 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const log = (m: string) => process.stderr.write(`scale: ${m}\n`);
   const at = args.indexOf('--dir');
-  const sizes = args.filter((a) => /^\d+$/.test(a)).map(Number);
   const rows =
     at >= 0
       ? [measure(args[at + 1], 0, { events: 0, seconds: NaN }, log)]
-      : scale(sizes.length ? sizes : [100_000], log, args.includes('--canonical-text'));
+      : scale(args.length ? args.map(Number) : [100_000], log);
   const out = path.join(ROOT, 'bench', 'scale-results.json');
   fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, scale: rows }, null, 2)}\n`);
   process.stdout.write(`${scaleTable(rows).join('\n')}\n`);

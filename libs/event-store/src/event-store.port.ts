@@ -54,9 +54,6 @@ export interface RecordedEvent<T = unknown> {
   metadata: EventMetadata;
   /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
   created: string;
-  /** The JSON text `data` and `metadata` were parsed from, for a read that asked for it (ReadAllOptions.text) from a store that keeps text (SQLite). */
-  dataText?: string;
-  metadataText?: string;
 }
 
 export interface AppendOptions {
@@ -102,8 +99,6 @@ export interface ReadAllOptions {
    * client decodes every event it receives, so that adapter yields them all whole.
    */
   decodeOnly?: (stream: string) => boolean;
-  /** Also give each event's stored JSON text (`dataText`, `metadataText`), where the store keeps it (SQLite; EventStoreDB leaves them out). */
-  text?: boolean;
 }
 
 export interface SubscribeOptions {

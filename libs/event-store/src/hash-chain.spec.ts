@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from './event-store.port';
-import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, storedTextFirst, storedTextHash, verifyLink } from './hash-chain';
+import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, verifyLink } from './hash-chain';
 
 /** The hash chain: what goes into each link, and each way a link can break. */
 
@@ -123,57 +123,5 @@ describe('verifying a link: one row per way to break it', () => {
     const broken = verifyLink(prev, event);
     expect(broken).toMatchObject({ kind, stream: event.stream, revision: event.revision, position: event.position });
     if (kind === 'revision-gap') expect(broken).toMatchObject({ expectedRevision: prev ? prev.revision + 1n : 0n });
-  });
-});
-
-describe('checking an event\'s own hash over its stored text', () => {
-  /** The event as read with its text: canonical JSON (as canonicalJson writes it), or JSON.stringify's (keys in insertion order, as earlier versions wrote). */
-  const withText = (e: RecordedEvent, canonical: boolean): RecordedEvent => {
-    const write = canonical ? canonicalJson : JSON.stringify;
-    return { ...e, dataText: write(e.data), metadataText: write(e.metadata) };
-  };
-  const events = (metadata: Record<string, unknown>, n = 3) =>
-    recorded('device-X', Array.from({ length: n }, (_, i) => ({ id: ids(i + 1), type: 'T', data: { z: i, a: [{ y: 1, b: 'é"\\' }] }, metadata })));
-  const own = (e: RecordedEvent) => [e.metadata.$prevHash as string, e.metadata.$hash as string] as const;
-
-  it.each`
-    where                                    | metadata
-    ${'first (no other $ key before it)'}    | ${{ actor: 'a' }}
-    ${'between other members'}               | ${{ $correlationId: 'c', $causationId: 'c', actor: 'a' }}
-  `('is eventHash for canonical text, with $hash $where in the metadata', ({ metadata }) => {
-    for (const e of events(metadata)) expect(storedTextHash(e.metadata.$prevHash as string, withText(e, true))).toBe(e.metadata.$hash);
-  });
-
-  it('is another hash for text that is not canonical, and nothing without text', () => {
-    const [e] = events({ actor: 'a', $correlationId: 'c' });
-    expect(storedTextHash(GENESIS_HASH, withText(e, false))).not.toBe(e.metadata.$hash);
-    expect(storedTextHash(GENESIS_HASH, e)).toBeUndefined();
-  });
-
-  it('hashes the text when it is canonical (an event whose parsed data differs from its text shows which was hashed)', () => {
-    const [e] = events({ actor: 'a' });
-    const textOnly = { ...withText(e, true), data: { other: true } };
-    expect(verifyLink(undefined, textOnly, storedTextFirst())).toBeUndefined();
-    expect(verifyLink(undefined, textOnly)).toMatchObject({ kind: 'hash-mismatch' });
-  });
-
-  it('verifies text written by earlier versions through the parsed event, and catches an edit on either path', () => {
-    const check = storedTextFirst();
-    for (const canonical of [false, true, false]) {
-      const es = events({ actor: 'a', $correlationId: 'c' }).map((e) => withText(e, canonical));
-      for (const e of es) expect(check(e, ...own(e))).toBe(true);
-      const edited = { ...es[1], data: { z: 9 } };
-      expect(check({ ...edited, dataText: canonicalJson(edited.data) }, ...own(es[1]))).toBe(false);
-      expect(check({ ...edited, dataText: JSON.stringify(edited.data) }, ...own(es[1]))).toBe(false);
-    }
-  });
-
-  it('after a miss, hashes the parsed event first and tries the text again every probeEvery events', () => {
-    const check = storedTextFirst(4);
-    const [old] = events({ actor: 'a' }).map((e) => withText(e, false));
-    expect(check(old, ...own(old))).toBe(true); // a miss on the text: the parsed event decides
-    const [e] = events({ actor: 'a' });
-    const textOnly = { ...withText(e, true), data: { other: true } };
-    expect([1, 2, 3, 4, 5].map(() => check(textOnly, ...own(e)))).toEqual([false, false, false, true, true]);
   });
 });

@@ -86,68 +86,14 @@ export type ChainBreak =
   | { stream: string; revision: bigint; position: bigint; kind: 'hash-mismatch' | 'prev-hash-mismatch' | 'missing-hash' }
   | { stream: string; revision: bigint; position: bigint; kind: 'revision-gap'; expectedRevision: bigint };
 
-/**
- * eventHash computed over the event's stored JSON text (RecordedEvent.dataText and metadataText)
- * instead of over a sorted copy of its parsed data and metadata: the body is put together from
- * that text as canonicalJson puts it together from the parsed event, so the hash is the same
- * when the stored text is canonical JSON. A `$hash` the ledger wrote (over canonical JSON) is
- * matched by this hash only if it is by eventHash's (but for a SHA-256 collision); a `$hash`
- * rewritten by a forger is no more caught by one than by the other (the next link or a digest
- * catches that). Undefined for an event read without its text.
- */
-export function storedTextHash(prevHash: string, event: RecordedEvent): string | undefined {
-  const { dataText, metadataText } = event;
-  if (dataText === undefined || metadataText === undefined || typeof event.metadata.$hash !== 'string') return undefined;
-  // The metadata text less its "$hash" member (and one comma beside it).
-  const member = `"$hash":${JSON.stringify(event.metadata.$hash)}`;
-  const at = metadataText.indexOf(member);
-  if (at < 0) return undefined;
-  const end = at + member.length;
-  const metadata =
-    metadataText[at - 1] === ','
-      ? metadataText.slice(0, at - 1) + metadataText.slice(end)
-      : metadataText.slice(0, at) + metadataText.slice(metadataText[end] === ',' ? end + 1 : end);
-  const body = `{"data":${dataText},"id":${JSON.stringify(event.id)},"metadata":${metadata},"revision":"${event.revision}","stream":${JSON.stringify(event.stream)},"type":${JSON.stringify(event.type)}}`;
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
-}
-
-/** Whether an event's `$hash` is the hash of its `$prevHash` and content. */
-export type OwnHashCheck = (event: RecordedEvent, prevHash: string, hash: string) => boolean;
-
-const canonicalCheck: OwnHashCheck = (event, prevHash, hash) => eventHash(prevHash, event) === hash;
-
-/**
- * An OwnHashCheck for a walk over events read with their text (a rebuild of the read models):
- * it hashes the stored text (storedTextHash), which saves the sorted copy and its serialisation
- * when the store wrote canonical text, and on a miss hashes the parsed event as eventHash does,
- * which decides. Events written as other text (by earlier versions) miss, so after a miss it
- * hashes the parsed event first and tries the text again only every `probeEvery` events.
- * Either order gives the same answer.
- */
-export function storedTextFirst(probeEvery = 64): OwnHashCheck {
-  let textFirst = true;
-  let sinceProbe = 0;
-  return (event, prevHash, hash) => {
-    if (event.dataText !== undefined && (textFirst || ++sinceProbe >= probeEvery)) {
-      sinceProbe = 0;
-      textFirst = storedTextHash(prevHash, event) === hash;
-      if (textFirst) return true;
-    }
-    return canonicalCheck(event, prevHash, hash);
-  };
-}
-
-/**
- * Checks one stream's events, given in revision order. Returns the first broken link, or undefined.
- * `ownHash` checks the event's own hash (by default over its canonical JSON).
- */
-export function verifyLink(prev: { hash: string; revision: bigint } | undefined, event: RecordedEvent, ownHash: OwnHashCheck = canonicalCheck): ChainBreak | undefined {
+/** Checks one stream's events, given in revision order. Returns the first broken link, or undefined. */
+export function verifyLink(prev: { hash: string; revision: bigint } | undefined, event: RecordedEvent): ChainBreak | undefined {
   const expectedRevision = prev ? prev.revision + 1n : 0n;
   const at = { stream: event.stream, revision: event.revision, position: event.position };
   if (event.revision !== expectedRevision) return { ...at, kind: 'revision-gap', expectedRevision };
   const { $hash, $prevHash } = event.metadata;
   if (typeof $hash !== 'string' || typeof $prevHash !== 'string') return { ...at, kind: 'missing-hash' };
   if ($prevHash !== (prev ? prev.hash : GENESIS_HASH)) return { ...at, kind: 'prev-hash-mismatch' };
-  if (!ownHash(event, $prevHash, $hash)) return { ...at, kind: 'hash-mismatch' };
+  if (eventHash($prevHash, event) !== $hash) return { ...at, kind: 'hash-mismatch' };
   return undefined;
 }

@@ -23,11 +23,6 @@ describe.each([
 });
 
 const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const all = async <T>(it: AsyncIterable<T>) => {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-};
 const big = 'x'.repeat(64 * 1024);
 /** Caps the store at the pages its file has now. */
 async function fillUp(store: SqliteEventStore): Promise<void> {
@@ -80,25 +75,6 @@ describe('SqliteEventStore specifics', () => {
       const positions: bigint[] = [];
       for await (const e of store.readAll()) positions.push(e.position);
       expect(positions).toEqual([1n, 2n, 3n]);
-    } finally {
-      await store.dispose();
-    }
-  });
-
-  it('readAll gives each event\'s stored JSON text when asked (text: true), and only then', async () => {
-    const file = path.join(dir, 'text.sqlite');
-    const store = new SqliteEventStore(file);
-    try {
-      await store.appendToStream('a', [{ id: id(1), type: 'T', data: { b: 1, a: 2 }, metadata: { actor: 'x' } }]);
-      const db = new Database(file, { readonly: true });
-      const stored = db.prepare('SELECT data, metadata FROM events').get() as { data: string; metadata: string };
-      db.close();
-      const [withText] = await all(store.readAll({ text: true }));
-      expect(withText).toMatchObject({ data: { b: 1, a: 2 }, dataText: stored.data, metadataText: stored.metadata });
-      expect(JSON.parse(withText.metadataText!)).toEqual(withText.metadata);
-      const [plain] = await all(store.readAll());
-      expect(plain).not.toHaveProperty('dataText');
-      expect(plain).not.toHaveProperty('metadataText');
     } finally {
       await store.dispose();
     }

@@ -317,7 +317,6 @@ export class SqliteEventStore implements EventStore {
       'position',
       (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
       options.decodeOnly,
-      options.text,
     );
   }
 
@@ -329,7 +328,6 @@ export class SqliteEventStore implements EventStore {
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
     decodeOnly?: (stream: string) => boolean,
-    text = false,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
@@ -339,7 +337,7 @@ export class SqliteEventStore implements EventStore {
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row, text);
+      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row);
       remaining -= rows.length;
       if (rows.length < PAGE) return;
       const last = BigInt(rows[rows.length - 1][key]);
@@ -463,7 +461,7 @@ function undecoded(row: Row): RecordedEvent {
   return { id: row.event_id, type: row.type, stream: row.stream, revision: BigInt(row.revision), position: BigInt(row.position), data: undefined, metadata: {}, created: row.created };
 }
 
-function toRecorded(row: Row, text = false): RecordedEvent {
+function toRecorded(row: Row): RecordedEvent {
   const revision = BigInt(row.revision);
   const position = BigInt(row.position);
   let data: unknown;
@@ -474,10 +472,5 @@ function toRecorded(row: Row, text = false): RecordedEvent {
   } catch (err) {
     throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
-  const event: RecordedEvent = { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
-  if (text) {
-    event.dataText = row.data;
-    event.metadataText = row.metadata;
-  }
-  return event;
+  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
 }

@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
-import { canonicalJson, PAGE_SIZE, SqliteEventStore, type ReadAllOptions } from '@ledger/event-store';
+import { PAGE_SIZE, SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { StuckReports } from '@ledger/audit';
 import { queriesOf } from '../queries';
@@ -108,76 +107,6 @@ describe('projections', () => {
     expect(await second.catchUp()).toBe(1);
     expect(await second.catchUp()).toBe(0);
     expect(projector.writer.checkpoint.get().applied).toBe(before.applied + 1);
-  });
-});
-
-describe('the chain check over stored text', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-text-'));
-    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
-    const ledger = new Ledger(store, getRuleSet('baseline'));
-    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
-    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-    for (let i = 1; i <= 4; i++) {
-      await ledger.submit(
-        parseServiceRequest({ requestId: `${NO_A}:${ESME}:${i}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: `C${i}`, issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: '2024-03-01T00:00:00Z', format: 'json' }),
-        ctx,
-      );
-    }
-    await store.dispose();
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  /** A copy of the store, its text rewritten as canonical JSON (as a store that writes canonical text holds it) or left as written; then `sql`. */
-  const copy = (name: string, canonical: boolean, sql?: string) => {
-    const file = path.join(dir, `${name}.sqlite`);
-    fs.copyFileSync(path.join(dir, 'ledger.sqlite'), file);
-    const db = new Database(file);
-    db.function('canonical', (t: string) => canonicalJson(JSON.parse(t)));
-    if (canonical) db.exec('UPDATE events SET data = canonical(data), metadata = canonical(metadata)');
-    if (sql) db.exec(sql);
-    db.close();
-    return file;
-  };
-  /** Rebuilds read models from the store in `file`, recording the options of every readAll. */
-  const rebuild = async (file: string) => {
-    const store = new SqliteEventStore(file);
-    const reads: ReadAllOptions[] = [];
-    const readAll = store.readAll.bind(store);
-    store.readAll = (o?: ReadAllOptions) => (reads.push(o ?? {}), readAll(o));
-    const writer = openReadModels(`${file}.readmodels`);
-    try {
-      await new Projector(store, writer, { batchSize: 2 }).rebuild();
-      const dump = writer.dump();
-      // a decision row keeps the rest of the stored decision in its stored key order: compared as parsed
-      for (const row of dump.decisions as Array<{ data: unknown }>) row.data = JSON.parse(row.data as string);
-      return { dump, breaks: dump.chain_breaks, reads };
-    } finally {
-      writer.db.close();
-      await store.dispose();
-    }
-  };
-  const canonicalText = (sql: string) => `UPDATE events SET data = canonical(data), metadata = canonical(metadata) WHERE ${sql}`;
-
-  it('reads the events with their text, and builds the same read models from a store of canonical text as from one written by earlier versions', async () => {
-    const old = await rebuild(copy('old', false));
-    expect(old.breaks).toEqual([]);
-    expect(old.reads.every((o) => o.text === true)).toBe(true);
-    expect((await rebuild(copy('canonical', true))).dump).toEqual(old.dump);
-    // a store written partly by earlier versions, partly as canonical text
-    expect((await rebuild(copy('mixed', false, canonicalText('position > 4')))).dump).toEqual(old.dump);
-  });
-
-  it.each`
-    store          | canonical
-    ${'old-style'} | ${false}
-    ${'canonical'} | ${true}
-  `('catches an edit in a $store store as the canonical path does', async ({ canonical }) => {
-    const edit = `UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'device-${ESME}' AND revision = 0`;
-    const { breaks } = await rebuild(copy(`edited-${canonical}`, canonical, `${edit}; ${canonical ? canonicalText(`stream = 'device-${ESME}'`) : 'SELECT 1'}`));
-    expect(breaks).toEqual([{ stream: `device-${ESME}`, kind: 'hash-mismatch', revision: '0', position: '3', expected_revision: null }]);
   });
 });
 

@@ -90,7 +90,7 @@ export class Projector {
       const from = this.position;
       const batch: RecordedEvent[] = [];
       try {
-        for await (const e of this.store.readAll({ fromPosition: from ?? 'start', maxCount: this.batchSize + 1, text: true })) {
+        for await (const e of this.store.readAll({ fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
           if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
           batch.push(e);
           if (batch.length >= this.batchSize) break;

@@ -1,5 +1,5 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
-import { hashOf, storedTextFirst, verifyLink, type RecordedEvent } from '@ledger/event-store';
+import { hashOf, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -8,8 +8,7 @@ import { truncate, type ProjectedEvent, type Projection } from './projection';
  * it is projected, against the head its stream had (kept in `chain_heads`); the first broken link
  * of a stream is kept in `chain_breaks`. So a verification "now" only reads these tables: it has
  * checked everything up to the projector's checkpoint (IntegrityQueries). (An edit made to an event after it was
- * checked is found by the full walk, which stays available as a job.) An event read with its stored
- * text (a catch-up or rebuild) has its own hash checked over that text first (storedTextFirst).
+ * checked is found by the full walk, which stays available as a job.)
  */
 export class ChainCheck implements Projection {
   readonly name = 'chain-check';
@@ -21,7 +20,6 @@ export class ChainCheck implements Projection {
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
   `;
   private readonly heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
-  private readonly ownHash = storedTextFirst();
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
     broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
@@ -49,7 +47,7 @@ export class ChainCheck implements Projection {
       }
     }
     if (prev === 'broken') return;
-    const broken = verifyLink(prev, e, this.ownHash);
+    const broken = verifyLink(prev, e);
     if (broken) {
       this.stmts().putBreak.run(broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null);
       this.heads.set(e.stream, 'broken');
