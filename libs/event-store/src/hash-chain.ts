@@ -51,15 +51,49 @@ export function eventHash(
   event: { id: string; type: string; stream: string; revision: bigint; data: unknown; metadata: EventMetadata },
 ): string {
   const { $hash: _omitted, ...metadata } = event.metadata;
-  const body = canonicalJson({
-    id: event.id,
-    type: event.type,
-    stream: event.stream,
-    revision: event.revision.toString(),
-    data: event.data,
-    metadata,
-  });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return linkHash(prevHash, event, member(event.data, 'data'), member(metadata, 'metadata'));
+}
+
+/** A member's canonical JSON as `canonicalJson` writes it inside the object that holds it (toJSON gets its key), or undefined where it leaves the member out. */
+function member(value: unknown, key: string): string | undefined {
+  return JSON.stringify(sortedCopy(value, key));
+}
+
+/**
+ * The hash of a link, from the canonical JSON of the event's data and of its metadata without
+ * `$hash`: the bytes hashed are `canonicalJson({ data, id, metadata, revision, stream, type })`
+ * (the members in that sorted order, one left out where JSON leaves it out), written from pieces so
+ * that the data's text, the largest, is serialised once and also stored (chainEvents).
+ */
+function linkHash(prevHash: string, e: { id: string; type: string; stream: string; revision: bigint }, data: string | undefined, metadata: string | undefined): string {
+  const members: Array<[string, string | undefined]> = [
+    ['data', data],
+    ['id', member(e.id, 'id')],
+    ['metadata', metadata],
+    ['revision', JSON.stringify(e.revision.toString())],
+    ['stream', member(e.stream, 'stream')],
+    ['type', member(e.type, 'type')],
+  ];
+  let body = '';
+  for (const [key, json] of members) if (json !== undefined) body += `${body ? ',' : ''}"${key}":${json}`;
+  return createHash('sha256').update(prevHash).update('\n').update(`{${body}}`).digest('hex');
+}
+
+/** The canonical JSON text of a chained event's data and metadata, as chainEvents made it (see canonicalTextOf). */
+export interface CanonicalText {
+  data: string;
+  metadata: string;
+}
+
+const canonicalTexts = new WeakMap<NewEvent, CanonicalText>();
+
+/**
+ * The canonical JSON of the data and metadata of an event chainEvents returned (the data's text is
+ * the one its hash covers), for the store to write as it is; undefined for any other object (a
+ * copy included), which the store serialises itself.
+ */
+export function canonicalTextOf(event: NewEvent): CanonicalText | undefined {
+  return canonicalTexts.get(event);
 }
 
 /**
@@ -69,10 +103,15 @@ export function eventHash(
 export function chainEvents(stream: string, firstRevision: bigint, prevHash: string, events: NewEvent[]): NewEvent[] {
   let prev = prevHash;
   return events.map((e, i) => {
-    const metadata: EventMetadata = { ...(e.metadata ?? {}), $prevHash: prev };
-    const $hash = eventHash(prev, { ...e, stream, revision: firstRevision + BigInt(i), metadata });
+    const { $hash: _replaced, ...linked } = e.metadata ?? {};
+    linked.$prevHash = prev;
+    const data = member(e.data, 'data');
+    const $hash = linkHash(prev, { id: e.id, type: e.type, stream, revision: firstRevision + BigInt(i) }, data, member(linked, 'metadata'));
     prev = $hash;
-    return { ...e, metadata: { ...metadata, $hash } };
+    const metadata: EventMetadata = { ...linked, $hash };
+    const chained = { ...e, metadata };
+    canonicalTexts.set(chained, { data: data ?? 'null', metadata: member(metadata, 'metadata')! });
+    return chained;
   });
 }
 

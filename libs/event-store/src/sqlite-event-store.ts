@@ -17,6 +17,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
+import { canonicalJson, canonicalTextOf } from './hash-chain';
 import { pollingSubscription } from './polling-subscription';
 import { fromWire, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
@@ -139,8 +140,10 @@ export class SqliteEventStore implements EventStore {
     const encoded = events.map((e, i) => {
       if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
       if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
-      const data = JSON.stringify(e.data ?? null);
-      const metadata = JSON.stringify(e.metadata ?? {});
+      // Canonical JSON (keys sorted): a chained event's text as chainEvents made it (its data's is the text its hash covers).
+      const text = canonicalTextOf(e);
+      const data = text?.data ?? canonicalJson(e.data ?? null);
+      const metadata = text?.metadata ?? canonicalJson(e.metadata ?? {});
       bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);
       return { id: e.id.toLowerCase(), type: e.type, data, metadata };
     });
