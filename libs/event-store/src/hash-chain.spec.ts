@@ -92,7 +92,8 @@ describe('chaining a batch', () => {
   });
   /** The link as it has always been computed: the canonical JSON of the whole event, at once. */
   const linkOf = (prev: string, e: { id: string; type: string; data: unknown; metadata?: Record<string, unknown> }, stream: string, revision: bigint) => {
-    const { $hash: _h, ...metadata } = { ...e.metadata, $prevHash: prev };
+    const metadata: Record<string, unknown> = { ...e.metadata, $prevHash: prev };
+    delete metadata.$hash;
     const body = canonicalJson({ id: e.id, type: e.type, stream, revision: revision.toString(), data: e.data, metadata });
     return createHash('sha256').update(`${prev}\n${body}`).digest('hex');
   };
