@@ -48,10 +48,24 @@ describe('canonical JSON', () => {
     ['a sparse array, NaN and Infinity', { l: [1, , 3], n: NaN, i: -Infinity, z: -0 }], // eslint-disable-line no-sparse-arrays
     ['strings that need escaping', { '\u2028': 'a"b\\c\n', é: 'ü' }],
     ['wrapped primitives and a Map', { n: new Number(1), s: new String('ab'), m: new Map([[1, 2]]) }],
+    ['keys in order already, with toJSON, a wrapped primitive, a subclass and an unsorted object below', { a: { b: { d: 1, c: 2 } }, b: [1, { toJSON: () => ({ y: 1, x: 2 }) }], c: new Date(0), d: new Number(2), e: new (class extends Array {})(), f: Object.assign(Object.create(null), { b: 1, a: 2 }) }],
+    ['keys in order, integer-like ones among them', { '1': { '2': 0, a: 1 }, '2': [], a: { b: null } }],
+    ['a __proto__ key read from JSON, in order', JSON.parse('{"__proto__":{"a":1},"b":2}') as unknown],
+    ['an array kept as it is, and one whose third member changes', { a: [1, [2, 3], { a: 1 }], b: [1, 2, { b: 1, a: 2 }, 4] }],
     ['nothing at the top', undefined],
     ['a string at the top', 'x'],
   ])('is what a sorting replacer gives: %s', (_case, value) => {
     expect(canonicalJson(value)).toBe(byReplacer(value));
+  });
+  it('writes a canonical value without copying it', () => {
+    const value = JSON.parse('{"a":[1,{"b":2,"c":[]}],"d":{"e":null}}') as unknown;
+    const stringify = jest.spyOn(JSON, 'stringify');
+    try {
+      canonicalJson(value);
+      expect(stringify.mock.calls[0][0]).toBe(value);
+    } finally {
+      stringify.mockRestore();
+    }
   });
   it('refuses a bigint as JSON.stringify does', () => {
     expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
