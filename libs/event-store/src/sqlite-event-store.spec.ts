@@ -7,7 +7,6 @@ import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } fro
 import { canonicalJson, chainEvents, GENESIS_HASH } from './hash-chain';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
-import { WriterThread } from './writer-thread';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -50,24 +49,6 @@ describe('appends as they cross to the writer thread', () => {
 });
 
 describe('SqliteEventStore specifics', () => {
-  it('hands half of the appends that follow an answered transaction over at once, so the writer commits them while the rest are made', async () => {
-    const store = new SqliteEventStore(path.join(dir, 'split.sqlite'), { writer: 'thread' });
-    const handed: number[] = [];
-    const append = WriterThread.prototype.append;
-    const spy = jest.spyOn(WriterThread.prototype, 'append').mockImplementation(function (this: WriterThread, s, appends) {
-      handed.push(appends.length);
-      append.call(this, s, appends);
-    });
-    try {
-      const event = (i: number) => [{ id: id(100 + i), type: 'T', data: {} }];
-      // Eight appends in one turn, each followed by another as soon as it is answered.
-      await Promise.all(Array.from({ length: 8 }, (_, i) => store.appendToStream(`s-${i}`, event(i)).then(() => store.appendToStream(`s-${i}`, event(8 + i)))));
-      expect(handed).toEqual([8, 4, 4]);
-    } finally {
-      spy.mockRestore();
-      await store.dispose();
-    }
-  });
   it.each(['thread', 'inline'] as const)('stores data and metadata as canonical JSON, a chained event as chainEvents wrote it (%s writer)', async (writer) => {
     const file = path.join(dir, `canonical-${writer}.sqlite`);
     const store = new SqliteEventStore(file, { writer });
