@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
-import { canonicalJson, chainEvents, GENESIS_HASH } from './hash-chain';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
 
@@ -49,21 +48,6 @@ describe('appends as they cross to the writer thread', () => {
 });
 
 describe('SqliteEventStore specifics', () => {
-  it.each(['thread', 'inline'] as const)('stores data and metadata as canonical JSON, a chained event as chainEvents wrote it (%s writer)', async (writer) => {
-    const file = path.join(dir, `canonical-${writer}.sqlite`);
-    const store = new SqliteEventStore(file, { writer });
-    await store.appendToStream('plain', [{ id: id(1), type: 'T', data: { b: [{ y: 1, x: 2 }], a: 1 }, metadata: { z: 1, $correlationId: 'c' } }]);
-    const [chained] = chainEvents('chained', 0n, GENESIS_HASH, [{ id: id(2), type: 'T', data: { b: 2, a: 1 }, metadata: { actor: 'a' } }]);
-    await store.appendToStream('chained', [chained]);
-    await store.dispose();
-    const db = new Database(file, { readonly: true });
-    const rows = db.prepare('SELECT data, metadata FROM events ORDER BY position').all();
-    db.close();
-    expect(rows).toEqual([
-      { data: '{"a":1,"b":[{"x":2,"y":1}]}', metadata: '{"$correlationId":"c","z":1}' },
-      { data: '{"a":1,"b":2}', metadata: canonicalJson(chained.metadata) },
-    ]);
-  });
   it('creates the directory, and keeps the durability settings a ledger needs', async () => {
     const file = path.join(dir, 'nested', 'deeper', 'ledger.sqlite');
     const store = new SqliteEventStore(file);

@@ -17,7 +17,6 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
-import { canonicalJson, canonicalTextOf } from './hash-chain';
 import { pollingSubscription } from './polling-subscription';
 import { fromWire, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
@@ -140,10 +139,8 @@ export class SqliteEventStore implements EventStore {
     const encoded = events.map((e, i) => {
       if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
       if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
-      // Canonical JSON (keys sorted): a chained event's text as chainEvents made it (its data's is the text its hash covers).
-      const text = canonicalTextOf(e);
-      const data = text?.data ?? canonicalJson(e.data ?? null);
-      const metadata = text?.metadata ?? canonicalJson(e.metadata ?? {});
+      const data = JSON.stringify(e.data ?? null);
+      const metadata = JSON.stringify(e.metadata ?? {});
       bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);
       return { id: e.id.toLowerCase(), type: e.type, data, metadata };
     });
