@@ -48,24 +48,10 @@ describe('canonical JSON', () => {
     ['a sparse array, NaN and Infinity', { l: [1, , 3], n: NaN, i: -Infinity, z: -0 }], // eslint-disable-line no-sparse-arrays
     ['strings that need escaping', { '\u2028': 'a"b\\c\n', é: 'ü' }],
     ['wrapped primitives and a Map', { n: new Number(1), s: new String('ab'), m: new Map([[1, 2]]) }],
-    ['keys in order already, with toJSON, a wrapped primitive, a subclass and an unsorted object below', { a: { b: { d: 1, c: 2 } }, b: [1, { toJSON: () => ({ y: 1, x: 2 }) }], c: new Date(0), d: new Number(2), e: new (class extends Array {})(), f: Object.assign(Object.create(null), { b: 1, a: 2 }) }],
-    ['keys in order, integer-like ones among them', { '1': { '2': 0, a: 1 }, '2': [], a: { b: null } }],
-    ['a __proto__ key read from JSON, in order', JSON.parse('{"__proto__":{"a":1},"b":2}') as unknown],
-    ['an array kept as it is, and one whose third member changes', { a: [1, [2, 3], { a: 1 }], b: [1, 2, { b: 1, a: 2 }, 4] }],
     ['nothing at the top', undefined],
     ['a string at the top', 'x'],
   ])('is what a sorting replacer gives: %s', (_case, value) => {
     expect(canonicalJson(value)).toBe(byReplacer(value));
-  });
-  it('writes a canonical value without copying it', () => {
-    const value = JSON.parse('{"a":[1,{"b":2,"c":[]}],"d":{"e":null}}') as unknown;
-    const stringify = jest.spyOn(JSON, 'stringify');
-    try {
-      canonicalJson(value);
-      expect(stringify.mock.calls[0][0]).toBe(value);
-    } finally {
-      stringify.mockRestore();
-    }
   });
   it('refuses a bigint as JSON.stringify does', () => {
     expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
@@ -103,25 +89,6 @@ describe('chaining a batch', () => {
     expect(chained[0].metadata).toMatchObject({ actor: 'a', $prevHash: prev });
     expect(chained[0].metadata!.$hash).toBe(eventHash(prev, { id: ids(1), type: 'T', stream: 's', revision: 5n, data: 1, metadata: { actor: 'a', $prevHash: prev } }));
     expect(chained[1].metadata).toEqual({ $prevHash: chained[0].metadata!.$hash, $hash: eventHash(chained[0].metadata!.$hash as string, { id: ids(2), type: 'T', stream: 's', revision: 6n, data: 2, metadata: { $prevHash: chained[0].metadata!.$hash } }) });
-  });
-  /** The link as it has always been computed: the canonical JSON of the whole event, at once. */
-  const linkOf = (prev: string, e: { id: string; type: string; data: unknown; metadata?: Record<string, unknown> }, stream: string, revision: bigint) => {
-    const metadata: Record<string, unknown> = { ...e.metadata, $prevHash: prev };
-    delete metadata.$hash;
-    const body = canonicalJson({ id: e.id, type: e.type, stream, revision: revision.toString(), data: e.data, metadata });
-    return createHash('sha256').update(`${prev}\n${body}`).digest('hex');
-  };
-  it.each([
-    ['nested data in any key order', { z: { b: [{ y: 1, x: 2 }], a: 'é\u2028"' }, a: null }, { actor: 'a', $correlationId: 'c' }],
-    ['no data', undefined, undefined],
-    ['data with toJSON (given its key) and integer-like keys', { when: new Date(0), own: { toJSON: (k: string) => ({ k }) }, '10': 1, '9': 2 }, { actor: 'a' }],
-    ['a $hash and $prevHash already in the metadata', [1, 'two'], { $hash: 'stale', actor: 'a', $prevHash: 'stale' }],
-  ])('hashes the bytes it always hashed, written from pieces: %s', (_case, data, metadata) => {
-    const prev = 'e'.repeat(64);
-    const event = { id: ids(1), type: 'T', data, ...(metadata ? { metadata } : {}) };
-    const [chained] = chainEvents('device-X', 7n, prev, [event]);
-    expect(chained.metadata!.$hash).toBe(linkOf(prev, event, 'device-X', 7n));
-    expect(eventHash(prev, { ...chained, stream: 'device-X', revision: 7n, metadata: chained.metadata! })).toBe(chained.metadata!.$hash);
   });
   it('hashOf reads the $hash, or nothing for an event written without a chain', () => {
     const [e] = recorded('s', [{ id: ids(1), type: 'T', data: 1 }]);

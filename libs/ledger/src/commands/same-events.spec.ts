@@ -21,8 +21,8 @@ import { toLedgerEvent } from '../streams';
  * that data, digests to the figure taken before the deciders, so every decision reads back byte
  * for byte as the earlier code wrote it, hash-chain links included.
  *
- * `hashes`, every `$prevHash` and `$hash` as stored, was pinned with the code before the hash chain
- * copied only what is not canonical already: the same input gets the same chain.
+ * `hashes` pins every `$prevHash` and `$hash` as stored: a change to how events are serialised or
+ * hashed must give the same input the same chain.
  */
 const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const ESME = '00-DB-12-34-56-78-90-01';
