@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
+import { packAppends, unpackAppends } from './sqlite-writer';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -30,6 +31,21 @@ async function fillUp(store: SqliteEventStore): Promise<void> {
   await store.setMaxPageCount(other.pragma('page_count', { simple: true }) as number);
   other.close();
 }
+
+describe('appends as they cross to the writer thread', () => {
+  it('come out of one flat list of strings and numbers as they went in: every kind of expected revision, several events an append', () => {
+    const e = (i: number) => ({ id: id(i), type: `T${i}`, data: `{"n":${i}}`, metadata: `{"a":"${i}"}` });
+    const appends = [
+      { id: 1, append: { stream: 's', expected: 'any' as const, encoded: [e(1)] } },
+      { id: 2, append: { stream: 't', expected: 'no_stream' as const, encoded: [e(2), e(3), e(4)] } },
+      { id: 7, append: { stream: 'u', expected: 'stream_exists' as const, encoded: [e(5)] } },
+      { id: 9, append: { stream: 'v', expected: 41n, encoded: [e(6), e(7)] } },
+    ];
+    const packed = packAppends(appends);
+    expect(packed.every((x) => typeof x !== 'object')).toBe(true);
+    expect(unpackAppends(structuredClone(packed))).toEqual(appends);
+  });
+});
 
 describe('SqliteEventStore specifics', () => {
   it('decodeOnly: the other streams\' events come undecoded, so one of them that does not parse stops nothing', async () => {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
 import type { AppendResult } from './event-store.port';
-import { openStoreDatabase, SqliteWriter, wireError, type AppendOutcome, type PendingAppend, type WireError } from './sqlite-writer';
+import { openStoreDatabase, SqliteWriter, unpackAppends, wireError, type AppendOutcome, type PackedAppends, type PendingAppend, type WireError } from './sqlite-writer';
 
 /**
  * The SQLite stores' writer thread (one per process, see writer-thread.ts): for each store a
@@ -12,7 +12,7 @@ import { openStoreDatabase, SqliteWriter, wireError, type AppendOutcome, type Pe
  */
 export type ToWriter =
   | { type: 'open'; store: number; file: string; busyTimeoutMs: number; grouped: boolean }
-  | { type: 'append'; store: number; appends: Array<{ id: number; append: PendingAppend }> }
+  | { type: 'append'; store: number; appends: PackedAppends }
   | { type: 'max-pages'; store: number; id: number; pages: number }
   | { type: 'close'; store: number; id: number };
 
@@ -92,7 +92,7 @@ port.on('message', (m: ToWriter) => {
   }
   const c = connections.get(m.store)!;
   if (m.type === 'append') {
-    for (const a of m.appends) c.pending.push(a);
+    for (const a of unpackAppends(m.appends)) c.pending.push(a);
     // Everything that arrives before the next turn goes into one transaction per store.
     if (!scheduled) {
       scheduled = true;

@@ -23,6 +23,39 @@ export interface PendingAppend {
   encoded: EncodedEvent[];
 }
 
+/** Appends (each under its request id) as they cross to the writer thread: one flat list, see packAppends. */
+export type PackedAppends = Array<string | number | bigint>;
+
+/**
+ * Appends as one flat list of their strings and numbers: `id, stream, expected, n` and for each of
+ * the n events `id, type, data, metadata`. A structured clone of one list copies the strings and
+ * not one object (and its keys) per append and per event: about half the cost of the hand-over
+ * (4.7-16 us an append against 3-6.8, groups of 30 decision events, alternate runs, load ~9).
+ */
+export function packAppends(appends: ReadonlyArray<{ id: number; append: PendingAppend }>): PackedAppends {
+  const out: PackedAppends = [];
+  for (const { id, append } of appends) {
+    out.push(id, append.stream, append.expected, append.encoded.length);
+    for (const e of append.encoded) out.push(e.id, e.type, e.data, e.metadata);
+  }
+  return out;
+}
+
+export function unpackAppends(packed: PackedAppends): Array<{ id: number; append: PendingAppend }> {
+  const out: Array<{ id: number; append: PendingAppend }> = [];
+  let i = 0;
+  const next = () => packed[i++] as string;
+  while (i < packed.length) {
+    const id = packed[i++] as number;
+    const stream = next();
+    const expected = packed[i++] as ExpectedRevision;
+    const encoded: EncodedEvent[] = new Array(packed[i++] as number);
+    for (let k = 0; k < encoded.length; k++) encoded[k] = { id: next(), type: next(), data: next(), metadata: next() };
+    out.push({ id, append: { stream, expected, encoded } });
+  }
+  return out;
+}
+
 /** What the writer made of one append of a group. */
 export type AppendOutcome = { ok: AppendResult } | { err: unknown };
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from './errors';
-import type { PendingAppend } from './sqlite-writer';
+import { packAppends, type PendingAppend } from './sqlite-writer';
 import type { FromWriter, ToWriter } from './sqlite-writer-thread';
 
 /** The worker file beside this one: the compiled .js, or the .ts source through tsx (tests run the sources). */
@@ -69,7 +69,7 @@ export class WriterThread {
   }
 
   append(store: number, appends: Array<{ id: number; append: PendingAppend }>): void {
-    this.post({ type: 'append', store, appends }, appends.length);
+    this.post({ type: 'append', store, appends: packAppends(appends) }, appends.length);
   }
 
   maxPages(store: number, id: number, pages: number): void {
