@@ -175,7 +175,7 @@ export class JobsController {
   async cancel(@Param('id') id: string) {
     const job = this.service.jobs.get(id);
     if (!job) throw new NotFoundException(`no job ${id} in this process`);
-    if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state})`);
+    if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
     return this.service.jobs.get(id);
   }
 }

@@ -64,6 +64,8 @@ export class AuditJobs {
   private readonly waiters = new Map<string, Array<(job: AuditJob) => void>>();
   /** Running jobs being cancelled: their worker's exit is not a failure. */
   private readonly cancelling = new Set<string>();
+  /** Jobs whose end handling (onEnded) is under way: they still show their running state. */
+  private readonly ending = new Set<string>();
 
   constructor(private readonly options: AuditJobsOptions) {
     this.maxRunning = options.maxRunning ?? 1;
@@ -124,7 +126,7 @@ export class AuditJobs {
   /** Cancels a queued or running job; answers false when it had ended already. */
   async cancel(id: string): Promise<boolean> {
     const job = this.jobs.get(id);
-    if (!job || isEnded(job.state)) return false;
+    if (!job || isEnded(job.state) || this.ending.has(id)) return false;
     const queued = this.queue.indexOf(id);
     if (queued >= 0) this.queue.splice(queued, 1);
     const worker = this.workers.get(id);
@@ -181,23 +183,30 @@ export class AuditJobs {
     worker.on('exit', (code) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` }));
   }
 
+  /**
+   * Ends a job: its end handling (onEnded: a rebuild's swap, the record) runs on the ended copy,
+   * and only then does the job show its end state, so nobody reads `succeeded` before the swap is
+   * done and the job is recorded; meanwhile it shows `running` and cannot be cancelled.
+   */
   private async end(job: AuditJob, state: AuditJobState, extra: { result?: unknown; error?: string }): Promise<void> {
-    if (isEnded(job.state)) return;
-    job.state = state;
-    job.endedAt = new Date().toISOString();
-    if (extra.result !== undefined) job.result = extra.result;
-    if (extra.error !== undefined) job.error = extra.error;
-    if (state === 'succeeded' && job.progress.total !== null) job.progress = { ...job.progress, done: job.progress.total, expectedEnd: null };
+    if (isEnded(job.state) || this.ending.has(job.id)) return;
+    this.ending.add(job.id);
+    const ended: AuditJob = { ...job, state, endedAt: new Date().toISOString() };
+    if (extra.result !== undefined) ended.result = extra.result;
+    if (extra.error !== undefined) ended.error = extra.error;
+    if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
     try {
-      await this.options.onEnded?.(job);
+      await this.options.onEnded?.(ended);
     } catch (err) {
-      job.error = `${job.error ? `${job.error}; ` : ''}the job ended but could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
+      ended.error = `${ended.error ? `${ended.error}; ` : ''}the job ended but could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
     }
+    Object.assign(job, ended);
+    this.ending.delete(job.id);
     this.updates.next(job);
     for (const resolve of this.waiters.get(job.id) ?? []) resolve(job);
     this.waiters.delete(job.id);
-    const ended = [...this.jobs.values()].filter((j) => isEnded(j.state));
-    for (const old of ended.slice(0, Math.max(0, ended.length - this.keep))) this.jobs.delete(old.id);
+    const finished = [...this.jobs.values()].filter((j) => isEnded(j.state));
+    for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
   }
 }
 
