@@ -103,6 +103,36 @@ describe('a what-if in shares reports what one pass reports', () => {
     }
   });
 
+  it('on a log that grows while the shares run, every share ends at the head the run began at', async () => {
+    // A copy of the store, so the decisions appended here do not reach the other cases.
+    const copyFile = path.join(dir, 'growing.sqlite');
+    const source = new Database(file, { readonly: true });
+    await source.backup(copyFile);
+    source.close();
+    const growing = new SqliteEventStore(copyFile);
+    const others: SqliteEventStore[] = [];
+    try {
+      const before = json(await whatIf(growing, getRuleSet('ownership-only'), {}, { limit: 10_000 }));
+      const through = (await growing.headPosition())!;
+      const input = { store: { kind: 'sqlite' as const, path: copyFile }, ruleSet: getRuleSet('ownership-only'), filter: {}, page: { limit: 10_000 }, through };
+      const d = JSON.parse(before) as { changes: { items: Array<{ requestId: string }> } };
+      const [originator, target] = d.changes.items[0].requestId.split(':');
+      const report = await inShares(growing, input, 3, undefined, async (share) => {
+        // Share 0 has read the whole log by now; more decisions land before the others start.
+        const ledger = new Ledger(growing, getRuleSet('baseline'));
+        for (let i = 0; i < 5; i++) await ledger.submit(parseServiceRequest({ srv: '4.1.1', requestId: `${originator}:${target}:7${share.index}${i}`, receivedAt: '2024-10-01T00:00:00Z', format: 'json' }), ctx);
+        const other = new SqliteEventStore(copyFile);
+        others.push(other);
+        return scanShare(other, input, share);
+      });
+      expect((await growing.headPosition())! > through).toBe(true);
+      expect(json(report)).toEqual(before);
+    } finally {
+      for (const o of others) await o.dispose();
+      await growing.dispose();
+    }
+  });
+
   it('progress: the events read, as one pass reports them', async () => {
     const one: number[] = [];
     const many: number[] = [];

@@ -118,16 +118,18 @@ export async function whatIf(
 ): Promise<WhatIfReport> {
   const config = options.store;
   let threads = 1;
+  let head = 0n;
   if ((options.threads ?? 1) > 1 && config?.kind === 'sqlite' && config.path !== ':memory:' && store.kind === 'sqlite') {
     // SQLite's positions are gapless (1, 2, 3, ...): the events this run may read.
-    const head = (await store.headPosition()) ?? 0n;
+    head = (await store.headPosition()) ?? 0n;
     const from = page.fromPosition ?? 1n;
     const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
     const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
     threads = Math.max(1, Math.min(Math.floor(options.threads!), Math.ceil(events / (options.eventsPerThread ?? EVENTS_PER_THREAD))));
   }
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
-  const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds };
+  // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
+  const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };
   return inShares(store, input, threads, onProgress, (share) => onWorker(input, share));
 }
 
@@ -170,6 +172,8 @@ export interface ShareInput {
   filter: WhatIfFilter;
   page: WhatIfPage;
   maxFolds?: number;
+  /** The end of the log for every share (the head when the run began): what is appended later is not read. */
+  through?: bigint;
 }
 
 /** A share that failed, at the position of the event it was on (-1: before reading). */
@@ -201,7 +205,7 @@ function shareOf(stream: string, count: number): number | undefined {
 export async function scanShare(store: EventStore, input: ShareInput, share: Share, onProgress?: (eventsRead: number) => void): Promise<Scan | ShareFailure> {
   const at = { position: -1n };
   try {
-    return await scan(store, input.ruleSet, input.filter, input.page, onProgress, input.maxFolds, share, at);
+    return await scan(store, input.ruleSet, input.filter, input.page, onProgress, input.maxFolds, share, at, input.through);
   } catch (err) {
     return { failedAt: at.position, error: sent(err) };
   }
@@ -211,7 +215,12 @@ export async function scanShare(store: EventStore, input: ShareInput, share: Sha
 function onWorker(input: ShareInput, share: Share): Promise<Scan | ShareFailure> {
   const entry = workerEntry(__dirname, 'what-if-worker');
   return new Promise((resolve) => {
-    const worker = new Worker(entry.file, { workerData: { input, share }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    let worker: Worker;
+    try {
+      worker = new Worker(entry.file, { workerData: { input, share }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    } catch (err) {
+      return resolve({ failedAt: -1n, error: sent(err) }); // answered like any failed share, after the others have ended
+    }
     let answer: Scan | ShareFailure | undefined;
     worker.on('message', (m: Scan | ShareFailure) => (answer = m));
     worker.on('error', (err) => (answer ??= { failedAt: -1n, error: sent(err) }));
@@ -269,6 +278,7 @@ async function scan(
   maxFolds = 10_000,
   share?: Share,
   at: { position: bigint } = { position: -1n },
+  through?: bigint,
 ): Promise<Scan> {
   const offset = page.offset ?? 0;
   const limit = page.limit ?? 100;
@@ -313,6 +323,7 @@ async function scan(
     : undefined;
   let read = 0;
   for await (const e of store.readAll({ ...(page.fromPosition !== undefined ? { fromPosition: page.fromPosition } : {}), ...(mine ? { decodeOnly: mine } : {}) })) {
+    if (through !== undefined && e.position > through) break; // the end of the log for this run
     at.position = e.position;
     if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
       window.nextPosition = e.position.toString();
