@@ -1,9 +1,8 @@
-import * as os from 'node:os';
 import { ConfigError, loadConfig, whatIfThreadsOf } from './config';
 
 describe('LEDGER_WHATIF_THREADS', () => {
-  it('defaults to the number of cores, takes 1 to 64, and refuses the rest naming the variable', () => {
-    expect(loadConfig({}).whatIfThreads).toBe(os.availableParallelism());
+  it('defaults to 1, takes 1 to 64, and refuses the rest naming the variable', () => {
+    expect(loadConfig({}).whatIfThreads).toBe(1);
     expect(loadConfig({ LEDGER_WHATIF_THREADS: '1' }).whatIfThreads).toBe(1);
     expect(loadConfig({ LEDGER_WHATIF_THREADS: '3' }).whatIfThreads).toBe(3);
     for (const bad of ['0', '65', 'two', '1.5']) {

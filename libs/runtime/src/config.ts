@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SETS, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
@@ -73,7 +72,7 @@ class Environment {
   @IsInt({ message: 'must be a whole number from 1 to 64' })
   @Min(1, { message: 'must be a whole number from 1 to 64' })
   @Max(64, { message: 'must be a whole number from 1 to 64' })
-  LEDGER_WHATIF_THREADS: number = os.availableParallelism();
+  LEDGER_WHATIF_THREADS: number = 1;
 
   @IsOptional()
   @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
@@ -96,7 +95,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
-  { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's): the device streams split between them; `1` judges on one", default: 'the number of cores' },
+  { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 
