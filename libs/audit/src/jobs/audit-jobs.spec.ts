@@ -24,10 +24,14 @@ describe('a job ends only once its end handling (the swap of a rebuild, the reco
     expect(jobs.get(job.id)).toMatchObject({ state: 'running', endedAt: null });
     expect(await jobs.cancel(job.id)).toBe(false);
 
+    let closed = false;
+    const closing = jobs.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false); // a shutdown waits for the end handling
     release();
     await expect(done).resolves.toMatchObject({ id: job.id, state: 'succeeded', result: { file: 'built.sqlite' } });
     expect(jobs.get(job.id)).toMatchObject({ state: 'succeeded', endedAt: expect.any(String) });
-    await jobs.close();
+    await closing;
   });
 
   it('an end handling that fails still ends the job, with the reason beside its result', async () => {

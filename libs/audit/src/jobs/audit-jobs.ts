@@ -142,9 +142,11 @@ export class AuditJobs {
     return true;
   }
 
-  /** Cancels everything (at shutdown). */
+  /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record). */
   async close(): Promise<void> {
+    const ending = [...this.ending].map((id) => this.done(id));
     for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
+    await Promise.all(ending);
   }
 
   private next(): void {
