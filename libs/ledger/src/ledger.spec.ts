@@ -66,6 +66,25 @@ describe('Ledger command handlers', () => {
     expect((await ledger.submit(req(2, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx)).placed).toEqual(r.placed);
   });
 
+  it("a RequestID sent again is answered from where its decision is: its device's stream is not read from the start", async () => {
+    const certificates = [{ serial: 'C2', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }];
+    const renewal = await ledger.submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx);
+    for (let i = 2; i <= 60; i++) await ledger.submit(req(i), ctx);
+    // Counting what the stream reads deliver from here on, on a ledger of its own (a new process: nothing cached).
+    let delivered = 0;
+    const counting = Object.create(store) as SqliteEventStore;
+    counting.readStream = async function* (stream, options) {
+      for await (const e of store.readStream(stream, options)) (delivered++, yield e);
+    };
+    const again = new Ledger(counting, getRuleSet('baseline'));
+    const cold = await again.submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx);
+    expect(cold).toEqual({ ...renewal, written: false });
+    delivered = 0;
+    expect(await again.submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx)).toEqual({ ...renewal, written: false });
+    // The decision, its placement, and the next event (another request's) that ends the append: not the 60 after it.
+    expect(delivered).toBeLessThanOrEqual(3);
+  });
+
   it('20 concurrent submissions on one device give one decision per RequestID, at gapless revisions', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.submit(req(100 + i), ctx)));
     expect(results.every((r) => r.written)).toBe(true);

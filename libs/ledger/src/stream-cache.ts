@@ -13,8 +13,8 @@ export interface FoldedStream<S> {
   /** The last revision folded, or undefined for a stream with no events. */
   revision: bigint | undefined;
   lastHash: string;
-  /** Every event id in the stream up to `revision` (for idempotency by id). */
-  ids: ReadonlySet<string>;
+  /** Every event id in the stream up to `revision`, with its revision (for idempotency by id, and to read a recorded fact back from where it is). */
+  ids: ReadonlyMap<string, bigint>;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface FoldedStream<S> {
  * revision it holds. A decision made on a cached fold is the decision a full read would give: the
  * fold is always of the whole stream up to the head read, and the append that follows still
  * carries that revision as its expected revision. States are immutable, so sharing them is safe;
- * a stream's id set is shared and only grows.
+ * a stream's id map is shared and only grows.
  */
 export class StreamCache {
   private readonly entries = new Map<string, FoldedStream<unknown>>();
@@ -36,15 +36,15 @@ export class StreamCache {
   async load<S>(stream: string, initialState: S, evolve: Evolve<S>): Promise<FoldedStream<S>> {
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
     let { state, revision, lastHash } = cached ?? { state: initialState, revision: undefined, lastHash: GENESIS_HASH };
-    // One id set per stream, grown in place: copying it for every append made each decision cost
+    // One id map per stream, grown in place: copying it for every append made each decision cost
     // the length of its stream (and a busy device's history is long). Only the one handler that
     // appends to a stream (queued per stream) asks it for ids, always after bringing it to the head.
-    const ids = (cached?.ids as Set<string> | undefined) ?? new Set<string>();
+    const ids = (cached?.ids as Map<string, bigint> | undefined) ?? new Map<string, bigint>();
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
       state = evolve(state, toLedgerEvent(e));
       revision = e.revision;
       lastHash = hashOf(e) ?? lastHash;
-      ids.add(e.id);
+      ids.set(e.id, e.revision);
     }
     const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids };
     this.keep(folded);
@@ -55,8 +55,9 @@ export class StreamCache {
   appended<S>(before: FoldedStream<S>, events: NewEvent[], evolve: Evolve<S>, nextExpectedRevision: bigint): void {
     let state = before.state;
     for (const e of events) state = evolve(state, { type: e.type, data: e.data } as LedgerEvent);
-    const ids = before.ids as Set<string>;
-    for (const e of events) ids.add(e.id);
+    const ids = before.ids as Map<string, bigint>;
+    const first = nextExpectedRevision - BigInt(events.length - 1);
+    events.forEach((e, i) => ids.set(e.id, first + BigInt(i)));
     const last = events[events.length - 1].metadata?.$hash;
     this.keep({ stream: before.stream, state, revision: nextExpectedRevision, lastHash: typeof last === 'string' ? last : before.lastHash, ids });
   }

@@ -11,10 +11,17 @@ export function nameUuid(name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** Every event of a stream, as stored (the recorded outcome of a command sent again is looked up in them). */
-export async function readStreamEvents(store: EventStore, stream: string): Promise<RecordedEvent[]> {
+/**
+ * The events one append wrote, as stored, from the first at `revision`: it and those after it with
+ * its correlation id (every event of an append carries it). The recorded outcome of a command
+ * sent again, read from where it is rather than from the start of its stream.
+ */
+export async function readAppendAt(store: EventStore, stream: string, revision: bigint): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
-  for await (const e of store.readStream(stream)) events.push(e);
+  for await (const e of store.readStream(stream, { fromRevision: revision })) {
+    if (events.length > 0 && e.metadata.$correlationId !== events[0].metadata.$correlationId) break;
+    events.push(e);
+  }
   return events;
 }
 

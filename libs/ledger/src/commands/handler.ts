@@ -1,7 +1,7 @@
 import type { LedgerEvent } from '@ledger/domain';
 import { EventIdConflictError, KeyedQueue, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { StreamCache, type Evolve, type FoldedStream } from '../stream-cache';
-import { appendAfter, nameUuid, readStreamEvents, type CommandContext } from '../streams';
+import { appendAfter, nameUuid, readAppendAt, type CommandContext } from '../streams';
 
 /** Reads a stream (from the cache when it is current) folded from an initial state. */
 export type LoadStream = <S>(stream: string, initialState: S, evolve: Evolve<S>) => Promise<FoldedStream<S>>;
@@ -89,9 +89,10 @@ export class CommandHandler {
     const context = wiring.context?.(ctx, factId) ?? ctx;
     for (let attempt = 1; ; attempt++) {
       const written = await this.load(stream, wiring.fold.initialState(id), wiring.fold.evolve);
-      if (written.ids.has(factId)) {
-        const recorded = await readStreamEvents(this.store, stream);
-        return { written: false, stream, recorded, at: recorded.findIndex((e) => e.id === factId) };
+      const recordedAt = written.ids.get(factId);
+      if (recordedAt !== undefined) {
+        // A retry: the outcome recorded first is read back from where it is, not the whole stream.
+        return { written: false, stream, recorded: await readAppendAt(this.store, stream, recordedAt), at: 0 };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       const named = events.map((e, i) => ({ ...e, id: i === 0 ? factId : nameUuid(wiring.eventName(command, i)) }));
