@@ -14,7 +14,7 @@ export interface FoldedStream<S> {
   revision: bigint | undefined;
   lastHash: string;
   /** Every event id in the stream up to `revision`, with its revision (for idempotency by id, and to read a recorded fact back from where it is). */
-  ids: ReadonlyMap<string, bigint>;
+  ids: ReadonlyMap<string, number>;
 }
 
 /**
@@ -39,12 +39,12 @@ export class StreamCache {
     // One id map per stream, grown in place: copying it for every append made each decision cost
     // the length of its stream (and a busy device's history is long). Only the one handler that
     // appends to a stream (queued per stream) asks it for ids, always after bringing it to the head.
-    const ids = (cached?.ids as Map<string, bigint> | undefined) ?? new Map<string, bigint>();
+    const ids = (cached?.ids as Map<string, number> | undefined) ?? new Map<string, number>();
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
       state = evolve(state, toLedgerEvent(e));
       revision = e.revision;
       lastHash = hashOf(e) ?? lastHash;
-      ids.set(e.id, e.revision);
+      ids.set(e.id, Number(e.revision)); // a number: no BigInt kept per id
     }
     const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids };
     this.keep(folded);
@@ -55,9 +55,9 @@ export class StreamCache {
   appended<S>(before: FoldedStream<S>, events: NewEvent[], evolve: Evolve<S>, nextExpectedRevision: bigint): void {
     let state = before.state;
     for (const e of events) state = evolve(state, { type: e.type, data: e.data } as LedgerEvent);
-    const ids = before.ids as Map<string, bigint>;
-    const first = nextExpectedRevision - BigInt(events.length - 1);
-    events.forEach((e, i) => ids.set(e.id, first + BigInt(i)));
+    const ids = before.ids as Map<string, number>;
+    const first = Number(nextExpectedRevision) - (events.length - 1);
+    events.forEach((e, i) => ids.set(e.id, first + i));
     const last = events[events.length - 1].metadata?.$hash;
     this.keep({ stream: before.stream, state, revision: nextExpectedRevision, lastHash: typeof last === 'string' ? last : before.lastHash, ids });
   }

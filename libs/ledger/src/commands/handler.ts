@@ -92,7 +92,7 @@ export class CommandHandler {
       const recordedAt = written.ids.get(factId);
       if (recordedAt !== undefined) {
         // A retry: the outcome recorded first is read back from where it is, not the whole stream.
-        return { written: false, stream, recorded: await readAppendAt(this.store, stream, recordedAt), at: 0 };
+        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt)), at: 0 };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       const named = events.map((e, i) => ({ ...e, id: i === 0 ? factId : nameUuid(wiring.eventName(command, i)) }));
