@@ -395,18 +395,22 @@ function mapUnavailable(err: unknown, what: string): unknown {
 
 function fromResolved(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
   const e = resolved.event;
-  if (!e || e.type.startsWith('$') || e.streamId.startsWith('$') || !e.isJson) return undefined;
-  const position = e.position ? packPosition(e.position) : resolved.commitPosition !== undefined ? resolved.commitPosition << SHIFT : 0n;
-  return {
-    id: e.id,
-    type: e.type,
-    stream: e.streamId,
-    revision: e.revision,
-    position,
-    data: e.data,
-    metadata: (e.metadata ?? {}) as EventMetadata,
-    created: e.created instanceof Date ? e.created.toISOString() : String(e.created),
-  };
+  if (!e || e.type.startsWith('$') || e.streamId.startsWith('$')) return undefined;
+  // An event not stored as JSON (another tool's binary event, or bytes written behind the ledger's
+  // back) comes in its place without data, as SQLite gives stored JSON that does not parse: an
+  // error to whoever must read it (a ledger event without data cannot be decoded; verify finds no
+  // chain on it). It was skipped, and a device stream holding one read as if it were not there.
+  if (!e.isJson) return { id: e.id, type: e.type, stream: e.streamId, revision: e.revision, position: positionOf(resolved), data: undefined, metadata: {}, created: createdOf(e.created) };
+  return { id: e.id, type: e.type, stream: e.streamId, revision: e.revision, position: positionOf(resolved), data: e.data, metadata: (e.metadata ?? {}) as EventMetadata, created: createdOf(e.created) };
+}
+
+function positionOf(resolved: ResolvedEvent | AllStreamResolvedEvent): bigint {
+  const e = resolved.event!;
+  return e.position ? packPosition(e.position) : resolved.commitPosition !== undefined ? resolved.commitPosition << SHIFT : 0n;
+}
+
+function createdOf(created: unknown): string {
+  return created instanceof Date ? created.toISOString() : String(created);
 }
 
 function redact(connectionString: string): string {

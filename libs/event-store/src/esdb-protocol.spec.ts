@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import { binaryEvent, EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import { EventIdConflictError, StoreUnavailableError } from './errors';
 import { EsdbEventStore } from './esdb-event-store';
 import { describeEventStoreContract } from './event-store.contract';
@@ -194,6 +194,31 @@ describe('EsdbEventStore reads of $all past system events', () => {
     expect(await store.headPosition()).toBe(last.position);
     // Pages that double: 1, 2, 4, ... events, not one call per system event.
     expect(server.calls.slice(from).filter((c) => c.method === 'read-all').length).toBeLessThanOrEqual(7);
+  });
+});
+
+describe('EsdbEventStore and an event not stored as JSON', () => {
+  it('delivers it in its place without data, in its stream and in $all, instead of skipping it', async () => {
+    const client = EventStoreDBClient.connectionString(server.connectionString);
+    const stream = `device-binary-${randomUUID()}`;
+    const store = open();
+    try {
+      await store.appendToStream(stream, evs(1));
+      await client.appendToStream(stream, [binaryEvent({ type: 'CertificatePlaced', data: Buffer.from('{"schemaVersion":1}') })]);
+      await store.appendToStream(stream, evs(1, 1), { expectedRevision: 1n });
+      const events: RecordedEvent[] = [];
+      for await (const e of store.readStream(stream)) events.push(e);
+      expect(events.map((e) => [e.revision, e.type, e.data])).toEqual([
+        [0n, 'TestEvent', { n: 0 }],
+        [1n, 'CertificatePlaced', undefined],
+        [2n, 'TestEvent', { n: 1 }],
+      ]);
+      const inAll: RecordedEvent[] = [];
+      for await (const e of store.readAll()) if (e.stream === stream) inAll.push(e);
+      expect(inAll.map((e) => [e.revision, e.position, e.data])).toEqual(events.map((e) => [e.revision, e.position, e.data]));
+    } finally {
+      await client.dispose();
+    }
   });
 });
 
