@@ -85,6 +85,18 @@ describe('Ledger command handlers', () => {
     expect(delivered).toBeLessThanOrEqual(3);
   });
 
+  it('a RequestID sent again gets its own placements back, even when the next command on the device shared its correlation id', async () => {
+    const shared = { actor: 'test', correlationId: 'batch-7' };
+    const certificates = [{ serial: 'C3', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }];
+    const renewal = await ledger.submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), shared);
+    await ledger.placeCertificate(
+      { deviceId: ESME, slot: 'networkOperator.nonCritical', certificate: { serial: 'C9', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'keyAgreement' }, via: { kind: 'operatorCorrection', reference: 'OPS-9' }, placedAt: '2024-03-02' },
+      shared,
+    );
+    const again = await new Ledger(store, getRuleSet('baseline')).submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), shared);
+    expect(again).toEqual({ ...renewal, written: false });
+  });
+
   it('20 concurrent submissions on one device give one decision per RequestID, at gapless revisions', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.submit(req(100 + i), ctx)));
     expect(results.every((r) => r.written)).toBe(true);

@@ -109,6 +109,6 @@ export class Ledger {
 /** A recorded fact's position and revision: the one just appended, or the one found (a retry). */
 function commandResult(handled: Handled): CommandResult {
   if (handled.written) return { stream: handled.stream, written: true, position: handled.position.toString(), revision: handled.revision.toString() };
-  const existing = handled.recorded[handled.at];
+  const existing = handled.recorded[0];
   return { stream: handled.stream, written: false, position: existing.position.toString(), revision: existing.revision.toString() };
 }

@@ -12,14 +12,15 @@ export function nameUuid(name: string): string {
 }
 
 /**
- * The events one append wrote, as stored, from the first at `revision`: it and those after it with
- * its correlation id (every event of an append carries it). The recorded outcome of a command
- * sent again, read from where it is rather than from the start of its stream.
+ * The events one command wrote, as stored, from its first at `revision`: those that follow with
+ * the ids the command names (`idAt(i)` for its i-th event; a client's correlation id, which
+ * several commands may share, does not decide). The recorded outcome of a command sent again,
+ * read from where it is rather than from the start of its stream.
  */
-export async function readAppendAt(store: EventStore, stream: string, revision: bigint): Promise<RecordedEvent[]> {
+export async function readAppendAt(store: EventStore, stream: string, revision: bigint, idAt: (index: number) => string): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for await (const e of store.readStream(stream, { fromRevision: revision })) {
-    if (events.length > 0 && e.metadata.$correlationId !== events[0].metadata.$correlationId) break;
+    if (e.id !== idAt(events.length)) break;
     events.push(e);
   }
   return events;

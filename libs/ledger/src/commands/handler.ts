@@ -34,7 +34,7 @@ export const writtenState = async <S>(_command: unknown, written: FoldedStream<S
 /** What the handler did: appended the events decided, or found the fact recorded before (nothing written). */
 export type Handled =
   | { written: true; stream: string; events: LedgerEvent[]; position: bigint; revision: bigint }
-  | { written: false; stream: string; recorded: RecordedEvent[]; at: number };
+  | { written: false; stream: string; /** The events the command wrote before, as stored, its fact first. */ recorded: RecordedEvent[] };
 
 /** Attempts at one command when writers in other processes keep moving its stream. */
 const MAX_ATTEMPTS = 20;
@@ -92,7 +92,7 @@ export class CommandHandler {
       const recordedAt = written.ids.get(factId);
       if (recordedAt !== undefined) {
         // A retry: the outcome recorded first is read back from where it is, not the whole stream.
-        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt)), at: 0 };
+        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt), (i) => (i === 0 ? factId : nameUuid(wiring.eventName(command, i)))) };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       const named = events.map((e, i) => ({ ...e, id: i === 0 ? factId : nameUuid(wiring.eventName(command, i)) }));

@@ -69,16 +69,11 @@ export function submitResult(command: SubmitServiceRequest, handled: Handled): S
     const [decision, ...placed] = handled.events as ServiceRequestDecided;
     return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: handled.position.toString(), stream: handled.stream };
   }
-  const { recorded, at, stream } = handled;
-  const decisionEvent = recorded[at];
+  const { recorded, stream } = handled;
+  const [decisionEvent, ...placements] = recorded;
   const decision = toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1;
-  const placed: CertificatePlacedV1[] = [];
-  let last = decisionEvent;
-  for (const e of recorded.slice(at + 1)) {
-    if (e.type !== 'CertificatePlaced' || e.metadata.$correlationId !== decisionEvent.metadata.$correlationId) break;
-    placed.push(toLedgerEvent(e).data as CertificatePlacedV1);
-    last = e;
-  }
+  const placed = placements.map((e) => toLedgerEvent(e).data as CertificatePlacedV1);
+  const last = recorded[recorded.length - 1];
   checkResubmission(command, decision);
   return { decision, placed, written: false, position: last.position.toString(), stream };
 }
