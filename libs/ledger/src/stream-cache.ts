@@ -13,7 +13,7 @@ export interface FoldedStream<S> {
   /** The last revision folded, or undefined for a stream with no events. */
   revision: bigint | undefined;
   lastHash: string;
-  /** Every event id in the stream up to `revision`, with its revision (for idempotency by id, and to read a recorded fact back from where it is). */
+  /** The event ids of the stream seen so far, with their revisions (for idempotency by id, and to read a recorded fact back from where it is): every id up to `revision`, and maybe some after it that another load of the stream has met since. */
   ids: ReadonlyMap<string, number>;
 }
 
@@ -37,8 +37,9 @@ export class StreamCache {
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
     let { state, revision, lastHash } = cached ?? { state: initialState, revision: undefined, lastHash: GENESIS_HASH };
     // One id map per stream, grown in place: copying it for every append made each decision cost
-    // the length of its stream (and a busy device's history is long). Only the one handler that
-    // appends to a stream (queued per stream) asks it for ids, always after bringing it to the head.
+    // the length of its stream (and a busy device's history is long). Another load of the stream
+    // (a decision reading a user's stream) may add ids past a held fold's revision: harmless, each
+    // is a recorded fact at the revision it names.
     const ids = (cached?.ids as Map<string, number> | undefined) ?? new Map<string, number>();
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
       state = evolve(state, toLedgerEvent(e));

@@ -17,9 +17,9 @@ export function nameUuid(name: string): string {
  * several commands may share, does not decide). The recorded outcome of a command sent again,
  * read from where it is rather than from the start of its stream.
  */
-export async function readAppendAt(store: EventStore, stream: string, revision: bigint, idAt: (index: number) => string): Promise<RecordedEvent[]> {
+export async function readAppendAt(store: EventStore, stream: string, revision: bigint, count: number, idAt: (index: number) => string): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
-  for await (const e of store.readStream(stream, { fromRevision: revision })) {
+  for await (const e of store.readStream(stream, { fromRevision: revision, maxCount: count })) {
     if (e.id !== idAt(events.length)) break;
     events.push(e);
   }

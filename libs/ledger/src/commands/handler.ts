@@ -91,8 +91,12 @@ export class CommandHandler {
       const written = await this.load(stream, wiring.fold.initialState(id), wiring.fold.evolve);
       const recordedAt = written.ids.get(factId);
       if (recordedAt !== undefined) {
-        // A retry: the outcome recorded first is read back from where it is, not the whole stream.
-        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt), (i) => (i === 0 ? factId : nameUuid(wiring.eventName(command, i)))) };
+        // A retry: the events the command wrote (the ids it names, at the revisions the cache holds
+        // for them) are read back from where they are, not the whole stream.
+        const idAt = (i: number) => (i === 0 ? factId : nameUuid(wiring.eventName(command, i)));
+        let count = 1;
+        while (written.ids.get(idAt(count)) === recordedAt + count) count++;
+        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt) };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       const named = events.map((e, i) => ({ ...e, id: i === 0 ? factId : nameUuid(wiring.eventName(command, i)) }));
