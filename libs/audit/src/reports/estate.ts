@@ -1,4 +1,4 @@
-import type { DatedEvent, DeviceState, Instant, MeterPointState, UserState } from '@ledger/domain';
+import { deviceAsOf, type DatedEvent, type DeviceState, type Instant, type MeterPointState, type UserState } from '@ledger/domain';
 
 /**
  * What the audit reports read of the estate as the read models hold it. The projections' query
@@ -12,15 +12,15 @@ export interface EstateReads {
     smets1(): Iterable<DeviceState>;
     /** Devices now, by id. */
     states(deviceIds: Iterable<string>): Map<string, DeviceState>;
-    /** The dated histories of the SMETS1 devices whose state as of `at` may differ from their state now (anything dated after `at`). */
-    smets1HistoriesChangedAfter(at: Instant): Map<string, DatedEvent[]>;
+    /** The dated histories of those of these devices whose state as of `at` may differ from their state now (anything dated after `at`). */
+    historiesChangedAfter(deviceIds: string[], at: Instant): Map<string, DatedEvent[]>;
   };
   meterPoints: { meterPoints(mpxns: Iterable<string>): Map<string, MeterPointState> };
   users: { users(userIds: Iterable<string>): Map<string, UserState> };
 }
 
 /** An iterable cut into arrays of `size` (the last one shorter), read as it goes. */
-export function* chunks<T>(items: Iterable<T>, size: number): IterableIterator<T[]> {
+function* chunks<T>(items: Iterable<T>, size: number): IterableIterator<T[]> {
   let chunk: T[] = [];
   for (const item of items) {
     chunk.push(item);
@@ -30,4 +30,20 @@ export function* chunks<T>(items: Iterable<T>, size: number): IterableIterator<T
     }
   }
   if (chunk.length) yield chunk;
+}
+
+/**
+ * The SMETS1 devices of now as they were at `at`, `size` at a time: a device with anything dated
+ * after `at` is the domain's fold of its history up to `at` (`deviceAsOf`; none when nothing of it
+ * was effective yet), any other is its state now. The histories are read a chunk at a time.
+ */
+export function* smets1AsOf(devices: EstateReads['devices'], at: Instant, size: number): IterableIterator<DeviceState[]> {
+  for (const chunk of chunks(devices.smets1(), size)) {
+    const changed = devices.historiesChangedAfter(chunk.map((d) => d.deviceId), at);
+    yield chunk.flatMap((now) => {
+      const history = changed.get(now.deviceId);
+      const then = history ? deviceAsOf(history, at) : now;
+      return then ? [then] : [];
+    });
+  }
 }

@@ -1,5 +1,5 @@
-import { deviceAsOf, repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
-import { chunks, type EstateReads } from './estate';
+import { repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
+import { smets1AsOf, type EstateReads } from './estate';
 
 /** A stuck device, and (with a rule set) who could repair it and how. */
 export type StuckRow = StuckStatus & { repairs?: RepairOption[]; repairable?: boolean };
@@ -27,14 +27,8 @@ export class StuckReports {
    * to `at` (`deviceAsOf`), any other is its state now. With a rule set, who could repair each.
    */
   asOf(at: Instant, ruleSet?: RuleSet): StuckRow[] {
-    const changed = this.estate.devices.smets1HistoriesChangedAfter(at);
     const out: StuckRow[] = [];
-    for (const chunk of chunks(this.estate.devices.smets1(), CHUNK)) {
-      const devices = chunk.flatMap((now) => {
-        const history = changed.get(now.deviceId);
-        const then = history ? deviceAsOf(history, at) : now;
-        return then ? [then] : [];
-      });
+    for (const devices of smets1AsOf(this.estate.devices, at, CHUNK)) {
       const meterPoints = this.estate.meterPoints.meterPoints(devices.flatMap((d) => (d.mpxn ? [d.mpxn] : [])));
       const stuck = devices
         .map((device) => {

@@ -41,9 +41,10 @@ const INVENTORY = 'SELECT ord, device_id, changed_at, device_type, smets_generat
 const CERTIFICATES = `SELECT c.ord, c.device_id, c.slot, c.held_by, c.serial, c.issuer, c.owner, c.role_code, c.key_usage, c.via_kind, c.via_ref, c.placed_at,
     d.srv AS request_srv, d.evaluated_at AS decided_at
   FROM certificate_history c LEFT JOIN decisions d ON c.via_kind = 'request' AND d.request_id = c.via_ref`;
-/** Rows of the SMETS1 devices with an inventory change or a placement dated after the instant given (twice). */
-const smets1ChangedAfter = (column: string) => `${column} IN (SELECT device_id FROM inventory_history WHERE changed_at > ? UNION SELECT device_id FROM certificate_history WHERE placed_at > ?)
-  AND ${column} IN (SELECT device_id FROM devices WHERE smets_generation = 1)`;
+/** Rows of the devices given (a JSON array) with an inventory change or a placement dated after the instant given (twice). */
+const changedAfter = (column: string) => `${column} IN (SELECT value FROM json_each(?))
+  AND (EXISTS (SELECT 1 FROM inventory_history i WHERE i.device_id = ${column} AND i.changed_at > ?)
+    OR EXISTS (SELECT 1 FROM certificate_history h WHERE h.device_id = ${column} AND h.placed_at > ?))`;
 
 /** One device's history, dated, in stream order. */
 export function deviceHistory(db: Database.Database, deviceId: string): DatedEvent[] {
@@ -52,10 +53,11 @@ export function deviceHistory(db: Database.Database, deviceId: string): DatedEve
   return merge(inventory, certificates).get(deviceId) ?? [];
 }
 
-/** The histories of the SMETS1 devices with anything dated after `at`, by device, in two queries. */
-export function smets1HistoriesChangedAfter(db: Database.Database, at: string): Map<string, DatedEvent[]> {
-  const inventory = db.prepare<[string, string], InventoryRow>(`${INVENTORY} WHERE ${smets1ChangedAfter('device_id')} ORDER BY ord`).all(at, at);
-  const certificates = db.prepare<[string, string], CertificateRow>(`${CERTIFICATES} WHERE ${smets1ChangedAfter('c.device_id')} ORDER BY c.ord`).all(at, at);
+/** The histories of those of `deviceIds` with anything dated after `at`, by device, in two queries (a chunk of devices at a time: never the whole estate's history at once). */
+export function historiesChangedAfter(db: Database.Database, deviceIds: string[], at: string): Map<string, DatedEvent[]> {
+  const ids = JSON.stringify(deviceIds);
+  const inventory = db.prepare<[string, string, string], InventoryRow>(`${INVENTORY} WHERE ${changedAfter('inventory_history.device_id')} ORDER BY ord`).all(ids, at, at);
+  const certificates = db.prepare<[string, string, string], CertificateRow>(`${CERTIFICATES} WHERE ${changedAfter('c.device_id')} ORDER BY c.ord`).all(ids, at, at);
   return merge(inventory, certificates);
 }
 

@@ -1,6 +1,6 @@
 import { deviceAsOf, deviceView, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
-import { deviceHistory, smets1HistoriesChangedAfter } from './device-history';
+import { deviceHistory, historiesChangedAfter } from './device-history';
 import { loadStates } from './states';
 
 /** Devices: now or as of an instant, their timeline, the devices on a meter point. */
@@ -80,7 +80,7 @@ export class DeviceQueries {
   }
 
   /** The histories (dated, for `deviceAsOf`) of the SMETS1 devices whose state as of `at` may differ from their state now. */
-  smets1HistoriesChangedAfter(at: string): Map<string, DatedEvent[]> {
-    return smets1HistoriesChangedAfter(this.rm.db, at);
+  historiesChangedAfter(deviceIds: string[], at: string): Map<string, DatedEvent[]> {
+    return historiesChangedAfter(this.rm.db, deviceIds, at);
   }
 }
