@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ReadModelBytes, StoreBytes } from './bytes';
+import { storeBytes, type ReadModelBytes, type StoreBytes } from './bytes';
 import { fmt, rate, tmpDir } from './util';
 
 /**
@@ -15,7 +15,8 @@ export interface ScaleRow {
   targetEvents: number;
   events: number;
   decisions: number;
-  generate: { eventsPerSecond: number };
+  /** Absent for a log already generated (`--dir`). */
+  generate?: { eventsPerSecond: number };
   /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
   read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
   rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
@@ -26,6 +27,8 @@ export interface ScaleRow {
   /** Bytes per decision in the store and in the read models (see bench/bytes.ts). */
   bytes: { store: StoreBytes; readModels: ReadModelBytes };
 }
+
+type Generated = { events: number; seconds: number; bytes: StoreBytes };
 
 type WhatIfRow = { decisionsPerSecond: number; eventsScannedPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
 
@@ -45,7 +48,7 @@ export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[
     const dir = tmpDir(`scale-${target}`);
     try {
       onStep(`generating ~${target} events`);
-      const gen = child(['generate', dir, String(Math.ceil(target / EVENTS_PER_DEVICE))]);
+      const gen = child(['generate', dir, String(Math.ceil(target / EVENTS_PER_DEVICE))]) as unknown as Generated;
       return measure(dir, target, gen, onStep);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -54,8 +57,8 @@ export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[
 }
 
 /** Reads, rebuilds and what-ifs the log in `dir`, one after the other, each in a process of its own. */
-export function measure(dir: string, target: number, gen: Record<string, number> & { bytes?: unknown }, onStep: (msg: string) => void): ScaleRow {
-  onStep(`reading ${gen.events} events`);
+export function measure(dir: string, target: number, gen: Generated | undefined, onStep: (msg: string) => void): ScaleRow {
+  onStep(gen ? `reading ${gen.events} events` : `reading ${dir}`);
   const rd = child(['read', dir]);
   onStep(`rebuilding from ${rd.events} events`);
   const rb = child(['rebuild', dir]);
@@ -73,12 +76,12 @@ export function measure(dir: string, target: number, gen: Record<string, number>
     targetEvents: target,
     events: rd.events,
     decisions: wi.decisions,
-    generate: { eventsPerSecond: rate(gen.events, gen.seconds) },
+    ...(gen && { generate: { eventsPerSecond: rate(gen.events, gen.seconds) } }),
     read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
     rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
     whatIf: whatIfRow(wi),
     whatIfThreads: { ...whatIfRow(wiN), threads },
-    bytes: { store: gen.bytes as StoreBytes, readModels: rb.bytes as ReadModelBytes },
+    bytes: { store: gen?.bytes ?? storeBytes(path.join(dir, 'ledger.sqlite')), readModels: rb.bytes as ReadModelBytes },
   };
 }
 
@@ -103,14 +106,21 @@ export function scaleTable(rows: ScaleRow[]): string[] {
  * or `... dist/bench/scale.js --dir <dir with ledger.sqlite>` for a log already generated.
  * Prints the table and writes bench/scale-results.json.
  */
+function sizeOf(arg: string): number {
+  const n = Number(arg);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`scale: a size is a whole number of events above 0, not '${arg}' (or --dir <dir>)`);
+  return n;
+}
+
 if (require.main === module) {
   const args = process.argv.slice(2);
   const log = (m: string) => process.stderr.write(`scale: ${m}\n`);
   const at = args.indexOf('--dir');
+  if (at >= 0 && !fs.existsSync(path.join(args[at + 1] ?? '', 'ledger.sqlite'))) throw new Error(`scale: --dir needs a directory holding ledger.sqlite, not '${args[at + 1] ?? ''}'`);
   const rows =
     at >= 0
-      ? [measure(args[at + 1], 0, { events: 0, seconds: NaN }, log)]
-      : scale(args.length ? args.map(Number) : [100_000], log);
+      ? [measure(args[at + 1], 0, undefined, log)]
+      : scale(args.length ? args.map(sizeOf) : [100_000], log);
   const out = path.join(ROOT, 'bench', 'scale-results.json');
   fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, node: process.version, scale: rows }, null, 2)}\n`);
   process.stdout.write(`${scaleTable(rows).join('\n')}\n`);
