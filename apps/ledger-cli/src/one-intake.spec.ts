@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { startTestApp } from '../../ledger-api/test/test-app';
 import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { runCli } from './cli';
@@ -28,6 +29,10 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     t = await startTestApp();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-doors-'));
     env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
+    // Something already stored through the CLI, which no refusal may change.
+    fs.writeFileSync(path.join(dir, 'seed.csv'), `${HEADER}\n1412345678901,supplier,${SUPPLIER},2019-01-01,SEED-1\n`);
+    expect(await runCli(['import-registrations', path.join(dir, 'seed.csv'), '--json'], env, { json: true, tty: false, out: () => undefined, err: () => undefined })).toBe(0);
+    expect(cliStore()).toHaveLength(1);
   });
   afterAll(async () => {
     await t?.close();
@@ -45,16 +50,28 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     return { field: res.body.field, reason: res.body.reason };
   };
 
-  /** What the CLI refuses with (the bin prints its message and exits 1), naming the file it was given. */
+  /** Every row of the CLI's store, as stored. */
+  const cliStore = () => {
+    const db = new Database(env.LEDGER_SQLITE_PATH, { readonly: true });
+    try {
+      return db.prepare('SELECT * FROM events ORDER BY position').all();
+    } finally {
+      db.close();
+    }
+  };
+
+  /** What the CLI refuses with (the bin prints its message and exits 1), naming the file it was given, and its store unchanged. */
   const throughCli = async (command: string, file: string, bytes: string | Buffer): Promise<Refusal> => {
     const at = path.join(dir, file);
     fs.writeFileSync(at, bytes);
+    const before = cliStore();
     const refused = await runCli([command, at, '--json'], env, { json: true, tty: false, out: () => undefined, err: () => undefined }).then(
       () => undefined,
       (err: { field?: string; reason?: string; where?: string; message: string }) => err,
     );
     expect(refused).toBeDefined();
     if (command === 'submit') expect(refused?.where).toBe(at);
+    expect(cliStore()).toEqual(before);
     return { field: refused!.field!, reason: refused!.reason! };
   };
 
