@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
+import { auditJobStream, getRuleSet, parseServiceRequest, type ServiceRequestInput } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from './ledger';
 import { toLedgerEvent } from './streams';
@@ -113,6 +113,15 @@ describe('Ledger command handlers', () => {
     expect(again.written).toBe(false);
     expect((await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx)).written).toBe(false);
     expect(await read(`meterpoint-${MPAN}`)).toHaveLength(1);
+  });
+
+  it('an audit job recorded again (same job id) writes nothing and answers the first record', async () => {
+    const job = { jobId: 'job-1', kind: 'verify' as const, state: 'succeeded' as const, requestedBy: 'api:auditor', requestedAt: '2024-03-01T00:00:00.000Z', startedAt: null, endedAt: '2024-03-01T00:00:01.000Z', positionThrough: '12', params: {}, findings: { ok: true }, error: null };
+    expect((await ledger.recordAuditJob(job, ctx)).written).toBe(true);
+    const again = await ledger.recordAuditJob({ ...job, endedAt: '2024-03-01T00:00:02.000Z', findings: { ok: false } }, ctx);
+    expect(again.written).toBe(false);
+    const stored = await read(auditJobStream('job-1'));
+    expect(stored.map((e) => toLedgerEvent(e).data)).toEqual([{ schemaVersion: 1, ...job }]);
   });
 
   it('refuses bad input before writing, naming the field', async () => {

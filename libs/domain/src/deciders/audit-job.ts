@@ -15,7 +15,11 @@ export interface AuditJobState {
 
 const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (event.type === 'AuditJobRecorded' ? { ...state, recorded: event.data } : state);
 
-/** A job ends once: its record is the stream's one event (a second recording of the same job id is the same fact, and writes nothing). */
+/**
+ * A job ends once: its record is the stream's one event. The decider records what it is told; a
+ * second recording of the same job id writes nothing because its event id is named by the job id
+ * (libs/ledger/src/commands/audit-job.ts, and the handler's idempotency by event id).
+ */
 export const auditJobDecider: Decider<RecordAuditJob, AuditJobState, { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }> = {
   initialState: (jobId) => ({ jobId, recorded: null }),
   evolve,
