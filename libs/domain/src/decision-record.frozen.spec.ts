@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REMOTE_PARTY_ROLES, USER_ROLES, type UserRole } from './identifiers';
 import { responsibilityOf, slotPartyOfRemoteParty, SRV_CATALOGUE } from './catalogue';
-import { attempt } from './decision-context';
-import { TEMPLATES } from './decision-templates';
+import { attempt, def } from './decision-context';
+import { decodeDecision, encodeDecision, type DecisionRecordV3 } from './decision-record';
+import { TEMPLATE_SETS, TEMPLATES, templateSet } from './decision-templates';
 import { srvDefinitionFor } from './evaluate';
 import { storedData, upcast } from './events';
 import { getRuleSet, RULE_SETS } from './rule-sets';
 import { MATRIX_CATALOGUE } from './srv-table';
+import { decided, rows } from './testing/decision-cases';
 import { DECODED_SRV_FIELDS, entryKey, FIXTURE, type Fixture, type FrozenDecision } from './testing/frozen-decisions';
 
 /**
@@ -19,7 +21,7 @@ import { DECODED_SRV_FIELDS, entryKey, FIXTURE, type Fixture, type FrozenDecisio
  *
  * testing/frozen-decisions.json holds stored decisions exactly as the store holds them, each with
  * the decision it decoded to when it was written, and what the templates read at decode time. It
- * is never regenerated: testing/frozen-decisions.add.ts only adds entries for what has none. When
+ * is never regenerated: test/add-frozen-decisions.ts only adds entries for what has none. When
  * a test here fails on an entry, the code changed how stored decisions read: change the code back,
  * or make the change a new template set (README, "Decisions as stored").
  */
@@ -46,13 +48,16 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
     // Without reasons (the projections) and without checks (the folds, a what-if under another rule set).
     expect(read(e, { reasons: false })).toBe(JSON.stringify(unrendered(e)));
     expect(read(e, { checks: false })).toBe(JSON.stringify({ ...e.decoded, checks: [] }));
-    // Today's encoder writes the decision as it was stored.
-    expect(JSON.stringify(storedData({ type: 'ServiceRequestEvaluated', data: e.decoded }))).toBe(JSON.stringify(e.stored));
+    // Today's encoder writes the decision as it was stored (a decision of an older template set, with the newest).
+    if ((e.stored.templates ?? 1) === TEMPLATE_SETS[TEMPLATE_SETS.length - 1].version) {
+      expect(JSON.stringify(storedData({ type: 'ServiceRequestEvaluated', data: e.decoded }))).toBe(JSON.stringify(e.stored));
+    }
   });
 
-  it('every template has a stored decision that uses it', () => {
-    const met = new Set(fixture.decisions.flatMap((e) => (e.stored.checks as unknown[]).map((entry, i) => `${CHECKS[i]}:${idOf(entry)}`)));
-    expect(TEMPLATES.map((t) => `${t.check}:${t.id}`).filter((t) => !met.has(t))).toEqual([]);
+  it('every template of every set has a stored decision written with that set that uses it', () => {
+    const met = new Set(fixture.decisions.flatMap((e) => (e.stored.checks as unknown[]).map((entry, i) => `templates ${String(e.stored.templates ?? 1)} ${CHECKS[i]}:${idOf(entry)}`)));
+    const templates = TEMPLATE_SETS.flatMap((s) => s.templates.map((t) => `templates ${s.version} ${t.check}:${t.id}`));
+    expect(templates.filter((t) => !met.has(t))).toEqual([]);
   });
 
   it('every rule set has stored decisions, and is of the edition it was', () => {
@@ -80,5 +85,39 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
       expect(Object.fromEntries(REMOTE_PARTY_ROLES.map((r) => [r, slotPartyOfRemoteParty(r, rs.edition) ?? null]))).toEqual(fixture.slotParties[edition]);
     }
     expect(Object.fromEntries(USER_ROLES.map((r: UserRole) => [r, responsibilityOf(r) ?? null]))).toEqual(fixture.roles);
+  });
+
+  describe('a template set is what a stored decision reads with: a change of wording is a new set, and old decisions read as written', () => {
+    // A test-only set 2: set 1 with step 2's reason reworded, as evaluate() would then word it.
+    const reworded = (e: Record<string, unknown>, c: Parameters<typeof def>[0]) => `role ${String(e.role)} may send SRV ${String(e.srv)} (${def(c).name})`;
+    const sets = [...TEMPLATE_SETS, templateSet(2, TEMPLATES.map((t) => (t.check === 'srv-eligibility' && t.id === 'pass' ? { ...t, reason: reworded } : t)))];
+    const now = () => {
+      const d = decided(rows[0]);
+      d.checks[1].reason = 'role IS may send SRV 4.1.1 (Read Instantaneous Import Registers)';
+      return d;
+    };
+
+    it('every decision stored so far reads with the set it was written with, word for word', () => {
+      for (const e of fixture.decisions) {
+        expect(JSON.stringify(decodeDecision(structuredClone(e.stored) as unknown as DecisionRecordV3, e.stream.slice('device-'.length), {}, sets))).toBe(JSON.stringify(e.decoded));
+      }
+    });
+
+    it('a new decision is written with the newest set, says so, and reads back with it', () => {
+      const d = now();
+      const record = encodeDecision(d, sets)!;
+      expect(Object.keys(record).slice(0, 2)).toEqual(['schemaVersion', 'templates']);
+      expect(record.templates).toBe(2);
+      expect(record.checks[1]).toBe('pass');
+      expect(JSON.stringify(decodeDecision(record, d.request.target, {}, sets))).toBe(JSON.stringify(d));
+      // Under set 1 the new wording fits no template: it is kept as recorded, and set 1 writes no `templates`.
+      expect(encodeDecision(d)!.checks[1]).toEqual({ id: 'pass', reasonAsRecorded: d.checks[1].reason });
+      expect(encodeDecision(d)!.templates).toBeUndefined();
+    });
+
+    it("code that does not know a record's template set refuses it, naming the field", () => {
+      const record = encodeDecision(now(), sets)!;
+      expect(() => upcast('ServiceRequestEvaluated', record, `device-${rows[0].spec.to}`)).toThrow(/ServiceRequestEvaluated.templates: template set 2 is not known \(known: 1\)/);
+    });
   });
 });

@@ -1,9 +1,9 @@
 /**
- * ADDS to frozen-decisions.json, the fixture of stored decisions that decision-record.frozen.spec.ts
- * holds the code to; it NEVER rewrites or removes an entry already there. Run it only after adding
- * a template set, a rule set, a catalogue entry or a case (testing/decision-cases.ts):
+ * ADDS to libs/domain/src/testing/frozen-decisions.json, the fixture of stored decisions that
+ * decision-record.frozen.spec.ts holds the code to; it NEVER rewrites or removes an entry already
+ * there. Run it only after adding a template set, a rule set or a case (decision-cases.ts):
  *
- *   npx tsx libs/domain/src/testing/frozen-decisions.add.ts
+ *   npx tsx test/add-frozen-decisions.ts
  *
  * It adds, for what has no entry yet: a decision per case (decision-cases.ts, and the stored forms
  * below) under each version of the case's rule set, keyed by case, rule set and template set,
@@ -14,24 +14,30 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { srvDefinitionFor } from '../evaluate';
-import { SRV_CATALOGUE, responsibilityOf, slotPartyOfRemoteParty } from '../catalogue';
-import { encodeDecision } from '../decision-record';
-import { storedData, upcast, type ServiceRequestEvaluatedV1 } from '../events';
-import { REMOTE_PARTY_ROLES, USER_ROLES } from '../identifiers';
-import { RULE_SETS } from '../rule-sets';
-import { MATRIX_CATALOGUE } from '../srv-table';
-import { decided, esme, esme2, rows, supplierA, world } from './decision-cases';
-import { request, when } from './scenario';
-import { DECODED_SRV_FIELDS, FIXTURE, entryKey, type Fixture } from './frozen-decisions';
+import { srvDefinitionFor } from '../libs/domain/src/evaluate';
+import { SRV_CATALOGUE, responsibilityOf, slotPartyOfRemoteParty } from '../libs/domain/src/catalogue';
+import { encodeDecision } from '../libs/domain/src/decision-record';
+import { storedData, upcast, type ServiceRequestEvaluatedV1 } from '../libs/domain/src/events';
+import { REMOTE_PARTY_ROLES, USER_ROLES } from '../libs/domain/src/identifiers';
+import { RULE_SETS } from '../libs/domain/src/rule-sets';
+import { MATRIX_CATALOGUE } from '../libs/domain/src/srv-table';
+import { decided, esme, esme2, rows, supplierA, world } from '../libs/domain/src/testing/decision-cases';
+import { request, when } from '../libs/domain/src/testing/scenario';
+import { DECODED_SRV_FIELDS, FIXTURE, entryKey, type Fixture } from '../libs/domain/src/testing/frozen-decisions';
 
-const file = path.join(__dirname, FIXTURE);
+const file = path.join(__dirname, '../libs/domain/src/testing', FIXTURE);
 const fixture: Fixture = fs.existsSync(file)
   ? JSON.parse(fs.readFileSync(file, 'utf8'))
-  : { about: '', ruleSets: {}, roles: {}, slotParties: {}, catalogues: {}, decisions: [] };
-fixture.about =
-  'Stored decisions (ServiceRequestEvaluated data as the store holds it, read from `stream`) and what each decodes to, with what the templates read at decode time. ' +
-  'Written once by testing/frozen-decisions.add.ts, which only adds; held by decision-record.frozen.spec.ts. Never edit or regenerate an entry.';
+  : {
+      about:
+        'Stored decisions (ServiceRequestEvaluated data as the store holds it, read from `stream`) and what each decodes to, with what the templates read at decode time. ' +
+        'Written by test/add-frozen-decisions.ts, which only adds; held by decision-record.frozen.spec.ts. Never edit or regenerate an entry.',
+      ruleSets: {},
+      roles: {},
+      slotParties: {},
+      catalogues: {},
+      decisions: [],
+    };
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 const addIfAbsent = (o: Record<string, unknown>, key: string, value: unknown) => {
