@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { srvDefinitionFor } from '../libs/domain/src/evaluate';
 import { SRV_CATALOGUE, responsibilityOf, slotPartyOfRemoteParty } from '../libs/domain/src/catalogue';
+import { attempt } from '../libs/domain/src/decision-context';
 import { encodeDecision } from '../libs/domain/src/decision-record';
 import { storedData, upcast, type ServiceRequestEvaluatedV1 } from '../libs/domain/src/events';
 import { REMOTE_PARTY_ROLES, USER_ROLES } from '../libs/domain/src/identifiers';
@@ -23,7 +24,7 @@ import { RULE_SETS } from '../libs/domain/src/rule-sets';
 import { MATRIX_CATALOGUE } from '../libs/domain/src/srv-table';
 import { decided, esme, esme2, rows, supplierA, world } from '../libs/domain/src/testing/decision-cases';
 import { request, when } from '../libs/domain/src/testing/scenario';
-import { DECODED_SRV_FIELDS, FIXTURE, entryKey, type Fixture } from '../libs/domain/src/testing/frozen-decisions';
+import { FIXTURE, entryKey, readByTemplates, type Fixture } from '../libs/domain/src/testing/frozen-decisions';
 
 const file = path.join(__dirname, '../libs/domain/src/testing', FIXTURE);
 const fixture: Fixture = fs.existsSync(file)
@@ -53,13 +54,8 @@ for (const edition of new Set(RULE_SETS.map((r) => r.edition))) {
   for (const rpr of REMOTE_PARTY_ROLES) addIfAbsent(fixture.slotParties[edition], rpr, slotPartyOfRemoteParty(rpr, edition));
   fixture.catalogues[edition] ??= {};
   for (const srv of new Set([...Object.keys(SRV_CATALOGUE), ...Object.keys(MATRIX_CATALOGUE)])) {
-    let def;
-    try {
-      def = srvDefinitionFor(srv, rs);
-    } catch {
-      continue;
-    }
-    addIfAbsent(fixture.catalogues[edition], srv, Object.fromEntries(DECODED_SRV_FIELDS.filter((k) => def[k] !== undefined).map((k) => [k, def[k]])));
+    const d = attempt(() => srvDefinitionFor(srv, rs));
+    if (d) addIfAbsent(fixture.catalogues[edition], srv, readByTemplates(d));
   }
 }
 

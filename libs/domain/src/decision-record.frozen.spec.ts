@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REMOTE_PARTY_ROLES, USER_ROLES, type UserRole } from './identifiers';
 import { responsibilityOf, slotPartyOfRemoteParty, SRV_CATALOGUE } from './catalogue';
-import { attempt, def } from './decision-context';
+import { attempt, def, type Context } from './decision-context';
 import { decodeDecision, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { TEMPLATE_SETS, TEMPLATES, templateSet } from './decision-templates';
 import { srvDefinitionFor } from './evaluate';
@@ -10,7 +10,7 @@ import { storedData, upcast } from './events';
 import { getRuleSet, RULE_SETS } from './rule-sets';
 import { MATRIX_CATALOGUE } from './srv-table';
 import { decided, rows } from './testing/decision-cases';
-import { DECODED_SRV_FIELDS, entryKey, FIXTURE, type Fixture, type FrozenDecision } from './testing/frozen-decisions';
+import { entryKey, FIXTURE, readByTemplates, type Fixture, type FrozenDecision } from './testing/frozen-decisions';
 
 /**
  * Stored decisions read, replay and project as they did when they were written. A stored decision
@@ -48,7 +48,7 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
     // Without reasons (the projections) and without checks (the folds, a what-if under another rule set).
     expect(read(e, { reasons: false })).toBe(JSON.stringify(unrendered(e)));
     expect(read(e, { checks: false })).toBe(JSON.stringify({ ...e.decoded, checks: [] }));
-    // Today's encoder writes the decision as it was stored (a decision of an older template set, with the newest).
+    // Today's encoder writes each decision of the newest template set back to the bytes stored (an older set's, it writes with the newest).
     if ((e.stored.templates ?? 1) === TEMPLATE_SETS[TEMPLATE_SETS.length - 1].version) {
       expect(JSON.stringify(storedData({ type: 'ServiceRequestEvaluated', data: e.decoded }))).toBe(JSON.stringify(e.stored));
     }
@@ -73,13 +73,8 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
       const rs = getRuleSet(name);
       const catalogue: Record<string, Record<string, unknown>> = {};
       for (const srv of srvs) {
-        let def;
-        try {
-          def = srvDefinitionFor(srv, rs);
-        } catch {
-          continue;
-        }
-        catalogue[srv] = Object.fromEntries(DECODED_SRV_FIELDS.filter((k) => def[k] !== undefined).map((k) => [k, def[k]]));
+        const d = attempt(() => srvDefinitionFor(srv, rs));
+        if (d) catalogue[srv] = readByTemplates(d);
       }
       expect({ [name]: catalogue }).toEqual({ [name]: fixture.catalogues[edition] });
       expect(Object.fromEntries(REMOTE_PARTY_ROLES.map((r) => [r, slotPartyOfRemoteParty(r, rs.edition) ?? null]))).toEqual(fixture.slotParties[edition]);
@@ -89,7 +84,7 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
 
   describe('a template set is what a stored decision reads with: a change of wording is a new set, and old decisions read as written', () => {
     // A test-only set 2: set 1 with step 2's reason reworded, as evaluate() would then word it.
-    const reworded = (e: Record<string, unknown>, c: Parameters<typeof def>[0]) => `role ${String(e.role)} may send SRV ${String(e.srv)} (${def(c).name})`;
+    const reworded = (e: Record<string, unknown>, c: Context) => `role ${String(e.role)} may send SRV ${String(e.srv)} (${def(c).name})`;
     const sets = [...TEMPLATE_SETS, templateSet(2, TEMPLATES.map((t) => (t.check === 'srv-eligibility' && t.id === 'pass' ? { ...t, reason: reworded } : t)))];
     const now = () => {
       const d = decided(rows[0]);

@@ -28,7 +28,10 @@ export interface Fixture {
 }
 
 /** The fields of an SRV's definition the templates read (decision-templates.ts, def(c)). */
-export const DECODED_SRV_FIELDS = ['name', 'critical', 'eligibleRoles', 'deviceTypes', 'allowedStatuses', 'nonDevice', 'futureDating'] as const satisfies ReadonlyArray<keyof SrvDefinition>;
+const DECODED_SRV_FIELDS = ['name', 'critical', 'eligibleRoles', 'deviceTypes', 'allowedStatuses', 'nonDevice', 'futureDating'] as const satisfies ReadonlyArray<keyof SrvDefinition>;
+
+/** What the templates read of an SRV's definition. */
+export const readByTemplates = (d: SrvDefinition): Record<string, unknown> => Object.fromEntries(DECODED_SRV_FIELDS.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
 
 /** One entry per case, rule set and template set. */
 export const entryKey = (e: FrozenDecision) => `${e.case} | ${String(e.stored.ruleSet)} | templates ${String(e.stored.templates ?? 1)}`;
