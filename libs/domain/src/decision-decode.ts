@@ -4,13 +4,13 @@ import { DomainError } from './identifiers';
 import { CHECKS, context, type Context, type Template } from './decision-context';
 import type { CheckEntry, DecisionRecordV3 } from './decision-record';
 import { Nested, isObject, longInstant, merge, unpack } from './decision-shapes';
-import { template } from './decision-templates';
+import { template, TEMPLATE_SETS, type TemplateSet } from './decision-templates';
 
 /**
  * Decoding the stored form of a decision (decision-record.ts): each check from its template, its
  * values and the request, with its reason rendered.
  */
-export function decodeCheck(entry: CheckEntry, index: number, c: Context, reasons = true): CheckRecord {
+export function decodeCheck(entry: CheckEntry, index: number, c: Context, set: TemplateSet, reasons = true): CheckRecord {
   if (isObject(entry) && 'check' in entry) return entry as unknown as CheckRecord;
   const name = CHECKS[index];
   if (!name) throw new DomainError('ServiceRequestEvaluated.checks', `holds more than ${CHECKS.length} checks`);
@@ -18,10 +18,10 @@ export function decodeCheck(entry: CheckEntry, index: number, c: Context, reason
   let evidence: Record<string, unknown>;
   let reasonAsRecorded: string | undefined;
   if (typeof entry === 'string' || Array.isArray(entry)) {
-    t = template(name, typeof entry === 'string' ? entry : String(entry[0]));
+    t = template(set, name, typeof entry === 'string' ? entry : String(entry[0]));
     evidence = unpack(typeof entry === 'string' ? [] : entry.slice(1), new Nested(t.shape(c)), { i: 0 }, {}) as Record<string, unknown>;
   } else if (isObject(entry) && typeof entry.id === 'string') {
-    t = template(name, entry.id);
+    t = template(set, name, entry.id);
     evidence = entry.evidenceAsRecorded ?? merge(entry.evidence ?? {}, t.shape(c));
     reasonAsRecorded = entry.reasonAsRecorded;
   } else {
@@ -57,12 +57,13 @@ export interface DecodeOptions {
 
 /**
  * A stored decision (schema version 3) as every reader sees a decision: the request whole, each
- * check with its reason rendered. A record that does not decode is a DomainError (an unreadable event).
- * `options` leave out what a reader never looks at (DecodeOptions); all else is the same.
+ * check with its reason rendered by the template set it was written with (`sets`: the code's).
+ * A record that does not decode is a DomainError (an unreadable event). `options` leave out what a
+ * reader never looks at (DecodeOptions); all else is the same.
  */
-export function decodeDecision(record: DecisionRecordV3, target: string, options: DecodeOptions = {}): ServiceRequestEvaluatedV1 {
+export function decodeDecision(record: DecisionRecordV3, target: string, options: DecodeOptions = {}, sets: readonly TemplateSet[] = TEMPLATE_SETS): ServiceRequestEvaluatedV1 {
   try {
-    return decode(record, target, options.reasons ?? true, options.checks ?? true);
+    return decode(record, target, options.reasons ?? true, options.checks ?? true, sets);
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('ServiceRequestEvaluated', `the stored decision does not decode: ${(err as Error).message}`);
@@ -70,16 +71,18 @@ export function decodeDecision(record: DecisionRecordV3, target: string, options
 }
 
 /** A check's outcome and code, from its template (or as recorded), without decoding its evidence. */
-function outcomeOf(entry: CheckEntry, index: number): { outcome: CheckOutcome; code?: ResponseCode } {
+function outcomeOf(entry: CheckEntry, index: number, set: TemplateSet): { outcome: CheckOutcome; code?: ResponseCode } {
   if (isObject(entry) && 'check' in entry) return entry as unknown as CheckRecord;
   const id = typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : isObject(entry) && typeof entry.id === 'string' ? entry.id : undefined;
   if (id === undefined) throw new DomainError('ServiceRequestEvaluated.checks', `check ${index + 1} is not a template id, a list or a check`);
-  return template(CHECKS[index], id);
+  return template(set, CHECKS[index], id);
 }
 
-function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean): ServiceRequestEvaluatedV1 {
+function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean, sets: readonly TemplateSet[]): ServiceRequestEvaluatedV1 {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
+  const set = sets.find((s) => s.version === (record.templates ?? 1));
+  if (!set) throw fail('templates', `template set ${String(record.templates)} is not known (known: ${sets.map((s) => s.version).join(', ')})`);
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
   if (!id) throw fail('requestId', `'${String(record.requestId)}' is not originator::counter`);
   const rs = /^(.+)@(\d+)$/.exec(String(record.ruleSet));
@@ -112,8 +115,8 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
   const c = context(request, ruleSet, record.senderRole ?? null, evaluatedAt);
   const checks: CheckRecord[] = [];
   const outcomes = record.checks.map((entry, i) => {
-    if (!whole && i !== 2) return outcomeOf(entry, i);
-    const check = decodeCheck(entry, i, c, reasons);
+    if (!whole && i !== 2) return outcomeOf(entry, i, set);
+    const check = decodeCheck(entry, i, c, set, reasons);
     if (i === 2) c.device = deviceOf(check);
     if (whole) checks.push(check);
     return check;

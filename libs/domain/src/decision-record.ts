@@ -1,7 +1,7 @@
 import { attempt, CHECKS, context, type Context } from './decision-context';
 import { decodeCheck, decodeDecision, derivedCode, deviceOf, streamsRead } from './decision-decode';
 import { From, INSTANT, isObject, Nested, OPTIONAL, pack, same, shortInstant, STORED } from './decision-shapes';
-import { TEMPLATES, templatesOf } from './decision-templates';
+import { TEMPLATE_SETS, type TemplateSet } from './decision-templates';
 import type { CheckName, CheckRecord, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
 
 export { decodeDecision };
@@ -34,6 +34,8 @@ export { decodeDecision };
  */
 export interface DecisionRecordV3 {
   schemaVersion: 3;
+  /** The template set it was written with (decision-templates.ts, TEMPLATE_SETS); absent: 1. */
+  templates?: number;
   /** The RequestID without its target (the device whose stream holds the event): `originator::counter`. */
   requestId: string;
   srv: string;
@@ -79,15 +81,15 @@ export type CheckEntry =
  * returned without decoding it, since encodeDecision decodes the whole record once; true: each
  * form is decoded and compared, and the first that gives the check back exactly is kept.
  */
-function encodeCheck(check: CheckRecord, index: number, c: Context, checked: boolean): CheckEntry {
+function encodeCheck(check: CheckRecord, index: number, c: Context, set: TemplateSet, checked: boolean): CheckEntry {
   const name = CHECKS[index];
   if (check.check !== name || check.step !== index + 1 || !isObject(check.evidence)) return check;
-  const candidates = templatesOf.get(name)!.filter((t) => t.outcome === check.outcome && t.code === check.code);
+  const candidates = set.of.get(name)!.filter((t) => t.outcome === check.outcome && t.code === check.code);
   const fits = candidates.find((x) => attempt(() => x.reason(check.evidence, c)) === check.reason);
   const t = fits ?? candidates[0];
   const shape = t && attempt(() => t.shape(c));
   if (!t || !shape) return check;
-  const gives = (entry: CheckEntry) => !checked || attempt(() => same(decodeCheck(entry, index, c), check)) === true;
+  const gives = (entry: CheckEntry) => !checked || attempt(() => same(decodeCheck(entry, index, c, set), check)) === true;
   const reasonAsRecorded = fits ? undefined : check.reason;
   const values: unknown[] = [];
   if (reasonAsRecorded === undefined && attempt(() => pack(check.evidence, new Nested(shape), values, {}))) {
@@ -110,25 +112,29 @@ function encodeCheck(check: CheckRecord, index: number, c: Context, checked: boo
 
 
 /**
- * A decision in its stored form (schema version 3), or undefined when that form would not give it
- * back exactly: such a decision is kept as it is (versions 1 and 2 stay readable).
+ * A decision in its stored form (schema version 3), written with the newest template set of
+ * `sets` (the code's), or undefined when that form would not give it back exactly: such a
+ * decision is kept as it is (versions 1 and 2 stay readable).
  */
-export function encodeDecision(d: ServiceRequestEvaluatedV1): DecisionRecordV3 | undefined {
+export function encodeDecision(d: ServiceRequestEvaluatedV1, sets: readonly TemplateSet[] = TEMPLATE_SETS): DecisionRecordV3 | undefined {
   // Fast path: compact entries, one decode of the whole record to check it; else each check checked on its own.
-  return encodeWith(d, false) ?? encodeWith(d, true);
+  return encodeWith(d, false, sets) ?? encodeWith(d, true, sets);
 }
 
-function encodeWith(d: ServiceRequestEvaluatedV1, checked: boolean): DecisionRecordV3 | undefined {
+function encodeWith(d: ServiceRequestEvaluatedV1, checked: boolean, sets: readonly TemplateSet[]): DecisionRecordV3 | undefined {
   try {
     const r = d.request;
     if (d.checks.length !== CHECKS.length || r.requestId !== `${r.originator}:${r.target}:${r.counter}`) return undefined;
     const c = context(r, d.ruleSet, d.senderRole, d.evaluatedAt);
+    const set = sets[sets.length - 1];
     const checks = d.checks.map((check, i) => {
-      const entry = encodeCheck(check, i, c, checked);
+      const entry = encodeCheck(check, i, c, set, checked);
       if (i === 2) c.device = deviceOf(check);
       return entry;
     });
-    const record = { schemaVersion: 3, requestId: `${r.originator}::${r.counter}`, srv: r.srv, receivedAt: shortInstant(r.receivedAt) } as DecisionRecordV3;
+    const record = { schemaVersion: 3 } as DecisionRecordV3;
+    if (set.version !== 1) record.templates = set.version;
+    Object.assign(record, { requestId: `${r.originator}::${r.counter}`, srv: r.srv, receivedAt: shortInstant(r.receivedAt) });
     if (d.evaluatedAt !== r.receivedAt) record.evaluatedAt = shortInstant(d.evaluatedAt);
     if (r.commandVariant !== undefined) record.commandVariant = r.commandVariant;
     if (r.statedRole !== undefined) record.statedRole = r.statedRole;
@@ -143,7 +149,7 @@ function encodeWith(d: ServiceRequestEvaluatedV1, checked: boolean): DecisionRec
     if (d.responseCode !== derivedCode(d.checks, c)) record.responseCode = d.responseCode;
     record.revisionsRead = revisionsOf(d, c.device);
     record.checks = checks;
-    const back = decodeDecision(record, r.target);
+    const back = decodeDecision(record, r.target, {}, sets);
     return same(back, d) ? record : undefined;
   } catch {
     return undefined;
@@ -164,5 +170,5 @@ function revisionsOf(d: ServiceRequestEvaluatedV1, device: Record<string, unknow
   return d.revisionsRead;
 }
 
-/** Every template, by check (for the specs that hold each branch of evaluate() to its rendering). */
-export const DECISION_TEMPLATES: ReadonlyArray<{ check: CheckName; id: string }> = TEMPLATES.map((t) => ({ check: t.check, id: t.id }));
+/** Every template of the newest set, by check (for the specs that hold each branch of evaluate() to its rendering). */
+export const DECISION_TEMPLATES: ReadonlyArray<{ check: CheckName; id: string }> = TEMPLATE_SETS[TEMPLATE_SETS.length - 1].templates.map((t) => ({ check: t.check, id: t.id }));

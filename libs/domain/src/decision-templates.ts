@@ -9,7 +9,13 @@ import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
  * evaluate(), each with its outcome and code, how its reason is rendered and the shape of its evidence.
  */
 
-/** Every check evaluate() records, one template per branch (evaluate.reasons.spec.ts and decision-record.spec.ts hold them to it). */
+/**
+ * Template set 1: every check evaluate() records, one template per branch (evaluate.reasons.spec.ts
+ * and decision-record.spec.ts hold them to it). Every decision stored so far was written with it
+ * (a record without `templates`), so it is FROZEN, and so is all it reads when a record is decoded
+ * (decision-context.ts, the rule set's edition and catalogue): a change to a reason or a shape is a
+ * new template set (TEMPLATE_SETS). decision-record.frozen.spec.ts holds stored decisions to it.
+ */
 export const TEMPLATES: readonly Template[] = [
   // Step 1
   { id: 'pass', check: 'user-role', outcome: 'pass', reason: (e) => `User ${e.userId} holds role ${e.role} (${e.derivedBy})`, shape: (c) => ({ userId: c.sender, role: c.role, status: 'Active', derivedBy: c.request.statedRole ? STATED_ROLE : DERIVED_ROLE }) },
@@ -219,10 +225,29 @@ export const TEMPLATES: readonly Template[] = [
   ...(['device', 'registration-data', 'certificate-ownership'] as const).map((check): Template => ({ ...nonDevice, check })),
 ];
 
-export const templatesOf = new Map<CheckName, Template[]>(CHECKS.map((c) => [c, TEMPLATES.filter((t) => t.check === c)]));
+/** The templates a stored decision is written with (its `templates`; absent: 1), by check. */
+export interface TemplateSet {
+  version: number;
+  templates: readonly Template[];
+  of: ReadonlyMap<CheckName, readonly Template[]>;
+}
 
-export function template(check: CheckName, id: string): Template {
-  const t = templatesOf.get(check)!.find((x) => x.id === id);
-  if (!t) throw new DomainError('ServiceRequestEvaluated.checks', `'${id}' is not a template of check ${check}`);
+export const templateSet = (version: number, templates: readonly Template[]): TemplateSet => ({
+  version,
+  templates,
+  of: new Map(CHECKS.map((c) => [c, templates.filter((t) => t.check === c)])),
+});
+
+/**
+ * Every template set, oldest first: a decision is written with the newest and read with the one
+ * it names. To change how a check reads (a reason, a shape, or anything a template reads when a
+ * record is decoded), copy the newest set, change the copy, and add it here as the next version;
+ * never change a set that decisions were written with.
+ */
+export const TEMPLATE_SETS: readonly TemplateSet[] = [templateSet(1, TEMPLATES)];
+
+export function template(set: TemplateSet, check: CheckName, id: string): Template {
+  const t = set.of.get(check)!.find((x) => x.id === id);
+  if (!t) throw new DomainError('ServiceRequestEvaluated.checks', `'${id}' is not a template of check ${check} (template set ${set.version})`);
   return t;
 }
