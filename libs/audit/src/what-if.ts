@@ -76,7 +76,7 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
-/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
+/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.3 s of loading code) would cost more than it saves. */
 const EVENTS_PER_THREAD = 100_000;
 
 export interface WhatIfOptions {
