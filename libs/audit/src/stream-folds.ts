@@ -1,6 +1,7 @@
 /** The folds replay and what-if share: which evolve a stream takes, a stored event read as a ledger event, a stream folded up to a revision. */
 import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerEvent, type ReadOptions } from '@ledger/domain';
-import { UnreadableEventError, type EventStore, type RecordedEvent } from '@ledger/event-store';
+import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a what-if's worker thread loads this (see what-if.ts)
 
 export type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
 

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
-import { SqliteEventStore, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { readEvent } from './stream-folds';
 import { inShares, scanShare, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
@@ -141,6 +142,33 @@ describe('a what-if in shares reports what one pass reports', () => {
     expect(many).toEqual(one);
   });
 
+  it("a share on SQLite is given only its own devices' events (and the other streams'), without their metadata: the others' rows are not fetched", async () => {
+    const devicesOf: Array<Set<string>> = [];
+    let given = 0;
+    for (let index = 0; index < 3; index++) {
+      const other = new SqliteEventStore(file);
+      const readAll = other.readAll.bind(other);
+      const devices = new Set<string>();
+      other.readAll = (options?: ReadAllOptions) =>
+        (async function* (): AsyncIterable<RecordedEvent> {
+          for await (const e of readAll(options)) {
+            given++;
+            expect(e.metadata).toEqual({});
+            if (e.stream.startsWith('device-')) devices.add(e.stream);
+            yield e;
+          }
+        })();
+      await scanShare(other, { store: { kind: 'sqlite', path: file }, ruleSet: getRuleSet('ownership-only'), filter: {}, page: {} }, { count: 3, index });
+      await other.dispose();
+      devicesOf.push(devices);
+    }
+    const all = new Set<string>();
+    for await (const e of store.readAll()) if (e.stream.startsWith('device-')) all.add(e.stream);
+    expect(devicesOf.reduce((n, d) => n + d.size, 0)).toBe(all.size); // each device in one share only
+    expect(new Set(devicesOf.flatMap((d) => [...d]))).toEqual(all);
+    expect(given).toBeLessThan(3 * Number(head));
+  });
+
   describe('an unreadable event stops the run where one pass stops, with the same error', () => {
     let copy: string;
     let broken: SqliteEventStore | undefined;
@@ -213,6 +241,16 @@ describe('a what-if in shares reports what one pass reports', () => {
       expect(await whatIf(store, getRuleSet('ownership-only'), {}, { maxEvents: 50 }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 50 } });
       expect(await whatIf(store, getRuleSet('ownership-only'), {}, { fromPosition: head - 50n }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 51 } });
       await expect(whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 2, eventsPerThread: Number(head) / 2, store: nowhere })).rejects.toThrow();
+    });
+
+    it("a share's worker thread loads neither Nest nor the EventStoreDB client (the event store library's index): its start is mostly loading code", () => {
+      const worker = path.join(__dirname, 'what-if-worker.ts');
+      const imports = [...fs.readFileSync(worker, 'utf8').matchAll(/^import .* from '([^']+)';/gm)].map((m) => (m[1].startsWith('.') ? path.join(__dirname, m[1]) : m[1]));
+      expect(imports).toContain('@ledger/event-store/sqlite-event-store');
+      const script = `for (const m of ${JSON.stringify(imports)}) require(m); console.log(JSON.stringify(Object.keys(require.cache)));`;
+      const loaded = JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..', '..', '..'), encoding: 'utf8' })) as string[];
+      expect(loaded.some((f) => f.endsWith(path.join('audit', 'src', 'what-if.ts')))).toBe(true);
+      expect(loaded.filter((f) => /@nestjs|@eventstore|event-store[\\/]src[\\/](index|esdb-event-store|event-store\.module)\.ts$/.test(f))).toEqual([]);
     });
 
     it('a store in memory is judged on one thread', async () => {

@@ -9,7 +9,9 @@ import {
   type ServiceRequestEvaluatedV1,
   type UserState,
 } from '@ledger/domain';
-import { UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
+// Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
+import type { EventStore, StoreConfig } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './jobs/audit-jobs';
 import { evolveFor, readEvent, stateAt } from './stream-folds';
@@ -74,7 +76,7 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
-/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.5 s of loading code) would cost more than it saves. */
+/** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.3 s of loading code) would cost more than it saves. */
 const EVENTS_PER_THREAD = 100_000;
 
 export interface WhatIfOptions {
@@ -318,20 +320,36 @@ async function scan(
   };
   const ruleSets = new Map<string, RuleSet>();
   const windowed = page.fromPosition !== undefined || page.toPosition !== undefined || page.maxEvents !== undefined;
+  const headNow = windowed || (mine && store.kind === 'sqlite') ? await store.headPosition() : undefined;
   const window: WhatIfWindow | undefined = windowed
-    ? { fromPosition: (page.fromPosition ?? 0n).toString(), lastPosition: null, eventsRead: 0, nextPosition: null, head: (await store.headPosition())?.toString() ?? null }
+    ? { fromPosition: (page.fromPosition ?? 0n).toString(), lastPosition: null, eventsRead: 0, nextPosition: null, head: headNow?.toString() ?? null }
     : undefined;
+  // A share on SQLite reads only its own streams' rows (`only`): the others' are never fetched.
+  // Its positions are gapless (1, 2, 3, ...), so the window (what one pass reads) is known from
+  // the head, and the events read and the progress are counted from the positions.
+  const range = mine && store.kind === 'sqlite' ? rangeOf(page, through ?? headNow ?? 0n) : undefined;
   let read = 0;
-  for await (const e of store.readAll({ ...(page.fromPosition !== undefined ? { fromPosition: page.fromPosition } : {}), ...(mine ? { decodeOnly: mine } : {}) })) {
-    if (through !== undefined && e.position > through) break; // the end of the log for this run
-    at.position = e.position;
-    if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
-      window.nextPosition = e.position.toString();
-      break;
+  let progressAt = 10_000;
+  const progressTo = (n: number) => {
+    for (; progressAt <= n; progressAt += 10_000) onProgress?.(progressAt);
+  };
+  const fromPosition = range ? range.from : page.fromPosition;
+  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine } : {}), metadata: false })) {
+    if (range) {
+      if (e.position > range.last) break;
+      at.position = e.position;
+      progressTo(Number(e.position - range.from) + 1);
+    } else {
+      if (through !== undefined && e.position > through) break; // the end of the log for this run
+      at.position = e.position;
+      if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
+        window.nextPosition = e.position.toString();
+        break;
+      }
+      if (window) window.lastPosition = e.position.toString();
+      if (++read % 10_000 === 0) onProgress?.(read);
+      if (mine && !mine(e.stream)) continue; // another share's stream
     }
-    if (window) window.lastPosition = e.position.toString();
-    if (++read % 10_000 === 0) onProgress?.(read);
-    if (mine && !mine(e.stream)) continue; // another share's device
     // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
     const event = readEvent(e, ruleSet ? { checks: false } : {});
     if (!event) continue; // another application's event in a shared EventStoreDB
@@ -344,6 +362,11 @@ async function scan(
       const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n) : held?.state;
       remember(e.stream, held, evolve(before, event), e.revision);
     }
+  }
+  if (range) {
+    read = range.events;
+    progressTo(read);
+    if (window) Object.assign(window, { lastPosition: range.events > 0 ? range.last.toString() : null, nextPosition: range.next?.toString() ?? null });
   }
   onProgress?.(read);
   if (window) report.window = { ...window, eventsRead: read };
@@ -407,6 +430,24 @@ async function scan(
       });
     }
   }
+}
+
+/**
+ * What a share on SQLite reads (gapless positions, 1 to `head`): from `from`, up to `last`
+ * (inclusive; `events` of them), and where the next window starts (the first position past the
+ * window that is in the log; none when the window reaches the head), as one pass meets them.
+ */
+function rangeOf(page: WhatIfPage, head: bigint): { from: bigint; last: bigint; events: number; next?: bigint } {
+  const from = page.fromPosition !== undefined && page.fromPosition > 1n ? page.fromPosition : 1n;
+  let end = page.toPosition;
+  if (page.maxEvents !== undefined) {
+    const byCount = from + BigInt(Math.max(0, Math.ceil(page.maxEvents))) - 1n;
+    if (end === undefined || byCount < end) end = byCount;
+  }
+  const last = end !== undefined && end < head ? end : head;
+  const events = last >= from ? Number(last - from + 1n) : 0;
+  const past = end !== undefined && end + 1n > from ? end + 1n : from;
+  return { from, last, events, ...(end !== undefined && past <= head ? { next: past } : {}) };
 }
 
 /** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see remember). */

@@ -91,14 +91,19 @@ export interface ReadAllOptions {
   direction?: Direction;
   maxCount?: number;
   /**
-   * The streams whose events the reader needs whole. A hint: an adapter may yield the events of
-   * the other streams undecoded, in their place in the log (id, type, stream, revision, position
-   * and created as always; `data` undefined, `metadata` {}), and then does not report one of them
-   * that cannot be read. So a reader of some streams (one partition of a what-if) still sees every
-   * position, for its windows and progress, without parsing the rest. SQLite does; EventStoreDB's
-   * client decodes every event it receives, so that adapter yields them all whole.
+   * The streams whose events the reader needs at all. A hint: an adapter may leave the events of
+   * the other streams out of the read (SQLite does, in its query: their rows are never fetched),
+   * or yield them all (EventStoreDB's client reads every event of the log), so a reader that
+   * needs a count of the log's events or its positions cannot take them from what it is given.
+   * With it, `maxCount` counts the events yielded. For one share of a what-if: its own streams.
    */
-  decodeOnly?: (stream: string) => boolean;
+  only?: (stream: string) => boolean;
+  /**
+   * false: the reader never looks at the events' metadata. A hint: an adapter may yield `{}` for
+   * it (SQLite does, and neither fetches nor parses it, so a metadata that does not parse is not
+   * reported by that read), or yield it as always (EventStoreDB). Default true.
+   */
+  metadata?: boolean;
 }
 
 export interface SubscribeOptions {

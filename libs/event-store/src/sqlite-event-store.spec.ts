@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import type { ReadAllOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
 
@@ -48,24 +49,65 @@ describe('appends as they cross to the writer thread', () => {
 });
 
 describe('SqliteEventStore specifics', () => {
-  it('decodeOnly: the other streams\' events come undecoded, so one of them that does not parse stops nothing', async () => {
-    const file = path.join(dir, 'decode-only.sqlite');
+  it("only: the other streams' rows are left out of the query, so one of them that does not parse stops nothing; pages and maxCount count the rows yielded", async () => {
+    const file = path.join(dir, 'only.sqlite');
     const store = new SqliteEventStore(file);
     await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 }, metadata: { m: 1 } }]);
     await store.appendToStream('b', [{ id: id(2), type: 'T', data: { n: 2 } }]);
+    for (let i = 0; i < 3; i++) await store.appendToStream('c', Array.from({ length: 400 }, (_, j) => ({ id: id(10 + 800 * i + 2 * j), type: 'T', data: { n: j } })));
     const raw = new Database(file);
     raw.prepare("UPDATE events SET data = '{broken' WHERE stream = 'b'").run();
     raw.close();
-    const read = async (decodeOnly?: (s: string) => boolean) => {
+    const read = async (options: { only?: (s: string) => boolean; fromPosition?: bigint; maxCount?: number; direction?: 'backwards' }) => {
       const out = [];
-      for await (const e of store.readAll({ decodeOnly })) out.push(e);
+      for await (const e of store.readAll(options)) out.push(e);
       return out;
     };
-    const [a, b] = await read((s) => s === 'a');
-    expect(a).toMatchObject({ stream: 'a', revision: 0n, data: { n: 1 }, metadata: { m: 1 } });
-    expect(b).toMatchObject({ id: id(2), type: 'T', stream: 'b', revision: 0n, position: a.position + 1n, data: undefined, metadata: {} });
-    await expect(read()).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
-    await expect(read((s) => s === 'b')).rejects.toThrow(/cannot be read/);
+    const all = await read({ only: (s) => s !== 'b' });
+    expect(all).toHaveLength(1201);
+    expect(all[0]).toMatchObject({ stream: 'a', revision: 0n, position: 1n, data: { n: 1 }, metadata: { m: 1 } });
+    expect(all[1]).toMatchObject({ stream: 'c', revision: 0n, position: 3n });
+    expect(all.map((e) => e.position)).toEqual([1n, ...Array.from({ length: 1200 }, (_, i) => BigInt(i + 3))]);
+    expect((await read({ only: (s) => s === 'a', direction: 'backwards' })).map((e) => e.position)).toEqual([1n]);
+    expect((await read({ only: (s) => s !== 'b', fromPosition: 2n, maxCount: 600 })).map((e) => e.position)).toEqual(Array.from({ length: 600 }, (_, i) => BigInt(i + 3)));
+    await expect(read({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
+    await expect(read({ only: (s) => s === 'b' })).rejects.toThrow(/cannot be read/);
+    // Two reads with their own `only`, interleaved page by page on one connection.
+    const [x, y] = [store.readAll({ only: (s) => s === 'a' || s === 'c' })[Symbol.asyncIterator](), store.readAll({ only: (s) => s === 'c' })[Symbol.asyncIterator]()];
+    const xs: bigint[] = [];
+    const ys: bigint[] = [];
+    for (let done = 0; done < 2; ) {
+      done = 0;
+      for (const [it, out] of [[x, xs], [y, ys]] as const) {
+        const r = await it.next();
+        if (r.done) done++;
+        else out.push(r.value.position);
+      }
+    }
+    expect(xs).toEqual(all.map((e) => e.position));
+    expect(ys).toEqual(all.slice(1).map((e) => e.position));
+    await store.dispose();
+  });
+
+  it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too', async () => {
+    const file = path.join(dir, 'no-metadata.sqlite');
+    const store = new SqliteEventStore(file);
+    await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 }, metadata: { m: 1 } }]);
+    await store.appendToStream('b', [{ id: id(2), type: 'T', data: { n: 2 }, metadata: { m: 2 } }]);
+    const raw = new Database(file);
+    raw.prepare("UPDATE events SET metadata = '{broken' WHERE stream = 'b'").run();
+    raw.close();
+    const read = async (options: ReadAllOptions) => {
+      const out = [];
+      for await (const e of store.readAll(options)) out.push(e);
+      return out;
+    };
+    const lean = await read({ metadata: false });
+    expect(lean).toMatchObject([{ stream: 'a', position: 1n, data: { n: 1 }, metadata: {} }, { stream: 'b', position: 2n, data: { n: 2 }, metadata: {} }]);
+    expect(await read({ metadata: false, direction: 'backwards' })).toEqual([...lean].reverse());
+    expect(await read({ metadata: false, only: (s) => s === 'b' })).toEqual([lean[1]]);
+    await expect(read({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
+    expect((await read({ only: (s) => s === 'a' }))[0].metadata).toMatchObject({ m: 1 });
     await store.dispose();
   });
 

@@ -35,7 +35,8 @@ interface Row {
   event_id: string;
   type: string;
   data: string;
-  metadata: string;
+  /** Left out of a read without the metadata (ReadAllOptions.metadata). */
+  metadata?: string;
   created: string;
 }
 
@@ -98,6 +99,11 @@ export class SqliteEventStore implements EventStore {
   private readonly endSnapshotSoon = () => this.endSnapshot();
   /** The file, as the other stores of this process on it name it. */
   private readonly key: string;
+  /** The `only` of each read running with one (ReadAllOptions.only), by the number its query passes to ledger_only. */
+  private readonly onlyOf = new Map<number, (stream: string) => boolean>();
+  private reads = 0;
+  /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
+  private readonly allLean = new Map<string, Paged<[number | bigint, ...number[]]>>();
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
@@ -116,6 +122,8 @@ export class SqliteEventStore implements EventStore {
     this.groupCommit = options.groupCommit ?? true;
     this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
     this.commits.setMaxListeners(0);
+    // ledger_only(read, stream): whether the read numbered `read` wants the stream's events (its `only`), so the rows it does not are never fetched.
+    this.db.function('ledger_only', { deterministic: true, safeIntegers: false }, (read, stream) => (this.onlyOf.get(read as number)!(stream as string) ? 1 : 0));
     this.stmt = {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
@@ -310,39 +318,51 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    return this.paged(
-      options.fromPosition,
-      backwards,
-      options.maxCount,
-      'position',
-      (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from),
-      options.decodeOnly,
-    );
+    const { only, metadata = true } = options;
+    if (!only && metadata) return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from));
+    const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}`;
+    let query = this.allLean.get(key);
+    if (!query) {
+      const columns = metadata ? '*' : 'position, stream, revision, event_id, type, data, created';
+      const where = `position ${backwards ? '<=' : '>='} ?${only ? ' AND ledger_only(?, stream)' : ''}`;
+      this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
+    }
+    const read = only ? ++this.reads : undefined;
+    const page = (from: bigint, limit: number) => {
+      if (read === undefined) return query(limit, from);
+      this.onlyOf.set(read, only!); // from the first page to the read's end (paged's `finally`)
+      return query(limit, from, read);
+    };
+    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page, () => read !== undefined && this.onlyOf.delete(read));
   }
 
-  /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
+  /** Keyset pagination over revisions or positions, a page of PAGE rows per query; `ended` when the read ends, however. */
   private async *paged(
     start: bigint | 'start' | 'end' | undefined,
     backwards: boolean,
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
-    decodeOnly?: (stream: string) => boolean,
+    ended?: () => void,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
-    while (remaining > 0) {
-      this.ensureOpen();
-      this.reading();
-      const rows = page(cursor, Math.min(PAGE, remaining));
-      if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield decodeOnly && !decodeOnly(row.stream) ? undecoded(row) : toRecorded(row);
-      remaining -= rows.length;
-      if (rows.length < PAGE) return;
-      const last = BigInt(rows[rows.length - 1][key]);
-      cursor = backwards ? last - 1n : last + 1n;
-      if (cursor < 0n) return;
+    try {
+      while (remaining > 0) {
+        this.ensureOpen();
+        this.reading();
+        const rows = page(cursor, Math.min(PAGE, remaining));
+        if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
+        for (const row of rows) yield toRecorded(row);
+        remaining -= rows.length;
+        if (rows.length < PAGE) return;
+        const last = BigInt(rows[rows.length - 1][key]);
+        cursor = backwards ? last - 1n : last + 1n;
+        if (cursor < 0n) return;
+      }
+    } finally {
+      ended?.();
     }
   }
 
@@ -456,11 +476,6 @@ function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
 }
 
-/** An event in its place in the log, its data and metadata left unparsed (ReadAllOptions.decodeOnly). */
-function undecoded(row: Row): RecordedEvent {
-  return { id: row.event_id, type: row.type, stream: row.stream, revision: BigInt(row.revision), position: BigInt(row.position), data: undefined, metadata: {}, created: row.created };
-}
-
 function toRecorded(row: Row): RecordedEvent {
   const revision = BigInt(row.revision);
   const position = BigInt(row.position);
@@ -468,7 +483,7 @@ function toRecorded(row: Row): RecordedEvent {
   let metadata: RecordedEvent['metadata'];
   try {
     data = JSON.parse(row.data);
-    metadata = JSON.parse(row.metadata);
+    metadata = row.metadata === undefined ? {} : JSON.parse(row.metadata);
   } catch (err) {
     throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, whatIfThreadsOf } from './config';
+import { ConfigError, loadConfig } from './config';
 
 describe('LEDGER_WHATIF_THREADS', () => {
   it('defaults to 1, takes 1 to 64, and refuses the rest naming the variable', () => {
@@ -9,10 +9,5 @@ describe('LEDGER_WHATIF_THREADS', () => {
       expect(() => loadConfig({ LEDGER_WHATIF_THREADS: bad })).toThrow(ConfigError);
       expect(() => loadConfig({ LEDGER_WHATIF_THREADS: bad })).toThrow(/^LEDGER_WHATIF_THREADS must be a whole number from 1 to 64/);
     }
-  });
-
-  it("a job's worker reads it alone: the other variables are not its to check", () => {
-    expect(whatIfThreadsOf({ LEDGER_WHATIF_THREADS: '5', LEDGER_STORE: 'esdb', PORT: 'x' })).toBe(5);
-    expect(() => whatIfThreadsOf({ LEDGER_WHATIF_THREADS: '0' })).toThrow(ConfigError);
   });
 });

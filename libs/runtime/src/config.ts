@@ -95,7 +95,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
-  { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
+  { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's, handed to its worker by the API: the jobs running at once take at most the larger of this and `LEDGER_JOBS_MAX_RUNNING` threads, a what-if job as many of its threads as are free): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 
@@ -124,11 +124,6 @@ export class ConfigError extends Error {
   ) {
     super(`${variable} ${reason}${given === undefined ? '' : `, got '${given}'`}`);
   }
-}
-
-/** LEDGER_WHATIF_THREADS alone, validated (for a job's worker thread, which reads no other setting). */
-export function whatIfThreadsOf(env: Record<string, string | undefined>): number {
-  return loadConfig({ LEDGER_WHATIF_THREADS: env.LEDGER_WHATIF_THREADS }).whatIfThreads;
 }
 
 /** Reads and validates the configuration from an environment (an empty value counts as unset). */

@@ -2,14 +2,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { runAuditWork, type AuditJobKind, type AuditJobParams } from '@ledger/audit';
 import { createEventStore, type StoreConfig } from '@ledger/event-store';
 import { rebuildInto } from '@ledger/projections';
-import { whatIfThreadsOf } from './config';
 
 /**
  * The application's job worker: the audit kinds (verify, digest, what-if) and the rebuild of the
  * read models into a new file. One job per worker thread, on a connection of its own to the store;
  * it posts progress and its result (or failure) to the thread that started it.
  */
-const { kind, store: config, params } = workerData as { kind: AuditJobKind | 'rebuild'; store: StoreConfig; params: AuditJobParams };
+const { kind, store: config, params, whatIfThreads } = workerData as { kind: AuditJobKind | 'rebuild'; store: StoreConfig; params: AuditJobParams; whatIfThreads?: number };
 const post = (m: unknown) => parentPort!.postMessage(m);
 
 void (async () => {
@@ -28,7 +27,7 @@ void (async () => {
     const result =
       kind === 'rebuild'
         ? { ...(await rebuildInto(store, params.file!, (n) => progress(n, head))), seconds: (Date.now() - started) / 1000 }
-        : await runAuditWork(kind, store, params, progress, { whatIf: { threads: whatIfThreadsOf(process.env), store: config } });
+        : await runAuditWork(kind, store, params, progress, { whatIf: { threads: whatIfThreads ?? 1, store: config } });
     post({ type: 'result', result });
   } catch (err) {
     post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });

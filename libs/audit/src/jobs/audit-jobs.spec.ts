@@ -41,3 +41,40 @@ describe('a job ends only once its end handling (the swap of a rebuild, the reco
     await jobs.close();
   });
 });
+
+describe("a what-if job's threads", () => {
+  it('are handed to its worker, and the jobs running at once take at most max(maxRunning, whatIfThreads) threads between them', async () => {
+    // A worker that answers with the threads it was given once its file (params.file) exists.
+    const held = { file: path.join(dir, 'held.js') };
+    fs.writeFileSync(
+      held.file,
+      `const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { clearInterval(wait); parentPort.postMessage({ type: 'result', result: { threads: workerData.whatIfThreads } }); } }, 5);
+`,
+    );
+    const release = (i: number) => fs.writeFileSync(path.join(dir, `release-${i}`), '');
+    const settled = async (check: () => boolean) => {
+      for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 3, whatIfThreads: 2 });
+    const started = ['what-if', 'what-if', 'verify', 'what-if'].map((kind, i) => jobs.start(kind, { file: path.join(dir, `release-${i}`) }, 'auditor'));
+    const states = () => started.map((j) => jobs.get(j.id)!.state);
+    const threads = async (i: number) => ((await jobs.done(started[i].id)).result as { threads: number }).threads;
+    // The first takes 2 threads, the second the one left; the verify waits though only 2 jobs of 3 run.
+    expect(states()).toEqual(['running', 'running', 'queued', 'queued']);
+    release(1);
+    expect(await threads(1)).toBe(1);
+    await settled(() => states()[2] === 'running');
+    expect(states()).toEqual(['running', 'succeeded', 'running', 'queued']); // 2 + 1 threads
+    release(0);
+    expect(await threads(0)).toBe(2);
+    await settled(() => states()[3] === 'running');
+    release(2);
+    release(3);
+    expect([await threads(2), await threads(3)]).toEqual([1, 2]);
+
+    const alone = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held });
+    expect((await alone.done(alone.start('what-if', { file: path.join(dir, 'release-0') }, 'auditor').id)).result).toEqual({ threads: 1 });
+  });
+});

@@ -32,6 +32,12 @@ export interface AuditJobsOptions {
   store: StoreConfig;
   /** Jobs running at once; the rest wait in order. */
   maxRunning?: number;
+  /**
+   * Threads a what-if job judges on (default 1; handed to its worker as `whatIfThreads`). The jobs
+   * running at once take at most max(maxRunning, whatIfThreads) threads between them: a what-if
+   * job takes as many of its threads as are free (at least one), and a job waits while none is.
+   */
+  whatIfThreads?: number;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
@@ -59,6 +65,9 @@ export class AuditJobs {
   private readonly queue: string[] = [];
   private readonly workers = new Map<string, Worker>();
   private readonly maxRunning: number;
+  private readonly whatIfThreads: number;
+  /** The threads each running job's worker takes (a what-if's, its share of whatIfThreads). */
+  private readonly threads = new WeakMap<Worker, number>();
   private readonly keep: number;
   private readonly updates = new BehaviorSubject<AuditJob | null>(null);
   private readonly waiters = new Map<string, Array<(job: AuditJob) => void>>();
@@ -69,6 +78,7 @@ export class AuditJobs {
 
   constructor(private readonly options: AuditJobsOptions) {
     this.maxRunning = options.maxRunning ?? 1;
+    this.whatIfThreads = Math.max(1, Math.floor(options.whatIfThreads ?? 1));
     this.keep = options.keep ?? 200;
   }
 
@@ -150,12 +160,19 @@ export class AuditJobs {
   }
 
   private next(): void {
-    while (this.workers.size < this.maxRunning && this.queue.length > 0) this.run(this.jobs.get(this.queue.shift()!)!);
+    const budget = Math.max(this.maxRunning, this.whatIfThreads);
+    while (this.workers.size < this.maxRunning && this.queue.length > 0) {
+      const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);
+      if (free < 1) return;
+      const job = this.jobs.get(this.queue.shift()!)!;
+      this.run(job, job.kind === 'what-if' ? Math.min(this.whatIfThreads, free) : 1);
+    }
   }
 
-  private run(job: AuditJob): void {
+  private run(job: AuditJob, threads: number): void {
     const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
-    const worker = new Worker(entry.file, { workerData: { kind: job.kind, store: this.options.store, params: job.params }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    const worker = new Worker(entry.file, { workerData: { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    this.threads.set(worker, threads);
     this.workers.set(job.id, worker);
     job.state = 'running';
     job.startedAt = new Date().toISOString();

@@ -8,7 +8,7 @@ import { runAuditWork, type AuditJobKind, type AuditJobParams } from './work';
  */
 export type WorkerMessage = { type: 'progress'; done: number; total?: number } | { type: 'result'; result: unknown } | { type: 'failed'; error: string };
 
-const { kind, store: config, params } = workerData as { kind: AuditJobKind; store: StoreConfig; params: AuditJobParams };
+const { kind, store: config, params, whatIfThreads } = workerData as { kind: AuditJobKind; store: StoreConfig; params: AuditJobParams; whatIfThreads?: number };
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
 void (async () => {
@@ -21,7 +21,7 @@ void (async () => {
         last = now;
         post({ type: 'progress', done, total });
       }
-    });
+    }, { whatIf: { threads: whatIfThreads ?? 1, store: config } });
     post({ type: 'result', result });
   } catch (err) {
     post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
