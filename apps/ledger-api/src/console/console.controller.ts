@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONSOLE_CSS, CONSOLE_HTML } from './page';
 
-/** The part of Fastify's reply the console uses. */
+/** The part of Express's response the console uses. */
 interface Response {
-  headers(headers: Record<string, string>): { send(body: Buffer): void };
+  set(headers: Record<string, string>): { send(body: Buffer): void };
 }
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -57,7 +57,7 @@ export class ConsoleController {
     } catch {
       throw new NotFoundException(`console script not found: is the console built? (npm run build writes ${path.relative(process.cwd(), this.scripts) || '.'})`);
     }
-    res.headers({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(body);
+    res.set({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(body);
   }
 }
 

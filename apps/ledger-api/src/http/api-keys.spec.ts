@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { Controller, Get, Req, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys, Roles, type ApiRole } from './api-keys';
@@ -78,9 +77,8 @@ describe('the API-key guard, per route and role', () => {
       controllers: [ProbeController, OpenController],
       providers: [{ provide: API_KEYS, useValue: keys }, { provide: APP_GUARD, useClass: ApiKeyGuard }],
     }).compile();
-    app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: false });
+    app = moduleRef.createNestApplication({ logger: false });
     await app.init();
-    await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   });
   afterAll(async () => {
     await app?.close();

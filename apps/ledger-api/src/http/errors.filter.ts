@@ -1,5 +1,4 @@
-import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
-import { STATUS_CODES } from 'node:http';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@ledger/domain';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledger/ledger';
@@ -17,11 +16,11 @@ export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ledger-api');
 
   catch(err: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<{ status(n: number): { send(b: unknown): void } }>();
+    const res = host.switchToHttp().getResponse<{ status(n: number): { json(b: unknown): void } }>();
     // The request's correlation id (see request-log.ts) on the error's log line, so it leads to the request's own line.
     const correlationId = host.switchToHttp().getRequest<{ id?: string }>().id;
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
-      res.status(statusCode).send({ statusCode, error, message, ...extra });
+      res.status(statusCode).json({ statusCode, error, message, ...extra });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof RequestIdReusedError) return send(409, 'Conflict', err.message, { field: 'requestId', differences: err.differences });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
@@ -36,13 +35,19 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof HttpException) {
       const body = err.getResponse();
       const status = err.getStatus();
-      // Fastify's own refusals arrive as HttpExceptions with its status; a content type that is not a media type (415) is refused as any other type is
-      if (status === 415) {
-        const type = host.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['content-type'];
-        return send(400, 'Bad Request', `content-type: '${String(type)}' is not accepted: send application/json, application/xml or text/csv`, { field: 'content-type', reason: 'is not a media type' });
+      const raw = err as HttpException & { cause?: unknown };
+      // body-parser's refusal of malformed JSON arrives as a 400 whose message is the parser's
+      if (status === 400 && (raw.cause instanceof SyntaxError || /JSON/.test(String((body as { message?: unknown }).message)))) {
+        return send(400, 'Bad Request', `body: malformed JSON (${String((body as { message?: unknown }).message)})`, { field: 'body' });
       }
-      if (typeof body === 'object' && body) return void res.status(status).send(body);
-      return send(status, STATUS_CODES[status] ?? 'Error', String(body));
+      if (typeof body === 'object' && body) return void res.status(status).json(body);
+      return send(status, HttpStatus[status] ?? 'Error', String(body));
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') return send(400, 'Bad Request', `body: malformed JSON (${e.message})`, { field: 'body' });
+    if (e?.type === 'entity.too.large') {
+      const { length, limit } = err as { length?: number; limit?: number };
+      return send(413, 'Payload Too Large', `body: ${length ?? 'more than the limit of'} bytes, over the ${limit}-byte limit for this content type`, { field: 'body' });
     }
     this.logger.error({ msg: err instanceof Error ? err.stack : String(err), correlationId });
     send(500, 'Internal Server Error', 'internal error (logged)');

@@ -4,13 +4,8 @@ import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { IDENTIFIER_PATTERN } from '@ledger/ledger';
 
-/** A request as the request log sees it (Fastify's): its correlation id, the route it matched, and the RequestID a controller found in it. */
-export interface LoggedRequest {
-  id: string;
-  raw: IncomingMessage;
-  routeOptions?: { url?: string };
-  ledgerRequestId?: string;
-}
+/** A request as the logging middleware leaves it: its correlation id, and the RequestID a controller found in it. */
+export type LoggedRequest = IncomingMessage & { id?: string; ledgerRequestId?: string; originalUrl?: string };
 
 export interface RequestLogOptions {
   level: string;
@@ -34,32 +29,33 @@ export function createLogger({ level, stream }: RequestLogOptions): Logger {
   return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
-/** The correlation id of a request (Fastify's `genReqId`): the caller's `x-correlation-id` when it is an identifier, else a new UUID. */
-export function correlationId(req: IncomingMessage): string {
+/** The correlation id of a request: the caller's `x-correlation-id` when it is an identifier, else a new UUID; echoed in the response. */
+export function correlationId(req: IncomingMessage, res: ServerResponse): string {
   const given = req.headers['x-correlation-id'];
-  return typeof given === 'string' && IDENTIFIER_PATTERN.test(given) ? given : randomUUID();
+  const id = typeof given === 'string' && IDENTIFIER_PATTERN.test(given) ? given : randomUUID();
+  res.setHeader('x-correlation-id', id);
+  return id;
 }
 
 /**
- * Called first for every request (a Fastify onRequest hook): echoes its correlation id, and when
- * the response ends (or the connection closes first) writes one JSON line as pino-http's would, with
+ * The first middleware of every request: gives it its correlation id (`req.id`), and when the
+ * response ends (or the connection closes first) writes one JSON line as pino-http's would, with
  * `req`, `correlationId`, `requestId` (a service request's), `res` and `responseTime`: "request
  * completed", or "request errored" with `err` for a 5xx; `onEnd` first (the metrics). One line and
  * one pair of listeners per request: no child logger per request, and no AsyncLocalStorage (which,
  * on Node 20, makes every promise of the process pay for async hooks).
  */
 export function requestLog(logger: Logger, onEnd: (req: LoggedRequest, res: ServerResponse, seconds: number) => void) {
-  return (req: LoggedRequest, res: ServerResponse): void => {
+  return (req: LoggedRequest, res: ServerResponse, next: () => void): void => {
     const started = performance.now();
-    res.setHeader('x-correlation-id', req.id);
+    req.id = correlationId(req, res);
     const ended = () => {
       res.off('finish', ended);
       res.off('close', ended);
       const ms = performance.now() - started;
       onEnd(req, res, ms / 1000);
       if (!logger.isLevelEnabled('info')) return;
-      (req.raw as { id?: unknown }).id = req.id; // pino's req serializer reads it
-      const line: Record<string, unknown> = { req: req.raw, correlationId: req.id };
+      const line: Record<string, unknown> = { req, correlationId: req.id };
       if (req.ledgerRequestId) line.requestId = req.ledgerRequestId;
       line.res = res;
       if (res.statusCode >= 500) line.err = new Error(`failed with status code ${res.statusCode}`);
@@ -68,5 +64,6 @@ export function requestLog(logger: Logger, onEnd: (req: LoggedRequest, res: Serv
     };
     res.on('finish', ended);
     res.on('close', ended);
+    next();
   };
 }
