@@ -179,6 +179,15 @@ describe('a what-if in shares reports what one pass reports', () => {
       db.close();
       return rows;
     };
+    /** The positions of the first `n` device events in a row that follow a row of another stream kind, of more than one device, after position 150. */
+    const deviceRunAfterCommonRow = (n: number) => {
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare('SELECT position, stream FROM events WHERE position > 150 ORDER BY position').all() as Array<{ position: number; stream: string }>;
+      db.close();
+      const i = rows.findIndex((r, k) => !r.stream.startsWith('device-') && rows.slice(k + 1, k + 1 + n).every((x) => x.stream.startsWith('device-')) && new Set(rows.slice(k + 1, k + 1 + n).map((x) => x.stream)).size > 1);
+      expect(i).toBeGreaterThanOrEqual(0);
+      return rows.slice(i + 1, i + 1 + n).map((r) => r.position);
+    };
     const breakAt = (at: number[], how: 'json' | 'version') => {
       copy = path.join(dir, `broken-${++copies}.sqlite`);
       fs.copyFileSync(file, copy);
@@ -198,6 +207,9 @@ describe('a what-if in shares reports what one pass reports', () => {
       ['a decision of an unknown schema version', 'version', (rows: Array<{ position: number; stream: string }>) => [rows.find((r) => r.stream.startsWith('device-') && r.position > 300)!.position]],
       ['a registration change (every share reads it)', 'json', (rows: Array<{ position: number; stream: string }>) => [rows.find((r) => r.stream.startsWith('meterpoint-') && r.position > 250)!.position]],
       ['many broken decisions, in every share: the first in the log counts', 'json', (rows: Array<{ position: number; stream: string }>) => rows.filter((r) => r.stream.startsWith('device-') && r.position > 100).filter((_, i) => i % 7 === 3).map((r) => r.position).reverse()],
+      // After a row every share reads, a run of device events, each broken: each share's last row
+      // read is that common one, so only the broken row's own position says which is first.
+      ['broken events one after the other, of devices in different shares, after a row every share reads', 'json', () => deviceRunAfterCommonRow(6)],
     ] as const)('%s', async (_case, how, pick) => {
       const s = breakAt(pick(positions()), how);
       for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
@@ -209,6 +221,29 @@ describe('a what-if in shares reports what one pass reports', () => {
         }
       }
     });
+  });
+
+  it("a window's shares read no event past the window: one that cannot be read there is no failure of the window, as in one pass", async () => {
+    // The window ends at a device's decision; the next event (another device's) is whole, all after it broken.
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT position, stream FROM events WHERE position > 100 ORDER BY position').all() as Array<{ position: number; stream: string }>;
+    db.close();
+    const k = rows.findIndex((r, i) => r.stream.startsWith('device-') && rows[i + 1]?.stream.startsWith('device-') && rows[i + 1].stream !== r.stream);
+    const last = rows[k].position;
+    const copy = path.join(dir, 'broken-past-window.sqlite');
+    fs.copyFileSync(file, copy);
+    const w = new Database(copy);
+    w.prepare("UPDATE events SET data = '{broken' WHERE position > ? AND position <= ?").run(last + 1, last + 40);
+    w.close();
+    const broken = new SqliteEventStore(copy);
+    try {
+      const page = { maxEvents: last };
+      const one = json(await whatIf(broken, undefined, {}, page));
+      expect(JSON.parse(one).window).toMatchObject({ eventsRead: last, lastPosition: String(last), nextPosition: String(last + 1) });
+      for (const count of [2, 3]) expect({ count, report: json(await shared(broken, copy, count, undefined, {}, page)) }).toEqual({ count, report: one });
+    } finally {
+      await broken.dispose();
+    }
   });
 
   describe('on worker threads', () => {

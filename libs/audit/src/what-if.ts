@@ -178,7 +178,7 @@ export interface ShareInput {
   through?: bigint;
 }
 
-/** A share that failed, at the position of the event it was on (-1: before reading). */
+/** A share that failed, at the position of the event it was on, or of the event its read could not give (-1: before reading). */
 export interface ShareFailure {
   failedAt: bigint;
   error: SentError;
@@ -209,7 +209,10 @@ export async function scanShare(store: EventStore, input: ShareInput, share: Sha
   try {
     return await scan(store, input.ruleSet, input.filter, input.page, onProgress, input.maxFolds, share, at, input.through);
   } catch (err) {
-    return { failedAt: at.position, error: sent(err) };
+    // An event the read could not give is where the share failed: the shares read only their own
+    // rows, so the last one this share read says nothing of where another share stands.
+    const failedAt = err instanceof UnreadableEventError && err.position > at.position ? err.position : at.position;
+    return { failedAt, error: sent(err) };
   }
 }
 
@@ -334,9 +337,9 @@ async function scan(
     for (; progressAt <= n; progressAt += 10_000) onProgress?.(progressAt);
   };
   const fromPosition = range ? range.from : page.fromPosition;
-  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine } : {}), metadata: false })) {
+  // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
+  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), metadata: false })) {
     if (range) {
-      if (e.position > range.last) break;
       at.position = e.position;
       progressTo(Number(e.position - range.from) + 1);
     } else {

@@ -195,6 +195,8 @@ export class EsdbEventStore implements EventStore {
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     this.ensureOpen();
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
+    const { toPosition } = options;
+    if (toPosition !== undefined && direction === BACKWARDS) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
     const from = options.fromPosition ?? (direction === BACKWARDS ? 'end' : 'start');
     let remaining = options.maxCount ?? Infinity;
     let cursor: Position | typeof START | typeof END = from === 'start' ? START : from === 'end' ? END : unpackPosition(from);
@@ -213,6 +215,7 @@ export class EsdbEventStore implements EventStore {
           seen++;
           last = (resolved as AllStreamResolvedEvent).event?.position ?? last;
           if (skip !== undefined && last && packPosition(last) === skip) continue;
+          if (toPosition !== undefined && last && packPosition(last) > toPosition) return;
           const recorded = fromResolved(resolved as AllStreamResolvedEvent);
           if (!recorded) continue;
           yield recorded;

@@ -218,6 +218,11 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         expect(fromThird.map((e) => (e.data as { n: number }).n)).toEqual([2, 3, 4]);
         const two = await collect(store.readAll({ fromPosition: all[1].position, maxCount: 2 }));
         expect(two.map((e) => e.position)).toEqual([all[1].position, all[2].position]);
+        const through = await collect(store.readAll({ fromPosition: all[1].position, toPosition: all[3].position }));
+        expect(through.map((e) => e.position)).toEqual([all[1].position, all[2].position, all[3].position]);
+        const leanThrough = await collect(store.readAll({ fromPosition: all[1].position, toPosition: all[2].position, metadata: false, only: (stream) => stream === a }));
+        expect(leanThrough.filter((e) => e.stream === a).map((e) => e.position)).toEqual([all[1].position]);
+        await expect(async () => collect(store.readAll({ direction: 'backwards', toPosition: all[1].position }))).rejects.toThrow(/toPosition is for a forward read/);
         expect(await store.headPosition()).toBe(all[4].position);
       });
 

@@ -91,6 +91,11 @@ export interface ReadAllOptions {
   direction?: Direction;
   maxCount?: number;
   /**
+   * Inclusive, forwards only: the last position to read. No event past it is read (so one that
+   * cannot be read there is not reported by this read). A backwards read with it is refused.
+   */
+  toPosition?: bigint;
+  /**
    * The streams whose events the reader needs at all. A hint: an adapter may leave the events of
    * the other streams out of the read (SQLite does, in its query: their rows are never fetched),
    * or yield them all (EventStoreDB's client reads every event of the log), so a reader that

@@ -103,7 +103,7 @@ export class SqliteEventStore implements EventStore {
   private readonly onlyOf = new Map<number, (stream: string) => boolean>();
   private reads = 0;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
-  private readonly allLean = new Map<string, Paged<[number | bigint, ...number[]]>>();
+  private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>]>>();
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
@@ -318,20 +318,22 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    const { only, metadata = true } = options;
-    if (!only && metadata) return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from));
-    const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}`;
+    const { only, metadata = true, toPosition } = options;
+    if (toPosition !== undefined && backwards) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
+    if (!only && metadata && toPosition === undefined) return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from));
+    const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}`;
     let query = this.allLean.get(key);
     if (!query) {
       const columns = metadata ? '*' : 'position, stream, revision, event_id, type, data, created';
-      const where = `position ${backwards ? '<=' : '>='} ?${only ? ' AND ledger_only(?, stream)' : ''}`;
+      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(?, stream)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
     }
     const read = only ? ++this.reads : undefined;
+    const to = toPosition === undefined ? [] : [toPosition];
     const page = (from: bigint, limit: number) => {
-      if (read === undefined) return query(limit, from);
+      if (read === undefined) return query(limit, from, ...to);
       this.onlyOf.set(read, only!); // from the first page to the read's end (paged's `finally`)
-      return query(limit, from, read);
+      return query(limit, from, ...to, read);
     };
     return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page, () => read !== undefined && this.onlyOf.delete(read));
   }
