@@ -1,7 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { runAuditWork, type AuditJobKind, type AuditJobParams } from '@ledger/audit';
-import { createEventStore, type StoreConfig } from '@ledger/event-store';
-import { rebuildInto } from '@ledger/projections';
+// Deep imports, not the libraries' indexes: a job's start is mostly loading code, so the worker
+// loads what its job needs only (no Nest, no EventStoreDB client unless configured, the
+// projections for a rebuild only).
+import { runAuditWork, type AuditJobKind, type AuditJobParams } from '@ledger/audit/jobs/work';
+import { createEventStore, type StoreConfig } from '@ledger/event-store/config';
 
 /**
  * The application's job worker: the audit kinds (verify, digest, what-if) and the rebuild of the
@@ -24,10 +26,11 @@ void (async () => {
   try {
     const started = Date.now();
     const head = store.kind === 'sqlite' ? Number((await store.headPosition()) ?? 0n) : undefined;
-    const result =
-      kind === 'rebuild'
-        ? { ...(await rebuildInto(store, params.file!, (n) => progress(n, head))), seconds: (Date.now() - started) / 1000 }
-        : await runAuditWork(kind, store, params, progress, { whatIf: { threads: whatIfThreads ?? 1, store: config } });
+    let result: unknown;
+    if (kind === 'rebuild') {
+      const { rebuildInto } = require('@ledger/projections/processor/rebuild-into') as typeof import('@ledger/projections/processor/rebuild-into');
+      result = { ...(await rebuildInto(store, params.file!, (n) => progress(n, head))), seconds: (Date.now() - started) / 1000 };
+    } else result = await runAuditWork(kind, store, params, progress, { whatIf: { threads: whatIfThreads ?? 1, store: config } });
     post({ type: 'result', result });
   } catch (err) {
     post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });

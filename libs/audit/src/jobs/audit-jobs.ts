@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
 import type { WorkerMessage } from './job-worker';
 import type { AuditJobParams } from './work';
+import { workerEntry } from './worker-entry';
 
 export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -44,13 +43,6 @@ export interface AuditJobsOptions {
   keep?: number;
   /** The worker thread's entry (default: this library's, which runs the audit kinds). */
   worker?: { file: string; execArgv?: string[] };
-}
-
-/** A worker's entry beside `dir`: the compiled .js, or the .ts source through tsx (tests run the sources). */
-export function workerEntry(dir: string, name: string): { file: string; execArgv?: string[] } {
-  const js = path.join(dir, `${name}.js`);
-  if (fs.existsSync(js)) return { file: js };
-  return { file: path.join(dir, `${name}.ts`), execArgv: ['--require', 'tsx/cjs'] };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createEventStore, type StoreConfig } from '@ledger/event-store';
+import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
 import { runAuditWork, type AuditJobKind, type AuditJobParams } from './work';
 
 /**
