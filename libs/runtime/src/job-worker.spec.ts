@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { AuditJobs, digestAt, whatIf } from '@ledger/audit';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { jobWorker } from './jobs';
 
 /**
  * A job's start is mostly loading code: a job's worker thread (the application's, and the audit
@@ -33,5 +39,31 @@ describe("a job's worker thread", () => {
   it('loads the EventStoreDB client when the store is EventStoreDB', () => {
     const loaded = loadedBy(path.join(ROOT, 'libs/runtime/src/job-worker.ts'), { kind: 'esdb', connectionString: 'esdb://127.0.0.1:1?tls=false', timeoutMs: 100 });
     expect(loaded.some((f) => /@eventstore[\\/]db-client/.test(f))).toBe(true);
+  }, 60_000);
+});
+
+describe("the application's job worker, kept for the next job", () => {
+  it('answers each job on the store as it is then, job after job', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-worker-'));
+    const file = path.join(dir, 'store.sqlite');
+    const store = new SqliteEventStore(file);
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: file }, worker: jobWorker() });
+    const run = async (kind: string, params = {}) => (await jobs.done(jobs.start(kind, params, 'auditor', false).id)).result;
+    try {
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 5, seed: 3 });
+      const before = await run('digest');
+      expect(before).toEqual(await digestAt(store));
+      const ruleSet = getRuleSet('ownership-only');
+      expect(await run('what-if', { ruleSet: { id: ruleSet.id, version: ruleSet.version } })).toMatchObject({ judged: (await whatIf(store, ruleSet)).judged });
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 8, seed: 4 });
+      const after = await run('digest');
+      expect(after).toEqual(await digestAt(store));
+      expect(after).not.toEqual(before);
+      expect(await run('verify')).toMatchObject({ ok: true, position: (await store.headPosition())!.toString() });
+    } finally {
+      await jobs.close();
+      await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
