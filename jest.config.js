@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
-  moduleNameMapper: { '^@ledger/(domain|event-store|ledger|projections|audit|runtime)$': '<rootDir>/libs/$1/src', '^@ledger/event-store/(.+)$': '<rootDir>/libs/event-store/src/$1' },
+  moduleNameMapper: { '^@ledger/(domain|event-store|ledger|projections|audit|runtime)$': '<rootDir>/libs/$1/src', '^@ledger/(event-store|projections|audit)/(.+)$': '<rootDir>/libs/$1/src/$2' },
   // A test, or a hook, that takes longer fails; the code under test yields to the event loop, so
   // the timer can fire (see Projector.catchUp).
   testTimeout: 30000,

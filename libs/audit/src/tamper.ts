@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ledgerEventOf } from '@ledger/domain';
-import { hashOf, UnreadableEventError, verifyLink, type ChainBreak, type EventStore, type RecordedEvent } from '@ledger/event-store';
+import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { hashOf, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 export interface VerifyReport {
   ok: boolean;

@@ -13,7 +13,7 @@ import {
 import type { EventStore, StoreConfig } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from './jobs/audit-jobs';
+import { workerEntry } from './jobs/worker-entry'; // not audit-jobs: a job's worker loads this, and no rxjs
 import { evolveFor, readEvent, stateAt } from './stream-folds';
 
 export interface WhatIfFilter {

@@ -1,13 +1,21 @@
-import { EsdbEventStore } from './esdb-event-store';
 import type { EventStore } from './event-store.port';
-import { SqliteEventStore, type SqliteWriterMode } from './sqlite-event-store';
+import type { SqliteWriterMode } from './sqlite-event-store';
 
 export type StoreConfig =
   | { kind: 'sqlite'; path: string; writer?: SqliteWriterMode }
   | { kind: 'esdb'; connectionString: string; timeoutMs: number };
 
-/** Builds the configured adapter. The code that uses the store never chooses it. */
+/**
+ * Builds the configured adapter. The code that uses the store never chooses it. Each adapter is
+ * loaded only when chosen: a job's worker thread that imports this (not the index) loads neither
+ * the EventStoreDB client for a SQLite store nor Nest.
+ */
 export async function createEventStore(config: StoreConfig): Promise<EventStore> {
-  if (config.kind === 'sqlite') return new SqliteEventStore(config.path, { writer: config.writer });
+  // require, not import(): tsx (the tests' workers) would keep an import() as ESM's, which finds no .ts
+  if (config.kind === 'sqlite') {
+    const { SqliteEventStore } = require('./sqlite-event-store') as typeof import('./sqlite-event-store');
+    return new SqliteEventStore(config.path, { writer: config.writer });
+  }
+  const { EsdbEventStore } = require('./esdb-event-store') as typeof import('./esdb-event-store');
   return new EsdbEventStore(config.connectionString, { timeoutMs: config.timeoutMs });
 }

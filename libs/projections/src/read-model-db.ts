@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PAGE_SIZE } from '@ledger/event-store';
+import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
 
 /** A part of the read-model file: its tables, created when missing, and how to fill them when they are new in a file that already holds projected events. */
 export interface TableSet {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from './audit-jobs';
+import type { AuditJobParams } from './work';
 
 /** A worker that answers at once with a result, standing in for an audit kind. */
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-jobs-'));
@@ -76,5 +77,69 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
 
     const alone = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held });
     expect((await alone.done(alone.start('what-if', { file: path.join(dir, 'release-0') }, 'auditor').id)).result).toEqual({ threads: 1 });
+  });
+});
+
+describe("a job's worker is kept for the next job once its job succeeded (its code is loaded)", () => {
+  // A worker that takes one job after another, as serveJobs: it answers with its thread and the
+  // job it ran, after posting its thread as progress; `fail` fails the job, `hang` never answers,
+  // `beat` counts in a shared buffer while the thread lives.
+  const reusable = { file: path.join(dir, 'reusable.js') };
+  fs.writeFileSync(
+    reusable.file,
+    `const { parentPort, workerData, threadId } = require('node:worker_threads');
+const run = (job) => {
+  const p = job.params;
+  if (p.beat) setInterval(() => Atomics.add(new Int32Array(p.beat), 0, 1), 2);
+  parentPort.postMessage({ type: 'progress', done: threadId });
+  if (p.fail) parentPort.postMessage({ type: 'failed', error: 'it failed' });
+  else if (!p.hang) parentPort.postMessage({ type: 'result', result: { threadId, kind: job.kind, n: p.n }, reusable: true });
+};
+run(workerData);
+parentPort.on('message', run);
+`,
+  );
+  const threadOf = async (jobs: AuditJobs, id: string) => {
+    for (let i = 0; i < 400 && jobs.get(id)!.progress.done === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    return jobs.get(id)!.progress.done;
+  };
+  const run = async (jobs: AuditJobs, kind: string, params: object) => jobs.done(jobs.start(kind, params as AuditJobParams, 'auditor').id);
+
+  it('a second job runs on the first one\'s thread, with its own parameters and result', async () => {
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
+    const first = await run(jobs, 'verify', { n: 1 });
+    const second = await run(jobs, 'digest', { n: 2 });
+    expect(second).toMatchObject({ state: 'succeeded', result: { threadId: (first.result as { threadId: number }).threadId, kind: 'digest', n: 2 } });
+    await jobs.close();
+  });
+
+  it("a failed or cancelled job's worker is terminated, never reused", async () => {
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
+    const failed = await run(jobs, 'verify', { fail: true });
+    expect(failed.state).toBe('failed');
+    const after = await run(jobs, 'verify', {});
+    expect((after.result as { threadId: number }).threadId).not.toBe(failed.progress.done);
+
+    const hung = jobs.start('verify', { hang: true } as AuditJobParams, 'auditor');
+    const thread = await threadOf(jobs, hung.id);
+    expect(thread).toBe((after.result as { threadId: number }).threadId); // the idle worker took it
+    expect(await jobs.cancel(hung.id)).toBe(true);
+    const next = await run(jobs, 'verify', {});
+    expect((next.result as { threadId: number }).threadId).not.toBe(thread);
+    await jobs.close();
+  });
+
+  it('close() ends the idle workers: no thread of theirs runs on', async () => {
+    const beat = new SharedArrayBuffer(4);
+    const count = () => Atomics.load(new Int32Array(beat), 0);
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
+    expect(await run(jobs, 'verify', { beat })).toMatchObject({ state: 'succeeded' });
+    const idle = count();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(count()).toBeGreaterThan(idle); // it waits, alive, for the next job
+    await jobs.close();
+    const closed = count();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(count()).toBe(closed);
   });
 });

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
-import type { WorkerMessage } from './job-worker';
+import type { JobData, WorkerMessage } from './job-thread';
 import type { AuditJobParams } from './work';
+import { workerEntry } from './worker-entry';
 
 export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -46,24 +45,24 @@ export interface AuditJobsOptions {
   worker?: { file: string; execArgv?: string[] };
 }
 
-/** A worker's entry beside `dir`: the compiled .js, or the .ts source through tsx (tests run the sources). */
-export function workerEntry(dir: string, name: string): { file: string; execArgv?: string[] } {
-  const js = path.join(dir, `${name}.js`);
-  if (fs.existsSync(js)) return { file: js };
-  return { file: path.join(dir, `${name}.ts`), execArgv: ['--require', 'tsx/cjs'] };
-}
-
 /**
  * Audit jobs (verify, digest, what-if) on worker threads, each with its own connection to the
  * store, so the API's event loop keeps judging requests while they run. At most `maxRunning` run
  * at once; the rest queue. Each job reports progress (events read of the total, rate, expected
  * end); `cancel` stops a queued job, or terminates a running one's worker. `changes` emits every
  * state and progress update (for a console that shows them live).
+ *
+ * A worker whose job succeeded, and that takes a next job (see serveJobs), waits idle for the next
+ * one (up to `maxRunning` wait): its code is loaded, which is most of a job's start. The worker of
+ * a job that failed or was cancelled is terminated; `close` ends the idle ones.
  */
 export class AuditJobs {
   private readonly jobs = new Map<string, AuditJob>();
   private readonly queue: string[] = [];
   private readonly workers = new Map<string, Worker>();
+  /** Workers waiting for a next job, each with what takes it out of the idle set. */
+  private readonly idle: Array<{ worker: Worker; unwatch: () => void }> = [];
+  private closed = false;
   private readonly maxRunning: number;
   private readonly whatIfThreads: number;
   /** The threads each running job's worker takes (a what-if's, its share of whatIfThreads). */
@@ -154,9 +153,11 @@ export class AuditJobs {
 
   /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record). */
   async close(): Promise<void> {
+    this.closed = true;
     const ending = [...this.ending].map((id) => this.done(id));
     for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
     await Promise.all(ending);
+    await Promise.all(this.idle.splice(0).map(({ worker }) => worker.terminate()));
   }
 
   private next(): void {
@@ -170,8 +171,18 @@ export class AuditJobs {
   }
 
   private run(job: AuditJob, threads: number): void {
-    const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
-    const worker = new Worker(entry.file, { workerData: { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads };
+    const idle = this.idle.pop();
+    let worker: Worker;
+    if (idle) {
+      idle.unwatch();
+      worker = idle.worker;
+      worker.ref();
+      worker.postMessage(data);
+    } else {
+      const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
+      worker = new Worker(entry.file, { workerData: data, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    }
     this.threads.set(worker, threads);
     this.workers.set(job.id, worker);
     job.state = 'running';
@@ -179,15 +190,16 @@ export class AuditJobs {
     this.updates.next(job);
     const started = Date.now();
     let settled = false;
-    const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }) => {
+    const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }, reusable = false) => {
       if (settled || isEnded(job.state) || this.cancelling.has(job.id)) return;
       settled = true;
       this.workers.delete(job.id);
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      this.release(worker, reusable);
       await this.end(job, state, extra);
-      void worker.terminate();
       this.next();
     };
-    worker.on('message', (m: WorkerMessage) => {
+    const onMessage = (m: WorkerMessage) => {
       if (m.type === 'progress') {
         const seconds = (Date.now() - started) / 1000;
         const perSecond = seconds > 0 ? Math.round(m.done / seconds) : null;
@@ -195,11 +207,26 @@ export class AuditJobs {
         const expectedEnd = total && perSecond ? new Date(Date.now() + ((total - m.done) / perSecond) * 1000).toISOString() : null;
         job.progress = { done: m.done, total, perSecond, expectedEnd };
         this.updates.next(job);
-      } else if (m.type === 'result') void finish('succeeded', { result: m.result });
+      } else if (m.type === 'result') void finish('succeeded', { result: m.result }, m.reusable === true);
       else void finish('failed', { error: m.error });
-    });
-    worker.on('error', (err) => void finish('failed', { error: err.message }));
-    worker.on('exit', (code) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` }));
+    };
+    const onError = (err: Error) => void finish('failed', { error: err.message });
+    const onExit = (code: number) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` });
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  }
+
+  /** A worker whose job has answered: kept idle for the next job if it takes one and there is room, else terminated. */
+  private release(worker: Worker, reusable: boolean): void {
+    const drop = () => {
+      const i = this.idle.findIndex((w) => w.worker === worker);
+      if (i >= 0) this.idle.splice(i, 1);
+      void worker.terminate();
+    };
+    worker.on('error', drop); // whatever it does from now on is no job's failure
+    if (!reusable || this.closed || this.idle.length >= this.maxRunning) return drop();
+    worker.on('exit', drop);
+    worker.unref(); // an idle worker does not keep the process alive
+    this.idle.push({ worker, unwatch: () => worker.off('error', drop).off('exit', drop) });
   }
 
   /**

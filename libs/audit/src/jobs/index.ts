@@ -1,2 +1,3 @@
 export * from './audit-jobs';
 export * from './work';
+export * from './worker-entry';

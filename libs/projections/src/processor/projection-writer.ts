@@ -1,5 +1,6 @@
 import { ledgerEventOf } from '@ledger/domain';
-import { UnreadableEventError, type RecordedEvent } from '@ledger/event-store';
+import type { RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';

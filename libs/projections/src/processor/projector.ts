@@ -1,4 +1,5 @@
-import { UnreadableEventError, type EventStore, type RecordedEvent, type Subscription } from '@ledger/event-store';
+import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
 import type { ProjectionWriter } from './projection-writer';
 
 export interface ProjectorOptions {

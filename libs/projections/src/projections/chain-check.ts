@@ -1,5 +1,6 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
-import { hashOf, verifyLink, type RecordedEvent } from '@ledger/event-store';
+import type { RecordedEvent } from '@ledger/event-store';
+import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 

@@ -1,0 +1,44 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { EventStore } from '@ledger/event-store';
+import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
+import type { AuditJobParams } from './work';
+
+/** One job as its worker gets it: the first in workerData, each next one by message. */
+export interface JobData {
+  kind: string;
+  store: StoreConfig;
+  params: AuditJobParams;
+  whatIfThreads: number;
+}
+
+/** What a job's worker posts to the thread that started it; `reusable`: it takes a next job by message. */
+export type WorkerMessage = { type: 'progress'; done: number; total?: number } | { type: 'result'; result: unknown; reusable?: boolean } | { type: 'failed'; error: string };
+
+/**
+ * Runs jobs on this worker thread, one at a time, each on a connection of its own to the store
+ * (opened for the job, disposed after), posting progress and the result (or failure). Once it has
+ * answered, the thread that started it may send it a next job: its code is loaded already.
+ */
+export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>): void {
+  const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+  const run = async (job: JobData) => {
+    const store = await createEventStore(job.store);
+    let last = 0;
+    try {
+      const result = await work(job, store, (done, total) => {
+        const now = Date.now();
+        if (now - last >= 100) {
+          last = now;
+          post({ type: 'progress', done, total });
+        }
+      });
+      post({ type: 'result', result, reusable: true });
+    } catch (err) {
+      post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      await store.dispose();
+    }
+  };
+  void run(workerData as JobData);
+  parentPort!.on('message', (job: JobData) => void run(job));
+}
