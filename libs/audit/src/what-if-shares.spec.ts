@@ -55,14 +55,26 @@ describe('a what-if in shares reports what one pass reports', () => {
   });
 
   /** The report of `count` shares run on this thread, on connections of their own. */
-  const shared = async (on: EventStore, storeFile: string, count: number, ruleSet: RuleSet | undefined, filter: WhatIfFilter = {}, page: WhatIfPage = {}, onProgress?: (n: number) => void) => {
+  const shared = async (on: EventStore, storeFile: string, count: number, ruleSet: RuleSet | undefined, filter: WhatIfFilter = {}, page: WhatIfPage = {}, onProgress?: (n: number) => void, lastRead?: bigint[]) => {
     const input = { store: { kind: 'sqlite' as const, path: storeFile }, ruleSet, filter, page };
     const others: SqliteEventStore[] = [];
     try {
-      return await inShares(on, input, count, onProgress, async (share) => {
+      return await inShares(on, input, count, onProgress, async (share, marked) => {
         const other = new SqliteEventStore(storeFile);
         others.push(other);
-        return scanShare(other, input, share);
+        if (lastRead) {
+          // The last position each other share's read gave it.
+          const readAll = other.readAll.bind(other);
+          other.readAll = (options) => ({
+            async *[Symbol.asyncIterator]() {
+              for await (const e of readAll(options)) {
+                lastRead[share.index] = e.position;
+                yield e;
+              }
+            },
+          });
+        }
+        return scanShare(other, marked, share);
       });
     } finally {
       for (const o of others) await o.dispose();
@@ -118,13 +130,13 @@ describe('a what-if in shares reports what one pass reports', () => {
       const input = { store: { kind: 'sqlite' as const, path: copyFile }, ruleSet: getRuleSet('ownership-only'), filter: {}, page: { limit: 10_000 }, through };
       const d = JSON.parse(before) as { changes: { items: Array<{ requestId: string }> } };
       const [originator, target] = d.changes.items[0].requestId.split(':');
-      const report = await inShares(growing, input, 3, undefined, async (share) => {
+      const report = await inShares(growing, input, 3, undefined, async (share, marked) => {
         // Share 0 has read the whole log by now; more decisions land before the others start.
         const ledger = new Ledger(growing, getRuleSet('baseline'));
         for (let i = 0; i < 5; i++) await ledger.submit(parseServiceRequest({ srv: '4.1.1', requestId: `${originator}:${target}:7${share.index}${i}`, receivedAt: '2024-10-01T00:00:00Z', format: 'json' }), ctx);
         const other = new SqliteEventStore(copyFile);
         others.push(other);
-        return scanShare(other, input, share);
+        return scanShare(other, marked, share);
       });
       expect((await growing.headPosition())! > through).toBe(true);
       expect(json(report)).toEqual(before);
@@ -243,6 +255,29 @@ describe('a what-if in shares reports what one pass reports', () => {
       for (const count of [2, 3]) expect({ count, report: json(await shared(broken, copy, count, undefined, {}, page)) }).toEqual({ count, report: one });
     } finally {
       await broken.dispose();
+    }
+  });
+
+  it('a share that failed stops the others once they are past where it failed (nothing they meet later can be the failure met first)', async () => {
+    const broken = path.join(dir, 'broken-early.sqlite');
+    fs.copyFileSync(file, broken);
+    const db = new Database(broken);
+    const early = (db.prepare("SELECT position FROM events WHERE stream LIKE 'device-%' AND position > 60 ORDER BY position LIMIT 1").get() as { position: number }).position;
+    db.prepare("UPDATE events SET data = '{broken' WHERE position = ?").run(early);
+    db.close();
+    const s = new SqliteEventStore(broken);
+    try {
+      const one = (await whatIf(s, undefined).catch((e: unknown) => e)) as Error;
+      for (const count of [2, 3]) {
+        const lastRead: bigint[] = [];
+        const many = (await shared(s, broken, count, undefined, {}, {}, undefined, lastRead).catch((e: unknown) => e)) as Error;
+        expect(many.message).toBe(one.message);
+        // Every share runs on this thread here, a row at a time each, so the others stop within a few rows of it.
+        for (let i = 1; i < count; i++) expect({ count, share: i, stoppedNear: lastRead[i] !== undefined && lastRead[i] < BigInt(early) + 40n }).toEqual({ count, share: i, stoppedNear: true });
+      }
+      expect(head).toBeGreaterThan(BigInt(early) + 400n);
+    } finally {
+      await s.dispose();
     }
   });
 

@@ -132,22 +132,27 @@ export async function whatIf(
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
   // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };
-  return inShares(store, input, threads, onProgress, (share) => onWorker(input, share));
+  return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
 }
 
 /**
  * A what-if in `count` shares: the first on this thread and `store`, the others by `elsewhere`
- * (a worker thread each; tests run them here), merged into one report.
+ * (a worker thread each; tests run them here), merged into one report. The shares share a mark of
+ * the earliest position where one failed (`failed`): a share past it stops, since nothing it
+ * meets later can be the failure met first.
  */
 export async function inShares(
   store: EventStore,
   input: ShareInput,
   count: number,
   onProgress: ((eventsRead: number) => void) | undefined,
-  elsewhere: (share: Share) => Promise<Scan | ShareFailure>,
+  elsewhere: (share: Share, input: ShareInput) => Promise<Scan | ShareFailure>,
 ): Promise<WhatIfReport> {
   const shares = Array.from({ length: count }, (_, index) => ({ count, index }));
-  const results = await Promise.all([scanShare(store, input, shares[0], onProgress), ...shares.slice(1).map(elsewhere)]);
+  const mark = new BigInt64Array(new SharedArrayBuffer(8));
+  mark[0] = NO_FAILURE;
+  const marked: ShareInput = { ...input, failed: mark.buffer as SharedArrayBuffer };
+  const results = await Promise.all([scanShare(store, marked, shares[0], onProgress), ...shares.slice(1).map((share) => elsewhere(share, marked))]);
   const failed = results.filter((r): r is ShareFailure => 'failedAt' in r).sort((a, b) => (a.failedAt < b.failedAt ? -1 : a.failedAt > b.failedAt ? 1 : 0));
   if (failed.length > 0) throw errorOf(failed[0].error);
   return merged(results as Scan[], input.page);
@@ -176,7 +181,14 @@ export interface ShareInput {
   maxFolds?: number;
   /** The end of the log for every share (the head when the run began): what is appended later is not read. */
   through?: bigint;
+  /** The earliest position where a share failed so far, shared by all (a BigInt64Array's buffer; NO_FAILURE while none has). */
+  failed?: SharedArrayBuffer;
 }
+
+const NO_FAILURE = BigInt.asIntN(64, 2n ** 63n - 1n);
+
+/** A share that stopped because another had failed before where it was: what it found says nothing. */
+class Overtaken extends Error {}
 
 /** A share that failed, at the position of the event it was on, or of the event its read could not give (-1: before reading). */
 export interface ShareFailure {
@@ -205,13 +217,21 @@ function shareOf(stream: string, count: number): number | undefined {
 
 /** One share's pass on this thread's connection; a failure is answered with where it happened. */
 export async function scanShare(store: EventStore, input: ShareInput, share: Share, onProgress?: (eventsRead: number) => void): Promise<Scan | ShareFailure> {
-  const at = { position: -1n };
+  const failed = input.failed ? new BigInt64Array(input.failed) : undefined;
+  const at = { position: -1n, failed };
   try {
     return await scan(store, input.ruleSet, input.filter, input.page, onProgress, input.maxFolds, share, at, input.through);
   } catch (err) {
+    if (err instanceof Overtaken) return { failedAt: NO_FAILURE, error: { message: err.message } };
     // An event the read could not give is where the share failed: the shares read only their own
     // rows, so the last one this share read says nothing of where another share stands.
     const failedAt = err instanceof UnreadableEventError && err.position > at.position ? err.position : at.position;
+    // The mark keeps the earliest failure of all the shares (another may be setting it meanwhile).
+    for (let seen = failed ? Atomics.load(failed, 0) : NO_FAILURE; failedAt < seen; ) {
+      const was = Atomics.compareExchange(failed!, 0, seen, failedAt);
+      if (was === seen) break;
+      seen = was;
+    }
     return { failedAt, error: sent(err) };
   }
 }
@@ -282,7 +302,7 @@ async function scan(
   onProgress: ((eventsRead: number) => void) | undefined,
   maxFolds = 10_000,
   share?: Share,
-  at: { position: bigint } = { position: -1n },
+  at: { position: bigint; failed?: BigInt64Array } = { position: -1n },
   through?: bigint,
 ): Promise<Scan> {
   const offset = page.offset ?? 0;
@@ -339,6 +359,7 @@ async function scan(
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
   for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), metadata: false })) {
+    if (at.failed && e.position > Atomics.load(at.failed, 0)) throw new Overtaken(`share ${share!.index} stopped: another failed before position ${e.position}`);
     if (range) {
       at.position = e.position;
       progressTo(Number(e.position - range.from) + 1);
