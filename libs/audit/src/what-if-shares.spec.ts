@@ -7,7 +7,7 @@ import { getRuleSet, parseServiceRequest, type RuleSet, type ServiceRequestEvalu
 import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { readEvent } from './stream-folds';
-import { inShares, scanShare, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
+import { inShares, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
 
 /**
  * A what-if judged in shares (the device streams split between threads) gives the report one pass
@@ -303,14 +303,13 @@ describe('a what-if in shares reports what one pass reports', () => {
       }
     });
 
-    it('a log shorter than eventsPerThread a thread is judged on fewer threads: none is started for a short one', async () => {
-      // A directory is no store: a worker started on it fails, and the run with it.
-      const nowhere = { kind: 'sqlite' as const, path: dir };
-      const one = await whatIf(store, getRuleSet('ownership-only'));
-      expect(await whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 4, store: nowhere })).toEqual(one);
-      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { maxEvents: 50 }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 50 } });
-      expect(await whatIf(store, getRuleSet('ownership-only'), {}, { fromPosition: head - 50n }, undefined, { threads: 4, eventsPerThread: 100, store: nowhere })).toMatchObject({ window: { eventsRead: 51 } });
-      await expect(whatIf(store, getRuleSet('ownership-only'), {}, {}, undefined, { threads: 2, eventsPerThread: Number(head) / 2, store: nowhere })).rejects.toThrow();
+    it('a log shorter than eventsPerThread a thread is judged on fewer threads: none is started for a short one', () => {
+      expect(threadsFor(4, head, {})).toBe(1); // the default: 100,000 events a thread
+      expect(threadsFor(4, head, { maxEvents: 50 }, 100)).toBe(1);
+      expect(threadsFor(4, head, { fromPosition: head - 50n }, 100)).toBe(1);
+      expect(threadsFor(4, head, { toPosition: 150n }, 100)).toBe(2);
+      expect(threadsFor(2, head, {}, Number(head) / 2)).toBe(2);
+      expect(threadsFor(4, head, {}, 1)).toBe(4);
     });
 
     it("a share's worker thread loads neither Nest nor the EventStoreDB client (the event store library's index): its start is mostly loading code", () => {
@@ -330,6 +329,31 @@ describe('a what-if in shares reports what one pass reports', () => {
       expect(r).toMatchObject({ notReproduced: 0 });
       expect(r.judged).toBeGreaterThan(5);
       await memory.dispose();
+    });
+
+    it("threads are given the store's own file only: another path is judged as one pass over the store, and no file is made there", async () => {
+      const elsewhere = path.join(dir, 'typo', 'ledger.sqlite');
+      const one = json(await whatIf(store, undefined));
+      expect(json(await whatIf(store, undefined, {}, {}, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: elsewhere } }))).toBe(one);
+      expect(fs.existsSync(elsewhere)).toBe(false);
+    });
+
+    it('a log with a row deleted (a gap in its positions) is judged as one pass: the shares count windows by positions', async () => {
+      const gap = path.join(dir, 'gap.sqlite');
+      fs.copyFileSync(file, gap);
+      const db = new Database(gap);
+      db.prepare('DELETE FROM events WHERE position IN (20, 21)').run();
+      db.close();
+      const s = new SqliteEventStore(gap);
+      try {
+        expect(s.positionsGapless()).toBe(false);
+        expect(store.positionsGapless()).toBe(true);
+        const page = { maxEvents: 60 };
+        const one = json(await whatIf(s, undefined, {}, page));
+        expect(json(await whatIf(s, undefined, {}, page, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: gap } }))).toBe(one);
+      } finally {
+        await s.dispose();
+      }
     });
   });
 });

@@ -12,6 +12,8 @@ import {
 // Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
 import type { EventStore, StoreConfig } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
+import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './jobs/worker-entry'; // not audit-jobs: a job's worker loads this, and no rxjs
 import { evolveFor, readEvent, stateAt } from './stream-folds';
@@ -121,18 +123,26 @@ export async function whatIf(
   const config = options.store;
   let threads = 1;
   let head = 0n;
-  if ((options.threads ?? 1) > 1 && config?.kind === 'sqlite' && config.path !== ':memory:' && store.kind === 'sqlite') {
-    // SQLite's positions are gapless (1, 2, 3, ...): the events this run may read.
+  // Shares only on the SQLite file this store reads (the workers open `config.path`: another file
+  // would be judged instead, quietly), and only while its positions are gapless (1, 2, 3, ...), since
+  // each share works out the window one pass reads from the positions; else one pass.
+  const onItsFile = store instanceof SqliteEventStore && config?.kind === 'sqlite' && config.path !== ':memory:' && path.resolve(config.path) === path.resolve(store.file);
+  if ((options.threads ?? 1) > 1 && onItsFile && store.positionsGapless()) {
     head = (await store.headPosition()) ?? 0n;
-    const from = page.fromPosition ?? 1n;
-    const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
-    const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
-    threads = Math.max(1, Math.min(Math.floor(options.threads!), Math.ceil(events / (options.eventsPerThread ?? EVENTS_PER_THREAD))));
+    threads = threadsFor(options.threads!, head, page, options.eventsPerThread);
   }
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
   // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
+}
+
+/** The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and one per `eventsPerThread` events it may read. */
+export function threadsFor(requested: number, head: bigint, page: WhatIfPage, eventsPerThread = EVENTS_PER_THREAD): number {
+  const from = page.fromPosition ?? 1n;
+  const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
+  const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
+  return Math.max(1, Math.min(Math.floor(requested), Math.ceil(events / eventsPerThread)));
 }
 
 /**
@@ -185,7 +195,9 @@ export interface ShareInput {
   failed?: SharedArrayBuffer;
 }
 
-const NO_FAILURE = BigInt.asIntN(64, 2n ** 63n - 1n);
+const NO_FAILURE = 2n ** 63n - 1n;
+/** A worker that could not start or died (out of memory, say): no place in the log, so a failure another share met in the log is the one reported, as one pass would. */
+const THREAD_FAILED = NO_FAILURE - 1n;
 
 /** A share that stopped because another had failed before where it was: what it found says nothing. */
 class Overtaken extends Error {}
@@ -244,12 +256,12 @@ function onWorker(input: ShareInput, share: Share): Promise<Scan | ShareFailure>
     try {
       worker = new Worker(entry.file, { workerData: { input, share }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
     } catch (err) {
-      return resolve({ failedAt: -1n, error: sent(err) }); // answered like any failed share, after the others have ended
+      return resolve({ failedAt: THREAD_FAILED, error: sent(err) }); // answered like any failed share, after the others have ended
     }
     let answer: Scan | ShareFailure | undefined;
     worker.on('message', (m: Scan | ShareFailure) => (answer = m));
-    worker.on('error', (err) => (answer ??= { failedAt: -1n, error: sent(err) }));
-    worker.on('exit', (code) => resolve(answer ?? { failedAt: -1n, error: { message: `the what-if's worker for share ${share.index} of ${share.count} exited (code ${code}) before it answered` } }));
+    worker.on('error', (err) => (answer ??= { failedAt: THREAD_FAILED, error: sent(err) }));
+    worker.on('exit', (code) => resolve(answer ?? { failedAt: THREAD_FAILED, error: { message: `the what-if's worker for share ${share.index} of ${share.count} exited (code ${code}) before it answered` } }));
   });
 }
 
@@ -464,7 +476,7 @@ async function scan(
 function rangeOf(page: WhatIfPage, head: bigint): { from: bigint; last: bigint; events: number; next?: bigint } {
   const from = page.fromPosition !== undefined && page.fromPosition > 1n ? page.fromPosition : 1n;
   let end = page.toPosition;
-  if (page.maxEvents !== undefined) {
+  if (page.maxEvents !== undefined && Number.isFinite(page.maxEvents)) {
     const byCount = from + BigInt(Math.max(0, Math.ceil(page.maxEvents))) - 1n;
     if (end === undefined || byCount < end) end = byCount;
   }

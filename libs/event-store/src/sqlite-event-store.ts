@@ -387,6 +387,18 @@ export class SqliteEventStore implements EventStore {
     return r === null || r === undefined ? undefined : BigInt(r);
   }
 
+  /**
+   * Whether the log's positions run 1, 2, 3, ... to the head with none missing (as the writer
+   * leaves them: rows are never deleted). A what-if in shares counts on it; a row deleted (which
+   * verify reports) leaves a gap.
+   */
+  positionsGapless(): boolean {
+    this.ensureOpen();
+    this.reading();
+    const { n, head } = this.db.prepare('SELECT count(*) AS n, coalesce(max(position), 0) AS head FROM events').get() as { n: number; head: number };
+    return n === head;
+  }
+
   async headPosition(): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();

@@ -5,11 +5,8 @@ import { auditJobStream, getRuleSet, parseServiceRequest, type ServiceRequestInp
 import { SqliteEventStore, verifyLink, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from './ledger';
 import { toLedgerEvent } from './streams';
+import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from './testing/one-esme';
 
-const NO_A = '90-B3-D5-1F-30-03-00-0A';
-const NO_B = '90-B3-D5-1F-30-03-00-0B';
-const ESME = '00-DB-12-34-56-78-90-01';
-const MPAN = '1412345678901';
 const ctx = { actor: 'test' };
 
 describe('Ledger command handlers', () => {
@@ -21,14 +18,7 @@ describe('Ledger command handlers', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-handlers-'));
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     ledger = new Ledger(store, getRuleSet('baseline'));
-    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-    await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
-    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-    await ledger.placeCertificate(
-      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
-      ctx,
-    );
+    await recordOneEsme(ledger, NO_A, ctx);
   });
   afterEach(async () => {
     await store.dispose();

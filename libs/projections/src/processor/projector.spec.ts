@@ -8,24 +8,9 @@ import { StuckReports } from '@ledger/audit';
 import { queriesOf } from '../queries';
 import { openReadModels } from './projection-writer';
 import { Projector } from './projector';
+import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 
-const NO_A = '90-B3-D5-1F-30-03-00-0A';
-const NO_B = '90-B3-D5-1F-30-03-00-0B';
-const ESME = '00-DB-12-34-56-78-90-01';
-const MPAN = '1412345678901';
 const ctx = { actor: 'test' };
-
-/** NO-A and NO-B, NO-A registered for MPAN, and a commissioned SMETS1 ESME holding NO-B's NO certificate: stuck. */
-async function recordStuckEsme(ledger: Ledger): Promise<void> {
-  await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-  await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-  await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
-  await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-  await ledger.placeCertificate(
-    { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
-    ctx,
-  );
-}
 
 describe('projections', () => {
   let dir: string;
@@ -38,7 +23,7 @@ describe('projections', () => {
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     ledger = new Ledger(store, getRuleSet('baseline'));
     projector = new Projector(store, openReadModels(path.join(dir, 'readmodels.sqlite')), { batchSize: 3 });
-    await recordStuckEsme(ledger);
+    await recordOneEsme(ledger, NO_B);
   });
   afterEach(async () => {
     await projector.stop();
@@ -121,7 +106,7 @@ describe('a read-model file written before a projection existed', () => {
     const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
     try {
       const ledger = new Ledger(store, getRuleSet('baseline'));
-      await recordStuckEsme(ledger);
+      await recordOneEsme(ledger, NO_B);
       const file = path.join(dir, 'readmodels.sqlite');
       const first = openReadModels(file);
       await new Projector(store, first).catchUp();

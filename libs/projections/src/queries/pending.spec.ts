@@ -8,11 +8,8 @@ import { StuckReports } from '@ledger/audit';
 import { openReadModels, Projector } from '../processor';
 import type { DeviceQueries } from './device-queries';
 import { queriesOf } from './queries-of';
+import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 
-const NO_A = '90-B3-D5-1F-30-03-00-0A';
-const NO_B = '90-B3-D5-1F-30-03-00-0B';
-const ESME = '00-DB-12-34-56-78-90-01';
-const MPAN = '1412345678901';
 const ctx = { actor: 'test' };
 const EXECUTES = '2099-01-01T00:00:00.000Z';
 const BEFORE = '2024-03-02T00:00:00.000Z';
@@ -37,14 +34,7 @@ describe('read models show a future-dated credential change as pending until its
     const queries = queriesOf(projector.writer);
     devices = queries.devices;
     stuck = new StuckReports(queries);
-    await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-    await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
-    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
-    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-    await ledger.placeCertificate(
-      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
-      ctx,
-    );
+    await recordOneEsme(ledger, NO_B, ctx);
     const repair = await ledger.submit(
       parseServiceRequest({
         requestId: `${NO_B}:${ESME}:1`,
