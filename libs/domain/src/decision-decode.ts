@@ -82,7 +82,7 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
   const set = sets.find((s) => s.version === (record.templates ?? 1));
-  if (!set) throw fail('templates', `template set ${String(record.templates)} is not known (known: ${sets.map((s) => s.version).join(', ')})`);
+  if (!set) throw fail('templates', `template set ${JSON.stringify(record.templates)} is not known (known: ${sets.map((s) => s.version).join(', ')})`);
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
   if (!id) throw fail('requestId', `'${String(record.requestId)}' is not originator::counter`);
   const rs = /^(.+)@(\d+)$/.exec(String(record.ruleSet));

@@ -35,6 +35,33 @@ describe('a job ends only once its end handling (the swap of a rebuild, the reco
     await closing;
   });
 
+  it("close() waits for the end handling of a job that answered while close() was cancelling another", async () => {
+    const answers = { file: path.join(dir, 'answers-later.js') };
+    fs.writeFileSync(
+      answers.file,
+      `const { parentPort, workerData } = require('node:worker_threads');
+const run = (job) => { if (!job.params.hang) setTimeout(() => parentPort.postMessage({ type: 'result', result: {} }), 20); };
+run(workerData);
+`,
+    );
+    const ended: string[] = [];
+    const jobs = new AuditJobs({
+      store: { kind: 'sqlite', path: ':memory:' },
+      worker: answers,
+      maxRunning: 2,
+      // A's cancellation takes 200 ms to handle; B answers meanwhile, and its end takes 400 ms.
+      onEnded: async (job) => {
+        await new Promise((r) => setTimeout(r, (job.params as { hang?: boolean }).hang ? 200 : 400));
+        ended.push(job.state === 'cancelled' ? 'A' : 'B');
+      },
+    });
+    jobs.start('verify', { hang: true } as AuditJobParams, 'auditor');
+    jobs.start('verify', {}, 'auditor');
+    await new Promise((r) => setTimeout(r, 5));
+    await jobs.close();
+    expect(ended.sort()).toEqual(['A', 'B']);
+  });
+
   it('an end handling that fails still ends the job, with the reason beside its result', async () => {
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker, onEnded: async () => Promise.reject(new Error('the store refused the record')) });
     const job = jobs.start('verify', {}, 'auditor');

@@ -154,13 +154,17 @@ export class AuditJobs {
   /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record). */
   async close(): Promise<void> {
     this.closed = true;
-    const ending = [...this.ending].map((id) => this.done(id));
-    for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
-    await Promise.all(ending);
+    // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
+    while (this.queue.length > 0 || this.workers.size > 0 || this.ending.size > 0) {
+      const ending = [...this.ending].map((id) => this.done(id));
+      for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
+      await Promise.all(ending);
+    }
     await Promise.all(this.idle.splice(0).map(({ worker }) => worker.terminate()));
   }
 
   private next(): void {
+    if (this.closed) return; // nothing new starts at shutdown
     const budget = Math.max(this.maxRunning, this.whatIfThreads);
     while (this.workers.size < this.maxRunning && this.queue.length > 0) {
       const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);

@@ -24,6 +24,7 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
   const run = async (job: JobData) => {
     const store = await createEventStore(job.store);
     let last = 0;
+    let answer: WorkerMessage;
     try {
       const result = await work(job, store, (done, total) => {
         const now = Date.now();
@@ -32,12 +33,18 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
           post({ type: 'progress', done, total });
         }
       });
-      post({ type: 'result', result, reusable: true });
+      answer = { type: 'result', result, reusable: true };
     } catch (err) {
-      post({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
-    } finally {
-      await store.dispose();
+      answer = { type: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
+    // The connection is closed before the answer, so a next job never runs beside it; a thread
+    // whose connection did not close cleanly answers, but takes no next job.
+    try {
+      await store.dispose();
+    } catch {
+      if (answer.type === 'result') answer = { ...answer, reusable: false };
+    }
+    post(answer);
   };
   void run(workerData as JobData);
   parentPort!.on('message', (job: JobData) => void run(job));

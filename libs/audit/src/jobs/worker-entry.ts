@@ -14,7 +14,8 @@ export function workerEntry(dir: string, name: string): { file: string; execArgv
     const dist = dir.lastIndexOf(`${path.sep}dist${path.sep}`);
     const register = dist >= 0 ? path.join(dir.slice(0, dist), 'bin', 'register-paths.js') : undefined;
     const started = process.execArgv.some((a) => a.endsWith('register-paths.js'));
-    return register && !started && fs.existsSync(register) ? { file: js, execArgv: [...process.execArgv, '--require', register] } : { file: js };
+    // Only that flag: a worker refuses process-wide ones (--max-old-space-size, ...) given explicitly.
+    return register && !started && fs.existsSync(register) ? { file: js, execArgv: ['--require', register] } : { file: js };
   }
   return { file: path.join(dir, `${name}.ts`), execArgv: ['--require', 'tsx/cjs'] };
 }
