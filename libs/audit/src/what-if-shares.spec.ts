@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
+import { replayDecision } from './replay';
 import { readEvent } from './stream-folds';
+import { verifyStore } from './tamper';
 import { inShares, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
 
 /**
@@ -233,6 +235,42 @@ describe('a what-if in shares reports what one pass reports', () => {
         }
       }
     });
+  });
+
+  it('a metadata that does not parse fails no what-if, whatever folds are kept (maxFolds, shares); verify reports it and a replay reading it still stops', async () => {
+    // The first event of a sender's stream: a what-if keeping two folds reads it back for each of the sender's decisions.
+    let decision: ServiceRequestEvaluatedV1 | undefined;
+    for await (const e of store.readAll()) if (e.type === 'ServiceRequestEvaluated' && !decision) decision = readEvent(e, {})!.data as ServiceRequestEvaluatedV1;
+    const copy = path.join(dir, 'broken-metadata.sqlite');
+    const source = new Database(file, { readonly: true });
+    await source.backup(copy); // with what is still in the WAL
+    source.close();
+    const db = new Database(copy);
+    db.prepare("UPDATE events SET metadata = '{broken' WHERE stream = ? AND revision = 0").run(`user-${decision!.request.originator}`);
+    db.close();
+    const broken = new SqliteEventStore(copy);
+    const others: SqliteEventStore[] = [];
+    try {
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+        const one = json(await whatIf(broken, ruleSet));
+        expect(one).toBe(json(await whatIf(store, ruleSet))); // as on the intact store
+        expect(json(await whatIf(broken, ruleSet, {}, {}, undefined, { maxFolds: 2 }))).toBe(one);
+        for (const count of [2, 3]) {
+          const input = { store: { kind: 'sqlite' as const, path: copy }, ruleSet, filter: {}, page: {}, maxFolds: 2 };
+          const report = await inShares(broken, input, count, undefined, async (share, marked) => {
+            const other = new SqliteEventStore(copy);
+            others.push(other);
+            return scanShare(other, marked, share);
+          });
+          expect({ count, report: json(report) }).toEqual({ count, report: one });
+        }
+      }
+      expect((await verifyStore(broken)).unreadable).toMatchObject([{ stream: `user-${decision!.request.originator}`, revision: '0' }]);
+      await expect(replayDecision(broken, decision!)).rejects.toThrow(UnreadableEventError);
+    } finally {
+      for (const o of others) await o.dispose();
+      await broken.dispose();
+    }
   });
 
   it("a window's shares read no event past the window: one that cannot be read there is no failure of the window, as in one pass", async () => {

@@ -370,7 +370,7 @@ async function scan(
   };
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
-  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), metadata: false })) {
+  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA })) {
     if (at.failed && e.position > Atomics.load(at.failed, 0)) throw new Overtaken(`share ${share!.index} stopped: another failed before position ${e.position}`);
     if (range) {
       at.position = e.position;
@@ -395,7 +395,7 @@ async function scan(
     const evolve = evolveFor(e.stream);
     if (evolve) {
       const held = folds.get(e.stream);
-      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n) : held?.state;
+      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n, NO_METADATA) : held?.state;
       remember(e.stream, held, evolve(before, event), e.revision);
     }
   }
@@ -415,7 +415,7 @@ async function scan(
       remember(stream, held, held.state, held.revision); // in use: keep it
       return held.state;
     }
-    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision));
+    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision), NO_METADATA);
     if (!held) remember(stream, undefined, state, BigInt(revision));
     return state;
   }
@@ -485,6 +485,13 @@ function rangeOf(page: WhatIfPage, head: bigint): { from: bigint; last: bigint; 
   const past = end !== undefined && end + 1n > from ? end + 1n : from;
   return { from, last, events, ...(end !== undefined && past <= head ? { next: past } : {}) };
 }
+
+/**
+ * A what-if never reads an event's metadata, in the log nor in a stream read back (a fold dropped,
+ * or a decision that read an older revision): so whether a metadata that does not parse fails the
+ * run does not depend on which folds were kept (maxFolds, shares). Verify reports it.
+ */
+const NO_METADATA = { metadata: false } as const;
 
 /** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see remember). */
 interface Fold {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
-import type { ReadAllOptions } from './event-store.port';
+import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
 
@@ -89,7 +89,7 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
-  it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too', async () => {
+  it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too; a stream read, too', async () => {
     const file = path.join(dir, 'no-metadata.sqlite');
     const store = new SqliteEventStore(file);
     await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 }, metadata: { m: 1 } }]);
@@ -108,6 +108,14 @@ describe('SqliteEventStore specifics', () => {
     expect(await read({ metadata: false, only: (s) => s === 'b' })).toEqual([lean[1]]);
     await expect(read({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
     expect((await read({ only: (s) => s === 'a' }))[0].metadata).toMatchObject({ m: 1 });
+    const stream = async (options: ReadStreamOptions) => {
+      const out = [];
+      for await (const e of store.readStream('b', options)) out.push(e);
+      return out;
+    };
+    expect(await stream({ metadata: false })).toEqual([lean[1]]);
+    expect(await stream({ metadata: false, direction: 'backwards' })).toEqual([lean[1]]);
+    await expect(stream({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
     await store.dispose();
   });
 

@@ -25,6 +25,8 @@ export { PAGE_SIZE } from './sqlite-writer';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 500;
+/** The columns of a read without the metadata (ReadAllOptions.metadata, ReadStreamOptions.metadata). */
+const LEAN = 'position, stream, revision, event_id, type, data, created';
 /** SQLite's largest max_page_count: no cap. */
 const MAX_PAGE_COUNT = 4294967294;
 
@@ -35,7 +37,7 @@ interface Row {
   event_id: string;
   type: string;
   data: string;
-  /** Left out of a read without the metadata (ReadAllOptions.metadata). */
+  /** Left out of a read without the metadata (LEAN). */
   metadata?: string;
   created: string;
 }
@@ -108,6 +110,8 @@ export class SqliteEventStore implements EventStore {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
+    readFwdLean: Paged<[string, number | bigint]>;
+    readBwdLean: Paged<[string, number | bigint]>;
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
@@ -128,6 +132,8 @@ export class SqliteEventStore implements EventStore {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
+      readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
+      readBwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC`),
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
@@ -311,9 +317,9 @@ export class SqliteEventStore implements EventStore {
 
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) =>
-      (backwards ? this.stmt.readBwd : this.stmt.readFwd)(limit, stream, from),
-    );
+    const lean = options.metadata === false;
+    const query = backwards ? (lean ? this.stmt.readBwdLean : this.stmt.readBwd) : lean ? this.stmt.readFwdLean : this.stmt.readFwd;
+    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) => query(limit, stream, from));
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
@@ -324,7 +330,7 @@ export class SqliteEventStore implements EventStore {
     const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}`;
     let query = this.allLean.get(key);
     if (!query) {
-      const columns = metadata ? '*' : 'position, stream, revision, event_id, type, data, created';
+      const columns = metadata ? '*' : LEAN;
       const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(?, stream)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
     }
