@@ -101,9 +101,8 @@ export class SqliteEventStore implements EventStore {
   private readonly endSnapshotSoon = () => this.endSnapshot();
   /** The file, as the other stores of this process on it name it. */
   private readonly key: string;
-  /** The `only` of each read running with one (ReadAllOptions.only), by the number its query passes to ledger_only. */
-  private readonly onlyOf = new Map<number, (stream: string) => boolean>();
-  private reads = 0;
+  /** The `only` of the page being queried (ReadAllOptions.only), set for that query alone: nothing of a read outlives its page. */
+  private only: ((stream: string) => boolean) | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>]>>();
   private readonly stmt: {
@@ -126,8 +125,8 @@ export class SqliteEventStore implements EventStore {
     this.groupCommit = options.groupCommit ?? true;
     this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
     this.commits.setMaxListeners(0);
-    // ledger_only(read, stream): whether the read numbered `read` wants the stream's events (its `only`), so the rows it does not are never fetched.
-    this.db.function('ledger_only', { deterministic: true, safeIntegers: false }, (read, stream) => (this.onlyOf.get(read as number)!(stream as string) ? 1 : 0));
+    // ledger_only(stream): whether the read whose page is being queried wants the stream's events (its `only`), so the rows it does not are never fetched.
+    this.db.function('ledger_only', { safeIntegers: false }, (stream) => (this.only!(stream as string) ? 1 : 0));
     this.stmt = {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
@@ -331,46 +330,47 @@ export class SqliteEventStore implements EventStore {
     let query = this.allLean.get(key);
     if (!query) {
       const columns = metadata ? '*' : LEAN;
-      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(?, stream)' : ''}`;
+      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
     }
-    const read = only ? ++this.reads : undefined;
     const to = toPosition === undefined ? [] : [toPosition];
     const page = (from: bigint, limit: number) => {
-      if (read === undefined) return query(limit, from, ...to);
-      this.onlyOf.set(read, only!); // from the first page to the read's end (paged's `finally`)
-      return query(limit, from, ...to, read);
+      if (!only) return query(limit, from, ...to);
+      // A page is one synchronous query: `only` is ledger_only's for it alone, so a read abandoned
+      // without return() leaves nothing behind (no registry of reads to clean up).
+      const outer = this.only;
+      this.only = only;
+      try {
+        return query(limit, from, ...to);
+      } finally {
+        this.only = outer;
+      }
     };
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page, () => read !== undefined && this.onlyOf.delete(read));
+    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page);
   }
 
-  /** Keyset pagination over revisions or positions, a page of PAGE rows per query; `ended` when the read ends, however. */
+  /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
   private async *paged(
     start: bigint | 'start' | 'end' | undefined,
     backwards: boolean,
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
-    ended?: () => void,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
-    try {
-      while (remaining > 0) {
-        this.ensureOpen();
-        this.reading();
-        const rows = page(cursor, Math.min(PAGE, remaining));
-        if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-        for (const row of rows) yield toRecorded(row);
-        remaining -= rows.length;
-        if (rows.length < PAGE) return;
-        const last = BigInt(rows[rows.length - 1][key]);
-        cursor = backwards ? last - 1n : last + 1n;
-        if (cursor < 0n) return;
-      }
-    } finally {
-      ended?.();
+    while (remaining > 0) {
+      this.ensureOpen();
+      this.reading();
+      const rows = page(cursor, Math.min(PAGE, remaining));
+      if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      const last = BigInt(rows[rows.length - 1][key]);
+      cursor = backwards ? last - 1n : last + 1n;
+      if (cursor < 0n) return;
     }
   }
 
