@@ -195,3 +195,26 @@ describe('a job whose worker cannot be started or given the job', () => {
     await jobs.close();
   });
 });
+
+describe("a job whose store connection does not close", () => {
+  it('is answered once disposeTimeoutMs has passed, and its worker is terminated, never reused', async () => {
+    // serveJobs, with a connection whose dispose never ends.
+    const hangs = { file: path.join(dir, 'dispose-hangs.js'), execArgv: ['--require', 'tsx/cjs'] };
+    fs.writeFileSync(
+      hangs.file,
+      `const { threadId } = require('node:worker_threads');
+const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
+serveJobs(async (job, store) => { if (job.params.hang) store.dispose = () => new Promise(() => {}); return { threadId }; }, { disposeTimeoutMs: 50 });
+`,
+    );
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs });
+    const first = await run(jobs, 'verify', {});
+    const second = await run(jobs, 'verify', { hang: true });
+    expect(threadIdOf(second)).toBe(threadIdOf(first)); // a worker whose connection closed is reused
+    expect(second.state).toBe('succeeded');
+    const third = await run(jobs, 'verify', {});
+    expect(third.state).toBe('succeeded');
+    expect(threadIdOf(third)).not.toBe(threadIdOf(second));
+    await jobs.close();
+  }, 30_000);
+});
