@@ -114,5 +114,15 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
       const record = encodeDecision(now(), sets)!;
       expect(() => upcast('ServiceRequestEvaluated', record, `device-${rows[0].spec.to}`)).toThrow(/ServiceRequestEvaluated.templates: template set 2 is not known \(known: 1\)/);
     });
+
+    it('a record whose templates is null (or not a number) is refused as an unknown set; absent, it is set 1', () => {
+      const record = encodeDecision(now())!;
+      expect(record.templates).toBeUndefined();
+      const stream = `device-${rows[0].spec.to}`;
+      expect(() => upcast('ServiceRequestEvaluated', record, stream)).not.toThrow();
+      for (const [templates, named] of [[null, 'null'], ['1', '"1"'], [0, '0']] as const) {
+        expect(() => upcast('ServiceRequestEvaluated', { ...record, templates }, stream)).toThrow(`ServiceRequestEvaluated.templates: template set ${named} is not known (known: 1)`);
+      }
+    });
   });
 });
