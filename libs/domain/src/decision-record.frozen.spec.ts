@@ -9,7 +9,7 @@ import { srvDefinitionFor } from './evaluate';
 import { storedData, upcast } from './events';
 import { getRuleSet, RULE_SETS } from './rule-sets';
 import { MATRIX_CATALOGUE } from './srv-table';
-import { decided, rows } from './testing/decision-cases';
+import { CHECKS, decided, idOf, rows } from './testing/decision-cases';
 import { entryKey, FIXTURE, readByTemplates, type Fixture, type FrozenDecision } from './testing/frozen-decisions';
 
 /**
@@ -27,8 +27,6 @@ import { entryKey, FIXTURE, readByTemplates, type Fixture, type FrozenDecision }
  */
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'testing', FIXTURE), 'utf8')) as Fixture;
-const CHECKS = ['user-role', 'srv-eligibility', 'device', 'registration-data', 'certificate-ownership'];
-const idOf = (entry: unknown) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : (entry as { id?: string }).id);
 const read = (e: FrozenDecision, options = {}) => JSON.stringify(upcast('ServiceRequestEvaluated', structuredClone(e.stored), e.stream, options).data);
 
 /** The decision read without its reasons: each reason '' but those kept as recorded (a check stored whole, or `reasonAsRecorded`). */
