@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BroadcastChannel } from 'node:worker_threads';
 import { AuditJobs, digestAt, whatIf } from '@ledger/audit';
+import { watched } from '@ledger/audit/testing/watched-worker';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
@@ -18,46 +17,6 @@ import { jobWorker } from './jobs';
 const ROOT = path.resolve(__dirname, '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-worker-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** What a watched worker tells after each answer: its thread, and every module its thread has loaded by then. */
-interface Told {
-  threadId: number;
-  answer: string;
-  loaded: string[];
-}
-
-/**
- * A job worker as AuditJobs starts it, through an entry that loads nothing else of ours and, as the
- * worker answers a job, tells (on a BroadcastChannel) its threadId and its thread's require.cache.
- */
-function watched(worker: string) {
-  const name = `job-worker-${randomUUID()}`;
-  const file = path.join(dir, `${name}.js`);
-  fs.writeFileSync(
-    file,
-    `const { parentPort, threadId, BroadcastChannel } = require('node:worker_threads');
-const channel = new BroadcastChannel(${JSON.stringify(name)});
-const post = parentPort.postMessage.bind(parentPort);
-parentPort.postMessage = (m) => {
-  if (m.type !== 'progress') channel.postMessage({ threadId, answer: m.type, loaded: Object.keys(require.cache) });
-  post(m);
-};
-require(${JSON.stringify(worker)});
-`,
-  );
-  const told: Told[] = [];
-  const channel = new BroadcastChannel(name);
-  channel.onmessage = (e) => told.push((e as { data: Told }).data);
-  return {
-    entry: { file, execArgv: ['--require', 'tsx/cjs'] },
-    /** What it told of its `n`th answer (from 1). */
-    async told(n: number): Promise<Told> {
-      for (let i = 0; i < 1000 && told.length < n; i++) await new Promise((r) => setTimeout(r, 10));
-      return told[n - 1];
-    },
-    close: () => channel.close(),
-  };
-}
 
 const heavy = (loaded: string[]) => loaded.filter((f) => /@nestjs|@eventstore|[\\/]rxjs[\\/]dist[\\/]cjs[\\/]index\.js$|libs[\\/](event-store|audit)[\\/]src[\\/]index\.ts$|libs[\\/]projections[\\/]/.test(f));
 
