@@ -10,7 +10,7 @@ import { replayDecision } from './replay';
 import { readEvent } from './stream-folds';
 import { watched } from './testing/watched-worker';
 import { verifyStore } from './tamper';
-import { inShares, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
+import { inShares, MAX_SHARED_OFFSET, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
 
 /**
  * A what-if judged in shares (the device streams split between threads) gives the report one pass
@@ -349,6 +349,16 @@ describe('a what-if in shares reports what one pass reports', () => {
       expect(threadsFor(4, head, { toPosition: 150n }, 100)).toBe(2);
       expect(threadsFor(2, head, {}, Number(head) / 2)).toBe(2);
       expect(threadsFor(4, head, {}, 1)).toBe(4);
+    });
+
+    it('a page of changed decisions past MAX_SHARED_OFFSET is listed by one pass: what a share keeps (every change up to offset + limit) stays bounded', async () => {
+      expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET }, 1)).toBe(4);
+      expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET + 1, limit: 5 }, 1)).toBe(1);
+      expect(threadsFor(4, head, { offset: 10 ** 9 }, 1)).toBe(1);
+      const ownership = getRuleSet('ownership-only');
+      const all = await whatIf(store, ownership, {}, { limit: 1000 });
+      const deep = { offset: MAX_SHARED_OFFSET + 1, limit: 5 };
+      expect(await whatIf(store, ownership, {}, deep, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: file } })).toEqual({ ...all, changes: { total: all.changes.total, offset: deep.offset, items: [] } });
     });
 
     it("a share's worker thread, having judged its share, has loaded neither Nest nor the EventStoreDB client (the event store library's index): its start is mostly loading code", async () => {

@@ -78,6 +78,14 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
+/**
+ * The furthest page of changed decisions (`offset`) a what-if lists on several threads. Each share
+ * keeps every change it meets up to offset + limit (any of the page may be among them), where one
+ * pass keeps the page only; so a page past this is listed by one pass, and what a share holds
+ * stays bounded (~11,000 changes at most with the API's limit of 1,000) however deep the page.
+ */
+export const MAX_SHARED_OFFSET = 10_000;
+
 /** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.3 s of loading code) would cost more than it saves. */
 const EVENTS_PER_THREAD = 100_000;
 
@@ -137,8 +145,12 @@ export async function whatIf(
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
 }
 
-/** The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and one per `eventsPerThread` events it may read. */
+/**
+ * The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and
+ * one per `eventsPerThread` events it may read; one for a page past MAX_SHARED_OFFSET.
+ */
 export function threadsFor(requested: number, head: bigint, page: WhatIfPage, eventsPerThread = EVENTS_PER_THREAD): number {
+  if ((page.offset ?? 0) > MAX_SHARED_OFFSET) return 1;
   const from = page.fromPosition ?? 1n;
   const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
   const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
