@@ -26,10 +26,15 @@ export function readEvent(e: RecordedEvent, options: ReadOptions = { checks: fal
   }
 }
 
-/** A stream's state as of a revision (null: before its first event), folded with the domain's own evolve. */
-export async function stateAt(store: EventStore, stream: string, evolve: Evolve<unknown>, toRevision: bigint | null): Promise<unknown> {
+/**
+ * A stream's state as of a revision (null: before its first event), folded with the domain's own
+ * evolve, which never reads an event's metadata. `metadata: false`: read without it (a what-if, whose
+ * reads of the log leave it out too, so a metadata that does not parse fails none of its reads);
+ * by default with it, so a replay stops at one that does not parse, as it always has.
+ */
+export async function stateAt(store: EventStore, stream: string, evolve: Evolve<unknown>, toRevision: bigint | null, options: { metadata?: boolean } = {}): Promise<unknown> {
   let state: unknown;
   if (toRevision === null) return state;
-  for await (const e of store.readStream(stream, { maxCount: Number(toRevision) + 1 })) state = evolve(state, readEvent(e)!);
+  for await (const e of store.readStream(stream, { maxCount: Number(toRevision) + 1, ...(options.metadata === false ? { metadata: false } : {}) })) state = evolve(state, readEvent(e)!);
   return state;
 }

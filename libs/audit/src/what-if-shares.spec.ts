@@ -1,13 +1,16 @@
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { getRuleSet, parseServiceRequest, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
+import { replayDecision } from './replay';
 import { readEvent } from './stream-folds';
-import { inShares, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
+import { watched } from './testing/watched-worker';
+import { verifyStore } from './tamper';
+import { inShares, MAX_SHARED_OFFSET, scanShare, threadsFor, whatIf, type WhatIfFilter, type WhatIfPage } from './what-if';
 
 /**
  * A what-if judged in shares (the device streams split between threads) gives the report one pass
@@ -235,6 +238,42 @@ describe('a what-if in shares reports what one pass reports', () => {
     });
   });
 
+  it('a metadata that does not parse fails no what-if, whatever folds are kept (maxFolds, shares); verify reports it and a replay reading it still stops', async () => {
+    // The first event of a sender's stream: a what-if keeping two folds reads it back for each of the sender's decisions.
+    let decision: ServiceRequestEvaluatedV1 | undefined;
+    for await (const e of store.readAll()) if (e.type === 'ServiceRequestEvaluated' && !decision) decision = readEvent(e, {})!.data as ServiceRequestEvaluatedV1;
+    const copy = path.join(dir, 'broken-metadata.sqlite');
+    const source = new Database(file, { readonly: true });
+    await source.backup(copy); // with what is still in the WAL
+    source.close();
+    const db = new Database(copy);
+    db.prepare("UPDATE events SET metadata = '{broken' WHERE stream = ? AND revision = 0").run(`user-${decision!.request.originator}`);
+    db.close();
+    const broken = new SqliteEventStore(copy);
+    const others: SqliteEventStore[] = [];
+    try {
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+        const one = json(await whatIf(broken, ruleSet));
+        expect(one).toBe(json(await whatIf(store, ruleSet))); // as on the intact store
+        expect(json(await whatIf(broken, ruleSet, {}, {}, undefined, { maxFolds: 2 }))).toBe(one);
+        for (const count of [2, 3]) {
+          const input = { store: { kind: 'sqlite' as const, path: copy }, ruleSet, filter: {}, page: {}, maxFolds: 2 };
+          const report = await inShares(broken, input, count, undefined, async (share, marked) => {
+            const other = new SqliteEventStore(copy);
+            others.push(other);
+            return scanShare(other, marked, share);
+          });
+          expect({ count, report: json(report) }).toEqual({ count, report: one });
+        }
+      }
+      expect((await verifyStore(broken)).unreadable).toMatchObject([{ stream: `user-${decision!.request.originator}`, revision: '0' }]);
+      await expect(replayDecision(broken, decision!)).rejects.toThrow(UnreadableEventError);
+    } finally {
+      for (const o of others) await o.dispose();
+      await broken.dispose();
+    }
+  });
+
   it("a window's shares read no event past the window: one that cannot be read there is no failure of the window, as in one pass", async () => {
     // The window ends at a device's decision; the next event (another device's) is whole, all after it broken.
     const db = new Database(file, { readonly: true });
@@ -312,14 +351,31 @@ describe('a what-if in shares reports what one pass reports', () => {
       expect(threadsFor(4, head, {}, 1)).toBe(4);
     });
 
-    it("a share's worker thread loads neither Nest nor the EventStoreDB client (the event store library's index): its start is mostly loading code", () => {
-      const worker = path.join(__dirname, 'what-if-worker.ts');
-      const imports = [...fs.readFileSync(worker, 'utf8').matchAll(/^import .* from '([^']+)';/gm)].map((m) => (m[1].startsWith('.') ? path.join(__dirname, m[1]) : m[1]));
-      expect(imports).toContain('@ledger/event-store/sqlite-event-store');
-      const script = `for (const m of ${JSON.stringify(imports)}) require(m); console.log(JSON.stringify(Object.keys(require.cache)));`;
-      const loaded = JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: path.join(__dirname, '..', '..', '..'), encoding: 'utf8' })) as string[];
-      expect(loaded.some((f) => f.endsWith(path.join('audit', 'src', 'what-if.ts')))).toBe(true);
-      expect(loaded.filter((f) => /@nestjs|@eventstore|event-store[\\/]src[\\/](index|esdb-event-store|event-store\.module)\.ts$/.test(f))).toEqual([]);
+    it('a page of changed decisions past MAX_SHARED_OFFSET is listed by one pass: what a share keeps (every change up to offset + limit) stays bounded', async () => {
+      expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET }, 1)).toBe(4);
+      expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET + 1, limit: 5 }, 1)).toBe(1);
+      expect(threadsFor(4, head, { offset: 10 ** 9 }, 1)).toBe(1);
+      const ownership = getRuleSet('ownership-only');
+      const all = await whatIf(store, ownership, {}, { limit: 1000 });
+      const deep = { offset: MAX_SHARED_OFFSET + 1, limit: 5 };
+      expect(await whatIf(store, ownership, {}, deep, undefined, { threads: 3, eventsPerThread: 1, store: { kind: 'sqlite', path: file } })).toEqual({ ...all, changes: { total: all.changes.total, offset: deep.offset, items: [] } });
+    });
+
+    it("a share's worker thread, having judged its share, has loaded neither Nest nor the EventStoreDB client (the event store library's index): its start is mostly loading code", async () => {
+      const w = watched(path.join(__dirname, 'what-if-worker.ts'));
+      let worker: Worker | undefined;
+      try {
+        const started = (worker = new Worker(w.entry.file, { execArgv: w.entry.execArgv, workerData: { input: { store: { kind: 'sqlite', path: file }, ruleSet: getRuleSet('ownership-only'), filter: {}, page: {} }, share: { count: 2, index: 1 } } }));
+        const scan = await new Promise<{ report: { judged: number } }>((resolve, reject) => started.once('message', resolve).once('error', reject));
+        expect(scan.report.judged).toBeGreaterThan(0);
+        const { loaded } = await w.told(1);
+        expect(loaded.some((f) => f.endsWith(path.join('audit', 'src', 'what-if.ts')))).toBe(true);
+        expect(loaded.some((f) => f.endsWith(path.join('event-store', 'src', 'sqlite-event-store.ts')))).toBe(true);
+        expect(loaded.filter((f) => /@nestjs|@eventstore|event-store[\\/]src[\\/](index|esdb-event-store|event-store\.module)\.ts$/.test(f))).toEqual([]);
+      } finally {
+        await worker?.terminate();
+        w.close();
+      }
     });
 
     it('a store in memory is judged on one thread', async () => {

@@ -78,6 +78,14 @@ export interface WhatIfWindow {
   head: string | null;
 }
 
+/**
+ * The furthest page of changed decisions (`offset`) a what-if lists on several threads. Each share
+ * keeps every change it meets up to offset + limit (any of the page may be among them), where one
+ * pass keeps the page only; so a page past this is listed by one pass, and what a share holds
+ * stays bounded (~11,000 changes at most with the API's limit of 1,000) however deep the page.
+ */
+export const MAX_SHARED_OFFSET = 10_000;
+
 /** Fewer events than this to read per thread and a what-if runs on fewer threads: starting one (~0.3 s of loading code) would cost more than it saves. */
 const EVENTS_PER_THREAD = 100_000;
 
@@ -137,8 +145,12 @@ export async function whatIf(
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
 }
 
-/** The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and one per `eventsPerThread` events it may read. */
+/**
+ * The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and
+ * one per `eventsPerThread` events it may read; one for a page past MAX_SHARED_OFFSET.
+ */
 export function threadsFor(requested: number, head: bigint, page: WhatIfPage, eventsPerThread = EVENTS_PER_THREAD): number {
+  if ((page.offset ?? 0) > MAX_SHARED_OFFSET) return 1;
   const from = page.fromPosition ?? 1n;
   const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
   const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);
@@ -370,7 +382,7 @@ async function scan(
   };
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
-  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), metadata: false })) {
+  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA })) {
     if (at.failed && e.position > Atomics.load(at.failed, 0)) throw new Overtaken(`share ${share!.index} stopped: another failed before position ${e.position}`);
     if (range) {
       at.position = e.position;
@@ -395,7 +407,7 @@ async function scan(
     const evolve = evolveFor(e.stream);
     if (evolve) {
       const held = folds.get(e.stream);
-      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n) : held?.state;
+      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n, NO_METADATA) : held?.state;
       remember(e.stream, held, evolve(before, event), e.revision);
     }
   }
@@ -415,7 +427,7 @@ async function scan(
       remember(stream, held, held.state, held.revision); // in use: keep it
       return held.state;
     }
-    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision));
+    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision), NO_METADATA);
     if (!held) remember(stream, undefined, state, BigInt(revision));
     return state;
   }
@@ -485,6 +497,13 @@ function rangeOf(page: WhatIfPage, head: bigint): { from: bigint; last: bigint; 
   const past = end !== undefined && end + 1n > from ? end + 1n : from;
   return { from, last, events, ...(end !== undefined && past <= head ? { next: past } : {}) };
 }
+
+/**
+ * A what-if never reads an event's metadata, in the log nor in a stream read back (a fold dropped,
+ * or a decision that read an older revision): so whether a metadata that does not parse fails the
+ * run does not depend on which folds were kept (maxFolds, shares). Verify reports it.
+ */
+const NO_METADATA = { metadata: false } as const;
 
 /** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see remember). */
 interface Fold {

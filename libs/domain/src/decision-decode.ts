@@ -81,7 +81,7 @@ function outcomeOf(entry: CheckEntry, index: number, set: TemplateSet): { outcom
 function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean, sets: readonly TemplateSet[]): ServiceRequestEvaluatedV1 {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
-  const set = sets.find((s) => s.version === (record.templates ?? 1));
+  const set = sets.find((s) => s.version === (record.templates === undefined ? 1 : record.templates)); // absent: set 1; null is no set
   if (!set) throw fail('templates', `template set ${JSON.stringify(record.templates)} is not known (known: ${sets.map((s) => s.version).join(', ')})`);
   const id = /^([^:]+)::(\d+)$/.exec(String(record.requestId));
   if (!id) throw fail('requestId', `'${String(record.requestId)}' is not originator::counter`);

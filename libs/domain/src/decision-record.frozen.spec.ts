@@ -9,7 +9,7 @@ import { srvDefinitionFor } from './evaluate';
 import { storedData, upcast } from './events';
 import { getRuleSet, RULE_SETS } from './rule-sets';
 import { MATRIX_CATALOGUE } from './srv-table';
-import { decided, rows } from './testing/decision-cases';
+import { CHECKS, decided, idOf, rows } from './testing/decision-cases';
 import { entryKey, FIXTURE, readByTemplates, type Fixture, type FrozenDecision } from './testing/frozen-decisions';
 
 /**
@@ -27,8 +27,6 @@ import { entryKey, FIXTURE, readByTemplates, type Fixture, type FrozenDecision }
  */
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'testing', FIXTURE), 'utf8')) as Fixture;
-const CHECKS = ['user-role', 'srv-eligibility', 'device', 'registration-data', 'certificate-ownership'];
-const idOf = (entry: unknown) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : (entry as { id?: string }).id);
 const read = (e: FrozenDecision, options = {}) => JSON.stringify(upcast('ServiceRequestEvaluated', structuredClone(e.stored), e.stream, options).data);
 
 /** The decision read without its reasons: each reason '' but those kept as recorded (a check stored whole, or `reasonAsRecorded`). */
@@ -113,6 +111,16 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
     it("code that does not know a record's template set refuses it, naming the field", () => {
       const record = encodeDecision(now(), sets)!;
       expect(() => upcast('ServiceRequestEvaluated', record, `device-${rows[0].spec.to}`)).toThrow(/ServiceRequestEvaluated.templates: template set 2 is not known \(known: 1\)/);
+    });
+
+    it('a record whose templates is null (or not a number) is refused as an unknown set; absent, it is set 1', () => {
+      const record = encodeDecision(now())!;
+      expect(record.templates).toBeUndefined();
+      const stream = `device-${rows[0].spec.to}`;
+      expect(() => upcast('ServiceRequestEvaluated', record, stream)).not.toThrow();
+      for (const [templates, named] of [[null, 'null'], ['1', '"1"'], [0, '0']] as const) {
+        expect(() => upcast('ServiceRequestEvaluated', { ...record, templates }, stream)).toThrow(`ServiceRequestEvaluated.templates: template set ${named} is not known (known: 1)`);
+      }
     });
   });
 });

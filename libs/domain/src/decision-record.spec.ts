@@ -1,7 +1,7 @@
 import { decodeDecision, DECISION_TEMPLATES, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { storedData, upcast, type ServiceRequestEvaluatedV1 } from './events';
 import { DomainError } from './identifiers';
-import { decided, esme, esme2, rows, supplierA, T2019 } from './testing/decision-cases';
+import { CHECKS, decided, esme, esme2, idOf, rows, supplierA, T2019 } from './testing/decision-cases';
 import { given, inventory, mpan, registration, request, userRole, when } from './testing/scenario';
 
 /**
@@ -10,9 +10,6 @@ import { given, inventory, mpan, registration, request, userRole, when } from '.
  * template is met (the rows: testing/decision-cases.ts). What a recorded decision holds that no
  * template renders is kept as recorded.
  */
-
-const idOf = (entry: unknown) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : (entry as { id?: string }).id);
-const CHECKS = ['user-role', 'srv-eligibility', 'device', 'registration-data', 'certificate-ownership'];
 
 describe('a decision in its stored form (schema version 3)', () => {
   const met = new Set<string>();

@@ -241,12 +241,15 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         expect(back.filter((e) => e.stream === b)).toEqual(whole.filter((e) => e.stream === b).reverse());
       });
 
-      it('metadata: false: the events whole but for their metadata ({} or as always)', async () => {
+      it('metadata: false: the events whole but for their metadata ({} or as always), of the log and of a stream', async () => {
         await store.appendToStream(s, [ev(0, { metadata: { m: 0 } }), ev(1, { metadata: { m: 1 } })]);
         const whole = await collect(store.readAll(), mine(s));
         const lean = await collect(store.readAll({ metadata: false }), mine(s));
         expect(lean.map(({ metadata: _, ...e }) => e)).toEqual(whole.map(({ metadata: _, ...e }) => e));
         lean.forEach((e, i) => expect([{}, whole[i].metadata]).toContainEqual(e.metadata));
+        const leanStream = await collect(store.readStream(s, { metadata: false }));
+        expect(leanStream.map(({ metadata: _, ...e }) => e)).toEqual(whole.map(({ metadata: _, ...e }) => e));
+        leanStream.forEach((e, i) => expect([{}, whole[i].metadata]).toContainEqual(e.metadata));
       });
 
       it('streams a log larger than one page without losing or repeating an event', async () => {

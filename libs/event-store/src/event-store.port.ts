@@ -83,6 +83,8 @@ export interface ReadStreamOptions {
   fromRevision?: bigint | 'start' | 'end';
   direction?: Direction;
   maxCount?: number;
+  /** false: the reader never looks at the events' metadata. A hint, as ReadAllOptions.metadata. Default true. */
+  metadata?: boolean;
 }
 
 export interface ReadAllOptions {

@@ -2,9 +2,11 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describeEventStoreContract } from './event-store.contract';
 import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
-import type { ReadAllOptions } from './event-store.port';
+import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
 
@@ -89,7 +91,7 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
-  it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too', async () => {
+  it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too; a stream read, too', async () => {
     const file = path.join(dir, 'no-metadata.sqlite');
     const store = new SqliteEventStore(file);
     await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 }, metadata: { m: 1 } }]);
@@ -108,6 +110,43 @@ describe('SqliteEventStore specifics', () => {
     expect(await read({ metadata: false, only: (s) => s === 'b' })).toEqual([lean[1]]);
     await expect(read({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
     expect((await read({ only: (s) => s === 'a' }))[0].metadata).toMatchObject({ m: 1 });
+    const stream = async (options: ReadStreamOptions) => {
+      const out = [];
+      for await (const e of store.readStream('b', options)) out.push(e);
+      return out;
+    };
+    expect(await stream({ metadata: false })).toEqual([lean[1]]);
+    expect(await stream({ metadata: false, direction: 'backwards' })).toEqual([lean[1]]);
+    await expect(stream({})).rejects.toThrow(/position 2 \(stream 'b', revision 0\) cannot be read/);
+    await store.dispose();
+  });
+
+  it("only: reads interleaved page by page each get their own streams; one abandoned without return() leaves nothing of it behind", async () => {
+    const store = new SqliteEventStore(path.join(dir, 'only-abandoned.sqlite'));
+    // 1,200 events a stream: a read of one stream takes three pages (500 rows a page).
+    for (let i = 0; i < 3600; i += 100) await store.appendToStream(`s${(i / 100) % 3}`, Array.from({ length: 100 }, (_, k) => ({ id: id(10_000 + i + k), type: 'T', data: { i: i + k } })));
+    const reader = (stream: string) => store.readAll({ only: (s) => s === stream })[Symbol.asyncIterator]();
+    const [a, b] = [reader('s0'), reader('s1')];
+    const streams = { a: new Set<string>(), b: new Set<string>() };
+    const counts = { a: 0, b: 0 };
+    for (let r; !(r = await a.next()).done; counts.a++) {
+      streams.a.add(r.value.stream);
+      const x = await b.next();
+      if (!x.done) (counts.b++, streams.b.add(x.value.stream));
+    }
+    expect({ streams, counts }).toEqual({ streams: { a: new Set(['s0']), b: new Set(['s1']) }, counts: { a: 1200, b: 1200 } });
+    // Abandoned after its first event: neither read to its end nor return()ed. Its test is then held by nothing.
+    let test: WeakRef<(stream: string) => boolean> | undefined;
+    await (async () => {
+      const only = (stream: string) => stream === 's2';
+      test = new WeakRef(only);
+      const it = store.readAll({ only })[Symbol.asyncIterator]();
+      expect((await it.next()).value).toMatchObject({ stream: 's2' });
+    })();
+    await new Promise((r) => setImmediate(r)); // a WeakRef holds its target until the end of the job that made it
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    expect(test!.deref()).toBeUndefined();
     await store.dispose();
   });
 

@@ -25,6 +25,8 @@ export { PAGE_SIZE } from './sqlite-writer';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 500;
+/** The columns of a read without the metadata (ReadAllOptions.metadata, ReadStreamOptions.metadata). */
+const LEAN = 'position, stream, revision, event_id, type, data, created';
 /** SQLite's largest max_page_count: no cap. */
 const MAX_PAGE_COUNT = 4294967294;
 
@@ -35,7 +37,7 @@ interface Row {
   event_id: string;
   type: string;
   data: string;
-  /** Left out of a read without the metadata (ReadAllOptions.metadata). */
+  /** Left out of a read without the metadata (LEAN). */
   metadata?: string;
   created: string;
 }
@@ -99,15 +101,16 @@ export class SqliteEventStore implements EventStore {
   private readonly endSnapshotSoon = () => this.endSnapshot();
   /** The file, as the other stores of this process on it name it. */
   private readonly key: string;
-  /** The `only` of each read running with one (ReadAllOptions.only), by the number its query passes to ledger_only. */
-  private readonly onlyOf = new Map<number, (stream: string) => boolean>();
-  private reads = 0;
+  /** The `only` of the page being queried (ReadAllOptions.only), set for that query alone: nothing of a read outlives its page. */
+  private only: ((stream: string) => boolean) | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>]>>();
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
+    readFwdLean: Paged<[string, number | bigint]>;
+    readBwdLean: Paged<[string, number | bigint]>;
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
@@ -122,12 +125,14 @@ export class SqliteEventStore implements EventStore {
     this.groupCommit = options.groupCommit ?? true;
     this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
     this.commits.setMaxListeners(0);
-    // ledger_only(read, stream): whether the read numbered `read` wants the stream's events (its `only`), so the rows it does not are never fetched.
-    this.db.function('ledger_only', { deterministic: true, safeIntegers: false }, (read, stream) => (this.onlyOf.get(read as number)!(stream as string) ? 1 : 0));
+    // ledger_only(stream): whether the read whose page is being queried wants the stream's events (its `only`), so the rows it does not are never fetched.
+    this.db.function('ledger_only', { safeIntegers: false }, (stream) => (this.only!(stream as string) ? 1 : 0));
     this.stmt = {
       head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
+      readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
+      readBwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC`),
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
@@ -311,9 +316,9 @@ export class SqliteEventStore implements EventStore {
 
   readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) =>
-      (backwards ? this.stmt.readBwd : this.stmt.readFwd)(limit, stream, from),
-    );
+    const lean = options.metadata === false;
+    const query = backwards ? (lean ? this.stmt.readBwdLean : this.stmt.readBwd) : lean ? this.stmt.readFwdLean : this.stmt.readFwd;
+    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) => query(limit, stream, from));
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
@@ -324,47 +329,48 @@ export class SqliteEventStore implements EventStore {
     const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}`;
     let query = this.allLean.get(key);
     if (!query) {
-      const columns = metadata ? '*' : 'position, stream, revision, event_id, type, data, created';
-      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(?, stream)' : ''}`;
+      const columns = metadata ? '*' : LEAN;
+      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
     }
-    const read = only ? ++this.reads : undefined;
     const to = toPosition === undefined ? [] : [toPosition];
     const page = (from: bigint, limit: number) => {
-      if (read === undefined) return query(limit, from, ...to);
-      this.onlyOf.set(read, only!); // from the first page to the read's end (paged's `finally`)
-      return query(limit, from, ...to, read);
+      if (!only) return query(limit, from, ...to);
+      // A page is one synchronous query: `only` is ledger_only's for it alone, so a read abandoned
+      // without return() leaves nothing behind (no registry of reads to clean up).
+      const outer = this.only;
+      this.only = only;
+      try {
+        return query(limit, from, ...to);
+      } finally {
+        this.only = outer;
+      }
     };
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page, () => read !== undefined && this.onlyOf.delete(read));
+    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page);
   }
 
-  /** Keyset pagination over revisions or positions, a page of PAGE rows per query; `ended` when the read ends, however. */
+  /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
   private async *paged(
     start: bigint | 'start' | 'end' | undefined,
     backwards: boolean,
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
-    ended?: () => void,
   ): AsyncIterable<RecordedEvent> {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
-    try {
-      while (remaining > 0) {
-        this.ensureOpen();
-        this.reading();
-        const rows = page(cursor, Math.min(PAGE, remaining));
-        if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-        for (const row of rows) yield toRecorded(row);
-        remaining -= rows.length;
-        if (rows.length < PAGE) return;
-        const last = BigInt(rows[rows.length - 1][key]);
-        cursor = backwards ? last - 1n : last + 1n;
-        if (cursor < 0n) return;
-      }
-    } finally {
-      ended?.();
+    while (remaining > 0) {
+      this.ensureOpen();
+      this.reading();
+      const rows = page(cursor, Math.min(PAGE, remaining));
+      if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
+      for (const row of rows) yield toRecorded(row);
+      remaining -= rows.length;
+      if (rows.length < PAGE) return;
+      const last = BigInt(rows[rows.length - 1][key]);
+      cursor = backwards ? last - 1n : last + 1n;
+      if (cursor < 0n) return;
     }
   }
 

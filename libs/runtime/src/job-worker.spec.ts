@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, digestAt, whatIf } from '@ledger/audit';
+import { watched } from '@ledger/audit/testing/watched-worker';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
@@ -10,18 +10,13 @@ import { jobWorker } from './jobs';
 
 /**
  * A job's start is mostly loading code: a job's worker thread (the application's, and the audit
- * library's own) loads what its job needs only. Its imports, and a SQLite store it opens, load
- * neither Nest nor the EventStoreDB client (the event store library's index), nor rxjs's index,
- * nor the projections (a rebuild loads those when it runs).
+ * library's own) loads what its job needs only. Having run its jobs on a SQLite store, its thread
+ * has loaded neither Nest nor the EventStoreDB client (the event store library's index), nor
+ * rxjs's index, nor the projections (a rebuild loads those when it runs).
  */
 const ROOT = path.resolve(__dirname, '../../..');
-
-function loadedBy(worker: string, opens: object): string[] {
-  const imports = [...fs.readFileSync(worker, 'utf8').matchAll(/^import .* from '([^']+)';/gm)].map((m) => (m[1].startsWith('.') ? path.join(path.dirname(worker), m[1]) : m[1]));
-  const script = `for (const m of ${JSON.stringify(imports)}) require(m);
-require('@ledger/event-store/config').createEventStore(${JSON.stringify(opens)}).then((s) => s.dispose()).then(() => console.log(JSON.stringify(Object.keys(require.cache))));`;
-  return JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as string[];
-}
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-worker-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const heavy = (loaded: string[]) => loaded.filter((f) => /@nestjs|@eventstore|[\\/]rxjs[\\/]dist[\\/]cjs[\\/]index\.js$|libs[\\/](event-store|audit)[\\/]src[\\/]index\.ts$|libs[\\/]projections[\\/]/.test(f));
 
@@ -29,25 +24,42 @@ describe("a job's worker thread", () => {
   it.each([
     ['the application', path.join(ROOT, 'libs/runtime/src/job-worker.ts')],
     ['the audit library', path.join(ROOT, 'libs/audit/src/jobs/job-worker.ts')],
-  ])("(%s's) loads neither Nest, the EventStoreDB client, rxjs's index nor the projections for a job on SQLite", (_name, worker) => {
-    const loaded = loadedBy(worker, { kind: 'sqlite', path: ':memory:' });
-    expect(loaded.some((f) => f.endsWith(path.join('event-store', 'src', 'sqlite-event-store.ts')))).toBe(true);
-    expect(loaded.some((f) => f.endsWith(path.join('audit', 'src', 'jobs', 'work.ts')))).toBe(true);
-    expect(heavy(loaded)).toEqual([]);
+  ])("(%s's), having run a digest, a verification and a what-if on SQLite, has loaded neither Nest, the EventStoreDB client, rxjs's index nor the projections", async (_name, worker) => {
+    const w = watched(worker);
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: w.entry });
+    try {
+      const ruleSet = { id: 'ownership-only', version: getRuleSet('ownership-only').version };
+      for (const [kind, params] of [['digest', {}], ['verify', {}], ['what-if', { ruleSet }]] as const) expect(await jobs.done(jobs.start(kind, params, 'auditor', false).id)).toMatchObject({ state: 'succeeded' });
+      const { loaded, answer } = await w.told(3);
+      expect(answer).toBe('result');
+      expect(loaded.some((f) => f.endsWith(path.join('event-store', 'src', 'sqlite-event-store.ts')))).toBe(true);
+      expect(loaded.some((f) => f.endsWith(path.join('audit', 'src', 'what-if.ts')))).toBe(true);
+      expect(heavy(loaded)).toEqual([]);
+    } finally {
+      await jobs.close();
+      w.close();
+    }
   }, 60_000);
 
-  it('loads the EventStoreDB client when the store is EventStoreDB', () => {
-    const loaded = loadedBy(path.join(ROOT, 'libs/runtime/src/job-worker.ts'), { kind: 'esdb', connectionString: 'esdb://127.0.0.1:1?tls=false', timeoutMs: 100 });
-    expect(loaded.some((f) => /@eventstore[\\/]db-client/.test(f))).toBe(true);
+  it('loads the EventStoreDB client when the store is EventStoreDB', async () => {
+    const w = watched(path.join(ROOT, 'libs/runtime/src/job-worker.ts'));
+    const jobs = new AuditJobs({ store: { kind: 'esdb', connectionString: 'esdb://127.0.0.1:1?tls=false', timeoutMs: 100 }, worker: w.entry });
+    try {
+      expect(await jobs.done(jobs.start('digest', {}, 'auditor', false).id)).toMatchObject({ state: 'failed' }); // nothing listens there
+      expect((await w.told(1)).loaded.some((f) => /@eventstore[\\/]db-client/.test(f))).toBe(true);
+    } finally {
+      await jobs.close();
+      w.close();
+    }
   }, 60_000);
 });
 
 describe("the application's job worker, kept for the next job", () => {
-  it('answers each job on the store as it is then, job after job', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-worker-'));
+  it('answers each job on the store as it is then, job after job, on one thread', async () => {
     const file = path.join(dir, 'store.sqlite');
     const store = new SqliteEventStore(file);
-    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: file }, worker: jobWorker() });
+    const w = watched(jobWorker().file);
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: file }, worker: w.entry });
     const run = async (kind: string, params = {}) => (await jobs.done(jobs.start(kind, params, 'auditor', false).id)).result;
     try {
       await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 5, seed: 3 });
@@ -60,10 +72,12 @@ describe("the application's job worker, kept for the next job", () => {
       expect(after).toEqual(await digestAt(store));
       expect(after).not.toEqual(before);
       expect(await run('verify')).toMatchObject({ ok: true, position: (await store.headPosition())!.toString() });
+      const threads = await Promise.all([1, 2, 3, 4].map(async (n) => (await w.told(n)).threadId));
+      expect(new Set(threads).size).toBe(1);
     } finally {
       await jobs.close();
+      w.close();
       await store.dispose();
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -107,14 +107,13 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
   });
 });
 
-describe("a job's worker is kept for the next job once its job succeeded (its code is loaded)", () => {
-  // A worker that takes one job after another, as serveJobs: it answers with its thread and the
-  // job it ran, after posting its thread as progress; `fail` fails the job, `hang` never answers,
-  // `beat` counts in a shared buffer while the thread lives.
-  const reusable = { file: path.join(dir, 'reusable.js') };
-  fs.writeFileSync(
-    reusable.file,
-    `const { parentPort, workerData, threadId } = require('node:worker_threads');
+// A worker that takes one job after another, as serveJobs: it answers with its thread and the
+// job it ran, after posting its thread as progress; `fail` fails the job, `hang` never answers,
+// `beat` counts in a shared buffer while the thread lives.
+const reusable = { file: path.join(dir, 'reusable.js') };
+fs.writeFileSync(
+  reusable.file,
+  `const { parentPort, workerData, threadId } = require('node:worker_threads');
 const run = (job) => {
   const p = job.params;
   if (p.beat) setInterval(() => Atomics.add(new Int32Array(p.beat), 0, 1), 2);
@@ -125,13 +124,16 @@ const run = (job) => {
 run(workerData);
 parentPort.on('message', run);
 `,
-  );
-  const threadOf = async (jobs: AuditJobs, id: string) => {
-    for (let i = 0; i < 400 && jobs.get(id)!.progress.done === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    return jobs.get(id)!.progress.done;
-  };
-  const run = async (jobs: AuditJobs, kind: string, params: object) => jobs.done(jobs.start(kind, params as AuditJobParams, 'auditor').id);
+);
+const threadOf = async (jobs: AuditJobs, id: string) => {
+  for (let i = 0; i < 400 && jobs.get(id)!.progress.done === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  return jobs.get(id)!.progress.done;
+};
+const run = async (jobs: AuditJobs, kind: string, params: object) => jobs.done(jobs.start(kind, params as AuditJobParams, 'auditor').id);
 
+const threadIdOf = (job: AuditJob) => (job.result as { threadId: number }).threadId;
+
+describe("a job's worker is kept for the next job once its job succeeded (its code is loaded)", () => {
   it('a second job runs on the first one\'s thread, with its own parameters and result', async () => {
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
     const first = await run(jobs, 'verify', { n: 1 });
@@ -169,4 +171,50 @@ parentPort.on('message', run);
     await new Promise((r) => setTimeout(r, 50));
     expect(count()).toBe(closed);
   });
+});
+
+describe('a job whose worker cannot be started or given the job', () => {
+  it('ends as failed with the reason, is handled (recorded), and the jobs after it run', async () => {
+    // A worker's file must be absolute or start with ./: Worker's constructor throws.
+    const ended: AuditJob[] = [];
+    const nowhere = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: { file: 'no-such-dir/worker.js' }, onEnded: (job) => ended.push(job) });
+    const [a, b] = [nowhere.start('verify', {}, 'auditor'), nowhere.start('digest', {}, 'auditor')];
+    for (const job of [a, b]) await expect(nowhere.done(job.id)).resolves.toMatchObject({ state: 'failed', error: expect.stringMatching(/^the job's worker could not start: .*absolute path/) });
+    expect(ended.map((j) => j.id)).toEqual([a.id, b.id]);
+    await nowhere.close();
+
+    // Parameters that cannot cross to a thread: on a new worker, and on one waiting for its next job.
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
+    const unclonable = { fn: () => 1 } as unknown as AuditJobParams;
+    await expect(run(jobs, 'verify', unclonable)).resolves.toMatchObject({ state: 'failed', error: expect.stringMatching(/could not be cloned/) });
+    const first = await run(jobs, 'verify', { n: 1 });
+    await expect(run(jobs, 'verify', unclonable)).resolves.toMatchObject({ state: 'failed', error: expect.stringMatching(/could not be cloned/) });
+    const after = await run(jobs, 'verify', { n: 2 });
+    expect(after).toMatchObject({ state: 'succeeded', result: { n: 2 } });
+    expect(threadIdOf(after)).not.toBe(threadIdOf(first)); // the worker the failed job was given to is not reused
+    await jobs.close();
+  });
+});
+
+describe("a job whose store connection does not close", () => {
+  it('is answered once disposeTimeoutMs has passed, and its worker is terminated, never reused', async () => {
+    // serveJobs, with a connection whose dispose never ends.
+    const hangs = { file: path.join(dir, 'dispose-hangs.js'), execArgv: ['--require', 'tsx/cjs'] };
+    fs.writeFileSync(
+      hangs.file,
+      `const { threadId } = require('node:worker_threads');
+const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
+serveJobs(async (job, store) => { if (job.params.hang) store.dispose = () => new Promise(() => {}); return { threadId }; }, { disposeTimeoutMs: 50 });
+`,
+    );
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs });
+    const first = await run(jobs, 'verify', {});
+    const second = await run(jobs, 'verify', { hang: true });
+    expect(threadIdOf(second)).toBe(threadIdOf(first)); // a worker whose connection closed is reused
+    expect(second.state).toBe('succeeded');
+    const third = await run(jobs, 'verify', {});
+    expect(third.state).toBe('succeeded');
+    expect(threadIdOf(third)).not.toBe(threadIdOf(second));
+    await jobs.close();
+  }, 30_000);
 });

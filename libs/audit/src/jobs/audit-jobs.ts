@@ -178,14 +178,21 @@ export class AuditJobs {
     const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads };
     const idle = this.idle.pop();
     let worker: Worker;
-    if (idle) {
-      idle.unwatch();
-      worker = idle.worker;
-      worker.ref();
-      worker.postMessage(data);
-    } else {
-      const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
-      worker = new Worker(entry.file, { workerData: data, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    try {
+      if (idle) {
+        idle.unwatch();
+        worker = idle.worker;
+        worker.ref();
+        worker.postMessage(data);
+      } else {
+        const entry = this.options.worker ?? workerEntry(__dirname, 'job-worker');
+        worker = new Worker(entry.file, { workerData: data, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+      }
+    } catch (err) {
+      // No worker to run it (one could not be started, or not be given the job): the job fails with the reason, and the queue goes on.
+      if (idle) void idle.worker.terminate();
+      void this.end(job, 'failed', { error: `the job's worker could not start: ${err instanceof Error ? err.message : String(err)}` }).then(() => this.next());
+      return;
     }
     this.threads.set(worker, threads);
     this.workers.set(job.id, worker);

@@ -14,12 +14,15 @@ export interface JobData {
 /** What a job's worker posts to the thread that started it; `reusable`: it takes a next job by message. */
 export type WorkerMessage = { type: 'progress'; done: number; total?: number } | { type: 'result'; result: unknown; reusable?: boolean } | { type: 'failed'; error: string };
 
+/** How long a job's connection may take to close before the job is answered without it (and its thread is not reused). */
+export const DISPOSE_TIMEOUT_MS = 10_000;
+
 /**
  * Runs jobs on this worker thread, one at a time, each on a connection of its own to the store
  * (opened for the job, disposed after), posting progress and the result (or failure). Once it has
  * answered, the thread that started it may send it a next job: its code is loaded already.
  */
-export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>): void {
+export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>, { disposeTimeoutMs = DISPOSE_TIMEOUT_MS } = {}): void {
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   const run = async (job: JobData) => {
     const store = await createEventStore(job.store);
@@ -38,11 +41,15 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
       answer = { type: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
     // The connection is closed before the answer, so a next job never runs beside it; a thread
-    // whose connection did not close cleanly answers, but takes no next job.
+    // whose connection did not close cleanly, or not within disposeTimeoutMs, answers, but takes
+    // no next job (the thread that started it terminates it, and the connection with it).
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await store.dispose();
+      await Promise.race([store.dispose(), new Promise((_, reject) => (timer = setTimeout(reject, disposeTimeoutMs)))]);
     } catch {
       if (answer.type === 'result') answer = { ...answer, reusable: false };
+    } finally {
+      clearTimeout(timer);
     }
     post(answer);
   };

@@ -117,3 +117,8 @@ export const rows: Row[] = [
 
 /** The decision of a row, under its rule set or `ruleSet`. */
 export const decided = (row: Row, ruleSet = row.ruleSet ?? 'baseline') => when(world(row.extra), request(row.spec), ruleSet).decision.data;
+
+/** A stored decision's checks, by place: the specs' own list, not the code's (a change to that shows). */
+export const CHECKS = ['user-role', 'srv-eligibility', 'device', 'registration-data', 'certificate-ownership'];
+/** A stored check's template id: the entry itself, the first of its list, or the id of a check kept whole. */
+export const idOf = (entry: unknown) => (typeof entry === 'string' ? entry : Array.isArray(entry) ? String(entry[0]) : (entry as { id?: string }).id);
