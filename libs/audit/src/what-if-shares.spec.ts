@@ -248,6 +248,8 @@ describe('a what-if in shares reports what one pass reports', () => {
     source.close();
     const db = new Database(copy);
     db.prepare("UPDATE events SET metadata = '{broken' WHERE stream = ? AND revision = 0").run(`user-${decision!.request.originator}`);
+    // And the first event of every device stream: a fold dropped (maxFolds) is read back when its stream's next event comes.
+    db.prepare("UPDATE events SET metadata = '{broken' WHERE revision = 0 AND stream LIKE 'device-%'").run();
     db.close();
     const broken = new SqliteEventStore(copy);
     const others: SqliteEventStore[] = [];
@@ -266,7 +268,7 @@ describe('a what-if in shares reports what one pass reports', () => {
           expect({ count, report: json(report) }).toEqual({ count, report: one });
         }
       }
-      expect((await verifyStore(broken)).unreadable).toMatchObject([{ stream: `user-${decision!.request.originator}`, revision: '0' }]);
+      expect((await verifyStore(broken)).unreadable).toContainEqual(expect.objectContaining({ stream: `user-${decision!.request.originator}`, revision: '0' }));
       await expect(replayDecision(broken, decision!)).rejects.toThrow(UnreadableEventError);
     } finally {
       for (const o of others) await o.dispose();
@@ -351,7 +353,7 @@ describe('a what-if in shares reports what one pass reports', () => {
       expect(threadsFor(4, head, {}, 1)).toBe(4);
     });
 
-    it('a page of changed decisions past MAX_SHARED_OFFSET is listed by one pass: what a share keeps (every change up to offset + limit) stays bounded', async () => {
+    it('a page of changed decisions past MAX_SHARED_OFFSET gets one thread (threadsFor), so what a share keeps (every change up to offset + limit) stays bounded; such a page is answered as one pass answers it', async () => {
       expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET }, 1)).toBe(4);
       expect(threadsFor(4, head, { offset: MAX_SHARED_OFFSET + 1, limit: 5 }, 1)).toBe(1);
       expect(threadsFor(4, head, { offset: 10 ** 9 }, 1)).toBe(1);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from './audit-jobs';
 import type { AuditJobParams } from './work';
+import { MAX_SHARED_OFFSET } from '../what-if';
 
 /** A worker that answers at once with a result, standing in for an audit kind. */
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-jobs-'));
@@ -105,6 +106,24 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
     const alone = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held });
     expect((await alone.done(alone.start('what-if', { file: path.join(dir, 'release-0') }, 'auditor').id)).result).toEqual({ threads: 1 });
   });
+
+  it('a what-if of a page past MAX_SHARED_OFFSET (judged in one pass) takes one thread, leaving the others to the next job', async () => {
+    const held = { file: path.join(dir, 'held.js') }; // written by the test above
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2, whatIfThreads: 4 });
+    const deep = jobs.start('what-if', { file: path.join(dir, 'release-deep'), page: { offset: MAX_SHARED_OFFSET + 1 } }, 'auditor');
+    const verify = jobs.start('verify', { file: path.join(dir, 'release-deep') }, 'auditor');
+    expect([jobs.get(deep.id)!.state, jobs.get(verify.id)!.state]).toEqual(['running', 'running']);
+    fs.writeFileSync(path.join(dir, 'release-deep'), '');
+    expect((await jobs.done(deep.id)).result).toEqual({ threads: 1 });
+    await jobs.done(verify.id);
+    await jobs.close();
+  });
+
+  it('no job starts once they are closed: start is refused by name', async () => {
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' } });
+    await jobs.close();
+    expect(() => jobs.start('verify', {}, 'auditor')).toThrow(/closed/);
+  });
 });
 
 // A worker that takes one job after another, as serveJobs: it answers with its thread and the
@@ -191,7 +210,7 @@ describe('a job whose worker cannot be started or given the job', () => {
     await expect(run(jobs, 'verify', unclonable)).resolves.toMatchObject({ state: 'failed', error: expect.stringMatching(/could not be cloned/) });
     const after = await run(jobs, 'verify', { n: 2 });
     expect(after).toMatchObject({ state: 'succeeded', result: { n: 2 } });
-    expect(threadIdOf(after)).not.toBe(threadIdOf(first)); // the worker the failed job was given to is not reused
+    expect(threadIdOf(after)).toBe(threadIdOf(first)); // the waiting worker the job could not be given (it was sent nothing) takes the next
     await jobs.close();
   });
 });

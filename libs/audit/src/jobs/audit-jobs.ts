@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
 import type { JobData, WorkerMessage } from './job-thread';
+import { MAX_SHARED_OFFSET } from '../what-if';
 import type { AuditJobParams } from './work';
 import { workerEntry } from './worker-entry';
 
@@ -86,6 +87,7 @@ export class AuditJobs {
   }
 
   start(kind: string, params: AuditJobParams, requestedBy: string, record = true): AuditJob {
+    if (this.closed) throw new Error('the audit jobs are closed (shutting down): no job starts');
     const job: AuditJob = {
       id: randomUUID(),
       kind,
@@ -170,7 +172,7 @@ export class AuditJobs {
       const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);
       if (free < 1) return;
       const job = this.jobs.get(this.queue.shift()!)!;
-      this.run(job, job.kind === 'what-if' ? Math.min(this.whatIfThreads, free) : 1);
+      this.run(job, job.kind === 'what-if' && (job.params.page?.offset ?? 0) <= MAX_SHARED_OFFSET ? Math.min(this.whatIfThreads, free) : 1); // a deeper page is one pass (threadsFor)
     }
   }
 
@@ -189,8 +191,12 @@ export class AuditJobs {
         worker = new Worker(entry.file, { workerData: data, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
       }
     } catch (err) {
-      // No worker to run it (one could not be started, or not be given the job): the job fails with the reason, and the queue goes on.
-      if (idle) void idle.worker.terminate();
+      // No worker to run it (one could not be started, or not be given the job): the job fails with
+      // the reason, and the queue goes on. A waiting worker that could not be given it (parameters
+      // that do not clone) was sent nothing: it waits again. Meanwhile the job shows running, as any job being ended.
+      if (idle) this.release(idle.worker, true);
+      job.state = 'running';
+      job.startedAt = new Date().toISOString();
       void this.end(job, 'failed', { error: `the job's worker could not start: ${err instanceof Error ? err.message : String(err)}` }).then(() => this.next());
       return;
     }
