@@ -7,11 +7,12 @@ import type { AuditJobParams } from './work';
 import { workerEntry } from './worker-entry';
 
 /**
- * The young generation of a job's worker, in MB: V8's default (semi-spaces of 16 MB, 48 MB in all)
- * three times the size of its semi-spaces, as `--max-semi-space-size=32` gives a process. A rebuild
- * or a verification makes short-lived objects for every event (rows, parsed JSON, canonical copies
- * for the hash chain); with more room fewer of them are copied out by a scavenge before they die
- * (see Benchmarks in the README: less CPU for a rebuild, peak RSS a little higher).
+ * The young generation of a job's worker, in MB: twice V8's default of 48 (it is three times a
+ * semi-space: this is what `--max-semi-space-size=32` gives a process). A rebuild makes short-lived
+ * objects for every event (rows, parsed JSON, the hash chain's sorted copies, folded states); with
+ * more room fewer of them are copied by a scavenge before they die (Benchmarks in the README: less
+ * CPU for a rebuild, some MB more peak RSS; a verification gains nothing). Workers are reused
+ * across kinds, so every job's has it.
  */
 export const JOB_YOUNG_GENERATION_MB = 96;
 
