@@ -98,6 +98,7 @@ describe('an event hash is built without the intermediate copies, and is still t
     ['a toJSON in a value', { when: new Date(0), $hash: 'h' }],
     ['a __proto__ key, as JSON.parse makes it', JSON.parse('{"__proto__":{"x":1},"actor":"a","$hash":"h"}')],
     ['no $hash', { actor: 'a' }],
+    ['a string, not an object (a damaged store)', 'text'],
   ])('%s', (_case, metadata) => {
     for (const data of [base.data, JSON.parse('{"b":{"__proto__":1,"10":[1,{"y":2,"x":1}]},"a":"\\u2028"}'), undefined, 'text']) {
       const event = { ...base, data, metadata: metadata as typeof base.metadata };

@@ -56,10 +56,12 @@ export function eventHash(
 /**
  * The canonical JSON of what an event's hash covers: its id, type, stream, revision, data and
  * metadata but `$hash`; built as one sorted copy (the wrapper's keys written in their sorted order),
- * which is what canonicalJson gives for it.
+ * which is what canonicalJson gives for it. Metadata that is not a plain object's kind (not an
+ * object, or with a toJSON) takes canonicalJson's own path.
  */
 function hashedBody(event: { id: string; type: string; stream: string; revision: bigint; data: unknown; metadata: EventMetadata }): string {
-  if ('toJSON' in event.metadata) return canonicalJson({ id: event.id, type: event.type, stream: event.stream, revision: event.revision.toString(), data: event.data, metadata: withoutHash(event.metadata) });
+  const md: unknown = event.metadata;
+  if (typeof md !== 'object' || md === null || 'toJSON' in md) return canonicalJson({ id: event.id, type: event.type, stream: event.stream, revision: event.revision.toString(), data: event.data, metadata: withoutHash(event.metadata) });
   const metadata: Record<string, unknown> = {};
   for (const k of Object.keys(event.metadata).sort()) if (k !== '$hash') metadata[k] = sortedCopy(event.metadata[k], k);
   const revision = event.revision.toString();
