@@ -82,6 +82,31 @@ describe('an event hash covers the previous hash and every part of the event but
   });
 });
 
+describe('an event hash is built without the intermediate copies, and is still the hash of its canonical JSON', () => {
+  /** What eventHash has always been: the canonical JSON of the event without its $hash, hashed after the previous hash and a newline. */
+  const asDefined = (prev: string, e: typeof base) => {
+    const { $hash: _omitted, ...metadata } = e.metadata as Record<string, unknown>;
+    const body = canonicalJson({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), data: e.data, metadata });
+    return createHash('sha256').update(`${prev}\n${body}`).digest('hex');
+  };
+  it.each([
+    ['metadata as the ledger writes it', { $correlationId: 'c', $causationId: 'c', actor: 'a', $prevHash: GENESIS_HASH, $hash: 'h' }],
+    ['nested values and arrays in the metadata', { z: { b: [{ d: 1, c: 2 }], a: null }, a: [3, 'x'], $hash: 'h' }],
+    ['integer-like keys, which JSON writes first', { b: 1, '10': 2, '9': { '2': 0, '1': 0 }, $hash: 'h' }],
+    ['undefined, functions and symbols', { u: undefined, f: () => 1, s: Symbol('s'), l: [undefined, 1] }],
+    ['a toJSON of its own', { toJSON: () => ({ b: 1, a: 2 }), actor: 'a', $hash: 'h' }],
+    ['a toJSON in a value', { when: new Date(0), $hash: 'h' }],
+    ['a __proto__ key, as JSON.parse makes it', JSON.parse('{"__proto__":{"x":1},"actor":"a","$hash":"h"}')],
+    ['no $hash', { actor: 'a' }],
+    ['a string, not an object (a damaged store)', 'text'],
+  ])('%s', (_case, metadata) => {
+    for (const data of [base.data, JSON.parse('{"b":{"__proto__":1,"10":[1,{"y":2,"x":1}]},"a":"\\u2028"}'), undefined, 'text']) {
+      const event = { ...base, data, metadata: metadata as typeof base.metadata };
+      expect(eventHash('1'.repeat(64), event)).toBe(asDefined('1'.repeat(64), event));
+    }
+  });
+});
+
 describe('chaining a batch', () => {
   it('links each event to the one before, starting from the given hash and revision, and keeps the metadata given', () => {
     const prev = 'f'.repeat(64);

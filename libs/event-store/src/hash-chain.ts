@@ -50,16 +50,27 @@ export function eventHash(
   prevHash: string,
   event: { id: string; type: string; stream: string; revision: bigint; data: unknown; metadata: EventMetadata },
 ): string {
-  const { $hash: _omitted, ...metadata } = event.metadata;
-  const body = canonicalJson({
-    id: event.id,
-    type: event.type,
-    stream: event.stream,
-    revision: event.revision.toString(),
-    data: event.data,
-    metadata,
-  });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return createHash('sha256').update(`${prevHash}\n${hashedBody(event)}`).digest('hex');
+}
+
+/**
+ * The canonical JSON of what an event's hash covers: its id, type, stream, revision, data and
+ * metadata but `$hash`; built as one sorted copy (the wrapper's keys written in their sorted order),
+ * which is what canonicalJson gives for it. Metadata that is not a plain object's kind (not an
+ * object, or with a toJSON) takes canonicalJson's own path.
+ */
+function hashedBody(event: { id: string; type: string; stream: string; revision: bigint; data: unknown; metadata: EventMetadata }): string {
+  const md: unknown = event.metadata;
+  if (typeof md !== 'object' || md === null || 'toJSON' in md) return canonicalJson({ id: event.id, type: event.type, stream: event.stream, revision: event.revision.toString(), data: event.data, metadata: withoutHash(event.metadata) });
+  const metadata: Record<string, unknown> = {};
+  for (const k of Object.keys(event.metadata).sort()) if (k !== '$hash') metadata[k] = sortedCopy(event.metadata[k], k);
+  const revision = event.revision.toString();
+  return JSON.stringify({ data: sortedCopy(event.data, 'data'), id: sortedCopy(event.id, 'id'), metadata, revision, stream: sortedCopy(event.stream, 'stream'), type: sortedCopy(event.type, 'type') });
+}
+
+function withoutHash(metadata: EventMetadata): EventMetadata {
+  const { $hash: _omitted, ...rest } = metadata;
+  return rest;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AuditJobs, type AuditJob } from './audit-jobs';
+import { AuditJobs, JOB_YOUNG_GENERATION_MB, type AuditJob } from './audit-jobs';
 import type { AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
 
@@ -67,6 +67,18 @@ run(workerData);
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker, onEnded: async () => Promise.reject(new Error('the store refused the record')) });
     const job = jobs.start('verify', {}, 'auditor');
     await expect(jobs.done(job.id)).resolves.toMatchObject({ state: 'succeeded', error: 'the job ended but could not be recorded: the store refused the record' });
+    await jobs.close();
+  });
+});
+
+describe("a job's worker", () => {
+  it('has a young generation of JOB_YOUNG_GENERATION_MB (96 MB: semi-spaces of 32 MB, twice the default)', async () => {
+    const limits = { file: path.join(dir, 'limits.js') };
+    fs.writeFileSync(limits.file, "const { parentPort, resourceLimits } = require('node:worker_threads');\nparentPort.postMessage({ type: 'result', result: resourceLimits });\n");
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: limits });
+    const job = await jobs.done(jobs.start('rebuild', {}, 'auditor').id);
+    expect(JOB_YOUNG_GENERATION_MB).toBe(96);
+    expect(job).toMatchObject({ state: 'succeeded', result: { maxYoungGenerationSizeMb: 96 } });
     await jobs.close();
   });
 });

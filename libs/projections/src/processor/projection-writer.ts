@@ -62,8 +62,9 @@ export class ProjectionWriter {
 
 function read(recorded: RecordedEvent) {
   try {
-    // No projection shows a decision's reasons (the decisions table keeps its stored form): not rendered.
-    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false });
+    // No projection reads a decision's checks (the decisions table keeps its stored form, and takes
+    // the outcome and code, which come from the checks' templates): not decoded.
+    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false, checks: false });
   } catch (err) {
     throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
   }
