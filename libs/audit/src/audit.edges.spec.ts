@@ -234,6 +234,8 @@ describe('tamper evidence at its edges', () => {
     ${'an event type rewritten'}                | ${`UPDATE events SET type = 'DeviceInventoryChanged' WHERE stream = 'user-${NO_A}' AND revision = 1`}        | ${'hash-mismatch'}      | ${'1'}   | ${undefined}
     ${'an actor rewritten in the metadata'}     | ${`UPDATE events SET metadata = json_set(metadata, '$.actor', 'mallory') WHERE stream = 'user-${NO_A}' AND revision = 2`} | ${'hash-mismatch'} | ${'2'} | ${undefined}
     ${'a link pointed elsewhere'}               | ${`UPDATE events SET metadata = json_set(metadata, '$.$prevHash', '${'0'.repeat(64)}') WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'prev-hash-mismatch'} | ${'1'} | ${undefined}
+    ${'a __proto__ key added to the data'}      | ${`UPDATE events SET data = json_set(data, '$.__proto__', json('{"status":"Suspended"}')) WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'hash-mismatch'} | ${'1'} | ${undefined}
+    ${'a __proto__ key added to the metadata'}  | ${`UPDATE events SET metadata = json_set(metadata, '$.__proto__', json('{"actor":"mallory"}')) WHERE stream = 'user-${NO_A}' AND revision = 2`} | ${'hash-mismatch'} | ${'2'} | ${undefined}
     ${'a hash removed'}                         | ${`UPDATE events SET metadata = json_remove(metadata, '$.$hash') WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'missing-hash'} | ${'1'} | ${undefined}
   `('$case: one break, at that stream only, the other stream still checked', async ({ statement, kind, revision, expectedRevision }) => {
     expect(sql(statement)).toBe(1);

@@ -42,8 +42,19 @@ function sortedCopy(value: unknown, key: string): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortedCopy((v as Record<string, unknown>)[k], k);
+  for (const k of Object.keys(v).sort()) put(out, k, sortedCopy((v as Record<string, unknown>)[k], k));
   return out;
+}
+
+/**
+ * Sets a key of a sorted copy. A `__proto__` key (JSON.parse makes one an own key) is defined as
+ * one, not assigned: an assignment would set the copy's prototype, which JSON.stringify leaves out,
+ * so a `__proto__` added to a stored event would not change its hash. The ledger never writes one
+ * (its intake refuses it), so no event written by the ledger hashes differently for this.
+ */
+function put(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 export function eventHash(
@@ -63,7 +74,7 @@ function hashedBody(event: { id: string; type: string; stream: string; revision:
   const md: unknown = event.metadata;
   if (typeof md !== 'object' || md === null || 'toJSON' in md) return canonicalJson({ id: event.id, type: event.type, stream: event.stream, revision: event.revision.toString(), data: event.data, metadata: withoutHash(event.metadata) });
   const metadata: Record<string, unknown> = {};
-  for (const k of Object.keys(event.metadata).sort()) if (k !== '$hash') metadata[k] = sortedCopy(event.metadata[k], k);
+  for (const k of Object.keys(event.metadata).sort()) if (k !== '$hash') put(metadata, k, sortedCopy(event.metadata[k], k));
   const revision = event.revision.toString();
   return JSON.stringify({ data: sortedCopy(event.data, 'data'), id: sortedCopy(event.id, 'id'), metadata, revision, stream: sortedCopy(event.stream, 'stream'), type: sortedCopy(event.type, 'type') });
 }
