@@ -15,13 +15,5 @@ if (!fs.existsSync(main)) {
     process.exit(1);
   }
 }
-// A rebuild makes short-lived objects for every event of the log: it runs with twice V8's default
-// young generation (semi-spaces of 32 MB, as the API's job workers have: less CPU, see Benchmarks
-// in the README). V8 takes it only at a process's start.
-const SEMI_SPACE = '--max-semi-space-size=32';
-if (process.argv[2] === 'rebuild' && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
-  const run = spawnSync(process.execPath, [...process.execArgv, SEMI_SPACE, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(run.status ?? 1);
-}
 require('./register-paths.js');
 require(main);

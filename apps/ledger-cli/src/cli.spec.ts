@@ -161,26 +161,4 @@ describe('the ledger bin', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
-
-  it('runs a rebuild with semi-spaces of 32 MB (twice V8\'s default), the other commands as started', () => {
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
-    // Every process started notes its flags and command here (NODE_OPTIONS reaches the second start too).
-    const note = path.join(dir, 'note.js');
-    fs.writeFileSync(note, `require('node:fs').appendFileSync(${JSON.stringify(path.join(dir, 'seen'))}, JSON.stringify([process.argv[2], process.execArgv.filter((a) => a.startsWith('--max-semi'))]) + '\\n');\n`);
-    const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), NODE_OPTIONS: `--require ${note}` };
-    try {
-      for (const args of [['rebuild'], ['verify'], ['report', 'stuck-devices']]) expect(spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);
-      const seen = fs.readFileSync(path.join(dir, 'seen'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as [string, string[]]);
-      expect(seen).toEqual([
-        ['rebuild', []],
-        ['rebuild', ['--max-semi-space-size=32']],
-        ['verify', []],
-        ['report', []],
-      ]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 120_000);
 });

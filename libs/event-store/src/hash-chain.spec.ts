@@ -29,6 +29,7 @@ describe('canonical JSON', () => {
     ${[{ b: 1, a: 2 }, 3]}                       | ${'[{"a":2,"b":1},3]'}
     ${{ z: [3, 1, 2], y: null }}                 | ${'{"y":null,"z":[3,1,2]}'}
     ${'text'}                                    | ${'"text"'}
+    ${JSON.parse('{"b":1,"__proto__":{"y":1,"x":2}}')} | ${'{"__proto__":{"x":2,"y":1},"b":1}'}
   `('$json', ({ value, json }) => expect(canonicalJson(value)).toBe(json));
 
   /** What canonicalJson has always meant: JSON.stringify with a replacer that sorts each object's keys. */

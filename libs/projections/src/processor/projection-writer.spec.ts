@@ -1,5 +1,6 @@
 import { getRuleSet, ledgerEventOf, type LedgerEventType } from '@ledger/domain';
 import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Ledger, runDemo } from '@ledger/ledger';
 import type { ProjectedEvent, Projection } from '../projections';
 import { ReadModelDb } from '../read-model-db';
@@ -19,31 +20,43 @@ class Recorder implements Projection {
 }
 
 describe('the projection writer reads each stored decision once, for every projection', () => {
-  it('without its checks (no projection reads them), and with all else as a whole decode gives it: outcome, response code, request, revisions read', async () => {
-    const store = new SqliteEventStore(':memory:');
-    const rm = new ReadModelDb(':memory:');
-    try {
-      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 60, concurrency: 4 });
-      const recorder = new Recorder();
-      const writer = new ProjectionWriter(rm, { all: [recorder] } as never);
-      const events: RecordedEvent[] = [];
-      for await (const e of store.readAll()) events.push(e);
-      writer.applyBatch(events);
+  let store: SqliteEventStore;
+  let rm: ReadModelDb;
+  const events: RecordedEvent[] = [];
+  beforeAll(async () => {
+    store = new SqliteEventStore(':memory:');
+    rm = new ReadModelDb(':memory:');
+    await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 60, concurrency: 4 });
+    for await (const e of store.readAll()) events.push(e);
+  });
+  afterAll(async () => {
+    rm.close();
+    await store.dispose();
+  });
 
-      expect(recorder.seen.length).toBeGreaterThan(50);
-      const codes = new Set<string>();
-      for (const { event, recorded } of recorder.seen) {
-        const whole = ledgerEventOf(recorded.stream, recorded.type, recorded.data)!;
-        if (event.type !== 'ServiceRequestEvaluated' || whole.type !== 'ServiceRequestEvaluated') throw new Error('not a decision');
-        expect(whole.data.checks.length).toBeGreaterThan(0);
-        expect(event.data.checks).toEqual([]);
-        expect(event.data).toEqual({ ...whole.data, checks: [] });
-        codes.add(event.data.responseCode);
-      }
-      expect(codes.size).toBeGreaterThan(2); // accepted and rejected decisions of several kinds
-    } finally {
-      rm.close();
-      await store.dispose();
+  it('whole, its checks decoded, their reasons not rendered (no projection shows them)', () => {
+    const recorder = new Recorder();
+    new ProjectionWriter(rm, { all: [recorder] } as never).applyBatch(events);
+    expect(recorder.seen.length).toBeGreaterThan(50);
+    const codes = new Set<string>();
+    for (const { event, recorded } of recorder.seen) {
+      const whole = ledgerEventOf(recorded.stream, recorded.type, recorded.data)!;
+      if (event.type !== 'ServiceRequestEvaluated' || whole.type !== 'ServiceRequestEvaluated') throw new Error('not a decision');
+      expect(whole.data.checks.length).toBeGreaterThan(0);
+      expect(event.data).toEqual({ ...whole.data, checks: whole.data.checks.map((c) => ({ ...c, reason: '' })) });
+      codes.add(event.data.responseCode);
     }
+    expect(codes.size).toBeGreaterThan(2); // accepted and rejected decisions of several kinds
+  });
+
+  it('a stored decision whose checks alone do not decode (a damaged record) is an unreadable event: the batch is refused, nothing of it applied', () => {
+    const at = events.findIndex((e) => e.type === 'ServiceRequestEvaluated');
+    const data = structuredClone(events[at].data) as { checks: unknown[] };
+    data.checks[3] = ['pass', 'garbage', 'garbage'];
+    const damaged = [...events.slice(0, at), { ...events[at], data }];
+    const recorder = new Recorder();
+    const writer = new ProjectionWriter(new ReadModelDb(':memory:'), { all: [recorder] } as never);
+    expect(() => writer.applyBatch(damaged)).toThrow(UnreadableEventError);
+    expect(writer.checkpoint.get().position).toBeUndefined();
   });
 });

@@ -62,9 +62,10 @@ export class ProjectionWriter {
 
 function read(recorded: RecordedEvent) {
   try {
-    // No projection reads a decision's checks (the decisions table keeps its stored form, and takes
-    // the outcome and code, which come from the checks' templates): not decoded.
-    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false, checks: false });
+    // No projection shows a decision's reasons (the decisions table keeps its stored form): not
+    // rendered. Its checks are decoded all the same: a decision whose checks do not decode is an
+    // unreadable event, which halts the projector rather than reach the read models.
+    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false });
   } catch (err) {
     throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
   }

@@ -4,9 +4,8 @@ import type { TableSet } from '../read-model-db';
 
 /**
  * An event as a projection sees it: read as a ledger event, with its place in the store and in the
- * read models. A stored decision (version 3) comes without its checks (`checks: []`, not decoded:
- * `recorded.data` holds its stored form, from which decodeDecision gives them); its outcome and
- * response code are as a whole decode gives them.
+ * read models. A stored decision's checks have empty reasons (not rendered: `recorded.data` holds
+ * its stored form, from which decodeDecision renders them).
  */
 export interface ProjectedEvent {
   event: LedgerEvent;
