@@ -42,6 +42,8 @@ export class ProjectionWriter {
     } catch (err) {
       for (const p of this.projections.all) p.discard?.();
       throw err;
+    } finally {
+      this.projections.batchStates.clear();
     }
   }
 

@@ -4,30 +4,34 @@ import { AuditJobProjection } from './audit-job-projection';
 import { ChainCheck } from './chain-check';
 import { DecisionProjection } from './decision-projection';
 import { DeviceProjection } from './device-projection';
+import { BatchStates } from './fold-cache';
 import { MeterPointProjection } from './meter-point-projection';
 import { StuckProjection } from './stuck-projection';
 import { UserProjection } from './user-projection';
 
 export * from './projection';
+export { BatchStates } from './fold-cache';
 export { AuditJobProjection, ChainCheck, DecisionProjection, DeviceProjection, MeterPointProjection, StuckProjection, UserProjection };
 export { areaOf } from './stuck-projection';
 
 /**
  * Every projection of the read-model file, by name, and `all` in the order a batch is applied
- * to them: the stuck-device projection reads the device and meter-point states, so it comes after
- * those two.
+ * to them: the stuck-device projection takes the device and meter-point states those two folded in
+ * the batch (`batchStates`, which the ProjectionWriter empties when a batch ends), so it comes after
+ * them.
  */
 export function createProjections(rm: ReadModelDb) {
+  const batchStates = new BatchStates();
   const named = {
     users: new UserProjection(rm),
-    devices: new DeviceProjection(rm),
-    meterPoints: new MeterPointProjection(rm),
+    devices: new DeviceProjection(rm, batchStates),
+    meterPoints: new MeterPointProjection(rm, batchStates),
     decisions: new DecisionProjection(rm),
     auditJobs: new AuditJobProjection(rm),
     chain: new ChainCheck(rm),
-    stuck: new StuckProjection(rm),
+    stuck: new StuckProjection(rm, batchStates),
   };
-  return { ...named, all: [named.users, named.devices, named.meterPoints, named.decisions, named.auditJobs, named.chain, named.stuck] as readonly Projection[] };
+  return { ...named, batchStates, all: [named.users, named.devices, named.meterPoints, named.decisions, named.auditJobs, named.chain, named.stuck] as readonly Projection[] };
 }
 
 export type Projections = ReturnType<typeof createProjections>;
