@@ -17,8 +17,9 @@ export { areaOf } from './stuck-projection';
 /**
  * Every projection of the read-model file, by name, and `all` in the order a batch is applied
  * to them: the stuck-device projection takes the device and meter-point states those two folded in
- * the batch (`batchStates`, which the ProjectionWriter empties when a batch ends), so it comes after
- * them.
+ * the batch (`batchStates`), so it comes after them, and before the others: it empties them once
+ * read, so they die young (held through the decisions and the chain check, they cost more garbage
+ * collection than they saved); the ProjectionWriter empties them too when a batch ends.
  */
 export function createProjections(rm: ReadModelDb) {
   const batchStates = new BatchStates();
@@ -31,7 +32,7 @@ export function createProjections(rm: ReadModelDb) {
     chain: new ChainCheck(rm),
     stuck: new StuckProjection(rm, batchStates),
   };
-  return { ...named, batchStates, all: [named.users, named.devices, named.meterPoints, named.decisions, named.auditJobs, named.chain, named.stuck] as readonly Projection[] };
+  return { ...named, batchStates, all: [named.users, named.devices, named.meterPoints, named.stuck, named.decisions, named.auditJobs, named.chain] as readonly Projection[] };
 }
 
 export type Projections = ReturnType<typeof createProjections>;

@@ -64,6 +64,7 @@ export class StuckProjection implements Projection {
     }
     for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn)) ids.add(r.device_id);
     this.refresh(ids, this.clock(), this.batchStates);
+    this.batchStates.clear(); // read by no one after it: let them die young
   }
 
   /** Read models from before this projection existed: filled once from the devices they hold. */
