@@ -42,8 +42,6 @@ export class ProjectionWriter {
     } catch (err) {
       for (const p of this.projections.all) p.discard?.();
       throw err;
-    } finally {
-      this.projections.batchStates.clear();
     }
   }
 

@@ -1,6 +1,6 @@
 import { evolveDevice, type DeviceState, type LedgerEventType } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
-import { FoldCache, type BatchStates } from './fold-cache';
+import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /**
@@ -39,17 +39,13 @@ export class DeviceProjection implements Projection {
     ),
   }));
 
-  constructor(
-    private readonly rm: ReadModelDb,
-    private readonly batchStates: BatchStates,
-  ) {}
+  constructor(private readonly rm: ReadModelDb) {}
 
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const s = this.stmts();
     const devices = new FoldCache<DeviceState>(
       (k) => loadState<DeviceState>(s.device, k),
       (k, state) => s.putDevice.run(k, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state)),
-      this.batchStates.devices,
     );
     for (const { event, ord, position } of batch) {
       if (event.type === 'DeviceInventoryChanged') {

@@ -1,6 +1,6 @@
 import { evolveMeterPoint, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
-import { FoldCache, type BatchStates } from './fold-cache';
+import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /**
@@ -25,17 +25,13 @@ export class MeterPointProjection implements Projection {
     addRegistration: db.prepare('INSERT INTO registrations (ord, mpxn, responsibility, party, effective_from, record_id, source, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
   }));
 
-  constructor(
-    private readonly rm: ReadModelDb,
-    private readonly batchStates: BatchStates,
-  ) {}
+  constructor(private readonly rm: ReadModelDb) {}
 
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const s = this.stmts();
     const meterPoints = new FoldCache<MeterPointState>(
       (k) => loadState<MeterPointState>(s.meterPoint, k),
       (k, state) => s.putMeterPoint.run(k, JSON.stringify(state)),
-      this.batchStates.meterPoints,
     );
     for (const { event, ord, position } of batch) {
       if (event.type !== 'RegistrationChanged') continue;

@@ -1,6 +1,5 @@
 import { stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
-import type { BatchStates } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /** The MPAN's distributor ID, or null for an MPRN (gas) or no meter point. */
@@ -13,9 +12,8 @@ export function areaOf(mpxn: string | null): string | null {
  * the domain's `stuckStatus` gives it, recomputed whenever an event touches the device or its meter
  * point, and again once the time passes at which it can change by itself (`valid_until`: a
  * future-dated placement or NO registration taking effect). So a report "now" is a query of the
- * stuck rows (StuckQueries), not a pass over every device. It takes the device and meter-point
- * states those projections folded in the same batch (BatchStates), so it comes after them in a
- * batch; the others (a device on a meter point the batch touched) it reads from their tables.
+ * stuck rows (StuckQueries), not a pass over every device. It reads the device and meter-point
+ * states those projections wrote, so it comes after them in a batch.
  */
 export class StuckProjection implements Projection {
   readonly name = 'stuck-devices';
@@ -49,7 +47,6 @@ export class StuckProjection implements Projection {
 
   constructor(
     private readonly rm: ReadModelDb,
-    private readonly batchStates: BatchStates,
     private readonly clock: () => string = () => new Date().toISOString(),
   ) {}
 
@@ -63,8 +60,7 @@ export class StuckProjection implements Projection {
       else if (event.type === 'DeviceInventoryChanged' || event.type === 'CertificatePlaced') ids.add(event.data.deviceId);
     }
     for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn)) ids.add(r.device_id);
-    this.refresh(ids, this.clock(), this.batchStates);
-    this.batchStates.clear(); // read by no one after it: let them die young
+    this.refresh(ids, this.clock());
   }
 
   /** Read models from before this projection existed: filled once from the devices they hold. */
@@ -75,16 +71,16 @@ export class StuckProjection implements Projection {
     );
   }
 
-  /** Recomputes the rows of these devices as of `now` (inside the caller's transaction), from the batch's states where it holds them. */
-  private refresh(deviceIds: Iterable<string>, now: string, batch?: BatchStates): void {
+  /** Recomputes the rows of these devices as of `now` (inside the caller's transaction). */
+  refresh(deviceIds: Iterable<string>, now: string): void {
     const s = this.stmts();
     for (const id of deviceIds) {
-      const device = batch?.devices.get(id) ?? loadState<DeviceState>(s.device, id);
+      const device = loadState<DeviceState>(s.device, id);
       if (!device || device.smetsGeneration !== 1) {
         s.drop.run(id);
         continue;
       }
-      const meterPoint = device.mpxn ? (batch?.meterPoints.get(device.mpxn) ?? loadState<MeterPointState>(s.meterPoint, device.mpxn)) : undefined;
+      const meterPoint = device.mpxn ? loadState<MeterPointState>(s.meterPoint, device.mpxn) : undefined;
       const st = stuckStatus(device, meterPoint, now);
       s.put.run(id, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
     }
