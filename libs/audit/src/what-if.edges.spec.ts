@@ -1,7 +1,7 @@
 import { getRuleSet, type RuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, UnreadableEventError } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { inShares, scanShare, threadsFor, whatIf, type WhatIfPage } from './what-if';
+import { inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
 
 /**
  * What-if in shares at its edges, on a small estate in memory built for each case (what-if-shares.spec.ts
@@ -67,5 +67,44 @@ describe('windows at their edges: the shares report what one pass reports', () =
         expect({ page: json(page), report: json(await inThree(ruleSet, page)) }).toEqual({ page: json(page), report: one });
       }
     }
+  });
+});
+
+describe('the shares merged: counts summed, the failure met first in the log reported', () => {
+  let empty: SqliteEventStore;
+  beforeEach(() => {
+    empty = new SqliteEventStore(':memory:');
+  });
+  afterEach(() => empty.dispose());
+  const input = { store: { kind: 'sqlite' as const, path: ':memory:' }, ruleSet: undefined, filter: {}, page: {} };
+  /** What another share found: counts only (its report's other fields as an empty share's). */
+  const found = (counts: { judged: number; unchanged: number; rejectedToAccepted: number; acceptedToRejected: number; codeOnly: number; notReproduced: number; notJudgeable: number }): Scan => {
+    const { rejectedToAccepted, acceptedToRejected, codeOnly, ...rest } = counts;
+    const report = { ruleSet: 'as recorded' as const, filter: {}, ...rest, changed: { rejectedToAccepted, acceptedToRejected, codeOnly }, bySrv: {}, byCode: {}, changes: { total: 0, offset: 0, items: [] } };
+    return { report, positions: [], firstSrv: new Map(), firstCode: new Map() };
+  };
+
+  it("every count of the other shares' reports is added to the first's", async () => {
+    const a = { judged: 9, unchanged: 2, rejectedToAccepted: 1, acceptedToRejected: 3, codeOnly: 2, notReproduced: 4, notJudgeable: 1 };
+    const b = { judged: 5, unchanged: 1, rejectedToAccepted: 2, acceptedToRejected: 1, codeOnly: 1, notReproduced: 2, notJudgeable: 3 };
+    const others = [found(a), found(b)];
+    const r = await inShares(empty, input, 3, undefined, async (share) => others[share.index - 1]);
+    expect(r).toMatchObject({ judged: 14, unchanged: 3, changed: { rejectedToAccepted: 3, acceptedToRejected: 4, codeOnly: 3 }, notReproduced: 6, notJudgeable: 4 });
+  });
+
+  it('of several shares that failed, the one whose failure is first in the log is reported, whatever the order of the shares', async () => {
+    for (const [later, earlier] of [[1, 2], [2, 1]]) {
+      const failures: Record<number, ShareFailure> = { [later]: { failedAt: 50n, error: { message: 'met at 50' } }, [earlier]: { failedAt: 20n, error: { message: 'met at 20' } } };
+      await expect(inShares(empty, input, 3, undefined, async (share) => failures[share.index])).rejects.toThrow(/^met at 20$/);
+    }
+  });
+
+  it('a share that failed on something other than an unreadable event is reported with its own error', async () => {
+    const closed = new SqliteEventStore(':memory:');
+    await closed.dispose();
+    const error = await inShares(empty, input, 2, undefined, (share, marked) => scanShare(closed, marked, share)).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(UnreadableEventError);
+    expect((error as Error).message).toMatch(/closed/);
   });
 });
