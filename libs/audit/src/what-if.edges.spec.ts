@@ -44,7 +44,7 @@ describe('windows at their edges: the shares report what one pass reports', () =
   const inThree = (ruleSet: RuleSet | undefined, page: WhatIfPage) =>
     inShares(store, { store: { kind: 'sqlite', path: ':memory:' }, ruleSet, filter: {}, page, through: head }, 3, undefined, (share, marked) => scanShare(store, marked, share));
 
-  it('a count of events that is no limit, a fraction, none or less; a window that starts before the log, ends before it starts, at or past the head', async () => {
+  it('a count of events that is no limit, a fraction, none or less; a window that starts before the log, ends before it starts, at or past the head, or reaches past it', async () => {
     expect(head).toBeGreaterThan(40n);
     const pages: WhatIfPage[] = [
       { maxEvents: Infinity },
@@ -53,8 +53,11 @@ describe('windows at their edges: the shares report what one pass reports', () =
       { maxEvents: -3 },
       { fromPosition: 0n, maxEvents: 3 },
       { fromPosition: 10n, toPosition: 9n },
+      { fromPosition: 10n, toPosition: 5n },
       { fromPosition: 10n, toPosition: 10n },
       { toPosition: head },
+      { toPosition: head + 5n },
+      { fromPosition: head - 3n, maxEvents: 10 },
       { toPosition: head - 1n, maxEvents: 1000 },
       { fromPosition: head },
       { fromPosition: head + 1n },
