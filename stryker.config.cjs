@@ -16,15 +16,23 @@ const parts = {
     mutate: [
       'libs/event-store/src/hash-chain.ts',
       // sqlite-event-store.ts: appendToStream, the inline writer's group commit (flush, settle) and
-      // the hand-over to the writer thread and its answers; sqlite-writer.ts: SqliteWriter
+      // the hand-over to the writer thread (handOverAt, handOverNow) and its answers (hear);
+      // sqlite-writer.ts: packAppends (the appends as they cross to the thread), SqliteWriter
       // (idempotency and expected revisions, group commit), sameContent, the SQLITE_FULL mapping and
       // the errors' crossing between threads. Reads, snapshots, subscriptions and health are out of
-      // scope, and so is the writer thread's own file (code run on a worker thread is not switched
-      // to a mutant: the edge specs run every rule on the inline writer too). (Line ranges: check
-      // them when the files change.)
-      'libs/event-store/src/sqlite-event-store.ts:133-288',
-      'libs/event-store/src/sqlite-writer.ts:84-203',
+      // scope, and so is the code that runs on the writer thread only (sqlite-writer-thread.ts,
+      // unpackAppends): code run on a worker thread is not switched to a mutant (the edge specs run
+      // every rule on the inline writer too). Line ranges: check them when the files change (the
+      // first and last lines are appendToStream's and writerThread()'s; packAppends'; SqliteWriter's
+      // constructor's and the file's end).
+      'libs/event-store/src/sqlite-event-store.ts:141-294',
+      'libs/event-store/src/sqlite-writer.ts:35-42',
+      'libs/event-store/src/sqlite-writer.ts:117-236',
       'libs/audit/src/replay.ts',
+      // What-if: one pass, and in shares (threadsFor, inShares, scanShare, the merge, rangeOf, the
+      // order of failures); what-if-worker.ts runs on a worker thread only.
+      'libs/audit/src/what-if.ts',
+      'libs/audit/src/stream-folds.ts',
       'libs/audit/src/tamper.ts',
       'libs/ledger/src/intake/certificates.ts',
       'libs/ledger/src/intake/duis.ts',
@@ -36,10 +44,13 @@ const parts = {
     // contract suite (sqlite-event-store.spec.ts) is left out too: each append mutant would rerun
     // its ~80 file-backed tests (about 15 s). The *.edges.spec.ts files test the same code on
     // small (in-memory where durability is not the point) stores built in each test.
+    // what-if-shares.spec.ts is in, though it builds a 120-device estate in a beforeAll (~5 s):
+    // the shares and their merge are tested there only.
     tests: [
       '**/libs/event-store/src/hash-chain.spec.ts',
       '**/libs/event-store/src/*.edges.spec.ts',
       '**/libs/audit/src/**/*.edges.spec.ts',
+      '**/libs/audit/src/what-if-shares.spec.ts',
       '**/libs/ledger/src/intake/**/*.spec.ts',
       '**/apps/ledger-api/src/http/api-keys.spec.ts',
     ],

@@ -111,6 +111,12 @@ describe('a decision in its stored form (schema version 3)', () => {
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['pass'] }, `device-${esme}`)).toThrow(/checks: must hold 5 checks/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['nope', 'pass', 'pass', 'pass', 'nc'] }, `device-${esme}`)).toThrow(/'nope' is not a template of check user-role/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, schemaVersion: 4 }, `device-${esme}`)).toThrow(/version 4 is not known/);
+    // A check entry that is neither a template id, a list nor a check: refused, read whole or without its checks.
+    for (const at of [2, 4]) {
+      const odd = { ...record, checks: record.checks.map((e, i) => (i === at ? 7 : e)) } as DecisionRecordV3;
+      for (const options of [{}, { checks: false }]) expect(() => decodeDecision(odd, esme, options)).toThrow(`ServiceRequestEvaluated.checks: check ${at + 1} is not a template id, a list or a check`);
+    }
+    expect(() => upcast('ServiceRequestEvaluated', { ...record, revisionsRead: '0,0,0' }, `device-${esme}`)).toThrow(/revisionsRead: is neither a list nor an object/);
     const e1 = encodeDecision(decided(rows.find((r) => r.case === 'E1: no role fits')!))!;
     expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(DomainError);
     expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(/does not decode/);

@@ -1,0 +1,113 @@
+import { getRuleSet, type RuleSet } from '@ledger/domain';
+import { SqliteEventStore, UnreadableEventError } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
+
+/**
+ * What-if in shares at its edges, on a small estate in memory built for each case (what-if-shares.spec.ts
+ * compares shares with one pass on a larger estate on a file, and on worker threads).
+ */
+
+describe('the threads a what-if runs on: at most those asked for, one per eventsPerThread events it may read', () => {
+  it.each`
+    page                                        | threads | why
+    ${{}}                                       | ${3}    | ${'300 events: three threads of 100'}
+    ${{ fromPosition: 101n }}                   | ${2}    | ${'200 events from 101 to the head'}
+    ${{ fromPosition: 100n }}                   | ${3}    | ${'one event more: a third thread'}
+    ${{ fromPosition: 101n, toPosition: 300n }} | ${2}    | ${'a window ending at the head'}
+    ${{ toPosition: 1000n }}                    | ${3}    | ${'a window past the head reads up to the head only'}
+    ${{ fromPosition: 301n }}                   | ${1}    | ${'a window past the head: nothing to read, still one thread'}
+    ${{ maxEvents: 101 }}                       | ${2}    | ${'a count of events'}
+    ${{ maxEvents: 0 }}                         | ${1}    | ${'no event at all'}
+  `('a log of 300 events, 100 a thread, 4 asked for, $page: $threads ($why)', ({ page, threads }) => {
+    expect(threadsFor(4, 300n, page, 100)).toBe(threads);
+  });
+
+  it('a fraction of a thread asked for is not a thread', () => {
+    expect(threadsFor(2.5, 300n, {}, 100)).toBe(2);
+    expect(threadsFor(1.5, 300n, {}, 100)).toBe(1);
+  });
+});
+
+describe('windows at their edges: the shares report what one pass reports', () => {
+  let store: SqliteEventStore;
+  let head: bigint;
+  beforeEach(async () => {
+    // In memory: the windows are the point, not durability (and these run once per mutant).
+    store = new SqliteEventStore(':memory:');
+    await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 8, wrongNoShare: 0.5, seed: 5 });
+    head = (await store.headPosition())!;
+  });
+  afterEach(() => store.dispose());
+
+  const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+  const inThree = (ruleSet: RuleSet | undefined, page: WhatIfPage) =>
+    inShares(store, { store: { kind: 'sqlite', path: ':memory:' }, ruleSet, filter: {}, page, through: head }, 3, undefined, (share, marked) => scanShare(store, marked, share));
+
+  it('a count of events that is no limit, a fraction, none or less; a window that starts before the log, ends before it starts, at or past the head, or reaches past it', async () => {
+    expect(head).toBeGreaterThan(40n);
+    const pages: WhatIfPage[] = [
+      { maxEvents: Infinity },
+      { maxEvents: 2.5 },
+      { maxEvents: 0 },
+      { maxEvents: -3 },
+      { fromPosition: 0n, maxEvents: 3 },
+      { fromPosition: 10n, toPosition: 9n },
+      { fromPosition: 10n, toPosition: 5n },
+      { fromPosition: 10n, toPosition: 10n },
+      { toPosition: head },
+      { toPosition: head + 5n },
+      { fromPosition: head - 3n, maxEvents: 10 },
+      { toPosition: head - 1n, maxEvents: 1000 },
+      { fromPosition: head },
+      { fromPosition: head + 1n },
+      { fromPosition: 5n, toPosition: 20n, maxEvents: 7 },
+      { fromPosition: 5n, toPosition: 8n, maxEvents: 7 },
+    ];
+    for (const page of pages) {
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+        const one = json(await whatIf(store, ruleSet, {}, page));
+        expect({ page: json(page), report: json(await inThree(ruleSet, page)) }).toEqual({ page: json(page), report: one });
+      }
+    }
+  });
+});
+
+describe('the shares merged: counts summed, the failure met first in the log reported', () => {
+  let empty: SqliteEventStore;
+  beforeEach(() => {
+    empty = new SqliteEventStore(':memory:');
+  });
+  afterEach(() => empty.dispose());
+  const input = { store: { kind: 'sqlite' as const, path: ':memory:' }, ruleSet: undefined, filter: {}, page: {} };
+  /** What another share found: counts only (its report's other fields as an empty share's). */
+  const found = (counts: { judged: number; unchanged: number; rejectedToAccepted: number; acceptedToRejected: number; codeOnly: number; notReproduced: number; notJudgeable: number }): Scan => {
+    const { rejectedToAccepted, acceptedToRejected, codeOnly, ...rest } = counts;
+    const report = { ruleSet: 'as recorded' as const, filter: {}, ...rest, changed: { rejectedToAccepted, acceptedToRejected, codeOnly }, bySrv: {}, byCode: {}, changes: { total: 0, offset: 0, items: [] } };
+    return { report, positions: [], firstSrv: new Map(), firstCode: new Map() };
+  };
+
+  it("every count of the other shares' reports is added to the first's", async () => {
+    const a = { judged: 9, unchanged: 2, rejectedToAccepted: 1, acceptedToRejected: 3, codeOnly: 2, notReproduced: 4, notJudgeable: 1 };
+    const b = { judged: 5, unchanged: 1, rejectedToAccepted: 2, acceptedToRejected: 1, codeOnly: 1, notReproduced: 2, notJudgeable: 3 };
+    const others = [found(a), found(b)];
+    const r = await inShares(empty, input, 3, undefined, async (share) => others[share.index - 1]);
+    expect(r).toMatchObject({ judged: 14, unchanged: 3, changed: { rejectedToAccepted: 3, acceptedToRejected: 4, codeOnly: 3 }, notReproduced: 6, notJudgeable: 4 });
+  });
+
+  it('of several shares that failed, the one whose failure is first in the log is reported, whatever the order of the shares', async () => {
+    for (const [later, earlier] of [[1, 2], [2, 1]]) {
+      const failures: Record<number, ShareFailure> = { [later]: { failedAt: 50n, error: { message: 'met at 50' } }, [earlier]: { failedAt: 20n, error: { message: 'met at 20' } } };
+      await expect(inShares(empty, input, 3, undefined, async (share) => failures[share.index])).rejects.toThrow(/^met at 20$/);
+    }
+  });
+
+  it('a share that failed on something other than an unreadable event is reported with its own error', async () => {
+    const closed = new SqliteEventStore(':memory:');
+    await closed.dispose();
+    const error = await inShares(empty, input, 2, undefined, (share, marked) => scanShare(closed, marked, share)).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(UnreadableEventError);
+    expect((error as Error).message).toMatch(/closed/);
+  });
+});
