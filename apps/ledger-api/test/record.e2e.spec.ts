@@ -228,3 +228,28 @@ describe('an unreadable stored event', () => {
     }
   });
 });
+
+describe('a damaged read-model row', () => {
+  it('a decision row that does not decode answers 500 with a typed code naming the row and saying to rebuild, not a 400 as if the request were at fault', async () => {
+    const t = await startTestApp();
+    try {
+      await estate(t);
+      await t.as('intake').post('/service-requests', read(1)).expect(200);
+      const requestId = read(1).requestId;
+      await t.as('auditor').get(`/decisions/${encodeURIComponent(requestId)}`).expect(200);
+      const rm = new Database(`${t.dir}/readmodels.sqlite`);
+      try {
+        expect(rm.prepare("UPDATE decisions SET data = json_set(data, '$.checks[3]', json('[\"pass\", \"garbage\", \"garbage\"]')) WHERE request_id = ?").run(requestId).changes).toBe(1);
+      } finally {
+        rm.close();
+      }
+      for (const url of [`/decisions/${encodeURIComponent(requestId)}`, `/decisions?deviceId=${ESME}`]) {
+        const res = await t.as('auditor').get(url);
+        expect({ url, status: res.status }).toEqual({ url, status: 500 });
+        expect(res.body).toMatchObject({ code: 'UNREADABLE_READ_MODEL_ROW', table: 'decisions', key: requestId, message: expect.stringMatching(/does not give back its decision .*rebuild/) });
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
+import { ReadModelRowError } from './decision-rows';
 import { openReadModels, type ProjectionWriter } from './processor';
 import { queriesOf } from './queries';
 
@@ -67,5 +68,21 @@ describe('the decisions read model', () => {
     const earlier = decision(3);
     rm.db.db.prepare("INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (99, ?, ?, ?, '4.1.1', 'accepted', 'I0', 'baseline@2', ?, ?, '99', ?)").run(earlier.request.requestId, ESME, SUPPLIER, AT, AT, JSON.stringify(earlier));
     expect(decisions().decisions({ deviceId: ESME }).items.map((r) => r.decision)).toEqual([decision(1), odd, earlier]);
+  });
+
+  it('a row that does not give back its decision (a damaged read-model file) is a ReadModelRowError naming the row and saying to rebuild, not a domain error', () => {
+    const d = decision(4);
+    rm.applyBatch([recorded(4, d)]);
+    rm.db.db.prepare("UPDATE decisions SET data = json_set(data, '$.checks[3]', json('[\"pass\", \"garbage\", \"garbage\"]')) WHERE request_id = ?").run(d.request.requestId);
+    const thrown = (() => {
+      try {
+        decisions().decision(d.request.requestId);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(thrown).toBeInstanceOf(ReadModelRowError);
+    expect((thrown as Error).message).toMatch(new RegExp(`decisions row of ${d.request.requestId} \\(position 4\\) does not give back its decision \\(.*garbage.*\\).*rebuild`));
+    expect(() => decisions().decisions({ deviceId: ESME })).toThrow(ReadModelRowError);
   });
 });

@@ -18,8 +18,32 @@ export function decisionRowData(recorded: RecordedEvent, event: Extract<LedgerEv
   return JSON.stringify(rest);
 }
 
-/** The decision of a row: its columns and `data` put back together, as the store's event reads. */
+/**
+ * A row of the read models that does not give back its decision: the read-model file was damaged
+ * or edited (the projector writes only decisions that decode, and halts on one that does not).
+ * The store is not at fault: rebuilding the read models from it mends the row.
+ */
+export class ReadModelRowError extends Error {
+  constructor(
+    readonly table: string,
+    readonly key: string,
+    readonly position: string,
+    readonly reason: string,
+  ) {
+    super(`the read models' ${table} row of ${key} (position ${position}) does not give back its decision (${reason}): the read-model file is damaged; rebuild it from the store (ledger rebuild, or a rebuild job)`);
+  }
+}
+
+/** The decision of a row: its columns and `data` put back together, as the store's event reads; a row that does not decode is a ReadModelRowError. */
 export function decisionOfRow(r: Record<string, string>): ServiceRequestEvaluatedV1 {
+  try {
+    return decisionOf(r);
+  } catch (err) {
+    throw new ReadModelRowError('decisions', r.request_id, r.position, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function decisionOf(r: Record<string, string>): ServiceRequestEvaluatedV1 {
   const data = JSON.parse(r.data) as Stored;
   if (data.schemaVersion !== undefined) return upcast('ServiceRequestEvaluated', data, deviceStream(r.device_id)).data as ServiceRequestEvaluatedV1;
   const counter = r.request_id.slice(r.request_id.lastIndexOf(':') + 1);

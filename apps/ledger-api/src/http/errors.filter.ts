@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@ledger/domain';
+import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledger/ledger';
 
@@ -30,6 +31,10 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof UnreadableEventError) {
       this.logger.error({ msg: err.message, correlationId });
       return send(500, 'Internal Server Error', err.message, { code: 'UNREADABLE_STORED_EVENT', stream: err.stream, revision: err.revision.toString(), position: err.position.toString() });
+    }
+    if (err instanceof ReadModelRowError) {
+      this.logger.error({ msg: err.message, correlationId });
+      return send(500, 'Internal Server Error', err.message, { code: 'UNREADABLE_READ_MODEL_ROW', table: err.table, key: err.key, position: err.position });
     }
     if (err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError) return send(409, 'Conflict', err.message);
     if (err instanceof HttpException) {
