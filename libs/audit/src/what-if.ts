@@ -145,12 +145,17 @@ export async function whatIf(
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
 }
 
+/** Whether a what-if of `page` runs as one pass whatever threads it is given: a page past MAX_SHARED_OFFSET. */
+export function onePassOnly(page: WhatIfPage): boolean {
+  return (page.offset ?? 0) > MAX_SHARED_OFFSET;
+}
+
 /**
  * The threads a what-if over `page` of a log whose head is `head` runs on: at most `requested`, and
  * one per `eventsPerThread` events it may read; one for a page past MAX_SHARED_OFFSET.
  */
 export function threadsFor(requested: number, head: bigint, page: WhatIfPage, eventsPerThread = EVENTS_PER_THREAD): number {
-  if ((page.offset ?? 0) > MAX_SHARED_OFFSET) return 1;
+  if (onePassOnly(page)) return 1;
   const from = page.fromPosition ?? 1n;
   const to = page.toPosition !== undefined && page.toPosition < head ? page.toPosition : head;
   const events = Math.min(Number(to - from + 1n), page.maxEvents ?? Infinity);

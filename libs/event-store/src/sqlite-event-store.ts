@@ -114,6 +114,7 @@ export class SqliteEventStore implements EventStore {
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    gapless: Database.Statement<[], { n: number; head: number }>;
     begin: Database.Statement<[]>;
     commit: Database.Statement<[]>;
   };
@@ -136,6 +137,7 @@ export class SqliteEventStore implements EventStore {
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      gapless: this.db.prepare('SELECT count(*) AS n, coalesce(max(position), 0) AS head FROM events'),
       begin: this.db.prepare('BEGIN'),
       commit: this.db.prepare('COMMIT'),
     };
@@ -401,7 +403,7 @@ export class SqliteEventStore implements EventStore {
   positionsGapless(): boolean {
     this.ensureOpen();
     this.reading();
-    const { n, head } = this.db.prepare('SELECT count(*) AS n, coalesce(max(position), 0) AS head FROM events').get() as { n: number; head: number };
+    const { n, head } = this.stmt.gapless.get()!;
     return n === head;
   }
 

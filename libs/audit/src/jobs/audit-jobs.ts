@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
 import type { JobData, WorkerMessage } from './job-thread';
-import { MAX_SHARED_OFFSET } from '../what-if';
+import { onePassOnly } from '../what-if';
 import type { AuditJobParams } from './work';
 import { workerEntry } from './worker-entry';
 
@@ -182,7 +182,7 @@ export class AuditJobs {
       const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);
       if (free < 1) return;
       const job = this.jobs.get(this.queue.shift()!)!;
-      this.run(job, job.kind === 'what-if' && (job.params.page?.offset ?? 0) <= MAX_SHARED_OFFSET ? Math.min(this.whatIfThreads, free) : 1); // a deeper page is one pass (threadsFor)
+      this.run(job, job.kind === 'what-if' && !onePassOnly(job.params.page ?? {}) ? Math.min(this.whatIfThreads, free) : 1);
     }
   }
 

@@ -54,9 +54,13 @@ describe('the projection writer reads each stored decision once, for every proje
     const data = structuredClone(events[at].data) as { checks: unknown[] };
     data.checks[3] = ['pass', 'garbage', 'garbage'];
     const damaged = [...events.slice(0, at), { ...events[at], data }];
-    const recorder = new Recorder();
-    const writer = new ProjectionWriter(new ReadModelDb(':memory:'), { all: [recorder] } as never);
-    expect(() => writer.applyBatch(damaged)).toThrow(UnreadableEventError);
-    expect(writer.checkpoint.get().position).toBeUndefined();
+    const empty = new ReadModelDb(':memory:');
+    try {
+      const writer = new ProjectionWriter(empty, { all: [new Recorder()] } as never);
+      expect(() => writer.applyBatch(damaged)).toThrow(UnreadableEventError);
+      expect(writer.checkpoint.get().position).toBeUndefined();
+    } finally {
+      empty.close();
+    }
   });
 });
