@@ -25,7 +25,12 @@ export const DISPOSE_TIMEOUT_MS = 10_000;
 export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>, { disposeTimeoutMs = DISPOSE_TIMEOUT_MS } = {}): void {
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   const run = async (job: JobData) => {
-    const store = await createEventStore(job.store);
+    let store: EventStore;
+    try {
+      store = await createEventStore(job.store);
+    } catch (err) {
+      return post({ type: 'failed', error: `the job's store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
+    }
     let last = 0;
     let answer: WorkerMessage;
     try {
