@@ -281,3 +281,33 @@ describe('a job whose store cannot be opened', () => {
     await jobs.close();
   }, 30_000);
 });
+
+describe("the jobs' niceness (Linux)", () => {
+  // serveJobs, answering with the niceness of its thread and of a thread it starts (as a what-if's shares).
+  const reports = { file: path.join(dir, 'reports-nice.js'), execArgv: ['--require', 'tsx/cjs'] };
+  fs.writeFileSync(
+    reports.file,
+    `const { Worker } = require('node:worker_threads');
+const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
+const nice = "Number(require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16])";
+serveJobs(async () => {
+  const child = await new Promise((resolve, reject) => new Worker('require("node:worker_threads").parentPort.postMessage(' + nice + ')', { eval: true }).once('message', resolve).once('error', reject));
+  return { nice: eval(nice), child };
+});
+`,
+  );
+  const onLinux = process.platform === 'linux' ? it : it.skip;
+
+  onLinux('is set on the job\'s thread and on the threads it starts, and the API\'s thread keeps its own', async () => {
+    const ownNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
+    const before = ownNice();
+    const niced = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports, nice: before + 7 });
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } });
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } }); // on the same, reused, thread
+    await niced.close();
+    expect(ownNice()).toBe(before);
+    const plain = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports });
+    expect(await run(plain, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before, child: before } });
+    await plain.close();
+  }, 30_000);
+});

@@ -48,6 +48,12 @@ export interface AuditJobsOptions {
    * job takes as many of its threads as are free (at least one), and a job waits while none is.
    */
   whatIfThreads?: number;
+  /**
+   * The niceness of the jobs' threads (Linux; default 0, as the process's): with a higher one a
+   * job leaves the CPU to the process's other threads (the API's event loop, the store's writer)
+   * whenever they want it. Handed to each job's worker, which sets it on its own thread (see serveJobs).
+   */
+  nice?: number;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
@@ -189,7 +195,7 @@ export class AuditJobs {
   }
 
   private run(job: AuditJob, threads: number): void {
-    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads };
+    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads, nice: this.options.nice ?? 0 };
     const idle = this.idle.pop();
     let worker: Worker;
     try {
