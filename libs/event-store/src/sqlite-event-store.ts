@@ -324,10 +324,26 @@ export class SqliteEventStore implements EventStore {
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    return this.paged(...this.allPages(options));
+  }
+
+  /**
+   * What readAll reads, a page (of up to 500 events) at a time, for a reader whose work per event
+   * is synchronous (the what-if): it awaits once per page, not once per event. Each page's events
+   * are made from their rows as the page is iterated, so an event that cannot be read
+   * (UnreadableEventError) fails there, after the events before it, as in readAll.
+   */
+  async *readAllPages(options: ReadAllOptions = {}): AsyncIterable<Iterable<RecordedEvent>> {
+    const next = this.pager(...this.allPages(options));
+    for (let rows = next(); rows; rows = next()) yield recordedOf(rows);
+  }
+
+  /** readAll's paging (readAll, readAllPages): where it starts, which way, how many, and its query. */
+  private allPages(options: ReadAllOptions): Parameters<SqliteEventStore['pager']> {
     const backwards = options.direction === 'backwards';
     const { only, metadata = true, toPosition } = options;
     if (toPosition !== undefined && backwards) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
-    if (!only && metadata && toPosition === undefined) return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from));
+    if (!only && metadata && toPosition === undefined) return [options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from)];
     const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}`;
     let query = this.allLean.get(key);
     if (!query) {
@@ -335,45 +351,55 @@ export class SqliteEventStore implements EventStore {
       const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
     }
+    const q = query;
     const to = toPosition === undefined ? [] : [toPosition];
     const page = (from: bigint, limit: number) => {
-      if (!only) return query(limit, from, ...to);
+      if (!only) return q(limit, from, ...to);
       // A page is one synchronous query: `only` is ledger_only's for it alone, so a read abandoned
       // without return() leaves nothing behind (no registry of reads to clean up).
       const outer = this.only;
       this.only = only;
       try {
-        return query(limit, from, ...to);
+        return q(limit, from, ...to);
       } finally {
         this.only = outer;
       }
     };
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page);
+    return [options.fromPosition, backwards, options.maxCount, 'position', page];
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(
+  private async *paged(...args: Parameters<SqliteEventStore['pager']>): AsyncIterable<RecordedEvent> {
+    const next = this.pager(...args);
+    for (let rows = next(); rows; rows = next()) for (const row of rows) yield toRecorded(row);
+  }
+
+  /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more). */
+  private pager(
     start: bigint | 'start' | 'end' | undefined,
     backwards: boolean,
     maxCount: number | undefined,
     key: 'revision' | 'position',
     page: (from: bigint, limit: number) => Row[],
-  ): AsyncIterable<RecordedEvent> {
+  ): () => Row[] | undefined {
     const from = start ?? (backwards ? 'end' : 'start');
-    let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
+    let cursor: bigint | undefined = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
-    while (remaining > 0) {
+    return () => {
+      if (cursor === undefined || remaining <= 0) return undefined;
       this.ensureOpen();
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield toRecorded(row);
       remaining -= rows.length;
-      if (rows.length < PAGE) return;
-      const last = BigInt(rows[rows.length - 1][key]);
-      cursor = backwards ? last - 1n : last + 1n;
-      if (cursor < 0n) return;
-    }
+      if (rows.length < PAGE) cursor = undefined;
+      else {
+        const last = BigInt(rows[rows.length - 1][key]);
+        cursor = backwards ? last - 1n : last + 1n;
+        if (cursor < 0n) cursor = undefined;
+      }
+      return rows;
+    };
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
@@ -496,6 +522,10 @@ function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P
   const page = db.prepare<P, Row>(`${sql} LIMIT ${PAGE}`);
   const short = db.prepare<[...P, number], Row>(`${sql} LIMIT ?`);
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
+}
+
+function* recordedOf(rows: Row[]): Iterable<RecordedEvent> {
+  for (const row of rows) yield toRecorded(row);
 }
 
 function toRecorded(row: Row): RecordedEvent {
