@@ -469,7 +469,10 @@ async function scan(
     const mp = Object.entries(d.revisionsRead).find(([s]) => s.startsWith('meterpoint-'));
     if (mp) reads.push(mp);
     const states = reads.map(([stream, revision]) => heldState(stream, revision));
-    if (!states.includes(MISSING)) return judged(d, position, rs, states);
+    if (!states.includes(MISSING)) {
+      judged(d, position, rs, states);
+      return undefined;
+    }
     return (async () => {
       for (let i = 0; i < reads.length; i++) if (states[i] === MISSING) states[i] = await stateOf(...reads[i]);
       judged(d, position, rs, states);
@@ -477,7 +480,7 @@ async function scan(
   }
 
   /** Judges a decision on the states it read: the sender's, the device's and the meter point's (if it read one). */
-  function judged(d: ServiceRequestEvaluatedV1, position: bigint, rs: RuleSet, [sender, device, meterPoint]: unknown[]): undefined {
+  function judged(d: ServiceRequestEvaluatedV1, position: bigint, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
     const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
     const replayed = evaluate(requestFromRecord(d.request), state, rs, d.evaluatedAt).decision.data;
     report.judged++;
@@ -487,7 +490,7 @@ async function scan(
     if (!ruleSet && JSON.stringify(replayed) !== JSON.stringify(d)) report.notReproduced++;
     if (replayed.outcome === d.outcome && replayed.responseCode === d.responseCode) {
       report.unchanged++;
-      return undefined;
+      return;
     }
     srv.changed++;
     if (d.outcome === 'rejected' && replayed.outcome === 'accepted') report.changed.rejectedToAccepted++;
