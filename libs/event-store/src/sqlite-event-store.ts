@@ -111,7 +111,7 @@ export class SqliteEventStore implements EventStore {
   private readonly key: string;
   /** The `only` of the page being queried (ReadAllOptions.only), set for that query alone: nothing of a read outlives its page. */
   private only: ((stream: string) => boolean) | undefined;
-  /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
+  /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
