@@ -66,16 +66,16 @@ describe('a what-if in shares reports what one pass reports', () => {
         const other = new SqliteEventStore(storeFile);
         others.push(other);
         if (lastRead) {
-          // The last position each other share's read gave it.
-          const readAll = other.readAll.bind(other);
-          other.readAll = (options) => ({
-            async *[Symbol.asyncIterator]() {
-              for await (const e of readAll(options)) {
+          // The last position each other share's read gave it, a page of one event at a time (so the shares on this thread take turns by rows).
+          const readAllPages = other.readAllPages.bind(other);
+          other.readAllPages = async function* (options) {
+            for await (const page of readAllPages(options)) {
+              for (const e of page) {
                 lastRead[share.index] = e.position;
-                yield e;
+                yield [e];
               }
-            },
-          });
+            }
+          };
         }
         return scanShare(other, marked, share);
       });
@@ -162,17 +162,19 @@ describe('a what-if in shares reports what one pass reports', () => {
     let given = 0;
     for (let index = 0; index < 3; index++) {
       const other = new SqliteEventStore(file);
-      const readAll = other.readAll.bind(other);
+      const readAllPages = other.readAllPages.bind(other);
       const devices = new Set<string>();
-      other.readAll = (options?: ReadAllOptions) =>
-        (async function* (): AsyncIterable<RecordedEvent> {
-          for await (const e of readAll(options)) {
-            given++;
+      other.readAllPages = async function* (options?: ReadAllOptions): AsyncIterable<RecordedEvent[]> {
+        for await (const page of readAllPages(options)) {
+          const events = [...page];
+          given += events.length;
+          for (const e of events) {
             expect(e.metadata).toEqual({});
             if (e.stream.startsWith('device-')) devices.add(e.stream);
-            yield e;
           }
-        })();
+          yield events;
+        }
+      };
       await scanShare(other, { store: { kind: 'sqlite', path: file }, ruleSet: getRuleSet('ownership-only'), filter: {}, page: {} }, { count: 3, index });
       await other.dispose();
       devicesOf.push(devices);
@@ -236,6 +238,30 @@ describe('a what-if in shares reports what one pass reports', () => {
         }
       }
     });
+  });
+
+  it('a decision of an unknown version before an event that does not parse, in the same page of the read: the run fails at the first of them, one pass and shares', async () => {
+    const db = new Database(file, { readonly: true });
+    const [first, second] = db.prepare("SELECT position FROM events WHERE type = 'ServiceRequestEvaluated' AND position > 100 ORDER BY position LIMIT 2 OFFSET 3").all() as Array<{ position: number }>;
+    db.close();
+    const copy = path.join(dir, 'broken-in-one-page.sqlite');
+    fs.copyFileSync(file, copy);
+    const raw = new Database(copy);
+    raw.prepare("UPDATE events SET data = json_set(data, '$.schemaVersion', 99) WHERE position = ?").run(first.position);
+    raw.prepare("UPDATE events SET data = '{broken' WHERE position = ?").run(second.position);
+    raw.close();
+    expect(Math.floor((first.position - 1) / 500)).toBe(Math.floor((second.position - 1) / 500));
+    const s = new SqliteEventStore(copy);
+    try {
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+        const one = (await whatIf(s, ruleSet).catch((e: unknown) => e)) as UnreadableEventError;
+        expect(one).toBeInstanceOf(UnreadableEventError);
+        expect(one.position).toBe(BigInt(first.position));
+        for (const count of [2, 3]) expect(((await shared(s, copy, count, ruleSet).catch((e: unknown) => e)) as Error).message).toBe(one.message);
+      }
+    } finally {
+      await s.dispose();
+    }
   });
 
   it('a metadata that does not parse fails no what-if, whatever folds are kept (maxFolds, shares); verify reports it and a replay reading it still stops', async () => {

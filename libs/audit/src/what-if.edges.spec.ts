@@ -1,5 +1,5 @@
 import { getRuleSet, type RuleSet } from '@ledger/domain';
-import { SqliteEventStore, UnreadableEventError } from '@ledger/event-store';
+import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
 
@@ -69,6 +69,27 @@ describe('windows at their edges: the shares report what one pass reports', () =
         const one = json(await whatIf(store, ruleSet, {}, page));
         expect({ page: json(page), report: json(await inThree(ruleSet, page)) }).toEqual({ page: json(page), report: one });
       }
+    }
+  });
+});
+
+describe('a store that is not SQLite (read event by event, not a page at a time)', () => {
+  it('gives the report of the same log on SQLite, windows and a failure included', async () => {
+    const store = new SqliteEventStore(':memory:');
+    try {
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 8, wrongNoShare: 0.5, seed: 5 });
+      // Only what a what-if calls, through an object that is not a SqliteEventStore (as EventStoreDB's adapter is not).
+      const other = { kind: 'esdb', readAll: (o) => store.readAll(o), readStream: (s, o) => store.readStream(s, o), headPosition: () => store.headPosition() } as Pick<EventStore, 'kind' | 'readAll' | 'readStream' | 'headPosition'> as EventStore;
+      const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+      for (const ruleSet of [undefined, getRuleSet('ownership-only')])
+        for (const page of [{}, { fromPosition: 5n, maxEvents: 30, offset: 1, limit: 2 }] as WhatIfPage[])
+          for (const maxFolds of [10_000, 3]) expect(json(await whatIf(other, ruleSet, {}, page, undefined, { maxFolds }))).toBe(json(await whatIf(store, ruleSet, {}, page)));
+      const broken = { ...other, readAll: async function* (o?: ReadAllOptions) {
+        for await (const e of store.readAll(o)) yield e.position === 40n ? { ...e, type: 'ServiceRequestEvaluated', data: { schemaVersion: 99 } } : e;
+      } } as EventStore;
+      await expect(whatIf(broken, undefined)).rejects.toThrow(/position 40 .*version 99 is not known/);
+    } finally {
+      await store.dispose();
     }
   });
 });

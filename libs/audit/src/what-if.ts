@@ -10,7 +10,7 @@ import {
   type UserState,
 } from '@ledger/domain';
 // Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
-import type { EventStore, StoreConfig } from '@ledger/event-store';
+import type { EventStore, ReadAllOptions, RecordedEvent, StoreConfig } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import * as path from 'node:path';
@@ -358,6 +358,10 @@ async function scan(
   // A fold is moved to the young end of the map only when it was placed there over maxFolds / 2
   // uses ago, not at every use: one used at least that often is never dropped.
   const folds = new Map<string, Fold>();
+  // The oldest fold is the next key of one iterator kept for the pass: a Map keeps deleted entries'
+  // places until it is rehashed, and a new iterator's first step walks past all of them (thousands,
+  // at every fold dropped), where this one passes each once.
+  const oldest = folds.keys();
   let tick = 0;
   const remember = (stream: string, held: Fold | undefined, state: unknown, revision: bigint) => {
     tick++;
@@ -368,7 +372,7 @@ async function scan(
     }
     folds.delete(stream);
     folds.set(stream, { state, revision, placed: tick });
-    if (folds.size > maxFolds) folds.delete(folds.keys().next().value!);
+    if (folds.size > maxFolds) folds.delete(oldest.next().value!);
   };
   const ruleSets = new Map<string, RuleSet>();
   const windowed = page.fromPosition !== undefined || page.toPosition !== undefined || page.maxEvents !== undefined;
@@ -387,33 +391,38 @@ async function scan(
   };
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
-  for await (const e of store.readAll({ ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA })) {
-    if (at.failed && e.position > Atomics.load(at.failed, 0)) throw new Overtaken(`share ${share!.index} stopped: another failed before position ${e.position}`);
-    if (range) {
-      at.position = e.position;
-      progressTo(Number(e.position - range.from) + 1);
-    } else {
-      if (through !== undefined && e.position > through) break; // the end of the log for this run
-      at.position = e.position;
-      if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
-        window.nextPosition = e.position.toString();
-        break;
+  const options: ReadAllOptions = { ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA };
+  // A page of events at a time, each judged and folded without waiting for anything but a stream read back.
+  reading: for await (const events of pagesOf(store, options)) {
+    for (const e of events) {
+      if (at.failed && e.position > Atomics.load(at.failed, 0)) throw new Overtaken(`share ${share!.index} stopped: another failed before position ${e.position}`);
+      if (range) {
+        at.position = e.position;
+        progressTo(Number(e.position - range.from) + 1);
+      } else {
+        if (through !== undefined && e.position > through) break reading; // the end of the log for this run
+        at.position = e.position;
+        if (window && ((page.toPosition !== undefined && e.position > page.toPosition) || (page.maxEvents !== undefined && read >= page.maxEvents))) {
+          window.nextPosition = e.position.toString();
+          break reading;
+        }
+        if (window) window.lastPosition = e.position.toString();
+        if (++read % 10_000 === 0) onProgress?.(read);
+        if (mine && !mine(e.stream)) continue; // another share's stream
       }
-      if (window) window.lastPosition = e.position.toString();
-      if (++read % 10_000 === 0) onProgress?.(read);
-      if (mine && !mine(e.stream)) continue; // another share's stream
-    }
-    // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
-    const event = readEvent(e, ruleSet ? { checks: false } : {});
-    if (!event) continue; // another application's event in a shared EventStoreDB
-    if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
-      await judge(event.data, e.position);
-    }
-    const evolve = evolveFor(e.stream);
-    if (evolve) {
-      const held = folds.get(e.stream);
-      const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n, NO_METADATA) : held?.state;
-      remember(e.stream, held, evolve(before, event), e.revision);
+      // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
+      const event = readEvent(e, ruleSet ? { checks: false } : {});
+      if (!event) continue; // another application's event in a shared EventStoreDB
+      if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
+        const later = judge(event.data, e.position);
+        if (later) await later;
+      }
+      const evolve = evolveFor(e.stream);
+      if (evolve) {
+        const held = folds.get(e.stream);
+        const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n, NO_METADATA) : held?.state;
+        remember(e.stream, held, evolve(before, event), e.revision);
+      }
     }
   }
   if (range) {
@@ -425,36 +434,54 @@ async function scan(
   if (window) report.window = { ...window, eventsRead: read };
   return { report, positions, firstSrv, firstCode };
 
-  async function stateOf(stream: string, revision: string | null): Promise<unknown> {
+  /** A stream's state at a revision if it is held (kept in use), else MISSING: it must be read back (stateOf). */
+  function heldState(stream: string, revision: string | null): unknown {
     if (revision === null) return undefined;
     const held = folds.get(stream);
-    if (held && held.revision === BigInt(revision)) {
-      remember(stream, held, held.state, held.revision); // in use: keep it
-      return held.state;
-    }
-    const state = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision), NO_METADATA);
-    if (!held) remember(stream, undefined, state, BigInt(revision));
-    return state;
+    if (!held || held.revision !== BigInt(revision)) return MISSING;
+    remember(stream, held, held.state, held.revision); // in use: keep it
+    return held.state;
   }
 
-  async function judge(d: ServiceRequestEvaluatedV1, position: bigint): Promise<void> {
+  async function stateOf(stream: string, revision: string | null): Promise<unknown> {
+    const state = heldState(stream, revision);
+    if (state !== MISSING) return state;
+    const held = folds.get(stream);
+    const read = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision!), NO_METADATA);
+    if (!held) remember(stream, undefined, read, BigInt(revision!));
+    return read;
+  }
+
+  /** Judges a decision, at once when the states it read are held; else the promise of judging it once they are read back. */
+  function judge(d: ServiceRequestEvaluatedV1, position: bigint): Promise<void> | undefined {
     const key = `${d.ruleSet.id}@${d.ruleSet.version}`;
     const rs = ruleSet ?? ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(d.ruleSet.id, d.ruleSet.version)).get(key)!;
     try {
       srvDefinitionFor(d.request.srv, rs);
     } catch {
       report.notJudgeable++;
-      return;
+      return undefined;
     }
-    const entries = Object.entries(d.revisionsRead);
-    const state = {
-      sender: (await stateOf(`user-${d.request.originator}`, d.revisionsRead[`user-${d.request.originator}`] ?? null)) as UserState | undefined,
-      device: (await stateOf(`device-${d.request.target}`, d.revisionsRead[`device-${d.request.target}`] ?? null)) as DeviceState | undefined,
-      meterPoint: undefined as MeterPointState | undefined,
-      revisionsRead: d.revisionsRead,
-    };
-    const mp = entries.find(([s]) => s.startsWith('meterpoint-'));
-    if (mp) state.meterPoint = (await stateOf(mp[0], mp[1])) as MeterPointState | undefined;
+    const reads: Array<[string, string | null]> = [
+      [`user-${d.request.originator}`, d.revisionsRead[`user-${d.request.originator}`] ?? null],
+      [`device-${d.request.target}`, d.revisionsRead[`device-${d.request.target}`] ?? null],
+    ];
+    const mp = Object.entries(d.revisionsRead).find(([s]) => s.startsWith('meterpoint-'));
+    if (mp) reads.push(mp);
+    const states = reads.map(([stream, revision]) => heldState(stream, revision));
+    if (!states.includes(MISSING)) {
+      judged(d, position, rs, states);
+      return undefined;
+    }
+    return (async () => {
+      for (let i = 0; i < reads.length; i++) if (states[i] === MISSING) states[i] = await stateOf(...reads[i]);
+      judged(d, position, rs, states);
+    })();
+  }
+
+  /** Judges a decision on the states it read: the sender's, the device's and the meter point's (if it read one). */
+  function judged(d: ServiceRequestEvaluatedV1, position: bigint, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
+    const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
     const replayed = evaluate(requestFromRecord(d.request), state, rs, d.evaluatedAt).decision.data;
     report.judged++;
     if (!firstSrv.has(d.request.srv)) firstSrv.set(d.request.srv, position);
@@ -509,6 +536,15 @@ function rangeOf(page: WhatIfPage, head: bigint): { from: bigint; last: bigint; 
  * run does not depend on which folds were kept (maxFolds, shares). Verify reports it.
  */
 const NO_METADATA = { metadata: false } as const;
+
+/** A state not held at the revision asked for (see heldState). */
+const MISSING = Symbol('missing');
+
+/** The log a page at a time: SQLite's pages as it reads them, another store's events one by one. */
+async function* pagesOf(store: EventStore, options: ReadAllOptions): AsyncIterable<Iterable<RecordedEvent>> {
+  if (store instanceof SqliteEventStore) yield* store.readAllPages(options);
+  else for await (const e of store.readAll(options)) yield [e];
+}
 
 /** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see remember). */
 interface Fold {

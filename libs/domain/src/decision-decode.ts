@@ -3,7 +3,7 @@ import type { CheckOutcome, CheckRecord, RecordedRequest, ResponseCode, ServiceR
 import { DomainError } from './identifiers';
 import { CHECKS, context, type Context, type Template } from './decision-context';
 import type { CheckEntry, DecisionRecordV3 } from './decision-record';
-import { Nested, isObject, longInstant, merge, unpack } from './decision-shapes';
+import { Nested, byName, isObject, longInstant, merge, unpack } from './decision-shapes';
 import { template, TEMPLATE_SETS, type TemplateSet } from './decision-templates';
 
 /**
@@ -128,7 +128,7 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
     const names = streamsRead({ originator: request.originator, target, mpxn: mp === undefined ? undefined : (mpxn ?? c.device?.mpxn) });
     if (names.length !== (mp === undefined ? 2 : 3)) throw fail('revisionsRead', 'names a meter point read but no MPxN');
     const revs = [u, dv, mp].slice(0, names.length).map((v) => (v === null || v === undefined ? null : String(v)));
-    revisionsRead = Object.fromEntries(names.map((n, i) => [n, revs[i]]));
+    revisionsRead = byName(names.map((n, i) => [n, revs[i]] as const));
   } else if (isObject(record.revisionsRead)) {
     revisionsRead = record.revisionsRead as Record<string, string | null>;
   } else {

@@ -121,6 +121,38 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it('readAllPages: what readAll reads, a page of at most 500 events at a time; an event that does not parse fails where its page reaches it, after the events before it', async () => {
+    const file = path.join(dir, 'pages.sqlite');
+    const store = new SqliteEventStore(file);
+    for (let i = 0; i < 12; i++) await store.appendToStream(`s${i % 3}`, Array.from({ length: 100 }, (_, k) => ({ id: id(20_000 + 100 * i + k), type: 'T', data: { i: 100 * i + k }, metadata: { k } })));
+    const all = async (options: ReadAllOptions) => {
+      const out = [];
+      for await (const e of store.readAll(options)) out.push(e);
+      return out;
+    };
+    const paged = async (options: ReadAllOptions) => {
+      const pages = [];
+      for await (const page of store.readAllPages(options)) pages.push([...page]);
+      return pages;
+    };
+    for (const options of [{}, { metadata: false }, { only: (s: string) => s !== 's1', metadata: false }, { fromPosition: 450n, toPosition: 1020n }, { fromPosition: 100n, maxCount: 700 }] as ReadAllOptions[]) {
+      const pages = await paged(options);
+      expect(pages.every((p) => p.length <= 500)).toBe(true);
+      expect(pages.flat()).toEqual(await all(options));
+    }
+    expect((await paged({})).map((p) => p.length)).toEqual([500, 500, 200]);
+    const raw = new Database(file);
+    raw.prepare("UPDATE events SET data = '{broken' WHERE position = 620").run();
+    raw.close();
+    const seen: bigint[] = [];
+    const read = async () => {
+      for await (const page of store.readAllPages({})) for (const e of page) seen.push(e.position);
+    };
+    await expect(read()).rejects.toThrow(/position 620 \(stream 's0', revision 219\) cannot be read/);
+    expect(seen).toEqual(Array.from({ length: 619 }, (_, i) => BigInt(i + 1)));
+    await store.dispose();
+  });
+
   it("only: reads interleaved page by page each get their own streams; one abandoned without return() leaves nothing of it behind", async () => {
     const store = new SqliteEventStore(path.join(dir, 'only-abandoned.sqlite'));
     // 1,200 events a stream: a read of one stream takes three pages (500 rows a page).

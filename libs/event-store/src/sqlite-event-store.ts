@@ -27,6 +27,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 500;
 /** The columns of a read without the metadata (ReadAllOptions.metadata, ReadStreamOptions.metadata). */
 const LEAN = 'position, stream, revision, event_id, type, data, created';
+/** The columns of a read with the metadata, in the order of a raw row (RawRow). */
+const ROW = 'position, stream, revision, event_id, type, data, metadata, created';
 /** SQLite's largest max_page_count: no cap. */
 const MAX_PAGE_COUNT = 4294967294;
 
@@ -41,6 +43,12 @@ interface Row {
   metadata?: string;
   created: string;
 }
+
+/** A row as an array (readAllPages): ROW's columns, or LEAN's without the metadata. */
+type RawRow = [number | bigint, string, number | bigint, string, string, string, ...string[]];
+
+/** A keyset pagination: where it starts, which way, how many rows at most, a row's revision or position, and the query of a page. */
+type Pagination<R> = [start: bigint | 'start' | 'end' | undefined, backwards: boolean, maxCount: number | undefined, cursorOf: (row: R) => number | bigint, page: (from: bigint, limit: number) => R[]];
 
 /** Where the appends are written: on a thread of their own, or on the event loop's own connection. */
 export type SqliteWriterMode = 'thread' | 'inline';
@@ -103,8 +111,8 @@ export class SqliteEventStore implements EventStore {
   private readonly key: string;
   /** The `only` of the page being queried (ReadAllOptions.only), set for that query alone: nothing of a read outlives its page. */
   private only: ((stream: string) => boolean) | undefined;
-  /** readAll's queries with `only` or without the metadata (ReadAllOptions), prepared at their first use. */
-  private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>]>>();
+  /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
+  private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
@@ -320,60 +328,82 @@ export class SqliteEventStore implements EventStore {
     const backwards = options.direction === 'backwards';
     const lean = options.metadata === false;
     const query = backwards ? (lean ? this.stmt.readBwdLean : this.stmt.readBwd) : lean ? this.stmt.readFwdLean : this.stmt.readFwd;
-    return this.paged(options.fromRevision, backwards, options.maxCount, 'revision', (from, limit) => query(limit, stream, from));
+    return this.paged(options.fromRevision, backwards, options.maxCount, (row) => row.revision, (from, limit) => query(limit, stream, from));
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const page = this.allQuery(options, false) as (from: bigint, limit: number) => Row[];
+    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page);
+  }
+
+  /**
+   * What readAll reads, a page (of up to 500 events) at a time, for a reader whose work per event
+   * is synchronous (the what-if): it awaits once per page, not once per event. Each page's events
+   * are made from their rows as the page is iterated, so an event that cannot be read
+   * (UnreadableEventError) fails there, after the events before it, as in readAll.
+   */
+  async *readAllPages(options: ReadAllOptions = {}): AsyncIterable<Iterable<RecordedEvent>> {
+    // Its rows as arrays (better-sqlite3's raw mode: cheaper to make than objects), in the order of ROW's or LEAN's columns.
+    const page = this.allQuery(options, true) as (from: bigint, limit: number) => RawRow[];
+    const next = this.pager(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row[0], page);
+    for (let rows = next(); rows; rows = next()) yield recordedOf(rows, options.metadata ?? true);
+  }
+
+  /** readAll's query of a page (readAll, readAllPages), whose rows are objects or (`raw`) arrays. */
+  private allQuery(options: ReadAllOptions, raw: boolean): (from: bigint, limit: number) => Array<Row | RawRow> {
     const backwards = options.direction === 'backwards';
     const { only, metadata = true, toPosition } = options;
     if (toPosition !== undefined && backwards) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
-    if (!only && metadata && toPosition === undefined) return this.paged(options.fromPosition, backwards, options.maxCount, 'position', (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from));
-    const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}`;
+    if (!only && metadata && toPosition === undefined && !raw) return (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from);
+    const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}${raw ? ' raw' : ''}`;
     let query = this.allLean.get(key);
     if (!query) {
-      const columns = metadata ? '*' : LEAN;
+      const columns = metadata ? ROW : LEAN;
       const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream)' : ''}`;
-      this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`)));
+      this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`, raw)));
     }
+    const q = query;
     const to = toPosition === undefined ? [] : [toPosition];
-    const page = (from: bigint, limit: number) => {
-      if (!only) return query(limit, from, ...to);
+    return (from, limit) => {
+      if (!only) return q(limit, from, ...to);
       // A page is one synchronous query: `only` is ledger_only's for it alone, so a read abandoned
       // without return() leaves nothing behind (no registry of reads to clean up).
       const outer = this.only;
       this.only = only;
       try {
-        return query(limit, from, ...to);
+        return q(limit, from, ...to);
       } finally {
         this.only = outer;
       }
     };
-    return this.paged(options.fromPosition, backwards, options.maxCount, 'position', page);
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(
-    start: bigint | 'start' | 'end' | undefined,
-    backwards: boolean,
-    maxCount: number | undefined,
-    key: 'revision' | 'position',
-    page: (from: bigint, limit: number) => Row[],
-  ): AsyncIterable<RecordedEvent> {
+  private async *paged(...args: Pagination<Row>): AsyncIterable<RecordedEvent> {
+    const next = this.pager(...args);
+    for (let rows = next(); rows; rows = next()) for (const row of rows) yield toRecorded(row);
+  }
+
+  /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf` gives a row's revision or position. */
+  private pager<R>(...[start, backwards, maxCount, cursorOf, page]: Pagination<R>): () => R[] | undefined {
     const from = start ?? (backwards ? 'end' : 'start');
-    let cursor: bigint = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
+    let cursor: bigint | undefined = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
-    while (remaining > 0) {
+    return () => {
+      if (cursor === undefined || remaining <= 0) return undefined;
       this.ensureOpen();
       this.reading();
       const rows = page(cursor, Math.min(PAGE, remaining));
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
-      for (const row of rows) yield toRecorded(row);
       remaining -= rows.length;
-      if (rows.length < PAGE) return;
-      const last = BigInt(rows[rows.length - 1][key]);
-      cursor = backwards ? last - 1n : last + 1n;
-      if (cursor < 0n) return;
-    }
+      if (rows.length < PAGE) cursor = undefined;
+      else {
+        const last = BigInt(cursorOf(rows[rows.length - 1]));
+        cursor = backwards ? last - 1n : last + 1n;
+        if (cursor < 0n) cursor = undefined;
+      }
+      return rows;
+    };
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
@@ -483,7 +513,7 @@ export class SqliteEventStore implements EventStore {
 const localCommits = new EventEmitter().setMaxListeners(0);
 
 /** A page of a query: `limit` rows at most, from the bound parameters. */
-type Paged<P extends unknown[]> = (limit: number, ...params: P) => Row[];
+type Paged<P extends unknown[], R = Row> = (limit: number, ...params: P) => R[];
 
 /**
  * A query read a page at a time. A whole page has its LIMIT written into the statement: with the
@@ -492,22 +522,31 @@ type Paged<P extends unknown[]> = (limit: number, ...params: P) => Row[];
  * STAT4, measured on this machine), as if the statement were planned again at each run. A shorter
  * page (the end of a maxCount) binds its limit.
  */
-function paged<P extends unknown[]>(db: Database.Database, sql: string): Paged<P> {
-  const page = db.prepare<P, Row>(`${sql} LIMIT ${PAGE}`);
-  const short = db.prepare<[...P, number], Row>(`${sql} LIMIT ?`);
+function paged<P extends unknown[], R = Row>(db: Database.Database, sql: string, raw = false): Paged<P, R> {
+  const page = db.prepare<P, R>(`${sql} LIMIT ${PAGE}`).raw(raw);
+  const short = db.prepare<[...P, number], R>(`${sql} LIMIT ?`).raw(raw);
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
 }
 
+/** The events of a page of raw rows (readAllPages), each made as it is iterated. */
+function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEvent> {
+  for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, withMetadata ? r[7] : r[6]);
+}
+
 function toRecorded(row: Row): RecordedEvent {
-  const revision = BigInt(row.revision);
-  const position = BigInt(row.position);
+  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data, row.metadata, row.created);
+}
+
+function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string, metadataJson: string | undefined, created: string): RecordedEvent {
+  const revision = BigInt(r);
+  const position = BigInt(p);
   let data: unknown;
   let metadata: RecordedEvent['metadata'];
   try {
-    data = JSON.parse(row.data);
-    metadata = row.metadata === undefined ? {} : JSON.parse(row.metadata);
+    data = JSON.parse(json);
+    metadata = metadataJson === undefined ? {} : JSON.parse(metadataJson);
   } catch (err) {
-    throw new UnreadableEventError(row.stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
+    throw new UnreadableEventError(stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
-  return { id: row.event_id, type: row.type, stream: row.stream, revision, position, data, metadata, created: row.created };
+  return { id, type, stream, revision, position, data, metadata, created };
 }
