@@ -1,19 +1,45 @@
 import * as path from 'node:path';
 import { whatIf } from '@ledger/audit';
 import { getRuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { openReadModels, Projector } from '@ledger/projections';
+import { createProjections, openReadModels, ProjectionWriter, Projector, ReadModelDb } from '@ledger/projections';
+import type Database from 'better-sqlite3';
 import { readModelBytes, storeBytes } from './bytes';
 import { timed } from './util';
 
 /**
  * One scale task in a process of its own, so that its peak RSS is its own:
- *   generate <dir> <devices> | read <dir> | rebuild <dir> | whatif <dir> [threads, default 1]
+ *   generate <dir> <devices> | read <dir> | rebuild <dir> | ceiling <dir> | whatif <dir> [threads, default 1]
  * Prints one JSON line; generate and rebuild add the bytes per decision of the store and of the read
  * models. `read` is the raw read of the log (every event through the store's readAll, nothing
  * parsed beyond what the store gives): the ceiling rebuild and what-if are measured against.
+ * `ceiling` is the rebuild with the least a read model needs: the same Projector (its reads of the
+ * log, batches of 1,000, the read models' file, pragmas and bulk mode), writing one small row per
+ * event (position, stream, type) and the checkpoint, with nothing decoded, folded or chained.
  */
+class OneRowPerEvent extends ProjectionWriter {
+  private readonly insert: Database.Statement<[bigint, string, string]>;
+
+  constructor(db: ReadModelDb) {
+    super(db, createProjections(db)); // installs the checkpoint (and the read models' tables, left empty)
+    db.db.exec('CREATE TABLE event_rows (position INTEGER PRIMARY KEY, stream TEXT NOT NULL, type TEXT NOT NULL)');
+    this.insert = db.db.prepare('INSERT INTO event_rows (position, stream, type) VALUES (?, ?, ?)');
+  }
+
+  override applyBatch(events: readonly RecordedEvent[]): void {
+    this.db.db.transaction(() => {
+      for (const e of events) this.insert.run(e.position, e.stream, e.type);
+      this.checkpoint.set(events[events.length - 1].position, this.checkpoint.get().applied + events.length);
+    })();
+  }
+
+  override reset(): void {
+    super.reset();
+    this.db.db.exec('DELETE FROM event_rows');
+  }
+}
+
 async function main(): Promise<void> {
   const [task, dir, arg] = process.argv.slice(2);
   const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
@@ -35,6 +61,12 @@ async function main(): Promise<void> {
     const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
     writer.db.closeCheckpointed();
     result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value) };
+  } else if (task === 'ceiling') {
+    const file = path.join(dir, `ceiling-${process.pid}.sqlite`);
+    const writer = new OneRowPerEvent(new ReadModelDb(file));
+    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
+    writer.db.closeCheckpointed();
+    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else if (task === 'whatif') {
     let scanned = 0;
     const threads = Number(arg ?? 1);

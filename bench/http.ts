@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -11,9 +11,13 @@ import { tmpDir } from './util';
 type AutocannonResult = { requests: { average: number; total: number }; latency: { p50: number; p99: number; p97_5: number; average: number }; non2xx: number; errors: number; timeouts: number };
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
+/** What serves: the API, or a ceiling doing one durable append per request and nothing else (bench/ceiling-server.ts). */
+export type HttpServer = 'api' | 'ceiling: bare Nest endpoint' | 'ceiling: bare node:http';
+
 export interface HttpRun {
   label: string;
-  /** The API's SQLite writer (LEDGER_SQLITE_WRITER). */
+  server: HttpServer;
+  /** The server's SQLite writer (LEDGER_SQLITE_WRITER for the API). */
   writer: SqliteWriterMode;
   /** The 1-minute load average when the load started. */
   load: number;
@@ -24,6 +28,8 @@ export interface HttpRun {
   p99ms: number;
   non2xx: number;
   errors: number;
+  /** CPU (user + system) of the serving process, all its threads, per request completed; not given with audit jobs running (their threads are the API's). */
+  cpuPerRequestUs?: number;
   /** Audit jobs that ran to their end during the load (the case with jobs). */
   jobsCompleted?: number;
 }
@@ -70,11 +76,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The CPU seconds (user + system, every thread) a process has used so far, from /proc. */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /**
  * Case 3: the API (its own process, as `npm start` runs it) on a demo estate, loaded by
  * autocannon from this process over 127.0.0.1: POST /service-requests (4.1.1 reads, each with a
  * RequestID of its own) at a fixed rate, the same with audit jobs running, then at saturation.
- * Once per SQLite writer, each on its own copy of the estate, one after the other.
+ * Then the ceilings, each in its own process on its own copy of the store and under the same
+ * loads (without the jobs): a bare Nest endpoint and a bare node:http server, each doing one
+ * durable append of a decision-shaped event per request (bench/ceiling-server.ts). Once per SQLite
+ * writer, each server on its own copy of the estate, one after the other.
  */
 export async function http(devices: number, seconds: number, fixedRate: number, writers: SqliteWriterMode[] = ['thread', 'inline']): Promise<HttpRun[]> {
   const dir = tmpDir('http');
@@ -85,11 +101,16 @@ export async function http(devices: number, seconds: number, fixedRate: number, 
   const runs: HttpRun[] = [];
   try {
     for (const writer of writers) {
-      const copy = path.join(dir, writer);
-      fs.mkdirSync(copy);
-      fs.copyFileSync(estate.file, path.join(copy, 'ledger.sqlite'));
-      fs.copyFileSync(path.join(dir, 'readmodels.sqlite'), path.join(copy, 'readmodels.sqlite'));
-      runs.push(...(await loadApi(copy, writer, ts, seconds, fixedRate)));
+      for (const [server, args] of [
+        ['api', [path.join(ROOT, 'dist', 'apps', 'ledger-api', 'src', 'main.js')]],
+        ['ceiling: bare Nest endpoint', [path.join(__dirname, 'ceiling-server.js'), 'nest']],
+        ['ceiling: bare node:http', [path.join(__dirname, 'ceiling-server.js'), 'node']],
+      ] as const) {
+        const copy = fs.mkdtempSync(path.join(dir, `${writer}-`));
+        fs.copyFileSync(estate.file, path.join(copy, 'ledger.sqlite'));
+        if (server === 'api') fs.copyFileSync(path.join(dir, 'readmodels.sqlite'), path.join(copy, 'readmodels.sqlite'));
+        runs.push(...(await loadServer(server, [...args], copy, writer, ts, seconds, fixedRate)));
+      }
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -97,9 +118,9 @@ export async function http(devices: number, seconds: number, fixedRate: number, 
   return runs;
 }
 
-async function loadApi(dir: string, writer: SqliteWriterMode, ts: ReturnType<typeof targets>, seconds: number, fixedRate: number): Promise<HttpRun[]> {
+async function loadServer(kind: HttpServer, args: string[], dir: string, writer: SqliteWriterMode, ts: ReturnType<typeof targets>, seconds: number, fixedRate: number): Promise<HttpRun[]> {
   const port = await freePort();
-  const server = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), path.join(ROOT, 'dist', 'apps', 'ledger-api', 'src', 'main.js')], {
+  const server = spawn(process.execPath, ['-r', path.join(ROOT, 'bin', 'register-paths.js'), ...args], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -113,7 +134,7 @@ async function loadApi(dir: string, writer: SqliteWriterMode, ts: ReturnType<typ
   });
   await new Promise<void>((resolve, reject) => {
     server.stdout!.on('data', (b: Buffer) => /listening on/.test(b.toString()) && resolve());
-    server.on('exit', (code) => reject(new Error(`the API exited (${code}) before listening`)));
+    server.on('exit', (code) => reject(new Error(`${kind} exited (${code}) before listening`)));
   });
   let counter = writer === 'thread' ? 5_000_000 : 7_000_000;
   const body = () => {
@@ -137,12 +158,16 @@ async function loadApi(dir: string, writer: SqliteWriterMode, ts: ReturnType<typ
       [`${fixedRate} req/s offered, a what-if and a verify job running back to back`, { connections: 32, overallRate: fixedRate }, true],
       ['saturation, 64 connections', { connections: 64 }, false],
     ] as const) {
+      if (withJobs && kind !== 'api') continue;
       const jobs = withJobs ? keepJobsRunning(port) : undefined;
       const started = os.loadavg()[0];
+      const cpu = cpuSeconds(server.pid!);
       const r = await load(opts);
+      const cpuUsed = cpuSeconds(server.pid!) - cpu;
       const ran = await jobs?.stop();
       runs.push({
         label,
+        server: kind,
         writer,
         load: +started.toFixed(2),
         offeredRate: 'overallRate' in opts ? opts.overallRate : 'saturation',
@@ -152,6 +177,7 @@ async function loadApi(dir: string, writer: SqliteWriterMode, ts: ReturnType<typ
         p99ms: r.latency.p99,
         non2xx: r.non2xx,
         errors: r.errors + r.timeouts,
+        ...(withJobs ? {} : { cpuPerRequestUs: Math.round((cpuUsed / Math.max(r.requests.total, 1)) * 1e6) }),
         ...(ran ? { jobsCompleted: ran } : {}),
       });
     }

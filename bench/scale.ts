@@ -20,6 +20,8 @@ export interface ScaleRow {
   /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
   read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
   rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
+  /** The ceiling: the rebuild's reads and batches writing one small row per event and nothing else (bench/child.ts `ceiling`); rebuild / ceiling beside. */
+  ceiling: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number; rebuildOverCeiling: number } & Load;
   /** What-if (ownership-only) over the whole log on one thread: decisions judged per second, and events scanned per second. */
   whatIf: WhatIfRow;
   /** The same what-if on as many threads as the machine has cores (LEDGER_WHATIF_THREADS's default). */
@@ -42,7 +44,7 @@ function child(args: string[]): Record<string, number> & { bytes?: unknown } {
 
 const ratio = (a: number, b: number) => +(a / b).toFixed(2);
 
-/** Case 4: raw read, rebuild and what-if of the same log at growing sizes, each measured in a process of its own. */
+/** Case 4: raw read, rebuild, its ceiling and what-if of the same log at growing sizes, each measured in a process of its own. */
 export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[] {
   return sizes.map((target) => {
     const dir = tmpDir(`scale-${target}`);
@@ -56,18 +58,21 @@ export function scale(sizes: number[], onStep: (msg: string) => void): ScaleRow[
   });
 }
 
-/** Reads, rebuilds and what-ifs the log in `dir`, one after the other, each in a process of its own. */
+/** Reads, rebuilds (and the rebuild's ceiling) and what-ifs the log in `dir`, one after the other, each in a process of its own. */
 export function measure(dir: string, target: number, gen: Generated | undefined, onStep: (msg: string) => void): ScaleRow {
   onStep(gen ? `reading ${gen.events} events` : `reading ${dir}`);
   const rd = child(['read', dir]);
   onStep(`rebuilding from ${rd.events} events`);
   const rb = child(['rebuild', dir]);
+  onStep(`ceiling: reading ${rd.events} events and writing one row per event`);
+  const cl = child(['ceiling', dir]);
   const threads = os.availableParallelism();
   onStep(`what-if over ${rd.events} events, on 1 thread and on ${threads}`);
   const wi = child(['whatif', dir, '1']);
   const wiN = child(['whatif', dir, String(threads)]);
   const read = rate(rd.events, rd.seconds);
   const rebuild = rate(rb.events, rb.seconds);
+  const ceiling = rate(cl.events, cl.seconds);
   const whatIfRow = (w: typeof wi): WhatIfRow => {
     const scanned = rate(w.events, w.seconds);
     return { decisionsPerSecond: rate(w.decisions, w.seconds), eventsScannedPerSecond: scanned, seconds: w.seconds, cpuSeconds: w.cpuSeconds, maxRssMB: w.maxRssMB, overRead: ratio(scanned, read), load1: w.load1 };
@@ -79,6 +84,7 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
     ...(gen && { generate: { eventsPerSecond: rate(gen.events, gen.seconds) } }),
     read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
     rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
+    ceiling: { eventsPerSecond: ceiling, seconds: cl.seconds, cpuSeconds: cl.cpuSeconds, maxRssMB: cl.maxRssMB, overRead: ratio(ceiling, read), rebuildOverCeiling: ratio(rebuild, ceiling), load1: cl.load1 },
     whatIf: whatIfRow(wi),
     whatIfThreads: { ...whatIfRow(wiN), threads },
     bytes: { store: gen?.bytes ?? storeBytes(path.join(dir, 'ledger.sqlite')), readModels: rb.bytes as ReadModelBytes },
@@ -88,14 +94,14 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
 /** Table 4 of the report. */
 export function scaleTable(rows: ScaleRow[]): string[] {
   const lines = [
-    '4. raw read, rebuild and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
-    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild, what-if 1, N | load read, rebuild, what-if 1, N |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '4. raw read, rebuild, the ceiling (the rebuild\'s reads writing one row per event) and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
+    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | ceiling: one row per event, events/s | / read | rebuild / ceiling | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild, ceiling, what-if 1, N | load read, rebuild, ceiling, what-if 1, N |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     const [w1, wn] = [r.whatIf, r.whatIfThreads];
     lines.push(
-      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${w1.load1}, ${wn.load1} |`,
+      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(r.ceiling.eventsPerSecond)} | ${r.ceiling.overRead} | ${r.ceiling.rebuildOverCeiling} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${r.ceiling.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${r.ceiling.load1}, ${w1.load1}, ${wn.load1} |`,
     );
   }
   return lines;
