@@ -70,10 +70,15 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
 /**
  * Sets the niceness of the calling thread alone (Linux, where a thread's id is a pid to
  * setpriority, and threads started from it inherit it); elsewhere, and for 0, does nothing.
- * Raising it needs no privilege, lowering it back would: it is only ever raised.
+ * Raising it needs no privilege, lowering it back would: it is only ever raised. A scheduling
+ * preference, not the job's business: where it cannot be set (no /proc), the job runs as it is.
  */
 function niceThisThread(nice: number): void {
   if (!nice || process.platform !== 'linux') return;
-  const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+  } catch {
+    // runs at the niceness it has
+  }
 }
