@@ -86,7 +86,7 @@ export class AppModule {
           provide: AuditJobs,
           inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb],
           useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb) =>
-            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) }),
+            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) }),
         },
         JobService,
       ],

@@ -11,3 +11,12 @@ describe('LEDGER_WHATIF_THREADS', () => {
     }
   });
 });
+
+describe('LEDGER_JOBS_NICE', () => {
+  it('defaults to 10, takes 0 to 19, and refuses the rest naming the variable', () => {
+    expect(loadConfig({}).jobsNice).toBe(10);
+    expect(loadConfig({ LEDGER_JOBS_NICE: '0' }).jobsNice).toBe(0);
+    expect(loadConfig({ LEDGER_JOBS_NICE: '19' }).jobsNice).toBe(19);
+    for (const bad of ['-1', '20', 'low', '2.5']) expect(() => loadConfig({ LEDGER_JOBS_NICE: bad })).toThrow(/^LEDGER_JOBS_NICE must be a whole number from 0 to 19/);
+  });
+});

@@ -74,6 +74,11 @@ class Environment {
   @Max(64, { message: 'must be a whole number from 1 to 64' })
   LEDGER_WHATIF_THREADS: number = 1;
 
+  @IsInt({ message: 'must be a whole number from 0 to 19' })
+  @Min(0, { message: 'must be a whole number from 0 to 19' })
+  @Max(19, { message: 'must be a whole number from 0 to 19' })
+  LEDGER_JOBS_NICE: number = 10;
+
   @IsOptional()
   @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
   LEDGER_CORS_ORIGINS?: string;
@@ -96,6 +101,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
   { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's, handed to its worker by the API: the jobs running at once take at most the larger of this and `LEDGER_JOBS_MAX_RUNNING` threads, a what-if job as many of its threads as are free): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
+  { variable: 'LEDGER_JOBS_NICE', meaning: "the audit jobs' threads' niceness on Linux (0-19; `0`: as the API's own threads): the higher, the more CPU the API's event loop and writer get from them while both want it (a job runs at full speed on an otherwise idle core); ignored on other systems", default: '`10`' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 
@@ -112,6 +118,7 @@ export interface LedgerConfig {
   readyMaxLag: number;
   jobsMaxRunning: number;
   whatIfThreads: number;
+  jobsNice: number;
   corsOrigins: string[];
 }
 
@@ -134,7 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     if (v !== undefined && v !== '') given[variable] = v;
   }
   const values: Record<string, string | number> = { ...given };
-  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG', 'LEDGER_JOBS_MAX_RUNNING', 'LEDGER_WHATIF_THREADS']) {
+  for (const key of ['PORT', 'LEDGER_STORE_TIMEOUT_MS', 'LEDGER_READY_MAX_LAG', 'LEDGER_JOBS_MAX_RUNNING', 'LEDGER_WHATIF_THREADS', 'LEDGER_JOBS_NICE']) {
     // whole numbers only: '1.5', '80a' or '1e3' stay text, and the schema refuses them
     if (given[key] !== undefined && /^\d+$/.test(given[key].trim())) values[key] = Number(given[key]);
   }
@@ -159,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     readyMaxLag: e.LEDGER_READY_MAX_LAG,
     jobsMaxRunning: e.LEDGER_JOBS_MAX_RUNNING,
     whatIfThreads: e.LEDGER_WHATIF_THREADS,
+    jobsNice: e.LEDGER_JOBS_NICE,
     corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
   };
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { AuditJobs, JOB_YOUNG_GENERATION_MB, type AuditJob } from './audit-jobs';
 import type { AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
@@ -227,17 +228,18 @@ describe('a job whose worker cannot be started or given the job', () => {
   });
 });
 
-describe("a job whose store connection does not close", () => {
-  it('is answered once disposeTimeoutMs has passed, and its worker is terminated, never reused', async () => {
-    // serveJobs, with a connection whose dispose never ends.
-    const hangs = { file: path.join(dir, 'dispose-hangs.js'), execArgv: ['--require', 'tsx/cjs'] };
-    fs.writeFileSync(
-      hangs.file,
-      `const { threadId } = require('node:worker_threads');
+// serveJobs, with a connection whose dispose never ends (`hang`).
+const hangs = { file: path.join(dir, 'dispose-hangs.js'), execArgv: ['--require', 'tsx/cjs'] };
+fs.writeFileSync(
+  hangs.file,
+  `const { threadId } = require('node:worker_threads');
 const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
 serveJobs(async (job, store) => { if (job.params.hang) store.dispose = () => new Promise(() => {}); return { threadId }; }, { disposeTimeoutMs: 50 });
 `,
-    );
+);
+
+describe("a job whose store connection does not close", () => {
+  it('is answered once disposeTimeoutMs has passed, and its worker is terminated, never reused', async () => {
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs });
     const first = await run(jobs, 'verify', {});
     const second = await run(jobs, 'verify', { hang: true });
@@ -247,5 +249,65 @@ serveJobs(async (job, store) => { if (job.params.hang) store.dispose = () => new
     expect(third.state).toBe('succeeded');
     expect(threadIdOf(third)).not.toBe(threadIdOf(second));
     await jobs.close();
+  }, 30_000);
+
+  it('close() resolves only once the worker terminated for it has exited', async () => {
+    const exits: Array<{ exited: boolean }> = [];
+    const terminate = Worker.prototype.terminate;
+    const spy = jest.spyOn(Worker.prototype, 'terminate').mockImplementation(function (this: Worker) {
+      const exit = { exited: false };
+      exits.push(exit);
+      return terminate.call(this).then((code) => ((exit.exited = true), code));
+    });
+    try {
+      const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs });
+      expect(await run(jobs, 'verify', { hang: true })).toMatchObject({ state: 'succeeded' });
+      expect(exits).toHaveLength(1); // its worker is being terminated
+      await jobs.close();
+      expect(exits).toEqual([{ exited: true }]);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 30_000);
+});
+
+describe('a job whose store cannot be opened', () => {
+  it('ends as failed, saying so with the reason, and the jobs after it run', async () => {
+    const notADatabase = path.join(dir, 'not-a-database.sqlite');
+    fs.writeFileSync(notADatabase, 'not a database, '.repeat(100));
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: notADatabase }, worker: hangs });
+    const [a, b] = [jobs.start('verify', {}, 'auditor'), jobs.start('verify', {}, 'auditor')];
+    for (const job of [a, b]) await expect(jobs.done(job.id)).resolves.toMatchObject({ state: 'failed', error: expect.stringMatching(/^the job's store could not be opened: file is not a database$/) });
+    await jobs.close();
+  }, 30_000);
+});
+
+describe("the jobs' niceness (Linux)", () => {
+  // serveJobs, answering with the niceness of its thread and of a thread it starts (as a what-if's shares).
+  const reports = { file: path.join(dir, 'reports-nice.js'), execArgv: ['--require', 'tsx/cjs'] };
+  fs.writeFileSync(
+    reports.file,
+    `const { Worker } = require('node:worker_threads');
+const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
+const nice = "Number(require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16])";
+serveJobs(async () => {
+  const child = await new Promise((resolve, reject) => new Worker('require("node:worker_threads").parentPort.postMessage(' + nice + ')', { eval: true }).once('message', resolve).once('error', reject));
+  return { nice: eval(nice), child };
+});
+`,
+  );
+  const onLinux = process.platform === 'linux' ? it : it.skip;
+
+  onLinux('is set on the job\'s thread and on the threads it starts, and the API\'s thread keeps its own', async () => {
+    const ownNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
+    const before = ownNice();
+    const niced = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports, nice: before + 7 });
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } });
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } }); // on the same, reused, thread
+    await niced.close();
+    expect(ownNice()).toBe(before);
+    const plain = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports });
+    expect(await run(plain, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before, child: before } });
+    await plain.close();
   }, 30_000);
 });

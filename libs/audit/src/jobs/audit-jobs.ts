@@ -48,6 +48,12 @@ export interface AuditJobsOptions {
    * job takes as many of its threads as are free (at least one), and a job waits while none is.
    */
   whatIfThreads?: number;
+  /**
+   * The niceness of the jobs' threads (Linux; default 0, as the process's): with a higher one a
+   * job leaves the CPU to the process's other threads (the API's event loop, the store's writer)
+   * whenever they want it. Handed to each job's worker, which sets it on its own thread (see serveJobs).
+   */
+  nice?: number;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
@@ -85,6 +91,8 @@ export class AuditJobs {
   private readonly cancelling = new Set<string>();
   /** Jobs whose end handling (onEnded) is under way: they still show their running state. */
   private readonly ending = new Set<string>();
+  /** Workers terminated after their job answered (not kept idle): close() waits for their exit. */
+  private readonly dropped = new Set<Promise<number>>();
 
   constructor(private readonly options: AuditJobsOptions) {
     this.maxRunning = options.maxRunning ?? 1;
@@ -163,7 +171,7 @@ export class AuditJobs {
     return true;
   }
 
-  /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record). */
+  /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record) and for every worker it ended to exit. */
   async close(): Promise<void> {
     this.closed = true;
     // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
@@ -172,7 +180,7 @@ export class AuditJobs {
       for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
       await Promise.all(ending);
     }
-    await Promise.all(this.idle.splice(0).map(({ worker }) => worker.terminate()));
+    await Promise.all([...this.idle.splice(0).map(({ worker }) => worker.terminate()), ...this.dropped]);
   }
 
   private next(): void {
@@ -187,7 +195,7 @@ export class AuditJobs {
   }
 
   private run(job: AuditJob, threads: number): void {
-    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads };
+    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads, nice: this.options.nice ?? 0 };
     const idle = this.idle.pop();
     let worker: Worker;
     try {
@@ -247,7 +255,10 @@ export class AuditJobs {
     const drop = () => {
       const i = this.idle.findIndex((w) => w.worker === worker);
       if (i >= 0) this.idle.splice(i, 1);
-      void worker.terminate();
+      const exited = worker.terminate();
+      this.dropped.add(exited);
+      const forget = () => this.dropped.delete(exited);
+      exited.then(forget, forget);
     };
     worker.on('error', drop); // whatever it does from now on is no job's failure
     if (!reusable || this.closed || this.idle.length >= this.maxRunning) return drop();

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EventStore } from '@ledger/event-store';
 import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
@@ -9,6 +11,8 @@ export interface JobData {
   store: StoreConfig;
   params: AuditJobParams;
   whatIfThreads: number;
+  /** The niceness the worker gives its own thread (and so the threads it starts: a what-if's shares) before the job. */
+  nice: number;
 }
 
 /** What a job's worker posts to the thread that started it; `reusable`: it takes a next job by message. */
@@ -25,7 +29,13 @@ export const DISPOSE_TIMEOUT_MS = 10_000;
 export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>, { disposeTimeoutMs = DISPOSE_TIMEOUT_MS } = {}): void {
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   const run = async (job: JobData) => {
-    const store = await createEventStore(job.store);
+    niceThisThread(job.nice);
+    let store: EventStore;
+    try {
+      store = await createEventStore(job.store);
+    } catch (err) {
+      return post({ type: 'failed', error: `the job's store could not be opened: ${err instanceof Error ? err.message : String(err)}` });
+    }
     let last = 0;
     let answer: WorkerMessage;
     try {
@@ -55,4 +65,20 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
   };
   void run(workerData as JobData);
   parentPort!.on('message', (job: JobData) => void run(job));
+}
+
+/**
+ * Sets the niceness of the calling thread alone (Linux, where a thread's id is a pid to
+ * setpriority, and threads started from it inherit it); elsewhere, and for 0, does nothing.
+ * Raising it needs no privilege, lowering it back would: it is only ever raised. A scheduling
+ * preference, not the job's business: where it cannot be set (no /proc), the job runs as it is.
+ */
+function niceThisThread(nice: number): void {
+  if (!nice || process.platform !== 'linux') return;
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+  } catch {
+    // runs at the niceness it has
+  }
 }

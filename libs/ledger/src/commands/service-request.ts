@@ -1,4 +1,5 @@
 import {
+  byName,
   checkResubmission,
   decideServiceRequest,
   deviceDecider,
@@ -49,8 +50,8 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
       load(userStream(originator), userDecider.initialState(originator), userDecider.evolve),
       mpxn ? load(meterPointStream(mpxn), meterPointDecider.initialState(mpxn), meterPointDecider.evolve) : Promise.resolve(undefined),
     ]);
-    const revisionsRead: Record<string, string | null> = { [sender.stream]: revisionOf(sender), [device.stream]: revisionOf(device) };
-    if (meterPoint) revisionsRead[meterPoint.stream] = revisionOf(meterPoint);
+    // Keyed by the streams' names: built as a dictionary (byName), not a hidden class per device.
+    const revisionsRead = byName<string | null>([[sender.stream, revisionOf(sender)], [device.stream, revisionOf(device)], ...(meterPoint ? [[meterPoint.stream, revisionOf(meterPoint)] as const] : [])]);
     return { device: device.state, sender: sender.state, meterPoint: meterPoint?.state, revisionsRead };
   },
   decide: decideServiceRequest,
