@@ -3,7 +3,7 @@ import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOp
 import { Ledger, runDemo } from '@ledger/ledger';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Folds, inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
+import { foldsOf, inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
 
 /**
  * What-if in shares at its edges, on a small estate in memory built for each case (what-if-shares.spec.ts
@@ -135,14 +135,14 @@ describe('the shares merged: counts summed, the failure met first in the log rep
   });
 });
 
-describe("a pass's folds (Folds: the least recently used out, at most maxFolds)", () => {
+describe("a pass's folds (foldsOf: the least recently used out, at most maxFolds)", () => {
   it('drops the fold used least recently once there are more than maxFolds, and keeps one in use', () => {
-    const folds = new Folds(4);
-    for (const s of ['a', 'b', 'c', 'd']) folds.remember(s, undefined, s, 0n);
-    folds.remember('a', folds.get('a'), 'a1', 1n); // placed 4 uses ago, over maxFolds / 2: moved to the young end
-    folds.remember('e', undefined, 'e', 0n);
+    const { folds, remember } = foldsOf(4);
+    for (const s of ['a', 'b', 'c', 'd']) remember(s, undefined, s, 0n);
+    remember('a', folds.get('a'), 'a1', 1n); // placed 4 uses ago, over maxFolds / 2: moved to the young end
+    remember('e', undefined, 'e', 0n);
     expect([folds.size, folds.get('b'), folds.get('a')?.state]).toEqual([4, undefined, 'a1']);
-    folds.remember('f', undefined, 'f', 0n);
+    remember('f', undefined, 'f', 0n);
     expect(['a', 'c', 'd', 'e', 'f'].filter((s) => folds.get(s))).toEqual(['a', 'd', 'e', 'f']);
   });
 
@@ -150,13 +150,13 @@ describe("a pass's folds (Folds: the least recently used out, at most maxFolds)"
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const heap = () => (gc(), process.memoryUsage().heapUsed);
-    const folds = new Folds(2_500);
+    const { folds, remember } = foldsOf(2_500);
     const streams = Array.from({ length: 2_000 }, (_, i) => `device-${i}`);
     const before = heap();
     // Each stream is met again 2,000 uses later, over maxFolds / 2: every use moves its fold.
     for (let i = 0; i < 300_000; i++) {
       const s = streams[i % streams.length];
-      folds.remember(s, folds.get(s), { revision: i }, BigInt(i));
+      remember(s, folds.get(s), { revision: i }, BigInt(i));
     }
     expect(folds.size).toBe(2_000);
     // An iterator kept and never stepped held every table the Map was rehashed from: ~100 MB here.

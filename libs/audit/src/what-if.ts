@@ -353,7 +353,7 @@ async function scan(
     changes: { total: 0, offset, items: [] },
   };
   const mine = share ? (stream: string) => (shareOf(stream, share.count) ?? share.index) === share.index : undefined;
-  const folds = new Folds(maxFolds);
+  const { folds, remember } = foldsOf(maxFolds);
   const ruleSets = new Map<string, RuleSet>();
   const windowed = page.fromPosition !== undefined || page.toPosition !== undefined || page.maxEvents !== undefined;
   const headNow = windowed || (mine && store.kind === 'sqlite') ? await store.headPosition() : undefined;
@@ -401,7 +401,7 @@ async function scan(
       if (evolve) {
         const held = folds.get(e.stream);
         const before = e.revision > 0n && held?.revision !== e.revision - 1n ? await stateAt(store, e.stream, evolve, e.revision - 1n, NO_METADATA) : held?.state;
-        folds.remember(e.stream, held, evolve(before, event), e.revision);
+        remember(e.stream, held, evolve(before, event), e.revision);
       }
     }
   }
@@ -419,7 +419,7 @@ async function scan(
     if (revision === null) return undefined;
     const held = folds.get(stream);
     if (!held || held.revision !== BigInt(revision)) return MISSING;
-    folds.remember(stream, held, held.state, held.revision); // in use: keep it
+    remember(stream, held, held.state, held.revision); // in use: keep it
     return held.state;
   }
 
@@ -427,7 +427,7 @@ async function scan(
   async function stateOf(stream: string, revision: string | null): Promise<unknown> {
     const held = folds.get(stream);
     const read = await stateAt(store, stream, evolveFor(stream)!, BigInt(revision!), NO_METADATA);
-    if (!held) folds.remember(stream, undefined, read, BigInt(revision!));
+    if (!held) remember(stream, undefined, read, BigInt(revision!));
     return read;
   }
 
@@ -525,7 +525,7 @@ async function* pagesOf(store: EventStore, options: ReadAllOptions): AsyncIterab
   else for await (const e of store.readAll(options)) yield [e];
 }
 
-/** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see Folds.remember). */
+/** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see foldsOf). */
 export interface Fold {
   state: unknown;
   revision: bigint;
@@ -535,44 +535,36 @@ export interface Fold {
 /**
  * The folds of the streams a pass has seen most recently, at most `maxFolds` (least recently used
  * out), so memory stays bounded however large the log; a stream dropped and met again is read
- * back. A fold is moved to the young end only when it was placed there over maxFolds / 2 uses
- * ago, not at every use: one used at least that often is never dropped.
+ * back. `remember` holds a stream's state at a revision, where `held` is the fold the caller got
+ * for it (if any); a fold is moved to the young end only when it was placed there over
+ * maxFolds / 2 uses ago, not at every use: one used at least that often is never dropped.
  */
-export class Folds {
-  private readonly folds = new Map<string, Fold>();
+export function foldsOf(maxFolds: number): { folds: ReadonlyMap<string, Fold>; remember(stream: string, held: Fold | undefined, state: unknown, revision: bigint): void } {
+  const folds = new Map<string, Fold>();
   // The oldest fold is the next key of an iterator kept across drops: a Map keeps deleted entries'
   // places until it is rehashed, and a new iterator's first step walks past all of them (thousands,
-  // at every fold dropped), where a kept one passes each once. It is made again every maxFolds
-  // moves: an iterator not stepped keeps every table the Map was rehashed from (old folds and
-  // all) alive, so with no fold to drop (fewer streams than maxFolds) a long log would grow the
-  // heap without bound (~950 MB after 3 million moves among 2,000 keys, measured).
-  private oldest = this.folds.keys();
-  private moves = 0;
-  private tick = 0;
-
-  constructor(private readonly maxFolds: number) {}
-
-  get(stream: string): Fold | undefined {
-    return this.folds.get(stream);
-  }
-
-  get size(): number {
-    return this.folds.size;
-  }
-
-  /** Holds `state` at `revision` for `stream`, where `held` is the fold the caller got for it (if any). */
-  remember(stream: string, held: Fold | undefined, state: unknown, revision: bigint): void {
-    this.tick++;
-    if (held && this.folds.get(stream) === held && this.tick - held.placed < this.maxFolds / 2) {
+  // at every fold dropped), where a kept one passes each once. It is made again after maxFolds
+  // moves with no fold dropped: an iterator not stepped keeps every table the Map was rehashed
+  // from (old folds and all) alive, so with no fold to drop (fewer streams than maxFolds) a long
+  // log would grow the heap without bound (~950 MB after 3 million moves among 2,000 keys, measured).
+  let oldest = folds.keys();
+  let moves = 0;
+  let tick = 0;
+  const remember = (stream: string, held: Fold | undefined, state: unknown, revision: bigint) => {
+    tick++;
+    if (held && folds.get(stream) === held && tick - held.placed < maxFolds / 2) {
       held.state = state;
       held.revision = revision;
       return;
     }
-    this.folds.delete(stream);
-    this.folds.set(stream, { state, revision, placed: this.tick });
-    if (++this.moves >= this.maxFolds) [this.oldest, this.moves] = [this.folds.keys(), 0];
-    if (this.folds.size > this.maxFolds) this.folds.delete(this.oldest.next().value!);
-  }
+    folds.delete(stream);
+    folds.set(stream, { state, revision, placed: tick });
+    if (folds.size > maxFolds) {
+      folds.delete(oldest.next().value!);
+      moves = 0;
+    } else if (++moves >= maxFolds) [oldest, moves] = [folds.keys(), 0];
+  };
+  return { folds, remember };
 }
 
 function selected(d: ServiceRequestEvaluatedV1, f: WhatIfFilter): boolean {
