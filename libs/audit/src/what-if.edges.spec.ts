@@ -1,7 +1,9 @@
 import { getRuleSet, type RuleSet } from '@ledger/domain';
 import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { foldsOf, inShares, scanShare, threadsFor, whatIf, type Scan, type ShareFailure, type WhatIfPage } from './what-if';
 
 /**
  * What-if in shares at its edges, on a small estate in memory built for each case (what-if-shares.spec.ts
@@ -130,5 +132,34 @@ describe('the shares merged: counts summed, the failure met first in the log rep
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(UnreadableEventError);
     expect((error as Error).message).toMatch(/closed/);
+  });
+});
+
+describe("a pass's folds (foldsOf: the least recently used out, at most maxFolds)", () => {
+  it('drops the fold used least recently once there are more than maxFolds, and keeps one in use', () => {
+    const { folds, remember } = foldsOf(4);
+    for (const s of ['a', 'b', 'c', 'd']) remember(s, undefined, s, 0n);
+    remember('a', folds.get('a'), 'a1', 1n); // placed 4 uses ago, over maxFolds / 2: moved to the young end
+    remember('e', undefined, 'e', 0n);
+    expect([folds.size, folds.get('b'), folds.get('a')?.state]).toEqual([4, undefined, 'a1']);
+    remember('f', undefined, 'f', 0n);
+    expect(['a', 'c', 'd', 'e', 'f'].filter((s) => folds.get(s))).toEqual(['a', 'd', 'e', 'f']);
+  });
+
+  it('keeps no old copies of its table alive when none is ever dropped (fewer streams than maxFolds, a long log)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => (gc(), process.memoryUsage().heapUsed);
+    const { folds, remember } = foldsOf(2_500);
+    const streams = Array.from({ length: 2_000 }, (_, i) => `device-${i}`);
+    const before = heap();
+    // Each stream is met again 2,000 uses later, over maxFolds / 2: every use moves its fold.
+    for (let i = 0; i < 300_000; i++) {
+      const s = streams[i % streams.length];
+      remember(s, folds.get(s), { revision: i }, BigInt(i));
+    }
+    expect(folds.size).toBe(2_000);
+    // An iterator kept and never stepped held every table the Map was rehashed from: ~100 MB here.
+    expect((heap() - before) / 1e6).toBeLessThan(20);
   });
 });

@@ -298,10 +298,10 @@ serveJobs(async () => {
   );
   const onLinux = process.platform === 'linux' ? it : it.skip;
 
-  onLinux('is set on the job\'s thread and on the threads it starts, and the API\'s thread keeps its own', async () => {
+  onLinux('makes the job\'s thread and the threads it starts that much nicer than the process\'s main thread, which keeps its own', async () => {
     const ownNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
     const before = ownNice();
-    const niced = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports, nice: before + 7 });
+    const niced = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports, nice: 7 }); // 7 nicer than this thread
     expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } });
     expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } }); // on the same, reused, thread
     await niced.close();

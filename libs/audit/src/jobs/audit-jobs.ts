@@ -49,9 +49,10 @@ export interface AuditJobsOptions {
    */
   whatIfThreads?: number;
   /**
-   * The niceness of the jobs' threads (Linux; default 0, as the process's): with a higher one a
-   * job leaves the CPU to the process's other threads (the API's event loop, the store's writer)
-   * whenever they want it. Handed to each job's worker, which sets it on its own thread (see serveJobs).
+   * How much nicer than the process's main thread the jobs' threads run (Linux; default 0, as the
+   * process's; at most 19 in all): a job then leaves the CPU to the process's other threads (the
+   * API's event loop, the store's writer) whenever they want it. Handed to each job's worker,
+   * which sets it on its own thread (see serveJobs).
    */
   nice?: number;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */

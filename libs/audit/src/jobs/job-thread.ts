@@ -11,7 +11,7 @@ export interface JobData {
   store: StoreConfig;
   params: AuditJobParams;
   whatIfThreads: number;
-  /** The niceness the worker gives its own thread (and so the threads it starts: a what-if's shares) before the job. */
+  /** How much nicer than the process's main thread the worker makes its own thread (and so the threads it starts: a what-if's shares) before the job. */
   nice: number;
 }
 
@@ -68,16 +68,18 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
 }
 
 /**
- * Sets the niceness of the calling thread alone (Linux, where a thread's id is a pid to
- * setpriority, and threads started from it inherit it); elsewhere, and for 0, does nothing.
- * Raising it needs no privilege, lowering it back would: it is only ever raised. A scheduling
- * preference, not the job's business: where it cannot be set (no /proc), the job runs as it is.
+ * Makes the calling thread alone `nice` nicer than the process's main thread (at most 19): Linux,
+ * where a thread's id is a pid to setpriority, and threads started from it inherit it; elsewhere,
+ * and for 0, does nothing. Raising it needs no privilege, lowering it back would: it is only ever
+ * raised (a reused thread is not raised again). A scheduling preference, not the job's business:
+ * where it cannot be set (no /proc), the job runs as it is.
  */
 function niceThisThread(nice: number): void {
   if (!nice || process.platform !== 'linux') return;
   try {
     const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (os.getPriority(tid) < nice) os.setPriority(tid, nice);
+    const target = Math.min(19, os.getPriority(process.pid) + nice); // the main thread's id is the process's
+    if (os.getPriority(tid) < target) os.setPriority(tid, target);
   } catch {
     // runs at the niceness it has
   }
