@@ -119,6 +119,14 @@ describe('projections', () => {
     again.db.close();
   });
 
+  it("reads a SQLite store's log a page at a time (rows as arrays, one await a page), not event by event", async () => {
+    const pages = jest.spyOn(store, 'readAllPages');
+    const events = jest.spyOn(store, 'readAll');
+    expect(await projector.catchUp()).toBeGreaterThan(3);
+    expect(pages).toHaveBeenCalled();
+    expect(events).not.toHaveBeenCalled();
+  });
+
   it('the checkpoint moves with the batch: a restarted projector neither repeats nor skips', async () => {
     await projector.catchUp();
     const before = projector.writer.checkpoint.get();
