@@ -119,6 +119,20 @@ describe('projections', () => {
     again.db.close();
   });
 
+  it('a stream whose link broke in an earlier batch stays broken in the later ones: its break kept, its head not moved on', async () => {
+    for (let i = 1; i <= 6; i++) await submit(i, NO_A); // batches of 3: the device's stream spans several
+    const raw = new Database(path.join(dir, 'ledger.sqlite'));
+    const first = raw.prepare<[string], { position: number; revision: number }>("SELECT position, revision FROM events WHERE stream = ? AND type = 'ServiceRequestEvaluated' ORDER BY revision LIMIT 1").get(`device-${ESME}`)!;
+    raw.prepare("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?").run(first.position);
+    expect(raw.prepare<[string], { last: number }>('SELECT max(revision) AS last FROM events WHERE stream = ?').get(`device-${ESME}`)!.last).toBeGreaterThan(first.revision + 3); // and events after it, batches later
+    raw.close();
+    await projector.rebuild();
+    const db = projector.writer.db.db;
+    expect(db.prepare('SELECT stream, kind, revision FROM chain_breaks').all()).toEqual([{ stream: `device-${ESME}`, kind: 'hash-mismatch', revision: String(first.revision) }]);
+    const head = db.prepare<[string], { revision: string }>('SELECT revision FROM chain_heads WHERE stream = ?').get(`device-${ESME}`);
+    expect(Number(head?.revision ?? -1)).toBeLessThan(first.revision);
+  });
+
   it("reads a SQLite store's log a page at a time (rows as arrays, one await a page), not event by event", async () => {
     const pages = jest.spyOn(store, 'readAllPages');
     const events = jest.spyOn(store, 'readAll');
