@@ -12,7 +12,7 @@ import {
 // Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
 import type { EventStore, ReadAllOptions, RecordedEvent, StoreConfig } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
-import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
+import { pagesOf, SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from './jobs/worker-entry'; // not audit-jobs: a job's worker loads this, and no rxjs
@@ -518,12 +518,6 @@ const NO_METADATA = { metadata: false } as const;
 
 /** A state not held at the revision asked for (see heldState). */
 const MISSING = Symbol('missing');
-
-/** The log a page at a time: SQLite's pages as it reads them, another store's events one by one. */
-async function* pagesOf(store: EventStore, options: ReadAllOptions): AsyncIterable<Iterable<RecordedEvent>> {
-  if (store instanceof SqliteEventStore) yield* store.readAllPages(options);
-  else for await (const e of store.readAll(options)) yield [e];
-}
 
 /** A stream's fold as the what-if holds it: its state, at which revision, and when it was last placed (see foldsOf). */
 export interface Fold {

@@ -509,6 +509,15 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
+/**
+ * The log a page at a time, for a reader whose work per event is synchronous: a SQLite store's
+ * pages as it reads them (readAllPages), another store's events one by one.
+ */
+export async function* pagesOf(store: EventStore, options: ReadAllOptions = {}): AsyncIterable<Iterable<RecordedEvent>> {
+  if (store instanceof SqliteEventStore) yield* store.readAllPages(options);
+  else for await (const e of store.readAll(options)) yield [e];
+}
+
 /** Commits by the stores of this process, by file: each store's reads end their snapshot at another's commit. */
 const localCommits = new EventEmitter().setMaxListeners(0);
 

@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
+import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { ProjectionWriter } from './projection-writer';
 
 export interface ProjectorOptions {
@@ -91,10 +92,13 @@ export class Projector {
       const from = this.position;
       const batch: RecordedEvent[] = [];
       try {
-        for await (const e of this.store.readAll({ fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
-          if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
-          batch.push(e);
-          if (batch.length >= this.batchSize) break;
+        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one.
+        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
+          for (const e of page) {
+            if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
+            batch.push(e);
+            if (batch.length >= this.batchSize) break reading;
+          }
         }
       } catch (err) {
         if (err instanceof UnreadableEventError) this.apply(batch); // what came before it

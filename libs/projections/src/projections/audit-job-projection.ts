@@ -9,8 +9,8 @@ export class AuditJobProjection implements Projection {
   readonly tables = ['audit_jobs'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
-    CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);
   `;
+  readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);';
 
   private readonly add = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'));
 

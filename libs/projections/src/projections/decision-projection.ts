@@ -13,6 +13,8 @@ export class DecisionProjection implements Projection {
       ord INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL, originator TEXT NOT NULL, srv TEXT NOT NULL,
       outcome TEXT NOT NULL, response_code TEXT NOT NULL, rule_set TEXT NOT NULL, received_at TEXT NOT NULL,
       evaluated_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+  `;
+  readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
     CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
     CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);

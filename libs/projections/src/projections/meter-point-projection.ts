@@ -16,8 +16,8 @@ export class MeterPointProjection implements Projection {
     CREATE TABLE IF NOT EXISTS registrations (
       ord INTEGER PRIMARY KEY, mpxn TEXT NOT NULL, responsibility TEXT NOT NULL, party TEXT NOT NULL, effective_from TEXT NOT NULL,
       record_id TEXT NOT NULL, source TEXT NOT NULL, position TEXT NOT NULL);
-    CREATE INDEX IF NOT EXISTS registrations_mpxn ON registrations (mpxn, effective_from);
   `;
+  readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS registrations_mpxn ON registrations (mpxn, effective_from);';
 
   private readonly stmts = this.rm.statements((db) => ({
     meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),

@@ -23,6 +23,8 @@ export class StuckProjection implements Projection {
     CREATE TABLE IF NOT EXISTS stuck_status (
       device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
       since TEXT, status TEXT NOT NULL, valid_until TEXT);
+  `;
+  readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_mpxn ON stuck_status (stuck, mpxn, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_registered ON stuck_status (stuck, registered_operator, device_id);
