@@ -3,7 +3,8 @@ import { whatIf } from '@ledger/audit';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { createProjections, openReadModels, ProjectionWriter, Projector, ReadModelDb } from '@ledger/projections';
+import { createProjections, ProjectionWriter, Projector, ReadModelDb } from '@ledger/projections';
+import { rebuildInto } from '@ledger/projections/processor/rebuild-into';
 import type Database from 'better-sqlite3';
 import { readModelBytes, storeBytes } from './bytes';
 import { timed } from './util';
@@ -56,11 +57,10 @@ async function main(): Promise<void> {
     });
     result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else if (task === 'rebuild') {
+    // As a rebuild job builds it (the API's POST /admin/rebuild): into a file of its own.
     const file = path.join(dir, `readmodels-${process.pid}.sqlite`);
-    const writer = openReadModels(file);
-    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
-    writer.db.closeCheckpointed();
-    result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value) };
+    const t = await timed(() => rebuildInto(store, file));
+    result = { events: t.value.events, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value.events) };
   } else if (task === 'ceiling') {
     const file = path.join(dir, `ceiling-${process.pid}.sqlite`);
     const writer = new OneRowPerEvent(new ReadModelDb(file));

@@ -93,19 +93,19 @@ export class ReadModelDb {
    * read models are rebuilt from the store in any case. At 10^6 events this takes a third off a
    * rebuild (measured: 43 s to 29 s).
    *
-   * The sets' query indexes are dropped meanwhile and made again at the end (also when `work`
-   * fails; a file left without them by a process that died is given them again when it is opened,
-   * by `install`): a random key's index kept up row by row rewrote pages of it in every batch's
-   * commit. Queries of these read models during the rebuild are answered all the same, without those
-   * indexes (scans).
+   * With `indexesAtEnd` (a rebuild into a file of its own, which the caller throws away if `work`
+   * fails: rebuildInto), the sets' query indexes are dropped meanwhile and made once `work` has
+   * succeeded, from the finished tables: a random key's index kept up row by row rewrote pages of
+   * it in every batch's commit. Not for a file others may be reading: they would read without them.
    */
-  async bulk<T>(work: () => Promise<T>): Promise<T> {
+  async bulk<T>(work: () => Promise<T>, { indexesAtEnd = false }: { indexesAtEnd?: boolean } = {}): Promise<T> {
     this.db.pragma('synchronous = OFF');
-    for (const s of this.parts?.sets ?? []) for (const [, name] of (s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)/g)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
+    if (indexesAtEnd) for (const s of this.parts?.sets ?? []) for (const [, name] of (s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)/g)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
     try {
-      return await work();
+      const result = await work();
+      if (indexesAtEnd) this.createQueryIndexes();
+      return result;
     } finally {
-      this.createQueryIndexes();
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('wal_checkpoint(FULL)');
     }

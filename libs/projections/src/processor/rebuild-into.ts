@@ -15,7 +15,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   remove();
   const writer = openReadModels(file);
   try {
-    const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress));
+    const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress), { indexesAtEnd: true });
     const position = writer.checkpoint.get().position?.toString() ?? null;
     writer.db.closeCheckpointed();
     return { events, file, position };

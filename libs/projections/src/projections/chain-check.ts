@@ -22,10 +22,8 @@ export class ChainCheck implements Projection {
   `;
   private readonly heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
   private readonly stmts = this.rm.statements((db) => ({
-    // A stream's head and whether it is broken, in one statement (a row always, its head's columns null when it has none).
-    head: db.prepare<[string, string], { broken: number | null; revision: string | null; hash: string | null }>(
-      'SELECT (SELECT 1 FROM chain_breaks WHERE stream = ?) AS broken, h.revision, h.hash FROM (SELECT 1) LEFT JOIN chain_heads h ON h.stream = ?',
-    ),
+    head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
+    broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
     putHead: db.prepare<[string, string, string]>('INSERT INTO chain_heads (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
     putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
   }));
@@ -43,8 +41,11 @@ export class ChainCheck implements Projection {
     const s = this.stmts();
     let prev = this.heads.get(e.stream);
     if (prev === undefined) {
-      const row = s.head.get(e.stream, e.stream)!;
-      prev = row.broken ? 'broken' : row.revision !== null && row.hash !== null ? { revision: BigInt(row.revision), hash: row.hash } : undefined;
+      if (s.broken.get(e.stream)) prev = 'broken';
+      else {
+        const row = s.head.get(e.stream);
+        prev = row ? { revision: BigInt(row.revision), hash: row.hash } : undefined;
+      }
     }
     if (prev === 'broken') return;
     const broken = verifyLink(prev, e);
