@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from './event-store.port';
-import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, verifyLink } from './hash-chain';
+import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, sha256HexByHash, verifyLink } from './hash-chain';
 
 /** The hash chain: what goes into each link, and each way a link can break. */
 
@@ -64,6 +64,11 @@ describe('an event hash covers the previous hash and every part of the event but
   it('is the SHA-256 of the previous hash, a newline and the canonical JSON of id, type, stream, revision, data and metadata', () => {
     const body = canonicalJson({ id: ID, type: 'T', stream: 'device-X', revision: '0', data: base.data, metadata: base.metadata });
     expect(h).toBe(createHash('sha256').update(`${GENESIS_HASH}\n${body}`).digest('hex'));
+  });
+  it("is the same digest through a Hash object (Node before 20.12) as through crypto.hash, for any text", () => {
+    expect(sha256HexByHash('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const body = canonicalJson({ id: ID, type: 'T', stream: 'device-X', revision: '0', data: { text: 'é€𝄞 \ud800' }, metadata: base.metadata });
+    expect(eventHash(GENESIS_HASH, { ...base, data: { text: 'é€𝄞 \ud800' } })).toBe(sha256HexByHash(`${GENESIS_HASH}\n${body}`));
   });
   it.each`
     part                  | changed

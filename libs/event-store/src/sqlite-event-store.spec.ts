@@ -121,6 +121,35 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it('a metadata that parses but is not an object (an edited row) is an unreadable event, in every read that takes the metadata', async () => {
+    const file = path.join(dir, 'metadata-not-object.sqlite');
+    const store = new SqliteEventStore(file);
+    for (let i = 1; i <= 4; i++) await store.appendToStream(`m${i}`, [{ id: id(30_000 + i), type: 'T', data: { i }, metadata: { i } }]);
+    const raw = new Database(file);
+    for (const [position, text] of [[2, 'null'], [3, '[1]'], [4, '"text"']] as const) raw.prepare('UPDATE events SET metadata = ? WHERE position = ?').run(text, position);
+    raw.close();
+    const seen: bigint[] = [];
+    const readAll = async () => {
+      for await (const e of store.readAll({})) seen.push(e.position);
+    };
+    await expect(readAll()).rejects.toMatchObject({ name: 'UnreadableEventError', position: 2n, reason: 'its stored metadata is not an object' });
+    expect(seen).toEqual([1n]);
+    for (const stream of ['m3', 'm4']) {
+      const read = async () => {
+        for await (const _e of store.readStream(stream)) void _e;
+      };
+      await expect(read()).rejects.toThrow(/its stored metadata is not an object/);
+    }
+    const pages = async () => {
+      for await (const page of store.readAllPages({ fromPosition: 3n })) for (const _e of page) void _e;
+    };
+    await expect(pages()).rejects.toMatchObject({ position: 3n });
+    const lean = [];
+    for await (const e of store.readAll({ metadata: false })) lean.push(e.position);
+    expect(lean).toEqual([1n, 2n, 3n, 4n]); // not read, not judged
+    await store.dispose();
+  });
+
   it('readAllPages: what readAll reads, a page of at most 500 events at a time; an event that does not parse fails where its page reaches it, after the events before it', async () => {
     const file = path.join(dir, 'pages.sqlite');
     const store = new SqliteEventStore(file);

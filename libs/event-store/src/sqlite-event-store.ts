@@ -557,5 +557,7 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   } catch (err) {
     throw new UnreadableEventError(stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
+  // The store writes an object; anything else (an edited row: `null`, a list, a string) is no event's metadata.
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UnreadableEventError(stream, revision, position, 'its stored metadata is not an object');
   return { id, type, stream, revision, position, data, metadata, created };
 }

@@ -8,8 +8,9 @@ export interface TableSet {
   readonly schema: string;
   /**
    * Its indexes that only queries read by, never a projection applying a batch (CREATE INDEX IF
-   * NOT EXISTS statements): a rebuild (`bulk`) drops them at its start and makes them again at its
-   * end from the finished tables, rather than keep them up row by row.
+   * NOT EXISTS statements), made when the file is opened: a rebuild into a file of its own
+   * (`bulk` with `indexesAtEnd`) drops them at its start and makes them at its end from the finished
+   * tables, rather than keep them up row by row.
    */
   readonly queryIndexes?: string;
   readonly tables: readonly string[];

@@ -101,7 +101,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_READY_MAX_LAG', meaning: 'events the read models may trail the store before `/health/ready` answers 503', default: '`10000`' },
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
   { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's, handed to its worker by the API: the jobs running at once take at most the larger of this and `LEDGER_JOBS_MAX_RUNNING` threads, a what-if job as many of its threads as are free): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
-  { variable: 'LEDGER_JOBS_NICE', meaning: "how much nicer than the API's own threads the audit jobs' threads run, on Linux (0-19, and 19 at most in all; `0`: as the API's): the higher, the more CPU the API's event loop and writer get from them while both want it (a job runs at full speed on an otherwise idle core); ignored on other systems", default: '`10`' },
+  { variable: 'LEDGER_JOBS_NICE', meaning: "how much nicer than the API's own threads the job threads (audit jobs and rebuild jobs) run, on Linux (0-19, and 19 at most in all; `0`: as the API's): the higher, the more CPU the API's event loop and writer get from them while both want it (a job runs at full speed on an otherwise idle core); ignored on other systems", default: '`10`' },
   { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
 ];
 

@@ -302,8 +302,9 @@ serveJobs(async () => {
     const ownNice = () => Number(fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
     const before = ownNice();
     const niced = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports, nice: 7 }); // 7 nicer than this thread
-    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } });
-    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before + 7, child: before + 7 } }); // on the same, reused, thread
+    const nicer = Math.min(19, before + 7); // 19 at most, for a test run that is itself niced
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: nicer, child: nicer } });
+    expect(await run(niced, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: nicer, child: nicer } }); // on the same, reused, thread
     await niced.close();
     expect(ownNice()).toBe(before);
     const plain = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reports });
