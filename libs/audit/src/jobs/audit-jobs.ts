@@ -63,6 +63,14 @@ export interface AuditJobsOptions {
   worker?: { file: string; execArgv?: string[] };
 }
 
+/** A job asked for once the jobs are closed (the process is shutting down): it never starts. */
+export class JobsClosedError extends Error {
+  override readonly name = 'JobsClosedError';
+  constructor() {
+    super('the audit jobs are closed (shutting down): no job starts');
+  }
+}
+
 /**
  * Audit jobs (verify, digest, what-if) on worker threads, each with its own connection to the
  * store, so the API's event loop keeps judging requests while they run. At most `maxRunning` run
@@ -106,7 +114,7 @@ export class AuditJobs {
   }
 
   start(kind: string, params: AuditJobParams, requestedBy: string, record = true): AuditJob {
-    if (this.closed) throw new Error('the audit jobs are closed (shutting down): no job starts');
+    if (this.closed) throw new JobsClosedError();
     const job: AuditJob = {
       id: randomUUID(),
       kind,
