@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AuditJobs } from '@ledger/audit';
 import { startTestApp } from './test-app';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
@@ -181,6 +182,19 @@ describe('a job that fails', () => {
       await t.close();
     }
   }, 120_000);
+});
+
+describe('a job asked for while the API shuts down', () => {
+  it('is refused with 503 SHUTTING_DOWN (the client may retry elsewhere), not a 500', async () => {
+    const t = await startTestApp();
+    try {
+      await t.app.get(AuditJobs).close(); // what shutdown does first (JobsController.onApplicationShutdown)
+      const res = await t.as('auditor').post('/jobs', { kind: 'verify' });
+      expect(res.body).toMatchObject({ statusCode: 503, code: 'SHUTTING_DOWN', message: expect.stringMatching(/closed \(shutting down\)/) });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });
 
 describe('incremental verification', () => {

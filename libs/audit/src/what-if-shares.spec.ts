@@ -350,8 +350,10 @@ describe('a what-if in shares reports what one pass reports', () => {
 
   describe('on worker threads', () => {
     it('whatIf on threads: the same report; with a broken event, the same error', async () => {
-      const options = { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file } };
+      const told: number[] = [];
+      const options = { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file }, onThreads: (n: number) => told.push(n) };
       expect(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }, undefined, options)).toEqual(await whatIf(store, getRuleSet('ownership-only'), {}, { offset: 2, limit: 7 }));
+      expect(told).toEqual([2]);
       const copy = path.join(dir, 'broken-on-workers.sqlite');
       fs.copyFileSync(file, copy);
       const db = new Database(copy);
@@ -406,10 +408,12 @@ describe('a what-if in shares reports what one pass reports', () => {
       }
     });
 
-    it('a store in memory is judged on one thread', async () => {
+    it('a store in memory is judged on one thread, and the run says so (onThreads: a job gives the rest back)', async () => {
       const memory = new SqliteEventStore(':memory:');
       await runDemo(new Ledger(memory, getRuleSet('baseline')), { devices: 10, seed: 3 });
-      const r = await whatIf(memory, undefined, {}, {}, undefined, { threads: 4, eventsPerThread: 1, store: { kind: 'sqlite', path: ':memory:' } });
+      const told: number[] = [];
+      const r = await whatIf(memory, undefined, {}, {}, undefined, { threads: 4, eventsPerThread: 1, store: { kind: 'sqlite', path: ':memory:' }, onThreads: (n) => told.push(n) });
+      expect(told).toEqual([1]);
       expect(r).toMatchObject({ notReproduced: 0 });
       expect(r.judged).toBeGreaterThan(5);
       await memory.dispose();

@@ -104,6 +104,8 @@ export interface WhatIfOptions {
   eventsPerThread?: number;
   /** The store's configuration, for the worker threads' connections. */
   store?: StoreConfig;
+  /** Told, before judging, how many threads the run takes (fewer than `threads` where it runs in one pass or on fewer shares). */
+  onThreads?: (threads: number) => void;
 }
 
 /**
@@ -139,6 +141,7 @@ export async function whatIf(
     head = (await store.headPosition()) ?? 0n;
     threads = threadsFor(options.threads!, head, page, options.eventsPerThread);
   }
+  options.onThreads?.(threads);
   if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
   // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };

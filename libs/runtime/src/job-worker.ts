@@ -8,8 +8,8 @@ import { runAuditWork, type AuditJobKind } from '@ledger/audit/jobs/work';
  * The application's job worker: the audit kinds (verify, digest, what-if) and the rebuild of the
  * read models into a new file, one job after another (see serveJobs).
  */
-serveJobs(async (job, store, progress) => {
-  if (job.kind !== 'rebuild') return runAuditWork(job.kind as AuditJobKind, store, job.params, progress, { whatIf: { threads: job.whatIfThreads, store: job.store } });
+serveJobs(async (job, store, progress, threads) => {
+  if (job.kind !== 'rebuild') return runAuditWork(job.kind as AuditJobKind, store, job.params, progress, { whatIf: { threads: job.whatIfThreads, store: job.store, onThreads: threads } });
   const started = Date.now();
   const head = store.kind === 'sqlite' ? Number((await store.headPosition()) ?? 0n) : undefined;
   const { rebuildInto } = require('@ledger/projections/processor/rebuild-into') as typeof import('@ledger/projections/processor/rebuild-into');

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import { JobsClosedError } from '@ledger/audit';
 import { DomainError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
@@ -10,7 +11,7 @@ import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledge
  * DTD) is a 400 naming the field; a body over its content type's limit a 413; a RequestID sent
  * again with other content a 409; a stored event the code cannot read a 500 with code
  * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
- * or a stream other processes kept moving, a 503; a full store a 507.
+ * a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507.
  */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -27,6 +28,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
     if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message, { code: 'STORE_UNREACHABLE' });
     if (err instanceof StreamContentionError) return send(503, 'Service Unavailable', err.message, { code: 'STREAM_CONTENTION' });
+    if (err instanceof JobsClosedError) return send(503, 'Service Unavailable', err.message, { code: 'SHUTTING_DOWN' });
     if (err instanceof StoreFullError) return send(507, 'Insufficient Storage', err.message, { code: 'STORE_OUT_OF_SPACE' });
     if (err instanceof UnreadableEventError) {
       this.logger.error({ msg: err.message, correlationId });

@@ -132,6 +132,33 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
     await jobs.close();
   });
 
+  it('a what-if that runs on fewer threads than it was given says so as it starts, and the threads it does not use go to the next job', async () => {
+    // serveJobs, with a what-if that takes one thread of those given, then holds until its file exists.
+    const oneOfThem = { file: path.join(dir, 'takes-one.js'), execArgv: ['--require', 'tsx/cjs'] };
+    fs.writeFileSync(
+      oneOfThem.file,
+      `const fs = require('node:fs');
+const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.ts'))});
+serveJobs(async (job, store, progress, threads) => {
+  if (job.kind === 'what-if') threads(1);
+  await new Promise((resolve) => { const wait = setInterval(() => { if (fs.existsSync(job.params.file)) { clearInterval(wait); resolve(); } }, 5); });
+  return { given: job.whatIfThreads };
+});
+`,
+    );
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: oneOfThem, maxRunning: 2, whatIfThreads: 2 });
+    const release = path.join(dir, 'release-takes-one');
+    const whatIf = jobs.start('what-if', { file: release }, 'auditor');
+    const verify = jobs.start('verify', { file: release }, 'auditor');
+    expect(jobs.get(verify.id)!.state).toBe('queued'); // the what-if was given both threads
+    for (let i = 0; i < 2000 && jobs.get(verify.id)!.state === 'queued'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect([jobs.get(whatIf.id)!.state, jobs.get(verify.id)!.state]).toEqual(['running', 'running']); // it gave one back
+    fs.writeFileSync(release, '');
+    expect((await jobs.done(whatIf.id)).result).toEqual({ given: 2 });
+    expect((await jobs.done(verify.id)).state).toBe('succeeded');
+    await jobs.close();
+  }, 30_000);
+
   it('no job starts once they are closed: start is refused by name', async () => {
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' } });
     await jobs.close();

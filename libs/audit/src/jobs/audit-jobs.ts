@@ -46,6 +46,8 @@ export interface AuditJobsOptions {
    * Threads a what-if job judges on (default 1; handed to its worker as `whatIfThreads`). The jobs
    * running at once take at most max(maxRunning, whatIfThreads) threads between them: a what-if
    * job takes as many of its threads as are free (at least one), and a job waits while none is.
+   * A what-if that then runs on fewer (in one pass: EventStoreDB, a log too short to share, a deep
+   * page) says so as it starts, and the threads it does not use go to the next jobs.
    */
   whatIfThreads?: number;
   /**
@@ -61,6 +63,14 @@ export interface AuditJobsOptions {
   keep?: number;
   /** The worker thread's entry (default: this library's, which runs the audit kinds). */
   worker?: { file: string; execArgv?: string[] };
+}
+
+/** A job asked for once the jobs are closed (the process is shutting down): it never starts. */
+export class JobsClosedError extends Error {
+  override readonly name = 'JobsClosedError';
+  constructor() {
+    super('the audit jobs are closed (shutting down): no job starts');
+  }
 }
 
 /**
@@ -106,7 +116,7 @@ export class AuditJobs {
   }
 
   start(kind: string, params: AuditJobParams, requestedBy: string, record = true): AuditJob {
-    if (this.closed) throw new Error('the audit jobs are closed (shutting down): no job starts');
+    if (this.closed) throw new JobsClosedError();
     const job: AuditJob = {
       id: randomUUID(),
       kind,
@@ -243,6 +253,12 @@ export class AuditJobs {
         const expectedEnd = total && perSecond ? new Date(Date.now() + ((total - m.done) / perSecond) * 1000).toISOString() : null;
         job.progress = { done: m.done, total, perSecond, expectedEnd };
         this.updates.next(job);
+      } else if (m.type === 'threads') {
+        // It runs on fewer threads than it was given: the rest go to the next jobs.
+        if (m.threads < (this.threads.get(worker) ?? 1)) {
+          this.threads.set(worker, Math.max(1, m.threads));
+          this.next();
+        }
       } else if (m.type === 'result') void finish('succeeded', { result: m.result }, m.reusable === true);
       else void finish('failed', { error: m.error });
     };

@@ -15,8 +15,16 @@ export interface JobData {
   nice: number;
 }
 
-/** What a job's worker posts to the thread that started it; `reusable`: it takes a next job by message. */
-export type WorkerMessage = { type: 'progress'; done: number; total?: number } | { type: 'result'; result: unknown; reusable?: boolean } | { type: 'failed'; error: string };
+/**
+ * What a job's worker posts to the thread that started it; `reusable`: it takes a next job by
+ * message; `threads`: the job runs on fewer threads than it was given (a what-if judged in one
+ * pass), so the rest go back to the jobs' budget.
+ */
+export type WorkerMessage =
+  | { type: 'progress'; done: number; total?: number }
+  | { type: 'threads'; threads: number }
+  | { type: 'result'; result: unknown; reusable?: boolean }
+  | { type: 'failed'; error: string };
 
 /** How long a job's connection may take to close before the job is answered without it (and its thread is not reused). */
 export const DISPOSE_TIMEOUT_MS = 10_000;
@@ -26,7 +34,10 @@ export const DISPOSE_TIMEOUT_MS = 10_000;
  * (opened for the job, disposed after), posting progress and the result (or failure). Once it has
  * answered, the thread that started it may send it a next job: its code is loaded already.
  */
-export function serveJobs(work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void) => Promise<unknown>, { disposeTimeoutMs = DISPOSE_TIMEOUT_MS } = {}): void {
+export function serveJobs(
+  work: (job: JobData, store: EventStore, progress: (done: number, total?: number) => void, threads: (taken: number) => void) => Promise<unknown>,
+  { disposeTimeoutMs = DISPOSE_TIMEOUT_MS } = {},
+): void {
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   const run = async (job: JobData) => {
     niceThisThread(job.nice);
@@ -39,13 +50,20 @@ export function serveJobs(work: (job: JobData, store: EventStore, progress: (don
     let last = 0;
     let answer: WorkerMessage;
     try {
-      const result = await work(job, store, (done, total) => {
-        const now = Date.now();
-        if (now - last >= 100) {
-          last = now;
-          post({ type: 'progress', done, total });
-        }
-      });
+      const result = await work(
+        job,
+        store,
+        (done, total) => {
+          const now = Date.now();
+          if (now - last >= 100) {
+            last = now;
+            post({ type: 'progress', done, total });
+          }
+        },
+        (taken) => {
+          if (taken < job.whatIfThreads) post({ type: 'threads', threads: taken });
+        },
+      );
       answer = { type: 'result', result, reusable: true };
     } catch (err) {
       answer = { type: 'failed', error: err instanceof Error ? err.message : String(err) };
