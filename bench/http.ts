@@ -12,7 +12,7 @@ type AutocannonResult = { requests: { average: number; total: number }; latency:
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 /** What serves: the API, or a ceiling doing one durable append per request and nothing else (bench/ceiling-server.ts). */
-export type HttpServer = 'api' | 'ceiling: bare Nest endpoint' | 'ceiling: bare node:http';
+export type HttpServer = 'api' | 'ceiling: bare Nest endpoint' | 'ceiling: bare Nest/Fastify endpoint' | 'ceiling: bare node:http';
 
 export interface HttpRun {
   label: string;
@@ -88,7 +88,7 @@ function cpuSeconds(pid: number): number {
  * autocannon from this process over 127.0.0.1: POST /service-requests (4.1.1 reads, each with a
  * RequestID of its own) at a fixed rate, the same with audit jobs running, then at saturation.
  * Then the ceilings, each in its own process on its own copy of the store and under the same
- * loads (without the jobs): a bare Nest endpoint and a bare node:http server, each doing one
+ * loads (without the jobs): a bare Nest endpoint (on Express, as the API; and on Fastify) and a bare node:http server, each doing one
  * durable append of a decision-shaped event per request (bench/ceiling-server.ts). Once per SQLite
  * writer, each server on its own copy of the estate, one after the other.
  */
@@ -104,6 +104,7 @@ export async function http(devices: number, seconds: number, fixedRate: number, 
       for (const [server, args] of [
         ['api', [path.join(ROOT, 'dist', 'apps', 'ledger-api', 'src', 'main.js')]],
         ['ceiling: bare Nest endpoint', [path.join(__dirname, 'ceiling-server.js'), 'nest']],
+        ['ceiling: bare Nest/Fastify endpoint', [path.join(__dirname, 'ceiling-server.js'), 'nest-fastify']],
         ['ceiling: bare node:http', [path.join(__dirname, 'ceiling-server.js'), 'node']],
       ] as const) {
         const copy = fs.mkdtempSync(path.join(dir, `${writer}-`));

@@ -38,10 +38,15 @@ export const Roles = (...roles: ApiRole[]) => SetMetadata(ROLES_KEY, roles);
 
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /** The keys' bytes, made once rather than at each request. */
+  private readonly keyBytes: Array<[Buffer, ApiRole]>;
+
   constructor(
     private readonly reflector: Reflector,
-    @Inject(API_KEYS) private readonly keys: Map<string, ApiRole>,
-  ) {}
+    @Inject(API_KEYS) keys: Map<string, ApiRole>,
+  ) {
+    this.keyBytes = [...keys].map(([key, role]) => [Buffer.from(key), role]);
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const roles = this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
@@ -60,10 +65,7 @@ export class ApiKeyGuard implements CanActivate {
 
   private lookup(given: string): ApiRole | undefined {
     const g = Buffer.from(given);
-    for (const [key, role] of this.keys) {
-      const k = Buffer.from(key);
-      if (k.length === g.length && timingSafeEqual(k, g)) return role;
-    }
+    for (const [k, role] of this.keyBytes) if (k.length === g.length && timingSafeEqual(k, g)) return role;
     return undefined;
   }
 }

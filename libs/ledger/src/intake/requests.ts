@@ -13,7 +13,7 @@ import { validated } from './validation';
 
 /** A JSON request object (already through parseJsonBody) into a judged-ready request. */
 export async function serviceRequestFromJson(body: unknown, receivedAt: string): Promise<ServiceRequest> {
-  const dto = await validated(ServiceRequestDto, body);
+  const dto = flatRequest(body) ?? (await validated(ServiceRequestDto, body));
   if (dto.remotePartyRole !== undefined && dto.remotePartyRoles !== undefined) throw new IntakeError('remotePartyRoles', 'give remotePartyRole or remotePartyRoles, not both');
   return parseServiceRequest({
     requestId: dto.requestId,
@@ -28,6 +28,37 @@ export async function serviceRequestFromJson(body: unknown, receivedAt: string):
     receivedAt,
     format: 'json',
   });
+}
+
+/** ServiceRequestDto's fields of one value each, and what class-validator asks of a value that is there (not null or undefined). */
+const FLAT_FIELDS: Record<string, { required: boolean; ok: (v: unknown) => boolean }> = {
+  requestId: { required: true, ok: (v) => typeof v === 'string' && v !== '' },
+  srv: { required: true, ok: (v) => typeof v === 'string' && v !== '' },
+  role: { required: false, ok: (v) => typeof v === 'string' },
+  commandVariant: { required: false, ok: (v) => typeof v === 'number' && Number.isInteger(v) },
+  signingRoleCode: { required: false, ok: (v) => typeof v === 'string' },
+  executionDateTime: { required: false, ok: (v) => typeof v === 'string' },
+  remotePartyRole: { required: false, ok: (v) => typeof v === 'string' },
+};
+
+/**
+ * The common JSON request, checked without class-validator and class-transformer (~10-20 us a
+ * request on this machine, against ~1): a plain object with both required fields, whose every key
+ * is one of FLAT_FIELDS and whose every value passes its field's checks, exactly as `validated`
+ * would pass it (it would answer a DTO holding the same values). Anything else (a dateRange,
+ * remotePartyRoles, certificates, an unknown key, a bad value) gets undefined, and `validated`'s
+ * answer or refusal.
+ */
+export function flatRequest(body: unknown): ServiceRequestDto | undefined {
+  if (!body || typeof body !== 'object' || Object.getPrototypeOf(body) !== Object.prototype) return undefined;
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!Object.hasOwn(FLAT_FIELDS, key)) return undefined;
+    const { required, ok } = FLAT_FIELDS[key];
+    const v = b[key];
+    if ((required || (v !== null && v !== undefined)) && !ok(v)) return undefined;
+  }
+  return b.requestId !== undefined && b.srv !== undefined ? (b as unknown as ServiceRequestDto) : undefined;
 }
 
 /** A DUIS XML request (text already decoded): declarations and depth checked, then read with the DUIS parser. */
