@@ -27,8 +27,8 @@ describe('same: two values are the same JSON text', () => {
     { a: 1, b: undefined, c: 3 },
     { a: 1, c: 3, d: undefined },
   ];
-  it.each(values.flatMap((a) => values.map((b) => [a, b])))('%j and %j', (a, b) => {
-    expect(same(a, b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+  it.each(values)('%j against each of the values', (a) => {
+    for (const b of values) expect([b, same(a, b)]).toEqual([b, JSON.stringify(a) === JSON.stringify(b)]);
   });
 });
 
