@@ -38,6 +38,11 @@ describe('every parser refuses, naming the field, what is not a string or not wh
     ${'an instant with text before'}       | ${() => parseInstant('x2024-05-01T00:00:00Z', 'at')} | ${'refused at'}
     ${'an instant with text after'}        | ${() => parseInstant('2024-05-01T00:00:00Zx', 'at')} | ${'refused at'}
     ${'a date with text before'}           | ${() => parseInstant('x2024-05-01', 'at')}         | ${'refused at'}
+    ${'an instant as recorded'}            | ${() => parseInstant('2024-05-01T00:00:00.000Z', 'at')} | ${'ok 2024-05-01T00:00:00.000Z'}
+    ${'an instant as recorded, spaced'}    | ${() => parseInstant(' 2024-05-01T00:00:00.000Z ', 'at')} | ${'ok 2024-05-01T00:00:00.000Z'}
+    ${'an instant as recorded, text after'} | ${() => parseInstant('2024-05-01T00:00:00.000Zx', 'at')} | ${'refused at'}
+    ${'an instant as recorded, no month 13'} | ${() => parseInstant('2024-13-01T00:00:00.000Z', 'at')} | ${'refused at'}
+    ${'an instant as recorded, 30 Feb rolls over'}| ${() => parseInstant('2024-02-30T00:00:00.000Z', 'at')} | ${'ok 2024-03-01T00:00:00.000Z'}
     ${'a signing role code of 3 digits'}   | ${() => parseServiceRequest({ requestId: '90-B3-D5-1F-30-03-00-0A:00-DB-12-34-56-78-90-01:1', srv: '4.1.1', signingRoleCode: '003', receivedAt: T2019, format: 'json' })} | ${'refused signingRoleCode'}
     ${'a signing role code as a number'}   | ${() => parseServiceRequest({ requestId: '90-B3-D5-1F-30-03-00-0A:00-DB-12-34-56-78-90-01:1', srv: '4.1.1', signingRoleCode: 33, receivedAt: T2019, format: 'json' })} | ${'refused signingRoleCode'}
   `('$case: $result', ({ f, result }) => {
