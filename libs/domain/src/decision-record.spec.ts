@@ -63,7 +63,7 @@ describe('a decision in its stored form (schema version 3)', () => {
     const fastProperties = runInThisContext('(o) => %HasFastProperties(o)') as (o: object) => boolean;
     expect([fastProperties(read), fastProperties({ ...d.request })]).toEqual([false, true]);
     // Made a dictionary by deleting properties, none of which is left; a key __proto__ is a key like any (no prototype set).
-    const named = byName([['b', 1], ['__proto__', { x: 1 }], ['a', null]]);
+    const named = byName<unknown>([['b', 1], ['__proto__', { x: 1 }], ['a', null]]);
     expect([Object.getPrototypeOf(named), JSON.stringify(named), fastProperties(named)]).toEqual([Object.prototype, '{"b":1,"__proto__":{"x":1},"a":null}', false]);
     expect([Object.keys(byName([['user-1', '0']])), fastProperties(byName([['user-1', '0']]))]).toEqual([['user-1'], false]);
   });

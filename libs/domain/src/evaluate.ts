@@ -35,8 +35,8 @@ export interface Evaluation {
 }
 
 // Evidence that adds keys to another's is made with Object.assign onto a new object, not a spread
-// ({ ...evidence, key }): V8 (Node 20) gives a spread copy a map of its own, and each key it then
-// gains costs microseconds (state.ts, withKey).
+// ({ ...evidence, key }): on Node 20, once optimised, a spread copy that gains a key costs
+// microseconds (state.ts, withKey).
 
 /** The order in which a derived role is chosen when a User holds several that fit (domain.md section 4). */
 const ROLE_PREFERENCE: readonly UserRole[] = ['IS', 'GS', 'ED', 'GT', 'ES', 'OU', 'RSA'];

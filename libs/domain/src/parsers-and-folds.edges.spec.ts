@@ -1,6 +1,7 @@
 import { fuelOf, parseCertificateIdentity } from './catalogue';
 import { DomainError, parseDistributorId, parseInstant, parseInventoryMpxn, parseMpan, parseMprn, parseMpxn, parseRemotePartyRole, parseUserRole } from './identifiers';
 import { parseServiceRequest } from './request';
+import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
 import { evolveDevice, evolveMeterPoint, evolveUser } from './state';
 import { proxyDisagreements, repairOptions } from './stuck';
@@ -107,7 +108,8 @@ describe('folds given events of another kind leave the state as it was', () => {
     expect(Object.keys(placedFirst)).toEqual(['deviceId', 'inInventory', 'slots', 'placements', 'deviceType', 'smetsGeneration', 'status', 'mpxn']);
     expect(Object.keys(inventoryFirst.placements![0])).toEqual(['slot', 'heldBy', 'certificate', 'via', 'placedAt']);
     // A slot named __proto__ (no slot's name: a stored event's) is a key like any, as the spread made it.
-    const odd = evolveDevice(inventoryFirst, { ...placed(esme, 'supplier.critical', cert(noA)), data: { ...placed(esme, 'supplier.critical', cert(noA)).data, slot: '__proto__' as never } });
+    const placement = placed(esme, 'supplier.critical', cert(noA)) as Extract<LedgerEvent, { type: 'CertificatePlaced' }>;
+    const odd = evolveDevice(inventoryFirst, { type: 'CertificatePlaced', data: { ...placement.data, slot: '__proto__' as never } });
     expect([Object.keys(odd.slots), Object.getPrototypeOf(odd.slots)]).toEqual([['supplier.critical', '__proto__'], Object.prototype]);
   });
 
