@@ -2,12 +2,13 @@ import {
   evaluate,
   getRuleSet,
   requestFromRecord,
-  srvDefinitionFor,
+  judgesSrv,
   type DeviceState,
   type MeterPointState,
   type RuleSet,
   type ServiceRequestEvaluatedV1,
   type UserState,
+  verdict,
 } from '@ledger/domain';
 // Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
 import type { EventStore, ReadAllOptions, RecordedEvent, StoreConfig } from '@ledger/event-store';
@@ -375,6 +376,8 @@ async function scan(
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
   const options: ReadAllOptions = { ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA };
+  // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
+  const decisions = ruleSet ? { checks: false } : {};
   // A page of events at a time, each judged and folded without waiting for anything but a stream read back.
   reading: for await (const events of pagesOf(store, options)) {
     for (const e of events) {
@@ -393,8 +396,7 @@ async function scan(
         if (++read % 10_000 === 0) onProgress?.(read);
         if (mine && !mine(e.stream)) continue; // another share's stream
       }
-      // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
-      const event = readEvent(e, ruleSet ? { checks: false } : {});
+      const event = readEvent(e, decisions);
       if (!event) continue; // another application's event in a shared EventStoreDB
       if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
         const later = judge(event.data, e.position);
@@ -434,27 +436,41 @@ async function scan(
     return read;
   }
 
+  /** The rule set a decision was judged under (a replay as recorded). */
+  function recordedRuleSet(r: { id: string; version: number }): RuleSet {
+    const key = `${r.id}@${r.version}`;
+    return ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(r.id, r.version)).get(key)!;
+  }
+
   /** Judges a decision, at once when the states it read are held; else the promise of judging it once they are read back. */
   function judge(d: ServiceRequestEvaluatedV1, position: bigint): Promise<void> | undefined {
-    const key = `${d.ruleSet.id}@${d.ruleSet.version}`;
-    const rs = ruleSet ?? ruleSets.get(key) ?? ruleSets.set(key, getRuleSet(d.ruleSet.id, d.ruleSet.version)).get(key)!;
-    try {
-      srvDefinitionFor(d.request.srv, rs);
-    } catch {
+    const rs = ruleSet ?? recordedRuleSet(d.ruleSet);
+    if (!judgesSrv(d.request.srv, rs)) {
       report.notJudgeable++;
       return undefined;
     }
-    const reads: Array<[string, string | null]> = [
-      [`user-${d.request.originator}`, d.revisionsRead[`user-${d.request.originator}`] ?? null],
-      [`device-${d.request.target}`, d.revisionsRead[`device-${d.request.target}`] ?? null],
-    ];
-    const mp = Object.entries(d.revisionsRead).find(([s]) => s.startsWith('meterpoint-'));
-    if (mp) reads.push(mp);
-    const states = reads.map(([stream, revision]) => heldState(stream, revision));
-    if (!states.includes(MISSING)) {
+    // The sender's stream, the device's and the meter point's (the first the decision read, if any), at the revisions it read.
+    const read = d.revisionsRead;
+    const user = `user-${d.request.originator}`;
+    const device = `device-${d.request.target}`;
+    let meterPoint: string | undefined;
+    for (const stream in read) {
+      if (stream.startsWith('meterpoint-')) {
+        meterPoint = stream;
+        break;
+      }
+    }
+    const states = [heldState(user, read[user] ?? null), heldState(device, read[device] ?? null)];
+    if (meterPoint !== undefined) states.push(heldState(meterPoint, read[meterPoint]));
+    if (states[0] !== MISSING && states[1] !== MISSING && states[2] !== MISSING) {
       judged(d, position, rs, states);
       return undefined;
     }
+    const reads: Array<[string, string | null]> = [
+      [user, read[user] ?? null],
+      [device, read[device] ?? null],
+    ];
+    if (meterPoint !== undefined) reads.push([meterPoint, read[meterPoint]]);
     return (async () => {
       for (let i = 0; i < reads.length; i++) if (states[i] === MISSING) states[i] = await stateOf(...reads[i]);
       judged(d, position, rs, states);
@@ -464,7 +480,9 @@ async function scan(
   /** Judges a decision on the states it read: the sender's, the device's and the meter point's (if it read one). */
   function judged(d: ServiceRequestEvaluatedV1, position: bigint, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
     const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
-    const replayed = evaluate(requestFromRecord(d.request), state, rs, d.evaluatedAt).decision.data;
+    // Under another rule set what was decided is compared (its verdict); as recorded, the whole decision.
+    const request = requestFromRecord(d.request);
+    const replayed = ruleSet ? verdict(request, state, rs, d.evaluatedAt) : evaluate(request, state, rs, d.evaluatedAt).decision.data;
     report.judged++;
     if (!firstSrv.has(d.request.srv)) firstSrv.set(d.request.srv, position);
     const srv = (report.bySrv[d.request.srv] ??= { judged: 0, changed: 0 });

@@ -28,7 +28,8 @@ export function decodeCheck(entry: CheckEntry, index: number, c: Context, set: T
     throw new DomainError('ServiceRequestEvaluated.checks', `check ${index + 1} is not a template id, a list or a check`);
   }
   const reason = reasonAsRecorded ?? (reasons ? t.reason(evidence, c) : '');
-  return { step: index + 1, check: name, outcome: t.outcome, ...(t.code ? { code: t.code } : {}), reason, evidence };
+  // Two literals, not a spread of the code: a literal that spreads and then gains keys is several times slower (see state.ts, withKey).
+  return t.code ? { step: index + 1, check: name, outcome: t.outcome, code: t.code, reason, evidence } : { step: index + 1, check: name, outcome: t.outcome, reason, evidence };
 }
 
 /** The device check's evidence, which later checks derive from. */

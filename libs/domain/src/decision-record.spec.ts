@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 import { decodeDecision, DECISION_TEMPLATES, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { storedData, upcast, type ServiceRequestEvaluatedV1 } from './events';
+import { byName } from './decision-shapes';
 import { DomainError } from './identifiers';
 import { CHECKS, decided, esme, esme2, idOf, rows, supplierA, T2019 } from './testing/decision-cases';
 import { given, inventory, mpan, registration, request, userRole, when } from './testing/scenario';
@@ -61,6 +62,10 @@ describe('a decision in its stored form (schema version 3)', () => {
     setFlagsFromString('--allow-natives-syntax');
     const fastProperties = runInThisContext('(o) => %HasFastProperties(o)') as (o: object) => boolean;
     expect([fastProperties(read), fastProperties({ ...d.request })]).toEqual([false, true]);
+    // Made a dictionary by deleting properties, none of which is left; a key __proto__ is a key like any (no prototype set).
+    const named = byName<unknown>([['b', 1], ['__proto__', { x: 1 }], ['a', null]]);
+    expect([Object.getPrototypeOf(named), JSON.stringify(named), fastProperties(named)]).toEqual([Object.prototype, '{"b":1,"__proto__":{"x":1},"a":null}', false]);
+    expect([Object.keys(byName([['user-1', '0']])), fastProperties(byName([['user-1', '0']]))]).toEqual([['user-1'], false]);
   });
 
   it('a decision naming several RemotePartyRoles reads back as version 2', () => {

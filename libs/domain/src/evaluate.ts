@@ -34,6 +34,10 @@ export interface Evaluation {
   placed: Array<{ type: 'CertificatePlaced'; data: CertificatePlacedV1 }>;
 }
 
+// Evidence that adds keys to another's is made with Object.assign onto a new object, not a spread
+// ({ ...evidence, key }): on Node 20, once optimised, a spread copy that gains a key costs
+// microseconds (state.ts, withKey).
+
 /** The order in which a derived role is chosen when a User holds several that fit (domain.md section 4). */
 const ROLE_PREFERENCE: readonly UserRole[] = ['IS', 'GS', 'ED', 'GT', 'ES', 'OU', 'RSA'];
 const ROLES_OF_CODE: Record<string, readonly UserRole[]> = { [SUPPLIER_ROLE_CODE]: ['IS', 'ES', 'GS'], [NETWORK_OPERATOR_ROLE_CODE]: ['ED', 'GT'] };
@@ -41,10 +45,15 @@ const ROLES_OF_FUEL: Record<'electricity' | 'gas', readonly UserRole[]> = { elec
 
 const STEP: Record<CheckName, number> = { 'user-role': 1, 'srv-eligibility': 2, device: 3, 'registration-data': 4, 'certificate-ownership': 5 };
 
+/** Whether a rule set judges an SRV: whether srvDefinitionFor gives its definition (else it refuses). */
+export function judgesSrv(srv: string, ruleSet: RuleSet): boolean {
+  return Object.hasOwn(ruleSet.edition === 1 ? SRV_CATALOGUE : MATRIX_CATALOGUE, srv);
+}
+
 /** The definition a rule set judges an SRV by: catalogue@1 for edition 1, the DUIS matrix for edition 2. */
 export function srvDefinitionFor(srv: string, ruleSet: RuleSet): SrvDefinition {
   const catalogue = ruleSet.edition === 1 ? SRV_CATALOGUE : MATRIX_CATALOGUE;
-  if (!Object.hasOwn(catalogue, srv)) {
+  if (!judgesSrv(srv, ruleSet)) {
     throw new DomainError('srv', `SRV ${srv} is not judged under rule set ${ruleSet.id}@${ruleSet.version} (its catalogue holds ${Object.keys(catalogue).length} SRVs)`);
   }
   return catalogue[srv];
@@ -59,6 +68,27 @@ export function srvDefinitionFor(srv: string, ruleSet: RuleSet): SrvDefinition {
  * exactly as it was, so its decisions replay identically.
  */
 export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: RuleSet, now: Instant): Evaluation {
+  return judge(req, state, ruleSet, now, true) as Evaluation;
+}
+
+/** What a decision decided: its outcome and response code, without why. */
+export interface Verdict {
+  outcome: 'accepted' | 'rejected';
+  responseCode: ResponseCode;
+}
+
+/**
+ * The outcome and response code evaluate() gives, and nothing else: no check is recorded, no
+ * reason or evidence of a check that passes or is skipped is made, and no placement (for a reader
+ * that compares what was decided, not why: a what-if under another rule set). Exactly evaluate()'s
+ * outcome and code, as evaluate.verdict.spec.ts holds.
+ */
+export function verdict(req: ServiceRequest, state: EvaluationState, ruleSet: RuleSet, now: Instant): Verdict {
+  return judge(req, state, ruleSet, now, false) as Verdict;
+}
+
+/** evaluate(), or (`whole` false) its verdict only: the same steps, the checks that pass or are skipped not recorded. */
+function judge(req: ServiceRequest, state: EvaluationState, ruleSet: RuleSet, now: Instant, whole: boolean): Evaluation | Verdict {
   const def = srvDefinitionFor(req.srv.srv, ruleSet);
   const ed2 = ruleSet.edition >= 2;
   const checks: CheckRecord[] = [];
@@ -71,7 +101,8 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   let role: UserRole | undefined;
   const future = req.executionDateTime !== undefined && req.executionDateTime > now;
 
-  const finish = (failed?: { check: CheckName; code: ResponseCode; reason: string; evidence: Record<string, unknown> }): Evaluation => {
+  const finish = (failed?: { check: CheckName; code: ResponseCode; reason: string; evidence: Record<string, unknown> }): Evaluation | Verdict => {
+    if (!whole) return { outcome: failed ? 'rejected' : 'accepted', responseCode: failed ? failed.code : future ? 'I99' : 'I0' };
     if (failed) {
       checks.push({ step: STEP[failed.check], check: failed.check, outcome: 'fail', code: failed.code, reason: failed.reason, evidence: failed.evidence });
       for (const c of Object.keys(STEP) as CheckName[]) {
@@ -104,7 +135,7 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
         check: 'user-role',
         code: 'E1',
         reason: `${sender} is an org id of the DCC (${dccParties.join(', ')}), not a DUIS User: a request it originates is not a User's Service Request`,
-        evidence: { ...derived.evidence, dccParty: dccParties },
+        evidence: Object.assign({}, derived.evidence, { dccParty: dccParties }),
       });
     }
     return finish({ check: 'user-role', code: 'E1', reason: derived.reason, evidence: derived.evidence });
@@ -114,7 +145,7 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   if (held.status !== 'Active') {
     return finish({ check: 'user-role', code: 'E3', reason: `User ${sender} in role ${role} is ${held.status}, not Active`, evidence: { userId: sender, role, status: held.status } });
   }
-  pass('user-role', `User ${sender} holds role ${role} (${derived.how})`, { userId: sender, role, status: held.status, derivedBy: derived.how });
+  if (whole) pass('user-role', `User ${sender} holds role ${role} (${derived.how})`, { userId: sender, role, status: held.status, derivedBy: derived.how });
 
   // Step 2: E2 the role is not eligible for this SRV.
   if (!def.eligibleRoles.includes(role)) {
@@ -142,15 +173,19 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
       evidence: { srv: def.srv, futureDating: def.futureDating, executionDateTime: req.executionDateTime, timeOfCheck: now },
     });
   }
-  const eligibility: Record<string, unknown> = { srv: def.srv, role, critical: def.critical };
-  if (ed2) Object.assign(eligibility, { nonDevice: def.nonDevice ?? false, futureDating: def.futureDating ?? null });
-  pass('srv-eligibility', `role ${role} is eligible for SRV ${def.srv} (${def.name})`, eligibility);
+  if (whole) {
+    const eligibility: Record<string, unknown> = { srv: def.srv, role, critical: def.critical };
+    if (ed2) Object.assign(eligibility, { nonDevice: def.nonDevice ?? false, futureDating: def.futureDating ?? null });
+    pass('srv-eligibility', `role ${role} is eligible for SRV ${def.srv} (${def.name})`, eligibility);
+  }
 
   if (ed2 && def.nonDevice) {
-    const why = `SRV ${def.srv} is a non-device request (DUIS matrix): no device, Registration Data or certificate check`;
-    skip('device', why, { srv: def.srv });
-    skip('registration-data', why, { srv: def.srv });
-    skip('certificate-ownership', why, { srv: def.srv });
+    if (whole) {
+      const why = `SRV ${def.srv} is a non-device request (DUIS matrix): no device, Registration Data or certificate check`;
+      skip('device', why, { srv: def.srv });
+      skip('registration-data', why, { srv: def.srv });
+      skip('certificate-ownership', why, { srv: def.srv });
+    }
     return finish();
   }
 
@@ -160,19 +195,19 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   }
   const deviceEvidence = { deviceId: device.deviceId, deviceType: device.deviceType, smetsGeneration: device.smetsGeneration, status: device.status, mpxn: device.mpxn ?? null };
   if (!def.deviceTypes.includes(device.deviceType!)) {
-    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} does not apply to a ${device.deviceType}`, evidence: { ...deviceEvidence, appliesTo: def.deviceTypes } });
+    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} does not apply to a ${device.deviceType}`, evidence: Object.assign({}, deviceEvidence, { appliesTo: def.deviceTypes }) });
   }
   if (ed2 && rpr === 'LoadController' && def.placesCertificates === 'remotePartyRole' && !hasSlotFor('loadController', device)) {
     const why =
       device.smetsGeneration === 1
         ? 'a SMETS1 device has no Load Controller: the DSP and the S1SP hold its supplier and network-operator certificate records only'
         : `only a SMETS2 ESME trusts a Load Controller, not a ${device.deviceType}`;
-    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} cannot replace LoadController credentials here: ${why}`, evidence: { ...deviceEvidence, remotePartyRole: rpr } });
+    return finish({ check: 'device', code: 'E11', reason: `SRV ${def.srv} cannot replace LoadController credentials here: ${why}`, evidence: Object.assign({}, deviceEvidence, { remotePartyRole: rpr }) });
   }
   if (!def.allowedStatuses.includes(device.status!)) {
-    return finish({ check: 'device', code: 'E5', reason: `device status ${device.status} does not allow SRV ${def.srv}`, evidence: { ...deviceEvidence, allowedStatuses: def.allowedStatuses } });
+    return finish({ check: 'device', code: 'E5', reason: `device status ${device.status} does not allow SRV ${def.srv}`, evidence: Object.assign({}, deviceEvidence, { allowedStatuses: def.allowedStatuses }) });
   }
-  pass('device', `${device.deviceType} (SMETS${device.smetsGeneration}) is ${device.status}`, deviceEvidence);
+  if (whole) pass('device', `${device.deviceType} (SMETS${device.smetsGeneration}) is ${device.status}`, deviceEvidence);
 
   // Step 4: E4 Registration-Data eligibility (SRPD 6.1), for non-critical requests and SMETS1 critical ones.
   const smets1 = device.smetsGeneration === 1;
@@ -180,11 +215,11 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   const responsibility = responsibilityOf(role);
   let registeredAtCheck: string | undefined;
   if (def.critical && !smets1) {
-    skip('registration-data', 'not applied to a critical request for a SMETS2 device', { smetsGeneration: device.smetsGeneration });
+    if (whole) skip('registration-data', 'not applied to a critical request for a SMETS2 device', { smetsGeneration: device.smetsGeneration });
   } else if (replacesNo && ruleSet.replaceNoStep4 === 'skip') {
-    skip('registration-data', `rule set ${ruleSet.id} skips it for a SMETS1 6.15.1 replacing NetworkOperator credentials`, { ruleSet: ruleSet.id });
+    if (whole) skip('registration-data', `rule set ${ruleSet.id} skips it for a SMETS1 6.15.1 replacing NetworkOperator credentials`, { ruleSet: ruleSet.id });
   } else if (!responsibility) {
-    skip('registration-data', `role ${role} has no Registration Data responsibility`, { role });
+    if (whole) skip('registration-data', `role ${role} has no Registration Data responsibility`, { role });
   } else {
     const mpxn = device.mpxn;
     const base = { mpxn: mpxn ?? null, responsibility, userId: sender };
@@ -194,24 +229,24 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
     if (req.dateRange) {
       const { from, to } = req.dateRange;
       const r = heldThroughout(meterPoint, responsibility, sender, from, to);
-      const evidence = { ...base, basis: 'dateRange', from, to, holderAtStart: r.holderAtStart ?? null, changesInRange: r.changes };
+      const evidence = Object.assign({}, base, { basis: 'dateRange', from, to, holderAtStart: r.holderAtStart ?? null, changesInRange: r.changes });
       if (!r.held) {
         const why = r.holderAtStart?.partyUserId !== sender ? `was not the registered ${responsibilityName(responsibility)} at ${from}` : `the registration changed inside the range (at ${r.changes[0].effectiveFrom})`;
         return finish(registrationFailure(`${sender} ${why} for ${mpxn}`, evidence, mpxn, !r.holderAtStart));
       }
       registeredAtCheck = sender;
-      pass('registration-data', `${sender} was the registered ${responsibilityName(responsibility)} of ${mpxn} throughout ${from} to ${to}`, evidence);
+      if (whole) pass('registration-data', `${sender} was the registered ${responsibilityName(responsibility)} of ${mpxn} throughout ${from} to ${to}`, evidence);
     } else {
       const at = req.executionDateTime ?? now;
       const basis = req.executionDateTime ? 'executionDateTime' : 'timeOfCheck';
       const holder = holderAt(meterPoint, responsibility, at);
-      const evidence = { ...base, basis, at, registered: holder ?? null };
+      const evidence = Object.assign({}, base, { basis, at, registered: holder ?? null });
       registeredAtCheck = holder?.partyUserId;
       if (holder?.partyUserId !== sender) {
         const who = holder ? `the registered ${responsibilityName(responsibility)} is ${holder.partyUserId}` : `no ${responsibilityName(responsibility)} is registered`;
         return finish(registrationFailure(`at ${at} ${who} for ${mpxn}, not ${sender}`, evidence, mpxn, !holder));
       }
-      pass('registration-data', `${sender} is the registered ${responsibilityName(responsibility)} of ${mpxn} at ${at}`, evidence);
+      if (whole) pass('registration-data', `${sender} is the registered ${responsibilityName(responsibility)} of ${mpxn} at ${at}`, evidence);
     }
   }
 
@@ -219,11 +254,13 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
   // Edition 1: the slots as the last placement appended left them. Edition 2: the certificates in
   // force when the request executes (its future execution time, else the time of the check).
   const inForceAt = future ? req.executionDateTime! : now;
-  const slots = ed2 ? slotsAt(device, inForceAt) : device.slots;
+  const slotsInForce = () => (ed2 ? slotsAt(device, inForceAt) : device.slots); // only where a slot is read
   const inForce = (evidence: Record<string, unknown>, key: SlotKey): Record<string, unknown> => {
     if (!ed2) return evidence;
     const pending = pendingPlacements(device, inForceAt).filter((p) => p.slot === key);
-    return { ...evidence, inForceAt, ...(pending.length ? { pendingAfter: pending.map((p) => ({ serial: p.certificate.serial, owner: p.certificate.ownerUserId, placedAt: p.placedAt })) } : {}) };
+    const withTime = Object.assign({}, evidence, { inForceAt });
+    if (pending.length) withTime.pendingAfter = pending.map((p) => ({ serial: p.certificate.serial, owner: p.certificate.ownerUserId, placedAt: p.placedAt }));
+    return withTime;
   };
   const slotParty: SlotParty | undefined = rpr ? slotPartyOfRemoteParty(rpr, edition) : responsibility;
   if (def.srv === '6.21') {
@@ -231,11 +268,12 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
     // User's certificate is held yet. Once a party's certificate is there, only that party
     // (6.15.1) may replace it; otherwise a supplier could side-step the NO-by-NO rule.
     const key: SlotKey = `${slotParty!}.critical`;
-    const current = slots[key]?.DSP ?? slots[key]?.S1SP;
+    const slot = slotsInForce()[key];
+    const current = slot?.DSP ?? slot?.S1SP;
     if (current) {
       return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the ${key} slot already holds ${current.certificate.ownerUserId}'s certificate: the device is not DCC controlled for ${rpr}`, evidence: inForce({ slot: key, held: current }, key) });
     }
-    pass('certificate-ownership', `the ${key} slot is DCC controlled (no User certificate held): handover allowed`, inForce({ slot: key }, key));
+    if (whole) pass('certificate-ownership', `the ${key} slot is DCC controlled (no User certificate held): handover allowed`, inForce({ slot: key }, key));
   } else if (ed2 && def.srv === '6.23') {
     // 6.23 (change of supplier) places the incoming supplier's credentials through the DCC's
     // TransCoS party: the sender may place its own supplier certificates only, never another's.
@@ -248,17 +286,17 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
         evidence: { sender, foreign },
       });
     }
-    pass('certificate-ownership', `6.23: every replacement certificate is ${sender}'s own supplier certificate`, { sender, certificates: req.certificates.map((c) => c.serial) });
+    if (whole) pass('certificate-ownership', `6.23: every replacement certificate is ${sender}'s own supplier certificate`, { sender, certificates: req.certificates.map((c) => c.serial) });
   } else if (!def.critical) {
-    skip('certificate-ownership', 'not a critical request');
+    if (whole) skip('certificate-ownership', 'not a critical request');
   } else if (!smets1) {
-    skip('certificate-ownership', 'a SMETS2 meter checks the signature against the certificates it stores itself');
+    if (whole) skip('certificate-ownership', 'a SMETS2 meter checks the signature against the certificates it stores itself');
   } else {
     const key: SlotKey = `${slotParty!}.critical`;
-    const slot = slots[key];
-    const evidence: Record<string, unknown> = inForce({ slot: key, dsp: slot?.DSP ?? null, s1sp: slot?.S1SP ?? null, sender }, key);
+    const slot = slotsInForce()[key];
+    const evidence: Record<string, unknown> = whole ? inForce({ slot: key, dsp: slot?.DSP ?? null, s1sp: slot?.S1SP ?? null, sender }, key) : {};
     if (slot?.DSP && slot?.S1SP && !sameCertificate(slot.DSP.certificate, slot.S1SP.certificate)) {
-      return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the DSP and S1SP copies of the ${key} certificate disagree: ownership cannot be established`, evidence: { ...evidence, finding: 'proxy-copies-disagree' } });
+      return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the DSP and S1SP copies of the ${key} certificate disagree: ownership cannot be established`, evidence: Object.assign({}, evidence, { finding: 'proxy-copies-disagree' }) });
     }
     const current = slot?.DSP ?? slot?.S1SP;
     if (!current) {
@@ -267,13 +305,13 @@ export function evaluate(req: ServiceRequest, state: EvaluationState, ruleSet: R
     const owner = current.certificate.ownerUserId;
     evidence.owner = owner;
     if (owner === sender) {
-      pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
+      if (whole) pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
     } else if (replacesNo && ruleSet.registeredOperatorOverride && registeredAtCheck === sender) {
       const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
       if (foreign.length > 0) {
-        return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: { ...evidence, foreign } });
+        return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { foreign }) });
       }
-      pass('certificate-ownership', `rule set ${ruleSet.id}: ${sender}, the registered NO, replaces ${owner}'s certificate with its own`, { ...evidence, override: 'registered-operator' });
+      if (whole) pass('certificate-ownership', `rule set ${ruleSet.id}: ${sender}, the registered NO, replaces ${owner}'s certificate with its own`, Object.assign({}, evidence, { override: 'registered-operator' }));
     } else {
       return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `${sender} does not own the ${key} certificate held by proxy: its owner is ${owner}`, evidence });
     }
@@ -297,7 +335,7 @@ function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationSt
   const evidence: Record<string, unknown> = { userId, heldRoles };
   if (req.statedRole) {
     if (heldRoles.includes(req.statedRole)) return { role: req.statedRole, how: 'stated in the request', reason: '', evidence };
-    return { how: '', reason: `User ${userId} does not hold role ${req.statedRole}`, evidence: { ...evidence, statedRole: req.statedRole } };
+    return { how: '', reason: `User ${userId} does not hold role ${req.statedRole}`, evidence: Object.assign({}, evidence, { statedRole: req.statedRole }) };
   }
   let candidates = heldRoles;
   if (req.signingRoleCode) {
@@ -347,6 +385,6 @@ function registrationFailure(reason: string, evidence: Record<string, unknown>, 
     check: 'registration-data' as const,
     code: 'E4' as const,
     reason: testMpan ? `${reason}: the inventory links the device to an MPAN that fails its check digit, for which Registration Data is refused` : reason,
-    evidence: testMpan ? { ...evidence, mpanCheckDigitValid: false } : evidence,
+    evidence: testMpan ? Object.assign({}, evidence, { mpanCheckDigitValid: false }) : evidence,
   };
 }

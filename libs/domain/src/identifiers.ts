@@ -189,12 +189,37 @@ export function formatRequestId(id: RequestId): string {
 /** ISO-8601 instant normalised to `YYYY-MM-DDTHH:mm:ss.sssZ`. A bare date means 00:00Z that day. */
 export type Instant = string;
 
+/** An instant as parseInstant gives it (`YYYY-MM-DDTHH:mm:ss.sssZ`): every instant the ledger recorded. */
+const INSTANT_NORMALISED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether an instant of the normalised form names a real time (a month of the year, a day of the
+ * month, hour 0-23, minute and second 0-59): then a Date gives it back as it is, and no Date is
+ * made (the cost of reading a recorded request back: a what-if). Else (30 February, 24:00) the
+ * Date decides, as for any other form.
+ */
+function isRealInstant(v: string): boolean {
+  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
+  const year = two(0) * 100 + two(2);
+  const month = two(5);
+  const day = two(8);
+  if (month < 1 || month > 12 || day < 1 || two(11) > 23 || two(14) > 59 || two(17) > 59) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
+}
+
 export function parseInstant(value: unknown, field: string): Instant {
   if (typeof value !== 'string') throw new DomainError(field, 'must be an ISO-8601 date-time');
-  const v = value.trim();
-  const withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(withZone)) {
-    throw new DomainError(field, `'${value}' is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
+  let withZone = value; // the form recorded: one test, no copy
+  if (INSTANT_NORMALISED.test(value)) {
+    if (isRealInstant(value)) return value;
+  } else {
+    const v = value.trim();
+    withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(withZone)) {
+      throw new DomainError(field, `'${value}' is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
+    }
   }
   const ms = Date.parse(withZone);
   if (Number.isNaN(ms)) throw new DomainError(field, `'${value}' is not a valid date-time`);

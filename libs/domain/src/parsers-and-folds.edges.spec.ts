@@ -1,6 +1,7 @@
 import { fuelOf, parseCertificateIdentity } from './catalogue';
 import { DomainError, parseDistributorId, parseInstant, parseInventoryMpxn, parseMpan, parseMprn, parseMpxn, parseRemotePartyRole, parseUserRole } from './identifiers';
 import { parseServiceRequest } from './request';
+import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
 import { evolveDevice, evolveMeterPoint, evolveUser } from './state';
 import { proxyDisagreements, repairOptions } from './stuck';
@@ -8,7 +9,7 @@ import { cert, given, ids, inventory, mpan, mprn, placed, registration, request,
 
 /** More edges: inputs of the wrong type, anchors of each pattern, folds given other events, and rule-set limits. */
 
-const { supplierA, supplierB, noA, noB, esme, gpf } = ids;
+const { supplierA, supplierB, noA, noB, esme, esme2, gpf } = ids;
 const T2019 = '2019-01-01T00:00:00.000Z';
 const outcome = (f: () => unknown): string => {
   try {
@@ -38,10 +39,33 @@ describe('every parser refuses, naming the field, what is not a string or not wh
     ${'an instant with text before'}       | ${() => parseInstant('x2024-05-01T00:00:00Z', 'at')} | ${'refused at'}
     ${'an instant with text after'}        | ${() => parseInstant('2024-05-01T00:00:00Zx', 'at')} | ${'refused at'}
     ${'a date with text before'}           | ${() => parseInstant('x2024-05-01', 'at')}         | ${'refused at'}
+    ${'an instant as recorded'}            | ${() => parseInstant('2024-05-01T00:00:00.000Z', 'at')} | ${'ok 2024-05-01T00:00:00.000Z'}
+    ${'an instant as recorded, spaced'}    | ${() => parseInstant(' 2024-05-01T00:00:00.000Z ', 'at')} | ${'ok 2024-05-01T00:00:00.000Z'}
+    ${'an instant as recorded, text after'} | ${() => parseInstant('2024-05-01T00:00:00.000Zx', 'at')} | ${'refused at'}
+    ${'an instant as recorded, no month 13'} | ${() => parseInstant('2024-13-01T00:00:00.000Z', 'at')} | ${'refused at'}
+    ${'an instant as recorded, 30 Feb rolls over'}| ${() => parseInstant('2024-02-30T00:00:00.000Z', 'at')} | ${'ok 2024-03-01T00:00:00.000Z'}
     ${'a signing role code of 3 digits'}   | ${() => parseServiceRequest({ requestId: '90-B3-D5-1F-30-03-00-0A:00-DB-12-34-56-78-90-01:1', srv: '4.1.1', signingRoleCode: '003', receivedAt: T2019, format: 'json' })} | ${'refused signingRoleCode'}
     ${'a signing role code as a number'}   | ${() => parseServiceRequest({ requestId: '90-B3-D5-1F-30-03-00-0A:00-DB-12-34-56-78-90-01:1', srv: '4.1.1', signingRoleCode: 33, receivedAt: T2019, format: 'json' })} | ${'refused signingRoleCode'}
   `('$case: $result', ({ f, result }) => {
     expect(outcome(f)).toBe(result);
+  });
+
+  it('an instant in the form recorded reads as a Date reads it: every day 0-32 of months 0-13, leap years and not, the ends of the clock', () => {
+    const asDate = (v: string) => (Number.isNaN(Date.parse(v)) ? 'refused at' : `ok ${new Date(Date.parse(v)).toISOString()}`);
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    let compared = 0;
+    for (const year of [0, 4, 1900, 1999, 2000, 2023, 2024, 2100, 2400, 9999]) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          for (const time of ['00:00:00.000', '23:59:59.999', '24:00:00.000', '23:60:00.000', '23:59:60.000']) {
+            const v = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${time}Z`;
+            expect([v, outcome(() => parseInstant(v, 'at'))]).toEqual([v, asDate(v)]);
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(10 * 14 * 33 * 5);
   });
 
   const identity = (over: Record<string, unknown>) => () => parseCertificateIdentity({ serial: 'A1', issuer: 'CN=CA', ownerUserId: noA, roleCode: '03', keyUsage: 'keyAgreement', ...over }, 'c').serial;
@@ -75,6 +99,18 @@ describe('folds given events of another kind leave the state as it was', () => {
   it('an RDP correction replaces the entry of the same effective date: the timeline holds one', () => {
     const w = given([registration(mpan, 'networkOperator', noA, T2019), registration(mpan, 'networkOperator', noB, T2019)]);
     expect(w.meterPoints.get(mpan)!.timelines.networkOperator.map((e) => e.partyUserId)).toEqual([noB]);
+  });
+
+  it("a device's state holds its keys in the order they were first given, as the spread it was once made with gave them", () => {
+    const inventoryFirst = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'supplier.critical', cert(supplierA, 'digitalSignature', '02', 'S1'))]).devices.get(esme)!;
+    const placedFirst = given([placed(esme, 'supplier.critical', cert(supplierA, 'digitalSignature', '02', 'S1')), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]).devices.get(esme)!;
+    expect(Object.keys(inventoryFirst)).toEqual(['deviceId', 'inInventory', 'slots', 'deviceType', 'smetsGeneration', 'status', 'mpxn', 'placements']);
+    expect(Object.keys(placedFirst)).toEqual(['deviceId', 'inInventory', 'slots', 'placements', 'deviceType', 'smetsGeneration', 'status', 'mpxn']);
+    expect(Object.keys(inventoryFirst.placements![0])).toEqual(['slot', 'heldBy', 'certificate', 'via', 'placedAt']);
+    // A slot named __proto__ (no slot's name: a stored event's) is a key like any, as the spread made it.
+    const placement = placed(esme, 'supplier.critical', cert(noA)) as Extract<LedgerEvent, { type: 'CertificatePlaced' }>;
+    const odd = evolveDevice(inventoryFirst, { type: 'CertificatePlaced', data: { ...placement.data, slot: '__proto__' as never } });
+    expect([Object.keys(odd.slots), Object.getPrototypeOf(odd.slots)]).toEqual([['supplier.critical', '__proto__'], Object.prototype]);
   });
 
   it('a single proxy copy is a finding dated from that copy', () => {
