@@ -10,7 +10,8 @@ export interface JobData {
   kind: string;
   store: StoreConfig;
   params: AuditJobParams;
-  whatIfThreads: number;
+  /** The threads the job may take (its own included): a what-if judges on them, a rebuild checks the hash chain on its second. */
+  threads: number;
   /** How much nicer than the process's main thread the worker makes its own thread (and so the threads it starts: a what-if's shares) before the job. */
   nice: number;
 }
