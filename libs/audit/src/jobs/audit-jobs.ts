@@ -17,7 +17,7 @@ import type { AuditJobParams } from './work';
  */
 export const JOB_YOUNG_GENERATION_MB = 96;
 
-/** The threads a rebuild job takes when they are free: its own, and a second that checks the hash chain (rebuildInto's `threads`). */
+/** The threads a rebuild job takes when they are free: its own, and a second that reads and checks the events ahead of it (rebuildInto's `threads`). */
 export const REBUILD_THREADS = 2;
 
 export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -299,7 +299,7 @@ export class AuditJobs {
   }
 }
 
-/** The threads a job would take: a what-if's (one for a page judged in one pass), a rebuild's two (its chain check on the second; see rebuildInto), one for the rest. */
+/** The threads a job would take: a what-if's (one for a page judged in one pass), a rebuild's REBUILD_THREADS (see rebuildInto), one for the rest. */
 function wantedThreads(job: AuditJob, whatIfThreads: number): number {
   if (job.kind === 'what-if') return onePassOnly(job.params.page ?? {}) ? 1 : whatIfThreads;
   return job.kind === 'rebuild' ? REBUILD_THREADS : 1;

@@ -10,7 +10,7 @@ export interface JobData {
   kind: string;
   store: StoreConfig;
   params: AuditJobParams;
-  /** The threads the job may take (its own included): a what-if judges on them, a rebuild checks the hash chain on its second. */
+  /** The threads the job may take (its own included): a what-if judges on them, a rebuild reads and checks its events ahead on its second. */
   threads: number;
   /** How much nicer than the process's main thread the worker makes its own thread (and so the threads it starts: a what-if's shares, a rebuild's check thread) before the job. */
   nice: number;

@@ -37,13 +37,13 @@ export class ChainCheck implements Projection {
   /** Checks each event's link (or takes the check thread's word for a batch it has checked), then writes the heads the batch moved (within the batch's transaction). */
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const thread = this.thread;
-    if (thread?.checked(batch[batch.length - 1].recorded.position)) for (const e of batch) this.checked(e.recorded, thread);
+    if (thread?.checked(batch[batch.length - 1].recorded.position)) for (const e of batch) this.fromThread(e.recorded, thread);
     else for (const e of batch) this.check(e.recorded);
     this.flush();
   }
 
   /** What `check` does, from the check thread's findings: up to its first break, a stream's head is its last event's `$hash`. */
-  private checked(e: RecordedEvent, thread: CheckThread): void {
+  private fromThread(e: RecordedEvent, thread: CheckThread): void {
     if (!isLedgerStream(e.stream)) return;
     const broken = thread.breakOf(e.stream);
     const at = broken ? BigInt(broken[3]) : undefined;
