@@ -67,13 +67,13 @@ describe("a rebuild's check thread", () => {
     w.db.close();
     return d;
   };
-  /** A chain thread on `log`, once it has checked through `position`. */
+  /** A check thread on `log`, once it has got through `position`. */
   const threadThrough = async (log: string, position: bigint) => {
     const thread = new CheckThread(log);
     while (!thread.checked(position)) await new Promise((r) => setTimeout(r, 5));
     return thread;
   };
-  /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` checking the chain if given. */
+  /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given. */
   const project = async (f: string, thread?: CheckThread) => {
     const writer = openReadModels(f);
     writer.checkedBy(thread);
