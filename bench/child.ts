@@ -11,7 +11,7 @@ import { timed } from './util';
 
 /**
  * One scale task in a process of its own, so that its peak RSS is its own:
- *   generate <dir> <devices> | read <dir> | rebuild <dir> | ceiling <dir> | whatif <dir> [threads, default 1]
+ *   generate <dir> <devices> | read <dir> | rebuild <dir> [threads, default 1] | ceiling <dir> | whatif <dir> [threads, default 1]
  * Prints one JSON line; generate and rebuild add the bytes per decision of the store and of the read
  * models. `read` is the raw read of the log (every event through the store's readAll, nothing
  * parsed beyond what the store gives): the ceiling rebuild and what-if are measured against.
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   } else if (task === 'rebuild') {
     // As a rebuild job builds it (the API's POST /admin/rebuild): into a file of its own.
     const file = path.join(dir, `readmodels-${process.pid}.sqlite`);
-    const t = await timed(() => rebuildInto(store, file));
+    const t = await timed(() => rebuildInto(store, file, undefined, { threads: Number(arg ?? 1) }));
     result = { events: t.value.events, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value.events) };
   } else if (task === 'ceiling') {
     const file = path.join(dir, `ceiling-${process.pid}.sqlite`);

@@ -19,7 +19,9 @@ export interface ScaleRow {
   generate?: { eventsPerSecond: number };
   /** The raw read of the same log (every event through the store's readAll): what rebuild and what-if are compared with. */
   read: { eventsPerSecond: number; seconds: number; maxRssMB: number } & Load;
-  rebuild: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
+  rebuild: RebuildRow;
+  /** The same rebuild on two threads (a rebuild job's, when it gets both: the second reads and checks the events ahead). */
+  rebuildThreads: RebuildRow;
   /** The ceiling: the rebuild's reads and batches writing one small row per event and nothing else (bench/child.ts `ceiling`); rebuild / ceiling beside. */
   ceiling: { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number; rebuildOverCeiling: number } & Load;
   /** What-if (ownership-only) over the whole log on one thread: decisions judged per second, and events scanned per second. */
@@ -31,6 +33,8 @@ export interface ScaleRow {
 }
 
 type Generated = { events: number; seconds: number; bytes: StoreBytes };
+
+type RebuildRow = { eventsPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
 
 type WhatIfRow = { decisionsPerSecond: number; eventsScannedPerSecond: number; seconds: number; maxRssMB: number; overRead: number } & Load;
 
@@ -64,6 +68,8 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
   const rd = child(['read', dir]);
   onStep(`rebuilding from ${rd.events} events`);
   const rb = child(['rebuild', dir]);
+  onStep(`rebuilding from ${rd.events} events on 2 threads`);
+  const rb2 = child(['rebuild', dir, '2']);
   onStep(`ceiling: reading ${rd.events} events and writing one row per event`);
   const cl = child(['ceiling', dir]);
   const threads = os.availableParallelism();
@@ -71,6 +77,10 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
   const wi = child(['whatif', dir, '1']);
   const wiN = child(['whatif', dir, String(threads)]);
   const read = rate(rd.events, rd.seconds);
+  const rebuildRow = (r: typeof rb): RebuildRow => {
+    const perSecond = rate(r.events, r.seconds);
+    return { eventsPerSecond: perSecond, seconds: r.seconds, cpuSeconds: r.cpuSeconds, maxRssMB: r.maxRssMB, overRead: ratio(perSecond, read), load1: r.load1 };
+  };
   const rebuild = rate(rb.events, rb.seconds);
   const ceiling = rate(cl.events, cl.seconds);
   const whatIfRow = (w: typeof wi): WhatIfRow => {
@@ -83,7 +93,8 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
     decisions: wi.decisions,
     ...(gen && { generate: { eventsPerSecond: rate(gen.events, gen.seconds) } }),
     read: { eventsPerSecond: read, seconds: rd.seconds, cpuSeconds: rd.cpuSeconds, maxRssMB: rd.maxRssMB, load1: rd.load1 },
-    rebuild: { eventsPerSecond: rebuild, seconds: rb.seconds, cpuSeconds: rb.cpuSeconds, maxRssMB: rb.maxRssMB, overRead: ratio(rebuild, read), load1: rb.load1 },
+    rebuild: rebuildRow(rb),
+    rebuildThreads: rebuildRow(rb2),
     ceiling: { eventsPerSecond: ceiling, seconds: cl.seconds, cpuSeconds: cl.cpuSeconds, maxRssMB: cl.maxRssMB, overRead: ratio(ceiling, read), rebuildOverCeiling: ratio(rebuild, ceiling), load1: cl.load1 },
     whatIf: whatIfRow(wi),
     whatIfThreads: { ...whatIfRow(wiN), threads },
@@ -94,14 +105,14 @@ export function measure(dir: string, target: number, gen: Generated | undefined,
 /** Table 4 of the report. */
 export function scaleTable(rows: ScaleRow[]): string[] {
   const lines = [
-    '4. raw read, rebuild, the ceiling (the rebuild\'s reads writing one row per event) and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
-    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | ceiling: one row per event, events/s | / read | rebuild / ceiling | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild, ceiling, what-if 1, N | load read, rebuild, ceiling, what-if 1, N |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '4. raw read, rebuild (on 1 thread and on 2), the ceiling (the rebuild\'s reads writing one row per event) and what-if (ownership-only) of the same log by size, each in a process of its own; the what-if on 1 thread and on N (the cores) (load: 1-minute load average after each step)',
+    '| events | decisions | raw read events/s | rebuild events/s | rebuild / read | rebuild events/s, 2 threads | / read | ceiling: one row per event, events/s | / read | rebuild / ceiling | what-if decisions/s, 1 thread | events scanned/s | / read | what-if decisions/s, N threads | events scanned/s | / read | peak RSS MB read, rebuild 1, 2, ceiling, what-if 1, N | load read, rebuild 1, 2, ceiling, what-if 1, N |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    const [w1, wn] = [r.whatIf, r.whatIfThreads];
+    const [w1, wn, r2] = [r.whatIf, r.whatIfThreads, r.rebuildThreads];
     lines.push(
-      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(r.ceiling.eventsPerSecond)} | ${r.ceiling.overRead} | ${r.ceiling.rebuildOverCeiling} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${r.ceiling.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${r.ceiling.load1}, ${w1.load1}, ${wn.load1} |`,
+      `| ${fmt(r.events)} | ${fmt(r.decisions)} | ${fmt(r.read.eventsPerSecond)} | ${fmt(r.rebuild.eventsPerSecond)} | ${r.rebuild.overRead} | ${fmt(r2.eventsPerSecond)} | ${r2.overRead} | ${fmt(r.ceiling.eventsPerSecond)} | ${r.ceiling.overRead} | ${r.ceiling.rebuildOverCeiling} | ${fmt(w1.decisionsPerSecond)} | ${fmt(w1.eventsScannedPerSecond)} | ${w1.overRead} | ${fmt(wn.decisionsPerSecond)} (N=${wn.threads}) | ${fmt(wn.eventsScannedPerSecond)} | ${wn.overRead} | ${r.read.maxRssMB}, ${r.rebuild.maxRssMB}, ${r2.maxRssMB}, ${r.ceiling.maxRssMB}, ${w1.maxRssMB}, ${wn.maxRssMB} | ${r.read.load1}, ${r.rebuild.load1}, ${r2.load1}, ${r.ceiling.load1}, ${w1.load1}, ${wn.load1} |`,
     );
   }
   return lines;

@@ -16,7 +16,7 @@ import { UnreadableEventError } from '@ledger/event-store/errors';
 import { pagesOf, SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from './jobs/worker-entry'; // not audit-jobs: a job's worker loads this, and no rxjs
+import { workerEntry } from '@ledger/event-store/worker-entry';
 import { evolveFor, readEvent, stateAt } from './stream-folds';
 
 export interface WhatIfFilter {

@@ -6,6 +6,8 @@ import { watched } from '@ledger/audit/testing/watched-worker';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
+import { openReadModels } from '@ledger/projections';
+import { rebuildInto } from '@ledger/projections/processor/rebuild-into';
 import { jobWorker } from './jobs';
 
 /**
@@ -80,4 +82,40 @@ describe("the application's job worker, kept for the next job", () => {
       await store.dispose();
     }
   }, 60_000);
+});
+
+describe('a rebuild job on two threads (its chain check on the second)', () => {
+  it('builds the read models one thread builds; cancelled while it runs, it leaves no thread behind (Linux)', async () => {
+    const file = path.join(dir, 'rebuild-store.sqlite');
+    const store = new SqliteEventStore(file);
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: file }, worker: jobWorker(), whatIfThreads: 2 });
+    const osThreads = () => fs.readdirSync('/proc/self/task').length;
+    try {
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 600, seed: 5 });
+      const head = Number(await store.headPosition());
+      expect(head).toBeGreaterThan(3000); // batches of 1,000: the cancel below lands while it runs
+      const one = path.join(dir, 'rebuilt-one.sqlite');
+      const two = path.join(dir, 'rebuilt-two.sqlite');
+      await rebuildInto(store, one);
+      expect(await jobs.done(jobs.start('rebuild', { file: two }, 'admin', false).id)).toMatchObject({ state: 'succeeded', result: { events: head } });
+      const dumpOf = (f: string) => {
+        const w = openReadModels(f);
+        const d = w.dump();
+        w.db.close();
+        return d;
+      };
+      expect(dumpOf(two)).toEqual(dumpOf(one));
+
+      const idle = osThreads(); // the job's worker, kept for the next job
+      const job = jobs.start('rebuild', { file: path.join(dir, 'cancelled.sqlite') }, 'admin', false);
+      for (let i = 0; i < 2000 && jobs.get(job.id)!.progress.done === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(jobs.get(job.id)!.state).toBe('running');
+      await jobs.cancel(job.id);
+      for (let i = 0; i < 200 && osThreads() > idle - 1; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(osThreads()).toBeLessThanOrEqual(idle - 1); // the job's thread and its chain thread are gone
+    } finally {
+      await jobs.close();
+      await store.dispose();
+    }
+  }, 120_000);
 });

@@ -9,9 +9,9 @@ import { runAuditWork, type AuditJobKind } from '@ledger/audit/jobs/work';
  * read models into a new file, one job after another (see serveJobs).
  */
 serveJobs(async (job, store, progress, threads) => {
-  if (job.kind !== 'rebuild') return runAuditWork(job.kind as AuditJobKind, store, job.params, progress, { whatIf: { threads: job.whatIfThreads, store: job.store, onThreads: threads } });
+  if (job.kind !== 'rebuild') return runAuditWork(job.kind as AuditJobKind, store, job.params, progress, { whatIf: { threads: job.threads, store: job.store, onThreads: threads } });
   const started = Date.now();
   const head = store.kind === 'sqlite' ? Number((await store.headPosition()) ?? 0n) : undefined;
   const { rebuildInto } = require('@ledger/projections/processor/rebuild-into') as typeof import('@ledger/projections/processor/rebuild-into');
-  return { ...(await rebuildInto(store, job.params.file!, (n) => progress(n, head))), seconds: (Date.now() - started) / 1000 };
+  return { ...(await rebuildInto(store, job.params.file!, (n) => progress(n, head), { threads: job.threads, onThreads: threads })), seconds: (Date.now() - started) / 1000 };
 });

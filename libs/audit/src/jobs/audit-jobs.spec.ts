@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AuditJobs, JOB_YOUNG_GENERATION_MB, type AuditJob } from './audit-jobs';
+import { AuditJobs, JOB_YOUNG_GENERATION_MB, REBUILD_THREADS, type AuditJob } from './audit-jobs';
 import type { AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
 
@@ -92,7 +92,7 @@ describe("a what-if job's threads", () => {
       held.file,
       `const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { clearInterval(wait); parentPort.postMessage({ type: 'result', result: { threads: workerData.whatIfThreads } }); } }, 5);
+const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { clearInterval(wait); parentPort.postMessage({ type: 'result', result: { threads: workerData.threads } }); } }, 5);
 `,
     );
     const release = (i: number) => fs.writeFileSync(path.join(dir, `release-${i}`), '');
@@ -142,7 +142,7 @@ const { serveJobs } = require(${JSON.stringify(path.join(__dirname, 'job-thread.
 serveJobs(async (job, store, progress, threads) => {
   if (job.kind === 'what-if') threads(1);
   await new Promise((resolve) => { const wait = setInterval(() => { if (fs.existsSync(job.params.file)) { clearInterval(wait); resolve(); } }, 5); });
-  return { given: job.whatIfThreads };
+  return { given: job.threads };
 });
 `,
     );
@@ -158,6 +158,27 @@ serveJobs(async (job, store, progress, threads) => {
     expect((await jobs.done(verify.id)).state).toBe('succeeded');
     await jobs.close();
   }, 30_000);
+
+  it('a rebuild job takes REBUILD_THREADS (its chain check on the second) when they are free, one otherwise, counted as a what-if\'s are', async () => {
+    const held = { file: path.join(dir, 'held.js') }; // written by the test above
+    const release = (name: string) => fs.writeFileSync(path.join(dir, `release-rebuild-${name}`), '');
+    const threads = async (jobs: AuditJobs, id: string) => ((await jobs.done(id)).result as { threads: number }).threads;
+    const two = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2 });
+    const rebuild = two.start('rebuild', { file: path.join(dir, 'release-rebuild-a') }, 'admin');
+    const verify = two.start('verify', { file: path.join(dir, 'release-rebuild-b') }, 'auditor');
+    expect([two.get(rebuild.id)!.state, two.get(verify.id)!.state]).toEqual(['running', 'queued']); // both threads taken
+    release('a');
+    expect(await threads(two, rebuild.id)).toBe(REBUILD_THREADS);
+    const busy = two.start('rebuild', { file: path.join(dir, 'release-rebuild-c') }, 'admin'); // the verify holds one thread: one is left
+    release('b');
+    release('c');
+    expect(await threads(two, verify.id)).toBe(1);
+    expect(await threads(two, busy.id)).toBe(1);
+    await two.close();
+    const alone = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held }); // the defaults: one thread in all
+    expect(await threads(alone, alone.start('rebuild', { file: path.join(dir, 'release-rebuild-a') }, 'admin').id)).toBe(1);
+    await alone.close();
+  });
 
   it('no job starts once they are closed: start is refused by name', async () => {
     const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' } });

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
+import { workerEntry } from '@ledger/event-store/worker-entry';
 import type { JobData, WorkerMessage } from './job-thread';
 import { onePassOnly } from '../what-if';
 import type { AuditJobParams } from './work';
-import { workerEntry } from './worker-entry';
 
 /**
  * The young generation of a job's worker, in MB: twice V8's default of 48 (it is three times a
@@ -16,6 +16,9 @@ import { workerEntry } from './worker-entry';
  * across kinds, so every job's has it.
  */
 export const JOB_YOUNG_GENERATION_MB = 96;
+
+/** The threads a rebuild job takes when they are free: its own, and a second that reads and checks the events ahead of it (rebuildInto's `threads`). */
+export const REBUILD_THREADS = 2;
 
 export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -43,11 +46,12 @@ export interface AuditJobsOptions {
   /** Jobs running at once; the rest wait in order. */
   maxRunning?: number;
   /**
-   * Threads a what-if job judges on (default 1; handed to its worker as `whatIfThreads`). The jobs
+   * Threads a what-if job judges on (default 1; handed to its worker as `threads`). The jobs
    * running at once take at most max(maxRunning, whatIfThreads) threads between them: a what-if
-   * job takes as many of its threads as are free (at least one), and a job waits while none is.
-   * A what-if that then runs on fewer (in one pass: EventStoreDB, a log too short to share, a deep
-   * page) says so as it starts, and the threads it does not use go to the next jobs.
+   * job takes as many of its threads as are free (at least one), a rebuild job up to
+   * REBUILD_THREADS, and a job waits while none is. A what-if that then runs on fewer (in one pass:
+   * EventStoreDB, a log too short to share, a deep page) says so as it starts, and the threads it
+   * does not use go to the next jobs.
    */
   whatIfThreads?: number;
   /**
@@ -201,12 +205,12 @@ export class AuditJobs {
       const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);
       if (free < 1) return;
       const job = this.jobs.get(this.queue.shift()!)!;
-      this.run(job, job.kind === 'what-if' && !onePassOnly(job.params.page ?? {}) ? Math.min(this.whatIfThreads, free) : 1);
+      this.run(job, Math.min(wantedThreads(job, this.whatIfThreads), free));
     }
   }
 
   private run(job: AuditJob, threads: number): void {
-    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, whatIfThreads: threads, nice: this.options.nice ?? 0 };
+    const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, threads, nice: this.options.nice ?? 0 };
     const idle = this.idle.pop();
     let worker: Worker;
     try {
@@ -309,6 +313,12 @@ export class AuditJobs {
     const finished = [...this.jobs.values()].filter((j) => isEnded(j.state));
     for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
   }
+}
+
+/** The threads a job would take: a what-if's (one for a page judged in one pass), a rebuild's REBUILD_THREADS (see rebuildInto), one for the rest. */
+function wantedThreads(job: AuditJob, whatIfThreads: number): number {
+  if (job.kind === 'what-if') return onePassOnly(job.params.page ?? {}) ? 1 : whatIfThreads;
+  return job.kind === 'rebuild' ? REBUILD_THREADS : 1;
 }
 
 /** Parameters as a comparable key (positions are bigints). */

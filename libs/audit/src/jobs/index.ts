@@ -1,3 +1,3 @@
 export * from './audit-jobs';
 export * from './work';
-export * from './worker-entry';
+export { workerEntry } from '@ledger/event-store/worker-entry';

@@ -10,8 +10,9 @@ export interface JobData {
   kind: string;
   store: StoreConfig;
   params: AuditJobParams;
-  whatIfThreads: number;
-  /** How much nicer than the process's main thread the worker makes its own thread (and so the threads it starts: a what-if's shares) before the job. */
+  /** The threads the job may take (its own included): a what-if judges on them, a rebuild reads and checks its events ahead on its second. */
+  threads: number;
+  /** How much nicer than the process's main thread the worker makes its own thread (and so the threads it starts: a what-if's shares, a rebuild's check thread) before the job. */
   nice: number;
 }
 
@@ -61,7 +62,7 @@ export function serveJobs(
           }
         },
         (taken) => {
-          if (taken < job.whatIfThreads) post({ type: 'threads', threads: taken });
+          if (taken < job.threads) post({ type: 'threads', threads: taken });
         },
       );
       answer = { type: 'result', result, reusable: true };

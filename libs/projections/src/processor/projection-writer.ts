@@ -1,9 +1,8 @@
-import { ledgerEventOf } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
-import { UnreadableEventError } from '@ledger/event-store/errors';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';
+import { readEvent, type CheckThread } from './check-thread';
 
 /**
  * Applies batches of recorded events to every projection, each batch in one transaction together
@@ -13,6 +12,7 @@ import { Checkpoint } from './checkpoint';
  */
 export class ProjectionWriter {
   readonly checkpoint: Checkpoint;
+  private thread: CheckThread | undefined;
 
   constructor(
     readonly db: ReadModelDb,
@@ -22,15 +22,22 @@ export class ProjectionWriter {
     db.install([this.checkpoint, ...projections.all], () => this.checkpoint.get().position !== undefined);
   }
 
+  /** A rebuild from the start of the log: `thread` reads and checks the events too (see CheckThread). */
+  checkedBy(thread: CheckThread | undefined): void {
+    this.thread = thread;
+    this.projections.chain.thread = thread;
+  }
+
   applyBatch(events: readonly RecordedEvent[]): void {
     if (events.length === 0) return;
     try {
       this.db.db.transaction(() => {
         let { applied } = this.checkpoint.get();
         const batch: ProjectedEvent[] = [];
+        const whole = !this.thread?.checked(events[events.length - 1].position);
         for (const recorded of events) {
           const ord = ++applied;
-          const event = read(recorded);
+          const event = readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
         }
         for (const p of this.projections.all) {
@@ -57,17 +64,6 @@ export class ProjectionWriter {
   dump(): Record<string, unknown[]> {
     const tables = [...this.checkpoint.tables, ...this.projections.all.flatMap((p) => p.tables)];
     return Object.fromEntries(tables.map((t) => [t, this.db.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()]));
-  }
-}
-
-function read(recorded: RecordedEvent) {
-  try {
-    // No projection shows a decision's reasons (the decisions table keeps its stored form): not
-    // rendered. Its checks are decoded all the same: a decision whose checks do not decode is an
-    // unreadable event, which halts the projector rather than reach the read models.
-    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, { reasons: false });
-  } catch (err) {
-    throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
   }
 }
 

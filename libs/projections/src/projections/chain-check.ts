@@ -1,6 +1,7 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
+import type { CheckThread } from '../processor/check-thread';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -28,12 +29,29 @@ export class ChainCheck implements Projection {
     putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
   }));
 
+  /** A rebuild's check thread, which checks the links in its place (see CheckThread); for a rebuild from the start of the log only. */
+  thread: CheckThread | undefined;
+
   constructor(private readonly rm: ReadModelDb) {}
 
-  /** Checks each event's link, then writes the heads the batch moved (within the batch's transaction). */
+  /** Checks each event's link (or takes the check thread's word for a batch it has checked), then writes the heads the batch moved (within the batch's transaction). */
   applyBatch(batch: readonly ProjectedEvent[]): void {
-    for (const e of batch) this.check(e.recorded);
+    const thread = this.thread;
+    if (thread?.checked(batch[batch.length - 1].recorded.position)) for (const e of batch) this.fromThread(e.recorded, thread);
+    else for (const e of batch) this.check(e.recorded);
     this.flush();
+  }
+
+  /** What `check` does, from the check thread's findings: up to its first break, a stream's head is its last event's `$hash`. */
+  private fromThread(e: RecordedEvent, thread: CheckThread): void {
+    if (!isLedgerStream(e.stream)) return;
+    const broken = thread.breakOf(e.stream);
+    const at = broken ? BigInt(broken[3]) : undefined;
+    if (at === undefined || e.position < at) this.heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
+    else if (e.position === at) {
+      this.stmts().putBreak.run(...broken!);
+      this.heads.set(e.stream, 'broken');
+    }
   }
 
   private check(e: RecordedEvent): void {

@@ -9,7 +9,7 @@ describe("a worker's entry", () => {
   let dir: string;
   beforeAll(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-entry-'));
-    dir = path.join(root, 'dist', 'libs', 'audit', 'src');
+    dir = path.join(root, 'dist', 'libs', 'event-store', 'src');
     fs.mkdirSync(dir, { recursive: true });
     fs.mkdirSync(path.join(root, 'bin'));
     fs.writeFileSync(path.join(dir, 'compiled.js'), '');

@@ -1,0 +1,47 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { isLedgerStream } from '@ledger/domain';
+import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
+import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store'; // not the index: no Nest, no EventStoreDB client to load
+import { readEvent, type ChainBreakRow, type CheckProgress } from './check-thread';
+
+/**
+ * A rebuild's second thread (CheckThread): reads the SQLite log from its start on a connection of
+ * its own and, for each event, reads it as the projector does (its JSON parsed, a decision decoded
+ * whole) and checks its hash-chain link against its stream's head (held in memory: a rebuild
+ * starts with none); posts after each page how far it has got and the first break of each stream
+ * met on the way. It stops before the first event it cannot read, having posted what precedes it:
+ * the rebuild halts there, on its own reading.
+ */
+const { file } = workerData as { file: string };
+
+void (async () => {
+  const store = new SqliteEventStore(file);
+  const heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
+  let through: bigint | undefined;
+  let breaks: ChainBreakRow[] = [];
+  const post = () => {
+    if (through !== undefined) parentPort!.postMessage({ through: through.toString(), breaks } satisfies CheckProgress);
+    breaks = [];
+  };
+  try {
+    for await (const page of store.readAllPages()) {
+      for (const e of page) {
+        readEvent(e, true);
+        through = e.position;
+        if (!isLedgerStream(e.stream)) continue;
+        const prev = heads.get(e.stream);
+        if (prev === 'broken') continue;
+        const broken = verifyLink(prev, e);
+        if (broken) {
+          breaks.push([broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null]);
+          heads.set(e.stream, 'broken');
+        } else heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
+      }
+      post();
+    }
+  } catch {
+    post(); // what precedes an event it cannot read (or a failure): the rebuilding thread reads from there on its own
+  } finally {
+    await store.dispose();
+  }
+})();

@@ -1,0 +1,164 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { ESME, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
+import { ChainCheck, DecisionProjection } from '../projections';
+import { CheckThread } from './check-thread';
+import { openReadModels } from './projection-writer';
+import { Projector } from './projector';
+import { rebuildInto } from './rebuild-into';
+
+/**
+ * A rebuild's events read and checked on a second thread too (rebuildInto's `threads`: 2): the read
+ * models come out as one thread builds them, broken links and halts included; what the thread has
+ * got through is not checked again on the rebuilding thread; the thread ends with the rebuild.
+ */
+describe("a rebuild's check thread", () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+
+  const submit = (i: number) => {
+    const sender = i % 2 ? NO_A : NO_B;
+    return ledger.submit(
+      parseServiceRequest({ requestId: `${sender}:${ESME}:${i}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: `C${i}`, issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: '2024-03-01T00:00:00Z', format: 'json' }),
+      { actor: 'test' },
+    );
+  };
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-check-thread-'));
+    file = path.join(dir, 'ledger.sqlite');
+    store = new SqliteEventStore(file);
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    await recordOneEsme(ledger, NO_B);
+    for (let i = 1; i <= 8; i++) await submit(i);
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Edits stored events behind the store's back (seen by its reads from the next turn of the event loop). */
+  const edit = async (sql: string, ...params: unknown[]) => {
+    const raw = new Database(file);
+    raw.prepare(sql).run(...params);
+    raw.close();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  /** Counts the links the ChainCheck checks on this thread. */
+  const checkedHere = () => jest.spyOn(ChainCheck.prototype as unknown as { check(): void }, 'check');
+  /** The device's decisions' positions, in order. */
+  const decisions = () => {
+    const raw = new Database(file, { readonly: true });
+    const rows = raw.prepare<[], { position: number }>("SELECT position FROM events WHERE type = 'ServiceRequestEvaluated' ORDER BY position").all();
+    raw.close();
+    return rows.map((r) => r.position);
+  };
+  const dumpOf = (f: string) => {
+    const w = openReadModels(f);
+    const d = w.dump();
+    w.db.close();
+    return d;
+  };
+  /** A check thread on `log`, once it has got through `position`. */
+  const threadThrough = async (log: string, position: bigint) => {
+    const thread = new CheckThread(log);
+    while (!thread.checked(position)) await new Promise((r) => setTimeout(r, 5));
+    return thread;
+  };
+  /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given. */
+  const project = async (f: string, thread?: CheckThread) => {
+    const writer = openReadModels(f);
+    writer.checkedBy(thread);
+    const projector = new Projector(store, writer, { batchSize: 3 });
+    const error = await projector.catchUp().then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    await thread?.stop();
+    const result = { error, halted: projector.halted, dump: writer.dump() };
+    writer.db.close();
+    return result;
+  };
+
+  it('the same read models as one thread builds, broken links included; a batch the thread has got through is not checked again here, its decisions read without their checks', async () => {
+    const [first] = decisions();
+    await edit("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?", first); // its hash no longer holds
+    await edit("UPDATE events SET metadata = json_set(metadata, '$.$prevHash', '00') WHERE stream LIKE 'meterpoint-%' AND revision = 0"); // a link to nothing
+    const alone = await project(path.join(dir, 'alone.sqlite'));
+    expect(alone.dump.chain_breaks).toEqual([expect.objectContaining({ stream: `device-${ESME}`, kind: 'hash-mismatch', position: String(first) }), expect.objectContaining({ kind: 'prev-hash-mismatch' })]);
+    const here = checkedHere();
+    const decisionsRead = jest.spyOn(DecisionProjection.prototype, 'applyBatch');
+    expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, (await store.headPosition())!))).toEqual(alone);
+    expect(here).not.toHaveBeenCalled();
+    // read without their checks (the thread decoded them whole), which no projection reads
+    expect(decisionsRead.mock.calls.flatMap(([batch]) => batch.map((e) => (e.event.type === 'ServiceRequestEvaluated' ? e.event.data.checks.length : -1)))).toEqual(decisions().map(() => 0));
+
+    const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));
+    const two = await rebuildInto(store, path.join(dir, 'two.sqlite'), undefined, { threads: 2 }); // the thread takes the batches it has checked once it is running
+    expect(two).toEqual({ ...one, file: path.join(dir, 'two.sqlite') });
+    expect(dumpOf(path.join(dir, 'two.sqlite'))).toEqual(dumpOf(path.join(dir, 'one.sqlite')));
+  }, 60_000);
+
+  it('halts where one thread halts (a decision whose checks do not decode, an event whose JSON does not parse): the same halt, the same read models before it; rebuildInto leaves no file', async () => {
+    const [first, , third, , fifth] = decisions();
+    await edit("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?", first);
+    await edit(`UPDATE events SET data = json_set(data, '$.checks[4]', json('["pass", "x"]')) WHERE position = ?`, fifth); // only read whole does it fail to decode
+    const alone = await project(path.join(dir, 'alone.sqlite'));
+    expect(alone.halted).toMatchObject({ position: String(fifth), reason: expect.stringMatching(/not an instant/) });
+    expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, BigInt(fifth - 1)))).toEqual(alone);
+    const into = path.join(dir, 'into.sqlite');
+    await expect(rebuildInto(store, into, undefined, { threads: 2 })).rejects.toThrow(alone.error!);
+    expect(fs.existsSync(into)).toBe(false);
+
+    await edit('UPDATE events SET data = substr(data, 1, 10) WHERE position = ?', third);
+    const unparsed = await project(path.join(dir, 'alone-json.sqlite'));
+    expect(unparsed.halted).toMatchObject({ position: String(third), reason: expect.stringMatching(/JSON does not parse/) });
+    expect(await project(path.join(dir, 'beside-json.sqlite'), await threadThrough(file, BigInt(third - 1)))).toEqual(unparsed);
+  }, 60_000);
+
+  it('a thread that ended early (here: it read a copy of the log taken before its last events) leaves the rest to the rebuilding thread, which reads and checks it as it does alone', async () => {
+    const [first] = decisions();
+    await edit("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?", first);
+    const copy = path.join(dir, 'early.sqlite');
+    const raw = new Database(file);
+    raw.exec(`VACUUM INTO '${copy}'`);
+    const copyHead = raw.prepare<[], { head: number }>('SELECT max(position) AS head FROM events').get()!.head;
+    raw.close();
+    for (let i = 9; i <= 12; i++) await submit(i); // events the thread does not see
+    const alone = await project(path.join(dir, 'alone.sqlite'));
+    const thread = await threadThrough(copy, BigInt(copyHead));
+    const here = checkedHere();
+    expect(await project(path.join(dir, 'beside.sqlite'), thread)).toEqual(alone);
+    expect(here).toHaveBeenCalled();
+  }, 60_000);
+
+  it('ends with the rebuild, whether it succeeds or fails', async () => {
+    const stop = jest.spyOn(CheckThread.prototype, 'stop');
+    await rebuildInto(store, path.join(dir, 'ok.sqlite'), undefined, { threads: 2 });
+    expect(stop).toHaveBeenCalledTimes(1);
+    await expect(stop.mock.results[0].value).resolves.toBeUndefined();
+    await edit("UPDATE events SET data = json_set(data, '$.schemaVersion', 99) WHERE position = ?", decisions()[0]);
+    await expect(rebuildInto(store, path.join(dir, 'failed.sqlite'), undefined, { threads: 2 })).rejects.toThrow(/cannot be read/);
+    expect(stop).toHaveBeenCalledTimes(2);
+  }, 60_000);
+
+  it('says how many threads it takes: two on its SQLite file, one on a store in memory (a job gives the other back)', async () => {
+    const told: number[] = [];
+    await rebuildInto(store, path.join(dir, 'told.sqlite'), undefined, { threads: 2, onThreads: (n) => told.push(n) });
+    const memory = new SqliteEventStore(':memory:');
+    try {
+      await rebuildInto(memory, path.join(dir, 'told-memory.sqlite'), undefined, { threads: 2, onThreads: (n) => told.push(n) });
+    } finally {
+      await memory.dispose();
+    }
+    expect(told).toEqual([2, 1]);
+  }, 60_000);
+});

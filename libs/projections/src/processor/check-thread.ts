@@ -1,0 +1,73 @@
+import { Worker } from 'node:worker_threads';
+import { ledgerEventOf, type LedgerEvent } from '@ledger/domain';
+import type { RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
+import { workerEntry } from '@ledger/event-store/worker-entry';
+
+/** A stream's first broken link, as `chain_breaks` keeps it: stream, kind, revision, position, expected revision (a gap's). */
+export type ChainBreakRow = [stream: string, kind: string, revision: string, position: string, expectedRevision: string | null];
+
+/** What the check thread posts after each page of the log: the position it has checked through, and the breaks met in that page. */
+export interface CheckProgress {
+  through: string;
+  breaks: ChainBreakRow[];
+}
+
+/**
+ * A stored event as the projector reads it (an UnreadableEventError if it cannot be): a decision
+ * without its reasons, which no projection shows, and decoded whole (`whole`), so that one whose
+ * checks do not decode halts the projector rather than reach the read models; or, for an event the
+ * rebuild's check thread has read whole already, without its checks, which no projection reads.
+ */
+export function readEvent(recorded: RecordedEvent, whole: boolean): LedgerEvent | undefined {
+  try {
+    return ledgerEventOf(recorded.stream, recorded.type, recorded.data, whole ? READ_WHOLE : READ_VETTED);
+  } catch (err) {
+    throw new UnreadableEventError(recorded.stream, recorded.revision, recorded.position, (err as Error).message);
+  }
+}
+
+const READ_WHOLE = { reasons: false };
+const READ_VETTED = { reasons: false, checks: false };
+
+/**
+ * A rebuild's second thread (check-thread-worker.ts), which reads the SQLite log itself while this
+ * thread projects, reads each event as the projector does and checks its hash-chain link, and
+ * posts how far it has got and each stream's first break. For a batch it has got through, the
+ * projection writer reads decisions without their checks and the ChainCheck takes its word for
+ * the links: a stream's head is its last event's own `$hash` up to its first break, so nothing is
+ * hashed here nor any head read back. A batch it has not (it is starting, it lags, or it ended:
+ * the end of the log as it read it, an event it cannot read, a failure) is read and checked here,
+ * as without a thread: both ways write the same rows and halt at the same event, so either may
+ * take any batch. For a rebuild from the start of the log only (its heads start empty).
+ */
+export class CheckThread {
+  private through = 0n;
+  private readonly breaks = new Map<string, ChainBreakRow>();
+  private readonly worker: Worker;
+
+  constructor(file: string) {
+    const entry = workerEntry(__dirname, 'check-thread-worker');
+    this.worker = new Worker(entry.file, { workerData: { file }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    this.worker.on('message', (m: CheckProgress) => {
+      for (const b of m.breaks) this.breaks.set(b[0], b);
+      this.through = BigInt(m.through);
+    });
+    this.worker.on('error', () => undefined); // it checks no further: the ChainCheck checks the rest here
+  }
+
+  /** Whether every event through `position` has been checked there. */
+  checked(position: bigint): boolean {
+    return this.through >= position;
+  }
+
+  /** The first break of `stream` the thread met, if any. */
+  breakOf(stream: string): ChainBreakRow | undefined {
+    return this.breaks.get(stream);
+  }
+
+  /** Ends the thread (at once if it is still reading) and waits for its exit. */
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
