@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AuditJobs } from '@ledger/audit';
+import { JobService } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
@@ -188,7 +188,7 @@ describe('a job asked for while the API shuts down', () => {
   it('is refused with 503 SHUTTING_DOWN (the client may retry elsewhere), not a 500', async () => {
     const t = await startTestApp();
     try {
-      await t.app.get(AuditJobs).close(); // what shutdown does first (JobsController.onApplicationShutdown)
+      await t.app.get(JobService).beforeApplicationShutdown(); // what shutdown does before it stops the HTTP server, whose requests in flight it then waits for
       const res = await t.as('auditor').post('/jobs', { kind: 'verify' });
       expect(res.body).toMatchObject({ statusCode: 503, code: 'SHUTTING_DOWN', message: expect.stringMatching(/closed \(shutting down\)/) });
     } finally {

@@ -3,7 +3,7 @@ import { DomainError, parseDistributorId, parseInstant, parseInventoryMpxn, pars
 import { parseServiceRequest } from './request';
 import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
-import { evolveDevice, evolveMeterPoint, evolveUser } from './state';
+import { evolveDevice, evolveMeterPoint, evolveUser, type DeviceState } from './state';
 import { proxyDisagreements, repairOptions } from './stuck';
 import { cert, given, ids, inventory, mpan, mprn, placed, registration, request, userRole, when } from './testing/scenario';
 
@@ -111,6 +111,12 @@ describe('folds given events of another kind leave the state as it was', () => {
     const placement = placed(esme, 'supplier.critical', cert(noA)) as Extract<LedgerEvent, { type: 'CertificatePlaced' }>;
     const odd = evolveDevice(inventoryFirst, { type: 'CertificatePlaced', data: { ...placement.data, slot: '__proto__' as never } });
     expect([Object.keys(odd.slots), Object.getPrototypeOf(odd.slots)]).toEqual([['supplier.critical', '__proto__'], Object.prototype]);
+    // A state parsed from JSON with a key __proto__ (an edited read-model row) keeps it a plain key through the fold: nothing it holds is inherited.
+    const edited = JSON.parse(`{"deviceId":"${esme}","inInventory":true,"slots":{},"__proto__":{"placements":[{"slot":"networkOperator.critical"}]}}`) as DeviceState;
+    for (const folded of [evolveDevice(edited, inventory(esme, 'ESME', 1, 'Commissioned', mpan)), evolveDevice(edited, placement)]) {
+      expect([Object.getPrototypeOf(folded), Object.hasOwn(folded, '__proto__')]).toEqual([Object.prototype, true]);
+      expect(folded.placements ?? []).not.toContainEqual({ slot: 'networkOperator.critical' });
+    }
   });
 
   it('a single proxy copy is a finding dated from that copy', () => {

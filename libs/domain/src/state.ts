@@ -68,7 +68,7 @@ export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent)
     case 'DeviceInventoryChanged': {
       const d = event.data;
       const base = state ?? { deviceId: d.deviceId, inInventory: true, slots: {} };
-      return Object.assign({}, base, { inInventory: true, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status, mpxn: d.mpxn });
+      return Object.assign(copyOf(base), { inInventory: true, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status, mpxn: d.mpxn });
     }
     case 'CertificatePlaced':
       return placeCertificate(state ?? { deviceId: event.data.deviceId, inInventory: false, slots: {} }, event.data);
@@ -79,10 +79,10 @@ export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent)
 
 function placeCertificate(state: DeviceState, d: CertificatePlacedV1): DeviceState {
   const held: HeldCertificate = { certificate: d.certificate, via: d.via, placedAt: d.placedAt };
-  const slot: SlotState = Object.assign({}, state.slots[d.slot]);
+  const slot: SlotState = copyOf(state.slots[d.slot] ?? {});
   for (const copy of d.heldBy) slot[copy] = held;
   const placement: Placement = { slot: d.slot, heldBy: d.heldBy, certificate: d.certificate, via: d.via, placedAt: d.placedAt };
-  return Object.assign({}, state, { slots: withKey(state.slots, d.slot, slot), placements: [...(state.placements ?? []), placement] });
+  return Object.assign(copyOf(state), { slots: withKey(state.slots, d.slot, slot), placements: [...(state.placements ?? []), placement] });
 }
 
 /**
@@ -97,6 +97,15 @@ function withKey<T extends object>(o: T, key: string, value: unknown): T {
   const copy = Object.assign({}, o) as Record<string, unknown>;
   copy[key] = value;
   return copy as T;
+}
+
+/**
+ * `{ ...o }` without a spread (see withKey): Object.assign onto a new object, except for an object
+ * with an own key `__proto__` (a state parsed from JSON that holds one: an edited read-model row),
+ * which Object.assign would make the copy's prototype, where the spread keeps it a plain key.
+ */
+function copyOf<T extends object>(o: T): T {
+  return Object.hasOwn(o, '__proto__') ? { ...o } : Object.assign({}, o);
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type OnApplicationShutdown } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, findingsOf, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { AuditJobQueries, Projector, ReadModelDb } from '@ledger/projections';
@@ -61,7 +61,7 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
  * (AuditJobRecorded: who, when, over which positions, what it found).
  */
 @Injectable()
-export class JobService implements OnApplicationShutdown {
+export class JobService implements BeforeApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
 
   /**
@@ -109,11 +109,17 @@ export class JobService implements OnApplicationShutdown {
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
+    if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
     return job.result;
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * The jobs close before the HTTP server stops (Nest's beforeApplicationShutdown comes before it
+   * closes the server and waits for the requests in flight): a request waiting on a job, or asking
+   * for one, meanwhile is answered 503 SHUTTING_DOWN at once rather than holding the shutdown.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.close();
   }
 }

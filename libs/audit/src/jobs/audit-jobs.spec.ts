@@ -159,11 +159,11 @@ serveJobs(async (job, store, progress, threads) => {
     await jobs.close();
   }, 30_000);
 
-  it('a rebuild job takes REBUILD_THREADS (its chain check on the second) when they are free, one otherwise, counted as a what-if\'s are', async () => {
+  it('a rebuild job takes REBUILD_THREADS (its chain check on the second) when they are free and whatIfThreads allows as many, one otherwise, counted as a what-if\'s are', async () => {
     const held = { file: path.join(dir, 'held.js') }; // written by the test above
     const release = (name: string) => fs.writeFileSync(path.join(dir, `release-rebuild-${name}`), '');
     const threads = async (jobs: AuditJobs, id: string) => ((await jobs.done(id)).result as { threads: number }).threads;
-    const two = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2 });
+    const two = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2, whatIfThreads: 2 });
     const rebuild = two.start('rebuild', { file: path.join(dir, 'release-rebuild-a') }, 'admin');
     const verify = two.start('verify', { file: path.join(dir, 'release-rebuild-b') }, 'auditor');
     expect([two.get(rebuild.id)!.state, two.get(verify.id)!.state]).toEqual(['running', 'queued']); // both threads taken
@@ -178,6 +178,14 @@ serveJobs(async (job, store, progress, threads) => {
     const alone = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held }); // the defaults: one thread in all
     expect(await threads(alone, alone.start('rebuild', { file: path.join(dir, 'release-rebuild-a') }, 'admin').id)).toBe(1);
     await alone.close();
+    // Two jobs at once, each on one thread (whatIfThreads 1): a rebuild does not take the other's.
+    const single = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2 });
+    const [rebuilding, verifying] = [single.start('rebuild', { file: path.join(dir, 'release-rebuild-d') }, 'admin'), single.start('verify', { file: path.join(dir, 'release-rebuild-e') }, 'auditor')];
+    expect([single.get(rebuilding.id)!.state, single.get(verifying.id)!.state]).toEqual(['running', 'running']);
+    release('d');
+    release('e');
+    expect([await threads(single, rebuilding.id), await threads(single, verifying.id)]).toEqual([1, 1]);
+    await single.close();
   });
 
   it('no job starts once they are closed: start is refused by name', async () => {

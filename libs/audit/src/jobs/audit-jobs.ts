@@ -69,11 +69,11 @@ export interface AuditJobsOptions {
   worker?: { file: string; execArgv?: string[] };
 }
 
-/** A job asked for once the jobs are closed (the process is shutting down): it never starts. */
+/** A job asked for once the jobs are closed (the process is shutting down): it never starts; or one that close() cancelled. */
 export class JobsClosedError extends Error {
   override readonly name = 'JobsClosedError';
-  constructor() {
-    super('the audit jobs are closed (shutting down): no job starts');
+  constructor(message = 'the audit jobs are closed (shutting down): no job starts') {
+    super(message);
   }
 }
 
@@ -113,6 +113,11 @@ export class AuditJobs {
     this.maxRunning = options.maxRunning ?? 1;
     this.whatIfThreads = Math.max(1, Math.floor(options.whatIfThreads ?? 1));
     this.keep = options.keep ?? 200;
+  }
+
+  /** Whether close() has been called: no job starts, and the running ones were cancelled. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get changes(): Observable<AuditJob | null> {
@@ -315,10 +320,14 @@ export class AuditJobs {
   }
 }
 
-/** The threads a job would take: a what-if's (one for a page judged in one pass), a rebuild's REBUILD_THREADS (see rebuildInto), one for the rest. */
+/**
+ * The threads a job would take: a what-if's (one for a page judged in one pass); a rebuild's
+ * REBUILD_THREADS (see rebuildInto) where a what-if may take that many too, so that
+ * `whatIfThreads` 1 keeps every job on one thread, however many run at once; one for the rest.
+ */
 function wantedThreads(job: AuditJob, whatIfThreads: number): number {
   if (job.kind === 'what-if') return onePassOnly(job.params.page ?? {}) ? 1 : whatIfThreads;
-  return job.kind === 'rebuild' ? REBUILD_THREADS : 1;
+  return job.kind === 'rebuild' ? Math.min(REBUILD_THREADS, whatIfThreads) : 1;
 }
 
 /** Parameters as a comparable key (positions are bigints). */

@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isLedgerStream } from '@ledger/domain';
-import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store'; // not the index: no Nest, no EventStoreDB client to load
-import { readEvent, type ChainBreakRow, type CheckProgress } from './check-thread';
+import { linkOf, readEvent, type ChainBreakRow, type ChainHead, type CheckProgress } from './check-thread';
 
 /**
  * A rebuild's second thread (CheckThread): reads the SQLite log from its start on a connection of
@@ -16,7 +15,7 @@ const { file } = workerData as { file: string };
 
 void (async () => {
   const store = new SqliteEventStore(file);
-  const heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
+  const heads = new Map<string, ChainHead | 'broken'>();
   let through: bigint | undefined;
   let breaks: ChainBreakRow[] = [];
   const post = () => {
@@ -27,15 +26,13 @@ void (async () => {
     for await (const page of store.readAllPages()) {
       for (const e of page) {
         readEvent(e, true);
-        through = e.position;
-        if (!isLedgerStream(e.stream)) continue;
-        const prev = heads.get(e.stream);
-        if (prev === 'broken') continue;
-        const broken = verifyLink(prev, e);
-        if (broken) {
-          breaks.push([broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null]);
-          heads.set(e.stream, 'broken');
-        } else heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
+        const prev = isLedgerStream(e.stream) ? heads.get(e.stream) : 'broken';
+        if (prev !== 'broken') {
+          const link = linkOf(prev, e);
+          if ('broken' in link) breaks.push(link.broken);
+          heads.set(e.stream, 'broken' in link ? 'broken' : link.head);
+        }
+        through = e.position; // only once its link is checked: an event whose check throws is left to the rebuilding thread
       }
       post();
     }

@@ -8,7 +8,7 @@ import { Ledger } from '@ledger/ledger';
 import { ESME, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { ChainCheck, DecisionProjection } from '../projections';
 import { CheckThread } from './check-thread';
-import { openReadModels } from './projection-writer';
+import { openReadModels, ProjectionWriter } from './projection-writer';
 import { Projector } from './projector';
 import { rebuildInto } from './rebuild-into';
 
@@ -124,6 +124,18 @@ describe("a rebuild's check thread", () => {
     expect(await project(path.join(dir, 'beside-json.sqlite'), await threadThrough(file, BigInt(third - 1)))).toEqual(unparsed);
   }, 60_000);
 
+  it('an event whose link check throws (metadata nested deeper than the hash can walk) is not claimed by the thread: the rebuild fails there as on one thread', async () => {
+    const last = Number((await store.headPosition())!); // the last batch ends with it: a thread that claimed it would be taken at its word for that batch
+    const raw = new Database(file);
+    const { metadata } = raw.prepare<[number], { metadata: string }>('SELECT metadata FROM events WHERE position = ?').get(last)!;
+    raw.close();
+    const deep = `${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}`;
+    await edit('UPDATE events SET metadata = ? WHERE position = ?', `${metadata.slice(0, -1)},"deep":${deep}}`, last);
+    const alone = await project(path.join(dir, 'alone.sqlite'));
+    expect(alone.error).toMatch(/Maximum call stack size exceeded/);
+    expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, BigInt(last - 1)))).toEqual(alone);
+  }, 60_000);
+
   it('a thread that ended early (here: it read a copy of the log taken before its last events) leaves the rest to the rebuilding thread, which reads and checks it as it does alone', async () => {
     const [first] = decisions();
     await edit("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?", first);
@@ -148,6 +160,29 @@ describe("a rebuild's check thread", () => {
     await edit("UPDATE events SET data = json_set(data, '$.schemaVersion', 99) WHERE position = ?", decisions()[0]);
     await expect(rebuildInto(store, path.join(dir, 'failed.sqlite'), undefined, { threads: 2 })).rejects.toThrow(/cannot be read/);
     expect(stop).toHaveBeenCalledTimes(2);
+  }, 60_000);
+
+  it("rebuildInto on two threads takes its thread's word: a rebuild that waits for the thread to get through the log checks no link on the rebuilding thread", async () => {
+    const head = (await store.headPosition())!;
+    let thread: CheckThread | undefined;
+    const wire = ProjectionWriter.prototype.checkedBy;
+    jest.spyOn(ProjectionWriter.prototype, 'checkedBy').mockImplementation(function (this: ProjectionWriter, t) {
+      thread = t;
+      wire.call(this, t);
+    });
+    const catchUp = Projector.prototype.catchUp;
+    jest.spyOn(Projector.prototype, 'catchUp').mockImplementation(async function (this: Projector, ...args) {
+      for (let i = 0; thread && i < 2000 && !thread.checked(head); i++) await new Promise((r) => setTimeout(r, 5));
+      return catchUp.apply(this, args);
+    });
+    const here = checkedHere();
+    const one = await rebuildInto(store, path.join(dir, 'wired-one.sqlite'));
+    expect(here).toHaveBeenCalled();
+    here.mockClear();
+    await rebuildInto(store, path.join(dir, 'wired-two.sqlite'), undefined, { threads: 2 });
+    expect(thread?.checked(head)).toBe(true);
+    expect(here).not.toHaveBeenCalled();
+    expect(dumpOf(path.join(dir, 'wired-two.sqlite'))).toEqual(dumpOf(one.file));
   }, 60_000);
 
   it('says how many threads it takes: two on its SQLite file, one on a store in memory (a job gives the other back)', async () => {

@@ -2,10 +2,24 @@ import { Worker } from 'node:worker_threads';
 import { ledgerEventOf, type LedgerEvent } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
+import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 
 /** A stream's first broken link, as `chain_breaks` keeps it: stream, kind, revision, position, expected revision (a gap's). */
 export type ChainBreakRow = [stream: string, kind: string, revision: string, position: string, expectedRevision: string | null];
+
+/** A stream's head in a chain check: its last event's revision and hash. */
+export type ChainHead = { revision: bigint; hash: string };
+
+/**
+ * A ledger event's link checked against its stream's head (undefined: none yet): the stream's new
+ * head, or its break as `chain_breaks` keeps it. The one rule of ChainCheck and the check thread.
+ */
+export function linkOf(prev: ChainHead | undefined, e: RecordedEvent): { head: ChainHead } | { broken: ChainBreakRow } {
+  const broken = verifyLink(prev, e);
+  if (!broken) return { head: { revision: e.revision, hash: hashOf(e)! } };
+  return { broken: [broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null] };
+}
 
 /** What the check thread posts after each page of the log: the position it has checked through, and the breaks met in that page. */
 export interface CheckProgress {

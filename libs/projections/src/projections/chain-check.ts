@@ -1,7 +1,7 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
-import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
-import type { CheckThread } from '../processor/check-thread';
+import { hashOf } from '@ledger/event-store/hash-chain';
+import { linkOf, type ChainHead, type CheckThread } from '../processor/check-thread';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -21,7 +21,7 @@ export class ChainCheck implements Projection {
     CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
   `;
-  private readonly heads = new Map<string, { revision: bigint; hash: string } | 'broken'>();
+  private readonly heads = new Map<string, ChainHead | 'broken'>();
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
     broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
@@ -66,13 +66,9 @@ export class ChainCheck implements Projection {
       }
     }
     if (prev === 'broken') return;
-    const broken = verifyLink(prev, e);
-    if (broken) {
-      this.stmts().putBreak.run(broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null);
-      this.heads.set(e.stream, 'broken');
-      return;
-    }
-    this.heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
+    const link = linkOf(prev, e);
+    if ('broken' in link) s.putBreak.run(...link.broken);
+    this.heads.set(e.stream, 'broken' in link ? 'broken' : link.head);
   }
 
   private flush(): void {
