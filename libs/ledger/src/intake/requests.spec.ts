@@ -1,6 +1,6 @@
 import * as classValidator from 'class-validator';
 import { ServiceRequestDto } from './dto';
-import { flatRequest, serviceRequestFromJson } from './requests';
+import { FLAT_FIELDS, flatRequest, serviceRequestFromJson } from './requests';
 import { validated } from './validation';
 
 /** The JSON service request without class-validator (flatRequest): it passes exactly what class-validator passes, with the same values. */
@@ -39,6 +39,19 @@ describe('a flat JSON service request, checked without class-validator', () => {
     null,
   ])('%j goes to class-validator', (body) => {
     expect(flatRequest(body)).toBeUndefined();
+  });
+
+  it("checks what the DTO's decorators check on those fields, and no more: a rule added to the DTO fails here until flatRequest checks it too", () => {
+    const rules = classValidator
+      .getMetadataStorage()
+      .getTargetValidationMetadatas(ServiceRequestDto, '', false, false)
+      .filter((m) => Object.hasOwn(FLAT_FIELDS, m.propertyName))
+      .map((m) => `${m.propertyName}: ${m.name}`);
+    const optional = ['role', 'commandVariant', 'signingRoleCode', 'executionDateTime', 'remotePartyRole'];
+    expect(rules.sort()).toEqual(
+      ['requestId: isNotEmpty', 'requestId: isString', 'srv: isNotEmpty', 'srv: isString', 'commandVariant: isInt', ...['role', 'signingRoleCode', 'executionDateTime', 'remotePartyRole'].map((f) => `${f}: isString`), ...optional.map((f) => `${f}: isOptional`)].sort(),
+    );
+    expect(Object.keys(FLAT_FIELDS).sort()).toEqual(['requestId', 'srv', ...optional].sort());
   });
 
   it('the common request is judged-ready without class-validator; anything else still through it', async () => {

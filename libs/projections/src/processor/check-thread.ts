@@ -53,7 +53,9 @@ const READ_VETTED = { reasons: false, checks: false };
  * hashed here nor any head read back. A batch it has not (it is starting, it lags, or it ended:
  * the end of the log as it read it, an event it cannot read, a failure) is read and checked here,
  * as without a thread: both ways write the same rows and halt at the same event, so either may
- * take any batch. For a rebuild from the start of the log only (its heads start empty).
+ * take any batch. For a rebuild from the start of the log only (its heads start empty). The two
+ * threads read each event separately: a row edited behind the store's back between the two reads
+ * is projected as edited with no break recorded (one thread would record one); the full walk finds it.
  */
 export class CheckThread {
   private through = 0n;
