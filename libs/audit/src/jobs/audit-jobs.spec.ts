@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AuditJobs, JOB_YOUNG_GENERATION_MB, REBUILD_THREADS, type AuditJob } from './audit-jobs';
-import type { AuditJobParams } from './work';
+import { findingsOf, type AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
 
 /** A worker that answers at once with a result, standing in for an audit kind. */
@@ -367,4 +367,12 @@ serveJobs(async () => {
     expect(await run(plain, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before, child: before } });
     await plain.close();
   }, 30_000);
+});
+
+describe("a rebuild's record", () => {
+  it('keeps the events built and, when its check thread stopped early, why (rebuildInto says so in checkThread)', () => {
+    expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9' })).toEqual({ events: 9 });
+    const stopped = 'the check thread stopped (it exited (code 3) after position 0): the rebuilding thread checked the rest';
+    expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9', checkThread: stopped })).toEqual({ events: 9, checkThread: stopped });
+  });
 });
