@@ -203,20 +203,24 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
  * to the next day: the ledger refuses them instead, naming what is wrong.
  */
 function impossibility(v: string): string | undefined {
-  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
-  const year = two(0) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
+  const year = two(v, 0) * 100 + two(v, 2);
+  const month = two(v, 5);
+  const day = two(v, 8);
   if (month < 1 || month > 12) return `month ${v.slice(5, 7)} is not a month (01-12)`;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const days = DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
   if (day < 1 || day > days) return `day ${v.slice(8, 10)} is not a day of ${MONTHS[month - 1]} ${v.slice(0, 4)} (01-${days})`;
-  if (two(11) > 23) return `hour ${v.slice(11, 13)} is not an hour of the day (00-23)`;
-  if (two(14) > 59) return `minute ${v.slice(14, 16)} is not a minute (00-59)`;
-  if (v.charCodeAt(16) === 58 /* : */ && two(17) > 59) return `second ${v.slice(17, 19)} is not a second (00-59)`;
+  if (two(v, 11) > 23) return `hour ${v.slice(11, 13)} is not an hour of the day (00-23)`;
+  if (two(v, 14) > 59) return `minute ${v.slice(14, 16)} is not a minute (00-59)`;
+  if (v.charCodeAt(16) === 58 /* : */ && two(v, 17) > 59) return `second ${v.slice(17, 19)} is not a second (00-59)`;
   const zone = v.length - 6; // [+-]HH:mm, unless it ends in Z
-  if (v.charCodeAt(v.length - 1) !== 90 /* Z */ && (two(zone + 1) > 23 || two(zone + 4) > 59)) return `offset ${v.slice(zone)} is not an offset from UTC (-23:59 to +23:59)`;
+  if (v.charCodeAt(v.length - 1) !== 90 /* Z */ && (two(v, zone + 1) > 23 || two(v, zone + 4) > 59)) return `offset ${v.slice(zone)} is not an offset from UTC (-23:59 to +23:59)`;
   return undefined;
+}
+
+/** The number the two digits at `i` of `v` write. */
+function two(v: string, i: number): number {
+  return (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
 }
 
 /**
