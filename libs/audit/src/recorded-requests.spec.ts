@@ -30,7 +30,7 @@ describe('a recorded request read back', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** A copy of the store with the decision's stored data edited by `set` (an SQLite json_set path and value). */
+  /** A copy of the store with the decision's stored data at `at` (a json_set path) set to `value`. */
   const edited = (name: string, at: string, value: unknown) => {
     const copy = path.join(dir, `${name}.sqlite`);
     fs.copyFileSync(file, copy);
