@@ -86,9 +86,19 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     ${'a DUIS request with a DTD'}            | ${'application/xml'}  | ${'dtd.xml'}    | ${`<!DOCTYPE x [<!ENTITY e "e">]>${read41()}`}
     ${'an SRV no rule set judges'}            | ${'application/json'} | ${'srv.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '99.9' })}
     ${'JSON that is not UTF-8'}               | ${'application/json'} | ${'utf8.json'}  | ${Buffer.from([0x7b, 0xff, 0x7d])}
+    ${'30 February in JSON'}                  | ${'application/json'} | ${'feb.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '7.4', executionDateTime: '2030-02-30T00:00:00Z' })}
+    ${'24:00 in a JSON date range'}           | ${'application/json'} | ${'range.json'} | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.8.1', dateRange: { from: '2024-05-01T00:00:00Z', to: '2024-05-01T24:00:00Z' } })}
+    ${'29 February 2023 in DUIS'}             | ${'application/xml'}  | ${'feb.xml'}    | ${makeDuisRequest({ originator: SUPPLIER, target: ESME, counter: 7, srv: '7.4', body: { ReadSupplyStatus: { ExecutionDateTime: '2023-02-29T00:00:00Z' } } })}
   `('a service request with $case', async ({ type, file, body }) => {
     const http = await overHttp('/service-requests', type, body);
     expect(await throughCli('submit', file, body)).toEqual(http);
+  });
+
+  it('an impossible date is refused naming its field and what is wrong, not rolled over to a real one', async () => {
+    const feb30 = JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '7.4', executionDateTime: '2030-02-30T00:00:00Z' });
+    expect(await overHttp('/service-requests', 'application/json', feb30)).toEqual({ field: 'executionDateTime', reason: "'2030-02-30T00:00:00Z' is not a valid date-time: day 30 is not a day of February 2030 (01-28)" });
+    const duis = makeDuisRequest({ originator: SUPPLIER, target: ESME, counter: 7, srv: '7.4', body: { ReadSupplyStatus: { ExecutionDateTime: '2023-02-29T00:00:00Z' } } });
+    expect(await throughCli('submit', 'feb.xml', duis)).toEqual({ field: 'executionDateTime', reason: expect.stringMatching(/day 29 is not a day of February 2023/) });
   });
 
   it.each`
@@ -101,15 +111,34 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     expect(await throughCli('import-registrations', 'regs.csv', body)).toEqual(http);
   });
 
-  it('a Registration Data file with bad lines (a bad identifier, a formula, a bad MPAN) gets the same report through both doors', async () => {
-    const csv = [HEADER, `1412345678901,supplier,${SUPPLIER},2024-01-01,OK-1`, `1412345678901,supplier,90-B3-D5,2024-01-02,BAD-ID`, `1412345678901,supplier,${SUPPLIER},2024-01-03,=SUM(A1)`, `1412345678902,supplier,${SUPPLIER},2024-01-04,BAD-MPAN`, ''].join('\n');
+  it('a Registration Data file with bad lines (a bad identifier, a formula, a bad MPAN, impossible dates) gets the same report through both doors', async () => {
+    const csv = [
+      HEADER,
+      `1412345678901,supplier,${SUPPLIER},2024-01-01,OK-1`,
+      `1412345678901,supplier,90-B3-D5,2024-01-02,BAD-ID`,
+      `1412345678901,supplier,${SUPPLIER},2024-01-03,=SUM(A1)`,
+      `1412345678902,supplier,${SUPPLIER},2024-01-04,BAD-MPAN`,
+      `1412345678901,supplier,${SUPPLIER},2023-02-29,FEB-29`,
+      `1412345678901,supplier,${SUPPLIER},2024-05-01T24:00:00Z,MIDNIGHT`,
+      '',
+    ].join('\n');
     const http = await t.http().post('/registrations/import').set('x-api-key', 'dev-intake-key').set('content-type', 'text/csv').set('x-file-name', 'lines.csv').send(csv).expect(200);
     const at = path.join(dir, 'lines.csv');
     fs.writeFileSync(at, csv);
     const out: string[] = [];
     expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(0);
     const cli = JSON.parse(out.join('\n'));
-    expect(http.body).toMatchObject({ written: 1, rejected: 3, errors: [{ line: 3, field: 'party_user_id' }, { line: 4, field: 'record_id' }, { line: 5, field: 'mpxn' }] });
+    expect(http.body).toMatchObject({
+      written: 1,
+      rejected: 5,
+      errors: [
+        { line: 3, field: 'party_user_id' },
+        { line: 4, field: 'record_id' },
+        { line: 5, field: 'mpxn' },
+        { line: 6, field: 'effective_from', reason: "'2023-02-29' is not a valid date-time: day 29 is not a day of February 2023 (01-28)" },
+        { line: 7, field: 'effective_from', reason: "'2024-05-01T24:00:00Z' is not a valid date-time: hour 24 is not an hour of the day (00-23)" },
+      ],
+    });
     expect({ ...cli, file: 'lines.csv' }).toEqual(http.body);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  DomainError,
   evaluate,
   getRuleSet,
   requestFromRecord,
@@ -229,15 +230,18 @@ export interface ShareFailure {
   error: SentError;
 }
 
-export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string } };
+/** A share's failure as a message can carry it (from a worker thread), and made again the class it was: an unreadable event, a recorded request that does not validate (DomainError), else an Error. */
+export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string }; invalid?: { field: string; reason: string } };
 
 function sent(err: unknown): SentError {
   if (err instanceof UnreadableEventError) return { message: err.message, unreadable: { stream: err.stream, revision: err.revision, position: err.position, reason: err.reason } };
+  if (err instanceof DomainError) return { message: err.message, invalid: { field: err.field, reason: err.reason } };
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
 function errorOf(e: SentError): Error {
-  return e.unreadable ? new UnreadableEventError(e.unreadable.stream, e.unreadable.revision, e.unreadable.position, e.unreadable.reason) : new Error(e.message);
+  if (e.unreadable) return new UnreadableEventError(e.unreadable.stream, e.unreadable.revision, e.unreadable.position, e.unreadable.reason);
+  return e.invalid ? new DomainError(e.invalid.field, e.invalid.reason) : new Error(e.message);
 }
 
 /** Whether a stream is judged by one share only (a device's), and by which (FNV-1a of its name). */

@@ -6,6 +6,7 @@ import {
   mpanCheckDigit,
   parseEui64,
   parseInstant,
+  readInstant,
   parseInventoryMpxn,
   parseMpan,
   parseMpxn,
@@ -140,11 +141,55 @@ describe('instants: ISO-8601 with a zone, normalised to UTC milliseconds', () =>
     ${'01/05/2024'}                    | ${'time zone'}
     ${'2024-05-01T25:00:00Z'}          | ${'not a valid date-time'}
     ${'2024-13-01'}                    | ${'not a valid date-time'}
+    ${'2024-02-29'}                    | ${'2024-02-29T00:00:00.000Z'}
+    ${'2000-02-29T12:00:00Z'}          | ${'2000-02-29T12:00:00.000Z'}
+    ${'2024-03-01T00:30:00+01:00'}     | ${'2024-02-29T23:30:00.000Z'}
+    ${'2023-02-28T23:30:00-01:00'}     | ${'2023-03-01T00:30:00.000Z'}
+    ${'2024-12-31T23:59:59.999-23:59'} | ${'2025-01-01T23:58:59.999Z'}
+    ${'2024-02-30'}                    | ${"'2024-02-30' is not a valid date-time: day 30 is not a day of February 2024 (01-29)"}
+    ${'2023-02-29T10:00:00Z'}          | ${'day 29 is not a day of February 2023 (01-28)'}
+    ${'1900-02-29'}                    | ${'day 29 is not a day of February 1900 (01-28)'}
+    ${'2024-04-31T10:00:00+01:00'}     | ${'day 31 is not a day of April 2024 (01-30)'}
+    ${'2024-05-00'}                    | ${'day 00 is not a day of May 2024 (01-31)'}
+    ${'2024-13-01T00:00:00.000Z'}      | ${'month 13 is not a month (01-12)'}
+    ${'2024-05-01T24:00:00Z'}          | ${'hour 24 is not an hour of the day (00-23)'}
+    ${'2024-05-01T24:00Z'}             | ${'hour 24 is not an hour of the day (00-23)'}
+    ${'2024-05-01T23:60Z'}             | ${'minute 60 is not a minute (00-59)'}
+    ${'2024-05-01T23:59:60Z'}          | ${'second 60 is not a second (00-59)'}
+    ${'2024-05-01T00:00:00+24:00'}     | ${'offset +24:00 is not an offset from UTC'}
+    ${'2024-05-01T00:00:00-01:60'}     | ${'offset -01:60 is not an offset from UTC'}
+    ${'9999-12-31T23:30:00-01:00'}     | ${'outside the years 0000-9999 in UTC'}
+    ${'0000-01-01T00:30:00+01:00'}     | ${'outside the years 0000-9999 in UTC'}
   `('$value: $instant', ({ value, instant }) => {
     const r = refusal(() => parseInstant(value, 'at'));
     expect(r === 'accepted' ? parseInstant(value, 'at') : r.reason).toContain(instant);
   });
   it('a non-string is refused', () => expect(refusal(() => parseInstant(20240501, 'at'))).toEqual({ field: 'at', reason: 'must be an ISO-8601 date-time' }));
+  it.each`
+    value                          | read
+    ${'2024-02-30T00:00:00.000Z'}  | ${'2024-03-01T00:00:00.000Z'}
+    ${'2023-02-29T10:00:00.000Z'}  | ${'2023-03-01T10:00:00.000Z'}
+    ${'2024-05-01T24:00:00.000Z'}  | ${'2024-05-02T00:00:00.000Z'}
+    ${'2024-02-29T23:59:59.999Z'}  | ${'2024-02-29T23:59:59.999Z'}
+    ${'2024-02-30'}                | ${'2024-03-01T00:00:00.000Z'}
+  `('an instant of a recorded request is read back as it always was (readInstant): $value as $read', ({ value, read }) => {
+    expect(readInstant(value, 'at')).toBe(read);
+  });
+  it('readInstant refuses what no Date reads, as parseInstant', () => {
+    expect(refusal(() => readInstant('2024-05-01T23:60:00.000Z', 'at'))).toEqual({ field: 'at', reason: "'2024-05-01T23:60:00.000Z' is not a valid date-time" });
+    expect(refusal(() => readInstant('2024-05-01T12:00:00', 'at'))).toMatchObject({ field: 'at', reason: expect.stringContaining('with a time zone') });
+  });
+  it('every instant a Date writes in the years 0000-9999 (the form every instant the ledger recorded has) is taken as it is: strictness refuses nothing recorded', () => {
+    const edges = [Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2000, 1, 29), Date.UTC(2100, 1, 28, 23, 59, 59, 999), Date.parse('0000-01-01T00:00:00.000Z'), Date.parse('9999-12-31T23:59:59.999Z')];
+    const span = Date.parse('9999-12-31T23:59:59.999Z') - Date.parse('0000-01-01T00:00:00.000Z');
+    let seed = 13;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const sampled = Array.from({ length: 20_000 }, () => Date.parse('0000-01-01T00:00:00.000Z') + Math.floor(random() * span));
+    for (const ms of [...edges, ...sampled]) {
+      const recorded = new Date(ms).toISOString();
+      expect([recorded, parseInstant(recorded, 'at')]).toEqual([recorded, recorded]);
+    }
+  });
 });
 
 describe('the catalogue', () => {

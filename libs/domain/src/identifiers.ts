@@ -191,37 +191,80 @@ export type Instant = string;
 
 /** An instant as parseInstant gives it (`YYYY-MM-DDTHH:mm:ss.sssZ`): every instant the ledger recorded. */
 const INSTANT_NORMALISED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const INSTANT_GIVEN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /**
- * Whether an instant of the normalised form names a real time (a month of the year, a day of the
- * month, hour 0-23, minute and second 0-59): then a Date gives it back as it is, and no Date is
- * made (the cost of reading a recorded request back: a what-if). Else (30 February, 24:00) the
- * Date decides, as for any other form.
+ * What is impossible in an instant of the form INSTANT_GIVEN, as written (before its offset is
+ * applied): a month that is not 01-12, a day past its month's end (29 February in a leap year
+ * only), an hour past 23 (24:00 included), a minute or second past 59, an offset past 23:59; or
+ * undefined when it names a real time. A Date would roll 30 February over to 1 March and 24:00
+ * to the next day: the ledger refuses them instead, naming what is wrong.
  */
-function isRealInstant(v: string): boolean {
-  const two = (i: number) => (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
-  const year = two(0) * 100 + two(2);
-  const month = two(5);
-  const day = two(8);
-  if (month < 1 || month > 12 || day < 1 || two(11) > 23 || two(14) > 59 || two(17) > 59) return false;
+function impossibility(v: string): string | undefined {
+  const year = two(v, 0) * 100 + two(v, 2);
+  const month = two(v, 5);
+  const day = two(v, 8);
+  if (month < 1 || month > 12) return `month ${v.slice(5, 7)} is not a month (01-12)`;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
+  const days = DAYS_IN_MONTH[month - 1] + (leap ? 1 : 0);
+  if (day < 1 || day > days) return `day ${v.slice(8, 10)} is not a day of ${MONTHS[month - 1]} ${v.slice(0, 4)} (01-${days})`;
+  if (two(v, 11) > 23) return `hour ${v.slice(11, 13)} is not an hour of the day (00-23)`;
+  if (two(v, 14) > 59) return `minute ${v.slice(14, 16)} is not a minute (00-59)`;
+  if (v.charCodeAt(16) === 58 /* : */ && two(v, 17) > 59) return `second ${v.slice(17, 19)} is not a second (00-59)`;
+  const zone = v.length - 6; // [+-]HH:mm, unless it ends in Z
+  if (v.charCodeAt(v.length - 1) !== 90 /* Z */ && (two(v, zone + 1) > 23 || two(v, zone + 4) > 59)) return `offset ${v.slice(zone)} is not an offset from UTC (-23:59 to +23:59)`;
+  return undefined;
 }
 
+/** The number the two digits at `i` of `v` write. */
+function two(v: string, i: number): number {
+  return (v.charCodeAt(i) - 48) * 10 + v.charCodeAt(i + 1) - 48;
+}
+
+/**
+ * An ISO-8601 date-time with a zone (or a bare date: 00:00Z that day), normalised to UTC
+ * milliseconds. An instant that names no real time is refused with what is wrong (see
+ * impossibility), as is one whose UTC year is not 0000-9999 (a Date would write it in the
+ * extended form, +010000-..., which reads back as no instant). An instant in the form recorded
+ * that names a real time is given back as it is, with no Date made (the cost of reading a
+ * recorded request back: a what-if).
+ */
 export function parseInstant(value: unknown, field: string): Instant {
+  return instantOf(value, field, true);
+}
+
+/**
+ * An instant of a recorded request, read back (replay, what-if): as parseInstant, except that one
+ * naming no real time is read as a Date reads it (30 February as 1 March), as every instant was
+ * until the intake refused them, so that nothing stored reads otherwise than it did. The ledger
+ * recorded none (it wrote every instant with Date#toISOString): only an edited record holds one.
+ */
+export function readInstant(value: unknown, field: string): Instant {
+  return instantOf(value, field, false);
+}
+
+function instantOf(value: unknown, field: string, strict: boolean): Instant {
   if (typeof value !== 'string') throw new DomainError(field, 'must be an ISO-8601 date-time');
-  let withZone = value; // the form recorded: one test, no copy
-  if (INSTANT_NORMALISED.test(value)) {
-    if (isRealInstant(value)) return value;
-  } else {
+  const recorded = INSTANT_NORMALISED.test(value); // the form recorded: one test, no copy
+  let withZone = value;
+  if (!recorded) {
     const v = value.trim();
     withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(withZone)) {
+    if (!INSTANT_GIVEN.test(withZone)) {
       throw new DomainError(field, `'${value}' is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
     }
   }
+  const wrong = impossibility(withZone);
+  if (wrong === undefined) {
+    if (recorded) return value;
+  } else if (strict) {
+    throw new DomainError(field, `'${value}' is not a valid date-time: ${wrong}`);
+  }
   const ms = Date.parse(withZone);
   if (Number.isNaN(ms)) throw new DomainError(field, `'${value}' is not a valid date-time`);
-  return new Date(ms).toISOString();
+  const instant = new Date(ms).toISOString();
+  if (strict && instant.length !== 24) throw new DomainError(field, `'${value}' is not a valid date-time: it falls outside the years 0000-9999 in UTC`);
+  return instant;
 }

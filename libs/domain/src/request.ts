@@ -4,6 +4,7 @@ import {
   DomainError,
   formatRequestId,
   parseInstant,
+  readInstant,
   parseRemotePartyRole,
   parseRequestId,
   parseUserRole,
@@ -57,15 +58,18 @@ export interface ServiceRequestInput {
  */
 const REPEATABLE_REMOTE_PARTY_ROLE: ReadonlySet<string> = new Set(['6.24.1']);
 
-/** Validates a request's content. Every problem is a DomainError naming the field. */
-export function parseServiceRequest(input: ServiceRequestInput): ServiceRequest {
+/**
+ * Validates a request's content. Every problem is a DomainError naming the field. `instant` reads
+ * its instants: parseInstant at intake, readInstant for a request recorded (requestFromRecord).
+ */
+export function parseServiceRequest(input: ServiceRequestInput, instant: (value: unknown, field: string) => Instant = parseInstant): ServiceRequest {
   const requestId = parseRequestId(input.requestId, 'requestId');
   const srv = parseSrv(input.srv, 'srv');
   const req: ServiceRequest = {
     requestId,
     srv,
     certificates: (input.certificates ?? []).map((c, i) => parseCertificateIdentity(c, `certificates[${i}]`)),
-    receivedAt: parseInstant(input.receivedAt, 'receivedAt'),
+    receivedAt: instant(input.receivedAt, 'receivedAt'),
     format: input.format,
   };
   if (input.commandVariant !== undefined && input.commandVariant !== null) {
@@ -81,11 +85,11 @@ export function parseServiceRequest(input: ServiceRequestInput): ServiceRequest 
     req.signingRoleCode = input.signingRoleCode;
   }
   if (input.executionDateTime !== undefined && input.executionDateTime !== null) {
-    req.executionDateTime = parseInstant(input.executionDateTime, 'executionDateTime');
+    req.executionDateTime = instant(input.executionDateTime, 'executionDateTime');
   }
   if (input.dateRange) {
-    const from = parseInstant(input.dateRange.from, 'dateRange.from');
-    const to = parseInstant(input.dateRange.to, 'dateRange.to');
+    const from = instant(input.dateRange.from, 'dateRange.from');
+    const to = instant(input.dateRange.to, 'dateRange.to');
     if (to < from) throw new DomainError('dateRange', `ends (${to}) before it starts (${from})`);
     req.dateRange = { from, to };
   }
@@ -150,19 +154,22 @@ export function requestDifferences(recorded: RecordedRequest, again: RecordedReq
   return [...fields].filter((f) => !ARRIVAL_FIELDS.has(f) && JSON.stringify(recorded[f]) !== JSON.stringify(again[f])).sort();
 }
 
-/** Rebuilds the request from a decision's record (for replay). */
+/** Rebuilds the request from a decision's record (for replay), its instants read as they always were (readInstant). */
 export function requestFromRecord(r: RecordedRequest): ServiceRequest {
-  return parseServiceRequest({
-    requestId: r.requestId,
-    srv: r.srv,
-    commandVariant: r.commandVariant,
-    role: r.statedRole,
-    signingRoleCode: r.signingRoleCode,
-    executionDateTime: r.executionDateTime,
-    dateRange: r.dateRange,
-    remotePartyRole: r.remotePartyRoles ?? r.remotePartyRole,
-    certificates: r.certificates,
-    receivedAt: r.receivedAt,
-    format: r.format,
-  });
+  return parseServiceRequest(
+    {
+      requestId: r.requestId,
+      srv: r.srv,
+      commandVariant: r.commandVariant,
+      role: r.statedRole,
+      signingRoleCode: r.signingRoleCode,
+      executionDateTime: r.executionDateTime,
+      dateRange: r.dateRange,
+      remotePartyRole: r.remotePartyRoles ?? r.remotePartyRole,
+      certificates: r.certificates,
+      receivedAt: r.receivedAt,
+      format: r.format,
+    },
+    readInstant,
+  );
 }

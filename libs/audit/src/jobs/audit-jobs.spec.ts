@@ -2,13 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AuditJobs, JOB_YOUNG_GENERATION_MB, REBUILD_THREADS, type AuditJob } from './audit-jobs';
-import type { AuditJobParams } from './work';
+import { AuditJobs, JOB_YOUNG_GENERATION_MB, REBUILD_THREADS, takesThreads, type AuditJob } from './audit-jobs';
+import { findingsOf, type AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
 
 /** A worker that answers at once with a result, standing in for an audit kind. */
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-jobs-'));
 const worker = { file: path.join(dir, 'answers.js') };
+/** A store on a file (never opened by these workers): one whose jobs may take several threads. */
+const onFile = { kind: 'sqlite' as const, path: path.join(dir, 'ledger.sqlite') };
 fs.writeFileSync(worker.file, "require('node:worker_threads').parentPort.postMessage({ type: 'result', result: { file: 'built.sqlite' } });\n");
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -99,7 +101,7 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
     const settled = async (check: () => boolean) => {
       for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
     };
-    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 3, whatIfThreads: 2 });
+    const jobs = new AuditJobs({ store: onFile, worker: held, maxRunning: 3, whatIfThreads: 2 });
     const started = ['what-if', 'what-if', 'verify', 'what-if'].map((kind, i) => jobs.start(kind, { file: path.join(dir, `release-${i}`) }, 'auditor'));
     const states = () => started.map((j) => jobs.get(j.id)!.state);
     const threads = async (i: number) => ((await jobs.done(started[i].id)).result as { threads: number }).threads;
@@ -122,7 +124,7 @@ const wait = setInterval(() => { if (fs.existsSync(workerData.params.file)) { cl
 
   it('a what-if of a page past MAX_SHARED_OFFSET (judged in one pass) takes one thread, leaving the others to the next job', async () => {
     const held = { file: path.join(dir, 'held.js') }; // written by the test above
-    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2, whatIfThreads: 4 });
+    const jobs = new AuditJobs({ store: onFile, worker: held, maxRunning: 2, whatIfThreads: 4 });
     const deep = jobs.start('what-if', { file: path.join(dir, 'release-deep'), page: { offset: MAX_SHARED_OFFSET + 1 } }, 'auditor');
     const verify = jobs.start('verify', { file: path.join(dir, 'release-deep') }, 'auditor');
     expect([jobs.get(deep.id)!.state, jobs.get(verify.id)!.state]).toEqual(['running', 'running']);
@@ -146,7 +148,7 @@ serveJobs(async (job, store, progress, threads) => {
 });
 `,
     );
-    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: oneOfThem, maxRunning: 2, whatIfThreads: 2 });
+    const jobs = new AuditJobs({ store: onFile, worker: oneOfThem, maxRunning: 2, whatIfThreads: 2 });
     const release = path.join(dir, 'release-takes-one');
     const whatIf = jobs.start('what-if', { file: release }, 'auditor');
     const verify = jobs.start('verify', { file: release }, 'auditor');
@@ -163,7 +165,7 @@ serveJobs(async (job, store, progress, threads) => {
     const held = { file: path.join(dir, 'held.js') }; // written by the test above
     const release = (name: string) => fs.writeFileSync(path.join(dir, `release-rebuild-${name}`), '');
     const threads = async (jobs: AuditJobs, id: string) => ((await jobs.done(id)).result as { threads: number }).threads;
-    const two = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: held, maxRunning: 2, whatIfThreads: 2 });
+    const two = new AuditJobs({ store: onFile, worker: held, maxRunning: 2, whatIfThreads: 2 });
     const rebuild = two.start('rebuild', { file: path.join(dir, 'release-rebuild-a') }, 'admin');
     const verify = two.start('verify', { file: path.join(dir, 'release-rebuild-b') }, 'auditor');
     expect([two.get(rebuild.id)!.state, two.get(verify.id)!.state]).toEqual(['running', 'queued']); // both threads taken
@@ -186,6 +188,21 @@ serveJobs(async (job, store, progress, threads) => {
     release('e');
     expect([await threads(single, rebuilding.id), await threads(single, verifying.id)]).toEqual([1, 1]);
     await single.close();
+  });
+
+  it('on a store a job cannot open again (in memory, EventStoreDB) a what-if and a rebuild take one thread from the start, and the next job runs beside them', async () => {
+    const held = { file: path.join(dir, 'held.js') }; // written by the test above
+    const esdb = { kind: 'esdb' as const, connectionString: 'esdb://localhost:2113?tls=false', timeoutMs: 1000 };
+    for (const [n, store] of [{ kind: 'sqlite' as const, path: ':memory:' }, esdb].entries()) {
+      const jobs = new AuditJobs({ store, worker: held, maxRunning: 2, whatIfThreads: 2 });
+      const release = path.join(dir, `release-one-thread-${n}`);
+      const started = ['what-if', 'rebuild', 'verify'].map((kind) => jobs.start(kind, { file: release }, 'admin'));
+      expect(started.map((j) => jobs.get(j.id)!.state)).toEqual(['running', 'running', 'queued']); // one thread each, two jobs at most
+      fs.writeFileSync(release, '');
+      expect(await Promise.all(started.map(async (j) => ((await jobs.done(j.id)).result as { threads: number }).threads))).toEqual([1, 1, 1]);
+      await jobs.close();
+    }
+    expect([onFile, { kind: 'sqlite' as const, path: ':memory:' }, esdb].map(takesThreads)).toEqual([true, false, false]);
   });
 
   it('no job starts once they are closed: start is refused by name', async () => {
@@ -367,4 +384,12 @@ serveJobs(async () => {
     expect(await run(plain, 'verify', {})).toMatchObject({ state: 'succeeded', result: { nice: before, child: before } });
     await plain.close();
   }, 30_000);
+});
+
+describe("a rebuild's record", () => {
+  it('keeps the events built and, when its check thread stopped early, why (rebuildInto says so in checkThread)', () => {
+    expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9' })).toEqual({ events: 9 });
+    const stopped = 'the check thread stopped (it exited (code 3) after position 0): the rebuilding thread checked the rest';
+    expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9', checkThread: stopped })).toEqual({ events: 9, checkThread: stopped });
+  });
 });

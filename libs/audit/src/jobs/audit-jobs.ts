@@ -50,8 +50,9 @@ export interface AuditJobsOptions {
    * running at once take at most max(maxRunning, whatIfThreads) threads between them: a what-if
    * job takes as many of its threads as are free (at least one), a rebuild job up to
    * REBUILD_THREADS, and a job waits while none is. A what-if that then runs on fewer (in one pass:
-   * EventStoreDB, a log too short to share, a deep page) says so as it starts, and the threads it
-   * does not use go to the next jobs.
+   * a log too short to share, a deep page) says so as it starts, and the threads it does not use go
+   * to the next jobs. On a store a job cannot open again (EventStoreDB, a SQLite store in memory:
+   * see takesThreads) every job takes one thread from the start.
    */
   whatIfThreads?: number;
   /**
@@ -111,7 +112,7 @@ export class AuditJobs {
 
   constructor(private readonly options: AuditJobsOptions) {
     this.maxRunning = options.maxRunning ?? 1;
-    this.whatIfThreads = Math.max(1, Math.floor(options.whatIfThreads ?? 1));
+    this.whatIfThreads = takesThreads(options.store) ? Math.max(1, Math.floor(options.whatIfThreads ?? 1)) : 1;
     this.keep = options.keep ?? 200;
   }
 
@@ -328,6 +329,15 @@ export class AuditJobs {
 function wantedThreads(job: AuditJob, whatIfThreads: number): number {
   if (job.kind === 'what-if') return onePassOnly(job.params.page ?? {}) ? 1 : whatIfThreads;
   return job.kind === 'rebuild' ? Math.min(REBUILD_THREADS, whatIfThreads) : 1;
+}
+
+/**
+ * Whether a job on `store` can run on more than one thread: a what-if's shares and a rebuild's
+ * check thread each open the SQLite file again, which a store in memory (another connection opens
+ * another, empty one) and EventStoreDB (one pass) do not have.
+ */
+export function takesThreads(store: StoreConfig): boolean {
+  return store.kind === 'sqlite' && store.path !== ':memory:';
 }
 
 /** Parameters as a comparable key (positions are bigints). */

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isLedgerStream } from '@ledger/domain';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store'; // not the index: no Nest, no EventStoreDB client to load
 import { linkOf, readEvent, type ChainBreakRow, type ChainHead, type CheckProgress } from './check-thread';
 
@@ -9,7 +10,7 @@ import { linkOf, readEvent, type ChainBreakRow, type ChainHead, type CheckProgre
  * whole) and checks its hash-chain link against its stream's head (held in memory: a rebuild
  * starts with none); posts after each page how far it has got and the first break of each stream
  * met on the way. It stops before the first event it cannot read, having posted what precedes it:
- * the rebuild halts there, on its own reading.
+ * the rebuild halts there, on its own reading; any other failure it posts too, as why it stopped.
  */
 const { file } = workerData as { file: string };
 
@@ -18,8 +19,8 @@ void (async () => {
   const heads = new Map<string, ChainHead | 'broken'>();
   let through: bigint | undefined;
   let breaks: ChainBreakRow[] = [];
-  const post = () => {
-    if (through !== undefined) parentPort!.postMessage({ through: through.toString(), breaks } satisfies CheckProgress);
+  const post = (failed?: string) => {
+    if (through !== undefined || failed !== undefined) parentPort!.postMessage({ through: (through ?? 0n).toString(), breaks, ...(failed === undefined ? {} : { failed }) } satisfies CheckProgress);
     breaks = [];
   };
   try {
@@ -36,8 +37,9 @@ void (async () => {
       }
       post();
     }
-  } catch {
-    post(); // what precedes an event it cannot read (or a failure): the rebuilding thread reads from there on its own
+  } catch (err) {
+    // What precedes an event it cannot read (or a failure, and why): the rebuilding thread reads from there on its own.
+    post(err instanceof UnreadableEventError ? undefined : err instanceof Error ? err.message : String(err));
   } finally {
     await store.dispose();
   }

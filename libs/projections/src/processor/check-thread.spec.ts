@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import * as entries from '@ledger/event-store/worker-entry';
 import { Ledger } from '@ledger/ledger';
 import { ESME, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { ChainCheck, DecisionProjection } from '../projections';
@@ -73,6 +74,22 @@ describe("a rebuild's check thread", () => {
     while (!thread.checked(position)) await new Promise((r) => setTimeout(r, 5));
     return thread;
   };
+  /** rebuildInto on two threads into `f`, its projector starting once `ready(thread)` (or after 10 s); and the thread it had. */
+  const rebuildWaiting = async (f: string, ready: (thread: CheckThread) => boolean) => {
+    let thread: CheckThread | undefined;
+    const wire = ProjectionWriter.prototype.checkedBy;
+    jest.spyOn(ProjectionWriter.prototype, 'checkedBy').mockImplementation(function (this: ProjectionWriter, t) {
+      thread = t;
+      wire.call(this, t);
+    });
+    const catchUp = Projector.prototype.catchUp;
+    jest.spyOn(Projector.prototype, 'catchUp').mockImplementation(async function (this: Projector, ...args) {
+      for (let i = 0; thread && i < 2000 && !ready(thread); i++) await new Promise((r) => setTimeout(r, 5));
+      return catchUp.apply(this, args);
+    });
+    const result = await rebuildInto(store, f, undefined, { threads: 2 });
+    return { result, thread };
+  };
   /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given. */
   const project = async (f: string, thread?: CheckThread) => {
     const writer = openReadModels(f);
@@ -133,8 +150,33 @@ describe("a rebuild's check thread", () => {
     await edit('UPDATE events SET metadata = ? WHERE position = ?', `${metadata.slice(0, -1)},"deep":${deep}}`, last);
     const alone = await project(path.join(dir, 'alone.sqlite'));
     expect(alone.error).toMatch(/Maximum call stack size exceeded/);
-    expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, BigInt(last - 1)))).toEqual(alone);
+    const thread = await threadThrough(file, BigInt(last - 1));
+    expect(await project(path.join(dir, 'beside.sqlite'), thread)).toEqual(alone);
+    expect(thread.stopped).toMatch(new RegExp(`^the check thread stopped \\(it failed after position ${last - 1}: Maximum call stack size exceeded\\)`));
   }, 60_000);
+
+  describe('a thread that fails, dies or cannot start', () => {
+    /** rebuildInto on two threads with the check thread's worker running `code` (or from `file`), the rebuild waiting until the thread has stopped. */
+    const rebuildBeside = async (name: string, worker: { code: string } | { file: string }) => {
+      const file = 'file' in worker ? worker.file : path.join(dir, `${name}-worker.js`);
+      if ('code' in worker) fs.writeFileSync(file, worker.code);
+      jest.spyOn(entries, 'workerEntry').mockReturnValue({ file });
+      return (await rebuildWaiting(path.join(dir, `${name}.sqlite`), (t) => t.stopped !== undefined)).result;
+    };
+
+    it.each`
+      how                                    | worker                                                                                                  | why
+      ${'throws'}                            | ${{ code: "throw new Error('disk on fire');\n" }}                                                      | ${/^the check thread stopped \(it failed after position 0: disk on fire\): the rebuilding thread checked the rest$/}
+      ${'exits'}                             | ${{ code: 'process.exit(3);\n' }}                                                                      | ${/^the check thread stopped \(it exited \(code 3\) after position 0\)/}
+      ${'posts a failure after some events'} | ${{ code: "require('node:worker_threads').parentPort.postMessage({ through: '4', breaks: [], failed: 'SQLITE_IOERR' });\n" }} | ${/^the check thread stopped \(it failed after position 4: SQLITE_IOERR\)/}
+      ${'cannot start'}                      | ${{ file: 'no-such-worker.js' }}                                                                        | ${/^the check thread stopped \(it could not start: The worker script or module filename must be an absolute path/}
+    `('a thread that $how: the rebuild completes, with the read models one thread builds, and its result says why the thread stopped', async ({ how, worker, why }) => {
+      const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));
+      const two = await rebuildBeside(how.replace(/ /g, '-'), worker);
+      expect(two).toEqual({ ...one, file: two.file, checkThread: expect.stringMatching(why) });
+      expect(dumpOf(two.file)).toEqual(dumpOf(one.file));
+    }, 60_000);
+  });
 
   it('a thread that ended early (here: it read a copy of the log taken before its last events) leaves the rest to the rebuilding thread, which reads and checks it as it does alone', async () => {
     const [first] = decisions();
@@ -164,22 +206,11 @@ describe("a rebuild's check thread", () => {
 
   it("rebuildInto on two threads takes its thread's word: a rebuild that waits for the thread to get through the log checks no link on the rebuilding thread", async () => {
     const head = (await store.headPosition())!;
-    let thread: CheckThread | undefined;
-    const wire = ProjectionWriter.prototype.checkedBy;
-    jest.spyOn(ProjectionWriter.prototype, 'checkedBy').mockImplementation(function (this: ProjectionWriter, t) {
-      thread = t;
-      wire.call(this, t);
-    });
-    const catchUp = Projector.prototype.catchUp;
-    jest.spyOn(Projector.prototype, 'catchUp').mockImplementation(async function (this: Projector, ...args) {
-      for (let i = 0; thread && i < 2000 && !thread.checked(head); i++) await new Promise((r) => setTimeout(r, 5));
-      return catchUp.apply(this, args);
-    });
     const here = checkedHere();
     const one = await rebuildInto(store, path.join(dir, 'wired-one.sqlite'));
     expect(here).toHaveBeenCalled();
     here.mockClear();
-    await rebuildInto(store, path.join(dir, 'wired-two.sqlite'), undefined, { threads: 2 });
+    const { thread } = await rebuildWaiting(path.join(dir, 'wired-two.sqlite'), (t) => t.checked(head));
     expect(thread?.checked(head)).toBe(true);
     expect(here).not.toHaveBeenCalled();
     expect(dumpOf(path.join(dir, 'wired-two.sqlite'))).toEqual(dumpOf(one.file));

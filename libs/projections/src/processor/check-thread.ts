@@ -21,10 +21,15 @@ export function linkOf(prev: ChainHead | undefined, e: RecordedEvent): { head: C
   return { broken: [broken.stream, broken.kind, broken.revision.toString(), broken.position.toString(), broken.kind === 'revision-gap' ? broken.expectedRevision.toString() : null] };
 }
 
-/** What the check thread posts after each page of the log: the position it has checked through, and the breaks met in that page. */
+/**
+ * What the check thread posts after each page of the log: the position it has checked through, and
+ * the breaks met in that page; and, last, why it stopped if it failed (not at the log's end, nor at
+ * an event it cannot read, where the rebuild halts on its own reading).
+ */
 export interface CheckProgress {
   through: string;
   breaks: ChainBreakRow[];
+  failed?: string;
 }
 
 /**
@@ -60,16 +65,38 @@ const READ_VETTED = { reasons: false, checks: false };
 export class CheckThread {
   private through = 0n;
   private readonly breaks = new Map<string, ChainBreakRow>();
-  private readonly worker: Worker;
+  private readonly worker: Worker | undefined;
+  private failure: string | undefined;
+  private stopping = false;
 
   constructor(file: string) {
+    // Whatever stops it early (it cannot start, throws, dies), it checks no further: the ChainCheck
+    // checks the rest here, and `stopped` says why.
     const entry = workerEntry(__dirname, 'check-thread-worker');
-    this.worker = new Worker(entry.file, { workerData: { file }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    try {
+      this.worker = new Worker(entry.file, { workerData: { file }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+    } catch (err) {
+      this.failure = `it could not start: ${(err as Error).message}`;
+      return;
+    }
     this.worker.on('message', (m: CheckProgress) => {
       for (const b of m.breaks) this.breaks.set(b[0], b);
       this.through = BigInt(m.through);
+      if (m.failed !== undefined) this.failure ??= `it failed after position ${m.through}: ${m.failed}`;
     });
-    this.worker.on('error', () => undefined); // it checks no further: the ChainCheck checks the rest here
+    this.worker.on('error', (err) => (this.failure ??= `it failed after position ${this.through}: ${err.message}`));
+    this.worker.on('exit', (code) => {
+      if (code !== 0 && !this.stopping) this.failure ??= `it exited (code ${code}) after position ${this.through}`;
+    });
+  }
+
+  /**
+   * Why the thread stopped before the end of the log, if it failed (undefined: it read to the end,
+   * or to an event it cannot read, or is still reading): the rebuild is as correct without it, and
+   * only slower, having checked the rest on the rebuilding thread.
+   */
+  get stopped(): string | undefined {
+    return this.failure === undefined ? undefined : `the check thread stopped (${this.failure}): the rebuilding thread checked the rest`;
   }
 
   /** Whether every event through `position` has been checked there. */
@@ -84,6 +111,7 @@ export class CheckThread {
 
   /** Ends the thread (at once if it is still reading) and waits for its exit. */
   async stop(): Promise<void> {
-    await this.worker.terminate();
+    this.stopping = true;
+    await this.worker?.terminate();
   }
 }

@@ -11,10 +11,11 @@ import { openReadModels } from './projection-writer';
  * puts the built file in their place when it is done. The file is left closed and checkpointed.
  * With `threads` 2 and a SQLite file, a second thread reads the log too and checks each event (its
  * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
- * whether that succeeds or not. `onThreads` is told the threads the rebuild takes (1 where it
- * cannot have a second: EventStoreDB, a store in memory).
+ * whether that succeeds or not; if it stopped early (it failed or died), the result says why in
+ * `checkThread` (the rebuilding thread checked the rest). `onThreads` is told the threads the
+ * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory).
  */
-export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null }> {
+export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
   const remove = () => {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   };
@@ -23,11 +24,12 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   const thread = threads > 1 && store instanceof SqliteEventStore && store.file !== ':memory:' ? new CheckThread(store.file) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread ? 2 : 1);
+  let built: { events: number; file: string; position: string | null };
   try {
     const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress), { indexesAtEnd: true });
     const position = writer.checkpoint.get().position?.toString() ?? null;
     writer.db.closeCheckpointed();
-    return { events, file, position };
+    built = { events, file, position };
   } catch (err) {
     writer.db.close();
     remove();
@@ -35,4 +37,5 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   } finally {
     await thread?.stop();
   }
+  return thread?.stopped ? { ...built, checkThread: thread.stopped } : built;
 }

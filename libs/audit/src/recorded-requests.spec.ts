@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DomainError, getRuleSet, type RuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { whatIf } from './what-if';
+
+/**
+ * A recorded request read back by a what-if: an instant the intake now refuses (30 February) is
+ * read as it always was; a request that does not validate fails the run with the same DomainError
+ * on one thread and on two (a what-if job fails with its message).
+ */
+describe('a recorded request read back', () => {
+  let dir: string;
+  let file: string;
+  /** The position of a decision the edits below change. */
+  let decision: number;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-recorded-requests-'));
+    file = path.join(dir, 'ledger.sqlite');
+    const store = new SqliteEventStore(file);
+    await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 20, wrongNoShare: 0.3, seed: 11 });
+    await store.dispose();
+    const db = new Database(file, { readonly: true });
+    decision = (db.prepare("SELECT position FROM events WHERE type = 'ServiceRequestEvaluated' ORDER BY position LIMIT 1 OFFSET 20").get() as { position: number }).position;
+    db.close();
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A copy of the store with the decision's stored data at `at` (a json_set path) set to `value`. */
+  const edited = (name: string, at: string, value: unknown) => {
+    const copy = path.join(dir, `${name}.sqlite`);
+    fs.copyFileSync(file, copy);
+    const db = new Database(copy);
+    db.prepare('UPDATE events SET data = json_set(data, ?, json(?)) WHERE position = ?').run(at, JSON.stringify(value), decision);
+    db.close();
+    return copy;
+  };
+  const run = async (on: string, threads: number, ruleSet?: RuleSet) => {
+    const store = new SqliteEventStore(on);
+    try {
+      return await whatIf(store, ruleSet, {}, {}, undefined, { threads, eventsPerThread: 1, store: { kind: 'sqlite', path: on } });
+    } finally {
+      await store.dispose();
+    }
+  };
+
+  it('an instant that names no real time (an edited record: the ledger wrote none) is read as a Date reads it, as before the intake refused them: the run ends, the decision not reproduced', async () => {
+    const copy = edited('feb-30', '$.receivedAt', '2024-02-30T13:30:35Z');
+    const before = await run(file, 1);
+    for (const threads of [1, 2]) {
+      expect(await run(copy, threads)).toEqual({ ...before, notReproduced: before.notReproduced + 1 });
+    }
+  }, 60_000);
+
+  it.each`
+    field                | value       | message
+    ${'commandVariant'}  | ${9}        | ${"commandVariant: '9' is not a command variant (1-8)"}
+    ${'statedRole'}      | ${'XX'}     | ${/^role: 'XX' is not a User Role/}
+    ${'remotePartyRole'} | ${'Nobody'} | ${/^remotePartyRole: 'Nobody' is not a RemotePartyRole/}
+  `('one that does not validate ($field $value) fails the run with the same DomainError on one thread and on two', async ({ field, value, message }) => {
+    const copy = edited(`invalid-${field}`, `$.${field}`, value);
+    for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
+      const failures = await Promise.all([1, 2].map((threads) => run(copy, threads, ruleSet).catch((e: unknown) => e as Error)));
+      for (const e of failures) {
+        expect(e).toBeInstanceOf(DomainError);
+        expect((e as Error).message).toMatch(message);
+      }
+      expect({ ...failures[1] }).toEqual({ ...failures[0] }); // field and reason
+    }
+  }, 60_000);
+});
