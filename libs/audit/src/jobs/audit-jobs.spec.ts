@@ -49,13 +49,18 @@ run(workerData);
 `,
     );
     const ended: string[] = [];
+    let answered!: () => void;
+    const bAnswered = new Promise<void>((r) => (answered = r));
     const jobs = new AuditJobs({
       store: { kind: 'sqlite', path: ':memory:' },
       worker: answers,
       maxRunning: 2,
-      // A's cancellation takes 200 ms to handle; B answers meanwhile, and its end takes 400 ms.
+      // A's cancellation is handled only once B has answered (however long B's worker takes to start
+      // on a loaded machine), and B's end takes 400 ms.
       onEnded: async (job) => {
-        await new Promise((r) => setTimeout(r, (job.params as { hang?: boolean }).hang ? 200 : 400));
+        if ((job.params as { hang?: boolean }).hang) await bAnswered;
+        else answered();
+        await new Promise((r) => setTimeout(r, (job.params as { hang?: boolean }).hang ? 0 : 400));
         ended.push(job.state === 'cancelled' ? 'A' : 'B');
       },
     });
