@@ -1,5 +1,6 @@
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { JobService } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
 
 const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
@@ -242,6 +243,11 @@ describe('replay and audit over HTTP', () => {
       const rebuilt = await t.as('admin').post('/admin/rebuild').expect(200);
       expect(rebuilt.body.events).toBe(events); // every event before the rebuild (its own record comes after it)
       expect((await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.count).toBe(1);
+      expect(rebuilt.body).not.toHaveProperty('checkThread'); // one thread here: nothing to say
+      // A rebuild whose check thread stopped early says so in the answer too, not only in the job's record.
+      const stopped = 'the check thread stopped (it exited (code 3) after position 0): the rebuilding thread checked the rest';
+      jest.spyOn(t.app.get(JobService), 'run').mockResolvedValueOnce({ events, seconds: 1, checkThread: stopped });
+      expect((await t.as('admin').post('/admin/rebuild').expect(200)).body).toEqual({ events, seconds: 1, checkThread: stopped });
     } finally {
       await t.close();
     }

@@ -172,6 +172,8 @@ describe('instants: ISO-8601 with a zone, normalised to UTC milliseconds', () =>
     ${'2024-05-01T24:00:00.000Z'}  | ${'2024-05-02T00:00:00.000Z'}
     ${'2024-02-29T23:59:59.999Z'}  | ${'2024-02-29T23:59:59.999Z'}
     ${'2024-02-30'}                | ${'2024-03-01T00:00:00.000Z'}
+    ${'+010000-01-01T00:30:00.000Z'} | ${'+010000-01-01T00:30:00.000Z'}
+    ${'-000001-12-31T23:00:00.000Z'} | ${'-000001-12-31T23:00:00.000Z'}
   `('an instant of a recorded request is read back as it always was (readInstant): $value as $read', ({ value, read }) => {
     expect(readInstant(value, 'at')).toBe(read);
   });

@@ -192,6 +192,8 @@ export type Instant = string;
 /** An instant as parseInstant gives it (`YYYY-MM-DDTHH:mm:ss.sssZ`): every instant the ledger recorded. */
 const INSTANT_NORMALISED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const INSTANT_GIVEN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** An instant outside the years 0000-9999 as Date#toISOString writes it (+010000-01-01T00:30:00.000Z), which the intake took until it refused such years. */
+const INSTANT_EXTENDED = /^[+-]\d{6}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
@@ -240,6 +242,8 @@ export function parseInstant(value: unknown, field: string): Instant {
  * naming no real time is read as a Date reads it (30 February as 1 March), as every instant was
  * until the intake refused them, so that nothing stored reads otherwise than it did. The ledger
  * recorded none (it wrote every instant with Date#toISOString): only an edited record holds one.
+ * One in the years' extended form (+010000-...), which the intake recorded until it refused years
+ * past 9999 in UTC, is read as it was written (before, nothing read it back: a replay failed).
  */
 export function readInstant(value: unknown, field: string): Instant {
   return instantOf(value, field, false);
@@ -250,6 +254,7 @@ function instantOf(value: unknown, field: string, strict: boolean): Instant {
   const recorded = INSTANT_NORMALISED.test(value); // the form recorded: one test, no copy
   let withZone = value;
   if (!recorded) {
+    if (!strict && INSTANT_EXTENDED.test(value) && !Number.isNaN(Date.parse(value))) return new Date(Date.parse(value)).toISOString();
     const v = value.trim();
     withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
     if (!INSTANT_GIVEN.test(withZone)) {

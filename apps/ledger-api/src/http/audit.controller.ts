@@ -90,8 +90,8 @@ export class AuditController {
   @Roles('admin')
   @ApiOperation({ summary: 'Rebuild the read models from the start of the store: a rebuild job (on a worker, into a new file swapped in when done), awaited (admin)' })
   async rebuild(@Req() req: { apiRole?: ApiRole }) {
-    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number };
-    return { events: r.events, seconds: r.seconds };
+    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string };
+    return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}) };
   }
 
 }

@@ -176,6 +176,13 @@ describe("a rebuild's check thread", () => {
       expect(two).toEqual({ ...one, file: two.file, checkThread: expect.stringMatching(why) });
       expect(dumpOf(two.file)).toEqual(dumpOf(one.file));
     }, 60_000);
+
+    it('a thread that cannot start: the rebuild says it takes one thread, so the jobs give the other back', async () => {
+      jest.spyOn(entries, 'workerEntry').mockReturnValue({ file: 'no-such-worker.js' });
+      const told: number[] = [];
+      await rebuildInto(store, path.join(dir, 'unstarted.sqlite'), undefined, { threads: 2, onThreads: (n) => told.push(n) });
+      expect(told).toEqual([1]);
+    });
   });
 
   it('a thread that ended early (here: it read a copy of the log taken before its last events) leaves the rest to the rebuilding thread, which reads and checks it as it does alone', async () => {

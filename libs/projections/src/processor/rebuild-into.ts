@@ -23,7 +23,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   const writer = openReadModels(file);
   const thread = threads > 1 && store instanceof SqliteEventStore && store.file !== ':memory:' ? new CheckThread(store.file) : undefined;
   writer.checkedBy(thread);
-  onThreads?.(thread ? 2 : 1);
+  onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
   try {
     const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress), { indexesAtEnd: true });
