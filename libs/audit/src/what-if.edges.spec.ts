@@ -124,7 +124,11 @@ describe("a what-if under another rule set reads what each decision read without
       expect(made).toHaveBeenCalled();
       // A revision that is not one fails the run as it did when read from the object.
       let decision: RecordedEvent | undefined;
-      for await (const e of store.readAll({ fromPosition: 30n })) if ((decision ??= e.type === 'ServiceRequestEvaluated' ? e : undefined)) break;
+      for await (const e of store.readAll({ fromPosition: 30n })) {
+        if (e.type !== 'ServiceRequestEvaluated') continue;
+        decision = e;
+        break;
+      }
       const broken = (bad: unknown) =>
         ({ ...other, readAll: async function* (o?: ReadAllOptions) {
           for await (const e of store.readAll(o)) yield e.position === decision!.position ? { ...e, data: bad } : e;
