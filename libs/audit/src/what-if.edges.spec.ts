@@ -1,5 +1,6 @@
-import { getRuleSet, type RuleSet } from '@ledger/domain';
-import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions } from '@ledger/event-store';
+import { decodeDecision, getRuleSet, type DecisionRecordV3, type RuleSet } from '@ledger/domain';
+import * as shapes from '../../domain/src/decision-shapes';
+import { SqliteEventStore, UnreadableEventError, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -91,6 +92,56 @@ describe('a store that is not SQLite (read event by event, not a page at a time)
       } } as EventStore;
       await expect(whatIf(broken, undefined)).rejects.toThrow(/position 40 .*version 99 is not known/);
     } finally {
+      await store.dispose();
+    }
+  });
+});
+
+describe("a what-if under another rule set reads what each decision read without making its revisionsRead (byName's dictionary)", () => {
+  it('builds none (as recorded, the whole decision is compared, and it does), and reports as where each is stored as an object (made, and read by name), a failure included', async () => {
+    const store = new SqliteEventStore(':memory:');
+    const made = jest.spyOn(shapes, 'byName');
+    try {
+      await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 8, wrongNoShare: 0.5, seed: 5 });
+      const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+      // The same log, each decision's revisions read stored as the object of stream names they decode to (a stored form the decode takes as it is).
+      const asObjects = (o?: ReadAllOptions) =>
+        (async function* () {
+          for await (const e of store.readAll(o)) {
+            if (e.type !== 'ServiceRequestEvaluated') yield e;
+            else yield { ...e, data: { ...(e.data as object), revisionsRead: { ...decodeDecision(e.data as DecisionRecordV3, e.stream.slice('device-'.length)).revisionsRead } } };
+          }
+        })();
+      const other = { kind: 'esdb', readAll: asObjects, readStream: (s, o) => store.readStream(s, o), headPosition: () => store.headPosition() } as Pick<EventStore, 'kind' | 'readAll' | 'readStream' | 'headPosition'> as EventStore;
+      for (const ruleSet of [getRuleSet('ownership-only'), getRuleSet('registered-operator', 1)]) {
+        made.mockClear();
+        const report = await whatIf(store, ruleSet, {}, {});
+        expect(made).not.toHaveBeenCalled();
+        expect(report.judged).toBeGreaterThan(10);
+        expect(json(await whatIf(other, ruleSet, {}, {}, undefined, { maxFolds: 3 }))).toBe(json(report));
+      }
+      await whatIf(store, undefined, {}, { limit: 1 });
+      expect(made).toHaveBeenCalled();
+      // A revision that is not one fails the run as it did when read from the object.
+      let decision: RecordedEvent | undefined;
+      for await (const e of store.readAll({ fromPosition: 30n })) {
+        if (e.type !== 'ServiceRequestEvaluated') continue;
+        decision = e;
+        break;
+      }
+      const broken = (bad: unknown) =>
+        ({ ...other, readAll: async function* (o?: ReadAllOptions) {
+          for await (const e of store.readAll(o)) yield e.position === decision!.position ? { ...e, data: bad } : e;
+        } }) as EventStore;
+      const record = decision!.data as DecisionRecordV3;
+      const read = decodeDecision(record, decision!.stream.slice('device-'.length)).revisionsRead;
+      const [user] = Object.keys(read);
+      const asList = await whatIf(broken({ ...record, revisionsRead: [{ a: 1 }, ...(record.revisionsRead as unknown[]).slice(1)] }), getRuleSet('ownership-only')).catch((e: Error) => e);
+      const asObject = await whatIf(broken({ ...record, revisionsRead: { ...read, [user]: '[object Object]' } }), getRuleSet('ownership-only')).catch((e: Error) => e);
+      expect(asList).toBeInstanceOf(SyntaxError);
+      expect(String(asList)).toBe(String(asObject));
+    } finally {
+      made.mockRestore();
       await store.dispose();
     }
   });

@@ -4,6 +4,7 @@ import {
   getRuleSet,
   requestFromRecord,
   judgesSrv,
+  readsOf,
   type DeviceState,
   type MeterPointState,
   type RuleSet,
@@ -380,8 +381,10 @@ async function scan(
   const fromPosition = range ? range.from : page.fromPosition;
   // A share's read ends at the window's last event, as one pass's does: no row past it is read (one that cannot be read is no failure of this window).
   const options: ReadAllOptions = { ...(fromPosition !== undefined ? { fromPosition } : {}), ...(range ? { only: mine, toPosition: range.last } : {}), ...NO_METADATA };
-  // Under another rule set what was decided is compared (outcome, code), so a decision is read without its checks; as recorded, whole.
-  const decisions = ruleSet ? { checks: false } : {};
+  // Under another rule set what was decided is compared (outcome, code), so a decision is read
+  // without its checks, and without its revisionsRead made into an object (what it read is in
+  // `reads`: readsOf); as recorded, whole.
+  const decisions = ruleSet ? { checks: false, revisionsRead: false } : {};
   // A page of events at a time, each judged and folded without waiting for anything but a stream read back.
   reading: for await (const events of pagesOf(store, options)) {
     for (const e of events) {
@@ -454,27 +457,21 @@ async function scan(
       return undefined;
     }
     // The sender's stream, the device's and the meter point's (the first the decision read, if any), at the revisions it read.
-    const read = d.revisionsRead;
+    const read = readsOf(d);
     const user = `user-${d.request.originator}`;
     const device = `device-${d.request.target}`;
-    let meterPoint: string | undefined;
-    for (const stream in read) {
-      if (stream.startsWith('meterpoint-')) {
-        meterPoint = stream;
-        break;
-      }
-    }
-    const states = [heldState(user, read[user] ?? null), heldState(device, read[device] ?? null)];
-    if (meterPoint !== undefined) states.push(heldState(meterPoint, read[meterPoint]));
+    const meterPoint = read.meterPoint;
+    const states = [heldState(user, read.user), heldState(device, read.device)];
+    if (meterPoint !== undefined) states.push(heldState(meterPoint, read.meterPointRevision));
     if (states[0] !== MISSING && states[1] !== MISSING && states[2] !== MISSING) {
       judged(d, position, rs, states);
       return undefined;
     }
     const reads: Array<[string, string | null]> = [
-      [user, read[user] ?? null],
-      [device, read[device] ?? null],
+      [user, read.user],
+      [device, read.device],
     ];
-    if (meterPoint !== undefined) reads.push([meterPoint, read[meterPoint]]);
+    if (meterPoint !== undefined) reads.push([meterPoint, read.meterPointRevision]);
     return (async () => {
       for (let i = 0; i < reads.length; i++) if (states[i] === MISSING) states[i] = await stateOf(...reads[i]);
       judged(d, position, rs, states);

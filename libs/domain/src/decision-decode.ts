@@ -54,6 +54,46 @@ export interface DecodeOptions {
    * the others, their templates' outcomes and codes. Default true.
    */
   checks?: boolean;
+  /**
+   * false: revisions read stored as a list (as nearly all are) are not made into the object of
+   * stream names (byName, a dictionary, the dearest object of such a decode): the decision's
+   * `revisionsRead` is left empty (REVISIONS_LEFT_OUT) and what a judgement of it reads again is
+   * in `reads` (readsOf gives it for any decision). For a reader that judges a decision again and
+   * compares its verdict only (a what-if under another rule set). Default true.
+   */
+  revisionsRead?: boolean;
+}
+
+/**
+ * What judging a decision again reads of what it read (see the what-if): the revisions of the
+ * sender's stream and of the device's (null: not read, or the stream had no events), and the
+ * first meter point's stream it read, if any, with its revision.
+ */
+export interface JudgedReads {
+  user: string | null;
+  device: string | null;
+  meterPoint: string | undefined;
+  meterPointRevision: string | null;
+}
+
+/** A decision as decoded with `revisionsRead: false`: where its revisions were stored as a list, they are in `reads` and its revisionsRead is REVISIONS_LEFT_OUT. */
+export type DecisionWithReads = ServiceRequestEvaluatedV1 & { reads?: JudgedReads };
+
+/** The revisionsRead of a decision decoded without it (DecodeOptions.revisionsRead false): empty, and not to be written to. */
+export const REVISIONS_LEFT_OUT: Readonly<Record<string, string | null>> = Object.freeze({});
+
+/** What judging `d` again reads (JudgedReads): its `reads` where decoded without revisionsRead, else from its revisionsRead. */
+export function readsOf(d: DecisionWithReads): JudgedReads {
+  if (d.reads) return d.reads;
+  const read = d.revisionsRead;
+  let meterPoint: string | undefined;
+  for (const stream in read) {
+    if (stream.startsWith('meterpoint-')) {
+      meterPoint = stream;
+      break;
+    }
+  }
+  return { user: read[`user-${d.request.originator}`] ?? null, device: read[`device-${d.request.target}`] ?? null, meterPoint, meterPointRevision: meterPoint === undefined ? null : read[meterPoint] };
 }
 
 /**
@@ -64,7 +104,7 @@ export interface DecodeOptions {
  */
 export function decodeDecision(record: DecisionRecordV3, target: string, options: DecodeOptions = {}, sets: readonly TemplateSet[] = TEMPLATE_SETS): ServiceRequestEvaluatedV1 {
   try {
-    return decode(record, target, options.reasons ?? true, options.checks ?? true, sets);
+    return decode(record, target, options.reasons ?? true, options.checks ?? true, options.revisionsRead ?? true, sets);
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('ServiceRequestEvaluated', `the stored decision does not decode: ${(err as Error).message}`);
@@ -79,7 +119,7 @@ function outcomeOf(entry: CheckEntry, index: number, set: TemplateSet): { outcom
   return template(set, CHECKS[index], id);
 }
 
-function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean, sets: readonly TemplateSet[]): ServiceRequestEvaluatedV1 {
+function decode(record: DecisionRecordV3, target: string, reasons: boolean, whole: boolean, withRevisions: boolean, sets: readonly TemplateSet[]): DecisionWithReads {
   const fail = (field: string, why: string) => new DomainError(`ServiceRequestEvaluated.${field}`, why);
   if (!isObject(record) || record.schemaVersion !== 3) throw fail('schemaVersion', 'is not 3');
   const set = sets.find((s) => s.version === (record.templates === undefined ? 1 : record.templates)); // absent: set 1; null is no set
@@ -124,26 +164,32 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
   });
   const responseCode = record.responseCode ?? derivedCode(outcomes, c);
   let revisionsRead: Record<string, string | null>;
+  let reads: JudgedReads | undefined;
   if (Array.isArray(record.revisionsRead)) {
     const [u, dv, mp, mpxn] = record.revisionsRead;
     const names = streamsRead({ originator: request.originator, target, mpxn: mp === undefined ? undefined : (mpxn ?? c.device?.mpxn) });
     if (names.length !== (mp === undefined ? 2 : 3)) throw fail('revisionsRead', 'names a meter point read but no MPxN');
-    const revs = [u, dv, mp].slice(0, names.length).map((v) => (v === null || v === undefined ? null : String(v)));
-    revisionsRead = byName(names.map((n, i) => [n, revs[i]] as const));
+    if (withRevisions) {
+      const revs = [u, dv, mp].slice(0, names.length).map(revisionOf);
+      revisionsRead = byName(names.map((n, i) => [n, revs[i]] as const));
+    } else {
+      // The same streams and revisions as readsOf gives of the object above: names[2] is the only meter point.
+      reads = { user: revisionOf(u), device: revisionOf(dv), meterPoint: names[2], meterPointRevision: names.length === 3 ? revisionOf(mp) : null };
+      revisionsRead = REVISIONS_LEFT_OUT;
+    }
   } else if (isObject(record.revisionsRead)) {
     revisionsRead = record.revisionsRead as Record<string, string | null>;
   } else {
     throw fail('revisionsRead', 'is neither a list nor an object');
   }
-  return {
-    schemaVersion: request.remotePartyRoles ? 2 : 1,
-    request,
-    ruleSet,
-    senderRole: record.senderRole ?? null,
-    checks,
-    outcome: responseCode === 'I0' || responseCode === 'I99' ? 'accepted' : 'rejected',
-    responseCode,
-    evaluatedAt,
-    revisionsRead,
-  };
+  const schemaVersion = request.remotePartyRoles ? 2 : 1;
+  const senderRole = record.senderRole ?? null;
+  const outcome = responseCode === 'I0' || responseCode === 'I99' ? 'accepted' : 'rejected';
+  // Two literals, not a key added to one: a decision read whole has no `reads` key at all.
+  return reads
+    ? { schemaVersion, request, ruleSet, senderRole, checks, outcome, responseCode, evaluatedAt, revisionsRead, reads }
+    : { schemaVersion, request, ruleSet, senderRole, checks, outcome, responseCode, evaluatedAt, revisionsRead };
 }
+
+/** A revision as revisionsRead holds it: null when not read (or before the stream's first event), else its decimal string. */
+const revisionOf = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

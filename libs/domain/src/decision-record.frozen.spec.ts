@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { REMOTE_PARTY_ROLES, USER_ROLES, type UserRole } from './identifiers';
 import { responsibilityOf, slotPartyOfRemoteParty, SRV_CATALOGUE } from './catalogue';
 import { attempt, def, type Context } from './decision-context';
+import { readsOf, type DecisionWithReads } from './decision-decode';
 import { decodeDecision, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { TEMPLATE_SETS, TEMPLATES, templateSet } from './decision-templates';
 import { srvDefinitionFor } from './evaluate';
@@ -46,6 +47,10 @@ describe('stored decisions read as they were written (testing/frozen-decisions.j
     // Without reasons (the projections) and without checks (the folds, a what-if under another rule set).
     expect(read(e, { reasons: false })).toBe(JSON.stringify(unrendered(e)));
     expect(read(e, { checks: false })).toBe(JSON.stringify({ ...e.decoded, checks: [] }));
+    // And without revisionsRead made into an object (a what-if under another rule set): the rest the same, and the same streams and revisions to judge it on.
+    const lean = upcast('ServiceRequestEvaluated', structuredClone(e.stored), e.stream, { checks: false, revisionsRead: false }).data as DecisionWithReads;
+    expect(readsOf(lean)).toEqual(readsOf(e.decoded));
+    expect(JSON.stringify({ ...lean, revisionsRead: undefined, reads: undefined })).toBe(JSON.stringify({ ...e.decoded, checks: [], revisionsRead: undefined }));
     // Today's encoder writes each decision of the newest template set back to the bytes stored (an older set's, it writes with the newest).
     if ((e.stored.templates ?? 1) === TEMPLATE_SETS[TEMPLATE_SETS.length - 1].version) {
       expect(JSON.stringify(storedData({ type: 'ServiceRequestEvaluated', data: e.decoded }))).toBe(JSON.stringify(e.stored));

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInThisContext } from 'node:vm';
 import { decodeDecision, DECISION_TEMPLATES, encodeDecision, type DecisionRecordV3 } from './decision-record';
 import { storedData, upcast, type ServiceRequestEvaluatedV1 } from './events';
+import { readsOf, REVISIONS_LEFT_OUT, type DecisionWithReads } from './decision-decode';
 import { byName } from './decision-shapes';
 import { DomainError } from './identifiers';
 import { CHECKS, decided, esme, esme2, idOf, rows, supplierA, T2019 } from './testing/decision-cases';
@@ -37,6 +38,10 @@ describe('a decision in its stored form (schema version 3)', () => {
     expect(JSON.stringify(upcast('ServiceRequestEvaluated', record, `device-${d.request.target}`, { reasons: false }).data)).toBe(JSON.stringify(unrendered));
     // Without its checks (what-if under another rule set): what was decided, on which revisions, for which request.
     expect(JSON.stringify(decodeDecision(record, d.request.target, { checks: false }))).toBe(JSON.stringify({ ...d, checks: [] }));
+    // And without its revisionsRead made into an object (what-if under another rule set): left empty, what a judgement reads again in `reads`, as readsOf gives it of the whole.
+    const lean: DecisionWithReads = decodeDecision(record, d.request.target, { checks: false, revisionsRead: false });
+    expect([lean.revisionsRead, lean.reads]).toEqual([REVISIONS_LEFT_OUT, readsOf(d)]);
+    expect(JSON.stringify({ ...lean, reads: undefined })).toBe(JSON.stringify({ ...d, checks: [], revisionsRead: {} }));
     // No prose, and no copy of the request or of the stream's device.
     const stored = JSON.stringify(record);
     for (const c of d.checks) if (c.reason.length > 12) expect(stored).not.toContain(c.reason);
@@ -66,6 +71,29 @@ describe('a decision in its stored form (schema version 3)', () => {
     const named = byName<unknown>([['b', 1], ['__proto__', { x: 1 }], ['a', null]]);
     expect([Object.getPrototypeOf(named), JSON.stringify(named), fastProperties(named)]).toEqual([Object.prototype, '{"b":1,"__proto__":{"x":1},"a":null}', false]);
     expect([Object.keys(byName([['user-1', '0']])), fastProperties(byName([['user-1', '0']]))]).toEqual([['user-1'], false]);
+  });
+
+  it('what judging a decision again reads (readsOf) is the same whether its revisionsRead was made into an object or left out, for any list stored, and taken from an object stored as one', () => {
+    const record = encodeDecision(decided(rows[0]))!;
+    expect(record.revisionsRead).toEqual([0, 0, 0]);
+    const both = (revisionsRead: DecisionRecordV3['revisionsRead']) => {
+      const whole = decodeDecision({ ...record, revisionsRead }, esme);
+      const lean: DecisionWithReads = decodeDecision({ ...record, revisionsRead }, esme, { checks: false, revisionsRead: false });
+      expect(readsOf(lean)).toEqual(readsOf(whole));
+      return [lean.reads === undefined ? 'from the object' : 'from reads', readsOf(lean)];
+    };
+    const user = `user-${supplierA}`;
+    expect(both([3, 5, 7])).toEqual(['from reads', { user: '3', device: '5', meterPoint: `meterpoint-${mpan}`, meterPointRevision: '7' }]);
+    expect(both([3, null, null])).toEqual(['from reads', { user: '3', device: null, meterPoint: `meterpoint-${mpan}`, meterPointRevision: null }]);
+    expect(both([null, 2])).toEqual(['from reads', { user: null, device: '2', meterPoint: undefined, meterPointRevision: null }]);
+    expect(both([1])).toEqual(['from reads', { user: '1', device: null, meterPoint: undefined, meterPointRevision: null }]);
+    expect(both([1, 2, 3, '1100000000001'])).toEqual(['from reads', { user: '1', device: '2', meterPoint: 'meterpoint-1100000000001', meterPointRevision: '3' }]);
+    // Not a revision: kept as the text it makes, which the what-if then fails to read as one (as it always did).
+    expect(both([{ a: 1 }, 2] as never)).toEqual(['from reads', { user: '[object Object]', device: '2', meterPoint: undefined, meterPointRevision: null }]);
+    // Stored as an object (streams that are not those of the list): the first meter point's, the sender's and the device's by name.
+    const stored = { 'meterpoint-9': '0', [`device-${esme}`]: '4', 'meterpoint-8': '1', [user]: '2' };
+    expect(both(stored)).toEqual(['from the object', { user: '2', device: '4', meterPoint: 'meterpoint-9', meterPointRevision: '0' }]);
+    expect(both({ [user]: '2' })).toEqual(['from the object', { user: '2', device: null, meterPoint: undefined, meterPointRevision: null }]);
   });
 
   it('a decision naming several RemotePartyRoles reads back as version 2', () => {
@@ -134,7 +162,11 @@ describe('a decision in its stored form (schema version 3)', () => {
       const odd = { ...record, checks: record.checks.map((e, i) => (i === at ? 7 : e)) } as DecisionRecordV3;
       for (const options of [{}, { checks: false }]) expect(() => decodeDecision(odd, esme, options)).toThrow(`ServiceRequestEvaluated.checks: check ${at + 1} is not a template id, a list or a check`);
     }
-    expect(() => upcast('ServiceRequestEvaluated', { ...record, revisionsRead: '0,0,0' }, `device-${esme}`)).toThrow(/revisionsRead: is neither a list nor an object/);
+    // Revisions read that do not decode: refused the same way when read without revisionsRead made into an object (a what-if under another rule set).
+    for (const options of [{}, { checks: false, revisionsRead: false }]) {
+      expect(() => upcast('ServiceRequestEvaluated', { ...record, revisionsRead: '0,0,0' }, `device-${esme}`, options)).toThrow(/revisionsRead: is neither a list nor an object/);
+      expect(() => upcast('ServiceRequestEvaluated', { ...record, revisionsRead: [0, 0, 0, 7] }, `device-${esme}`, options)).toThrow(/revisionsRead: names a meter point read but no MPxN/);
+    }
     const e1 = encodeDecision(decided(rows.find((r) => r.case === 'E1: no role fits')!))!;
     expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(DomainError);
     expect(() => upcast('ServiceRequestEvaluated', { ...e1, checks: ['E1.fits', ...e1.checks.slice(1)] }, `device-${esme}`)).toThrow(/does not decode/);
