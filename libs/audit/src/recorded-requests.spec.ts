@@ -2,15 +2,15 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DomainError, getRuleSet, type RuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { getRuleSet, type RuleSet } from '@ledger/domain';
+import { SqliteEventStore, UnreadableEventError } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { whatIf } from './what-if';
 
 /**
  * A recorded request read back by a what-if: an instant the intake now refuses (30 February) is
- * read as it always was; a request that does not validate fails the run with the same DomainError
- * on one thread and on two (a what-if job fails with its message).
+ * read as it always was; a request that does not validate fails the run as an unreadable event
+ * (its stream, revision and position said), the same on one thread and on two (a what-if job fails with its message).
  */
 describe('a recorded request read back', () => {
   let dir: string;
@@ -61,15 +61,17 @@ describe('a recorded request read back', () => {
     ${'commandVariant'}  | ${9}        | ${"commandVariant: '9' is not a command variant (1-8)"}
     ${'statedRole'}      | ${'XX'}     | ${/^role: 'XX' is not a User Role/}
     ${'remotePartyRole'} | ${'Nobody'} | ${/^remotePartyRole: 'Nobody' is not a RemotePartyRole/}
-  `('one that does not validate ($field $value) fails the run with the same DomainError on one thread and on two', async ({ field, value, message }) => {
+  `('one that does not validate ($field $value) fails the run as an unreadable event, where it is, on one thread and on two', async ({ field, value, message }) => {
     const copy = edited(`invalid-${field}`, `$.${field}`, value);
     for (const ruleSet of [undefined, getRuleSet('ownership-only')]) {
       const failures = await Promise.all([1, 2].map((threads) => run(copy, threads, ruleSet).catch((e: unknown) => e as Error)));
       for (const e of failures) {
-        expect(e).toBeInstanceOf(DomainError);
-        expect((e as Error).message).toMatch(message);
+        expect(e).toBeInstanceOf(UnreadableEventError);
+        expect((e as UnreadableEventError).reason).toMatch(/^its recorded request does not validate: /);
+        expect((e as UnreadableEventError).reason.replace('its recorded request does not validate: ', '')).toMatch(message);
+        expect((e as UnreadableEventError).position).toBe(BigInt(decision));
       }
-      expect({ ...failures[1] }).toEqual({ ...failures[0] }); // field and reason
+      expect({ ...failures[1] }).toEqual({ ...failures[0] }); // stream, revision, position and reason
     }
   }, 60_000);
 });

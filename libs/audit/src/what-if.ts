@@ -8,6 +8,7 @@ import {
   type DeviceState,
   type MeterPointState,
   type RuleSet,
+  type ServiceRequest,
   type ServiceRequestEvaluatedV1,
   type UserState,
   verdict,
@@ -231,18 +232,17 @@ export interface ShareFailure {
   error: SentError;
 }
 
-/** A share's failure as a message can carry it (from a worker thread), and made again the class it was: an unreadable event, a recorded request that does not validate (DomainError), else an Error. */
-export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string }; invalid?: { field: string; reason: string } };
+/** A share's failure as a message can carry it (from a worker thread), and made again the class it was: an unreadable event, else an Error. */
+export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string } };
 
 function sent(err: unknown): SentError {
   if (err instanceof UnreadableEventError) return { message: err.message, unreadable: { stream: err.stream, revision: err.revision, position: err.position, reason: err.reason } };
-  if (err instanceof DomainError) return { message: err.message, invalid: { field: err.field, reason: err.reason } };
   return { message: err instanceof Error ? err.message : String(err) };
 }
 
 function errorOf(e: SentError): Error {
   if (e.unreadable) return new UnreadableEventError(e.unreadable.stream, e.unreadable.revision, e.unreadable.position, e.unreadable.reason);
-  return e.invalid ? new DomainError(e.invalid.field, e.invalid.reason) : new Error(e.message);
+  return new Error(e.message);
 }
 
 /** Whether a stream is judged by one share only (a device's), and by which (FNV-1a of its name). */
@@ -406,7 +406,7 @@ async function scan(
       const event = readEvent(e, decisions);
       if (!event) continue; // another application's event in a shared EventStoreDB
       if (event.type === 'ServiceRequestEvaluated' && selected(event.data, filter)) {
-        const later = judge(event.data, e.position);
+        const later = judge(event.data, e);
         if (later) await later;
       }
       const evolve = evolveFor(e.stream);
@@ -450,7 +450,7 @@ async function scan(
   }
 
   /** Judges a decision, at once when the states it read are held; else the promise of judging it once they are read back. */
-  function judge(d: ServiceRequestEvaluatedV1, position: bigint): Promise<void> | undefined {
+  function judge(d: ServiceRequestEvaluatedV1, at: RecordedEvent): Promise<void> | undefined {
     const rs = ruleSet ?? recordedRuleSet(d.ruleSet);
     if (!judgesSrv(d.request.srv, rs)) {
       report.notJudgeable++;
@@ -464,7 +464,7 @@ async function scan(
     const states = [heldState(user, read.user), heldState(device, read.device)];
     if (meterPoint !== undefined) states.push(heldState(meterPoint, read.meterPointRevision));
     if (states[0] !== MISSING && states[1] !== MISSING && states[2] !== MISSING) {
-      judged(d, position, rs, states);
+      judged(d, at, rs, states);
       return undefined;
     }
     const reads: Array<[string, string | null]> = [
@@ -474,15 +474,23 @@ async function scan(
     if (meterPoint !== undefined) reads.push([meterPoint, read.meterPointRevision]);
     return (async () => {
       for (let i = 0; i < reads.length; i++) if (states[i] === MISSING) states[i] = await stateOf(...reads[i]);
-      judged(d, position, rs, states);
+      judged(d, at, rs, states);
     })();
   }
 
   /** Judges a decision on the states it read: the sender's, the device's and the meter point's (if it read one). */
-  function judged(d: ServiceRequestEvaluatedV1, position: bigint, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
+  function judged(d: ServiceRequestEvaluatedV1, at: RecordedEvent, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
+    const position = at.position;
     const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
     // Under another rule set what was decided is compared (its verdict); as recorded, the whole decision.
-    const request = requestFromRecord(d.request);
+    let request: ServiceRequest;
+    try {
+      request = requestFromRecord(d.request);
+    } catch (err) {
+      // A recorded request that does not validate (an edited record) is damage to the log, said where it is.
+      if (err instanceof DomainError) throw new UnreadableEventError(at.stream, at.revision, at.position, `its recorded request does not validate: ${err.message}`);
+      throw err;
+    }
     const replayed = ruleSet ? verdict(request, state, rs, d.evaluatedAt) : evaluate(request, state, rs, d.evaluatedAt).decision.data;
     report.judged++;
     if (!firstSrv.has(d.request.srv)) firstSrv.set(d.request.srv, position);
