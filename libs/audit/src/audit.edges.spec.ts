@@ -83,6 +83,15 @@ describe('replay and what-if on a small store', () => {
     }
   });
 
+  it('replay judges on the meter point the decision read first, as the what-if does (readsOf), however fast each stream folds', async () => {
+    const { decision } = await submit(ledger, replaceNo(NO_B, 1)); // E4: NO-A registered on MPAN
+    const mp = `meterpoint-${MPAN}`;
+    expect(decision.revisionsRead[mp]).toBeDefined();
+    // An edited record naming a second meter point after the real one, at no revision (its fold ends at once).
+    const twice = { ...decision, revisionsRead: { ...decision.revisionsRead, 'meterpoint-1099999999999': null } };
+    expect(await replayDecision(store, twice)).toMatchObject({ identical: true, differences: [], replayed: { responseCode: 'E4' } }); // judged on MPAN, as recorded
+  });
+
   it('replay naming the recorded rule set itself compares everything too; another rule set compares only what was decided', async () => {
     const { decision } = await submit(ledger, replaceNo(NO_B, 1));
     const edited = { ...decision, senderRole: 'GT' };

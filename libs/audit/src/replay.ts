@@ -1,4 +1,4 @@
-import { evaluate, getRuleSet, requestFromRecord, type DeviceState, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
+import { evaluate, getRuleSet, readsOf, requestFromRecord, type DeviceState, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { evolveFor, stateAt } from './stream-folds';
 
@@ -28,21 +28,16 @@ export interface ReplayResult {
   differences: Difference[];
 }
 
-/** The state a decision read, rebuilt from each stream up to the revision it recorded. */
+/** The state a decision read (the sender's, the device's and the meter point's streams: readsOf), rebuilt from each up to the revision it recorded. */
 async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) {
-  const states: Record<string, unknown> = {};
-  await Promise.all(
-    Object.entries(d.revisionsRead).map(async ([stream, revision]) => {
-      const evolve = evolveFor(stream);
-      if (!evolve) return;
-      states[stream] = await stateAt(store, stream, evolve, revision === null ? null : BigInt(revision));
-    }),
-  );
-  return {
-    sender: states[`user-${d.request.originator}`] as UserState | undefined,
-    device: states[`device-${d.request.target}`] as DeviceState | undefined,
-    meterPoint: Object.entries(states).find(([s]) => s.startsWith('meterpoint-'))?.[1] as MeterPointState | undefined,
-  };
+  const reads = readsOf(d);
+  const at = (stream: string, revision: string | null) => stateAt(store, stream, evolveFor(stream)!, revision === null ? null : BigInt(revision));
+  const [sender, device, meterPoint] = await Promise.all([
+    at(`user-${d.request.originator}`, reads.user),
+    at(`device-${d.request.target}`, reads.device),
+    reads.meterPoint === undefined ? undefined : at(reads.meterPoint, reads.meterPointRevision),
+  ]);
+  return { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined };
 }
 
 /**

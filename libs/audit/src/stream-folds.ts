@@ -3,6 +3,8 @@ import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerE
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a what-if's worker thread loads this (see what-if.ts)
 
+const FOLDS_READ: ReadOptions = { checks: false, revisionsRead: false };
+
 export type Evolve<S> = (s: S | undefined, e: LedgerEvent) => S | undefined;
 
 /** Which fold a stream takes, by its name (`device-`, `meterpoint-`, `user-`). */
@@ -15,10 +17,10 @@ export function evolveFor(stream: string): Evolve<unknown> | undefined {
 
 /**
  * A stored event as a ledger event (undefined for another application's); one this code cannot read
- * is an UnreadableEventError. By default a stored decision is read without its checks (the folds
- * never read a decision: ReadOptions); `options` {} reads it whole.
+ * is an UnreadableEventError. By default a stored decision is read without its checks and without
+ * its revisionsRead's dictionary (the folds never read a decision: ReadOptions); `options` {} reads it whole.
  */
-export function readEvent(e: RecordedEvent, options: ReadOptions = { checks: false }): LedgerEvent | undefined {
+export function readEvent(e: RecordedEvent, options: ReadOptions = FOLDS_READ): LedgerEvent | undefined {
   try {
     return ledgerEventOf(e.stream, e.type, e.data, options);
   } catch (err) {

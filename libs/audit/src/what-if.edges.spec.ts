@@ -116,7 +116,9 @@ describe("a what-if under another rule set reads what each decision read without
       for (const ruleSet of [getRuleSet('ownership-only'), getRuleSet('registered-operator', 1)]) {
         made.mockClear();
         const report = await whatIf(store, ruleSet, {}, {});
+        const readBack = await whatIf(store, ruleSet, {}, {}, undefined, { maxFolds: 3 }); // streams read back from the store (stateAt) as well
         expect(made).not.toHaveBeenCalled();
+        expect(json(readBack)).toBe(json(report));
         expect(report.judged).toBeGreaterThan(10);
         expect(json(await whatIf(other, ruleSet, {}, {}, undefined, { maxFolds: 3 }))).toBe(json(report));
       }

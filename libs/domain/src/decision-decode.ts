@@ -84,7 +84,8 @@ export const REVISIONS_LEFT_OUT: Readonly<Record<string, string | null>> = Objec
 
 /** What judging `d` again reads (JudgedReads): its `reads` where decoded without revisionsRead, else from its revisionsRead. */
 export function readsOf(d: DecisionWithReads): JudgedReads {
-  if (d.reads) return d.reads;
+  if (d.revisionsRead === REVISIONS_LEFT_OUT) return d.reads!; // by identity: a `reads` key stored in a decision's data is no decode's
+
   const read = d.revisionsRead;
   let meterPoint: string | undefined;
   for (const stream in read) {

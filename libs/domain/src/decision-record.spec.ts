@@ -42,6 +42,8 @@ describe('a decision in its stored form (schema version 3)', () => {
     const lean: DecisionWithReads = decodeDecision(record, d.request.target, { checks: false, revisionsRead: false });
     expect([lean.revisionsRead, lean.reads]).toEqual([REVISIONS_LEFT_OUT, readsOf(d)]);
     expect(JSON.stringify({ ...lean, reads: undefined })).toBe(JSON.stringify({ ...d, checks: [], revisionsRead: {} }));
+    // A `reads` key in a decision's data (an edited or hostile record) is not taken for the decode's: its revisionsRead are read.
+    expect(readsOf({ ...d, reads: { user: '9', device: '9', meterPoint: 'user-x', meterPointRevision: '9' } } as DecisionWithReads)).toEqual(readsOf(d));
     // No prose, and no copy of the request or of the stream's device.
     const stored = JSON.stringify(record);
     for (const c of d.checks) if (c.reason.length > 12) expect(stored).not.toContain(c.reason);

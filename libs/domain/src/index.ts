@@ -7,7 +7,7 @@ export * from './request';
 export * from './evaluate';
 export { decodeDecision, encodeDecision, type CheckEntry, type DecisionRecordV3 } from './decision-record';
 export { byName } from './decision-shapes';
-export { readsOf, type DecisionWithReads, type JudgedReads } from './decision-decode';
+export { readsOf } from './decision-decode';
 export * from './stuck';
 export * from './as-of';
 export { DUIS_MATRIX, SRV_SUPPLEMENT, type MatrixRow, type FutureDating, type SrvSupplement } from './srv-table';
