@@ -9,6 +9,9 @@ import { openReadModels } from './projection-writer';
  * Builds the read models from the start of the store into a file of their own (a rebuild job, on
  * a worker thread): the live read models go on serving meanwhile, and `ReadModelDb.replaceWith`
  * puts the built file in their place when it is done. The file is left closed and checkpointed.
+ * Nobody reads the file meanwhile, so the projections hold what they write across batches
+ * (ProjectionWriter.hold) and write it all after the last (`finish`), before the query indexes
+ * are made; if the rebuild fails, the file is removed.
  * With `threads` 2 and a SQLite file, a second thread reads the log too and checks each event (its
  * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
  * whether that succeeds or not. `onThreads` is told the threads the rebuild takes (1 where it
@@ -24,7 +27,15 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   writer.checkedBy(thread);
   onThreads?.(thread ? 2 : 1);
   try {
-    const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress), { indexesAtEnd: true });
+    writer.hold();
+    const events = await writer.db.bulk(
+      async () => {
+        const n = await new Projector(store, writer).catchUp(onProgress);
+        writer.finish();
+        return n;
+      },
+      { indexesAtEnd: true },
+    );
     const position = writer.checkpoint.get().position?.toString() ?? null;
     writer.db.closeCheckpointed();
     return { events, file, position };
