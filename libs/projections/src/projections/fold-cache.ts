@@ -102,8 +102,12 @@ export class FoldCache<S> implements Fold {
   }
 }
 
-/** The states a projection holds during a rebuild (FoldCache.hold): a key's events lie within ~100 events of each other. */
-export const HELD_STATES = 4096;
+/**
+ * The states a projection holds during a rebuild (FoldCache.hold). A key's events lie close together
+ * in the log (at 10^6 events, p99 112 events apart): holding 256 already reads each key back from
+ * the file only the once it is new (measured at 10^5); more costs memory (4096: +30 MB peak RSS).
+ */
+export const HELD_STATES = 1024;
 
 /** What the processor tells a projection's FoldCache (Projection.folds), whatever its states. */
 export type Fold = Pick<FoldCache<unknown>, 'hold' | 'committed' | 'discard' | 'finish' | 'reset'>;
