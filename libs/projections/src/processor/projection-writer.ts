@@ -48,10 +48,7 @@ export class ProjectionWriter {
         this.checkpoint.set(events[events.length - 1].position, applied);
       })();
     } catch (err) {
-      for (const p of this.projections.all) {
-        p.discard?.();
-        for (const f of p.folds ?? []) f.discard();
-      }
+      for (const p of this.projections.all) for (const f of p.folds ?? []) f.discard();
       throw err;
     }
     for (const p of this.projections.all) for (const f of p.folds ?? []) f.committed();

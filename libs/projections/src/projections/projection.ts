@@ -26,12 +26,10 @@ export interface Projection extends TableSet {
   /** The event types it reads; the batch it is given holds those only, in store order. */
   readonly handles: ReadonlySet<LedgerEventType>;
   applyBatch(batch: readonly ProjectedEvent[]): void;
-  /** Forgets what it held in memory for a batch that was rolled back. */
-  discard?(): void;
   /**
    * The states it folds, read and written through FoldCaches: the processor tells them when a
-   * batch commits or is rolled back, when a rebuild holds them and when it finishes, and empties
-   * them with the tables.
+   * batch commits or is rolled back (what they hold of it forgotten), when a rebuild holds them and
+   * when it finishes, and empties them with the tables.
    */
   readonly folds?: readonly Fold[];
   /**
