@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@ledger/event-store';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
+import { HELD_STATES } from '../projections/fold-cache';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';
 import { readEvent, type CheckThread } from './check-thread';
@@ -47,15 +48,42 @@ export class ProjectionWriter {
         this.checkpoint.set(events[events.length - 1].position, applied);
       })();
     } catch (err) {
-      for (const p of this.projections.all) p.discard?.();
+      for (const p of this.projections.all) for (const f of p.folds ?? []) f.discard();
       throw err;
     }
+    for (const p of this.projections.all) for (const f of p.folds ?? []) f.committed();
+  }
+
+  /**
+   * For a rebuild into a file nobody reads until it is done (rebuildInto), which throws the file
+   * away if the rebuild fails: the projections keep up to `limit` folded states each in memory
+   * across batches (FoldCache.hold) and may leave work to the end (Projection.hold), so a committed
+   * batch's checkpoint is then ahead of the tables until `finish` has written everything, after
+   * the last batch.
+   */
+  hold(limit = HELD_STATES): void {
+    for (const p of this.projections.all) {
+      for (const f of p.folds ?? []) f.hold(limit);
+      p.hold?.();
+    }
+  }
+
+  finish(): void {
+    this.db.db.transaction(() => {
+      for (const p of this.projections.all) {
+        for (const f of p.folds ?? []) f.finish();
+        p.finish?.();
+      }
+    })();
   }
 
   /** Empties every projection and the checkpoint (for a rebuild). */
   reset(): void {
     this.db.db.transaction(() => {
-      for (const p of this.projections.all) p.reset();
+      for (const p of this.projections.all) {
+        for (const f of p.folds ?? []) f.reset();
+        p.reset();
+      }
       this.checkpoint.reset();
     })();
   }

@@ -6,9 +6,19 @@ import { Projector } from './projector';
 import { openReadModels } from './projection-writer';
 
 /**
+ * Events per transaction of a rebuild into a file of its own: fewer commits, each page rewritten
+ * less often (4,000 against the live projector's 1,000: the rebuilding thread's CPU 7% less at
+ * 10^6 events, medians of three alternating rounds on a loaded machine; see the README).
+ */
+const REBUILD_BATCH = 4000;
+
+/**
  * Builds the read models from the start of the store into a file of their own (a rebuild job, on
  * a worker thread): the live read models go on serving meanwhile, and `ReadModelDb.replaceWith`
  * puts the built file in their place when it is done. The file is left closed and checkpointed.
+ * Nobody reads the file meanwhile, so the projections hold what they write across batches
+ * (ProjectionWriter.hold) and write it all after the last (`finish`), before the query indexes
+ * are made; if the rebuild fails, the file is removed.
  * With `threads` 2 and a SQLite file, a second thread reads the log too and checks each event (its
  * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
  * whether that succeeds or not; if it stopped early (it failed or died), the result says why in
@@ -26,7 +36,15 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
   try {
-    const events = await writer.db.bulk(() => new Projector(store, writer).catchUp(onProgress), { indexesAtEnd: true });
+    writer.hold();
+    const events = await writer.db.bulk(
+      async () => {
+        const n = await new Projector(store, writer, { batchSize: REBUILD_BATCH }).catchUp(onProgress);
+        writer.finish();
+        return n;
+      },
+      { indexesAtEnd: true },
+    );
     const position = writer.checkpoint.get().position?.toString() ?? null;
     writer.db.closeCheckpointed();
     built = { events, file, position };

@@ -1,8 +1,9 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { hashOf } from '@ledger/event-store/hash-chain';
-import { linkOf, type ChainHead, type CheckThread } from '../processor/check-thread';
+import { linkOf, type ChainBreakRow, type ChainHead, type CheckThread } from '../processor/check-thread';
 import type { ReadModelDb } from '../read-model-db';
+import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /**
@@ -21,13 +22,25 @@ export class ChainCheck implements Projection {
     CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
   `;
-  private readonly heads = new Map<string, ChainHead | 'broken'>();
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
     broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
     putHead: db.prepare<[string, string, string]>('INSERT INTO chain_heads (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
     putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
   }));
+  /** The heads of the streams a batch moves (or, holding, of those most recently moved; see FoldCache). */
+  private readonly heads = new FoldCache<ChainHead | 'broken'>(
+    (stream) => {
+      const s = this.stmts();
+      if (s.broken.get(stream)) return 'broken';
+      const row = s.head.get(stream);
+      return row ? { revision: BigInt(row.revision), hash: row.hash } : undefined;
+    },
+    (stream, head) => {
+      if (head !== 'broken') this.stmts().putHead.run(stream, head.revision.toString(), head.hash);
+    },
+  );
+  readonly folds = [this.heads];
 
   /** A rebuild's check thread, which checks the links in its place (see CheckThread); for a rebuild from the start of the log only. */
   thread: CheckThread | undefined;
@@ -39,7 +52,7 @@ export class ChainCheck implements Projection {
     const thread = this.thread;
     if (thread?.checked(batch[batch.length - 1].recorded.position)) for (const e of batch) this.fromThread(e.recorded, thread);
     else for (const e of batch) this.check(e.recorded);
-    this.flush();
+    this.heads.flush();
   }
 
   /** What `check` does, from the check thread's findings: up to its first break, a stream's head is its last event's `$hash`. */
@@ -49,41 +62,34 @@ export class ChainCheck implements Projection {
     const at = broken ? BigInt(broken[3]) : undefined;
     if (at === undefined || e.position < at) this.heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
     else if (e.position === at) {
-      this.stmts().putBreak.run(...broken!);
+      this.breakOff(broken!);
       this.heads.set(e.stream, 'broken');
     }
   }
 
   private check(e: RecordedEvent): void {
     if (!isLedgerStream(e.stream)) return;
+    this.heads.update(e.stream, (prev) => {
+      if (prev === 'broken') return prev;
+      const link = linkOf(prev, e);
+      if (!('broken' in link)) return link.head;
+      this.breakOff(link.broken);
+      return 'broken';
+    });
+  }
+
+  /**
+   * Records a stream's break. Its head stays in `chain_heads` as the batches before left it (a
+   * broken head is not written): held and not written yet, it is written now.
+   */
+  private breakOff(row: ChainBreakRow): void {
     const s = this.stmts();
-    let prev = this.heads.get(e.stream);
-    if (prev === undefined) {
-      if (s.broken.get(e.stream)) prev = 'broken';
-      else {
-        const row = s.head.get(e.stream);
-        prev = row ? { revision: BigInt(row.revision), hash: row.hash } : undefined;
-      }
-    }
-    if (prev === 'broken') return;
-    const link = linkOf(prev, e);
-    if ('broken' in link) s.putBreak.run(...link.broken);
-    this.heads.set(e.stream, 'broken' in link ? 'broken' : link.head);
-  }
-
-  private flush(): void {
-    const putHead = this.stmts().putHead;
-    for (const [stream, head] of this.heads) if (head !== 'broken') putHead.run(stream, head.revision.toString(), head.hash);
-    this.heads.clear();
-  }
-
-  /** Cancels what `check` held for a batch that was rolled back. */
-  discard(): void {
-    this.heads.clear();
+    s.putBreak.run(...row);
+    const before = this.heads.unwritten(row[0]);
+    if (before && before !== 'broken') s.putHead.run(row[0], before.revision.toString(), before.hash);
   }
 
   reset(): void {
-    this.heads.clear();
     truncate(this.rm.db, this.tables);
   }
 }

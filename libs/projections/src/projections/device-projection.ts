@@ -42,14 +42,17 @@ export class DeviceProjection implements Projection {
     ),
   }));
 
+  private readonly devices = new FoldCache<DeviceState>(
+    (k) => loadState<DeviceState>(this.stmts().device, k),
+    (k, state) => this.stmts().putDevice.run(k, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state)),
+  );
+  readonly folds = [this.devices];
+
   constructor(private readonly rm: ReadModelDb) {}
 
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const s = this.stmts();
-    const devices = new FoldCache<DeviceState>(
-      (k) => loadState<DeviceState>(s.device, k),
-      (k, state) => s.putDevice.run(k, state.smetsGeneration ?? null, state.mpxn ?? null, JSON.stringify(state)),
-    );
+    const devices = this.devices;
     for (const { event, ord, position } of batch) {
       if (event.type === 'DeviceInventoryChanged') {
         const d = event.data;

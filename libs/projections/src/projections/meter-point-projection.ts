@@ -25,14 +25,17 @@ export class MeterPointProjection implements Projection {
     addRegistration: db.prepare('INSERT INTO registrations (ord, mpxn, responsibility, party, effective_from, record_id, source, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
   }));
 
+  private readonly meterPoints = new FoldCache<MeterPointState>(
+    (k) => loadState<MeterPointState>(this.stmts().meterPoint, k),
+    (k, state) => this.stmts().putMeterPoint.run(k, JSON.stringify(state)),
+  );
+  readonly folds = [this.meterPoints];
+
   constructor(private readonly rm: ReadModelDb) {}
 
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const s = this.stmts();
-    const meterPoints = new FoldCache<MeterPointState>(
-      (k) => loadState<MeterPointState>(s.meterPoint, k),
-      (k, state) => s.putMeterPoint.run(k, JSON.stringify(state)),
-    );
+    const meterPoints = this.meterPoints;
     for (const { event, ord, position } of batch) {
       if (event.type !== 'RegistrationChanged') continue;
       const d = event.data;

@@ -1,6 +1,7 @@
 import type { LedgerEvent, LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import type { TableSet } from '../read-model-db';
+import type { Fold } from './fold-cache';
 
 /**
  * An event as a projection sees it: read as a ledger event, with its place in the store and in the
@@ -25,8 +26,18 @@ export interface Projection extends TableSet {
   /** The event types it reads; the batch it is given holds those only, in store order. */
   readonly handles: ReadonlySet<LedgerEventType>;
   applyBatch(batch: readonly ProjectedEvent[]): void;
-  /** Forgets what it held in memory for a batch that was rolled back. */
-  discard?(): void;
+  /**
+   * The states it folds, read and written through FoldCaches: the processor tells them when a
+   * batch commits or is rolled back (what they hold of it forgotten), when a rebuild holds them and
+   * when it finishes, and empties them with the tables.
+   */
+  readonly folds?: readonly Fold[];
+  /**
+   * A rebuild into a file nobody reads until it is done (rebuildInto): what it may leave to
+   * `finish`, which runs in a transaction after the last batch, once its folds are written.
+   */
+  hold?(): void;
+  finish?(): void;
   /** Empties its tables. */
   reset(): void;
 }

@@ -13,7 +13,8 @@ export function areaOf(mpxn: string | null): string | null {
  * point, and again once the time passes at which it can change by itself (`valid_until`: a
  * future-dated placement or NO registration taking effect). So a report "now" is a query of the
  * stuck rows (StuckQueries), not a pass over every device. It reads the device and meter-point
- * states those projections wrote, so it comes after them in a batch.
+ * states those projections wrote, so it comes after them in a batch. A rebuild into a file of its
+ * own makes every row once, at its end (`hold`, `finish`).
  */
 export class StuckProjection implements Projection {
   readonly name = 'stuck-devices';
@@ -37,7 +38,9 @@ export class StuckProjection implements Projection {
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
     meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
     devicesOn: db.prepare<[string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ?'),
-    smets1: db.prepare<[], { device_id: string }>('SELECT device_id FROM devices WHERE smets_generation = 1'),
+    smets1: db.prepare<[number], { rowid: number; device: string; meterPoint: string | null }>(
+      'SELECT d.rowid, d.state AS device, m.state AS meterPoint FROM devices d LEFT JOIN meter_points m ON m.mpxn = d.mpxn WHERE d.rowid > ? AND d.smets_generation = 1 ORDER BY d.rowid LIMIT 1000',
+    ),
     put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>(
       `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
@@ -47,6 +50,9 @@ export class StuckProjection implements Projection {
     due: db.prepare<[string], { device_id: string }>('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
   }));
 
+  /** A rebuild into a file of its own (`hold`): the rows are made at its end (`finish`). */
+  private held = false;
+
   constructor(
     private readonly rm: ReadModelDb,
     private readonly clock: () => string = () => new Date().toISOString(),
@@ -54,6 +60,7 @@ export class StuckProjection implements Projection {
 
   /** Recomputes the devices the batch touched, and those on the meter points it touched. */
   applyBatch(batch: readonly ProjectedEvent[]): void {
+    if (this.held) return;
     const s = this.stmts();
     const ids = new Set<string>();
     const mpxns = new Set<string>();
@@ -67,10 +74,34 @@ export class StuckProjection implements Projection {
 
   /** Read models from before this projection existed: filled once from the devices they hold. */
   backfill(): void {
-    this.refresh(
-      this.stmts().smets1.all().map((r) => r.device_id),
-      this.clock(),
-    );
+    this.fill(this.clock());
+  }
+
+  /**
+   * A rebuild into a file nobody reads until it is done: no rows are made batch by batch (each
+   * would read back and parse the device and meter-point states again, in every batch that touches
+   * them); `finish` makes every one once, from the final states, as of the rebuild's end (what the
+   * live read models show once `refreshDue` has run then).
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  finish(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.fill(this.clock());
+  }
+
+  /** A row for every SMETS1 device (the table empty: a rebuild's end, a backfill), from the states the other projections wrote. */
+  private fill(now: string): void {
+    const s = this.stmts();
+    for (let page = s.smets1.all(0); page.length; page = s.smets1.all(page[page.length - 1].rowid)) {
+      for (const r of page) {
+        const device = JSON.parse(r.device) as DeviceState;
+        this.put(device, device.mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
+      }
+    }
   }
 
   /** Recomputes the rows of these devices as of `now` (inside the caller's transaction). */
@@ -82,10 +113,13 @@ export class StuckProjection implements Projection {
         s.drop.run(id);
         continue;
       }
-      const meterPoint = device.mpxn ? loadState<MeterPointState>(s.meterPoint, device.mpxn) : undefined;
-      const st = stuckStatus(device, meterPoint, now);
-      s.put.run(id, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
+      this.put(device, device.mpxn ? loadState<MeterPointState>(s.meterPoint, device.mpxn) : undefined, now);
     }
+  }
+
+  private put(device: DeviceState, meterPoint: MeterPointState | undefined, now: string): void {
+    const st = stuckStatus(device, meterPoint, now);
+    this.stmts().put.run(device.deviceId, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
   }
 
   /** Brings up to date the rows whose status could have changed by itself before `now`. */
@@ -98,6 +132,7 @@ export class StuckProjection implements Projection {
   }
 
   reset(): void {
+    this.held = false;
     truncate(this.rm.db, this.tables);
   }
 }

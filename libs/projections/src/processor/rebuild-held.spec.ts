@@ -1,0 +1,114 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { NO_A, NO_B, recordOneEsme, ESME, MPAN } from '../../../ledger/src/testing/one-esme';
+import { openReadModels } from './projection-writer';
+import { Projector } from './projector';
+import { rebuildInto } from './rebuild-into';
+
+const ctx = { actor: 'test' };
+const MPAN2 = '1523456789010';
+const device = (n: number) => `00-DB-12-34-56-78-90-1${n}`;
+
+/**
+ * A rebuild into a file of its own (rebuildInto) holds the device and meter-point states and the
+ * streams' chain heads across batches (a few at a time, the least recently updated written out)
+ * and makes the stuck rows once at its end: the read models it leaves are those the projector
+ * builds batch by batch.
+ */
+describe('a rebuild holding its states across batches', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-held-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    await recordOneEsme(ledger, NO_B); // ESME on MPAN, NO-A registered, NO-B's certificate: stuck
+    await ledger.recordRegistration({ mpxn: MPAN2, responsibility: 'networkOperator', partyUserId: NO_B, effectiveFrom: '2019-01-01', recordId: 'R2' }, ctx);
+    for (let n = 1; n <= 4; n++) {
+      await ledger.changeInventory({ deviceId: device(n), deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: n % 2 ? MPAN : MPAN2, changedAt: '2019-06-01' }, ctx);
+      await ledger.placeCertificate(
+        { deviceId: device(n), slot: 'networkOperator.critical', certificate: { serial: `C${n}`, issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
+        ctx,
+      );
+    }
+    // later, in later batches: a device stops being SMETS1, one comes back to states written out long before, and a registration change reaches the devices on MPAN
+    await ledger.changeInventory({ deviceId: device(2), deviceType: 'ESME', smetsGeneration: 2, status: 'Commissioned', mpxn: MPAN2, changedAt: '2020-01-01' }, ctx);
+    await ledger.placeCertificate(
+      { deviceId: ESME, slot: 'networkOperator.nonCritical', certificate: { serial: 'B2', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'keyAgreement' }, via: { kind: 'migration' }, placedAt: '2020-01-01' },
+      ctx,
+    );
+    await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_B, effectiveFrom: '2021-01-01', recordId: 'R3' }, ctx);
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The projector's catch-up into `file` in batches of `batchSize`, holding `held` states if given; what it halted on, and every table. */
+  const project = async (file: string, held?: number, batchSize = 2) => {
+    const writer = openReadModels(path.join(dir, file));
+    if (held) writer.hold(held);
+    const projector = new Projector(store, writer, { batchSize });
+    const error = await projector.catchUp().then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    const before = writer.dump();
+    if (held) writer.finish();
+    const result = { error, halted: projector.halted, before, dump: writer.dump() };
+    writer.db.close();
+    return result;
+  };
+  const edit = (sql: string, ...params: unknown[]) => {
+    const raw = new Database(path.join(dir, 'ledger.sqlite'));
+    raw.prepare(sql).run(...params);
+    raw.close();
+  };
+
+  it('the same read models as batch by batch: states written out and read back, a device no longer SMETS1, a registration change reaching devices written batches before', async () => {
+    const live = await project('live.sqlite');
+    expect(live.dump.stuck_status.map((r) => (r as { device_id: string; stuck: number }).device_id)).toEqual([ESME, device(1), device(3), device(4)].sort());
+    expect(live.dump.stuck_status.filter((r) => (r as { stuck: number }).stuck)).toEqual([]); // NO-B registered on MPAN at last: the ESME's and devices 1 and 3's NO-B certificates are theirs
+    for (const held of [1, 3, 100]) {
+      const built = await project(`held-${held}.sqlite`, held);
+      expect(built.dump).toEqual(live.dump);
+      expect(built.before.stuck_status).toEqual([]); // made at the end only
+      expect(built.before.devices).not.toEqual(live.dump.devices); // those held written by finish
+    }
+  });
+
+  it('a broken link held across batches stays broken, its head not moved on; rebuildInto leaves the same read models', async () => {
+    const raw = new Database(path.join(dir, 'ledger.sqlite'));
+    const first = raw.prepare<[string], { position: number }>('SELECT position FROM events WHERE stream = ? ORDER BY revision LIMIT 1 OFFSET 1').get(`device-${ESME}`)!;
+    raw.close();
+    edit("UPDATE events SET data = json_set(data, '$.placedAt', '2019-06-02') WHERE position = ?", first.position);
+    const live = await project('live.sqlite');
+    expect(live.dump.chain_breaks).toEqual([expect.objectContaining({ stream: `device-${ESME}`, kind: 'hash-mismatch' })]);
+    expect((await project('held.sqlite', 1)).dump).toEqual(live.dump);
+    await rebuildInto(store, path.join(dir, 'into.sqlite')); // in one batch here: the head is not the same, batch by batch
+    const into = openReadModels(path.join(dir, 'into.sqlite'));
+    expect(into.dump()).toEqual((await project('one-batch.sqlite', undefined, 1000)).dump);
+    into.db.close();
+  });
+
+  it('halts where batch by batch halts (an event whose JSON does not parse), with what precedes it written by finish; rebuildInto fails and leaves no file', async () => {
+    const raw = new Database(path.join(dir, 'ledger.sqlite'));
+    const { position } = raw.prepare<[], { position: number }>("SELECT position FROM events WHERE type = 'RegistrationChanged' ORDER BY position DESC LIMIT 1").get()!;
+    raw.close();
+    edit('UPDATE events SET data = substr(data, 1, 10) WHERE position = ?', position);
+    const live = await project('live.sqlite');
+    expect(live.halted).toMatchObject({ position: String(position), reason: expect.stringMatching(/JSON does not parse/) });
+    const held = await project('held.sqlite', 1);
+    expect({ ...held, before: undefined }).toEqual({ ...live, before: undefined });
+    const into = path.join(dir, 'into.sqlite');
+    await expect(rebuildInto(store, into)).rejects.toThrow(live.error!);
+    expect(fs.existsSync(into)).toBe(false);
+  });
+});
