@@ -140,6 +140,26 @@ describe('projections', () => {
     expect(Number(head?.revision ?? -1)).toBeLessThan(first.revision);
   });
 
+  it("a broken stream's head is its last good link, whatever batches its events came in (and when a rebuild holds it across batches)", async () => {
+    for (let i = 1; i <= 6; i++) await submit(i, NO_A);
+    const raw = new Database(path.join(dir, 'ledger.sqlite'));
+    const broken = raw.prepare<[string], { position: number; revision: number }>("SELECT position, revision FROM events WHERE stream = ? AND type = 'ServiceRequestEvaluated' ORDER BY revision LIMIT 1 OFFSET 3").get(`device-${ESME}`)!;
+    const good = raw.prepare<[string, number], { metadata: string }>('SELECT metadata FROM events WHERE stream = ? AND revision = ?').get(`device-${ESME}`, broken.revision - 1)!;
+    raw.prepare("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?").run(broken.position);
+    raw.close();
+    const lastGood = { revision: String(broken.revision - 1), hash: (JSON.parse(good.metadata) as { $hash: string }).$hash };
+    for (const [batchSize, held] of [[1, 0], [2, 0], [3, 0], [1000, 0], [2, 1], [3, 2]]) {
+      const file = path.join(dir, `heads-${batchSize}-${held}.sqlite`);
+      const writer = openReadModels(file);
+      if (held) writer.hold(held);
+      await new Projector(store, writer, { batchSize }).catchUp();
+      if (held) writer.finish();
+      const head = writer.db.db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?').get(`device-${ESME}`);
+      writer.db.close();
+      expect({ batchSize, held, head }).toEqual({ batchSize, held, head: lastGood });
+    }
+  });
+
   it("reads a SQLite store's log a page at a time (rows as arrays, one await a page), not event by event", async () => {
     const pages = jest.spyOn(store, 'readAllPages');
     const events = jest.spyOn(store, 'readAll');

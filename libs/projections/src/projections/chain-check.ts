@@ -62,8 +62,10 @@ export class ChainCheck implements Projection {
     const at = broken ? BigInt(broken[3]) : undefined;
     if (at === undefined || e.position < at) this.heads.set(e.stream, { revision: e.revision, hash: hashOf(e)! });
     else if (e.position === at) {
-      this.breakOff(broken!);
-      this.heads.set(e.stream, 'broken');
+      this.heads.update(e.stream, (prev) => {
+        this.breakOff(broken!, prev);
+        return 'broken';
+      });
     }
   }
 
@@ -73,20 +75,20 @@ export class ChainCheck implements Projection {
       if (prev === 'broken') return prev;
       const link = linkOf(prev, e);
       if (!('broken' in link)) return link.head;
-      this.breakOff(link.broken);
+      this.breakOff(link.broken, prev);
       return 'broken';
     });
   }
 
   /**
-   * Records a stream's break. Its head stays in `chain_heads` as the batches before left it (a
-   * broken head is not written): held and not written yet, it is written now.
+   * Records a stream's break, and keeps its last good link (`prev`, if it had one) as its head in
+   * `chain_heads`: a broken head is never written after, so the row is that link whatever batches
+   * the events came in (IntegrityQueries' digest reads it).
    */
-  private breakOff(row: ChainBreakRow): void {
+  private breakOff(row: ChainBreakRow, prev: ChainHead | 'broken' | undefined): void {
     const s = this.stmts();
     s.putBreak.run(...row);
-    const before = this.heads.unwritten(row[0]);
-    if (before && before !== 'broken') s.putHead.run(row[0], before.revision.toString(), before.hash);
+    if (prev && prev !== 'broken') s.putHead.run(row[0], prev.revision.toString(), prev.hash);
   }
 
   reset(): void {

@@ -33,11 +33,6 @@ export class FoldCache<S> implements Fold {
     this.states.set(key, evolve(state));
   }
 
-  /** Holding: a key's state as the last batch committed left it, if it is not written yet. */
-  unwritten(key: string): S | undefined {
-    return this.held?.get(key);
-  }
-
   /** Sets a key's state without reading what it was. */
   set(key: string, state: S): void {
     this.states.set(key, state);
