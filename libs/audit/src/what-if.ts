@@ -15,6 +15,7 @@ import {
 } from '@ledger/domain';
 // Not the library's index (its Nest module and the EventStoreDB client): a worker thread loads this module to judge its share.
 import type { EventStore, ReadAllOptions, RecordedEvent, StoreConfig } from '@ledger/event-store';
+import { opensAgain } from '@ledger/event-store/config';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { pagesOf, SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import * as path from 'node:path';
@@ -140,7 +141,7 @@ export async function whatIf(
   // Shares only on the SQLite file this store reads (the workers open `config.path`: another file
   // would be judged instead, quietly), and only while its positions are gapless (1, 2, 3, ...), since
   // each share works out the window one pass reads from the positions; else one pass.
-  const onItsFile = store instanceof SqliteEventStore && config?.kind === 'sqlite' && config.path !== ':memory:' && path.resolve(config.path) === path.resolve(store.file);
+  const onItsFile = store instanceof SqliteEventStore && config?.kind === 'sqlite' && opensAgain(config.path) && path.resolve(config.path) === path.resolve(store.file);
   if ((options.threads ?? 1) > 1 && onItsFile && store.positionsGapless()) {
     head = (await store.headPosition()) ?? 0n;
     threads = threadsFor(options.threads!, head, page, options.eventsPerThread);

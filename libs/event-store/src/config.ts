@@ -6,6 +6,15 @@ export type StoreConfig =
   | { kind: 'esdb'; connectionString: string; timeoutMs: number };
 
 /**
+ * Whether a SQLite store at `path` is a file that another connection (a job's second thread: a
+ * what-if's shares, a rebuild's check thread) can open again; a store in memory is not (another
+ * connection opens another, empty one). The one rule the jobs' thread budget and the jobs follow.
+ */
+export function opensAgain(path: string): boolean {
+  return path !== ':memory:';
+}
+
+/**
  * Builds the configured adapter. The code that uses the store never chooses it. Each adapter is
  * loaded only when chosen: a job's worker thread that imports this (not the index) loads neither
  * the EventStoreDB client for a SQLite store nor Nest.

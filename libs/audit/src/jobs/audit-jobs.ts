@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { StoreConfig } from '@ledger/event-store';
+import { opensAgain } from '@ledger/event-store/config';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 import type { JobData, WorkerMessage } from './job-thread';
 import { onePassOnly } from '../what-if';
@@ -337,7 +338,7 @@ function wantedThreads(job: AuditJob, whatIfThreads: number): number {
  * another, empty one) and EventStoreDB (one pass) do not have.
  */
 export function takesThreads(store: StoreConfig): boolean {
-  return store.kind === 'sqlite' && store.path !== ':memory:';
+  return store.kind === 'sqlite' && opensAgain(store.path);
 }
 
 /** Parameters as a comparable key (positions are bigints). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { EventStore } from '@ledger/event-store';
+import { opensAgain } from '@ledger/event-store/config';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import { CheckThread } from './check-thread';
 import { Projector } from './projector';
@@ -31,7 +32,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   };
   remove();
   const writer = openReadModels(file);
-  const thread = threads > 1 && store instanceof SqliteEventStore && store.file !== ':memory:' ? new CheckThread(store.file) : undefined;
+  const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
