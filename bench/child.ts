@@ -4,7 +4,7 @@ import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { createProjections, ProjectionWriter, Projector, ReadModelDb } from '@ledger/projections';
-import { rebuildInto } from '@ledger/projections/processor/rebuild-into';
+import { REBUILD_BATCH, rebuildInto } from '@ledger/projections/processor/rebuild-into';
 import type Database from 'better-sqlite3';
 import { readModelBytes, storeBytes } from './bytes';
 import { timed } from './util';
@@ -16,7 +16,7 @@ import { timed } from './util';
  * models. `read` is the raw read of the log (every event through the store's readAll, nothing
  * parsed beyond what the store gives): the ceiling rebuild and what-if are measured against.
  * `ceiling` is the rebuild with the least a read model needs: the same Projector (its reads of the
- * log, batches of 1,000, the read models' file, pragmas and bulk mode), writing one small row per
+ * log, a rebuild job's batches (REBUILD_BATCH), the read models' file, pragmas and bulk mode), writing one small row per
  * event (position, stream, type) and the checkpoint, with nothing decoded, folded or chained.
  */
 class OneRowPerEvent extends ProjectionWriter {
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   } else if (task === 'ceiling') {
     const file = path.join(dir, `ceiling-${process.pid}.sqlite`);
     const writer = new OneRowPerEvent(new ReadModelDb(file));
-    const t = await timed(() => new Projector(store, writer, { batchSize: 1000 }).rebuild());
+    const t = await timed(() => new Projector(store, writer, { batchSize: REBUILD_BATCH }).rebuild());
     writer.db.closeCheckpointed();
     result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
   } else if (task === 'whatif') {

@@ -90,15 +90,17 @@ describe("a rebuild's check thread", () => {
     const result = await rebuildInto(store, f, undefined, { threads: 2 });
     return { result, thread };
   };
-  /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given. */
-  const project = async (f: string, thread?: CheckThread) => {
+  /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given, holding `held` states across batches if given (as rebuildInto does). */
+  const project = async (f: string, thread?: CheckThread, held?: number) => {
     const writer = openReadModels(f);
     writer.checkedBy(thread);
+    if (held) writer.hold(held);
     const projector = new Projector(store, writer, { batchSize: 3 });
     const error = await projector.catchUp().then(
       () => undefined,
       (err: Error) => err.message,
     );
+    if (held) writer.finish();
     await thread?.stop();
     const result = { error, halted: projector.halted, dump: writer.dump() };
     writer.db.close();
@@ -117,6 +119,8 @@ describe("a rebuild's check thread", () => {
     expect(here).not.toHaveBeenCalled();
     // read without their checks (the thread decoded them whole), which no projection reads
     expect(decisionsRead.mock.calls.flatMap(([batch]) => batch.map((e) => (e.event.type === 'ServiceRequestEvaluated' ? e.event.data.checks.length : -1)))).toEqual(decisions().map(() => 0));
+    // And holding states across batches, as rebuildInto does: a break reads the stream's last good head from what is held or written out.
+    for (const held of [1, 2]) expect(await project(path.join(dir, `held-${held}.sqlite`), await threadThrough(file, (await store.headPosition())!), held)).toEqual(alone);
 
     const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));
     const two = await rebuildInto(store, path.join(dir, 'two.sqlite'), undefined, { threads: 2 }); // the thread takes the batches it has checked once it is running

@@ -70,10 +70,9 @@ export class ProjectionWriter {
 
   finish(): void {
     this.db.db.transaction(() => {
-      for (const p of this.projections.all) {
-        for (const f of p.folds ?? []) f.finish();
-        p.finish?.();
-      }
+      // Every held state first: a projection's own finish may read another's tables (the stuck rows read the devices and meter points).
+      for (const p of this.projections.all) for (const f of p.folds ?? []) f.finish();
+      for (const p of this.projections.all) p.finish?.();
     })();
   }
 

@@ -6,7 +6,9 @@ import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { NO_A, NO_B, recordOneEsme, ESME, MPAN } from '../../../ledger/src/testing/one-esme';
-import { openReadModels } from './projection-writer';
+import { createProjections } from '../projections';
+import { ReadModelDb } from '../read-model-db';
+import { openReadModels, ProjectionWriter } from './projection-writer';
 import { Projector } from './projector';
 import { rebuildInto } from './rebuild-into';
 
@@ -84,6 +86,18 @@ describe('a rebuild holding its states across batches', () => {
     }
   });
 
+  it('the stuck rows made at the end read every held state written first, whatever order the projections come in', async () => {
+    const live = await project('live.sqlite');
+    const db = new ReadModelDb(path.join(dir, 'reordered.sqlite'));
+    const projections = createProjections(db);
+    const writer = new ProjectionWriter(db, { ...projections, all: [projections.stuck, ...projections.all.filter((p) => p !== projections.stuck)] });
+    writer.hold(100);
+    await new Projector(store, writer, { batchSize: 2 }).catchUp();
+    writer.finish();
+    expect(writer.dump().stuck_status).toEqual(live.dump.stuck_status);
+    db.close();
+  });
+
   it('a broken link held across batches stays broken, its head not moved on; rebuildInto leaves the same read models', async () => {
     const raw = new Database(path.join(dir, 'ledger.sqlite'));
     const first = raw.prepare<[string], { position: number }>('SELECT position FROM events WHERE stream = ? ORDER BY revision LIMIT 1 OFFSET 1').get(`device-${ESME}`)!;
@@ -92,9 +106,9 @@ describe('a rebuild holding its states across batches', () => {
     const live = await project('live.sqlite');
     expect(live.dump.chain_breaks).toEqual([expect.objectContaining({ stream: `device-${ESME}`, kind: 'hash-mismatch' })]);
     expect((await project('held.sqlite', 1)).dump).toEqual(live.dump);
-    await rebuildInto(store, path.join(dir, 'into.sqlite')); // in one batch here: the head is not the same, batch by batch
+    await rebuildInto(store, path.join(dir, 'into.sqlite')); // in one batch here: the broken stream's head is its last good link all the same
     const into = openReadModels(path.join(dir, 'into.sqlite'));
-    expect(into.dump()).toEqual((await project('one-batch.sqlite', undefined, 1000)).dump);
+    expect(into.dump()).toEqual(live.dump);
     into.db.close();
   });
 

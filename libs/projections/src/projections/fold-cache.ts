@@ -3,7 +3,9 @@
  * (inside the batch's transaction), rather than read, parsed, serialised and written per event.
  *
  * Holding (`hold`: a rebuild into a file nobody else reads, rebuildInto), it keeps up to `limit`
- * states across batches, the least recently updated written out when more come in: a state is
+ * states across batches (plus the keys of the batch at hand), written out when more come in: first
+ * those the batch did not touch (least recently updated first), then the batch's own in the order it
+ * first touched them. A state is
  * then written once when it leaves, not read back and written again in every batch that touches
  * it (a key's events are close together in the log). Nothing held changes until the batch's
  * transaction has committed (`committed`), so a batch rolled back (`discard`) leaves it as it was.
@@ -49,7 +51,7 @@ export class FoldCache<S> implements Fold {
     let over = held.size - this.limit;
     for (const key of this.states.keys()) if (!held.has(key)) over++;
     if (over <= 0) return;
-    // The least recently updated: the held ones this batch did not touch, then this batch's in order.
+    // The held ones this batch did not touch (least recently updated first), then this batch's in the order first touched.
     for (const key of held.keys()) {
       if (over === 0) return;
       if (this.states.has(key)) continue;
