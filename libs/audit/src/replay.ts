@@ -1,5 +1,6 @@
-import { evaluate, getRuleSet, readsOf, requestFromRecord, type DeviceState, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
+import { DomainError, evaluate, getRuleSet, readsOf, requestFromRecord, type DeviceState, type ServiceRequest, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { evolveFor, stateAt } from './stream-folds';
 
 export interface Difference {
@@ -44,11 +45,24 @@ async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) 
  * Replays one recorded decision: the state exactly as of the stream revisions it recorded, the
  * request as recorded, the time of the check as recorded, under the recorded rule set (or
  * `ruleSet`, for a what-if of that one decision).
+ * With `position`, the decision's place in the log: a recorded request that does not validate (an
+ * edited record) is damage to the log, an UnreadableEventError naming its stream, revision and
+ * position, as the what-if says it; without, the DomainError itself.
  */
-export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet): Promise<ReplayResult> {
+export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet, position?: bigint | string): Promise<ReplayResult> {
   const rs = ruleSet ?? getRuleSet(recorded.ruleSet.id, recorded.ruleSet.version);
   const state = await stateAsRecorded(store, recorded);
-  const { decision } = evaluate(requestFromRecord(recorded.request), { ...state, revisionsRead: recorded.revisionsRead }, rs, recorded.evaluatedAt);
+  let request: ServiceRequest;
+  try {
+    request = requestFromRecord(recorded.request);
+  } catch (err) {
+    if (!(err instanceof DomainError) || position === undefined) throw err;
+    for await (const e of store.readAll({ fromPosition: BigInt(position), maxCount: 1 })) {
+      if (e.position === BigInt(position)) throw new UnreadableEventError(e.stream, e.revision, e.position, `its recorded request does not validate: ${err.message}`);
+    }
+    throw err;
+  }
+  const { decision } = evaluate(request, { ...state, revisionsRead: recorded.revisionsRead }, rs, recorded.evaluatedAt);
   const replayed = decision.data;
   // Under another rule set the rule set itself differs by design: compare what was decided.
   const diffs = ruleSet && (ruleSet.id !== recorded.ruleSet.id || ruleSet.version !== recorded.ruleSet.version)

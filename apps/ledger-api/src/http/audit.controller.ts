@@ -31,7 +31,7 @@ export class AuditController {
     const requestId = formatRequestId(parseRequestId(raw, 'requestId'));
     const row = this.decisions.decision(requestId);
     if (!row) throw new NotFoundException(`no decision is recorded for ${requestId}`);
-    return replayDecision(this.store, row.decision, ruleSet ? getRuleSet(ruleSet) : undefined);
+    return replayDecision(this.store, row.decision, ruleSet ? getRuleSet(ruleSet) : undefined, row.position);
   }
 
   @Post('replays')

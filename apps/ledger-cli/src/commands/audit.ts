@@ -15,7 +15,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
         try {
           const row = l.decisions.decision(requestId);
           if (!row) throw new CliError(`no decision is recorded for ${requestId}`);
-          const r = await replayDecision(l.store, row.decision, opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined);
+          const r = await replayDecision(l.store, row.decision, opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined, row.position);
           print(r, () =>
             [
               `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
