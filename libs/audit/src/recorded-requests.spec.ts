@@ -2,9 +2,10 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, type RuleSet } from '@ledger/domain';
+import { getRuleSet, ledgerEventOf, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore, UnreadableEventError } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
+import { replayDecision } from './replay';
 import { whatIf } from './what-if';
 
 /**
@@ -74,4 +75,18 @@ describe('a recorded request read back', () => {
       expect({ ...failures[1] }).toEqual({ ...failures[0] }); // stream, revision, position and reason
     }
   }, 60_000);
+
+  it("and a single decision's replay, given its position, says the same of the store's edited record (the API's and the CLI's replay)", async () => {
+    const copy = edited('replay-commandVariant', '$.commandVariant', 9);
+    const store = new SqliteEventStore(copy);
+    try {
+      let recorded: ServiceRequestEvaluatedV1 | undefined;
+      for await (const e of store.readAll({ fromPosition: BigInt(decision), maxCount: 1 })) recorded = (ledgerEventOf(e.stream, e.type, e.data) as { data: ServiceRequestEvaluatedV1 }).data;
+      const failure = await replayDecision(store, recorded!, undefined, String(decision)).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(UnreadableEventError);
+      expect(failure).toMatchObject({ position: BigInt(decision), reason: "its recorded request does not validate: commandVariant: '9' is not a command variant (1-8)" });
+    } finally {
+      await store.dispose();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { DomainError, evaluate, getRuleSet, readsOf, requestFromRecord, type DeviceState, type ServiceRequest, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
-import { evolveFor, stateAt } from './stream-folds';
+import { evolveFor, readEvent, stateAt } from './stream-folds';
 
 export interface Difference {
   path: string;
@@ -45,9 +45,11 @@ async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) 
  * Replays one recorded decision: the state exactly as of the stream revisions it recorded, the
  * request as recorded, the time of the check as recorded, under the recorded rule set (or
  * `ruleSet`, for a what-if of that one decision).
- * With `position`, the decision's place in the log: a recorded request that does not validate (an
- * edited record) is damage to the log, an UnreadableEventError naming its stream, revision and
- * position, as the what-if says it; without, the DomainError itself.
+ * With `position`, the decision's place in the log: a recorded request that does not validate, and
+ * does not in the store's own event there either (an edited record), is damage to the log, an
+ * UnreadableEventError naming its stream, revision and position, as the what-if says it. Else (no
+ * position, or the store's event validates: the copy given was edited where it was read from, such
+ * as a read-model row) the DomainError itself: the store is not blamed for a copy.
  */
 export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet, position?: bigint | string): Promise<ReplayResult> {
   const rs = ruleSet ?? getRuleSet(recorded.ruleSet.id, recorded.ruleSet.version);
@@ -58,7 +60,14 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
   } catch (err) {
     if (!(err instanceof DomainError) || position === undefined) throw err;
     for await (const e of store.readAll({ fromPosition: BigInt(position), maxCount: 1 })) {
-      if (e.position === BigInt(position)) throw new UnreadableEventError(e.stream, e.revision, e.position, `its recorded request does not validate: ${err.message}`);
+      const stored = e.position === BigInt(position) ? readEvent(e) : undefined;
+      if (stored?.type !== 'ServiceRequestEvaluated') break;
+      try {
+        requestFromRecord(stored.data.request);
+      } catch (again) {
+        if (again instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, `its recorded request does not validate: ${again.message}`);
+        throw again;
+      }
     }
     throw err;
   }
