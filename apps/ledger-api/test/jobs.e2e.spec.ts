@@ -79,17 +79,14 @@ describe('audit jobs', () => {
     const first = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body;
     // One job runs at once (LEDGER_JOBS_MAX_RUNNING=1), and one on a waiting worker may take a few
     // ms: of several asked at once, some are queued when they are answered.
-    const more = await Promise.all(Array.from({ length: 8 }, () => t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'baseline' }).expect(202)));
-    // The last queued first: the one least likely to have started by the time it is cancelled.
-    const queued = more.map((r) => r.body).filter((j: { state: string }) => j.state === 'queued').reverse();
-    let second: { id: string } | undefined;
-    for (const j of queued) {
-      const r = await t.http().delete(`/jobs/${j.id}`).set('x-api-key', 'dev-auditor-key');
-      if (r.status !== 200 || r.body.startedAt !== null) continue;
-      expect(r.body).toMatchObject({ state: 'cancelled', startedAt: null });
-      second = j;
-      break;
-    }
+    const more = await Promise.all(Array.from({ length: 24 }, () => t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'baseline' }).expect(202)));
+    // Every one answered queued is cancelled at once (one at a time, the queue could drain first:
+    // a job on a waiting worker takes a few ms); one still queued then is the one followed below.
+    const queued = more.map((r) => r.body).filter((j: { state: string }) => j.state === 'queued');
+    const cancelled = await Promise.all(queued.map((j: { id: string }) => t.http().delete(`/jobs/${j.id}`).set('x-api-key', 'dev-auditor-key')));
+    const i = cancelled.findIndex((r) => r.status === 200 && r.body.startedAt === null);
+    const second: { id: string } | undefined = queued[i];
+    if (second) expect(cancelled[i].body).toMatchObject({ state: 'cancelled', startedAt: null });
     if (!second) throw new Error('no job was still queued when cancelled');
     // The first may have answered already (a job on a waiting worker takes a few ms): then the
     // cancellation is refused while its end is handled (409) and it ends as succeeded.
