@@ -46,8 +46,8 @@ export const FLAT_FIELDS: Record<string, { required: boolean; ok: (v: unknown) =
 };
 
 /**
- * The common JSON request, checked without class-validator and class-transformer (~10-20 us a
- * request on this machine, against ~1): a plain object with both required fields, whose every key
+ * The common JSON request, checked without class-validator and class-transformer (~3 us a
+ * request on this machine, against ~15 through them): a plain object with both required fields, whose every key
  * is one of FLAT_FIELDS and whose every value passes its field's checks, exactly as `validated`
  * would pass it (it would answer a DTO holding the same values). Anything else (a dateRange,
  * remotePartyRoles, certificates, an unknown key, a bad value) gets undefined, and `validated`'s
