@@ -258,3 +258,36 @@ describe('a damaged read-model row', () => {
     }
   });
 });
+
+describe('a replay of a decision whose recorded request does not validate', () => {
+  it("the read-model row edited: 500 naming the row and saying to rebuild; the store's event edited too: 500 at its position; never a 400 as if the auditor's input were wrong", async () => {
+    const t = await startTestApp();
+    const sql = (file: string, text: string, ...args: unknown[]) => {
+      const db = new Database(file);
+      try {
+        expect(db.prepare(text).run(...args).changes).toBe(1);
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      await estate(t);
+      await t.as('intake').post('/service-requests', read(1)).expect(200);
+      const requestId = read(1).requestId;
+      const replay = `/decisions/${encodeURIComponent(requestId)}/replay`;
+      expect((await t.as('auditor').post(replay).expect(200)).body.identical).toBe(true);
+      const { position } = (await t.as('auditor').get(`/decisions/${encodeURIComponent(requestId)}`).expect(200)).body;
+      expect(position).toMatch(/^\d+$/);
+      sql(`${t.dir}/readmodels.sqlite`, "UPDATE decisions SET data = json_set(data, '$.commandVariant', 9) WHERE request_id = ?", requestId);
+      const row = await t.as('auditor').post(replay);
+      expect(row.status).toBe(500);
+      expect(row.body).toMatchObject({ code: 'UNREADABLE_READ_MODEL_ROW', table: 'decisions', key: requestId, position, message: expect.stringMatching(/commandVariant.*rebuild/) });
+      sql(t.storeFile, "UPDATE events SET data = json_set(data, '$.commandVariant', 9) WHERE position = ?", Number(position));
+      const stored = await t.as('auditor').post(replay);
+      expect(stored.status).toBe(500);
+      expect(stored.body).toMatchObject({ code: 'UNREADABLE_STORED_EVENT', stream: `device-${ESME}`, position, message: expect.stringMatching(/commandVariant/) });
+    } finally {
+      await t.close();
+    }
+  });
+});

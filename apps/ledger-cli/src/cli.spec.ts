@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { ReadModelRowError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
 
 /** Runs the CLI in process against a temporary store; returns its exit code and what it printed. */
@@ -69,6 +71,21 @@ describe('the ledger CLI', () => {
     expect((await json(env, 'verify', '--digest', digest.body.digest, '--at', digest.body.position)).body.digest.matches).toBe(true);
     const rebuilt = await json(env, 'rebuild');
     expect(rebuilt.body.events).toBe(Number(digest.body.position));
+  });
+
+  it("replay of a decision whose read-model row was edited so that its request does not validate blames the row, which a rebuild mends; not the auditor's input", async () => {
+    const requestId = (await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1')).body.changes.items[0].requestId;
+    const rm = new Database(path.join(dir, 'data', 'readmodels.sqlite'));
+    try {
+      expect(rm.prepare("UPDATE decisions SET data = json_set(data, '$.commandVariant', 9) WHERE request_id = ?").run(requestId).changes).toBe(1);
+    } finally {
+      rm.close();
+    }
+    const replay = ledger(env, 'replay', requestId);
+    await expect(replay).rejects.toBeInstanceOf(ReadModelRowError);
+    await expect(replay).rejects.toThrow(/commandVariant.*rebuild/);
+    expect((await json(env, 'rebuild')).code).toBe(0);
+    expect((await json(env, 'replay', requestId)).body.identical).toBe(true);
   });
 
   it('import-registrations and submit take files, and say what is wrong with bad ones', async () => {

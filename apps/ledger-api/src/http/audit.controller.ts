@@ -3,7 +3,7 @@ import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb } from '@ledger/projections';
+import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowAtFault } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
 import { jobParams, JobService, WhatIfDto } from './jobs.controller';
 
@@ -31,7 +31,8 @@ export class AuditController {
     const requestId = formatRequestId(parseRequestId(raw, 'requestId'));
     const row = this.decisions.decision(requestId);
     if (!row) throw new NotFoundException(`no decision is recorded for ${requestId}`);
-    return replayDecision(this.store, row.decision, ruleSet ? getRuleSet(ruleSet) : undefined, row.position);
+    const rs = ruleSet ? getRuleSet(ruleSet) : undefined;
+    return replayDecision(this.store, row.decision, rs, row.position).catch(rowAtFault(row));
   }
 
   @Post('replays')
