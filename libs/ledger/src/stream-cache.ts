@@ -2,6 +2,14 @@ import type { LedgerEvent } from '@ledger/domain';
 import { GENESIS_HASH, hashOf, type EventStore, type NewEvent } from '@ledger/event-store';
 import { toLedgerEvent } from './streams';
 
+/**
+ * How a stream's events are read for its fold: no fold reads a decision (evolveDevice passes over
+ * it), so its checks' reasons are not rendered; it is still decoded whole, so one that does not
+ * decode stops the command (an UnreadableEventError), as it halts the projector, which reads
+ * decisions the same way (check-thread.ts, readEvent).
+ */
+const FOLDED = { reasons: false } as const;
+
 /** A stream's fold: its decider's evolve. */
 export type Evolve<S> = (s: S, e: LedgerEvent) => S;
 
@@ -42,7 +50,7 @@ export class StreamCache {
     // is a recorded fact at the revision it names.
     const ids = (cached?.ids as Map<string, number> | undefined) ?? new Map<string, number>();
     for await (const e of this.store.readStream(stream, revision === undefined ? {} : { fromRevision: revision + 1n })) {
-      state = evolve(state, toLedgerEvent(e));
+      state = evolve(state, toLedgerEvent(e, FOLDED));
       revision = e.revision;
       lastHash = hashOf(e) ?? lastHash;
       ids.set(e.id, Number(e.revision)); // a number: no BigInt kept per id

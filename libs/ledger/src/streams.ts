@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DomainError, storedData, upcast, type LedgerEvent } from '@ledger/domain';
+import { DomainError, storedData, upcast, type LedgerEvent, type ReadOptions } from '@ledger/domain';
 import { chainEvents, UnreadableEventError, type EventMetadata, type EventStore, type NewEvent, type RecordedEvent } from '@ledger/event-store';
 
 /** A UUID (version 5 layout) derived from a name, so the same fact always gets the same event id. */
@@ -26,10 +26,14 @@ export async function readAppendAt(store: EventStore, stream: string, revision: 
   return events;
 }
 
-/** A stored event as a ledger event; one of a type or schema version this code does not know is an UnreadableEventError. */
-export function toLedgerEvent(e: RecordedEvent): LedgerEvent {
+/**
+ * A stored event as a ledger event; one of a type or schema version this code does not know, or a
+ * decision that does not decode, is an UnreadableEventError. `options`: what of a decision is left
+ * out (upcast's ReadOptions).
+ */
+export function toLedgerEvent(e: RecordedEvent, options?: ReadOptions): LedgerEvent {
   try {
-    return upcast(e.type, e.data, e.stream);
+    return upcast(e.type, e.data, e.stream, options);
   } catch (err) {
     if (err instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, err.message);
     throw err;
