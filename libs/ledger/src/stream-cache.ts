@@ -26,7 +26,9 @@ export interface FoldedStream<S> {
 }
 
 /**
- * The command handlers' read side: folded streams kept in memory (least recently used first out),
+ * The command handlers' read side: folded streams kept in memory (least recently used first out,
+ * up to `maxStreams` streams and `maxIds` event ids between them: a stream's ids are all kept, so
+ * long streams, not their number, are what fill memory; one stream alone is kept whatever its length),
  * each brought up to the head of its stream before every use by reading only the events after the
  * revision it holds. A decision made on a cached fold is the decision a full read would give: the
  * fold is always of the whole stream up to the head read, and the append that follows still
@@ -35,11 +37,20 @@ export interface FoldedStream<S> {
  */
 export class StreamCache {
   private readonly entries = new Map<string, FoldedStream<unknown>>();
+  /** The ids each held stream had when it was last kept, and their sum. */
+  private readonly idsOf = new Map<string, number>();
+  private idsHeld = 0;
 
   constructor(
     private readonly store: EventStore,
     private readonly maxStreams = 20_000,
+    private readonly maxIds = 1_000_000,
   ) {}
+
+  /** The streams held, and the event ids held between them. */
+  get held(): { streams: number; ids: number } {
+    return { streams: this.entries.size, ids: this.idsHeld };
+  }
 
   async load<S>(stream: string, initialState: S, evolve: Evolve<S>): Promise<FoldedStream<S>> {
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
@@ -74,9 +85,23 @@ export class StreamCache {
   /** Keeps a fold unless a later one of the same stream is already held. */
   private keep(folded: FoldedStream<unknown>): void {
     const held = this.entries.get(folded.stream);
-    if (held && held.revision !== undefined && (folded.revision === undefined || folded.revision < held.revision)) return;
+    if (held && held.revision !== undefined && (folded.revision === undefined || folded.revision < held.revision)) {
+      this.count(held); // its id map is the one the load grew
+      return;
+    }
     this.entries.delete(folded.stream);
     this.entries.set(folded.stream, folded);
-    if (this.entries.size > this.maxStreams) this.entries.delete(this.entries.keys().next().value!);
+    this.count(folded);
+    while (this.entries.size > 1 && (this.entries.size > this.maxStreams || this.idsHeld > this.maxIds)) {
+      const oldest = this.entries.keys().next().value!;
+      this.entries.delete(oldest);
+      this.idsHeld -= this.idsOf.get(oldest)!;
+      this.idsOf.delete(oldest);
+    }
+  }
+
+  private count(folded: FoldedStream<unknown>): void {
+    this.idsHeld += folded.ids.size - (this.idsOf.get(folded.stream) ?? 0);
+    this.idsOf.set(folded.stream, folded.ids.size);
   }
 }

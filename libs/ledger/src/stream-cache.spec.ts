@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { LedgerEvent } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { StreamCache } from './stream-cache';
+import { nameUuid } from './streams';
+
+/** Counts a stream's events: any event will do, the cache never looks inside one but to fold it. */
+const count = (n: number, _e: LedgerEvent) => n + 1;
+const inventory = (i: number) => ({ id: nameUuid(`e:${i}`), type: 'DeviceInventoryChanged', data: { schemaVersion: 1, deviceId: `d${i}` } });
+
+describe('the stream cache', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stream-cache-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Streams a..e of `lengths` events each. */
+  async function streams(lengths: number[]): Promise<string[]> {
+    let i = 0;
+    const names = lengths.map((_, k) => `device-${String.fromCharCode(97 + k)}`);
+    for (const [k, n] of lengths.entries()) await store.appendToStream(names[k], Array.from({ length: n }, () => inventory(i++)));
+    return names;
+  }
+
+  it('holds at most maxIds event ids between its streams, the least recently used out first; a longer stream is held alone', async () => {
+    const [a, b, c, d] = await streams([4, 4, 4, 12]);
+    const cache = new StreamCache(store, 100, 10);
+    for (const s of [a, b]) await cache.load(s, 0, count);
+    expect(cache.held).toEqual({ streams: 2, ids: 8 });
+    await cache.load(a, 0, count); // a used again: b is now the least recently used
+    await cache.load(c, 0, count);
+    expect(cache.held).toEqual({ streams: 2, ids: 8 }); // b out: 12 > 10
+    const again = await cache.load(a, 0, count);
+    expect(again.ids.size).toBe(4); // a was held: not read again whole
+    const long = await cache.load(d, 0, count);
+    expect(long.state).toBe(12);
+    expect(cache.held).toEqual({ streams: 1, ids: 12 });
+  });
+
+  it('a stream loaded again after it was let go is folded whole, with every id and revision', async () => {
+    const [a, b] = await streams([5, 5]);
+    const cache = new StreamCache(store, 100, 5);
+    const first = await cache.load(a, 0, count);
+    await cache.load(b, 0, count);
+    expect(cache.held).toEqual({ streams: 1, ids: 5 });
+    const again = await cache.load(a, 0, count);
+    expect(again.ids).not.toBe(first.ids); // a held stream keeps its map and grows it
+    expect({ state: again.state, revision: again.revision, lastHash: again.lastHash }).toEqual({ state: 5, revision: 4n, lastHash: first.lastHash });
+    expect([...again.ids]).toEqual([...first.ids]);
+  });
+
+  it('counts the ids an append adds to a held stream', async () => {
+    const [a, b] = await streams([3, 3]);
+    const cache = new StreamCache(store, 100, 7);
+    const loaded = await cache.load(a, 0, count);
+    await cache.load(b, 0, count);
+    const events = [inventory(100), inventory(101)];
+    const r = await store.appendToStream(a, events, { expectedRevision: loaded.revision! });
+    cache.appended(loaded, events, count, r.nextExpectedRevision);
+    expect(cache.held).toEqual({ streams: 1, ids: 5 }); // 8 > 7: b, the least recently used, out
+  });
+});
+
+describe('nameUuid', () => {
+  it('derives the same ids as it always has (a version 5 layout)', () => {
+    expect(nameUuid('decision:90-B3-D5-1F-30-01-00-01:00-DB-12-34-56-78-90-01:1')).toBe('1e851ef7-a6d5-5749-9b88-29139d4cdf55');
+    expect(nameUuid('placed:x:0')).toBe('36870222-58f4-5c0e-8e4f-b8ecf76b8414');
+    expect(nameUuid('')).toBe('f1b9e1bb-acbe-5bfc-b203-f9769b5de353');
+  });
+
+  it('gives ids that are cheap to keep: a flat string (~90 bytes with its map entry), not pieces of a longer one (~400)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const n = 20_000;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const kept = new Map<string, number>();
+    for (let i = 0; i < n; i++) kept.set(nameUuid(`decision:${i}`), i);
+    gc();
+    const perId = (process.memoryUsage().heapUsed - before) / n;
+    expect(kept.size).toBe(n);
+    expect(perId).toBeLessThan(200);
+  });
+});
