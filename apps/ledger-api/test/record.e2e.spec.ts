@@ -260,7 +260,7 @@ describe('a damaged read-model row', () => {
 });
 
 describe('a replay of a decision whose recorded request does not validate', () => {
-  it("the read-model row edited: 500 naming the row and saying to rebuild; the store's event edited too: 500 at its position; never a 400 as if the auditor's input were wrong", async () => {
+  it("the read-model row edited: 500 naming the row and saying to rebuild; the store's event edited too: 500 at its position; a 400 only for the auditor's own input", async () => {
     const t = await startTestApp();
     const sql = (file: string, text: string, ...args: unknown[]) => {
       const db = new Database(file);
@@ -278,6 +278,10 @@ describe('a replay of a decision whose recorded request does not validate', () =
       expect((await t.as('auditor').post(replay).expect(200)).body.identical).toBe(true);
       const { position } = (await t.as('auditor').get(`/decisions/${encodeURIComponent(requestId)}`).expect(200)).body;
       expect(position).toMatch(/^\d+$/);
+      // A rule set that does not judge the decision's SRV is the auditor's choice, not damage: still a 400 naming srv.
+      await t.as('intake').post('/service-requests', { ...read(2), srv: '7.4' }).expect(200);
+      const unjudged = await t.as('auditor').post(`/decisions/${encodeURIComponent(read(2).requestId)}/replay?ruleSet=baseline@1`);
+      expect({ status: unjudged.status, field: unjudged.body.field }).toEqual({ status: 400, field: 'srv' });
       sql(`${t.dir}/readmodels.sqlite`, "UPDATE decisions SET data = json_set(data, '$.commandVariant', 9) WHERE request_id = ?", requestId);
       const row = await t.as('auditor').post(replay);
       expect(row.status).toBe(500);

@@ -47,11 +47,12 @@ async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) 
  * `ruleSet`, for a what-if of that one decision).
  * With `position`, the decision's place in the log: a recorded request that does not validate, and
  * does not in the store's own event there either (an edited record), is damage to the log, an
- * UnreadableEventError naming its stream, revision and position, as the what-if says it. Else (no
- * position, or the store's event validates: the copy given was edited where it was read from, such
- * as a read-model row) the DomainError itself: the store is not blamed for a copy.
+ * UnreadableEventError naming its stream, revision and position, as the what-if says it. Where the
+ * store's event there validates, the copy given was edited where it was read from (a read-model
+ * row): `copyDamaged` makes the error that says so (the store is not blamed for a copy, nor the
+ * caller's input); without it, or without a position, the DomainError itself.
  */
-export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet, position?: bigint | string): Promise<ReplayResult> {
+export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet, position?: bigint | string, copyDamaged?: (reason: string) => Error): Promise<ReplayResult> {
   const rs = ruleSet ?? getRuleSet(recorded.ruleSet.id, recorded.ruleSet.version);
   const state = await stateAsRecorded(store, recorded);
   let request: ServiceRequest;
@@ -68,6 +69,7 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
         if (again instanceof DomainError) throw new UnreadableEventError(e.stream, e.revision, e.position, `its recorded request does not validate: ${again.message}`);
         throw again;
       }
+      if (copyDamaged) throw copyDamaged(err.message);
     }
     throw err;
   }

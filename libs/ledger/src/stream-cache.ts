@@ -4,9 +4,10 @@ import { toLedgerEvent } from './streams';
 
 /**
  * How a stream's events are read for its fold: no fold reads a decision (evolveDevice passes over
- * it), so its checks' reasons are not rendered; it is still decoded whole, so one that does not
- * decode stops the command (an UnreadableEventError), as it halts the projector, which reads
- * decisions the same way (check-thread.ts, readEvent).
+ * it), so its checks' reasons are not rendered; it is still decoded whole (not as lean as the
+ * what-if's folds, stream-folds.ts), so that one that does not decode stops the command (an
+ * UnreadableEventError), as it halts the projector where no check thread has read it first
+ * (check-thread.ts, readEvent).
  */
 const FOLDED = { reasons: false } as const;
 
@@ -28,7 +29,9 @@ export interface FoldedStream<S> {
 /**
  * The command handlers' read side: folded streams kept in memory (least recently used first out,
  * up to `maxStreams` streams and `maxIds` event ids between them: a stream's ids are all kept, so
- * long streams, not their number, are what fill memory; one stream alone is kept whatever its length),
+ * long streams, not their number, are what fill memory. A stream with more ids than `maxIds` on its
+ * own is held under `maxStreams` only: it neither lets the others go nor is let go for its ids, so
+ * it is not read again whole for each command on it),
  * each brought up to the head of its stream before every use by reading only the events after the
  * revision it holds. A decision made on a cached fold is the decision a full read would give: the
  * fold is always of the whole stream up to the head read, and the append that follows still
@@ -92,16 +95,23 @@ export class StreamCache {
     this.entries.delete(folded.stream);
     this.entries.set(folded.stream, folded);
     this.count(folded);
-    while (this.entries.size > 1 && (this.entries.size > this.maxStreams || this.idsHeld > this.maxIds)) {
-      const oldest = this.entries.keys().next().value!;
-      this.entries.delete(oldest);
-      this.idsHeld -= this.idsOf.get(oldest)!;
-      this.idsOf.delete(oldest);
+    if (this.entries.size > this.maxStreams) this.drop(this.entries.keys().next().value!);
+    for (const stream of this.entries.keys()) {
+      if (this.idsHeld <= this.maxIds) break;
+      if (this.idsOf.get(stream)! > 0) this.drop(stream); // the least recently used that counts
     }
   }
 
+  /** Counts a held stream's ids (none for one over the bound on its own: see the class). */
   private count(folded: FoldedStream<unknown>): void {
-    this.idsHeld += folded.ids.size - (this.idsOf.get(folded.stream) ?? 0);
-    this.idsOf.set(folded.stream, folded.ids.size);
+    const ids = folded.ids.size > this.maxIds ? 0 : folded.ids.size;
+    this.idsHeld += ids - (this.idsOf.get(folded.stream) ?? 0);
+    this.idsOf.set(folded.stream, ids);
+  }
+
+  private drop(stream: string): void {
+    this.entries.delete(stream);
+    this.idsHeld -= this.idsOf.get(stream)!;
+    this.idsOf.delete(stream);
   }
 }

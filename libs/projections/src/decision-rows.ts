@@ -1,4 +1,4 @@
-import { decodeDecision, deviceStream, DomainError, storedData, upcast, type DecisionRecordV3, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { decodeDecision, deviceStream, storedData, upcast, type DecisionRecordV3, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 
 /**
@@ -35,16 +35,12 @@ export class ReadModelRowError extends Error {
 }
 
 /**
- * For work on the decision a row gives back (a replay of it; the caller's own input checked
- * before): a DomainError it meets is about that decision, a request or rule set that does not
- * validate as the row has them, so it is the row's damage, a ReadModelRowError (a 500 naming the
- * row and saying to rebuild), not a 400 as if the caller's input were wrong. Where the store's own
- * event is damaged too, the replay says so itself (an UnreadableEventError, left as it is).
+ * The error for a row whose decision's recorded request does not validate where the store's own
+ * event does (replayDecision's `copyDamaged`): the row's damage, a ReadModelRowError (a 500 naming
+ * the row and saying to rebuild), not a 400 as if the caller's input were wrong.
  */
-export function rowAtFault(row: { requestId: string; position: string }): (err: unknown) => never {
-  return (err) => {
-    throw err instanceof DomainError ? new ReadModelRowError('decisions', row.requestId, row.position, err.message) : err;
-  };
+export function rowDamaged(row: { requestId: string; position: string }): (reason: string) => ReadModelRowError {
+  return (reason) => new ReadModelRowError('decisions', row.requestId, row.position, reason);
 }
 
 /** The decision of a row: its columns and `data` put back together, as the store's event reads; a row that does not decode is a ReadModelRowError. */

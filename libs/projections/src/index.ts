@@ -1,5 +1,5 @@
 export * from './read-model-db';
-export { ReadModelRowError, rowAtFault } from './decision-rows';
+export { ReadModelRowError, rowDamaged } from './decision-rows';
 export * from './projections';
 export * from './processor';
 export * from './queries';

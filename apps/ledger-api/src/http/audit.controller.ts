@@ -3,7 +3,7 @@ import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowAtFault } from '@ledger/projections';
+import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowDamaged } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
 import { jobParams, JobService, WhatIfDto } from './jobs.controller';
 
@@ -32,7 +32,7 @@ export class AuditController {
     const row = this.decisions.decision(requestId);
     if (!row) throw new NotFoundException(`no decision is recorded for ${requestId}`);
     const rs = ruleSet ? getRuleSet(ruleSet) : undefined;
-    return replayDecision(this.store, row.decision, rs, row.position).catch(rowAtFault(row));
+    return replayDecision(this.store, row.decision, rs, row.position, rowDamaged(row));
   }
 
   @Post('replays')

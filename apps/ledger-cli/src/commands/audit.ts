@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId } from '@ledger/domain';
-import { rowAtFault } from '@ledger/projections';
+import { rowDamaged } from '@ledger/projections';
 import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
 
 /** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
@@ -17,7 +17,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const row = l.decisions.decision(requestId);
           if (!row) throw new CliError(`no decision is recorded for ${requestId}`);
           const rs = opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined;
-          const r = await replayDecision(l.store, row.decision, rs, row.position).catch(rowAtFault(row));
+          const r = await replayDecision(l.store, row.decision, rs, row.position, rowDamaged(row));
           print(r, () =>
             [
               `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
