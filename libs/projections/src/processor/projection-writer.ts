@@ -6,10 +6,28 @@ import { Checkpoint } from './checkpoint';
 import { readEvent, type CheckThread } from './check-thread';
 
 /**
+ * The read models' checkpoint went back (another process reset them to rebuild in place) since the
+ * batch was read after it: nothing of the batch is applied; read again from the checkpoint.
+ */
+export class CheckpointMovedBackError extends Error {
+  override readonly name = 'CheckpointMovedBackError';
+  constructor(
+    readonly after: bigint | undefined,
+    readonly checkpoint: bigint | undefined,
+  ) {
+    super(`the read models' checkpoint moved back from ${after ?? 'the start'} to ${checkpoint ?? 'the start'} (another process is rebuilding them): read again from there`);
+  }
+}
+
+/**
  * Applies batches of recorded events to every projection, each batch in one transaction together
  * with the checkpoint (the position of the last event applied), so a crash never applies an event
  * twice nor skips one. An event it cannot read fails the whole batch (UnreadableEventError); the
  * Projector then applies what came before it and halts.
+ * Another process may keep the same file (a CLI command catching up beside the API): with `after`,
+ * the checkpoint the batch was read after, each batch takes the write lock first and reads the
+ * checkpoint there, applies only the events after it (those up to it were applied by the other
+ * process) and, if it went back (a rebuild in place), applies nothing (CheckpointMovedBackError).
  */
 export class ProjectionWriter {
   readonly checkpoint: Checkpoint;
@@ -29,14 +47,18 @@ export class ProjectionWriter {
     this.projections.chain.thread = thread;
   }
 
-  applyBatch(events: readonly RecordedEvent[]): void {
+  applyBatch(events: readonly RecordedEvent[], guard?: { after: bigint | undefined }): void {
     if (events.length === 0) return;
     try {
       this.db.db.transaction(() => {
-        let { applied } = this.checkpoint.get();
+        let { position: at, applied } = this.checkpoint.get();
+        // With a guard, what another process applied since the batch was read (`at` past `after`) is passed over.
+        const through = guard ? at : undefined;
+        if (guard && guard.after !== undefined && (at === undefined || at < guard.after)) throw new CheckpointMovedBackError(guard.after, at);
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
         for (const recorded of events) {
+          if (through !== undefined && recorded.position <= through) continue;
           const ord = ++applied;
           const event = readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
@@ -45,8 +67,9 @@ export class ProjectionWriter {
           const mine = batch.filter((e) => p.handles.has(e.event.type));
           if (mine.length) p.applyBatch(mine);
         }
-        this.checkpoint.set(events[events.length - 1].position, applied);
-      })();
+        const last = events[events.length - 1].position;
+        if (through === undefined || last > through) this.checkpoint.set(last, applied);
+      }).immediate();
     } catch (err) {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.discard();
       throw err;

@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
-import type { ProjectionWriter } from './projection-writer';
+import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
 
 export interface ProjectorOptions {
   /** Events per transaction during a catch-up or rebuild. */
@@ -101,11 +101,16 @@ export class Projector {
           }
         }
       } catch (err) {
-        if (err instanceof UnreadableEventError) this.apply(batch); // what came before it
+        if (err instanceof UnreadableEventError) this.apply(batch, from); // what came before it
         throw this.haltOn(err);
       }
       if (batch.length === 0) return applied;
-      this.apply(batch);
+      try {
+        this.apply(batch, from);
+      } catch (err) {
+        if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them: read again from the checkpoint
+        throw err;
+      }
       applied += batch.length;
       onProgress?.(applied);
       // Reading SQLite settles in microtasks only: yield a turn of the event loop between batches,
@@ -114,13 +119,17 @@ export class Projector {
     }
   }
 
-  /** Applies a batch in one transaction; at an unreadable event, applies what precedes it and halts. */
-  private apply(batch: RecordedEvent[]): void {
+  /**
+   * Applies a batch read after the checkpoint `after` in one transaction, but for what another
+   * process applied meanwhile (ProjectionWriter's guard); at an unreadable event, applies what
+   * precedes it and halts.
+   */
+  private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
     try {
-      this.writer.applyBatch(batch);
+      this.writer.applyBatch(batch, { after });
     } catch (err) {
-      if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position));
+      if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
     }
     this.release();
@@ -161,10 +170,12 @@ export class Projector {
         let pending: RecordedEvent[] = [];
         let scheduled = false;
         let failure: { err: unknown } | undefined;
+        let after = this.position;
         const flush = () => {
           const batch = pending;
           pending = [];
-          this.apply(batch);
+          this.apply(batch, after);
+          after = this.position;
         };
         for await (const e of sub) {
           pending.push(e);

@@ -1,0 +1,94 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
+import { Ledger, runDemo } from '@ledger/ledger';
+import { CheckpointMovedBackError, openReadModels, type ProjectionWriter } from './projection-writer';
+import { Projector } from './projector';
+
+/**
+ * One read-model file kept by two processes at once: the API's projector, and a CLI command beside
+ * it that catches the read models up before it answers (both on the default paths). Two writers
+ * on one file stand for the two processes: each has its own connection, as each process would.
+ */
+describe('a read-model file kept by two projectors at once', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  const events: RecordedEvent[] = [];
+  const writers: ProjectionWriter[] = [];
+  const open = (name = 'readmodels.sqlite') => {
+    const w = openReadModels(path.join(dir, name));
+    writers.push(w);
+    return w;
+  };
+  /** The tables as one projector alone builds them from the whole log. */
+  let alone: Record<string, unknown[]>;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-shared-rm-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    await runDemo(new Ledger(store, getRuleSet('baseline')), { devices: 40, concurrency: 4 });
+    for await (const e of store.readAll()) events.push(e);
+    const single = open('alone.sqlite');
+    await new Projector(store, single).catchUp();
+    alone = single.dump();
+  });
+  afterEach(() => {
+    for (const w of writers.splice(0)) w.db.close();
+    for (const f of fs.readdirSync(dir)) if (f.startsWith('readmodels')) fs.rmSync(path.join(dir, f));
+  });
+  afterAll(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('catching up at the same time, they build exactly what one builds: no event applied twice, no false chain break', async () => {
+    const [a, b] = [open(), open()];
+    const n = await Promise.all([new Projector(store, a, { batchSize: 7 }).catchUp(), new Projector(store, b, { batchSize: 5 }).catchUp()]);
+    expect(n[0] + n[1]).toBeGreaterThanOrEqual(events.length); // each read past what the other applied meanwhile
+    expect(a.dump()).toEqual(alone);
+    expect(a.checkpoint.get()).toEqual({ position: events[events.length - 1].position, applied: events.length });
+    expect(alone.chain_breaks).toEqual([]);
+  });
+
+  it('a batch read before the other applied part of it applies only the rest', () => {
+    const [a, b] = [open(), open()];
+    b.applyBatch(events.slice(0, 30), { after: undefined });
+    a.applyBatch(events.slice(0, 10), { after: undefined });
+    a.applyBatch(events.slice(10, 50), { after: events[9].position }); // 10..29 are b's
+    b.applyBatch(events.slice(30, events.length), { after: events[29].position }); // 30..49 are a's
+    expect(b.dump()).toEqual(alone);
+  });
+
+  it('a batch read after a checkpoint that has since moved back (the other rebuilds in place) applies nothing', () => {
+    const [a, b] = [open(), open()];
+    a.applyBatch(events.slice(0, 20), { after: undefined });
+    b.reset();
+    expect(() => a.applyBatch(events.slice(20, 40), { after: events[19].position })).toThrow(CheckpointMovedBackError);
+    expect(a.checkpoint.get()).toEqual({ position: undefined, applied: 0 });
+    b.applyBatch(events.slice(0, 10), { after: undefined });
+    expect(() => a.applyBatch(events.slice(20, 40), { after: events[19].position })).toThrow(CheckpointMovedBackError);
+    a.applyBatch(events.slice(10), { after: events[9].position });
+    expect(a.dump()).toEqual(alone);
+  });
+
+  it('a projector following the log, whose checkpoint the other moved back, reads again from it', async () => {
+    const [a, b] = [open(), open()];
+    const errors: unknown[] = [];
+    const projector = new Projector(store, a, { retryDelayMs: 5, onError: (err) => errors.push(err) });
+    projector.start();
+    try {
+      await projector.catchUp();
+      b.reset(); // the other rebuilds in place: it has applied nothing yet
+      const written = await new Ledger(store, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-01-00-99', role: 'IS', effectiveFrom: '2024-01-01' }, { actor: 'test' });
+      expect(await projector.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+    } finally {
+      await projector.stop();
+    }
+    expect(errors.some((e) => e instanceof CheckpointMovedBackError)).toBe(true);
+    const single = open('alone-after.sqlite');
+    await new Projector(store, single).catchUp();
+    expect(a.dump()).toEqual(single.dump());
+  });
+});
