@@ -51,7 +51,7 @@ export class ProjectionWriter {
     if (events.length === 0) return;
     try {
       this.db.db.transaction(() => {
-        let { position: at, applied } = this.checkpoint.get();
+        let { position: at, applied } = this.checkpoint.fresh();
         // With a guard, what another process applied since the batch was read (`at` past `after`) is passed over.
         const through = guard ? at : undefined;
         if (guard && guard.after !== undefined && (at === undefined || at < guard.after)) throw new CheckpointMovedBackError(guard.after, at);

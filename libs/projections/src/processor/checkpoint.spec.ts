@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { ReadModelDb } from '../read-model-db';
+import { Checkpoint } from './checkpoint';
+
+describe('Checkpoint', () => {
+  let dir: string;
+  let rm: ReadModelDb;
+  let checkpoint: Checkpoint;
+  /** Another connection to the same file: it changes the row without this Checkpoint's knowledge. */
+  const behindItsBack = (position: string, applied: number) => {
+    const other = new Database(rm.file);
+    other.prepare('UPDATE checkpoint SET position = ?, applied = ? WHERE id = 1').run(position, applied);
+    other.close();
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-checkpoint-'));
+    rm = new ReadModelDb(path.join(dir, 'readmodels.sqlite'));
+    checkpoint = new Checkpoint(rm);
+    rm.install([checkpoint], () => false);
+  });
+  afterEach(() => {
+    rm.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the row once between writes: each reply asks for the position, a batch moves it', () => {
+    expect(checkpoint.get()).toEqual({ position: undefined, applied: 0 });
+    checkpoint.set(7n, 7);
+    expect(checkpoint.get()).toEqual({ position: 7n, applied: 7 });
+    behindItsBack('9', 9);
+    expect(checkpoint.get()).toEqual({ position: 7n, applied: 7 }); // as read, not read again
+    checkpoint.set(8n, 8);
+    expect(checkpoint.get()).toEqual({ position: 8n, applied: 8 });
+  });
+
+  it('after a write in a transaction that rolls back, answers what the file holds', () => {
+    checkpoint.set(5n, 5);
+    expect(checkpoint.get().position).toBe(5n);
+    expect(() =>
+      rm.db.transaction(() => {
+        checkpoint.set(6n, 6);
+        throw new Error('a projection failed');
+      })(),
+    ).toThrow('a projection failed');
+    expect(checkpoint.get()).toEqual({ position: 5n, applied: 5 });
+    checkpoint.reset();
+    expect(checkpoint.get()).toEqual({ position: undefined, applied: 0 });
+  });
+
+  it('reads the row again once the file is replaced (ReadModelDb.replaceWith)', () => {
+    checkpoint.set(3n, 3);
+    expect(checkpoint.get().position).toBe(3n);
+    const built = path.join(dir, 'built.sqlite');
+    const other = new ReadModelDb(built);
+    const theirs = new Checkpoint(other);
+    other.install([theirs], () => false);
+    theirs.set(40n, 40);
+    other.closeCheckpointed();
+    rm.replaceWith(built);
+    expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
+  });
+});
