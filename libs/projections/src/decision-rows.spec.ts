@@ -55,7 +55,7 @@ describe('the decisions read model', () => {
 
   it('keeps a decision of version 1 as its stored form less the columns, and gives it back exactly', () => {
     const d = decision(1);
-    rm.applyBatch([recorded(1, d)]);
+    rm.applyBatch([recorded(1, d)], { after: rm.checkpoint.get().position });
     const row = rm.db.db.prepare('SELECT data FROM decisions WHERE request_id = ?').get(d.request.requestId) as { data: string };
     expect(JSON.parse(row.data)).toEqual({ senderRole: 'IS', revisionsRead: [0, 0, 1], checks: ['pass', 'pass', ['pass', 'ESME', 2, 'Commissioned', '1412345678901'], ['pass', '2019-01-01T00:00:00Z', 'R1'], 'nc'] });
     expect(JSON.stringify(decisions().decision(d.request.requestId)!.decision)).toBe(JSON.stringify(d));
@@ -63,7 +63,7 @@ describe('the decisions read model', () => {
 
   it('keeps whole a decision its stored form would not give back, and reads a row written whole by earlier code', () => {
     const odd = { ...decision(2), outcome: 'rejected' as const };
-    rm.applyBatch([recorded(2, odd)]);
+    rm.applyBatch([recorded(2, odd)], { after: rm.checkpoint.get().position });
     expect(decisions().decision(odd.request.requestId)!.decision).toEqual(odd);
     const earlier = decision(3);
     rm.db.db.prepare("INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data) VALUES (99, ?, ?, ?, '4.1.1', 'accepted', 'I0', 'baseline@2', ?, ?, '99', ?)").run(earlier.request.requestId, ESME, SUPPLIER, AT, AT, JSON.stringify(earlier));
@@ -72,7 +72,7 @@ describe('the decisions read model', () => {
 
   it('a row that does not give back its decision (a damaged read-model file) is a ReadModelRowError naming the row and saying to rebuild, not a domain error', () => {
     const d = decision(4);
-    rm.applyBatch([recorded(4, d)]);
+    rm.applyBatch([recorded(4, d)], { after: rm.checkpoint.get().position });
     rm.db.db.prepare("UPDATE decisions SET data = json_set(data, '$.checks[3]', json('[\"pass\", \"garbage\", \"garbage\"]')) WHERE request_id = ?").run(d.request.requestId);
     const thrown = (() => {
       try {

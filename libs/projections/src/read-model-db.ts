@@ -47,7 +47,7 @@ export class ReadModelDb {
     for (const s of sets) this.db.exec(s.schema);
     this.createQueryIndexes();
     const late = fresh.filter((s) => s.backfill);
-    if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!()))();
+    if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();
   }
 
   /** Statements prepared on the open connection, prepared again after the file is replaced. */

@@ -36,7 +36,7 @@ describe('the projection writer reads each stored decision once, for every proje
 
   it('whole, its checks decoded, their reasons not rendered (no projection shows them)', () => {
     const recorder = new Recorder();
-    new ProjectionWriter(rm, { all: [recorder] } as never).applyBatch(events);
+    new ProjectionWriter(rm, { all: [recorder] } as never).applyBatch(events, { after: undefined });
     expect(recorder.seen.length).toBeGreaterThan(50);
     const codes = new Set<string>();
     for (const { event, recorded } of recorder.seen) {
@@ -57,7 +57,7 @@ describe('the projection writer reads each stored decision once, for every proje
     const empty = new ReadModelDb(':memory:');
     try {
       const writer = new ProjectionWriter(empty, { all: [new Recorder()] } as never);
-      expect(() => writer.applyBatch(damaged)).toThrow(UnreadableEventError);
+      expect(() => writer.applyBatch(damaged, { after: undefined })).toThrow(UnreadableEventError);
       expect(writer.checkpoint.get().position).toBeUndefined();
     } finally {
       empty.close();

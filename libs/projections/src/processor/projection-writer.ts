@@ -24,10 +24,10 @@ export class CheckpointMovedBackError extends Error {
  * with the checkpoint (the position of the last event applied), so a crash never applies an event
  * twice nor skips one. An event it cannot read fails the whole batch (UnreadableEventError); the
  * Projector then applies what came before it and halts.
- * Another process may keep the same file (a CLI command catching up beside the API): with `after`,
- * the checkpoint the batch was read after, each batch takes the write lock first and reads the
- * checkpoint there, applies only the events after it (those up to it were applied by the other
- * process) and, if it went back (a rebuild in place), applies nothing (CheckpointMovedBackError).
+ * Another process may keep the same file (a CLI command catching up beside the API): each batch,
+ * read after the checkpoint `after`, takes the write lock first and reads the checkpoint there,
+ * applies only the events after it (those up to it the other process applied) and, if it went
+ * back (a rebuild in place), applies nothing (CheckpointMovedBackError).
  */
 export class ProjectionWriter {
   readonly checkpoint: Checkpoint;
@@ -47,18 +47,16 @@ export class ProjectionWriter {
     this.projections.chain.thread = thread;
   }
 
-  applyBatch(events: readonly RecordedEvent[], guard?: { after: bigint | undefined }): void {
+  applyBatch(events: readonly RecordedEvent[], { after }: { after: bigint | undefined }): void {
     if (events.length === 0) return;
     try {
       this.db.db.transaction(() => {
         let { position: at, applied } = this.checkpoint.fresh();
-        // With a guard, what another process applied since the batch was read (`at` past `after`) is passed over.
-        const through = guard ? at : undefined;
-        if (guard && guard.after !== undefined && (at === undefined || at < guard.after)) throw new CheckpointMovedBackError(guard.after, at);
+        if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
         for (const recorded of events) {
-          if (through !== undefined && recorded.position <= through) continue;
+          if (at !== undefined && recorded.position <= at) continue; // applied by another process since the batch was read
           const ord = ++applied;
           const event = readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
@@ -68,7 +66,7 @@ export class ProjectionWriter {
           if (mine.length) p.applyBatch(mine);
         }
         const last = events[events.length - 1].position;
-        if (through === undefined || last > through) this.checkpoint.set(last, applied);
+        if (at === undefined || last > at) this.checkpoint.set(last, applied);
       }).immediate();
     } catch (err) {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.discard();

@@ -60,9 +60,9 @@ export class Projector {
     this.loop = undefined;
   }
 
-  /** The position of the last event applied. */
+  /** The position of the last event applied, read from the file (another process may keep it too: see ProjectionWriter). */
   get position(): bigint | undefined {
-    return this.writer.checkpoint.get().position;
+    return this.writer.checkpoint.fresh().position;
   }
 
   /** Set when an unreadable event stopped the projector. */
@@ -72,7 +72,7 @@ export class Projector {
 
   /** Resolves once the read models include `position` (or after `timeoutMs`, or at once when halted before it, answering false). */
   async waitFor(position: bigint, timeoutMs = 5000): Promise<boolean> {
-    const current = this.position;
+    const current = this.writer.checkpoint.get().position; // as last read (every reply asks): a batch of this process's reads it again, and release() follows
     if (current !== undefined && current >= position) return true;
     if (this.haltedAt && BigInt(this.haltedAt.position) <= position) return false;
     return new Promise<boolean>((resolve) => {
@@ -101,7 +101,14 @@ export class Projector {
           }
         }
       } catch (err) {
-        if (err instanceof UnreadableEventError) this.apply(batch, from); // what came before it
+        if (err instanceof UnreadableEventError) {
+          try {
+            this.apply(batch, from); // what came before it
+          } catch (moved) {
+            if (moved instanceof CheckpointMovedBackError) continue; // another process rebuilds them: read again from the checkpoint
+            throw moved;
+          }
+        }
         throw this.haltOn(err);
       }
       if (batch.length === 0) return applied;

@@ -127,7 +127,7 @@ export class StuckProjection implements Projection {
     const due = this.stmts()
       .due.all(now)
       .map((r) => r.device_id);
-    if (due.length) this.rm.db.transaction(() => this.refresh(due, now))();
+    if (due.length) this.rm.db.transaction(() => this.refresh(due, now)).immediate(); // the write lock first: another process may be projecting into the file
     return due.length;
   }
 

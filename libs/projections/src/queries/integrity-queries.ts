@@ -21,7 +21,12 @@ export class IntegrityQueries {
 
   /** Every link checked through the checkpoint: the first break of each stream, and the digest of the checked heads. */
   incrementalVerification(): IncrementalVerification {
-    const verifiedThrough = this.checkpoint.get().position?.toString() ?? null;
+    // One read transaction: the checkpoint, breaks and heads as of one moment (another process may be projecting into the file).
+    return this.rm.db.transaction(() => this.verification())();
+  }
+
+  private verification(): IncrementalVerification {
+    const verifiedThrough = this.checkpoint.fresh().position?.toString() ?? null;
     const breaks = (this.rm.db.prepare('SELECT * FROM chain_breaks ORDER BY length(position), position').all() as Array<Record<string, string | null>>).map((r) => ({
       stream: r.stream!,
       kind: r.kind!,
