@@ -62,9 +62,9 @@ export class DecisionProjection implements Projection {
 }
 
 /**
- * A decision in a batch whose decisions' rows the check thread has written (CheckThread.decided), which is not
- * read: the projections that take decisions (this one, which leaves its row to the thread, and the
- * ChainCheck, which reads the stored event) read nothing of it.
+ * A decision in a batch whose decisions' rows the check thread has written (CheckThread.decided),
+ * which is not read: the projections that take decisions (this one, which leaves its row to the
+ * thread, and the ChainCheck, which reads the stored event) read nothing of it.
  */
 export const VOUCHED = Object.freeze({ type: 'ServiceRequestEvaluated', data: undefined }) as unknown as LedgerEvent;
 
