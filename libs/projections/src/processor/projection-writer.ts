@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@ledger/event-store';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
+import { VOUCHED } from '../projections/decision-projection';
 import { HELD_STATES } from '../projections/fold-cache';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';
@@ -45,6 +46,7 @@ export class ProjectionWriter {
   checkedBy(thread: CheckThread | undefined): void {
     this.thread = thread;
     this.projections.chain.thread = thread;
+    this.projections.decisions.thread = thread;
   }
 
   applyBatch(events: readonly RecordedEvent[], { after }: { after: bigint | undefined }): void {
@@ -55,10 +57,11 @@ export class ProjectionWriter {
         if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
+        const vouched = this.thread?.decided(events[0].position, events[events.length - 1].position); // its decisions' rows written there (see CheckThread)
         for (const recorded of events) {
           if (at !== undefined && recorded.position <= at) continue; // applied by another process since the batch was read
           const ord = ++applied;
-          const event = readEvent(recorded, whole);
+          const event = vouched && recorded.type === 'ServiceRequestEvaluated' ? VOUCHED : readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
         }
         for (const p of this.projections.all) {
@@ -73,6 +76,7 @@ export class ProjectionWriter {
       throw err;
     }
     for (const p of this.projections.all) for (const f of p.folds ?? []) f.committed();
+    this.thread?.projected(events[events.length - 1].position);
   }
 
   /**
@@ -95,6 +99,7 @@ export class ProjectionWriter {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.finish();
       for (const p of this.projections.all) p.finish?.();
     })();
+    this.projections.decisions.fromThread();
   }
 
   /** Empties every projection and the checkpoint (for a rebuild). */
