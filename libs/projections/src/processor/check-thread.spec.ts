@@ -8,7 +8,6 @@ import * as entries from '@ledger/event-store/worker-entry';
 import { Ledger } from '@ledger/ledger';
 import { ESME, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { ChainCheck, DecisionProjection } from '../projections';
-import { VOUCHED } from '../projections/decision-projection';
 import { CheckThread } from './check-thread';
 import { openReadModels, ProjectionWriter } from './projection-writer';
 import { Projector } from './projector';
@@ -69,9 +68,9 @@ describe("a rebuild's check thread", () => {
     w.db.close();
     return d;
   };
-  /** A check thread on `log` (writing decisions' rows into `decisions` if given), once it has got through `position`. */
-  const threadThrough = async (log: string, position: bigint, decisions?: string) => {
-    const thread = new CheckThread(log, decisions);
+  /** A check thread on `log`, once it has got through `position`. */
+  const threadThrough = async (log: string, position: bigint) => {
+    const thread = new CheckThread(log);
     while (!thread.checked(position)) await new Promise((r) => setTimeout(r, 5));
     return thread;
   };
@@ -227,71 +226,6 @@ describe("a rebuild's check thread", () => {
     expect(here).not.toHaveBeenCalled();
     expect(dumpOf(path.join(dir, 'wired-two.sqlite'))).toEqual(dumpOf(one.file));
   }, 60_000);
-
-  describe("the decisions' rows, written on the thread while it is ahead", () => {
-    const lead = CheckThread.lead;
-    beforeEach(() => (CheckThread.lead = 0n)); // ahead by any margin: these logs are short
-    afterEach(() => (CheckThread.lead = lead));
-    const read = () => jest.spyOn(DecisionProjection.prototype, 'applyBatch');
-    /** The decisions the rebuilding thread's DecisionProjection was given: VOUCHED where it read none. */
-    const given = (spy: jest.SpyInstance<void, Parameters<DecisionProjection['applyBatch']>>) => spy.mock.calls.flatMap(([batch]) => batch.map((e) => (e.event === VOUCHED ? 'vouched' : 'read')));
-
-    it('a batch whose decisions it has written is not read here, their rows copied in at the end: the same read models, broken links included; rebuildInto removes its file', async () => {
-      const [first] = decisions();
-      await edit("UPDATE events SET data = json_set(data, '$.srv', '6.15.2') WHERE position = ?", first);
-      const head = (await store.headPosition())!;
-      const alone = await project(path.join(dir, 'alone.sqlite'), undefined, 2);
-      const spy = read();
-      expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, head, path.join(dir, 'beside-decisions.sqlite')), 2)).toEqual(alone);
-      expect(given(spy)).toEqual(decisions().map(() => 'vouched'));
-
-      const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));
-      spy.mockClear();
-      const two = path.join(dir, 'two.sqlite');
-      await rebuildWaiting(two, (t) => t.checked(head));
-      expect(given(spy)).toEqual(decisions().map(() => 'vouched'));
-      expect(dumpOf(two)).toEqual(dumpOf(one.file));
-      expect(fs.readdirSync(dir).filter((f) => f.startsWith('two.sqlite-decisions'))).toEqual([]);
-    }, 60_000);
-
-    it('a request id met again: the first decision keeps its row, whichever thread wrote either (the thread the first, here the second)', async () => {
-      const [first] = decisions();
-      const copy = path.join(dir, 'early.sqlite');
-      const raw = new Database(file);
-      raw.exec(`VACUUM INTO '${copy}'`);
-      const copyHead = raw.prepare<[], { head: number }>('SELECT max(position) AS head FROM events').get()!.head;
-      const { id } = raw.prepare<[number], { id: string }>("SELECT json_extract(data, '$.requestId') AS id FROM events WHERE position = ?").get(first)!;
-      raw.close();
-      for (let i = 9; i <= 12; i++) await submit(i); // the thread does not see these
-      const again = decisions().filter((p) => p > copyHead)[1];
-      await edit("UPDATE events SET data = json_set(data, '$.requestId', ?) WHERE position = ?", id, again);
-      const alone = await project(path.join(dir, 'alone.sqlite'), undefined, 2);
-      expect((alone.dump.decisions as Array<{ position: string }>).map((r) => Number(r.position))).toEqual(decisions().filter((p) => p !== again));
-      const spy = read();
-      expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(copy, BigInt(copyHead), path.join(dir, 'beside-decisions.sqlite')), 2)).toEqual(alone);
-      expect(given(spy)).toContain('vouched');
-      expect(given(spy)).toContain('read');
-    }, 60_000);
-
-    it('halts where one thread halts, inside a batch whose decisions before the halt it wrote', async () => {
-      const [, , , , fifth] = decisions();
-      await edit(`UPDATE events SET data = json_set(data, '$.checks[4]', json('["pass", "x"]')) WHERE position = ?`, fifth);
-      const alone = await project(path.join(dir, 'alone.sqlite'), undefined, 2);
-      expect(alone.halted).toMatchObject({ position: String(fifth) });
-      const spy = read();
-      expect(await project(path.join(dir, 'beside.sqlite'), await threadThrough(file, BigInt(fifth - 1), path.join(dir, 'beside-decisions.sqlite')), 2)).toEqual(alone);
-      expect(given(spy)).toEqual(decisions().filter((p) => p < fifth).map(() => 'vouched'));
-    }, 60_000);
-
-    it('a thread that cannot write its file stops, and the rebuilding thread reads and writes everything', async () => {
-      const thread = new CheckThread(file, path.join(file, 'decisions.sqlite')); // under a file: its directory cannot be made
-      while (!thread.stopped) await new Promise((r) => setTimeout(r, 5));
-      expect(thread.stopped).toMatch(/^the check thread stopped \(it failed after position 0: EEXIST/);
-      const spy = read();
-      expect(await project(path.join(dir, 'beside.sqlite'), thread, 2)).toEqual(await project(path.join(dir, 'alone.sqlite'), undefined, 2));
-      expect(given(spy)).not.toContain('vouched');
-    }, 60_000);
-  });
 
   it('says how many threads it takes: two on its SQLite file, one on a store in memory (a job gives the other back)', async () => {
     const told: number[] = [];

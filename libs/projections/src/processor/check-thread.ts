@@ -30,8 +30,6 @@ export interface CheckProgress {
   through: string;
   breaks: ChainBreakRow[];
   failed?: string;
-  /** Where the run of pages whose decisions' rows it has written (see CheckThread) that ends with this one began, if it wrote this page's. */
-  decided?: string;
 }
 
 /**
@@ -65,42 +63,18 @@ const READ_VETTED = { reasons: false, checks: false };
  * is projected as edited with no break recorded (one thread would record one); the full walk finds it.
  */
 export class CheckThread {
-  /**
-   * How far ahead of the rebuilding thread (in positions) the thread must be to write a page's
-   * decisions' rows: thirty batches. It slows the thread down to the rebuilding thread's pace, and
-   * a rebuilding thread that overtakes it reads and checks its batches itself (a lead of two
-   * batches let it do so for 180 of the 10^6 log's 1,019 batches, as against 6-20 with this one).
-   * Tests lower it, their logs being short.
-   */
-  static lead = 30_000n;
   private through = 0n;
-  /** The runs of positions whose decisions' rows the thread has written, [first, last], in order. */
-  private readonly decidedRuns: Array<[bigint, bigint]> = [];
-  /** The position the rebuilding thread has projected through, which the thread reads (`projected`). */
-  private readonly rebuilt = new BigInt64Array(new SharedArrayBuffer(8));
   private readonly breaks = new Map<string, ChainBreakRow>();
   private readonly worker: Worker | undefined;
   private failure: string | undefined;
   private stopping = false;
 
-  /**
-   * `decisions`: a file of its own, where the thread writes the `decisions` rows (with the
-   * rebuild's `ord`s) of the pages it checks while it is `lead` or more ahead of the rebuilding
-   * thread (else it only checks them), committed before it posts that it has got through them: for
-   * a batch inside such a run of pages (`decided`), the rebuilding thread reads no decision and
-   * writes none of their rows, and copies them from that file at the end (DecisionProjection.fromThread).
-   * So the two threads share that work as their pace allows; the rows are the same either way.
-   * Without the file, the thread only checks.
-   */
-  constructor(
-    file: string,
-    readonly decisions?: string,
-  ) {
+  constructor(file: string) {
     // Whatever stops it early (it cannot start, throws, dies), it checks no further: the ChainCheck
     // checks the rest here, and `stopped` says why.
     const entry = workerEntry(__dirname, 'check-thread-worker');
     try {
-      this.worker = new Worker(entry.file, { workerData: { file, decisions, rebuilt: this.rebuilt, lead: CheckThread.lead }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+      this.worker = new Worker(entry.file, { workerData: { file }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
     } catch (err) {
       this.failure = `it could not start: ${(err as Error).message}`;
       return;
@@ -108,12 +82,6 @@ export class CheckThread {
     this.worker.on('message', (m: CheckProgress) => {
       for (const b of m.breaks) this.breaks.set(b[0], b);
       this.through = BigInt(m.through);
-      if (m.decided !== undefined) {
-        const from = BigInt(m.decided);
-        const run = this.decidedRuns[this.decidedRuns.length - 1];
-        if (run?.[0] === from) run[1] = this.through;
-        else this.decidedRuns.push([from, this.through]);
-      }
       if (m.failed !== undefined) this.failure ??= `it failed after position ${m.through}: ${m.failed}`;
     });
     this.worker.on('error', (err) => (this.failure ??= `it failed after position ${this.through}: ${err.message}`));
@@ -134,17 +102,6 @@ export class CheckThread {
   /** Whether every event through `position` has been checked there. */
   checked(position: bigint): boolean {
     return this.through >= position;
-  }
-
-  /** Whether the thread has written the rows of every decision from `first` through `last` (a run of its pages holds both). */
-  decided(first: bigint, last: bigint): boolean {
-    for (let i = this.decidedRuns.length - 1; i >= 0 && this.decidedRuns[i][1] >= first; i--) if (this.decidedRuns[i][0] <= first) return this.decidedRuns[i][1] >= last;
-    return false;
-  }
-
-  /** Tells the thread that the rebuild has projected every event through `position`. */
-  projected(position: bigint): void {
-    Atomics.store(this.rebuilt, 0, position);
   }
 
   /** The first break of `stream` the thread met, if any. */

@@ -1,6 +1,5 @@
 import type { RecordedEvent } from '@ledger/event-store';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
-import { VOUCHED } from '../projections/decision-projection';
 import { HELD_STATES } from '../projections/fold-cache';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';
@@ -46,7 +45,6 @@ export class ProjectionWriter {
   checkedBy(thread: CheckThread | undefined): void {
     this.thread = thread;
     this.projections.chain.thread = thread;
-    this.projections.decisions.thread = thread;
   }
 
   applyBatch(events: readonly RecordedEvent[], { after }: { after: bigint | undefined }): void {
@@ -57,11 +55,10 @@ export class ProjectionWriter {
         if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
-        const vouched = this.thread?.decided(events[0].position, events[events.length - 1].position); // its decisions' rows written there (see CheckThread)
         for (const recorded of events) {
           if (at !== undefined && recorded.position <= at) continue; // applied by another process since the batch was read
           const ord = ++applied;
-          const event = vouched && recorded.type === 'ServiceRequestEvaluated' ? VOUCHED : readEvent(recorded, whole);
+          const event = readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
         }
         for (const p of this.projections.all) {
@@ -76,7 +73,6 @@ export class ProjectionWriter {
       throw err;
     }
     for (const p of this.projections.all) for (const f of p.folds ?? []) f.committed();
-    this.thread?.projected(events[events.length - 1].position);
   }
 
   /**
@@ -99,7 +95,6 @@ export class ProjectionWriter {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.finish();
       for (const p of this.projections.all) p.finish?.();
     })();
-    this.projections.decisions.fromThread();
   }
 
   /** Empties every projection and the checkpoint (for a rebuild). */

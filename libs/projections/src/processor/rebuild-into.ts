@@ -22,21 +22,18 @@ export const REBUILD_BATCH = 1000;
  * (ProjectionWriter.hold) and write it all after the last (`finish`), before the query indexes
  * are made; if the rebuild fails, the file is removed.
  * With `threads` 2 and a SQLite file, a second thread reads the log too and checks each event (its
- * hash-chain link, that it decodes) ahead of this one (CheckThread), and writes the decisions'
- * rows of what it checks while it is far enough ahead, into `<file>-decisions`, which this one
- * copies in at the end and which is removed with the rebuild; it ends with the rebuild,
+ * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
  * whether that succeeds or not; if it stopped early (it failed or died), the result says why in
  * `checkThread` (the rebuilding thread checked the rest). `onThreads` is told the threads the
  * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory).
  */
 export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
-  const decisions = `${file}-decisions`; // the check thread's rows of decisions (CheckThread)
-  const remove = (...files: string[]) => {
-    for (const f of files) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${f}${suffix}`, { force: true });
+  const remove = () => {
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   };
-  remove(file, decisions);
+  remove();
   const writer = openReadModels(file);
-  const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file, decisions) : undefined;
+  const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
@@ -55,11 +52,10 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
     built = { events, file, position };
   } catch (err) {
     writer.db.close();
-    remove(file);
+    remove();
     throw err;
   } finally {
     await thread?.stop();
-    remove(decisions);
   }
   return thread?.stopped ? { ...built, checkThread: thread.stopped } : built;
 }
