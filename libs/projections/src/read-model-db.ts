@@ -7,10 +7,11 @@ import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
 export interface TableSet {
   readonly schema: string;
   /**
-   * Its indexes that only queries read by, never a projection applying a batch (CREATE INDEX IF
-   * NOT EXISTS statements), made when the file is opened: a rebuild into a file of its own
-   * (`bulk` with `indexesAtEnd`) drops them at its start and makes them at its end from the finished
-   * tables, rather than keep them up row by row.
+   * Its indexes that no projection reads by while it applies a batch in a rebuild into a file of its
+   * own (queries do; and the stuck-device projection reads devices_mpxn, but not holding, as such a
+   * rebuild holds it) (CREATE INDEX IF NOT EXISTS statements), made when the file is opened: that
+   * rebuild (`bulk` with `indexesAtEnd`) drops them at its start and makes them at its end from the
+   * finished tables, rather than keep them up row by row.
    */
   readonly queryIndexes?: string;
   readonly tables: readonly string[];
