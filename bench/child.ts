@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { whatIf } from '@ledger/audit';
 import { getRuleSet } from '@ledger/domain';
@@ -61,12 +62,14 @@ async function main(): Promise<void> {
     const file = path.join(dir, `readmodels-${process.pid}.sqlite`);
     const t = await timed(() => rebuildInto(store, file, undefined, { threads: Number(arg ?? 1) }));
     result = { events: t.value.events, seconds: t.seconds, cpuSeconds: t.cpuSeconds, bytes: readModelBytes(file, t.value.events) };
+    removeSqlite(file);
   } else if (task === 'ceiling') {
     const file = path.join(dir, `ceiling-${process.pid}.sqlite`);
     const writer = new OneRowPerEvent(new ReadModelDb(file));
     const t = await timed(() => new Projector(store, writer, { batchSize: REBUILD_BATCH }).rebuild());
     writer.db.closeCheckpointed();
     result = { events: t.value, seconds: t.seconds, cpuSeconds: t.cpuSeconds };
+    removeSqlite(file);
   } else if (task === 'whatif') {
     let scanned = 0;
     const threads = Number(arg ?? 1);
@@ -75,6 +78,11 @@ async function main(): Promise<void> {
   } else throw new Error(`unknown task ${task}`);
   await store.dispose(); // a second dispose (after generate) does nothing
   process.stdout.write(`${JSON.stringify({ ...result, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`);
+}
+
+/** A measured read-model file is removed once measured: with `scale.js --dir` the log's directory is the caller's, kept (a run there left a ~600 MB file per step). */
+function removeSqlite(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
 }
 
 main().catch((err) => {
