@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet } from '@ledger/domain';
-import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
+import { SqliteEventStore, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { CheckpointMovedBackError, openReadModels, type ProjectionWriter } from './projection-writer';
 import { Projector } from './projector';
@@ -72,6 +73,25 @@ describe('a read-model file kept by two projectors at once', () => {
     expect(() => a.applyBatch(events.slice(20, 40), { after: events[19].position })).toThrow(CheckpointMovedBackError);
     a.applyBatch(events.slice(10), { after: events[9].position });
     expect(a.dump()).toEqual(alone);
+  });
+
+  it('a projector halting at an unreadable event, whose checkpoint the other moved back meanwhile, reads again and halts there', async () => {
+    const [a, b] = [open(), open()];
+    const bad = events[20];
+    let moveBack = true;
+    // A log whose 21st event does not read; the first time a read reaches it, the other process has just reset the file.
+    const log = {
+      async *readAll({ fromPosition }: ReadAllOptions = {}) {
+        for (const e of events.slice(0, 20)) if (typeof fromPosition !== 'bigint' || e.position >= fromPosition) yield e;
+        if (moveBack) (moveBack = false), b.reset();
+        throw new UnreadableEventError(bad.stream, bad.revision, bad.position, 'damaged');
+      },
+    } as unknown as EventStore;
+    a.applyBatch(events.slice(0, 10), { after: undefined });
+    const projector = new Projector(log, a);
+    await expect(projector.catchUp()).rejects.toThrow(UnreadableEventError);
+    expect(projector.halted).toMatchObject({ position: bad.position.toString() });
+    expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20 });
   });
 
   it('a projector following the log, whose checkpoint the other moved back, reads again from it', async () => {
