@@ -182,7 +182,7 @@ export class Projector {
           const batch = pending;
           pending = [];
           this.apply(batch, after);
-          after = this.position;
+          after = this.writer.checkpoint.get().position; // as the batch left it (read once after its commit, kept for release() and the replies)
         };
         for await (const e of sub) {
           pending.push(e);
@@ -213,8 +213,9 @@ export class Projector {
     }
   }
 
+  /** Wakes the waiters the batch just applied (or another process's, which the batch read under the lock) has reached. */
   private release(): void {
-    const at = this.position;
+    const at = this.writer.checkpoint.get().position;
     if (at === undefined) return;
     const ready = this.waiters.filter((w) => w.position <= at);
     this.waiters = this.waiters.filter((w) => w.position > at);
