@@ -112,4 +112,30 @@ describe('a read-model file kept by two projectors at once', () => {
     await new Projector(store, single).catchUp();
     expect(a.dump()).toEqual(single.dump());
   });
+
+  /**
+   * SQLite removes a WAL by its name when the last connection of a database closes, after a
+   * checkpoint; the file at that name is now the live one's. It does neither for a database that has
+   * moved since it was opened (pager.c's databaseIsUnmoved, the unix VFS comparing the path's inode
+   * with the open file's), and this holds the ledger to that: were the live WAL removed, the commits
+   * in it would be lost to every later connection.
+   */
+  it("a rebuild's file put in place under the other's open connection: closing that connection leaves the live file's WAL and commits", () => {
+    const [live, cli] = [open(), open()];
+    live.applyBatch(events.slice(0, 10), { after: undefined });
+    cli.applyBatch(events.slice(10, 20), { after: events[9].position });
+    const built = open('readmodels-built.sqlite');
+    built.applyBatch(events.slice(0, 30), { after: undefined });
+    built.db.closeCheckpointed();
+    live.db.replaceWith(path.join(dir, 'readmodels-built.sqlite'));
+    live.applyBatch(events.slice(30, 40), { after: events[29].position }); // into the live file's WAL
+    cli.applyBatch(events.slice(20, 25), { after: events[19].position }); // into the replaced file: lost with it
+    cli.db.close(); // the replaced file's last connection
+    expect(fs.existsSync(path.join(dir, 'readmodels.sqlite-wal'))).toBe(true);
+    const later = open();
+    expect(later.checkpoint.fresh()).toEqual({ position: events[39].position, applied: 40 });
+    expect(later.db.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    later.applyBatch(events.slice(40), { after: events[39].position });
+    expect(later.dump()).toEqual(alone);
+  });
 });
