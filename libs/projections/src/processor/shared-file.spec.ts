@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore, type EventStore, type ReadAllOptions, type RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { CheckpointMovedBackError, openReadModels, type ProjectionWriter } from './projection-writer';
+import { IntegrityQueries } from '../queries/integrity-queries';
 import { Projector } from './projector';
 
 /**
@@ -137,5 +139,45 @@ describe('a read-model file kept by two projectors at once', () => {
     expect(later.db.db.pragma('integrity_check', { simple: true })).toBe('ok');
     later.applyBatch(events.slice(40), { after: events[39].position });
     expect(later.dump()).toEqual(alone);
+  });
+
+  /**
+   * The other process holds the file's write lock (a batch of its own) while a query brings the
+   * stuck rows up to date. A transaction that reads first and writes after gets SQLITE_BUSY at once
+   * when it comes to write (SQLite calls no busy handler for a transaction that is already reading);
+   * one that takes the write lock first waits for the other's commit, as busy_timeout says.
+   */
+  it('bringing the stuck rows up to date while the other holds the write lock waits for it, rather than fail', async () => {
+    const a = open();
+    a.applyBatch(events, { after: undefined });
+    const due = a.db.db.prepare("UPDATE stuck_status SET valid_until = '2000-01-01T00:00:00.000Z' WHERE rowid IN (SELECT rowid FROM stuck_status LIMIT 3)").run().changes;
+    expect(due).toBe(3);
+    const other = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const db = new (require('better-sqlite3'))(workerData);
+       db.exec('BEGIN IMMEDIATE');
+       db.prepare("UPDATE checkpoint SET applied = applied").run();
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+       db.exec('COMMIT');
+       db.close();`,
+      { eval: true, workerData: path.join(dir, 'readmodels.sqlite') },
+    );
+    const ended = new Promise((resolve) => other.once('exit', resolve));
+    await new Promise((resolve, reject) => other.once('message', resolve).once('error', reject));
+    expect(a.projections.stuck.refreshDue('2025-06-01T00:00:00.000Z')).toBe(3);
+    await ended;
+    expect(a.db.db.prepare("SELECT count(*) AS n FROM stuck_status WHERE valid_until = '2000-01-01T00:00:00.000Z'").get()).toEqual({ n: 0 });
+  });
+
+  it.each([
+    ['the projector (/health, metrics)', (w: ProjectionWriter) => new Projector(store, w).position?.toString()],
+    ['the incremental verify', (w: ProjectionWriter) => new IntegrityQueries(w.db, w.checkpoint).incrementalVerification().verifiedThrough],
+  ])("what %s reports is the file's checkpoint, whoever applied it", (_, reported) => {
+    const [a, b] = [open(), open()];
+    a.applyBatch(events.slice(0, 10), { after: undefined });
+    expect(a.checkpoint.get().position).toBe(events[9].position); // as a reply asks for it: kept until a's next write
+    b.applyBatch(events.slice(10), { after: events[9].position });
+    expect(reported(a)).toBe(events[events.length - 1].position.toString());
   });
 });
