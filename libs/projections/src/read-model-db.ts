@@ -72,13 +72,19 @@ export class ReadModelDb {
   /**
    * Puts read models built elsewhere (a rebuild job's file, closed and checkpointed) in place of
    * these: this database is closed, that file moved onto this one's path, and opened. The caller
-   * stops the projector first and starts it after: it goes on from the new file's checkpoint.
+   * stops the projector first and starts it after: it goes on from the new file's checkpoint. A
+   * `built` that is not there is refused before this database is touched; if the move fails, the
+   * file at this path is opened again, so that the caller is never left with a closed connection.
    */
   replaceWith(built: string): void {
+    if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
     this.db.close();
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
-    fs.renameSync(built, this.file);
-    this.open();
+    try {
+      fs.renameSync(built, this.file);
+    } finally {
+      this.open();
+    }
   }
 
   /** Closes the database and checkpoints its WAL into the file, so that the file alone holds everything. */

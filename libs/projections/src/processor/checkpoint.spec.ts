@@ -63,4 +63,13 @@ describe('Checkpoint', () => {
     rm.replaceWith(built);
     expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
   });
+
+  it('a file to put in place that is not there: refused naming it, and the live read models go on as they were', () => {
+    checkpoint.set(3n, 3);
+    const missing = path.join(dir, 'gone.sqlite');
+    expect(() => rm.replaceWith(missing)).toThrow(missing);
+    expect(checkpoint.get()).toEqual({ position: 3n, applied: 3 });
+    checkpoint.set(4n, 4);
+    expect(checkpoint.fresh()).toEqual({ position: 4n, applied: 4 });
+  });
 });
