@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AuditJobs } from '@ledger/audit';
+import { AuditJobs, type AuditJob } from '@ledger/audit';
+import type { Ledger } from '@ledger/ledger';
+import { ReadModelDb, type Projector } from '@ledger/projections';
 import { JobService } from './jobs.controller';
 
 /** The API's jobs at shutdown: closed before the HTTP server stops, so what waits on them is answered, not held. */
@@ -20,6 +22,34 @@ describe("the API's audit jobs at shutdown", () => {
       expect(await answered).toMatchObject({ name: 'JobsClosedError', message: expect.stringMatching(/^the verify job .* was cancelled: the API is shutting down$/) });
       await expect(service.run('verify', {}, 'api:auditor')).rejects.toMatchObject({ name: 'JobsClosedError' });
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the end of a rebuild job', () => {
+  it('a built file that cannot be put in place (removed meanwhile): the job is recorded as failed, saying why, and the live read models go on serving', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-service-'));
+    const readModels = new ReadModelDb(path.join(dir, 'readmodels.sqlite'));
+    try {
+      readModels.db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+      const recorded: unknown[] = [];
+      const ledger = { recordAuditJob: async (job: unknown) => recorded.push(job) } as unknown as Ledger;
+      let started = 0;
+      const projector = { stop: async () => undefined, start: () => started++ } as unknown as Projector;
+      const file = path.join(dir, 'readmodels.sqlite.rebuild-1');
+      const job: AuditJob = {
+        ...{ id: 'j1', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: true },
+        ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
+        ...{ progress: { done: 10, total: 10, perSecond: null, expectedEnd: null }, result: { file, position: '10', applied: 10 } },
+      };
+      await JobService.onEnded(ledger, projector, readModels)(job);
+      expect(job).toMatchObject({ state: 'failed', error: expect.stringContaining(`the rebuilt read models could not be put in place of the live ones, which go on serving: ENOENT`) });
+      expect(recorded).toEqual([expect.objectContaining({ jobId: 'j1', state: 'failed', error: job.error, findings: {} })]);
+      expect(started).toBe(1);
+      expect(readModels.db.prepare('SELECT x FROM t').all()).toEqual([{ x: 1 }]);
+    } finally {
+      readModels.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

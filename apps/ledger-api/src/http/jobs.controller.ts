@@ -67,7 +67,8 @@ export class JobService implements BeforeApplicationShutdown {
   /**
    * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
    * projector stops, the built file replaces the live one, the projector goes on from its
-   * checkpoint); then every job is recorded in the store.
+   * checkpoint); a rebuild whose file cannot be put in place has failed, and says why. Then every
+   * job is recorded in the store.
    */
   static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb) {
     return async (job: AuditJob) => {
@@ -75,10 +76,14 @@ export class JobService implements BeforeApplicationShutdown {
         await projector.stop();
         try {
           readModels.replaceWith((job.result as { file: string }).file);
+        } catch (err) {
+          job.state = 'failed';
+          job.error = `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
         } finally {
           projector.start();
         }
-      } else if (job.kind === 'rebuild' && job.params.file) {
+      }
+      if (job.kind === 'rebuild' && job.state !== 'succeeded' && job.params.file) {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
