@@ -60,6 +60,10 @@ describe('audit jobs', () => {
     expect(sync.body).toMatchObject({ judged: 20, unchanged: 20 });
     const digest = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'digest', at: '10' }).expect(202)).body.id);
     expect(digest.result).toEqual((await t.as('auditor').get('/audit/digest?at=10').expect(200)).body);
+    // Past the head a digest would change with the next append (a false alarm when checked): refused, as a job or not.
+    const past = (await t.as('auditor').get('/audit/digest?at=100000000').expect(400)).body;
+    expect(past).toMatchObject({ field: 'at', message: expect.stringMatching(/^at: position 100000000 is past the log's head \(position \d+\)/) });
+    expect((await t.as('auditor').post('/jobs', { kind: 'digest', at: '100000000' }).expect(400)).body).toMatchObject({ field: 'at' });
   }, 120_000);
 
   it('a what-if over the whole log is recorded; one window of a what-if run window by window is not', async () => {

@@ -73,6 +73,23 @@ describe('the ledger CLI', () => {
     expect(rebuilt.body.events).toBe(Number(digest.body.position));
   });
 
+  it('digest refuses a position past the head; verify with a digest kept past the log\'s end (events removed since) says so and fails', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'small', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const kept = (await json(own, 'digest')).body;
+    await expect(ledger(own, 'digest', '--at', String(BigInt(kept.position) + 1n))).rejects.toThrow(`at: position ${BigInt(kept.position) + 1n} is past the log's head (position ${kept.position})`);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    try {
+      expect(db.prepare('DELETE FROM events WHERE position = (SELECT MAX(position) FROM events)').run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const r = await json(own, 'verify', '--digest', kept.digest, '--at', kept.position);
+    expect(r.code).toBe(1);
+    expect(r.body.digest).toEqual({ expected: kept.digest, actual: null, position: kept.position, matches: false, head: String(BigInt(kept.position) - 1n) });
+    expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the log now ends at position ${BigInt(kept.position) - 1n}, before it: events at or before it have been removed)`);
+  });
+
   it("replay of a decision whose read-model row was edited so that its request does not validate blames the row, which a rebuild mends; not the auditor's input", async () => {
     const requestId = (await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1')).body.changes.items[0].requestId;
     const rm = new Database(path.join(dir, 'data', 'readmodels.sqlite'));

@@ -9,7 +9,7 @@ import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@le
 import { StuckReports } from './reports';
 import { replayDecision } from './replay';
 import { whatIf } from './what-if';
-import { digestAt, verifyStore } from './tamper';
+import { DigestPastHeadError, digestAt, verifyStore } from './tamper';
 
 describe('replay and audit of a demo estate', () => {
   let dir: string;
@@ -165,5 +165,23 @@ describe('tamper evidence', () => {
     expect((await withStore(verifyStore)).ok).toBe(true);
     const now = await withStore((s) => digestAt(s, BigInt(kept.position)));
     expect(now.digest).not.toBe(kept.digest);
+  });
+
+  it('the last events of the log deleted: a digest kept at the old head is refused past the new one, saying events were removed', async () => {
+    const kept = await withStore((s) => digestAt(s));
+    tamper(`DELETE FROM events WHERE position = (SELECT MAX(position) FROM events)`);
+    await expect(withStore((s) => digestAt(s, BigInt(kept.position)))).rejects.toThrow(/past the log's head .*have been removed since/);
+  });
+
+  it('a digest past the head is refused, so that no digest kept changes with the next append (a false alarm)', async () => {
+    const head = (await withStore((s) => digestAt(s))).position;
+    await expect(withStore((s) => digestAt(s, BigInt(head) + 1n))).rejects.toThrow(new DigestPastHeadError(BigInt(head) + 1n, BigInt(head)));
+    const kept = await withStore((s) => digestAt(s, BigInt(head)));
+    await withStore((s) => new Ledger(s, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-03-00-77', role: 'ED', effectiveFrom: '2019-01-01' }, { actor: 'test' }));
+    expect(await withStore((s) => digestAt(s, BigInt(head)))).toEqual(kept);
+    const empty = new SqliteEventStore(':memory:');
+    await expect(digestAt(empty, 1n)).rejects.toThrow("position 1 is past the log's head (the log is empty)");
+    expect(await digestAt(empty, 0n)).toMatchObject({ position: '0', events: 0 });
+    await empty.dispose();
   });
 });

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
-import { ledgerEventOf } from '@ledger/domain';
+import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
 import { hashOf, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
+
+/**
+ * A digest asked for at a position past the log's head. For a digest being taken: take it at or
+ * before the head. For a digest kept earlier at that position: the log ended past it then, so
+ * events at or before it have been removed since.
+ */
+export class DigestPastHeadError extends DomainError {
+  constructor(readonly position: bigint, readonly head: bigint | undefined) {
+    super('at', `position ${position} is past the log's head (${head === undefined ? 'the log is empty' : `position ${head}`}): a digest there would change as events are appended; take it at or before the head (a digest kept at ${position} means the log reached it then, so events at or before it have been removed since)`);
+  }
+}
 
 export interface VerifyReport {
   ok: boolean;
@@ -85,10 +96,14 @@ export interface Digest {
 /**
  * A digest of every stream head as of a position. An auditor keeps it; later `digestAt(position)`
  * must give the same value, or some event at or before that position was changed or removed
- * (including the last events of a stream, which the chain alone cannot show).
+ * (including the last events of a stream, which the chain alone cannot show). A position past the
+ * log's head is refused (DigestPastHeadError): a digest there would change with the next event
+ * appended, a false alarm when it is checked.
  */
 export async function digestAt(store: EventStore, position?: bigint): Promise<Digest> {
-  const at = position ?? (await store.headPosition()) ?? 0n;
+  const head = await store.headPosition();
+  if (position !== undefined && position > (head ?? 0n)) throw new DigestPastHeadError(position, head);
+  const at = position ?? head ?? 0n;
   const heads = new Map<string, string>();
   let events = 0;
   for await (const e of store.readAll()) {

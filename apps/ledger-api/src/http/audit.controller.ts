@@ -5,7 +5,7 @@ import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowDamaged } from '@ledger/projections';
 import { Roles, type ApiRole } from './api-keys';
-import { jobParams, JobService, WhatIfDto } from './jobs.controller';
+import { jobParams, JobService, refuseDigestPastHead, WhatIfDto } from './jobs.controller';
 
 @ApiTags('audit')
 @ApiSecurity('api-key')
@@ -82,8 +82,8 @@ export class AuditController {
   @Get('audit/digest')
   @ApiOperation({ summary: 'A digest of every stream head at a position, for an auditor to keep: a digest job, awaited' })
   @ApiQuery({ name: 'at', required: false, description: 'position (default: the head)' })
-  digest(@Req() req: { apiRole?: ApiRole }, @Query('at') at?: string) {
-    return this.jobs.run('digest', jobParams({ kind: 'digest', at }), `api:${req.apiRole ?? 'unknown'}`);
+  async digest(@Req() req: { apiRole?: ApiRole }, @Query('at') at?: string) {
+    return this.jobs.run('digest', await refuseDigestPastHead(this.store, jobParams({ kind: 'digest', at })), `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Post('admin/rebuild')

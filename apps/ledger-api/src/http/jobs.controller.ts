@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
-import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, DigestPastHeadError, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
+import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
@@ -30,6 +31,17 @@ export class JobDto extends PartialType(WhatIfDto) {
 }
 
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
+/**
+ * A digest job's position refused before the job starts when it is past the log's head (as
+ * digestAt would refuse it in the job): a 400 naming `at`, not a failed job answered 500.
+ */
+export async function refuseDigestPastHead(store: EventStore, params: AuditJobParams): Promise<AuditJobParams> {
+  if (params.at === undefined) return params;
+  const head = await store.headPosition();
+  if (BigInt(params.at) > (head ?? 0n)) throw new DigestPastHeadError(BigInt(params.at), head);
+  return params;
+}
+
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
   if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
   if (body.kind === 'digest') {
@@ -146,6 +158,7 @@ function view(job: AuditJob, page: { offset?: string; limit?: string } = {}) {
 @Roles('auditor')
 export class JobsController {
   constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly service: JobService,
     private readonly readModels: ReadModelDb,
     private readonly auditJobs: AuditJobQueries,
@@ -154,9 +167,10 @@ export class JobsController {
   @Post()
   @HttpCode(202)
   @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id' })
-  start(@Body() body: JobDto, @Req() req: AuthedRequest) {
+  async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
-    return this.service.jobs.start(body.kind, jobParams(body, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`);
+    const params = jobParams(body, this.readModels.file);
+    return this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
   }
 
   @Get()

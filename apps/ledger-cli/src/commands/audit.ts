@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId } from '@ledger/domain';
 import { rowDamaged } from '@ledger/projections';
 import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
@@ -77,10 +77,14 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const bar = progress(o, 'verifying');
           const r = await verifyStore(l.store, (n) => bar.update(n));
           bar.done();
-          let digest: { expected: string; actual: string; position: string; matches: boolean } | undefined;
+          let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null } | undefined;
           if (opts.digest) {
-            const d = await digestAt(l.store, opts.at);
-            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest };
+            const d = await digestAt(l.store, opts.at).catch((err: unknown) => {
+              // The log ends before the kept digest's position: events at or before it were removed.
+              if (err instanceof DigestPastHeadError) return { digest: null, position: err.position.toString(), head: err.head?.toString() ?? null };
+              throw err;
+            });
+            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}) };
           }
           const ok = r.ok && (!digest || digest.matches);
           print({ ...r, ok, digest }, () =>
@@ -88,7 +92,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
               `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${r.breaks.length} stream(s) broken, ${r.unreadable.length} event(s) unreadable`}`,
               ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})`),
               ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
-              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
+              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );
           return ok ? 0 : 1;
