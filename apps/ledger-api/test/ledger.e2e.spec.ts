@@ -170,6 +170,23 @@ describe('bad input and access', () => {
     expect(await headPosition(t)).toBe(head);
   });
 
+  it.each(['/decisions?code=E4&code=I0', '/decisions?srv=4.1.1&srv=6.15.1', '/reports/stuck-devices?after=a&after=b'])('%s: a query parameter given twice is a 400 naming it (was a 500)', async (url) => {
+    const r = await t.as('auditor').get(url).expect(400);
+    expect(r.body).toMatchObject({ field: url.split('?')[1].split('=')[0], message: expect.stringContaining('is given more than once in the query string') });
+  });
+
+  it.each`
+    case                      | encoding                | bytes                                                       | status
+    ${'a truncated gzip body'} | ${'gzip'}              | ${Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00])}        | ${400}
+    ${'an encoding list'}     | ${'identity, gzip, br'} | ${Buffer.from('{}')}                                        | ${415}
+  `('$case: $status naming the body (was a 500), and nothing is written', async ({ encoding, bytes, status }) => {
+    const head = await headPosition(t);
+    const r = await t.as('intake').post('/service-requests').set('content-type', 'application/json').set('content-encoding', encoding).send(bytes);
+    expect(r.status).toBe(status);
+    expect(r.body).toMatchObject({ statusCode: status, field: 'body', message: expect.stringMatching(/^body: /) });
+    expect(await headPosition(t)).toBe(head);
+  });
+
   it('a CSV import keeps the good lines, reports the bad ones, and a re-import changes nothing', async () => {
     const csv = ['mpxn,responsibility,party_user_id,effective_from,record_id', `2200000123453,supplier,${SUPPLIER},2024-01-01,F-1`, `2200000123450,supplier,${SUPPLIER},2024-01-01,F-2`, `2200000123453,network_operator,${NO_B},2024-01-01,F-3`, `2200000123453,supplier`].join('\n');
     const first = await t.as('intake').post('/registrations/import', csv, 'text/csv').expect(200);

@@ -1,7 +1,8 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DomainError } from '@ledger/domain';
 import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, parseJsonBody, type BodyKind } from '@ledger/ledger';
 
-type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown };
+type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown; query?: Record<string, unknown> };
 
 /**
  * The API's body parsing: each accepted content type is read as raw bytes under its own limit
@@ -14,6 +15,16 @@ export function useIntakeBodyParsers(app: NestExpressApplication): void {
     app.useBodyParser('raw', { type: (req: Req) => bodyKind(headerOf(req, 'content-type')) === kind, limit: BODY_LIMITS[kind] });
   }
   app.use(checkBody);
+  app.use(checkQuery);
+}
+
+/**
+ * A query parameter given twice (`?code=E4&code=I0`) is refused, naming it: Express makes an array
+ * of it, which no route takes (each reads one value), and which reached SQLite as it was (a 500).
+ */
+function checkQuery(req: Req, _res: unknown, next: (err?: unknown) => void): void {
+  for (const [key, value] of Object.entries(req.query ?? {})) if (Array.isArray(value)) return next(new DomainError(key, 'is given more than once in the query string; give it once'));
+  next();
 }
 
 function headerOf(req: Req, name: string): string | undefined {

@@ -56,6 +56,11 @@ export class ErrorsFilter implements ExceptionFilter {
       const { length, limit } = err as { length?: number; limit?: number };
       return send(413, 'Payload Too Large', `body: ${length ?? 'more than the limit of'} bytes, over the ${limit}-byte limit for this content type`, { field: 'body' });
     }
+    // body-parser's other refusals of what the client sent (a Content-Encoding it does not take, a body that does not decode): its 4xx, with its reason.
+    const refused = err as { expose?: unknown; status?: unknown; message?: unknown };
+    if (refused?.expose === true && typeof refused.status === 'number' && refused.status >= 400 && refused.status < 500) {
+      return send(refused.status, HttpStatus[refused.status] ?? 'Bad Request', `body: ${String(refused.message)}`, { field: 'body' });
+    }
     this.logger.error({ msg: err instanceof Error ? err.stack : String(err), correlationId });
     send(500, 'Internal Server Error', 'internal error (logged)');
   }
