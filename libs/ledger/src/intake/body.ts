@@ -65,40 +65,103 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
 
 /**
  * Parses a JSON body: its nesting is measured before parsing (so no parser or validator recurses
- * into a hostile depth), and any key that reaches a prototype is refused as an unknown field.
+ * into a hostile depth); a key given twice in one object is refused (JSON.parse keeps the last,
+ * where a proxy or firewall in front may read the first: two readers, two requests); so is any key
+ * that reaches a prototype (as an unknown field), and any text holding a lone UTF-16 surrogate,
+ * which a `\ud800` escape makes out of bytes that are valid UTF-8 (SQLite and every UTF-8 reader
+ * would read it back as U+FFFD, so the record would not read as it was judged).
  */
 export function parseJsonBody(text: string, field = 'body'): unknown {
-  const depth = jsonDepth(text);
-  if (depth > MAX_DEPTH) throw new IntakeError(field, `nests deeper than the ${MAX_DEPTH}-level limit`);
+  const scanned = scanJson(text);
+  if (scanned.depth > MAX_DEPTH) throw new IntakeError(field, `nests deeper than the ${MAX_DEPTH}-level limit`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw new IntakeError(field, `malformed JSON (${(err as Error).message})`);
   }
+  if (scanned.twice !== undefined) throw new IntakeError(scanned.twice, 'is given twice in one object: give each field once');
   const key = prototypeKey(value, '');
   if (key !== undefined) throw new IntakeError(key, 'is not a known field');
+  const lone = loneSurrogate(value, '');
+  if (lone !== undefined) throw new IntakeError(lone || field, 'holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape not in a pair): not text');
   return value;
 }
 
-/** The deepest nesting of [ and { outside strings (a scan, no recursion). */
-function jsonDepth(text: string): number {
-  let depth = 0;
+/**
+ * One scan of a JSON text, no recursion: the deepest nesting of [ and {, and the path of the
+ * first key given twice in one object (keys compared as decoded, so `"\u0073rv"` is `srv`). Text
+ * that is not JSON is left for JSON.parse to name.
+ */
+function scanJson(text: string): { depth: number; twice?: string } {
+  /** Per open container: its path, and an object's keys so far or an array's index. */
+  const open: Array<{ path: string; keys?: Set<string>; index: number }> = [];
   let max = 0;
-  let inString = false;
+  let expectKey = false;
+  let lastKey = '';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-      if (max > MAX_DEPTH) return max;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+    if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) (escaped = true), i++;
+        else if (d === 0x22) break;
+      }
+      if (!expectKey) continue;
+      expectKey = false;
+      let key = text.slice(start + 1, i);
+      if (escaped) {
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          return { depth: max };
+        }
+      }
+      const object = open[open.length - 1];
+      lastKey = object.path ? `${object.path}.${key}` : key;
+      if (object.keys!.has(key)) return { depth: max, twice: lastKey };
+      object.keys!.add(key);
+    } else if (c === 0x7b || c === 0x5b) {
+      const parent = open[open.length - 1];
+      const path = !parent ? '' : parent.keys ? lastKey : `${parent.path}[${parent.index}]`;
+      open.push(c === 0x7b ? { path, keys: new Set(), index: 0 } : { path, index: 0 });
+      expectKey = c === 0x7b;
+      if (open.length > max) max = open.length;
+      if (max > MAX_DEPTH) return { depth: max };
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const container = open[open.length - 1];
+      if (container) (expectKey = container.keys !== undefined), container.index++;
+    }
   }
-  return max;
+  return { depth: max };
 }
+
+/** The path of the first key or string value holding a lone UTF-16 surrogate, if any ('' for the value itself). */
+function loneSurrogate(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (!value || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = loneSurrogate(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (LONE_SURROGATE.test(key)) return here;
+    const found = loneSurrogate((value as Record<string, unknown>)[key], here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The path of the first key named __proto__, constructor or prototype, if any. */
 function prototypeKey(value: unknown, path: string): string | undefined {
