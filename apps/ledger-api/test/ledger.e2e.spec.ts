@@ -126,6 +126,16 @@ describe('resubmission and concurrency', () => {
     expect(await headPosition(t)).toBe(head);
   });
 
+  it('a Registration Data record id sent again with another party is a 409 naming what differs, and writes nothing (was 200 "recorded before")', async () => {
+    const record = { mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2023-01-01T00:00:00Z', recordId: 'RDP-RESENT' };
+    await t.as('intake').post('/registrations', record).expect(200);
+    const head = await headPosition(t);
+    expect((await t.as('intake').post('/registrations', record).expect(200)).body).toMatchObject({ written: false });
+    const reused = await t.as('intake').post('/registrations', { ...record, partyUserId: NO_A }).expect(409);
+    expect(reused.body).toMatchObject({ field: 'recordId', differences: ['partyUserId'] });
+    expect(await headPosition(t)).toBe(head);
+  });
+
   it('20 concurrent submissions on one device end with one decision per RequestID', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `${SUPPLIER}:${ESME}:${1000 + i}`);
     const replies = await Promise.all(ids.map((requestId) => t.as('intake').post('/service-requests', { requestId, srv: '4.1.1' })));

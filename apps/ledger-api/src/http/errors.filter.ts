@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import { JobsClosedError } from '@ledger/audit';
-import { DomainError } from '@ledger/domain';
+import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledger/ledger';
@@ -23,6 +23,7 @@ export class ErrorsFilter implements ExceptionFilter {
     const correlationId = host.switchToHttp().getRequest<{ id?: string }>().id;
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
       res.status(statusCode).json({ statusCode, error, message, ...extra });
+    if (err instanceof FactReusedError) return send(409, 'Conflict', err.message, { field: err.field, differences: err.differences });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof RequestIdReusedError) return send(409, 'Conflict', err.message, { field: 'requestId', differences: err.differences });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);

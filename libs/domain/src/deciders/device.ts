@@ -3,6 +3,7 @@ import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '.
 import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
 import { evolveDevice, type DeviceState } from '../state';
 import { parseOneOf, type Decider } from './decider';
+import { checkResent } from './resent';
 
 /** Record a change to a device's Smart Metering Inventory record. */
 export interface ChangeInventory {
@@ -62,15 +63,17 @@ export function parsePlaceCertificate(input: PlaceCertificateInput): PlaceCertif
   const deviceId = parseDeviceId(input.deviceId, 'deviceId');
   const slot = parseOneOf(SLOT_KEYS, input.slot, 'slot');
   const certificate = parseCertificateIdentity(input.certificate, 'certificate');
-  const heldBy = input.heldBy ?? ['DSP', 'S1SP'];
-  if (!Array.isArray(heldBy) || heldBy.length === 0 || !heldBy.every((h) => h === 'DSP' || h === 'S1SP')) throw new DomainError('heldBy', "must list 'DSP' and/or 'S1SP'");
+  const listed = input.heldBy ?? ['DSP', 'S1SP'];
+  if (!Array.isArray(listed) || listed.length === 0 || !listed.every((h) => h === 'DSP' || h === 'S1SP')) throw new DomainError('heldBy', "must list 'DSP' and/or 'S1SP'");
+  if (new Set(listed).size !== listed.length) throw new DomainError('heldBy', 'lists a copy twice');
+  const heldBy = (['DSP', 'S1SP'] as const).filter((h) => listed.includes(h)); // one order, so that the same copies are the same placement
   const kind = parseOneOf(['migration', 'operatorCorrection'] as const, input.via?.kind, 'via.kind');
   const reference = input.via.reference;
   if (reference !== undefined && (typeof reference !== 'string' || reference.trim() === '')) throw new DomainError('via.reference', 'must be a non-empty string');
   if (kind === 'operatorCorrection' && !reference) throw new DomainError('via.reference', 'an operator correction must name its reference');
   const via: PlaceCertificate['via'] = kind === 'migration' ? { kind: 'migration', ...(reference ? { reference } : {}) } : { kind: 'operatorCorrection', reference: reference as string };
   const placedAt = parseInstant(input.placedAt, 'placedAt');
-  return { kind: 'PlaceCertificate', deviceId, slot, certificate, heldBy: heldBy as PlaceCertificate['heldBy'], via, placedAt };
+  return { kind: 'PlaceCertificate', deviceId, slot, certificate, heldBy, via, placedAt };
 }
 
 export type DeviceCommand = ChangeInventory | PlaceCertificate;
@@ -96,3 +99,14 @@ export const deviceDecider: Decider<DeviceCommand, DeviceState, DeviceEvent> = {
     return [{ type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId: c.deviceId, slot: c.slot, certificate: c.certificate, heldBy: c.heldBy, via: c.via, placedAt: c.placedAt } }];
   },
 };
+
+/**
+ * A placement sent again: the same placement is a retry (nothing written); under the same identity
+ * (device, slot, certificate issuer and serial, copies, instant) another owner, role code, key
+ * usage or way of placing is refused (FactReusedError naming `certificate`), and a placement its
+ * slot would refuse is refused as when it was first sent.
+ */
+export function checkPlacementResent(c: PlaceCertificate, recorded: CertificatePlacedV1): void {
+  const again = deviceDecider.decide(c, deviceDecider.initialState(c.deviceId))[0].data;
+  checkResent('certificate', `the placement of certificate ${c.certificate.serial} (issuer ${c.certificate.issuer}) in the ${c.slot} slot of ${c.deviceId} at ${c.placedAt}`, recorded, again, { instants: ['placedAt'] });
+}

@@ -4,6 +4,7 @@ export * from './meter-point';
 export * from './device';
 export * from './service-request';
 export * from './audit-job';
+export * from './resent';
 
 import type { RecordAuditJob } from './audit-job';
 import type { DeviceCommand } from './device';

@@ -3,6 +3,7 @@ import type { RegistrationChangedV1 } from '../events';
 import { DomainError, parseInstant, parseMpxn, parseUserId, type Instant, type Mpxn, type UserId } from '../identifiers';
 import { evolveMeterPoint, type MeterPointState } from '../state';
 import type { Decider } from './decider';
+import { checkResent } from './resent';
 
 /** Record one Registration Data change: who is responsible for a meter point from an instant on. */
 export interface RecordRegistration {
@@ -50,3 +51,13 @@ export const meterPointDecider: Decider<RecordRegistration, MeterPointState, Reg
   evolve: evolveMeterPoint,
   decide: (c) => [{ type: 'RegistrationChanged', data: { schemaVersion: 1, mpxn: c.mpxn, responsibility: c.responsibility, partyUserId: c.partyUserId, effectiveFrom: c.effectiveFrom, source: c.source } }],
 };
+
+/**
+ * A record id sent again: the same record, whichever file or line carried it, is a retry (nothing
+ * written); other content under that record id (another party, responsibility or date) is refused
+ * (FactReusedError naming `recordId`), as it is neither recorded nor a new record.
+ */
+export function checkRegistrationResent(c: RecordRegistration, recorded: RegistrationChangedV1): void {
+  const again = meterPointDecider.decide(c, meterPointDecider.initialState(c.mpxn))[0].data;
+  checkResent('recordId', `Registration Data record '${c.source.recordId}' of MPxN ${c.mpxn}`, recorded, again, { ignore: ['source.file', 'source.line'], instants: ['effectiveFrom'] });
+}

@@ -1,4 +1,4 @@
-import { deviceDecider, deviceStream, type ChangeInventory, type DeviceState, type PlaceCertificate } from '@ledger/domain';
+import { checkPlacementResent, deviceDecider, deviceStream, type CertificatePlacedV1, type ChangeInventory, type DeviceState, type PlaceCertificate } from '@ledger/domain';
 import { writtenState, type CommandWiring } from './handler';
 
 const onDevice = { stream: (c: { deviceId: string }) => ({ name: deviceStream(c.deviceId), id: c.deviceId }), fold: deviceDecider, read: writtenState };
@@ -15,4 +15,5 @@ export const placeCertificate: CommandWiring<PlaceCertificate, DeviceState> = {
   ...onDevice,
   decide: (c, state) => deviceDecider.decide(c, state),
   eventName: (c) => `placed:${c.deviceId}:${c.slot}:${c.certificate.issuer}:${c.certificate.serial}:${c.heldBy.join('+')}:${c.placedAt}`,
+  resent: (c, recorded) => checkPlacementResent(c, recorded.data as CertificatePlacedV1),
 };

@@ -1,7 +1,7 @@
 import type { LedgerEvent } from '@ledger/domain';
 import { EventIdConflictError, KeyedQueue, WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { StreamCache, type Evolve, type FoldedStream } from '../stream-cache';
-import { appendAfter, nameUuid, readAppendAt, type CommandContext } from '../streams';
+import { appendAfter, nameUuid, readAppendAt, toLedgerEvent, type CommandContext } from '../streams';
 
 /** Reads a stream (from the cache when it is current) folded from an initial state. */
 export type LoadStream = <S>(stream: string, initialState: S, evolve: Evolve<S>) => Promise<FoldedStream<S>>;
@@ -24,6 +24,12 @@ export interface CommandWiring<C, S, T = S> {
    * the fact itself: a stream that holds that id has this command's outcome already (a retry).
    */
   eventName(command: C, index: number): string;
+  /**
+   * For a fact whose name does not cover all it says (a record id, a placement's identity): refuses
+   * the command when the fact recorded under its name says otherwise (FactReusedError), so that a
+   * retry is told "recorded before" only when it is what was recorded.
+   */
+  resent?(command: C, recorded: LedgerEvent): void;
   /** The context written into the events' metadata (default: the caller's). */
   context?(ctx: CommandContext, factId: string): CommandContext;
 }
@@ -96,7 +102,9 @@ export class CommandHandler {
         const idAt = (i: number) => (i === 0 ? factId : nameUuid(wiring.eventName(command, i)));
         let count = 1;
         while (written.ids.get(idAt(count)) === recordedAt + count) count++;
-        return { written: false, stream, recorded: await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt) };
+        const recorded = await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt);
+        wiring.resent?.(command, toLedgerEvent(recorded[0]));
+        return { written: false, stream, recorded };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       const named = events.map((e, i) => ({ ...e, id: i === 0 ? factId : nameUuid(wiring.eventName(command, i)) }));
