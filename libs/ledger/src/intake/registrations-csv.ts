@@ -15,9 +15,9 @@ import { IntakeError } from './errors';
  * - effective_from: an ISO-8601 instant with a zone, or a date (00:00Z that day)
  * - record_id: the RDP's record id (an identifier: see IDENTIFIER_RULE); re-importing a record id
  *   already held changes nothing
- * Read with csv-parse: fields may be double-quoted (a quote inside doubled, a line break inside
- * kept); a UTF-8 BOM, blank lines and CRLF are accepted. A line is numbered as the line its record
- * ends on.
+ * Read with csv-parse: fields may be double-quoted (a quote inside doubled); a UTF-8 BOM, blank
+ * lines and CRLF are accepted. No field holds a line break, so a record running over several lines
+ * (a quote opened in error) is reported on each line it spans, none of them imported.
  * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
  * reported and skipped, and the good lines are kept.
  */
@@ -42,6 +42,23 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
   if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
+  const physical = text.split(/\r\n|\n|\r/);
+  let lastEnd = 0;
+  /**
+   * Whether the record ending on line `end` began on an earlier line (a quoted field with a line
+   * break in it): no field of this file holds one, so a quote opened in error ran on through the
+   * lines after it. Each of those lines is reported, so that none goes unaccounted for; the
+   * record is not imported.
+   */
+  const spansLines = (end: number): boolean => {
+    let start = lastEnd + 1;
+    while (start < end && physical[start - 1].trim() === '') start++;
+    lastEnd = end;
+    if (start >= end) return false;
+    errors.push({ line: start, field: 'line', reason: `opens a quoted field that runs on to line ${end}: no field holds a line break, so lines ${start}-${end} are not imported (check the quotes on line ${start})` });
+    for (let line = start + 1; line <= end; line++) errors.push({ line, field: 'line', reason: `is not imported: it is inside the quoted field opened on line ${start}` });
+    return true;
+  };
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
     records = parse(text, {
@@ -52,9 +69,10 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
       skip_empty_lines: true,
       skip_records_with_error: true,
       on_skip: (err) => {
-        if (err) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
+        if (err && !spansLines(Number(err.lines))) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
         return undefined;
       },
+      on_record: (record, context) => (lastEnd > 0 && spansLines(context.lines) ? null : ((lastEnd = context.lines), record)),
     }) as unknown as typeof records;
   } catch (err) {
     throw new IntakeError('file', `is not valid CSV: ${(err as Error).message}`);
