@@ -16,6 +16,13 @@ export type BodyKind = keyof typeof BODY_LIMITS;
 /** The deepest nesting of objects/arrays (JSON) or elements (XML) accepted. A DUIS request nests about 8 deep. */
 export const MAX_DEPTH = 32;
 
+/**
+ * The most elements a list inside a JSON body may hold (a request's certificates, remote party
+ * roles, copies, market ids: a handful each). A top-level list (the CLI's file of requests) is not
+ * bound by it. Counted by the scan, before any validator builds an object per element.
+ */
+export const MAX_LIST = 64;
+
 /** Keys that reach an object's prototype: refused wherever they appear in a JSON body. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -74,6 +81,7 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
 export function parseJsonBody(text: string, field = 'body'): unknown {
   const scanned = scanJson(text);
   if (scanned.depth > MAX_DEPTH) throw new IntakeError(field, `nests deeper than the ${MAX_DEPTH}-level limit`);
+  if (scanned.tooLong !== undefined) throw new IntakeError(scanned.tooLong, `holds more than ${MAX_LIST} elements: no request has a list that long`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -89,11 +97,11 @@ export function parseJsonBody(text: string, field = 'body'): unknown {
 }
 
 /**
- * One scan of a JSON text, no recursion: the deepest nesting of [ and {, and the path of the
- * first key given twice in one object (keys compared as decoded, so `"\u0073rv"` is `srv`). Text
- * that is not JSON is left for JSON.parse to name.
+ * One scan of a JSON text, no recursion: the deepest nesting of [ and {, the path of a list inside
+ * it longer than MAX_LIST, and the path of the first key given twice in one object (keys compared
+ * as decoded, so `"\u0073rv"` is `srv`). Text that is not JSON is left for JSON.parse to name.
  */
-function scanJson(text: string): { depth: number; twice?: string } {
+function scanJson(text: string): { depth: number; twice?: string; tooLong?: string } {
   /** Per open container: its path, and an object's keys so far or an array's index. */
   const open: Array<{ path: string; keys?: Set<string>; index: number }> = [];
   let max = 0;
@@ -135,7 +143,9 @@ function scanJson(text: string): { depth: number; twice?: string } {
       expectKey = false;
     } else if (c === 0x2c) {
       const container = open[open.length - 1];
-      if (container) (expectKey = container.keys !== undefined), container.index++;
+      if (!container) continue;
+      expectKey = container.keys !== undefined;
+      if (++container.index >= MAX_LIST && !container.keys && open.length > 1) return { depth: max, tooLong: container.path };
     }
   }
   return { depth: max };
