@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { ledgerEventOf, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
 
@@ -103,6 +104,38 @@ describe('the ledger CLI', () => {
     await expect(replay).rejects.toThrow(/commandVariant.*rebuild/);
     expect((await json(env, 'rebuild')).code).toBe(0);
     expect((await json(env, 'replay', requestId)).body.identical).toBe(true);
+  });
+
+  it('submit stamps each request as it is judged, so no decision of the run is dated before the decisions recorded ahead of it', async () => {
+    const list = path.join(dir, 'stamped.json');
+    const ids = [201, 202, 203].map((n) => `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-02:${n}`);
+    fs.writeFileSync(list, JSON.stringify(ids.map((requestId) => ({ requestId, srv: '4.1.1' }))));
+    expect((await json(env, 'submit', list)).code).toBe(0);
+    const db = new Database(path.join(dir, 'data', 'ledger.sqlite'), { readonly: true });
+    try {
+      const stream = 'device-00-DB-00-00-00-01-00-02';
+      const rows = db.prepare(`SELECT data, created FROM events WHERE stream = ? AND type = 'ServiceRequestEvaluated' ORDER BY revision`).all(stream) as Array<{ data: string; created: string }>;
+      const ours = rows.slice(-3).map((r) => ({ created: r.created, receivedAt: (ledgerEventOf(stream, 'ServiceRequestEvaluated', JSON.parse(r.data))!.data as ServiceRequestEvaluatedV1).request.receivedAt }));
+      for (let i = 1; i < ours.length; i++) expect(Date.parse(ours[i].receivedAt)).toBeGreaterThanOrEqual(Date.parse(ours[i - 1].created));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('submit refuses a RequestID decided before for another request, names it, judges the others, and exits 1', async () => {
+    const list = path.join(dir, 'reused.json');
+    const rid = (n: number) => `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:${n}`;
+    fs.writeFileSync(list, JSON.stringify([{ requestId: rid(301), srv: '4.1.1' }]));
+    expect((await json(env, 'submit', list)).code).toBe(0);
+    fs.writeFileSync(list, JSON.stringify([{ requestId: rid(302), srv: '4.1.1' }, { requestId: rid(301), srv: '4.1.1', executionDateTime: '2030-01-01T00:00:00Z' }, { requestId: rid(303), srv: '4.1.1' }]));
+    const r = await json(env, 'submit', list);
+    expect(r.code).toBe(1);
+    expect(r.body.map((x: { requestId: string; recorded?: string; refused?: unknown }) => [x.requestId, x.recorded ?? x.refused])).toEqual([
+      [rid(302), 'now'],
+      [rid(301), { field: 'requestId', reason: expect.stringContaining('already decided for a different request'), differences: ['executionDateTime'] }],
+      [rid(303), 'now'],
+    ]);
+    expect((await ledger(env, 'submit', list)).out).toContain(`${rid(301)}: REFUSED, nothing written: requestId: ${rid(301)} was already decided for a different request`);
   });
 
   it('import-registrations and submit take files, and say what is wrong with bad ones', async () => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
-import type { ServiceRequest } from '@ledger/domain';
-import { importRegistrationFile, serviceRequestsFromFile } from '@ledger/ledger';
+import type { Instant, ServiceRequest } from '@ledger/domain';
+import { importRegistrationFile, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
 import { open, progress, readFile, type Kit } from '../support';
 
 /** Commands that record: a Registration Data file, service requests. */
@@ -25,23 +25,33 @@ export function recordCommands(program: Command, { env, o, command, run, print }
       }),
     );
 
-  command(program, 'submit', 'judge DUIS XML or JSON service requests (every file is validated before any is judged)')
+  command(program, 'submit', 'judge DUIS XML or JSON service requests (every file is validated before any is judged; a RequestID decided before for another request is refused, exit 1)')
     .argument('<files...>', 'DUIS XML files, or JSON files of one request or a list')
     .action(
       run(async (files: string[]) => {
         // Every file is read and every request validated, by the API's own intake, before anything is written.
-        const receivedAt = new Date().toISOString();
         const requests: Array<{ file: string; request: ServiceRequest }> = [];
-        for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file), file, receivedAt)) requests.push({ file, request });
+        for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file), file, new Date().toISOString())) requests.push({ file, request });
         const l = await open(env, o, false);
         try {
-          const results: Array<{ file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] }> = [];
+          type Judged = { file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] };
+          type Refused = { file: string; requestId: string; refused: { field: string; reason: string; differences?: string[] } };
+          const results: Array<Judged | Refused> = [];
           for (const { file, request } of requests) {
-            const r = await l.ledger.submit(request, { actor: 'cli:submit' });
-            results.push({ file, requestId: r.decision.request.requestId, outcome: r.decision.outcome, responseCode: r.decision.responseCode, recorded: r.written ? 'now' : 'before', checks: r.decision.checks, placed: r.placed });
+            // Received as it is handed to the ledger: a request is judged at its receivedAt (an accepted
+            // placement takes effect then), so one stamp for the whole run put each later request
+            // before decisions other processes recorded meanwhile.
+            try {
+              const r = await l.ledger.submit({ ...request, receivedAt: new Date().toISOString() as Instant }, { actor: 'cli:submit' });
+              results.push({ file, requestId: r.decision.request.requestId, outcome: r.decision.outcome, responseCode: r.decision.responseCode, recorded: r.written ? 'now' : 'before', checks: r.decision.checks, placed: r.placed });
+            } catch (err) {
+              // A RequestID decided before for another request: this one is refused, the others still judged.
+              if (!(err instanceof RequestIdReusedError)) throw err;
+              results.push({ file, requestId: err.requestId, refused: { field: 'requestId', reason: err.message, differences: err.differences } });
+            }
           }
-          print(results, () => results.map((r) => `${r.requestId}: ${r.outcome} ${r.responseCode}${r.recorded === 'before' ? ' (decided before)' : ''}${reasonOf(r.checks)}`).join('\n'));
-          return 0;
+          print(results, () => results.map((r) => ('refused' in r ? `${r.requestId}: REFUSED, nothing written: ${r.refused.reason}` : `${r.requestId}: ${r.outcome} ${r.responseCode}${r.recorded === 'before' ? ' (decided before)' : ''}${reasonOf(r.checks)}`)).join('\n'));
+          return results.some((r) => 'refused' in r) ? 1 : 0;
         } finally {
           await l.close();
         }
