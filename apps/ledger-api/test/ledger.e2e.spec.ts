@@ -215,6 +215,13 @@ describe('bad input and access', () => {
     const res = await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${device}:1`, srv: '4.1.1' }).expect(200);
     expect(res.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
     expect(res.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(/fails its check digit/);
+    // and the meter point's devices are listed, as the inventory holds them (was a 400 "check digit")
+    expect((await t.as('auditor').get('/meter-points/1412345678902/devices').expect(200)).body).toMatchObject({ mpxn: '1412345678902', devices: [expect.objectContaining({ deviceId: device })] });
+  });
+
+  it('a limit sent as a string is refused saying it must be a whole number, not that it is over the maximum', async () => {
+    const r = await t.as('auditor').post('/replays', { ruleSet: 'baseline', limit: '5' }).expect(400);
+    expect(r.body).toMatchObject({ field: 'limit', message: 'limit: limit must be an integer number' });
   });
 
   it('an operator correction to one proxy copy only shows in the proxy-disagreements report', async () => {

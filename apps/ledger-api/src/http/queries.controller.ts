@@ -1,6 +1,6 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, getRuleSet, type RuleSet, parseDeviceId, parseInstant, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
+import { DomainError, getRuleSet, type RuleSet, parseDeviceId, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
 import { DecisionQueries, DeviceQueries, pageStuck, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
@@ -89,7 +89,7 @@ export class QueriesController {
   @Get('meter-points/:mpxn/devices')
   @ApiOperation({ summary: 'The devices the inventory links to a meter point now (at most 1,000)' })
   meterPointDevices(@Param('mpxn') raw: string) {
-    const mpxn = parseMpxn(raw, 'mpxn');
+    const mpxn = parseInventoryMpxn(raw, 'mpxn'); // as the inventory takes it: a DCC test MPAN failing its check digit too
     return { mpxn, devices: this.devices.devicesOn(mpxn) };
   }
 

@@ -17,7 +17,10 @@ export async function validated<T extends object>(cls: new () => T, body: unknow
 export function flatten(errors: Array<{ property: string; constraints?: Record<string, string>; children?: unknown[] }>, prefix = ''): Array<{ field: string; reason: string }> {
   return errors.flatMap((e) => {
     const field = prefix ? (/^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : `${prefix}.${e.property}`) : e.property;
-    const own = Object.values(e.constraints ?? {}).map((reason) => ({ field, reason }));
+    // What a value is (isInt, isString, ...) before its bounds: a limit sent as "5" is not a whole number, rather than over a maximum.
+    const own = Object.entries(e.constraints ?? {})
+      .sort(([a], [b]) => Number(!a.startsWith('is')) - Number(!b.startsWith('is')))
+      .map(([, reason]) => ({ field, reason }));
     return [...own, ...flatten((e.children ?? []) as never, field)];
   });
 }
