@@ -131,6 +131,10 @@ describe('audit jobs', () => {
     expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: 'api:admin', findings: { events: job.result.events } });
   }, 120_000);
 
+  it.each(['0', '501', '999', 'x'])('/jobs/recorded?limit=%s is a 400: a whole number from 1 to 500', async (limit) => {
+    expect((await t.as('auditor').get(`/jobs/recorded?limit=${limit}`).expect(400)).body).toMatchObject({ field: 'limit', message: 'limit: must be a whole number from 1 to 500' });
+  });
+
   it('twenty verifications asked for at once wait for a few jobs, not twenty in a row', async () => {
     const before = (await t.as('auditor').get('/jobs/recorded?kind=verify&limit=500').expect(200)).body.items.length;
     const replies = await Promise.all(Array.from({ length: 20 }, () => t.as('auditor').get('/audit/verify')));

@@ -85,6 +85,7 @@ describe('the ledger CLI', () => {
     } finally {
       db.close();
     }
+    await expect(ledger(own, 'verify', '--digest', 'zz', '--at', kept.position)).rejects.toThrow("--digest 'zz' is not a digest (64 lower-case hex characters, as ledger digest prints it)");
     const r = await json(own, 'verify', '--digest', kept.digest, '--at', kept.position);
     expect(r.code).toBe(1);
     expect(r.body.digest).toEqual({ expected: kept.digest, actual: null, position: kept.position, matches: false, head: String(BigInt(kept.position) - 1n) });

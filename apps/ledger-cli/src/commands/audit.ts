@@ -72,6 +72,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
     .action(
       run(async (opts: { digest?: string; at?: bigint }) => {
         if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
+        if (opts.digest && !/^[0-9a-f]{64}$/.test(opts.digest)) throw new CliError(`--digest '${opts.digest}' is not a digest (64 lower-case hex characters, as ledger digest prints it)`);
         const l = await open(env, o, false);
         try {
           const bar = progress(o, 'verifying');
