@@ -197,6 +197,12 @@ describe('bad input and access', () => {
     expect(await headPosition(t)).toBe(head);
   });
 
+  it('a JSON body that starts with a UTF-8 BOM is read as without it (RFC 8259 lets a reader ignore one; was a 400 showing the invisible character)', async () => {
+    const r = await t.as('intake').post('/service-requests').set('content-type', 'application/json').send(`\uFEFF${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:4242`, srv: '4.1.1' })}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ requestId: `${SUPPLIER}:${ESME}:4242`, written: true });
+  });
+
   it('a CSV import keeps the good lines, reports the bad ones, and a re-import changes nothing', async () => {
     const csv = ['mpxn,responsibility,party_user_id,effective_from,record_id', `2200000123453,supplier,${SUPPLIER},2024-01-01,F-1`, `2200000123450,supplier,${SUPPLIER},2024-01-01,F-2`, `2200000123453,network_operator,${NO_B},2024-01-01,F-3`, `2200000123453,supplier`].join('\n');
     const first = await t.as('intake').post('/registrations/import', csv, 'text/csv').expect(200);

@@ -78,7 +78,8 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
  * which a `\ud800` escape makes out of bytes that are valid UTF-8 (SQLite and every UTF-8 reader
  * would read it back as U+FFFD, so the record would not read as it was judged).
  */
-export function parseJsonBody(text: string, field = 'body'): unknown {
+export function parseJsonBody(raw: string, field = 'body'): unknown {
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // a UTF-8 BOM, which RFC 8259 lets a reader ignore (JSON.parse would not)
   const scanned = scanJson(text);
   if (scanned.depth > MAX_DEPTH) throw new IntakeError(field, `nests deeper than the ${MAX_DEPTH}-level limit`);
   if (scanned.tooLong !== undefined) throw new IntakeError(scanned.tooLong, `holds more than ${MAX_LIST} elements: no request has a list that long`);
