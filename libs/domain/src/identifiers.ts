@@ -19,6 +19,14 @@ export type Eui64 = Brand<string, 'Eui64'>;
 export type UserId = Eui64;
 export type DeviceId = Eui64;
 
+/** A lone UTF-16 surrogate: a \ud800-\udfff unit not in a high-low pair. Such a string is not text (UTF-8 readers, SQLite among them, read it back as U+FFFD). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether a string is well-formed text: no lone UTF-16 surrogate (String.prototype.isWellFormed, which Node 20's types lack). */
+export function isWellFormedText(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
 const EUI64_PLAIN = /^[0-9A-F]{16}$/;
 /** Already in the DCC's notation: what parseEui64 returns for it is the value itself. */
 const EUI64_CANONICAL = /^[0-9A-F]{2}(?:-[0-9A-F]{2}){7}$/;

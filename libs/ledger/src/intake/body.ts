@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { DomainError } from '@ledger/domain';
+import { DomainError, isWellFormedText } from '@ledger/domain';
 import { IntakeError } from './errors';
 
 /**
@@ -154,7 +154,7 @@ function scanJson(text: string): { depth: number; twice?: string; tooLong?: stri
 
 /** The path of the first key or string value holding a lone UTF-16 surrogate, if any ('' for the value itself). */
 function loneSurrogate(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (typeof value === 'string') return isWellFormedText(value) ? undefined : path;
   if (!value || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -165,14 +165,13 @@ function loneSurrogate(value: unknown, path: string): string | undefined {
   }
   for (const key of Object.keys(value)) {
     const here = path ? `${path}.${key}` : key;
-    if (LONE_SURROGATE.test(key)) return here;
+    if (!isWellFormedText(key)) return here;
     const found = loneSurrogate((value as Record<string, unknown>)[key], here);
     if (found !== undefined) return found;
   }
   return undefined;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** The path of the first key named __proto__, constructor or prototype, if any. */
 function prototypeKey(value: unknown, path: string): string | undefined {

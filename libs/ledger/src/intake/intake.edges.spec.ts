@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
-import { parseServiceRequest } from '@ledger/domain';
+import { DomainError, parseServiceRequest } from '@ledger/domain';
 import { parseCertificate } from './certificates';
+import { placeCertificateFromJson } from './commands';
 import { parseDuisRequest } from './duis';
 import { IntakeError } from './errors';
 import { parseRegistrationCsv, REGISTRATION_CSV_HEADER } from './registrations-csv';
@@ -230,5 +231,15 @@ describe('certificate subjects: the owner read from the uniqueIdentifier, whatev
     expect(parseCertificate(wrapped, 'c')).toMatchObject({ ownerUserId: NO_A, roleCode: '02', keyUsage: 'keyAgreement' });
     expect(intakeError(() => parseCertificate('', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
     expect(intakeError(() => parseCertificate('QUJD===', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
+  });
+});
+
+describe('a lone UTF-16 surrogate in a certificate name, whichever door brings it', () => {
+  it("a DER certificate whose issuer is a BMPString holding one (decoded a unit at a time) is refused naming the issuer, as the JSON escape is", async () => {
+    const odd = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature', issuerName: new x509.Name([{ CN: [{ bmpString: 'CA \ud800' }] }]) });
+    const placement = { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate: { der: odd.base64 } };
+    await expect(placeCertificateFromJson(ESME, placement)).rejects.toThrow(new DomainError('certificate.issuer', 'holds a lone UTF-16 surrogate: not text'));
+    const request = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 9, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: odd.base64 }) }), AT);
+    expect(() => parseServiceRequest({ ...request.input, certificates: request.certificates })).toThrow(/^certificates\[0\]\.issuer: holds a lone UTF-16 surrogate/);
   });
 });

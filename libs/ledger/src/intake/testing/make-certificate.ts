@@ -14,7 +14,8 @@ export interface CertificateSpec {
   roleCode: string;
   keyUsage: 'digitalSignature' | 'keyAgreement' | 'both' | 'none';
   serial?: string;
-  issuerName?: string;
+  /** A Name to encode the issuer otherwise (a BMPString, say); a string is the library's default encoding. */
+  issuerName?: string | x509.Name;
   /** Leave out the uniqueIdentifier, to test refusals. */
   withoutUniqueIdentifier?: boolean;
 }
@@ -53,5 +54,5 @@ export async function makeCertificate(spec: CertificateSpec): Promise<{ der: Uin
     extensions: usages ? [new x509.KeyUsagesExtension(usages, true)] : [],
   });
   const der = new Uint8Array(cert.rawData);
-  return { der, base64: Buffer.from(der).toString('base64'), serial, issuer: issuerName };
+  return { der, base64: Buffer.from(der).toString('base64'), serial, issuer: issuerName.toString() };
 }
