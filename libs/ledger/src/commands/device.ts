@@ -14,6 +14,12 @@ export const changeInventory: CommandWiring<ChangeInventory, DeviceState> = {
 export const placeCertificate: CommandWiring<PlaceCertificate, DeviceState> = {
   ...onDevice,
   decide: (c, state) => deviceDecider.decide(c, state),
-  eventName: (c) => `placed:${c.deviceId}:${c.slot}:${c.certificate.issuer}:${c.certificate.serial}:${c.heldBy.join('+')}:${c.placedAt}`,
+  eventName: (c) => placedName(c, c.heldBy),
+  // Both copies were named in the order sent until 2026-11-27: a retry of one sent S1SP first finds it by that name.
+  formerNames: (c) => (c.heldBy.length === 2 ? [placedName(c, ['S1SP', 'DSP'])] : []),
   resent: (c, recorded) => checkPlacementResent(c, recorded.data as CertificatePlacedV1),
 };
+
+function placedName(c: PlaceCertificate, heldBy: readonly string[]): string {
+  return `placed:${c.deviceId}:${c.slot}:${c.certificate.issuer}:${c.certificate.serial}:${heldBy.join('+')}:${c.placedAt}`;
+}

@@ -30,6 +30,8 @@ export interface CommandWiring<C, S, T = S> {
    * retry is told "recorded before" only when it is what was recorded.
    */
   resent?(command: C, recorded: LedgerEvent): void;
+  /** Names the fact was recorded under by earlier code, looked for when its name today is not found. */
+  formerNames?(command: C): string[];
   /** The context written into the events' metadata (default: the caller's). */
   context?(ctx: CommandContext, factId: string): CommandContext;
 }
@@ -95,11 +97,16 @@ export class CommandHandler {
     const context = wiring.context?.(ctx, factId) ?? ctx;
     for (let attempt = 1; ; attempt++) {
       const written = await this.load(stream, wiring.fold.initialState(id), wiring.fold.evolve);
-      const recordedAt = written.ids.get(factId);
+      let foundId = factId;
+      let recordedAt = written.ids.get(factId);
+      for (const former of recordedAt === undefined ? (wiring.formerNames?.(command) ?? []) : []) {
+        recordedAt = written.ids.get((foundId = nameUuid(former)));
+        if (recordedAt !== undefined) break;
+      }
       if (recordedAt !== undefined) {
         // A retry: the events the command wrote (the ids it names, at the revisions the cache holds
         // for them) are read back from where they are, not the whole stream.
-        const idAt = (i: number) => (i === 0 ? factId : nameUuid(wiring.eventName(command, i)));
+        const idAt = (i: number) => (i === 0 ? foundId : nameUuid(wiring.eventName(command, i)));
         let count = 1;
         while (written.ids.get(idAt(count)) === recordedAt + count) count++;
         const recorded = await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt);

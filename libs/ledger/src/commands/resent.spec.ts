@@ -83,6 +83,24 @@ describe('a fact sent again under its name', () => {
     expect(await stream(`device-${ESME}`)).toEqual(before);
   });
 
+  it('a placement recorded with its copies listed S1SP first (as sent, before they were put in one order) is found by a retry, in either order', async () => {
+    const legacy = { ...placement({ placedAt: '2019-07-01' }), kind: 'PlaceCertificate', heldBy: ['S1SP', 'DSP'], certificate: { serial: 'B2', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, placedAt: '2019-07-01T00:00:00.000Z' };
+    expect(await ledger.execute(legacy as never, ctx)).toMatchObject({ written: true });
+    const before = await stream(`device-${ESME}`);
+    for (const heldBy of [['S1SP', 'DSP'], ['DSP', 'S1SP'], undefined]) {
+      expect(await ledger.placeCertificate(placement({ placedAt: '2019-07-01', heldBy }, { serial: 'B2' }), ctx)).toMatchObject({ written: false, position: before[before.length - 1].toString() });
+    }
+    expect(await stream(`device-${ESME}`)).toEqual(before);
+  });
+
+  it("a migration sent again in another batch (another reference) is a retry; an operator correction's reference is its content", async () => {
+    const before = await stream(`device-${ESME}`);
+    expect(await ledger.placeCertificate(placement({ via: { kind: 'migration', reference: 'MIG-2' } }), ctx)).toMatchObject({ written: false });
+    expect(await ledger.placeCertificate(placement({ placedAt: '2019-08-01', via: { kind: 'operatorCorrection', reference: 'COR-1' } }), ctx)).toMatchObject({ written: true });
+    await expect(ledger.placeCertificate(placement({ placedAt: '2019-08-01', via: { kind: 'operatorCorrection', reference: 'COR-2' } }), ctx)).rejects.toMatchObject({ differences: ['via.reference'] });
+    expect((await stream(`device-${ESME}`)).length).toBe(before.length + 1);
+  });
+
   it('the same placement with its copies listed in another order is a retry; a copy listed twice is refused', async () => {
     const before = await stream(`device-${ESME}`);
     expect(await ledger.placeCertificate(placement({ heldBy: ['S1SP', 'DSP'] }), ctx)).toMatchObject({ written: false, position: before[before.length - 1].toString() });
