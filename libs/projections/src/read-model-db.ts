@@ -73,11 +73,16 @@ export class ReadModelDb {
    * Puts read models built elsewhere (a rebuild job's file, closed and checkpointed) in place of
    * these: this database is closed, that file moved onto this one's path, and opened. The caller
    * stops the projector first and starts it after: it goes on from the new file's checkpoint. A
-   * `built` that is not there is refused before this database is touched; if the move fails, the
-   * file at this path is opened again, so that the caller is never left with a closed connection.
+   * `built` that is not there is refused before this database is touched, and so is the swap while
+   * another connection is reading this file (the WAL could not be checkpointed whole); if the move
+   * fails, the file at this path is opened again, so that the caller is never left with a closed
+   * connection, and its WAL was empty when removed.
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
+    // Every commit into the file itself first, so that removing the WAL below loses nothing, even if the move then fails.
+    const [{ busy }] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    if (busy) throw new Error(`cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`);
     this.db.close();
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     try {

@@ -64,6 +64,29 @@ describe('Checkpoint', () => {
     expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
   });
 
+  it('a file to put in place while another connection is reading the live one: refused before anything is touched; put in place once it is done', () => {
+    checkpoint.set(3n, 3);
+    const built = path.join(dir, 'built.sqlite');
+    const other = new ReadModelDb(built);
+    const theirs = new Checkpoint(other);
+    other.install([theirs], () => false);
+    theirs.set(40n, 40);
+    other.closeCheckpointed();
+    const reader = new Database(rm.file);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT * FROM checkpoint').all();
+    try {
+      expect(() => rm.replaceWith(built)).toThrow(/another connection \(a ledger command\?\) is reading them; try again/);
+      expect(checkpoint.fresh()).toEqual({ position: 3n, applied: 3 });
+      expect(fs.existsSync(built)).toBe(true);
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+    }
+    rm.replaceWith(built);
+    expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
+  }, 20_000);
+
   it('a file to put in place that is not there: refused naming it, and the live read models go on as they were', () => {
     checkpoint.set(3n, 3);
     const missing = path.join(dir, 'gone.sqlite');
