@@ -16,6 +16,17 @@ describe('Checkpoint', () => {
     other.close();
   };
 
+  /** A read-model file built elsewhere (a rebuild job's), its checkpoint at `position`. */
+  const builtAt = (position: bigint) => {
+    const built = path.join(dir, 'built.sqlite');
+    const other = new ReadModelDb(built);
+    const theirs = new Checkpoint(other);
+    other.install([theirs], () => false);
+    theirs.set(position, Number(position));
+    other.closeCheckpointed();
+    return built;
+  };
+
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-checkpoint-'));
     rm = new ReadModelDb(path.join(dir, 'readmodels.sqlite'));
@@ -54,24 +65,14 @@ describe('Checkpoint', () => {
   it('reads the row again once the file is replaced (ReadModelDb.replaceWith)', () => {
     checkpoint.set(3n, 3);
     expect(checkpoint.get().position).toBe(3n);
-    const built = path.join(dir, 'built.sqlite');
-    const other = new ReadModelDb(built);
-    const theirs = new Checkpoint(other);
-    other.install([theirs], () => false);
-    theirs.set(40n, 40);
-    other.closeCheckpointed();
+    const built = builtAt(40n);
     rm.replaceWith(built);
     expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
   });
 
   it('a file to put in place while another connection is reading the live one: refused before anything is touched; put in place once it is done', () => {
     checkpoint.set(3n, 3);
-    const built = path.join(dir, 'built.sqlite');
-    const other = new ReadModelDb(built);
-    const theirs = new Checkpoint(other);
-    other.install([theirs], () => false);
-    theirs.set(40n, 40);
-    other.closeCheckpointed();
+    const built = builtAt(40n);
     const reader = new Database(rm.file);
     reader.exec('BEGIN');
     reader.prepare('SELECT * FROM checkpoint').all();
