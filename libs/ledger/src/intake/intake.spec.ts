@@ -160,6 +160,13 @@ describe('Registration Data CSV as csv-parse reads it', () => {
     ]);
   });
 
+  it('lines ending otherwise than the header (CRLF, LF, CR mixed in one file, as when files are put together) are each a record', () => {
+    const NO = '90-B3-D5-1F-30-03-00-0A';
+    const { rows, errors } = parseRegistrationCsv(`${header}\r\n1234570,supplier,${NO},2024-01-01,M1\n1234570,supplier,${NO},2024-02-01,M2\r1234570,supplier,${NO},2024-03-01,M3\r\n`);
+    expect(errors).toEqual([]);
+    expect(rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'M1'], [3, 'M2'], [4, 'M3']]);
+  });
+
   it('a stray quote inside a field is kept and judged by the field\'s rule; a quote never closed is reported where it opened and on every line after it (before 2026-11-27 only the last line was named, the lines between it went unreported)', () => {
     const { rows, errors } = parseRegistrationCsv(`${header}\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-01,R"1\n1412345678901,supplier,90-B3-D5-1F-30-03-00-0A,2024-01-02,R2\n`);
     expect(rows.map((r) => r.recordId)).toEqual(['R2']);

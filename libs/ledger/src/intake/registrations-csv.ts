@@ -64,6 +64,7 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
     records = parse(text, {
       bom: true,
       info: true,
+      record_delimiter: ['\r\n', '\n', '\r'], // each line ends its record whatever its ending, as the lines are counted above (not one ending found from the first line)
       relax_column_count: true,
       relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
       skip_empty_lines: true,
