@@ -15,6 +15,13 @@ export class DigestPastHeadError extends DomainError {
   }
 }
 
+/** The position a digest is taken at: `position`, refused past the log's head (DigestPastHeadError); the head when not given. */
+export async function digestPosition(store: EventStore, position?: bigint): Promise<bigint> {
+  const head = await store.headPosition();
+  if (position !== undefined && position > (head ?? 0n)) throw new DigestPastHeadError(position, head);
+  return position ?? head ?? 0n;
+}
+
 export interface VerifyReport {
   ok: boolean;
   eventsChecked: number;
@@ -101,9 +108,7 @@ export interface Digest {
  * appended, a false alarm when it is checked.
  */
 export async function digestAt(store: EventStore, position?: bigint): Promise<Digest> {
-  const head = await store.headPosition();
-  if (position !== undefined && position > (head ?? 0n)) throw new DigestPastHeadError(position, head);
-  const at = position ?? head ?? 0n;
+  const at = await digestPosition(store, position);
   const heads = new Map<string, string>();
   let events = 0;
   for await (const e of store.readAll()) {

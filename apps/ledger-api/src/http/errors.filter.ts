@@ -3,7 +3,7 @@ import { JobsClosedError } from '@ledger/audit';
 import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
-import { IntakeError, RequestIdReusedError, StreamContentionError } from '@ledger/ledger';
+import { IntakeError, StreamContentionError } from '@ledger/ledger';
 
 /**
  * One shape for every error: `{ statusCode, error, message, field?, code? }`. Bad input (a
@@ -25,7 +25,6 @@ export class ErrorsFilter implements ExceptionFilter {
       res.status(statusCode).json({ statusCode, error, message, ...extra });
     if (err instanceof FactReusedError) return send(409, 'Conflict', err.message, { field: err.field, differences: err.differences });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
-    if (err instanceof RequestIdReusedError) return send(409, 'Conflict', err.message, { field: 'requestId', differences: err.differences });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
     if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message, { code: 'STORE_UNREACHABLE' });
     if (err instanceof StreamContentionError) return send(503, 'Service Unavailable', err.message, { code: 'STREAM_CONTENTION' });

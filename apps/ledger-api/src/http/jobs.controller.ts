@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, DigestPastHeadError, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, digestPosition, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
@@ -36,9 +36,7 @@ export class JobDto extends PartialType(WhatIfDto) {
  * digestAt would refuse it in the job): a 400 naming `at`, not a failed job answered 500.
  */
 export async function refuseDigestPastHead(store: EventStore, params: AuditJobParams): Promise<AuditJobParams> {
-  if (params.at === undefined) return params;
-  const head = await store.headPosition();
-  if (BigInt(params.at) > (head ?? 0n)) throw new DigestPastHeadError(BigInt(params.at), head);
+  if (params.at !== undefined) await digestPosition(store, BigInt(params.at));
   return params;
 }
 

@@ -6,8 +6,8 @@ import { DomainError } from '../identifiers';
  * it is not what was sent, so neither "recorded before" nor a second record would be true.
  */
 export class FactReusedError extends DomainError {
-  constructor(field: string, readonly fact: string, readonly differences: string[]) {
-    super(field, `${fact} was recorded before with other content (it differs in ${differences.join(', ')}): a fact is recorded once; send a new ${field} for another`);
+  constructor(field: string, readonly fact: string, readonly differences: string[], reason = `${fact} was recorded before with other content (it differs in ${differences.join(', ')}): a fact is recorded once; send a new ${field} for another`) {
+    super(field, reason);
   }
 }
 

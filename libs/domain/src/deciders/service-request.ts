@@ -3,6 +3,7 @@ import { evaluate } from '../evaluate';
 import { formatRequestId } from '../identifiers';
 import { recordRequest, requestDifferences, type ServiceRequest } from '../request';
 import type { RuleSet } from '../rule-sets';
+import { FactReusedError } from './resent';
 import type { DeviceState, MeterPointState, UserState } from '../state';
 
 /** Submit a service request: judged under the ledger's rule set, at the instant it was received. */
@@ -41,10 +42,9 @@ export function decideServiceRequest(command: SubmitServiceRequest, state: Servi
 export const meterPointServed = (device: DeviceState): string | undefined => device.mpxn || undefined;
 
 /** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
-export class RequestIdReusedError extends Error {
-  override readonly name = 'RequestIdReusedError';
-  constructor(readonly requestId: string, readonly differences: string[]) {
-    super(`requestId: ${requestId} was already decided for a different request (it differs in ${differences.join(', ')}); a RequestID's counter is used once`);
+export class RequestIdReusedError extends FactReusedError {
+  constructor(readonly requestId: string, differences: string[]) {
+    super('requestId', `RequestID ${requestId}`, differences, `${requestId} was already decided for a different request (it differs in ${differences.join(', ')}); a RequestID's counter is used once`);
   }
 }
 
