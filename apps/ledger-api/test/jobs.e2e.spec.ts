@@ -131,6 +131,16 @@ describe('audit jobs', () => {
     expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: 'api:admin', findings: { events: job.result.events } });
   }, 120_000);
 
+  it.each`
+    asked                                                              | field
+    ${{ srv: '99.9' }}                                                 | ${'srv'}
+    ${{ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }}    | ${'to'}
+    ${{ fromPosition: '20', toPosition: '10' }}                        | ${'toPosition'}
+  `('a what-if that could match nothing ($field) is a 400 naming it, not "judged 0" as if none were recorded', async ({ asked, field }) => {
+    expect((await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', ...asked }).expect(400)).body).toMatchObject({ field });
+    expect((await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', ...asked }).expect(400)).body).toMatchObject({ field });
+  });
+
   it.each(['0', '501', '999', 'x'])('/jobs/recorded?limit=%s is a 400: a whole number from 1 to 500', async (limit) => {
     expect((await t.as('auditor').get(`/jobs/recorded?limit=${limit}`).expect(400)).body).toMatchObject({ field: 'limit', message: 'limit: must be a whole number from 1 to 500' });
   });

@@ -74,6 +74,11 @@ describe('the ledger CLI', () => {
     expect(rebuilt.body.events).toBe(Number(digest.body.position));
   });
 
+  it('what-if refuses an SRV outside the matrix and --from after --to, rather than answer "judged 0"', async () => {
+    await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--srv', '99.9')).rejects.toThrow(/^srv: '99\.9' is not a Service Reference Variant/);
+    await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--from', '2025-02-01', '--to', '2025-01-01')).rejects.toThrow(/^to: 2025-01-01T00:00:00\.000Z is before from/);
+  });
+
   it('digest refuses a position past the head; verify with a digest kept past the log\'s end (events removed since) says so and fails', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'small', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);

@@ -4,6 +4,7 @@ import {
   getRuleSet,
   requestFromRecord,
   judgesSrv,
+  parseSrv,
   readsOf,
   type DeviceState,
   type MeterPointState,
@@ -135,6 +136,7 @@ export async function whatIf(
   onProgress?: (eventsRead: number) => void,
   options: WhatIfOptions = {},
 ): Promise<WhatIfReport> {
+  checkWhatIf(filter); // a window that ends before it starts is read as empty here (the API refuses one as asked)
   const config = options.store;
   let threads = 1;
   let head = 0n;
@@ -151,6 +153,17 @@ export async function whatIf(
   // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
+}
+
+/**
+ * A what-if as asked, refused where it could match nothing and would answer "judged 0" as if no
+ * such decision were recorded: an SRV outside the DUIS request matrix, `from` after `to`, or (with
+ * `page`) `fromPosition` after `toPosition` (each a DomainError naming it).
+ */
+export function checkWhatIf(filter: WhatIfFilter, page: WhatIfPage = {}): void {
+  if (filter.srv !== undefined) parseSrv(filter.srv, 'srv');
+  if (filter.from !== undefined && filter.to !== undefined && Date.parse(filter.from) > Date.parse(filter.to)) throw new DomainError('to', `${filter.to} is before from (${filter.from}): the range holds no decision`);
+  if (page.fromPosition !== undefined && page.toPosition !== undefined && page.fromPosition > page.toPosition) throw new DomainError('toPosition', `${page.toPosition} is before fromPosition (${page.fromPosition}): the window holds no event`);
 }
 
 /** Whether a what-if of `page` runs as one pass whatever threads it is given: a page past MAX_SHARED_OFFSET. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, digestPosition, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, checkWhatIf, digestPosition, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
@@ -30,7 +30,6 @@ export class JobDto extends PartialType(WhatIfDto) {
   @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
 }
 
-/** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 /**
  * A digest job's position refused before the job starts when it is past the log's head (as
  * digestAt would refuse it in the job): a 400 naming `at`, not a failed job answered 500.
@@ -40,6 +39,7 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
   return params;
 }
 
+/** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
   if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
   if (body.kind === 'digest') {
@@ -63,6 +63,7 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
     toPosition: body.toPosition === undefined ? undefined : BigInt(body.toPosition),
     maxEvents: body.maxEvents,
   };
+  checkWhatIf(filter, page);
   return { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page };
 }
 

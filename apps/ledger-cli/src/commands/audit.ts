@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
-import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId } from '@ledger/domain';
+import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseUserId } from '@ledger/domain';
 import { rowDamaged } from '@ledger/projections';
 import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
 
@@ -47,7 +47,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           to: opts.to ? parseInstant(opts.to, '--to') : undefined,
           srv: opts.srv,
           deviceId: opts.device ? parseDeviceId(opts.device, '--device') : undefined,
-          userId: opts.user ? parseDeviceId(opts.user, '--user') : undefined,
+          userId: opts.user ? parseUserId(opts.user, '--user') : undefined,
         };
         const l = await open(env, o, false);
         try {
