@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DomainError } from '@ledger/domain';
-import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, parseJsonBody, type BodyKind } from '@ledger/ledger';
+import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
 
 type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown; query?: Record<string, unknown> };
 
@@ -40,7 +40,11 @@ function checkBody(req: Req, _res: unknown, next: (err?: unknown) => void): void
     return next();
   }
   try {
-    const kind = bodyKind(headerOf(req, 'content-type'))!;
+    const contentType = headerOf(req, 'content-type');
+    const kind = bodyKind(contentType)!;
+    // The bytes are read as UTF-8: a body declared in another charset would be read otherwise than it was written.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) throw new IntakeError('content-type', `charset '${charset}' is not accepted: send UTF-8`);
     const text = decodeUtf8(req.body);
     if (kind === 'json') req.body = parseJsonBody(text);
     else {
