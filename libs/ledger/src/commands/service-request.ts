@@ -56,7 +56,7 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
   },
   decide: decideServiceRequest,
   eventName: (c, i) => (i === 0 ? `decision:${requestIdOf(c)}` : `placed:${requestIdOf(c)}:${i - 1}`),
-  context: (ctx, decisionId) => ({ ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
+  context: (ctx, decisionId) => Object.assign({}, ctx, { correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
 };
 
 /**
