@@ -16,6 +16,10 @@ import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
  * (decision-context.ts, the rule set's edition and catalogue): a change to a reason or a shape is a
  * new template set (TEMPLATE_SETS). decision-record.frozen.spec.ts holds stored decisions to it.
  */
+// A shape that adds keys to a helper's (registrationBase, deviceFacts, proxyRecords) is made with
+// Object.assign onto the helper's new object, not a spread ({ ...base(c), key }): the same keys in
+// the same order, and ~0.1 us where the spread costs ~4 us on Node 20 once optimised (see state.ts,
+// withKey); an encode and its checking decode make two shapes a check.
 export const TEMPLATES: readonly Template[] = [
   // Step 1
   { id: 'pass', check: 'user-role', outcome: 'pass', reason: (e) => `User ${e.userId} holds role ${e.role} (${e.derivedBy})`, shape: (c) => ({ userId: c.sender, role: c.role, status: 'Active', derivedBy: c.request.statedRole ? STATED_ROLE : DERIVED_ROLE }) },
@@ -37,7 +41,7 @@ export const TEMPLATES: readonly Template[] = [
     check: 'srv-eligibility',
     outcome: 'pass',
     reason: (e, c) => `role ${e.role} is eligible for SRV ${e.srv} (${def(c).name})`,
-    shape: (c) => ({ srv: c.request.srv, role: c.role, critical: def(c).critical, ...(c.edition === 2 ? { nonDevice: def(c).nonDevice ?? false, futureDating: def(c).futureDating ?? null } : {}) }),
+    shape: (c) => Object.assign({ srv: c.request.srv, role: c.role, critical: def(c).critical }, c.edition === 2 ? { nonDevice: def(c).nonDevice ?? false, futureDating: def(c).futureDating ?? null } : {}),
   },
   {
     id: 'E2',
@@ -61,7 +65,7 @@ export const TEMPLATES: readonly Template[] = [
   // Step 3
   { id: 'pass', check: 'device', outcome: 'pass', reason: (e) => `${e.deviceType} (SMETS${e.smetsGeneration}) is ${e.status}`, shape: deviceFacts },
   { id: 'E19', check: 'device', outcome: 'fail', code: 'E19', reason: (e) => `device ${e.deviceId} is not in the Smart Metering Inventory`, shape: (c) => ({ deviceId: c.request.target }) },
-  { id: 'E11', check: 'device', outcome: 'fail', code: 'E11', reason: (e, c) => `SRV ${c.request.srv} does not apply to a ${e.deviceType}`, shape: (c) => ({ ...deviceFacts(c), appliesTo: def(c).deviceTypes }) },
+  { id: 'E11', check: 'device', outcome: 'fail', code: 'E11', reason: (e, c) => `SRV ${c.request.srv} does not apply to a ${e.deviceType}`, shape: (c) => Object.assign(deviceFacts(c), { appliesTo: def(c).deviceTypes }) },
   {
     id: 'E11.lc',
     check: 'device',
@@ -73,21 +77,21 @@ export const TEMPLATES: readonly Template[] = [
           ? 'a SMETS1 device has no Load Controller: the DSP and the S1SP hold its supplier and network-operator certificate records only'
           : `only a SMETS2 ESME trusts a Load Controller, not a ${e.deviceType}`
       }`,
-    shape: (c) => ({ ...deviceFacts(c), remotePartyRole: c.request.remotePartyRole }),
+    shape: (c) => Object.assign(deviceFacts(c), { remotePartyRole: c.request.remotePartyRole }),
   },
-  { id: 'E5', check: 'device', outcome: 'fail', code: 'E5', reason: (e, c) => `device status ${e.status} does not allow SRV ${c.request.srv}`, shape: (c) => ({ ...deviceFacts(c), allowedStatuses: def(c).allowedStatuses }) },
+  { id: 'E5', check: 'device', outcome: 'fail', code: 'E5', reason: (e, c) => `device status ${e.status} does not allow SRV ${c.request.srv}`, shape: (c) => Object.assign(deviceFacts(c), { allowedStatuses: def(c).allowedStatuses }) },
   // Step 4
   {
     id: 'pass',
     check: 'registration-data',
     outcome: 'pass',
     reason: (e, c) => `${c.sender} is the registered ${responsibilityName(e.responsibility)} of ${e.mpxn} at ${e.at}`,
-    shape: (c) => ({
-      ...registrationBase(c),
-      basis: c.request.executionDateTime ? 'executionDateTime' : 'timeOfCheck',
-      at: c.request.executionDateTime ?? c.now,
-      registered: new Nested({ partyUserId: c.sender, effectiveFrom: INSTANT, recordId: STORED }),
-    }),
+    shape: (c) =>
+      Object.assign(registrationBase(c), {
+        basis: c.request.executionDateTime ? 'executionDateTime' : 'timeOfCheck',
+        at: c.request.executionDateTime ?? c.now,
+        registered: new Nested({ partyUserId: c.sender, effectiveFrom: INSTANT, recordId: STORED }),
+      }),
   },
   { id: 'smets2', check: 'registration-data', outcome: 'skipped', reason: () => 'not applied to a critical request for a SMETS2 device', shape: (c) => ({ smetsGeneration: c.device?.smetsGeneration }) },
   {
@@ -109,13 +113,13 @@ export const TEMPLATES: readonly Template[] = [
       const who = r ? `the registered ${responsibilityName(e.responsibility)} is ${r.partyUserId}` : `no ${responsibilityName(e.responsibility)} is registered`;
       return `at ${e.at} ${who} for ${e.mpxn}, not ${c.sender}${e.mpanCheckDigitValid === false ? TEST_MPAN : ''}`;
     },
-    shape: (c) => ({
-      ...registrationBase(c),
-      basis: c.request.executionDateTime ? 'executionDateTime' : 'timeOfCheck',
-      at: c.request.executionDateTime ?? c.now,
-      registered: STORED,
-      mpanCheckDigitValid: OPTIONAL,
-    }),
+    shape: (c) =>
+      Object.assign(registrationBase(c), {
+        basis: c.request.executionDateTime ? 'executionDateTime' : 'timeOfCheck',
+        at: c.request.executionDateTime ?? c.now,
+        registered: STORED,
+        mpanCheckDigitValid: OPTIONAL,
+      }),
   },
   ...(['pass', 'E4.start', 'E4.range'] as const).map(
     (id): Template => ({
@@ -129,15 +133,15 @@ export const TEMPLATES: readonly Template[] = [
           : id === 'E4.start'
             ? `${c.sender} was not the registered ${responsibilityName(e.responsibility)} at ${e.from} for ${e.mpxn}${e.mpanCheckDigitValid === false ? TEST_MPAN : ''}`
             : `${c.sender} the registration changed inside the range (at ${(e.changesInRange as E[])[0]?.effectiveFrom}) for ${e.mpxn}${e.mpanCheckDigitValid === false ? TEST_MPAN : ''}`,
-      shape: (c) => ({
-        ...registrationBase(c),
-        basis: 'dateRange',
-        from: c.request.dateRange?.from,
-        to: c.request.dateRange?.to,
-        holderAtStart: STORED,
-        changesInRange: STORED,
-        mpanCheckDigitValid: OPTIONAL,
-      }),
+      shape: (c) =>
+        Object.assign(registrationBase(c), {
+          basis: 'dateRange',
+          from: c.request.dateRange?.from,
+          to: c.request.dateRange?.to,
+          holderAtStart: STORED,
+          changesInRange: STORED,
+          mpanCheckDigitValid: OPTIONAL,
+        }),
     }),
   ),
   // Step 5
@@ -148,7 +152,7 @@ export const TEMPLATES: readonly Template[] = [
     check: 'certificate-ownership',
     outcome: 'pass',
     reason: (e) => `${e.sender} owns the ${e.slot} certificate held by proxy (serial ${((e.dsp ?? e.s1sp) as E).certificate.serial})`,
-    shape: (c) => ({ ...proxyRecords(c, c.sender), owner: ownerOf }),
+    shape: (c) => Object.assign(proxyRecords(c, c.sender), { owner: ownerOf }),
   },
   {
     id: 'E.owner',
@@ -156,7 +160,7 @@ export const TEMPLATES: readonly Template[] = [
     outcome: 'fail',
     code: 'E_CERT_OWNER',
     reason: (e) => `${e.sender} does not own the ${e.slot} certificate held by proxy: its owner is ${e.owner}`,
-    shape: (c) => ({ ...proxyRecords(c, STORED), owner: ownerOf }),
+    shape: (c) => Object.assign(proxyRecords(c, STORED), { owner: ownerOf }),
   },
   {
     id: 'E.none',
@@ -172,14 +176,14 @@ export const TEMPLATES: readonly Template[] = [
     outcome: 'fail',
     code: 'E_CERT_OWNER',
     reason: (e) => `the DSP and S1SP copies of the ${e.slot} certificate disagree: ownership cannot be established`,
-    shape: (c) => ({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender, ...inForce(c), finding: 'proxy-copies-disagree' }),
+    shape: (c) => Object.assign({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender }, inForce(c), { finding: 'proxy-copies-disagree' }),
   },
   {
     id: 'pass.override',
     check: 'certificate-ownership',
     outcome: 'pass',
     reason: (e, c) => `rule set ${c.ruleSet.id}: ${e.sender}, the registered NO, replaces ${e.owner}'s certificate with its own`,
-    shape: (c) => ({ ...proxyRecords(c, STORED), owner: ownerOf, override: 'registered-operator' }),
+    shape: (c) => Object.assign(proxyRecords(c, STORED), { owner: ownerOf, override: 'registered-operator' }),
   },
   {
     id: 'E.override',
@@ -187,7 +191,7 @@ export const TEMPLATES: readonly Template[] = [
     outcome: 'fail',
     code: 'E_CERT_OWNER',
     reason: (e, c) => `rule set ${c.ruleSet.id}: the registered NO ${e.sender} may replace ${e.owner}'s certificate only with its own network-operator certificates`,
-    shape: (c) => ({ ...proxyRecords(c, STORED), owner: ownerOf, foreign: foreignTo(c, '03') }),
+    shape: (c) => Object.assign(proxyRecords(c, STORED), { owner: ownerOf, foreign: foreignTo(c, '03') }),
   },
   {
     id: 'pass.6.21',

@@ -54,6 +54,19 @@ describe('canonical JSON', () => {
   ])('is what a sorting replacer gives: %s', (_case, value) => {
     expect(canonicalJson(value)).toBe(byReplacer(value));
   });
+  it("orders any object's keys as sort() does (UTF-16 code units), however many it has and whatever order they come in", () => {
+    const names = ['a', 'B', 'b', 'ab', 'a b', '$x', '_', 'Z', 'é', 'e\u0301', '\u{1F600}', '\uFFFD', '~', '', 'x1', 'x10', 'x2', '10', '9', '-1', '1.5', 'Ä'];
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let n = 0; n <= names.length; n++) {
+      for (let round = 0; round < 20; round++) {
+        const keys = [...names].sort(() => random() - 0.5).slice(0, n);
+        const value = Object.fromEntries(keys.map((k, i) => [k, { [k]: i, ...Object.fromEntries(keys.slice(0, i).map((x) => [x, 0])) }]));
+        expect(canonicalJson(value)).toBe(byReplacer(value));
+        expect(eventHash(GENESIS_HASH, { ...base, metadata: value })).toBe(eventHash(GENESIS_HASH, { ...base, metadata: JSON.parse(byReplacer(value)) }));
+      }
+    }
+  });
   it('refuses a bigint as JSON.stringify does', () => {
     expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
   });
@@ -120,6 +133,20 @@ describe('chaining a batch', () => {
     expect(chained[0].metadata).toMatchObject({ actor: 'a', $prevHash: prev });
     expect(chained[0].metadata!.$hash).toBe(eventHash(prev, { id: ids(1), type: 'T', stream: 's', revision: 5n, data: 1, metadata: { actor: 'a', $prevHash: prev } }));
     expect(chained[1].metadata).toEqual({ $prevHash: chained[0].metadata!.$hash, $hash: eventHash(chained[0].metadata!.$hash as string, { id: ids(2), type: 'T', stream: 's', revision: 6n, data: 2, metadata: { $prevHash: chained[0].metadata!.$hash } }) });
+  });
+  it("writes the metadata's keys in the order given, $prevHash and $hash after them (or where given), and keeps a __proto__ key as a key, as a spread would", () => {
+    const proto = JSON.parse('{"__proto__":{"x":1},"actor":"a"}');
+    const given: Array<Record<string, unknown>> = [{ b: 1, actor: 'a', '10': 2 }, { $hash: 'old', actor: 'a', $prevHash: 'old' }, proto];
+    const chained = chainEvents('s', 0n, 'f'.repeat(64), given.map((metadata, i) => ({ id: ids(i + 1), type: 'T', data: i, metadata })));
+    chained.forEach((e, i) => {
+      expect(JSON.stringify(e.metadata)).toBe(JSON.stringify({ ...given[i], $prevHash: e.metadata!.$prevHash, $hash: e.metadata!.$hash }));
+      expect(Object.getPrototypeOf(e.metadata)).toBe(Object.prototype);
+    });
+    expect(Object.keys(chained[1].metadata!)).toEqual(['$hash', 'actor', '$prevHash']);
+    expect(Object.hasOwn(chained[2].metadata!, '__proto__')).toBe(true);
+    expect(JSON.stringify(chained[2].metadata)).toMatch(/^\{"__proto__":\{"x":1\},"actor":"a","\$prevHash":"[0-9a-f]{64}","\$hash":"[0-9a-f]{64}"\}$/);
+    const prev = chained[1].metadata!.$hash as string;
+    expect(chained[2].metadata!.$hash).toBe(eventHash(prev, { id: ids(3), type: 'T', stream: 's', revision: 2n, data: 2, metadata: { ...proto, $prevHash: prev } }));
   });
   it('hashOf reads the $hash, or nothing for an event written without a chain', () => {
     const [e] = recorded('s', [{ id: ids(1), type: 'T', data: 1 }]);

@@ -181,7 +181,7 @@ export class SqliteEventStore implements EventStore {
     }
     if (!this.groupCommit) return this.writeAlone(pending);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ ...pending, resolve, reject });
+      this.queue.push({ stream, expected, encoded, resolve, reject }); // not a spread of `pending` that gains keys (~4 us on Node 20: state.ts, withKey)
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }

@@ -64,5 +64,6 @@ export async function appendAfter(
   const first = loaded.revision === undefined ? 0n : loaded.revision + 1n;
   const chained = chainEvents(loaded.stream, first, loaded.lastHash, newEvents);
   const r = await store.appendToStream(loaded.stream, chained, { expectedRevision: loaded.revision === undefined ? 'no_stream' : loaded.revision });
-  return { ...r, events: chained.map((e, i) => ({ ...e, data: events[i].data })) };
+  // One literal, not a spread of `r` that gains a key (~4 us on Node 20: state.ts, withKey).
+  return { position: r.position, nextExpectedRevision: r.nextExpectedRevision, written: r.written, events: chained.map((e, i) => ({ ...e, data: events[i].data })) };
 }

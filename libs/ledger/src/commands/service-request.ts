@@ -56,7 +56,8 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
   },
   decide: decideServiceRequest,
   eventName: (c, i) => (i === 0 ? `decision:${requestIdOf(c)}` : `placed:${requestIdOf(c)}:${i - 1}`),
-  context: (ctx, decisionId) => ({ ...ctx, correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
+  // Object.assign onto a new object, not a spread that gains keys (~4 us on Node 20: state.ts, withKey).
+  context: (ctx, decisionId) => Object.assign({}, ctx, { correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
 };
 
 /**
