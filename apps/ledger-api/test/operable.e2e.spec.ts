@@ -25,11 +25,11 @@ describe('one validated configuration', () => {
     ${'PORT'}                         | ${'70000'}             | ${"PORT must be an integer from 0 to 65535, got '70000'"}
     ${'PORT'}                         | ${'80a'}               | ${"PORT must be an integer from 0 to 65535, got '80a'"}
     ${'LEDGER_STORE'}                 | ${'postgres'}          | ${"LEDGER_STORE must be 'sqlite' or 'esdb', got 'postgres'"}
-    ${'LEDGER_STORE_TIMEOUT_MS'}      | ${'1.5'}               | ${"LEDGER_STORE_TIMEOUT_MS must be a whole number of milliseconds, 1 or more, got '1.5'"}
+    ${'LEDGER_STORE_TIMEOUT_MS'}      | ${'1.5'}               | ${"LEDGER_STORE_TIMEOUT_MS must be a whole number of milliseconds from 1 to 2147483647, got '1.5'"}
     ${'LEDGER_RULE_SET'}              | ${'lenient'}           | ${"LEDGER_RULE_SET must be one of baseline, ownership-only, registered-operator (the latest version), or id@version, got 'lenient'"}
     ${'LEDGER_LOG_LEVEL'}             | ${'loud'}              | ${"LEDGER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'"}
     ${'LEDGER_METRICS_ACCESS'}        | ${'open'}              | ${"LEDGER_METRICS_ACCESS must be 'key' (an auditor or admin key) or 'public', got 'open'"}
-    ${'LEDGER_CORS_ORIGINS'}          | ${'*'}                 | ${"LEDGER_CORS_ORIGINS must be a comma-separated list of origins (https://host[:port]), got '*'"}
+    ${'LEDGER_CORS_ORIGINS'}          | ${'*'}                 | ${"LEDGER_CORS_ORIGINS must be a comma-separated list of origins (https://host[:port], no path: a browser sends its origin without one, so an origin with a path never matches), got '*'"}
   `('$variable=$value stops start-up, naming the variable and what it expects', async ({ variable, value, message }) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(message);

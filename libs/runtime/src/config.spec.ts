@@ -20,3 +20,22 @@ describe('LEDGER_JOBS_NICE', () => {
     for (const bad of ['-1', '20', 'low', '2.5']) expect(() => loadConfig({ LEDGER_JOBS_NICE: bad })).toThrow(/^LEDGER_JOBS_NICE must be a whole number from 0 to 19/);
   });
 });
+
+describe('paths, timeouts and origins that would be taken and then do something else', () => {
+  it.each`
+    variable                     | value                           | reason
+    ${'LEDGER_SQLITE_PATH'}      | ${' '}                          | ${/^LEDGER_SQLITE_PATH must be a file path \(SQLite takes a blank name for a temporary database, gone at exit\), got ' '$/}
+    ${'LEDGER_READMODEL_PATH'}   | ${'   '}                        | ${/^LEDGER_READMODEL_PATH must be a file path/}
+    ${'LEDGER_SQLITE_PATH'}      | ${'.'}                          | ${/^LEDGER_SQLITE_PATH names a directory: it must be the database file, got '.'$/}
+    ${'LEDGER_READMODEL_PATH'}   | ${'/tmp'}                       | ${/^LEDGER_READMODEL_PATH names a directory/}
+    ${'LEDGER_STORE_TIMEOUT_MS'} | ${'2147483648'}                 | ${/^LEDGER_STORE_TIMEOUT_MS must be a whole number of milliseconds from 1 to 2147483647, got '2147483648'$/}
+    ${'LEDGER_CORS_ORIGINS'}     | ${'http://a.example/,http://b.example'} | ${/^LEDGER_CORS_ORIGINS must be a comma-separated list of origins \(https:\/\/host\[:port\], no path/}
+  `('$variable=$value is refused at start-up, naming it', ({ variable, value, reason }) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(reason);
+  });
+
+  it('takes what is meant', () => {
+    expect(loadConfig({ LEDGER_STORE_TIMEOUT_MS: '2147483647', LEDGER_CORS_ORIGINS: 'http://a.example:8080,https://b.example' })).toMatchObject({ corsOrigins: ['http://a.example:8080', 'https://b.example'] });
+    expect(loadConfig({ LEDGER_SQLITE_PATH: '/tmp/not-there-yet/ledger.sqlite' }).store).toMatchObject({ path: '/tmp/not-there-yet/ledger.sqlite' });
+  });
+});

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SETS, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
@@ -27,7 +28,7 @@ class Environment {
   LEDGER_STORE = 'sqlite';
 
   @IsString()
-  @IsNotEmpty({ message: 'must be a file path' })
+  @Matches(/\S/, { message: 'must be a file path (SQLite takes a blank name for a temporary database, gone at exit)' })
   LEDGER_SQLITE_PATH = './data/ledger.sqlite';
 
   @IsIn(['thread', 'inline'], { message: "must be 'thread' or 'inline'" })
@@ -38,13 +39,14 @@ class Environment {
   @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/, { message: 'must be an EventStoreDB connection string (esdb://host:port?tls=false)' })
   EVENTSTORE_CONNECTION_STRING?: string;
 
-  @IsInt({ message: 'must be a whole number of milliseconds, 1 or more' })
-  @Min(1, { message: 'must be a whole number of milliseconds, 1 or more' })
+  @IsInt({ message: 'must be a whole number of milliseconds from 1 to 2147483647' })
+  @Min(1, { message: 'must be a whole number of milliseconds from 1 to 2147483647' })
+  @Max(2_147_483_647, { message: 'must be a whole number of milliseconds from 1 to 2147483647' }) // a longer timer fires at once in Node
   LEDGER_STORE_TIMEOUT_MS: number = 10_000;
 
   @IsOptional()
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'must be a file path (SQLite takes a blank name for a temporary database, gone at exit)' })
   LEDGER_READMODEL_PATH?: string;
 
   @IsIn([...RULE_SETS.map((r) => r.id), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)], { message: `must be one of ${[...new Set(RULE_SETS.map((r) => r.id))].join(', ')} (the latest version), or id@version` })
@@ -80,7 +82,7 @@ class Environment {
   LEDGER_JOBS_NICE: number = 10;
 
   @IsOptional()
-  @Matches(/^https?:\/\/[^\s,]+(,https?:\/\/[^\s,]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port])' })
+  @Matches(/^https?:\/\/[^\s,/]+(,https?:\/\/[^\s,/]+)*$/, { message: 'must be a comma-separated list of origins (https://host[:port], no path: a browser sends its origin without one, so an origin with a path never matches)' })
   LEDGER_CORS_ORIGINS?: string;
 }
 
@@ -92,7 +94,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_SQLITE_PATH', meaning: 'the SQLite event store file (its directory is created)', default: '`./data/ledger.sqlite`' },
   { variable: 'LEDGER_SQLITE_WRITER', meaning: "where the SQLite store's appends are written and fsynced: `thread` (a writer thread, off the event loop) or `inline` (on the event loop)", default: '`thread`' },
   { variable: 'EVENTSTORE_CONNECTION_STRING', meaning: 'EventStoreDB connection string, with `LEDGER_STORE=esdb`', default: 'none' },
-  { variable: 'LEDGER_STORE_TIMEOUT_MS', meaning: 'our own deadline on every EventStoreDB call', default: '`10000`' },
+  { variable: 'LEDGER_STORE_TIMEOUT_MS', meaning: 'our own deadline on every EventStoreDB call (1 to 2147483647)', default: '`10000`' },
   { variable: 'LEDGER_READMODEL_PATH', meaning: 'the read-model database', default: '`readmodels.sqlite` beside the store' },
   { variable: 'LEDGER_RULE_SET', meaning: 'the rule set new decisions are made under', default: '`baseline`' },
   { variable: 'LEDGER_API_KEYS', meaning: '`key:role,...` (roles `intake`, `auditor`, `admin`; keys of 8 characters or more)', default: 'the development keys' },
@@ -102,7 +104,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'LEDGER_JOBS_MAX_RUNNING', meaning: 'audit jobs (verify, digest, what-if) running at once on worker threads; the rest queue', default: '`1`' },
   { variable: 'LEDGER_WHATIF_THREADS', meaning: "threads a what-if judges on (the CLI's, and each what-if job's, handed to its worker by the API: the jobs running at once take at most the larger of this and `LEDGER_JOBS_MAX_RUNNING` threads, a what-if job as many of its threads as are free, a rebuild job, with this at 2 or more, two when both are free: the second reads and checks the events ahead of it; on EventStoreDB or a SQLite store in memory every job takes one from the start (`takesThreads`), and a job gives back at its start those its run does not use: a log too short to share, a deep page): the device streams split between them; `1` judges on one (a second thread paid only from about a million events, and takes a core the API's event loop and writer need; see Benchmarks)", default: '1' },
   { variable: 'LEDGER_JOBS_NICE', meaning: "how much nicer than the API's own threads the job threads (audit jobs and rebuild jobs) run, on Linux (0-19, and 19 at most in all; `0`: as the API's): the higher, the more CPU the API's event loop and writer get from them while both want it (a job runs at full speed on an otherwise idle core); ignored on other systems", default: '`10`' },
-  { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated', default: 'none (CORS off)' },
+  { variable: 'LEDGER_CORS_ORIGINS', meaning: 'origins allowed by CORS, comma-separated (`https://host[:port]`, no path)', default: 'none (CORS off)' },
 ];
 
 export interface LedgerConfig {
@@ -152,6 +154,10 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     const reason = constraints.isDefined ?? Object.values(constraints)[0] ?? 'is not valid';
     throw new ConfigError(problem.property, reason.replace(new RegExp(`^${problem.property} `), ''), given[problem.property]);
   }
+  for (const variable of ['LEDGER_SQLITE_PATH', 'LEDGER_READMODEL_PATH'] as const) {
+    const file = e[variable];
+    if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
+  }
   const store: StoreConfig =
     e.LEDGER_STORE === 'esdb' ? { kind: 'esdb', connectionString: e.EVENTSTORE_CONNECTION_STRING!, timeoutMs: e.LEDGER_STORE_TIMEOUT_MS } : { kind: 'sqlite', path: e.LEDGER_SQLITE_PATH, writer: e.LEDGER_SQLITE_WRITER as 'thread' | 'inline' };
   return {
@@ -169,4 +175,12 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     jobsNice: e.LEDGER_JOBS_NICE,
     corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
   };
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false; // not there yet: it is created
+  }
 }
