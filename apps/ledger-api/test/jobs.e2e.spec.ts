@@ -79,6 +79,16 @@ describe('audit jobs', () => {
     expect(await count()).toBe(before + 1);
   }, 120_000);
 
+  it('a what-if job over a window of the log is answered, listed and recorded with its window (its positions were BigInts: a 500, and GET /jobs a 500 for everyone); its record counts what could not be judged', async () => {
+    const started = await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'baseline@1', fromPosition: '1', toPosition: '500' }).expect(202);
+    expect(started.body.params.page).toMatchObject({ fromPosition: '1', toPosition: '500' });
+    const job = await ended(t, started.body.id);
+    expect(job).toMatchObject({ state: 'succeeded' });
+    expect((await t.as('auditor').get('/jobs').expect(200)).body.items.map((j: { id: string }) => j.id)).toContain(job.id);
+    const recorded = (await t.as('auditor').get('/jobs/recorded?kind=what-if&limit=1').expect(200)).body.items[0];
+    expect(recorded).toMatchObject({ jobId: job.id, params: { page: { fromPosition: '1', toPosition: '500' } }, findings: { judged: job.result.judged, notJudgeable: job.result.notJudgeable } });
+  }, 120_000);
+
   it('a queued job and a running one can be cancelled; each cancellation is recorded', async () => {
     const first = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body;
     // One job runs at once (LEDGER_JOBS_MAX_RUNNING=1), and one on a waiting worker may take a few
@@ -136,7 +146,8 @@ describe('audit jobs', () => {
     ${{ srv: '99.9' }}                                                 | ${'srv'}
     ${{ from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }}    | ${'to'}
     ${{ fromPosition: '20', toPosition: '10' }}                        | ${'toPosition'}
-  `('a what-if that could match nothing ($field) is a 400 naming it, not "judged 0" as if none were recorded', async ({ asked, field }) => {
+    ${{ fromPosition: '99999999999999999999' }}                        | ${'fromPosition'}
+  `('a what-if that could match nothing, or past any position ($field), is a 400 naming it, not "judged 0" or a failed job', async ({ asked, field }) => {
     expect((await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', ...asked }).expect(400)).body).toMatchObject({ field });
     expect((await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', ...asked }).expect(400)).body).toMatchObject({ field });
   });

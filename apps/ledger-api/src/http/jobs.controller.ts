@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, checkWhatIf, digestPosition, findingsOf, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
@@ -39,6 +39,9 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
   return params;
 }
 
+/** The largest position a store holds (SQLite's rowid, a signed 64-bit integer). */
+const MAX_POSITION = 2n ** 63n - 1n;
+
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
   if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
@@ -59,11 +62,14 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
   const page = {
     offset: body.offset,
     limit: body.limit,
-    fromPosition: body.fromPosition === undefined ? undefined : BigInt(body.fromPosition),
-    toPosition: body.toPosition === undefined ? undefined : BigInt(body.toPosition),
+    fromPosition: body.fromPosition,
+    toPosition: body.toPosition,
     maxEvents: body.maxEvents,
   };
-  checkWhatIf(filter, page);
+  for (const field of ['fromPosition', 'toPosition'] as const) {
+    if (page[field] !== undefined && BigInt(page[field]) > MAX_POSITION) throw new DomainError(field, `must be a position, 0 to ${MAX_POSITION}`);
+  }
+  checkWhatIf(filter, whatIfPage(page));
   return { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page };
 }
 

@@ -6,7 +6,7 @@ import { opensAgain } from '@ledger/event-store/config';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 import type { JobData, WorkerMessage } from './job-thread';
 import { onePassOnly } from '../what-if';
-import type { AuditJobParams } from './work';
+import { whatIfPage, type AuditJobParams } from './work';
 
 /**
  * The young generation of a job's worker, in MB: twice V8's default of 48 (it is three times a
@@ -328,7 +328,7 @@ export class AuditJobs {
  * `whatIfThreads` 1 keeps every job on one thread, however many run at once; one for the rest.
  */
 function wantedThreads(job: AuditJob, whatIfThreads: number): number {
-  if (job.kind === 'what-if') return onePassOnly(job.params.page ?? {}) ? 1 : whatIfThreads;
+  if (job.kind === 'what-if') return onePassOnly(whatIfPage(job.params.page)) ? 1 : whatIfThreads;
   return job.kind === 'rebuild' ? Math.min(REBUILD_THREADS, whatIfThreads) : 1;
 }
 

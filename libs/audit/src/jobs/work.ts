@@ -6,13 +6,17 @@ import { digestAt, verifyStore } from '../tamper';
 /** The long audit work that runs as jobs, off the API's event loop. */
 export type AuditJobKind = 'verify' | 'digest' | 'what-if';
 
+/** A what-if's page as a job carries it (JSON: positions as decimal strings). */
+export type JobPage = Omit<WhatIfPage, 'fromPosition' | 'toPosition'> & { fromPosition?: string; toPosition?: string };
+
 export interface AuditJobParams {
   /** digest: the position (default: the head). */
   at?: string;
   /** what-if: the rule set (id and version), the filter and the page of changed decisions kept. */
   ruleSet?: { id: string; version: number };
   filter?: WhatIfFilter;
-  page?: WhatIfPage;
+  /** The page, its positions as decimal strings: a job's params are answered and recorded as JSON. */
+  page?: JobPage;
   /** A rebuild (run by the runtime's worker): the file to build the read models into. */
   file?: string;
 }
@@ -38,7 +42,7 @@ export async function runAuditWork(
       return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
     case 'what-if': {
       if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
-      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, params.page ?? {}, progress, options.whatIf);
+      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, whatIfPage(params.page), progress, options.whatIf);
       return { ...r, position: head?.toString() ?? null };
     }
   }
@@ -55,7 +59,13 @@ export function findingsOf(kind: string, result: unknown): Record<string, unknow
   }
   if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
   if (kind !== 'what-if') return {};
-  return { judged: r.judged, unchanged: r.unchanged, changed: r.changed, byCode: r.byCode };
+  return { judged: r.judged, notJudgeable: r.notJudgeable, unchanged: r.unchanged, changed: r.changed, byCode: r.byCode };
+}
+
+/** A job's page as the what-if reads it. */
+export function whatIfPage(page: JobPage = {}): WhatIfPage {
+  const { fromPosition, toPosition, ...rest } = page;
+  return { ...rest, ...(fromPosition === undefined ? {} : { fromPosition: BigInt(fromPosition) }), ...(toPosition === undefined ? {} : { toPosition: BigInt(toPosition) }) };
 }
 
 /** The store position a job's result covers. */
