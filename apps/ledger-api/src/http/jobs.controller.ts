@@ -201,10 +201,11 @@ export class JobsController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Cancel a queued or running job' })
-  async cancel(@Param('id') id: string) {
+  @ApiOperation({ summary: 'Cancel a queued or running job (a rebuild: admin only, as starting one is)' })
+  async cancel(@Param('id') id: string, @Req() req: AuthedRequest) {
     const job = this.service.jobs.get(id);
     if (!job) throw new NotFoundException(`no job ${id} in this process`);
+    if (job.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not cancel a rebuild of the read models (needs admin)`);
     if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
     return this.service.jobs.get(id);
   }
