@@ -205,6 +205,8 @@ describe('a job that fails', () => {
       expect(job).toMatchObject({ state: 'failed', error: expect.stringMatching(/cannot be read: .*version 7 is not known/) });
       const res = await t.as('auditor').post('/replays', { ruleSet: 'baseline' });
       expect(res.status).toBe(500);
+      // the job's own reason and a code, not an opaque "internal error" (until 2026-11-27)
+      expect(res.body).toMatchObject({ code: 'JOB_FAILED', jobId: expect.any(String), message: expect.stringMatching(/^the what-if job .* failed: .*cannot be read: .*version 7 is not known/) });
     } finally {
       raw.close();
       await t.close();

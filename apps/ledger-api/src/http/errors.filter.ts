@@ -4,6 +4,7 @@ import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
+import { JobEndedError } from './jobs.controller';
 
 /**
  * One shape for every error: `{ statusCode, error, message, field?, code? }`. Bad input (a
@@ -39,6 +40,11 @@ export class ErrorsFilter implements ExceptionFilter {
       return send(500, 'Internal Server Error', err.message, { code: 'UNREADABLE_READ_MODEL_ROW', table: err.table, key: err.key, position: err.position });
     }
     if (err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError) return send(409, 'Conflict', err.message);
+    if (err instanceof JobEndedError) {
+      if (err.state === 'cancelled') return send(409, 'Conflict', err.message, { code: 'JOB_CANCELLED', jobId: err.jobId });
+      this.logger.error({ msg: err.message, correlationId });
+      return send(500, 'Internal Server Error', err.message, { code: 'JOB_FAILED', jobId: err.jobId });
+    }
     if (err instanceof HttpException) {
       const body = err.getResponse();
       const status = err.getStatus();

@@ -27,6 +27,24 @@ describe("the API's audit jobs at shutdown", () => {
   });
 });
 
+describe('a synchronous route whose job another caller cancels', () => {
+  it('is answered JobEndedError (409 JOB_CANCELLED), not an opaque 500', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-service-'));
+    const never = { file: path.join(dir, 'never-answers.js') };
+    fs.writeFileSync(never.file, 'setInterval(() => {}, 1000);\n');
+    const service = new JobService(new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: never }));
+    try {
+      const answered = service.run('verify', {}, 'api:auditor').catch((err: unknown) => err);
+      const [job] = service.jobs.list();
+      expect(await service.jobs.cancel(job.id)).toBe(true);
+      expect(await answered).toMatchObject({ name: 'JobEndedError', state: 'cancelled', jobId: job.id, message: `the verify job ${job.id} was cancelled (DELETE /jobs/:id) before it ended: ask again` });
+    } finally {
+      await service.beforeApplicationShutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the end of a rebuild job', () => {
   it('a built file that cannot be put in place (removed meanwhile): the job is recorded as failed, saying why, and the live read models go on serving', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-service-'));

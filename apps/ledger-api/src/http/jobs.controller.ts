@@ -39,6 +39,23 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
   return params;
 }
 
+/**
+ * A synchronous route's job that did not succeed: cancelled (by another caller: DELETE /jobs/:id),
+ * a 409 saying so; failed (a stored event it could not read, say), a 500 with the job's own reason,
+ * not an opaque one.
+ */
+export class JobEndedError extends Error {
+  override readonly name = 'JobEndedError';
+  constructor(
+    readonly kind: string,
+    readonly jobId: string,
+    readonly state: string,
+    readonly reason: string | null,
+  ) {
+    super(state === 'cancelled' ? `the ${kind} job ${jobId} was cancelled (DELETE /jobs/:id) before it ended: ask again` : `the ${kind} job ${jobId} ${state}${reason ? `: ${reason}` : ''}`);
+  }
+}
+
 /** The largest position a store holds (SQLite's rowid, a signed 64-bit integer). */
 const MAX_POSITION = 2n ** 63n - 1n;
 
@@ -132,7 +149,7 @@ export class JobService implements BeforeApplicationShutdown {
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
-    if (job.state !== 'succeeded') throw new Error(`the ${kind} job ${job.id} ${job.state}: ${job.error}`);
+    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null);
     return job.result;
   }
 
