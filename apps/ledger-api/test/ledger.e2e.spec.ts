@@ -180,6 +180,18 @@ describe('bad input and access', () => {
     expect(await headPosition(t)).toBe(head);
   });
 
+  it.each`
+    url                                                                        | field
+    ${'/reports/stuck-devices?limit=0'}                                        | ${'limit'}
+    ${'/reports/stuck-devices?limit=5000'}                                     | ${'limit'}
+    ${'/decisions?limit=0'}                                                    | ${'limit'}
+    ${'/reports/stuck-devices?after=zzz'}                                      | ${'after'}
+    ${`/reports/stuck-devices?sort=since&after=${ESME}|${ESME}`}               | ${'after'}
+    ${`/reports/stuck-devices?after=00-DB-00-00-00-00-00-01|${ESME}`}          | ${'after'}
+  `('$url: a 400 naming $field, not a page read as if it were valid (a clamped limit, an empty or restarted page)', async ({ url, field }) => {
+    expect((await t.as('auditor').get(url).expect(400)).body).toMatchObject({ field });
+  });
+
   it.each(['/decisions?code=E4&code=I0', '/decisions?srv=4.1.1&srv=6.15.1', '/reports/stuck-devices?after=a&after=b'])('%s: a query parameter given twice is a 400 naming it (was a 500)', async (url) => {
     const r = await t.as('auditor').get(url).expect(400);
     expect(r.body).toMatchObject({ field: url.split('?')[1].split('=')[0], message: expect.stringContaining('is given more than once in the query string') });
@@ -303,6 +315,37 @@ describe('an unreachable store', () => {
       expect(res.status).toBe(503);
       expect(res.body.message).toMatch(/^store unreachable/);
       expect((await t.http().get('/health').expect(503)).body).toMatchObject({ status: 'store-unreachable', store: { reachable: false } });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('the stuck report paged by its own cursors', () => {
+  it('by each sort, reads every row once (the cursors the API checks are those it gives)', async () => {
+    const t = await startTestApp();
+    try {
+      await stuckEstate(t);
+      for (const [i, placedAt] of ['2020-03-01', '2020-09-01', '2021-01-01'].entries()) {
+        const device = `00-DB-12-34-56-78-91-0${i}`;
+        await t.as('intake').post('/devices', { deviceId: device, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+        const certificate = { serial: `9${i}`, issuer: 'CN=SMKI Issuing CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' };
+        await t.as('intake').post(`/devices/${device}/certificates`, { slot: 'networkOperator.critical', certificate, via: 'migration', placedAt: `${placedAt}T00:00:00Z` }).expect(200);
+      }
+      const all = (await t.as('auditor').get('/reports/stuck-devices').expect(200)).body.devices.map((d: { deviceId: string }) => d.deviceId).sort();
+      expect(all).toHaveLength(4);
+      for (const sort of ['deviceId', 'since', 'mpxn', 'registeredOperator', 'certificateOwner']) {
+        for (const order of ['asc', 'desc']) {
+          const seen: string[] = [];
+          let next: string | null | undefined;
+          do {
+            const page = (await t.as('auditor').get(`/reports/stuck-devices?sort=${sort}&order=${order}&limit=1${next ? `&after=${encodeURIComponent(next)}` : ''}`).expect(200)).body;
+            seen.push(...page.devices.map((d: { deviceId: string }) => d.deviceId));
+            next = page.next;
+          } while (next);
+          expect(seen.sort()).toEqual(all);
+        }
+      }
     } finally {
       await t.close();
     }

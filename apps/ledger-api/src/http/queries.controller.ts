@@ -12,6 +12,36 @@ const wholeNumber = (v: string | undefined, field: string) => {
   return Number(v);
 };
 
+/** A page's size as asked: 1 to 1000, refused otherwise (it was clamped: a limit of 0 answered one row). */
+const pageLimit = (v: string | undefined) => {
+  const n = wholeNumber(v, 'limit');
+  if (n !== undefined && (n < 1 || n > 1000)) throw new DomainError('limit', 'must be a whole number from 1 to 1000');
+  return n;
+};
+
+/** What a stuck report's sort key holds ('' where the row has none), for checking a cursor. */
+const SORT_VALUE: Record<StuckSortKey, RegExp> = {
+  deviceId: /^[0-9A-F]{2}(?:-[0-9A-F]{2}){7}$/,
+  since: /^(\d{4}-\d{2}-\d{2}T[^|]*)?$/, // an instant as the row holds it
+  mpxn: /^(\d{6,13})?$/,
+  registeredOperator: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
+  certificateOwner: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
+};
+
+/**
+ * A stuck report's cursor (`next`: the last row's sort key and device id) for the sort asked, or a
+ * 400: a cursor from elsewhere or of another sort read as a key matched rows it should not, and
+ * answered an empty last page or a page from the start as if it went on from there.
+ */
+function stuckCursor(after: string | undefined, sort: StuckSortKey): string | undefined {
+  if (!after) return undefined;
+  const bar = after.lastIndexOf('|');
+  const [key, id] = [after.slice(0, bar), after.slice(bar + 1)];
+  const fits = bar >= 0 && SORT_VALUE.deviceId.test(id) && SORT_VALUE[sort].test(key) && (sort !== 'deviceId' || key === id);
+  if (!fits) throw new DomainError('after', `is not a cursor of this report sorted by ${sort} (give the \`next\` of the previous page, with the same sort)`);
+  return after;
+}
+
 /** Every answer comes from the read models (their query services, and the audit's reports over them), never from a scan of the log. */
 @ApiTags('queries')
 @ApiSecurity('api-key')
@@ -134,7 +164,7 @@ export class QueriesController {
       from: instant(q.from, 'from'),
       to: instant(q.to, 'to'),
       after: int(q.after, 'after'),
-      limit: int(q.limit, 'limit'),
+      limit: pageLimit(q.limit),
     });
   }
 
@@ -173,8 +203,8 @@ export class QueriesController {
       sinceTo: instant(q.sinceTo, 'sinceTo'),
       sort: (q.sort || undefined) as StuckSortKey | undefined,
       order: (q.order || undefined) as 'asc' | 'desc' | undefined,
-      after: q.after || undefined,
-      limit: wholeNumber(q.limit, 'limit'),
+      after: stuckCursor(q.after, (q.sort || 'deviceId') as StuckSortKey),
+      limit: pageLimit(q.limit),
     };
     const ruleSet = rs ? { ruleSet: { id: rs.id, version: rs.version } } : {};
     if (asOf === undefined) {
