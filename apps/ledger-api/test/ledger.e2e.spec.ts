@@ -185,6 +185,9 @@ describe('bad input and access', () => {
     ${'/reports/stuck-devices?limit=0'}                                        | ${'limit'}
     ${'/reports/stuck-devices?limit=5000'}                                     | ${'limit'}
     ${'/decisions?limit=0'}                                                    | ${'limit'}
+    ${'/decisions?code=e4'}                                                    | ${'code'}
+    ${'/decisions?srv=99.99'}                                                  | ${'srv'}
+    ${'/jobs/recorded?kind=nonsense'}                                          | ${'kind'}
     ${'/reports/stuck-devices?after=zzz'}                                      | ${'after'}
     ${`/reports/stuck-devices?sort=since&after=${ESME}|${ESME}`}               | ${'after'}
     ${`/reports/stuck-devices?after=00-DB-00-00-00-00-00-01|${ESME}`}          | ${'after'}

@@ -90,6 +90,7 @@ describe('the ledger CLI', () => {
     } finally {
       db.close();
     }
+    await expect(ledger(own, 'verify', '--at', kept.position)).rejects.toThrow('--at needs --digest <digest> (the digest kept at that position)');
     await expect(ledger(own, 'verify', '--digest', 'zz', '--at', kept.position)).rejects.toThrow("--digest 'zz' is not a digest (64 lower-case hex characters, as ledger digest prints it)");
     const r = await json(own, 'verify', '--digest', kept.digest, '--at', kept.position);
     expect(r.code).toBe(1);

@@ -81,7 +81,8 @@ export interface CheckRecord {
  * the future for an SRV whose future-dated response pattern in the DUIS matrix is 'No'. DUIS's own
  * answer to that case is not public (its XSD may not even admit the element there).
  */
-export type ResponseCode = 'I0' | 'I99' | 'E1' | 'E2' | 'E3' | 'E4' | 'E5' | 'E11' | 'E19' | 'E_CERT_OWNER' | 'E_NOT_FUTURE_DATABLE';
+export const RESPONSE_CODES = ['I0', 'I99', 'E1', 'E2', 'E3', 'E4', 'E5', 'E11', 'E19', 'E_CERT_OWNER', 'E_NOT_FUTURE_DATABLE'] as const;
+export type ResponseCode = (typeof RESPONSE_CODES)[number];
 
 /** The request as recorded in a decision: everything evaluate() read of it, in JSON. */
 export interface RecordedRequest {

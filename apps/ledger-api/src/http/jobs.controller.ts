@@ -204,6 +204,7 @@ export class JobsController {
   @Get('recorded')
   @ApiOperation({ summary: 'Ended jobs as recorded in the store, newest first, paged with `before`' })
   recorded(@Query('kind') kind?: string, @Query('before') before?: string, @Query('limit') limit?: string) {
+    if (kind !== undefined && !(JOB_KINDS as readonly string[]).includes(kind)) throw new DomainError('kind', `must be one of ${JOB_KINDS.join(', ')}`);
     if (before !== undefined && !/^\d+$/.test(before)) throw new DomainError('before', "must be the previous page's next");
     if (limit !== undefined && !(/^[1-9]\d{0,2}$/.test(limit) && Number(limit) <= 500)) throw new DomainError('limit', 'must be a whole number from 1 to 500');
     return this.auditJobs.auditJobs({ kind, before: before === undefined ? undefined : Number(before), limit: limit === undefined ? undefined : Number(limit) });

@@ -1,6 +1,6 @@
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, getRuleSet, type RuleSet, parseDeviceId, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
+import { DomainError, getRuleSet, RESPONSE_CODES, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
 import { DecisionQueries, DeviceQueries, pageStuck, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
@@ -10,6 +10,12 @@ const wholeNumber = (v: string | undefined, field: string) => {
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
   return Number(v);
+};
+
+/** A response code to filter by, refused when no decision could carry it (an empty list read as if none were recorded). */
+const responseCode = (v: string) => {
+  if (!(RESPONSE_CODES as readonly string[]).includes(v)) throw new DomainError('code', `must be one of ${RESPONSE_CODES.join(', ')}`);
+  return v;
 };
 
 /** A page's size as asked: 1 to 1000, refused otherwise (it was clamped: a limit of 0 answered one row). */
@@ -159,8 +165,8 @@ export class QueriesController {
       deviceId: q.device ? parseDeviceId(q.device, 'device') : undefined,
       userId: q.user ? parseUserId(q.user, 'user') : undefined,
       outcome: q.outcome as 'accepted' | 'rejected' | undefined,
-      code: q.code || undefined,
-      srv: q.srv || undefined,
+      code: q.code ? responseCode(q.code) : undefined,
+      srv: q.srv ? parseSrv(q.srv, 'srv').srv : undefined,
       from: instant(q.from, 'from'),
       to: instant(q.to, 'to'),
       after: int(q.after, 'after'),

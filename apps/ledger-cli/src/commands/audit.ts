@@ -34,7 +34,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
   command(program, 'what-if', 're-judge recorded decisions under another rule set')
     .addOption(ruleSetOption('the rule set to judge under').makeOptionMandatory())
     .option('--from <instant>', 'decisions received at or after')
-    .option('--to <instant>', 'decisions received before')
+    .option('--to <instant>', 'decisions received at or before')
     .option('--srv <srv>', 'one SRV only')
     .option('--device <deviceId>', 'one device only')
     .option('--user <userId>', 'one originator only')
@@ -72,6 +72,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
     .action(
       run(async (opts: { digest?: string; at?: bigint }) => {
         if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
+        if (opts.at !== undefined && !opts.digest) throw new CliError('--at needs --digest <digest> (the digest kept at that position)');
         if (opts.digest && !/^[0-9a-f]{64}$/.test(opts.digest)) throw new CliError(`--digest '${opts.digest}' is not a digest (64 lower-case hex characters, as ledger digest prints it)`);
         const l = await open(env, o, false);
         try {
