@@ -58,6 +58,10 @@ describe('audit jobs', () => {
     expect(whatIf).toMatchObject({ state: 'succeeded', result: { judged: 20, unchanged: 20 } });
     const sync = await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', limit: 5 }).expect(200);
     expect(sync.body).toMatchObject({ judged: 20, unchanged: 20 });
+    // an SRV as typed with spaces selects what the SRV does (it was checked trimmed and compared as sent: judged 0)
+    const bySrv = (await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', srv: '4.1.1' }).expect(200)).body.judged;
+    expect(bySrv).toBeGreaterThan(0);
+    expect((await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', srv: ' 4.1.1 ' }).expect(200)).body.judged).toBe(bySrv);
     const digest = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'digest', at: '10' }).expect(202)).body.id);
     expect(digest.result).toEqual((await t.as('auditor').get('/audit/digest?at=10').expect(200)).body);
     // Past the head a digest would change with the next append (a false alarm when checked): refused, as a job or not.

@@ -1,4 +1,4 @@
-import { DomainError, isWellFormedText, parseEui64, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
+import { DomainError, parseEui64, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
 import { MATRIX_CATALOGUE, type FutureDating } from './srv-table';
 export { MATRIX_CATALOGUE };
 
@@ -151,8 +151,6 @@ export function parseCertificateIdentity(value: unknown, field = 'certificate'):
   if (!v || typeof v !== 'object') throw new DomainError(field, 'must be an object');
   if (typeof v.serial !== 'string' || !/^[0-9A-Fa-f]+$/.test(v.serial)) throw new DomainError(`${field}.serial`, 'must be a hex serial number');
   if (typeof v.issuer !== 'string' || v.issuer.trim() === '') throw new DomainError(`${field}.issuer`, 'must be the issuer name');
-  // Whichever door it came through (JSON text, or a certificate's DER, whose BMPString names decode a unit at a time)
-  if (!isWellFormedText(v.issuer)) throw new DomainError(`${field}.issuer`, 'holds a lone UTF-16 surrogate: not text');
   if (typeof v.roleCode !== 'string' || !/^\d{2}$/.test(v.roleCode)) throw new DomainError(`${field}.roleCode`, 'must be a two-digit remote-party role code');
   if (v.keyUsage !== 'digitalSignature' && v.keyUsage !== 'keyAgreement') {
     throw new DomainError(`${field}.keyUsage`, "must be 'digitalSignature' or 'keyAgreement'");

@@ -3,7 +3,7 @@ import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, H
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
-import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseUserId } from '@ledger/domain';
+import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb } from '@ledger/projections';
@@ -72,7 +72,7 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
   const filter: WhatIfFilter = {
     from: body.from ? parseInstant(body.from, 'from') : undefined,
     to: body.to ? parseInstant(body.to, 'to') : undefined,
-    srv: body.srv,
+    srv: body.srv === undefined ? undefined : parseSrv(body.srv, 'srv').srv, // as recorded: ' 6.15.1 ' selects what 6.15.1 does
     deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
     userId: body.user ? parseUserId(body.user, 'user') : undefined,
   };

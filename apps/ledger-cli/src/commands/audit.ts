@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
-import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseUserId } from '@ledger/domain';
+import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { rowDamaged } from '@ledger/projections';
 import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
 
@@ -45,7 +45,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
         const filter = {
           from: opts.from ? parseInstant(opts.from, '--from') : undefined,
           to: opts.to ? parseInstant(opts.to, '--to') : undefined,
-          srv: opts.srv,
+          srv: opts.srv === undefined ? undefined : parseSrv(opts.srv, 'srv').srv,
           deviceId: opts.device ? parseDeviceId(opts.device, '--device') : undefined,
           userId: opts.user ? parseUserId(opts.user, '--user') : undefined,
         };

@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
-import { DomainError, parseEui64, type CertificateIdentity, type KeyUsage } from '@ledger/domain';
+import { DomainError, isWellFormedText, parseEui64, type CertificateIdentity, type KeyUsage } from '@ledger/domain';
 import { IntakeError } from './errors';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -53,6 +53,9 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   const agreement = !!ku && (ku.usages & x509.KeyUsageFlags.keyAgreement) !== 0;
   if (signing === agreement) throw new IntakeError(field, 'key usage must be exactly one of digitalSignature or keyAgreement');
   const keyUsage: KeyUsage = signing ? 'digitalSignature' : 'keyAgreement';
+  // A BMPString name decodes a UTF-16 unit at a time, so it can hold a lone surrogate: not text (SQLite and every UTF-8 reader read it back as U+FFFD).
+  // Refused at intake only: a decision recorded before this with one still reads and replays.
+  if (!isWellFormedText(cert.issuer)) throw new IntakeError(`${field}.issuer`, 'holds a lone UTF-16 surrogate: not text');
   return {
     serial: cert.serialNumber.toUpperCase().replace(/^0+(?=.)/, ''),
     issuer: cert.issuer,

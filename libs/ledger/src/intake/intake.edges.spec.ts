@@ -238,8 +238,13 @@ describe('a lone UTF-16 surrogate in a certificate name, whichever door brings i
   it("a DER certificate whose issuer is a BMPString holding one (decoded a unit at a time) is refused naming the issuer, as the JSON escape is", async () => {
     const odd = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature', issuerName: new x509.Name([{ CN: [{ bmpString: 'CA \ud800' }] }]) });
     const placement = { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate: { der: odd.base64 } };
-    await expect(placeCertificateFromJson(ESME, placement)).rejects.toThrow(new DomainError('certificate.issuer', 'holds a lone UTF-16 surrogate: not text'));
-    const request = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 9, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: odd.base64 }) }), AT);
-    expect(() => parseServiceRequest({ ...request.input, certificates: request.certificates })).toThrow(/^certificates\[0\]\.issuer: holds a lone UTF-16 surrogate/);
+    await expect(placeCertificateFromJson(ESME, placement)).rejects.toThrow(new IntakeError('certificate.der.issuer', 'holds a lone UTF-16 surrogate: not text'));
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 9, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: odd.base64 }) });
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Body.UpdateSecurityCredentialsKRP.ReplacementCertificates.RemotePartyDigitalSigningCertificate.issuer', reason: 'holds a lone UTF-16 surrogate: not text' });
+  });
+
+  it('a decision recorded with one before it was refused still reads back as recorded (the check is the intake\'s, not the reading\'s)', () => {
+    const recorded = parseServiceRequest({ requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: 'A1', issuer: 'CN=CA \ud800', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: AT, format: 'json' });
+    expect(recorded.certificates[0].issuer).toBe('CN=CA \ud800');
   });
 });
