@@ -188,6 +188,8 @@ describe('bad input and access', () => {
     ${'/decisions?code=e4'}                                                    | ${'code'}
     ${'/decisions?srv=99.99'}                                                  | ${'srv'}
     ${'/jobs/recorded?kind=nonsense'}                                          | ${'kind'}
+    ${'/decisions?from=2025-02-01&to=2025-01-01'}                              | ${'to'}
+    ${'/reports/stuck-devices?sinceFrom=2025-02-01&sinceTo=2025-01-01'}        | ${'sinceTo'}
     ${'/reports/stuck-devices?after=zzz'}                                      | ${'after'}
     ${`/reports/stuck-devices?sort=since&after=${ESME}|${ESME}`}               | ${'after'}
     ${`/reports/stuck-devices?after=00-DB-00-00-00-00-00-01|${ESME}`}          | ${'after'}

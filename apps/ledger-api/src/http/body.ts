@@ -44,7 +44,7 @@ function checkBody(req: Req, _res: unknown, next: (err?: unknown) => void): void
     const kind = bodyKind(contentType)!;
     // The bytes are read as UTF-8: a body declared in another charset would be read otherwise than it was written.
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
-    if (charset && !/^utf-?8$/i.test(charset)) throw new IntakeError('content-type', `charset '${charset}' is not accepted: send UTF-8`);
+    if (charset && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) throw new IntakeError('content-type', `charset '${charset}' is not accepted: send UTF-8 (or ASCII)`);
     const text = decodeUtf8(req.body);
     if (kind === 'json') req.body = parseJsonBody(text);
     else {

@@ -18,6 +18,12 @@ const responseCode = (v: string) => {
   return v;
 };
 
+/** An instant range as asked, refused when it ends before it starts (it matched nothing, an empty answer). */
+function range<F extends string, T extends string>(from: string | undefined, to: string | undefined, fromField: F, toField: T): Record<F | T, string | undefined> {
+  if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) throw new DomainError(toField, `${to} is before ${fromField} (${from}): the range holds nothing`);
+  return { [fromField]: from, [toField]: to } as Record<F | T, string | undefined>;
+}
+
 /** A page's size as asked: 1 to 1000, refused otherwise (it was clamped: a limit of 0 answered one row). */
 const pageLimit = (v: string | undefined) => {
   const n = wholeNumber(v, 'limit');
@@ -167,8 +173,7 @@ export class QueriesController {
       outcome: q.outcome as 'accepted' | 'rejected' | undefined,
       code: q.code ? responseCode(q.code) : undefined,
       srv: q.srv ? parseSrv(q.srv, 'srv').srv : undefined,
-      from: instant(q.from, 'from'),
-      to: instant(q.to, 'to'),
+      ...range(instant(q.from, 'from'), instant(q.to, 'to'), 'from', 'to'),
       after: int(q.after, 'after'),
       limit: pageLimit(q.limit),
     });
@@ -205,8 +210,7 @@ export class QueriesController {
     const query = {
       no: q.no ? parseUserId(q.no, 'no') : undefined,
       area: q.area || undefined,
-      sinceFrom: instant(q.sinceFrom, 'sinceFrom'),
-      sinceTo: instant(q.sinceTo, 'sinceTo'),
+      ...range(instant(q.sinceFrom, 'sinceFrom'), instant(q.sinceTo, 'sinceTo'), 'sinceFrom', 'sinceTo'),
       sort: (q.sort || undefined) as StuckSortKey | undefined,
       order: (q.order || undefined) as 'asc' | 'desc' | undefined,
       after: stuckCursor(q.after, (q.sort || 'deviceId') as StuckSortKey),

@@ -181,5 +181,8 @@ describe('Registration Data CSV as csv-parse reads it', () => {
     const closedLater = parseRegistrationCsv(`${header}\n1234570,supplier,${NO},2024-01-01,UQ-1\n1234570,supplier,${NO},"2024-02-01,UQ-2\n1234570,supplier,${NO},2024-03-01,UQ-3\n\n1234570,supplier,${NO},2024-04-01,"UQ-4\n1234570,supplier,${NO},2024-05-01,UQ-5\n`);
     expect(closedLater.rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'UQ-1'], [7, 'UQ-5']]);
     expect(closedLater.errors.map((e) => e.line)).toEqual([3, 4, 5, 6]);
+    const crlf = parseRegistrationCsv(`${header}\r\n1234570,supplier,${NO},2024-01-01,UQ-1\r\n1234570,supplier,${NO},"2024-02-01,UQ-2\r\n1234570,supplier,${NO},2024-03-01,UQ-3"\r\n1234570,supplier,${NO},2024-04-01,UQ-4\r\n`);
+    expect(crlf.rows.map((r) => [r.line, r.recordId])).toEqual([[2, 'UQ-1'], [5, 'UQ-4']]); // numbered as the file's lines, CRLF or not
+    expect(crlf.errors.map((e) => e.line)).toEqual([3, 4]);
   });
 });

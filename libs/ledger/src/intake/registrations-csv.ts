@@ -42,7 +42,9 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
   if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
-  const physical = text.split(/\r\n|\n|\r/);
+  // One line ending (CRLF, LF, CR mixed alike), so that csv-parse counts lines as they are split here: it counts a CRLF inside quotes twice.
+  text = text.replace(/\r\n?/g, '\n');
+  const physical = text.split('\n');
   let lastEnd = 0;
   /**
    * Whether the record ending on line `end` began on an earlier line (a quoted field with a line
@@ -64,7 +66,6 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
     records = parse(text, {
       bom: true,
       info: true,
-      record_delimiter: ['\r\n', '\n', '\r'], // each line ends its record whatever its ending, as the lines are counted above (not one ending found from the first line)
       relax_column_count: true,
       relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
       skip_empty_lines: true,
