@@ -17,9 +17,11 @@ export const REBUILD_BATCH = 1000;
 /**
  * Events per commit of a rebuild into a file of its own: its batches share a transaction
  * (ProjectionWriter.hold), with the file's journal in memory meanwhile (ReadModelDb.bulk's
- * `memoryJournal`). At 10^6 events, 11% less of the rebuilding thread's CPU than a commit per
- * batch in WAL (most of a commit's pages were random pages of the keys' indexes, written again
- * by the next batches; 64,000 gained nothing more, nor did a cache of 64 MB); see the README.
+ * `memoryJournal`): a commit per batch in WAL wrote random pages of the keys' indexes that the
+ * next batches wrote again, each twice (the WAL, then the file). At 10^6 events on one thread,
+ * 11% less of the rebuilding thread's CPU and 1.5 s less of the kernel's (three paired rounds;
+ * ~1.5 points of it the keys' sort by insertion, which main has too); 64,000 gained nothing
+ * more, nor did a page cache of 64 MB; see the README.
  */
 export const REBUILD_COMMIT = 16_000;
 
