@@ -117,16 +117,24 @@ export class ReadModelDb {
    * fails: rebuildInto), the sets' query indexes are dropped meanwhile and made once `work` has
    * succeeded, from the finished tables: a random key's index kept up row by row rewrote pages of
    * it in every batch's commit. Not for a file others may be reading: they would read without them.
+   * With `memoryJournal` (such a file too), the file is in rollback mode with its journal in memory
+   * meanwhile, not WAL: each page a commit writes is written once, into the file, not into the WAL
+   * and again into the file at each checkpoint (the WAL is set back before the final fsync).
    */
-  async bulk<T>(work: () => Promise<T>, { indexesAtEnd = false }: { indexesAtEnd?: boolean } = {}): Promise<T> {
+  async bulk<T>(work: () => Promise<T>, { indexesAtEnd = false, memoryJournal = false }: { indexesAtEnd?: boolean; memoryJournal?: boolean } = {}): Promise<T> {
     this.db.pragma('synchronous = OFF');
+    if (memoryJournal) this.db.pragma('journal_mode = MEMORY');
     if (indexesAtEnd) for (const s of this.parts?.sets ?? []) for (const [, name] of (s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)/g)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
     try {
       const result = await work();
       if (indexesAtEnd) this.createQueryIndexes();
       return result;
+    } catch (err) {
+      if (memoryJournal && this.db.inTransaction) this.db.exec('ROLLBACK'); // failed within a transaction it opened (the caller throws the file away): WAL cannot be set back within one
+      throw err;
     } finally {
       this.db.pragma('synchronous = NORMAL');
+      if (memoryJournal) this.db.pragma('journal_mode = WAL');
       this.db.pragma('wal_checkpoint(FULL)');
     }
   }

@@ -2,13 +2,14 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { getRuleSet, ledgerEventOf, parseServiceRequest, type LedgerEvent } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import * as entries from '@ledger/event-store/worker-entry';
 import { Ledger } from '@ledger/ledger';
 import { ESME, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { ChainCheck, DecisionProjection } from '../projections';
-import { CheckThread } from './check-thread';
+import { decisionRowData } from '../decision-rows';
+import { CheckThread, readEvent } from './check-thread';
 import { openReadModels, ProjectionWriter } from './projection-writer';
 import { Projector } from './projector';
 import { rebuildInto } from './rebuild-into';
@@ -53,6 +54,20 @@ describe("a rebuild's check thread", () => {
     raw.close();
     await new Promise((resolve) => setImmediate(resolve));
   };
+  it("reads a decision, whole or not, with the columns and data of the decision read in full (its revisionsRead, which no projection reads, left out)", async () => {
+    for await (const recorded of store.readAll()) {
+      if (recorded.type !== 'ServiceRequestEvaluated') continue;
+      const full = ledgerEventOf(recorded.stream, recorded.type, recorded.data) as Extract<LedgerEvent, { type: 'ServiceRequestEvaluated' }>;
+      for (const whole of [true, false]) {
+        const read = readEvent(recorded, whole) as typeof full;
+        const { checks: _c, revisionsRead: _r, ...rest } = full.data;
+        expect(read.data).toMatchObject(rest);
+        expect(decisionRowData(recorded, read)).toBe(decisionRowData(recorded, full));
+        expect(read.data.revisionsRead).toEqual({}); // not made (REVISIONS_LEFT_OUT)
+      }
+    }
+  });
+
   /** Counts the links the ChainCheck checks on this thread. */
   const checkedHere = () => jest.spyOn(ChainCheck.prototype as unknown as { check(): void }, 'check');
   /** The device's decisions' positions, in order. */

@@ -34,7 +34,7 @@ export interface CheckProgress {
 
 /**
  * A stored event as the projector reads it (an UnreadableEventError if it cannot be): a decision
- * without its reasons, which no projection shows, and decoded whole (`whole`), so that one whose
+ * without its reasons, which no projection shows, nor its revisionsRead, and decoded whole (`whole`), so that one whose
  * checks do not decode halts the projector rather than reach the read models; or, for an event the
  * rebuild's check thread has read whole already, without its checks, which no projection reads.
  */
@@ -46,8 +46,9 @@ export function readEvent(recorded: RecordedEvent, whole: boolean): LedgerEvent 
   }
 }
 
-const READ_WHOLE = { reasons: false };
-const READ_VETTED = { reasons: false, checks: false };
+/** Neither leaves out what can fail to decode; no projection reads a decision's revisionsRead (its row's `data` is its stored form), so neither makes the object of stream names (decodeDecision's `revisionsRead`). */
+const READ_WHOLE = { reasons: false, revisionsRead: false };
+const READ_VETTED = { reasons: false, checks: false, revisionsRead: false };
 
 /**
  * A rebuild's second thread (check-thread-worker.ts), which reads the SQLite log itself while this

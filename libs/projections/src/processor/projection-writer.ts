@@ -32,6 +32,9 @@ export class CheckpointMovedBackError extends Error {
 export class ProjectionWriter {
   readonly checkpoint: Checkpoint;
   private thread: CheckThread | undefined;
+  /** Holding (`hold`): events per commit of the transaction the batches share (0: each batch its own), and those applied since it began. */
+  private commitEvery = 0;
+  private uncommitted = 0;
 
   constructor(
     readonly db: ReadModelDb,
@@ -49,6 +52,10 @@ export class ProjectionWriter {
 
   applyBatch(events: readonly RecordedEvent[], { after }: { after: bigint | undefined }): void {
     if (events.length === 0) return;
+    if (this.commitEvery && !this.db.db.inTransaction) {
+      this.db.db.exec('BEGIN IMMEDIATE');
+      this.uncommitted = 0;
+    }
     try {
       this.db.db.transaction(() => {
         let { position: at, applied } = this.checkpoint.fresh();
@@ -73,6 +80,7 @@ export class ProjectionWriter {
       throw err;
     }
     for (const p of this.projections.all) for (const f of p.folds ?? []) f.committed();
+    if (this.commitEvery && (this.uncommitted += events.length) >= this.commitEvery) this.db.db.exec('COMMIT');
   }
 
   /**
@@ -80,9 +88,13 @@ export class ProjectionWriter {
    * away if the rebuild fails: the projections keep up to `limit` folded states each in memory
    * across batches (FoldCache.hold) and may leave work to the end (Projection.hold), so a committed
    * batch's checkpoint is then ahead of the tables until `finish` has written everything, after
-   * the last batch.
+   * the last batch. And the batches commit together, `commitEvery` events at a time (each batch a
+   * savepoint of that transaction, rolled back alone as its own transaction would be): a commit
+   * writes every page the batches changed, and most of a batch's are random pages of the keys'
+   * indexes (devices, meter points, chain heads), which the next batches change again.
    */
-  hold(limit = HELD_STATES): void {
+  hold(limit = HELD_STATES, commitEvery = 0): void {
+    this.commitEvery = commitEvery;
     for (const p of this.projections.all) {
       for (const f of p.folds ?? []) f.hold(limit);
       p.hold?.();
@@ -95,6 +107,8 @@ export class ProjectionWriter {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.finish();
       for (const p of this.projections.all) p.finish?.();
     })();
+    if (this.commitEvery && this.db.db.inTransaction) this.db.db.exec('COMMIT');
+    this.commitEvery = 0;
   }
 
   /** Empties every projection and the checkpoint (for a rebuild). */

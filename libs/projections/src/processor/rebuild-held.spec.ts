@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type RecordedEvent } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { NO_A, NO_B, recordOneEsme, ESME, MPAN } from '../../../ledger/src/testing/one-esme';
 import { createProjections } from '../projections';
@@ -54,9 +54,9 @@ describe('a rebuild holding its states across batches', () => {
   });
 
   /** The projector's catch-up into `file` in batches of `batchSize`, holding `held` states if given; what it halted on, and every table. */
-  const project = async (file: string, held?: number, batchSize = 2) => {
+  const project = async (file: string, held?: number, batchSize = 2, commitEvery = 0) => {
     const writer = openReadModels(path.join(dir, file));
-    if (held) writer.hold(held);
+    if (held) writer.hold(held, commitEvery);
     const projector = new Projector(store, writer, { batchSize });
     const error = await projector.catchUp().then(
       () => undefined,
@@ -78,12 +78,40 @@ describe('a rebuild holding its states across batches', () => {
     const live = await project('live.sqlite');
     expect(live.dump.stuck_status.map((r) => (r as { device_id: string; stuck: number }).device_id)).toEqual([ESME, device(1), device(3), device(4)].sort());
     expect(live.dump.stuck_status.filter((r) => (r as { stuck: number }).stuck)).toEqual([]); // NO-B registered on MPAN at last: the ESME's and devices 1 and 3's NO-B certificates are theirs
-    for (const held of [1, 3, 100]) {
-      const built = await project(`held-${held}.sqlite`, held);
+    for (const [held, commitEvery] of [[1, 0], [3, 0], [100, 0], [1, 3], [3, 5], [100, 1000]]) {
+      const built = await project(`held-${held}-${commitEvery}.sqlite`, held, 2, commitEvery);
       expect(built.dump).toEqual(live.dump);
       expect(built.before.stuck_status).toEqual([]); // made at the end only
       expect(built.before.devices).not.toEqual(live.dump.devices); // those held written by finish
     }
+  });
+
+  it('holding with commitEvery, the batches share a transaction committed once it holds that many events, and by finish', async () => {
+    const file = path.join(dir, 'shared.sqlite');
+    const writer = openReadModels(file);
+    writer.hold(100, 5);
+    const other = new Database(file, { readonly: true });
+    const committed = () => other.prepare<[], { applied: number }>('SELECT applied FROM checkpoint').get()?.applied ?? 0;
+    const events: RecordedEvent[] = [];
+    for await (const e of store.readAll()) events.push(e);
+    const seen: Array<[number, number, boolean]> = [];
+    for (let at = 0; at < 12; at += 2) {
+      writer.applyBatch(events.slice(at, at + 2), { after: at ? events[at - 1].position : undefined });
+      seen.push([at + 2, committed(), writer.db.db.inTransaction]);
+    }
+    expect(seen).toEqual([
+      [2, 0, true],
+      [4, 0, true],
+      [6, 6, false], // 6 events >= 5: committed
+      [8, 6, true],
+      [10, 6, true],
+      [12, 12, false],
+    ]);
+    writer.applyBatch(events.slice(12, 14), { after: events[11].position });
+    writer.finish();
+    expect([committed(), writer.db.db.inTransaction]).toEqual([14, false]);
+    other.close();
+    writer.db.close();
   });
 
   it('the stuck rows made at the end read every held state written first, whatever order the projections come in', async () => {
@@ -119,8 +147,10 @@ describe('a rebuild holding its states across batches', () => {
     edit('UPDATE events SET data = substr(data, 1, 10) WHERE position = ?', position);
     const live = await project('live.sqlite');
     expect(live.halted).toMatchObject({ position: String(position), reason: expect.stringMatching(/JSON does not parse/) });
-    const held = await project('held.sqlite', 1);
-    expect({ ...held, before: undefined }).toEqual({ ...live, before: undefined });
+    for (const commitEvery of [0, 3, 1000]) {
+      const held = await project(`held-${commitEvery}.sqlite`, 1, 2, commitEvery); // the batch it halts in rolled back alone, what precedes it kept
+      expect({ ...held, before: undefined }).toEqual({ ...live, before: undefined });
+    }
     const into = path.join(dir, 'into.sqlite');
     await expect(rebuildInto(store, into)).rejects.toThrow(live.error!);
     expect(fs.existsSync(into)).toBe(false);

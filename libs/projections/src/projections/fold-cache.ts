@@ -8,7 +8,7 @@
  * first touched them. A state is
  * then written once when it leaves, not read back and written again in every batch that touches
  * it (a key's events are close together in the log). Nothing held changes until the batch's
- * transaction has committed (`committed`), so a batch rolled back (`discard`) leaves it as it was.
+ * transaction (or its savepoint: ProjectionWriter.hold) has committed (`committed`), so a batch rolled back (`discard`) leaves it as it was.
  * `finish` writes every state still held.
  */
 export class FoldCache<S> implements Fold {

@@ -6,7 +6,7 @@ import type { Fold } from './fold-cache';
 /**
  * An event as a projection sees it: read as a ledger event, with its place in the store and in the
  * read models. A stored decision's checks have empty reasons (not rendered: `recorded.data` holds
- * its stored form, from which decodeDecision renders them).
+ * its stored form, from which decodeDecision renders them), and its revisionsRead is empty (REVISIONS_LEFT_OUT).
  */
 export interface ProjectedEvent {
   event: LedgerEvent;

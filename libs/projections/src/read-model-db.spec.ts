@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ReadModelDb } from './read-model-db';
+
+/** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
+describe('a bulk with its journal in memory', () => {
+  let dir: string;
+  let rm: ReadModelDb;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-'));
+    rm = new ReadModelDb(path.join(dir, 'rm.sqlite'));
+    rm.db.exec('CREATE TABLE t (x INTEGER)');
+  });
+  afterEach(() => {
+    rm.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const mode = () => rm.db.pragma('journal_mode', { simple: true });
+
+  it('runs the work in rollback mode with the journal in memory, then sets WAL back, its rows in the file', async () => {
+    const during = await rm.bulk(
+      async () => {
+        rm.db.exec('BEGIN; INSERT INTO t VALUES (1); SAVEPOINT s; INSERT INTO t VALUES (2); ROLLBACK TO s; RELEASE s; COMMIT');
+        return mode();
+      },
+      { memoryJournal: true },
+    );
+    expect([during, mode(), rm.db.prepare('SELECT x FROM t').pluck().all()]).toEqual(['memory', 'wal', [1]]);
+    expect(fs.readFileSync(rm.file).subarray(18, 20)).toEqual(Buffer.from([2, 2])); // the file's header says WAL
+  });
+
+  it('a work that fails inside a transaction it opened has it rolled back, and WAL set back', async () => {
+    await expect(
+      rm.bulk(
+        async () => {
+          rm.db.exec('BEGIN; INSERT INTO t VALUES (1)');
+          throw new Error('failed');
+        },
+        { memoryJournal: true },
+      ),
+    ).rejects.toThrow('failed');
+    expect([rm.db.inTransaction, mode(), rm.db.prepare('SELECT count(*) FROM t').pluck().get()]).toEqual([false, 'wal', 0]);
+  });
+
+  it('without it, the work runs in WAL', async () => {
+    expect(await rm.bulk(async () => mode())).toBe('wal');
+  });
+});
