@@ -172,7 +172,6 @@ function loneSurrogate(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
-
 /** The path of the first key named __proto__, constructor or prototype, if any. */
 function prototypeKey(value: unknown, path: string): string | undefined {
   if (!value || typeof value !== 'object') return undefined;
