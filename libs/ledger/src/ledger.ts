@@ -63,7 +63,7 @@ export class Ledger {
    */
   async submit(request: ServiceRequest, ctx: CommandContext): Promise<SubmitResult> {
     const command: SubmitServiceRequest = { kind: 'SubmitServiceRequest', request, ruleSet: this.ruleSet };
-    return submitResult(command, await this.commands.handle(submitServiceRequest, command, ctx));
+    return submitResult(await this.commands.handle(submitServiceRequest, command, ctx));
   }
 
   async registerUserRole(input: RegisterUserRoleInput, ctx: CommandContext): Promise<CommandResult> {

@@ -42,7 +42,7 @@ export const writtenState = async <S>(_command: unknown, written: FoldedStream<S
 /** What the handler did: appended the events decided, or found the fact recorded before (nothing written). */
 export type Handled =
   | { written: true; stream: string; events: LedgerEvent[]; position: bigint; revision: bigint }
-  | { written: false; stream: string; /** The events the command wrote before, as stored, its fact first. */ recorded: RecordedEvent[] };
+  | { written: false; stream: string; /** The events the command wrote before, as stored, its fact first. */ recorded: RecordedEvent[]; /** The first of them, as the ledger reads it. */ fact: LedgerEvent };
 
 /** Attempts at one command when writers in other processes keep moving its stream. */
 const MAX_ATTEMPTS = 20;
@@ -95,23 +95,21 @@ export class CommandHandler {
     const { name: stream, id } = wiring.stream(command);
     const factId = nameUuid(wiring.eventName(command, 0));
     const context = wiring.context?.(ctx, factId) ?? ctx;
+    const namedIds = [factId, ...(wiring.formerNames?.(command) ?? []).map(nameUuid)];
     for (let attempt = 1; ; attempt++) {
       const written = await this.load(stream, wiring.fold.initialState(id), wiring.fold.evolve);
-      let foundId = factId;
-      let recordedAt = written.ids.get(factId);
-      for (const former of recordedAt === undefined ? (wiring.formerNames?.(command) ?? []) : []) {
-        recordedAt = written.ids.get((foundId = nameUuid(former)));
-        if (recordedAt !== undefined) break;
-      }
-      if (recordedAt !== undefined) {
+      const foundId = namedIds.find((i) => written.ids.has(i));
+      const recordedAt = foundId === undefined ? undefined : written.ids.get(foundId);
+      if (foundId !== undefined && recordedAt !== undefined) {
         // A retry: the events the command wrote (the ids it names, at the revisions the cache holds
         // for them) are read back from where they are, not the whole stream.
         const idAt = (i: number) => (i === 0 ? foundId : nameUuid(wiring.eventName(command, i)));
         let count = 1;
         while (written.ids.get(idAt(count)) === recordedAt + count) count++;
         const recorded = await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt);
-        wiring.resent?.(command, toLedgerEvent(recorded[0]));
-        return { written: false, stream, recorded };
+        const fact = toLedgerEvent(recorded[0]);
+        wiring.resent?.(command, fact);
+        return { written: false, stream, recorded, fact };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
       // Object.assign onto a new object, not a spread that gains a key (~4 us an event on Node 20: state.ts, withKey); an event the domain decides has no own `__proto__`.

@@ -56,6 +56,7 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
   },
   decide: decideServiceRequest,
   eventName: (c, i) => (i === 0 ? `decision:${requestIdOf(c)}` : `placed:${requestIdOf(c)}:${i - 1}`),
+  resent: (c, recorded) => checkResubmission(c, recorded.data as ServiceRequestEvaluatedV1),
   // Object.assign onto a new object, not a spread that gains keys (~4 us on Node 20: state.ts, withKey).
   context: (ctx, decisionId) => Object.assign({}, ctx, { correlationId: ctx.correlationId ?? decisionId, causationId: ctx.causationId ?? decisionId }),
 };
@@ -64,18 +65,18 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
  * The answer to a submission: the decision and placements just appended, or those recorded before
  * for the same RequestID (the placements are the CertificatePlaced events appended with the
  * decision, and the position that of the append's last event, as the first reply gave it). A
- * recorded RequestID sent with other content is refused (RequestIdReusedError).
+ * recorded RequestID sent with other content was refused by the handler (`resent`:
+ * RequestIdReusedError).
  */
-export function submitResult(command: SubmitServiceRequest, handled: Handled): SubmitResult {
+export function submitResult(handled: Handled): SubmitResult {
   if (handled.written) {
     const [decision, ...placed] = handled.events as ServiceRequestDecided;
     return { decision: decision.data, placed: placed.map((p) => p.data), written: true, position: handled.position.toString(), stream: handled.stream };
   }
   const { recorded, stream } = handled;
-  const [decisionEvent, ...placements] = recorded;
-  const decision = toLedgerEvent(decisionEvent).data as ServiceRequestEvaluatedV1;
+  const placements = recorded.slice(1);
+  const decision = handled.fact.data as ServiceRequestEvaluatedV1;
   const placed = placements.map((e) => toLedgerEvent(e).data as CertificatePlacedV1);
   const last = recorded[recorded.length - 1];
-  checkResubmission(command, decision);
   return { decision, placed, written: false, position: last.position.toString(), stream };
 }
