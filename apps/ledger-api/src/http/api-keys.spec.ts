@@ -14,7 +14,7 @@ describe('LEDGER_API_KEYS: key:role,... with keys of 8 characters or more', () =
     ${'12345678:intake'}                             | ${[['12345678', 'intake']]}
     ${' abcdefgh:auditor , ,ijklmnop:admin, '}       | ${[['abcdefgh', 'auditor'], ['ijklmnop', 'admin']]}
     ${'with:colon:inside:auditor'}                   | ${[['with:colon:inside', 'auditor']]}
-    ${'same-key-1:intake,same-key-1:admin'}          | ${[['same-key-1', 'admin']]}
+    ${'same-key-1:admin,same-key-1:admin'}           | ${[['same-key-1', 'admin']]}
   `('$spec gives $keys', ({ spec, keys }) => {
     expect([...parseApiKeys(spec)]).toEqual(keys);
   });
@@ -27,6 +27,7 @@ describe('LEDGER_API_KEYS: key:role,... with keys of 8 characters or more', () =
     ${'abcdefghij'}                           | ${"LEDGER_API_KEYS entry 1 must be 'key:role' with role one of intake, auditor, admin"}
     ${'abcdefghij:reader'}                    | ${"LEDGER_API_KEYS entry 1 must be 'key:role' with role one of intake, auditor, admin"}
     ${'abcdefghij:'}                          | ${"LEDGER_API_KEYS entry 1 must be 'key:role' with role one of intake, auditor, admin"}
+    ${'same-key-1:intake,same-key-1:admin'}   | ${'LEDGER_API_KEYS entry 2: its key is listed before with role intake; give each key one role'}
     ${''}                                     | ${'LEDGER_API_KEYS holds no key'}
     ${' , '}                                  | ${'LEDGER_API_KEYS holds no key'}
   `('$spec is refused: $message', ({ spec, message }) => {

@@ -26,6 +26,9 @@ export function parseApiKeys(spec: string): Map<string, ApiRole> {
       throw new Error(`LEDGER_API_KEYS entry ${i + 1} must be 'key:role' with role one of ${API_ROLES.join(', ')}`);
     }
     if (key.length < 8) throw new Error(`LEDGER_API_KEYS entry ${i + 1}: a key must be at least 8 characters`);
+    const listed = keys.get(key);
+    // The same key and role twice is harmless; one key for two roles would grant whichever came last, unnoticed.
+    if (listed !== undefined && listed !== role) throw new Error(`LEDGER_API_KEYS entry ${i + 1}: its key is listed before with role ${listed}; give each key one role`);
     keys.set(key, role);
   }
   if (keys.size === 0) throw new Error('LEDGER_API_KEYS holds no key');
