@@ -195,6 +195,10 @@ describe('the ledger CLI', () => {
     ${['history']}                                               | ${/error: missing required argument 'deviceId'/}
     ${['history', 'a', 'b']}                                     | ${/error: too many arguments for 'history'/}
     ${['demo', '--wrong-share', '2']}                            | ${/--wrong-share must be a fraction from 0 to 1/}
+    ${['demo', '--devices', '0']}                                | ${/--devices must be from 1 to 1000000/}
+    ${['demo', '--devices', '1000001']}                          | ${/--devices must be from 1 to 1000000/}
+    ${['demo', '--seed', '4294967296']}                          | ${/--seed must be from 0 to 4294967295/}
+    ${['what-if', '--rule-set', 'baseline', '--offset', '99999999999999999999']} | ${/--offset must be from 0 to 9007199254740991/}
   `('ledger $argv is refused with exit 2, the reason and the help text', async ({ argv, reason }) => {
     const r = await ledger(env, ...argv);
     expect(r.code).toBe(2);

@@ -51,10 +51,15 @@ export function progress(o: Output, label: string) {
 
 export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
-export const wholeNumber = (name: string) => (v: string) => {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
-  return Number(v);
-};
+/** A whole number from `min` to `max` (by default any a JavaScript number holds exactly). */
+export const wholeNumber =
+  (name: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}) =>
+  (v: string) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}`);
+    return n;
+  };
 export const position = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('a position is a whole number');
   return BigInt(v);

@@ -3,6 +3,9 @@ import { RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import { CliError, open, progress, wholeNumber, type Kit } from '../support';
 
+/** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
+const DEMO_MAX_DEVICES = 1_000_000;
+
 /** Running the ledger: serve the API, rebuild the read models, fill an empty store with the demo estate. */
 export function operateCommands(program: Command, { env, o, command, run, print }: Kit): void {
   command(program, 'serve', 'run the HTTP API (as npm start)').action(
@@ -32,7 +35,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
   );
 
   command(program, 'demo', 'fill a fresh, empty store with a realistic estate')
-    .option('--devices <n>', 'devices in the estate', wholeNumber('--devices'), DEMO_DEFAULTS.devices)
+    .option('--devices <n>', 'devices in the estate', wholeNumber('--devices', { min: 1, max: DEMO_MAX_DEVICES }), DEMO_DEFAULTS.devices)
     .option(
       '--wrong-share <fraction>',
       'share of SMETS1 migrations that place the wrong NO certificate',
@@ -43,7 +46,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
       },
       DEMO_DEFAULTS.wrongNoShare,
     )
-    .option('--seed <n>', 'the seed (the estate is the same for the same seed)', wholeNumber('--seed'), DEMO_DEFAULTS.seed)
+    .option('--seed <n>', 'the seed (the estate is the same for the same seed)', wholeNumber('--seed', { max: 0xffffffff }), DEMO_DEFAULTS.seed)
     .action(
       run(async (opts: { devices: number; wrongShare: number; seed: number }) => {
         const l = await open(env, o, false);
