@@ -136,6 +136,19 @@ describe('resubmission and concurrency', () => {
     expect(await headPosition(t)).toBe(head);
   });
 
+  it('an inventory change back to an earlier state at the same instant is a 409 naming what is recorded then, and writes nothing (was 200 "recorded before")', async () => {
+    const device = '00-DB-00-00-00-01-00-78';
+    const change = (status: string) => ({ deviceId: device, deviceType: 'ESME', smetsGeneration: 1, status, mpxn: MPAN, changedAt: '2020-01-01T00:00:00Z' });
+    await t.as('intake').post('/devices', change('Commissioned')).expect(200);
+    await t.as('intake').post('/devices', change('Suspended')).expect(200);
+    const head = await headPosition(t);
+    const back = await t.as('intake').post('/devices', change('Commissioned')).expect(409);
+    expect(back.body).toMatchObject({ field: 'changedAt', differences: ['status'] });
+    expect(back.body.message).toMatch(/another with status "Suspended" was recorded at that instant.*its own, later changedAt$/);
+    expect((await t.as('intake').post('/devices', change('Suspended')).expect(200)).body).toMatchObject({ written: false });
+    expect(await headPosition(t)).toBe(head);
+  });
+
   it('20 concurrent submissions on one device end with one decision per RequestID', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `${SUPPLIER}:${ESME}:${1000 + i}`);
     const replies = await Promise.all(ids.map((requestId) => t.as('intake').post('/service-requests', { requestId, srv: '4.1.1' })));

@@ -12,7 +12,8 @@ import { evolveDevice, pendingPlacements, slotsAt, type DeviceState, type Placem
  *    future-dated request is accepted then and is in force only from its `placedAt`: pending
  *    meanwhile); with no decision in the stream, at its `placedAt`;
  *  - any other placement (a migration, an operator correction) at its `placedAt`;
- *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it does not change the device).
+ *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it changes only the device's
+ *    `lastJudgedAt`, the instant the next request to it is judged no earlier than).
  * The device as of `t` is evolveDevice folded, in stream order, over the events whose effective
  * time is at or before `t` (undefined when there is none); its view at `t` holds the slots in force
  * at `t` (slotsAt) and, under `pending`, the accepted placements that take effect after `t`

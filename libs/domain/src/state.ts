@@ -52,6 +52,13 @@ export interface DeviceState {
    * then. Edition 2 judges by slotsAt(), the certificates in force at an instant.
    */
   placements?: Placement[];
+  /**
+   * The latest instant a request to the device was judged at (the greatest `evaluatedAt` of the
+   * decisions in its stream; absent before its first decision, and in states folded before it was
+   * kept: the read models do not fold decisions). A request is judged no earlier than this
+   * (decideServiceRequest), so that decisions are judged in the order they are recorded.
+   */
+  lastJudgedAt?: Instant;
 }
 
 /** One placement as the device's history holds it. */
@@ -72,6 +79,12 @@ export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent)
     }
     case 'CertificatePlaced':
       return placeCertificate(state ?? { deviceId: event.data.deviceId, inInventory: false, slots: {} }, event.data);
+    case 'ServiceRequestEvaluated': {
+      // A decision does not change the device, only the instant the next one is judged no earlier than.
+      const at = event.data.evaluatedAt;
+      if (!state || (state.lastJudgedAt !== undefined && state.lastJudgedAt >= at)) return state;
+      return withKey(state, 'lastJudgedAt', at);
+    }
     default:
       return state;
   }

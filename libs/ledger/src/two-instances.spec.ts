@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore, verifyLink, type EventStore } from '@ledger/event-store';
 import { Ledger } from './ledger';
 import { toLedgerEvent } from './streams';
+import { ESME, MPAN, NO_A, NO_B, replaceNoCredentials } from './testing/one-esme';
 
 /**
  * Two ledger instances on one store file (two processes, each with its own connection and its own
@@ -12,10 +13,6 @@ import { toLedgerEvent } from './streams';
  * on its own cached fold alone.
  */
 
-const NO_A = '90-B3-D5-1F-30-03-00-0A';
-const NO_B = '90-B3-D5-1F-30-03-00-0B';
-const ESME = '00-DB-12-34-56-78-90-01';
-const MPAN = '1412345678901';
 const ctx = { actor: 'test' };
 
 /** Every link of the device stream's hash chain holds. */
@@ -34,18 +31,7 @@ describe('two ledger instances on one store', () => {
   let second: SqliteEventStore;
   let one: Ledger;
   let two: Ledger;
-  const replaceNo = (l: Ledger, sender: string, counter: number, receivedAt = '2024-03-01T00:00:00Z') =>
-    l.submit(
-      parseServiceRequest({
-        requestId: `${sender}:${ESME}:${counter}`,
-        srv: '6.15.1',
-        remotePartyRole: 'NetworkOperator',
-        certificates: [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: sender, roleCode: '03', keyUsage: 'digitalSignature' }],
-        receivedAt,
-        format: 'json',
-      }),
-      ctx,
-    );
+  const replaceNo = (l: Ledger, sender: string, counter: number, receivedAt = '2024-03-01T00:00:00Z', owner = sender) => replaceNoCredentials(l, sender, counter, receivedAt, owner);
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-two-'));
@@ -79,6 +65,22 @@ describe('two ledger instances on one store', () => {
     expect((await replaceNo(two, NO_A, 2)).decision.responseCode).toBe('E4');
     await one.registerUserRole({ userId: NO_B, role: 'ED', status: 'Suspended', effectiveFrom: '2024-01-01' }, ctx);
     expect((await replaceNo(two, NO_B, 3)).decision.responseCode).toBe('E3');
+  });
+
+  it('a request stamped before another but judged after it is judged at the other\'s instant: its certificate is the one in force', async () => {
+    // Stamped t1 < t2, judged t2 first (through two) and t1 second (through one): the t1 request hands the slot to NO_B.
+    const t2 = await replaceNo(two, NO_A, 10, '2024-03-02T00:00:00Z');
+    const t1 = await replaceNo(one, NO_A, 11, '2024-03-01T00:00:00Z', NO_B);
+    expect(t2.decision.responseCode).toBe('I0');
+    expect(t1.decision).toMatchObject({ responseCode: 'I0', request: { receivedAt: '2024-03-01T00:00:00.000Z' }, evaluatedAt: '2024-03-02T00:00:00.000Z' });
+    expect(t1.placed.map((p) => p.placedAt)).toEqual(['2024-03-02T00:00:00.000Z']);
+    // The slot as the last decision recorded left it: C11, NO_B's; NO_A no longer owns it.
+    const next = await replaceNo(two, NO_A, 12, '2024-03-03T00:00:00Z');
+    expect(next.decision).toMatchObject({ responseCode: 'E_CERT_OWNER', checks: [{}, {}, {}, {}, { evidence: { owner: NO_B } }] });
+    // As recorded: the arrival and the instant judged at, both kept.
+    const recorded: unknown[] = [];
+    for await (const e of first.readStream(`device-${ESME}`)) if (e.type === 'ServiceRequestEvaluated') recorded.push(toLedgerEvent(e).data);
+    expect(recorded[1]).toEqual(t1.decision);
   });
 
   it('decisions taken in turn by both instances on one device chain on each other, and a RequestID decided by one is answered by the other', async () => {

@@ -9,8 +9,9 @@ import { JobEndedError } from './jobs.controller';
 /**
  * One shape for every error: `{ statusCode, error, message, field?, code? }`. Bad input (a
  * DomainError or IntakeError, malformed JSON or XML, a body that is not UTF-8, too deep, or holds a
- * DTD) is a 400 naming the field; a body over its content type's limit a 413; a RequestID sent
- * again with other content a 409; a stored event the code cannot read a 500 with code
+ * DTD) is a 400 naming the field; a body over its content type's limit a 413; a fact's name sent
+ * again with other content (a FactReusedError: a RequestID, a record id, a placement), or after
+ * another fact at its instant (FactChangedSinceError), a 409; a stored event the code cannot read a 500 with code
  * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
  * a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507.
  */

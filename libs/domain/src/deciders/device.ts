@@ -1,9 +1,9 @@
 import { DEVICE_STATUSES, DEVICE_TYPES, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
-import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '../events';
+import type { CertificatePlacedV1, DeviceInventoryChangedV1, LedgerEvent, PlacedVia } from '../events';
 import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
 import { evolveDevice, type DeviceState } from '../state';
 import { parseOneOf, type Decider } from './decider';
-import { checkResent } from './resent';
+import { checkChangedSince, checkResent, lastAtSameInstant, sameInstant } from './resent';
 
 /** Record a change to a device's Smart Metering Inventory record. */
 export interface ChangeInventory {
@@ -114,4 +114,31 @@ export function checkPlacementResent(c: PlaceCertificate, recorded: CertificateP
   const asRecorded = { ...recorded, heldBy: (['DSP', 'S1SP'] as const).filter((h) => recorded.heldBy.includes(h)) };
   const migrations = recorded.via.kind === 'migration' && again.via.kind === 'migration';
   checkResent('certificate', `the placement of certificate ${c.certificate.serial} (issuer ${c.certificate.issuer}) in the ${c.slot} slot of ${c.deviceId} at ${c.placedAt}`, asRecorded, again, { ignore: migrations ? ['via.reference'] : [] });
+}
+
+/**
+ * An inventory change found recorded (its retry), given the events recorded on the device's stream
+ * after it: a retry while no other change of the device at the same `changedAt` was recorded
+ * since; else refused (FactChangedSinceError naming `changedAt`), since the record holds that one
+ * and this, sent again, may be a change back to it at the same instant.
+ */
+export function checkInventoryChangedSince(c: ChangeInventory, later: readonly LedgerEvent[]): void {
+  const last = lastAtSameInstant(later, (e): e is DeviceEvent & { type: 'DeviceInventoryChanged' } => e.type === 'DeviceInventoryChanged' && sameInstant(e.data.changedAt, c.changedAt));
+  const again = deviceDecider.decide(c, deviceDecider.initialState(c.deviceId))[0].data;
+  checkChangedSince('changedAt', `the inventory change of ${c.deviceId} to ${c.status} at ${c.changedAt}`, last?.data, again, { instants: ['changedAt'] });
+}
+
+/**
+ * A placement found recorded (its retry), given the events recorded on the device's stream after
+ * it: a retry while no placement of another certificate in the same slot and a copy of the same,
+ * at the same `placedAt`, was recorded since; else refused (FactChangedSinceError naming
+ * `placedAt`): at that instant the slot holds the later one.
+ */
+export function checkPlacementChangedSince(c: PlaceCertificate, later: readonly LedgerEvent[]): void {
+  const last = lastAtSameInstant(
+    later,
+    (e): e is DeviceEvent & { type: 'CertificatePlaced' } => e.type === 'CertificatePlaced' && e.data.slot === c.slot && sameInstant(e.data.placedAt, c.placedAt) && e.data.heldBy.some((h) => c.heldBy.includes(h)),
+  );
+  const fact = `the placement of certificate ${c.certificate.serial} (issuer ${c.certificate.issuer}) in the ${c.slot} slot of ${c.deviceId} at ${c.placedAt}`;
+  checkChangedSince('placedAt', fact, last && { certificate: last.data.certificate }, { certificate: c.certificate });
 }

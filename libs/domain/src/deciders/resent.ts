@@ -1,3 +1,4 @@
+import type { LedgerEvent } from '../events';
 import { DomainError } from '../identifiers';
 
 /**
@@ -9,6 +10,57 @@ export class FactReusedError extends DomainError {
   constructor(field: string, readonly fact: string, readonly differences: string[], reason = `${fact} was recorded before with other content (it differs in ${differences.join(', ')}): a fact is recorded once; send a new ${field} for another`) {
     super(field, reason);
   }
+}
+
+/**
+ * A fact keyed by an instant (an inventory change, a role registration, a placement) sent again
+ * after another fact for the same thing at the same instant was recorded after it: the record
+ * holds the later one, so "recorded before" would not be true, and sent again it may be a change
+ * back to it at that instant, which cannot be told from a late retry. Refused: the change needs an
+ * instant of its own.
+ */
+export class FactChangedSinceError extends FactReusedError {
+  constructor(field: string, fact: string, readonly since: string, differences: string[]) {
+    super(
+      field,
+      fact,
+      differences,
+      `${fact} was recorded before, but since then ${since} was recorded at that instant, and it is what the record holds; a change back at the same instant cannot be told from a retry: send the change with its own, later ${field}`,
+    );
+  }
+}
+
+/**
+ * Refuses a fact keyed by an instant when `later`, the last fact for the same thing at that
+ * instant recorded after it (undefined: none), says otherwise (FactChangedSinceError naming
+ * `field` and, of what the record holds, each path at which it differs); a plain retry when none
+ * was, or when it says the same.
+ */
+export function checkChangedSince(field: string, fact: string, later: unknown, again: unknown, fields: ResentFields = {}): void {
+  if (later === undefined) return;
+  const differences = resentDifferences(later, again, fields);
+  if (differences.length === 0) return;
+  const held = differences.map((path) => `${path} ${JSON.stringify(valueAt(later, path))}`).join(', ');
+  throw new FactChangedSinceError(field, fact, `another with ${held}`, differences);
+}
+
+/**
+ * Of the facts recorded after one keyed by an instant, the last that `sameThing` says is for the
+ * same thing at the same instant: the one the record holds at that instant (undefined: none).
+ */
+export function lastAtSameInstant<E extends LedgerEvent>(later: readonly LedgerEvent[], sameThing: (e: LedgerEvent) => e is E): E | undefined {
+  for (let i = later.length - 1; i >= 0; i--) {
+    const e = later[i];
+    if (sameThing(e)) return e;
+  }
+  return undefined;
+}
+
+/** Two recorded instants name the same time (their text may differ: an offset, milliseconds). */
+export const sameInstant = (a: string, b: string): boolean => Date.parse(a) === Date.parse(b);
+
+function valueAt(value: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((v, k) => (isRecord(v) ? v[k] : undefined), value);
 }
 
 /** What of a fact is not its content: where it came from (compared never), and its instants (compared as instants). */

@@ -1,5 +1,5 @@
 import { evaluate } from '../evaluate';
-import { deviceStream, meterPointStream, userStream, type LedgerEvent } from '../events';
+import { deviceStream, meterPointStream, storedData, upcast, userStream, type LedgerEvent } from '../events';
 import { recordRequest, type ServiceRequest } from '../request';
 import { getRuleSet } from '../rule-sets';
 import { fold, evolveDevice, evolveMeterPoint, evolveUser } from '../state';
@@ -7,7 +7,7 @@ import { cert, ids, inventory, mpan, placed, registration, request, userRole } f
 import { foldStream } from './decider';
 import { deviceDecider } from './device';
 import { meterPointDecider } from './meter-point';
-import { checkResubmission, decideServiceRequest, meterPointServed, RequestIdReusedError, type ServiceRequestState, type SubmitServiceRequest } from './service-request';
+import { checkResubmission, decideServiceRequest, judgingInstant, meterPointServed, RequestIdReusedError, type ServiceRequestState, type SubmitServiceRequest } from './service-request';
 import { userDecider } from './user';
 
 const { noA, noB, esme, supplierA, unknownDevice } = ids;
@@ -83,5 +83,50 @@ describe('the service request decider: a request judged on the device, its sende
     const other = submit({ ...replaceNo(noA), executionDateTime: '2024-04-01T00:00:00.000Z' });
     expect(() => checkResubmission(other, recorded.data)).toThrow(RequestIdReusedError);
     expect(() => checkResubmission(other, recorded.data)).toThrow(/requestId: .* was already decided for a different request \(it differs in executionDateTime\)/);
+  });
+});
+
+describe('the instant a request is judged at: never before a decision already recorded on its device', () => {
+  const at = (hh: string) => `2024-03-01T${hh}:00.000Z`;
+  /** The registered NO replacing its own NO certificate (registered-operator), received at `received`, maybe future dated. */
+  const command = (received: string, executionDateTime?: string): SubmitServiceRequest => ({
+    kind: 'SubmitServiceRequest',
+    request: { ...replaceNo(noA), receivedAt: received, ...(executionDateTime ? { executionDateTime } : {}) },
+    ruleSet: getRuleSet('registered-operator'),
+  });
+  /** The state the request is judged on, its device's stream holding decisions already judged at `judgedBefore`, in the order recorded. */
+  const stateAfter = (c: SubmitServiceRequest, judgedBefore: string[]): ServiceRequestState => {
+    const state = stateOf(stuck, c.request);
+    const device = judgedBefore.reduce((d, t) => evolveDevice(d, decideServiceRequest(command(t), state)[0]), state.device);
+    return { ...state, device };
+  };
+
+  it.each`
+    rule                                                                                          | received     | executionDateTime | judgedBefore                  | evaluatedAt  | code     | placedAt
+    ${'a device with no decision yet: judged when received'}                                      | ${at('12:00')} | ${undefined}    | ${[]}                         | ${at('12:00')} | ${'I0'}  | ${at('12:00')}
+    ${'the decisions recorded were judged earlier: judged when received'}                         | ${at('12:00')} | ${undefined}    | ${[at('11:00')]}              | ${at('12:00')} | ${'I0'}  | ${at('12:00')}
+    ${'a decision recorded was judged later (stamped later, judged first): judged at the latest'} | ${at('12:00')} | ${undefined}    | ${[at('13:00'), at('12:30')]} | ${at('13:00')} | ${'I0'}  | ${at('13:00')}
+    ${'a decision recorded at the same instant: judged then'}                                     | ${at('12:00')} | ${undefined}    | ${[at('12:00')]}              | ${at('12:00')} | ${'I0'}  | ${at('12:00')}
+    ${'future dated to after the latest: pending until then (I99), as before'}                    | ${at('12:00')} | ${at('14:00')}  | ${[at('13:00')]}              | ${at('13:00')} | ${'I99'} | ${at('14:00')}
+    ${'future dated to before the latest: executes when judged (I0)'}                             | ${at('12:00')} | ${at('12:45')}  | ${[at('13:00')]}              | ${at('13:00')} | ${'I0'}  | ${at('13:00')}
+  `('$rule', ({ received, executionDateTime, judgedBefore, evaluatedAt, code, placedAt }) => {
+    const c = command(received, executionDateTime);
+    const state = stateAfter(c, judgedBefore);
+    expect(judgingInstant(received, state.device)).toBe(evaluatedAt);
+    const [decision, ...placed] = decideServiceRequest(c, state);
+    expect(decision.data).toMatchObject({ responseCode: code, evaluatedAt, request: { receivedAt: received } });
+    expect(placed.map((p) => p.data.placedAt)).toEqual([placedAt]);
+    // Stored compactly (schema version 3, `evaluatedAt` kept where it is not `receivedAt`) and read back as decided.
+    const stored = storedData(decision) as { schemaVersion: number; evaluatedAt?: string };
+    expect({ schemaVersion: stored.schemaVersion, keepsEvaluatedAt: stored.evaluatedAt !== undefined }).toEqual({ schemaVersion: 3, keepsEvaluatedAt: evaluatedAt !== received });
+    expect(upcast(decision.type, stored, deviceStream(esme)).data).toEqual(decision.data);
+  });
+
+  it('the device keeps the latest instant judged at, whatever the order the decisions are folded in; a decision on a device with no record yet (folded from undefined) is passed over', () => {
+    const state = stateOf(stuck, command(at('12:00')).request);
+    expect(stateAfter(command(at('12:00')), [at('13:00'), at('12:30')]).device.lastJudgedAt).toBe(at('13:00'));
+    expect(stateAfter(command(at('12:00')), [at('12:30'), at('13:00')]).device.lastJudgedAt).toBe(at('13:00'));
+    expect(state.device.lastJudgedAt).toBeUndefined();
+    expect(evolveDevice(undefined, decideServiceRequest(command(at('12:00')), state)[0])).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import type { CertificatePlacedV1, ServiceRequestEvaluatedV1 } from '../events';
 import { evaluate } from '../evaluate';
-import { formatRequestId } from '../identifiers';
+import { formatRequestId, type Instant } from '../identifiers';
 import { recordRequest, requestDifferences, type ServiceRequest } from '../request';
 import type { RuleSet } from '../rule-sets';
 import { FactReusedError } from './resent';
@@ -30,12 +30,27 @@ export type ServiceRequestDecided = [{ type: 'ServiceRequestEvaluated'; data: Se
 /**
  * The device stream's biggest command: the decision (every check in order, with its evidence; see
  * evaluate) and, for an accepted credential change, the certificates it places by proxy, appended
- * together. Judged at the time the request was received: the domain never reads a clock.
+ * together. Judged at judgingInstant(): the domain never reads a clock.
  */
 export function decideServiceRequest(command: SubmitServiceRequest, state: ServiceRequestState): ServiceRequestDecided {
   const { device, sender, meterPoint, revisionsRead } = state;
-  const { decision, placed } = evaluate(command.request, { sender, device, meterPoint, revisionsRead }, command.ruleSet, command.request.receivedAt);
+  const { decision, placed } = evaluate(command.request, { sender, device, meterPoint, revisionsRead }, command.ruleSet, judgingInstant(command.request.receivedAt, device));
   return [decision, ...placed];
+}
+
+/**
+ * The instant a request is judged at: when it was received, or, when a decision already recorded
+ * on its device was judged later than that (a request stamped before another but judged after it:
+ * two processes on one store, a slow body, a request judged again after a conflict), that later
+ * instant, so that the decisions of a device are judged, and their placements take effect, in the
+ * order they are recorded. The decision keeps `receivedAt` as the request's arrival and records
+ * the instant it was judged at as its `evaluatedAt`. Only the device's stream counts: it is the one
+ * a decision is appended to; a User's roles and a meter point's Registration Data are read as
+ * recorded or as effective at the instant, whenever they were recorded.
+ */
+export function judgingInstant(receivedAt: Instant, device: DeviceState): Instant {
+  const last = device.lastJudgedAt;
+  return last !== undefined && last > receivedAt ? last : receivedAt;
 }
 
 /** The meter point whose Registration Data a request to `device` is judged on, if it serves one. */

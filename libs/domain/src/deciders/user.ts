@@ -1,8 +1,9 @@
 import { parseRegisteredRole, type DccPartyRole } from '../catalogue';
-import { USER_STATUSES, type UserRoleRegisteredV1, type UserStatus } from '../events';
+import { USER_STATUSES, type LedgerEvent, type UserRoleRegisteredV1, type UserStatus } from '../events';
 import { DomainError, parseInstant, parseUserId, type Instant, type UserId, type UserRole } from '../identifiers';
 import { evolveUser, type UserState } from '../state';
 import { parseOneOf, type Decider } from './decider';
+import { checkChangedSince, lastAtSameInstant, sameInstant } from './resent';
 
 /** Register a User acting in a User Role (or an org id of the DCC in its party role), effective from an instant. */
 export interface RegisterUserRole {
@@ -48,3 +49,15 @@ export const userDecider: Decider<RegisterUserRole, UserState, UserRoleRegistere
   evolve: evolveUser,
   decide: (c) => [{ type: 'UserRoleRegistered', data: { schemaVersion: 1, userId: c.userId, role: c.role, status: c.status, marketIds: c.marketIds, effectiveFrom: c.effectiveFrom } }],
 };
+
+/**
+ * A role registration found recorded (its retry), given the events recorded on the User's stream
+ * after it: a retry while no other registration of the same role at the same `effectiveFrom` was
+ * recorded since; else refused (FactChangedSinceError naming `effectiveFrom`), since the record
+ * holds that one and this, sent again, may be a change back to it at the same instant.
+ */
+export function checkRoleChangedSince(c: RegisterUserRole, later: readonly LedgerEvent[]): void {
+  const last = lastAtSameInstant(later, (e): e is UserRoleRegistered => e.type === 'UserRoleRegistered' && e.data.role === c.role && sameInstant(e.data.effectiveFrom, c.effectiveFrom));
+  const again = userDecider.decide(c, userDecider.initialState(c.userId))[0].data;
+  checkChangedSince('effectiveFrom', `the registration of ${c.userId} in role ${c.role} as ${c.status} from ${c.effectiveFrom}`, last?.data, again, { instants: ['effectiveFrom'] });
+}

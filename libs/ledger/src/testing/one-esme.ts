@@ -1,3 +1,5 @@
+import { parseServiceRequest } from '@ledger/domain';
+import type { SubmitResult } from '../commands/service-request';
 import type { Ledger } from '../ledger';
 
 /** Two network operators, a meter point and one commissioned SMETS1 ESME on it: the specs' smallest estate. */
@@ -19,4 +21,10 @@ export async function recordOneEsme(ledger: Ledger, owner: string, ctx = { actor
     { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
     ctx,
   );
+}
+
+/** A 6.15.1 from `sender` replacing the ESME's NO credentials with certificate C<counter>, `owner`'s, received at `receivedAt`. */
+export function replaceNoCredentials(ledger: Ledger, sender: string, counter: number, receivedAt: string, owner = sender, ctx = { actor: 'test' }): Promise<SubmitResult> {
+  const certificates = [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature' }];
+  return ledger.submit(parseServiceRequest({ requestId: `${sender}:${ESME}:${counter}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates, receivedAt, format: 'json' }), ctx);
 }
