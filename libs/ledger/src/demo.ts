@@ -161,21 +161,30 @@ export async function runDemo(ledger: Ledger, options: Partial<DemoOptions> = {}
         events += 1 + r.placed.length;
         summary.requests++;
       };
+      // The device's requests, sent in the order of their receivedAt, as a device's traffic arrives
+      // (the ledger judges a request no earlier than the last one judged on its device).
+      const story: Array<{ at: string; send: () => Promise<void> }> = [];
       for (const q of requests) {
         // 6.24.1 retrieves the supplier's and the network operator's credentials in one request (DCC example CS02f).
         const extra = q.srv === '6.24.1' ? { remotePartyRole: ['Supplier', 'NetworkOperator'] } : {};
-        await submit(q.by === 'supplier' ? currentSupplier : currentNo, q.srv, q.at, extra);
+        story.push({ at: q.at, send: () => submit(q.by === 'supplier' ? currentSupplier : currentNo, q.srv, q.at, extra) });
       }
       if (smets1 && wrongNo) {
         // Both network operators try to put it right.
         const noCerts = (owner: string) => [cert(owner, '03', 'digitalSignature'), cert(owner, '03', 'keyAgreement')];
-        await submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) });
-        await submit(migratedNoOwner, '6.15.1', instant(Date.parse(repairAt), T2025 + 86_400_000, 0.5), { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) });
+        const laterAt = instant(Date.parse(repairAt), T2025 + 86_400_000, 0.5);
+        story.push({ at: repairAt, send: () => submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) }) });
+        story.push({ at: laterAt, send: () => submit(migratedNoOwner, '6.15.1', laterAt, { remotePartyRole: 'NetworkOperator', certificates: noCerts(currentNo) }) });
       } else if (renewal) {
         // A routine credential renewal by the owner and registered NO.
-        await submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: [cert(currentNo, '03', 'digitalSignature')] });
+        story.push({ at: repairAt, send: () => submit(currentNo, '6.15.1', repairAt, { remotePartyRole: 'NetworkOperator', certificates: [cert(currentNo, '03', 'digitalSignature')] }) });
       }
-      if (cos && smets1) await submit(cos.to, '6.23', instant(Date.parse(cos.at), T2025, 0.5), { certificates: [cert(cos.to, '02', 'digitalSignature')] });
+      if (cos && smets1) {
+        const at = instant(Date.parse(cos.at), T2025, 0.5);
+        story.push({ at, send: () => submit(cos.to, '6.23', at, { certificates: [cert(cos.to, '02', 'digitalSignature')] }) });
+      }
+      story.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)); // stable: one instant keeps the plan's order
+      for (const { send } of story) await send();
       summary.registrations += 2 + (cos ? 1 : 0) + (noChange ? 1 : 0);
       return events;
     });
