@@ -16,7 +16,7 @@ import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
 import { JobsController, JobService } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
-import { createLogger } from './http/request-log';
+import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
 
 @Injectable()
@@ -39,8 +39,7 @@ export interface AppOptions extends CoreOverrides {
   logStream?: Writable;
 }
 
-/** The service's pino logger (see request-log.ts), for the request log middleware that bootstrap installs. */
-export const LOGGER = Symbol('LOGGER');
+export { LOGGER };
 
 @Module({})
 export class AppModule {

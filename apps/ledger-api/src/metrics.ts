@@ -11,6 +11,12 @@ export class Metrics {
   readonly registry = new Registry();
   readonly decisions = new Counter({ name: 'ledger_decisions_total', help: 'Service request decisions recorded, by SRV, outcome and response code', labelNames: ['srv', 'outcome', 'code'], registers: [this.registry] });
   readonly decisionSeconds = new Histogram({ name: 'ledger_decision_duration_seconds', help: 'From arrival to a recorded (durable) decision', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  readonly judgedLateSeconds = new Histogram({
+    name: 'ledger_decision_judged_late_seconds',
+    help: "Decisions judged later than their request was received, by how much: its device's last decision had been judged later (two processes on one store; a clock ahead)",
+    buckets: [0.001, 0.01, 0.1, 1, 10, 60, 600, 3600, 86400],
+    registers: [this.registry],
+  });
   readonly appendSeconds = new Histogram({ name: 'ledger_store_append_duration_seconds', help: 'One append to the event store, until durable', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
   readonly groupSize = new Histogram({ name: 'ledger_store_group_commit_appends', help: 'Appends written by one group commit (one transaction and fsync)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'ledger_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });

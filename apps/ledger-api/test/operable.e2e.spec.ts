@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ledgerEventOf } from '@ledger/domain';
+import { ledgerEventOf, parseServiceRequest } from '@ledger/domain';
+import { Ledger } from '@ledger/ledger';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
 import { serve } from '../src/main';
 import { startTestApp } from './test-app';
@@ -115,6 +116,31 @@ describe('health, metrics, logs and headers', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('a decision judged later than received', () => {
+  let t: App;
+  beforeAll(async () => {
+    t = await startTestApp();
+    await estate(t);
+  });
+  afterAll(() => t.close());
+
+  it('is counted by how much later, and past a minute logged as a warning naming both instants (a clock ahead)', async () => {
+    // Another process on the store, its clock two hours ahead, judges a request to the meter first.
+    const ahead = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    await t.app.get(Ledger).submit(parseServiceRequest({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1', receivedAt: ahead, format: 'json' }), { actor: 'test' });
+    const res = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:2`, srv: '4.1.1' }).expect(200);
+    expect(res.body).toMatchObject({ outcome: 'accepted' });
+    const metrics = (await t.as('auditor').get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^ledger_decision_judged_late_seconds_count 1$/m);
+    expect(metrics).toMatch(/^ledger_decision_judged_late_seconds_bucket\{le="3600"\} 0$/m);
+    const said = `${SUPPLIER}:${ESME}:2 was judged at ${ahead}`;
+    for (let i = 0; i < 100 && !t.logs.some((l) => l.includes(said)); i++) await new Promise((r) => setTimeout(r, 20)); // the logger writes asynchronously
+    const warning = t.logs.map((l) => JSON.parse(l) as { level: number; msg?: string }).find((l) => l.msg?.includes(said));
+    expect(warning).toMatchObject({ level: 40 });
+    expect(warning!.msg).toMatch(/s after it was received \(.*\): a decision already on its device was judged then; is a clock ahead\?$/);
   });
 });
 

@@ -1,4 +1,5 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { ApiBody, ApiConsumes, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   bodyKind,
@@ -24,9 +25,18 @@ import { Projector } from '@ledger/projections';
 import { formatRequestId } from '@ledger/domain';
 import { Metrics } from '../metrics';
 import { Roles, type ApiRole } from './api-keys';
+import { LOGGER } from './request-log';
 
 /** A request as the guard and the logger left it: the key's role, and the correlation id (pino-http's `id`). */
 type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown>; id?: unknown; ledgerRequestId?: string };
+
+/**
+ * A decision judged more than this much later than its request was received is logged as a warning:
+ * its device's last decision was judged that far ahead, which two processes on one store explain
+ * for a moment, but not for long (a clock ahead: every later request to the device is judged at
+ * that instant, and its certificates take effect then, until real time catches up).
+ */
+const JUDGED_LATE_WARNING_MS = 60_000;
 
 /** Who did it, and the request's correlation id, into every event's metadata. */
 const context = (req: AuthedRequest) => ({ actor: `api:${req.apiRole ?? 'unknown'}`, ...(typeof req.id === 'string' ? { correlationId: req.id } : {}) });
@@ -40,6 +50,7 @@ export class CommandsController {
     private readonly ledger: Ledger,
     private readonly projector: Projector,
     private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post('service-requests')
@@ -58,6 +69,13 @@ export class CommandsController {
       const d = result.decision;
       this.metrics.decisions.inc({ srv: d.request.srv, outcome: d.outcome, code: d.responseCode });
       this.metrics.decisionSeconds.observe((Date.now() - Date.parse(receivedAt)) / 1000);
+      const late = Date.parse(d.evaluatedAt) - Date.parse(receivedAt);
+      if (late > 0) {
+        this.metrics.judgedLateSeconds.observe(late / 1000);
+        if (late > JUDGED_LATE_WARNING_MS) {
+          this.logger.warn({ context: 'ledger-api', requestId: req.ledgerRequestId }, `${req.ledgerRequestId} was judged at ${d.evaluatedAt}, ${Math.round(late / 1000)} s after it was received (${receivedAt}): a decision already on its device was judged then; is a clock ahead?`);
+        }
+      }
     }
     return this.reply(result);
   }

@@ -7,6 +7,9 @@ import { IDENTIFIER_PATTERN } from '@ledger/ledger';
 /** A request as the logging middleware leaves it: its correlation id, and the RequestID a controller found in it. */
 export type LoggedRequest = IncomingMessage & { id?: string; ledgerRequestId?: string; originalUrl?: string };
 
+/** The service's pino logger, as a provider (AppModule): for the request log and what else logs for the app itself. */
+export const LOGGER = Symbol('LOGGER');
+
 export interface RequestLogOptions {
   level: string;
   /** Where the JSON lines go (tests); default stdout, written asynchronously, or pretty-printed on a terminal. */
