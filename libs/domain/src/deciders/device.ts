@@ -130,15 +130,18 @@ export function checkInventoryChangedSince(c: ChangeInventory, later: readonly L
 
 /**
  * A placement found recorded (its retry), given the events recorded on the device's stream after
- * it: a retry while no placement of another certificate in the same slot and a copy of the same,
- * at the same `placedAt`, was recorded since; else refused (FactChangedSinceError naming
- * `placedAt`): at that instant the slot holds the later one.
+ * it: a retry while, for each copy it is held in, no placement of another certificate in the same
+ * slot and that copy, at the same `placedAt`, was recorded since (the last such one for the copy
+ * is this certificate, or there is none); else refused (FactChangedSinceError naming `placedAt`):
+ * at that instant that copy holds the later one.
  */
 export function checkPlacementChangedSince(c: PlaceCertificate, later: readonly LedgerEvent[]): void {
-  const last = lastAtSameInstant(
-    later,
-    (e): e is DeviceEvent & { type: 'CertificatePlaced' } => e.type === 'CertificatePlaced' && e.data.slot === c.slot && sameInstant(e.data.placedAt, c.placedAt) && e.data.heldBy.some((h) => c.heldBy.includes(h)),
-  );
   const fact = `the placement of certificate ${c.certificate.serial} (issuer ${c.certificate.issuer}) in the ${c.slot} slot of ${c.deviceId} at ${c.placedAt}`;
-  checkChangedSince('placedAt', fact, last && { certificate: last.data.certificate }, { certificate: c.certificate });
+  for (const copy of c.heldBy) {
+    const last = lastAtSameInstant(
+      later,
+      (e): e is DeviceEvent & { type: 'CertificatePlaced' } => e.type === 'CertificatePlaced' && e.data.slot === c.slot && sameInstant(e.data.placedAt, c.placedAt) && e.data.heldBy.includes(copy),
+    );
+    checkChangedSince('placedAt', fact, last && { certificate: last.data.certificate }, { certificate: c.certificate });
+  }
 }

@@ -37,7 +37,12 @@ const at = (e: LedgerEvent, instant: string): LedgerEvent => {
 const commissioned = parseChangeInventory({ deviceId: esme, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: null, changedAt: '2020-01-01' });
 const a1 = parsePlaceCertificate({ deviceId: esme, slot: 'networkOperator.critical', certificate: cert(noA), via: { kind: 'migration' }, placedAt: '2020-06-01' });
 const active = parseRegisterUserRole({ userId: noA, role: 'ED', effectiveFrom: '2020-01-01' });
-const check = { inventory: () => (later: LedgerEvent[]) => checkInventoryChangedSince(commissioned, later), placement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1, later), role: () => (later: LedgerEvent[]) => checkRoleChangedSince(active, later) };
+const a1Dsp = parsePlaceCertificate({ deviceId: esme, slot: 'networkOperator.critical', certificate: cert(noA), via: { kind: 'migration' }, placedAt: '2020-06-01', heldBy: ['DSP'] });
+const check = {
+  inventory: () => (later: LedgerEvent[]) => checkInventoryChangedSince(commissioned, later),
+  placement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1, later),
+  dspPlacement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1Dsp, later),
+  role: () => (later: LedgerEvent[]) => checkRoleChangedSince(active, later) };
 
 describe('a fact keyed by an instant, found recorded, against the facts recorded after it', () => {
   it.each`
@@ -50,6 +55,8 @@ describe('a fact keyed by an instant, found recorded, against the facts recorded
     ${'another certificate in the slot at the same placedAt: refused'}                     | ${'placement'} | ${[placed(esme, 'networkOperator.critical', cert(noB), ['S1SP'])]}                                         | ${['certificate.ownerUserId']}
     ${'another slot at the same placedAt: a retry'}                                        | ${'placement'} | ${[placed(esme, 'networkOperator.nonCritical', cert(noB, 'keyAgreement'))]}                                | ${[]}
     ${'the same slot at another placedAt: a retry'}                                        | ${'placement'} | ${[at(placed(esme, 'networkOperator.critical', cert(noB)), '2020-07-01T00:00:00.000Z')]}                   | ${[]}
+    ${'another certificate in one copy, then this one again in the other only: refused (the first copy holds the other)'} | ${'placement'} | ${[placed(esme, 'networkOperator.critical', cert(noB), ['DSP']), placed(esme, 'networkOperator.critical', cert(noA), ['S1SP'])]} | ${['certificate.ownerUserId']}
+    ${'another certificate in the copy this one is not in: a retry'}                       | ${'dspPlacement'} | ${[placed(esme, 'networkOperator.critical', cert(noB), ['S1SP'])]}                                      | ${[]}
     ${'another status of the role at the same effectiveFrom: refused'}                     | ${'role'}      | ${[userRole(noA, 'ED', 'Suspended')]}                                                                      | ${['status']}
     ${'another role at the same effectiveFrom: a retry'}                                   | ${'role'}      | ${[userRole(noA, 'GT', 'Suspended')]}                                                                      | ${[]}
   `('$fact: $rule', ({ fact, later, then }) => {
