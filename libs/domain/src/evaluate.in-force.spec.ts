@@ -118,6 +118,9 @@ describe('the timelines edition 3 reads, and states folded before they were kept
     expect(inventoryAt(device, '2019-01-01T00:00:00.000Z')).toEqual({ deviceId: esme, inInventory: false, slots: {}, inventory: device.inventory });
     const { inventory: _kept, ...folded } = device;
     expect(inventoryAt(folded as DeviceState, NOW)).toBe(folded);
+    // Every change in force and appended in date order: the fold's own fields are the record in force, and no copy is made.
+    expect(inventoryAt(device, LATER)).toBe(device);
+    expect(userAt(user, LATER)).toBe(user);
   });
 
   it('a state folded before the timelines were kept, and then changed, keeps none (its history is not known): it is judged as last recorded', () => {

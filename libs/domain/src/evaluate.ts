@@ -93,7 +93,9 @@ export function verdict(req: ServiceRequest, state: EvaluationState, ruleSet: Ru
  */
 export function judgedState(state: EvaluationState, ruleSet: RuleSet, now: Instant): EvaluationState {
   if (ruleSet.edition < 3) return state;
-  return Object.assign({}, state, { sender: state.sender && userAt(state.sender, now), device: state.device && inventoryAt(state.device, now) });
+  const sender = state.sender && userAt(state.sender, now);
+  const device = state.device && inventoryAt(state.device, now);
+  return sender === state.sender && device === state.device ? state : Object.assign({}, state, { sender, device });
 }
 
 /** evaluate(), or (`whole` false) its verdict only: the same steps, the checks that pass or are skipped not recorded. */

@@ -52,7 +52,7 @@ export function evolveUser(state: UserState | undefined, event: LedgerEvent): Us
  * registrations were kept has only its roles as last registered.
  */
 export function rolesAt(user: UserState, at: Instant): UserState['roles'] {
-  if (!user.registrations) return user.roles;
+  if (!user.registrations || allInForceInOrder(user.registrations, (r) => r.effectiveFrom, at)) return user.roles;
   const roles: UserState['roles'] = {};
   for (const r of user.registrations) {
     const held = roles[r.role];
@@ -61,9 +61,20 @@ export function rolesAt(user: UserState, at: Instant): UserState['roles'] {
   return roles;
 }
 
-/** The User as in force at `at`: its roles replaced by rolesAt(user, at). */
+/** The User as in force at `at`: its roles replaced by rolesAt(user, at) (the User itself where they are its roles). */
 export function userAt(user: UserState, at: Instant): UserState {
-  return { ...user, roles: rolesAt(user, at) };
+  const roles = rolesAt(user, at);
+  return roles === user.roles ? user : { ...user, roles };
+}
+
+/**
+ * Whether every entry of a history is in force at `at` and they were appended in the order they
+ * take effect: then the last appended of each kind is the one in force, what the fold's fields
+ * hold already (the common case, and no copy is made).
+ */
+function allInForceInOrder<T>(history: readonly T[], from: (e: T) => Instant, at: Instant): boolean {
+  for (let i = 0; i < history.length; i++) if (from(history[i]) > at || (i > 0 && from(history[i - 1]) > from(history[i]))) return false;
+  return true;
 }
 
 /** One proxy copy of a notified certificate record. */
@@ -231,11 +242,11 @@ export function inventoryChangeAt(device: DeviceState, at: Instant): InventoryCh
 /**
  * The device with its inventory record as in force at `at` (inventoryChangeAt): before its first
  * change takes effect it is not in the inventory (no type, generation, status or MPxN). Its slots
- * are left as they are. A device folded before inventory changes were kept is its record as last
- * recorded.
+ * are left as they are. The device itself where its record is the one in force, or where it was
+ * folded before inventory changes were kept (its record as last recorded).
  */
 export function inventoryAt(device: DeviceState, at: Instant): DeviceState {
-  if (!device.inventory) return device;
+  if (!device.inventory || allInForceInOrder(device.inventory, (c) => c.changedAt, at)) return device;
   const c = inventoryChangeAt(device, at);
   if (c) return Object.assign(copyOf(device), { inInventory: true, deviceType: c.deviceType, smetsGeneration: c.smetsGeneration, status: c.status, mpxn: c.mpxn });
   const { deviceType: _type, smetsGeneration: _generation, status: _status, mpxn: _mpxn, ...rest } = device;
