@@ -80,7 +80,7 @@ describe('decisions recorded under rule sets @1 before @2 existed', () => {
   });
 
   it('after a decision @2 of an SRV catalogue@1 lacks, every decision reproduces under its own rule set, and a what-if under @1 counts it as not judgeable', async () => {
-    const ledger = new Ledger(store, getRuleSet('baseline'));
+    const ledger = new Ledger(store, getRuleSet('baseline', 2));
     const r = await ledger.submit(
       parseServiceRequest({ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-12-34-56-78-90-01:3', srv: '7.4', receivedAt: '2024-03-02T00:00:00Z', format: 'json' }),
       { actor: 'test' },

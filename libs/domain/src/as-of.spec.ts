@@ -35,22 +35,23 @@ describe('a device as of an instant', () => {
     at                            | status           | owner        | pending
     ${'2019-01-01T00:00:00.000Z'} | ${undefined}     | ${undefined} | ${undefined}
     ${'2019-06-01T00:00:00.000Z'} | ${'Suspended'}   | ${undefined} | ${undefined}
-    ${'2020-01-01T00:00:00.000Z'} | ${'Suspended'}   | ${undefined} | ${undefined}
-    ${'2021-01-01T00:00:00.000Z'} | ${'Suspended'}   | ${noB}       | ${undefined}
-    ${DECIDED}                    | ${'Suspended'}   | ${noB}       | ${[EXECUTES]}
-    ${EXECUTES}                   | ${'Suspended'}   | ${noA}       | ${undefined}
+    ${'2020-01-01T00:00:00.000Z'} | ${'Commissioned'} | ${undefined} | ${undefined}
+    ${'2021-01-01T00:00:00.000Z'} | ${'Commissioned'} | ${noB}       | ${undefined}
+    ${DECIDED}                    | ${'Commissioned'} | ${noB}       | ${[EXECUTES]}
+    ${EXECUTES}                   | ${'Commissioned'} | ${noA}       | ${undefined}
   `('at $at: status $status, NO certificate of $owner, pending $pending', ({ at, status, owner, pending }) => {
     const state = deviceAsOf(datedDeviceEvents(stream), at);
     if (status === undefined) return expect(state).toBeUndefined();
     const view = deviceView(state!, at);
-    // the fold is evolveDevice's, in stream order: the backdated change, appended last, is the status from its date on
+    // the record in force (inventoryAt): the backdated change, appended last, holds from its date until the later-dated one
     expect(view.status).toBe(status);
     expect(view.slots['networkOperator.critical']?.DSP?.certificate.ownerUserId).toBe(owner);
     expect(view.pending?.map((p) => p.placedAt)).toEqual(pending);
   });
 
-  it('a view of a state folded before placements were kept holds its slots as they are', () => {
-    const { placements: _, ...old } = deviceAsOf(datedDeviceEvents(stream), EXECUTES)!;
+  it('a view of a state folded before placements and inventory changes were kept holds its slots and record as they are', () => {
+    const { placements: _, inventory: _changes, ...old } = deviceAsOf(datedDeviceEvents(stream), EXECUTES)!;
     expect(deviceView(old, DECIDED)).toEqual(old);
+    expect(old.status).toBe('Suspended'); // the last change appended
   });
 });

@@ -1,6 +1,6 @@
 import type { LedgerEvent } from './events';
 import type { Instant } from './identifiers';
-import { evolveDevice, pendingPlacements, slotsAt, type DeviceState, type Placement } from './state';
+import { evolveDevice, inventoryAt, pendingPlacements, slotsAt, type DeviceState, type Placement } from './state';
 
 /**
  * A device as of an instant: what its history held at that time, folded by the domain's own
@@ -15,9 +15,10 @@ import { evolveDevice, pendingPlacements, slotsAt, type DeviceState, type Placem
  *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it changes only the device's
  *    `lastJudgedAt`, the instant the next request to it is judged no earlier than).
  * The device as of `t` is evolveDevice folded, in stream order, over the events whose effective
- * time is at or before `t` (undefined when there is none); its view at `t` holds the slots in force
- * at `t` (slotsAt) and, under `pending`, the accepted placements that take effect after `t`
- * (pendingPlacements).
+ * time is at or before `t` (undefined when there is none); its view at `t` holds the inventory
+ * record in force at `t` (inventoryAt: of the changes effective by then, the latest changedAt, as
+ * rule sets @3 judge it), the slots in force at `t` (slotsAt) and, under `pending`, the accepted
+ * placements that take effect after `t` (pendingPlacements).
  */
 export interface DatedEvent {
   event: LedgerEvent;
@@ -66,8 +67,14 @@ export function deviceAsOf(history: Iterable<DatedEvent>, at: Instant): DeviceSt
   return state;
 }
 
-/** A device's view at `at`: its slots as in force then, and its pending placements when there are any. */
+/**
+ * A device's view at `at`: its inventory record and slots as in force then, and its pending
+ * placements when there are any. Not its list of inventory changes: the view of a device now would
+ * hold those dated later, which its view as of now (folded from the changes effective by then)
+ * does not (a device's history lists them all).
+ */
 export function deviceView(device: DeviceState, at: Instant): DeviceView {
   const pending = pendingPlacements(device, at);
-  return { ...device, slots: slotsAt(device, at), ...(pending.length ? { pending } : {}) };
+  const { inventory: _changes, ...inForce } = inventoryAt(device, at);
+  return { ...inForce, slots: slotsAt(device, at), ...(pending.length ? { pending } : {}) };
 }

@@ -1,7 +1,7 @@
 import type { CertificateIdentity } from './catalogue';
 import { DomainError } from './identifiers';
 import type { CheckName } from './events';
-import { CHECKS, DERIVED_ROLE, STATED_ROLE, TEST_MPAN, def, deviceFacts, e1, foreignTo, inForce, nonDevice, notReached, ownerOf, proxyRecords, registrationBase, responsibilityName, rprEvidence, slotOf, type E, type Template } from './decision-context';
+import { CHECKS, DERIVED_ROLE, STATED_ROLE, TEST_MPAN, def, deviceFacts, e1, foreignTo, fromEdition2, inForce, nonDevice, notReached, ownerOf, proxyRecords, registrationBase, responsibilityName, rprEvidence, slotOf, type E, type Template } from './decision-context';
 import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
 
 /**
@@ -41,14 +41,14 @@ export const TEMPLATES: readonly Template[] = [
     check: 'srv-eligibility',
     outcome: 'pass',
     reason: (e, c) => `role ${e.role} is eligible for SRV ${e.srv} (${def(c).name})`,
-    shape: (c) => Object.assign({ srv: c.request.srv, role: c.role, critical: def(c).critical }, c.edition === 2 ? { nonDevice: def(c).nonDevice ?? false, futureDating: def(c).futureDating ?? null } : {}),
+    shape: (c) => Object.assign({ srv: c.request.srv, role: c.role, critical: def(c).critical }, fromEdition2(c) ? { nonDevice: def(c).nonDevice ?? false, futureDating: def(c).futureDating ?? null } : {}),
   },
   {
     id: 'E2',
     check: 'srv-eligibility',
     outcome: 'fail',
     code: 'E2',
-    reason: (e, c) => `role ${e.role} is not eligible for SRV ${e.srv}${c.edition === 2 && (e.eligibleRoles as string[]).length === 0 ? ': the DUIS matrix names no User Role for it' : ''}`,
+    reason: (e, c) => `role ${e.role} is not eligible for SRV ${e.srv}${fromEdition2(c) && (e.eligibleRoles as string[]).length === 0 ? ': the DUIS matrix names no User Role for it' : ''}`,
     shape: (c) => ({ srv: c.request.srv, role: c.role, eligibleRoles: def(c).eligibleRoles }),
   },
   { id: 'E2.dcc', check: 'srv-eligibility', outcome: 'fail', code: 'E2', reason: (e) => `a User cannot replace ${e.remotePartyRole} credentials with SRV ${e.srv}: they are the DCC's`, shape: rprEvidence },

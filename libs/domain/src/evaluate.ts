@@ -18,7 +18,7 @@ import type { CertificatePlacedV1, CheckName, CheckRecord, ResponseCode, Service
 import { DomainError, isMpan, mpanCheckDigitValid, type Instant, type RemotePartyRole, type UserRole } from './identifiers';
 import { recordRequest, type ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { heldThroughout, holderAt, pendingPlacements, slotsAt, type DeviceState, type MeterPointState, type UserState } from './state';
+import { heldThroughout, holderAt, inventoryAt, pendingPlacements, slotsAt, userAt, type DeviceState, type MeterPointState, type UserState } from './state';
 
 /** What a decision reads: the sender's roles, the device, the meter point it serves, and the revisions of those streams. */
 export interface EvaluationState {
@@ -50,7 +50,7 @@ export function judgesSrv(srv: string, ruleSet: RuleSet): boolean {
   return Object.hasOwn(ruleSet.edition === 1 ? SRV_CATALOGUE : MATRIX_CATALOGUE, srv);
 }
 
-/** The definition a rule set judges an SRV by: catalogue@1 for edition 1, the DUIS matrix for edition 2. */
+/** The definition a rule set judges an SRV by: catalogue@1 for edition 1, the DUIS matrix from edition 2 on. */
 export function srvDefinitionFor(srv: string, ruleSet: RuleSet): SrvDefinition {
   const catalogue = ruleSet.edition === 1 ? SRV_CATALOGUE : MATRIX_CATALOGUE;
   if (!judgesSrv(srv, ruleSet)) {
@@ -87,9 +87,21 @@ export function verdict(req: ServiceRequest, state: EvaluationState, ruleSet: Ru
   return judge(req, state, ruleSet, now, false) as Verdict;
 }
 
+/**
+ * What edition 3 judges: the sender's roles and the device's inventory record as in force at `now`
+ * (rolesAt, inventoryAt); editions 1 and 2 judge them as last recorded.
+ */
+export function judgedState(state: EvaluationState, ruleSet: RuleSet, now: Instant): EvaluationState {
+  if (ruleSet.edition < 3) return state;
+  const sender = state.sender && userAt(state.sender, now);
+  const device = state.device && inventoryAt(state.device, now);
+  return sender === state.sender && device === state.device ? state : Object.assign({}, state, { sender, device });
+}
+
 /** evaluate(), or (`whole` false) its verdict only: the same steps, the checks that pass or are skipped not recorded. */
-function judge(req: ServiceRequest, state: EvaluationState, ruleSet: RuleSet, now: Instant, whole: boolean): Evaluation | Verdict {
+function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet, now: Instant, whole: boolean): Evaluation | Verdict {
   const def = srvDefinitionFor(req.srv.srv, ruleSet);
+  const state = judgedState(recorded, ruleSet, now);
   const ed2 = ruleSet.edition >= 2;
   const checks: CheckRecord[] = [];
   const pass = (check: CheckName, reason: string, evidence: Record<string, unknown> = {}) =>

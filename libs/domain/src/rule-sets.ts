@@ -19,8 +19,11 @@ export interface RuleSet {
    *    an SRV that cannot be future dated refused (E_NOT_FUTURE_DATABLE); the Load Controller's
    *    slot; 6.23 only with the sender's own supplier certificates; DCC parties judged E1 as such;
    *    a placement in force from its placedAt (a future-dated change is pending until then).
+   * 3: edition 2, with the sender's User Roles and the device's inventory record as in force at the
+   *    time of the check (rolesAt, inventoryAt): a registration or an inventory change takes effect
+   *    at its effectiveFrom or changedAt; editions 1 and 2 take the last one recorded, whatever its date.
    */
-  edition: 1 | 2;
+  edition: 1 | 2 | 3;
   description: string;
   replaceNoStep4: 'apply' | 'skip';
   registeredOperatorOverride: boolean;
@@ -62,8 +65,16 @@ const EDITION_2: readonly RuleSet[] = EDITION_1.map((r) => ({
   description: `${r.description} Every SRV of the DUIS request matrix is judged; a future-dated credential change takes effect at its execution time.`,
 }));
 
+/** Version 3 of each rule set: the same SMETS1 6.15.1 rule, on edition 3's judging (see RuleSet.edition). */
+const EDITION_3: readonly RuleSet[] = EDITION_1.map((r) => ({
+  ...r,
+  version: 3,
+  edition: 3 as const,
+  description: `${EDITION_2.find((e) => e.id === r.id)!.description} A User Role and a device's inventory record are judged as in force at the time of the check.`,
+}));
+
 /** Every rule set, each version kept and selectable for replay. */
-export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2];
+export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3];
 
 /** A rule set by name: `id` (its latest version), `id@version`, or `id` with `version`. */
 export function getRuleSet(name: string, version?: number): RuleSet {

@@ -5,8 +5,30 @@ import type { Instant, UserRole } from './identifiers';
 /** The roles a User holds, folded from its stream. */
 export interface UserState {
   userId: string;
-  /** DUIS User Roles, and (for an org id of the DCC's own) a DCC party role. */
-  roles: Partial<Record<UserRole | DccPartyRole, { status: UserStatus; marketIds: string[]; effectiveFrom: Instant }>>;
+  /**
+   * DUIS User Roles, and (for an org id of the DCC's own) a DCC party role: each as its last
+   * registration appended left it, whatever its effectiveFrom. What rule sets of editions 1 and 2
+   * judge by (kept so that their decisions replay identically).
+   */
+  roles: Partial<Record<UserRole | DccPartyRole, HeldRole>>;
+  /**
+   * Every registration in the order appended (absent in states folded before it was kept). A
+   * registration takes effect at its effectiveFrom. Edition 3 judges by rolesAt(), the roles in
+   * force at an instant.
+   */
+  registrations?: RoleRegistration[];
+}
+
+/** A User Role as held: its status, market ids and the instant it takes effect. */
+export interface HeldRole {
+  status: UserStatus;
+  marketIds: string[];
+  effectiveFrom: Instant;
+}
+
+/** One registration of a role as the User's history holds it. */
+export interface RoleRegistration extends HeldRole {
+  role: UserRole | DccPartyRole;
 }
 
 /** Folds a User's stream: from an initial state (the user decider's) it always gives a state; from undefined, undefined until its first role. */
@@ -16,7 +38,43 @@ export function evolveUser(state: UserState | undefined, event: LedgerEvent): Us
   if (event.type !== 'UserRoleRegistered') return state;
   const d = event.data;
   const base = state ?? { userId: d.userId, roles: {} };
-  return { ...base, roles: { ...base.roles, [d.role]: { status: d.status, marketIds: d.marketIds, effectiveFrom: d.effectiveFrom } } };
+  const held: HeldRole = { status: d.status, marketIds: d.marketIds, effectiveFrom: d.effectiveFrom };
+  const next: UserState = { ...base, roles: { ...base.roles, [d.role]: held } };
+  // A state folded before registrations were kept, that already holds roles, keeps none: its history is not known.
+  if (base.registrations || Object.keys(base.roles).length === 0) next.registrations = [...(base.registrations ?? []), { role: d.role as RoleRegistration['role'], ...held }];
+  return next;
+}
+
+/**
+ * The roles in force at instant `at`: of each role, the registration with the latest effectiveFrom
+ * at or before `at` (of two with the same effectiveFrom, the one appended later: a correction). A
+ * role whose first registration takes effect after `at` is not held at `at`. A User folded before
+ * registrations were kept has only its roles as last registered.
+ */
+export function rolesAt(user: UserState, at: Instant): UserState['roles'] {
+  if (!user.registrations || allInForceInOrder(user.registrations, (r) => r.effectiveFrom, at)) return user.roles;
+  const roles: UserState['roles'] = {};
+  for (const r of user.registrations) {
+    const held = roles[r.role];
+    if (r.effectiveFrom <= at && (!held || held.effectiveFrom <= r.effectiveFrom)) roles[r.role] = { status: r.status, marketIds: r.marketIds, effectiveFrom: r.effectiveFrom };
+  }
+  return roles;
+}
+
+/** The User as in force at `at`: its roles replaced by rolesAt(user, at) (the User itself where they are its roles). */
+export function userAt(user: UserState, at: Instant): UserState {
+  const roles = rolesAt(user, at);
+  return roles === user.roles ? user : { ...user, roles };
+}
+
+/**
+ * Whether every entry of a history is in force at `at` and they were appended in the order they
+ * take effect: then the last appended of each kind is the one in force, what the fold's fields
+ * hold already (the common case, and no copy is made).
+ */
+function allInForceInOrder<T>(history: readonly T[], from: (e: T) => Instant, at: Instant): boolean {
+  for (let i = 0; i < history.length; i++) if (from(history[i]) > at || (i > 0 && from(history[i - 1]) > from(history[i]))) return false;
+  return true;
 }
 
 /** One proxy copy of a notified certificate record. */
@@ -59,6 +117,21 @@ export interface DeviceState {
    * (decideServiceRequest), so that decisions are judged in the order they are recorded.
    */
   lastJudgedAt?: Instant;
+  /**
+   * Every inventory change in the order appended (absent in states folded before it was kept). A
+   * change takes effect at its changedAt. Edition 3 judges by inventoryAt(), the inventory record
+   * in force at an instant; the fields above are the last change appended, whatever its changedAt.
+   */
+  inventory?: InventoryChange[];
+}
+
+/** One inventory change as the device's history holds it. */
+export interface InventoryChange {
+  deviceType: DeviceType;
+  smetsGeneration: SmetsGeneration;
+  status: DeviceStatus;
+  mpxn: string | null;
+  changedAt: Instant;
 }
 
 /** One placement as the device's history holds it. */
@@ -75,7 +148,13 @@ export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent)
     case 'DeviceInventoryChanged': {
       const d = event.data;
       const base = state ?? { deviceId: d.deviceId, inInventory: true, slots: {} };
-      return Object.assign(copyOf(base), { inInventory: true, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status, mpxn: d.mpxn });
+      const next = Object.assign(copyOf(base), { inInventory: true, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status, mpxn: d.mpxn });
+      // A state folded before inventory changes were kept, already in the inventory, keeps none: its history is not known.
+      if (base.inventory || !state?.inInventory) {
+        const change: InventoryChange = { deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status, mpxn: d.mpxn, changedAt: d.changedAt };
+        next.inventory = [...(base.inventory ?? []), change];
+      }
+      return next;
     }
     case 'CertificatePlaced':
       return placeCertificate(state ?? { deviceId: event.data.deviceId, inInventory: false, slots: {} }, event.data);
@@ -147,6 +226,31 @@ export function pendingPlacements(device: DeviceState, at: Instant): Placement[]
 /** The device as in force at `at`: its slots replaced by slotsAt(device, at). */
 export function deviceAt(device: DeviceState, at: Instant): DeviceState {
   return { ...device, slots: slotsAt(device, at) };
+}
+
+/**
+ * The inventory change in force at instant `at`: the one with the latest changedAt at or before
+ * `at` (of two with the same changedAt, the one appended later: a correction). Undefined before
+ * the device's first change takes effect.
+ */
+export function inventoryChangeAt(device: DeviceState, at: Instant): InventoryChange | undefined {
+  let inForce: InventoryChange | undefined;
+  for (const c of device.inventory ?? []) if (c.changedAt <= at && (!inForce || inForce.changedAt <= c.changedAt)) inForce = c;
+  return inForce;
+}
+
+/**
+ * The device with its inventory record as in force at `at` (inventoryChangeAt): before its first
+ * change takes effect it is not in the inventory (no type, generation, status or MPxN). Its slots
+ * are left as they are. The device itself where its record is the one in force, or where it was
+ * folded before inventory changes were kept (its record as last recorded).
+ */
+export function inventoryAt(device: DeviceState, at: Instant): DeviceState {
+  if (!device.inventory || allInForceInOrder(device.inventory, (c) => c.changedAt, at)) return device;
+  const c = inventoryChangeAt(device, at);
+  if (c) return Object.assign(copyOf(device), { inInventory: true, deviceType: c.deviceType, smetsGeneration: c.smetsGeneration, status: c.status, mpxn: c.mpxn });
+  const { deviceType: _type, smetsGeneration: _generation, status: _status, mpxn: _mpxn, ...rest } = device;
+  return Object.assign(rest, { inInventory: false });
 }
 
 /** One entry of a meter point's Registration Data: a party responsible from an instant on. */

@@ -110,6 +110,11 @@ describe('the folds', () => {
         ED: { status: 'Suspended', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
         IS: { status: 'Active', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
       },
+      registrations: [
+        { role: 'ED', status: 'Active', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+        { role: 'IS', status: 'Active', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+        { role: 'ED', status: 'Suspended', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+      ],
     });
     expect(fold(evolveUser, [])).toBeUndefined();
   });

@@ -4,7 +4,7 @@ import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
+import { holderAt, inventoryAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -24,9 +24,12 @@ export interface StuckStatus {
 
 /**
  * A SMETS1 device is stuck when the network-operator certificate held for it by proxy belongs to
- * someone other than the NO registered for its meter point at `at`.
+ * someone other than the NO registered for its meter point at `at`. Its generation and meter point
+ * are those of its inventory record in force at `at` (inventoryAt, as rule sets @3 judge it):
+ * `meterPoint` is that MPxN's (meterPointAt).
  */
-export function stuckStatus(device: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): StuckStatus {
+export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): StuckStatus {
+  const device = inventoryAt(recorded, at);
   // The certificate in force at `at`: an accepted future-dated change is pending until its placedAt.
   const held = slotsAt(device, at)['networkOperator.critical'];
   const pending = pendingPlacements(device, at)
@@ -45,6 +48,11 @@ export function stuckStatus(device: DeviceState, meterPoint: MeterPointState | u
   if (!stuck) return { ...base, stuck: false, since: null };
   const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;
   return { ...base, stuck: true, since };
+}
+
+/** The MPxN a device serves at `at`: that of its inventory record in force then (inventoryAt), the meter point stuckStatus reads. */
+export function meterPointAt(device: DeviceState, at: Instant): string | undefined {
+  return inventoryAt(device, at).mpxn || undefined;
 }
 
 export interface RepairOption {
@@ -76,7 +84,7 @@ export function repairOptions(
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;
   const owner = status.certificateOwner as UserId;
-  const noRole = fuelOf(device.deviceType!) === 'gas' ? 'GT' : 'ED';
+  const noRole = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
   const userOf = (id: string): UserState => users[id] ?? { userId: id, roles: { [noRole]: { status: 'Active', marketIds: [], effectiveFrom: at } } };
   const certsOf = (id: UserId): CertificateIdentity[] => [
     { serial: '0', issuer: 'hypothetical', ownerUserId: id, roleCode: NETWORK_OPERATOR_ROLE_CODE, keyUsage: 'digitalSignature' },
@@ -126,7 +134,7 @@ export interface ProxyDisagreement {
  * The copies are those in force at `at` (slotsAt): a future-dated placement counts from its date.
  */
 export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisagreement[] {
-  if (device.smetsGeneration !== 1) return [];
+  if (inventoryAt(device, at).smetsGeneration !== 1) return [];
   const slots = slotsAt(device, at);
   const out: ProxyDisagreement[] = [];
   for (const slot of SLOT_KEYS) {
@@ -140,9 +148,10 @@ export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisag
 
 /**
  * The first instant after `at` at which a device's stuck status can change by the passing of time
- * alone: a placement that takes effect then (a future-dated credential change) or a Registration
- * Data change of the network operator effective then. Undefined when none is ahead. A status
- * computed at `at` holds until then (or until a new event for the device or its meter point).
+ * alone: a placement that takes effect then (a future-dated credential change), an inventory
+ * change that does (its meter point or generation), or a Registration Data change of the network
+ * operator effective then. Undefined when none is ahead. A status computed at `at` holds until
+ * then (or until a new event for the device or its meter point).
  */
 export function stuckStatusValidUntil(device: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): Instant | undefined {
   let next: Instant | undefined;
@@ -150,6 +159,7 @@ export function stuckStatusValidUntil(device: DeviceState, meterPoint: MeterPoin
     if (t > at && (next === undefined || t < next)) next = t;
   };
   for (const p of device.placements ?? []) if (p.slot === 'networkOperator.critical') consider(p.placedAt);
-  if (device.mpxn) for (const e of meterPoint?.timelines.networkOperator ?? []) consider(e.effectiveFrom);
+  for (const c of device.inventory ?? []) consider(c.changedAt);
+  if (meterPointAt(device, at)) for (const e of meterPoint?.timelines.networkOperator ?? []) consider(e.effectiveFrom);
   return next;
 }

@@ -1,4 +1,4 @@
-import { repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
+import { meterPointAt, repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
 import { smets1AsOf, type EstateReads } from './estate';
 
 /** A stuck device, and (with a rule set) who could repair it and how. */
@@ -22,17 +22,19 @@ export class StuckReports {
   constructor(private readonly estate: EstateReads) {}
 
   /**
-   * The SMETS1 devices stuck at `at`, with inventory, certificates and Registration Data all as
-   * they were then: a device with anything dated after `at` is the domain's fold of its history up
-   * to `at` (`deviceAsOf`), any other is its state now. With a rule set, who could repair each.
+   * The SMETS1 devices stuck at `at`, with inventory (the record in force), certificates and
+   * Registration Data all as they were then: a device with anything dated after `at` is the
+   * domain's fold of its history up to `at` (`deviceAsOf`), any other is its state now. With a
+   * rule set, who could repair each.
    */
   asOf(at: Instant, ruleSet?: RuleSet): StuckRow[] {
     const out: StuckRow[] = [];
     for (const devices of smets1AsOf(this.estate.devices, at, CHUNK)) {
-      const meterPoints = this.estate.meterPoints.meterPoints(devices.flatMap((d) => (d.mpxn ? [d.mpxn] : [])));
+      const meterPoints = this.estate.meterPoints.meterPoints(devices.flatMap((d) => meterPointAt(d, at) ?? []));
       const stuck = devices
         .map((device) => {
-          const meterPoint = device.mpxn ? meterPoints.get(device.mpxn) : undefined;
+          const mpxn = meterPointAt(device, at);
+          const meterPoint = mpxn ? meterPoints.get(mpxn) : undefined;
           return { device, meterPoint, status: stuckStatus(device, meterPoint, at) };
         })
         .filter((j) => j.status.stuck);
@@ -44,10 +46,11 @@ export class StuckReports {
   /** Who could repair each of these stuck devices (the rows of a page of the report now, from its projection) under a rule set, at `at`. */
   withRepairs(statuses: StuckStatus[], ruleSet: RuleSet, at: Instant): StuckRow[] {
     const devices = this.estate.devices.states(statuses.map((s) => s.deviceId));
-    const meterPoints = this.estate.meterPoints.meterPoints([...devices.values()].flatMap((d) => (d.mpxn ? [d.mpxn] : [])));
+    const meterPoints = this.estate.meterPoints.meterPoints([...devices.values()].flatMap((d) => meterPointAt(d, at) ?? []));
     const judged = statuses.map((status) => {
       const device = devices.get(status.deviceId)!;
-      return { device, meterPoint: device.mpxn ? meterPoints.get(device.mpxn) : undefined, status };
+      const mpxn = meterPointAt(device, at);
+      return { device, meterPoint: mpxn ? meterPoints.get(mpxn) : undefined, status };
     });
     return this.judge(judged, at, ruleSet);
   }

@@ -14,12 +14,12 @@ const { noA, noB, esme, supplierA, unknownDevice } = ids;
 const T0 = '2019-01-01T00:00:00.000Z';
 
 /** The three streams a decision reads, each folded from its decider's initial state, as the ledger's handler folds them. */
-function stateOf(given: LedgerEvent[], req: ServiceRequest): ServiceRequestState {
-  const { originator, target } = req.requestId;
+function stateOf(given: LedgerEvent[], command: SubmitServiceRequest): ServiceRequestState {
+  const { originator, target } = command.request.requestId;
   const on = (pick: (e: LedgerEvent) => string | undefined, id: string) => given.filter((e) => pick(e) === id);
   const device = foldStream(deviceDecider, target, on((e) => (e.type === 'DeviceInventoryChanged' || e.type === 'CertificatePlaced' ? e.data.deviceId : undefined), target));
   const sender = foldStream(userDecider, originator, on((e) => (e.type === 'UserRoleRegistered' ? e.data.userId : undefined), originator));
-  const mpxn = meterPointServed(device);
+  const mpxn = meterPointServed(device, command);
   const meterPoint = mpxn ? foldStream(meterPointDecider, mpxn, on((e) => (e.type === 'RegistrationChanged' ? e.data.mpxn : undefined), mpxn)) : undefined;
   const revisionsRead: Record<string, string | null> = { [userStream(originator)]: null, [deviceStream(target)]: null };
   if (mpxn) revisionsRead[meterPointStream(mpxn)] = null;
@@ -48,7 +48,7 @@ describe('the service request decider: a request judged on the device, its sende
     ${'a device not in the inventory: E19'}                                                  | ${stuck}  | ${submit(request({ from: noA, to: unknownDevice, srv: '4.1.1' }))} | ${'E19'} | ${0}
     ${'a device serving no meter point: E4 for a non-critical request'}                      | ${[userRole(noA, 'ED'), inventory(esme, 'ESME', 1, 'Commissioned', null)]} | ${submit(request({ from: noA, to: esme, srv: '4.1.1' }))} | ${'E4'} | ${0}
   `('$rule', ({ given, when, code, placements }) => {
-    const [decision, ...placed] = decideServiceRequest(when, stateOf(given, when.request));
+    const [decision, ...placed] = decideServiceRequest(when, stateOf(given, when));
     expect(decision).toMatchObject({ type: 'ServiceRequestEvaluated', data: { responseCode: code, request: recordRequest(when.request), ruleSet: { id: when.ruleSet.id }, evaluatedAt: when.request.receivedAt } });
     expect(placed).toHaveLength(placements);
     for (const p of placed) expect(p).toMatchObject({ type: 'CertificatePlaced', data: { deviceId: esme, slot: 'networkOperator.critical', via: { kind: 'request', srv: '6.15.1' } } });
@@ -63,7 +63,7 @@ describe('the service request decider: a request judged on the device, its sende
   `('judged on initial states, $case decides as judged on the undefined states of streams with no events (as a replay folds them)', ({ given }) => {
     for (const [req, ruleSet] of [[replaceNo(noA), 'registered-operator'], [replaceNo(noB), 'baseline'], [request({ from: noA, to: esme, srv: '4.1.1' }), 'baseline']] as const) {
       const command = submit(req, ruleSet);
-      const state = stateOf(given, command.request);
+      const state = stateOf(given, command);
       const streamOf = (pick: (e: LedgerEvent) => boolean) => given.filter(pick);
       const legacy = {
         sender: fold(evolveUser, streamOf((e) => e.type === 'UserRoleRegistered' && e.data.userId === req.requestId.originator)),
@@ -78,7 +78,7 @@ describe('the service request decider: a request judged on the device, its sende
 
   it('a RequestID sent again with the same request is answered by its recorded decision; with other content it is refused', () => {
     const command = submit(replaceNo(noA));
-    const [recorded] = decideServiceRequest(command, stateOf(stuck, command.request));
+    const [recorded] = decideServiceRequest(command, stateOf(stuck, command));
     expect(() => checkResubmission({ ...command, request: { ...command.request, receivedAt: '2024-03-02T00:00:00.000Z', format: 'duis' } }, recorded.data)).not.toThrow();
     const other = submit({ ...replaceNo(noA), executionDateTime: '2024-04-01T00:00:00.000Z' });
     expect(() => checkResubmission(other, recorded.data)).toThrow(RequestIdReusedError);
@@ -96,7 +96,7 @@ describe('the instant a request is judged at: never before a decision already re
   });
   /** The state the request is judged on, its device's stream holding decisions already judged at `judgedBefore`, in the order recorded. */
   const stateAfter = (c: SubmitServiceRequest, judgedBefore: string[]): ServiceRequestState => {
-    const state = stateOf(stuck, c.request);
+    const state = stateOf(stuck, c);
     const device = judgedBefore.reduce((d, t) => evolveDevice(d, decideServiceRequest(command(t), state)[0]), state.device);
     return { ...state, device };
   };
@@ -123,7 +123,7 @@ describe('the instant a request is judged at: never before a decision already re
   });
 
   it('the device keeps the latest instant judged at, whatever the order the decisions are folded in; a decision on a device with no record yet (folded from undefined) is passed over', () => {
-    const state = stateOf(stuck, command(at('12:00')).request);
+    const state = stateOf(stuck, command(at('12:00')));
     expect(stateAfter(command(at('12:00')), [at('13:00'), at('12:30')]).device.lastJudgedAt).toBe(at('13:00'));
     expect(stateAfter(command(at('12:00')), [at('12:30'), at('13:00')]).device.lastJudgedAt).toBe(at('13:00'));
     expect(state.device.lastJudgedAt).toBeUndefined();

@@ -4,7 +4,7 @@ import { formatRequestId, type Instant } from '../identifiers';
 import { recordRequest, requestDifferences, type ServiceRequest } from '../request';
 import type { RuleSet } from '../rule-sets';
 import { FactReusedError } from './resent';
-import type { DeviceState, MeterPointState, UserState } from '../state';
+import { inventoryAt, type DeviceState, type MeterPointState, type UserState } from '../state';
 
 /** Submit a service request: judged under the ledger's rule set, at the instant it was received. */
 export interface SubmitServiceRequest {
@@ -53,8 +53,13 @@ export function judgingInstant(receivedAt: Instant, device: DeviceState): Instan
   return last !== undefined && last > receivedAt ? last : receivedAt;
 }
 
-/** The meter point whose Registration Data a request to `device` is judged on, if it serves one. */
-export const meterPointServed = (device: DeviceState): string | undefined => device.mpxn || undefined;
+/**
+ * The meter point whose Registration Data a request to `device` is judged on, if it serves one:
+ * the MPxN of its inventory record as the command's rule set judges it (from edition 3, the
+ * record in force at the instant it is judged at, judgingInstant; before, the last recorded).
+ */
+export const meterPointServed = (device: DeviceState, command: SubmitServiceRequest): string | undefined =>
+  (command.ruleSet.edition >= 3 ? inventoryAt(device, judgingInstant(command.request.receivedAt, device)) : device).mpxn || undefined;
 
 /** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
 export class RequestIdReusedError extends FactReusedError {

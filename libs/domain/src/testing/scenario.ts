@@ -8,6 +8,7 @@ import type { DeviceState, MeterPointState, UserState } from '../state';
 import { deviceDecider } from '../deciders/device';
 import { meterPointDecider } from '../deciders/meter-point';
 import { userDecider } from '../deciders/user';
+import { meterPointServed } from '../deciders/service-request';
 
 /** Given-events / when-request helpers for the domain's tables. Everything here is plain data. */
 
@@ -27,14 +28,14 @@ export const ids = {
 export const mpan = '1412345678901';
 export const mprn = '1234567890';
 
-export const userRole = (userId: string, role: UserRole, status: UserStatus = 'Active'): LedgerEvent => ({
+export const userRole = (userId: string, role: UserRole, status: UserStatus = 'Active', effectiveFrom: Instant = '2020-01-01T00:00:00.000Z'): LedgerEvent => ({
   type: 'UserRoleRegistered',
-  data: { schemaVersion: 1, userId, role, status, marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' },
+  data: { schemaVersion: 1, userId, role, status, marketIds: [], effectiveFrom },
 });
 
-export const inventory = (deviceId: string, deviceType: DeviceType, smetsGeneration: 1 | 2, status: DeviceStatus, mpxn: string | null): LedgerEvent => ({
+export const inventory = (deviceId: string, deviceType: DeviceType, smetsGeneration: 1 | 2, status: DeviceStatus, mpxn: string | null, changedAt: Instant = '2020-01-01T00:00:00.000Z'): LedgerEvent => ({
   type: 'DeviceInventoryChanged',
-  data: { schemaVersion: 1, deviceId, deviceType, smetsGeneration, status, mpxn, changedAt: '2020-01-01T00:00:00.000Z' },
+  data: { schemaVersion: 1, deviceId, deviceType, smetsGeneration, status, mpxn, changedAt },
 });
 
 let record = 0;
@@ -114,17 +115,19 @@ export function request(spec: RequestSpec): ServiceRequest {
   };
 }
 
-/** Evaluates a request against the world, as the ledger's handler would, reading the three streams. */
+/** Evaluates a request against the world, as the ledger's handler would, reading the three streams (the meter point the rule set judges the device to serve: meterPointServed). */
 export function when(w: World, req: ServiceRequest, ruleSet = 'baseline', now: Instant = NOW): Evaluation {
+  const rs = getRuleSet(ruleSet);
   const device = w.devices.get(req.requestId.target);
-  const meterPoint = device?.mpxn ? w.meterPoints.get(device.mpxn) : undefined;
+  const mpxn = device && meterPointServed(device, { kind: 'SubmitServiceRequest', request: { ...req, receivedAt: now }, ruleSet: rs });
+  const meterPoint = mpxn ? w.meterPoints.get(mpxn) : undefined;
   const sender = w.users.get(req.requestId.originator);
   const revisionsRead: Record<string, string | null> = {
     [userStream(req.requestId.originator)]: sender ? '0' : null,
     [deviceStream(req.requestId.target)]: device ? '0' : null,
   };
-  if (device?.mpxn) revisionsRead[meterPointStream(device.mpxn)] = meterPoint ? '0' : null;
-  return evaluate(req, { sender, device, meterPoint, revisionsRead }, getRuleSet(ruleSet), now);
+  if (mpxn) revisionsRead[meterPointStream(mpxn)] = meterPoint ? '0' : null;
+  return evaluate(req, { sender, device, meterPoint, revisionsRead }, rs, now);
 }
 
 /** Applies an accepted evaluation's placements to the world (as appending them would). */

@@ -45,7 +45,7 @@ export const submitServiceRequest: CommandWiring<SubmitServiceRequest, DeviceSta
   fold: deviceDecider,
   async read(c, device, load) {
     const originator = c.request.requestId.originator;
-    const mpxn = meterPointServed(device.state);
+    const mpxn = meterPointServed(device.state, c);
     const [sender, meterPoint] = await Promise.all([
       load(userStream(originator), userDecider.initialState(originator), userDecider.evolve),
       mpxn ? load(meterPointStream(mpxn), meterPointDecider.initialState(mpxn), meterPointDecider.evolve) : Promise.resolve(undefined),

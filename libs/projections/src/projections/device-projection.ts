@@ -28,6 +28,7 @@ export class DeviceProjection implements Projection {
     CREATE INDEX IF NOT EXISTS devices_mpxn ON devices (mpxn);
     CREATE INDEX IF NOT EXISTS devices_gen ON devices (smets_generation);
     CREATE INDEX IF NOT EXISTS inventory_history_device ON inventory_history (device_id, changed_at);
+    CREATE INDEX IF NOT EXISTS inventory_history_mpxn ON inventory_history (mpxn);
     CREATE INDEX IF NOT EXISTS certificate_history_device ON certificate_history (device_id, placed_at);
   `;
 

@@ -1,4 +1,4 @@
-import { stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, meterPointAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -11,7 +11,10 @@ export function areaOf(mpxn: string | null): string | null {
  * The stuck-device report kept as a projection: one row per SMETS1 device with its stuck status as
  * the domain's `stuckStatus` gives it, recomputed whenever an event touches the device or its meter
  * point, and again once the time passes at which it can change by itself (`valid_until`: a
- * future-dated placement or NO registration taking effect). So a report "now" is a query of the
+ * future-dated placement, inventory change or NO registration taking effect). A device's
+ * generation and meter point are those of its inventory record in force (`inventoryAt`): the
+ * devices of a meter point are those the inventory links to it last recorded (`devices.mpxn`) or
+ * in force when their row was made (`stuck_status.mpxn`). So a report "now" is a query of the
  * stuck rows (StuckQueries), not a pass over every device. It reads the device and meter-point
  * states those projections wrote, so it comes after them in a batch. A rebuild into a file of its
  * own makes every row once, at its end (`hold`, `finish`).
@@ -37,7 +40,7 @@ export class StuckProjection implements Projection {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
     meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
-    devicesOn: db.prepare<[string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ?'),
+    devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1) AND mpxn = ?'),
     smets1: db.prepare<[number], { rowid: number; device: string; meterPoint: string | null }>(
       'SELECT d.rowid, d.state AS device, m.state AS meterPoint FROM devices d LEFT JOIN meter_points m ON m.mpxn = d.mpxn WHERE d.rowid > ? AND d.smets_generation = 1 ORDER BY d.rowid LIMIT 1000',
     ),
@@ -68,7 +71,7 @@ export class StuckProjection implements Projection {
       if (event.type === 'RegistrationChanged') mpxns.add(event.data.mpxn);
       else if (event.type === 'DeviceInventoryChanged' || event.type === 'CertificatePlaced') ids.add(event.data.deviceId);
     }
-    for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn)) ids.add(r.device_id);
+    for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn, mpxn)) ids.add(r.device_id);
     this.refresh(ids, this.clock());
   }
 
@@ -99,7 +102,9 @@ export class StuckProjection implements Projection {
     for (let page = s.smets1.all(0); page.length; page = s.smets1.all(page[page.length - 1].rowid)) {
       for (const r of page) {
         const device = JSON.parse(r.device) as DeviceState;
-        this.put(device, device.mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
+        const mpxn = meterPointAt(device, now);
+        if (mpxn !== (device.mpxn || undefined)) this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
+        else this.put(device, mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
       }
     }
   }
@@ -109,11 +114,13 @@ export class StuckProjection implements Projection {
     const s = this.stmts();
     for (const id of deviceIds) {
       const device = loadState<DeviceState>(s.device, id);
-      if (!device || device.smetsGeneration !== 1) {
+      // A row for a device SMETS1 as last recorded or in force (its valid_until brings it up to date when that changes).
+      if (!device || (device.smetsGeneration !== 1 && inventoryAt(device, now).smetsGeneration !== 1)) {
         s.drop.run(id);
         continue;
       }
-      this.put(device, device.mpxn ? loadState<MeterPointState>(s.meterPoint, device.mpxn) : undefined, now);
+      const mpxn = meterPointAt(device, now);
+      this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
     }
   }
 

@@ -15,6 +15,7 @@ import {
   slotsAt,
   stuckStatus,
   type DeviceState,
+  type InventoryChange,
   type LedgerEvent,
   type MeterPointState,
   type StuckStatus,
@@ -44,7 +45,8 @@ async function streamEvents(store: EventStore, stream: string): Promise<LedgerEv
  * domain's evolveDevice, slotsAt and pendingPlacements over the events of the device's stream in
  * the store: the events whose effective time is at or before `at` (an inventory change: its
  * changedAt; a placement made by a request: when its decision was made; any other placement: its
- * placedAt), folded in stream order; the slots in force at `at`; the placements pending then.
+ * placedAt), folded in stream order; the inventory record and the slots in force at `at`; the
+ * placements pending then.
  */
 function foldTo(events: LedgerEvent[], at: string): DeviceState | undefined {
   const decided = new Map<string, string>();
@@ -54,11 +56,18 @@ function foldTo(events: LedgerEvent[], at: string): DeviceState | undefined {
   return events.filter((e) => effective(e) !== undefined && effective(e)! <= at).reduce<DeviceState | undefined>((s, e) => evolveDevice(s, e), undefined);
 }
 
-/** A folded state seen at `at`: its slots in force then, its placements pending then; a device with nothing yet, empty. */
+/**
+ * A folded state seen at `at`: its inventory record in force then (of its changes, the latest
+ * changedAt; of equal ones, the last appended; not the list of changes), its slots in force then,
+ * its placements pending then; a device with nothing yet, empty.
+ */
 function viewAt(deviceId: string, state: DeviceState | undefined, at: string): DeviceState & { pending?: unknown[] } {
   if (!state) return { deviceId, inInventory: false, slots: {} };
   const pending = pendingPlacements(state, at);
-  return { ...state, slots: slotsAt(state, at), ...(pending.length ? { pending } : {}) };
+  const record = (state.inventory ?? []).reduce<InventoryChange | undefined>((r, c) => (r && r.changedAt > c.changedAt ? r : c), undefined);
+  const inForce = record ? { deviceType: record.deviceType, smetsGeneration: record.smetsGeneration, status: record.status, mpxn: record.mpxn } : {};
+  const { inventory: _changes, ...rest } = state;
+  return { ...rest, ...inForce, slots: slotsAt(state, at), ...(pending.length ? { pending } : {}) };
 }
 
 const oracle = (deviceId: string, events: LedgerEvent[], at: string) => viewAt(deviceId, foldTo(events, at), at);

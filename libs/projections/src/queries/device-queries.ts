@@ -1,4 +1,4 @@
-import { deviceAsOf, deviceView, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
+import { deviceAsOf, deviceView, inventoryAt, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
 import { deviceHistory, historiesChangedAfter } from './device-history';
 import { loadStates } from './states';
@@ -7,7 +7,9 @@ import { loadStates } from './states';
 export class DeviceQueries {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
-    on: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE mpxn = ? ORDER BY device_id LIMIT 1000'),
+    on: db.prepare<[string, string], { state: string }>(
+      'SELECT state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ?) ORDER BY device_id LIMIT 1000',
+    ),
   }));
 
   constructor(
@@ -17,8 +19,9 @@ export class DeviceQueries {
 
   /**
    * The device now (at `now`, default the clock), or as of an instant: the domain's view
-   * (`deviceView`) of its state, so with the certificates in force then and, under `pending`, the
-   * accepted future-dated changes that take effect later. As of an instant, the state is the
+   * (`deviceView`) of its state, so with the inventory record and the certificates in force then
+   * and, under `pending`, the accepted future-dated placements that take effect later (an
+   * inventory change dated later is in its history, `pending`). As of an instant, the state is the
    * domain's fold of its history up to then (`deviceAsOf`: see libs/domain/src/as-of.ts for what
    * counts); a device known now but with nothing in its history by then is `inInventory: false`
    * with no slots. Undefined for a device the ledger does not know.
@@ -31,19 +34,23 @@ export class DeviceQueries {
     return then ? deviceView(then, asOf) : { deviceId, inInventory: false, slots: {} };
   }
 
-  /** The devices whose inventory record links them to a meter point now, with type, generation and status. */
-  devicesOn(mpxn: string): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
+  /**
+   * The devices whose inventory record in force now (`inventoryAt`; default: the clock) links them
+   * to a meter point, with type, generation and status: of the devices it links to it as last
+   * recorded or at any time in its history.
+   */
+  devicesOn(mpxn: string, now: string = this.clock()): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
     return this.stmts()
-      .on.all(mpxn)
-      .map((r) => {
-        const d = JSON.parse(r.state) as DeviceState;
-        return { deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status };
-      });
+      .on.all(mpxn, mpxn)
+      .map((r) => inventoryAt(JSON.parse(r.state) as DeviceState, now))
+      .filter((d) => d.mpxn === mpxn)
+      .map((d) => ({ deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status }));
   }
 
   /**
    * Inventory changes, certificates and decisions of a device as one timeline, in the order they
-   * were recorded. A placement that takes effect after `now` (default: the clock) says `pending: true`.
+   * were recorded. A placement or an inventory change that takes effect after `now` (default: the
+   * clock) says `pending: true`.
    */
   history(deviceId: string, now: string = this.clock()) {
     const rows = this.rm.db
@@ -61,7 +68,7 @@ export class DeviceQueries {
       if (r.kind === 'certificate') {
         data.heldBy = String(data.heldBy).split(',');
         if (String(data.placedAt) > now) data.pending = true;
-      }
+      } else if (r.kind === 'inventory' && String(data.changedAt) > now) data.pending = true;
       return { kind: r.kind, ...data };
     });
   }
