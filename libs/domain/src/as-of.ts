@@ -12,8 +12,7 @@ import { evolveDevice, inventoryAt, pendingPlacements, slotsAt, type DeviceState
  *    future-dated request is accepted then and is in force only from its `placedAt`: pending
  *    meanwhile); with no decision in the stream, at its `placedAt`;
  *  - any other placement (a migration, an operator correction) at its `placedAt`;
- *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it changes only the device's
- *    `lastJudgedAt`, the instant the next request to it is judged no earlier than).
+ *  - a decision (ServiceRequestEvaluated) at its `evaluatedAt` (it does not change the device).
  * The device as of `t` is evolveDevice folded, in stream order, over the events whose effective
  * time is at or before `t` (undefined when there is none); its view at `t` holds the inventory
  * record in force at `t` (inventoryAt: of the changes effective by then, the latest changedAt, as

@@ -112,9 +112,11 @@ export interface DeviceState {
   placements?: Placement[];
   /**
    * The latest instant a request to the device was judged at (the greatest `evaluatedAt` of the
-   * decisions in its stream; absent before its first decision, and in states folded before it was
-   * kept: the read models do not fold decisions). A request is judged no earlier than this
-   * (decideServiceRequest), so that decisions are judged in the order they are recorded.
+   * decisions in its stream), kept by the device decider's fold only (evolveJudgedDevice): a
+   * request is judged no earlier than this (decideServiceRequest), so that decisions are judged in
+   * the order they are recorded. Absent before the device's first decision, and in every other
+   * fold (evolveDevice: the read models, as-of views, replay and what-if, which judge a recorded
+   * decision at its recorded `evaluatedAt`).
    */
   lastJudgedAt?: Instant;
   /**
@@ -158,15 +160,20 @@ export function evolveDevice(state: DeviceState | undefined, event: LedgerEvent)
     }
     case 'CertificatePlaced':
       return placeCertificate(state ?? { deviceId: event.data.deviceId, inInventory: false, slots: {} }, event.data);
-    case 'ServiceRequestEvaluated': {
-      // A decision does not change the device, only the instant the next one is judged no earlier than.
-      const at = event.data.evaluatedAt;
-      if (!state || (state.lastJudgedAt !== undefined && state.lastJudgedAt >= at)) return state;
-      return withKey(state, 'lastJudgedAt', at);
-    }
     default:
       return state;
   }
+}
+
+/**
+ * The device decider's fold: evolveDevice, and from each decision its `evaluatedAt` into
+ * `lastJudgedAt` (the instant the next request to the device is judged no earlier than). Only the
+ * command side judges new requests, so only its fold pays for reading decisions.
+ */
+export function evolveJudgedDevice(state: DeviceState, event: LedgerEvent): DeviceState {
+  if (event.type !== 'ServiceRequestEvaluated') return evolveDevice(state, event);
+  const at = event.data.evaluatedAt;
+  return state.lastJudgedAt !== undefined && state.lastJudgedAt >= at ? state : withKey(state, 'lastJudgedAt', at);
 }
 
 function placeCertificate(state: DeviceState, d: CertificatePlacedV1): DeviceState {

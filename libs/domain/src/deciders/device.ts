@@ -1,7 +1,7 @@
 import { DEVICE_STATUSES, DEVICE_TYPES, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
 import type { CertificatePlacedV1, DeviceInventoryChangedV1, LedgerEvent, PlacedVia } from '../events';
 import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
-import { evolveDevice, type DeviceState } from '../state';
+import { evolveJudgedDevice, type DeviceState } from '../state';
 import { parseOneOf, type Decider } from './decider';
 import { checkChangedSince, checkResent, lastAtSameInstant, sameInstant } from './resent';
 
@@ -89,7 +89,7 @@ type DeviceEvent = { type: 'DeviceInventoryChanged'; data: DeviceInventoryChange
  */
 export const deviceDecider: Decider<DeviceCommand, DeviceState, DeviceEvent> = {
   initialState: (deviceId) => ({ deviceId, inInventory: false, slots: {} }),
-  evolve: evolveDevice,
+  evolve: evolveJudgedDevice,
   decide(c) {
     if (c.kind === 'ChangeInventory') {
       return [{ type: 'DeviceInventoryChanged', data: { schemaVersion: 1, deviceId: c.deviceId, deviceType: c.deviceType, smetsGeneration: c.smetsGeneration, status: c.status, mpxn: c.mpxn, changedAt: c.changedAt } }];

@@ -2,7 +2,7 @@ import { evaluate } from '../evaluate';
 import { deviceStream, meterPointStream, storedData, upcast, userStream, type LedgerEvent } from '../events';
 import { recordRequest, type ServiceRequest } from '../request';
 import { getRuleSet } from '../rule-sets';
-import { fold, evolveDevice, evolveMeterPoint, evolveUser } from '../state';
+import { fold, evolveDevice, evolveJudgedDevice, evolveMeterPoint, evolveUser } from '../state';
 import { cert, ids, inventory, mpan, placed, registration, request, userRole } from '../testing/scenario';
 import { foldStream } from './decider';
 import { deviceDecider } from './device';
@@ -97,7 +97,7 @@ describe('the instant a request is judged at: never before a decision already re
   /** The state the request is judged on, its device's stream holding decisions already judged at `judgedBefore`, in the order recorded. */
   const stateAfter = (c: SubmitServiceRequest, judgedBefore: string[]): ServiceRequestState => {
     const state = stateOf(stuck, c);
-    const device = judgedBefore.reduce((d, t) => evolveDevice(d, decideServiceRequest(command(t), state)[0]), state.device);
+    const device = judgedBefore.reduce((d, t) => deviceDecider.evolve(d, decideServiceRequest(command(t), state)[0]), state.device);
     return { ...state, device };
   };
 
@@ -122,11 +122,15 @@ describe('the instant a request is judged at: never before a decision already re
     expect(upcast(decision.type, stored, deviceStream(esme)).data).toEqual(decision.data);
   });
 
-  it('the device keeps the latest instant judged at, whatever the order the decisions are folded in; a decision on a device with no record yet (folded from undefined) is passed over', () => {
+  it("the device decider's fold keeps the latest instant judged at, whatever the order the decisions are folded in, from a device with no record yet too; every other fold (evolveDevice) passes over a decision", () => {
     const state = stateOf(stuck, command(at('12:00')));
+    const decision = decideServiceRequest(command(at('12:00')), state)[0];
     expect(stateAfter(command(at('12:00')), [at('13:00'), at('12:30')]).device.lastJudgedAt).toBe(at('13:00'));
     expect(stateAfter(command(at('12:00')), [at('12:30'), at('13:00')]).device.lastJudgedAt).toBe(at('13:00'));
     expect(state.device.lastJudgedAt).toBeUndefined();
-    expect(evolveDevice(undefined, decideServiceRequest(command(at('12:00')), state)[0])).toBeUndefined();
+    expect(deviceDecider.evolve(deviceDecider.initialState(esme), decision).lastJudgedAt).toBe(at('12:00'));
+    expect(evolveDevice(state.device, decision)).toBe(state.device);
+    expect(evolveDevice(undefined, decision)).toBeUndefined();
+    expect(evolveJudgedDevice(state.device, decision)).toEqual({ ...state.device, lastJudgedAt: at('12:00') });
   });
 });

@@ -71,8 +71,7 @@ function viewAt(deviceId: string, state: DeviceState | undefined, at: string): D
 }
 
 const oracle = (deviceId: string, events: LedgerEvent[], at: string) => viewAt(deviceId, foldTo(events, at), at);
-/** The fold of every inventory change and placement recorded (a decision moves only the device's lastJudgedAt, which the read models do not keep). */
-const everything = (events: LedgerEvent[]) => events.filter((e) => e.type !== 'ServiceRequestEvaluated').reduce<DeviceState | undefined>((s, e) => evolveDevice(s, e), undefined);
+const everything = (events: LedgerEvent[]) => events.reduce<DeviceState | undefined>((s, e) => evolveDevice(s, e), undefined);
 
 /**
  * The as-of device view of the read models is the domain's own fold: over a demo estate (rule set
