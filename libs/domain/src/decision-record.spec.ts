@@ -4,6 +4,7 @@ import { decodeDecision, DECISION_TEMPLATES, encodeDecision, type DecisionRecord
 import { storedData, upcast, type ServiceRequestEvaluatedV1 } from './events';
 import { readsOf, REVISIONS_LEFT_OUT, type DecisionWithReads } from './decision-decode';
 import { byName } from './decision-shapes';
+import { TEMPLATE_SETS, templateSet } from './decision-templates';
 import { DomainError } from './identifiers';
 import { CHECKS, decided, esme, esme2, idOf, rows, supplierA, T2019 } from './testing/decision-cases';
 import { given, inventory, mpan, registration, request, userRole, when } from './testing/scenario';
@@ -148,6 +149,49 @@ describe('a decision in its stored form (schema version 3)', () => {
       expect(encodeDecision(x)).toBeUndefined();
       expect(storedData({ type: 'ServiceRequestEvaluated', data: x })).toBe(x);
       expect(storedData({ type: 'ServiceRequestEvaluated', data: d() })).toMatchObject({ schemaVersion: 3 });
+    });
+  });
+
+  describe('a stored form that would not give the decision back is caught by the check that decodes it (encodeDecision), and not written', () => {
+    const d = () => decided(rows[0]);
+    /** What a reader gets of the decision as written (its stored form, or the decision itself when none gives it back). */
+    const readBack = (x: ServiceRequestEvaluatedV1) => JSON.stringify(upcast('ServiceRequestEvaluated', JSON.parse(JSON.stringify(storedData({ type: 'ServiceRequestEvaluated', data: x }))), `device-${x.request.target}`).data);
+
+    it('revisions read that the list form would give back altered (numbers, where a decision holds strings): no stored form, the decision written as it is', () => {
+      const x = d();
+      x.revisionsRead = byName(Object.entries(x.revisionsRead).map(([k, v]) => [k, Number(v) as unknown as string]));
+      expect(encodeDecision(x)).toBeUndefined();
+      expect(readBack(x)).toBe(JSON.stringify(x));
+    });
+
+    it("revisions read naming a stream the list form would not (another meter point's), one stream less or more, or in another order: read back as recorded", () => {
+      const variants = [
+        { [`user-${supplierA}`]: '0', [`device-${esme}`]: '0', [`meterpoint-1412345678902`]: '0' },
+        { [`user-${supplierA}`]: '0', [`device-${esme}`]: '0' },
+        { [`user-${supplierA}`]: '0', [`device-${esme}`]: '0', [`meterpoint-${mpan}`]: '0', extra: '1' },
+        { [`device-${esme}`]: '0', [`user-${supplierA}`]: '0', [`meterpoint-${mpan}`]: '0' },
+        { [`user-${supplierA}`]: '0', [`device-${esme}`]: '1', [`meterpoint-${mpan}`]: null },
+      ];
+      for (const revisionsRead of variants) {
+        const x = d();
+        x.revisionsRead = byName(Object.entries(revisionsRead));
+        expect(readBack(x)).toBe(JSON.stringify(x));
+      }
+    });
+
+    it("an encoder that drops a piece of evidence the decode then gives otherwise (a template whose shape says the device's status derives: as it is when encoding, as another when decoding): that record is not written", () => {
+      const newest = TEMPLATE_SETS[TEMPLATE_SETS.length - 1];
+      let calls = 0;
+      const faulty = templateSet(
+        newest.version,
+        newest.templates.map((t) => (t.check === 'device' && t.id === 'pass' ? { ...t, shape: (c) => ({ ...t.shape(c), status: calls++ === 0 ? 'Commissioned' : 'Suspended' }) } : t)),
+      );
+      const x = d();
+      const record = encodeDecision(x, [faulty]);
+      expect(calls).toBeGreaterThan(1);
+      // Caught: not the compact entry without the status (which decodes as Suspended); what is written reads back exactly.
+      expect(record?.checks[2]).not.toEqual(['pass', 'ESME', 1, '1412345678901']);
+      if (record) expect(JSON.stringify(decodeDecision(record, x.request.target, {}, [faulty]))).toBe(JSON.stringify(x));
     });
   });
 

@@ -1,5 +1,5 @@
 import { attempt, CHECKS, context, type Context } from './decision-context';
-import { decodeCheck, decodeDecision, derivedCode, deviceOf, streamsRead } from './decision-decode';
+import { decodeCheck, decodeDecision, derivedCode, deviceOf, streamsRead, type DecisionWithReads, type JudgedReads } from './decision-decode';
 import { From, INSTANT, isObject, Nested, OPTIONAL, pack, same, shortInstant, STORED } from './decision-shapes';
 import { TEMPLATE_SETS, type TemplateSet } from './decision-templates';
 import type { CheckName, CheckRecord, ResponseCode, ServiceRequestEvaluatedV1 } from './events';
@@ -149,11 +149,47 @@ function encodeWith(d: ServiceRequestEvaluatedV1, checked: boolean, sets: readon
     if (d.responseCode !== derivedCode(d.checks, c)) record.responseCode = d.responseCode;
     record.revisionsRead = revisionsOf(d, c.device);
     record.checks = checks;
-    const back = decodeDecision(record, r.target, {}, sets);
-    return same(back, d) ? record : undefined;
+    const back = decodeDecision(record, r.target, { revisionsRead: false }, sets);
+    return sameAsDecoded(back, d) ? record : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether `d` is what a reader decoding the record whole gets, from `back`, the record decoded
+ * without its revisionsRead object (decodeDecision's revisionsRead false): `same` as the whole
+ * decode, field by field, with the revisions read compared with the streams and revisions the
+ * record names (those of the object the whole decode makes of them, byName, in their order)
+ * without making that object (a dictionary, the dearest object of the decode).
+ */
+function sameAsDecoded(back: DecisionWithReads, d: ServiceRequestEvaluatedV1): boolean {
+  const { reads } = back;
+  if (reads === undefined) return same(back, d); // stored as an object: decoded as it is
+  const ob = back as unknown as Record<string, unknown>;
+  const od = d as unknown as Record<string, unknown>;
+  const kb = Object.keys(ob).filter((k) => k !== 'reads' && ob[k] !== undefined);
+  const kd = Object.keys(od).filter((k) => od[k] !== undefined);
+  if (kb.length !== kd.length) return false;
+  for (let i = 0; i < kb.length; i++) {
+    const k = kb[i];
+    if (k !== kd[i]) return false;
+    if (k === 'revisionsRead' ? !sameReads(reads, back.request, od[k]) : !same(ob[k], od[k])) return false;
+  }
+  return true;
+}
+
+/** Whether `read` is, as JSON, the object of the streams read and their revisions that a whole decode makes (see sameAsDecoded). */
+function sameReads(reads: JudgedReads, r: { originator: string; target: string }, read: unknown): boolean {
+  if (!isObject(read)) return false;
+  const names = [`user-${r.originator}`, `device-${r.target}`];
+  const revisions = [reads.user, reads.device];
+  if (reads.meterPoint !== undefined) {
+    names.push(reads.meterPoint);
+    revisions.push(reads.meterPointRevision);
+  }
+  const keys = Object.keys(read).filter((k) => read[k] !== undefined);
+  return keys.length === names.length && keys.every((k, i) => k === names[i] && read[k] === revisions[i]);
 }
 
 function revisionsOf(d: ServiceRequestEvaluatedV1, device: Record<string, unknown> | undefined): DecisionRecordV3['revisionsRead'] {

@@ -69,6 +69,25 @@ export interface SqliteEventStoreOptions {
 }
 
 type Waiter = { resolve(r: AppendResult): void; reject(e: unknown): void };
+
+/** Where a reader of the log stood (SqliteEventStore.changesSince): opaque to it, handed back. */
+export interface ChangeMark {
+  /** The head position read. */
+  readonly position: bigint;
+  /** The read snapshot it was taken in, this connection's `PRAGMA data_version` then, and this store's commits by then. */
+  readonly snapshot: number;
+  readonly dataVersion: bigint;
+  readonly commits: number;
+}
+
+/**
+ * What was committed to the file since a mark: `streams`, each stream appended to with its last
+ * revision, or undefined when more than the `maxEvents` asked were (take every stream as moved).
+ */
+export interface Changes {
+  mark: ChangeMark;
+  streams: ReadonlyMap<string, bigint> | undefined;
+}
 type Queued = PendingAppend & Waiter;
 
 /**
@@ -104,8 +123,11 @@ export class SqliteEventStore implements EventStore {
   private handOver: Array<{ id: number; append: PendingAppend }> = [];
   private inline: SqliteWriter | undefined;
   private closed = false;
-  /** Whether this turn's reads share an open read transaction (see `reading`). */
+  /** Whether this turn's reads share an open read transaction (see `reading`), and how many such snapshots were begun. */
   private snapshot = false;
+  private snapshots = 0;
+  /** This store's commits (changesSince: those on this connection do not change its data_version). */
+  private commitCount = 0;
   private readonly endSnapshotSoon = () => this.endSnapshot();
   /** The file, as the other stores of this process on it name it. */
   private readonly key: string;
@@ -122,6 +144,8 @@ export class SqliteEventStore implements EventStore {
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    dataVersion: Database.Statement<[], bigint>;
+    tail: Database.Statement<[number | bigint, number | bigint], { stream: string; revision: number | bigint; position: number | bigint }>;
     gapless: Database.Statement<[], { n: number; head: number }>;
     begin: Database.Statement<[]>;
     commit: Database.Statement<[]>;
@@ -145,6 +169,9 @@ export class SqliteEventStore implements EventStore {
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(),
+      // The streams of the events after a position (up to a bound), each with its last revision, and the last position.
+      tail: this.db.prepare('SELECT stream, MAX(revision) AS revision, MAX(position) AS position FROM (SELECT stream, revision, position FROM events WHERE position > ? ORDER BY position LIMIT ?) GROUP BY stream'),
       gapless: this.db.prepare('SELECT count(*) AS n, coalesce(max(position), 0) AS head FROM events'),
       begin: this.db.prepare('BEGIN'),
       commit: this.db.prepare('COMMIT'),
@@ -437,6 +464,35 @@ export class SqliteEventStore implements EventStore {
     return n === head;
   }
 
+  /**
+   * What was committed to the file, by any connection, after `since` (a mark this store gave, or
+   * none), as this store's reads see it now: undefined while the read snapshot of the mark is
+   * open; the streams appended to with their last revision, none when nothing was committed (this
+   * connection's `PRAGMA data_version` and this store's own commits say so, no query of the log)
+   * or no mark was given; undefined streams when more than `maxEvents` events were (take every
+   * stream as moved). For a reader that holds folded streams (the command handler's cache): a
+   * stream not named has no event past the mark.
+   */
+  changesSince(since: ChangeMark | undefined, maxEvents: number): Changes | undefined {
+    this.ensureOpen();
+    this.reading();
+    if (since && since.snapshot === this.snapshots) return undefined;
+    const dataVersion = this.stmt.dataVersion.get()!;
+    const mark = (position: bigint): ChangeMark => ({ position, snapshot: this.snapshots, dataVersion, commits: this.commitCount });
+    if (since && since.dataVersion === dataVersion && since.commits === this.commitCount) return { mark: mark(since.position), streams: NO_STREAMS };
+    const head = () => BigInt(this.stmt.headPosition.get()?.position ?? 0);
+    if (!since) return { mark: mark(head()), streams: new Map() };
+    const rows = this.stmt.tail.all(since.position, maxEvents + 1);
+    let position = since.position;
+    const streams = new Map<string, bigint>();
+    for (const r of rows) {
+      streams.set(r.stream, BigInt(r.revision));
+      if (BigInt(r.position) > position) position = BigInt(r.position);
+    }
+    if (position - since.position > BigInt(maxEvents)) return { mark: mark(head()), streams: undefined };
+    return { mark: mark(position), streams };
+  }
+
   async headPosition(): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
@@ -489,6 +545,7 @@ export class SqliteEventStore implements EventStore {
     if (this.snapshot) return;
     this.stmt.begin.run();
     this.snapshot = true;
+    this.snapshots++;
     setImmediate(this.endSnapshotSoon);
   }
 
@@ -500,6 +557,7 @@ export class SqliteEventStore implements EventStore {
 
   /** A commit of this store: its subscribers, and the other stores of this process on the same file, hear of it. */
   private committed(): void {
+    this.commitCount++;
     localCommits.emit(this.key);
     this.commits.emit('commit');
   }
@@ -517,6 +575,8 @@ export async function* pagesOf(store: EventStore, options: ReadAllOptions = {}):
   if (store instanceof SqliteEventStore) yield* store.readAllPages(options);
   else for await (const e of store.readAll(options)) yield [e];
 }
+
+const NO_STREAMS: ReadonlyMap<string, bigint> = new Map();
 
 /** Commits by the stores of this process, by file: each store's reads end their snapshot at another's commit. */
 const localCommits = new EventEmitter().setMaxListeners(0);

@@ -68,6 +68,8 @@ describe('Ledger command handlers', () => {
       reads.push(options);
       for await (const e of store.readStream(stream, options)) (delivered++, yield e);
     };
+    // What was committed since a look, asked of the store itself: one connection, one read snapshot's state.
+    counting.changesSince = (since, maxEvents) => store.changesSince(since, maxEvents);
     const again = new Ledger(counting, getRuleSet('baseline'));
     const cold = await again.submit(req(1, { srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates }), ctx);
     expect(cold).toEqual({ ...renewal, written: false });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { LedgerEvent } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, type SqliteWriterMode } from '@ledger/event-store';
 import { StreamCache } from './stream-cache';
 import { nameUuid } from './streams';
 
@@ -79,6 +79,94 @@ describe('the stream cache', () => {
     const r = await store.appendToStream(a, events, { expectedRevision: loaded.revision! });
     cache.appended(loaded, events, count, r.nextExpectedRevision);
     expect(cache.held).toEqual({ streams: 1, ids: 5 }); // 8 > 7: b, the least recently used, out
+  });
+});
+
+describe.each<SqliteWriterMode>(['thread', 'inline'])('the stream cache on a SQLite store (%s writer): a held stream is read again only when something was committed to it', (writer) => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+  let other: SqliteEventStore;
+  /** The streams readStream was called for, in order. */
+  let reads: string[];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stream-cache-'));
+    file = path.join(dir, 'ledger.sqlite');
+    store = new SqliteEventStore(file, { writer });
+    // Another connection to the file, as another process has: its commits change nothing this store's writer knows of.
+    other = new SqliteEventStore(file, { writer: 'inline' });
+    reads = [];
+    const readStream = store.readStream.bind(store);
+    jest.spyOn(store, 'readStream').mockImplementation((stream, options) => {
+      reads.push(stream);
+      return readStream(stream, options);
+    });
+  });
+  afterEach(async () => {
+    await store.dispose();
+    await other.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  let i = 0;
+  const append = (to: SqliteEventStore, stream: string, n: number) => to.appendToStream(stream, Array.from({ length: n }, () => inventory(1000 + i++)));
+
+  it('is not read again while nothing is committed to the file', async () => {
+    await append(store, 'device-a', 2);
+    const cache = new StreamCache(store);
+    const first = await cache.load('device-a', 0, count);
+    const again = await cache.load('device-a', 0, count);
+    expect(again).toBe(first);
+    expect(reads).toEqual(['device-a']);
+  });
+
+  it('is read again, from its revision, after another connection appended to it; a held stream it did not append to is not', async () => {
+    await append(store, 'device-a', 2);
+    await append(store, 'device-b', 1);
+    const cache = new StreamCache(store);
+    await cache.load('device-a', 0, count);
+    await cache.load('device-b', 0, count);
+    await append(other, 'device-a', 3);
+    const a = await cache.load('device-a', 0, count);
+    expect({ state: a.state, revision: a.revision, ids: a.ids.size }).toEqual({ state: 5, revision: 4n, ids: 5 });
+    expect((await cache.load('device-b', 0, count)).state).toBe(1);
+    expect((await cache.load('device-a', 0, count)).state).toBe(5);
+    expect(reads).toEqual(['device-a', 'device-b', 'device-a']);
+  });
+
+  it('is read again after an append through its own store that the cache did not make', async () => {
+    await append(store, 'device-a', 2);
+    const cache = new StreamCache(store);
+    await cache.load('device-a', 0, count);
+    await append(store, 'device-a', 1);
+    expect((await cache.load('device-a', 0, count)).state).toBe(3);
+    expect(reads).toEqual(['device-a', 'device-a']);
+  });
+
+  it("is not read again after the cache's own append to it, and is after another connection appended to it since", async () => {
+    await append(store, 'device-a', 2);
+    const cache = new StreamCache(store);
+    const loaded = await cache.load('device-a', 0, count);
+    const events = [inventory(2000), inventory(2001)];
+    const r = await store.appendToStream('device-a', events, { expectedRevision: loaded.revision! });
+    cache.appended(loaded, events, count, r.nextExpectedRevision);
+    expect((await cache.load('device-a', 0, count)).state).toBe(4);
+    expect(reads).toEqual(['device-a']);
+    await append(other, 'device-a', 1);
+    expect((await cache.load('device-a', 0, count)).state).toBe(5);
+    expect(reads).toEqual(['device-a', 'device-a']);
+  });
+
+  it('every held stream is read again when more events were committed since the last look than it holds streams (the tail is not named)', async () => {
+    await append(store, 'device-a', 1);
+    await append(store, 'device-b', 1);
+    const cache = new StreamCache(store, 2);
+    await cache.load('device-a', 0, count);
+    await cache.load('device-b', 0, count);
+    await append(other, 'device-c', 3);
+    expect((await cache.load('device-a', 0, count)).state).toBe(1);
+    expect((await cache.load('device-b', 0, count)).state).toBe(1);
+    expect(reads).toEqual(['device-a', 'device-b', 'device-a', 'device-b']);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '@ledger/domain';
-import { GENESIS_HASH, hashOf, type EventStore, type NewEvent } from '@ledger/event-store';
+import { GENESIS_HASH, hashOf, SqliteEventStore, type ChangeMark, type EventStore, type NewEvent } from '@ledger/event-store';
 import { toLedgerEvent } from './streams';
 
 /**
@@ -37,18 +37,36 @@ export interface FoldedStream<S> {
  * fold is always of the whole stream up to the head read, and the append that follows still
  * carries that revision as its expected revision. States are immutable, so sharing them is safe;
  * a stream's id map is shared and only grows.
+ *
+ * On a SQLite store a held stream is not read at all when the store says no event was committed
+ * to it since it was last read or appended to (SqliteEventStore.changesSince: nothing committed
+ * to the file since the last look, by this process or another, or the streams the log's tail
+ * names since). A held stream the tail shows past its fold is read, from its revision, before its
+ * next use.
  */
 export class StreamCache {
   private readonly entries = new Map<string, FoldedStream<unknown>>();
   /** The ids each held stream had when it was last kept, and their sum. */
   private readonly idsOf = new Map<string, number>();
   private idsHeld = 0;
+  /** Where the log was last looked at (changesSince), and how many looks have found it moved on. */
+  private mark: ChangeMark | undefined;
+  private looks = 0;
+  /**
+   * Held streams to read before their next use, each with the last revision the log's tail showed
+   * it at (the fold's revision + 1 where that is not known).
+   */
+  private readonly moved = new Map<string, bigint>();
+  /** The store, when it can say what was committed since a look (SQLite). */
+  private readonly sqlite: SqliteEventStore | undefined;
 
   constructor(
     private readonly store: EventStore,
     private readonly maxStreams = 20_000,
     private readonly maxIds = 1_000_000,
-  ) {}
+  ) {
+    this.sqlite = store instanceof SqliteEventStore ? store : undefined;
+  }
 
   /** The streams held, and the event ids held between them. */
   get held(): { streams: number; ids: number } {
@@ -56,7 +74,14 @@ export class StreamCache {
   }
 
   async load<S>(stream: string, initialState: S, evolve: Evolve<S>): Promise<FoldedStream<S>> {
+    if (this.sqlite) this.look(this.sqlite);
     const cached = this.entries.get(stream) as FoldedStream<S> | undefined;
+    if (cached && this.sqlite && !this.moved.has(stream)) {
+      this.entries.delete(stream); // used: the most recently
+      this.entries.set(stream, cached);
+      return cached;
+    }
+    const looks = this.looks;
     let { state, revision, lastHash } = cached ?? { state: initialState, revision: undefined, lastHash: GENESIS_HASH };
     // One id map per stream, grown in place: copying it for every append made each decision cost
     // the length of its stream (and a busy device's history is long). Another load of the stream
@@ -71,7 +96,36 @@ export class StreamCache {
     }
     const folded: FoldedStream<S> = { stream, state, revision, lastHash, ids };
     this.keep(folded);
+    // Read after the last look (taken first, in the same turn): it holds all the look saw,
+    // unless another look was taken during the read, which this read may predate.
+    if (this.looks === looks) this.moved.delete(stream);
+    else this.movedPast(stream, revision === undefined ? 0n : revision + 1n);
     return folded;
+  }
+
+  /**
+   * Looks at what was committed since the last look (changesSince) and marks the held streams it
+   * moved (every one at the first look, or when the tail is too long to name them).
+   */
+  private look(store: SqliteEventStore): void {
+    const changes = store.changesSince(this.mark, this.maxStreams);
+    if (!changes) return;
+    const first = this.mark === undefined;
+    if (changes.mark.position !== this.mark?.position) this.looks++;
+    this.mark = changes.mark;
+    if (first || changes.streams === undefined) {
+      for (const [s, held] of this.entries) this.movedPast(s, held.revision === undefined ? 0n : held.revision + 1n);
+      return;
+    }
+    for (const [s, revision] of changes.streams) {
+      const held = this.entries.get(s);
+      if (held && (held.revision === undefined || revision > held.revision)) this.movedPast(s, revision);
+    }
+  }
+
+  private movedPast(stream: string, revision: bigint): void {
+    const known = this.moved.get(stream);
+    if (known === undefined || revision > known) this.moved.set(stream, revision);
   }
 
   /** Records what this process just appended after `before`, so the next load need not read it back. */
@@ -82,7 +136,19 @@ export class StreamCache {
     const first = Number(nextExpectedRevision) - (events.length - 1);
     events.forEach((e, i) => ids.set(e.id, first + i));
     const last = events[events.length - 1].metadata?.$hash;
+    const held = this.entries.has(before.stream);
     this.keep({ stream: before.stream, state, revision: nextExpectedRevision, lastHash: typeof last === 'string' ? last : before.lastHash, ids });
+    // The append was checked against the stream's head: nothing else is at or before its revision.
+    // What the tail showed past it (or, when the stream was let go meanwhile, may have) is read before use.
+    const moved = this.moved.get(before.stream);
+    if (!held) this.movedPast(before.stream, nextExpectedRevision + 1n);
+    else if (moved !== undefined && moved <= nextExpectedRevision) this.moved.delete(before.stream);
+  }
+
+  /** A held stream found behind its head (an append refused for its expected revision): read before its next use. */
+  behind(stream: string): void {
+    const held = this.entries.get(stream);
+    if (held) this.movedPast(stream, held.revision === undefined ? 0n : held.revision + 1n);
   }
 
   /** Keeps a fold unless a later one of the same stream is already held. */
@@ -111,6 +177,7 @@ export class StreamCache {
 
   private drop(stream: string): void {
     this.entries.delete(stream);
+    this.moved.delete(stream);
     this.idsHeld -= this.idsOf.get(stream)!;
     this.idsOf.delete(stream);
   }

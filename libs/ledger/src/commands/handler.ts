@@ -140,6 +140,7 @@ export class CommandHandler {
         // Not written by this call: the same events were there already. Read again, answer with the record.
       } catch (err) {
         if (!isConflict(err)) throw err;
+        this.streams.behind(stream);
         if (attempt >= MAX_ATTEMPTS) throw new StreamContentionError(stream, attempt);
         await backOff(attempt);
       }
