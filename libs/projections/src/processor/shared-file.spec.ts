@@ -51,7 +51,7 @@ describe('a read-model file kept by two projectors at once', () => {
     const n = await Promise.all([new Projector(store, a, { batchSize: 7 }).catchUp(), new Projector(store, b, { batchSize: 5 }).catchUp()]);
     expect(n[0] + n[1]).toBeGreaterThanOrEqual(events.length); // each read past what the other applied meanwhile
     expect(a.dump()).toEqual(alone);
-    expect(a.checkpoint.get()).toEqual({ position: events[events.length - 1].position, applied: events.length });
+    expect(a.checkpoint.get()).toEqual({ position: events[events.length - 1].position, applied: events.length, event: events[events.length - 1].id });
     expect(alone.chain_breaks).toEqual([]);
   });
 
@@ -93,7 +93,7 @@ describe('a read-model file kept by two projectors at once', () => {
     const projector = new Projector(log, a);
     await expect(projector.catchUp()).rejects.toThrow(UnreadableEventError);
     expect(projector.halted).toMatchObject({ position: bad.position.toString() });
-    expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20 });
+    expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20, event: events[19].id });
   });
 
   it('a projector following the log, whose checkpoint the other moved back, reads again from it', async () => {
@@ -135,7 +135,7 @@ describe('a read-model file kept by two projectors at once', () => {
     cli.db.close(); // the replaced file's last connection
     expect(fs.existsSync(path.join(dir, 'readmodels.sqlite-wal'))).toBe(true);
     const later = open();
-    expect(later.checkpoint.fresh()).toEqual({ position: events[39].position, applied: 40 });
+    expect(later.checkpoint.fresh()).toEqual({ position: events[39].position, applied: 40, event: events[39].id });
     expect(later.db.db.pragma('integrity_check', { simple: true })).toBe('ok');
     later.applyBatch(events.slice(40), { after: events[39].position });
     expect(later.dump()).toEqual(alone);
