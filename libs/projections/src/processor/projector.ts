@@ -8,6 +8,8 @@ export interface ProjectorOptions {
   batchSize?: number;
   /** How long to wait before resubscribing after the store dropped the subscription (ms). */
   retryDelayMs?: number;
+  /** How often a live projector looks whether another process moved the read models' checkpoint back (ms): see follow. */
+  checkpointWatchMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -54,6 +56,7 @@ export class Projector {
   private waiters: Array<{ position: bigint; resolve: () => void; fail: () => void }> = [];
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
+  private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
   /** The halt is a ReadModelsNotOfStoreError's, which a rebuild job's file put in place may clear (start checks again). */
   private haltedOnCheckpoint = false;
@@ -65,6 +68,7 @@ export class Projector {
   ) {
     this.batchSize = options.batchSize ?? 1000;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.checkpointWatchMs = options.checkpointWatchMs ?? 1000;
   }
 
   /** Catches up to the head of the store, then keeps following it. */
@@ -229,28 +233,43 @@ export class Projector {
         let scheduled = false;
         let failure: { err: unknown } | undefined;
         let after = this.position;
+        // Another process that rebuilds the read models in place moves the checkpoint back; one that
+        // stops before the end (killed) leaves it there. A batch meets that, but with no event coming
+        // the read models would stay as it left them (empty, or part of the log) with /health saying
+        // ok: so the checkpoint is looked at now and then, and the loop goes on from it at once.
+        const watch = setInterval(() => {
+          const at = this.writer.checkpoint.fresh().position;
+          if (after !== undefined && (at === undefined || at < after)) {
+            failure ??= { err: new CheckpointMovedBackError(after, at) };
+            void sub.unsubscribe();
+          }
+        }, this.checkpointWatchMs).unref();
         const flush = () => {
           const batch = pending;
           pending = [];
           this.apply(batch, after);
           after = this.writer.checkpoint.get().position; // as the batch left it (read once after its commit, kept for release() and the replies)
         };
-        for await (const e of sub) {
-          pending.push(e);
-          if (pending.length >= this.batchSize) flush();
-          else if (!scheduled) {
-            // Events delivered in the same turn of the event loop go into one transaction.
-            scheduled = true;
-            setImmediate(() => {
-              scheduled = false;
-              try {
-                if (pending.length) flush();
-              } catch (err) {
-                failure = { err }; // ends the subscription; the error is met below, outside this callback
-                void sub.unsubscribe();
-              }
-            });
+        try {
+          for await (const e of sub) {
+            pending.push(e);
+            if (pending.length >= this.batchSize) flush();
+            else if (!scheduled) {
+              // Events delivered in the same turn of the event loop go into one transaction.
+              scheduled = true;
+              setImmediate(() => {
+                scheduled = false;
+                try {
+                  if (pending.length) flush();
+                } catch (err) {
+                  failure = { err }; // ends the subscription; the error is met below, outside this callback
+                  void sub.unsubscribe();
+                }
+              });
+            }
           }
+        } finally {
+          clearInterval(watch);
         }
         if (failure) throw failure.err;
         if (pending.length) flush();

@@ -115,6 +115,32 @@ describe('a read-model file kept by two projectors at once', () => {
     expect(a.dump()).toEqual(single.dump());
   });
 
+  it('the other stops rebuilding in place before its end (killed): a live projector goes on from the checkpoint it left, with no event coming', async () => {
+    const [a, b] = [open(), open()];
+    const head = (await store.headPosition())!;
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    const live = new Promise<void>((resolve) => {
+      const subscribe = store.subscribeToAll.bind(store);
+      jest.spyOn(store, 'subscribeToAll').mockImplementationOnce((options) => (setImmediate(resolve), subscribe(options)));
+    });
+    projector.start();
+    try {
+      await live; // following the store live, caught up
+      expect(a.checkpoint.fresh().position).toBe(head);
+      b.reset(); // the other's rebuild in place: its reset and its first batch committed, then it was killed
+      b.applyBatch(events.slice(0, 10), { after: undefined });
+      for (let waited = 0; a.checkpoint.fresh().position !== head; waited += 20) {
+        if (waited > 10_000) throw new Error(`the read models stayed at ${a.checkpoint.fresh().position} of ${head}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await projector.stop();
+    }
+    const single = open('alone-now.sqlite');
+    await new Projector(store, single).catchUp();
+    expect(a.dump()).toEqual(single.dump());
+  });
+
   /**
    * SQLite removes a WAL by its name when the last connection of a database closes, after a
    * checkpoint; the file at that name is now the live one's. It does neither for a database that has
