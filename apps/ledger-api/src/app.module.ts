@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
-import { Projector, ReadModelDb } from '@ledger/projections';
+import { Projector, ReadModelDb, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
@@ -52,7 +52,7 @@ export class AppModule {
         LedgerCoreModule.forRoot(config, {
           ...options,
           projector: {
-            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : 'retrying'}`),
+            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : 'retrying'}`),
             ...options.projector,
           },
         }),

@@ -30,8 +30,8 @@ export class HealthController {
 
   /**
    * 200 when the store answers and the read models are following it; 503 when the store is
-   * unreachable, or when the projector halted at an event it cannot read (the body names its
-   * position and the reason).
+   * unreachable, or when the projector halted at an event it cannot read, or on read models this
+   * store's log did not make (the body names the position and the reason).
    */
   @Get()
   async summary(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<HealthBody> {

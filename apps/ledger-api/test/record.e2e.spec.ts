@@ -265,6 +265,33 @@ describe('a damaged read-model row', () => {
   });
 });
 
+describe('a replay of a decision whose read-model row was edited and still decodes', () => {
+  it("is not reported as a decision that no longer reproduces: 500 naming the row, what differs from the store's event, and saying to rebuild", async () => {
+    const t = await startTestApp();
+    try {
+      await estate(t);
+      await t.as('intake').post('/service-requests', read(1)).expect(200);
+      const requestId = read(1).requestId;
+      const replay = `/decisions/${encodeURIComponent(requestId)}/replay`;
+      const { position, outcome } = (await t.as('auditor').get(`/decisions/${encodeURIComponent(requestId)}`).expect(200)).body;
+      expect(outcome).toBe('accepted');
+      const rm = new Database(`${t.dir}/readmodels.sqlite`);
+      try {
+        expect(rm.prepare("UPDATE decisions SET outcome = 'rejected', response_code = 'E4' WHERE request_id = ?").run(requestId).changes).toBe(1);
+      } finally {
+        rm.close();
+      }
+      for (const ruleSet of ['', '?ruleSet=ownership-only']) {
+        const res = await t.as('auditor').post(replay + ruleSet);
+        expect({ ruleSet, status: res.status }).toEqual({ ruleSet, status: 500 });
+        expect(res.body).toMatchObject({ code: 'UNREADABLE_READ_MODEL_ROW', table: 'decisions', key: requestId, position, message: expect.stringMatching(/differs from the store's decision at position \d+ \(outcome, responseCode\).*rebuild/) });
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a replay of a decision whose recorded request does not validate', () => {
   it("the read-model row edited: 500 naming the row and saying to rebuild; the store's event edited too: 500 at its position; a 400 only for the auditor's own input", async () => {
     const t = await startTestApp();

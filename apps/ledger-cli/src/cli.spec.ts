@@ -98,6 +98,30 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the log now ends at position ${BigInt(kept.position) - 1n}, before it: events at or before it have been removed)`);
   });
 
+  it('verify with a digest, on a log with an event that does not parse: reported with the rest, the digest not taken past its position, and one before it a mismatch', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'unreadable', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const head = BigInt((await json(own, 'digest')).body.position);
+    const kept = (await json(own, 'digest', '--at', String(head - 2n))).body;
+    const broken = (at: bigint) => {
+      const db = new Database(own.LEDGER_SQLITE_PATH);
+      try {
+        expect(db.prepare("UPDATE events SET data = '{broken' WHERE position = ?").run(at).changes).toBe(1);
+      } finally {
+        db.close();
+      }
+    };
+    broken(head - 1n); // the event just after the kept digest's position
+    let r = await json(own, 'verify', '--digest', kept.digest, '--at', kept.position);
+    expect(r.code).toBe(1);
+    expect(r.body).toMatchObject({ ok: false, unreadable: [{ position: String(head - 1n) }], digest: { expected: kept.digest, actual: kept.digest, matches: true } });
+    broken(head - 2n); // at it
+    r = await json(own, 'verify', '--digest', kept.digest, '--at', kept.position);
+    expect(r.code).toBe(1);
+    expect(r.body).toMatchObject({ ok: false, unreadable: [{ position: String(head - 2n) }, { position: String(head - 1n) }], digest: { expected: kept.digest, actual: null, matches: false, unreadable: String(head - 2n) } });
+    expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
+  });
+
   it("replay of a decision whose read-model row was edited so that its request does not validate blames the row, which a rebuild mends; not the auditor's input", async () => {
     const requestId = (await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1')).body.changes.items[0].requestId;
     const rm = new Database(path.join(dir, 'data', 'readmodels.sqlite'));

@@ -9,6 +9,7 @@ import { Ledger } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
 import { digestAt, verifyStore } from './tamper';
+import { runAuditWork } from './jobs/work';
 
 /**
  * Replay comparison, the what-if filters and paging, and tamper checks at their edges, each on a
@@ -301,6 +302,35 @@ describe('tamper evidence at its edges', () => {
       expect((await digestAt(empty)).digest).toBe(createHash('sha256').update('s\n0:-\n').digest('hex'));
     } finally {
       await empty.dispose();
+    }
+  });
+});
+
+describe('a verify job while the ledger writes', () => {
+  it('checks the log through the position it reports and records, the head when it started: not events appended while it walks', async () => {
+    const store = new SqliteEventStore(':memory:');
+    try {
+      const ledger = new Ledger(store, getRuleSet('baseline'));
+      await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+      await ledger.registerUserRole({ userId: NO_B, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+      // A write lands between the job's reading of the head and its walk.
+      const racing = new Proxy(store, {
+        get(target, key) {
+          if (key === 'headPosition')
+            return async () => {
+              const head = await target.headPosition();
+              await ledger.registerUserRole({ userId: NO_C, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+              return head;
+            };
+          const value = Reflect.get(target, key, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const r = await runAuditWork('verify', racing, {}, () => undefined);
+      expect(r).toMatchObject({ ok: true, position: '2', eventsChecked: 2, streamsChecked: 2 });
+      expect(await store.headPosition()).toBe(3n);
+    } finally {
+      await store.dispose();
     }
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { encodeDecision, getRuleSet, ledgerEventOf, parseServiceRequest, type LedgerEvent, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore, type EventMetadata } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
-import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@ledger/projections';
+import { openReadModels, Projector, queriesOf, rowDamaged, type ProjectionWriter } from '@ledger/projections';
 import { replayDecision } from './replay';
 import { whatIf } from './what-if';
 import { verifyStore } from './tamper';
@@ -107,6 +107,11 @@ describe('decisions recorded before schema version 3, read by the code that writ
     await new Projector(store, readModels).catchUp();
     const decisions = queriesOf(readModels).decisions;
     for (const s of stored) expect(decisions.decision(s.decision.request.requestId)?.decision).toEqual(s.decision);
+    // Replayed from its row, as the API and the CLI do (the row checked against the store's event at its position): old and new alike.
+    for (const s of stored) {
+      const row = decisions.decision(s.decision.request.requestId)!;
+      expect((await replayDecision(store, row.decision, undefined, row.position, rowDamaged(row))).identical).toBe(true);
+    }
     // The read model holds each decision, old ones too, as its stored form less the row's columns: never whole.
     const rows = readModels.db.db.prepare('SELECT data FROM decisions').all() as Array<{ data: string }>;
     expect(rows).toHaveLength(stored.length);

@@ -53,6 +53,7 @@ async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) 
  * caller's input); without it, or without a position, the DomainError itself.
  */
 export async function replayDecision(store: EventStore, recorded: ServiceRequestEvaluatedV1, ruleSet?: RuleSet, position?: bigint | string, copyDamaged?: (reason: string) => Error): Promise<ReplayResult> {
+  if (position !== undefined && copyDamaged) await checkCopy(store, recorded, BigInt(position), copyDamaged);
   const rs = ruleSet ?? getRuleSet(recorded.ruleSet.id, recorded.ruleSet.version);
   const state = await stateAsRecorded(store, recorded);
   let request: ServiceRequest;
@@ -80,6 +81,23 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
     ? differences({ outcome: recorded.outcome, responseCode: recorded.responseCode, checks: recorded.checks }, { outcome: replayed.outcome, responseCode: replayed.responseCode, checks: replayed.checks })
     : differences(recorded, replayed);
   return { requestId: recorded.request.requestId, ruleSet: { id: rs.id, version: rs.version }, identical: diffs.length === 0, recorded, replayed, differences: diffs };
+}
+
+/**
+ * A decision given as a copy (a read-model row) is the store's decision at its position, or the
+ * copy is damaged (`copyDamaged`: an edited or stale read-model file), not a decision that no longer
+ * reproduces: until 2026-11-27 a row edited to another outcome was replayed as recorded so, and the
+ * report said the decision did not reproduce. One event read, at the position.
+ */
+async function checkCopy(store: EventStore, copy: ServiceRequestEvaluatedV1, position: bigint, copyDamaged: (reason: string) => Error): Promise<void> {
+  let stored: ReturnType<typeof readEvent>;
+  for await (const e of store.readAll({ fromPosition: position, maxCount: 1 })) {
+    if (e.position === position) stored = readEvent(e, {});
+    break;
+  }
+  if (stored?.type !== 'ServiceRequestEvaluated' || stored.data.request.requestId !== copy.request.requestId) throw copyDamaged(`the store holds no decision of ${copy.request.requestId} at position ${position}`);
+  const diffs = differences(stored.data, copy);
+  if (diffs.length) throw copyDamaged(`it differs from the store's decision at position ${position} (${diffs.map((d) => d.path).join(', ')})`);
 }
 
 export type { RecordedEvent };

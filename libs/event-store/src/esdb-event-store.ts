@@ -38,10 +38,10 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './event-store.port';
+import { checkAppend } from './append-arguments';
 import { canonicalJson } from './hash-chain';
 import { KeyedQueue } from './keyed-queue';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHIFT = 64n;
 const MASK = (1n << SHIFT) - 1n;
 /** Events per read of $all. */
@@ -92,12 +92,9 @@ export class EsdbEventStore implements EventStore {
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.ensureOpen();
-    if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
-    if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
+    checkAppend(stream, events);
     let bytes = 0;
-    for (const [i, e] of events.entries()) {
-      if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
-      if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
+    for (const e of events) {
       bytes += Buffer.byteLength(JSON.stringify(e.data ?? null)) + Buffer.byteLength(JSON.stringify(e.metadata ?? {})) + Buffer.byteLength(e.type);
     }
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);

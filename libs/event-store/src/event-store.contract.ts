@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppendTooLargeError, EventIdConflictError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
+import { AppendTooLargeError, EventIdConflictError, InvalidStoreArgumentError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
 import type { EventStore, NewEvent, RecordedEvent } from './event-store.port';
 
 /**
@@ -168,6 +168,15 @@ export function describeEventStoreContract(name: string, target: ContractTarget)
         const err = await store.appendToStream(s, [0, 1, 2, 3].map((i) => ev(i, { data: { big } }))).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(AppendTooLargeError);
         expect((err as Error).message).toMatch(/over the 1048576-byte limit/);
+        expect(await store.streamRevision(s)).toBeUndefined();
+      });
+
+      it('a batch holding one event id twice (in any case), or an event whose metadata is not an object, is refused naming it, and nothing is written', async () => {
+        const id = randomUUID();
+        await expect(store.appendToStream(s, [ev(1, { id }), ev(2), ev(3, { id: id.toUpperCase() })])).rejects.toThrow(new InvalidStoreArgumentError(`event 2 of the append to '${s}': id '${id.toUpperCase()}' is event 0's`));
+        for (const metadata of [[], null, 'text']) {
+          await expect(store.appendToStream(s, [ev(1), ev(2, { metadata: metadata as never })])).rejects.toThrow(new InvalidStoreArgumentError(`event 1 of the append to '${s}': its metadata is not an object`));
+        }
         expect(await store.streamRevision(s)).toBeUndefined();
       });
 

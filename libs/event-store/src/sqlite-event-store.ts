@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
+import { checkAppend } from './append-arguments';
 import { AppendTooLargeError, InvalidStoreArgumentError, StoreUnavailableError, UnreadableEventError } from './errors';
 import {
   MAX_APPEND_BYTES,
@@ -23,7 +24,6 @@ import { WriterThread, type WriterAnswer } from './writer-thread';
 
 export { PAGE_SIZE } from './sqlite-writer';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 500;
 /** The columns of a read without the metadata (ReadAllOptions.metadata, ReadStreamOptions.metadata). */
 const LEAN = 'position, stream, revision, event_id, type, data, created';
@@ -182,13 +182,10 @@ export class SqliteEventStore implements EventStore {
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.ensureOpen();
-    if (!stream) throw new InvalidStoreArgumentError('stream name must not be empty');
-    if (events.length === 0) throw new InvalidStoreArgumentError(`append to '${stream}' holds no event`);
+    checkAppend(stream, events);
     const expected = options.expectedRevision ?? 'any';
     let bytes = 0;
-    const encoded = events.map((e, i) => {
-      if (!UUID.test(e.id)) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}': id '${e.id}' is not a UUID`);
-      if (!e.type) throw new InvalidStoreArgumentError(`event ${i} of the append to '${stream}' has no type`);
+    const encoded = events.map((e) => {
       const data = JSON.stringify(e.data ?? null);
       const metadata = JSON.stringify(e.metadata ?? {});
       bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);

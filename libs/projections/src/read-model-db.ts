@@ -16,6 +16,8 @@ export interface TableSet {
   readonly queryIndexes?: string;
   readonly tables: readonly string[];
   backfill?(): void;
+  /** Brings tables made by earlier code to this schema (a column added since), each time the file is opened. */
+  upgrade?(db: Database.Database): void;
 }
 
 /**
@@ -45,7 +47,10 @@ export class ReadModelDb {
   install(sets: readonly TableSet[], projected: () => boolean): void {
     this.parts = { sets, projected };
     const fresh = sets.filter((s) => s.tables.every((t) => !this.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(t)));
-    for (const s of sets) this.db.exec(s.schema);
+    for (const s of sets) {
+      this.db.exec(s.schema);
+      s.upgrade?.(this.db);
+    }
     this.createQueryIndexes();
     const late = fresh.filter((s) => s.backfill);
     if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();

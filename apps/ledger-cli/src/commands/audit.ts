@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
+import { UnreadableEventError } from '@ledger/event-store/errors';
 import { rowDamaged } from '@ledger/projections';
 import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
 
@@ -79,14 +80,16 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const bar = progress(o, 'verifying');
           const r = await verifyStore(l.store, (n) => bar.update(n));
           bar.done();
-          let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null } | undefined;
+          let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null; unreadable?: string } | undefined;
           if (opts.digest) {
             const d = await digestAt(l.store, opts.at).catch((err: unknown) => {
               // The log ends before the kept digest's position: events at or before it were removed.
               if (err instanceof DigestPastHeadError) return { digest: null, position: err.position.toString(), head: err.head?.toString() ?? null };
+              // An event at or before it does not parse: no digest could have been taken over it, so it was changed since.
+              if (err instanceof UnreadableEventError) return { digest: null, position: opts.at!.toString(), unreadable: err.position.toString() };
               throw err;
             });
-            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}) };
+            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}), ...('unreadable' in d ? { unreadable: d.unreadable } : {}) };
           }
           const ok = r.ok && (!digest || digest.matches);
           print({ ...r, ok, digest }, () =>
@@ -94,7 +97,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
               `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${r.breaks.length} stream(s) broken, ${r.unreadable.length} event(s) unreadable`}`,
               ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})`),
               ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
-              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
+              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );
           return ok ? 0 : 1;

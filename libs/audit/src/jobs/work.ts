@@ -37,7 +37,8 @@ export async function runAuditWork(
   const progress = (n: number) => onProgress(n, total);
   switch (kind) {
     case 'verify':
-      return { ...(await verifyStore(store, progress)), position: head?.toString() ?? null };
+      // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
+      return { ...(await verifyStore(store, progress, head ?? 0n)), position: head?.toString() ?? null };
     case 'digest':
       return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
     case 'what-if': {

@@ -88,6 +88,23 @@ describe('Checkpoint', () => {
     expect(checkpoint.get()).toEqual({ position: 40n, applied: 40 });
   }, 20_000);
 
+  it("a file made before the checkpoint named its event: the column is added when it is opened, and the row reads as it was until the next batch", () => {
+    const file = path.join(dir, 'old.sqlite');
+    const old = new Database(file);
+    old.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL); INSERT INTO checkpoint VALUES (1, \'12\', 12);');
+    old.close();
+    const upgraded = new ReadModelDb(file);
+    const theirs = new Checkpoint(upgraded);
+    upgraded.install([theirs], () => true);
+    try {
+      expect(theirs.get()).toEqual({ position: 12n, applied: 12 });
+      theirs.set(13n, 13, 'e13');
+      expect(theirs.fresh()).toEqual({ position: 13n, applied: 13, event: 'e13' });
+    } finally {
+      upgraded.close();
+    }
+  });
+
   it('a file to put in place that is not there: refused naming it, and the live read models go on as they were', () => {
     checkpoint.set(3n, 3);
     const missing = path.join(dir, 'gone.sqlite');

@@ -5,16 +5,22 @@ import type { ReadModelDb, TableSet } from '../read-model-db';
 export interface CheckpointValue {
   readonly position: bigint | undefined;
   readonly applied: number;
+  /** The id of the event at `position` (undefined in a row written before 2026-11-27): the Projector checks the store holds it there. */
+  readonly event?: string;
 }
 
-/** The position of the last event applied to the read models, and how many events that is: moved in each batch's transaction. */
+/**
+ * The position of the last event applied to the read models, how many events that is, and that
+ * event's id: moved in each batch's transaction. (`event` is a column added on 2026-11-27: a file
+ * made before gets it when opened, empty until its next batch.)
+ */
 export class Checkpoint implements TableSet {
   readonly tables = ['checkpoint'];
-  readonly schema = 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL);';
+  readonly schema = 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, event TEXT);';
 
   private readonly stmts = this.rm.statements((db) => ({
-    get: db.prepare<[], { position: string | null; applied: number }>('SELECT position, applied FROM checkpoint WHERE id = 1'),
-    set: db.prepare<[string, number]>('INSERT INTO checkpoint (id, position, applied) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, applied = excluded.applied'),
+    get: db.prepare<[], { position: string | null; applied: number; event: string | null }>('SELECT position, applied, event FROM checkpoint WHERE id = 1'),
+    set: db.prepare<[string, number, string | null]>('INSERT INTO checkpoint (id, position, applied, event) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, applied = excluded.applied, event = excluded.event'),
   }));
   /**
    * The row as last read, on the connection it was read on. Each reply of the API asks for the
@@ -29,10 +35,14 @@ export class Checkpoint implements TableSet {
 
   constructor(private readonly rm: ReadModelDb) {}
 
+  upgrade(db: Database.Database): void {
+    if (!db.prepare("SELECT 1 FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()) db.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT');
+  }
+
   get(): CheckpointValue {
     if (this.read?.db === this.rm.db) return this.read.value;
     const row = this.stmts().get.get();
-    const value = { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0 };
+    const value = { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0, ...(row?.event ? { event: row.event } : {}) };
     this.read = { db: this.rm.db, value };
     return value;
   }
@@ -43,9 +53,9 @@ export class Checkpoint implements TableSet {
     return this.get();
   }
 
-  set(position: bigint, applied: number): void {
+  set(position: bigint, applied: number, event?: string): void {
     this.read = undefined;
-    this.stmts().set.run(position.toString(), applied);
+    this.stmts().set.run(position.toString(), applied, event ?? null);
   }
 
   reset(): void {

@@ -72,8 +72,8 @@ export class ProjectionWriter {
           const mine = batch.filter((e) => p.handles.has(e.event.type));
           if (mine.length) p.applyBatch(mine);
         }
-        const last = events[events.length - 1].position;
-        if (at === undefined || last > at) this.checkpoint.set(last, applied);
+        const last = events[events.length - 1];
+        if (at === undefined || last.position > at) this.checkpoint.set(last.position, applied, last.id);
       }).immediate();
     } catch (err) {
       for (const p of this.projections.all) for (const f of p.folds ?? []) f.discard();

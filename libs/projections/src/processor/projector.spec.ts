@@ -177,6 +177,36 @@ describe('projections', () => {
     expect(await second.catchUp()).toBe(0);
     expect(projector.writer.checkpoint.get().applied).toBe(before.applied + 1);
   });
+
+  it('halts on read models projected past the head of the store (a store restored from an older backup), until a rebuild', async () => {
+    await submit(1, NO_A);
+    await submit(2, NO_B);
+    await projector.catchUp();
+    const checkpoint = projector.position!;
+    // The operator restores the store from a backup taken before the last two decisions, and keeps the read models.
+    await store.dispose();
+    const file = path.join(dir, 'ledger.sqlite');
+    const db = new Database(file);
+    db.prepare('DELETE FROM events WHERE position > ?').run(checkpoint - 2n);
+    db.close();
+    store = new SqliteEventStore(file);
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    const restarted = new Projector(store, projector.writer);
+    const next = await submit(3, NO_A); // written at a position the read models hold another event at
+    expect(BigInt(next.position)).toBeLessThanOrEqual(checkpoint);
+    await expect(restarted.catchUp()).rejects.toThrow(`the read models were projected through position ${checkpoint}, past the head of the store (position ${checkpoint - 1n})`);
+    expect(restarted.halted).toMatchObject({ position: checkpoint.toString(), reason: expect.stringContaining('rebuild the read models') });
+    expect(await restarted.waitFor(BigInt(next.position), 50)).toBe(false);
+    // The restored store grows past the checkpoint: another event there than the one the read models applied.
+    await submit(4, NO_B);
+    const again = new Projector(store, projector.writer);
+    await expect(again.catchUp()).rejects.toThrow(`the read models were projected through position ${checkpoint}, where they applied event `);
+    expect(await again.waitFor(checkpoint, 50)).toBe(false);
+    expect(await again.rebuild()).toBe(Number(checkpoint));
+    expect(again.halted).toBeUndefined();
+    expect(queriesOf(projector.writer).decisions.decisions({}).items.map((d) => d.requestId)).toEqual([`${NO_A}:${ESME}:3`, `${NO_B}:${ESME}:4`]);
+    expect(await new Projector(store, projector.writer).catchUp()).toBe(0); // the rebuilt read models are this store's
+  });
 });
 
 describe('a read-model file written before a projection existed', () => {

@@ -8,15 +8,36 @@ export interface ProjectorOptions {
   batchSize?: number;
   /** How long to wait before resubscribing after the store dropped the subscription (ms). */
   retryDelayMs?: number;
+  /** How often a live projector looks whether another process moved the read models' checkpoint back (ms): see follow. */
+  checkpointWatchMs?: number;
   onError?: (err: unknown) => void;
 }
 
-/** Where and why the projector stopped: a stored event it cannot read. */
+/** Where and why the projector stopped: a stored event it cannot read (its stream and revision), or read models this store's log did not make (ReadModelsNotOfStoreError: at their checkpoint). */
 export interface ProjectorHalt {
   position: string;
-  stream: string;
-  revision: string;
+  stream?: string;
+  revision?: string;
   reason: string;
+}
+
+/**
+ * The read models were projected from a log this store does not hold: the store has no event, or
+ * another one, at their checkpoint (a store restored from an older backup beside newer read
+ * models, or read models of another store). Projecting on would apply new events on top of
+ * another log's, or none at all (those at positions up to the checkpoint): a halt until a rebuild.
+ */
+export class ReadModelsNotOfStoreError extends Error {
+  override readonly name = 'ReadModelsNotOfStoreError';
+  constructor(
+    readonly checkpoint: bigint,
+    readonly applied: string | undefined,
+    readonly held: RecordedEvent | undefined,
+    readonly head: bigint | undefined,
+  ) {
+    const there = !held || held.position !== checkpoint ? (head === undefined || head < checkpoint ? `past the head of the store (${head === undefined ? 'the store is empty' : `position ${head}`})` : 'where the store holds no event') : `where they applied event ${applied} and the store holds event ${held.id}`;
+    super(`the read models were projected through position ${checkpoint}, ${there}: they were made from another log (a store restored from an older backup?); rebuild the read models (ledger rebuild, or POST /admin/rebuild)`);
+  }
 }
 
 /**
@@ -35,7 +56,10 @@ export class Projector {
   private waiters: Array<{ position: bigint; resolve: () => void; fail: () => void }> = [];
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
+  private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
+  /** The halt is a ReadModelsNotOfStoreError's, which a rebuild job's file put in place may clear (start checks again). */
+  private haltedOnCheckpoint = false;
 
   constructor(
     private readonly store: EventStore,
@@ -44,11 +68,14 @@ export class Projector {
   ) {
     this.batchSize = options.batchSize ?? 1000;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.checkpointWatchMs = options.checkpointWatchMs ?? 1000;
   }
 
   /** Catches up to the head of the store, then keeps following it. */
   start(): void {
     if (this.running) return;
+    if (this.haltedOnCheckpoint) this.haltedAt = undefined;
+    this.haltedOnCheckpoint = false;
     this.running = true;
     this.loop = this.follow();
   }
@@ -72,6 +99,7 @@ export class Projector {
 
   /** Resolves once the read models include `position` (or after `timeoutMs`, or at once when halted before it, answering false). */
   async waitFor(position: bigint, timeoutMs = 5000): Promise<boolean> {
+    if (this.haltedOnCheckpoint) return false; // the checkpoint is another log's: no position of this one is projected
     const current = this.writer.checkpoint.get().position; // as last read (every reply asks): a batch of this process's reads it again, and release() follows
     if (current !== undefined && current >= position) return true;
     if (this.haltedAt && BigInt(this.haltedAt.position) <= position) return false;
@@ -87,6 +115,7 @@ export class Projector {
 
   /** Applies everything after the checkpoint, in batches; returns the number of events applied. */
   async catchUp(onProgress?: (applied: number) => void): Promise<number> {
+    await this.checkCheckpoint();
     let applied = 0;
     for (;;) {
       const from = this.position;
@@ -126,6 +155,24 @@ export class Projector {
     }
   }
 
+  /** Halts unless the store holds, at the read models' checkpoint, the event they applied there (ReadModelsNotOfStoreError). */
+  private async checkCheckpoint(): Promise<void> {
+    const { position, event } = this.writer.checkpoint.fresh();
+    if (position === undefined) return;
+    let held: RecordedEvent | undefined;
+    try {
+      for await (const e of this.store.readAll({ fromPosition: position, maxCount: 1, metadata: false })) {
+        held = e;
+        break;
+      }
+    } catch (err) {
+      if (err instanceof UnreadableEventError && err.position === position) return; // there, but edited since it was applied: verify's finding, not this check's
+      throw err;
+    }
+    if (held?.position === position && (event === undefined || held.id === event)) return;
+    throw this.haltOn(new ReadModelsNotOfStoreError(position, event, held, await this.store.headPosition()));
+  }
+
   /**
    * Applies a batch read after the checkpoint `after` in one transaction, but for what another
    * process applied meanwhile (ProjectionWriter's guard); at an unreadable event, applies what
@@ -144,6 +191,13 @@ export class Projector {
 
   /** Records the halt when `err` is an unreadable event (and wakes every waiter that can no longer be served). */
   private haltOn(err: unknown): unknown {
+    if (err instanceof ReadModelsNotOfStoreError && !this.haltedAt) {
+      this.haltedAt = { position: err.checkpoint.toString(), reason: err.message };
+      this.haltedOnCheckpoint = true;
+      this.running = false;
+      for (const w of this.waiters) w.fail();
+      this.waiters = [];
+    }
     if (err instanceof UnreadableEventError && !this.haltedAt) {
       this.haltedAt = { position: err.position.toString(), stream: err.stream, revision: err.revision.toString(), reason: err.reason };
       this.running = false;
@@ -159,6 +213,7 @@ export class Projector {
     const wasRunning = this.running || this.haltedAt !== undefined;
     await this.stop();
     this.haltedAt = undefined;
+    this.haltedOnCheckpoint = false;
     const n = await this.writer.db.bulk(() => {
       this.writer.reset();
       return this.catchUp(onProgress);
@@ -178,28 +233,43 @@ export class Projector {
         let scheduled = false;
         let failure: { err: unknown } | undefined;
         let after = this.position;
+        // Another process that rebuilds the read models in place moves the checkpoint back; one that
+        // stops before the end (killed) leaves it there. A batch meets that, but with no event coming
+        // the read models would stay as it left them (empty, or part of the log) with /health saying
+        // ok: so the checkpoint is looked at now and then, and the loop goes on from it at once.
+        const watch = setInterval(() => {
+          const at = this.writer.checkpoint.fresh().position;
+          if (after !== undefined && (at === undefined || at < after)) {
+            failure ??= { err: new CheckpointMovedBackError(after, at) };
+            void sub.unsubscribe();
+          }
+        }, this.checkpointWatchMs).unref();
         const flush = () => {
           const batch = pending;
           pending = [];
           this.apply(batch, after);
           after = this.writer.checkpoint.get().position; // as the batch left it (read once after its commit, kept for release() and the replies)
         };
-        for await (const e of sub) {
-          pending.push(e);
-          if (pending.length >= this.batchSize) flush();
-          else if (!scheduled) {
-            // Events delivered in the same turn of the event loop go into one transaction.
-            scheduled = true;
-            setImmediate(() => {
-              scheduled = false;
-              try {
-                if (pending.length) flush();
-              } catch (err) {
-                failure = { err }; // ends the subscription; the error is met below, outside this callback
-                void sub.unsubscribe();
-              }
-            });
+        try {
+          for await (const e of sub) {
+            pending.push(e);
+            if (pending.length >= this.batchSize) flush();
+            else if (!scheduled) {
+              // Events delivered in the same turn of the event loop go into one transaction.
+              scheduled = true;
+              setImmediate(() => {
+                scheduled = false;
+                try {
+                  if (pending.length) flush();
+                } catch (err) {
+                  failure = { err }; // ends the subscription; the error is met below, outside this callback
+                  void sub.unsubscribe();
+                }
+              });
+            }
           }
+        } finally {
+          clearInterval(watch);
         }
         if (failure) throw failure.err;
         if (pending.length) flush();

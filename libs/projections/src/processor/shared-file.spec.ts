@@ -51,7 +51,7 @@ describe('a read-model file kept by two projectors at once', () => {
     const n = await Promise.all([new Projector(store, a, { batchSize: 7 }).catchUp(), new Projector(store, b, { batchSize: 5 }).catchUp()]);
     expect(n[0] + n[1]).toBeGreaterThanOrEqual(events.length); // each read past what the other applied meanwhile
     expect(a.dump()).toEqual(alone);
-    expect(a.checkpoint.get()).toEqual({ position: events[events.length - 1].position, applied: events.length });
+    expect(a.checkpoint.get()).toEqual({ position: events[events.length - 1].position, applied: events.length, event: events[events.length - 1].id });
     expect(alone.chain_breaks).toEqual([]);
   });
 
@@ -93,7 +93,7 @@ describe('a read-model file kept by two projectors at once', () => {
     const projector = new Projector(log, a);
     await expect(projector.catchUp()).rejects.toThrow(UnreadableEventError);
     expect(projector.halted).toMatchObject({ position: bad.position.toString() });
-    expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20 });
+    expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20, event: events[19].id });
   });
 
   it('a projector following the log, whose checkpoint the other moved back, reads again from it', async () => {
@@ -111,6 +111,32 @@ describe('a read-model file kept by two projectors at once', () => {
     }
     expect(errors.some((e) => e instanceof CheckpointMovedBackError)).toBe(true);
     const single = open('alone-after.sqlite');
+    await new Projector(store, single).catchUp();
+    expect(a.dump()).toEqual(single.dump());
+  });
+
+  it('the other stops rebuilding in place before its end (killed): a live projector goes on from the checkpoint it left, with no event coming', async () => {
+    const [a, b] = [open(), open()];
+    const head = (await store.headPosition())!;
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    const live = new Promise<void>((resolve) => {
+      const subscribe = store.subscribeToAll.bind(store);
+      jest.spyOn(store, 'subscribeToAll').mockImplementationOnce((options) => (setImmediate(resolve), subscribe(options)));
+    });
+    projector.start();
+    try {
+      await live; // following the store live, caught up
+      expect(a.checkpoint.fresh().position).toBe(head);
+      b.reset(); // the other's rebuild in place: its reset and its first batch committed, then it was killed
+      b.applyBatch(events.slice(0, 10), { after: undefined });
+      for (let waited = 0; a.checkpoint.fresh().position !== head; waited += 20) {
+        if (waited > 10_000) throw new Error(`the read models stayed at ${a.checkpoint.fresh().position} of ${head}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await projector.stop();
+    }
+    const single = open('alone-now.sqlite');
     await new Projector(store, single).catchUp();
     expect(a.dump()).toEqual(single.dump());
   });
@@ -135,7 +161,7 @@ describe('a read-model file kept by two projectors at once', () => {
     cli.db.close(); // the replaced file's last connection
     expect(fs.existsSync(path.join(dir, 'readmodels.sqlite-wal'))).toBe(true);
     const later = open();
-    expect(later.checkpoint.fresh()).toEqual({ position: events[39].position, applied: 40 });
+    expect(later.checkpoint.fresh()).toEqual({ position: events[39].position, applied: 40, event: events[39].id });
     expect(later.db.db.pragma('integrity_check', { simple: true })).toBe('ok');
     later.applyBatch(events.slice(40), { after: events[39].position });
     expect(later.dump()).toEqual(alone);
