@@ -259,6 +259,20 @@ describe('the ledger bin', () => {
       const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8', timeout: 100_000 });
       expect(ok.status).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
+      // A log with an event that does not parse, and read models made from another log: each a reason, not an "unexpected error".
+      const inventory = ['history', '00-DB-00-00-00-01-00-01', '--json'];
+      expect(spawnSync(process.execPath, [bin, 'demo', '--devices', '3'], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);
+      expect(spawnSync(process.execPath, [bin, ...inventory], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0); // the read models projected through the head
+      const db = new Database(env.LEDGER_SQLITE_PATH);
+      const head = (db.prepare('SELECT max(position) AS p FROM events').get() as { p: number }).p;
+      db.prepare('UPDATE events SET data = ? WHERE position = ?').run('{"broken', head);
+      db.close();
+      const unreadable = spawnSync(process.execPath, [bin, ...inventory], { env: { ...env, LEDGER_READMODEL_PATH: path.join(dir, 'fresh.sqlite') }, encoding: 'utf8', timeout: 100_000 });
+      expect([unreadable.status, unreadable.stderr.trim()]).toEqual([1, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${head} \\(stream '.*', revision \\d+\\) cannot be read: `))]);
+      fs.writeFileSync(path.join(dir, 'other.sqlite'), '');
+      const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
+      const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });
+      expect([notOfStore.status, notOfStore.stderr.trim()]).toEqual([1, expect.stringMatching(/^ledger: the read models were projected through position \d+, past the head of the store \(the store is empty\): .*rebuild the read models/)]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

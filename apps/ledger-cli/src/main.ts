@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { DomainError } from '@ledger/domain';
-import { StoreUnavailableError } from '@ledger/event-store';
+import { StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
 import { IntakeError } from '@ledger/ledger';
+import { ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
 import { CliError, runCli } from './cli';
 
@@ -16,7 +17,8 @@ runCli(process.argv.slice(2), process.env, {
     process.exitCode = code;
   },
   (err: unknown) => {
-    const known = err instanceof CliError || err instanceof DomainError || err instanceof IntakeError || err instanceof StoreUnavailableError || err instanceof ConfigError;
+    // Errors whose message is the reason and what to do; anything else is a fault of the CLI's own.
+    const known = [CliError, DomainError, IntakeError, StoreUnavailableError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError].some((k) => err instanceof k);
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ledger: ${known ? reason : `unexpected error: ${reason}`}\n`);
     if (json) process.stdout.write(`${JSON.stringify({ error: reason })}\n`);
