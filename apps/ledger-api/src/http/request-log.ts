@@ -31,6 +31,15 @@ function reqSerializer(req: IncomingMessage): ReturnType<typeof pino.stdSerializ
 }
 
 /**
+ * A response in the log: its status (null when the connection closed before it was sent). Not
+ * its headers, as pino's serializer would: those are helmet's, the same on every reply (~700 of a
+ * line's ~1,200 bytes), the correlation id (on the line already) and the body's type and length.
+ */
+function resSerializer(res: ServerResponse): { statusCode: number | null } {
+  return { statusCode: res.headersSent ? res.statusCode : null };
+}
+
+/**
  * The service's pino logger: JSON lines, keys and cookies redacted. On stdout it writes
  * asynchronously (the lines that come while a write is in flight go out in one write), so a
  * request's log line costs the event loop no system call of its own; on a terminal, pretty.
@@ -38,7 +47,7 @@ function reqSerializer(req: IncomingMessage): ReturnType<typeof pino.stdSerializ
 export function createLogger({ level, stream }: RequestLogOptions): Logger {
   const options = {
     level,
-    serializers: { req: reqSerializer, res: pino.stdSerializers.res, err: pino.stdSerializers.err },
+    serializers: { req: reqSerializer, res: resSerializer, err: pino.stdSerializers.err },
   };
   if (stream) return pino(options, stream);
   if (process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { singleLine: true } } });
