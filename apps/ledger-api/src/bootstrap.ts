@@ -21,6 +21,10 @@ import { Metrics } from './metrics';
 export async function createApp(config: LedgerConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), { bodyParser: false, bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
+  // Two Express defaults that cost every response and serve none of this API's: an ETag (a SHA-1
+  // of each reply's body, POSTs' included), and an X-Powered-By header that helmet removes again.
+  app.set('etag', false);
+  app.disable('x-powered-by');
   const metrics = app.get(Metrics);
   // First: each request's correlation id, its log line and its metrics, whatever answers it (a body refused by its parser too).
   app.use(

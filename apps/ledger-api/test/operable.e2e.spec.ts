@@ -106,6 +106,16 @@ describe('health, metrics, logs and headers', () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it("replies carry no ETag and no X-Powered-By (Express's defaults: a SHA-1 of every body, a POST's too, and a header helmet removed again)", async () => {
+    const decided = await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:3`, srv: '4.1.1' }).expect(200);
+    const read = await t.http().get('/health').expect(200);
+    for (const res of [decided, read]) {
+      expect(res.headers.etag).toBeUndefined();
+      expect(res.headers['x-powered-by']).toBeUndefined();
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('/health/ready is 503 when the store is down', async () => {
     const down = await startTestApp();
     try {

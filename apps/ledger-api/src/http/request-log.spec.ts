@@ -38,8 +38,10 @@ describe('the request log', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(h.lines).toHaveLength(1);
     expect(h.lines[0]).toMatchObject({ level: 30, msg: 'request completed', correlationId: 'ticket-4711', requestId: 'A:B:1', req: { method: 'POST', url: '/service-requests', headers: { 'x-api-key': '[redacted]', cookie: '[redacted]' } }, res: { statusCode: 200 } });
+    expect(h.lines[0].res).toEqual({ statusCode: 200 }); // not the response's headers
     expect(typeof h.lines[0].responseTime).toBe('number');
     expect(JSON.stringify(h.lines)).not.toContain('secret-key-1');
+    expect(req.headers).toEqual({ 'x-correlation-id': 'ticket-4711', 'x-api-key': 'secret-key-1', cookie: 'c=1' }); // censored in the line only
     expect(h.ended).toEqual([{ status: 200, seconds: expect.any(Number) }]);
   });
 

@@ -16,6 +16,32 @@ export interface RequestLogOptions {
   stream?: Writable;
 }
 
+/** The request headers that never reach the log: each present one is written as `[redacted]`. */
+const SECRET_HEADERS = ['x-api-key', 'authorization', 'cookie'];
+
+/**
+ * pino's request serializer, the secret headers censored in a copy of the headers (the request's
+ * own are left as they are): what pino's `redact` paths did, without the selective clone, the
+ * second serialisation and the restore those cost on every line.
+ */
+function reqSerializer(req: IncomingMessage): ReturnType<typeof pino.stdSerializers.req> {
+  const line = pino.stdSerializers.req(req);
+  if (SECRET_HEADERS.some((h) => h in line.headers)) {
+    line.headers = { ...line.headers };
+    for (const h of SECRET_HEADERS) if (h in line.headers) line.headers[h] = '[redacted]';
+  }
+  return line;
+}
+
+/**
+ * A response in the log: its status (null when the connection closed before it was sent). Not
+ * its headers, as pino's serializer would: those are helmet's, the same on every reply (~700 of a
+ * line's ~1,200 bytes), the correlation id (on the line already) and the body's type and length.
+ */
+function resSerializer(res: ServerResponse): { statusCode: number | null } {
+  return { statusCode: res.headersSent ? res.statusCode : null };
+}
+
 /**
  * The service's pino logger: JSON lines, keys and cookies redacted. On stdout it writes
  * asynchronously (the lines that come while a write is in flight go out in one write), so a
@@ -24,8 +50,7 @@ export interface RequestLogOptions {
 export function createLogger({ level, stream }: RequestLogOptions): Logger {
   const options = {
     level,
-    redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-    serializers: { req: pino.stdSerializers.req, res: pino.stdSerializers.res, err: pino.stdSerializers.err },
+    serializers: { req: reqSerializer, res: resSerializer, err: pino.stdSerializers.err },
   };
   if (stream) return pino(options, stream);
   if (process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { singleLine: true } } });
