@@ -1,7 +1,7 @@
-import { DomainError, evaluate, getRuleSet, readsOf, requestFromRecord, type DeviceState, type ServiceRequest, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
+import { DomainError, evaluate, getRuleSet, meterPointJudged, readsOf, requestFromRecord, type DeviceState, type ServiceRequest, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
-import { evolveFor, readEvent, stateAt } from './stream-folds';
+import { evolveFor, readEvent, readsMeterPointJudged, stateAt } from './stream-folds';
 
 export interface Difference {
   path: string;
@@ -73,6 +73,11 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
       if (copyDamaged) throw copyDamaged(err.message);
     }
     throw err;
+  }
+  if (ruleSet && !readsMeterPointJudged(recorded, state.device, rs)) {
+    const would = meterPointJudged(state.device, rs, recorded.evaluatedAt);
+    const read = readsOf(recorded).meterPoint;
+    throw new DomainError('ruleSet', `${rs.id}@${rs.version} would judge ${recorded.request.requestId} on ${would ? `meter point ${would}` : 'no meter point'}, where the decision read ${read ?? 'none'} (the device's MPxN in force then is not its last recorded): it cannot be compared from the streams the decision read`);
   }
   const { decision } = evaluate(request, { ...state, revisionsRead: recorded.revisionsRead }, rs, recorded.evaluatedAt);
   const replayed = decision.data;

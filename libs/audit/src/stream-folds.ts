@@ -1,5 +1,5 @@
 /** The folds replay and what-if share: which evolve a stream takes, a stored event read as a ledger event, a stream folded up to a revision. */
-import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, type LedgerEvent, type ReadOptions } from '@ledger/domain';
+import { evolveDevice, evolveMeterPoint, evolveUser, ledgerEventOf, meterPointJudged, readsOf, type DeviceState, type LedgerEvent, type ReadOptions, type RuleSet, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a what-if's worker thread loads this (see what-if.ts)
 
@@ -39,4 +39,14 @@ export async function stateAt(store: EventStore, stream: string, evolve: Evolve<
   if (toRevision === null) return state;
   for await (const e of store.readStream(stream, { maxCount: Number(toRevision) + 1, ...(options.metadata === false ? { metadata: false } : {}) })) state = evolve(state, readEvent(e)!);
   return state;
+}
+
+/**
+ * Whether judging `d` under `rs` reads the meter point the decision read (meterPointJudged): where the
+ * device's MPxN in force at the decision's instant and its last recorded differ, rule sets of edition 3
+ * and of editions before it read different meter points, and the decision recorded only its own.
+ */
+export function readsMeterPointJudged(d: ServiceRequestEvaluatedV1, device: DeviceState | undefined, rs: RuleSet): boolean {
+  const read = readsOf(d).meterPoint;
+  return meterPointJudged(device, rs, d.evaluatedAt) === (read === undefined ? undefined : read.slice('meterpoint-'.length));
 }

@@ -22,7 +22,7 @@ import { pagesOf, SqliteEventStore } from '@ledger/event-store/sqlite-event-stor
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '@ledger/event-store/worker-entry';
-import { evolveFor, readEvent, stateAt } from './stream-folds';
+import { evolveFor, readEvent, readsMeterPointJudged, stateAt } from './stream-folds';
 
 export interface WhatIfFilter {
   from?: string;
@@ -496,6 +496,10 @@ async function scan(
   function judged(d: ServiceRequestEvaluatedV1, at: RecordedEvent, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
     const position = at.position;
     const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
+    if (ruleSet && !readsMeterPointJudged(d, state.device, rs)) {
+      report.notJudgeable++; // another rule set would judge it on a meter point the decision did not read: not comparable
+      return;
+    }
     // Under another rule set what was decided is compared (its verdict); as recorded, the whole decision.
     let request: ServiceRequest;
     try {

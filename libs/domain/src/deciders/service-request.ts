@@ -59,7 +59,16 @@ export function judgingInstant(receivedAt: Instant, device: DeviceState): Instan
  * record in force at the instant it is judged at, judgingInstant; before, the last recorded).
  */
 export const meterPointServed = (device: DeviceState, command: SubmitServiceRequest): string | undefined =>
-  (command.ruleSet.edition >= 3 ? inventoryAt(device, judgingInstant(command.request.receivedAt, device)) : device).mpxn || undefined;
+  meterPointJudged(device, command.ruleSet, judgingInstant(command.request.receivedAt, device));
+
+/**
+ * The meter point a request to `device` judged at `at` under `ruleSet` is judged on: from edition 3
+ * the MPxN of the inventory record in force at `at`, before it the last recorded. A what-if or a
+ * replay under another rule set can compare a recorded decision only where this is the meter point
+ * the decision read.
+ */
+export const meterPointJudged = (device: DeviceState | undefined, ruleSet: RuleSet, at: Instant): string | undefined =>
+  (device && ruleSet.edition >= 3 ? inventoryAt(device, at) : device)?.mpxn || undefined;
 
 /** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
 export class RequestIdReusedError extends FactReusedError {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { replayDecision, StuckReports, whatIf } from '@ledger/audit';
-import { getRuleSet, parseServiceRequest } from '@ledger/domain';
+import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { openReadModels, Projector } from '../processor';
@@ -59,6 +59,18 @@ describe('edition 3 through the ledger: facts dated in the future do not refuse 
 
     for (const d of [before.decision, now.decision]) expect(await replayDecision(store, d)).toMatchObject({ identical: true, differences: [] });
     expect(await whatIf(store, undefined)).toMatchObject({ judged: 2, notReproduced: 0 });
+  });
+
+  it("a what-if or a replay under the other edition does not compare a decision that read another meter point than that edition would: it is not judgeable, not 'unchanged'", async () => {
+    // The decisions of the test before: under @2 on no meter point (the last recorded MPxN, none), under @3 on MPAN (in force).
+    expect(await whatIf(store, getRuleSet('baseline@3'))).toMatchObject({ judged: 1, notJudgeable: 1, unchanged: 1 });
+    expect(await whatIf(store, getRuleSet('baseline@2'))).toMatchObject({ judged: 1, notJudgeable: 1, unchanged: 1 });
+    const decisions: ServiceRequestEvaluatedV1[] = [];
+    for await (const e of store.readStream(`device-${ESME}`)) if (e.type === 'ServiceRequestEvaluated') decisions.push(ledgerEventOf(e.stream, e.type, e.data)!.data as ServiceRequestEvaluatedV1);
+    const [at2, at3] = decisions;
+    await expect(replayDecision(store, at2, getRuleSet('baseline@3'))).rejects.toThrow(`baseline@3 would judge ${at2.request.requestId} on meter point ${MPAN}, where the decision read none`);
+    await expect(replayDecision(store, at3, getRuleSet('baseline@2'))).rejects.toThrow(`baseline@2 would judge ${at3.request.requestId} on no meter point, where the decision read meterpoint-${MPAN}`);
+    expect(await replayDecision(store, at3, getRuleSet('ownership-only@3'))).toMatchObject({ identical: true });
   });
 
   it('the read models show what is in force: the device now as ?asOf=now, the User its roles in force, the stuck report its meter point then', async () => {
