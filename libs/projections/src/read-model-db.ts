@@ -83,17 +83,21 @@ export class ReadModelDb {
    * fails, the file at this path is opened again, so that the caller is never left with a closed
    * connection, and its WAL was empty when removed.
    */
+  /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
+  noWait<T>(work: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return work();
+    } finally {
+      this.db.pragma('busy_timeout = 5000');
+    }
+  }
+
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
     // Every commit into the file itself first, so that removing the WAL below loses nothing, even if the move then fails;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.
-    this.db.pragma('busy_timeout = 0');
-    let busy: number;
-    try {
-      [{ busy }] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-    } finally {
-      this.db.pragma('busy_timeout = 5000');
-    }
+    const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
     if (busy) throw new Error(`cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`);
     this.db.close();
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });

@@ -105,6 +105,30 @@ describe('Checkpoint', () => {
     }
   });
 
+  it('a row moved on by code of before the event column (a rollback, an older ledger command) names no event: the id it left is of another position', () => {
+    checkpoint.set(13n, 13, 'e13');
+    behindItsBack('14', 14); // position and applied, the column left as it was
+    expect(checkpoint.fresh()).toEqual({ position: 14n, applied: 14 });
+    checkpoint.set(15n, 15, 'e15');
+    expect(checkpoint.fresh()).toEqual({ position: 15n, applied: 15, event: 'e15' });
+  });
+
+  it('two processes opening a file made before the event column at once: the one that finds it added meanwhile opens it all the same', () => {
+    const file = path.join(dir, 'old.sqlite');
+    const old = new Database(file);
+    old.exec("CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL); INSERT INTO checkpoint VALUES (1, '12', 12);");
+    const db = new Database(file);
+    // The other adds the column between this one's look and its ALTER TABLE.
+    const racing = new Proxy(db, { get: (t, k) => (k === 'exec' ? (sql: string) => (old.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT'), t.exec(sql)) : Reflect.get(t, k)) });
+    try {
+      expect(() => new Checkpoint(rm).upgrade(racing)).not.toThrow();
+      expect(db.prepare("SELECT count(*) n FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+      old.close();
+    }
+  });
+
   it('a file to put in place that is not there: refused naming it, and the live read models go on as they were', () => {
     checkpoint.set(3n, 3);
     const missing = path.join(dir, 'gone.sqlite');

@@ -5,14 +5,17 @@ import type { ReadModelDb, TableSet } from '../read-model-db';
 export interface CheckpointValue {
   readonly position: bigint | undefined;
   readonly applied: number;
-  /** The id of the event at `position` (undefined in a row written before 2026-11-27): the Projector checks the store holds it there. */
+  /** The id of the event at `position` (undefined in a row written before 2026-11-27, or moved since by code of before: see Checkpoint): the Projector checks the store holds it there. */
   readonly event?: string;
 }
 
 /**
  * The position of the last event applied to the read models, how many events that is, and that
  * event's id: moved in each batch's transaction. (`event` is a column added on 2026-11-27: a file
- * made before gets it when opened, empty until its next batch.)
+ * made before gets it when opened, empty until its next batch.) The column holds "position:id", the
+ * position the id was taken at: code of before (a rollback, an older `ledger` command on the same
+ * file) moves position and applied and leaves the column as it was, and an id of another position
+ * is no id of this one (the Projector then checks by position only).
  */
 export class Checkpoint implements TableSet {
   readonly tables = ['checkpoint'];
@@ -36,13 +39,20 @@ export class Checkpoint implements TableSet {
   constructor(private readonly rm: ReadModelDb) {}
 
   upgrade(db: Database.Database): void {
-    if (!db.prepare("SELECT 1 FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()) db.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT');
+    if (db.prepare("SELECT 1 FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()) return;
+    try {
+      db.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT');
+    } catch (err) {
+      // Another process opening the same file added it between the look and this (two starting at once).
+      if (!/duplicate column name: event/.test((err as Error)?.message)) throw err;
+    }
   }
 
   get(): CheckpointValue {
     if (this.read?.db === this.rm.db) return this.read.value;
     const row = this.stmts().get.get();
-    const value = { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0, ...(row?.event ? { event: row.event } : {}) };
+    const event = row?.position && row.event?.startsWith(`${row.position}:`) ? row.event.slice(row.position.length + 1) : undefined;
+    const value = { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0, ...(event ? { event } : {}) };
     this.read = { db: this.rm.db, value };
     return value;
   }
@@ -55,7 +65,7 @@ export class Checkpoint implements TableSet {
 
   set(position: bigint, applied: number, event?: string): void {
     this.read = undefined;
-    this.stmts().set.run(position.toString(), applied, event ?? null);
+    this.stmts().set.run(position.toString(), applied, event === undefined ? null : `${position}:${event}`);
   }
 
   reset(): void {

@@ -9,10 +9,18 @@ import { StuckReports } from '@ledger/audit';
 import { queriesOf } from '../queries';
 import { rebuildInto } from './rebuild-into';
 import { openReadModels } from './projection-writer';
-import { Projector } from './projector';
+import { Projector, ReadModelsNotOfStoreError } from './projector';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 
 const ctx = { actor: 'test' };
+
+/** Resolves once `done()` holds, looking every 10 ms; fails after 10 s. */
+const until = async (done: () => boolean, what: string) => {
+  for (let waited = 0; !done(); waited += 10) {
+    if (waited > 10_000) throw new Error(`not within 10 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
 
 describe('projections', () => {
   let dir: string;
@@ -207,6 +215,68 @@ describe('projections', () => {
     expect(queriesOf(projector.writer).decisions.decisions({}).items.map((d) => d.requestId)).toEqual([`${NO_A}:${ESME}:3`, `${NO_B}:${ESME}:4`]);
     expect(await new Projector(store, projector.writer).catchUp()).toBe(0); // the rebuilt read models are this store's
   });
+
+  const registerRole = (role: string) => ledger.registerUserRole({ userId: NO_B, role, status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
+  /** Another connection to the read-model file (another process: code of before, a ledger command) writes the checkpoint row. */
+  const behindItsBack = (sql: string, ...params: unknown[]) => {
+    const other = new Database(projector.writer.db.file);
+    other.prepare(sql).run(...params);
+    other.close();
+  };
+
+  it('a checkpoint moved on by code of before the event column (a rollback and roll-forward, an older ledger command) is checked by its position: no false halt', async () => {
+    await projector.catchUp();
+    const written = await registerRole('ED');
+    // Code of before applies it: its upsert moves position and applied, and leaves the event column as it was.
+    behindItsBack('UPDATE checkpoint SET position = ?, applied = applied + 1 WHERE id = 1', String(written.position));
+    const next = new Projector(store, projector.writer);
+    expect(await next.catchUp()).toBe(0);
+    expect(next.halted).toBeUndefined();
+  });
+
+  it('halted on read models of another log, a live projector goes on once another process rebuilt them in place (ledger rebuild beside the API)', async () => {
+    await projector.catchUp();
+    const head = (await store.headPosition())!;
+    behindItsBack('UPDATE checkpoint SET position = ?, event = ? WHERE id = 1', String(head + 5n), `${head + 5n}:an-event-of-another-log`);
+    const errors: unknown[] = [];
+    const live = new Projector(store, projector.writer, { checkpointWatchMs: 10, retryDelayMs: 10, onError: (err) => errors.push(err) });
+    live.start();
+    try {
+      await until(() => live.halted !== undefined, 'halted');
+      expect(errors).toEqual([expect.any(ReadModelsNotOfStoreError)]);
+      const cli = new Projector(store, openReadModels(projector.writer.db.file));
+      await cli.rebuild();
+      cli.writer.db.close();
+      await until(() => live.halted === undefined, 'the halt lifted');
+      const written = await registerRole('GT');
+      expect(await live.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+      expect(errors).toHaveLength(1);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it("a live projector's look at the checkpoint that fails (the file locked, or closed) goes to its loop, which reports it and goes on: no uncaught exception", async () => {
+    const errors: unknown[] = [];
+    const live = new Projector(store, projector.writer, { checkpointWatchMs: 10, retryDelayMs: 10, onError: (err) => errors.push(err) });
+    const following = new Promise<void>((resolve) => {
+      const subscribe = store.subscribeToAll.bind(store);
+      jest.spyOn(store, 'subscribeToAll').mockImplementationOnce((options) => (setImmediate(resolve), subscribe(options)));
+    });
+    live.start();
+    try {
+      await following; // caught up, no event coming: the next look at the checkpoint is the watch's
+      jest.spyOn(projector.writer.checkpoint, 'fresh').mockImplementationOnce(() => {
+        throw new Error('SQLITE_BUSY: database is locked');
+      });
+      await until(() => errors.length > 0, 'the failure reported');
+      expect(errors).toEqual([expect.objectContaining({ message: 'SQLITE_BUSY: database is locked' })]);
+      const written = await registerRole('GT');
+      expect(await live.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+    } finally {
+      await live.stop();
+    }
+  });
 });
 
 describe('a read-model file written before a projection existed', () => {
@@ -229,6 +299,41 @@ describe('a read-model file written before a projection existed', () => {
     } finally {
       await store.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a store appended to and projected by another process within the turn this one read the store in', () => {
+  it("catching up, it looks again in a new snapshot before it halts: the checkpoint is past the head only in the turn's snapshot", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-snap-'));
+    fs.symlinkSync(dir, `${dir}-alias`); // another path to the same file: as another process, no commit heard within this one
+    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'), { writer: 'inline', groupCommit: false });
+    const theirs = new SqliteEventStore(path.join(`${dir}-alias`, 'ledger.sqlite'), { writer: 'inline', groupCommit: false });
+    const mine = new Projector(store, openReadModels(path.join(dir, 'readmodels.sqlite')));
+    try {
+      await recordOneEsme(new Ledger(store, getRuleSet('baseline')), NO_B, ctx);
+      await mine.catchUp();
+      await new Promise((r) => setImmediate(r));
+      // One turn: this process reads the store, the other appends and projects, this one catches up.
+      const head = await store.headPosition();
+      await new Ledger(theirs, getRuleSet('baseline')).registerUserRole({ userId: NO_B, role: 'GT', status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
+      expect((store as unknown as { snapshot: boolean }).snapshot).toBe(true); // this turn's reads still see the store before it
+      // What the other's projector commits once it applied that event:
+      const log = new Database(path.join(dir, 'ledger.sqlite'));
+      const last = log.prepare('SELECT position, event_id FROM events ORDER BY position DESC LIMIT 1').get() as { position: number; event_id: string };
+      log.close();
+      expect(BigInt(last.position)).toBeGreaterThan(head!);
+      const other = new Database(mine.writer.db.file);
+      other.prepare('UPDATE checkpoint SET position = ?, applied = applied + 1, event = ? WHERE id = 1').run(String(last.position), `${last.position}:${last.event_id}`);
+      other.close();
+      expect(await mine.catchUp()).toBe(0);
+      expect(mine.halted).toBeUndefined();
+    } finally {
+      mine.writer.db.close();
+      await store.dispose();
+      await theirs.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(`${dir}-alias`, { force: true });
     }
   });
 });

@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
+import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
 
 export interface ProjectorOptions {
@@ -58,8 +59,12 @@ export class Projector {
   private readonly retryDelayMs: number;
   private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
-  /** The halt is a ReadModelsNotOfStoreError's, which a rebuild job's file put in place may clear (start checks again). */
+  /** The halt is a ReadModelsNotOfStoreError's, which a rebuild clears: this process's (rebuild, or a job's file put in place and start), or another's that rewrites the checkpoint (see follow). */
   private haltedOnCheckpoint = false;
+  /** The checkpoint as it was when the projector halted on it. */
+  private haltedCheckpoint: CheckpointValue | undefined;
+  /** Ends the loop's current pause at once (stop). */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -82,6 +87,7 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.subscription?.unsubscribe();
     await this.loop;
     this.loop = undefined;
@@ -157,20 +163,31 @@ export class Projector {
 
   /** Halts unless the store holds, at the read models' checkpoint, the event they applied there (ReadModelsNotOfStoreError). */
   private async checkCheckpoint(): Promise<void> {
-    const { position, event } = this.writer.checkpoint.fresh();
-    if (position === undefined) return;
-    let held: RecordedEvent | undefined;
-    try {
-      for await (const e of this.store.readAll({ fromPosition: position, maxCount: 1, metadata: false })) {
-        held = e;
-        break;
+    for (let look = 1; ; look++) {
+      const checkpoint = this.writer.checkpoint.fresh();
+      const { position, event } = checkpoint;
+      if (position === undefined) return;
+      let held: RecordedEvent | undefined;
+      try {
+        for await (const e of this.store.readAll({ fromPosition: position, maxCount: 1, metadata: false })) {
+          held = e;
+          break;
+        }
+      } catch (err) {
+        if (err instanceof UnreadableEventError && err.position === position) return; // there, but edited since it was applied: verify's finding, not this check's
+        throw err;
       }
-    } catch (err) {
-      if (err instanceof UnreadableEventError && err.position === position) return; // there, but edited since it was applied: verify's finding, not this check's
-      throw err;
+      if (held?.position === position && (event === undefined || held.id === event)) return;
+      // A SQLite store's reads of a turn share a snapshot, which may have begun before another process
+      // appended the events this checkpoint (read afresh) stands at and projected them: look again in a new one.
+      if (look === 1) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const err = new ReadModelsNotOfStoreError(position, event, held, await this.store.headPosition());
+      if (!this.haltedAt) this.haltedCheckpoint = checkpoint;
+      throw this.haltOn(err);
     }
-    if (held?.position === position && (event === undefined || held.id === event)) return;
-    throw this.haltOn(new ReadModelsNotOfStoreError(position, event, held, await this.store.headPosition()));
   }
 
   /**
@@ -193,8 +210,7 @@ export class Projector {
   private haltOn(err: unknown): unknown {
     if (err instanceof ReadModelsNotOfStoreError && !this.haltedAt) {
       this.haltedAt = { position: err.checkpoint.toString(), reason: err.message };
-      this.haltedOnCheckpoint = true;
-      this.running = false;
+      this.haltedOnCheckpoint = true; // running on: follow waits for a rebuild to rewrite the checkpoint
       for (const w of this.waiters) w.fail();
       this.waiters = [];
     }
@@ -238,9 +254,11 @@ export class Projector {
         // the read models would stay as it left them (empty, or part of the log) with /health saying
         // ok: so the checkpoint is looked at now and then, and the loop goes on from it at once.
         const watch = setInterval(() => {
-          const at = this.writer.checkpoint.fresh().position;
-          if (after !== undefined && (at === undefined || at < after)) {
-            failure ??= { err: new CheckpointMovedBackError(after, at) };
+          try {
+            const at = this.watchCheckpoint().position;
+            if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
+          } catch (err) {
+            failure ??= { err }; // a read that failed (the file locked, closed) is the loop's to retry, not an uncaught exception
             void sub.unsubscribe();
           }
         }, this.checkpointWatchMs).unref();
@@ -274,13 +292,51 @@ export class Projector {
         if (failure) throw failure.err;
         if (pending.length) flush();
       } catch (err) {
+        if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them in place (normal traffic): on from the checkpoint at once
         // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
         if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);
-        if (this.haltedAt) break;
-        if (this.running) await new Promise((r) => setTimeout(r, this.retryDelayMs));
+        if (this.haltedOnCheckpoint) await this.untilCheckpointRewritten();
+        else if (this.haltedAt) break;
+        else if (this.running) await this.pause(this.retryDelayMs);
       }
     }
+  }
+
+  /** The checkpoint as it is now, read without waiting on a lock another connection holds (busy_timeout would hold this event loop up to 5 s). */
+  private watchCheckpoint(): CheckpointValue {
+    return this.writer.db.noWait(() => this.writer.checkpoint.fresh());
+  }
+
+  /**
+   * Halted on ReadModelsNotOfStoreError: looks at the checkpoint every `checkpointWatchMs` until
+   * another process (`ledger rebuild` beside the API) resets or rewrites it, then lifts the halt,
+   * and the loop checks the checkpoint against the store again.
+   */
+  private async untilCheckpointRewritten(): Promise<void> {
+    const was = this.haltedCheckpoint;
+    while (this.running) {
+      await this.pause(this.checkpointWatchMs);
+      let now: CheckpointValue;
+      try {
+        now = this.watchCheckpoint();
+      } catch {
+        continue; // locked or being replaced: look again at the next tick
+      }
+      if (now.position !== was?.position || now.applied !== was?.applied || now.event !== was?.event) {
+        this.haltedAt = undefined;
+        this.haltedOnCheckpoint = false;
+        return;
+      }
+    }
+  }
+
+  /** Waits `ms`, or until stop. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => (this.wake = undefined, resolve()), ms);
+      this.wake = () => (clearTimeout(timer), (this.wake = undefined), resolve());
+    });
   }
 
   /** Wakes the waiters the batch just applied (or another process's, which the batch read under the lock) has reached. */

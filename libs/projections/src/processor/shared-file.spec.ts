@@ -96,7 +96,7 @@ describe('a read-model file kept by two projectors at once', () => {
     expect(a.checkpoint.fresh()).toEqual({ position: events[19].position, applied: 20, event: events[19].id });
   });
 
-  it('a projector following the log, whose checkpoint the other moved back, reads again from it', async () => {
+  it('a projector following the log, whose checkpoint the other moved back, reads again from it at once, reporting no error (normal traffic)', async () => {
     const [a, b] = [open(), open()];
     const errors: unknown[] = [];
     const projector = new Projector(store, a, { retryDelayMs: 5, onError: (err) => errors.push(err) });
@@ -109,7 +109,7 @@ describe('a read-model file kept by two projectors at once', () => {
     } finally {
       await projector.stop();
     }
-    expect(errors.some((e) => e instanceof CheckpointMovedBackError)).toBe(true);
+    expect(errors).toEqual([]);
     const single = open('alone-after.sqlite');
     await new Projector(store, single).catchUp();
     expect(a.dump()).toEqual(single.dump());
