@@ -113,16 +113,21 @@ describe('Checkpoint', () => {
     expect(checkpoint.fresh()).toEqual({ position: 15n, applied: 15, event: 'e15' });
   });
 
+  it('the row as the code of the morning of 2026-11-27 reads it (a rollback to it): `event` the plain id of the event at `position`', () => {
+    checkpoint.set(15n, 15, 'e15');
+    expect(rm.db.prepare('SELECT position, applied, event FROM checkpoint').get()).toEqual({ position: '15', applied: 15, event: 'e15' });
+  });
+
   it('two processes opening a file made before the event column at once: the one that finds it added meanwhile opens it all the same', () => {
     const file = path.join(dir, 'old.sqlite');
     const old = new Database(file);
     old.exec("CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL); INSERT INTO checkpoint VALUES (1, '12', 12);");
     const db = new Database(file);
     // The other adds the column between this one's look and its ALTER TABLE.
-    const racing = new Proxy(db, { get: (t, k) => (k === 'exec' ? (sql: string) => (old.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT'), t.exec(sql)) : Reflect.get(t, k)) });
+    const racing = new Proxy(db, { get: (t, k) => (k === 'exec' ? (sql: string) => (old.exec(sql), t.exec(sql)) : Reflect.get(t, k)) });
     try {
       expect(() => new Checkpoint(rm).upgrade(racing)).not.toThrow();
-      expect(db.prepare("SELECT count(*) n FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()).toEqual({ n: 1 });
+      expect(db.prepare("SELECT count(*) n FROM pragma_table_info('checkpoint') WHERE name IN ('event', 'event_position')").get()).toEqual({ n: 2 });
     } finally {
       db.close();
       old.close();

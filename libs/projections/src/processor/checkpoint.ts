@@ -11,19 +11,22 @@ export interface CheckpointValue {
 
 /**
  * The position of the last event applied to the read models, how many events that is, and that
- * event's id: moved in each batch's transaction. (`event` is a column added on 2026-11-27: a file
- * made before gets it when opened, empty until its next batch.) The column holds "position:id", the
- * position the id was taken at: code of before (a rollback, an older `ledger` command on the same
- * file) moves position and applied and leaves the column as it was, and an id of another position
- * is no id of this one (the Projector then checks by position only).
+ * event's id: moved in each batch's transaction. (`event` and `event_position` are columns added
+ * on 2026-11-27: a file made before gets them when opened, empty until its next batch.) `event` holds
+ * the plain id, as the code of the morning of 2026-11-27 reads it, and `event_position` the position
+ * it was taken at: code of before (a rollback, an older `ledger` command on the same file) moves
+ * position and applied and leaves both as they were, and an id of another position is no id of this
+ * one (the Projector then checks by position only).
  */
 export class Checkpoint implements TableSet {
   readonly tables = ['checkpoint'];
-  readonly schema = 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, event TEXT);';
+  readonly schema = 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, event TEXT, event_position TEXT);';
 
   private readonly stmts = this.rm.statements((db) => ({
-    get: db.prepare<[], { position: string | null; applied: number; event: string | null }>('SELECT position, applied, event FROM checkpoint WHERE id = 1'),
-    set: db.prepare<[string, number, string | null]>('INSERT INTO checkpoint (id, position, applied, event) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, applied = excluded.applied, event = excluded.event'),
+    get: db.prepare<[], { position: string | null; applied: number; event: string | null; event_position: string | null }>('SELECT position, applied, event, event_position FROM checkpoint WHERE id = 1'),
+    set: db.prepare<[string, number, string | null, string | null]>(
+      'INSERT INTO checkpoint (id, position, applied, event, event_position) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position, applied = excluded.applied, event = excluded.event, event_position = excluded.event_position',
+    ),
   }));
   /**
    * The row as last read, on the connection it was read on. Each reply of the API asks for the
@@ -39,19 +42,21 @@ export class Checkpoint implements TableSet {
   constructor(private readonly rm: ReadModelDb) {}
 
   upgrade(db: Database.Database): void {
-    if (db.prepare("SELECT 1 FROM pragma_table_info('checkpoint') WHERE name = 'event'").get()) return;
-    try {
-      db.exec('ALTER TABLE checkpoint ADD COLUMN event TEXT');
-    } catch (err) {
-      // Another process opening the same file added it between the look and this (two starting at once).
-      if (!/duplicate column name: event/.test((err as Error)?.message)) throw err;
+    for (const column of ['event', 'event_position']) {
+      if (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get('checkpoint', column)) continue;
+      try {
+        db.exec(`ALTER TABLE checkpoint ADD COLUMN ${column} TEXT`);
+      } catch (err) {
+        // Another process opening the same file added it between the look and this (two starting at once).
+        if (!(err as Error)?.message?.includes(`duplicate column name: ${column}`)) throw err;
+      }
     }
   }
 
   get(): CheckpointValue {
     if (this.read?.db === this.rm.db) return this.read.value;
     const row = this.stmts().get.get();
-    const event = row?.position && row.event?.startsWith(`${row.position}:`) ? row.event.slice(row.position.length + 1) : undefined;
+    const event = row?.position && row.event && row.event_position === row.position ? row.event : undefined;
     const value = { position: row?.position ? BigInt(row.position) : undefined, applied: row?.applied ?? 0, ...(event ? { event } : {}) };
     this.read = { db: this.rm.db, value };
     return value;
@@ -65,7 +70,7 @@ export class Checkpoint implements TableSet {
 
   set(position: bigint, applied: number, event?: string): void {
     this.read = undefined;
-    this.stmts().set.run(position.toString(), applied, event === undefined ? null : `${position}:${event}`);
+    this.stmts().set.run(position.toString(), applied, event ?? null, event === undefined ? null : position.toString());
   }
 
   reset(): void {

@@ -237,7 +237,7 @@ describe('projections', () => {
   it('halted on read models of another log, a live projector goes on once another process rebuilt them in place (ledger rebuild beside the API)', async () => {
     await projector.catchUp();
     const head = (await store.headPosition())!;
-    behindItsBack('UPDATE checkpoint SET position = ?, event = ? WHERE id = 1', String(head + 5n), `${head + 5n}:an-event-of-another-log`);
+    behindItsBack('UPDATE checkpoint SET position = ?, event = ?, event_position = ? WHERE id = 1', String(head + 5n), 'an-event-of-another-log', String(head + 5n));
     const errors: unknown[] = [];
     const live = new Projector(store, projector.writer, { checkpointWatchMs: 10, retryDelayMs: 10, onError: (err) => errors.push(err) });
     live.start();
@@ -324,7 +324,7 @@ describe('a store appended to and projected by another process within the turn t
       log.close();
       expect(BigInt(last.position)).toBeGreaterThan(head!);
       const other = new Database(mine.writer.db.file);
-      other.prepare('UPDATE checkpoint SET position = ?, applied = applied + 1, event = ? WHERE id = 1').run(String(last.position), `${last.position}:${last.event_id}`);
+      other.prepare('UPDATE checkpoint SET position = ?, applied = applied + 1, event = ?, event_position = ? WHERE id = 1').run(String(last.position), last.event_id, String(last.position));
       other.close();
       expect(await mine.catchUp()).toBe(0);
       expect(mine.halted).toBeUndefined();

@@ -335,6 +335,7 @@ export class Projector {
   private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => (this.wake = undefined, resolve()), ms);
+      timer.unref(); // the loop alone (halted, watching the checkpoint) keeps no process alive: whoever serves it does
       this.wake = () => (clearTimeout(timer), (this.wake = undefined), resolve());
     });
   }
