@@ -496,10 +496,6 @@ async function scan(
   function judged(d: ServiceRequestEvaluatedV1, at: RecordedEvent, rs: RuleSet, [sender, device, meterPoint]: unknown[]): void {
     const position = at.position;
     const state = { sender: sender as UserState | undefined, device: device as DeviceState | undefined, meterPoint: meterPoint as MeterPointState | undefined, revisionsRead: d.revisionsRead };
-    if (ruleSet && !readsMeterPointJudged(d, state.device, rs)) {
-      report.notJudgeable++; // another rule set would judge it on a meter point the decision did not read: not comparable
-      return;
-    }
     // Under another rule set what was decided is compared (its verdict); as recorded, the whole decision.
     let request: ServiceRequest;
     try {
@@ -508,6 +504,10 @@ async function scan(
       // A recorded request that does not validate (an edited record) is damage to the log, said where it is.
       if (err instanceof DomainError) throw new UnreadableEventError(at.stream, at.revision, at.position, `its recorded request does not validate: ${err.message}`);
       throw err;
+    }
+    if (ruleSet && !readsMeterPointJudged(d, state.device, rs)) {
+      report.notJudgeable++; // another rule set would judge it on a meter point the decision did not read: not comparable
+      return;
     }
     const replayed = ruleSet ? verdict(request, state, rs, d.evaluatedAt) : evaluate(request, state, rs, d.evaluatedAt).decision.data;
     report.judged++;
