@@ -280,7 +280,10 @@ export class AuditJobs {
 
   /** A worker whose job has answered: kept idle for the next job if it takes one and there is room, else terminated. */
   private release(worker: Worker, reusable: boolean): void {
+    let dropped = false;
     const drop = () => {
+      if (dropped) return; // once: an error the worker emits while it is being terminated asks again
+      dropped = true;
       const i = this.idle.findIndex((w) => w.worker === worker);
       if (i >= 0) this.idle.splice(i, 1);
       const exited = worker.terminate();
