@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Projector } from '@ledger/projections';
 import { JobService } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
 
@@ -232,6 +233,25 @@ describe('a job asked for while the API shuts down', () => {
 });
 
 describe('incremental verification', () => {
+  it('says the read models halted on a log that is not theirs (a store restored from an older backup) as such, not as an unreadable event', async () => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    try {
+      await estate(t);
+      // The store put back as it was three events ago: the read models are ahead of it.
+      const head = (await t.store.headPosition())!;
+      raw.prepare('DELETE FROM events WHERE position > ?').run(head - 3n);
+      await new Promise((r) => setTimeout(r, 10)); // the store's read snapshot of this turn (it read the head) predates the restore
+      // What the API's start after such a restore does: catch up from the checkpoint, which checks the event there first.
+      await expect(t.app.get(Projector).catchUp()).rejects.toThrow(/they were made from another log/);
+      const body = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      expect(body).toMatchObject({ ok: false, unreadable: [], halted: { position: head.toString(), reason: expect.stringMatching(`^the read models were projected through position ${head}, past the head of the store \\(position ${head - 3n}\\): they were made from another log`) } });
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  }, 60_000);
+
   it('checks each event once as it is projected: it agrees with the full walk, and finds a forged event the projector meets', async () => {
     const t = await startTestApp();
     const raw = new Database(t.storeFile);

@@ -55,7 +55,9 @@ export class AuditController {
   verifyIncremental() {
     const report = this.integrity.incrementalVerification();
     const halted = this.projector.halted;
-    return { ...report, ok: report.ok && !halted, unreadable: halted ? [halted] : [] };
+    // A halt at an event names its stream: an unreadable event. One that names none is read models of another log (a restored store).
+    const unreadable = halted?.stream !== undefined ? [halted] : [];
+    return { ...report, ok: report.ok && !halted, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}) };
   }
 
   @Get('audit/verify/last')
