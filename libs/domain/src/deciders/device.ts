@@ -1,7 +1,7 @@
 import { DEVICE_STATUSES, DEVICE_TYPES, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
-import type { CertificatePlacedV1, DeviceInventoryChangedV1, LedgerEvent, PlacedVia } from '../events';
+import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '../events';
 import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
-import { evolveJudgedDevice, type DeviceState } from '../state';
+import { evolveDevice, evolveJudgedDevice, type DeviceState } from '../state';
 import { parseOneOf, type Decider } from './decider';
 import { checkChangedSince, checkResent, lastAtSameInstant, sameInstant } from './resent';
 
@@ -117,31 +117,28 @@ export function checkPlacementResent(c: PlaceCertificate, recorded: CertificateP
 }
 
 /**
- * An inventory change found recorded (its retry), given the events recorded on the device's stream
- * after it: a retry while no other change of the device at the same `changedAt` was recorded
- * since; else refused (FactChangedSinceError naming `changedAt`), since the record holds that one
- * and this, sent again, may be a change back to it at the same instant.
+ * An inventory change found recorded (its retry), against the device as folded now: a retry while
+ * the last change of the device at the same `changedAt` (its fold's inventory timeline, in the order
+ * recorded) is this one; else refused (FactChangedSinceError naming `changedAt`), since the record
+ * holds that one and this, sent again, may be a change back to it at the same instant. Read from
+ * the fold, not the stream: a retry costs the same however long the device's history.
  */
-export function checkInventoryChangedSince(c: ChangeInventory, later: readonly LedgerEvent[]): void {
-  const last = lastAtSameInstant(later, (e): e is DeviceEvent & { type: 'DeviceInventoryChanged' } => e.type === 'DeviceInventoryChanged' && sameInstant(e.data.changedAt, c.changedAt));
-  const again = deviceDecider.decide(c, deviceDecider.initialState(c.deviceId))[0].data;
-  checkChangedSince('changedAt', `the inventory change of ${c.deviceId} to ${c.status} at ${c.changedAt}`, last?.data, again, { instants: ['changedAt'] });
+export function checkInventoryChangedSince(c: ChangeInventory, device: DeviceState): void {
+  const last = lastAtSameInstant(device.inventory, (e) => sameInstant(e.changedAt, c.changedAt));
+  const again = evolveDevice(deviceDecider.initialState(c.deviceId), deviceDecider.decide(c, deviceDecider.initialState(c.deviceId))[0]).inventory![0];
+  checkChangedSince('changedAt', `the inventory change of ${c.deviceId} to ${c.status} at ${c.changedAt}`, last, again, { instants: ['changedAt'] });
 }
 
 /**
- * A placement found recorded (its retry), given the events recorded on the device's stream after
- * it: a retry while, for each copy it is held in, no placement of another certificate in the same
- * slot and that copy, at the same `placedAt`, was recorded since (the last such one for the copy
- * is this certificate, or there is none); else refused (FactChangedSinceError naming `placedAt`):
- * at that instant that copy holds the later one.
+ * A placement found recorded (its retry), against the device as folded now: a retry while, for
+ * each copy it is held in, the last placement in the same slot and that copy at the same
+ * `placedAt` (its fold's placements, in the order recorded) is of this certificate; else refused
+ * (FactChangedSinceError naming `placedAt`): at that instant that copy holds the later one.
  */
-export function checkPlacementChangedSince(c: PlaceCertificate, later: readonly LedgerEvent[]): void {
+export function checkPlacementChangedSince(c: PlaceCertificate, device: DeviceState): void {
   const fact = `the placement of certificate ${c.certificate.serial} (issuer ${c.certificate.issuer}) in the ${c.slot} slot of ${c.deviceId} at ${c.placedAt}`;
   for (const copy of c.heldBy) {
-    const last = lastAtSameInstant(
-      later,
-      (e): e is DeviceEvent & { type: 'CertificatePlaced' } => e.type === 'CertificatePlaced' && e.data.slot === c.slot && sameInstant(e.data.placedAt, c.placedAt) && e.data.heldBy.includes(copy),
-    );
-    checkChangedSince('placedAt', fact, last && { certificate: last.data.certificate }, { certificate: c.certificate });
+    const last = lastAtSameInstant(device.placements, (p) => p.slot === c.slot && sameInstant(p.placedAt, c.placedAt) && p.heldBy.includes(copy));
+    checkChangedSince('placedAt', fact, last && { certificate: last.certificate }, { certificate: c.certificate });
   }
 }

@@ -1,8 +1,8 @@
 import type { LedgerEvent } from '../events';
 import { cert, ids, inventory, placed, userRole } from '../testing/scenario';
-import { checkInventoryChangedSince, checkPlacementChangedSince, parseChangeInventory, parsePlaceCertificate } from './device';
+import { checkInventoryChangedSince, checkPlacementChangedSince, deviceDecider, parseChangeInventory, parsePlaceCertificate, type ChangeInventory, type PlaceCertificate } from './device';
 import { checkChangedSince, checkResent, FactChangedSinceError, FactReusedError, resentDifferences } from './resent';
-import { checkRoleChangedSince, parseRegisterUserRole } from './user';
+import { checkRoleChangedSince, parseRegisterUserRole, userDecider } from './user';
 
 describe('a fact sent again, against the one recorded under its name', () => {
   it.each`
@@ -38,13 +38,18 @@ const commissioned = parseChangeInventory({ deviceId: esme, deviceType: 'ESME', 
 const a1 = parsePlaceCertificate({ deviceId: esme, slot: 'networkOperator.critical', certificate: cert(noA), via: { kind: 'migration' }, placedAt: '2020-06-01' });
 const active = parseRegisterUserRole({ userId: noA, role: 'ED', effectiveFrom: '2020-01-01' });
 const a1Dsp = parsePlaceCertificate({ deviceId: esme, slot: 'networkOperator.critical', certificate: cert(noA), via: { kind: 'migration' }, placedAt: '2020-06-01', heldBy: ['DSP'] });
+/** The fact recorded, then `later`, folded as the command side folds the stream: what the check reads. */
+const deviceAfter = (fact: PlaceCertificate | ChangeInventory, later: LedgerEvent[]) =>
+  [...deviceDecider.decide(fact, deviceDecider.initialState(esme)), ...later].reduce(deviceDecider.evolve, deviceDecider.initialState(esme));
+const userAfter = (later: LedgerEvent[]) => [...userDecider.decide(active, userDecider.initialState(noA)), ...later].reduce(userDecider.evolve, userDecider.initialState(noA));
 const check = {
-  inventory: () => (later: LedgerEvent[]) => checkInventoryChangedSince(commissioned, later),
-  placement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1, later),
-  dspPlacement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1Dsp, later),
-  role: () => (later: LedgerEvent[]) => checkRoleChangedSince(active, later) };
+  inventory: () => (later: LedgerEvent[]) => checkInventoryChangedSince(commissioned, deviceAfter(commissioned, later)),
+  placement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1, deviceAfter(a1, later)),
+  dspPlacement: () => (later: LedgerEvent[]) => checkPlacementChangedSince(a1Dsp, deviceAfter(a1Dsp, later)),
+  role: () => (later: LedgerEvent[]) => checkRoleChangedSince(active, userAfter(later)),
+};
 
-describe('a fact keyed by an instant, found recorded, against the facts recorded after it', () => {
+describe('a fact keyed by an instant, found recorded, against the facts recorded after it (as the stream\'s fold holds them)', () => {
   it.each`
     rule                                                                                   | fact           | later                                                                                                      | then
     ${'nothing recorded since: a retry'}                                                   | ${'inventory'} | ${[]}                                                                                                      | ${[]}

@@ -1,4 +1,3 @@
-import type { LedgerEvent } from '../events';
 import { DomainError } from '../identifiers';
 
 /**
@@ -45,14 +44,12 @@ export function checkChangedSince(field: string, fact: string, later: unknown, a
 }
 
 /**
- * Of the facts recorded after one keyed by an instant, the last that `sameThing` says is for the
- * same thing at the same instant: the one the record holds at that instant (undefined: none).
+ * Of a timeline in the order recorded (a device's inventory changes or placements, a User's role
+ * registrations, as its fold keeps them), the last entry that `sameThing` says is for the same thing
+ * at the same instant: the one the record holds at that instant (undefined: none).
  */
-export function lastAtSameInstant<E extends LedgerEvent>(later: readonly LedgerEvent[], sameThing: (e: LedgerEvent) => e is E): E | undefined {
-  for (let i = later.length - 1; i >= 0; i--) {
-    const e = later[i];
-    if (sameThing(e)) return e;
-  }
+export function lastAtSameInstant<T>(timeline: readonly T[] | undefined, sameThing: (e: T) => boolean): T | undefined {
+  for (let i = (timeline?.length ?? 0) - 1; i >= 0; i--) if (sameThing(timeline![i])) return timeline![i];
   return undefined;
 }
 

@@ -51,13 +51,13 @@ export const userDecider: Decider<RegisterUserRole, UserState, UserRoleRegistere
 };
 
 /**
- * A role registration found recorded (its retry), given the events recorded on the User's stream
- * after it: a retry while no other registration of the same role at the same `effectiveFrom` was
- * recorded since; else refused (FactChangedSinceError naming `effectiveFrom`), since the record
+ * A role registration found recorded (its retry), against the User as folded now: a retry while
+ * the last registration of the same role at the same `effectiveFrom` (its fold's registrations, in
+ * the order recorded) is this one; else refused (FactChangedSinceError naming `effectiveFrom`), since the record
  * holds that one and this, sent again, may be a change back to it at the same instant.
  */
-export function checkRoleChangedSince(c: RegisterUserRole, later: readonly LedgerEvent[]): void {
-  const last = lastAtSameInstant(later, (e): e is UserRoleRegistered => e.type === 'UserRoleRegistered' && e.data.role === c.role && sameInstant(e.data.effectiveFrom, c.effectiveFrom));
-  const again = userDecider.decide(c, userDecider.initialState(c.userId))[0].data;
-  checkChangedSince('effectiveFrom', `the registration of ${c.userId} in role ${c.role} as ${c.status} from ${c.effectiveFrom}`, last?.data, again, { instants: ['effectiveFrom'] });
+export function checkRoleChangedSince(c: RegisterUserRole, user: UserState): void {
+  const last = lastAtSameInstant(user.registrations, (r) => r.role === c.role && sameInstant(r.effectiveFrom, c.effectiveFrom));
+  const again = evolveUser(userDecider.initialState(c.userId), userDecider.decide(c, userDecider.initialState(c.userId))[0]).registrations![0];
+  checkChangedSince('effectiveFrom', `the registration of ${c.userId} in role ${c.role} as ${c.status} from ${c.effectiveFrom}`, last, again, { instants: ['effectiveFrom'] });
 }

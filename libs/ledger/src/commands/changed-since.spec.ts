@@ -43,6 +43,21 @@ describe('a fact keyed by an instant, sent again after another was recorded at t
   const place = (serial: string, over: Record<string, unknown> = {}) =>
     ledger.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: certificate(serial, serial === 'B1' ? NO_A : NO_B), via: { kind: 'migration' }, placedAt: '2019-06-01', ...over }, ctx);
 
+  it("a retry is judged on the stream's fold: it reads back its own event only, however many were recorded after it", async () => {
+    for (let i = 1; i <= 50; i++) await ledger.changeInventory(inventory(i % 2 ? 'Suspended' : 'Commissioned', `2020-01-${String((i % 28) + 1).padStart(2, '0')}T00:00:${String(i).padStart(2, '0')}Z`), ctx);
+    let read = 0;
+    const readStream = store.readStream.bind(store);
+    store.readStream = (stream, options) => (async function* () {
+      for await (const e of readStream(stream, options)) (read++, yield e);
+    })();
+    try {
+      expect(await ledger.changeInventory(inventory('Commissioned'), ctx)).toMatchObject({ written: false }); // the first change, sent again: still the last at 2019-06-01
+      expect(read).toBe(1);
+    } finally {
+      store.readStream = readStream;
+    }
+  });
+
   it('an inventory change back at the same instant is refused (409) naming what the record holds then; the change between, sent again, is a retry', async () => {
     expect(await ledger.changeInventory(inventory('Suspended'), ctx)).toMatchObject({ written: true });
     const before = await events(`device-${ESME}`);

@@ -32,12 +32,12 @@ export interface CommandWiring<C, S, T = S> {
   resent?(command: C, recorded: LedgerEvent): void;
   /**
    * For a fact keyed by an instant (an inventory change, a role, a placement), whose name a change
-   * back to it at the same instant shares: refuses the command when the facts of its type recorded
-   * on the stream after it (`later`) hold another for the same thing at that instant
+   * back to it at the same instant shares: refuses the command when the stream's state as folded
+   * (its timeline of such facts) holds another for the same thing recorded last at that instant
    * (FactChangedSinceError), so that a retry is told "recorded before" only while it is what the
    * record holds.
    */
-  changedSince?(command: C, later: LedgerEvent[]): void;
+  changedSince?(command: C, state: S): void;
   /** Names the fact was recorded under by earlier code, looked for when its name today is not found. */
   formerNames?(command: C): string[];
   /** The context written into the events' metadata (default: the caller's). */
@@ -99,14 +99,6 @@ export class CommandHandler {
     return this.queue.run(wiring.stream(command).name, () => this.decideAndAppend(wiring, command, ctx));
   }
 
-  /** The events of one type recorded on a stream from revision `from` up to `to` (the revision folded), as the ledger reads them. */
-  private async recordedAfter(stream: string, type: string, from: number, to: bigint | undefined): Promise<LedgerEvent[]> {
-    const events: LedgerEvent[] = [];
-    if (to === undefined || BigInt(from) > to) return events;
-    for await (const e of this.store.readStream(stream, { fromRevision: BigInt(from), maxCount: Number(to) - from + 1 })) if (e.type === type) events.push(toLedgerEvent(e));
-    return events;
-  }
-
   private async decideAndAppend<C, S, T>(wiring: CommandWiring<C, S, T>, command: C, ctx: CommandContext): Promise<Handled> {
     const { name: stream, id } = wiring.stream(command);
     const factId = nameUuid(wiring.eventName(command, 0));
@@ -125,7 +117,7 @@ export class CommandHandler {
         const recorded = await readAppendAt(this.store, stream, BigInt(recordedAt), count, idAt);
         const fact = toLedgerEvent(recorded[0]);
         wiring.resent?.(command, fact);
-        if (wiring.changedSince) wiring.changedSince(command, await this.recordedAfter(stream, recorded[0].type, recordedAt + count, written.revision));
+        wiring.changedSince?.(command, written.state);
         return { written: false, stream, recorded, fact };
       }
       const events = wiring.decide(command, await wiring.read(command, written, this.load));
