@@ -5,8 +5,8 @@ import { toLedgerEvent } from './streams';
 /**
  * How a stream's events are read for its fold: the only part of a decision a fold reads is its
  * `evaluatedAt` (the device decider's, evolveJudgedDevice), so its checks' reasons are not
- * rendered; it is still decoded whole (not as lean as the what-if's folds, stream-folds.ts), so that one that does not decode stops the command (an
- * UnreadableEventError), as it halts the projector where no check thread has read it first
+ * rendered; it is still decoded whole (not as lean as the what-if's folds, stream-folds.ts), so
+ * that one that does not decode stops the command (an UnreadableEventError), as it halts the projector where no check thread has read it first
  * (check-thread.ts, readEvent).
  */
 const FOLDED = { reasons: false } as const;
