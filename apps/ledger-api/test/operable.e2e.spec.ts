@@ -151,6 +151,10 @@ describe('a decision judged later than received', () => {
     const warning = t.logs.map((l) => JSON.parse(l) as { level: number; msg?: string }).find((l) => l.msg?.includes(said));
     expect(warning).toMatchObject({ level: 40 });
     expect(warning!.msg).toMatch(/s after it was received \(.*\): a decision already on its device was judged then; is a clock ahead\?$/);
+    // More of them within the minute are counted, not each logged.
+    for (const counter of [3, 4]) await t.as('intake').post('/service-requests', { requestId: `${SUPPLIER}:${ESME}:${counter}`, srv: '4.1.1' }).expect(200);
+    expect((await t.as('auditor').get('/metrics').expect(200)).text).toMatch(/^ledger_decision_judged_late_seconds_count 3$/m);
+    expect(t.logs.filter((l) => l.includes('is a clock ahead?'))).toHaveLength(1);
   });
 });
 

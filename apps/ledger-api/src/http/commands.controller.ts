@@ -53,6 +53,22 @@ export class CommandsController {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** Judged-late warnings: at most one a minute, saying how many were not logged since (a clock ahead dates every decision on its device, for hours). */
+  private lateWarnedAt = 0;
+  private lateUnlogged = 0;
+
+  private warnJudgedLate(requestId: string | undefined, evaluatedAt: string, receivedAt: string, late: number): void {
+    const now = Date.now();
+    if (now - this.lateWarnedAt < JUDGED_LATE_WARNING_MS) {
+      this.lateUnlogged++;
+      return;
+    }
+    const more = this.lateUnlogged ? ` (and ${this.lateUnlogged} more judged over a minute late since the last such warning)` : '';
+    this.lateWarnedAt = now;
+    this.lateUnlogged = 0;
+    this.logger.warn({ context: 'ledger-api', requestId }, `${requestId} was judged at ${evaluatedAt}, ${Math.round(late / 1000)} s after it was received (${receivedAt}): a decision already on its device was judged then; is a clock ahead?${more}`);
+  }
+
   @Post('service-requests')
   @HttpCode(200)
   @ApiOperation({ summary: 'Judge a service request (DUIS XML or JSON) and record the decision' })
@@ -72,9 +88,7 @@ export class CommandsController {
       const late = Date.parse(d.evaluatedAt) - Date.parse(receivedAt);
       if (late > 0) {
         this.metrics.judgedLateSeconds.observe(late / 1000);
-        if (late > JUDGED_LATE_WARNING_MS) {
-          this.logger.warn({ context: 'ledger-api', requestId: req.ledgerRequestId }, `${req.ledgerRequestId} was judged at ${d.evaluatedAt}, ${Math.round(late / 1000)} s after it was received (${receivedAt}): a decision already on its device was judged then; is a clock ahead?`);
-        }
+        if (late > JUDGED_LATE_WARNING_MS) this.warnJudgedLate(req.ledgerRequestId, d.evaluatedAt, receivedAt, late);
       }
     }
     return this.reply(result);
