@@ -123,6 +123,14 @@ describe('the timelines edition 3 reads, and states folded before they were kept
     expect(userAt(user, LATER)).toBe(user);
   });
 
+  it('of two at one instant the one appended later is in force, also while a change dated later is pending (not only where every change is in force and in order)', () => {
+    const T1 = '2020-01-01T00:00:00.000Z';
+    const device = fold(evolveDevice, [inventory(esme, 'ESME', 1, 'InstalledNotCommissioned', mpan, T1), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T1), inventory(esme, 'ESME', 1, 'Decommissioned', null, LATER)])!;
+    expect(inventoryAt(device, NOW)).toMatchObject({ status: 'Commissioned', mpxn: mpan });
+    const user = fold(evolveUser, [userRole(noA, 'ED', 'Active', T1), userRole(noA, 'ED', 'Suspended', T1), userRole(noA, 'ED', 'Active', LATER)])!;
+    expect(rolesAt(user, NOW).ED).toMatchObject({ status: 'Suspended' });
+  });
+
   it('a state folded before the timelines were kept, and then changed, keeps none (its history is not known): it is judged as last recorded', () => {
     const user: UserState = { userId: noA, roles: { ED: { status: 'Active', marketIds: [], effectiveFrom: '2020-01-01T00:00:00.000Z' } } };
     const suspended = evolveUser(user, userRole(noA, 'ED', 'Suspended', '2031-01-01T00:00:00.000Z'));

@@ -39,7 +39,7 @@ export function evolveUser(state: UserState | undefined, event: LedgerEvent): Us
   const d = event.data;
   const base = state ?? { userId: d.userId, roles: {} };
   const held: HeldRole = { status: d.status, marketIds: d.marketIds, effectiveFrom: d.effectiveFrom };
-  const next: UserState = { ...base, roles: { ...base.roles, [d.role]: held } };
+  const next: UserState = Object.assign(copyOf(base), { roles: withKey(base.roles, d.role, held) }); // not spreads that gain keys (withKey)
   // A state folded before registrations were kept, that already holds roles, keeps none: its history is not known.
   if (base.registrations || Object.keys(base.roles).length === 0) next.registrations = [...(base.registrations ?? []), { role: d.role as RoleRegistration['role'], ...held }];
   return next;
