@@ -477,8 +477,9 @@ export class SqliteEventStore implements EventStore {
     const dataVersion = this.stmt.dataVersion.get()!;
     const mark = (position: bigint): ChangeMark => ({ position, snapshot: this.snapshots, dataVersion, commits: this.commitCount });
     if (since && since.dataVersion === dataVersion && since.commits === this.commitCount) return { mark: mark(since.position), streams: NO_STREAMS };
-    const head = () => BigInt(this.stmt.headPosition.get()?.position ?? 0);
-    if (!since) return { mark: mark(head()), streams: new Map() };
+    const head = BigInt(this.stmt.headPosition.get()?.position ?? 0);
+    if (!since) return { mark: mark(head), streams: new Map() };
+    if (head - since.position > BigInt(maxEvents)) return { mark: mark(head), streams: undefined }; // too many to name: not read (an index lookup, not the tail)
     const rows = this.stmt.tail.all(since.position, maxEvents + 1);
     let position = since.position;
     const streams = new Map<string, bigint>();
@@ -486,7 +487,7 @@ export class SqliteEventStore implements EventStore {
       streams.set(r.stream, BigInt(r.revision));
       if (BigInt(r.position) > position) position = BigInt(r.position);
     }
-    if (position - since.position > BigInt(maxEvents)) return { mark: mark(head()), streams: undefined };
+    if (position - since.position > BigInt(maxEvents)) return { mark: mark(head), streams: undefined };
     return { mark: mark(position), streams };
   }
 

@@ -26,6 +26,14 @@ export interface TableSet {
  * file built elsewhere (`replaceWith`, the rebuild job's), after which every statement prepared
  * through `statements()` is prepared again on the new connection.
  */
+/** The read models cannot be replaced this instant: another connection reads them (replaceWith, which waits on nobody). */
+export class ReadModelsBusyError extends Error {
+  override readonly name = 'ReadModelsBusyError';
+  constructor(built: string) {
+    super(`cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`);
+  }
+}
+
 export class ReadModelDb {
   private database!: Database.Database;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
@@ -98,7 +106,7 @@ export class ReadModelDb {
     // Every commit into the file itself first, so that removing the WAL below loses nothing, even if the move then fails;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
-    if (busy) throw new Error(`cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`);
+    if (busy) throw new ReadModelsBusyError(built);
     this.db.close();
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     try {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
 import type { Ledger } from '@ledger/ledger';
+import Database from 'better-sqlite3';
 import { ReadModelDb, type Projector } from '@ledger/projections';
 import { JobService } from './jobs.controller';
 
@@ -46,6 +47,36 @@ describe('a synchronous route whose job another caller cancels', () => {
 });
 
 describe('the end of a rebuild job', () => {
+  it('a built file put in place while a ledger command reads the live read models: waited for, not thrown away', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-service-'));
+    const readModels = new ReadModelDb(path.join(dir, 'readmodels.sqlite'));
+    const file = path.join(dir, 'readmodels.sqlite.rebuild-1');
+    const built = new Database(file);
+    built.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES ('built')");
+    built.close();
+    const reader = new Database(readModels.file);
+    try {
+      readModels.db.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('live')");
+      reader.exec('BEGIN');
+      reader.prepare('SELECT * FROM t').all(); // a read transaction open on the live file
+      setTimeout(() => reader.exec('COMMIT'), 300);
+      const ledger = { recordAuditJob: async () => undefined } as unknown as Ledger;
+      const projector = { stop: async () => undefined, start: () => undefined } as unknown as Projector;
+      const job: AuditJob = {
+        ...{ id: 'j2', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: false },
+        ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
+        ...{ progress: { done: 1, total: 1, perSecond: null, expectedEnd: null }, result: { file, position: '1', applied: 1 } },
+      };
+      await JobService.onEnded(ledger, projector, readModels)(job);
+      expect(job.state).toBe('succeeded');
+      expect(readModels.db.prepare('SELECT x FROM t').all()).toEqual([{ x: 'built' }]);
+    } finally {
+      reader.close();
+      readModels.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a built file that cannot be put in place (removed meanwhile): the job is recorded as failed, saying why, and the live read models go on serving', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-service-'));
     const readModels = new ReadModelDb(path.join(dir, 'readmodels.sqlite'));

@@ -6,7 +6,7 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 
@@ -58,6 +58,9 @@ export class JobEndedError extends Error {
 
 /** The largest position a store holds (SQLite's rowid, a signed 64-bit integer). */
 const MAX_POSITION = 2n ** 63n - 1n;
+/** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
+const SWAP_ATTEMPTS = 50;
+const SWAP_RETRY_MS = 100;
 
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
@@ -109,7 +112,16 @@ export class JobService implements BeforeApplicationShutdown {
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
-          readModels.replaceWith((job.result as { file: string }).file);
+          // Another connection reading the live file this instant (a ledger command) is waited out a while, not the event loop on it: a whole rebuild is not thrown away for one read.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              readModels.replaceWith((job.result as { file: string }).file);
+              break;
+            } catch (err) {
+              if (!(err instanceof ReadModelsBusyError) || attempt >= SWAP_ATTEMPTS) throw err;
+              await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
+            }
+          }
         } catch (err) {
           job.state = 'failed';
           job.error = `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
