@@ -8,8 +8,8 @@ import { deviceAsOf, type DatedEvent, type DeviceState, type Instant, type Meter
  */
 export interface EstateReads {
   devices: {
-    /** Every SMETS1 device now, in device-id order. */
-    smets1(): Iterable<DeviceState>;
+    /** Every device SMETS1 at some time (as last recorded or in its history), its state now, in device-id order. */
+    smets1Ever(): Iterable<DeviceState>;
     /** Devices now, by id. */
     states(deviceIds: Iterable<string>): Map<string, DeviceState>;
     /** The dated histories of those of these devices whose state as of `at` may differ from their state now (anything dated after `at`). */
@@ -33,12 +33,14 @@ function* chunks<T>(items: Iterable<T>, size: number): IterableIterator<T[]> {
 }
 
 /**
- * The SMETS1 devices of now as they were at `at`, `size` at a time: a device with anything dated
- * after `at` is the domain's fold of its history up to `at` (`deviceAsOf`; none when nothing of it
- * was effective yet), any other is its state now. The histories are read a chunk at a time.
+ * The devices SMETS1 at some time as they were at `at`, `size` at a time: a device with anything
+ * dated after `at` is the domain's fold of its history up to `at` (`deviceAsOf`; none when nothing
+ * of it was effective yet), any other is its state now. Whether one was SMETS1 at `at` is its
+ * inventory record in force then (inventoryAt), which the reports' domain functions read. The
+ * histories are read a chunk at a time.
  */
 export function* smets1AsOf(devices: EstateReads['devices'], at: Instant, size: number): IterableIterator<DeviceState[]> {
-  for (const chunk of chunks(devices.smets1(), size)) {
+  for (const chunk of chunks(devices.smets1Ever(), size)) {
     const changed = devices.historiesChangedAfter(chunk.map((d) => d.deviceId), at);
     yield chunk.flatMap((now) => {
       const history = changed.get(now.deviceId);

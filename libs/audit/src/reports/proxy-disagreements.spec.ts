@@ -12,7 +12,7 @@ const history: LedgerEvent[] = [
 const now = fold(evolveDevice, history)!;
 const report = new ProxyDisagreementReport({
   devices: {
-    smets1: () => [now],
+    smets1Ever: () => [now],
     states: () => new Map(),
     historiesChangedAfter: (deviceIds, at) => new Map(deviceIds.includes(esme) && at < '2020-01-01T00:00:00.000Z' ? [[esme, datedDeviceEvents(history)]] : []),
   },

@@ -8,13 +8,25 @@ export function areaOf(mpxn: string | null): string | null {
 }
 
 /**
- * The stuck-device report kept as a projection: one row per SMETS1 device with its stuck status as
+ * Whether a device has a row at `now`: it is SMETS1 in force (inventoryAt), or one of its inventory
+ * changes dated later is SMETS1 (its row, not stuck meanwhile, is due then). Not a device whose
+ * SMETS1 record, appended last, is dated before the record in force, nor one that was SMETS1 and no
+ * longer is: the as-of report finds those at the instants they were.
+ */
+function tracked(device: DeviceState, now: string): boolean {
+  return inventoryAt(device, now).smetsGeneration === 1 || (device.inventory ?? []).some((c) => c.changedAt > now && c.smetsGeneration === 1);
+}
+
+/**
+ * The stuck-device report kept as a projection: one row per SMETS1 device (or due to be) with its stuck status as
  * the domain's `stuckStatus` gives it, recomputed whenever an event touches the device or its meter
  * point, and again once the time passes at which it can change by itself (`valid_until`: a
  * future-dated placement, inventory change or NO registration taking effect). A device's
- * generation and meter point are those of its inventory record in force (`inventoryAt`): the
- * devices of a meter point are those the inventory links to it last recorded (`devices.mpxn`) or
- * in force when their row was made (`stuck_status.mpxn`). So a report "now" is a query of the
+ * generation and meter point are those of its inventory record in force (`inventoryAt`), so a
+ * device has a row while it is SMETS1 in force or one of its changes dated later is (`tracked`: the
+ * row's valid_until then brings it up to date when that change comes into force); the devices of a
+ * meter point are those the inventory links to it last recorded (`devices.mpxn`) or in force when
+ * their row was made (`stuck_status.mpxn`). So a report "now" is a query of the
  * stuck rows (StuckQueries), not a pass over every device. It reads the device and meter-point
  * states those projections wrote, so it comes after them in a batch. A rebuild into a file of its
  * own makes every row once, at its end (`hold`, `finish`).
@@ -43,6 +55,10 @@ export class StuckProjection implements Projection {
     devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1) AND mpxn = ?'),
     smets1: db.prepare<[number], { rowid: number; device: string; meterPoint: string | null }>(
       'SELECT d.rowid, d.state AS device, m.state AS meterPoint FROM devices d LEFT JOIN meter_points m ON m.mpxn = d.mpxn WHERE d.rowid > ? AND d.smets_generation = 1 ORDER BY d.rowid LIMIT 1000',
+    ),
+    // Devices SMETS1 in their history but not as last recorded (a correction dated later, or backdated before a SMETS1 record): few.
+    smets1Before: db.prepare<[], { device_id: string }>(
+      'SELECT DISTINCT h.device_id FROM inventory_history h JOIN devices d ON d.device_id = h.device_id WHERE h.smets_generation = 1 AND d.smets_generation IS NOT 1',
     ),
     put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>(
       `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -96,17 +112,23 @@ export class StuckProjection implements Projection {
     this.fill(this.clock());
   }
 
-  /** A row for every SMETS1 device (the table empty: a rebuild's end, a backfill), from the states the other projections wrote. */
+  /**
+   * A row for every device `tracked` (the table empty: a rebuild's end, a backfill), from the
+   * states the other projections wrote: those SMETS1 as last recorded, then those SMETS1 in their
+   * history only.
+   */
   private fill(now: string): void {
     const s = this.stmts();
     for (let page = s.smets1.all(0); page.length; page = s.smets1.all(page[page.length - 1].rowid)) {
       for (const r of page) {
         const device = JSON.parse(r.device) as DeviceState;
+        if (!tracked(device, now)) continue;
         const mpxn = meterPointAt(device, now);
         if (mpxn !== (device.mpxn || undefined)) this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
         else this.put(device, mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
       }
     }
+    this.refresh(s.smets1Before.all().map((r) => r.device_id), now);
   }
 
   /** Recomputes the rows of these devices as of `now` (inside the caller's transaction). */
@@ -114,8 +136,7 @@ export class StuckProjection implements Projection {
     const s = this.stmts();
     for (const id of deviceIds) {
       const device = loadState<DeviceState>(s.device, id);
-      // A row for a device SMETS1 as last recorded or in force (its valid_until brings it up to date when that changes).
-      if (!device || (device.smetsGeneration !== 1 && inventoryAt(device, now).smetsGeneration !== 1)) {
+      if (!device || !tracked(device, now)) {
         s.drop.run(id);
         continue;
       }

@@ -99,7 +99,7 @@ describe('the device as of an instant is the domain fold of its stream up to the
     const projector = new Projector(store, writer, { batchSize: 97 });
     await projector.catchUp();
     ({ devices, meterPoints: registrations } = queriesOf(writer));
-    const smets1 = [...devices.smets1()].filter((d) => d.status === 'Commissioned' && d.mpxn);
+    const smets1 = [...devices.smets1Ever()].filter((d) => d.status === 'Commissioned' && d.mpxn);
 
     // Future-dated repairs and renewals by the registered NO: accepted on DECIDED, in force from EXECUTES.
     let accepted = 0;

@@ -75,9 +75,17 @@ export class DeviceQueries {
 
   // ---- for the audit reports: many devices in few queries ------------------------------------
 
-  /** Every SMETS1 device now, in device-id order (read as it is iterated). */
-  *smets1(): IterableIterator<DeviceState> {
-    const rows = this.rm.db.prepare<[], { state: string }>('SELECT state FROM devices WHERE smets_generation = 1 ORDER BY device_id').iterate();
+  /**
+   * Every device SMETS1 at some time, now, in device-id order (read as it is iterated): those SMETS1
+   * as last recorded, and those with a SMETS1 record in their history (SMETS1 in force before a
+   * change, or in force now or later where a change dated otherwise was recorded after).
+   */
+  *smets1Ever(): IterableIterator<DeviceState> {
+    const rows = this.rm.db
+      .prepare<[], { state: string }>(
+        'SELECT state FROM devices WHERE smets_generation = 1 OR device_id IN (SELECT device_id FROM inventory_history WHERE smets_generation = 1) ORDER BY device_id',
+      )
+      .iterate();
     for (const r of rows) yield JSON.parse(r.state) as DeviceState;
   }
 
