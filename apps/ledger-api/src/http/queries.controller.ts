@@ -129,7 +129,7 @@ export class QueriesController {
   }
 
   @Get('meter-points/:mpxn/devices')
-  @ApiOperation({ summary: 'The devices the inventory links to a meter point now (at most 1,000)' })
+  @ApiOperation({ summary: 'The devices the inventory links to a meter point now' })
   meterPointDevices(@Param('mpxn') raw: string) {
     const mpxn = parseInventoryMpxn(raw, 'mpxn'); // as the inventory takes it: a DCC test MPAN failing its check digit too
     return { mpxn, devices: this.devices.devicesOn(mpxn) };

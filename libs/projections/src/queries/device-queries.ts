@@ -8,7 +8,7 @@ export class DeviceQueries {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
     on: db.prepare<[string, string], { state: string }>(
-      'SELECT state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ?) ORDER BY device_id LIMIT 1000',
+      'SELECT state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ?) ORDER BY device_id',
     ),
   }));
 
@@ -36,15 +36,17 @@ export class DeviceQueries {
 
   /**
    * The devices whose inventory record in force now (`inventoryAt`; default: the clock) links them
-   * to a meter point, with type, generation and status: of the devices it links to it as last
-   * recorded or at any time in its history.
+   * to a meter point, with type, generation and status: of every device it links to it as last
+   * recorded or at any time in its history (read one at a time; all of them: until 2026-11-27 the
+   * first 1,000 by id, before the filter, so that one in force could be left out silently).
    */
   devicesOn(mpxn: string, now: string = this.clock()): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
-    return this.stmts()
-      .on.all(mpxn, mpxn)
-      .map((r) => inventoryAt(JSON.parse(r.state) as DeviceState, now))
-      .filter((d) => d.mpxn === mpxn)
-      .map((d) => ({ deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status }));
+    const out: Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> = [];
+    for (const r of this.stmts().on.iterate(mpxn, mpxn)) {
+      const d = inventoryAt(JSON.parse(r.state) as DeviceState, now);
+      if (d.mpxn === mpxn) out.push({ deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status });
+    }
+    return out;
   }
 
   /**
