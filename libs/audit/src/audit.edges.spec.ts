@@ -334,3 +334,46 @@ describe('a verify job while the ledger writes', () => {
     }
   });
 });
+
+describe('a what-if job while the ledger writes', () => {
+  it('judges and counts the decisions through the position it reports, the head when it started, on one thread or two, a window reaching past it ending there', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-what-if-job-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    const store = new SqliteEventStore(file);
+    try {
+      const ledger = new Ledger(store, getRuleSet('baseline'));
+      await ledger.registerUserRole({ userId: NO_A, role: 'ED', effectiveFrom: '2019-01-01' }, ctx);
+      await ledger.recordRegistration({ mpxn: MPAN, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R1' }, ctx);
+      await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+      let counter = 0;
+      const read = () => ledger.submit(parseServiceRequest({ requestId: `${NO_A}:${ESME}:${++counter}`, srv: '4.1.1', receivedAt: '2024-03-01T00:00:00.000Z', format: 'json' }), ctx);
+      await read();
+      for (const [threads, page] of [[1], [2], [1, { maxEvents: 1000 }], [2, { maxEvents: 1000 }]] as const) {
+        const head = (await store.headPosition())!;
+        const judged = counter;
+        // A decision lands between the job's reading of the head and its pass over the log.
+        let raced = false;
+        const racing = new Proxy(store, {
+          get(target, key) {
+            if (key === 'headPosition')
+              return async () => {
+                const at = await target.headPosition();
+                if (!raced) (raced = true), await read();
+                return at;
+              };
+            const value = Reflect.get(target, key, target) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const whatIf = { threads, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file } };
+        const r = await runAuditWork('what-if', racing, { ruleSet: { id: 'baseline', version: 3 }, page }, () => undefined, { whatIf });
+        expect({ threads, page, r }).toMatchObject({ threads, page, r: { position: head.toString(), judged, unchanged: judged } });
+        if (page) expect((r as { window: unknown }).window).toMatchObject({ lastPosition: head.toString(), nextPosition: null });
+        expect(await store.headPosition()).toBeGreaterThan(head);
+      }
+    } finally {
+      await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

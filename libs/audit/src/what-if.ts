@@ -99,6 +99,12 @@ export interface WhatIfOptions {
   /** The folds each thread keeps (least recently used out): memory stays bounded however large the log. */
   maxFolds?: number;
   /**
+   * The last position read (a job's: the head when it started, the position it reports): what is
+   * appended later is neither judged nor counted. Default: on several threads the head when the
+   * run begins, in one pass the end of the log as it reads it.
+   */
+  through?: bigint;
+  /**
    * Threads to judge on (default 1). With more, the device streams are split between them by a
    * hash of their name: this thread judges the first share and a worker thread each other one,
    * each reading the log on a connection of its own (`store`), and the shares are merged into the
@@ -145,12 +151,12 @@ export async function whatIf(
   // each share works out the window one pass reads from the positions; else one pass.
   const onItsFile = store instanceof SqliteEventStore && config?.kind === 'sqlite' && opensAgain(config.path) && path.resolve(config.path) === path.resolve(store.file);
   if ((options.threads ?? 1) > 1 && onItsFile && store.positionsGapless()) {
-    head = (await store.headPosition()) ?? 0n;
+    head = options.through ?? (await store.headPosition()) ?? 0n;
     threads = threadsFor(options.threads!, head, page, options.eventsPerThread);
   }
   options.onThreads?.(threads);
-  if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds)).report;
-  // Every share ends at the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
+  if (threads === 1) return (await scan(store, ruleSet, filter, page, onProgress, options.maxFolds, undefined, undefined, options.through)).report;
+  // Every share ends at `through`, or the head this run began at, so events appended meanwhile are judged by none (as one pass that ended there).
   const input: ShareInput = { store: config!, ruleSet, filter, page, maxFolds: options.maxFolds, through: head };
   return inShares(store, input, threads, onProgress, (share, withMark) => onWorker(withMark, share));
 }

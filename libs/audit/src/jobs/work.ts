@@ -43,7 +43,8 @@ export async function runAuditWork(
       return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
     case 'what-if': {
       if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
-      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, whatIfPage(params.page), progress, options.whatIf);
+      // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
+      const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, whatIfPage(params.page), progress, { ...options.whatIf, through: head ?? 0n });
       return { ...r, position: head?.toString() ?? null };
     }
   }
