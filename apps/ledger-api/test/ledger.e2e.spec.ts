@@ -210,6 +210,22 @@ describe('bad input and access', () => {
     expect((await t.as('auditor').get(url).expect(400)).body).toMatchObject({ field });
   });
 
+  it.each`
+    query                                                         | sort
+    ${'after=zzz'}                                                | ${'deviceId'}
+    ${`after=${ESME}`}                                            | ${'deviceId'}
+    ${`after=00-DB-00-00-00-00-00-01|${ESME}`}                    | ${'deviceId'}
+    ${`sort=since&after=${ESME}|${ESME}`}                         | ${'since'}
+    ${`sort=mpxn&order=desc&limit=5&after=1412345678901|zzz`}     | ${'mpxn'}
+    ${`sort=registeredOperator&after=|${ESME}|${ESME}`}           | ${'registeredOperator'}
+  `('a stuck report cursor that is not one of its own ($query): a 400 saying so, now and as of an instant alike', async ({ query, sort }) => {
+    const message = `after: is not a cursor of this report sorted by ${sort} (give the \`next\` of the previous page, with the same sort)`;
+    for (const at of ['', '&at=2030-01-01T00:00:00Z']) {
+      const r = await t.as('auditor').get(`/reports/stuck-devices?${query}${at}`).expect(400);
+      expect(r.body).toMatchObject({ statusCode: 400, field: 'after', message });
+    }
+  });
+
   it.each(['/decisions?code=E4&code=I0', '/decisions?srv=4.1.1&srv=6.15.1', '/reports/stuck-devices?after=a&after=b'])('%s: a query parameter given twice is a 400 naming it (was a 500)', async (url) => {
     const r = await t.as('auditor').get(url).expect(400);
     expect(r.body).toMatchObject({ field: url.split('?')[1].split('=')[0], message: expect.stringContaining('is given more than once in the query string') });

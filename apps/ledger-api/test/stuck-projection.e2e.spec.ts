@@ -77,4 +77,19 @@ describe('the stuck-device projection', () => {
     expect(ids(after.devices)).not.toContain(device.deviceId);
     expect(after.count).toBe(before.count - 1);
   });
+
+  it('unpaged, the whole report, read from the projection 1,000 rows at a time: every row once, in device-id order', async () => {
+    const before = (await t.as('auditor').get('/reports/stuck-devices').expect(200)).body;
+    // 1,001 rows more (as stuck rows of devices the estate does not hold), so that the report takes two more pages than it did.
+    const db = t.app.get(ProjectionWriter).db.db;
+    const put = db.prepare("INSERT INTO stuck_status (device_id, stuck, mpxn, status) VALUES (?, 1, '1412345678901', ?)");
+    const extra = Array.from({ length: 1001 }, (_, n) => `00-DB-FF-FF-FF-FF-${(n >> 8).toString(16).padStart(2, '0').toUpperCase()}-${(n & 0xff).toString(16).padStart(2, '0').toUpperCase()}`);
+    db.transaction(() => {
+      for (const id of extra) put.run(id, JSON.stringify({ deviceId: id, stuck: true, mpxn: '1412345678901', registeredOperator: null, certificateOwner: null, since: null }));
+    })();
+    const whole = (await t.as('auditor').get('/reports/stuck-devices').expect(200)).body;
+    expect(whole.count).toBe(before.count + 1001);
+    expect(ids(whole.devices)).toEqual([...ids(before.devices), ...extra].sort());
+    db.prepare("DELETE FROM stuck_status WHERE device_id LIKE '00-DB-FF-FF-FF-FF-%'").run();
+  });
 });

@@ -2,7 +2,7 @@ import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { DomainError, getRuleSet, RESPONSE_CODES, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
-import { DecisionQueries, DeviceQueries, pageStuck, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckQuery, type StuckSortKey } from '@ledger/projections';
+import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
@@ -30,29 +30,6 @@ const pageLimit = (v: string | undefined) => {
   if (n !== undefined && (n < 1 || n > 1000)) throw new DomainError('limit', 'must be a whole number from 1 to 1000');
   return n;
 };
-
-/** What a stuck report's sort key holds ('' where the row has none), for checking a cursor. */
-const SORT_VALUE: Record<StuckSortKey, RegExp> = {
-  deviceId: /^[0-9A-F]{2}(?:-[0-9A-F]{2}){7}$/,
-  since: /^(\d{4}-\d{2}-\d{2}T[^|]*)?$/, // an instant as the row holds it
-  mpxn: /^(\d{6,13})?$/,
-  registeredOperator: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
-  certificateOwner: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
-};
-
-/**
- * A stuck report's cursor (`next`: the last row's sort key and device id) for the sort asked, or a
- * 400: a cursor from elsewhere or of another sort read as a key matched rows it should not, and
- * answered an empty last page or a page from the start as if it went on from there.
- */
-function stuckCursor(after: string | undefined, sort: StuckSortKey): string | undefined {
-  if (!after) return undefined;
-  const bar = after.lastIndexOf('|');
-  const [key, id] = [after.slice(0, bar), after.slice(bar + 1)];
-  const fits = bar >= 0 && SORT_VALUE.deviceId.test(id) && SORT_VALUE[sort].test(key) && (sort !== 'deviceId' || key === id);
-  if (!fits) throw new DomainError('after', `is not a cursor of this report sorted by ${sort} (give the \`next\` of the previous page, with the same sort)`);
-  return after;
-}
 
 /** Every answer comes from the read models (their query services, and the audit's reports over them), never from a scan of the log. */
 @ApiTags('queries')
@@ -207,13 +184,14 @@ export class QueriesController {
     if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
     if (q.order && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
     if (q.area && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
-    const query = {
+    const sort = (q.sort || 'deviceId') as StuckSortKey;
+    const query: StuckQuery = {
       no: q.no ? parseUserId(q.no, 'no') : undefined,
       area: q.area || undefined,
       ...range(instant(q.sinceFrom, 'sinceFrom'), instant(q.sinceTo, 'sinceTo'), 'sinceFrom', 'sinceTo'),
-      sort: (q.sort || undefined) as StuckSortKey | undefined,
+      sort,
       order: (q.order || undefined) as 'asc' | 'desc' | undefined,
-      after: stuckCursor(q.after, (q.sort || 'deviceId') as StuckSortKey),
+      after: q.after ? parseStuckCursor(q.after, sort) : undefined, // read here once, for the page now or as of an instant
       limit: pageLimit(q.limit),
     };
     const ruleSet = rs ? { ruleSet: { id: rs.id, version: rs.version } } : {};
@@ -223,11 +201,14 @@ export class QueriesController {
       const devices = [];
       let repairable = 0;
       let at = '';
-      for (let after: string | undefined, page; (page = this.stuckNow({ limit: 1000, after }, rs)); after = page.next) {
+      for (let after: StuckCursor | undefined; ; ) {
+        const page = this.stuckNow({ limit: 1000, after }, rs);
         at ||= page.at;
         devices.push(...page.devices);
         repairable += page.repairableOnPage ?? 0;
         if (!page.next) break;
+        const last = page.devices[page.devices.length - 1].deviceId; // sorted by device id: the key is the id
+        after = { key: last, deviceId: last };
       }
       return { at, ...ruleSet, ...(rs ? { repairable } : {}), count: devices.length, devices };
     }

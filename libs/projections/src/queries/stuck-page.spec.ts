@@ -1,4 +1,4 @@
-import { pageStuck } from './stuck-page';
+import { pageStuck, parseStuckCursor } from './stuck-page';
 
 type StuckRow = Parameters<typeof pageStuck>[0][number] & { repairs?: unknown[] };
 
@@ -19,7 +19,7 @@ describe('the stuck report, paged', () => {
     let after: string | undefined;
     let pages = 0;
     do {
-      const page = pageStuck(rows, { limit: 5, after });
+      const page = pageStuck(rows, { limit: 5, after: after === undefined ? undefined : parseStuckCursor(after, 'deviceId') });
       expect(page.count).toBe(12);
       expect(page.offset).toBe(seen.length);
       seen.push(...page.devices.map((d) => d.deviceId));
@@ -32,7 +32,7 @@ describe('the stuck report, paged', () => {
 
   it('sorts by since, both ways, ties by device id, and pages in that order', () => {
     const first = pageStuck(rows, { sort: 'since', limit: 4 });
-    const second = pageStuck(rows, { sort: 'since', limit: 4, after: first.next! });
+    const second = pageStuck(rows, { sort: 'since', limit: 4, after: parseStuckCursor(first.next!, 'since') });
     const all = [...first.devices, ...second.devices].map((d) => `${d.since}|${d.deviceId}`);
     expect(all).toEqual([...all].sort());
     expect(new Set(all).size).toBe(8);

@@ -1,4 +1,4 @@
-import type { StuckStatus } from '@ledger/domain';
+import { DomainError, type StuckStatus } from '@ledger/domain';
 import { areaOf } from '../projections/stuck-projection';
 
 /** A row of a stuck-device report: the domain's stuck status, and whether the rule set asked about lets someone repair it. */
@@ -17,9 +17,38 @@ export interface StuckQuery {
   sinceTo?: string;
   sort?: StuckSortKey;
   order?: 'asc' | 'desc';
-  /** The `next` of the previous page: the last row's sort key and device id. */
-  after?: string;
+  /** The `next` of the previous page, read (parseStuckCursor). */
+  after?: StuckCursor;
   limit?: number;
+}
+
+/** A page's cursor: the last row's sort key ('' where it has none) and device id; a page's `next` says `${key}|${deviceId}`. */
+export interface StuckCursor {
+  key: string;
+  deviceId: string;
+}
+
+/** What a stuck report's sort key holds ('' where the row has none), for checking a cursor. */
+const SORT_VALUE: Record<StuckSortKey, RegExp> = {
+  deviceId: /^[0-9A-F]{2}(?:-[0-9A-F]{2}){7}$/,
+  since: /^(\d{4}-\d{2}-\d{2}T[^|]*)?$/, // an instant as the row holds it
+  mpxn: /^(\d{6,13})?$/,
+  registeredOperator: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
+  certificateOwner: /^([0-9A-F]{2}(?:-[0-9A-F]{2}){7})?$/,
+};
+
+/**
+ * A stuck report's cursor (`after`: the `next` of the previous page) for the sort asked, read once
+ * for the request, or a DomainError naming `after`: a cursor from elsewhere or of another sort read
+ * as a key matched rows it should not, and answered an empty last page or a page from the start as
+ * if it went on from there.
+ */
+export function parseStuckCursor(after: string, sort: StuckSortKey): StuckCursor {
+  const bar = after.lastIndexOf('|');
+  const cursor = { key: after.slice(0, bar), deviceId: after.slice(bar + 1) };
+  const fits = bar >= 0 && SORT_VALUE.deviceId.test(cursor.deviceId) && SORT_VALUE[sort].test(cursor.key) && (sort !== 'deviceId' || cursor.key === cursor.deviceId);
+  if (!fits) throw new DomainError('after', `is not a cursor of this report sorted by ${sort} (give the \`next\` of the previous page, with the same sort)`);
+  return cursor;
 }
 
 export interface StuckPage<R extends StuckRow = StuckRow> {
@@ -61,8 +90,7 @@ export function pageStuck<R extends StuckRow>(rows: R[], q: StuckQuery): StuckPa
   const sorted = matching.sort((a, b) => (desc ? -compare(a, b, sort) : compare(a, b, sort)));
   let start = 0;
   if (q.after !== undefined) {
-    const bar = q.after.lastIndexOf('|');
-    const pivot = { deviceId: q.after.slice(bar + 1), [sort]: q.after.slice(0, bar) } as unknown as StuckRow;
+    const pivot = { deviceId: q.after.deviceId, [sort]: q.after.key } as unknown as StuckRow;
     start = sorted.findIndex((r) => (desc ? compare(r, pivot, sort) < 0 : compare(r, pivot, sort) > 0));
     if (start < 0) start = sorted.length;
   }

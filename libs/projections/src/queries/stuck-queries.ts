@@ -43,10 +43,8 @@ export class StuckQueries {
     let pageWhere = filter;
     const pageArgs = [...args];
     if (q.after !== undefined) {
-      const bar = q.after.lastIndexOf('|');
-      const [afterKey, afterId] = [q.after.slice(0, bar), q.after.slice(bar + 1)];
       pageWhere += desc ? ` AND (${key} < ? OR (${key} = ? AND device_id < ?))` : ` AND (${key} > ? OR (${key} = ? AND device_id > ?))`;
-      pageArgs.push(afterKey, afterKey, afterId);
+      pageArgs.push(q.after.key, q.after.key, q.after.deviceId);
     }
     const offset = q.after === undefined ? 0 : Number(count) - Number((db.prepare(`SELECT COUNT(*) AS n FROM stuck_status WHERE ${pageWhere}`).get(...pageArgs) as { n: number | bigint }).n);
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
