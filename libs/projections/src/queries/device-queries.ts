@@ -85,7 +85,7 @@ export class DeviceQueries {
   *smets1Ever(): IterableIterator<DeviceState> {
     const rows = this.rm.db
       .prepare<[], { state: string }>(
-        'SELECT state FROM devices WHERE smets_generation = 1 OR device_id IN (SELECT device_id FROM inventory_history WHERE smets_generation = 1) ORDER BY device_id',
+        'SELECT state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE smets_generation = 1 UNION SELECT device_id FROM inventory_history WHERE smets_generation = 1) ORDER BY device_id',
       )
       .iterate();
     for (const r of rows) yield JSON.parse(r.state) as DeviceState;
