@@ -116,6 +116,14 @@ export interface ReadAllOptions {
 export interface SubscribeOptions {
   /** Exclusive, as in EventStoreDB: the first event delivered is the one after this position. */
   fromPosition?: bigint | 'start';
+  /**
+   * The id of the event at `fromPosition`, when the caller knows it. SQLite only: before each read
+   * of the log, its subscription looks that the event it last delivered (at first this one; by
+   * position only when not given) is still at its position, and ends with LogRewrittenError when it
+   * is not (one lookup by position a read, not one an event). EventStoreDB's log is not rewritten
+   * under a running server (a restore restarts it, which drops the subscription): ignored there.
+   */
+  fromEvent?: string;
 }
 
 /** A live subscription. Iterate it; `unsubscribe()` ends the iteration. */

@@ -144,6 +144,7 @@ export class SqliteEventStore implements EventStore {
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    idAt: Database.Statement<[bigint], string>;
     dataVersion: Database.Statement<[], bigint>;
     tail: Database.Statement<[number | bigint, number | bigint], { stream: string; revision: number | bigint; position: number | bigint }>;
     gapless: Database.Statement<[], { n: number; head: number }>;
@@ -169,6 +170,7 @@ export class SqliteEventStore implements EventStore {
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      idAt: this.db.prepare<[bigint], string>('SELECT event_id FROM events WHERE position = ?').pluck(),
       dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(),
       // The streams of the events after a position (up to a bound), each with its last revision, and the last position.
       tail: this.db.prepare('SELECT stream, MAX(revision) AS revision, MAX(position) AS position FROM (SELECT stream, revision, position FROM events WHERE position > ? ORDER BY position LIMIT ?) GROUP BY stream'),
@@ -439,6 +441,13 @@ export class SqliteEventStore implements EventStore {
         return () => this.commits.off('commit', wake);
       },
       pollIntervalMs: this.pollIntervalMs,
+      fromEvent: options.fromEvent,
+      holds: (position, id) => {
+        this.ensureOpen();
+        this.reading();
+        const held = this.stmt.idAt.get(position);
+        return held !== undefined && (id === undefined || held === id);
+      },
     });
   }
 
