@@ -54,6 +54,8 @@ export interface RecordedEvent<T = unknown> {
   metadata: EventMetadata;
   /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
   created: string;
+  /** The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite only). */
+  stored?: { data: string; metadata: string };
 }
 
 export interface AppendOptions {
@@ -111,6 +113,12 @@ export interface ReadAllOptions {
    * reported by that read), or yield it as always (EventStoreDB). Default true.
    */
   metadata?: boolean;
+  /**
+   * true: each event carries the text its data and metadata are stored as (`stored`), for a reader
+   * that checks the text itself (verify: a key written twice, which the parse hides). SQLite only:
+   * EventStoreDB keeps no text to edit in place (its log is append-only), and yields no `stored`.
+   */
+  stored?: boolean;
 }
 
 export interface SubscribeOptions {

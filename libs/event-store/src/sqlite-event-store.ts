@@ -359,7 +359,7 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const page = this.allQuery(options, false) as (from: bigint, limit: number) => Row[];
-    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page);
+    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, options.stored && (options.metadata ?? true));
   }
 
   /**
@@ -405,9 +405,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(...args: Pagination<Row>): AsyncIterable<RecordedEvent> {
-    const next = this.pager(...args);
-    for (let rows = next(); rows; rows = next()) for (const row of rows) yield toRecorded(row);
+  private async *paged(...[start, backwards, maxCount, cursorOf, page, stored]: [...Pagination<Row>, stored?: boolean]): AsyncIterable<RecordedEvent> {
+    const next = this.pager(start, backwards, maxCount, cursorOf, page);
+    for (let rows = next(); rows; rows = next())
+      for (const row of rows) {
+        const e = toRecorded(row);
+        if (stored) e.stored = { data: row.data, metadata: row.metadata as string };
+        yield e;
+      }
   }
 
   /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf` gives a row's revision or position. */
