@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { ledgerEventOf } from '@ledger/domain';
 import * as http from 'node:http';
 import type { SqliteEventStore } from '@ledger/event-store';
+import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { startTestApp } from './test-app';
 
 /** A true record under concurrent traffic and hostile input, over HTTP on the real app. */
@@ -106,6 +107,7 @@ const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 const deepXml = (n: number) => `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${'<a>'.repeat(n)}${'</a>'.repeat(n)}</sr:Request>`;
 const withBadByte = (text: string, at: number) => Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28]), Buffer.from(text.slice(at))]);
 const CSV_HEADER = 'mpxn,responsibility,party_user_id,effective_from,record_id';
+const DUIS = makeDuisRequest({ originator: SUPPLIER, target: ESME, counter: 77, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
 
 describe('hostile input is refused before it reaches anything, and nothing stored changes', () => {
   let t: App;
@@ -137,6 +139,11 @@ describe('hostile input is refused before it reaches anything, and nothing store
     ${'a lone surrogate as a JSON escape'}        | ${`/devices/${ESME}/certificates`} | ${`{"slot":"supplier.critical","via":"migration","placedAt":"2020-06-01T00:00:00Z","certificate":{"serial":"C2","issuer":"CN=\\ud800","ownerUserId":"${NO_A}","roleCode":"02","keyUsage":"digitalSignature"}}`} | ${json} | ${{}} | ${400} | ${'certificate.issuer'} | ${/lone UTF-16 surrogate/}
     ${'a list of 16,000 certificates'}            | ${'/service-requests'}      | ${`{"requestId":"${NO_A}:${ESME}:7","srv":"6.15.1","certificates":[${Array(16_000).fill('{}').join(',')}]}`} | ${json} | ${{}} | ${400} | ${'certificates'} | ${/holds more than 64 elements/}
     ${'a body declared latin1'}                   | ${'/users'}                 | ${`{"userId":"${SUPPLIER}","role":"IS","effectiveFrom":"2020-01-01"}`}                             | ${'application/json; charset=latin1'} | ${{}} | ${400} | ${'content-type'} | ${/charset 'latin1' is not accepted: send UTF-8 \(or ASCII\)/}
+    ${'XML declared ISO-8859-1'}                  | ${'/service-requests'}      | ${DUIS.replace('UTF-8', 'ISO-8859-1')}                                                             | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/its XML declaration names encoding 'ISO-8859-1', which the ledger does not read/}
+    ${'XML in UTF-16 with no byte order mark'}    | ${'/service-requests'}      | ${Buffer.from(DUIS.replace('UTF-8', 'UTF-16'), 'utf16le')}                                      | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/is UTF-16 or UTF-32 without a byte order mark/}
+    ${'XML whose charset and declaration differ'} | ${'/service-requests'}      | ${DUIS}                                                                                           | ${'application/xml; charset=us-ascii'} | ${{}} | ${400} | ${'content-type'} | ${/charset 'us-ascii' disagrees with the encoding 'UTF-8'/}
+    ${'XML declared UTF-8, sent as UTF-16'}       | ${'/service-requests'}      | ${DUIS}                                                                                           | ${'application/xml; charset=utf-16'} | ${{}} | ${400} | ${'content-type'} | ${/the Content-Type charset names encoding 'utf-16', but the body is UTF-8/}
+    ${'XML with a charset not read'}              | ${'/service-requests'}      | ${DUIS.replace(' encoding="UTF-8"', '')}                                                        | ${'text/xml; charset=windows-1252'} | ${{}} | ${400} | ${'content-type'} | ${/names encoding 'windows-1252', which the ledger does not read/}
     ${'a DOCTYPE before the root'}                | ${'/service-requests'}      | ${'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "y">]><sr:Request>&x;</sr:Request>'}              | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/<!DOCTYPE> declaration/}
     ${'a DOCTYPE inside the root'}                | ${'/service-requests'}      | ${'<sr:Request><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><sr:Header/></sr:Request>'}  | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/DTDs and entities are refused/}
     ${'an entity declaration alone'}              | ${'/service-requests'}      | ${'<sr:Request><!ENTITY x "y"></sr:Request>'}                                                     | ${xml}  | ${{}}                               | ${400} | ${'body'}                | ${/<!ENTITY> declaration/}
@@ -163,6 +170,17 @@ describe('hostile input is refused before it reaches anything, and nothing store
     expect({ status: res.status, field: res.body.field }).toEqual({ status, field });
     expect(res.body.message).toMatch(message);
     expect(await t.store.headPosition()).toBe(before);
+  });
+
+  it('a DUIS request in UTF-16 with its byte order mark is read as sent (XML 1.0 4.3.3), and judged as its UTF-8 form is', async () => {
+    const body = DUIS.replace('UTF-8', 'UTF-16').replace(':77<', ':78<');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')]);
+    const res = await post(await t.app.getUrl(), '/service-requests', { 'x-api-key': 'dev-intake-key', 'content-type': 'application/xml; charset=utf-16' }, utf16);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ requestId: `${SUPPLIER}:${ESME}:78`, written: true });
+    const utf8 = await post(await t.app.getUrl(), '/service-requests', { 'x-api-key': 'dev-intake-key', 'content-type': 'application/xml' }, Buffer.from(body.replace('UTF-16', 'UTF-8').replace(':78<', ':79<')));
+    const judged = (b: Record<string, unknown>) => ({ outcome: b.outcome, responseCode: b.responseCode, checks: (b.checks as Array<{ check: string; outcome: string }>).map((c) => `${c.check}: ${c.outcome}`) });
+    expect(judged(res.body)).toEqual(judged(utf8.body));
   });
 
   it('a CSV line whose record id is a formula is reported and skipped; the rest of the file is kept', async () => {

@@ -264,6 +264,32 @@ describe('tamper evidence at its edges', () => {
     expect(r.streamsChecked).toBe(2);
   });
 
+  it.each`
+    case                                               | statement                                                                                                         | where
+    ${'a data key written again before the original'}  | ${`UPDATE events SET data = '{"role":"IS",' || substr(data, 2) WHERE stream = 'user-${NO_A}' AND revision = 0`}     | ${'data.role'}
+    ${'a metadata key written again before it'}        | ${`UPDATE events SET metadata = '{"actor":"mallory",' || substr(metadata, 2) WHERE stream = 'user-${NO_A}' AND revision = 1`} | ${'metadata.actor'}
+    ${'a nested key twice, one of them an escape'}     | ${`UPDATE events SET data = json_set(data, '$.x', json('[{"a":1},{"b":1,"\\u0062":2}]')) WHERE stream = 'user-${NO_A}' AND revision = 2`} | ${'data.x[1].b'}
+  `('$case: verify names the event, where its link holds when the content as parsed is unchanged (and a digest kept before then still matches)', async ({ statement, where }) => {
+    const kept = await withStore((s) => digestAt(s));
+    expect(sql(statement)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    const edited = where === 'data.x[1].b' ? 'hash-mismatch' : undefined; // json_set changes the content as parsed too
+    expect(r.ok).toBe(false);
+    expect(r.breaks).toEqual(
+      expect.arrayContaining([
+        {
+          stream: `user-${NO_A}`,
+          kind: 'stored-text-mismatch',
+          revision: expect.any(String),
+          position: expect.stringMatching(/^\d+$/),
+          reason: `its stored text gives key '${where}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)`,
+        },
+      ]),
+    );
+    expect(r.breaks.filter((b) => b.kind !== 'stored-text-mismatch').map((b) => b.kind)).toEqual(edited ? [edited] : []);
+    if (!edited) expect(await withStore((s) => digestAt(s))).toEqual(kept);
+  });
+
   it('two streams broken: the first break of each, once', async () => {
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_A}' AND revision = 0`);
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_B}' AND revision = 1`);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
-import { hashOf, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
+import { hashOf, keyWrittenTwice, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
  * A digest asked for at a position past the log's head. For a digest being taken: take it at or
@@ -26,8 +26,13 @@ export interface VerifyReport {
   ok: boolean;
   eventsChecked: number;
   streamsChecked: number;
-  /** The first broken link of each stream that has one. */
-  breaks: Array<{ stream: string; kind: ChainBreak['kind']; revision: string; position: string; expectedRevision?: string }>;
+  /**
+   * The first broken link of each stream that has one, and (kind `stored-text-mismatch`, SQLite
+   * only) every event whose stored text holds a key twice in one object: its link holds (the hash
+   * covers the content as parsed, the last of the two), but the text is not the JSON of what it
+   * parses to, and SQLite's json_extract reads the first.
+   */
+  breaks: Array<{ stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   /** Stored events the code cannot read (broken JSON, an unknown type or schema version): the projector halts at the first. */
   unreadable: Array<{ stream: string; revision: string; position: string; reason: string }>;
 }
@@ -35,7 +40,8 @@ export interface VerifyReport {
 /**
  * Walks the whole store once, in commit order, checking every event's hash chain link: its
  * revision follows the previous one of its stream, its `$prevHash` is that event's `$hash`, and
- * its `$hash` matches its content. Only the last link of each stream is held in memory. With
+ * its `$hash` matches its content; and (SQLite) that its stored text gives no key twice in one
+ * object. Only the last link of each stream is held in memory. With
  * `toPosition`, the log through it (a job: the head when it started, the position it reports).
  */
 export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint): Promise<VerifyReport> {
@@ -50,6 +56,8 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     } catch (err) {
       unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
     }
+    const twice = e.stored && storedKeyTwice(e.stored);
+    if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored text gives key '${twice}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)` });
     const prev = last.get(e.stream);
     if (prev === 'broken') continue;
     const broken = verifyLink(prev, e);
@@ -70,6 +78,14 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   return { ok: breaks.length === 0 && unreadable.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable };
 }
 
+/** The path (`data.…`, `metadata.…`) of the first key an event's stored text gives twice in one object, if any. */
+function storedKeyTwice(stored: { data: string; metadata: string }): string | undefined {
+  const data = keyWrittenTwice(stored.data);
+  if (data !== undefined) return `data.${data}`;
+  const metadata = keyWrittenTwice(stored.metadata);
+  return metadata === undefined ? undefined : `metadata.${metadata}`;
+}
+
 /**
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
@@ -79,7 +95,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
-      for await (const e of store.readAll({ fromPosition: from, ...(toPosition === undefined ? {} : { toPosition }) })) {
+      for await (const e of store.readAll({ fromPosition: from, stored: true, ...(toPosition === undefined ? {} : { toPosition }) })) {
         yield e;
         from = e.position + 1n;
       }

@@ -68,6 +68,23 @@ export class StoreFullError extends Error {
 }
 
 /**
+ * A SQLite store's subscription found another event, or none, at the position of the event it last
+ * delivered (or was started after: `fromEvent`): the log it follows was rewritten under it (rows
+ * removed, by a restore in place or a hand edit, and others written at their positions). It ends
+ * with this; its reader decides what that means for what it built from the events (the Projector
+ * checks its checkpoint against the store, as at a start).
+ */
+export class LogRewrittenError extends Error {
+  override readonly name = 'LogRewrittenError';
+  constructor(
+    readonly position: bigint,
+    readonly expected: string | undefined,
+  ) {
+    super(`the store no longer holds ${expected === undefined ? 'an event' : `event ${expected}`} at position ${position}, which its subscription had reached: the log was rewritten under it`);
+  }
+}
+
+/**
  * A stored event the code cannot read: its data or metadata is not JSON, or (raised by the
  * ledger's readers) its type or schema version is one this code does not know. It is the store's
  * state, not the client's input: nothing that depends on the event goes on past it.

@@ -54,6 +54,8 @@ export interface RecordedEvent<T = unknown> {
   metadata: EventMetadata;
   /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
   created: string;
+  /** The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite only). */
+  stored?: { data: string; metadata: string };
 }
 
 export interface AppendOptions {
@@ -111,11 +113,25 @@ export interface ReadAllOptions {
    * reported by that read), or yield it as always (EventStoreDB). Default true.
    */
   metadata?: boolean;
+  /**
+   * true: each event carries the text its data and metadata are stored as (`stored`), for a reader
+   * that checks the text itself (verify: a key written twice, which the parse hides). SQLite only:
+   * EventStoreDB keeps no text to edit in place (its log is append-only), and yields no `stored`.
+   */
+  stored?: boolean;
 }
 
 export interface SubscribeOptions {
   /** Exclusive, as in EventStoreDB: the first event delivered is the one after this position. */
   fromPosition?: bigint | 'start';
+  /**
+   * The id of the event at `fromPosition`, when the caller knows it. SQLite only: before each read
+   * of the log, its subscription looks that the event it last delivered (at first this one; by
+   * position only when not given) is still at its position, and ends with LogRewrittenError when it
+   * is not (one lookup by position a read, not one an event). EventStoreDB's log is not rewritten
+   * under a running server (a restore restarts it, which drops the subscription): ignored there.
+   */
+  fromEvent?: string;
 }
 
 /** A live subscription. Iterate it; `unsubscribe()` ends the iteration. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from './event-store.port';
-import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, sha256HexByHash, verifyLink } from './hash-chain';
+import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, keyWrittenTwice, sha256HexByHash, verifyLink } from './hash-chain';
 
 /** The hash chain: what goes into each link, and each way a link can break. */
 
@@ -181,5 +181,28 @@ describe('verifying a link: one row per way to break it', () => {
     const broken = verifyLink(prev, event);
     expect(broken).toMatchObject({ kind, stream: event.stream, revision: event.revision, position: event.position });
     if (kind === 'revision-gap') expect(broken).toMatchObject({ expectedRevision: prev ? prev.revision + 1n : 0n });
+  });
+});
+
+describe('a key written twice in one object of a stored text', () => {
+  it.each`
+    text                                                                   | found
+    ${'{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}'}                         | ${undefined}
+    ${'{"a":"{\\"a\\":1,","b":"}","c":"\\\\"}'}                    | ${undefined}
+    ${'[1,{"a":1},"a",{"a":2}]'}                                           | ${undefined}
+    ${'{"a":1,"a":2}'}                                                     | ${'a'}
+    ${'{ "a" : 1 , "b" : { "x" : [ 1 , { "y" : 1 , "y" : 2 } ] } }'}       | ${'b.x[1].y'}
+    ${'{"c":[{"a":3},{"a":4,"b":1,"b":2}]}'}                               | ${'c[1].b'}
+    ${'{"role":1,"r\\u006fle":2}'}                                       | ${'role'}
+    ${'{"":1,"":2}'}                                                       | ${''}
+    ${'{"a":{},"b":[],"c":{"d":[[{}]]}}'}                                   | ${undefined}
+  `('$text: $found', ({ text, found }) => {
+    JSON.parse(text); // texts that parse, as verify's are
+    expect(keyWrittenTwice(text)).toBe(found);
+  });
+
+  it("every text a chained event's data and metadata are stored as (JSON.stringify): none", () => {
+    const [e] = chainEvents('s', 0n, GENESIS_HASH, [{ id: 'x', type: 'T', data: { a: { b: [{ c: 1, d: 'e' }] }, f: null }, metadata: { actor: 'a' } }]);
+    expect([keyWrittenTwice(JSON.stringify(e.data)), keyWrittenTwice(JSON.stringify(e.metadata))]).toEqual([undefined, undefined]);
   });
 });

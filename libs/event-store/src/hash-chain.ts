@@ -162,3 +162,70 @@ export function verifyLink(prev: { hash: string; revision: bigint } | undefined,
   if (eventHash($prevHash, event) !== $hash) return { ...at, kind: 'hash-mismatch' };
   return undefined;
 }
+
+/**
+ * The path of the first key written twice in one object of a JSON text (`checks[2].evidence.owner`;
+ * undefined for none), which the text's parse hides: JSON.parse keeps the last, SQLite's json_extract
+ * reads the first, so the hash (over the content as parsed) covers one reading and an auditor's
+ * `sqlite3` query shows the other. The ledger never writes a key twice. Keys are compared as
+ * decoded (`"r\u006fle"` is `role`). For text that parses (the caller parsed it).
+ */
+export function keyWrittenTwice(text: string): string | undefined {
+  // Per open object: its keys so far (a list: an object has a few); per array: its index. A string is
+  // skipped to its closing quote by indexOf (most of an event's text is in its strings' values).
+  const open: Array<{ keys: string[] } | { index: number }> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      i = text.indexOf('"', i + 1);
+      while (i > 0 && escapedAt(text, i)) i = text.indexOf('"', i + 1);
+      if (i < 0) return undefined;
+      if (!expectKey) continue;
+      expectKey = false;
+      const key = keyAt(text, start, i);
+      const keys = (open[open.length - 1] as { keys: string[] }).keys;
+      if (keys.includes(key)) return pathOf(open, key);
+      keys.push(key);
+    } else if (c === 0x7b) {
+      open.push({ keys: [] });
+      expectKey = true;
+    } else if (c === 0x5b) {
+      open.push({ index: 0 });
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const container = open[open.length - 1];
+      if (!container) return undefined;
+      if ('keys' in container) expectKey = true;
+      else container.index++;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
+function escapedAt(text: string, at: number): boolean {
+  let n = 0;
+  while (text.charCodeAt(at - 1 - n) === 0x5c) n++;
+  return n % 2 === 1;
+}
+
+/** The key whose quotes stand at `start` and `end`, decoded (`"r\u006fle"` is `role`). */
+function keyAt(text: string, start: number, end: number): string {
+  const raw = text.slice(start + 1, end);
+  return raw.includes('\\') ? (JSON.parse(text.slice(start, end + 1)) as string) : raw;
+}
+
+/** The path of `key` in the innermost open object: each enclosing container's current key or index. */
+function pathOf(open: Array<{ keys: string[] } | { index: number }>, key: string): string {
+  let path = '';
+  for (let j = 0; j < open.length - 1; j++) {
+    const container = open[j];
+    path += 'index' in container ? `[${container.index}]` : `${path ? '.' : ''}${container.keys[container.keys.length - 1]}`;
+  }
+  return path ? `${path}.${key}` : key;
+}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeEventStoreContract } from './event-store.contract';
-import { StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { LogRewrittenError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
@@ -51,6 +51,36 @@ describe('appends as they cross to the writer thread', () => {
 });
 
 describe('SqliteEventStore specifics', () => {
+  it('a subscription ends with LogRewrittenError when the event it last reached (or was started after, fromEvent) is no longer at its position; not while it is', async () => {
+    const file = path.join(dir, 'rewritten.sqlite');
+    const store = new SqliteEventStore(file, { pollIntervalMs: 5 });
+    try {
+      for (let i = 1; i <= 3; i++) await store.appendToStream('s', [{ id: id(i), type: 'T', data: { n: i } }]);
+      const ended = async (sub: AsyncIterable<unknown>, onEach?: (seen: number) => Promise<void>) => {
+        let seen = 0;
+        try {
+          for await (const _ of sub) await onEach?.(++seen);
+        } catch (err) {
+          return { seen, err };
+        }
+        return { seen };
+      };
+      expect(await ended(store.subscribeToAll({ fromPosition: 2n, fromEvent: id(9) }))).toEqual({ seen: 0, err: new LogRewrittenError(2n, id(9)) });
+      const live = store.subscribeToAll({ fromPosition: 2n, fromEvent: id(2) });
+      const result = await ended(live, async (seen) => {
+        if (seen === 1) await store.appendToStream('s', [{ id: id(4), type: 'T', data: { n: 4 } }]); // the normal path: goes on
+        if (seen !== 2) return;
+        const raw = new Database(file);
+        raw.prepare('DELETE FROM events WHERE position >= 3').run();
+        raw.close();
+        await store.appendToStream('s', [{ id: id(5), type: 'T', data: { n: 3 } }, { id: id(6), type: 'T', data: { n: 4 } }, { id: id(7), type: 'T', data: { n: 5 } }], { expectedRevision: 1n });
+      });
+      expect(result).toEqual({ seen: 2, err: new LogRewrittenError(4n, id(4)) }); // the last it reached (position 4) holds another event: 5 is not delivered
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("only: the other streams' rows are left out of the query, so one of them that does not parse stops nothing; pages and maxCount count the rows yielded", async () => {
     const file = path.join(dir, 'only.sqlite');
     const store = new SqliteEventStore(file);

@@ -144,6 +144,7 @@ export class SqliteEventStore implements EventStore {
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    idAt: Database.Statement<[bigint], string>;
     dataVersion: Database.Statement<[], bigint>;
     tail: Database.Statement<[number | bigint, number | bigint], { stream: string; revision: number | bigint; position: number | bigint }>;
     gapless: Database.Statement<[], { n: number; head: number }>;
@@ -169,6 +170,7 @@ export class SqliteEventStore implements EventStore {
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      idAt: this.db.prepare<[bigint], string>('SELECT event_id FROM events WHERE position = ?').pluck(),
       dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(),
       // The streams of the events after a position (up to a bound), each with its last revision, and the last position.
       tail: this.db.prepare('SELECT stream, MAX(revision) AS revision, MAX(position) AS position FROM (SELECT stream, revision, position FROM events WHERE position > ? ORDER BY position LIMIT ?) GROUP BY stream'),
@@ -357,7 +359,7 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const page = this.allQuery(options, false) as (from: bigint, limit: number) => Row[];
-    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page);
+    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, options.stored && (options.metadata ?? true));
   }
 
   /**
@@ -403,9 +405,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(...args: Pagination<Row>): AsyncIterable<RecordedEvent> {
-    const next = this.pager(...args);
-    for (let rows = next(); rows; rows = next()) for (const row of rows) yield toRecorded(row);
+  private async *paged(...[start, backwards, maxCount, cursorOf, page, stored]: [...Pagination<Row>, stored?: boolean]): AsyncIterable<RecordedEvent> {
+    const next = this.pager(start, backwards, maxCount, cursorOf, page);
+    for (let rows = next(); rows; rows = next())
+      for (const row of rows) {
+        const e = toRecorded(row);
+        if (stored) e.stored = { data: row.data, metadata: row.metadata as string };
+        yield e;
+      }
   }
 
   /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf` gives a row's revision or position. */
@@ -439,6 +446,13 @@ export class SqliteEventStore implements EventStore {
         return () => this.commits.off('commit', wake);
       },
       pollIntervalMs: this.pollIntervalMs,
+      fromEvent: options.fromEvent,
+      holds: (position, id) => {
+        this.ensureOpen();
+        this.reading();
+        const held = this.stmt.idAt.get(position);
+        return held !== undefined && (id === undefined || held === id);
+      },
     });
   }
 

@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DomainError } from '@ledger/domain';
-import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
+import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, decodeXml, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
 
 type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown; query?: Record<string, unknown> };
 type Next = (err?: unknown) => void;
@@ -51,16 +51,18 @@ function checkBody(req: Req, kind: BodyKind | undefined, next: Next): void {
     return next();
   }
   try {
-    const contentType = headerOf(req, 'content-type');
-    // The bytes are read as UTF-8: a body declared in another charset would be read otherwise than it was written.
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerOf(req, 'content-type') ?? '')?.[1];
+    if (kind === 'xml') {
+      // Read in the encoding its bytes are in, as its declaration and the charset must agree (decodeXml).
+      const text = decodeXml(req.body, charset);
+      checkXmlBody(text);
+      req.body = text;
+      return next();
+    }
+    // JSON and CSV are read as UTF-8: a body declared in another charset would be read otherwise than it was written.
     if (charset && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) throw new IntakeError('content-type', `charset '${charset}' is not accepted: send UTF-8 (or ASCII)`);
     const text = decodeUtf8(req.body);
-    if (kind === 'json') req.body = parseJsonBody(text);
-    else {
-      if (kind === 'xml') checkXmlBody(text);
-      req.body = text;
-    }
+    req.body = kind === 'json' ? parseJsonBody(text) : text;
     next();
   } catch (err) {
     next(err);

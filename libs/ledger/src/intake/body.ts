@@ -70,6 +70,60 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/** The encodings a DUIS XML body is read in, by the names its declaration or a Content-Type charset may give them. */
+const XML_ENCODINGS: Record<string, 'UTF-8' | 'US-ASCII' | 'UTF-16' | 'UTF-16LE' | 'UTF-16BE'> = {
+  'utf-8': 'UTF-8',
+  utf8: 'UTF-8',
+  'us-ascii': 'US-ASCII',
+  ascii: 'US-ASCII',
+  'utf-16': 'UTF-16',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+};
+
+/**
+ * An XML body's bytes as text, read in the encoding they are in, or an IntakeError naming the
+ * encoding the ledger does not read. The DUIS parser reads text, not bytes (it takes a string and
+ * ignores the declaration's encoding), so this is where the encoding is settled. XML 1.0 (4.3.3,
+ * Appendix F) has every processor read UTF-8 and UTF-16 and lets it refuse any other encoding (a
+ * fatal error): so UTF-8, with or without its byte order mark, and UTF-16 with its byte order mark
+ * (which 4.3.3 requires of UTF-16) are read; a body whose declaration names another encoding
+ * (ISO-8859-1, windows-1252, ...), or that is UTF-16 or UTF-32 without a byte order mark, is
+ * refused naming it, as is one whose declaration, byte order mark or Content-Type `charset`
+ * disagree (US-ASCII is read as UTF-8, only where every byte is ASCII). Until 2026-11-27 the bytes
+ * were read as UTF-8 whatever the declaration said: a declared ISO-8859-1 body whose bytes happened
+ * to be valid UTF-8 was recorded as other text than was sent.
+ */
+export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): string {
+  const [b0, b1, b2] = bytes;
+  const bom = b0 === 0xef && b1 === 0xbb && b2 === 0xbf ? 'UTF-8' : b0 === 0xfe && b1 === 0xff ? 'UTF-16BE' : b0 === 0xff && b1 === 0xfe ? 'UTF-16LE' : undefined;
+  if (!bom && bytes.length > 1 && (b0 === 0 || b1 === 0)) throw new IntakeError(field, 'is UTF-16 or UTF-32 without a byte order mark (its first bytes hold a NUL): send UTF-8, or UTF-16 beginning with its byte order mark');
+  let text: string;
+  if (bom === 'UTF-16BE' || bom === 'UTF-16LE') {
+    try {
+      text = new TextDecoder(bom, { fatal: true, ignoreBOM: true }).decode(bytes.subarray(2));
+    } catch {
+      throw new IntakeError(field, `is not valid ${bom} (it begins with the ${bom} byte order mark)`);
+    }
+  } else text = decodeUtf8(bytes, field).slice(bom ? 1 : 0);
+  const actual = bom?.startsWith('UTF-16') ? bom : 'UTF-8';
+  const declared = /^\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([^"']*)\1/.exec(text)?.[2];
+  /** The encoding a declaration or charset names, as one of the above, or an IntakeError (for `at`) when the body is not in it. */
+  const named = (name: string, where: string, at: string): string => {
+    const encoding = XML_ENCODINGS[name.toLowerCase()];
+    if (!encoding) throw new IntakeError(at, `${where} names encoding '${name}', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
+    const fits = encoding === 'UTF-16' ? actual !== 'UTF-8' : encoding === 'US-ASCII' ? actual === 'UTF-8' : encoding === actual;
+    if (!fits) throw new IntakeError(at, `${where} names encoding '${name}', but the body is ${actual}${bom ? ' (by its byte order mark)' : ''}`);
+    const over = encoding === 'US-ASCII' ? bytes.findIndex((b) => b > 0x7f) : -1;
+    if (over >= 0) throw new IntakeError(at, `${where} names encoding '${name}', but the body is not ASCII (byte offset ${over}: 0x${bytes[over].toString(16)})`);
+    return encoding.startsWith('UTF-16') ? 'UTF-16' : encoding;
+  };
+  const byDeclaration = declared === undefined ? undefined : named(declared, 'its XML declaration', field);
+  const byCharset = charset === undefined ? undefined : named(charset, 'the Content-Type charset', 'content-type');
+  if (byDeclaration && byCharset && byDeclaration !== byCharset) throw new IntakeError('content-type', `charset '${charset}' disagrees with the encoding '${declared}' the body's XML declaration names`);
+  return text;
+}
+
 /**
  * Parses a JSON body: its nesting is measured before parsing (so no parser or validator recurses
  * into a hostile depth); a key given twice in one object is refused (JSON.parse keeps the last,

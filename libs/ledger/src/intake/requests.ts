@@ -1,5 +1,5 @@
 import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
-import { checkXmlBody, decodeUtf8, parseJsonBody, type BodyKind } from './body';
+import { checkXmlBody, decodeUtf8, decodeXml, parseJsonBody, type BodyKind } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { ServiceRequestDto } from './dto';
 import { parseDuisRequest } from './duis';
@@ -85,9 +85,9 @@ export async function serviceRequestFromBody(kind: RequestKind, body: unknown, r
  * its field and reason, and says where in which file it stands (`where`).
  */
 export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
-  const text = within(name, () => decodeUtf8(bytes, 'body'));
-  const kind: RequestKind = text.trimStart().startsWith('<') ? 'xml' : 'json';
-  const parsed = kind === 'xml' ? text : within(name, () => parseJsonBody(text, 'body'));
+  // XML by its first character, or by bytes that are not UTF-8 text at its start (a UTF-16 byte order mark, a NUL), which decodeXml names.
+  const kind: RequestKind = bytes[0] === 0xfe || bytes[0] === 0xff || bytes[0] === 0 || bytes[1] === 0 || within(name, () => decodeUtf8(bytes, 'body')).trimStart().startsWith('<') ? 'xml' : 'json';
+  const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeUtf8(bytes, 'body'), 'body')));
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const out: ServiceRequest[] = [];
   for (const [i, item] of list.entries()) {

@@ -216,6 +216,35 @@ describe('projections', () => {
     expect(await new Projector(store, projector.writer).catchUp()).toBe(0); // the rebuilt read models are this store's
   });
 
+  it.each`
+    case                                                  | again
+    ${'written again past the checkpoint'}                | ${3}
+    ${'written again short of it (the log ends before)'}  | ${1}
+  `('a live projector halts on the rows it projected removed from the store under it and $case (no restart, no catch-up between)', async ({ again }) => {
+    const errors: unknown[] = [];
+    const live = new Projector(store, projector.writer, { checkpointWatchMs: 10, retryDelayMs: 10, onError: (err) => errors.push(err) });
+    live.start();
+    try {
+      await submit(1, NO_A);
+      const last = await submit(2, NO_B);
+      expect(await live.waitFor(BigInt(last.position), 10_000)).toBe(true);
+      const checkpoint = live.position!;
+      const applied = projector.writer.checkpoint.fresh().applied;
+      // Under the running projector, the store's last two events are removed (a restore in place, a hand edit) and others written at their positions.
+      const db = new Database(path.join(dir, 'ledger.sqlite'));
+      db.prepare('DELETE FROM events WHERE position > ?').run(checkpoint - 2n);
+      db.close();
+      const ledger2 = new Ledger(store, getRuleSet('baseline'));
+      for (let i = 0; i < again; i++) await ledger2.registerUserRole({ userId: NO_B, role: ['GT', 'ED', 'IS'][i], status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
+      await until(() => live.halted !== undefined, 'halted');
+      expect(live.halted).toMatchObject({ position: checkpoint.toString(), reason: expect.stringMatching(/made from another log .*rebuild the read models/) });
+      expect(errors.at(-1)).toBeInstanceOf(ReadModelsNotOfStoreError);
+      expect(projector.writer.checkpoint.fresh()).toMatchObject({ position: checkpoint, applied }); // nothing applied on top
+    } finally {
+      await live.stop();
+    }
+  });
+
   const registerRole = (role: string) => ledger.registerUserRole({ userId: NO_B, role, status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
   /** Another connection to the read-model file (another process: code of before, a ledger command) writes the checkpoint row. */
   const behindItsBack = (sql: string, ...params: unknown[]) => {

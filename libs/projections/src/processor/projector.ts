@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
-import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
+import { LogRewrittenError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
@@ -242,13 +242,15 @@ export class Projector {
     while (this.running) {
       try {
         await this.catchUp();
-        const sub = this.store.subscribeToAll({ fromPosition: this.position ?? 'start' });
+        const { position: from, event } = this.writer.checkpoint.fresh();
+        // fromEvent: the subscription looks, at each read of a SQLite log, that the last event it reached is still there (LogRewrittenError).
+        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event });
         this.subscription = sub;
         if (!this.running) await sub.unsubscribe();
         let pending: RecordedEvent[] = [];
         let scheduled = false;
         let failure: { err: unknown } | undefined;
-        let after = this.position;
+        let after = from;
         // Another process that rebuilds the read models in place moves the checkpoint back; one that
         // stops before the end (killed) leaves it there. A batch meets that, but with no event coming
         // the read models would stay as it left them (empty, or part of the log) with /health saying
@@ -293,6 +295,9 @@ export class Projector {
         if (pending.length) flush();
       } catch (err) {
         if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them in place (normal traffic): on from the checkpoint at once
+        // The log was rewritten under the subscription (rows removed and written again): a catch-up checks the checkpoint against
+        // it (halting when the read models hold what the store no longer does; a miss looked at again in a new snapshot first).
+        if (err instanceof LogRewrittenError) continue;
         // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
         if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);

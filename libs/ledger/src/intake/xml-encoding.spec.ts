@@ -1,0 +1,58 @@
+import { IntakeError } from './errors';
+import { serviceRequestsFromFile } from './requests';
+import { makeDuisRequest } from './testing/make-duis';
+
+/**
+ * A DUIS XML request is read in the encoding its bytes are in (XML 1.0, 4.3.3 and Appendix F):
+ * UTF-8 (a byte order mark or none) and UTF-16 with its byte order mark are read; any other
+ * declared encoding, UTF-16 without its mark, or a declaration the bytes belie is refused naming
+ * the encoding. The HTTP door reads through the same check (record.e2e.spec, one-intake.spec).
+ */
+
+const AT = '2024-03-01T12:00:00.000Z';
+const BODY = makeDuisRequest({ originator: '90-B3-D5-1F-30-01-00-01', target: '00-DB-12-34-56-78-90-01', counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+const declaring = (encoding: string | undefined) => BODY.replace(' encoding="UTF-8"', encoding === undefined ? '' : ` encoding="${encoding}"`);
+const utf16 = (text: string, order: 'LE' | 'BE', bom = true) => {
+  const le = Buffer.from(text, 'utf16le');
+  const bytes = order === 'LE' ? le : Buffer.from(le).swap16();
+  return bom ? Buffer.concat([Buffer.from(order === 'LE' ? [0xff, 0xfe] : [0xfe, 0xff]), bytes]) : bytes;
+};
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+const refusal = (bytes: Buffer) =>
+  serviceRequestsFromFile(bytes, 'r.xml', AT).then(
+    () => 'read',
+    (e: unknown) => (e instanceof IntakeError ? { field: e.field, reason: e.reason } : Promise.reject(e)),
+  );
+
+describe('the encoding of a DUIS XML request file', () => {
+  it.each`
+    case                                       | bytes
+    ${'UTF-8, declared'}                       | ${Buffer.from(BODY)}
+    ${'UTF-8, no encoding declared'}           | ${Buffer.from(declaring(undefined))}
+    ${'UTF-8 with its byte order mark'}        | ${Buffer.concat([UTF8_BOM, Buffer.from(BODY)])}
+    ${'UTF-8 declared in lower case'}          | ${Buffer.from(declaring('utf-8'))}
+    ${'ASCII declared US-ASCII'}               | ${Buffer.from(declaring('US-ASCII'))}
+    ${'UTF-16LE with its mark, declared'}      | ${utf16(declaring('UTF-16'), 'LE')}
+    ${'UTF-16BE with its mark, declared'}      | ${utf16(declaring('UTF-16'), 'BE')}
+    ${'UTF-16BE with its mark, undeclared'}    | ${utf16(declaring(undefined), 'BE')}
+  `('$case is read as the same request', async ({ bytes }) => {
+    expect(await serviceRequestsFromFile(bytes, 'r.xml', AT)).toEqual(await serviceRequestsFromFile(Buffer.from(BODY), 'r.xml', AT));
+  });
+
+  it.each`
+    case                                                    | bytes                                                                                          | reason
+    ${'ISO-8859-1 declared (ASCII bytes)'}                  | ${Buffer.from(declaring('ISO-8859-1'))}                                                        | ${"its XML declaration names encoding 'ISO-8859-1', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)"}
+    ${'windows-1252 declared, bytes that are UTF-8 too'}    | ${Buffer.from(declaring('windows-1252').replace('<sr:Header>', '<!-- \u00c3\u00a9 --><sr:Header>'), 'latin1')} | ${expect.stringMatching(/^its XML declaration names encoding 'windows-1252', which the ledger does not read/)}
+    ${'UTF-16LE without its byte order mark'}               | ${utf16(declaring('UTF-16'), 'LE', false)}                                                     | ${expect.stringMatching(/^is UTF-16 or UTF-32 without a byte order mark/)}
+    ${'UTF-16BE without its byte order mark'}               | ${utf16(declaring(undefined), 'BE', false)}                                                    | ${expect.stringMatching(/^is UTF-16 or UTF-32 without a byte order mark/)}
+    ${'a UTF-8 byte order mark, UTF-16 declared'}           | ${Buffer.concat([UTF8_BOM, Buffer.from(declaring('UTF-16'))])}                                 | ${"its XML declaration names encoding 'UTF-16', but the body is UTF-8 (by its byte order mark)"}
+    ${'UTF-8 bytes declared UTF-16'}                        | ${Buffer.from(declaring('UTF-16'))}                                                            | ${"its XML declaration names encoding 'UTF-16', but the body is UTF-8"}
+    ${'a UTF-16LE byte order mark, UTF-8 declared'}         | ${utf16(BODY, 'LE')}                                                                           | ${"its XML declaration names encoding 'UTF-8', but the body is UTF-16LE (by its byte order mark)"}
+    ${'a UTF-16LE byte order mark, UTF-16BE declared'}      | ${utf16(declaring('UTF-16BE'), 'LE')}                                                          | ${"its XML declaration names encoding 'UTF-16BE', but the body is UTF-16LE (by its byte order mark)"}
+    ${'UTF-16 with a lone surrogate'}                       | ${Buffer.concat([utf16(declaring('UTF-16'), 'LE'), Buffer.from([0x00, 0xd8])])}              | ${'is not valid UTF-16LE (it begins with the UTF-16LE byte order mark)'}
+    ${'US-ASCII declared, a byte that is not'}              | ${Buffer.from(declaring('US-ASCII').replace('<sr:Header>', '<!-- \u00e9 --><sr:Header>'))}     | ${expect.stringMatching(/^its XML declaration names encoding 'US-ASCII', but the body is not ASCII \(byte offset \d+: 0xc3\)$/)}
+  `('$case is refused, naming it', async ({ bytes, reason }) => {
+    expect(await refusal(bytes)).toEqual({ field: 'body', reason });
+  });
+});
