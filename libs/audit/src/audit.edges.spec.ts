@@ -394,7 +394,7 @@ describe('a what-if job while the ledger writes', () => {
         const whatIf = { threads, eventsPerThread: 1, store: { kind: 'sqlite' as const, path: file } };
         const r = await runAuditWork('what-if', racing, { ruleSet: { id: 'baseline', version: 3 }, page }, () => undefined, { whatIf });
         expect({ threads, page, r }).toMatchObject({ threads, page, r: { position: head.toString(), judged, unchanged: judged } });
-        if (page) expect((r as { window: unknown }).window).toMatchObject({ lastPosition: head.toString(), nextPosition: null });
+        if (page) expect((r as { window: unknown }).window).toMatchObject({ lastPosition: head.toString(), nextPosition: null, head: head.toString() });
         expect(await store.headPosition()).toBeGreaterThan(head);
       }
     } finally {

@@ -385,14 +385,15 @@ async function scan(
   const { folds, remember } = foldsOf(maxFolds);
   const ruleSets = new Map<string, RuleSet>();
   const windowed = page.fromPosition !== undefined || page.toPosition !== undefined || page.maxEvents !== undefined;
-  const headNow = windowed || (mine && store.kind === 'sqlite') ? await store.headPosition() : undefined;
+  // A run given its end (`through`: a job's position) reports that as the head, not a later one read here.
+  const headNow = through ?? (windowed || (mine && store.kind === 'sqlite') ? await store.headPosition() : undefined);
   const window: WhatIfWindow | undefined = windowed
     ? { fromPosition: (page.fromPosition ?? 0n).toString(), lastPosition: null, eventsRead: 0, nextPosition: null, head: headNow?.toString() ?? null }
     : undefined;
   // A share on SQLite reads only its own streams' rows (`only`): the others' are never fetched.
   // Its positions are gapless (1, 2, 3, ...), so the window (what one pass reads) is known from
   // the head, and the events read and the progress are counted from the positions.
-  const range = mine && store.kind === 'sqlite' ? rangeOf(page, through ?? headNow ?? 0n) : undefined;
+  const range = mine && store.kind === 'sqlite' ? rangeOf(page, headNow ?? 0n) : undefined;
   let read = 0;
   let progressAt = 10_000;
   const progressTo = (n: number) => {
