@@ -197,14 +197,18 @@ export class SqliteEventStore implements EventStore {
     this.ensureOpen();
     checkAppend(stream, events);
     const expected = options.expectedRevision ?? 'any';
-    let bytes = 0;
+    let chars = 0;
     const encoded = events.map((e) => {
       const data = JSON.stringify(e.data ?? null);
       const metadata = JSON.stringify(e.metadata ?? {});
-      bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);
+      chars += data.length + metadata.length + e.type.length;
       return { id: e.id.toLowerCase(), type: e.type, data, metadata };
     });
-    if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: the bytes are counted only where that bound passes the limit.
+    if (chars * 3 > MAX_APPEND_BYTES) {
+      const bytes = encoded.reduce((n, e) => n + Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + Buffer.byteLength(e.type), 0);
+      if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
+    }
 
     const pending: PendingAppend = { stream, expected, encoded };
     if (this.writerMode === 'thread') {
