@@ -84,6 +84,21 @@ describe.each([
   it('an append counts bytes, not characters', async () => {
     const err = await store.appendToStream('big', [ev(1, { data: 'é'.repeat(MAX_APPEND_BYTES / 2) })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppendTooLargeError);
+    // 3 bytes a character: one character more than the limit holds is refused, with its bytes counted.
+    const fill = (n: number) => [ev(1, { data: '€'.repeat(n) })];
+    const most = Math.floor((MAX_APPEND_BYTES - 2 - 2 - 1) / 3);
+    expect(await store.appendToStream('big', fill(most + 1)).catch((e: unknown) => e)).toMatchObject({ bytes: 3 * (most + 1) + 5, limit: MAX_APPEND_BYTES });
+    expect((await store.appendToStream('big', fill(most))).written).toBe(true);
+  });
+
+  it('an append whose characters could not reach the limit in bytes is not counted byte by byte', async () => {
+    const byteLength = jest.spyOn(Buffer, 'byteLength');
+    try {
+      expect((await store.appendToStream('s', [ev(1, { data: 'é'.repeat(Math.floor(MAX_APPEND_BYTES / 3) - 5) })])).written).toBe(true);
+      expect(byteLength).not.toHaveBeenCalled();
+    } finally {
+      byteLength.mockRestore();
+    }
   });
 
   it.each`

@@ -69,6 +69,17 @@ export interface SqliteEventStoreOptions {
 }
 
 type Waiter = { resolve(r: AppendResult): void; reject(e: unknown): void };
+/** An append awaiting its answer: its stream and how many events it holds (see OwnCommit). */
+type AppendWaiter = Waiter & { stream: string; events: number };
+/** Positions `first`..`last` of the log, written by one append of this store to `stream`, its revision then `revision`. */
+interface OwnCommit {
+  first: bigint;
+  last: bigint;
+  stream: string;
+  revision: bigint;
+}
+/** How many of its latest appends a store remembers (changesSince): a look further back queries the log. */
+const OWN_COMMITS_KEPT = 4096;
 
 /** Where a reader of the log stood (SqliteEventStore.changesSince): opaque to it, handed back. */
 export interface ChangeMark {
@@ -88,7 +99,7 @@ export interface Changes {
   mark: ChangeMark;
   streams: ReadonlyMap<string, bigint> | undefined;
 }
-type Queued = PendingAppend & Waiter;
+type Queued = PendingAppend & AppendWaiter;
 
 /**
  * The embedded event store: one SQLite file, WAL, synchronous=FULL (an acknowledged append has
@@ -128,6 +139,8 @@ export class SqliteEventStore implements EventStore {
   private snapshots = 0;
   /** This store's commits (changesSince: those on this connection do not change its data_version). */
   private commitCount = 0;
+  /** This store's latest appends that wrote, in commit order (changesSince names their streams without a query). */
+  private own: OwnCommit[] = [];
   private readonly endSnapshotSoon = () => this.endSnapshot();
   /** The file, as the other stores of this process on it name it. */
   private readonly key: string;
@@ -186,20 +199,25 @@ export class SqliteEventStore implements EventStore {
     this.ensureOpen();
     checkAppend(stream, events);
     const expected = options.expectedRevision ?? 'any';
-    let bytes = 0;
+    let chars = 0;
     const encoded = events.map((e) => {
       const data = JSON.stringify(e.data ?? null);
       const metadata = JSON.stringify(e.metadata ?? {});
-      bytes += Buffer.byteLength(data) + Buffer.byteLength(metadata) + Buffer.byteLength(e.type);
+      chars += data.length + metadata.length + e.type.length;
       return { id: e.id.toLowerCase(), type: e.type, data, metadata };
     });
-    if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: the bytes are counted only where that bound passes the limit.
+    if (chars * 3 > MAX_APPEND_BYTES) {
+      const bytes = encoded.reduce((n, e) => n + Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + Buffer.byteLength(e.type), 0);
+      if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(stream, bytes, MAX_APPEND_BYTES);
+    }
 
     const pending: PendingAppend = { stream, expected, encoded };
     if (this.writerMode === 'thread') {
       return new Promise<AppendResult>((resolve, reject) => {
         const id = ++this.requests;
-        this.waiting.set(id, { resolve, reject });
+        const waiter: AppendWaiter = { resolve, reject, stream, events: encoded.length };
+        this.waiting.set(id, waiter);
         this.handOver.push({ id, append: pending });
         if (this.handOver.length >= this.handOverAt()) this.handOverNow();
         else if (this.handOver.length === 1) setImmediate(() => this.handOverNow());
@@ -207,7 +225,7 @@ export class SqliteEventStore implements EventStore {
     }
     if (!this.groupCommit) return this.writeAlone(pending);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ stream, expected, encoded, resolve, reject }); // not a spread of `pending` that gains keys (~4 us on Node 20: state.ts, withKey)
+      this.queue.push({ stream, expected, encoded, resolve, reject, events: encoded.length }); // not a spread of `pending` that gains keys (~4 us on Node 20: state.ts, withKey)
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -223,7 +241,10 @@ export class SqliteEventStore implements EventStore {
       throw storeError(err, this.file);
     }
     this.appendStats.next({ appends: 1, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-    if (result.written) this.committed();
+    if (result.written) {
+      this.wrote(pending.stream, pending.encoded.length, result);
+      this.committed();
+    }
     return result;
   }
 
@@ -260,10 +281,16 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Answers each append of a transaction once it is on disk: one durable write for the metrics, one wake-up for subscribers. */
-  private settle(batch: Array<{ resolve(r: AppendResult): void; reject(e: unknown): void }>, outcomes: AppendOutcome[], seconds: number): void {
+  private settle(batch: AppendWaiter[], outcomes: AppendOutcome[], seconds: number): void {
     this.endSnapshot(); // what follows an acknowledged append reads it
     this.appendStats.next({ appends: batch.length, seconds });
-    if (outcomes.some((o) => 'ok' in o && o.ok.written)) this.committed();
+    let written = false;
+    outcomes.forEach((o, i) => {
+      if (!('ok' in o) || !o.ok.written) return;
+      this.wrote(batch[i].stream, batch[i].events, o.ok);
+      written = true;
+    });
+    if (written) this.committed();
     batch.forEach((item, i) => {
       const o = outcomes[i];
       if ('ok' in o) item.resolve(o.ok);
@@ -315,7 +342,7 @@ export class SqliteEventStore implements EventStore {
       w?.resolve(undefined as never);
       return;
     }
-    const waiters = a.ids.map((id) => this.waiting.get(id)!);
+    const waiters = a.ids.map((id) => this.waiting.get(id)!) as AppendWaiter[];
     for (const id of a.ids) this.waiting.delete(id);
     if (a.type === 'failed') {
       const error = storeError(fromWire(a.error), this.file);
@@ -494,6 +521,8 @@ export class SqliteEventStore implements EventStore {
     const head = BigInt(this.stmt.headPosition.get()?.position ?? 0);
     if (!since) return { mark: mark(head), streams: new Map() };
     if (head - since.position > BigInt(maxEvents)) return { mark: mark(head), streams: undefined }; // too many to name: not read (an index lookup, not the tail)
+    const own = this.ownSince(since.position, head);
+    if (own) return { mark: mark(head), streams: own };
     const rows = this.stmt.tail.all(since.position, maxEvents + 1);
     let position = since.position;
     const streams = new Map<string, bigint>();
@@ -565,6 +594,30 @@ export class SqliteEventStore implements EventStore {
     if (!this.snapshot) return;
     this.snapshot = false;
     if (this.db.inTransaction) this.stmt.commit.run();
+  }
+
+  /** An append of this store that wrote `events` events, now committed (OwnCommit). */
+  private wrote(stream: string, events: number, r: AppendResult): void {
+    this.own.push({ first: r.position - BigInt(events - 1), last: r.position, stream, revision: r.nextExpectedRevision });
+    if (this.own.length > 2 * OWN_COMMITS_KEPT) this.own.splice(0, this.own.length - OWN_COMMITS_KEPT);
+  }
+
+  /**
+   * The streams this store's own appends moved after `from` up to `head`, each with its last
+   * revision, when those appends wrote every position in between: then no other connection's
+   * event can be among them (a position is one row's), and the log's tail need not be read. Else
+   * undefined (another connection wrote there too, or some of them are no longer remembered).
+   */
+  private ownSince(from: bigint, head: bigint): Map<string, bigint> | undefined {
+    let k = this.own.length;
+    while (k > 0 && this.own[k - 1].first > from) k--;
+    const streams = new Map<string, bigint>();
+    let next = from + 1n;
+    for (; k < this.own.length && this.own[k].first === next && this.own[k].last <= head; k++) {
+      streams.set(this.own[k].stream, this.own[k].revision);
+      next = this.own[k].last + 1n;
+    }
+    return next === head + 1n ? streams : undefined;
   }
 
   /** A commit of this store: its subscribers, and the other stores of this process on the same file, hear of it. */

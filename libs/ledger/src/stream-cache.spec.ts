@@ -157,6 +157,32 @@ describe.each<SqliteWriterMode>(['thread', 'inline'])('the stream cache on a SQL
     expect(reads).toEqual(['device-a', 'device-a']);
   });
 
+  it("learns what the store's own appends moved without reading the log's tail, and reads the tail when another connection wrote between them", async () => {
+    await append(store, 'device-a', 2);
+    await append(store, 'device-b', 1);
+    const cache = new StreamCache(store);
+    const a = await cache.load('device-a', 0, count);
+    await cache.load('device-b', 0, count);
+    const tail = jest.spyOn(store['stmt'].tail, 'all');
+    // The cache's own append to a, and one through the store that the cache did not make, to b.
+    const events = [inventory(3000)];
+    const r = await store.appendToStream('device-a', events, { expectedRevision: a.revision! });
+    cache.appended(a, events, count, r.nextExpectedRevision);
+    await append(store, 'device-b', 2);
+    expect((await cache.load('device-a', 0, count)).state).toBe(3);
+    expect((await cache.load('device-b', 0, count)).state).toBe(3);
+    expect(reads).toEqual(['device-a', 'device-b', 'device-b']);
+    expect(tail).not.toHaveBeenCalled();
+    // Another connection's append between two of the store's own: the tail is read, and names it.
+    await append(store, 'device-c', 1);
+    await append(other, 'device-a', 1);
+    await append(store, 'device-c', 1);
+    expect((await cache.load('device-a', 0, count)).state).toBe(4);
+    expect((await cache.load('device-b', 0, count)).state).toBe(3);
+    expect(reads).toEqual(['device-a', 'device-b', 'device-b', 'device-a']);
+    expect(tail).toHaveBeenCalledTimes(1);
+  });
+
   it('every held stream is read again when more events were committed since the last look than it holds streams (the tail is not named)', async () => {
     await append(store, 'device-a', 1);
     await append(store, 'device-b', 1);
