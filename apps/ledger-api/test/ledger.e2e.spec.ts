@@ -268,7 +268,11 @@ describe('bad input and access', () => {
     expect(res.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
     expect(res.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(/fails its check digit/);
     // and the meter point's devices are listed, as the inventory holds them (was a 400 "check digit")
-    expect((await t.as('auditor').get('/meter-points/1412345678902/devices').expect(200)).body).toMatchObject({ mpxn: '1412345678902', devices: [expect.objectContaining({ deviceId: device })] });
+    expect((await t.as('auditor').get('/meter-points/1412345678902/devices').expect(200)).body).toMatchObject({ mpxn: '1412345678902', devices: [expect.objectContaining({ deviceId: device })], next: null });
+    // a page at a time: after a device id, at most limit (1 to 1000); anything else a 400 naming the parameter
+    expect((await t.as('auditor').get(`/meter-points/1412345678902/devices?after=${device}`).expect(200)).body).toEqual({ mpxn: '1412345678902', devices: [], next: null });
+    expect((await t.as('auditor').get('/meter-points/1412345678902/devices?limit=0').expect(400)).body).toMatchObject({ field: 'limit' });
+    expect((await t.as('auditor').get('/meter-points/1412345678902/devices?after=not-a-device').expect(400)).body).toMatchObject({ field: 'after' });
   });
 
   it('a limit sent as a string is refused saying it must be a whole number, not that it is over the maximum', async () => {

@@ -106,10 +106,13 @@ export class QueriesController {
   }
 
   @Get('meter-points/:mpxn/devices')
-  @ApiOperation({ summary: 'The devices the inventory links to a meter point now' })
-  meterPointDevices(@Param('mpxn') raw: string) {
+  @ApiOperation({ summary: 'The devices the inventory links to a meter point now, a page at a time by device id (`next` while more are left)' })
+  @ApiQuery({ name: 'after', required: false, description: 'the `next` of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 1000, default 1000' })
+  meterPointDevices(@Param('mpxn') raw: string, @Query('after') after?: string, @Query('limit') limit?: string) {
     const mpxn = parseInventoryMpxn(raw, 'mpxn'); // as the inventory takes it: a DCC test MPAN failing its check digit too
-    return { mpxn, devices: this.devices.devicesOn(mpxn) };
+    const page = { after: after === undefined || after === '' ? undefined : parseDeviceId(after, 'after'), limit: pageLimit(limit) };
+    return { mpxn, ...this.devices.devicesOn(mpxn, page) };
   }
 
   @Get('users/:userId')

@@ -3,12 +3,15 @@ import { loadState, type ReadModelDb } from '../read-model-db';
 import { deviceHistory, historiesChangedAfter } from './device-history';
 import { loadStates } from './states';
 
+/** The devices `devicesOn` looks at for one page, at most. */
+export const DEVICES_ON_SCAN = 2_000;
+
 /** Devices: now or as of an instant, their timeline, the devices on a meter point. */
 export class DeviceQueries {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
-    on: db.prepare<[string, string], { state: string }>(
-      'SELECT state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ?) ORDER BY device_id',
+    on: db.prepare<[string, string, string, string, number], { device_id: string; state: string }>(
+      'SELECT device_id, state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? AND device_id > ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ? AND device_id > ?) ORDER BY device_id LIMIT ?',
     ),
   }));
 
@@ -35,18 +38,28 @@ export class DeviceQueries {
   }
 
   /**
-   * The devices whose inventory record in force now (`inventoryAt`; default: the clock) links them
-   * to a meter point, with type, generation and status: of every device it links to it as last
-   * recorded or at any time in its history (read one at a time; all of them: until 2026-11-27 the
-   * first 1,000 by id, before the filter, so that one in force could be left out silently).
+   * A page of the devices whose inventory record in force now (`inventoryAt`; default: the clock)
+   * links them to a meter point, with type, generation and status, by device id after `after`: of
+   * the devices linked to it as last recorded or at any time in its history, at most
+   * `DEVICES_ON_SCAN` looked at a page, so a meter point that thousands of devices were ever linked
+   * to costs each request a bounded time. `next` (the last device id looked at) is given while more
+   * are left to look at, even on a page with fewer than `limit` devices (those looked at were not on
+   * it now). Until 2026-11-27 the first 1,000 by id were taken before the filter (one in force could
+   * be left out silently), then, that day, all of them on one page.
    */
-  devicesOn(mpxn: string, now: string = this.clock()): Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> {
-    const out: Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> = [];
-    for (const r of this.stmts().on.iterate(mpxn, mpxn)) {
-      const d = inventoryAt(JSON.parse(r.state) as DeviceState, now);
-      if (d.mpxn === mpxn) out.push({ deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status });
+  devicesOn(mpxn: string, page: { after?: string; limit?: number } = {}, now: string = this.clock()): { devices: Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>>; next: string | null } {
+    const limit = page.limit ?? 1000;
+    const after = page.after ?? '';
+    const devices: Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> = [];
+    const rows = this.stmts().on.all(mpxn, after, mpxn, after, DEVICES_ON_SCAN + 1);
+    const looked = Math.min(rows.length, DEVICES_ON_SCAN);
+    for (let i = 0; i < looked; i++) {
+      const d = inventoryAt(JSON.parse(rows[i].state) as DeviceState, now);
+      if (d.mpxn !== mpxn) continue;
+      devices.push({ deviceId: d.deviceId, deviceType: d.deviceType, smetsGeneration: d.smetsGeneration, status: d.status });
+      if (devices.length === limit) return { devices, next: i + 1 < rows.length ? rows[i].device_id : null };
     }
-    return out;
+    return { devices, next: rows.length > DEVICES_ON_SCAN ? rows[looked - 1].device_id : null };
   }
 
   /**

@@ -5,6 +5,7 @@ import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { openReadModels, Projector } from '../processor';
+import { DEVICES_ON_SCAN } from './device-queries';
 import { queriesOf } from './queries-of';
 
 const ctx = { actor: 'test' };
@@ -34,12 +35,38 @@ describe('the devices on a meter point', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('are all those in force, with 1,003 devices linked to it', async () => {
+  it('are all those in force, with 1,003 devices linked to it, a page of at most `limit` at a time', async () => {
     const writer = openReadModels(path.join(dir, 'readmodels.sqlite'));
     await new Projector(store, writer).catchUp();
     const { devices } = queriesOf(writer);
-    expect(devices.devicesOn(MPAN, NOW)).toEqual([1001, 1002].map((n) => ({ deviceId: device(n), deviceType: 'GSME', smetsGeneration: 1, status: 'Commissioned' })));
-    expect(devices.devicesOn(MPAN, '2031-06-01T00:00:00.000Z')).toHaveLength(1003);
+    expect(devices.devicesOn(MPAN, {}, NOW)).toEqual({ devices: [1001, 1002].map((n) => ({ deviceId: device(n), deviceType: 'GSME', smetsGeneration: 1, status: 'Commissioned' })), next: null });
+    const later = '2031-06-01T00:00:00.000Z';
+    const first = devices.devicesOn(MPAN, {}, later);
+    expect(first.devices).toHaveLength(1000);
+    expect(first.next).toBe(device(999));
+    const second = devices.devicesOn(MPAN, { after: first.next! }, later);
+    expect(second).toEqual({ devices: [1000, 1001, 1002].map((n) => expect.objectContaining({ deviceId: device(n) })), next: null });
+    // A page that ends on the last device linked says so: no next to follow.
+    expect(devices.devicesOn(MPAN, { after: device(999), limit: 3 }, later).next).toBeNull();
+    expect(devices.devicesOn(MPAN, { after: device(999), limit: 2 }, later)).toEqual({ devices: [1000, 1001].map((n) => expect.objectContaining({ deviceId: device(n) })), next: device(1001) });
+    writer.db.close();
+  });
+
+  it(`look at ${DEVICES_ON_SCAN} of those linked a page, so a page can hold fewer than its limit and still give next`, async () => {
+    const file = path.join(dir, 'readmodels.sqlite');
+    const writer = openReadModels(file);
+    await new Projector(store, writer).catchUp();
+    // 2,000 more devices linked to MPAN from 2031 only, sorting after the two in force (rows copied from one projected).
+    const { state } = writer.db.db.prepare('SELECT state FROM devices WHERE device_id = ?').get(device(0)) as { state: string };
+    const insert = writer.db.db.prepare('INSERT INTO devices (device_id, smets_generation, mpxn, state) VALUES (?, 1, ?, ?)');
+    writer.db.db.transaction(() => {
+      for (let n = 2000; n < 4000; n++) insert.run(device(n), MPAN, state.split(device(0)).join(device(n)));
+    })();
+    const { devices } = queriesOf(writer);
+    const first = devices.devicesOn(MPAN, {}, NOW);
+    expect(first.devices.map((d) => d.deviceId)).toEqual([device(1001), device(1002)]);
+    expect(first.next).toBe(device(2000 + DEVICES_ON_SCAN - 1003 - 1));
+    expect(devices.devicesOn(MPAN, { after: first.next! }, NOW)).toEqual({ devices: [], next: null });
     writer.db.close();
   });
 });

@@ -82,8 +82,8 @@ describe('edition 3 through the ledger: facts dated in the future do not refuse 
     expect(asOfToday).toEqual(today);
     expect(devices.device(ESME, undefined, AFTER)).toMatchObject({ status: 'Suspended', mpxn: null });
     expect(devices.device(ESME, undefined, AFTER)).toEqual(devices.device(ESME, AFTER));
-    expect(devices.devicesOn(MPAN, RECEIVED)).toEqual([{ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned' }]);
-    expect(devices.devicesOn(MPAN, AFTER)).toEqual([]);
+    expect(devices.devicesOn(MPAN, {}, RECEIVED).devices).toEqual([{ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned' }]);
+    expect(devices.devicesOn(MPAN, {}, AFTER).devices).toEqual([]);
 
     expect(users.user(NO_A, RECEIVED)?.roles.ED?.status).toBe('Active');
     expect(users.user(NO_A, AFTER)?.roles.ED?.status).toBe('Suspended');

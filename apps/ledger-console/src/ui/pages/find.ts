@@ -107,7 +107,7 @@ export async function meterPointPage(main: HTMLElement, route: Route): Promise<v
   const mpxn = route.path[0] ?? '';
   const [reg, devices] = await Promise.all([
     api<{ mpxn: string; timelines: { supplier: RegistrationEntry[]; networkOperator: RegistrationEntry[] } }>(`/meter-points/${enc(mpxn)}/registrations`, { signal: route.signal }),
-    api<{ devices: Array<{ deviceId: string; deviceType?: string; smetsGeneration?: number; status?: string }> }>(`/meter-points/${enc(mpxn)}/devices`, { signal: route.signal }),
+    api<{ devices: Array<{ deviceId: string; deviceType?: string; smetsGeneration?: number; status?: string }>; next: string | null }>(`/meter-points/${enc(mpxn)}/devices`, { signal: route.signal }),
   ]);
   const now = new Date().toISOString();
   const entries = (title: string, list: RegistrationEntry[]) => table(title, ['party', 'effective from', 'RDP record'], list.map((e) => [link(`user/${enc(e.partyUserId)}`, e.partyUserId), fmtInstant(e.effectiveFrom), e.recordId]));
@@ -122,6 +122,7 @@ export async function meterPointPage(main: HTMLElement, route: Route): Promise<v
     h('h3', null, 'Devices on this meter point'),
     devices.devices.length
       ? table(null, ['device', 'type', 'SMETS', 'status'], devices.devices.map((d) => [link(`device/${enc(d.deviceId)}`, d.deviceId), d.deviceType ?? '', String(d.smetsGeneration ?? ''), d.status ?? '']))
-      : h('p', null, 'The inventory links no device to it.'),
+      : h('p', null, devices.next ? 'The first devices looked at are not on it now.' : 'The inventory links no device to it.'),
+    ...(devices.next ? [h('p', null, `More devices are linked to it than one page shows: the API's /meter-points/${mpxn}/devices?after=${devices.next} gives the next.`)] : []),
   );
 }
