@@ -70,6 +70,20 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/**
+ * A JSON body's bytes as text: UTF-8 only (RFC 8259, section 8.1: JSON exchanged between systems
+ * MUST be UTF-8), its byte order mark allowed (parseJsonBody drops it). UTF-16 or UTF-32, by a
+ * byte order mark or a NUL in its first bytes, is refused saying so, where decodeUtf8 would name
+ * only a byte that is not UTF-8 (or none, for UTF-16 of ASCII text without its mark).
+ */
+export function decodeJson(bytes: Uint8Array, field = 'body'): string {
+  const [b0, b1] = bytes;
+  const mark = (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff);
+  if (mark || (bytes.length > 1 && (b0 === 0 || b1 === 0)))
+    throw new IntakeError(field, `is UTF-16 or UTF-32 (${mark ? 'its byte order mark' : 'its first bytes hold a NUL'}), not UTF-8: JSON must be UTF-8 (RFC 8259, section 8.1): save it as UTF-8`);
+  return decodeUtf8(bytes, field);
+}
+
 /** The encodings a DUIS XML body is read in, by the names its declaration or a Content-Type charset may give them. */
 const XML_ENCODINGS: Record<string, 'UTF-8' | 'US-ASCII' | 'UTF-16' | 'UTF-16LE' | 'UTF-16BE'> = {
   'utf-8': 'UTF-8',

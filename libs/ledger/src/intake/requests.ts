@@ -1,5 +1,5 @@
 import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
-import { checkXmlBody, decodeUtf8, decodeXml, parseJsonBody, type BodyKind } from './body';
+import { checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { ServiceRequestDto } from './dto';
 import { parseDuisRequest } from './duis';
@@ -86,7 +86,7 @@ export async function serviceRequestFromBody(kind: RequestKind, body: unknown, r
  */
 export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
   const kind: RequestKind = firstCharacter(bytes) === 0x3c ? 'xml' : 'json';
-  const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeUtf8(bytes, 'body'), 'body')));
+  const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeJson(bytes, 'body'), 'body')));
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const out: ServiceRequest[] = [];
   for (const [i, item] of list.entries()) {

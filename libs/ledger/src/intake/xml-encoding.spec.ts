@@ -86,3 +86,15 @@ describe('the encoding of a DUIS XML request file', () => {
     expect(text(bytes, charset)).toEqual(answer);
   });
 });
+
+describe('a JSON request file not in UTF-8', () => {
+  const json = JSON.stringify({ requestId: '90-B3-D5-1F-30-01-00-01:00-DB-12-34-56-78-90-01:7', srv: '4.1.1' });
+  it.each`
+    case                               | bytes                                        | how
+    ${'UTF-16LE with its byte order mark'} | ${utf16(json, 'LE')}                     | ${'its byte order mark'}
+    ${'UTF-16BE with its byte order mark'} | ${utf16(json, 'BE')}                     | ${'its byte order mark'}
+    ${'UTF-16LE without its mark'}         | ${utf16(json, 'LE', false)}              | ${'its first bytes hold a NUL'}
+  `('$case is refused saying JSON must be UTF-8, not taken for XML', async ({ bytes, how }) => {
+    expect(await refusal(bytes)).toEqual({ field: 'body', reason: `is UTF-16 or UTF-32 (${how}), not UTF-8: JSON must be UTF-8 (RFC 8259, section 8.1): save it as UTF-8` });
+  });
+});
