@@ -54,8 +54,12 @@ export interface RecordedEvent<T = unknown> {
   metadata: EventMetadata;
   /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
   created: string;
-  /** The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite only). */
-  stored?: { data: string; metadata: string };
+  /**
+   * The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite
+   * only). A column stored as bytes (an edit's BLOB) is read as UTF-8, as its parse reads it; where
+   * they are not UTF-8, `notText` names the column.
+   */
+  stored?: { data: string; metadata: string; notText?: 'data' | 'metadata' };
 }
 
 export interface AppendOptions {
