@@ -167,6 +167,12 @@ export interface EventStore {
   appendToStream(stream: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * The id of the event at `position`, or undefined when there is none: one lookup by position, in
+   * this turn's read snapshot. SQLite only (its log can be rewritten under a running process: rows
+   * removed, others written at their positions); EventStoreDB's cannot, and has no such method.
+   */
+  eventIdAt?(position: bigint): string | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

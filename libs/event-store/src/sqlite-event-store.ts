@@ -450,12 +450,16 @@ export class SqliteEventStore implements EventStore {
       pollIntervalMs: this.pollIntervalMs,
       fromEvent: options.fromEvent,
       holds: (position, id) => {
-        this.ensureOpen();
-        this.reading();
-        const held = this.stmt.idAt.get(position);
+        const held = this.eventIdAt(position);
         return held !== undefined && (id === undefined || held === id);
       },
     });
+  }
+
+  eventIdAt(position: bigint): string | undefined {
+    this.ensureOpen();
+    this.reading();
+    return this.stmt.idAt.get(position);
   }
 
   async streamRevision(stream: string): Promise<bigint | undefined> {
