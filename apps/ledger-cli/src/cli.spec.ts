@@ -122,6 +122,21 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
   });
 
+  it('verify counts the streams broken, not the breaks: one stream with a key written twice and an edited value is one', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'twice', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    try {
+      expect(db.prepare(`UPDATE events SET data = '{"dup":1,"dup":2,' || substr(data, 2) WHERE position = 1`).run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const r = await json(own, 'verify');
+    expect(r.code).toBe(1);
+    expect(r.body.breaks.map((b: { kind: string }) => b.kind).sort()).toEqual(['hash-mismatch', 'stored-text-mismatch']);
+    expect((await ledger(own, 'verify')).out).toMatch(/: 1 stream\(s\) broken, 0 event\(s\) unreadable\n/);
+  });
+
   it("replay of a decision whose read-model row was edited so that its request does not validate blames the row, which a rebuild mends; not the auditor's input", async () => {
     const requestId = (await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1')).body.changes.items[0].requestId;
     const rm = new Database(path.join(dir, 'data', 'readmodels.sqlite'));

@@ -84,10 +84,11 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     ${'a bad counter in a JSON RequestID'}    | ${'application/json'} | ${'ctr.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:-1`, srv: '4.1.1' })}
     ${'a bad identifier in a DUIS RequestID'} | ${'application/xml'}  | ${'id.xml'}     | ${read41().replace(ESME, '00-DB-12-34')}
     ${'a DUIS request with a DTD'}            | ${'application/xml'}  | ${'dtd.xml'}    | ${`<!DOCTYPE x [<!ENTITY e "e">]>${read41()}`}
-    ${'a DUIS request declared ISO-8859-1'}    | ${'application/xml'}  | ${'latin.xml'}  | ${read41().replace('UTF-8', 'ISO-8859-1')}
+    ${'a DUIS request declared ISO-8859-1, not ASCII'} | ${'application/xml'} | ${'latin.xml'} | ${Buffer.from(read41().replace('UTF-8', 'ISO-8859-1').replace('?>', '?><!-- \u00e9 -->'), 'latin1')}
     ${'DUIS in UTF-16 with no byte order mark'} | ${'application/xml'} | ${'utf16.xml'} | ${Buffer.from(read41().replace('UTF-8', 'UTF-16'), 'utf16le')}
     ${'an SRV no rule set judges'}            | ${'application/json'} | ${'srv.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '99.9' })}
     ${'JSON that is not UTF-8'}               | ${'application/json'} | ${'utf8.json'}  | ${Buffer.from([0x7b, 0xff, 0x7d])}
+    ${'JSON in UTF-16 with its mark'}         | ${'application/json'} | ${'utf16.json'} | ${Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1' }), 'utf16le')])}
     ${'30 February in JSON'}                  | ${'application/json'} | ${'feb.json'}   | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '7.4', executionDateTime: '2030-02-30T00:00:00Z' })}
     ${'24:00 in a JSON date range'}           | ${'application/json'} | ${'range.json'} | ${JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.8.1', dateRange: { from: '2024-05-01T00:00:00Z', to: '2024-05-01T24:00:00Z' } })}
     ${'29 February 2023 in DUIS'}             | ${'application/xml'}  | ${'feb.xml'}    | ${makeDuisRequest({ originator: SUPPLIER, target: ESME, counter: 7, srv: '7.4', body: { ReadSupplyStatus: { ExecutionDateTime: '2023-02-29T00:00:00Z' } } })}

@@ -290,6 +290,27 @@ describe('tamper evidence at its edges', () => {
     if (!edited) expect(await withStore((s) => digestAt(s))).toEqual(kept);
   });
 
+  it.each`
+    case                                          | statement
+    ${'data stored as a BLOB of the same text'}     | ${`UPDATE events SET data = CAST(data AS BLOB) WHERE stream = 'user-${NO_A}' AND revision = 0`}
+    ${'metadata stored as a BLOB of the same text'} | ${`UPDATE events SET metadata = CAST(metadata AS BLOB) WHERE stream = 'user-${NO_A}' AND revision = 1`}
+  `('$case: the content read is the same, so no alarm (and no unexpected error)', async ({ statement }) => {
+    const kept = await withStore((s) => digestAt(s));
+    expect(sql(statement)).toBe(1);
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: true, breaks: [], unreadable: [] });
+    expect(await withStore((s) => digestAt(s))).toEqual(kept);
+  });
+
+  it('data stored as a BLOB that is not UTF-8 text: a stored-text-mismatch naming it', async () => {
+    expect(sql(`UPDATE events SET data = CAST('{"x":"' || x'ff' || '",' || substr(data, 2) AS BLOB) WHERE stream = 'user-${NO_A}' AND revision = 0`)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r.ok).toBe(false);
+    expect(r.breaks).toEqual([
+      { stream: `user-${NO_A}`, kind: 'stored-text-mismatch', revision: '0', position: expect.stringMatching(/^\d+$/), reason: 'its stored data is bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote' },
+      { stream: `user-${NO_A}`, kind: 'hash-mismatch', revision: '0', position: expect.stringMatching(/^\d+$/) },
+    ]);
+  });
+
   it('two streams broken: the first break of each, once', async () => {
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_A}' AND revision = 0`);
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_B}' AND revision = 1`);

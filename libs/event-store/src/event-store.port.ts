@@ -54,8 +54,12 @@ export interface RecordedEvent<T = unknown> {
   metadata: EventMetadata;
   /** When the store committed the event (ISO 8601). Informational: the domain never reads it. */
   created: string;
-  /** The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite only). */
-  stored?: { data: string; metadata: string };
+  /**
+   * The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite
+   * only). A column stored as bytes (an edit's BLOB) is read as UTF-8, as its parse reads it; where
+   * they are not UTF-8, `notText` names the column.
+   */
+  stored?: { data: string; metadata: string; notText?: 'data' | 'metadata' };
 }
 
 export interface AppendOptions {
@@ -163,6 +167,12 @@ export interface EventStore {
   appendToStream(stream: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * The id of the event at `position`, or undefined when there is none: one lookup by position, in
+   * this turn's read snapshot. SQLite only (its log can be rewritten under a running process: rows
+   * removed, others written at their positions); EventStoreDB's cannot, and has no such method.
+   */
+  eventIdAt?(position: bigint): string | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
@@ -38,9 +39,10 @@ interface Row {
   revision: number | bigint;
   event_id: string;
   type: string;
-  data: string;
+  /** TEXT as the store writes it; a Buffer where an edit stored a BLOB (JSON.parse reads it as UTF-8). */
+  data: string | Buffer;
   /** Left out of a read without the metadata (LEAN). */
-  metadata?: string;
+  metadata?: string | Buffer;
   created: string;
 }
 
@@ -437,7 +439,7 @@ export class SqliteEventStore implements EventStore {
     for (let rows = next(); rows; rows = next())
       for (const row of rows) {
         const e = toRecorded(row);
-        if (stored) e.stored = { data: row.data, metadata: row.metadata as string };
+        if (stored) e.stored = storedOf(row);
         yield e;
       }
   }
@@ -475,12 +477,16 @@ export class SqliteEventStore implements EventStore {
       pollIntervalMs: this.pollIntervalMs,
       fromEvent: options.fromEvent,
       holds: (position, id) => {
-        this.ensureOpen();
-        this.reading();
-        const held = this.stmt.idAt.get(position);
+        const held = this.eventIdAt(position);
         return held !== undefined && (id === undefined || held === id);
       },
     });
+  }
+
+  eventIdAt(position: bigint): string | undefined {
+    this.ensureOpen();
+    this.reading();
+    return this.stmt.idAt.get(position);
   }
 
   async streamRevision(stream: string): Promise<bigint | undefined> {
@@ -667,8 +673,21 @@ function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEv
   for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, withMetadata ? r[7] : r[6]);
 }
 
+/**
+ * A row's stored text of data and metadata (ReadAllOptions.stored). SQLite keeps what an edit
+ * gives a column, bytes too (`CAST(data AS BLOB)`), which better-sqlite3 returns as a Buffer and
+ * JSON.parse reads as UTF-8: so are they read here, and bytes that are not UTF-8 named (`notText`),
+ * their text then as the parse read it (U+FFFD for each bad byte).
+ */
+function storedOf(row: Row): NonNullable<RecordedEvent['stored']> {
+  const text = (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'));
+  const notText = (['data', 'metadata'] as const).find((column) => Buffer.isBuffer(row[column]) && !isUtf8(row[column] as Buffer));
+  return { data: text(row.data), metadata: text(row.metadata ?? ''), ...(notText ? { notText } : {}) };
+}
+
 function toRecorded(row: Row): RecordedEvent {
-  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data, row.metadata, row.created);
+  // A Buffer (a BLOB) is parsed as its UTF-8 text: JSON.parse reads it as a string.
+  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data as string, row.metadata as string | undefined, row.created);
 }
 
 function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string, metadataJson: string | undefined, created: string): RecordedEvent {

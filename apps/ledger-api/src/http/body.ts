@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DomainError } from '@ledger/domain';
-import { BODY_LIMITS, bodyKind, checkXmlBody, decodeUtf8, decodeXml, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
+import { BODY_LIMITS, bodyKind, checkXmlBody, decodeJson, decodeUtf8, decodeXml, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
 
 type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown; query?: Record<string, unknown> };
 type Next = (err?: unknown) => void;
@@ -61,8 +61,7 @@ function checkBody(req: Req, kind: BodyKind | undefined, next: Next): void {
     }
     // JSON and CSV are read as UTF-8: a body declared in another charset would be read otherwise than it was written.
     if (charset && !/^(utf-?8|us-ascii|ascii)$/i.test(charset)) throw new IntakeError('content-type', `charset '${charset}' is not accepted: send UTF-8 (or ASCII)`);
-    const text = decodeUtf8(req.body);
-    req.body = kind === 'json' ? parseJsonBody(text) : text;
+    req.body = kind === 'json' ? parseJsonBody(decodeJson(req.body)) : decodeUtf8(req.body);
     next();
   } catch (err) {
     next(err);

@@ -70,6 +70,20 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/**
+ * A JSON body's bytes as text: UTF-8 only (RFC 8259, section 8.1: JSON exchanged between systems
+ * MUST be UTF-8), its byte order mark allowed (parseJsonBody drops it). UTF-16 or UTF-32, by a
+ * byte order mark or a NUL in its first bytes, is refused saying so, where decodeUtf8 would name
+ * only a byte that is not UTF-8 (or none, for UTF-16 of ASCII text without its mark).
+ */
+export function decodeJson(bytes: Uint8Array, field = 'body'): string {
+  const [b0, b1] = bytes;
+  const mark = (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff);
+  if (mark || (bytes.length > 1 && (b0 === 0 || b1 === 0)))
+    throw new IntakeError(field, `is UTF-16 or UTF-32 (${mark ? 'its byte order mark' : 'its first bytes hold a NUL'}), not UTF-8: JSON must be UTF-8 (RFC 8259, section 8.1): save it as UTF-8`);
+  return decodeUtf8(bytes, field);
+}
+
 /** The encodings a DUIS XML body is read in, by the names its declaration or a Content-Type charset may give them. */
 const XML_ENCODINGS: Record<string, 'UTF-8' | 'US-ASCII' | 'UTF-16' | 'UTF-16LE' | 'UTF-16BE'> = {
   'utf-8': 'UTF-8',
@@ -81,23 +95,48 @@ const XML_ENCODINGS: Record<string, 'UTF-8' | 'US-ASCII' | 'UTF-16' | 'UTF-16LE'
   'utf-16be': 'UTF-16BE',
 };
 
+/** Single-byte encodings that read ASCII bytes as ASCII (ISO-8859-1 to -16, windows-1250 to -1258): text of ASCII bytes only reads the same in them as in UTF-8. */
+const ASCII_SUPERSETS = /^(iso[-_]?8859-(1[0-6]?|[2-9])|latin-?1|l1|windows-125[0-8]|cp125[0-8])$/i;
+
 /**
  * An XML body's bytes as text, read in the encoding they are in, or an IntakeError naming the
- * encoding the ledger does not read. The DUIS parser reads text, not bytes (it takes a string and
- * ignores the declaration's encoding), so this is where the encoding is settled. XML 1.0 (4.3.3,
- * Appendix F) has every processor read UTF-8 and UTF-16 and lets it refuse any other encoding (a
- * fatal error): so UTF-8, with or without its byte order mark, and UTF-16 with its byte order mark
- * (which 4.3.3 requires of UTF-16) are read; a body whose declaration names another encoding
- * (ISO-8859-1, windows-1252, ...), or that is UTF-16 or UTF-32 without a byte order mark, is
- * refused naming it, as is one whose declaration, byte order mark or Content-Type `charset`
- * disagree (US-ASCII is read as UTF-8, only where every byte is ASCII). Until 2026-11-27 the bytes
- * were read as UTF-8 whatever the declaration said: a declared ISO-8859-1 body whose bytes happened
- * to be valid UTF-8 was recorded as other text than was sent.
+ * encoding when its bytes would be read as other text. The DUIS parser reads text, not bytes (it
+ * takes a string and ignores the declaration's encoding), so this is where the encoding is settled.
+ * XML 1.0 (4.3.3, Appendix F) has every processor read UTF-8 and UTF-16 and lets it refuse any
+ * other encoding: so the bytes are read as UTF-8 (a UTF-8 byte order mark or none) or as UTF-16
+ * (its byte order mark); UTF-16 or UTF-32 without a byte order mark is refused. Each label, the
+ * declaration's and the Content-Type `charset`, is then held against that reading, and refused,
+ * naming it, only where it would read the bytes as other text: `UTF-8` over UTF-16 (or the
+ * reverse by a byte order mark), `UTF-16LE` over a UTF-16BE mark, `US-ASCII` or a single-byte
+ * encoding (ISO-8859-1, windows-1252, ...) over a byte that is not ASCII, any encoding the ledger
+ * does not know. So `US-ASCII` and ISO-8859-1 over ASCII bytes read as UTF-8 (they read the same),
+ * and so does `UTF-16` over bytes with no byte order mark that are valid UTF-8 (plainly not UTF-16:
+ * what .NET's StringWriter declares). Until 2026-11-27 the bytes were read as UTF-8 whatever the
+ * declaration said: a declared ISO-8859-1 body whose bytes happened to be valid UTF-8 was recorded
+ * as other text than was sent.
  */
 export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): string {
   const [b0, b1, b2] = bytes;
   const bom = b0 === 0xef && b1 === 0xbb && b2 === 0xbf ? 'UTF-8' : b0 === 0xfe && b1 === 0xff ? 'UTF-16BE' : b0 === 0xff && b1 === 0xfe ? 'UTF-16LE' : undefined;
   if (!bom && bytes.length > 1 && (b0 === 0 || b1 === 0)) throw new IntakeError(field, 'is UTF-16 or UTF-32 without a byte order mark (its first bytes hold a NUL): send UTF-8, or UTF-16 beginning with its byte order mark');
+  const nonAscii = bytes.findIndex((b) => b > 0x7f);
+  const declaredAs = bom === 'UTF-16BE' || bom === 'UTF-16LE' ? undefined : declaredEncoding(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 256)).toString('latin1'));
+  /** The encoding a declaration or charset names, held against the reading: an IntakeError (for `at`) when it would read the bytes as other text. */
+  const check = (name: string, where: string, at: string): void => {
+    const encoding = XML_ENCODINGS[name.toLowerCase()];
+    const singleByte = encoding === 'US-ASCII' || (!encoding && ASCII_SUPERSETS.test(name));
+    if (!encoding && !singleByte) throw new IntakeError(at, `${where} names encoding '${name}', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
+    if (singleByte) {
+      if (nonAscii >= 0) throw new IntakeError(at, `${where} names encoding '${name}', but the body is not ASCII (byte offset ${nonAscii}: 0x${bytes[nonAscii].toString(16)}), where '${name}' and UTF-8 read otherwise: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
+      return;
+    }
+    const actual = bom ?? 'UTF-8';
+    // A UTF-16 label over bytes with no byte order mark and no NUL (so valid UTF-8, read below) reads them as UTF-8: they are plainly not UTF-16.
+    const fits = encoding === 'UTF-8' ? actual === 'UTF-8' : bom ? (encoding === 'UTF-16' ? actual !== 'UTF-8' : encoding === actual) : true;
+    if (!fits) throw new IntakeError(at, `${where} names encoding '${name}', but the body is ${actual}${bom ? ' (by its byte order mark)' : ''}`);
+  };
+  if (declaredAs !== undefined) check(declaredAs, 'its XML declaration', field);
+  if (charset !== undefined) check(charset, 'the Content-Type charset', 'content-type');
   let text: string;
   if (bom === 'UTF-16BE' || bom === 'UTF-16LE') {
     try {
@@ -105,23 +144,15 @@ export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): 
     } catch {
       throw new IntakeError(field, `is not valid ${bom} (it begins with the ${bom} byte order mark)`);
     }
+    const declared = declaredEncoding(text);
+    if (declared !== undefined) check(declared, 'its XML declaration', field);
   } else text = decodeUtf8(bytes, field).slice(bom ? 1 : 0);
-  const actual = bom?.startsWith('UTF-16') ? bom : 'UTF-8';
-  const declared = /^\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([^"']*)\1/.exec(text)?.[2];
-  /** The encoding a declaration or charset names, as one of the above, or an IntakeError (for `at`) when the body is not in it. */
-  const named = (name: string, where: string, at: string): string => {
-    const encoding = XML_ENCODINGS[name.toLowerCase()];
-    if (!encoding) throw new IntakeError(at, `${where} names encoding '${name}', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
-    const fits = encoding === 'UTF-16' ? actual !== 'UTF-8' : encoding === 'US-ASCII' ? actual === 'UTF-8' : encoding === actual;
-    if (!fits) throw new IntakeError(at, `${where} names encoding '${name}', but the body is ${actual}${bom ? ' (by its byte order mark)' : ''}`);
-    const over = encoding === 'US-ASCII' ? bytes.findIndex((b) => b > 0x7f) : -1;
-    if (over >= 0) throw new IntakeError(at, `${where} names encoding '${name}', but the body is not ASCII (byte offset ${over}: 0x${bytes[over].toString(16)})`);
-    return encoding.startsWith('UTF-16') ? 'UTF-16' : encoding;
-  };
-  const byDeclaration = declared === undefined ? undefined : named(declared, 'its XML declaration', field);
-  const byCharset = charset === undefined ? undefined : named(charset, 'the Content-Type charset', 'content-type');
-  if (byDeclaration && byCharset && byDeclaration !== byCharset) throw new IntakeError('content-type', `charset '${charset}' disagrees with the encoding '${declared}' the body's XML declaration names`);
   return text;
+}
+
+/** The encoding an XML declaration at the start of `text` names, if any. */
+function declaredEncoding(text: string): string | undefined {
+  return /^(?:\uFEFF|\xEF\xBB\xBF)?\s*<\?xml\s[^?>]*?\bencoding\s*=\s*(["'])([^"']*)\1/.exec(text)?.[2];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
-import { checkXmlBody, decodeUtf8, decodeXml, parseJsonBody, type BodyKind } from './body';
+import { checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { ServiceRequestDto } from './dto';
 import { parseDuisRequest } from './duis';
@@ -85,9 +85,8 @@ export async function serviceRequestFromBody(kind: RequestKind, body: unknown, r
  * its field and reason, and says where in which file it stands (`where`).
  */
 export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
-  // XML by its first character, or by bytes that are not UTF-8 text at its start (a UTF-16 byte order mark, a NUL), which decodeXml names.
-  const kind: RequestKind = bytes[0] === 0xfe || bytes[0] === 0xff || bytes[0] === 0 || bytes[1] === 0 || within(name, () => decodeUtf8(bytes, 'body')).trimStart().startsWith('<') ? 'xml' : 'json';
-  const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeUtf8(bytes, 'body'), 'body')));
+  const kind: RequestKind = firstCharacter(bytes) === 0x3c ? 'xml' : 'json';
+  const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeJson(bytes, 'body'), 'body')));
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const out: ServiceRequest[] = [];
   for (const [i, item] of list.entries()) {
@@ -95,6 +94,17 @@ export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, r
     out.push(await withinAsync(where, () => serviceRequestFromBody(kind, item, receivedAt)));
   }
   return out;
+}
+
+/**
+ * The first character of a file past a byte order mark and white space, whatever of UTF-8 or
+ * UTF-16 it is in (its NULs skipped): '<' is XML, which decodeXml reads; the reading of either kind
+ * then names what is wrong with the rest.
+ */
+function firstCharacter(bytes: Uint8Array): number | undefined {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : (bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe) ? 2 : 0;
+  for (let i = bom; i < bytes.length; i++) if (![0x00, 0x09, 0x0a, 0x0d, 0x20].includes(bytes[i])) return bytes[i];
+  return undefined;
 }
 
 /** A refusal (an IntakeError or a DomainError) with where it stands; its field and reason unchanged. */

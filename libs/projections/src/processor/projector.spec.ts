@@ -245,6 +245,42 @@ describe('projections', () => {
     }
   });
 
+  it.each`
+    case                                          | again
+    ${'one written again at a removed position'}   | ${1}
+    ${'two written again, the checkpoint\'s position too'} | ${2}
+  `('waitFor answers false, not true, for a write at a position up to the checkpoint after the log was rewritten under it ($case), before the projector halts', async ({ again }) => {
+    await submit(1, NO_A);
+    await submit(2, NO_B);
+    await projector.catchUp();
+    const checkpoint = projector.position!;
+    expect(await projector.waitFor(checkpoint)).toBe(true);
+    const db = new Database(path.join(dir, 'ledger.sqlite'));
+    db.prepare('DELETE FROM events WHERE position > ?').run(checkpoint - 2n);
+    db.close();
+    let written = 0n;
+    for (let i = 0; i < again; i++) written = BigInt((await ledger.registerUserRole({ userId: NO_B, role: ['GT', 'ED'][i], status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx)).position!);
+    expect(written).toBeLessThanOrEqual(checkpoint);
+    expect(await projector.waitFor(written, 50)).toBe(false);
+    expect(projector.halted).toBeUndefined(); // not halted yet: the answer did not wait for it
+    await expect(projector.catchUp()).rejects.toBeInstanceOf(ReadModelsNotOfStoreError);
+  });
+
+  it('waitFor answers true for a checkpoint at an event another process appended and projected after this turn\'s read snapshot began (looked at again in a new one)', async () => {
+    await submit(1, NO_A);
+    await projector.catchUp();
+    const head = (await store.headPosition())!;
+    const { applied } = projector.writer.checkpoint.fresh();
+    // In one turn: this store's read snapshot begins; another process appends an event and projects it, moving the checkpoint to it; a reply asks.
+    expect(store.eventIdAt(head)).toBeDefined();
+    const db = new Database(path.join(dir, 'ledger.sqlite'));
+    db.prepare('INSERT INTO events SELECT position + 1, stream, revision + 1, ?, type, data, metadata, created FROM events WHERE position = ?').run('appended-elsewhere', head);
+    db.close();
+    projector.writer.checkpoint.set(head + 1n, applied + 1, 'appended-elsewhere');
+    expect(store.eventIdAt(head + 1n)).toBeUndefined(); // this turn's snapshot predates it
+    expect(await projector.waitFor(head + 1n, 50)).toBe(true);
+  });
+
   const registerRole = (role: string) => ledger.registerUserRole({ userId: NO_B, role, status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
   /** Another connection to the read-model file (another process: code of before, a ledger command) writes the checkpoint row. */
   const behindItsBack = (sql: string, ...params: unknown[]) => {

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent, Subscription } from '@ledger/event-store';
-import { LogRewrittenError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
+import { LogRewrittenError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index: a rebuild's worker loads this (see rebuild-into.ts)
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
@@ -103,11 +103,16 @@ export class Projector {
     return this.haltedAt;
   }
 
-  /** Resolves once the read models include `position` (or after `timeoutMs`, or at once when halted before it, answering false). */
+  /**
+   * Resolves once the read models include `position` (or after `timeoutMs`, or at once when halted
+   * before it, answering false). A checkpoint at or past `position` answers true only while the
+   * store still holds the checkpoint's event at its position (heldAtCheckpoint): a log rewritten
+   * under the running projector leaves the checkpoint past writes it never projected.
+   */
   async waitFor(position: bigint, timeoutMs = 5000): Promise<boolean> {
     if (this.haltedOnCheckpoint) return false; // the checkpoint is another log's: no position of this one is projected
-    const current = this.writer.checkpoint.get().position; // as last read (every reply asks): a batch of this process's reads it again, and release() follows
-    if (current !== undefined && current >= position) return true;
+    const current = this.writer.checkpoint.get(); // as last read (every reply asks): a batch of this process's reads it again, and release() follows
+    if (current.position !== undefined && current.position >= position) return this.heldAtCheckpoint(current.position, current.event);
     if (this.haltedAt && BigInt(this.haltedAt.position) <= position) return false;
     return new Promise<boolean>((resolve) => {
       const waiter = { position, resolve: () => (clearTimeout(timer), resolve(true)), fail: () => (clearTimeout(timer), resolve(false)) };
@@ -117,6 +122,30 @@ export class Projector {
       }, timeoutMs);
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * Whether the store (SQLite: eventIdAt) holds the checkpoint's event at its position (by position
+   * only when its id is not kept): one lookup by position. When it does not, the log was rewritten
+   * under the read models (rows removed, others written at their positions): the subscription's
+   * look ends it at its next read, and the catch-up that follows halts the projector, a turn or more
+   * after this answer. A miss is looked at again in a new read snapshot (the next turn), which
+   * another process's append, projected since this turn's snapshot began, may postdate.
+   */
+  private async heldAtCheckpoint(position: bigint, event: string | undefined): Promise<boolean> {
+    if (!this.store.eventIdAt) return true; // EventStoreDB: its log is not rewritten under a running server
+    for (let look = 1; ; look++) {
+      let held: string | undefined;
+      try {
+        held = this.store.eventIdAt(position);
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) return false; // closed (shutting down): not known to be projected
+        throw err;
+      }
+      if (held !== undefined && (event === undefined || held === event)) return true;
+      if (look === 2) return false;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Applies everything after the checkpoint, in batches; returns the number of events applied. */
