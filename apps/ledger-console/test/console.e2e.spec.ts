@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
@@ -184,6 +185,23 @@ describeBrowser('the audit console in Chromium', () => {
     await page.getByText('every link holds').waitFor();
     expect(await page.locator('section').first().textContent()).toContain(head.toLocaleString('en-GB'));
     await shot('integrity');
+  });
+
+  it('counts the streams broken, not the breaks, and gives each break its reason (run last: it edits the store)', async () => {
+    // One stream, two edits outside the ledger: a key written twice in one event's stored text (same value), another event's content changed.
+    const db = new Database(path.join(t.dir, 'ledger.sqlite'));
+    const { stream } = db.prepare('SELECT stream FROM events GROUP BY stream HAVING COUNT(*) >= 2 LIMIT 1').get() as { stream: string };
+    const [first, second] = db.prepare('SELECT position, data FROM events WHERE stream = ? ORDER BY revision LIMIT 2').all(stream) as Array<{ position: number; data: string }>;
+    const [key, value] = Object.entries(JSON.parse(first.data) as Record<string, unknown>)[0];
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(`{${JSON.stringify(key)}:${JSON.stringify(value)},${first.data.slice(1)}`, first.position);
+    db.prepare("UPDATE events SET data = json_set(data, '$.edited', 1) WHERE position = ?").run(second.position);
+    db.close();
+    await page.getByRole('button', { name: 'Run a verification' }).click();
+    await page.getByText('1 stream(s) broken').waitFor();
+    const rows = page.locator('table tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).textContent()).toContain(`key 'data.${key}' twice`);
+    await shot('integrity-broken');
   });
 });
 

@@ -7,7 +7,7 @@ interface Verification {
   ok: boolean;
   eventsChecked: number;
   streamsChecked: number;
-  breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string }>;
+  breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   at?: string;
   seconds?: number;
 }
@@ -24,13 +24,15 @@ function verificationView(v: Verification | null): HTMLElement {
     'div',
     null,
     dl([
-      ['result', v.ok ? badge('every link holds', 'ok') : badge(`${v.breaks.length} broken`, 'bad')],
+      ['result', v.ok ? badge('every link holds', 'ok') : badge(`${new Set(v.breaks.map((b) => b.stream)).size} stream(s) broken`, 'bad')],
       ['when', v.at ? fmtInstant(v.at) : 'just now'],
       ['events checked', v.eventsChecked.toLocaleString('en-GB')],
       ['streams checked', v.streamsChecked.toLocaleString('en-GB')],
       ...(v.seconds !== undefined ? ([['took', `${v.seconds.toFixed(1)} s`]] as Array<[string, string]>) : []),
     ]),
-    v.breaks.length ? table('The first broken link of each stream', ['stream', 'kind', 'revision', 'position'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position])) : null,
+    v.breaks.length
+      ? table('What broke: the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
+      : null,
   );
 }
 
