@@ -10,8 +10,12 @@ export const DEVICES_ON_SCAN = 2_000;
 export class DeviceQueries {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
-    on: db.prepare<[string, string, string, string, number], { device_id: string; state: string }>(
-      'SELECT device_id, state FROM devices WHERE device_id IN (SELECT device_id FROM devices WHERE mpxn = ? AND device_id > ? UNION SELECT device_id FROM inventory_history WHERE mpxn = ? AND device_id > ?) ORDER BY device_id LIMIT ?',
+    // Each side read in device id order from its (mpxn, device_id) index and cut at the page's scan, so a page costs the same however many devices were linked.
+    on: db.prepare<[string, string, number, string, string, number, number], { device_id: string; state: string }>(
+      `SELECT device_id, state FROM devices WHERE device_id IN (
+         SELECT device_id FROM (SELECT device_id FROM devices WHERE mpxn = ? AND device_id > ? ORDER BY device_id LIMIT ?)
+         UNION SELECT device_id FROM (SELECT DISTINCT device_id FROM inventory_history WHERE mpxn = ? AND device_id > ? ORDER BY device_id LIMIT ?)
+       ) ORDER BY device_id LIMIT ?`,
     ),
   }));
 
@@ -51,7 +55,7 @@ export class DeviceQueries {
     const limit = page.limit ?? 1000;
     const after = page.after ?? '';
     const devices: Array<Pick<DeviceState, 'deviceId' | 'deviceType' | 'smetsGeneration' | 'status'>> = [];
-    const rows = this.stmts().on.all(mpxn, after, mpxn, after, DEVICES_ON_SCAN + 1);
+    const rows = this.stmts().on.all(mpxn, after, DEVICES_ON_SCAN + 1, mpxn, after, DEVICES_ON_SCAN + 1, DEVICES_ON_SCAN + 1);
     const looked = Math.min(rows.length, DEVICES_ON_SCAN);
     for (let i = 0; i < looked; i++) {
       const d = inventoryAt(JSON.parse(rows[i].state) as DeviceState, now);

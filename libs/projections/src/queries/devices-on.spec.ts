@@ -69,4 +69,21 @@ describe('the devices on a meter point', () => {
     expect(devices.devicesOn(MPAN, { after: first.next! }, NOW)).toEqual({ devices: [], next: null });
     writer.db.close();
   });
+
+  it('are read a page at a time from the (mpxn, device_id) indexes, made again where a file holds them as made before', async () => {
+    const file = path.join(dir, 'readmodels.sqlite');
+    const before = openReadModels(file);
+    await new Projector(store, before).catchUp();
+    before.db.db.exec('DROP INDEX devices_mpxn; CREATE INDEX devices_mpxn ON devices (mpxn); DROP INDEX inventory_history_mpxn; CREATE INDEX inventory_history_mpxn ON inventory_history (mpxn);');
+    before.db.close();
+    const writer = openReadModels(file);
+    new Projector(store, writer);
+    const { devices } = queriesOf(writer);
+    const { source } = (devices as unknown as { stmts(): { on: { source: string } } }).stmts().on;
+    const plan = (writer.db.db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(MPAN, '', 1, MPAN, '', 1, 1) as Array<{ detail: string }>).map((r) => r.detail);
+    // Each side reads from the device id the page starts after, never every device linked to the meter point.
+    expect(plan).toEqual(expect.arrayContaining([expect.stringContaining('devices_mpxn (mpxn=? AND device_id>?)'), expect.stringContaining('inventory_history_mpxn (mpxn=? AND device_id>?)')]));
+    expect(devices.devicesOn(MPAN, {}, NOW).devices.map((d) => d.deviceId)).toEqual([device(1001), device(1002)]);
+    writer.db.close();
+  });
 });
