@@ -311,6 +311,12 @@ describe('tamper evidence at its edges', () => {
     ]);
   });
 
+  it('data and metadata stored as BLOBs that are not UTF-8 text: one stored-text-mismatch naming both', async () => {
+    expect(sql(`UPDATE events SET data = CAST('{"x":"' || x'ff' || '",' || substr(data, 2) AS BLOB), metadata = CAST('{"x":"' || x'fe' || '",' || substr(metadata, 2) AS BLOB) WHERE stream = 'user-${NO_A}' AND revision = 0`)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r.breaks[0]).toEqual({ stream: `user-${NO_A}`, kind: 'stored-text-mismatch', revision: '0', position: expect.stringMatching(/^\d+$/), reason: 'its stored data and metadata are bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote' });
+  });
+
   it('two streams broken: the first break of each, once', async () => {
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_A}' AND revision = 0`);
     sql(`UPDATE events SET data = json_set(data, '$.status', 'Suspended') WHERE stream = 'user-${NO_B}' AND revision = 1`);

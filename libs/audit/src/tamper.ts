@@ -56,7 +56,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     } catch (err) {
       unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
     }
-    if (e.stored?.notText) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored ${e.stored.notText} is bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote` });
+    if (e.stored?.notText) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored ${e.stored.notText} ${e.stored.notText.includes(' and ') ? 'are' : 'is'} bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote` });
     const twice = e.stored && storedKeyTwice(e.stored);
     if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored text gives key '${twice}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)` });
     const prev = last.get(e.stream);

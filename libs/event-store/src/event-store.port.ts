@@ -57,9 +57,9 @@ export interface RecordedEvent<T = unknown> {
   /**
    * The stored text of data and metadata, when the read asked for it (ReadAllOptions.stored; SQLite
    * only). A column stored as bytes (an edit's BLOB) is read as UTF-8, as its parse reads it; where
-   * they are not UTF-8, `notText` names the column.
+   * they are not UTF-8, `notText` names the column (or both).
    */
-  stored?: { data: string; metadata: string; notText?: 'data' | 'metadata' };
+  stored?: { data: string; metadata: string; notText?: 'data' | 'metadata' | 'data and metadata' };
 }
 
 export interface AppendOptions {

@@ -681,7 +681,7 @@ function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEv
  */
 function storedOf(row: Row): NonNullable<RecordedEvent['stored']> {
   const text = (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'));
-  const notText = (['data', 'metadata'] as const).find((column) => Buffer.isBuffer(row[column]) && !isUtf8(row[column] as Buffer));
+  const notText = (['data', 'metadata'] as const).filter((column) => Buffer.isBuffer(row[column]) && !isUtf8(row[column] as Buffer)).join(' and ') as NonNullable<RecordedEvent['stored']>['notText'] | '';
   return { data: text(row.data), metadata: text(row.metadata ?? ''), ...(notText ? { notText } : {}) };
 }
 

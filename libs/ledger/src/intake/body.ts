@@ -127,6 +127,7 @@ export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): 
     const singleByte = encoding === 'US-ASCII' || (!encoding && ASCII_SUPERSETS.test(name));
     if (!encoding && !singleByte) throw new IntakeError(at, `${where} names encoding '${name}', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
     if (singleByte) {
+      if (bom === 'UTF-8') throw new IntakeError(at, `${where} names encoding '${name}', but the body begins with the UTF-8 byte order mark, which '${name}' reads as other text: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
       if (nonAscii >= 0) throw new IntakeError(at, `${where} names encoding '${name}', but the body is not ASCII (byte offset ${nonAscii}: 0x${bytes[nonAscii].toString(16)}), where '${name}' and UTF-8 read otherwise: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
       return;
     }

@@ -82,6 +82,7 @@ describe('the encoding of a DUIS XML request file', () => {
     ${'iso-8859-1 over a byte that is not ASCII'}  | ${'iso-8859-1'}   | ${Buffer.from(BODY.replace('<sr:Header>', '<!-- \u00e9 --><sr:Header>'))} | ${expect.stringMatching(/^content-type: the Content-Type charset names encoding 'iso-8859-1', but the body is not ASCII/)}
     ${'utf-8 over UTF-16LE with its mark'}         | ${'utf-8'}        | ${utf16(declaring('UTF-16'), 'LE')}             | ${"content-type: the Content-Type charset names encoding 'utf-8', but the body is UTF-16LE (by its byte order mark)"}
     ${'utf-16 over UTF-8 with its mark'}           | ${'utf-16'}       | ${Buffer.concat([UTF8_BOM, Buffer.from(BODY)])} | ${"content-type: the Content-Type charset names encoding 'utf-16', but the body is UTF-8 (by its byte order mark)"}
+    ${'iso-8859-1 over UTF-8 with its mark'}       | ${'iso-8859-1'}   | ${Buffer.concat([UTF8_BOM, Buffer.from(BODY)])} | ${"content-type: the Content-Type charset names encoding 'iso-8859-1', but the body begins with the UTF-8 byte order mark, which 'iso-8859-1' reads as other text: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)"}
   `('a Content-Type charset $case: $answer', ({ charset, bytes, answer }) => {
     expect(text(bytes, charset)).toEqual(answer);
   });
