@@ -187,7 +187,7 @@ describeBrowser('the audit console in Chromium', () => {
     await shot('integrity');
   });
 
-  it('counts the streams broken, not the breaks, and gives each break its reason (run last: it edits the store)', async () => {
+  it('counts the streams broken, not the breaks, gives each break its reason, and lists the events it cannot read (run last: it edits the store)', async () => {
     // One stream, two edits outside the ledger: a key written twice in one event's stored text (same value), another event's content changed.
     const db = new Database(path.join(t.dir, 'ledger.sqlite'));
     const { stream } = db.prepare('SELECT stream FROM events GROUP BY stream HAVING COUNT(*) >= 2 LIMIT 1').get() as { stream: string };
@@ -195,12 +195,15 @@ describeBrowser('the audit console in Chromium', () => {
     const [key, value] = Object.entries(JSON.parse(first.data) as Record<string, unknown>)[0];
     db.prepare('UPDATE events SET data = ? WHERE position = ?').run(`{${JSON.stringify(key)}:${JSON.stringify(value)},${first.data.slice(1)}`, first.position);
     db.prepare("UPDATE events SET data = json_set(data, '$.edited', 1) WHERE position = ?").run(second.position);
+    // And an event of another stream that cannot be read at all.
+    db.prepare("UPDATE events SET data = '{' WHERE position = (SELECT MAX(position) FROM events WHERE stream <> ?)").run(stream);
     db.close();
     await page.getByRole('button', { name: 'Run a verification' }).click();
-    await page.getByText('1 stream(s) broken').waitFor();
-    const rows = page.locator('table tbody tr');
-    expect(await rows.count()).toBe(2);
-    expect(await rows.nth(0).textContent()).toContain(`key 'data.${key}' twice`);
+    await page.getByText('1 stream(s) broken, 1 event(s) unreadable').waitFor();
+    const [breaks, unreadable] = [page.locator('table').nth(0).locator('tbody tr'), page.locator('table').nth(1).locator('tbody tr')];
+    expect(await breaks.count()).toBe(2);
+    expect(await breaks.nth(0).textContent()).toContain(`key 'data.${key}' twice`);
+    expect(await unreadable.count()).toBe(1);
     await shot('integrity-broken');
   });
 });

@@ -8,6 +8,7 @@ interface Verification {
   eventsChecked: number;
   streamsChecked: number;
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
+  unreadable?: Array<{ stream: string; revision: string; position: string; reason: string }>;
   at?: string;
   seconds?: number;
 }
@@ -20,11 +21,14 @@ interface Digest {
 
 function verificationView(v: Verification | null): HTMLElement {
   if (!v) return h('p', null, 'No verification has run since the API started.');
+  const unreadable = v.unreadable ?? [];
+  const broken = new Set(v.breaks.map((b) => b.stream)).size;
+  const found = [broken ? `${broken} stream(s) broken` : '', unreadable.length ? `${unreadable.length} event(s) unreadable` : ''].filter(Boolean).join(', ');
   return h(
     'div',
     null,
     dl([
-      ['result', v.ok ? badge('every link holds', 'ok') : badge(`${new Set(v.breaks.map((b) => b.stream)).size} stream(s) broken`, 'bad')],
+      ['result', v.ok ? badge('every link holds', 'ok') : badge(found || 'not every link holds', 'bad')],
       ['when', v.at ? fmtInstant(v.at) : 'just now'],
       ['events checked', v.eventsChecked.toLocaleString('en-GB')],
       ['streams checked', v.streamsChecked.toLocaleString('en-GB')],
@@ -33,6 +37,7 @@ function verificationView(v: Verification | null): HTMLElement {
     v.breaks.length
       ? table('What broke: the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
       : null,
+    unreadable.length ? table('Events the ledger cannot read', ['stream', 'revision', 'position', 'reason'], unreadable.map((u) => [u.stream, u.revision, u.position, u.reason])) : null,
   );
 }
 
