@@ -21,7 +21,8 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       throw new Error('database or disk is full');
     });
     try {
-      await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200); // recorded: the store has room
+      // recorded (the store has room), and answered as not in the read models (until 2026-11-27 a recording command's reply did not say)
+      expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, position: '1', projected: false });
       const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
       // until 2026-11-27: 200 "ok" (lag 1), and /health/ready 200, while every attempt failed
       expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full' }, lag: 1 } });
@@ -31,6 +32,7 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       const after = await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
       expect(after.readModels).toMatchObject({ position: '1', failing: null, lag: 0 });
       await t.http().get('/health/ready').expect(200);
+      expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-02', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, projected: true });
     } finally {
       full.mockRestore();
       await t.close();
