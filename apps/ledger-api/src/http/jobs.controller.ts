@@ -64,7 +64,7 @@ const SWAP_ATTEMPTS = 50;
 const SWAP_RETRY_MS = 100;
 
 /**
- * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>`,
+ * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
  * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
  * job's end, and each such file is as large as the read models. A file of a live process other than
  * this one is kept (another process may be building it); this process, just started, builds none
@@ -81,7 +81,7 @@ export function removeOrphanedRebuilds(readModelsFile: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-\d+(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? /^(\d+)(-\d+)+(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
     if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
     fs.rmSync(path.join(dir, name), { force: true });
     removed.push(name);
@@ -98,9 +98,12 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
+let rebuildFiles = 0;
+
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
-  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
+  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}-${++rebuildFiles}` }; // two asked in one millisecond build two files
   if (body.kind === 'digest') {
     if (body.at !== undefined && !/^\d+$/.test(body.at)) throw new DomainError('at', 'must be a position (a whole number)');
     return body.at === undefined ? {} : { at: body.at };
