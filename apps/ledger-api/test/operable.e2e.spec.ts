@@ -55,6 +55,23 @@ describe('one validated configuration', () => {
     }
   }, 60_000);
 
+  it('a store or read-model file SQLite cannot open stops start-up naming its variable and the file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-open-'));
+    try {
+      const store = path.join(dir, 'ledger.sqlite');
+      fs.symlinkSync(path.join(dir, 'gone', 'ledger.sqlite'), store); // a link into a directory that is not there (as a read-only one: SQLite cannot make the file)
+      // until 2026-11-27: "unable to open database file", naming neither
+      await expect(serve({ LEDGER_SQLITE_PATH: store, LEDGER_LOG_LEVEL: 'silent' })).rejects.toThrow(`LEDGER_SQLITE_PATH could not be opened (unable to open database file), got '${store}'`);
+      fs.rmSync(store);
+      const readModels = path.join(dir, 'elsewhere', 'readmodels.sqlite');
+      fs.mkdirSync(path.dirname(readModels));
+      fs.mkdirSync(`${readModels}-wal`); // its log cannot be made
+      await expect(serve({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: readModels, LEDGER_LOG_LEVEL: 'silent' })).rejects.toThrow(new RegExp(`^LEDGER_READMODEL_PATH could not be opened \\(.+\\), got '${readModels.replace(/\./g, '\\.')}'$`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('LEDGER_STORE=esdb without a connection string is refused, naming the missing variable', () => {
     expect(() => loadConfig({ LEDGER_STORE: 'esdb' })).toThrow(/^EVENTSTORE_CONNECTION_STRING is needed with LEDGER_STORE=esdb/);
   });
