@@ -66,3 +66,25 @@ describe('a database path naming a file that is not SQLite', () => {
     }
   });
 });
+
+describe("LEDGER_READMODEL_PATH naming the store's own file", () => {
+  it('stops start-up naming it (a rebuild would have moved the read models onto the store, the log lost), by its path or through a link', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-config-'));
+    try {
+      const store = path.join(dir, 'ledger.sqlite');
+      const reason = /^LEDGER_READMODEL_PATH names the event store's own file \(LEDGER_SQLITE_PATH, or its -wal, -shm or -journal\): the read models need a file of their own, got '/;
+      // until 2026-11-27 taken: the read models' tables went into the store, and POST /admin/rebuild replaced the store's file with them (no events table left)
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store })).toThrow(reason);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, '.', 'x', '..', 'ledger.sqlite') })).toThrow(reason);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: `${store}-wal` })).toThrow(reason); // its log: the read models would be made inside it
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store.replace(/\.sqlite$/, '') + '.sqlite-shm' })).toThrow(reason);
+      new Database(store).close();
+      fs.symlinkSync(store, path.join(dir, 'link.sqlite'));
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'link.sqlite') })).toThrow(reason);
+      expect(loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'rm.sqlite') }).readModelPath).toBe(path.join(dir, 'rm.sqlite'));
+      expect(loadConfig({ LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false', LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store }).readModelPath).toBe(store);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

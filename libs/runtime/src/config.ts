@@ -159,6 +159,10 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
   }
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
+  if (e.LEDGER_STORE === 'sqlite' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
+    // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
+    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its -wal, -shm or -journal): the read models need a file of their own`, readModelPath);
+  }
   for (const [variable, file] of [...(e.LEDGER_STORE === 'sqlite' ? [['LEDGER_SQLITE_PATH', e.LEDGER_SQLITE_PATH]] : []), ['LEDGER_READMODEL_PATH', readModelPath]] as const) {
     if (!isSqliteOrAbsent(file)) throw new ConfigError(variable, 'names a file that is not a SQLite database (nothing was opened or written)', file);
   }
@@ -199,6 +203,20 @@ function isSqliteOrAbsent(file: string): boolean {
     return n === 0 || header.toString('latin1') === 'SQLite format 3\0';
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** A SQLite database's file, and those SQLite keeps beside it under its name. */
+const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
+
+/** Whether two paths name one file: the same path once resolved, or (both there) the same inode, through a link. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one is not there yet: a new file of its own
   }
 }
 
