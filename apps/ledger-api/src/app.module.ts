@@ -14,7 +14,7 @@ import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-ke
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { ErrorsFilter } from './http/errors.filter';
-import { JobsController, JobService } from './http/jobs.controller';
+import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
@@ -84,8 +84,12 @@ export class AppModule {
         {
           provide: AuditJobs,
           inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb) =>
-            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) }),
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb) => {
+            // Before any job: the half-built files of rebuilds that a killed process left behind.
+            const removed = removeOrphanedRebuilds(readModels.file);
+            if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) });
+          },
         },
         JobService,
       ],

@@ -1,13 +1,13 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
-import { Projector, type ProjectorHalt } from '@ledger/projections';
+import { Projector, type ProjectorFailing, type ProjectorHalt } from '@ledger/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '@ledger/runtime';
 
 interface HealthBody {
-  status: 'ok' | 'store-unreachable' | 'projector-halted';
+  status: 'ok' | 'store-unreachable' | 'projector-halted' | 'projector-failing';
   store: StoreHealth;
-  readModels: { position: string | null; halted: ProjectorHalt | null; lag: number | null };
+  readModels: { position: string | null; halted: ProjectorHalt | null; failing: ProjectorFailing | null; lag: number | null };
 }
 
 /** Events the read models trail the store by (SQLite positions are gapless: a count of events); null where positions are not counts. */
@@ -31,16 +31,19 @@ export class HealthController {
   /**
    * 200 when the store answers and the read models are following it; 503 when the store is
    * unreachable, or when the projector halted at an event it cannot read, or on read models this
-   * store's log did not make (the body names the position and the reason).
+   * store's log did not make (the body names the position and the reason), or while its attempts
+   * fail and it retries (the read models cannot be written: a full disk, say; `failing` says since
+   * when and why).
    */
   @Get()
   async summary(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<HealthBody> {
     const store = await this.store.health();
     const halted = this.projector.halted ?? null;
-    const status = !store.reachable ? 'store-unreachable' : halted ? 'projector-halted' : 'ok';
+    const failing = this.projector.failing ?? null;
+    const status = !store.reachable ? 'store-unreachable' : halted ? 'projector-halted' : failing ? 'projector-failing' : 'ok';
     res.status(status === 'ok' ? 200 : 503);
     const lag = store.reachable ? await projectorLag(this.store, this.projector) : null;
-    return { status, store, readModels: { position: this.projector.position?.toString() ?? null, halted, lag } };
+    return { status, store, readModels: { position: this.projector.position?.toString() ?? null, halted, failing, lag } };
   }
 
   /** Liveness: the process serves HTTP (a restart is the remedy when this fails). */
@@ -50,7 +53,7 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the store answers, the projector has not halted, and the read models trail the store by at most LEDGER_READY_MAX_LAG events. */
+  /** Readiness: the store answers, the projector has not halted and is not failing, and the read models trail the store by at most LEDGER_READY_MAX_LAG events. */
   @Get('ready')
   @HealthCheck()
   ready() {
@@ -64,6 +67,8 @@ export class HealthController {
         const check = this.indicator.check('projector');
         const halted = this.projector.halted;
         if (halted) return check.down({ halted });
+        const failing = this.projector.failing;
+        if (failing) return check.down({ failing });
         const lag = await projectorLag(this.store, this.projector).catch(() => null);
         const position = this.projector.position?.toString() ?? null;
         return lag !== null && lag > this.config.readyMaxLag ? check.down({ position, lag, maxLag: this.config.readyMaxLag }) : check.up({ position, lag });

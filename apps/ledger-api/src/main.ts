@@ -1,17 +1,48 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { loadConfig } from '@ledger/runtime';
+import { ConfigError, loadConfig, type LedgerConfig } from '@ledger/runtime';
 import { createApp } from './bootstrap';
 import { DEV_API_KEYS } from './http/api-keys';
 
 /** `npm start`: the configuration is read and validated first; an invalid variable stops here, named. */
 export async function serve(env: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env);
-  const app = await createApp(config);
-  await app.listen(config.port, config.host);
+  const app = await createApp(config).catch((err: unknown) => {
+    throw openError(err, config);
+  });
+  try {
+    await app.listen(config.port, config.host);
+  } catch (err) {
+    await app.close();
+    throw listenError(err, config.host, config.port);
+  }
   const log = new Logger('ledger-api');
   log.log(`ledger-api listening on http://${config.host}:${config.port} (store: ${config.store.kind}, rule set: ${config.ruleSet.id}@${config.ruleSet.version}, read models: ${config.readModelPath})`);
   if (!config.apiKeys) log.warn(`using the development API keys (${DEV_API_KEYS}): set LEDGER_API_KEYS for real ones`);
+}
+
+/**
+ * A listen that failed, as a ConfigError naming the variable at fault and its value: an address that
+ * does not resolve or is not this machine's is HOST's, a port taken or not allowed PORT's (Node's
+ * own message, `getaddrinfo ENOTFOUND 999.1.1.1`, named neither).
+ */
+export function listenError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reason = `could not be listened on (${(err as Error | undefined)?.message ?? String(err)})`;
+  if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError('PORT', `${reason} on HOST '${host}'`, String(port));
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EAI_NONAME') return new ConfigError('HOST', reason, host);
+  return err as Error;
+}
+
+/**
+ * A database file SQLite could not open at start-up (a read-only file or directory, say), as a
+ * ConfigError naming its variable and the file: SQLite's own message ("unable to open database
+ * file") named neither.
+ */
+function openError(err: unknown, config: LedgerConfig): unknown {
+  const file = (err as { file?: unknown } | undefined)?.file;
+  const variable = config.store.kind === 'sqlite' && file === config.store.path ? 'LEDGER_SQLITE_PATH' : file === config.readModelPath ? 'LEDGER_READMODEL_PATH' : undefined;
+  return variable ? new ConfigError(variable, `could not be opened (${(err as Error).message})`, file as string) : err;
 }
 
 if (require.main === module) {

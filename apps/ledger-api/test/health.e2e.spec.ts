@@ -1,3 +1,4 @@
+import { Projector } from '@ledger/projections';
 import { startTestApp } from './test-app';
 
 describe('GET /health', () => {
@@ -11,3 +12,39 @@ describe('GET /health', () => {
     }
   });
 });
+
+describe('a projector whose attempts fail (the read models cannot be written: a full disk, say)', () => {
+  it('is 503 on /health and /health/ready, naming since when and why, while it retries; 200 again once it has caught up', async () => {
+    const t = await startTestApp();
+    const projector = t.app.get(Projector);
+    const full = jest.spyOn(projector.writer, 'applyBatch').mockImplementation(() => {
+      throw new Error('database or disk is full');
+    });
+    try {
+      // recorded (the store has room), and answered as not in the read models (until 2026-11-27 a recording command's reply did not say)
+      expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, position: '1', projected: false });
+      const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
+      // until 2026-11-27: 200 "ok" (lag 1), and /health/ready 200, while every attempt failed
+      expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full' }, lag: 1 } });
+      await t.http().get('/health').expect(503);
+      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { reason: 'database or disk is full' } } });
+      full.mockRestore();
+      const after = await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
+      expect(after.readModels).toMatchObject({ position: '1', failing: null, lag: 0 });
+      await t.http().get('/health/ready').expect(200);
+      expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-02', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, projected: true });
+    } finally {
+      full.mockRestore();
+      await t.close();
+    }
+  }, 60_000);
+});
+
+async function until<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await get();
+    if (done(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('never');
+}

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Projector } from '@ledger/projections';
 import { JobService } from '../src/http/jobs.controller';
@@ -217,6 +219,25 @@ describe('a job that fails', () => {
       await t.close();
     }
   }, 120_000);
+});
+
+describe('a rebuild whose process was killed', () => {
+  it('leaves no half-built file behind once the API starts again; a live process\'s file is kept', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rebuilds-'));
+    const readModels = path.join(dir, 'readmodels.sqlite');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited: as an API killed mid-rebuild (SIGKILL)
+    const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
+    const live = `readmodels.sqlite.rebuild-${process.ppid}-1795783457502`;
+    for (const f of [...orphaned, live, 'readmodels.sqlite.rebuilt-by-hand']) fs.writeFileSync(path.join(dir, f), 'half a database');
+    const t = await startTestApp('baseline', { LEDGER_READMODEL_PATH: readModels });
+    try {
+      expect(fs.readdirSync(dir).filter((f) => f.includes('.rebuil')).sort()).toEqual([live, 'readmodels.sqlite.rebuilt-by-hand']);
+      expect(t.logs.join('\n')).toContain(`removed what rebuilds of a process no longer running left behind: `);
+    } finally {
+      await t.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('a job asked for while the API shuts down', () => {

@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ledgerEventOf, parseServiceRequest } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
@@ -36,6 +38,39 @@ describe('one validated configuration', () => {
     expect(() => loadConfig({ [variable]: value })).toThrow(message);
     await expect(serve({ [variable]: value })).rejects.toThrow(message);
   });
+
+  it('an address or a port that cannot be listened on stops start-up naming HOST or PORT and its value', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-listen-'));
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), LEDGER_LOG_LEVEL: 'silent' };
+      // until 2026-11-27: "getaddrinfo ENOTFOUND 999.1.1.1" and "listen EADDRINUSE: ...", naming no variable
+      await expect(serve({ ...env, HOST: '999.1.1.1' })).rejects.toThrow(/^HOST could not be listened on \(getaddrinfo ENOTFOUND 999\.1\.1\.1\), got '999\.1\.1\.1'$/);
+      const port = (taken.address() as net.AddressInfo).port;
+      await expect(serve({ ...env, PORT: String(port) })).rejects.toThrow(new RegExp(`^PORT could not be listened on \\(listen EADDRINUSE.*\\) on HOST '127\\.0\\.0\\.1', got '${port}'$`));
+    } finally {
+      await new Promise((r) => taken.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a store or read-model file SQLite cannot open stops start-up naming its variable and the file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-open-'));
+    try {
+      const store = path.join(dir, 'ledger.sqlite');
+      fs.symlinkSync(path.join(dir, 'gone', 'ledger.sqlite'), store); // a link into a directory that is not there (as a read-only one: SQLite cannot make the file)
+      // until 2026-11-27: "unable to open database file", naming neither
+      await expect(serve({ LEDGER_SQLITE_PATH: store, LEDGER_LOG_LEVEL: 'silent' })).rejects.toThrow(`LEDGER_SQLITE_PATH could not be opened (unable to open database file), got '${store}'`);
+      fs.rmSync(store);
+      const readModels = path.join(dir, 'elsewhere', 'readmodels.sqlite');
+      fs.mkdirSync(path.dirname(readModels));
+      fs.mkdirSync(`${readModels}-wal`); // its log cannot be made
+      await expect(serve({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: readModels, LEDGER_LOG_LEVEL: 'silent' })).rejects.toThrow(new RegExp(`^LEDGER_READMODEL_PATH could not be opened \\(.+\\), got '${readModels.replace(/\./g, '\\.')}'$`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('LEDGER_STORE=esdb without a connection string is refused, naming the missing variable', () => {
     expect(() => loadConfig({ LEDGER_STORE: 'esdb' })).toThrow(/^EVENTSTORE_CONNECTION_STRING is needed with LEDGER_STORE=esdb/);

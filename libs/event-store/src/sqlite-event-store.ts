@@ -169,7 +169,11 @@ export class SqliteEventStore implements EventStore {
 
   constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.db = openStoreDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
+    try {
+      this.db = openStoreDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
+    } catch (err) {
+      throw Object.assign(err as Error, { file }); // which file SQLite could not open ("unable to open database file" names none)
+    }
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.groupCommit = options.groupCommit ?? true;
     this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');

@@ -40,7 +40,11 @@ export class ReadModelDb {
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.open();
+    try {
+      this.open();
+    } catch (err) {
+      throw Object.assign(err as Error, { file }); // which file SQLite could not open ("unable to open database file" names none)
+    }
   }
 
   get db(): Database.Database {

@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { ConfigError, loadConfig } from './config';
 
 describe('LEDGER_WHATIF_THREADS', () => {
@@ -37,5 +41,50 @@ describe('paths, timeouts and origins that would be taken and then do something 
   it('takes what is meant', () => {
     expect(loadConfig({ LEDGER_STORE_TIMEOUT_MS: '2147483647', LEDGER_CORS_ORIGINS: 'http://a.example:8080,https://b.example' })).toMatchObject({ corsOrigins: ['http://a.example:8080', 'https://b.example'] });
     expect(loadConfig({ LEDGER_SQLITE_PATH: '/tmp/not-there-yet/ledger.sqlite' }).store).toMatchObject({ path: '/tmp/not-there-yet/ledger.sqlite' });
+  });
+});
+
+describe('a database path naming a file that is not SQLite', () => {
+  it('stops start-up naming the variable and the file, before anything opens it; a SQLite file, an empty one or none is taken', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-config-'));
+    try {
+      const text = path.join(dir, 'notes.txt');
+      fs.writeFileSync(text, 'not a database, but a file someone keeps');
+      const db = path.join(dir, 'store.sqlite');
+      new Database(db).exec('CREATE TABLE t (x)').close();
+      fs.writeFileSync(path.join(dir, 'empty.sqlite'), '');
+      // until 2026-11-27: "file is not a database" from SQLite once the app was half built, naming neither
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: text })).toThrow(`LEDGER_SQLITE_PATH names a file that is not a SQLite database (nothing was opened or written), got '${text}'`);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: db, LEDGER_READMODEL_PATH: text })).toThrow(/^LEDGER_READMODEL_PATH names a file that is not a SQLite database/);
+      fs.writeFileSync(path.join(dir, 'readmodels.sqlite'), 'SQLite format 2');
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: db })).toThrow(`LEDGER_READMODEL_PATH names a file that is not a SQLite database (nothing was opened or written), got '${path.join(dir, 'readmodels.sqlite')}'`);
+      expect(fs.readFileSync(text, 'utf8')).toBe('not a database, but a file someone keeps');
+      expect(loadConfig({ LEDGER_SQLITE_PATH: db, LEDGER_READMODEL_PATH: path.join(dir, 'empty.sqlite') }).store).toMatchObject({ path: db });
+      expect(loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'new.sqlite'), LEDGER_READMODEL_PATH: db }).readModelPath).toBe(db);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("LEDGER_READMODEL_PATH naming the store's own file", () => {
+  it('stops start-up naming it (a rebuild would have moved the read models onto the store, the log lost), by its path or through a link', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-config-'));
+    try {
+      const store = path.join(dir, 'ledger.sqlite');
+      const reason = /^LEDGER_READMODEL_PATH names the event store's own file \(LEDGER_SQLITE_PATH, or its -wal, -shm or -journal\): the read models need a file of their own, got '/;
+      // until 2026-11-27 taken: the read models' tables went into the store, and POST /admin/rebuild replaced the store's file with them (no events table left)
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store })).toThrow(reason);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, '.', 'x', '..', 'ledger.sqlite') })).toThrow(reason);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: `${store}-wal` })).toThrow(reason); // its log: the read models would be made inside it
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store.replace(/\.sqlite$/, '') + '.sqlite-shm' })).toThrow(reason);
+      new Database(store).close();
+      fs.symlinkSync(store, path.join(dir, 'link.sqlite'));
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'link.sqlite') })).toThrow(reason);
+      expect(loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'rm.sqlite') }).readModelPath).toBe(path.join(dir, 'rm.sqlite'));
+      expect(loadConfig({ LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:2113?tls=false', LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store }).readModelPath).toBe(store);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -158,13 +158,21 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     const file = e[variable];
     if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
   }
+  const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
+  if (e.LEDGER_STORE === 'sqlite' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
+    // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
+    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its -wal, -shm or -journal): the read models need a file of their own`, readModelPath);
+  }
+  for (const [variable, file] of [...(e.LEDGER_STORE === 'sqlite' ? [['LEDGER_SQLITE_PATH', e.LEDGER_SQLITE_PATH]] : []), ['LEDGER_READMODEL_PATH', readModelPath]] as const) {
+    if (!isSqliteOrAbsent(file)) throw new ConfigError(variable, 'names a file that is not a SQLite database (nothing was opened or written)', file);
+  }
   const store: StoreConfig =
     e.LEDGER_STORE === 'esdb' ? { kind: 'esdb', connectionString: e.EVENTSTORE_CONNECTION_STRING!, timeoutMs: e.LEDGER_STORE_TIMEOUT_MS } : { kind: 'sqlite', path: e.LEDGER_SQLITE_PATH, writer: e.LEDGER_SQLITE_WRITER as 'thread' | 'inline' };
   return {
     host: e.HOST,
     port: e.PORT,
     store,
-    readModelPath: e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite'),
+    readModelPath,
     ruleSet: getRuleSet(e.LEDGER_RULE_SET),
     apiKeys: e.LEDGER_API_KEYS,
     logLevel: e.LEDGER_LOG_LEVEL as LedgerConfig['logLevel'],
@@ -175,6 +183,41 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     jobsNice: e.LEDGER_JOBS_NICE,
     corsOrigins: e.LEDGER_CORS_ORIGINS ? e.LEDGER_CORS_ORIGINS.split(',') : [],
   };
+}
+
+/**
+ * Whether a database path is a SQLite file (its 16-byte header), an empty file or not there yet
+ * (SQLite makes either a new database): another file stops start-up naming its variable, where
+ * SQLite's own "file is not a database" came later and named neither the file nor the variable.
+ */
+function isSqliteOrAbsent(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return true; // not there yet (it is created), or not readable: SQLite says so when it opens it
+  }
+  try {
+    const header = Buffer.alloc(16);
+    const n = fs.readSync(fd, header, 0, 16, 0);
+    return n === 0 || header.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A SQLite database's file, and those SQLite keeps beside it under its name. */
+const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
+
+/** Whether two paths name one file: the same path once resolved, or (both there) the same inode, through a link. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one is not there yet: a new file of its own
+  }
 }
 
 function isDirectory(file: string): boolean {

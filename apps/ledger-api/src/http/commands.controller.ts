@@ -140,10 +140,9 @@ export class CommandsController {
     return this.recorded(await this.ledger.execute(await placeCertificateFromJson(deviceId, body), context(req)));
   }
 
-  /** A recorded fact's answer, once the read models have it. */
-  private async recorded(r: CommandResult): Promise<CommandResult> {
-    await this.projector.waitFor(BigInt(r.position!));
-    return r;
+  /** A recorded fact's answer, once the read models have it (`projected: true`), or after waitFor's 5 s without them (`projected: false`), as a decision's. */
+  private async recorded(r: CommandResult): Promise<CommandResult & { projected: boolean }> {
+    return { ...r, projected: await this.projector.waitFor(BigInt(r.position!)) };
   }
 
   private async reply(r: SubmitResult) {

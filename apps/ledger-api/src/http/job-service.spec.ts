@@ -5,7 +5,7 @@ import { AuditJobs, type AuditJob } from '@ledger/audit';
 import type { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { ReadModelDb, type Projector } from '@ledger/projections';
-import { JobService } from './jobs.controller';
+import { jobParams, JobService } from './jobs.controller';
 
 /** The API's jobs at shutdown: closed before the HTTP server stops, so what waits on them is answered, not held. */
 describe("the API's audit jobs at shutdown", () => {
@@ -100,6 +100,19 @@ describe('the end of a rebuild job', () => {
     } finally {
       readModels.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a rebuild job's file", () => {
+  it('is its own however many rebuilds are asked for in one millisecond (two jobs would have built one file at once)', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1795784017120);
+    try {
+      const files = [0, 1, 2].map(() => jobParams({ kind: 'rebuild' }, '/data/readmodels.sqlite').file);
+      expect(new Set(files).size).toBe(3);
+      for (const f of files) expect(f).toMatch(new RegExp(`^/data/readmodels\\.sqlite\\.rebuild-${process.pid}-1795784017120-\\d+$`));
+    } finally {
+      now.mockRestore();
     }
   });
 });

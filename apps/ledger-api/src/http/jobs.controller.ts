@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown } from '@nestjs/common';
+import * as path from 'node:path';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
@@ -62,9 +63,47 @@ const MAX_POSITION = 2n ** 63n - 1n;
 const SWAP_ATTEMPTS = 50;
 const SWAP_RETRY_MS = 100;
 
+/**
+ * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
+ * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
+ * job's end, and each such file is as large as the read models. A file of a live process other than
+ * this one is kept (another process may be building it); this process, just started, builds none
+ * yet (a restarted container often has the pid its predecessor had). Answers the files removed.
+ */
+export function removeOrphanedRebuilds(readModelsFile: string): string[] {
+  const dir = path.dirname(path.resolve(readModelsFile));
+  const prefix = `${path.basename(readModelsFile)}.rebuild-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)(-\d+)+(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
+    if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
+  }
+}
+
+/** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
+let rebuildFiles = 0;
+
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
-  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}` };
+  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}-${++rebuildFiles}` }; // two asked in one millisecond build two files
   if (body.kind === 'digest') {
     if (body.at !== undefined && !/^\d+$/.test(body.at)) throw new DomainError('at', 'must be a position (a whole number)');
     return body.at === undefined ? {} : { at: body.at };

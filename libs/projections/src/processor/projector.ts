@@ -22,6 +22,12 @@ export interface ProjectorHalt {
   reason: string;
 }
 
+/** A projector whose attempts fail (it retries every retryDelayMs): since when, and the last one's reason. */
+export interface ProjectorFailing {
+  since: string;
+  reason: string;
+}
+
 /**
  * The read models were projected from a log this store does not hold: the store has no event, or
  * another one, at their checkpoint (a store restored from an older backup beside newer read
@@ -59,6 +65,8 @@ export class Projector {
   private readonly retryDelayMs: number;
   private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
+  /** Since when, and why, the projector's attempts have failed (it retries: the read models cannot be written, say, on a full disk); cleared once one succeeds. */
+  private failingSince: ProjectorFailing | undefined;
   /** The halt is a ReadModelsNotOfStoreError's, which a rebuild clears: this process's (rebuild, or a job's file put in place and start), or another's that rewrites the checkpoint (see follow). */
   private haltedOnCheckpoint = false;
   /** The checkpoint as it was when the projector halted on it. */
@@ -101,6 +109,11 @@ export class Projector {
   /** Set when an unreadable event stopped the projector. */
   get halted(): ProjectorHalt | undefined {
     return this.haltedAt;
+  }
+
+  /** While its attempts fail and it retries (not halted): since when, and the last attempt's reason. */
+  get failing(): ProjectorFailing | undefined {
+    return this.failingSince;
   }
 
   /**
@@ -228,6 +241,7 @@ export class Projector {
     if (batch.length === 0) return;
     try {
       this.writer.applyBatch(batch, { after });
+      this.failingSince = undefined;
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
@@ -271,6 +285,7 @@ export class Projector {
     while (this.running) {
       try {
         await this.catchUp();
+        this.failingSince = undefined;
         const { position: from, event } = this.writer.checkpoint.fresh();
         // fromEvent: the subscription looks, at each read of a SQLite log, that the last event it reached is still there (LogRewrittenError).
         const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event });
@@ -330,6 +345,7 @@ export class Projector {
         // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
         if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);
+        if (!this.haltedAt) this.failingSince = { since: this.failingSince?.since ?? new Date().toISOString(), reason: err instanceof Error ? err.message : String(err) };
         if (this.haltedOnCheckpoint) await this.untilCheckpointRewritten();
         else if (this.haltedAt) break;
         else if (this.running) await this.pause(this.retryDelayMs);
