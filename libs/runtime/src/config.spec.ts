@@ -78,6 +78,14 @@ describe("LEDGER_READMODEL_PATH naming the store's own file", () => {
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, '.', 'x', '..', 'ledger.sqlite') })).toThrow(reason);
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: `${store}-wal` })).toThrow(reason); // its log: the read models would be made inside it
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: store.replace(/\.sqlite$/, '') + '.sqlite-shm' })).toThrow(reason);
+      // before the store is made (a first start): through a linked directory, or a link to the file to be (until 2026-11-27 taken: names compared, inodes only of files there)
+      fs.mkdirSync(path.join(dir, 'real'));
+      fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'linked'));
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'real', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'linked', 'ledger.sqlite') })).toThrow(reason);
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'linked', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'real', 'ledger.sqlite-wal') })).toThrow(reason);
+      fs.symlinkSync(path.join(dir, 'real', 'ledger.sqlite'), path.join(dir, 'to-be.sqlite'));
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'real', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'to-be.sqlite') })).toThrow(reason);
+      expect(loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'real', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'linked', 'readmodels.sqlite') }).readModelPath).toBe(path.join(dir, 'linked', 'readmodels.sqlite'));
       new Database(store).close();
       fs.symlinkSync(store, path.join(dir, 'link.sqlite'));
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'link.sqlite') })).toThrow(reason);

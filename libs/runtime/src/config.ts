@@ -211,12 +211,38 @@ const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 
 /** Whether two paths name one file: the same path once resolved, or (both there) the same inode, through a link. */
 function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
+  if (canonical(a) === canonical(b)) return true;
   try {
     const [x, y] = [fs.statSync(a), fs.statSync(b)];
     return x.dev === y.dev && x.ino === y.ino;
   } catch {
     return false; // one is not there yet: a new file of its own
+  }
+}
+
+/**
+ * A path with the links on its way followed as far as they lead to something there (a link to a
+ * file not made yet too), the rest as given: two names of one file, a directory's link among them,
+ * compare equal before the file is made (until 2026-11-27 only once both existed, so a first start
+ * through a linked directory put the read models in the store's file).
+ */
+function canonical(file: string): string {
+  let at = path.resolve(file);
+  const rest: string[] = [];
+  for (let links = 0; ; ) {
+    try {
+      const stat = fs.lstatSync(at);
+      if (stat.isSymbolicLink() && links++ < 40) {
+        at = path.resolve(path.dirname(at), fs.readlinkSync(at));
+        continue;
+      }
+      return path.join(fs.realpathSync(at), ...[...rest].reverse());
+    } catch {
+      const up = path.dirname(at);
+      if (up === at) return path.join(at, ...[...rest].reverse());
+      rest.push(path.basename(at));
+      at = up;
+    }
   }
 }
 
