@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Projector } from '@ledger/projections';
-import { JobService } from '../src/http/jobs.controller';
+import { JobService, ORPHANED_AFTER_MS } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
@@ -228,10 +228,15 @@ describe('a rebuild whose process was killed', () => {
     const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited: as an API killed mid-rebuild (SIGKILL)
     const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
     const live = `readmodels.sqlite.rebuild-${process.ppid}-1795783457502`;
-    for (const f of [...orphaned, live, 'readmodels.sqlite.rebuilt-by-hand']) fs.writeFileSync(path.join(dir, f), 'half a database');
+    // Kept: one written to within ORPHANED_AFTER_MS (a live rebuild of another container on a shared volume: its pid means nothing here), a copy named by a date.
+    const recent = [`readmodels.sqlite.rebuild-${dead}-1795783457503-1`, `readmodels.sqlite.rebuild-${process.pid}-1795783457504-1`];
+    const kept = [live, ...recent, 'readmodels.sqlite.rebuild-2026-11-27', 'readmodels.sqlite.rebuilt-by-hand'];
+    for (const f of [...orphaned, ...kept]) fs.writeFileSync(path.join(dir, f), 'half a database');
+    const old = (Date.now() - ORPHANED_AFTER_MS - 60_000) / 1000;
+    for (const f of [...orphaned, live, 'readmodels.sqlite.rebuild-2026-11-27']) fs.utimesSync(path.join(dir, f), old, old);
     const t = await startTestApp('baseline', { LEDGER_READMODEL_PATH: readModels });
     try {
-      expect(fs.readdirSync(dir).filter((f) => f.includes('.rebuil')).sort()).toEqual([live, 'readmodels.sqlite.rebuilt-by-hand']);
+      expect(fs.readdirSync(dir).filter((f) => f.includes('.rebuil')).sort()).toEqual([...kept].sort());
       expect(t.logs.join('\n')).toContain(`removed what rebuilds of a process no longer running left behind: `);
     } finally {
       await t.close();

@@ -63,14 +63,21 @@ const MAX_POSITION = 2n ** 63n - 1n;
 const SWAP_ATTEMPTS = 50;
 const SWAP_RETRY_MS = 100;
 
+/** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
+export const ORPHANED_AFTER_MS = 5 * 60_000;
+
 /**
  * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
  * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
- * job's end, and each such file is as large as the read models. A file of a live process other than
- * this one is kept (another process may be building it); this process, just started, builds none
- * yet (a restarted container often has the pid its predecessor had). Answers the files removed.
+ * job's end, and each such file is as large as the read models. Only files untouched for
+ * `ORPHANED_AFTER_MS`: a pid says nothing across pid namespaces (containers sharing a volume each
+ * number their own, each API often pid 1, a restarted container the pid its predecessor had), so a
+ * file of a pid not running here, or of this one's, may still be another container's live rebuild;
+ * one of a live process here is kept whatever its age. Answers the files removed. Until the review
+ * of 2026-11-27 a file of this process's pid was removed at once (a second container's live rebuild
+ * on a shared volume), and a copy named by a date (`.rebuild-2026-11-27`) was taken for pid 2026's.
  */
-export function removeOrphanedRebuilds(readModelsFile: string): string[] {
+export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now()): string[] {
   const dir = path.dirname(path.resolve(readModelsFile));
   const prefix = `${path.basename(readModelsFile)}.rebuild-`;
   let names: string[];
@@ -79,14 +86,29 @@ export function removeOrphanedRebuilds(readModelsFile: string): string[] {
   } catch {
     return [];
   }
-  const removed: string[] = [];
+  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)(-\d+)+(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
     if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    removed.push(name);
+    const base = m[2] ? name.slice(0, -m[2].length) : name;
+    rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
+  }
+  const removed: string[] = [];
+  for (const files of rebuilds.values()) {
+    const touched = Math.max(...files.map((f) => modified(path.join(dir, f))));
+    if (now - touched < ORPHANED_AFTER_MS) continue;
+    for (const f of files) fs.rmSync(path.join(dir, f), { force: true });
+    removed.push(...files);
   }
   return removed;
+}
+
+function modified(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity; // gone meanwhile: nothing to remove
+  }
 }
 
 function isRunning(pid: number): boolean {
