@@ -40,6 +40,33 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
   }, 60_000);
 });
 
+describe('a projector whose attempt fails once', () => {
+  it('is not projector-failing: one failed attempt, retried within a second, is no reason to take the instance out of a balancer', async () => {
+    const t = await startTestApp();
+    const projector = t.app.get(Projector);
+    const busy = jest.spyOn(projector.writer, 'applyBatch').mockImplementationOnce(() => {
+      throw new Error('database is locked');
+    });
+    try {
+      const seen: number[] = [];
+      let done = false;
+      const reply = Promise.resolve(t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).finally(() => (done = true));
+      while (!done) {
+        seen.push((await t.http().get('/health/ready')).status);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // until the review of 2026-11-27: 503 projector-failing from the first failure to the retry
+      expect((await reply).body).toMatchObject({ written: true, projected: true });
+      expect(busy).toHaveBeenCalled();
+      expect(seen.length).toBeGreaterThan(5);
+      expect(seen.filter((s) => s !== 200)).toEqual([]);
+    } finally {
+      busy.mockRestore();
+      await t.close();
+    }
+  }, 60_000);
+});
+
 async function until<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
   for (let i = 0; i < 200; i++) {
     const v = await get();

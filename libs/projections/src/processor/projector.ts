@@ -23,6 +23,9 @@ export interface ProjectorHalt {
 }
 
 /** A projector whose attempts fail (it retries every retryDelayMs): since when, and the last one's reason. */
+/** Failed attempts in a row before the projector counts as failing (`failing`, /health's projector-failing). */
+export const FAILING_AFTER_ATTEMPTS = 2;
+
 export interface ProjectorFailing {
   since: string;
   reason: string;
@@ -65,8 +68,8 @@ export class Projector {
   private readonly retryDelayMs: number;
   private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
-  /** Since when, and why, the projector's attempts have failed (it retries: the read models cannot be written, say, on a full disk); cleared once one succeeds. */
-  private failingSince: ProjectorFailing | undefined;
+  /** Since when, and why, the projector's attempts have failed, and how many in a row (it retries: the read models cannot be written, say, on a full disk); cleared once one succeeds. */
+  private failingSince: (ProjectorFailing & { attempts: number }) | undefined;
   /** The halt is a ReadModelsNotOfStoreError's, which a rebuild clears: this process's (rebuild, or a job's file put in place and start), or another's that rewrites the checkpoint (see follow). */
   private haltedOnCheckpoint = false;
   /** The checkpoint as it was when the projector halted on it. */
@@ -113,7 +116,9 @@ export class Projector {
 
   /** While its attempts fail and it retries (not halted): since when, and the last attempt's reason. */
   get failing(): ProjectorFailing | undefined {
-    return this.failingSince;
+    // A single failed attempt (an SQLITE_BUSY beside a rebuild, say) is retried within a second: not yet a failing projector, which takes an instance out of a balancer.
+    if (!this.failingSince || this.failingSince.attempts < FAILING_AFTER_ATTEMPTS) return undefined;
+    return { since: this.failingSince.since, reason: this.failingSince.reason };
   }
 
   /**
@@ -345,7 +350,7 @@ export class Projector {
         // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
         if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);
-        if (!this.haltedAt) this.failingSince = { since: this.failingSince?.since ?? new Date().toISOString(), reason: err instanceof Error ? err.message : String(err) };
+        if (!this.haltedAt) this.failingSince = { since: this.failingSince?.since ?? new Date().toISOString(), reason: err instanceof Error ? err.message : String(err), attempts: (this.failingSince?.attempts ?? 0) + 1 };
         if (this.haltedOnCheckpoint) await this.untilCheckpointRewritten();
         else if (this.haltedAt) break;
         else if (this.running) await this.pause(this.retryDelayMs);
