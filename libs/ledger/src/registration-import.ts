@@ -34,7 +34,7 @@ export async function importRegistrationFile(
   ctx: CommandContext,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImportReport> {
-  const { changes, errors } = registrationFileFromCsv(body, file);
+  const { changes, errors } = await registrationFileFromCsv(body, file);
   const lines = changes.length + errors.length; // the lines read, before a line the store refuses is added to errors
   let written = 0;
   let unchanged = 0;

@@ -1,5 +1,6 @@
 import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
-import { parse } from 'csv-parse/sync';
+import { parse, type Options } from 'csv-parse';
+import { Readable } from 'node:stream';
 import { checkIdentifier } from './body';
 import { IntakeError } from './errors';
 
@@ -20,6 +21,9 @@ import { IntakeError } from './errors';
  * (a quote opened in error) is reported on each line it spans, none of them imported.
  * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
  * reported and skipped, and the good lines are kept.
+ * A file may be as large as the API takes (32 MiB, some 600,000 lines): it is read a slice of lines
+ * at a time, letting the event loop turn between slices (see LINES_A_TURN), so that the API goes on
+ * answering while it reads one.
  */
 export const REGISTRATION_CSV_HEADER = ['mpxn', 'responsibility', 'party_user_id', 'effective_from', 'record_id'];
 
@@ -38,7 +42,29 @@ export interface RowError {
   reason: string;
 }
 
-export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; errors: RowError[] } {
+/**
+ * How many lines are checked before the event loop is let turn: some 10 ms of work. Until
+ * 2026-11-27 a file was read in one go, so a 32 MiB file held the API's event loop 7 s or more.
+ */
+export const LINES_A_TURN = 1000;
+/** How much of the text csv-parse reads at a time: about as many lines (~50 characters each). */
+const SLICE_CHARS = 64 * 1024;
+
+/** Lets the event loop turn (I/O, timers, other requests) before going on. */
+export const aTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The text in slices of whole lines, about SLICE_CHARS each (a line is never cut, nor a character). */
+async function* slices(text: string): AsyncGenerator<string> {
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at + SLICE_CHARS);
+    const next = end < 0 ? text.length : end + 1;
+    yield text.slice(at, next);
+    at = next;
+    if (at < text.length) await aTurn();
+  }
+}
+
+export async function parseRegistrationCsv(text: string): Promise<{ rows: RegistrationRow[]; errors: RowError[] }> {
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
   if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
@@ -61,21 +87,22 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
     for (let line = start + 1; line <= end; line++) errors.push({ line, field: 'line', reason: `is not imported: it is inside the quoted field opened on line ${start}` });
     return true;
   };
-  let records: Array<{ record: string[]; info: { lines: number } }>;
+  const records: Array<{ record: string[]; info: { lines: number } }> = [];
+  const options: Options = {
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_skip: (err) => {
+      if (err && !spansLines(Number(err.lines))) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
+      return undefined;
+    },
+    on_record: (record, context) => (lastEnd > 0 && spansLines(context.lines) ? null : ((lastEnd = context.lines), record)),
+  };
   try {
-    records = parse(text, {
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: (err) => {
-        if (err && !spansLines(Number(err.lines))) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
-        return undefined;
-      },
-      on_record: (record, context) => (lastEnd > 0 && spansLines(context.lines) ? null : ((lastEnd = context.lines), record)),
-    }) as unknown as typeof records;
+    for await (const record of Readable.from(slices(text)).pipe(parse(options))) records.push(record as (typeof records)[number]);
   } catch (err) {
     throw new IntakeError('file', `is not valid CSV: ${(err as Error).message}`);
   }
@@ -83,7 +110,8 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
   if (!header || header.info.lines !== 1 || header.record.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
     throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
   }
-  for (const { record: fields, info } of lines) {
+  for (const [i, { record: fields, info }] of lines.entries()) {
+    if (i % LINES_A_TURN === LINES_A_TURN - 1) await aTurn();
     if (fields.length === 1 && fields[0].trim() === '') continue; // a line of spaces is a blank line
     const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
     if (fields.length !== REGISTRATION_CSV_HEADER.length) {
