@@ -34,7 +34,8 @@ export async function importRegistrationFile(
   ctx: CommandContext,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImportReport> {
-  const { changes, errors } = registrationFileFromCsv(body, file);
+  const { changes, errors } = await registrationFileFromCsv(body, file);
+  const lines = changes.length + errors.length; // the lines read, before a line the store refuses is added to errors
   let written = 0;
   let unchanged = 0;
   let done = 0;
@@ -66,5 +67,5 @@ export async function importRegistrationFile(
   await Promise.all(inFlight);
   if (failure) throw failure.err;
   errors.sort((a, b) => a.line - b.line);
-  return { file, lines: changes.length + errors.length, written, unchanged, rejected: errors.length, errors, lastPosition };
+  return { file, lines, written, unchanged, rejected: errors.length, errors, lastPosition };
 }

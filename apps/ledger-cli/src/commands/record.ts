@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
 import type { Instant, ServiceRequest } from '@ledger/domain';
-import { importRegistrationFile, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
+import { importRegistrationFile, IntakeError, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
 import { open, progress, readFile, type Kit } from '../support';
 
 /** Commands that record: a Registration Data file, service requests. */
@@ -14,7 +14,10 @@ export function recordCommands(program: Command, { env, o, command, run, print }
         const l = await open(env, o, false);
         try {
           const bar = progress(o, 'importing');
-          const { lastPosition: _, ...report } = await importRegistrationFile(l.ledger, bytes, path.basename(file), { actor: 'cli:import-registrations' }, (done, total) => bar.update(done, total));
+          const { lastPosition: _, ...report } = await importRegistrationFile(l.ledger, bytes, path.basename(file), { actor: 'cli:import-registrations' }, (done, total) => bar.update(done, total)).catch((err: unknown) => {
+            // A file refused whole is named in the message, as submit names its files.
+            throw err instanceof IntakeError && !err.where ? new IntakeError(err.field, err.reason, file) : err;
+          });
           bar.done();
           const { written, unchanged, errors } = report;
           print({ ...report, file }, () => [`${file}: ${written} written, ${unchanged} unchanged, ${errors.length} rejected`, ...errors.map((e) => `  line ${e.line}: ${e.field}: ${e.reason}`)].join('\n'));

@@ -69,7 +69,8 @@ describe('a fact sent again under its name', () => {
   it('a Registration Data file line reusing a held record id with other content is rejected naming it, not counted unchanged', async () => {
     const csv = `mpxn,responsibility,party_user_id,effective_from,record_id\n${MPAN},network_operator,${NO_B},2021-01-01,R1\n`;
     const report = await importRegistrationFile(ledger, csv, 'rdp-1.csv', ctx);
-    expect(report).toMatchObject({ written: 0, unchanged: 0, rejected: 1, errors: [{ line: 2, field: 'recordId', reason: expect.stringContaining('it differs in effectiveFrom, partyUserId') }] });
+    // One line read, not two: until 2026-11-27 a line the store refused was counted in `lines` twice.
+    expect(report).toMatchObject({ lines: 1, written: 0, unchanged: 0, rejected: 1, errors: [{ line: 2, field: 'recordId', reason: expect.stringContaining('it differs in effectiveFrom, partyUserId') }] });
   });
 
   it.each`

@@ -12,7 +12,7 @@ import {
 import { checkIdentifier, decodeUtf8 } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { InventoryDto, PlacementDto, RegistrationDto, UserRoleDto } from './dto';
-import { parseRegistrationCsv, type RowError } from './registrations-csv';
+import { aTurn, LINES_A_TURN, parseRegistrationCsv, type RowError } from './registrations-csv';
 import { validated } from './validation';
 
 /**
@@ -60,11 +60,12 @@ export interface RegistrationFile {
  * file is refused (an IntakeError); each good line is a RecordRegistration carrying the file and
  * line, each bad line a RowError.
  */
-export function registrationFileFromCsv(body: Uint8Array | string, file: string): RegistrationFile {
+export async function registrationFileFromCsv(body: Uint8Array | string, file: string): Promise<RegistrationFile> {
   checkIdentifier(file, 'file');
-  const { rows, errors } = parseRegistrationCsv(typeof body === 'string' ? body : decodeUtf8(body, 'body'));
+  const { rows, errors } = await parseRegistrationCsv(typeof body === 'string' ? body : decodeUtf8(body, 'body'));
   const changes: RegistrationFile['changes'] = [];
-  for (const { line, ...row } of rows) {
+  for (const [i, { line, ...row }] of rows.entries()) {
+    if (i % LINES_A_TURN === LINES_A_TURN - 1) await aTurn();
     try {
       changes.push({ line, command: parseRecordRegistration({ ...row, file, line }) });
     } catch (err) {

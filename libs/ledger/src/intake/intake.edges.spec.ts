@@ -44,8 +44,8 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     ${'a party of 17 hex digits'}             | ${'1412345678901,supplier,90B3D51F300300001,2024-01-01,R1'}           | ${'party_user_id'}  | ${"'90B3D51F300300001' is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)"}
     ${'an instant without a zone'}            | ${`1412345678901,supplier,${NO_A},2024-01-01T00:00:00,R1`}           | ${'effective_from'} | ${expect.stringContaining('with a time zone')}
     ${'an MPAN of 12 digits'}                 | ${`141234567890,supplier,${NO_A},2024-01-01,R1`}                     | ${'mpxn'}           | ${expect.stringContaining('neither')}
-  `('$case: refused at $field', ({ line, field, reason }) => {
-    expect(one(line)).toEqual({ rows: [], errors: [{ line: 2, field, reason }] });
+  `('$case: refused at $field', async ({ line, field, reason }) => {
+    expect(await one(line)).toEqual({ rows: [], errors: [{ line: 2, field, reason }] });
   });
 
   it.each`
@@ -54,8 +54,8 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     ${'a record id with . _ - : /'}                    | ${`1412345678901,supplier,${NO_A},2024-01-01,"RDP/2024:01_a-b.c"`}   | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'RDP/2024:01_a-b.c']}
     ${'spaces around fields'}                          | ${` 1412345678901 , supplier ,${NO_A}, 2024-01-01 , R1 `}            | ${['1412345678901', 'supplier', NO_A, '2024-01-01T00:00:00.000Z', 'R1']}
     ${'an MPRN'}                                       | ${`123456,supplier,${NO_A},2024-01-01T10:00:00+01:00,R1`}            | ${['123456', 'supplier', NO_A, '2024-01-01T09:00:00.000Z', 'R1']}
-  `('$case: kept', ({ line, row }) => {
-    const { rows, errors } = one(line);
+  `('$case: kept', async ({ line, row }) => {
+    const { rows, errors } = await one(line);
     expect(errors).toEqual([]);
     expect(rows.map((r) => [r.mpxn, r.responsibility, r.partyUserId, r.effectiveFrom, r.recordId])).toEqual([row]);
     expect(rows[0].line).toBe(2);
@@ -66,13 +66,13 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     ${'a doubled quote inside a quoted field'}         | ${`"1412345678901","network_operator","${NO_A}","2024-01-01","R""1"`} | ${'R\\"1'}
     ${'a comma inside quotes'}                         | ${`1412345678901,supplier,${NO_A},2024-01-01,"R,1"`}                 | ${'R,1'}
     ${'a quote inside an unquoted field'}              | ${`1412345678901,supplier,${NO_A},2024-01-01,R"1`}                   | ${'R\\"1'}
-  `('$case: read as one field, then judged by its rule (a record id is an identifier; the reason shows a quote escaped)', ({ line, value }) => {
-    expect(one(line)).toEqual({ rows: [], errors: [{ line: 2, field: 'record_id', reason: notIdentifier(value) }] });
+  `('$case: read as one field, then judged by its rule (a record id is an identifier; the reason shows a quote escaped)', async ({ line, value }) => {
+    expect(await one(line)).toEqual({ rows: [], errors: [{ line: 2, field: 'record_id', reason: notIdentifier(value) }] });
   });
 
-  it('the header may carry a BOM, other case and spaces; empty lines (CRLF too) are skipped, line numbers kept', () => {
+  it('the header may carry a BOM, other case and spaces; empty lines (CRLF too) are skipped, line numbers kept', async () => {
     const text = `\uFEFF MPXN , Responsibility,party_user_id,effective_from,RECORD_ID\r\n\r\n\r\n1412345678901,supplier,${NO_A},2024-01-01,R1\r\n`;
-    const { rows, errors } = parseRegistrationCsv(text);
+    const { rows, errors } = await parseRegistrationCsv(text);
     expect(errors).toEqual([]);
     expect(rows.map((r) => r.line)).toEqual([4]);
   });
@@ -81,8 +81,8 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     case                                     | text
     ${'an empty file'}                       | ${''}
     ${'a file of a BOM and blank lines'}     | ${'\uFEFF\r\n  \n'}
-  `('$case refuses the whole file', ({ text }) => {
-    expect(intakeError(() => parseRegistrationCsv(text))).toEqual({ field: 'file', reason: `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line` });
+  `('$case refuses the whole file', async ({ text }) => {
+    await expect(parseRegistrationCsv(text)).rejects.toMatchObject({ field: 'file', reason: `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line` });
   });
 
   it.each`
@@ -91,12 +91,12 @@ describe('Registration Data CSV: one row per way a line is wrong', () => {
     ${'the columns in another order'}        | ${`record_id,mpxn,responsibility,party_user_id,effective_from\nR1,1412345678901,supplier,${NO_A},2024-01-01`}
     ${'a header with an unterminated quote'} | ${`"mpxn,responsibility,party_user_id,effective_from,record_id\n1412345678901,supplier,${NO_A},2024-01-01,R1`}
     ${'no header, a change on line 1'}       | ${`1412345678901,supplier,${NO_A},2024-01-01,R1`}
-  `('$case refuses the whole file', ({ text }) => {
-    expect(intakeError(() => parseRegistrationCsv(text))).toEqual({ field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)` });
+  `('$case refuses the whole file', async ({ text }) => {
+    await expect(parseRegistrationCsv(text)).rejects.toMatchObject({ field: 'header', reason: `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)` });
   });
 
-  it('a header-only file has nothing to import and nothing wrong', () => {
-    expect(parseRegistrationCsv(`${HEADER}\n`)).toEqual({ rows: [], errors: [] });
+  it('a header-only file has nothing to import and nothing wrong', async () => {
+    expect(await parseRegistrationCsv(`${HEADER}\n`)).toEqual({ rows: [], errors: [] });
   });
 });
 

@@ -1,5 +1,6 @@
 import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse, type Options } from 'csv-parse';
+import { Readable } from 'node:stream';
 import { checkIdentifier } from './body';
 import { IntakeError } from './errors';
 
@@ -20,6 +21,9 @@ import { IntakeError } from './errors';
  * (a quote opened in error) is reported on each line it spans, none of them imported.
  * A file with no header, or another header, is refused whole (an IntakeError); a bad line is
  * reported and skipped, and the good lines are kept.
+ * A file may be as large as the API takes (32 MiB, some 600,000 lines): it is read 64 KiB of lines
+ * at a time, each line checked as it is read, letting the event loop turn between slices, so that
+ * the API goes on answering while it reads one; a wrong header is refused before the rest is read.
  */
 export const REGISTRATION_CSV_HEADER = ['mpxn', 'responsibility', 'party_user_id', 'effective_from', 'record_id'];
 
@@ -38,7 +42,29 @@ export interface RowError {
   reason: string;
 }
 
-export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; errors: RowError[] } {
+/**
+ * How many of a file's lines are made commands before the event loop is let turn: some 10 ms of
+ * work. Until 2026-11-27 a file was read in one go, so a 32 MiB file held the API's event loop 7 s or more.
+ */
+export const LINES_A_TURN = 1000;
+/** How much of the text csv-parse reads at a time: about 1,300 lines of ~50 characters. */
+const SLICE_CHARS = 64 * 1024;
+
+/** Lets the event loop turn (I/O, timers, other requests) before going on. */
+export const aTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The text in slices of whole lines, about SLICE_CHARS each (a line is never cut, nor a character). */
+async function* slices(text: string): AsyncGenerator<string> {
+  for (let at = 0; at < text.length; ) {
+    const end = text.indexOf('\n', at + SLICE_CHARS);
+    const next = end < 0 ? text.length : end + 1;
+    yield text.slice(at, next);
+    at = next;
+    if (at < text.length) await aTurn();
+  }
+}
+
+export async function parseRegistrationCsv(text: string): Promise<{ rows: RegistrationRow[]; errors: RowError[] }> {
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
   if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
@@ -61,55 +87,60 @@ export function parseRegistrationCsv(text: string): { rows: RegistrationRow[]; e
     for (let line = start + 1; line <= end; line++) errors.push({ line, field: 'line', reason: `is not imported: it is inside the quoted field opened on line ${start}` });
     return true;
   };
-  let records: Array<{ record: string[]; info: { lines: number } }>;
+  const options: Options = {
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_skip: (err) => {
+      if (err && !spansLines(Number(err.lines))) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
+      return undefined;
+    },
+    on_record: (record, context) => (lastEnd > 0 && spansLines(context.lines) ? null : ((lastEnd = context.lines), record)),
+  };
+  // Each record is checked as it is read, and only the rows are kept (a record and its info kept for
+  // the whole file took some 1.5 KB a line: 3 GB for a 100 MB file, ~1 GB for the API's largest).
+  let header = true;
   try {
-    records = parse(text, {
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      relax_quotes: true, // a quote inside an unquoted field is kept as it is, and judged by that field's rule
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      on_skip: (err) => {
-        if (err && !spansLines(Number(err.lines))) errors.push({ line: Number(err.lines), field: 'line', reason: `is not valid CSV (${err.message.replace(/^Invalid /, '')})` });
-        return undefined;
-      },
-      on_record: (record, context) => (lastEnd > 0 && spansLines(context.lines) ? null : ((lastEnd = context.lines), record)),
-    }) as unknown as typeof records;
-  } catch (err) {
-    throw new IntakeError('file', `is not valid CSV: ${(err as Error).message}`);
-  }
-  const [header, ...lines] = records;
-  if (!header || header.info.lines !== 1 || header.record.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) {
-    throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
-  }
-  for (const { record: fields, info } of lines) {
-    if (fields.length === 1 && fields[0].trim() === '') continue; // a line of spaces is a blank line
-    const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
-    if (fields.length !== REGISTRATION_CSV_HEADER.length) {
-      errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length}${fields.length < REGISTRATION_CSV_HEADER.length ? ' (truncated?)' : ''}` });
-      continue;
-    }
-    const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
-    try {
-      if (responsibility !== 'supplier' && responsibility !== 'network_operator') {
-        throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
+    for await (const { record: fields, info } of Readable.from(slices(text)).pipe(parse(options)) as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
+      if (header) {
+        if (line !== 1 || fields.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) break;
+        header = false;
+        continue;
       }
-      if (recordId === '') throw new DomainError('record_id', 'is empty');
-      checkIdentifier(recordId, 'record_id');
-      rows.push({
-        line,
-        mpxn: parseMpxn(mpxn, 'mpxn'),
-        responsibility: responsibility === 'supplier' ? 'supplier' : 'networkOperator',
-        partyUserId: parseUserId(party, 'party_user_id'),
-        effectiveFrom: parseInstant(effectiveFrom, 'effective_from'),
-        recordId,
-      });
-    } catch (err) {
-      if (!(err instanceof DomainError)) throw err;
-      errors.push({ line, field: err.field, reason: err.reason });
+      if (fields.length === 1 && fields[0].trim() === '') continue; // a line of spaces is a blank line
+      if (fields.length !== REGISTRATION_CSV_HEADER.length) {
+        errors.push({ line, field: 'line', reason: `has ${fields.length} fields, expected ${REGISTRATION_CSV_HEADER.length}${fields.length < REGISTRATION_CSV_HEADER.length ? ' (truncated?)' : ''}` });
+        continue;
+      }
+      const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
+      try {
+        if (responsibility !== 'supplier' && responsibility !== 'network_operator') {
+          throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
+        }
+        if (recordId === '') throw new DomainError('record_id', 'is empty');
+        checkIdentifier(recordId, 'record_id');
+        rows.push({
+          line,
+          mpxn: parseMpxn(mpxn, 'mpxn'),
+          responsibility: responsibility === 'supplier' ? 'supplier' : 'networkOperator',
+          partyUserId: parseUserId(party, 'party_user_id'),
+          effectiveFrom: parseInstant(effectiveFrom, 'effective_from'),
+          recordId,
+        });
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        errors.push({ line, field: err.field, reason: err.reason });
+      }
     }
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    throw new IntakeError('file', `is not valid CSV: ${err.message}`);
   }
+  if (header) throw new IntakeError('header', `must be exactly '${REGISTRATION_CSV_HEADER.join(',')}' (line 1)`);
   errors.sort((a, b) => a.line - b.line);
   return { rows, errors };
 }
