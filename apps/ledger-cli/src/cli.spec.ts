@@ -221,6 +221,9 @@ describe('the ledger CLI', () => {
     await expect(ledger(env, 'submit', xml)).rejects.toThrow(/req\.xml body: holds a <!DOCTYPE> declaration/);
     fs.writeFileSync(csv, 'mpan,who\n1,2\n');
     await expect(ledger(env, 'import-registrations', csv)).rejects.toThrow(/header: must be exactly/);
+    // larger than the API takes: refused before it is read (a sparse file: nothing written to disk); until 2026-11-27 read whole, 3 GB of memory at 100 MB, and past 512 MB an unexpected error
+    fs.truncateSync(csv, 32 * 1024 * 1024 + 1);
+    await expect(ledger(env, 'import-registrations', csv)).rejects.toThrow(/regs\.csv is 33554433 bytes, over the 33554432-byte limit for a Registration Data file \(as the API takes\): split it into smaller files/);
     expect((await json(env, 'digest')).body).toEqual(before);
   });
 

@@ -108,10 +108,14 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
   };
 }
 
-export function readFile(file: string): Buffer {
+/** A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the limit. */
+export function readFile(file: string, limit?: { bytes: number; what: string }): Buffer {
   try {
+    const size = limit ? fs.statSync(file).size : 0;
+    if (limit && size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
     return fs.readFileSync(file);
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
 import type { Instant, ServiceRequest } from '@ledger/domain';
-import { importRegistrationFile, IntakeError, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
+import { BODY_LIMITS, importRegistrationFile, IntakeError, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
 import { open, progress, readFile, type Kit } from '../support';
 
 /** Commands that record: a Registration Data file, service requests. */
@@ -10,7 +10,8 @@ export function recordCommands(program: Command, { env, o, command, run, print }
     .argument('<file>', 'a Registration Data CSV file')
     .action(
       run(async (file: string) => {
-        const bytes = readFile(file);
+        // As large as the API takes (POST /registrations/import): a larger one ran out of memory, or past V8's longest string, with an unexpected error.
+        const bytes = readFile(file, { bytes: BODY_LIMITS.csv, what: 'a Registration Data file (as the API takes)' });
         const l = await open(env, o, false);
         try {
           const bar = progress(o, 'importing');
