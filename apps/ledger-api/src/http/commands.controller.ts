@@ -112,8 +112,8 @@ export class CommandsController {
     if (fileName !== undefined) checkIdentifier(fileName, 'x-file-name');
     const file = fileName || `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}`;
     const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, context(req));
-    if (lastPosition) await this.projector.waitFor(BigInt(lastPosition));
-    return report;
+    // As the other recording routes say: whether the read models hold every line recorded or held (the last of them); none, nothing to wait for.
+    return { ...report, projected: lastPosition ? await this.projector.waitFor(BigInt(lastPosition)) : true };
   }
 
   @Post('users')
