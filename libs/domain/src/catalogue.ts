@@ -1,4 +1,4 @@
-import { DomainError, parseEui64, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
+import { DomainError, parseEui64, quoted, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
 import { MATRIX_CATALOGUE, type FutureDating } from './srv-table';
 export { MATRIX_CATALOGUE };
 
@@ -79,7 +79,7 @@ export const SRV_CATALOGUE: Readonly<Record<string, SrvDefinition>> = Object.fro
 /** A Service Reference Variant of the DUIS matrix (every SRV any rule set may judge); anything else is a DomainError. */
 export function parseSrv(value: unknown, field = 'srv'): SrvDefinition {
   const def = typeof value === 'string' && Object.hasOwn(MATRIX_CATALOGUE, value.trim()) ? MATRIX_CATALOGUE[value.trim()] : undefined;
-  if (!def) throw new DomainError(field, `'${String(value)}' is not a Service Reference Variant of the DUIS request matrix (${Object.keys(MATRIX_CATALOGUE).length} SRVs, e.g. 4.1.1, 6.15.1)`);
+  if (!def) throw new DomainError(field, `${quoted(value)} is not a Service Reference Variant of the DUIS request matrix (${Object.keys(MATRIX_CATALOGUE).length} SRVs, e.g. 4.1.1, 6.15.1)`);
   return def;
 }
 
@@ -189,7 +189,7 @@ export function isDccPartyRole(role: string): role is DccPartyRole {
 export function parseRegisteredRole(value: unknown, field = 'role'): UserRole | DccPartyRole {
   if (typeof value === 'string' && isDccPartyRole(value)) return value;
   if (typeof value !== 'string' || !(USER_ROLES_FOR_REGISTRATION as readonly string[]).includes(value)) {
-    throw new DomainError(field, `'${String(value)}' is not a User Role (one of ${USER_ROLES_FOR_REGISTRATION.join(', ')}) nor a DCC party (${DCC_PARTY_ROLES.join(', ')})`);
+    throw new DomainError(field, `${quoted(value)} is not a User Role (one of ${USER_ROLES_FOR_REGISTRATION.join(', ')}) nor a DCC party (${DCC_PARTY_ROLES.join(', ')})`);
   }
   return value as UserRole;
 }

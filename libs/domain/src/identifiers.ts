@@ -12,6 +12,18 @@ export class DomainError extends Error {
   }
 }
 
+/** Longest value a refusal quotes whole (a RequestID is at most 68 characters); a longer one is quoted by its start and its length. */
+const QUOTED_MAX = 100;
+
+/**
+ * A refused value as a reason quotes it: whole up to QUOTED_MAX characters, else its start and its
+ * length (until 2026-11-27 whole: a 1 MB field came back in the reply, a 32 MiB file of them as 62 MB).
+ */
+export function quoted(value: unknown): string {
+  const text = String(value);
+  return text.length <= QUOTED_MAX ? `'${text}'` : `'${text.slice(0, QUOTED_MAX)}...' (${text.length} characters)`;
+}
+
 type Brand<T, B extends string> = T & { readonly __brand: B };
 
 /** EUI-64 in the DCC's notation: eight upper-case hex octets joined by hyphens. */
@@ -39,7 +51,7 @@ export function parseEui64(value: unknown, field: string): Eui64 {
   const hyphenated = /^[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){7}$/.test(trimmed);
   const plain = trimmed.replace(/[-:]/g, '').toUpperCase();
   if (!EUI64_PLAIN.test(plain) || (!hyphenated && /[-:]/.test(trimmed))) {
-    throw new DomainError(field, `'${value}' is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)`);
+    throw new DomainError(field, `${quoted(value)} is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)`);
   }
   return plain.match(/../g)!.join('-') as Eui64;
 }
@@ -63,7 +75,7 @@ export function mpanCheckDigit(first12: string): number {
 
 export function parseMpan(value: unknown, field = 'mpan'): Mpan {
   if (typeof value !== 'string' || !/^\d{13}$/.test(value.trim())) {
-    throw new DomainError(field, `'${String(value)}' is not an MPAN core (13 digits)`);
+    throw new DomainError(field, `${quoted(value)} is not an MPAN core (13 digits)`);
   }
   const v = value.trim();
   if (!mpanCheckDigitValid(v)) {
@@ -78,7 +90,7 @@ export function parseMpan(value: unknown, field = 'mpan'): Mpan {
  */
 export function parseMprn(value: unknown, field = 'mprn'): Mprn {
   if (typeof value !== 'string' || !/^\d{6,10}$/.test(value.trim())) {
-    throw new DomainError(field, `'${String(value)}' is not an MPRN (6 to 10 digits)`);
+    throw new DomainError(field, `${quoted(value)} is not an MPRN (6 to 10 digits)`);
   }
   return value.trim() as Mprn;
 }
@@ -87,7 +99,7 @@ export function parseMprn(value: unknown, field = 'mprn'): Mprn {
 export function parseMpxn(value: unknown, field = 'mpxn'): Mpxn {
   if (typeof value === 'string' && /^\d{13}$/.test(value.trim())) return parseMpan(value, field);
   if (typeof value === 'string' && /^\d{6,10}$/.test(value.trim())) return parseMprn(value, field);
-  throw new DomainError(field, `'${String(value)}' is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`);
+  throw new DomainError(field, `${quoted(value)} is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`);
 }
 
 /**
@@ -136,7 +148,7 @@ export interface DistributorId {
 
 export function parseDistributorId(value: unknown, field = 'distributorId'): DistributorId {
   if (typeof value !== 'string' || !/^\d{2}$/.test(value.trim())) {
-    throw new DomainError(field, `'${String(value)}' is not a distributor ID (two digits)`);
+    throw new DomainError(field, `${quoted(value)} is not a distributor ID (two digits)`);
   }
   const id = value.trim();
   return { id, area: DISTRIBUTOR_AREAS[id] };
@@ -152,7 +164,7 @@ export type UserRole = (typeof USER_ROLES)[number];
 
 export function parseUserRole(value: unknown, field = 'role'): UserRole {
   if (typeof value !== 'string' || !(USER_ROLES as readonly string[]).includes(value)) {
-    throw new DomainError(field, `'${String(value)}' is not a User Role (one of ${USER_ROLES.join(', ')})`);
+    throw new DomainError(field, `${quoted(value)} is not a User Role (one of ${USER_ROLES.join(', ')})`);
   }
   return value as UserRole;
 }
@@ -162,7 +174,7 @@ export type RemotePartyRole = (typeof REMOTE_PARTY_ROLES)[number];
 
 export function parseRemotePartyRole(value: unknown, field = 'remotePartyRole'): RemotePartyRole {
   if (typeof value !== 'string' || !(REMOTE_PARTY_ROLES as readonly string[]).includes(value)) {
-    throw new DomainError(field, `'${String(value)}' is not a RemotePartyRole (one of ${REMOTE_PARTY_ROLES.join(', ')})`);
+    throw new DomainError(field, `${quoted(value)} is not a RemotePartyRole (one of ${REMOTE_PARTY_ROLES.join(', ')})`);
   }
   return value as RemotePartyRole;
 }
@@ -180,11 +192,11 @@ export function parseRequestId(value: unknown, field = 'requestId'): RequestId {
   if (typeof value !== 'string') throw new DomainError(field, 'must be a string originator:target:counter');
   const parts = value.trim().split(':');
   if (parts.length !== 3) {
-    throw new DomainError(field, `'${value}' is not originatorUserID:targetDeviceID:counter`);
+    throw new DomainError(field, `${quoted(value)} is not originatorUserID:targetDeviceID:counter`);
   }
   const originator = parseEui64(parts[0], `${field}.originator`);
   const target = parseEui64(parts[1], `${field}.target`);
-  if (!/^\d{1,20}$/.test(parts[2])) throw new DomainError(`${field}.counter`, `'${parts[2]}' is not a decimal counter`);
+  if (!/^\d{1,20}$/.test(parts[2])) throw new DomainError(`${field}.counter`, `${quoted(parts[2])} is not a decimal counter`);
   const counter = BigInt(parts[2]);
   if (counter > MAX_COUNTER) throw new DomainError(`${field}.counter`, `${parts[2]} is over 2^64-1`);
   return { originator, target, counter };
@@ -266,18 +278,18 @@ function instantOf(value: unknown, field: string, strict: boolean): Instant {
     const v = value.trim();
     withZone = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
     if (!INSTANT_GIVEN.test(withZone)) {
-      throw new DomainError(field, `'${value}' is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
+      throw new DomainError(field, `${quoted(value)} is not an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)`);
     }
   }
   const wrong = impossibility(withZone);
   if (wrong === undefined) {
     if (recorded) return value;
   } else if (strict) {
-    throw new DomainError(field, `'${value}' is not a valid date-time: ${wrong}`);
+    throw new DomainError(field, `${quoted(value)} is not a valid date-time: ${wrong}`);
   }
   const ms = Date.parse(withZone);
-  if (Number.isNaN(ms)) throw new DomainError(field, `'${value}' is not a valid date-time`);
+  if (Number.isNaN(ms)) throw new DomainError(field, `${quoted(value)} is not a valid date-time`);
   const instant = new Date(ms).toISOString();
-  if (strict && instant.length !== 24) throw new DomainError(field, `'${value}' is not a valid date-time: it falls outside the years 0000-9999 in UTC`);
+  if (strict && instant.length !== 24) throw new DomainError(field, `${quoted(value)} is not a valid date-time: it falls outside the years 0000-9999 in UTC`);
   return instant;
 }

@@ -8,6 +8,7 @@ import {
   parseRemotePartyRole,
   parseRequestId,
   parseUserRole,
+  quoted,
   type Instant,
   type RemotePartyRole,
   type RequestId,
@@ -74,7 +75,7 @@ export function parseServiceRequest(input: ServiceRequestInput, instant: (value:
   };
   if (input.commandVariant !== undefined && input.commandVariant !== null) {
     const cv = Number(input.commandVariant);
-    if (!Number.isInteger(cv) || cv < 1 || cv > 8) throw new DomainError('commandVariant', `'${String(input.commandVariant)}' is not a command variant (1-8)`);
+    if (!Number.isInteger(cv) || cv < 1 || cv > 8) throw new DomainError('commandVariant', `${quoted(input.commandVariant)} is not a command variant (1-8)`);
     req.commandVariant = cv;
   }
   if (input.role !== undefined && input.role !== null) req.statedRole = parseUserRole(input.role, 'role');

@@ -1,4 +1,4 @@
-import { DomainError } from './identifiers';
+import { DomainError, quoted } from './identifiers';
 
 /**
  * Named, versioned rule sets (domain.md section 6). Each changes only how a SMETS1 6.15.1 that
@@ -84,7 +84,7 @@ export function getRuleSet(name: string, version?: number): RuleSet {
   const rs = matching.sort((a, b) => b.version - a.version)[0];
   if (!rs) {
     const known = RULE_SETS.map((r) => `${r.id}@${r.version}`).join(', ');
-    throw new DomainError('ruleSet', `'${name}${version === undefined ? '' : `@${version}`}' is not a known rule set (known: ${known})`);
+    throw new DomainError('ruleSet', `${quoted(`${name}${version === undefined ? '' : `@${version}`}`)} is not a known rule set (known: ${known})`);
   }
   return rs;
 }

@@ -1,4 +1,4 @@
-import { DomainError, parseInstant, parseMpxn, parseUserId } from '@ledger/domain';
+import { DomainError, parseInstant, quoted, parseMpxn, parseUserId } from '@ledger/domain';
 import { CsvError, parse, type Options } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { checkIdentifier } from './body';
@@ -119,7 +119,7 @@ export async function parseRegistrationCsv(text: string): Promise<{ rows: Regist
       const [mpxn, responsibility, party, effectiveFrom, recordId] = fields.map((f) => f.trim());
       try {
         if (responsibility !== 'supplier' && responsibility !== 'network_operator') {
-          throw new DomainError('responsibility', `'${responsibility}' is not 'supplier' or 'network_operator'`);
+          throw new DomainError('responsibility', `${quoted(responsibility)} is not 'supplier' or 'network_operator'`);
         }
         if (recordId === '') throw new DomainError('record_id', 'is empty');
         checkIdentifier(recordId, 'record_id');
