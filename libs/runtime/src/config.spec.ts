@@ -86,6 +86,13 @@ describe("LEDGER_READMODEL_PATH naming the store's own file", () => {
       fs.symlinkSync(path.join(dir, 'real', 'ledger.sqlite'), path.join(dir, 'to-be.sqlite'));
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'real', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'to-be.sqlite') })).toThrow(reason);
       expect(loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'real', 'ledger.sqlite'), LEDGER_READMODEL_PATH: path.join(dir, 'linked', 'readmodels.sqlite') }).readModelPath).toBe(path.join(dir, 'linked', 'readmodels.sqlite'));
+      // `..` after a link goes up from where the link leads, as the system opens it (review of 2026-11-27: compared by name, one was taken, the other refused)
+      fs.mkdirSync(path.join(dir, 'c', 'd'), { recursive: true });
+      fs.symlinkSync(path.join('..', '..', 'real'), path.join(dir, 'c', 'd', 'up'));
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), LEDGER_READMODEL_PATH: `${dir}/c/d/up/../ledger.sqlite` })).toThrow(reason);
+      expect(loadConfig({ LEDGER_SQLITE_PATH: path.join(dir, 'c', 'ledger.sqlite'), LEDGER_READMODEL_PATH: `${dir}/c/d/up/../ledger.sqlite` }).readModelPath).toBe(`${dir}/c/d/up/../ledger.sqlite`);
+      // both in memory: two databases, not one file (refused for a few hours that day)
+      expect(loadConfig({ LEDGER_SQLITE_PATH: ':memory:', LEDGER_READMODEL_PATH: ':memory:' }).readModelPath).toBe(':memory:');
       new Database(store).close();
       fs.symlinkSync(store, path.join(dir, 'link.sqlite'));
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: store, LEDGER_READMODEL_PATH: path.join(dir, 'link.sqlite') })).toThrow(reason);

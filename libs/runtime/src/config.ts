@@ -159,7 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
   }
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
-  if (e.LEDGER_STORE === 'sqlite' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
+  if (e.LEDGER_STORE === 'sqlite' && e.LEDGER_SQLITE_PATH !== ':memory:' && readModelPath !== ':memory:' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
     // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
     throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its -wal, -shm or -journal): the read models need a file of their own`, readModelPath);
   }
@@ -227,16 +227,18 @@ function sameFile(a: string, b: string): boolean {
  * through a linked directory put the read models in the store's file).
  */
 function canonical(file: string): string {
-  let at = path.resolve(file);
+  // Not path.resolve: it takes `link/..` away by name, where the system goes up from where the link leads.
+  let at = path.isAbsolute(file) ? file : `${process.cwd()}${path.sep}${file}`;
   const rest: string[] = [];
   for (let links = 0; ; ) {
     try {
       const stat = fs.lstatSync(at);
       if (stat.isSymbolicLink() && links++ < 40) {
-        at = path.resolve(path.dirname(at), fs.readlinkSync(at));
+        const target = fs.readlinkSync(at);
+        at = path.isAbsolute(target) ? target : `${fs.realpathSync.native(path.dirname(at))}${path.sep}${target}`;
         continue;
       }
-      return path.join(fs.realpathSync(at), ...[...rest].reverse());
+      return path.join(fs.realpathSync.native(at), ...[...rest].reverse());
     } catch {
       const up = path.dirname(at);
       if (up === at) return path.join(at, ...[...rest].reverse());
