@@ -26,8 +26,8 @@ export interface ImportReport {
  * commits them in groups), each meter point's in the file's order, the event loop let turn every
  * LINES_A_TURN lines started: a line already held is found by the store's reads alone, which on
  * SQLite are synchronous, so a file of such lines (a retry) settles them all in microtasks, and
- * until 2026-11-27 held the API's event loop for the whole file (a 600,000-line retry on a freshly
- * started API: /health/live unanswered 30-45 s).
+ * until 2026-11-27 held the API's event loop for the whole file (a 600,000-line retry: /health/live
+ * unanswered 30-42 s).
  */
 const IN_FLIGHT = 64;
 
