@@ -1,6 +1,6 @@
 import { DomainError } from '@ledger/domain';
 import { registrationFileFromCsv } from './intake/commands';
-import type { RowError } from './intake/registrations-csv';
+import { aTurn, LINES_A_TURN, type RowError } from './intake/registrations-csv';
 import type { Ledger } from './ledger';
 import type { CommandContext } from './streams';
 
@@ -23,7 +23,11 @@ export interface ImportReport {
  * right, or the whole file is refused, an IntakeError); then each line is recorded, a bad line
  * reported and skipped. `written` counts only what this import wrote, so concurrent imports
  * of one file add up to what the store holds. Lines are recorded up to 64 at a time (so the store
- * commits them in groups), each meter point's in the file's order.
+ * commits them in groups), each meter point's in the file's order, the event loop let turn every
+ * LINES_A_TURN lines started: a line already held is found by the store's reads alone, which on
+ * SQLite are synchronous, so a file of such lines (a retry) settles them all in microtasks, and
+ * until 2026-11-27 held the API's event loop for the whole file (a 600,000-line retry: /health/live
+ * unanswered 30-42 s).
  */
 const IN_FLIGHT = 64;
 
@@ -44,8 +48,10 @@ export async function importRegistrationFile(
   // Up to IN_FLIGHT lines at once, so that the store commits them in groups (one fsync for many).
   // Lines of one meter point keep the file's order: each is queued on its stream as it is started.
   const inFlight = new Set<Promise<void>>();
+  let started = 0;
   for (const { line, command } of changes) {
     if (failure) break;
+    if (++started % LINES_A_TURN === 0) await aTurn();
     const recording = ledger.execute(command, ctx).then(
       (r) => {
         if (r.written) written++;
