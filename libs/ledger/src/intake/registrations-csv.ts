@@ -53,12 +53,24 @@ const SLICE_CHARS = 64 * 1024;
 /** Lets the event loop turn (I/O, timers, other requests) before going on. */
 export const aTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The text in slices of whole lines, about SLICE_CHARS each (a line is never cut, nor a character). */
-async function* slices(text: string): AsyncGenerator<string> {
+/**
+ * The text in slices of whole lines, about SLICE_CHARS each (a line is never cut, nor a character,
+ * nor a CRLF), each with one line ending (CRLF, LF, CR mixed alike: csv-parse counts a CRLF inside
+ * quotes twice) and its lines added to `physical` before it is handed on; the event loop turns
+ * between slices. Until the review of 2026-11-27 the whole text's line endings were replaced and
+ * the text split in one go first: ~0.5 s of a 32 MiB file without a turn.
+ */
+export async function* slices(text: string, physical: string[]): AsyncGenerator<string> {
   for (let at = 0; at < text.length; ) {
-    const end = text.indexOf('\n', at + SLICE_CHARS);
-    const next = end < 0 ? text.length : end + 1;
-    yield text.slice(at, next);
+    let end = at + SLICE_CHARS;
+    while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end++;
+    if (text[end] === '\r' && text[end + 1] === '\n') end++;
+    const next = Math.min(end + 1, text.length);
+    const slice = text.slice(at, next).replace(/\r\n?/g, '\n');
+    const lines = slice.split('\n');
+    if (slice.endsWith('\n')) lines.pop();
+    for (const line of lines) physical.push(line);
+    yield slice;
     at = next;
     if (at < text.length) await aTurn();
   }
@@ -67,10 +79,9 @@ async function* slices(text: string): AsyncGenerator<string> {
 export async function parseRegistrationCsv(text: string): Promise<{ rows: RegistrationRow[]; errors: RowError[] }> {
   const rows: RegistrationRow[] = [];
   const errors: RowError[] = [];
-  if (text.replace(/^\uFEFF/, '').trim() === '') throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
-  // One line ending (CRLF, LF, CR mixed alike), so that csv-parse counts lines as they are split here: it counts a CRLF inside quotes twice.
-  text = text.replace(/\r\n?/g, '\n');
-  const physical = text.split('\n');
+  if (/^\uFEFF?\s*$/.test(text)) throw new IntakeError('file', `is empty: expected the header '${REGISTRATION_CSV_HEADER.join(',')}' and one change per line`);
+  /** The file's lines, each slice's added as it is read (slices). */
+  const physical: string[] = [];
   let lastEnd = 0;
   /**
    * Whether the record ending on line `end` began on an earlier line (a quoted field with a line
@@ -104,7 +115,7 @@ export async function parseRegistrationCsv(text: string): Promise<{ rows: Regist
   // the whole file took some 1.5 KB a line: 3 GB for a 100 MB file, ~1 GB for the API's largest).
   let header = true;
   try {
-    for await (const { record: fields, info } of Readable.from(slices(text)).pipe(parse(options)) as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record: fields, info } of Readable.from(slices(text, physical)).pipe(parse(options)) as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = info.lines; // the line the record ends on (a quoted field may hold line breaks)
       if (header) {
         if (line !== 1 || fields.map((h) => h.trim().toLowerCase()).join(',') !== REGISTRATION_CSV_HEADER.join(',')) break;
