@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { ledgerEventOf, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
@@ -224,6 +225,12 @@ describe('the ledger CLI', () => {
     // larger than the API takes: refused before it is read (a sparse file: nothing written to disk); until 2026-11-27 read whole, 3 GB of memory at 100 MB, and past 512 MB an unexpected error
     fs.truncateSync(csv, 32 * 1024 * 1024 + 1);
     await expect(ledger(env, 'import-registrations', csv)).rejects.toThrow(/regs\.csv is 33554433 bytes, over the 33554432-byte limit for a Registration Data file \(as the API takes\): split it into smaller files/);
+    // a pipe says size 0: read to one byte past the limit, no further (review of 2026-11-27: read whole)
+    const fifo = path.join(dir, 'fifo.csv');
+    spawnSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `head -c 33554433 /dev/zero > '${fifo}'`], { stdio: 'ignore' });
+    await expect(ledger(env, 'import-registrations', fifo)).rejects.toThrow(/fifo\.csv holds more than the 33554432-byte limit for a Registration Data file \(as the API takes\): split it into smaller files/);
+    writer.kill();
     expect((await json(env, 'digest')).body).toEqual(before);
   });
 
@@ -263,7 +270,7 @@ describe('the ledger CLI', () => {
 
 describe('the ledger bin', () => {
   it('exits non-zero with a one-line reason, and --json output parses', () => {
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
     const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
@@ -297,7 +304,7 @@ describe('the ledger bin', () => {
   }, 120_000);
 
   it('never writes a control character from a file to the terminal: an escape sequence in a CSV field or a request is shown as \\u escapes (until 2026-11-27 it reached the terminal as it was)', () => {
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
     const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };

@@ -111,9 +111,24 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
 /** A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the limit. */
 export function readFile(file: string, limit?: { bytes: number; what: string }): Buffer {
   try {
-    const size = limit ? fs.statSync(file).size : 0;
-    if (limit && size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
-    return fs.readFileSync(file);
+    if (!limit) return fs.readFileSync(file);
+    const size = fs.statSync(file).size;
+    if (size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+    // Read to at most one byte past the limit: a pipe, /dev/stdin or a file still growing says size 0 (or less than it holds).
+    const fd = fs.openSync(file, 'r');
+    try {
+      const chunks: Buffer[] = [];
+      for (let read = 0; ; ) {
+        const chunk = Buffer.alloc(Math.min(1 << 20, limit.bytes + 1 - read));
+        const n = fs.readSync(fd, chunk);
+        if (n === 0) return Buffer.concat(chunks);
+        chunks.push(chunk.subarray(0, n));
+        read += n;
+        if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

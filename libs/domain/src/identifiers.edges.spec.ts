@@ -394,9 +394,10 @@ describe('a refusal quotes the value refused', () => {
   const long = '9'.repeat(1_000_000);
   it.each`
     given                                         | when                                  | then
-    ${'an MPxN of 1,000,000 digits'}              | ${() => parseMpxn(long)}              | ${`'${'9'.repeat(100)}...' (1000000 characters) is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`}
-    ${'an EUI-64 of 1,000,000 characters'}        | ${() => parseEui64(long, 'deviceId')} | ${`'${'9'.repeat(100)}...' (1000000 characters) is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)`}
+    ${'an MPxN of 1,000,000 digits'}              | ${() => parseMpxn(long)}              | ${`'${'9'.repeat(100)}...' (1000000 UTF-16 code units) is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`}
+    ${'an EUI-64 of 1,000,000 characters'}        | ${() => parseEui64(long, 'deviceId')} | ${`'${'9'.repeat(100)}...' (1000000 UTF-16 code units) is not an EUI-64 (8 hex octets, e.g. 90-B3-D5-1F-30-02-00-00)`}
     ${'a value of 100 characters'}                | ${() => parseMpxn('x'.repeat(100))}   | ${`'${'x'.repeat(100)}' is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`}
+    ${'a pair of surrogates at the cut'}          | ${() => parseMpxn(`${'a'.repeat(99)}\u{1F600}x`)} | ${`'${'a'.repeat(99)}...' (102 UTF-16 code units) is neither an MPAN core (13 digits) nor an MPRN (6 to 10 digits)`}
   `('given $given, the reason quotes at most 100 characters of it and says how long it was', ({ when, then }) => {
     expect(refusal(when)).toBe(then);
   });

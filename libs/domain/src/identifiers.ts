@@ -12,7 +12,7 @@ export class DomainError extends Error {
   }
 }
 
-/** Longest value a refusal quotes whole (a RequestID is at most 68 characters); a longer one is quoted by its start and its length. */
+/** Longest value a refusal quotes whole (a RequestID is at most 68 characters); a longer one is quoted by its start and its length (in UTF-16 code units, as JavaScript counts). */
 const QUOTED_MAX = 100;
 
 /**
@@ -21,7 +21,10 @@ const QUOTED_MAX = 100;
  */
 export function quoted(value: unknown): string {
   const text = String(value);
-  return text.length <= QUOTED_MAX ? `'${text}'` : `'${text.slice(0, QUOTED_MAX)}...' (${text.length} characters)`;
+  if (text.length <= QUOTED_MAX) return `'${text}'`;
+  const high = text.charCodeAt(QUOTED_MAX - 1);
+  const cut = high >= 0xd800 && high <= 0xdbff ? QUOTED_MAX - 1 : QUOTED_MAX; // never half a surrogate pair (not text)
+  return `'${text.slice(0, cut)}...' (${text.length} UTF-16 code units)`;
 }
 
 type Brand<T, B extends string> = T & { readonly __brand: B };

@@ -1,6 +1,6 @@
 import { parseDuis, type XMLData } from '@smartdcc/duis-parser';
 import { XMLValidator } from 'fast-xml-parser';
-import type { ServiceRequestInput } from '@ledger/domain';
+import { quoted, type ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
 import { IntakeError } from './errors';
 
@@ -79,7 +79,7 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
 /** The DUIS parser's own errors, named by the header field they are about. */
 function duisParserError(message: string): IntakeError {
   const srv = /^could not find SRV (.*)$/.exec(message);
-  if (srv) return new IntakeError('Header.ServiceReferenceVariant', srv[1] === 'undefined' ? 'is missing' : `'${srv[1]}' is not a known SRV`);
+  if (srv) return new IntakeError('Header.ServiceReferenceVariant', srv[1] === 'undefined' ? 'is missing' : `${quoted(srv[1])} is not a known SRV`);
   if (message === 'bad request id') return new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
   if (message === 'cv out of range') return new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
   if (message === 'bad format duis') return new IntakeError('Header', 'is missing');

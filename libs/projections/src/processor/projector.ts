@@ -22,10 +22,10 @@ export interface ProjectorHalt {
   reason: string;
 }
 
-/** A projector whose attempts fail (it retries every retryDelayMs): since when, and the last one's reason. */
 /** Failed attempts in a row before the projector counts as failing (`failing`, /health's projector-failing). */
 export const FAILING_AFTER_ATTEMPTS = 2;
 
+/** A projector whose attempts fail (it retries every retryDelayMs): since when, and the last one's reason. */
 export interface ProjectorFailing {
   since: string;
   reason: string;
