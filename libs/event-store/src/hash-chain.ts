@@ -171,9 +171,10 @@ export function verifyLink(prev: { hash: string; revision: bigint } | undefined,
  * decoded (`"r\u006fle"` is `role`). For text that parses (the caller parsed it).
  */
 export function keyWrittenTwice(text: string): string | undefined {
-  // Per open object: its keys so far (a list: an object has a few); per array: its index. A string is
+  // Per open object: its keys so far (a Set: a hand-edited row may hold an object of 100,000 keys, which a list
+  // searched for each key took 13 s over) and its last; per array: its index. A string is
   // skipped to its closing quote by indexOf (most of an event's text is in its strings' values).
-  const open: Array<{ keys: string[] } | { index: number }> = [];
+  const open: Array<{ keys: Set<string>; last: string } | { index: number }> = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -185,11 +186,12 @@ export function keyWrittenTwice(text: string): string | undefined {
       if (!expectKey) continue;
       expectKey = false;
       const key = keyAt(text, start, i);
-      const keys = (open[open.length - 1] as { keys: string[] }).keys;
-      if (keys.includes(key)) return pathOf(open, key);
-      keys.push(key);
+      const object = open[open.length - 1] as { keys: Set<string>; last: string };
+      if (object.keys.has(key)) return pathOf(open, key);
+      object.keys.add(key);
+      object.last = key;
     } else if (c === 0x7b) {
-      open.push({ keys: [] });
+      open.push({ keys: new Set(), last: '' });
       expectKey = true;
     } else if (c === 0x5b) {
       open.push({ index: 0 });
@@ -221,11 +223,11 @@ function keyAt(text: string, start: number, end: number): string {
 }
 
 /** The path of `key` in the innermost open object: each enclosing container's current key or index. */
-function pathOf(open: Array<{ keys: string[] } | { index: number }>, key: string): string {
+function pathOf(open: Array<{ keys: Set<string>; last: string } | { index: number }>, key: string): string {
   let path = '';
   for (let j = 0; j < open.length - 1; j++) {
     const container = open[j];
-    path += 'index' in container ? `[${container.index}]` : `${path ? '.' : ''}${container.keys[container.keys.length - 1]}`;
+    path += 'index' in container ? `[${container.index}]` : `${path ? '.' : ''}${container.last}`;
   }
   return path ? `${path}.${key}` : key;
 }
