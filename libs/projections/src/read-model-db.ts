@@ -20,12 +20,6 @@ export interface TableSet {
   upgrade?(db: Database.Database): void;
 }
 
-/**
- * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
- * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
- * file built elsewhere (`replaceWith`, the rebuild job's), after which every statement prepared
- * through `statements()` is prepared again on the new connection.
- */
 /** The read models cannot be replaced this instant: another connection reads them (replaceWith, which waits on nobody). */
 export class ReadModelsBusyError extends Error {
   override readonly name = 'ReadModelsBusyError';
@@ -34,6 +28,12 @@ export class ReadModelsBusyError extends Error {
   }
 }
 
+/**
+ * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
+ * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
+ * file built elsewhere (`replaceWith`, the rebuild job's), after which every statement prepared
+ * through `statements()` is prepared again on the new connection.
+ */
 export class ReadModelDb {
   private database!: Database.Database;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;

@@ -119,7 +119,6 @@ export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): 
   const [b0, b1, b2] = bytes;
   const bom = b0 === 0xef && b1 === 0xbb && b2 === 0xbf ? 'UTF-8' : b0 === 0xfe && b1 === 0xff ? 'UTF-16BE' : b0 === 0xff && b1 === 0xfe ? 'UTF-16LE' : undefined;
   if (!bom && bytes.length > 1 && (b0 === 0 || b1 === 0)) throw new IntakeError(field, 'is UTF-16 or UTF-32 without a byte order mark (its first bytes hold a NUL): send UTF-8, or UTF-16 beginning with its byte order mark');
-  const nonAscii = bytes.findIndex((b) => b > 0x7f);
   const declaredAs = bom === 'UTF-16BE' || bom === 'UTF-16LE' ? undefined : declaredEncoding(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 256)).toString('latin1'));
   /** The encoding a declaration or charset names, held against the reading: an IntakeError (for `at`) when it would read the bytes as other text. */
   const check = (name: string, where: string, at: string): void => {
@@ -128,6 +127,7 @@ export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): 
     if (!encoding && !singleByte) throw new IntakeError(at, `${where} names encoding '${name}', which the ledger does not read: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
     if (singleByte) {
       if (bom === 'UTF-8') throw new IntakeError(at, `${where} names encoding '${name}', but the body begins with the UTF-8 byte order mark, which '${name}' reads as other text: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
+      const nonAscii = bytes.findIndex((b) => b > 0x7f); // only here: a single-byte label is rare, and this scans the whole body
       if (nonAscii >= 0) throw new IntakeError(at, `${where} names encoding '${name}', but the body is not ASCII (byte offset ${nonAscii}: 0x${bytes[nonAscii].toString(16)}), where '${name}' and UTF-8 read otherwise: send DUIS XML in UTF-8 (or UTF-16 with its byte order mark)`);
       return;
     }
