@@ -117,15 +117,15 @@ export function readFile(file: string, limit?: { bytes: number; what: string }):
     // Read to at most one byte past the limit: a pipe, /dev/stdin or a file still growing says size 0 (or less than it holds).
     const fd = fs.openSync(file, 'r');
     try {
-      const chunks: Buffer[] = [];
-      for (let read = 0; ; ) {
-        const chunk = Buffer.alloc(Math.min(1 << 20, limit.bytes + 1 - read));
-        const n = fs.readSync(fd, chunk);
-        if (n === 0) return Buffer.concat(chunks);
-        chunks.push(chunk.subarray(0, n));
+      const bytes = Buffer.allocUnsafe(limit.bytes + 1);
+      let read = 0;
+      while (read <= limit.bytes) {
+        const n = fs.readSync(fd, bytes, read, bytes.length - read, null);
+        if (n === 0) break;
         read += n;
-        if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
       }
+      if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+      return bytes.subarray(0, read);
     } finally {
       fs.closeSync(fd);
     }

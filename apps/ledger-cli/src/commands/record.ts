@@ -35,7 +35,7 @@ export function recordCommands(program: Command, { env, o, command, run, print }
       run(async (files: string[]) => {
         // Every file is read and every request validated, by the API's own intake, before anything is written.
         const requests: Array<{ file: string; request: ServiceRequest }> = [];
-        for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file), file, new Date().toISOString())) requests.push({ file, request });
+        for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file, { bytes: BODY_LIMITS.csv, what: 'a file of service requests' }), file, new Date().toISOString())) requests.push({ file, request });
         const l = await open(env, o, false);
         try {
           type Judged = { file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] };
