@@ -93,6 +93,28 @@ describe('Ledger command handlers', () => {
     expect(again).toEqual({ ...renewal, written: false });
   });
 
+  it('a held stream that an append finds behind its head is read again before the retry, even where the look saw nothing move', async () => {
+    await ledger.submit(req(200), ctx); // the device's stream held by this ledger's cache
+    // Another connection moves it, and the look is blind to it (as to a log rewritten at reused positions): only the append's refusal tells.
+    const other = new SqliteEventStore(path.join(dir, 'ledger.sqlite'), { writer: 'inline' });
+    try {
+      await new Ledger(other, getRuleSet('baseline')).submit(req(201), ctx);
+    } finally {
+      await other.dispose();
+    }
+    const look = store.changesSince.bind(store);
+    const blind = jest.spyOn(store, 'changesSince').mockImplementation((since, maxEvents) => {
+      const c = look(since, maxEvents);
+      return c && { mark: c.mark, streams: new Map() };
+    });
+    try {
+      // until the final review of 2026-11-27 no spec held this: without it, every retry appended at the stale revision (StreamContentionError)
+      expect(await ledger.submit(req(202), ctx)).toMatchObject({ written: true });
+    } finally {
+      blind.mockRestore();
+    }
+  });
+
   it('20 concurrent submissions on one device give one decision per RequestID, at gapless revisions', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.submit(req(100 + i), ctx)));
     expect(results.every((r) => r.written)).toBe(true);
