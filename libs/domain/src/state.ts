@@ -260,6 +260,11 @@ export function inventoryAt(device: DeviceState, at: Instant): DeviceState {
   return Object.assign(rest, { inInventory: false });
 }
 
+/** The MPxN a device serves at `at`: that of its inventory record in force then (inventoryAt), the meter point stuckStatus reads and rule sets from edition 3 judge on. */
+export function meterPointAt(device: DeviceState, at: Instant): string | undefined {
+  return inventoryAt(device, at).mpxn || undefined;
+}
+
 /** One entry of a meter point's Registration Data: a party responsible from an instant on. */
 export interface RegistrationEntry {
   partyUserId: string;

@@ -4,7 +4,7 @@ import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, inventoryAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
+import { holderAt, inventoryAt, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -48,11 +48,6 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
   if (!stuck) return { ...base, stuck: false, since: null };
   const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;
   return { ...base, stuck: true, since };
-}
-
-/** The MPxN a device serves at `at`: that of its inventory record in force then (inventoryAt), the meter point stuckStatus reads. */
-export function meterPointAt(device: DeviceState, at: Instant): string | undefined {
-  return inventoryAt(device, at).mpxn || undefined;
 }
 
 export interface RepairOption {

@@ -4,7 +4,7 @@ import { formatRequestId, type Instant } from '../identifiers';
 import { recordRequest, requestDifferences, type ServiceRequest } from '../request';
 import type { RuleSet } from '../rule-sets';
 import { FactReusedError } from './resent';
-import { inventoryAt, type DeviceState, type MeterPointState, type UserState } from '../state';
+import { meterPointAt, type DeviceState, type MeterPointState, type UserState } from '../state';
 
 /** Submit a service request: judged under the ledger's rule set, at the instant it was received. */
 export interface SubmitServiceRequest {
@@ -68,7 +68,7 @@ export const meterPointServed = (device: DeviceState, command: SubmitServiceRequ
  * the decision read.
  */
 export const meterPointJudged = (device: DeviceState | undefined, ruleSet: RuleSet, at: Instant): string | undefined =>
-  (device && ruleSet.edition >= 3 ? inventoryAt(device, at) : device)?.mpxn || undefined;
+  device && ruleSet.edition >= 3 ? meterPointAt(device, at) : device?.mpxn || undefined;
 
 /** A RequestID already decided, sent again with other content: refused, since counters are unique per originator. */
 export class RequestIdReusedError extends FactReusedError {
