@@ -70,6 +70,12 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/** The encoding a body's byte order mark names, if it begins with one. */
+export function byteOrderMark(bytes: Uint8Array): 'UTF-8' | 'UTF-16BE' | 'UTF-16LE' | undefined {
+  const [b0, b1, b2] = bytes;
+  return b0 === 0xef && b1 === 0xbb && b2 === 0xbf ? 'UTF-8' : b0 === 0xfe && b1 === 0xff ? 'UTF-16BE' : b0 === 0xff && b1 === 0xfe ? 'UTF-16LE' : undefined;
+}
+
 /**
  * A JSON body's bytes as text: UTF-8 only (RFC 8259, section 8.1: JSON exchanged between systems
  * MUST be UTF-8), its byte order mark allowed (parseJsonBody drops it). UTF-16 or UTF-32, by a
@@ -77,9 +83,8 @@ export function decodeUtf8(bytes: Uint8Array, field = 'body'): string {
  * only a byte that is not UTF-8 (or none, for UTF-16 of ASCII text without its mark).
  */
 export function decodeJson(bytes: Uint8Array, field = 'body'): string {
-  const [b0, b1] = bytes;
-  const mark = (b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff);
-  if (mark || (bytes.length > 1 && (b0 === 0 || b1 === 0)))
+  const mark = byteOrderMark(bytes)?.startsWith('UTF-16');
+  if (mark || (bytes.length > 1 && (bytes[0] === 0 || bytes[1] === 0)))
     throw new IntakeError(field, `is UTF-16 or UTF-32 (${mark ? 'its byte order mark' : 'its first bytes hold a NUL'}), not UTF-8: JSON must be UTF-8 (RFC 8259, section 8.1): save it as UTF-8`);
   return decodeUtf8(bytes, field);
 }
@@ -116,9 +121,8 @@ const ASCII_SUPERSETS = /^(iso[-_]?8859-(1[0-6]?|[2-9])|latin-?1|l1|windows-125[
  * as other text than was sent.
  */
 export function decodeXml(bytes: Uint8Array, charset?: string, field = 'body'): string {
-  const [b0, b1, b2] = bytes;
-  const bom = b0 === 0xef && b1 === 0xbb && b2 === 0xbf ? 'UTF-8' : b0 === 0xfe && b1 === 0xff ? 'UTF-16BE' : b0 === 0xff && b1 === 0xfe ? 'UTF-16LE' : undefined;
-  if (!bom && bytes.length > 1 && (b0 === 0 || b1 === 0)) throw new IntakeError(field, 'is UTF-16 or UTF-32 without a byte order mark (its first bytes hold a NUL): send UTF-8, or UTF-16 beginning with its byte order mark');
+  const bom = byteOrderMark(bytes);
+  if (!bom && bytes.length > 1 && (bytes[0] === 0 || bytes[1] === 0)) throw new IntakeError(field, 'is UTF-16 or UTF-32 without a byte order mark (its first bytes hold a NUL): send UTF-8, or UTF-16 beginning with its byte order mark');
   const declaredAs = bom === 'UTF-16BE' || bom === 'UTF-16LE' ? undefined : declaredEncoding(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 256)).toString('latin1'));
   /** The encoding a declaration or charset names, held against the reading: an IntakeError (for `at`) when it would read the bytes as other text. */
   const check = (name: string, where: string, at: string): void => {

@@ -1,5 +1,5 @@
 import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
-import { checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
+import { byteOrderMark, checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { ServiceRequestDto } from './dto';
 import { parseDuisRequest } from './duis';
@@ -102,8 +102,8 @@ export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, r
  * then names what is wrong with the rest.
  */
 function firstCharacter(bytes: Uint8Array): number | undefined {
-  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : (bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe) ? 2 : 0;
-  for (let i = bom; i < bytes.length; i++) if (![0x00, 0x09, 0x0a, 0x0d, 0x20].includes(bytes[i])) return bytes[i];
+  const bom = byteOrderMark(bytes);
+  for (let i = bom === 'UTF-8' ? 3 : bom ? 2 : 0; i < bytes.length; i++) if (![0x00, 0x09, 0x0a, 0x0d, 0x20].includes(bytes[i])) return bytes[i];
   return undefined;
 }
 
