@@ -12,7 +12,7 @@ if (!fs.existsSync(main)) {
   const built = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (built.status !== 0) {
     process.stderr.write('ledger: could not build the CLI (npm run build shows why)\n');
-    process.exit(1);
+    process.exit(3); // the ledger could not run: see the README's exit codes
   }
 }
 require('./register-paths.js');

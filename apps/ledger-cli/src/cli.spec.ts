@@ -189,7 +189,10 @@ describe('the ledger CLI', () => {
     const csv = path.join(dir, 'regs.csv');
     fs.writeFileSync(csv, 'mpxn,responsibility,party_user_id,effective_from,record_id\n2200000123453,supplier,90-B3-D5-1F-30-01-00-01,2024-01-01,X1\n2200000123454,supplier,90-B3-D5-1F-30-01-00-01,2024-01-01,X2\n');
     const imported = await json(env, 'import-registrations', csv);
-    expect(imported.body).toMatchObject({ written: 1, rejected: 1, errors: [{ line: 3, field: 'mpxn' }] });
+    expect(imported).toMatchObject({ code: 1, body: { written: 1, rejected: 1, errors: [{ line: 3, field: 'mpxn' }] } }); // a line rejected: exit 1 (until 2026-11-27: 0)
+    expect(await json(env, 'import-registrations', csv)).toMatchObject({ code: 1, body: { written: 0, unchanged: 1, rejected: 1 } });
+    fs.writeFileSync(csv, 'mpxn,responsibility,party_user_id,effective_from,record_id\n2200000123453,supplier,90-B3-D5-1F-30-01-00-01,2024-01-01,X1\n');
+    expect(await json(env, 'import-registrations', csv)).toMatchObject({ code: 0, body: { written: 0, unchanged: 1, rejected: 0 } });
     const signing = await makeCertificate({ ownerUserId: '90-B3-D5-1F-30-03-00-14', roleCode: '03', keyUsage: 'digitalSignature' });
     const xml = path.join(dir, 'req.xml');
     fs.writeFileSync(xml, makeDuisRequest({ originator: '90-B3-D5-1F-30-03-00-14', target: '00-DB-00-00-00-01-00-01', counter: 99, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64 }) }));
@@ -269,7 +272,7 @@ describe('the ledger CLI', () => {
 });
 
 describe('the ledger bin', () => {
-  it('exits non-zero with a one-line reason, and --json output parses', () => {
+  it('exits 2 for what was asked (a value, a file), 3 for what the ledger cannot do (its store), each with a one-line reason, and --json output parses', () => {
 
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
@@ -279,8 +282,10 @@ describe('the ledger bin', () => {
       expect(usage.status).toBe(2);
       expect(usage.stderr).toMatch(/^error: unknown option '--rule-sett'/);
       const bad = spawnSync(process.execPath, [bin, 'history', 'not-a-device'], { env, encoding: 'utf8', timeout: 100_000 });
-      expect(bad.status).toBe(1);
+      expect(bad.status).toBe(2); // a value refused: nothing done (until 2026-11-27: 1)
       expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: deviceId: /)]);
+      const missing = spawnSync(process.execPath, [bin, 'import-registrations', path.join(dir, 'no-such.csv')], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([missing.status, missing.stderr.trim()]).toEqual([2, `ledger: cannot read ${path.join(dir, 'no-such.csv')}: ENOENT`]);
       const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8', timeout: 100_000 });
       expect(ok.status).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
@@ -293,11 +298,11 @@ describe('the ledger bin', () => {
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run('{"broken', head);
       db.close();
       const unreadable = spawnSync(process.execPath, [bin, ...inventory], { env: { ...env, LEDGER_READMODEL_PATH: path.join(dir, 'fresh.sqlite') }, encoding: 'utf8', timeout: 100_000 });
-      expect([unreadable.status, unreadable.stderr.trim()]).toEqual([1, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${head} \\(stream '.*', revision \\d+\\) cannot be read: `))]);
+      expect([unreadable.status, unreadable.stderr.trim()]).toEqual([3, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${head} \\(stream '.*', revision \\d+\\) cannot be read: `))]);
       fs.writeFileSync(path.join(dir, 'other.sqlite'), '');
       const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
       const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });
-      expect([notOfStore.status, notOfStore.stderr.trim()]).toEqual([1, expect.stringMatching(/^ledger: the read models were projected through position \d+, past the head of the store \(the store is empty\): .*rebuild the read models/)]);
+      expect([notOfStore.status, notOfStore.stderr.trim()]).toEqual([3, expect.stringMatching(/^ledger: the read models were projected through position \d+, past the head of the store \(the store is empty\): .*rebuild the read models/)]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -313,7 +318,7 @@ describe('the ledger bin', () => {
       const csv = path.join(dir, 'rdp.csv');
       fs.writeFileSync(csv, 'mpxn,responsibility,party_user_id,effective_from,record_id\n1234567,sup\u001b[2Jplier,90b3d51f30010001,2024-01-01,R1\n12345\u009b31m67,supplier,90b3d51f30010001,2024-01-01,R2\n');
       const text = spawnSync(process.execPath, [bin, 'import-registrations', csv], { env, encoding: 'utf8', timeout: 100_000 });
-      expect(text.status).toBe(0);
+      expect(text.status).toBe(1); // two lines rejected
       expect(text.stdout).not.toMatch(controls);
       expect(text.stdout).toContain("line 2: responsibility: 'sup\\u001b[2Jplier' is not");
       expect(text.stdout).toContain("line 3: mpxn: '12345\\u009b31m67' is neither");
@@ -323,7 +328,7 @@ describe('the ledger bin', () => {
       const request = path.join(dir, 'req.json');
       fs.writeFileSync(request, JSON.stringify({ requestId: '90-B3-D5-1F-30-03-00-0A:00-DB\u001b[8m:1', srv: '4.1.1' }));
       const refused = spawnSync(process.execPath, [bin, 'submit', request], { env, encoding: 'utf8', timeout: 100_000 });
-      expect(refused.status).toBe(1);
+      expect(refused.status).toBe(2); // the file refused whole
       expect(refused.stderr).not.toMatch(controls);
       expect(refused.stderr).toContain("requestId.target: '00-DB\\u001b[8m' is not an EUI-64");
     } finally {

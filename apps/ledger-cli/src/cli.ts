@@ -4,17 +4,18 @@ import { auditCommands } from './commands/audit';
 import { operateCommands } from './commands/operate';
 import { recordCommands } from './commands/record';
 import { reportCommands } from './commands/reports';
-import { stringify, version, type Kit, type Output } from './support';
+import { EXIT, stringify, version, type Kit, type Output } from './support';
 
-export { CliError, type Output } from './support';
+export { CliError, EXIT, exitCodeOf, type Output } from './support';
 
 /**
- * Runs the `ledger` CLI (commander): returns the exit code. Unknown commands and options, and
+ * Runs the `ledger` CLI (commander): returns the exit code (EXIT). Unknown commands and options, and
  * missing arguments, print the reason and the command's help on stderr and give 2; `--help` and
- * `--version` give 0; a failure of the work itself throws (the bin prints it in one line, exit 1).
+ * `--version` give 0; a failure of the work itself throws (the bin prints it in one line, and exits
+ * with exitCodeOf it: 2 for the input's fault, 3 for the ledger's).
  */
 export async function runCli(argv: string[], env: Record<string, string | undefined>, o: Output): Promise<number> {
-  let exitCode = 0;
+  let exitCode: number = EXIT.done;
   const print = (value: unknown, text: () => string) => o.out(o.json ? stringify(value) : text());
   const program = new Command('ledger')
     .description("the SMETS1 certificate ledger's operator CLI")
@@ -43,7 +44,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? 0 : 2;
+    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT.done : EXIT.usage;
   }
   return exitCode;
 }

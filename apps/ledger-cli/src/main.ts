@@ -5,7 +5,7 @@ import { IntakeError } from '@ledger/ledger';
 import { ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
 import { CliError, runCli } from './cli';
-import { forTerminal } from './support';
+import { exitCodeOf, forTerminal } from './support';
 
 const json = process.argv.includes('--json');
 runCli(process.argv.slice(2), process.env, {
@@ -24,6 +24,6 @@ runCli(process.argv.slice(2), process.env, {
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ledger: ${forTerminal(known ? reason : `unexpected error: ${reason}`)}\n`);
     if (json) process.stdout.write(`${forTerminal(JSON.stringify({ error: reason }))}\n`);
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(err);
   },
 );

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { startTestApp } from '../../ledger-api/test/test-app';
 import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
-import { runCli } from './cli';
+import { exitCodeOf, runCli } from './cli';
 
 /**
  * One intake, two doors: the same bad input sent over HTTP and given to the CLI is refused for the
@@ -60,7 +60,7 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     }
   };
 
-  /** What the CLI refuses with (the bin prints its message and exits 1), naming the file it was given, and its store unchanged. */
+  /** What the CLI refuses with (the bin prints its message and exits 2), naming the file it was given, and its store unchanged. */
   const throughCli = async (command: string, file: string, bytes: string | Buffer): Promise<Refusal> => {
     const at = path.join(dir, file);
     fs.writeFileSync(at, bytes);
@@ -71,6 +71,7 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     );
     expect(refused).toBeDefined();
     expect(refused?.where).toBe(at);
+    expect(exitCodeOf(refused)).toBe(2); // refused whole: nothing done
     expect(cliStore()).toEqual(before);
     return { field: refused!.field!, reason: refused!.reason! };
   };
@@ -129,7 +130,7 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     const at = path.join(dir, 'lines.csv');
     fs.writeFileSync(at, csv);
     const out: string[] = [];
-    expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(0);
+    expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(1); // lines rejected
     const cli = JSON.parse(out.join('\n'));
     expect(http.body).toMatchObject({
       written: 1,

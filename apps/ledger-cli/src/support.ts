@@ -4,14 +4,36 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
-import { RULE_SETS } from '@ledger/domain';
+import { DomainError, RULE_SETS } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { Ledger } from '@ledger/ledger';
+import { IntakeError, Ledger } from '@ledger/ledger';
 import { DecisionQueries, DeviceQueries, Projector } from '@ledger/projections';
 import { LedgerCoreModule, loadConfig } from '@ledger/runtime';
 
-/** A failure the CLI reports in one line and exits 1 for. */
+/** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
 export class CliError extends Error {}
+
+/**
+ * The CLI's exit codes, one scheme for every command (the README's table): a script acts on them
+ * without --json. 1 says the work was done and something in it refused or found, which a run of
+ * the same input again would say again; 2 and 3 that it was not done, for the input's reason or the
+ * ledger's.
+ */
+export const EXIT = {
+  /** Done: every line and request recorded or judged, the decision reproduced, every link holding. */
+  done: 0,
+  /** Done, with refusals or findings: lines rejected (the good ones kept), a request refused (the others judged), a decision not reproduced, a broken link or digest. */
+  refused: 1,
+  /** Refused as asked, nothing done: usage, a value or file refused whole, something named that is not there. */
+  usage: 2,
+  /** The ledger could not do it: its store, its configuration, a stored event or read model it cannot read, its own fault. */
+  failed: 3,
+} as const;
+
+/** The exit code of a command that threw: the input's fault (2) or the ledger's (3). */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof CliError || err instanceof DomainError || err instanceof IntakeError ? EXIT.usage : EXIT.failed;
+}
 
 export interface Output {
   json: boolean;

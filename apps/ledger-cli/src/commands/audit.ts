@@ -3,7 +3,7 @@ import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } fr
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { rowDamaged } from '@ledger/projections';
-import { CliError, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
+import { CliError, EXIT, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
 
 /** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
 export function auditCommands(program: Command, { env, o, command, run, print }: Kit): void {
@@ -25,7 +25,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
               r.identical ? (opts.ruleSet ? 'unchanged' : 'identical: the decision is reproduced exactly') : `different at: ${r.differences.map((d) => d.path).join(', ')}`,
             ].join('\n'),
           );
-          return opts.ruleSet || r.identical ? 0 : 1;
+          return opts.ruleSet || r.identical ? EXIT.done : EXIT.refused;
         } finally {
           await l.close();
         }
@@ -60,7 +60,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           });
           bar.done();
           print(r, () => whatIfText(r));
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }
@@ -100,7 +100,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
               ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );
-          return ok ? 0 : 1;
+          return ok ? EXIT.done : EXIT.refused;
         } finally {
           await l.close();
         }
@@ -115,7 +115,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
         try {
           const d = await digestAt(l.store, opts.at);
           print(d, () => `${d.digest}  position ${d.position} (${d.events} events, ${d.streams} streams)\nkeep it; check later with: ledger verify --digest ${d.digest} --at ${d.position}`);
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
-import { CliError, open, progress, wholeNumber, type Kit } from '../support';
+import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
 const DEMO_MAX_DEVICES = 1_000_000;
@@ -12,7 +12,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
     run(async () => {
       const { serve } = await import('../serve');
       await serve(env);
-      return 0;
+      return EXIT.done;
     }),
   );
 
@@ -27,7 +27,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         bar.done();
         const seconds = (Date.now() - started) / 1000;
         print({ events: n, seconds }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s`);
-        return 0;
+        return EXIT.done;
       } finally {
         await l.close();
       }
@@ -74,7 +74,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
               ...Object.entries(stuck).map(([id, s]) => `  ${id.padEnd(20)} ${s.stuck} stuck, ${s.repairable} repairable`),
             ].join('\n'),
           );
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }

@@ -2,11 +2,11 @@ import { Command } from 'commander';
 import * as path from 'node:path';
 import type { Instant, ServiceRequest } from '@ledger/domain';
 import { BODY_LIMITS, importRegistrationFile, IntakeError, RequestIdReusedError, serviceRequestsFromFile } from '@ledger/ledger';
-import { open, progress, readFile, type Kit } from '../support';
+import { EXIT, open, progress, readFile, type Kit } from '../support';
 
 /** Commands that record: a Registration Data file, service requests. */
 export function recordCommands(program: Command, { env, o, command, run, print }: Kit): void {
-  command(program, 'import-registrations', 'import a Registration Data file (bad lines reported, good lines kept)')
+  command(program, 'import-registrations', 'import a Registration Data file (bad lines reported, good lines kept; exit 1 if any line is rejected)')
     .argument('<file>', 'a Registration Data CSV file')
     .action(
       run(async (file: string) => {
@@ -22,7 +22,8 @@ export function recordCommands(program: Command, { env, o, command, run, print }
           bar.done();
           const { written, unchanged, errors } = report;
           print({ ...report, file }, () => [`${file}: ${written} written, ${unchanged} unchanged, ${errors.length} rejected`, ...errors.map((e) => `  line ${e.line}: ${e.field}: ${e.reason}`)].join('\n'));
-          return 0;
+          // Lines rejected: the good ones are kept, and a script is told without reading the report (until 2026-11-27: 0).
+          return errors.length ? EXIT.refused : EXIT.done;
         } finally {
           await l.close();
         }
@@ -55,7 +56,7 @@ export function recordCommands(program: Command, { env, o, command, run, print }
             }
           }
           print(results, () => results.map((r) => ('refused' in r ? `${r.requestId}: REFUSED, nothing written: ${r.refused.reason}` : `${r.requestId}: ${r.outcome} ${r.responseCode}${r.recorded === 'before' ? ' (decided before)' : ''}${reasonOf(r.checks)}`)).join('\n'));
-          return results.some((r) => 'refused' in r) ? 1 : 0;
+          return results.some((r) => 'refused' in r) ? EXIT.refused : EXIT.done;
         } finally {
           await l.close();
         }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { getRuleSet, parseDeviceId, parseInstant } from '@ledger/domain';
-import { CliError, open, ruleSetOption, type Kit } from '../support';
+import { CliError, EXIT, open, ruleSetOption, type Kit } from '../support';
 
 /** Reports from the read models: stuck devices, proxy disagreements, a device's history. */
 export function reportCommands(program: Command, { env, o, command, run, print }: Kit): void {
@@ -27,7 +27,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
               ...(devices.length > 20 ? [`  ... and ${devices.length - 20} more (--json for all)`] : []),
             ].join('\n'),
           );
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }
@@ -45,7 +45,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
           print({ at, count: records.length, records }, () =>
             [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
           );
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }
@@ -72,7 +72,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
               )
               .join('\n'),
           );
-          return 0;
+          return EXIT.done;
         } finally {
           await l.close();
         }
