@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
-import { ledgerEventOf, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
 
@@ -56,6 +58,42 @@ describe('the ledger CLI', () => {
     expect(r.body.changed.rejectedToAccepted).toBeGreaterThan(0);
     expect(r.body.changed.acceptedToRejected).toBe(0);
     expect(Object.keys(r.body.byCode)).toEqual(['E4 -> I0']);
+  });
+
+  it('what-if judges through the head as it was at its start and says which, as a what-if job: a decision recorded meanwhile is not judged (until 2026-11-27 read to the end, no position)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'racing', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    // A decision lands each time the head is read, between the run's reading of it and its pass over the log.
+    const headPosition = SqliteEventStore.prototype.headPosition;
+    let counter = 0;
+    let racing = false;
+    const spy = jest.spyOn(SqliteEventStore.prototype, 'headPosition').mockImplementation(async function (this: SqliteEventStore) {
+      const at = await headPosition.call(this);
+      if (!racing) {
+        racing = true;
+        const request = parseServiceRequest({ requestId: `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:${900 + ++counter}`, srv: '4.1.1', receivedAt: new Date().toISOString(), format: 'json' });
+        await new Ledger(this, getRuleSet('baseline')).submit(request, { actor: 'spec' }).finally(() => (racing = false));
+      }
+      return at;
+    });
+    let r: Awaited<ReturnType<typeof json>>;
+    try {
+      r = await json(own, 'what-if', '--rule-set', 'baseline');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(counter).toBeGreaterThan(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH, { readonly: true });
+    try {
+      const decisions = (through: number) => (db.prepare(`SELECT count(*) AS n FROM events WHERE type = 'ServiceRequestEvaluated' AND position <= ?`).get(through) as { n: number }).n;
+      expect(r.body.position).toMatch(/^\d+$/);
+      expect(r.body).toMatchObject({ judged: decisions(Number(r.body.position)), unchanged: decisions(Number(r.body.position)) });
+      expect(decisions(Number.MAX_SAFE_INTEGER)).toBeGreaterThan(r.body.judged); // recorded after the run read the head
+      const head = (db.prepare('SELECT max(position) AS p FROM events').get() as { p: number }).p;
+      expect((await ledger(own, 'what-if', '--rule-set', 'baseline')).out).toMatch(new RegExp(`^${decisions(head)} decisions re-judged under baseline@\\d+, through position ${head}: `));
+    } finally {
+      db.close();
+    }
   });
 
   it('replay reproduces a decision; history, verify, digest and rebuild answer', async () => {

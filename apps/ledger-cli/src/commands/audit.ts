@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, replayDecision, verifyStore, whatIf } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, replayDecision, runAuditWork, verifyStore, type WhatIfReport } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { rowDamaged } from '@ledger/projections';
@@ -50,14 +50,14 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           deviceId: opts.device ? parseDeviceId(opts.device, '--device') : undefined,
           userId: opts.user ? parseUserId(opts.user, '--user') : undefined,
         };
+        const ruleSet = getRuleSet(opts.ruleSet);
         const l = await open(env, o, false);
         try {
           const bar = progress(o, 'replaying');
-          const total = Number((await l.store.headPosition()) ?? 0n);
-          const r = await whatIf(l.store, getRuleSet(opts.ruleSet), filter, { limit: opts.limit, offset: opts.offset }, (n) => bar.update(n, l.store.kind === 'sqlite' ? total : undefined), {
-            threads: l.config.whatIfThreads,
-            store: l.config.store,
-          });
+          // As a what-if job runs (the same work): through the head as it was at the start, the position it reports; what
+          // is appended meanwhile is neither judged nor counted (until 2026-11-27 the CLI read on to the log's end and said no position).
+          const params = { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page: { limit: opts.limit, offset: opts.offset } };
+          const r = (await runAuditWork('what-if', l.store, params, (n, total) => bar.update(n, total), { whatIf: { threads: l.config.whatIfThreads, store: l.config.store } })) as WhatIfResult;
           bar.done();
           print(r, () => whatIfText(r));
           return EXIT.done;
@@ -124,10 +124,13 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
 
 }
 
-function whatIfText(r: Awaited<ReturnType<typeof whatIf>>): string {
+/** A what-if job's result: the report and the position it judged through (the head at its start; null: an empty log). */
+type WhatIfResult = WhatIfReport & { position: string | null };
+
+function whatIfText(r: WhatIfResult): string {
   const rs = r.ruleSet === 'as recorded' ? 'their recorded rule sets' : `${r.ruleSet.id}@${r.ruleSet.version}`;
   const lines = [
-    `${r.judged} decisions re-judged under ${rs}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,
+    `${r.judged} decisions re-judged under ${rs}, through position ${r.position ?? '0 (the log is empty)'}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,
   ];
   if (r.notJudgeable > 0) lines.push(`${r.notJudgeable} decisions of SRVs ${rs} does not judge (a rule set @1 judges the 10 SRVs of catalogue@1 only) were left out`);
   const srvs = Object.entries(r.bySrv).filter(([, s]) => s.changed > 0);
