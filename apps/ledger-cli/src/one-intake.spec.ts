@@ -115,6 +115,34 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     expect(await throughCli('import-registrations', 'regs.csv', body)).toEqual(http);
   });
 
+  it("an operator's file name (spaces, brackets, other scripts, a leading dot) is recorded as named through both doors (until 2026-11-27 refused: not an identifier)", async () => {
+    const name = '.rdp export (1) Änderungen 東京.csv';
+    const csv = `${HEADER}\n1412345678901,supplier,${SUPPLIER},2024-06-01,NAMED-1\n`;
+    const http = await t.http().post('/registrations/import').set('x-api-key', 'dev-intake-key').set('content-type', 'text/csv').set('x-file-name', encodeURIComponent(name)).send(csv).expect(200);
+    expect(http.body).toMatchObject({ file: name, written: 1 });
+    const overHttp: Array<{ data: { source: unknown } }> = [];
+    for await (const e of t.store.readStream('meterpoint-1412345678901')) overHttp.push(e as { data: { source: unknown } });
+    expect(overHttp.at(-1)!.data.source).toEqual({ recordId: 'NAMED-1', file: name, line: 2 });
+
+    fs.writeFileSync(path.join(dir, name), csv);
+    const out: string[] = [];
+    expect(await runCli(['import-registrations', path.join(dir, name), '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(0);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ file: path.join(dir, name), written: 1 });
+    const rows = cliStore() as Array<{ stream: string; data: string }>;
+    expect(JSON.parse(rows.at(-1)!.data).source).toEqual({ recordId: 'NAMED-1', file: name, line: 2 });
+  });
+
+  it('a file name that would do harm (a control character, a right-to-left override, a formula) is refused by both doors for the same reason, nothing written', async () => {
+    const csv = `${HEADER}\n1412345678901,supplier,${SUPPLIER},2024-06-02,HARM-1\n`;
+    for (const name of ['rdp\u001b[2J.csv', 'rdp\u202Evsc.exe', '=1+1.csv']) {
+      const http = await overHttp('/registrations/import', 'text/csv', csv, encodeURIComponent(name));
+      const cli = await throughCli('import-registrations', name, csv);
+      expect({ name, http: http.field, cli: cli.field }).toEqual({ name, http: 'x-file-name', cli: 'file' });
+      expect(cli.reason).toBe(http.reason);
+      expect(http.reason).toMatch(/is not a file name: /);
+    }
+  });
+
   it('a Registration Data file with bad lines (a bad identifier, a formula, a bad MPAN, impossible dates) gets the same report through both doors', async () => {
     const csv = [
       HEADER,

@@ -1,11 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { ApiBody, ApiConsumes, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   bodyKind,
   changeInventoryFromJson,
-  checkIdentifier,
   importRegistrationFile,
+  FILE_NAME_RULE,
+  fileNameFromHeader,
   IntakeError,
   InventoryDto,
   Ledger,
@@ -106,11 +107,12 @@ export class CommandsController {
   @HttpCode(200)
   @ApiOperation({ summary: `Import a Registration Data CSV file (header: ${REGISTRATION_CSV_HEADER.join(',')})` })
   @ApiConsumes('text/csv')
+  @ApiHeader({ name: 'x-file-name', required: false, description: `the file's name, recorded with each change it carries: its UTF-8 percent-encoded (as encodeURIComponent encodes), e.g. rdp%20export%20(1).csv; ${FILE_NAME_RULE}` })
   @ApiBody({ schema: { type: 'string', example: `${REGISTRATION_CSV_HEADER.join(',')}\n1412345678901,network_operator,90-B3-D5-1F-30-03-00-0A,2024-01-01,RDP-1` } })
   async importRegistrations(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Headers('x-file-name') fileName: string | undefined, @Req() req: AuthedRequest) {
     if (bodyKind(contentType) !== 'csv' || typeof body !== 'string') throw new IntakeError('content-type', 'send the file as text/csv');
-    if (fileName !== undefined) checkIdentifier(fileName, 'x-file-name');
-    const file = fileName || `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}`;
+    // The file's name, percent-encoded (a header holds ASCII): `rdp%20export%20(1).csv` is recorded as `rdp export (1).csv`.
+    const file = fileName === undefined ? `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}` : fileNameFromHeader(fileName, 'x-file-name');
     const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, context(req));
     // As the other recording routes say: whether the read models hold every line recorded or held (the last of them); none, nothing to wait for.
     return { ...report, projected: lastPosition ? await this.projector.waitFor(BigInt(lastPosition)) : true };

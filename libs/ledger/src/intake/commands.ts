@@ -9,7 +9,8 @@ import {
   type RecordRegistration,
   type RegisterUserRole,
 } from '@ledger/domain';
-import { checkIdentifier, decodeUtf8 } from './body';
+import { decodeUtf8 } from './body';
+import { checkFileName } from './file-name';
 import { certificateFromDto } from './certificate-dto';
 import { InventoryDto, PlacementDto, RegistrationDto, UserRoleDto } from './dto';
 import { aTurn, LINES_A_TURN, parseRegistrationCsv, type RowError } from './registrations-csv';
@@ -56,12 +57,12 @@ export interface RegistrationFile {
 
 /**
  * A Registration Data file (see parseRegistrationCsv), from its bytes or from text a door decoded
- * already: its name must be an identifier and its bytes UTF-8, and its header right, or the whole
+ * already: its name must be a file name (checkFileName) and its bytes UTF-8, and its header right, or the whole
  * file is refused (an IntakeError); each good line is a RecordRegistration carrying the file and
  * line, each bad line a RowError.
  */
 export async function registrationFileFromCsv(body: Uint8Array | string, file: string): Promise<RegistrationFile> {
-  checkIdentifier(file, 'file');
+  checkFileName(file, 'file');
   const { rows, errors } = await parseRegistrationCsv(typeof body === 'string' ? body : decodeUtf8(body, 'body'));
   const changes: RegistrationFile['changes'] = [];
   for (const [i, { line, ...row }] of rows.entries()) {

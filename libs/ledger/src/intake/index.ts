@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './body';
+export * from './file-name';
 export * from './certificates';
 export * from './certificate-dto';
 export * from './dto';

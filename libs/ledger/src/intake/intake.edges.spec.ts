@@ -6,6 +6,7 @@ import { parseCertificate } from './certificates';
 import { placeCertificateFromJson } from './commands';
 import { parseDuisRequest } from './duis';
 import { IntakeError } from './errors';
+import { checkFileName, fileNameFromHeader } from './file-name';
 import { parseRegistrationCsv, REGISTRATION_CSV_HEADER } from './registrations-csv';
 import { makeCertificate } from './testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from './testing/make-duis';
@@ -246,5 +247,83 @@ describe('a lone UTF-16 surrogate in a certificate name, whichever door brings i
   it('a decision recorded with one before it was refused still reads back as recorded (the check is the intake\'s, not the reading\'s)', () => {
     const recorded = parseServiceRequest({ requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: 'A1', issuer: 'CN=CA \ud800', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: AT, format: 'json' });
     expect(recorded.certificates[0].issuer).toBe('CN=CA \ud800');
+  });
+});
+
+describe('a file name the ledger records a Registration Data change as coming from', () => {
+  it.each`
+    given                                  | name
+    ${'spaces and brackets'}               | ${'rdp export (1).csv'}
+    ${'a leading dot'}                     | ${'.rdp.csv'}
+    ${'letters of other scripts'}          | ${'Änderungen 東京 données.csv'}
+    ${'an emoji joined by ZWJ'}            | ${'rdp \u{1F469}\u200D\u{1F4BB}.csv'}
+    ${'a Persian word with a ZWNJ'}        | ${'\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645.csv'}
+    ${'quotes, commas, % and #'}           | ${`it's "final", 100% #2.csv`}
+    ${'an identifier as taken before'}     | ${'RDP-2024_01.v2:batch'}
+    ${'255 bytes of UTF-8'}                | ${'é'.repeat(127) + 'x'}
+  `('given $given, it is taken as it is', ({ name }) => {
+    expect(checkFileName(name, 'file')).toBe(name);
+  });
+
+  it.each`
+    given                                  | name                           | then
+    ${'nothing'}                           | ${''}                          | ${'it is empty'}
+    ${'a path'}                            | ${'in/rdp.csv'}                | ${'it holds a path separator'}
+    ${'a Windows path'}                    | ${'C:\\rdp.csv'}               | ${'it holds a path separator'}
+    ${'the directory itself'}              | ${'.'}                         | ${'it names a directory'}
+    ${'its parent'}                        | ${'..'}                        | ${'it names a directory'}
+    ${'markup'}                            | ${'<img src=x>.csv'}           | ${"it holds '<' or '>'"}
+    ${'a carriage return'}                 | ${'rdp\r.csv'}                 | ${'it holds U+000D, which does not show as itself'}
+    ${'an escape sequence'}                | ${'rdp\u001b[2J.csv'}          | ${'it holds U+001B, which does not show as itself'}
+    ${'DEL'}                               | ${'rdp\u007f.csv'}             | ${'it holds U+007F, which does not show as itself'}
+    ${'a C1 control'}                      | ${'rdp\u009b.csv'}             | ${'it holds U+009B, which does not show as itself'}
+    ${'a right-to-left override'}          | ${'rdp\u202Evsc.exe'}          | ${'it holds U+202E, which does not show as itself'}
+    ${'a line separator'}                  | ${'rdp\u2028.csv'}             | ${'it holds U+2028, which does not show as itself'}
+    ${'a byte order mark'}                 | ${'\uFEFFrdp.csv'}             | ${'it holds U+FEFF, which does not show as itself'}
+    ${'a lone surrogate'}                  | ${'rdp\uD800.csv'}             | ${'it is not text (a lone UTF-16 surrogate)'}
+    ${'256 bytes of UTF-8'}                | ${'é'.repeat(128)}             | ${'it is 256 bytes of UTF-8'}
+    ${'a formula'}                         | ${'=HYPERLINK("x").csv'}       | ${'it begins as a spreadsheet formula'}
+    ${'a leading +'}                       | ${'+1.csv'}                    | ${'it begins as a spreadsheet formula'}
+    ${'a leading -'}                       | ${'-rf.csv'}                   | ${'it begins as a spreadsheet formula'}
+    ${'a leading @'}                       | ${'@sum.csv'}                  | ${'it begins as a spreadsheet formula'}
+  `('given $given, it is refused: $then', ({ name, then }) => {
+    const r = intakeError(() => checkFileName(name, 'file'));
+    expect(r.field).toBe('file');
+    expect(r.reason).toContain(`is not a file name: ${then} (`);
+  });
+
+  it('a refusal quotes a long name by its start and length, not whole', () => {
+    expect(intakeError(() => checkFileName('a/'.repeat(10_000), 'file')).reason).toMatch(/^'(a\/){50}\.\.\.' \(20000 UTF-16 code units\) is not a file name/);
+  });
+});
+
+describe('a file name as an HTTP header carries it (x-file-name)', () => {
+  it.each`
+    given                                           | header                                          | name
+    ${'an identifier, as sent before'}              | ${'RDP-2024_01.v2:batch'}                       | ${'RDP-2024_01.v2:batch'}
+    ${'encodeURIComponent of an operator\'s name'}  | ${encodeURIComponent('.rdp export (1) Ä 東京.csv')} | ${'.rdp export (1) Ä 東京.csv'}
+    ${'every byte escaped, in either case'}         | ${'%72%64%70%2e%63%73%76'}                      | ${'rdp.csv'}
+    ${'a space and brackets as they are'}           | ${'rdp export (1).csv'}                         | ${'rdp export (1).csv'}
+    ${'a % as %25'}                                 | ${'100%25.csv'}                                 | ${'100%.csv'}
+    ${'a + as itself, not a space'}                 | ${'a+b.csv'}                                    | ${'a+b.csv'}
+  `('given $given, it reads as the name', ({ header, name }) => {
+    expect(fileNameFromHeader(header, 'x-file-name')).toBe(name);
+  });
+
+  it.each`
+    given                                  | header                           | then
+    ${'a byte past ASCII, as is'}          | ${'r\u00e9sum\u00e9.csv'}        | ${"holds U+00E9, which is not printable ASCII: percent-encode the name's UTF-8"}
+    ${'a tab, as is'}                      | ${'rdp\t.csv'}                   | ${'holds U+0009, which is not printable ASCII'}
+    ${'a bare %'}                          | ${'100%.csv'}                    | ${'is not percent-encoded UTF-8'}
+    ${'an escape cut short'}               | ${'rdp%2'}                       | ${'is not percent-encoded UTF-8'}
+    ${'escapes that are not UTF-8'}        | ${'%C3%28.csv'}                  | ${'is not percent-encoded UTF-8'}
+    ${'an escaped surrogate'}              | ${'%ED%A0%80.csv'}               | ${'is not percent-encoded UTF-8'}
+    ${'an escaped CR LF'}                  | ${'rdp.csv%0D%0Ax-api-key:%20a'} | ${'is not a file name: it holds U+000D'}
+    ${'an escaped slash'}                  | ${'..%2Fetc%2Fpasswd'}           | ${'is not a file name: it holds a path separator'}
+    ${'an escaped NUL'}                    | ${'rdp%00.csv'}                  | ${'is not a file name: it holds U+0000'}
+  `('given $given, it is refused: $then', ({ header, then }) => {
+    const r = intakeError(() => fileNameFromHeader(header, 'x-file-name'));
+    expect(r.field).toBe('x-file-name');
+    expect(r.reason).toContain(then);
   });
 });
