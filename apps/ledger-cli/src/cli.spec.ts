@@ -331,6 +331,12 @@ describe('the ledger bin', () => {
       const inventory = ['history', '00-DB-00-00-00-01-00-01', '--json'];
       expect(spawnSync(process.execPath, [bin, 'demo', '--devices', '3'], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);
       expect(spawnSync(process.execPath, [bin, ...inventory], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0); // the read models projected through the head
+      const rows = new Database(path.join(dir, 'readmodels.sqlite'));
+      const requestId = (rows.prepare('SELECT min(request_id) AS r FROM decisions').get() as { r: string }).r;
+      rows.prepare("UPDATE decisions SET data = json_set(data, '$.commandVariant', 9) WHERE request_id = ?").run(requestId);
+      rows.close();
+      const damaged = spawnSync(process.execPath, [bin, 'replay', requestId], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([damaged.status, damaged.stderr.trim()]).toEqual([3, expect.stringMatching(/^ledger: the read models' decisions row .*rebuild/)]); // until 2026-11-27 'ledger: unexpected error: ...'
       const db = new Database(env.LEDGER_SQLITE_PATH);
       const head = (db.prepare('SELECT max(position) AS p FROM events').get() as { p: number }).p;
       db.prepare('UPDATE events SET data = ? WHERE position = ?').run('{"broken', head);
