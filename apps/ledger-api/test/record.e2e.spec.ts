@@ -91,7 +91,7 @@ describe('concurrent traffic keeps the record true', () => {
 });
 
 /** A POST of exactly these bytes (supertest would re-encode a Buffer sent as JSON). */
-function post(base: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: Record<string, unknown> & { message?: string } }> {
+function post(base: string, path: string, headers: Record<string, string | string[]>, body: Buffer): Promise<{ status: number; body: Record<string, unknown> & { message?: string } }> {
   return new Promise((resolve, reject) => {
     const req = http.request(new URL(path, base.replace('[::1]', '127.0.0.1')), { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
       const chunks: Buffer[] = [];
@@ -161,6 +161,7 @@ describe('hostile input is refused before it reaches anything, and nothing store
     ${'an x-file-name reversing itself'}          | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': 'rdp%E2%80%AEvsc.exe' }} | ${400} | ${'x-file-name'}         | ${/is not a file name: it holds U\+202E, which does not show as itself/}
     ${'an x-file-name of 256 bytes'}              | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': '%C3%A9'.repeat(128) }} | ${400} | ${'x-file-name'}         | ${/is not a file name: it is 256 bytes of UTF-8/}
     ${'an x-file-name not percent-encoded'}       | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': 'r\u00e9sum\u00e9.csv' }} | ${400} | ${'x-file-name'}         | ${/holds U\+00E9, which is not printable ASCII: percent-encode the name's UTF-8/}
+    ${'two x-file-name headers'}                  | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': ['a.csv', 'b.csv'] }} | ${400} | ${'x-file-name'}         | ${/sent 2 times: send the file's name once/}
     ${'an x-file-name with a bare %'}             | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': '100%.csv' }} | ${400} | ${'x-file-name'}         | ${/is not percent-encoded UTF-8/}
     ${'an x-file-name whose escapes are not UTF-8'}  | ${'/registrations/import'}  | ${`${CSV_HEADER}\n${MPAN},supplier,${SUPPLIER},2024-01-01,R9`}                                    | ${csv}  | ${{ 'x-file-name': '%C3%28.csv' }} | ${400} | ${'x-file-name'}         | ${/is not percent-encoded UTF-8/}
     ${'a record id that is a formula'}            | ${'/registrations'}         | ${{ mpxn: MPAN, responsibility: 'supplier', partyUserId: SUPPLIER, effectiveFrom: '2024-01-01', recordId: "=cmd|' /C calc'!A0" }} | ${json} | ${{}} | ${400} | ${'recordId'} | ${/must be an identifier/}

@@ -1,5 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import type { Logger } from 'pino';
+import type { IncomingMessage } from 'node:http';
 import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   bodyKind,
@@ -109,10 +110,13 @@ export class CommandsController {
   @ApiConsumes('text/csv')
   @ApiHeader({ name: 'x-file-name', required: false, description: `the file's name, recorded with each change it carries: its UTF-8 percent-encoded (as encodeURIComponent encodes), e.g. rdp%20export%20(1).csv; ${FILE_NAME_RULE}` })
   @ApiBody({ schema: { type: 'string', example: `${REGISTRATION_CSV_HEADER.join(',')}\n1412345678901,network_operator,90-B3-D5-1F-30-03-00-0A,2024-01-01,RDP-1` } })
-  async importRegistrations(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Headers('x-file-name') fileName: string | undefined, @Req() req: AuthedRequest) {
+  async importRegistrations(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @Req() req: AuthedRequest & Pick<IncomingMessage, 'headersDistinct'>) {
     if (bodyKind(contentType) !== 'csv' || typeof body !== 'string') throw new IntakeError('content-type', 'send the file as text/csv');
-    // The file's name, percent-encoded (a header holds ASCII): `rdp%20export%20(1).csv` is recorded as `rdp export (1).csv`.
-    const file = fileName === undefined ? `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}` : fileNameFromHeader(fileName, 'x-file-name');
+    // The file's name, percent-encoded (a header holds ASCII): `rdp%20export%20(1).csv` is recorded as `rdp export (1).csv`. Sent
+    // twice, Node would join the two with ', ' into a name neither gave: refused.
+    const names = req.headersDistinct['x-file-name'];
+    if (names && names.length > 1) throw new IntakeError('x-file-name', `sent ${names.length} times: send the file's name once`);
+    const file = names === undefined ? `upload-${new Date().toISOString().replace(/[^0-9TZ]/g, '')}` : fileNameFromHeader(names[0], 'x-file-name');
     const { lastPosition, ...report } = await importRegistrationFile(this.ledger, body, file, context(req));
     // As the other recording routes say: whether the read models hold every line recorded or held (the last of them); none, nothing to wait for.
     return { ...report, projected: lastPosition ? await this.projector.waitFor(BigInt(lastPosition)) : true };

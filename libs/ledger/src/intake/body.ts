@@ -309,7 +309,7 @@ function xmlDepth(text: string): number {
 }
 
 /**
- * Identifiers the ledger keeps as given (an RDP's record id, a file name, a migration batch or
+ * Identifiers the ledger keeps as given (an RDP's record id, a migration batch or
  * correction reference, a market id): 1 to 128 characters, a letter or digit first, then letters,
  * digits and `.`, `_`, `-`, `:`, `/`. So no spreadsheet formula (`=`, `+`, `-`, `@` first), no
  * control character and no markup can be stored through them.

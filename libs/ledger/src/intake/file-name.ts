@@ -5,14 +5,17 @@ import { IntakeError } from './errors';
 export const FILE_NAME_MAX_BYTES = 255;
 
 /**
- * A control character (C0, DEL, C1), a line or paragraph separator, or a format character (bidi
+ * A control character (C0, DEL, C1), a line or paragraph separator, a format character (bidi
  * overrides and marks, which show a name in another order than it is, zero-width and soft
- * characters, a byte order mark) but the zero-width joiner and non-joiner, which some scripts and
- * emoji need.
+ * characters, a byte order mark) or any other character shown as nothing (variation selectors,
+ * Hangul fillers, combining grapheme joiner: Default_Ignorable_Code_Point) but the zero-width
+ * joiner and non-joiner, which some scripts and emoji need, and variation selectors after a
+ * character (an emoji's presentation: U+2764 U+FE0F); a noncharacter, a private-use or an
+ * unassigned code point (each shown as a box, or as whatever a font makes of it).
  */
-const UNSHOWABLE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const UNSHOWABLE = /^[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]|(?![\u200c\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\p{Co}\p{Cn}]/u;
 
-export const FILE_NAME_RULE = `1-${FILE_NAME_MAX_BYTES} bytes of UTF-8 text, not '.' or '..', no '/' or '\\', no '<' or '>', no control or format character, and not '=', '+', '-' or '@' first`;
+export const FILE_NAME_RULE = `1-${FILE_NAME_MAX_BYTES} bytes of UTF-8 text, not '.' or '..', no '/' or '\\', no '<' or '>', no control, format or invisible character, not only spaces, and not '=', '+', '-' or '@' first`;
 
 /**
  * The name of a file the ledger records a change as coming from (a Registration Data file's, in
@@ -40,6 +43,7 @@ function fileNameFault(name: string): string | undefined {
   if (/[<>]/.test(name)) return "it holds '<' or '>'";
   const unshowable = UNSHOWABLE.exec(name);
   if (unshowable) return `it holds ${codePoint(unshowable[0])}, which does not show as itself`;
+  if (/^\p{White_Space}*$/u.test(name)) return 'it shows nothing (only spaces)';
   if (/^[=+\-@]/.test(name)) return 'it begins as a spreadsheet formula';
   return undefined;
 }

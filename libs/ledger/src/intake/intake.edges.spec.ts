@@ -261,6 +261,7 @@ describe('a file name the ledger records a Registration Data change as coming fr
     ${'quotes, commas, % and #'}           | ${`it's "final", 100% #2.csv`}
     ${'an identifier as taken before'}     | ${'RDP-2024_01.v2:batch'}
     ${'255 bytes of UTF-8'}                | ${'é'.repeat(127) + 'x'}
+    ${'an emoji with its presentation'}    | ${'rdp \u2764\uFE0F.csv'}
   `('given $given, it is taken as it is', ({ name }) => {
     expect(checkFileName(name, 'file')).toBe(name);
   });
@@ -281,6 +282,14 @@ describe('a file name the ledger records a Registration Data change as coming fr
     ${'a line separator'}                  | ${'rdp\u2028.csv'}             | ${'it holds U+2028, which does not show as itself'}
     ${'a byte order mark'}                 | ${'\uFEFFrdp.csv'}             | ${'it holds U+FEFF, which does not show as itself'}
     ${'a lone surrogate'}                  | ${'rdp\uD800.csv'}             | ${'it is not text (a lone UTF-16 surrogate)'}
+    ${'spaces alone'}                      | ${'  '}                        | ${'it shows nothing (only spaces)'}
+    ${'a no-break space alone'}            | ${'\u00A0'}                    | ${'it shows nothing (only spaces)'}
+    ${'a Hangul filler alone'}             | ${'\u3164'}                    | ${'it holds U+3164, which does not show as itself'}
+    ${'a variation selector first'}        | ${'\uFE0Frdp.csv'}             | ${'it holds U+FE0F, which does not show as itself'}
+    ${'a combining grapheme joiner'}       | ${'\u034F.csv'}                | ${'it holds U+034F, which does not show as itself'}
+    ${'a noncharacter'}                    | ${'\uFFFE.csv'}                | ${'it holds U+FFFE, which does not show as itself'}
+    ${'a private-use character'}           | ${'\uE000.csv'}                | ${'it holds U+E000, which does not show as itself'}
+    ${'an unassigned code point'}          | ${'\u0378.csv'}                | ${'it holds U+0378, which does not show as itself'}
     ${'256 bytes of UTF-8'}                | ${'é'.repeat(128)}             | ${'it is 256 bytes of UTF-8'}
     ${'a formula'}                         | ${'=HYPERLINK("x").csv'}       | ${'it begins as a spreadsheet formula'}
     ${'a leading +'}                       | ${'+1.csv'}                    | ${'it begins as a spreadsheet formula'}
