@@ -191,6 +191,39 @@ describe('the ledger CLI', () => {
     expect((await json(env, 'replay', requestId)).body.identical).toBe(true);
   });
 
+  it('replay under the rule set a decision was recorded with is a reproduction, named or not: a difference exits 1 either way (until 2026-11-27 --rule-set made it 0)', async () => {
+    const requestId = (await json(env, 'what-if', '--rule-set', 'registered-operator', '--limit', '1')).body.changes.items[0].requestId;
+    const recorded = (await json(env, 'replay', requestId)).body.recorded.ruleSet;
+    // A recorded decision the ledger does not give again (as a change of code that alters what is recorded would make): its
+    // sender's role written as another, in the store and in its read-model row alike.
+    const otherRole = (text: string) => {
+      const d = JSON.parse(text) as { senderRole: string };
+      return JSON.stringify({ ...d, senderRole: d.senderRole === 'IS' ? 'ED' : 'IS' });
+    };
+    const store = new Database(env.LEDGER_SQLITE_PATH);
+    const rm = new Database(path.join(dir, 'data', 'readmodels.sqlite'));
+    const row = rm.prepare('SELECT position, data FROM decisions WHERE request_id = ?').get(requestId) as { position: string; data: string };
+    const stored = store.prepare('SELECT data FROM events WHERE position = ?').get(Number(row.position)) as { data: string };
+    const write = (event: string, decision: string) => {
+      store.prepare('UPDATE events SET data = ? WHERE position = ?').run(event, Number(row.position));
+      rm.prepare('UPDATE decisions SET data = ? WHERE request_id = ?').run(decision, requestId);
+    };
+    try {
+      write(otherRole(stored.data), otherRole(row.data));
+      for (const asRecorded of [[], ['--rule-set', `${recorded.id}@${recorded.version}`]]) {
+        const r = await json(env, 'replay', requestId, ...asRecorded);
+        expect([r.code, r.body.identical, r.body.differences.map((d: { path: string }) => d.path)]).toEqual([1, false, expect.arrayContaining(['senderRole'])]);
+      }
+      const other = await json(env, 'replay', requestId, '--rule-set', 'registered-operator'); // another rule set: a what-if of one, its answer no finding
+      expect([other.code, other.body.identical]).toEqual([0, false]);
+    } finally {
+      write(stored.data, row.data);
+      store.close();
+      rm.close();
+    }
+    expect(await json(env, 'replay', requestId, '--rule-set', `${recorded.id}@${recorded.version}`)).toMatchObject({ code: 0, body: { identical: true } });
+  });
+
   it('submit stamps each request as it is judged, so no decision of the run is dated before the decisions recorded ahead of it', async () => {
     const list = path.join(dir, 'stamped.json');
     const ids = [201, 202, 203].map((n) => `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-02:${n}`);
@@ -304,6 +337,8 @@ describe('the ledger CLI', () => {
     expect(whatIfHelp).toMatch(/--rule-set <id>\s+the rule set to judge under/);
     expect(whatIfHelp.replace(/\s+/g, ' ')).toContain('(choices: "baseline", "ownership-only", "registered-operator", "baseline@1"');
     expect((await ledger(env, '--version')).out).toMatch(/^\d+\.\d+\.\d+$/);
+    // Help shown because a command is missing is a usage error (until 2026-11-27 it exited 0, as if something was done).
+    for (const missing of [[], ['report'], ['help', 'nope']]) expect((await ledger(env, ...missing)).code).toBe(2);
     await expect(ledger(env, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow(CliError);
     await expect(ledger({ ...env, LEDGER_STORE: 'mongo' }, 'history', '00-DB-00-00-00-00-00-99')).rejects.toThrow("LEDGER_STORE must be 'sqlite' or 'esdb', got 'mongo'");
   });
@@ -324,9 +359,13 @@ describe('the ledger bin', () => {
       expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^ledger: deviceId: /)]);
       const missing = spawnSync(process.execPath, [bin, 'import-registrations', path.join(dir, 'no-such.csv')], { env, encoding: 'utf8', timeout: 100_000 });
       expect([missing.status, missing.stderr.trim()]).toEqual([2, `ledger: cannot read ${path.join(dir, 'no-such.csv')}: ENOENT`]);
-      const ok = spawnSync(process.execPath, [bin, 'report', 'stuck-devices', '--json'], { env, encoding: 'utf8', timeout: 100_000 });
-      expect(ok.status).toBe(0);
-      expect(JSON.parse(ok.stdout)).toMatchObject({ count: 0, devices: [] });
+      // A store that is not there (a mistyped path): refused by the commands that only read, and not made (until 2026-11-27
+      // made empty, and answered for: 'every hash chain link holds', exit 0).
+      for (const read of [['verify'], ['report', 'stuck-devices', '--json']]) {
+        const none = spawnSync(process.execPath, [bin, ...read], { env, encoding: 'utf8', timeout: 100_000 });
+        expect([none.status, none.stderr.trim()]).toEqual([2, expect.stringMatching(/^ledger: there is no event store at .*ledger\.sqlite \(LEDGER_SQLITE_PATH\): nothing to read, and nothing made/)]);
+      }
+      expect(fs.existsSync(env.LEDGER_SQLITE_PATH)).toBe(false);
       // A log with an event that does not parse, and read models made from another log: each a reason, not an "unexpected error".
       const inventory = ['history', '00-DB-00-00-00-01-00-01', '--json'];
       expect(spawnSync(process.execPath, [bin, 'demo', '--devices', '3'], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);

@@ -44,7 +44,8 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT.done : EXIT.usage;
+    // --help and --version exit 0; help shown for a missing command (commander's exitCode 1) and every other usage error, 2.
+    return err.exitCode === 0 ? EXIT.done : EXIT.usage;
   }
   return exitCode;
 }

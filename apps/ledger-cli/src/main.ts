@@ -1,11 +1,6 @@
 import 'reflect-metadata';
-import { DomainError } from '@ledger/domain';
-import { StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
-import { IntakeError } from '@ledger/ledger';
-import { ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
-import { ConfigError } from '@ledger/runtime';
-import { CliError, runCli } from './cli';
-import { exitCodeOf, forTerminal } from './support';
+import { runCli } from './cli';
+import { exitCodeOf, forTerminal, isKnownFailure } from './support';
 
 const json = process.argv.includes('--json');
 runCli(process.argv.slice(2), process.env, {
@@ -20,7 +15,7 @@ runCli(process.argv.slice(2), process.env, {
   },
   (err: unknown) => {
     // Errors whose message is the reason and what to do; anything else is a fault of the CLI's own.
-    const known = [CliError, DomainError, IntakeError, StoreUnavailableError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError].some((k) => err instanceof k);
+    const known = isKnownFailure(err);
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ledger: ${forTerminal(known ? reason : `unexpected error: ${reason}`)}\n`);
     if (json) process.stdout.write(`${forTerminal(JSON.stringify({ error: reason }))}\n`);

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SETS } from '@ledger/domain';
-import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { IntakeError, Ledger } from '@ledger/ledger';
-import { DecisionQueries, DeviceQueries, Projector } from '@ledger/projections';
-import { LedgerCoreModule, loadConfig } from '@ledger/runtime';
+import { EVENT_STORE, LogRewrittenError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
+import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
+import { ConfigError, LedgerCoreModule, loadConfig } from '@ledger/runtime';
 
 /** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
 export class CliError extends Error {}
@@ -30,9 +30,19 @@ export const EXIT = {
   failed: 3,
 } as const;
 
+/** Errors of the input: the message is the reason, nothing was done (exit 2). */
+const REFUSALS = [CliError, DomainError, IntakeError];
+/** Errors of the ledger whose message is the reason and what to do (exit 3); any other is a fault of the CLI's own (exit 3, an "unexpected error"). */
+const LEDGER_FAILURES = [StoreUnavailableError, StoreFullError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError, StreamContentionError, CheckpointMovedBackError, LogRewrittenError];
+
 /** The exit code of a command that threw: the input's fault (2) or the ledger's (3). */
 export function exitCodeOf(err: unknown): number {
-  return err instanceof CliError || err instanceof DomainError || err instanceof IntakeError ? EXIT.usage : EXIT.failed;
+  return REFUSALS.some((k) => err instanceof k) ? EXIT.usage : EXIT.failed;
+}
+
+/** Whether a thrown error's message says what went wrong (one of the above), rather than being a fault of the CLI's own. */
+export function isKnownFailure(err: unknown): boolean {
+  return [...REFUSALS, ...LEDGER_FAILURES].some((k) => err instanceof k);
 }
 
 export interface Output {
@@ -101,8 +111,13 @@ export const ruleSetOption = (description: string) => new Option('--rule-set <id
  * composition root as the API (one validated configuration), the read models brought up to date
  * with the store unless `catchUp` is false.
  */
-export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true) {
+export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true, creates = false) {
   const config = loadConfig(env);
+  // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
+  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made. The commands that record make it.
+  if (!creates && config.store.kind === 'sqlite' && config.store.path !== ':memory:' && !fs.existsSync(config.store.path)) {
+    throw new CliError(`there is no event store at ${config.store.path} (LEDGER_SQLITE_PATH): nothing to read, and nothing made; check the path (a new store is made by the commands that record: demo, import-registrations, submit, serve)`);
+  }
   const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false });
   const store = app.get<EventStore>(EVENT_STORE);
   const projector = app.get(Projector);

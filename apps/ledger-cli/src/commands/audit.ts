@@ -19,13 +19,15 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           if (!row) throw new CliError(`no decision is recorded for ${requestId}`);
           const rs = opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined;
           const r = await replayDecision(l.store, row.decision, rs, row.position, rowDamaged(row));
+          // Under the rule set it was recorded with (named or not) a replay is a reproduction, and a difference a finding; under another, a what-if of one.
+          const reproduction = r.ruleSet.id === r.recorded.ruleSet.id && r.ruleSet.version === r.recorded.ruleSet.version;
           print(r, () =>
             [
               `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
-              r.identical ? (opts.ruleSet ? 'unchanged' : 'identical: the decision is reproduced exactly') : `different at: ${r.differences.map((d) => d.path).join(', ')}`,
+              r.identical ? (reproduction ? 'identical: the decision is reproduced exactly' : 'unchanged') : `different at: ${r.differences.map((d) => d.path).join(', ')}`,
             ].join('\n'),
           );
-          return opts.ruleSet || r.identical ? EXIT.done : EXIT.refused;
+          return !reproduction || r.identical ? EXIT.done : EXIT.refused;
         } finally {
           await l.close();
         }

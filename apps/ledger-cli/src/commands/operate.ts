@@ -49,7 +49,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
     .option('--seed <n>', 'the seed (the estate is the same for the same seed)', wholeNumber('--seed', { max: 0xffffffff }), DEMO_DEFAULTS.seed)
     .action(
       run(async (opts: { devices: number; wrongShare: number; seed: number }) => {
-        const l = await open(env, o, false);
+        const l = await open(env, o, false, true);
         try {
           if ((await l.store.headPosition()) !== undefined) throw new CliError(`demo wants a fresh, empty store: ${l.store.kind === 'sqlite' ? 'point LEDGER_SQLITE_PATH at a new file' : 'point EVENTSTORE_CONNECTION_STRING at an EventStoreDB holding no ledger events'}`);
           const bar = progress(o, 'demo estate');

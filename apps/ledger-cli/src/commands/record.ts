@@ -12,7 +12,7 @@ export function recordCommands(program: Command, { env, o, command, run, print }
       run(async (file: string) => {
         // As large as the API takes (POST /registrations/import): a larger one ran out of memory, or past V8's longest string, with an unexpected error.
         const bytes = readFile(file, { bytes: BODY_LIMITS.csv, what: 'a Registration Data file (as the API takes)' });
-        const l = await open(env, o, false);
+        const l = await open(env, o, false, true);
         try {
           const bar = progress(o, 'importing');
           const { lastPosition: _, ...report } = await importRegistrationFile(l.ledger, bytes, path.basename(file), { actor: 'cli:import-registrations' }, (done, total) => bar.update(done, total)).catch((err: unknown) => {
@@ -37,7 +37,7 @@ export function recordCommands(program: Command, { env, o, command, run, print }
         // Every file is read and every request validated, by the API's own intake, before anything is written.
         const requests: Array<{ file: string; request: ServiceRequest }> = [];
         for (const file of files) for (const request of await serviceRequestsFromFile(readFile(file, { bytes: BODY_LIMITS.csv, what: 'a file of service requests' }), file, new Date().toISOString())) requests.push({ file, request });
-        const l = await open(env, o, false);
+        const l = await open(env, o, false, true);
         try {
           type Judged = { file: string; requestId: string; outcome: string; responseCode: string; recorded: string; checks: Array<{ outcome: string; reason: string }>; placed: unknown[] };
           type Refused = { file: string; requestId: string; refused: { field: string; reason: string; differences?: string[] } };

@@ -1,0 +1,30 @@
+import { DomainError } from '@ledger/domain';
+import { LogRewrittenError, StoreFullError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
+import { IntakeError, StreamContentionError } from '@ledger/ledger';
+import { CheckpointMovedBackError, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
+import { ConfigError } from '@ledger/runtime';
+import { CliError, EXIT, exitCodeOf, isKnownFailure } from './support';
+
+/** An instance of an error class without running its constructor (each takes its own arguments): what instanceof sees. */
+const a = (k: abstract new (...args: never[]) => Error): Error => Object.create(k.prototype) as Error;
+
+describe("what a command that threw exits with, and whether its message is shown as the reason (until 2026-11-27 a full store, a stream contended, a log rewritten were unexpected errors)", () => {
+  it.each`
+    given                         | error                                | code            | known
+    ${'a usage refusal'}          | ${new CliError('x')}                 | ${EXIT.usage}   | ${true}
+    ${'a value refused'}          | ${a(DomainError)}                    | ${EXIT.usage}   | ${true}
+    ${'a file refused'}           | ${a(IntakeError)}                    | ${EXIT.usage}   | ${true}
+    ${'the store out of reach'}   | ${a(StoreUnavailableError)}          | ${EXIT.failed}  | ${true}
+    ${'the store out of space'}   | ${new StoreFullError('disk full')}   | ${EXIT.failed}  | ${true}
+    ${'a bad configuration'}      | ${a(ConfigError)}                    | ${EXIT.failed}  | ${true}
+    ${'an unreadable event'}      | ${a(UnreadableEventError)}           | ${EXIT.failed}  | ${true}
+    ${'read models of another log'} | ${a(ReadModelsNotOfStoreError)}    | ${EXIT.failed}  | ${true}
+    ${'a damaged read-model row'} | ${a(ReadModelRowError)}              | ${EXIT.failed}  | ${true}
+    ${'a stream contended'}       | ${a(StreamContentionError)}          | ${EXIT.failed}  | ${true}
+    ${'a checkpoint moved back'}  | ${a(CheckpointMovedBackError)}       | ${EXIT.failed}  | ${true}
+    ${'a log rewritten'}          | ${new LogRewrittenError(1n, 'e')}    | ${EXIT.failed}  | ${true}
+    ${'a fault of its own'}       | ${new TypeError('x is undefined')}   | ${EXIT.failed}  | ${false}
+  `('given $given: exit $code, the message shown as the reason: $known', ({ error, code, known }) => {
+    expect([exitCodeOf(error), isKnownFailure(error)]).toEqual([code, known]);
+  });
+});
