@@ -82,12 +82,14 @@ export function progress(o: Output, label: string) {
 }
 
 /**
- * Text for a terminal: control characters (C0 but tab and line feed, DEL, C1) written as `\u` escapes,
- * so that a value quoted from a file or the store (an escape sequence in a CSV field, a carriage
- * return) cannot move the cursor, clear the screen or overwrite what the operator reads. JSON keeps
- * its value: JSON.stringify escapes C0 already, and a DEL or C1 can only stand inside a string.
+ * Text for a terminal: control characters (C0 but tab and line feed, DEL, C1) and bidi controls
+ * (overrides, embeddings, isolates and marks) written as `\u` escapes, so that a value quoted from
+ * a file or the store (an escape sequence in a CSV field, a carriage return, a right-to-left
+ * override) cannot move the cursor, clear the screen, overwrite what the operator reads or show it
+ * in another order than it is. JSON keeps its value: JSON.stringify escapes C0 already, and the
+ * others can only stand inside a string.
  */
-export const forTerminal = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const forTerminal = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
