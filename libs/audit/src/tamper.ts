@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { notTextReason, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
 import { hashOf, keyWrittenTwice, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
@@ -51,12 +51,18 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   let n = 0;
   for await (const e of readAllNamingUnreadable(store, unreadable, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
-    try {
-      ledgerEventOf(e.stream, e.type, e.data);
-    } catch (err) {
-      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+    if (e.stored?.notText) {
+      // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
+      const reason = notTextReason(e.stored.notText);
+      breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
+      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
+    } else {
+      try {
+        ledgerEventOf(e.stream, e.type, e.data);
+      } catch (err) {
+        unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+      }
     }
-    if (e.stored?.notText) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored ${e.stored.notText} ${e.stored.notText.includes(' and ') ? 'are' : 'is'} bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote` });
     const twice = e.stored && storedKeyTwice(e.stored);
     if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored text gives key '${twice}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)` });
     const prev = last.get(e.stream);

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
-import { AppendTooLargeError, InvalidStoreArgumentError, StoreUnavailableError, UnreadableEventError } from './errors';
+import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreUnavailableError, UnreadableEventError } from './errors';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
@@ -47,7 +47,7 @@ interface Row {
 }
 
 /** A row as an array (readAllPages): ROW's columns, or LEAN's without the metadata. */
-type RawRow = [number | bigint, string, number | bigint, string, string, string, ...string[]];
+type RawRow = [number | bigint, string, number | bigint, string, string, string | Buffer, ...Array<string | Buffer>];
 
 /** A keyset pagination: where it starts, which way, how many rows at most, a row's revision or position, and the query of a page. */
 type Pagination<R> = [start: bigint | 'start' | 'end' | undefined, backwards: boolean, maxCount: number | undefined, cursorOf: (row: R) => number | bigint, page: (from: bigint, limit: number) => R[]];
@@ -442,7 +442,7 @@ export class SqliteEventStore implements EventStore {
     const next = this.pager(start, backwards, maxCount, cursorOf, page);
     for (let rows = next(); rows; rows = next())
       for (const row of rows) {
-        const e = toRecorded(row);
+        const e = toRecorded(row, stored);
         if (stored) e.stored = storedOf(row);
         yield e;
       }
@@ -674,7 +674,7 @@ function paged<P extends unknown[], R = Row>(db: Database.Database, sql: string,
 
 /** The events of a page of raw rows (readAllPages), each made as it is iterated. */
 function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEvent> {
-  for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, withMetadata ? r[7] : r[6]);
+  for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, (withMetadata ? r[7] : r[6]) as string);
 }
 
 /**
@@ -685,23 +685,37 @@ function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEv
  */
 function storedOf(row: Row): NonNullable<RecordedEvent['stored']> {
   const text = (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'));
-  const notText = (['data', 'metadata'] as const).filter((column) => Buffer.isBuffer(row[column]) && !isUtf8(row[column] as Buffer)).join(' and ') as NonNullable<RecordedEvent['stored']>['notText'] | '';
+  const notText = notTextOf(row.data, row.metadata);
   return { data: text(row.data), metadata: text(row.metadata ?? ''), ...(notText ? { notText } : {}) };
 }
 
-function toRecorded(row: Row): RecordedEvent {
-  // A Buffer (a BLOB) is parsed as its UTF-8 text: JSON.parse reads it as a string.
-  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data as string, row.metadata as string | undefined, row.created);
+/** Which of a row's columns are bytes that are not UTF-8 text (a BLOB an edit stored), if any. */
+function notTextOf(data: string | Buffer, metadata: string | Buffer | undefined): NonNullable<RecordedEvent['stored']>['notText'] | undefined {
+  const d = typeof data !== 'string' && !isUtf8(data);
+  const m = metadata !== undefined && typeof metadata !== 'string' && !isUtf8(metadata);
+  return d && m ? 'data and metadata' : d ? 'data' : m ? 'metadata' : undefined;
 }
 
-function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string, metadataJson: string | undefined, created: string): RecordedEvent {
+/** `stored`: a read for the text's own check (verify), which reports a column that is not UTF-8 itself; any other read refuses it (see recorded). */
+function toRecorded(row: Row, stored = false): RecordedEvent {
+  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data, row.metadata, row.created, stored);
+}
+
+function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string | Buffer, metadataJson: string | Buffer | undefined, created: string, stored = false): RecordedEvent {
   const revision = BigInt(r);
   const position = BigInt(p);
+  // A BLOB (an edit's) is parsed as its UTF-8 text, which JSON.parse reads it as. Bytes that are not
+  // UTF-8 it would read with U+FFFD in their place: text the store does not hold, which no reader
+  // may project, replay or decide on (one check of the column's type on the normal path, TEXT).
+  if (!stored && (typeof json !== 'string' || (metadataJson !== undefined && typeof metadataJson !== 'string'))) {
+    const notText = notTextOf(json, metadataJson);
+    if (notText) throw new UnreadableEventError(stream, revision, position, `${notTextReason(notText)}; read as text, they would be replaced by U+FFFD without a word`);
+  }
   let data: unknown;
   let metadata: RecordedEvent['metadata'];
   try {
-    data = JSON.parse(json);
-    metadata = metadataJson === undefined ? {} : JSON.parse(metadataJson);
+    data = JSON.parse(json as string);
+    metadata = metadataJson === undefined ? {} : JSON.parse(metadataJson as string);
   } catch (err) {
     throw new UnreadableEventError(stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
