@@ -174,8 +174,8 @@ export class Projector {
       const from = this.position;
       const batch: RecordedEvent[] = [];
       try {
-        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one.
-        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
+        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one; with their stored text, which the chain check reads.
+        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1, stored: true })) {
           for (const e of page) {
             if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
             batch.push(e);
@@ -293,7 +293,7 @@ export class Projector {
         this.failingSince = undefined;
         const { position: from, event } = this.writer.checkpoint.fresh();
         // fromEvent: the subscription looks, at each read of a SQLite log, that the last event it reached is still there (LogRewrittenError).
-        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event });
+        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event, stored: true }); // stored: the chain check reads each event's text (a key written twice)
         this.subscription = sub;
         if (!this.running) await sub.unsubscribe();
         let pending: RecordedEvent[] = [];
