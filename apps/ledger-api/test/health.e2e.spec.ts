@@ -25,7 +25,7 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, position: '1', projected: false });
       const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
       // until 2026-11-27: 200 "ok" (lag 1), and /health/ready 200, while every attempt failed
-      expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full' }, lag: 1 } });
+      expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full', during: 'catch-up' }, lag: 1 } });
       await t.http().get('/health').expect(503);
       expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { reason: 'database or disk is full' } } });
       full.mockRestore();
@@ -35,6 +35,30 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-02', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, projected: true });
     } finally {
       full.mockRestore();
+      await t.close();
+    }
+  }, 60_000);
+});
+
+describe('a projector whose live part fails every time, each catch-up between succeeding', () => {
+  it('is 503 projector-failing on /health and /health/ready, saying it is the subscription; 200 again once it holds', async () => {
+    const t = await startTestApp();
+    const projector = t.app.get(Projector);
+    // Its look at the checkpoint, which never waits on a lock (each catch-up reads with the busy timeout).
+    const locked = jest.spyOn(projector.writer.db, 'noWait').mockImplementation(() => {
+      throw new Error('SQLITE_BUSY: database is locked');
+    });
+    try {
+      expect((await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body).toMatchObject({ written: true, projected: true });
+      const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
+      // until 2026-11-27 (thirteenth session): 200 ok throughout, each catch-up's success clearing the subscription's failure
+      expect(health).toMatchObject({ status: 'projector-failing', readModels: { failing: { since: expect.any(String), reason: 'SQLITE_BUSY: database is locked', during: 'subscription' }, lag: 0 } });
+      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { during: 'subscription' } } });
+      locked.mockRestore();
+      await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
+      await t.http().get('/health/ready').expect(200);
+    } finally {
+      locked.mockRestore();
       await t.close();
     }
   }, 60_000);

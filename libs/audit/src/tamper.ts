@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
-import { hashOf, keyWrittenTwice, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
+import { notTextReason, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
  * A digest asked for at a position past the log's head. For a digest being taken: take it at or
@@ -51,14 +51,20 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   let n = 0;
   for await (const e of readAllNamingUnreadable(store, unreadable, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
-    try {
-      ledgerEventOf(e.stream, e.type, e.data);
-    } catch (err) {
-      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+    if (e.stored?.notText) {
+      // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
+      const reason = notTextReason(e.stored.notText);
+      breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
+      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
+    } else {
+      try {
+        ledgerEventOf(e.stream, e.type, e.data);
+      } catch (err) {
+        unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+      }
     }
-    if (e.stored?.notText) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored ${e.stored.notText} ${e.stored.notText.includes(' and ') ? 'are' : 'is'} bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote` });
-    const twice = e.stored && storedKeyTwice(e.stored);
-    if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: `its stored text gives key '${twice}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)` });
+    const twice = e.stored && keyTwiceInStored(e.stored);
+    if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: twice });
     const prev = last.get(e.stream);
     if (prev === 'broken') continue;
     const broken = verifyLink(prev, e);
@@ -79,14 +85,6 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   return { ok: breaks.length === 0 && unreadable.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable };
 }
 
-/** The path (`data.…`, `metadata.…`) of the first key an event's stored text gives twice in one object, if any. */
-function storedKeyTwice(stored: { data: string; metadata: string }): string | undefined {
-  const data = keyWrittenTwice(stored.data);
-  if (data !== undefined) return `data.${data}`;
-  const metadata = keyWrittenTwice(stored.metadata);
-  return metadata === undefined ? undefined : `metadata.${metadata}`;
-}
-
 /**
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
@@ -96,7 +94,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
-      for await (const e of store.readAll({ fromPosition: from, stored: true, ...(toPosition === undefined ? {} : { toPosition }) })) {
+      for await (const e of store.readAll({ fromPosition: from, stored: 'not-text-too', ...(toPosition === undefined ? {} : { toPosition }) })) {
         yield e;
         from = e.position + 1n;
       }

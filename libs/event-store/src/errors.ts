@@ -100,3 +100,8 @@ export class UnreadableEventError extends Error {
     super(`the stored event at position ${position} (stream '${stream}', revision ${revision}) cannot be read: ${reason}`);
   }
 }
+
+/** What verify and every other reader say of a row's columns stored as bytes that are not UTF-8 (a BLOB an edit stored): `data`, `metadata`, or both. */
+export function notTextReason(columns: string): string {
+  return `its stored ${columns} ${columns.includes(' and ') ? 'are' : 'is'} bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote`;
+}

@@ -119,10 +119,13 @@ export interface ReadAllOptions {
   metadata?: boolean;
   /**
    * true: each event carries the text its data and metadata are stored as (`stored`), for a reader
-   * that checks the text itself (verify: a key written twice, which the parse hides). SQLite only:
-   * EventStoreDB keeps no text to edit in place (its log is append-only), and yields no `stored`.
+   * that checks the text itself (verify, the projector's chain check: a key written twice, which the
+   * parse hides); a column that is not UTF-8 text (an edit's BLOB) is still refused, as by any read
+   * (UnreadableEventError). 'not-text-too': such an event is yielded too, `stored.notText` naming the
+   * column (verify, which reports it). SQLite only: EventStoreDB keeps no text to edit in place (its
+   * log is append-only), and yields no `stored`.
    */
-  stored?: boolean;
+  stored?: boolean | 'not-text-too';
 }
 
 export interface SubscribeOptions {
@@ -136,6 +139,8 @@ export interface SubscribeOptions {
    * under a running server (a restore restarts it, which drops the subscription): ignored there.
    */
   fromEvent?: string;
+  /** Each event with its stored text (ReadAllOptions.stored's true). SQLite only. */
+  stored?: boolean;
 }
 
 /** A live subscription. Iterate it; `unsubscribe()` ends the iteration. */

@@ -164,6 +164,18 @@ export function verifyLink(prev: { hash: string; revision: bigint } | undefined,
 }
 
 /**
+ * Why an event's stored text (data, metadata) is not the JSON of what it parses to: a key written
+ * twice in one object (keyWrittenTwice), named by its path (`data.role`); undefined when none is.
+ * What `ledger verify` and the projector's chain check (the incremental verification) both report
+ * as a `stored-text-mismatch`.
+ */
+export function keyTwiceInStored(stored: { data: string; metadata: string }): string | undefined {
+  const data = keyWrittenTwice(stored.data);
+  const twice = data !== undefined ? `data.${data}` : ((m) => (m === undefined ? undefined : `metadata.${m}`))(keyWrittenTwice(stored.metadata));
+  return twice === undefined ? undefined : `its stored text gives key '${twice}' twice in one object: the text is not the JSON of what it parses to (the ledger reads the last, SQLite's json_extract the first)`;
+}
+
+/**
  * The path of the first key written twice in one object of a JSON text (`checks[2].evidence.owner`;
  * undefined for none), which the text's parse hides: JSON.parse keeps the last, SQLite's json_extract
  * reads the first, so the hash (over the content as parsed) covers one reading and an auditor's
@@ -171,10 +183,12 @@ export function verifyLink(prev: { hash: string; revision: bigint } | undefined,
  * decoded (`"r\u006fle"` is `role`). For text that parses (the caller parsed it).
  */
 export function keyWrittenTwice(text: string): string | undefined {
-  // Per open object: its keys so far (a Set: a hand-edited row may hold an object of 100,000 keys, which a list
-  // searched for each key took 13 s over) and its last; per array: its index. A string is
-  // skipped to its closing quote by indexOf (most of an event's text is in its strings' values).
-  const open: Array<{ keys: Set<string>; last: string } | { index: number }> = [];
+  // Per open object: its keys so far and its last; per array: its index. An object's keys are a list
+  // searched for each new key while they are few (an event's objects have a handful: a Set for each cost a
+  // third more time over a log's events, measured), and a Set past that (a hand-edited row may hold an
+  // object of 100,000 keys, which a list took 13 s over). A string is skipped to its closing quote by
+  // indexOf (most of an event's text is in its strings' values).
+  const open: Array<OpenObject | { index: number }> = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -186,12 +200,13 @@ export function keyWrittenTwice(text: string): string | undefined {
       if (!expectKey) continue;
       expectKey = false;
       const key = keyAt(text, start, i);
-      const object = open[open.length - 1] as { keys: Set<string>; last: string };
-      if (object.keys.has(key)) return pathOf(open, key);
-      object.keys.add(key);
+      const object = open[open.length - 1] as OpenObject;
+      if (object.many ? object.many.has(key) : object.keys.includes(key)) return pathOf(open, key);
+      if (object.many) object.many.add(key);
+      else if (object.keys.push(key) > FEW_KEYS) object.many = new Set(object.keys);
       object.last = key;
     } else if (c === 0x7b) {
-      open.push({ keys: new Set(), last: '' });
+      open.push({ keys: [], many: undefined, last: '' });
       expectKey = true;
     } else if (c === 0x5b) {
       open.push({ index: 0 });
@@ -209,6 +224,14 @@ export function keyWrittenTwice(text: string): string | undefined {
   return undefined;
 }
 
+/** An object open in keyWrittenTwice's scan: its keys (a list; a Set too once there are more than FEW_KEYS), and its last. */
+interface OpenObject {
+  keys: string[];
+  many: Set<string> | undefined;
+  last: string;
+}
+const FEW_KEYS = 16;
+
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
 function escapedAt(text: string, at: number): boolean {
   let n = 0;
@@ -223,7 +246,7 @@ function keyAt(text: string, start: number, end: number): string {
 }
 
 /** The path of `key` in the innermost open object: each enclosing container's current key or index. */
-function pathOf(open: Array<{ keys: Set<string>; last: string } | { index: number }>, key: string): string {
+function pathOf(open: Array<OpenObject | { index: number }>, key: string): string {
   let path = '';
   for (let j = 0; j < open.length - 1; j++) {
     const container = open[j];

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
-import { AppendTooLargeError, InvalidStoreArgumentError, StoreUnavailableError, UnreadableEventError } from './errors';
+import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreUnavailableError, UnreadableEventError } from './errors';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
@@ -47,7 +47,7 @@ interface Row {
 }
 
 /** A row as an array (readAllPages): ROW's columns, or LEAN's without the metadata. */
-type RawRow = [number | bigint, string, number | bigint, string, string, string, ...string[]];
+type RawRow = [number | bigint, string, number | bigint, string, string, string | Buffer, ...Array<string | Buffer>];
 
 /** A keyset pagination: where it starts, which way, how many rows at most, a row's revision or position, and the query of a page. */
 type Pagination<R> = [start: bigint | 'start' | 'end' | undefined, backwards: boolean, maxCount: number | undefined, cursorOf: (row: R) => number | bigint, page: (from: bigint, limit: number) => R[]];
@@ -392,7 +392,7 @@ export class SqliteEventStore implements EventStore {
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const page = this.allQuery(options, false) as (from: bigint, limit: number) => Row[];
-    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, options.stored && (options.metadata ?? true));
+    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, options.stored);
   }
 
   /**
@@ -405,7 +405,7 @@ export class SqliteEventStore implements EventStore {
     // Its rows as arrays (better-sqlite3's raw mode: cheaper to make than objects), in the order of ROW's or LEAN's columns.
     const page = this.allQuery(options, true) as (from: bigint, limit: number) => RawRow[];
     const next = this.pager(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row[0], page);
-    for (let rows = next(); rows; rows = next()) yield recordedOf(rows, options.metadata ?? true);
+    for (let rows = next(); rows; rows = next()) yield recordedOf(rows, options.metadata ?? true, options.stored);
   }
 
   /** readAll's query of a page (readAll, readAllPages), whose rows are objects or (`raw`) arrays. */
@@ -438,14 +438,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(...[start, backwards, maxCount, cursorOf, page, stored]: [...Pagination<Row>, stored?: boolean]): AsyncIterable<RecordedEvent> {
+  private async *paged(...[start, backwards, maxCount, cursorOf, page, stored]: [...Pagination<Row>, stored?: ReadAllOptions['stored']]): AsyncIterable<RecordedEvent> {
     const next = this.pager(start, backwards, maxCount, cursorOf, page);
     for (let rows = next(); rows; rows = next())
-      for (const row of rows) {
-        const e = toRecorded(row);
-        if (stored) e.stored = storedOf(row);
-        yield e;
-      }
+      for (const row of rows) yield toRecorded(row, stored);
   }
 
   /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf` gives a row's revision or position. */
@@ -473,7 +469,7 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
     return pollingSubscription({
       fromPosition: options.fromPosition ?? 'start',
-      readAfter: (after) => this.readAll({ fromPosition: after === 'start' ? 'start' : after + 1n, maxCount: PAGE }),
+      readAfter: (after) => this.readAll({ fromPosition: after === 'start' ? 'start' : after + 1n, maxCount: PAGE, stored: options.stored === true }),
       onCommit: (wake) => {
         this.commits.on('commit', wake);
         return () => this.commits.off('commit', wake);
@@ -672,40 +668,57 @@ function paged<P extends unknown[], R = Row>(db: Database.Database, sql: string,
   return (limit, ...params) => (limit >= PAGE ? page.all(...params) : short.all(...params, limit));
 }
 
-/** The events of a page of raw rows (readAllPages), each made as it is iterated. */
-function* recordedOf(rows: RawRow[], withMetadata: boolean): Iterable<RecordedEvent> {
-  for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, withMetadata ? r[7] : r[6]);
+/** The events of a page of raw rows (readAllPages), each made as it is iterated; `stored`, with their stored text (ReadAllOptions.stored's true, with the metadata). */
+function* recordedOf(rows: RawRow[], withMetadata: boolean, stored: ReadAllOptions['stored']): Iterable<RecordedEvent> {
+  for (const r of rows) yield recorded(r[0], r[1], r[2], r[3], r[4], r[5], withMetadata ? r[6] : undefined, (withMetadata ? r[7] : r[6]) as string, stored);
+}
+
+/** Which of a row's columns are bytes that are not UTF-8 text (a BLOB an edit stored), if any. */
+function notTextOf(data: string | Buffer, metadata: string | Buffer | undefined): NonNullable<RecordedEvent['stored']>['notText'] | undefined {
+  const d = typeof data !== 'string' && !isUtf8(data);
+  const m = metadata !== undefined && typeof metadata !== 'string' && !isUtf8(metadata);
+  return d && m ? 'data and metadata' : d ? 'data' : m ? 'metadata' : undefined;
+}
+
+/** A row's event, with its stored text as ReadAllOptions.stored asks. */
+function toRecorded(row: Row, stored: ReadAllOptions['stored']): RecordedEvent {
+  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data, row.metadata, row.created, stored);
 }
 
 /**
- * A row's stored text of data and metadata (ReadAllOptions.stored). SQLite keeps what an edit
- * gives a column, bytes too (`CAST(data AS BLOB)`), which better-sqlite3 returns as a Buffer and
- * JSON.parse reads as UTF-8: so are they read here, and bytes that are not UTF-8 named (`notText`),
- * their text then as the parse read it (U+FFFD for each bad byte).
+ * An event from its row's columns; `stored` (ReadAllOptions.stored), with the text its data and
+ * metadata are stored as (the metadata read). SQLite keeps what an edit gives a column, bytes too
+ * (`CAST(data AS BLOB)`), which better-sqlite3 returns as a Buffer: a BLOB is read as its UTF-8
+ * text, as JSON.parse reads it; bytes that are not UTF-8 the parse would read with U+FFFD in
+ * their place, text the store does not hold, which no reader may project, replay or decide on:
+ * refused (UnreadableEventError), but for a read that reports them itself ('not-text-too': verify),
+ * which is given them named (`notText`), their text as the parse reads it. One check of each
+ * column's type on the normal path (TEXT).
  */
-function storedOf(row: Row): NonNullable<RecordedEvent['stored']> {
-  const text = (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'));
-  const notText = (['data', 'metadata'] as const).filter((column) => Buffer.isBuffer(row[column]) && !isUtf8(row[column] as Buffer)).join(' and ') as NonNullable<RecordedEvent['stored']>['notText'] | '';
-  return { data: text(row.data), metadata: text(row.metadata ?? ''), ...(notText ? { notText } : {}) };
-}
-
-function toRecorded(row: Row): RecordedEvent {
-  // A Buffer (a BLOB) is parsed as its UTF-8 text: JSON.parse reads it as a string.
-  return recorded(row.position, row.stream, row.revision, row.event_id, row.type, row.data as string, row.metadata as string | undefined, row.created);
-}
-
-function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string, metadataJson: string | undefined, created: string): RecordedEvent {
+function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string | Buffer, metadataJson: string | Buffer | undefined, created: string, stored: ReadAllOptions['stored']): RecordedEvent {
   const revision = BigInt(r);
   const position = BigInt(p);
+  let notText: NonNullable<RecordedEvent['stored']>['notText'];
+  if (typeof json !== 'string' || (metadataJson !== undefined && typeof metadataJson !== 'string')) {
+    notText = notTextOf(json, metadataJson);
+    if (notText && stored !== 'not-text-too') throw new UnreadableEventError(stream, revision, position, `${notTextReason(notText)}; read as text, they would be replaced by U+FFFD without a word`);
+  }
   let data: unknown;
   let metadata: RecordedEvent['metadata'];
   try {
-    data = JSON.parse(json);
-    metadata = metadataJson === undefined ? {} : JSON.parse(metadataJson);
+    data = JSON.parse(json as string);
+    metadata = metadataJson === undefined ? {} : JSON.parse(metadataJson as string);
   } catch (err) {
     throw new UnreadableEventError(stream, revision, position, `its stored JSON does not parse (${(err as Error).message})`);
   }
   // The store writes an object; anything else (an edited row: `null`, a list, a string) is no event's metadata.
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UnreadableEventError(stream, revision, position, 'its stored metadata is not an object');
-  return { id, type, stream, revision, position, data, metadata, created };
+  if (!stored || metadataJson === undefined) return { id, type, stream, revision, position, data, metadata, created };
+  // Made with the event (not added to it after): the events of a read keep one shape.
+  return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
+}
+
+/** A column as text: a BLOB (an edit's) as its UTF-8, as JSON.parse reads it. */
+function text(value: string | Buffer): string {
+  return typeof value === 'string' ? value : value.toString('utf8');
 }

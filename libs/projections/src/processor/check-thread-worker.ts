@@ -2,12 +2,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isLedgerStream } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store'; // not the index: no Nest, no EventStoreDB client to load
-import { linkOf, readEvent, type ChainBreakRow, type ChainHead, type CheckProgress } from './check-thread';
+import { linkOf, readEvent, textMismatchOf, type ChainBreakRow, type ChainHead, type CheckProgress, type TextMismatchRow } from './check-thread';
 
 /**
  * A rebuild's second thread (CheckThread): reads the SQLite log from its start on a connection of
  * its own and, for each event, reads it as the projector does (its JSON parsed, a decision decoded
- * whole) and checks its hash-chain link against its stream's head (held in memory: a rebuild
+ * whole) and its stored text (a key written twice) and checks its hash-chain link against its stream's head (held in memory: a rebuild
  * starts with none); posts after each page how far it has got and the first break of each stream
  * met on the way. It stops before the first event it cannot read, having posted what precedes it:
  * the rebuild halts there, on its own reading; any other failure it posts too, as why it stopped.
@@ -19,14 +19,18 @@ void (async () => {
   const heads = new Map<string, ChainHead | 'broken'>();
   let through: bigint | undefined;
   let breaks: ChainBreakRow[] = [];
+  let texts: TextMismatchRow[] = [];
   const post = (failed?: string) => {
-    if (through !== undefined || failed !== undefined) parentPort!.postMessage({ through: (through ?? 0n).toString(), breaks, ...(failed === undefined ? {} : { failed }) } satisfies CheckProgress);
+    if (through !== undefined || failed !== undefined) parentPort!.postMessage({ through: (through ?? 0n).toString(), breaks, texts, ...(failed === undefined ? {} : { failed }) } satisfies CheckProgress);
     breaks = [];
+    texts = [];
   };
   try {
-    for await (const page of store.readAllPages()) {
+    for await (const page of store.readAllPages({ stored: true })) {
       for (const e of page) {
         readEvent(e, true);
+        const text = textMismatchOf(e);
+        if (text) texts.push(text);
         const prev = isLedgerStream(e.stream) ? heads.get(e.stream) : 'broken';
         if (prev !== 'broken') {
           const link = linkOf(prev, e);

@@ -187,7 +187,7 @@ describe("a rebuild's check thread", () => {
       how                                    | worker                                                                                                  | why
       ${'throws'}                            | ${{ code: "throw new Error('disk on fire');\n" }}                                                      | ${/^the check thread stopped \(it failed after position 0: disk on fire\): the rebuilding thread checked the rest$/}
       ${'exits'}                             | ${{ code: 'process.exit(3);\n' }}                                                                      | ${/^the check thread stopped \(it exited \(code 3\) after position 0\)/}
-      ${'posts a failure after some events'} | ${{ code: "require('node:worker_threads').parentPort.postMessage({ through: '4', breaks: [], failed: 'SQLITE_IOERR' });\n" }} | ${/^the check thread stopped \(it failed after position 4: SQLITE_IOERR\)/}
+      ${'posts a failure after some events'} | ${{ code: "require('node:worker_threads').parentPort.postMessage({ through: '4', breaks: [], texts: [], failed: 'SQLITE_IOERR' });\n" }} | ${/^the check thread stopped \(it failed after position 4: SQLITE_IOERR\)/}
       ${'cannot start'}                      | ${{ file: 'no-such-worker.js' }}                                                                        | ${/^the check thread stopped \(it could not start: The worker script or module filename must be an absolute path/}
     `('a thread that $how: the rebuild completes, with the read models one thread builds, and its result says why the thread stopped', async ({ how, worker, why }) => {
       const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));

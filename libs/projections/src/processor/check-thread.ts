@@ -2,11 +2,23 @@ import { Worker } from 'node:worker_threads';
 import { ledgerEventOf, type LedgerEvent } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
-import { hashOf, verifyLink } from '@ledger/event-store/hash-chain';
+import { hashOf, keyTwiceInStored, verifyLink } from '@ledger/event-store/hash-chain';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 
 /** A stream's first broken link, as `chain_breaks` keeps it: stream, kind, revision, position, expected revision (a gap's). */
 export type ChainBreakRow = [stream: string, kind: string, revision: string, position: string, expectedRevision: string | null];
+
+/** An event whose stored text is not the JSON of what it parses to, as `stored_text_mismatches` keeps it: position, stream, revision, why. */
+export type TextMismatchRow = [position: string, stream: string, revision: string, reason: string];
+
+/**
+ * An event's stored text (read with it: SQLite's `stored`) checked for a key written twice in one
+ * object, which its link does not show: the row that records it, or undefined (none, or no text).
+ */
+export function textMismatchOf(e: RecordedEvent): TextMismatchRow | undefined {
+  const reason = e.stored && keyTwiceInStored(e.stored);
+  return reason ? [e.position.toString(), e.stream, e.revision.toString(), reason] : undefined;
+}
 
 /** A stream's head in a chain check: its last event's revision and hash. */
 export type ChainHead = { revision: bigint; hash: string };
@@ -23,12 +35,14 @@ export function linkOf(prev: ChainHead | undefined, e: RecordedEvent): { head: C
 
 /**
  * What the check thread posts after each page of the log: the position it has checked through, and
- * the breaks met in that page; and, last, why it stopped if it failed (not at the log's end, nor at
- * an event it cannot read, where the rebuild halts on its own reading).
+ * the breaks and stored texts that are not their JSON met in that page; and, last, why it stopped
+ * if it failed (not at the log's end, nor at an event it cannot read, where the rebuild halts on its
+ * own reading).
  */
 export interface CheckProgress {
   through: string;
   breaks: ChainBreakRow[];
+  texts: TextMismatchRow[];
   failed?: string;
 }
 
@@ -66,6 +80,7 @@ const READ_VETTED = { reasons: false, checks: false, revisionsRead: false };
 export class CheckThread {
   private through = 0n;
   private readonly breaks = new Map<string, ChainBreakRow>();
+  private readonly texts = new Map<string, TextMismatchRow>();
   private readonly worker: Worker | undefined;
   private failure: string | undefined;
   private stopping = false;
@@ -82,6 +97,7 @@ export class CheckThread {
     }
     this.worker.on('message', (m: CheckProgress) => {
       for (const b of m.breaks) this.breaks.set(b[0], b);
+      for (const t of m.texts) this.texts.set(t[0], t);
       this.through = BigInt(m.through);
       if (m.failed !== undefined) this.failure ??= `it failed after position ${m.through}: ${m.failed}`;
     });
@@ -108,6 +124,11 @@ export class CheckThread {
   /** The first break of `stream` the thread met, if any. */
   breakOf(stream: string): ChainBreakRow | undefined {
     return this.breaks.get(stream);
+  }
+
+  /** The stored text of the event at `position` that is not its JSON, as the thread met it, if any. */
+  textOf(position: bigint): TextMismatchRow | undefined {
+    return this.texts.get(position.toString());
   }
 
   /** Ends the thread (at once if it is still reading) and waits for its exit. */

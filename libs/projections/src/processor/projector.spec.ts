@@ -8,7 +8,7 @@ import { Ledger } from '@ledger/ledger';
 import { StuckReports } from '@ledger/audit';
 import { queriesOf } from '../queries';
 import { rebuildInto } from './rebuild-into';
-import { openReadModels } from './projection-writer';
+import { openReadModels, type ProjectionWriter } from './projection-writer';
 import { Projector, ReadModelsNotOfStoreError } from './projector';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 
@@ -338,6 +338,76 @@ describe('projections', () => {
       expect(errors).toEqual([expect.objectContaining({ message: 'SQLITE_BUSY: database is locked' })]);
       const written = await registerRole('GT');
       expect(await live.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+    } finally {
+      await live.stop();
+    }
+  });
+});
+
+describe('a live projector whose subscription fails every time, while each catch-up between succeeds', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let writer: ProjectionWriter;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-sub-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    writer = openReadModels(path.join(dir, 'readmodels.sqlite'));
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    writer.db.close();
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const registerRole = (ledger: Ledger, n: number) => ledger.registerUserRole({ userId: NO_A, role: ['GT', 'ED', 'IS', 'ES', 'GS'][n % 5], status: 'Active', effectiveFrom: '2020-01-01T00:00:00.000Z' }, ctx);
+
+  // Two ways the live part fails where a catch-up does not: its look at the checkpoint, which never
+  // waits on a lock (a catch-up reads with the busy timeout), and the store's subscription itself.
+  it.each`
+    case                                                    | fail
+    ${"its look at the checkpoint (the file locked)"}       | ${(w: ProjectionWriter) => jest.spyOn(w.db, 'noWait').mockImplementation(() => { throw new Error('SQLITE_BUSY: database is locked'); })}
+    ${'the store dropping it (EventStoreDB, say)'}          | ${(_w: ProjectionWriter, s: SqliteEventStore) => jest.spyOn(s, 'subscribeToAll').mockImplementation(() => ({ lastPosition: 'start', unsubscribe: async () => undefined, [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('the subscription was dropped')) }) }))}
+  `('$case: counted as failing, saying it is the subscription, while the catch-ups keep the read models up; cleared once it holds', async ({ fail }) => {
+    const ledger = new Ledger(store, getRuleSet('baseline'));
+    const subscribed = jest.spyOn(store, 'subscribeToAll');
+    const live = new Projector(store, writer, { checkpointWatchMs: 10, retryDelayMs: 10 });
+    const failed = fail(writer, store) as jest.SpyInstance;
+    live.start();
+    try {
+      for (let n = 0; n < 3; n++) {
+        const written = await registerRole(ledger, n);
+        expect(await live.waitFor(BigInt(written.position!), 10_000)).toBe(true); // a catch-up projected it
+      }
+      await until(() => subscribed.mock.calls.length >= 4, 'subscribed again and again');
+      // until 2026-11-27 (thirteenth session): undefined, each catch-up's success clearing the subscription's failure
+      expect(live.failing).toEqual({ since: expect.any(String), reason: expect.stringMatching(/database is locked|was dropped/), during: 'subscription' });
+      failed.mockRestore();
+      await until(() => live.failing === undefined, 'cleared');
+      const written = await registerRole(ledger, 3);
+      expect(await live.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+    } finally {
+      await live.stop();
+    }
+  });
+
+  it('one failure of its look at the checkpoint is not a failing projector', async () => {
+    const errors: unknown[] = [];
+    const live = new Projector(store, writer, { checkpointWatchMs: 10, retryDelayMs: 10, onError: (err) => errors.push(err) });
+    const look = writer.db.noWait.bind(writer.db);
+    let looks = 0;
+    jest.spyOn(writer.db, 'noWait').mockImplementation((work) => {
+      if (++looks === 1) throw new Error('SQLITE_BUSY: database is locked');
+      return look(work);
+    });
+    live.start();
+    try {
+      const seen = new Set<unknown>();
+      for (let waited = 0; looks < 6 && waited < 10_000; waited += 2) {
+        seen.add(live.failing);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(errors).toEqual([expect.objectContaining({ message: 'SQLITE_BUSY: database is locked' })]);
+      expect([...seen]).toEqual([undefined]);
     } finally {
       await live.stop();
     }

@@ -25,10 +25,12 @@ export interface ProjectorHalt {
 /** Failed attempts in a row before the projector counts as failing (`failing`, /health's projector-failing). */
 export const FAILING_AFTER_ATTEMPTS = 2;
 
-/** A projector whose attempts fail (it retries every retryDelayMs): since when, and the last one's reason. */
+/** A projector whose attempts fail (it retries every retryDelayMs): since when, the last one's reason, and which part of it failed. */
 export interface ProjectorFailing {
   since: string;
   reason: string;
+  /** `catch-up`: reading the log from the checkpoint and applying it; `subscription`: following it live once caught up (its look at the checkpoint included). */
+  during: 'catch-up' | 'subscription';
 }
 
 /**
@@ -68,7 +70,12 @@ export class Projector {
   private readonly retryDelayMs: number;
   private readonly checkpointWatchMs: number;
   private haltedAt: ProjectorHalt | undefined;
-  /** Since when, and why, the projector's attempts have failed, and how many in a row (it retries: the read models cannot be written, say, on a full disk); cleared once one succeeds. */
+  /**
+   * Since when, and why, the projector's attempts have failed, and how many in a row (it retries: the
+   * read models cannot be written, say, on a full disk); cleared once the part that failed last
+   * succeeds (recovered): a catch-up's success does not clear the subscription's failure, or a
+   * subscription failing every time, each catch-up between succeeding, would never count as failing.
+   */
   private failingSince: (ProjectorFailing & { attempts: number }) | undefined;
   /** The halt is a ReadModelsNotOfStoreError's, which a rebuild clears: this process's (rebuild, or a job's file put in place and start), or another's that rewrites the checkpoint (see follow). */
   private haltedOnCheckpoint = false;
@@ -118,7 +125,12 @@ export class Projector {
   get failing(): ProjectorFailing | undefined {
     // A single failed attempt (an SQLITE_BUSY beside a rebuild, say) is retried within a second: not yet a failing projector, which takes an instance out of a balancer.
     if (!this.failingSince || this.failingSince.attempts < FAILING_AFTER_ATTEMPTS) return undefined;
-    return { since: this.failingSince.since, reason: this.failingSince.reason };
+    return { since: this.failingSince.since, reason: this.failingSince.reason, during: this.failingSince.during };
+  }
+
+  /** `part` succeeded: a failure it made last is over (see failingSince). */
+  private recovered(part: ProjectorFailing['during']): void {
+    if (this.failingSince?.during === part) this.failingSince = undefined;
   }
 
   /**
@@ -174,8 +186,8 @@ export class Projector {
       const from = this.position;
       const batch: RecordedEvent[] = [];
       try {
-        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one.
-        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1 })) {
+        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one; with their stored text, which the chain check reads.
+        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1, stored: true })) {
           for (const e of page) {
             if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
             batch.push(e);
@@ -200,6 +212,7 @@ export class Projector {
         if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them: read again from the checkpoint
         throw err;
       }
+      this.recovered('catch-up');
       applied += batch.length;
       onProgress?.(applied);
       // Reading SQLite settles in microtasks only: yield a turn of the event loop between batches,
@@ -246,7 +259,6 @@ export class Projector {
     if (batch.length === 0) return;
     try {
       this.writer.applyBatch(batch, { after });
-      this.failingSince = undefined;
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
@@ -288,12 +300,14 @@ export class Projector {
 
   private async follow(): Promise<void> {
     while (this.running) {
+      let part: ProjectorFailing['during'] = 'catch-up';
       try {
         await this.catchUp();
-        this.failingSince = undefined;
+        this.recovered('catch-up');
+        part = 'subscription';
         const { position: from, event } = this.writer.checkpoint.fresh();
         // fromEvent: the subscription looks, at each read of a SQLite log, that the last event it reached is still there (LogRewrittenError).
-        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event });
+        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event, stored: true }); // stored: the chain check reads each event's text (a key written twice)
         this.subscription = sub;
         if (!this.running) await sub.unsubscribe();
         let pending: RecordedEvent[] = [];
@@ -308,6 +322,9 @@ export class Projector {
           try {
             const at = this.watchCheckpoint().position;
             if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
+            // A look that holds: this subscription has followed for a while (a batch it applied does not say so: a look failing
+            // every time, events coming between, would never count as failing).
+            this.recovered('subscription');
           } catch (err) {
             failure ??= { err }; // a read that failed (the file locked, closed) is the loop's to retry, not an uncaught exception
             void sub.unsubscribe();
@@ -350,7 +367,7 @@ export class Projector {
         // An unreadable event met by the subscription: catch up to it, which applies what precedes it and halts.
         if (err instanceof UnreadableEventError && !this.haltedAt) await this.catchUp().catch(() => undefined);
         this.options.onError?.(err);
-        if (!this.haltedAt) this.failingSince = { since: this.failingSince?.since ?? new Date().toISOString(), reason: err instanceof Error ? err.message : String(err), attempts: (this.failingSince?.attempts ?? 0) + 1 };
+        if (!this.haltedAt) this.failingSince = { since: this.failingSince?.since ?? new Date().toISOString(), reason: err instanceof Error ? err.message : String(err), during: part, attempts: (this.failingSince?.attempts ?? 0) + 1 };
         if (this.haltedOnCheckpoint) await this.untilCheckpointRewritten();
         else if (this.haltedAt) break;
         else if (this.running) await this.pause(this.retryDelayMs);

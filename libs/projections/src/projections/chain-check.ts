@@ -1,7 +1,7 @@
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { hashOf } from '@ledger/event-store/hash-chain';
-import { linkOf, type ChainBreakRow, type ChainHead, type CheckThread } from '../processor/check-thread';
+import { linkOf, textMismatchOf, type ChainBreakRow, type ChainHead, type CheckThread, type TextMismatchRow } from '../processor/check-thread';
 import type { ReadModelDb } from '../read-model-db';
 import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
@@ -9,24 +9,29 @@ import { truncate, type ProjectedEvent, type Projection } from './projection';
 /**
  * Tamper evidence kept as the read models are: each event's hash-chain link is checked once, when
  * it is projected, against the head its stream had (kept in `chain_heads`); the first broken link
- * of a stream is kept in `chain_breaks`. So a verification "now" only reads these tables: it has
- * checked everything up to the projector's checkpoint (IntegrityQueries). (An edit made to an event after it was
- * checked is found by the full walk, which stays available as a job.)
+ * of a stream is kept in `chain_breaks`; and each event whose stored text (SQLite, which the
+ * projector reads it with) gives a key twice in one object, which its link does not show (the hash
+ * covers the content as parsed), in `stored_text_mismatches`, as `ledger verify` reports it. So a
+ * verification "now" only reads these tables: it has checked everything up to the projector's
+ * checkpoint (IntegrityQueries). (An edit made to an event after it was checked is found by the
+ * full walk, which stays available as a job.)
  */
 export class ChainCheck implements Projection {
   readonly name = 'chain-check';
   /** Every event of a ledger stream, whatever its type. */
   readonly handles: ReadonlySet<LedgerEventType> = new Set(LEDGER_EVENT_TYPES);
-  readonly tables = ['chain_heads', 'chain_breaks'];
+  readonly tables = ['chain_heads', 'chain_breaks', 'stored_text_mismatches'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
+    CREATE TABLE IF NOT EXISTS stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL);
   `;
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
     broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),
     putHead: db.prepare<[string, string, string]>('INSERT INTO chain_heads (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
     putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
+    putText: db.prepare<TextMismatchRow>('INSERT OR IGNORE INTO stored_text_mismatches (position, stream, revision, reason) VALUES (?, ?, ?, ?)'),
   }));
   /** The heads of the streams a batch moves (or, holding, of those most recently moved; see FoldCache). */
   private readonly heads = new FoldCache<ChainHead | 'broken'>(
@@ -57,6 +62,8 @@ export class ChainCheck implements Projection {
 
   /** What `check` does, from the check thread's findings: up to its first break, a stream's head is its last event's `$hash`. */
   private fromThread(e: RecordedEvent, thread: CheckThread): void {
+    const text = thread.textOf(e.position);
+    if (text) this.stmts().putText.run(...text);
     if (!isLedgerStream(e.stream)) return;
     const broken = thread.breakOf(e.stream);
     const at = broken ? BigInt(broken[3]) : undefined;
@@ -70,6 +77,8 @@ export class ChainCheck implements Projection {
   }
 
   private check(e: RecordedEvent): void {
+    const text = textMismatchOf(e);
+    if (text) this.stmts().putText.run(...text);
     if (!isLedgerStream(e.stream)) return;
     this.heads.update(e.stream, (prev) => {
       if (prev === 'broken') return prev;
