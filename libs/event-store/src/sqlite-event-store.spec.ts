@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeEventStoreContract } from './event-store.contract';
-import { LogRewrittenError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, LogRewrittenError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
@@ -315,6 +315,21 @@ describe('SqliteEventStore specifics', () => {
     } else {
       expect(answer).toEqual({ written: true, nextExpectedRevision: 1n, position: 2n });
       expect(ids).toEqual([{ event_id: id(1) }, { event_id: id(2) }]);
+    }
+  });
+
+  it.each(['thread', 'inline'] as const)('%s writer: a retry of an event whose stored row was made bytes that are not UTF-8 is a conflict, not "already written" (until 2026-11-27 the bytes were read with U+FFFD and matched a text holding one)', async (writer) => {
+    const file = path.join(dir, `not-text-retry-${writer}.sqlite`);
+    const event = { id: id(1), type: 'T', data: { issuer: 'CN=C\uFFFD' } };
+    const store = new SqliteEventStore(file, { writer });
+    try {
+      await store.appendToStream('s', [event]);
+      const db = new Database(file);
+      expect(db.prepare("UPDATE events SET data = CAST(replace(data, 'CN=C' || char(65533), 'CN=C' || x'c1') AS BLOB) WHERE event_id = ?").run(id(1)).changes).toBe(1);
+      db.close();
+      await expect(store.appendToStream('s', [event])).rejects.toBeInstanceOf(EventIdConflictError);
+    } finally {
+      await store.dispose();
     }
   });
 

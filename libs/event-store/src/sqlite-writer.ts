@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventIdConflictError, PartialIdempotencyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
@@ -106,7 +107,7 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
 export class SqliteWriter {
   private readonly stmt: {
     head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
-    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string; metadata: string } | undefined>;
+    findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string | Buffer; metadata: string | Buffer } | undefined>;
     insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
   };
   /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
@@ -187,12 +188,21 @@ export class SqliteWriter {
   }
 }
 
-/** Whether a stored event has the type, data and metadata of one about to be appended (key order aside). */
-function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string; metadata: string }): boolean {
+/**
+ * Whether a stored event has the type, data and metadata of one about to be appended (key order
+ * aside). A stored column of bytes (a BLOB, by an edit) is its UTF-8 text; bytes that are not UTF-8
+ * are no append's content (read as text they would give U+FFFD, and match a text holding one).
+ */
+function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string | Buffer; metadata: string | Buffer }): boolean {
   if (a.type !== b.type) return false;
-  if (a.data === b.data && a.metadata === b.metadata) return true;
-  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(b.data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(b.metadata));
+  const data = storedText(b.data);
+  const metadata = storedText(b.metadata);
+  if (data === undefined || metadata === undefined) return false;
+  if (a.data === data && a.metadata === metadata) return true;
+  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(metadata));
 }
+
+const storedText = (v: string | Buffer): string | undefined => (typeof v === 'string' ? v : isUtf8(v) ? v.toString('utf8') : undefined);
 
 export function isFull(err: unknown): boolean {
   return (err as { code?: string })?.code === 'SQLITE_FULL';
