@@ -123,6 +123,24 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
   });
 
+  it("verify names the positions missing from the log: a stream's last event deleted in the middle of it breaks no link", async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'gap', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    let gone: string;
+    try {
+      const { position } = db.prepare("SELECT max(position) AS position FROM events WHERE stream LIKE 'user-%'").get() as { position: number };
+      expect(db.prepare('DELETE FROM events WHERE position = ?').run(position).changes).toBe(1);
+      gone = String(position);
+    } finally {
+      db.close();
+    }
+    const r = await json(own, 'verify');
+    expect(r.code).toBe(1);
+    expect(r.body).toMatchObject({ ok: false, breaks: [], missing: [{ from: gone, to: gone }] });
+    expect((await ledger(own, 'verify')).out).toContain(`0 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing\n  the log: position ${gone} is missing (events deleted)`);
+  });
+
   it('verify counts the streams broken, not the breaks: one stream with a key written twice and an edited value is one', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'twice', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);

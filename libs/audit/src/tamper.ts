@@ -35,21 +35,29 @@ export interface VerifyReport {
   breaks: Array<{ stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   /** Stored events the code cannot read (broken JSON, an unknown type or schema version): the projector halts at the first. */
   unreadable: Array<{ stream: string; revision: string; position: string; reason: string }>;
+  /**
+   * Runs of positions missing from the log, `from` to `to` inclusive (SQLite only: its writer
+   * numbers the events 1, 2, 3, ... and never deletes one, so a missing position is a row deleted
+   * behind its back, which no chain shows when it was the last event of its stream, or a whole
+   * stream). The log's last events removed leave no gap: only a digest kept earlier shows that.
+   */
+  missing: Array<{ from: string; to: string }>;
 }
 
 /**
  * Walks the whole store once, in commit order, checking every event's hash chain link: its
  * revision follows the previous one of its stream, its `$prevHash` is that event's `$hash`, and
  * its `$hash` matches its content; and (SQLite) that its stored text gives no key twice in one
- * object. Only the last link of each stream is held in memory. With
+ * object, and that no position is missing from the log. Only the last link of each stream is held in memory. With
  * `toPosition`, the log through it (a job: the head when it started, the position it reports).
  */
 export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint): Promise<VerifyReport> {
   const last = new Map<string, { hash: string; revision: bigint } | 'broken'>();
   const breaks: VerifyReport['breaks'] = [];
   const unreadable: VerifyReport['unreadable'] = [];
+  const positions = new PositionRuns(store.kind === 'sqlite');
   let n = 0;
-  for await (const e of readAllNamingUnreadable(store, unreadable, toPosition)) {
+  for await (const e of readAllNamingUnreadable(store, unreadable, positions, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
     try {
       ledgerEventOf(e.stream, e.type, e.data);
@@ -76,7 +84,22 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
   onProgress?.(n);
-  return { ok: breaks.length === 0 && unreadable.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable };
+  const missing = positions.missing;
+  return { ok: breaks.length === 0 && unreadable.length === 0 && missing.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable, missing };
+}
+
+/** The runs of positions a walk of a gapless log (from position 1) did not meet; none where the store's positions are not gapless. */
+class PositionRuns {
+  readonly missing: VerifyReport['missing'] = [];
+  private next = 1n;
+  constructor(private readonly gapless: boolean) {}
+
+  /** The walk met `position` (an event read, or one it could not read). */
+  met(position: bigint): void {
+    if (!this.gapless) return;
+    if (position > this.next) this.missing.push({ from: this.next.toString(), to: (position - 1n).toString() });
+    this.next = position + 1n;
+  }
 }
 
 /** The path (`data.…`, `metadata.…`) of the first key an event's stored text gives twice in one object, if any. */
@@ -92,11 +115,12 @@ function storedKeyTwice(stored: { data: string; metadata: string }): string | un
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
  * position + 1).
  */
-async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], toPosition?: bigint): AsyncGenerator<RecordedEvent> {
+async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], positions: PositionRuns, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
       for await (const e of store.readAll({ fromPosition: from, stored: true, ...(toPosition === undefined ? {} : { toPosition }) })) {
+        positions.met(e.position);
         yield e;
         from = e.position + 1n;
       }
@@ -104,6 +128,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
     } catch (err) {
       if (!(err instanceof UnreadableEventError)) throw err;
       unreadable.push({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
+      positions.met(err.position);
       from = err.position + 1n;
     }
   }
