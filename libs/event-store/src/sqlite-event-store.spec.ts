@@ -383,6 +383,26 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it('a read that meets a damaged page fails with SQLite\'s error, and the end of its snapshot does not take the process down', async () => {
+    const file = path.join(dir, 'damaged.sqlite');
+    const made = new SqliteEventStore(file, { writer: 'inline' });
+    for (let b = 0; b < 6; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: id(b * 500 + i + 1), type: 'T', data: { text: 'x'.repeat(1000) } })));
+    await made.dispose();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(PAGE_SIZE, 0xff), 0, PAGE_SIZE, PAGE_SIZE * 200); // a page of the events' table, overwritten
+    fs.closeSync(fd);
+    const store = new SqliteEventStore(file);
+    try {
+      await expect((async () => { for await (const _ of store.readAll()) void _; })()).rejects.toMatchObject({ code: 'SQLITE_CORRUPT' });
+      // The turn's read transaction ends on the next turn (setImmediate): its COMMIT failed there, uncaught, until 2026-11-27.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await store.headPosition()).toBe(3000n);
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("another process's commit is read from the next turn of the event loop on", async () => {
     const file = path.join(dir, 'foreign.sqlite');
     const store = new SqliteEventStore(file);
