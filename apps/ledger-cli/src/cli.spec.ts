@@ -321,6 +321,27 @@ describe('the ledger bin', () => {
     }
   }, 120_000);
 
+  it("replay of a decision whose event was changed in the store after it was projected names the store's event, not the read-model row; a row the store no longer holds is a reason, not an unexpected error", () => {
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
+    const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
+    try {
+      expect(spawnSync(process.execPath, [bin, 'demo', '--devices', '3'], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);
+      const db = new Database(env.LEDGER_SQLITE_PATH);
+      const decisions = db.prepare("SELECT position, stream, json_extract(data, '$.requestId') AS id FROM events WHERE type = 'ServiceRequestEvaluated' ORDER BY position LIMIT 2").all() as Array<{ position: number; stream: string; id: string }>;
+      const requestId = (d: { stream: string; id: string }) => d.id.replace('::', `:${d.stream.slice('device-'.length)}:`);
+      db.prepare("UPDATE events SET data = json_set(data, '$.receivedAt', '2020-01-01T00:00:00Z') WHERE position = ?").run(decisions[0].position);
+      db.prepare('DELETE FROM events WHERE position = ?').run(decisions[1].position);
+      db.close();
+      const edited = spawnSync(process.execPath, [bin, 'replay', requestId(decisions[0])], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([edited.status, edited.stderr.trim()]).toEqual([1, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${decisions[0].position} \\(stream '${decisions[0].stream}', revision \\d+\\) cannot be read: its content no longer matches its hash: it was changed in the store after it was recorded \\(the read models' copy, projected before, differs at request.receivedAt, evaluatedAt\\); verify the store \\(ledger verify\\)`))]);
+      const gone = spawnSync(process.execPath, [bin, 'replay', requestId(decisions[1])], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([gone.status, gone.stderr.trim()]).toEqual([1, expect.stringMatching(/^ledger: the read models' decisions row of .* \(the store holds no decision of .*\): the read-model file is damaged, or the store was changed behind the ledger's back since the row was projected; verify the store/)]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('never writes a control character from a file to the terminal: an escape sequence in a CSV field or a request is shown as \\u escapes (until 2026-11-27 it reached the terminal as it was)', () => {
 
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
