@@ -8,7 +8,7 @@ import { RULE_SETS } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { DecisionQueries, DeviceQueries, Projector } from '@ledger/projections';
-import { LedgerCoreModule, loadConfig } from '@ledger/runtime';
+import { LedgerCoreModule, loadConfig, openError } from '@ledger/runtime';
 
 /** A failure the CLI reports in one line and exits 1 for. */
 export class CliError extends Error {}
@@ -81,7 +81,9 @@ export const ruleSetOption = (description: string) => new Option('--rule-set <id
  */
 export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true) {
   const config = loadConfig(env);
-  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false }).catch((err: unknown) => {
+    throw openError(err, config);
+  });
   const store = app.get<EventStore>(EVENT_STORE);
   const projector = app.get(Projector);
   const close = () => app.close();
