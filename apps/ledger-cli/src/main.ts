@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { DomainError } from '@ledger/domain';
-import { StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
+import { StoreDamagedError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
 import { IntakeError } from '@ledger/ledger';
 import { ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
@@ -20,7 +20,7 @@ runCli(process.argv.slice(2), process.env, {
   },
   (err: unknown) => {
     // Errors whose message is the reason and what to do; anything else is a fault of the CLI's own.
-    const known = [CliError, DomainError, IntakeError, StoreUnavailableError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError].some((k) => err instanceof k);
+    const known = [CliError, DomainError, IntakeError, StoreUnavailableError, ConfigError, UnreadableEventError, StoreDamagedError, ReadModelsNotOfStoreError, ReadModelRowError].some((k) => err instanceof k);
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ledger: ${forTerminal(known ? reason : `unexpected error: ${reason}`)}\n`);
     if (json) process.stdout.write(`${forTerminal(JSON.stringify({ error: reason }))}\n`);

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DomainError, getRuleSet, parseServiceRequest, type ServiceRequestEvaluatedV1, type ServiceRequestInput } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, StoreDamagedError } from '@ledger/event-store';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
@@ -462,6 +463,28 @@ describe('a what-if job while the ledger writes', () => {
       }
     } finally {
       await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a store whose file has a damaged page', () => {
+  it('verify and a digest fail saying the store is damaged and how far the log was read, not SQLite\'s message alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file);
+      const store = new SqliteEventStore(file);
+      try {
+        // until 2026-11-27: SQLite's "database disk image is malformed" alone (the CLI: "unexpected error")
+        const damaged = /^the store's file is damaged: the log could not be read past position \d+ \(SQLite: database disk image is malformed\); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages$/;
+        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        await expect(digestAt(store)).rejects.toThrow(damaged);
+        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+      } finally {
+        await store.dispose();
+      }
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -9,6 +9,7 @@ import { LogRewrittenError, StoreFullError, StoreUnavailableError, WrongExpected
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
+import { makeDamagedStore } from './testing/damaged-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -385,12 +386,7 @@ describe('SqliteEventStore specifics', () => {
 
   it('a read that meets a damaged page fails with SQLite\'s error, and the end of its snapshot does not take the process down', async () => {
     const file = path.join(dir, 'damaged.sqlite');
-    const made = new SqliteEventStore(file, { writer: 'inline' });
-    for (let b = 0; b < 6; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: id(b * 500 + i + 1), type: 'T', data: { text: 'x'.repeat(1000) } })));
-    await made.dispose();
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.alloc(PAGE_SIZE, 0xff), 0, PAGE_SIZE, PAGE_SIZE * 200); // a page of the events' table, overwritten
-    fs.closeSync(fd);
+    await makeDamagedStore(file);
     const store = new SqliteEventStore(file);
     try {
       await expect((async () => { for await (const _ of store.readAll()) void _; })()).rejects.toMatchObject({ code: 'SQLITE_CORRUPT' });
