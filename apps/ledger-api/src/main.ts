@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, type LedgerConfig } from '@ledger/runtime';
+import { ConfigError, loadConfig, openError } from '@ledger/runtime';
 import { createApp } from './bootstrap';
 import { DEV_API_KEYS } from './http/api-keys';
 
@@ -32,17 +32,6 @@ export function listenError(err: unknown, host: string, port: number): Error {
   if (code === 'EADDRINUSE' || code === 'EACCES') return new ConfigError('PORT', `${reason} on HOST '${host}'`, String(port));
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EAI_NONAME') return new ConfigError('HOST', reason, host);
   return err as Error;
-}
-
-/**
- * A database file SQLite could not open at start-up (a read-only file or directory, say), as a
- * ConfigError naming its variable and the file: SQLite's own message ("unable to open database
- * file") named neither.
- */
-function openError(err: unknown, config: LedgerConfig): unknown {
-  const file = (err as { file?: unknown } | undefined)?.file;
-  const variable = config.store.kind === 'sqlite' && file === config.store.path ? 'LEDGER_SQLITE_PATH' : file === config.readModelPath ? 'LEDGER_READMODEL_PATH' : undefined;
-  return variable ? new ConfigError(variable, `could not be opened (${(err as Error).message})`, file as string) : err;
 }
 
 if (require.main === module) {

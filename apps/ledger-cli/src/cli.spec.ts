@@ -161,6 +161,34 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
   });
 
+  it("verify names the positions missing from the log: a stream's last event deleted in the middle of it breaks no link", async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'gap', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    let gone: string;
+    try {
+      const { position } = db.prepare("SELECT max(position) AS position FROM events WHERE stream LIKE 'user-%'").get() as { position: number };
+      expect(db.prepare('DELETE FROM events WHERE position = ?').run(position).changes).toBe(1);
+      gone = String(position);
+    } finally {
+      db.close();
+    }
+    const r = await json(own, 'verify');
+    expect(r.code).toBe(1);
+    expect(r.body).toMatchObject({ ok: false, breaks: [], missing: [{ from: gone, to: gone }] });
+    expect((await ledger(own, 'verify')).out).toContain(`0 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing\n  the log: position ${gone} is missing (events deleted)`);
+  });
+
+  it('a store cut short is refused naming LEDGER_SQLITE_PATH and the file, as the API refuses it, and is left as it was', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'cut', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    fs.truncateSync(own.LEDGER_SQLITE_PATH, fs.statSync(own.LEDGER_SQLITE_PATH).size / 2);
+    const before = fs.readFileSync(own.LEDGER_SQLITE_PATH);
+    // until 2026-11-27: "ledger: unexpected error: database disk image is malformed", naming neither
+    for (const command of ['verify', 'digest', 'rebuild']) await expect(ledger(own, command)).rejects.toThrow(`LEDGER_SQLITE_PATH could not be opened (database disk image is malformed), got '${own.LEDGER_SQLITE_PATH}'`);
+    expect(fs.readFileSync(own.LEDGER_SQLITE_PATH).equals(before)).toBe(true);
+  });
+
   it('verify counts the streams broken, not the breaks: one stream with a key written twice and an edited value is one', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'twice', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
@@ -386,6 +414,27 @@ describe('the ledger bin', () => {
       const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
       const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });
       expect([notOfStore.status, notOfStore.stderr.trim()]).toEqual([3, expect.stringMatching(/^ledger: the read models were projected through position \d+, past the head of the store \(the store is empty\): .*rebuild the read models/)]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("replay of a decision whose event was changed in the store after it was projected names the store's event, not the read-model row; a row the store no longer holds is a reason, not an unexpected error", () => {
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-bin-'));
+    const env = { ...process.env, LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite') };
+    try {
+      expect(spawnSync(process.execPath, [bin, 'demo', '--devices', '3'], { env, encoding: 'utf8', timeout: 100_000 }).status).toBe(0);
+      const db = new Database(env.LEDGER_SQLITE_PATH);
+      const decisions = db.prepare("SELECT position, stream, json_extract(data, '$.requestId') AS id FROM events WHERE type = 'ServiceRequestEvaluated' ORDER BY position LIMIT 2").all() as Array<{ position: number; stream: string; id: string }>;
+      const requestId = (d: { stream: string; id: string }) => d.id.replace('::', `:${d.stream.slice('device-'.length)}:`);
+      db.prepare("UPDATE events SET data = json_set(data, '$.receivedAt', '2020-01-01T00:00:00Z') WHERE position = ?").run(decisions[0].position);
+      db.prepare('DELETE FROM events WHERE position = ?').run(decisions[1].position);
+      db.close();
+      const edited = spawnSync(process.execPath, [bin, 'replay', requestId(decisions[0])], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([edited.status, edited.stderr.trim()]).toEqual([3, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${decisions[0].position} \\(stream '${decisions[0].stream}', revision \\d+\\) cannot be read: its content no longer matches its hash: it was changed in the store after it was recorded \\(the read models' copy, projected before, differs at request.receivedAt, evaluatedAt\\); verify the store \\(ledger verify\\)`))]);
+      const gone = spawnSync(process.execPath, [bin, 'replay', requestId(decisions[1])], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([gone.status, gone.stderr.trim()]).toEqual([3, expect.stringMatching(/^ledger: the read models' decisions row of .* \(the store holds no decision of .*\): the read-model file is damaged, or the store was changed behind the ledger's back since the row was projected; verify the store/)]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

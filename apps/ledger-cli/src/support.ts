@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SETS } from '@ledger/domain';
-import { EVENT_STORE, LogRewrittenError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { EVENT_STORE, LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
-import { ConfigError, LedgerCoreModule, loadConfig } from '@ledger/runtime';
+import { ConfigError, LedgerCoreModule, loadConfig, openError } from '@ledger/runtime';
 
 /** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
 export class CliError extends Error {}
@@ -33,7 +33,7 @@ export const EXIT = {
 /** Errors of the input: the message is the reason, nothing was done (exit 2). */
 const REFUSALS = [CliError, DomainError, IntakeError];
 /** Errors of the ledger whose message is the reason and what to do (exit 3); any other is a fault of the CLI's own (exit 3, an "unexpected error"). */
-const LEDGER_FAILURES = [StoreUnavailableError, StoreFullError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError, StreamContentionError, CheckpointMovedBackError, LogRewrittenError];
+const LEDGER_FAILURES = [StoreUnavailableError, StoreFullError, StoreDamagedError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError, StreamContentionError, CheckpointMovedBackError, LogRewrittenError];
 
 /** The exit code of a command that threw: the input's fault (2) or the ledger's (3). */
 export function exitCodeOf(err: unknown): number {
@@ -120,7 +120,9 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
   if (!creates && config.store.kind === 'sqlite' && config.store.path !== ':memory:' && !fs.existsSync(config.store.path)) {
     throw new CliError(`there is no event store at ${config.store.path} (LEDGER_SQLITE_PATH): nothing to read, and nothing made; check the path (a new store is made by the commands that record: demo, import-registrations, submit, serve)`);
   }
-  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false }).catch((err: unknown) => {
+    throw openError(err, config);
+  });
   const store = app.get<EventStore>(EVENT_STORE);
   const projector = app.get(Projector);
   const close = () => app.close();

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DomainError, getRuleSet, parseServiceRequest, type ServiceRequestEvaluatedV1, type ServiceRequestInput } from '@ledger/domain';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, StoreDamagedError } from '@ledger/event-store';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
@@ -243,8 +244,44 @@ describe('tamper evidence at its edges', () => {
 
   it('an untouched store: every event and stream counted, progress reported at the end', async () => {
     const progress: number[] = [];
-    expect(await withStore((s) => verifyStore(s, (n) => progress.push(n)))).toEqual({ ok: true, eventsChecked: 6, streamsChecked: 2, breaks: [], unreadable: [] });
+    expect(await withStore((s) => verifyStore(s, (n) => progress.push(n)))).toEqual({ ok: true, eventsChecked: 6, streamsChecked: 2, breaks: [], unreadable: [], missing: [] });
     expect(progress).toEqual([6]);
+  });
+
+  // The log holds user-NO_A's revisions 0-2 at positions 1-3, then user-NO_B's at 4-6.
+  it.each`
+    case                                                         | statement                                                                               | streams | missing
+    ${'the last event of a stream, in the middle of the log'}    | ${`DELETE FROM events WHERE stream = 'user-${NO_A}' AND revision = 2`}                    | ${2}    | ${[{ from: '3', to: '3' }]}
+    ${'a whole stream'}                                          | ${`DELETE FROM events WHERE stream = 'user-${NO_A}'`}                                     | ${1}    | ${[{ from: '1', to: '3' }]}
+    ${'the last two events of a stream'}                         | ${`DELETE FROM events WHERE stream = 'user-${NO_A}' AND revision >= 1`}                   | ${2}    | ${[{ from: '2', to: '3' }]}
+  `('$case deleted: no link breaks, and verify names the positions missing from the log (SQLite numbers its events without a gap)', async ({ statement, streams, missing }) => {
+    sql(statement);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r).toMatchObject({ ok: false, streamsChecked: streams, breaks: [], unreadable: [], missing });
+  });
+
+  it('each run of missing positions is named, beside the break an event deleted inside a stream makes', async () => {
+    expect(sql(`DELETE FROM events WHERE position IN (3, 5)`)).toBe(2);
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({
+      ok: false,
+      breaks: [{ stream: `user-${NO_B}`, kind: 'revision-gap', revision: '2', position: '6', expectedRevision: '1' }],
+      missing: [
+        { from: '3', to: '3' },
+        { from: '5', to: '5' },
+      ],
+    });
+  });
+
+  it("the log's last events deleted leave no gap: verify cannot see it, only a digest kept before can", async () => {
+    const kept = await withStore((s) => digestAt(s));
+    expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: true, eventsChecked: 4, breaks: [], missing: [] });
+    await expect(withStore((s) => digestAt(s, BigInt(kept.position)))).rejects.toThrow(/have been removed since/);
+  });
+
+  it('an event that cannot be read is named unreadable, not missing', async () => {
+    expect(sql(`UPDATE events SET data = '{' WHERE position = 2`)).toBe(1);
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, unreadable: [expect.objectContaining({ position: '2' })], missing: [] });
   });
 
   it.each`
@@ -426,6 +463,28 @@ describe('a what-if job while the ledger writes', () => {
       }
     } finally {
       await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a store whose file has a damaged page', () => {
+  it('verify and a digest fail saying the store is damaged and how far the log was read, not SQLite\'s message alone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file);
+      const store = new SqliteEventStore(file);
+      try {
+        // until 2026-11-27: SQLite's "database disk image is malformed" alone (the CLI: "unexpected error")
+        const damaged = /^the store's file is damaged: the log could not be read past position \d+ \(SQLite: database disk image is malformed\); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages$/;
+        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        await expect(digestAt(store)).rejects.toThrow(damaged);
+        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+      } finally {
+        await store.dispose();
+      }
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

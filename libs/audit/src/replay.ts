@@ -1,6 +1,7 @@
 import { DomainError, evaluate, getRuleSet, meterPointJudged, readsOf, requestFromRecord, type DeviceState, type ServiceRequest, type MeterPointState, type RuleSet, type ServiceRequestEvaluatedV1, type UserState } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { UnreadableEventError } from '@ledger/event-store/errors';
+import { eventHash } from '@ledger/event-store/hash-chain';
 import { evolveFor, readEvent, readsMeterPointJudged, stateAt } from './stream-folds';
 
 export interface Difference {
@@ -92,17 +93,27 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
  * A decision given as a copy (a read-model row) is the store's decision at its position, or the
  * copy is damaged (`copyDamaged`: an edited or stale read-model file), not a decision that no longer
  * reproduces: until 2026-11-27 a row edited to another outcome was replayed as recorded so, and the
- * report said the decision did not reproduce. One event read, at the position.
+ * report said the decision did not reproduce. One event read, at the position. Where the store's
+ * event there no longer matches its own hash, the store was edited after the row was projected: an
+ * UnreadableEventError naming it, not the row (until 2026-11-27 the row was blamed and a rebuild
+ * advised, which takes the edit into the read models; found by the red-team probe of the audit side).
  */
 async function checkCopy(store: EventStore, copy: ServiceRequestEvaluatedV1, position: bigint, copyDamaged: (reason: string) => Error): Promise<void> {
   let stored: ReturnType<typeof readEvent>;
+  let event: RecordedEvent | undefined;
   for await (const e of store.readAll({ fromPosition: position, maxCount: 1 })) {
-    if (e.position === position) stored = readEvent(e, {});
+    if (e.position === position) [event, stored] = [e, readEvent(e, {})];
     break;
   }
   if (stored?.type !== 'ServiceRequestEvaluated' || stored.data.request.requestId !== copy.request.requestId) throw copyDamaged(`the store holds no decision of ${copy.request.requestId} at position ${position}`);
   const diffs = differences(stored.data, copy);
-  if (diffs.length) throw copyDamaged(`it differs from the store's decision at position ${position} (${diffs.map((d) => d.path).join(', ')})`);
+  if (!diffs.length) return;
+  const paths = diffs.map((d) => d.path).join(', ');
+  const { $hash, $prevHash } = event!.metadata;
+  if (typeof $hash === 'string' && typeof $prevHash === 'string' && eventHash($prevHash, event!) !== $hash) {
+    throw new UnreadableEventError(event!.stream, event!.revision, event!.position, `its content no longer matches its hash: it was changed in the store after it was recorded (the read models' copy, projected before, differs at ${paths}); verify the store (ledger verify) and do not rebuild the read models from it until the change is explained`);
+  }
+  throw copyDamaged(`it differs from the store's decision at position ${position} (${paths})`);
 }
 
 export type { RecordedEvent };

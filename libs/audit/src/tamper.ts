@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { notTextReason, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { notTextReason, StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
 import { hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
@@ -35,21 +35,29 @@ export interface VerifyReport {
   breaks: Array<{ stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   /** Stored events the code cannot read (broken JSON, an unknown type or schema version): the projector halts at the first. */
   unreadable: Array<{ stream: string; revision: string; position: string; reason: string }>;
+  /**
+   * Runs of positions missing from the log, `from` to `to` inclusive (SQLite only: its writer
+   * numbers the events 1, 2, 3, ... and never deletes one, so a missing position is a row deleted
+   * behind its back, which no chain shows when it was the last event of its stream, or a whole
+   * stream). The log's last events removed leave no gap: only a digest kept earlier shows that.
+   */
+  missing: Array<{ from: string; to: string }>;
 }
 
 /**
  * Walks the whole store once, in commit order, checking every event's hash chain link: its
  * revision follows the previous one of its stream, its `$prevHash` is that event's `$hash`, and
  * its `$hash` matches its content; and (SQLite) that its stored text gives no key twice in one
- * object. Only the last link of each stream is held in memory. With
+ * object, and that no position is missing from the log. Only the last link of each stream is held in memory. With
  * `toPosition`, the log through it (a job: the head when it started, the position it reports).
  */
 export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint): Promise<VerifyReport> {
   const last = new Map<string, { hash: string; revision: bigint } | 'broken'>();
   const breaks: VerifyReport['breaks'] = [];
   const unreadable: VerifyReport['unreadable'] = [];
+  const positions = new PositionRuns(store.kind === 'sqlite');
   let n = 0;
-  for await (const e of readAllNamingUnreadable(store, unreadable, toPosition)) {
+  for await (const e of readAllNamingUnreadable(store, unreadable, positions, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
     if (e.stored?.notText) {
       // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
@@ -82,26 +90,43 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
   onProgress?.(n);
-  return { ok: breaks.length === 0 && unreadable.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable };
+  const missing = positions.missing;
+  return { ok: breaks.length === 0 && unreadable.length === 0 && missing.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable, missing };
+}
+
+/** The runs of positions a walk of a gapless log (from position 1) did not meet; none where the store's positions are not gapless. */
+class PositionRuns {
+  readonly missing: VerifyReport['missing'] = [];
+  private next = 1n;
+  constructor(private readonly gapless: boolean) {}
+
+  /** The walk met `position` (an event read, or one it could not read). */
+  met(position: bigint): void {
+    if (!this.gapless) return;
+    if (position > this.next) this.missing.push({ from: this.next.toString(), to: (position - 1n).toString() });
+    this.next = position + 1n;
+  }
 }
 
 /**
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
- * position + 1).
+ * position + 1). A damaged page of the file ends the walk with a StoreDamagedError saying how far it read.
  */
-async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], toPosition?: bigint): AsyncGenerator<RecordedEvent> {
+async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], positions: PositionRuns, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
       for await (const e of store.readAll({ fromPosition: from, stored: 'not-text-too', ...(toPosition === undefined ? {} : { toPosition }) })) {
+        positions.met(e.position);
         yield e;
         from = e.position + 1n;
       }
       return;
     } catch (err) {
-      if (!(err instanceof UnreadableEventError)) throw err;
+      if (!(err instanceof UnreadableEventError)) throw StoreDamagedError.of(err, from === 'start' ? undefined : from - 1n);
       unreadable.push({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
+      positions.met(err.position);
       from = err.position + 1n;
     }
   }
@@ -128,9 +153,15 @@ export async function digestAt(store: EventStore, position?: bigint): Promise<Di
   const heads = new Map<string, string>();
   let events = 0;
   // No event past `at` is read: one there that does not parse has no part in this digest (until 2026-11-27 the first past it was read, and failed it).
-  for await (const e of store.readAll({ toPosition: at })) {
-    events++;
-    heads.set(e.stream, `${e.revision}:${hashOf(e) ?? '-'}`);
+  let last: bigint | undefined;
+  try {
+    for await (const e of store.readAll({ toPosition: at })) {
+      events++;
+      heads.set(e.stream, `${e.revision}:${hashOf(e) ?? '-'}`);
+      last = e.position;
+    }
+  } catch (err) {
+    throw StoreDamagedError.of(err, last);
   }
   const h = createHash('sha256');
   for (const stream of [...heads.keys()].sort()) h.update(`${stream}\n${heads.get(stream)}\n`);

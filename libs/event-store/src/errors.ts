@@ -105,3 +105,25 @@ export class UnreadableEventError extends Error {
 export function notTextReason(columns: string): string {
   return `its stored ${columns} ${columns.includes(' and ') ? 'are' : 'is'} bytes that are not UTF-8 text (a BLOB): not the text the ledger wrote`;
 }
+
+/**
+ * A walk of the whole log that met a damaged page of the SQLite file (SQLite's `SQLITE_CORRUPT`,
+ * "database disk image is malformed"): where it got to, for an auditor, where SQLite's message
+ * alone said neither that it was the store nor how far the walk had read.
+ */
+export class StoreDamagedError extends Error {
+  override readonly name = 'StoreDamagedError';
+  constructor(
+    /** The last position read before the damage, or undefined when none was. */
+    readonly after: bigint | undefined,
+    readonly reason: string,
+  ) {
+    super(`the store's file is damaged: the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`} (SQLite: ${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
+  }
+
+  /** `err` as a StoreDamagedError when it is SQLite's for a damaged file; else `err`. */
+  static of(err: unknown, after: bigint | undefined): unknown {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? new StoreDamagedError(after, (err as Error).message) : err;
+  }
+}

@@ -9,6 +9,7 @@ import { EventIdConflictError, LogRewrittenError, StoreFullError, StoreUnavailab
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
+import { makeDamagedStore } from './testing/damaged-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -395,6 +396,21 @@ describe('SqliteEventStore specifics', () => {
     } finally {
       await writer.dispose();
       await reader.dispose();
+    }
+  });
+
+  it('a read that meets a damaged page fails with SQLite\'s error, and the end of its snapshot does not take the process down', async () => {
+    const file = path.join(dir, 'damaged.sqlite');
+    await makeDamagedStore(file);
+    const store = new SqliteEventStore(file);
+    try {
+      await expect((async () => { for await (const _ of store.readAll()) void _; })()).rejects.toMatchObject({ code: 'SQLITE_CORRUPT' });
+      // The turn's read transaction ends on the next turn (setImmediate): its COMMIT failed there, uncaught, until 2026-11-27.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await store.headPosition()).toBe(3000n);
+    } finally {
+      await store.dispose();
     }
   });
 

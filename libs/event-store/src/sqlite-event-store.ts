@@ -596,10 +596,21 @@ export class SqliteEventStore implements EventStore {
     setImmediate(this.endSnapshotSoon);
   }
 
+  /**
+   * Ends the turn's read transaction. It wrote nothing, so a COMMIT that fails (its reads met a
+   * damaged page: SQLITE_CORRUPT, which those reads have thrown to their callers) is a ROLLBACK:
+   * thrown here, from the setImmediate that ends the turn, it was uncaught and ended the process
+   * (until 2026-11-27: an API on a store with one damaged page died at its first read).
+   */
   private endSnapshot(): void {
     if (!this.snapshot) return;
     this.snapshot = false;
-    if (this.db.inTransaction) this.stmt.commit.run();
+    if (!this.db.inTransaction) return;
+    try {
+      this.stmt.commit.run();
+    } catch {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    }
   }
 
   /** An append of this store that wrote `events` events, now committed (OwnCommit). */

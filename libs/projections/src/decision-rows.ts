@@ -20,8 +20,11 @@ export function decisionRowData(recorded: RecordedEvent, event: Extract<LedgerEv
 
 /**
  * A row of the read models that does not give back its decision: the read-model file was damaged
- * or edited (the projector writes only decisions that decode, and halts on one that does not).
- * The store is not at fault: rebuilding the read models from it mends the row.
+ * or edited (the projector writes only decisions that decode, and halts on one that does not), or
+ * the store's event was removed, moved or edited with its chain recomputed since the row was
+ * projected, which only verify (and a digest kept before) can tell apart: a rebuild mends the row
+ * once the store verifies. (An edit of the store's event that breaks its hash is named as the
+ * store's: replayDecision's checkCopy.)
  */
 export class ReadModelRowError extends Error {
   constructor(
@@ -30,7 +33,7 @@ export class ReadModelRowError extends Error {
     readonly position: string,
     readonly reason: string,
   ) {
-    super(`the read models' ${table} row of ${key} (position ${position}) does not give back its decision (${reason}): the read-model file is damaged; rebuild it from the store (ledger rebuild, or a rebuild job)`);
+    super(`the read models' ${table} row of ${key} (position ${position}) does not give back its decision (${reason}): the read-model file is damaged, or the store was changed behind the ledger's back since the row was projected; verify the store (ledger verify), then rebuild the read models from it (ledger rebuild, or a rebuild job)`);
   }
 }
 

@@ -135,6 +135,19 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A database file SQLite could not open at start-up (a read-only file or directory, a file cut
+ * short or damaged at its first page), as a ConfigError naming its variable and the file: SQLite's
+ * own message ("unable to open database file", "database disk image is malformed") named neither.
+ * The API's start and the CLI's commands both say it so (until 2026-11-27 the CLI printed
+ * `ledger: unexpected error:` and SQLite's message).
+ */
+export function openError(err: unknown, config: LedgerConfig): unknown {
+  const file = (err as { file?: unknown } | undefined)?.file;
+  const variable = config.store.kind === 'sqlite' && file === config.store.path ? 'LEDGER_SQLITE_PATH' : file === config.readModelPath ? 'LEDGER_READMODEL_PATH' : undefined;
+  return variable ? new ConfigError(variable, `could not be opened (${(err as Error).message})`, file as string) : err;
+}
+
 /** Reads and validates the configuration from an environment (an empty value counts as unset). */
 export function loadConfig(env: Record<string, string | undefined>): LedgerConfig {
   const given: Record<string, string> = {};

@@ -66,13 +66,14 @@ export class AuditController {
     // The last verification that ran to its end (a cancelled or failed one found nothing).
     const job = this.auditJobs.auditJobs({ kind: 'verify', limit: 50 }).items.find((j) => j.state === 'succeeded');
     if (!job) return { none: true };
-    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number; firstMissing?: unknown[] };
     return {
       ok: f.ok,
       eventsChecked: f.eventsChecked,
       streamsChecked: f.streamsChecked,
       breaks: f.firstBreaks,
       unreadable: f.firstUnreadable,
+      missing: f.firstMissing ?? [],
       breakCount: f.breaks,
       at: job.startedAt ?? job.requestedAt,
       seconds: (Date.parse(job.endedAt) - Date.parse(job.startedAt ?? job.requestedAt)) / 1000,

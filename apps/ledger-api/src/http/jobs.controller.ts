@@ -238,13 +238,14 @@ export class JobService implements BeforeApplicationShutdown {
 
 type AuthedRequest = { apiRole?: ApiRole };
 
-/** A job as the API shows it; a verification's breaks and unreadable events are paged. */
+/** A job as the API shows it; a verification's breaks, unreadable events and missing positions are paged. */
 function view(job: AuditJob, page: { offset?: string; limit?: string } = {}) {
   if (job.kind !== 'verify' || !job.result) return job;
   const offset = Math.max(0, Number(page.offset ?? 0) || 0);
   const limit = Math.min(1000, Math.max(1, Number(page.limit ?? 100) || 100));
-  const r = job.result as { breaks: unknown[]; unreadable: unknown[] };
-  return { ...job, result: { ...r, breaks: r.breaks.slice(offset, offset + limit), unreadable: r.unreadable.slice(offset, offset + limit), page: { offset, limit, breaks: r.breaks.length, unreadable: r.unreadable.length } } };
+  const r = job.result as { breaks: unknown[]; unreadable: unknown[]; missing?: unknown[] };
+  const missing = r.missing ?? [];
+  return { ...job, result: { ...r, breaks: r.breaks.slice(offset, offset + limit), unreadable: r.unreadable.slice(offset, offset + limit), missing: missing.slice(offset, offset + limit), page: { offset, limit, breaks: r.breaks.length, unreadable: r.unreadable.length, missing: missing.length } } };
 }
 
 @ApiTags('audit')

@@ -96,9 +96,10 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const ok = r.ok && (!digest || digest.matches);
           print({ ...r, ok, digest }, () =>
             [
-              `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${new Set(r.breaks.map((b) => b.stream)).size} stream(s) broken, ${r.unreadable.length} event(s) unreadable`}`,
+              `${r.eventsChecked} events in ${r.streamsChecked} streams: ${r.ok ? 'every hash chain link holds' : `${new Set(r.breaks.map((b) => b.stream)).size} stream(s) broken, ${r.unreadable.length} event(s) unreadable${r.missing.length ? `, ${r.missing.length} run(s) of positions missing` : ''}`}`,
               ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})${b.reason ? `: ${b.reason}` : ''}`),
               ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
+              ...r.missing.map((m) => `  the log: ${m.from === m.to ? `position ${m.from} is` : `positions ${m.from} to ${m.to} are`} missing (events deleted)`),
               ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );

@@ -394,6 +394,15 @@ serveJobs(async () => {
   }, 30_000);
 });
 
+describe("a verification's record", () => {
+  it('keeps the counts and the first 20 breaks, unreadable events and runs of missing positions (missing only when some are)', () => {
+    const clean = { ok: true, eventsChecked: 9, streamsChecked: 2, breaks: [], unreadable: [], missing: [], position: '9' };
+    expect(findingsOf('verify', clean)).toEqual({ ok: true, eventsChecked: 9, streamsChecked: 2, breaks: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [] });
+    const missing = Array.from({ length: 25 }, (_, i) => ({ from: String(2 * i + 1), to: String(2 * i + 1) }));
+    expect(findingsOf('verify', { ...clean, ok: false, missing })).toEqual({ ok: false, eventsChecked: 9, streamsChecked: 2, breaks: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [], missing: 25, firstMissing: missing.slice(0, 20) });
+  });
+});
+
 describe("a rebuild's record", () => {
   it('keeps the events built and, when its check thread stopped early, why (rebuildInto says so in checkThread)', () => {
     expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9' })).toEqual({ events: 9 });

@@ -50,14 +50,15 @@ export async function runAuditWork(
   }
 }
 
-/** What a job found, in brief, for its record in the store (a verification's breaks are listed up to 20). */
+/** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions are listed up to 20). */
 export function findingsOf(kind: string, result: unknown): Record<string, unknown> {
   const r = result as Record<string, unknown>;
   if (kind === 'rebuild') return r.checkThread === undefined ? { events: r.events } : { events: r.events, checkThread: r.checkThread };
   if (kind === 'verify') {
     const breaks = r.breaks as unknown[];
     const unreadable = r.unreadable as unknown[];
-    return { ok: r.ok, eventsChecked: r.eventsChecked, streamsChecked: r.streamsChecked, breaks: breaks.length, unreadable: unreadable.length, firstBreaks: breaks.slice(0, 20), firstUnreadable: unreadable.slice(0, 20) };
+    const missing = (r.missing as unknown[] | undefined) ?? [];
+    return { ok: r.ok, eventsChecked: r.eventsChecked, streamsChecked: r.streamsChecked, breaks: breaks.length, unreadable: unreadable.length, firstBreaks: breaks.slice(0, 20), firstUnreadable: unreadable.slice(0, 20), ...(missing.length ? { missing: missing.length, firstMissing: missing.slice(0, 20) } : {}) };
   }
   if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
   if (kind !== 'what-if') return {};

@@ -9,6 +9,7 @@ interface Verification {
   streamsChecked: number;
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   unreadable?: Array<{ stream: string; revision: string; position: string; reason: string }>;
+  missing?: Array<{ from: string; to: string }>;
   at?: string;
   seconds?: number;
 }
@@ -22,8 +23,9 @@ interface Digest {
 function verificationView(v: Verification | null): HTMLElement {
   if (!v) return h('p', null, 'No verification has run since the API started.');
   const unreadable = v.unreadable ?? [];
+  const missing = v.missing ?? [];
   const broken = new Set(v.breaks.map((b) => b.stream)).size;
-  const found = [broken ? `${broken} stream(s) broken` : '', unreadable.length ? `${unreadable.length} event(s) unreadable` : ''].filter(Boolean).join(', ');
+  const found = [broken ? `${broken} stream(s) broken` : '', unreadable.length ? `${unreadable.length} event(s) unreadable` : '', missing.length ? `${missing.length} run(s) of positions missing` : ''].filter(Boolean).join(', ');
   return h(
     'div',
     null,
@@ -38,6 +40,7 @@ function verificationView(v: Verification | null): HTMLElement {
       ? table('What broke: the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
       : null,
     unreadable.length ? table('Events the ledger cannot read', ['stream', 'revision', 'position', 'reason'], unreadable.map((u) => [u.stream, u.revision, u.position, u.reason])) : null,
+    missing.length ? table('Positions missing from the log: events deleted', ['from', 'to'], missing.map((m) => [m.from, m.to])) : null,
   );
 }
 
