@@ -37,6 +37,8 @@ function storeConfigOf(store: EventStore, config: LedgerConfig): StoreConfig {
 export interface AppOptions extends CoreOverrides {
   /** Where the JSON log lines go (default: stdout, pretty when it is a terminal). */
   logStream?: Writable;
+  /** The jobs' worker entry (default: the application's, libs/runtime's job-worker; tests: one that meets a full disk). */
+  jobWorker?: { file: string; execArgv?: string[] };
 }
 
 export { LOGGER };
@@ -88,7 +90,7 @@ export class AppModule {
             // Before any job: the half-built files of rebuilds that a killed process left behind.
             const removed = removeOrphanedRebuilds(readModels.file);
             if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
-            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) });
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) });
           },
         },
         JobService,

@@ -221,6 +221,42 @@ describe('a job that fails', () => {
   }, 120_000);
 });
 
+describe('a rebuild on a full disk', () => {
+  it('answers 507 JOB_OUT_OF_SPACE, as a full store does, and its record says what happened', async () => {
+    // The application's job worker, whose rebuilds find their file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
+    const worker = path.join(os.tmpdir(), `full-disk-worker-${process.pid}-${Date.now()}.js`);
+    const src = path.resolve(__dirname, '../../../libs');
+    fs.writeFileSync(
+      worker,
+      `const { ReadModelDb } = require(${JSON.stringify(path.join(src, 'projections/src/read-model-db.ts'))});
+const bulk = ReadModelDb.prototype.bulk;
+ReadModelDb.prototype.bulk = function (work, options) {
+  return bulk.call(this, () => {
+    this.db.exec('VACUUM');
+    this.db.pragma('max_page_count = ' + this.db.pragma('page_count', { simple: true }));
+    return work();
+  }, options);
+};
+require(${JSON.stringify(path.join(src, 'runtime/src/job-worker.ts'))});
+`,
+    );
+    const t = await startTestApp('baseline', {}, { jobWorker: { file: worker, execArgv: ['--require', 'tsx/cjs'] } });
+    try {
+      await estate(t);
+      const res = await t.as('admin').post('/admin/rebuild');
+      expect(res.status).toBe(507); // 500 JOB_FAILED until 2026-11-27
+      expect(res.body).toMatchObject({ error: 'Insufficient Storage', code: 'JOB_OUT_OF_SPACE', jobId: expect.any(String), message: expect.stringMatching(/^the rebuild job .* failed: database or disk is full$/) });
+      expect((await t.as('auditor').get(`/jobs/${res.body.jobId}`).expect(200)).body).toMatchObject({ state: 'failed', error: 'database or disk is full', outOfSpace: true });
+      const recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
+      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: 'database or disk is full' }]);
+      expect(fs.readdirSync(t.dir).filter((f) => f.includes('.rebuild-'))).toEqual([]);
+    } finally {
+      await t.close();
+      fs.rmSync(worker, { force: true });
+    }
+  }, 120_000);
+});
+
 describe('a rebuild whose process was killed', () => {
   it('leaves no half-built file behind once the API starts again; a live process\'s file is kept', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rebuilds-'));

@@ -42,8 +42,8 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
 
 /**
  * A synchronous route's job that did not succeed: cancelled (by another caller: DELETE /jobs/:id),
- * a 409 saying so; failed (a stored event it could not read, say), a 500 with the job's own reason,
- * not an opaque one.
+ * a 409 saying so; failed for want of space (a full disk), a 507 as a full store's append; failed
+ * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one.
  */
 export class JobEndedError extends Error {
   override readonly name = 'JobEndedError';
@@ -52,6 +52,7 @@ export class JobEndedError extends Error {
     readonly jobId: string,
     readonly state: string,
     readonly reason: string | null,
+    readonly outOfSpace = false,
   ) {
     super(state === 'cancelled' ? `the ${kind} job ${jobId} was cancelled (DELETE /jobs/:id) before it ended: ask again` : `the ${kind} job ${jobId} ${state}${reason ? `: ${reason}` : ''}`);
   }
@@ -222,7 +223,7 @@ export class JobService implements BeforeApplicationShutdown {
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
-    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null);
+    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
   }
 

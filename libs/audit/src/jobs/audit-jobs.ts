@@ -39,6 +39,8 @@ export interface AuditJob {
   progress: { done: number; total: number | null; perSecond: number | null; expectedEnd: string | null };
   result?: unknown;
   error?: string;
+  /** A failed job failed for want of space (SQLITE_FULL: a full disk): the API answers it 507, as a full store's append. */
+  outOfSpace?: true;
 }
 
 export interface AuditJobsOptions {
@@ -247,7 +249,7 @@ export class AuditJobs {
     this.updates.next(job);
     const started = Date.now();
     let settled = false;
-    const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }, reusable = false) => {
+    const finish = async (state: AuditJobState, extra: Ending, reusable = false) => {
       if (settled || isEnded(job.state) || this.cancelling.has(job.id)) return;
       settled = true;
       this.workers.delete(job.id);
@@ -271,7 +273,7 @@ export class AuditJobs {
           this.next();
         }
       } else if (m.type === 'result') void finish('succeeded', { result: m.result }, m.reusable === true);
-      else void finish('failed', { error: m.error });
+      else void finish('failed', { error: m.error, outOfSpace: m.outOfSpace });
     };
     const onError = (err: Error) => void finish('failed', { error: err.message });
     const onExit = (code: number) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` });
@@ -303,12 +305,13 @@ export class AuditJobs {
    * and only then does the job show its end state, so nobody reads `succeeded` before the swap is
    * done and the job is recorded; meanwhile it shows `running` and cannot be cancelled.
    */
-  private async end(job: AuditJob, state: AuditJobState, extra: { result?: unknown; error?: string }): Promise<void> {
+  private async end(job: AuditJob, state: AuditJobState, extra: Ending): Promise<void> {
     if (isEnded(job.state) || this.ending.has(job.id)) return;
     this.ending.add(job.id);
     const ended: AuditJob = { ...job, state, endedAt: new Date().toISOString() };
     if (extra.result !== undefined) ended.result = extra.result;
     if (extra.error !== undefined) ended.error = extra.error;
+    if (extra.outOfSpace) ended.outOfSpace = true;
     if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
     try {
       await this.options.onEnded?.(ended);
@@ -324,6 +327,9 @@ export class AuditJobs {
     for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
   }
 }
+
+/** How a job ended, besides its state: its result, or why it did not succeed. */
+type Ending = { result?: unknown; error?: string; outOfSpace?: true };
 
 /**
  * The threads a job would take: a what-if's (one for a page judged in one pass); a rebuild's
