@@ -13,6 +13,7 @@ import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
+import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
 import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
@@ -94,6 +95,7 @@ export class AppModule {
           },
         },
         JobService,
+        HttpDrain,
       ],
     };
   }

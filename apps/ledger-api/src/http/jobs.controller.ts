@@ -228,9 +228,10 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The jobs close before the HTTP server stops (Nest's beforeApplicationShutdown comes before it
-   * closes the server and waits for the requests in flight): a request waiting on a job, or asking
-   * for one, meanwhile is answered 503 SHUTTING_DOWN at once rather than holding the shutdown.
+   * The jobs close as shutdown begins (HttpDrain closes them before it waits for the requests in
+   * flight): a request waiting on a job, or asking for one, meanwhile is answered 503 SHUTTING_DOWN
+   * at once rather than holding the shutdown. Here again, for an application without the drain: it
+   * waits for the same close.
    */
   async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.close();
