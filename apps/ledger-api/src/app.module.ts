@@ -1,4 +1,4 @@
-import { Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -6,15 +6,16 @@ import type { Writable } from 'node:stream';
 import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
-import { Projector, ReadModelDb, ReadModelsNotOfStoreError } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
+import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
-import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
+import { instanceOf, JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
@@ -24,6 +25,31 @@ class StartProjector implements OnApplicationBootstrap {
   constructor(private readonly projector: Projector) {}
   onApplicationBootstrap(): void {
     this.projector.start();
+  }
+}
+
+/** The API instance that runs this process's jobs (instanceOf: its read models'). */
+const JOB_INSTANCE = Symbol('JOB_INSTANCE');
+
+/** Once the app has started (its projector following the store): the jobs a process before this one started and never ended, recorded as interrupted (JobService.recordInterrupted), in the background. */
+@Injectable()
+class RecordInterruptedJobs implements OnApplicationBootstrap {
+  private readonly log = new NestLogger('jobs');
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly projector: Projector,
+    private readonly queries: AuditJobQueries,
+    private readonly ledger: Ledger,
+    private readonly jobs: AuditJobs,
+    @Inject(JOB_INSTANCE) private readonly instance: string,
+  ) {}
+  onApplicationBootstrap(): void {
+    JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, this.instance).then(
+      (jobs) => {
+        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by a process before this one that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
+      },
+      (err: unknown) => this.log.error(`the jobs a process before this one left running could not be recorded as interrupted: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 }
 
@@ -37,6 +63,8 @@ function storeConfigOf(store: EventStore, config: LedgerConfig): StoreConfig {
 export interface AppOptions extends CoreOverrides {
   /** Where the JSON log lines go (default: stdout, pretty when it is a terminal). */
   logStream?: Writable;
+  /** The jobs' worker entry (default: the application's, libs/runtime's job-worker; tests: one that meets a full disk). */
+  jobWorker?: { file: string; execArgv?: string[] };
 }
 
 export { LOGGER };
@@ -81,17 +109,20 @@ export class AppModule {
         },
         Metrics,
         StartProjector,
+        { provide: JOB_INSTANCE, inject: [ReadModelDb], useFactory: (readModels: ReadModelDb) => instanceOf(readModels.file) },
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb) => {
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb, JOB_INSTANCE],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb, instance: string) => {
             // Before any job: the half-built files of rebuilds that a killed process left behind.
             const removed = removeOrphanedRebuilds(readModels.file);
             if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
-            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: jobWorker(), onEnded: JobService.onEnded(ledger, projector, readModels) });
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, instance), onEnded: JobService.onEnded(ledger, projector, readModels) });
           },
         },
         JobService,
+        RecordInterruptedJobs,
+        HttpDrain,
       ],
     };
   }

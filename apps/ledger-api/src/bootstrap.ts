@@ -8,6 +8,7 @@ import type { LedgerConfig } from '@ledger/runtime';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule, LOGGER, type AppOptions } from './app.module';
 import { API_KEY_HEADER } from './http/api-keys';
+import { HttpDrain } from './http/drain';
 import { useIntakeBodyParsers } from './http/body';
 import { requestLog, type LoggedRequest } from './http/request-log';
 import { Metrics } from './metrics';
@@ -34,6 +35,8 @@ export async function createApp(config: LedgerConfig, options: AppOptions = {}):
       metrics.httpSeconds.observe(labels, seconds);
     }),
   );
+  // Second: at shutdown, a request that arrives on a kept-alive connection is answered 503 here, and those in flight are counted until answered (HttpDrain).
+  app.use(app.get(HttpDrain).middleware);
   app.use(helmet());
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
   useIntakeBodyParsers(app);

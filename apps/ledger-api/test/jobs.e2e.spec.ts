@@ -40,7 +40,8 @@ describe('audit jobs', () => {
   afterAll(() => t.close());
 
   it('a verify job answers 202 at once, runs on a worker, ends with its result, and is recorded in the store', async () => {
-    const head = (await t.store.headPosition())!.toString();
+    // Its start is recorded before it runs (since 2026-11-27): it covers the event of its own start.
+    const head = ((await t.store.headPosition())! + 1n).toString();
     const started = await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202);
     expect(started.body).toMatchObject({ id: expect.any(String), kind: 'verify', state: expect.stringMatching(/queued|running/), requestedBy: 'api:auditor' });
     const job = await ended(t, started.body.id);
@@ -51,9 +52,9 @@ describe('audit jobs', () => {
       recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body;
     }
     expect(recorded.items[0]).toMatchObject({ jobId: job.id, kind: 'verify', state: 'succeeded', requestedBy: 'api:auditor', positionThrough: head, findings: { ok: true, eventsChecked: Number(head), breaks: 0, unreadable: 0 }, error: null });
-    // the record is an event like any other: hash-chained, and counted by the next verification
+    // the record is an event like any other: hash-chained, and counted by the next verification (with its own start)
     const again = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id);
-    expect(again.result).toMatchObject({ ok: true, eventsChecked: Number(head) + 1 });
+    expect(again.result).toMatchObject({ ok: true, eventsChecked: Number(head) + 2 });
   }, 120_000);
 
   it('a what-if job and a digest job answer what the synchronous routes answer', async () => {
@@ -217,6 +218,42 @@ describe('a job that fails', () => {
     } finally {
       raw.close();
       await t.close();
+    }
+  }, 120_000);
+});
+
+describe('a rebuild on a full disk', () => {
+  it('answers 507 JOB_OUT_OF_SPACE, as a full store does, and its record says what happened', async () => {
+    // The application's job worker, whose rebuilds find their file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
+    const worker = path.join(os.tmpdir(), `full-disk-worker-${process.pid}-${Date.now()}.js`);
+    const src = path.resolve(__dirname, '../../../libs');
+    fs.writeFileSync(
+      worker,
+      `const { ReadModelDb } = require(${JSON.stringify(path.join(src, 'projections/src/read-model-db.ts'))});
+const bulk = ReadModelDb.prototype.bulk;
+ReadModelDb.prototype.bulk = function (work, options) {
+  return bulk.call(this, () => {
+    this.db.exec('VACUUM');
+    this.db.pragma('max_page_count = ' + this.db.pragma('page_count', { simple: true }));
+    return work();
+  }, options);
+};
+require(${JSON.stringify(path.join(src, 'runtime/src/job-worker.ts'))});
+`,
+    );
+    const t = await startTestApp('baseline', {}, { jobWorker: { file: worker, execArgv: ['--require', 'tsx/cjs'] } });
+    try {
+      await estate(t);
+      const res = await t.as('admin').post('/admin/rebuild');
+      expect(res.status).toBe(507); // 500 JOB_FAILED until 2026-11-27
+      expect(res.body).toMatchObject({ error: 'Insufficient Storage', code: 'JOB_OUT_OF_SPACE', jobId: expect.any(String), message: expect.stringMatching(/^the rebuild job .* failed: database or disk is full$/) });
+      expect((await t.as('auditor').get(`/jobs/${res.body.jobId}`).expect(200)).body).toMatchObject({ state: 'failed', error: 'database or disk is full', outOfSpace: true });
+      const recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
+      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: 'database or disk is full' }]);
+      expect(fs.readdirSync(t.dir).filter((f) => f.includes('.rebuild-'))).toEqual([]);
+    } finally {
+      await t.close();
+      fs.rmSync(worker, { force: true });
     }
   }, 120_000);
 });

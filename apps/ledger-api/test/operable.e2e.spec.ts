@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ledgerEventOf, parseServiceRequest } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
 import { serve } from '../src/main';
@@ -206,4 +207,61 @@ describe('configured access', () => {
       await t.close();
     }
   });
+});
+
+describe('shutdown with requests in flight', () => {
+  /** A raw connection: what it has been answered so far, and when it closed. */
+  function connect(port: number) {
+    const socket = net.connect(port, '127.0.0.1');
+    let answered = '';
+    socket.on('data', (d) => (answered += d.toString('utf8')));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined); // a reset shows as an answer never given
+    return { socket, closed, answered: () => answered };
+  }
+
+  it('answers the requests being handled (Connection: close) and records them, handles nothing sent after them on their connection (503), then closes', async () => {
+    const t = await startTestApp();
+    const { HttpDrain } = await import('../src/http/drain');
+    const drain = t.app.get(HttpDrain);
+    await estate(t);
+    const port = Number(new URL(await t.app.getUrl()).port);
+    const body = JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1' });
+    const next = JSON.stringify({ requestId: `${SUPPLIER}:${ESME}:2`, srv: '4.1.1' });
+    const head = (b: string) => `POST /service-requests HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: dev-intake-key\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n`;
+    // In flight: its headers read, half its body not yet sent.
+    const inFlight = connect(port);
+    inFlight.socket.write(`${head(body)}${body.slice(0, 10)}`);
+    for (let i = 0; i < 500 && drain.requestsInFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(drain.requestsInFlight).toBe(1);
+    // A kept-alive connection, answered already.
+    const idle = connect(port);
+    idle.socket.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    for (let i = 0; i < 500 && !idle.answered().includes('"status"'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(idle.answered()).toMatch(/^HTTP\/1\.1 200 /);
+    const closing = t.app.close();
+    await new Promise((r) => setTimeout(r, 50));
+    // Idle at the drain's start: closed.
+    await idle.closed;
+    // The rest of its body, and another request after it on the same connection (pipelined), sent during the drain.
+    inFlight.socket.write(`${body.slice(10)}${head(next)}${next}`);
+    await inFlight.closed;
+    const answers = inFlight.answered().split(/(?=HTTP\/1\.1 )/);
+    expect(answers.slice(1).every((a) => /^HTTP\/1\.1 503 /.test(a))).toBe(true); // if its reply went out at all
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answers[0]).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answers[0]).toContain('"written":true');
+    await closing;
+    expect(drain.requestsInFlight).toBe(0);
+    // What it answered 200 is in the store; what it never read is not.
+    const store = new SqliteEventStore(t.storeFile);
+    try {
+      const decided: string[] = [];
+      for await (const e of store.readStream(`device-${ESME}`)) if (e.type === 'ServiceRequestEvaluated') decided.push((ledgerEventOf(e.stream, e.type, e.data)!.data as { request: { requestId: string } }).request.requestId);
+      expect(decided).toEqual([`${SUPPLIER}:${ESME}:1`]);
+    } finally {
+      await store.dispose();
+      fs.rmSync(t.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

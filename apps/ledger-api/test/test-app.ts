@@ -6,6 +6,7 @@ import request from 'supertest';
 import { Writable } from 'node:stream';
 import { SqliteEventStore, type EventStore } from '@ledger/event-store';
 import { loadConfig } from '@ledger/runtime';
+import type { AppOptions } from '../src/app.module';
 import { createApp } from '../src/bootstrap';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
@@ -26,7 +27,7 @@ export function useTestStore(factory: () => Promise<TestStore>): void {
  * The real Nest app on a temporary SQLite store (or the one `useTestStore` gives), as `npm start`
  * builds it (the configuration read from `env` over the defaults). Its JSON log lines are kept in `logs`.
  */
-export async function startTestApp(ruleSet = 'baseline', env: Record<string, string> = {}) {
+export async function startTestApp(ruleSet = 'baseline', env: Record<string, string> = {}, options: Pick<AppOptions, 'jobWorker'> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-e2e-'));
   const storeFile = path.join(dir, 'ledger.sqlite');
   const made: TestStore = makeStore ? await makeStore() : { store: new SqliteEventStore(storeFile), release: async () => undefined };
@@ -39,7 +40,7 @@ export async function startTestApp(ruleSet = 'baseline', env: Record<string, str
     },
   });
   const config = loadConfig({ LEDGER_SQLITE_PATH: storeFile, LEDGER_RULE_SET: ruleSet, ...env });
-  const app: INestApplication = await createApp(config, { store, logStream });
+  const app: INestApplication = await createApp(config, { store, logStream, ...options });
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const http = () => request(url.replace('[::1]', '127.0.0.1'));

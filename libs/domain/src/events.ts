@@ -142,7 +142,8 @@ export interface AuditJobRecordedV1 {
   schemaVersion: 1;
   jobId: string;
   kind: string;
-  state: 'succeeded' | 'failed' | 'cancelled';
+  /** `interrupted` (since 2026-11-27): its start was recorded (AuditJobStarted), and the API that ran it stopped before it ended; recorded when that API started again. */
+  state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   requestedBy: string;
   requestedAt: Instant;
   startedAt: Instant | null;
@@ -156,13 +157,32 @@ export interface AuditJobRecordedV1 {
   error: string | null;
 }
 
+/**
+ * An audit job that started (since 2026-11-27), in its stream (`auditjob-<id>`) before its end
+ * (AuditJobRecorded): so that a job whose API stopped before it ended leaves a trace, recorded as
+ * `interrupted` when that API starts again. `instance`: the API that runs it (its read models'),
+ * which alone may say it is not running any more.
+ */
+export interface AuditJobStartedV1 {
+  schemaVersion: 1;
+  jobId: string;
+  kind: string;
+  requestedBy: string;
+  requestedAt: Instant;
+  startedAt: Instant;
+  /** What it asked (rule set, filter, position). */
+  params: Record<string, unknown>;
+  instance: string;
+}
+
 export type LedgerEvent =
   | { type: 'UserRoleRegistered'; data: UserRoleRegisteredV1 }
   | { type: 'DeviceInventoryChanged'; data: DeviceInventoryChangedV1 }
   | { type: 'RegistrationChanged'; data: RegistrationChangedV1 }
   | { type: 'CertificatePlaced'; data: CertificatePlacedV1 }
   | { type: 'ServiceRequestEvaluated'; data: ServiceRequestEvaluatedV1 }
-  | { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 };
+  | { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }
+  | { type: 'AuditJobStarted'; data: AuditJobStartedV1 };
 
 export type LedgerEventType = LedgerEvent['type'];
 export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
@@ -172,6 +192,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'CertificatePlaced',
   'ServiceRequestEvaluated',
   'AuditJobRecorded',
+  'AuditJobStarted',
 ];
 
 /** The schema versions this code reads, per type; the last is the one it writes (see each type for when an older one is still written). */
@@ -182,6 +203,7 @@ const KNOWN_VERSIONS: Record<LedgerEventType, readonly number[]> = {
   CertificatePlaced: [1],
   ServiceRequestEvaluated: [1, 2, 3],
   AuditJobRecorded: [1],
+  AuditJobStarted: [1],
 };
 
 const CURRENT_VERSION: Record<LedgerEventType, number> = {
@@ -191,6 +213,7 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
   CertificatePlaced: 1,
   ServiceRequestEvaluated: 3,
   AuditJobRecorded: 1,
+  AuditJobStarted: 1,
 };
 
 /**

@@ -4,6 +4,7 @@ import {
   parseRecordRegistration,
   parseRegisterUserRole,
   type AuditJobRecordedV1,
+  type AuditJobStartedV1,
   type ChangeInventoryInput,
   type LedgerCommand,
   type PlaceCertificateInput,
@@ -15,7 +16,7 @@ import {
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
 import { CommandHandler, type CommandWiring, type Handled } from './commands/handler';
-import { recordAuditJob } from './commands/audit-job';
+import { recordAuditJob, recordAuditJobStart } from './commands/audit-job';
 import { changeInventory, placeCertificate } from './commands/device';
 import { recordRegistration } from './commands/meter-point';
 import { submitResult, submitServiceRequest, type SubmitResult } from './commands/service-request';
@@ -89,6 +90,11 @@ export class Ledger {
     return this.execute({ kind: 'RecordAuditJob', job }, ctx);
   }
 
+  /** Records an audit job's start (idempotent by job id), the first event of its stream: its end follows it. */
+  async recordAuditJobStart(start: Omit<AuditJobStartedV1, 'schemaVersion'>, ctx: CommandContext): Promise<CommandResult> {
+    return this.execute({ kind: 'RecordAuditJobStart', start }, ctx);
+  }
+
   private handle(command: RecordCommand, ctx: CommandContext): Promise<Handled> {
     const run = <C, S>(wiring: CommandWiring<C, S>, c: C) => this.commands.handle(wiring, c, ctx);
     switch (command.kind) {
@@ -102,6 +108,8 @@ export class Ledger {
         return run(placeCertificate, command);
       case 'RecordAuditJob':
         return run(recordAuditJob, command);
+      case 'RecordAuditJobStart':
+        return run(recordAuditJobStart, command);
     }
   }
 }

@@ -13,7 +13,8 @@ import { JobEndedError } from './jobs.controller';
  * again with other content (a FactReusedError: a RequestID, a record id, a placement), or after
  * another fact at its instant (FactChangedSinceError), a 409; a stored event the code cannot read a 500 with code
  * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
- * a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507.
+ * a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507, and so a job that failed
+ * for want of space (a rebuild on a full disk).
  */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -43,6 +44,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof WrongExpectedRevisionError || err instanceof EventIdConflictError) return send(409, 'Conflict', err.message);
     if (err instanceof JobEndedError) {
       if (err.state === 'cancelled') return send(409, 'Conflict', err.message, { code: 'JOB_CANCELLED', jobId: err.jobId });
+      if (err.outOfSpace) return send(507, 'Insufficient Storage', err.message, { code: 'JOB_OUT_OF_SPACE', jobId: err.jobId });
       this.logger.error({ msg: err.message, correlationId });
       return send(500, 'Internal Server Error', err.message, { code: 'JOB_FAILED', jobId: err.jobId });
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
@@ -42,8 +43,8 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
 
 /**
  * A synchronous route's job that did not succeed: cancelled (by another caller: DELETE /jobs/:id),
- * a 409 saying so; failed (a stored event it could not read, say), a 500 with the job's own reason,
- * not an opaque one.
+ * a 409 saying so; failed for want of space (a full disk), a 507 as a full store's append; failed
+ * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one.
  */
 export class JobEndedError extends Error {
   override readonly name = 'JobEndedError';
@@ -52,6 +53,7 @@ export class JobEndedError extends Error {
     readonly jobId: string,
     readonly state: string,
     readonly reason: string | null,
+    readonly outOfSpace = false,
   ) {
     super(state === 'cancelled' ? `the ${kind} job ${jobId} was cancelled (DELETE /jobs/:id) before it ended: ask again` : `the ${kind} job ${jobId} ${state}${reason ? `: ${reason}` : ''}`);
   }
@@ -120,6 +122,35 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * The API instance that runs this process's jobs, as recorded in each job's start: its read
+ * models' (`<read models>.instance`, made once with a random id, kept across restarts). Each API
+ * has read models of its own (two on one store, `docker compose --scale`, each a volume), so a
+ * start recorded under this id, and not ended, was a job of a process before this one on the same
+ * read models, which stopped before it ended: never another API's running job. Read models in
+ * memory give a new id each start (a predecessor's jobs are then never found).
+ */
+export function instanceOf(readModelsFile: string): string {
+  if (readModelsFile === ':memory:') return randomUUID();
+  const file = `${readModelsFile}.instance`;
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const id = randomUUID();
+  try {
+    fs.writeFileSync(file, `${id}\n`, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8').trim(); // another process made it meanwhile
+    throw err;
+  }
+  return id;
+}
+
+/** Why a job that started and never ended is recorded as interrupted. */
+export const INTERRUPTED = 'the API stopped before the job ended (recorded when it started again)';
+
 /** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
 let rebuildFiles = 0;
 
@@ -161,6 +192,54 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
 @Injectable()
 export class JobService implements BeforeApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
+
+  /** A job's start, recorded before it runs (a part of a larger run, `record: false`, is not): with `instance`, the API that runs it. */
+  static onStarted(ledger: Ledger, instance: string) {
+    return async (job: AuditJob) => {
+      if (!job.record) return;
+      await ledger.recordAuditJobStart(
+        { jobId: job.id, kind: job.kind, requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt!, params: job.params as Record<string, unknown>, instance },
+        { actor: job.requestedBy },
+      );
+    };
+  }
+
+  /**
+   * At start-up: the jobs this instance started and never ended (a process before this one was
+   * killed, or the machine stopped, while they ran) are recorded as `interrupted`, and shown with
+   * this process's jobs. Once the read models hold the store's head as it was when this process
+   * started (every start and end a predecessor recorded). Answers them.
+   */
+  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[]> {
+    const head = await store.headPosition();
+    while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
+      if (jobs.isClosed || projector.halted) return [];
+    }
+    const interrupted: AuditJob[] = [];
+    for (const start of queries.unended(instance)) {
+      if (jobs.get(start.jobId)) continue; // this process's own (its ids are new)
+      const job: AuditJob = {
+        id: start.jobId,
+        kind: start.kind,
+        params: start.params as AuditJobParams,
+        state: 'interrupted',
+        requestedBy: start.requestedBy,
+        record: true,
+        requestedAt: start.requestedAt,
+        startedAt: start.startedAt,
+        endedAt: new Date().toISOString(),
+        progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
+        error: INTERRUPTED,
+      };
+      await ledger.recordAuditJob(
+        { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
+        { actor: 'api:startup' },
+      );
+      jobs.adopt(job);
+      interrupted.push(job);
+    }
+    return interrupted;
+  }
 
   /**
    * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
@@ -222,14 +301,15 @@ export class JobService implements BeforeApplicationShutdown {
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
-    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null);
+    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
   }
 
   /**
-   * The jobs close before the HTTP server stops (Nest's beforeApplicationShutdown comes before it
-   * closes the server and waits for the requests in flight): a request waiting on a job, or asking
-   * for one, meanwhile is answered 503 SHUTTING_DOWN at once rather than holding the shutdown.
+   * The jobs close as shutdown begins (HttpDrain closes them before it waits for the requests in
+   * flight): a request waiting on a job, or asking for one, meanwhile is answered 503 SHUTTING_DOWN
+   * at once rather than holding the shutdown. Here again, for an application without the drain: it
+   * waits for the same close.
    */
   async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.close();

@@ -410,3 +410,56 @@ describe("a rebuild's record", () => {
     expect(findingsOf('rebuild', { events: 9, file: 'f', position: '9', checkThread: stopped })).toEqual({ events: 9, checkThread: stopped });
   });
 });
+
+describe("a job's start (onStarted) and its end", () => {
+  it('its worker is given the job once its start is recorded, so its end comes after; a start that could not be recorded is said in its error', async () => {
+    const seen: string[] = [];
+    let release!: () => void;
+    const recorded = new Promise<void>((r) => (release = r));
+    const jobs = new AuditJobs({
+      store: { kind: 'sqlite', path: ':memory:' },
+      worker: reusable,
+      onStarted: async (job) => {
+        if ((job.params as { fail?: boolean }).fail) throw new Error('store out of space');
+        await recorded;
+        seen.push(`started ${job.id}`);
+      },
+      onEnded: (job) => void seen.push(`ended ${job.id}`),
+    });
+    const first = jobs.start('verify', {}, 'auditor');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(jobs.get(first.id)).toMatchObject({ state: 'running', progress: { done: 0 } }); // its worker has not been given it
+    release();
+    expect(await jobs.done(first.id)).toMatchObject({ state: 'succeeded' });
+    expect(seen).toEqual([`started ${first.id}`, `ended ${first.id}`]);
+    expect(await run(jobs, 'verify', { fail: true })).toMatchObject({ state: 'failed', error: 'it failed; its start could not be recorded: store out of space' });
+    await jobs.close();
+  });
+
+  it('a job cancelled while its start is being recorded never runs; close() waits for such a start', async () => {
+    const beat = new SharedArrayBuffer(4);
+    let release!: () => void;
+    const recorded = new Promise<void>((r) => (release = r));
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable, onStarted: () => recorded });
+    const job = jobs.start('verify', { beat } as unknown as AuditJobParams, 'auditor');
+    const cancelled = jobs.cancel(job.id);
+    const closed = jobs.close();
+    release();
+    expect(await cancelled).toBe(true);
+    await closed;
+    expect(jobs.get(job.id)).toMatchObject({ state: 'cancelled' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(Atomics.load(new Int32Array(beat), 0)).toBe(0);
+  });
+
+  it('adopt() shows an ended job this runner never ran, with its own', async () => {
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: reusable });
+    const interrupted: AuditJob = { id: 'old', kind: 'verify', params: {}, state: 'interrupted', requestedBy: 'api:auditor', record: true, requestedAt: '2026-11-27T10:00:00.000Z', startedAt: '2026-11-27T10:00:00.100Z', endedAt: '2026-11-27T11:00:00.000Z', progress: { done: 0, total: null, perSecond: null, expectedEnd: null }, error: 'stopped' };
+    jobs.adopt(interrupted);
+    expect(jobs.get('old')).toEqual(interrupted);
+    expect(await jobs.cancel('old')).toBe(false);
+    const own = await run(jobs, 'verify', {});
+    expect(jobs.list().map((j) => j.id)).toEqual([own.id, 'old']);
+    await jobs.close();
+  });
+});

@@ -21,7 +21,8 @@ export const JOB_YOUNG_GENERATION_MB = 96;
 /** The threads a rebuild job takes when they are free: its own, and a second that reads and checks the events ahead of it (rebuildInto's `threads`). */
 export const REBUILD_THREADS = 2;
 
-export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** `interrupted`: a job a process before this one started and never ended (it stopped first); see AuditJobs.adopt. */
+export type AuditJobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface AuditJob {
   id: string;
@@ -39,6 +40,8 @@ export interface AuditJob {
   progress: { done: number; total: number | null; perSecond: number | null; expectedEnd: string | null };
   result?: unknown;
   error?: string;
+  /** A failed job failed for want of space (SQLITE_FULL: a full disk): the API answers it 507, as a full store's append. */
+  outOfSpace?: true;
 }
 
 export interface AuditJobsOptions {
@@ -63,6 +66,8 @@ export interface AuditJobsOptions {
    * which sets it on its own thread (see serveJobs).
    */
   nice?: number;
+  /** Called once per job as it starts running, before its worker is given the job (it waits for this to settle): to record its start (see `record`). What it throws is added to the job's error; the job runs on. */
+  onStarted?: (job: AuditJob) => unknown;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
@@ -108,6 +113,10 @@ export class AuditJobs {
   private readonly cancelling = new Set<string>();
   /** Jobs whose end handling (onEnded) is under way: they still show their running state. */
   private readonly ending = new Set<string>();
+  /** Each running job's onStarted, settled: a failure's message. */
+  private readonly starts = new Map<string, Promise<string | undefined>>();
+  /** Jobs whose start is being recorded, not yet given to a worker: the threads each holds. */
+  private readonly recording = new Map<string, number>();
   /** Workers terminated after their job answered (not kept idle): close() waits for their exit. */
   private readonly dropped = new Set<Promise<number>>();
 
@@ -158,6 +167,17 @@ export class AuditJobs {
     return queued ?? this.start(kind, params, requestedBy, record);
   }
 
+  /**
+   * Shows an ended job that this runner never ran (one a process before it started and never
+   * ended, as recorded): listed and got as any ended job, and dropped with them (`keep`).
+   */
+  adopt(job: AuditJob): void {
+    if (this.jobs.has(job.id) || !isEnded(job.state)) return;
+    this.jobs.set(job.id, job);
+    this.updates.next(job);
+    this.forgetOld();
+  }
+
   get(id: string): AuditJob | undefined {
     return this.jobs.get(id);
   }
@@ -197,9 +217,9 @@ export class AuditJobs {
   async close(): Promise<void> {
     this.closed = true;
     // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
-    while (this.queue.length > 0 || this.workers.size > 0 || this.ending.size > 0) {
+    while (this.queue.length > 0 || this.workers.size > 0 || this.recording.size > 0 || this.ending.size > 0) {
       const ending = [...this.ending].map((id) => this.done(id));
-      for (const id of [...this.queue, ...this.workers.keys()]) await this.cancel(id);
+      for (const id of [...this.queue, ...this.workers.keys(), ...this.recording.keys()]) await this.cancel(id);
       await Promise.all(ending);
     }
     await Promise.all([...this.idle.splice(0).map(({ worker }) => worker.terminate()), ...this.dropped]);
@@ -208,15 +228,39 @@ export class AuditJobs {
   private next(): void {
     if (this.closed) return; // nothing new starts at shutdown
     const budget = Math.max(this.maxRunning, this.whatIfThreads);
-    while (this.workers.size < this.maxRunning && this.queue.length > 0) {
-      const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), 0);
+    while (this.workers.size + this.recording.size < this.maxRunning && this.queue.length > 0) {
+      const free = budget - [...this.workers.values()].reduce((n, w) => n + (this.threads.get(w) ?? 1), [...this.recording.values()].reduce((n, t) => n + t, 0));
       if (free < 1) return;
       const job = this.jobs.get(this.queue.shift()!)!;
       this.run(job, Math.min(wantedThreads(job, this.whatIfThreads), free));
     }
   }
 
+  /**
+   * A job starts running: its start is recorded (onStarted), with its threads held meanwhile,
+   * before its worker is given it, so that what it covers (the store's head as its worker finds
+   * it) always holds its own start. A job cancelled meanwhile is never given to a worker.
+   */
   private run(job: AuditJob, threads: number): void {
+    job.state = 'running';
+    job.startedAt = new Date().toISOString();
+    this.updates.next(job);
+    const onStarted = this.options.onStarted;
+    if (!onStarted) return this.launch(job, threads);
+    this.recording.set(job.id, threads);
+    const recorded = (async () => onStarted(job))().then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    this.starts.set(job.id, recorded);
+    void recorded.then(() => {
+      this.recording.delete(job.id);
+      if (isEnded(job.state) || this.ending.has(job.id)) return this.next(); // cancelled meanwhile
+      this.launch(job, threads);
+    });
+  }
+
+  private launch(job: AuditJob, threads: number): void {
     const data: JobData = { kind: job.kind, store: this.options.store, params: job.params, threads, nice: this.options.nice ?? 0 };
     const idle = this.idle.pop();
     let worker: Worker;
@@ -235,19 +279,14 @@ export class AuditJobs {
       // the reason, and the queue goes on. A waiting worker that could not be given it (parameters
       // that do not clone) was sent nothing: it waits again. Meanwhile the job shows running, as any job being ended.
       if (idle) this.release(idle.worker, true);
-      job.state = 'running';
-      job.startedAt = new Date().toISOString();
       void this.end(job, 'failed', { error: `the job's worker could not start: ${err instanceof Error ? err.message : String(err)}` }).then(() => this.next());
       return;
     }
     this.threads.set(worker, threads);
     this.workers.set(job.id, worker);
-    job.state = 'running';
-    job.startedAt = new Date().toISOString();
-    this.updates.next(job);
     const started = Date.now();
     let settled = false;
-    const finish = async (state: AuditJobState, extra: { result?: unknown; error?: string }, reusable = false) => {
+    const finish = async (state: AuditJobState, extra: Ending, reusable = false) => {
       if (settled || isEnded(job.state) || this.cancelling.has(job.id)) return;
       settled = true;
       this.workers.delete(job.id);
@@ -271,7 +310,7 @@ export class AuditJobs {
           this.next();
         }
       } else if (m.type === 'result') void finish('succeeded', { result: m.result }, m.reusable === true);
-      else void finish('failed', { error: m.error });
+      else void finish('failed', { error: m.error, outOfSpace: m.outOfSpace });
     };
     const onError = (err: Error) => void finish('failed', { error: err.message });
     const onExit = (code: number) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` });
@@ -303,13 +342,17 @@ export class AuditJobs {
    * and only then does the job show its end state, so nobody reads `succeeded` before the swap is
    * done and the job is recorded; meanwhile it shows `running` and cannot be cancelled.
    */
-  private async end(job: AuditJob, state: AuditJobState, extra: { result?: unknown; error?: string }): Promise<void> {
+  private async end(job: AuditJob, state: AuditJobState, extra: Ending): Promise<void> {
     if (isEnded(job.state) || this.ending.has(job.id)) return;
     this.ending.add(job.id);
     const ended: AuditJob = { ...job, state, endedAt: new Date().toISOString() };
     if (extra.result !== undefined) ended.result = extra.result;
     if (extra.error !== undefined) ended.error = extra.error;
+    if (extra.outOfSpace) ended.outOfSpace = true;
     if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
+    const notStarted = await this.starts.get(job.id);
+    this.starts.delete(job.id);
+    if (notStarted !== undefined) ended.error = `${ended.error ? `${ended.error}; ` : ''}its start could not be recorded: ${notStarted}`;
     try {
       await this.options.onEnded?.(ended);
     } catch (err) {
@@ -320,10 +363,18 @@ export class AuditJobs {
     this.updates.next(job);
     for (const resolve of this.waiters.get(job.id) ?? []) resolve(job);
     this.waiters.delete(job.id);
+    this.forgetOld();
+  }
+
+  /** Keeps the last `keep` ended jobs. */
+  private forgetOld(): void {
     const finished = [...this.jobs.values()].filter((j) => isEnded(j.state));
     for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
   }
 }
+
+/** How a job ended, besides its state: its result, or why it did not succeed. */
+type Ending = { result?: unknown; error?: string; outOfSpace?: true };
 
 /**
  * The threads a job would take: a what-if's (one for a page judged in one pass); a rebuild's
@@ -350,5 +401,5 @@ function paramsKey(params: AuditJobParams): string {
 }
 
 function isEnded(state: AuditJobState): boolean {
-  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'interrupted';
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EventStore } from '@ledger/event-store';
+import { StoreFullError } from '@ledger/event-store/errors';
 import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
 import type { AuditJobParams } from './work';
 
@@ -25,7 +26,7 @@ export type WorkerMessage =
   | { type: 'progress'; done: number; total?: number }
   | { type: 'threads'; threads: number }
   | { type: 'result'; result: unknown; reusable?: boolean }
-  | { type: 'failed'; error: string };
+  | { type: 'failed'; error: string; outOfSpace?: true };
 
 /** How long a job's connection may take to close before the job is answered without it (and its thread is not reused). */
 export const DISPOSE_TIMEOUT_MS = 10_000;
@@ -67,7 +68,7 @@ export function serveJobs(
       );
       answer = { type: 'result', result, reusable: true };
     } catch (err) {
-      answer = { type: 'failed', error: err instanceof Error ? err.message : String(err) };
+      answer = { type: 'failed', error: err instanceof Error ? err.message : String(err), ...(outOfSpace(err) ? { outOfSpace: true as const } : {}) };
     }
     // The connection is closed before the answer, so a next job never runs beside it; a thread
     // whose connection did not close cleanly, or not within disposeTimeoutMs, answers, but takes
@@ -84,6 +85,11 @@ export function serveJobs(
   };
   void run(workerData as JobData);
   parentPort!.on('message', (job: JobData) => void run(job));
+}
+
+/** Whether a job failed for want of space: SQLite's SQLITE_FULL (a full disk, a file a rebuild writes), or a store's append refused so (StoreFullError). */
+function outOfSpace(err: unknown): boolean {
+  return err instanceof StoreFullError || (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
 }
 
 /**

@@ -1,6 +1,6 @@
 import { decide } from '../testing/decider-table';
 import { foldStream } from './decider';
-import { auditJobDecider, type RecordAuditJob } from './audit-job';
+import { auditJobDecider, auditJobStartDecider, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
 
 const job: RecordAuditJob['job'] = {
   jobId: 'job-1',
@@ -25,5 +25,28 @@ describe('the audit job decider: a job that ended, in a stream of its own', () =
     expect(auditJobDecider.initialState('job-1')).toEqual({ jobId: 'job-1', recorded: null });
     const [event] = auditJobDecider.decide({ kind: 'RecordAuditJob', job }, auditJobDecider.initialState('job-1'));
     expect(foldStream(auditJobDecider, 'job-1', [event])).toEqual({ jobId: 'job-1', recorded: { schemaVersion: 1, ...job } });
+  });
+});
+
+const start: RecordAuditJobStart['start'] = {
+  jobId: 'job-1',
+  kind: 'what-if',
+  requestedBy: 'api:auditor',
+  requestedAt: '2024-03-01T00:00:00.000Z',
+  startedAt: '2024-03-01T00:00:00.500Z',
+  params: { ruleSet: { id: 'ownership-only', version: 1 } },
+  instance: 'api-1',
+};
+
+describe("the audit job decider: a job's start, before its end", () => {
+  it('given a job not yet started, when it starts, then its start is the event, as the job said it', () => {
+    expect(decide(auditJobStartDecider, 'job-1', [], { kind: 'RecordAuditJobStart', start })).toEqual({ then: [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...start } }] });
+  });
+
+  it('given a job started, when it ends, then its record follows its start; the stream folds to the record', () => {
+    const [started] = auditJobStartDecider.decide({ kind: 'RecordAuditJobStart', start }, auditJobStartDecider.initialState('job-1'));
+    expect(foldStream(auditJobDecider, 'job-1', [started])).toEqual({ jobId: 'job-1', recorded: null });
+    const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, findings: {}, positionThrough: null, error: 'the API stopped before the job ended' };
+    expect(decide(auditJobDecider, 'job-1', [started], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
   });
 });

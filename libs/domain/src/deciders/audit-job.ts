@@ -1,10 +1,16 @@
-import type { AuditJobRecordedV1, LedgerEvent } from '../events';
+import type { AuditJobRecordedV1, AuditJobStartedV1, LedgerEvent } from '../events';
 import type { Decider } from './decider';
 
 /** Record an audit job that ended (a verification, a digest, a what-if): who asked, what it covered, what it found. */
 export interface RecordAuditJob {
   kind: 'RecordAuditJob';
   job: Omit<AuditJobRecordedV1, 'schemaVersion'>;
+}
+
+/** Record an audit job's start (since 2026-11-27), before it runs: a job whose API stops before it ends leaves this trace. */
+export interface RecordAuditJobStart {
+  kind: 'RecordAuditJobStart';
+  start: Omit<AuditJobStartedV1, 'schemaVersion'>;
 }
 
 /** An audit job's stream (`auditjob-<job id>`): the job as recorded when it ended, or null before. */
@@ -14,6 +20,13 @@ export interface AuditJobState {
 }
 
 const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (event.type === 'AuditJobRecorded' ? { ...state, recorded: event.data } : state);
+
+/** A job's start: the first event of its stream (jobs recorded before 2026-11-27 have none), its end after it. */
+export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, { type: 'AuditJobStarted'; data: AuditJobStartedV1 }> = {
+  initialState: (jobId) => ({ jobId, recorded: null }),
+  evolve,
+  decide: (c) => [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...c.start } }],
+};
 
 /**
  * A job ends once: its record is the stream's one event. The decider records what it is told; a

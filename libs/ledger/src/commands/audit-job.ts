@@ -1,4 +1,4 @@
-import { auditJobDecider, auditJobStream, type AuditJobState, type RecordAuditJob } from '@ledger/domain';
+import { auditJobDecider, auditJobStartDecider, auditJobStream, type AuditJobState, type RecordAuditJob, type RecordAuditJobStart } from '@ledger/domain';
 import { writtenState, type CommandWiring } from './handler';
 
 /** An audit job that ended, in a stream of its own; idempotent by job id. */
@@ -8,4 +8,13 @@ export const recordAuditJob: CommandWiring<RecordAuditJob, AuditJobState> = {
   read: writtenState,
   decide: (c, state) => auditJobDecider.decide(c, state),
   eventName: (c) => `auditjob:${c.job.jobId}`,
+};
+
+/** An audit job's start, the first event of its stream; idempotent by job id. */
+export const recordAuditJobStart: CommandWiring<RecordAuditJobStart, AuditJobState> = {
+  stream: (c) => ({ name: auditJobStream(c.start.jobId), id: c.start.jobId }),
+  fold: auditJobStartDecider,
+  read: writtenState,
+  decide: (c, state) => auditJobStartDecider.decide(c, state),
+  eventName: (c) => `auditjob-start:${c.start.jobId}`,
 };

@@ -2,23 +2,28 @@ import type { LedgerEventType } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
-/** Audit jobs recorded in the store (verifications, digests, what-ifs, rebuilds), one row each. */
+/** Audit jobs recorded in the store (verifications, digests, what-ifs, rebuilds), one row each; and their starts (since 2026-11-27), to find a job that started and never ended. */
 export class AuditJobProjection implements Projection {
   readonly name = 'audit-jobs';
-  readonly handles: ReadonlySet<LedgerEventType> = new Set(['AuditJobRecorded'] as const);
-  readonly tables = ['audit_jobs'];
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(['AuditJobRecorded', 'AuditJobStarted'] as const);
+  readonly tables = ['audit_jobs', 'audit_job_starts'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS audit_job_starts (job_id TEXT PRIMARY KEY, instance TEXT NOT NULL, data TEXT NOT NULL);
   `;
   readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);';
 
   private readonly add = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'));
+  private readonly start = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_job_starts (job_id, instance, data) VALUES (?, ?, ?)'));
 
   constructor(private readonly rm: ReadModelDb) {}
 
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const add = this.add();
-    for (const { event, ord, position } of batch) if (event.type === 'AuditJobRecorded') add.run(ord, event.data.jobId, event.data.kind, event.data.endedAt, position, JSON.stringify(event.data));
+    for (const { event, ord, position } of batch) {
+      if (event.type === 'AuditJobRecorded') add.run(ord, event.data.jobId, event.data.kind, event.data.endedAt, position, JSON.stringify(event.data));
+      else if (event.type === 'AuditJobStarted') this.start().run(event.data.jobId, event.data.instance, JSON.stringify(event.data));
+    }
   }
 
   reset(): void {

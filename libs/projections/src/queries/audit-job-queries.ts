@@ -1,4 +1,4 @@
-import type { AuditJobRecordedV1 } from '@ledger/domain';
+import type { AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
@@ -13,5 +13,11 @@ export class AuditJobQueries {
       .all(filter.kind ?? null, filter.kind ?? null, filter.before ?? null, filter.before ?? null, limit + 1) as Array<{ ord: number | bigint; position: string; data: string }>;
     const items = rows.slice(0, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditJobRecordedV1), position: r.position }));
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
+  }
+
+  /** The jobs `instance` started that have no end recorded, oldest first: after a restart of that instance, jobs it was running when it stopped. */
+  unended(instance: string): AuditJobStartedV1[] {
+    const rows = this.rm.db.prepare('SELECT s.data FROM audit_job_starts s WHERE s.instance = ? AND NOT EXISTS (SELECT 1 FROM audit_jobs j WHERE j.job_id = s.job_id) ORDER BY s.rowid').all(instance) as Array<{ data: string }>;
+    return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1);
   }
 }

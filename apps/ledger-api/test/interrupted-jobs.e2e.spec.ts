@@ -1,0 +1,97 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AuditJob } from '@ledger/audit';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { INTERRUPTED, JobService } from '../src/http/jobs.controller';
+import { startTestApp, useTestStore } from './test-app';
+
+/**
+ * A job whose API stopped before it ended (SIGKILL, a crash, the machine): its start is recorded
+ * (AuditJobStarted), and the API that ran it, started again on its read models, records it as
+ * interrupted. Another API's jobs on the same store are never taken for its own.
+ */
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-interrupted-'));
+const storeFile = path.join(dir, 'ledger.sqlite');
+useTestStore(async () => ({ store: new SqliteEventStore(storeFile), release: async () => undefined }));
+const readModels = (name: string) => ({ LEDGER_READMODEL_PATH: path.join(dir, `${name}.sqlite`) });
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A job's start as the API records it as the job begins to run (JobService.onStarted), for a job that then never ends. */
+function runningJob(id: string, kind: string, params: Record<string, unknown>): AuditJob {
+  return { id, kind, params, state: 'running', requestedBy: 'api:auditor', record: true, requestedAt: '2026-11-27T10:00:00.000Z', startedAt: '2026-11-27T10:00:00.100Z', endedAt: null, progress: { done: 0, total: null, perSecond: null, expectedEnd: null } };
+}
+
+async function until<T>(look: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 500; i++) {
+    const found = await look();
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('not seen within 10 s');
+}
+
+describe('a job the API was running when it stopped', () => {
+  it('shows, once that API starts again, as interrupted: in GET /jobs, GET /jobs/:id and the record; another API\'s running job is left alone', async () => {
+    // Two APIs on one store, each on read models of its own; each records a job's start, and stops before that job ends.
+    const a = await startTestApp('baseline', readModels('a'));
+    const aInstance = fs.readFileSync(path.join(dir, 'a.sqlite.instance'), 'utf8').trim();
+    await JobService.onStarted(a.app.get(Ledger), aInstance)(runningJob('job-a', 'what-if', { ruleSet: { id: 'ownership-only', version: 1 }, filter: {}, page: {} }));
+    await a.app.close();
+    const b = await startTestApp('baseline', readModels('b'));
+    const bInstance = fs.readFileSync(path.join(dir, 'b.sqlite.instance'), 'utf8').trim();
+    expect(bInstance).not.toBe(aInstance);
+    await JobService.onStarted(b.app.get(Ledger), bInstance)(runningJob('job-b', 'verify', {}));
+    try {
+      // A starts again, on its read models: its job is interrupted; B's, as far as A knows, still runs.
+      const again = await startTestApp('baseline', readModels('a'));
+      try {
+        const job = await until(async () => {
+          const res = await again.as('auditor').get('/jobs/job-a');
+          return res.status === 200 ? res.body : undefined;
+        });
+        const expected = { id: 'job-a', kind: 'what-if', state: 'interrupted', requestedBy: 'api:auditor', requestedAt: '2026-11-27T10:00:00.000Z', startedAt: '2026-11-27T10:00:00.100Z', endedAt: expect.any(String), params: { ruleSet: { id: 'ownership-only', version: 1 } }, error: INTERRUPTED };
+        expect(job).toMatchObject(expected);
+        expect((await again.as('auditor').get('/jobs').expect(200)).body.items).toMatchObject([expected]);
+        await again.as('auditor').get('/jobs/job-b').expect(404);
+        const recorded = await until(async () => {
+          const items = (await again.as('auditor').get('/jobs/recorded').expect(200)).body.items;
+          return items.length > 0 ? items : undefined;
+        });
+        expect(recorded).toMatchObject([{ jobId: 'job-a', kind: 'what-if', state: 'interrupted', startedAt: '2026-11-27T10:00:00.100Z', error: INTERRUPTED, positionThrough: null }]);
+        expect(recorded).toHaveLength(1);
+        expect((await again.as('auditor').get('/audit/verify').expect(200)).body.ok).toBe(true);
+      } finally {
+        await again.close();
+      }
+      // And once more: recorded once.
+      const third = await startTestApp('baseline', readModels('a'));
+      try {
+        await until(async () => ((await third.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items.length > 0 ? true : undefined));
+        expect((await third.as('auditor').get('/jobs/recorded?kind=what-if').expect(200)).body.items).toHaveLength(1);
+        expect((await third.as('auditor').get('/jobs').expect(200)).body.items).toEqual([]);
+      } finally {
+        await third.close();
+      }
+    } finally {
+      await b.close();
+    }
+  }, 120_000);
+
+  it('a job that runs records its start before its end, in its stream', async () => {
+    const t = await startTestApp('baseline', readModels('c'));
+    try {
+      const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      await until(async () => ((await t.as('auditor').get(`/jobs/${id}`).expect(200)).body.state === 'succeeded' ? true : undefined));
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
+      expect(events.map((e) => e.type)).toEqual(['AuditJobStarted', 'AuditJobRecorded']);
+      expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: 'api:auditor', params: {}, instance: fs.readFileSync(path.join(dir, 'c.sqlite.instance'), 'utf8').trim() });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
