@@ -23,6 +23,27 @@ const json = async (env: Record<string, string>, ...argv: string[]) => {
   return { code: r.code, body: JSON.parse(r.out), err: r.err };
 };
 
+/** Runs `run` with a decision landing each time the head is read, between a run's reading of it and its pass over the log. */
+async function racingTheHead<T>(run: () => Promise<T>): Promise<{ result: T; raced: number }> {
+  const headPosition = SqliteEventStore.prototype.headPosition;
+  let raced = 0;
+  let racing = false;
+  const spy = jest.spyOn(SqliteEventStore.prototype, 'headPosition').mockImplementation(async function (this: SqliteEventStore) {
+    const at = await headPosition.call(this);
+    if (!racing) {
+      racing = true;
+      const request = parseServiceRequest({ requestId: `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:${900 + ++raced}`, srv: '4.1.1', receivedAt: new Date().toISOString(), format: 'json' });
+      await new Ledger(this, getRuleSet('baseline')).submit(request, { actor: 'spec' }).finally(() => (racing = false));
+    }
+    return at;
+  });
+  try {
+    return { result: await run(), raced };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('the ledger CLI', () => {
   let dir: string;
   let env: Record<string, string>;
@@ -63,26 +84,8 @@ describe('the ledger CLI', () => {
   it('what-if judges through the head as it was at its start and says which, as a what-if job: a decision recorded meanwhile is not judged (until 2026-11-27 read to the end, no position)', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'racing', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
-    // A decision lands each time the head is read, between the run's reading of it and its pass over the log.
-    const headPosition = SqliteEventStore.prototype.headPosition;
-    let counter = 0;
-    let racing = false;
-    const spy = jest.spyOn(SqliteEventStore.prototype, 'headPosition').mockImplementation(async function (this: SqliteEventStore) {
-      const at = await headPosition.call(this);
-      if (!racing) {
-        racing = true;
-        const request = parseServiceRequest({ requestId: `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:${900 + ++counter}`, srv: '4.1.1', receivedAt: new Date().toISOString(), format: 'json' });
-        await new Ledger(this, getRuleSet('baseline')).submit(request, { actor: 'spec' }).finally(() => (racing = false));
-      }
-      return at;
-    });
-    let r: Awaited<ReturnType<typeof json>>;
-    try {
-      r = await json(own, 'what-if', '--rule-set', 'baseline');
-    } finally {
-      spy.mockRestore();
-    }
-    expect(counter).toBeGreaterThan(0);
+    const { result: r, raced } = await racingTheHead(() => json(own, 'what-if', '--rule-set', 'baseline'));
+    expect(raced).toBeGreaterThan(0);
     const db = new Database(own.LEDGER_SQLITE_PATH, { readonly: true });
     try {
       const decisions = (through: number) => (db.prepare(`SELECT count(*) AS n FROM events WHERE type = 'ServiceRequestEvaluated' AND position <= ?`).get(through) as { n: number }).n;
@@ -91,6 +94,23 @@ describe('the ledger CLI', () => {
       expect(decisions(Number.MAX_SAFE_INTEGER)).toBeGreaterThan(r.body.judged); // recorded after the run read the head
       const head = (db.prepare('SELECT max(position) AS p FROM events').get() as { p: number }).p;
       expect((await ledger(own, 'what-if', '--rule-set', 'baseline')).out).toMatch(new RegExp(`^${decisions(head)} decisions re-judged under baseline@\\d+, through position ${head}: `));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('verify checks through the head as it was at its start and says which, as a verify job: an event appended meanwhile is not counted (until 2026-11-27 read to the end, no position)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'racing-verify', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    const { result: r, raced } = await racingTheHead(() => json(own, 'verify'));
+    expect(raced).toBeGreaterThan(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH, { readonly: true });
+    try {
+      const head = (db.prepare('SELECT max(position) AS p FROM events').get() as { p: number }).p;
+      expect(r.body).toMatchObject({ ok: true, position: expect.stringMatching(/^\d+$/), missing: [] });
+      expect(r.body.eventsChecked).toBe(Number(r.body.position));
+      expect(head).toBeGreaterThan(r.body.eventsChecked); // appended after the run read the head
+      expect((await ledger(own, 'verify')).out).toMatch(new RegExp(`^${head} events in \\d+ streams, through position ${head}: every hash chain link holds`));
     } finally {
       db.close();
     }
