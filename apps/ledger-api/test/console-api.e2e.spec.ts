@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import type { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
 import { buildConsole } from '../../ledger-console/test/browser';
@@ -108,5 +110,22 @@ describe('the API behind the audit console', () => {
     }
     expect(last).toMatchObject({ ok: true, eventsChecked: Number(head), breaks: [], positionThrough: String(head), requestedBy: 'api:auditor' });
     expect(Date.parse(last.at)).not.toBeNaN();
+  });
+
+  it('the last verification says how many breaks, unreadable events and missing runs it found, not only the first 20 it lists (until 2026-11-27 the console counted the list)', async () => {
+    const db = new Database((t.store as SqliteEventStore).file);
+    try {
+      for (let p = 100; p < 150; p += 2) db.prepare('DELETE FROM events WHERE position = ?').run(p); // 25 runs of one position, deleted from the middle of the log
+    } finally {
+      db.close();
+    }
+    const verified = (await t.as('auditor').get('/audit/verify').expect(200)).body;
+    let last = (await t.as('auditor').get('/audit/verify/last').expect(200)).body;
+    for (let i = 0; i < 100 && last.positionThrough !== verified.position; i++) {
+      await new Promise((r) => setTimeout(r, 20)); // the job's record reaches the read models
+      last = (await t.as('auditor').get('/audit/verify/last').expect(200)).body;
+    }
+    expect(last).toMatchObject({ ok: false, missingCount: 25, unreadableCount: 0, breakCount: verified.breaks.length });
+    expect(last.missing).toHaveLength(20);
   });
 });

@@ -469,6 +469,15 @@ describe('a what-if job while the ledger writes', () => {
 });
 
 describe('a store whose file has a damaged page', () => {
+  it.each(['SQLITE_CORRUPT', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_NOTADB'])('SQLite\'s %s is damage, named with how far the log was read (until 2026-11-27 the extended codes were not)', (code) => {
+    expect(StoreDamagedError.of(Object.assign(new Error('malformed'), { code }), 7n)).toEqual(expect.objectContaining({ after: 7n, message: expect.stringMatching(/^the store's file is damaged: the log could not be read past position 7 /) }));
+  });
+
+  it.each(['SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN'])('SQLite\'s %s is not damage: the error as it was', (code) => {
+    const err = Object.assign(new Error('x'), { code });
+    expect(StoreDamagedError.of(err, 7n)).toBe(err);
+  });
+
   it('verify and a digest fail saying the store is damaged and how far the log was read, not SQLite\'s message alone', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const file = path.join(dir, 'ledger.sqlite');

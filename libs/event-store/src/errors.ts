@@ -124,6 +124,7 @@ export class StoreDamagedError extends Error {
   /** `err` as a StoreDamagedError when it is SQLite's for a damaged file; else `err`. */
   static of(err: unknown, after: bigint | undefined): unknown {
     const code = (err as { code?: unknown } | undefined)?.code;
-    return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? new StoreDamagedError(after, (err as Error).message) : err;
+    // better-sqlite3 gives extended result codes: SQLITE_CORRUPT_INDEX, _SEQUENCE, _VTAB are damage too.
+    return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? new StoreDamagedError(after, (err as Error).message) : err;
   }
 }

@@ -319,14 +319,20 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
-  it.each(['thread', 'inline'] as const)('%s writer: a retry of an event whose stored row was made bytes that are not UTF-8 is a conflict, not "already written" (until 2026-11-27 the bytes were read with U+FFFD and matched a text holding one)', async (writer) => {
-    const file = path.join(dir, `not-text-retry-${writer}.sqlite`);
+  it.each`
+    writer       | edit                                                                                 | made
+    ${'thread'}  | ${"CAST(replace(data, 'CN=C' || char(65533), 'CN=C' || x'c1') AS BLOB)"}            | ${'bytes that are not UTF-8 (until 2026-11-27 read with U+FFFD, they matched a text holding one)'}
+    ${'inline'}  | ${"CAST(replace(data, 'CN=C' || char(65533), 'CN=C' || x'c1') AS BLOB)"}            | ${'bytes that are not UTF-8 (until 2026-11-27 read with U+FFFD, they matched a text holding one)'}
+    ${'thread'}  | ${"'{'"}                                                                             | ${'text that is not JSON (until 2026-11-27 a SyntaxError)'}
+    ${'inline'}  | ${"'{'"}                                                                             | ${'text that is not JSON (until 2026-11-27 a SyntaxError)'}
+  `('$writer writer: a retry of an event whose stored row an edit made $made is a conflict, not "already written"', async ({ writer, edit }: { writer: 'thread' | 'inline'; edit: string }) => {
+    const file = path.join(dir, `edited-retry-${writer}-${edit.length}.sqlite`);
     const event = { id: id(1), type: 'T', data: { issuer: 'CN=C\uFFFD' } };
     const store = new SqliteEventStore(file, { writer });
     try {
       await store.appendToStream('s', [event]);
       const db = new Database(file);
-      expect(db.prepare("UPDATE events SET data = CAST(replace(data, 'CN=C' || char(65533), 'CN=C' || x'c1') AS BLOB) WHERE event_id = ?").run(id(1)).changes).toBe(1);
+      expect(db.prepare(`UPDATE events SET data = ${edit} WHERE event_id = ?`).run(id(1)).changes).toBe(1);
       db.close();
       await expect(store.appendToStream('s', [event])).rejects.toBeInstanceOf(EventIdConflictError);
     } finally {

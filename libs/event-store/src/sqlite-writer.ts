@@ -190,8 +190,9 @@ export class SqliteWriter {
 
 /**
  * Whether a stored event has the type, data and metadata of one about to be appended (key order
- * aside). A stored column of bytes (a BLOB, by an edit) is its UTF-8 text; bytes that are not UTF-8
- * are no append's content (read as text they would give U+FFFD, and match a text holding one).
+ * aside). A stored column of bytes (a BLOB, by an edit) is its UTF-8 text; bytes that are not UTF-8,
+ * or text that is not JSON, are no append's content (read as text such bytes would give U+FFFD, and
+ * match a text holding one; text that does not parse would end the append with a SyntaxError).
  */
 function sameContent(a: { type: string; data: string; metadata: string }, b: { type: string; data: string | Buffer; metadata: string | Buffer }): boolean {
   if (a.type !== b.type) return false;
@@ -199,7 +200,11 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
   const metadata = storedText(b.metadata);
   if (data === undefined || metadata === undefined) return false;
   if (a.data === data && a.metadata === metadata) return true;
-  return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(metadata));
+  try {
+    return canonicalJson(JSON.parse(a.data)) === canonicalJson(JSON.parse(data)) && canonicalJson(JSON.parse(a.metadata)) === canonicalJson(JSON.parse(metadata));
+  } catch {
+    return false; // the stored text is not JSON (an edit made it so): no append's content
+  }
 }
 
 const storedText = (v: string | Buffer): string | undefined => (typeof v === 'string' ? v : isUtf8(v) ? v.toString('utf8') : undefined);

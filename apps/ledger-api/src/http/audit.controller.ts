@@ -66,7 +66,7 @@ export class AuditController {
     // The last verification that ran to its end (a cancelled or failed one found nothing).
     const job = this.auditJobs.auditJobs({ kind: 'verify', limit: 50 }).items.find((j) => j.state === 'succeeded');
     if (!job) return { none: true };
-    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number; firstMissing?: unknown[] };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
     return {
       ok: f.ok,
       eventsChecked: f.eventsChecked,
@@ -74,7 +74,10 @@ export class AuditController {
       breaks: f.firstBreaks,
       unreadable: f.firstUnreadable,
       missing: f.firstMissing ?? [],
+      // The lists are the first 20 of each, as the job's record keeps them; the counts are all it found.
       breakCount: f.breaks,
+      unreadableCount: f.unreadable,
+      missingCount: f.missing ?? 0,
       at: job.startedAt ?? job.requestedAt,
       seconds: (Date.parse(job.endedAt) - Date.parse(job.startedAt ?? job.requestedAt)) / 1000,
       positionThrough: job.positionThrough,

@@ -10,6 +10,10 @@ interface Verification {
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   unreadable?: Array<{ stream: string; revision: string; position: string; reason: string }>;
   missing?: Array<{ from: string; to: string }>;
+  /** A verification recorded earlier (/audit/verify/last) lists the first 20 of each: these count them all. */
+  breakCount?: number;
+  unreadableCount?: number;
+  missingCount?: number;
   at?: string;
   seconds?: number;
 }
@@ -25,7 +29,10 @@ function verificationView(v: Verification | null): HTMLElement {
   const unreadable = v.unreadable ?? [];
   const missing = v.missing ?? [];
   const broken = new Set(v.breaks.map((b) => b.stream)).size;
-  const found = [broken ? `${broken} stream(s) broken` : '', unreadable.length ? `${unreadable.length} event(s) unreadable` : '', missing.length ? `${missing.length} run(s) of positions missing` : ''].filter(Boolean).join(', ');
+  const unreadableCount = v.unreadableCount ?? unreadable.length;
+  const missingCount = v.missingCount ?? missing.length;
+  const brokenText = v.breakCount !== undefined && v.breakCount > v.breaks.length ? `${v.breakCount} break(s), the first ${v.breaks.length} listed` : `${broken} stream(s) broken`;
+  const found = [broken ? brokenText : '', unreadableCount ? `${unreadableCount} event(s) unreadable` : '', missingCount ? `${missingCount} run(s) of positions missing` : ''].filter(Boolean).join(', ');
   return h(
     'div',
     null,
