@@ -315,6 +315,21 @@ describe('incremental verification', () => {
     }
   }, 60_000);
 
+  it('is not ok over read models that checked nothing of a store that holds events, and says why', async () => {
+    const t = await startTestApp();
+    try {
+      await estate(t);
+      const projector = t.app.get(Projector);
+      await projector.stop();
+      projector.writer.db.db.transaction(() => projector.writer.reset())(); // read models emptied: no checkpoint
+      const head = (await t.store.headPosition())!.toString();
+      const body = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      expect(body).toMatchObject({ ok: false, verifiedThrough: null, streams: 0, breaks: [], unchecked: { storeHead: head, reason: expect.stringMatching(`^the read models have checked no event of the store, which holds events through position ${head}: the projector has not yet projected any of it; see GET /health`) } });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it('checks each event once as it is projected: it agrees with the full walk, and finds a forged event the projector meets', async () => {
     const t = await startTestApp();
     const raw = new Database(t.storeFile);
