@@ -133,6 +133,21 @@ describe('the ledger CLI', () => {
     expect(rebuilt.body.events).toBe(Number(digest.body.position));
   });
 
+  it('rebuild over read models that hold at their checkpoint another event than the store (the log rewritten since) says so, naming both, with a warning, and rebuilds', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'rewritten', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0); // projected through the head
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    const { p: head, id: applied } = db.prepare('SELECT position AS p, event_id AS id FROM events ORDER BY position DESC LIMIT 1').get() as { p: number; id: string };
+    const other = '00000000-0000-4000-8000-000000000099';
+    db.prepare('UPDATE events SET event_id = ? WHERE position = ?').run(other, head);
+    db.close();
+    const rebuilt = await json(own, 'rebuild');
+    const warning = `the read models this rebuild replaced were projected through position ${head}, where they applied event ${applied} and the store holds event ${other}: the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+    expect(rebuilt).toMatchObject({ code: 0, body: { events: head, replaced: { checkpoint: String(head), applied, storeHead: String(head), storeEvent: other, warning } } });
+    expect(rebuilt.err).toContain(`ledger: warning: ${warning}`);
+    expect((await json(own, 'rebuild')).body.replaced).toBeUndefined(); // read models of the store as it is now
+  });
+
   it('what-if refuses an SRV outside the matrix and --from after --to, rather than answer "judged 0"', async () => {
     await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--srv', '99.9')).rejects.toThrow(/^srv: '99\.9' is not a Service Reference Variant/);
     await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--from', '2025-02-01', '--to', '2025-01-01')).rejects.toThrow(/^to: 2025-01-01T00:00:00\.000Z is before from/);

@@ -104,8 +104,8 @@ export class AuditController {
   @Roles('admin')
   @ApiOperation({ summary: 'Rebuild the read models from the start of the store: a rebuild job (on a worker, into a new file swapped in when done), awaited (admin)' })
   async rebuild(@Req() req: { apiRole?: ApiRole }) {
-    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string };
-    return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}) };
+    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string; replaced?: unknown };
+    return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}), ...(r.replaced ? { replaced: r.replaced } : {}) };
   }
 
 }
