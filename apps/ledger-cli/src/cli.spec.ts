@@ -7,6 +7,7 @@ import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-ce
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
@@ -194,6 +195,20 @@ describe('the ledger CLI', () => {
     expect(r.code).toBe(1);
     expect(r.body).toMatchObject({ ok: false, unreadable: [{ position: String(head - 2n) }, { position: String(head - 1n) }], digest: { expected: kept.digest, actual: null, matches: false, unreadable: String(head - 2n) } });
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
+  });
+
+  it('rebuild on a store with a damaged page says the store is damaged and how far it read, and leaves the read models as they were', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'damaged', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
+    await makeDamagedStore(own.LEDGER_SQLITE_PATH, async () => void (await ledger(own, 'rebuild'))); // projected through 3,000 while whole
+    // until 2026-11-27: "ledger: unexpected error: database disk image is malformed", the read models emptied
+    await expect(ledger(own, 'rebuild')).rejects.toThrow(/^the store's file is damaged: the log could not be read past position [1-9]\d* \(SQLite: database disk image is malformed\)/);
+    const rm = new Database(path.join(path.dirname(own.LEDGER_SQLITE_PATH), 'readmodels.sqlite'), { readonly: true });
+    try {
+      expect(rm.prepare('SELECT position FROM checkpoint').all()).toEqual([{ position: '3000' }]);
+    } finally {
+      rm.close();
+    }
   });
 
   it("verify names the positions missing from the log: a stream's last event deleted in the middle of it breaks no link", async () => {

@@ -111,6 +111,22 @@ export class ProjectionWriter {
     this.commitEvery = 0;
   }
 
+  /** Runs `work` (a rebuild in place) in one transaction of the file, which its batches' are savepoints of: committed if it succeeds, rolled back if it fails. */
+  async allOrNothing<T>(work: () => Promise<T>): Promise<T> {
+    this.db.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work();
+      this.db.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.db.inTransaction) this.db.db.exec('ROLLBACK');
+      // What the states in memory and the checkpoint as last read held was rolled back with the tables.
+      for (const p of this.projections.all) for (const f of p.folds ?? []) f.reset();
+      this.checkpoint.fresh();
+      throw err;
+    }
+  }
+
   /** Empties every projection and the checkpoint (for a rebuild). */
   reset(): void {
     this.db.db.transaction(() => {

@@ -324,16 +324,21 @@ export class Projector {
     return err;
   }
 
-  /** Drops the read models and builds them again from the start of the store. */
+  /**
+   * Drops the read models and builds them again from the start of the store, in place, in one
+   * transaction of their file (each batch a savepoint of it): a rebuild that fails (a damaged page
+   * of the store, a full disk) or is killed leaves them as they were, and other connections read
+   * them as they were until it commits.
+   */
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
     const wasRunning = this.running || this.haltedAt !== undefined;
     await this.stop();
     this.haltedAt = undefined;
     this.haltedOnCheckpoint = false;
-    const n = await this.writer.db.bulk(() => {
+    const n = await this.writer.db.bulk(() => this.writer.allOrNothing(() => {
       this.writer.reset();
       return this.catchUp(onProgress);
-    });
+    }));
     if (wasRunning) this.start();
     return n;
   }
