@@ -298,7 +298,7 @@ export class Projector {
   private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
     try {
-      this.writer.applyBatch(batch, { after });
+      this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
