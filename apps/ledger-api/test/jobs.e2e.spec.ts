@@ -295,22 +295,66 @@ describe('a job asked for while the API shuts down', () => {
   }, 60_000);
 });
 
+/** The estate, then the store put back as it was three events ago (the log's last events deleted): the read models are ahead of it. Returns the head before. */
+async function estateCutBy3(t: App): Promise<bigint> {
+  await estate(t);
+  const head = (await t.store.headPosition())!;
+  const raw = new Database(t.storeFile);
+  raw.prepare('DELETE FROM events WHERE position > ?').run(head - 3n);
+  raw.close();
+  await new Promise((r) => setTimeout(r, 10)); // the store's read snapshot of this turn (it read the head) predates the cut
+  return head;
+}
+
 describe('incremental verification', () => {
   it('says the read models halted on a log that is not theirs (a store restored from an older backup) as such, not as an unreadable event', async () => {
     const t = await startTestApp();
-    const raw = new Database(t.storeFile);
     try {
-      await estate(t);
-      // The store put back as it was three events ago: the read models are ahead of it.
-      const head = (await t.store.headPosition())!;
-      raw.prepare('DELETE FROM events WHERE position > ?').run(head - 3n);
-      await new Promise((r) => setTimeout(r, 10)); // the store's read snapshot of this turn (it read the head) predates the restore
+      const head = await estateCutBy3(t);
       // What the API's start after such a restore does: catch up from the checkpoint, which checks the event there first.
       await expect(t.app.get(Projector).catchUp()).rejects.toThrow(/they were made from another log/);
       const body = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
       expect(body).toMatchObject({ ok: false, unreadable: [], halted: { position: head.toString(), reason: expect.stringMatching(`^the read models were projected through position ${head}, past the head of the store \\(position ${head - 3n}\\): they were made from another log`) } });
     } finally {
-      raw.close();
+      await t.close();
+    }
+  }, 60_000);
+
+  it("a rebuild over read models projected past the store's head (the log's last events deleted) says so, naming both, in its answer, its record and a warning, and rebuilds", async () => {
+    const t = await startTestApp();
+    try {
+      const head = await estateCutBy3(t);
+      const now = head - 2n; // the rebuild job's start, recorded before it runs, is the store's head when it ends
+      const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store (position ${now}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+      const replaced = { checkpoint: head.toString(), applied: expect.any(String), storeHead: now.toString(), storeEvent: null, warning };
+      const rebuilt = (await t.as('admin').post('/admin/rebuild').expect(200)).body;
+      expect(rebuilt).toMatchObject({ replaced });
+      let recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
+      for (let i = 0; i < 100 && recorded.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
+      }
+      expect(recorded[0]).toMatchObject({ state: 'succeeded', findings: { replaced } });
+      expect(t.logs.some((l) => l.includes(warning))).toBe(true);
+      // Rebuilt from the store as it is: the next rebuild replaces read models of this log, and says nothing.
+      expect((await t.as('auditor').get('/audit/verify/incremental').expect(200)).body.ok).toBe(true);
+      expect((await t.as('admin').post('/admin/rebuild').expect(200)).body.replaced).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('is not ok over read models that checked nothing of a store that holds events, and says why', async () => {
+    const t = await startTestApp();
+    try {
+      await estate(t);
+      const projector = t.app.get(Projector);
+      await projector.stop();
+      projector.writer.db.db.transaction(() => projector.writer.reset())(); // read models emptied: no checkpoint
+      const head = (await t.store.headPosition())!.toString();
+      const body = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      expect(body).toMatchObject({ ok: false, verifiedThrough: null, streams: 0, breaks: [], unchecked: { storeHead: head, reason: expect.stringMatching(`^the read models have checked no event of the store, which holds events through position ${head}: the projector has not yet projected any of it; see GET /health`) } });
+    } finally {
       await t.close();
     }
   }, 60_000);

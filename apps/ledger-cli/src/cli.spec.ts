@@ -7,6 +7,7 @@ import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-ce
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
@@ -133,6 +134,21 @@ describe('the ledger CLI', () => {
     expect(rebuilt.body.events).toBe(Number(digest.body.position));
   });
 
+  it('rebuild over read models that hold at their checkpoint another event than the store (the log rewritten since) says so, naming both, with a warning, and rebuilds', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'rewritten', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0); // projected through the head
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    const { p: head, id: applied } = db.prepare('SELECT position AS p, event_id AS id FROM events ORDER BY position DESC LIMIT 1').get() as { p: number; id: string };
+    const other = '00000000-0000-4000-8000-000000000099';
+    db.prepare('UPDATE events SET event_id = ? WHERE position = ?').run(other, head);
+    db.close();
+    const rebuilt = await json(own, 'rebuild');
+    const warning = `the read models this rebuild replaced were projected through position ${head}, where they applied event ${applied} and the store holds event ${other}: the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+    expect(rebuilt).toMatchObject({ code: 0, body: { events: head, replaced: { checkpoint: String(head), applied, storeHead: String(head), storeEvent: other, warning } } });
+    expect(rebuilt.err).toContain(`ledger: warning: ${warning}`);
+    expect((await json(own, 'rebuild')).body.replaced).toBeUndefined(); // read models of the store as it is now
+  });
+
   it('what-if refuses an SRV outside the matrix and --from after --to, rather than answer "judged 0"', async () => {
     await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--srv', '99.9')).rejects.toThrow(/^srv: '99\.9' is not a Service Reference Variant/);
     await expect(ledger(env, 'what-if', '--rule-set', 'ownership-only', '--from', '2025-02-01', '--to', '2025-01-01')).rejects.toThrow(/^to: 2025-01-01T00:00:00\.000Z is before from/);
@@ -179,6 +195,20 @@ describe('the ledger CLI', () => {
     expect(r.code).toBe(1);
     expect(r.body).toMatchObject({ ok: false, unreadable: [{ position: String(head - 2n) }, { position: String(head - 1n) }], digest: { expected: kept.digest, actual: null, matches: false, unreadable: String(head - 2n) } });
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
+  });
+
+  it('rebuild on a store with a damaged page says the store is damaged and how far it read, and leaves the read models as they were', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'damaged', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
+    await makeDamagedStore(own.LEDGER_SQLITE_PATH, async () => void (await ledger(own, 'rebuild'))); // projected through 3,000 while whole
+    // until 2026-11-27: "ledger: unexpected error: database disk image is malformed", the read models emptied
+    await expect(ledger(own, 'rebuild')).rejects.toThrow(/^the store's file is damaged: the log could not be read past position [1-9]\d* \(SQLite: database disk image is malformed\)/);
+    const rm = new Database(path.join(path.dirname(own.LEDGER_SQLITE_PATH), 'readmodels.sqlite'), { readonly: true });
+    try {
+      expect(rm.prepare('SELECT position FROM checkpoint').all()).toEqual([{ position: '3000' }]);
+    } finally {
+      rm.close();
+    }
   });
 
   it("verify names the positions missing from the log: a stream's last event deleted in the middle of it breaks no link", async () => {

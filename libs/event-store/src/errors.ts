@@ -117,14 +117,16 @@ export class StoreDamagedError extends Error {
     /** The last position read before the damage, or undefined when none was. */
     readonly after: bigint | undefined,
     readonly reason: string,
+    /** What could not be read, where it is not the log read forward (a stream's events, the log read backwards). */
+    what?: string,
   ) {
-    super(`the store's file is damaged: the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`} (SQLite: ${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
+    super(`the store's file is damaged: ${what ?? `the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`}`} (SQLite: ${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
   }
 
   /** `err` as a StoreDamagedError when it is SQLite's for a damaged file; else `err`. */
-  static of(err: unknown, after: bigint | undefined): unknown {
+  static of(err: unknown, after: bigint | undefined, what?: string): unknown {
     const code = (err as { code?: unknown } | undefined)?.code;
     // better-sqlite3 gives extended result codes: SQLITE_CORRUPT_INDEX, _SEQUENCE, _VTAB are damage too.
-    return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? new StoreDamagedError(after, (err as Error).message) : err;
+    return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? new StoreDamagedError(after, (err as Error).message, what) : err;
   }
 }

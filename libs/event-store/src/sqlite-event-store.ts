@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
-import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreUnavailableError, UnreadableEventError } from './errors';
+import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
@@ -50,7 +50,7 @@ interface Row {
 type RawRow = [number | bigint, string, number | bigint, string, string, string | Buffer, ...Array<string | Buffer>];
 
 /** A keyset pagination: where it starts, which way, how many rows at most, a row's revision or position, and the query of a page. */
-type Pagination<R> = [start: bigint | 'start' | 'end' | undefined, backwards: boolean, maxCount: number | undefined, cursorOf: (row: R) => number | bigint, page: (from: bigint, limit: number) => R[]];
+type Pagination<R> = [start: bigint | 'start' | 'end' | undefined, backwards: boolean, maxCount: number | undefined, cursorOf: (row: R) => number | bigint, page: (from: bigint, limit: number) => R[], stream?: string];
 
 /** Where the appends are written: on a thread of their own, or on the event loop's own connection. */
 export type SqliteWriterMode = 'thread' | 'inline';
@@ -387,12 +387,12 @@ export class SqliteEventStore implements EventStore {
     const backwards = options.direction === 'backwards';
     const lean = options.metadata === false;
     const query = backwards ? (lean ? this.stmt.readBwdLean : this.stmt.readBwd) : lean ? this.stmt.readFwdLean : this.stmt.readFwd;
-    return this.paged(options.fromRevision, backwards, options.maxCount, (row) => row.revision, (from, limit) => query(limit, stream, from));
+    return this.paged(options.fromRevision, backwards, options.maxCount, (row) => row.revision, (from, limit) => query(limit, stream, from), stream);
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const page = this.allQuery(options, false) as (from: bigint, limit: number) => Row[];
-    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, options.stored);
+    return this.paged(options.fromPosition, options.direction === 'backwards', options.maxCount, (row) => row.position, page, undefined, options.stored);
   }
 
   /**
@@ -438,22 +438,40 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
-  private async *paged(...[start, backwards, maxCount, cursorOf, page, stored]: [...Pagination<Row>, stored?: ReadAllOptions['stored']]): AsyncIterable<RecordedEvent> {
-    const next = this.pager(start, backwards, maxCount, cursorOf, page);
+  private async *paged(...[start, backwards, maxCount, cursorOf, page, stream, stored]: [...Pagination<Row>, stored?: ReadAllOptions['stored']]): AsyncIterable<RecordedEvent> {
+    const next = this.pager(start, backwards, maxCount, cursorOf, page, stream);
     for (let rows = next(); rows; rows = next())
       for (const row of rows) yield toRecorded(row, stored);
   }
 
-  /** The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf` gives a row's revision or position. */
-  private pager<R>(...[start, backwards, maxCount, cursorOf, page]: Pagination<R>): () => R[] | undefined {
+  /**
+   * The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf`
+   * gives a row's revision (of `stream`) or position. A damaged page of the file (SQLITE_CORRUPT)
+   * fails the read with a StoreDamagedError saying what could not be read past where.
+   */
+  private pager<R>(...[start, backwards, maxCount, cursorOf, page, stream]: Pagination<R>): () => R[] | undefined {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint | undefined = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
+    let read = false;
+    const damaged = (err: unknown, at: bigint) => {
+      // Forward, the last position read is the one before the cursor (or before where the read began).
+      const last = backwards ? (read ? at + 1n : undefined) : at > 0n ? at - 1n : undefined;
+      if (stream === undefined && !backwards) return StoreDamagedError.of(err, last);
+      const what = stream === undefined ? 'the log read backwards' : `stream '${stream}'`;
+      return StoreDamagedError.of(err, last, `${what} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`);
+    };
     return () => {
       if (cursor === undefined || remaining <= 0) return undefined;
       this.ensureOpen();
       this.reading();
-      const rows = page(cursor, Math.min(PAGE, remaining));
+      let rows: R[];
+      try {
+        rows = page(cursor, Math.min(PAGE, remaining));
+      } catch (err) {
+        throw damaged(err, cursor);
+      }
+      read = true;
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
       remaining -= rows.length;
       if (rows.length < PAGE) cursor = undefined;

@@ -52,12 +52,22 @@ export class AuditController {
 
   @Get('audit/verify/incremental')
   @ApiOperation({ summary: 'The hash chain as checked while projecting, through the read models\' checkpoint, and the digest of the checked heads: no read of the log' })
-  verifyIncremental() {
+  async verifyIncremental() {
     const report = this.integrity.incrementalVerification();
     const halted = this.projector.halted;
     // A halt at an event names its stream: an unreadable event. One that names none is read models of another log (a restored store).
     const unreadable = halted?.stream !== undefined ? [halted] : [];
-    return { ...report, ok: report.ok && !halted, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}) };
+    const unchecked = report.verifiedThrough === null ? await this.nothingChecked() : undefined;
+    return { ...report, ok: report.ok && !halted && !unchecked, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}), ...(unchecked ? { unchecked } : {}) };
+  }
+
+  /** Read models that checked no event of a store that holds some (emptied, or the projector behind or failing from the start) have verified nothing: why, as /health says it. */
+  private async nothingChecked(): Promise<{ storeHead: string; reason: string } | undefined> {
+    const head = await this.store.headPosition();
+    if (head === undefined) return undefined;
+    const failing = this.projector.failing;
+    const why = failing ? `the projector is failing since ${failing.since} (${failing.reason})` : this.projector.halted ? 'the projector has halted' : 'the projector has not yet projected any of it';
+    return { storeHead: head.toString(), reason: `the read models have checked no event of the store, which holds events through position ${head}: ${why}; see GET /health` };
   }
 
   @Get('audit/verify/last')
@@ -97,8 +107,8 @@ export class AuditController {
   @Roles('admin')
   @ApiOperation({ summary: 'Rebuild the read models from the start of the store: a rebuild job (on a worker, into a new file swapped in when done), awaited (admin)' })
   async rebuild(@Req() req: { apiRole?: ApiRole }) {
-    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string };
-    return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}) };
+    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string; replaced?: unknown };
+    return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}), ...(r.replaced ? { replaced: r.replaced } : {}) };
   }
 
 }

@@ -8,7 +8,7 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, replacedNotOfStore } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 
@@ -247,11 +247,18 @@ export class JobService implements BeforeApplicationShutdown {
    * checkpoint); a rebuild whose file cannot be put in place has failed, and says why. Then every
    * job is recorded in the store.
    */
-  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb) {
+  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined) {
     return async (job: AuditJob) => {
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
+          // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap clears that trace, so the job says so.
+          const notOfStore = await projector.notOfStore();
+          if (notOfStore) {
+            const replaced = replacedNotOfStore(notOfStore);
+            job.result = { ...(job.result as object), replaced };
+            warn(`rebuild job ${job.id}: ${replaced.warning}`);
+          }
           // Another connection reading the live file this instant (a ledger command) is waited out a while, not the event loop on it: a whole rebuild is not thrown away for one read.
           for (let attempt = 1; ; attempt++) {
             try {

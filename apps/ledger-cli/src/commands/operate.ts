@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
+import { replacedNotOfStore } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -23,10 +24,14 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         const bar = progress(o, 'rebuilding');
         const total = Number((await l.store.headPosition()) ?? 0n);
         const started = Date.now();
+        // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild clears that trace, so it says so.
+        const notOfStore = await l.projector.notOfStore();
+        const replaced = notOfStore && replacedNotOfStore(notOfStore);
+        if (replaced) o.err(`ledger: warning: ${replaced.warning}`);
         const n = await l.projector.rebuild((done) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined));
         bar.done();
         const seconds = (Date.now() - started) / 1000;
-        print({ events: n, seconds }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s`);
+        print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ` (warning: ${replaced.warning})` : ''}`);
         return EXIT.done;
       } finally {
         await l.close();

@@ -53,7 +53,7 @@ export async function runAuditWork(
 /** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions are listed up to 20). */
 export function findingsOf(kind: string, result: unknown): Record<string, unknown> {
   const r = result as Record<string, unknown>;
-  if (kind === 'rebuild') return r.checkThread === undefined ? { events: r.events } : { events: r.events, checkThread: r.checkThread };
+  if (kind === 'rebuild') return { events: r.events, ...(r.checkThread === undefined ? {} : { checkThread: r.checkThread }), ...(r.replaced === undefined ? {} : { replaced: r.replaced }) };
   if (kind === 'verify') {
     const breaks = r.breaks as unknown[];
     const unreadable = r.unreadable as unknown[];

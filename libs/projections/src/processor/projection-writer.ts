@@ -50,7 +50,14 @@ export class ProjectionWriter {
     this.projections.chain.thread = thread;
   }
 
-  applyBatch(events: readonly RecordedEvent[], { after }: { after: bigint | undefined }): void {
+  /**
+   * Applies `events`, read after the checkpoint `after`. With `gapless` (a SQLite store, whose
+   * positions are 1, 2, 3, ... and never removed), the next event must be at the checkpoint + 1 (1,
+   * from the start): each run of positions skipped is a run of events deleted from the log, kept by
+   * the chain check (`missing_positions`). The checkpoint is the whole state: read models made before
+   * this check have not looked at the positions before their checkpoint.
+   */
+  applyBatch(events: readonly RecordedEvent[], { after, gapless = false }: { after: bigint | undefined; gapless?: boolean }): void {
     if (events.length === 0) return;
     if (this.commitEvery && !this.db.db.inTransaction) {
       this.db.db.exec('BEGIN IMMEDIATE');
@@ -62,8 +69,13 @@ export class ProjectionWriter {
         if (after !== undefined && (at === undefined || at < after)) throw new CheckpointMovedBackError(after, at);
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
+        let next = (at ?? 0n) + 1n;
         for (const recorded of events) {
           if (at !== undefined && recorded.position <= at) continue; // applied by another process since the batch was read
+          if (gapless) {
+            if (recorded.position > next) this.projections.chain.missed(next, recorded.position - 1n);
+            next = recorded.position + 1n;
+          }
           const ord = ++applied;
           const event = readEvent(recorded, whole);
           if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
@@ -109,6 +121,22 @@ export class ProjectionWriter {
     })();
     if (this.commitEvery && this.db.db.inTransaction) this.db.db.exec('COMMIT');
     this.commitEvery = 0;
+  }
+
+  /** Runs `work` (a rebuild in place) in one transaction of the file, which its batches' are savepoints of: committed if it succeeds, rolled back if it fails. */
+  async allOrNothing<T>(work: () => Promise<T>): Promise<T> {
+    this.db.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work();
+      this.db.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.db.inTransaction) this.db.db.exec('ROLLBACK');
+      // What the states in memory and the checkpoint as last read held was rolled back with the tables.
+      for (const p of this.projections.all) for (const f of p.folds ?? []) f.reset();
+      this.checkpoint.fresh();
+      throw err;
+    }
   }
 
   /** Empties every projection and the checkpoint (for a rebuild). */

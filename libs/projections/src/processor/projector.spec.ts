@@ -11,6 +11,7 @@ import { rebuildInto } from './rebuild-into';
 import { openReadModels, type ProjectionWriter } from './projection-writer';
 import { Projector, ReadModelsNotOfStoreError } from './projector';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 
 const ctx = { actor: 'test' };
 
@@ -469,6 +470,34 @@ describe('a store appended to and projected by another process within the turn t
       await theirs.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(`${dir}-alias`, { force: true });
+    }
+  });
+});
+
+describe('a rebuild in place on a store whose file has a damaged page', () => {
+  it('fails saying the store is damaged and how far it read, and leaves the read models as they were (another connection read them so meanwhile)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-proj-damaged-'));
+    const writer = openReadModels(path.join(dir, 'readmodels.sqlite'));
+    const file = path.join(dir, 'ledger.sqlite');
+    await makeDamagedStore(file, async (whole) => void (await new Projector(whole, writer).catchUp())); // projected through 3,000 while whole
+    const store = new SqliteEventStore(file);
+    const other = new Database(writer.db.file, { readonly: true });
+    try {
+      const before = writer.dump();
+      expect(before.checkpoint).toEqual([expect.objectContaining({ position: '3000', applied: 3000 })]);
+      const projector = new Projector(store, writer);
+      let seen: unknown;
+      const rebuilt = projector.rebuild(() => (seen ??= other.prepare('SELECT position FROM checkpoint').all()));
+      // until 2026-11-27: SQLite's "database disk image is malformed" alone, the read models left as far as it had read
+      await expect(rebuilt).rejects.toThrow(/^the store's file is damaged: the log could not be read past position [1-9]\d* \(SQLite: database disk image is malformed\)/);
+      expect(seen).toEqual([{ position: '3000' }]);
+      expect(writer.dump()).toEqual(before);
+      expect(writer.checkpoint.get().position).toBe(3000n);
+    } finally {
+      other.close();
+      writer.db.close();
+      await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

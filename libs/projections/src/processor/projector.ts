@@ -49,7 +49,32 @@ export class ReadModelsNotOfStoreError extends Error {
   ) {
     const there = !held || held.position !== checkpoint ? (head === undefined || head < checkpoint ? `past the head of the store (${head === undefined ? 'the store is empty' : `position ${head}`})` : 'where the store holds no event') : `where they applied event ${applied} and the store holds event ${held.id}`;
     super(`the read models were projected through position ${checkpoint}, ${there}: they were made from another log (a store restored from an older backup?); rebuild the read models (ledger rebuild, or POST /admin/rebuild)`);
+    this.there = there;
   }
+
+  /** Where the checkpoint stands against the store, as the message says it. */
+  readonly there: string;
+}
+
+/** What a rebuild says of the read models it replaced when they were not of the store's log: a rebuild clears the only trace of the log's end cut (the halt). */
+export interface ReplacedNotOfStore {
+  /** The position the replaced read models were projected through, and the event they applied there (null when not kept). */
+  checkpoint: string;
+  applied: string | null;
+  /** The store's head, and the event it holds at the checkpoint (null: none there). */
+  storeHead: string | null;
+  storeEvent: string | null;
+  warning: string;
+}
+
+export function replacedNotOfStore(err: ReadModelsNotOfStoreError): ReplacedNotOfStore {
+  return {
+    checkpoint: err.checkpoint.toString(),
+    applied: err.applied ?? null,
+    storeHead: err.head?.toString() ?? null,
+    storeEvent: err.held?.position === err.checkpoint ? err.held.id : null,
+    warning: `the read models this rebuild replaced were projected through position ${err.checkpoint}, ${err.there}: the log was cut or rewritten since they were projected, or the store restored from an older backup`,
+  };
 }
 
 /**
@@ -223,10 +248,27 @@ export class Projector {
 
   /** Halts unless the store holds, at the read models' checkpoint, the event they applied there (ReadModelsNotOfStoreError). */
   private async checkCheckpoint(): Promise<void> {
+    const found = await this.checkpointNotInStore();
+    if (!found) return;
+    if (!this.haltedAt) this.haltedCheckpoint = found.checkpoint;
+    throw this.haltOn(found.err);
+  }
+
+  /**
+   * Whether the read models were projected through a position past the store's head, or hold at
+   * their checkpoint another event than the store holds there (the log cut or rewritten since, or
+   * the store restored from an older backup): what a rebuild that replaces them says (it clears
+   * the only trace of it). Undefined when the store holds their checkpoint's event.
+   */
+  async notOfStore(): Promise<ReadModelsNotOfStoreError | undefined> {
+    return (await this.checkpointNotInStore())?.err;
+  }
+
+  private async checkpointNotInStore(): Promise<{ err: ReadModelsNotOfStoreError; checkpoint: CheckpointValue } | undefined> {
     for (let look = 1; ; look++) {
       const checkpoint = this.writer.checkpoint.fresh();
       const { position, event } = checkpoint;
-      if (position === undefined) return;
+      if (position === undefined) return undefined;
       let held: RecordedEvent | undefined;
       try {
         for await (const e of this.store.readAll({ fromPosition: position, maxCount: 1, metadata: false })) {
@@ -234,19 +276,17 @@ export class Projector {
           break;
         }
       } catch (err) {
-        if (err instanceof UnreadableEventError && err.position === position) return; // there, but edited since it was applied: verify's finding, not this check's
+        if (err instanceof UnreadableEventError && err.position === position) return undefined; // there, but edited since it was applied: verify's finding, not this check's
         throw err;
       }
-      if (held?.position === position && (event === undefined || held.id === event)) return;
+      if (held?.position === position && (event === undefined || held.id === event)) return undefined;
       // A SQLite store's reads of a turn share a snapshot, which may have begun before another process
       // appended the events this checkpoint (read afresh) stands at and projected them: look again in a new one.
       if (look === 1) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
-      const err = new ReadModelsNotOfStoreError(position, event, held, await this.store.headPosition());
-      if (!this.haltedAt) this.haltedCheckpoint = checkpoint;
-      throw this.haltOn(err);
+      return { err: new ReadModelsNotOfStoreError(position, event, held, await this.store.headPosition()), checkpoint };
     }
   }
 
@@ -258,7 +298,7 @@ export class Projector {
   private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
     try {
-      this.writer.applyBatch(batch, { after });
+      this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
@@ -284,16 +324,21 @@ export class Projector {
     return err;
   }
 
-  /** Drops the read models and builds them again from the start of the store. */
+  /**
+   * Drops the read models and builds them again from the start of the store, in place, in one
+   * transaction of their file (each batch a savepoint of it): a rebuild that fails (a damaged page
+   * of the store, a full disk) or is killed leaves them as they were, and other connections read
+   * them as they were until it commits.
+   */
   async rebuild(onProgress?: (applied: number) => void): Promise<number> {
     const wasRunning = this.running || this.haltedAt !== undefined;
     await this.stop();
     this.haltedAt = undefined;
     this.haltedOnCheckpoint = false;
-    const n = await this.writer.db.bulk(() => {
+    const n = await this.writer.db.bulk(() => this.writer.allOrNothing(() => {
       this.writer.reset();
       return this.catchUp(onProgress);
-    });
+    }));
     if (wasRunning) this.start();
     return n;
   }

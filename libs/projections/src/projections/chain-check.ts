@@ -14,17 +14,21 @@ import { truncate, type ProjectedEvent, type Projection } from './projection';
  * covers the content as parsed), in `stored_text_mismatches`, as `ledger verify` reports it. So a
  * verification "now" only reads these tables: it has checked everything up to the projector's
  * checkpoint (IntegrityQueries). (An edit made to an event after it was checked is found by the
- * full walk, which stays available as a job.)
+ * full walk, which stays available as a job.) On a SQLite store, whose positions are gapless, each
+ * run of positions the projector did not meet (events deleted from the log) is kept in
+ * `missing_positions`, as `ledger verify` reports them (`missing`): ProjectionWriter finds them
+ * against the checkpoint, the position the next event must have.
  */
 export class ChainCheck implements Projection {
   readonly name = 'chain-check';
   /** Every event of a ledger stream, whatever its type. */
   readonly handles: ReadonlySet<LedgerEventType> = new Set(LEDGER_EVENT_TYPES);
-  readonly tables = ['chain_heads', 'chain_breaks', 'stored_text_mismatches'];
+  readonly tables = ['chain_heads', 'chain_breaks', 'stored_text_mismatches', 'missing_positions'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
     CREATE TABLE IF NOT EXISTS stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS missing_positions (from_position TEXT PRIMARY KEY, to_position TEXT NOT NULL);
   `;
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
@@ -32,6 +36,7 @@ export class ChainCheck implements Projection {
     putHead: db.prepare<[string, string, string]>('INSERT INTO chain_heads (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
     putBreak: db.prepare<[string, string, string, string, string | null]>('INSERT OR IGNORE INTO chain_breaks (stream, kind, revision, position, expected_revision) VALUES (?, ?, ?, ?, ?)'),
     putText: db.prepare<TextMismatchRow>('INSERT OR IGNORE INTO stored_text_mismatches (position, stream, revision, reason) VALUES (?, ?, ?, ?)'),
+    putMissing: db.prepare<[string, string]>('INSERT OR IGNORE INTO missing_positions (from_position, to_position) VALUES (?, ?)'),
   }));
   /** The heads of the streams a batch moves (or, holding, of those most recently moved; see FoldCache). */
   private readonly heads = new FoldCache<ChainHead | 'broken'>(
@@ -51,6 +56,11 @@ export class ChainCheck implements Projection {
   thread: CheckThread | undefined;
 
   constructor(private readonly rm: ReadModelDb) {}
+
+  /** Positions `from` to `to` of a gapless log (SQLite's) that the projector did not meet: events deleted (ProjectionWriter finds them, against the checkpoint, whatever the events' streams). */
+  missed(from: bigint, to: bigint): void {
+    this.stmts().putMissing.run(from.toString(), to.toString());
+  }
 
   /** Checks each event's link (or takes the check thread's word for a batch it has checked), then writes the heads the batch moved (within the batch's transaction). */
   applyBatch(batch: readonly ProjectedEvent[]): void {

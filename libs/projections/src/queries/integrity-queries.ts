@@ -11,6 +11,8 @@ export interface IncrementalVerification {
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   /** The digest of every stream head at `verifiedThrough` (the formula of `ledger digest`), from the checked heads. */
   digest: string;
+  /** Runs of positions missing from a SQLite store's log (events deleted), `from` to `to` inclusive, as `ledger verify` reports them: those the projector did not meet (none before the checkpoint of read models made before 2026-11-27 afternoon). */
+  missing: Array<{ from: string; to: string }>;
 }
 
 /** The hash chain as the chain-check projection checked it while projecting: no read of the log. */
@@ -46,6 +48,9 @@ export class IntegrityQueries {
       streams++;
       h.update(`${row.stream}\n${row.revision}:${row.hash}\n`);
     }
-    return { verifiedThrough, streams, ok: breaks.length === 0, breaks, digest: h.digest('hex') };
+    const missing = (this.rm.db.prepare('SELECT from_position, to_position FROM missing_positions').all() as Array<{ from_position: string; to_position: string }>)
+      .map((r) => ({ from: r.from_position, to: r.to_position }))
+      .sort((a, b) => (BigInt(a.from) < BigInt(b.from) ? -1 : 1));
+    return { verifiedThrough, streams, ok: breaks.length === 0 && missing.length === 0, breaks, digest: h.digest('hex'), missing };
   }
 }
