@@ -94,4 +94,56 @@ describe('a job the API was running when it stopped', () => {
       await t.close();
     }
   }, 60_000);
+
+  it("a job whose end the store refused a while: its end is recorded once the store takes it again, not left for the next start to call interrupted", async () => {
+    const t = await startTestApp('baseline', readModels('d'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      let refused = 0;
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (...args) => {
+        if (++refused <= 2) throw new Error('database or disk is full');
+        return record(...args);
+      });
+      const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await until(async () => {
+        const res = await t.as('auditor').get(`/jobs/${id}`).expect(200);
+        return res.body.state === 'running' ? undefined : res.body;
+      });
+      expect(job).toMatchObject({ state: 'succeeded' });
+      expect(job.error).toBeUndefined();
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
+      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'succeeded']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('a job whose end could not be recorded at all: the next start records that no end was recorded, not that the API stopped', async () => {
+    const t = await startTestApp('baseline', readModels('e'));
+    let id: string;
+    try {
+      jest.spyOn(t.app.get(Ledger), 'recordAuditJob').mockRejectedValue(new Error('database or disk is full'));
+      id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await until(async () => {
+        const res = await t.as('auditor').get(`/jobs/${id}`).expect(200);
+        return res.body.state === 'running' ? undefined : res.body;
+      });
+      expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining('the job ended but could not be recorded: database or disk is full') });
+    } finally {
+      await t.close();
+    }
+    const again = await startTestApp('baseline', readModels('e'));
+    try {
+      const recorded = await until(async () => {
+        const items = (await again.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items as Array<{ jobId: string }>;
+        return items.find((j) => j.jobId === id);
+      });
+      expect(recorded).toMatchObject({ jobId: id, state: 'interrupted', error: INTERRUPTED });
+      expect(INTERRUPTED).toMatch(/^no end was recorded: the API stopped before the job ended, or could not record its end/);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
 });

@@ -148,8 +148,16 @@ export function instanceOf(readModelsFile: string): string {
   return id;
 }
 
-/** Why a job that started and never ended is recorded as interrupted. */
-export const INTERRUPTED = 'the API stopped before the job ended (recorded when it started again)';
+/**
+ * Why a job that started and never ended is recorded as interrupted: what its API, started again,
+ * knows. Its end may have happened and not been recorded (the store full or unreachable through
+ * every retry of its end record), so the record does not claim the API stopped. Until the review of
+ * 2026-11-27 it said "the API stopped before the job ended (recorded when it started again)".
+ */
+export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded when it started again)';
+
+/** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
+export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
 /** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
 let rebuildFiles = 0;
@@ -274,7 +282,7 @@ export class JobService implements BeforeApplicationShutdown {
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
       if (!job.record) return;
-      await ledger.recordAuditJob(
+      await withRetries(() => ledger.recordAuditJob(
         {
           jobId: job.id,
           kind: job.kind,
@@ -289,7 +297,7 @@ export class JobService implements BeforeApplicationShutdown {
           error: job.error ?? null,
         },
         { actor: job.requestedBy },
-      );
+      ));
     };
   }
 
@@ -313,6 +321,18 @@ export class JobService implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.close();
+  }
+}
+
+/** Runs `append` again after each of END_RECORD_RETRIES_MS while it fails for the store (not for what it records: a DomainError is final); the last failure is thrown. */
+async function withRetries<T>(append: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await append();
+    } catch (err) {
+      if (attempt >= END_RECORD_RETRIES_MS.length || err instanceof DomainError) throw err;
+      await new Promise((r) => setTimeout(r, END_RECORD_RETRIES_MS[attempt]));
+    }
   }
 }
 
