@@ -34,6 +34,14 @@ async function until<T>(look: () => Promise<T | undefined>): Promise<T> {
   throw new Error('not seen within 10 s');
 }
 
+/** A job of `t` once it shows an end state. */
+async function ended(t: Awaited<ReturnType<typeof startTestApp>>, id: string) {
+  return until(async () => {
+    const res = await t.as('auditor').get(`/jobs/${id}`).expect(200);
+    return res.body.state === 'running' ? undefined : res.body;
+  });
+}
+
 describe('a job the API was running when it stopped', () => {
   it('shows, once that API starts again, as interrupted: in GET /jobs, GET /jobs/:id and the record; another API\'s running job is left alone', async () => {
     // Two APIs on one store, each on read models of its own; each records a job's start, and stops before that job ends.
@@ -106,10 +114,7 @@ describe('a job the API was running when it stopped', () => {
         return record(...args);
       });
       const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
-      const job = await until(async () => {
-        const res = await t.as('auditor').get(`/jobs/${id}`).expect(200);
-        return res.body.state === 'running' ? undefined : res.body;
-      });
+      const job = await ended(t, id);
       expect(job).toMatchObject({ state: 'succeeded' });
       expect(job.error).toBeUndefined();
       const events = [];
@@ -126,10 +131,7 @@ describe('a job the API was running when it stopped', () => {
     try {
       jest.spyOn(t.app.get(Ledger), 'recordAuditJob').mockRejectedValue(new Error('database or disk is full'));
       id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
-      const job = await until(async () => {
-        const res = await t.as('auditor').get(`/jobs/${id}`).expect(200);
-        return res.body.state === 'running' ? undefined : res.body;
-      });
+      const job = await ended(t, id);
       expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining('the job ended but could not be recorded: database or disk is full') });
     } finally {
       await t.close();
@@ -144,6 +146,27 @@ describe('a job the API was running when it stopped', () => {
       expect(INTERRUPTED).toMatch(/^no end was recorded: the API stopped before the job ended, or could not record its end/);
     } finally {
       await again.close();
+    }
+  }, 60_000);
+
+  it("a job's real end after another end was recorded for it (interrupted, by another process): refused, the first record kept, and the job says so", async () => {
+    const t = await startTestApp('baseline', readModels('f'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (job, ctx) => {
+        // Another process records it interrupted just before its own end is appended.
+        await record({ ...job, state: 'interrupted', endedAt: '2026-11-27T10:00:01.000Z', positionThrough: null, findings: {}, error: INTERRUPTED }, { actor: 'api:startup' });
+        return record(job, ctx);
+      });
+      const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await ended(t, id);
+      expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining(`the job ended but could not be recorded: jobId: the end of audit job ${id} was recorded before with other content (it differs in `) });
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
+      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+    } finally {
+      await t.close();
     }
   }, 60_000);
 });

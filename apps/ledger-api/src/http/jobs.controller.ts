@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
-import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
+import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError } from '@ledger/projections';
@@ -148,6 +148,8 @@ export function instanceOf(readModelsFile: string): string {
   return id;
 }
 
+const log = new Logger('jobs');
+
 /**
  * Why a job that started and never ended is recorded as interrupted: what its API, started again,
  * knows. Its end may have happened and not been recorded (the store full or unreachable through
@@ -239,10 +241,16 @@ export class JobService implements BeforeApplicationShutdown {
         progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
         error: INTERRUPTED,
       };
-      await ledger.recordAuditJob(
-        { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
-        { actor: 'api:startup' },
-      );
+      try {
+        await ledger.recordAuditJob(
+          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
+          { actor: 'api:startup' },
+        );
+      } catch (err) {
+        if (!(err instanceof FactReusedError)) throw err;
+        log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+        continue;
+      }
       jobs.adopt(job);
       interrupted.push(job);
     }
@@ -297,7 +305,11 @@ export class JobService implements BeforeApplicationShutdown {
           error: job.error ?? null,
         },
         { actor: job.requestedBy },
-      ));
+      )).catch((err: unknown) => {
+        // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.
+        if (err instanceof FactReusedError) log.error(err.message);
+        throw err;
+      });
     };
   }
 
