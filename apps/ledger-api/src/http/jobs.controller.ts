@@ -122,32 +122,6 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/**
- * The API instance that runs this process's jobs, as recorded in each job's start: its read
- * models' (`<read models>.instance`, made once with a random id, kept across restarts). Each API
- * has read models of its own (two on one store, `docker compose --scale`, each a volume), so a
- * start recorded under this id, and not ended, was a job of a process before this one on the same
- * read models, which stopped before it ended: never another API's running job. Read models in
- * memory give a new id each start (a predecessor's jobs are then never found).
- */
-export function instanceOf(readModelsFile: string): string {
-  if (readModelsFile === ':memory:') return randomUUID();
-  const file = `${readModelsFile}.instance`;
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const id = randomUUID();
-  try {
-    fs.writeFileSync(file, `${id}\n`, { flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8').trim(); // another process made it meanwhile
-    throw err;
-  }
-  return id;
-}
-
 const log = new Logger('jobs');
 
 /**
@@ -156,7 +130,7 @@ const log = new Logger('jobs');
  * every retry of its end record), so the record does not claim the API stopped. Until the review of
  * 2026-11-27 it said "the API stopped before the job ended (recorded when it started again)".
  */
-export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded when it started again)';
+export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded later by an API on its read models)';
 
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
@@ -215,15 +189,16 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * At start-up: the jobs this instance started and never ended (a process before this one was
-   * killed, or the machine stopped, while they ran) are recorded as `interrupted`, and shown with
-   * this process's jobs. Once the read models hold the store's head as it was when this process
-   * started (every start and end a predecessor recorded). Answers them.
+   * The jobs `instance` started and never ended, once its lease is claimed (its process was killed,
+   * or the machine stopped, while they ran: InstanceLeases), are recorded as `interrupted`, and
+   * shown with this process's jobs. Once the read models hold the store's head as it is now (every
+   * start and end that process recorded). Answers them; undefined when the read models could not
+   * catch up (the jobs closed, the projector halted): nothing recorded.
    */
-  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[]> {
+  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[] | undefined> {
     const head = await store.headPosition();
     while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
-      if (jobs.isClosed || projector.halted) return [];
+      if (jobs.isClosed || projector.halted) return undefined;
     }
     const interrupted: AuditJob[] = [];
     for (const start of queries.unended(instance)) {
