@@ -208,4 +208,24 @@ describe('a job the API was running when it stopped', () => {
       await a.close();
     }
   }, 60_000);
+
+  it('POST /jobs answers a running job once its start is in the store: an API killed after the 202 leaves its trace', async () => {
+    const t = await startTestApp('baseline', readModels('g'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const recordStart = ledger.recordAuditJobStart.bind(ledger);
+      jest.spyOn(ledger, 'recordAuditJobStart').mockImplementation(async (...args) => {
+        await new Promise((r) => setTimeout(r, 300)); // a slow append
+        return recordStart(...args);
+      });
+      const answered = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as { id: string; state: string };
+      expect(answered.state).toBe('running');
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${answered.id}`)) events.push(e);
+      expect(events.map((e) => e.type)).toEqual(['AuditJobStarted']);
+      await ended(t, answered.id);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });

@@ -349,11 +349,13 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
-    return this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    await this.service.jobs.startRecorded(job.id); // a job answered `running` has its start in the store (a queued one records it as it begins to run)
+    return job;
   }
 
   @Get()
