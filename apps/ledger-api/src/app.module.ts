@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger as NestLogger, Module, ValidationPipe, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -15,7 +15,8 @@ import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
-import { instanceOf, JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
+import { InstanceLeases, LEASE_HEARTBEAT_MS } from './http/instance-leases';
+import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
@@ -28,28 +29,56 @@ class StartProjector implements OnApplicationBootstrap {
   }
 }
 
-/** The API instance that runs this process's jobs (instanceOf: its read models'). */
-const JOB_INSTANCE = Symbol('JOB_INSTANCE');
-
-/** Once the app has started (its projector following the store): the jobs a process before this one started and never ended, recorded as interrupted (JobService.recordInterrupted), in the background. */
+/**
+ * This process's instance lease (InstanceLeases), renewed every LEASE_HEARTBEAT_MS; at start and
+ * at each renewal, the leases of processes that stopped are claimed and their unended jobs
+ * recorded as interrupted (JobService.recordInterrupted), in the background. At shutdown, once
+ * the jobs have ended (JobService closes them before), the lease is closed.
+ */
 @Injectable()
-class RecordInterruptedJobs implements OnApplicationBootstrap {
+class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new NestLogger('jobs');
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+  private closed = false;
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly projector: Projector,
     private readonly queries: AuditJobQueries,
     private readonly ledger: Ledger,
     private readonly jobs: AuditJobs,
-    @Inject(JOB_INSTANCE) private readonly instance: string,
+    private readonly leases: InstanceLeases,
   ) {}
   onApplicationBootstrap(): void {
-    JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, this.instance).then(
-      (jobs) => {
-        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by a process before this one that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
-      },
-      (err: unknown) => this.log.error(`the jobs a process before this one left running could not be recorded as interrupted: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    this.sweep();
+    this.timer = setInterval(() => {
+      try {
+        this.leases.beat();
+      } catch (err) {
+        this.log.error(`this API's instance lease could not be renewed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.sweep();
+    }, LEASE_HEARTBEAT_MS).unref();
+  }
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    this.closed = true; // a sweep under way claims and releases nothing more: what it holds goes stale with this lease
+    this.leases.close();
+  }
+  private sweep(): void {
+    this.sweeping ??= this.recordStale()
+      .catch((err: unknown) => this.log.error(`the jobs of an API that stopped could not be recorded as interrupted: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => (this.sweeping = undefined));
+  }
+  private async recordStale(): Promise<void> {
+    while (!this.closed) {
+      const instance = this.leases.claimStale();
+      if (instance === undefined) return;
+      const jobs = await JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, instance);
+      if (jobs === undefined) return; // held until this process closes it: stale then, for the next to claim
+      if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
+      if (!this.closed) this.leases.release(instance);
+    }
   }
 }
 
@@ -109,15 +138,15 @@ export class AppModule {
         },
         Metrics,
         StartProjector,
-        { provide: JOB_INSTANCE, inject: [ReadModelDb], useFactory: (readModels: ReadModelDb) => instanceOf(readModels.file) },
+        { provide: InstanceLeases, inject: [ReadModelDb], useFactory: (readModels: ReadModelDb) => new InstanceLeases(readModels.file) },
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb, JOB_INSTANCE],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb, instance: string) => {
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb, InstanceLeases],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb, leases: InstanceLeases) => {
             // Before any job: the half-built files of rebuilds that a killed process left behind.
             const removed = removeOrphanedRebuilds(readModels.file);
             if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
-            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, instance), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m)) });
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, leases.id), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m)) });
           },
         },
         JobService,

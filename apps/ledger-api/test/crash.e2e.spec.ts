@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
+import { freePort, killHard, startServer } from './server-process';
 
 /**
  * kill -9 of a server process under load: every decision it acknowledged is found after a restart,
@@ -11,59 +11,11 @@ import request from 'supertest';
  * process of its own, on a temporary SQLite store, as `npm start` runs it.
  */
 
-const ROOT = path.resolve(__dirname, '../../..');
 const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
 const MPAN = '1412345678901';
 const DEVICES = Array.from({ length: 8 }, (_, i) => `00-DB-12-34-56-78-90-${String(i + 10).padStart(2, '0')}`);
 const INTAKE = { 'x-api-key': 'dev-intake-key' };
 const AUDITOR = { 'x-api-key': 'dev-auditor-key' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts the API from the sources; resolves once it listens. */
-async function startServer(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'apps/ledger-api/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.json', PORT: String(port), HOST: '127.0.0.1', LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), LEDGER_API_KEYS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${output}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return child;
-}
-
-function killHard(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 describe('kill -9 under load', () => {
   const children: ChildProcess[] = [];

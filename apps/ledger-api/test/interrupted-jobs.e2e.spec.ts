@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AuditJob } from '@ledger/audit';
+import { AuditJobs, type AuditJob } from '@ledger/audit';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
+import Database from 'better-sqlite3';
+import { InstanceLeases } from '../src/http/instance-leases';
 import { INTERRUPTED, JobService } from '../src/http/jobs.controller';
 import { startTestApp, useTestStore } from './test-app';
 
@@ -34,15 +36,25 @@ async function until<T>(look: () => Promise<T | undefined>): Promise<T> {
   throw new Error('not seen within 10 s');
 }
 
+/** A job of `t` once it shows an end state (a job of another process once `t` shows it). */
+async function ended(t: Awaited<ReturnType<typeof startTestApp>>, id: string) {
+  return until(async () => {
+    const res = await t.as('auditor').get(`/jobs/${id}`);
+    if (res.status === 404) return undefined;
+    expect(res.status).toBe(200);
+    return res.body.state === 'running' ? undefined : res.body;
+  });
+}
+
 describe('a job the API was running when it stopped', () => {
   it('shows, once that API starts again, as interrupted: in GET /jobs, GET /jobs/:id and the record; another API\'s running job is left alone', async () => {
     // Two APIs on one store, each on read models of its own; each records a job's start, and stops before that job ends.
     const a = await startTestApp('baseline', readModels('a'));
-    const aInstance = fs.readFileSync(path.join(dir, 'a.sqlite.instance'), 'utf8').trim();
+    const aInstance = a.app.get(InstanceLeases).id;
     await JobService.onStarted(a.app.get(Ledger), aInstance)(runningJob('job-a', 'what-if', { ruleSet: { id: 'ownership-only', version: 1 }, filter: {}, page: {} }));
     await a.app.close();
     const b = await startTestApp('baseline', readModels('b'));
-    const bInstance = fs.readFileSync(path.join(dir, 'b.sqlite.instance'), 'utf8').trim();
+    const bInstance = b.app.get(InstanceLeases).id;
     expect(bInstance).not.toBe(aInstance);
     await JobService.onStarted(b.app.get(Ledger), bInstance)(runningJob('job-b', 'verify', {}));
     try {
@@ -89,7 +101,129 @@ describe('a job the API was running when it stopped', () => {
       const events = [];
       for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
       expect(events.map((e) => e.type)).toEqual(['AuditJobStarted', 'AuditJobRecorded']);
-      expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: 'api:auditor', params: {}, instance: fs.readFileSync(path.join(dir, 'c.sqlite.instance'), 'utf8').trim() });
+      expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: 'api:auditor', params: {}, instance: t.app.get(InstanceLeases).id });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("a job whose end the store refused a while: its end is recorded once the store takes it again, not left for the next start to call interrupted", async () => {
+    const t = await startTestApp('baseline', readModels('d'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      let refused = 0;
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (...args) => {
+        if (++refused <= 2) throw new Error('database or disk is full');
+        return record(...args);
+      });
+      const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await ended(t, id);
+      expect(job).toMatchObject({ state: 'succeeded' });
+      expect(job.error).toBeUndefined();
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
+      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'succeeded']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('a job whose end could not be recorded at all: the next start records that no end was recorded, not that the API stopped', async () => {
+    const t = await startTestApp('baseline', readModels('e'));
+    let id: string;
+    try {
+      jest.spyOn(t.app.get(Ledger), 'recordAuditJob').mockRejectedValue(new Error('database or disk is full'));
+      id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await ended(t, id);
+      expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining('the job ended but could not be recorded: database or disk is full') });
+    } finally {
+      await t.close();
+    }
+    const again = await startTestApp('baseline', readModels('e'));
+    try {
+      const recorded = await until(async () => {
+        const items = (await again.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items as Array<{ jobId: string }>;
+        return items.find((j) => j.jobId === id);
+      });
+      expect(recorded).toMatchObject({ jobId: id, state: 'interrupted', error: INTERRUPTED });
+      expect(INTERRUPTED).toMatch(/^no end was recorded: the API stopped before the job ended, or could not record its end/);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
+  it("a job's real end after another end was recorded for it (interrupted, by another process): refused, the first record kept, and the job says so", async () => {
+    const t = await startTestApp('baseline', readModels('f'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (job, ctx) => {
+        // Another process records it interrupted just before its own end is appended.
+        await record({ ...job, state: 'interrupted', endedAt: '2026-11-27T10:00:01.000Z', positionThrough: null, findings: {}, error: INTERRUPTED }, { actor: 'api:startup' });
+        return record(job, ctx);
+      });
+      const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const job = await ended(t, id);
+      expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining(`the job ended but could not be recorded: jobId: the end of audit job ${id} was recorded before with other content (it differs in `) });
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
+      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("two APIs on ONE read-model file (a rolling restart, two on one volume): the one that starts leaves the other's running job alone, and takes over only a stopped one's lease", async () => {
+    const never = path.join(dir, 'never-answers.js');
+    fs.writeFileSync(never, 'setInterval(() => {}, 1000);\n');
+    const a = await startTestApp('baseline', readModels('shared'), { jobWorker: { file: never } });
+    try {
+      const running = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const aInstance = await until(async () => {
+        for await (const e of a.store.readStream(`auditjob-${running}`)) return (e.data as { instance: string }).instance;
+        return undefined;
+      });
+      // A process on the same read models that was killed while its job ran: its lease not renewed for over a minute.
+      await JobService.onStarted(a.app.get(Ledger), 'killed-instance')(runningJob('job-of-killed', 'verify', {}));
+      const leases = new Database(path.join(dir, 'shared.sqlite.instances'));
+      leases.prepare('INSERT INTO leases (id, heartbeat) VALUES (?, ?)').run('killed-instance', Date.now() - 61_000);
+      leases.close();
+      const b = await startTestApp('baseline', readModels('shared'));
+      try {
+        expect(b.app.get(InstanceLeases).id).not.toBe(aInstance);
+        expect(await ended(b, 'job-of-killed')).toMatchObject({ state: 'interrupted', error: INTERRUPTED });
+        await b.as('auditor').get(`/jobs/${running}`).expect(404);
+        expect((await a.as('auditor').get(`/jobs/${running}`).expect(200)).body.state).toBe('running');
+        // A's job ends as it ends (cancelled here), and that is its record: not an interrupted one.
+        expect(await a.app.get(AuditJobs).cancel(running)).toBe(true);
+        expect(await ended(a, running)).toMatchObject({ state: 'cancelled' });
+        const events = [];
+        for await (const e of a.store.readStream(`auditjob-${running}`)) events.push(e);
+        expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.close();
+    }
+  }, 60_000);
+
+  it('POST /jobs answers a running job once its start is in the store: an API killed after the 202 leaves its trace', async () => {
+    const t = await startTestApp('baseline', readModels('g'));
+    try {
+      const ledger = t.app.get(Ledger);
+      const recordStart = ledger.recordAuditJobStart.bind(ledger);
+      jest.spyOn(ledger, 'recordAuditJobStart').mockImplementation(async (...args) => {
+        await new Promise((r) => setTimeout(r, 300)); // a slow append
+        return recordStart(...args);
+      });
+      const answered = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as { id: string; state: string };
+      expect(answered.state).toBe('running');
+      const events = [];
+      for await (const e of t.store.readStream(`auditjob-${answered.id}`)) events.push(e);
+      expect(events.map((e) => e.type)).toEqual(['AuditJobStarted']);
+      await ended(t, answered.id);
     } finally {
       await t.close();
     }

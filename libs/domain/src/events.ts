@@ -160,8 +160,8 @@ export interface AuditJobRecordedV1 {
 /**
  * An audit job that started (since 2026-11-27), in its stream (`auditjob-<id>`) before its end
  * (AuditJobRecorded): so that a job whose API stopped before it ended leaves a trace, recorded as
- * `interrupted` when that API starts again. `instance`: the API that runs it (its read models'),
- * which alone may say it is not running any more.
+ * `interrupted` later by an API on its read models. `instance`: the API process that runs it (its
+ * instance lease), whose lease going stale alone says it is not running any more.
  */
 export interface AuditJobStartedV1 {
   schemaVersion: 1;

@@ -129,11 +129,11 @@ describe('Ledger command handlers', () => {
     expect(await read(`meterpoint-${MPAN}`)).toHaveLength(1);
   });
 
-  it('an audit job recorded again (same job id) writes nothing and answers the first record', async () => {
+  it('an audit job recorded again (same job id) writes nothing: the same record is answered as the first, another end is refused naming jobId (until the review of 2026-11-27 it was answered as the first)', async () => {
     const job = { jobId: 'job-1', kind: 'verify' as const, state: 'succeeded' as const, requestedBy: 'api:auditor', requestedAt: '2024-03-01T00:00:00.000Z', startedAt: null, endedAt: '2024-03-01T00:00:01.000Z', positionThrough: '12', params: {}, findings: { ok: true }, error: null };
     expect((await ledger.recordAuditJob(job, ctx)).written).toBe(true);
-    const again = await ledger.recordAuditJob({ ...job, endedAt: '2024-03-01T00:00:02.000Z', findings: { ok: false } }, ctx);
-    expect(again.written).toBe(false);
+    expect((await ledger.recordAuditJob({ ...job }, ctx)).written).toBe(false);
+    await expect(ledger.recordAuditJob({ ...job, endedAt: '2024-03-01T00:00:02.000Z', findings: { ok: false } }, ctx)).rejects.toThrow(/^jobId: the end of audit job job-1 was recorded before with other content \(it differs in endedAt, findings.ok\)/);
     const stored = await read(auditJobStream('job-1'));
     expect(stored.map((e) => toLedgerEvent(e).data)).toEqual([{ schemaVersion: 1, ...job }]);
   });

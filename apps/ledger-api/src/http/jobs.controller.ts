@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
+import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
-import { DomainError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
+import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, replacedNotOfStore } from '@ledger/projections';
@@ -122,34 +122,18 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/**
- * The API instance that runs this process's jobs, as recorded in each job's start: its read
- * models' (`<read models>.instance`, made once with a random id, kept across restarts). Each API
- * has read models of its own (two on one store, `docker compose --scale`, each a volume), so a
- * start recorded under this id, and not ended, was a job of a process before this one on the same
- * read models, which stopped before it ended: never another API's running job. Read models in
- * memory give a new id each start (a predecessor's jobs are then never found).
- */
-export function instanceOf(readModelsFile: string): string {
-  if (readModelsFile === ':memory:') return randomUUID();
-  const file = `${readModelsFile}.instance`;
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const id = randomUUID();
-  try {
-    fs.writeFileSync(file, `${id}\n`, { flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8').trim(); // another process made it meanwhile
-    throw err;
-  }
-  return id;
-}
+const log = new Logger('jobs');
 
-/** Why a job that started and never ended is recorded as interrupted. */
-export const INTERRUPTED = 'the API stopped before the job ended (recorded when it started again)';
+/**
+ * Why a job that started and never ended is recorded as interrupted: what its API, started again,
+ * knows. Its end may have happened and not been recorded (the store full or unreachable through
+ * every retry of its end record), so the record does not claim the API stopped. Until the review of
+ * 2026-11-27 it said "the API stopped before the job ended (recorded when it started again)".
+ */
+export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded later by an API on its read models)';
+
+/** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
+export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
 /** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
 let rebuildFiles = 0;
@@ -205,15 +189,16 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * At start-up: the jobs this instance started and never ended (a process before this one was
-   * killed, or the machine stopped, while they ran) are recorded as `interrupted`, and shown with
-   * this process's jobs. Once the read models hold the store's head as it was when this process
-   * started (every start and end a predecessor recorded). Answers them.
+   * The jobs `instance` started and never ended, once its lease is claimed (its process was killed,
+   * or the machine stopped, while they ran: InstanceLeases), are recorded as `interrupted`, and
+   * shown with this process's jobs. Once the read models hold the store's head as it is now (every
+   * start and end that process recorded). Answers them; undefined when the read models could not
+   * catch up (the jobs closed, the projector halted): nothing recorded.
    */
-  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[]> {
+  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[] | undefined> {
     const head = await store.headPosition();
     while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
-      if (jobs.isClosed || projector.halted) return [];
+      if (jobs.isClosed || projector.halted) return undefined;
     }
     const interrupted: AuditJob[] = [];
     for (const start of queries.unended(instance)) {
@@ -231,10 +216,16 @@ export class JobService implements BeforeApplicationShutdown {
         progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
         error: INTERRUPTED,
       };
-      await ledger.recordAuditJob(
-        { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
-        { actor: 'api:startup' },
-      );
+      try {
+        await ledger.recordAuditJob(
+          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
+          { actor: 'api:startup' },
+        );
+      } catch (err) {
+        if (!(err instanceof FactReusedError)) throw err;
+        log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+        continue;
+      }
       jobs.adopt(job);
       interrupted.push(job);
     }
@@ -281,7 +272,7 @@ export class JobService implements BeforeApplicationShutdown {
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
       if (!job.record) return;
-      await ledger.recordAuditJob(
+      await withRetries(() => ledger.recordAuditJob(
         {
           jobId: job.id,
           kind: job.kind,
@@ -296,7 +287,11 @@ export class JobService implements BeforeApplicationShutdown {
           error: job.error ?? null,
         },
         { actor: job.requestedBy },
-      );
+      )).catch((err: unknown) => {
+        // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.
+        if (err instanceof FactReusedError) log.error(err.message);
+        throw err;
+      });
     };
   }
 
@@ -320,6 +315,18 @@ export class JobService implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     await this.jobs.close();
+  }
+}
+
+/** Runs `append` again after each of END_RECORD_RETRIES_MS while it fails for the store (not for what it records: a DomainError is final); the last failure is thrown. */
+async function withRetries<T>(append: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await append();
+    } catch (err) {
+      if (attempt >= END_RECORD_RETRIES_MS.length || err instanceof DomainError) throw err;
+      await new Promise((r) => setTimeout(r, END_RECORD_RETRIES_MS[attempt]));
+    }
   }
 }
 
@@ -349,11 +356,13 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
-    return this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    await this.service.jobs.startRecorded(job.id); // a job answered `running` has its start in the store (a queued one records it as it begins to run)
+    return job;
   }
 
   @Get()

@@ -186,6 +186,11 @@ export class AuditJobs {
     return [...this.jobs.values()].reverse();
   }
 
+  /** Resolves once a job that began to run has its start recorded (onStarted settled, whatever it answered); at once for a queued job, which records its start only as it begins to run. */
+  async startRecorded(id: string): Promise<void> {
+    await this.starts.get(id);
+  }
+
   /** Resolves with the job once it has ended (and was recorded). */
   done(id: string): Promise<AuditJob> {
     const job = this.jobs.get(id);

@@ -1,6 +1,7 @@
 import { decide } from '../testing/decider-table';
+import { FactReusedError } from './resent';
 import { foldStream } from './decider';
-import { auditJobDecider, auditJobStartDecider, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
+import { auditJobDecider, auditJobStartDecider, checkAuditJobResent, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
 
 const job: RecordAuditJob['job'] = {
   jobId: 'job-1',
@@ -48,5 +49,23 @@ describe("the audit job decider: a job's start, before its end", () => {
     expect(foldStream(auditJobDecider, 'job-1', [started])).toEqual({ jobId: 'job-1', recorded: null });
     const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, findings: {}, positionThrough: null, error: 'the API stopped before the job ended' };
     expect(decide(auditJobDecider, 'job-1', [started], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
+  });
+});
+
+describe("the audit job decider: a job's end sent again", () => {
+  const recorded = { schemaVersion: 1 as const, ...job, state: 'interrupted' as const, findings: {}, positionThrough: null, error: 'no end was recorded' };
+  it('given its end recorded, when the same end is sent again, then it is a retry (nothing to refuse)', () => {
+    expect(() => checkAuditJobResent({ kind: 'RecordAuditJob', job: { ...recorded } }, recorded)).not.toThrow();
+  });
+
+  it('given its end recorded as interrupted, when another end is sent (it succeeded), then it is refused naming jobId and what differs: the first record stands', () => {
+    let refused: unknown;
+    try {
+      checkAuditJobResent({ kind: 'RecordAuditJob', job }, recorded);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(FactReusedError);
+    expect(refused).toMatchObject({ field: 'jobId', differences: ['error', 'findings.events', 'findings.ok', 'positionThrough', 'state'] });
   });
 });

@@ -1,5 +1,6 @@
 import type { AuditJobRecordedV1, AuditJobStartedV1, LedgerEvent } from '../events';
 import type { Decider } from './decider';
+import { checkResent } from './resent';
 
 /** Record an audit job that ended (a verification, a digest, a what-if): who asked, what it covered, what it found. */
 export interface RecordAuditJob {
@@ -31,10 +32,21 @@ export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, {
 /**
  * A job ends once: its record is the stream's one event. The decider records what it is told; a
  * second recording of the same job id writes nothing because its event id is named by the job id
- * (libs/ledger/src/commands/audit-job.ts, and the handler's idempotency by event id).
+ * (libs/ledger/src/commands/audit-job.ts, and the handler's idempotency by event id), and is
+ * answered "recorded before" only when it is what was recorded (checkAuditJobResent).
  */
 export const auditJobDecider: Decider<RecordAuditJob, AuditJobState, { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }> = {
   initialState: (jobId) => ({ jobId, recorded: null }),
   evolve,
   decide: (c) => [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...c.job } }],
 };
+
+/**
+ * A job's end sent again, found recorded under its name: a retry only when it is the end recorded;
+ * another end (its real end after an `interrupted` recorded for it, say) is refused
+ * (FactReusedError naming `jobId`), and the first record kept. Until the review of 2026-11-27
+ * another end was answered "recorded before" as if it were the same.
+ */
+export function checkAuditJobResent(c: RecordAuditJob, recorded: AuditJobRecordedV1): void {
+  checkResent('jobId', `the end of audit job ${c.job.jobId}`, recorded, { schemaVersion: 1, ...c.job });
+}

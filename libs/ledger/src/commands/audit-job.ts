@@ -1,13 +1,14 @@
-import { auditJobDecider, auditJobStartDecider, auditJobStream, type AuditJobState, type RecordAuditJob, type RecordAuditJobStart } from '@ledger/domain';
+import { auditJobDecider, auditJobStartDecider, auditJobStream, checkAuditJobResent, type AuditJobRecordedV1, type AuditJobState, type RecordAuditJob, type RecordAuditJobStart } from '@ledger/domain';
 import { writtenState, type CommandWiring } from './handler';
 
-/** An audit job that ended, in a stream of its own; idempotent by job id. */
+/** An audit job that ended, in a stream of its own; idempotent by job id, another end for it refused. */
 export const recordAuditJob: CommandWiring<RecordAuditJob, AuditJobState> = {
   stream: (c) => ({ name: auditJobStream(c.job.jobId), id: c.job.jobId }),
   fold: auditJobDecider,
   read: writtenState,
   decide: (c, state) => auditJobDecider.decide(c, state),
   eventName: (c) => `auditjob:${c.job.jobId}`,
+  resent: (c, recorded) => checkAuditJobResent(c, recorded.data as AuditJobRecordedV1),
 };
 
 /** An audit job's start, the first event of its stream; idempotent by job id. */
