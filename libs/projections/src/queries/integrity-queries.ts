@@ -3,7 +3,7 @@ import type { Checkpoint } from '../processor/checkpoint';
 import type { ReadModelDb } from '../read-model-db';
 
 export interface IncrementalVerification {
-  /** Every event at or before this position was checked once, as it was projected. */
+  /** Every event at or before this position was checked once, as it was projected (its stored text from `textCheckedFrom`). */
   verifiedThrough: string | null;
   streams: number;
   ok: boolean;
@@ -11,6 +11,12 @@ export interface IncrementalVerification {
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   /** The digest of every stream head at `verifiedThrough` (the formula of `ledger digest`), from the checked heads. */
   digest: string;
+  /**
+   * The first position whose stored text was checked (a key written twice): null, every one; a
+   * position, when the read models were projected before that check (2026-11-27): the texts of the
+   * events before it were not checked, and `ok` is false (rebuild the read models to check them).
+   */
+  textCheckedFrom: string | null;
 }
 
 /** The hash chain as the chain-check projection checked it while projecting: no read of the log. */
@@ -46,6 +52,8 @@ export class IntegrityQueries {
       streams++;
       h.update(`${row.stream}\n${row.revision}:${row.hash}\n`);
     }
-    return { verifiedThrough, streams, ok: breaks.length === 0, breaks, digest: h.digest('hex') };
+    const after = this.rm.db.prepare('SELECT position FROM stored_text_checked_after WHERE id = 1').get() as { position: string } | undefined;
+    const textCheckedFrom = after ? (BigInt(after.position) + 1n).toString() : null;
+    return { verifiedThrough, streams, ok: breaks.length === 0 && textCheckedFrom === null, breaks, digest: h.digest('hex'), textCheckedFrom };
   }
 }
