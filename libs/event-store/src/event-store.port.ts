@@ -60,6 +60,11 @@ export interface RecordedEvent<T = unknown> {
    * they are not UTF-8, `notText` names the column (or both).
    */
   stored?: { data: string; metadata: string; notText?: 'data' | 'metadata' | 'data and metadata' };
+  /**
+   * Why its stored text is not the JSON of what it parses to (a key written twice: keyTwiceInStored),
+   * or undefined, when the read asked for its text checked (ReadAllOptions.stored 'checked'; SQLite only).
+   */
+  storedTextMismatch?: string;
 }
 
 export interface AppendOptions {
@@ -123,9 +128,11 @@ export interface ReadAllOptions {
    * parse hides); a column that is not UTF-8 text (an edit's BLOB) is still refused, as by any read
    * (UnreadableEventError). 'not-text-too': such an event is yielded too, `stored.notText` naming the
    * column (verify, which reports it). SQLite only: EventStoreDB keeps no text to edit in place (its
-   * log is append-only), and yields no `stored`.
+   * log is append-only), and yields no `stored`. 'checked': each event carries, not its text, what a
+   * check of it found (`storedTextMismatch`), for a reader that holds a batch of events in memory
+   * (the projector's chain check), which need not hold their texts too.
    */
-  stored?: boolean | 'not-text-too';
+  stored?: boolean | 'not-text-too' | 'checked';
 }
 
 export interface SubscribeOptions {
@@ -139,8 +146,8 @@ export interface SubscribeOptions {
    * under a running server (a restore restarts it, which drops the subscription): ignored there.
    */
   fromEvent?: string;
-  /** Each event with its stored text (ReadAllOptions.stored's true). SQLite only. */
-  stored?: boolean;
+  /** Each event with its stored text, or that text checked (ReadAllOptions.stored's true, 'checked'). SQLite only. */
+  stored?: boolean | 'checked';
 }
 
 /** A live subscription. Iterate it; `unsubscribe()` ends the iteration. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from './event-store.port';
-import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, keyWrittenTwice, sha256HexByHash, verifyLink } from './hash-chain';
+import { canonicalJson, chainEvents, eventHash, GENESIS_HASH, hashOf, keyTwiceInStored, keyWrittenTwice, sha256HexByHash, verifyLink } from './hash-chain';
 
 /** The hash chain: what goes into each link, and each way a link can break. */
 
@@ -199,6 +199,30 @@ describe('a key written twice in one object of a stored text', () => {
   `('$text: $found', ({ text, found }) => {
     JSON.parse(text); // texts that parse, as verify's are
     expect(keyWrittenTwice(text)).toBe(found);
+  });
+
+  // keyTwiceInStored's pre-test (no string made) passes a text to keyWrittenTwice only when it may give a key twice: it misses none.
+  const many = (n: number) => Array.from({ length: n }, (_, k) => `"k${k}":${k}`).join(',');
+  const deep = (n: number, inner: string) => '{"a":'.repeat(n) + inner + '}'.repeat(n);
+  it.each`
+    text                                                      | found
+    ${'{"x":1,"a":{"x":2},"x":3}'}                            | ${'x'}
+    ${'{"x":1,"a":{"y":2},"b":[{"y":1}],"y":3}'}              | ${undefined}
+    ${'{"ab":1,"a":2,"b":3,"ba":4}'}                          | ${undefined}
+    ${'{"a\\"":1,"a\\"":2}'}                              | ${'a"'}
+    ${'{"a":"\\\\","a":2}'}                                | ${'a'}
+    ${'{"b":{"role":1,"r\\u006fle":2}}'}                      | ${'b.role'}
+    ${'[{"a":1},{"a":2},{"b":1,"b":2}]'}                      | ${'[2].b'}
+    ${`{${many(16)},"k0":0}`}                                 | ${'k0'}
+    ${`{${many(20)},"k19":0}`}                                | ${'k19'}
+    ${`{${many(20)}}`}                                        | ${undefined}
+    ${deep(70, '{"z":1,"z":2}')}                              | ${`${'a.'.repeat(70)}z`}
+    ${deep(70, '{"z":1}')}                                    | ${undefined}
+  `('keyTwiceInStored, $found: as keyWrittenTwice', ({ text, found }) => {
+    JSON.parse(text);
+    expect(keyWrittenTwice(text)).toBe(found);
+    const both = [keyTwiceInStored({ data: text, metadata: '{}' }), keyTwiceInStored({ data: '{}', metadata: text })];
+    expect(both).toEqual(found === undefined ? [undefined, undefined] : [expect.stringContaining(`'data.${found}'`), expect.stringContaining(`'metadata.${found}'`)]);
   });
 
   it("every text a chained event's data and metadata are stored as (JSON.stringify): none", () => {

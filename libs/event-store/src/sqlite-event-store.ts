@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
 import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
+import { keyTwiceInStored } from './hash-chain';
 import {
   MAX_APPEND_BYTES,
   type AppendOptions,
@@ -487,7 +488,7 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
     return pollingSubscription({
       fromPosition: options.fromPosition ?? 'start',
-      readAfter: (after) => this.readAll({ fromPosition: after === 'start' ? 'start' : after + 1n, maxCount: PAGE, stored: options.stored === true }),
+      readAfter: (after) => this.readAll({ fromPosition: after === 'start' ? 'start' : after + 1n, maxCount: PAGE, stored: options.stored }),
       onCommit: (wake) => {
         this.commits.on('commit', wake);
         return () => this.commits.off('commit', wake);
@@ -721,8 +722,9 @@ function toRecorded(row: Row, stored: ReadAllOptions['stored']): RecordedEvent {
  * text, as JSON.parse reads it; bytes that are not UTF-8 the parse would read with U+FFFD in
  * their place, text the store does not hold, which no reader may project, replay or decide on:
  * refused (UnreadableEventError), but for a read that reports them itself ('not-text-too': verify),
- * which is given them named (`notText`), their text as the parse reads it. One check of each
- * column's type on the normal path (TEXT).
+ * which is given them named (`notText`), their text as the parse reads it. 'checked': not the
+ * text, but what keyTwiceInStored found in it (`storedTextMismatch`). One check of each column's
+ * type on the normal path (TEXT).
  */
 function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string | Buffer, metadataJson: string | Buffer | undefined, created: string, stored: ReadAllOptions['stored']): RecordedEvent {
   const revision = BigInt(r);
@@ -743,6 +745,7 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   // The store writes an object; anything else (an edited row: `null`, a list, a string) is no event's metadata.
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new UnreadableEventError(stream, revision, position, 'its stored metadata is not an object');
   if (!stored || metadataJson === undefined) return { id, type, stream, revision, position, data, metadata, created };
+  if (stored === 'checked') return { id, type, stream, revision, position, data, metadata, created, storedTextMismatch: keyTwiceInStored({ data: text(json), metadata: text(metadataJson) }) };
   // Made with the event (not added to it after): the events of a read keep one shape.
   return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
 }

@@ -26,7 +26,7 @@ void (async () => {
     texts = [];
   };
   try {
-    for await (const page of store.readAllPages({ stored: true })) {
+    for await (const page of store.readAllPages({ stored: 'checked' })) {
       for (const e of page) {
         readEvent(e, true);
         const text = textMismatchOf(e);

@@ -12,11 +12,11 @@ export type ChainBreakRow = [stream: string, kind: string, revision: string, pos
 export type TextMismatchRow = [position: string, stream: string, revision: string, reason: string];
 
 /**
- * An event's stored text (read with it: SQLite's `stored`) checked for a key written twice in one
+ * An event's stored text (checked as it was read: SQLite's `stored: 'checked'`; or read with it, `stored`) checked for a key written twice in one
  * object, which its link does not show: the row that records it, or undefined (none, or no text).
  */
 export function textMismatchOf(e: RecordedEvent): TextMismatchRow | undefined {
-  const reason = e.stored && keyTwiceInStored(e.stored);
+  const reason = e.storedTextMismatch ?? (e.stored && keyTwiceInStored(e.stored));
   return reason ? [e.position.toString(), e.stream, e.revision.toString(), reason] : undefined;
 }
 

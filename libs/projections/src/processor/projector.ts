@@ -211,8 +211,8 @@ export class Projector {
       const from = this.position;
       const batch: RecordedEvent[] = [];
       try {
-        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one; with their stored text, which the chain check reads.
-        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1, stored: true })) {
+        // A page of events at a time (SQLite's rows as arrays, one await a page), not one by one; each with what a check of its stored text found, which the chain check records (not the text: see ReadAllOptions.stored).
+        reading: for await (const page of pagesOf(this.store, { fromPosition: from ?? 'start', maxCount: this.batchSize + 1, stored: 'checked' })) {
           for (const e of page) {
             if (from !== undefined && e.position <= from) continue; // readAll is inclusive of its start
             batch.push(e);
@@ -352,7 +352,7 @@ export class Projector {
         part = 'subscription';
         const { position: from, event } = this.writer.checkpoint.fresh();
         // fromEvent: the subscription looks, at each read of a SQLite log, that the last event it reached is still there (LogRewrittenError).
-        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event, stored: true }); // stored: the chain check reads each event's text (a key written twice)
+        const sub = this.store.subscribeToAll({ fromPosition: from ?? 'start', fromEvent: event, stored: 'checked' }); // stored: the chain check reads what a check of each event's text found (a key written twice)
         this.subscription = sub;
         if (!this.running) await sub.unsubscribe();
         let pending: RecordedEvent[] = [];

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 import { hashOf } from '@ledger/event-store/hash-chain';
@@ -23,13 +24,29 @@ export class ChainCheck implements Projection {
   readonly name = 'chain-check';
   /** Every event of a ledger stream, whatever its type. */
   readonly handles: ReadonlySet<LedgerEventType> = new Set(LEDGER_EVENT_TYPES);
-  readonly tables = ['chain_heads', 'chain_breaks', 'stored_text_mismatches', 'missing_positions'];
+  readonly tables = ['chain_heads', 'chain_breaks', 'stored_text_mismatches', 'stored_text_checked_after', 'missing_positions'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS chain_heads (stream TEXT PRIMARY KEY, revision TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS chain_breaks (stream TEXT PRIMARY KEY, kind TEXT NOT NULL, revision TEXT NOT NULL, position TEXT NOT NULL, expected_revision TEXT);
-    CREATE TABLE IF NOT EXISTS stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS stored_text_checked_after (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS missing_positions (from_position TEXT PRIMARY KEY, to_position TEXT NOT NULL);
   `;
+
+  /**
+   * Makes `stored_text_mismatches` (not in `schema`: whether it is new is what this looks at). A
+   * file projected before it (2026-11-27) holds events whose stored text nobody checked: the
+   * checkpoint as of then is kept in `stored_text_checked_after`, which the incremental
+   * verification reports (`textCheckedFrom`); a rebuild empties it.
+   */
+  upgrade(db: Database.Database): void {
+    const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+    db.transaction(() => {
+      if (has('stored_text_mismatches')) return; // made already (by another process opening the file too, say)
+      db.exec('CREATE TABLE stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL)');
+      const checkpoint = has('checkpoint') ? (db.prepare('SELECT position FROM checkpoint WHERE id = 1').get() as { position: string | null } | undefined) : undefined;
+      if (checkpoint?.position) db.prepare('INSERT OR REPLACE INTO stored_text_checked_after (id, position) VALUES (1, ?)').run(checkpoint.position);
+    }).immediate();
+  }
   private readonly stmts = this.rm.statements((db) => ({
     head: db.prepare<[string], { revision: string; hash: string }>('SELECT revision, hash FROM chain_heads WHERE stream = ?'),
     broken: db.prepare<[string], { stream: string }>('SELECT stream FROM chain_breaks WHERE stream = ?'),

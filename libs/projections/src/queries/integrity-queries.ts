@@ -3,7 +3,7 @@ import type { Checkpoint } from '../processor/checkpoint';
 import type { ReadModelDb } from '../read-model-db';
 
 export interface IncrementalVerification {
-  /** Every event at or before this position was checked once, as it was projected. */
+  /** Every event at or before this position was checked once, as it was projected (its stored text from `textCheckedFrom`). */
   verifiedThrough: string | null;
   streams: number;
   ok: boolean;
@@ -13,6 +13,12 @@ export interface IncrementalVerification {
   digest: string;
   /** Runs of positions missing from a SQLite store's log (events deleted), `from` to `to` inclusive, as `ledger verify` reports them: those the projector did not meet (none before the checkpoint of read models made before 2026-11-27 afternoon). */
   missing: Array<{ from: string; to: string }>;
+  /**
+   * The first position whose stored text was checked (a key written twice): null, every one; a
+   * position, when the read models were projected before that check (2026-11-27): the texts of the
+   * events before it were not checked, and `ok` is false (rebuild the read models to check them).
+   */
+  textCheckedFrom: string | null;
 }
 
 /** The hash chain as the chain-check projection checked it while projecting: no read of the log. */
@@ -51,6 +57,8 @@ export class IntegrityQueries {
     const missing = (this.rm.db.prepare('SELECT from_position, to_position FROM missing_positions').all() as Array<{ from_position: string; to_position: string }>)
       .map((r) => ({ from: r.from_position, to: r.to_position }))
       .sort((a, b) => (BigInt(a.from) < BigInt(b.from) ? -1 : 1));
-    return { verifiedThrough, streams, ok: breaks.length === 0 && missing.length === 0, breaks, digest: h.digest('hex'), missing };
+    const after = this.rm.db.prepare('SELECT position FROM stored_text_checked_after WHERE id = 1').get() as { position: string } | undefined;
+    const textCheckedFrom = after ? (BigInt(after.position) + 1n).toString() : null;
+    return { verifiedThrough, streams, ok: breaks.length === 0 && missing.length === 0 && textCheckedFrom === null, breaks, digest: h.digest('hex'), missing, textCheckedFrom };
   }
 }
