@@ -3,6 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
 
+/** How long a connection waits on another's lock before SQLITE_BUSY (a CLI command beside an API, two APIs' projectors on one file). */
+const BUSY_TIMEOUT_MS = 5000;
+
 /** A part of the read-model file: its tables, created when missing, and how to fill them when they are new in a file that already holds projected events. */
 export interface TableSet {
   readonly schema: string;
@@ -82,8 +85,23 @@ export class ReadModelDb {
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (this.parts) this.install(this.parts.sets, this.parts.projected);
+  }
+
+  /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
+  noWait<T>(work: () => T): T {
+    return this.waitAtMost(0, work);
+  }
+
+  /** Runs `work` on this connection waiting at most `ms` on another connection's lock (SQLITE_BUSY past it), not the 5 s it waits otherwise. */
+  waitAtMost<T>(ms: number, work: () => T): T {
+    this.db.pragma(`busy_timeout = ${ms}`);
+    try {
+      return work();
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /**
@@ -95,16 +113,6 @@ export class ReadModelDb {
    * fails, the file at this path is opened again, so that the caller is never left with a closed
    * connection, and its WAL was empty when removed.
    */
-  /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
-  noWait<T>(work: () => T): T {
-    this.db.pragma('busy_timeout = 0');
-    try {
-      return work();
-    } finally {
-      this.db.pragma('busy_timeout = 5000');
-    }
-  }
-
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
     // Every commit into the file itself first, so that removing the WAL below loses nothing, even if the move then fails;

@@ -9,7 +9,7 @@ import { StuckReports } from '@ledger/audit';
 import { queriesOf } from '../queries';
 import { rebuildInto } from './rebuild-into';
 import { openReadModels, type ProjectionWriter } from './projection-writer';
-import { Projector, ReadModelsNotOfStoreError } from './projector';
+import { LIVE_LOCK_WAIT_MS, Projector, ReadModelsNotOfStoreError } from './projector';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 
@@ -48,6 +48,33 @@ describe('projections', () => {
       parseServiceRequest({ requestId: `${sender}:${ESME}:${counter}`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ serial: `C${counter}`, issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }], receivedAt: '2024-03-01T00:00:00Z', format: 'json' }),
       ctx,
     );
+
+  it('a live projector waits on another connection\'s lock at most LIVE_LOCK_WAIT_MS, not busy_timeout\'s 5 s on the event loop, and reports failing while the lock is held (until 2026-11-27 a `ledger rebuild` in place froze an API beside it 5 s at a time)', async () => {
+    const waited: number[] = [];
+    const applyBatch = projector.writer.applyBatch.bind(projector.writer);
+    jest.spyOn(projector.writer, 'applyBatch').mockImplementation((events, options) => {
+      waited.push(projector.writer.db.db.pragma('busy_timeout', { simple: true }) as number);
+      return applyBatch(events, options);
+    });
+    await projector.catchUp(); // not started (the CLI's): waits as long as any connection does
+    expect(new Set(waited)).toEqual(new Set([5000]));
+    const caughtUp = waited.length;
+    let head = 0n;
+    const other = new Database(path.join(dir, 'readmodels.sqlite'));
+    other.exec('BEGIN IMMEDIATE'); // a rebuild in place in another process
+    try {
+      projector.start();
+      head = BigInt((await submit(1, NO_A)).position);
+      await until(() => projector.failing !== undefined, 'reported failing while the lock is held');
+      expect(projector.failing).toMatchObject({ reason: 'database is locked' });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await projector.waitFor(head)).toBe(true); // caught up once the lock is let go
+    expect(new Set(waited.slice(caughtUp))).toEqual(new Set([LIVE_LOCK_WAIT_MS]));
+    expect(projector.writer.db.db.pragma('busy_timeout', { simple: true })).toBe(5000); // as it was, for the rest
+  });
 
   it('follows the store live, and answers the stuck device, its history and the decisions', async () => {
     projector.start();

@@ -4,6 +4,9 @@ import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
 
+/** How long a live projector's batch waits on another connection's lock on the read models before it tries again later. */
+export const LIVE_LOCK_WAIT_MS = 100;
+
 export interface ProjectorOptions {
   /** Events per transaction during a catch-up or rebuild. */
   batchSize?: number;
@@ -298,7 +301,11 @@ export class Projector {
   private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
     try {
-      this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
+      const write = () => this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
+      // A live projector (started: follow) runs on an API's event loop: it waits on another connection's lock (a `ledger rebuild` in place holds one
+      // for the whole rebuild) LIVE_LOCK_WAIT_MS at most, and tries again after retryDelayMs; busy_timeout's 5 s froze every request.
+      if (this.loop) this.writer.db.waitAtMost(LIVE_LOCK_WAIT_MS, write);
+      else write();
     } catch (err) {
       if (err instanceof UnreadableEventError) this.apply(batch.filter((e) => e.position < err.position), after);
       throw this.haltOn(err);
