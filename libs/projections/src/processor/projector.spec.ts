@@ -66,7 +66,7 @@ describe('projections', () => {
       projector.start();
       head = BigInt((await submit(1, NO_A)).position);
       await until(() => projector.failing !== undefined, 'reported failing while the lock is held');
-      expect(projector.failing).toMatchObject({ reason: 'database is locked' });
+      expect(projector.failing?.reason).toMatch(/database is locked/);
     } finally {
       other.exec('ROLLBACK');
       other.close();
