@@ -65,4 +65,33 @@ describe('the API instance leases on one read-model file', () => {
       next.close();
     }
   });
+
+  it('given a process paused past LEASE_STALE_MS (SIGSTOP, a VM stall) whose lease another claimed, when it beats again, then it says which lease it lost and runs on under a new one, live to the others; the claimed one it no longer renews', () => {
+    const paused = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
+    const claimer = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
+    const other = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
+    try {
+      const before = paused.id;
+      expect(paused.startJob('job-before')).toBe(before);
+      now += LEASE_STALE_MS + 1;
+      claimer.beat();
+      other.beat();
+      expect(claimer.claimStale()).toBe(before); // held by the claimer, recording its jobs
+      expect(paused.beat()).toBe(before);
+      expect(paused.id).not.toBe(before);
+      expect(paused.beat()).toBeUndefined();
+      expect(paused.startJob('job-after')).toBe(paused.id);
+      expect(paused.endJob('job-before')).toBe(before);
+      expect(paused.endJob('job-after')).toBeUndefined();
+      now += LEASE_STALE_MS + 1;
+      paused.beat();
+      other.beat();
+      // The claimer renewed nothing since, and the paused one no longer renews the lease it lost; its new one is live.
+      expect([other.claimStale(), other.claimStale(), other.claimStale()].sort()).toEqual([claimer.id, before, undefined].sort());
+    } finally {
+      paused.close();
+      claimer.close();
+      other.close();
+    }
+  });
 });

@@ -21,11 +21,16 @@ export const LEASE_STALE_MS = 60_000;
  * stopped process's lease.
  */
 export class InstanceLeases {
-  /** This process's instance. */
-  readonly id = randomUUID();
+  /** This process, as the holder of its leases (its own, and those it claimed): a lease claimed by another is no longer renewed by it. */
+  private readonly holder = randomUUID();
+  private current = randomUUID();
   private readonly db: Database.Database;
   /** Stale leases this process has claimed and not yet released: renewed with its own. */
   private readonly held = new Set<string>();
+  /** This process's leases that another claimed while it was paused (SIGSTOP, a VM stall): their jobs were recorded interrupted by the claimer. */
+  private readonly lost = new Set<string>();
+  /** The lease each running job of this process started under. */
+  private readonly jobs = new Map<string, string>();
 
   constructor(
     readModelsFile: string,
@@ -33,25 +38,56 @@ export class InstanceLeases {
   ) {
     this.db = new Database(readModelsFile === ':memory:' ? ':memory:' : `${readModelsFile}.instances`);
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL)');
+    this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
+    if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
     if (readModelsFile !== ':memory:') this.takeLegacy(`${readModelsFile}.instance`);
-    this.db.prepare('INSERT INTO leases (id, heartbeat) VALUES (?, ?)').run(this.id, this.now());
+    this.take(this.current);
   }
 
-  /** Renews this process's lease and those it holds. */
-  beat(): void {
-    const renew = this.db.prepare('UPDATE leases SET heartbeat = ? WHERE id = ?');
+  /** This process's instance: the lease its jobs start under now. */
+  get id(): string {
+    return this.current;
+  }
+
+  /**
+   * Renews this process's lease and those it holds. A lease of its own that another claimed (this
+   * process paused past LEASE_STALE_MS) is not renewed: a new one is taken, for the jobs it starts
+   * from then on; answers the lost one's id (undefined when none was lost). A claimed lease
+   * another took over is dropped.
+   */
+  beat(): string | undefined {
+    const renew = this.db.prepare('UPDATE leases SET heartbeat = ? WHERE id = ? AND holder = ?');
     const at = this.now();
-    this.db.transaction(() => {
-      for (const id of [this.id, ...this.held]) renew.run(at, id);
+    return this.db.transaction(() => {
+      for (const id of this.held) if (renew.run(at, id, this.holder).changes === 0) this.held.delete(id);
+      if (renew.run(at, this.current, this.holder).changes === 1) return undefined;
+      const lost = this.current;
+      const next = randomUUID();
+      this.take(next);
+      this.current = next;
+      this.lost.add(lost);
+      return lost;
     })();
+  }
+
+  /** A job starts under this process's lease: its id, for the job's start record. */
+  startJob(jobId: string): string {
+    this.jobs.set(jobId, this.current);
+    return this.current;
+  }
+
+  /** A job has ended: the lease it started under when that lease was lost (its jobs recorded interrupted by another), else undefined. */
+  endJob(jobId: string): string | undefined {
+    const lease = this.jobs.get(jobId);
+    this.jobs.delete(jobId);
+    return lease !== undefined && this.lost.has(lease) ? lease : undefined;
   }
 
   /** Claims the oldest lease not renewed for LEASE_STALE_MS (held, and renewed, until released): its id, or undefined when none is stale. */
   claimStale(): string | undefined {
     const claim = this.db.transaction(() => {
       const row = this.db.prepare('SELECT id FROM leases WHERE heartbeat < ? ORDER BY heartbeat LIMIT 1').get(this.now() - LEASE_STALE_MS) as { id: string } | undefined;
-      if (row) this.db.prepare('UPDATE leases SET heartbeat = ? WHERE id = ?').run(this.now(), row.id);
+      if (row) this.db.prepare('UPDATE leases SET heartbeat = ?, holder = ? WHERE id = ?').run(this.now(), this.holder, row.id);
       return row?.id;
     });
     const id = claim.immediate();
@@ -61,15 +97,19 @@ export class InstanceLeases {
 
   /** A claimed lease whose jobs are recorded: removed. */
   release(id: string): void {
-    this.db.prepare('DELETE FROM leases WHERE id = ?').run(id);
+    this.db.prepare('DELETE FROM leases WHERE id = ? AND holder = ?').run(id, this.holder);
     this.held.delete(id);
   }
 
   /** At shutdown, once this process's jobs have ended: its lease, and those it holds, stale at once (the next start records what they left unended). */
   close(): void {
-    const expire = this.db.prepare('UPDATE leases SET heartbeat = 0 WHERE id = ?');
-    for (const id of [this.id, ...this.held]) expire.run(id);
+    const expire = this.db.prepare('UPDATE leases SET heartbeat = 0 WHERE id = ? AND holder = ?');
+    for (const id of [this.current, ...this.held]) expire.run(id, this.holder);
     this.db.close();
+  }
+
+  private take(id: string): void {
+    this.db.prepare('INSERT INTO leases (id, heartbeat, holder) VALUES (?, ?, ?)').run(id, this.now(), this.holder);
   }
 
   /** The read models' instance id of earlier code (`<read models>.instance`): a lease of a stopped process, the file removed. */
