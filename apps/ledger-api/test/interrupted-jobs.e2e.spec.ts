@@ -215,10 +215,11 @@ describe('a job the API was running when it stopped', () => {
         for await (const e of a.store.readStream(`auditjob-${running}`)) return (e.data as { instance: string }).instance;
         return undefined;
       });
-      // A process on the same read models that was killed while its job ran: its lease not renewed for over a minute.
+      // A process on the same read models that was killed while its job ran: its lease stale (set as a
+      // closed one's, stale at once: not the minute B would watch it unchanged, InstanceLeases' spec).
       await JobService.onStarted(a.app.get(Ledger), () => 'killed-instance')(runningJob('job-of-killed', 'verify', {}));
       const leases = new Database(path.join(dir, 'shared.sqlite.instances'));
-      leases.prepare('INSERT INTO leases (id, heartbeat) VALUES (?, ?)').run('killed-instance', Date.now() - 61_000);
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-instance', 0)").run();
       leases.close();
       const b = await startTestApp('baseline', readModels('shared'));
       try {

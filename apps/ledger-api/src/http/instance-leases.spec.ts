@@ -7,19 +7,27 @@ import { InstanceLeases, LEASE_STALE_MS } from './instance-leases';
 describe('the API instance leases on one read-model file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'instance-leases-'));
   const file = path.join(dir, 'readmodels.sqlite');
-  let now = 1_795_000_000_000;
+  let now = 1_795_000_000_000; // the wall clock
+  let mono = 0; // the processes' monotonic clock
   const clock = () => now;
+  const monotonic = () => mono;
+  /** Time passes: both clocks move on. */
+  const pass = (ms: number) => {
+    now += ms;
+    mono += ms;
+  };
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('given one process running, when another starts, then it has an id of its own and claims nothing while the first renews its lease', () => {
-    const first = new InstanceLeases(file, clock);
-    const second = new InstanceLeases(file, clock);
+    const first = new InstanceLeases(file, clock, monotonic);
+    const second = new InstanceLeases(file, clock, monotonic);
     try {
       expect(second.id).not.toBe(first.id);
-      now += LEASE_STALE_MS - 1;
+      expect(second.claimStale()).toBeUndefined();
+      pass(LEASE_STALE_MS - 1);
       first.beat();
       second.beat();
-      now += LEASE_STALE_MS - 1;
+      pass(LEASE_STALE_MS - 1);
       expect(second.claimStale()).toBeUndefined();
     } finally {
       first.close();
@@ -28,22 +36,22 @@ describe('the API instance leases on one read-model file', () => {
   });
 
   it('given a process that stopped without closing (killed), when its lease goes stale, then one process claims it, once, and holds it until it releases it', () => {
-    const killed = new InstanceLeases(path.join(dir, 'b.sqlite'), clock); // never closed: its heartbeat stops
-    const a = new InstanceLeases(path.join(dir, 'b.sqlite'), clock);
-    const b = new InstanceLeases(path.join(dir, 'b.sqlite'), clock);
+    const killed = new InstanceLeases(path.join(dir, 'b.sqlite'), clock, monotonic); // never closed: its heartbeat stops
+    const a = new InstanceLeases(path.join(dir, 'b.sqlite'), clock, monotonic);
+    const b = new InstanceLeases(path.join(dir, 'b.sqlite'), clock, monotonic);
     try {
       expect(a.claimStale()).toBeUndefined();
-      now += LEASE_STALE_MS + 1;
+      pass(LEASE_STALE_MS + 1);
       a.beat();
       b.beat();
       expect(a.claimStale()).toBe(killed.id);
       expect(b.claimStale()).toBeUndefined();
-      now += LEASE_STALE_MS + 1;
+      pass(LEASE_STALE_MS + 1);
       a.beat();
       b.beat();
       expect(b.claimStale()).toBeUndefined(); // renewed by its claimer
       a.release(killed.id);
-      now += LEASE_STALE_MS + 1;
+      pass(LEASE_STALE_MS + 1);
       b.beat();
       expect(b.claimStale()).toBe(a.id); // a stopped renewing too
     } finally {
@@ -55,10 +63,10 @@ describe('the API instance leases on one read-model file', () => {
 
   it("given a process closed at shutdown, then its lease is stale at once; the read models' id of earlier code is taken as a stopped process's lease, its file removed", () => {
     fs.writeFileSync(path.join(dir, 'c.sqlite.instance'), 'earlier-instance\n');
-    const closed = new InstanceLeases(path.join(dir, 'c.sqlite'), clock);
+    const closed = new InstanceLeases(path.join(dir, 'c.sqlite'), clock, monotonic);
     expect(fs.existsSync(path.join(dir, 'c.sqlite.instance'))).toBe(false);
     closed.close();
-    const next = new InstanceLeases(path.join(dir, 'c.sqlite'), clock);
+    const next = new InstanceLeases(path.join(dir, 'c.sqlite'), clock, monotonic);
     try {
       expect([next.claimStale(), next.claimStale(), next.claimStale()].sort()).toEqual([closed.id, 'earlier-instance', undefined].sort());
     } finally {
@@ -67,13 +75,14 @@ describe('the API instance leases on one read-model file', () => {
   });
 
   it('given a process paused past LEASE_STALE_MS (SIGSTOP, a VM stall) whose lease another claimed, when it beats again, then it says which lease it lost and runs on under a new one, live to the others; the claimed one it no longer renews', () => {
-    const paused = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
-    const claimer = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
-    const other = new InstanceLeases(path.join(dir, 'd.sqlite'), clock);
+    const paused = new InstanceLeases(path.join(dir, 'd.sqlite'), clock, monotonic);
+    const claimer = new InstanceLeases(path.join(dir, 'd.sqlite'), clock, monotonic);
+    const other = new InstanceLeases(path.join(dir, 'd.sqlite'), clock, monotonic);
     try {
       const before = paused.id;
       expect(paused.startJob('job-before')).toBe(before);
-      now += LEASE_STALE_MS + 1;
+      expect(claimer.claimStale()).toBeUndefined();
+      pass(LEASE_STALE_MS + 1);
       claimer.beat();
       other.beat();
       expect(claimer.claimStale()).toBe(before); // held by the claimer, recording its jobs
@@ -83,7 +92,8 @@ describe('the API instance leases on one read-model file', () => {
       expect(paused.startJob('job-after')).toBe(paused.id);
       expect(paused.endJob('job-before')).toBe(before);
       expect(paused.endJob('job-after')).toBeUndefined();
-      now += LEASE_STALE_MS + 1;
+      expect(other.claimStale()).toBeUndefined();
+      pass(LEASE_STALE_MS + 1);
       paused.beat();
       other.beat();
       // The claimer renewed nothing since, and the paused one no longer renews the lease it lost; its new one is live.
@@ -92,6 +102,30 @@ describe('the API instance leases on one read-model file', () => {
       paused.close();
       claimer.close();
       other.close();
+    }
+  });
+
+  it('given the wall clock stepping forward past LEASE_STALE_MS, or two processes whose clocks differ by more, then no live lease is stale: only a heartbeat seen unchanged that long (the claimer\'s monotonic time) is', () => {
+    let behind = now - 2 * LEASE_STALE_MS; // another machine's clock, two minutes behind
+    const live = new InstanceLeases(path.join(dir, 'e.sqlite'), () => behind, monotonic);
+    const watcher = new InstanceLeases(path.join(dir, 'e.sqlite'), clock, monotonic);
+    try {
+      expect(watcher.claimStale()).toBeUndefined();
+      now += LEASE_STALE_MS + 1; // an NTP step forward: no monotonic time passes
+      expect(watcher.claimStale()).toBeUndefined();
+      for (let beat = 0; beat < 7; beat++) {
+        pass(LEASE_STALE_MS / 6);
+        behind += LEASE_STALE_MS / 6;
+        live.beat();
+        expect(watcher.claimStale()).toBeUndefined();
+      }
+      pass(LEASE_STALE_MS - 1); // live's heartbeat stops
+      expect(watcher.claimStale()).toBeUndefined();
+      pass(1);
+      expect(watcher.claimStale()).toBe(live.id);
+    } finally {
+      live.close();
+      watcher.close();
     }
   });
 });

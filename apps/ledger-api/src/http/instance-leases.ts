@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 
 /** How often a process renews its lease (and looks for stale ones). */
 export const LEASE_HEARTBEAT_MS = 10_000;
-/** A lease not renewed for this long is of a process that stopped (killed, crashed, the machine): another may take it over. */
+/** A lease another process has seen not renewed for this long (its own monotonic time) is of a process that stopped (killed, crashed, the machine): it may take it over. */
 export const LEASE_STALE_MS = 60_000;
 
 /**
  * The API instances on one read-model file, each process a lease of its own: the id it records
  * in each job's start (AuditJobStarted.instance), renewed every LEASE_HEARTBEAT_MS in
  * `<read models>.instances` (a small SQLite file beside the read models, which a rebuild's swap
- * leaves alone). A lease not renewed for LEASE_STALE_MS is of a process that stopped; a live
- * process claims it (once: in a transaction), records that instance's unended jobs as
- * interrupted, and releases it. So a process starting while another runs on the same read models
+ * leaves alone). A lease whose heartbeat a live process has seen unchanged for LEASE_STALE_MS of
+ * its own monotonic time (performance.now(): no wall clock, its steps or the skew between
+ * machines, decides) is of a process that stopped; that process claims it (once: only while its
+ * heartbeat is still the one seen), records that instance's unended jobs as interrupted, and
+ * releases it. A heartbeat is the wall clock's ms, and always more than the one before (so code of
+ * earlier versions, which compares it to its clock, reads it as before). So a process starting while another runs on the same read models
  * (a rolling restart, two APIs on one volume) never takes the other's running jobs for its own.
  * A lease closed at shutdown is stale at once. Read models in memory: a lease in memory, never
  * shared. Until the review of 2026-11-27 the id was the read models' (`<read models>.instance`,
@@ -31,10 +35,13 @@ export class InstanceLeases {
   private readonly lost = new Set<string>();
   /** The lease each running job of this process started under. */
   private readonly jobs = new Map<string, string>();
+  /** Each other lease's heartbeat as this process last saw it change, and when (its monotonic time). */
+  private readonly seen = new Map<string, { heartbeat: number; since: number }>();
 
   constructor(
     readModelsFile: string,
     private readonly now: () => number = Date.now,
+    private readonly monotonic: () => number = () => performance.now(),
   ) {
     this.db = new Database(readModelsFile === ':memory:' ? ':memory:' : `${readModelsFile}.instances`);
     this.db.pragma('busy_timeout = 5000');
@@ -56,7 +63,7 @@ export class InstanceLeases {
    * another took over is dropped.
    */
   beat(): string | undefined {
-    const renew = this.db.prepare('UPDATE leases SET heartbeat = ? WHERE id = ? AND holder = ?');
+    const renew = this.db.prepare('UPDATE leases SET heartbeat = MAX(heartbeat + 1, ?) WHERE id = ? AND holder = ?');
     const at = this.now();
     return this.db.transaction(() => {
       for (const id of this.held) if (renew.run(at, id, this.holder).changes === 0) this.held.delete(id);
@@ -83,16 +90,33 @@ export class InstanceLeases {
     return lease !== undefined && this.lost.has(lease) ? lease : undefined;
   }
 
-  /** Claims the oldest lease not renewed for LEASE_STALE_MS (held, and renewed, until released): its id, or undefined when none is stale. */
+  /**
+   * Claims a lease closed at shutdown, or one this process has seen unchanged for LEASE_STALE_MS
+   * of its monotonic time, the longest first (held, and renewed, until released): its id, or
+   * undefined when none is stale. Each call notes the heartbeats it sees: a process sees no lease
+   * as stale until it has watched it that long.
+   */
   claimStale(): string | undefined {
-    const claim = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT id FROM leases WHERE heartbeat < ? ORDER BY heartbeat LIMIT 1').get(this.now() - LEASE_STALE_MS) as { id: string } | undefined;
-      if (row) this.db.prepare('UPDATE leases SET heartbeat = ?, holder = ? WHERE id = ?').run(this.now(), this.holder, row.id);
-      return row?.id;
-    });
-    const id = claim.immediate();
-    if (id !== undefined) this.held.add(id);
-    return id;
+    const at = this.monotonic();
+    const rows = this.db.prepare('SELECT id, heartbeat FROM leases').all() as { id: string; heartbeat: number }[];
+    const seen = new Map<string, { heartbeat: number; since: number }>();
+    for (const { id, heartbeat } of rows) {
+      if (id === this.current || this.held.has(id)) continue;
+      const before = this.seen.get(id);
+      seen.set(id, before?.heartbeat === heartbeat ? before : { heartbeat, since: heartbeat === 0 ? -Number.MAX_VALUE : at });
+    }
+    this.seen.clear();
+    for (const [id, s] of seen) this.seen.set(id, s);
+    const stale = [...seen].filter(([, s]) => at - s.since >= LEASE_STALE_MS).sort(([, a], [, b]) => a.since - b.since);
+    const claim = this.db.prepare('UPDATE leases SET heartbeat = MAX(heartbeat + 1, ?), holder = ? WHERE id = ? AND heartbeat = ?');
+    for (const [id, s] of stale) {
+      // Renewed meanwhile, or claimed by another: not this one's.
+      if (claim.run(this.now(), this.holder, id, s.heartbeat).changes === 0) continue;
+      this.seen.delete(id);
+      this.held.add(id);
+      return id;
+    }
+    return undefined;
   }
 
   /** A claimed lease whose jobs are recorded: removed. */
