@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InstanceLeases, LEASE_STALE_MS } from './instance-leases';
+import Database from 'better-sqlite3';
+import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS } from './instance-leases';
 
 /** Processes on one read-model file, each a lease of its own: a stopped one's taken over once, a live one's never. */
 describe('the API instance leases on one read-model file', () => {
@@ -128,4 +129,21 @@ describe('the API instance leases on one read-model file', () => {
       watcher.close();
     }
   });
+
+  it("given another connection holding a lock on the leases file (an sqlite3 shell, a backup), then a renewal or a claim gives up after LEASE_BUSY_MS, not the 5 s a start-up waits, with an error naming the file; a start-up's error names it too", () => {
+    const leases = new InstanceLeases(path.join(dir, 'f.sqlite'), clock, monotonic);
+    const shell = new Database(path.join(dir, 'f.sqlite.instances'));
+    try {
+      shell.exec('BEGIN EXCLUSIVE');
+      const locked = `the API's instance leases file ${path.join(dir, 'f.sqlite.instances')} is locked by another connection (an sqlite3 shell, a backup?): `;
+      expect(() => leases.beat()).toThrow(`${locked}renewing its leases gave up after ${LEASE_BUSY_MS} ms`);
+      expect(() => leases.claimStale()).toThrow(`${locked}claiming stale leases gave up after ${LEASE_BUSY_MS} ms`);
+      expect(() => new InstanceLeases(path.join(dir, 'f.sqlite'), clock, monotonic)).toThrow(`the API's instance leases file ${path.join(dir, 'f.sqlite.instances')} could not be opened: locked by another connection`);
+      shell.exec('COMMIT');
+      expect(leases.beat()).toBeUndefined();
+    } finally {
+      shell.close();
+      leases.close();
+    }
+  }, 30_000);
 });

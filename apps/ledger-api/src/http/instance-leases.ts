@@ -7,6 +7,13 @@ import Database from 'better-sqlite3';
 export const LEASE_HEARTBEAT_MS = 10_000;
 /** A lease another process has seen not renewed for this long (its own monotonic time) is of a process that stopped (killed, crashed, the machine): it may take it over. */
 export const LEASE_STALE_MS = 60_000;
+/**
+ * How long a renewal or a claim waits for another connection's lock on the leases file (an sqlite3
+ * shell, a backup): it blocks the API's event loop meanwhile, and a missed renewal is made 10 s
+ * later, well within LEASE_STALE_MS. Opening the file at start-up waits OPEN_BUSY_MS.
+ */
+export const LEASE_BUSY_MS = 100;
+const OPEN_BUSY_MS = 5_000;
 
 /**
  * The API instances on one read-model file, each process a lease of its own: the id it records
@@ -29,6 +36,7 @@ export class InstanceLeases {
   private readonly holder = randomUUID();
   private current = randomUUID();
   private readonly db: Database.Database;
+  private readonly file: string;
   /** Stale leases this process has claimed and not yet released: renewed with its own. */
   private readonly held = new Set<string>();
   /** This process's leases that another claimed while it was paused (SIGSTOP, a VM stall): their jobs were recorded interrupted by the claimer. */
@@ -43,12 +51,19 @@ export class InstanceLeases {
     private readonly now: () => number = Date.now,
     private readonly monotonic: () => number = () => performance.now(),
   ) {
-    this.db = new Database(readModelsFile === ':memory:' ? ':memory:' : `${readModelsFile}.instances`);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
-    if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
-    if (readModelsFile !== ':memory:') this.takeLegacy(`${readModelsFile}.instance`);
-    this.take(this.current);
+    this.file = readModelsFile === ':memory:' ? ':memory:' : `${readModelsFile}.instances`;
+    this.db = new Database(this.file);
+    try {
+      this.db.pragma(`busy_timeout = ${OPEN_BUSY_MS}`);
+      this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
+      if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
+      if (readModelsFile !== ':memory:') this.takeLegacy(`${readModelsFile}.instance`);
+      this.take(this.current);
+    } catch (err) {
+      this.db.close();
+      throw new Error(`the API's instance leases file ${this.file} could not be opened${isBusy(err) ? `: locked by another connection (an sqlite3 shell, a backup?) for over ${OPEN_BUSY_MS} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.db.pragma(`busy_timeout = ${LEASE_BUSY_MS}`);
   }
 
   /** This process's instance: the lease its jobs start under now. */
@@ -65,7 +80,7 @@ export class InstanceLeases {
   beat(): string | undefined {
     const renew = this.db.prepare('UPDATE leases SET heartbeat = MAX(heartbeat + 1, ?) WHERE id = ? AND holder = ?');
     const at = this.now();
-    return this.db.transaction(() => {
+    return this.unlessLocked('renewing its leases', this.db.transaction(() => {
       for (const id of this.held) if (renew.run(at, id, this.holder).changes === 0) this.held.delete(id);
       if (renew.run(at, this.current, this.holder).changes === 1) return undefined;
       const lost = this.current;
@@ -74,7 +89,7 @@ export class InstanceLeases {
       this.current = next;
       this.lost.add(lost);
       return lost;
-    })();
+    }));
   }
 
   /** A job starts under this process's lease: its id, for the job's start record. */
@@ -97,6 +112,10 @@ export class InstanceLeases {
    * as stale until it has watched it that long.
    */
   claimStale(): string | undefined {
+    return this.unlessLocked('claiming stale leases', () => this.claim());
+  }
+
+  private claim(): string | undefined {
     const at = this.monotonic();
     const rows = this.db.prepare('SELECT id, heartbeat FROM leases').all() as { id: string; heartbeat: number }[];
     const seen = new Map<string, { heartbeat: number; since: number }>();
@@ -132,6 +151,16 @@ export class InstanceLeases {
     this.db.close();
   }
 
+  /** Runs `run`; the leases file locked by another connection past LEASE_BUSY_MS: an error that says so, and names the file. */
+  private unlessLocked<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      throw new Error(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, to try again at the next heartbeat`);
+    }
+  }
+
   private take(id: string): void {
     this.db.prepare('INSERT INTO leases (id, heartbeat, holder) VALUES (?, ?, ?)').run(id, this.now(), this.holder);
   }
@@ -148,4 +177,8 @@ export class InstanceLeases {
     if (id) this.db.prepare('INSERT OR IGNORE INTO leases (id, heartbeat) VALUES (?, 0)').run(id);
     fs.rmSync(file, { force: true });
   }
+}
+
+function isBusy(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'SQLITE_BUSY';
 }
