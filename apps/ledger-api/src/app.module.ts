@@ -15,7 +15,7 @@ import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
-import { InstanceLeases, LEASE_HEARTBEAT_MS, LEASE_STALE_MS } from './http/instance-leases';
+import { InstanceLeases, LEASE_HEARTBEAT_MS, LEASE_STALE_MS, recordStaleLeases } from './http/instance-leases';
 import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
@@ -71,15 +71,17 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
       .catch((err: unknown) => this.log.error(`the jobs of an API that stopped could not be recorded as interrupted: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => (this.sweeping = undefined));
   }
-  private async recordStale(): Promise<void> {
-    while (!this.closed) {
-      const instance = this.leases.claimStale();
-      if (instance === undefined) return;
-      const jobs = await JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, instance);
-      if (jobs === undefined) return; // held until this process closes it: stale then, for the next to claim
-      if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
-      if (!this.closed) this.leases.release(instance);
-    }
+  private recordStale(): Promise<void> {
+    return recordStaleLeases(
+      this.leases,
+      async (instance) => {
+        const jobs = await JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, instance);
+        if (jobs === undefined) return false;
+        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
+        return true;
+      },
+      () => this.closed,
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS } from './instance-leases';
+import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS, recordStaleLeases } from './instance-leases';
 
 /** Processes on one read-model file, each a lease of its own: a stopped one's taken over once, a live one's never. */
 describe('the API instance leases on one read-model file', () => {
@@ -146,4 +146,28 @@ describe('the API instance leases on one read-model file', () => {
       leases.close();
     }
   }, 30_000);
+
+  it("given a stopped process's lease whose jobs could not be recorded (the store full, busy, unreachable), then the next sweep records them again, and releases it once recorded", async () => {
+    const stopped = new InstanceLeases(path.join(dir, 'g.sqlite'), clock, monotonic);
+    stopped.close();
+    const claimer = new InstanceLeases(path.join(dir, 'g.sqlite'), clock, monotonic);
+    try {
+      const tried: string[] = [];
+      let full = true;
+      const record = async (instance: string) => {
+        tried.push(instance);
+        if (full) throw new Error('database or disk is full');
+        return true;
+      };
+      await expect(recordStaleLeases(claimer, record, () => false)).rejects.toThrow('database or disk is full');
+      full = false;
+      await recordStaleLeases(claimer, record, () => false);
+      expect(tried).toEqual([stopped.id, stopped.id]);
+      expect(claimer.claimed()).toEqual([]);
+      await recordStaleLeases(claimer, record, () => false);
+      expect(tried).toEqual([stopped.id, stopped.id]); // released: recorded once
+    } finally {
+      claimer.close();
+    }
+  });
 });

@@ -138,6 +138,11 @@ export class InstanceLeases {
     return undefined;
   }
 
+  /** The leases this process claimed and has not released: their jobs' recording failed (or is under way). */
+  claimed(): string[] {
+    return [...this.held];
+  }
+
   /** A claimed lease whose jobs are recorded: removed. */
   release(id: string): void {
     this.db.prepare('DELETE FROM leases WHERE id = ? AND holder = ?').run(id, this.holder);
@@ -176,6 +181,22 @@ export class InstanceLeases {
     }
     if (id) this.db.prepare('INSERT OR IGNORE INTO leases (id, heartbeat) VALUES (?, 0)').run(id);
     fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * One sweep of the leases of processes that stopped: those claimed before whose jobs could not be
+ * recorded (the store full, busy, unreachable: `record` threw) first, then each newly stale one;
+ * each released once `record` has recorded its jobs. `record` answering false (the read models could
+ * not catch up), or `closed()`, ends the sweep with the lease held: closed with this process's, it
+ * goes stale for the next to claim. The first error ends the sweep, its lease held for the next.
+ */
+export async function recordStaleLeases(leases: InstanceLeases, record: (instance: string) => Promise<boolean>, closed: () => boolean): Promise<void> {
+  const pending = leases.claimed();
+  while (!closed()) {
+    const instance = pending.shift() ?? leases.claimStale();
+    if (instance === undefined || !(await record(instance))) return;
+    if (!closed()) leases.release(instance);
   }
 }
 
