@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, StoreFullError, StoreUnavailableError } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
@@ -254,6 +254,26 @@ describe('a job the API was running when it stopped', () => {
       for await (const e of t.store.readStream(`auditjob-${answered.id}`)) events.push(e);
       expect(events.map((e) => e.type)).toEqual(['AuditJobStarted']);
       await ended(t, answered.id);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("POST /jobs whose start the store refused (full, unreachable): the store's answer (507, 503), and the job never runs (a kill would leave no trace of it)", async () => {
+    const t = await startTestApp('baseline', readModels('h'));
+    try {
+      const ledger = t.app.get(Ledger);
+      jest.spyOn(ledger, 'recordAuditJobStart').mockRejectedValueOnce(new StoreFullError('database or disk is full')).mockRejectedValueOnce(new StoreUnavailableError('connection refused'));
+      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(507)).body).toMatchObject({ code: 'STORE_OUT_OF_SPACE', message: 'store out of space: database or disk is full' });
+      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(503)).body).toMatchObject({ code: 'STORE_UNREACHABLE' });
+      const jobs = await until(async () => {
+        const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as { state: string; error?: string }[];
+        return items.some((j) => j.state === 'running') ? undefined : items; // its end being recorded
+      });
+      expect(jobs.map((j) => [j.state, j.error])).toEqual([
+        ['failed', 'not run; its start could not be recorded: store unreachable: connection refused'],
+        ['failed', 'not run; its start could not be recorded: store out of space: database or disk is full'],
+      ]);
     } finally {
       await t.close();
     }

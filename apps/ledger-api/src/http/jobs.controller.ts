@@ -310,7 +310,10 @@ export class JobService implements BeforeApplicationShutdown {
    * asked by its first caller). `record: false` for a part of a larger run (a what-if window).
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
-    const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
+    const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
+    const notStored = await this.jobs.startRecorded(asked.id); // not run: the store's refusal is the answer
+    if (notStored !== undefined) throw notStored;
+    const job = await this.jobs.done(asked.id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
@@ -365,12 +368,15 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded; a start the store refused: its error (507 full, 503 unreachable), the job not run' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
     const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
-    await this.service.jobs.startRecorded(job.id); // a job answered `running` has its start in the store (a queued one records it as it begins to run)
+    // A job answered `running` has its start in the store (a queued one records it as it begins to run); one whose start
+    // could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
+    const notStored = await this.service.jobs.startRecorded(job.id);
+    if (notStored !== undefined) throw notStored;
     return job;
   }
 
