@@ -15,7 +15,7 @@ import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
-import { InstanceLeases, LEASE_HEARTBEAT_MS } from './http/instance-leases';
+import { InstanceLeases, LEASE_HEARTBEAT_MS, LEASE_STALE_MS, recordStaleLeases } from './http/instance-leases';
 import { JobsController, JobService, removeOrphanedRebuilds } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
@@ -53,7 +53,8 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
     this.sweep();
     this.timer = setInterval(() => {
       try {
-        this.leases.beat();
+        const lost = this.leases.beat();
+        if (lost !== undefined) this.log.error(`this API's instance lease ${lost} was claimed by another API (this one paused, not renewed for over ${LEASE_STALE_MS / 1000} s: SIGSTOP, a VM stall), which records the jobs started under it as interrupted: jobs start under a new lease, ${this.leases.id}, from now on`);
       } catch (err) {
         this.log.error(`this API's instance lease could not be renewed: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -70,15 +71,17 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
       .catch((err: unknown) => this.log.error(`the jobs of an API that stopped could not be recorded as interrupted: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => (this.sweeping = undefined));
   }
-  private async recordStale(): Promise<void> {
-    while (!this.closed) {
-      const instance = this.leases.claimStale();
-      if (instance === undefined) return;
-      const jobs = await JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, instance);
-      if (jobs === undefined) return; // held until this process closes it: stale then, for the next to claim
-      if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
-      if (!this.closed) this.leases.release(instance);
-    }
+  private recordStale(): Promise<void> {
+    return recordStaleLeases(
+      this.leases,
+      async (instance) => {
+        const jobs = await JobService.recordInterrupted(this.store, this.projector, this.queries, this.ledger, this.jobs, instance);
+        if (jobs === undefined) return false;
+        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
+        return true;
+      },
+      () => this.closed,
+    );
   }
 }
 
@@ -146,7 +149,7 @@ export class AppModule {
             // Before any job: the half-built files of rebuilds that a killed process left behind.
             const removed = removeOrphanedRebuilds(readModels.file);
             if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
-            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, leases.id), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m)) });
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m), (id) => leases.endJob(id)) });
           },
         },
         JobService,

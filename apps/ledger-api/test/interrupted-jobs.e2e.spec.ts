@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
-import { SqliteEventStore } from '@ledger/event-store';
+import { SqliteEventStore, StoreFullError, StoreUnavailableError } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
@@ -20,6 +20,10 @@ const storeFile = path.join(dir, 'ledger.sqlite');
 useTestStore(async () => ({ store: new SqliteEventStore(storeFile), release: async () => undefined }));
 const readModels = (name: string) => ({ LEDGER_READMODEL_PATH: path.join(dir, `${name}.sqlite`) });
 
+/** A job worker that never answers: its job runs until cancelled. */
+const neverAnswers = path.join(dir, 'never-answers.js');
+fs.writeFileSync(neverAnswers, 'setInterval(() => {}, 1000);\n');
+
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A job's start as the API records it as the job begins to run (JobService.onStarted), for a job that then never ends. */
@@ -34,6 +38,13 @@ async function until<T>(look: () => Promise<T | undefined>): Promise<T> {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('not seen within 10 s');
+}
+
+/** A job's stream in `t`'s store: each event's type, and the state it records. */
+async function recordedIn(t: Awaited<ReturnType<typeof startTestApp>>, id: string) {
+  const events = [];
+  for await (const e of t.store.readStream(`auditjob-${id}`)) events.push([e.type, (e.data as { state?: string }).state]);
+  return events;
 }
 
 /** A job of `t` once it shows an end state (a job of another process once `t` shows it). */
@@ -51,12 +62,12 @@ describe('a job the API was running when it stopped', () => {
     // Two APIs on one store, each on read models of its own; each records a job's start, and stops before that job ends.
     const a = await startTestApp('baseline', readModels('a'));
     const aInstance = a.app.get(InstanceLeases).id;
-    await JobService.onStarted(a.app.get(Ledger), aInstance)(runningJob('job-a', 'what-if', { ruleSet: { id: 'ownership-only', version: 1 }, filter: {}, page: {} }));
+    await JobService.onStarted(a.app.get(Ledger), () => aInstance)(runningJob('job-a', 'what-if', { ruleSet: { id: 'ownership-only', version: 1 }, filter: {}, page: {} }));
     await a.app.close();
     const b = await startTestApp('baseline', readModels('b'));
     const bInstance = b.app.get(InstanceLeases).id;
     expect(bInstance).not.toBe(aInstance);
-    await JobService.onStarted(b.app.get(Ledger), bInstance)(runningJob('job-b', 'verify', {}));
+    await JobService.onStarted(b.app.get(Ledger), () => bInstance)(runningJob('job-b', 'verify', {}));
     try {
       // A starts again, on its read models: its job is interrupted; B's, as far as A knows, still runs.
       const again = await startTestApp('baseline', readModels('a'));
@@ -121,9 +132,7 @@ describe('a job the API was running when it stopped', () => {
       const job = await ended(t, id);
       expect(job).toMatchObject({ state: 'succeeded' });
       expect(job.error).toBeUndefined();
-      const events = [];
-      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
-      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'succeeded']]);
+      expect(await recordedIn(t, id)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'succeeded']]);
     } finally {
       await t.close();
     }
@@ -166,28 +175,51 @@ describe('a job the API was running when it stopped', () => {
       const id = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
       const job = await ended(t, id);
       expect(job).toMatchObject({ state: 'succeeded', error: expect.stringContaining(`the job ended but could not be recorded: jobId: the end of audit job ${id} was recorded before with other content (it differs in `) });
-      const events = [];
-      for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
-      expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+      expect(await recordedIn(t, id)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("an API paused past the lease's staleness (SIGSTOP, a VM stall) whose lease another claimed: it takes a new lease, and a job that ran under the lost one keeps the claimer's interrupted record, its own end refused, saying so plainly", async () => {
+    const t = await startTestApp('baseline', readModels('paused'), { jobWorker: { file: neverAnswers } });
+    try {
+      const leases = t.app.get(InstanceLeases);
+      const running = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      const lost = leases.id;
+      // Meanwhile another API claimed its lease (as InstanceLeases.claimStale does) and recorded its job interrupted.
+      const file = new Database(path.join(dir, 'paused.sqlite.instances'));
+      file.prepare("UPDATE leases SET holder = 'claimer' WHERE id = ?").run(lost);
+      file.close();
+      const start = [];
+      for await (const e of t.store.readStream(`auditjob-${running}`)) start.push(e.data as { requestedAt: string; startedAt: string; params: Record<string, unknown> });
+      await t.app.get(Ledger).recordAuditJob(
+        { jobId: running, kind: 'verify', state: 'interrupted', requestedBy: 'api:auditor', requestedAt: start[0].requestedAt, startedAt: start[0].startedAt, endedAt: '2026-11-27T10:00:01.000Z', positionThrough: null, params: start[0].params, findings: {}, error: INTERRUPTED },
+        { actor: 'api:startup' },
+      );
+      expect(leases.beat()).toBe(lost);
+      expect(leases.id).not.toBe(lost);
+      expect(await t.app.get(AuditJobs).cancel(running)).toBe(true);
+      expect(await ended(t, running)).toMatchObject({ state: 'cancelled', error: expect.stringContaining(`the job ended but could not be recorded: this API's instance lease ${lost} was lost while it was paused`) });
+      expect(await recordedIn(t, running)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
     } finally {
       await t.close();
     }
   }, 60_000);
 
   it("two APIs on ONE read-model file (a rolling restart, two on one volume): the one that starts leaves the other's running job alone, and takes over only a stopped one's lease", async () => {
-    const never = path.join(dir, 'never-answers.js');
-    fs.writeFileSync(never, 'setInterval(() => {}, 1000);\n');
-    const a = await startTestApp('baseline', readModels('shared'), { jobWorker: { file: never } });
+    const a = await startTestApp('baseline', readModels('shared'), { jobWorker: { file: neverAnswers } });
     try {
       const running = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
       const aInstance = await until(async () => {
         for await (const e of a.store.readStream(`auditjob-${running}`)) return (e.data as { instance: string }).instance;
         return undefined;
       });
-      // A process on the same read models that was killed while its job ran: its lease not renewed for over a minute.
-      await JobService.onStarted(a.app.get(Ledger), 'killed-instance')(runningJob('job-of-killed', 'verify', {}));
+      // A process on the same read models that was killed while its job ran: its lease stale (set as a
+      // closed one's, stale at once: not the minute B would watch it unchanged, InstanceLeases' spec).
+      await JobService.onStarted(a.app.get(Ledger), () => 'killed-instance')(runningJob('job-of-killed', 'verify', {}));
       const leases = new Database(path.join(dir, 'shared.sqlite.instances'));
-      leases.prepare('INSERT INTO leases (id, heartbeat) VALUES (?, ?)').run('killed-instance', Date.now() - 61_000);
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-instance', 0)").run();
       leases.close();
       const b = await startTestApp('baseline', readModels('shared'));
       try {
@@ -198,9 +230,7 @@ describe('a job the API was running when it stopped', () => {
         // A's job ends as it ends (cancelled here), and that is its record: not an interrupted one.
         expect(await a.app.get(AuditJobs).cancel(running)).toBe(true);
         expect(await ended(a, running)).toMatchObject({ state: 'cancelled' });
-        const events = [];
-        for await (const e of a.store.readStream(`auditjob-${running}`)) events.push(e);
-        expect(events.map((e) => [e.type, (e.data as { state?: string }).state])).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+        expect(await recordedIn(a, running)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
       } finally {
         await b.close();
       }
@@ -224,6 +254,26 @@ describe('a job the API was running when it stopped', () => {
       for await (const e of t.store.readStream(`auditjob-${answered.id}`)) events.push(e);
       expect(events.map((e) => e.type)).toEqual(['AuditJobStarted']);
       await ended(t, answered.id);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("POST /jobs whose start the store refused (full, unreachable): the store's answer (507, 503), and the job never runs (a kill would leave no trace of it)", async () => {
+    const t = await startTestApp('baseline', readModels('h'));
+    try {
+      const ledger = t.app.get(Ledger);
+      jest.spyOn(ledger, 'recordAuditJobStart').mockRejectedValueOnce(new StoreFullError('database or disk is full')).mockRejectedValueOnce(new StoreUnavailableError('connection refused'));
+      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(507)).body).toMatchObject({ code: 'STORE_OUT_OF_SPACE', message: 'store out of space: database or disk is full' });
+      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(503)).body).toMatchObject({ code: 'STORE_UNREACHABLE' });
+      const jobs = await until(async () => {
+        const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as { state: string; error?: string }[];
+        return items.some((j) => j.state === 'running') ? undefined : items; // its end being recorded
+      });
+      expect(jobs.map((j) => [j.state, j.error])).toEqual([
+        ['failed', 'not run; its start could not be recorded: store unreachable: connection refused'],
+        ['failed', 'not run; its start could not be recorded: store out of space: database or disk is full'],
+      ]);
     } finally {
       await t.close();
     }

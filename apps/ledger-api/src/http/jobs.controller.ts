@@ -11,6 +11,7 @@ import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, replacedNotOfStore } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
+import { LEASE_STALE_MS } from './instance-leases';
 
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
@@ -177,12 +178,12 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
 export class JobService implements BeforeApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
 
-  /** A job's start, recorded before it runs (a part of a larger run, `record: false`, is not): with `instance`, the API that runs it. */
-  static onStarted(ledger: Ledger, instance: string) {
+  /** A job's start, recorded before it runs (a part of a larger run, `record: false`, is not): with `instance`, the API's lease it runs under (InstanceLeases.startJob). */
+  static onStarted(ledger: Ledger, instance: (jobId: string) => string) {
     return async (job: AuditJob) => {
       if (!job.record) return;
       await ledger.recordAuditJobStart(
-        { jobId: job.id, kind: job.kind, requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt!, params: job.params as Record<string, unknown>, instance },
+        { jobId: job.id, kind: job.kind, requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt!, params: job.params as Record<string, unknown>, instance: instance(job.id) },
         { actor: job.requestedBy },
       );
     };
@@ -236,10 +237,12 @@ export class JobService implements BeforeApplicationShutdown {
    * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
    * projector stops, the built file replaces the live one, the projector goes on from its
    * checkpoint); a rebuild whose file cannot be put in place has failed, and says why. Then every
-   * job is recorded in the store.
+   * job is recorded in the store. `leaseLost` (InstanceLeases.endJob): the lease the job started
+   * under when another API claimed it (this one paused), which recorded the job interrupted.
    */
-  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined) {
+  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
     return async (job: AuditJob) => {
+      const lost = leaseLost(job.id);
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
@@ -289,8 +292,14 @@ export class JobService implements BeforeApplicationShutdown {
         { actor: job.requestedBy },
       )).catch((err: unknown) => {
         // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.
-        if (err instanceof FactReusedError) log.error(err.message);
-        throw err;
+        if (!(err instanceof FactReusedError)) throw err;
+        if (lost === undefined) {
+          log.error(err.message);
+          throw err;
+        }
+        const said = `this API's instance lease ${lost} was lost while it was paused (not renewed for over ${LEASE_STALE_MS / 1000} s: SIGSTOP, a VM stall): another API claimed it and recorded this job interrupted; that record is kept, this ${job.state} end refused (${err.message})`;
+        log.error(`${job.kind} job ${job.id}: ${said}`);
+        throw new Error(said);
       });
     };
   }
@@ -301,7 +310,10 @@ export class JobService implements BeforeApplicationShutdown {
    * asked by its first caller). `record: false` for a part of a larger run (a what-if window).
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
-    const job = await this.jobs.done(this.jobs.startOrJoin(kind, params, requestedBy, record).id);
+    const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
+    const notStored = await this.jobs.startRecorded(asked.id); // not run: the store's refusal is the answer
+    if (notStored !== undefined) throw notStored;
+    const job = await this.jobs.done(asked.id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
@@ -356,12 +368,15 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded; a start the store refused: its error (507 full, 503 unreachable), the job not run' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
     const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
-    await this.service.jobs.startRecorded(job.id); // a job answered `running` has its start in the store (a queued one records it as it begins to run)
+    // A job answered `running` has its start in the store (a queued one records it as it begins to run); one whose start
+    // could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
+    const notStored = await this.service.jobs.startRecorded(job.id);
+    if (notStored !== undefined) throw notStored;
     return job;
   }
 

@@ -66,7 +66,12 @@ export interface AuditJobsOptions {
    * which sets it on its own thread (see serveJobs).
    */
   nice?: number;
-  /** Called once per job as it starts running, before its worker is given the job (it waits for this to settle): to record its start (see `record`). What it throws is added to the job's error; the job runs on. */
+  /**
+   * Called once per job as it starts running, before its worker is given the job (it waits for
+   * this to settle): to record its start (see `record`). When it throws, the job does not run: it
+   * fails, `not run`, with what was thrown in its error (no job runs without its start in the
+   * store: a kill would leave no trace of it); startRecorded answers what was thrown.
+   */
   onStarted?: (job: AuditJob) => unknown;
   /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
   onEnded?: (job: AuditJob) => unknown;
@@ -114,7 +119,7 @@ export class AuditJobs {
   /** Jobs whose end handling (onEnded) is under way: they still show their running state. */
   private readonly ending = new Set<string>();
   /** Each running job's onStarted, settled: a failure's message. */
-  private readonly starts = new Map<string, Promise<string | undefined>>();
+  private readonly starts = new Map<string, Promise<{ error: unknown } | undefined>>();
   /** Jobs whose start is being recorded, not yet given to a worker: the threads each holds. */
   private readonly recording = new Map<string, number>();
   /** Workers terminated after their job answered (not kept idle): close() waits for their exit. */
@@ -186,9 +191,13 @@ export class AuditJobs {
     return [...this.jobs.values()].reverse();
   }
 
-  /** Resolves once a job that began to run has its start recorded (onStarted settled, whatever it answered); at once for a queued job, which records its start only as it begins to run. */
-  async startRecorded(id: string): Promise<void> {
-    await this.starts.get(id);
+  /**
+   * Resolves once a job that began to run has its start recorded (onStarted settled): with what
+   * onStarted threw when its start could not be recorded (the job then does not run), else
+   * undefined; at once for a queued job, which records its start only as it begins to run.
+   */
+  async startRecorded(id: string): Promise<unknown> {
+    return (await this.starts.get(id))?.error;
   }
 
   /** Resolves with the job once it has ended (and was recorded). */
@@ -255,12 +264,13 @@ export class AuditJobs {
     this.recording.set(job.id, threads);
     const recorded = (async () => onStarted(job))().then(
       () => undefined,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      (error: unknown) => ({ error }),
     );
     this.starts.set(job.id, recorded);
-    void recorded.then(() => {
+    void recorded.then((notStored) => {
       this.recording.delete(job.id);
       if (isEnded(job.state) || this.ending.has(job.id)) return this.next(); // cancelled meanwhile
+      if (notStored) return void this.end(job, 'failed', { error: 'not run' }).then(() => this.next());
       this.launch(job, threads);
     });
   }
@@ -355,9 +365,9 @@ export class AuditJobs {
     if (extra.error !== undefined) ended.error = extra.error;
     if (extra.outOfSpace) ended.outOfSpace = true;
     if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
-    const notStarted = await this.starts.get(job.id);
+    const notStarted = (await this.starts.get(job.id))?.error;
     this.starts.delete(job.id);
-    if (notStarted !== undefined) ended.error = `${ended.error ? `${ended.error}; ` : ''}its start could not be recorded: ${notStarted}`;
+    if (notStarted !== undefined) ended.error = `${ended.error ? `${ended.error}; ` : ''}its start could not be recorded: ${notStarted instanceof Error ? notStarted.message : String(notStarted)}`;
     try {
       await this.options.onEnded?.(ended);
     } catch (err) {
