@@ -147,6 +147,50 @@ describe('the API instance leases on one read-model file', () => {
     }
   }, 30_000);
 
+  it('given the leases file locked past LEASE_STALE_MS (nobody can renew), then no live lease is stale once the lock is let go: the watch starts again (until 2026-11-27 a live API\'s lease was claimed after a long lock)', () => {
+    const live = new InstanceLeases(path.join(dir, 'locked-long.sqlite'), clock, monotonic);
+    const watcher = new InstanceLeases(path.join(dir, 'locked-long.sqlite'), clock, monotonic);
+    const shell = new Database(path.join(dir, 'locked-long.sqlite.instances'));
+    try {
+      expect(watcher.claimStale()).toBeUndefined();
+      shell.exec('BEGIN EXCLUSIVE');
+      for (let beat = 0; beat < 7; beat++) {
+        pass(LEASE_STALE_MS / 6);
+        expect(() => live.beat()).toThrow(/is locked by another connection/);
+        expect(() => watcher.claimStale()).toThrow(/is locked by another connection/);
+      }
+      shell.exec('COMMIT');
+      expect(watcher.claimStale()).toBeUndefined();
+      live.beat();
+      expect(watcher.claimStale()).toBeUndefined();
+    } finally {
+      shell.close();
+      live.close();
+      watcher.close();
+    }
+  });
+
+  it('given a process paused past LEASE_STALE_MS whose lease was claimed and released (its jobs recorded), when a job starts before its next heartbeat, then the job starts under a new lease, not the released one nobody would sweep (until 2026-11-27 it took the lost id)', async () => {
+    const paused = new InstanceLeases(path.join(dir, 'woken.sqlite'), clock, monotonic);
+    const claimer = new InstanceLeases(path.join(dir, 'woken.sqlite'), clock, monotonic);
+    try {
+      const before = paused.id;
+      expect(claimer.claimStale()).toBeUndefined();
+      pass(LEASE_STALE_MS + 1);
+      claimer.beat();
+      expect(claimer.claimStale()).toBe(before);
+      claimer.release(before); // its jobs recorded interrupted
+      const started = paused.startJob('woken');
+      expect(started).not.toBe(before);
+      expect(started).toBe(paused.id);
+      expect(paused.beat()).toBe(before); // the next heartbeat reports the lease lost, as when it finds it so itself
+      expect(paused.beat()).toBeUndefined();
+    } finally {
+      paused.close();
+      claimer.close();
+    }
+  });
+
   it("given a stopped process's lease whose jobs could not be recorded (the store full, busy, unreachable), then the next sweep records them again, and releases it once recorded", async () => {
     const stopped = new InstanceLeases(path.join(dir, 'g.sqlite'), clock, monotonic);
     stopped.close();

@@ -45,6 +45,10 @@ export class InstanceLeases {
   private readonly jobs = new Map<string, string>();
   /** Each other lease's heartbeat as this process last saw it change, and when (its monotonic time). */
   private readonly seen = new Map<string, { heartbeat: number; since: number }>();
+  /** When this process last renewed its lease (its monotonic time). */
+  private lastBeat: number;
+  /** A lease of its own found lost by a renewal made at a job's start, for the next beat() to report. */
+  private lostSinceBeat: string | undefined;
 
   constructor(
     readModelsFile: string,
@@ -55,8 +59,11 @@ export class InstanceLeases {
     this.db = new Database(this.file);
     try {
       this.db.pragma(`busy_timeout = ${OPEN_BUSY_MS}`);
-      this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
-      if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
+      // One transaction: two processes opening a file of an earlier build at once would both add the column.
+      this.db.transaction(() => {
+        this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
+        if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
+      }).immediate();
       if (readModelsFile !== ':memory:') this.takeLegacy(`${readModelsFile}.instance`);
       this.take(this.current);
     } catch (err) {
@@ -64,6 +71,7 @@ export class InstanceLeases {
       throw new Error(`the API's instance leases file ${this.file} could not be opened${isBusy(err) ? `: locked by another connection (an sqlite3 shell, a backup?) for over ${OPEN_BUSY_MS} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.db.pragma(`busy_timeout = ${LEASE_BUSY_MS}`);
+    this.lastBeat = this.monotonic();
   }
 
   /** This process's instance: the lease its jobs start under now. */
@@ -80,7 +88,9 @@ export class InstanceLeases {
   beat(): string | undefined {
     const renew = this.db.prepare('UPDATE leases SET heartbeat = MAX(heartbeat + 1, ?) WHERE id = ? AND holder = ?');
     const at = this.now();
-    return this.unlessLocked('renewing its leases', this.db.transaction(() => {
+    const earlier = this.lostSinceBeat;
+    this.lostSinceBeat = undefined;
+    const lost = this.unlessLocked('renewing its leases', this.db.transaction(() => {
       for (const id of this.held) if (renew.run(at, id, this.holder).changes === 0) this.held.delete(id);
       if (renew.run(at, this.current, this.holder).changes === 1) return undefined;
       const lost = this.current;
@@ -90,10 +100,25 @@ export class InstanceLeases {
       this.lost.add(lost);
       return lost;
     }));
+    this.lastBeat = this.monotonic();
+    return lost ?? earlier;
   }
 
-  /** A job starts under this process's lease: its id, for the job's start record. */
+  /**
+   * A job starts under this process's lease: its id, for the job's start record. Its last renewal
+   * older than a heartbeat (this process was paused: its lease may have been claimed and released
+   * meanwhile), it renews first: a job must not start under a lease nobody will sweep. A lease
+   * lost so is reported by the next beat() (`lostSinceBeat`).
+   */
   startJob(jobId: string): string {
+    if (this.monotonic() - this.lastBeat > LEASE_HEARTBEAT_MS) {
+      try {
+        const lost = this.beat();
+        if (lost) this.lostSinceBeat = lost;
+      } catch {
+        // the file locked: the job starts under the lease it has, as before this look; the heartbeat tries again
+      }
+    }
     this.jobs.set(jobId, this.current);
     return this.current;
   }
@@ -162,6 +187,8 @@ export class InstanceLeases {
       return run();
     } catch (err) {
       if (!isBusy(err)) throw err;
+      // Nobody could renew while the file was locked: a heartbeat seen unchanged meanwhile says nothing of its process.
+      this.seen.clear();
       throw new Error(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, to try again at the next heartbeat`);
     }
   }
