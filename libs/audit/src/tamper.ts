@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { notTextReason, StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { notTextReason, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
 import { hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
@@ -111,7 +111,7 @@ class PositionRuns {
 /**
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
- * position + 1). A damaged page of the file ends the walk with a StoreDamagedError saying how far it read.
+ * position + 1). A damaged page of the file ends the walk with the store's StoreDamagedError saying how far it read.
  */
 async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], positions: PositionRuns, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
   let from: bigint | 'start' = 'start';
@@ -124,7 +124,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
       }
       return;
     } catch (err) {
-      if (!(err instanceof UnreadableEventError)) throw StoreDamagedError.of(err, from === 'start' ? undefined : from - 1n);
+      if (!(err instanceof UnreadableEventError)) throw err; // a damaged page: the store's StoreDamagedError, naming how far it read
       unreadable.push({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
       positions.met(err.position);
       from = err.position + 1n;
@@ -153,15 +153,9 @@ export async function digestAt(store: EventStore, position?: bigint): Promise<Di
   const heads = new Map<string, string>();
   let events = 0;
   // No event past `at` is read: one there that does not parse has no part in this digest (until 2026-11-27 the first past it was read, and failed it).
-  let last: bigint | undefined;
-  try {
-    for await (const e of store.readAll({ toPosition: at })) {
-      events++;
-      heads.set(e.stream, `${e.revision}:${hashOf(e) ?? '-'}`);
-      last = e.position;
-    }
-  } catch (err) {
-    throw StoreDamagedError.of(err, last);
+  for await (const e of store.readAll({ toPosition: at })) {
+    events++;
+    heads.set(e.stream, `${e.revision}:${hashOf(e) ?? '-'}`);
   }
   const h = createHash('sha256');
   for (const stream of [...heads.keys()].sort()) h.update(`${stream}\n${heads.get(stream)}\n`);
