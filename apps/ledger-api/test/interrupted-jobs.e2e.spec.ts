@@ -259,6 +259,24 @@ describe('a job the API was running when it stopped', () => {
     }
   }, 60_000);
 
+  it('a job that did not run because its start was refused tries its end once, not again and again against the same full store (until 2026-11-27 it showed running through 7.5 s of retries)', async () => {
+    const t = await startTestApp('baseline', readModels('i'));
+    try {
+      const ledger = t.app.get(Ledger);
+      jest.spyOn(ledger, 'recordAuditJobStart').mockRejectedValueOnce(new StoreFullError('database or disk is full'));
+      const ends = jest.spyOn(ledger, 'recordAuditJob').mockRejectedValue(new StoreFullError('database or disk is full'));
+      await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(507);
+      const [job] = await until(async () => {
+        const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as { state: string; error?: string }[];
+        return items.some((j) => j.state === 'running') ? undefined : items;
+      });
+      expect(job.state).toBe('failed');
+      expect(ends).toHaveBeenCalledTimes(1);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it("POST /jobs whose start the store refused (full, unreachable): the store's answer (507, 503), and the job never runs (a kill would leave no trace of it)", async () => {
     const t = await startTestApp('baseline', readModels('h'));
     try {

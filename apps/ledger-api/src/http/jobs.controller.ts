@@ -275,7 +275,9 @@ export class JobService implements BeforeApplicationShutdown {
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
       if (!job.record) return;
-      await withRetries(() => ledger.recordAuditJob(
+      // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal.
+      const attempts = job.error?.startsWith('not run') ? <T>(append: () => Promise<T>) => append() : withRetries;
+      await attempts(() => ledger.recordAuditJob(
         {
           jobId: job.id,
           kind: job.kind,
