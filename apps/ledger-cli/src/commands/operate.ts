@@ -27,11 +27,11 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild clears that trace, so it says so.
         const notOfStore = await l.projector.notOfStore();
         const replaced = notOfStore && replacedNotOfStore(notOfStore);
-        if (replaced) o.err(`ledger: warning: ${replaced.warning}`);
+        if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
         const n = await l.projector.rebuild((done) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined));
         bar.done();
         const seconds = (Date.now() - started) / 1000;
-        print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ` (warning: ${replaced.warning})` : ''}`);
+        print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ' (see the warning above)' : ''}`);
         return EXIT.done;
       } finally {
         await l.close();
