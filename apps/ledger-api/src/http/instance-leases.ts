@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 
@@ -27,9 +26,7 @@ const OPEN_BUSY_MS = 5_000;
  * earlier versions, which compares it to its clock, reads it as before). So a process starting while another runs on the same read models
  * (a rolling restart, two APIs on one volume) never takes the other's running jobs for its own.
  * A lease closed at shutdown is stale at once. Read models in memory: a lease in memory, never
- * shared. Until the review of 2026-11-27 the id was the read models' (`<read models>.instance`,
- * kept across restarts), shared by every process on them; such a file is taken, once, as a
- * stopped process's lease.
+ * shared.
  */
 export class InstanceLeases {
   /** This process, as the holder of its leases (its own, and those it claimed): a lease claimed by another is no longer renewed by it. */
@@ -59,12 +56,7 @@ export class InstanceLeases {
     this.db = new Database(this.file);
     try {
       this.db.pragma(`busy_timeout = ${OPEN_BUSY_MS}`);
-      // One transaction: two processes opening a file of an earlier build at once would both add the column.
-      this.db.transaction(() => {
-        this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
-        if (!(this.db.pragma('table_info(leases)') as { name: string }[]).some((c) => c.name === 'holder')) this.db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
-      }).immediate();
-      if (readModelsFile !== ':memory:') this.takeLegacy(`${readModelsFile}.instance`);
+      this.db.exec('CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL, holder TEXT)');
       this.take(this.current);
     } catch (err) {
       this.db.close();
@@ -115,7 +107,8 @@ export class InstanceLeases {
       try {
         const lost = this.beat();
         if (lost) this.lostSinceBeat = lost;
-      } catch {
+      } catch (err) {
+        if (!/is locked by another connection/.test((err as Error).message)) throw err;
         // the file locked: the job starts under the lease it has, as before this look; the heartbeat tries again
       }
     }
@@ -197,18 +190,6 @@ export class InstanceLeases {
     this.db.prepare('INSERT INTO leases (id, heartbeat, holder) VALUES (?, ?, ?)').run(id, this.now(), this.holder);
   }
 
-  /** The read models' instance id of earlier code (`<read models>.instance`): a lease of a stopped process, the file removed. */
-  private takeLegacy(file: string): void {
-    let id: string;
-    try {
-      id = fs.readFileSync(file, 'utf8').trim();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    if (id) this.db.prepare('INSERT OR IGNORE INTO leases (id, heartbeat) VALUES (?, 0)').run(id);
-    fs.rmSync(file, { force: true });
-  }
 }
 
 /**
