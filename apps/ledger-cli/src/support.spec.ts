@@ -1,5 +1,5 @@
 import { DomainError } from '@ledger/domain';
-import { LogRewrittenError, StoreFullError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
+import { LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
@@ -16,6 +16,7 @@ describe("what a command that threw exits with, and whether its message is shown
     ${'a file refused'}           | ${a(IntakeError)}                    | ${EXIT.usage}   | ${true}
     ${'the store out of reach'}   | ${a(StoreUnavailableError)}          | ${EXIT.failed}  | ${true}
     ${'the store out of space'}   | ${new StoreFullError('disk full')}   | ${EXIT.failed}  | ${true}
+    ${'the store damaged'}        | ${a(StoreDamagedError)}            | ${EXIT.failed}  | ${true}
     ${'a bad configuration'}      | ${a(ConfigError)}                    | ${EXIT.failed}  | ${true}
     ${'an unreadable event'}      | ${a(UnreadableEventError)}           | ${EXIT.failed}  | ${true}
     ${'read models of another log'} | ${a(ReadModelsNotOfStoreError)}    | ${EXIT.failed}  | ${true}

@@ -9,11 +9,12 @@ export const FILE_NAME_MAX_BYTES = 255;
  * overrides and marks, which show a name in another order than it is, zero-width and soft
  * characters, a byte order mark) or any other character shown as nothing (variation selectors,
  * Hangul fillers, combining grapheme joiner: Default_Ignorable_Code_Point) but the zero-width
- * joiner and non-joiner, which some scripts and emoji need, and variation selectors after a
- * character (an emoji's presentation: U+2764 U+FE0F); a noncharacter, a private-use or an
+ * joiner and non-joiner, which some scripts and emoji need, and variation selectors, each after a
+ * character that shows (an emoji's presentation: U+2764 U+FE0F; not first, nor after a space, where
+ * they show nothing); a noncharacter, a private-use or an
  * unassigned code point (each shown as a box, or as whatever a font makes of it).
  */
-const UNSHOWABLE = /^[\ufe00-\ufe0f\u{e0100}-\u{e01ef}]|(?![\u200c\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\p{Co}\p{Cn}]/u;
+const UNSHOWABLE = /(?<=^|\p{White_Space})[\u200c\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}]|(?![\u200c\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\p{Co}\p{Cn}]/u;
 
 export const FILE_NAME_RULE = `1-${FILE_NAME_MAX_BYTES} bytes of UTF-8 text, not '.' or '..', no '/' or '\\', no '<' or '>', no control, format or invisible character, not only spaces, and not '=', '+', '-' or '@' first`;
 

@@ -286,6 +286,9 @@ describe('a file name the ledger records a Registration Data change as coming fr
     ${'a no-break space alone'}            | ${'\u00A0'}                    | ${'it shows nothing (only spaces)'}
     ${'a Hangul filler alone'}             | ${'\u3164'}                    | ${'it holds U+3164, which does not show as itself'}
     ${'a variation selector first'}        | ${'\uFE0Frdp.csv'}             | ${'it holds U+FE0F, which does not show as itself'}
+    ${'a zero-width joiner alone'}         | ${'\u200D'}                    | ${'it holds U+200D, which does not show as itself'}
+    ${'a joiner before the extension'}     | ${'\u200D.csv'}                | ${'it holds U+200D, which does not show as itself'}
+    ${'a selector after a space'}          | ${' \uFE0F.csv'}               | ${'it holds U+FE0F, which does not show as itself'}
     ${'a combining grapheme joiner'}       | ${'\u034F.csv'}                | ${'it holds U+034F, which does not show as itself'}
     ${'a noncharacter'}                    | ${'\uFFFE.csv'}                | ${'it holds U+FFFE, which does not show as itself'}
     ${'a private-use character'}           | ${'\uE000.csv'}                | ${'it holds U+E000, which does not show as itself'}
