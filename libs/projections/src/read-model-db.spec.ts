@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { openReadModels } from './processor/projection-writer';
 import { ReadModelDb } from './read-model-db';
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
@@ -45,5 +47,27 @@ describe('a bulk with its journal in memory', () => {
 
   it('without it, the work runs in WAL', async () => {
     expect(await rm.bulk(async () => mode())).toBe('wal');
+  });
+});
+
+describe('opening read models that another connection is writing (a `ledger rebuild` in place holds the write lock for its whole run)', () => {
+  it('takes no write lock when there is nothing to make: the file opens beside the lock (until 2026-11-27 the chain check took it at every open, and an API or CLI command starting then failed after 5 s)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
+    const file = path.join(dir, 'rm.sqlite');
+    try {
+      openReadModels(file).db.close();
+      const rebuild = new Database(file);
+      rebuild.pragma('busy_timeout = 0');
+      rebuild.exec('BEGIN IMMEDIATE');
+      try {
+        const opened = openReadModels(file);
+        opened.db.close();
+      } finally {
+        rebuild.exec('ROLLBACK');
+        rebuild.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -40,6 +40,8 @@ export class ChainCheck implements Projection {
    */
   upgrade(db: Database.Database): void {
     const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+    // A look first: the write lock only when there is something to make (a `ledger rebuild` in place holds it for its whole run).
+    if (has('stored_text_mismatches')) return;
     db.transaction(() => {
       if (has('stored_text_mismatches')) return; // made already (by another process opening the file too, say)
       db.exec('CREATE TABLE stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL)');
