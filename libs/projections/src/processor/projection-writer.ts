@@ -125,6 +125,8 @@ export class ProjectionWriter {
 
   /** Runs `work` (a rebuild in place) in one transaction of the file, which its batches' are savepoints of: committed if it succeeds, rolled back if it fails. */
   async allOrNothing<T>(work: () => Promise<T>): Promise<T> {
+    // hold()'s commits every commitEvery events would commit this transaction part way.
+    if (this.commitEvery) throw new Error('allOrNothing cannot run while batches commit every commitEvery events (hold)');
     this.db.db.exec('BEGIN IMMEDIATE');
     try {
       const result = await work();
