@@ -429,6 +429,44 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it('a read that meets a damaged page names the last event before the damage, the same for every reader wherever its pages began, having given every event up to it (until 2026-11-27 the start of its page of 500: 1000 from the start, 1001 from position 2)', async () => {
+    const file = path.join(dir, 'damaged-where.sqlite');
+    await makeDamagedStore(file);
+    const store = new SqliteEventStore(file);
+    try {
+      /** The events a read gave, and the position (a stream's revision) its error named. */
+      const reach = async (read: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) => {
+        const given: bigint[] = [];
+        try {
+          for await (const x of read) for (const e of Symbol.iterator in x ? x : [x]) given.push(e.position);
+        } catch (err) {
+          expect(err).toBeInstanceOf(StoreDamagedError);
+          return { first: given[0], last: given.at(-1), count: given.length, after: (err as StoreDamagedError).after };
+        }
+        throw new Error('read to its end');
+      };
+      const whole = await reach(store.readAll());
+      const last = whole.after!;
+      expect(whole).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(last % 500n).not.toBe(0n); // not a page boundary
+      expect(await reach(store.readAll({ fromPosition: 2n }))).toEqual({ first: 2n, last, count: Number(last) - 1, after: last });
+      expect(await reach(store.readAllPages({ fromPosition: 777n }))).toEqual({ first: 777n, last, count: Number(last) - 776, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
+      expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
+      // Exactly there: the event at `last` reads alone, the next cannot, whichever way it is asked.
+      expect(await reach(store.readAll({ fromPosition: last + 1n }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
+      const one: bigint[] = [];
+      for await (const e of store.readAll({ fromPosition: last, maxCount: 1 })) one.push(e.position);
+      expect(one).toEqual([last]);
+      // Backwards, the first event above the damage, from the end or from anywhere above it.
+      const below = (await reach(store.readAll({ direction: 'backwards' }))).after!;
+      expect(below).toBeGreaterThan(last + 1n);
+      expect(await reach(store.readAll({ direction: 'backwards', fromPosition: 2000n }))).toEqual({ first: 2000n, last: below, count: Number(2000n - below) + 1, after: below });
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("another process's commit is read from the next turn of the event loop on", async () => {
     const file = path.join(dir, 'foreign.sqlite');
     const store = new SqliteEventStore(file);

@@ -448,13 +448,18 @@ export class SqliteEventStore implements EventStore {
   /**
    * The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf`
    * gives a row's revision (of `stream`) or position. A damaged page of the file (SQLITE_CORRUPT)
-   * fails the read with a StoreDamagedError saying what could not be read past where.
+   * fails the read with a StoreDamagedError saying what could not be read past where: the page that
+   * met it is read again a row at a time, its rows up to the first that cannot be read are given
+   * (the last page), and the next ask fails naming the last row read. So the error names the row
+   * before the damage, the same for every reader wherever its pages began (until 2026-11-27 it named
+   * the start of the page of 500 rows that met it).
    */
   private pager<R>(...[start, backwards, maxCount, cursorOf, page, stream]: Pagination<R>): () => R[] | undefined {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint | undefined = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
     let read = false;
+    let failed: unknown;
     const damaged = (err: unknown, at: bigint) => {
       // Forward, the last position read is the one before the cursor (or before where the read began).
       const last = backwards ? (read ? at + 1n : undefined) : at > 0n ? at - 1n : undefined;
@@ -462,25 +467,51 @@ export class SqliteEventStore implements EventStore {
       const what = stream === undefined ? 'the log read backwards' : `stream '${stream}'`;
       return StoreDamagedError.of(err, last, `${what} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`);
     };
+    const after = (row: R) => {
+      const last = BigInt(cursorOf(row));
+      const next = backwards ? last - 1n : last + 1n;
+      return next < 0n ? undefined : next;
+    };
+    /** The rows of a page that met a damaged page of the file, a row at a time, up to the first that cannot be read (then kept in `failed`, for the next ask). */
+    const singly = (limit: number): R[] => {
+      const rows: R[] = [];
+      while (rows.length < limit && cursor !== undefined) {
+        let row: R[];
+        try {
+          row = page(cursor, 1);
+        } catch (err) {
+          failed = damaged(err, cursor);
+          if (!(failed instanceof StoreDamagedError)) throw failed;
+          return rows;
+        }
+        if (row.length === 0) return rows; // the end of the log
+        rows.push(row[0]);
+        read = true;
+        cursor = after(row[0]);
+      }
+      return rows;
+    };
     return () => {
+      if (failed !== undefined) throw failed;
       if (cursor === undefined || remaining <= 0) return undefined;
       this.ensureOpen();
       this.reading();
+      const limit = Math.min(PAGE, remaining);
       let rows: R[];
       try {
-        rows = page(cursor, Math.min(PAGE, remaining));
+        rows = page(cursor, limit);
       } catch (err) {
-        throw damaged(err, cursor);
+        const e = damaged(err, cursor);
+        if (!(e instanceof StoreDamagedError)) throw e;
+        rows = singly(limit);
+        if (failed !== undefined && rows.length === 0) throw failed;
+        remaining -= rows.length;
+        return rows;
       }
       read = true;
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
       remaining -= rows.length;
-      if (rows.length < PAGE) cursor = undefined;
-      else {
-        const last = BigInt(cursorOf(rows[rows.length - 1]));
-        cursor = backwards ? last - 1n : last + 1n;
-        if (cursor < 0n) cursor = undefined;
-      }
+      cursor = rows.length < limit ? undefined : after(rows[rows.length - 1]);
       return rows;
     };
   }
