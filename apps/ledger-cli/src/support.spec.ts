@@ -3,7 +3,7 @@ import { LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableE
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
-import { CliError, EXIT, exitCodeOf, isKnownFailure } from './support';
+import { CliError, EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal } from './support';
 
 /** An instance of an error class without running its constructor (each takes its own arguments): what instanceof sees. */
 const a = (k: abstract new (...args: never[]) => Error): Error => Object.create(k.prototype) as Error;
@@ -27,5 +27,26 @@ describe("what a command that threw exits with, and whether its message is shown
     ${'a fault of its own'}       | ${new TypeError('x is undefined')}   | ${EXIT.failed}  | ${false}
   `('given $given: exit $code, the message shown as the reason: $known', ({ error, code, known }) => {
     expect([exitCodeOf(error), isKnownFailure(error)]).toEqual([code, known]);
+  });
+});
+
+describe('what the CLI writes to a terminal of a value quoted from a file or the store', () => {
+  it.each`
+    given                                        | value                     | text                          | json
+    ${'an escape sequence'}                      | ${'sup\u001b[2Jplier'}    | ${"'sup\\u001b[2Jplier'"}     | ${'"sup\\u001b[2Jplier"'}
+    ${'a right-to-left override'}                | ${'1234\u202e567'}        | ${"'1234\\u202e567'"}         | ${'"1234\\u202e567"'}
+    ${'the six characters of an escape'}         | ${'1234\\u202e567'}       | ${"'1234\\\\u202e567'"}       | ${'"1234\\\\u202e567"'}
+    ${'a backslash'}                             | ${'C:\\x'}                | ${"'C:\\\\x'"}                | ${'"C:\\\\x"'}
+    ${'tab and line feed'}                       | ${'a\tb\nc'}              | ${"'a\tb\nc'"}                | ${'"a\\tb\\nc"'}
+  `('given $given: shown so that no escape shown is the value\'s own text, and JSON keeps the value (until 2026-11-27, fourteenth session, the six characters showed as an override escaped would)', ({ value, text, json }) => {
+    expect(forTerminal(`'${value}'`)).toBe(text);
+    const written = jsonForTerminal(JSON.stringify(value));
+    expect(written).toBe(json);
+    expect(JSON.parse(written)).toBe(value);
+  });
+
+  it('no two values are shown alike', () => {
+    const values = ['\u202e', '\\u202e', '\\\u202e', '\\\\u202e', '\\', '\\\\'];
+    expect(new Set(values.map(forTerminal)).size).toBe(values.length);
   });
 });

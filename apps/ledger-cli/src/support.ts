@@ -81,15 +81,28 @@ export function progress(o: Output, label: string) {
   };
 }
 
+/** Control characters (C0 but tab and line feed, DEL, C1) and bidi controls (overrides, embeddings, isolates and marks). */
+const CONTROLS = '\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const CONTROL = new RegExp(`[${CONTROLS}]`, 'g');
+const CONTROL_OR_BACKSLASH = new RegExp(`[\\\\${CONTROLS}]`, 'g');
+const escaped = (c: string) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /**
- * Text for a terminal: control characters (C0 but tab and line feed, DEL, C1) and bidi controls
- * (overrides, embeddings, isolates and marks) written as `\u` escapes, so that a value quoted from
- * a file or the store (an escape sequence in a CSV field, a carriage return, a right-to-left
- * override) cannot move the cursor, clear the screen, overwrite what the operator reads or show it
- * in another order than it is. JSON keeps its value: JSON.stringify escapes C0 already, and the
- * others can only stand inside a string.
+ * Text for a terminal: control characters and bidi controls written as `\u` escapes, so that a
+ * value quoted from a file or the store (an escape sequence in a CSV field, a carriage return, a
+ * right-to-left override) cannot move the cursor, clear the screen, overwrite what the operator
+ * reads or show it in another order than it is; and a backslash written `\\`, so that an escape
+ * shown is never a value's own text (the six characters `\u202e` are shown `\\u202e`; until
+ * 2026-11-27, fourteenth session, as an override escaped would be).
  */
-export const forTerminal = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const forTerminal = (text: string) => text.replace(CONTROL_OR_BACKSLASH, escaped);
+
+/**
+ * JSON for a terminal (--json): the same controls written as JSON's `\u` escapes, which keep the
+ * value (JSON.stringify escapes C0 already, and the others can only stand inside a string); a
+ * backslash is left as it is, JSON's own escape (`\\` in a string already).
+ */
+export const jsonForTerminal = (json: string) => json.replace(CONTROL, escaped);
 
 export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
