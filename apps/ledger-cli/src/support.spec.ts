@@ -3,7 +3,12 @@ import { LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableE
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
-import { CliError, EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal } from './support';
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CliError, EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, readFile } from './support';
 
 /** An instance of an error class without running its constructor (each takes its own arguments): what instanceof sees. */
 const a = (k: abstract new (...args: never[]) => Error): Error => Object.create(k.prototype) as Error;
@@ -48,5 +53,46 @@ describe('what the CLI writes to a terminal of a value quoted from a file or the
   it('no two values are shown alike', () => {
     const values = ['\u202e', '\\u202e', '\\\u202e', '\\\\u202e', '\\', '\\\\'];
     expect(new Set(values.map(forTerminal)).size).toBe(values.length);
+  });
+});
+
+describe('a file read with a limit (a request file, a Registration Data file)', () => {
+  let dir: string;
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-read-'))));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const limit = { bytes: 32 * 1024 * 1024, what: 'a file of service requests' };
+
+  it('takes the memory of what it holds, not of the limit (until 2026-11-27, fourteenth session, 32 MiB for a file of 1 KB, kept alive by the bytes returned)', () => {
+    const file = path.join(dir, 'small.json');
+    const content = crypto.randomBytes(1000);
+    fs.writeFileSync(file, content);
+    const bytes = readFile(file, limit);
+    expect(bytes.equals(content)).toBe(true);
+    expect(bytes.buffer.byteLength).toBeLessThan(64 * 1024);
+  });
+
+  it('reads a pipe, which says size 0, whole; and one past a small limit is refused', async () => {
+    const content = crypto.randomBytes(300 * 1024); // past the first room for a pipe, so that it grows
+    const source = path.join(dir, 'source');
+    fs.writeFileSync(source, content);
+    // Written by a process of its own: the read is synchronous, and holds this one's event loop.
+    const write = (fifo: string) => {
+      spawnSync('mkfifo', [fifo]);
+      return spawn('sh', ['-c', `cat '${source}' > '${fifo}'`], { stdio: 'ignore' });
+    };
+    const whole = write(path.join(dir, 'whole.fifo'));
+    expect(readFile(path.join(dir, 'whole.fifo'), limit).equals(content)).toBe(true);
+    await new Promise((resolve) => whole.on('close', resolve));
+    const over = write(path.join(dir, 'over.fifo'));
+    expect(() => readFile(path.join(dir, 'over.fifo'), { bytes: 100 * 1024, what: 'a test' })).toThrow(new CliError(`${path.join(dir, 'over.fifo')} holds more than the 102400-byte limit for a test: split it into smaller files`));
+    over.kill();
+  });
+
+  it('refuses a file over the limit by its size, before reading it', () => {
+    const file = path.join(dir, 'big.csv');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 2049);
+    expect(() => readFile(file, { bytes: 2048, what: 'a test' })).toThrow(new CliError(`${file} is 2049 bytes, over the 2048-byte limit for a test: split it into smaller files`));
+    expect(readFile(file, { bytes: 2049, what: 'a test' }).length).toBe(2049);
   });
 });

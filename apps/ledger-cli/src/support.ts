@@ -162,24 +162,35 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
   };
 }
 
-/** A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the limit. */
+/**
+ * A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the
+ * limit. What is allocated is what the file holds (its size, and one byte to see its end), not the
+ * limit: until 2026-11-27 (fourteenth session) each limited file took limit + 1 bytes (32 MiB),
+ * kept alive by the bytes returned (`submit a.json b.json ...` held one a file).
+ */
 export function readFile(file: string, limit?: { bytes: number; what: string }): Buffer {
   try {
     if (!limit) return fs.readFileSync(file);
-    const size = fs.statSync(file).size;
-    if (size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
-    // Read to at most one byte past the limit: a pipe, /dev/stdin or a file still growing says size 0 (or less than it holds).
     const fd = fs.openSync(file, 'r');
     try {
-      const bytes = Buffer.allocUnsafe(limit.bytes + 1);
+      const size = fs.fstatSync(fd).size;
+      if (size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+      // A pipe, /dev/stdin or a file still growing says size 0 (or less than it holds): read on, room doubled as it fills, to one byte past the limit at most.
+      let bytes = Buffer.allocUnsafe(Math.min(size > 0 ? size + 1 : 64 * 1024, limit.bytes + 1));
       let read = 0;
-      while (read <= limit.bytes) {
+      for (;;) {
+        if (read === bytes.length) {
+          if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+          const more = Buffer.allocUnsafe(Math.min(bytes.length * 2, limit.bytes + 1));
+          bytes.copy(more, 0, 0, read);
+          bytes = more;
+        }
         const n = fs.readSync(fd, bytes, read, bytes.length - read, null);
         if (n === 0) break;
         read += n;
       }
-      if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
-      return bytes.subarray(0, read);
+      // A file read in chunks may leave much of its last room unused: only what it holds is kept.
+      return read + 1 >= bytes.length ? bytes.subarray(0, read) : Buffer.from(bytes.subarray(0, read));
     } finally {
       fs.closeSync(fd);
     }
