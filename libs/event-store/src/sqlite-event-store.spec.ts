@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeEventStoreContract } from './event-store.contract';
-import { EventIdConflictError, LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, InvalidStoreArgumentError, LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
@@ -424,6 +424,18 @@ describe('SqliteEventStore specifics', () => {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setImmediate(resolve));
       expect(await store.headPosition()).toBe(3000n);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it('readAllPages refuses stored with metadata false, as readAll does (until 2026-11-27, fourteenth session, ignored: no text given to a reader that asked for it)', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'lean-stored.sqlite'));
+    try {
+      await store.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]);
+      await expect(async () => {
+        for await (const page of store.readAllPages({ stored: 'checked', metadata: false })) void page;
+      }).rejects.toThrow(new InvalidStoreArgumentError('readAll: stored (the text of the data and the metadata, or that text checked) needs the metadata read: not with metadata false'));
     } finally {
       await store.dispose();
     }

@@ -414,6 +414,7 @@ export class SqliteEventStore implements EventStore {
     const backwards = options.direction === 'backwards';
     const { only, metadata = true, toPosition } = options;
     if (toPosition !== undefined && backwards) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
+    if (options.stored && !metadata) throw new InvalidStoreArgumentError('readAll: stored (the text of the data and the metadata, or that text checked) needs the metadata read: not with metadata false');
     if (!only && metadata && toPosition === undefined && !raw) return (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from);
     const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}${raw ? ' raw' : ''}`;
     let query = this.allLean.get(key);
