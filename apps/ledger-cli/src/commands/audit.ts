@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, replayDecision, runAuditWork, type VerifyReport, type WhatIfReport } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type VerifyReport, type WhatIfReport } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { rowDamaged } from '@ledger/projections';
@@ -20,7 +20,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const rs = opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined;
           const r = await replayDecision(l.store, row.decision, rs, row.position, rowDamaged(row));
           // Under the rule set it was recorded with (named or not) a replay is a reproduction, and a difference a finding; under another, a what-if of one.
-          const reproduction = r.ruleSet.id === r.recorded.ruleSet.id && r.ruleSet.version === r.recorded.ruleSet.version;
+          const reproduction = isReproduction(r.recorded, r.ruleSet);
           print(r, () =>
             [
               `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
