@@ -16,7 +16,7 @@ export interface IncrementalVerification {
   breakCount: number;
   /** The digest of every stream head at `verifiedThrough` (the formula of `ledger digest`), from the checked heads. */
   digest: string;
-  /** The first LISTED runs of positions missing from a SQLite store's log (events deleted), `from` to `to` inclusive, in log order, as `ledger verify` reports them: those the projector did not meet (none before the checkpoint of read models made before 2026-11-27 afternoon). */
+  /** The first LISTED runs of positions missing from a SQLite store's log (events deleted), `from` to `to` inclusive, in log order, as `ledger verify` reports them: those the projector did not meet (none before `textCheckedFrom`, on read models made before 2026-11-27 afternoon). */
   missing: Array<{ from: string; to: string }>;
   /** How many runs of positions are missing in all (`missing` lists the first LISTED). */
   missingCount: number;
@@ -24,6 +24,9 @@ export interface IncrementalVerification {
    * The first position whose stored text was checked (a key written twice): null, every one; a
    * position, when the read models were projected before that check (2026-11-27): the texts of the
    * events before it were not checked, and `ok` is false (rebuild the read models to check them).
+   * It bounds the look for missing positions too: read models made before both checks (the same
+   * afternoon) began both at their first open by this code, from the checkpoint it names, so
+   * `missing` names no position before it; `ok` stays false until a rebuild looks at the whole log.
    */
   textCheckedFrom: string | null;
 }
