@@ -446,17 +446,6 @@ describe('SqliteEventStore specifics', () => {
     await makeDamagedStore(file);
     const store = new SqliteEventStore(file);
     try {
-      /** The events a read gave, and the position (a stream's revision) its error named. */
-      const reach = async (read: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) => {
-        const given: bigint[] = [];
-        try {
-          for await (const x of read) for (const e of Symbol.iterator in x ? x : [x]) given.push(e.position);
-        } catch (err) {
-          expect(err).toBeInstanceOf(StoreDamagedError);
-          return { first: given[0], last: given.at(-1), count: given.length, after: (err as StoreDamagedError).after };
-        }
-        throw new Error('read to its end');
-      };
       const whole = await reach(store.readAll());
       const last = whole.after!;
       expect(whole).toEqual({ first: 1n, last, count: Number(last), after: last });
@@ -474,6 +463,26 @@ describe('SqliteEventStore specifics', () => {
       const below = (await reach(store.readAll({ direction: 'backwards' }))).after!;
       expect(below).toBeGreaterThan(last + 1n);
       expect(await reach(store.readAll({ direction: 'backwards', fromPosition: 2000n }))).toEqual({ first: 2000n, last: below, count: Number(2000n - below) + 1, after: below });
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it.each([
+    ['a row SQLite gives from a damaged page without an error (nulls in NOT NULL columns) is damage, not an event, and no read goes past it (until 2026-11-27 given as one: "Cannot convert null to a BigInt", or stepped over)', 50, 256, 350n],
+    ['a damaged cell SQLite steps over when a read asks for one row is not stepped over: no read names a later event (until 2026-11-27 a row-at-a-time re-read did, with no error)', 300, 4000, 2100n],
+  ])('%s', async (_, leaf, pointer, last) => {
+    const file = path.join(dir, `damaged-cell-${leaf}.sqlite`);
+    await makeDamagedStore(file, undefined, { leaf, pointer });
+    const store = new SqliteEventStore(file);
+    try {
+      expect(await reach(store.readAll())).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(await reach(store.readAll({ fromPosition: 2n, metadata: false }))).toEqual({ first: 2n, last, count: Number(last) - 1, after: last });
+      expect(await reach(store.readAllPages({ fromPosition: last - 20n, stored: 'checked' }))).toEqual({ first: last - 20n, last, count: 21, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 9n, maxCount: 11 }))).toEqual({ first: last - 9n, last, count: 10, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
+      expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
+      // (A read that begins at the damaged row itself may not meet it: SQLite's seek lands past it, as past a row deleted.)
     } finally {
       await store.dispose();
     }
@@ -507,3 +516,16 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 });
+
+/** The events a read of a damaged store gave (each one next to the one before), and the position (a stream's revision) its StoreDamagedError named. */
+async function reach(read: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) {
+  const given: bigint[] = [];
+  try {
+    for await (const x of read) for (const e of Symbol.iterator in x ? x : [x]) given.push(e.position);
+  } catch (err) {
+    expect(err).toBeInstanceOf(StoreDamagedError);
+    expect(given.every((p, i) => i === 0 || p === given[i - 1] + (given[1] < given[0] ? -1n : 1n))).toBe(true);
+    return { first: given[0], last: given.at(-1), count: given.length, after: (err as StoreDamagedError).after };
+  }
+  throw new Error(`read to its end: ${given.length} events, the last ${given.at(-1)}`);
+}
