@@ -1,6 +1,6 @@
 import { DomainError } from '@ledger/domain';
 import { LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError } from '@ledger/event-store';
-import { IntakeError, StreamContentionError } from '@ledger/ledger';
+import { IntakeError, parseJsonBody, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, ReadModelRowError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { ConfigError } from '@ledger/runtime';
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,9 +41,17 @@ describe('what the CLI writes to a terminal of a value quoted from a file or the
     ${'an escape sequence'}                      | ${'sup\u001b[2Jplier'}    | ${"'sup\\u001b[2Jplier'"}     | ${'"sup\\u001b[2Jplier"'}
     ${'a right-to-left override'}                | ${'1234\u202e567'}        | ${"'1234\\u202e567'"}         | ${'"1234\\u202e567"'}
     ${'the six characters of an escape'}         | ${'1234\\u202e567'}       | ${"'1234\\\\u202e567'"}       | ${'"1234\\\\u202e567"'}
-    ${'a backslash'}                             | ${'C:\\x'}                | ${"'C:\\\\x'"}                | ${'"C:\\\\x"'}
+    ${'a backslash before an override'}          | ${'1234\\\u202e567'}     | ${"'1234\\\\\\u202e567'"}    | ${'"1234\\\\\\u202e567"'}
+    ${'a backslash before anything else'}        | ${'C:\\x'}                | ${"'C:\\x'"}                  | ${'"C:\\\\x"'}
     ${'tab and line feed'}                       | ${'a\tb\nc'}              | ${"'a\tb\nc'"}                | ${'"a\\tb\\nc"'}
-  `('given $given: shown so that no escape shown is the value\'s own text, and JSON keeps the value (until 2026-11-27, fourteenth session, the six characters showed as an override escaped would)', ({ value, text, json }) => {
+    ${'a line separator'}                        | ${'12\u2028345'}          | ${"'12\\u2028345'"}           | ${'"12\\u2028345"'}
+    ${'a paragraph separator'}                   | ${'12\u2029345'}          | ${"'12\\u2029345'"}           | ${'"12\\u2029345"'}
+    ${'a zero-width space'}                      | ${'12\u200b345'}          | ${"'12\\u200b345'"}           | ${'"12\\u200b345"'}
+    ${'a soft hyphen'}                           | ${'12\u00ad345'}          | ${"'12\\u00ad345'"}           | ${'"12\\u00ad345"'}
+    ${'a byte order mark'}                       | ${'12\ufeff345'}          | ${"'12\\ufeff345'"}           | ${'"12\\ufeff345"'}
+    ${'a Hangul filler'}                         | ${'12\u3164345'}          | ${"'12\\u3164345'"}           | ${'"12\\u3164345"'}
+    ${'a tag character (past U+FFFF)'}           | ${'12\u{e0041}345'}       | ${"'12\\udb40\\udc41345'"}    | ${'"12\\udb40\\udc41345"'}
+  `('given $given: shown so that no escape shown is the value\'s own text, and JSON keeps the value (until 2026-11-27, fourteenth session, the six characters showed as an override escaped would, and a line separator, a zero-width space and the like reached the terminal)', ({ value, text, json }) => {
     expect(forTerminal(`'${value}'`)).toBe(text);
     const written = jsonForTerminal(JSON.stringify(value));
     expect(written).toBe(json);
@@ -51,8 +59,12 @@ describe('what the CLI writes to a terminal of a value quoted from a file or the
   });
 
   it('no two values are shown alike', () => {
-    const values = ['\u202e', '\\u202e', '\\\u202e', '\\\\u202e', '\\', '\\\\'];
+    const values = ['\u202e', '\\u202e', '\\\u202e', '\\\\u202e', '\\', '\\\\', '\\u', 'u', '\\\\u'];
     expect(new Set(values.map(forTerminal)).size).toBe(values.length);
+  });
+
+  it("shows the CLI's own text as it is: a backslash that no escape follows, a message naming an escape (for some hours of 2026-11-27 every backslash was doubled: 'a \\\\ud800-\\\\udfff escape')", () => {
+    for (const own of ['the file C:\\imports\\rdp.csv is not there', intakeReason(() => parseJsonBody('{"issuer":"CN=\\ud800"}'))]) expect(forTerminal(own)).toBe(own);
   });
 });
 
@@ -96,3 +108,13 @@ describe('a file read with a limit (a request file, a Registration Data file)', 
     expect(readFile(file, { bytes: 2049, what: 'a test' }).length).toBe(2049);
   });
 });
+
+/** The reason of the IntakeError `parse` throws. */
+function intakeReason(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('parsed');
+}

@@ -81,28 +81,37 @@ export function progress(o: Output, label: string) {
   };
 }
 
-/** Control characters (C0 but tab and line feed, DEL, C1) and bidi controls (overrides, embeddings, isolates and marks). */
-const CONTROLS = '\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
-const CONTROL = new RegExp(`[${CONTROLS}]`, 'g');
-const CONTROL_OR_BACKSLASH = new RegExp(`[\\\\${CONTROLS}]`, 'g');
-const escaped = (c: string) => (c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/**
+ * What the CLI never writes to a terminal as it is: control characters (C0 but tab and line feed,
+ * DEL, C1), format characters (bidi overrides, embeddings, isolates and marks, zero-width spaces
+ * and joiners, a soft hyphen, a BOM), the line and paragraph separators (U+2028, U+2029), the other
+ * characters that show nothing (Unicode's default ignorables: a Hangul filler), and lone surrogates.
+ */
+const UNSHOWN = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Default_Ignorable_Code_Point}';
+const UNSHOWN_CHAR = new RegExp(`(?![\\t\\n])[${UNSHOWN}]`, 'gu');
+/** A run of backslashes that an escape shown would follow, or that `u` follows: doubled, so that no escape shown is a value's own text. */
+const BEFORE_ESCAPE = new RegExp(`\\\\+(?=u|(?![\\t\\n])[${UNSHOWN}])`, 'gu');
+/** `c` as the `\u` escapes of its UTF-16 units (two for a character past U+FFFF), as JSON writes them. */
+const escaped = (c: string) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /**
- * Text for a terminal: control characters and bidi controls written as `\u` escapes, so that a
- * value quoted from a file or the store (an escape sequence in a CSV field, a carriage return, a
- * right-to-left override) cannot move the cursor, clear the screen, overwrite what the operator
- * reads or show it in another order than it is; and a backslash written `\\`, so that an escape
- * shown is never a value's own text (the six characters `\u202e` are shown `\\u202e`; until
- * 2026-11-27, fourteenth session, as an override escaped would be).
+ * Text for a terminal: the characters above written as `\u` escapes, so that a value quoted from
+ * a file or the store (an escape sequence in a CSV field, a carriage return, a right-to-left
+ * override, a line separator) cannot move the cursor, clear the screen, overwrite what the operator
+ * reads, show it in another order than it is, or hide a character in it. A run of backslashes
+ * before a `u` or such a character is doubled, so that an escape shown is never a value's own text
+ * (the six characters `\u202e` are shown `\\u202e`; until 2026-11-27, fourteenth session, as the
+ * override escaped); any other backslash is shown as it is (for some hours that day every one was
+ * doubled, the CLI's own messages too).
  */
-export const forTerminal = (text: string) => text.replace(CONTROL_OR_BACKSLASH, escaped);
+export const forTerminal = (text: string) => text.replace(BEFORE_ESCAPE, (run) => run + run).replace(UNSHOWN_CHAR, escaped);
 
 /**
- * JSON for a terminal (--json): the same controls written as JSON's `\u` escapes, which keep the
- * value (JSON.stringify escapes C0 already, and the others can only stand inside a string); a
- * backslash is left as it is, JSON's own escape (`\\` in a string already).
+ * JSON for a terminal (--json): the same characters written as JSON's `\u` escapes, which keep
+ * the value (JSON.stringify escapes C0 and lone surrogates already, and the others can only stand
+ * inside a string); a backslash is left as it is, JSON's own escape (`\\` in a string already).
  */
-export const jsonForTerminal = (json: string) => json.replace(CONTROL, escaped);
+export const jsonForTerminal = (json: string) => json.replace(UNSHOWN_CHAR, escaped);
 
 export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
