@@ -366,7 +366,7 @@ describe('incremental verification', () => {
       await estate(t);
       const incremental = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
       const head = (await t.store.headPosition())!.toString();
-      expect(incremental).toMatchObject({ ok: true, verifiedThrough: head, breaks: [], unreadable: [] });
+      expect(incremental).toMatchObject({ ok: true, verifiedThrough: head, breaks: [], breakCount: 0, missing: [], missingCount: 0, unreadable: [] });
       const digest = (await t.as('auditor').get(`/audit/digest?at=${head}`).expect(200)).body;
       expect(incremental.digest).toBe(digest.digest);
       expect(incremental.streams).toBe(digest.streams);
@@ -380,7 +380,7 @@ describe('incremental verification', () => {
         await new Promise((r) => setTimeout(r, 20));
         after = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
       }
-      expect(after).toMatchObject({ ok: false, breaks: [{ stream: `device-${devices[1]}`, kind: 'prev-hash-mismatch', revision: revision.toString(), position: String(forged.lastInsertRowid) }] });
+      expect(after).toMatchObject({ ok: false, breaks: [{ stream: `device-${devices[1]}`, kind: 'prev-hash-mismatch', revision: revision.toString(), position: String(forged.lastInsertRowid) }], breakCount: 1, missingCount: 0 });
       const full = (await t.as('auditor').get('/audit/verify').expect(200)).body;
       expect(full.breaks).toEqual(after.breaks);
     } finally {

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { runCli } from './cli';
-import { exitCodeOf, forTerminal, isKnownFailure } from './support';
+import { exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal } from './support';
 
 const json = process.argv.includes('--json');
 runCli(process.argv.slice(2), process.env, {
   json,
   tty: !!process.stderr.isTTY,
-  // What is printed may quote a file's or the store's values: never a control character to the terminal.
-  out: (text) => process.stdout.write(`${forTerminal(text)}\n`),
+  // What is printed may quote a file's or the store's values: never a control character to the terminal (with --json, stdout is JSON: its values kept).
+  out: (text) => process.stdout.write(`${json ? jsonForTerminal(text) : forTerminal(text)}\n`),
   err: (text) => process.stderr.write(forTerminal(text)),
 }).then(
   (code) => {
@@ -18,7 +18,7 @@ runCli(process.argv.slice(2), process.env, {
     const known = isKnownFailure(err);
     const reason = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ledger: ${forTerminal(known ? reason : `unexpected error: ${reason}`)}\n`);
-    if (json) process.stdout.write(`${forTerminal(JSON.stringify({ error: reason }))}\n`);
+    if (json) process.stdout.write(`${jsonForTerminal(JSON.stringify({ error: reason }))}\n`);
     process.exitCode = exitCodeOf(err);
   },
 );

@@ -82,14 +82,36 @@ export function progress(o: Output, label: string) {
 }
 
 /**
- * Text for a terminal: control characters (C0 but tab and line feed, DEL, C1) and bidi controls
- * (overrides, embeddings, isolates and marks) written as `\u` escapes, so that a value quoted from
- * a file or the store (an escape sequence in a CSV field, a carriage return, a right-to-left
- * override) cannot move the cursor, clear the screen, overwrite what the operator reads or show it
- * in another order than it is. JSON keeps its value: JSON.stringify escapes C0 already, and the
- * others can only stand inside a string.
+ * What the CLI never writes to a terminal as it is: control characters (C0 but tab and line feed,
+ * DEL, C1), format characters (bidi overrides, embeddings, isolates and marks, zero-width spaces
+ * and joiners, a soft hyphen, a BOM), the line and paragraph separators (U+2028, U+2029), the other
+ * characters that show nothing (Unicode's default ignorables: a Hangul filler), and lone surrogates.
  */
-export const forTerminal = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const UNSHOWN = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Default_Ignorable_Code_Point}';
+const UNSHOWN_CHAR = new RegExp(`(?![\\t\\n])[${UNSHOWN}]`, 'gu');
+/** A run of backslashes that an escape shown would follow, or that `u` follows: doubled, so that no escape shown is a value's own text. */
+const BEFORE_ESCAPE = new RegExp(`\\\\+(?=u|(?![\\t\\n])[${UNSHOWN}])`, 'gu');
+/** `c` as the `\u` escapes of its UTF-16 units (two for a character past U+FFFF), as JSON writes them. */
+const escaped = (c: string) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+
+/**
+ * Text for a terminal: the characters above written as `\u` escapes, so that a value quoted from
+ * a file or the store (an escape sequence in a CSV field, a carriage return, a right-to-left
+ * override, a line separator) cannot move the cursor, clear the screen, overwrite what the operator
+ * reads, show it in another order than it is, or hide a character in it. A run of backslashes
+ * before a `u` or such a character is doubled, so that an escape shown is never a value's own text
+ * (the six characters `\u202e` are shown `\\u202e`; until 2026-11-27, fourteenth session, as the
+ * override escaped); any other backslash is shown as it is (for some hours that day every one was
+ * doubled, the CLI's own messages too).
+ */
+export const forTerminal = (text: string) => text.replace(BEFORE_ESCAPE, (run) => run + run).replace(UNSHOWN_CHAR, escaped);
+
+/**
+ * JSON for a terminal (--json): the same characters written as JSON's `\u` escapes, which keep
+ * the value (JSON.stringify escapes C0 and lone surrogates already, and the others can only stand
+ * inside a string); a backslash is left as it is, JSON's own escape (`\\` in a string already).
+ */
+export const jsonForTerminal = (json: string) => json.replace(UNSHOWN_CHAR, escaped);
 
 export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
@@ -149,24 +171,35 @@ export async function open(env: Record<string, string | undefined>, o: Output, c
   };
 }
 
-/** A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the limit. */
+/**
+ * A file's bytes; with `limit`, one larger is refused before it is read, naming its size and the
+ * limit. What is allocated is what the file holds (its size, and one byte to see its end), not the
+ * limit: until 2026-11-27 (fourteenth session) each limited file took limit + 1 bytes (32 MiB),
+ * kept alive by the bytes returned (`submit a.json b.json ...` held one a file).
+ */
 export function readFile(file: string, limit?: { bytes: number; what: string }): Buffer {
   try {
     if (!limit) return fs.readFileSync(file);
-    const size = fs.statSync(file).size;
-    if (size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
-    // Read to at most one byte past the limit: a pipe, /dev/stdin or a file still growing says size 0 (or less than it holds).
     const fd = fs.openSync(file, 'r');
     try {
-      const bytes = Buffer.allocUnsafe(limit.bytes + 1);
+      const size = fs.fstatSync(fd).size;
+      if (size > limit.bytes) throw new CliError(`${file} is ${size} bytes, over the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+      // A pipe, /dev/stdin or a file still growing says size 0 (or less than it holds): read on, room doubled as it fills, to one byte past the limit at most.
+      let bytes = Buffer.allocUnsafe(Math.min(size > 0 ? size + 1 : 64 * 1024, limit.bytes + 1));
       let read = 0;
-      while (read <= limit.bytes) {
+      for (;;) {
+        if (read === bytes.length) {
+          if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
+          const more = Buffer.allocUnsafe(Math.min(bytes.length * 2, limit.bytes + 1));
+          bytes.copy(more, 0, 0, read);
+          bytes = more;
+        }
         const n = fs.readSync(fd, bytes, read, bytes.length - read, null);
         if (n === 0) break;
         read += n;
       }
-      if (read > limit.bytes) throw new CliError(`${file} holds more than the ${limit.bytes}-byte limit for ${limit.what}: split it into smaller files`);
-      return bytes.subarray(0, read);
+      // A file read in chunks may leave much of its last room unused: only what it holds is kept.
+      return read + 1 >= bytes.length ? bytes.subarray(0, read) : Buffer.from(bytes.subarray(0, read));
     } finally {
       fs.closeSync(fd);
     }

@@ -497,4 +497,51 @@ describe('a store whose file has a damaged page', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('verify and a digest over a damaged cell SQLite steps over fail naming the event before it (until 2026-11-27 verify reported the next position missing, a false tamper alarm, and a digest was taken without it)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: 300, pointer: 4000 });
+      const store = new SqliteEventStore(file);
+      try {
+        await expect(verifyStore(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
+        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
+        await expect(digestAt(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
+      } finally {
+        await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('verify and a digest that read the log short of the head they report, with no error (SQLite giving no row for a damaged part), fail saying the store is damaged and where the read ended (until 2026-11-27: "every hash chain link holds" through the head)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    try {
+      await store.appendToStream('d', [1, 2, 3, 4].map((n) => ({ id: `00000000-0000-4000-8000-00000000000${n}`, type: 'T', data: { n } })));
+      // The store, but its reads of the log end after position 2, as a damaged file's may, with no error.
+      const short = new Proxy(store, {
+        get: (target, key) => {
+          if (key === 'readAll')
+            return (options: Parameters<typeof store.readAll>[0]) =>
+              (async function* () {
+                for await (const e of target.readAll(options)) if (e.position <= 2n) yield e;
+              })();
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const ended = expect.objectContaining({ name: 'StoreDamagedError', after: 2n, message: expect.stringContaining("(SQLite's read of the log ended at position 2 with no error, but the store holds an event at position 4)") });
+      await expect(verifyStore(short)).rejects.toEqual(ended);
+      await expect(runAuditWork('verify', short, {}, () => undefined)).rejects.toEqual(ended);
+      await expect(digestAt(short)).rejects.toEqual(ended);
+      await expect(digestAt(short, 3n)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2n }));
+      expect((await digestAt(short, 2n)).events).toBe(2);
+    } finally {
+      await store.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

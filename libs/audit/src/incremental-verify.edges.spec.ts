@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
-import { Ledger } from '@ledger/ledger';
+import { Ledger, runDemo } from '@ledger/ledger';
 import { openReadModels, Projector, queriesOf, type ProjectionWriter } from '@ledger/projections';
 import { CheckThread } from '@ledger/projections/processor/check-thread';
 import { ESME, NO_A, NO_B, recordOneEsme, replaceNoCredentials } from '../../ledger/src/testing/one-esme';
@@ -125,4 +125,41 @@ describe('the incremental verification of a stored text that gives a key twice',
       await store.dispose();
     }
   });
+
+  it('a hostile edit that leaves many findings (every other event deleted, texts giving a key twice): the first 20 breaks and runs in log order, as the verify job records them, with the counts of all (until 2026-11-27 every row, sorted in JS, in one reply)', async () => {
+    const estate = path.join(dir, 'estate.sqlite');
+    const made = new SqliteEventStore(estate);
+    await runDemo(new Ledger(made, getRuleSet('baseline')), { devices: 30, seed: 7 });
+    await made.dispose();
+    const db = new Database(estate);
+    db.prepare(`UPDATE events SET metadata = '{"actor":"mallory",' || substr(metadata, 2) WHERE position % 6 = 1 AND position > 1`).run();
+    db.prepare('DELETE FROM events WHERE position % 2 = 0').run();
+    db.close();
+    const store = new SqliteEventStore(estate);
+    try {
+      const full = await verifyStore(store);
+      expect(full.missing.length).toBeGreaterThan(40);
+      expect(full.breaks.filter((b) => b.kind === 'stored-text-mismatch').length).toBeGreaterThan(20);
+      expect(full.breaks.length).toBeGreaterThan(40);
+      for (const way of ['catching up', 'rebuilding']) {
+        const writer = openReadModels(path.join(dir, `${way}-estate.sqlite`));
+        try {
+          await ways[way](store, writer);
+          const incremental = queriesOf(writer).integrity.incrementalVerification();
+          expect({ way, ok: incremental.ok, breaks: incremental.breaks, breakCount: incremental.breakCount, missing: incremental.missing, missingCount: incremental.missingCount }).toEqual({
+            way,
+            ok: false,
+            breaks: full.breaks.slice(0, 20),
+            breakCount: full.breaks.length,
+            missing: full.missing.slice(0, 20),
+            missingCount: full.missing.length,
+          });
+        } finally {
+          writer.db.close();
+        }
+      }
+    } finally {
+      await store.dispose();
+    }
+  }, 60_000);
 });

@@ -30,6 +30,15 @@ export interface ReplayResult {
   differences: Difference[];
 }
 
+/**
+ * Whether a replay under `ruleSet` is a reproduction: under the rule set the decision was recorded
+ * with (named or not), where any difference is a finding; under another, it is a what-if of one
+ * decision. The one test of it (replayDecision, `ledger replay`'s exit code).
+ */
+export function isReproduction(recorded: Pick<ServiceRequestEvaluatedV1, 'ruleSet'>, ruleSet: { id: string; version: number }): boolean {
+  return ruleSet.id === recorded.ruleSet.id && ruleSet.version === recorded.ruleSet.version;
+}
+
 /** The state a decision read (the sender's, the device's and the meter point's streams: readsOf), rebuilt from each up to the revision it recorded. */
 async function stateAsRecorded(store: EventStore, d: ServiceRequestEvaluatedV1) {
   const reads = readsOf(d);
@@ -83,9 +92,9 @@ export async function replayDecision(store: EventStore, recorded: ServiceRequest
   const { decision } = evaluate(request, { ...state, revisionsRead: recorded.revisionsRead }, rs, recorded.evaluatedAt);
   const replayed = decision.data;
   // Under another rule set the rule set itself differs by design: compare what was decided.
-  const diffs = ruleSet && (ruleSet.id !== recorded.ruleSet.id || ruleSet.version !== recorded.ruleSet.version)
-    ? differences({ outcome: recorded.outcome, responseCode: recorded.responseCode, checks: recorded.checks }, { outcome: replayed.outcome, responseCode: replayed.responseCode, checks: replayed.checks })
-    : differences(recorded, replayed);
+  const diffs = isReproduction(recorded, rs)
+    ? differences(recorded, replayed)
+    : differences({ outcome: recorded.outcome, responseCode: recorded.responseCode, checks: recorded.checks }, { outcome: replayed.outcome, responseCode: replayed.responseCode, checks: replayed.checks });
   return { requestId: recorded.request.requestId, ruleSet: { id: rs.id, version: rs.version }, identical: diffs.length === 0, recorded, replayed, differences: diffs };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
-import { notTextReason, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
+import { notTextReason, StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
 import { hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
@@ -56,6 +56,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   const breaks: VerifyReport['breaks'] = [];
   const unreadable: VerifyReport['unreadable'] = [];
   const positions = new PositionRuns(store.kind === 'sqlite');
+  const head = toPosition === undefined ? await store.headPosition() : undefined;
   let n = 0;
   for await (const e of readAllNamingUnreadable(store, unreadable, positions, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
@@ -90,6 +91,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
   onProgress?.(n);
+  readThrough(store, toPosition ?? head ?? 0n, positions.last);
   const missing = positions.missing;
   return { ok: breaks.length === 0 && unreadable.length === 0 && missing.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable, missing };
 }
@@ -97,11 +99,14 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
 /** The runs of positions a walk of a gapless log (from position 1) did not meet; none where the store's positions are not gapless. */
 class PositionRuns {
   readonly missing: VerifyReport['missing'] = [];
+  /** The last position met. */
+  last: bigint | undefined;
   private next = 1n;
   constructor(private readonly gapless: boolean) {}
 
   /** The walk met `position` (an event read, or one it could not read). */
   met(position: bigint): void {
+    this.last = position;
     if (!this.gapless) return;
     if (position > this.next) this.missing.push({ from: this.next.toString(), to: (position - 1n).toString() });
     this.next = position + 1n;
@@ -132,6 +137,18 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
   }
 }
 
+/**
+ * A walk of the log through `at` (verify's, a digest's) that ended at `last`, short of it, with no
+ * error, where the store holds an event at `at` (SQLite: eventIdAt): the store's file is damaged
+ * (StoreDamagedError), SQLite having given no row for some of it, and no error. Until 2026-11-27
+ * the walk reported what it had read as the log through `at` ("every hash chain link holds").
+ * A deleted event at `at` is not damage: a digest kept there shows it, verify names it missing.
+ */
+function readThrough(store: EventStore, at: bigint, last: bigint | undefined): void {
+  if (at > (last ?? 0n) && store.eventIdAt?.(at) !== undefined)
+    throw new StoreDamagedError(last, `SQLite's read of the log ended ${last === undefined ? 'before its first event' : `at position ${last}`} with no error, but the store holds an event at position ${at}`, undefined, false);
+}
+
 export interface Digest {
   /** The position the digest was taken at (every event at or before it is covered). */
   position: string;
@@ -153,10 +170,13 @@ export async function digestAt(store: EventStore, position?: bigint): Promise<Di
   const heads = new Map<string, string>();
   let events = 0;
   // No event past `at` is read: one there that does not parse has no part in this digest (until 2026-11-27 the first past it was read, and failed it).
+  let last: bigint | undefined;
   for await (const e of store.readAll({ toPosition: at })) {
     events++;
     heads.set(e.stream, `${e.revision}:${hashOf(e) ?? '-'}`);
+    last = e.position;
   }
+  readThrough(store, at, last);
   const h = createHash('sha256');
   for (const stream of [...heads.keys()].sort()) h.update(`${stream}\n${heads.get(stream)}\n`);
   return { position: at.toString(), streams: heads.size, events, digest: h.digest('hex') };

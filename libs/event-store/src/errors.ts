@@ -119,8 +119,10 @@ export class StoreDamagedError extends Error {
     readonly reason: string,
     /** What could not be read, where it is not the log read forward (a stream's events, the log read backwards). */
     what?: string,
+    /** Whether `reason` is SQLite's error message (else the ledger's: what SQLite gave without an error). */
+    sqlite = true,
   ) {
-    super(`the store's file is damaged: ${what ?? `the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`}`} (SQLite: ${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
+    super(`the store's file is damaged: ${what ?? `the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`}`} (${sqlite ? 'SQLite: ' : ''}${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
   }
 
   /** `err` as a StoreDamagedError when it is SQLite's for a damaged file; else `err`. */

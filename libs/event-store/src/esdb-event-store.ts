@@ -194,6 +194,8 @@ export class EsdbEventStore implements EventStore {
     const direction = options.direction === 'backwards' ? BACKWARDS : FORWARDS;
     const { toPosition } = options;
     if (toPosition !== undefined && direction === BACKWARDS) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
+    // Refused as SQLite refuses it (this adapter yields no stored text): a reader written against one adapter works on the other.
+    if (options.stored && options.metadata === false) throw new InvalidStoreArgumentError('readAll: stored (the text of the data and the metadata, or that text checked) needs the metadata read: not with metadata false');
     const from = options.fromPosition ?? (direction === BACKWARDS ? 'end' : 'start');
     let remaining = options.maxCount ?? Infinity;
     let cursor: Position | typeof START | typeof END = from === 'start' ? START : from === 'end' ? END : unpackPosition(from);

@@ -130,7 +130,9 @@ export interface ReadAllOptions {
    * column (verify, which reports it). SQLite only: EventStoreDB keeps no text to edit in place (its
    * log is append-only), and yields no `stored`. 'checked': each event carries, not its text, what a
    * check of it found (`storedTextMismatch`), for a reader that holds a batch of events in memory
-   * (the projector's chain check), which need not hold their texts too.
+   * (the projector's chain check), which need not hold their texts too. Any of them with `metadata:
+   * false` is refused (InvalidStoreArgumentError, by both adapters): the text is the metadata's too
+   * (until 2026-11-27, fourteenth session, SQLite ignored `stored` there).
    */
   stored?: boolean | 'not-text-too' | 'checked';
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describeEventStoreContract } from './event-store.contract';
-import { EventIdConflictError, LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, InvalidStoreArgumentError, LogRewrittenError, StoreDamagedError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
@@ -429,6 +429,65 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it('readAllPages refuses stored with metadata false, as readAll does (until 2026-11-27, fourteenth session, ignored: no text given to a reader that asked for it)', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'lean-stored.sqlite'));
+    try {
+      await store.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]);
+      await expect(async () => {
+        for await (const page of store.readAllPages({ stored: 'checked', metadata: false })) void page;
+      }).rejects.toThrow(new InvalidStoreArgumentError('readAll: stored (the text of the data and the metadata, or that text checked) needs the metadata read: not with metadata false'));
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it('a read that meets a damaged page names the last event before the damage, the same for every reader wherever its pages began, having given every event up to it (until 2026-11-27 the start of its page of 500: 1000 from the start, 1001 from position 2)', async () => {
+    const file = path.join(dir, 'damaged-where.sqlite');
+    await makeDamagedStore(file);
+    const store = new SqliteEventStore(file);
+    try {
+      const whole = await reach(store.readAll());
+      const last = whole.after!;
+      expect(whole).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(last % 500n).not.toBe(0n); // not a page boundary
+      expect(await reach(store.readAll({ fromPosition: 2n }))).toEqual({ first: 2n, last, count: Number(last) - 1, after: last });
+      expect(await reach(store.readAllPages({ fromPosition: 777n }))).toEqual({ first: 777n, last, count: Number(last) - 776, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
+      expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
+      // Exactly there: the event at `last` reads alone, the next cannot, whichever way it is asked.
+      expect(await reach(store.readAll({ fromPosition: last + 1n }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
+      const one: bigint[] = [];
+      for await (const e of store.readAll({ fromPosition: last, maxCount: 1 })) one.push(e.position);
+      expect(one).toEqual([last]);
+      // Backwards, the first event above the damage, from the end or from anywhere above it.
+      const below = (await reach(store.readAll({ direction: 'backwards' }))).after!;
+      expect(below).toBeGreaterThan(last + 1n);
+      expect(await reach(store.readAll({ direction: 'backwards', fromPosition: 2000n }))).toEqual({ first: 2000n, last: below, count: Number(2000n - below) + 1, after: below });
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it.each([
+    ['a row SQLite gives from a damaged page without an error (nulls in NOT NULL columns) is damage, not an event, and no read goes past it (until 2026-11-27 given as one: "Cannot convert null to a BigInt", or stepped over)', 50, 256, 350n],
+    ['a damaged cell SQLite steps over when a read asks for one row is not stepped over: no read names a later event (until 2026-11-27 a row-at-a-time re-read did, with no error)', 300, 4000, 2100n],
+  ])('%s', async (_, leaf, pointer, last) => {
+    const file = path.join(dir, `damaged-cell-${leaf}.sqlite`);
+    await makeDamagedStore(file, undefined, { leaf, pointer });
+    const store = new SqliteEventStore(file);
+    try {
+      expect(await reach(store.readAll())).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(await reach(store.readAll({ fromPosition: 2n, metadata: false }))).toEqual({ first: 2n, last, count: Number(last) - 1, after: last });
+      expect(await reach(store.readAllPages({ fromPosition: last - 20n, stored: 'checked' }))).toEqual({ first: last - 20n, last, count: 21, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 9n, maxCount: 11 }))).toEqual({ first: last - 9n, last, count: 10, after: last });
+      expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
+      expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
+      // (A read that begins at the damaged row itself may not meet it: SQLite's seek lands past it, as past a row deleted.)
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("another process's commit is read from the next turn of the event loop on", async () => {
     const file = path.join(dir, 'foreign.sqlite');
     const store = new SqliteEventStore(file);
@@ -457,3 +516,16 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 });
+
+/** The events a read of a damaged store gave (each one next to the one before), and the position (a stream's revision) its StoreDamagedError named. */
+async function reach(read: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) {
+  const given: bigint[] = [];
+  try {
+    for await (const x of read) for (const e of Symbol.iterator in x ? x : [x]) given.push(e.position);
+  } catch (err) {
+    expect(err).toBeInstanceOf(StoreDamagedError);
+    expect(given.every((p, i) => i === 0 || p === given[i - 1] + (given[1] < given[0] ? -1n : 1n))).toBe(true);
+    return { first: given[0], last: given.at(-1), count: given.length, after: (err as StoreDamagedError).after };
+  }
+  throw new Error(`read to its end: ${given.length} events, the last ${given.at(-1)}`);
+}

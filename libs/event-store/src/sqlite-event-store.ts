@@ -31,6 +31,8 @@ const PAGE = 500;
 const LEAN = 'position, stream, revision, event_id, type, data, created';
 /** The columns of a read with the metadata, in the order of a raw row (RawRow). */
 const ROW = 'position, stream, revision, event_id, type, data, metadata, created';
+/** Why a row SQLite gave without an error is taken as damage (pager). */
+const UNSOUND_ROW = 'SQLite gave a row that is no event the store wrote: a null in a NOT NULL column, or its position or revision out of the order read or past the head';
 /** SQLite's largest max_page_count: no cap. */
 const MAX_PAGE_COUNT = 4294967294;
 
@@ -140,6 +142,8 @@ export class SqliteEventStore implements EventStore {
   /** Whether this turn's reads share an open read transaction (see `reading`), and how many such snapshots were begun. */
   private snapshot = false;
   private snapshots = 0;
+  /** The head read in the snapshot numbered `snapshot` (snapshotHead). */
+  private headSeen?: { snapshot: number; head: bigint | undefined };
   /** This store's commits (changesSince: those on this connection do not change its data_version). */
   private commitCount = 0;
   /** This store's latest appends that wrote, in commit order (changesSince names their streams without a query). */
@@ -414,6 +418,7 @@ export class SqliteEventStore implements EventStore {
     const backwards = options.direction === 'backwards';
     const { only, metadata = true, toPosition } = options;
     if (toPosition !== undefined && backwards) throw new InvalidStoreArgumentError('readAll: toPosition is for a forward read');
+    if (options.stored && !metadata) throw new InvalidStoreArgumentError('readAll: stored (the text of the data and the metadata, or that text checked) needs the metadata read: not with metadata false');
     if (!only && metadata && toPosition === undefined && !raw) return (from, limit) => (backwards ? this.stmt.allBwd : this.stmt.allFwd)(limit, from);
     const key = `${backwards ? 'bwd' : 'fwd'}${only ? ' only' : ''}${metadata ? '' : ' lean'}${toPosition === undefined ? '' : ' to'}${raw ? ' raw' : ''}`;
     let query = this.allLean.get(key);
@@ -447,40 +452,97 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * The pages of a keyset pagination, each queried when asked for (`undefined`: no more); `cursorOf`
-   * gives a row's revision (of `stream`) or position. A damaged page of the file (SQLITE_CORRUPT)
-   * fails the read with a StoreDamagedError saying what could not be read past where.
+   * gives a row's revision (of `stream`) or position. A damaged page of the file fails the read
+   * with a StoreDamagedError naming the last row read before the damage, the same for every reader
+   * wherever its pages began: the rows before it are given (the last page), and the next ask fails.
+   * Damage is SQLITE_CORRUPT, or a row SQLite gives from a damaged page without an error (until
+   * 2026-11-27 taken as an event): a null in a column that is NOT NULL, a revision or position out
+   * of the order read (not past the one before), or a position past the head of the read's snapshot.
+   * A page whose query fails is queried again with shorter LIMITs (a bisection: ~9 queries for 500
+   * rows) for the longest run of sound rows the scan gives from the cursor; a scan reads the rows in
+   * order, so none after the damage is given and none before it skipped (until 2026-11-27 it named
+   * the start of the page of 500, and then a row at a time, which could step over a damaged row).
    */
   private pager<R>(...[start, backwards, maxCount, cursorOf, page, stream]: Pagination<R>): () => R[] | undefined {
     const from = start ?? (backwards ? 'end' : 'start');
     let cursor: bigint | undefined = from === 'start' ? 0n : from === 'end' ? BigInt(Number.MAX_SAFE_INTEGER) : from;
     let remaining = maxCount ?? Infinity;
     let read = false;
+    let failed: StoreDamagedError | undefined;
+    /** The damage met at `at` (where the read's cursor stood): `err`, SQLite's, or (`err` undefined) a row that cannot be an event's. */
     const damaged = (err: unknown, at: bigint) => {
       // Forward, the last position read is the one before the cursor (or before where the read began).
       const last = backwards ? (read ? at + 1n : undefined) : at > 0n ? at - 1n : undefined;
-      if (stream === undefined && !backwards) return StoreDamagedError.of(err, last);
-      const what = stream === undefined ? 'the log read backwards' : `stream '${stream}'`;
-      return StoreDamagedError.of(err, last, `${what} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`);
+      const what =
+        stream === undefined && !backwards
+          ? undefined
+          : `${stream === undefined ? 'the log read backwards' : `stream '${stream}'`} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`;
+      return err === undefined ? new StoreDamagedError(last, UNSOUND_ROW, what, false) : StoreDamagedError.of(err, last, what);
+    };
+    const after = (row: R) => {
+      const last = BigInt(cursorOf(row));
+      const next = backwards ? last - 1n : last + 1n;
+      return next < 0n ? undefined : next;
+    };
+    /** How many of a page's first rows (read from `cursor`) are sound: no null, each past the one before, none past the snapshot's head. */
+    const soundRows = (rows: R[]): number => {
+      if (rows.length === 0) return 0;
+      const head = this.snapshotHead();
+      let bound = cursor!;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as Row | RawRow;
+        if ((Array.isArray(row) ? row : Object.values(row)).includes(null)) return i;
+        const at = BigInt(cursorOf(rows[i]));
+        if ((backwards ? at > bound : at < bound) || head === undefined || BigInt(Array.isArray(row) ? row[0] : row.position) > head) return i;
+        bound = backwards ? at - 1n : at + 1n;
+      }
+      return rows.length;
+    };
+    /** A page of up to `limit` rows from the cursor, with how many of them are sound; `err`, the query's error (damage) when it failed. */
+    const query = (limit: number): { rows: R[]; sound: number; err?: undefined } | { rows?: undefined; err: unknown } => {
+      try {
+        const rows = page(cursor!, limit);
+        return { rows, sound: soundRows(rows) };
+      } catch (err) {
+        if (!(damaged(err, cursor!) instanceof StoreDamagedError)) throw err; // not damage (a reader's own error, a lock): not kept
+        return { err };
+      }
     };
     return () => {
+      if (failed) throw failed;
       if (cursor === undefined || remaining <= 0) return undefined;
       this.ensureOpen();
       this.reading();
+      const limit = Math.min(PAGE, remaining);
+      const first = query(limit);
       let rows: R[];
-      try {
-        rows = page(cursor, Math.min(PAGE, remaining));
-      } catch (err) {
-        throw damaged(err, cursor);
+      if (first.rows && first.sound === first.rows.length) rows = first.rows;
+      else {
+        // The longest run of sound rows from the cursor: none after an unsound one is given (the scan is not trusted past it).
+        rows = first.rows ? first.rows.slice(0, first.sound) : [];
+        let bad = limit; // a LIMIT that meets the damage; rows.length, one that does not
+        while (!first.rows && bad - rows.length > 1) {
+          const mid = (rows.length + bad) >> 1;
+          const q = query(mid);
+          if (!q.rows) bad = mid;
+          else {
+            rows = q.rows.slice(0, q.sound);
+            if (q.sound < mid) break; // an unsound row at q.sound (or the end of the scan): the run is known
+          }
+        }
+        if (rows.length > 0) {
+          read = true;
+          cursor = after(rows[rows.length - 1]);
+        }
+        failed = damaged(first.err, cursor ?? -1n) as StoreDamagedError; // backwards past revision 0: the last read is 0
+        if (rows.length === 0) throw failed;
+        remaining -= rows.length;
+        return rows;
       }
       read = true;
       if (rows.length === PAGE) this.endSnapshot(); // a long read does not hold one snapshot (and the WAL) from page to page
       remaining -= rows.length;
-      if (rows.length < PAGE) cursor = undefined;
-      else {
-        const last = BigInt(cursorOf(rows[rows.length - 1]));
-        cursor = backwards ? last - 1n : last + 1n;
-        if (cursor < 0n) cursor = undefined;
-      }
+      cursor = rows.length < limit ? undefined : after(rows[rows.length - 1]);
       return rows;
     };
   }
@@ -630,6 +692,15 @@ export class SqliteEventStore implements EventStore {
     } catch {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
     }
+  }
+
+  /** The log's head as this turn's snapshot sees it (read once a snapshot, by a read that has rows to check against it: `pager`). */
+  private snapshotHead(): bigint | undefined {
+    if (this.headSeen?.snapshot !== this.snapshots) {
+      const p = this.stmt.headPosition.get()?.position;
+      this.headSeen = { snapshot: this.snapshots, head: p === null || p === undefined ? undefined : BigInt(p) };
+    }
+    return this.headSeen.head;
   }
 
   /** An append of this store that wrote `events` events, now committed (OwnCommit). */

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModels } from './processor/projection-writer';
+import { queriesOf } from './queries/queries-of';
 import { ReadModelDb } from './read-model-db';
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
@@ -66,6 +67,42 @@ describe('opening read models that another connection is writing (a `ledger rebu
         rebuild.exec('ROLLBACK');
         rebuild.close();
       }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes no missing query index while the lock is held: the file opens without it, and a later open makes it (until 2026-11-27, fourteenth session, read models made before an index was added failed to open beside the lock, SQLITE_BUSY after 5 s)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
+    const file = path.join(dir, 'rm.sqlite');
+    const added = ['chain_breaks_position', 'stored_text_mismatches_position', 'missing_positions_from', 'decisions_device'];
+    const indexes = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?, ?) ORDER BY name").pluck().all(...added);
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      openReadModels(file).db.close();
+      const older = new Database(file);
+      for (const name of added) older.exec(`DROP INDEX ${name}`); // as code made before them left the file
+      older.close();
+      const rebuild = new Database(file);
+      rebuild.pragma('busy_timeout = 0');
+      rebuild.exec('BEGIN IMMEDIATE');
+      try {
+        const opened = openReadModels(file);
+        expect(queriesOf(opened).integrity.incrementalVerification()).toEqual(expect.objectContaining({ ok: true, breakCount: 0, missingCount: 0 }));
+        opened.db.close();
+        expect(indexes()).toEqual([]);
+      } finally {
+        rebuild.exec('ROLLBACK');
+        rebuild.close();
+      }
+      openReadModels(file).db.close();
+      expect(indexes()).toEqual([...added].sort());
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -66,7 +66,7 @@ export class ReadModelDb {
       this.db.exec(s.schema);
       s.upgrade?.(this.db);
     }
-    this.createQueryIndexes();
+    this.createQueryIndexes(false);
     const late = fresh.filter((s) => s.backfill);
     if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();
   }
@@ -156,7 +156,7 @@ export class ReadModelDb {
     if (indexesAtEnd) for (const s of this.parts?.sets ?? []) for (const [, name] of (s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)/g)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
     try {
       const result = await work();
-      if (indexesAtEnd) this.createQueryIndexes();
+      if (indexesAtEnd) this.createQueryIndexes(true);
       return result;
     } catch (err) {
       if (memoryJournal && this.db.inTransaction) this.db.exec('ROLLBACK'); // failed within a transaction it opened (the caller throws the file away): WAL cannot be set back within one
@@ -172,8 +172,25 @@ export class ReadModelDb {
     this.db.close();
   }
 
-  private createQueryIndexes(): void {
-    for (const s of this.parts?.sets ?? []) if (s.queryIndexes) this.db.exec(s.queryIndexes);
+  /**
+   * Makes the sets' query indexes that the file lacks; none lacking, it takes no write lock. At an
+   * open (`wait` false) it does not wait for the lock either: when another connection holds it (a
+   * `ledger rebuild` in place holds it for its whole run, an sqlite3 shell's BEGIN IMMEDIATE), the
+   * file opens without them, as the queries need none (they are slower without), and a later open
+   * makes them. Until 2026-11-27 (fourteenth session) an index new to the code made every open of an
+   * older file take the lock, and one beside such a rebuild failed with SQLITE_BUSY after 5 s.
+   */
+  private createQueryIndexes(wait: boolean): void {
+    const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
+    const missing = (this.parts?.sets ?? []).flatMap((s) => [...(s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)[^;]*;/g)].filter(([, name]) => !has.get(name)).map(([sql]) => sql));
+    if (missing.length === 0) return;
+    const make = () => void this.db.exec(missing.join('\n'));
+    if (wait) return make();
+    try {
+      this.noWait(make);
+    } catch (err) {
+      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw err;
+    }
   }
 }
 

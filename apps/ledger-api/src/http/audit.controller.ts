@@ -51,7 +51,7 @@ export class AuditController {
   }
 
   @Get('audit/verify/incremental')
-  @ApiOperation({ summary: 'The hash chain as checked while projecting, through the read models\' checkpoint, and the digest of the checked heads: no read of the log' })
+  @ApiOperation({ summary: 'The hash chain as checked while projecting, through the read models\' checkpoint (the first 20 breaks and runs of missing positions, in log order, and the count of each), and the digest of the checked heads: no read of the log' })
   async verifyIncremental() {
     const report = this.integrity.incrementalVerification();
     const halted = this.projector.halted;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, replayDecision, runAuditWork, type VerifyReport, type WhatIfReport } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { rowDamaged } from '@ledger/projections';
@@ -20,7 +20,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const rs = opts.ruleSet ? getRuleSet(opts.ruleSet) : undefined;
           const r = await replayDecision(l.store, row.decision, rs, row.position, rowDamaged(row));
           // Under the rule set it was recorded with (named or not) a replay is a reproduction, and a difference a finding; under another, a what-if of one.
-          const reproduction = r.ruleSet.id === r.recorded.ruleSet.id && r.ruleSet.version === r.recorded.ruleSet.version;
+          const reproduction = isReproduction(r.recorded, r.ruleSet);
           print(r, () =>
             [
               `${requestId} under ${r.ruleSet.id}@${r.ruleSet.version}: recorded ${r.recorded.outcome} ${r.recorded.responseCode}, replayed ${r.replayed.outcome} ${r.replayed.responseCode}`,
@@ -59,7 +59,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           // As a what-if job runs (the same work): through the head as it was at the start, the position it reports; what
           // is appended meanwhile is neither judged nor counted (until 2026-11-27 the CLI read on to the log's end and said no position).
           const params = { ruleSet: { id: ruleSet.id, version: ruleSet.version }, filter, page: { limit: opts.limit, offset: opts.offset } };
-          const r = (await runAuditWork('what-if', l.store, params, (n, total) => bar.update(n, total), { whatIf: { threads: l.config.whatIfThreads, store: l.config.store } })) as WhatIfResult;
+          const r = await runAuditWork('what-if', l.store, params, (n, total) => bar.update(n, total), { whatIf: { threads: l.config.whatIfThreads, store: l.config.store } });
           bar.done();
           print(r, () => whatIfText(r));
           return EXIT.done;
@@ -82,7 +82,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const bar = progress(o, 'verifying');
           // As a verify job runs (the same work): through the head as it was at the start, the position it reports; what is
           // appended meanwhile is not checked (until 2026-11-27 the CLI read on to the log's end and said no position).
-          const r = (await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total))) as VerifyReport & { position: string | null };
+          const r = await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total));
           bar.done();
           let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null; unreadable?: string } | undefined;
           if (opts.digest) {
@@ -129,10 +129,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
 
 }
 
-/** A what-if job's result: the report and the position it judged through (the head at its start; null: an empty log). */
-type WhatIfResult = WhatIfReport & { position: string | null };
-
-function whatIfText(r: WhatIfResult): string {
+function whatIfText(r: AuditWorkResults['what-if']): string {
   const rs = r.ruleSet === 'as recorded' ? 'their recorded rule sets' : `${r.ruleSet.id}@${r.ruleSet.version}`;
   const lines = [
     `${r.judged} decisions re-judged under ${rs}, through position ${r.position ?? '0 (the log is empty)'}: ${r.unchanged} unchanged, ${r.changed.rejectedToAccepted} rejected -> accepted, ${r.changed.acceptedToRejected} accepted -> rejected, ${r.changed.codeOnly} with another code`,

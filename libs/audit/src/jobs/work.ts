@@ -1,7 +1,7 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
-import { whatIf, type WhatIfFilter, type WhatIfOptions, type WhatIfPage } from '../what-if';
-import { digestAt, verifyStore } from '../tamper';
+import { whatIf, type WhatIfFilter, type WhatIfOptions, type WhatIfPage, type WhatIfReport } from '../what-if';
+import { digestAt, verifyStore, type Digest, type VerifyReport } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
 export type AuditJobKind = 'verify' | 'digest' | 'what-if';
@@ -21,33 +21,40 @@ export interface AuditJobParams {
   file?: string;
 }
 
+/** What each kind of work gives: a verification and a what-if with the position they read through (the head at their start; null: an empty log). */
+export interface AuditWorkResults {
+  verify: VerifyReport & { position: string | null };
+  digest: Digest;
+  'what-if': WhatIfReport & { position: string | null };
+}
+
 /**
  * Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say,
  * the total. A what-if judges on `whatIf.threads` threads, each with a connection of its own (`whatIf.store`).
  */
-export async function runAuditWork(
-  kind: AuditJobKind,
+export async function runAuditWork<K extends AuditJobKind>(
+  kind: K,
   store: EventStore,
   params: AuditJobParams,
   onProgress: (done: number, total?: number) => void,
   options: { whatIf?: WhatIfOptions } = {},
-): Promise<unknown> {
+): Promise<AuditWorkResults[K]> {
   const head = await store.headPosition();
   const total = store.kind === 'sqlite' && head !== undefined ? Number(head) : undefined;
   const progress = (n: number) => onProgress(n, total);
-  switch (kind) {
-    case 'verify':
-      // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
-      return { ...(await verifyStore(store, progress, head ?? 0n)), position: head?.toString() ?? null };
-    case 'digest':
-      return digestAt(store, params.at === undefined ? undefined : BigInt(params.at));
-    case 'what-if': {
+  // Each case gives its kind's result (TypeScript does not narrow K from `kind`: the table checks each).
+  const work: { [k in AuditJobKind]: () => Promise<AuditWorkResults[k]> } = {
+    // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
+    verify: async () => ({ ...(await verifyStore(store, progress, head ?? 0n)), position: head?.toString() ?? null }),
+    digest: () => digestAt(store, params.at === undefined ? undefined : BigInt(params.at)),
+    'what-if': async () => {
       if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
       // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
       const r = await whatIf(store, getRuleSet(params.ruleSet.id, params.ruleSet.version), params.filter ?? {}, whatIfPage(params.page), progress, { ...options.whatIf, through: head ?? 0n });
       return { ...r, position: head?.toString() ?? null };
-    }
-  }
+    },
+  };
+  return work[kind]();
 }
 
 /** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions are listed up to 20). */

@@ -1,13 +1,18 @@
 import * as fs from 'node:fs';
+import Database from 'better-sqlite3';
 import { PAGE_SIZE, SqliteEventStore } from '../sqlite-event-store';
 
 /**
  * Makes `file` a SQLite store of 3,000 events (one stream `d`, 1 KB each, positions 1-3000) with
  * one page of its events' table overwritten, as a damaged disk or an edit would leave it: a read of
  * the log fails there with SQLITE_CORRUPT ("database disk image is malformed"). `beforeDamage` is
- * given the store while it is whole.
+ * given the store while it is whole. `cell`: instead, only the first cell pointer of the `leaf`th
+ * leaf page of the table (by dbstat's path order) is overwritten, with `pointer` (an offset in the
+ * page): SQLite then fails some reads of that page, and gives others a row that is no event's
+ * (nulls: `pointer` 256, an empty part of the page) or none (4000, within another cell), as the
+ * query and its LIMIT meet it.
  */
-export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>): Promise<void> {
+export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, cell?: { leaf: number; pointer: number }): Promise<void> {
   const made = new SqliteEventStore(file, { writer: 'inline' });
   try {
     for (let b = 0; b < 6; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(b * 500 + i + 1).padStart(12, '0')}`, type: 'T', data: { text: 'x'.repeat(1000) } })));
@@ -15,9 +20,22 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
   } finally {
     await made.dispose();
   }
+  let at = PAGE_SIZE * 200;
+  let bytes = Buffer.alloc(PAGE_SIZE, 0xff);
+  if (cell) {
+    const db = new Database(file, { readonly: true });
+    try {
+      const { pageno } = db.prepare("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(cell.leaf) as { pageno: number };
+      at = PAGE_SIZE * (pageno - 1) + 8; // a table leaf page's header is 8 bytes, its cell pointers follow
+      bytes = Buffer.alloc(2);
+      bytes.writeUInt16BE(cell.pointer);
+    } finally {
+      db.close();
+    }
+  }
   const fd = fs.openSync(file, 'r+');
   try {
-    fs.writeSync(fd, Buffer.alloc(PAGE_SIZE, 0xff), 0, PAGE_SIZE, PAGE_SIZE * 200);
+    fs.writeSync(fd, bytes, 0, bytes.length, at);
   } finally {
     fs.closeSync(fd);
   }

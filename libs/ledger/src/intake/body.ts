@@ -183,7 +183,7 @@ export function parseJsonBody(raw: string, field = 'body'): unknown {
   const key = prototypeKey(value, '');
   if (key !== undefined) throw new IntakeError(key, 'is not a known field');
   const lone = loneSurrogate(value, '');
-  if (lone !== undefined) throw new IntakeError(lone || field, 'holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape not in a pair): not text');
+  if (lone !== undefined) throw new IntakeError(lone || field, 'holds a lone UTF-16 surrogate (an escape of U+D800-U+DFFF not in a pair): not text');
   return value;
 }
 

@@ -31,6 +31,12 @@ export class ChainCheck implements Projection {
     CREATE TABLE IF NOT EXISTS stored_text_checked_after (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS missing_positions (from_position TEXT PRIMARY KEY, to_position TEXT NOT NULL);
   `;
+  /** In log order (a decimal position by its length, then as text), for the incremental verification's first breaks and runs (IntegrityQueries): after `upgrade`, which may make stored_text_mismatches. */
+  readonly queryIndexes = `
+    CREATE INDEX IF NOT EXISTS chain_breaks_position ON chain_breaks (length(position), position);
+    CREATE INDEX IF NOT EXISTS stored_text_mismatches_position ON stored_text_mismatches (length(position), position);
+    CREATE INDEX IF NOT EXISTS missing_positions_from ON missing_positions (length(from_position), from_position);
+  `;
 
   /**
    * Makes `stored_text_mismatches` (not in `schema`: whether it is new is what this looks at). A
