@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SqliteWriterMode } from '@ledger/event-store';
 import { demoEstate, targets } from './estate';
+import { openLoad, type OpenLoadResult } from './open-load';
 import { tmpDir } from './util';
 
 // autocannon has no bundled types; this is the part of its API the bench uses.
@@ -22,7 +23,8 @@ export interface HttpRun {
   /** The 1-minute load average when the load started. */
   load: number;
   offeredRate: number | 'saturation';
-  connections: number;
+  /** autocannon's connections; none for the open model (a keep-alive socket per request in flight). */
+  connections?: number;
   throughput: number;
   p50ms: number;
   p99ms: number;
@@ -32,6 +34,13 @@ export interface HttpRun {
   cpuPerRequestUs?: number;
   /** Audit jobs that ran to their end during the load (the case with jobs). */
   jobsCompleted?: number;
+  /** The open model: how late the bench sent its latest request (counted in the latencies). */
+  maxSendLateMs?: number;
+}
+
+/** autocannon's figures in the shape openLoad answers. */
+function autocannonRun(r: AutocannonResult) {
+  return { throughput: Math.round(r.requests.average), answered: r.requests.total, p50ms: r.latency.p50, p99ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
 /**
@@ -86,7 +95,9 @@ function cpuSeconds(pid: number): number {
 /**
  * Case 3: the API (its own process, as `npm start` runs it) on a demo estate, loaded by
  * autocannon from this process over 127.0.0.1: POST /service-requests (4.1.1 reads, each with a
- * RequestID of its own) at a fixed rate, the same with audit jobs running, then at saturation.
+ * RequestID of its own) at a fixed rate, the same with audit jobs running, then the same rate at
+ * even intervals (the open model, bench/open-load.ts: autocannon's rate comes in bursts), then
+ * at saturation.
  * Then the ceilings, each in its own process on its own copy of the store and under the same
  * loads (without the jobs): a bare Nest endpoint (on Express, as the API; and on Fastify) and a bare node:http server, each doing one
  * durable append of a decision-shaped event per request (bench/ceiling-server.ts). Once per SQLite
@@ -157,13 +168,17 @@ async function loadServer(kind: HttpServer, args: string[], dir: string, writer:
     for (const [label, opts, withJobs] of [
       [`${fixedRate} req/s offered`, { connections: 32, overallRate: fixedRate }, false],
       [`${fixedRate} req/s offered, a what-if and a verify job running back to back`, { connections: 32, overallRate: fixedRate }, true],
+      [`${fixedRate} req/s offered at even intervals (open model)`, { open: true }, false],
       ['saturation, 64 connections', { connections: 64 }, false],
     ] as const) {
       if (withJobs && kind !== 'api') continue;
       const jobs = withJobs ? keepJobsRunning(port) : undefined;
       const started = os.loadavg()[0];
       const cpu = cpuSeconds(server.pid!);
-      const r = await load(opts);
+      const r: Omit<OpenLoadResult, 'offered' | 'maxSendLateMs'> & { maxSendLateMs?: number } =
+        'open' in opts
+          ? await openLoad({ port, path: '/service-requests', headers: { 'content-type': 'application/json', 'x-api-key': 'bench-intake-key' }, body, rate: fixedRate, seconds })
+          : autocannonRun(await load(opts));
       const cpuUsed = cpuSeconds(server.pid!) - cpu;
       const ran = await jobs?.stop();
       runs.push({
@@ -171,15 +186,16 @@ async function loadServer(kind: HttpServer, args: string[], dir: string, writer:
         server: kind,
         writer,
         load: +started.toFixed(2),
-        offeredRate: 'overallRate' in opts ? opts.overallRate : 'saturation',
-        connections: opts.connections,
-        throughput: Math.round(r.requests.average),
-        p50ms: r.latency.p50,
-        p99ms: r.latency.p99,
+        offeredRate: 'connections' in opts && !('overallRate' in opts) ? 'saturation' : fixedRate,
+        connections: 'connections' in opts ? opts.connections : undefined,
+        throughput: r.throughput,
+        p50ms: r.p50ms,
+        p99ms: r.p99ms,
         non2xx: r.non2xx,
-        errors: r.errors + r.timeouts,
-        ...(withJobs ? {} : { cpuPerRequestUs: Math.round((cpuUsed / Math.max(r.requests.total, 1)) * 1e6) }),
+        errors: r.errors,
+        ...(withJobs ? {} : { cpuPerRequestUs: Math.round((cpuUsed / Math.max(r.answered, 1)) * 1e6) }),
         ...(ran ? { jobsCompleted: ran } : {}),
+        ...(r.maxSendLateMs !== undefined ? { maxSendLateMs: r.maxSendLateMs } : {}),
       });
     }
   } finally {

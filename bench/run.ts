@@ -141,12 +141,12 @@ async function main(): Promise<void> {
   if (results.http) {
     lines.push(
       '',
-      '3. HTTP POST /service-requests (each server in its own process, autocannon over 127.0.0.1); the ceilings: one durable append of a decision-shaped event per request, nothing else',
+      '3. HTTP POST /service-requests (each server in its own process, loaded over 127.0.0.1 by autocannon, and at even intervals by bench/open-load.ts); the ceilings: one durable append of a decision-shaped event per request, nothing else',
       '| server | writer | offered load | served req/s | served/offered | / in-process decisions/s, 64 in flight | p50 ms | p99 ms | process CPU per request, us | non-2xx | errors | load avg |',
       '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of results.http) {
-      lines.push(`| ${r.server} | ${r.writer} | ${r.label}${r.jobsCompleted !== undefined ? ` (${r.jobsCompleted} jobs completed)` : ''} | ${fmt(r.throughput)} | ${r.servedOverOffered ?? ''} | ${r.overInProcess64 ?? ''} | ${r.p50ms} | ${r.p99ms} | ${r.cpuPerRequestUs !== undefined ? fmt(r.cpuPerRequestUs) : ''} | ${r.non2xx} | ${r.errors} | ${r.load} |`);
+      lines.push(`| ${r.server} | ${r.writer} | ${r.label}${r.jobsCompleted !== undefined ? ` (${r.jobsCompleted} jobs completed)` : ''}${r.maxSendLateMs !== undefined ? ` (sent at most ${r.maxSendLateMs} ms late)` : ''} | ${fmt(r.throughput)} | ${r.servedOverOffered ?? ''} | ${r.overInProcess64 ?? ''} | ${r.p50ms} | ${r.p99ms} | ${r.cpuPerRequestUs !== undefined ? fmt(r.cpuPerRequestUs) : ''} | ${r.non2xx} | ${r.errors} | ${r.load} |`);
     }
     for (const writer of new Set(results.http.map((r) => r.writer))) {
       const [plain, withJobs] = results.http.filter((r) => r.server === 'api' && r.writer === writer);
