@@ -149,7 +149,7 @@ export class AppModule {
             // Before any job: the half-built files of rebuilds that a killed process left behind.
             const removed = removeOrphanedRebuilds(readModels.file);
             if (removed.length > 0) logger.warn(`removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}`);
-            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m), (id) => leases.endJob(id)) });
+            return new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onQueued: JobService.onQueued(ledger, (id) => leases.startJob(id)), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m), (id) => leases.endJob(id)) });
           },
         },
         JobService,

@@ -6,7 +6,7 @@ import { SqliteEventStore, StoreFullError, StoreUnavailableError } from '@ledger
 import { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
-import { INTERRUPTED, JobService } from '../src/http/jobs.controller';
+import { INTERRUPTED, JobService, NEVER_STARTED } from '../src/http/jobs.controller';
 import { startTestApp, useTestStore } from './test-app';
 
 /**
@@ -292,6 +292,78 @@ describe('a job the API was running when it stopped', () => {
         ['failed', 'not run; its start could not be recorded: store unreachable: connection refused'],
         ['failed', 'not run; its start could not be recorded: store out of space: database or disk is full'],
       ]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('a job answered 202 queued has its acceptance in the store: an API stopped while it waited leaves it recorded interrupted, never started (until the fourteenth session of 2026-11-27 it left no trace: 404); one that began to run, as started', async () => {
+    const a = await startTestApp('baseline', readModels('queued'), { jobWorker: { file: neverAnswers } });
+    try {
+      // A's jobs under a lease of a process killed meanwhile (stale at once, as a closed one's): not A's own, which A renews.
+      jest.spyOn(a.app.get(InstanceLeases), 'startJob').mockReturnValue('killed-while-queued');
+      const first = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const ran = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const waited = (await a.as('auditor').post('/jobs', { kind: 'digest' }).expect(202)).body as AuditJob;
+      expect([first.state, ran.state, waited.state]).toEqual(['running', 'queued', 'queued']);
+      expect(await recordedIn(a, waited.id)).toEqual([['AuditJobQueued', undefined]]);
+      expect(await a.app.get(AuditJobs).cancel(first.id)).toBe(true); // the second begins to run
+      await until(async () => ((await recordedIn(a, ran.id)).length === 2 ? true : undefined));
+      const leases = new Database(path.join(dir, 'queued.sqlite.instances'));
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-while-queued', 0)").run();
+      leases.close();
+      const b = await startTestApp('baseline', readModels('queued'));
+      try {
+        expect(await ended(b, waited.id)).toMatchObject({ id: waited.id, kind: 'digest', state: 'interrupted', requestedAt: waited.requestedAt, startedAt: null, error: NEVER_STARTED });
+        expect(await ended(b, ran.id)).toMatchObject({ state: 'interrupted', requestedAt: ran.requestedAt, startedAt: expect.any(String), error: INTERRUPTED });
+        expect(await recordedIn(b, waited.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'interrupted']]);
+        expect(await recordedIn(b, ran.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+        const recorded = (await b.as('auditor').get('/jobs/recorded?kind=digest').expect(200)).body.items as Array<{ jobId: string }>;
+        expect(recorded.find((j) => j.jobId === waited.id)).toMatchObject({ state: 'interrupted', startedAt: null, positionThrough: null, error: NEVER_STARTED });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.close();
+    }
+  }, 60_000);
+
+  it('a queued job records its acceptance, then its start as it begins to run, then its end; one cancelled while it waits: its acceptance and its end, never a start', async () => {
+    const t = await startTestApp('baseline', readModels('queue'), { jobWorker: { file: neverAnswers } });
+    try {
+      const jobs = t.app.get(AuditJobs);
+      const first = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const second = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const third = (await t.as('auditor').post('/jobs', { kind: 'digest' }).expect(202)).body as AuditJob;
+      expect([first.state, second.state, third.state]).toEqual(['running', 'queued', 'queued']);
+      expect(await jobs.cancel(third.id)).toBe(true);
+      expect(await jobs.cancel(first.id)).toBe(true); // the second begins to run
+      await until(async () => ((await recordedIn(t, second.id)).length === 2 ? true : undefined));
+      expect(await jobs.cancel(second.id)).toBe(true);
+      expect(await recordedIn(t, first.id)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+      expect(await recordedIn(t, second.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+      expect(await recordedIn(t, third.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'cancelled']]);
+      const ends = (await t.as('auditor').get('/jobs/recorded').expect(200)).body.items as Array<{ jobId: string; startedAt: string | null }>;
+      expect(ends.find((j) => j.jobId === third.id)?.startedAt).toBeNull();
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("POST /jobs of a job that would queue, whose acceptance the store refused: the store's answer (507), not 202, and the job never runs", async () => {
+    const t = await startTestApp('baseline', readModels('queue-refused'), { jobWorker: { file: neverAnswers } });
+    try {
+      jest.spyOn(t.app.get(Ledger), 'recordAuditJobQueued').mockRejectedValueOnce(new StoreFullError('database or disk is full'));
+      const running = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      expect((await t.as('auditor').post('/jobs', { kind: 'digest' }).expect(507)).body).toMatchObject({ code: 'STORE_OUT_OF_SPACE' });
+      const refused = await until(async () => {
+        const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as AuditJob[];
+        const digest = items.find((j) => j.kind === 'digest');
+        return digest && digest.state !== 'queued' && digest.state !== 'running' ? digest : undefined;
+      });
+      expect(refused).toMatchObject({ state: 'failed', startedAt: null, error: 'not run; its acceptance could not be recorded: store out of space: database or disk is full' });
+      expect(await t.app.get(AuditJobs).cancel(running.id)).toBe(true);
+      expect(await recordedIn(t, refused.id)).toEqual([['AuditJobRecorded', 'failed']]);
     } finally {
       await t.close();
     }

@@ -133,6 +133,13 @@ const log = new Logger('jobs');
  */
 export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded later by an API on its read models)';
 
+/**
+ * Why a job accepted into the queue (AuditJobQueued) and never started is recorded as interrupted
+ * (`startedAt` null): it waited, and no end was recorded (since the fourteenth session of
+ * 2026-11-27: before, such a job left no trace).
+ */
+export const NEVER_STARTED = 'no end was recorded, and it never started: the API stopped while it was queued, or could not record its end (recorded later by an API on its read models)';
+
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
@@ -178,6 +185,17 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
 export class JobService implements BeforeApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
 
+  /** A queued job's acceptance, recorded before it is answered `202 queued` (a part of a larger run, `record: false`, is not): with `instance`, the API's lease it was accepted under (InstanceLeases.startJob). */
+  static onQueued(ledger: Ledger, instance: (jobId: string) => string) {
+    return async (job: AuditJob) => {
+      if (!job.record) return;
+      await ledger.recordAuditJobQueued(
+        { jobId: job.id, kind: job.kind, requestedBy: job.requestedBy, requestedAt: job.requestedAt, params: job.params as Record<string, unknown>, instance: instance(job.id) },
+        { actor: job.requestedBy },
+      );
+    };
+  }
+
   /** A job's start, recorded before it runs (a part of a larger run, `record: false`, is not): with `instance`, the API's lease it runs under (InstanceLeases.startJob). */
   static onStarted(ledger: Ledger, instance: (jobId: string) => string) {
     return async (job: AuditJob) => {
@@ -190,8 +208,10 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The jobs `instance` started and never ended, once its lease is claimed (its process was killed,
-   * or the machine stopped, while they ran: InstanceLeases), are recorded as `interrupted`, and
+   * The jobs `instance` started, or accepted into its queue, and never ended, once its lease is
+   * claimed (its process was killed, or the machine stopped, while they ran or waited:
+   * InstanceLeases), are recorded as `interrupted` (one that never started: `startedAt` null, error
+   * NEVER_STARTED), and
    * shown with this process's jobs. Once the read models hold the store's head as it is now (every
    * start and end that process recorded). Answers them; undefined when the read models could not
    * catch up (the jobs closed, the projector halted): nothing recorded.
@@ -212,14 +232,14 @@ export class JobService implements BeforeApplicationShutdown {
         requestedBy: start.requestedBy,
         record: true,
         requestedAt: start.requestedAt,
-        startedAt: start.startedAt,
+        startedAt: 'startedAt' in start ? start.startedAt : null,
         endedAt: new Date().toISOString(),
         progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: INTERRUPTED,
+        error: 'startedAt' in start ? INTERRUPTED : NEVER_STARTED,
       };
       try {
         await ledger.recordAuditJob(
-          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
+          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: job.error! },
           { actor: 'api:startup' },
         );
       } catch (err) {
@@ -313,7 +333,7 @@ export class JobService implements BeforeApplicationShutdown {
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
-    const notStored = await this.jobs.startRecorded(asked.id); // not run: the store's refusal is the answer
+    const notStored = await this.jobs.traced(asked.id); // not run: the store's refusal is the answer
     if (notStored !== undefined) throw notStored;
     const job = await this.jobs.done(asked.id);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
@@ -370,14 +390,14 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded; a start the store refused: its error (507 full, 503 unreachable), the job not run' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded, a queued one its acceptance; either refused by the store: its error (507 full, 503 unreachable), the job not run' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
     const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
-    // A job answered `running` has its start in the store (a queued one records it as it begins to run); one whose start
-    // could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
-    const notStored = await this.service.jobs.startRecorded(job.id);
+    // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
+    // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
+    const notStored = await this.service.jobs.traced(job.id);
     if (notStored !== undefined) throw notStored;
     return job;
   }

@@ -1,7 +1,7 @@
 import { decide } from '../testing/decider-table';
 import { FactReusedError } from './resent';
 import { foldStream } from './decider';
-import { auditJobDecider, auditJobStartDecider, checkAuditJobResent, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
+import { auditJobDecider, auditJobQueueDecider, auditJobStartDecider, checkAuditJobResent, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
 
 const job: RecordAuditJob['job'] = {
   jobId: 'job-1',
@@ -49,6 +49,20 @@ describe("the audit job decider: a job's start, before its end", () => {
     expect(foldStream(auditJobDecider, 'job-1', [started])).toEqual({ jobId: 'job-1', recorded: null });
     const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, findings: {}, positionThrough: null, error: 'the API stopped before the job ended' };
     expect(decide(auditJobDecider, 'job-1', [started], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
+  });
+});
+
+describe("the audit job decider: a queued job's acceptance, before its start and its end", () => {
+  const { startedAt: _startedAt, ...queued } = start;
+  it('given a job not yet accepted, when it is queued, then its acceptance is the event, as the job said it (no start)', () => {
+    expect(decide(auditJobQueueDecider, 'job-1', [], { kind: 'RecordAuditJobQueued', queued })).toEqual({ then: [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...queued } }] });
+  });
+
+  it('given a job accepted and never started, when it is recorded interrupted, then its record follows its acceptance, no start', () => {
+    const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
+    expect(foldStream(auditJobDecider, 'job-1', [accepted])).toEqual({ jobId: 'job-1', recorded: null });
+    const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, startedAt: null, findings: {}, positionThrough: null, error: 'no end was recorded, and it never started' };
+    expect(decide(auditJobDecider, 'job-1', [accepted], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
   });
 });
 

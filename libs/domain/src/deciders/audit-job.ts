@@ -1,4 +1,4 @@
-import type { AuditJobRecordedV1, AuditJobStartedV1, LedgerEvent } from '../events';
+import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1, LedgerEvent } from '../events';
 import type { Decider } from './decider';
 import { checkResent } from './resent';
 
@@ -14,6 +14,12 @@ export interface RecordAuditJobStart {
   start: Omit<AuditJobStartedV1, 'schemaVersion'>;
 }
 
+/** Record an audit job's acceptance into the queue (since 2026-11-27, fourteenth session), before it is answered `202 queued`: a job whose API stops while it waits leaves this trace. */
+export interface RecordAuditJobQueued {
+  kind: 'RecordAuditJobQueued';
+  queued: Omit<AuditJobQueuedV1, 'schemaVersion'>;
+}
+
 /** An audit job's stream (`auditjob-<job id>`): the job as recorded when it ended, or null before. */
 export interface AuditJobState {
   jobId: string;
@@ -27,6 +33,13 @@ export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, {
   initialState: (jobId) => ({ jobId, recorded: null }),
   evolve,
   decide: (c) => [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...c.start } }],
+};
+
+/** A queued job's acceptance: the first event of its stream, its start and its end after it. */
+export const auditJobQueueDecider: Decider<RecordAuditJobQueued, AuditJobState, { type: 'AuditJobQueued'; data: AuditJobQueuedV1 }> = {
+  initialState: (jobId) => ({ jobId, recorded: null }),
+  evolve,
+  decide: (c) => [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...c.queued } }],
 };
 
 /**

@@ -1,4 +1,4 @@
-import { auditJobDecider, auditJobStartDecider, auditJobStream, checkAuditJobResent, type AuditJobRecordedV1, type AuditJobState, type RecordAuditJob, type RecordAuditJobStart } from '@ledger/domain';
+import { auditJobDecider, auditJobQueueDecider, auditJobStartDecider, auditJobStream, checkAuditJobResent, type AuditJobRecordedV1, type AuditJobState, type RecordAuditJob, type RecordAuditJobQueued, type RecordAuditJobStart } from '@ledger/domain';
 import { writtenState, type CommandWiring } from './handler';
 
 /** An audit job that ended, in a stream of its own; idempotent by job id, another end for it refused. */
@@ -18,4 +18,13 @@ export const recordAuditJobStart: CommandWiring<RecordAuditJobStart, AuditJobSta
   read: writtenState,
   decide: (c, state) => auditJobStartDecider.decide(c, state),
   eventName: (c) => `auditjob-start:${c.start.jobId}`,
+};
+
+/** A queued audit job's acceptance, the first event of its stream; idempotent by job id. */
+export const recordAuditJobQueued: CommandWiring<RecordAuditJobQueued, AuditJobState> = {
+  stream: (c) => ({ name: auditJobStream(c.queued.jobId), id: c.queued.jobId }),
+  fold: auditJobQueueDecider,
+  read: writtenState,
+  decide: (c, state) => auditJobQueueDecider.decide(c, state),
+  eventName: (c) => `auditjob-queued:${c.queued.jobId}`,
 };

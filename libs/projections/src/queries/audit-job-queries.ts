@@ -1,4 +1,4 @@
-import type { AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
+import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
@@ -15,9 +15,13 @@ export class AuditJobQueries {
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
-  /** The jobs `instance` started that have no end recorded, oldest first: after a restart of that instance, jobs it was running when it stopped. */
-  unended(instance: string): AuditJobStartedV1[] {
+  /**
+   * The jobs `instance` started, or accepted into its queue, that have no end recorded, oldest
+   * first: once that instance stopped, jobs it was running, or that waited, when it stopped. Each as
+   * its start recorded it, or its acceptance (no `startedAt`: it never started).
+   */
+  unended(instance: string): Array<AuditJobStartedV1 | AuditJobQueuedV1> {
     const rows = this.rm.db.prepare('SELECT s.data FROM audit_job_starts s WHERE s.instance = ? AND NOT EXISTS (SELECT 1 FROM audit_jobs j WHERE j.job_id = s.job_id) ORDER BY s.rowid').all(instance) as Array<{ data: string }>;
-    return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1);
+    return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1 | AuditJobQueuedV1);
   }
 }
