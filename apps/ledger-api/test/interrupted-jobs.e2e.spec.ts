@@ -368,4 +368,30 @@ describe('a job the API was running when it stopped', () => {
       await t.close();
     }
   }, 60_000);
+
+  it("a synchronous route whose job queued, then had its start refused by the store as it began to run: the store's answer (507, 503), as POST /jobs gives (until the fourteenth session of 2026-11-27, 500 JOB_FAILED)", async () => {
+    const t = await startTestApp('baseline', readModels('sync-refused'), { jobWorker: { file: neverAnswers } });
+    try {
+      const ledger = t.app.get(Ledger);
+      const jobs = t.app.get(AuditJobs);
+      const recordStart = ledger.recordAuditJobStart.bind(ledger);
+      const refusals = [new StoreFullError('database or disk is full'), new StoreUnavailableError('connection refused')];
+      jest.spyOn(ledger, 'recordAuditJobStart').mockImplementation(async (start, ctx) => {
+        if (start.kind === 'verify') return recordStart(start, ctx); // the job that holds the thread
+        throw refusals.shift();
+      });
+      for (const [status, code] of [[507, 'STORE_OUT_OF_SPACE'], [503, 'STORE_UNREACHABLE']] as const) {
+        const holding = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+        const answer = t.as('auditor').get('/audit/digest').then((res) => res); // sent now
+        const queued = await until(async () => jobs.list().find((j) => j.kind === 'digest' && j.state === 'queued'));
+        await jobs.traced(queued.id);
+        expect(await jobs.cancel(holding.id)).toBe(true); // the digest's turn: its start refused
+        const res = await answer;
+        expect([res.status, res.body.code]).toEqual([status, code]);
+        expect(jobs.get(queued.id)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^not run; its start could not be recorded: /) });
+      }
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });

@@ -70,8 +70,8 @@ export interface AuditJobsOptions {
    * Called once per job as it starts running, before its worker is given the job (it waits for
    * this to settle, and for onQueued's before it): to record its start (see `record`). When it
    * throws, the job does not run: it fails, `not run`, with what was thrown in its error (no job
-   * runs without its start in the store: a kill would leave no trace of it); traced answers what
-   * was thrown.
+   * runs without its start in the store: a kill would leave no trace of it); traced and refusal
+   * answer what was thrown.
    */
   onStarted?: (job: AuditJob) => unknown;
   /**
@@ -128,6 +128,8 @@ export class AuditJobs {
   private readonly ending = new Set<string>();
   /** Each job's trace being recorded (its onQueued, then its onStarted), settled: what was refused and why, else undefined. */
   private readonly starts = new Map<string, Promise<Refused | undefined>>();
+  /** Jobs that did not run because their trace was refused: what onQueued or onStarted threw (the store's refusal). */
+  private readonly refused = new Map<string, unknown>();
   /** Jobs whose start is being recorded, not yet given to a worker: the threads each holds. */
   private readonly recording = new Map<string, number>();
   /** Workers terminated after their job answered (not kept idle): close() waits for their exit. */
@@ -222,6 +224,11 @@ export class AuditJobs {
       const refused = await recording;
       if (refused || this.starts.get(id) === recording) return refused?.error;
     }
+  }
+
+  /** For a job that ended without running because its trace was refused (onQueued or onStarted threw): what was thrown; else undefined. */
+  refusal(id: string): unknown {
+    return this.refused.get(id);
   }
 
   /** Resolves with the job once it has ended (and was recorded). */
@@ -390,6 +397,7 @@ export class AuditJobs {
     const notTraced = await this.starts.get(job.id);
     this.starts.delete(job.id);
     if (notTraced) {
+      this.refused.set(job.id, notTraced.error);
       ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
     }
     try {
@@ -408,7 +416,10 @@ export class AuditJobs {
   /** Keeps the last `keep` ended jobs. */
   private forgetOld(): void {
     const finished = [...this.jobs.values()].filter((j) => isEnded(j.state));
-    for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
+    for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) {
+      this.jobs.delete(old.id);
+      this.refused.delete(old.id);
+    }
   }
 }
 
