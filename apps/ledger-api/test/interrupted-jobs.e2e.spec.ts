@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
 import { SqliteEventStore, StoreFullError, StoreUnavailableError } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
+import { AuditJobQueries } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
-import { INTERRUPTED, JobService, NEVER_STARTED } from '../src/http/jobs.controller';
+import { INTERRUPTED, JobService, NEVER_STARTED, SWAPPED_IN } from '../src/http/jobs.controller';
 import { startTestApp, useTestStore } from './test-app';
 
 /**
@@ -392,6 +393,45 @@ describe('a job the API was running when it stopped', () => {
       }
     } finally {
       await t.close();
+    }
+  }, 60_000);
+
+  it('a rebuild whose API stopped after its rebuilt read models were swapped in, before its end was recorded: its interrupted record says they were swapped in and are the live ones (until the fourteenth session of 2026-11-27 it could not tell)', async () => {
+    const a = await startTestApp('baseline', readModels('swapped'));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      jest.spyOn(a.app.get(InstanceLeases), 'startJob').mockReturnValue('killed-after-swap');
+      const ledger = a.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      let swapped!: () => void;
+      const reachedRecord = new Promise<void>((r) => (swapped = r));
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (...args) => {
+        swapped(); // its read models are swapped in; the API "stops" before its end is recorded
+        await held;
+        return record(...args);
+      });
+      const rebuild = (await a.as('admin').post('/jobs', { kind: 'rebuild' }).expect(202)).body as AuditJob & { params: { file: string } };
+      await reachedRecord;
+      expect(a.app.get(AuditJobQueries).rebuiltBy()).toBe(rebuild.params.file);
+      // Another rebuild that was killed mid-build (its file never swapped in) on the same lease: recorded as any other.
+      await JobService.onStarted(ledger, () => 'killed-after-swap')(runningJob('rebuild-killed-mid-build', 'rebuild', { file: `${rebuild.params.file}-other` }));
+      const leases = new Database(path.join(dir, 'swapped.sqlite.instances'));
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-after-swap', 0)").run();
+      leases.close();
+      const b = await startTestApp('baseline', readModels('swapped'));
+      try {
+        expect(await ended(b, rebuild.id)).toMatchObject({ state: 'interrupted', error: SWAPPED_IN });
+        expect(await ended(b, 'rebuild-killed-mid-build')).toMatchObject({ state: 'interrupted', error: INTERRUPTED });
+        const recorded = (await b.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items as Array<{ jobId: string }>;
+        expect(recorded.find((j) => j.jobId === rebuild.id)).toMatchObject({ state: 'interrupted', findings: { swappedIn: true }, error: SWAPPED_IN });
+        expect(recorded.find((j) => j.jobId === 'rebuild-killed-mid-build')).toMatchObject({ state: 'interrupted', findings: {}, error: INTERRUPTED });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      release();
+      await a.close();
     }
   }, 60_000);
 });

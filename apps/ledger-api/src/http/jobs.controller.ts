@@ -140,6 +140,14 @@ export const INTERRUPTED = 'no end was recorded: the API stopped before the job 
  */
 export const NEVER_STARTED = 'no end was recorded, and it never started: the API stopped while it was queued, or could not record its end (recorded later by an API on its read models)';
 
+/**
+ * Why a rebuild whose rebuilt read models were swapped in, and whose end was never recorded, is
+ * recorded as interrupted (findings `swappedIn: true`): the live read models, as the sweep finds
+ * them, are the ones it built (their `rebuilt_by` names its file: Checkpoint.markRebuiltBy). Until
+ * the fourteenth session of 2026-11-27 its record could not tell it from a rebuild killed mid-build.
+ */
+export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not record its end, after the read models it rebuilt were swapped in; they are the live ones, kept up since by the projector (recorded later by an API on its read models)';
+
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
@@ -224,6 +232,8 @@ export class JobService implements BeforeApplicationShutdown {
     const interrupted: AuditJob[] = [];
     for (const start of queries.unended(instance)) {
       if (jobs.get(start.jobId)) continue; // this process's own (its ids are new)
+      // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
+      const swappedIn = start.kind === 'rebuild' && typeof start.params.file === 'string' && start.params.file === queries.rebuiltBy();
       const job: AuditJob = {
         id: start.jobId,
         kind: start.kind,
@@ -235,11 +245,11 @@ export class JobService implements BeforeApplicationShutdown {
         startedAt: 'startedAt' in start ? start.startedAt : null,
         endedAt: new Date().toISOString(),
         progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: 'startedAt' in start ? INTERRUPTED : NEVER_STARTED,
+        error: swappedIn ? SWAPPED_IN : 'startedAt' in start ? INTERRUPTED : NEVER_STARTED,
       };
       try {
         await ledger.recordAuditJob(
-          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: job.error! },
+          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: swappedIn ? { swappedIn: true } : {}, error: job.error! },
           { actor: 'api:startup' },
         );
       } catch (err) {

@@ -16,6 +16,15 @@ export class AuditJobQueries {
   }
 
   /**
+   * The file the live read models were rebuilt in (a rebuild job's `params.file`, renamed onto them
+   * by its swap: Checkpoint.markRebuiltBy); undefined when they were not built so, or rebuilt in
+   * place since.
+   */
+  rebuiltBy(): string | undefined {
+    return (this.rm.db.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
+  }
+
+  /**
    * The jobs `instance` started, or accepted into its queue, that have no end recorded, oldest
    * first: once that instance stopped, jobs it was running, or that waited, when it stopped. Each as
    * its start recorded it, or its acceptance (no `startedAt`: it never started).
