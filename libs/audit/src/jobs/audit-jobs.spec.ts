@@ -39,7 +39,7 @@ describe('a job ends only once its end handling (the swap of a rebuild, the reco
     await closing;
   });
 
-  it("close() waits for the end handling of a job that answered while close() was cancelling another", async () => {
+  it("close() waits for the end handling of every job, one that answered as close() began too", async () => {
     const answers = { file: path.join(dir, 'answers-later.js') };
     fs.writeFileSync(
       answers.file,
@@ -61,7 +61,7 @@ run(workerData);
         if ((job.params as { hang?: boolean }).hang) await bAnswered;
         else answered();
         await new Promise((r) => setTimeout(r, (job.params as { hang?: boolean }).hang ? 0 : 400));
-        ended.push(job.state === 'cancelled' ? 'A' : 'B');
+        ended.push((job.params as { hang?: boolean }).hang ? 'A' : 'B'); // B cancelled beside A (close() cancels all at once), or answered first: its end is waited for either way
       },
     });
     jobs.start('verify', { hang: true } as AuditJobParams, 'auditor');
@@ -487,6 +487,23 @@ describe("a job's start (onStarted) and its end", () => {
     expect(seen.slice(3)).toEqual(['queued digest', 'started digest', 'ended digest']);
     expect(jobs.get(refused.id)).toMatchObject({ state: 'failed', startedAt: null, error: 'not run; its acceptance could not be recorded: store out of space' });
     await jobs.close();
+  });
+
+  it('close() cancels the running and the queued jobs at once: each end (its record, with its retries) beside the others, not one after another', async () => {
+    const hangs = { file: path.join(dir, 'hangs.js') };
+    fs.writeFileSync(hangs.file, 'setInterval(() => {}, 1000);\n');
+    const entered: string[] = [];
+    let release!: () => void;
+    const recorded = new Promise<void>((r) => (release = r));
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs, maxRunning: 2, onEnded: async (job) => (entered.push(`${job.kind} ${job.state}`), recorded) });
+    const started = ['verify', 'digest', 'what-if'].map((kind) => jobs.start(kind, {}, 'auditor'));
+    expect(started.map((j) => j.state)).toEqual(['running', 'running', 'queued']);
+    const closed = jobs.close();
+    for (let i = 0; i < 250 && entered.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect([...entered].sort()).toEqual(['digest cancelled', 'verify cancelled', 'what-if cancelled']); // every end under way before any is recorded
+    release();
+    await closed;
+    expect(started.map((j) => jobs.get(j.id)!.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
   it('adopt() shows an ended job this runner never ran, with its own', async () => {

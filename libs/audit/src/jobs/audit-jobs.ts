@@ -258,13 +258,17 @@ export class AuditJobs {
     return true;
   }
 
-  /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record) and for every worker it ended to exit. */
+  /**
+   * Cancels everything (at shutdown), all at once (each end, its record with its retries, beside
+   * the others': until the fourteenth session of 2026-11-27 one after another), and waits for the
+   * jobs whose end is being handled (a swap, a record) and for every worker it ended to exit.
+   */
   async close(): Promise<void> {
     this.closed = true;
     // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
     while (this.queue.length > 0 || this.workers.size > 0 || this.recording.size > 0 || this.ending.size > 0) {
       const ending = [...this.ending].map((id) => this.done(id));
-      for (const id of [...this.queue, ...this.workers.keys(), ...this.recording.keys()]) await this.cancel(id);
+      await Promise.all([...this.queue, ...this.workers.keys(), ...this.recording.keys()].map((id) => this.cancel(id)));
       await Promise.all(ending);
     }
     await Promise.all([...this.idle.splice(0).map(({ worker }) => worker.terminate()), ...this.dropped]);
