@@ -64,7 +64,11 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
   onApplicationShutdown(): void {
     clearInterval(this.timer);
     this.closed = true; // a sweep under way claims and releases nothing more: what it holds goes stale with this lease
-    this.leases.close();
+    try {
+      this.leases.close();
+    } catch (err) {
+      this.log.error(err instanceof Error ? err.message : String(err));
+    }
   }
   private sweep(): void {
     this.sweeping ??= this.recordStale()
