@@ -1,7 +1,7 @@
 import { decide } from '../testing/decider-table';
 import { FactReusedError } from './resent';
 import { foldStream } from './decider';
-import { auditJobDecider, auditJobQueueDecider, auditJobStartDecider, checkAuditJobResent, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
+import { auditJobDecider, auditJobQueueDecider, auditJobStartDecider, checkAuditJobResent, checkAuditJobStartResent, type RecordAuditJob, type RecordAuditJobStart } from './audit-job';
 
 const job: RecordAuditJob['job'] = {
   jobId: 'job-1',
@@ -39,6 +39,9 @@ const start: RecordAuditJobStart['start'] = {
   instance: 'api-1',
 };
 
+/** The same job's acceptance into the queue: its start without `startedAt`. */
+const { startedAt: _startedAt, ...queued } = start;
+
 describe("the audit job decider: a job's start, before its end", () => {
   it('given a job not yet started, when it starts, then its start is the event, as the job said it', () => {
     expect(decide(auditJobStartDecider, 'job-1', [], { kind: 'RecordAuditJobStart', start })).toEqual({ then: [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...start } }] });
@@ -53,7 +56,6 @@ describe("the audit job decider: a job's start, before its end", () => {
 });
 
 describe("the audit job decider: a queued job's acceptance, before its start and its end", () => {
-  const { startedAt: _startedAt, ...queued } = start;
   it('given a job not yet accepted, when it is queued, then its acceptance is the event, as the job said it (no start)', () => {
     expect(decide(auditJobQueueDecider, 'job-1', [], { kind: 'RecordAuditJobQueued', queued })).toEqual({ then: [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...queued } }] });
   });
@@ -81,5 +83,25 @@ describe("the audit job decider: a job's end sent again", () => {
     }
     expect(refused).toBeInstanceOf(FactReusedError);
     expect(refused).toMatchObject({ field: 'jobId', differences: ['error', 'findings.events', 'findings.ok', 'positionThrough', 'state'] });
+  });
+});
+
+describe("the audit job decider: a job's start or acceptance sent again", () => {
+  it.each`
+    sent                                                              | recorded                               | differences
+    ${{ kind: 'RecordAuditJobStart', start }}                         | ${{ schemaVersion: 1, ...start }}      | ${[]}
+    ${{ kind: 'RecordAuditJobStart', start: { ...start, params: {} } }} | ${{ schemaVersion: 1, ...start }}      | ${['params.ruleSet']}
+    ${{ kind: 'RecordAuditJobQueued', queued }}                       | ${{ schemaVersion: 1, ...queued }}     | ${[]}
+    ${{ kind: 'RecordAuditJobQueued', queued: { ...queued, instance: 'api-2' } }} | ${{ schemaVersion: 1, ...queued }} | ${['instance']}
+  `('given it recorded, when $sent.kind is sent again differing in $differences, then it is a retry when nothing differs, else refused naming jobId', ({ sent, recorded, differences }) => {
+    let refused: unknown;
+    try {
+      checkAuditJobStartResent(sent, recorded);
+    } catch (err) {
+      refused = err;
+    }
+    if (differences.length === 0) return expect(refused).toBeUndefined();
+    expect(refused).toBeInstanceOf(FactReusedError);
+    expect(refused).toMatchObject({ field: 'jobId', differences });
   });
 });

@@ -63,3 +63,14 @@ export const auditJobDecider: Decider<RecordAuditJob, AuditJobState, { type: 'Au
 export function checkAuditJobResent(c: RecordAuditJob, recorded: AuditJobRecordedV1): void {
   checkResent('jobId', `the end of audit job ${c.job.jobId}`, recorded, { schemaVersion: 1, ...c.job });
 }
+
+/**
+ * A job's start (AuditJobStarted) or acceptance (AuditJobQueued) sent again, found recorded under
+ * its name: a retry only when it is what was recorded; another (other parameters, instants or
+ * instance) is refused (FactReusedError naming `jobId`), the first kept. Until the fourteenth
+ * session of 2026-11-27 a start sent again with other content was answered "recorded before".
+ */
+export function checkAuditJobStartResent(c: RecordAuditJobStart | RecordAuditJobQueued, recorded: AuditJobStartedV1 | AuditJobQueuedV1): void {
+  if (c.kind === 'RecordAuditJobStart') checkResent('jobId', `the start of audit job ${c.start.jobId}`, recorded, { schemaVersion: 1, ...c.start });
+  else checkResent('jobId', `the acceptance of audit job ${c.queued.jobId}`, recorded, { schemaVersion: 1, ...c.queued });
+}
