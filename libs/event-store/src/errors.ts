@@ -67,6 +67,11 @@ export class StoreFullError extends Error {
   }
 }
 
+/** SQLite's SQLITE_FULL: a full disk, or a size limit reached (a store's append, a file a rebuild writes). */
+export function isFull(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'SQLITE_FULL';
+}
+
 /**
  * A SQLite store's subscription found another event, or none, at the position of the event it last
  * delivered (or was started after: `fromEvent`): the log it follows was rewritten under it (rows

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventIdConflictError, PartialIdempotencyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, isFull, PartialIdempotencyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { AppendResult, ExpectedRevision } from './event-store.port';
 import { canonicalJson } from './hash-chain';
 
@@ -208,10 +208,6 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
 }
 
 const storedText = (v: string | Buffer): string | undefined => (typeof v === 'string' ? v : isUtf8(v) ? v.toString('utf8') : undefined);
-
-export function isFull(err: unknown): boolean {
-  return (err as { code?: string })?.code === 'SQLITE_FULL';
-}
 
 /** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
 export function storeError(err: unknown, file: string): unknown {

@@ -216,54 +216,6 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The jobs `instance` started, or accepted into its queue, and never ended, once its lease is
-   * claimed (its process was killed, or the machine stopped, while they ran or waited:
-   * InstanceLeases), are recorded as `interrupted` (one that never started: `startedAt` null, error
-   * NEVER_STARTED), and
-   * shown with this process's jobs. Once the read models hold the store's head as it is now (every
-   * start and end that process recorded). Answers them; undefined when the read models could not
-   * catch up (the jobs closed, the projector halted): nothing recorded.
-   */
-  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[] | undefined> {
-    const head = await store.headPosition();
-    while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
-      if (jobs.isClosed || projector.halted) return undefined;
-    }
-    const interrupted: AuditJob[] = [];
-    for (const start of queries.unended(instance)) {
-      if (jobs.get(start.jobId)) continue; // this process's own (its ids are new)
-      // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
-      const swappedIn = start.kind === 'rebuild' && typeof start.params.file === 'string' && start.params.file === queries.rebuiltBy();
-      const job: AuditJob = {
-        id: start.jobId,
-        kind: start.kind,
-        params: start.params as AuditJobParams,
-        state: 'interrupted',
-        requestedBy: start.requestedBy,
-        record: true,
-        requestedAt: start.requestedAt,
-        startedAt: 'startedAt' in start ? start.startedAt : null,
-        endedAt: new Date().toISOString(),
-        progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: swappedIn ? SWAPPED_IN : 'startedAt' in start ? INTERRUPTED : NEVER_STARTED,
-      };
-      try {
-        await ledger.recordAuditJob(
-          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: swappedIn ? { swappedIn: true } : {}, error: job.error! },
-          { actor: 'api:startup' },
-        );
-      } catch (err) {
-        if (!(err instanceof FactReusedError)) throw err;
-        log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
-        continue;
-      }
-      jobs.adopt(job);
-      interrupted.push(job);
-    }
-    return interrupted;
-  }
-
-  /**
    * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
    * projector stops, the built file replaces the live one, the projector goes on from its
    * checkpoint); a rebuild whose file cannot be put in place has failed, and says why. Then every
