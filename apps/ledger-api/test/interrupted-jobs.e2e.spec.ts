@@ -434,4 +434,32 @@ describe('a job the API was running when it stopped', () => {
       await a.close();
     }
   }, 60_000);
+
+  it("a queued job that another API recorded interrupted, never started (this one paused past its lease), does not start when its turn comes: its record stays true; a synchronous route waiting on it answers its failure", async () => {
+    const t = await startTestApp('baseline', readModels('paused-queue'), { jobWorker: { file: neverAnswers } });
+    try {
+      const leases = t.app.get(InstanceLeases);
+      const jobs = t.app.get(AuditJobs);
+      const holding = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const answer = t.as('auditor').get('/audit/digest').then((res) => res); // sent now
+      const queued = await until(async () => jobs.list().find((j) => j.kind === 'digest' && j.state === 'queued'));
+      await jobs.traced(queued.id);
+      // Meanwhile another API claimed this one's lease (as InstanceLeases.claimStale does) and recorded the queued job interrupted, never started.
+      const file = new Database(path.join(dir, 'paused-queue.sqlite.instances'));
+      file.prepare("UPDATE leases SET holder = 'claimer' WHERE id = ?").run(leases.id);
+      file.close();
+      await t.app.get(Ledger).recordAuditJob(
+        { jobId: queued.id, kind: 'digest', state: 'interrupted', requestedBy: queued.requestedBy, requestedAt: queued.requestedAt, startedAt: null, endedAt: '2026-11-27T10:00:01.000Z', positionThrough: null, params: {}, findings: {}, error: NEVER_STARTED },
+        { actor: 'api:startup' },
+      );
+      expect(leases.beat()).toBeDefined(); // this one's lease found lost
+      expect(await jobs.cancel(holding.id)).toBe(true); // the digest's turn
+      const res = await answer;
+      expect([res.status, res.body.code]).toEqual([500, 'JOB_FAILED']);
+      expect(res.body.message).toContain(`not run; its start could not be recorded: jobId: audit job ${queued.id} has its end recorded already (interrupted): it does not start`);
+      expect(await recordedIn(t, queued.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'interrupted']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });

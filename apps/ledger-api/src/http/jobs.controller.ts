@@ -298,9 +298,10 @@ export class JobService implements BeforeApplicationShutdown {
     const notStored = await this.jobs.traced(asked.id); // not run: the store's refusal is the answer
     if (notStored !== undefined) throw notStored;
     const job = await this.jobs.done(asked.id);
-    // Queued, then its start refused as it began to run: the store's refusal is the answer too (until the fourteenth session of 2026-11-27, a 500 JOB_FAILED).
+    // Queued, then its start refused as it began to run: the store's refusal is the answer too (until the fourteenth session of 2026-11-27, a 500 JOB_FAILED);
+    // the ledger's (its end recorded already, by another API while this one was paused) is the job's failure, not the request's fault.
     const refused = this.jobs.refusal(job.id);
-    if (refused !== undefined) throw refused;
+    if (refused !== undefined && !(refused instanceof DomainError)) throw refused;
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;

@@ -56,6 +56,14 @@ describe("the audit job decider: a job's start, before its end", () => {
 });
 
 describe("the audit job decider: a queued job's acceptance, before its start and its end", () => {
+  it('given a job accepted and then recorded interrupted (never started), when it starts, then it is refused naming jobId: a start after its end would make that record false', () => {
+    const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
+    const interrupted = { schemaVersion: 1 as const, ...job, kind: 'what-if', state: 'interrupted' as const, startedAt: null, findings: {}, positionThrough: null, error: 'no end was recorded, and it never started' };
+    expect(decide(auditJobStartDecider, 'job-1', [accepted, { type: 'AuditJobRecorded', data: interrupted }], { kind: 'RecordAuditJobStart', start })).toEqual({
+      refused: 'jobId: audit job job-1 has its end recorded already (interrupted): it does not start',
+    });
+  });
+
   it('given a job not yet accepted, when it is queued, then its acceptance is the event, as the job said it (no start)', () => {
     expect(decide(auditJobQueueDecider, 'job-1', [], { kind: 'RecordAuditJobQueued', queued })).toEqual({ then: [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...queued } }] });
   });

@@ -1,4 +1,5 @@
 import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1, LedgerEvent } from '../events';
+import { DomainError } from '../identifiers';
 import type { Decider } from './decider';
 import { checkResent } from './resent';
 
@@ -28,11 +29,20 @@ export interface AuditJobState {
 
 const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (event.type === 'AuditJobRecorded' ? { ...state, recorded: event.data } : state);
 
-/** A job's start: the first event of its stream (jobs recorded before 2026-11-27 have none), its end after it. */
+/**
+ * A job's start: the first event of its stream (jobs recorded before 2026-11-27 have none), or the
+ * second, after its acceptance; its end after it. A job whose end is recorded already does not
+ * start (since the fourteenth session of 2026-11-27): one accepted by an API that was then paused
+ * past its lease, which another API recorded interrupted, never started, would otherwise run after
+ * a record saying it never started.
+ */
 export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, { type: 'AuditJobStarted'; data: AuditJobStartedV1 }> = {
   initialState: (jobId) => ({ jobId, recorded: null }),
   evolve,
-  decide: (c) => [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...c.start } }],
+  decide: (c, state) => {
+    if (state.recorded) throw new DomainError('jobId', `audit job ${c.start.jobId} has its end recorded already (${state.recorded.state}): it does not start`);
+    return [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...c.start } }];
+  },
 };
 
 /** A queued job's acceptance: the first event of its stream, its start and its end after it. */
