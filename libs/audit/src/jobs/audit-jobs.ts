@@ -265,7 +265,7 @@ export class AuditJobs {
    */
   async close(): Promise<void> {
     this.closed = true;
-    // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
+    // Until nothing runs, waits or ends: a job that answered as it began is ending already.
     while (this.queue.length > 0 || this.workers.size > 0 || this.recording.size > 0 || this.ending.size > 0) {
       const ending = [...this.ending].map((id) => this.done(id));
       await Promise.all([...this.queue, ...this.workers.keys(), ...this.recording.keys()].map((id) => this.cancel(id)));
