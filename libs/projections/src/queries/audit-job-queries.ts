@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 
@@ -18,10 +19,18 @@ export class AuditJobQueries {
   /**
    * The file the live read models were rebuilt in (a rebuild job's `params.file`, renamed onto them
    * by its swap: Checkpoint.markRebuiltBy); undefined when they were not built so, or rebuilt in
-   * place since.
+   * place since. Read from the file at the read models' path as it is now, through a connection of
+   * its own (since the fourteenth session of 2026-11-27): after another process's swap, this
+   * process's connection is still on the file that swap replaced (deleted), which would say what
+   * was live before it.
    */
   rebuiltBy(): string | undefined {
-    return (this.rm.db.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
+    const now = new Database(this.rm.file, { fileMustExist: true, timeout: 5000 });
+    try {
+      return (now.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
+    } finally {
+      now.close();
+    }
   }
 
   /**
