@@ -5,7 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuditJobs, type AuditJob, type AuditJobParams } from '@ledger/audit';
-import { FactReusedError } from '@ledger/domain';
+import { DomainError, FactReusedError } from '@ledger/domain';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsNotOfStoreError } from '@ledger/projections';
@@ -83,7 +83,7 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
       async (instance) => {
         const jobs = await this.recordInterrupted(instance);
         if (jobs === undefined) return false;
-        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}`).join(', ')}`);
+        if (jobs.length > 0) this.log.warn(`recorded as interrupted, started or queued by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}${j.startedAt === null ? ' (never started)' : ''}`).join(', ')}`);
         return true;
       },
       () => this.closed,
@@ -96,8 +96,11 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
    * InstanceLeases), are recorded as `interrupted` (one that never started: `startedAt` null, error
    * NEVER_STARTED; a rebuild whose read models were swapped in: SWAPPED_IN), and shown with this
    * process's jobs. Once the read models hold the store's head as it is now (every start and end
-   * that process recorded). Answers them; undefined when the read models could not catch up (the
-   * jobs closed, the projector halted): nothing recorded.
+   * that process recorded). One listed as never started whose start is recorded before its end
+   * (that process resumed from a pause and started it: the end is refused, naming startedAt) is read
+   * again: recorded with its start if it started under `instance`, left alone if under another
+   * lease. Answers them; undefined when the read models could not catch up (the jobs closed, the
+   * projector halted): nothing (more) recorded, the lease kept for the next sweep.
    */
   private async recordInterrupted(instance: string): Promise<AuditJob[] | undefined> {
     const head = await this.store.headPosition();
@@ -105,6 +108,7 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
       if (this.jobs.isClosed || this.projector.halted) return undefined;
     }
     const interrupted: AuditJob[] = [];
+    let startedMeanwhile = false;
     for (const start of this.queries.unended(instance)) {
       if (this.jobs.get(start.jobId)) continue; // this process's own (its ids are new)
       // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
@@ -128,14 +132,19 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
           { actor: 'api:startup' },
         );
       } catch (err) {
-        if (!(err instanceof FactReusedError)) throw err;
-        this.log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+        if (err instanceof FactReusedError) this.log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+        else if (err instanceof DomainError && err.field === 'startedAt') startedMeanwhile = true;
+        else throw err;
         continue;
       }
       this.jobs.adopt(job);
       interrupted.push(job);
     }
-    return interrupted;
+    if (!startedMeanwhile) return interrupted;
+    // Listed as never started, started since (the API that queued it, resumed from a pause): read again, and record it as
+    // any started job of this lease, or leave it when it started under another (that API's new lease: it records its end).
+    const again = await this.recordInterrupted(instance);
+    return again && [...interrupted, ...again];
   }
 }
 

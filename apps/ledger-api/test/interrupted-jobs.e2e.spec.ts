@@ -396,6 +396,34 @@ describe('a job the API was running when it stopped', () => {
     }
   }, 60_000);
 
+  it("queued jobs of an API whose lease was claimed, started meanwhile (that API resumed from a pause) between the sweep's listing and its record, are not recorded 'never started' (refused: startedAt): read again, recorded interrupted with their start if started under that lease, left alone if under its new one", async () => {
+    const a = await startTestApp('baseline', readModels('resumed'));
+    const queued = (jobId: string) => ({ jobId, kind: 'verify', requestedBy: 'api:auditor', requestedAt: '2026-11-27T10:00:00.000Z', params: {}, instance: 'paused-api' });
+    for (const id of ['started-old-lease', 'started-new-lease', 'never-started']) await a.app.get(Ledger).recordAuditJobQueued(queued(id), { actor: 'api:auditor' });
+    await a.close();
+    const leases = new Database(path.join(dir, 'resumed.sqlite.instances'));
+    leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('paused-api', 0)").run();
+    leases.close();
+    const record = Ledger.prototype.recordAuditJob;
+    const spy = jest.spyOn(Ledger.prototype, 'recordAuditJob').mockImplementation(async function (this: Ledger, job, ctx) {
+      // The paused API, resumed, starts a queued job just after the sweep listed it as never started: before it noticed its lease lost, or after.
+      const instance = { 'started-old-lease': 'paused-api', 'started-new-lease': 'paused-api-renewed' }[job.jobId];
+      if (instance) await this.recordAuditJobStart({ ...queued(job.jobId), instance, startedAt: '2026-11-27T10:00:05.000Z' }, { actor: 'api:auditor' });
+      return record.call(this, job, ctx);
+    });
+    const b = await startTestApp('baseline', readModels('resumed'));
+    try {
+      expect(await ended(b, 'never-started')).toMatchObject({ state: 'interrupted', startedAt: null, error: NEVER_STARTED });
+      expect(await ended(b, 'started-old-lease')).toMatchObject({ state: 'interrupted', startedAt: '2026-11-27T10:00:05.000Z', error: INTERRUPTED });
+      expect(await recordedIn(b, 'started-new-lease')).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined]]);
+      expect((await b.as('auditor').get('/jobs/started-new-lease')).status).toBe(404);
+      expect(b.logs.filter((l) => l.includes('could not be recorded as interrupted'))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await b.close();
+    }
+  }, 60_000);
+
   it('a rebuild whose API stopped after its rebuilt read models were swapped in, before its end was recorded: its interrupted record says they were swapped in and are the live ones (until the fourteenth session of 2026-11-27 it could not tell)', async () => {
     const a = await startTestApp('baseline', readModels('swapped'));
     let release!: () => void;

@@ -23,9 +23,9 @@ describe('the audit job decider: a job that ended, in a stream of its own', () =
   });
 
   it("a job's stream holds nothing before it is recorded, and its record after", () => {
-    expect(auditJobDecider.initialState('job-1')).toEqual({ jobId: 'job-1', recorded: null });
+    expect(auditJobDecider.initialState('job-1')).toEqual({ jobId: 'job-1', started: false, recorded: null });
     const [event] = auditJobDecider.decide({ kind: 'RecordAuditJob', job }, auditJobDecider.initialState('job-1'));
-    expect(foldStream(auditJobDecider, 'job-1', [event])).toEqual({ jobId: 'job-1', recorded: { schemaVersion: 1, ...job } });
+    expect(foldStream(auditJobDecider, 'job-1', [event])).toEqual({ jobId: 'job-1', started: false, recorded: { schemaVersion: 1, ...job } });
   });
 });
 
@@ -49,7 +49,7 @@ describe("the audit job decider: a job's start, before its end", () => {
 
   it('given a job started, when it ends, then its record follows its start; the stream folds to the record', () => {
     const [started] = auditJobStartDecider.decide({ kind: 'RecordAuditJobStart', start }, auditJobStartDecider.initialState('job-1'));
-    expect(foldStream(auditJobDecider, 'job-1', [started])).toEqual({ jobId: 'job-1', recorded: null });
+    expect(foldStream(auditJobDecider, 'job-1', [started])).toEqual({ jobId: 'job-1', started: true, recorded: null });
     const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, findings: {}, positionThrough: null, error: 'the API stopped before the job ended' };
     expect(decide(auditJobDecider, 'job-1', [started], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
   });
@@ -68,9 +68,25 @@ describe("the audit job decider: a queued job's acceptance, before its start and
     expect(decide(auditJobQueueDecider, 'job-1', [], { kind: 'RecordAuditJobQueued', queued })).toEqual({ then: [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...queued } }] });
   });
 
+  it('given a job accepted and then started, when an end saying it never started (startedAt null) is recorded, then it is refused naming startedAt: its start is recorded', () => {
+    const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
+    const [started] = auditJobStartDecider.decide({ kind: 'RecordAuditJobStart', start }, foldStream(auditJobStartDecider, 'job-1', [accepted]));
+    const neverStarted = { ...job, kind: 'what-if', state: 'interrupted' as const, startedAt: null, findings: {}, positionThrough: null, error: 'no end was recorded, and it never started' };
+    expect(decide(auditJobDecider, 'job-1', [accepted, started], { kind: 'RecordAuditJob', job: neverStarted })).toEqual({
+      refused: 'startedAt: audit job job-1 has its start recorded: its end cannot say it never started (startedAt null)',
+    });
+  });
+
+  it('given a job accepted and then started, when it is recorded interrupted with its start, then its record follows its start', () => {
+    const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
+    const [started] = auditJobStartDecider.decide({ kind: 'RecordAuditJobStart', start }, foldStream(auditJobStartDecider, 'job-1', [accepted]));
+    const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, startedAt: start.startedAt, findings: {}, positionThrough: null, error: 'the API stopped before the job ended' };
+    expect(decide(auditJobDecider, 'job-1', [accepted, started], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
+  });
+
   it('given a job accepted and never started, when it is recorded interrupted, then its record follows its acceptance, no start', () => {
     const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
-    expect(foldStream(auditJobDecider, 'job-1', [accepted])).toEqual({ jobId: 'job-1', recorded: null });
+    expect(foldStream(auditJobDecider, 'job-1', [accepted])).toEqual({ jobId: 'job-1', started: false, recorded: null });
     const interrupted = { ...job, kind: 'what-if', state: 'interrupted' as const, startedAt: null, findings: {}, positionThrough: null, error: 'no end was recorded, and it never started' };
     expect(decide(auditJobDecider, 'job-1', [accepted], { kind: 'RecordAuditJob', job: interrupted })).toEqual({ then: [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...interrupted } }] });
   });

@@ -21,13 +21,20 @@ export interface RecordAuditJobQueued {
   queued: Omit<AuditJobQueuedV1, 'schemaVersion'>;
 }
 
-/** An audit job's stream (`auditjob-<job id>`): the job as recorded when it ended, or null before. */
+/** An audit job's stream (`auditjob-<job id>`): whether its start is recorded, and the job as recorded when it ended, or null before. */
 export interface AuditJobState {
   jobId: string;
+  started: boolean;
   recorded: AuditJobRecordedV1 | null;
 }
 
-const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (event.type === 'AuditJobRecorded' ? { ...state, recorded: event.data } : state);
+const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => {
+  if (event.type === 'AuditJobRecorded') return { ...state, recorded: event.data };
+  if (event.type === 'AuditJobStarted') return { ...state, started: true };
+  return state;
+};
+
+const initialState = (jobId: string): AuditJobState => ({ jobId, started: false, recorded: null });
 
 /**
  * A job's start: the first event of its stream (jobs recorded before 2026-11-27 have none), or the
@@ -37,7 +44,7 @@ const evolve = (state: AuditJobState, event: LedgerEvent): AuditJobState => (eve
  * a record saying it never started.
  */
 export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, { type: 'AuditJobStarted'; data: AuditJobStartedV1 }> = {
-  initialState: (jobId) => ({ jobId, recorded: null }),
+  initialState,
   evolve,
   decide: (c, state) => {
     if (state.recorded) throw new DomainError('jobId', `audit job ${c.start.jobId} has its end recorded already (${state.recorded.state}): it does not start`);
@@ -47,21 +54,27 @@ export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, {
 
 /** A queued job's acceptance: the first event of its stream, its start and its end after it. */
 export const auditJobQueueDecider: Decider<RecordAuditJobQueued, AuditJobState, { type: 'AuditJobQueued'; data: AuditJobQueuedV1 }> = {
-  initialState: (jobId) => ({ jobId, recorded: null }),
+  initialState,
   evolve,
   decide: (c) => [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...c.queued } }],
 };
 
 /**
- * A job ends once: its record is the stream's one event. The decider records what it is told; a
+ * A job ends once: its record is the stream's last event. The decider records what it is told,
+ * except an end saying it never started (`startedAt` null) after its start is recorded (since the
+ * fourteenth session of 2026-11-27: a sweep that listed a queued job, then recorded it while the
+ * API that queued it, resumed from a pause, started it, would otherwise write a false record). A
  * second recording of the same job id writes nothing because its event id is named by the job id
  * (libs/ledger/src/commands/audit-job.ts, and the handler's idempotency by event id), and is
  * answered "recorded before" only when it is what was recorded (checkAuditJobResent).
  */
 export const auditJobDecider: Decider<RecordAuditJob, AuditJobState, { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }> = {
-  initialState: (jobId) => ({ jobId, recorded: null }),
+  initialState,
   evolve,
-  decide: (c) => [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...c.job } }],
+  decide: (c, state) => {
+    if (state.started && c.job.startedAt === null) throw new DomainError('startedAt', `audit job ${c.job.jobId} has its start recorded: its end cannot say it never started (startedAt null)`);
+    return [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...c.job } }];
+  },
 };
 
 /**
