@@ -34,16 +34,16 @@ describe('the store locked by another connection', () => {
       expect([job.status, job.body.code]).toEqual([503, 'STORE_BUSY']);
       expect(await t.store.headPosition()).toBe(before);
       lock.exec('COMMIT');
-      // The job never ran; its end is recorded once the lock is let go.
+      // The job never ran; its end, recorded once the lock is let go, says it never started (startedAt null).
       const [notRun] = t.app.get(AuditJobs).list();
       const ended = await t.app.get(AuditJobs).done(notRun.id);
-      expect(ended).toMatchObject({ kind: 'verify', state: 'failed', error: expect.stringMatching(/^not run; its start could not be recorded: store busy: /) });
+      expect(ended).toMatchObject({ kind: 'verify', state: 'failed', startedAt: null, error: expect.stringMatching(/^not run; its start could not be recorded: store busy: /) });
       let recorded: unknown[] = [];
       for (let i = 0; i < 500 && recorded.length === 0; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 20)); // the read models catching up
         recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items;
       }
-      expect(recorded).toEqual([expect.objectContaining({ jobId: notRun.id, state: 'failed' })]);
+      expect(recorded).toEqual([expect.objectContaining({ jobId: notRun.id, state: 'failed', startedAt: null })]);
       await t.as('intake').post('/service-requests', { requestId: `${NO_A}:${ESME}:1`, srv: '4.1.1' }).expect(200);
       await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202);
     } finally {

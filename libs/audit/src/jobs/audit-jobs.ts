@@ -402,6 +402,7 @@ export class AuditJobs {
     this.starts.delete(job.id);
     if (notTraced) {
       this.refused.set(job.id, notTraced.error);
+      ended.startedAt = null; // it never started (until the fourteenth session of 2026-11-27 its record said when it was to)
       ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
     }
     try {
