@@ -486,6 +486,7 @@ describe('a job the API was running when it stopped', () => {
       expect([res.status, res.body.code]).toEqual([500, 'JOB_FAILED']);
       expect(res.body.message).toContain(`not run; its start could not be recorded: jobId: audit job ${queued.id} has its end recorded already (interrupted): it does not start`);
       expect(await recordedIn(t, queued.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'interrupted']]);
+      expect(t.logs.filter((l) => l.includes('recorded before with other content'))).toEqual([]); // its failed end is not tried (until the fourteenth session's review: tried, refused, logged)
     } finally {
       await t.close();
     }

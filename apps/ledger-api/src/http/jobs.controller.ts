@@ -223,7 +223,7 @@ export class JobService implements BeforeApplicationShutdown {
    * under when another API claimed it (this one paused), which recorded the job interrupted.
    */
   static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
-    return async (job: AuditJob) => {
+    return async (job: AuditJob, refused?: unknown) => {
       const lost = leaseLost(job.id);
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
@@ -256,7 +256,10 @@ export class JobService implements BeforeApplicationShutdown {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
-      if (!job.record) return;
+      // Not recorded: a job that is part of a larger run; or one whose start the ledger refused, its end recorded already
+      // (by another API, while this one was paused): another end would only be refused (until the fourteenth session of
+      // 2026-11-27 it was tried, and logged as recorded before with other content).
+      if (!job.record || refused instanceof DomainError) return;
       // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal.
       const attempts = job.error?.startsWith('not run') ? <T>(append: () => Promise<T>) => append() : withRetries;
       await attempts(() => ledger.recordAuditJob(

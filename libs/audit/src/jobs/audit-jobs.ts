@@ -81,8 +81,11 @@ export interface AuditJobsOptions {
    * run`, as for onStarted).
    */
   onQueued?: (job: AuditJob) => unknown;
-  /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
-  onEnded?: (job: AuditJob) => unknown;
+  /**
+   * Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`)
+   * and finish its work; with `refused`, what onQueued or onStarted threw for a job that did not run.
+   */
+  onEnded?: (job: AuditJob, refused?: unknown) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
   keep?: number;
   /** The worker thread's entry (default: this library's, which runs the audit kinds). */
@@ -406,7 +409,7 @@ export class AuditJobs {
       ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
     }
     try {
-      await this.options.onEnded?.(ended);
+      await this.options.onEnded?.(ended, notTraced?.error);
     } catch (err) {
       ended.error = `${ended.error ? `${ended.error}; ` : ''}the job ended but could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
     }
