@@ -278,8 +278,13 @@ export class JobService implements BeforeApplicationShutdown {
         },
         { actor: job.requestedBy },
       )).catch((err: unknown) => {
+        // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
+        // (until the fourteenth session of 2026-11-27, in the job's error only, which nobody reads after an exit).
+        if (!(err instanceof FactReusedError)) {
+          log.error(`${job.kind} job ${job.id}: its end (${job.state}) could not be recorded: ${err instanceof Error ? err.message : String(err)}; an API on these read models records it interrupted once this one's lease goes stale`);
+          throw err;
+        }
         // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.
-        if (!(err instanceof FactReusedError)) throw err;
         if (lost === undefined) {
           log.error(err.message);
           throw err;
