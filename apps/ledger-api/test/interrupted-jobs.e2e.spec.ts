@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
 import { SqliteEventStore, StoreFullError, StoreUnavailableError } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
+import { AuditJobQueries } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
-import { INTERRUPTED, JobService } from '../src/http/jobs.controller';
+import { INTERRUPTED, JobService, NEVER_STARTED, SWAPPED_IN } from '../src/http/jobs.controller';
 import { startTestApp, useTestStore } from './test-app';
 
 /**
@@ -292,6 +293,200 @@ describe('a job the API was running when it stopped', () => {
         ['failed', 'not run; its start could not be recorded: store unreachable: connection refused'],
         ['failed', 'not run; its start could not be recorded: store out of space: database or disk is full'],
       ]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it('a job answered 202 queued has its acceptance in the store: an API stopped while it waited leaves it recorded interrupted, never started (until the fourteenth session of 2026-11-27 it left no trace: 404); one that began to run, as started', async () => {
+    const a = await startTestApp('baseline', readModels('queued'), { jobWorker: { file: neverAnswers } });
+    try {
+      // A's jobs under a lease of a process killed meanwhile (stale at once, as a closed one's): not A's own, which A renews.
+      jest.spyOn(a.app.get(InstanceLeases), 'startJob').mockReturnValue('killed-while-queued');
+      const first = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const ran = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const waited = (await a.as('auditor').post('/jobs', { kind: 'digest' }).expect(202)).body as AuditJob;
+      expect([first.state, ran.state, waited.state]).toEqual(['running', 'queued', 'queued']);
+      expect(await recordedIn(a, waited.id)).toEqual([['AuditJobQueued', undefined]]);
+      expect(await a.app.get(AuditJobs).cancel(first.id)).toBe(true); // the second begins to run
+      await until(async () => ((await recordedIn(a, ran.id)).length === 2 ? true : undefined));
+      const leases = new Database(path.join(dir, 'queued.sqlite.instances'));
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-while-queued', 0)").run();
+      leases.close();
+      const b = await startTestApp('baseline', readModels('queued'));
+      try {
+        expect(await ended(b, waited.id)).toMatchObject({ id: waited.id, kind: 'digest', state: 'interrupted', requestedAt: waited.requestedAt, startedAt: null, error: NEVER_STARTED });
+        expect(await ended(b, ran.id)).toMatchObject({ state: 'interrupted', requestedAt: ran.requestedAt, startedAt: expect.any(String), error: INTERRUPTED });
+        expect(await recordedIn(b, waited.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'interrupted']]);
+        expect(await recordedIn(b, ran.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined], ['AuditJobRecorded', 'interrupted']]);
+        const recorded = (await b.as('auditor').get('/jobs/recorded?kind=digest').expect(200)).body.items as Array<{ jobId: string }>;
+        expect(recorded.find((j) => j.jobId === waited.id)).toMatchObject({ state: 'interrupted', startedAt: null, positionThrough: null, error: NEVER_STARTED });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await a.close();
+    }
+  }, 60_000);
+
+  it('a queued job records its acceptance, then its start as it begins to run, then its end; one cancelled while it waits: its acceptance and its end, never a start', async () => {
+    const t = await startTestApp('baseline', readModels('queue'), { jobWorker: { file: neverAnswers } });
+    try {
+      const jobs = t.app.get(AuditJobs);
+      const first = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const second = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const third = (await t.as('auditor').post('/jobs', { kind: 'digest' }).expect(202)).body as AuditJob;
+      expect([first.state, second.state, third.state]).toEqual(['running', 'queued', 'queued']);
+      expect(await jobs.cancel(third.id)).toBe(true);
+      expect(await jobs.cancel(first.id)).toBe(true); // the second begins to run
+      await until(async () => ((await recordedIn(t, second.id)).length === 2 ? true : undefined));
+      expect(await jobs.cancel(second.id)).toBe(true);
+      expect(await recordedIn(t, first.id)).toEqual([['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+      expect(await recordedIn(t, second.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined], ['AuditJobRecorded', 'cancelled']]);
+      expect(await recordedIn(t, third.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'cancelled']]);
+      const ends = (await t.as('auditor').get('/jobs/recorded').expect(200)).body.items as Array<{ jobId: string; startedAt: string | null }>;
+      expect(ends.find((j) => j.jobId === third.id)?.startedAt).toBeNull();
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("POST /jobs of a job that would queue, whose acceptance the store refused: the store's answer (507), not 202, and the job never runs", async () => {
+    const t = await startTestApp('baseline', readModels('queue-refused'), { jobWorker: { file: neverAnswers } });
+    try {
+      jest.spyOn(t.app.get(Ledger), 'recordAuditJobQueued').mockRejectedValueOnce(new StoreFullError('database or disk is full'));
+      const running = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      expect((await t.as('auditor').post('/jobs', { kind: 'digest' }).expect(507)).body).toMatchObject({ code: 'STORE_OUT_OF_SPACE' });
+      const refused = await until(async () => {
+        const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as AuditJob[];
+        const digest = items.find((j) => j.kind === 'digest');
+        return digest && digest.state !== 'queued' && digest.state !== 'running' ? digest : undefined;
+      });
+      expect(refused).toMatchObject({ state: 'failed', startedAt: null, error: 'not run; its acceptance could not be recorded: store out of space: database or disk is full' });
+      expect(await t.app.get(AuditJobs).cancel(running.id)).toBe(true);
+      expect(await recordedIn(t, refused.id)).toEqual([['AuditJobRecorded', 'failed']]);
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("a synchronous route whose job queued, then had its start refused by the store as it began to run: the store's answer (507, 503), as POST /jobs gives (until the fourteenth session of 2026-11-27, 500 JOB_FAILED)", async () => {
+    const t = await startTestApp('baseline', readModels('sync-refused'), { jobWorker: { file: neverAnswers } });
+    try {
+      const ledger = t.app.get(Ledger);
+      const jobs = t.app.get(AuditJobs);
+      const recordStart = ledger.recordAuditJobStart.bind(ledger);
+      const refusals = [new StoreFullError('database or disk is full'), new StoreUnavailableError('connection refused')];
+      jest.spyOn(ledger, 'recordAuditJobStart').mockImplementation(async (start, ctx) => {
+        if (start.kind === 'verify') return recordStart(start, ctx); // the job that holds the thread
+        throw refusals.shift();
+      });
+      for (const [status, code] of [[507, 'STORE_OUT_OF_SPACE'], [503, 'STORE_UNREACHABLE']] as const) {
+        const holding = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+        const answer = t.as('auditor').get('/audit/digest').then((res) => res); // sent now
+        const queued = await until(async () => jobs.list().find((j) => j.kind === 'digest' && j.state === 'queued'));
+        await jobs.traced(queued.id);
+        expect(await jobs.cancel(holding.id)).toBe(true); // the digest's turn: its start refused
+        const res = await answer;
+        expect([res.status, res.body.code]).toEqual([status, code]);
+        expect(jobs.get(queued.id)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^not run; its start could not be recorded: /) });
+      }
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
+  it("queued jobs of an API whose lease was claimed, started meanwhile (that API resumed from a pause) between the sweep's listing and its record, are not recorded 'never started' (refused: startedAt): read again, recorded interrupted with their start if started under that lease, left alone if under its new one", async () => {
+    const a = await startTestApp('baseline', readModels('resumed'));
+    const queued = (jobId: string) => ({ jobId, kind: 'verify', requestedBy: 'api:auditor', requestedAt: '2026-11-27T10:00:00.000Z', params: {}, instance: 'paused-api' });
+    for (const id of ['started-old-lease', 'started-new-lease', 'never-started']) await a.app.get(Ledger).recordAuditJobQueued(queued(id), { actor: 'api:auditor' });
+    await a.close();
+    const leases = new Database(path.join(dir, 'resumed.sqlite.instances'));
+    leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('paused-api', 0)").run();
+    leases.close();
+    const record = Ledger.prototype.recordAuditJob;
+    const spy = jest.spyOn(Ledger.prototype, 'recordAuditJob').mockImplementation(async function (this: Ledger, job, ctx) {
+      // The paused API, resumed, starts a queued job just after the sweep listed it as never started: before it noticed its lease lost, or after.
+      const instance = { 'started-old-lease': 'paused-api', 'started-new-lease': 'paused-api-renewed' }[job.jobId];
+      if (instance) await this.recordAuditJobStart({ ...queued(job.jobId), instance, startedAt: '2026-11-27T10:00:05.000Z' }, { actor: 'api:auditor' });
+      return record.call(this, job, ctx);
+    });
+    const b = await startTestApp('baseline', readModels('resumed'));
+    try {
+      expect(await ended(b, 'never-started')).toMatchObject({ state: 'interrupted', startedAt: null, error: NEVER_STARTED });
+      expect(await ended(b, 'started-old-lease')).toMatchObject({ state: 'interrupted', startedAt: '2026-11-27T10:00:05.000Z', error: INTERRUPTED });
+      expect(await recordedIn(b, 'started-new-lease')).toEqual([['AuditJobQueued', undefined], ['AuditJobStarted', undefined]]);
+      expect((await b.as('auditor').get('/jobs/started-new-lease')).status).toBe(404);
+      expect(b.logs.filter((l) => l.includes('could not be recorded as interrupted'))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await b.close();
+    }
+  }, 60_000);
+
+  it('a rebuild whose API stopped after its rebuilt read models were swapped in, before its end was recorded: its interrupted record says they were swapped in and are the live ones (until the fourteenth session of 2026-11-27 it could not tell)', async () => {
+    const a = await startTestApp('baseline', readModels('swapped'));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      jest.spyOn(a.app.get(InstanceLeases), 'startJob').mockReturnValue('killed-after-swap');
+      const ledger = a.app.get(Ledger);
+      const record = ledger.recordAuditJob.bind(ledger);
+      let swapped!: () => void;
+      const reachedRecord = new Promise<void>((r) => (swapped = r));
+      jest.spyOn(ledger, 'recordAuditJob').mockImplementation(async (...args) => {
+        swapped(); // its read models are swapped in; the API "stops" before its end is recorded
+        await held;
+        return record(...args);
+      });
+      const rebuild = (await a.as('admin').post('/jobs', { kind: 'rebuild' }).expect(202)).body as AuditJob & { params: { file: string } };
+      await reachedRecord;
+      expect(a.app.get(AuditJobQueries).rebuiltBy()).toBe(rebuild.params.file);
+      // Another rebuild that was killed mid-build (its file never swapped in) on the same lease: recorded as any other.
+      await JobService.onStarted(ledger, () => 'killed-after-swap')(runningJob('rebuild-killed-mid-build', 'rebuild', { file: `${rebuild.params.file}-other` }));
+      const leases = new Database(path.join(dir, 'swapped.sqlite.instances'));
+      leases.prepare("INSERT INTO leases (id, heartbeat) VALUES ('killed-after-swap', 0)").run();
+      leases.close();
+      const b = await startTestApp('baseline', readModels('swapped'));
+      try {
+        expect(await ended(b, rebuild.id)).toMatchObject({ state: 'interrupted', error: SWAPPED_IN });
+        expect(await ended(b, 'rebuild-killed-mid-build')).toMatchObject({ state: 'interrupted', error: INTERRUPTED });
+        const recorded = (await b.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items as Array<{ jobId: string }>;
+        expect(recorded.find((j) => j.jobId === rebuild.id)).toMatchObject({ state: 'interrupted', findings: { swappedIn: true }, error: SWAPPED_IN });
+        expect(recorded.find((j) => j.jobId === 'rebuild-killed-mid-build')).toMatchObject({ state: 'interrupted', findings: {}, error: INTERRUPTED });
+      } finally {
+        await b.close();
+      }
+    } finally {
+      release();
+      await a.close();
+    }
+  }, 60_000);
+
+  it("a queued job that another API recorded interrupted, never started (this one paused past its lease), does not start when its turn comes: its record stays true; a synchronous route waiting on it answers its failure", async () => {
+    const t = await startTestApp('baseline', readModels('paused-queue'), { jobWorker: { file: neverAnswers } });
+    try {
+      const leases = t.app.get(InstanceLeases);
+      const jobs = t.app.get(AuditJobs);
+      const holding = (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body as AuditJob;
+      const answer = t.as('auditor').get('/audit/digest').then((res) => res); // sent now
+      const queued = await until(async () => jobs.list().find((j) => j.kind === 'digest' && j.state === 'queued'));
+      await jobs.traced(queued.id);
+      // Meanwhile another API claimed this one's lease (as InstanceLeases.claimStale does) and recorded the queued job interrupted, never started.
+      const file = new Database(path.join(dir, 'paused-queue.sqlite.instances'));
+      file.prepare("UPDATE leases SET holder = 'claimer' WHERE id = ?").run(leases.id);
+      file.close();
+      await t.app.get(Ledger).recordAuditJob(
+        { jobId: queued.id, kind: 'digest', state: 'interrupted', requestedBy: queued.requestedBy, requestedAt: queued.requestedAt, startedAt: null, endedAt: '2026-11-27T10:00:01.000Z', positionThrough: null, params: {}, findings: {}, error: NEVER_STARTED },
+        { actor: 'api:startup' },
+      );
+      expect(leases.beat()).toBeDefined(); // this one's lease found lost
+      expect(await jobs.cancel(holding.id)).toBe(true); // the digest's turn
+      const res = await answer;
+      expect([res.status, res.body.code]).toEqual([500, 'JOB_FAILED']);
+      expect(res.body.message).toContain(`not run; its start could not be recorded: jobId: audit job ${queued.id} has its end recorded already (interrupted): it does not start`);
+      expect(await recordedIn(t, queued.id)).toEqual([['AuditJobQueued', undefined], ['AuditJobRecorded', 'interrupted']]);
+      expect(t.logs.filter((l) => l.includes('recorded before with other content'))).toEqual([]); // its failed end is not tried (until the fourteenth session's review: tried, refused, logged)
     } finally {
       await t.close();
     }

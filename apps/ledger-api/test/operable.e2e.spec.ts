@@ -264,4 +264,30 @@ describe('shutdown with requests in flight', () => {
       fs.rmSync(t.dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('counts many requests pipelined on one connection with one close listener on it, not one each (past 10, Node warned MaxListenersExceededWarning: until the fourteenth session of 2026-11-27)', async () => {
+    const t = await startTestApp();
+    try {
+      // The server's side of the connection: its close listeners at their most, while the requests are in flight.
+      let most = 0;
+      let ours = 0;
+      t.app.getHttpServer().once('connection', (socket: net.Socket) => {
+        ours = socket.listenerCount('close');
+        socket.on('newListener', (event) => {
+          if (event === 'close') most = Math.max(most, socket.listenerCount('close') + 1);
+        });
+      });
+      const port = Number(new URL(await t.app.getUrl()).port);
+      const pipelined = connect(port);
+      pipelined.socket.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(20));
+      for (let i = 0; i < 500 && (pipelined.answered().match(/HTTP\/1\.1 200 /g) ?? []).length < 20; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((pipelined.answered().match(/HTTP\/1\.1 200 /g) ?? []).length).toBe(20);
+      expect(most - ours).toBeLessThanOrEqual(2); // the drain's one, and Node's own
+      expect(t.app.get((await import('../src/http/drain')).HttpDrain).requestsInFlight).toBe(0);
+      pipelined.socket.end();
+      await pipelined.closed;
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
 });

@@ -142,7 +142,12 @@ export interface AuditJobRecordedV1 {
   schemaVersion: 1;
   jobId: string;
   kind: string;
-  /** `interrupted` (since 2026-11-27): its start was recorded (AuditJobStarted), and the API that ran it stopped before it ended; recorded when that API started again. */
+  /**
+   * `interrupted` (since 2026-11-27): its start (AuditJobStarted), or its acceptance into the queue
+   * (AuditJobQueued, since the fourteenth session; `startedAt` null: it never started), was recorded
+   * and no end: the API stopped first, or could not record its end; recorded later by an API on its
+   * read models.
+   */
   state: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   requestedBy: string;
   requestedAt: Instant;
@@ -175,6 +180,25 @@ export interface AuditJobStartedV1 {
   instance: string;
 }
 
+/**
+ * An audit job accepted and queued (since 2026-11-27, fourteenth session): asked for while the
+ * jobs' threads were taken, so it waits; the first event of its stream, recorded before the API
+ * answers it `202 queued`. Its start (AuditJobStarted) follows as it begins to run, then its end
+ * (AuditJobRecorded). So a job whose API stopped while it waited leaves a trace, recorded as
+ * `interrupted` (never started) later by an API on its read models. A job that runs at once has
+ * no acceptance: its start is its first event. `instance`: the API process it was accepted by.
+ */
+export interface AuditJobQueuedV1 {
+  schemaVersion: 1;
+  jobId: string;
+  kind: string;
+  requestedBy: string;
+  requestedAt: Instant;
+  /** What it asked (rule set, filter, position). */
+  params: Record<string, unknown>;
+  instance: string;
+}
+
 export type LedgerEvent =
   | { type: 'UserRoleRegistered'; data: UserRoleRegisteredV1 }
   | { type: 'DeviceInventoryChanged'; data: DeviceInventoryChangedV1 }
@@ -182,7 +206,8 @@ export type LedgerEvent =
   | { type: 'CertificatePlaced'; data: CertificatePlacedV1 }
   | { type: 'ServiceRequestEvaluated'; data: ServiceRequestEvaluatedV1 }
   | { type: 'AuditJobRecorded'; data: AuditJobRecordedV1 }
-  | { type: 'AuditJobStarted'; data: AuditJobStartedV1 };
+  | { type: 'AuditJobStarted'; data: AuditJobStartedV1 }
+  | { type: 'AuditJobQueued'; data: AuditJobQueuedV1 };
 
 export type LedgerEventType = LedgerEvent['type'];
 export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
@@ -193,6 +218,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'ServiceRequestEvaluated',
   'AuditJobRecorded',
   'AuditJobStarted',
+  'AuditJobQueued',
 ];
 
 /** The schema versions this code reads, per type; the last is the one it writes (see each type for when an older one is still written). */
@@ -204,6 +230,7 @@ const KNOWN_VERSIONS: Record<LedgerEventType, readonly number[]> = {
   ServiceRequestEvaluated: [1, 2, 3],
   AuditJobRecorded: [1],
   AuditJobStarted: [1],
+  AuditJobQueued: [1],
 };
 
 const CURRENT_VERSION: Record<LedgerEventType, number> = {
@@ -214,6 +241,7 @@ const CURRENT_VERSION: Record<LedgerEventType, number> = {
   ServiceRequestEvaluated: 3,
   AuditJobRecorded: 1,
   AuditJobStarted: 1,
+  AuditJobQueued: 1,
 };
 
 /**

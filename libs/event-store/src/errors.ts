@@ -68,6 +68,29 @@ export class StoreFullError extends Error {
 }
 
 /**
+ * Another connection held the SQLite store's lock past the writer's wait (its busy timeout, 5 s):
+ * SQLITE_BUSY or SQLITE_LOCKED (a backup, an `sqlite3` shell holding a transaction). Nothing of the
+ * append was written; it can be sent again once the lock is let go.
+ */
+export class StoreBusyError extends Error {
+  override readonly name = 'StoreBusyError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(`store busy: ${message} (another connection holds its lock: a backup, an sqlite3 shell?); nothing was written, try again`);
+  }
+}
+
+/** SQLite's SQLITE_BUSY or SQLITE_LOCKED (and their extended codes): another connection's lock. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** SQLite's SQLITE_FULL: a full disk, or a size limit reached (a store's append, a file a rebuild writes). */
+export function isFull(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'SQLITE_FULL';
+}
+
+/**
  * A SQLite store's subscription found another event, or none, at the position of the event it last
  * delivered (or was started after: `fromEvent`): the log it follows was rewritten under it (rows
  * removed, by a restore in place or a hand edit, and others written at their positions). It ends

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventIdConflictError, PartialIdempotencyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, isBusy, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type { AppendResult, ExpectedRevision } from './event-store.port';
 import { canonicalJson } from './hash-chain';
 
@@ -209,13 +209,16 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
 
 const storedText = (v: string | Buffer): string | undefined => (typeof v === 'string' ? v : isUtf8(v) ? v.toString('utf8') : undefined);
 
-export function isFull(err: unknown): boolean {
-  return (err as { code?: string })?.code === 'SQLITE_FULL';
-}
-
-/** SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; other errors as they are. */
+/**
+ * SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; SQLITE_BUSY and
+ * SQLITE_LOCKED (another connection's lock held past the busy timeout) as StoreBusyError (since
+ * 2026-11-27, fourteenth session: until then SQLite's bare "database is locked", a 500 in the API);
+ * other errors as they are.
+ */
 export function storeError(err: unknown, file: string): unknown {
-  return isFull(err) ? new StoreFullError(`${file}: ${(err as Error).message}`, err) : err;
+  if (isFull(err)) return new StoreFullError(`${file}: ${(err as Error).message}`, err);
+  if (isBusy(err)) return new StoreBusyError(`${file}: ${(err as Error).message}`, err);
+  return err;
 }
 
 /**

@@ -138,6 +138,19 @@ describe('Ledger command handlers', () => {
     expect(stored.map((e) => toLedgerEvent(e).data)).toEqual([{ schemaVersion: 1, ...job }]);
   });
 
+  it("an audit job's start or acceptance sent again (same job id) writes nothing: the same is answered as the first, another is refused naming jobId (until the fourteenth session of 2026-11-27 it was answered as the first)", async () => {
+    const queued = { jobId: 'job-2', kind: 'verify', requestedBy: 'api:auditor', requestedAt: '2024-03-01T00:00:00.000Z', params: {}, instance: 'api-1' };
+    const start = { ...queued, startedAt: '2024-03-01T00:00:00.500Z' };
+    expect((await ledger.recordAuditJobQueued(queued, ctx)).written).toBe(true);
+    expect((await ledger.recordAuditJobQueued({ ...queued }, ctx)).written).toBe(false);
+    await expect(ledger.recordAuditJobQueued({ ...queued, params: { at: '3' } }, ctx)).rejects.toThrow(/^jobId: the acceptance of audit job job-2 was recorded before with other content \(it differs in params.at\)/);
+    expect((await ledger.recordAuditJobStart(start, ctx)).written).toBe(true);
+    expect((await ledger.recordAuditJobStart({ ...start }, ctx)).written).toBe(false);
+    await expect(ledger.recordAuditJobStart({ ...start, startedAt: '2024-03-01T00:00:01.000Z', instance: 'api-2' }, ctx)).rejects.toThrow(/^jobId: the start of audit job job-2 was recorded before with other content \(it differs in instance, startedAt\)/);
+    const stored = await read(auditJobStream('job-2'));
+    expect(stored.map((e) => toLedgerEvent(e).data)).toEqual([{ schemaVersion: 1, ...queued }, { schemaVersion: 1, ...start }]);
+  });
+
   it('refuses bad input before writing, naming the field', async () => {
     const before = await store.headPosition();
     await expect(ledger.recordRegistration({ mpxn: '1412345678902', responsibility: 'supplier', partyUserId: NO_A, effectiveFrom: '2020-01-01', recordId: 'X' }, ctx)).rejects.toThrow(/^mpxn: .*check digit/);

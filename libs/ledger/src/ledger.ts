@@ -4,6 +4,7 @@ import {
   parseRecordRegistration,
   parseRegisterUserRole,
   type AuditJobRecordedV1,
+  type AuditJobQueuedV1,
   type AuditJobStartedV1,
   type ChangeInventoryInput,
   type LedgerCommand,
@@ -16,7 +17,7 @@ import {
 } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
 import { CommandHandler, type CommandWiring, type Handled } from './commands/handler';
-import { recordAuditJob, recordAuditJobStart } from './commands/audit-job';
+import { recordAuditJob, recordAuditJobQueued, recordAuditJobStart } from './commands/audit-job';
 import { changeInventory, placeCertificate } from './commands/device';
 import { recordRegistration } from './commands/meter-point';
 import { submitResult, submitServiceRequest, type SubmitResult } from './commands/service-request';
@@ -95,6 +96,11 @@ export class Ledger {
     return this.execute({ kind: 'RecordAuditJobStart', start }, ctx);
   }
 
+  /** Records a queued audit job's acceptance (idempotent by job id), the first event of its stream: its start and end follow it. */
+  async recordAuditJobQueued(queued: Omit<AuditJobQueuedV1, 'schemaVersion'>, ctx: CommandContext): Promise<CommandResult> {
+    return this.execute({ kind: 'RecordAuditJobQueued', queued }, ctx);
+  }
+
   private handle(command: RecordCommand, ctx: CommandContext): Promise<Handled> {
     const run = <C, S>(wiring: CommandWiring<C, S>, c: C) => this.commands.handle(wiring, c, ctx);
     switch (command.kind) {
@@ -110,6 +116,8 @@ export class Ledger {
         return run(recordAuditJob, command);
       case 'RecordAuditJobStart':
         return run(recordAuditJobStart, command);
+      case 'RecordAuditJobQueued':
+        return run(recordAuditJobQueued, command);
     }
   }
 }

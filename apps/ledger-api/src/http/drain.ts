@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AuditJobs } from '@ledger/audit';
 
 /**
@@ -27,6 +28,8 @@ export const DRAIN_MS = 8_000;
 export class HttpDrain implements OnModuleDestroy {
   private readonly log = new Logger('ledger-api');
   private readonly inFlight = new Set<ServerResponse>();
+  /** Each connection's requests in flight, with one 'close' listener per connection however many are pipelined on it (one per request warned MaxListenersExceededWarning past 10: until 2026-11-27, fourteenth session). */
+  private readonly bySocket = new WeakMap<Socket, Set<ServerResponse>>();
   private draining = false;
   private drained: (() => void) | undefined;
 
@@ -54,16 +57,28 @@ export class HttpDrain implements OnModuleDestroy {
       return;
     }
     this.inFlight.add(res);
-    const done = () => {
-      res.off('close', done);
-      req.socket.off('close', done);
-      this.inFlight.delete(res);
-      if (this.inFlight.size === 0) this.drained?.();
-    };
-    res.on('close', done);
-    req.socket.on('close', done); // a reply queued behind another on its connection gets no 'close' of its own when the connection closes
+    const socket = req.socket;
+    let onSocket = this.bySocket.get(socket);
+    if (!onSocket) {
+      const pending = (onSocket = new Set());
+      this.bySocket.set(socket, pending);
+      // A reply queued behind another on its connection gets no 'close' of its own when the connection closes.
+      socket.once('close', () => {
+        this.bySocket.delete(socket);
+        for (const r of pending) this.answered(r);
+      });
+    }
+    onSocket.add(res);
+    res.once('close', () => {
+      onSocket.delete(res);
+      this.answered(res);
+    });
     next();
   };
+
+  private answered(res: ServerResponse): void {
+    if (this.inFlight.delete(res) && this.inFlight.size === 0) this.drained?.();
+  }
 
   async onModuleDestroy(): Promise<void> {
     this.draining = true;

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type Exception
 import { JobsClosedError } from '@ledger/audit';
 import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
-import { AppendTooLargeError, EventIdConflictError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
+import { AppendTooLargeError, EventIdConflictError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
 import { JobEndedError } from './jobs.controller';
 
@@ -13,7 +13,7 @@ import { JobEndedError } from './jobs.controller';
  * again with other content (a FactReusedError: a RequestID, a record id, a placement), or after
  * another fact at its instant (FactChangedSinceError), a 409; a stored event the code cannot read a 500 with code
  * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
- * a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507, and so a job that failed
+ * a busy one (another connection's lock), a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507, and so a job that failed
  * for want of space (a rebuild on a full disk).
  */
 @Catch()
@@ -30,6 +30,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);
     if (err instanceof StoreUnavailableError) return send(503, 'Service Unavailable', err.message, { code: 'STORE_UNREACHABLE' });
+    if (err instanceof StoreBusyError) return send(503, 'Service Unavailable', err.message, { code: 'STORE_BUSY' });
     if (err instanceof StreamContentionError) return send(503, 'Service Unavailable', err.message, { code: 'STREAM_CONTENTION' });
     if (err instanceof JobsClosedError) return send(503, 'Service Unavailable', err.message, { code: 'SHUTTING_DOWN' });
     if (err instanceof StoreFullError) return send(507, 'Insufficient Storage', err.message, { code: 'STORE_OUT_OF_SPACE' });

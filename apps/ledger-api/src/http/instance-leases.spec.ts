@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS, recordStaleLeases } from './instance-leases';
+import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS, OPEN_BUSY_MS, recordStaleLeases } from './instance-leases';
 
 /** Processes on one read-model file, each a lease of its own: a stopped one's taken over once, a live one's never. */
 describe('the API instance leases on one read-model file', () => {
@@ -127,6 +129,45 @@ describe('the API instance leases on one read-model file', () => {
       watcher.close();
     }
   });
+
+  it("given another connection holding a lock on the leases file at shutdown (a backup), then close() waits for it (up to OPEN_BUSY_MS), and the lease is stale at once for the next start (until the fourteenth session of 2026-11-27 it gave up after LEASE_BUSY_MS: the next start watched it for a minute)", async () => {
+    const closing = new InstanceLeases(path.join(dir, 'locked-at-close.sqlite'), clock, monotonic);
+    // The lock, on another thread (close() blocks this one), held for 500 ms.
+    const holder = new Worker(
+      `const Database = require('better-sqlite3'); const { parentPort, workerData } = require('node:worker_threads');
+       const db = new Database(workerData); db.exec('BEGIN EXCLUSIVE'); parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500); db.exec('COMMIT'); db.close();`,
+      { eval: true, workerData: path.join(dir, 'locked-at-close.sqlite.instances') },
+    );
+    await once(holder, 'message');
+    closing.close();
+    await once(holder, 'exit');
+    const next = new InstanceLeases(path.join(dir, 'locked-at-close.sqlite'), clock, monotonic);
+    try {
+      expect(next.claimStale()).toBe(closing.id);
+    } finally {
+      next.close();
+    }
+  }, 30_000);
+
+  it('given the leases file locked past the wait, then a release gives up after LEASE_BUSY_MS, and close() after OPEN_BUSY_MS, each with an error naming the file; the lease stays held for the next sweep, and the connection is closed', () => {
+    const killed = new InstanceLeases(path.join(dir, 'locked-release.sqlite'), clock, monotonic);
+    const claimer = new InstanceLeases(path.join(dir, 'locked-release.sqlite'), clock, monotonic);
+    killed.close();
+    const stale = claimer.claimStale()!;
+    const shell = new Database(path.join(dir, 'locked-release.sqlite.instances'));
+    const locked = `the API's instance leases file ${path.join(dir, 'locked-release.sqlite.instances')} is locked by another connection (an sqlite3 shell, a backup?): `;
+    try {
+      shell.exec('BEGIN EXCLUSIVE');
+      expect(() => claimer.release(stale)).toThrow(`${locked}releasing a lease whose jobs are recorded gave up after ${LEASE_BUSY_MS} ms, to try again at the next heartbeat`);
+      expect(claimer.claimed()).toEqual([stale]);
+      expect(() => claimer.close()).toThrow(`${locked}expiring its leases at shutdown gave up after ${OPEN_BUSY_MS} ms, their jobs are recorded once they go stale, as a killed process's`);
+      expect(() => claimer.beat()).toThrow(/The database connection is not open/);
+    } finally {
+      shell.exec('COMMIT');
+      shell.close();
+    }
+  }, 30_000);
 
   it("given another connection holding a lock on the leases file (an sqlite3 shell, a backup), then a renewal or a claim gives up after LEASE_BUSY_MS, not the 5 s a start-up waits, with an error naming the file; a start-up's error names it too", () => {
     const leases = new InstanceLeases(path.join(dir, 'f.sqlite'), clock, monotonic);

@@ -12,7 +12,8 @@ export const LEASE_STALE_MS = 60_000;
  * later, well within LEASE_STALE_MS. Opening the file at start-up waits OPEN_BUSY_MS.
  */
 export const LEASE_BUSY_MS = 100;
-const OPEN_BUSY_MS = 5_000;
+/** How long opening the file at start-up, and expiring the leases at shutdown (close), wait for another connection's lock: no request is served meanwhile. */
+export const OPEN_BUSY_MS = 5_000;
 
 /**
  * The API instances on one read-model file, each process a lease of its own: the id it records
@@ -161,28 +162,39 @@ export class InstanceLeases {
     return [...this.held];
   }
 
-  /** A claimed lease whose jobs are recorded: removed. */
+  /** A claimed lease whose jobs are recorded: removed (the file locked past LEASE_BUSY_MS: an error naming it, the lease still held, released by the next sweep). */
   release(id: string): void {
-    this.db.prepare('DELETE FROM leases WHERE id = ? AND holder = ?').run(id, this.holder);
+    this.unlessLocked('releasing a lease whose jobs are recorded', () => this.db.prepare('DELETE FROM leases WHERE id = ? AND holder = ?').run(id, this.holder));
     this.held.delete(id);
   }
 
-  /** At shutdown, once this process's jobs have ended: its lease, and those it holds, stale at once (the next start records what they left unended). */
+  /**
+   * At shutdown, once this process's jobs have ended: its lease, and those it holds, stale at once
+   * (the next start records what they left unended). The file locked by another connection is
+   * waited for OPEN_BUSY_MS (nothing is served by then), then given up with an error naming it (the
+   * leases then go stale after LEASE_STALE_MS, as a killed process's); the connection is closed
+   * either way. Until the fourteenth session of 2026-11-27 it gave up after LEASE_BUSY_MS with
+   * SQLite's bare "database is locked", and left the connection open.
+   */
   close(): void {
-    const expire = this.db.prepare('UPDATE leases SET heartbeat = 0 WHERE id = ? AND holder = ?');
-    for (const id of [this.current, ...this.held]) expire.run(id, this.holder);
-    this.db.close();
+    try {
+      this.db.pragma(`busy_timeout = ${OPEN_BUSY_MS}`);
+      const expire = this.db.prepare('UPDATE leases SET heartbeat = 0 WHERE id = ? AND holder = ?');
+      this.unlessLocked('expiring its leases at shutdown', () => this.db.transaction(() => [this.current, ...this.held].forEach((id) => expire.run(id, this.holder)))(), 'their jobs are recorded once they go stale, as a killed process\'s');
+    } finally {
+      this.db.close();
+    }
   }
 
-  /** Runs `run`; the leases file locked by another connection past LEASE_BUSY_MS: an error that says so, and names the file. */
-  private unlessLocked<T>(what: string, run: () => T): T {
+  /** Runs `run`; the leases file locked by another connection past the wait: an error that says so, and names the file. */
+  private unlessLocked<T>(what: string, run: () => T, then = 'to try again at the next heartbeat'): T {
     try {
       return run();
     } catch (err) {
       if (!isBusy(err)) throw err;
       // Nobody could renew while the file was locked: a heartbeat seen unchanged meanwhile says nothing of its process.
       this.seen.clear();
-      throw new Error(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, to try again at the next heartbeat`);
+      throw new Error(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, ${then}`);
     }
   }
 

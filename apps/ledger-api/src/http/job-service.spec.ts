@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
 import { AuditJobs, type AuditJob } from '@ledger/audit';
+import { DomainError } from '@ledger/domain';
 import type { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { ReadModelDb, type Projector } from '@ledger/projections';
@@ -43,6 +45,43 @@ describe('a synchronous route whose job another caller cancels', () => {
       await service.beforeApplicationShutdown();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('an end record the store refuses through every try', () => {
+  it('is logged once, naming the job (at shutdown too, when nobody reads its error after), and said in its error', async () => {
+    jest.useFakeTimers();
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      let tries = 0;
+      const ledger = { recordAuditJob: async () => Promise.reject(new Error(`store busy: attempt ${++tries}`)) } as unknown as Ledger;
+      const job: AuditJob = {
+        ...{ id: 'j-busy', kind: 'verify', params: {}, state: 'cancelled', requestedBy: 'api:auditor', record: true },
+        ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
+        ...{ progress: { done: 0, total: null, perSecond: null, expectedEnd: null } },
+      };
+      const ended = JobService.onEnded(ledger, {} as Projector, {} as ReadModelDb)(job).catch((err: Error) => err);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(await ended).toMatchObject({ message: 'store busy: attempt 5' });
+      expect(tries).toBe(5);
+      expect(logged.mock.calls).toEqual([[expect.stringMatching(/^verify job j-busy: its end \(cancelled\) could not be recorded: store busy: attempt 5; /)]]);
+    } finally {
+      logged.mockRestore();
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('the end record of a job that did not run', () => {
+  it('is not tried for a job whose start the ledger refused, its end recorded already (by another API): it would only be refused, and logged as recorded before with other content', async () => {
+    const recordAuditJob = jest.fn();
+    const job: AuditJob = {
+      ...{ id: 'j-ended', kind: 'digest', params: {}, state: 'failed', requestedBy: 'api:auditor', record: true },
+      ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: null, endedAt: '2026-11-27T08:01:00.000Z', error: 'not run; its start could not be recorded: jobId: ...' },
+      ...{ progress: { done: 0, total: null, perSecond: null, expectedEnd: null } },
+    };
+    await JobService.onEnded({ recordAuditJob } as unknown as Ledger, {} as Projector, {} as ReadModelDb)(job, new DomainError('jobId', 'audit job j-ended has its end recorded already (interrupted): it does not start'));
+    expect(recordAuditJob).not.toHaveBeenCalled();
   });
 });
 

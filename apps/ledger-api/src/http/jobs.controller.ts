@@ -133,6 +133,21 @@ const log = new Logger('jobs');
  */
 export const INTERRUPTED = 'no end was recorded: the API stopped before the job ended, or could not record its end (recorded later by an API on its read models)';
 
+/**
+ * Why a job accepted into the queue (AuditJobQueued) and never started is recorded as interrupted
+ * (`startedAt` null): it waited, and no end was recorded (since the fourteenth session of
+ * 2026-11-27: before, such a job left no trace).
+ */
+export const NEVER_STARTED = 'no end was recorded, and it never started: the API stopped while it was queued, or could not record its end (recorded later by an API on its read models)';
+
+/**
+ * Why a rebuild whose rebuilt read models were swapped in, and whose end was never recorded, is
+ * recorded as interrupted (findings `swappedIn: true`): the live read models, as the sweep finds
+ * them, are the ones it built (their `rebuilt_by` names its file: Checkpoint.markRebuiltBy). Until
+ * the fourteenth session of 2026-11-27 its record could not tell it from a rebuild killed mid-build.
+ */
+export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not record its end, after the read models it rebuilt were swapped in; they are the live ones, kept up since by the projector (recorded later by an API on its read models)';
+
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
@@ -178,6 +193,17 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
 export class JobService implements BeforeApplicationShutdown {
   constructor(readonly jobs: AuditJobs) {}
 
+  /** A queued job's acceptance, recorded before it is answered `202 queued` (a part of a larger run, `record: false`, is not): with `instance`, the API's lease it was accepted under (InstanceLeases.startJob). */
+  static onQueued(ledger: Ledger, instance: (jobId: string) => string) {
+    return async (job: AuditJob) => {
+      if (!job.record) return;
+      await ledger.recordAuditJobQueued(
+        { jobId: job.id, kind: job.kind, requestedBy: job.requestedBy, requestedAt: job.requestedAt, params: job.params as Record<string, unknown>, instance: instance(job.id) },
+        { actor: job.requestedBy },
+      );
+    };
+  }
+
   /** A job's start, recorded before it runs (a part of a larger run, `record: false`, is not): with `instance`, the API's lease it runs under (InstanceLeases.startJob). */
   static onStarted(ledger: Ledger, instance: (jobId: string) => string) {
     return async (job: AuditJob) => {
@@ -190,50 +216,6 @@ export class JobService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The jobs `instance` started and never ended, once its lease is claimed (its process was killed,
-   * or the machine stopped, while they ran: InstanceLeases), are recorded as `interrupted`, and
-   * shown with this process's jobs. Once the read models hold the store's head as it is now (every
-   * start and end that process recorded). Answers them; undefined when the read models could not
-   * catch up (the jobs closed, the projector halted): nothing recorded.
-   */
-  static async recordInterrupted(store: EventStore, projector: Projector, queries: AuditJobQueries, ledger: Ledger, jobs: AuditJobs, instance: string): Promise<AuditJob[] | undefined> {
-    const head = await store.headPosition();
-    while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
-      if (jobs.isClosed || projector.halted) return undefined;
-    }
-    const interrupted: AuditJob[] = [];
-    for (const start of queries.unended(instance)) {
-      if (jobs.get(start.jobId)) continue; // this process's own (its ids are new)
-      const job: AuditJob = {
-        id: start.jobId,
-        kind: start.kind,
-        params: start.params as AuditJobParams,
-        state: 'interrupted',
-        requestedBy: start.requestedBy,
-        record: true,
-        requestedAt: start.requestedAt,
-        startedAt: start.startedAt,
-        endedAt: new Date().toISOString(),
-        progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: INTERRUPTED,
-      };
-      try {
-        await ledger.recordAuditJob(
-          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: {}, error: INTERRUPTED },
-          { actor: 'api:startup' },
-        );
-      } catch (err) {
-        if (!(err instanceof FactReusedError)) throw err;
-        log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
-        continue;
-      }
-      jobs.adopt(job);
-      interrupted.push(job);
-    }
-    return interrupted;
-  }
-
-  /**
    * What happens when a job ends: a rebuild that succeeded puts its read models in place (the
    * projector stops, the built file replaces the live one, the projector goes on from its
    * checkpoint); a rebuild whose file cannot be put in place has failed, and says why. Then every
@@ -241,7 +223,7 @@ export class JobService implements BeforeApplicationShutdown {
    * under when another API claimed it (this one paused), which recorded the job interrupted.
    */
   static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
-    return async (job: AuditJob) => {
+    return async (job: AuditJob, refused?: unknown) => {
       const lost = leaseLost(job.id);
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
@@ -274,7 +256,10 @@ export class JobService implements BeforeApplicationShutdown {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
       }
-      if (!job.record) return;
+      // Not recorded: a job that is part of a larger run; or one whose start the ledger refused, its end recorded already
+      // (by another API, while this one was paused): another end would only be refused (until the fourteenth session of
+      // 2026-11-27 it was tried, and logged as recorded before with other content).
+      if (!job.record || refused instanceof DomainError) return;
       // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal.
       const attempts = job.error?.startsWith('not run') ? <T>(append: () => Promise<T>) => append() : withRetries;
       await attempts(() => ledger.recordAuditJob(
@@ -293,8 +278,13 @@ export class JobService implements BeforeApplicationShutdown {
         },
         { actor: job.requestedBy },
       )).catch((err: unknown) => {
+        // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
+        // (until the fourteenth session of 2026-11-27, in the job's error only, which nobody reads after an exit).
+        if (!(err instanceof FactReusedError)) {
+          log.error(`${job.kind} job ${job.id}: its end (${job.state}) could not be recorded: ${err instanceof Error ? err.message : String(err)}; an API on these read models records it interrupted once this one's lease goes stale`);
+          throw err;
+        }
         // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.
-        if (!(err instanceof FactReusedError)) throw err;
         if (lost === undefined) {
           log.error(err.message);
           throw err;
@@ -313,9 +303,13 @@ export class JobService implements BeforeApplicationShutdown {
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
-    const notStored = await this.jobs.startRecorded(asked.id); // not run: the store's refusal is the answer
+    const notStored = await this.jobs.traced(asked.id); // not run: the store's refusal is the answer
     if (notStored !== undefined) throw notStored;
     const job = await this.jobs.done(asked.id);
+    // Queued, then its start refused as it began to run: the store's refusal is the answer too (until the fourteenth session of 2026-11-27, a 500 JOB_FAILED);
+    // the ledger's (its end recorded already, by another API while this one was paused) is the job's failure, not the request's fault.
+    const refused = this.jobs.refusal(job.id);
+    if (refused !== undefined && !(refused instanceof DomainError)) throw refused;
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
@@ -370,14 +364,14 @@ export class JobsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded; a start the store refused: its error (507 full, 503 unreachable), the job not run' })
+  @ApiOperation({ summary: 'Start an audit job (verify, digest, what-if) on a worker thread; answers 202 with its id, once a running job has its start recorded, a queued one its acceptance; either refused by the store: its error (507 full, 503 unreachable), the job not run' })
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
     const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
-    // A job answered `running` has its start in the store (a queued one records it as it begins to run); one whose start
-    // could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
-    const notStored = await this.service.jobs.startRecorded(job.id);
+    // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
+    // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
+    const notStored = await this.service.jobs.traced(job.id);
     if (notStored !== undefined) throw notStored;
     return job;
   }

@@ -39,7 +39,7 @@ describe('a job ends only once its end handling (the swap of a rebuild, the reco
     await closing;
   });
 
-  it("close() waits for the end handling of a job that answered while close() was cancelling another", async () => {
+  it("close() waits for the end handling of every job, one that answered as close() began too", async () => {
     const answers = { file: path.join(dir, 'answers-later.js') };
     fs.writeFileSync(
       answers.file,
@@ -61,7 +61,7 @@ run(workerData);
         if ((job.params as { hang?: boolean }).hang) await bAnswered;
         else answered();
         await new Promise((r) => setTimeout(r, (job.params as { hang?: boolean }).hang ? 0 : 400));
-        ended.push(job.state === 'cancelled' ? 'A' : 'B');
+        ended.push((job.params as { hang?: boolean }).hang ? 'A' : 'B'); // B cancelled beside A (close() cancels all at once), or answered first: its end is waited for either way
       },
     });
     jobs.start('verify', { hang: true } as AuditJobParams, 'auditor');
@@ -435,7 +435,7 @@ describe("a job's start (onStarted) and its end", () => {
     // Until the review of 2026-11-27 (evening) such a job ran on ('it failed' here, its worker's own failure): a job killed then left nothing in the store.
     const beat = new SharedArrayBuffer(4);
     const notStored = jobs.start('verify', { fail: true, beat } as unknown as AuditJobParams, 'auditor');
-    expect(await jobs.startRecorded(notStored.id)).toEqual(new Error('store out of space'));
+    expect(await jobs.traced(notStored.id)).toEqual(new Error('store out of space'));
     expect(await jobs.done(notStored.id)).toMatchObject({ state: 'failed', error: 'not run; its start could not be recorded: store out of space' });
     expect(Atomics.load(new Int32Array(beat), 0)).toBe(0);
     expect(seen).toEqual([`started ${first.id}`, `ended ${first.id}`, `ended ${notStored.id}`]);
@@ -456,6 +456,54 @@ describe("a job's start (onStarted) and its end", () => {
     expect(jobs.get(job.id)).toMatchObject({ state: 'cancelled' });
     await new Promise((r) => setTimeout(r, 50));
     expect(Atomics.load(new Int32Array(beat), 0)).toBe(0);
+  });
+
+  it("a queued job's acceptance (onQueued) is recorded first: a job whose turn comes while it is being recorded starts only after it; one refused never runs, and fails saying so", async () => {
+    const seen: string[] = [];
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const jobs = new AuditJobs({
+      store: { kind: 'sqlite', path: ':memory:' },
+      worker,
+      onQueued: async (job) => {
+        if ((job.params as { refuse?: boolean }).refuse) throw new Error('store out of space');
+        await slow;
+        seen.push(`queued ${job.kind}`);
+      },
+      onStarted: (job) => void seen.push(`started ${job.kind}`),
+      onEnded: (job) => void seen.push(`ended ${job.kind}`),
+    });
+    const first = jobs.start('verify', {}, 'auditor');
+    const second = jobs.start('digest', {}, 'auditor');
+    const refused = jobs.start('what-if', { refuse: true } as unknown as AuditJobParams, 'auditor');
+    expect([first.state, second.state, refused.state]).toEqual(['running', 'queued', 'queued']);
+    expect(await jobs.traced(refused.id)).toEqual(new Error('store out of space'));
+    await jobs.done(first.id); // the digest's turn, its acceptance still being recorded
+    await new Promise((r) => setTimeout(r, 50));
+    expect([...seen].sort()).toEqual(['ended verify', 'ended what-if', 'started verify']);
+    release();
+    expect(await jobs.traced(second.id)).toBeUndefined();
+    expect(await jobs.done(second.id)).toMatchObject({ state: 'succeeded' });
+    expect(seen.slice(3)).toEqual(['queued digest', 'started digest', 'ended digest']);
+    expect(jobs.get(refused.id)).toMatchObject({ state: 'failed', startedAt: null, error: 'not run; its acceptance could not be recorded: store out of space' });
+    await jobs.close();
+  });
+
+  it('close() cancels the running and the queued jobs at once: each end (its record, with its retries) beside the others, not one after another', async () => {
+    const hangs = { file: path.join(dir, 'hangs.js') };
+    fs.writeFileSync(hangs.file, 'setInterval(() => {}, 1000);\n');
+    const entered: string[] = [];
+    let release!: () => void;
+    const recorded = new Promise<void>((r) => (release = r));
+    const jobs = new AuditJobs({ store: { kind: 'sqlite', path: ':memory:' }, worker: hangs, maxRunning: 2, onEnded: async (job) => (entered.push(`${job.kind} ${job.state}`), recorded) });
+    const started = ['verify', 'digest', 'what-if'].map((kind) => jobs.start(kind, {}, 'auditor'));
+    expect(started.map((j) => j.state)).toEqual(['running', 'running', 'queued']);
+    const closed = jobs.close();
+    for (let i = 0; i < 250 && entered.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect([...entered].sort()).toEqual(['digest cancelled', 'verify cancelled', 'what-if cancelled']); // every end under way before any is recorded
+    release();
+    await closed;
+    expect(started.map((j) => jobs.get(j.id)!.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
   it('adopt() shows an ended job this runner never ran, with its own', async () => {

@@ -68,13 +68,24 @@ export interface AuditJobsOptions {
   nice?: number;
   /**
    * Called once per job as it starts running, before its worker is given the job (it waits for
-   * this to settle): to record its start (see `record`). When it throws, the job does not run: it
-   * fails, `not run`, with what was thrown in its error (no job runs without its start in the
-   * store: a kill would leave no trace of it); startRecorded answers what was thrown.
+   * this to settle, and for onQueued's before it): to record its start (see `record`). When it
+   * throws, the job does not run: it fails, `not run`, with what was thrown in its error (no job
+   * runs without its start in the store: a kill would leave no trace of it); traced and refusal
+   * answer what was thrown.
    */
   onStarted?: (job: AuditJob) => unknown;
-  /** Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`) and finish its work. */
-  onEnded?: (job: AuditJob) => unknown;
+  /**
+   * Called once per job that is queued as it is asked for (it does not run at once): to record its
+   * acceptance (see `record`), so that a job answered `queued` leaves a trace before it runs. It
+   * begins to run only once this has settled; when it throws, the job does not run (it fails, `not
+   * run`, as for onStarted).
+   */
+  onQueued?: (job: AuditJob) => unknown;
+  /**
+   * Called once per job that ended (succeeded, failed or cancelled): to record it (see `record`)
+   * and finish its work; with `refused`, what onQueued or onStarted threw for a job that did not run.
+   */
+  onEnded?: (job: AuditJob, refused?: unknown) => unknown;
   /** Finished jobs kept in memory for GET (oldest dropped first). */
   keep?: number;
   /** The worker thread's entry (default: this library's, which runs the audit kinds). */
@@ -118,8 +129,10 @@ export class AuditJobs {
   private readonly cancelling = new Set<string>();
   /** Jobs whose end handling (onEnded) is under way: they still show their running state. */
   private readonly ending = new Set<string>();
-  /** Each running job's onStarted, settled: a failure's message. */
-  private readonly starts = new Map<string, Promise<{ error: unknown } | undefined>>();
+  /** Each job's trace being recorded (its onQueued, then its onStarted), settled: what was refused and why, else undefined. */
+  private readonly starts = new Map<string, Promise<Refused | undefined>>();
+  /** Jobs that did not run because their trace was refused: what onQueued or onStarted threw (the store's refusal). */
+  private readonly refused = new Map<string, unknown>();
   /** Jobs whose start is being recorded, not yet given to a worker: the threads each holds. */
   private readonly recording = new Map<string, number>();
   /** Workers terminated after their job answered (not kept idle): close() waits for their exit. */
@@ -158,6 +171,18 @@ export class AuditJobs {
     this.queue.push(job.id);
     this.updates.next(job);
     this.next();
+    const onQueued = this.options.onQueued;
+    if (job.state === 'queued' && onQueued) {
+      const accepted = (async () => void (await onQueued(job)))().catch((error: unknown): Refused => ({ what: 'acceptance', error }));
+      this.starts.set(job.id, accepted);
+      void accepted.then((refused) => {
+        const queued = this.queue.indexOf(job.id);
+        // Begun to run meanwhile (run waits for this, and does not run it) or cancelled: handled there.
+        if (!refused || queued < 0) return;
+        this.queue.splice(queued, 1);
+        void this.end(job, 'failed', { error: 'not run' });
+      });
+    }
     return job;
   }
 
@@ -192,12 +217,21 @@ export class AuditJobs {
   }
 
   /**
-   * Resolves once a job that began to run has its start recorded (onStarted settled): with what
-   * onStarted threw when its start could not be recorded (the job then does not run), else
-   * undefined; at once for a queued job, which records its start only as it begins to run.
+   * Resolves once the job's trace as it stands is in the store: a queued job's acceptance
+   * (onQueued), a running one's start (onStarted) too: with what was thrown when it could not be
+   * recorded (the job then does not run), else undefined.
    */
-  async startRecorded(id: string): Promise<unknown> {
-    return (await this.starts.get(id))?.error;
+  async traced(id: string): Promise<unknown> {
+    for (;;) {
+      const recording = this.starts.get(id);
+      const refused = await recording;
+      if (refused || this.starts.get(id) === recording) return refused?.error;
+    }
+  }
+
+  /** For a job that ended without running because its trace was refused (onQueued or onStarted threw): what was thrown; else undefined. */
+  refusal(id: string): unknown {
+    return this.refused.get(id);
   }
 
   /** Resolves with the job once it has ended (and was recorded). */
@@ -227,13 +261,17 @@ export class AuditJobs {
     return true;
   }
 
-  /** Cancels everything (at shutdown), and waits for the jobs whose end is being handled (a swap, a record) and for every worker it ended to exit. */
+  /**
+   * Cancels everything (at shutdown), all at once (each end, its record with its retries, beside
+   * the others': until the fourteenth session of 2026-11-27 one after another), and waits for the
+   * jobs whose end is being handled (a swap, a record) and for every worker it ended to exit.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    // Until nothing runs, waits or ends: a job may answer, and begin its end, while another is being cancelled.
+    // Until nothing runs, waits or ends: a job that answered as it began is ending already.
     while (this.queue.length > 0 || this.workers.size > 0 || this.recording.size > 0 || this.ending.size > 0) {
       const ending = [...this.ending].map((id) => this.done(id));
-      for (const id of [...this.queue, ...this.workers.keys(), ...this.recording.keys()]) await this.cancel(id);
+      await Promise.all([...this.queue, ...this.workers.keys(), ...this.recording.keys()].map((id) => this.cancel(id)));
       await Promise.all(ending);
     }
     await Promise.all([...this.idle.splice(0).map(({ worker }) => worker.terminate()), ...this.dropped]);
@@ -262,10 +300,8 @@ export class AuditJobs {
     const onStarted = this.options.onStarted;
     if (!onStarted) return this.launch(job, threads);
     this.recording.set(job.id, threads);
-    const recorded = (async () => onStarted(job))().then(
-      () => undefined,
-      (error: unknown) => ({ error }),
-    );
+    const accepted = this.starts.get(job.id); // a queued job's acceptance, recorded first
+    const recorded = (async () => (await accepted) ?? void (await onStarted(job)))().catch((error: unknown): Refused => ({ what: 'start', error }));
     this.starts.set(job.id, recorded);
     void recorded.then((notStored) => {
       this.recording.delete(job.id);
@@ -365,11 +401,15 @@ export class AuditJobs {
     if (extra.error !== undefined) ended.error = extra.error;
     if (extra.outOfSpace) ended.outOfSpace = true;
     if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
-    const notStarted = (await this.starts.get(job.id))?.error;
+    const notTraced = await this.starts.get(job.id);
     this.starts.delete(job.id);
-    if (notStarted !== undefined) ended.error = `${ended.error ? `${ended.error}; ` : ''}its start could not be recorded: ${notStarted instanceof Error ? notStarted.message : String(notStarted)}`;
+    if (notTraced) {
+      this.refused.set(job.id, notTraced.error);
+      ended.startedAt = null; // it never started (until the fourteenth session of 2026-11-27 its record said when it was to)
+      ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
+    }
     try {
-      await this.options.onEnded?.(ended);
+      await this.options.onEnded?.(ended, notTraced?.error);
     } catch (err) {
       ended.error = `${ended.error ? `${ended.error}; ` : ''}the job ended but could not be recorded: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -384,9 +424,15 @@ export class AuditJobs {
   /** Keeps the last `keep` ended jobs. */
   private forgetOld(): void {
     const finished = [...this.jobs.values()].filter((j) => isEnded(j.state));
-    for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) this.jobs.delete(old.id);
+    for (const old of finished.slice(0, Math.max(0, finished.length - this.keep))) {
+      this.jobs.delete(old.id);
+      this.refused.delete(old.id);
+    }
   }
 }
+
+/** A job's trace the store refused: its acceptance into the queue, or its start; and what was thrown. */
+type Refused = { what: 'acceptance' | 'start'; error: unknown };
 
 /** How a job ended, besides its state: its result, or why it did not succeed. */
 type Ending = { result?: unknown; error?: string; outOfSpace?: true };

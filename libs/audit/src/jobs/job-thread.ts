@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EventStore } from '@ledger/event-store';
-import { StoreFullError } from '@ledger/event-store/errors';
+import { isFull, StoreFullError } from '@ledger/event-store/errors';
 import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
 import type { AuditJobParams } from './work';
 
@@ -89,7 +89,7 @@ export function serveJobs(
 
 /** Whether a job failed for want of space: SQLite's SQLITE_FULL (a full disk, a file a rebuild writes), or a store's append refused so (StoreFullError). */
 function outOfSpace(err: unknown): boolean {
-  return err instanceof StoreFullError || (err as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+  return err instanceof StoreFullError || isFull(err);
 }
 
 /**

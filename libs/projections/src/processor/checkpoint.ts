@@ -20,7 +20,16 @@ export interface CheckpointValue {
  */
 export class Checkpoint implements TableSet {
   readonly tables = ['checkpoint'];
-  readonly schema = 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, event TEXT, event_position TEXT);';
+  /**
+   * `rebuilt_by` (since 2026-11-27, fourteenth session): the file a rebuild into a file of its own
+   * built these read models in (the rebuild job's `params.file`), written once it is done (see
+   * markRebuiltBy); emptied with the checkpoint (a rebuild in place). Not one of `tables`: no
+   * projection's, nor part of what a rebuild is compared by (ProjectionWriter.dump).
+   */
+  readonly schema = `
+    CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, event TEXT, event_position TEXT);
+    CREATE TABLE IF NOT EXISTS rebuilt_by (id INTEGER PRIMARY KEY CHECK (id = 1), file TEXT NOT NULL);
+  `;
 
   private readonly stmts = this.rm.statements((db) => ({
     get: db.prepare<[], { position: string | null; applied: number; event: string | null; event_position: string | null }>('SELECT position, applied, event, event_position FROM checkpoint WHERE id = 1'),
@@ -75,6 +84,11 @@ export class Checkpoint implements TableSet {
 
   reset(): void {
     this.read = undefined;
-    this.rm.db.exec('DELETE FROM checkpoint');
+    this.rm.db.exec('DELETE FROM checkpoint; DELETE FROM rebuilt_by');
+  }
+
+  /** These read models were rebuilt into `file` (rebuildInto's), so that once swapped in they say which rebuild built them: rebuiltBy. */
+  markRebuiltBy(file: string): void {
+    this.rm.db.prepare('INSERT INTO rebuilt_by (id, file) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET file = excluded.file').run(file);
   }
 }

@@ -140,6 +140,18 @@ describe('a rebuild holding its states across batches', () => {
     into.db.close();
   });
 
+  it('the file rebuildInto leaves names the rebuild that built it (rebuilt_by: its file), which a rebuild in place clears; its dump is the same without it', async () => {
+    const into = path.join(dir, 'into.sqlite');
+    await rebuildInto(store, into);
+    const writer = openReadModels(into);
+    const rebuiltBy = () => (writer.db.db.prepare('SELECT file FROM rebuilt_by').get() as { file: string } | undefined)?.file;
+    expect(rebuiltBy()).toBe(into);
+    expect(writer.dump()).toEqual((await project('live.sqlite')).dump);
+    await new Projector(store, writer).rebuild();
+    expect(rebuiltBy()).toBeUndefined();
+    writer.db.close();
+  });
+
   it('halts where batch by batch halts (an event whose JSON does not parse), with what precedes it written by finish; rebuildInto fails and leaves no file', async () => {
     const raw = new Database(path.join(dir, 'ledger.sqlite'));
     const { position } = raw.prepare<[], { position: number }>("SELECT position FROM events WHERE type = 'RegistrationChanged' ORDER BY position DESC LIMIT 1").get()!;

@@ -60,6 +60,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
       { indexesAtEnd: true, memoryJournal: true },
     );
     const position = writer.checkpoint.get().position?.toString() ?? null;
+    writer.checkpoint.markRebuiltBy(file); // once swapped in, the read models say which rebuild built them
     writer.db.closeCheckpointed();
     built = { events, file, position };
   } catch (err) {

@@ -2,10 +2,15 @@ import type { LedgerEventType } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
-/** Audit jobs recorded in the store (verifications, digests, what-ifs, rebuilds), one row each; and their starts (since 2026-11-27), to find a job that started and never ended. */
+/**
+ * Audit jobs recorded in the store (verifications, digests, what-ifs, rebuilds), one row each; and
+ * their starts (since 2026-11-27), to find a job that started and never ended: a queued job's
+ * acceptance (AuditJobQueued, since the fourteenth session) is its row until its start replaces
+ * it, in place (the row keeps its order).
+ */
 export class AuditJobProjection implements Projection {
   readonly name = 'audit-jobs';
-  readonly handles: ReadonlySet<LedgerEventType> = new Set(['AuditJobRecorded', 'AuditJobStarted'] as const);
+  readonly handles: ReadonlySet<LedgerEventType> = new Set(['AuditJobRecorded', 'AuditJobStarted', 'AuditJobQueued'] as const);
   readonly tables = ['audit_jobs', 'audit_job_starts'];
   readonly schema = `
     CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
@@ -14,7 +19,8 @@ export class AuditJobProjection implements Projection {
   readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);';
 
   private readonly add = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'));
-  private readonly start = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_job_starts (job_id, instance, data) VALUES (?, ?, ?)'));
+  private readonly queued = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_job_starts (job_id, instance, data) VALUES (?, ?, ?)'));
+  private readonly start = this.rm.statements((db) => db.prepare('INSERT INTO audit_job_starts (job_id, instance, data) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET instance = excluded.instance, data = excluded.data'));
 
   constructor(private readonly rm: ReadModelDb) {}
 
@@ -23,6 +29,7 @@ export class AuditJobProjection implements Projection {
     for (const { event, ord, position } of batch) {
       if (event.type === 'AuditJobRecorded') add.run(ord, event.data.jobId, event.data.kind, event.data.endedAt, position, JSON.stringify(event.data));
       else if (event.type === 'AuditJobStarted') this.start().run(event.data.jobId, event.data.instance, JSON.stringify(event.data));
+      else if (event.type === 'AuditJobQueued') this.queued().run(event.data.jobId, event.data.instance, JSON.stringify(event.data));
     }
   }
 

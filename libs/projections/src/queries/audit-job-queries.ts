@@ -1,4 +1,5 @@
-import type { AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
+import Database from 'better-sqlite3';
+import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
 import type { ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
@@ -15,9 +16,30 @@ export class AuditJobQueries {
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
-  /** The jobs `instance` started that have no end recorded, oldest first: after a restart of that instance, jobs it was running when it stopped. */
-  unended(instance: string): AuditJobStartedV1[] {
+  /**
+   * The file the live read models were rebuilt in (a rebuild job's `params.file`, renamed onto them
+   * by its swap: Checkpoint.markRebuiltBy); undefined when they were not built so, or rebuilt in
+   * place since. Read from the file at the read models' path as it is now, through a connection of
+   * its own (since the fourteenth session of 2026-11-27): after another process's swap, this
+   * process's connection is still on the file that swap replaced (deleted), which would say what
+   * was live before it.
+   */
+  rebuiltBy(): string | undefined {
+    const now = new Database(this.rm.file, { fileMustExist: true, timeout: 5000 });
+    try {
+      return (now.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
+    } finally {
+      now.close();
+    }
+  }
+
+  /**
+   * The jobs `instance` started, or accepted into its queue, that have no end recorded, oldest
+   * first: once that instance stopped, jobs it was running, or that waited, when it stopped. Each as
+   * its start recorded it, or its acceptance (no `startedAt`: it never started).
+   */
+  unended(instance: string): Array<AuditJobStartedV1 | AuditJobQueuedV1> {
     const rows = this.rm.db.prepare('SELECT s.data FROM audit_job_starts s WHERE s.instance = ? AND NOT EXISTS (SELECT 1 FROM audit_jobs j WHERE j.job_id = s.job_id) ORDER BY s.rowid').all(instance) as Array<{ data: string }>;
-    return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1);
+    return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1 | AuditJobQueuedV1);
   }
 }
