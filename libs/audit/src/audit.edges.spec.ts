@@ -498,6 +498,25 @@ describe('a store whose file has a damaged page', () => {
     }
   });
 
+  it("verify and a digest on a store whose table's interior page is damaged fail saying the store is damaged and what could not be read (until 2026-11-27 SQLite's error alone, raw: the CLI's 'unexpected error')", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { root: 'events' });
+      const store = new SqliteEventStore(file);
+      try {
+        const damaged = new StoreDamagedError(undefined, 'database disk image is malformed', "the log's head position could not be read");
+        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+        await expect(digestAt(store)).rejects.toThrow(damaged);
+      } finally {
+        await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('verify and a digest over a damaged cell SQLite steps over fail naming the event before it (until 2026-11-27 verify reported the next position missing, a false tamper alarm, and a digest was taken without it)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const file = path.join(dir, 'ledger.sqlite');
