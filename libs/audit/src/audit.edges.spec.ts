@@ -284,6 +284,17 @@ describe('tamper evidence at its edges', () => {
     expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, unreadable: [expect.objectContaining({ position: '2' })], missing: [] });
   });
 
+  it("an event whose revision was edited to no integer is named unreadable, with its revision as stored (until 2026-11-27 verify failed: 'Cannot convert abc to a BigInt')", async () => {
+    expect(sql(`UPDATE events SET revision = 'abc' WHERE position = 2`)).toBe(1);
+    expect(sql(`UPDATE events SET revision = 1.5 WHERE position = 3`)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r).toMatchObject({ ok: false, missing: [] });
+    expect(r.unreadable.map(({ position, revision, reason }) => ({ position, revision, reason }))).toEqual([
+      { position: '2', revision: "'abc'", reason: 'its stored revision is not an integer (text)' },
+      { position: '3', revision: '1.5', reason: 'its stored revision is not an integer (a real number)' },
+    ]);
+  });
+
   it.each`
     case                                        | statement                                                                                                  | kind                    | revision | expectedRevision
     ${'the first event of a stream removed'}    | ${`DELETE FROM events WHERE stream = 'user-${NO_A}' AND revision = 0`}                                       | ${'revision-gap'}       | ${'1'}   | ${'0'}

@@ -152,6 +152,27 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it("a revision edited to no integer makes its event unreadable, named with the revision as stored, in every read and the stream's revision (until 2026-11-27: 'SyntaxError: Cannot convert abc to a BigInt')", async () => {
+    const file = path.join(dir, 'revision-not-integer.sqlite');
+    const store = new SqliteEventStore(file);
+    await store.appendToStream('r', [1, 2, 3].map((i) => ({ id: id(40_000 + i), type: 'T', data: { i } })));
+    const raw = new Database(file);
+    raw.prepare("UPDATE events SET revision = 'abc' WHERE position = 2").run();
+    raw.close();
+    const unreadable = { name: 'UnreadableEventError', stream: 'r', revision: "'abc'", position: 2n, reason: 'its stored revision is not an integer (text)' };
+    const seen: bigint[] = [];
+    const read = async (events: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) => {
+      for await (const x of events) for (const e of Symbol.iterator in x ? x : [x]) seen.push(e.position);
+    };
+    await expect(read(store.readAll())).rejects.toMatchObject(unreadable);
+    await expect(read(store.readAllPages({ metadata: false }))).rejects.toMatchObject(unreadable);
+    expect(seen).toEqual([1n, 1n]);
+    await expect(read(store.readStream('r'))).rejects.toMatchObject(unreadable); // 'abc' sorts after every integer: last
+    await expect(store.streamRevision('r')).rejects.toMatchObject(unreadable);
+    expect(seen).toEqual([1n, 1n, 1n, 3n]);
+    await store.dispose();
+  });
+
   it('a metadata that parses but is not an object (an edited row) is an unreadable event, in every read that takes the metadata', async () => {
     const file = path.join(dir, 'metadata-not-object.sqlite');
     const store = new SqliteEventStore(file);

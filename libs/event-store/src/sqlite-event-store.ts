@@ -158,7 +158,7 @@ export class SqliteEventStore implements EventStore {
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
+    head: Database.Statement<[string], { revision: number | bigint; position: number | bigint } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
     readFwdLean: Paged<[string, number | bigint]>;
@@ -192,7 +192,8 @@ export class SqliteEventStore implements EventStore {
       return this.only!(stream as string) ? 1 : 0;
     });
     this.stmt = {
-      head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      // The stream's last revision, and its position (an edited revision that is no integer sorts after every integer: named).
+      head: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
       readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
@@ -517,11 +518,16 @@ export class SqliteEventStore implements EventStore {
       return StoreDamagedError.of(err, last, what);
     };
     const after = (row: R) => {
-      const last = BigInt(cursorOf(row));
+      const last = integerOf(cursorOf(row));
+      if (last === undefined) return undefined; // an edited revision (recorded refuses the row): the read ends there
       const next = backwards ? last - 1n : last + 1n;
       return next < 0n ? undefined : next;
     };
-    /** How many of a page's first rows (read from `cursor`) are sound: no null, each past the one before, none past the snapshot's head. */
+    /**
+     * How many of a page's first rows (read from `cursor`) are sound: no null, each past the one
+     * before, none past the snapshot's head. A revision that is no integer is an edit's, not damage:
+     * the row is given, and refused as it is read (`recorded`: UnreadableEventError).
+     */
     const soundRows = (rows: R[]): number => {
       if (rows.length === 0) return 0;
       const head = this.snapshotHead();
@@ -529,8 +535,10 @@ export class SqliteEventStore implements EventStore {
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i] as Row | RawRow;
         if ((Array.isArray(row) ? row : Object.values(row)).includes(null)) return i;
-        const at = BigInt(cursorOf(rows[i]));
-        if ((backwards ? at > bound : at < bound) || head === undefined || BigInt(positionOf(row)) > head) return i;
+        if (head === undefined || BigInt(positionOf(row)) > head) return i;
+        const at = integerOf(cursorOf(rows[i]));
+        if (at === undefined) continue;
+        if (backwards ? at > bound : at < bound) return i;
         bound = backwards ? at - 1n : at + 1n;
       }
       return rows.length;
@@ -611,8 +619,8 @@ export class SqliteEventStore implements EventStore {
   async streamRevision(stream: string): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
-    const r = this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream)?.revision);
-    return r === null || r === undefined ? undefined : BigInt(r);
+    const last = this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream));
+    return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
   }
 
   /**
@@ -848,8 +856,8 @@ function toRecorded(row: Row, stored: ReadAllOptions['stored']): RecordedEvent {
  * type on the normal path (TEXT).
  */
 function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string | Buffer, metadataJson: string | Buffer | undefined, created: string, stored: ReadAllOptions['stored']): RecordedEvent {
-  const revision = BigInt(r);
   const position = BigInt(p);
+  const revision = integerOf(r) ?? notIntegerRevision(stream, r, position);
   let notText: NonNullable<RecordedEvent['stored']>['notText'];
   if (typeof json !== 'string' || (metadataJson !== undefined && typeof metadataJson !== 'string')) {
     notText = notTextOf(json, metadataJson);
@@ -869,6 +877,17 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   if (stored === 'checked') return { id, type, stream, revision, position, data, metadata, created, storedTextMismatch: keyTwiceInStored({ data: text(json), metadata: text(metadataJson) }) };
   // Made with the event (not added to it after): the events of a read keep one shape.
   return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
+}
+
+/** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
+function integerOf(value: unknown): bigint | undefined {
+  return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : undefined;
+}
+
+/** Refuses the event at `position`, whose stored revision `value` is no integer (an edit), naming the value as stored. */
+function notIntegerRevision(stream: string, value: unknown, position: bigint): never {
+  const stored = Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : typeof value === 'string' ? `'${value}'` : String(value);
+  throw new UnreadableEventError(stream, stored, position, `its stored revision is not an integer (${Buffer.isBuffer(value) ? 'bytes, a BLOB' : typeof value === 'string' ? 'text' : 'a real number'})`);
 }
 
 /** A column as text: a BLOB (an edit's) as its UTF-8, as JSON.parse reads it. */
