@@ -284,6 +284,17 @@ describe('tamper evidence at its edges', () => {
     expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, unreadable: [expect.objectContaining({ position: '2' })], missing: [] });
   });
 
+  it("an event whose revision was edited to no integer is named unreadable, with its revision as stored (until 2026-11-27 verify failed: 'Cannot convert abc to a BigInt')", async () => {
+    expect(sql(`UPDATE events SET revision = 'abc' WHERE position = 2`)).toBe(1);
+    expect(sql(`UPDATE events SET revision = 1.5 WHERE position = 3`)).toBe(1);
+    const r = await withStore((s) => verifyStore(s));
+    expect(r).toMatchObject({ ok: false, missing: [] });
+    expect(r.unreadable.map(({ position, revision, reason }) => ({ position, revision, reason }))).toEqual([
+      { position: '2', revision: "'abc'", reason: 'its stored revision is not an integer (text)' },
+      { position: '3', revision: '1.5', reason: 'its stored revision is not an integer (a real number)' },
+    ]);
+  });
+
   it.each`
     case                                        | statement                                                                                                  | kind                    | revision | expectedRevision
     ${'the first event of a stream removed'}    | ${`DELETE FROM events WHERE stream = 'user-${NO_A}' AND revision = 0`}                                       | ${'revision-gap'}       | ${'1'}   | ${'0'}
@@ -490,6 +501,25 @@ describe('a store whose file has a damaged page', () => {
         await expect(verifyStore(store)).rejects.toThrow(damaged);
         await expect(digestAt(store)).rejects.toThrow(damaged);
         await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+      } finally {
+        await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("verify and a digest on a store whose table's interior page is damaged fail saying the store is damaged and what could not be read (until 2026-11-27 SQLite's error alone, raw: the CLI's 'unexpected error')", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { root: 'events' });
+      const store = new SqliteEventStore(file);
+      try {
+        const damaged = new StoreDamagedError(undefined, 'database disk image is malformed', "the log's head position could not be read");
+        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+        await expect(digestAt(store)).rejects.toThrow(damaged);
       } finally {
         await store.dispose();
       }

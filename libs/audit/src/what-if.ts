@@ -253,7 +253,7 @@ export interface ShareFailure {
 }
 
 /** A share's failure as a message can carry it (from a worker thread), and made again the class it was: an unreadable event, else an Error. */
-export type SentError = { message: string; unreadable?: { stream: string; revision: bigint; position: bigint; reason: string } };
+export type SentError = { message: string; unreadable?: { stream: string; revision: bigint | string; position: bigint; reason: string } };
 
 function sent(err: unknown): SentError {
   if (err instanceof UnreadableEventError) return { message: err.message, unreadable: { stream: err.stream, revision: err.revision, position: err.position, reason: err.reason } };

@@ -116,7 +116,8 @@ export class UnreadableEventError extends Error {
   override readonly name = 'UnreadableEventError';
   constructor(
     readonly stream: string,
-    readonly revision: bigint,
+    /** Its revision; as stored (SQL text, `'abc'`) where the row holds no integer there (an edit). */
+    readonly revision: bigint | string,
     readonly position: bigint,
     readonly reason: string,
   ) {

@@ -152,6 +152,27 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it("a revision edited to no integer makes its event unreadable, named with the revision as stored, in every read and the stream's revision (until 2026-11-27: 'SyntaxError: Cannot convert abc to a BigInt')", async () => {
+    const file = path.join(dir, 'revision-not-integer.sqlite');
+    const store = new SqliteEventStore(file);
+    await store.appendToStream('r', [1, 2, 3].map((i) => ({ id: id(40_000 + i), type: 'T', data: { i } })));
+    const raw = new Database(file);
+    raw.prepare("UPDATE events SET revision = 'abc' WHERE position = 2").run();
+    raw.close();
+    const unreadable = { name: 'UnreadableEventError', stream: 'r', revision: "'abc'", position: 2n, reason: 'its stored revision is not an integer (text)' };
+    const seen: bigint[] = [];
+    const read = async (events: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) => {
+      for await (const x of events) for (const e of Symbol.iterator in x ? x : [x]) seen.push(e.position);
+    };
+    await expect(read(store.readAll())).rejects.toMatchObject(unreadable);
+    await expect(read(store.readAllPages({ metadata: false }))).rejects.toMatchObject(unreadable);
+    expect(seen).toEqual([1n, 1n]);
+    await expect(read(store.readStream('r'))).rejects.toMatchObject(unreadable); // 'abc' sorts after every integer: last
+    await expect(store.streamRevision('r')).rejects.toMatchObject(unreadable);
+    expect(seen).toEqual([1n, 1n, 1n, 3n]);
+    await store.dispose();
+  });
+
   it('a metadata that parses but is not an object (an edited row) is an unreadable event, in every read that takes the metadata', async () => {
     const file = path.join(dir, 'metadata-not-object.sqlite');
     const store = new SqliteEventStore(file);
@@ -485,6 +506,63 @@ describe('SqliteEventStore specifics', () => {
       // (A read that begins at the damaged row itself may not meet it: SQLite's seek lands past it, as past a row deleted.)
     } finally {
       await store.dispose();
+    }
+  });
+
+  it('a read bounded by toPosition that meets a damaged cell whose position SQLite reads as past the bound fails naming the event before it, with `only` too (until 2026-11-27 the range scan stopped there and the read ended with no error: what-if shares, a bounded rebuild)', async () => {
+    const file = path.join(dir, 'damaged-bounded.sqlite');
+    // leaf 50's first cell pointer sent to the page's unused part, where a cell now reads: payload 0 bytes, rowid 2999 (varint 0x97 0x37)
+    await makeDamagedStore(file, undefined, { leaf: 50, pointer: 256, bytes: [0x00, 0x97, 0x37] });
+    const store = new SqliteEventStore(file);
+    try {
+      const to = { toPosition: 2900n };
+      await expect(reach(store.readAll(to))).resolves.toEqual({ first: 1n, last: 350n, count: 350, after: 350n });
+      await expect(reach(store.readAll({ ...to, metadata: false, fromPosition: 300n }))).resolves.toEqual({ first: 300n, last: 350n, count: 51, after: 350n });
+      await expect(reach(store.readAllPages({ ...to, only: (s) => s === 'd' }))).resolves.toEqual({ first: 1n, last: 350n, count: 350, after: 350n });
+      await expect(reach(store.readAllPages({ ...to, only: (s) => s === 'd', fromPosition: 351n }))).resolves.toEqual({ first: undefined, last: undefined, count: 0, after: 350n });
+      const none = async () => {
+        for await (const e of store.readAll({ ...to, only: () => false })) void e;
+      };
+      // None of its streams' events read (`after`, as readAll's `only` names it), the scan's end is where ledger_only last looked.
+      await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read from its start (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
+      // Bounded short of the damaged leaf, or the events deleted past the scan's end (tampering, which verify names missing): the read's end, no error.
+      await expect(reach(store.readAll({ toPosition: 300n }))).rejects.toThrow('read to its end: 300 events, the last 300');
+    } finally {
+      await store.dispose();
+    }
+    const db = new Database(file);
+    try {
+      db.prepare('DELETE FROM events WHERE position > 2000').run();
+    } finally {
+      db.close();
+    }
+    const deleted = new SqliteEventStore(file);
+    try {
+      await expect(reach(deleted.readAll({ fromPosition: 1500n, toPosition: 2900n }))).rejects.toThrow('read to its end: 501 events, the last 2000');
+    } finally {
+      await deleted.dispose();
+    }
+  });
+
+  it("a damaged interior page of the events' table or its index fails the store's lookups outside the pager saying the store is damaged and what could not be read (until 2026-11-27 SQLite's error alone: the CLI's 'unexpected error: database disk image is malformed')", async () => {
+    const file = path.join(dir, 'damaged-interior.sqlite');
+    await makeDamagedStore(file, undefined, { root: 'events' });
+    const store = new SqliteEventStore(file);
+    try {
+      const damaged = (what: string) => new StoreDamagedError(undefined, 'database disk image is malformed', what);
+      await expect(store.headPosition()).rejects.toThrow(damaged("the log's head position could not be read"));
+      expect(() => store.eventIdAt(5n)).toThrow(damaged('the event at position 5 could not be looked up'));
+      expect(() => store.changesSince(undefined, 10)).toThrow(damaged("the log's changes could not be read"));
+    } finally {
+      await store.dispose();
+    }
+    const index = path.join(dir, 'damaged-index.sqlite');
+    await makeDamagedStore(index, undefined, { root: 'sqlite_autoindex_events_1' }); // the index on (stream, revision)
+    const byStream = new SqliteEventStore(index);
+    try {
+      await expect(byStream.streamRevision('d')).rejects.toThrow(new StoreDamagedError(undefined, 'database disk image is malformed', "stream 'd''s last revision could not be read"));
+    } finally {
+      await byStream.dispose();
     }
   });
 

@@ -153,10 +153,12 @@ export class SqliteEventStore implements EventStore {
   private readonly key: string;
   /** The `only` of the page being queried (ReadAllOptions.only), set for that query alone: nothing of a read outlives its page. */
   private only: ((stream: string) => boolean) | undefined;
+  /** The position of the last row ledger_only was asked about: where the scan of an `only` page stood (boundReached). */
+  private scanned: number | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
+    head: Database.Statement<[string], { revision: number | bigint; position: number | bigint } | undefined>;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
     readFwdLean: Paged<[string, number | bigint]>;
@@ -164,6 +166,7 @@ export class SqliteEventStore implements EventStore {
     allFwd: Paged<[number | bigint]>;
     allBwd: Paged<[number | bigint]>;
     headPosition: Database.Statement<[], { position: number | bigint | null }>;
+    lastUpTo: Database.Statement<[bigint], number | bigint | null>;
     idAt: Database.Statement<[bigint], string>;
     dataVersion: Database.Statement<[], bigint>;
     tail: Database.Statement<[number | bigint, number | bigint], { stream: string; revision: number | bigint; position: number | bigint }>;
@@ -183,10 +186,14 @@ export class SqliteEventStore implements EventStore {
     this.groupCommit = options.groupCommit ?? true;
     this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
     this.commits.setMaxListeners(0);
-    // ledger_only(stream): whether the read whose page is being queried wants the stream's events (its `only`), so the rows it does not are never fetched.
-    this.db.function('ledger_only', { safeIntegers: false }, (stream) => (this.only!(stream as string) ? 1 : 0));
+    // ledger_only(stream, position): whether the read whose page is being queried wants the stream's events (its `only`), so the rows it does not are never fetched.
+    this.db.function('ledger_only', { safeIntegers: false }, (stream, position) => {
+      this.scanned = position as number;
+      return this.only!(stream as string) ? 1 : 0;
+    });
     this.stmt = {
-      head: this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      // The stream's last revision, and its position (an edited revision that is no integer sorts after every integer: named).
+      head: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
       readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
@@ -194,6 +201,7 @@ export class SqliteEventStore implements EventStore {
       allFwd: paged(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position ASC'),
       allBwd: paged(this.db, 'SELECT * FROM events WHERE position <= ? ORDER BY position DESC'),
       headPosition: this.db.prepare('SELECT MAX(position) AS position FROM events'),
+      lastUpTo: this.db.prepare<[bigint], number | bigint | null>('SELECT MAX(position) FROM events WHERE position <= ?').pluck(),
       idAt: this.db.prepare<[bigint], string>('SELECT event_id FROM events WHERE position = ?').pluck(),
       dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(),
       // The streams of the events after a position (up to a bound), each with its last revision, and the last position.
@@ -424,23 +432,52 @@ export class SqliteEventStore implements EventStore {
     let query = this.allLean.get(key);
     if (!query) {
       const columns = metadata ? ROW : LEAN;
-      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream)' : ''}`;
+      const where = `position ${backwards ? '<=' : '>='} ?${toPosition === undefined ? '' : ' AND position <= ?'}${only ? ' AND ledger_only(stream, position)' : ''}`;
       this.allLean.set(key, (query = paged(this.db, `SELECT ${columns} FROM events WHERE ${where} ORDER BY position ${backwards ? 'DESC' : 'ASC'}`, raw)));
     }
     const q = query;
     const to = toPosition === undefined ? [] : [toPosition];
     return (from, limit) => {
-      if (!only) return q(limit, from, ...to);
+      if (!only) {
+        const rows = q(limit, from, ...to);
+        if (toPosition !== undefined && rows.length < limit) this.boundReached(toPosition, rows.length === 0 ? from - 1n : BigInt(positionOf(rows[rows.length - 1])));
+        return rows;
+      }
       // A page is one synchronous query: `only` is ledger_only's for it alone, so a read abandoned
       // without return() leaves nothing behind (no registry of reads to clean up).
       const outer = this.only;
       this.only = only;
+      this.scanned = undefined;
       try {
-        return q(limit, from, ...to);
+        const rows = q(limit, from, ...to);
+        if (toPosition !== undefined && rows.length < limit) this.boundReached(toPosition, this.scanned === undefined ? from - 1n : BigInt(this.scanned));
+        return rows;
       } finally {
         this.only = outer;
       }
     };
+  }
+
+  /**
+   * A forward read bounded by `toPosition` whose page came back short, its scan having ended at
+   * `scanned` (the last row it met, of any stream): the read's end, unless the store holds an event
+   * past it within the bound (MAX, a descent of the table's tree, not the scan), which the scan
+   * never gave: a damaged cell whose position SQLite read as past the bound ends a range scan
+   * there with no error (ScanEndedShort; until 2026-11-27 the read ended there). Events deleted
+   * from the end of the range (tampering, which verify names missing) are no event held there.
+   */
+  private boundReached(toPosition: bigint, scanned: bigint): void {
+    const held = this.stmt.lastUpTo.get(toPosition) ?? null; // MAX: a row, its value null on an empty range
+    if (held !== null && BigInt(held) > scanned) throw new ScanEndedShort(`SQLite's scan of the log ended at position ${scanned} with no error, short of the read's toPosition ${toPosition}, but the store holds an event at position ${held}`);
+  }
+
+  /** A query of the file outside the pager (`what` it reads): SQLITE_CORRUPT is named damage (StoreDamagedError), as the pager names it. */
+  private direct<T>(what: string, query: () => T): T {
+    try {
+      return query();
+    } catch (err) {
+      throw StoreDamagedError.of(err, undefined, what);
+    }
   }
 
   /** Keyset pagination over revisions or positions, a page of PAGE rows per query. */
@@ -477,14 +514,20 @@ export class SqliteEventStore implements EventStore {
         stream === undefined && !backwards
           ? undefined
           : `${stream === undefined ? 'the log read backwards' : `stream '${stream}'`} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`;
-      return err === undefined ? new StoreDamagedError(last, UNSOUND_ROW, what, false) : StoreDamagedError.of(err, last, what);
+      if (err === undefined || err instanceof ScanEndedShort) return new StoreDamagedError(last, err?.message ?? UNSOUND_ROW, what, false);
+      return StoreDamagedError.of(err, last, what);
     };
     const after = (row: R) => {
-      const last = BigInt(cursorOf(row));
+      const last = integerOf(cursorOf(row));
+      if (last === undefined) return undefined; // an edited revision (recorded refuses the row): the read ends there
       const next = backwards ? last - 1n : last + 1n;
       return next < 0n ? undefined : next;
     };
-    /** How many of a page's first rows (read from `cursor`) are sound: no null, each past the one before, none past the snapshot's head. */
+    /**
+     * How many of a page's first rows (read from `cursor`) are sound: no null, each past the one
+     * before, none past the snapshot's head. A revision that is no integer is an edit's, not damage:
+     * the row is given, and refused as it is read (`recorded`: UnreadableEventError).
+     */
     const soundRows = (rows: R[]): number => {
       if (rows.length === 0) return 0;
       const head = this.snapshotHead();
@@ -492,8 +535,10 @@ export class SqliteEventStore implements EventStore {
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i] as Row | RawRow;
         if ((Array.isArray(row) ? row : Object.values(row)).includes(null)) return i;
-        const at = BigInt(cursorOf(rows[i]));
-        if ((backwards ? at > bound : at < bound) || head === undefined || BigInt(Array.isArray(row) ? row[0] : row.position) > head) return i;
+        if (head === undefined || BigInt(positionOf(row)) > head) return i;
+        const at = integerOf(cursorOf(rows[i]));
+        if (at === undefined) continue;
+        if (backwards ? at > bound : at < bound) return i;
         bound = backwards ? at - 1n : at + 1n;
       }
       return rows.length;
@@ -505,6 +550,7 @@ export class SqliteEventStore implements EventStore {
         return { rows, sound: soundRows(rows) };
       } catch (err) {
         if (!(damaged(err, cursor!) instanceof StoreDamagedError)) throw err; // not damage (a reader's own error, a lock): not kept
+        // damage, SQLite's or a bounded scan's early end (ScanEndedShort): shorter LIMITs find the rows before it
         return { err };
       }
     };
@@ -567,14 +613,14 @@ export class SqliteEventStore implements EventStore {
   eventIdAt(position: bigint): string | undefined {
     this.ensureOpen();
     this.reading();
-    return this.stmt.idAt.get(position);
+    return this.direct(`the event at position ${position} could not be looked up`, () => this.stmt.idAt.get(position));
   }
 
   async streamRevision(stream: string): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
-    const r = this.stmt.head.get(stream)?.revision;
-    return r === null || r === undefined ? undefined : BigInt(r);
+    const last = this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream));
+    return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
   }
 
   /**
@@ -585,7 +631,7 @@ export class SqliteEventStore implements EventStore {
   positionsGapless(): boolean {
     this.ensureOpen();
     this.reading();
-    const { n, head } = this.stmt.gapless.get()!;
+    const { n, head } = this.direct(`the log's positions could not be counted`, () => this.stmt.gapless.get()!);
     return n === head;
   }
 
@@ -601,6 +647,10 @@ export class SqliteEventStore implements EventStore {
   changesSince(since: ChangeMark | undefined, maxEvents: number): Changes | undefined {
     this.ensureOpen();
     this.reading();
+    return this.direct(`the log's changes could not be read`, () => this.changes(since, maxEvents));
+  }
+
+  private changes(since: ChangeMark | undefined, maxEvents: number): Changes | undefined {
     if (since && since.snapshot === this.snapshots) return undefined;
     const dataVersion = this.stmt.dataVersion.get()!;
     const mark = (position: bigint): ChangeMark => ({ position, snapshot: this.snapshots, dataVersion, commits: this.commitCount });
@@ -624,7 +674,7 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
-    const p = this.stmt.headPosition.get()?.position;
+    const p = this.direct(`the log's head position could not be read`, () => this.stmt.headPosition.get()?.position);
     return p === null || p === undefined ? undefined : BigInt(p);
   }
 
@@ -748,6 +798,14 @@ export async function* pagesOf(store: EventStore, options: ReadAllOptions = {}):
   else for await (const e of store.readAll(options)) yield [e];
 }
 
+/** A bounded forward read's scan that ended short of its bound with no error, where the store holds an event (boundReached): damage, named by the pager. */
+class ScanEndedShort extends Error {}
+
+/** A row's position, an object's or (readAllPages) an array's. */
+function positionOf(row: Row | RawRow): number | bigint {
+  return Array.isArray(row) ? row[0] : row.position;
+}
+
 const NO_STREAMS: ReadonlyMap<string, bigint> = new Map();
 
 /** Commits by the stores of this process, by file: each store's reads end their snapshot at another's commit. */
@@ -798,8 +856,8 @@ function toRecorded(row: Row, stored: ReadAllOptions['stored']): RecordedEvent {
  * type on the normal path (TEXT).
  */
 function recorded(p: number | bigint, stream: string, r: number | bigint, id: string, type: string, json: string | Buffer, metadataJson: string | Buffer | undefined, created: string, stored: ReadAllOptions['stored']): RecordedEvent {
-  const revision = BigInt(r);
   const position = BigInt(p);
+  const revision = integerOf(r) ?? notIntegerRevision(stream, r, position);
   let notText: NonNullable<RecordedEvent['stored']>['notText'];
   if (typeof json !== 'string' || (metadataJson !== undefined && typeof metadataJson !== 'string')) {
     notText = notTextOf(json, metadataJson);
@@ -819,6 +877,17 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   if (stored === 'checked') return { id, type, stream, revision, position, data, metadata, created, storedTextMismatch: keyTwiceInStored({ data: text(json), metadata: text(metadataJson) }) };
   // Made with the event (not added to it after): the events of a read keep one shape.
   return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
+}
+
+/** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
+function integerOf(value: unknown): bigint | undefined {
+  return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : undefined;
+}
+
+/** Refuses the event at `position`, whose stored revision `value` is no integer (an edit), naming the value as stored. */
+function notIntegerRevision(stream: string, value: unknown, position: bigint): never {
+  const stored = Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : typeof value === 'string' ? `'${value}'` : String(value);
+  throw new UnreadableEventError(stream, stored, position, `its stored revision is not an integer (${Buffer.isBuffer(value) ? 'bytes, a BLOB' : typeof value === 'string' ? 'text' : 'a real number'})`);
 }
 
 /** A column as text: a BLOB (an edit's) as its UTF-8, as JSON.parse reads it. */

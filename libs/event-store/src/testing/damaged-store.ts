@@ -10,9 +10,12 @@ import { PAGE_SIZE, SqliteEventStore } from '../sqlite-event-store';
  * leaf page of the table (by dbstat's path order) is overwritten, with `pointer` (an offset in the
  * page): SQLite then fails some reads of that page, and gives others a row that is no event's
  * (nulls: `pointer` 256, an empty part of the page) or none (4000, within another cell), as the
- * query and its LIMIT meet it.
+ * query and its LIMIT meet it. `cell.bytes`: written at `pointer` too (a cell of SQLite's format:
+ * its payload's size and its rowid, varints). `root`: instead, the root page of that table or index
+ * overwritten (`events`, or its index on (stream, revision): `sqlite_autoindex_events_1`), an
+ * interior page, which every lookup of it goes through.
  */
-export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, cell?: { leaf: number; pointer: number }): Promise<void> {
+export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, damage?: { leaf: number; pointer: number; bytes?: number[] } | { root: string }): Promise<void> {
   const made = new SqliteEventStore(file, { writer: 'inline' });
   try {
     for (let b = 0; b < 6; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(b * 500 + i + 1).padStart(12, '0')}`, type: 'T', data: { text: 'x'.repeat(1000) } })));
@@ -20,22 +23,28 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
   } finally {
     await made.dispose();
   }
-  let at = PAGE_SIZE * 200;
-  let bytes = Buffer.alloc(PAGE_SIZE, 0xff);
-  if (cell) {
+  // [bytes, where in the file]
+  let writes: Array<[Buffer, number]> = [[Buffer.alloc(PAGE_SIZE, 0xff), PAGE_SIZE * 200]];
+  if (damage) {
     const db = new Database(file, { readonly: true });
     try {
-      const { pageno } = db.prepare("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(cell.leaf) as { pageno: number };
-      at = PAGE_SIZE * (pageno - 1) + 8; // a table leaf page's header is 8 bytes, its cell pointers follow
-      bytes = Buffer.alloc(2);
-      bytes.writeUInt16BE(cell.pointer);
+      if ('root' in damage) {
+        const root = db.prepare<[string], number>('SELECT rootpage FROM sqlite_master WHERE name = ?').pluck().get(damage.root)!;
+        writes = [[Buffer.alloc(PAGE_SIZE, 0xff), PAGE_SIZE * (root - 1)]];
+      } else {
+        const { pageno } = db.prepare("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(damage.leaf) as { pageno: number };
+        const pointer = Buffer.alloc(2);
+        pointer.writeUInt16BE(damage.pointer);
+        writes = [[pointer, PAGE_SIZE * (pageno - 1) + 8]]; // a table leaf page's header is 8 bytes, its cell pointers follow
+        if (damage.bytes) writes.push([Buffer.from(damage.bytes), PAGE_SIZE * (pageno - 1) + damage.pointer]);
+      }
     } finally {
       db.close();
     }
   }
   const fd = fs.openSync(file, 'r+');
   try {
-    fs.writeSync(fd, bytes, 0, bytes.length, at);
+    for (const [bytes, at] of writes) fs.writeSync(fd, bytes, 0, bytes.length, at);
   } finally {
     fs.closeSync(fd);
   }
