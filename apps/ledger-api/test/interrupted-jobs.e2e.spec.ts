@@ -283,7 +283,11 @@ describe('a job the API was running when it stopped', () => {
     try {
       const ledger = t.app.get(Ledger);
       jest.spyOn(ledger, 'recordAuditJobStart').mockRejectedValueOnce(new StoreFullError('database or disk is full')).mockRejectedValueOnce(new StoreUnavailableError('connection refused'));
-      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(507)).body).toMatchObject({ code: 'STORE_OUT_OF_SPACE', message: 'store out of space: database or disk is full' });
+      expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(507)).body).toMatchObject({
+        code: 'STORE_OUT_OF_SPACE',
+        jobId: expect.any(String),
+        message: expect.stringMatching(/^the verify job \S+ was not run: store out of space: database or disk is full \(the job's own record says so; a request sent again is another job\)$/),
+      });
       expect((await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(503)).body).toMatchObject({ code: 'STORE_UNREACHABLE' });
       const jobs = await until(async () => {
         const items = (await t.as('auditor').get('/jobs').expect(200)).body.items as { state: string; error?: string }[];

@@ -32,10 +32,13 @@ describe('the store locked by another connection', () => {
       expect(command.body.message).toMatch(/^store busy: .*database is locked/);
       const job = await t.as('auditor').post('/jobs', { kind: 'verify' });
       expect([job.status, job.body.code]).toEqual([503, 'STORE_BUSY']);
+      // The job has a record of its own (below): the answer names it, and does not say "nothing was written" (until the fourteenth session's last review it did).
+      expect(job.body.message).toMatch(new RegExp(`^the verify job ${job.body.jobId} was not run: store busy: .*a request sent again is another job\\)$`));
       expect(await t.store.headPosition()).toBe(before);
       lock.exec('COMMIT');
       // The job never ran; its end, recorded once the lock is let go, says it never started (startedAt null).
       const [notRun] = t.app.get(AuditJobs).list();
+      expect(notRun.id).toBe(job.body.jobId);
       const ended = await t.app.get(AuditJobs).done(notRun.id);
       expect(ended).toMatchObject({ kind: 'verify', state: 'failed', startedAt: null, error: expect.stringMatching(/^not run; its start could not be recorded: store busy: /) });
       let recorded: unknown[] = [];

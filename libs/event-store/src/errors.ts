@@ -69,8 +69,9 @@ export class StoreFullError extends Error {
 
 /**
  * Another connection held the SQLite store's lock past the writer's wait (its busy timeout, 5 s):
- * SQLITE_BUSY or SQLITE_LOCKED (a backup, an `sqlite3` shell holding a transaction). Nothing of the
- * append was written; it can be sent again once the lock is let go.
+ * SQLITE_BUSY (a backup, an `sqlite3` shell holding a transaction). Nothing of the append was
+ * written; it can be sent again once the lock is let go. (SQLITE_LOCKED is not this: without a
+ * shared cache it is a conflict within one connection, which sending again would not mend.)
  */
 export class StoreBusyError extends Error {
   override readonly name = 'StoreBusyError';
@@ -79,10 +80,10 @@ export class StoreBusyError extends Error {
   }
 }
 
-/** SQLite's SQLITE_BUSY or SQLITE_LOCKED (and their extended codes): another connection's lock. */
+/** SQLite's SQLITE_BUSY (and its extended codes): another connection's lock. */
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** SQLite's SQLITE_FULL: a full disk, or a size limit reached (a store's append, a file a rebuild writes). */

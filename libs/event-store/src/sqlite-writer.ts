@@ -210,8 +210,8 @@ function sameContent(a: { type: string; data: string; metadata: string }, b: { t
 const storedText = (v: string | Buffer): string | undefined => (typeof v === 'string' ? v : isUtf8(v) ? v.toString('utf8') : undefined);
 
 /**
- * SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; SQLITE_BUSY and
- * SQLITE_LOCKED (another connection's lock held past the busy timeout) as StoreBusyError (since
+ * SQLITE_FULL (disk full, or a size limit reached) as the port's StoreFullError; SQLITE_BUSY
+ * (another connection's lock held past the busy timeout) as StoreBusyError (since
  * 2026-11-27, fourteenth session: until then SQLite's bare "database is locked", a 500 in the API);
  * other errors as they are.
  */

@@ -4,7 +4,7 @@ import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
-import { JobEndedError } from './jobs.controller';
+import { JobEndedError, JobNotRunError } from './jobs.controller';
 
 /**
  * One shape for every error: `{ statusCode, error, message, field?, code? }`. Bad input (a
@@ -20,12 +20,16 @@ import { JobEndedError } from './jobs.controller';
 export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ledger-api');
 
-  catch(err: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<{ status(n: number): { json(b: unknown): void } }>();
     // The request's correlation id (see request-log.ts) on the error's log line, so it leads to the request's own line.
     const correlationId = host.switchToHttp().getRequest<{ id?: string }>().id;
+    // A job not run: answered as the store's refusal that stopped it, with the job's id (and, for a refusal of the store's, a message saying so).
+    const notRun = thrown instanceof JobNotRunError ? thrown : undefined;
+    const err = notRun ? notRun.cause : thrown;
+    const said = notRun && (err instanceof StoreBusyError || err instanceof StoreFullError || err instanceof StoreUnavailableError) ? notRun.message : undefined;
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
-      res.status(statusCode).json({ statusCode, error, message, ...extra });
+      res.status(statusCode).json({ statusCode, error, message: said ?? message, ...extra, ...(notRun ? { jobId: notRun.jobId } : {}) });
     if (err instanceof FactReusedError) return send(409, 'Conflict', err.message, { field: err.field, differences: err.differences });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);

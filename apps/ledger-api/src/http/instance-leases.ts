@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import { isBusy } from '@ledger/event-store/errors';
 
 /** How often a process renews its lease (and looks for stale ones). */
 export const LEASE_HEARTBEAT_MS = 10_000;
@@ -218,8 +219,4 @@ export async function recordStaleLeases(leases: InstanceLeases, record: (instanc
     if (instance === undefined || !(await record(instance))) return;
     if (!closed()) leases.release(instance);
   }
-}
-
-function isBusy(err: unknown): boolean {
-  return (err as { code?: unknown })?.code === 'SQLITE_BUSY';
 }

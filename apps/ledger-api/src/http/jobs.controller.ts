@@ -60,6 +60,24 @@ export class JobEndedError extends Error {
   }
 }
 
+/**
+ * A job not run because the store refused its start or its acceptance: the request is answered as
+ * the store's refusal (`cause`: 503, 507), with the job's id, since the job has a record of its own
+ * (failed, or interrupted by a later sweep) and a request sent again is another job. Until the
+ * review of the fourteenth session (2026-11-27) the answer was the store's error alone, which for a
+ * lock said "nothing was written".
+ */
+export class JobNotRunError extends Error {
+  override readonly name = 'JobNotRunError';
+  constructor(
+    readonly kind: string,
+    readonly jobId: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the ${kind} job ${jobId} was not run: ${cause instanceof Error ? cause.message : String(cause)} (the job's own record says so; a request sent again is another job)`);
+  }
+}
+
 /** The largest position a store holds (SQLite's rowid, a signed 64-bit integer). */
 const MAX_POSITION = 2n ** 63n - 1n;
 /** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
@@ -304,12 +322,12 @@ export class JobService implements BeforeApplicationShutdown {
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
     const notStored = await this.jobs.traced(asked.id); // not run: the store's refusal is the answer
-    if (notStored !== undefined) throw notStored;
+    if (notStored !== undefined) throw new JobNotRunError(kind, asked.id, notStored);
     const job = await this.jobs.done(asked.id);
     // Queued, then its start refused as it began to run: the store's refusal is the answer too (until the fourteenth session of 2026-11-27, a 500 JOB_FAILED);
     // the ledger's (its end recorded already, by another API while this one was paused) is the job's failure, not the request's fault.
     const refused = this.jobs.refusal(job.id);
-    if (refused !== undefined && !(refused instanceof DomainError)) throw refused;
+    if (refused !== undefined && !(refused instanceof DomainError)) throw new JobNotRunError(kind, job.id, refused);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
@@ -372,7 +390,7 @@ export class JobsController {
     // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
     // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
     const notStored = await this.service.jobs.traced(job.id);
-    if (notStored !== undefined) throw notStored;
+    if (notStored !== undefined) throw new JobNotRunError(body.kind, job.id, notStored);
     return job;
   }
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { StoreBusyError, StoreFullError, StoreUnavailableError } from '@ledger/event-store/errors';
 import { AuditJobs, JOB_YOUNG_GENERATION_MB, REBUILD_THREADS, takesThreads, type AuditJob } from './audit-jobs';
 import { findingsOf, type AuditJobParams } from './work';
 import { MAX_SHARED_OFFSET } from '../what-if';
@@ -439,6 +440,27 @@ describe("a job's start (onStarted) and its end", () => {
     expect(await jobs.done(notStored.id)).toMatchObject({ state: 'failed', error: 'not run; its start could not be recorded: store out of space' });
     expect(Atomics.load(new Int32Array(beat), 0)).toBe(0);
     expect(seen).toEqual([`started ${first.id}`, `ended ${first.id}`, `ended ${notStored.id}`]);
+    await jobs.close();
+  });
+
+  it('a job not run says it never started (startedAt null) only when its start is known not stored; a refusal that leaves it open (the store unreachable, a timeout) keeps the instant, so its end is not refused for saying never started after a start written after all', async () => {
+    const refusals: Record<string, Error> = {
+      full: new StoreFullError('database or disk is full'),
+      busy: new StoreBusyError('database is locked'),
+      unreachable: new StoreUnavailableError('append timed out after 10000 ms: it may or may not be written'),
+    };
+    const jobs = new AuditJobs({
+      store: { kind: 'sqlite', path: ':memory:' },
+      worker: reusable,
+      onStarted: async (job) => {
+        throw refusals[(job.params as { refusal: string }).refusal];
+      },
+    });
+    const ended = async (refusal: string) => jobs.done(jobs.start('verify', { refusal } as unknown as AuditJobParams, 'auditor').id);
+    expect(await ended('full')).toMatchObject({ state: 'failed', startedAt: null });
+    expect(await ended('busy')).toMatchObject({ state: 'failed', startedAt: null });
+    // Until the review of the fourteenth session (2026-11-27) null here too: the ledger then refused the end (its start was in the store).
+    expect(await ended('unreachable')).toMatchObject({ state: 'failed', startedAt: expect.any(String), error: expect.stringMatching(/^not run; its start could not be recorded: /) });
     await jobs.close();
   });
 

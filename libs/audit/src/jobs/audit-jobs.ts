@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { BehaviorSubject, type Observable } from 'rxjs';
+import { DomainError } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
 import { opensAgain } from '@ledger/event-store/config';
+import { StoreBusyError, StoreFullError, WrongExpectedRevisionError } from '@ledger/event-store/errors';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 import type { JobData, WorkerMessage } from './job-thread';
 import { onePassOnly } from '../what-if';
@@ -405,7 +407,10 @@ export class AuditJobs {
     this.starts.delete(job.id);
     if (notTraced) {
       this.refused.set(job.id, notTraced.error);
-      ended.startedAt = null; // it never started (until the fourteenth session of 2026-11-27 its record said when it was to)
+      // It never started, and its start is known not stored: null (until the fourteenth session of 2026-11-27 its record said when it was to
+      // start). A refusal that leaves it open (an unreachable store, a timeout: the append may have been written) keeps that instant, so the
+      // end is not refused for saying never started after a start that was written after all.
+      if (notWritten(notTraced.error)) ended.startedAt = null;
       ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
     }
     try {
@@ -463,4 +468,9 @@ function paramsKey(params: AuditJobParams): string {
 
 function isEnded(state: AuditJobState): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'interrupted';
+}
+
+/** A refusal of an append that says nothing of it was written: the ledger's own, a conflict, a lock, a full store. */
+function notWritten(err: unknown): boolean {
+  return err instanceof DomainError || err instanceof WrongExpectedRevisionError || err instanceof StoreBusyError || err instanceof StoreFullError;
 }
