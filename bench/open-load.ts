@@ -40,6 +40,8 @@ export async function openLoad({ port, path, headers, body, rate, seconds, drain
   const done = new Promise<void>((resolve) => (allSettled = resolve));
   const settle = () => ++settled === offered && allSettled();
   const send = (scheduled: number) => {
+    let over = false; // a socket's error after the response began would settle it a second time
+    const once = () => !over && ((over = true), settle());
     const payload = body();
     const req = http.request({ agent, host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(payload) } }, (res) => {
       res.resume();
@@ -48,10 +50,10 @@ export async function openLoad({ port, path, headers, body, rate, seconds, drain
         lastAnswer = performance.now();
         latencies.push(lastAnswer - scheduled);
         if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
-        settle();
+        once();
       });
     });
-    req.on('error', settle);
+    req.on('error', once);
     req.end(payload);
   };
   const start = performance.now();

@@ -75,8 +75,12 @@ export class StoreFullError extends Error {
  */
 export class StoreBusyError extends Error {
   override readonly name = 'StoreBusyError';
-  constructor(message: string, override readonly cause?: unknown) {
-    super(`store busy: ${message} (another connection holds its lock: a backup, an sqlite3 shell?); nothing was written, try again`);
+  constructor(
+    /** What SQLite said, and of which file, without this error's advice to an appender. */
+    readonly detail: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`store busy: ${detail} (another connection holds its lock: a backup, an sqlite3 shell?); nothing was written, try again`);
   }
 }
 

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
+import { isBusy } from '@ledger/event-store/errors';
 
 /** How long a connection waits on another's lock before SQLITE_BUSY (a CLI command beside an API, two APIs' projectors on one file). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -189,7 +190,7 @@ export class ReadModelDb {
     try {
       this.noWait(make);
     } catch (err) {
-      if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw err;
+      if (!isBusy(err)) throw err;
     }
   }
 }

@@ -7,7 +7,7 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
-import { EVENT_STORE, type EventStore } from '@ledger/event-store';
+import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, replacedNotOfStore } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
@@ -74,7 +74,9 @@ export class JobNotRunError extends Error {
     readonly jobId: string,
     override readonly cause: unknown,
   ) {
-    super(`the ${kind} job ${jobId} was not run: ${cause instanceof Error ? cause.message : String(cause)} (the job's own record says so; a request sent again is another job)`);
+    // A lock's own message advises sending the append again, which is not this request's case: its detail alone.
+    const why = cause instanceof StoreBusyError ? `store busy: ${cause.detail} (another connection holds its lock)` : cause instanceof Error ? cause.message : String(cause);
+    super(`the ${kind} job ${jobId} was not run: ${why}; its end is recorded as failed when the store takes it (a request sent again is another job)`);
   }
 }
 
@@ -278,8 +280,10 @@ export class JobService implements BeforeApplicationShutdown {
       // (by another API, while this one was paused): another end would only be refused (until the fourteenth session of
       // 2026-11-27 it was tried, and logged as recorded before with other content).
       if (!job.record || refused instanceof DomainError) return;
-      // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal.
-      const attempts = job.error?.startsWith('not run') ? <T>(append: () => Promise<T>) => append() : withRetries;
+      // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal,
+      // but for a lock, which another connection lets go (tried once, the end of a job refused by a lock held a little longer was never stored).
+      const notRun = job.error?.startsWith('not run') === true;
+      const attempts = notRun && !(refused instanceof StoreBusyError) ? <T>(append: () => Promise<T>) => append() : withRetries;
       await attempts(() => ledger.recordAuditJob(
         {
           jobId: job.id,
@@ -299,7 +303,10 @@ export class JobService implements BeforeApplicationShutdown {
         // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
         // (until the fourteenth session of 2026-11-27, in the job's error only, which nobody reads after an exit).
         if (!(err instanceof FactReusedError)) {
-          log.error(`${job.kind} job ${job.id}: its end (${job.state}) could not be recorded: ${err instanceof Error ? err.message : String(err)}; an API on these read models records it interrupted once this one's lease goes stale`);
+          const then = notRun
+            ? 'its start was refused too, so the store may hold nothing of it'
+            : "an API on these read models records it interrupted once this one's lease goes stale";
+          log.error(`${job.kind} job ${job.id}: its end (${job.state}) could not be recorded: ${err instanceof Error ? err.message : String(err)}; ${then}`);
           throw err;
         }
         // Another end recorded for it first (an interrupted one): kept, this one refused, said in the job's error and the log.

@@ -462,6 +462,25 @@ describe("a job's start (onStarted) and its end", () => {
     // Until the review of the fourteenth session (2026-11-27) null here too: the ledger then refused the end (its start was in the store).
     expect(await ended('unreachable')).toMatchObject({ state: 'failed', startedAt: expect.any(String), error: expect.stringMatching(/^not run; its start could not be recorded: /) });
     await jobs.close();
+    // A queued job whose acceptance is refused so after its turn came (the job before it ended meanwhile): no start was tried, so it never
+    // started, whatever the refusal (until the final read of the fourteenth session, 2026-11-27, it kept the instant its turn came).
+    const queue = new AuditJobs({
+      store: { kind: 'sqlite', path: ':memory:' },
+      worker: reusable,
+      maxRunning: 1,
+      onStarted: () => undefined,
+      onQueued: async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+        throw refusals.unreachable;
+      },
+    });
+    const running = queue.start('verify', {}, 'auditor');
+    const queued = queue.start('digest', {}, 'auditor');
+    expect(await queue.done(running.id)).toMatchObject({ state: 'succeeded' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(queue.get(queued.id)?.startedAt).toEqual(expect.any(String)); // its turn came; its acceptance is still being recorded
+    expect(await queue.done(queued.id)).toMatchObject({ state: 'failed', startedAt: null, error: expect.stringMatching(/^not run; its acceptance could not be recorded: /) });
+    await queue.close();
   });
 
   it('a job cancelled while its start is being recorded never runs; close() waits for such a start', async () => {

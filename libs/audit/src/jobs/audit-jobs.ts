@@ -410,7 +410,8 @@ export class AuditJobs {
       // It never started, and its start is known not stored: null (until the fourteenth session of 2026-11-27 its record said when it was to
       // start). A refusal that leaves it open (an unreachable store, a timeout: the append may have been written) keeps that instant, so the
       // end is not refused for saying never started after a start that was written after all.
-      if (notWritten(notTraced.error)) ended.startedAt = null;
+      // A refused acceptance: nothing of a start was tried.
+      if (notTraced.what === 'acceptance' || notWritten(notTraced.error)) ended.startedAt = null;
       ended.error = `${ended.error ? `${ended.error}; ` : ''}its ${notTraced.what} could not be recorded: ${notTraced.error instanceof Error ? notTraced.error.message : String(notTraced.error)}`;
     }
     try {

@@ -25,8 +25,10 @@ export class AuditJobQueries {
    * was live before it.
    */
   rebuiltBy(): string | undefined {
-    const now = new Database(this.rm.file, { fileMustExist: true, timeout: 5000 });
+    const now = new Database(this.rm.file, { readonly: true, fileMustExist: true, timeout: 5000 });
     try {
+      // A file made by code before the table (an older API's rebuild beside this one) was not built by a job that names itself.
+      if (!now.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rebuilt_by'").get()) return undefined;
       return (now.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
     } finally {
       now.close();
