@@ -68,6 +68,14 @@ describe("the audit job decider: a queued job's acceptance, before its start and
     expect(decide(auditJobQueueDecider, 'job-1', [], { kind: 'RecordAuditJobQueued', queued })).toEqual({ then: [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...queued } }] });
   });
 
+  it.each`
+    given        | history                                                            | refused
+    ${'started'} | ${() => [{ type: 'AuditJobStarted', data: { schemaVersion: 1, ...start } }]} | ${'jobId: audit job job-1 has its start recorded already: it is not accepted again'}
+    ${'ended'}   | ${() => [{ type: 'AuditJobRecorded', data: { schemaVersion: 1, ...job } }]}  | ${'jobId: audit job job-1 has its end recorded already: it is not accepted again'}
+  `('given a job $given, when it is accepted into the queue, then it is refused naming jobId: an acceptance is the first event of its stream', ({ history, refused }) => {
+    expect(decide(auditJobQueueDecider, 'job-1', history(), { kind: 'RecordAuditJobQueued', queued })).toEqual({ refused });
+  });
+
   it('given a job accepted and then started, when an end saying it never started (startedAt null) is recorded, then it is refused naming startedAt: its start is recorded', () => {
     const [accepted] = auditJobQueueDecider.decide({ kind: 'RecordAuditJobQueued', queued }, auditJobQueueDecider.initialState('job-1'));
     const [started] = auditJobStartDecider.decide({ kind: 'RecordAuditJobStart', start }, foldStream(auditJobStartDecider, 'job-1', [accepted]));

@@ -52,11 +52,14 @@ export const auditJobStartDecider: Decider<RecordAuditJobStart, AuditJobState, {
   },
 };
 
-/** A queued job's acceptance: the first event of its stream, its start and its end after it. */
+/** A queued job's acceptance: the first event of its stream, its start and its end after it; after either it is refused. */
 export const auditJobQueueDecider: Decider<RecordAuditJobQueued, AuditJobState, { type: 'AuditJobQueued'; data: AuditJobQueuedV1 }> = {
   initialState,
   evolve,
-  decide: (c) => [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...c.queued } }],
+  decide: (c, state) => {
+    if (state.started || state.recorded) throw new DomainError('jobId', `audit job ${c.queued.jobId} has its ${state.recorded ? 'end' : 'start'} recorded already: it is not accepted again`);
+    return [{ type: 'AuditJobQueued', data: { schemaVersion: 1, ...c.queued } }];
+  },
 };
 
 /**
