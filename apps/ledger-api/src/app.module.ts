@@ -113,6 +113,7 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
       if (this.jobs.get(start.jobId)) continue; // this process's own (its ids are new)
       // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
       const swappedIn = start.kind === 'rebuild' && typeof start.params.file === 'string' && start.params.file === this.queries.rebuiltBy();
+      const startedAt = 'startedAt' in start ? start.startedAt : null; // an acceptance has none: it never started
       const job: AuditJob = {
         id: start.jobId,
         kind: start.kind,
@@ -121,10 +122,10 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
         requestedBy: start.requestedBy,
         record: true,
         requestedAt: start.requestedAt,
-        startedAt: 'startedAt' in start ? start.startedAt : null,
+        startedAt,
         endedAt: new Date().toISOString(),
         progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: swappedIn ? SWAPPED_IN : 'startedAt' in start ? INTERRUPTED : NEVER_STARTED,
+        error: swappedIn ? SWAPPED_IN : startedAt !== null ? INTERRUPTED : NEVER_STARTED,
       };
       try {
         await this.ledger.recordAuditJob(
