@@ -133,7 +133,7 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
           { actor: 'api:startup' },
         );
       } catch (err) {
-        if (err instanceof FactReusedError) this.log.error(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+        if (err instanceof FactReusedError) this.log.warn(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
         else if (err instanceof DomainError && err.field === 'startedAt') startedMeanwhile = true;
         else throw err;
         continue;

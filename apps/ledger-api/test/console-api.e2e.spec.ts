@@ -110,6 +110,14 @@ describe('the API behind the audit console', () => {
     }
     expect(last).toMatchObject({ ok: true, eventsChecked: Number(head), breaks: [], positionThrough: String(head), requestedBy: 'api:auditor' });
     expect(Date.parse(last.at)).not.toBeNaN();
+    // Sixty verifications that did not run (refused during a lock, cancelled) after it: it is still the last one recorded.
+    const ledger = t.app.get(Ledger);
+    for (let i = 0; i < 60; i++) {
+      const at = new Date().toISOString();
+      await ledger.recordAuditJob({ jobId: `not-run-${i}`, kind: 'verify', state: 'failed', requestedBy: 'api:auditor', requestedAt: at, startedAt: null, endedAt: at, positionThrough: null, params: {}, findings: {}, error: 'not run; its start could not be recorded: store busy' }, { actor: 'api:auditor' });
+    }
+    await t.app.get(Projector).waitFor((await t.store.headPosition())!, 10_000);
+    expect((await t.as('auditor').get('/audit/verify/last').expect(200)).body).toMatchObject({ positionThrough: String(head), requestedBy: 'api:auditor' });
   });
 
   it('the last verification says how many breaks, unreadable events and missing runs it found, not only the first 20 it lists (until 2026-11-27 the console counted the list)', async () => {

@@ -43,6 +43,7 @@ describe('what the CLI writes to a terminal of a value quoted from a file or the
     ${'the six characters of an escape'}         | ${'1234\\u202e567'}       | ${"'1234\\\\u202e567'"}       | ${'"1234\\\\u202e567"'}
     ${'a backslash before an override'}          | ${'1234\\\u202e567'}     | ${"'1234\\\\\\u202e567'"}    | ${'"1234\\\\\\u202e567"'}
     ${'a backslash before anything else'}        | ${'C:\\x'}                | ${"'C:\\x'"}                  | ${'"C:\\\\x"'}
+    ${'a backslash before a u that is no escape'} | ${'C:\\users'}           | ${"'C:\\users'"}              | ${'"C:\\\\users"'}
     ${'tab and line feed'}                       | ${'a\tb\nc'}              | ${"'a\tb\nc'"}                | ${'"a\\tb\\nc"'}
     ${'a line separator'}                        | ${'12\u2028345'}          | ${"'12\\u2028345'"}           | ${'"12\\u2028345"'}
     ${'a paragraph separator'}                   | ${'12\u2029345'}          | ${"'12\\u2029345'"}           | ${'"12\\u2029345"'}

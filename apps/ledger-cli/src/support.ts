@@ -89,8 +89,8 @@ export function progress(o: Output, label: string) {
  */
 const UNSHOWN = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Default_Ignorable_Code_Point}';
 const UNSHOWN_CHAR = new RegExp(`(?![\\t\\n])[${UNSHOWN}]`, 'gu');
-/** A run of backslashes that an escape shown would follow, or that `u` follows: doubled, so that no escape shown is a value's own text. */
-const BEFORE_ESCAPE = new RegExp(`\\\\+(?=u|(?![\\t\\n])[${UNSHOWN}])`, 'gu');
+/** A run of backslashes that an escape shown would follow, or that `u` and four hex digits follow: doubled, so that no escape shown is a value's own text (a path's `C:\users` is shown as it is). */
+const BEFORE_ESCAPE = new RegExp(`\\\\+(?=u[0-9a-fA-F]{4}|(?![\\t\\n])[${UNSHOWN}])`, 'gu');
 /** `c` as the `\u` escapes of its UTF-16 units (two for a character past U+FFFF), as JSON writes them. */
 const escaped = (c: string) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 

@@ -24,12 +24,11 @@ export class ErrorsFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<{ status(n: number): { json(b: unknown): void } }>();
     // The request's correlation id (see request-log.ts) on the error's log line, so it leads to the request's own line.
     const correlationId = host.switchToHttp().getRequest<{ id?: string }>().id;
-    // A job not run: answered as the store's refusal that stopped it, with the job's id (and, for a refusal of the store's, a message saying so).
+    // A job not run: answered as the refusal that stopped it, with the job's id and a message saying it was not run (but an unknown error's 500).
     const notRun = thrown instanceof JobNotRunError ? thrown : undefined;
     const err = notRun ? notRun.cause : thrown;
-    const said = notRun && (err instanceof StoreBusyError || err instanceof StoreFullError || err instanceof StoreUnavailableError) ? notRun.message : undefined;
     const send = (statusCode: number, error: string, message: string | string[], extra: Record<string, unknown> = {}) =>
-      res.status(statusCode).json({ statusCode, error, message: said ?? message, ...extra, ...(notRun ? { jobId: notRun.jobId } : {}) });
+      res.status(statusCode).json({ statusCode, error, message: notRun && statusCode !== 500 ? notRun.message : message, ...extra, ...(notRun ? { jobId: notRun.jobId } : {}) });
     if (err instanceof FactReusedError) return send(409, 'Conflict', err.message, { field: err.field, differences: err.differences });
     if (err instanceof DomainError || err instanceof IntakeError) return send(400, 'Bad Request', err.message, { field: err.field, reason: err.reason });
     if (err instanceof AppendTooLargeError) return send(413, 'Payload Too Large', err.message);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { InstanceLeases, LEASE_BUSY_MS, LEASE_STALE_MS, OPEN_BUSY_MS, recordStaleLeases } from './instance-leases';
+import { InstanceLeases, LEASE_BUSY_MS, LEASE_HEARTBEAT_MS, LEASE_STALE_MS, LeasesLockedError, OPEN_BUSY_MS, recordStaleLeases } from './instance-leases';
 
 /** Processes on one read-model file, each a lease of its own: a stopped one's taken over once, a live one's never. */
 describe('the API instance leases on one read-model file', () => {
@@ -72,6 +72,23 @@ describe('the API instance leases on one read-model file', () => {
       expect([next.claimStale(), next.claimStale()]).toEqual([closed.id, undefined]);
     } finally {
       next.close();
+    }
+  });
+
+  it('given the leases file locked by another connection when a job starts more than a heartbeat after the last renewal, then the job starts under the lease it has (the renewal gives up, typed: LeasesLockedError), and the heartbeat tries again', () => {
+    const leases = new InstanceLeases(path.join(dir, 'locked.sqlite'), clock, monotonic);
+    const lock = new Database(path.join(dir, 'locked.sqlite.instances'));
+    try {
+      pass(LEASE_HEARTBEAT_MS + 1);
+      lock.exec('BEGIN EXCLUSIVE');
+      expect(() => leases.beat()).toThrow(LeasesLockedError);
+      expect(leases.startJob('job-locked')).toBe(leases.id);
+      lock.exec('COMMIT');
+      expect(leases.beat()).toBeUndefined();
+    } finally {
+      if (lock.inTransaction) lock.exec('ROLLBACK');
+      lock.close();
+      leases.close();
     }
   });
 

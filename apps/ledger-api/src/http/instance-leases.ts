@@ -3,6 +3,11 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
 
+/** The leases file locked by another connection past the wait (unlessLocked). */
+export class LeasesLockedError extends Error {
+  override readonly name = 'LeasesLockedError';
+}
+
 /** How often a process renews its lease (and looks for stale ones). */
 export const LEASE_HEARTBEAT_MS = 10_000;
 /** A lease another process has seen not renewed for this long (its own monotonic time) is of a process that stopped (killed, crashed, the machine): it may take it over. */
@@ -110,7 +115,7 @@ export class InstanceLeases {
         const lost = this.beat();
         if (lost) this.lostSinceBeat = lost;
       } catch (err) {
-        if (!/is locked by another connection/.test((err as Error).message)) throw err;
+        if (!(err instanceof LeasesLockedError)) throw err;
         // the file locked: the job starts under the lease it has, as before this look; the heartbeat tries again
       }
     }
@@ -195,7 +200,7 @@ export class InstanceLeases {
       if (!isBusy(err)) throw err;
       // Nobody could renew while the file was locked: a heartbeat seen unchanged meanwhile says nothing of its process.
       this.seen.clear();
-      throw new Error(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, ${then}`);
+      throw new LeasesLockedError(`the API's instance leases file ${this.file} is locked by another connection (an sqlite3 shell, a backup?): ${what} gave up after ${this.db.pragma('busy_timeout', { simple: true })} ms, ${then}`);
     }
   }
 

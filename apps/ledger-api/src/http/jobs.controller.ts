@@ -62,10 +62,10 @@ export class JobEndedError extends Error {
 
 /**
  * A job not run because the store refused its start or its acceptance: the request is answered as
- * the store's refusal (`cause`: 503, 507), with the job's id, since the job has a record of its own
- * (failed, or interrupted by a later sweep) and a request sent again is another job. Until the
- * review of the fourteenth session (2026-11-27) the answer was the store's error alone, which for a
- * lock said "nothing was written".
+ * the store's refusal (`cause`: 503, 507), with the job's id: the job may have a record of its own
+ * (its failed end, tried once, or for a lock with the retries of any end), so a request sent again
+ * is another job. Until the review of the fourteenth session (2026-11-27) the answer was the
+ * store's error alone, which for a lock said "nothing was written, try again".
  */
 export class JobNotRunError extends Error {
   override readonly name = 'JobNotRunError';
@@ -76,7 +76,7 @@ export class JobNotRunError extends Error {
   ) {
     // A lock's own message advises sending the append again, which is not this request's case: its detail alone.
     const why = cause instanceof StoreBusyError ? `store busy: ${cause.detail} (another connection holds its lock)` : cause instanceof Error ? cause.message : String(cause);
-    super(`the ${kind} job ${jobId} was not run: ${why}; its end is recorded as failed when the store takes it (a request sent again is another job)`);
+    super(`the ${kind} job ${jobId} was not run: ${why}; a request sent again is another job`);
   }
 }
 
@@ -282,7 +282,7 @@ export class JobService implements BeforeApplicationShutdown {
       if (!job.record || refused instanceof DomainError) return;
       // A job that did not run because the store refused its start: its end tried once, not retried for 7.5 s against the same refusal,
       // but for a lock, which another connection lets go (tried once, the end of a job refused by a lock held a little longer was never stored).
-      const notRun = job.error?.startsWith('not run') === true;
+      const notRun = refused !== undefined; // its start or acceptance refused (a queued job cancelled meanwhile too: its error says cancelled)
       const attempts = notRun && !(refused instanceof StoreBusyError) ? <T>(append: () => Promise<T>) => append() : withRetries;
       await attempts(() => ledger.recordAuditJob(
         {

@@ -4,7 +4,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import { DomainError } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
 import { opensAgain } from '@ledger/event-store/config';
-import { StoreBusyError, StoreFullError, WrongExpectedRevisionError } from '@ledger/event-store/errors';
+import { StoreBusyError, StoreFullError } from '@ledger/event-store/errors';
 import { workerEntry } from '@ledger/event-store/worker-entry';
 import type { JobData, WorkerMessage } from './job-thread';
 import { onePassOnly } from '../what-if';
@@ -471,7 +471,12 @@ function isEnded(state: AuditJobState): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'interrupted';
 }
 
-/** A refusal of an append that says nothing of it was written: the ledger's own, a conflict, a lock, a full store. */
+/**
+ * A refusal of an append that says nothing of it was written: the ledger's own, a lock, a full
+ * store. (A stream kept moving by other writers, the ledger's StreamContentionError, is not written
+ * either, but is not listed: the job's stream is its own, and a refusal not listed keeps the
+ * instant, as before the fourteenth session.)
+ */
 function notWritten(err: unknown): boolean {
-  return err instanceof DomainError || err instanceof WrongExpectedRevisionError || err instanceof StoreBusyError || err instanceof StoreFullError;
+  return err instanceof DomainError || err instanceof StoreBusyError || err instanceof StoreFullError;
 }

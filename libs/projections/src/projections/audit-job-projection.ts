@@ -16,7 +16,8 @@ export class AuditJobProjection implements Projection {
     CREATE TABLE IF NOT EXISTS audit_jobs (ord INTEGER PRIMARY KEY, job_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ended_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS audit_job_starts (job_id TEXT PRIMARY KEY, instance TEXT NOT NULL, data TEXT NOT NULL);
   `;
-  readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord);';
+  // audit_job_starts by instance: a claimed lease's sweep looks for that instance's unended jobs among every start ever recorded.
+  readonly queryIndexes = 'CREATE INDEX IF NOT EXISTS audit_jobs_kind ON audit_jobs (kind, ord); CREATE INDEX IF NOT EXISTS audit_job_starts_instance ON audit_job_starts (instance);';
 
   private readonly add = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_jobs (ord, job_id, kind, ended_at, position, data) VALUES (?, ?, ?, ?, ?, ?)'));
   private readonly queued = this.rm.statements((db) => db.prepare('INSERT OR IGNORE INTO audit_job_starts (job_id, instance, data) VALUES (?, ?, ?)'));

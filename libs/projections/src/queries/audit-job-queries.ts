@@ -16,6 +16,14 @@ export class AuditJobQueries {
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
+  /** The newest job of `kind` that ran to its end (succeeded), however many ended otherwise after it; undefined when none did. */
+  lastSucceeded(kind: string): (AuditJobRecordedV1 & { position: string }) | undefined {
+    const row = this.rm.db
+      .prepare(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`)
+      .get(kind) as { position: string; data: string } | undefined;
+    return row && { ...(JSON.parse(row.data) as AuditJobRecordedV1), position: row.position };
+  }
+
   /**
    * The file the live read models were rebuilt in (a rebuild job's `params.file`, renamed onto them
    * by its swap: Checkpoint.markRebuiltBy); undefined when they were not built so, or rebuilt in
