@@ -21,7 +21,7 @@ import {
   type Subscription,
 } from './event-store.port';
 import { pollingSubscription } from './polling-subscription';
-import { fromWire, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
+import { fromWire, integerOf, notIntegerRevision, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
 export { PAGE_SIZE } from './sqlite-writer';
@@ -886,17 +886,6 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   if (stored === 'checked') return { id, type, stream, revision, position, data, metadata, created, storedTextMismatch: keyTwiceInStored({ data: text(json), metadata: text(metadataJson) }) };
   // Made with the event (not added to it after): the events of a read keep one shape.
   return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
-}
-
-/** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
-function integerOf(value: unknown): bigint | undefined {
-  return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : undefined;
-}
-
-/** Refuses the event at `position`, whose stored revision `value` is no integer (an edit), naming the value as stored. */
-function notIntegerRevision(stream: string, value: unknown, position: bigint): never {
-  const stored = Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : typeof value === 'string' ? `'${value}'` : String(value);
-  throw new UnreadableEventError(stream, stored, position, `its stored revision is not an integer (${Buffer.isBuffer(value) ? 'bytes, a BLOB' : typeof value === 'string' ? 'text' : 'a real number'})`);
 }
 
 /** A column as text: a BLOB (an edit's) as its UTF-8, as JSON.parse reads it. */
