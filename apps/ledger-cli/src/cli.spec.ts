@@ -229,6 +229,38 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify')).out).toContain(`0 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing\n  the log: position ${gone} is missing (events deleted)`);
   });
 
+  it('verify prints the first 20 of each finding and the counts, and with --all every one as it is found (as text, or each a JSON value before the report); exit 1 either way (until 2026-11-27, fifteenth session, every one, always)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'many-gaps', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '10')).code).toBe(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    try {
+      for (let p = 20; p < 70; p += 2) expect(db.prepare('DELETE FROM events WHERE position = ?').run(p).changes).toBe(1); // 25 runs of one position
+    } finally {
+      db.close();
+    }
+    const runs = Array.from({ length: 25 }, (_, i) => String(20 + 2 * i));
+    const line = (p: string) => `  the log: position ${p} is missing (events deleted)`;
+    const listed = await ledger(own, 'verify');
+    expect(listed.code).toBe(1);
+    const lines = listed.out.split('\n');
+    expect(lines[0]).toMatch(/: \d+ stream\(s\) broken, 0 event\(s\) unreadable, 25 run\(s\) of positions missing$/);
+    expect(lines.filter((l) => l.includes('missing (events deleted)'))).toEqual(runs.slice(0, 20).map(line));
+    expect(lines).toContain('  (the first 20 of each listed: --all prints every one)');
+    const all = await ledger(own, 'verify', '--all');
+    expect(all.code).toBe(1);
+    const allLines = all.out.split('\n');
+    expect(allLines.filter((l) => l.includes('missing (events deleted)'))).toEqual(runs.map(line));
+    expect(allLines.at(-1)).toBe(lines[0]); // the summary once the walk is done
+    expect(allLines).not.toContain('  (the first 20 of each listed: --all prints every one)');
+    const asJson = await ledger(own, 'verify', '--all', '--json');
+    expect(asJson.code).toBe(1);
+    const values = asJson.out.split('\n');
+    const report = values.indexOf('{'); // the report, pretty-printed, after one line for each finding
+    const found = values.slice(0, report).map((v) => JSON.parse(v));
+    expect(found.filter((f) => 'missing' in f)).toEqual(runs.map((p) => ({ missing: { from: p, to: p } })));
+    expect(JSON.parse(values.slice(report).join('\n'))).toMatchObject({ ok: false, missing: runs.slice(0, 20).map((p) => ({ from: p, to: p })), missingCount: 25, breakCount: found.filter((f) => 'break' in f).length });
+  });
+
   it('a store cut short is refused naming LEDGER_SQLITE_PATH and the file, as the API refuses it, and is left as it was', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'cut', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);

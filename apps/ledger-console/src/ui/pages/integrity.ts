@@ -10,7 +10,7 @@ interface Verification {
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   unreadable?: Array<{ stream: string; revision: string; position: string; reason: string }>;
   missing?: Array<{ from: string; to: string }>;
-  /** A verification recorded earlier (/audit/verify/last) lists the first 20 of each: these count them all. */
+  /** A verification (/audit/verify, and one recorded earlier: /audit/verify/last) lists the first 20 of each: these count them all. */
   breakCount?: number;
   unreadableCount?: number;
   missingCount?: number;
