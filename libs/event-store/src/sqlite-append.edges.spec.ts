@@ -161,7 +161,9 @@ describe.each(WRITERS)('an append to a stream whose last revision was edited to 
     edit     | stored    | kind
     ${"'abc'"} | ${"'abc'"} | ${'text'}
     ${'1.5'} | ${'1.5'}  | ${'a real number'}
-  `("$edit: refused as its reads refuse it (UnreadableEventError naming the position), and nothing written; until 2026-11-27, fifteenth session, the writer's raw SyntaxError or RangeError", async ({ edit, stored, kind }) => {
+    ${"'0x10'"} | ${"'0x10'"} | ${'text'}
+    ${"''"}  | ${"''"}   | ${'text'}
+  `("$edit: refused as its reads refuse it (UnreadableEventError naming the position), and nothing written; until 2026-11-27, fifteenth session, the writer's raw SyntaxError or RangeError, or for a text BigInt reads ('0x10', '') a silent append after it (revision 17, or 1)", async ({ edit, stored, kind }) => {
     const file = path.join(dir, `edited-revision-${++n}.sqlite`);
     const store = new SqliteEventStore(file, { writer, groupCommit });
     try {
