@@ -21,7 +21,7 @@ import {
   type Subscription,
 } from './event-store.port';
 import { pollingSubscription } from './polling-subscription';
-import { fromWire, integerOf, notIntegerRevision, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
+import { fromWire, headRevision, integerOf, notIntegerRevision, openStoreDatabase, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
 export { PAGE_SIZE } from './sqlite-writer';
@@ -158,7 +158,7 @@ export class SqliteEventStore implements EventStore {
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint; position: number | bigint } | undefined>;
+    head: HeadStatement;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
     readFwdLean: Paged<[string, number | bigint]>;
@@ -192,8 +192,7 @@ export class SqliteEventStore implements EventStore {
       return this.only!(stream as string) ? 1 : 0;
     });
     this.stmt = {
-      // The stream's last revision, and its position (an edited revision that is no integer sorts after every integer: named).
-      head: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      head: prepareHead(this.db),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
       readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
@@ -619,8 +618,7 @@ export class SqliteEventStore implements EventStore {
   async streamRevision(stream: string): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
-    const last = this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream));
-    return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
+    return headRevision(stream, this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream)));
   }
 
   /**

@@ -106,7 +106,7 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
  */
 export class SqliteWriter {
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: unknown; position: number | bigint } | undefined>;
+    head: HeadStatement;
     findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string | Buffer; metadata: string | Buffer } | undefined>;
     insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
   };
@@ -117,8 +117,7 @@ export class SqliteWriter {
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
-      // The row of the highest revision (as streamRevision reads it): its position names it when an edit left no integer there.
-      head: db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      head: prepareHead(db),
       findIds: db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
       insert: db.prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
@@ -186,15 +185,27 @@ export class SqliteWriter {
     return { nextExpectedRevision: revision - 1n, position, written: true };
   }
 
-  /**
-   * The stream's last revision (undefined: no stream). One an edit left no integer (`'abc'`, 1.5) is
-   * refused as every read refuses it (UnreadableEventError naming its position), and the append with
-   * it: nothing is written (until 2026-11-27, fifteenth session, a raw SyntaxError or RangeError).
-   */
+  /** The stream's last revision (undefined: no stream), refused as headRevision says: nothing is written then. */
   private head(stream: string): bigint | undefined {
-    const last = this.stmt.head.get(stream);
-    return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
+    return headRevision(stream, this.stmt.head.get(stream));
   }
+}
+
+export type HeadStatement = Database.Statement<[string], { revision: unknown; position: number | bigint } | undefined>;
+
+/** A stream's last row, its revision and position (the writer's and streamRevision's one query); a revision an edit left no integer sorts after every integer, so it is this row. */
+export function prepareHead(db: Database.Database): HeadStatement {
+  return db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1');
+}
+
+/**
+ * The stream's last revision from its row as prepareHead reads it (undefined: no stream). One an
+ * edit left no integer (`'abc'`, 1.5, `'0x10'`) is refused as every read refuses it
+ * (UnreadableEventError naming its position): an append is refused with it, nothing written (until
+ * 2026-11-27, fifteenth session, a raw SyntaxError or RangeError, or a silent wrong write).
+ */
+export function headRevision(stream: string, last: { revision: unknown; position: number | bigint } | undefined): bigint | undefined {
+  return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
 }
 
 /** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
