@@ -38,7 +38,7 @@ export interface VerifyReport {
   eventsChecked: number;
   streamsChecked: number;
   /**
-   * The first broken link of each stream that has one, and (kind `stored-text-mismatch`, SQLite
+   * The first FINDINGS_LISTED of: the first broken link of each stream that has one, and (kind `stored-text-mismatch`, SQLite
    * only) every event whose stored text holds a key twice in one object: its link holds (the hash
    * covers the content as parsed, the last of the two), but the text is not the JSON of what it
    * parses to, and SQLite's json_extract reads the first.

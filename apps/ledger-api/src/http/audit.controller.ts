@@ -45,7 +45,7 @@ export class AuditController {
   }
 
   @Get('audit/verify')
-  @ApiOperation({ summary: 'Walk the store and report the first broken hash-chain link of each stream: a verify job, awaited' })
+  @ApiOperation({ summary: 'Walk the store and report the first 20 breaks (the first broken hash-chain link of each stream, each stored text not as the ledger wrote it), unreadable events and runs of missing positions, in log order, and the count of each: a verify job, awaited' })
   verify(@Req() req: { apiRole?: ApiRole }) {
     return this.jobs.run('verify', {}, `api:${req.apiRole ?? 'unknown'}`);
   }
@@ -71,7 +71,7 @@ export class AuditController {
   }
 
   @Get('audit/verify/last')
-  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, breaks), or {none: true}' })
+  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, the first 20 breaks, unreadable events and runs of missing positions, in log order, and the count of each), or {none: true}' })
   lastVerify() {
     // The last verification that ran to its end (a cancelled, failed or not-run one found nothing), however many of those followed it
     // (until the fourteenth session's final read only among the 50 newest: fifty refused during a lock hid it).
