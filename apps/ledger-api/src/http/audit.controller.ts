@@ -77,7 +77,7 @@ export class AuditController {
     // (until the fourteenth session's final read only among the 50 newest: fifty refused during a lock hid it).
     const job = this.auditJobs.lastSucceeded('verify');
     if (!job) return { none: true };
-    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; streamsBroken?: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
     return {
       ok: f.ok,
       eventsChecked: f.eventsChecked,
@@ -87,6 +87,8 @@ export class AuditController {
       missing: f.firstMissing ?? [],
       // The lists are the first 20 of each, as the job's record keeps them; the counts are all it found.
       breakCount: f.breaks,
+      // The streams broken, as GET /audit/verify counts them: a record made before 2026-11-27 (fifteenth session) lacks it.
+      ...(f.streamsBroken === undefined ? {} : { streamsBroken: f.streamsBroken }),
       unreadableCount: f.unreadable,
       missingCount: f.missing ?? 0,
       at: job.startedAt ?? job.requestedAt,
