@@ -229,7 +229,7 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify')).out).toContain(`0 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing\n  the log: position ${gone} is missing (events deleted)`);
   });
 
-  it('verify prints the first 20 of each finding and the counts, and with --all every one as it is found (as text, or each a JSON value before the report); exit 1 either way (until 2026-11-27, fifteenth session, every one, always)', async () => {
+  it('verify prints the first 20 of each finding and the counts, and with --all every one as it is found (as text, or as JSON Lines: each a JSON value on its own line, then the report on one); exit 1 either way (until 2026-11-27, fifteenth session, every one, always)', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'many-gaps', 'ledger.sqlite') };
     expect((await json(own, 'demo', '--devices', '10')).code).toBe(0);
     const db = new Database(own.LEDGER_SQLITE_PATH);
@@ -254,11 +254,12 @@ describe('the ledger CLI', () => {
     expect(allLines).not.toContain('  (the first 20 of each listed: --all prints every one)');
     const asJson = await ledger(own, 'verify', '--all', '--json');
     expect(asJson.code).toBe(1);
-    const values = asJson.out.split('\n');
-    const report = values.indexOf('{'); // the report, pretty-printed, after one line for each finding
-    const found = values.slice(0, report).map((v) => JSON.parse(v));
+    // JSON Lines: every line a JSON value, each finding's, then the report's (until 2026-11-27, fifteenth session, the report was indented over many lines).
+    const values = asJson.out.split('\n').map((v) => JSON.parse(v) as Record<string, unknown>);
+    const found = values.slice(0, -1);
+    expect(found.every((f) => Object.keys(f).length === 1 && ['break', 'unreadable', 'missing'].includes(Object.keys(f)[0]))).toBe(true);
     expect(found.filter((f) => 'missing' in f)).toEqual(runs.map((p) => ({ missing: { from: p, to: p } })));
-    expect(JSON.parse(values.slice(report).join('\n'))).toMatchObject({ ok: false, missing: runs.slice(0, 20).map((p) => ({ from: p, to: p })), missingCount: 25, breakCount: found.filter((f) => 'break' in f).length });
+    expect(values.at(-1)).toMatchObject({ ok: false, missing: runs.slice(0, 20).map((p) => ({ from: p, to: p })), missingCount: 25, breakCount: found.filter((f) => 'break' in f).length });
   });
 
   it('a store cut short is refused naming LEDGER_SQLITE_PATH and the file, as the API refuses it, and is left as it was', async () => {

@@ -113,7 +113,8 @@ export const forTerminal = (text: string) => text.replace(BEFORE_ESCAPE, (run) =
  */
 export const jsonForTerminal = (json: string) => json.replace(UNSHOWN_CHAR, escaped);
 
-export const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+/** JSON with bigints as decimal strings: indented, or on one line (`indent` 0: a line of JSON Lines). */
+export const stringify = (v: unknown, indent = 2) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), indent);
 
 /** A whole number from `min` to `max` (by default any a JavaScript number holds exactly). */
 export const wholeNumber =

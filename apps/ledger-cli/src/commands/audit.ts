@@ -4,7 +4,7 @@ import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestI
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
 import { rowDamaged } from '@ledger/projections';
-import { CliError, EXIT, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
+import { CliError, EXIT, open, position, progress, ruleSetOption, stringify, wholeNumber, type Kit } from '../support';
 
 /** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
 export function auditCommands(program: Command, { env, o, command, run, print }: Kit): void {
@@ -73,7 +73,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
   command(program, 'verify', "check every event's hash chain link (and a digest kept earlier); exit 1 on a break")
     .option('--digest <digest>', 'a digest kept earlier (ledger digest)')
     .option('--at <position>', 'the position that digest was taken at', position)
-    .option('--all', `print every break, unreadable event and run of missing positions as it is found (by default the first ${FINDINGS_LISTED} of each, and their counts); with --json, each as a JSON value of its own before the report`)
+    .option('--all', `print every break, unreadable event and run of missing positions as it is found (by default the first ${FINDINGS_LISTED} of each, and their counts); with --json, JSON Lines: each a JSON value on a line of its own, then the report on one line`)
     .action(
       run(async (opts: { digest?: string; at?: bigint; all?: boolean }) => {
         if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
@@ -100,7 +100,9 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
             digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}), ...('unreadable' in d ? { unreadable: d.unreadable } : {}) };
           }
           const ok = r.ok && (!digest || digest.matches);
-          print({ ...r, ok, digest }, () =>
+          // --all --json is JSON Lines: each finding a line, then the report on one line too.
+          if (opts.all && o.json) o.out(stringify({ ...r, ok, digest }, 0));
+          else print({ ...r, ok, digest }, () =>
             [
               `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.position ?? '0 (the log is empty)'}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
               // With --all every one was printed as it was found, above.
