@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { runCli } from './cli';
-import { exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal } from './support';
+import { exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, writeLine } from './support';
 
 const json = process.argv.includes('--json');
 runCli(process.argv.slice(2), process.env, {
   json,
   tty: !!process.stderr.isTTY,
   // What is printed may quote a file's or the store's values: never a control character to the terminal (with --json, stdout is JSON: its values kept).
-  out: (text) => process.stdout.write(`${json ? jsonForTerminal(text) : forTerminal(text)}\n`),
+  // A slow reader holds back a command that waits (writeLine): its lines are not piled up in memory.
+  out: (text) => writeLine(process.stdout, json ? jsonForTerminal(text) : forTerminal(text)),
   err: (text) => process.stderr.write(forTerminal(text)),
 }).then(
   (code) => {

@@ -425,7 +425,7 @@ describe('a verification of a store with many findings', () => {
     const store = new SqliteEventStore(file);
     try {
       const met: VerifyFinding[] = [];
-      const r = await runAuditWork('verify', store, {}, () => undefined, { onFinding: (f) => met.push(f) });
+      const r = await runAuditWork('verify', store, {}, () => undefined, { onFinding: (f) => void met.push(f) });
       const each = <K extends 'break' | 'unreadable' | 'missing'>(k: K) => met.flatMap((f) => (k in f ? [(f as Record<K, unknown>)[k]] : []));
       expect(r.ok).toBe(false);
       expect({ breaks: r.breaks, unreadable: r.unreadable, missing: r.missing }).toEqual({ breaks: each('break').slice(0, 20), unreadable: each('unreadable').slice(0, 20), missing: each('missing').slice(0, 20) });
@@ -439,6 +439,32 @@ describe('a verification of a store with many findings', () => {
       // The walk without onFinding finds the same.
       const { position, ...report } = r;
       expect(await verifyStore(store, undefined, BigInt(position!))).toEqual(report);
+    } finally {
+      await store.dispose();
+    }
+  }, 60_000);
+
+  it('waits for the promise onFinding gives back before it reads on: no finding of a later event is given while one of an earlier event is pending (a slow reader of ledger verify --all holds the walk back; until 2026-11-27, fifteenth session, the walk read on and the output piled up in memory)', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite')); // the store the test above damaged
+    try {
+      // The position of the event at whose reading a finding is met: a missing run's, the event after it.
+      const metAt = (f: VerifyFinding) => ('missing' in f ? BigInt(f.missing.to) + 1n : BigInt('break' in f ? f.break.position : f.unreadable.position));
+      let pending = 0;
+      let pendingAt: bigint | undefined;
+      const given: VerifyFinding[] = [];
+      const early: VerifyFinding[] = []; // given while a finding of an earlier event was still pending
+      const r = await verifyStore(store, undefined, undefined, (f) => {
+        if (pending > 0 && metAt(f) !== pendingAt) early.push(f);
+        given.push(f);
+        pending++;
+        pendingAt = metAt(f);
+        return new Promise((resolve) => setImmediate(() => resolve(void pending--))); // a reader that takes each line a turn of the event loop later
+      });
+      expect(given.length).toBe(r.breakCount + r.unreadableCount + r.missingCount);
+      expect(given.length).toBeGreaterThan(120);
+      expect(early).toEqual([]);
+      expect(pending).toBe(0); // the last waited for too, before the report
+      expect(r).toEqual(await verifyStore(store));
     } finally {
       await store.dispose();
     }

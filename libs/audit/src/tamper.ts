@@ -60,16 +60,20 @@ export interface VerifyReport {
   missingCount: number;
 }
 
+/** What `onFinding` gives back: nothing, or a promise the walk waits for before it reads on (its reader is behind: stdout full). */
+export type FindingWait = void | Promise<void>;
+
 /** The first FINDINGS_LISTED of one kind of finding, and how many in all: a verification holds no more of them however many it finds. */
 class Listed<T> {
   readonly first: T[] = [];
   count = 0;
-  constructor(private readonly each: (item: T) => void) {}
+  constructor(private readonly each: (item: T) => FindingWait) {}
 
-  add(item: T): void {
+  /** Counts `item`, keeps it if among the first, and gives it on: what `each` gives back, for the walk to wait for. */
+  add(item: T): FindingWait {
     this.count++;
     if (this.first.length < FINDINGS_LISTED) this.first.push(item);
-    this.each(item);
+    return this.each(item);
   }
 }
 
@@ -78,21 +82,36 @@ class Listed<T> {
  * revision follows the previous one of its stream, its `$prevHash` is that event's `$hash`, and
  * its `$hash` matches its content; and (SQLite) that its stored text gives no key twice in one
  * object, and that no position is missing from the log. Only the last link of each stream is held in memory (and
- * the names of those broken), and of the findings the first FINDINGS_LISTED of each kind (`onFinding` is given every one, as it is met). With
- * `toPosition`, the log through it (a job: the head when it started, the position it reports).
+ * the names of those broken), and of the findings the first FINDINGS_LISTED of each kind (`onFinding` is given every one, as it is met;
+ * where it gives back a promise, the walk reads no further event until it settles, so that a slow reader of what it prints holds
+ * the walk back rather than its output piling up in memory). With `toPosition`, the log through it (a job: the head when it
+ * started, the position it reports).
  */
-export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint, onFinding?: (finding: VerifyFinding) => void): Promise<VerifyReport> {
+export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint, onFinding?: (finding: VerifyFinding) => FindingWait): Promise<VerifyReport> {
   const last = new Map<string, { hash: string; revision: bigint } | 'broken'>();
   const brokenStreams = new Set<string>();
+  // What onFinding gave back for the findings met since the walk last waited: waited for before the next event is read.
+  let waits: Promise<void>[] = [];
+  const found = (f: VerifyFinding): void => {
+    const wait = onFinding?.(f);
+    if (wait) waits.push(wait);
+  };
   const breaks = new Listed<VerifyBreak>((b) => {
     brokenStreams.add(b.stream);
-    onFinding?.({ break: b });
+    found({ break: b });
   });
-  const unreadable = new Listed<VerifyUnreadable>((u) => onFinding?.({ unreadable: u }));
-  const positions = new PositionRuns(store.kind === 'sqlite', new Listed<VerifyMissing>((m) => onFinding?.({ missing: m })));
+  const unreadable = new Listed<VerifyUnreadable>((u) => found({ unreadable: u }));
+  const positions = new PositionRuns(store.kind === 'sqlite', new Listed<VerifyMissing>((m) => found({ missing: m })));
   const head = toPosition === undefined ? await store.headPosition() : undefined;
+  // None (no promise given back, or no onFinding): undefined, so that the walk awaits nothing per event.
+  const caughtUp = (): Promise<unknown> | undefined => {
+    if (waits.length === 0) return undefined;
+    const pending = waits;
+    waits = [];
+    return Promise.all(pending);
+  };
   let n = 0;
-  for await (const e of readAllNamingUnreadable(store, unreadable, positions, toPosition)) {
+  for await (const e of readAllNamingUnreadable(store, unreadable, positions, caughtUp, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
     if (e.stored?.notText) {
       // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
@@ -124,6 +143,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     }
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
+  await caughtUp();
   onProgress?.(n);
   readThrough(store, toPosition ?? head ?? 0n, positions.last);
   const missing = positions.missing;
@@ -164,8 +184,9 @@ class PositionRuns {
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
  * position + 1). A damaged page of the file ends the walk with the store's StoreDamagedError saying how far it read.
+ * Before each read of the next event, it waits for what `caughtUp` gives (the reader of the findings met so far), if anything.
  */
-async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<VerifyUnreadable>, positions: PositionRuns, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
+async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<VerifyUnreadable>, positions: PositionRuns, caughtUp: () => Promise<unknown> | undefined, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
@@ -173,6 +194,8 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<Ve
         positions.met(e.position);
         yield e;
         from = e.position + 1n;
+        const wait = caughtUp();
+        if (wait) await wait;
       }
       return;
     } catch (err) {
@@ -180,6 +203,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<Ve
       positions.met(err.position); // first: a run missing before it is met before it
       unreadable.add({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
       from = err.position + 1n;
+      await caughtUp();
     }
   }
 }

@@ -84,7 +84,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const bar = progress(opts.all ? { ...o, tty: false } : o, 'verifying'); // no bar between the lines --all prints
           // As a verify job runs (the same work): through the head as it was at the start, the position it reports; what is
           // appended meanwhile is not checked (until 2026-11-27 the CLI read on to the log's end and said no position).
-          // --all: every finding printed as it is met (the walk holds only the first of each kind).
+          // --all: every finding printed as it is met (the walk holds only the first of each kind), the walk waiting while stdout's reader is behind.
           const onFinding = opts.all ? (f: VerifyFinding) => o.out(o.json ? JSON.stringify(f) : findingLine(f)) : undefined;
           const r = await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total), { onFinding });
           bar.done();

@@ -1,7 +1,7 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
 import { whatIf, type WhatIfFilter, type WhatIfOptions, type WhatIfPage, type WhatIfReport } from '../what-if';
-import { digestAt, verifyStore, type Digest, type VerifyFinding, type VerifyReport } from '../tamper';
+import { digestAt, verifyStore, type Digest, type FindingWait, type VerifyFinding, type VerifyReport } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
 export type AuditJobKind = 'verify' | 'digest' | 'what-if';
@@ -31,14 +31,15 @@ export interface AuditWorkResults {
 /**
  * Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say,
  * the total. A what-if judges on `whatIf.threads` threads, each with a connection of its own (`whatIf.store`);
- * a verification gives every finding to `onFinding` as it is met (its result lists the first of each kind).
+ * a verification gives every finding to `onFinding` as it is met (its result lists the first of each kind), waiting
+ * for the promise it gives back, if any, before it reads on.
  */
 export async function runAuditWork<K extends AuditJobKind>(
   kind: K,
   store: EventStore,
   params: AuditJobParams,
   onProgress: (done: number, total?: number) => void,
-  options: { whatIf?: WhatIfOptions; onFinding?: (finding: VerifyFinding) => void } = {},
+  options: { whatIf?: WhatIfOptions; onFinding?: (finding: VerifyFinding) => FindingWait } = {},
 ): Promise<AuditWorkResults[K]> {
   const head = await store.headPosition();
   const total = store.kind === 'sqlite' && head !== undefined ? Number(head) : undefined;
