@@ -514,6 +514,9 @@ describe('the ledger bin', () => {
       db.close();
       const unreadable = spawnSync(process.execPath, [bin, ...inventory], { env: { ...env, LEDGER_READMODEL_PATH: path.join(dir, 'fresh.sqlite') }, encoding: 'utf8', timeout: 100_000 });
       expect([unreadable.status, unreadable.stderr.trim()]).toEqual([3, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${head} \\(stream '.*', revision \\d+\\) cannot be read: `))]);
+      // The reader of stdout gone before the command wrote (`| head -1`): stopped quietly, exit 141 (until 2026-11-27 EPIPE's stack, exit 1).
+      const cut = spawnSync('bash', ['-c', `"$0" "$@" | (exec 0<&-; true); echo "\${PIPESTATUS[0]}"`, process.execPath, bin, 'verify', '--all'], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([cut.stdout.trim(), cut.stderr]).toEqual(['141', '']);
       fs.writeFileSync(path.join(dir, 'other.sqlite'), '');
       const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
       const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });

@@ -1,8 +1,15 @@
 import 'reflect-metadata';
 import { runCli } from './cli';
-import { exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, writeLine } from './support';
+import { EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, writeLine } from './support';
 
 const json = process.argv.includes('--json');
+// The reader of stdout gone (`ledger verify --all | head -1`): stop there, quietly, with the code a
+// shell gives a command stopped by SIGPIPE (Node ignores the signal, so the write fails EPIPE
+// instead: until 2026-11-27 an unhandled error's stack on stderr and exit 1, "findings").
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(EXIT.readerGone);
+});
 runCli(process.argv.slice(2), process.env, {
   json,
   tty: !!process.stderr.isTTY,

@@ -29,6 +29,8 @@ export const EXIT = {
   usage: 2,
   /** The ledger could not do it: its store, its configuration, a stored event or read model it cannot read, its own fault. */
   failed: 3,
+  /** Stopped unfinished: the reader of its output went away (a pipe closed: `| head`); 128 + SIGPIPE, as a shell reports a command that signal stopped. */
+  readerGone: 141,
 } as const;
 
 /** Errors of the input: the message is the reason, nothing was done (exit 2). */
