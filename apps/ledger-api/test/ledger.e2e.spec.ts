@@ -317,6 +317,11 @@ describe('bad input and access', () => {
     const res = await t.http().get('/docs-json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/service-requests', '/reports/stuck-devices', '/decisions/{requestId}']));
   });
+
+  it('OpenAPI: each verification route says it lists the first 20 of each finding and counts them all (until 2026-11-27, fifteenth session, GET /audit/verify said "the first broken link of each stream")', async () => {
+    const { paths } = (await t.http().get('/docs-json').expect(200)).body;
+    for (const route of ['/audit/verify', '/audit/verify/incremental', '/audit/verify/last']) expect({ route, summary: paths[route].get.summary }).toEqual({ route, summary: expect.stringMatching(/the first 20 .* and the count of each/) });
+  });
 });
 
 describe('replay and audit over HTTP', () => {

@@ -12,7 +12,7 @@ describe('the ledger CLI on EventStoreDB (the protocol test server)', () => {
   const json = async (...argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli([...argv, '--json'], env, { json: true, tty: false, out: (t) => out.push(t), err: (t) => err.push(t) });
+    const code = await runCli([...argv, '--json'], env, { json: true, tty: false, out: (t) => void out.push(t), err: (t) => err.push(t) });
     return { code, body: code === 0 ? JSON.parse(out.join('\n')) : undefined, err: err.join('') };
   };
 

@@ -16,7 +16,7 @@ import { CliError, runCli } from './cli';
 async function ledger(env: Record<string, string>, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, env, { json: argv.includes('--json'), tty: false, out: (t) => out.push(t), err: (t) => err.push(t) });
+  const code = await runCli(argv, env, { json: argv.includes('--json'), tty: false, out: (t) => void out.push(t), err: (t) => err.push(t) });
   return { code, out: out.join('\n'), err: err.join('') };
 }
 const json = async (env: Record<string, string>, ...argv: string[]) => {
@@ -227,6 +227,60 @@ describe('the ledger CLI', () => {
     expect(r.code).toBe(1);
     expect(r.body).toMatchObject({ ok: false, breaks: [], missing: [{ from: gone, to: gone }] });
     expect((await ledger(own, 'verify')).out).toContain(`0 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing\n  the log: position ${gone} is missing (events deleted)`);
+  });
+
+  it('verify prints the first 20 of each finding and the counts, and with --all every one as it is found (as text, or as JSON Lines: each a JSON value on its own line, then the report on one); exit 1 either way (until 2026-11-27, fifteenth session, every one, always)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'many-gaps', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '10')).code).toBe(0);
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    try {
+      for (let p = 20; p < 70; p += 2) expect(db.prepare('DELETE FROM events WHERE position = ?').run(p).changes).toBe(1); // 25 runs of one position
+    } finally {
+      db.close();
+    }
+    const runs = Array.from({ length: 25 }, (_, i) => String(20 + 2 * i));
+    const line = (p: string) => `  the log: position ${p} is missing (events deleted)`;
+    const listed = await ledger(own, 'verify');
+    expect(listed.code).toBe(1);
+    const lines = listed.out.split('\n');
+    expect(lines[0]).toMatch(/: \d+ stream\(s\) broken, 0 event\(s\) unreadable, 25 run\(s\) of positions missing$/);
+    expect(lines.filter((l) => l.includes('missing (events deleted)'))).toEqual(runs.slice(0, 20).map(line));
+    expect(lines).toContain('  (the first 20 of each listed: --all prints every one)');
+    const all = await ledger(own, 'verify', '--all');
+    expect(all.code).toBe(1);
+    const allLines = all.out.split('\n');
+    expect(allLines.filter((l) => l.includes('missing (events deleted)'))).toEqual(runs.map(line));
+    expect(allLines.at(-1)).toBe(lines[0]); // the summary once the walk is done
+    expect(allLines).not.toContain('  (the first 20 of each listed: --all prints every one)');
+    const asJson = await ledger(own, 'verify', '--all', '--json');
+    expect(asJson.code).toBe(1);
+    // JSON Lines: every line a JSON value, each finding's, then the report's (until 2026-11-27, fifteenth session, the report was indented over many lines).
+    const values = asJson.out.split('\n').map((v) => JSON.parse(v) as Record<string, unknown>);
+    const found = values.slice(0, -1);
+    expect(found.every((f) => Object.keys(f).length === 1 && ['break', 'unreadable', 'missing'].includes(Object.keys(f)[0]))).toBe(true);
+    expect(found.filter((f) => 'missing' in f)).toEqual(runs.map((p) => ({ missing: { from: p, to: p } })));
+    expect(values.at(-1)).toMatchObject({ ok: false, missing: runs.slice(0, 20).map((p) => ({ from: p, to: p })), missingCount: 25, breakCount: found.filter((f) => 'break' in f).length });
+    // A slow reader holds the walk back: no line of a later event is printed while one before it waits to be taken (until
+    // 2026-11-27, fifteenth session, the walk read on and the lines piled up in memory).
+    const metAt = (l: string) => {
+      const run = /positions? (?:\d+ to )?(\d+) (?:is|are) missing/.exec(l); // a missing run: met at the event after it
+      return run ? BigInt(run[1]) + 1n : BigInt(/\(position (\d+)\)/.exec(l)![1]);
+    };
+    let pending = 0;
+    let pendingAt: bigint | undefined;
+    const printed: string[] = [];
+    const early: string[] = [];
+    const out = (line: string) => {
+      printed.push(line);
+      if (!line.startsWith('  ')) return; // the summary
+      if (pending > 0 && metAt(line) !== pendingAt) early.push(line);
+      pending++;
+      pendingAt = metAt(line);
+      return new Promise<void>((resolve) => setImmediate(() => resolve(void pending--)));
+    };
+    expect(await runCli(['verify', '--all'], own, { json: false, tty: false, out, err: () => undefined })).toBe(1);
+    expect(printed).toEqual(allLines);
+    expect(early).toEqual([]);
   });
 
   it('a store cut short is refused naming LEDGER_SQLITE_PATH and the file, as the API refuses it, and is left as it was', async () => {
@@ -460,6 +514,9 @@ describe('the ledger bin', () => {
       db.close();
       const unreadable = spawnSync(process.execPath, [bin, ...inventory], { env: { ...env, LEDGER_READMODEL_PATH: path.join(dir, 'fresh.sqlite') }, encoding: 'utf8', timeout: 100_000 });
       expect([unreadable.status, unreadable.stderr.trim()]).toEqual([3, expect.stringMatching(new RegExp(`^ledger: the stored event at position ${head} \\(stream '.*', revision \\d+\\) cannot be read: `))]);
+      // The reader of stdout gone before the command wrote (`| head -1`): stopped quietly, exit 141 (until 2026-11-27 EPIPE's stack, exit 1).
+      const cut = spawnSync('bash', ['-c', `"$0" "$@" | (exec 0<&-; true); echo "\${PIPESTATUS[0]}"`, process.execPath, bin, 'verify', '--all'], { env, encoding: 'utf8', timeout: 100_000 });
+      expect([cut.stdout.trim(), cut.stderr]).toEqual(['141', '']);
       fs.writeFileSync(path.join(dir, 'other.sqlite'), '');
       const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
       const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });

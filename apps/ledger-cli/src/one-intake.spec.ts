@@ -126,7 +126,7 @@ describe('the same bad input through the HTTP API and the CLI', () => {
 
     fs.writeFileSync(path.join(dir, name), csv);
     const out: string[] = [];
-    expect(await runCli(['import-registrations', path.join(dir, name), '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(0);
+    expect(await runCli(['import-registrations', path.join(dir, name), '--json'], env, { json: true, tty: false, out: (s) => void out.push(s), err: () => undefined })).toBe(0);
     expect(JSON.parse(out.join('\n'))).toMatchObject({ file: path.join(dir, name), written: 1 });
     const rows = cliStore() as Array<{ stream: string; data: string }>;
     expect(JSON.parse(rows.at(-1)!.data).source).toEqual({ recordId: 'NAMED-1', file: name, line: 2 });
@@ -158,7 +158,7 @@ describe('the same bad input through the HTTP API and the CLI', () => {
     const at = path.join(dir, 'lines.csv');
     fs.writeFileSync(at, csv);
     const out: string[] = [];
-    expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => out.push(s), err: () => undefined })).toBe(1); // lines rejected
+    expect(await runCli(['import-registrations', at, '--json'], env, { json: true, tty: false, out: (s) => void out.push(s), err: () => undefined })).toBe(1); // lines rejected
     const cli = JSON.parse(out.join('\n'));
     expect(http.body).toMatchObject({
       written: 1,

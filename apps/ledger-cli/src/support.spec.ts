@@ -8,7 +8,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CliError, EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, readFile } from './support';
+import { Writable } from 'node:stream';
+import { CliError, EXIT, exitCodeOf, forTerminal, isKnownFailure, jsonForTerminal, readFile, writeLine } from './support';
 
 /** An instance of an error class without running its constructor (each takes its own arguments): what instanceof sees. */
 const a = (k: abstract new (...args: never[]) => Error): Error => Object.create(k.prototype) as Error;
@@ -107,6 +108,39 @@ describe('a file read with a limit (a request file, a Registration Data file)', 
     fs.truncateSync(file, 2049);
     expect(() => readFile(file, { bytes: 2048, what: 'a test' })).toThrow(new CliError(`${file} is 2049 bytes, over the 2048-byte limit for a test: split it into smaller files`));
     expect(readFile(file, { bytes: 2049, what: 'a test' }).length).toBe(2049);
+  });
+});
+
+describe('a line written to stdout (writeLine)', () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('gives nothing to wait for while the reader keeps up, and a promise, settled once it has drained, when it is behind (until 2026-11-27, fifteenth session, lines piled up in memory for a slow reader)', async () => {
+    const taken: string[] = [];
+    let take: (() => void) | undefined;
+    const slow = new Writable({ highWaterMark: 16, write: (chunk: Buffer, _enc, done) => void (taken.push(chunk.toString()), (take = done)) });
+    expect(writeLine(slow, 'one')).toBeUndefined(); // 4 bytes held, under 16
+    const wait = writeLine(slow, 'a line past the mark');
+    expect(wait).toBeInstanceOf(Promise);
+    let drained = false;
+    void wait!.then(() => (drained = true));
+    await turn();
+    expect(drained).toBe(false);
+    take!(); // the first line taken: the second is handed on
+    await turn();
+    expect(drained).toBe(false);
+    take!(); // and taken: nothing held
+    await turn();
+    expect(drained).toBe(true);
+    expect(taken).toEqual(['one\n', 'a line past the mark\n']);
+  });
+
+  it('settles when the reader is gone (the stream closed) rather than waiting for ever', async () => {
+    const stuck = new Writable({ highWaterMark: 1, write: () => undefined });
+    const wait = writeLine(stuck, 'held');
+    expect(wait).toBeInstanceOf(Promise);
+    stuck.destroy();
+    await expect(wait).resolves.toBeUndefined();
+    expect(writeLine(stuck, 'after')).toBeUndefined();
   });
 });
 

@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import { DomainError, getRuleSet, parseServiceRequest, type ServiceRequestEvaluatedV1, type ServiceRequestInput } from '@ledger/domain';
 import { SqliteEventStore, StoreDamagedError } from '@ledger/event-store';
 import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
-import { Ledger } from '@ledger/ledger';
+import { Ledger, runDemo } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
-import { digestAt, verifyStore } from './tamper';
+import { digestAt, verifyStore, type VerifyFinding } from './tamper';
 import { runAuditWork } from './jobs/work';
 
 /**
@@ -244,7 +244,7 @@ describe('tamper evidence at its edges', () => {
 
   it('an untouched store: every event and stream counted, progress reported at the end', async () => {
     const progress: number[] = [];
-    expect(await withStore((s) => verifyStore(s, (n) => progress.push(n)))).toEqual({ ok: true, eventsChecked: 6, streamsChecked: 2, breaks: [], unreadable: [], missing: [] });
+    expect(await withStore((s) => verifyStore(s, (n) => progress.push(n)))).toEqual({ ok: true, eventsChecked: 6, streamsChecked: 2, breaks: [], breakCount: 0, streamsBroken: 0, unreadable: [], unreadableCount: 0, missing: [], missingCount: 0 });
     expect(progress).toEqual([6]);
   });
 
@@ -405,6 +405,70 @@ describe('tamper evidence at its edges', () => {
       await empty.dispose();
     }
   });
+});
+
+describe('a verification of a store with many findings', () => {
+  let dir: string;
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lists the first 20 breaks, unreadable events and missing runs in log order, and counts them all; every one is given to onFinding as it is met (until 2026-11-27, fifteenth session, every one was listed)', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-many-findings-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    const made = new SqliteEventStore(file);
+    await runDemo(new Ledger(made, getRuleSet('baseline')), { devices: 30, seed: 7 });
+    await made.dispose();
+    const db = new Database(file);
+    db.prepare(`UPDATE events SET metadata = '{"actor":"mallory",' || substr(metadata, 2) WHERE position % 6 = 1 AND position > 1`).run(); // a key twice: a break each
+    db.prepare(`UPDATE events SET data = '{' WHERE position % 6 = 3`).run(); // JSON that does not parse: unreadable
+    db.prepare('DELETE FROM events WHERE position % 2 = 0').run(); // a run of one missing position each, and broken links
+    db.close();
+    const store = new SqliteEventStore(file);
+    try {
+      const met: VerifyFinding[] = [];
+      const r = await runAuditWork('verify', store, {}, () => undefined, { onFinding: (f) => void met.push(f) });
+      const each = <K extends 'break' | 'unreadable' | 'missing'>(k: K) => met.flatMap((f) => (k in f ? [(f as Record<K, unknown>)[k]] : []));
+      expect(r.ok).toBe(false);
+      expect({ breaks: r.breaks, unreadable: r.unreadable, missing: r.missing }).toEqual({ breaks: each('break').slice(0, 20), unreadable: each('unreadable').slice(0, 20), missing: each('missing').slice(0, 20) });
+      expect({ breakCount: r.breakCount, unreadableCount: r.unreadableCount, missingCount: r.missingCount }).toEqual({ breakCount: each('break').length, unreadableCount: each('unreadable').length, missingCount: each('missing').length });
+      expect(r.streamsBroken).toBe(new Set(each('break').map((b) => (b as { stream: string }).stream)).size);
+      expect(Math.min(r.breakCount, r.unreadableCount, r.missingCount)).toBeGreaterThan(40);
+      expect([r.breaks.length, r.unreadable.length, r.missing.length]).toEqual([20, 20, 20]);
+      // In log order, as met: each finding's position (a missing run's first) at or after the one before.
+      const at = met.map((f) => BigInt('missing' in f ? f.missing.from : 'break' in f ? f.break.position : f.unreadable.position));
+      expect(at.every((p, i) => i === 0 || p >= at[i - 1])).toBe(true);
+      // The walk without onFinding finds the same.
+      const { position, ...report } = r;
+      expect(await verifyStore(store, undefined, BigInt(position!))).toEqual(report);
+    } finally {
+      await store.dispose();
+    }
+  }, 60_000);
+
+  it('waits for the promise onFinding gives back before it reads on: no finding of a later event is given while one of an earlier event is pending (a slow reader of ledger verify --all holds the walk back; until 2026-11-27, fifteenth session, the walk read on and the output piled up in memory)', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite')); // the store the test above damaged
+    try {
+      // The position of the event at whose reading a finding is met: a missing run's, the event after it.
+      const metAt = (f: VerifyFinding) => ('missing' in f ? BigInt(f.missing.to) + 1n : BigInt('break' in f ? f.break.position : f.unreadable.position));
+      let pending = 0;
+      let pendingAt: bigint | undefined;
+      const given: VerifyFinding[] = [];
+      const early: VerifyFinding[] = []; // given while a finding of an earlier event was still pending
+      const r = await verifyStore(store, undefined, undefined, (f) => {
+        if (pending > 0 && metAt(f) !== pendingAt) early.push(f);
+        given.push(f);
+        pending++;
+        pendingAt = metAt(f);
+        return new Promise((resolve) => setImmediate(() => resolve(void pending--))); // a reader that takes each line a turn of the event loop later
+      });
+      expect(given.length).toBe(r.breakCount + r.unreadableCount + r.missingCount);
+      expect(given.length).toBeGreaterThan(120);
+      expect(early).toEqual([]);
+      expect(pending).toBe(0); // the last waited for too, before the report
+      expect(r).toEqual(await verifyStore(store));
+    } finally {
+      await store.dispose();
+    }
+  }, 60_000);
 });
 
 describe('a verify job while the ledger writes', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, ledgerEventOf } from '@ledger/domain';
 import type { EventStore, RecordedEvent } from '@ledger/event-store';
 import { notTextReason, StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors'; // not the index (Nest, the EventStoreDB client): a job's worker loads this
-import { hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
+import { FINDINGS_LISTED, hashOf, keyTwiceInStored, verifyLink, type ChainBreak } from '@ledger/event-store/hash-chain';
 
 /**
  * A digest asked for at a position past the log's head. For a digest being taken: take it at or
@@ -22,63 +22,116 @@ export async function digestPosition(store: EventStore, position?: bigint): Prom
   return position ?? head ?? 0n;
 }
 
+export type VerifyBreak = { stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string };
+export type VerifyUnreadable = { stream: string; revision: string; position: string; reason: string };
+export type VerifyMissing = { from: string; to: string };
+/** One finding of a verification, as it is met (in log order): `ledger verify --all` prints each. */
+export type VerifyFinding = { break: VerifyBreak } | { unreadable: VerifyUnreadable } | { missing: VerifyMissing };
+
+/**
+ * A verification's findings: the first FINDINGS_LISTED of each kind in log order, and the count of
+ * each (since 2026-11-27, fifteenth session: every one was listed, megabytes for a store with tens
+ * of thousands of broken links; `ledger verify --all` prints every one as it is found).
+ */
 export interface VerifyReport {
   ok: boolean;
   eventsChecked: number;
   streamsChecked: number;
   /**
-   * The first broken link of each stream that has one, and (kind `stored-text-mismatch`, SQLite
+   * The first FINDINGS_LISTED of: the first broken link of each stream that has one, and (kind `stored-text-mismatch`, SQLite
    * only) every event whose stored text holds a key twice in one object: its link holds (the hash
    * covers the content as parsed, the last of the two), but the text is not the JSON of what it
    * parses to, and SQLite's json_extract reads the first.
    */
-  breaks: Array<{ stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string }>;
+  breaks: VerifyBreak[];
+  breakCount: number;
+  /** The streams with a break (a link broken, a stored text giving a key twice, or both): one stream edited twice is one. */
+  streamsBroken: number;
   /** Stored events the code cannot read (broken JSON, an unknown type or schema version): the projector halts at the first. */
-  unreadable: Array<{ stream: string; revision: string; position: string; reason: string }>;
+  unreadable: VerifyUnreadable[];
+  unreadableCount: number;
   /**
    * Runs of positions missing from the log, `from` to `to` inclusive (SQLite only: its writer
    * numbers the events 1, 2, 3, ... and never deletes one, so a missing position is a row deleted
    * behind its back, which no chain shows when it was the last event of its stream, or a whole
    * stream). The log's last events removed leave no gap: only a digest kept earlier shows that.
    */
-  missing: Array<{ from: string; to: string }>;
+  missing: VerifyMissing[];
+  missingCount: number;
+}
+
+/** What `onFinding` gives back: nothing, or a promise the walk waits for before it reads on (its reader is behind: stdout full). */
+export type FindingWait = void | Promise<void>;
+
+/** The first FINDINGS_LISTED of one kind of finding, and how many in all: a verification holds no more of them however many it finds. */
+class Listed<T> {
+  readonly first: T[] = [];
+  count = 0;
+  constructor(private readonly each: (item: T) => FindingWait) {}
+
+  /** Counts `item`, keeps it if among the first, and gives it on: what `each` gives back, for the walk to wait for. */
+  add(item: T): FindingWait {
+    this.count++;
+    if (this.first.length < FINDINGS_LISTED) this.first.push(item);
+    return this.each(item);
+  }
 }
 
 /**
  * Walks the whole store once, in commit order, checking every event's hash chain link: its
  * revision follows the previous one of its stream, its `$prevHash` is that event's `$hash`, and
  * its `$hash` matches its content; and (SQLite) that its stored text gives no key twice in one
- * object, and that no position is missing from the log. Only the last link of each stream is held in memory. With
- * `toPosition`, the log through it (a job: the head when it started, the position it reports).
+ * object, and that no position is missing from the log. Only the last link of each stream is held in memory (and
+ * the names of those broken), and of the findings the first FINDINGS_LISTED of each kind (`onFinding` is given every one, as it is met;
+ * where it gives back a promise, the walk reads no further event until it settles, so that a slow reader of what it prints holds
+ * the walk back rather than its output piling up in memory). With `toPosition`, the log through it (a job: the head when it
+ * started, the position it reports).
  */
-export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint): Promise<VerifyReport> {
+export async function verifyStore(store: EventStore, onProgress?: (events: number) => void, toPosition?: bigint, onFinding?: (finding: VerifyFinding) => FindingWait): Promise<VerifyReport> {
   const last = new Map<string, { hash: string; revision: bigint } | 'broken'>();
-  const breaks: VerifyReport['breaks'] = [];
-  const unreadable: VerifyReport['unreadable'] = [];
-  const positions = new PositionRuns(store.kind === 'sqlite');
+  const brokenStreams = new Set<string>();
+  // What onFinding gave back for the findings met since the walk last waited: waited for before the next event is read.
+  let waits: Promise<void>[] = [];
+  const found = (f: VerifyFinding): void => {
+    const wait = onFinding?.(f);
+    if (wait) waits.push(wait);
+  };
+  const breaks = new Listed<VerifyBreak>((b) => {
+    brokenStreams.add(b.stream);
+    found({ break: b });
+  });
+  const unreadable = new Listed<VerifyUnreadable>((u) => found({ unreadable: u }));
+  const positions = new PositionRuns(store.kind === 'sqlite', new Listed<VerifyMissing>((m) => found({ missing: m })));
   const head = toPosition === undefined ? await store.headPosition() : undefined;
+  // None (no promise given back, or no onFinding): undefined, so that the walk awaits nothing per event.
+  const caughtUp = (): Promise<unknown> | undefined => {
+    if (waits.length === 0) return undefined;
+    const pending = waits;
+    waits = [];
+    return Promise.all(pending);
+  };
   let n = 0;
-  for await (const e of readAllNamingUnreadable(store, unreadable, positions, toPosition)) {
+  for await (const e of readAllNamingUnreadable(store, unreadable, positions, caughtUp, toPosition)) {
     if (++n % 10_000 === 0) onProgress?.(n);
     if (e.stored?.notText) {
       // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
       const reason = notTextReason(e.stored.notText);
-      breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
-      unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
+      breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
+      unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
     } else {
       try {
         ledgerEventOf(e.stream, e.type, e.data);
       } catch (err) {
-        unreadable.push({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+        unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
       }
     }
     const twice = e.stored && keyTwiceInStored(e.stored);
-    if (twice) breaks.push({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: twice });
+    if (twice) breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: twice });
     const prev = last.get(e.stream);
     if (prev === 'broken') continue;
     const broken = verifyLink(prev, e);
     if (broken) {
-      breaks.push({
+      breaks.add({
         stream: broken.stream,
         kind: broken.kind,
         revision: broken.revision.toString(),
@@ -90,25 +143,39 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     }
     last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
   }
+  await caughtUp();
   onProgress?.(n);
   readThrough(store, toPosition ?? head ?? 0n, positions.last);
   const missing = positions.missing;
-  return { ok: breaks.length === 0 && unreadable.length === 0 && missing.length === 0, eventsChecked: n, streamsChecked: last.size, breaks, unreadable, missing };
+  return {
+    ok: breaks.count === 0 && unreadable.count === 0 && missing.count === 0,
+    eventsChecked: n,
+    streamsChecked: last.size,
+    breaks: breaks.first,
+    breakCount: breaks.count,
+    streamsBroken: brokenStreams.size,
+    unreadable: unreadable.first,
+    unreadableCount: unreadable.count,
+    missing: missing.first,
+    missingCount: missing.count,
+  };
 }
 
 /** The runs of positions a walk of a gapless log (from position 1) did not meet; none where the store's positions are not gapless. */
 class PositionRuns {
-  readonly missing: VerifyReport['missing'] = [];
   /** The last position met. */
   last: bigint | undefined;
   private next = 1n;
-  constructor(private readonly gapless: boolean) {}
+  constructor(
+    private readonly gapless: boolean,
+    readonly missing: Listed<VerifyMissing>,
+  ) {}
 
   /** The walk met `position` (an event read, or one it could not read). */
   met(position: bigint): void {
     this.last = position;
     if (!this.gapless) return;
-    if (position > this.next) this.missing.push({ from: this.next.toString(), to: (position - 1n).toString() });
+    if (position > this.next) this.missing.add({ from: this.next.toString(), to: (position - 1n).toString() });
     this.next = position + 1n;
   }
 }
@@ -117,8 +184,9 @@ class PositionRuns {
  * The whole log in commit order; an event whose stored JSON does not parse is named in
  * `unreadable` and the walk goes on after it (SQLite positions are gapless, so the next one is
  * position + 1). A damaged page of the file ends the walk with the store's StoreDamagedError saying how far it read.
+ * Before each read of the next event, it waits for what `caughtUp` gives (the reader of the findings met so far), if anything.
  */
-async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyReport['unreadable'], positions: PositionRuns, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
+async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<VerifyUnreadable>, positions: PositionRuns, caughtUp: () => Promise<unknown> | undefined, toPosition?: bigint): AsyncGenerator<RecordedEvent> {
   let from: bigint | 'start' = 'start';
   for (;;) {
     try {
@@ -126,13 +194,16 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: VerifyRep
         positions.met(e.position);
         yield e;
         from = e.position + 1n;
+        const wait = caughtUp();
+        if (wait) await wait;
       }
       return;
     } catch (err) {
       if (!(err instanceof UnreadableEventError)) throw err; // a damaged page: the store's StoreDamagedError, naming how far it read
-      unreadable.push({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
-      positions.met(err.position);
+      positions.met(err.position); // first: a run missing before it is met before it
+      unreadable.add({ stream: err.stream, revision: err.revision.toString(), position: err.position.toString(), reason: err.reason });
       from = err.position + 1n;
+      await caughtUp();
     }
   }
 }

@@ -11,6 +11,13 @@ import type { EventMetadata, NewEvent, RecordedEvent } from './event-store.port'
  */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/**
+ * How many of each kind of finding a verification lists (verify's breaks, unreadable events and
+ * missing runs; the incremental verification's): the first, in log order; the counts are all it
+ * found. A hostile edit can leave tens of thousands (every other event deleted).
+ */
+export const FINDINGS_LISTED = 20;
+
 export interface ChainLink {
   $prevHash: string;
   $hash: string;

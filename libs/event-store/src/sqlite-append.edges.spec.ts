@@ -1,4 +1,5 @@
-import { AppendTooLargeError, EventIdConflictError, InvalidStoreArgumentError, PartialIdempotencyError, WrongExpectedRevisionError } from './errors';
+import Database from 'better-sqlite3';
+import { AppendTooLargeError, EventIdConflictError, InvalidStoreArgumentError, PartialIdempotencyError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
 import { MAX_APPEND_BYTES, type NewEvent } from './event-store.port';
 import { SqliteEventStore } from './sqlite-event-store';
 import * as fs from 'node:fs';
@@ -13,12 +14,15 @@ let n = 0;
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const ev = (n: number, extra: Partial<NewEvent> = {}): NewEvent => ({ id: id(n), type: 'T', data: { n }, ...extra });
 
-describe.each([
+/** Each writer (the writer thread, inline), with group commit and without. */
+const WRITERS = [
   ['writer thread, group commit', 'thread', true],
   ['writer thread, one transaction per append', 'thread', false],
   ['inline writer, group commit', 'inline', true],
   ['inline writer, one transaction per append', 'inline', false],
-] as const)('SQLite appends at the edges, %s', (_name, writer, groupCommit) => {
+] as const;
+
+describe.each(WRITERS)('SQLite appends at the edges, %s', (_name, writer, groupCommit) => {
   let store: SqliteEventStore;
   beforeEach(() => {
     // Inline, in memory: the rules, not durability (the contract suite covers files and two
@@ -149,5 +153,41 @@ describe.each([
     const wrong = await store.appendToStream('s', [ev(5)], { expectedRevision: 'no_stream' }).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(WrongExpectedRevisionError);
     expect((wrong as Error).message).toBe("Wrong expected revision on stream 's': expected no_stream, actual 3");
+  });
+});
+
+describe.each(WRITERS)('an append to a stream whose last revision was edited to no integer, %s', (_name, writer, groupCommit) => {
+  it.each`
+    edit     | stored    | kind
+    ${"'abc'"} | ${"'abc'"} | ${'text'}
+    ${'1.5'} | ${'1.5'}  | ${'a real number'}
+    ${"'0x10'"} | ${"'0x10'"} | ${'text'}
+    ${"''"}  | ${"''"}   | ${'text'}
+  `("$edit: refused as its reads refuse it (UnreadableEventError naming the position), and nothing written; until 2026-11-27, fifteenth session, the writer's raw SyntaxError or RangeError, or for a text BigInt reads ('0x10', '') a silent append after it (revision 17, or 1)", async ({ edit, stored, kind }) => {
+    const file = path.join(dir, `edited-revision-${++n}.sqlite`);
+    const store = new SqliteEventStore(file, { writer, groupCommit });
+    try {
+      await store.appendToStream('r', [ev(1), ev(2), ev(3)]);
+      const raw = new Database(file);
+      try {
+        expect(raw.prepare(`UPDATE events SET revision = ${edit} WHERE position = 3`).run().changes).toBe(1);
+        const unreadable = { stream: 'r', revision: stored, position: 3n, reason: `its stored revision is not an integer (${kind})` };
+        await expect(store.streamRevision('r')).rejects.toMatchObject(unreadable);
+        for (const expectedRevision of ['any', 'stream_exists', 2n] as const) {
+          const refused = await store.appendToStream('r', [ev(4)], { expectedRevision }).catch((e: unknown) => e);
+          expect(refused).toBeInstanceOf(UnreadableEventError);
+          expect(refused).toMatchObject(unreadable);
+        }
+        // A retry of the append already written reads the head too.
+        await expect(store.appendToStream('r', [ev(1), ev(2), ev(3)], { expectedRevision: 'no_stream' })).rejects.toMatchObject(unreadable);
+        expect(raw.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 3 });
+        // Another stream's append is not held up by it.
+        await expect(store.appendToStream('s', [ev(5)])).resolves.toEqual({ written: true, nextExpectedRevision: 0n, position: 4n });
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await store.dispose();
+    }
   });
 });

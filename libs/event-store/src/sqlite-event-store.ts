@@ -21,7 +21,7 @@ import {
   type Subscription,
 } from './event-store.port';
 import { pollingSubscription } from './polling-subscription';
-import { fromWire, openStoreDatabase, SqliteWriter, storeError, type AppendOutcome, type PendingAppend } from './sqlite-writer';
+import { fromWire, headRevision, integerOf, notIntegerRevision, openStoreDatabase, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
 export { PAGE_SIZE } from './sqlite-writer';
@@ -158,7 +158,7 @@ export class SqliteEventStore implements EventStore {
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint; position: number | bigint } | undefined>;
+    head: HeadStatement;
     readFwd: Paged<[string, number | bigint]>;
     readBwd: Paged<[string, number | bigint]>;
     readFwdLean: Paged<[string, number | bigint]>;
@@ -192,8 +192,7 @@ export class SqliteEventStore implements EventStore {
       return this.only!(stream as string) ? 1 : 0;
     });
     this.stmt = {
-      // The stream's last revision, and its position (an edited revision that is no integer sorts after every integer: named).
-      head: this.db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      head: prepareHead(this.db),
       readFwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC'),
       readBwd: paged(this.db, 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC'),
       readFwdLean: paged(this.db, `SELECT ${LEAN} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC`),
@@ -619,8 +618,7 @@ export class SqliteEventStore implements EventStore {
   async streamRevision(stream: string): Promise<bigint | undefined> {
     this.ensureOpen();
     this.reading();
-    const last = this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream));
-    return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
+    return headRevision(stream, this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream)));
   }
 
   /**
@@ -886,17 +884,6 @@ function recorded(p: number | bigint, stream: string, r: number | bigint, id: st
   if (stored === 'checked') return { id, type, stream, revision, position, data, metadata, created, storedTextMismatch: keyTwiceInStored({ data: text(json), metadata: text(metadataJson) }) };
   // Made with the event (not added to it after): the events of a read keep one shape.
   return { id, type, stream, revision, position, data, metadata, created, stored: { data: text(json), metadata: text(metadataJson), ...(notText ? { notText } : {}) } };
-}
-
-/** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
-function integerOf(value: unknown): bigint | undefined {
-  return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : undefined;
-}
-
-/** Refuses the event at `position`, whose stored revision `value` is no integer (an edit), naming the value as stored. */
-function notIntegerRevision(stream: string, value: unknown, position: bigint): never {
-  const stored = Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : typeof value === 'string' ? `'${value}'` : String(value);
-  throw new UnreadableEventError(stream, stored, position, `its stored revision is not an integer (${Buffer.isBuffer(value) ? 'bytes, a BLOB' : typeof value === 'string' ? 'text' : 'a real number'})`);
 }
 
 /** A column as text: a BLOB (an edit's) as its UTF-8, as JSON.parse reads it. */

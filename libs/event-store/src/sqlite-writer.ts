@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventIdConflictError, isBusy, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, isBusy, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
 import type { AppendResult, ExpectedRevision } from './event-store.port';
 import { canonicalJson } from './hash-chain';
 
@@ -106,7 +106,7 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
  */
 export class SqliteWriter {
   private readonly stmt: {
-    head: Database.Statement<[string], { revision: number | bigint | null } | undefined>;
+    head: HeadStatement;
     findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string | Buffer; metadata: string | Buffer } | undefined>;
     insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
   };
@@ -117,7 +117,7 @@ export class SqliteWriter {
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
-      head: db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream = ?'),
+      head: prepareHead(db),
       findIds: db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
       insert: db.prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
@@ -162,14 +162,12 @@ export class SqliteWriter {
       const differing = encoded.filter((e, i) => !sameContent(e, found[i]!)).map((e) => e.id);
       if (differing.length > 0) throw new EventIdConflictError(stream, differing);
       const last = already.reduce((a, b) => (BigInt(b.position) > BigInt(a.position) ? b : a));
-      const head = this.stmt.head.get(stream)?.revision;
-      return { nextExpectedRevision: BigInt(head!), position: BigInt(last.position), written: false };
+      return { nextExpectedRevision: this.head(stream)!, position: BigInt(last.position), written: false };
     }
     if (already.length > 0) {
       throw new PartialIdempotencyError(stream, encoded.filter((_, i) => found[i] !== undefined).map((e) => e.id));
     }
-    const headValue = this.stmt.head.get(stream)?.revision;
-    const head = headValue === null || headValue === undefined ? undefined : BigInt(headValue);
+    const head = this.head(stream);
     const actual = head === undefined ? ('no_stream' as const) : head;
     const ok =
       expected === 'any' ||
@@ -186,6 +184,39 @@ export class SqliteWriter {
     }
     return { nextExpectedRevision: revision - 1n, position, written: true };
   }
+
+  /** The stream's last revision (undefined: no stream), refused as headRevision says: nothing is written then. */
+  private head(stream: string): bigint | undefined {
+    return headRevision(stream, this.stmt.head.get(stream));
+  }
+}
+
+export type HeadStatement = Database.Statement<[string], { revision: unknown; position: number | bigint } | undefined>;
+
+/** A stream's last row, its revision and position (the writer's and streamRevision's one query); a revision an edit left no integer sorts after every integer, so it is this row. */
+export function prepareHead(db: Database.Database): HeadStatement {
+  return db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1');
+}
+
+/**
+ * The stream's last revision from its row as prepareHead reads it (undefined: no stream). One an
+ * edit left no integer (`'abc'`, 1.5, `'0x10'`) is refused as every read refuses it
+ * (UnreadableEventError naming its position): an append is refused with it, nothing written (until
+ * 2026-11-27, fifteenth session, a raw SyntaxError or RangeError, or a silent wrong write).
+ */
+export function headRevision(stream: string, last: { revision: unknown; position: number | bigint } | undefined): bigint | undefined {
+  return last === undefined ? undefined : (integerOf(last.revision) ?? notIntegerRevision(stream, last.revision, BigInt(last.position)));
+}
+
+/** A stored position or revision as a bigint; undefined where SQLite holds no integer there (an edit: `UPDATE events SET revision = 'abc'`). */
+export function integerOf(value: unknown): bigint | undefined {
+  return typeof value === 'bigint' ? value : typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : undefined;
+}
+
+/** Refuses the event at `position`, whose stored revision `value` is no integer (an edit), naming the value as stored. */
+export function notIntegerRevision(stream: string, value: unknown, position: bigint): never {
+  const stored = Buffer.isBuffer(value) ? `x'${value.toString('hex')}'` : typeof value === 'string' ? `'${value}'` : String(value);
+  throw new UnreadableEventError(stream, stored, position, `its stored revision is not an integer (${Buffer.isBuffer(value) ? 'bytes, a BLOB' : typeof value === 'string' ? 'text' : 'a real number'})`);
 }
 
 /**
@@ -230,6 +261,7 @@ export type WireError =
   | { kind: 'wrong-revision'; stream: string; expected: ExpectedRevision; actual: bigint | 'no_stream' }
   | { kind: 'id-conflict'; stream: string; ids: string[] }
   | { kind: 'partial'; stream: string; ids: string[] }
+  | { kind: 'unreadable'; stream: string; revision: bigint | string; position: bigint; reason: string }
   | { kind: 'closed'; message: string }
   | { kind: 'other'; name: string; message: string; code?: string };
 
@@ -237,6 +269,7 @@ export function wireError(err: unknown): WireError {
   if (err instanceof WrongExpectedRevisionError) return { kind: 'wrong-revision', stream: err.stream, expected: err.expected, actual: err.actual };
   if (err instanceof EventIdConflictError) return { kind: 'id-conflict', stream: err.stream, ids: err.conflictingIds };
   if (err instanceof PartialIdempotencyError) return { kind: 'partial', stream: err.stream, ids: err.duplicateIds };
+  if (err instanceof UnreadableEventError) return { kind: 'unreadable', stream: err.stream, revision: err.revision, position: err.position, reason: err.reason };
   const e = err instanceof Error ? err : new Error(String(err));
   const code = (e as { code?: unknown }).code;
   return { kind: 'other', name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}) };
@@ -246,6 +279,7 @@ export function fromWire(w: WireError): Error {
   if (w.kind === 'wrong-revision') return new WrongExpectedRevisionError(w.stream, w.expected, w.actual);
   if (w.kind === 'id-conflict') return new EventIdConflictError(w.stream, w.ids);
   if (w.kind === 'partial') return new PartialIdempotencyError(w.stream, w.ids);
+  if (w.kind === 'unreadable') return new UnreadableEventError(w.stream, w.revision, w.position, w.reason);
   if (w.kind === 'closed') return new StoreUnavailableError(w.message);
   const e = new Error(w.message) as Error & { code?: string };
   e.name = w.name;

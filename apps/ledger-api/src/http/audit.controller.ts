@@ -45,7 +45,7 @@ export class AuditController {
   }
 
   @Get('audit/verify')
-  @ApiOperation({ summary: 'Walk the store and report the first broken hash-chain link of each stream: a verify job, awaited' })
+  @ApiOperation({ summary: 'Walk the store and report the first 20 breaks (the first broken hash-chain link of each stream, each stored text not as the ledger wrote it), unreadable events and runs of missing positions, in log order, and the count of each: a verify job, awaited' })
   verify(@Req() req: { apiRole?: ApiRole }) {
     return this.jobs.run('verify', {}, `api:${req.apiRole ?? 'unknown'}`);
   }
@@ -71,13 +71,13 @@ export class AuditController {
   }
 
   @Get('audit/verify/last')
-  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, breaks), or {none: true}' })
+  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, the first 20 breaks, unreadable events and runs of missing positions, in log order, and the count of each), or {none: true}' })
   lastVerify() {
     // The last verification that ran to its end (a cancelled, failed or not-run one found nothing), however many of those followed it
     // (until the fourteenth session's final read only among the 50 newest: fifty refused during a lock hid it).
     const job = this.auditJobs.lastSucceeded('verify');
     if (!job) return { none: true };
-    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; streamsBroken?: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
     return {
       ok: f.ok,
       eventsChecked: f.eventsChecked,
@@ -87,6 +87,8 @@ export class AuditController {
       missing: f.firstMissing ?? [],
       // The lists are the first 20 of each, as the job's record keeps them; the counts are all it found.
       breakCount: f.breaks,
+      // The streams broken, as GET /audit/verify counts them: a record made before 2026-11-27 (fifteenth session) lacks it.
+      ...(f.streamsBroken === undefined ? {} : { streamsBroken: f.streamsBroken }),
       unreadableCount: f.unreadable,
       missingCount: f.missing ?? 0,
       at: job.startedAt ?? job.requestedAt,

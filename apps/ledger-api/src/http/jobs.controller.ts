@@ -365,16 +365,6 @@ async function withRetries<T>(append: () => Promise<T>): Promise<T> {
 
 type AuthedRequest = { apiRole?: ApiRole };
 
-/** A job as the API shows it; a verification's breaks, unreadable events and missing positions are paged. */
-function view(job: AuditJob, page: { offset?: string; limit?: string } = {}) {
-  if (job.kind !== 'verify' || !job.result) return job;
-  const offset = Math.max(0, Number(page.offset ?? 0) || 0);
-  const limit = Math.min(1000, Math.max(1, Number(page.limit ?? 100) || 100));
-  const r = job.result as { breaks: unknown[]; unreadable: unknown[]; missing?: unknown[] };
-  const missing = r.missing ?? [];
-  return { ...job, result: { ...r, breaks: r.breaks.slice(offset, offset + limit), unreadable: r.unreadable.slice(offset, offset + limit), missing: missing.slice(offset, offset + limit), page: { offset, limit, breaks: r.breaks.length, unreadable: r.unreadable.length, missing: missing.length } } };
-}
-
 @ApiTags('audit')
 @ApiSecurity('api-key')
 @Controller('jobs')
@@ -417,11 +407,11 @@ export class JobsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: "A job's state, progress (done of total, rate, expected end) and, once ended, its result (a verification's findings paged by offset and limit)" })
-  get(@Param('id') id: string, @Query('offset') offset?: string, @Query('limit') limit?: string) {
+  @ApiOperation({ summary: "A job's state, progress (done of total, rate, expected end) and, once ended, its result (a verification's: the first 20 breaks, unreadable events and missing runs, and the count of each)" })
+  get(@Param('id') id: string) {
     const job = this.service.jobs.get(id);
     if (!job) throw new NotFoundException(`no job ${id} in this process (ended jobs are also under GET /jobs/recorded)`);
-    return view(job, { offset, limit });
+    return job;
   }
 
   @Delete(':id')

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults, type VerifyFinding } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
+import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
 import { rowDamaged } from '@ledger/projections';
-import { CliError, EXIT, open, position, progress, ruleSetOption, wholeNumber, type Kit } from '../support';
+import { CliError, EXIT, open, position, progress, ruleSetOption, stringify, wholeNumber, type Kit } from '../support';
 
 /** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
 export function auditCommands(program: Command, { env, o, command, run, print }: Kit): void {
@@ -72,17 +73,20 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
   command(program, 'verify', "check every event's hash chain link (and a digest kept earlier); exit 1 on a break")
     .option('--digest <digest>', 'a digest kept earlier (ledger digest)')
     .option('--at <position>', 'the position that digest was taken at', position)
+    .option('--all', `print every break, unreadable event and run of missing positions as it is found (by default the first ${FINDINGS_LISTED} of each, and their counts); with --json, JSON Lines: each a JSON value on a line of its own, then the report on one line`)
     .action(
-      run(async (opts: { digest?: string; at?: bigint }) => {
+      run(async (opts: { digest?: string; at?: bigint; all?: boolean }) => {
         if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
         if (opts.at !== undefined && !opts.digest) throw new CliError('--at needs --digest <digest> (the digest kept at that position)');
         if (opts.digest && !/^[0-9a-f]{64}$/.test(opts.digest)) throw new CliError(`--digest '${opts.digest}' is not a digest (64 lower-case hex characters, as ledger digest prints it)`);
         const l = await open(env, o, false);
         try {
-          const bar = progress(o, 'verifying');
+          const bar = progress(opts.all ? { ...o, tty: false } : o, 'verifying'); // no bar between the lines --all prints
           // As a verify job runs (the same work): through the head as it was at the start, the position it reports; what is
           // appended meanwhile is not checked (until 2026-11-27 the CLI read on to the log's end and said no position).
-          const r = await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total));
+          // --all: every finding printed as it is met (the walk holds only the first of each kind), the walk waiting while stdout's reader is behind.
+          const onFinding = opts.all ? (f: VerifyFinding) => o.out(o.json ? JSON.stringify(f) : findingLine(f)) : undefined;
+          const r = await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total), { onFinding });
           bar.done();
           let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null; unreadable?: string } | undefined;
           if (opts.digest) {
@@ -96,12 +100,14 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
             digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}), ...('unreadable' in d ? { unreadable: d.unreadable } : {}) };
           }
           const ok = r.ok && (!digest || digest.matches);
-          print({ ...r, ok, digest }, () =>
+          // --all --json is JSON Lines: each finding a line, then the report on one line too.
+          if (opts.all && o.json) o.out(stringify({ ...r, ok, digest }, 0));
+          else print({ ...r, ok, digest }, () =>
             [
-              `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.position ?? '0 (the log is empty)'}: ${r.ok ? 'every hash chain link holds' : `${new Set(r.breaks.map((b) => b.stream)).size} stream(s) broken, ${r.unreadable.length} event(s) unreadable${r.missing.length ? `, ${r.missing.length} run(s) of positions missing` : ''}`}`,
-              ...r.breaks.map((b) => `  ${b.stream}: ${b.kind} at revision ${b.revision} (position ${b.position})${b.reason ? `: ${b.reason}` : ''}`),
-              ...r.unreadable.map((u) => `  ${u.stream}: unreadable at revision ${u.revision} (position ${u.position}): ${u.reason}`),
-              ...r.missing.map((m) => `  the log: ${m.from === m.to ? `position ${m.from} is` : `positions ${m.from} to ${m.to} are`} missing (events deleted)`),
+              `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.position ?? '0 (the log is empty)'}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
+              // With --all every one was printed as it was found, above.
+              ...(opts.all ? [] : [...r.breaks.map((b) => findingLine({ break: b })), ...r.unreadable.map((u) => findingLine({ unreadable: u })), ...r.missing.map((m) => findingLine({ missing: m }))]),
+              ...(!opts.all && (r.breakCount > r.breaks.length || r.unreadableCount > r.unreadable.length || r.missingCount > r.missing.length) ? [`  (the first ${FINDINGS_LISTED} of each listed: --all prints every one)`] : []),
               ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );
@@ -127,6 +133,14 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
       }),
     );
 
+}
+
+/** One finding of a verification, as `ledger verify` prints it. */
+function findingLine(f: VerifyFinding): string {
+  if ('break' in f) return `  ${f.break.stream}: ${f.break.kind} at revision ${f.break.revision} (position ${f.break.position})${f.break.reason ? `: ${f.break.reason}` : ''}`;
+  if ('unreadable' in f) return `  ${f.unreadable.stream}: unreadable at revision ${f.unreadable.revision} (position ${f.unreadable.position}): ${f.unreadable.reason}`;
+  const m = f.missing;
+  return `  the log: ${m.from === m.to ? `position ${m.from} is` : `positions ${m.from} to ${m.to} are`} missing (events deleted)`;
 }
 
 function whatIfText(r: AuditWorkResults['what-if']): string {

@@ -396,11 +396,11 @@ serveJobs(async () => {
 });
 
 describe("a verification's record", () => {
-  it('keeps the counts and the first 20 breaks, unreadable events and runs of missing positions (missing only when some are)', () => {
-    const clean = { ok: true, eventsChecked: 9, streamsChecked: 2, breaks: [], unreadable: [], missing: [], position: '9' };
-    expect(findingsOf('verify', clean)).toEqual({ ok: true, eventsChecked: 9, streamsChecked: 2, breaks: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [] });
-    const missing = Array.from({ length: 25 }, (_, i) => ({ from: String(2 * i + 1), to: String(2 * i + 1) }));
-    expect(findingsOf('verify', { ...clean, ok: false, missing })).toEqual({ ok: false, eventsChecked: 9, streamsChecked: 2, breaks: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [], missing: 25, firstMissing: missing.slice(0, 20) });
+  it('keeps the counts, the streams broken (since 2026-11-27, fifteenth session) and the first 20 breaks, unreadable events and runs of missing positions, as the verification lists them (missing only when some are)', () => {
+    const clean = { ok: true, eventsChecked: 9, streamsChecked: 2, breaks: [], breakCount: 0, streamsBroken: 0, unreadable: [], unreadableCount: 0, missing: [], missingCount: 0, position: '9' };
+    expect(findingsOf('verify', clean)).toEqual({ ok: true, eventsChecked: 9, streamsChecked: 2, breaks: 0, streamsBroken: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [] });
+    const missing = Array.from({ length: 20 }, (_, i) => ({ from: String(2 * i + 1), to: String(2 * i + 1) }));
+    expect(findingsOf('verify', { ...clean, ok: false, missing, missingCount: 25 })).toEqual({ ok: false, eventsChecked: 9, streamsChecked: 2, breaks: 0, streamsBroken: 0, unreadable: 0, firstBreaks: [], firstUnreadable: [], missing: 25, firstMissing: missing });
   });
 });
 

@@ -1,7 +1,7 @@
 import { getRuleSet } from '@ledger/domain';
 import type { EventStore } from '@ledger/event-store';
 import { whatIf, type WhatIfFilter, type WhatIfOptions, type WhatIfPage, type WhatIfReport } from '../what-if';
-import { digestAt, verifyStore, type Digest, type VerifyReport } from '../tamper';
+import { digestAt, verifyStore, type Digest, type FindingWait, type VerifyFinding, type VerifyReport } from '../tamper';
 
 /** The long audit work that runs as jobs, off the API's event loop. */
 export type AuditJobKind = 'verify' | 'digest' | 'what-if';
@@ -30,14 +30,16 @@ export interface AuditWorkResults {
 
 /**
  * Runs one job's work on a store; `onProgress` gets events read so far and, where the store can say,
- * the total. A what-if judges on `whatIf.threads` threads, each with a connection of its own (`whatIf.store`).
+ * the total. A what-if judges on `whatIf.threads` threads, each with a connection of its own (`whatIf.store`);
+ * a verification gives every finding to `onFinding` as it is met (its result lists the first of each kind), waiting
+ * for the promise it gives back, if any, before it reads on.
  */
 export async function runAuditWork<K extends AuditJobKind>(
   kind: K,
   store: EventStore,
   params: AuditJobParams,
   onProgress: (done: number, total?: number) => void,
-  options: { whatIf?: WhatIfOptions } = {},
+  options: { whatIf?: WhatIfOptions; onFinding?: (finding: VerifyFinding) => FindingWait } = {},
 ): Promise<AuditWorkResults[K]> {
   const head = await store.headPosition();
   const total = store.kind === 'sqlite' && head !== undefined ? Number(head) : undefined;
@@ -45,7 +47,7 @@ export async function runAuditWork<K extends AuditJobKind>(
   // Each case gives its kind's result (TypeScript does not narrow K from `kind`: the table checks each).
   const work: { [k in AuditJobKind]: () => Promise<AuditWorkResults[k]> } = {
     // Through the head as it was at the start (an empty log: nothing), the position it reports and records.
-    verify: async () => ({ ...(await verifyStore(store, progress, head ?? 0n)), position: head?.toString() ?? null }),
+    verify: async () => ({ ...(await verifyStore(store, progress, head ?? 0n, options.onFinding)), position: head?.toString() ?? null }),
     digest: () => digestAt(store, params.at === undefined ? undefined : BigInt(params.at)),
     'what-if': async () => {
       if (!params.ruleSet) throw new Error('a what-if job needs a rule set');
@@ -57,15 +59,13 @@ export async function runAuditWork<K extends AuditJobKind>(
   return work[kind]();
 }
 
-/** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions are listed up to 20). */
+/** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions: the first FINDINGS_LISTED of each, as it lists them, and the counts; and the streams broken, since 2026-11-27, fifteenth session). */
 export function findingsOf(kind: string, result: unknown): Record<string, unknown> {
   const r = result as Record<string, unknown>;
   if (kind === 'rebuild') return { events: r.events, ...(r.checkThread === undefined ? {} : { checkThread: r.checkThread }), ...(r.replaced === undefined ? {} : { replaced: r.replaced }) };
   if (kind === 'verify') {
-    const breaks = r.breaks as unknown[];
-    const unreadable = r.unreadable as unknown[];
-    const missing = (r.missing as unknown[] | undefined) ?? [];
-    return { ok: r.ok, eventsChecked: r.eventsChecked, streamsChecked: r.streamsChecked, breaks: breaks.length, unreadable: unreadable.length, firstBreaks: breaks.slice(0, 20), firstUnreadable: unreadable.slice(0, 20), ...(missing.length ? { missing: missing.length, firstMissing: missing.slice(0, 20) } : {}) };
+    const v = result as VerifyReport;
+    return { ok: v.ok, eventsChecked: v.eventsChecked, streamsChecked: v.streamsChecked, breaks: v.breakCount, streamsBroken: v.streamsBroken, unreadable: v.unreadableCount, firstBreaks: v.breaks, firstUnreadable: v.unreadable, ...(v.missingCount ? { missing: v.missingCount, firstMissing: v.missing } : {}) };
   }
   if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
   if (kind !== 'what-if') return {};

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
+import { FINDINGS_LISTED as LISTED } from '@ledger/event-store/hash-chain';
 import type { Checkpoint } from '../processor/checkpoint';
 import type { ReadModelDb } from '../read-model-db';
-
-/** How many of each kind of finding the incremental verification lists: the first, in log order, as the verify job's record keeps them (findingsOf); the counts are all it found. */
-export const LISTED = 20;
 
 export interface IncrementalVerification {
   /** Every event at or before this position was checked once, as it was projected (its stored text from `textCheckedFrom`). */

@@ -10,8 +10,10 @@ interface Verification {
   breaks: Array<{ stream: string; kind: string; revision: string; position: string; expectedRevision?: string; reason?: string }>;
   unreadable?: Array<{ stream: string; revision: string; position: string; reason: string }>;
   missing?: Array<{ from: string; to: string }>;
-  /** A verification recorded earlier (/audit/verify/last) lists the first 20 of each: these count them all. */
+  /** A verification (/audit/verify, and one recorded earlier: /audit/verify/last) lists the first 20 of each: these count them all. */
   breakCount?: number;
+  /** The streams broken, counted by the walk (a verification recorded before 2026-11-27, fifteenth session, lacks it: the listed breaks' are counted). */
+  streamsBroken?: number;
   unreadableCount?: number;
   missingCount?: number;
   at?: string;
@@ -28,10 +30,11 @@ function verificationView(v: Verification | null): HTMLElement {
   if (!v) return h('p', null, 'No verification has run since the API started.');
   const unreadable = v.unreadable ?? [];
   const missing = v.missing ?? [];
-  const broken = new Set(v.breaks.map((b) => b.stream)).size;
+  const broken = v.streamsBroken ?? new Set(v.breaks.map((b) => b.stream)).size;
   const unreadableCount = v.unreadableCount ?? unreadable.length;
   const missingCount = v.missingCount ?? missing.length;
-  const brokenText = v.breakCount !== undefined && v.breakCount > v.breaks.length ? `${v.breakCount} break(s), the first ${v.breaks.length} listed` : `${broken} stream(s) broken`;
+  const more = v.breakCount !== undefined && v.breakCount > v.breaks.length;
+  const brokenText = v.streamsBroken !== undefined ? `${broken} stream(s) broken${more ? ` (${v.breakCount} break(s), the first ${v.breaks.length} listed)` : ''}` : more ? `${v.breakCount} break(s), the first ${v.breaks.length} listed` : `${broken} stream(s) broken`;
   const found = [broken ? brokenText : '', unreadableCount ? `${unreadableCount} event(s) unreadable` : '', missingCount ? `${missingCount} run(s) of positions missing` : ''].filter(Boolean).join(', ');
   return h(
     'div',
@@ -44,7 +47,7 @@ function verificationView(v: Verification | null): HTMLElement {
       ...(v.seconds !== undefined ? ([['took', `${v.seconds.toFixed(1)} s`]] as Array<[string, string]>) : []),
     ]),
     v.breaks.length
-      ? table('What broke: the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
+      ? table('What broke (the first 20 in log order): the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
       : null,
     unreadable.length ? table('Events the ledger cannot read', ['stream', 'revision', 'position', 'reason'], unreadable.map((u) => [u.stream, u.revision, u.position, u.reason])) : null,
     missing.length ? table('Positions missing from the log: events deleted', ['from', 'to'], missing.map((m) => [m.from, m.to])) : null,
@@ -58,7 +61,7 @@ export async function integrityPage(main: HTMLElement, route: Route): Promise<vo
   const redigest = h('button', { type: 'button' }, 'Take the current digest');
   main.append(
     h('h2', null, 'Integrity'),
-    h('p', null, 'Every event carries a hash chained to the previous event of its stream. A verification walks the whole store and reports the first broken link of each stream; a digest of every stream head, kept by an auditor, shows later whether anything at or before its position changed (ledger verify --digest D --at P).'),
+    h('p', null, 'Every event carries a hash chained to the previous event of its stream. A verification walks the whole store and reports the first broken link of each stream (the first 20 findings of each kind listed, all of them counted); a digest of every stream head, kept by an auditor, shows later whether anything at or before its position changed (ledger verify --digest D --at P).'),
     h('section', null, h('h3', null, 'Last verification'), last, verify),
     h('section', null, h('h3', null, 'Current digest'), digestBox, redigest),
   );
