@@ -32,6 +32,14 @@ export class ReadModelsBusyError extends Error {
   }
 }
 
+/** The read-model file this connection opened was deleted and nothing put at its path (ReadModelDb.followReplaced). */
+export class ReadModelsGoneError extends Error {
+  override readonly name = 'ReadModelsGoneError';
+  constructor(file: string) {
+    super(`the read-model file ${file} was deleted and nothing put in its place: this process's read models are no longer on disk, and what it projects is lost; restart it (it makes them again from the store)`);
+  }
+}
+
 /**
  * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
  * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
@@ -40,6 +48,8 @@ export class ReadModelsBusyError extends Error {
  */
 export class ReadModelDb {
   private database!: Database.Database;
+  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
+  private opened: fs.Stats | undefined;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
 
   constructor(readonly file: string) {
@@ -82,12 +92,35 @@ export class ReadModelDb {
   }
 
   private open(): void {
+    const before = this.stat(); // before the open: a swap in between makes the next look reopen once more, never miss it
     this.database = new Database(this.file);
+    this.opened = before ?? this.stat();
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (this.parts) this.install(this.parts.sets, this.parts.projected);
+  }
+
+  private stat(): fs.Stats | undefined {
+    return this.file === ':memory:' ? undefined : fs.statSync(this.file, { throwIfNoEntry: false });
+  }
+
+  /**
+   * Whether another process put another file at this path since this connection opened it (its
+   * rebuild job's replaceWith: this connection is left on the replaced file, which nobody else
+   * reads): if so, the file at the path is opened in its place (true). One stat: for a poll, not for
+   * each event; not within a transaction. A path with no file is a ReadModelsGoneError.
+   */
+  followReplaced(): boolean {
+    if (!this.opened) return false; // ':memory:'
+    const now = this.stat();
+    if (!now) throw new ReadModelsGoneError(this.file);
+    if (now.ino === this.opened.ino && now.dev === this.opened.dev) return false;
+    if (this.database.inTransaction) return false; // looked at again next time, not closed under its work
+    this.database.close();
+    this.open();
+    return true;
   }
 
   /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
