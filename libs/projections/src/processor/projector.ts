@@ -67,6 +67,11 @@ export class ReadModelsNotOfStoreError extends Error {
   readonly there: string;
 }
 
+/** The live projector reopened its read-model file, which another process replaced (followReplaced): the loop goes on from a catch-up. */
+class ReadModelsReopenedError extends Error {
+  override readonly name = 'ReadModelsReopenedError';
+}
+
 /** What a rebuild says of the read models it replaced when they were not of the store's log: a rebuild clears the only trace of the log's end cut (the halt). */
 export interface ReplacedNotOfStore {
   /** The position the replaced read models were projected through, and the event they applied there (null when not kept). */
@@ -428,6 +433,7 @@ export class Projector {
         if (pending.length) flush();
       } catch (err) {
         if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them in place (normal traffic): on from the checkpoint at once
+        if (err instanceof ReadModelsReopenedError) continue; // another process's swap: a catch-up checks the new file's checkpoint against the store
         // The log was rewritten under the subscription (rows removed and written again): a catch-up checks the checkpoint against
         // it (halting when the read models hold what the store no longer does; a miss looked at again in a new snapshot first).
         if (err instanceof LogRewrittenError) continue;
@@ -456,12 +462,17 @@ export class Projector {
    * there (CheckpointMovedBackError), one it is ahead of applies only what follows it (as beside
    * another process's batches). A batch applied to the replaced file between the swap and this look
    * is lost with it, and projected again into the new file. No file at the path: ReadModelsGoneError.
+   * The loop then starts again from a catch-up (ReadModelsReopenedError), which checks the new file's
+   * checkpoint against the store as at start-up: read models of another store halt it (found in
+   * review, 2026-11-27, fifteenth session: they were projected on, every event up to their checkpoint
+   * skipped).
    */
   private followReplaced(): void {
     if (!this.writer.db.followReplaced()) return;
     const at = this.writer.checkpoint.get().position;
     this.replacedAt = { at: new Date().toISOString(), checkpoint: at?.toString() ?? null };
     this.options.onReplaced?.(this.writer.db.file, at);
+    throw new ReadModelsReopenedError(); // the loop goes on through a catch-up, whose checkCheckpoint halts on read models not of this store
   }
 
   /**

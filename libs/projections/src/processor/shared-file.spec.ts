@@ -257,6 +257,29 @@ describe('a read-model file kept by two projectors at once', () => {
     await atPathAsAlone('alone-halted.sqlite');
   });
 
+  it("the other puts in read models of another store (projected past this store's head): the live projector halts on them as at start-up, and skips nothing", async () => {
+    const [a, b] = [open(), open()];
+    const built = open('readmodels-built.sqlite');
+    built.applyBatch(events.slice(0, 30), { after: undefined });
+    built.checkpoint.set(events[events.length - 1].position + 1000n, 1, 'of-another-store');
+    built.db.closeCheckpointed();
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    const live = followingLive();
+    projector.start();
+    try {
+      await live;
+      b.db.replaceWith(path.join(dir, 'readmodels-built.sqlite'));
+      b.db.close();
+      await until('halted', () => projector.halted !== undefined);
+      expect(projector.halted?.reason).toMatch(/^the read models were projected through position \d+, past the head of the store/);
+      const written = await new Ledger(store, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-01-00-96', role: 'IS', effectiveFrom: '2024-01-01' }, { actor: 'test' });
+      expect(await projector.waitFor(BigInt(written.position!), 1000)).toBe(false); // not projected (until then: skipped, under their checkpoint)
+      expect(a.checkpoint.fresh()).toEqual({ position: events[events.length - 1].position + 1000n, applied: 1, event: 'of-another-store' });
+    } finally {
+      await projector.stop();
+    }
+  });
+
   it('the file deleted and nothing put in its place: the live projector fails, naming the file, not silently', async () => {
     const a = open();
     const projector = new Projector(store, a, { checkpointWatchMs: 10, retryDelayMs: 10 });
