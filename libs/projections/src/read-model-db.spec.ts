@@ -108,3 +108,33 @@ describe('opening read models that another connection is writing (a `ledger rebu
     }
   });
 });
+
+describe("following another process's swap of the read-model file (followReplaced)", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-follow-'))));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compares inode numbers whole: two past 2^53 (XFS, btrfs, NFS have such) that differ in their low bits are two files', () => {
+    const file = path.join(dir, 'rm.sqlite');
+    let ino = 2n ** 60n; // the file's, and its -wal's (ino + 2)
+    const nodeFs = jest.requireActual<typeof fs>('node:fs');
+    const statSync = nodeFs.statSync.bind(nodeFs);
+    jest.spyOn(nodeFs, 'statSync').mockImplementation(((p: fs.PathLike, options?: fs.StatSyncOptions) => {
+      const real = statSync(p, options);
+      const given = p === file ? ino : p === `${file}-wal` ? ino + 2n : undefined;
+      if (given === undefined || !real) return real;
+      return Object.assign(real, { ino: options?.bigint ? given : Number(given) }); // as the file system gives it: a double loses what a bigint keeps
+    }) as typeof fs.statSync);
+    const rm = new ReadModelDb(file);
+    try {
+      expect(rm.followReplaced()).toBe(false);
+      ino += 1n; // another file at the path (and another -wal beside it)
+      expect(rm.followReplaced()).toBe(true);
+    } finally {
+      rm.close();
+    }
+  });
+});

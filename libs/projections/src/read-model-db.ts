@@ -49,7 +49,7 @@ export class ReadModelsGoneError extends Error {
 export class ReadModelDb {
   private database!: Database.Database;
   /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
-  private opened: fs.Stats | undefined;
+  private opened: fs.BigIntStats | undefined;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
 
   constructor(readonly file: string) {
@@ -102,8 +102,9 @@ export class ReadModelDb {
     if (this.parts) this.install(this.parts.sets, this.parts.projected);
   }
 
-  private stat(): fs.Stats | undefined {
-    return this.file === ':memory:' ? undefined : fs.statSync(this.file, { throwIfNoEntry: false });
+  /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
+  private stat(): fs.BigIntStats | undefined {
+    return this.file === ':memory:' ? undefined : fs.statSync(this.file, { bigint: true, throwIfNoEntry: false });
   }
 
   /**
