@@ -111,14 +111,13 @@ export class ReadModelDb {
    * Whether another process put another file at this path since this connection opened it (its
    * rebuild job's replaceWith: this connection is left on the replaced file, which nobody else
    * reads): if so, the file at the path is opened in its place (true). One stat: for a poll, not for
-   * each event; not within a transaction. A path with no file is a ReadModelsGoneError.
+   * each event. A path with no file is a ReadModelsGoneError.
    */
   followReplaced(): boolean {
     if (!this.opened) return false; // ':memory:'
     const now = this.stat();
     if (!now) throw new ReadModelsGoneError(this.file);
     if (now.ino === this.opened.ino && now.dev === this.opened.dev) return false;
-    if (this.database.inTransaction) return false; // looked at again next time, not closed under its work
     this.database.close();
     this.open();
     return true;
