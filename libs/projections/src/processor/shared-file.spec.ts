@@ -280,6 +280,27 @@ describe('a read-model file kept by two projectors at once', () => {
     }
   });
 
+  it("another kind of file renamed onto the path (not a rebuild's swap: this connection's -wal left beside it): the live projector fails, naming the -wal, and that file is left as it was", async () => {
+    const a = open();
+    const file = path.join(dir, 'readmodels.sqlite');
+    const projector = new Projector(store, a, { checkpointWatchMs: 10, retryDelayMs: 10 });
+    const live = followingLive();
+    projector.start();
+    const text = 'not read models: some other program wrote this file\n'.repeat(100);
+    try {
+      await live;
+      fs.writeFileSync(path.join(dir, 'readmodels-other.txt'), text);
+      fs.renameSync(path.join(dir, 'readmodels-other.txt'), file);
+      await until('failing', () => projector.failing !== undefined);
+      expect(projector.failing?.reason).toContain(`and is not opened: this connection's write-ahead log ${file}-wal is still beside it`);
+      expect(a.checkpoint.fresh().position).toBe(await store.headPosition()); // answering from the replaced file
+    } finally {
+      await projector.stop();
+    }
+    a.db.close();
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('the file deleted and nothing put in its place: the live projector fails, naming the file, not silently', async () => {
     const a = open();
     const projector = new Projector(store, a, { checkpointWatchMs: 10, retryDelayMs: 10 });
