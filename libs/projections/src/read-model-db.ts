@@ -196,7 +196,7 @@ export class ReadModelDb {
    * `built` that is not there is refused before this database is touched, and so is the swap while
    * another connection is reading this file (the WAL could not be checkpointed whole); if the move
    * fails, the file at this path is opened again, so that the caller is never left with a closed
-   * connection, and its WAL was empty when removed.
+   * connection, with the WAL and index its other connections share.
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
@@ -205,9 +205,14 @@ export class ReadModelDb {
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
     if (busy) throw new ReadModelsBusyError(built);
     this.db.close();
-    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     try {
       fs.renameSync(built, this.file);
+      // The log and its index belong to the file they were made for, and go only once it is replaced. Removed before a rename that
+      // then failed, this connection opened that file again with a new log beside the one its other connections (another API) keep
+      // writing, deleted: two logs for one file, each side's commits unseen by the other, and checkpointed over each other's pages.
+      // Until they go, the new file stands beside the old log (emptied above, unless another connection committed since): a
+      // process that opens the path in that instant pairs them, as one that opened it between a removal and the rename did.
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     } finally {
       this.open();
     }
