@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SqliteEventStore } from '@ledger/event-store';
+import { openReadModels, ReadModelDb } from '@ledger/projections';
 import { startTestApp, useTestStore } from './test-app';
 
 /**
@@ -52,6 +53,31 @@ it("another API's rebuild job swaps the shared read-model file: this API reopens
       atPath.close();
     }
     expect((await b.as('auditor').get('/health').expect(200)).body).toMatchObject({ status: 'ok', readModels: { lag: 0 } });
+  } finally {
+    await b.close();
+  }
+}, 60_000);
+
+it("another process puts in read models of another store (projected past this store's head): this API's projector halts on them (/health 503), and a write replies projected: false", async () => {
+  const file = path.join(dir, 'other-store.sqlite');
+  const b = await startTestApp('baseline', { LEDGER_READMODEL_PATH: file });
+  try {
+    await b.as('intake').post('/users', { userId: SUPPLIER, role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+    const built = openReadModels(path.join(dir, 'other-store-built.sqlite'));
+    built.checkpoint.set((await b.store.headPosition())! + 178n, 302, 'of-another-store');
+    built.db.closeCheckpointed();
+    const other = new ReadModelDb(file);
+    other.replaceWith(path.join(dir, 'other-store-built.sqlite'));
+    other.close();
+    let health = await b.as('auditor').get('/health');
+    for (let i = 0; i < 250 && health.status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 20)); // B looks every second
+      health = await b.as('auditor').get('/health');
+    }
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: 'projector-halted', readModels: { halted: { reason: expect.stringMatching(/past the head of the store/) } } });
+    const written = await b.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-03', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+    expect(written.body).toMatchObject({ projected: false });
   } finally {
     await b.close();
   }
