@@ -192,6 +192,7 @@ export class AppModule {
         LedgerCoreModule.forRoot(config, {
           ...options,
           projector: {
+            onReplaced: (file, checkpoint) => projectorLog.log(`read models replaced by another process at ${file}; reopened at checkpoint ${checkpoint ?? 'none (empty)'}`),
             onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : 'retrying'}`),
             ...options.projector,
           },

@@ -1,13 +1,13 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
-import { Projector, type ProjectorFailing, type ProjectorHalt } from '@ledger/projections';
+import { Projector, type ProjectorFailing, type ProjectorHalt, type ProjectorReplaced } from '@ledger/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '@ledger/runtime';
 
 interface HealthBody {
   status: 'ok' | 'store-unreachable' | 'projector-halted' | 'projector-failing';
   store: StoreHealth;
-  readModels: { position: string | null; halted: ProjectorHalt | null; failing: ProjectorFailing | null; lag: number | null };
+  readModels: { position: string | null; halted: ProjectorHalt | null; failing: ProjectorFailing | null; lag: number | null; replaced: ProjectorReplaced | null };
 }
 
 /** Events the read models trail the store by (SQLite positions are gapless: a count of events); null where positions are not counts. */
@@ -33,7 +33,8 @@ export class HealthController {
    * unreachable, or when the projector halted at an event it cannot read, or on read models this
    * store's log did not make (the body names the position and the reason), or while its attempts
    * fail and it retries (the read models cannot be written: a full disk, say; `failing` says since
-   * when and why).
+   * when and why). `replaced`: when this process last found its read-model file replaced by another
+   * process's (a rebuild job's swap) and reopened it, at that file's checkpoint.
    */
   @Get()
   async summary(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<HealthBody> {
@@ -43,7 +44,7 @@ export class HealthController {
     const status = !store.reachable ? 'store-unreachable' : halted ? 'projector-halted' : failing ? 'projector-failing' : 'ok';
     res.status(status === 'ok' ? 200 : 503);
     const lag = store.reachable ? await projectorLag(this.store, this.projector) : null;
-    return { status, store, readModels: { position: this.projector.position?.toString() ?? null, halted, failing, lag } };
+    return { status, store, readModels: { position: this.projector.position?.toString() ?? null, halted, failing, lag, replaced: this.projector.replaced ?? null } };
   }
 
   /** Liveness: the process serves HTTP (a restart is the remedy when this fails). */

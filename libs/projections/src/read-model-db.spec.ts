@@ -108,3 +108,80 @@ describe('opening read models that another connection is writing (a `ledger rebu
     }
   });
 });
+
+describe("following another process's swap of the read-model file (followReplaced)", () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-follow-'))));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const notOpened = (file: string, why: string, remedy: string) =>
+    `another file was put at ${file} in place of the read models, and is not opened: ${why}; this process goes on with the replaced file, deleted but open, and what it projects is lost: ${remedy}`;
+  const notReadModels = (file: string, what: string) => notOpened(file, `it is not read models (${what})`, "put read models there (another API's POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)");
+  const text = 'not a database at all: some other program wrote this file\n'.repeat(100);
+
+  it("another kind of file renamed onto the path, this connection's -wal left beside it: not opened (until 2026-11-27, fifteenth session, it was, with that log: answered from it, and the file made a SQLite file at close); at close the file is as it was, and, the -wal removed as said, a start says what it is", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = openReadModels(file);
+    rm.checkpoint.set(76n, 76, 'e76');
+    fs.writeFileSync(path.join(dir, 'other.txt'), text);
+    fs.renameSync(path.join(dir, 'other.txt'), file);
+    try {
+      const said = notOpened(file, `this connection's write-ahead log ${file}-wal is still beside it (a rebuild's swap removes it), and SQLite would read that file through it (and write the log into it)`, `stop it, remove ${file}-wal and ${file}-shm (the replaced file's; read models are made again from the store), and start it`);
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(said);
+      expect(rm.checkpoint.fresh().position).toBe(76n); // from the replaced file, still open
+    } finally {
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`);
+    expect(() => new ReadModelDb(file)).toThrow('file is not a database');
+  });
+
+  it('a file put at the path with no -wal left beside it that is not read models: not opened, saying why (not a SQLite file; a SQLite file with none of their tables)', () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = openReadModels(file);
+    const put = (name: string) => {
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+      fs.renameSync(path.join(dir, name), file);
+    };
+    try {
+      fs.writeFileSync(path.join(dir, 'other.txt'), text);
+      put('other.txt');
+      expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'file is not a database'));
+      const other = new Database(path.join(dir, 'other.sqlite'));
+      other.exec('CREATE TABLE events (x INTEGER)');
+      other.close();
+      put('other.sqlite');
+      expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'a SQLite file holding none of their tables'));
+      const atPath = new Database(file, { readonly: true });
+      expect(atPath.prepare('SELECT name FROM sqlite_master').pluck().all()).toEqual(['events']); // nothing made in it
+      atPath.close();
+    } finally {
+      rm.db.close();
+    }
+  });
+
+  it('compares inode numbers whole: two past 2^53 (XFS, btrfs, NFS have such) that differ in their low bits are two files', () => {
+    const file = path.join(dir, 'rm.sqlite');
+    let ino = 2n ** 60n; // the file's, and its -wal's (ino + 2)
+    const nodeFs = jest.requireActual<typeof fs>('node:fs');
+    const statSync = nodeFs.statSync.bind(nodeFs);
+    jest.spyOn(nodeFs, 'statSync').mockImplementation(((p: fs.PathLike, options?: fs.StatSyncOptions) => {
+      const real = statSync(p, options);
+      const given = p === file ? ino : p === `${file}-wal` ? ino + 2n : undefined;
+      if (given === undefined || !real) return real;
+      return Object.assign(real, { ino: options?.bigint ? given : Number(given) }); // as the file system gives it: a double loses what a bigint keeps
+    }) as typeof fs.statSync);
+    const rm = new ReadModelDb(file);
+    try {
+      expect(rm.followReplaced()).toBe(false);
+      ino += 1n; // another file at the path (and another -wal beside it)
+      expect(rm.followReplaced()).toBe(true);
+    } finally {
+      rm.close();
+    }
+  });
+});

@@ -32,6 +32,27 @@ export class ReadModelsBusyError extends Error {
   }
 }
 
+/** The read-model file this connection opened was deleted and nothing put at its path (ReadModelDb.followReplaced). */
+export class ReadModelsGoneError extends Error {
+  override readonly name = 'ReadModelsGoneError';
+  constructor(file: string) {
+    super(`the read-model file ${file} was deleted and nothing put in its place: this process's read models are no longer on disk, and what it projects is lost; restart it (it makes them again from the store)`);
+  }
+}
+
+/** Another file put at the read models' path that is not a rebuild's (ReadModelDb.followReplaced): not opened, and why. */
+export class ReadModelsNotFollowedError extends Error {
+  override readonly name = 'ReadModelsNotFollowedError';
+  constructor(file: string, why: string, remedy: string) {
+    super(`another file was put at ${file} in place of the read models, and is not opened: ${why}; this process goes on with the replaced file, deleted but open, and what it projects is lost: ${remedy}`);
+  }
+}
+
+/** Whether two stats are of one file (its device and inode). */
+function sameFile(a: fs.BigIntStats | undefined, b: fs.BigIntStats): boolean {
+  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
+}
+
 /**
  * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
  * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
@@ -40,6 +61,10 @@ export class ReadModelsBusyError extends Error {
  */
 export class ReadModelDb {
   private database!: Database.Database;
+  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
+  private opened: fs.BigIntStats | undefined;
+  /** That file's write-ahead log as this connection opened it (its -wal, beside it then): see followReplaced. */
+  private openedWal: fs.BigIntStats | undefined;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
 
   constructor(readonly file: string) {
@@ -70,6 +95,7 @@ export class ReadModelDb {
     this.createQueryIndexes(false);
     const late = fresh.filter((s) => s.backfill);
     if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();
+    this.noteWal();
   }
 
   /** Statements prepared on the open connection, prepared again after the file is replaced. */
@@ -81,13 +107,71 @@ export class ReadModelDb {
     };
   }
 
-  private open(): void {
-    this.database = new Database(this.file);
+  /** Opens the file at the path (or takes `database`, opened on it by followReplaced, and `before`, the path's stat taken before that open). */
+  private open(database?: Database.Database, before = this.stat()): void {
+    // `before`: taken before the open, so that a swap in between makes the next look reopen once more, never miss it
+    this.database = database ?? new Database(this.file);
+    this.opened = before ?? this.stat();
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.openedWal = undefined;
     if (this.parts) this.install(this.parts.sets, this.parts.projected);
+  }
+
+  /**
+   * Keeps the -wal beside the file as this connection's, once there (a new file's comes with its
+   * first write: install's tables): the log this connection holds open (from its first read) until it
+   * closes, whose inode no other file can take meanwhile. Kept only if the path still holds the file
+   * this connection opened (a swap since may have put another log there).
+   */
+  private noteWal(): void {
+    if (this.openedWal || !this.opened) return;
+    const wal = this.stat('-wal');
+    if (wal && sameFile(this.stat(), this.opened)) this.openedWal = wal;
+  }
+
+  /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
+  private stat(suffix = ''): fs.BigIntStats | undefined {
+    return this.file === ':memory:' ? undefined : fs.statSync(`${this.file}${suffix}`, { bigint: true, throwIfNoEntry: false });
+  }
+
+  /**
+   * Whether another process put another file at this path since this connection opened it (its
+   * rebuild job's replaceWith: this connection is left on the replaced file, which nobody else
+   * reads): if so, the file at the path is opened in its place (true). One stat: for a poll, not for
+   * each event. A path with no file is a ReadModelsGoneError. Another file there that is not a
+   * rebuild's is not opened (ReadModelsNotFollowedError, at each look, this connection staying on the
+   * replaced file): one beside which this connection's own -wal is left (a swap removes it first:
+   * SQLite would read that log's pages into the new file, and write them into it at a checkpoint), or
+   * one that is not read models (not a SQLite file; none of their tables).
+   */
+  followReplaced(): boolean {
+    if (!this.opened) return false; // ':memory:'
+    const now = this.stat();
+    if (!now) throw new ReadModelsGoneError(this.file);
+    if (sameFile(now, this.opened)) return (this.noteWal(), false);
+    if (this.openedWal && sameFile(this.stat('-wal'), this.openedWal)) {
+      // Closing leaves it (SQLite neither checkpoints nor removes the log of a file moved away): a restart would open the file through it.
+      throw new ReadModelsNotFollowedError(
+        this.file,
+        `this connection's write-ahead log ${this.file}-wal is still beside it (a rebuild's swap removes it), and SQLite would read that file through it (and write the log into it)`,
+        `stop it, remove ${this.file}-wal and ${this.file}-shm (the replaced file's; read models are made again from the store), and start it`,
+      );
+    }
+    const next = new Database(this.file);
+    try {
+      const held = next.prepare('SELECT name FROM sqlite_master').pluck().all(); // a file that is not SQLite's: "file is not a database"
+      const tables = this.parts?.sets.flatMap((s) => s.tables) ?? [];
+      if (tables.length && !tables.some((t) => held.includes(t))) throw new Error('a SQLite file holding none of their tables');
+    } catch (err) {
+      next.close();
+      throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
+    }
+    this.database.close();
+    this.open(next, now);
+    return true;
   }
 
   /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
@@ -112,7 +196,7 @@ export class ReadModelDb {
    * `built` that is not there is refused before this database is touched, and so is the swap while
    * another connection is reading this file (the WAL could not be checkpointed whole); if the move
    * fails, the file at this path is opened again, so that the caller is never left with a closed
-   * connection, and its WAL was empty when removed.
+   * connection, with the WAL and index its other connections share.
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
@@ -121,9 +205,14 @@ export class ReadModelDb {
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
     if (busy) throw new ReadModelsBusyError(built);
     this.db.close();
-    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     try {
       fs.renameSync(built, this.file);
+      // The log and its index belong to the file they were made for, and go only once it is replaced. Removed before a rename that
+      // then failed, this connection opened that file again with a new log beside the one its other connections (another API) keep
+      // writing, deleted: two logs for one file, each side's commits unseen by the other, and checkpointed over each other's pages.
+      // Until they go, the new file stands beside the old log (emptied above, unless another connection committed since): a
+      // process that opens the path in that instant pairs them, as one that opened it between a removal and the rename did.
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${this.file}${suffix}`, { force: true });
     } finally {
       this.open();
     }

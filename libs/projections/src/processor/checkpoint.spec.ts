@@ -134,6 +134,28 @@ describe('Checkpoint', () => {
     }
   });
 
+  it("the move fails while another connection has the live file open (another API): this one opens that file again with the log they share, and each sees the other's commits (until 2026-11-27, fifteenth session, the log was removed before the move: two logs for one file)", () => {
+    checkpoint.set(3n, 3);
+    const built = builtAt(40n);
+    const other = new ReadModelDb(rm.file);
+    const theirs = new Checkpoint(other);
+    other.install([theirs], () => false);
+    const nodeFs = jest.requireActual<typeof fs>('node:fs');
+    jest.spyOn(nodeFs, 'renameSync').mockImplementationOnce(() => {
+      throw Object.assign(new Error(`EXDEV: cross-device link not permitted, rename '${built}' -> '${rm.file}'`), { code: 'EXDEV' });
+    });
+    try {
+      expect(() => rm.replaceWith(built)).toThrow('EXDEV');
+      theirs.set(4n, 4);
+      expect(checkpoint.fresh()).toEqual({ position: 4n, applied: 4 });
+      checkpoint.set(5n, 5);
+      expect(theirs.fresh()).toEqual({ position: 5n, applied: 5 });
+    } finally {
+      jest.restoreAllMocks();
+      other.close();
+    }
+  });
+
   it('a file to put in place that is not there: refused naming it, and the live read models go on as they were', () => {
     checkpoint.set(3n, 3);
     const missing = path.join(dir, 'gone.sqlite');

@@ -15,6 +15,8 @@ export interface ProjectorOptions {
   /** How often a live projector looks whether another process moved the read models' checkpoint back (ms): see follow. */
   checkpointWatchMs?: number;
   onError?: (err: unknown) => void;
+  /** Another process put another file at the read models' path (its rebuild job's swap): this one reopened it, its projector going on from that file's checkpoint. */
+  onReplaced?: (file: string, checkpoint: bigint | undefined) => void;
 }
 
 /** Where and why the projector stopped: a stored event it cannot read (its stream and revision), or read models this store's log did not make (ReadModelsNotOfStoreError: at their checkpoint). */
@@ -23,6 +25,12 @@ export interface ProjectorHalt {
   stream?: string;
   revision?: string;
   reason: string;
+}
+
+/** When this process last found its read-model file replaced by another process's (a rebuild job's swap) and reopened it, and the checkpoint of the file it opened. */
+export interface ProjectorReplaced {
+  at: string;
+  checkpoint: string | null;
 }
 
 /** Failed attempts in a row before the projector counts as failing (`failing`, /health's projector-failing). */
@@ -57,6 +65,11 @@ export class ReadModelsNotOfStoreError extends Error {
 
   /** Where the checkpoint stands against the store, as the message says it. */
   readonly there: string;
+}
+
+/** The live projector reopened its read-model file, which another process replaced (followReplaced): the loop goes on from a catch-up. */
+class ReadModelsReopenedError extends Error {
+  override readonly name = 'ReadModelsReopenedError';
 }
 
 /** What a rebuild says of the read models it replaced when they were not of the store's log: a rebuild clears the only trace of the log's end cut (the halt). */
@@ -109,6 +122,7 @@ export class Projector {
   private haltedOnCheckpoint = false;
   /** The checkpoint as it was when the projector halted on it. */
   private haltedCheckpoint: CheckpointValue | undefined;
+  private replacedAt: ProjectorReplaced | undefined;
   /** Ends the loop's current pause at once (stop). */
   private wake: (() => void) | undefined;
 
@@ -154,6 +168,11 @@ export class Projector {
     // A single failed attempt (an SQLITE_BUSY beside a rebuild, say) is retried within a second: not yet a failing projector, which takes an instance out of a balancer.
     if (!this.failingSince || this.failingSince.attempts < FAILING_AFTER_ATTEMPTS) return undefined;
     return { since: this.failingSince.since, reason: this.failingSince.reason, during: this.failingSince.during };
+  }
+
+  /** When this process last found its read-model file replaced by another's, and reopened it (see followReplaced). */
+  get replaced(): ProjectorReplaced | undefined {
+    return this.replacedAt;
   }
 
   /** `part` succeeded: a failure it made last is over (see failingSince). */
@@ -300,6 +319,7 @@ export class Projector {
    */
   private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
+    if (this.loop) this.followReplaced();
     try {
       const write = () => this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
       // A live projector (started: follow) runs on an API's event loop: it waits on another connection's lock (a `ledger rebuild` in place holds one
@@ -413,6 +433,7 @@ export class Projector {
         if (pending.length) flush();
       } catch (err) {
         if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them in place (normal traffic): on from the checkpoint at once
+        if (err instanceof ReadModelsReopenedError) continue; // another process's swap: a catch-up checks the new file's checkpoint against the store
         // The log was rewritten under the subscription (rows removed and written again): a catch-up checks the checkpoint against
         // it (halting when the read models hold what the store no longer does; a miss looked at again in a new snapshot first).
         if (err instanceof LogRewrittenError) continue;
@@ -429,7 +450,31 @@ export class Projector {
 
   /** The checkpoint as it is now, read without waiting on a lock another connection holds (busy_timeout would hold this event loop up to 5 s). */
   private watchCheckpoint(): CheckpointValue {
+    this.followReplaced();
     return this.writer.db.noWait(() => this.writer.checkpoint.fresh());
+  }
+
+  /**
+   * A live projector's look, before each batch and at each look at the checkpoint (one stat): another
+   * process's rebuild job put its file at the read models' path (its swap). The file there is opened
+   * in place of the replaced one (every query follows), and the batches go on from its checkpoint:
+   * a batch read after a checkpoint the new file is behind applies nothing and is read again from
+   * there (CheckpointMovedBackError), one it is ahead of applies only what follows it (as beside
+   * another process's batches). A batch applied to the replaced file between the swap and this look
+   * is lost with it, and projected again into the new file. No file at the path: ReadModelsGoneError;
+   * another that is not a rebuild's (this connection's -wal beside it, or not read models) is not
+   * opened: ReadModelsNotFollowedError, the projector failing.
+   * The loop then starts again from a catch-up (ReadModelsReopenedError), which checks the new file's
+   * checkpoint against the store as at start-up: read models of another store halt it (found in
+   * review, 2026-11-27, fifteenth session: they were projected on, every event up to their checkpoint
+   * skipped).
+   */
+  private followReplaced(): void {
+    if (!this.writer.db.followReplaced()) return;
+    const at = this.writer.checkpoint.get().position;
+    this.replacedAt = { at: new Date().toISOString(), checkpoint: at?.toString() ?? null };
+    this.options.onReplaced?.(this.writer.db.file, at);
+    throw new ReadModelsReopenedError(); // the loop goes on through a catch-up, whose checkCheckpoint halts on read models not of this store
   }
 
   /**

@@ -167,6 +167,155 @@ describe('a read-model file kept by two projectors at once', () => {
     expect(later.dump()).toEqual(alone);
   });
 
+  /** Resolves once the projector follows the store live (caught up, subscribed). */
+  const followingLive = () =>
+    new Promise<void>((resolve) => {
+      const subscribe = store.subscribeToAll.bind(store);
+      jest.spyOn(store, 'subscribeToAll').mockImplementationOnce((options) => (setImmediate(resolve), subscribe(options)));
+    });
+  /** The other's rebuild job, done through the 30th event (the log went on meanwhile): its file built, then put in place by `other`, which then stops. */
+  const rebuiltBy = (other: ProjectionWriter) => {
+    const built = open('readmodels-built.sqlite');
+    built.applyBatch(events.slice(0, 30), { after: undefined });
+    built.db.closeCheckpointed();
+    return () => {
+      other.db.replaceWith(path.join(dir, 'readmodels-built.sqlite'));
+      other.db.close();
+    };
+  };
+  /** The file at the path holds what one projector alone builds from the whole log now (those tables returned). */
+  const atPathAsAlone = async (name: string) => {
+    const single = open(name);
+    await new Projector(store, single).catchUp();
+    expect(open().dump()).toEqual(single.dump());
+    return single.dump();
+  };
+  const until = async (what: string, done: () => boolean) => {
+    for (let waited = 0; !done(); waited += 20) {
+      if (waited > 10_000) throw new Error(`not within 10 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it("the other puts a rebuild's file in place (its rebuild job): a live projector reopens the file at the path and projects into it from that file's checkpoint, nothing twice, nothing skipped", async () => {
+    const [a, b] = [open(), open()];
+    const replaced: Array<[string, bigint | undefined]> = [];
+    const projector = new Projector(store, a, { checkpointWatchMs: 10, onReplaced: (file, at) => replaced.push([file, at]) });
+    const live = followingLive();
+    projector.start();
+    try {
+      await live;
+      rebuiltBy(b)(); // that API then stops: nobody else projects into the file at the path
+      const head = (await store.headPosition())!;
+      const atPath = open();
+      await until('the file at the path caught up', () => atPath.checkpoint.fresh().position === head);
+      expect(replaced).toEqual([[path.join(dir, 'readmodels.sqlite'), events[29].position]]);
+      const written = await new Ledger(store, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-01-00-98', role: 'IS', effectiveFrom: '2024-01-01' }, { actor: 'test' });
+      expect(await projector.waitFor(BigInt(written.position!), 10_000)).toBe(true);
+      expect(atPath.checkpoint.fresh().position).toBe(BigInt(written.position!));
+    } finally {
+      await projector.stop();
+    }
+    expect(a.dump()).toEqual(await atPathAsAlone('alone-swapped.sqlite')); // and this process answers from it
+  });
+
+  it("the other's swap lands between a live projector's look and its batch: that batch goes to the replaced file, and is projected again into the new one, once", async () => {
+    const [a, b] = [open(), open()];
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    const live = followingLive();
+    projector.start();
+    try {
+      await live;
+      const swapIn = rebuiltBy(b);
+      const applyBatch = a.applyBatch.bind(a);
+      let swapped!: () => void;
+      const swap = new Promise<void>((resolve) => (swapped = resolve));
+      jest.spyOn(a, 'applyBatch').mockImplementationOnce((batch, options) => (swapIn(), swapped(), applyBatch(batch, options)));
+      const written = await new Ledger(store, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-01-00-97', role: 'IS', effectiveFrom: '2024-01-01' }, { actor: 'test' });
+      await swap;
+      const atPath = open();
+      await until('the file at the path caught up', () => atPath.checkpoint.fresh().position === BigInt(written.position!));
+    } finally {
+      await projector.stop();
+    }
+    await atPathAsAlone('alone-mid-batch.sqlite');
+  });
+
+  it("a projector halted on read models not of the store (past its head) goes on once the other's rebuild job puts its file in place", async () => {
+    const [a, b] = [open(), open()];
+    a.checkpoint.set(events[events.length - 1].position + 1000n, 1, 'not-of-this-store');
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    projector.start();
+    try {
+      await until('halted', () => projector.halted !== undefined);
+      rebuiltBy(b)();
+      const head = (await store.headPosition())!;
+      await until('caught up', () => projector.halted === undefined && a.checkpoint.fresh().position === head);
+    } finally {
+      await projector.stop();
+    }
+    await atPathAsAlone('alone-halted.sqlite');
+  });
+
+  it("the other puts in read models of another store (projected past this store's head): the live projector halts on them as at start-up, and skips nothing", async () => {
+    const [a, b] = [open(), open()];
+    const built = open('readmodels-built.sqlite');
+    built.applyBatch(events.slice(0, 30), { after: undefined });
+    built.checkpoint.set(events[events.length - 1].position + 1000n, 1, 'of-another-store');
+    built.db.closeCheckpointed();
+    const projector = new Projector(store, a, { checkpointWatchMs: 10 });
+    const live = followingLive();
+    projector.start();
+    try {
+      await live;
+      b.db.replaceWith(path.join(dir, 'readmodels-built.sqlite'));
+      b.db.close();
+      await until('halted', () => projector.halted !== undefined);
+      expect(projector.halted?.reason).toMatch(/^the read models were projected through position \d+, past the head of the store/);
+      const written = await new Ledger(store, getRuleSet('baseline')).registerUserRole({ userId: '90-B3-D5-1F-30-01-00-96', role: 'IS', effectiveFrom: '2024-01-01' }, { actor: 'test' });
+      expect(await projector.waitFor(BigInt(written.position!), 1000)).toBe(false); // not projected (until then: skipped, under their checkpoint)
+      expect(a.checkpoint.fresh()).toEqual({ position: events[events.length - 1].position + 1000n, applied: 1, event: 'of-another-store' });
+    } finally {
+      await projector.stop();
+    }
+  });
+
+  it("another kind of file renamed onto the path (not a rebuild's swap: this connection's -wal left beside it): the live projector fails, naming the -wal, and that file is left as it was", async () => {
+    const a = open();
+    const file = path.join(dir, 'readmodels.sqlite');
+    const projector = new Projector(store, a, { checkpointWatchMs: 10, retryDelayMs: 10 });
+    const live = followingLive();
+    projector.start();
+    const text = 'not read models: some other program wrote this file\n'.repeat(100);
+    try {
+      await live;
+      fs.writeFileSync(path.join(dir, 'readmodels-other.txt'), text);
+      fs.renameSync(path.join(dir, 'readmodels-other.txt'), file);
+      await until('failing', () => projector.failing !== undefined);
+      expect(projector.failing?.reason).toContain(`and is not opened: this connection's write-ahead log ${file}-wal is still beside it`);
+      expect(a.checkpoint.fresh().position).toBe(await store.headPosition()); // answering from the replaced file
+    } finally {
+      await projector.stop();
+    }
+    a.db.close();
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('the file deleted and nothing put in its place: the live projector fails, naming the file, not silently', async () => {
+    const a = open();
+    const projector = new Projector(store, a, { checkpointWatchMs: 10, retryDelayMs: 10 });
+    const live = followingLive();
+    projector.start();
+    try {
+      await live;
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dir, `readmodels.sqlite${suffix}`), { force: true });
+      await until('failing', () => projector.failing !== undefined);
+      expect(projector.failing?.reason).toBe(`the read-model file ${path.join(dir, 'readmodels.sqlite')} was deleted and nothing put in its place: this process's read models are no longer on disk, and what it projects is lost; restart it (it makes them again from the store)`);
+    } finally {
+      await projector.stop();
+    }
+  });
+
   /**
    * The other process holds the file's write lock (a batch of its own) while a query brings the
    * stuck rows up to date. A transaction that reads first and writes after gets SQLITE_BUSY at once
