@@ -1,6 +1,6 @@
 import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
-import { fold, evolveUser, heldThroughout, holderAt } from './state';
+import { fold, evolveUser, heldThroughout, holderAt, meterPointAt } from './state';
 import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
 import { cert, given, ids, inventory, mpan, mprn, placed, registration, userRole, type World } from './testing/scenario';
 
@@ -32,6 +32,26 @@ describe('a SMETS1 device is stuck when the owner of its NO signing certificate 
     const w = given([registration(mpan, 'networkOperator', noB, T2019), registration(mpan, 'networkOperator', noA, '2022-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.critical', cert(noB))]);
     expect(status(w, esme, '2021-12-31T23:59:59.999Z')).toEqual({ stuck: false, since: null, deviceId: esme, mpxn: mpan, registeredOperator: noB, certificateOwner: noB });
     expect(status(w, esme, '2022-01-01T00:00:00.000Z')).toEqual({ stuck: true, since: '2022-01-01T00:00:00.000Z', deviceId: esme, mpxn: mpan, registeredOperator: noA, certificateOwner: noB });
+  });
+});
+
+describe('"since" counts from when the device has served that meter point as SMETS1 (its inventory record in force)', () => {
+  const other = '2200000123453';
+  const T2023 = '2023-01-01T00:00:00.000Z';
+  const atNow = (w: World) => {
+    const device = w.devices.get(esme)!;
+    const mpxn = meterPointAt(device, AT);
+    return stuckStatus(device, mpxn ? w.meterPoints.get(mpxn) : undefined, AT);
+  };
+  it.each`
+    case                                                                                     | events                                                                                                                                                                                                                                                                                     | since
+    ${'moved in 2023 from a meter point of NO-B to one of NO-A (registered since 2019)'}     | ${[registration(mpan, 'networkOperator', noB, T2019), registration(other, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, T2023)]} | ${T2023}
+    ${'SMETS2 until 2023, then SMETS1 on the same meter point'}                              | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 2, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]}                                                            | ${T2023}
+    ${'a change of status only in 2023: still since the placement'}                          | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'InstalledNotCommissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]}                                              | ${'2020-06-01T00:00:00.000Z'}
+    ${'moved away in 2021 and back in 2023: since the move back'}                            | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, '2021-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]} | ${T2023}
+    ${'a move in 2023 corrected at the same instant back to the meter point it served'}       | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, T2023), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]} | ${'2020-06-01T00:00:00.000Z'}
+  `('$case: stuck since $since', ({ events, since }) => {
+    expect(atNow(given(events))).toMatchObject({ stuck: true, since, deviceId: esme });
   });
 });
 

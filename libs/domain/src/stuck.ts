@@ -13,7 +13,10 @@ export interface StuckStatus {
   registeredOperator: string | null;
   /** The owner of the NO critical (digital-signing) certificate held by proxy. */
   certificateOwner: string | null;
-  /** Since when the mismatch has held: the later of the placement and the registration change. */
+  /**
+   * Since when the mismatch has held: the latest of the placement, the registration change and the
+   * inventory change from which the device has served this MPxN as SMETS1 (servingSince).
+   */
   since: Instant | null;
   /**
    * Accepted future-dated changes of the NO critical certificate, pending at `at` (each takes
@@ -46,8 +49,30 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
   };
   const stuck = device.smetsGeneration === 1 && !!current && !!registered && current.certificate.ownerUserId !== registered.partyUserId;
   if (!stuck) return { ...base, stuck: false, since: null };
-  const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;
+  const serving = servingSince(device, at);
+  const since = [current!.placedAt, registered!.effectiveFrom, ...(serving ? [serving] : [])].sort().pop()!;
   return { ...base, stuck: true, since };
+}
+
+/**
+ * The instant from which a device has, without a break up to `at`, served the MPxN of its record in
+ * force at `at` as SMETS1: the first of the latest run of its inventory records in force (the later
+ * appended of two at one instant) with that MPxN and generation 1. Undefined for a device folded
+ * before its inventory changes were kept (its history is not known). Until 2026-11-27 `since` left
+ * this out, and a device moved to another meter point, or that became SMETS1, was stuck since a
+ * placement or a registration dated before it served that meter point as SMETS1.
+ */
+function servingSince(device: DeviceState, at: Instant): Instant | undefined {
+  const changes = (device.inventory ?? [])
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.changedAt <= at)
+    .sort((a, b) => (a.c.changedAt < b.c.changedAt ? -1 : a.c.changedAt > b.c.changedAt ? 1 : a.i - b.i))
+    .map(({ c }) => c)
+    .filter((c, k, all) => k === all.length - 1 || all[k + 1].changedAt !== c.changedAt); // of two at one instant, the later appended
+  const current = changes[changes.length - 1];
+  let since: Instant | undefined;
+  for (let k = changes.length - 1; k >= 0 && changes[k].mpxn === current.mpxn && changes[k].smetsGeneration === 1; k--) since = changes[k].changedAt;
+  return since;
 }
 
 export interface RepairOption {
