@@ -1,6 +1,6 @@
 import { evolveDevice, fold } from '../state';
 import { decide, parsed } from '../testing/decider-table';
-import { cert, ids, inventory, mpan, placed } from '../testing/scenario';
+import { cert, ids, inventory, mpan, mprn, placed } from '../testing/scenario';
 import { foldStream } from './decider';
 import { deviceDecider, parseChangeInventory, parsePlaceCertificate, type ChangeInventory, type PlaceCertificate } from './device';
 
@@ -77,6 +77,11 @@ describe('the device decider: the inventory record and the certificates held by 
     ${'the SMETS generation is the number 1 or 2'}                | ${{ smetsGeneration: '2' }}           | ${{ refused: 'smetsGeneration: must be 1 or 2' }}
     ${'the status is one of the inventory statuses'}              | ${{ status: 'Lost' }}                 | ${{ refused: expect.stringMatching(/^status: 'Lost' is not one of Pending, Whitelisted, /) }}
     ${'the device type is checked before the status'}             | ${{ deviceType: 'X', status: 'Y' }}   | ${{ refused: expect.stringMatching(/^deviceType: /) }}
+    ${'an ESME serves an MPAN, not an MPRN'}                       | ${{ mpxn: mprn }}                     | ${{ refused: `mpxn: an ESME serves an MPAN (13 digits), not the MPRN '${mprn}'` }}
+    ${'a GSME serves an MPRN, not an MPAN'}                       | ${{ deviceType: 'GSME' }}             | ${{ refused: `mpxn: a GSME serves an MPRN (6 to 10 digits), not the MPAN '${mpan}'` }}
+    ${'a GPF serves an MPRN, not a DCC test MPAN'}                | ${{ deviceType: 'GPF', mpxn: '1412345678902' }} | ${{ refused: "mpxn: a GPF serves an MPRN (6 to 10 digits), not the MPAN '1412345678902'" }}
+    ${'a GSME serves an MPRN'}                                    | ${{ deviceType: 'GSME', mpxn: mprn }} | ${{ command: change({ deviceType: 'GSME', mpxn: mprn as never }) }}
+    ${'a HAN device may be linked to either'}                     | ${{ deviceType: 'CHF', mpxn: mprn }}  | ${{ command: change({ deviceType: 'CHF', mpxn: mprn as never }) }}
   `('parse an inventory change: $rule', ({ over, outcome }) => {
     expect(parsed(parseChangeInventory, { ...inventoryInput, ...over })).toEqual(outcome);
   });
