@@ -59,13 +59,17 @@ describe('the device decider: the inventory record and the certificates held by 
   });
 
   it.each`
-    slot                              | keyUsage              | refused
-    ${'supplier.critical'}            | ${'keyAgreement'}     | ${'certificate.keyUsage: the supplier.critical slot holds a digitalSignature certificate, not keyAgreement'}
-    ${'networkOperator.critical'}     | ${'keyAgreement'}     | ${'certificate.keyUsage: the networkOperator.critical slot holds a digitalSignature certificate, not keyAgreement'}
-    ${'supplier.nonCritical'}         | ${'digitalSignature'} | ${'certificate.keyUsage: the supplier.nonCritical slot holds a keyAgreement certificate, not digitalSignature'}
-    ${'networkOperator.nonCritical'}  | ${'digitalSignature'} | ${'certificate.keyUsage: the networkOperator.nonCritical slot holds a keyAgreement certificate, not digitalSignature'}
-  `('placement: the $slot slot refuses a $keyUsage certificate (critical = digital signing, non-critical = key agreement)', ({ slot, keyUsage, refused }) => {
-    expect(decide(deviceDecider, esme, [commissioned], place({ slot, certificate: cert(noA, keyUsage) }))).toEqual({ refused });
+    slot                              | keyUsage              | roleCode | refused
+    ${'supplier.critical'}            | ${'keyAgreement'}     | ${'03'}  | ${'certificate.keyUsage: the supplier.critical slot holds a digitalSignature certificate, not keyAgreement'}
+    ${'networkOperator.critical'}     | ${'keyAgreement'}     | ${'03'}  | ${'certificate.keyUsage: the networkOperator.critical slot holds a digitalSignature certificate, not keyAgreement'}
+    ${'supplier.nonCritical'}         | ${'digitalSignature'} | ${'03'}  | ${'certificate.keyUsage: the supplier.nonCritical slot holds a keyAgreement certificate, not digitalSignature'}
+    ${'networkOperator.nonCritical'}  | ${'digitalSignature'} | ${'03'}  | ${'certificate.keyUsage: the networkOperator.nonCritical slot holds a keyAgreement certificate, not digitalSignature'}
+    ${'supplier.critical'}            | ${'digitalSignature'} | ${'03'}  | ${'certificate.roleCode: the supplier.critical slot holds a certificate of role code 02 (supplier), not 03'}
+    ${'supplier.nonCritical'}         | ${'keyAgreement'}     | ${'03'}  | ${'certificate.roleCode: the supplier.nonCritical slot holds a certificate of role code 02 (supplier), not 03'}
+    ${'networkOperator.critical'}     | ${'digitalSignature'} | ${'02'}  | ${'certificate.roleCode: the networkOperator.critical slot holds a certificate of role code 03 (network operator), not 02'}
+    ${'networkOperator.nonCritical'}  | ${'keyAgreement'}     | ${'01'}  | ${'certificate.roleCode: the networkOperator.nonCritical slot holds a certificate of role code 03 (network operator), not 01'}
+  `('placement: the $slot slot refuses a $keyUsage certificate of role code $roleCode (critical = digital signing, non-critical = key agreement; role code 02 supplier, 03 network operator)', ({ slot, keyUsage, roleCode, refused }) => {
+    expect(decide(deviceDecider, esme, [commissioned], place({ slot, certificate: cert(noA, keyUsage, roleCode) }))).toEqual({ refused });
   });
 
   const inventoryInput = { deviceId: esme, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: mpan, changedAt: '2020-01-01' };
