@@ -318,7 +318,9 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     evidence.owner = owner;
     if (owner === sender) {
       if (whole) pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
-    } else if (replacesNo && ruleSet.registeredOperatorOverride && registeredAtCheck === sender) {
+    } else if (replacesNo && ruleSet.registeredOperatorOverride && registeredAtCheck === sender && (ruleSet.edition < 4 || responsibility === 'networkOperator')) {
+      // registeredAtCheck holds the sender's own responsibility: from edition 4 the override is the
+      // registered NO's only (its ED or GT role); editions 1 to 3 gave it to a registered supplier too.
       const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
       if (foreign.length > 0) {
         return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { foreign }) });
