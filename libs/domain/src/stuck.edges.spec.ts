@@ -80,6 +80,35 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
     expect(options[1].carrying).toBe(`the registered NO's (${gtA}) NetworkOperator certificates`);
   });
 
+  it.each`
+    supplier            | ruleSet                    | accepted          | codes
+    ${'X'}              | ${'registered-operator@4'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'X'}              | ${'registered-operator@3'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'registered-operator@4'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'registered-operator@1'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'ownership-only@4'}      | ${[false, true]}  | ${['E_CERT_OWNER', 'I0']}
+    ${'another'}        | ${'baseline@4'}            | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
+  `('the registered NO X holding IS too (the registered supplier: $supplier) is judged as the NO it is (ED): under $ruleSet, $codes', ({ supplier, ruleSet, accepted, codes }) => {
+    const X = '90-B3-D5-1F-30-01-00-0C';
+    const w = given([
+      userRole(X, 'IS'),
+      userRole(X, 'ED'),
+      userRole(noB, 'IS'),
+      userRole(noB, 'ED'),
+      registration(mpan, 'supplier', supplier === 'X' ? X : ids.supplierA, T2019),
+      registration(mpan, 'networkOperator', X, T2019),
+      inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+      placed(esme, 'networkOperator.critical', cert(noB)),
+    ]);
+    const options = repairOptions(w.devices.get(esme)!, w.meterPoints.get(mpan), Object.fromEntries(w.users), getRuleSet(ruleSet), AT);
+    expect(options.map((o) => [o.who, o.userId])).toEqual([
+      ['registered operator', X],
+      ['certificate owner', noB],
+    ]);
+    expect(options.map((o) => o.accepted)).toEqual(accepted);
+    expect(options.map((o) => o.responseCode)).toEqual(codes);
+  });
+
   it('a party that is known is judged with its own roles: a Withdrawn owner cannot repair under ownership-only', () => {
     const w = stuckGas();
     const users = { [noB]: given([userRole(noB, 'GT', 'Withdrawn')]).users.get(noB) };

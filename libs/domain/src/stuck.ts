@@ -90,8 +90,11 @@ export interface RepairOption {
  * Who could repair a stuck device under a rule set: each candidate request is judged by evaluate()
  * itself, so the answer never disagrees with the decisions. Candidates: the registered NO sending
  * 6.15.1 (NetworkOperator) with its own certificates, and the certificate owner sending 6.15.1
- * with the registered NO's certificates. `users` gives the two parties' roles; a party missing
- * from it is taken to hold the NO role of the device's fuel, Active.
+ * with the registered NO's certificates, each stating the NO role of the device's fuel (ED or GT):
+ * until 2026-11-27 the role was derived from those held, so a party holding IS too was judged as a
+ * supplier (E4 where it is not the registered supplier; under registered-operator@4, which gives
+ * the override to the registered NO's ED or GT role only, E_CERT_OWNER where it is). `users` gives
+ * the two parties' roles; a party missing from it is taken to hold that NO role, Active.
  */
 export function repairOptions(
   device: DeviceState,
@@ -118,6 +121,7 @@ export function repairOptions(
     const request: ServiceRequest = {
       requestId: { originator: c.sender, target: device.deviceId as DeviceId, counter: 0n },
       srv: SRV_CATALOGUE['6.15.1'],
+      statedRole: noRole,
       remotePartyRole: 'NetworkOperator',
       certificates: c.certs,
       receivedAt: at,
