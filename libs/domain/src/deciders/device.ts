@@ -1,4 +1,4 @@
-import { DEVICE_STATUSES, DEVICE_TYPES, fuelOf, NETWORK_OPERATOR_ROLE_CODE, parseCertificateIdentity, SLOT_KEYS, slotPartyOfRoleCode, SUPPLIER_ROLE_CODE, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
+import { DEVICE_STATUSES, DEVICE_TYPES, fuelOf, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
 import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '../events';
 import { DomainError, isMpan, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
 import { evolveDevice, evolveJudgedDevice, type DeviceState } from '../state';
@@ -87,9 +87,7 @@ type DeviceEvent = { type: 'DeviceInventoryChanged'; data: DeviceInventoryChange
  * A device's stream (`device-<Device ID>`): its inventory record, its notified certificate slots
  * and every decision on a request to it. An inventory change is recorded as the inventory says it.
  * A placement must fit its slot: a critical slot holds the party's digital-signing certificate, a
- * non-critical one its key-agreement certificate, a supplier's slot a certificate of role code 02
- * and a network operator's one of role code 03 (domain.md section 3; the role code checked since
- * 2026-11-27). Judging a service request
+ * non-critical one its key-agreement certificate (domain.md section 3). Judging a service request
  * is this stream's biggest command: see decideServiceRequest, which reads the sender and the
  * meter point too.
  */
@@ -102,11 +100,6 @@ export const deviceDecider: Decider<DeviceCommand, DeviceState, DeviceEvent> = {
     }
     const expected: KeyUsage = c.slot.endsWith('.critical') ? 'digitalSignature' : 'keyAgreement';
     if (c.certificate.keyUsage !== expected) throw new DomainError('certificate.keyUsage', `the ${c.slot} slot holds a ${expected} certificate, not ${c.certificate.keyUsage}`);
-    const party = c.slot.slice(0, c.slot.indexOf('.'));
-    if (slotPartyOfRoleCode(c.certificate.roleCode) !== party) {
-      const code = party === 'supplier' ? SUPPLIER_ROLE_CODE : NETWORK_OPERATOR_ROLE_CODE;
-      throw new DomainError('certificate.roleCode', `the ${c.slot} slot holds a certificate of role code ${code} (${party === 'supplier' ? 'supplier' : 'network operator'}), not ${c.certificate.roleCode}`);
-    }
     return [{ type: 'CertificatePlaced', data: { schemaVersion: 1, deviceId: c.deviceId, slot: c.slot, certificate: c.certificate, heldBy: c.heldBy, via: c.via, placedAt: c.placedAt } }];
   },
 };

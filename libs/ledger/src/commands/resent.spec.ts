@@ -76,7 +76,7 @@ describe('a fact sent again under its name', () => {
   it.each`
     case                                                        | input                                                                                              | refused
     ${'another owner and way of placing'}                       | ${placement({ via: { kind: 'operatorCorrection', reference: 'COR-9' } }, { ownerUserId: NO_A })}  | ${{ field: 'certificate', differences: ['certificate.ownerUserId', 'via.kind', 'via.reference'] }}
-    ${'a role code its slot refuses (as when first sent)'}      | ${placement({}, { roleCode: '02' })}                                                               | ${{ field: 'certificate.roleCode' }}
+    ${'another role code'}                                      | ${placement({}, { roleCode: '02' })}                                                               | ${{ field: 'certificate', differences: ['certificate.roleCode'] }}
     ${'a key usage its slot refuses (as when first sent)'}      | ${placement({}, { keyUsage: 'keyAgreement' })}                                                     | ${{ field: 'certificate.keyUsage' }}
   `('a placement with the identity of a recorded one but $case is refused, nothing written', async ({ input, refused }) => {
     const before = await stream(`device-${ESME}`);
