@@ -75,15 +75,12 @@ describe('the device decider: the inventory record and the certificates held by 
     rule                                                          | over                                  | outcome
     ${'a device serving no meter point has mpxn null'}            | ${{ mpxn: undefined }}                | ${{ command: change({ mpxn: null }) }}
     ${'a DCC test MPAN failing its check digit is kept'}          | ${{ mpxn: '1412345678902' }}          | ${{ command: change({ mpxn: '1412345678902' as never }) }}
+    ${"an ESME on an MPRN is kept: the inventory's fact"}          | ${{ mpxn: mprn }}                     | ${{ command: change({ mpxn: mprn as never }) }}
+    ${"a GSME on an MPAN is kept: the inventory's fact"}           | ${{ deviceType: 'GSME' }}             | ${{ command: change({ deviceType: 'GSME' }) }}
     ${'the device type is one of the eight'}                      | ${{ deviceType: 'Toaster' }}          | ${{ refused: "deviceType: 'Toaster' is not one of ESME, GSME, GPF, CHF, HCALCS, PPMID, IHD, CAD" }}
     ${'the SMETS generation is the number 1 or 2'}                | ${{ smetsGeneration: '2' }}           | ${{ refused: 'smetsGeneration: must be 1 or 2' }}
     ${'the status is one of the inventory statuses'}              | ${{ status: 'Lost' }}                 | ${{ refused: expect.stringMatching(/^status: 'Lost' is not one of Pending, Whitelisted, /) }}
     ${'the device type is checked before the status'}             | ${{ deviceType: 'X', status: 'Y' }}   | ${{ refused: expect.stringMatching(/^deviceType: /) }}
-    ${'an ESME serves an MPAN, not an MPRN'}                       | ${{ mpxn: mprn }}                     | ${{ refused: `mpxn: an ESME serves an MPAN (13 digits), not the MPRN '${mprn}'` }}
-    ${'a GSME serves an MPRN, not an MPAN'}                       | ${{ deviceType: 'GSME' }}             | ${{ refused: `mpxn: a GSME serves an MPRN (6 to 10 digits), not the MPAN '${mpan}'` }}
-    ${'a GPF serves an MPRN, not a DCC test MPAN'}                | ${{ deviceType: 'GPF', mpxn: '1412345678902' }} | ${{ refused: "mpxn: a GPF serves an MPRN (6 to 10 digits), not the MPAN '1412345678902'" }}
-    ${'a GSME serves an MPRN'}                                    | ${{ deviceType: 'GSME', mpxn: mprn }} | ${{ command: change({ deviceType: 'GSME', mpxn: mprn as never }) }}
-    ${'a HAN device may be linked to either'}                     | ${{ deviceType: 'CHF', mpxn: mprn }}  | ${{ command: change({ deviceType: 'CHF', mpxn: mprn as never }) }}
   `('parse an inventory change: $rule', ({ over, outcome }) => {
     expect(parsed(parseChangeInventory, { ...inventoryInput, ...over })).toEqual(outcome);
   });

@@ -1,6 +1,6 @@
-import { DEVICE_STATUSES, DEVICE_TYPES, fuelOf, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
+import { DEVICE_STATUSES, DEVICE_TYPES, parseCertificateIdentity, SLOT_KEYS, type CertificateIdentity, type DeviceStatus, type DeviceType, type KeyUsage, type SlotKey, type SmetsGeneration } from '../catalogue';
 import type { CertificatePlacedV1, DeviceInventoryChangedV1, PlacedVia } from '../events';
-import { DomainError, isMpan, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
+import { DomainError, parseDeviceId, parseInstant, parseInventoryMpxn, type DeviceId, type Instant, type Mpxn } from '../identifiers';
 import { evolveDevice, evolveJudgedDevice, type DeviceState } from '../state';
 import { parseOneOf, type Decider } from './decider';
 import { checkChangedSince, checkResent, lastAtSameInstant, sameInstant } from './resent';
@@ -33,10 +33,6 @@ export function parseChangeInventory(input: ChangeInventoryInput): ChangeInvento
   if (input.smetsGeneration !== 1 && input.smetsGeneration !== 2) throw new DomainError('smetsGeneration', 'must be 1 or 2');
   const status = parseOneOf(DEVICE_STATUSES, input.status, 'status');
   const mpxn = input.mpxn === undefined || input.mpxn === null ? null : parseInventoryMpxn(input.mpxn, 'mpxn');
-  // An ESME serves an MPAN, a GSME or GPF an MPRN (domain.md section 2); a HAN device either. Until 2026-11-27 any was kept.
-  const fuel = fuelOf(deviceType);
-  if (mpxn && fuel === 'electricity' && !isMpan(mpxn)) throw new DomainError('mpxn', `an ESME serves an MPAN (13 digits), not the MPRN '${mpxn}'`);
-  if (mpxn && fuel === 'gas' && isMpan(mpxn)) throw new DomainError('mpxn', `a ${deviceType} serves an MPRN (6 to 10 digits), not the MPAN '${mpxn}'`);
   const changedAt = parseInstant(input.changedAt, 'changedAt');
   return { kind: 'ChangeInventory', deviceId, deviceType, smetsGeneration: input.smetsGeneration, status, mpxn, changedAt };
 }
