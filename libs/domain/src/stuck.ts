@@ -4,7 +4,7 @@ import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, inventoryAt, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
+import { holderAt, inventoryAt, inventoryRecordsUpTo, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -56,19 +56,14 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
 
 /**
  * The instant from which a device has, without a break up to `at`, served the MPxN of its record in
- * force at `at` as SMETS1: the first of the latest run of its inventory records in force (the later
- * appended of two at one instant) with that MPxN and generation 1. Undefined for a device folded
+ * force at `at` as SMETS1: the first of the latest run of its inventory records in force
+ * (inventoryRecordsUpTo) with that MPxN and generation 1. Undefined for a device folded
  * before its inventory changes were kept (its history is not known). Until 2026-11-27 `since` left
  * this out, and a device moved to another meter point, or that became SMETS1, was stuck since a
  * placement or a registration dated before it served that meter point as SMETS1.
  */
 function servingSince(device: DeviceState, at: Instant): Instant | undefined {
-  const changes = (device.inventory ?? [])
-    .map((c, i) => ({ c, i }))
-    .filter(({ c }) => c.changedAt <= at)
-    .sort((a, b) => (a.c.changedAt < b.c.changedAt ? -1 : a.c.changedAt > b.c.changedAt ? 1 : a.i - b.i))
-    .map(({ c }) => c)
-    .filter((c, k, all) => k === all.length - 1 || all[k + 1].changedAt !== c.changedAt); // of two at one instant, the later appended
+  const changes = inventoryRecordsUpTo(device, at);
   const current = changes[changes.length - 1];
   let since: Instant | undefined;
   for (let k = changes.length - 1; k >= 0 && changes[k].mpxn === current.mpxn && changes[k].smetsGeneration === 1; k--) since = changes[k].changedAt;
