@@ -63,8 +63,10 @@ describe('the ledger CLI', () => {
     expect(r.body.count).toBeGreaterThan(0);
     expect(r.body.repairable).toBeGreaterThan(0);
     expect(r.body.devices[0].repairs.map((x: { who: string }) => x.who)).toEqual(['registered operator', 'certificate owner']);
+    for (const d of r.body.devices) for (const x of d.repairs) expect(x.role).toMatch(/^(ED|GT)$/);
     const text = await ledger(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
     expect(text.out).toMatch(/stuck SMETS1 device\(s\) at .*; under registered-operator, \d+ repairable/);
+    expect(text.out).toMatch(/-> repairable by the registered operator \(\S+\) as (ED|GT) with 6\.15\.1 carrying/);
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {

@@ -128,6 +128,7 @@ describeBrowser('the audit console in Chromium', () => {
     await page.goto(`${base}/console#/stuck?ruleSet=registered-operator`);
     const button = page.getByRole('button', { name: /Export CSV/ });
     await button.waitFor();
+    await page.locator('ul.repairs li', { hasText: /^can registered operator \S+ as (ED|GT): 6\.15\.1 carrying/ }).first().waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
     const text = fs.readFileSync((await download.path())!, 'utf8');
     const lines = text.trimEnd().split('\r\n');
@@ -135,6 +136,9 @@ describeBrowser('the audit console in Chromium', () => {
     expect(lines[0]).toBe('device_id,mpxn,area,registered_no,certificate_owner,stuck_since,repairable,repair_by,repair_request');
     expect(lines.length).toBe(api.body.count + 1);
     expect(lines.some((l) => l.startsWith(`${stuckDevice},`))).toBe(true);
+    const repairable = lines.filter((l) => l.includes(',yes,'));
+    expect(repairable.length).toBe(api.body.devices.filter((d: { repairable: boolean }) => d.repairable).length);
+    for (const l of repairable) expect(l).toMatch(/,yes,registered operator \S+ as (ED|GT)[,;]/);
     expect(download.suggestedFilename()).toMatch(/^stuck-devices-registered-operator-.*\.csv$/);
   });
 

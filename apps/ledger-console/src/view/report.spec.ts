@@ -25,13 +25,13 @@ describe('a stuck row', () => {
     since: '2020-06-01T00:00:00.000Z',
     repairable: true,
     repairs: [
-      { who: 'registered operator', userId: 'NO-A', srv: '6.15.1', carrying: 'its own certificates', accepted: true, responseCode: 'I0', reason: 'accepted' },
-      { who: 'certificate owner', userId: 'NO-B', srv: '6.15.1', carrying: "the registered NO's", accepted: false, responseCode: 'E4', reason: 'not registered' },
+      { who: 'registered operator', userId: 'NO-A', role: 'ED', srv: '6.15.1', carrying: 'its own certificates', accepted: true, responseCode: 'I0', reason: 'accepted' },
+      { who: 'certificate owner', userId: 'NO-B', role: 'ED', srv: '6.15.1', carrying: "the registered NO's", accepted: false, responseCode: 'E4', reason: 'not registered' },
     ],
   };
   it('says who could repair it and with which request, and only those accepted', () => {
-    expect(repairSummary(row)).toEqual({ by: 'registered operator NO-A', request: '6.15.1 carrying its own certificates' });
-    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A', '6.15.1 carrying its own certificates']);
+    expect(repairSummary(row)).toEqual({ by: 'registered operator NO-A as ED', request: '6.15.1 carrying its own certificates' });
+    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A as ED', '6.15.1 carrying its own certificates']);
     expect(stuckCsvRow({ ...row, mpxn: '1234567', repairs: undefined, repairable: undefined })[2]).toBe('');
   });
 });

@@ -22,6 +22,7 @@ export function csv(header: readonly string[], rows: ReadonlyArray<readonly unkn
 export interface RepairOption {
   who: string;
   userId: string;
+  role: string;
   srv: string;
   carrying: string;
   accepted: boolean;
@@ -50,7 +51,7 @@ export function areaOf(mpxn: string | null): string {
 export function repairSummary(d: StuckDevice): { by: string; request: string } {
   const ok = (d.repairs ?? []).filter((r) => r.accepted);
   return {
-    by: ok.map((r) => `${r.who} ${r.userId}`).join('; '),
+    by: ok.map((r) => `${r.who} ${r.userId} as ${r.role}`).join('; '),
     request: ok.map((r) => `${r.srv} carrying ${r.carrying}`).join('; '),
   };
 }
