@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
@@ -57,6 +58,19 @@ describe('the ledger CLI', () => {
     expect(demo.body.stuckDevices.baseline.stuck).toBeGreaterThan(0);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("demo reports the stuck devices under each rule set's latest version only, one report each", async () => {
+    const asOf = jest.spyOn(StuckReports.prototype, 'asOf');
+    const other = { LEDGER_SQLITE_PATH: path.join(dir, 'demo-latest', 'ledger.sqlite') };
+    try {
+      const demo = await json(other, 'demo', '--devices', '20');
+      expect(demo.code).toBe(0);
+      expect(Object.keys(demo.body.stuckDevices)).toEqual(['baseline', 'ownership-only', 'registered-operator']);
+      expect(asOf.mock.calls.map(([, rs]) => `${rs!.id}@${rs!.version}`)).toEqual(['baseline', 'ownership-only', 'registered-operator'].map((id) => `${id}@${getRuleSet(id).version}`));
+    } finally {
+      asOf.mockRestore();
+    }
+  });
 
   it('report stuck-devices --rule-set registered-operator names who can repair each', async () => {
     const r = await json(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
