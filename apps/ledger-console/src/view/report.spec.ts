@@ -1,4 +1,4 @@
-import { addWindow, changedTotal, csv, csvCell, differencePath, emptyTotals, evidenceRows, pagePlan, progress, repairSummary, stuckCsvRow, type WhatIfReply } from './report';
+import { addWindow, changedTotal, csv, csvCell, differencePath, emptyTotals, evidenceRows, pagePlan, progress, repairSummary, replayChoices, stuckCsvRow, type WhatIfReply } from './report';
 
 describe('CSV cells', () => {
   it('neutralises cells a spreadsheet would run as formulas', () => {
@@ -44,6 +44,19 @@ const reply = (judged: number, changes: number, window: WhatIfReply['window']): 
   byCode: changes ? { 'E4 -> I0': changes } : {},
   changes: { total: changes, offset: 0, items: [] },
   window,
+});
+
+describe('the rule sets a decision can be replayed under', () => {
+  it.each`
+    recorded                   | choices
+    ${'registered-operator@3'} | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
+    ${'registered-operator@4'} | ${['baseline@4', 'ownership-only@4']}
+    ${'baseline@4'}            | ${['ownership-only@4', 'registered-operator@4']}
+    ${'baseline@1'}            | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
+  `('a decision recorded under $recorded: $choices', ({ recorded, choices }) => {
+    const [id, version] = recorded.split('@');
+    expect(replayChoices({ id, version: Number(version) })).toEqual(choices);
+  });
 });
 
 describe('a what-if run window by window', () => {

@@ -1,8 +1,8 @@
 import { whatIf, type StuckRow, type WhatIfReport } from '@ledger/audit';
-import { getRuleSet, type RegistrationEntry as ServerRegistration } from '@ledger/domain';
+import { getRuleSet, RULE_SETS, type RegistrationEntry as ServerRegistration } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { addWindow, emptyTotals, stuckCsvRow, type StuckDevice, type WhatIfReply } from './report';
+import { addWindow, emptyTotals, LATEST_RULE_SETS, stuckCsvRow, type StuckDevice, type WhatIfReply } from './report';
 import type { RegistrationEntry } from './timeline';
 
 /**
@@ -32,6 +32,11 @@ describe("the console's shapes, held to the server's", () => {
     } finally {
       await store.dispose();
     }
+  });
+
+  it("knows every rule set at the server's latest version", () => {
+    const ids = [...new Set(RULE_SETS.map((rs) => rs.id))];
+    expect(LATEST_RULE_SETS).toEqual(ids.map((id) => ({ id, version: getRuleSet(id).version })));
   });
 
   it('writes a stuck-device CSV row from the server row shape', () => {
