@@ -70,9 +70,9 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
   `('on a gas meter, parties not in the users are taken as Active GTs: under $ruleSet, accepted $accepted', ({ ruleSet, accepted }) => {
     const w = stuckGas();
     const options = repairOptions(w.devices.get(gsme)!, w.meterPoints.get(mprn), {}, getRuleSet(ruleSet), AT);
-    expect(options.map((o) => [o.who, o.userId, o.srv])).toEqual([
-      ['registered operator', gtA, '6.15.1'],
-      ['certificate owner', noB, '6.15.1'],
+    expect(options.map((o) => [o.who, o.userId, o.role, o.srv])).toEqual([
+      ['registered operator', gtA, 'GT', '6.15.1'],
+      ['certificate owner', noB, 'GT', '6.15.1'],
     ]);
     expect(options.map((o) => o.accepted)).toEqual(accepted);
     expect(options.map((o) => (o.accepted ? o.reason : 'refused'))).toEqual(accepted.map((a: boolean) => (a ? 'accepted' : 'refused')));
@@ -101,9 +101,9 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
       placed(esme, 'networkOperator.critical', cert(noB)),
     ]);
     const options = repairOptions(w.devices.get(esme)!, w.meterPoints.get(mpan), Object.fromEntries(w.users), getRuleSet(ruleSet), AT);
-    expect(options.map((o) => [o.who, o.userId])).toEqual([
-      ['registered operator', X],
-      ['certificate owner', noB],
+    expect(options.map((o) => [o.who, o.userId, o.role])).toEqual([
+      ['registered operator', X, 'ED'],
+      ['certificate owner', noB, 'ED'],
     ]);
     expect(options.map((o) => o.accepted)).toEqual(accepted);
     expect(options.map((o) => o.responseCode)).toEqual(codes);

@@ -73,6 +73,8 @@ function servingSince(device: DeviceState, at: Instant): Instant | undefined {
 export interface RepairOption {
   who: 'registered operator' | 'certificate owner';
   userId: string;
+  /** The role the request states: the NO role of the device's fuel. */
+  role: 'ED' | 'GT';
   srv: string;
   /** What the request carries. */
   carrying: string;
@@ -102,7 +104,7 @@ export function repairOptions(
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;
   const owner = status.certificateOwner as UserId;
-  const noRole = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
+  const noRole: RepairOption['role'] = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
   const userOf = (id: string): UserState => users[id] ?? { userId: id, roles: { [noRole]: { status: 'Active', marketIds: [], effectiveFrom: at } } };
   const certsOf = (id: UserId): CertificateIdentity[] => [
     { serial: '0', issuer: 'hypothetical', ownerUserId: id, roleCode: NETWORK_OPERATOR_ROLE_CODE, keyUsage: 'digitalSignature' },
@@ -127,6 +129,7 @@ export function repairOptions(
     return {
       who: c.who,
       userId: c.sender,
+      role: noRole,
       srv: '6.15.1',
       carrying: c.carrying,
       accepted: decision.data.outcome === 'accepted',
