@@ -8,7 +8,7 @@ import { AuditJobs, type AuditJob, type AuditJobParams } from '@ledger/audit';
 import { DomainError, FactReusedError } from '@ledger/domain';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
-import { AuditJobQueries, Projector, ReadModelDb, ReadModelsNotOfStoreError } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, ReadModelsGoneError, ReadModelsNotFollowedError, ReadModelsNotOfStoreError } from '@ledger/projections';
 import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
@@ -193,7 +193,7 @@ export class AppModule {
           ...options,
           projector: {
             onReplaced: (file, checkpoint) => projectorLog.log(`read models replaced by another process at ${file}; reopened at checkpoint ${checkpoint ?? 'none (empty)'}`),
-            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : 'retrying'}`),
+            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : err instanceof ReadModelsGoneError || err instanceof ReadModelsNotFollowedError ? '/health answers 503' : 'retrying'}`),
             ...options.projector,
           },
         }),

@@ -40,9 +40,6 @@ export interface Template {
 export type E = Record<string, any>;
 
 export const def = (c: Context): SrvDefinition => {
-  // A rule set this code does not know (recorded by a later version of the ledger: its decisions are read by code that knows it; until 2026-11-27,
-  // fifteenth session, said as an SRV not judged under it, which sent a reader looking at the SRV).
-  if (!c.edition) throw new DomainError('ServiceRequestEvaluated.ruleSet', `rule set ${c.ruleSet.id}@${c.ruleSet.version} is not known to this version of the ledger (a later version recorded it): upgrade this reader (see "Upgrading to rule sets @4" in the README)`);
   if (!c.def) throw new DomainError('ServiceRequestEvaluated.srv', `SRV ${c.request.srv} is not judged under rule set ${c.ruleSet.id}@${c.ruleSet.version}`);
   return c.def;
 };

@@ -155,6 +155,9 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
   const ruleSet = { id: rs[1], version: Number(rs[2]) };
   const evaluatedAt = record.evaluatedAt === undefined ? receivedAt : longInstant(record.evaluatedAt);
   const c = context(request, ruleSet, record.senderRole ?? null, evaluatedAt);
+  // A rule set this code does not know (a later ledger recorded it), whatever its checks: said so (until 2026-11-27, fifteenth session,
+  // as its SRV not judged under it, which sent a reader looking at the SRV; and a step-1 refusal, which reads no SRV, decoded as of no edition).
+  if (c.edition === undefined) throw new DomainError('ServiceRequestEvaluated.ruleSet', `rule set ${record.ruleSet} is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
   const checks: CheckRecord[] = [];
   const outcomes = record.checks.map((entry, i) => {
     if (!whole && i !== 2) return outcomeOf(entry, i, set);

@@ -204,8 +204,12 @@ describe('a decision in its stored form (schema version 3)', () => {
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['nope', 'pass', 'pass', 'pass', 'nc'] }, `device-${esme}`)).toThrow(/'nope' is not a template of check user-role/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, schemaVersion: 4 }, `device-${esme}`)).toThrow(/version 4 is not known/);
     // A rule set's version this code does not know (a later ledger's): said so, not as its SRV not judged (until 2026-11-27, fifteenth session).
-    const id = record.ruleSet.replace(/@\d+$/, '');
-    expect(() => upcast('ServiceRequestEvaluated', { ...record, ruleSet: `${id}@99` }, `device-${esme}`)).toThrow(`ruleSet: rule set ${id}@99 is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
+    // Every case, a step-1 refusal too (which reads no SRV: it decoded, of no edition, in the review of that change).
+    for (const row of rows) {
+      const each = encodeDecision(decided(row))! as DecisionRecordV3;
+      const id = each.ruleSet.replace(/@\d+$/, '');
+      expect(() => upcast('ServiceRequestEvaluated', { ...each, ruleSet: `${id}@99` }, `device-${row.spec.to}`)).toThrow(`ruleSet: rule set ${id}@99 is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
+    }
     // A check entry that is neither a template id, a list nor a check: refused, read whole or without its checks.
     for (const at of [2, 4]) {
       const odd = { ...record, checks: record.checks.map((e, i) => (i === at ? 7 : e)) } as DecisionRecordV3;

@@ -175,7 +175,7 @@ export class ReadModelDb {
       if (this.parts && !held) throw new Error('a SQLite file without their checkpoint table');
     } catch (err) {
       next?.close();
-      if ((err as { code?: string }).code === 'SQLITE_BUSY') return false;
+      if (isBusy(err)) return false;
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
     this.database.close();
@@ -209,7 +209,7 @@ export class ReadModelDb {
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
-    // Every commit into the file itself first, so that removing the WAL below loses nothing, even if the move then fails;
+    // Every commit into the file itself first, so that removing the WAL below loses nothing;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
     if (busy) throw new ReadModelsBusyError(built);

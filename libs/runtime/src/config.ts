@@ -226,7 +226,7 @@ const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 function sameFile(a: string, b: string): boolean {
   if (canonical(a) === canonical(b)) return true;
   try {
-    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    const [x, y] = [fs.statSync(a, { bigint: true }), fs.statSync(b, { bigint: true })]; // 64-bit inode numbers whole (XFS, btrfs, NFS)
     return x.dev === y.dev && x.ino === y.ino;
   } catch {
     return false; // one is not there yet: a new file of its own

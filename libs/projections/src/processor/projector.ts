@@ -458,17 +458,14 @@ export class Projector {
   /**
    * A live projector's look, before each batch and at each look at the checkpoint (one stat): another
    * process's rebuild job put its file at the read models' path (its swap). The file there is opened
-   * in place of the replaced one (every query follows), and the batches go on from its checkpoint:
-   * a batch read after a checkpoint the new file is behind applies nothing and is read again from
-   * there (CheckpointMovedBackError), one it is ahead of applies only what follows it (as beside
-   * another process's batches). A batch applied to the replaced file between the swap and this look
-   * is lost with it, and projected again into the new file. No file at the path: ReadModelsGoneError;
-   * another that is not a rebuild's (this connection's -wal beside it, or not read models) is not
-   * opened: ReadModelsNotFollowedError, the projector failing.
-   * The loop then starts again from a catch-up (ReadModelsReopenedError), which checks the new file's
-   * checkpoint against the store as at start-up: read models of another store halt it (found in
-   * review, 2026-11-27, fifteenth session: they were projected on, every event up to their checkpoint
-   * skipped).
+   * in place of the replaced one (every query follows), and no batch is applied to it before the loop
+   * starts again from a catch-up (ReadModelsReopenedError), which checks the new file's checkpoint
+   * against the store as at start-up (read models of another store halt it: found in review,
+   * 2026-11-27, fifteenth session, they were projected on, every event up to their checkpoint
+   * skipped) and reads on from it. A batch applied to the replaced file between the swap and this
+   * look is lost with it, and projected again into the new file. No file at the path:
+   * ReadModelsGoneError; another that is not a rebuild's (this connection's -wal beside it at two
+   * looks, or not read models) is not opened: ReadModelsNotFollowedError, the projector failing.
    */
   private followReplaced(): void {
     if (!this.writer.db.followReplaced()) return;

@@ -29,8 +29,8 @@ export class AuditJobQueries {
    * by its swap: Checkpoint.markRebuiltBy); undefined when they were not built so, or rebuilt in
    * place since. Read from the file at the read models' path as it is now, through a connection of
    * its own (since the fourteenth session of 2026-11-27): after another process's swap, this
-   * process's connection is still on the file that swap replaced (deleted), which would say what
-   * was live before it.
+   * process's connection stays on the file that swap replaced (deleted) until its projector's next
+   * look (up to a second), which would say what was live before it.
    */
   rebuiltBy(): string | undefined {
     const now = new Database(this.rm.file, { readonly: true, fileMustExist: true, timeout: 5000 });
