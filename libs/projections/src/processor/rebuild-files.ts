@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ReadModelsBusyError, type ReadModelDb } from '../read-model-db';
+
+/** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
+const SWAP_ATTEMPTS = 50;
+const SWAP_RETRY_MS = 100;
+
+/** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
+let rebuildFiles = 0;
+
+/** The file a rebuild builds its read models in, beside the live ones (`<read models>.rebuild-<pid>-<ms>-<n>`: removeOrphanedRebuilds knows it). */
+export function rebuildFileBeside(readModelsFile: string): string {
+  return `${readModelsFile}.rebuild-${process.pid}-${Date.now()}-${++rebuildFiles}`; // two asked in one millisecond build two files
+}
+
+/**
+ * Puts a rebuild's file in place of the live read models (ReadModelDb.replaceWith), a swap refused
+ * while another connection reads them (a ledger command, another API's query) asked again every
+ * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
+ * thrown away for one read. Past that, the ReadModelsBusyError; `built` is left for the caller to remove.
+ */
+export async function replaceWhenFree(readModels: ReadModelDb, built: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readModels.replaceWith(built);
+    } catch (err) {
+      if (!(err instanceof ReadModelsBusyError) || attempt >= SWAP_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
+    }
+  }
+}
+
+/** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
+export const ORPHANED_AFTER_MS = 5 * 60_000;
+
+/**
+ * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
+ * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
+ * job's end, and each such file is as large as the read models. Only files untouched for
+ * `ORPHANED_AFTER_MS`: a pid says nothing across pid namespaces (containers sharing a volume each
+ * number their own, each API often pid 1, a restarted container the pid its predecessor had), so a
+ * file of a pid not running here, or of this one's, may still be another container's live rebuild;
+ * one of a live process here is kept whatever its age. Answers the files removed. Until the review
+ * of 2026-11-27 a file of this process's pid was removed at once (a second container's live rebuild
+ * on a shared volume), and a copy named by a date (`.rebuild-2026-11-27`) was taken for pid 2026's.
+ */
+export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now()): string[] {
+  const dir = path.dirname(path.resolve(readModelsFile));
+  const prefix = `${path.basename(readModelsFile)}.rebuild-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
+    if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
+    const base = m[2] ? name.slice(0, -m[2].length) : name;
+    rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
+  }
+  const removed: string[] = [];
+  for (const files of rebuilds.values()) {
+    const touched = Math.max(...files.map((f) => modified(path.join(dir, f))));
+    if (now - touched < ORPHANED_AFTER_MS) continue;
+    for (const f of files) fs.rmSync(path.join(dir, f), { force: true });
+    removed.push(...files);
+  }
+  return removed;
+}
+
+function modified(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity; // gone meanwhile: nothing to remove
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
+  }
+}
