@@ -263,7 +263,8 @@ describe('a rebuild whose process was killed', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rebuilds-'));
     const readModels = path.join(dir, 'readmodels.sqlite');
     const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited: as an API killed mid-rebuild (SIGKILL)
-    const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
+    // A -journal too: one was left by a `ledger rebuild` killed early (2026-11-27, fifteenth session), and kept for good until then.
+    const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${dead}-1795783457501-journal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
     const live = `readmodels.sqlite.rebuild-${process.ppid}-1795783457502`;
     // Kept: one written to within ORPHANED_AFTER_MS (a live rebuild of another container on a shared volume: its pid means nothing here), a copy named by a date.
     const recent = [`readmodels.sqlite.rebuild-${dead}-1795783457503-1`, `readmodels.sqlite.rebuild-${process.pid}-1795783457504-1`];

@@ -36,8 +36,9 @@ export const ORPHANED_AFTER_MS = 5 * 60_000;
 
 /**
  * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
- * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
- * job's end, and each such file is as large as the read models. Only files untouched for
+ * with its -wal and -shm, or a -journal: SQLite's rollback journal, which a rebuild killed early left in a test of
+ * 2026-11-27, fifteenth session, where the sweep passed it by for good): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
+ * job's end, nor a `ledger rebuild` killed its own, and each such file is as large as the read models. Only files untouched for
  * `ORPHANED_AFTER_MS`: a pid says nothing across pid namespaces (containers sharing a volume each
  * number their own, each API often pid 1, a restarted container the pid its predecessor had), so a
  * file of a pid not running here, or of this one's, may still be another container's live rebuild;
@@ -54,9 +55,9 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
   } catch {
     return [];
   }
-  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm
+  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm, or its -journal
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length)) : null;
     if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
     const base = m[2] ? name.slice(0, -m[2].length) : name;
     rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
