@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
+import * as fs from 'node:fs';
 import { RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
-import { replacedNotOfStore } from '@ledger/projections';
+import type { EventStore } from '@ledger/event-store';
+import { rebuildFileBeside, rebuildInto, ReadModelsBusyError, removeOrphanedRebuilds, replacedNotOfStore, replaceWhenFree, type ReadModelDb } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -17,7 +19,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
     }),
   );
 
-  command(program, 'rebuild', 'drop the read models and rebuild them from the store').action(
+  command(program, 'rebuild', 'rebuild the read models from the store in a file of their own, put in their place when done').action(
     run(async () => {
       const l = await open(env, o, false);
       try {
@@ -28,7 +30,8 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         const notOfStore = await l.projector.notOfStore();
         const replaced = notOfStore && replacedNotOfStore(notOfStore);
         if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
-        const n = await l.projector.rebuild((done) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined));
+        const onProgress = (done: number) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined);
+        const n = l.readModels.file === ':memory:' ? await l.projector.rebuild(onProgress) : await rebuildBeside(l.store, l.readModels, onProgress);
         bar.done();
         const seconds = (Date.now() - started) / 1000;
         print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ' (see the warning above)' : ''}`);
@@ -86,4 +89,25 @@ export function operateCommands(program: Command, { env, o, command, run, print 
       }),
     );
 
+}
+
+/**
+ * Rebuilds the read models as a rebuild job does (rebuildInto: a file of their own beside them, in
+ * bulk, its query indexes made at the end) and puts that file in their place (replaceWhenFree): an
+ * API beside it goes on serving and projecting into the live file meanwhile, and follows the swap
+ * (ReadModelDb.followReplaced). A rebuild that fails, or whose swap is refused, leaves the read
+ * models as they were and its file removed; one killed leaves its file for the next rebuild or an
+ * API's start to remove (removeOrphanedRebuilds, as a job's). Answers the events rebuilt.
+ */
+async function rebuildBeside(store: EventStore, readModels: ReadModelDb, onProgress: (applied: number) => void): Promise<number> {
+  removeOrphanedRebuilds(readModels.file);
+  const { events, file } = await rebuildInto(store, rebuildFileBeside(readModels.file), onProgress);
+  try {
+    await replaceWhenFree(readModels, file);
+  } catch (err) {
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    if (err instanceof ReadModelsBusyError) err.message = `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each try for 5 s; run the rebuild again`;
+    throw err;
+  }
+  return events;
 }

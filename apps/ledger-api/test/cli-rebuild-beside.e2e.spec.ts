@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { SqliteEventStore } from '@ledger/event-store';
+import { openReadModels, rebuildInto } from '@ledger/projections';
+import { startTestApp, useTestStore } from './test-app';
+
+/**
+ * `ledger rebuild` (the built CLI, a process of its own) beside a running API on the same store and
+ * read-model file: it builds a file of its own and puts it in place (as a rebuild job does), so the
+ * API stays ready and goes on projecting meanwhile, then follows the swap.
+ */
+
+const bin = path.join(__dirname, '..', '..', '..', 'bin', 'ledger.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-cli-rebuild-'));
+const storeFile = path.join(dir, 'ledger.sqlite');
+const readModelFile = path.join(dir, 'readmodels.sqlite');
+const env = { ...process.env, LEDGER_SQLITE_PATH: storeFile, LEDGER_READMODEL_PATH: readModelFile };
+useTestStore(async () => ({ store: new SqliteEventStore(storeFile), release: async () => undefined }));
+beforeAll(() => {
+  const demo = spawnSync(process.execPath, [bin, 'demo', '--devices', '3000'], { env, encoding: 'utf8', timeout: 120_000 });
+  expect([demo.status, demo.stderr]).toEqual([0, '']);
+}, 130_000);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const user = (n: number) => `90-B3-D5-1F-30-02-${(n >> 8).toString(16).padStart(2, '0').toUpperCase()}-${(n & 255).toString(16).padStart(2, '0').toUpperCase()}`;
+const rebuildFiles = () => fs.readdirSync(dir).filter((f) => f.startsWith('readmodels.sqlite.rebuild-'));
+
+/** The rows of every read-model table in `file` (but which rebuild built it). */
+function dumpOf(file: string): Record<string, unknown[]> {
+  const writer = openReadModels(file);
+  try {
+    return writer.dump();
+  } finally {
+    writer.db.close();
+  }
+}
+
+it('an API beside `ledger rebuild` stays ready throughout, projects the writes made meanwhile, and follows the swap: the file at the path is then a fresh projection of the store', async () => {
+  const api = await startTestApp('baseline', { LEDGER_READMODEL_PATH: readModelFile });
+  try {
+    await api.as('intake').post('/users', { userId: user(0), role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+    const inode = fs.statSync(readModelFile).ino;
+    const cli = spawn(process.execPath, [bin, 'rebuild', '--json'], { env });
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    let exited: number | null | undefined;
+    const done = new Promise<void>((resolve) => cli.on('exit', (code) => ((exited = code), resolve())));
+    const ready: number[] = [];
+    const projected: boolean[] = [];
+    for (let n = 1; exited === undefined; n++) {
+      ready.push((await api.http().get('/health/ready')).status);
+      projected.push((await api.as('intake').post('/users', { userId: user(n), role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200)).body.projected);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await done;
+    expect([exited, err]).toEqual([0, '']);
+    expect(JSON.parse(out)).toMatchObject({ events: expect.any(Number) });
+    expect(ready.length).toBeGreaterThan(5); // polled while it ran
+    // Until the fifteenth session of 2026-11-27 the rebuild held the file's write lock to its commit: each write waited for it, and
+    // /health/ready said 503 (projector-failing, "database is locked") until the rebuild was over.
+    expect(ready.filter((s) => s !== 200)).toEqual([]);
+    expect(projected.filter((p) => !p)).toEqual([]);
+    expect(fs.statSync(readModelFile).ino).not.toBe(inode); // another file, put in place
+    expect(rebuildFiles()).toEqual([]);
+    // The API follows the swap (it looks every second) and catches up what came after the rebuild read through.
+    let health = (await api.as('auditor').get('/health')).body;
+    for (let i = 0; i < 250 && !(health.readModels.replaced && health.readModels.lag === 0); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      health = (await api.as('auditor').get('/health')).body;
+    }
+    expect(health).toMatchObject({ status: 'ok', readModels: { lag: 0, replaced: { at: expect.any(String) } } });
+    const fresh = path.join(dir, 'fresh.sqlite');
+    await rebuildInto(api.store, fresh);
+    expect(dumpOf(readModelFile)).toEqual(dumpOf(fresh));
+  } finally {
+    await api.close();
+  }
+}, 120_000);
+
+it('`ledger rebuild` killed part way leaves the read models as they were, and its file is removed by the next rebuild once it is stale', async () => {
+  const before = dumpOf(readModelFile);
+  const cli = spawn(process.execPath, [bin, 'rebuild'], { env });
+  const exited = new Promise((r) => cli.on('exit', r));
+  for (let i = 0; i < 600 && rebuildFiles().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  cli.kill('SIGKILL');
+  await exited;
+  expect(dumpOf(readModelFile)).toEqual(before);
+  const left = rebuildFiles();
+  expect(left.length).toBeGreaterThan(0);
+  const old = (Date.now() - 10 * 60_000) / 1000; // untouched for longer than ORPHANED_AFTER_MS
+  for (const f of left) fs.utimesSync(path.join(dir, f), old, old);
+  const again = spawnSync(process.execPath, [bin, 'rebuild'], { env, encoding: 'utf8', timeout: 120_000 });
+  expect([again.status, again.stderr]).toEqual([0, '']);
+  expect(rebuildFiles()).toEqual([]);
+  expect(dumpOf(readModelFile)).toEqual(before);
+}, 120_000);
