@@ -47,7 +47,7 @@ describe('the stuck-device story, over HTTP', () => {
 
   it('both 6.15.1 attempts are refused with their codes', async () => {
     const byRegistered = await t.as('intake').post('/service-requests', await duis615(NO_A, 1, NO_A), 'application/xml').expect(200);
-    expect(byRegistered.body).toMatchObject({ requestId: `${NO_A}:${ESME}:1`, outcome: 'rejected', responseCode: 'E_CERT_OWNER', signatureVerified: false, ruleSet: { id: 'baseline', version: 3 } });
+    expect(byRegistered.body).toMatchObject({ requestId: `${NO_A}:${ESME}:1`, outcome: 'rejected', responseCode: 'E_CERT_OWNER', signatureVerified: false, ruleSet: { id: 'baseline', version: 4 } });
     const byOwner = await t.as('intake').post('/service-requests', await duis615(NO_B, 1, NO_A), 'application/xml').expect(200);
     expect(byOwner.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
     expect(byOwner.body.checks.map((c: { outcome: string }) => c.outcome)).toEqual(['pass', 'pass', 'pass', 'fail', 'skipped']);
@@ -274,7 +274,7 @@ describe('bad input and access', () => {
     expect((await t.as('auditor').get(`/meter-points/1412345678902/devices?after=${device}`).expect(200)).body).toEqual({ mpxn: '1412345678902', devices: [], next: null });
     // limit reaches the query: a second device on it, one a page
     const other = '00-DB-00-00-00-01-00-78';
-    await t.as('intake').post('/devices', { deviceId: other, deviceType: 'GSME', smetsGeneration: 1, status: 'Commissioned', mpxn: '1412345678902', changedAt: '2020-01-01T00:00:00Z' }).expect(200);
+    await t.as('intake').post('/devices', { deviceId: other, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: '1412345678902', changedAt: '2020-01-01T00:00:00Z' }).expect(200);
     expect((await t.as('auditor').get('/meter-points/1412345678902/devices?limit=1').expect(200)).body).toMatchObject({ devices: [{ deviceId: device }], next: device });
     expect((await t.as('auditor').get(`/meter-points/1412345678902/devices?limit=1&after=${device}`).expect(200)).body).toMatchObject({ devices: [{ deviceId: other }], next: null });
     expect((await t.as('auditor').get('/meter-points/1412345678902/devices?limit=0').expect(400)).body).toMatchObject({ field: 'limit' });

@@ -6,7 +6,7 @@ const ACB = '90-B3-D5-1F-30-00-00-02';
 const ESME = '00-DB-12-34-56-78-90-01';
 const MPAN = '1412345678901';
 
-/** Real DUIS SRVs the catalogue@1 did not know, over HTTP, on the app's default rule set (baseline@3). */
+/** Real DUIS SRVs the catalogue@1 did not know, over HTTP, on the app's default rule set (baseline@4). */
 describe('every DUIS SRV is judged over HTTP', () => {
   let t: Awaited<ReturnType<typeof startTestApp>>;
   beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('every DUIS SRV is judged over HTTP', () => {
     ${14}   | ${'7.4'}    | ${{ ReadSupplyStatus: { ExecutionDateTime: '2099-01-01T00:00:00Z' } }}                            | ${'E_NOT_FUTURE_DATABLE'}
   `('$srv is judged: $code', async ({ counter, srv, body, code }) => {
     const r = await duis(SUPPLIER, counter, srv, body).expect(200);
-    expect(r.body).toMatchObject({ responseCode: code, ruleSet: { id: 'baseline', version: 3 } });
+    expect(r.body).toMatchObject({ responseCode: code, ruleSet: { id: 'baseline', version: 4 } });
   });
 
   it('JSON: 6.24.1 may give remotePartyRoles (a list); giving both forms is a 400 naming remotePartyRoles', async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
@@ -58,13 +59,28 @@ describe('the ledger CLI', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it("demo reports the stuck devices under each rule set's latest version only, one report each", async () => {
+    const asOf = jest.spyOn(StuckReports.prototype, 'asOf');
+    const other = { LEDGER_SQLITE_PATH: path.join(dir, 'demo-latest', 'ledger.sqlite') };
+    try {
+      const demo = await json(other, 'demo', '--devices', '20');
+      expect(demo.code).toBe(0);
+      expect(Object.keys(demo.body.stuckDevices)).toEqual(['baseline', 'ownership-only', 'registered-operator']);
+      expect(asOf.mock.calls.map(([, rs]) => `${rs!.id}@${rs!.version}`)).toEqual(['baseline', 'ownership-only', 'registered-operator'].map((id) => `${id}@${getRuleSet(id).version}`));
+    } finally {
+      asOf.mockRestore();
+    }
+  });
+
   it('report stuck-devices --rule-set registered-operator names who can repair each', async () => {
     const r = await json(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
     expect(r.body.count).toBeGreaterThan(0);
     expect(r.body.repairable).toBeGreaterThan(0);
     expect(r.body.devices[0].repairs.map((x: { who: string }) => x.who)).toEqual(['registered operator', 'certificate owner']);
+    for (const d of r.body.devices) for (const x of d.repairs) expect(x.role).toMatch(/^(ED|GT)$/);
     const text = await ledger(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
     expect(text.out).toMatch(/stuck SMETS1 device\(s\) at .*; under registered-operator, \d+ repairable/);
+    expect(text.out).toMatch(/-> repairable by the registered operator \(\S+\) as (ED|GT) with 6\.15\.1 carrying/);
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
+import { getRuleSet, parseServiceRequest } from '@ledger/domain';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
 import { startTestApp } from '../../ledger-api/test/test-app';
@@ -122,12 +123,29 @@ describeBrowser('the audit console in Chromium', () => {
     await result.locator('p', { hasText: 'Identical' }).waitFor();
   });
 
+  it('offers a decision recorded under registered-operator@3 a replay under @4, each button naming its version', async () => {
+    const { request } = (await t.as('auditor').get(`/decisions/${encodeURIComponent(refused)}`).expect(200)).body.decision;
+    const requestId = `${request.originator}:${request.target}:990001`;
+    const { decision } = await new Ledger(t.store, getRuleSet('registered-operator@3')).submit(
+      parseServiceRequest({ requestId, srv: request.srv, remotePartyRole: request.remotePartyRole, certificates: request.certificates, receivedAt: new Date().toISOString(), format: 'json' }),
+      { actor: 'spec' },
+    );
+    expect(decision.ruleSet).toEqual({ id: 'registered-operator', version: 3 });
+    await t.app.get(Projector).waitFor((await t.store.headPosition())!, 60_000);
+    await page.goto(`${base}/console#/decision/${encodeURIComponent(requestId)}`);
+    await page.locator('h2', { hasText: `Decision ${requestId}` }).waitFor();
+    expect(await page.locator('div.buttons button').allTextContents()).toEqual(['Replay as recorded', 'Under baseline@4', 'Under ownership-only@4', 'Under registered-operator@4']);
+    await page.getByRole('button', { name: 'Under registered-operator@4' }).click();
+    await page.getByTestId('replay-result').locator('h4', { hasText: 'Replayed (registered-operator@4)' }).waitFor();
+  });
+
   it('exports the stuck report as CSV, every row, paged from the API', async () => {
     await page.goto(`${base}/console#/stuck?no=nonsense`);
     await page.locator('p.count .error').filter({ hasText: "'nonsense' is not an EUI-64" }).waitFor();
     await page.goto(`${base}/console#/stuck?ruleSet=registered-operator`);
     const button = page.getByRole('button', { name: /Export CSV/ });
     await button.waitFor();
+    await page.locator('ul.repairs li', { hasText: /^can registered operator \S+ as (ED|GT): 6\.15\.1 carrying/ }).first().waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
     const text = fs.readFileSync((await download.path())!, 'utf8');
     const lines = text.trimEnd().split('\r\n');
@@ -135,6 +153,9 @@ describeBrowser('the audit console in Chromium', () => {
     expect(lines[0]).toBe('device_id,mpxn,area,registered_no,certificate_owner,stuck_since,repairable,repair_by,repair_request');
     expect(lines.length).toBe(api.body.count + 1);
     expect(lines.some((l) => l.startsWith(`${stuckDevice},`))).toBe(true);
+    const repairable = lines.filter((l) => l.includes(',yes,'));
+    expect(repairable.length).toBe(api.body.devices.filter((d: { repairable: boolean }) => d.repairable).length);
+    for (const l of repairable) expect(l).toMatch(/,yes,registered operator \S+ as (ED|GT)[,;]/);
     expect(download.suggestedFilename()).toMatch(/^stuck-devices-registered-operator-.*\.csv$/);
   });
 

@@ -114,7 +114,7 @@ export function hasSlotFor(party: SlotParty, device: { deviceType?: DeviceType; 
 }
 
 /** The slot party of a RemotePartyRole; undefined for the DCC's own remote parties (Root, Recovery, ACB, TransCoS). */
-export function slotPartyOfRemoteParty(rpr: RemotePartyRole, edition: 1 | 2 | 3 = 2): SlotParty | undefined {
+export function slotPartyOfRemoteParty(rpr: RemotePartyRole, edition: 1 | 2 | 3 | 4 = 2): SlotParty | undefined {
   if (rpr === 'Supplier') return 'supplier';
   if (rpr === 'NetworkOperator') return 'networkOperator';
   if (rpr === 'LoadController' && edition >= 2) return 'loadController';

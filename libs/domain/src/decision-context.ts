@@ -19,7 +19,7 @@ export interface Context {
   sender: string;
   role: string | null;
   ruleSet: { id: string; version: number };
-  edition: 1 | 2 | 3 | undefined;
+  edition: 1 | 2 | 3 | 4 | undefined;
   def: SrvDefinition | undefined;
   now: string;
   future: boolean;
@@ -40,10 +40,13 @@ export interface Template {
 export type E = Record<string, any>;
 
 export const def = (c: Context): SrvDefinition => {
+  // A rule set this code does not know (recorded by a later version of the ledger: its decisions are read by code that knows it; until 2026-11-27,
+  // fifteenth session, said as an SRV not judged under it, which sent a reader looking at the SRV).
+  if (!c.edition) throw new DomainError('ServiceRequestEvaluated.ruleSet', `rule set ${c.ruleSet.id}@${c.ruleSet.version} is not known to this version of the ledger (a later version recorded it): upgrade this reader (see "Upgrading to rule sets @4" in the README)`);
   if (!c.def) throw new DomainError('ServiceRequestEvaluated.srv', `SRV ${c.request.srv} is not judged under rule set ${c.ruleSet.id}@${c.ruleSet.version}`);
   return c.def;
 };
-/** Whether a decision was judged under edition 2 or a later one (3 judges as 2 does, but for roles and inventory in force). */
+/** Whether a decision was judged under edition 2 or a later one (3 judges as 2 does, but for roles and inventory in force; 4 as 3, but for the override). */
 export const fromEdition2 = (c: Context): boolean => c.edition !== undefined && c.edition >= 2;
 export const responsibilityName = (r: unknown) => (r === 'supplier' ? 'supplier' : 'network operator');
 export const deviceFacts = (c: Context): Record<string, Shape> => ({ deviceId: c.request.target, deviceType: STORED, smetsGeneration: STORED, status: STORED, mpxn: STORED });
@@ -57,7 +60,7 @@ export const slotOf = (c: Context): string | undefined => {
   const party = rpr ? slotPartyOfRemoteParty(rpr as never, c.edition === 1 ? 1 : 2) : c.role ? responsibilityOf(c.role as UserRole) : undefined;
   return party ? `${party}.critical` : undefined;
 };
-/** The additions of edition 2 (and 3) to step 5's evidence: the instant the certificates are in force, and those pending after it. */
+/** The additions of edition 2 (and later ones) to step 5's evidence: the instant the certificates are in force, and those pending after it. */
 export const inForce = (c: Context): Record<string, Shape> => (fromEdition2(c) ? { inForceAt: c.future ? c.request.executionDateTime : c.now, pendingAfter: OPTIONAL } : {});
 export const heldBy = (owner: Shape): Nested =>
   new Nested({ certificate: new Nested({ serial: STORED, issuer: STORED, ownerUserId: owner, roleCode: STORED, keyUsage: 'digitalSignature' }), via: STORED, placedAt: INSTANT });

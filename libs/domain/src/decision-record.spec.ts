@@ -56,7 +56,7 @@ describe('a decision in its stored form (schema version 3)', () => {
     const record = encodeDecision(d)!;
     expect(JSON.stringify(d).length).toBeGreaterThan(1500);
     expect(JSON.stringify(record).length).toBeLessThan(320);
-    expect(record).toMatchObject({ schemaVersion: 3, requestId: `${supplierA}::1`, srv: '4.1.1', receivedAt: '2024-03-01T12:00:00Z', ruleSet: 'baseline@3', senderRole: 'IS' });
+    expect(record).toMatchObject({ schemaVersion: 3, requestId: `${supplierA}::1`, srv: '4.1.1', receivedAt: '2024-03-01T12:00:00Z', ruleSet: 'baseline@4', senderRole: 'IS' });
     expect(record.revisionsRead).toEqual([0, 0, 0]);
     expect(decodeDecision(record, esme).schemaVersion).toBe(1);
   });
@@ -203,6 +203,9 @@ describe('a decision in its stored form (schema version 3)', () => {
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['pass'] }, `device-${esme}`)).toThrow(/checks: must hold 5 checks/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, checks: ['nope', 'pass', 'pass', 'pass', 'nc'] }, `device-${esme}`)).toThrow(/'nope' is not a template of check user-role/);
     expect(() => upcast('ServiceRequestEvaluated', { ...record, schemaVersion: 4 }, `device-${esme}`)).toThrow(/version 4 is not known/);
+    // A rule set's version this code does not know (a later ledger's): said so, not as its SRV not judged (until 2026-11-27, fifteenth session).
+    const id = record.ruleSet.replace(/@\d+$/, '');
+    expect(() => upcast('ServiceRequestEvaluated', { ...record, ruleSet: `${id}@99` }, `device-${esme}`)).toThrow(`ruleSet: rule set ${id}@99 is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
     // A check entry that is neither a template id, a list nor a check: refused, read whole or without its checks.
     for (const at of [2, 4]) {
       const odd = { ...record, checks: record.checks.map((e, i) => (i === at ? 7 : e)) } as DecisionRecordV3;

@@ -428,7 +428,7 @@ describe('rule sets change only a SMETS1 6.15.1 replacing NetworkOperator creden
     expect(overridden.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
     const foreign = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA, '02') }, 'registered-operator');
     expect(foreign.ev.decision.data.checks[4]).toMatchObject({ code: 'E_CERT_OWNER', evidence: { foreign: [{ serial: 'N1' }, { serial: 'N2' }] } });
-    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 3 });
+    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 4 });
     const overriddenAt1 = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA) }, 'registered-operator@1');
     expect(overriddenAt1.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
     expect(overriddenAt1.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 1 });
@@ -493,7 +493,7 @@ describe('the decision record', () => {
     expect(r.ev.decision.data.checks[0]).toMatchObject({ reason: `User ${noA} holds role ED (derived from the roles held, the signing certificate and the fuel)`, evidence: { userId: noA, role: 'ED', status: 'Active' } });
     expect(r.ev.decision.data.checks[3]).toMatchObject({ reason: `${noA} is the registered network operator of ${mpan} at ${NOW}`, evidence: { basis: 'timeOfCheck', at: NOW, registered: { partyUserId: noA } } });
     expect(r.ev.decision.type).toBe('ServiceRequestEvaluated');
-    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 3 } });
+    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 4 } });
     const stated = decided(estate(), { from: noA, to: esme, srv: '4.1.1', role: 'ED' });
     expect(stated.ev.decision.data.checks[0].evidence.derivedBy).toBe('stated in the request');
   });

@@ -275,6 +275,7 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     return withTime;
   };
   const slotParty: SlotParty | undefined = rpr ? slotPartyOfRemoteParty(rpr, edition) : responsibility;
+  const registeredNoAtCheck = () => holderAt(meterPoint, 'networkOperator', req.executionDateTime ?? now)?.partyUserId;
   if (def.srv === '6.21') {
     // 6.21 hands over a DCC controlled device: it may place a party's credentials only where no
     // User's certificate is held yet. Once a party's certificate is there, only that party
@@ -318,7 +319,10 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     evidence.owner = owner;
     if (owner === sender) {
       if (whole) pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
-    } else if (replacesNo && ruleSet.registeredOperatorOverride && registeredAtCheck === sender) {
+    } else if (replacesNo && ruleSet.registeredOperatorOverride && (ruleSet.edition < 4 ? registeredAtCheck === sender : responsibility === 'networkOperator' && registeredNoAtCheck() === sender)) {
+      // Editions 1 to 3: whoever step 4 found registered for the sender's own responsibility (a
+      // registered supplier too; with a date range, the one registered throughout it). From
+      // edition 4 the registered NO only, at the check, sending in its ED or GT role.
       const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
       if (foreign.length > 0) {
         return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { foreign }) });

@@ -7,7 +7,9 @@ import { DomainError, quoted } from './identifiers';
  *   'apply' (baseline), 'skip' (ownership-only: the certificate owner may always replace its own).
  * - `registeredOperatorOverride`: at step 5, the NO registered for the MPxN may replace the
  *   credentials without owning the current certificate, provided every replacement certificate
- *   belongs to it (registered-operator, the DSP check SECMP0063 proposed).
+ *   belongs to it (registered-operator, the DSP check SECMP0063 proposed). Editions 1 to 3 took
+ *   for the registered NO any sender registered for its own role's responsibility, the registered
+ *   supplier too; edition 4 the registered NO only (see `edition`).
  */
 export interface RuleSet {
   id: 'baseline' | 'ownership-only' | 'registered-operator';
@@ -22,8 +24,12 @@ export interface RuleSet {
    * 3: edition 2, with the sender's User Roles and the device's inventory record as in force at the
    *    time of the check (rolesAt, inventoryAt): a registration or an inventory change takes effect
    *    at its effectiveFrom or changedAt; editions 1 and 2 take the last one recorded, whatever its date.
+   * 4: edition 3, with registered-operator's override for the registered network operator only: the
+   *    holder of the networkOperator responsibility for the device's meter point at the check, the
+   *    sender being that party in its ED or GT role. Editions 1 to 3 let any sender registered for
+   *    its own role's responsibility use it (the registered supplier too, sending as IS or GS).
    */
-  edition: 1 | 2 | 3;
+  edition: 1 | 2 | 3 | 4;
   description: string;
   replaceNoStep4: 'apply' | 'skip';
   registeredOperatorOverride: boolean;
@@ -73,8 +79,16 @@ const EDITION_3: readonly RuleSet[] = EDITION_1.map((r) => ({
   description: `${EDITION_2.find((e) => e.id === r.id)!.description} A User Role and a device's inventory record are judged as in force at the time of the check.`,
 }));
 
+/** Version 4 of each rule set: edition 4's judging (see RuleSet.edition), which differs from edition 3 in registered-operator's override only. */
+const EDITION_4: readonly RuleSet[] = EDITION_3.map((r) => ({
+  ...r,
+  version: 4,
+  edition: 4 as const,
+  description: r.registeredOperatorOverride ? `${r.description} Only the registered NO, sending in its network-operator role (ED or GT), may use the override.` : r.description,
+}));
+
 /** Every rule set, each version kept and selectable for replay. */
-export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3];
+export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4];
 
 /** A rule set by name: `id` (its latest version), `id@version`, or `id` with `version`. */
 export function getRuleSet(name: string, version?: number): RuleSet {

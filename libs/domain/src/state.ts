@@ -236,14 +236,20 @@ export function deviceAt(device: DeviceState, at: Instant): DeviceState {
 }
 
 /**
- * The inventory change in force at instant `at`: the one with the latest changedAt at or before
- * `at` (of two with the same changedAt, the one appended later: a correction). Undefined before
- * the device's first change takes effect.
+ * The device's inventory records in force one after the other up to instant `at`: its changes with
+ * changedAt at or before `at` in changedAt order, of two with the same changedAt only the one
+ * appended later (a correction). The last is the record in force at `at`; none before the device's
+ * first change takes effect.
  */
+export function inventoryRecordsUpTo(device: DeviceState, at: Instant): InventoryChange[] {
+  const changes = (device.inventory ?? []).filter((c) => c.changedAt <= at);
+  changes.sort((a, b) => (a.changedAt < b.changedAt ? -1 : a.changedAt > b.changedAt ? 1 : 0)); // stable: at one instant, in the order appended
+  return changes.filter((c, k) => k === changes.length - 1 || changes[k + 1].changedAt !== c.changedAt);
+}
+
+/** The inventory change in force at instant `at`: the last of inventoryRecordsUpTo(device, at). Undefined before the device's first change takes effect. */
 export function inventoryChangeAt(device: DeviceState, at: Instant): InventoryChange | undefined {
-  let inForce: InventoryChange | undefined;
-  for (const c of device.inventory ?? []) if (c.changedAt <= at && (!inForce || inForce.changedAt <= c.changedAt)) inForce = c;
-  return inForce;
+  return inventoryRecordsUpTo(device, at).at(-1);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { LedgerEvent } from './events';
 import { getRuleSet } from './rule-sets';
-import { fold, evolveUser, heldThroughout, holderAt } from './state';
+import { fold, evolveUser, heldThroughout, holderAt, meterPointAt } from './state';
 import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
 import { cert, given, ids, inventory, mpan, mprn, placed, registration, userRole, type World } from './testing/scenario';
 
@@ -35,6 +35,26 @@ describe('a SMETS1 device is stuck when the owner of its NO signing certificate 
   });
 });
 
+describe('"since" counts from when the device has served that meter point as SMETS1 (its inventory record in force)', () => {
+  const other = '2200000123453';
+  const T2023 = '2023-01-01T00:00:00.000Z';
+  const atNow = (w: World) => {
+    const device = w.devices.get(esme)!;
+    const mpxn = meterPointAt(device, AT);
+    return stuckStatus(device, mpxn ? w.meterPoints.get(mpxn) : undefined, AT);
+  };
+  it.each`
+    case                                                                                     | events                                                                                                                                                                                                                                                                                     | since
+    ${'moved in 2023 from a meter point of NO-B to one of NO-A (registered since 2019)'}     | ${[registration(mpan, 'networkOperator', noB, T2019), registration(other, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, T2023)]} | ${T2023}
+    ${'SMETS2 until 2023, then SMETS1 on the same meter point'}                              | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 2, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]}                                                            | ${T2023}
+    ${'a change of status only in 2023: still since the placement'}                          | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'InstalledNotCommissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]}                                              | ${'2020-06-01T00:00:00.000Z'}
+    ${'moved away in 2021 and back in 2023: since the move back'}                            | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, '2021-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]} | ${T2023}
+    ${'a move in 2023 corrected at the same instant back to the meter point it served'}       | ${[registration(mpan, 'networkOperator', noA, T2019), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2019), placed(esme, 'networkOperator.critical', cert(noB)), inventory(esme, 'ESME', 1, 'Commissioned', other, T2023), inventory(esme, 'ESME', 1, 'Commissioned', mpan, T2023)]} | ${'2020-06-01T00:00:00.000Z'}
+  `('$case: stuck since $since', ({ events, since }) => {
+    expect(atNow(given(events))).toMatchObject({ stuck: true, since, deviceId: esme });
+  });
+});
+
 describe('who could repair a stuck device, judged by evaluate() itself', () => {
   const stuckGas = () => given([registration(mprn, 'networkOperator', gtA, T2019), inventory(gsme, 'GSME', 1, 'Commissioned', mprn), placed(gsme, 'networkOperator.critical', cert(noB))]);
   it('a device that is not stuck has no repair options', () => {
@@ -50,14 +70,43 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
   `('on a gas meter, parties not in the users are taken as Active GTs: under $ruleSet, accepted $accepted', ({ ruleSet, accepted }) => {
     const w = stuckGas();
     const options = repairOptions(w.devices.get(gsme)!, w.meterPoints.get(mprn), {}, getRuleSet(ruleSet), AT);
-    expect(options.map((o) => [o.who, o.userId, o.srv])).toEqual([
-      ['registered operator', gtA, '6.15.1'],
-      ['certificate owner', noB, '6.15.1'],
+    expect(options.map((o) => [o.who, o.userId, o.role, o.srv])).toEqual([
+      ['registered operator', gtA, 'GT', '6.15.1'],
+      ['certificate owner', noB, 'GT', '6.15.1'],
     ]);
     expect(options.map((o) => o.accepted)).toEqual(accepted);
     expect(options.map((o) => (o.accepted ? o.reason : 'refused'))).toEqual(accepted.map((a: boolean) => (a ? 'accepted' : 'refused')));
     expect(options[0].carrying).toBe(`its own (${gtA}) NetworkOperator certificates`);
     expect(options[1].carrying).toBe(`the registered NO's (${gtA}) NetworkOperator certificates`);
+  });
+
+  it.each`
+    supplier            | ruleSet                    | accepted          | codes
+    ${'X'}              | ${'registered-operator@4'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'X'}              | ${'registered-operator@3'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'registered-operator@4'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'registered-operator@1'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'ownership-only@4'}      | ${[false, true]}  | ${['E_CERT_OWNER', 'I0']}
+    ${'another'}        | ${'baseline@4'}            | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
+  `('the registered NO X holding IS too (the registered supplier: $supplier) is judged as the NO it is (ED): under $ruleSet, $codes', ({ supplier, ruleSet, accepted, codes }) => {
+    const X = '90-B3-D5-1F-30-01-00-0C';
+    const w = given([
+      userRole(X, 'IS'),
+      userRole(X, 'ED'),
+      userRole(noB, 'IS'),
+      userRole(noB, 'ED'),
+      registration(mpan, 'supplier', supplier === 'X' ? X : ids.supplierA, T2019),
+      registration(mpan, 'networkOperator', X, T2019),
+      inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+      placed(esme, 'networkOperator.critical', cert(noB)),
+    ]);
+    const options = repairOptions(w.devices.get(esme)!, w.meterPoints.get(mpan), Object.fromEntries(w.users), getRuleSet(ruleSet), AT);
+    expect(options.map((o) => [o.who, o.userId, o.role])).toEqual([
+      ['registered operator', X, 'ED'],
+      ['certificate owner', noB, 'ED'],
+    ]);
+    expect(options.map((o) => o.accepted)).toEqual(accepted);
+    expect(options.map((o) => o.responseCode)).toEqual(codes);
   });
 
   it('a party that is known is judged with its own roles: a Withdrawn owner cannot repair under ownership-only', () => {

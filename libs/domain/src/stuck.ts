@@ -4,7 +4,7 @@ import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
 import type { RuleSet } from './rule-sets';
-import { holderAt, inventoryAt, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
+import { holderAt, inventoryAt, inventoryRecordsUpTo, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
   stuck: boolean;
@@ -13,7 +13,10 @@ export interface StuckStatus {
   registeredOperator: string | null;
   /** The owner of the NO critical (digital-signing) certificate held by proxy. */
   certificateOwner: string | null;
-  /** Since when the mismatch has held: the later of the placement and the registration change. */
+  /**
+   * Since when the mismatch has held: the latest of the placement, the registration change and the
+   * inventory change from which the device has served this MPxN as SMETS1 (servingSince).
+   */
   since: Instant | null;
   /**
    * Accepted future-dated changes of the NO critical certificate, pending at `at` (each takes
@@ -46,13 +49,32 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
   };
   const stuck = device.smetsGeneration === 1 && !!current && !!registered && current.certificate.ownerUserId !== registered.partyUserId;
   if (!stuck) return { ...base, stuck: false, since: null };
-  const since = current!.placedAt > registered!.effectiveFrom ? current!.placedAt : registered!.effectiveFrom;
+  const serving = servingSince(device, at);
+  const since = [current!.placedAt, registered!.effectiveFrom, ...(serving ? [serving] : [])].sort().pop()!;
   return { ...base, stuck: true, since };
+}
+
+/**
+ * The instant from which a device has, without a break up to `at`, served the MPxN of its record in
+ * force at `at` as SMETS1: the first of the latest run of its inventory records in force
+ * (inventoryRecordsUpTo) with that MPxN and generation 1. Undefined for a device folded
+ * before its inventory changes were kept (its history is not known). Until 2026-11-27 `since` left
+ * this out, and a device moved to another meter point, or that became SMETS1, was stuck since a
+ * placement or a registration dated before it served that meter point as SMETS1.
+ */
+function servingSince(device: DeviceState, at: Instant): Instant | undefined {
+  const changes = inventoryRecordsUpTo(device, at);
+  const current = changes[changes.length - 1];
+  let since: Instant | undefined;
+  for (let k = changes.length - 1; k >= 0 && changes[k].mpxn === current.mpxn && changes[k].smetsGeneration === 1; k--) since = changes[k].changedAt;
+  return since;
 }
 
 export interface RepairOption {
   who: 'registered operator' | 'certificate owner';
   userId: string;
+  /** The role the request states: the NO role of the device's fuel. */
+  role: 'ED' | 'GT';
   srv: string;
   /** What the request carries. */
   carrying: string;
@@ -65,8 +87,11 @@ export interface RepairOption {
  * Who could repair a stuck device under a rule set: each candidate request is judged by evaluate()
  * itself, so the answer never disagrees with the decisions. Candidates: the registered NO sending
  * 6.15.1 (NetworkOperator) with its own certificates, and the certificate owner sending 6.15.1
- * with the registered NO's certificates. `users` gives the two parties' roles; a party missing
- * from it is taken to hold the NO role of the device's fuel, Active.
+ * with the registered NO's certificates, each stating the NO role of the device's fuel (ED or GT):
+ * until 2026-11-27 the role was derived from those held, so a party holding IS too was judged as a
+ * supplier (E4 where it is not the registered supplier; under registered-operator@4, which gives
+ * the override to the registered NO's ED or GT role only, E_CERT_OWNER where it is). `users` gives
+ * the two parties' roles; a party missing from it is taken to hold that NO role, Active.
  */
 export function repairOptions(
   device: DeviceState,
@@ -79,7 +104,7 @@ export function repairOptions(
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;
   const owner = status.certificateOwner as UserId;
-  const noRole = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
+  const noRole: RepairOption['role'] = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
   const userOf = (id: string): UserState => users[id] ?? { userId: id, roles: { [noRole]: { status: 'Active', marketIds: [], effectiveFrom: at } } };
   const certsOf = (id: UserId): CertificateIdentity[] => [
     { serial: '0', issuer: 'hypothetical', ownerUserId: id, roleCode: NETWORK_OPERATOR_ROLE_CODE, keyUsage: 'digitalSignature' },
@@ -93,6 +118,7 @@ export function repairOptions(
     const request: ServiceRequest = {
       requestId: { originator: c.sender, target: device.deviceId as DeviceId, counter: 0n },
       srv: SRV_CATALOGUE['6.15.1'],
+      statedRole: noRole,
       remotePartyRole: 'NetworkOperator',
       certificates: c.certs,
       receivedAt: at,
@@ -103,6 +129,7 @@ export function repairOptions(
     return {
       who: c.who,
       userId: c.sender,
+      role: noRole,
       srv: '6.15.1',
       carrying: c.carrying,
       accepted: decision.data.outcome === 'accepted',

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
-import { RULE_SETS } from '@ledger/domain';
+import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import type { EventStore } from '@ledger/event-store';
 import { rebuildFileBeside, rebuildInto, ReadModelsBusyError, removeOrphanedRebuilds, replacedNotOfStore, replaceWhenFree, type ReadModelDb } from '@ledger/projections';
@@ -68,10 +68,11 @@ export function operateCommands(program: Command, { env, o, command, run, print 
           await l.projector.catchUp((n) => pbar.update(n));
           pbar.done();
           const at = new Date().toISOString();
+          // Under each rule set's latest version (a bare id); until 2026-11-27 under all twelve versions, keyed by id, so nine were thrown away.
           const stuck = Object.fromEntries(
-            RULE_SETS.map((rs) => {
-              const list = l.stuckReports.asOf(at, rs);
-              return [rs.id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
+            [...new Set(RULE_SETS.map((rs) => rs.id))].map((id) => {
+              const list = l.stuckReports.asOf(at, getRuleSet(id));
+              return [id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
             }),
           );
           const seconds = (Date.now() - started) / 1000;

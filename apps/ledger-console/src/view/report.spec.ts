@@ -1,4 +1,4 @@
-import { addWindow, changedTotal, csv, csvCell, differencePath, emptyTotals, evidenceRows, pagePlan, progress, repairSummary, stuckCsvRow, type WhatIfReply } from './report';
+import { addWindow, changedTotal, csv, csvCell, differencePath, emptyTotals, evidenceRows, pagePlan, progress, repairSummary, replayChoices, stuckCsvRow, type WhatIfReply } from './report';
 
 describe('CSV cells', () => {
   it('neutralises cells a spreadsheet would run as formulas', () => {
@@ -25,13 +25,13 @@ describe('a stuck row', () => {
     since: '2020-06-01T00:00:00.000Z',
     repairable: true,
     repairs: [
-      { who: 'registered operator', userId: 'NO-A', srv: '6.15.1', carrying: 'its own certificates', accepted: true, responseCode: 'I0', reason: 'accepted' },
-      { who: 'certificate owner', userId: 'NO-B', srv: '6.15.1', carrying: "the registered NO's", accepted: false, responseCode: 'E4', reason: 'not registered' },
+      { who: 'registered operator', userId: 'NO-A', role: 'ED', srv: '6.15.1', carrying: 'its own certificates', accepted: true, responseCode: 'I0', reason: 'accepted' },
+      { who: 'certificate owner', userId: 'NO-B', role: 'ED', srv: '6.15.1', carrying: "the registered NO's", accepted: false, responseCode: 'E4', reason: 'not registered' },
     ],
   };
   it('says who could repair it and with which request, and only those accepted', () => {
-    expect(repairSummary(row)).toEqual({ by: 'registered operator NO-A', request: '6.15.1 carrying its own certificates' });
-    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A', '6.15.1 carrying its own certificates']);
+    expect(repairSummary(row)).toEqual({ by: 'registered operator NO-A as ED', request: '6.15.1 carrying its own certificates' });
+    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A as ED', '6.15.1 carrying its own certificates']);
     expect(stuckCsvRow({ ...row, mpxn: '1234567', repairs: undefined, repairable: undefined })[2]).toBe('');
   });
 });
@@ -44,6 +44,19 @@ const reply = (judged: number, changes: number, window: WhatIfReply['window']): 
   byCode: changes ? { 'E4 -> I0': changes } : {},
   changes: { total: changes, offset: 0, items: [] },
   window,
+});
+
+describe('the rule sets a decision can be replayed under', () => {
+  it.each`
+    recorded                   | choices
+    ${'registered-operator@3'} | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
+    ${'registered-operator@4'} | ${['baseline@4', 'ownership-only@4']}
+    ${'baseline@4'}            | ${['ownership-only@4', 'registered-operator@4']}
+    ${'baseline@1'}            | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
+  `('a decision recorded under $recorded: $choices', ({ recorded, choices }) => {
+    const [id, version] = recorded.split('@');
+    expect(replayChoices({ id, version: Number(version) })).toEqual(choices);
+  });
 });
 
 describe('a what-if run window by window', () => {

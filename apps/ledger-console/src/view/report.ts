@@ -19,9 +19,26 @@ export function csv(header: readonly string[], rows: ReadonlyArray<readonly unkn
   return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 
+/** Each rule set at its latest version, as the server's `getRuleSet(id)` gives it (server-shapes.spec.ts holds them equal). */
+export const LATEST_RULE_SETS: ReadonlyArray<{ id: string; version: number }> = [
+  { id: 'baseline', version: 4 },
+  { id: 'ownership-only', version: 4 },
+  { id: 'registered-operator', version: 4 },
+];
+
+/**
+ * The rule sets a recorded decision can be replayed under besides its own, as `id@version`: each
+ * latest version but the one it records. A decision recorded under registered-operator@3 gets
+ * registered-operator@4 (until 2026-11-27 the choices were bare ids, the recorded one's left out).
+ */
+export function replayChoices(recorded: { id: string; version: number }): string[] {
+  return LATEST_RULE_SETS.filter((rs) => rs.id !== recorded.id || rs.version !== recorded.version).map((rs) => `${rs.id}@${rs.version}`);
+}
+
 export interface RepairOption {
   who: string;
   userId: string;
+  role: string;
   srv: string;
   carrying: string;
   accepted: boolean;
@@ -50,7 +67,7 @@ export function areaOf(mpxn: string | null): string {
 export function repairSummary(d: StuckDevice): { by: string; request: string } {
   const ok = (d.repairs ?? []).filter((r) => r.accepted);
   return {
-    by: ok.map((r) => `${r.who} ${r.userId}`).join('; '),
+    by: ok.map((r) => `${r.who} ${r.userId} as ${r.role}`).join('; '),
     request: ok.map((r) => `${r.srv} carrying ${r.carrying}`).join('; '),
   };
 }

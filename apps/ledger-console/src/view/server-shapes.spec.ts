@@ -1,8 +1,8 @@
 import { whatIf, type StuckRow, type WhatIfReport } from '@ledger/audit';
-import { getRuleSet, type RegistrationEntry as ServerRegistration } from '@ledger/domain';
+import { getRuleSet, RULE_SETS, type RegistrationEntry as ServerRegistration } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { addWindow, emptyTotals, stuckCsvRow, type StuckDevice, type WhatIfReply } from './report';
+import { addWindow, emptyTotals, LATEST_RULE_SETS, stuckCsvRow, type StuckDevice, type WhatIfReply } from './report';
 import type { RegistrationEntry } from './timeline';
 
 /**
@@ -34,8 +34,13 @@ describe("the console's shapes, held to the server's", () => {
     }
   });
 
+  it("knows every rule set at the server's latest version", () => {
+    const ids = [...new Set(RULE_SETS.map((rs) => rs.id))];
+    expect(LATEST_RULE_SETS).toEqual(ids.map((id) => ({ id, version: getRuleSet(id).version })));
+  });
+
   it('writes a stuck-device CSV row from the server row shape', () => {
-    const row: StuckRow = { stuck: true, deviceId: 'd', mpxn: '1412345678901', registeredOperator: 'no', certificateOwner: 'owner', since: '2020-01-01T00:00:00Z', repairs: [{ who: 'registered operator', userId: 'no', srv: '6.15.1', carrying: 'c', accepted: true, responseCode: 'I0', reason: 'r' }], repairable: true };
-    expect(stuckCsvRow(row)).toEqual(['d', '1412345678901', '14', 'no', 'owner', '2020-01-01T00:00:00Z', 'yes', 'registered operator no', '6.15.1 carrying c']);
+    const row: StuckRow = { stuck: true, deviceId: 'd', mpxn: '1412345678901', registeredOperator: 'no', certificateOwner: 'owner', since: '2020-01-01T00:00:00Z', repairs: [{ who: 'registered operator', userId: 'no', role: 'GT', srv: '6.15.1', carrying: 'c', accepted: true, responseCode: 'I0', reason: 'r' }], repairable: true };
+    expect(stuckCsvRow(row)).toEqual(['d', '1412345678901', '14', 'no', 'owner', '2020-01-01T00:00:00Z', 'yes', 'registered operator no as GT', '6.15.1 carrying c']);
   });
 });

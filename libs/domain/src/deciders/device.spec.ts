@@ -1,6 +1,6 @@
 import { evolveDevice, fold } from '../state';
 import { decide, parsed } from '../testing/decider-table';
-import { cert, ids, inventory, mpan, placed } from '../testing/scenario';
+import { cert, ids, inventory, mpan, mprn, placed } from '../testing/scenario';
 import { foldStream } from './decider';
 import { deviceDecider, parseChangeInventory, parsePlaceCertificate, type ChangeInventory, type PlaceCertificate } from './device';
 
@@ -54,6 +54,8 @@ describe('the device decider: the inventory record and the certificates held by 
     ${"an operator's correction replaces another party's certificate"}                  | ${[commissioned, placed(esme, 'networkOperator.critical', cert(noB))]} | ${place({ via: { kind: 'operatorCorrection', reference: 'OPS-1' } })}
     ${'a correction to one proxy copy only is recorded (an audit finding, not a refusal)'} | ${[commissioned]}                                             | ${place({ heldBy: ['S1SP'], via: { kind: 'operatorCorrection', reference: 'OPS-2' } })}
     ${'a certificate may be placed on a device not yet in the inventory'}                | ${[]}                                                           | ${place({ slot: 'supplier.critical', certificate: cert(supplierA, 'digitalSignature', '02') })}
+    ${"a supplier's certificate (02) in the NO slot is recorded as held: the wrong NO certificate of a stuck device"} | ${[commissioned]}                | ${place({ certificate: cert(supplierA, 'digitalSignature', '02') })}
+    ${'a wrong-role certificate in one proxy copy only is recorded (a copy disagreement)'} | ${[commissioned]}                                             | ${place({ heldBy: ['S1SP'], certificate: cert(supplierA, 'digitalSignature', '02'), via: { kind: 'operatorCorrection', reference: 'OPS-3' } })}
   `('placement: $rule', ({ given, when }) => {
     expect(decide(deviceDecider, esme, given, when)).toEqual({ then: [placedBy(when)] });
   });
@@ -73,6 +75,8 @@ describe('the device decider: the inventory record and the certificates held by 
     rule                                                          | over                                  | outcome
     ${'a device serving no meter point has mpxn null'}            | ${{ mpxn: undefined }}                | ${{ command: change({ mpxn: null }) }}
     ${'a DCC test MPAN failing its check digit is kept'}          | ${{ mpxn: '1412345678902' }}          | ${{ command: change({ mpxn: '1412345678902' as never }) }}
+    ${"an ESME on an MPRN is kept: the inventory's fact"}          | ${{ mpxn: mprn }}                     | ${{ command: change({ mpxn: mprn as never }) }}
+    ${"a GSME on an MPAN is kept: the inventory's fact"}           | ${{ deviceType: 'GSME' }}             | ${{ command: change({ deviceType: 'GSME' }) }}
     ${'the device type is one of the eight'}                      | ${{ deviceType: 'Toaster' }}          | ${{ refused: "deviceType: 'Toaster' is not one of ESME, GSME, GPF, CHF, HCALCS, PPMID, IHD, CAD" }}
     ${'the SMETS generation is the number 1 or 2'}                | ${{ smetsGeneration: '2' }}           | ${{ refused: 'smetsGeneration: must be 1 or 2' }}
     ${'the status is one of the inventory statuses'}              | ${{ status: 'Lost' }}                 | ${{ refused: expect.stringMatching(/^status: 'Lost' is not one of Pending, Whitelisted, /) }}

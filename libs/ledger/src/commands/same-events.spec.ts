@@ -33,7 +33,8 @@ import { toLedgerEvent } from '../streams';
  *
  * Rule sets @3 (2026-11-27) are pinned from the code that added them: their decisions name @3, so
  * their bytes are their own; baseline@2 (the default until then) still gives the
- * bytes pinned before.
+ * bytes pinned before. So are rule sets @4 (2026-11-27, fifteenth session: registered-operator's
+ * override for the registered NO only), the default since; baseline@3 keeps its bytes.
  */
 const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const ESME = '00-DB-12-34-56-78-90-01';
@@ -104,6 +105,8 @@ describe('the events written for the same input', () => {
     ruleSet                    | events | asRead                                                                | stored                                                                | hashes
     ${'baseline@2'}            | ${455} | ${'3d0484254a01c20a6017409a6db7bee604730da332fcd77ba627612d9c149b67'} | ${'852b4031ac0d63bf6c071ad9c4eca81f8c7e805e03c1429250f39887075e4cbd'} | ${'90f46e2b893cc68d3e2a8fd42afa2c0dcac1409026fcbae3b8184be9a264e8a5'}
     ${'baseline@3'}            | ${455} | ${'19ea505f90a4bc03b06051df15b261be41868a461332f82be63578572dcece82'} | ${'3cc29a651d9343b6c438a09a007d7bd0425b27d19cf78ff357e8176a8c254749'} | ${'b8089489e10bf6c527dfecf0ac497f555c5665b970fa1ad43e0d00478732ea7e'}
+    ${'baseline@4'}            | ${455} | ${'1bb9df192d7c0a3149e1bed95ea508dd589ecaac3ada4aaf5e910b00e9e8e939'} | ${'90588fa1ff451a58c927208c7eb7e4527b22f210dce657d8d62aeed23822cf51'} | ${'201d1dc91e6089e66a0dd104d075eee333f19c4e70d843d07f17ea02b964fe07'}
+    ${'registered-operator@4'} | ${473} | ${'66e87b2cc99db450355851a3ec6843f9503d0667dc0bd3d8cb10bda36b5b3cbc'} | ${'6049ab8549abd71e79f63548f99c7713feb06140bb1f78222d79dbbbf93c8711'} | ${'82d52354075d19ed2a1d9380fb23461a51061e826a138bd2fb42ce4667f3717e'}
     ${'registered-operator@1'} | ${473} | ${'5ad99fdf8ca60d477bc9fb00518bbd31cd7d156a4d4fefa83ef955033baff412'} | ${'0501f10c9a750523ad36a29b22f640e9aed6bcfd739965c2ea886ddca5703fb9'} | ${'0855102041d9d705bec82b714fd1b91f2d37fafd51803ac4a1d71db5907719b5'}
   `('under $ruleSet read and are stored as pinned', async ({ ruleSet, events, asRead, stored, hashes }) => {
     expect(await estate(ruleSet)).toEqual({ events, asRead, stored, hashes });

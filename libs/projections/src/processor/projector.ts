@@ -3,6 +3,7 @@ import { LogRewrittenError, StoreUnavailableError, UnreadableEventError } from '
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
+import { ReadModelsGoneError, ReadModelsNotFollowedError } from '../read-model-db';
 
 /** How long a live projector's batch waits on another connection's lock on the read models before it tries again later. */
 export const LIVE_LOCK_WAIT_MS = 100;
@@ -484,13 +485,20 @@ export class Projector {
    */
   private async untilCheckpointRewritten(): Promise<void> {
     const was = this.haltedCheckpoint;
+    let refused: string | undefined;
     while (this.running) {
       await this.pause(this.checkpointWatchMs);
       let now: CheckpointValue;
       try {
         now = this.watchCheckpoint();
-      } catch {
-        continue; // locked or being replaced: look again at the next tick
+      } catch (err) {
+        // Locked or being replaced: look again at the next tick. Another file at the path not followed (gone, or not a rebuild's) is said,
+        // once while it stands (until the fifteenth session's review, silent: the halt's reason stayed the only word).
+        if (err instanceof ReadModelsGoneError || err instanceof ReadModelsNotFollowedError) {
+          if (err.message !== refused) this.options.onError?.(err);
+          refused = err.message;
+        }
+        continue;
       }
       if (now.position !== was?.position || now.applied !== was?.applied || now.event !== was?.event) {
         this.haltedAt = undefined;

@@ -8,6 +8,7 @@ import { UnreadableEventError } from '@ledger/event-store/errors';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { CheckpointMovedBackError, openReadModels, type ProjectionWriter } from './projection-writer';
 import { IntegrityQueries } from '../queries/integrity-queries';
+import { ReadModelsNotFollowedError } from '../read-model-db';
 import { Projector } from './projector';
 
 /**
@@ -255,6 +256,25 @@ describe('a read-model file kept by two projectors at once', () => {
       await projector.stop();
     }
     await atPathAsAlone('alone-halted.sqlite');
+  });
+
+  it("a halted projector says, once, that another file put at the path is not followed (until the fifteenth session's review, silent while halted: the halt's old reason the only word)", async () => {
+    const a = open();
+    a.checkpoint.set(events[events.length - 1].position + 1000n, 1, 'not-of-this-store');
+    const errors: unknown[] = [];
+    const projector = new Projector(store, a, { checkpointWatchMs: 10, onError: (err) => errors.push(err) });
+    projector.start();
+    try {
+      await until('halted', () => projector.halted !== undefined);
+      fs.writeFileSync(path.join(dir, 'other.txt'), 'another program wrote this\n');
+      fs.renameSync(path.join(dir, 'other.txt'), path.join(dir, 'readmodels.sqlite')); // its -wal left beside it: not followed
+      await until('said', () => errors.some((e) => e instanceof ReadModelsNotFollowedError));
+      await new Promise((r) => setTimeout(r, 100)); // ten more looks
+      expect(errors.filter((e) => e instanceof ReadModelsNotFollowedError)).toHaveLength(1);
+      expect(projector.halted).toBeDefined();
+    } finally {
+      await projector.stop();
+    }
   });
 
   it("the other puts in read models of another store (projected past this store's head): the live projector halts on them as at start-up, and skips nothing", async () => {

@@ -1,4 +1,6 @@
 import { inventoryAt, meterPointAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import type Database from 'better-sqlite3';
+import { isBusy } from '@ledger/event-store/errors';
 import { loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -89,6 +91,36 @@ export class StuckProjection implements Projection {
     }
     for (const mpxn of mpxns) for (const r of s.devicesOn.all(mpxn, mpxn)) ids.add(r.device_id);
     this.refresh(ids, this.clock());
+  }
+
+  /**
+   * Read models made before 2026-11-27 (fifteenth session) hold stuck rows whose `since` leaves out
+   * when the device began to serve its meter point as SMETS1 (stuckStatus): the stuck rows are made
+   * again once, as of the open, and the table `stuck_since_serving` made to remember it (a new file,
+   * or one rebuilt, gets it with no row to make). A look first, as each open does this: the write
+   * lock only when it is to be done, and without waiting on another connection's lock (a `ledger
+   * rebuild` in place holds it for its whole run): the file opens with its rows as they were then,
+   * and a later open makes them.
+   */
+  upgrade(db: Database.Database): void {
+    const done = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stuck_since_serving'").get() !== undefined;
+    if (done()) return;
+    const now = this.clock();
+    try {
+      this.rm.noWait(() =>
+        db
+          .transaction(() => {
+            if (done()) return; // done already (by another process opening the file too, say)
+            const stuck = db.prepare<[], string>('SELECT device_id FROM stuck_status WHERE stuck = 1').pluck().all();
+            if (stuck.length) this.refresh(stuck, now); // none in a new file, whose devices table may not be made yet (the sets' order)
+            db.exec('CREATE TABLE stuck_since_serving (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)');
+            db.prepare('INSERT INTO stuck_since_serving (refreshed_at, rows) VALUES (?, ?)').run(now, stuck.length);
+          })
+          .immediate(),
+      );
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+    }
   }
 
   /** Read models from before this projection existed: filled once from the devices they hold. */

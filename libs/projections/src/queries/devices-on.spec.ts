@@ -28,7 +28,7 @@ describe('the devices on a meter point', () => {
     const ledger = new Ledger(store, getRuleSet('baseline'));
     // 1,001 devices linked to MPAN from 2031 only (not in force now), then two in force now, sorting after them.
     for (let n = 0; n <= 1000; n++) await ledger.changeInventory({ deviceId: device(n), deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2031-01-01' }, ctx);
-    for (const n of [1001, 1002]) await ledger.changeInventory({ deviceId: device(n), deviceType: 'GSME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+    for (const n of [1001, 1002]) await ledger.changeInventory({ deviceId: device(n), deviceType: 'CHF', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
   }, 60_000);
   afterAll(async () => {
     await store.dispose();
@@ -39,7 +39,7 @@ describe('the devices on a meter point', () => {
     const writer = openReadModels(path.join(dir, 'readmodels.sqlite'));
     await new Projector(store, writer).catchUp();
     const { devices } = queriesOf(writer);
-    expect(devices.devicesOn(MPAN, {}, NOW)).toEqual({ devices: [1001, 1002].map((n) => ({ deviceId: device(n), deviceType: 'GSME', smetsGeneration: 1, status: 'Commissioned' })), next: null });
+    expect(devices.devicesOn(MPAN, {}, NOW)).toEqual({ devices: [1001, 1002].map((n) => ({ deviceId: device(n), deviceType: 'CHF', smetsGeneration: 1, status: 'Commissioned' })), next: null });
     const later = '2031-06-01T00:00:00.000Z';
     const first = devices.devicesOn(MPAN, {}, later);
     expect(first.devices).toHaveLength(1000);

@@ -18,8 +18,9 @@ const AFTER = '2031-06-01T00:00:00.000Z';
  * Facts dated in the future, recorded first: NO-A's ED role suspended from 2031, and the ESME
  * Suspended and unlinked from its meter point from 2031. Then NO-A reads the ESME (4.1.1) today,
  * through the ledger: under baseline@2 (the last registration and inventory change, whatever their
- * dates) it is refused; under baseline@3, the default, accepted, its evidence naming what was in
- * force. Both decisions replay identically; the read models show what is in force now.
+ * dates) it is refused; under baseline@3 (the default until @4, which judges it as @3) accepted,
+ * its evidence naming what was in force. Both decisions replay identically; the read models show
+ * what is in force now.
  */
 describe('edition 3 through the ledger: facts dated in the future do not refuse a request today', () => {
   let dir: string;
@@ -44,12 +45,12 @@ describe('edition 3 through the ledger: facts dated in the future do not refuse 
 
   const read = (counter: number) => parseServiceRequest({ requestId: `${NO_A}:${ESME}:${counter}`, srv: '4.1.1', receivedAt: RECEIVED, format: 'json' });
 
-  it('refused under baseline@2 (E3), accepted under baseline@3, the default; each replays identically', async () => {
+  it('refused under baseline@2 (E3), accepted under baseline@3; each replays identically', async () => {
     const before = await new Ledger(store, getRuleSet('baseline@2')).submit(read(1), ctx);
     expect(before.decision).toMatchObject({ ruleSet: { id: 'baseline', version: 2 }, outcome: 'rejected', responseCode: 'E3' });
     expect(before.decision.checks[0].evidence).toMatchObject({ role: 'ED', status: 'Suspended' });
 
-    const now = await new Ledger(store, getRuleSet('baseline')).submit(read(2), ctx);
+    const now = await new Ledger(store, getRuleSet('baseline@3')).submit(read(2), ctx);
     expect(now.decision).toMatchObject({ ruleSet: { id: 'baseline', version: 3 }, outcome: 'accepted', responseCode: 'I0' });
     expect(now.decision.checks[0].evidence).toMatchObject({ role: 'ED', status: 'Active' });
     expect(now.decision.checks[2].evidence).toMatchObject({ status: 'Commissioned', mpxn: MPAN });

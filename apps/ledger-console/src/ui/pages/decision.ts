@@ -6,9 +6,7 @@
 import { api, enc } from '../api.js';
 import { badge, dl, fmtInstant, h, link, outcomeBadge, replace, table, type Child } from '../dom.js';
 import type { Route } from '../route.js';
-import { differencePath, evidenceRows } from '../../view/report.js';
-
-const RULE_SETS = ['baseline', 'ownership-only', 'registered-operator'];
+import { differencePath, evidenceRows, replayChoices } from '../../view/report.js';
 
 interface Check {
   step: number;
@@ -90,7 +88,7 @@ export async function decisionPage(main: HTMLElement, route: Route): Promise<voi
   };
   const buttons: Child[] = [
     h('button', { type: 'button', onclick: (e: Event) => void run(undefined, e.currentTarget as HTMLButtonElement) }, 'Replay as recorded'),
-    ...RULE_SETS.filter((rs) => rs !== d.ruleSet.id).map((rs) => h('button', { type: 'button', onclick: (e: Event) => void run(rs, e.currentTarget as HTMLButtonElement) }, `Under ${rs}`)),
+    ...replayChoices(d.ruleSet).map((rs) => h('button', { type: 'button', onclick: (e: Event) => void run(rs, e.currentTarget as HTMLButtonElement) }, `Under ${rs}`)),
   ];
   main.append(
     h('h2', null, `Decision ${row.requestId}`),

@@ -126,7 +126,7 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
         'td',
         null,
         d.repairs
-          ? h('ul', { class: 'repairs' }, d.repairs.map((r) => h('li', null, r.accepted ? badge('can', 'ok') : badge(`refused ${r.responseCode}`, 'bad'), ` ${r.who} ${r.userId}: ${r.srv} carrying ${r.carrying}`)))
+          ? h('ul', { class: 'repairs' }, d.repairs.map((r) => h('li', null, r.accepted ? badge('can', 'ok') : badge(`refused ${r.responseCode}`, 'bad'), ` ${r.who} ${r.userId} as ${r.role}: ${r.srv} carrying ${r.carrying}`)))
           : 'choose a rule set',
       ),
     ),

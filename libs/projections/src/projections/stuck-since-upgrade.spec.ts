@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
+import { openReadModels, Projector } from '../processor';
+import { queriesOf } from '../queries/queries-of';
+
+const ctx = { actor: 'test' };
+const OTHER = '2200000123453';
+const [OLD, SERVING] = ['2019-06-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z'];
+
+/**
+ * Read models made before 2026-11-27 (fifteenth session) hold a stuck row's `since` without the
+ * instant from which the device has served its meter point as SMETS1. The ESME, stuck since
+ * 2019-06-01 on MPAN, moved in 2023 to OTHER (NO-A registered there too): stuck since 2023-01-01.
+ * Such a file is made here as earlier code left it: the row's `since` as it was, and no
+ * `stuck_since_serving`.
+ */
+describe('stuck rows made by earlier code: their "since" made again once when the file is opened', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-stuck-since-'));
+    file = path.join(dir, 'readmodels.sqlite');
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    const ledger = new Ledger(store, getRuleSet('baseline'));
+    await recordOneEsme(ledger, NO_B, ctx);
+    await ledger.recordRegistration({ mpxn: OTHER, responsibility: 'networkOperator', partyUserId: NO_A, effectiveFrom: '2019-01-01', recordId: 'R2' }, ctx);
+    await ledger.changeInventory({ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: OTHER, changedAt: SERVING }, ctx);
+    const writer = openReadModels(file);
+    await new Projector(store, writer).catchUp();
+    writer.db.close();
+    asEarlierCodeLeftIt();
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const asEarlierCodeLeftIt = () => {
+    const db = new Database(file);
+    db.prepare("UPDATE stuck_status SET since = ?, status = json_set(status, '$.since', ?) WHERE device_id = ?").run(OLD, OLD, ESME);
+    db.exec('DROP TABLE IF EXISTS stuck_since_serving');
+    db.close();
+  };
+  /** The row's `since`, and that of the report now (the API's stuck page). */
+  const since = () => {
+    const writer = openReadModels(file);
+    try {
+      const row = writer.db.db.prepare<[string], { since: string; status: string }>('SELECT since, status FROM stuck_status WHERE device_id = ?').get(ESME)!;
+      const page = queriesOf(writer).stuck.now({});
+      return [row.since, (JSON.parse(row.status) as { since: string }).since, page.rows.map((r) => r.since)];
+    } finally {
+      writer.db.close();
+    }
+  };
+
+  it('the first open makes the stuck rows again (since 2023-01-01, as the live report says); later opens do not (the file remembers it)', () => {
+    expect(since()).toEqual([SERVING, SERVING, [SERVING]]);
+    const db = new Database(file);
+    db.prepare('UPDATE stuck_status SET since = ? WHERE device_id = ?').run(OLD, ESME); // whatever a later open finds is left as it is
+    expect(db.prepare('SELECT rows FROM stuck_since_serving').pluck().all()).toEqual([1]);
+    db.close();
+    expect(since()[0]).toBe(OLD);
+  });
+
+  /**
+   * The other connection (a worker) holds the write lock until told to let go, or for 2 s: an open
+   * that waited on it would make the rows once it let go, within its busy timeout of 5 s.
+   */
+  it('opened while another connection holds the write lock (a `ledger rebuild` in place), the file opens without waiting, its rows as they were; a later open makes them', async () => {
+    const release = new Int32Array(new SharedArrayBuffer(4));
+    const rebuild = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const db = new (require('better-sqlite3'))(workerData.file);
+       db.exec('BEGIN IMMEDIATE');
+       parentPort.postMessage('locked');
+       Atomics.wait(workerData.release, 0, 0, 2000);
+       db.exec('ROLLBACK');
+       db.close();`,
+      { eval: true, workerData: { file, release } },
+    );
+    const ended = new Promise((resolve) => rebuild.once('exit', resolve));
+    await new Promise((resolve, reject) => rebuild.once('message', resolve).once('error', reject));
+    const opened = since();
+    Atomics.store(release, 0, 1);
+    Atomics.notify(release, 0);
+    await ended;
+    expect(opened).toEqual([OLD, OLD, [OLD]]);
+    expect(since()).toEqual([SERVING, SERVING, [SERVING]]);
+  });
+});
