@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
@@ -7,7 +6,7 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb, rebuildFileBeside, replacedNotOfStore, replaceWhenFree } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, rebuildFileBeside, removeRebuildFile, replacedNotOfStore, replaceWhenFree } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
@@ -202,7 +201,7 @@ export class JobService implements BeforeApplicationShutdown {
       }
       if (job.kind === 'rebuild' && job.state !== 'succeeded' && job.params.file) {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
-        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
+        removeRebuildFile(job.params.file);
       }
       // Not recorded: a job that is part of a larger run; or one whose start the ledger refused, its end recorded already
       // (by another API, while this one was paused): another end would only be refused (until the fourteenth session of

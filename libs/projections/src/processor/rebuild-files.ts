@@ -15,6 +15,14 @@ export function rebuildFileBeside(readModelsFile: string): string {
 }
 
 /**
+ * Removes a rebuild's file with what SQLite keeps beside it: its -wal and -shm, or its -journal (a rollback journal, left
+ * by a rebuild stopped early). Until 2026-11-27 (fifteenth session) the list was written out three times, without -journal.
+ */
+export function removeRebuildFile(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+}
+
+/**
  * Puts a rebuild's file in place of the live read models (ReadModelDb.replaceWith), a swap refused
  * while another connection reads them (a ledger command, another API's query) asked again every
  * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
