@@ -6,7 +6,7 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb, rebuildFileBeside, removeRebuildFile, replacedNotOfStore, replaceWhenFree } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile, replacedNotOfStore, replaceWhenFree } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
@@ -194,7 +194,8 @@ export class JobService implements BeforeApplicationShutdown {
           await replaceWhenFree(readModels, (job.result as { file: string }).file);
         } catch (err) {
           job.state = 'failed';
-          job.error = `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
+          // A swap refused by readers at every try says so whole (replaceWhenFree); another failure is said after what it meant.
+          job.error = err instanceof ReadModelsBusyError ? err.message : `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
         } finally {
           projector.start();
         }

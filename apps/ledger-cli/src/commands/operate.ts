@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import type { EventStore } from '@ledger/event-store';
-import { rebuildFileBeside, rebuildInto, ReadModelsBusyError, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, replaceWhenFree, type ReadModelDb } from '@ledger/projections';
+import { rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, replaceWhenFree, type ReadModelDb } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -106,7 +106,6 @@ async function rebuildBeside(store: EventStore, readModels: ReadModelDb, onProgr
     await replaceWhenFree(readModels, file);
   } catch (err) {
     removeRebuildFile(file);
-    if (err instanceof ReadModelsBusyError) err.message = `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each try for 5 s; run the rebuild again`;
     throw err;
   }
   return events;

@@ -26,14 +26,21 @@ export function removeRebuildFile(file: string): void {
  * Puts a rebuild's file in place of the live read models (ReadModelDb.replaceWith), a swap refused
  * while another connection reads them (a ledger command, another API's query) asked again every
  * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
- * thrown away for one read. Past that, the ReadModelsBusyError; `built` is left for the caller to remove.
+ * thrown away for one read. Past that, a ReadModelsBusyError saying so (the tries and the time, from these constants:
+ * until 2026-11-27 the CLI rewrote the last refusal's message, "5 s" written in it); `built` is left for the caller to remove.
  */
 export async function replaceWhenFree(readModels: ReadModelDb, built: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return readModels.replaceWith(built);
     } catch (err) {
-      if (!(err instanceof ReadModelsBusyError) || attempt >= SWAP_ATTEMPTS) throw err;
+      if (!(err instanceof ReadModelsBusyError)) throw err;
+      if (attempt >= SWAP_ATTEMPTS) {
+        throw new ReadModelsBusyError(
+          built,
+          `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of ${SWAP_ATTEMPTS} tries over ${(SWAP_ATTEMPTS * SWAP_RETRY_MS) / 1000} s; run the rebuild again`,
+        );
+      }
       await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
     }
   }
