@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -97,4 +98,28 @@ it('`ledger rebuild` killed part way leaves the read models as they were, and it
   expect([again.status, again.stderr]).toEqual([0, '']);
   expect(rebuildFiles()).toEqual([]);
   expect(dumpOf(readModelFile)).toEqual(before);
+}, 120_000);
+
+it("`ledger rebuild` says a log cut while it ran (the live read models then past the store's head), in a warning and --json's replaced, as a rebuild job does: it is asked at the swap, which clears that trace", async () => {
+  const raw = new Database(storeFile);
+  try {
+    const head = BigInt((raw.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number }).p);
+    const cli = spawn(process.execPath, [bin, 'rebuild', '--json'], { env });
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    cli.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise((r) => cli.on('exit', r));
+    for (let i = 0; i < 600 && rebuildFiles().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(rebuildFiles().length).toBeGreaterThan(0); // building: it has asked its question, if it asks before the build
+    expect(raw.prepare('DELETE FROM events WHERE position > ?').run(head - 5n).changes).toBe(5);
+    expect(await exited).toBe(0);
+    const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store (position ${head - 5n}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+    // Until the fifteenth session of 2026-11-27 it asked before the build: no warning, no replaced, and an API's halt on the cut cleared unsaid.
+    expect(err).toBe(`ledger: warning: ${warning}\n`);
+    expect(JSON.parse(out)).toMatchObject({ replaced: { checkpoint: head.toString(), storeHead: (head - 5n).toString(), storeEvent: null, warning } });
+    expect(rebuildFiles()).toEqual([]);
+  } finally {
+    raw.close();
+  }
 }, 120_000);

@@ -6,7 +6,7 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile, replacedNotOfStore, replaceWhenFree } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, putRebuiltInPlace, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
@@ -184,14 +184,12 @@ export class JobService implements BeforeApplicationShutdown {
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
-          // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap clears that trace, so the job says so.
-          const notOfStore = await projector.notOfStore();
-          if (notOfStore) {
-            const replaced = replacedNotOfStore(notOfStore);
+          // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap cleared that trace, so the job says so.
+          const replaced = await putRebuiltInPlace(readModels, projector, (job.result as { file: string }).file);
+          if (replaced) {
             job.result = { ...(job.result as object), replaced };
             warn(`rebuild job ${job.id}: ${replaced.warning}`);
           }
-          await replaceWhenFree(readModels, (job.result as { file: string }).file);
         } catch (err) {
           job.state = 'failed';
           // A swap refused by readers at every try says so whole (replaceWhenFree); another failure is said after what it meant.

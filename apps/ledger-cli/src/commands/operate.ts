@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import type { EventStore } from '@ledger/event-store';
-import { rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, replaceWhenFree, type ReadModelDb } from '@ledger/projections';
+import { putRebuiltInPlace, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -25,13 +25,11 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         const bar = progress(o, 'rebuilding');
         const total = Number((await l.store.headPosition()) ?? 0n);
         const started = Date.now();
-        // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild clears that trace, so it says so.
-        const notOfStore = await l.projector.notOfStore();
-        const replaced = notOfStore && replacedNotOfStore(notOfStore);
-        if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
         const onProgress = (done: number) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined);
-        const n = l.readModels.file === ':memory:' ? await l.projector.rebuild(onProgress) : await rebuildBeside(l.store, l.readModels, onProgress);
+        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l.store, l.readModels, l.projector, onProgress);
         bar.done();
+        // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild cleared that trace, so it says so.
+        if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
         const seconds = (Date.now() - started) / 1000;
         print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ' (see the warning above)' : ''}`);
         return EXIT.done;
@@ -99,14 +97,20 @@ export function operateCommands(program: Command, { env, o, command, run, print 
  * models as they were and its file removed; one killed leaves its file for the next rebuild or an
  * API's start to remove (removeOrphanedRebuilds, as a job's). Answers the events rebuilt.
  */
-async function rebuildBeside(store: EventStore, readModels: ReadModelDb, onProgress: (applied: number) => void): Promise<number> {
+async function rebuildBeside(store: EventStore, readModels: ReadModelDb, projector: Projector, onProgress: (applied: number) => void): Promise<Rebuilt> {
   removeOrphanedRebuilds(readModels.file);
   const { events, file } = await rebuildInto(store, rebuildFileBeside(readModels.file), onProgress);
-  try {
-    await replaceWhenFree(readModels, file);
-  } catch (err) {
-    removeRebuildFile(file);
-    throw err;
-  }
-  return events;
+  return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
+}
+
+/** Read models in memory, which no other process reads: rebuilt in place, after asking whether they were of the store's log. */
+async function rebuildInPlace(projector: Projector, onProgress: (applied: number) => void): Promise<Rebuilt> {
+  const notOfStore = await projector.notOfStore();
+  return { events: await projector.rebuild(onProgress), replaced: notOfStore && replacedNotOfStore(notOfStore) };
+}
+
+/** A rebuild's events, and what the read models it replaced were when they were not of the store's log. */
+interface Rebuilt {
+  events: number;
+  replaced: ReplacedNotOfStore | undefined;
 }

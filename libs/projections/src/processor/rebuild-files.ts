@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ReadModelsBusyError, type ReadModelDb } from '../read-model-db';
+import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
 /** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
 const SWAP_ATTEMPTS = 50;
@@ -43,6 +44,28 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
       }
       await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
     }
+  }
+}
+
+/**
+ * Puts a finished rebuild's file in place of the live read models: what `ledger rebuild` and a rebuild job's end both do
+ * (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
+ * (ReadModelDb.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
+ * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
+ * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
+ * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid). Anything failing on
+ * the way removes `built` and leaves the read models as they were.
+ */
+export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick<Projector, 'notOfStore'>, built: string): Promise<ReplacedNotOfStore | undefined> {
+  try {
+    readModels.followReplaced();
+    const notOfStore = await projector.notOfStore();
+    await replaceWhenFree(readModels, built);
+    return notOfStore && replacedNotOfStore(notOfStore);
+  } catch (err) {
+    removeRebuildFile(built);
+    throw err;
   }
 }
 
