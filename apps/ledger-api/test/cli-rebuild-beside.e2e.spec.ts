@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { SqliteEventStore } from '@ledger/event-store';
 import { openReadModels, rebuildInto } from '@ledger/projections';
+import { writeFullDiskScript } from './full-disk';
 import { startTestApp, useTestStore } from './test-app';
 
 /**
@@ -115,6 +116,24 @@ it.each([
   // Until the fifteenth session of 2026-11-27 its file, as large as the read models, was left for the next rebuild or API start to sweep 5 minutes on.
   expect(rebuildFiles()).toEqual([]);
   expect(dumpOf(readModelFile)).toEqual(before);
+}, 120_000);
+
+it('`ledger rebuild` on a full disk says where and how much room it needs (exit 3), removes its file and leaves the read models as they were', async () => {
+  // The built CLI, whose rebuild finds its file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
+  const preload = path.join(dir, 'full-disk.js');
+  const dist = path.join(__dirname, '..', '..', '..', 'dist', 'libs', 'projections', 'src', 'read-model-db.js');
+  writeFullDiskScript(preload, dist, { before: `require(${JSON.stringify(path.join(path.dirname(bin), 'register-paths.js'))});` });
+  try {
+    const before = dumpOf(readModelFile);
+    const size = (fs.statSync(readModelFile).size / 1e6).toFixed(1);
+    const r = spawnSync(process.execPath, ['--require', preload, bin, 'rebuild'], { env, encoding: 'utf8', timeout: 120_000 });
+    // Until the fifteenth session of 2026-11-27: "ledger: unexpected error: database or disk is full".
+    expect([r.status, r.stderr]).toEqual([3, `ledger: no room to rebuild the read models in ${dir} (the disk is full, or a size limit reached): a rebuild builds a file beside them as large as they are, ${size} MB (${readModelFile}), which are left as they were; make that much room there and run it again\n`]);
+    expect(rebuildFiles()).toEqual([]);
+    expect(dumpOf(readModelFile)).toEqual(before);
+  } finally {
+    fs.rmSync(preload, { force: true });
+  }
 }, 120_000);
 
 it("`ledger rebuild` says a log cut while it ran (the live read models then past the store's head), in a warning and --json's replaced, as a rebuild job does: it is asked at the swap, which clears that trace", async () => {

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
-import type { EventStore } from '@ledger/event-store';
-import { putRebuiltInPlace, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
+import { isFull, type EventStore } from '@ledger/event-store';
+import { putRebuiltInPlace, RebuildOutOfSpaceError, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -112,6 +112,9 @@ async function rebuildBeside(store: EventStore, readModels: ReadModelDb, project
   try {
     const { events } = await rebuildInto(store, file, onProgress);
     return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
+  } catch (err) {
+    // Said as where and how much room it needs (until 2026-11-27, "unexpected error: database or disk is full").
+    throw isFull(err) ? new RebuildOutOfSpaceError(readModels.file, err) : err;
   } finally {
     process.off('SIGINT', stopped);
     process.off('SIGTERM', stopped);

@@ -3,6 +3,20 @@ import * as path from 'node:path';
 import { ReadModelsBusyError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
+/**
+ * A rebuild into a file of its own found no room for it (SQLITE_FULL: a full disk, or a size limit reached): its file is
+ * removed and the read models left as they were. Says where, and the room it needs there: as much as the read models.
+ */
+export class RebuildOutOfSpaceError extends Error {
+  override readonly name = 'RebuildOutOfSpaceError';
+  constructor(readModelsFile: string, override readonly cause?: unknown) {
+    const size = fs.statSync(readModelsFile, { throwIfNoEntry: false })?.size ?? 0;
+    super(
+      `no room to rebuild the read models in ${path.dirname(path.resolve(readModelsFile))} (the disk is full, or a size limit reached): a rebuild builds a file beside them as large as they are, ${(size / 1e6).toFixed(1)} MB (${readModelsFile}), which are left as they were; make that much room there and run it again`,
+    );
+  }
+}
+
 /** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
 const SWAP_ATTEMPTS = 50;
 const SWAP_RETRY_MS = 100;
