@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Projector } from '@ledger/projections';
 import { JobService, ORPHANED_AFTER_MS } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
+import { writeFullDiskScript } from './full-disk';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
 
@@ -227,20 +228,7 @@ describe('a rebuild on a full disk', () => {
     // The application's job worker, whose rebuilds find their file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
     const worker = path.join(os.tmpdir(), `full-disk-worker-${process.pid}-${Date.now()}.js`);
     const src = path.resolve(__dirname, '../../../libs');
-    fs.writeFileSync(
-      worker,
-      `const { ReadModelDb } = require(${JSON.stringify(path.join(src, 'projections/src/read-model-db.ts'))});
-const bulk = ReadModelDb.prototype.bulk;
-ReadModelDb.prototype.bulk = function (work, options) {
-  return bulk.call(this, () => {
-    this.db.exec('VACUUM');
-    this.db.pragma('max_page_count = ' + this.db.pragma('page_count', { simple: true }));
-    return work();
-  }, options);
-};
-require(${JSON.stringify(path.join(src, 'runtime/src/job-worker.ts'))});
-`,
-    );
+    writeFullDiskScript(worker, path.join(src, 'projections/src/read-model-db.ts'), { after: `require(${JSON.stringify(path.join(src, 'runtime/src/job-worker.ts'))});` });
     const t = await startTestApp('baseline', {}, { jobWorker: { file: worker, execArgv: ['--require', 'tsx/cjs'] } });
     try {
       await estate(t);
@@ -263,7 +251,8 @@ describe('a rebuild whose process was killed', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rebuilds-'));
     const readModels = path.join(dir, 'readmodels.sqlite');
     const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited: as an API killed mid-rebuild (SIGKILL)
-    const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
+    // A -journal too: one was left by a `ledger rebuild` killed early (2026-11-27, fifteenth session), and kept for good until then.
+    const orphaned = [`readmodels.sqlite.rebuild-${dead}-1795783457501`, `readmodels.sqlite.rebuild-${dead}-1795783457501-wal`, `readmodels.sqlite.rebuild-${dead}-1795783457501-journal`, `readmodels.sqlite.rebuild-${process.pid}-1795783000000`];
     const live = `readmodels.sqlite.rebuild-${process.ppid}-1795783457502`;
     // Kept: one written to within ORPHANED_AFTER_MS (a live rebuild of another container on a shared volume: its pid means nothing here), a copy named by a date.
     const recent = [`readmodels.sqlite.rebuild-${dead}-1795783457503-1`, `readmodels.sqlite.rebuild-${process.pid}-1795783457504-1`];

@@ -219,11 +219,30 @@ describe('the ledger CLI', () => {
     await makeDamagedStore(own.LEDGER_SQLITE_PATH, async () => void (await ledger(own, 'rebuild'))); // projected through 3,000 while whole
     // until 2026-11-27: "ledger: unexpected error: database disk image is malformed", the read models emptied
     await expect(ledger(own, 'rebuild')).rejects.toThrow(/^the store's file is damaged: the log could not be read past position [1-9]\d* \(SQLite: database disk image is malformed\)/);
+    expect(fs.readdirSync(path.dirname(own.LEDGER_SQLITE_PATH)).filter((f) => f.includes('.rebuild-'))).toEqual([]); // the file it built in, removed
     const rm = new Database(path.join(path.dirname(own.LEDGER_SQLITE_PATH), 'readmodels.sqlite'), { readonly: true });
     try {
       expect(rm.prepare('SELECT position FROM checkpoint').all()).toEqual([{ position: '3000' }]);
     } finally {
       rm.close();
+    }
+  });
+
+  it('rebuild whose file cannot be put in place (another connection reading the read models at every try, 5 s) says so, removes it and leaves the read models as they were', async () => {
+    const file = path.join(dir, 'data', 'readmodels.sqlite');
+    const reader = new Database(file);
+    try {
+      reader.exec('BEGIN');
+      const before = reader.prepare('SELECT position FROM checkpoint').all(); // a read snapshot ...
+      const writer = new Database(file);
+      writer.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
+      writer.close();
+      await expect(ledger(env, 'rebuild')).rejects.toThrow(`the rebuilt read models could not be put in place of ${file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of 50 tries over 5 s; run the rebuild again`);
+      expect(fs.readdirSync(path.dirname(file)).filter((f) => f.includes('.rebuild-'))).toEqual([]);
+      reader.exec('COMMIT');
+      expect(reader.prepare('SELECT position FROM checkpoint').all()).toEqual(before);
+    } finally {
+      reader.close();
     }
   });
 

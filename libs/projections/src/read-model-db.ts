@@ -27,8 +27,8 @@ export interface TableSet {
 /** The read models cannot be replaced this instant: another connection reads them (replaceWith, which waits on nobody). */
 export class ReadModelsBusyError extends Error {
   override readonly name = 'ReadModelsBusyError';
-  constructor(built: string) {
-    super(`cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`);
+  constructor(built: string, message = `cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`) {
+    super(message);
   }
 }
 

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
@@ -8,10 +6,12 @@ import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClo
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
-import { AuditJobQueries, Projector, ReadModelDb, ReadModelsBusyError, replacedNotOfStore } from '@ledger/projections';
+import { AuditJobQueries, Projector, ReadModelDb, putRebuiltInPlace, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
+
+export { ORPHANED_AFTER_MS, removeOrphanedRebuilds } from '@ledger/projections';
 
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
@@ -82,67 +82,6 @@ export class JobNotRunError extends Error {
 
 /** The largest position a store holds (SQLite's rowid, a signed 64-bit integer). */
 const MAX_POSITION = 2n ** 63n - 1n;
-/** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
-const SWAP_ATTEMPTS = 50;
-const SWAP_RETRY_MS = 100;
-
-/** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
-export const ORPHANED_AFTER_MS = 5 * 60_000;
-
-/**
- * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
- * with its -wal and -shm): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
- * job's end, and each such file is as large as the read models. Only files untouched for
- * `ORPHANED_AFTER_MS`: a pid says nothing across pid namespaces (containers sharing a volume each
- * number their own, each API often pid 1, a restarted container the pid its predecessor had), so a
- * file of a pid not running here, or of this one's, may still be another container's live rebuild;
- * one of a live process here is kept whatever its age. Answers the files removed. Until the review
- * of 2026-11-27 a file of this process's pid was removed at once (a second container's live rebuild
- * on a shared volume), and a copy named by a date (`.rebuild-2026-11-27`) was taken for pid 2026's.
- */
-export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now()): string[] {
-  const dir = path.dirname(path.resolve(readModelsFile));
-  const prefix = `${path.basename(readModelsFile)}.rebuild-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm
-  for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm)?$/.exec(name.slice(prefix.length)) : null;
-    if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
-    const base = m[2] ? name.slice(0, -m[2].length) : name;
-    rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
-  }
-  const removed: string[] = [];
-  for (const files of rebuilds.values()) {
-    const touched = Math.max(...files.map((f) => modified(path.join(dir, f))));
-    if (now - touched < ORPHANED_AFTER_MS) continue;
-    for (const f of files) fs.rmSync(path.join(dir, f), { force: true });
-    removed.push(...files);
-  }
-  return removed;
-}
-
-function modified(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return Infinity; // gone meanwhile: nothing to remove
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
-  }
-}
-
 const log = new Logger('jobs');
 
 /**
@@ -171,12 +110,9 @@ export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not re
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
-/** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
-let rebuildFiles = 0;
-
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
-  if (body.kind === 'rebuild') return { file: `${readModelsFile}.rebuild-${process.pid}-${Date.now()}-${++rebuildFiles}` }; // two asked in one millisecond build two files
+  if (body.kind === 'rebuild') return { file: rebuildFileBeside(readModelsFile!) };
   if (body.kind === 'digest') {
     if (body.at !== undefined && !/^\d+$/.test(body.at)) throw new DomainError('at', 'must be a position (a whole number)');
     return body.at === undefined ? {} : { at: body.at };
@@ -248,33 +184,23 @@ export class JobService implements BeforeApplicationShutdown {
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
-          // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap clears that trace, so the job says so.
-          const notOfStore = await projector.notOfStore();
-          if (notOfStore) {
-            const replaced = replacedNotOfStore(notOfStore);
+          // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap cleared that trace, so the job says so.
+          const replaced = await putRebuiltInPlace(readModels, projector, (job.result as { file: string }).file);
+          if (replaced) {
             job.result = { ...(job.result as object), replaced };
             warn(`rebuild job ${job.id}: ${replaced.warning}`);
           }
-          // Another connection reading the live file this instant (a ledger command) is waited out a while, not the event loop on it: a whole rebuild is not thrown away for one read.
-          for (let attempt = 1; ; attempt++) {
-            try {
-              readModels.replaceWith((job.result as { file: string }).file);
-              break;
-            } catch (err) {
-              if (!(err instanceof ReadModelsBusyError) || attempt >= SWAP_ATTEMPTS) throw err;
-              await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
-            }
-          }
         } catch (err) {
           job.state = 'failed';
-          job.error = `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
+          // A swap refused by readers at every try says so whole (replaceWhenFree); another failure is said after what it meant.
+          job.error = err instanceof ReadModelsBusyError ? err.message : `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
         } finally {
           projector.start();
         }
       }
       if (job.kind === 'rebuild' && job.state !== 'succeeded' && job.params.file) {
         // A rebuild that failed or was cancelled leaves no half-built file behind.
-        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${job.params.file}${suffix}`, { force: true });
+        removeRebuildFile(job.params.file);
       }
       // Not recorded: a job that is part of a larger run; or one whose start the ledger refused, its end recorded already
       // (by another API, while this one was paused): another end would only be refused (until the fourteenth session of

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { getRuleSet, RULE_SETS } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
-import { replacedNotOfStore } from '@ledger/projections';
+import { isFull, type EventStore } from '@ledger/event-store';
+import { putRebuiltInPlace, RebuildOutOfSpaceError, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
@@ -17,19 +18,18 @@ export function operateCommands(program: Command, { env, o, command, run, print 
     }),
   );
 
-  command(program, 'rebuild', 'drop the read models and rebuild them from the store').action(
+  command(program, 'rebuild', 'rebuild the read models from the store in a file of their own, put in their place when done').action(
     run(async () => {
       const l = await open(env, o, false);
       try {
         const bar = progress(o, 'rebuilding');
         const total = Number((await l.store.headPosition()) ?? 0n);
         const started = Date.now();
-        // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild clears that trace, so it says so.
-        const notOfStore = await l.projector.notOfStore();
-        const replaced = notOfStore && replacedNotOfStore(notOfStore);
-        if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
-        const n = await l.projector.rebuild((done) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined));
+        const onProgress = (done: number) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined);
+        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l.store, l.readModels, l.projector, onProgress, (line) => o.err(line));
         bar.done();
+        // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild cleared that trace, so it says so.
+        if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
         const seconds = (Date.now() - started) / 1000;
         print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ' (see the warning above)' : ''}`);
         return EXIT.done;
@@ -87,4 +87,48 @@ export function operateCommands(program: Command, { env, o, command, run, print 
       }),
     );
 
+}
+
+/**
+ * Rebuilds the read models as a rebuild job does (rebuildInto: a file of their own beside them, in
+ * bulk, its query indexes made at the end) and puts that file in their place (putRebuiltInPlace): an
+ * API beside it goes on serving and projecting into the live file meanwhile, and follows the swap
+ * (ReadModelDb.followReplaced). A rebuild that fails, or whose swap is refused, leaves the read
+ * models as they were and its file removed, and so does one stopped by SIGINT or SIGTERM (exit 130,
+ * 143); one killed otherwise leaves its file for the next rebuild or an API's start to remove
+ * (removeOrphanedRebuilds, as a job's), said on stderr. Answers the events rebuilt, and what the read models it replaced were when not of the store's log.
+ */
+async function rebuildBeside(store: EventStore, readModels: ReadModelDb, projector: Projector, onProgress: (applied: number) => void, say: (line: string) => void): Promise<Rebuilt> {
+  const removed = removeOrphanedRebuilds(readModels.file);
+  if (removed.length > 0) say(`ledger: removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}\n`); // as an API logs it
+  const file = rebuildFileBeside(readModels.file);
+  // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on).
+  const stopped = (signal: NodeJS.Signals) => {
+    removeRebuildFile(file);
+    process.exit(signal === 'SIGINT' ? 130 : 143); // 128 + the signal, as a shell reports a command it stopped
+  };
+  process.once('SIGINT', stopped);
+  process.once('SIGTERM', stopped);
+  try {
+    const { events } = await rebuildInto(store, file, onProgress);
+    return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
+  } catch (err) {
+    // Said as where and how much room it needs (until 2026-11-27, "unexpected error: database or disk is full").
+    throw isFull(err) ? new RebuildOutOfSpaceError(readModels.file, err) : err;
+  } finally {
+    process.off('SIGINT', stopped);
+    process.off('SIGTERM', stopped);
+  }
+}
+
+/** Read models in memory, which no other process reads: rebuilt in place, after asking whether they were of the store's log. */
+async function rebuildInPlace(projector: Projector, onProgress: (applied: number) => void): Promise<Rebuilt> {
+  const notOfStore = await projector.notOfStore();
+  return { events: await projector.rebuild(onProgress), replaced: notOfStore && replacedNotOfStore(notOfStore) };
+}
+
+/** A rebuild's events, and what the read models it replaced were when they were not of the store's log. */
+interface Rebuilt {
+  events: number;
+  replaced: ReplacedNotOfStore | undefined;
 }

@@ -2,3 +2,4 @@ export * from './checkpoint';
 export * from './projection-writer';
 export * from './projector';
 export * from './rebuild-into';
+export * from './rebuild-files';

@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import type { EventStore } from '@ledger/event-store';
 import { opensAgain } from '@ledger/event-store/config';
 import { SqliteEventStore } from '@ledger/event-store/sqlite-event-store';
 import { CheckThread } from './check-thread';
 import { Projector } from './projector';
+import { removeRebuildFile } from './rebuild-files';
 import { openReadModels } from './projection-writer';
 
 /**
@@ -40,10 +40,7 @@ export const REBUILD_COMMIT = 16_000;
  * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory).
  */
 export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
-  const remove = () => {
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-  };
-  remove();
+  removeRebuildFile(file);
   const writer = openReadModels(file);
   const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file) : undefined;
   writer.checkedBy(thread);
@@ -65,7 +62,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
     built = { events, file, position };
   } catch (err) {
     writer.db.close();
-    remove();
+    removeRebuildFile(file);
     throw err;
   } finally {
     await thread?.stop();

@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { ReadModelDb } from '../read-model-db';
+import { openReadModels } from './projection-writer';
+import { removeRebuildFile, replaceWhenFree } from './rebuild-files';
+
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rebuild-files-'))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('removeRebuildFile', () => {
+  it('removes a rebuild file with its -wal and -shm, and a -journal (SQLite\'s rollback journal), nothing else beside it', () => {
+    const file = path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
+    const other = path.join(dir, 'readmodels.sqlite');
+    for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`, other]) fs.writeFileSync(f, 'x');
+    removeRebuildFile(file);
+    expect(fs.readdirSync(dir)).toEqual(['readmodels.sqlite']);
+    removeRebuildFile(file); // none there: nothing to do
+  });
+});
+
+describe('replaceWhenFree', () => {
+  it('past its tries, each refused by a reader of the live read models, says how many and for how long, and leaves both files as they were', async () => {
+    const live = path.join(dir, 'readmodels.sqlite');
+    const built = path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
+    for (const f of [live, built]) openReadModels(f).db.closeCheckpointed();
+    const readModels = new ReadModelDb(live);
+    const reader = new Database(live);
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT * FROM checkpoint').all(); // a read snapshot ...
+      readModels.db.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
+      await expect(replaceWhenFree(readModels, built)).rejects.toThrow(
+        `the rebuilt read models could not be put in place of ${live}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of 50 tries over 5 s; run the rebuild again`,
+      );
+      expect(fs.existsSync(built)).toBe(true);
+    } finally {
+      reader.close();
+      readModels.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ReadModelsBusyError, type ReadModelDb } from '../read-model-db';
+import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
+
+/**
+ * A rebuild into a file of its own found no room for it (SQLITE_FULL: a full disk, or a size limit reached): its file is
+ * removed and the read models left as they were. Says where, and the room it needs there: as much as the read models.
+ */
+export class RebuildOutOfSpaceError extends Error {
+  override readonly name = 'RebuildOutOfSpaceError';
+  constructor(readModelsFile: string, override readonly cause?: unknown) {
+    const size = fs.statSync(readModelsFile, { throwIfNoEntry: false })?.size ?? 0;
+    super(
+      `no room to rebuild the read models in ${path.dirname(path.resolve(readModelsFile))} (the disk is full, or a size limit reached): a rebuild builds a file beside them as large as they are, ${(size / 1e6).toFixed(1)} MB (${readModelsFile}), which are left as they were; make that much room there and run it again`,
+    );
+  }
+}
+
+/** A rebuild's swap refused while another connection reads the live read models: asked again this often, this many times (5 s in all). */
+const SWAP_ATTEMPTS = 50;
+const SWAP_RETRY_MS = 100;
+
+/** Rebuild files named by this process: each rebuild's own, however many are asked for in one millisecond. */
+let rebuildFiles = 0;
+
+/** The file a rebuild builds its read models in, beside the live ones (`<read models>.rebuild-<pid>-<ms>-<n>`: removeOrphanedRebuilds knows it). */
+export function rebuildFileBeside(readModelsFile: string): string {
+  return `${readModelsFile}.rebuild-${process.pid}-${Date.now()}-${++rebuildFiles}`; // two asked in one millisecond build two files
+}
+
+/**
+ * Removes a rebuild's file with what SQLite keeps beside it: its -wal and -shm, or its -journal (a rollback journal, left
+ * by a rebuild stopped early). Until 2026-11-27 (fifteenth session) the list was written out three times, without -journal.
+ */
+export function removeRebuildFile(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+}
+
+/**
+ * Puts a rebuild's file in place of the live read models (ReadModelDb.replaceWith), a swap refused
+ * while another connection reads them (a ledger command, another API's query) asked again every
+ * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
+ * thrown away for one read. Past that, a ReadModelsBusyError saying so (the tries and the time, from these constants:
+ * until 2026-11-27 the CLI rewrote the last refusal's message, "5 s" written in it); `built` is left for the caller to remove.
+ */
+export async function replaceWhenFree(readModels: ReadModelDb, built: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readModels.replaceWith(built);
+    } catch (err) {
+      if (!(err instanceof ReadModelsBusyError)) throw err;
+      if (attempt >= SWAP_ATTEMPTS) {
+        throw new ReadModelsBusyError(
+          built,
+          `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of ${SWAP_ATTEMPTS} tries over ${(SWAP_ATTEMPTS * SWAP_RETRY_MS) / 1000} s; run the rebuild again`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * Puts a finished rebuild's file in place of the live read models: what `ledger rebuild` and a rebuild job's end both do
+ * (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
+ * (ReadModelDb.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
+ * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
+ * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
+ * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid). Anything failing on
+ * the way removes `built` and leaves the read models as they were.
+ */
+export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick<Projector, 'notOfStore'>, built: string): Promise<ReplacedNotOfStore | undefined> {
+  try {
+    readModels.followReplaced();
+    const notOfStore = await projector.notOfStore();
+    await replaceWhenFree(readModels, built);
+    return notOfStore && replacedNotOfStore(notOfStore);
+  } catch (err) {
+    removeRebuildFile(built);
+    throw err;
+  }
+}
+
+/** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
+export const ORPHANED_AFTER_MS = 5 * 60_000;
+
+/**
+ * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
+ * with its -wal and -shm, or a -journal: SQLite's rollback journal, which a rebuild killed early left in a test of
+ * 2026-11-27, fifteenth session, where the sweep passed it by for good): an API killed mid-rebuild (SIGKILL, a crash, the machine) never ran the
+ * job's end, nor a `ledger rebuild` killed its own, and each such file is as large as the read models. Only files untouched for
+ * `ORPHANED_AFTER_MS`: a pid says nothing across pid namespaces (containers sharing a volume each
+ * number their own, each API often pid 1, a restarted container the pid its predecessor had), so a
+ * file of a pid not running here, or of this one's, may still be another container's live rebuild;
+ * one of a live process here is kept whatever its age. Answers the files removed. Until the review
+ * of 2026-11-27 a file of this process's pid was removed at once (a second container's live rebuild
+ * on a shared volume), and a copy named by a date (`.rebuild-2026-11-27`) was taken for pid 2026's.
+ */
+export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now()): string[] {
+  const dir = path.dirname(path.resolve(readModelsFile));
+  const prefix = `${path.basename(readModelsFile)}.rebuild-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm, or its -journal
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length)) : null;
+    if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
+    const base = m[2] ? name.slice(0, -m[2].length) : name;
+    rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
+  }
+  const removed: string[] = [];
+  for (const files of rebuilds.values()) {
+    const touched = Math.max(...files.map((f) => modified(path.join(dir, f))));
+    if (now - touched < ORPHANED_AFTER_MS) continue;
+    for (const f of files) fs.rmSync(path.join(dir, f), { force: true });
+    removed.push(...files);
+  }
+  return removed;
+}
+
+function modified(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity; // gone meanwhile: nothing to remove
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
+  }
+}
