@@ -90,6 +90,9 @@ const EDITION_4: readonly RuleSet[] = EDITION_3.map((r) => ({
 /** Every rule set, each version kept and selectable for replay. */
 export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4];
 
+/** The rule sets' ids, each once (a bare id names its latest version). */
+export const RULE_SET_NAMES: readonly string[] = [...new Set(RULE_SETS.map((r) => r.id))];
+
 /** A rule set by name: `id` (its latest version), `id@version`, or `id` with `version`. */
 export function getRuleSet(name: string, version?: number): RuleSet {
   const at = /^(.*)@(\d+)$/.exec(name);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { getRuleSet, RULE_SETS } from '@ledger/domain';
+import { getRuleSet, RULE_SET_NAMES } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import { isFull, type EventStore } from '@ledger/event-store';
 import { putRebuiltInPlace, RebuildOutOfSpaceError, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
@@ -67,7 +67,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
           const at = new Date().toISOString();
           // Under each rule set's latest version (a bare id); until 2026-11-27 under all twelve versions, keyed by id, so nine were thrown away.
           const stuck = Object.fromEntries(
-            [...new Set(RULE_SETS.map((rs) => rs.id))].map((id) => {
+            RULE_SET_NAMES.map((id) => {
               const list = l.stuckReports.asOf(at, getRuleSet(id));
               return [id, { stuck: list.length, repairable: list.filter((d) => d.repairable).length }];
             }),
