@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Projector } from '@ledger/projections';
-import { JobService, ORPHANED_AFTER_MS } from '../src/http/jobs.controller';
+import { ORPHANED_AFTER_MS, Projector } from '@ledger/projections';
+import { JobService } from '../src/http/jobs.controller';
 import { startTestApp } from './test-app';
 import { writeFullDiskScript } from './full-disk';
 

@@ -274,7 +274,7 @@ export class ReadModelDb {
   /**
    * Makes the sets' query indexes that the file lacks; none lacking, it takes no write lock. At an
    * open (`wait` false) it does not wait for the lock either: when another connection holds it (a
-   * `ledger rebuild` in place holds it for its whole run, an sqlite3 shell's BEGIN IMMEDIATE), the
+   * `ledger rebuild` in place by earlier code held it for its whole run, an sqlite3 shell's BEGIN IMMEDIATE), the
    * file opens without them, as the queries need none (they are slower without), and a later open
    * makes them. Until 2026-11-27 (fourteenth session) an index new to the code made every open of an
    * older file take the lock, and one beside such a rebuild failed with SQLITE_BUSY after 5 s.

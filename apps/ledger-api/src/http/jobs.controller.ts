@@ -11,7 +11,6 @@ import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
 
-export { ORPHANED_AFTER_MS, removeOrphanedRebuilds } from '@ledger/projections';
 
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
@@ -199,7 +198,7 @@ export class JobService implements BeforeApplicationShutdown {
         }
       }
       if (job.kind === 'rebuild' && job.state !== 'succeeded' && job.params.file) {
-        // A rebuild that failed or was cancelled leaves no half-built file behind.
+        // A rebuild that failed or was cancelled leaves no half-built file behind (a failed swap's putRebuiltInPlace removed it already).
         removeRebuildFile(job.params.file);
       }
       // Not recorded: a job that is part of a larger run; or one whose start the ledger refused, its end recorded already

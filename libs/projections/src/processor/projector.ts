@@ -323,8 +323,8 @@ export class Projector {
     if (this.loop) this.followReplaced();
     try {
       const write = () => this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
-      // A live projector (started: follow) runs on an API's event loop: it waits on another connection's lock (a `ledger rebuild` in place holds one
-      // for the whole rebuild) LIVE_LOCK_WAIT_MS at most, and tries again after retryDelayMs; busy_timeout's 5 s froze every request.
+      // A live projector (started: follow) runs on an API's event loop: it waits on another connection's lock (an sqlite3 shell's, or a `ledger rebuild` in place
+      // by code before the fifteenth session, held for the whole rebuild) LIVE_LOCK_WAIT_MS at most, and tries again after retryDelayMs; busy_timeout's 5 s froze every request.
       if (this.loop) this.writer.db.waitAtMost(LIVE_LOCK_WAIT_MS, write);
       else write();
     } catch (err) {
@@ -433,7 +433,7 @@ export class Projector {
         if (failure) throw failure.err;
         if (pending.length) flush();
       } catch (err) {
-        if (err instanceof CheckpointMovedBackError) continue; // another process rebuilds them in place (normal traffic): on from the checkpoint at once
+        if (err instanceof CheckpointMovedBackError) continue; // another process rebuilt them in place (code before the fifteenth session's `ledger rebuild`, or read models reset): on from the checkpoint at once
         if (err instanceof ReadModelsReopenedError) continue; // another process's swap: a catch-up checks the new file's checkpoint against the store
         // The log was rewritten under the subscription (rows removed and written again): a catch-up checks the checkpoint against
         // it (halting when the read models hold what the store no longer does; a miss looked at again in a new snapshot first).

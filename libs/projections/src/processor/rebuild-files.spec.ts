@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { ReadModelDb } from '../read-model-db';
 import { openReadModels } from './projection-writer';
-import { removeRebuildFile, replaceWhenFree } from './rebuild-files';
+import { putRebuiltInPlace, removeRebuildFile, replaceWhenFree } from './rebuild-files';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rebuild-files-'))));
@@ -41,4 +41,23 @@ describe('replaceWhenFree', () => {
       readModels.close();
     }
   }, 30_000);
+});
+
+describe('putRebuiltInPlace', () => {
+  it('puts the rebuilt file at the path of live read models deleted meanwhile (the swap is what mends that: until the fifteenth session\'s final read it was refused, ReadModelsGoneError, and the rebuilt file thrown away)', async () => {
+    const live = path.join(dir, 'readmodels.sqlite');
+    const built = path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
+    const readModels = openReadModels(live);
+    const rebuilt = openReadModels(built);
+    rebuilt.checkpoint.set(30n, 30, 'e30');
+    rebuilt.db.closeCheckpointed();
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${live}${suffix}`, { force: true });
+    try {
+      await expect(putRebuiltInPlace(readModels.db, { notOfStore: async () => undefined }, built)).resolves.toBeUndefined();
+      expect(readModels.checkpoint.fresh().position).toBe(30n);
+      expect(fs.existsSync(built)).toBe(false);
+    } finally {
+      readModels.db.close();
+    }
+  });
 });

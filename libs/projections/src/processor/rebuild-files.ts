@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ReadModelsBusyError, type ReadModelDb } from '../read-model-db';
+import { ReadModelsBusyError, ReadModelsGoneError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
 /**
@@ -73,7 +73,13 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
  */
 export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick<Projector, 'notOfStore'>, built: string): Promise<ReplacedNotOfStore | undefined> {
   try {
-    readModels.followReplaced();
+    try {
+      readModels.followReplaced();
+    } catch (err) {
+      // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
+      // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
+      if (!(err instanceof ReadModelsGoneError)) throw err;
+    }
     const notOfStore = await projector.notOfStore();
     await replaceWhenFree(readModels, built);
     return notOfStore && replacedNotOfStore(notOfStore);

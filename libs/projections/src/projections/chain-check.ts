@@ -46,7 +46,7 @@ export class ChainCheck implements Projection {
    */
   upgrade(db: Database.Database): void {
     const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
-    // A look first: the write lock only when there is something to make (a `ledger rebuild` in place holds it for its whole run).
+    // A look first: the write lock only when there is something to make (another connection may hold it long: an sqlite3 shell, a `ledger rebuild` in place by earlier code).
     if (has('stored_text_mismatches')) return;
     db.transaction(() => {
       if (has('stored_text_mismatches')) return; // made already (by another process opening the file too, say)
