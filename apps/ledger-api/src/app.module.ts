@@ -193,7 +193,7 @@ export class AppModule {
           ...options,
           projector: {
             onReplaced: (file, checkpoint) => projectorLog.log(`read models replaced by another process at ${file}; reopened at checkpoint ${checkpoint ?? 'none (empty)'}`),
-            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : err instanceof ReadModelsGoneError || err instanceof ReadModelsNotFollowedError ? '/health answers 503' : 'retrying'}`),
+            onError: (err) => projectorLog.error(`${err instanceof Error ? err.message : String(err)}; ${err instanceof UnreadableEventError ? 'halted: /health answers 503; a restart with code that reads it resumes from the checkpoint' : err instanceof ReadModelsNotOfStoreError ? 'halted: /health answers 503' : err instanceof ReadModelsGoneError || err instanceof ReadModelsNotFollowedError ? 'looked at again each second; /health answers 503 while it lasts' : 'retrying'}`),
             ...options.projector,
           },
         }),

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
-import { DomainError, RULE_SET_NAMES, RULE_SETS } from '@ledger/domain';
+import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
 import { EVENT_STORE, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError } from '@ledger/projections';
@@ -65,7 +65,7 @@ export function version(dir = __dirname): string {
   return up === dir ? 'unknown' : version(up);
 }
 /** A rule set by its id (its latest version) or as id@version. */
-export const RULE_SET_IDS = [...RULE_SET_NAMES, ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
+export const RULE_SET_IDS = RULE_SET_CHOICES;
 
 /** A progress bar (cli-progress) on a terminal; nothing when stderr is piped or with --json. */
 export function progress(o: Output, label: string) {

@@ -5,6 +5,7 @@ import { CHECKS, context, type Context, type Template } from './decision-context
 import type { CheckEntry, DecisionRecordV3 } from './decision-record';
 import { Nested, byName, isObject, longInstant, merge, unpack } from './decision-shapes';
 import { template, TEMPLATE_SETS, type TemplateSet } from './decision-templates';
+import { RULE_SETS } from './rule-sets';
 
 /**
  * Decoding the stored form of a decision (decision-record.ts): each check from its template, its
@@ -157,7 +158,11 @@ function decode(record: DecisionRecordV3, target: string, reasons: boolean, whol
   const c = context(request, ruleSet, record.senderRole ?? null, evaluatedAt);
   // A rule set this code does not know (a later ledger recorded it), whatever its checks: said so (until 2026-11-27, fifteenth session,
   // as its SRV not judged under it, which sent a reader looking at the SRV; and a step-1 refusal, which reads no SRV, decoded as of no edition).
-  if (c.edition === undefined) throw new DomainError('ServiceRequestEvaluated.ruleSet', `rule set ${record.ruleSet} is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
+  if (c.edition === undefined) {
+    // A later version of an id this code knows: a later ledger's; anything else (an id of none, a version 0): not of this ledger at all (an edit).
+    const later = RULE_SETS.some((r) => r.id === ruleSet.id) && RULE_SETS.every((r) => r.id !== ruleSet.id || r.version < ruleSet.version);
+    throw new DomainError('ServiceRequestEvaluated.ruleSet', later ? `rule set ${record.ruleSet} is not known to this version of the ledger (a later version recorded it): upgrade this reader` : `rule set ${record.ruleSet} is not a rule set of this ledger, of any version`);
+  }
   const checks: CheckRecord[] = [];
   const outcomes = record.checks.map((entry, i) => {
     if (!whole && i !== 2) return outcomeOf(entry, i, set);

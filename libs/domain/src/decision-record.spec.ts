@@ -209,6 +209,8 @@ describe('a decision in its stored form (schema version 3)', () => {
       const each = encodeDecision(decided(row))! as DecisionRecordV3;
       const id = each.ruleSet.replace(/@\d+$/, '');
       expect(() => upcast('ServiceRequestEvaluated', { ...each, ruleSet: `${id}@99` }, `device-${row.spec.to}`)).toThrow(`ruleSet: rule set ${id}@99 is not known to this version of the ledger (a later version recorded it): upgrade this reader`);
+      // An id of none, or a version below the first: an edit, not a later ledger's (not told to upgrade).
+      for (const edited of ['nonsense@1', `${id}@0`]) expect(() => upcast('ServiceRequestEvaluated', { ...each, ruleSet: edited }, `device-${row.spec.to}`)).toThrow(`ruleSet: rule set ${edited} is not a rule set of this ledger, of any version`);
     }
     // A check entry that is neither a template id, a list nor a check: refused, read whole or without its checks.
     for (const at of [2, 4]) {

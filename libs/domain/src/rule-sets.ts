@@ -91,7 +91,10 @@ const EDITION_4: readonly RuleSet[] = EDITION_3.map((r) => ({
 export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4];
 
 /** The rule sets' ids, each once (a bare id names its latest version). */
-export const RULE_SET_NAMES: readonly string[] = [...new Set(RULE_SETS.map((r) => r.id))];
+export const RULE_SET_NAMES: ReadonlyArray<RuleSet['id']> = [...new Set(RULE_SETS.map((r) => r.id))];
+
+/** What may name a rule set: a bare id (its latest version) or id@version. */
+export const RULE_SET_CHOICES: readonly string[] = [...RULE_SET_NAMES, ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
 
 /** A rule set by name: `id` (its latest version), `id@version`, or `id` with `version`. */
 export function getRuleSet(name: string, version?: number): RuleSet {

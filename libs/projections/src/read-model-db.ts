@@ -143,8 +143,8 @@ export class ReadModelDb {
   /**
    * Whether another process put another file at this path since this connection opened it (its
    * rebuild job's replaceWith: this connection is left on the replaced file, which nobody else
-   * reads): if so, the file at the path is opened in its place (true). One stat: for a poll, not for
-   * each event. A path with no file is a ReadModelsGoneError. Another file there that is not a
+   * reads): if so, the file at the path is opened in its place (true). One stat: a poll's, and the
+   * live projector's before each batch (not each event). A path with no file is a ReadModelsGoneError. Another file there that is not a
    * rebuild's is not opened (ReadModelsNotFollowedError, at each look, this connection staying on the
    * replaced file): one beside which this connection's own -wal is left (a swap removes it first:
    * SQLite would read that log's pages into the new file, and write them into it at a checkpoint), or

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getRuleSet, RULE_SET_NAMES, RULE_SETS, type RuleSet } from '@ledger/domain';
+import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
 
 /**
@@ -49,7 +49,7 @@ class Environment {
   @Matches(/\S/, { message: 'must be a file path (SQLite takes a blank name for a temporary database, gone at exit)' })
   LEDGER_READMODEL_PATH?: string;
 
-  @IsIn([...RULE_SET_NAMES, ...RULE_SETS.map((r) => `${r.id}@${r.version}`)], { message: `must be one of ${RULE_SET_NAMES.join(', ')} (the latest version), or id@version` })
+  @IsIn([...RULE_SET_CHOICES], { message: `must be one of ${RULE_SET_NAMES.join(', ')} (the latest version), or id@version` })
   LEDGER_RULE_SET = 'baseline';
 
   @IsOptional()

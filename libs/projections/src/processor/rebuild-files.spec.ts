@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { ReadModelDb } from '../read-model-db';
 import { openReadModels } from './projection-writer';
-import { putRebuiltInPlace, removeRebuildFile, replaceWhenFree } from './rebuild-files';
+import { ORPHANED_AFTER_MS, putRebuiltInPlace, removeOrphanedRebuilds, removeRebuildFile, replaceWhenFree } from './rebuild-files';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rebuild-files-'))));
@@ -59,5 +59,17 @@ describe('putRebuiltInPlace', () => {
     } finally {
       readModels.db.close();
     }
+  });
+});
+
+describe('removeOrphanedRebuilds', () => {
+  it("takes a file of pid 0 or 1 by its age alone (kill(0) and init always answer: such files were kept for ever, each as large as the read models; the final read of the fifteenth session)", () => {
+    const live = path.join(dir, 'readmodels.sqlite');
+    const old = (Date.now() - 2 * ORPHANED_AFTER_MS) / 1000;
+    const names = ['readmodels.sqlite.rebuild-1-1795783457501-1', 'readmodels.sqlite.rebuild-0-1795783457501-1', 'readmodels.sqlite.rebuild-1-1795783457502-1'];
+    for (const n of names) fs.writeFileSync(path.join(dir, n), 'x');
+    for (const n of names.slice(0, 2)) fs.utimesSync(path.join(dir, n), old, old);
+    expect(removeOrphanedRebuilds(live).sort()).toEqual(names.slice(0, 2).sort());
+    expect(fs.readdirSync(dir)).toEqual([names[2]]); // touched just now: kept
   });
 });

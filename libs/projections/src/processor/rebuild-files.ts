@@ -116,7 +116,8 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
   const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm, or its -journal
   for (const name of names) {
     const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length)) : null;
-    if (!m || (Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
+    // pid 0 and 1 say nothing (kill(0) signals this process's group; 1 is init, or a container's first process): their age alone decides.
+    if (!m || (Number(m[1]) > 1 && Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
     const base = m[2] ? name.slice(0, -m[2].length) : name;
     rebuilds.set(base, [...(rebuilds.get(base) ?? []), name]);
   }
