@@ -156,7 +156,7 @@ describe.each(WRITERS)('SQLite appends at the edges, %s', (_name, writer, groupC
   });
 });
 
-describe.each(WRITERS)('an append to a stream whose last revision was edited to no integer, %s', (_name, writer, groupCommit) => {
+describe.each(WRITERS)('an append to a stream whose last revision (the highest, as SQLite sorts them) was edited to no integer, %s', (_name, writer, groupCommit) => {
   it.each`
     edit     | stored    | kind
     ${"'abc'"} | ${"'abc'"} | ${'text'}
