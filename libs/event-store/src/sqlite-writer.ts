@@ -197,7 +197,7 @@ export type HeadStatement = Database.Statement<[string], { revision: unknown; po
  * A stream's last row, its revision and position (the writer's and streamRevision's one query). A revision an edit
  * made text or a blob sorts after every number, so it is this row, and refused; one made a real sorts among the
  * integers (0.5 between 0 and 1): only when it sorts last is it this row. A real edited lower is passed by here
- * (an append then chains to the highest integer revision) and found by verify as the stream's broken chain.
+ * (an append then chains to the highest integer revision), and verify names the edited event unreadable.
  */
 export function prepareHead(db: Database.Database): HeadStatement {
   return db.prepare('SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1');
