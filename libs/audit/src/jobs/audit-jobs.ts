@@ -14,9 +14,9 @@ import { whatIfPage, type AuditJobParams } from './work';
  * The young generation of a job's worker, in MB: twice V8's default of 48 (it is three times a
  * semi-space: this is what `--max-semi-space-size=32` gives a process). A rebuild makes short-lived
  * objects for every event (rows, parsed JSON, the hash chain's sorted copies, folded states); with
- * more room fewer of them are copied by a scavenge before they die (Benchmarks in the README: less
- * CPU for a rebuild, some MB more peak RSS; a verification gains nothing). Workers are reused
- * across kinds, so every job's has it.
+ * more room fewer of them are copied by a scavenge before they die (docs/performance-log.md, "The
+ * rebuild's CPU per event": less CPU for a rebuild, some MB more peak RSS; a verification gains
+ * nothing). Workers are reused across kinds, so every job's has it.
  */
 export const JOB_YOUNG_GENERATION_MB = 96;
 

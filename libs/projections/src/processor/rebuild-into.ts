@@ -10,7 +10,8 @@ import { openReadModels } from './projection-writer';
  * Events per transaction of a rebuild into a file of its own: the live projector's 1,000. Batches
  * of 4,000 gave no gain at 10^6 events (process CPU 0.78-1.28 of 1,000's over five alternating
  * rounds on a quiet machine, median 1.14) and cost the one-row-per-event ceiling twice its CPU
- * (the batch's events outlive more scavenges); see the README.
+ * (the batch's events outlive more scavenges); see docs/performance-log.md, "The rebuild holding
+ * its states".
  */
 export const REBUILD_BATCH = 1000;
 
@@ -21,7 +22,8 @@ export const REBUILD_BATCH = 1000;
  * next batches wrote again, each twice (the WAL, then the file). At 10^6 events on one thread,
  * 11% less of the rebuilding thread's CPU and 1.5 s less of the kernel's (three paired rounds;
  * ~1.5 points of it the keys' sort by insertion, which main has too); 64,000 gained nothing
- * more, nor did a page cache of 64 MB; see the README.
+ * more, nor did a page cache of 64 MB; see docs/performance-log.md, "The rebuild's commits shared,
+ * its journal in memory".
  */
 export const REBUILD_COMMIT = 16_000;
 
