@@ -232,14 +232,14 @@ describe('bad input and access', () => {
   });
 
   it.each`
-    case                      | encoding                | bytes                                                       | status
-    ${'a truncated gzip body'} | ${'gzip'}              | ${Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00])}        | ${400}
-    ${'an encoding list'}     | ${'identity, gzip, br'} | ${Buffer.from('{}')}                                        | ${415}
-  `('$case: $status naming the body (was a 500), and nothing is written', async ({ encoding, bytes, status }) => {
+    case                      | encoding                | bytes                                                       | status | error
+    ${'a truncated gzip body'} | ${'gzip'}              | ${Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00])}        | ${400} | ${'Bad Request'}
+    ${'an encoding list'}     | ${'identity, gzip, br'} | ${Buffer.from('{}')}                                        | ${415} | ${'Unsupported Media Type'}
+  `('$case: $status naming the body (was a 500), its error the reason phrase of the status, as in every other error (was the enum name: BAD_REQUEST), and nothing is written', async ({ encoding, bytes, status, error }) => {
     const head = await headPosition(t);
     const r = await t.as('intake').post('/service-requests').set('content-type', 'application/json').set('content-encoding', encoding).send(bytes);
     expect(r.status).toBe(status);
-    expect(r.body).toMatchObject({ statusCode: status, field: 'body', message: expect.stringMatching(/^body: /) });
+    expect(r.body).toMatchObject({ statusCode: status, error, field: 'body', message: expect.stringMatching(/^body: /) });
     expect(await headPosition(t)).toBe(head);
   });
 

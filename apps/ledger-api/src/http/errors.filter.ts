@@ -1,4 +1,5 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { JobsClosedError } from '@ledger/audit';
 import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
@@ -61,7 +62,7 @@ export class ErrorsFilter implements ExceptionFilter {
         return send(400, 'Bad Request', `body: malformed JSON (${String((body as { message?: unknown }).message)})`, { field: 'body' });
       }
       if (typeof body === 'object' && body) return void res.status(status).json(body);
-      return send(status, HttpStatus[status] ?? 'Error', String(body));
+      return send(status, STATUS_CODES[status] ?? 'Error', String(body));
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e?.type === 'entity.parse.failed') return send(400, 'Bad Request', `body: malformed JSON (${e.message})`, { field: 'body' });
@@ -72,7 +73,7 @@ export class ErrorsFilter implements ExceptionFilter {
     // body-parser's other refusals of what the client sent (a Content-Encoding it does not take, a body that does not decode): its 4xx, with its reason.
     const refused = err as { expose?: unknown; status?: unknown; message?: unknown };
     if (refused?.expose === true && typeof refused.status === 'number' && refused.status >= 400 && refused.status < 500) {
-      return send(refused.status, HttpStatus[refused.status] ?? 'Bad Request', `body: ${String(refused.message)}`, { field: 'body' });
+      return send(refused.status, STATUS_CODES[refused.status] ?? 'Bad Request', `body: ${String(refused.message)}`, { field: 'body' });
     }
     this.logger.error({ msg: err instanceof Error ? err.stack : String(err), correlationId });
     send(500, 'Internal Server Error', 'internal error (logged)');
