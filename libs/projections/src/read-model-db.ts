@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
 import { isBusy } from '@ledger/event-store/errors';
+import { sameInode } from '@ledger/event-store/sqlite-files';
 
 /** How long a connection waits on another's lock before SQLITE_BUSY (a CLI command beside an API, two APIs' projectors on one file). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -46,11 +47,6 @@ export class ReadModelsNotFollowedError extends Error {
   constructor(file: string, why: string, remedy: string) {
     super(`another file was put at ${file} in place of the read models, and is not opened: ${why}; this process goes on with the replaced file, deleted but open, and what it projects is lost: ${remedy}`);
   }
-}
-
-/** Whether two stats are of one file (its device and inode). */
-function sameFile(a: fs.BigIntStats | undefined, b: fs.BigIntStats): boolean {
-  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
 }
 
 /**
@@ -132,7 +128,7 @@ export class ReadModelDb {
   private noteWal(): void {
     if (this.openedWal || !this.opened) return;
     const wal = this.stat('-wal');
-    if (wal && sameFile(this.stat(), this.opened)) this.openedWal = wal;
+    if (wal && sameInode(this.stat(), this.opened)) this.openedWal = wal;
   }
 
   /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
@@ -154,11 +150,11 @@ export class ReadModelDb {
     if (!this.opened) return false; // ':memory:'
     const now = this.stat();
     if (!now) throw new ReadModelsGoneError(this.file);
-    if (sameFile(now, this.opened)) return (this.noteWal(), false);
-    if (this.openedWal && sameFile(this.stat('-wal'), this.openedWal)) {
+    if (sameInode(now, this.opened)) return (this.noteWal(), false);
+    if (this.openedWal && sameInode(this.stat('-wal'), this.openedWal)) {
       // A swap's rename comes a moment before its removal of the log: refused only when the pair is still there at the next look
       // (found in review, 2026-11-27: 8 looks of 200 swaps refused in that moment, the message's remedy then removing a log in use).
-      if (!sameFile(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
+      if (!sameInode(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
       // Closing leaves it (SQLite neither checkpoints nor removes the log of a file moved away): a restart would open the file through it.
       throw new ReadModelsNotFollowedError(
         this.file,

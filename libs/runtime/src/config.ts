@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
+import { sameInode, SQLITE_SIDE_FILES } from '@ledger/event-store/sqlite-files';
 
 /**
  * The ledger's one configuration: every environment variable the API and the CLI read, read once
@@ -219,15 +220,11 @@ function isSqliteOrAbsent(file: string): boolean {
   }
 }
 
-/** A SQLite database's file, and those SQLite keeps beside it under its name. */
-const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
-
 /** Whether two paths name one file: the same path once resolved, or (both there) the same inode, through a link. */
 function sameFile(a: string, b: string): boolean {
   if (canonical(a) === canonical(b)) return true;
   try {
-    const [x, y] = [fs.statSync(a, { bigint: true }), fs.statSync(b, { bigint: true })]; // 64-bit inode numbers whole (XFS, btrfs, NFS)
-    return x.dev === y.dev && x.ino === y.ino;
+    return sameInode(fs.statSync(a, { bigint: true }), fs.statSync(b, { bigint: true }));
   } catch {
     return false; // one is not there yet: a new file of its own
   }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SQLITE_SIDE_FILES } from '@ledger/event-store/sqlite-files';
 import { ReadModelsBusyError, ReadModelsGoneError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
@@ -34,7 +35,7 @@ export function rebuildFileBeside(readModelsFile: string): string {
  * by a rebuild stopped early). Until 2026-11-27 (fifteenth session) the list was written out three times, without -journal.
  */
 export function removeRebuildFile(file: string): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+  for (const suffix of SQLITE_SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });
 }
 
 /**
