@@ -549,7 +549,7 @@ describe('SqliteEventStore specifics', () => {
     await makeDamagedStore(file, undefined, { root: 'events' });
     const store = new SqliteEventStore(file);
     try {
-      const damaged = (what: string) => new StoreDamagedError(undefined, 'database disk image is malformed', what);
+      const damaged = (what: string) => new StoreDamagedError(undefined, 'database disk image is malformed', { what });
       await expect(store.headPosition()).rejects.toThrow(damaged("the log's head position could not be read"));
       expect(() => store.eventIdAt(5n)).toThrow(damaged('the event at position 5 could not be looked up'));
       expect(() => store.changesSince(undefined, 10)).toThrow(damaged("the log's changes could not be read"));
@@ -560,7 +560,7 @@ describe('SqliteEventStore specifics', () => {
     await makeDamagedStore(index, undefined, { root: 'sqlite_autoindex_events_1' }); // the index on (stream, revision)
     const byStream = new SqliteEventStore(index);
     try {
-      await expect(byStream.streamRevision('d')).rejects.toThrow(new StoreDamagedError(undefined, 'database disk image is malformed', "stream 'd''s last revision could not be read"));
+      await expect(byStream.streamRevision('d')).rejects.toThrow(new StoreDamagedError(undefined, 'database disk image is malformed', { what: "stream 'd''s last revision could not be read" }));
     } finally {
       await byStream.dispose();
     }

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
-import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
+import { AppendTooLargeError, InvalidStoreArgumentError, isDamaged, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
 import { keyTwiceInStored } from './hash-chain';
 import {
   MAX_APPEND_BYTES,
@@ -513,7 +513,7 @@ export class SqliteEventStore implements EventStore {
         stream === undefined && !backwards
           ? undefined
           : `${stream === undefined ? 'the log read backwards' : `stream '${stream}'`} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`;
-      if (err === undefined || err instanceof ScanEndedShort) return new StoreDamagedError(last, err?.message ?? UNSOUND_ROW, what, false);
+      if (err === undefined || err instanceof ScanEndedShort) return new StoreDamagedError(last, err?.message ?? UNSOUND_ROW, { what, fromSqlite: false });
       return StoreDamagedError.of(err, last, what);
     };
     const after = (row: R) => {
@@ -548,7 +548,7 @@ export class SqliteEventStore implements EventStore {
         const rows = page(cursor!, limit);
         return { rows, sound: soundRows(rows) };
       } catch (err) {
-        if (!(damaged(err, cursor!) instanceof StoreDamagedError)) throw err; // not damage (a reader's own error, a lock): not kept
+        if (!isDamaged(err) && !(err instanceof ScanEndedShort)) throw err; // not damage (a reader's own error, a lock): not kept
         // damage, SQLite's or a bounded scan's early end (ScanEndedShort): shorter LIMITs find the rows before it
         return { err };
       }
