@@ -85,7 +85,7 @@ export class ReadModelDb {
    */
   install(sets: readonly TableSet[], projected: () => boolean): void {
     this.parts = { sets, projected };
-    const fresh = sets.filter((s) => s.tables.every((t) => !this.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(t)));
+    const fresh = sets.filter((s) => s.tables.every((t) => !hasTable(this.db, t)));
     for (const s of sets) {
       this.db.exec(s.schema);
       s.upgrade?.(this.db);
@@ -166,7 +166,7 @@ export class ReadModelDb {
     try {
       // Without waiting on a lock (busy_timeout would hold this event loop up to 5 s): a file locked now is looked at again at the next look.
       next = new Database(this.file, { timeout: 0 });
-      const held = next.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'").get(); // not SQLite's: "file is not a database"
+      const held = hasTable(next, 'checkpoint'); // not SQLite's: "file is not a database"
       // Every read-model file has its checkpoint (a rebuild's first write); one of another program, a table of a like name (users) at most.
       if (this.parts && !held) throw new Error('a SQLite file without their checkpoint table');
     } catch (err) {
@@ -182,6 +182,22 @@ export class ReadModelDb {
   /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
   noWait<T>(work: () => T): T {
     return this.waitAtMost(0, work);
+  }
+
+  /**
+   * Runs `work` on this connection without waiting on another connection's lock, as noWait, and
+   * answers false when that lock is held (SQLITE_BUSY: `work` not done, for a later open to do);
+   * true when it ran. For what an open does that can wait (until 2026-11-27, sixteenth session, the
+   * try and the catch were written out at each).
+   */
+  unlessBusy(work: () => void): boolean {
+    try {
+      this.noWait(work);
+      return true;
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      return false;
+    }
   }
 
   /** Runs `work` on this connection waiting at most `ms` on another connection's lock (SQLITE_BUSY past it), not the 5 s it waits otherwise. */
@@ -280,13 +296,14 @@ export class ReadModelDb {
     const missing = queryIndexesOf(this.parts?.sets ?? []).filter(({ name }) => !has.get(name));
     if (missing.length === 0) return;
     const make = () => void this.db.exec(missing.map(({ sql }) => `${sql};`).join('\n'));
-    if (wait) return make();
-    try {
-      this.noWait(make);
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-    }
+    if (wait) make();
+    else this.unlessBusy(make);
   }
+}
+
+/** Whether the file `db` is open on holds a table of that name. */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
-import type { ReadModelDb } from '../read-model-db';
+import { hasTable, type ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
@@ -36,7 +36,7 @@ export class AuditJobQueries {
     const now = new Database(this.rm.file, { readonly: true, fileMustExist: true, timeout: 5000 });
     try {
       // A file made by code before the table (an older API's rebuild beside this one) was not built by a job that names itself.
-      if (!now.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rebuilt_by'").get()) return undefined;
+      if (!hasTable(now, 'rebuilt_by')) return undefined;
       return (now.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
     } finally {
       now.close();
