@@ -4,6 +4,10 @@ import { hasTable, type ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
+  private readonly stmts = this.rm.statements((db) => ({
+    lastSucceeded: db.prepare<[string], { position: string; data: string }>(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`),
+  }));
+
   constructor(private readonly rm: ReadModelDb) {}
 
   /** Newest first, paged by `before` (an ord from the previous page's `next`). */
@@ -18,9 +22,7 @@ export class AuditJobQueries {
 
   /** The newest job of `kind` that ran to its end (succeeded), however many ended otherwise after it; undefined when none did. */
   lastSucceeded(kind: string): (AuditJobRecordedV1 & { position: string }) | undefined {
-    const row = this.rm.db
-      .prepare(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`)
-      .get(kind) as { position: string; data: string } | undefined;
+    const row = this.stmts().lastSucceeded.get(kind);
     return row && { ...(JSON.parse(row.data) as AuditJobRecordedV1), position: row.position };
   }
 
