@@ -100,7 +100,7 @@ describe('the end of a rebuild job', () => {
       reader.prepare('SELECT * FROM t').all(); // a read transaction open on the live file
       setTimeout(() => reader.exec('COMMIT'), 300);
       const ledger = { recordAuditJob: async () => undefined } as unknown as Ledger;
-      const projector = { stop: async () => undefined, notOfStore: async () => undefined, start: () => undefined } as unknown as Projector;
+      const projector = { stop: async () => undefined, notOfStore: async () => undefined, followReplaced: () => readModels.followReplaced(), start: () => undefined } as unknown as Projector;
       const job: AuditJob = {
         ...{ id: 'j2', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: false },
         ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
@@ -124,7 +124,7 @@ describe('the end of a rebuild job', () => {
       const recorded: unknown[] = [];
       const ledger = { recordAuditJob: async (job: unknown) => recorded.push(job) } as unknown as Ledger;
       let started = 0;
-      const projector = { stop: async () => undefined, notOfStore: async () => undefined, start: () => started++ } as unknown as Projector;
+      const projector = { stop: async () => undefined, notOfStore: async () => undefined, followReplaced: () => readModels.followReplaced(), start: () => started++ } as unknown as Projector;
       const file = path.join(dir, 'readmodels.sqlite.rebuild-1');
       const job: AuditJob = {
         ...{ id: 'j1', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: true },
