@@ -26,7 +26,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         const total = Number((await l.store.headPosition()) ?? 0n);
         const started = Date.now();
         const onProgress = (done: number) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined);
-        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l.store, l.readModels, l.projector, onProgress, (line) => o.err(line));
+        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l, onProgress, (line) => o.err(line));
         bar.done();
         // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild cleared that trace, so it says so.
         if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
@@ -89,23 +89,36 @@ export function operateCommands(program: Command, { env, o, command, run, print 
 
 }
 
+/** How long `ledger rebuild` stopped by a signal waits for its store's and read models' connections to close before it exits: a close that hangs does not hold the exit. */
+const CLOSE_ON_SIGNAL_MS = 2000;
+
 /**
  * Rebuilds the read models as a rebuild job does (rebuildInto: a file of their own beside them, in
  * bulk, its query indexes made at the end) and puts that file in their place (putRebuiltInPlace): an
  * API beside it goes on serving and projecting into the live file meanwhile, and follows the swap
  * (ReadModelDb.followReplaced). A rebuild that fails, or whose swap is refused, leaves the read
  * models as they were and its file removed, and so does one stopped by SIGINT or SIGTERM (exit 130,
- * 143); one killed otherwise leaves its file for the next rebuild or an API's start to remove
+ * 143, once the store's and read models' connections are closed, or CLOSE_ON_SIGNAL_MS has passed);
+ * one killed otherwise leaves its file for the next rebuild or an API's start to remove
  * (removeOrphanedRebuilds, as a job's), said on stderr. Answers the events rebuilt, and what the read models it replaced were when not of the store's log.
  */
-async function rebuildBeside(store: EventStore, readModels: ReadModelDb, projector: Projector, onProgress: (applied: number) => void, say: (line: string) => void): Promise<Rebuilt> {
+async function rebuildBeside(
+  { store, readModels, projector, close }: { store: EventStore; readModels: ReadModelDb; projector: Projector; close: () => Promise<void> },
+  onProgress: (applied: number) => void,
+  say: (line: string) => void,
+): Promise<Rebuilt> {
   const removed = removeOrphanedRebuilds(readModels.file);
   if (removed.length > 0) say(`ledger: removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}\n`); // as an API logs it
   const file = rebuildFileBeside(readModels.file);
-  // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on).
+  let stopping = false;
+  // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on),
+  // and the connections are closed, each file's -wal checkpointed and removed as at any other end (until 2026-11-27, sixteenth session, left beside them).
   const stopped = (signal: NodeJS.Signals) => {
+    stopping = true;
     removeRebuildFile(file);
-    process.exit(signal === 'SIGINT' ? 130 : 143); // 128 + the signal, as a shell reports a command it stopped
+    const code = signal === 'SIGINT' ? 130 : 143; // 128 + the signal, as a shell reports a command it stopped
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_ON_SIGNAL_MS));
+    void Promise.race([close().catch(() => undefined), bound]).then(() => process.exit(code));
   };
   process.once('SIGINT', stopped);
   process.once('SIGTERM', stopped);
@@ -113,6 +126,8 @@ async function rebuildBeside(store: EventStore, readModels: ReadModelDb, project
     const { events } = await rebuildInto(store, file, onProgress);
     return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
   } catch (err) {
+    // Stopped: the rebuild fails as its connections close under it, and is not said; the handler exits.
+    if (stopping) await new Promise<never>(() => undefined);
     // Said as where and how much room it needs (until 2026-11-27, "unexpected error: database or disk is full").
     throw isFull(err) ? new RebuildOutOfSpaceError(readModels.file, err) : err;
   } finally {
