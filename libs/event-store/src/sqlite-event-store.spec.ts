@@ -122,6 +122,22 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it("a page's error that is not damage (a reader's own, a lock) fails the read as it is: not taken for damage", async () => {
+    const store = new SqliteEventStore(path.join(dir, 'only-throws.sqlite'));
+    try {
+      await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 } }]);
+      const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      for (const err of [new Error('x'), busy]) {
+        const read = async () => {
+          for await (const _ of store.readAll({ only: () => { throw err; } }));
+        };
+        await expect(read()).rejects.toBe(err);
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too; a stream read, too', async () => {
     const file = path.join(dir, 'no-metadata.sqlite');
     const store = new SqliteEventStore(file);
