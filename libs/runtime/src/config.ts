@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
-import { sameInode, SQLITE_SIDE_FILES } from '@ledger/event-store/sqlite-files';
+import { sameInode, SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 
 /**
  * The ledger's one configuration: every environment variable the API and the CLI read, read once
@@ -175,7 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
   if (e.LEDGER_STORE === 'sqlite' && e.LEDGER_SQLITE_PATH !== ':memory:' && readModelPath !== ':memory:' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
     // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
-    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its -wal, -shm or -journal): the read models need a file of their own`, readModelPath);
+    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its ${SQLITE_SIDE_SUFFIXES.join(', ').replace(/, ([^,]*)$/, ' or $1')}): the read models need a file of their own`, readModelPath);
   }
   for (const [variable, file] of [...(e.LEDGER_STORE === 'sqlite' ? [['LEDGER_SQLITE_PATH', e.LEDGER_SQLITE_PATH]] : []), ['LEDGER_READMODEL_PATH', readModelPath]] as const) {
     if (!isSqliteOrAbsent(file)) throw new ConfigError(variable, 'names a file that is not a SQLite database (nothing was opened or written)', file);

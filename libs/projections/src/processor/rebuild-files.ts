@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SQLITE_SIDE_FILES } from '@ledger/event-store/sqlite-files';
+import { SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 import { ReadModelsBusyError, ReadModelsGoneError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
@@ -93,6 +93,9 @@ export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick
 /** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
 export const ORPHANED_AFTER_MS = 5 * 60_000;
 
+/** A rebuild file's name after `<read models>.rebuild-`: its pid, its time, a count, and a side file's suffix (SQLITE_SIDE_SUFFIXES). */
+const REBUILD_NAME = new RegExp(`^(\\d+)-\\d{13,}(?:-\\d+)?(${SQLITE_SIDE_SUFFIXES.join('|')})?$`);
+
 /**
  * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
  * with its -wal and -shm, or a -journal: SQLite's rollback journal, which a rebuild killed early left in a test of
@@ -116,7 +119,7 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
   }
   const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm, or its -journal
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? REBUILD_NAME.exec(name.slice(prefix.length)) : null;
     // pid 0 and 1 say nothing (kill(0) signals this process's group; 1 is init, or a container's first process): their age alone decides.
     if (!m || (Number(m[1]) > 1 && Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
     const base = m[2] ? name.slice(0, -m[2].length) : name;
