@@ -134,6 +134,38 @@ describe('opening read models that another connection is writing (a `ledger rebu
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("drops no old meter-point index while the lock is held: the file opens with it, and a later open drops it and makes the new one (until 2026-11-27, sixteenth session, such a file failed to open beside the lock, SQLITE_BUSY after 5 s)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
+    const file = path.join(dir, 'rm.sqlite');
+    const sql = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'devices_mpxn'").pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      openReadModels(file).db.close();
+      const older = new Database(file);
+      older.exec('DROP INDEX devices_mpxn; CREATE INDEX devices_mpxn ON devices (mpxn)'); // as code made before it held the device id left the file
+      older.close();
+      const rebuild = new Database(file);
+      rebuild.pragma('busy_timeout = 0');
+      rebuild.exec('BEGIN IMMEDIATE');
+      try {
+        openReadModels(file).db.close();
+        expect(sql()).toBe('CREATE INDEX devices_mpxn ON devices (mpxn)');
+      } finally {
+        rebuild.exec('ROLLBACK');
+        rebuild.close();
+      }
+      openReadModels(file).db.close();
+      expect(sql()).toBe('CREATE INDEX devices_mpxn ON devices (mpxn, device_id)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("following another process's swap of the read-model file (followReplaced)", () => {

@@ -185,18 +185,16 @@ export class ReadModelDb {
   }
 
   /**
-   * Runs `work` on this connection without waiting on another connection's lock, as noWait, and
-   * answers false when that lock is held (SQLITE_BUSY: `work` not done, for a later open to do);
-   * true when it ran. For what an open does that can wait (until 2026-11-27, sixteenth session, the
-   * try and the catch were written out at each).
+   * Runs `work` on this connection without waiting on another connection's lock, as noWait; when
+   * that lock is held (SQLITE_BUSY) `work` is not done, for a later open to do. For what an open
+   * does that can wait: the query indexes it makes, an old index it drops (until 2026-11-27,
+   * sixteenth session, the try and the catch were written out at each).
    */
-  unlessBusy(work: () => void): boolean {
+  unlessBusy(work: () => void): void {
     try {
       this.noWait(work);
-      return true;
     } catch (err) {
       if (!isBusy(err)) throw err;
-      return false;
     }
   }
 
