@@ -166,9 +166,9 @@ export class AppModule {
         { provide: InstanceLeases, inject: [ReadModelDb], useFactory: (readModels: ReadModelDb) => new InstanceLeases(readModels.file) },
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb, InstanceLeases],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb, leases: InstanceLeases) =>
-            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onQueued: JobService.onQueued(ledger, (id) => leases.startJob(id)), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m), (id) => leases.endJob(id)) }),
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, InstanceLeases],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, leases: InstanceLeases) =>
+            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onQueued: JobService.onQueued(ledger, (id) => leases.startJob(id)), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, (m) => logger.warn(m), (id) => leases.endJob(id)) }),
         },
         JobService,
         RemoveOrphanedRebuilds,

@@ -238,14 +238,14 @@ export class JobService implements BeforeApplicationShutdown {
    * job is recorded in the store. `leaseLost` (InstanceLeases.endJob): the lease the job started
    * under when another API claimed it (this one paused), which recorded the job interrupted.
    */
-  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
+  static onEnded(ledger: Ledger, projector: Projector, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
     return async (job: AuditJob, refused?: unknown) => {
       const lost = leaseLost(job.id);
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
           // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap cleared that trace, so the job says so.
-          const replaced = await putRebuiltInPlace(readModels, projector, (job.result as { file: string }).file);
+          const replaced = await putRebuiltInPlace(projector, (job.result as { file: string }).file);
           if (replaced) {
             job.result = { ...(job.result as object), replaced };
             warn(`rebuild job ${job.id}: ${replaced.warning}`);

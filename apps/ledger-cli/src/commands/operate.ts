@@ -124,7 +124,7 @@ async function rebuildBeside(
   process.once('SIGTERM', stopped);
   try {
     const { events } = await rebuildInto(store, file, onProgress);
-    return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
+    return { events, replaced: await putRebuiltInPlace(projector, file) };
   } catch (err) {
     // Stopped: the rebuild fails as its connections close under it, and is not said; the handler exits.
     if (stopping) await new Promise<never>(() => undefined);

@@ -63,16 +63,17 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
 }
 
 /**
- * Puts a finished rebuild's file in place of the live read models: what `ledger rebuild` and a rebuild job's end both do
- * (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
- * (Projector.followReplaced, of `readModels`), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * Puts a finished rebuild's file in place of the live read models, the projector's (its writer's db: until 2026-11-27,
+ * sixteenth session, they were passed beside it, two objects that had to be of one file): what `ledger rebuild` and a
+ * rebuild job's end both do (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
+ * (Projector.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
  * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
  * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
  * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
  * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid). Anything failing on
  * the way removes `built` and leaves the read models as they were.
  */
-export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick<Projector, 'notOfStore' | 'followReplaced'>, built: string): Promise<ReplacedNotOfStore | undefined> {
+export async function putRebuiltInPlace(projector: Pick<Projector, 'notOfStore' | 'followReplaced' | 'writer'>, built: string): Promise<ReplacedNotOfStore | undefined> {
   try {
     try {
       projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
@@ -82,7 +83,7 @@ export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick
       if (!(err instanceof ReadModelsGoneError)) throw err;
     }
     const notOfStore = await projector.notOfStore();
-    await replaceWhenFree(readModels, built);
+    await replaceWhenFree(projector.writer.db, built);
     return notOfStore && replacedNotOfStore(notOfStore);
   } catch (err) {
     removeRebuildFile(built);

@@ -230,7 +230,7 @@ describe('a read-model file kept by two projectors at once', () => {
     const mine = open('readmodels-mine.sqlite');
     mine.applyBatch(events, { after: undefined });
     mine.db.closeCheckpointed();
-    await putRebuiltInPlace(a.db, projector, path.join(dir, 'readmodels-mine.sqlite'));
+    await putRebuiltInPlace(projector, path.join(dir, 'readmodels-mine.sqlite'));
     expect(projector.replaced).toEqual({ at: expect.any(String), checkpoint: events[29].position.toString() });
     expect(replaced).toEqual([[path.join(dir, 'readmodels.sqlite'), events[29].position]]);
     expect(a.dump()).toEqual(alone); // and its own rebuild is what the path holds
