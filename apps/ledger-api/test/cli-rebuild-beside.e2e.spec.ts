@@ -146,6 +146,29 @@ it('`ledger rebuild` stopped by SIGINT whose store does not close (a close that 
   }
 }, 120_000);
 
+it('`ledger rebuild` stopped by SIGINT while it opens the store and read models closes them once open and exits 130 (until 2026-11-27, sixteenth session, killed by the signal, -wal and -shm left beside both files)', async () => {
+  // The built CLI, which signals itself as it opens the read models: the Ctrl-C comes while the opens run, before the rebuild begins.
+  const preload = path.join(dir, 'signal-in-open.js');
+  const dist = path.join(__dirname, '..', '..', '..', 'dist', 'libs', 'projections', 'src', 'read-model-db.js');
+  fs.writeFileSync(
+    preload,
+    `require(${JSON.stringify(path.join(path.dirname(bin), 'register-paths.js'))});\nconst { ReadModelDb } = require(${JSON.stringify(dist)});\nconst install = ReadModelDb.prototype.install;\nReadModelDb.prototype.install = function (...args) { process.kill(process.pid, 'SIGINT'); return install.apply(this, args); };\n`,
+  );
+  const before = dumpOf(readModelFile);
+  try {
+    const cli = spawn(process.execPath, ['--require', preload, bin, 'rebuild'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    cli.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => cli.on('exit', (code, signal) => setImmediate(() => resolve([code, signal]))));
+    expect([await exited, err]).toEqual([[130, null], '']);
+    expect(sideFiles()).toEqual([]);
+    expect(rebuildFiles()).toEqual([]);
+    expect(dumpOf(readModelFile)).toEqual(before);
+  } finally {
+    fs.rmSync(preload, { force: true });
+  }
+}, 120_000);
+
 it('`ledger rebuild` on a full disk says where and how much room it needs (exit 3), removes its file and leaves the read models as they were', async () => {
   // The built CLI, whose rebuild finds its file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
   const preload = path.join(dir, 'full-disk.js');
