@@ -4,8 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { AuditJobs, type AuditJob, type AuditJobParams } from '@ledger/audit';
-import { DomainError, FactReusedError } from '@ledger/domain';
+import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsGoneError, ReadModelsNotFollowedError, ReadModelsNotOfStoreError, removeOrphanedRebuilds } from '@ledger/projections';
@@ -18,7 +17,7 @@ import { CommandsController } from './http/commands.controller';
 import { HttpDrain } from './http/drain';
 import { ErrorsFilter } from './http/errors.filter';
 import { InstanceLeases, LEASE_HEARTBEAT_MS, LEASE_STALE_MS, recordStaleLeases } from './http/instance-leases';
-import { INTERRUPTED, JobsController, JobService, NEVER_STARTED, SWAPPED_IN } from './http/jobs.controller';
+import { JobsController, JobService, recordInterrupted } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
 import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
@@ -34,7 +33,7 @@ class StartProjector implements OnApplicationBootstrap {
 /**
  * This process's instance lease (InstanceLeases), renewed every LEASE_HEARTBEAT_MS; at start and
  * at each renewal, the leases of processes that stopped are claimed and their unended jobs
- * recorded as interrupted (recordInterrupted), in the background. At shutdown, once
+ * recorded as interrupted (recordInterrupted, with the jobs' code), in the background. At shutdown, once
  * the jobs have ended (JobService closes them before), the lease is closed.
  */
 @Injectable()
@@ -81,71 +80,13 @@ class RecordInterruptedJobs implements OnApplicationBootstrap, OnApplicationShut
     return recordStaleLeases(
       this.leases,
       async (instance) => {
-        const jobs = await this.recordInterrupted(instance);
+        const jobs = await recordInterrupted({ store: this.store, projector: this.projector, queries: this.queries, ledger: this.ledger, jobs: this.jobs }, instance);
         if (jobs === undefined) return false;
         if (jobs.length > 0) this.log.warn(`recorded as interrupted, started or queued by an API that stopped before they ended: ${jobs.map((j) => `${j.kind} ${j.id}${j.startedAt === null ? ' (never started)' : ''}`).join(', ')}`);
         return true;
       },
       () => this.closed,
     );
-  }
-
-  /**
-   * The jobs `instance` started, or accepted into its queue, and never ended, once its lease is
-   * claimed (its process was killed, or the machine stopped, while they ran or waited:
-   * InstanceLeases), are recorded as `interrupted` (one that never started: `startedAt` null, error
-   * NEVER_STARTED; a rebuild whose read models were swapped in: SWAPPED_IN), and shown with this
-   * process's jobs. Once the read models hold the store's head as it is now (every start and end
-   * that process recorded). One listed as never started whose start is recorded before its end
-   * (that process resumed from a pause and started it: the end is refused, naming startedAt) is read
-   * again: recorded with its start if it started under `instance`, left alone if under another
-   * lease. Answers them; undefined when the read models could not catch up (the jobs closed, the
-   * projector halted): nothing (more) recorded, the lease kept for the next sweep.
-   */
-  private async recordInterrupted(instance: string): Promise<AuditJob[] | undefined> {
-    const head = await this.store.headPosition();
-    while (head !== undefined && !(await this.projector.waitFor(head, 60_000))) {
-      if (this.jobs.isClosed || this.projector.halted) return undefined;
-    }
-    const interrupted: AuditJob[] = [];
-    let startedMeanwhile = false;
-    for (const start of this.queries.unended(instance)) {
-      if (this.jobs.get(start.jobId)) continue; // this process's own (its ids are new)
-      // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
-      const swappedIn = start.kind === 'rebuild' && typeof start.params.file === 'string' && start.params.file === this.queries.rebuiltBy();
-      const startedAt = 'startedAt' in start ? start.startedAt : null; // an acceptance has none: it never started
-      const job: AuditJob = {
-        id: start.jobId,
-        kind: start.kind,
-        params: start.params as AuditJobParams,
-        state: 'interrupted',
-        requestedBy: start.requestedBy,
-        record: true,
-        requestedAt: start.requestedAt,
-        startedAt,
-        endedAt: new Date().toISOString(),
-        progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
-        error: swappedIn ? SWAPPED_IN : startedAt !== null ? INTERRUPTED : NEVER_STARTED,
-      };
-      try {
-        await this.ledger.recordAuditJob(
-          { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: swappedIn ? { swappedIn: true } : {}, error: job.error! },
-          { actor: 'api:startup' },
-        );
-      } catch (err) {
-        if (err instanceof FactReusedError) this.log.warn(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
-        else if (err instanceof DomainError && err.field === 'startedAt') startedMeanwhile = true;
-        else throw err;
-        continue;
-      }
-      this.jobs.adopt(job);
-      interrupted.push(job);
-    }
-    if (!startedMeanwhile) return interrupted;
-    // Listed as never started, started since (the API that queued it, resumed from a pause): read again, and record it as
-    // any started job of this lease, or leave it when it started under another (that API's new lease: it records its end).
-    const again = await this.recordInterrupted(instance);
-    return again && [...interrupted, ...again];
   }
 }
 
@@ -225,9 +166,9 @@ export class AppModule {
         { provide: InstanceLeases, inject: [ReadModelDb], useFactory: (readModels: ReadModelDb) => new InstanceLeases(readModels.file) },
         {
           provide: AuditJobs,
-          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, ReadModelDb, InstanceLeases],
-          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, readModels: ReadModelDb, leases: InstanceLeases) =>
-            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onQueued: JobService.onQueued(ledger, (id) => leases.startJob(id)), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, readModels, (m) => logger.warn(m), (id) => leases.endJob(id)) }),
+          inject: [EVENT_STORE, LEDGER_CONFIG, Ledger, Projector, InstanceLeases],
+          useFactory: (store: EventStore, c: LedgerConfig, ledger: Ledger, projector: Projector, leases: InstanceLeases) =>
+            new AuditJobs({ store: storeConfigOf(store, c), maxRunning: c.jobsMaxRunning, whatIfThreads: c.whatIfThreads, nice: c.jobsNice, worker: options.jobWorker ?? jobWorker(), onQueued: JobService.onQueued(ledger, (id) => leases.startJob(id)), onStarted: JobService.onStarted(ledger, (id) => leases.startJob(id)), onEnded: JobService.onEnded(ledger, projector, (m) => logger.warn(m), (id) => leases.endJob(id)) }),
         },
         JobService,
         RemoveOrphanedRebuilds,

@@ -580,7 +580,7 @@ describe('a store whose file has a damaged page', () => {
       await makeDamagedStore(file, undefined, { root: 'events' });
       const store = new SqliteEventStore(file);
       try {
-        const damaged = new StoreDamagedError(undefined, 'database disk image is malformed', "the log's head position could not be read");
+        const damaged = new StoreDamagedError(undefined, 'database disk image is malformed', { what: "the log's head position could not be read" });
         await expect(verifyStore(store)).rejects.toThrow(damaged);
         await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
         await expect(digestAt(store)).rejects.toThrow(damaged);

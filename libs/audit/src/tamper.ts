@@ -217,7 +217,7 @@ async function* readAllNamingUnreadable(store: EventStore, unreadable: Listed<Ve
  */
 function readThrough(store: EventStore, at: bigint, last: bigint | undefined): void {
   if (at > (last ?? 0n) && store.eventIdAt?.(at) !== undefined)
-    throw new StoreDamagedError(last, `SQLite's read of the log ended ${last === undefined ? 'before its first event' : `at position ${last}`} with no error, but the store holds an event at position ${at}`, undefined, false);
+    throw new StoreDamagedError(last, `SQLite's read of the log ended ${last === undefined ? 'before its first event' : `at position ${last}`} with no error, but the store holds an event at position ${at}`, { fromSqlite: false });
 }
 
 export interface Digest {

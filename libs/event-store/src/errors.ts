@@ -95,6 +95,12 @@ export function isFull(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'SQLITE_FULL';
 }
 
+/** SQLite's SQLITE_CORRUPT (and its extended codes: _INDEX, _SEQUENCE, _VTAB) or SQLITE_NOTADB: a damaged file (StoreDamagedError.of). */
+export function isDamaged(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}
+
 /**
  * A SQLite store's subscription found another event, or none, at the position of the event it last
  * delivered (or was started after: `fromEvent`): the log it follows was rewritten under it (rows
@@ -146,18 +152,21 @@ export class StoreDamagedError extends Error {
     /** The last position read before the damage, or undefined when none was. */
     readonly after: bigint | undefined,
     readonly reason: string,
-    /** What could not be read, where it is not the log read forward (a stream's events, the log read backwards). */
-    what?: string,
-    /** Whether `reason` is SQLite's error message (else the ledger's: what SQLite gave without an error). */
-    sqlite = true,
+    {
+      what,
+      fromSqlite = true,
+    }: {
+      /** What could not be read, where it is not the log read forward (a stream's events, the log read backwards). */
+      what?: string;
+      /** Whether `reason` is SQLite's error message (else the ledger's: what SQLite gave without an error). */
+      fromSqlite?: boolean;
+    } = {},
   ) {
-    super(`the store's file is damaged: ${what ?? `the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`}`} (${sqlite ? 'SQLite: ' : ''}${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
+    super(`the store's file is damaged: ${what ?? `the log could not be read ${after === undefined ? 'from its start' : `past position ${after}`}`} (${fromSqlite ? 'SQLite: ' : ''}${reason}); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`);
   }
 
-  /** `err` as a StoreDamagedError when it is SQLite's for a damaged file; else `err`. */
+  /** `err` as a StoreDamagedError when it is SQLite's for a damaged file (isDamaged); else `err`. */
   static of(err: unknown, after: bigint | undefined, what?: string): unknown {
-    const code = (err as { code?: unknown } | undefined)?.code;
-    // better-sqlite3 gives extended result codes: SQLITE_CORRUPT_INDEX, _SEQUENCE, _VTAB are damage too.
-    return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') ? new StoreDamagedError(after, (err as Error).message, what) : err;
+    return isDamaged(err) ? new StoreDamagedError(after, (err as Error).message, { what }) : err;
   }
 }

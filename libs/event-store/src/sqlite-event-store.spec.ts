@@ -122,6 +122,22 @@ describe('SqliteEventStore specifics', () => {
     await store.dispose();
   });
 
+  it("a page's error that is not damage (a reader's own, a lock) fails the read as it is: not taken for damage", async () => {
+    const store = new SqliteEventStore(path.join(dir, 'only-throws.sqlite'));
+    try {
+      await store.appendToStream('a', [{ id: id(1), type: 'T', data: { n: 1 } }]);
+      const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      for (const err of [new Error('x'), busy]) {
+        const read = async () => {
+          for await (const _ of store.readAll({ only: () => { throw err; } }));
+        };
+        await expect(read()).rejects.toBe(err);
+      }
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it('metadata: false: the metadata is neither fetched nor parsed (one that does not parse stops nothing); with only, too; a stream read, too', async () => {
     const file = path.join(dir, 'no-metadata.sqlite');
     const store = new SqliteEventStore(file);
@@ -549,7 +565,7 @@ describe('SqliteEventStore specifics', () => {
     await makeDamagedStore(file, undefined, { root: 'events' });
     const store = new SqliteEventStore(file);
     try {
-      const damaged = (what: string) => new StoreDamagedError(undefined, 'database disk image is malformed', what);
+      const damaged = (what: string) => new StoreDamagedError(undefined, 'database disk image is malformed', { what });
       await expect(store.headPosition()).rejects.toThrow(damaged("the log's head position could not be read"));
       expect(() => store.eventIdAt(5n)).toThrow(damaged('the event at position 5 could not be looked up'));
       expect(() => store.changesSince(undefined, 10)).toThrow(damaged("the log's changes could not be read"));
@@ -560,7 +576,7 @@ describe('SqliteEventStore specifics', () => {
     await makeDamagedStore(index, undefined, { root: 'sqlite_autoindex_events_1' }); // the index on (stream, revision)
     const byStream = new SqliteEventStore(index);
     try {
-      await expect(byStream.streamRevision('d')).rejects.toThrow(new StoreDamagedError(undefined, 'database disk image is malformed', "stream 'd''s last revision could not be read"));
+      await expect(byStream.streamRevision('d')).rejects.toThrow(new StoreDamagedError(undefined, 'database disk image is malformed', { what: "stream 'd''s last revision could not be read" }));
     } finally {
       await byStream.dispose();
     }

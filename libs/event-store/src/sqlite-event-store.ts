@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { Subject } from 'rxjs/internal/Subject'; // not the index (~200 modules): a job's worker thread opens a store
 import { checkAppend } from './append-arguments';
-import { AppendTooLargeError, InvalidStoreArgumentError, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
+import { AppendTooLargeError, InvalidStoreArgumentError, isDamaged, notTextReason, StoreDamagedError, StoreUnavailableError, UnreadableEventError } from './errors';
 import { keyTwiceInStored } from './hash-chain';
 import {
   MAX_APPEND_BYTES,
@@ -506,15 +506,14 @@ export class SqliteEventStore implements EventStore {
     let read = false;
     let failed: StoreDamagedError | undefined;
     /** The damage met at `at` (where the read's cursor stood): `err`, SQLite's, or (`err` undefined) a row that cannot be an event's. */
-    const damaged = (err: unknown, at: bigint) => {
+    const damaged = (err: Error | undefined, at: bigint): StoreDamagedError => {
       // Forward, the last position read is the one before the cursor (or before where the read began).
       const last = backwards ? (read ? at + 1n : undefined) : at > 0n ? at - 1n : undefined;
       const what =
         stream === undefined && !backwards
           ? undefined
           : `${stream === undefined ? 'the log read backwards' : `stream '${stream}'`} could not be read ${last === undefined ? `from its ${backwards ? 'end' : 'start'}` : `${backwards ? 'below' : 'past'} ${stream === undefined ? 'position' : 'revision'} ${last}`}`;
-      if (err === undefined || err instanceof ScanEndedShort) return new StoreDamagedError(last, err?.message ?? UNSOUND_ROW, what, false);
-      return StoreDamagedError.of(err, last, what);
+      return new StoreDamagedError(last, err?.message ?? UNSOUND_ROW, { what, fromSqlite: isDamaged(err) });
     };
     const after = (row: R) => {
       const last = integerOf(cursorOf(row));
@@ -543,13 +542,13 @@ export class SqliteEventStore implements EventStore {
       return rows.length;
     };
     /** A page of up to `limit` rows from the cursor, with how many of them are sound; `err`, the query's error (damage) when it failed. */
-    const query = (limit: number): { rows: R[]; sound: number; err?: undefined } | { rows?: undefined; err: unknown } => {
+    const query = (limit: number): { rows: R[]; sound: number; err?: undefined } | { rows?: undefined; err: Error } => {
       try {
         const rows = page(cursor!, limit);
         return { rows, sound: soundRows(rows) };
       } catch (err) {
-        if (!(damaged(err, cursor!) instanceof StoreDamagedError)) throw err; // not damage (a reader's own error, a lock): not kept
-        // damage, SQLite's or a bounded scan's early end (ScanEndedShort): shorter LIMITs find the rows before it
+        if (!isPageDamage(err)) throw err; // not damage (a reader's own error, a lock): not kept
+        // damage: shorter LIMITs find the rows before it
         return { err };
       }
     };
@@ -579,7 +578,7 @@ export class SqliteEventStore implements EventStore {
           read = true;
           cursor = after(rows[rows.length - 1]);
         }
-        failed = damaged(first.err, cursor ?? -1n) as StoreDamagedError; // backwards past revision 0: the last read is 0
+        failed = damaged(first.err, cursor ?? -1n); // backwards past revision 0: the last read is 0
         if (rows.length === 0) throw failed;
         remaining -= rows.length;
         return rows;
@@ -807,6 +806,11 @@ function hasNull(row: Row | RawRow): boolean {
 
 /** A bounded forward read's scan that ended short of its bound with no error, where the store holds an event (boundReached): damage, named by the pager. */
 class ScanEndedShort extends Error {}
+
+/** A failed page's error that is damage (the pager keeps it): SQLite's for a damaged file (isDamaged) or a bounded scan's early end (ScanEndedShort). */
+function isPageDamage(err: unknown): err is Error {
+  return isDamaged(err) || err instanceof ScanEndedShort;
+}
 
 /** A row's position, an object's or (readAllPages) an array's. */
 function positionOf(row: Row | RawRow): number | bigint {

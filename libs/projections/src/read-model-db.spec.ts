@@ -51,6 +51,33 @@ describe('a bulk with its journal in memory', () => {
   });
 });
 
+describe("a rebuild's query indexes (bulk with indexesAtEnd)", () => {
+  let dir: string;
+  let rm: ReadModelDb;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-indexes-'));
+    rm = new ReadModelDb(path.join(dir, 'rm.sqlite'));
+  });
+  afterEach(() => {
+    rm.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const indexes = () => rm.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").pluck().all();
+
+  it("are made again at its end, a statement without its ';' too (until 2026-11-27, sixteenth session, the drop found it and the make did not: gone for good)", async () => {
+    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS t (x, y)', tables: ['t'], queryIndexes: 'CREATE INDEX IF NOT EXISTS t_x ON t (x); CREATE INDEX IF NOT EXISTS t_y ON t (y)' }], () => false);
+    expect(indexes()).toEqual(['t_x', 't_y']);
+    const during = await rm.bulk(async () => indexes(), { indexesAtEnd: true });
+    expect([during, indexes()]).toEqual([[], ['t_x', 't_y']]);
+  });
+
+  it('a statement that is not CREATE INDEX IF NOT EXISTS is refused, naming it, not passed by unmade', () => {
+    expect(() => rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS t (x)', tables: ['t'], queryIndexes: 'CREATE UNIQUE INDEX t_x ON t (x);' }], () => false)).toThrow(
+      'a query index of the read models is not "CREATE INDEX IF NOT EXISTS <name> ON ...": CREATE UNIQUE INDEX t_x ON t (x)',
+    );
+  });
+});
+
 describe('opening read models that another connection is writing (a `ledger rebuild` in place holds the write lock for its whole run)', () => {
   it('takes no write lock when there is nothing to make: the file opens beside the lock (until 2026-11-27 the chain check took it at every open, and an API or CLI command starting then failed after 5 s)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
@@ -103,6 +130,38 @@ describe('opening read models that another connection is writing (a `ledger rebu
       }
       openReadModels(file).db.close();
       expect(indexes()).toEqual([...added].sort());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("drops no old meter-point index while the lock is held: the file opens with it, and a later open drops it and makes the new one (until 2026-11-27, sixteenth session, such a file failed to open beside the lock, SQLITE_BUSY after 5 s)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
+    const file = path.join(dir, 'rm.sqlite');
+    const sql = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'devices_mpxn'").pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      openReadModels(file).db.close();
+      const older = new Database(file);
+      older.exec('DROP INDEX devices_mpxn; CREATE INDEX devices_mpxn ON devices (mpxn)'); // as code made before it held the device id left the file
+      older.close();
+      const rebuild = new Database(file);
+      rebuild.pragma('busy_timeout = 0');
+      rebuild.exec('BEGIN IMMEDIATE');
+      try {
+        openReadModels(file).db.close();
+        expect(sql()).toBe('CREATE INDEX devices_mpxn ON devices (mpxn)');
+      } finally {
+        rebuild.exec('ROLLBACK');
+        rebuild.close();
+      }
+      openReadModels(file).db.close();
+      expect(sql()).toBe('CREATE INDEX devices_mpxn ON devices (mpxn, device_id)');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

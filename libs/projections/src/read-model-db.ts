@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PAGE_SIZE } from '@ledger/event-store/sqlite-writer';
 import { isBusy } from '@ledger/event-store/errors';
+import { sameInode } from '@ledger/event-store/sqlite-files';
 
 /** How long a connection waits on another's lock before SQLITE_BUSY (a CLI command beside an API, two APIs' projectors on one file). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -48,11 +49,6 @@ export class ReadModelsNotFollowedError extends Error {
   }
 }
 
-/** Whether two stats are of one file (its device and inode). */
-function sameFile(a: fs.BigIntStats | undefined, b: fs.BigIntStats): boolean {
-  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
-}
-
 /**
  * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
  * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
@@ -89,7 +85,7 @@ export class ReadModelDb {
    */
   install(sets: readonly TableSet[], projected: () => boolean): void {
     this.parts = { sets, projected };
-    const fresh = sets.filter((s) => s.tables.every((t) => !this.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(t)));
+    const fresh = sets.filter((s) => s.tables.every((t) => !hasTable(this.db, t)));
     for (const s of sets) {
       this.db.exec(s.schema);
       s.upgrade?.(this.db);
@@ -132,7 +128,7 @@ export class ReadModelDb {
   private noteWal(): void {
     if (this.openedWal || !this.opened) return;
     const wal = this.stat('-wal');
-    if (wal && sameFile(this.stat(), this.opened)) this.openedWal = wal;
+    if (wal && sameInode(this.stat(), this.opened)) this.openedWal = wal;
   }
 
   /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
@@ -154,11 +150,11 @@ export class ReadModelDb {
     if (!this.opened) return false; // ':memory:'
     const now = this.stat();
     if (!now) throw new ReadModelsGoneError(this.file);
-    if (sameFile(now, this.opened)) return (this.noteWal(), false);
-    if (this.openedWal && sameFile(this.stat('-wal'), this.openedWal)) {
+    if (sameInode(now, this.opened)) return (this.noteWal(), false);
+    if (this.openedWal && sameInode(this.stat('-wal'), this.openedWal)) {
       // A swap's rename comes a moment before its removal of the log: refused only when the pair is still there at the next look
       // (found in review, 2026-11-27: 8 looks of 200 swaps refused in that moment, the message's remedy then removing a log in use).
-      if (!sameFile(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
+      if (!sameInode(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
       // Closing leaves it (SQLite neither checkpoints nor removes the log of a file moved away): a restart would open the file through it.
       throw new ReadModelsNotFollowedError(
         this.file,
@@ -170,7 +166,7 @@ export class ReadModelDb {
     try {
       // Without waiting on a lock (busy_timeout would hold this event loop up to 5 s): a file locked now is looked at again at the next look.
       next = new Database(this.file, { timeout: 0 });
-      const held = next.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'").get(); // not SQLite's: "file is not a database"
+      const held = hasTable(next, 'checkpoint'); // not SQLite's: "file is not a database"
       // Every read-model file has its checkpoint (a rebuild's first write); one of another program, a table of a like name (users) at most.
       if (this.parts && !held) throw new Error('a SQLite file without their checkpoint table');
     } catch (err) {
@@ -186,6 +182,20 @@ export class ReadModelDb {
   /** Runs `work` on this connection without waiting on another connection's lock: SQLITE_BUSY at once (busy_timeout would hold this event loop up to 5 s). */
   noWait<T>(work: () => T): T {
     return this.waitAtMost(0, work);
+  }
+
+  /**
+   * Runs `work` on this connection without waiting on another connection's lock, as noWait; when
+   * that lock is held (SQLITE_BUSY) `work` is not done, for a later open to do. For what an open
+   * does that can wait: the query indexes it makes, an old index it drops (until 2026-11-27,
+   * sixteenth session, the try and the catch were written out at each).
+   */
+  unlessBusy(work: () => void): void {
+    try {
+      this.noWait(work);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+    }
   }
 
   /** Runs `work` on this connection waiting at most `ms` on another connection's lock (SQLITE_BUSY past it), not the 5 s it waits otherwise. */
@@ -252,7 +262,7 @@ export class ReadModelDb {
   async bulk<T>(work: () => Promise<T>, { indexesAtEnd = false, memoryJournal = false }: { indexesAtEnd?: boolean; memoryJournal?: boolean } = {}): Promise<T> {
     this.db.pragma('synchronous = OFF');
     if (memoryJournal) this.db.pragma('journal_mode = MEMORY');
-    if (indexesAtEnd) for (const s of this.parts?.sets ?? []) for (const [, name] of (s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)/g)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
+    if (indexesAtEnd) for (const { name } of queryIndexesOf(this.parts?.sets ?? [])) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
     try {
       const result = await work();
       if (indexesAtEnd) this.createQueryIndexes(true);
@@ -281,16 +291,37 @@ export class ReadModelDb {
    */
   private createQueryIndexes(wait: boolean): void {
     const has = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
-    const missing = (this.parts?.sets ?? []).flatMap((s) => [...(s.queryIndexes ?? '').matchAll(/CREATE INDEX IF NOT EXISTS (\w+)[^;]*;/g)].filter(([, name]) => !has.get(name)).map(([sql]) => sql));
+    const missing = queryIndexesOf(this.parts?.sets ?? []).filter(({ name }) => !has.get(name));
     if (missing.length === 0) return;
-    const make = () => void this.db.exec(missing.join('\n'));
-    if (wait) return make();
-    try {
-      this.noWait(make);
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-    }
+    const make = () => void this.db.exec(missing.map(({ sql }) => `${sql};`).join('\n'));
+    if (wait) make();
+    else this.unlessBusy(make);
   }
+}
+
+/** Whether the file `db` is open on holds a table of that name. */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+/**
+ * The sets' query indexes, each statement with the index it makes: the one list that bulk drops and
+ * createQueryIndexes makes (until 2026-11-27, sixteenth session, each read the text its own way: a
+ * statement without its ';' was dropped by a rebuild and never made again). A statement that is
+ * not `CREATE INDEX IF NOT EXISTS <name> ...` is refused, naming it (it was passed by unmade).
+ */
+function queryIndexesOf(sets: readonly TableSet[]): Array<{ name: string; sql: string }> {
+  return sets.flatMap((s) =>
+    (s.queryIndexes ?? '')
+      .split(';')
+      .map((sql) => sql.trim())
+      .filter((sql) => sql !== '')
+      .map((sql) => {
+        const name = /^CREATE\s+INDEX\s+IF\s+NOT\s+EXISTS\s+(\w+)\s/i.exec(sql)?.[1];
+        if (name === undefined) throw new Error(`a query index of the read models is not "CREATE INDEX IF NOT EXISTS <name> ON ...": ${sql}`);
+        return { name, sql };
+      }),
+  );
 }
 
 /** A folded state kept as JSON in a table keyed by one column. */

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
 import type { StoreConfig } from '@ledger/event-store';
+import { sameInode, SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 
 /**
  * The ledger's one configuration: every environment variable the API and the CLI read, read once
@@ -174,7 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
   if (e.LEDGER_STORE === 'sqlite' && e.LEDGER_SQLITE_PATH !== ':memory:' && readModelPath !== ':memory:' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
     // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
-    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its -wal, -shm or -journal): the read models need a file of their own`, readModelPath);
+    throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its ${SQLITE_SIDE_SUFFIXES.join(', ').replace(/, ([^,]*)$/, ' or $1')}): the read models need a file of their own`, readModelPath);
   }
   for (const [variable, file] of [...(e.LEDGER_STORE === 'sqlite' ? [['LEDGER_SQLITE_PATH', e.LEDGER_SQLITE_PATH]] : []), ['LEDGER_READMODEL_PATH', readModelPath]] as const) {
     if (!isSqliteOrAbsent(file)) throw new ConfigError(variable, 'names a file that is not a SQLite database (nothing was opened or written)', file);
@@ -219,15 +220,11 @@ function isSqliteOrAbsent(file: string): boolean {
   }
 }
 
-/** A SQLite database's file, and those SQLite keeps beside it under its name. */
-const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
-
 /** Whether two paths name one file: the same path once resolved, or (both there) the same inode, through a link. */
 function sameFile(a: string, b: string): boolean {
   if (canonical(a) === canonical(b)) return true;
   try {
-    const [x, y] = [fs.statSync(a, { bigint: true }), fs.statSync(b, { bigint: true })]; // 64-bit inode numbers whole (XFS, btrfs, NFS)
-    return x.dev === y.dev && x.ino === y.ino;
+    return sameInode(fs.statSync(a, { bigint: true }), fs.statSync(b, { bigint: true }));
   } catch {
     return false; // one is not there yet: a new file of its own
   }

@@ -60,7 +60,7 @@ describe('an end record the store refuses through every try', () => {
         ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
         ...{ progress: { done: 0, total: null, perSecond: null, expectedEnd: null } },
       };
-      const ended = JobService.onEnded(ledger, {} as Projector, {} as ReadModelDb)(job).catch((err: Error) => err);
+      const ended = JobService.onEnded(ledger, {} as Projector)(job).catch((err: Error) => err);
       await jest.advanceTimersByTimeAsync(10_000);
       expect(await ended).toMatchObject({ message: 'store busy: attempt 5' });
       expect(tries).toBe(5);
@@ -80,7 +80,7 @@ describe('the end record of a job that did not run', () => {
       ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: null, endedAt: '2026-11-27T08:01:00.000Z', error: 'not run; its start could not be recorded: jobId: ...' },
       ...{ progress: { done: 0, total: null, perSecond: null, expectedEnd: null } },
     };
-    await JobService.onEnded({ recordAuditJob } as unknown as Ledger, {} as Projector, {} as ReadModelDb)(job, new DomainError('jobId', 'audit job j-ended has its end recorded already (interrupted): it does not start'));
+    await JobService.onEnded({ recordAuditJob } as unknown as Ledger, {} as Projector)(job, new DomainError('jobId', 'audit job j-ended has its end recorded already (interrupted): it does not start'));
     expect(recordAuditJob).not.toHaveBeenCalled();
   });
 });
@@ -100,13 +100,13 @@ describe('the end of a rebuild job', () => {
       reader.prepare('SELECT * FROM t').all(); // a read transaction open on the live file
       setTimeout(() => reader.exec('COMMIT'), 300);
       const ledger = { recordAuditJob: async () => undefined } as unknown as Ledger;
-      const projector = { stop: async () => undefined, notOfStore: async () => undefined, start: () => undefined } as unknown as Projector;
+      const projector = { stop: async () => undefined, notOfStore: async () => undefined, followReplaced: () => readModels.followReplaced(), writer: { db: readModels }, start: () => undefined } as unknown as Projector;
       const job: AuditJob = {
         ...{ id: 'j2', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: false },
         ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
         ...{ progress: { done: 1, total: 1, perSecond: null, expectedEnd: null }, result: { file, position: '1', applied: 1 } },
       };
-      await JobService.onEnded(ledger, projector, readModels)(job);
+      await JobService.onEnded(ledger, projector)(job);
       expect(job.state).toBe('succeeded');
       expect(readModels.db.prepare('SELECT x FROM t').all()).toEqual([{ x: 'built' }]);
     } finally {
@@ -124,14 +124,14 @@ describe('the end of a rebuild job', () => {
       const recorded: unknown[] = [];
       const ledger = { recordAuditJob: async (job: unknown) => recorded.push(job) } as unknown as Ledger;
       let started = 0;
-      const projector = { stop: async () => undefined, notOfStore: async () => undefined, start: () => started++ } as unknown as Projector;
+      const projector = { stop: async () => undefined, notOfStore: async () => undefined, followReplaced: () => readModels.followReplaced(), writer: { db: readModels }, start: () => started++ } as unknown as Projector;
       const file = path.join(dir, 'readmodels.sqlite.rebuild-1');
       const job: AuditJob = {
         ...{ id: 'j1', kind: 'rebuild', params: { file }, state: 'succeeded', requestedBy: 'api:admin', record: true },
         ...{ requestedAt: '2026-11-27T08:00:00.000Z', startedAt: '2026-11-27T08:00:00.000Z', endedAt: '2026-11-27T08:01:00.000Z' },
         ...{ progress: { done: 10, total: 10, perSecond: null, expectedEnd: null }, result: { file, position: '10', applied: 10 } },
       };
-      await JobService.onEnded(ledger, projector, readModels)(job);
+      await JobService.onEnded(ledger, projector)(job);
       expect(job).toMatchObject({ state: 'failed', error: expect.stringContaining(`the rebuilt read models could not be put in place of the live ones, which go on serving: ENOENT`) });
       expect(recorded).toEqual([expect.objectContaining({ jobId: 'j1', state: 'failed', error: job.error, findings: {} })]);
       expect(started).toBe(1);

@@ -108,6 +108,68 @@ export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not re
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
+/**
+ * The jobs `instance` started, or accepted into its queue, and never ended, once its lease is
+ * claimed (its process was killed, or the machine stopped, while they ran or waited:
+ * InstanceLeases), are recorded as `interrupted` (one that never started: `startedAt` null, error
+ * NEVER_STARTED; a rebuild whose read models were swapped in: SWAPPED_IN), and shown with this
+ * process's jobs. Once the read models hold the store's head as it is now (every start and end
+ * that process recorded). One listed as never started whose start is recorded before its end
+ * (that process resumed from a pause and started it: the end is refused, naming startedAt) is read
+ * again: recorded with its start if it started under `instance`, left alone if under another
+ * lease. Answers them; undefined when the read models could not catch up (the jobs closed, the
+ * projector halted): nothing (more) recorded, the lease kept for the next sweep.
+ */
+export async function recordInterrupted(
+  deps: { store: EventStore; projector: Projector; queries: AuditJobQueries; ledger: Ledger; jobs: AuditJobs },
+  instance: string,
+): Promise<AuditJob[] | undefined> {
+  const { store, projector, queries, ledger, jobs } = deps;
+  const head = await store.headPosition();
+  while (head !== undefined && !(await projector.waitFor(head, 60_000))) {
+    if (jobs.isClosed || projector.halted) return undefined;
+  }
+  const interrupted: AuditJob[] = [];
+  let startedMeanwhile = false;
+  for (const start of queries.unended(instance)) {
+    if (jobs.get(start.jobId)) continue; // this process's own (its ids are new)
+    // A rebuild killed after its swap, before its end was recorded: the live read models say they are the ones it built.
+    const swappedIn = start.kind === 'rebuild' && typeof start.params.file === 'string' && start.params.file === queries.rebuiltBy();
+    const startedAt = 'startedAt' in start ? start.startedAt : null; // an acceptance has none: it never started
+    const job: AuditJob = {
+      id: start.jobId,
+      kind: start.kind,
+      params: start.params as AuditJobParams,
+      state: 'interrupted',
+      requestedBy: start.requestedBy,
+      record: true,
+      requestedAt: start.requestedAt,
+      startedAt,
+      endedAt: new Date().toISOString(),
+      progress: { done: 0, total: null, perSecond: null, expectedEnd: null },
+      error: swappedIn ? SWAPPED_IN : startedAt !== null ? INTERRUPTED : NEVER_STARTED,
+    };
+    try {
+      await ledger.recordAuditJob(
+        { jobId: job.id, kind: job.kind, state: 'interrupted', requestedBy: job.requestedBy, requestedAt: job.requestedAt, startedAt: job.startedAt, endedAt: job.endedAt!, positionThrough: null, params: start.params, findings: swappedIn ? { swappedIn: true } : {}, error: job.error! },
+        { actor: 'api:startup' },
+      );
+    } catch (err) {
+      if (err instanceof FactReusedError) log.warn(`${err.message} (not recorded as interrupted: it ended meanwhile)`);
+      else if (err instanceof DomainError && err.field === 'startedAt') startedMeanwhile = true;
+      else throw err;
+      continue;
+    }
+    jobs.adopt(job);
+    interrupted.push(job);
+  }
+  if (!startedMeanwhile) return interrupted;
+  // Listed as never started, started since (the API that queued it, resumed from a pause): read again, and record it as
+  // any started job of this lease, or leave it when it started under another (that API's new lease: it records its end).
+  const again = await recordInterrupted(deps, instance);
+  return again && [...interrupted, ...again];
+}
+
 /** A job's request as the job runner takes it: identifiers and instants checked here, so a bad one is a 400, not a failed job. */
 export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readModelsFile?: string): AuditJobParams {
   if (body.kind === 'rebuild') return { file: rebuildFileBeside(readModelsFile!) };
@@ -176,14 +238,14 @@ export class JobService implements BeforeApplicationShutdown {
    * job is recorded in the store. `leaseLost` (InstanceLeases.endJob): the lease the job started
    * under when another API claimed it (this one paused), which recorded the job interrupted.
    */
-  static onEnded(ledger: Ledger, projector: Projector, readModels: ReadModelDb, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
+  static onEnded(ledger: Ledger, projector: Projector, warn: (message: string) => void = () => undefined, leaseLost: (jobId: string) => string | undefined = () => undefined) {
     return async (job: AuditJob, refused?: unknown) => {
       const lost = leaseLost(job.id);
       if (job.kind === 'rebuild' && job.state === 'succeeded') {
         await projector.stop();
         try {
           // Live read models projected past the store's head, or of another event at their checkpoint (the log cut or rewritten): the swap cleared that trace, so the job says so.
-          const replaced = await putRebuiltInPlace(readModels, projector, (job.result as { file: string }).file);
+          const replaced = await putRebuiltInPlace(projector, (job.result as { file: string }).file);
           if (replaced) {
             job.result = { ...(job.result as object), replaced };
             warn(`rebuild job ${job.id}: ${replaced.warning}`);
@@ -252,8 +314,7 @@ export class JobService implements BeforeApplicationShutdown {
    */
   async run(kind: JobKind, params: AuditJobParams, requestedBy: string, record = true): Promise<unknown> {
     const asked = this.jobs.startOrJoin(kind, params, requestedBy, record);
-    const notStored = await this.jobs.traced(asked.id); // not run: the store's refusal is the answer
-    if (notStored !== undefined) throw new JobNotRunError(kind, asked.id, notStored);
+    await this.traced(kind, asked.id); // not run: the store's refusal is the answer
     const job = await this.jobs.done(asked.id);
     // Queued, then its start refused as it began to run: the store's refusal is the answer too (until the fourteenth session of 2026-11-27, a 500 JOB_FAILED);
     // the ledger's (its end recorded already, by another API while this one was paused) is the job's failure, not the request's fault.
@@ -262,6 +323,12 @@ export class JobService implements BeforeApplicationShutdown {
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
     if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
     return job.result;
+  }
+
+  /** Resolves once job `id`'s start, or its acceptance into the queue, is in the store; the store refused it: a JobNotRunError, the job not run. */
+  async traced(kind: string, id: string): Promise<void> {
+    const notStored = await this.jobs.traced(id);
+    if (notStored !== undefined) throw new JobNotRunError(kind, id, notStored);
   }
 
   /**
@@ -310,8 +377,7 @@ export class JobsController {
     const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
     // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
     // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
-    const notStored = await this.service.jobs.traced(job.id);
-    if (notStored !== undefined) throw new JobNotRunError(body.kind, job.id, notStored);
+    await this.service.traced(body.kind, job.id);
     return job;
   }
 

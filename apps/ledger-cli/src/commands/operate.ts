@@ -20,13 +20,14 @@ export function operateCommands(program: Command, { env, o, command, run, print 
 
   command(program, 'rebuild', 'rebuild the read models from the store in a file of their own, put in their place when done').action(
     run(async () => {
-      const l = await open(env, o, false);
+      const stop = stopOnSignal();
+      const l = await stop.opened(open(env, o, false));
       try {
         const bar = progress(o, 'rebuilding');
         const total = Number((await l.store.headPosition()) ?? 0n);
         const started = Date.now();
         const onProgress = (done: number) => bar.update(done, l.store.kind === 'sqlite' ? total : undefined);
-        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l.store, l.readModels, l.projector, onProgress, (line) => o.err(line));
+        const { events: n, replaced } = l.readModels.file === ':memory:' ? await rebuildInPlace(l.projector, onProgress) : await rebuildBeside(l, stop, onProgress, (line) => o.err(line));
         bar.done();
         // Read models projected past the store's head, or of another event at their checkpoint: the log was cut or rewritten; the rebuild cleared that trace, so it says so.
         if (replaced) o.err(`ledger: warning: ${replaced.warning}\n`);
@@ -34,6 +35,9 @@ export function operateCommands(program: Command, { env, o, command, run, print 
         print({ events: n, seconds, ...(replaced ? { replaced } : {}) }, () => `rebuilt the read models from ${n} events in ${seconds.toFixed(1)} s${replaced ? ' (see the warning above)' : ''}`);
         return EXIT.done;
       } finally {
+        stop.off();
+        // Stopped: the handler closes and exits; the rebuild failing as its connections close under it is not said.
+        if (stop.stopping()) await new Promise<never>(() => undefined);
         await l.close();
       }
     }),
@@ -89,35 +93,82 @@ export function operateCommands(program: Command, { env, o, command, run, print 
 
 }
 
+/** How long `ledger rebuild` stopped by a signal waits for its store's and read models' connections to close before it exits: a close that hangs does not hold the exit. */
+const CLOSE_ON_SIGNAL_MS = 2000;
+
+/**
+ * `ledger rebuild`'s SIGINT and SIGTERM, from before it opens the store and read models: stopped,
+ * it removes its rebuild's file (`rebuilding`), closes what it has opened (`opened`: an open under
+ * way is closed once done) and exits 130 or 143, after CLOSE_ON_SIGNAL_MS at most. Until
+ * 2026-11-27, sixteenth session, the handler was installed as the rebuild began, and a Ctrl-C while
+ * the opens ran killed the process by the signal, their -wal and -shm left beside both files.
+ */
+function stopOnSignal() {
+  let close: (() => Promise<void>) | undefined;
+  let file: string | undefined;
+  let code: number | undefined;
+  const closeAndExit = () => void close!().catch(() => undefined).then(() => process.exit(code));
+  const stopped = (signal: NodeJS.Signals) => {
+    code = signal === 'SIGINT' ? 130 : 143; // 128 + the signal, as a shell reports a command it stopped
+    if (file) removeRebuildFile(file);
+    setTimeout(() => process.exit(code), CLOSE_ON_SIGNAL_MS); // a close that hangs does not hold the exit
+    if (close) closeAndExit();
+  };
+  process.once('SIGINT', stopped);
+  process.once('SIGTERM', stopped);
+  return {
+    /** What `opening` opened, once it has; stopped meanwhile, closed, and the exit waited for. */
+    async opened<T extends { close: () => Promise<void> }>(opening: Promise<T>): Promise<T> {
+      const opened = await opening.catch((err: unknown) => {
+        if (code === undefined) throw err;
+        return new Promise<never>(() => undefined); // stopped while it failed: the exit is under way
+      });
+      close = opened.close;
+      if (code !== undefined) {
+        closeAndExit();
+        await new Promise<never>(() => undefined);
+      }
+      return opened;
+    },
+    /** The rebuild's file, removed when stopped from now on. */
+    rebuilding(rebuildFile: string) {
+      file = rebuildFile;
+    },
+    stopping: () => code !== undefined,
+    off() {
+      process.off('SIGINT', stopped);
+      process.off('SIGTERM', stopped);
+    },
+  };
+}
+
 /**
  * Rebuilds the read models as a rebuild job does (rebuildInto: a file of their own beside them, in
  * bulk, its query indexes made at the end) and puts that file in their place (putRebuiltInPlace): an
  * API beside it goes on serving and projecting into the live file meanwhile, and follows the swap
  * (ReadModelDb.followReplaced). A rebuild that fails, or whose swap is refused, leaves the read
- * models as they were and its file removed, and so does one stopped by SIGINT or SIGTERM (exit 130,
- * 143); one killed otherwise leaves its file for the next rebuild or an API's start to remove
+ * models as they were and its file removed, and so does one stopped by SIGINT or SIGTERM
+ * (stopOnSignal); one killed otherwise leaves its file for the next rebuild or an API's start to remove
  * (removeOrphanedRebuilds, as a job's), said on stderr. Answers the events rebuilt, and what the read models it replaced were when not of the store's log.
  */
-async function rebuildBeside(store: EventStore, readModels: ReadModelDb, projector: Projector, onProgress: (applied: number) => void, say: (line: string) => void): Promise<Rebuilt> {
+async function rebuildBeside(
+  { store, readModels, projector }: { store: EventStore; readModels: ReadModelDb; projector: Projector },
+  stop: { rebuilding: (file: string) => void },
+  onProgress: (applied: number) => void,
+  say: (line: string) => void,
+): Promise<Rebuilt> {
   const removed = removeOrphanedRebuilds(readModels.file);
   if (removed.length > 0) say(`ledger: removed what rebuilds of a process no longer running left behind: ${removed.join(', ')}\n`); // as an API logs it
   const file = rebuildFileBeside(readModels.file);
-  // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on).
-  const stopped = (signal: NodeJS.Signals) => {
-    removeRebuildFile(file);
-    process.exit(signal === 'SIGINT' ? 130 : 143); // 128 + the signal, as a shell reports a command it stopped
-  };
-  process.once('SIGINT', stopped);
-  process.once('SIGTERM', stopped);
+  // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on),
+  // and the connections are closed, each file's -wal checkpointed and removed as at any other end (until 2026-11-27, sixteenth session, left beside them).
+  stop.rebuilding(file);
   try {
     const { events } = await rebuildInto(store, file, onProgress);
-    return { events, replaced: await putRebuiltInPlace(readModels, projector, file) };
+    return { events, replaced: await putRebuiltInPlace(projector, file) };
   } catch (err) {
     // Said as where and how much room it needs (until 2026-11-27, "unexpected error: database or disk is full").
     throw isFull(err) ? new RebuildOutOfSpaceError(readModels.file, err) : err;
-  } finally {
-    process.off('SIGINT', stopped);
-    process.off('SIGTERM', stopped);
   }
 }
 

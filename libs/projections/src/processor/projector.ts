@@ -171,7 +171,7 @@ export class Projector {
     return { since: this.failingSince.since, reason: this.failingSince.reason, during: this.failingSince.during };
   }
 
-  /** When this process last found its read-model file replaced by another's, and reopened it (see followReplaced). */
+  /** When this process last found its read-model file replaced by another's, and reopened it (see followReplaced, reopenOnSwap). */
   get replaced(): ProjectorReplaced | undefined {
     return this.replacedAt;
   }
@@ -320,7 +320,7 @@ export class Projector {
    */
   private apply(batch: RecordedEvent[], after: bigint | undefined): void {
     if (batch.length === 0) return;
-    if (this.loop) this.followReplaced();
+    if (this.loop) this.reopenOnSwap();
     try {
       const write = () => this.writer.applyBatch(batch, { after, gapless: this.store.kind === 'sqlite' });
       // A live projector (started: follow) runs on an API's event loop: it waits on another connection's lock (an sqlite3 shell's, or a `ledger rebuild` in place
@@ -451,7 +451,7 @@ export class Projector {
 
   /** The checkpoint as it is now, read without waiting on a lock another connection holds (busy_timeout would hold this event loop up to 5 s). */
   private watchCheckpoint(): CheckpointValue {
-    this.followReplaced();
+    this.reopenOnSwap();
     return this.writer.db.noWait(() => this.writer.checkpoint.fresh());
   }
 
@@ -467,12 +467,22 @@ export class Projector {
    * ReadModelsGoneError; another that is not a rebuild's (this connection's -wal beside it at two
    * looks, or not read models) is not opened: ReadModelsNotFollowedError, the projector failing.
    */
-  private followReplaced(): void {
-    if (!this.writer.db.followReplaced()) return;
+  private reopenOnSwap(): void {
+    if (this.followReplaced()) throw new ReadModelsReopenedError(); // the loop goes on through a catch-up, whose checkCheckpoint halts on read models not of this store
+  }
+
+  /**
+   * Follows another process's swap of the read-model file (ReadModelDb.followReplaced: the same
+   * answers and errors) and keeps when (`replaced`, for /health, and onReplaced): the one place it
+   * is followed, a live look (reopenOnSwap) or a rebuild's end (putRebuiltInPlace, the projector
+   * stopped). Until 2026-11-27 (sixteenth session) a rebuild's end followed it unkept.
+   */
+  followReplaced(): boolean {
+    if (!this.writer.db.followReplaced()) return false;
     const at = this.writer.checkpoint.get().position;
     this.replacedAt = { at: new Date().toISOString(), checkpoint: at?.toString() ?? null };
     this.options.onReplaced?.(this.writer.db.file, at);
-    throw new ReadModelsReopenedError(); // the loop goes on through a catch-up, whose checkCheckpoint halts on read models not of this store
+    return true;
   }
 
   /**

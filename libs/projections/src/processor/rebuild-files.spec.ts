@@ -53,7 +53,7 @@ describe('putRebuiltInPlace', () => {
     rebuilt.db.closeCheckpointed();
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${live}${suffix}`, { force: true });
     try {
-      await expect(putRebuiltInPlace(readModels.db, { notOfStore: async () => undefined }, built)).resolves.toBeUndefined();
+      await expect(putRebuiltInPlace({ notOfStore: async () => undefined, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built)).resolves.toBeUndefined();
       expect(readModels.checkpoint.fresh().position).toBe(30n);
       expect(fs.existsSync(built)).toBe(false);
     } finally {

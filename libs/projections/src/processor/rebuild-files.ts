@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 import { ReadModelsBusyError, ReadModelsGoneError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
@@ -34,7 +35,7 @@ export function rebuildFileBeside(readModelsFile: string): string {
  * by a rebuild stopped early). Until 2026-11-27 (fifteenth session) the list was written out three times, without -journal.
  */
 export function removeRebuildFile(file: string): void {
-  for (const suffix of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${suffix}`, { force: true });
+  for (const suffix of SQLITE_SIDE_FILES) fs.rmSync(`${file}${suffix}`, { force: true });
 }
 
 /**
@@ -62,26 +63,27 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
 }
 
 /**
- * Puts a finished rebuild's file in place of the live read models: what `ledger rebuild` and a rebuild job's end both do
- * (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
- * (ReadModelDb.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * Puts a finished rebuild's file in place of the live read models, the projector's (its writer's db: until 2026-11-27,
+ * sixteenth session, they were passed beside it, two objects that had to be of one file): what `ledger rebuild` and a
+ * rebuild job's end both do (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
+ * (Projector.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
  * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
  * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
  * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
  * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid). Anything failing on
  * the way removes `built` and leaves the read models as they were.
  */
-export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick<Projector, 'notOfStore'>, built: string): Promise<ReplacedNotOfStore | undefined> {
+export async function putRebuiltInPlace(projector: Pick<Projector, 'notOfStore' | 'followReplaced' | 'writer'>, built: string): Promise<ReplacedNotOfStore | undefined> {
   try {
     try {
-      readModels.followReplaced();
+      projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
     } catch (err) {
       // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
       // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
       if (!(err instanceof ReadModelsGoneError)) throw err;
     }
     const notOfStore = await projector.notOfStore();
-    await replaceWhenFree(readModels, built);
+    await replaceWhenFree(projector.writer.db, built);
     return notOfStore && replacedNotOfStore(notOfStore);
   } catch (err) {
     removeRebuildFile(built);
@@ -91,6 +93,9 @@ export async function putRebuiltInPlace(readModels: ReadModelDb, projector: Pick
 
 /** A rebuild file untouched this long is no live rebuild's (one commits every 16,000 events, and its index build writes on). */
 export const ORPHANED_AFTER_MS = 5 * 60_000;
+
+/** A rebuild file's name after `<read models>.rebuild-`: its pid, its time, a count, and a side file's suffix (SQLITE_SIDE_SUFFIXES). */
+const REBUILD_NAME = new RegExp(`^(\\d+)-\\d{13,}(?:-\\d+)?(${SQLITE_SIDE_SUFFIXES.join('|')})?$`);
 
 /**
  * Removes the files of rebuilds that a process no longer running left behind (`<read models>.rebuild-<pid>-<ms>-<n>`,
@@ -115,7 +120,7 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
   }
   const rebuilds = new Map<string, string[]>(); // each rebuild's file with its -wal and -shm, or its -journal
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)-\d{13,}(?:-\d+)?(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length)) : null;
+    const m = name.startsWith(prefix) ? REBUILD_NAME.exec(name.slice(prefix.length)) : null;
     // pid 0 and 1 say nothing (kill(0) signals this process's group; 1 is init, or a container's first process): their age alone decides.
     if (!m || (Number(m[1]) > 1 && Number(m[1]) !== process.pid && isRunning(Number(m[1])))) continue;
     const base = m[2] ? name.slice(0, -m[2].length) : name;

@@ -10,6 +10,7 @@ import { CheckpointMovedBackError, openReadModels, type ProjectionWriter } from 
 import { IntegrityQueries } from '../queries/integrity-queries';
 import { ReadModelsNotFollowedError } from '../read-model-db';
 import { Projector } from './projector';
+import { putRebuiltInPlace } from './rebuild-files';
 
 /**
  * One read-model file kept by two processes at once: the API's projector, and a CLI command beside
@@ -218,6 +219,21 @@ describe('a read-model file kept by two projectors at once', () => {
       await projector.stop();
     }
     expect(a.dump()).toEqual(await atPathAsAlone('alone-swapped.sqlite')); // and this process answers from it
+  });
+
+  it("the other's swap found at this process's own rebuild's end, its projector stopped: followed and kept as a live look's is (/health's readModels.replaced, onReplaced: until 2026-11-27, sixteenth session, putRebuiltInPlace followed it unkept)", async () => {
+    const [a, b] = [open(), open()];
+    const replaced: Array<[string, bigint | undefined]> = [];
+    const projector = new Projector(store, a, { onReplaced: (file, at) => replaced.push([file, at]) });
+    a.applyBatch(events.slice(0, 10), { after: undefined });
+    rebuiltBy(b)(); // the other's swap, while this process's own rebuild ran
+    const mine = open('readmodels-mine.sqlite');
+    mine.applyBatch(events, { after: undefined });
+    mine.db.closeCheckpointed();
+    await putRebuiltInPlace(projector, path.join(dir, 'readmodels-mine.sqlite'));
+    expect(projector.replaced).toEqual({ at: expect.any(String), checkpoint: events[29].position.toString() });
+    expect(replaced).toEqual([[path.join(dir, 'readmodels.sqlite'), events[29].position]]);
+    expect(a.dump()).toEqual(alone); // and its own rebuild is what the path holds
   });
 
   it("the other's swap lands between a live projector's look and its batch: that batch goes to the replaced file, and is projected again into the new one, once", async () => {

@@ -3,7 +3,7 @@ import { isLedgerStream, LEDGER_EVENT_TYPES, type LedgerEventType } from '@ledge
 import type { RecordedEvent } from '@ledger/event-store';
 import { hashOf } from '@ledger/event-store/hash-chain';
 import { linkOf, textMismatchOf, type ChainBreakRow, type ChainHead, type CheckThread, type TextMismatchRow } from '../processor/check-thread';
-import type { ReadModelDb } from '../read-model-db';
+import { hasTable, type ReadModelDb } from '../read-model-db';
 import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -45,13 +45,12 @@ export class ChainCheck implements Projection {
    * verification reports (`textCheckedFrom`); a rebuild empties it.
    */
   upgrade(db: Database.Database): void {
-    const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
     // A look first: the write lock only when there is something to make (another connection may hold it long: an sqlite3 shell, a `ledger rebuild` in place by earlier code).
-    if (has('stored_text_mismatches')) return;
+    if (hasTable(db, 'stored_text_mismatches')) return;
     db.transaction(() => {
-      if (has('stored_text_mismatches')) return; // made already (by another process opening the file too, say)
+      if (hasTable(db, 'stored_text_mismatches')) return; // made already (by another process opening the file too, say)
       db.exec('CREATE TABLE stored_text_mismatches (position TEXT PRIMARY KEY, stream TEXT NOT NULL, revision TEXT NOT NULL, reason TEXT NOT NULL)');
-      const checkpoint = has('checkpoint') ? (db.prepare('SELECT position FROM checkpoint WHERE id = 1').get() as { position: string | null } | undefined) : undefined;
+      const checkpoint = hasTable(db, 'checkpoint') ? (db.prepare('SELECT position FROM checkpoint WHERE id = 1').get() as { position: string | null } | undefined) : undefined;
       if (checkpoint?.position) db.prepare('INSERT OR REPLACE INTO stored_text_checked_after (id, position) VALUES (1, ?)').run(checkpoint.position);
     }).immediate();
   }

@@ -33,11 +33,16 @@ export class DeviceProjection implements Projection {
     CREATE INDEX IF NOT EXISTS certificate_history_device ON certificate_history (device_id, placed_at);
   `;
 
-  /** The meter-point indexes of files made before they held the device id (a page of the devices on a meter point reads by both): dropped, made again by queryIndexes. */
+  /**
+   * The meter-point indexes of files made before they held the device id (a page of the devices on a
+   * meter point reads by both): dropped, made again by queryIndexes. Not while another connection
+   * holds the write lock (unlessBusy): the file opens with the old index, and a later open drops it
+   * (until 2026-11-27, sixteenth session, such an open failed with SQLITE_BUSY after 5 s).
+   */
   upgrade(db: Database.Database): void {
     for (const name of ['devices_mpxn', 'inventory_history_mpxn']) {
       const index = db.prepare<[string], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name);
-      if (index && !index.sql.includes('device_id')) db.exec(`DROP INDEX ${name}`);
+      if (index && !index.sql.includes('device_id')) this.rm.unlessBusy(() => db.exec(`DROP INDEX ${name}`));
     }
   }
 

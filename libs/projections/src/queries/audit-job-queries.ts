@@ -1,9 +1,13 @@
 import Database from 'better-sqlite3';
 import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
-import type { ReadModelDb } from '../read-model-db';
+import { hasTable, type ReadModelDb } from '../read-model-db';
 
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
+  private readonly stmts = this.rm.statements((db) => ({
+    lastSucceeded: db.prepare<[string], { position: string; data: string }>(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`),
+  }));
+
   constructor(private readonly rm: ReadModelDb) {}
 
   /** Newest first, paged by `before` (an ord from the previous page's `next`). */
@@ -18,9 +22,7 @@ export class AuditJobQueries {
 
   /** The newest job of `kind` that ran to its end (succeeded), however many ended otherwise after it; undefined when none did. */
   lastSucceeded(kind: string): (AuditJobRecordedV1 & { position: string }) | undefined {
-    const row = this.rm.db
-      .prepare(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`)
-      .get(kind) as { position: string; data: string } | undefined;
+    const row = this.stmts().lastSucceeded.get(kind);
     return row && { ...(JSON.parse(row.data) as AuditJobRecordedV1), position: row.position };
   }
 
@@ -36,7 +38,7 @@ export class AuditJobQueries {
     const now = new Database(this.rm.file, { readonly: true, fileMustExist: true, timeout: 5000 });
     try {
       // A file made by code before the table (an older API's rebuild beside this one) was not built by a job that names itself.
-      if (!now.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rebuilt_by'").get()) return undefined;
+      if (!hasTable(now, 'rebuilt_by')) return undefined;
       return (now.prepare('SELECT file FROM rebuilt_by WHERE id = 1').get() as { file: string } | undefined)?.file;
     } finally {
       now.close();
