@@ -1,4 +1,4 @@
-import { inventoryAt, meterPointAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
 import { loadState, type ReadModelDb } from '../read-model-db';
@@ -10,13 +10,13 @@ export function areaOf(mpxn: string | null): string | null {
 }
 
 /**
- * Whether a device has a row at `now`: it is SMETS1 in force (inventoryAt), or one of its inventory
- * changes dated later is SMETS1 (its row, not stuck meanwhile, is due then). Not a device whose
- * SMETS1 record, appended last, is dated before the record in force, nor one that was SMETS1 and no
- * longer is: the as-of report finds those at the instants they were.
+ * Whether a device has a row at `now`: it is SMETS1 in force (`inForce`, its inventoryAt(device,
+ * now)), or one of its inventory changes dated later is SMETS1 (its row, not stuck meanwhile, is
+ * due then). Not a device whose SMETS1 record, appended last, is dated before the record in force,
+ * nor one that was SMETS1 and no longer is: the as-of report finds those at the instants they were.
  */
-function tracked(device: DeviceState, now: string): boolean {
-  return inventoryAt(device, now).smetsGeneration === 1 || (device.inventory ?? []).some((c) => c.changedAt > now && c.smetsGeneration === 1);
+function tracked(device: DeviceState, inForce: DeviceState, now: string): boolean {
+  return inForce.smetsGeneration === 1 || (device.inventory ?? []).some((c) => c.changedAt > now && c.smetsGeneration === 1);
 }
 
 /**
@@ -154,8 +154,9 @@ export class StuckProjection implements Projection {
     for (let page = s.smets1.all(0); page.length; page = s.smets1.all(page[page.length - 1].rowid)) {
       for (const r of page) {
         const device = JSON.parse(r.device) as DeviceState;
-        if (!tracked(device, now)) continue;
-        const mpxn = meterPointAt(device, now);
+        const inForce = inventoryAt(device, now);
+        if (!tracked(device, inForce, now)) continue;
+        const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
         if (mpxn !== (device.mpxn || undefined)) this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
         else this.put(device, mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
       }
@@ -168,11 +169,12 @@ export class StuckProjection implements Projection {
     const s = this.stmts();
     for (const id of deviceIds) {
       const device = loadState<DeviceState>(s.device, id);
-      if (!device || !tracked(device, now)) {
+      const inForce = device && inventoryAt(device, now);
+      if (!device || !inForce || !tracked(device, inForce, now)) {
         s.drop.run(id);
         continue;
       }
-      const mpxn = meterPointAt(device, now);
+      const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
       this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
     }
   }
