@@ -247,9 +247,16 @@ export function inventoryRecordsUpTo(device: DeviceState, at: Instant): Inventor
   return changes.filter((c, k) => k === changes.length - 1 || changes[k + 1].changedAt !== c.changedAt);
 }
 
-/** The inventory change in force at instant `at`: the last of inventoryRecordsUpTo(device, at). Undefined before the device's first change takes effect. */
+/**
+ * The inventory change in force at instant `at`: the last of inventoryRecordsUpTo(device, at) (of
+ * the changes with changedAt at or before `at`, the latest changedAt, of two at that instant the
+ * one appended later), found in one pass with nothing sorted or copied. Undefined before the
+ * device's first change takes effect.
+ */
 export function inventoryChangeAt(device: DeviceState, at: Instant): InventoryChange | undefined {
-  return inventoryRecordsUpTo(device, at).at(-1);
+  let inForce: InventoryChange | undefined;
+  for (const c of device.inventory ?? []) if (c.changedAt <= at && (!inForce || c.changedAt >= inForce.changedAt)) inForce = c;
+  return inForce;
 }
 
 /**

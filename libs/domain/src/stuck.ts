@@ -91,7 +91,9 @@ export interface RepairOption {
  * until 2026-11-27 the role was derived from those held, so a party holding IS too was judged as a
  * supplier (E4 where it is not the registered supplier; under registered-operator@4, which gives
  * the override to the registered NO's ED or GT role only, E_CERT_OWNER where it is). `users` gives
- * the two parties' roles; a party missing from it is taken to hold that NO role, Active.
+ * the two parties' roles; a party missing from it is taken to hold that NO role, Active. `status`
+ * is the device's stuckStatus at `at`: a caller that has it already (the stuck report) passes it,
+ * and it is not computed again.
  */
 export function repairOptions(
   device: DeviceState,
@@ -99,8 +101,8 @@ export function repairOptions(
   users: Record<string, UserState | undefined>,
   ruleSet: RuleSet,
   at: Instant,
+  status: StuckStatus = stuckStatus(device, meterPoint, at),
 ): RepairOption[] {
-  const status = stuckStatus(device, meterPoint, at);
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;
   const owner = status.certificateOwner as UserId;

@@ -60,7 +60,7 @@ export class StuckReports {
     const users = this.estate.users.users(stuck.flatMap((j) => [j.status.registeredOperator!, j.status.certificateOwner!]));
     return stuck.map(({ device, meterPoint, status }) => {
       const parties = { [status.registeredOperator!]: users.get(status.registeredOperator!), [status.certificateOwner!]: users.get(status.certificateOwner!) };
-      const repairs = repairOptions(device, meterPoint, parties, ruleSet, at);
+      const repairs = repairOptions(device, meterPoint, parties, ruleSet, at, status); // the status computed above, not again
       return { ...status, repairs, repairable: repairs.some((r) => r.accepted) };
     });
   }

@@ -1,8 +1,14 @@
-import { inventoryAt, meterPointAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
 import { loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
+
+/** Stuck rows made again a transaction (StuckProjection.upgrade). */
+export const UPGRADE_CHUNK = 1000;
+/** The pause between two of those transactions (ms), in which another connection's write waiting on the lock has it. */
+export const UPGRADE_PAUSE_MS = 50;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** The MPAN's distributor ID, or null for an MPRN (gas) or no meter point. */
 export function areaOf(mpxn: string | null): string | null {
@@ -10,13 +16,13 @@ export function areaOf(mpxn: string | null): string | null {
 }
 
 /**
- * Whether a device has a row at `now`: it is SMETS1 in force (inventoryAt), or one of its inventory
- * changes dated later is SMETS1 (its row, not stuck meanwhile, is due then). Not a device whose
- * SMETS1 record, appended last, is dated before the record in force, nor one that was SMETS1 and no
- * longer is: the as-of report finds those at the instants they were.
+ * Whether a device has a row at `now`: it is SMETS1 in force (`inForce`, its inventoryAt(device,
+ * now)), or one of its inventory changes dated later is SMETS1 (its row, not stuck meanwhile, is
+ * due then). Not a device whose SMETS1 record, appended last, is dated before the record in force,
+ * nor one that was SMETS1 and no longer is: the as-of report finds those at the instants they were.
  */
-function tracked(device: DeviceState, now: string): boolean {
-  return inventoryAt(device, now).smetsGeneration === 1 || (device.inventory ?? []).some((c) => c.changedAt > now && c.smetsGeneration === 1);
+function tracked(device: DeviceState, inForce: DeviceState, now: string): boolean {
+  return inForce.smetsGeneration === 1 || (device.inventory ?? []).some((c) => c.changedAt > now && c.smetsGeneration === 1);
 }
 
 /**
@@ -96,28 +102,46 @@ export class StuckProjection implements Projection {
   /**
    * Read models made before 2026-11-27 (fifteenth session) hold stuck rows whose `since` leaves out
    * when the device began to serve its meter point as SMETS1 (stuckStatus): the stuck rows are made
-   * again once, as of the open, and the table `stuck_since_serving` made to remember it (a new file,
-   * or one rebuilt, gets it with no row to make). A look first, as each open does this: the write
-   * lock only when it is to be done, and without waiting on another connection's lock (a `ledger
-   * rebuild` in place holds it for its whole run): the file opens with its rows as they were then,
-   * and a later open makes them.
+   * again once, and the table `stuck_since_serving` made to remember it (a new file, or one
+   * rebuilt, gets it with no row to make). `chunk` rows a transaction, in device-id order, each as
+   * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
+   * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
+   * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
+   * for nearly the whole upgrade). So no write lock is held longer than one chunk's (until
+   * 2026-11-27, sixteenth session, one transaction made them all, 3.27 s on 50,000 stuck rows,
+   * another connection's write waiting meanwhile). A look first, as each open does this: the
+   * write lock only when it is to be done, and the first chunk's without waiting on another
+   * connection's lock (a `ledger rebuild` in place holds it for its whole run): the file opens with
+   * its rows as they were then, and a later open makes them. A later chunk waits as a batch does;
+   * when it cannot have the lock (busy), or the process stops, the rows made stay made and the next
+   * open makes them all again, from the first.
    */
-  upgrade(db: Database.Database): void {
+  upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
     const done = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stuck_since_serving'").get() !== undefined;
     if (done()) return;
-    const now = this.clock();
+    const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE stuck = 1 AND device_id > ? ORDER BY device_id LIMIT ?').pluck();
+    let after = '';
+    let rows = 0;
+    /** One chunk, in a transaction of its own: whether it was the last. */
+    const makeChunk = (now: string) =>
+      db
+        .transaction(() => {
+          if (done()) return true; // done already (by another process opening the file too, say)
+          const ids = next.all(after, chunk);
+          if (ids.length) this.refresh(ids, now); // none in a new file, whose devices table may not be made yet (the sets' order)
+          rows += ids.length;
+          after = ids[ids.length - 1] ?? after;
+          if (ids.length === chunk) return false;
+          db.exec('CREATE TABLE stuck_since_serving (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)');
+          db.prepare('INSERT INTO stuck_since_serving (refreshed_at, rows) VALUES (?, ?)').run(now, rows);
+          return true;
+        })
+        .immediate();
     try {
-      this.rm.noWait(() =>
-        db
-          .transaction(() => {
-            if (done()) return; // done already (by another process opening the file too, say)
-            const stuck = db.prepare<[], string>('SELECT device_id FROM stuck_status WHERE stuck = 1').pluck().all();
-            if (stuck.length) this.refresh(stuck, now); // none in a new file, whose devices table may not be made yet (the sets' order)
-            db.exec('CREATE TABLE stuck_since_serving (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)');
-            db.prepare('INSERT INTO stuck_since_serving (refreshed_at, rows) VALUES (?, ?)').run(now, stuck.length);
-          })
-          .immediate(),
-      );
+      for (let last = this.rm.noWait(() => makeChunk(this.clock())); !last; ) {
+        Atomics.wait(PAUSE, 0, 0, UPGRADE_PAUSE_MS);
+        last = makeChunk(this.clock());
+      }
     } catch (err) {
       if (!isBusy(err)) throw err;
     }
@@ -154,8 +178,9 @@ export class StuckProjection implements Projection {
     for (let page = s.smets1.all(0); page.length; page = s.smets1.all(page[page.length - 1].rowid)) {
       for (const r of page) {
         const device = JSON.parse(r.device) as DeviceState;
-        if (!tracked(device, now)) continue;
-        const mpxn = meterPointAt(device, now);
+        const inForce = inventoryAt(device, now);
+        if (!tracked(device, inForce, now)) continue;
+        const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
         if (mpxn !== (device.mpxn || undefined)) this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
         else this.put(device, mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
       }
@@ -168,11 +193,12 @@ export class StuckProjection implements Projection {
     const s = this.stmts();
     for (const id of deviceIds) {
       const device = loadState<DeviceState>(s.device, id);
-      if (!device || !tracked(device, now)) {
+      const inForce = device && inventoryAt(device, now);
+      if (!device || !inForce || !tracked(device, inForce, now)) {
         s.drop.run(id);
         continue;
       }
-      const mpxn = meterPointAt(device, now);
+      const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
       this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
     }
   }

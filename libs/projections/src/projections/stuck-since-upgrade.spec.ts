@@ -8,6 +8,8 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { openReadModels, Projector } from '../processor';
+import { ReadModelDb } from '../read-model-db';
+import { StuckProjection } from './stuck-projection';
 import { queriesOf } from '../queries/queries-of';
 
 const ctx = { actor: 'test' };
@@ -95,5 +97,56 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     await ended;
     expect(opened).toEqual([OLD, OLD, [OLD]]);
     expect(since()).toEqual([SERVING, SERVING, [SERVING]]);
+  });
+
+  /**
+   * Five ESMEs stuck, each moved to OTHER in 2023, their rows as earlier code left them; made again
+   * two a transaction. The clock, read at each chunk's start, looks from another connection: the
+   * write lock is free between two chunks (taken at once, not waited on) and the rows made so far
+   * are committed; at the third chunk it stops the upgrade, as a process killed part way.
+   */
+  it('makes the rows a chunk at a time, the lock let go between two; one stopped part way is made whole by the next open', async () => {
+    const ledger = new Ledger(store, getRuleSet('baseline'));
+    const more = ['02', '03', '04', '05'].map((n) => ESME.replace(/01$/, n));
+    for (const id of more) {
+      await ledger.changeInventory({ deviceId: id, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+      await ledger.placeCertificate(
+        { deviceId: id, slot: 'networkOperator.critical', certificate: { serial: `B${id.slice(-2)}`, issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, via: { kind: 'migration' }, placedAt: '2019-06-01' },
+        ctx,
+      );
+      await ledger.changeInventory({ deviceId: id, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: OTHER, changedAt: SERVING }, ctx);
+    }
+    const writer = openReadModels(file);
+    await new Projector(store, writer).catchUp();
+    writer.db.close();
+    const db = new Database(file);
+    db.prepare("UPDATE stuck_status SET since = ?, status = json_set(status, '$.since', ?)").run(OLD, OLD);
+    db.exec('DROP TABLE stuck_since_serving');
+    db.close();
+
+    const rm = new ReadModelDb(file);
+    const seen: number[] = [];
+    const clock = () => {
+      if (seen.push(-1) > 1) {
+        const other = new Database(file, { timeout: 0 });
+        other.exec('BEGIN IMMEDIATE'); // SQLITE_BUSY at once if a chunk still held the lock
+        seen[seen.length - 1] = other.prepare<[string], number>('SELECT COUNT(*) FROM stuck_status WHERE stuck = 1 AND since = ?').pluck().get(SERVING)!;
+        other.exec('ROLLBACK');
+        other.close();
+      }
+      if (seen.length === 3) throw new Error('stopped part way');
+      return '2026-11-27T12:00:00.000Z';
+    };
+    expect(() => new StuckProjection(rm, clock).upgrade(rm.db, 2)).toThrow('stopped part way');
+    rm.close();
+    expect(seen).toEqual([-1, 2, 4]);
+    const left = new Database(file);
+    expect(left.prepare("SELECT 1 FROM sqlite_master WHERE name = 'stuck_since_serving'").get()).toBeUndefined();
+    left.close();
+
+    expect(since()).toEqual([SERVING, SERVING, [SERVING, SERVING, SERVING, SERVING, SERVING]]);
+    const after = new Database(file);
+    expect(after.prepare('SELECT rows FROM stuck_since_serving').pluck().all()).toEqual([5]);
+    after.close();
   });
 });
