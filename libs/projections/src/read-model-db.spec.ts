@@ -251,6 +251,25 @@ describe("following another process's swap of the read-model file (followReplace
     }
   });
 
+  it("an open that follows another process's swap says so to what it installs (`following`: the stuck rows' one-off upgrade then does not pause the live event loop), an open at start-up does not", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = new ReadModelDb(file);
+    const seen: boolean[] = [];
+    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY)', tables: ['checkpoint'], upgrade: () => seen.push(rm.following) }], () => false);
+    const other = new ReadModelDb(path.join(dir, 'built.sqlite'));
+    other.db.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY)');
+    other.closeCheckpointed();
+    try {
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+      fs.renameSync(path.join(dir, 'built.sqlite'), file);
+      expect(rm.followReplaced()).toBe(true);
+      expect(seen).toEqual([false, true]);
+      expect(rm.following).toBe(false);
+    } finally {
+      rm.close();
+    }
+  });
+
   it('compares inode numbers whole: two past 2^53 (XFS, btrfs, NFS have such) that differ in their low bits are two files', () => {
     const file = path.join(dir, 'rm.sqlite');
     let ino = 2n ** 60n; // the file's, and its -wal's (ino + 2)

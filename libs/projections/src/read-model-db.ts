@@ -7,6 +7,8 @@ import { sameInode } from '@ledger/event-store/sqlite-files';
 
 /** How long a connection waits on another's lock before SQLITE_BUSY (a CLI command beside an API, two APIs' projectors on one file). */
 const BUSY_TIMEOUT_MS = 5000;
+/** How long work on a live event loop (a projector's batch, an open that follows another process's swap) waits on another connection's lock on the read models before it lets go and tries again later. */
+export const LIVE_LOCK_WAIT_MS = 100;
 
 /** A part of the read-model file: its tables, created when missing, and how to fill them when they are new in a file that already holds projected events. */
 export interface TableSet {
@@ -64,6 +66,7 @@ export class ReadModelDb {
   /** A file at the path beside which this connection's -wal was still left at the last look (followReplaced refuses it at the next). */
   private unfollowed: fs.BigIntStats | undefined;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
+  private followingSwap = false;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -116,7 +119,17 @@ export class ReadModelDb {
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.openedWal = undefined;
     this.unfollowed = undefined;
-    if (this.parts) this.install(this.parts.sets, this.parts.projected);
+    this.followingSwap = database !== undefined;
+    try {
+      if (this.parts) this.install(this.parts.sets, this.parts.projected);
+    } finally {
+      this.followingSwap = false;
+    }
+  }
+
+  /** Whether the open under way follows another process's swap (followReplaced): on a live event loop, so install's one-off work must not pause it. */
+  get following(): boolean {
+    return this.followingSwap;
   }
 
   /**

@@ -3,10 +3,9 @@ import { LogRewrittenError, StoreUnavailableError, UnreadableEventError } from '
 import { pagesOf } from '@ledger/event-store/sqlite-event-store';
 import type { CheckpointValue } from './checkpoint';
 import { CheckpointMovedBackError, type ProjectionWriter } from './projection-writer';
-import { ReadModelsGoneError, ReadModelsNotFollowedError } from '../read-model-db';
+import { LIVE_LOCK_WAIT_MS, ReadModelsGoneError, ReadModelsNotFollowedError } from '../read-model-db';
 
-/** How long a live projector's batch waits on another connection's lock on the read models before it tries again later. */
-export const LIVE_LOCK_WAIT_MS = 100;
+export { LIVE_LOCK_WAIT_MS } from '../read-model-db';
 
 export interface ProjectorOptions {
   /** Events per transaction during a catch-up or rebuild. */

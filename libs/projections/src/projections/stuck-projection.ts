@@ -1,7 +1,7 @@
 import { inventoryAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
-import { loadState, type ReadModelDb } from '../read-model-db';
+import { hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /** Stuck rows made again a transaction (StuckProjection.upgrade). */
@@ -112,12 +112,15 @@ export class StuckProjection implements Projection {
    * another connection's write waiting meanwhile). A look first, as each open does this: the
    * write lock only when it is to be done, and the first chunk's without waiting on another
    * connection's lock (a `ledger rebuild` in place holds it for its whole run): the file opens with
-   * its rows as they were then, and a later open makes them. A later chunk waits as a batch does;
-   * when it cannot have the lock (busy), or the process stops, the rows made stay made and the next
-   * open makes them all again, from the first.
+   * its rows as they were then, and a later open makes them. A later chunk waits LIVE_LOCK_WAIT_MS at
+   * most, as a live batch does (until the sixteenth session's final read, busy_timeout's 5 s, on
+   * the event loop when the open followed a swap); when it cannot have the lock, or the process
+   * stops, the rows made stay made and the next open makes them all again, from the first. An open
+   * that follows another process's swap (ReadModelDb.following) makes its chunks with no pause: the
+   * pause would stall this process's own requests, for other processes' sake.
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
-    const done = () => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stuck_since_serving'").get() !== undefined;
+    const done = () => hasTable(db, 'stuck_since_serving');
     if (done()) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE stuck = 1 AND device_id > ? ORDER BY device_id LIMIT ?').pluck();
     let after = '';
@@ -138,9 +141,10 @@ export class StuckProjection implements Projection {
         })
         .immediate();
     try {
+      const pause = this.rm.following ? 0 : UPGRADE_PAUSE_MS;
       for (let last = this.rm.noWait(() => makeChunk(this.clock())); !last; ) {
-        Atomics.wait(PAUSE, 0, 0, UPGRADE_PAUSE_MS);
-        last = makeChunk(this.clock());
+        if (pause) Atomics.wait(PAUSE, 0, 0, pause);
+        last = this.rm.waitAtMost(LIVE_LOCK_WAIT_MS, () => makeChunk(this.clock()));
       }
     } catch (err) {
       if (!isBusy(err)) throw err;

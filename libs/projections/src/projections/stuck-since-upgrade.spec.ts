@@ -8,8 +8,8 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { openReadModels, Projector } from '../processor';
-import { ReadModelDb } from '../read-model-db';
-import { StuckProjection } from './stuck-projection';
+import { LIVE_LOCK_WAIT_MS, ReadModelDb } from '../read-model-db';
+import { StuckProjection, UPGRADE_PAUSE_MS } from './stuck-projection';
 import { queriesOf } from '../queries/queries-of';
 
 const ctx = { actor: 'test' };
@@ -105,7 +105,8 @@ describe('stuck rows made by earlier code: their "since" made again once when th
    * write lock is free between two chunks (taken at once, not waited on) and the rows made so far
    * are committed; at the third chunk it stops the upgrade, as a process killed part way.
    */
-  it('makes the rows a chunk at a time, the lock let go between two; one stopped part way is made whole by the next open', async () => {
+  /** Four more ESMEs as the first (stuck, moved to OTHER in 2023): five rows as earlier code left them. */
+  const fiveAsEarlierCodeLeftThem = async () => {
     const ledger = new Ledger(store, getRuleSet('baseline'));
     const more = ['02', '03', '04', '05'].map((n) => ESME.replace(/01$/, n));
     for (const id of more) {
@@ -123,7 +124,10 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     db.prepare("UPDATE stuck_status SET since = ?, status = json_set(status, '$.since', ?)").run(OLD, OLD);
     db.exec('DROP TABLE stuck_since_serving');
     db.close();
+  };
 
+  it('makes the rows a chunk at a time, the lock let go between two; one stopped part way is made whole by the next open', async () => {
+    await fiveAsEarlierCodeLeftThem();
     const rm = new ReadModelDb(file);
     const seen: number[] = [];
     const clock = () => {
@@ -148,5 +152,30 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     const after = new Database(file);
     expect(after.prepare('SELECT rows FROM stuck_since_serving').pluck().all()).toEqual([5]);
     after.close();
+  });
+
+  /**
+   * The chunks' clock reads the wait each chunk has on another connection's lock. An open that follows
+   * another process's swap runs on a live event loop (ReadModelDb.following): no pause between two
+   * chunks (it would stall this process's requests), and no chunk waits busy_timeout's 5 s.
+   */
+  it.each([
+    ['an open at start-up or by a CLI command: a pause between two chunks', false, [UPGRADE_PAUSE_MS, UPGRADE_PAUSE_MS]],
+    ["an open that follows another process's swap: no pause (until the sixteenth session's final read, the pause and 5 s waits on the live event loop)", true, []],
+  ])('%s; a later chunk waits LIVE_LOCK_WAIT_MS at most on another connection\'s lock', async (_, following, pauses) => {
+    await fiveAsEarlierCodeLeftThem();
+    const rm = new ReadModelDb(file);
+    jest.spyOn(rm, 'following', 'get').mockReturnValue(following);
+    const paused = jest.spyOn(Atomics, 'wait');
+    const waits: number[] = [];
+    try {
+      new StuckProjection(rm, () => (waits.push(rm.db.pragma('busy_timeout', { simple: true }) as number), '2026-11-27T12:00:00.000Z')).upgrade(rm.db, 2);
+      expect(waits).toEqual([0, LIVE_LOCK_WAIT_MS, LIVE_LOCK_WAIT_MS]);
+      expect(paused.mock.calls.map((c) => c[3])).toEqual(pauses);
+    } finally {
+      paused.mockRestore();
+      rm.close();
+    }
+    expect(since()).toEqual([SERVING, SERVING, [SERVING, SERVING, SERVING, SERVING, SERVING]]);
   });
 });
