@@ -503,6 +503,12 @@ describe('SqliteEventStore specifics', () => {
       expect(await reach(store.readAll({ fromPosition: last - 9n, maxCount: 11 }))).toEqual({ first: last - 9n, last, count: 10, after: last });
       expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
       expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
+      // Some streams only (`only`): the same event, whatever its stream, where none of its own was read (until 2026-11-27, sixteenth session,
+      // the last of its own streams' events, "from its start" here), and a row that is no event's is damage there too (until then left out
+      // by ledger_only: the read went on past it with no error).
+      expect(await reach(store.readAll({ only: (s) => s === 'd' }))).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(await reach(store.readAllPages({ only: () => false }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
+      expect(await reach(store.readAll({ only: () => false, fromPosition: last - 20n, metadata: false }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
       // A read that begins at the damaged row itself, whose seek SQLite lands past it as past a row deleted, names it too
       // (until 2026-11-27, sixteenth session, it began at the next event with no error: a live projector whose checkpoint was the last
       // event before the damage, its subscription reading from the next, named the damaged event missing, a false tamper alarm).
@@ -535,8 +541,8 @@ describe('SqliteEventStore specifics', () => {
       const none = async () => {
         for await (const e of store.readAll({ ...to, only: () => false })) void e;
       };
-      // None of its streams' events read (`after`, as readAll's `only` names it), the scan's end is where ledger_only last looked.
-      await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read from its start (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
+      // None of its streams' events read: the scan's end, where ledger_only last looked (until 2026-11-27, sixteenth session, "from its start").
+      await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read past position 350 (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
       // Bounded short of the damaged leaf, or the events deleted past the scan's end (tampering, which verify names missing): the read's end, no error.
       await expect(reach(store.readAll({ toPosition: 300n }))).rejects.toThrow('read to its end: 300 events, the last 300');
     } finally {
