@@ -543,6 +543,10 @@ describe('SqliteEventStore specifics', () => {
       };
       // None of its streams' events read: the scan's end, where ledger_only last looked (until 2026-11-27, sixteenth session, "from its start").
       await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read past position 350 (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
+      // Bounded at the damaged cell's own event, where the table's MAX lands before it too: the table's index holds it
+      // (until 2026-11-27, sixteenth session, the read ended at 350 with no error).
+      await expect(reach(store.readAll({ toPosition: 351n }))).resolves.toEqual({ first: 1n, last: 350n, count: 350, after: 350n });
+      await expect(reach(store.readAllPages({ toPosition: 351n, fromPosition: 340n, only: (s) => s === 'd' }))).resolves.toEqual({ first: 340n, last: 350n, count: 11, after: 350n });
       // Bounded short of the damaged leaf, or the events deleted past the scan's end (tampering, which verify names missing): the read's end, no error.
       await expect(reach(store.readAll({ toPosition: 300n }))).rejects.toThrow('read to its end: 300 events, the last 300');
     } finally {

@@ -493,8 +493,13 @@ export class SqliteEventStore implements EventStore {
     const head = this.snapshotHead() ?? 0n;
     const end = first ?? (toPosition !== undefined && toPosition < head ? toPosition : head) + 1n;
     if (end <= start) return;
-    const held = (this.heldIn ??= this.db.prepare<[bigint, bigint], number | bigint>('SELECT position FROM events INDEXED BY sqlite_autoindex_events_1 WHERE position >= ? AND position < ? LIMIT 1').pluck()).get(start, end);
+    const held = this.indexHolds(start, end);
     if (held !== undefined) throw new UnreportedDamage(`SQLite's scan of the log from position ${start} ${first === undefined ? 'met no row' : `began at position ${first}`} with no error, but the store's index on (stream, revision) holds an event at position ${held}`);
+  }
+
+  /** A position from `start` to before `end` that the table's index on (stream, revision) holds (a scan of the index: for a check where a scan of the table met no row). */
+  private indexHolds(start: bigint, end: bigint): number | bigint | undefined {
+    return (this.heldIn ??= this.db.prepare<[bigint, bigint], number | bigint>('SELECT position FROM events INDEXED BY sqlite_autoindex_events_1 WHERE position >= ? AND position < ? LIMIT 1').pluck()).get(start, end);
   }
 
   /**
@@ -502,12 +507,20 @@ export class SqliteEventStore implements EventStore {
    * `scanned` (the last row it met, of any stream): the read's end, unless the store holds an event
    * past it within the bound (MAX, a descent of the table's tree, not the scan), which the scan
    * never gave: a damaged cell whose position SQLite read as past the bound ends a range scan
-   * there with no error (UnreportedDamage; until 2026-11-27 the read ended there). Events deleted
+   * there with no error (UnreportedDamage; until 2026-11-27 the read ended there). Where the bound
+   * is the damaged cell's own event, MAX too lands before it: where the scan ended short of the
+   * bound within the log (short of the head), the table's index on (stream, revision) is asked
+   * (scanBegan's scan of it; until 2026-11-27, sixteenth session, the read ended there with no
+   * error); a sound read ends at its bound or at the head, and asks nothing more. Events deleted
    * from the end of the range (tampering, which verify names missing) are no event held there.
    */
   private boundReached(toPosition: bigint, scanned: bigint): void {
     const held = this.stmt.lastUpTo.get(toPosition) ?? null; // MAX: a row, its value null on an empty range
     if (held !== null && BigInt(held) > scanned) throw new UnreportedDamage(`SQLite's scan of the log ended at position ${scanned} with no error, short of the read's toPosition ${toPosition}, but the store holds an event at position ${held}`);
+    const head = this.snapshotHead() ?? 0n;
+    const end = head < toPosition ? head : toPosition;
+    const indexed = scanned < end ? this.indexHolds(scanned + 1n, end + 1n) : undefined;
+    if (indexed !== undefined) throw new UnreportedDamage(`SQLite's scan of the log ended at position ${scanned} with no error, short of the read's toPosition ${toPosition}, but the store's index on (stream, revision) holds an event at position ${indexed}`);
   }
 
   /** A query of the file outside the pager (`what` it reads): SQLITE_CORRUPT is named damage (StoreDamagedError), as the pager names it. */
