@@ -262,7 +262,9 @@ describe('tamper evidence at its edges', () => {
 
   it('each run of missing positions is named, beside the break an event deleted inside a stream makes', async () => {
     expect(sql(`DELETE FROM events WHERE position IN (3, 5)`)).toBe(2);
-    expect(await withStore((s) => verifyStore(s))).toMatchObject({
+    const r = await withStore((s) => verifyStore(s));
+    expect(r.lost).toBeUndefined(); // rows deleted leave no entry in the index: not damage
+    expect(r).toMatchObject({
       ok: false,
       breaks: [{ stream: `user-${NO_B}`, kind: 'revision-gap', revision: '2', position: '6', expectedRevision: '1' }],
       missing: [
@@ -604,6 +606,38 @@ describe('a store whose file has a damaged page', () => {
         await expect(digestAt(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
       } finally {
         await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a leaf of the table that lost a cell (SQLite gives no row for it, with no error) is named missing as a deletion is, and verify says the store's index still holds it: the file is damaged there (until 2026-11-27, sixteenth session, a revision gap and a missing position alone: a tamper finding)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: 100, lastCellLost: true });
+      const store = new SqliteEventStore(file);
+      try {
+        const r = await verifyStore(store);
+        expect(r.missing).toHaveLength(1);
+        const { from } = r.missing[0];
+        expect(r).toMatchObject({ ok: false, missing: [{ from, to: from }], missingCount: 1, lost: { positions: [from], count: 1 } });
+      } finally {
+        await store.dispose();
+      }
+      // A row deleted (tampering) leaves no entry in the index: missing alone.
+      const db = new Database(file);
+      db.prepare('DELETE FROM events WHERE position = 2000').run();
+      db.close();
+      const deleted = new SqliteEventStore(file);
+      try {
+        const r = await verifyStore(deleted);
+        expect(r).toMatchObject({ missingCount: 2, lost: { count: 1 } });
+        expect(r.missing[1]).toEqual({ from: '2000', to: '2000' });
+        expect(r.lost?.positions).not.toContain('2000');
+      } finally {
+        await deleted.dispose();
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -158,6 +158,8 @@ export class SqliteEventStore implements EventStore {
   private scanned: number | undefined;
   /** The index scanBegan asks for a row the scan did not give, prepared at its first use (it runs only where a scan began past its start). */
   private heldIn: Database.Statement<[bigint, bigint], number | bigint> | undefined;
+  /** positionsLost's query, prepared at its first use. */
+  private lost: Database.Statement<[bigint], number | bigint> | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
@@ -689,6 +691,13 @@ export class SqliteEventStore implements EventStore {
     this.ensureOpen();
     this.reading();
     return headRevision(stream, this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream)));
+  }
+
+  positionsLost(to: bigint): bigint[] {
+    this.ensureOpen();
+    this.reading();
+    const lost = (this.lost ??= this.db.prepare<[bigint], number | bigint>('SELECT i.position FROM events AS i INDEXED BY sqlite_autoindex_events_1 WHERE i.position <= ? AND NOT EXISTS (SELECT 1 FROM events AS t WHERE t.position = i.position)').pluck());
+    return this.direct(`the positions the log's index holds could not be read`, () => lost.all(to)).map((p) => BigInt(p)).sort((a, b) => (a < b ? -1 : 1));
   }
 
   /**
