@@ -612,32 +612,22 @@ describe('a store whose file has a damaged page', () => {
     }
   });
 
-  it("a leaf of the table that lost a cell (SQLite gives no row for it, with no error) is named missing as a deletion is, and verify says the store's index still holds it: the file is damaged there (until 2026-11-27, sixteenth session, a revision gap and a missing position alone: a tamper finding)", async () => {
+  it("verify and a digest over a leaf of the table that lost a cell (SQLite gives no row for it, with no error; the table's index still holds it) fail naming the event before it, as over other damage, and read a row deleted as missing (until 2026-11-27, sixteenth session, the lost cell was read past as a deletion: a position missing, a tamper finding)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const file = path.join(dir, 'ledger.sqlite');
     try {
-      await makeDamagedStore(file, undefined, { leaf: 100, lastCellLost: true });
-      const store = new SqliteEventStore(file);
-      try {
-        const r = await verifyStore(store);
-        expect(r.missing).toHaveLength(1);
-        const { from } = r.missing[0];
-        expect(r).toMatchObject({ ok: false, missing: [{ from, to: from }], missingCount: 1, lost: { positions: [from], count: 1 } });
-      } finally {
-        await store.dispose();
-      }
-      // A row deleted (tampering) leaves no entry in the index: missing alone.
+      await makeDamagedStore(file, undefined, { leaf: 100, lastCellLost: true }); // position 707 lost
       const db = new Database(file);
       db.prepare('DELETE FROM events WHERE position = 2000').run();
       db.close();
-      const deleted = new SqliteEventStore(file);
+      const store = new SqliteEventStore(file);
       try {
-        const r = await verifyStore(deleted);
-        expect(r).toMatchObject({ missingCount: 2, lost: { count: 1 } });
-        expect(r.missing[1]).toEqual({ from: '2000', to: '2000' });
-        expect(r.lost?.positions).not.toContain('2000');
+        const damaged = "the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707)";
+        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 706n }));
+        await expect(digestAt(store)).rejects.toThrow(damaged);
       } finally {
-        await deleted.dispose();
+        await store.dispose();
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
