@@ -58,13 +58,6 @@ export interface VerifyReport {
    */
   missing: VerifyMissing[];
   missingCount: number;
-  /**
-   * Where positions are missing (SQLite): the first FINDINGS_LISTED of those the store's index on
-   * (stream, revision) holds but its table gives no row for, and how many: cells of the table lost
-   * to a damaged disk, not events deleted (a row deleted leaves no entry in the index). Absent where
-   * there is none, and where no position is missing (nothing is asked then).
-   */
-  lost?: { positions: string[]; count: number };
 }
 
 /** What `onFinding` gives back: nothing, or a promise the walk waits for before it reads on (its reader is behind: stdout full). */
@@ -154,7 +147,6 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   onProgress?.(n);
   readThrough(store, toPosition ?? head ?? 0n, positions.last);
   const missing = positions.missing;
-  const lost = missing.count > 0 ? (store.positionsLost?.(toPosition ?? head ?? 0n) ?? []) : [];
   return {
     ok: breaks.count === 0 && unreadable.count === 0 && missing.count === 0,
     eventsChecked: n,
@@ -166,7 +158,6 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     unreadableCount: unreadable.count,
     missing: missing.first,
     missingCount: missing.count,
-    ...(lost.length > 0 ? { lost: { positions: lost.slice(0, FINDINGS_LISTED).map(String), count: lost.length } } : {}),
   };
 }
 

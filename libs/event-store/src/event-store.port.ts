@@ -187,13 +187,6 @@ export interface EventStore {
    * removed, others written at their positions); EventStoreDB's cannot, and has no such method.
    */
   eventIdAt?(position: bigint): string | undefined;
-  /**
-   * The positions through `to` that the store's index on (stream, revision) holds but its table
-   * gives no row for, in order: cells of the table lost to a damaged disk, where a row deleted
-   * leaves neither. SQLite only: for verify, where its walk found positions missing (a scan of the
-   * index and a lookup of each of its positions in the table).
-   */
-  positionsLost?(to: bigint): bigint[];
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

@@ -164,8 +164,6 @@ export class SqliteEventStore implements EventStore {
   private heldIn: Database.Statement<[bigint, bigint], number | bigint> | undefined;
   /** Gaps of the log found deleted (from the key, the position of the row after the gap, back to its value): a deleted range stays deleted (appends go past the last row), so each is asked once; at most GAPS_NOTED of them. */
   private readonly gapsDeleted = new Map<bigint, bigint>();
-  /** positionsLost's query, prepared at its first use. */
-  private lost: Database.Statement<[bigint], number | bigint> | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
   private readonly allLean = new Map<string, Paged<[number | bigint, ...Array<number | bigint>], Row | RawRow>>();
   private readonly stmt: {
@@ -740,13 +738,6 @@ export class SqliteEventStore implements EventStore {
     this.ensureOpen();
     this.reading();
     return headRevision(stream, this.direct(`stream '${stream}''s last revision could not be read`, () => this.stmt.head.get(stream)));
-  }
-
-  positionsLost(to: bigint): bigint[] {
-    this.ensureOpen();
-    this.reading();
-    const lost = (this.lost ??= this.db.prepare<[bigint], number | bigint>('SELECT i.position FROM events AS i INDEXED BY sqlite_autoindex_events_1 WHERE i.position <= ? AND NOT EXISTS (SELECT 1 FROM events AS t WHERE t.position = i.position)').pluck());
-    return this.direct(`the positions the log's index holds could not be read`, () => lost.all(to)).map((p) => BigInt(p)).sort((a, b) => (a < b ? -1 : 1));
   }
 
   /**

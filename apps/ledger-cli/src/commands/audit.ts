@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults, type VerifyFinding, type VerifyReport } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults, type VerifyFinding } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { UnreadableEventError } from '@ledger/event-store/errors';
 import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
@@ -108,7 +108,6 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
               // With --all every one was printed as it was found, above.
               ...(opts.all ? [] : [...r.breaks.map((b) => findingLine({ break: b })), ...r.unreadable.map((u) => findingLine({ unreadable: u })), ...r.missing.map((m) => findingLine({ missing: m }))]),
               ...(!opts.all && (r.breakCount > r.breaks.length || r.unreadableCount > r.unreadable.length || r.missingCount > r.missing.length) ? [`  (the first ${FINDINGS_LISTED} of each listed: --all prints every one)`] : []),
-              ...(r.lost ? [lostLine(r.lost)] : []),
               ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
             ].join('\n'),
           );
@@ -142,12 +141,6 @@ function findingLine(f: VerifyFinding): string {
   if ('unreadable' in f) return `  ${f.unreadable.stream}: unreadable at revision ${f.unreadable.revision} (position ${f.unreadable.position}): ${f.unreadable.reason}`;
   const m = f.missing;
   return `  the log: ${m.from === m.to ? `position ${m.from} is` : `positions ${m.from} to ${m.to} are`} missing (events deleted)`;
-}
-
-/** Where a verification's missing positions are damage (VerifyReport.lost), as `ledger verify` prints it. */
-function lostLine(lost: NonNullable<VerifyReport['lost']>): string {
-  const listed = `${lost.positions.join(', ')}${lost.count > lost.positions.length ? ', ...' : ''}`;
-  return `the store's file is damaged: its index on (stream, revision) holds ${lost.count} position(s) its table gives no row for (${listed}): those missing are lost to damage, not events deleted, and a stream's revision gap there follows from it; sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`;
 }
 
 function whatIfText(r: AuditWorkResults['what-if']): string {
