@@ -611,7 +611,7 @@ describe('a store whose file has a damaged page', () => {
     }
   });
 
-  it("verify and a digest over a leaf of the table that lost a cell (SQLite gives no row for it, with no error; the table's index still holds it) fail naming the event before it, as over other damage, and read a row deleted as missing (until 2026-11-27, sixteenth session, the lost cell was read past as a deletion: a position missing, a tamper finding)", async () => {
+  it("verify and a digest over a leaf of the table that lost a cell (SQLite gives no row for it, with no error; the table's index still holds it) fail naming the event before it, as over other damage, a row deleted past it or not (until 2026-11-27, sixteenth session, the lost cell was read past as a deletion: a position missing, a tamper finding)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const file = path.join(dir, 'ledger.sqlite');
     try {
