@@ -213,6 +213,13 @@ describe('the ledger CLI', () => {
     expect((await ledger(own, 'verify', '--digest', kept.digest, '--at', kept.position)).out).toContain(`digest at position ${kept.position}: DOES NOT MATCH (the event at position ${head - 2n}, at or before it, cannot be read: it was changed since)`);
   });
 
+  it('verify on a store whose table lost a cell (no row for it, with no error) says the file is damaged there (until 2026-11-27, sixteenth session, the position missing (events deleted): a tamper finding)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'lost-cell', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
+    await makeDamagedStore(own.LEDGER_SQLITE_PATH, undefined, { leaf: 100, lastCellLost: true });
+    await expect(ledger(own, 'verify')).rejects.toThrow("the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707)");
+  });
+
   it('rebuild on a store with a damaged page says the store is damaged and how far it read, and leaves the read models as they were', async () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'damaged', 'ledger.sqlite') };
     fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));

@@ -519,7 +519,25 @@ describe('SqliteEventStore specifics', () => {
       expect(await reach(store.readAll({ fromPosition: last - 9n, maxCount: 11 }))).toEqual({ first: last - 9n, last, count: 10, after: last });
       expect(await reach(store.readAll({ fromPosition: last - 3n, maxCount: 700 }))).toEqual({ first: last - 3n, last, count: 4, after: last });
       expect(await reach(store.readStream('d'))).toEqual({ first: 1n, last, count: Number(last), after: last - 1n }); // revision = position - 1
-      // (A read that begins at the damaged row itself may not meet it: SQLite's seek lands past it, as past a row deleted.)
+      // Some streams only (`only`): the same event, whatever its stream, where none of its own was read (until 2026-11-27, sixteenth session,
+      // the last of its own streams' events, "from its start" here), and a row that is no event's is damage there too (until then left out
+      // by ledger_only: the read went on past it with no error).
+      expect(await reach(store.readAll({ only: (s) => s === 'd' }))).toEqual({ first: 1n, last, count: Number(last), after: last });
+      expect(await reach(store.readAllPages({ only: () => false }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
+      expect(await reach(store.readAll({ only: () => false, fromPosition: last - 20n, metadata: false }))).toEqual({ first: undefined, last: undefined, count: 0, after: last });
+      // A read that begins at the damaged row itself, whose seek SQLite lands past it as past a row deleted, names it too
+      // (until 2026-11-27, sixteenth session, it began at the next event with no error: a live projector whose checkpoint was the last
+      // event before the damage, its subscription reading from the next, named the damaged event missing, a false tamper alarm).
+      const none = { first: undefined, last: undefined, count: 0, after: last };
+      const live = store.subscribeToAll({ fromPosition: last });
+      const given = await live[Symbol.asyncIterator]().next().then(({ value }) => value?.position, (err: unknown) => err);
+      await live.unsubscribe();
+      expect(given).toBeInstanceOf(StoreDamagedError);
+      expect((given as StoreDamagedError).after).toBe(last);
+      expect(await reach(store.readAll({ fromPosition: last + 1n }))).toEqual(none);
+      expect(await reach(store.readAllPages({ fromPosition: last + 1n, metadata: false }))).toEqual(none);
+      expect(await reach(store.readAll({ fromPosition: last + 1n, toPosition: 2900n }))).toEqual(none);
+      expect(await reach(store.readAllPages({ fromPosition: last + 1n, toPosition: 2900n, only: (s) => s === 'd' }))).toEqual(none);
     } finally {
       await store.dispose();
     }
@@ -539,8 +557,12 @@ describe('SqliteEventStore specifics', () => {
       const none = async () => {
         for await (const e of store.readAll({ ...to, only: () => false })) void e;
       };
-      // None of its streams' events read (`after`, as readAll's `only` names it), the scan's end is where ledger_only last looked.
-      await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read from its start (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
+      // None of its streams' events read: the scan's end, where ledger_only last looked (until 2026-11-27, sixteenth session, "from its start").
+      await expect(none()).rejects.toThrow("the store's file is damaged: the log could not be read past position 350 (SQLite's scan of the log ended at position 350 with no error, short of the read's toPosition 2900, but the store holds an event at position 2900)");
+      // Bounded at the damaged cell's own event, where the table's MAX lands before it too: the table's index holds it
+      // (until 2026-11-27, sixteenth session, the read ended at 350 with no error).
+      await expect(reach(store.readAll({ toPosition: 351n }))).resolves.toEqual({ first: 1n, last: 350n, count: 350, after: 350n });
+      await expect(reach(store.readAllPages({ toPosition: 351n, fromPosition: 340n, only: (s) => s === 'd' }))).resolves.toEqual({ first: 340n, last: 350n, count: 11, after: 350n });
       // Bounded short of the damaged leaf, or the events deleted past the scan's end (tampering, which verify names missing): the read's end, no error.
       await expect(reach(store.readAll({ toPosition: 300n }))).rejects.toThrow('read to its end: 300 events, the last 300');
     } finally {
@@ -548,15 +570,82 @@ describe('SqliteEventStore specifics', () => {
     }
     const db = new Database(file);
     try {
-      db.prepare('DELETE FROM events WHERE position > 2000').run();
+      db.prepare('DELETE FROM events WHERE position > 2000 OR position = 1500').run();
     } finally {
       db.close();
     }
     const deleted = new SqliteEventStore(file);
     try {
-      await expect(reach(deleted.readAll({ fromPosition: 1500n, toPosition: 2900n }))).rejects.toThrow('read to its end: 501 events, the last 2000');
+      // A read that begins at a row deleted is no damage either: the scan began past it, and the table's index holds no row there.
+      await expect(reach(deleted.readAll({ fromPosition: 1500n, toPosition: 2900n }))).rejects.toThrow('read to its end: 500 events, the last 2000');
+      await expect(reach(deleted.readAllPages({ fromPosition: 1500n, only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 500 events, the last 2000');
     } finally {
       await deleted.dispose();
+    }
+  });
+
+  it('a cell the table lost within a read (its index still holds it) fails the read naming the event before it, wherever its pages begin, with `only` too; rows deleted within a read are read past, asking the index no more than once per head where the table and the index count as many rows (until 2026-11-27, sixteenth session, only a gap where a scan began or ended was asked about: 2,999 events read, 707 taken as deleted)', async () => {
+    const file = path.join(dir, 'damaged-lost-cell.sqlite');
+    await makeDamagedStore(file, undefined, { leaf: 100, lastCellLost: true }); // position 707 lost
+    const store = new SqliteEventStore(file);
+    const at706 = { first: 1n, last: 706n, count: 706, after: 706n };
+    try {
+      await expect(reach(store.readAll())).resolves.toEqual(at706);
+      for (const fromPosition of [206n, 207n, 208n]) {
+        await expect(reach(store.readAllPages({ fromPosition }))).resolves.toEqual({ first: fromPosition, last: 706n, count: Number(707n - fromPosition), after: 706n });
+        await expect(reach(store.readAll({ fromPosition, toPosition: 2000n, metadata: false }))).resolves.toEqual({ first: fromPosition, last: 706n, count: Number(707n - fromPosition), after: 706n });
+      }
+      await expect(reach(store.readAllPages({ only: (s) => s === 'd' }))).resolves.toEqual(at706);
+      await expect(reach(store.readAll({ fromPosition: 700n, only: () => false }))).resolves.toEqual({ first: undefined, last: undefined, count: 0, after: 706n });
+    } finally {
+      await store.dispose();
+    }
+    // REINDEX: the index now as the table is: 707 no event's, a deleted row
+    edit(file, 'REINDEX', 'DELETE FROM events WHERE position IN (100, 900, 901, 1402) OR position BETWEEN 1200 AND 1300');
+    const deleted = new SqliteEventStore(file);
+    try {
+      const asked = indexAsks(deleted);
+      for (let round = 0; round < 2; round++) {
+        await expect(reach(deleted.readAll())).rejects.toThrow('read to its end: 2894 events, the last 3000');
+        await expect(reach(deleted.readAllPages({ only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 2894 events, the last 3000');
+      }
+      // The table and its index count as many rows: every gap is a deletion, none asked about (until 2026-11-27, sixteenth session, each once).
+      expect(asked).toEqual(['counted']);
+      // A bounded page that meets no row is asked about once, where its scan began (until 2026-11-27, sixteenth session, twice: where it ended too).
+      asked.length = 0;
+      await expect(reach(deleted.readAll({ fromPosition: 1200n, toPosition: 1300n }))).rejects.toThrow('read to its end: 0 events');
+      await expect(reach(deleted.readAllPages({ fromPosition: 1200n, toPosition: 1300n, only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 0 events');
+      expect(asked).toEqual(['1200,1301', '1200,1301']);
+    } finally {
+      await deleted.dispose();
+    }
+  });
+
+  it('a store with many single rows deleted (2,000, more than the 1,024 gaps a store notes) is read twice asking its index once, not per gap (until 2026-11-27, sixteenth session, a scan of the index for each gap not noted: 4,928 over these four reads)', async () => {
+    const file = path.join(dir, 'many-deleted.sqlite');
+    const made = new SqliteEventStore(file, { writer: 'inline' });
+    try {
+      for (let b = 0; b < 10; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: id(b * 500 + i + 1), type: 'T', data: {} })));
+    } finally {
+      await made.dispose();
+    }
+    edit(file, 'DELETE FROM events WHERE position <= 4000 AND position % 2 = 0');
+    const store = new SqliteEventStore(file);
+    try {
+      const asked = indexAsks(store);
+      for (let round = 0; round < 2; round++) {
+        await expect(reach(store.readAll())).rejects.toThrow('read to its end: 3000 events, the last 5000');
+        await expect(reach(store.readAllPages({ only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 3000 events, the last 5000');
+      }
+      expect(asked).toEqual(['counted']);
+      // An append past the head counted: a gap above it counts again.
+      await store.appendToStream('d', [{ id: id(5001), type: 'T', data: {} }, { id: id(5002), type: 'T', data: {} }, { id: id(5003), type: 'T', data: {} }]);
+      edit(file, 'DELETE FROM events WHERE position = 5002');
+      await new Promise((resolve) => setImmediate(resolve));
+      await expect(reach(store.readAll())).rejects.toThrow('read to its end: 3002 events, the last 5003');
+      expect(asked).toEqual(['counted', 'counted']);
+    } finally {
+      await store.dispose();
     }
   });
 
@@ -610,6 +699,30 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 });
+
+/** Runs `statements` on the store's file, as an editor of it outside the store would. */
+function edit(file: string, ...statements: string[]): void {
+  const db = new Database(file);
+  try {
+    for (const sql of statements) db.prepare(sql).run();
+  } finally {
+    db.close();
+  }
+}
+
+/** The questions `store` asks its table's index on (stream, revision) from now on: the range of each gap asked about ('start,end'), or 'counted' (its rows counted against the table's). */
+function indexAsks(store: SqliteEventStore): string[] {
+  const asked: string[] = [];
+  const db = (store as unknown as { db: Database.Database }).db;
+  const prepare = db.prepare.bind(db);
+  jest.spyOn(db, 'prepare').mockImplementation((sql: string) => {
+    const stmt = prepare(sql);
+    if (!sql.includes('INDEXED BY')) return stmt;
+    const get = stmt.get.bind(stmt);
+    return Object.assign(stmt, { get: (...args: unknown[]) => (asked.push(args.length ? String(args) : 'counted'), get(...args)) });
+  });
+  return asked;
+}
 
 /** The events a read of a damaged store gave (each one next to the one before), and the position (a stream's revision) its StoreDamagedError named. */
 async function reach(read: AsyncIterable<{ position: bigint } | Iterable<{ position: bigint }>>) {

@@ -13,9 +13,11 @@ import { PAGE_SIZE, SqliteEventStore } from '../sqlite-event-store';
  * query and its LIMIT meet it. `cell.bytes`: written at `pointer` too (a cell of SQLite's format:
  * its payload's size and its rowid, varints). `root`: instead, the root page of that table or index
  * overwritten (`events`, or its index on (stream, revision): `sqlite_autoindex_events_1`), an
- * interior page, which every lookup of it goes through.
+ * interior page, which every lookup of it goes through. `lastCellLost`: instead, the `leaf`th leaf
+ * page's count of cells written one less, so that its last cell is in no read and no lookup, with
+ * no error: the table has lost that event, its index on (stream, revision) still holds it.
  */
-export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, damage?: { leaf: number; pointer: number; bytes?: number[] } | { root: string }): Promise<void> {
+export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, damage?: { leaf: number; pointer: number; bytes?: number[] } | { root: string } | { leaf: number; lastCellLost: true }): Promise<void> {
   const made = new SqliteEventStore(file, { writer: 'inline' });
   try {
     for (let b = 0; b < 6; b++) await made.appendToStream('d', Array.from({ length: 500 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(b * 500 + i + 1).padStart(12, '0')}`, type: 'T', data: { text: 'x'.repeat(1000) } })));
@@ -32,11 +34,17 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
         const root = db.prepare<[string], number>('SELECT rootpage FROM sqlite_master WHERE name = ?').pluck().get(damage.root)!;
         writes = [[Buffer.alloc(PAGE_SIZE, 0xff), PAGE_SIZE * (root - 1)]];
       } else {
-        const { pageno } = db.prepare("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(damage.leaf) as { pageno: number };
-        const pointer = Buffer.alloc(2);
-        pointer.writeUInt16BE(damage.pointer);
-        writes = [[pointer, PAGE_SIZE * (pageno - 1) + 8]]; // a table leaf page's header is 8 bytes, its cell pointers follow
-        if (damage.bytes) writes.push([Buffer.from(damage.bytes), PAGE_SIZE * (pageno - 1) + damage.pointer]);
+        const { pageno, ncell } = db.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(damage.leaf) as { pageno: number; ncell: number };
+        if ('lastCellLost' in damage) {
+          const cells = Buffer.alloc(2);
+          cells.writeUInt16BE(ncell - 1);
+          writes = [[cells, PAGE_SIZE * (pageno - 1) + 3]]; // a table leaf page's header: its count of cells at offset 3
+        } else {
+          const pointer = Buffer.alloc(2);
+          pointer.writeUInt16BE(damage.pointer);
+          writes = [[pointer, PAGE_SIZE * (pageno - 1) + 8]]; // a table leaf page's header is 8 bytes, its cell pointers follow
+          if (damage.bytes) writes.push([Buffer.from(damage.bytes), PAGE_SIZE * (pageno - 1) + damage.pointer]);
+        }
       }
     } finally {
       db.close();
