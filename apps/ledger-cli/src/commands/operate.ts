@@ -95,6 +95,8 @@ export function operateCommands(program: Command, { env, o, command, run, print 
 
 /** How long `ledger rebuild` stopped by a signal waits for its store's and read models' connections to close before it exits: a close that hangs does not hold the exit. */
 const CLOSE_ON_SIGNAL_MS = 2000;
+/** How long it waits, stopped while it opens them, for the opens to end (to close what they opened): an open that hangs does not hold the exit. */
+const OPEN_ON_SIGNAL_MS = 30_000;
 
 /**
  * `ledger rebuild`'s SIGINT and SIGTERM, from before it opens the store and read models: stopped,
@@ -107,20 +109,33 @@ function stopOnSignal() {
   let close: (() => Promise<void>) | undefined;
   let file: string | undefined;
   let code: number | undefined;
-  const closeAndExit = () => void close!().catch(() => undefined).then(() => process.exit(code));
+  let opening: NodeJS.Timeout | undefined;
+  const closeAndExit = () => {
+    clearTimeout(opening);
+    setTimeout(() => process.exit(code), CLOSE_ON_SIGNAL_MS); // a close that hangs does not hold the exit
+    void close!().catch(() => undefined).then(() => process.exit(code));
+  };
   const stopped = (signal: NodeJS.Signals) => {
     code = signal === 'SIGINT' ? 130 : 143; // 128 + the signal, as a shell reports a command it stopped
     if (file) removeRebuildFile(file);
-    setTimeout(() => process.exit(code), CLOSE_ON_SIGNAL_MS); // a close that hangs does not hold the exit
+    // The close's bound from when it begins: until the sixteenth session's final read, from the signal, so an open longer than it ended the process with nothing closed.
     if (close) closeAndExit();
+    else opening = setTimeout(() => process.exit(code), OPEN_ON_SIGNAL_MS); // an open that hangs does not hold the exit
+  };
+  const off = () => {
+    process.off('SIGINT', stopped);
+    process.off('SIGTERM', stopped);
   };
   process.once('SIGINT', stopped);
   process.once('SIGTERM', stopped);
   return {
-    /** What `opening` opened, once it has; stopped meanwhile, closed, and the exit waited for. */
+    /** What `opening` opened, once it has; stopped meanwhile, closed, and the exit waited for. An open that fails unstopped lets the signals go. */
     async opened<T extends { close: () => Promise<void> }>(opening: Promise<T>): Promise<T> {
       const opened = await opening.catch((err: unknown) => {
-        if (code === undefined) throw err;
+        if (code === undefined) {
+          off();
+          throw err;
+        }
         return new Promise<never>(() => undefined); // stopped while it failed: the exit is under way
       });
       close = opened.close;
@@ -135,10 +150,7 @@ function stopOnSignal() {
       file = rebuildFile;
     },
     stopping: () => code !== undefined,
-    off() {
-      process.off('SIGINT', stopped);
-      process.off('SIGTERM', stopped);
-    },
+    off,
   };
 }
 
