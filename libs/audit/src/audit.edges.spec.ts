@@ -633,6 +633,35 @@ describe('a store whose file has a damaged page', () => {
     }
   });
 
+  it("a cell the table lost at the log's end (no row after it, for a read to step over) fails verify saying the table and its index disagree; the same store with its last event deleted does not (until the sixteenth session's final read: every link holds through position 2999)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: -1, lastCellLost: true }); // position 3000 lost
+      const store = new SqliteEventStore(file);
+      try {
+        await expect(verifyStore(store)).rejects.toThrow(
+          "the store's file is damaged: the log could not be read past position 2999 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 3000 past the table's last, 2999: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))",
+        );
+      } finally {
+        await store.dispose();
+      }
+      const db = new Database(file);
+      db.exec('REINDEX');
+      db.prepare('DELETE FROM events WHERE position = 2999').run(); // a deletion takes the row and its index entry
+      db.close();
+      const deleted = new SqliteEventStore(file);
+      try {
+        // Its events carry no hashes (the damaged store's are not the ledger's): the one break of that kind, and no damage, nothing missing at the end.
+        await expect(verifyStore(deleted)).resolves.toMatchObject({ eventsChecked: 2998, breakCount: 1, missingCount: 0 });
+      } finally {
+        await deleted.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('verify and a digest that read the log short of the head they report, with no error (SQLite giving no row for a damaged part), fail saying the store is damaged and where the read ended (until 2026-11-27: "every hash chain link holds" through the head)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));

@@ -187,6 +187,13 @@ export interface EventStore {
    * removed, others written at their positions); EventStoreDB's cannot, and has no such method.
    */
   eventIdAt?(position: bigint): string | undefined;
+  /**
+   * Where the store's table of events and its index on (stream, revision) do not hold the same rows
+   * (their count and sum of positions): a cell lost from one of them with no error (disk damage or a
+   * byte edit of the file), which a read of the log cannot show where no row follows it (the log's
+   * last event); undefined where they agree. One scan of each. SQLite only (verify asks at its end).
+   */
+  indexDisagreement?(): string | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

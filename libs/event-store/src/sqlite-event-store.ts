@@ -771,6 +771,21 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  indexDisagreement(): string | undefined {
+    this.ensureOpen();
+    this.reading();
+    type Held = { rows: number; sum: number | bigint | null };
+    const [table, index] = this.direct("the log's table and its index could not be counted", () => [
+      this.db.prepare<[], Held>('SELECT count(*) AS rows, sum(position) AS sum FROM events NOT INDEXED').get()!,
+      this.db.prepare<[], Held>('SELECT count(*) AS rows, sum(position) AS sum FROM events INDEXED BY sqlite_autoindex_events_1').get()!,
+    ]);
+    if (table.rows === index.rows && String(table.sum) === String(index.sum)) return undefined;
+    const past = this.direct("the log's index could not be read", () => this.db.prepare<[], number | bigint | null>('SELECT max(position) FROM events INDEXED BY sqlite_autoindex_events_1').pluck().get());
+    const head = this.snapshotHead();
+    const at = past !== null && past !== undefined && (head === undefined || BigInt(past) > head) ? `, the index holding an event at position ${past} past the table's last, ${head ?? 'none'}` : '';
+    return `the log's table holds ${table.rows} events and its index on (stream, revision) ${index.rows}, or their positions differ${at}: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both)`;
+  }
+
   eventIdAt(position: bigint): string | undefined {
     this.ensureOpen();
     this.reading();

@@ -14,7 +14,7 @@ import { PAGE_SIZE, SqliteEventStore } from '../sqlite-event-store';
  * its payload's size and its rowid, varints). `root`: instead, the root page of that table or index
  * overwritten (`events`, or its index on (stream, revision): `sqlite_autoindex_events_1`), an
  * interior page, which every lookup of it goes through. `lastCellLost`: instead, the `leaf`th leaf
- * page's count of cells written one less, so that its last cell is in no read and no lookup, with
+ * page's (negative: from the last, -1 the last) count of cells written one less, so that its last cell is in no read and no lookup, with
  * no error: the table has lost that event, its index on (stream, revision) still holds it.
  */
 export async function makeDamagedStore(file: string, beforeDamage?: (store: SqliteEventStore) => Promise<void>, damage?: { leaf: number; pointer: number; bytes?: number[] } | { root: string } | { leaf: number; lastCellLost: true }): Promise<void> {
@@ -34,7 +34,8 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
         const root = db.prepare<[string], number>('SELECT rootpage FROM sqlite_master WHERE name = ?').pluck().get(damage.root)!;
         writes = [[Buffer.alloc(PAGE_SIZE, 0xff), PAGE_SIZE * (root - 1)]];
       } else {
-        const { pageno, ncell } = db.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET ?").get(damage.leaf) as { pageno: number; ncell: number };
+        // A negative `leaf` counts from the last (-1: the leaf holding the log's last events).
+        const { pageno, ncell } = db.prepare(`SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path${damage.leaf < 0 ? ' DESC' : ''} LIMIT 1 OFFSET ?`).get(damage.leaf < 0 ? -damage.leaf - 1 : damage.leaf) as { pageno: number; ncell: number };
         if ('lastCellLost' in damage) {
           const cells = Buffer.alloc(2);
           cells.writeUInt16BE(ncell - 1);
