@@ -550,7 +550,7 @@ export class SqliteEventStore implements EventStore {
   private cellsCounted(end: bigint): boolean {
     if (this.counted === undefined || this.counted.head < end) {
       const head = this.snapshotHead() ?? 0n;
-      this.counts ??= this.db.prepare<[], number | bigint>('SELECT (SELECT count(*), sum(position) FROM events INDEXED BY sqlite_autoindex_events_1) = (SELECT count(*), sum(position) FROM events NOT INDEXED)').pluck();
+      this.counts ??= this.db.prepare<[], number | bigint>(`SELECT (SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1) = (SELECT ${ROWS_AND_POSITIONS} FROM events NOT INDEXED)`).pluck();
       let equal: boolean;
       try {
         equal = Number(this.counts.get()) === 1;
@@ -776,8 +776,8 @@ export class SqliteEventStore implements EventStore {
     this.reading();
     type Held = { rows: number; sum: number | bigint | null };
     const [table, index] = this.direct("the log's table and its index could not be counted", () => [
-      this.db.prepare<[], Held>('SELECT count(*) AS rows, sum(position) AS sum FROM events NOT INDEXED').get()!,
-      this.db.prepare<[], Held>('SELECT count(*) AS rows, sum(position) AS sum FROM events INDEXED BY sqlite_autoindex_events_1').get()!,
+      this.db.prepare<[], Held>(`SELECT ${ROWS_AND_POSITIONS} FROM events NOT INDEXED`).get()!,
+      this.db.prepare<[], Held>(`SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1`).get()!,
     ]);
     if (table.rows === index.rows && String(table.sum) === String(index.sum)) return undefined;
     const past = this.direct("the log's index could not be read", () => this.db.prepare<[], number | bigint | null>('SELECT max(position) FROM events INDEXED BY sqlite_autoindex_events_1').pluck().get());
@@ -984,6 +984,16 @@ function hasNull(row: Row | RawRow): boolean {
 
 /** Damage SQLite gave no error for, found by the store's own checks of a forward scan of the log (where it began, scanBegan; where it ended, boundReached): named by the pager. */
 class UnreportedDamage extends Error {}
+
+/**
+ * What the table of events and its index on (stream, revision) are compared by (cellsCounted,
+ * indexDisagreement): their rows, and the sum of each position's low 24 bits, an integer that
+ * cannot overflow below ~5 x 10^11 events. The sum of the positions themselves would pass 2^63 at
+ * ~4 x 10^9 events (four months at the DCC's billion messages a month), where SQLite's sum()
+ * fails ("integer overflow"); total(), a double, rounds by the order it adds in, which differs
+ * between the two scans (a false alarm).
+ */
+const ROWS_AND_POSITIONS = 'count(*) AS rows, sum(position & 16777215) AS sum';
 
 /** A failed page's error that is damage (the pager keeps it): SQLite's for a damaged file (isDamaged) or what the store's checks of a scan found (UnreportedDamage). */
 function isPageDamage(err: unknown): err is Error {
