@@ -38,6 +38,18 @@ describe('paths, timeouts and origins that would be taken and then do something 
     expect(() => loadConfig({ [variable]: value })).toThrow(reason);
   });
 
+  it("a path under a file (where a directory must be) is refused naming that file (until the sixteenth session's final read, Node's EEXIST at the open)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-config-'));
+    try {
+      const file = path.join(dir, 'a-file');
+      fs.writeFileSync(file, 'x');
+      expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(file, 'ledger.sqlite') })).toThrow(`LEDGER_SQLITE_PATH cannot be made: ${file} is a file, not a directory, got '${path.join(file, 'ledger.sqlite')}'`);
+      expect(() => loadConfig({ LEDGER_READMODEL_PATH: path.join(file, 'deeper', 'rm.sqlite') })).toThrow(`LEDGER_READMODEL_PATH cannot be made: ${file} is a file, not a directory`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes what is meant', () => {
     expect(loadConfig({ LEDGER_STORE_TIMEOUT_MS: '2147483647', LEDGER_CORS_ORIGINS: 'http://a.example:8080,https://b.example' })).toMatchObject({ corsOrigins: ['http://a.example:8080', 'https://b.example'] });
     expect(loadConfig({ LEDGER_SQLITE_PATH: '/tmp/not-there-yet/ledger.sqlite' }).store).toMatchObject({ path: '/tmp/not-there-yet/ledger.sqlite' });

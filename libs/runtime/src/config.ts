@@ -171,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
   for (const variable of ['LEDGER_SQLITE_PATH', 'LEDGER_READMODEL_PATH'] as const) {
     const file = e[variable];
     if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
+    const blocking = file !== undefined && file !== ':memory:' && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') ? fileInTheWay(file) : undefined;
+    if (blocking) throw new ConfigError(variable, `cannot be made: ${blocking} is a file, not a directory`, given[variable]);
   }
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
   if (e.LEDGER_STORE === 'sqlite' && e.LEDGER_SQLITE_PATH !== ':memory:' && readModelPath !== ':memory:' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
@@ -254,6 +256,22 @@ function canonical(file: string): string {
       if (up === at) return path.join(at, ...[...rest].reverse());
       rest.push(path.basename(at));
       at = up;
+    }
+  }
+}
+
+/**
+ * The file in the way of `file`'s directory (the nearest of its parents that is there, where that is
+ * not a directory), else undefined: the open's mkdir would fail with Node's EEXIST or ENOTDIR, which
+ * names neither (until the sixteenth session's final read, "could not be opened (EEXIST: file
+ * already exists, mkdir ...)").
+ */
+function fileInTheWay(file: string): string | undefined {
+  for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
+    try {
+      return fs.statSync(dir).isDirectory() ? undefined : dir;
+    } catch {
+      if (path.dirname(dir) === dir) return undefined; // none of them there (or none to be read): the open says why
     }
   }
 }
