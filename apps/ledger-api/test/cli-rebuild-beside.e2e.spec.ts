@@ -174,6 +174,25 @@ it.each([
   }
 }, 120_000);
 
+it('`ledger rebuild` stopped by SIGINT while it opens, whose open then fails, exits 130 at once, saying nothing (in the sixteenth session\'s final read, for a moment, after the opens\' 30 s bound)', async () => {
+  // The Ctrl-C handled while the open runs, which then fails.
+  const preload = path.join(dir, 'signal-then-fail.js');
+  fs.writeFileSync(
+    preload,
+    `const { NestFactory } = require(${JSON.stringify(require.resolve('@nestjs/core'))});\nNestFactory.createApplicationContext = async () => { process.kill(process.pid, 'SIGINT'); await new Promise((r) => setTimeout(r, 100)); throw new Error('the open failed'); };\n`,
+  );
+  try {
+    const cli = spawn(process.execPath, ['--require', preload, bin, 'rebuild'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    cli.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => cli.on('exit', (code, signal) => setImmediate(() => resolve([code, signal]))));
+    expect([await exited, err]).toEqual([[130, null], '']);
+    expect(rebuildFiles()).toEqual([]);
+  } finally {
+    fs.rmSync(preload, { force: true });
+  }
+}, 20_000);
+
 it('`ledger rebuild` on a full disk says where and how much room it needs (exit 3), removes its file and leaves the read models as they were', async () => {
   // The built CLI, whose rebuild finds its file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.
   const preload = path.join(dir, 'full-disk.js');

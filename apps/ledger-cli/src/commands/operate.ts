@@ -136,7 +136,7 @@ function stopOnSignal() {
           off();
           throw err;
         }
-        return new Promise<never>(() => undefined); // stopped while it failed: the exit is under way
+        return process.exit(code); // stopped, and it failed: nothing is open to close
       });
       close = opened.close;
       if (code !== undefined) {
