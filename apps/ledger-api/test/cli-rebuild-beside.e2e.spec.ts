@@ -161,11 +161,7 @@ it.each([
   );
   const before = dumpOf(readModelFile);
   try {
-    const cli = spawn(process.execPath, ['--require', preload, bin, 'rebuild'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    cli.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => cli.on('exit', (code, signal) => setImmediate(() => resolve([code, signal]))));
-    expect([await exited, err]).toEqual([[130, null], '']);
+    expect(await rebuildWith(preload)).toEqual([[130, null], '']);
     expect(sideFiles()).toEqual([]);
     expect(rebuildFiles()).toEqual([]);
     expect(dumpOf(readModelFile)).toEqual(before);
@@ -182,11 +178,7 @@ it('`ledger rebuild` stopped by SIGINT while it opens, whose open then fails, ex
     `const { NestFactory } = require(${JSON.stringify(require.resolve('@nestjs/core'))});\nNestFactory.createApplicationContext = async () => { process.kill(process.pid, 'SIGINT'); await new Promise((r) => setTimeout(r, 100)); throw new Error('the open failed'); };\n`,
   );
   try {
-    const cli = spawn(process.execPath, ['--require', preload, bin, 'rebuild'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    cli.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => cli.on('exit', (code, signal) => setImmediate(() => resolve([code, signal]))));
-    expect([await exited, err]).toEqual([[130, null], '']);
+    expect(await rebuildWith(preload)).toEqual([[130, null], '']);
     expect(rebuildFiles()).toEqual([]);
   } finally {
     fs.rmSync(preload, { force: true });
@@ -234,3 +226,12 @@ it("`ledger rebuild` says a log cut while it ran (the live read models then past
     raw.close();
   }
 }, 120_000);
+
+/** `ledger rebuild` of the built CLI with `preload` required first: how it exited, and its stderr. */
+async function rebuildWith(preload: string): Promise<[[number | null, NodeJS.Signals | null], string]> {
+  const cli = spawn(process.execPath, ['--require', preload, bin, 'rebuild'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  cli.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => cli.on('exit', (code, signal) => setImmediate(() => resolve([code, signal]))));
+  return [exited, err];
+}
