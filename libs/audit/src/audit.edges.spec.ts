@@ -643,6 +643,8 @@ describe('a store whose file has a damaged page', () => {
         await expect(verifyStore(store)).rejects.toThrow(
           "the store's file is damaged: the log could not be read past position 2999 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 3000 past the table's last, 2999: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))",
         );
+        // As `ledger verify`, GET /audit/verify and a verify job run it: through the head at its start.
+        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2999n }));
       } finally {
         await store.dispose();
       }
