@@ -170,6 +170,21 @@ it.each([
   }
 }, 120_000);
 
+it('`ledger rebuild` sent a TERM after its Ctrl-C exits 130 as the Ctrl-C said, closing once (until the sixteenth session\'s last read, the TERM made it 143 and began a second close)', async () => {
+  const preload = path.join(dir, 'int-then-term.js');
+  const nest = require.resolve('@nestjs/core');
+  fs.writeFileSync(
+    preload,
+    `const { NestFactory } = require(${JSON.stringify(nest)});\nconst create = NestFactory.createApplicationContext.bind(NestFactory);\nNestFactory.createApplicationContext = async (...args) => { process.kill(process.pid, 'SIGINT'); setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20); const app = await create(...args); await new Promise((r) => setTimeout(r, 300)); return app; };\n`,
+  );
+  try {
+    expect(await rebuildWith(preload)).toEqual([[130, null], '']);
+    expect(sideFiles()).toEqual([]);
+  } finally {
+    fs.rmSync(preload, { force: true });
+  }
+}, 20_000);
+
 it('`ledger rebuild` stopped by SIGINT while it opens, whose open then fails, exits 130 at once, saying nothing (in the sixteenth session\'s final read, for a moment, after the opens\' 30 s bound)', async () => {
   // The Ctrl-C handled while the open runs, which then fails.
   const preload = path.join(dir, 'signal-then-fail.js');

@@ -116,6 +116,7 @@ function stopOnSignal() {
     void close!().catch(() => undefined).then(() => process.exit(code));
   };
   const stopped = (signal: NodeJS.Signals) => {
+    if (code !== undefined) return; // a second signal (a TERM after the Ctrl-C): the first's stop goes on (until the sixteenth session's last read, a second close began and the code became 143)
     code = signal === 'SIGINT' ? 130 : 143; // 128 + the signal, as a shell reports a command it stopped
     if (file) removeRebuildFile(file);
     // The close's bound from when it begins: until the sixteenth session's final read, from the signal, so an open longer than it ended the process with nothing closed.
