@@ -213,11 +213,12 @@ export class ReadModelDb {
 
   /** Runs `work` on this connection waiting at most `ms` on another connection's lock (SQLITE_BUSY past it), not the 5 s it waits otherwise. */
   waitAtMost<T>(ms: number, work: () => T): T {
-    this.db.pragma(`busy_timeout = ${ms}`);
+    const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.min(ms, before)}`);
     try {
       return work();
     } finally {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma(`busy_timeout = ${before}`); // what it was: a wait nested in another keeps the outer's
     }
   }
 

@@ -116,12 +116,13 @@ export class StuckProjection implements Projection {
    * most, as a live batch does (until the sixteenth session's final read, busy_timeout's 5 s, on
    * the event loop when the open followed a swap); when it cannot have the lock, or the process
    * stops, the rows made stay made and the next open makes them all again, from the first. An open
-   * that follows another process's swap (ReadModelDb.following) makes its chunks with no pause: the
-   * pause would stall this process's own requests, for other processes' sake.
+   * that follows another process's swap (ReadModelDb.following) runs on a live event loop: it
+   * leaves them to the next open (until the sixteenth session's last read, it made them there, the
+   * pause left out but the work, seconds at 50,000 stuck rows, stalling this process's requests).
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
     const done = () => hasTable(db, 'stuck_since_serving');
-    if (done()) return;
+    if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE stuck = 1 AND device_id > ? ORDER BY device_id LIMIT ?').pluck();
     let after = '';
     let rows = 0;
@@ -141,9 +142,8 @@ export class StuckProjection implements Projection {
         })
         .immediate();
     try {
-      const pause = this.rm.following ? 0 : UPGRADE_PAUSE_MS;
       for (let last = this.rm.noWait(() => makeChunk(this.clock())); !last; ) {
-        if (pause) Atomics.wait(PAUSE, 0, 0, pause);
+        Atomics.wait(PAUSE, 0, 0, UPGRADE_PAUSE_MS);
         last = this.rm.waitAtMost(LIVE_LOCK_WAIT_MS, () => makeChunk(this.clock()));
       }
     } catch (err) {
