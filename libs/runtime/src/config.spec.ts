@@ -45,6 +45,15 @@ describe('paths, timeouts and origins that would be taken and then do something 
       fs.writeFileSync(file, 'x');
       expect(() => loadConfig({ LEDGER_SQLITE_PATH: path.join(file, 'ledger.sqlite') })).toThrow(`LEDGER_SQLITE_PATH cannot be made: ${file} is a file, not a directory, got '${path.join(file, 'ledger.sqlite')}'`);
       expect(() => loadConfig({ LEDGER_READMODEL_PATH: path.join(file, 'deeper', 'rm.sqlite') })).toThrow(`LEDGER_READMODEL_PATH cannot be made: ${file} is a file, not a directory`);
+      // Derived, not given: on EventStoreDB, ./data/readmodels.sqlite, here under a file named data (until the sixteenth session's last read, EEXIST at the open).
+      fs.writeFileSync(path.join(dir, 'data'), 'x');
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        expect(() => loadConfig({ LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false' })).toThrow(`LEDGER_READMODEL_PATH cannot be made: ${fs.realpathSync(path.join(dir, 'data'))} is a file, not a directory, got 'data/readmodels.sqlite'`);
+      } finally {
+        process.chdir(cwd);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

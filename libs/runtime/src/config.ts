@@ -171,10 +171,13 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
   for (const variable of ['LEDGER_SQLITE_PATH', 'LEDGER_READMODEL_PATH'] as const) {
     const file = e[variable];
     if (file !== undefined && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') && isDirectory(file)) throw new ConfigError(variable, 'names a directory: it must be the database file', given[variable]);
-    const blocking = file !== undefined && file !== ':memory:' && (variable === 'LEDGER_READMODEL_PATH' || e.LEDGER_STORE === 'sqlite') ? fileInTheWay(file) : undefined;
-    if (blocking) throw new ConfigError(variable, `cannot be made: ${blocking} is a file, not a directory`, given[variable]);
   }
   const readModelPath = e.LEDGER_READMODEL_PATH ?? path.join(path.dirname(e.LEDGER_STORE === 'esdb' ? './data/ledger.sqlite' : e.LEDGER_SQLITE_PATH), 'readmodels.sqlite');
+  // The read models' path too where it is derived (not given): its directory is made at the open.
+  for (const [variable, file] of [...(e.LEDGER_STORE === 'sqlite' ? [['LEDGER_SQLITE_PATH', e.LEDGER_SQLITE_PATH]] : []), ['LEDGER_READMODEL_PATH', readModelPath]] as const) {
+    const blocking = file !== ':memory:' ? fileInTheWay(file) : undefined;
+    if (blocking) throw new ConfigError(variable, `cannot be made: ${blocking} is a file, not a directory`, file);
+  }
   if (e.LEDGER_STORE === 'sqlite' && e.LEDGER_SQLITE_PATH !== ':memory:' && readModelPath !== ':memory:' && SQLITE_SIDE_FILES.some((suffix) => sameFile(e.LEDGER_SQLITE_PATH + suffix, readModelPath) || sameFile(e.LEDGER_SQLITE_PATH, readModelPath + suffix))) {
     // the read models' tables would go into the store's file (or its log into theirs), and a rebuild, which moves its file onto the read models' path, would replace the store with them
     throw new ConfigError('LEDGER_READMODEL_PATH', `names the event store's own file (LEDGER_SQLITE_PATH, or its ${SQLITE_SIDE_SUFFIXES.join(', ').replace(/, ([^,]*)$/, ' or $1')}): the read models need a file of their own`, readModelPath);
