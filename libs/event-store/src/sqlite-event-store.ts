@@ -544,7 +544,7 @@ export class SqliteEventStore implements EventStore {
    * 2026-11-27, sixteenth session, each gap not yet noted was a scan of the index (~40 ms for
    * 1,000,000 events): a store with 10,000 single rows deleted made a read pay ~400 s. What this
    * cannot see: the table losing cells AND the index losing others whose counts and sums of
-   * positions are equal (for one cell each, only the same position: no gap to see), a gap there
+   * positions are equal (for one cell each, only the same position, or one a multiple of 2^24 away: the sum is of the low 24 bits), a gap there
    * read as a deletion; as a cell lost after the count, in this process, is.
    */
   private cellsCounted(end: bigint): boolean {
@@ -555,7 +555,7 @@ export class SqliteEventStore implements EventStore {
       try {
         equal = Number(this.counts.get()) === 1;
       } catch {
-        equal = false; // damage (which the pager names where a read meets it) or a sum past 64 bits (positions edited): each gap is asked
+        equal = false; // damage (which the pager names where a read meets it): each gap is asked
       }
       this.counted = { head, equal };
     }
