@@ -227,12 +227,19 @@ export class ReadModelDb {
    * these: this database is closed, that file moved onto this one's path, and opened. The caller
    * stops the projector first and starts it after: it goes on from the new file's checkpoint. A
    * `built` that is not there is refused before this database is touched, and so is the swap while
-   * another connection is reading this file (the WAL could not be checkpointed whole); if the move
+   * another connection is reading this file (the WAL could not be checkpointed whole), or while the path holds another file than
+   * this connection's (another process's swap it has not followed: ReadModelsBusyError, asked again); if the move
    * fails, the file at this path is opened again, so that the caller is never left with a closed
    * connection, with the WAL and index its other connections share.
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
+    // Another process's swap not yet followed (its file locked at the look): the checkpoint and the look for readers below would be
+    // the replaced file's, and the file at the path, its log and its readers, passed by (found in the seventeenth session).
+    const atPath = this.stat();
+    if (atPath && this.opened && !sameInode(atPath, this.opened)) {
+      throw new ReadModelsBusyError(built, `cannot put ${built} in place of the read models now: another file was put at ${this.file} (another process's swap) and this connection has not followed it yet; try again`);
+    }
     // Every commit into the file itself first, so that removing the WAL below loses nothing;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);

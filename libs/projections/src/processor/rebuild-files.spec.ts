@@ -32,7 +32,7 @@ describe('replaceWhenFree', () => {
       reader.exec('BEGIN');
       reader.prepare('SELECT * FROM checkpoint').all(); // a read snapshot ...
       readModels.db.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
-      await expect(replaceWhenFree(readModels, built)).rejects.toThrow(
+      await expect(replaceWhenFree(readModels, built, async () => undefined)).rejects.toThrow(
         `the rebuilt read models could not be put in place of ${live}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of 50 tries over 5 s; run the rebuild again`,
       );
       expect(fs.existsSync(built)).toBe(true);
@@ -56,6 +56,34 @@ describe('putRebuiltInPlace', () => {
       await expect(putRebuiltInPlace({ notOfStore: async () => undefined, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built)).resolves.toBeUndefined();
       expect(readModels.checkpoint.fresh().position).toBe(30n);
       expect(fs.existsSync(built)).toBe(false);
+    } finally {
+      readModels.db.close();
+    }
+  });
+});
+
+describe("putRebuiltInPlace after another process's swap it could not follow at once", () => {
+  const live = () => path.join(dir, 'readmodels.sqlite');
+  const built = () => path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
+  /** Read models rebuilt through position 30, to put in place. */
+  const rebuilt = () => {
+    const r = openReadModels(built());
+    r.checkpoint.set(30n, 30, 'e30');
+    r.db.closeCheckpointed();
+  };
+
+  it("another kind of file renamed onto the path, this connection's -wal beside it (put off at the first look): refused, and left as it was (until the seventeenth session the swap went on at the first look and put the rebuilt file over it)", async () => {
+    const readModels = openReadModels(live());
+    rebuilt();
+    const text = 'another program wrote this file\n';
+    fs.writeFileSync(path.join(dir, 'other.txt'), text);
+    fs.renameSync(path.join(dir, 'other.txt'), live());
+    try {
+      await expect(putRebuiltInPlace({ notOfStore: async () => undefined, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built())).rejects.toThrow(
+        `another file was put at ${live()} in place of the read models, and is not opened`,
+      );
+      expect(fs.readFileSync(live(), 'utf8')).toBe(text);
+      expect(fs.existsSync(built())).toBe(false);
     } finally {
       readModels.db.close();
     }

@@ -44,11 +44,15 @@ export function removeRebuildFile(file: string): void {
  * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
  * thrown away for one read. Past that, a ReadModelsBusyError saying so (the tries and the time, from these constants:
  * until 2026-11-27 the CLI rewrote the last refusal's message, "5 s" written in it); `built` is left for the caller to remove.
+ * `before` runs at each try, first (putRebuiltInPlace's follow of another process's swap, and its question): what it answered at
+ * the try that swapped is answered.
  */
-export async function replaceWhenFree(readModels: ReadModelDb, built: string): Promise<void> {
+export async function replaceWhenFree<T>(readModels: ReadModelDb, built: string, before: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return readModels.replaceWith(built);
+      const asked = await before();
+      readModels.replaceWith(built);
+      return asked;
     } catch (err) {
       if (!(err instanceof ReadModelsBusyError)) throw err;
       if (attempt >= SWAP_ATTEMPTS) {
@@ -65,8 +69,9 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
 /**
  * Puts a finished rebuild's file in place of the live read models, the projector's (its writer's db: until 2026-11-27,
  * sixteenth session, they were passed beside it, two objects that had to be of one file): what `ledger rebuild` and a
- * rebuild job's end both do (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
- * (Projector.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * rebuild job's end both do (the caller stops its live projector first, if it runs one). At each try of the swap it follows a swap another process made meanwhile
+ * (Projector.followReplaced; one put off, its file locked at the look, is refused by the swap and tried again: until the seventeenth
+ * session the swap went on through the replaced file's connection, its checkpoint and look for readers that file's), then asks whether the live read models are of the store's log (Projector.notOfStore:
  * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
  * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
  * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
@@ -75,15 +80,17 @@ export async function replaceWhenFree(readModels: ReadModelDb, built: string): P
  */
 export async function putRebuiltInPlace(projector: Pick<Projector, 'notOfStore' | 'followReplaced' | 'writer'>, built: string): Promise<ReplacedNotOfStore | undefined> {
   try {
-    try {
-      projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
-    } catch (err) {
-      // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
-      // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
-      if (!(err instanceof ReadModelsGoneError)) throw err;
-    }
-    const notOfStore = await projector.notOfStore();
-    await replaceWhenFree(projector.writer.db, built);
+    // At each try: a follow put off (the file another process swapped in locked at the look) is refused by the swap, and tried again.
+    const notOfStore = await replaceWhenFree(projector.writer.db, built, async () => {
+      try {
+        projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
+      } catch (err) {
+        // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
+        // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
+        if (!(err instanceof ReadModelsGoneError)) throw err;
+      }
+      return projector.notOfStore();
+    });
     return notOfStore && replacedNotOfStore(notOfStore);
   } catch (err) {
     removeRebuildFile(built);
