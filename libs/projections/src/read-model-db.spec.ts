@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModels } from './processor/projection-writer';
 import { queriesOf } from './queries/queries-of';
-import { ReadModelDb } from './read-model-db';
+import { LIVE_LOCK_WAIT_MS, ReadModelDb } from './read-model-db';
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
 describe('a bulk with its journal in memory', () => {
@@ -266,6 +266,91 @@ describe("following another process's swap of the read-model file (followReplace
       expect(seen).toEqual([false, true]);
       expect(rm.following).toBe(false);
     } finally {
+      rm.close();
+    }
+  });
+
+  /**
+   * The file at the path, and read models as another process's rebuild swaps in: `which` says which file a connection is on; `late`
+   * (back-filled: its tables missing from the swapped-in file, as from an older build's) and `later` (whose upgrade lets another
+   * connection take the write lock once `grab` is set: between the making of late's tables and its back-fill, as the code before
+   * the seventeenth session ordered them).
+   */
+  function swapped(file: string) {
+    const rm = new ReadModelDb(file);
+    rm.db.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('old')");
+    const timeouts: number[] = [];
+    let grab: (() => void) | undefined;
+    const sets = [
+      { schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY)', tables: ['checkpoint'] },
+      {
+        schema: 'CREATE TABLE IF NOT EXISTS late (x INTEGER)',
+        tables: ['late'],
+        backfill: () => {
+          timeouts.push(rm.db.pragma('busy_timeout', { simple: true }) as number);
+          rm.db.exec('INSERT INTO late VALUES (1)');
+        },
+      },
+      { schema: 'CREATE TABLE IF NOT EXISTS later (x INTEGER)', tables: ['later'], upgrade: () => (grab?.(), (grab = undefined)) },
+    ];
+    rm.install(sets, () => true);
+    const built = new Database(path.join(dir, 'built.sqlite'));
+    built.pragma('journal_mode = WAL'); // as a rebuild leaves it
+    built.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('new'); CREATE TABLE checkpoint (id INTEGER PRIMARY KEY); CREATE TABLE later (x INTEGER)");
+    built.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'built.sqlite'), file);
+    const other = new Database(file); // another process on the swapped-in file (the API that swapped it in)
+    other.pragma('busy_timeout = 0');
+    return {
+      rm,
+      timeouts,
+      other,
+      grabLater: () => (grab = () => other.exec('BEGIN IMMEDIATE')),
+      on: () => rm.db.prepare('SELECT name FROM which').pluck().get(),
+      late: () => rm.db.prepare('SELECT x FROM late').pluck().all(),
+    };
+  }
+
+  it("read models swapped in whose back-fill cannot have the write lock (another process's batch holds it): this process stays on the replaced file, open, and the next look follows them, back-filled (until the seventeenth session the replaced file's connection was closed first and the new file kept as followed: never installed again)", () => {
+    const { rm, other, on, late } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect(rm.followReplaced()).toBe(false);
+      expect([on(), rm.following]).toEqual(['old', false]); // still answering, from the replaced file
+      other.exec('ROLLBACK');
+      expect(rm.followReplaced()).toBe(true);
+      expect([on(), late()]).toEqual(['new', [1]]);
+      expect(rm.followReplaced()).toBe(false);
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it("a back-filled set's tables are made with its rows, in one transaction: another process's lock taken between them leaves neither, and the next look makes both (until the seventeenth session the tables stayed made, empty, and were never back-filled)", () => {
+    const { rm, other, grabLater, on, late } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      grabLater();
+      expect(rm.followReplaced()).toBe(false);
+      expect(on()).toBe('old');
+      other.exec('ROLLBACK');
+      expect(rm.followReplaced()).toBe(true);
+      expect([on(), late()]).toEqual(['new', [1]]);
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it(`an install that follows a swap waits on another connection's lock LIVE_LOCK_WAIT_MS (${LIVE_LOCK_WAIT_MS} ms) at most, on the live event loop, its back-fill too (until the seventeenth session, busy_timeout's 5 s); an open at start-up waits busy_timeout`, () => {
+    const { rm, timeouts, other } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      expect(rm.followReplaced()).toBe(true);
+      expect(timeouts).toEqual([5000, LIVE_LOCK_WAIT_MS]);
+      expect(rm.db.pragma('busy_timeout', { simple: true })).toBe(5000); // as it was once the install is done
+    } finally {
+      other.close();
       rm.close();
     }
   });

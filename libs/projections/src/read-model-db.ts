@@ -88,14 +88,18 @@ export class ReadModelDb {
    */
   install(sets: readonly TableSet[], projected: () => boolean): void {
     this.parts = { sets, projected };
-    const fresh = sets.filter((s) => s.tables.every((t) => !hasTable(this.db, t)));
-    for (const s of sets) {
+    const make = (s: TableSet) => {
       this.db.exec(s.schema);
       s.upgrade?.(this.db);
-    }
+    };
+    const fresh = sets.filter((s) => s.backfill && s.tables.every((t) => !hasTable(this.db, t)));
+    for (const s of sets) if (!fresh.includes(s)) make(s);
+    // A set to back-fill is made with its rows in one transaction (after the others: `projected` reads the checkpoint's): made
+    // without them (another connection's lock taken between), the next open found its tables and never filled them (until the
+    // seventeenth session).
+    if (fresh.length && projected()) this.db.transaction(() => fresh.forEach((s) => (make(s), s.backfill!()))).immediate();
+    else fresh.forEach(make);
     this.createQueryIndexes(false);
-    const late = fresh.filter((s) => s.backfill);
-    if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();
     this.noteWal();
   }
 
@@ -121,7 +125,12 @@ export class ReadModelDb {
     this.unfollowed = undefined;
     this.followingSwap = database !== undefined;
     try {
-      if (this.parts) this.install(this.parts.sets, this.parts.projected);
+      const parts = this.parts;
+      const install = () => parts && this.install(parts.sets, parts.projected);
+      // Following a swap, on a live event loop: another connection's lock (the swapping process's batch) is waited on LIVE_LOCK_WAIT_MS
+      // at most, not busy_timeout's 5 s (until the seventeenth session, the back-fill's), and the follow tried again at the next look.
+      if (this.followingSwap) this.waitAtMost(LIVE_LOCK_WAIT_MS, install);
+      else install();
     } finally {
       this.followingSwap = false;
     }
@@ -187,8 +196,20 @@ export class ReadModelDb {
       if (isBusy(err)) return false;
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
-    this.database.close();
-    this.open(next, now);
+    // The replaced file's connection is closed only once the new one is installed: an install that fails (another connection's
+    // lock past LIVE_LOCK_WAIT_MS) leaves this process on it, as before the look, and the next look tries again. Until the
+    // seventeenth session it was closed first and the new file kept as opened: a failed install was never tried again, and the
+    // process ran on a file whose tables and back-fill were never made.
+    const replaced = { database: this.database, opened: this.opened, openedWal: this.openedWal, unfollowed: this.unfollowed };
+    try {
+      this.open(next, now);
+    } catch (err) {
+      next.close();
+      Object.assign(this, replaced);
+      if (isBusy(err)) return false;
+      throw err;
+    }
+    replaced.database.close();
     return true;
   }
 

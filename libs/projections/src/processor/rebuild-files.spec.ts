@@ -72,6 +72,32 @@ describe("putRebuiltInPlace after another process's swap it could not follow at 
     r.db.closeCheckpointed();
   };
 
+  it("read models another process swapped in, locked at the first look by its batch: the swap waits for the follow, and asks of them, not of the file they replaced (until the seventeenth session the follow's install waited 5 s and threw SQLITE_BUSY, the rebuild thrown away; a follow put off let the swap go on through the replaced file)", async () => {
+    const readModels = openReadModels(live());
+    readModels.checkpoint.set(10n, 10, 'e10');
+    const theirs = openReadModels(path.join(dir, 'theirs.sqlite'));
+    theirs.checkpoint.set(50n, 50, 'e50');
+    theirs.db.db.exec('DROP TABLE stuck_status'); // as an older build's rebuild left them: back-filled at the follow, under the write lock
+    theirs.db.closeCheckpointed();
+    rebuilt();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${live()}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'theirs.sqlite'), live());
+    const other = new Database(live()); // the process that swapped them in, a batch of its own under way
+    other.exec('BEGIN IMMEDIATE');
+    setTimeout(() => other.exec('ROLLBACK'), 150);
+    const asked: Array<bigint | undefined> = [];
+    try {
+      const notOfStore = async () => (asked.push(readModels.checkpoint.fresh().position), undefined);
+      await expect(putRebuiltInPlace({ notOfStore, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built())).resolves.toBeUndefined();
+      expect(asked[asked.length - 1]).toBe(50n);
+      expect(readModels.checkpoint.fresh().position).toBe(30n);
+      expect(fs.existsSync(built())).toBe(false);
+    } finally {
+      other.close();
+      readModels.db.close();
+    }
+  });
+
   it("another kind of file renamed onto the path, this connection's -wal beside it (put off at the first look): refused, and left as it was (until the seventeenth session the swap went on at the first look and put the rebuilt file over it)", async () => {
     const readModels = openReadModels(live());
     rebuilt();
