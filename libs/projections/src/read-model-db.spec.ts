@@ -4,7 +4,18 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModels } from './processor/projection-writer';
 import { queriesOf } from './queries/queries-of';
+import { DeviceProjection } from './projections/device-projection';
 import { LIVE_LOCK_WAIT_MS, ReadModelDb } from './read-model-db';
+
+/** The statement of an index in the file, read by a connection of its own (undefined: no such index). */
+function indexSql(file: string, name: string): unknown {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(name);
+  } finally {
+    db.close();
+  }
+}
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
 describe('a bulk with its journal in memory', () => {
@@ -137,14 +148,7 @@ describe('opening read models that another connection is writing (a `ledger rebu
   it("drops no old meter-point index while the lock is held: the file opens with it, and a later open drops it and makes the new one (until 2026-11-27, sixteenth session, such a file failed to open beside the lock, SQLITE_BUSY after 5 s)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
     const file = path.join(dir, 'rm.sqlite');
-    const sql = () => {
-      const db = new Database(file, { readonly: true });
-      try {
-        return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'devices_mpxn'").pluck().get();
-      } finally {
-        db.close();
-      }
-    };
+    const sql = () => indexSql(file, 'devices_mpxn');
     try {
       openReadModels(file).db.close();
       const older = new Database(file);
@@ -162,6 +166,28 @@ describe('opening read models that another connection is writing (a `ledger rebu
       }
       openReadModels(file).db.close();
       expect(sql()).toBe('CREATE INDEX devices_mpxn ON devices (mpxn, device_id)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('an old meter-point index is dropped and made again in one transaction (DeviceProjection.upgrade): a lock another connection takes just after leaves the file with the new index (until the seventeenth session the drop came alone, and the index was missing until a later open)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-mpxn-'));
+    const file = path.join(dir, 'rm.sqlite');
+    const sql = (name: string) => indexSql(file, name);
+    try {
+      openReadModels(file).db.close();
+      const older = new Database(file);
+      older.exec('DROP INDEX devices_mpxn; CREATE INDEX devices_mpxn ON devices (mpxn); DROP INDEX inventory_history_mpxn; CREATE INDEX inventory_history_mpxn ON inventory_history (mpxn)'); // as code made before they held the device id left the file
+      const rm = new ReadModelDb(file);
+      // Another connection takes the write lock once the devices' upgrade is done, before the query indexes are made.
+      rm.install([new DeviceProjection(rm), { schema: '', tables: [], upgrade: () => older.exec('BEGIN IMMEDIATE') }], () => false);
+      try {
+        expect([sql('devices_mpxn'), sql('inventory_history_mpxn')]).toEqual(['CREATE INDEX devices_mpxn ON devices (mpxn, device_id)', 'CREATE INDEX inventory_history_mpxn ON inventory_history (mpxn, device_id)']);
+      } finally {
+        older.exec('ROLLBACK');
+        older.close();
+        rm.close();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
