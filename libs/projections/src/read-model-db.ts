@@ -51,6 +51,17 @@ export class ReadModelsNotFollowedError extends Error {
   }
 }
 
+/** The connection to the file a ReadModelDb is on, and what it knows of that file (every field open() sets; see followReplaced). */
+interface OnFile {
+  readonly database: Database.Database;
+  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
+  readonly opened: fs.BigIntStats | undefined;
+  /** That file's write-ahead log as this connection opened it (its -wal, beside it then): see followReplaced. */
+  openedWal: fs.BigIntStats | undefined;
+  /** A file at the path beside which this connection's -wal was still left at the last look (followReplaced refuses it at the next). */
+  unfollowed: fs.BigIntStats | undefined;
+}
+
 /**
  * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
  * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
@@ -58,13 +69,8 @@ export class ReadModelsNotFollowedError extends Error {
  * through `statements()` is prepared again on the new connection.
  */
 export class ReadModelDb {
-  private database!: Database.Database;
-  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
-  private opened: fs.BigIntStats | undefined;
-  /** That file's write-ahead log as this connection opened it (its -wal, beside it then): see followReplaced. */
-  private openedWal: fs.BigIntStats | undefined;
-  /** A file at the path beside which this connection's -wal was still left at the last look (followReplaced refuses it at the next). */
-  private unfollowed: fs.BigIntStats | undefined;
+  /** The connection and what it knows of its file: one object, made whole by each open and put back whole when a follow's install fails. */
+  private on!: OnFile;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
   private followingSwap = false;
 
@@ -78,7 +84,7 @@ export class ReadModelDb {
   }
 
   get db(): Database.Database {
-    return this.database;
+    return this.on.database;
   }
 
   /**
@@ -107,7 +113,7 @@ export class ReadModelDb {
   statements<T>(make: (db: Database.Database) => T): () => T {
     let made: { db: Database.Database; value: T } | undefined;
     return () => {
-      if (made?.db !== this.database) made = { db: this.database, value: make(this.database) };
+      if (made?.db !== this.on.database) made = { db: this.on.database, value: make(this.on.database) };
       return made.value;
     };
   }
@@ -115,14 +121,11 @@ export class ReadModelDb {
   /** Opens the file at the path (or takes `database`, opened on it by followReplaced, and `before`, the path's stat taken before that open). */
   private open(database?: Database.Database, before = this.stat()): void {
     // `before`: taken before the open, so that a swap in between makes the next look reopen once more, never miss it
-    this.database = database ?? new Database(this.file);
-    this.opened = before ?? this.stat();
+    this.on = { database: database ?? new Database(this.file), opened: before ?? this.stat(), openedWal: undefined, unfollowed: undefined };
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.openedWal = undefined;
-    this.unfollowed = undefined;
     this.followingSwap = database !== undefined;
     try {
       const parts = this.parts;
@@ -148,9 +151,9 @@ export class ReadModelDb {
    * this connection opened (a swap since may have put another log there).
    */
   private noteWal(): void {
-    if (this.openedWal || !this.opened) return;
+    if (this.on.openedWal || !this.on.opened) return;
     const wal = this.stat('-wal');
-    if (wal && sameInode(this.stat(), this.opened)) this.openedWal = wal;
+    if (wal && sameInode(this.stat(), this.on.opened)) this.on.openedWal = wal;
   }
 
   /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
@@ -169,14 +172,14 @@ export class ReadModelDb {
    * one that is not read models (not a SQLite file; none of their tables).
    */
   followReplaced(): boolean {
-    if (!this.opened) return false; // ':memory:'
+    if (!this.on.opened) return false; // ':memory:'
     const now = this.stat();
     if (!now) throw new ReadModelsGoneError(this.file);
-    if (sameInode(now, this.opened)) return (this.noteWal(), false);
-    if (this.openedWal && sameInode(this.stat('-wal'), this.openedWal)) {
+    if (sameInode(now, this.on.opened)) return (this.noteWal(), false);
+    if (this.on.openedWal && sameInode(this.stat('-wal'), this.on.openedWal)) {
       // A swap's rename comes a moment before its removal of the log: refused only when the pair is still there at the next look
       // (found in review, 2026-11-27: 8 looks of 200 swaps refused in that moment, the message's remedy then removing a log in use).
-      if (!sameInode(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
+      if (!sameInode(now, this.on.unfollowed ?? this.on.opened)) return (this.on.unfollowed = now), false;
       // Closing leaves it (SQLite neither checkpoints nor removes the log of a file moved away): a restart would open the file through it.
       throw new ReadModelsNotFollowedError(
         this.file,
@@ -200,12 +203,12 @@ export class ReadModelDb {
     // lock past LIVE_LOCK_WAIT_MS) leaves this process on it, as before the look, and the next look tries again. Until the
     // seventeenth session it was closed first and the new file kept as opened: a failed install was never tried again, and the
     // process ran on a file whose tables and back-fill were never made.
-    const replaced = { database: this.database, opened: this.opened, openedWal: this.openedWal, unfollowed: this.unfollowed };
+    const replaced = this.on;
     try {
       this.open(next, now);
     } catch (err) {
       next.close();
-      Object.assign(this, replaced);
+      this.on = replaced;
       if (isBusy(err)) return false;
       throw err;
     }
@@ -258,7 +261,7 @@ export class ReadModelDb {
     // Another process's swap not yet followed (its file locked at the look): the checkpoint and the look for readers below would be
     // the replaced file's, and the file at the path, its log and its readers, passed by (found in the seventeenth session).
     const atPath = this.stat();
-    if (atPath && this.opened && !sameInode(atPath, this.opened)) {
+    if (atPath && this.on.opened && !sameInode(atPath, this.on.opened)) {
       throw new ReadModelsBusyError(built, `cannot put ${built} in place of the read models now: another file was put at ${this.file} (another process's swap) and this connection has not followed it yet; try again`);
     }
     // Every commit into the file itself first, so that removing the WAL below loses nothing;
