@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModels } from './processor/projection-writer';
@@ -15,6 +16,20 @@ function indexSql(file: string, name: string): unknown {
   } finally {
     db.close();
   }
+}
+
+/**
+ * Makes a file one this process cannot write, and returns what undoes it: its mode, and for root, whom a mode does not stop, the
+ * immutable attribute (chattr +i, which ext4, XFS and btrfs have) as well.
+ */
+function unwritable(file: string): () => void {
+  fs.chmodSync(file, 0o444);
+  const root = process.getuid?.() === 0;
+  if (root) execFileSync('chattr', ['+i', file]);
+  return () => {
+    if (root) execFileSync('chattr', ['-i', file]);
+    fs.chmodSync(file, 0o644);
+  };
 }
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
@@ -206,6 +221,13 @@ describe("following another process's swap of the read-model file (followReplace
     `another file was put at ${file} in place of the read models, and is not opened: ${why}; this process goes on with the replaced file, deleted but open, and what it projects is lost: ${remedy}`;
   const notReadModels = (file: string, what: string) => notOpened(file, `it is not read models (${what})`, "put read models there (another API's POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)");
   const text = 'not a database at all: some other program wrote this file\n'.repeat(100);
+  /** Read models at `file`, and beside them (built.sqlite) read models rebuilt through position 30, closed, as another process's rebuild leaves them. */
+  const liveAndRebuilt = (file: string) => {
+    const built = openReadModels(path.join(dir, 'built.sqlite'));
+    built.checkpoint.set(30n, 30, 'e30');
+    built.db.closeCheckpointed();
+    return openReadModels(file);
+  };
 
   it("another kind of file renamed onto the path, this connection's -wal left beside it: not opened (until 2026-11-27, fifteenth session, it was, with that log: answered from it, and the file made a SQLite file at close); at close the file is as it was, and, the -wal removed as said, a start says what it is", () => {
     const file = path.join(dir, 'rm.sqlite');
@@ -257,10 +279,7 @@ describe("following another process's swap of the read-model file (followReplace
 
   it("read models put at the path while another connection holds their file's lock: not waited on (the API's event loop), looked at again at the next look, then followed (until the fifteenth session's review each look waited the 5 s busy timeout and refused them as not read models)", () => {
     const file = path.join(dir, 'rm.sqlite');
-    const rm = openReadModels(file);
-    const built = openReadModels(path.join(dir, 'built.sqlite'));
-    built.checkpoint.set(30n, 30, 'e30');
-    built.db.closeCheckpointed();
+    const rm = liveAndRebuilt(file);
     const locker = new Database(path.join(dir, 'built.sqlite'));
     try {
       locker.pragma('journal_mode = DELETE'); // a rollback journal: an exclusive lock keeps every other connection out, readers too
@@ -281,9 +300,9 @@ describe("following another process's swap of the read-model file (followReplace
     const file = path.join(dir, 'rm.sqlite');
     const rm = new ReadModelDb(file);
     const seen: boolean[] = [];
-    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY)', tables: ['checkpoint'], upgrade: () => seen.push(rm.following) }], () => false);
+    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)', tables: ['checkpoint'], upgrade: () => seen.push(rm.following) }], () => false);
     const other = new ReadModelDb(path.join(dir, 'built.sqlite'));
-    other.db.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY)');
+    other.db.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)');
     other.closeCheckpointed();
     try {
       for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
@@ -302,13 +321,13 @@ describe("following another process's swap of the read-model file (followReplace
    * connection take the write lock once `grab` is set: between the making of late's tables and its back-fill, as the code before
    * the seventeenth session ordered them).
    */
-  function swapped(file: string) {
+  function swapped(file: string, alsoInBuilt = '') {
     const rm = new ReadModelDb(file);
     rm.db.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('old')");
     const timeouts: number[] = [];
     let grab: (() => void) | undefined;
     const sets = [
-      { schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY)', tables: ['checkpoint'] },
+      { schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)', tables: ['checkpoint'] },
       {
         schema: 'CREATE TABLE IF NOT EXISTS late (x INTEGER)',
         tables: ['late'],
@@ -322,7 +341,8 @@ describe("following another process's swap of the read-model file (followReplace
     rm.install(sets, () => true);
     const built = new Database(path.join(dir, 'built.sqlite'));
     built.pragma('journal_mode = WAL'); // as a rebuild leaves it
-    built.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('new'); CREATE TABLE checkpoint (id INTEGER PRIMARY KEY); CREATE TABLE later (x INTEGER)");
+    built.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('new'); CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER); CREATE TABLE later (x INTEGER)");
+    if (alsoInBuilt) built.exec(alsoInBuilt);
     built.close();
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
     fs.renameSync(path.join(dir, 'built.sqlite'), file);
@@ -379,6 +399,54 @@ describe("following another process's swap of the read-model file (followReplace
       other.close();
       rm.close();
     }
+  });
+
+  it("read models swapped in whose install fails otherwise than on a lock: not followed, saying why, and this process stays on the replaced file (until the seventeenth session's review SQLite's bare error, logged as 'retrying', at each look)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const { rm, other, on } = swapped(file, 'CREATE INDEX late ON which (name)'); // a name the back-filled set's table cannot take
+    try {
+      const said = notOpened(file, 'it could not be installed (there is already an index named late)', "mend what is said (the file's owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)");
+      for (let look = 0; look < 2; look++) expect(() => rm.followReplaced()).toThrow(said);
+      expect(on()).toBe('old');
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it("read models swapped in that this process cannot write (read-only: mode, attributes): not followed, saying why (until the seventeenth session's review they were, SQLite opening them read-only unsaid, and every batch failed), and left as they were", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = liveAndRebuilt(file);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'built.sqlite'), file);
+    const before = fs.readFileSync(file);
+    const undo = unwritable(file);
+    try {
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(`another file was put at ${file} in place of the read models, and is not opened: this process cannot write it (`);
+      expect(rm.checkpoint.fresh().position).toBeUndefined(); // from the replaced file, still open
+    } finally {
+      undo();
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("another program's SQLite file with a table named checkpoint, not theirs: not opened, and not written (until the seventeenth session's review the read-model tables were made in it, and columns added to its table, before the install failed)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = openReadModels(file);
+    const foreign = new Database(path.join(dir, 'other.sqlite'));
+    foreign.exec("CREATE TABLE checkpoint (x TEXT); INSERT INTO checkpoint VALUES ('another program')");
+    foreign.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'other.sqlite'), file);
+    const before = fs.readFileSync(file);
+    try {
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'no such column: id'));
+    } finally {
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['rm.sqlite']);
   });
 
   it('compares inode numbers whole: two past 2^53 (XFS, btrfs, NFS have such) that differ in their low bits are two files', () => {

@@ -168,8 +168,9 @@ export class ReadModelDb {
    * live projector's before each batch (not each event). A path with no file is a ReadModelsGoneError. Another file there that is not a
    * rebuild's is not opened (ReadModelsNotFollowedError, at each look, this connection staying on the
    * replaced file): one beside which this connection's own -wal is left (a swap removes it first:
-   * SQLite would read that log's pages into the new file, and write them into it at a checkpoint), or
-   * one that is not read models (not a SQLite file; none of their tables).
+   * SQLite would read that log's pages into the new file, and write them into it at a checkpoint),
+   * one that is not read models (not a SQLite file; none of their tables; a checkpoint table not
+   * theirs), one this process cannot write, or one whose install fails otherwise than on a lock.
    */
   followReplaced(): boolean {
     if (!this.on.opened) return false; // ':memory:'
@@ -192,17 +193,32 @@ export class ReadModelDb {
       // Without waiting on a lock (busy_timeout would hold this event loop up to 5 s): a file locked now is looked at again at the next look.
       next = new Database(this.file, { timeout: 0 });
       const held = hasTable(next, 'checkpoint'); // not SQLite's: "file is not a database"
-      // Every read-model file has its checkpoint (a rebuild's first write); one of another program, a table of a like name (users) at most.
+      // Every read-model file has its checkpoint (a rebuild's first write), with these columns in every build (event and event_position
+      // were added later); one of another program, a table of a like name (users, checkpoint(x)) at most, refused before anything is
+      // written (until the seventeenth session's review a foreign checkpoint table passed, and install made the read-model tables in
+      // that file, and added columns to its table, before it failed).
       if (this.parts && !held) throw new Error('a SQLite file without their checkpoint table');
+      if (this.parts) next.prepare('SELECT id, position, applied FROM checkpoint');
     } catch (err) {
       next?.close();
       if (isBusy(err)) return false;
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
+    // Read models this process could not write (read-only: its mode or attributes, a read-only mount) are not followed: SQLite opens
+    // such a file read-only without a word, and every batch would fail (until the seventeenth session's review they were followed).
+    const notInstalled = (why: string) =>
+      new ReadModelsNotFollowedError(this.file, why, 'mend what is said (the file\'s owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)');
+    try {
+      fs.accessSync(this.file, fs.constants.W_OK);
+    } catch (err) {
+      next.close();
+      throw notInstalled(`this process cannot write it (${(err as Error).message})`);
+    }
     // The replaced file's connection is closed only once the new one is installed: an install that fails (another connection's
     // lock past LIVE_LOCK_WAIT_MS) leaves this process on it, as before the look, and the next look tries again. Until the
     // seventeenth session it was closed first and the new file kept as opened: a failed install was never tried again, and the
-    // process ran on a file whose tables and back-fill were never made.
+    // process ran on a file whose tables and back-fill were never made. One failing otherwise is refused, saying why, as another
+    // kind of file is (until the seventeenth session's review SQLite's bare error, "retrying", at each look).
     const replaced = this.on;
     try {
       this.open(next, now);
@@ -210,7 +226,7 @@ export class ReadModelDb {
       next.close();
       this.on = replaced;
       if (isBusy(err)) return false;
-      throw err;
+      throw notInstalled(`it could not be installed (${(err as Error).message})`);
     }
     replaced.database.close();
     return true;
