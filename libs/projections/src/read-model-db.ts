@@ -27,10 +27,10 @@ export interface TableSet {
   upgrade?(db: Database.Database): void;
 }
 
-/** The read models cannot be replaced this instant: another connection reads them (replaceWith, which waits on nobody). */
+/** The read models cannot be replaced this instant (replaceWith, which waits on nobody), and `why`: another connection reads them, or another process's swap is not followed yet. */
 export class ReadModelsBusyError extends Error {
   override readonly name = 'ReadModelsBusyError';
-  constructor(built: string, message = `cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`) {
+  constructor(built: string, readonly why = 'another connection (a ledger command?) is reading them', message = `cannot put ${built} in place of the read models now: ${why}; try again`) {
     super(message);
   }
 }
@@ -278,7 +278,7 @@ export class ReadModelDb {
     // the replaced file's, and the file at the path, its log and its readers, passed by (found in the seventeenth session).
     const atPath = this.stat();
     if (atPath && this.on.opened && !sameInode(atPath, this.on.opened)) {
-      throw new ReadModelsBusyError(built, `cannot put ${built} in place of the read models now: another file was put at ${this.file} (another process's swap) and this connection has not followed it yet; try again`);
+      throw new ReadModelsBusyError(built, `another file was put at ${this.file} (another process's swap) and this connection has not followed it yet`);
     }
     // Every commit into the file itself first, so that removing the WAL below loses nothing;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.

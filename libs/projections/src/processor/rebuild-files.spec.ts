@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { ReadModelDb } from '../read-model-db';
 import { openReadModels } from './projection-writer';
-import { ORPHANED_AFTER_MS, putRebuiltInPlace, removeOrphanedRebuilds, removeRebuildFile, replaceWhenFree } from './rebuild-files';
+import { ORPHANED_AFTER_MS, putRebuiltInPlace, removeOrphanedRebuilds, removeRebuildFile } from './rebuild-files';
 
 let dir: string;
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rebuild-files-'))));
@@ -21,24 +21,47 @@ describe('removeRebuildFile', () => {
   });
 });
 
-describe('replaceWhenFree', () => {
-  it('past its tries, each refused by a reader of the live read models, says how many and for how long, and leaves both files as they were', async () => {
-    const live = path.join(dir, 'readmodels.sqlite');
-    const built = path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
-    for (const f of [live, built]) openReadModels(f).db.closeCheckpointed();
-    const readModels = new ReadModelDb(live);
-    const reader = new Database(live);
+describe('putRebuiltInPlace past its tries', () => {
+  const live = () => path.join(dir, 'readmodels.sqlite');
+  const built = () => path.join(dir, 'readmodels.sqlite.rebuild-1-1795783457501-1');
+
+  it('each refused by a reader of the live read models: says how many, for how long and why, leaves them as they were and removes the rebuilt file', async () => {
+    for (const f of [live(), built()]) openReadModels(f).db.closeCheckpointed();
+    const readModels = openReadModels(live());
+    const reader = new Database(live());
     try {
       reader.exec('BEGIN');
       reader.prepare('SELECT * FROM checkpoint').all(); // a read snapshot ...
-      readModels.db.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
-      await expect(replaceWhenFree(readModels, built, async () => undefined)).rejects.toThrow(
-        `the rebuilt read models could not be put in place of ${live}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of 50 tries over 5 s; run the rebuild again`,
+      readModels.db.db.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
+      await expect(putRebuiltInPlace({ notOfStore: async () => undefined, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built())).rejects.toThrow(
+        `the rebuilt read models could not be put in place of ${live()}, which are left as they were: the swap was refused at each of 50 tries over 5 s, the last because another connection (a ledger command?) is reading them; run the rebuild again`,
       );
-      expect(fs.existsSync(built)).toBe(true);
+      expect(fs.existsSync(built())).toBe(false);
+      expect(readModels.db.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'spec_probe'").pluck().get()).toBe(0);
     } finally {
       reader.close();
-      readModels.close();
+      readModels.db.close();
+    }
+  }, 30_000);
+
+  it("each refused as another process's swap is not followed yet (its file locked at every look): says that, not a reader (until the seventeenth session's review the last refusal always blamed one)", async () => {
+    const readModels = openReadModels(live());
+    const swappedIn = path.join(dir, 'other-rebuild.sqlite');
+    openReadModels(swappedIn).db.closeCheckpointed();
+    openReadModels(built()).db.closeCheckpointed();
+    const locker = new Database(swappedIn);
+    try {
+      locker.pragma('journal_mode = DELETE'); // a rollback journal: an exclusive lock keeps every other connection out, readers too
+      locker.exec('BEGIN EXCLUSIVE');
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${live()}${suffix}`, { force: true });
+      fs.renameSync(swappedIn, live());
+      await expect(putRebuiltInPlace({ notOfStore: async () => undefined, followReplaced: () => readModels.db.followReplaced(), writer: readModels }, built())).rejects.toThrow(
+        `the rebuilt read models could not be put in place of ${live()}, which are left as they were: the swap was refused at each of 50 tries over 5 s, the last because another file was put at ${live()} (another process's swap) and this connection has not followed it yet; run the rebuild again`,
+      );
+      expect(fs.existsSync(built())).toBe(false);
+    } finally {
+      locker.close();
+      readModels.db.close();
     }
   }, 30_000);
 });
