@@ -244,7 +244,7 @@ describe('the ledger CLI', () => {
       const writer = new Database(file);
       writer.exec('CREATE TABLE spec_probe (x); DROP TABLE spec_probe'); // ... behind a commit: the WAL cannot be checkpointed whole
       writer.close();
-      await expect(ledger(env, 'rebuild')).rejects.toThrow(`the rebuilt read models could not be put in place of ${file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of 50 tries over 5 s; run the rebuild again`);
+      await expect(ledger(env, 'rebuild')).rejects.toThrow(`the rebuilt read models could not be put in place of ${file}, which are left as they were: the swap was refused at each of 50 tries over 5 s, the last because another connection (a ledger command?) is reading them; run the rebuild again`);
       expect(fs.readdirSync(path.dirname(file)).filter((f) => f.includes('.rebuild-'))).toEqual([]);
       reader.exec('COMMIT');
       expect(reader.prepare('SELECT position FROM checkpoint').all()).toEqual(before);

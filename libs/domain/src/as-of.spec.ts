@@ -1,6 +1,7 @@
 import { datedDeviceEvents, deviceAsOf, deviceView, effectiveAt } from './as-of';
 import type { LedgerEvent } from './events';
-import { cert, ids, inventory, mpan, placed } from './testing/scenario';
+import { inventoryAt, meterPointAt, meterPointOf } from './state';
+import { cert, given, ids, inventory, mpan, placed } from './testing/scenario';
 
 const { noA, noB, esme } = ids;
 const REQUEST = `${noA}:${esme}:1`;
@@ -53,5 +54,25 @@ describe('a device as of an instant', () => {
     const { placements: _, inventory: _changes, ...old } = deviceAsOf(datedDeviceEvents(stream), EXECUTES)!;
     expect(deviceView(old, DECIDED)).toEqual(old);
     expect(old.status).toBe('Suspended'); // the last change appended
+  });
+});
+
+describe('the meter point a device serves at an instant (meterPointAt): that of its record in force (meterPointOf of inventoryAt)', () => {
+  const other = '2200000123453';
+  // Given a device commissioned on a meter point in 2020, its record without one from 2022, then on another from 2024
+  const device = given([
+    inventory(esme, 'ESME', 1, 'Commissioned', mpan, '2020-01-01T00:00:00.000Z'),
+    inventory(esme, 'ESME', 1, 'Commissioned', null, '2022-01-01T00:00:00.000Z'),
+    inventory(esme, 'ESME', 1, 'Commissioned', other, '2024-01-01T00:00:00.000Z'),
+  ]).devices.get(esme)!;
+  it.each`
+    at                            | serves       | why
+    ${'2019-01-01T00:00:00.000Z'} | ${undefined} | ${'not in the inventory yet'}
+    ${'2021-01-01T00:00:00.000Z'} | ${mpan}      | ${'its first record'}
+    ${'2023-01-01T00:00:00.000Z'} | ${undefined} | ${'a record with no MPxN'}
+    ${'2025-01-01T00:00:00.000Z'} | ${other}     | ${'its latest record, in force since 2024'}
+  `('when asked at $at, then it serves $serves ($why)', ({ at, serves }) => {
+    expect(meterPointAt(device, at)).toBe(serves);
+    expect(meterPointOf(inventoryAt(device, at))).toBe(serves);
   });
 });

@@ -275,7 +275,12 @@ export function inventoryAt(device: DeviceState, at: Instant): DeviceState {
 
 /** The MPxN a device serves at `at`: that of its inventory record in force then (inventoryAt), the meter point stuckStatus reads and rule sets from edition 3 judge on. */
 export function meterPointAt(device: DeviceState, at: Instant): string | undefined {
-  return inventoryAt(device, at).mpxn || undefined;
+  return meterPointOf(inventoryAt(device, at));
+}
+
+/** The MPxN a device record links to (none when it has none: null, or empty): meterPointAt of a record already taken in force (inventoryAt), with no second pass over its inventory. */
+export function meterPointOf(record: DeviceState): string | undefined {
+  return record.mpxn || undefined;
 }
 
 /** One entry of a meter point's Registration Data: a party responsible from an instant on. */

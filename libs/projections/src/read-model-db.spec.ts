@@ -1,10 +1,36 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModels } from './processor/projection-writer';
 import { queriesOf } from './queries/queries-of';
-import { ReadModelDb } from './read-model-db';
+import { DeviceProjection } from './projections/device-projection';
+import { LIVE_LOCK_WAIT_MS, ReadModelDb } from './read-model-db';
+
+/** The statement of an index in the file, read by a connection of its own (undefined: no such index). */
+function indexSql(file: string, name: string): unknown {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(name);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Makes a file one this process cannot write, and returns what undoes it: its mode, and for root, whom a mode does not stop, the
+ * immutable attribute (chattr +i, which ext4, XFS and btrfs have) as well.
+ */
+function unwritable(file: string): () => void {
+  fs.chmodSync(file, 0o444);
+  const root = process.getuid?.() === 0;
+  if (root) execFileSync('chattr', ['+i', file]);
+  return () => {
+    if (root) execFileSync('chattr', ['-i', file]);
+    fs.chmodSync(file, 0o644);
+  };
+}
 
 /** A rebuild into a file of its own (`bulk` with `memoryJournal`): the file is out of WAL while the work runs, and back in it after, whatever the end. */
 describe('a bulk with its journal in memory', () => {
@@ -137,14 +163,7 @@ describe('opening read models that another connection is writing (a `ledger rebu
   it("drops no old meter-point index while the lock is held: the file opens with it, and a later open drops it and makes the new one (until 2026-11-27, sixteenth session, such a file failed to open beside the lock, SQLITE_BUSY after 5 s)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-open-'));
     const file = path.join(dir, 'rm.sqlite');
-    const sql = () => {
-      const db = new Database(file, { readonly: true });
-      try {
-        return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'devices_mpxn'").pluck().get();
-      } finally {
-        db.close();
-      }
-    };
+    const sql = () => indexSql(file, 'devices_mpxn');
     try {
       openReadModels(file).db.close();
       const older = new Database(file);
@@ -166,6 +185,28 @@ describe('opening read models that another connection is writing (a `ledger rebu
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('an old meter-point index is dropped and made again in one transaction (DeviceProjection.upgrade): a lock another connection takes just after leaves the file with the new index (until the seventeenth session the drop came alone, and the index was missing until a later open)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-rmdb-mpxn-'));
+    const file = path.join(dir, 'rm.sqlite');
+    const sql = (name: string) => indexSql(file, name);
+    try {
+      openReadModels(file).db.close();
+      const older = new Database(file);
+      older.exec('DROP INDEX devices_mpxn; CREATE INDEX devices_mpxn ON devices (mpxn); DROP INDEX inventory_history_mpxn; CREATE INDEX inventory_history_mpxn ON inventory_history (mpxn)'); // as code made before they held the device id left the file
+      const rm = new ReadModelDb(file);
+      // Another connection takes the write lock once the devices' upgrade is done, before the query indexes are made.
+      rm.install([new DeviceProjection(rm), { schema: '', tables: [], upgrade: () => older.exec('BEGIN IMMEDIATE') }], () => false);
+      try {
+        expect([sql('devices_mpxn'), sql('inventory_history_mpxn')]).toEqual(['CREATE INDEX devices_mpxn ON devices (mpxn, device_id)', 'CREATE INDEX inventory_history_mpxn ON inventory_history (mpxn, device_id)']);
+      } finally {
+        older.exec('ROLLBACK');
+        older.close();
+        rm.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("following another process's swap of the read-model file (followReplaced)", () => {
@@ -180,6 +221,13 @@ describe("following another process's swap of the read-model file (followReplace
     `another file was put at ${file} in place of the read models, and is not opened: ${why}; this process goes on with the replaced file, deleted but open, and what it projects is lost: ${remedy}`;
   const notReadModels = (file: string, what: string) => notOpened(file, `it is not read models (${what})`, "put read models there (another API's POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)");
   const text = 'not a database at all: some other program wrote this file\n'.repeat(100);
+  /** Read models at `file`, and beside them (built.sqlite) read models rebuilt through position 30, closed, as another process's rebuild leaves them. */
+  const liveAndRebuilt = (file: string) => {
+    const built = openReadModels(path.join(dir, 'built.sqlite'));
+    built.checkpoint.set(30n, 30, 'e30');
+    built.db.closeCheckpointed();
+    return openReadModels(file);
+  };
 
   it("another kind of file renamed onto the path, this connection's -wal left beside it: not opened (until 2026-11-27, fifteenth session, it was, with that log: answered from it, and the file made a SQLite file at close); at close the file is as it was, and, the -wal removed as said, a start says what it is", () => {
     const file = path.join(dir, 'rm.sqlite');
@@ -231,10 +279,7 @@ describe("following another process's swap of the read-model file (followReplace
 
   it("read models put at the path while another connection holds their file's lock: not waited on (the API's event loop), looked at again at the next look, then followed (until the fifteenth session's review each look waited the 5 s busy timeout and refused them as not read models)", () => {
     const file = path.join(dir, 'rm.sqlite');
-    const rm = openReadModels(file);
-    const built = openReadModels(path.join(dir, 'built.sqlite'));
-    built.checkpoint.set(30n, 30, 'e30');
-    built.db.closeCheckpointed();
+    const rm = liveAndRebuilt(file);
     const locker = new Database(path.join(dir, 'built.sqlite'));
     try {
       locker.pragma('journal_mode = DELETE'); // a rollback journal: an exclusive lock keeps every other connection out, readers too
@@ -255,9 +300,9 @@ describe("following another process's swap of the read-model file (followReplace
     const file = path.join(dir, 'rm.sqlite');
     const rm = new ReadModelDb(file);
     const seen: boolean[] = [];
-    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY)', tables: ['checkpoint'], upgrade: () => seen.push(rm.following) }], () => false);
+    rm.install([{ schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)', tables: ['checkpoint'], upgrade: () => seen.push(rm.following) }], () => false);
     const other = new ReadModelDb(path.join(dir, 'built.sqlite'));
-    other.db.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY)');
+    other.db.exec('CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)');
     other.closeCheckpointed();
     try {
       for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
@@ -268,6 +313,140 @@ describe("following another process's swap of the read-model file (followReplace
     } finally {
       rm.close();
     }
+  });
+
+  /**
+   * The file at the path, and read models as another process's rebuild swaps in: `which` says which file a connection is on; `late`
+   * (back-filled: its tables missing from the swapped-in file, as from an older build's) and `later` (whose upgrade lets another
+   * connection take the write lock once `grab` is set: between the making of late's tables and its back-fill, as the code before
+   * the seventeenth session ordered them).
+   */
+  function swapped(file: string, alsoInBuilt = '') {
+    const rm = new ReadModelDb(file);
+    rm.db.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('old')");
+    const timeouts: number[] = [];
+    let grab: (() => void) | undefined;
+    const sets = [
+      { schema: 'CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER)', tables: ['checkpoint'] },
+      {
+        schema: 'CREATE TABLE IF NOT EXISTS late (x INTEGER)',
+        tables: ['late'],
+        backfill: () => {
+          timeouts.push(rm.db.pragma('busy_timeout', { simple: true }) as number);
+          rm.db.exec('INSERT INTO late VALUES (1)');
+        },
+      },
+      { schema: 'CREATE TABLE IF NOT EXISTS later (x INTEGER)', tables: ['later'], upgrade: () => (grab?.(), (grab = undefined)) },
+    ];
+    rm.install(sets, () => true);
+    const built = new Database(path.join(dir, 'built.sqlite'));
+    built.pragma('journal_mode = WAL'); // as a rebuild leaves it
+    built.exec("CREATE TABLE which (name TEXT); INSERT INTO which VALUES ('new'); CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, position TEXT, applied INTEGER); CREATE TABLE later (x INTEGER)");
+    if (alsoInBuilt) built.exec(alsoInBuilt);
+    built.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'built.sqlite'), file);
+    const other = new Database(file); // another process on the swapped-in file (the API that swapped it in)
+    other.pragma('busy_timeout = 0');
+    return {
+      rm,
+      timeouts,
+      other,
+      grabLater: () => (grab = () => other.exec('BEGIN IMMEDIATE')),
+      on: () => rm.db.prepare('SELECT name FROM which').pluck().get(),
+      late: () => rm.db.prepare('SELECT x FROM late').pluck().all(),
+    };
+  }
+
+  it("read models swapped in whose back-fill cannot have the write lock (another process's batch holds it): this process stays on the replaced file, open, and the next look follows them, back-filled (until the seventeenth session the replaced file's connection was closed first and the new file kept as followed: never installed again)", () => {
+    const { rm, other, on, late } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect(rm.followReplaced()).toBe(false);
+      expect([on(), rm.following]).toEqual(['old', false]); // still answering, from the replaced file
+      other.exec('ROLLBACK');
+      expect(rm.followReplaced()).toBe(true);
+      expect([on(), late()]).toEqual(['new', [1]]);
+      expect(rm.followReplaced()).toBe(false);
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it("a back-filled set's tables are made with its rows, in one transaction: another process's lock taken between them leaves neither, and the next look makes both (until the seventeenth session the tables stayed made, empty, and were never back-filled)", () => {
+    const { rm, other, grabLater, on, late } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      grabLater();
+      expect(rm.followReplaced()).toBe(false);
+      expect(on()).toBe('old');
+      other.exec('ROLLBACK');
+      expect(rm.followReplaced()).toBe(true);
+      expect([on(), late()]).toEqual(['new', [1]]);
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it(`an install that follows a swap waits on another connection's lock LIVE_LOCK_WAIT_MS (${LIVE_LOCK_WAIT_MS} ms) at most, on the live event loop, its back-fill too (until the seventeenth session, busy_timeout's 5 s); an open at start-up waits busy_timeout`, () => {
+    const { rm, timeouts, other } = swapped(path.join(dir, 'rm.sqlite'));
+    try {
+      expect(rm.followReplaced()).toBe(true);
+      expect(timeouts).toEqual([5000, LIVE_LOCK_WAIT_MS]);
+      expect(rm.db.pragma('busy_timeout', { simple: true })).toBe(5000); // as it was once the install is done
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it("read models swapped in whose install fails otherwise than on a lock: not followed, saying why, and this process stays on the replaced file (until the seventeenth session's review SQLite's bare error, logged as 'retrying', at each look)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const { rm, other, on } = swapped(file, 'CREATE INDEX late ON which (name)'); // a name the back-filled set's table cannot take
+    try {
+      const said = notOpened(file, 'it could not be installed (there is already an index named late)', "mend what is said (the file's owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)");
+      for (let look = 0; look < 2; look++) expect(() => rm.followReplaced()).toThrow(said);
+      expect(on()).toBe('old');
+    } finally {
+      other.close();
+      rm.close();
+    }
+  });
+
+  it("read models swapped in that this process cannot write (read-only: mode, attributes): not followed, saying why (until the seventeenth session's review they were, SQLite opening them read-only unsaid, and every batch failed), and left as they were", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = liveAndRebuilt(file);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'built.sqlite'), file);
+    const before = fs.readFileSync(file);
+    const undo = unwritable(file);
+    try {
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(`another file was put at ${file} in place of the read models, and is not opened: this process cannot write it (`);
+      expect(rm.checkpoint.fresh().position).toBeUndefined(); // from the replaced file, still open
+    } finally {
+      undo();
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("another program's SQLite file with a table named checkpoint, not theirs: not opened, and not written (until the seventeenth session's review the read-model tables were made in it, and columns added to its table, before the install failed)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const rm = openReadModels(file);
+    const foreign = new Database(path.join(dir, 'other.sqlite'));
+    foreign.exec("CREATE TABLE checkpoint (x TEXT); INSERT INTO checkpoint VALUES ('another program')");
+    foreign.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(path.join(dir, 'other.sqlite'), file);
+    const before = fs.readFileSync(file);
+    try {
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'no such column: id'));
+    } finally {
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual(['rm.sqlite']);
   });
 
   it('compares inode numbers whole: two past 2^53 (XFS, btrfs, NFS have such) that differ in their low bits are two files', () => {

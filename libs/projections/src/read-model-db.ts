@@ -27,10 +27,10 @@ export interface TableSet {
   upgrade?(db: Database.Database): void;
 }
 
-/** The read models cannot be replaced this instant: another connection reads them (replaceWith, which waits on nobody). */
+/** The read models cannot be replaced this instant (replaceWith, which waits on nobody), and `why`: another connection reads them, or another process's swap is not followed yet. */
 export class ReadModelsBusyError extends Error {
   override readonly name = 'ReadModelsBusyError';
-  constructor(built: string, message = `cannot put ${built} in place of the read models now: another connection (a ledger command?) is reading them; try again`) {
+  constructor(built: string, readonly why = 'another connection (a ledger command?) is reading them', message = `cannot put ${built} in place of the read models now: ${why}; try again`) {
     super(message);
   }
 }
@@ -51,6 +51,17 @@ export class ReadModelsNotFollowedError extends Error {
   }
 }
 
+/** The connection to the file a ReadModelDb is on, and what it knows of that file (every field open() sets; see followReplaced). */
+interface OnFile {
+  readonly database: Database.Database;
+  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
+  readonly opened: fs.BigIntStats | undefined;
+  /** That file's write-ahead log as this connection opened it (its -wal, beside it then): see followReplaced. */
+  openedWal: fs.BigIntStats | undefined;
+  /** A file at the path beside which this connection's -wal was still left at the last look (followReplaced refuses it at the next). */
+  unfollowed: fs.BigIntStats | undefined;
+}
+
 /**
  * The read models' SQLite file and its one connection. The file is rebuildable from the store, so
  * it runs with `synchronous = NORMAL` (durability is the store's job). It can be swapped for a
@@ -58,13 +69,8 @@ export class ReadModelsNotFollowedError extends Error {
  * through `statements()` is prepared again on the new connection.
  */
 export class ReadModelDb {
-  private database!: Database.Database;
-  /** The file this connection opened (its device and inode): another at the path is another process's swap (followReplaced). */
-  private opened: fs.BigIntStats | undefined;
-  /** That file's write-ahead log as this connection opened it (its -wal, beside it then): see followReplaced. */
-  private openedWal: fs.BigIntStats | undefined;
-  /** A file at the path beside which this connection's -wal was still left at the last look (followReplaced refuses it at the next). */
-  private unfollowed: fs.BigIntStats | undefined;
+  /** The connection and what it knows of its file: one object, made whole by each open and put back whole when a follow's install fails. */
+  private on!: OnFile;
   private parts: { sets: readonly TableSet[]; projected: () => boolean } | undefined;
   private followingSwap = false;
 
@@ -78,7 +84,7 @@ export class ReadModelDb {
   }
 
   get db(): Database.Database {
-    return this.database;
+    return this.on.database;
   }
 
   /**
@@ -88,14 +94,18 @@ export class ReadModelDb {
    */
   install(sets: readonly TableSet[], projected: () => boolean): void {
     this.parts = { sets, projected };
-    const fresh = sets.filter((s) => s.tables.every((t) => !hasTable(this.db, t)));
-    for (const s of sets) {
+    const make = (s: TableSet) => {
       this.db.exec(s.schema);
       s.upgrade?.(this.db);
-    }
+    };
+    const fresh = sets.filter((s) => s.backfill && s.tables.every((t) => !hasTable(this.db, t)));
+    for (const s of sets) if (!fresh.includes(s)) make(s);
+    // A set to back-fill is made with its rows in one transaction (after the others: `projected` reads the checkpoint's): made
+    // without them (another connection's lock taken between), the next open found its tables and never filled them (until the
+    // seventeenth session).
+    if (fresh.length && projected()) this.db.transaction(() => fresh.forEach((s) => (make(s), s.backfill!()))).immediate();
+    else fresh.forEach(make);
     this.createQueryIndexes(false);
-    const late = fresh.filter((s) => s.backfill);
-    if (late.length && projected()) this.db.transaction(() => late.forEach((s) => s.backfill!())).immediate();
     this.noteWal();
   }
 
@@ -103,7 +113,7 @@ export class ReadModelDb {
   statements<T>(make: (db: Database.Database) => T): () => T {
     let made: { db: Database.Database; value: T } | undefined;
     return () => {
-      if (made?.db !== this.database) made = { db: this.database, value: make(this.database) };
+      if (made?.db !== this.on.database) made = { db: this.on.database, value: make(this.on.database) };
       return made.value;
     };
   }
@@ -111,17 +121,19 @@ export class ReadModelDb {
   /** Opens the file at the path (or takes `database`, opened on it by followReplaced, and `before`, the path's stat taken before that open). */
   private open(database?: Database.Database, before = this.stat()): void {
     // `before`: taken before the open, so that a swap in between makes the next look reopen once more, never miss it
-    this.database = database ?? new Database(this.file);
-    this.opened = before ?? this.stat();
+    this.on = { database: database ?? new Database(this.file), opened: before ?? this.stat(), openedWal: undefined, unfollowed: undefined };
     this.db.pragma(`page_size = ${PAGE_SIZE}`); // for a new file: 170 -> 124 MB at 10^5 events (decision rows are ~2 KB)
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL'); // rebuildable from the store: durability is the store's job
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.openedWal = undefined;
-    this.unfollowed = undefined;
     this.followingSwap = database !== undefined;
     try {
-      if (this.parts) this.install(this.parts.sets, this.parts.projected);
+      const parts = this.parts;
+      const install = () => parts && this.install(parts.sets, parts.projected);
+      // Following a swap, on a live event loop: another connection's lock (the swapping process's batch) is waited on LIVE_LOCK_WAIT_MS
+      // at most, not busy_timeout's 5 s (until the seventeenth session, the back-fill's), and the follow tried again at the next look.
+      if (this.followingSwap) this.waitAtMost(LIVE_LOCK_WAIT_MS, install);
+      else install();
     } finally {
       this.followingSwap = false;
     }
@@ -139,9 +151,9 @@ export class ReadModelDb {
    * this connection opened (a swap since may have put another log there).
    */
   private noteWal(): void {
-    if (this.openedWal || !this.opened) return;
+    if (this.on.openedWal || !this.on.opened) return;
     const wal = this.stat('-wal');
-    if (wal && sameInode(this.stat(), this.opened)) this.openedWal = wal;
+    if (wal && sameInode(this.stat(), this.on.opened)) this.on.openedWal = wal;
   }
 
   /** Its inode as a bigint: 64-bit inode numbers (XFS, btrfs, NFS) lose their low bits in a double, two files seeming one. */
@@ -156,18 +168,19 @@ export class ReadModelDb {
    * live projector's before each batch (not each event). A path with no file is a ReadModelsGoneError. Another file there that is not a
    * rebuild's is not opened (ReadModelsNotFollowedError, at each look, this connection staying on the
    * replaced file): one beside which this connection's own -wal is left (a swap removes it first:
-   * SQLite would read that log's pages into the new file, and write them into it at a checkpoint), or
-   * one that is not read models (not a SQLite file; none of their tables).
+   * SQLite would read that log's pages into the new file, and write them into it at a checkpoint),
+   * one that is not read models (not a SQLite file; none of their tables; a checkpoint table not
+   * theirs), one this process cannot write, or one whose install fails otherwise than on a lock.
    */
   followReplaced(): boolean {
-    if (!this.opened) return false; // ':memory:'
+    if (!this.on.opened) return false; // ':memory:'
     const now = this.stat();
     if (!now) throw new ReadModelsGoneError(this.file);
-    if (sameInode(now, this.opened)) return (this.noteWal(), false);
-    if (this.openedWal && sameInode(this.stat('-wal'), this.openedWal)) {
+    if (sameInode(now, this.on.opened)) return (this.noteWal(), false);
+    if (this.on.openedWal && sameInode(this.stat('-wal'), this.on.openedWal)) {
       // A swap's rename comes a moment before its removal of the log: refused only when the pair is still there at the next look
       // (found in review, 2026-11-27: 8 looks of 200 swaps refused in that moment, the message's remedy then removing a log in use).
-      if (!sameInode(now, this.unfollowed ?? this.opened)) return (this.unfollowed = now), false;
+      if (!sameInode(now, this.on.unfollowed ?? this.on.opened)) return (this.on.unfollowed = now), false;
       // Closing leaves it (SQLite neither checkpoints nor removes the log of a file moved away): a restart would open the file through it.
       throw new ReadModelsNotFollowedError(
         this.file,
@@ -180,15 +193,42 @@ export class ReadModelDb {
       // Without waiting on a lock (busy_timeout would hold this event loop up to 5 s): a file locked now is looked at again at the next look.
       next = new Database(this.file, { timeout: 0 });
       const held = hasTable(next, 'checkpoint'); // not SQLite's: "file is not a database"
-      // Every read-model file has its checkpoint (a rebuild's first write); one of another program, a table of a like name (users) at most.
+      // Every read-model file has its checkpoint (a rebuild's first write), with these columns in every build (event and event_position
+      // were added later); one of another program, a table of a like name (users, checkpoint(x)) at most, refused before anything is
+      // written (until the seventeenth session's review a foreign checkpoint table passed, and install made the read-model tables in
+      // that file, and added columns to its table, before it failed).
       if (this.parts && !held) throw new Error('a SQLite file without their checkpoint table');
+      if (this.parts) next.prepare('SELECT id, position, applied FROM checkpoint');
     } catch (err) {
       next?.close();
       if (isBusy(err)) return false;
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
-    this.database.close();
-    this.open(next, now);
+    // Read models this process could not write (read-only: its mode or attributes, a read-only mount) are not followed: SQLite opens
+    // such a file read-only without a word, and every batch would fail (until the seventeenth session's review they were followed).
+    const notInstalled = (why: string) =>
+      new ReadModelsNotFollowedError(this.file, why, 'mend what is said (the file\'s owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)');
+    try {
+      fs.accessSync(this.file, fs.constants.W_OK);
+    } catch (err) {
+      next.close();
+      throw notInstalled(`this process cannot write it (${(err as Error).message})`);
+    }
+    // The replaced file's connection is closed only once the new one is installed: an install that fails (another connection's
+    // lock past LIVE_LOCK_WAIT_MS) leaves this process on it, as before the look, and the next look tries again. Until the
+    // seventeenth session it was closed first and the new file kept as opened: a failed install was never tried again, and the
+    // process ran on a file whose tables and back-fill were never made. One failing otherwise is refused, saying why, as another
+    // kind of file is (until the seventeenth session's review SQLite's bare error, "retrying", at each look).
+    const replaced = this.on;
+    try {
+      this.open(next, now);
+    } catch (err) {
+      next.close();
+      this.on = replaced;
+      if (isBusy(err)) return false;
+      throw notInstalled(`it could not be installed (${(err as Error).message})`);
+    }
+    replaced.database.close();
     return true;
   }
 
@@ -227,12 +267,19 @@ export class ReadModelDb {
    * these: this database is closed, that file moved onto this one's path, and opened. The caller
    * stops the projector first and starts it after: it goes on from the new file's checkpoint. A
    * `built` that is not there is refused before this database is touched, and so is the swap while
-   * another connection is reading this file (the WAL could not be checkpointed whole); if the move
+   * another connection is reading this file (the WAL could not be checkpointed whole), or while the path holds another file than
+   * this connection's (another process's swap it has not followed: ReadModelsBusyError, asked again); if the move
    * fails, the file at this path is opened again, so that the caller is never left with a closed
    * connection, with the WAL and index its other connections share.
    */
   replaceWith(built: string): void {
     if (!fs.statSync(built).isFile()) throw new Error(`cannot put ${built} in place of the read models: it is not a file`); // statSync throws ENOENT naming it
+    // Another process's swap not yet followed (its file locked at the look): the checkpoint and the look for readers below would be
+    // the replaced file's, and the file at the path, its log and its readers, passed by (found in the seventeenth session).
+    const atPath = this.stat();
+    if (atPath && this.on.opened && !sameInode(atPath, this.on.opened)) {
+      throw new ReadModelsBusyError(built, `another file was put at ${this.file} (another process's swap) and this connection has not followed it yet`);
+    }
     // Every commit into the file itself first, so that removing the WAL below loses nothing;
     // without waiting on a reader (busy_timeout would hold this event loop up to 5 s): refused then, to be asked again.
     const [{ busy }] = this.noWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);

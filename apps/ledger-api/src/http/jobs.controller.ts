@@ -252,7 +252,7 @@ export class JobService implements BeforeApplicationShutdown {
           }
         } catch (err) {
           job.state = 'failed';
-          // A swap refused by readers at every try says so whole (replaceWhenFree); another failure is said after what it meant.
+          // A swap refused at every try says so whole (putRebuiltInPlace); another failure is said after what it meant.
           job.error = err instanceof ReadModelsBusyError ? err.message : `the rebuilt read models could not be put in place of the live ones, which go on serving: ${(err as Error)?.message ?? String(err)}`;
         } finally {
           projector.start();

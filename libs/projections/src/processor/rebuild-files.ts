@@ -39,52 +39,55 @@ export function removeRebuildFile(file: string): void {
 }
 
 /**
- * Puts a rebuild's file in place of the live read models (ReadModelDb.replaceWith), a swap refused
- * while another connection reads them (a ledger command, another API's query) asked again every
- * SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the event loop held: a whole rebuild is not
- * thrown away for one read. Past that, a ReadModelsBusyError saying so (the tries and the time, from these constants:
- * until 2026-11-27 the CLI rewrote the last refusal's message, "5 s" written in it); `built` is left for the caller to remove.
+ * Puts a finished rebuild's file in place of the live read models, the projector's (its writer's db: until 2026-11-27,
+ * sixteenth session, they were passed beside it, two objects that had to be of one file): what `ledger rebuild` and a
+ * rebuild job's end both do (the caller stops its live projector first, if it runs one). At each try of the swap it follows a swap another process made meanwhile
+ * (Projector.followReplaced; one put off, its file locked at the look, is refused by the swap and tried again: until the seventeenth
+ * session the swap went on through the replaced file's connection, its checkpoint and look for readers that file's), then asks whether the live read models are of the store's log (Projector.notOfStore:
+ * projected past its head, or of another event at their checkpoint), then swaps (ReadModelDb.replaceWith): the swap clears that
+ * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
+ * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
+ * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid).
+ * A swap refused (ReadModelsBusyError: another connection reads the live read models, a ledger command, another API's query;
+ * or another process's swap not followed yet) is tried again every SWAP_RETRY_MS, SWAP_ATTEMPTS times, not waited on with the
+ * event loop held: a whole rebuild is not thrown away for one read. Past that, a ReadModelsBusyError saying so (the tries and the
+ * time, from these constants: until 2026-11-27 the CLI rewrote the last refusal's message, "5 s" written in it), with the last
+ * refusal's own why (until the seventeenth session's review it always blamed a reader). Anything failing on the way removes
+ * `built` and leaves the read models as they were (until the seventeenth session's review the tries were replaceWhenFree's, a
+ * function of their own given the follow and the question as a callback).
+ * The follow is not left out though the swap replaces that file a moment later: the swap's checkpoint of its WAL and look
+ * for its readers, notOfStore's question of it, and a swap refused (the process left on it) all need it opened and
+ * installed. On read models of this build that is a median 1.3-1.5 ms (open, look, install: 1.2-2.1 ms; 7 follows a run,
+ * three runs, the 20,000-device demo estate's 109 MB file, load 3.8, 2026-11-28 00:48 UTC); the rest of a follow, 42-45 ms
+ * there (37-64 ms), is closing the replaced file's connection, which frees that file, and the swap closes it anyway. Only a file of an older build that lacks a back-filled table set costs more (the back-fill).
  */
-export async function replaceWhenFree(readModels: ReadModelDb, built: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return readModels.replaceWith(built);
-    } catch (err) {
-      if (!(err instanceof ReadModelsBusyError)) throw err;
-      if (attempt >= SWAP_ATTEMPTS) {
-        throw new ReadModelsBusyError(
-          built,
-          `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: another connection (a ledger command, an API's query) was reading them at each of ${SWAP_ATTEMPTS} tries over ${(SWAP_ATTEMPTS * SWAP_RETRY_MS) / 1000} s; run the rebuild again`,
-        );
+export async function putRebuiltInPlace(projector: Pick<Projector, 'notOfStore' | 'followReplaced' | 'writer'>, built: string): Promise<ReplacedNotOfStore | undefined> {
+  const readModels = projector.writer.db;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
+      } catch (err) {
+        // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
+        // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
+        if (!(err instanceof ReadModelsGoneError)) throw err;
+      }
+      const notOfStore = await projector.notOfStore();
+      try {
+        readModels.replaceWith(built);
+        return notOfStore && replacedNotOfStore(notOfStore);
+      } catch (err) {
+        if (!(err instanceof ReadModelsBusyError)) throw err;
+        if (attempt >= SWAP_ATTEMPTS) {
+          throw new ReadModelsBusyError(
+            built,
+            err.why,
+            `the rebuilt read models could not be put in place of ${readModels.file}, which are left as they were: the swap was refused at each of ${SWAP_ATTEMPTS} tries over ${(SWAP_ATTEMPTS * SWAP_RETRY_MS) / 1000} s, the last because ${err.why}; run the rebuild again`,
+          );
+        }
       }
       await new Promise((r) => setTimeout(r, SWAP_RETRY_MS));
     }
-  }
-}
-
-/**
- * Puts a finished rebuild's file in place of the live read models, the projector's (its writer's db: until 2026-11-27,
- * sixteenth session, they were passed beside it, two objects that had to be of one file): what `ledger rebuild` and a
- * rebuild job's end both do (the caller stops its live projector first, if it runs one). It follows a swap another process made meanwhile
- * (Projector.followReplaced), then asks whether the live read models are of the store's log (Projector.notOfStore:
- * projected past its head, or of another event at their checkpoint), then swaps (replaceWhenFree): the swap clears that
- * trace, so it answers what it replaced then (replacedNotOfStore), for the caller to say. Asked at the swap, not before
- * the build: a log cut while the rebuild ran is said too (until 2026-11-27, fifteenth session, `ledger rebuild` asked
- * before it, and a cut meanwhile halted the APIs beside it and was cleared by the swap unsaid). Anything failing on
- * the way removes `built` and leaves the read models as they were.
- */
-export async function putRebuiltInPlace(projector: Pick<Projector, 'notOfStore' | 'followReplaced' | 'writer'>, built: string): Promise<ReplacedNotOfStore | undefined> {
-  try {
-    try {
-      projector.followReplaced(); // kept as a live look's is (/health's readModels.replaced)
-    } catch (err) {
-      // The live file deleted meanwhile: the swap puts one there (the final read of 2026-11-27, fifteenth session: it was refused, the
-      // rebuilt file thrown away). Another file there that is not followed stays refused: a swap would destroy it.
-      if (!(err instanceof ReadModelsGoneError)) throw err;
-    }
-    const notOfStore = await projector.notOfStore();
-    await replaceWhenFree(projector.writer.db, built);
-    return notOfStore && replacedNotOfStore(notOfStore);
   } catch (err) {
     removeRebuildFile(built);
     throw err;

@@ -4,6 +4,12 @@ import { loadState, type ReadModelDb } from '../read-model-db';
 import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
+/** The meter-point indexes as they are since they held the device id (DeviceProjection.upgrade makes them in place of older ones). */
+const MPXN_INDEXES = {
+  devices_mpxn: 'CREATE INDEX IF NOT EXISTS devices_mpxn ON devices (mpxn, device_id)',
+  inventory_history_mpxn: 'CREATE INDEX IF NOT EXISTS inventory_history_mpxn ON inventory_history (mpxn, device_id)',
+};
+
 /**
  * Devices: each device's state as the domain folds it (`devices.state`, JSON, with its generation
  * and meter point as columns to select by), and its history as rows: every inventory change
@@ -26,23 +32,25 @@ export class DeviceProjection implements Projection {
   `;
   /** devices_mpxn too: the stuck-device projection reads the devices on a meter point by it, but not in a rebuild into a file of its own, which makes the stuck rows at its end. */
   readonly queryIndexes = `
-    CREATE INDEX IF NOT EXISTS devices_mpxn ON devices (mpxn, device_id);
+    ${MPXN_INDEXES.devices_mpxn};
     CREATE INDEX IF NOT EXISTS devices_gen ON devices (smets_generation);
     CREATE INDEX IF NOT EXISTS inventory_history_device ON inventory_history (device_id, changed_at);
-    CREATE INDEX IF NOT EXISTS inventory_history_mpxn ON inventory_history (mpxn, device_id);
+    ${MPXN_INDEXES.inventory_history_mpxn};
     CREATE INDEX IF NOT EXISTS certificate_history_device ON certificate_history (device_id, placed_at);
   `;
 
   /**
    * The meter-point indexes of files made before they held the device id (a page of the devices on a
-   * meter point reads by both): dropped, made again by queryIndexes. Not while another connection
-   * holds the write lock (unlessBusy): the file opens with the old index, and a later open drops it
-   * (until 2026-11-27, sixteenth session, such an open failed with SQLITE_BUSY after 5 s).
+   * meter point reads by both): dropped and made again, in one transaction (until the seventeenth
+   * session the drop was alone, the index made by queryIndexes after it, and a lock taken between
+   * left the file without it until a later open). Not while another connection holds the write lock
+   * (unlessBusy): the file opens with the old index, and a later open makes the new one (until
+   * 2026-11-27, sixteenth session, such an open failed with SQLITE_BUSY after 5 s).
    */
   upgrade(db: Database.Database): void {
-    for (const name of ['devices_mpxn', 'inventory_history_mpxn']) {
+    for (const [name, sql] of Object.entries(MPXN_INDEXES)) {
       const index = db.prepare<[string], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name);
-      if (index && !index.sql.includes('device_id')) this.rm.unlessBusy(() => db.exec(`DROP INDEX ${name}`));
+      if (index && !index.sql.includes('device_id')) this.rm.unlessBusy(() => db.transaction(() => db.exec(`DROP INDEX ${name}; ${sql}`)).immediate());
     }
   }
 

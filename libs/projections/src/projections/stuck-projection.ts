@@ -1,4 +1,4 @@
-import { inventoryAt, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, meterPointOf, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
 import { hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
@@ -184,7 +184,7 @@ export class StuckProjection implements Projection {
         const device = JSON.parse(r.device) as DeviceState;
         const inForce = inventoryAt(device, now);
         if (!tracked(device, inForce, now)) continue;
-        const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
+        const mpxn = meterPointOf(inForce); // meterPointAt(device, now), inForce taken once
         if (mpxn !== (device.mpxn || undefined)) this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
         else this.put(device, mpxn && r.meterPoint !== null ? (JSON.parse(r.meterPoint) as MeterPointState) : undefined, now);
       }
@@ -202,7 +202,7 @@ export class StuckProjection implements Projection {
         s.drop.run(id);
         continue;
       }
-      const mpxn = inForce.mpxn || undefined; // meterPointAt(device, now)
+      const mpxn = meterPointOf(inForce); // meterPointAt(device, now), inForce taken once
       this.put(device, mpxn ? loadState<MeterPointState>(s.meterPoint, mpxn) : undefined, now);
     }
   }
