@@ -8,7 +8,7 @@ import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, putRebuiltInPlace, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
-import { Roles, type ApiRole } from './api-keys';
+import { actorOf, Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
 
 export class WhatIfDto {
@@ -354,7 +354,7 @@ async function withRetries<T>(append: () => Promise<T>): Promise<T> {
   }
 }
 
-type AuthedRequest = { apiRole?: ApiRole };
+type AuthedRequest = { apiRole?: ApiRole; apiActor?: string };
 
 @ApiTags('audit')
 @ApiSecurity('api-key')
@@ -374,7 +374,7 @@ export class JobsController {
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
-    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, actorOf(req));
     // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
     // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
     await this.service.traced(body.kind, job.id);
