@@ -1,0 +1,43 @@
+import { ConfigError } from '@ledger/runtime';
+import { runCli } from './cli';
+
+/** `ledger key-ids`: who each API key of LEDGER_API_KEYS is recorded as, by its entry; never a key. */
+
+async function ledger(env: Record<string, string>, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, env, { json: argv.includes('--json'), tty: false, out: (t) => void out.push(t), err: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('') };
+}
+
+describe('ledger key-ids', () => {
+  // The ids are `printf %s KEY | sha256sum | cut -c1-12`.
+  const LEDGER_API_KEYS = 'intake-feed-key-A:intake@rdp-feed,intake-feed-key-A:intake@rdp-feed,auditor-desk-key-Y:auditor';
+
+  it('prints each key as recorded, by its entry in LEDGER_API_KEYS, and never a key', async () => {
+    const r = await ledger({ LEDGER_API_KEYS }, 'key-ids');
+    expect(r).toEqual({ code: 0, out: 'entry 1: api:intake:32bc36bdde88:rdp-feed\nentry 3: api:auditor:4fff8cd9873b', err: '' });
+    const j = await ledger({ LEDGER_API_KEYS }, 'key-ids', '--json');
+    expect(JSON.parse(j.out)).toEqual([
+      { role: 'intake', id: '32bc36bdde88', name: 'rdp-feed', entry: 1, actor: 'api:intake:32bc36bdde88:rdp-feed' },
+      { role: 'auditor', id: '4fff8cd9873b', entry: 3, actor: 'api:auditor:4fff8cd9873b' },
+    ]);
+    expect(r.out + j.out).not.toContain('-key-');
+  });
+
+  it('unset (or empty), the development keys, said so', async () => {
+    for (const env of [{}, { LEDGER_API_KEYS: '' }] as Array<Record<string, string>>) {
+      expect(await ledger(env, 'key-ids')).toEqual({
+        code: 0,
+        out: 'entry 1: api:intake:a4dbdb234359\nentry 2: api:auditor:46151c35c1c0\nentry 3: api:admin:df76ff796f70',
+        err: 'ledger: LEDGER_API_KEYS is not set: these are the development keys\n',
+      });
+    }
+  });
+
+  it('a list the API would refuse is refused as its start-up is, naming the entry, not the key', async () => {
+    const refused = await ledger({ LEDGER_API_KEYS: 'secret-key-1:intake,secret-key-1:admin' }, 'key-ids').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toBe('LEDGER_API_KEYS entry 2: its key is listed before with role intake; give each key one role');
+  });
+});
