@@ -5,8 +5,8 @@ import { startTestApp } from './test-app';
 
 /**
  * Which key did it, not only its role: each configured key is recorded as `api:<role>:<id>`, or
- * `api:<role>:<id>:<name>` when LEDGER_API_KEYS names it (`key:role@name`), its id the first 12 hex
- * digits of its SHA-256 (`printf %s KEY | sha256sum | cut -c1-12` gives those below): in the
+ * `api:<role>:<id>:<name>` when LEDGER_API_KEYS names it (`key:role@name`), its id 12 hex digits
+ * of the key's scrypt (the README's `openssl kdf` one-liner gives those below): in the
  * metadata of the events a command writes, in an audit job's `requestedBy` and its recorded events,
  * and in the request's log line. Until 2026-11-28 all of these said `api:<role>` alone.
  */
@@ -17,10 +17,10 @@ const MPAN = '1412345678901';
 
 const KEY = { feedA: 'intake-feed-key-A', feedB: 'intake-feed-key-B', deskX: 'auditor-desk-key-X', deskY: 'auditor-desk-key-Y', ops: 'admin-ops-key-1' };
 const ACTOR = {
-  feedA: 'api:intake:32bc36bdde88:rdp-feed',
-  feedB: 'api:intake:53a884f05105',
-  deskX: 'api:auditor:f4d49edf6c95:audit-desk',
-  deskY: 'api:auditor:4fff8cd9873b',
+  feedA: 'api:intake:893a09117d39:rdp-feed',
+  feedB: 'api:intake:24cc0ce83147',
+  deskX: 'api:auditor:7bf997c8250b:audit-desk',
+  deskY: 'api:auditor:294bc0d87da1',
 };
 const LEDGER_API_KEYS = `${KEY.feedA}:intake@rdp-feed,${KEY.feedB}:intake,${KEY.deskX}:auditor@audit-desk,${KEY.deskY}:auditor,${KEY.ops}:admin`;
 
@@ -59,7 +59,7 @@ describe('the key that did it, recorded', () => {
   it("each command's events carry its key's actor, named or not, and its log line the same, never the key", async () => {
     expect((await read(`user-${SUPPLIER}`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedA]);
     expect((await read(`meterpoint-${MPAN}`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedB]);
-    expect((await read(`device-${ESME}`)).map((e) => e.metadata.actor)).toEqual(['api:admin:012465debc0b']);
+    expect((await read(`device-${ESME}`)).map((e) => e.metadata.actor)).toEqual(['api:admin:a5dbd6102ee1']);
     await post(KEY.feedA, '/service-requests', { requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1' }).set('x-correlation-id', 'key-id-1').expect(200);
     expect((await decisionOf(`${SUPPLIER}:${ESME}:1`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedA]);
     expect(await logLine('key-id-1')).toMatchObject({ actor: ACTOR.feedA, requestId: `${SUPPLIER}:${ESME}:1`, req: { headers: { 'x-api-key': '[redacted]' } } });
@@ -125,4 +125,9 @@ describe('the key that did it, recorded', () => {
     await get(KEY.deskY, '/audit/verify').expect(200);
     expect((await get(KEY.deskX, '/audit/verify/last').expect(200)).body).toMatchObject({ requestedBy: ACTOR.deskY });
   }, 60_000);
+
+  it('the configured keys shorter than 32 characters are warned of at start-up, by entry, never the key', () => {
+    const warning = t.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('shorter than 32 characters'));
+    expect(warning).toMatchObject({ level: 40, msg: expect.stringMatching(/^LEDGER_API_KEYS entries 1, 2, 3, 4, 5: keys shorter than 32 characters;/) });
+  });
 });

@@ -10,8 +10,8 @@ import type { AppOptions } from '../src/app.module';
 import { createApp } from '../src/bootstrap';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
-/** Who each development key is recorded as: `api:<role>:` and the first 12 hex digits of the key's SHA-256. */
-export const ACTORS = { intake: 'api:intake:a4dbdb234359', auditor: 'api:auditor:46151c35c1c0', admin: 'api:admin:df76ff796f70' };
+/** Who each development key is recorded as: `api:<role>:` and the key's id (apiKeyId: 12 hex digits of its scrypt). */
+export const ACTORS = { intake: 'api:intake:b6dba7868170', auditor: 'api:auditor:ff06eff0a56e', admin: 'api:admin:0a6ac6cae4c1' };
 
 /** A fresh, empty store for one test app, and how to release what it holds once the app (which disposes the store) is closed. */
 export interface TestStore {

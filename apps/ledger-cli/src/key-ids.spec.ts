@@ -11,16 +11,16 @@ async function ledger(env: Record<string, string>, ...argv: string[]) {
 }
 
 describe('ledger key-ids', () => {
-  // The ids are `printf %s KEY | sha256sum | cut -c1-12`.
+  // The ids are the README's `openssl kdf ... SCRYPT` one-liner's (libs/runtime/src/api-keys.spec.ts runs it).
   const LEDGER_API_KEYS = 'intake-feed-key-A:intake@rdp-feed,intake-feed-key-A:intake@rdp-feed,auditor-desk-key-Y:auditor';
 
   it('prints each key as recorded, by its entry in LEDGER_API_KEYS, and never a key', async () => {
     const r = await ledger({ LEDGER_API_KEYS }, 'key-ids');
-    expect(r).toEqual({ code: 0, out: 'entry 1: api:intake:32bc36bdde88:rdp-feed\nentry 3: api:auditor:4fff8cd9873b', err: '' });
+    expect(r).toEqual({ code: 0, out: 'entry 1: api:intake:893a09117d39:rdp-feed\nentry 3: api:auditor:294bc0d87da1', err: '' });
     const j = await ledger({ LEDGER_API_KEYS }, 'key-ids', '--json');
     expect(JSON.parse(j.out)).toEqual([
-      { role: 'intake', id: '32bc36bdde88', name: 'rdp-feed', entry: 1, actor: 'api:intake:32bc36bdde88:rdp-feed' },
-      { role: 'auditor', id: '4fff8cd9873b', entry: 3, actor: 'api:auditor:4fff8cd9873b' },
+      { role: 'intake', id: '893a09117d39', name: 'rdp-feed', entry: 1, actor: 'api:intake:893a09117d39:rdp-feed' },
+      { role: 'auditor', id: '294bc0d87da1', entry: 3, actor: 'api:auditor:294bc0d87da1' },
     ]);
     expect(r.out + j.out).not.toContain('-key-');
   });
@@ -29,7 +29,7 @@ describe('ledger key-ids', () => {
     for (const env of [{}, { LEDGER_API_KEYS: '' }] as Array<Record<string, string>>) {
       expect(await ledger(env, 'key-ids')).toEqual({
         code: 0,
-        out: 'entry 1: api:intake:a4dbdb234359\nentry 2: api:auditor:46151c35c1c0\nentry 3: api:admin:df76ff796f70',
+        out: 'entry 1: api:intake:b6dba7868170\nentry 2: api:auditor:ff06eff0a56e\nentry 3: api:admin:0a6ac6cae4c1',
         err: 'ledger: LEDGER_API_KEYS is not set: these are the development keys\n',
       });
     }

@@ -19,7 +19,7 @@ export function operateCommands(program: Command, { env, o, command, run, print 
     }),
   );
 
-  command(program, 'key-ids', "who each API key of LEDGER_API_KEYS is recorded as (api:<role>:<id>[:<name>], the id its SHA-256's first 12 hex digits), never the key").action(
+  command(program, 'key-ids', "who each API key of LEDGER_API_KEYS is recorded as (api:<role>:<id>[:<name>], the id the key's scrypt), never the key").action(
     run(async () => {
       const given = loadConfig(env).apiKeys;
       if (given === undefined) o.err('ledger: LEDGER_API_KEYS is not set: these are the development keys\n');
