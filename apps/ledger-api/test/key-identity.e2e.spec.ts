@@ -126,6 +126,19 @@ describe('the key that did it, recorded', () => {
     expect((await get(KEY.deskX, '/audit/verify/last').expect(200)).body).toMatchObject({ requestedBy: ACTOR.deskY });
   }, 60_000);
 
+  it('a job cancelled by another key: its end is recorded as the act of the key that cancelled it, its requestedBy the one that asked', async () => {
+    // Several at once (one runs at a time): those still queued or running when DELETE comes are cancelled.
+    const started = await Promise.all(Array.from({ length: 4 }, () => post(KEY.deskX, '/jobs', { kind: 'verify' }).expect(202)));
+    const cancels = await Promise.all(started.map((s) => t.http().delete(`/jobs/${s.body.id}`).set('x-api-key', KEY.deskY)));
+    const cancelled = cancels.filter((r) => r.status === 200).map((r) => r.body as { id: string; state: string; requestedBy: string; cancelledBy: string });
+    if (cancelled.length === 0) throw new Error('no job was still queued or running when cancelled');
+    for (const job of cancelled) {
+      expect(job).toMatchObject({ state: 'cancelled', requestedBy: ACTOR.deskX, cancelledBy: ACTOR.deskY });
+      const ended = (await read(`auditjob-${job.id}`)).find((e) => e.type === 'AuditJobRecorded')!;
+      expect([ended.metadata.actor, (ended.data as { requestedBy: string; state: string }).requestedBy, (ended.data as { state: string }).state]).toEqual([ACTOR.deskY, ACTOR.deskX, 'cancelled']);
+    }
+  }, 60_000);
+
   it('the configured keys shorter than 32 characters are warned of at start-up, by entry, never the key', () => {
     const warning = t.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('shorter than 32 characters'));
     expect(warning).toMatchObject({ level: 40, msg: expect.stringMatching(/^LEDGER_API_KEYS entries 1, 2, 3, 4, 5: keys shorter than 32 characters;/) });

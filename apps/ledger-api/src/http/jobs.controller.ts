@@ -284,7 +284,8 @@ export class JobService implements BeforeApplicationShutdown {
           findings: job.state === 'succeeded' ? findingsOf(job.kind, job.result) : {},
           error: job.error ?? null,
         },
-        { actor: job.requestedBy },
+        // Who ended it: the key that cancelled it, else the one that asked for it (its requestedBy, in the data, either way).
+        { actor: job.cancelledBy ?? job.requestedBy },
       )).catch((err: unknown) => {
         // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
         // (until the fourteenth session of 2026-11-27, in the job's error only, which nobody reads after an exit).
@@ -410,7 +411,7 @@ export class JobsController {
     const job = this.service.jobs.get(id);
     if (!job) throw new NotFoundException(`no job ${id} in this process`);
     if (job.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not cancel a rebuild of the read models (needs admin)`);
-    if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
+    if (!(await this.service.jobs.cancel(id, actorOf(req)))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
     return this.service.jobs.get(id);
   }
 }
