@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConfigError } from '@ledger/runtime';
 import { runCli } from './cli';
 
@@ -32,6 +35,19 @@ describe('ledger key-ids', () => {
         out: 'entry 1: api:intake:b6dba7868170\nentry 2: api:auditor:ff06eff0a56e\nentry 3: api:admin:0a6ac6cae4c1',
         err: 'ledger: LEDGER_API_KEYS is not set: these are the development keys\n',
       });
+    }
+  });
+
+  it('reads LEDGER_API_KEYS alone: another variable the API would refuse is no matter here', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'key-ids-'));
+    const notSqlite = path.join(dir, 'not-a-store.sqlite');
+    fs.writeFileSync(notSqlite, 'not a SQLite file');
+    try {
+      for (const other of [{ PORT: 'abc' }, { LEDGER_RULE_SET: 'nope' }, { LEDGER_SQLITE_PATH: notSqlite }] as Array<Record<string, string>>) {
+        expect(await ledger({ LEDGER_API_KEYS, ...other }, 'key-ids')).toMatchObject({ code: 0, out: 'entry 1: api:intake:893a09117d39:rdp-feed\nentry 3: api:auditor:294bc0d87da1' });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -7,7 +7,7 @@ import type { ApiKeyHolder, ApiRole } from '@ledger/runtime';
  * Access by API key, sent in the `x-api-key` header; the keys, their roles and who each is recorded
  * as are parsed from LEDGER_API_KEYS in @ledger/runtime (api-keys.ts).
  */
-export { API_ROLES, apiKeyId, DEV_API_KEYS, parseApiKeys, type ApiKeyHolder, type ApiRole } from '@ledger/runtime';
+export { apiKeyId, DEV_API_KEYS, parseApiKeys, type ApiRole } from '@ledger/runtime';
 export const API_KEY_HEADER = 'x-api-key';
 export const API_KEYS = Symbol('API_KEYS');
 
