@@ -8,10 +8,10 @@ import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsGoneError, ReadModelsNotFollowedError, ReadModelsNotOfStoreError, removeOrphanedRebuilds } from '@ledger/projections';
-import { jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
+import { apiKeysOf, jobWorker, LEDGER_CONFIG, LedgerCoreModule, shortKeysWarning, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
-import { API_KEYS, ApiKeyGuard, DEV_API_KEYS, parseApiKeys } from './http/api-keys';
+import { API_KEYS, ApiKeyGuard } from './http/api-keys';
 import { AuditController } from './http/audit.controller';
 import { CommandsController } from './http/commands.controller';
 import { HttpDrain } from './http/drain';
@@ -127,6 +127,10 @@ export class AppModule {
   static forRoot(config: LedgerConfig, options: AppOptions = {}): DynamicModule {
     const projectorLog = new NestLogger('projector');
     const logger = createLogger({ level: config.logLevel, stream: options.logStream });
+    // Each key's id made once, here; a configured key too short to withstand a guess from its id said so (the development keys are warned of by serve).
+    const apiKeys = apiKeysOf(config.apiKeys);
+    const short = config.apiKeys === undefined ? undefined : shortKeysWarning(apiKeys);
+    if (short) logger.warn(short);
     return {
       module: AppModule,
       imports: [
@@ -146,7 +150,7 @@ export class AppModule {
       controllers: [HealthController, CommandsController, QueriesController, AuditController, JobsController, ConsoleController, config.metricsAccess === 'public' ? PublicMetricsController : KeyedMetricsController],
       providers: [
         { provide: LOGGER, useValue: logger },
-        { provide: API_KEYS, useValue: parseApiKeys(config.apiKeys ?? DEV_API_KEYS) },
+        { provide: API_KEYS, useValue: apiKeys },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ErrorsFilter },
         {

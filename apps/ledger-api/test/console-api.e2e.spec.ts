@@ -3,7 +3,7 @@ import type { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { Projector } from '@ledger/projections';
 import { buildConsole } from '../../ledger-console/test/browser';
-import { startTestApp } from './test-app';
+import { ACTORS, startTestApp } from './test-app';
 
 /** The API the console relies on, over HTTP on a small demo estate; and the console served at /console. */
 describe('the API behind the audit console', () => {
@@ -108,7 +108,7 @@ describe('the API behind the audit console', () => {
       await new Promise((r) => setTimeout(r, 20)); // the job's record reaches the read models
       last = (await t.as('auditor').get('/audit/verify/last').expect(200)).body;
     }
-    expect(last).toMatchObject({ ok: true, eventsChecked: Number(head), breaks: [], positionThrough: String(head), requestedBy: 'api:auditor' });
+    expect(last).toMatchObject({ ok: true, eventsChecked: Number(head), breaks: [], positionThrough: String(head), requestedBy: ACTORS.auditor });
     expect(Date.parse(last.at)).not.toBeNaN();
     // Sixty verifications that did not run (refused during a lock, cancelled) after it: it is still the last one recorded.
     const ledger = t.app.get(Ledger);
@@ -117,7 +117,7 @@ describe('the API behind the audit console', () => {
       await ledger.recordAuditJob({ jobId: `not-run-${i}`, kind: 'verify', state: 'failed', requestedBy: 'api:auditor', requestedAt: at, startedAt: null, endedAt: at, positionThrough: null, params: {}, findings: {}, error: 'not run; its start could not be recorded: store busy' }, { actor: 'api:auditor' });
     }
     await t.app.get(Projector).waitFor((await t.store.headPosition())!, 10_000);
-    expect((await t.as('auditor').get('/audit/verify/last').expect(200)).body).toMatchObject({ positionThrough: String(head), requestedBy: 'api:auditor' });
+    expect((await t.as('auditor').get('/audit/verify/last').expect(200)).body).toMatchObject({ positionThrough: String(head), requestedBy: ACTORS.auditor });
   });
 
   it('the verification and the last one say how many breaks, unreadable events and missing runs they found and how many streams are broken, listing the first 20 (until 2026-11-27 the console counted the list, GET /audit/verify listed every one, and the last one did not say the streams broken)', async () => {

@@ -8,7 +8,7 @@ import { AuditJobQueries } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
 import { INTERRUPTED, JobService, NEVER_STARTED, SWAPPED_IN } from '../src/http/jobs.controller';
-import { startTestApp, useTestStore } from './test-app';
+import { ACTORS, startTestApp, useTestStore } from './test-app';
 
 /**
  * A job whose API stopped before it ended (SIGKILL, a crash, the machine): its start is recorded
@@ -113,7 +113,7 @@ describe('a job the API was running when it stopped', () => {
       const events = [];
       for await (const e of t.store.readStream(`auditjob-${id}`)) events.push(e);
       expect(events.map((e) => e.type)).toEqual(['AuditJobStarted', 'AuditJobRecorded']);
-      expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: 'api:auditor', params: {}, instance: t.app.get(InstanceLeases).id });
+      expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: ACTORS.auditor, params: {}, instance: t.app.get(InstanceLeases).id });
     } finally {
       await t.close();
     }

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ORPHANED_AFTER_MS, Projector } from '@ledger/projections';
 import { JobService } from '../src/http/jobs.controller';
-import { startTestApp } from './test-app';
+import { ACTORS, startTestApp } from './test-app';
 import { writeFullDiskScript } from './full-disk';
 
 /** Audit jobs on worker threads: start, progress, result, cancel, failure, and the record of each in the store. */
@@ -44,7 +44,7 @@ describe('audit jobs', () => {
     // Its start is recorded before it runs (since 2026-11-27): it covers the event of its own start.
     const head = ((await t.store.headPosition())! + 1n).toString();
     const started = await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202);
-    expect(started.body).toMatchObject({ id: expect.any(String), kind: 'verify', state: expect.stringMatching(/queued|running/), requestedBy: 'api:auditor' });
+    expect(started.body).toMatchObject({ id: expect.any(String), kind: 'verify', state: expect.stringMatching(/queued|running/), requestedBy: ACTORS.auditor });
     const job = await ended(t, started.body.id);
     expect(job).toMatchObject({ state: 'succeeded', progress: { done: Number(head), total: Number(head) }, result: { ok: true, eventsChecked: Number(head), breaks: [], breakCount: 0, position: head } });
     let recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body;
@@ -52,7 +52,7 @@ describe('audit jobs', () => {
       await new Promise((r) => setTimeout(r, 20));
       recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body;
     }
-    expect(recorded.items[0]).toMatchObject({ jobId: job.id, kind: 'verify', state: 'succeeded', requestedBy: 'api:auditor', positionThrough: head, findings: { ok: true, eventsChecked: Number(head), breaks: 0, unreadable: 0 }, error: null });
+    expect(recorded.items[0]).toMatchObject({ jobId: job.id, kind: 'verify', state: 'succeeded', requestedBy: ACTORS.auditor, positionThrough: head, findings: { ok: true, eventsChecked: Number(head), breaks: 0, unreadable: 0 }, error: null });
     // the record is an event like any other: hash-chained, and counted by the next verification (with its own start)
     const again = await ended(t, (await t.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id);
     expect(again.result).toMatchObject({ ok: true, eventsChecked: Number(head) + 2 });
@@ -147,7 +147,7 @@ describe('audit jobs', () => {
     expect(after).toHaveLength(before + 1);
     expect((await t.as('auditor').get('/audit/verify/incremental').expect(200)).body.ok).toBe(true);
     const recorded = (await t.as('auditor').get('/jobs/recorded?kind=rebuild').expect(200)).body.items;
-    expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: 'api:admin', findings: { events: job.result.events } });
+    expect(recorded[0]).toMatchObject({ jobId: job.id, state: 'succeeded', requestedBy: ACTORS.admin, findings: { events: job.result.events } });
   }, 120_000);
 
   it.each`

@@ -10,6 +10,8 @@ import type { AppOptions } from '../src/app.module';
 import { createApp } from '../src/bootstrap';
 
 export const KEYS = { intake: 'dev-intake-key', auditor: 'dev-auditor-key', admin: 'dev-admin-key' };
+/** Who each development key is recorded as: `api:<role>:` and the key's id (apiKeyId: 12 hex digits of its scrypt). */
+export const ACTORS = { intake: 'api:intake:b6dba7868170', auditor: 'api:auditor:ff06eff0a56e', admin: 'api:admin:0a6ac6cae4c1' };
 
 /** A fresh, empty store for one test app, and how to release what it holds once the app (which disposes the store) is closed. */
 export interface TestStore {

@@ -44,7 +44,7 @@ export function toLedgerEvent(e: RecordedEvent, options?: ReadOptions): LedgerEv
 
 /** Who did it and why: written into every event's metadata. */
 export interface CommandContext {
-  /** The actor: an API key's role and name, the CLI, an import file. */
+  /** The actor: an API key's identity (`api:<role>:<id>[:<name>]`, `api:<role>` before 2026-11-28), the CLI's command (`cli:submit`), `api:startup`, `demo`. */
   actor: string;
   correlationId?: string;
   causationId?: string;

@@ -1,3 +1,4 @@
+export * from './api-keys';
 export * from './config';
 export * from './core.module';
 export * from './jobs';

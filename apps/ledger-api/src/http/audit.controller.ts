@@ -4,7 +4,7 @@ import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowDamaged } from '@ledger/projections';
-import { Roles, type ApiRole } from './api-keys';
+import { actorOf, Roles } from './api-keys';
 import { jobParams, JobService, refuseDigestPastHead, WhatIfDto } from './jobs.controller';
 
 @ApiTags('audit')
@@ -38,16 +38,16 @@ export class AuditController {
   @Post('replays')
   @HttpCode(200)
   @ApiOperation({ summary: 'Re-judge every recorded decision in range under a rule set: a what-if job, awaited (POST /jobs to start one and poll instead)' })
-  async replays(@Body() body: WhatIfDto, @Req() req: { apiRole?: ApiRole }) {
+  async replays(@Body() body: WhatIfDto, @Req() req: { apiActor?: string }) {
     // One window of a what-if run window by window (the console's) is a part, not a run: not recorded.
     const window = body.fromPosition !== undefined || body.toPosition !== undefined || body.maxEvents !== undefined;
-    return this.jobs.run('what-if', jobParams({ ...body, kind: 'what-if' }), `api:${req.apiRole ?? 'unknown'}`, !window);
+    return this.jobs.run('what-if', jobParams({ ...body, kind: 'what-if' }), actorOf(req), !window);
   }
 
   @Get('audit/verify')
   @ApiOperation({ summary: 'Walk the store and report the first 20 breaks (the first broken hash-chain link of each stream, each stored text not as the ledger wrote it), unreadable events and runs of missing positions, in log order, and the count of each: a verify job, awaited' })
-  verify(@Req() req: { apiRole?: ApiRole }) {
-    return this.jobs.run('verify', {}, `api:${req.apiRole ?? 'unknown'}`);
+  verify(@Req() req: { apiActor?: string }) {
+    return this.jobs.run('verify', {}, actorOf(req));
   }
 
   @Get('audit/verify/incremental')
@@ -101,16 +101,16 @@ export class AuditController {
   @Get('audit/digest')
   @ApiOperation({ summary: 'A digest of every stream head at a position, for an auditor to keep: a digest job, awaited' })
   @ApiQuery({ name: 'at', required: false, description: 'position (default: the head)' })
-  async digest(@Req() req: { apiRole?: ApiRole }, @Query('at') at?: string) {
-    return this.jobs.run('digest', await refuseDigestPastHead(this.store, jobParams({ kind: 'digest', at })), `api:${req.apiRole ?? 'unknown'}`);
+  async digest(@Req() req: { apiActor?: string }, @Query('at') at?: string) {
+    return this.jobs.run('digest', await refuseDigestPastHead(this.store, jobParams({ kind: 'digest', at })), actorOf(req));
   }
 
   @Post('admin/rebuild')
   @HttpCode(200)
   @Roles('admin')
   @ApiOperation({ summary: 'Rebuild the read models from the start of the store: a rebuild job (on a worker, into a new file swapped in when done), awaited (admin)' })
-  async rebuild(@Req() req: { apiRole?: ApiRole }) {
-    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), `api:${req.apiRole ?? 'unknown'}`)) as { events: number; seconds: number; checkThread?: string; replaced?: unknown };
+  async rebuild(@Req() req: { apiActor?: string }) {
+    const r = (await this.jobs.run('rebuild', jobParams({ kind: 'rebuild' }, this.readModels.file), actorOf(req))) as { events: number; seconds: number; checkThread?: string; replaced?: unknown };
     return { events: r.events, seconds: r.seconds, ...(r.checkThread ? { checkThread: r.checkThread } : {}), ...(r.replaced ? { replaced: r.replaced } : {}) };
   }
 

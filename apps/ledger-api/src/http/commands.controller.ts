@@ -26,11 +26,11 @@ import {
 import { Projector } from '@ledger/projections';
 import { formatRequestId } from '@ledger/domain';
 import { Metrics } from '../metrics';
-import { Roles, type ApiRole } from './api-keys';
+import { actorOf, Roles } from './api-keys';
 import { LOGGER } from './request-log';
 
-/** A request as the guard and the logger left it: the key's role, and the correlation id (pino-http's `id`). */
-type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown>; id?: unknown; ledgerRequestId?: string };
+/** A request as the guard and the logger left it: who its key is, and the correlation id (pino-http's `id`). */
+type AuthedRequest = { apiActor?: string; headers: Record<string, unknown>; id?: unknown; ledgerRequestId?: string };
 
 /**
  * A decision judged more than this much later than its request was received is logged as a warning:
@@ -40,8 +40,8 @@ type AuthedRequest = { apiRole?: ApiRole; headers: Record<string, unknown>; id?:
  */
 const JUDGED_LATE_WARNING_MS = 60_000;
 
-/** Who did it, and the request's correlation id, into every event's metadata. */
-const context = (req: AuthedRequest) => ({ actor: `api:${req.apiRole ?? 'unknown'}`, ...(typeof req.id === 'string' ? { correlationId: req.id } : {}) });
+/** Who did it (the key's actor: `api:<role>:<id>[:<name>]`), and the request's correlation id, into every event's metadata. */
+const context = (req: AuthedRequest) => ({ actor: actorOf(req), ...(typeof req.id === 'string' ? { correlationId: req.id } : {}) });
 
 @ApiTags('intake')
 @ApiSecurity('api-key')

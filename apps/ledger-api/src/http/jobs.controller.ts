@@ -8,7 +8,7 @@ import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
 import { AuditJobQueries, Projector, ReadModelDb, putRebuiltInPlace, ReadModelsBusyError, rebuildFileBeside, removeRebuildFile } from '@ledger/projections';
 import { JOB_KINDS, type JobKind } from '@ledger/runtime';
-import { Roles, type ApiRole } from './api-keys';
+import { actorOf, Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
 
 export class WhatIfDto {
@@ -284,7 +284,8 @@ export class JobService implements BeforeApplicationShutdown {
           findings: job.state === 'succeeded' ? findingsOf(job.kind, job.result) : {},
           error: job.error ?? null,
         },
-        { actor: job.requestedBy },
+        // Who ended it: the key that cancelled it, else the one that asked for it (its requestedBy, in the data, either way).
+        { actor: job.cancelledBy ?? job.requestedBy },
       )).catch((err: unknown) => {
         // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
         // (until the fourteenth session of 2026-11-27, in the job's error only, which nobody reads after an exit).
@@ -354,7 +355,7 @@ async function withRetries<T>(append: () => Promise<T>): Promise<T> {
   }
 }
 
-type AuthedRequest = { apiRole?: ApiRole };
+type AuthedRequest = { apiRole?: ApiRole; apiActor?: string };
 
 @ApiTags('audit')
 @ApiSecurity('api-key')
@@ -374,7 +375,7 @@ export class JobsController {
   async start(@Body() body: JobDto, @Req() req: AuthedRequest) {
     if (body.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not rebuild the read models (needs admin)`);
     const params = jobParams(body, this.readModels.file);
-    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, `api:${req.apiRole ?? 'unknown'}`);
+    const job = this.service.jobs.start(body.kind, body.kind === 'digest' ? await refuseDigestPastHead(this.store, params) : params, actorOf(req));
     // A job answered `running` has its start in the store, one answered `queued` its acceptance; one whose start or
     // acceptance could not be stored does not run, and the store's refusal is the answer (507 full, 503 unreachable).
     await this.service.traced(body.kind, job.id);
@@ -410,7 +411,7 @@ export class JobsController {
     const job = this.service.jobs.get(id);
     if (!job) throw new NotFoundException(`no job ${id} in this process`);
     if (job.kind === 'rebuild' && req.apiRole !== 'admin') throw new ForbiddenException(`this API key's role '${req.apiRole}' may not cancel a rebuild of the read models (needs admin)`);
-    if (!(await this.service.jobs.cancel(id))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
+    if (!(await this.service.jobs.cancel(id, actorOf(req)))) throw new ConflictException(`job ${id} has ended already (${job.state === 'running' ? 'its end is being handled' : job.state})`);
     return this.service.jobs.get(id);
   }
 }

@@ -4,8 +4,8 @@ import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { IDENTIFIER_PATTERN } from '@ledger/ledger';
 
-/** A request as the logging middleware leaves it: its correlation id, and the RequestID a controller found in it. */
-export type LoggedRequest = IncomingMessage & { id?: string; ledgerRequestId?: string; originalUrl?: string };
+/** A request as the logging middleware leaves it: its correlation id, its key's actor (the guard's), and the RequestID a controller found in it. */
+export type LoggedRequest = IncomingMessage & { id?: string; apiActor?: string; ledgerRequestId?: string; originalUrl?: string };
 
 /** The service's pino logger, as a provider (AppModule): for the request log and what else logs for the app itself. */
 export const LOGGER = Symbol('LOGGER');
@@ -68,7 +68,8 @@ export function correlationId(req: IncomingMessage, res: ServerResponse): string
 /**
  * The first middleware of every request: gives it its correlation id (`req.id`), and when the
  * response ends (or the connection closes first) writes one JSON line as pino-http's would, with
- * `req`, `correlationId`, `requestId` (a service request's), `res` and `responseTime`: "request
+ * `req` (its key redacted), `correlationId`, `actor` (the key's: `api:<role>:<id>[:<name>]`, when the
+ * guard knew it), `requestId` (a service request's), `res` and `responseTime`: "request
  * completed", or "request errored" with `err` for a 5xx; `onEnd` first (the metrics). One line and
  * one pair of listeners per request: no child logger per request, and no AsyncLocalStorage (which,
  * on Node 20, makes every promise of the process pay for async hooks).
@@ -84,6 +85,7 @@ export function requestLog(logger: Logger, onEnd: (req: LoggedRequest, res: Serv
       onEnd(req, res, ms / 1000);
       if (!logger.isLevelEnabled('info')) return;
       const line: Record<string, unknown> = { req, correlationId: req.id };
+      if (req.apiActor) line.actor = req.apiActor;
       if (req.ledgerRequestId) line.requestId = req.ledgerRequestId;
       line.res = res;
       if (res.statusCode >= 500) line.err = new Error(`failed with status code ${res.statusCode}`);

@@ -3,17 +3,29 @@ import { getRuleSet, RULE_SET_NAMES } from '@ledger/domain';
 import { DEMO_DEFAULTS, runDemo } from '@ledger/ledger';
 import { isFull, type EventStore } from '@ledger/event-store';
 import { putRebuiltInPlace, RebuildOutOfSpaceError, rebuildFileBeside, rebuildInto, removeOrphanedRebuilds, removeRebuildFile, replacedNotOfStore, type Projector, type ReadModelDb, type ReplacedNotOfStore } from '@ledger/projections';
+import { apiKeysOf } from '@ledger/runtime';
 import { CliError, EXIT, open, progress, wholeNumber, type Kit } from '../support';
 
 /** The demo plans every device's story in memory first; a million devices is ~7 million events, ~6 GB of store. */
 const DEMO_MAX_DEVICES = 1_000_000;
 
-/** Running the ledger: serve the API, rebuild the read models, fill an empty store with the demo estate. */
+/** Running the ledger: serve the API, name its keys' actors, rebuild the read models, fill an empty store with the demo estate. */
 export function operateCommands(program: Command, { env, o, command, run, print }: Kit): void {
   command(program, 'serve', 'run the HTTP API (as npm start)').action(
     run(async () => {
       const { serve } = await import('../serve');
       await serve(env);
+      return EXIT.done;
+    }),
+  );
+
+  command(program, 'key-ids', "who each API key of LEDGER_API_KEYS is recorded as (api:<role>:<id>[:<name>], the id the key's scrypt), never the key").action(
+    run(async () => {
+      // LEDGER_API_KEYS alone: another variable's bad value (PORT, the store's path) is no matter here.
+      const given = env.LEDGER_API_KEYS || undefined;
+      if (given === undefined) o.err('ledger: LEDGER_API_KEYS is not set: these are the development keys\n');
+      const keys = [...apiKeysOf(given).values()];
+      print(keys, () => keys.map((k) => `entry ${k.entry}: ${k.actor}`).join('\n'));
       return EXIT.done;
     }),
   );

@@ -32,8 +32,10 @@ export interface AuditJob {
   kind: string;
   params: AuditJobParams;
   state: AuditJobState;
-  /** Who asked for it (an API key's role, the CLI). */
+  /** Who asked for it (an API key's identity, the CLI). */
   requestedBy: string;
+  /** Who cancelled it, when cancel was told (DELETE /jobs/:id: the key that asked, which may be another than requestedBy). */
+  cancelledBy?: string;
   /** Whether its end is recorded in the store (false for a part of a larger run, e.g. one window of a what-if). */
   record: boolean;
   requestedAt: string;
@@ -244,8 +246,8 @@ export class AuditJobs {
     return new Promise((resolve) => this.waiters.set(id, [...(this.waiters.get(id) ?? []), resolve]));
   }
 
-  /** Cancels a queued or running job; answers false when it had ended already. */
-  async cancel(id: string): Promise<boolean> {
+  /** Cancels a queued or running job (`by`: who asked, kept as its cancelledBy); answers false when it had ended already. */
+  async cancel(id: string, by?: string): Promise<boolean> {
     const job = this.jobs.get(id);
     if (!job || isEnded(job.state) || this.ending.has(id)) return false;
     const queued = this.queue.indexOf(id);
@@ -258,7 +260,7 @@ export class AuditJobs {
       await worker.terminate();
       this.cancelling.delete(id);
     }
-    await this.end(job, 'cancelled', { error: 'cancelled' });
+    await this.end(job, 'cancelled', { error: 'cancelled', ...(by === undefined ? {} : { cancelledBy: by }) });
     this.next();
     return true;
   }
@@ -402,6 +404,7 @@ export class AuditJobs {
     if (extra.result !== undefined) ended.result = extra.result;
     if (extra.error !== undefined) ended.error = extra.error;
     if (extra.outOfSpace) ended.outOfSpace = true;
+    if (extra.cancelledBy !== undefined) ended.cancelledBy = extra.cancelledBy;
     if (state === 'succeeded' && ended.progress.total !== null) ended.progress = { ...ended.progress, done: ended.progress.total, expectedEnd: null };
     const notTraced = await this.starts.get(job.id);
     this.starts.delete(job.id);
@@ -441,7 +444,7 @@ export class AuditJobs {
 type Refused = { what: 'acceptance' | 'start'; error: unknown };
 
 /** How a job ended, besides its state: its result, or why it did not succeed. */
-type Ending = { result?: unknown; error?: string; outOfSpace?: true };
+type Ending = { result?: unknown; error?: string; outOfSpace?: true; cancelledBy?: string };
 
 /**
  * The threads a job would take: a what-if's (one for a page judged in one pass); a rebuild's
