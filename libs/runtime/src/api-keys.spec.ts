@@ -67,7 +67,18 @@ describe("a key's id: scrypt (N 2^14, r 8, p 1, salt ledger-api-key-id), 6 bytes
       .replace(/:/g, '')
       .toLowerCase();
 
-  it.each(['dev-intake-key', '12345678', 'p@ss:word1', 'clé-secrète', 'f'.repeat(64)])('%s: the same id as openssl computes, not its SHA-256', (key) => {
+  /** Why openssl cannot compute the id here (no openssl, or one before 3.0 without `kdf`), or undefined. */
+  const noOpenssl = ((): string | undefined => {
+    try {
+      openssl('probe');
+      return undefined;
+    } catch (err) {
+      return String((err as Error).message).split('\n')[0];
+    }
+  })();
+  if (noOpenssl) console.warn(`api-keys.spec: the ids are not compared with openssl's here (${noOpenssl}); the known key's id below still is`);
+
+  (noOpenssl ? it.skip : it).each(['dev-intake-key', '12345678', 'p@ss:word1', 'clé-secrète', 'f'.repeat(64)])('%s: the same id as openssl computes, not its SHA-256', (key) => {
     expect(apiKeyId(key)).toMatch(/^[0-9a-f]{12}$/);
     expect(apiKeyId(key)).toBe(openssl(key));
   });
