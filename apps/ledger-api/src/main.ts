@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, openError } from '@ledger/runtime';
+import { ConfigError, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
 import { createApp } from './bootstrap';
 import { DEV_API_KEYS } from './http/api-keys';
 
@@ -8,6 +8,7 @@ import { DEV_API_KEYS } from './http/api-keys';
 export async function serve(env: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env);
   const app = await createApp(config).catch((err: unknown) => {
+    heldLines(config);
     throw openError(err, config);
   });
   try {
@@ -19,6 +20,17 @@ export async function serve(env: Record<string, string | undefined>): Promise<vo
   const log = new Logger('ledger-api');
   log.log(`ledger-api listening on http://${config.host}:${config.port} (store: ${config.store.kind}, rule set: ${config.ruleSet.id}@${config.ruleSet.version}, read models: ${config.readModelPath})`);
   if (!config.apiKeys) log.warn(`using the development API keys (${DEV_API_KEYS}): set LEDGER_API_KEYS for real ones`);
+}
+
+/**
+ * Nest's lines from a build of the application that failed (its steps, and the error with its
+ * stack), which createApp holds: written before the one line saying what is wrong when
+ * LEDGER_LOG_LEVEL is debug or trace, dropped otherwise. Until 2026-11-28 they were always written,
+ * so the one line came last, after a screen of them.
+ */
+function heldLines(config: LedgerConfig): void {
+  if (config.logLevel !== 'debug' && config.logLevel !== 'trace') Logger.overrideLogger(false); // to no logger: Nest has no call that drops them
+  Logger.flush();
 }
 
 /**

@@ -7,6 +7,7 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
 import { serve } from '../src/main';
+import { runServerToExit } from './server-process';
 import { startTestApp } from './test-app';
 
 /** What an operator relies on: the configuration, health, metrics, logs and headers. */
@@ -72,6 +73,24 @@ describe('one validated configuration', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a start that fails writes its one line alone; at LEDGER_LOG_LEVEL=debug, Nest\'s start-up lines and the stack before it (the real start, npm start\'s)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-start-'));
+    try {
+      const store = path.join(dir, 'ledger.sqlite');
+      fs.symlinkSync(path.join(dir, 'gone', 'ledger.sqlite'), store); // SQLite cannot make the file: the store cannot be opened
+      const line = `ledger-api failed to start: LEDGER_SQLITE_PATH could not be opened (unable to open database file), got '${store}'\n`;
+      // until 2026-11-28: Nest's buffered start-up lines and the SqliteError's stack first, some 20 lines
+      expect(await runServerToExit({ LEDGER_SQLITE_PATH: store })).toEqual({ code: 1, stdout: '', stderr: line });
+      const debug = await runServerToExit({ LEDGER_SQLITE_PATH: store, LEDGER_LOG_LEVEL: 'debug' });
+      expect(debug.code).toBe(1);
+      expect(debug.stdout).toMatch(/Starting Nest application/);
+      expect(debug.stderr).toMatch(/SqliteError: unable to open database file\n\s+at /);
+      expect(debug.stderr.endsWith(line)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('LEDGER_STORE=esdb without a connection string is refused, naming the missing variable', () => {
     expect(() => loadConfig({ LEDGER_STORE: 'esdb' })).toThrow(/^EVENTSTORE_CONNECTION_STRING is needed with LEDGER_STORE=esdb/);
