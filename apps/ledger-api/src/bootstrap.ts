@@ -20,12 +20,12 @@ import { Metrics } from './metrics';
  * type, HTTP metrics, and OpenAPI at /docs.
  */
 export async function createApp(config: LedgerConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
-  // Nest's own lines are held while it builds the application, and written through pino once it is
-  // built; a build that fails (a store that cannot be opened) writes none of them, nor its stack: the
-  // caller says what went wrong in one line (main.ts, where LEDGER_LOG_LEVEL=debug writes them too).
+  // Nest's own lines are held (bufferLogs, autoFlushLogs off) until the caller flushes them through
+  // pino, once the application has started (main.ts's serve, after listen): a start that fails, while
+  // the application is built or after (a port taken, a start hook that throws), writes none of them
+  // unless LEDGER_LOG_LEVEL is debug or trace; the caller says what went wrong in one line.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), { bodyParser: false, bufferLogs: true, autoFlushLogs: false, abortOnError: false });
   app.useLogger(app.get(Logger));
-  app.flushLogs();
   // Two Express defaults that cost every response and serve none of this API's: an ETag (a SHA-1
   // of each reply's body, POSTs' included), and an X-Powered-By header that helmet removes again.
   app.set('etag', false);
