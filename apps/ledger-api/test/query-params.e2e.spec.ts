@@ -30,7 +30,7 @@ describe('a query parameter a route does not take', () => {
   const concrete = (path: string) => path.replace(/:deviceId|:mpxn|:requestId|:userId|:id|:dir|:file/g, (p) => ({ ':deviceId': ESME, ':mpxn': '1412345678901', ':requestId': `90-B3-D5-1F-30-01-00-00:${ESME}:1`, ':userId': '90-B3-D5-1F-30-01-00-00', ':id': 'x', ':dir': 'ui', ':file': 'main.js' })[p]!);
   const send = (method: string, url: string, key = 'dev-admin-key') => (method === 'GET' ? t.http().get(url) : method === 'POST' ? t.http().post(url) : t.http().delete(url)).set('x-api-key', key);
 
-  it('is a 400 on every route, the console, health and metrics too, naming it and what the route takes (until 2026-11-28 it was ignored)', async () => {
+  it('is a 400 on every route of the API\'s controllers, the console, health and metrics too, naming it and what the route takes (until 2026-11-28 it was ignored)', async () => {
     expect(routes.length).toBeGreaterThan(30);
     for (const { method, path } of routes) {
       const takes = TAKES[`${method} ${path}`] ?? [];
@@ -70,5 +70,17 @@ describe('a query parameter a route does not take', () => {
   it('is refused after the key is checked: no key is a 401, telling nothing of the route', async () => {
     const res = await t.http().get('/decisions?limt=5').expect(401);
     expect(res.body.message).not.toMatch(/query parameter/);
+  });
+
+  it('given twice, is refused as a route takes it: after the key, on a route there is, and a parameter not taken as not taken (until 2026-11-28 a middleware refused it first)', async () => {
+    expect((await t.http().get('/decisions?a=1&a=2')).status).toBe(401);
+    expect((await send('GET', '/nonesuch?a=1&a=2')).status).toBe(404);
+    expect((await send('GET', '/decisions?limt=1&limt=2').expect(400)).body).toMatchObject({ field: 'limt', reason: expect.stringMatching(/^is not a query parameter of GET \/decisions/) });
+    expect((await send('GET', '/decisions?code=E4&code=I0').expect(400)).body).toMatchObject({ field: 'code', message: 'code: is given more than once in the query string; give it once' });
+  });
+
+  it('with no name (?=1), is said in words, not as ": is not ..."', async () => {
+    const res = await send('GET', '/decisions?=1').expect(400);
+    expect(res.body).toMatchObject({ field: '', message: "an empty query parameter name (as in '?=1') is not a query parameter of GET /decisions, which takes after, code, device, from, limit, outcome, srv, to, user" });
   });
 });
