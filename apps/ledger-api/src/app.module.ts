@@ -19,6 +19,7 @@ import { ErrorsFilter } from './http/errors.filter';
 import { InstanceLeases, LEASE_HEARTBEAT_MS, LEASE_STALE_MS, recordStaleLeases } from './http/instance-leases';
 import { JobsController, JobService, recordInterrupted } from './http/jobs.controller';
 import { QueriesController } from './http/queries.controller';
+import { QueryParametersGuard } from './http/query-params';
 import { createLogger, LOGGER } from './http/request-log';
 import { KeyedMetricsController, Metrics, PublicMetricsController } from './metrics';
 
@@ -152,6 +153,8 @@ export class AppModule {
         { provide: LOGGER, useValue: logger },
         { provide: API_KEYS, useValue: apiKeys },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        // After the key's: a query parameter the route does not take is a 400 naming it (query-params.ts).
+        { provide: APP_GUARD, useClass: QueryParametersGuard },
         { provide: APP_FILTER, useClass: ErrorsFilter },
         {
           provide: APP_PIPE,

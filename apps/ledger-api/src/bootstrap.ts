@@ -20,7 +20,11 @@ import { Metrics } from './metrics';
  * type, HTTP metrics, and OpenAPI at /docs.
  */
 export async function createApp(config: LedgerConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), { bodyParser: false, bufferLogs: true, abortOnError: false });
+  // Nest's own lines are held (bufferLogs, autoFlushLogs off) until the caller flushes them through
+  // pino, once the application has started (main.ts's serve, after listen): a start that fails, while
+  // the application is built or after (a port taken, a start hook that throws), writes none of them
+  // unless LEDGER_LOG_LEVEL is debug or trace; the caller says what went wrong in one line.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), { bodyParser: false, bufferLogs: true, autoFlushLogs: false, abortOnError: false });
   app.useLogger(app.get(Logger));
   // Two Express defaults that cost every response and serve none of this API's: an ETag (a SHA-1
   // of each reply's body, POSTs' included), and an X-Powered-By header that helmet removes again.

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, openError } from '@ledger/runtime';
+import { ConfigError, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
 import { createApp } from './bootstrap';
 import { DEV_API_KEYS } from './http/api-keys';
 
@@ -8,17 +8,42 @@ import { DEV_API_KEYS } from './http/api-keys';
 export async function serve(env: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env);
   const app = await createApp(config).catch((err: unknown) => {
+    heldLines(config);
     throw openError(err, config);
   });
   try {
     await app.listen(config.port, config.host);
   } catch (err) {
+    heldLines(config);
     await app.close();
-    throw listenError(err, config.host, config.port);
+    const named = listenError(err, config.host, config.port);
+    // At debug or trace, the stack of an error that names no variable (a start hook's that threw; a
+    // build's comes in Nest's held lines): until 2026-11-28 none was written at any level.
+    if (verbose(config.logLevel) && !(named instanceof ConfigError) && named instanceof Error) process.stderr.write(`${named.stack}\n`);
+    throw named;
   }
+  app.flushLogs(); // Nest's lines held since the build, through pino
   const log = new Logger('ledger-api');
   log.log(`ledger-api listening on http://${config.host}:${config.port} (store: ${config.store.kind}, rule set: ${config.ruleSet.id}@${config.ruleSet.version}, read models: ${config.readModelPath})`);
   if (!config.apiKeys) log.warn(`using the development API keys (${DEV_API_KEYS}): set LEDGER_API_KEYS for real ones`);
+}
+
+/**
+ * Nest's lines from a start that failed (its steps; from a build that failed, the error with its
+ * stack too), which createApp holds: written before the one line saying what is wrong when
+ * LEDGER_LOG_LEVEL is debug or trace, dropped otherwise. Until 2026-11-28 a failed build's were
+ * always written, so the one line came last, after a screen of them.
+ */
+function heldLines(config: LedgerConfig): void {
+  // Flushed with no logger set, the held lines go nowhere: Nest's only public way to drop them (its
+  // Logger has no call that clears its buffer). It leaves Nest no logger for what follows, which is
+  // nothing: both calls are on a start that failed, and the process then exits (main's catch below).
+  if (!verbose(config.logLevel)) Logger.overrideLogger(false);
+  Logger.flush();
+}
+
+function verbose(level: LedgerConfig['logLevel']): boolean {
+  return level === 'debug' || level === 'trace';
 }
 
 /**

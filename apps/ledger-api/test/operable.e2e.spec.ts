@@ -7,6 +7,7 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '@ledger/runtime';
 import { serve } from '../src/main';
+import { runServerToExit } from './server-process';
 import { startTestApp } from './test-app';
 
 /** What an operator relies on: the configuration, health, metrics, logs and headers. */
@@ -72,6 +73,62 @@ describe('one validated configuration', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  describe('a start that fails writes its one line alone on stderr; at LEDGER_LOG_LEVEL=debug, Nest\'s held start-up lines and the stack too (main.ts run from the sources, in a child process)', () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-start-'))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('a store that cannot be opened (the application not built)', async () => {
+      const store = path.join(dir, 'ledger.sqlite');
+      fs.symlinkSync(path.join(dir, 'gone', 'ledger.sqlite'), store); // SQLite cannot make the file: the store cannot be opened
+      const line = `ledger-api failed to start: LEDGER_SQLITE_PATH could not be opened (unable to open database file), got '${store}'\n`;
+      // until 2026-11-28: Nest's buffered start-up lines and the SqliteError's stack first, some 20 lines
+      expect(await runServerToExit({ LEDGER_SQLITE_PATH: store, LEDGER_LOG_LEVEL: 'info' })).toEqual({ code: 1, stdout: '', stderr: line });
+      const debug = await runServerToExit({ LEDGER_SQLITE_PATH: store, LEDGER_LOG_LEVEL: 'debug' });
+      expect(debug.code).toBe(1);
+      expect(debug.stdout).toMatch(/Starting Nest application/);
+      expect(debug.stderr).toMatch(/SqliteError: unable to open database file\n\s+at /);
+      expect(debug.stderr.endsWith(line)).toBe(true);
+    }, 120_000);
+
+    it('a port taken (the application built, its listen refused)', async () => {
+      const taken = net.createServer();
+      await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+      try {
+        const port = String((taken.address() as net.AddressInfo).port);
+        const env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), PORT: port };
+        const line = new RegExp(`^ledger-api failed to start: PORT could not be listened on \\(listen EADDRINUSE[^\n]*\\) on HOST '127\\.0\\.0\\.1', got '${port}'\n$`);
+        // as before 2026-11-28; from that day's first change until its mend, Nest's ~50 held lines came first, on stdout
+        const info = await runServerToExit({ ...env, LEDGER_LOG_LEVEL: 'info' });
+        expect(info).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(line) });
+        const debug = await runServerToExit({ ...env, LEDGER_LOG_LEVEL: 'debug' });
+        expect(debug.code).toBe(1);
+        expect(debug.stdout).toMatch(/Starting Nest application[^\n]*\n(.*\n)*.*Mapped \{\/decisions, GET\} route/);
+        expect(debug.stderr).toMatch(line); // a ConfigError: its line says all, no stack
+      } finally {
+        await new Promise((r) => taken.close(r));
+      }
+    }, 120_000);
+
+    it('a start hook that throws (a directory where an orphaned rebuild file would be)', async () => {
+      const readModels = path.join(dir, 'readmodels.sqlite');
+      const stray = `${readModels}.rebuild-0-1795783457501-1`;
+      fs.mkdirSync(stray);
+      const old = (Date.now() - 3_600_000) / 1000;
+      fs.utimesSync(stray, old, old);
+      const env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), LEDGER_READMODEL_PATH: readModels, PORT: '0' };
+      const line = `ledger-api failed to start: ${stray} is a directory where a rebuild of the read models leaves its file, and none of the ledger's: move it elsewhere (or remove it), then try again\n`;
+      expect(await runServerToExit({ ...env, LEDGER_LOG_LEVEL: 'info' })).toEqual({ code: 1, stdout: '', stderr: line });
+      const debug = await runServerToExit({ ...env, LEDGER_LOG_LEVEL: 'debug' });
+      expect(debug.code).toBe(1);
+      expect(debug.stdout).toMatch(/Starting Nest application/);
+      // until 2026-11-28 no stack at any level
+      expect(debug.stderr.startsWith(`Error: ${stray} is a directory`)).toBe(true);
+      expect(debug.stderr).toMatch(/\n\s+at removeOrphanedRebuilds .*\n\s+at RemoveOrphanedRebuilds\.onApplicationBootstrap /);
+      expect(debug.stderr.endsWith(line)).toBe(true);
+    }, 120_000);
+  });
 
   it('LEDGER_STORE=esdb without a connection string is refused, naming the missing variable', () => {
     expect(() => loadConfig({ LEDGER_STORE: 'esdb' })).toThrow(/^EVENTSTORE_CONNECTION_STRING is needed with LEDGER_STORE=esdb/);

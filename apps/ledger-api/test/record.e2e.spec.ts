@@ -172,6 +172,7 @@ describe('hostile input is refused before it reaches anything, and nothing store
     ${'an inventory change at 24:00'}             | ${'/devices'}               | ${{ deviceId: ESME, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2024-05-01T24:00:00Z' }} | ${json} | ${{}} | ${400} | ${'changedAt'} | ${/hour 24 is not an hour/}
     ${'a placement at 23:60'}                     | ${`/devices/${ESME}/certificates`} | ${{ slot: 'networkOperator.critical', certificate: cert(NO_A, 'digitalSignature', 'C1'), via: 'migration', reference: 'MIG-2', placedAt: '2020-06-01T23:60:00+01:00' }} | ${json} | ${{}} | ${400} | ${'placedAt'} | ${/minute 60 is not a minute/}
     ${'a request on 31 April'}                    | ${'/service-requests'}      | ${{ ...read(9), srv: '7.4', executionDateTime: '2030-04-31T00:00:00Z' }}                      | ${json} | ${{}} | ${400} | ${'executionDateTime'} | ${/day 31 is not a day of April 2030/}
+    ${'a query parameter a write does not take'}  | ${'/service-requests?dryRun=true'} | ${read(12)}                                                                              | ${json} | ${{}} | ${400} | ${'dryRun'} | ${/^dryRun: is not a query parameter of POST \/service-requests, which takes none$/}
   `('$case: $status naming $field, and the store position is unchanged', async ({ url, body, type, headers, status, field, message }) => {
     const before = await t.store.headPosition();
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
@@ -296,7 +297,7 @@ describe('a damaged read-model row', () => {
       } finally {
         rm.close();
       }
-      for (const url of [`/decisions/${encodeURIComponent(requestId)}`, `/decisions?deviceId=${ESME}`]) {
+      for (const url of [`/decisions/${encodeURIComponent(requestId)}`, `/decisions?device=${ESME}`]) {
         const res = await t.as('auditor').get(url);
         expect({ url, status: res.status }).toEqual({ url, status: 500 });
         expect(res.body).toMatchObject({ code: 'UNREADABLE_READ_MODEL_ROW', table: 'decisions', key: requestId, message: expect.stringMatching(/does not give back its decision .*rebuild/) });

@@ -43,6 +43,7 @@ export async function startTestApp(ruleSet = 'baseline', env: Record<string, str
   });
   const config = loadConfig({ LEDGER_SQLITE_PATH: storeFile, LEDGER_RULE_SET: ruleSet, ...env });
   const app: INestApplication = await createApp(config, { store, logStream, ...options });
+  app.flushLogs(); // Nest's lines held while it was built, to `logs`; and those after, as they come
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   const http = () => request(url.replace('[::1]', '127.0.0.1'));

@@ -26,6 +26,8 @@ describeBrowser('the audit console in Chromium', () => {
   let base: string;
   let stuckDevice: string;
   let refused: string;
+  /** Each API request the console sent with a query string, and the API's refusal of an unknown parameter in it, if any. */
+  const queried: Array<Promise<{ url: string; refusal?: string }>> = [];
 
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
@@ -38,6 +40,10 @@ describeBrowser('the audit console in Chromium', () => {
     base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
     browser = await launchBrowser(chromiumPath!);
     context = browser.context;
+    context.on('response', (res) => {
+      if (!new URL(res.url()).search) return;
+      queried.push((res.status() === 400 ? res.text() : Promise.resolve('')).then((body) => ({ url: res.url(), ...(/is not a query parameter/.test(body) ? { refusal: body } : {}) })).catch(() => ({ url: res.url() })));
+    });
     page = await context.newPage();
   }, 180_000);
 
@@ -241,5 +247,11 @@ describeBrowser('the audit console in Chromium', () => {
     await page.getByText('25 stream(s) broken (26 break(s), the first 20 listed), 1 event(s) unreadable').waitFor();
     expect(await page.locator('table').nth(0).locator('tbody tr').count()).toBe(20);
   });
-});
 
+  it('sent no query parameter the API does not take, on any page (since 2026-11-28 one is a 400)', async () => {
+    const sent = await Promise.all(queried);
+    // The routes the console queries, each at least once in the run above.
+    expect(new Set(sent.map((q) => new URL(q.url).pathname.replace(/^\/(decisions|devices)\/[^/]+/, '/$1/:id')))).toEqual(new Set(['/decisions', '/reports/stuck-devices', '/decisions/:id/replay', '/devices/:id']));
+    expect(sent.filter((q) => q.refusal)).toEqual([]);
+  });
+});

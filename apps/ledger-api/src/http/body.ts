@@ -1,8 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DomainError } from '@ledger/domain';
 import { BODY_LIMITS, bodyKind, checkXmlBody, decodeJson, decodeUtf8, decodeXml, IntakeError, parseJsonBody, type BodyKind } from '@ledger/ledger';
 
-type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown; query?: Record<string, unknown> };
+type Req = { headers: Record<string, string | string[] | undefined>; body?: unknown };
 type Next = (err?: unknown) => void;
 type Middleware = (req: Req, res: unknown, next: Next) => void;
 
@@ -13,29 +12,20 @@ const { raw } = require('body-parser') as { raw(options: { type: () => boolean; 
  * The API's body parsing: each accepted content type is read as raw bytes under its own limit
  * (BODY_LIMITS), then checked by the intake's body rules before any controller, DTO validator or
  * parser sees it: UTF-8 (400 naming the byte offset), JSON depth and prototype keys, XML
- * declarations and depth. A JSON body reaches the controllers parsed; XML and CSV as text. Then
- * the query string's check. One middleware that runs the parser of the body's content type and
- * the checks in turn, rather than a middleware each (every one Express passes a request through
- * costs it a step of its router).
+ * declarations and depth. A JSON body reaches the controllers parsed; XML and CSV as text. One
+ * middleware that runs the parser of the body's content type and the checks in turn, rather than a
+ * middleware each (every one Express passes a request through costs it a step of its router). The
+ * query string is checked once a route is matched and the key checked (QueryParametersGuard).
  */
 export function useIntakeBodyParsers(app: NestExpressApplication): void {
   const parsers = new Map((Object.keys(BODY_LIMITS) as BodyKind[]).map((kind) => [kind, raw({ type: () => true, limit: BODY_LIMITS[kind] })]));
   app.use((req: Req, res: unknown, next: Next) => {
     const kind = bodyKind(headerOf(req, 'content-type'));
-    const checks = (err?: unknown) => (err ? next(err) : checkBody(req, kind, (e) => (e ? next(e) : checkQuery(req, next))));
+    const checks = (err?: unknown) => (err ? next(err) : checkBody(req, kind, next));
     const parse = kind && parsers.get(kind);
     if (parse) parse(req, res, checks);
     else checks();
   });
-}
-
-/**
- * A query parameter given twice (`?code=E4&code=I0`) is refused, naming it: Express makes an array
- * of it, which no route takes (each reads one value), and which reached SQLite as it was (a 500).
- */
-function checkQuery(req: Req, next: Next): void {
-  for (const [key, value] of Object.entries(req.query ?? {})) if (Array.isArray(value)) return next(new DomainError(key, 'is given more than once in the query string; give it once'));
-  next();
 }
 
 function headerOf(req: Req, name: string): string | undefined {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AuditJobs } from '@ledger/audit';
 
@@ -53,7 +53,7 @@ export class HttpDrain implements OnModuleDestroy {
       res.statusCode = 503;
       res.setHeader('connection', 'close');
       res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'the API is shutting down: nothing of this request was handled; send it again', code: 'SHUTTING_DOWN' }));
+      res.end(JSON.stringify({ statusCode: 503, error: STATUS_CODES[503], message: 'the API is shutting down: nothing of this request was handled; send it again', code: 'SHUTTING_DOWN' }));
       return;
     }
     this.inFlight.add(res);

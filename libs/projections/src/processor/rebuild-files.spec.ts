@@ -149,4 +149,15 @@ describe('removeOrphanedRebuilds', () => {
     expect(removeOrphanedRebuilds(live).sort()).toEqual(names.slice(0, 2).sort());
     expect(fs.readdirSync(dir)).toEqual([names[2]]); // touched just now: kept
   });
+
+  it('stops at a directory of a rebuild file\'s name, naming it and what to do (until 2026-11-28 "Path is a directory: rm returned EISDIR", naming neither), and removes nothing in it', () => {
+    const live = path.join(dir, 'readmodels.sqlite');
+    const old = (Date.now() - 2 * ORPHANED_AFTER_MS) / 1000;
+    const stray = path.join(dir, 'readmodels.sqlite.rebuild-0-1795783457501-1');
+    fs.mkdirSync(stray);
+    fs.writeFileSync(path.join(stray, 'kept'), 'x');
+    fs.utimesSync(stray, old, old);
+    expect(() => removeOrphanedRebuilds(live)).toThrow(`${stray} is a directory where a rebuild of the read models leaves its file, and none of the ledger's: move it elsewhere (or remove it), then try again`);
+    expect(fs.readdirSync(stray)).toEqual(['kept']);
+  });
 });

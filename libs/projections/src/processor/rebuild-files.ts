@@ -111,6 +111,7 @@ const REBUILD_NAME = new RegExp(`^(\\d+)-\\d{13,}(?:-\\d+)?(${SQLITE_SIDE_SUFFIX
  * one of a live process here is kept whatever its age. Answers the files removed. Until the review
  * of 2026-11-27 a file of this process's pid was removed at once (a second container's live rebuild
  * on a shared volume), and a copy named by a date (`.rebuild-2026-11-27`) was taken for pid 2026's.
+ * A directory of such a name stops it, named (the start, or `ledger rebuild`).
  */
 export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now()): string[] {
   const dir = path.dirname(path.resolve(readModelsFile));
@@ -133,7 +134,12 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
   for (const files of rebuilds.values()) {
     const touched = Math.max(...files.map((f) => modified(path.join(dir, f))));
     if (now - touched < ORPHANED_AFTER_MS) continue;
-    for (const f of files) fs.rmSync(path.join(dir, f), { force: true });
+    for (const f of files) {
+      const file = path.join(dir, f);
+      // Not a rebuild's: the ledger never makes a directory there, so it is neither removed nor passed by unsaid (until 2026-11-28 fs.rm's "Path is a directory: rm returned EISDIR").
+      if (fs.lstatSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${file} is a directory where a rebuild of the read models leaves its file, and none of the ledger's: move it elsewhere (or remove it), then try again`);
+      fs.rmSync(file, { force: true });
+    }
     removed.push(...files);
   }
   return removed;
