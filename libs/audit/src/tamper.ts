@@ -58,7 +58,19 @@ export interface VerifyReport {
    */
   missing: VerifyMissing[];
   missingCount: number;
+  /**
+   * Damage to the store's file that ended the walk (StoreDamagedError: SQLite's, or a lost cell the
+   * store found): its message; `after`, the last position read before the damage, as the message
+   * names it (null: none); `checkedThrough`, the last position the walk checked (null: none), the
+   * findings above being those of the log through it. Absent when the walk met none. Since
+   * 2026-11-28 (seventeenth session): until then the verification threw the damage, and what it had
+   * found before it (a link broken, a position missing) was lost.
+   */
+  damaged?: VerifyDamage;
 }
+
+/** Where a verification met damage to the store's file (VerifyReport.damaged). */
+export type VerifyDamage = { message: string; after: string | null; checkedThrough: string | null };
 
 /** What `onFinding` gives back: nothing, or a promise the walk waits for before it reads on (its reader is behind: stdout full). */
 export type FindingWait = void | Promise<void>;
@@ -102,7 +114,6 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   });
   const unreadable = new Listed<VerifyUnreadable>((u) => found({ unreadable: u }));
   const positions = new PositionRuns(store.kind === 'sqlite', new Listed<VerifyMissing>((m) => found({ missing: m })));
-  const head = toPosition === undefined ? await store.headPosition() : undefined;
   // None (no promise given back, or no onFinding): undefined, so that the walk awaits nothing per event.
   const caughtUp = (): Promise<unknown> | undefined => {
     if (waits.length === 0) return undefined;
@@ -111,47 +122,61 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     return Promise.all(pending);
   };
   let n = 0;
-  for await (const e of readAllNamingUnreadable(store, unreadable, positions, caughtUp, toPosition)) {
-    if (++n % 10_000 === 0) onProgress?.(n);
-    if (e.stored?.notText) {
-      // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
-      const reason = notTextReason(e.stored.notText);
-      breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
-      unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
-    } else {
-      try {
-        ledgerEventOf(e.stream, e.type, e.data);
-      } catch (err) {
-        unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+  /** The walk, counting its events in `n` as it checks them: it throws the store's StoreDamagedError where it meets damage. */
+  const walk = async (): Promise<void> => {
+    const head = toPosition === undefined ? await store.headPosition() : undefined;
+    for await (const e of readAllNamingUnreadable(store, unreadable, positions, caughtUp, toPosition)) {
+      if (++n % 10_000 === 0) onProgress?.(n);
+      if (e.stored?.notText) {
+        // Every other reader refuses such an event (the projector halts at it): unreadable, and its text a mismatch.
+        const reason = notTextReason(e.stored.notText);
+        breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason });
+        unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason });
+      } else {
+        try {
+          ledgerEventOf(e.stream, e.type, e.data);
+        } catch (err) {
+          unreadable.add({ stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), reason: (err as Error).message });
+        }
       }
+      const twice = e.stored && keyTwiceInStored(e.stored);
+      if (twice) breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: twice });
+      const prev = last.get(e.stream);
+      if (prev === 'broken') continue;
+      const broken = verifyLink(prev, e);
+      if (broken) {
+        breaks.add({
+          stream: broken.stream,
+          kind: broken.kind,
+          revision: broken.revision.toString(),
+          position: broken.position.toString(),
+          ...(broken.kind === 'revision-gap' ? { expectedRevision: broken.expectedRevision.toString() } : {}),
+        });
+        last.set(e.stream, 'broken');
+        continue;
+      }
+      last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
     }
-    const twice = e.stored && keyTwiceInStored(e.stored);
-    if (twice) breaks.add({ stream: e.stream, kind: 'stored-text-mismatch', revision: e.revision.toString(), position: e.position.toString(), reason: twice });
-    const prev = last.get(e.stream);
-    if (prev === 'broken') continue;
-    const broken = verifyLink(prev, e);
-    if (broken) {
-      breaks.add({
-        stream: broken.stream,
-        kind: broken.kind,
-        revision: broken.revision.toString(),
-        position: broken.position.toString(),
-        ...(broken.kind === 'revision-gap' ? { expectedRevision: broken.expectedRevision.toString() } : {}),
-      });
-      last.set(e.stream, 'broken');
-      continue;
-    }
-    last.set(e.stream, { hash: hashOf(e)!, revision: e.revision });
+    await caughtUp();
+    onProgress?.(n);
+    readThrough(store, toPosition ?? head ?? 0n, positions.last);
+    // A cell the table lost with no row after it (the log's last event) no read shows: the table is counted against its index (every verify walks the whole log; until the sixteenth session's last read this ran only without toPosition, which every verify job passes: in tests alone).
+    const disagreement = store.indexDisagreement?.();
+    if (disagreement !== undefined) throw new StoreDamagedError(positions.last, disagreement, { fromSqlite: false });
+  };
+  let damaged: VerifyDamage | undefined;
+  try {
+    await walk();
+  } catch (err) {
+    // Damage ends the walk; what it found before it is reported with it.
+    if (!(err instanceof StoreDamagedError)) throw err;
+    await caughtUp();
+    onProgress?.(n);
+    damaged = { message: err.message, after: err.after?.toString() ?? null, checkedThrough: positions.last?.toString() ?? null };
   }
-  await caughtUp();
-  onProgress?.(n);
-  readThrough(store, toPosition ?? head ?? 0n, positions.last);
-  // A cell the table lost with no row after it (the log's last event) no read shows: the table is counted against its index (every verify walks the whole log; until the sixteenth session's last read this ran only without toPosition, which every verify job passes: in tests alone).
-  const disagreement = store.indexDisagreement?.();
-  if (disagreement !== undefined) throw new StoreDamagedError(positions.last, disagreement, { fromSqlite: false });
   const missing = positions.missing;
   return {
-    ok: breaks.count === 0 && unreadable.count === 0 && missing.count === 0,
+    ok: breaks.count === 0 && unreadable.count === 0 && missing.count === 0 && !damaged,
     eventsChecked: n,
     streamsChecked: last.size,
     breaks: breaks.first,
@@ -161,6 +186,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     unreadableCount: unreadable.count,
     missing: missing.first,
     missingCount: missing.count,
+    ...(damaged ? { damaged } : {}),
   };
 }
 

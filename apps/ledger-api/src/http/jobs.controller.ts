@@ -43,7 +43,8 @@ export async function refuseDigestPastHead(store: EventStore, params: AuditJobPa
 /**
  * A synchronous route's job that did not succeed: cancelled (by another caller: DELETE /jobs/:id),
  * a 409 saying so; failed for want of space (a full disk), a 507 as a full store's append; failed
- * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one.
+ * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one,
+ * and what it gave all the same (a verification that met damage: what it found before it).
  */
 export class JobEndedError extends Error {
   override readonly name = 'JobEndedError';
@@ -53,6 +54,8 @@ export class JobEndedError extends Error {
     readonly state: string,
     readonly reason: string | null,
     readonly outOfSpace = false,
+    /** What it gave all the same: a verification that met damage, what it found before it (its `damaged`). */
+    readonly result?: unknown,
   ) {
     super(state === 'cancelled' ? `the ${kind} job ${jobId} was cancelled (DELETE /jobs/:id) before it ended: ask again` : `the ${kind} job ${jobId} ${state}${reason ? `: ${reason}` : ''}`);
   }
@@ -281,7 +284,8 @@ export class JobService implements BeforeApplicationShutdown {
           endedAt: job.endedAt!,
           positionThrough: positionOf(job.result),
           params: job.params as Record<string, unknown>,
-          findings: job.state === 'succeeded' ? findingsOf(job.kind, job.result) : {},
+          // A verification that met damage failed, with what it found before it (its result's `damaged`): recorded too.
+          findings: job.state === 'succeeded' || (job.kind === 'verify' && job.result !== undefined) ? findingsOf(job.kind, job.result) : {},
           error: job.error ?? null,
         },
         { actor: job.requestedBy },
@@ -321,7 +325,7 @@ export class JobService implements BeforeApplicationShutdown {
     const refused = this.jobs.refusal(job.id);
     if (refused !== undefined && !(refused instanceof DomainError)) throw new JobNotRunError(kind, job.id, refused);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
-    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
+    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true, job.result);
     return job.result;
   }
 
