@@ -710,6 +710,26 @@ describe('a store whose file has a damaged page', () => {
     }
   });
 
+  it("a cell the table lost past a verify's bound (events appended while it ran) is named where it is: the log through the bound checked, the damage past the event before the cell (until 2026-11-28, 'could not be read past' the bound, which was read whole)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: 300, lastCellLost: true }); // position 2107 lost
+      const store = new SqliteEventStore(file);
+      try {
+        const damaged = "the store's file is damaged: the log could not be read past position 2106 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 2107 the table does not: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))";
+        // A verify job's bound is the head at its start: 1000 here, the cell lost after it.
+        await expect(verifyStore(store, undefined, 1000n)).resolves.toMatchObject({ ok: false, eventsChecked: 1000, damaged: { message: expect.stringContaining(damaged), after: '2106', checkedThrough: '1000' } });
+        // A read of the log meets it at the same place.
+        await expect(digestAt(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2106n }));
+      } finally {
+        await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('verify and a digest that read the log short of the head they report, with no error (SQLite giving no row for a damaged part), fail saying the store is damaged and where the read ended (until 2026-11-27: "every hash chain link holds" through the head)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
     const store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));

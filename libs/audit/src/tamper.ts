@@ -162,7 +162,7 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     readThrough(store, toPosition ?? head ?? 0n, positions.last);
     // A cell the table lost with no row after it (the log's last event) no read shows: the table is counted against its index (every verify walks the whole log; until the sixteenth session's last read this ran only without toPosition, which every verify job passes: in tests alone).
     const disagreement = store.indexDisagreement?.();
-    if (disagreement !== undefined) throw new StoreDamagedError(positions.last, disagreement, { fromSqlite: false });
+    if (disagreement !== undefined) throw disagreement;
   };
   let damaged: VerifyDamage | undefined;
   try {

@@ -679,6 +679,8 @@ describe('SqliteEventStore specifics', () => {
         await expect(reach(store.readAllPages({ only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 1799 events, the last 2999');
       }
       expect(asked).toEqual(['counted', 'listed']);
+      // The lost cell is named where it is, as a read meeting it would name it.
+      expect(store.indexDisagreement()).toEqual(expect.objectContaining({ after: 2999n, message: expect.stringContaining('the index holding an event at position 3000 past the table\'s last, 2999') }));
     } finally {
       await store.dispose();
     }

@@ -820,7 +820,7 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  indexDisagreement(): string | undefined {
+  indexDisagreement(): StoreDamagedError | undefined {
     this.ensureOpen();
     this.reading();
     type Held = { rows: number; sum: number | bigint | null };
@@ -829,10 +829,18 @@ export class SqliteEventStore implements EventStore {
       this.db.prepare<[], Held>(`SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1`).get()!,
     ]);
     if (table.rows === index.rows && String(table.sum) === String(index.sum)) return undefined;
-    const past = this.direct("the log's index could not be read", () => this.db.prepare<[], number | bigint | null>('SELECT max(position) FROM events INDEXED BY sqlite_autoindex_events_1').pluck().get());
     const head = this.snapshotHead();
-    const at = past !== null && past !== undefined && (head === undefined || BigInt(past) > head) ? `, the index holding an event at position ${past} past the table's last, ${head ?? 'none'}` : '';
-    return `the log's table holds ${table.rows} events and its index on (stream, revision) ${index.rows}, or their positions differ${at}: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both)`;
+    // The first position the index holds and the table lacks (a cell the table lost): the log is named as read to the event before it,
+    // as a read meeting it names it (until 2026-11-28, seventeenth session, as read to where the asking verify stood, its bound
+    // for one whose bound was before it: events appended while it ran).
+    const lost = this.lostCells()?.positions[0];
+    const after = lost === undefined ? head : this.direct("the log's table could not be read", () => this.stmt.lastUpTo.get(lost - 1n));
+    const at = lost === undefined ? '' : lost > (head ?? 0n) ? `, the index holding an event at position ${lost} past the table's last, ${head ?? 'none'}` : `, the index holding an event at position ${lost} the table does not`;
+    return new StoreDamagedError(
+      after === null || after === undefined ? undefined : BigInt(after),
+      `the log's table holds ${table.rows} events and its index on (stream, revision) ${index.rows}, or their positions differ${at}: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both)`,
+      { fromSqlite: false },
+    );
   }
 
   eventIdAt(position: bigint): string | undefined {
