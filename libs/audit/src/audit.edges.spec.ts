@@ -9,7 +9,7 @@ import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
-import { digestAt, verifyStore, type VerifyFinding } from './tamper';
+import { DigestPastHeadError, digestAt, verifyStore, type VerifyFinding } from './tamper';
 import { runAuditWork } from './jobs/work';
 
 /**
@@ -654,6 +654,12 @@ describe('a store whose file has a damaged page', () => {
         );
         // As `ledger verify`, GET /audit/verify and a verify job run it: through the head at its start.
         await expect(runAuditWork('verify', store, {}, () => undefined)).resolves.toEqual(damagedReport(expect.stringContaining('past position 2999 '), 2999n));
+        // A digest at the head (the table's last row, 2999) counts them too, and one kept at 3000 is not said removed (until 2026-11-28: a digest at 2999 as of the head, and "events removed").
+        const lost = expect.objectContaining({ name: 'StoreDamagedError', after: 2999n, message: expect.stringContaining('the index holding an event at position 3000 past the table\'s last, 2999') });
+        await expect(digestAt(store)).rejects.toEqual(lost);
+        await expect(digestAt(store, 2999n)).rejects.toEqual(lost);
+        await expect(digestAt(store, 3000n)).rejects.toEqual(lost);
+        await expect(digestAt(store, 2000n)).resolves.toMatchObject({ position: '2000', events: 2000 }); // not at the head: the log through 2000 is whole
       } finally {
         await store.dispose();
       }
@@ -665,6 +671,8 @@ describe('a store whose file has a damaged page', () => {
       try {
         // Its events carry no hashes (the damaged store's are not the ledger's): the one break of that kind, and no damage, nothing missing at the end.
         await expect(verifyStore(deleted)).resolves.toMatchObject({ eventsChecked: 2998, breakCount: 1, missingCount: 0 });
+        await expect(digestAt(deleted)).resolves.toMatchObject({ position: '2998', events: 2998 });
+        await expect(digestAt(deleted, 3000n)).rejects.toBeInstanceOf(DigestPastHeadError); // removed, as it was
       } finally {
         await deleted.dispose();
       }
