@@ -166,13 +166,10 @@ export class SqliteEventStore implements EventStore {
   private heldIn: Database.Statement<[bigint, bigint], number | bigint> | undefined;
   /** Gaps of the log found deleted (from the key, the position of the row after the gap, back to its value): a deleted range stays deleted (appends go past the last row), so each is asked once; at most GAPS_NOTED of them. */
   private readonly gapsDeleted = new Map<bigint, bigint>();
-  /**
-   * The head at which cellsCounted last compared the table's count of rows with its index's, and whether they were equal;
-   * unequal, the positions the index holds and the table lacks then (lostCells; undefined where they could not be read).
-   */
-  private counted: { head: bigint; equal: boolean; lost?: LostCells } | undefined;
-  /** cellsCounted's two counts, prepared at their first use (a gap not yet known). */
-  private counts: Database.Statement<[], number | bigint> | undefined;
+  /** The table and its index as last counted (countedAt), for cellsCounted and indexDisagreement alike: one count a head. */
+  private counted: Counted | undefined;
+  /** countedAt's two counts, prepared at their first use (a gap not yet known, or indexDisagreement). */
+  private counts: Database.Statement<[], { tableRows: number; tableSum: number | bigint | null; indexRows: number; indexSum: number | bigint | null }> | undefined;
   /** lostCells' query, prepared at its first use (a damaged store). */
   private lostQuery: Database.Statement<[number], number | bigint> | undefined;
   /** readAll's queries with `only` or without the metadata (ReadAllOptions), and readAllPages' (rows as arrays), prepared at their first use. */
@@ -556,18 +553,33 @@ export class SqliteEventStore implements EventStore {
    * read as a deletion; as a cell lost after the count, in this process, is.
    */
   private cellsCounted(end: bigint): boolean {
-    if (this.counted === undefined || this.counted.head < end) {
-      const head = this.snapshotHead() ?? 0n;
-      this.counts ??= this.db.prepare<[], number | bigint>(`SELECT (SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1) = (SELECT ${ROWS_AND_POSITIONS} FROM events NOT INDEXED)`).pluck();
-      let equal: boolean;
-      try {
-        equal = Number(this.counts.get()) === 1;
-      } catch {
-        equal = false; // damage (which the pager names where a read meets it): each gap is asked
-      }
-      this.counted = { head, equal, ...(equal ? {} : { lost: this.lostCells() }) };
+    const counted = this.counted !== undefined && end <= this.counted.head ? this.counted : this.countedAt(this.snapshotHead() ?? 0n);
+    return counted.equal && end <= counted.head;
+  }
+
+  /**
+   * The table and its index counted (their rows and sums of positions, a scan of each) at `head`,
+   * the log's head now, or as counted at it before: a head counted once, for the gaps of reads
+   * (cellsCounted) and indexDisagreement alike (until 2026-11-28, seventeenth session,
+   * indexDisagreement counted at each call: ~60 ms at 200,000 events, on the API's event loop for
+   * each digest asked past the head). Unequal, the positions the index holds and the table lacks
+   * are listed (lostCells); the counting failing, its error is kept (damage, which the pager names
+   * where a read meets it: each gap is asked). A cell lost after the count, at the same head, is
+   * not seen by this connection (a job's, opened for it, counts afresh).
+   */
+  private countedAt(head: bigint): Counted {
+    if (this.counted?.head === head) return this.counted;
+    this.counts ??= this.db.prepare(
+      `SELECT t.rows AS tableRows, t.sum AS tableSum, i.rows AS indexRows, i.sum AS indexSum FROM (SELECT ${ROWS_AND_POSITIONS} FROM events NOT INDEXED) t, (SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1) i`,
+    );
+    try {
+      const c = this.counts.get()!;
+      const equal = c.tableRows === c.indexRows && String(c.tableSum) === String(c.indexSum);
+      this.counted = { head, equal, tableRows: c.tableRows, indexRows: c.indexRows, ...(equal ? {} : { lost: this.lostCells() }) };
+    } catch (err) {
+      this.counted = { head, equal: false, failed: err };
     }
-    return this.counted.equal && end <= this.counted.head;
+    return this.counted;
   }
 
   /**
@@ -823,24 +835,22 @@ export class SqliteEventStore implements EventStore {
   indexDisagreement(): StoreDamagedError | undefined {
     this.ensureOpen();
     this.reading();
-    type Held = { rows: number; sum: number | bigint | null };
-    const [table, index] = this.direct("the log's table and its index could not be counted", () => [
-      this.db.prepare<[], Held>(`SELECT ${ROWS_AND_POSITIONS} FROM events NOT INDEXED`).get()!,
-      this.db.prepare<[], Held>(`SELECT ${ROWS_AND_POSITIONS} FROM events INDEXED BY sqlite_autoindex_events_1`).get()!,
-    ]);
-    if (table.rows === index.rows && String(table.sum) === String(index.sum)) return undefined;
     const head = this.snapshotHead();
+    // Counted once a head (countedAt), with the reads' gaps.
+    const counted = this.countedAt(head ?? 0n);
+    if (counted.failed !== undefined) throw StoreDamagedError.of(counted.failed, undefined, "the log's table and its index could not be counted");
+    if (counted.equal) return undefined;
     // The first position the index holds and the table lacks (a cell the table lost): the log is named as read to the event before it,
     // as a read meeting it names it (until 2026-11-28, seventeenth session, as read to where the asking verify stood, its bound
     // for one whose bound was before it: events appended while it ran).
-    const lost = this.lostCells()?.positions[0];
-    const after = lost === undefined ? head : this.direct("the log's table could not be read", () => this.stmt.lastUpTo.get(lost - 1n));
-    const at = lost === undefined ? '' : lost > (head ?? 0n) ? `, the index holding an event at position ${lost} past the table's last, ${head ?? 'none'}` : `, the index holding an event at position ${lost} the table does not`;
-    return new StoreDamagedError(
-      after === null || after === undefined ? undefined : BigInt(after),
-      `the log's table holds ${table.rows} events and its index on (stream, revision) ${index.rows}, or their positions differ${at}: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both)`,
-      { fromSqlite: false },
-    );
+    const lost = counted.lost?.positions[0];
+    const reason = `the log's table holds ${counted.tableRows} events and its index on (stream, revision) ${counted.indexRows}, or their positions differ`;
+    const cause = 'a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both)';
+    // None known (a cell the index lost, not the table; or the list could not be read): no position named, as if a read had stopped there (until 2026-11-28, "past <the head>").
+    if (lost === undefined) return new StoreDamagedError(undefined, `${reason}: ${cause}`, { what: "the log's table and its index do not hold the same events, at no position known", fromSqlite: false });
+    const after = this.direct("the log's table could not be read", () => this.stmt.lastUpTo.get(lost - 1n));
+    const at = lost > (head ?? 0n) ? `the index holding an event at position ${lost} past the table's last, ${head ?? 'none'}` : `the index holding an event at position ${lost} the table does not`;
+    return new StoreDamagedError(after === null || after === undefined ? undefined : BigInt(after), `${reason}, ${at}: ${cause}`, { fromSqlite: false });
   }
 
   eventIdAt(position: bigint): string | undefined {
@@ -1054,6 +1064,13 @@ const ROWS_AND_POSITIONS = 'count(*) AS rows, sum(position & 16777215) AS sum';
 
 /** The positions the table's index holds and the table lacks, in order (the first LOST_LISTED: `all`, every one). */
 type LostCells = { positions: bigint[]; all: boolean };
+
+/**
+ * The table and its index on (stream, revision) counted at a head (countedAt): whether their rows and
+ * sums of positions are equal, their rows, and unequal, the positions the table lost (lostCells;
+ * undefined where they could not be read); `failed`, the counting's error (damage).
+ */
+type Counted = { head: bigint; equal: boolean; tableRows?: number; indexRows?: number; lost?: LostCells; failed?: unknown };
 
 /** A failed page's error that is damage (the pager keeps it): SQLite's for a damaged file (isDamaged) or what the store's checks of a scan found (UnreportedDamage). */
 function isPageDamage(err: unknown): err is Error {
