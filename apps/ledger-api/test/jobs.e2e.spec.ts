@@ -224,7 +224,7 @@ describe('a job that fails', () => {
 });
 
 describe('a verification that meets damage', () => {
-  it("fails as before, its result, its answer and its record holding what it found before the damage (a row deleted) with the damage (until 2026-11-28 the damage alone)", async () => {
+  it("fails as before, its result, its answer and its record holding what it found before the damage (a row deleted) with the damage (until 2026-11-28 the damage alone), recorded as covering the log through the last position it checked (until 2026-11-28, seventeenth session, the head it started from)", async () => {
     const t = await startTestApp();
     const raw = new Database(t.storeFile);
     try {
@@ -248,7 +248,8 @@ describe('a verification that meets damage', () => {
       expect(res.body).toMatchObject({ code: 'JOB_FAILED', jobId: expect.any(String), message: expect.stringMatching(/^the verify job .* failed: the store's file is damaged/), result: found });
       expect((await t.as('auditor').get(`/jobs/${res.body.jobId}`).expect(200)).body).toMatchObject({ state: 'failed', error: damage, result: found });
       const recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items;
-      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: damage, findings: { ok: false, missing: 1, firstMissing: [{ from: '3', to: '3' }], damaged: found.damaged } }]);
+      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: damage, positionThrough: String(lost - 1), findings: { ok: false, missing: 1, firstMissing: [{ from: '3', to: '3' }], damaged: found.damaged } }]);
+      expect(Number(res.body.result.position)).toBeGreaterThan(lost); // the head it started from
     } finally {
       raw.close();
       await t.close();

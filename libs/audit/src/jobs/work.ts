@@ -78,8 +78,13 @@ export function whatIfPage(page: JobPage = {}): WhatIfPage {
   return { ...rest, ...(fromPosition === undefined ? {} : { fromPosition: BigInt(fromPosition) }), ...(toPosition === undefined ? {} : { toPosition: BigInt(toPosition) }) };
 }
 
-/** The store position a job's result covers. */
+/**
+ * The store position a job's result covers: a verification that met damage, the last position its
+ * walk checked (`damaged.checkedThrough`; null: none), not the head it started from (until
+ * 2026-11-28, seventeenth session, that head was recorded for it).
+ */
 export function positionOf(result: unknown): string | null {
-  const p = (result as { position?: unknown } | undefined)?.position;
+  const r = result as { position?: unknown; damaged?: { checkedThrough?: unknown } } | undefined;
+  const p = r?.damaged === undefined ? r?.position : r.damaged.checkedThrough;
   return typeof p === 'string' ? p : null;
 }
