@@ -224,11 +224,12 @@ describe('a job that fails', () => {
 });
 
 describe('a verification that meets damage', () => {
-  it("fails as before, its result, its answer and its record holding what it found before the damage (a row deleted) with the damage (until 2026-11-28 the damage alone), recorded as covering the log through the last position it checked (until 2026-11-28, seventeenth session, the head it started from)", async () => {
+  it("fails as before, its result, its answer and its record holding what it found before the damage (a row deleted) with the damage (until 2026-11-28 the damage alone), recorded as covering the log through the last position it checked, and answered as the last verification (until 2026-11-28, seventeenth session, the head it started from, and an older verification that passed)", async () => {
     const t = await startTestApp();
     const raw = new Database(t.storeFile);
     try {
       await estate(t);
+      await t.as('auditor').get('/audit/verify').expect(200); // one that passes, before the edits
       raw.prepare('DELETE FROM events WHERE position = 3').run(); // an edit: a position missing
       expect(raw.pragma('wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
       // Then the disk: the second leaf of the log's table loses its last cell (its count of cells one less), with no error.
@@ -248,8 +249,10 @@ describe('a verification that meets damage', () => {
       expect(res.body).toMatchObject({ code: 'JOB_FAILED', jobId: expect.any(String), message: expect.stringMatching(/^the verify job .* failed: the store's file is damaged/), result: found });
       expect((await t.as('auditor').get(`/jobs/${res.body.jobId}`).expect(200)).body).toMatchObject({ state: 'failed', error: damage, result: found });
       const recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items;
-      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: damage, positionThrough: String(lost - 1), findings: { ok: false, missing: 1, firstMissing: [{ from: '3', to: '3' }], damaged: found.damaged } }]);
+      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: damage, positionThrough: String(lost - 1), findings: { ok: false, missing: 1, firstMissing: [{ from: '3', to: '3' }], damaged: found.damaged } }, { state: 'succeeded' }]);
       expect(Number(res.body.result.position)).toBeGreaterThan(lost); // the head it started from
+      await t.app.get(Projector).waitFor((await t.store.headPosition())!, 10_000);
+      expect((await t.as('auditor').get('/audit/verify/last').expect(200)).body).toMatchObject({ ok: false, missingCount: 1, missing: [{ from: '3', to: '3' }], positionThrough: String(lost - 1), damaged: found.damaged });
     } finally {
       raw.close();
       await t.close();
