@@ -659,6 +659,10 @@ describe('a store whose file has a damaged page', () => {
         await expect(digestAt(store)).rejects.toEqual(lost);
         await expect(digestAt(store, 2999n)).rejects.toEqual(lost);
         await expect(digestAt(store, 3000n)).rejects.toEqual(lost);
+        // Asked at the head as an event is appended: counted at the head its position was checked against (until 2026-11-28, seventeenth session, the head read again, then past it, and the digest taken, the lost cell not counted).
+        const heads = jest.spyOn(store, 'headPosition').mockResolvedValueOnce(2999n).mockResolvedValueOnce(3001n);
+        await expect(digestAt(store, 2999n)).rejects.toEqual(lost);
+        heads.mockRestore();
         await expect(digestAt(store, 2000n)).resolves.toMatchObject({ position: '2000', events: 2000 }); // not at the head: the log through 2000 is whole
       } finally {
         await store.dispose();

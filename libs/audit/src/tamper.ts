@@ -17,9 +17,14 @@ export class DigestPastHeadError extends DomainError {
 
 /** The position a digest is taken at: `position`, refused past the log's head (DigestPastHeadError); the head when not given. */
 export async function digestPosition(store: EventStore, position?: bigint): Promise<bigint> {
+  return (await digestBounds(store, position)).at;
+}
+
+/** digestPosition's position, `at`, and the log's head it read (undefined: the log is empty). */
+async function digestBounds(store: EventStore, position?: bigint): Promise<{ at: bigint; head: bigint | undefined }> {
   const head = await store.headPosition();
   if (position !== undefined && position > (head ?? 0n)) throw new DigestPastHeadError(position, head);
-  return position ?? head ?? 0n;
+  return { at: position ?? head ?? 0n, head };
 }
 
 export type VerifyBreak = { stream: string; kind: ChainBreak['kind'] | 'stored-text-mismatch'; revision: string; position: string; expectedRevision?: string; reason?: string };
@@ -268,10 +273,11 @@ export interface Digest {
  */
 export async function digestAt(store: EventStore, position?: bigint): Promise<Digest> {
   // Past the head: the log's last events removed, or (SQLite) lost from its table with no error, which is damage, named so (until 2026-11-28, "removed").
-  const at = await digestPosition(store, position).catch((err: unknown) => {
+  const { at, head } = await digestBounds(store, position).catch((err: unknown) => {
     throw err instanceof DigestPastHeadError ? (store.indexDisagreement?.() ?? err) : err;
   });
-  const atHead = position === undefined || position === (await store.headPosition());
+  // The head as that one read found it (until 2026-11-28, seventeenth session, read again: an append between the two, and a digest asked at the head was not counted).
+  const atHead = position === undefined || position === head;
   const heads = new Map<string, string>();
   let events = 0;
   // No event past `at` is read: one there that does not parse has no part in this digest (until 2026-11-27 the first past it was read, and failed it).
