@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { EventStore } from '@ledger/event-store';
 import { isFull, StoreFullError } from '@ledger/event-store/errors';
 import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
+import type { VerifyReport } from '../tamper';
 import type { AuditJobParams } from './work';
 
 /** One job as its worker gets it: the first in workerData, each next one by message. */
@@ -68,8 +69,8 @@ export function serveJobs(
         },
       );
       // A verification that met damage to the store's file (`damaged`) fails with it, what it found before it kept as its result.
-      const damage = (result as { damaged?: { message?: unknown } } | null | undefined)?.damaged?.message;
-      answer = typeof damage === 'string' ? { type: 'failed', error: damage, result } : { type: 'result', result, reusable: true };
+      const damaged = job.kind === 'verify' ? (result as VerifyReport).damaged : undefined;
+      answer = damaged ? { type: 'failed', error: damaged.message, result } : { type: 'result', result, reusable: true };
     } catch (err) {
       answer = { type: 'failed', error: err instanceof Error ? err.message : String(err), ...(outOfSpace(err) ? { outOfSpace: true as const } : {}) };
     }
