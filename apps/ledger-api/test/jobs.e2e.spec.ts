@@ -223,6 +223,43 @@ describe('a job that fails', () => {
   }, 120_000);
 });
 
+describe('a verification that meets damage', () => {
+  it("fails as before, its result, its answer and its record holding what it found before the damage (a row deleted) with the damage (until 2026-11-28 the damage alone), recorded as covering the log through the last position it checked, and answered as the last verification (until 2026-11-28, seventeenth session, the head it started from, and an older verification that passed)", async () => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    try {
+      await estate(t);
+      await t.as('auditor').get('/audit/verify').expect(200); // one that passes, before the edits
+      raw.prepare('DELETE FROM events WHERE position = 3').run(); // an edit: a position missing
+      expect(raw.pragma('wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+      // Then the disk: the second leaf of the log's table loses its last cell (its count of cells one less), with no error.
+      const { pageno, ncell } = raw.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 1").get() as { pageno: number; ncell: number };
+      const pageSize = raw.pragma('page_size', { simple: true }) as number;
+      const fd = fs.openSync(t.storeFile, 'r+');
+      fs.writeSync(fd, Buffer.from([(ncell - 1) >> 8, (ncell - 1) & 0xff]), 0, 2, pageSize * (pageno - 1) + 3);
+      fs.closeSync(fd);
+      const fresh = new Database(t.storeFile, { readonly: true }); // not `raw`, whose cache holds the page as it was
+      const lost = fresh.prepare('SELECT position FROM events INDEXED BY sqlite_autoindex_events_1 EXCEPT SELECT position FROM events NOT INDEXED').pluck().get() as number;
+      fresh.close();
+      const damage = expect.stringContaining(`the store's file is damaged: the log could not be read past position ${lost - 1} `);
+      const found = { ok: false, missingCount: 1, missing: [{ from: '3', to: '3' }], damaged: { message: damage, after: String(lost - 1), checkedThrough: String(lost - 1) } };
+
+      const res = await t.as('auditor').get('/audit/verify');
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ code: 'JOB_FAILED', jobId: expect.any(String), message: expect.stringMatching(/^the verify job .* failed: the store's file is damaged/), result: found });
+      expect((await t.as('auditor').get(`/jobs/${res.body.jobId}`).expect(200)).body).toMatchObject({ state: 'failed', error: damage, result: found });
+      const recorded = (await t.as('auditor').get('/jobs/recorded?kind=verify').expect(200)).body.items;
+      expect(recorded).toMatchObject([{ jobId: res.body.jobId, state: 'failed', error: damage, positionThrough: String(lost - 1), findings: { ok: false, missing: 1, firstMissing: [{ from: '3', to: '3' }], damaged: found.damaged } }, { state: 'succeeded' }]);
+      expect(Number(res.body.result.position)).toBeGreaterThan(lost); // the head it started from
+      await t.app.get(Projector).waitFor((await t.store.headPosition())!, 10_000);
+      expect((await t.as('auditor').get('/audit/verify/last').expect(200)).body).toMatchObject({ ok: false, missingCount: 1, missing: [{ from: '3', to: '3' }], positionThrough: String(lost - 1), damaged: found.damaged });
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  }, 120_000);
+});
+
 describe('a rebuild on a full disk', () => {
   it('answers 507 JOB_OUT_OF_SPACE, as a full store does, and its record says what happened', async () => {
     // The application's job worker, whose rebuilds find their file's disk full once its tables are made (no page more than it then has): SQLite's own SQLITE_FULL, as on a full disk.

@@ -217,7 +217,41 @@ describe('the ledger CLI', () => {
     const own = { LEDGER_SQLITE_PATH: path.join(dir, 'lost-cell', 'ledger.sqlite') };
     fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
     await makeDamagedStore(own.LEDGER_SQLITE_PATH, undefined, { leaf: 100, lastCellLost: true });
-    await expect(ledger(own, 'verify')).rejects.toThrow("the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707)");
+    const damaged = "the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707)";
+    const r = await ledger(own, 'verify');
+    expect(r.code).toBe(3); // as for other damage: the ledger could not do it
+    expect(r.err).toContain(`ledger: ${damaged}`);
+    expect(r.out).toContain(damaged);
+  });
+
+  it("verify on a store edited and later damaged prints what it found before the damage, with the damage, and exits 3 (until 2026-11-28 the damage alone: the findings were lost)", async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'edited-damaged', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
+    await makeDamagedStore(own.LEDGER_SQLITE_PATH, undefined, { leaf: 100, lastCellLost: true }); // position 707 lost
+    const db = new Database(own.LEDGER_SQLITE_PATH);
+    db.prepare('DELETE FROM events WHERE position = 100').run();
+    db.close();
+    const damaged = `the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages`;
+    const text = await ledger(own, 'verify');
+    expect(text.code).toBe(3);
+    // Its events carry no hashes (the damaged store's are not the ledger's): stream d broken at its first.
+    expect(text.out).toContain('705 events in 1 streams, through position 706 of 3000 (damage ended the walk): 1 stream(s) broken, 0 event(s) unreadable, 1 run(s) of positions missing');
+    expect(text.out).toContain('  the log: position 100 is missing (events deleted)');
+    expect(text.out).toContain(damaged);
+    const r = await json(own, 'verify');
+    expect(r.code).toBe(3);
+    expect(r.body).toMatchObject({ ok: false, position: '3000', breakCount: 1, missingCount: 1, missing: [{ from: '100', to: '100' }], damaged: { message: damaged, after: '706', checkedThrough: '706' }, error: damaged });
+    // --all --json: each finding on a line, then the report on one.
+    const all = await ledger(own, 'verify', '--all', '--json');
+    expect(all.code).toBe(3);
+    const lines = all.out.split('\n').map((l) => JSON.parse(l));
+    expect(lines.slice(0, -1)).toEqual([{ break: expect.objectContaining({ position: '1' }) }, { missing: { from: '100', to: '100' } }]);
+    expect(lines.at(-1)).toMatchObject({ damaged: { after: '706' }, error: damaged });
+    // A digest kept at a position past the damage cannot be checked; one before it is.
+    const kept = 'a'.repeat(64);
+    expect((await json(own, 'verify', '--digest', kept, '--at', '2000')).body.digest).toEqual({ expected: kept, actual: null, position: '2000', matches: false, damaged: expect.stringContaining('past position 706') });
+    expect((await ledger(own, 'verify', '--digest', kept, '--at', '2000')).out).toContain('digest at position 2000: NOT CHECKED (the store is damaged at or before it)');
+    expect((await json(own, 'verify', '--digest', kept, '--at', '500')).body.digest).toEqual({ expected: kept, actual: expect.stringMatching(/^[0-9a-f]{64}$/), position: '500', matches: false });
   });
 
   it('rebuild on a store with a damaged page says the store is damaged and how far it read, and leaves the read models as they were', async () => {

@@ -254,4 +254,32 @@ describeBrowser('the audit console in Chromium', () => {
     expect(new Set(sent.map((q) => new URL(q.url).pathname.replace(/^\/(decisions|devices)\/[^/]+/, '/$1/:id')))).toEqual(new Set(['/decisions', '/reports/stuck-devices', '/decisions/:id/replay', '/devices/:id']));
     expect(sent.filter((q) => q.refusal)).toEqual([]);
   });
+
+  it("shows a verification that met damage with what it found before it, and after a reload still (until 2026-11-28, seventeenth session, the damage alone, then the last verification that passed or none; runs last, after the ones above, whose edits it adds to)", async () => {
+    const file = path.join(t.dir, 'ledger.sqlite');
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM events WHERE position = 3').run(); // an edit: a position missing, which the walk meets before the damage
+    expect(raw.pragma('wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+    // The disk: the second leaf of the log's table loses its last cell (its count of cells one less), with no error.
+    const { pageno, ncell } = raw.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path LIMIT 1 OFFSET 1").get() as { pageno: number; ncell: number };
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([(ncell - 1) >> 8, (ncell - 1) & 0xff]), 0, 2, pageSize * (pageno - 1) + 3);
+    fs.closeSync(fd);
+    const fresh = new Database(file, { readonly: true });
+    const lost = fresh.prepare('SELECT position FROM events INDEXED BY sqlite_autoindex_events_1 EXCEPT SELECT position FROM events NOT INDEXED').pluck().get() as number;
+    fresh.close();
+    const found = `1 run(s) of positions missing, then damage ended the walk, after position ${lost - 1}`;
+    await page.getByRole('button', { name: 'Run a verification' }).click();
+    await page.getByText(found).waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain(`the store's file is damaged: the log could not be read past position ${lost - 1} `);
+    expect(await page.locator('table', { hasText: 'Positions missing' }).locator('tbody tr').allTextContents()).toEqual(['33']); // from 3 to 3
+    await shot('integrity-damaged');
+    await t.app.get(Projector).waitFor((await t.store.headPosition())!, 10_000); // the job's record
+    await page.reload();
+    await page.getByRole('link', { name: 'Integrity' }).click();
+    await page.getByText(found).waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain(`the store's file is damaged: the log could not be read past position ${lost - 1} `);
+  });
 });

@@ -9,7 +9,7 @@ import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger, runDemo } from '@ledger/ledger';
 import { differences, replayDecision } from './replay';
 import { whatIf } from './what-if';
-import { digestAt, verifyStore, type VerifyFinding } from './tamper';
+import { DigestPastHeadError, digestAt, verifyStore, type VerifyFinding } from './tamper';
 import { runAuditWork } from './jobs/work';
 
 /**
@@ -544,6 +544,10 @@ describe('a what-if job while the ledger writes', () => {
   });
 });
 
+/** A verification's report that met damage (since 2026-11-28, seventeenth session; until then it threw it): `message`, and the last position read before it. */
+const damagedReport = (message: string | RegExp | jest.AsymmetricMatcher, after: bigint | undefined) =>
+  expect.objectContaining({ ok: false, damaged: expect.objectContaining({ message: typeof message === 'object' && 'source' in message ? expect.stringMatching(message) : message, after: after?.toString() ?? null }) });
+
 describe('a store whose file has a damaged page', () => {
   it.each(['SQLITE_CORRUPT', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_NOTADB'])('SQLite\'s %s is damage, named with how far the log was read (until 2026-11-27 the extended codes were not)', (code) => {
     expect(StoreDamagedError.of(Object.assign(new Error('malformed'), { code }), 7n)).toEqual(expect.objectContaining({ after: 7n, message: expect.stringMatching(/^the store's file is damaged: the log could not be read past position 7 /) }));
@@ -563,9 +567,9 @@ describe('a store whose file has a damaged page', () => {
       try {
         // until 2026-11-27: SQLite's "database disk image is malformed" alone (the CLI: "unexpected error")
         const damaged = /^the store's file is damaged: the log could not be read past position \d+ \(SQLite: database disk image is malformed\); sqlite3 <store> "PRAGMA integrity_check" names the damaged pages$/;
-        await expect(verifyStore(store)).rejects.toThrow(damaged);
+        const report = await verifyStore(store);
+        expect(report).toEqual(damagedReport(damaged, BigInt(report.damaged!.checkedThrough!)));
         await expect(digestAt(store)).rejects.toThrow(damaged);
-        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
       } finally {
         await store.dispose();
       }
@@ -582,8 +586,8 @@ describe('a store whose file has a damaged page', () => {
       const store = new SqliteEventStore(file);
       try {
         const damaged = new StoreDamagedError(undefined, 'database disk image is malformed', { what: "the log's head position could not be read" });
-        await expect(verifyStore(store)).rejects.toThrow(damaged);
-        await expect(verifyStore(store)).rejects.toBeInstanceOf(StoreDamagedError);
+        await expect(verifyStore(store)).resolves.toEqual(damagedReport(damaged.message, undefined));
+        await expect(verifyStore(store)).resolves.toMatchObject({ eventsChecked: 0, damaged: { checkedThrough: null } });
         await expect(digestAt(store)).rejects.toThrow(damaged);
       } finally {
         await store.dispose();
@@ -600,8 +604,8 @@ describe('a store whose file has a damaged page', () => {
       await makeDamagedStore(file, undefined, { leaf: 300, pointer: 4000 });
       const store = new SqliteEventStore(file);
       try {
-        await expect(verifyStore(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
-        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
+        await expect(verifyStore(store)).resolves.toEqual(damagedReport(expect.stringContaining('past position 2100 '), 2100n));
+        await expect(runAuditWork('verify', store, {}, () => undefined)).resolves.toEqual(damagedReport(expect.stringContaining('past position 2100 '), 2100n));
         await expect(digestAt(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2100n }));
       } finally {
         await store.dispose();
@@ -622,8 +626,8 @@ describe('a store whose file has a damaged page', () => {
       const store = new SqliteEventStore(file);
       try {
         const damaged = "the store's file is damaged: the log could not be read past position 706 (SQLite's scan of the log stepped from position 706 to 708 with no error, but the store's index on (stream, revision) holds an event at position 707)";
-        await expect(verifyStore(store)).rejects.toThrow(damaged);
-        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 706n }));
+        await expect(verifyStore(store)).resolves.toEqual(damagedReport(expect.stringContaining(damaged), 706n));
+        await expect(runAuditWork('verify', store, {}, () => undefined)).resolves.toEqual(damagedReport(expect.stringContaining(damaged), 706n));
         await expect(digestAt(store)).rejects.toThrow(damaged);
       } finally {
         await store.dispose();
@@ -640,11 +644,26 @@ describe('a store whose file has a damaged page', () => {
       await makeDamagedStore(file, undefined, { leaf: -1, lastCellLost: true }); // position 3000 lost
       const store = new SqliteEventStore(file);
       try {
-        await expect(verifyStore(store)).rejects.toThrow(
-          "the store's file is damaged: the log could not be read past position 2999 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 3000 past the table's last, 2999: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))",
+        await expect(verifyStore(store)).resolves.toEqual(
+          damagedReport(
+            expect.stringContaining(
+              "the store's file is damaged: the log could not be read past position 2999 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 3000 past the table's last, 2999: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))",
+            ),
+            2999n,
+          ),
         );
         // As `ledger verify`, GET /audit/verify and a verify job run it: through the head at its start.
-        await expect(runAuditWork('verify', store, {}, () => undefined)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2999n }));
+        await expect(runAuditWork('verify', store, {}, () => undefined)).resolves.toEqual(damagedReport(expect.stringContaining('past position 2999 '), 2999n));
+        // A digest at the head (the table's last row, 2999) counts them too, and one kept at 3000 is not said removed (until 2026-11-28: a digest at 2999 as of the head, and "events removed").
+        const lost = expect.objectContaining({ name: 'StoreDamagedError', after: 2999n, message: expect.stringContaining('the index holding an event at position 3000 past the table\'s last, 2999') });
+        await expect(digestAt(store)).rejects.toEqual(lost);
+        await expect(digestAt(store, 2999n)).rejects.toEqual(lost);
+        await expect(digestAt(store, 3000n)).rejects.toEqual(lost);
+        // Asked at the head as an event is appended: counted at the head its position was checked against (until 2026-11-28, seventeenth session, the head read again, then past it, and the digest taken, the lost cell not counted).
+        const heads = jest.spyOn(store, 'headPosition').mockResolvedValueOnce(2999n).mockResolvedValueOnce(3001n);
+        await expect(digestAt(store, 2999n)).rejects.toEqual(lost);
+        heads.mockRestore();
+        await expect(digestAt(store, 2000n)).resolves.toMatchObject({ position: '2000', events: 2000 }); // not at the head: the log through 2000 is whole
       } finally {
         await store.dispose();
       }
@@ -656,8 +675,67 @@ describe('a store whose file has a damaged page', () => {
       try {
         // Its events carry no hashes (the damaged store's are not the ledger's): the one break of that kind, and no damage, nothing missing at the end.
         await expect(verifyStore(deleted)).resolves.toMatchObject({ eventsChecked: 2998, breakCount: 1, missingCount: 0 });
+        await expect(digestAt(deleted)).resolves.toMatchObject({ position: '2998', events: 2998 });
+        await expect(digestAt(deleted, 3000n)).rejects.toBeInstanceOf(DigestPastHeadError); // removed, as it was
       } finally {
         await deleted.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("verify that meets damage reports what it found before it (links broken, positions missing, events unreadable: findings and counts, the position it checked through) with the damage (until 2026-11-28 it threw the damage alone: an auditor of a store edited and later damaged saw only 'damaged')", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: 100, lastCellLost: true }); // position 707 lost
+      const db = new Database(file);
+      db.prepare('DELETE FROM events WHERE position = 100').run(); // edits: a row deleted, an event that no longer parses
+      db.prepare("UPDATE events SET data = '{' WHERE position = 200").run();
+      db.close();
+      const store = new SqliteEventStore(file);
+      try {
+        const found: VerifyFinding[] = [];
+        const report = await verifyStore(store, undefined, undefined, (f) => void found.push(f));
+        // Its events carry no hashes (the damaged store's are not the ledger's): stream d's one break, at its first event.
+        expect(report).toMatchObject({
+          ok: false,
+          eventsChecked: 704, // 1-706, but 100 (deleted) and 200 (unreadable)
+          streamsChecked: 1,
+          breakCount: 1,
+          breaks: [{ stream: 'd', kind: 'missing-hash', position: '1' }],
+          missingCount: 1,
+          missing: [{ from: '100', to: '100' }],
+          unreadableCount: 1,
+          unreadable: [{ stream: 'd', position: '200' }],
+          damaged: { after: '706', checkedThrough: '706', message: expect.stringMatching(/^the store's file is damaged: the log could not be read past position 706 \(SQLite's scan of the log stepped from position 706 to 708 /) },
+        });
+        expect(found).toEqual([{ break: report.breaks[0] }, { missing: report.missing[0] }, { unreadable: report.unreadable[0] }]);
+        // As `ledger verify`, GET /audit/verify and a verify job run it: through the head at its start, which it names.
+        await expect(runAuditWork('verify', store, {}, () => undefined)).resolves.toMatchObject({ ok: false, position: '3000', breakCount: 1, missingCount: 1, unreadableCount: 1, damaged: { after: '706', checkedThrough: '706' } });
+      } finally {
+        await store.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a cell the table lost past a verify's bound (events appended while it ran) is named where it is: the log through the bound checked, the damage past the event before the cell (until 2026-11-28, 'could not be read past' the bound, which was read whole)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-damaged-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: 300, lastCellLost: true }); // position 2107 lost
+      const store = new SqliteEventStore(file);
+      try {
+        const damaged = "the store's file is damaged: the log could not be read past position 2106 (the log's table holds 2999 events and its index on (stream, revision) 3000, or their positions differ, the index holding an event at position 2107 the table does not: a cell lost from one of them with no error (disk damage, or a byte edit of the file; not a DELETE, which takes both))";
+        // A verify job's bound is the head at its start: 1000 here, the cell lost after it.
+        await expect(verifyStore(store, undefined, 1000n)).resolves.toMatchObject({ ok: false, eventsChecked: 1000, damaged: { message: expect.stringContaining(damaged), after: '2106', checkedThrough: '1000' } });
+        // A read of the log meets it at the same place.
+        await expect(digestAt(store)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2106n }));
+      } finally {
+        await store.dispose();
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -681,9 +759,10 @@ describe('a store whose file has a damaged page', () => {
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      const ended = expect.objectContaining({ name: 'StoreDamagedError', after: 2n, message: expect.stringContaining("(SQLite's read of the log ended at position 2 with no error, but the store holds an event at position 4)") });
-      await expect(verifyStore(short)).rejects.toEqual(ended);
-      await expect(runAuditWork('verify', short, {}, () => undefined)).rejects.toEqual(ended);
+      const said = "(SQLite's read of the log ended at position 2 with no error, but the store holds an event at position 4)";
+      const ended = expect.objectContaining({ name: 'StoreDamagedError', after: 2n, message: expect.stringContaining(said) });
+      await expect(verifyStore(short)).resolves.toEqual(damagedReport(expect.stringContaining(said), 2n));
+      await expect(runAuditWork('verify', short, {}, () => undefined)).resolves.toEqual(damagedReport(expect.stringContaining(said), 2n));
       await expect(digestAt(short)).rejects.toEqual(ended);
       await expect(digestAt(short, 3n)).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2n }));
       expect((await digestAt(short, 2n)).events).toBe(2);

@@ -153,7 +153,10 @@ export interface AuditJobRecordedV1 {
   requestedAt: Instant;
   startedAt: Instant | null;
   endedAt: Instant;
-  /** The head of the store when the job started: the job covered the events up to it. */
+  /**
+   * The head of the store when the job started: the job covered the events up to it (a
+   * verification that met damage, since 2026-11-28: the last position it checked, before the damage).
+   */
   positionThrough: string | null;
   /** What it asked (rule set, filter, position). */
   params: Record<string, unknown>;

@@ -12,6 +12,7 @@
  */
 
 import type { Observable } from 'rxjs';
+import type { StoreDamagedError } from './errors';
 
 /** What the writer expects the stream to be before its append. */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
@@ -191,9 +192,10 @@ export interface EventStore {
    * Where the store's table of events and its index on (stream, revision) do not hold the same rows
    * (their count and sum of positions): a cell lost from one of them with no error (disk damage or a
    * byte edit of the file), which a read of the log cannot show where no row follows it (the log's
-   * last event); undefined where they agree. One scan of each. SQLite only (verify asks at its end).
+   * last event): the damage, named as a read meeting it names it (the last event before the first
+   * position the index holds and the table lacks); undefined where they agree. One scan of each. SQLite only (verify asks at its end).
    */
-  indexDisagreement?(): string | undefined;
+  indexDisagreement?(): StoreDamagedError | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

@@ -667,6 +667,84 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it("a damaged store (a cell lost: the table and its index count unequal) with more gaps deleted than the 1,024 a store notes is read twice listing the index's positions the table lacks once, not asking the index per gap (until 2026-11-28, seventeenth session, a scan of the index for each gap, and again at each read past the 1,024 noted: ~14 s of CPU for a first read of 200,000 events with 2,000 rows deleted, ~6.5 s each after)", async () => {
+    const file = path.join(dir, 'many-deleted-lost-cell.sqlite');
+    await makeDamagedStore(file, undefined, { leaf: -1, lastCellLost: true }); // position 3000 lost: no gap a read meets
+    edit(file, 'DELETE FROM events WHERE position <= 2400 AND position % 2 = 0'); // 1,200 single rows
+    const store = new SqliteEventStore(file);
+    try {
+      const asked = indexAsks(store);
+      for (let round = 0; round < 2; round++) {
+        await expect(reach(store.readAll())).rejects.toThrow('read to its end: 1799 events, the last 2999');
+        await expect(reach(store.readAllPages({ only: (s) => s === 'd' }))).rejects.toThrow('read to its end: 1799 events, the last 2999');
+      }
+      expect(asked).toEqual(['counted', 'listed']);
+      // The lost cell is named where it is, as a read meeting it would name it.
+      expect(store.indexDisagreement()).toEqual(expect.objectContaining({ after: 2999n, message: expect.stringContaining('the index holding an event at position 3000 past the table\'s last, 2999') }));
+    } finally {
+      await store.dispose();
+    }
+    // The same with the lost cell within the log: each read fails there, having read past the gaps before it, none asked of the index.
+    const within = path.join(dir, 'many-deleted-lost-within.sqlite');
+    await makeDamagedStore(within, undefined, { leaf: 350, lastCellLost: true }); // position 2457 lost
+    edit(within, 'DELETE FROM events WHERE position <= 2400 AND position % 2 = 0');
+    const damaged = new SqliteEventStore(within);
+    try {
+      const asked = indexAsks(damaged);
+      for (let round = 0; round < 2; round++) {
+        let read = 0;
+        const reading = (async () => {
+          for await (const e of damaged.readAll()) read = Number(e.position);
+        })();
+        await expect(reading).rejects.toEqual(expect.objectContaining({ name: 'StoreDamagedError', after: 2456n }));
+        expect(read).toBe(2456);
+      }
+      expect(asked).toEqual(['counted', 'listed']);
+    } finally {
+      await damaged.dispose();
+    }
+  });
+
+  it("counts the table against its index once a head, for indexDisagreement asked again (a digest asked of the API past the head, each time) and for the gaps of reads alike (until 2026-11-28, seventeenth session, each indexDisagreement counted both and listed the lost positions again: ~60 ms at 200,000 events, on the API's event loop)", async () => {
+    const file = path.join(dir, 'lost-cell-asked-twice.sqlite');
+    await makeDamagedStore(file, undefined, { leaf: -1, lastCellLost: true }); // position 3000 lost: the head reads 2999
+    const store = new SqliteEventStore(file);
+    try {
+      const asked = indexAsks(store);
+      for (let i = 0; i < 2; i++) expect(store.indexDisagreement()).toEqual(expect.objectContaining({ after: 2999n, message: expect.stringContaining("the index holding an event at position 3000 past the table's last, 2999") }));
+      await expect(reach(store.readAll())).rejects.toThrow('read to its end: 2999 events, the last 2999');
+      expect(asked).toEqual(['counted', 'listed']);
+    } finally {
+      await store.dispose();
+    }
+  });
+
+  it("a cell the index lost, not the table (no position the index holds and the table lacks), is damage named at no position: not 'could not be read past <the head>', as if a read had stopped there (until 2026-11-28, seventeenth session)", async () => {
+    const file = path.join(dir, 'index-lost-cell.sqlite');
+    const made = new SqliteEventStore(file, { writer: 'inline' });
+    try {
+      await made.appendToStream('d', Array.from({ length: 1000 }, (_, i) => ({ id: id(i + 1), type: 'T', data: {} })));
+    } finally {
+      await made.dispose();
+    }
+    const raw = new Database(file);
+    const { pageno, ncell } = raw.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'sqlite_autoindex_events_1' AND pagetype = 'leaf' ORDER BY path LIMIT 1").get() as { pageno: number; ncell: number };
+    raw.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([(ncell - 1) >> 8, (ncell - 1) & 0xff]), 0, 2, PAGE_SIZE * (pageno - 1) + 3); // its first leaf's count of cells one less
+    fs.closeSync(fd);
+    const store = new SqliteEventStore(file);
+    try {
+      const damage = store.indexDisagreement()!;
+      expect(damage).toBeInstanceOf(StoreDamagedError);
+      expect(damage.after).toBeUndefined();
+      expect(damage.message).toContain("the store's file is damaged: the log's table and its index do not hold the same events, at no position known (the log's table holds 1000 events and its index on (stream, revision) 999, or their positions differ: a cell lost");
+      expect(damage.message).not.toContain('could not be read');
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("a damaged interior page of the events' table or its index fails the store's lookups outside the pager saying the store is damaged and what could not be read (until 2026-11-27 SQLite's error alone: the CLI's 'unexpected error: database disk image is malformed')", async () => {
     const file = path.join(dir, 'damaged-interior.sqlite');
     await makeDamagedStore(file, undefined, { root: 'events' });
@@ -728,7 +806,7 @@ function edit(file: string, ...statements: string[]): void {
   }
 }
 
-/** The questions `store` asks its table's index on (stream, revision) from now on: the range of each gap asked about ('start,end'), or 'counted' (its rows counted against the table's). */
+/** The questions `store` asks its table's index on (stream, revision) from now on: the range of each gap asked about ('start,end'), 'counted' (its rows counted against the table's), or 'listed' (the positions it holds and the table lacks). */
 function indexAsks(store: SqliteEventStore): string[] {
   const asked: string[] = [];
   const db = (store as unknown as { db: Database.Database }).db;
@@ -737,7 +815,8 @@ function indexAsks(store: SqliteEventStore): string[] {
     const stmt = prepare(sql);
     if (!sql.includes('INDEXED BY')) return stmt;
     const get = stmt.get.bind(stmt);
-    return Object.assign(stmt, { get: (...args: unknown[]) => (asked.push(args.length ? String(args) : 'counted'), get(...args)) });
+    const all = stmt.all.bind(stmt);
+    return Object.assign(stmt, { get: (...args: unknown[]) => (asked.push(args.length ? String(args) : 'counted'), get(...args)), all: (...args: unknown[]) => (asked.push('listed'), all(...args)) });
   });
   return asked;
 }

@@ -71,13 +71,14 @@ export class AuditController {
   }
 
   @Get('audit/verify/last')
-  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, the first 20 breaks, unreadable events and runs of missing positions, in log order, and the count of each), or {none: true}' })
+  @ApiOperation({ summary: 'The last verification recorded in the store (when, events checked, the first 20 breaks, unreadable events and runs of missing positions, in log order, and the count of each; one that met damage, what it found before it and `damaged`), or {none: true}' })
   lastVerify() {
-    // The last verification that ran to its end (a cancelled, failed or not-run one found nothing), however many of those followed it
+    // The last verification that ran to its end, or met damage (what it found before it, with the damage: since 2026-11-28), a cancelled,
+    // otherwise failed or not-run one having found nothing, however many of those followed it
     // (until the fourteenth session's final read only among the 50 newest: fifty refused during a lock hid it).
-    const job = this.auditJobs.lastSucceeded('verify');
+    const job = this.auditJobs.lastFound('verify');
     if (!job) return { none: true };
-    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; streamsBroken?: number; unreadable: number; missing?: number; firstMissing?: unknown[] };
+    const f = job.findings as { ok: boolean; eventsChecked: number; streamsChecked: number; firstBreaks: unknown[]; firstUnreadable: unknown[]; breaks: number; streamsBroken?: number; unreadable: number; missing?: number; firstMissing?: unknown[]; damaged?: unknown };
     return {
       ok: f.ok,
       eventsChecked: f.eventsChecked,
@@ -95,6 +96,8 @@ export class AuditController {
       seconds: (Date.parse(job.endedAt) - Date.parse(job.startedAt ?? job.requestedAt)) / 1000,
       positionThrough: job.positionThrough,
       requestedBy: job.requestedBy,
+      // The damage that ended it (its message, and the last position it checked: positionThrough), as GET /audit/verify answers it.
+      ...(f.damaged === undefined ? {} : { damaged: f.damaged }),
     };
   }
 

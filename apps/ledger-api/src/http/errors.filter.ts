@@ -52,7 +52,8 @@ export class ErrorsFilter implements ExceptionFilter {
       if (err.state === 'cancelled') return send(409, err.message, { code: 'JOB_CANCELLED', jobId: err.jobId });
       if (err.outOfSpace) return send(507, err.message, { code: 'JOB_OUT_OF_SPACE', jobId: err.jobId });
       this.logger.error({ msg: err.message, correlationId });
-      return send(500, err.message, { code: 'JOB_FAILED', jobId: err.jobId });
+      // A verification that met damage: what it found before it, with the damage (`result.damaged`), beside the failure.
+      return send(500, err.message, { code: 'JOB_FAILED', jobId: err.jobId, ...(err.result === undefined ? {} : { result: err.result }) });
     }
     if (err instanceof HttpException) {
       const body = err.getResponse();

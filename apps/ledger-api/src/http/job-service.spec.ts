@@ -7,7 +7,9 @@ import { DomainError } from '@ledger/domain';
 import type { Ledger } from '@ledger/ledger';
 import Database from 'better-sqlite3';
 import { ReadModelDb, type Projector } from '@ledger/projections';
-import { jobParams, JobService } from './jobs.controller';
+import { SqliteEventStore } from '@ledger/event-store';
+import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
+import { jobParams, JobService, refuseDigestPastHead } from './jobs.controller';
 
 /** The API's jobs at shutdown: closed before the HTTP server stops, so what waits on them is answered, not held. */
 describe("the API's audit jobs at shutdown", () => {
@@ -152,6 +154,34 @@ describe("a rebuild job's file", () => {
       for (const f of files) expect(f).toMatch(new RegExp(`^/data/readmodels\\.sqlite\\.rebuild-${process.pid}-1795784017120-\\d+$`));
     } finally {
       now.mockRestore();
+    }
+  });
+});
+
+describe('a digest asked for past the head', () => {
+  it("is refused (400 naming at) on a sound store, and left to its job, which names the damage, on a store whose table lost its last cell (until 2026-11-28 refused there too, saying events had been removed)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digest-past-head-'));
+    const file = path.join(dir, 'ledger.sqlite');
+    try {
+      await makeDamagedStore(file, undefined, { leaf: -1, lastCellLost: true }); // position 3000 lost: the head reads 2999
+      const store = new SqliteEventStore(file);
+      try {
+        await expect(refuseDigestPastHead(store, { at: '3000' })).resolves.toEqual({ at: '3000' });
+        await expect(refuseDigestPastHead(store, { at: '2999' })).resolves.toEqual({ at: '2999' });
+      } finally {
+        await store.dispose();
+      }
+      const db = new Database(file);
+      db.exec('REINDEX'); // the index as the table is: 3000 no event's, the log ending at 2999
+      db.close();
+      const sound = new SqliteEventStore(file);
+      try {
+        await expect(refuseDigestPastHead(sound, { at: '3000' })).rejects.toBeInstanceOf(DomainError);
+      } finally {
+        await sound.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

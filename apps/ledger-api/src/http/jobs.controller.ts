@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { AuditJobs, checkWhatIf, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
+import { AuditJobs, checkWhatIf, DigestPastHeadError, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
 import { EVENT_STORE, StoreBusyError, type EventStore } from '@ledger/event-store';
@@ -33,17 +33,24 @@ export class JobDto extends PartialType(WhatIfDto) {
 
 /**
  * A digest job's position refused before the job starts when it is past the log's head (as
- * digestAt would refuse it in the job): a 400 naming `at`, not a failed job answered 500.
+ * digestAt would refuse it in the job): a 400 naming `at`, not a failed job answered 500. Not on a
+ * SQLite store whose table and its index disagree (a cell lost: its last events may be lost, not
+ * removed): the job runs, and fails naming the damage, as digestAt does (until 2026-11-28, the 400
+ * said events had been removed).
  */
 export async function refuseDigestPastHead(store: EventStore, params: AuditJobParams): Promise<AuditJobParams> {
-  if (params.at !== undefined) await digestPosition(store, BigInt(params.at));
+  if (params.at !== undefined)
+    await digestPosition(store, BigInt(params.at)).catch((err: unknown) => {
+      if (!(err instanceof DigestPastHeadError && store.indexDisagreement?.())) throw err;
+    });
   return params;
 }
 
 /**
  * A synchronous route's job that did not succeed: cancelled (by another caller: DELETE /jobs/:id),
  * a 409 saying so; failed for want of space (a full disk), a 507 as a full store's append; failed
- * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one.
+ * otherwise (a stored event it could not read, say), a 500 with the job's own reason, not an opaque one,
+ * and what it gave all the same (a verification that met damage: what it found before it).
  */
 export class JobEndedError extends Error {
   override readonly name = 'JobEndedError';
@@ -53,6 +60,8 @@ export class JobEndedError extends Error {
     readonly state: string,
     readonly reason: string | null,
     readonly outOfSpace = false,
+    /** What it gave all the same: a verification that met damage, what it found before it (its `damaged`). */
+    readonly result?: unknown,
   ) {
     super(state === 'cancelled' ? `the ${kind} job ${jobId} was cancelled (DELETE /jobs/:id) before it ended: ask again` : `the ${kind} job ${jobId} ${state}${reason ? `: ${reason}` : ''}`);
   }
@@ -281,7 +290,8 @@ export class JobService implements BeforeApplicationShutdown {
           endedAt: job.endedAt!,
           positionThrough: positionOf(job.result),
           params: job.params as Record<string, unknown>,
-          findings: job.state === 'succeeded' ? findingsOf(job.kind, job.result) : {},
+          // A verification that met damage failed, with what it found before it (its result's `damaged`): recorded too.
+          findings: job.state === 'succeeded' || (job.kind === 'verify' && job.result !== undefined) ? findingsOf(job.kind, job.result) : {},
           error: job.error ?? null,
         },
         // Who ended it: the key that cancelled it, else the one that asked for it (its requestedBy, in the data, either way).
@@ -322,7 +332,7 @@ export class JobService implements BeforeApplicationShutdown {
     const refused = this.jobs.refusal(job.id);
     if (refused !== undefined && !(refused instanceof DomainError)) throw new JobNotRunError(kind, job.id, refused);
     if (job.state === 'cancelled' && this.jobs.isClosed) throw new JobsClosedError(`the ${kind} job ${job.id} was cancelled: the API is shutting down`);
-    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true);
+    if (job.state !== 'succeeded') throw new JobEndedError(kind, job.id, job.state, job.error ?? null, job.outOfSpace === true, job.result);
     return job.result;
   }
 

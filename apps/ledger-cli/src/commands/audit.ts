@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults, type VerifyFinding } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
-import { UnreadableEventError } from '@ledger/event-store/errors';
+import { StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors';
 import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
 import { rowDamaged } from '@ledger/projections';
 import { CliError, EXIT, open, position, progress, ruleSetOption, stringify, wholeNumber, type Kit } from '../support';
@@ -88,29 +88,39 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           const onFinding = opts.all ? (f: VerifyFinding) => o.out(o.json ? JSON.stringify(f) : findingLine(f)) : undefined;
           const r = await runAuditWork('verify', l.store, {}, (n, total) => bar.update(n, total), { onFinding });
           bar.done();
-          let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null; unreadable?: string } | undefined;
+          let digest: { expected: string; actual: string | null; position: string; matches: boolean; head?: string | null; unreadable?: string; damaged?: string } | undefined;
           if (opts.digest) {
             const d = await digestAt(l.store, opts.at).catch((err: unknown) => {
               // The log ends before the kept digest's position: events at or before it were removed.
               if (err instanceof DigestPastHeadError) return { digest: null, position: err.position.toString(), head: err.head?.toString() ?? null };
               // An event at or before it does not parse: no digest could have been taken over it, so it was changed since.
               if (err instanceof UnreadableEventError) return { digest: null, position: opts.at!.toString(), unreadable: err.position.toString() };
+              // Damage at or before it (which the walk above reports): the digest could not be taken, nor said to match.
+              if (err instanceof StoreDamagedError) return { digest: null, position: opts.at!.toString(), damaged: err.message };
               throw err;
             });
-            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}), ...('unreadable' in d ? { unreadable: d.unreadable } : {}) };
+            digest = { expected: opts.digest, actual: d.digest, position: d.position, matches: d.digest === opts.digest, ...('head' in d ? { head: d.head } : {}), ...('unreadable' in d ? { unreadable: d.unreadable } : {}), ...('damaged' in d ? { damaged: d.damaged } : {}) };
           }
           const ok = r.ok && (!digest || digest.matches);
+          // Damage ended the walk: what it found before it is printed, with the damage (`damaged`); the command fails as for
+          // other damage (exit 3, the reason on stderr, and with --json `error`, as a failure gives it), since 2026-11-28: until then only that.
+          const failed = r.damaged ? { error: r.damaged.message } : {};
           // --all --json is JSON Lines: each finding a line, then the report on one line too.
-          if (opts.all && o.json) o.out(stringify({ ...r, ok, digest }, 0));
-          else print({ ...r, ok, digest }, () =>
+          if (opts.all && o.json) o.out(stringify({ ...r, ok, digest, ...failed }, 0));
+          else print({ ...r, ok, digest, ...failed }, () =>
             [
-              `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.position ?? '0 (the log is empty)'}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
+              `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.damaged ? `${r.damaged.checkedThrough ?? '0'} of ${r.position ?? '0'} (damage ended the walk)` : (r.position ?? '0 (the log is empty)')}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
               // With --all every one was printed as it was found, above.
               ...(opts.all ? [] : [...r.breaks.map((b) => findingLine({ break: b })), ...r.unreadable.map((u) => findingLine({ unreadable: u })), ...r.missing.map((m) => findingLine({ missing: m }))]),
               ...(!opts.all && (r.breakCount > r.breaks.length || r.unreadableCount > r.unreadable.length || r.missingCount > r.missing.length) ? [`  (the first ${FINDINGS_LISTED} of each listed: --all prints every one)`] : []),
-              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
+              ...(digest ? [`digest at position ${digest.position}: ${digest.matches ? 'matches' : digest.damaged ? 'NOT CHECKED (the store is damaged at or before it)' : digest.unreadable ? `DOES NOT MATCH (the event at position ${digest.unreadable}, at or before it, cannot be read: it was changed since)` : digest.actual === null ? `DOES NOT MATCH (the log now ends ${digest.head ? `at position ${digest.head}` : 'empty'}, before it: events at or before it have been removed)` : `DOES NOT MATCH (now ${digest.actual})`}`] : []),
+              ...(r.damaged ? [r.damaged.message] : []),
             ].join('\n'),
           );
+          if (r.damaged) {
+            o.err(`ledger: ${r.damaged.message}\n`);
+            return EXIT.failed;
+          }
           return ok ? EXIT.done : EXIT.refused;
         } finally {
           await l.close();

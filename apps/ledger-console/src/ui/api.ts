@@ -22,6 +22,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly field?: string,
+    /** What a failed job gave all the same (a JOB_FAILED answer's `result`: a verification that met damage, what it found before it). */
+    readonly result?: unknown,
   ) {
     super(message);
   }
@@ -52,9 +54,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     json = undefined;
   }
   if (!res.ok) {
-    const body = (json ?? {}) as { message?: string | string[]; field?: string };
+    const body = (json ?? {}) as { message?: string | string[]; field?: string; code?: string; result?: unknown };
     const message = Array.isArray(body.message) ? body.message.join('; ') : (body.message ?? (text || res.statusText));
-    const err = new ApiError(res.status, message, body.field);
+    const err = new ApiError(res.status, message, body.field, body.code === 'JOB_FAILED' ? body.result : undefined);
     if ((res.status === 401 || res.status === 403) && init.key === undefined) onRefused(err);
     throw err;
   }

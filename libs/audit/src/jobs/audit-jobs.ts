@@ -42,6 +42,7 @@ export interface AuditJob {
   startedAt: string | null;
   endedAt: string | null;
   progress: { done: number; total: number | null; perSecond: number | null; expectedEnd: string | null };
+  /** What it gave: a succeeded job's result; a failed verification's too, what it found before the damage that ended it (its `damaged`). */
   result?: unknown;
   error?: string;
   /** A failed job failed for want of space (SQLITE_FULL: a full disk): the API answers it 507, as a full store's append. */
@@ -365,7 +366,7 @@ export class AuditJobs {
           this.next();
         }
       } else if (m.type === 'result') void finish('succeeded', { result: m.result }, m.reusable === true);
-      else void finish('failed', { error: m.error, outOfSpace: m.outOfSpace });
+      else void finish('failed', { error: m.error, outOfSpace: m.outOfSpace, result: m.result });
     };
     const onError = (err: Error) => void finish('failed', { error: err.message });
     const onExit = (code: number) => void finish('failed', { error: `the job's worker exited (code ${code}) before it answered` });

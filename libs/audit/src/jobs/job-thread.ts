@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { EventStore } from '@ledger/event-store';
 import { isFull, StoreFullError } from '@ledger/event-store/errors';
 import { createEventStore, type StoreConfig } from '@ledger/event-store/config'; // not the index: no Nest, no EventStoreDB client unless configured
+import type { VerifyReport } from '../tamper';
 import type { AuditJobParams } from './work';
 
 /** One job as its worker gets it: the first in workerData, each next one by message. */
@@ -26,14 +27,15 @@ export type WorkerMessage =
   | { type: 'progress'; done: number; total?: number }
   | { type: 'threads'; threads: number }
   | { type: 'result'; result: unknown; reusable?: boolean }
-  | { type: 'failed'; error: string; outOfSpace?: true };
+  | { type: 'failed'; error: string; outOfSpace?: true; result?: unknown };
 
 /** How long a job's connection may take to close before the job is answered without it (and its thread is not reused). */
 export const DISPOSE_TIMEOUT_MS = 10_000;
 
 /**
  * Runs jobs on this worker thread, one at a time, each on a connection of its own to the store
- * (opened for the job, disposed after), posting progress and the result (or failure). Once it has
+ * (opened for the job, disposed after), posting progress and the result (or failure: a result
+ * with `damaged`, a verification that met damage, is a failure that keeps its result). Once it has
  * answered, the thread that started it may send it a next job: its code is loaded already.
  */
 export function serveJobs(
@@ -66,7 +68,9 @@ export function serveJobs(
           if (taken < job.threads) post({ type: 'threads', threads: taken });
         },
       );
-      answer = { type: 'result', result, reusable: true };
+      // A verification that met damage to the store's file (`damaged`) fails with it, what it found before it kept as its result.
+      const damaged = job.kind === 'verify' ? (result as VerifyReport).damaged : undefined;
+      answer = damaged ? { type: 'failed', error: damaged.message, result } : { type: 'result', result, reusable: true };
     } catch (err) {
       answer = { type: 'failed', error: err instanceof Error ? err.message : String(err), ...(outOfSpace(err) ? { outOfSpace: true as const } : {}) };
     }

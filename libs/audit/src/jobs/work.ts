@@ -59,13 +59,13 @@ export async function runAuditWork<K extends AuditJobKind>(
   return work[kind]();
 }
 
-/** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions: the first FINDINGS_LISTED of each, as it lists them, and the counts; and the streams broken, since 2026-11-27, fifteenth session). */
+/** What a job found, in brief, for its record in the store (a verification's breaks, unreadable events and missing positions: the first FINDINGS_LISTED of each, as it lists them, and the counts; and the streams broken, since 2026-11-27, fifteenth session; and the damage that ended it, `damaged`, since 2026-11-28: its job failed, and recorded no findings). */
 export function findingsOf(kind: string, result: unknown): Record<string, unknown> {
   const r = result as Record<string, unknown>;
   if (kind === 'rebuild') return { events: r.events, ...(r.checkThread === undefined ? {} : { checkThread: r.checkThread }), ...(r.replaced === undefined ? {} : { replaced: r.replaced }) };
   if (kind === 'verify') {
     const v = result as VerifyReport;
-    return { ok: v.ok, eventsChecked: v.eventsChecked, streamsChecked: v.streamsChecked, breaks: v.breakCount, streamsBroken: v.streamsBroken, unreadable: v.unreadableCount, firstBreaks: v.breaks, firstUnreadable: v.unreadable, ...(v.missingCount ? { missing: v.missingCount, firstMissing: v.missing } : {}) };
+    return { ok: v.ok, eventsChecked: v.eventsChecked, streamsChecked: v.streamsChecked, breaks: v.breakCount, streamsBroken: v.streamsBroken, unreadable: v.unreadableCount, firstBreaks: v.breaks, firstUnreadable: v.unreadable, ...(v.missingCount ? { missing: v.missingCount, firstMissing: v.missing } : {}), ...(v.damaged ? { damaged: v.damaged } : {}) };
   }
   if (kind === 'digest') return { digest: r.digest, position: r.position, streams: r.streams, events: r.events };
   if (kind !== 'what-if') return {};
@@ -78,8 +78,13 @@ export function whatIfPage(page: JobPage = {}): WhatIfPage {
   return { ...rest, ...(fromPosition === undefined ? {} : { fromPosition: BigInt(fromPosition) }), ...(toPosition === undefined ? {} : { toPosition: BigInt(toPosition) }) };
 }
 
-/** The store position a job's result covers. */
+/**
+ * The store position a job's result covers: a verification that met damage, the last position its
+ * walk checked (`damaged.checkedThrough`; null: none), not the head it started from (until
+ * 2026-11-28, seventeenth session, that head was recorded for it).
+ */
 export function positionOf(result: unknown): string | null {
-  const p = (result as { position?: unknown } | undefined)?.position;
+  const r = result as { position?: unknown; damaged?: { checkedThrough?: unknown } } | undefined;
+  const p = r?.damaged === undefined ? r?.position : r.damaged.checkedThrough;
   return typeof p === 'string' ? p : null;
 }

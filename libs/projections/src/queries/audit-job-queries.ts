@@ -5,7 +5,7 @@ import { hasTable, type ReadModelDb } from '../read-model-db';
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
   private readonly stmts = this.rm.statements((db) => ({
-    lastSucceeded: db.prepare<[string], { position: string; data: string }>(`SELECT position, data FROM audit_jobs WHERE kind = ? AND data ->> '$.state' = 'succeeded' ORDER BY ord DESC LIMIT 1`),
+    lastFound: db.prepare<[string], { position: string; data: string }>(`SELECT position, data FROM audit_jobs WHERE kind = ? AND (data ->> '$.state' = 'succeeded' OR data ->> '$.findings.damaged' IS NOT NULL) ORDER BY ord DESC LIMIT 1`),
   }));
 
   constructor(private readonly rm: ReadModelDb) {}
@@ -20,9 +20,14 @@ export class AuditJobQueries {
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
-  /** The newest job of `kind` that ran to its end (succeeded), however many ended otherwise after it; undefined when none did. */
-  lastSucceeded(kind: string): (AuditJobRecordedV1 & { position: string }) | undefined {
-    const row = this.stmts().lastSucceeded.get(kind);
+  /**
+   * The newest job of `kind` that found something: that ran to its end (succeeded), or failed having
+   * met damage, with what it found before it (a verification: `findings.damaged`, since 2026-11-28,
+   * seventeenth session; until then it was passed over, for an older verification that passed);
+   * however many ended otherwise after it; undefined when none did.
+   */
+  lastFound(kind: string): (AuditJobRecordedV1 & { position: string }) | undefined {
+    const row = this.stmts().lastFound.get(kind);
     return row && { ...(JSON.parse(row.data) as AuditJobRecordedV1), position: row.position };
   }
 

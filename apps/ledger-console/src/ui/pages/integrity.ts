@@ -1,5 +1,5 @@
 /** Integrity: the last verification of the hash chains, a button to run one, and the current digest to copy. */
-import { api } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { badge, dl, fmtInstant, h, replace, table } from '../dom.js';
 import type { Route } from '../route.js';
 
@@ -18,6 +18,8 @@ interface Verification {
   missingCount?: number;
   at?: string;
   seconds?: number;
+  /** Damage to the store's file that ended the walk (since 2026-11-28): the findings above are of the log through `checkedThrough`. */
+  damaged?: { message: string; after: string | null; checkedThrough: string | null };
 }
 interface Digest {
   position: string;
@@ -36,16 +38,19 @@ function verificationView(v: Verification | null): HTMLElement {
   const more = v.breakCount !== undefined && v.breakCount > v.breaks.length;
   const brokenText = v.streamsBroken !== undefined ? `${broken} stream(s) broken${more ? ` (${v.breakCount} break(s), the first ${v.breaks.length} listed)` : ''}` : more ? `${v.breakCount} break(s), the first ${v.breaks.length} listed` : `${broken} stream(s) broken`;
   const found = [broken ? brokenText : '', unreadableCount ? `${unreadableCount} event(s) unreadable` : '', missingCount ? `${missingCount} run(s) of positions missing` : ''].filter(Boolean).join(', ');
+  // Damage ended the walk: what it found before it, and the damage (until 2026-11-28 the damage alone, and after a reload an older verification, or none).
+  const result = v.damaged ? `${found ? `${found}, then ` : ''}damage ended the walk, after position ${v.damaged.checkedThrough ?? '0 (none checked)'}` : v.ok ? 'every link holds' : found || 'not every link holds';
   return h(
     'div',
     null,
     dl([
-      ['result', v.ok ? badge('every link holds', 'ok') : badge(found || 'not every link holds', 'bad')],
+      ['result', badge(result, v.ok ? 'ok' : 'bad')],
       ['when', v.at ? fmtInstant(v.at) : 'just now'],
       ['events checked', v.eventsChecked.toLocaleString('en-GB')],
       ['streams checked', v.streamsChecked.toLocaleString('en-GB')],
       ...(v.seconds !== undefined ? ([['took', `${v.seconds.toFixed(1)} s`]] as Array<[string, string]>) : []),
     ]),
+    v.damaged ? h('p', { class: 'error', role: 'alert' }, v.damaged.message) : null,
     v.breaks.length
       ? table('What broke (the first 20 in log order): the first broken link of each stream, and each event whose stored text is not what the ledger wrote', ['stream', 'kind', 'revision', 'position', 'reason'], v.breaks.map((b) => [b.stream, b.kind, b.revision, b.position, b.reason ?? '']))
       : null,
@@ -73,7 +78,9 @@ export async function integrityPage(main: HTMLElement, route: Route): Promise<vo
       const kept = await api<Verification | { none: true }>('/audit/verify/last', { signal: route.signal });
       replace(last, verificationView('none' in kept ? v : kept));
     } catch (err) {
-      replace(last, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
+      // A verification that met damage failed, giving what it found before it with the damage (`damaged`): shown whole.
+      const found = err instanceof ApiError ? (err.result as Verification | undefined) : undefined;
+      replace(last, found?.damaged ? verificationView(found) : h('p', { class: 'error', role: 'alert' }, (err as Error).message));
     } finally {
       verify.disabled = false;
     }
