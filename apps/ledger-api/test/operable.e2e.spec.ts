@@ -124,7 +124,7 @@ describe('one validated configuration', () => {
       expect(debug.code).toBe(1);
       expect(debug.stdout).toMatch(/Starting Nest application/);
       // until 2026-11-28 no stack at any level
-      expect(debug.stderr.startsWith(`Error: ${stray} is a directory`)).toBe(true);
+      expect(debug.stderr.startsWith(`RebuildPathTakenError: ${stray} is a directory`)).toBe(true);
       expect(debug.stderr).toMatch(/\n\s+at removeOrphanedRebuilds .*\n\s+at RemoveOrphanedRebuilds\.onApplicationBootstrap /);
       expect(debug.stderr.endsWith(line)).toBe(true);
     }, 120_000);

@@ -10,8 +10,9 @@ import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEval
 import { SqliteEventStore } from '@ledger/event-store';
 import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
-import { ReadModelRowError } from '@ledger/projections';
+import { ReadModelRowError, RebuildPathTakenError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
+import { isKnownFailure } from './support';
 
 /** Runs the CLI in process against a temporary store; returns its exit code and what it printed. */
 async function ledger(env: Record<string, string>, ...argv: string[]) {
@@ -284,6 +285,21 @@ describe('the ledger CLI', () => {
       expect(reader.prepare('SELECT position FROM checkpoint').all()).toEqual(before);
     } finally {
       reader.close();
+    }
+  });
+
+  it("rebuild beside a directory where an orphaned rebuild's file would be: stopped, naming it and what to do, as a failure of the ledger's (until 2026-11-28, seventeenth session, filed as an 'unexpected error')", async () => {
+    const stray = `${path.join(dir, 'data', 'readmodels.sqlite')}.rebuild-0-1795783457501-1`;
+    fs.mkdirSync(stray);
+    const old = (Date.now() - 3_600_000) / 1000;
+    fs.utimesSync(stray, old, old);
+    try {
+      const err = await ledger(env, 'rebuild').then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RebuildPathTakenError);
+      expect(isKnownFailure(err)).toBe(true);
+      expect(fs.statSync(stray).isDirectory()).toBe(true);
+    } finally {
+      fs.rmSync(stray, { recursive: true, force: true });
     }
   });
 

@@ -8,7 +8,7 @@ import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
 import { EVENT_STORE, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
-import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError } from '@ledger/projections';
+import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
 import { ConfigError, LedgerCoreModule, loadConfig, openError } from '@ledger/runtime';
 
 /** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
@@ -36,7 +36,7 @@ export const EXIT = {
 /** Errors of the input: the message is the reason, nothing was done (exit 2). */
 const REFUSALS = [CliError, DomainError, IntakeError];
 /** Errors of the ledger whose message is the reason and what to do (exit 3); any other is a fault of the CLI's own (exit 3, an "unexpected error"). */
-const LEDGER_FAILURES = [StoreUnavailableError, StoreBusyError, StoreFullError, StoreDamagedError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError, ReadModelsBusyError, RebuildOutOfSpaceError, StreamContentionError, CheckpointMovedBackError, LogRewrittenError];
+const LEDGER_FAILURES = [StoreUnavailableError, StoreBusyError, StoreFullError, StoreDamagedError, ConfigError, UnreadableEventError, ReadModelsNotOfStoreError, ReadModelRowError, ReadModelsBusyError, RebuildOutOfSpaceError, RebuildPathTakenError, StreamContentionError, CheckpointMovedBackError, LogRewrittenError];
 
 /** The exit code of a command that threw: the input's fault (2) or the ledger's (3). */
 export function exitCodeOf(err: unknown): number {

@@ -4,6 +4,14 @@ import { SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sql
 import { ReadModelsBusyError, ReadModelsGoneError, type ReadModelDb } from '../read-model-db';
 import { replacedNotOfStore, type Projector, type ReplacedNotOfStore } from './projector';
 
+/** A directory where an orphaned rebuild's file would be: not the ledger's (it never makes one there), so neither removed nor passed by unsaid. */
+export class RebuildPathTakenError extends Error {
+  override readonly name = 'RebuildPathTakenError';
+  constructor(readonly path: string) {
+    super(`${path} is a directory where a rebuild of the read models leaves its file, and none of the ledger's: move it elsewhere (or remove it), then try again`);
+  }
+}
+
 /**
  * A rebuild into a file of its own found no room for it (SQLITE_FULL: a full disk, or a size limit reached): its file is
  * removed and the read models left as they were. Says where, and the room it needs there: as much as the read models.
@@ -137,7 +145,7 @@ export function removeOrphanedRebuilds(readModelsFile: string, now = Date.now())
     for (const f of files) {
       const file = path.join(dir, f);
       // Not a rebuild's: the ledger never makes a directory there, so it is neither removed nor passed by unsaid (until 2026-11-28 fs.rm's "Path is a directory: rm returned EISDIR").
-      if (fs.lstatSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${file} is a directory where a rebuild of the read models leaves its file, and none of the ledger's: move it elsewhere (or remove it), then try again`);
+      if (fs.lstatSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new RebuildPathTakenError(file);
       fs.rmSync(file, { force: true });
     }
     removed.push(...files);
