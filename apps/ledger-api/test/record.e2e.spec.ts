@@ -381,6 +381,7 @@ describe('a log rewritten under the running API', () => {
       const head = (await t.store.headPosition())!;
       // Rows removed under the running API (a restore in place, a hand edit): the read models hold events the store no longer does.
       expect(raw.prepare('DELETE FROM events WHERE position > ?').run(head - 2n).changes).toBe(2);
+      raw.prepare('UPDATE log_head SET last = ?').run(head - 2n); // the store's head put back with its rows, as a restore in place does
       const res = await t.as('intake').post('/service-requests', read(1, '00-DB-12-34-56-78-90-07')).expect(200);
       expect(res.body).toMatchObject({ written: true, projected: false });
       let health = await t.http().get('/health');

@@ -8,7 +8,7 @@ import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs
 import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
-import { makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
+import { loseLastEvent, makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError, RebuildPathTakenError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
@@ -253,6 +253,37 @@ describe('the ledger CLI', () => {
     expect((await json(own, 'verify', '--digest', kept, '--at', '2000')).body.digest).toEqual({ expected: kept, actual: null, position: '2000', matches: false, damaged: expect.stringContaining('past position 706') });
     expect((await ledger(own, 'verify', '--digest', kept, '--at', '2000')).out).toContain('digest at position 2000: NOT CHECKED (the store is damaged at or before it)');
     expect((await json(own, 'verify', '--digest', kept, '--at', '500')).body.digest).toEqual({ expected: kept, actual: expect.stringMatching(/^[0-9a-f]{64}$/), position: '500', matches: false });
+  });
+
+  it("after the store's table lost its last event (a device's decision; the index still holding it), the next decision takes the position after it: verify, rebuild and the device's next request name the damage, and nothing is recorded on the lost event (until 2026-11-28 the next decision took its position: the device's stream read it as the device's, the device's next request was accepted chaining to it, verify reported a revision gap, rebuild exited 0)", async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'lost-tail', 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '10')).code).toBe(0);
+    const lost = loseLastEvent(own.LEDGER_SQLITE_PATH);
+    expect(lost.stream).toMatch(/^device-/);
+    const request = (device: string, n: number) => {
+      const file = path.join(dir, 'lost-tail', `${n}.json`);
+      fs.writeFileSync(file, JSON.stringify([{ requestId: `90-B3-D5-1F-30-01-00-01:${device}:${n}`, srv: '4.1.1' }]));
+      return file;
+    };
+    expect((await json(own, 'submit', request('00-DB-00-00-00-01-00-01', 801))).code).toBe(0); // another device's decision
+    const at = () => {
+      const db = new Database(own.LEDGER_SQLITE_PATH, { readonly: true });
+      try {
+        return db.prepare('SELECT position, stream FROM events INDEXED BY sqlite_autoindex_events_1 WHERE position >= ? ORDER BY position').all(lost.position);
+      } finally {
+        db.close();
+      }
+    };
+    const after = [
+      { position: Number(lost.position), stream: lost.stream },
+      { position: Number(lost.position) + 1, stream: 'device-00-DB-00-00-00-01-00-01' },
+    ];
+    expect(at()).toEqual(after);
+    const damaged = `the store's file is damaged: the log could not be read past position ${lost.position - 1n} (SQLite's scan of the log stepped from position ${lost.position - 1n} to ${lost.position + 1n} with no error, but the store's index on (stream, revision) holds an event at position ${lost.position})`;
+    await expect(ledger(own, 'verify')).rejects.toThrow(damaged);
+    await expect(ledger(own, 'submit', request(lost.stream.slice('device-'.length), 802))).rejects.toThrow(`the store's file is damaged: stream '${lost.stream}' could not be read past revision`);
+    expect(at()).toEqual(after); // nothing written
+    await expect(ledger(own, 'rebuild')).rejects.toThrow(damaged);
   });
 
   it('rebuild on a store with a damaged page says the store is damaged and how far it read, and leaves the read models as they were', async () => {

@@ -273,11 +273,16 @@ describe('tamper evidence at its edges', () => {
     });
   });
 
-  it("the log's last events deleted leave no gap: verify cannot see it, only a digest kept before can", async () => {
+  it("the log's last events deleted leave no gap: verify cannot see it, only a digest kept before can, until the next append, which goes past them", async () => {
     const kept = await withStore((s) => digestAt(s));
     expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);
     expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: true, eventsChecked: 4, breaks: [], missing: [] });
     await expect(withStore((s) => digestAt(s, BigInt(kept.position)))).rejects.toThrow(/have been removed since/);
+    // Until the next append, which goes past them (the store keeps the highest position it wrote): then verify names them missing
+    // (until 2026-11-28 the append took position 5 again, and verify saw nothing).
+    const next = await withStore((s) => new Ledger(s, getRuleSet('baseline')).registerUserRole({ userId: NO_A, role: 'ED', status: 'Suspended', effectiveFrom: '2019-01-01' }, ctx));
+    expect(next.position).toBe('7');
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, breaks: [], missing: [{ from: '5', to: '6' }] });
   });
 
   it('an event that cannot be read is named unreadable, not missing', async () => {

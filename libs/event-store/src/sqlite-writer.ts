@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventIdConflictError, isBusy, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, isBusy, isDamaged, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
 import type { AppendResult, ExpectedRevision } from './event-store.port';
 import { canonicalJson } from './hash-chain';
 
@@ -94,8 +94,37 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
       UNIQUE (stream, revision),
       UNIQUE (stream, event_id)
     );
+    CREATE TABLE IF NOT EXISTS log_head (
+      id   INTEGER PRIMARY KEY CHECK (id = 1),
+      last INTEGER NOT NULL
+    );
   `);
+  if (db.prepare('SELECT 1 FROM log_head').get() === undefined) startLogHead(db);
   return db;
+}
+
+/**
+ * The log's head as its writers keep it (log_head's one row, `last`: the highest position ever
+ * written), for a store that has none: a new file (0), or one an older build wrote, whose head
+ * is the highest position its table or its index on (stream, revision) holds (a scan of the index,
+ * once: a cell the table lost at its end, which the index still holds, is a position written).
+ * What this cannot see: a tail lost from both before this build opened the file. Where the
+ * counting meets damage the table's head alone is taken, or none (the writers take the table's
+ * then, and write the row with their first commit); the reads name the damage.
+ */
+function startLogHead(db: Database.Database): void {
+  const start = (head: string) => db.transaction(() => db.prepare(`INSERT INTO log_head (id, last) SELECT 1, ${head} WHERE NOT EXISTS (SELECT 1 FROM log_head)`).run()).immediate();
+  const table = 'coalesce((SELECT max(position) FROM events), 0)';
+  try {
+    start(`max(${table}, coalesce((SELECT max(position) FROM events INDEXED BY sqlite_autoindex_events_1), 0))`);
+  } catch (err) {
+    if (!isDamaged(err)) throw err;
+    try {
+      start(table);
+    } catch (again) {
+      if (!isDamaged(again)) throw again;
+    }
+  }
 }
 
 /**
@@ -103,15 +132,27 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
  * inserts of each append, inside BEGIN IMMEDIATE, so that the connection that writes is the one
  * source of truth for revisions (and so for the hash chain, whose links the caller computed for
  * the revision it expects). Used on the event loop's own connection, or on the writer thread's.
+ *
+ * Each transaction writes its events at the positions after the highest ever written (the table's
+ * MAX(position), or log_head's `last` where that is higher), and sets `last` to its own last: read
+ * and written inside the transaction, so several connections and processes writing in turn keep
+ * it. A position is never given twice: a table that lost its last cells (a damaged disk) leaves
+ * their positions a gap below the next append's, which every read meets and names as damage (its
+ * index holds them). Until 2026-11-28 SQLite gave each row MAX(position) + 1 (the INTEGER PRIMARY
+ * KEY's rowid), so an append after such a loss took the lost event's position: the index held two
+ * events there, a stream's read gave the new event as the lost one with no error, and an append to
+ * that stream chained to it.
  */
 export class SqliteWriter {
   private readonly stmt: {
     head: HeadStatement;
     findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string | Buffer; metadata: string | Buffer } | undefined>;
-    insert: Database.Statement<[string, number | bigint, string, string, string, string, string]>;
+    insert: Database.Statement<[bigint, string, number | bigint, string, string, string, string, string]>;
+    next: Database.Statement<[], bigint>;
+    setHead: Database.Statement<[bigint]>;
   };
   /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
-  private readonly appendSavepoint: (p: PendingAppend) => AppendResult;
+  private readonly appendSavepoint: (p: PendingAppend, next: bigint) => AppendResult;
   private readonly appendAlone: Database.Transaction<(p: PendingAppend) => AppendResult>;
   private readonly group: Database.Transaction<(batch: PendingAppend[], outcomes: AppendOutcome[]) => void>;
 
@@ -119,19 +160,30 @@ export class SqliteWriter {
     this.stmt = {
       head: prepareHead(db),
       findIds: db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
-      insert: db.prepare('INSERT INTO events (stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO events (position, stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      next: db.prepare<[], bigint>('SELECT max(coalesce((SELECT max(position) FROM events), 0), coalesce((SELECT last FROM log_head WHERE id = 1), 0)) + 1').pluck(),
+      setHead: db.prepare('INSERT INTO log_head (id, last) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last = excluded.last'),
     };
-    this.appendSavepoint = db.transaction((p: PendingAppend) => this.appendOne(p));
-    this.appendAlone = db.transaction((p: PendingAppend) => this.appendOne(p));
+    this.appendSavepoint = db.transaction((p: PendingAppend, next: bigint) => this.appendOne(p, next));
+    this.appendAlone = db.transaction((p: PendingAppend) => {
+      const result = this.appendOne(p, this.stmt.next.get()!);
+      if (result.written) this.stmt.setHead.run(result.position);
+      return result;
+    });
     this.group = db.transaction((batch: PendingAppend[], outcomes: AppendOutcome[]) => {
+      const first = this.stmt.next.get()!;
+      let next = first;
       for (const item of batch) {
         try {
-          outcomes.push({ ok: this.appendSavepoint(item) });
+          const ok = this.appendSavepoint(item, next);
+          outcomes.push({ ok });
+          if (ok.written) next = ok.position + 1n; // a savepoint rolled back wrote nothing: its positions are the next append's
         } catch (err) {
           if (isFull(err)) throw err; // the whole group is refused: nothing of it can be written
           outcomes.push({ err });
         }
       }
+      if (next > first) this.stmt.setHead.run(next - 1n);
     });
   }
 
@@ -152,8 +204,8 @@ export class SqliteWriter {
     return this.appendAlone.immediate(p);
   }
 
-  /** One append's checks and inserts; runs inside a transaction (or a savepoint of one). */
-  private appendOne({ stream, expected, encoded }: PendingAppend): AppendResult {
+  /** One append's checks and inserts, its events at positions `next`, `next` + 1, ...; runs inside a transaction (or a savepoint of one). */
+  private appendOne({ stream, expected, encoded }: PendingAppend, next: bigint): AppendResult {
     // Idempotency: a batch whose ids are all already in the stream, each with the same content, is
     // a retry of a written append; the same ids with other content are another append's events.
     const found = encoded.map((e) => this.stmt.findIds.get(stream, e.id));
@@ -177,12 +229,9 @@ export class SqliteWriter {
     if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
     const created = new Date().toISOString();
     let revision = head === undefined ? 0n : head + 1n;
-    let position = 0n;
-    for (const e of encoded) {
-      position = BigInt(this.stmt.insert.run(stream, revision, e.id, e.type, e.data, e.metadata, created).lastInsertRowid);
-      revision++;
-    }
-    return { nextExpectedRevision: revision - 1n, position, written: true };
+    let position = next;
+    for (const e of encoded) this.stmt.insert.run(position++, stream, revision++, e.id, e.type, e.data, e.metadata, created);
+    return { nextExpectedRevision: revision - 1n, position: position - 1n, written: true };
   }
 
   /** The stream's last revision (undefined: no stream), refused as headRevision says: nothing is written then. */

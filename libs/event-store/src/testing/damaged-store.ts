@@ -36,11 +36,8 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
       } else {
         // A negative `leaf` counts from the last (-1: the leaf holding the log's last events).
         const { pageno, ncell } = db.prepare(`SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path${damage.leaf < 0 ? ' DESC' : ''} LIMIT 1 OFFSET ?`).get(damage.leaf < 0 ? -damage.leaf - 1 : damage.leaf) as { pageno: number; ncell: number };
-        if ('lastCellLost' in damage) {
-          const cells = Buffer.alloc(2);
-          cells.writeUInt16BE(ncell - 1);
-          writes = [[cells, PAGE_SIZE * (pageno - 1) + 3]]; // a table leaf page's header: its count of cells at offset 3
-        } else {
+        if ('lastCellLost' in damage) writes = [lastCellLost(pageno, ncell)];
+        else {
           const pointer = Buffer.alloc(2);
           pointer.writeUInt16BE(damage.pointer);
           writes = [[pointer, PAGE_SIZE * (pageno - 1) + 8]]; // a table leaf page's header is 8 bytes, its cell pointers follow
@@ -57,4 +54,37 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A table leaf page `pageno` of `ncell` cells with its count of cells written one less: [bytes, where in the file]. */
+function lastCellLost(pageno: number, ncell: number): [Buffer, number] {
+  const cells = Buffer.alloc(2);
+  cells.writeUInt16BE(ncell - 1);
+  return [cells, PAGE_SIZE * (pageno - 1) + 3]; // a table leaf page's header: its count of cells at offset 3
+}
+
+/**
+ * Makes the store `file` (closed) lose the log's last event as makeDamagedStore's `lastCellLost`
+ * does (its last leaf's count of cells one less): the table no longer holds it, its index on
+ * (stream, revision) still does, with no error. Gives the lost event's position and stream.
+ */
+export function loseLastEvent(file: string): { position: bigint; stream: string } {
+  const db = new Database(file, { readonly: true });
+  let lost: { position: bigint; stream: string };
+  let write: [Buffer, number];
+  try {
+    db.defaultSafeIntegers(true);
+    lost = db.prepare('SELECT position, stream FROM events ORDER BY position DESC LIMIT 1').get() as { position: bigint; stream: string };
+    const { pageno, ncell } = db.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path DESC LIMIT 1").get() as { pageno: bigint; ncell: bigint };
+    write = lastCellLost(Number(pageno), Number(ncell));
+  } finally {
+    db.close();
+  }
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, write[0], 0, write[0].length, write[1]);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return lost;
 }
