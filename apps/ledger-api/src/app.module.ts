@@ -8,7 +8,7 @@ import { AuditJobs } from '@ledger/audit';
 import { EsdbEventStore, EVENT_STORE, SqliteEventStore, UnreadableEventError, type EventStore, type StoreConfig } from '@ledger/event-store';
 import { flatten, IDENTIFIER_PATTERN, IntakeError, Ledger } from '@ledger/ledger';
 import { AuditJobQueries, Projector, ReadModelDb, ReadModelsGoneError, ReadModelsNotFollowedError, ReadModelsNotOfStoreError, removeOrphanedRebuilds } from '@ledger/projections';
-import { apiKeysOf, jobWorker, LEDGER_CONFIG, LedgerCoreModule, shortKeysWarning, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
+import { apiKeysOf, jobWorker, LEDGER_CONFIG, LedgerCoreModule, type CoreOverrides, type LedgerConfig } from '@ledger/runtime';
 import { ConsoleController } from './console/console.controller';
 import { HealthController } from './health.controller';
 import { API_KEYS, ApiKeyGuard } from './http/api-keys';
@@ -128,10 +128,8 @@ export class AppModule {
   static forRoot(config: LedgerConfig, options: AppOptions = {}): DynamicModule {
     const projectorLog = new NestLogger('projector');
     const logger = createLogger({ level: config.logLevel, stream: options.logStream });
-    // Each key's id made once, here; a configured key too short to withstand a guess from its id said so (the development keys are warned of by serve).
+    // Each key's id made once, here (a key too short to withstand a guess from its id is warned of by serve, once it listens).
     const apiKeys = apiKeysOf(config.apiKeys);
-    const short = config.apiKeys === undefined ? undefined : shortKeysWarning(apiKeys);
-    if (short) logger.warn(short);
     return {
       module: AppModule,
       imports: [

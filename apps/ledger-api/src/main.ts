@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
+import { apiKeysOf, ConfigError, loadConfig, openError, shortKeysWarning, type LedgerConfig } from '@ledger/runtime';
 import { createApp } from './bootstrap';
 import { DEV_API_KEYS } from './http/api-keys';
 
@@ -26,6 +26,10 @@ export async function serve(env: Record<string, string | undefined>): Promise<vo
   const log = new Logger('ledger-api');
   log.log(`ledger-api listening on http://${config.host}:${config.port} (store: ${config.store.kind}, rule set: ${config.ruleSet.id}@${config.ruleSet.version}, read models: ${config.readModelPath})`);
   if (!config.apiKeys) log.warn(`using the development API keys (${DEV_API_KEYS}): set LEDGER_API_KEYS for real ones`);
+  // Here, after the listen, as the development keys' warning: a start that fails writes its one line alone (until the seventeenth
+  // session's final read this one was written as the module was made, before a failed start's line).
+  const short = config.apiKeys === undefined ? undefined : shortKeysWarning(apiKeysOf(config.apiKeys));
+  if (short) log.warn(short);
 }
 
 /**

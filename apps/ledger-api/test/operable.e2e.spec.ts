@@ -97,7 +97,8 @@ describe('one validated configuration', () => {
       await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
       try {
         const port = String((taken.address() as net.AddressInfo).port);
-        const env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), PORT: port };
+        // Keys short enough to be warned of: the warning is written once the API listens, so not here (until the seventeenth session's final read, before the line).
+        const env = { LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), PORT: port, LEDGER_API_KEYS: 'short-key-1:intake,short-key-2:admin' };
         const line = new RegExp(`^ledger-api failed to start: PORT could not be listened on \\(listen EADDRINUSE[^\n]*\\) on HOST '127\\.0\\.0\\.1', got '${port}'\n$`);
         // as before 2026-11-28; from that day's first change until its mend, Nest's ~50 held lines came first, on stdout
         const info = await runServerToExit({ ...env, LEDGER_LOG_LEVEL: 'info' });

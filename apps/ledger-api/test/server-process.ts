@@ -19,13 +19,18 @@ export async function freePort(): Promise<number> {
 
 /** Starts the API from the sources on `dir`'s ledger.sqlite (with `env` besides); resolves once it listens. */
 export async function startServer(dir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  return (await startServerSaying(dir, port, env, 'listening on')).child;
+}
+
+/** Starts the API as startServer does; resolves once what it has written (stdout and stderr) includes `text`, with what it had written by then. */
+export async function startServerSaying(dir: string, port: number, env: Record<string, string>, text: string): Promise<{ child: ChildProcess; output: string }> {
   const child = spawnServer({ PORT: String(port), LEDGER_SQLITE_PATH: path.join(dir, 'ledger.sqlite'), ...env });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the server did not write '${text}' within 60 s:\n${output}`)), 60_000);
     const onData = (d: Buffer) => {
       output += d.toString();
-      if (output.includes('listening on')) {
+      if (output.includes(text)) {
         clearTimeout(timer);
         resolve();
       }
@@ -38,7 +43,7 @@ export async function startServer(dir: string, port: number, env: Record<string,
     });
   });
   child.removeAllListeners('exit');
-  return child;
+  return { child, output };
 }
 
 export function killHard(child: ChildProcess): Promise<void> {
