@@ -273,16 +273,24 @@ describe('tamper evidence at its edges', () => {
     });
   });
 
-  it("the log's last events deleted leave no gap: verify cannot see it, only a digest kept before can, until the next append, which goes past them", async () => {
+  it("the log's last events deleted: verify names them missing, from the highest position the store's writers wrote (log_head), and the next append goes past them", async () => {
     const kept = await withStore((s) => digestAt(s));
     expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);
-    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: true, eventsChecked: 4, breaks: [], missing: [] });
+    // Until 2026-11-28 (seventeenth session) no gap showed them: verify said every link holds, and only a digest kept from before saw it.
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, eventsChecked: 4, breaks: [], missing: [{ from: '5', to: '6' }] });
     await expect(withStore((s) => digestAt(s, BigInt(kept.position)))).rejects.toThrow(/have been removed since/);
-    // Until the next append, which goes past them (the store keeps the highest position it wrote): then verify names them missing
-    // (until 2026-11-28 the append took position 5 again, and verify saw nothing).
+    // The next append goes past them (until 2026-11-28 it took position 5 again, and verify saw nothing).
     const next = await withStore((s) => new Ledger(s, getRuleSet('baseline')).registerUserRole({ userId: NO_A, role: 'ED', status: 'Suspended', effectiveFrom: '2019-01-01' }, ctx));
     expect(next.position).toBe('7');
     expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, breaks: [], missing: [{ from: '5', to: '6' }] });
+  });
+
+  it("the log's last events deleted and the writers' head (log_head) set back with them, as whoever can edit the file can: verify cannot see it, only a digest kept from before", async () => {
+    const kept = await withStore((s) => digestAt(s));
+    expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);
+    expect(sql(`UPDATE log_head SET last = 4`)).toBe(1);
+    expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: true, eventsChecked: 4, missing: [] });
+    await expect(withStore((s) => digestAt(s, BigInt(kept.position)))).rejects.toThrow(/have been removed since/);
   });
 
   it('an event that cannot be read is named unreadable, not missing', async () => {
@@ -678,8 +686,10 @@ describe('a store whose file has a damaged page', () => {
       db.close();
       const deleted = new SqliteEventStore(file);
       try {
-        // Its events carry no hashes (the damaged store's are not the ledger's): the one break of that kind, and no damage, nothing missing at the end.
-        await expect(verifyStore(deleted)).resolves.toMatchObject({ eventsChecked: 2998, breakCount: 1, missingCount: 0 });
+        // Its events carry no hashes (the damaged store's are not the ledger's): the one break of that kind, and no damage; 2999 and
+        // 3000 (gone from the index too, with the REINDEX) named missing at the end, from the highest position the writers wrote
+        // (log_head; until the seventeenth session's last change nothing was missing at the end: a deleted tail showed no gap).
+        await expect(verifyStore(deleted)).resolves.toMatchObject({ eventsChecked: 2998, breakCount: 1, missing: [{ from: '2999', to: '3000' }], missingCount: 1 });
         await expect(digestAt(deleted)).resolves.toMatchObject({ position: '2998', events: 2998 });
         await expect(digestAt(deleted, 3000n)).rejects.toBeInstanceOf(DigestPastHeadError); // removed, as it was
       } finally {

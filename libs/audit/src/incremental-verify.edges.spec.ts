@@ -142,6 +142,10 @@ describe('the incremental verification of a stored text that gives a key twice',
       expect(full.missingCount).toBeGreaterThan(40);
       expect(texts).toBeGreaterThan(20);
       expect(full.breakCount).toBeGreaterThan(40);
+      // The log's last event deleted too: the full verify names it from the writers' log_head (since the seventeenth session); the
+      // incremental one reads the read models alone, which end where the log does (a projector catching up stops at its head).
+      const tail = store.positionsMissingAtEnd();
+      expect(tail).toBeDefined();
       for (const way of ['catching up', 'rebuilding']) {
         const writer = openReadModels(path.join(dir, `${way}-estate.sqlite`));
         try {
@@ -153,7 +157,7 @@ describe('the incremental verification of a stored text that gives a key twice',
             breaks: full.breaks,
             breakCount: full.breakCount,
             missing: full.missing,
-            missingCount: full.missingCount,
+            missingCount: full.missingCount - 1,
           });
         } finally {
           writer.db.close();

@@ -168,6 +168,13 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     // A cell the table lost with no row after it (the log's last event) no read shows: the table is counted against its index (every verify walks the whole log; until the sixteenth session's last read this ran only without toPosition, which every verify job passes: in tests alone).
     const disagreement = store.indexDisagreement?.();
     if (disagreement !== undefined) throw disagreement;
+    // The log's own last events removed leave no gap a read meets: its writers' highest position (SQLite's log_head) shows them
+    // (since the seventeenth session; until then only a digest kept from before could).
+    const tail = store.positionsMissingAtEnd?.();
+    if (tail) {
+      positions.missing.add({ from: tail.from.toString(), to: tail.to.toString() });
+      await caughtUp();
+    }
   };
   let damaged: VerifyDamage | undefined;
   try {

@@ -196,6 +196,13 @@ export interface EventStore {
    * position the index holds and the table lacks); undefined where they agree. One scan of each. SQLite only (verify asks at its end).
    */
   indexDisagreement?(): StoreDamagedError | undefined;
+  /**
+   * The positions past the table's last event up to the highest its writers ever wrote (log_head),
+   * in one read snapshot: the log's own last events removed (a DELETE of its tail: no later row shows
+   * the gap to a read), or undefined where the table ends where its writers last wrote. SQLite only
+   * (verify asks at its end, after indexDisagreement, which names a tail lost to damage instead).
+   */
+  positionsMissingAtEnd?(): { from: bigint; to: bigint } | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

@@ -853,6 +853,16 @@ export class SqliteEventStore implements EventStore {
     return new StoreDamagedError(after === null || after === undefined ? undefined : BigInt(after), `${reason}, ${at}: ${cause}`, { fromSqlite: false });
   }
 
+  positionsMissingAtEnd(): { from: bigint; to: bigint } | undefined {
+    this.ensureOpen();
+    this.reading();
+    const ends = this.direct("the log's head could not be read", () =>
+      this.db.prepare<[], { table: bigint; kept: bigint | null }>('SELECT coalesce((SELECT max(position) FROM events), 0) AS "table", (SELECT last FROM log_head WHERE id = 1) AS kept').safeIntegers().get(),
+    );
+    if (!ends || ends.kept === null || ends.kept <= ends.table) return undefined;
+    return { from: ends.table + 1n, to: ends.kept };
+  }
+
   eventIdAt(position: bigint): string | undefined {
     this.ensureOpen();
     this.reading();

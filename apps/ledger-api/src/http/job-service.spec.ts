@@ -180,6 +180,20 @@ describe('a digest asked for past the head', () => {
       } finally {
         await sound.dispose();
       }
+      // A store whose writers' head is its table's last (no tail lost or deleted): refused without counting the table and its index,
+      // a scan of each on the API's event loop (until the seventeenth session's final read, at every such request after an append).
+      const db2 = new Database(file);
+      db2.exec('UPDATE log_head SET last = (SELECT max(position) FROM events)');
+      db2.close();
+      const whole = new SqliteEventStore(file);
+      const counts = jest.spyOn(whole, 'indexDisagreement');
+      try {
+        await expect(refuseDigestPastHead(whole, { at: '3000' })).rejects.toBeInstanceOf(DomainError);
+        expect(counts).not.toHaveBeenCalled();
+      } finally {
+        counts.mockRestore();
+        await whole.dispose();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

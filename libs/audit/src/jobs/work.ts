@@ -80,8 +80,8 @@ export function whatIfPage(page: JobPage = {}): WhatIfPage {
 
 /**
  * The store position a job's result covers: a verification that met damage, the last position its
- * walk checked (`damaged.checkedThrough`; null: none), not the head it started from (until
- * 2026-11-28, seventeenth session, that head was recorded for it).
+ * walk checked (`damaged.checkedThrough`; null: none), not the head it started from (before
+ * 2026-11-28, seventeenth session, such a verify failed with no result, and null was recorded).
  */
 export function positionOf(result: unknown): string | null {
   const r = result as { position?: unknown; damaged?: { checkedThrough?: unknown } } | undefined;
