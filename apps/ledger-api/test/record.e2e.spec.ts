@@ -392,4 +392,26 @@ describe('a log rewritten under the running API', () => {
       await t.close();
     }
   });
+
+  it("the log's last events deleted (a plain DELETE, the writers' head left as it was): the next write goes past the deleted positions, is answered written, not projected, and the projector halts, /health 503 naming the checkpoint", async () => {
+    const t = await startTestApp();
+    const raw = new Database(t.storeFile);
+    raw.defaultSafeIntegers(true);
+    try {
+      for (const [userId, role] of [[SUPPLIER, 'IS'], [NO_A, 'ED'], [SUPPLIER, 'ED'], [NO_A, 'GT']]) await t.as('intake').post('/users', { userId, role, effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+      const head = (await t.store.headPosition())!;
+      expect(raw.prepare('DELETE FROM events WHERE position > ?').run(head - 2n).changes).toBe(2);
+      expect(raw.prepare('SELECT last FROM log_head').pluck().get()).toBe(head);
+      const res = await t.as('intake').post('/service-requests', read(1, '00-DB-12-34-56-78-90-07')).expect(200);
+      expect(res.body).toMatchObject({ written: true, projected: false });
+      expect(BigInt(res.body.position)).toBe(head + 1n); // not head - 1, a position the read models applied another event at
+      let health = await t.http().get('/health');
+      for (let i = 0; i < 100 && health.status === 200; i++) health = await t.http().get('/health');
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: 'projector-halted', readModels: { halted: { position: head.toString(), reason: expect.stringMatching(/rebuild the read models/) } } });
+    } finally {
+      raw.close();
+      await t.close();
+    }
+  });
 });

@@ -21,7 +21,7 @@ import {
   type Subscription,
 } from './event-store.port';
 import { pollingSubscription } from './polling-subscription';
-import { fromWire, headRevision, integerOf, notIntegerRevision, openStoreDatabase, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
+import { fromWire, hasLogHead, headRevision, integerOf, notIntegerRevision, openStoreDatabase, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
 export { PAGE_SIZE } from './sqlite-writer';
@@ -856,8 +856,9 @@ export class SqliteEventStore implements EventStore {
   positionsMissingAtEnd(): { from: bigint; to: bigint } | undefined {
     this.ensureOpen();
     this.reading();
+    // No log_head table: no writer of this build has written to the file yet (it is made by the first write, not by an open).
     const ends = this.direct("the log's head could not be read", () =>
-      this.db.prepare<[], { table: bigint; kept: bigint | null }>('SELECT coalesce((SELECT max(position) FROM events), 0) AS "table", (SELECT last FROM log_head WHERE id = 1) AS kept').safeIntegers().get(),
+      hasLogHead(this.db) ? this.db.prepare<[], { table: bigint; kept: bigint | null }>('SELECT coalesce((SELECT max(position) FROM events), 0) AS "table", (SELECT last FROM log_head WHERE id = 1) AS kept').safeIntegers().get() : undefined,
     );
     if (!ends || ends.kept === null || ends.kept <= ends.table) return undefined;
     return { from: ends.table + 1n, to: ends.kept };

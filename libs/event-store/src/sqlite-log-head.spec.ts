@@ -26,6 +26,18 @@ function held(file: string, position: bigint) {
   }
 }
 
+/** A sound store of two events in stream 'd', as a build before log_head left it. */
+async function olderStore(name: string) {
+  const file = path.join(dir, name);
+  const made = new SqliteEventStore(file, { writer: 'inline' });
+  await made.appendToStream('d', [event(1), event(2)]);
+  await made.dispose();
+  const old = new Database(file);
+  old.exec('DROP TABLE log_head');
+  old.close();
+  return file;
+}
+
 /** What a read gave: the positions (or a stream's revisions) it read, and the error it ended with. */
 async function read(events: AsyncIterable<{ position: bigint; revision: bigint }>, by: 'position' | 'revision' = 'position') {
   const given: bigint[] = [];
@@ -68,7 +80,7 @@ describe("the SQLite store's head: no append takes a position written before", (
     }
   });
 
-  it('a store an older build wrote (no log_head) gets one at its first open, from the highest position its table or its index holds: a last event the table lost before then is not reused either', async () => {
+  it('a store an older build wrote (no log_head) gets one at its first append (not at an open: from 2026-11-28 until the next change every open made it), from the highest position its table or its index holds: a last event the table lost before then is not reused either', async () => {
     const file = path.join(dir, 'older.sqlite');
     const whole = new SqliteEventStore(file, { writer: 'inline' });
     for (let b = 0; b < 3; b++) await whole.appendToStream('d', Array.from({ length: 100 }, (_, i) => ({ id: id(b * 100 + i + 1), type: 'T', data: { text: 'x'.repeat(1000) } })));
@@ -79,26 +91,34 @@ describe("the SQLite store's head: no append takes a position written before", (
     expect(loseLastEvent(file)).toEqual({ position: 300n, stream: 'd' });
     const store = new SqliteEventStore(file, { writer: 'inline' });
     try {
-      expect(held(file, 300n)).toEqual({ last: [300n], table: [], index: ['d'] });
+      expect(() => held(file, 300n)).toThrow('no such table: log_head');
       expect((await store.appendToStream('job', [event(9001)])).position).toBe(301n);
+      expect(held(file, 300n)).toEqual({ last: [301n], table: [], index: ['d'] });
     } finally {
       await store.dispose();
     }
     // A sound one: its table's head.
-    const sound = path.join(dir, 'older-sound.sqlite');
-    const made = new SqliteEventStore(sound, { writer: 'inline' });
-    await made.appendToStream('d', [event(1), event(2)]);
-    await made.dispose();
-    const old = new Database(sound);
-    old.exec('DROP TABLE log_head');
-    old.close();
+    const sound = await olderStore('older-sound.sqlite');
     const reopened = new SqliteEventStore(sound);
     try {
-      expect(held(sound, 2n)).toEqual({ last: [2n], table: ['d'], index: ['d'] });
+      expect(() => held(sound, 2n)).toThrow('no such table: log_head');
       expect((await reopened.appendToStream('d', [event(3)])).position).toBe(3n);
       expect(held(sound, 3n).last).toEqual([3n]);
     } finally {
       await reopened.dispose();
+    }
+  });
+
+  it.each<[SqliteWriterMode]>([['inline'], ['thread']])("%s writer, one transaction per append: on an older store (no log_head) a first append refused (its transaction, which made log_head, rolled back) leaves the next append to make it", async (writer) => {
+    const file = await olderStore(`older-refused-${writer}.sqlite`);
+    const store = new SqliteEventStore(file, { writer, groupCommit: false });
+    try {
+      await expect(store.appendToStream('d', [event(3)], { expectedRevision: 5n })).rejects.toThrow(expect.objectContaining({ name: 'WrongExpectedRevisionError' }));
+      expect(() => held(file, 2n)).toThrow('no such table: log_head');
+      expect((await store.appendToStream('d', [event(3)])).position).toBe(3n);
+      expect(held(file, 3n).last).toEqual([3n]);
+    } finally {
+      await store.dispose();
     }
   });
 

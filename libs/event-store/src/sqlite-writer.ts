@@ -68,7 +68,10 @@ export interface OpenOptions {
  * Opens the store's file with the settings every connection to it uses: safe integers, the busy
  * timeout, WAL, synchronous=FULL (a commit returns once it is fsynced), and for a new file 8 KiB
  * pages and the events table. The connection that appends and the one that reads (on another
- * thread) both open it this way.
+ * thread) both open it this way. An existing file is only read here: the writers' log_head is made
+ * by the first write transaction (SqliteWriter), so that opening a store to read it (verify, a
+ * digest, an evidence copy, a damaged file) changes nothing in it (from 2026-11-28 until this
+ * change every open of a store an older build wrote created the table and wrote its row).
  */
 export function openStoreDatabase(file: string, options: OpenOptions = {}): Database.Database {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -94,26 +97,28 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
       UNIQUE (stream, revision),
       UNIQUE (stream, event_id)
     );
-    CREATE TABLE IF NOT EXISTS log_head (
-      id   INTEGER PRIMARY KEY CHECK (id = 1),
-      last INTEGER NOT NULL
-    );
   `);
-  if (db.prepare('SELECT 1 FROM log_head').get() === undefined) startLogHead(db);
   return db;
 }
 
+/** Whether the file has the writers' log_head table (none: a store no writer of this build has written to yet). */
+export function hasLogHead(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_head'").get() !== undefined;
+}
+
 /**
- * The log's head as its writers keep it (log_head's one row, `last`: the highest position ever
- * written), for a store that has none: a new file (0), or one an older build wrote, whose head
+ * Makes the log's head as its writers keep it (log_head's one row, `last`: the highest position
+ * ever written), where the file has none: a new file (0), or one an older build wrote, whose head
  * is the highest position its table or its index on (stream, revision) holds (a scan of the index,
  * once: a cell the table lost at its end, which the index still holds, is a position written).
- * What this cannot see: a tail lost from both before this build opened the file. Where the
- * counting meets damage the table's head alone is taken, or none (the writers take the table's
- * then, and write the row with their first commit); the reads name the damage.
+ * Runs inside a write transaction (the writer's first on this file), so only a write writes it.
+ * What this cannot see: a tail lost from both before this build wrote to the file. Where the
+ * counting meets damage the table's head alone is taken, or none (the writer's `next` takes the
+ * table's then, and its commit writes the row); the reads name the damage.
  */
 function startLogHead(db: Database.Database): void {
-  const start = (head: string) => db.transaction(() => db.prepare(`INSERT INTO log_head (id, last) SELECT 1, ${head} WHERE NOT EXISTS (SELECT 1 FROM log_head)`).run()).immediate();
+  db.exec('CREATE TABLE IF NOT EXISTS log_head (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL)');
+  const start = (head: string) => db.transaction(() => db.prepare(`INSERT INTO log_head (id, last) SELECT 1, ${head} WHERE NOT EXISTS (SELECT 1 FROM log_head)`).run())(); // a savepoint: damage met rolls back only it
   const table = 'coalesce((SELECT max(position) FROM events), 0)';
   try {
     start(`max(${table}, coalesce((SELECT max(position) FROM events INDEXED BY sqlite_autoindex_events_1), 0))`);
@@ -148,9 +153,10 @@ export class SqliteWriter {
     head: HeadStatement;
     findIds: Database.Statement<[string, string], { revision: number | bigint; position: number | bigint; type: string; data: string | Buffer; metadata: string | Buffer } | undefined>;
     insert: Database.Statement<[bigint, string, number | bigint, string, string, string, string, string]>;
-    next: Database.Statement<[], bigint>;
-    setHead: Database.Statement<[bigint]>;
   };
+  /** log_head's statements, prepared once the writer's first transaction has made sure of the table. */
+  private headStmt?: { next: Database.Statement<[], bigint>; set: Database.Statement<[bigint]> };
+  private headCommitted = false;
   /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
   private readonly appendSavepoint: (p: PendingAppend, next: bigint) => AppendResult;
   private readonly appendAlone: Database.Transaction<(p: PendingAppend) => AppendResult>;
@@ -161,17 +167,15 @@ export class SqliteWriter {
       head: prepareHead(db),
       findIds: db.prepare('SELECT revision, position, type, data, metadata FROM events WHERE stream = ? AND event_id = ?'),
       insert: db.prepare('INSERT INTO events (position, stream, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      next: db.prepare<[], bigint>('SELECT max(coalesce((SELECT max(position) FROM events), 0), coalesce((SELECT last FROM log_head WHERE id = 1), 0)) + 1').pluck(),
-      setHead: db.prepare('INSERT INTO log_head (id, last) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last = excluded.last'),
     };
     this.appendSavepoint = db.transaction((p: PendingAppend, next: bigint) => this.appendOne(p, next));
     this.appendAlone = db.transaction((p: PendingAppend) => {
-      const result = this.appendOne(p, this.stmt.next.get()!);
-      if (result.written) this.stmt.setHead.run(result.position);
+      const result = this.appendOne(p, this.next());
+      if (result.written) this.headStmt!.set.run(result.position);
       return result;
     });
     this.group = db.transaction((batch: PendingAppend[], outcomes: AppendOutcome[]) => {
-      const first = this.stmt.next.get()!;
+      const first = this.next();
       let next = first;
       for (const item of batch) {
         try {
@@ -183,7 +187,7 @@ export class SqliteWriter {
           outcomes.push({ err });
         }
       }
-      if (next > first) this.stmt.setHead.run(next - 1n);
+      if (next > first) this.headStmt!.set.run(next - 1n);
     });
   }
 
@@ -195,13 +199,41 @@ export class SqliteWriter {
    */
   writeGroup(batch: PendingAppend[]): AppendOutcome[] {
     const outcomes: AppendOutcome[] = [];
-    this.group.immediate(batch, outcomes);
+    this.committing(() => this.group.immediate(batch, outcomes));
     return outcomes;
+  }
+
+  /**
+   * The position after the highest ever written, read inside the write transaction. The writer's
+   * first transaction makes log_head where the file has none (another connection may have made it
+   * since this one opened; one writing without it, an older build, leaves the table's MAX higher).
+   */
+  private next(): bigint {
+    if (!this.headStmt) {
+      if (!hasLogHead(this.db) || this.db.prepare('SELECT 1 FROM log_head').get() === undefined) startLogHead(this.db);
+      this.headStmt = {
+        next: this.db.prepare<[], bigint>('SELECT max(coalesce((SELECT max(position) FROM events), 0), coalesce((SELECT last FROM log_head WHERE id = 1), 0)) + 1').pluck(),
+        set: this.db.prepare('INSERT INTO log_head (id, last) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last = excluded.last'),
+      };
+    }
+    return this.headStmt.next.get()!;
   }
 
   /** One append in a transaction of its own (no group commit). */
   writeOne(p: PendingAppend): AppendResult {
-    return this.appendAlone.immediate(p);
+    return this.committing(() => this.appendAlone.immediate(p));
+  }
+
+  /** Runs one write transaction; until one has committed, one rolled back takes the log_head it may have made with it (made again by the next). */
+  private committing<T>(transaction: () => T): T {
+    try {
+      const done = transaction();
+      this.headCommitted = true;
+      return done;
+    } catch (err) {
+      if (!this.headCommitted) this.headStmt = undefined;
+      throw err;
+    }
   }
 
   /** One append's checks and inserts, its events at positions `next`, `next` + 1, ...; runs inside a transaction (or a savepoint of one). */
