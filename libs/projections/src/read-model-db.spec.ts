@@ -433,6 +433,20 @@ describe("following another process's swap of the read-model file (followReplace
     }
   });
 
+  (cannotMakeUnwritable ? it.skip : it)("read models this process cannot write, at their open: refused, naming the file, and left as they were (until the seventeenth session SQLite opened them read-only unsaid, and every batch failed)", () => {
+    const file = path.join(dir, 'ro.sqlite');
+    openReadModels(file).db.close();
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    const before = fs.readFileSync(file);
+    const undo = unwritable(file);
+    try {
+      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: expect.stringMatching(/^this process cannot write them \((EACCES|EPERM)/) }));
+    } finally {
+      undo();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
   (cannotMakeUnwritable ? it.skip : it)("read models swapped in that this process cannot write (read-only: mode, attributes): not followed, saying why (until the seventeenth session's review they were, SQLite opening them read-only unsaid, and every batch failed), and left as they were", () => {
     const file = path.join(dir, 'rm.sqlite');
     const rm = liveAndRebuilt(file);

@@ -77,6 +77,16 @@ export class ReadModelDb {
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     try {
+      // Read models this process cannot write (their mode or attributes, a read-only mount): SQLite opens them read-only without a
+      // word, and every batch then failed, "attempt to write a readonly database" (until the seventeenth session; a followed swap's
+      // file is refused likewise, in followReplaced).
+      if (fs.existsSync(file)) {
+        try {
+          fs.accessSync(file, fs.constants.W_OK);
+        } catch (err) {
+          throw new Error(`this process cannot write them (${(err as Error).message})`);
+        }
+      }
       this.open();
     } catch (err) {
       throw Object.assign(err as Error, { file }); // which file SQLite could not open ("unable to open database file" names none)
