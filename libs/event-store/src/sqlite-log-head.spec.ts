@@ -122,6 +122,26 @@ describe("the SQLite store's head: no append takes a position written before", (
     }
   });
 
+  it.each<[SqliteWriterMode, boolean]>([
+    ['inline', false],
+    ['thread', true],
+  ])("%s writer (group commit %s): log_head gone under a running writer (an older file restored in place): one append fails, the next makes it again (until the seventeenth session's final read, 'no such table: log_head' at every append until a restart)", async (writer, groupCommit) => {
+    const file = path.join(dir, `dropped-${writer}.sqlite`);
+    const store = new SqliteEventStore(file, { writer, groupCommit });
+    try {
+      await store.appendToStream('d', [event(1), event(2)]);
+      const other = new Database(file);
+      other.exec('DROP TABLE log_head');
+      other.close();
+      await expect(store.appendToStream('d', [event(3)])).rejects.toThrow('no such table: log_head');
+      expect((await store.appendToStream('d', [event(3)])).position).toBe(3n);
+      expect((await store.appendToStream('d', [event(4)])).position).toBe(4n);
+      expect(held(file, 4n).last).toEqual([4n]);
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it('an append refused within a group (its savepoint rolled back) leaves no gap: the next append of the group takes its positions', async () => {
     const store = new SqliteEventStore(path.join(dir, 'refused.sqlite'), { writer: 'inline' });
     try {

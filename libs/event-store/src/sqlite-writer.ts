@@ -156,7 +156,6 @@ export class SqliteWriter {
   };
   /** log_head's statements, prepared once the writer's first transaction has made sure of the table. */
   private headStmt?: { next: Database.Statement<[], bigint>; set: Database.Statement<[bigint]> };
-  private headCommitted = false;
   /** appendOne inside a savepoint (better-sqlite3 nests a transaction function as a savepoint). */
   private readonly appendSavepoint: (p: PendingAppend, next: bigint) => AppendResult;
   private readonly appendAlone: Database.Transaction<(p: PendingAppend) => AppendResult>;
@@ -224,14 +223,18 @@ export class SqliteWriter {
     return this.committing(() => this.appendAlone.immediate(p));
   }
 
-  /** Runs one write transaction; until one has committed, one rolled back takes the log_head it may have made with it (made again by the next). */
+  /**
+   * Runs one write transaction. One that failed forgets the log_head statements, so the next looks
+   * for the table again: a first transaction rolled back takes the log_head it made with it, and a
+   * log_head gone under a running writer (an older file restored in place) is made again, not "no
+   * such table" at every append until a restart (the seventeenth session's final read). Two small
+   * queries again, after a failure only.
+   */
   private committing<T>(transaction: () => T): T {
     try {
-      const done = transaction();
-      this.headCommitted = true;
-      return done;
+      return transaction();
     } catch (err) {
-      if (!this.headCommitted) this.headStmt = undefined;
+      this.headStmt = undefined;
       throw err;
     }
   }
