@@ -125,7 +125,7 @@ describe("the SQLite store's head: no append takes a position written before", (
   it.each<[SqliteWriterMode, boolean]>([
     ['inline', false],
     ['thread', true],
-  ])("%s writer (group commit %s): log_head gone under a running writer (an older file restored in place): one append fails, the next makes it again (until the seventeenth session's final read, 'no such table: log_head' at every append until a restart)", async (writer, groupCommit) => {
+  ])("%s writer (group commit %s): log_head gone under a running writer (an older file restored in place): the next append (or the one after) makes it again (until the seventeenth session's final read, 'no such table: log_head' at every append until a restart)", async (writer, groupCommit) => {
     const file = path.join(dir, `dropped-${writer}.sqlite`);
     const store = new SqliteEventStore(file, { writer, groupCommit });
     try {
@@ -133,8 +133,11 @@ describe("the SQLite store's head: no append takes a position written before", (
       const other = new Database(file);
       other.exec('DROP TABLE log_head');
       other.close();
-      await expect(store.appendToStream('d', [event(3)])).rejects.toThrow('no such table: log_head');
-      expect((await store.appendToStream('d', [event(3)])).position).toBe(3n);
+      // The first append after it fails on the statements prepared before (or, where SQLite's prepared statement saw the schema
+      // change first, is written, making the table again: seen in a busy run); either way the next ones are written.
+      const first = await store.appendToStream('d', [event(3)]).then(() => undefined, (err: Error) => err.message);
+      expect([undefined, 'no such table: log_head']).toContain(first);
+      expect((await store.appendToStream('d', [event(3)])).position).toBe(3n); // written now, or a retry of the one written
       expect((await store.appendToStream('d', [event(4)])).position).toBe(4n);
       expect(held(file, 4n).last).toEqual([4n]);
     } finally {
