@@ -393,7 +393,7 @@ describe('a log rewritten under the running API', () => {
     }
   });
 
-  it("the log's last events deleted (a plain DELETE, the writers' head left as it was): the next write goes past the deleted positions, is answered written, not projected, and the projector halts, /health 503 naming the checkpoint", async () => {
+  it("the log's last events deleted (a plain DELETE, the writers' head left as it was): the incremental verification names them missing; the next write goes past the deleted positions, is answered written, not projected, and the projector halts, /health 503 naming the checkpoint", async () => {
     const t = await startTestApp();
     const raw = new Database(t.storeFile);
     raw.defaultSafeIntegers(true);
@@ -402,6 +402,10 @@ describe('a log rewritten under the running API', () => {
       const head = (await t.store.headPosition())!;
       expect(raw.prepare('DELETE FROM events WHERE position > ?').run(head - 2n).changes).toBe(2);
       expect(raw.prepare('SELECT last FROM log_head').pluck().get()).toBe(head);
+      // Before any write: the incremental verification names them missing, as the full one does (until the seventeenth session's final
+      // read it said ok: the read models had checked them before they went).
+      const incremental = await t.as('auditor').get('/audit/verify/incremental').expect(200);
+      expect(incremental.body).toMatchObject({ ok: false, missing: [{ from: (head - 1n).toString(), to: head.toString() }], missingCount: 1 });
       const res = await t.as('intake').post('/service-requests', read(1, '00-DB-12-34-56-78-90-07')).expect(200);
       expect(res.body).toMatchObject({ written: true, projected: false });
       expect(BigInt(res.body.position)).toBe(head + 1n); // not head - 1, a position the read models applied another event at

@@ -41,7 +41,7 @@ async function readIt(file: string) {
   for (const writer of ['thread', 'inline'] as const) {
     const store = new SqliteEventStore(file, { writer });
     try {
-      expect(store.positionsMissingAtEnd()).toBeUndefined();
+      expect(store.positionsMissingAtEnd()).toBeNull(); // not known: no writer of this build has appended
       expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 5, missing: [] });
       expect((await digestAt(store)).position).toBe('5');
     } finally {

@@ -199,10 +199,11 @@ export interface EventStore {
   /**
    * The positions past the table's last event up to the highest its writers ever wrote (log_head),
    * in one read snapshot: the log's own last events removed (a DELETE of its tail: no later row shows
-   * the gap to a read), or undefined where the table ends where its writers last wrote. SQLite only
-   * (verify asks at its end, after indexDisagreement, which names a tail lost to damage instead).
+   * the gap to a read), or undefined where the table ends where its writers last wrote, or null
+   * where that is not known (a file no writer of this build has appended to). SQLite only (verify
+   * asks at its end, after indexDisagreement, which names a tail lost to damage instead).
    */
-  positionsMissingAtEnd?(): { from: bigint; to: bigint } | undefined;
+  positionsMissingAtEnd?(): { from: bigint; to: bigint } | null | undefined;
   subscribeToAll(options?: SubscribeOptions): Subscription;
   /** The revision of the last event of a stream, or undefined for a stream with no events. */
   streamRevision(stream: string): Promise<bigint | undefined>;

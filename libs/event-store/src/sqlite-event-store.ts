@@ -853,15 +853,16 @@ export class SqliteEventStore implements EventStore {
     return new StoreDamagedError(after === null || after === undefined ? undefined : BigInt(after), `${reason}, ${at}: ${cause}`, { fromSqlite: false });
   }
 
-  positionsMissingAtEnd(): { from: bigint; to: bigint } | undefined {
+  positionsMissingAtEnd(): { from: bigint; to: bigint } | null | undefined {
     this.ensureOpen();
     this.reading();
-    // No log_head table: no writer of this build has written to the file yet (it is made by the first write, not by an open).
+    // No log_head (table or row): no writer of this build has written to the file yet (it is made by the first write, not by an
+    // open): not known, null.
     const ends = this.direct("the log's head could not be read", () =>
       hasLogHead(this.db) ? this.db.prepare<[], { table: bigint; kept: bigint | null }>('SELECT coalesce((SELECT max(position) FROM events), 0) AS "table", (SELECT last FROM log_head WHERE id = 1) AS kept').safeIntegers().get() : undefined,
     );
-    if (!ends || ends.kept === null || ends.kept <= ends.table) return undefined;
-    return { from: ends.table + 1n, to: ends.kept };
+    if (!ends || ends.kept === null) return null;
+    return ends.kept > ends.table ? { from: ends.table + 1n, to: ends.kept } : undefined;
   }
 
   eventIdAt(position: bigint): string | undefined {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { replayDecision } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseRequestId } from '@ledger/domain';
 import { EVENT_STORE, type EventStore } from '@ledger/event-store';
+import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
 import { AuditJobQueries, DecisionQueries, IntegrityQueries, Projector, ReadModelDb, rowDamaged } from '@ledger/projections';
 import { actorOf, Roles } from './api-keys';
 import { jobParams, JobService, refuseDigestPastHead, WhatIfDto } from './jobs.controller';
@@ -58,7 +59,12 @@ export class AuditController {
     // A halt at an event names its stream: an unreadable event. One that names none is read models of another log (a restored store).
     const unreadable = halted?.stream !== undefined ? [halted] : [];
     const unchecked = report.verifiedThrough === null ? await this.nothingChecked() : undefined;
-    return { ...report, ok: report.ok && !halted && !unchecked, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}), ...(unchecked ? { unchecked } : {}) };
+    // The log's last events deleted: named missing as the full verify names them, from the store's log_head, once the read models
+    // have checked through the table's last (until the seventeenth session's final read, the full verify alone named them).
+    const tail = this.store.positionsMissingAtEnd?.();
+    const atEnd = tail && report.verifiedThrough !== null && BigInt(report.verifiedThrough) >= tail.from - 1n ? { from: tail.from.toString(), to: tail.to.toString() } : undefined;
+    const missing = atEnd ? { missing: report.missing.length < FINDINGS_LISTED ? [...report.missing, atEnd] : report.missing, missingCount: report.missingCount + 1 } : {};
+    return { ...report, ...missing, ok: report.ok && !atEnd && !halted && !unchecked, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}), ...(unchecked ? { unchecked } : {}) };
   }
 
   /** Read models that checked no event of a store that holds some (emptied, or the projector behind or failing from the start) have verified nothing: why, as /health says it. */

@@ -38,13 +38,14 @@ export class JobDto extends PartialType(WhatIfDto) {
  * removed): the job runs, and fails naming the damage, as digestAt does (until 2026-11-28, the 400
  * said events had been removed). The table and its index are counted (a scan of each, on this event
  * loop: ~50 ms at 200,000 events, ~0.5 s at 10^6) only where the store's writers wrote past the
- * table's last event (its log_head: a tail lost or deleted), not at every such request (until the
+ * table's last event (its log_head: a tail lost or deleted), or where that is not known (no writer
+ * of this build has appended to the file yet), not at every such request (until the
  * seventeenth session's final read, at each one whose head had moved since the last count).
  */
 export async function refuseDigestPastHead(store: EventStore, params: AuditJobParams): Promise<AuditJobParams> {
   if (params.at !== undefined)
     await digestPosition(store, BigInt(params.at)).catch((err: unknown) => {
-      if (!(err instanceof DigestPastHeadError && store.positionsMissingAtEnd?.() && store.indexDisagreement?.())) throw err;
+      if (!(err instanceof DigestPastHeadError && store.positionsMissingAtEnd?.() !== undefined && store.indexDisagreement?.())) throw err;
     });
   return params;
 }
