@@ -19,7 +19,12 @@ describe('ledger key-ids', () => {
 
   it('prints each key as recorded, by its entry in LEDGER_API_KEYS, and never a key', async () => {
     const r = await ledger({ LEDGER_API_KEYS }, 'key-ids');
-    expect(r).toEqual({ code: 0, out: 'entry 1: api:intake:893a09117d39:rdp-feed\nentry 3: api:auditor:294bc0d87da1', err: '' });
+    // Its keys are shorter than 32 characters: warned of, as the API does once it listens (until the seventeenth session's final read, not here).
+    expect(r).toEqual({
+      code: 0,
+      out: 'entry 1: api:intake:893a09117d39:rdp-feed\nentry 3: api:auditor:294bc0d87da1',
+      err: expect.stringMatching(/^ledger: warning: LEDGER_API_KEYS entries 1, 3: keys shorter than 32 characters;[^\n]*\n$/),
+    });
     const j = await ledger({ LEDGER_API_KEYS }, 'key-ids', '--json');
     expect(JSON.parse(j.out)).toEqual([
       { role: 'intake', id: '893a09117d39', name: 'rdp-feed', entry: 1, actor: 'api:intake:893a09117d39:rdp-feed' },
