@@ -285,6 +285,18 @@ describe('tamper evidence at its edges', () => {
     expect(await withStore((s) => verifyStore(s))).toMatchObject({ ok: false, breaks: [], missing: [{ from: '5', to: '6' }] });
   });
 
+  it("the log's last events deleted, then an append while verify walks (the table's last then past them, no longer the log's end): still named missing, from the writers' head asked before the walk (until the seventeenth session's final read, such a verify said ok)", async () => {
+    expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);
+    const r = await withStore((s) => {
+      const real = s.positionsMissingAtEnd!.bind(s);
+      let walked = false;
+      // A look once the walk is done (its last progress given) sees the log as an append made meanwhile leaves it: its last past the deleted two.
+      jest.spyOn(s, 'positionsMissingAtEnd').mockImplementation(() => (walked ? undefined : real()));
+      return verifyStore(s, () => void (walked = true), 4n);
+    });
+    expect(r).toMatchObject({ ok: false, eventsChecked: 4, missing: [{ from: '5', to: '6' }], missingCount: 1 });
+  });
+
   it("the log's last events deleted and the writers' head (log_head) set back with them, as whoever can edit the file can: verify cannot see it, only a digest kept from before", async () => {
     const kept = await withStore((s) => digestAt(s));
     expect(sql(`DELETE FROM events WHERE position >= 5`)).toBe(2);

@@ -130,6 +130,9 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
   /** The walk, counting its events in `n` as it checks them: it throws the store's StoreDamagedError where it meets damage. */
   const walk = async (): Promise<void> => {
     const head = toPosition === undefined ? await store.headPosition() : undefined;
+    // Asked before the walk as well as after it: an append while it walks puts the table's last past a deleted tail, which then
+    // sits above the walk's bound and is no longer the log's end (the seventeenth session's final read: such a verify said ok).
+    const tailBefore = store.positionsMissingAtEnd?.();
     for await (const e of readAllNamingUnreadable(store, unreadable, positions, caughtUp, toPosition)) {
       if (++n % 10_000 === 0) onProgress?.(n);
       if (e.stored?.notText) {
@@ -171,10 +174,8 @@ export async function verifyStore(store: EventStore, onProgress?: (events: numbe
     // The log's own last events removed leave no gap a read meets: its writers' highest position (SQLite's log_head) shows them
     // (since the seventeenth session; until then only a digest kept from before could).
     const tail = store.positionsMissingAtEnd?.();
-    if (tail) {
-      positions.missing.add({ from: tail.from.toString(), to: tail.to.toString() });
-      await caughtUp();
-    }
+    for (const t of [tailBefore, tail]) if (t && !(t === tail && tailBefore && tailBefore.from === t.from && tailBefore.to === t.to)) positions.missing.add({ from: t.from.toString(), to: t.to.toString() });
+    await caughtUp();
   };
   let damaged: VerifyDamage | undefined;
   try {
