@@ -228,13 +228,16 @@ export class SqliteWriter {
    * for the table again: a first transaction rolled back takes the log_head it made with it, and a
    * log_head gone under a running writer (an older file restored in place) is made again, not "no
    * such table" at every append until a restart (the seventeenth session's final read). Two small
-   * queries again, after a failure only.
+   * queries again, after a SQLite error only.
    */
   private committing<T>(transaction: () => T): T {
+    const had = this.headStmt !== undefined;
     try {
       return transaction();
     } catch (err) {
-      this.headStmt = undefined;
+      // Not for the ledger's own refusals (a wrong expected revision, an id conflict: normal traffic on one device), which leave the
+      // table as it was, unless this transaction made it.
+      if (!had || String((err as { code?: unknown }).code).startsWith('SQLITE')) this.headStmt = undefined;
       throw err;
     }
   }
