@@ -61,10 +61,13 @@ export class AuditController {
     const unchecked = report.verifiedThrough === null ? await this.nothingChecked() : undefined;
     // The log's last events deleted: named missing as the full verify names them, from the store's log_head, once the read models
     // have checked through the table's last (until the seventeenth session's final read, the full verify alone named them).
+    // A tail lost to damage (its cells gone from the table, its index still holding them) is damage, not a deletion: said so, as the
+    // full verify does (the count of table against index, once a head, only where such a tail is).
     const tail = this.store.positionsMissingAtEnd?.();
-    const atEnd = tail && report.verifiedThrough !== null && BigInt(report.verifiedThrough) >= tail.from - 1n ? { from: tail.from.toString(), to: tail.to.toString() } : undefined;
+    const damage = tail ? this.store.indexDisagreement?.() : undefined;
+    const atEnd = tail && !damage && report.verifiedThrough !== null && BigInt(report.verifiedThrough) >= tail.from - 1n ? { from: tail.from.toString(), to: tail.to.toString() } : undefined;
     const missing = atEnd ? { missing: report.missing.length < FINDINGS_LISTED ? [...report.missing, atEnd] : report.missing, missingCount: report.missingCount + 1 } : {};
-    return { ...report, ...missing, ok: report.ok && !atEnd && !halted && !unchecked, unreadable, ...(halted && halted.stream === undefined ? { halted } : {}), ...(unchecked ? { unchecked } : {}) };
+    return { ...report, ...missing, ok: report.ok && !atEnd && !damage && !halted && !unchecked, unreadable, ...(damage ? { damaged: { message: damage.message } } : {}), ...(halted && halted.stream === undefined ? { halted } : {}), ...(unchecked ? { unchecked } : {}) };
   }
 
   /** Read models that checked no event of a store that holds some (emptied, or the projector behind or failing from the start) have verified nothing: why, as /health says it. */
