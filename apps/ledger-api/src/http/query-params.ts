@@ -38,8 +38,10 @@ export class QueryParametersGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<{ query?: Record<string, unknown>; method?: string; route?: { path?: string } }>();
     const query = req.query;
     if (!query) return true;
-    for (const [name, value] of Object.entries(query)) {
-      const route = this.route(context);
+    const entries = Object.entries(query);
+    if (entries.length === 0) return true;
+    const route = this.route(context);
+    for (const [name, value] of entries) {
       if (!route.names.has(name)) throw refusal(name, `is not a query parameter of ${req.method} ${req.route?.path ?? 'this route'}, which takes ${route.list}`);
       if (Array.isArray(value)) throw refusal(name, 'is given more than once in the query string; give it once');
     }

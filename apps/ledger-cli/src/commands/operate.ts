@@ -24,10 +24,11 @@ export function operateCommands(program: Command, { env, o, command, run, print 
       // LEDGER_API_KEYS alone: another variable's bad value (PORT, the store's path) is no matter here.
       const given = env.LEDGER_API_KEYS || undefined;
       if (given === undefined) o.err('ledger: LEDGER_API_KEYS is not set: these are the development keys\n');
-      const keys = [...apiKeysOf(given).values()];
+      const parsed = apiKeysOf(given);
+      const keys = [...parsed.values()];
       print(keys, () => keys.map((k) => `entry ${k.entry}: ${k.actor}`).join('\n'));
       // As the API warns once it listens: where an operator looks at the keys (until the seventeenth session's final read, unsaid here).
-      const short = given === undefined ? undefined : shortKeysWarning(apiKeysOf(given));
+      const short = given === undefined ? undefined : shortKeysWarning(parsed);
       if (short) o.err(`ledger: warning: ${short}\n`);
       return EXIT.done;
     }),
