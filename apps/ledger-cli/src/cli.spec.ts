@@ -580,6 +580,11 @@ describe('the ledger CLI', () => {
     ${['demo', '--devices', '1000001']}                          | ${/--devices must be from 1 to 1000000/}
     ${['demo', '--seed', '4294967296']}                          | ${/--seed must be from 0 to 4294967295/}
     ${['what-if', '--rule-set', 'baseline', '--offset', '99999999999999999999']} | ${/--offset must be from 0 to 9007199254740991/}
+    ${['report', 'stuck-devices', '--at', '']}                   | ${/error: option '--at <instant>' is empty: give it a value, or leave it out/}
+    ${['report', 'proxy-disagreements', '--at', '']}             | ${/error: option '--at <instant>' is empty/}
+    ${['what-if', '--rule-set', 'baseline', '--from', '']}       | ${/error: option '--from <instant>' is empty/}
+    ${['what-if', '--rule-set', 'baseline', '--device', '']}     | ${/error: option '--device <deviceId>' is empty/}
+    ${['verify', '--digest', '']}                                | ${/error: option '--digest <digest>' is empty/}
   `('ledger $argv is refused with exit 2, the reason and the help text', async ({ argv, reason }) => {
     const r = await ledger(env, ...argv);
     expect(r.code).toBe(2);

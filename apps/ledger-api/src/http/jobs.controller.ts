@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditJobs, checkWhatIf, DigestPastHeadError, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
@@ -11,13 +11,20 @@ import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { actorOf, Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
 
+/**
+ * An optional filter given empty (`"from": ""`) is refused, not read as left out: until 2026-11-28
+ * (eighteenth session) an empty `from`, `to`, `device` or `user` widened the what-if to every
+ * decision, as if no filter had been asked for.
+ */
+const NotEmpty = () => IsNotEmpty({ message: 'is empty: give it a value, or leave it out' });
+
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
-  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
-  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
+  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() @NotEmpty() from?: string;
+  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() @NotEmpty() to?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @NotEmpty() srv?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @NotEmpty() device?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @NotEmpty() user?: string;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
   @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
   @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;

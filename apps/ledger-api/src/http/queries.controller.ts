@@ -5,9 +5,9 @@ import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/au
 import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
-const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
+const instant = (v: string | undefined, field: string) => (v === undefined ? undefined : parseInstant(v, field));
 const wholeNumber = (v: string | undefined, field: string) => {
-  if (v === undefined || v === '') return undefined;
+  if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
   return Number(v);
 };
@@ -111,7 +111,7 @@ export class QueriesController {
   @ApiQuery({ name: 'limit', required: false, description: '1 to 1000, default 1000' })
   meterPointDevices(@Param('mpxn') raw: string, @Query('after') after?: string, @Query('limit') limit?: string) {
     const mpxn = parseInventoryMpxn(raw, 'mpxn'); // as the inventory takes it: a DCC test MPAN failing its check digit too
-    const page = { after: after === undefined || after === '' ? undefined : parseDeviceId(after, 'after'), limit: pageLimit(limit) };
+    const page = { after: after === undefined ? undefined : parseDeviceId(after, 'after'), limit: pageLimit(limit) };
     return { mpxn, ...this.devices.devicesOn(mpxn, page) };
   }
 
