@@ -27,7 +27,16 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       // until 2026-11-27: 200 "ok" (lag 1), and /health/ready 200, while every attempt failed
       expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full', during: 'catch-up' }, lag: 1 } });
       await t.http().get('/health').expect(503);
-      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { reason: 'database or disk is full' } } });
+      // In the API's error shape, with Terminus's details (until 2026-11-28, eighteenth session, Terminus's body alone: `error` held the checks down).
+      expect((await t.http().get('/health/ready').expect(503)).body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'NOT_READY',
+        message: expect.stringMatching(/^not ready: projector failing since \S+ \(catch-up\): database or disk is full$/),
+        status: 'error',
+        info: { store: { status: 'up', kind: 'sqlite' } },
+        details: { store: { status: 'up', kind: 'sqlite' }, projector: { status: 'down', failing: { since: expect.any(String), reason: 'database or disk is full', during: 'catch-up' } } },
+      });
       full.mockRestore();
       const after = await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
       expect(after.readModels).toMatchObject({ position: '1', failing: null, lag: 0 });
@@ -53,7 +62,7 @@ describe('a projector whose live part fails every time, each catch-up between su
       const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
       // until 2026-11-27 (thirteenth session): 200 ok throughout, each catch-up's success clearing the subscription's failure
       expect(health).toMatchObject({ status: 'projector-failing', readModels: { failing: { since: expect.any(String), reason: 'SQLITE_BUSY: database is locked', during: 'subscription' }, lag: 0 } });
-      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { during: 'subscription' } } });
+      expect((await t.http().get('/health/ready').expect(503)).body).toMatchObject({ statusCode: 503, code: 'NOT_READY', message: expect.stringContaining('projector failing since'), details: { projector: { status: 'down', failing: { during: 'subscription' } } } });
       locked.mockRestore();
       await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
       await t.http().get('/health/ready').expect(200);
