@@ -104,7 +104,7 @@ function notReady(name: string, check: Record<string, unknown> | undefined): str
   const { detail, halted, failing, lag, maxLag, message } = (check ?? {}) as { detail?: string; halted?: ProjectorHalt; failing?: ProjectorFailing; lag?: number; maxLag?: number; message?: string };
   if (halted) return `${name} halted at position ${halted.position}: ${halted.reason}`;
   if (failing) return `${name} failing since ${failing.since} (${failing.during}): ${failing.reason}`;
-  if (lag !== undefined) return `${name} ${lag} events behind the store, more than LEDGER_READY_MAX_LAG (${maxLag})`;
+  if (lag !== undefined) return `${name} ${lag} event(s) behind the store, more than LEDGER_READY_MAX_LAG (${maxLag})`;
   if (name === 'store') return `store unreachable${detail ? `: ${detail}` : ''}`;
   return `${name} down${message ? `: ${message}` : ''}`;
 }

@@ -73,6 +73,29 @@ describe('a projector whose live part fails every time, each catch-up between su
   }, 60_000);
 });
 
+describe('read models further behind the store than LEDGER_READY_MAX_LAG', () => {
+  it('are a 503 NOT_READY on /health/ready saying how far behind, in the API\'s error shape (until 2026-11-28, eighteenth session, Terminus\'s body)', async () => {
+    const t = await startTestApp('baseline', { LEDGER_READY_MAX_LAG: '0' });
+    try {
+      await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+      await t.http().get('/health/ready').expect(200);
+      jest.spyOn(t.app.get(Projector), 'position', 'get').mockReturnValue(undefined); // as if it had projected nothing yet
+      expect((await t.http().get('/health/ready').expect(503)).body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'NOT_READY',
+        message: 'not ready: projector 1 event(s) behind the store, more than LEDGER_READY_MAX_LAG (0)',
+        status: 'error',
+        info: { store: { status: 'up', kind: 'sqlite' } },
+        details: { store: { status: 'up', kind: 'sqlite' }, projector: { status: 'down', position: null, lag: 1, maxLag: 0 } },
+      });
+    } finally {
+      jest.restoreAllMocks();
+      await t.close();
+    }
+  });
+});
+
 describe('a projector whose attempt fails once', () => {
   it('is not projector-failing: one failed attempt, retried within a second, is no reason to take the instance out of a balancer', async () => {
     const t = await startTestApp();
