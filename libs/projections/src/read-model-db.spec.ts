@@ -253,10 +253,10 @@ describe("following another process's swap of the read-model file (followReplace
    * Read models rebuilt and swapped in at `file` (no -wal left beside it), `unwritableOne` (the file, or its directory) made one this
    * process cannot write while `check` looks; this process stays on the replaced file, and the file is left as it was.
    */
-  const swappedUnwritable = (file: string, unwritableOne: string, check: (rm: ReturnType<typeof openReadModels>) => void) => {
+  const swappedUnwritable = (file: string, unwritableOne: string, check: (rm: ReturnType<typeof openReadModels>) => void, swappedIn = path.join(dir, 'built.sqlite')) => {
     const rm = liveAndRebuilt(file);
     for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
-    fs.renameSync(path.join(dir, 'built.sqlite'), file);
+    fs.renameSync(swappedIn, file);
     const before = fs.readFileSync(file);
     const undo = unwritable(unwritableOne);
     try {
@@ -483,6 +483,18 @@ describe("following another process's swap of the read-model file (followReplace
       expect(() => rm.db.followReplaced()).toThrow(/\), where SQLite makes its write-ahead log; .*mend what is said \(the directory's owner, mode or attributes; the disk\)/);
       expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: expect.stringMatching(new RegExp(`^${why.replace(/[()]/g, '\\$&')}(EACCES|EPERM).*\\), where SQLite makes its write-ahead log$`)) }));
     });
+  });
+
+  (cannotMakeUnwritable ? it.skip : it)("in a directory this process cannot write, another kind of file is said to be not read models, and a file not made yet is said to need the directory for the file itself (until the eighteenth session's review both were said to lack the directory for the write-ahead log)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const foreign = path.join(dir, 'foreign.txt');
+    fs.writeFileSync(foreign, text);
+    swappedUnwritable(file, dir, (rm) => {
+      expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'file is not a database'));
+      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: 'file is not a database' }));
+      const none = path.join(dir, 'none.sqlite');
+      expect(() => new ReadModelDb(none)).toThrow(expect.objectContaining({ file: none, message: expect.stringMatching(new RegExp(`^this process cannot write its directory ${dir} \\((EACCES|EPERM).*\\), where SQLite makes the file and its write-ahead log$`)) }));
+    }, foreign);
   });
 
   it("another program's SQLite file with a table named checkpoint, not theirs: not opened, and not written (until the seventeenth session's review the read-model tables were made in it, and columns added to its table, before the install failed)", () => {

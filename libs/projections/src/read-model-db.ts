@@ -90,8 +90,8 @@ export class ReadModelDb {
       try {
         this.open();
       } catch (err) {
-        // SQLite's "unable to open database file" for a file beside which it cannot make the write-ahead log: said as it is.
-        const why = directoryUnwritable(file);
+        // SQLite's "unable to open database file" for a file it cannot make, or beside which it cannot make the write-ahead log: said as it is.
+        const why = directoryUnwritable(file, err);
         throw why ? new Error(`this process cannot write ${why}`) : err;
       }
     } catch (err) {
@@ -220,7 +220,7 @@ export class ReadModelDb {
       if (isBusy(err)) return false;
       // Until 2026-11-28 (eighteenth session) read models in a directory this process cannot write, without their -wal, were said to
       // be "not read models (unable to open database file)": SQLite could not make the log beside them.
-      const why = directoryUnwritable(this.file);
+      const why = directoryUnwritable(this.file, err);
       if (why) throw new ReadModelsNotFollowedError(this.file, `this process cannot write ${why}`, 'mend what is said (the directory\'s owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)');
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
@@ -381,16 +381,19 @@ export class ReadModelDb {
 }
 
 /**
- * The directory of a file this process cannot write, and why (SQLite makes the file's -wal and -shm there, and cannot open a file in
- * WAL mode without them: "unable to open database file"), or undefined.
+ * For SQLite's failure to open `file` ("unable to open database file", SQLITE_CANTOPEN), the directory of the file when this
+ * process cannot write it, and why (SQLite makes the file there, and its -wal and -shm, without which it cannot open a file in WAL
+ * mode), or undefined. Any other failure (a foreign file: "file is not a database") is not the directory's: until the eighteenth
+ * session's review it was said to be when the directory was unwritable too.
  */
-function directoryUnwritable(file: string): string | undefined {
+function directoryUnwritable(file: string, failure: unknown): string | undefined {
+  if ((failure as { code?: unknown }).code !== 'SQLITE_CANTOPEN') return undefined;
   const dir = path.dirname(path.resolve(file));
   try {
     fs.accessSync(dir, fs.constants.W_OK);
     return undefined;
   } catch (err) {
-    return `its directory ${dir} (${(err as Error).message}), where SQLite makes its write-ahead log`;
+    return `its directory ${dir} (${(err as Error).message}), where SQLite makes ${fs.existsSync(file) ? 'its write-ahead log' : 'the file and its write-ahead log'}`;
   }
 }
 
