@@ -1,6 +1,5 @@
-import { STATUS_CODES } from 'node:http';
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
 import { Projector, type ProjectorFailing, type ProjectorHalt, type ProjectorReplaced } from '@ledger/projections';
@@ -17,6 +16,22 @@ export async function projectorLag(store: EventStore, projector: Projector): Pro
   if (store.kind !== 'sqlite') return null;
   const head = (await store.headPosition()) ?? 0n;
   return Number(head - (projector.position ?? 0n));
+}
+
+/**
+ * GET /health/ready's 503: the checks down, said in `message`, with Terminus's `status`, `info` and `details`; answered in the API's
+ * error shape by the errors filter, code NOT_READY.
+ */
+export class NotReadyError extends Error {
+  override readonly name = 'NotReadyError';
+  constructor(
+    message: string,
+    readonly status: HealthCheckResult['status'],
+    readonly info: HealthCheckResult['info'],
+    readonly details: HealthCheckResult['details'],
+  ) {
+    super(message);
+  }
 }
 
 /** No key needed on any of these. */
@@ -67,6 +82,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: "Readiness: 200 when the store answers and the read models follow it; else 503 in the API's error shape (code NOT_READY), with every check under `details`" })
+  @ApiServiceUnavailableResponse({ description: "Not ready: {statusCode: 503, error, code: NOT_READY, message naming each check down and why, status: 'error', info, details: every check}" })
   async ready() {
     try {
       return await this.readiness();
@@ -74,7 +90,7 @@ export class HealthController {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       const { status, info, error, details } = err.getResponse() as HealthCheckResult;
       const down = Object.entries(error ?? {}).map(([name, check]) => notReady(name, check));
-      throw new ServiceUnavailableException({ statusCode: 503, error: STATUS_CODES[503], code: 'NOT_READY', message: `not ready: ${down.join('; ')}`, status, info, details });
+      throw new NotReadyError(`not ready: ${down.join('; ')}`, status, info, details);
     }
   }
 

@@ -13,6 +13,18 @@ describe('GET /health', () => {
   });
 });
 
+describe('GET /health/ready in OpenAPI', () => {
+  it("documents its 503 in the API's error shape (until 2026-11-28, eighteenth session, the 503 not at all: swaggerDocumentation false left the route without it)", async () => {
+    const t = await startTestApp();
+    try {
+      const { paths } = (await t.http().get('/docs-json').expect(200)).body;
+      expect(paths['/health/ready'].get.responses['503']).toEqual({ description: expect.stringContaining('NOT_READY') });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a projector whose attempts fail (the read models cannot be written: a full disk, say)', () => {
   it('is 503 on /health and /health/ready, naming since when and why, while it retries; 200 again once it has caught up', async () => {
     const t = await startTestApp();
