@@ -45,14 +45,10 @@ describe('a query parameter a route does not take', () => {
     for (const route of Object.keys(TAKES)) expect(routes.map((r) => `${r.method} ${r.path}`)).toContain(route);
   });
 
-  it('takes each parameter the route takes, and says what OpenAPI says of it', async () => {
+  it('says in OpenAPI each parameter the route takes (each taken: the test below, an empty value refused as empty, not as not taken)', async () => {
     const { paths } = (await t.http().get('/docs-json').expect(200)).body as { paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string }> }>> };
     for (const { method, path } of routes) {
       const takes = TAKES[`${method} ${path}`] ?? [];
-      for (const name of takes) {
-        const res = await send(method, `${concrete(path)}?${name}=`);
-        expect({ route: `${method} ${path}`, name, message: res.body.message }).not.toEqual({ route: `${method} ${path}`, name, message: expect.stringMatching(/is not a query parameter/) });
-      }
       const doc = paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
       if (doc) expect({ route: `${method} ${path}`, query: (doc.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort() }).toEqual({ route: `${method} ${path}`, query: [...takes].sort() });
     }
