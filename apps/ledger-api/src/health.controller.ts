@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
 import { Projector, type ProjectorFailing, type ProjectorHalt, type ProjectorReplaced } from '@ledger/projections';
 import { LEDGER_CONFIG, type LedgerConfig } from '@ledger/runtime';
@@ -15,6 +16,22 @@ export async function projectorLag(store: EventStore, projector: Projector): Pro
   if (store.kind !== 'sqlite') return null;
   const head = (await store.headPosition()) ?? 0n;
   return Number(head - (projector.position ?? 0n));
+}
+
+/**
+ * GET /health/ready's 503: the checks down, said in `message`, with Terminus's `status`, `info` and `details`; answered in the API's
+ * error shape by the errors filter, code NOT_READY.
+ */
+export class NotReadyError extends Error {
+  override readonly name = 'NotReadyError';
+  constructor(
+    message: string,
+    readonly status: HealthCheckResult['status'],
+    readonly info: HealthCheckResult['info'],
+    readonly details: HealthCheckResult['details'],
+  ) {
+    super(message);
+  }
 }
 
 /** No key needed on any of these. */
@@ -54,10 +71,30 @@ export class HealthController {
     return this.health.check([]);
   }
 
-  /** Readiness: the store answers, the projector has not halted and is not failing, and the read models trail the store by at most LEDGER_READY_MAX_LAG events. */
+  /**
+   * Readiness: the store answers, the projector has not halted and is not failing, and the read
+   * models trail the store by at most LEDGER_READY_MAX_LAG events. 200 with Terminus's body; a 503
+   * in the API's error shape (`statusCode`, `error` the reason phrase, `code: NOT_READY`, `message`
+   * naming what is down), with Terminus's `status`, `info` and `details` (every check, those down
+   * with `status: down` and why). Until 2026-11-28 (eighteenth session) the 503 was Terminus's body
+   * alone, whose `error` held the checks down, unlike every other error of the API.
+   */
   @Get('ready')
-  @HealthCheck()
-  ready() {
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({ summary: "Readiness: 200 when the store answers and the read models follow it; else 503 in the API's error shape (code NOT_READY), with every check under `details`" })
+  @ApiServiceUnavailableResponse({ description: "Not ready: {statusCode: 503, error, code: NOT_READY, message naming each check down and why, status: 'error', info, details: every check}" })
+  async ready() {
+    try {
+      return await this.readiness();
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      const { status, info, error, details } = err.getResponse() as HealthCheckResult;
+      const down = Object.entries(error ?? {}).map(([name, check]) => notReady(name, check));
+      throw new NotReadyError(`not ready: ${down.join('; ')}`, status, info, details);
+    }
+  }
+
+  private readiness() {
     return this.health.check([
       async () => {
         const s = await this.store.health();
@@ -76,4 +113,14 @@ export class HealthController {
       },
     ]);
   }
+}
+
+/** What a readiness check down says of itself (`store`'s, `projector`'s as ready() makes them), in words. */
+function notReady(name: string, check: Record<string, unknown> | undefined): string {
+  const { detail, halted, failing, lag, maxLag, message } = (check ?? {}) as { detail?: string; halted?: ProjectorHalt; failing?: ProjectorFailing; lag?: number; maxLag?: number; message?: string };
+  if (halted) return `${name} halted at position ${halted.position}: ${halted.reason}`;
+  if (failing) return `${name} failing since ${failing.since} (${failing.during}): ${failing.reason}`;
+  if (lag !== undefined) return `${name} ${lag} event(s) behind the store, more than LEDGER_READY_MAX_LAG (${maxLag})`;
+  if (name === 'store') return `store unreachable${detail ? `: ${detail}` : ''}`;
+  return `${name} down${message ? `: ${message}` : ''}`;
 }

@@ -13,6 +13,18 @@ describe('GET /health', () => {
   });
 });
 
+describe('GET /health/ready in OpenAPI', () => {
+  it("documents its 503 in the API's error shape (until 2026-11-28, eighteenth session, the 503 not at all: swaggerDocumentation false left the route without it)", async () => {
+    const t = await startTestApp();
+    try {
+      const { paths } = (await t.http().get('/docs-json').expect(200)).body;
+      expect(paths['/health/ready'].get.responses['503']).toEqual({ description: expect.stringContaining('NOT_READY') });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a projector whose attempts fail (the read models cannot be written: a full disk, say)', () => {
   it('is 503 on /health and /health/ready, naming since when and why, while it retries; 200 again once it has caught up', async () => {
     const t = await startTestApp();
@@ -27,7 +39,16 @@ describe('a projector whose attempts fail (the read models cannot be written: a 
       // until 2026-11-27: 200 "ok" (lag 1), and /health/ready 200, while every attempt failed
       expect(health).toMatchObject({ status: 'projector-failing', readModels: { halted: null, failing: { since: expect.any(String), reason: 'database or disk is full', during: 'catch-up' }, lag: 1 } });
       await t.http().get('/health').expect(503);
-      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { reason: 'database or disk is full' } } });
+      // In the API's error shape, with Terminus's details (until 2026-11-28, eighteenth session, Terminus's body alone: `error` held the checks down).
+      expect((await t.http().get('/health/ready').expect(503)).body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'NOT_READY',
+        message: expect.stringMatching(/^not ready: projector failing since \S+ \(catch-up\): database or disk is full$/),
+        status: 'error',
+        info: { store: { status: 'up', kind: 'sqlite' } },
+        details: { store: { status: 'up', kind: 'sqlite' }, projector: { status: 'down', failing: { since: expect.any(String), reason: 'database or disk is full', during: 'catch-up' } } },
+      });
       full.mockRestore();
       const after = await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
       expect(after.readModels).toMatchObject({ position: '1', failing: null, lag: 0 });
@@ -53,7 +74,7 @@ describe('a projector whose live part fails every time, each catch-up between su
       const health = await until(async () => (await t.http().get('/health')).body, (b) => b.status !== 'ok');
       // until 2026-11-27 (thirteenth session): 200 ok throughout, each catch-up's success clearing the subscription's failure
       expect(health).toMatchObject({ status: 'projector-failing', readModels: { failing: { since: expect.any(String), reason: 'SQLITE_BUSY: database is locked', during: 'subscription' }, lag: 0 } });
-      expect((await t.http().get('/health/ready').expect(503)).body.error).toMatchObject({ projector: { status: 'down', failing: { during: 'subscription' } } });
+      expect((await t.http().get('/health/ready').expect(503)).body).toMatchObject({ statusCode: 503, code: 'NOT_READY', message: expect.stringContaining('projector failing since'), details: { projector: { status: 'down', failing: { during: 'subscription' } } } });
       locked.mockRestore();
       await until(async () => (await t.http().get('/health')).body, (b) => b.status === 'ok');
       await t.http().get('/health/ready').expect(200);
@@ -62,6 +83,29 @@ describe('a projector whose live part fails every time, each catch-up between su
       await t.close();
     }
   }, 60_000);
+});
+
+describe('read models further behind the store than LEDGER_READY_MAX_LAG', () => {
+  it('are a 503 NOT_READY on /health/ready saying how far behind, in the API\'s error shape (until 2026-11-28, eighteenth session, Terminus\'s body)', async () => {
+    const t = await startTestApp('baseline', { LEDGER_READY_MAX_LAG: '0' });
+    try {
+      await t.as('intake').post('/users', { userId: '90-B3-D5-1F-30-01-00-01', role: 'IS', effectiveFrom: '2019-01-01T00:00:00Z' }).expect(200);
+      await t.http().get('/health/ready').expect(200);
+      jest.spyOn(t.app.get(Projector), 'position', 'get').mockReturnValue(undefined); // as if it had projected nothing yet
+      expect((await t.http().get('/health/ready').expect(503)).body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'NOT_READY',
+        message: 'not ready: projector 1 event(s) behind the store, more than LEDGER_READY_MAX_LAG (0)',
+        status: 'error',
+        info: { store: { status: 'up', kind: 'sqlite' } },
+        details: { store: { status: 'up', kind: 'sqlite' }, projector: { status: 'down', position: null, lag: 1, maxLag: 0 } },
+      });
+    } finally {
+      jest.restoreAllMocks();
+      await t.close();
+    }
+  });
 });
 
 describe('a projector whose attempt fails once', () => {

@@ -161,6 +161,18 @@ describe('audit jobs', () => {
     expect((await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', ...asked }).expect(400)).body).toMatchObject({ field });
   });
 
+  it.each(['from', 'to', 'srv', 'device', 'user'])('a what-if whose %s is empty is a 400 naming it, not a what-if over every decision (until 2026-11-28, eighteenth session, read as left out)', async (field) => {
+    const refusal = { statusCode: 400, field, message: `${field}: is empty: give it a value, or leave it out` };
+    expect((await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', [field]: '' }).expect(400)).body).toMatchObject(refusal);
+    expect((await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', [field]: '' }).expect(400)).body).toMatchObject(refusal);
+  });
+
+  it.each(['from', 'to', 'srv', 'device', 'user', 'offset', 'limit', 'fromPosition', 'toPosition', 'maxEvents'])('a what-if whose %s is null is a 400 naming it, not read as left out (until 2026-11-28, eighteenth session, a what-if over every decision)', async (field) => {
+    const refusal = { statusCode: 400, field, message: `${field}: is null: give it a value, or leave it out` };
+    expect((await t.as('auditor').post('/replays', { ruleSet: 'ownership-only', [field]: null }).expect(400)).body).toMatchObject(refusal);
+    expect((await t.as('auditor').post('/jobs', { kind: 'what-if', ruleSet: 'ownership-only', [field]: null }).expect(400)).body).toMatchObject(refusal);
+  });
+
   it.each(['0', '501', '999', 'x'])('/jobs/recorded?limit=%s is a 400: a whole number from 1 to 500', async (limit) => {
     expect((await t.as('auditor').get(`/jobs/recorded?limit=${limit}`).expect(400)).body).toMatchObject({ field: 'limit', message: 'limit: must be a whole number from 1 to 500' });
   });

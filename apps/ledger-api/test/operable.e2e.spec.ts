@@ -215,7 +215,7 @@ describe('health, metrics, logs and headers', () => {
     try {
       await down.store.dispose();
       const res = await down.http().get('/health/ready').expect(503);
-      expect(res.body).toMatchObject({ status: 'error', error: { store: { status: 'down' } } });
+      expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'NOT_READY', message: expect.stringMatching(/^not ready: store unreachable/), status: 'error', details: { store: { status: 'down' } } });
       await down.http().get('/health/live').expect(200);
     } finally {
       await down.close();

@@ -8,7 +8,7 @@ import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs
 import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
-import { loseLastEvent, makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
+import { loseIndexCell, loseLastEvent, makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError, RebuildPathTakenError } from '@ledger/projections';
 import { CliError, runCli } from './cli';
@@ -223,6 +223,23 @@ describe('the ledger CLI', () => {
     expect(r.code).toBe(3); // as for other damage: the ledger could not do it
     expect(r.err).toContain(`ledger: ${damaged}`);
     expect(r.out).toContain(damaged);
+  });
+
+  it.each`
+    lost                 | damage           | said
+    ${'a cell its index'} | ${loseIndexCell} | ${'at no position known'}
+    ${'its table\'s last event'} | ${loseLastEvent} | ${'past the table\'s last'}
+  `("verify on a store that lost $lost, every event read, says it read through the head and found the damage after, not that damage ended the walk (until 2026-11-28, eighteenth session, \"through position N of N (damage ended the walk)\")", async ({ lost, damage, said }) => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, `lost ${lost}`.replace(/\W+/g, '-'), 'ledger.sqlite') };
+    expect((await json(own, 'demo', '--devices', '3')).code).toBe(0);
+    damage(own.LEDGER_SQLITE_PATH);
+    const r = await json(own, 'verify');
+    expect(r.code).toBe(3);
+    expect(r.body.damaged).toMatchObject({ message: expect.stringContaining(said), checkedThrough: r.body.position });
+    const text = await ledger(own, 'verify');
+    expect(text.code).toBe(3);
+    expect(text.out).toContain(`events in 30 streams, through position ${r.body.position} (every event read; the damage below was found after the walk): 0 stream(s) broken`);
+    expect(text.out).not.toContain('damage ended the walk');
   });
 
   it("verify on a store edited and later damaged prints what it found before the damage, with the damage, and exits 3 (until 2026-11-28 the damage alone: the findings were lost)", async () => {
@@ -580,6 +597,11 @@ describe('the ledger CLI', () => {
     ${['demo', '--devices', '1000001']}                          | ${/--devices must be from 1 to 1000000/}
     ${['demo', '--seed', '4294967296']}                          | ${/--seed must be from 0 to 4294967295/}
     ${['what-if', '--rule-set', 'baseline', '--offset', '99999999999999999999']} | ${/--offset must be from 0 to 9007199254740991/}
+    ${['report', 'stuck-devices', '--at', '']}                   | ${/error: option '--at <instant>' is empty: give it a value, or leave it out/}
+    ${['report', 'proxy-disagreements', '--at', '']}             | ${/error: option '--at <instant>' is empty/}
+    ${['what-if', '--rule-set', 'baseline', '--from', '']}       | ${/error: option '--from <instant>' is empty/}
+    ${['what-if', '--rule-set', 'baseline', '--device', '']}     | ${/error: option '--device <deviceId>' is empty/}
+    ${['verify', '--digest', '']}                                | ${/error: option '--digest <digest>' is empty/}
   `('ledger $argv is refused with exit 2, the reason and the help text', async ({ argv, reason }) => {
     const r = await ledger(env, ...argv);
     expect(r.code).toBe(2);

@@ -34,6 +34,14 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     exitCode = await work(...args);
   };
 
+  // An option given empty (`--at ''`, a script's `--at "$AT"` with AT unset) is a usage error, not read as left out: until
+  // 2026-11-28 (eighteenth session) `report stuck-devices --at ''` reported the estate now, and `what-if --from ''` every decision.
+  program.hook('preAction', (_, action) => {
+    for (const option of action.options) {
+      if (action.getOptionValue(option.attributeName()) === '') action.error(`error: option '${option.flags}' is empty: give it a value, or leave it out`, { exitCode: EXIT.usage, code: 'ledger.emptyOption' });
+    }
+  });
+
   const kit: Kit = { env, o, command, run, print };
   operateCommands(program, kit);
   recordCommands(program, kit);

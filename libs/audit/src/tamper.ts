@@ -77,6 +77,22 @@ export interface VerifyReport {
 /** Where a verification met damage to the store's file (VerifyReport.damaged). */
 export type VerifyDamage = { message: string; after: string | null; checkedThrough: string | null };
 
+/**
+ * How far a verification that met damage read, said whole ("through position ..."): to the last position it checked of `head` (the
+ * position it read through: the head at its start, null for an empty log) when the damage ended the walk; the head, when it read
+ * every event the table holds and the damage was found after (the table and its index counted against each other: a cell the index
+ * lost, or the table's last events). Where the head is not known (`undefined`: a verification as recorded keeps the last position
+ * checked alone), neither is claimed. The CLI's verify and the console's integrity page say it so (the console's copy, a browser
+ * bundle's, is held to this one by its spec). Until 2026-11-28 (eighteenth session) the second was said "through position N of N
+ * (damage ended the walk)", by the console after a reload too.
+ */
+export function walkDamaged(damaged: Pick<VerifyDamage, 'checkedThrough'>, head?: string | null): string {
+  const through = damaged.checkedThrough;
+  if (head === undefined) return through === null ? 'damage found, no position checked' : `damage found, checked through position ${through}`;
+  if (through === head) return head === null ? 'no event in the table (the damage below was found after the walk)' : `through position ${head} (every event read; the damage below was found after the walk)`;
+  return through === null ? `no position of ${head} checked (damage ended the walk)` : `through position ${through} of ${head} (damage ended the walk)`;
+}
+
 /** What `onFinding` gives back: nothing, or a promise the walk waits for before it reads on (its reader is behind: stdout full). */
 export type FindingWait = void | Promise<void>;
 

@@ -9,7 +9,7 @@ import { EventIdConflictError, InvalidStoreArgumentError, LogRewrittenError, Sto
 import type { ReadAllOptions, ReadStreamOptions } from './event-store.port';
 import { PAGE_SIZE, SqliteEventStore } from './sqlite-event-store';
 import { packAppends, unpackAppends } from './sqlite-writer';
-import { makeDamagedStore } from './testing/damaged-store';
+import { loseIndexCell, makeDamagedStore } from './testing/damaged-store';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-store-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -727,12 +727,7 @@ describe('SqliteEventStore specifics', () => {
     } finally {
       await made.dispose();
     }
-    const raw = new Database(file);
-    const { pageno, ncell } = raw.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'sqlite_autoindex_events_1' AND pagetype = 'leaf' ORDER BY path LIMIT 1").get() as { pageno: number; ncell: number };
-    raw.close();
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from([(ncell - 1) >> 8, (ncell - 1) & 0xff]), 0, 2, PAGE_SIZE * (pageno - 1) + 3); // its first leaf's count of cells one less
-    fs.closeSync(fd);
+    loseIndexCell(file); // its first leaf's count of cells one less
     const store = new SqliteEventStore(file);
     try {
       const damage = store.indexDisagreement()!;

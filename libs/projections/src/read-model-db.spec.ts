@@ -43,11 +43,12 @@ const cannotMakeUnwritable = ((): string | undefined => {
 if (cannotMakeUnwritable) console.warn(`read-model-db.spec: the unwritable read models' case is skipped: ${cannotMakeUnwritable}`);
 
 function unwritable(file: string): () => void {
-  fs.chmodSync(file, 0o444);
+  const { mode } = fs.statSync(file);
+  fs.chmodSync(file, mode & 0o555); // a directory keeps its x: its files can still be opened
   if (root) execFileSync('chattr', ['+i', file]);
   return () => {
     if (root) execFileSync('chattr', ['-i', file]);
-    fs.chmodSync(file, 0o644);
+    fs.chmodSync(file, mode);
   };
 }
 
@@ -246,6 +247,26 @@ describe("following another process's swap of the read-model file (followReplace
     built.checkpoint.set(30n, 30, 'e30');
     built.db.closeCheckpointed();
     return openReadModels(file);
+  };
+
+  /**
+   * Read models rebuilt and swapped in at `file` (no -wal left beside it), `unwritableOne` (the file, or its directory) made one this
+   * process cannot write while `check` looks; this process stays on the replaced file, and the file is left as it was.
+   */
+  const swappedUnwritable = (file: string, unwritableOne: string, check: (rm: ReturnType<typeof openReadModels>) => void, swappedIn = path.join(dir, 'built.sqlite')) => {
+    const rm = liveAndRebuilt(file);
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+    fs.renameSync(swappedIn, file);
+    const before = fs.readFileSync(file);
+    const undo = unwritable(unwritableOne);
+    try {
+      check(rm);
+      expect(rm.checkpoint.fresh().position).toBeUndefined(); // from the replaced file, still open
+    } finally {
+      undo();
+      rm.db.close();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
   };
 
   it("another kind of file renamed onto the path, this connection's -wal left beside it: not opened (until 2026-11-27, fifteenth session, it was, with that log: answered from it, and the file made a SQLite file at close); at close the file is as it was, and, the -wal removed as said, a start says what it is", () => {
@@ -449,19 +470,31 @@ describe("following another process's swap of the read-model file (followReplace
 
   (cannotMakeUnwritable ? it.skip : it)("read models swapped in that this process cannot write (read-only: mode, attributes): not followed, saying why (until the seventeenth session's review they were, SQLite opening them read-only unsaid, and every batch failed), and left as they were", () => {
     const file = path.join(dir, 'rm.sqlite');
-    const rm = liveAndRebuilt(file);
-    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
-    fs.renameSync(path.join(dir, 'built.sqlite'), file);
-    const before = fs.readFileSync(file);
-    const undo = unwritable(file);
-    try {
+    swappedUnwritable(file, file, (rm) => {
       for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(`another file was put at ${file} in place of the read models, and is not opened: this process cannot write it (`);
-      expect(rm.checkpoint.fresh().position).toBeUndefined(); // from the replaced file, still open
-    } finally {
-      undo();
-      rm.db.close();
-    }
-    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    });
+  });
+
+  (cannotMakeUnwritable ? it.skip : it)("read models without their -wal in a directory this process cannot write: refused saying so, at their open and when swapped in, not as \"not read models\" (until 2026-11-28, eighteenth session, \"it is not read models (unable to open database file)\", and at the open SQLite's words alone)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    swappedUnwritable(file, dir, (rm) => {
+      const why = `this process cannot write its directory ${dir} (`;
+      for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(`another file was put at ${file} in place of the read models, and is not opened: ${why}`);
+      expect(() => rm.db.followReplaced()).toThrow(/\), where SQLite makes its write-ahead log; .*mend what is said \(the directory's owner, mode or attributes; the disk\)/);
+      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: expect.stringMatching(new RegExp(`^${why.replace(/[()]/g, '\\$&')}(EACCES|EPERM).*\\), where SQLite makes its write-ahead log$`)) }));
+    });
+  });
+
+  (cannotMakeUnwritable ? it.skip : it)("in a directory this process cannot write, another kind of file is said to be not read models, and a file not made yet is said to need the directory for the file itself (until the eighteenth session's review both were said to lack the directory for the write-ahead log)", () => {
+    const file = path.join(dir, 'rm.sqlite');
+    const foreign = path.join(dir, 'foreign.txt');
+    fs.writeFileSync(foreign, text);
+    swappedUnwritable(file, dir, (rm) => {
+      expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'file is not a database'));
+      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: 'file is not a database' }));
+      const none = path.join(dir, 'none.sqlite');
+      expect(() => new ReadModelDb(none)).toThrow(expect.objectContaining({ file: none, message: expect.stringMatching(new RegExp(`^this process cannot write its directory ${dir} \\((EACCES|EPERM).*\\), where SQLite makes the file and its write-ahead log$`)) }));
+    }, foreign);
   });
 
   it("another program's SQLite file with a table named checkpoint, not theirs: not opened, and not written (until the seventeenth session's review the read-model tables were made in it, and columns added to its table, before the install failed)", () => {

@@ -87,7 +87,13 @@ export class ReadModelDb {
           throw new Error(`this process cannot write them (${(err as Error).message})`);
         }
       }
-      this.open();
+      try {
+        this.open();
+      } catch (err) {
+        // SQLite's "unable to open database file" for a file it cannot make, or beside which it cannot make the write-ahead log: said as it is.
+        const why = directoryUnwritable(file, err);
+        throw why ? new Error(`this process cannot write ${why}`) : err;
+      }
     } catch (err) {
       throw Object.assign(err as Error, { file }); // which file SQLite could not open ("unable to open database file" names none)
     }
@@ -212,6 +218,10 @@ export class ReadModelDb {
     } catch (err) {
       next?.close();
       if (isBusy(err)) return false;
+      // Until 2026-11-28 (eighteenth session) read models in a directory this process cannot write, without their -wal, were said to
+      // be "not read models (unable to open database file)": SQLite could not make the log beside them.
+      const why = directoryUnwritable(this.file, err);
+      if (why) throw new ReadModelsNotFollowedError(this.file, `this process cannot write ${why}`, 'mend what is said (the directory\'s owner, mode or attributes; the disk), or stop it, move that file away and start it (it makes them again from the store)');
       throw new ReadModelsNotFollowedError(this.file, `it is not read models (${(err as Error).message})`, 'put read models there (another API\'s POST /admin/rebuild), or stop it, move that file away and start it (it makes them again from the store)');
     }
     // Read models this process could not write (read-only: its mode or attributes, a read-only mount) are not followed: SQLite opens
@@ -367,6 +377,23 @@ export class ReadModelDb {
     const make = () => void this.db.exec(missing.map(({ sql }) => `${sql};`).join('\n'));
     if (wait) make();
     else this.unlessBusy(make);
+  }
+}
+
+/**
+ * For SQLite's failure to open `file` ("unable to open database file", SQLITE_CANTOPEN), the directory of the file when this
+ * process cannot write it, and why (SQLite makes the file there, and its -wal and -shm, without which it cannot open a file in WAL
+ * mode), or undefined. Any other failure (a foreign file: "file is not a database") is not the directory's: until the eighteenth
+ * session's review it was said to be when the directory was unwritable too.
+ */
+function directoryUnwritable(file: string, failure: unknown): string | undefined {
+  if ((failure as { code?: unknown }).code !== 'SQLITE_CANTOPEN') return undefined;
+  const dir = path.dirname(path.resolve(file));
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `its directory ${dir} (${(err as Error).message}), where SQLite makes ${fs.existsSync(file) ? 'its write-ahead log' : 'the file and its write-ahead log'}`;
   }
 }
 

@@ -27,6 +27,10 @@ describe('LEDGER_API_KEYS: key:role or key:role@name,... with keys of 8 characte
     expect([...parseApiKeys(spec)].map(([key, holder]) => [key, holder.actor])).toEqual(keys);
   });
 
+  it('numbers each entry as the operator wrote it, an empty one counted (until 2026-11-28, eighteenth session, the entries after it were named one less)', () => {
+    expect([...parseApiKeys(' , abcdefgh:intake,,ijklmnop:admin,').values()].map((k) => k.entry)).toEqual([2, 4]);
+  });
+
   it('each key holds its role, its id and its name apart, never the key', () => {
     const [[, named], [, unnamed]] = [...parseApiKeys('abcdefgh:intake@rdp-feed,abcdefgh:intake@rdp-feed,ijklmnop:admin')];
     expect(named).toEqual({ role: 'intake', id: 'e5ddcfcdda97', name: 'rdp-feed', entry: 1, actor: 'api:intake:e5ddcfcdda97:rdp-feed' });
@@ -50,6 +54,8 @@ describe('LEDGER_API_KEYS: key:role or key:role@name,... with keys of 8 characte
     ${'same-key-1:intake,same-key-1:admin'}   | ${'LEDGER_API_KEYS entry 2: its key is listed before with role intake; give each key one role'}
     ${'same-key-1:intake@a,same-key-1:intake@b'} | ${'LEDGER_API_KEYS entry 2: its key is listed before named a; give each key one name'}
     ${'same-key-1:intake,same-key-1:intake@b'} | ${'LEDGER_API_KEYS entry 2: its key is listed before without a name; give each key one name'}
+    ${'abcdefgh:intake,,short:auditor'}       | ${'LEDGER_API_KEYS entry 3: a key must be at least 8 characters'}
+    ${', abcdefghij:reader'}                  | ${"LEDGER_API_KEYS entry 2 must be 'key:role' or 'key:role@name' with role one of intake, auditor, admin"}
     ${''}                                     | ${'LEDGER_API_KEYS holds no key'}
     ${' , '}                                  | ${'LEDGER_API_KEYS holds no key'}
   `('$spec is refused: $message', ({ spec, message }) => {
@@ -97,6 +103,7 @@ describe('keys shorter than 32 characters are warned of at start-up, by entry, n
     ${`${long}:intake,${long}x:auditor`}                                 | ${undefined}
     ${`${long}:intake,short-key-1:auditor@desk`}                         | ${'LEDGER_API_KEYS entry 2: a key shorter than 32 characters; every key\'s id is in the record, and a short key can be guessed from it offline: use long random keys (openssl rand -hex 32)'}
     ${`short-key-1:intake,${long}:auditor,short-key-1:intake,other-key-2:admin`} | ${'LEDGER_API_KEYS entries 1, 4: keys shorter than 32 characters; every key\'s id is in the record, and a short key can be guessed from it offline: use long random keys (openssl rand -hex 32)'}
+    ${`${long}:intake,,short-key-1:auditor,`}                           | ${'LEDGER_API_KEYS entry 3: a key shorter than 32 characters; every key\'s id is in the record, and a short key can be guessed from it offline: use long random keys (openssl rand -hex 32)'}
   `('$spec: $warning', ({ spec, warning }) => {
     expect(shortKeysWarning(parseApiKeys(spec))).toBe(warning);
   });

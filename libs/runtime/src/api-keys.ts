@@ -72,7 +72,11 @@ export function shortKeysWarning(keys: Map<string, ApiKeyHolder>): string | unde
  */
 export function parseApiKeys(spec: string): Map<string, ApiKeyHolder> {
   const keys = new Map<string, ApiKeyHolder>();
-  for (const [i, entry] of spec.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
+  // Entries numbered as the operator wrote them: an empty one (`a:intake,,b:auditor`, a trailing ',') is skipped, not
+  // left out of the count (until 2026-11-28, eighteenth session, the entries after it were named one less).
+  for (const [i, written] of spec.split(',').entries()) {
+    const entry = written.trim();
+    if (entry === '') continue;
     const sep = entry.lastIndexOf(':');
     const key = entry.slice(0, sep);
     const [role, name] = splitOnce(entry.slice(sep + 1), '@') as [ApiRole, string | undefined];

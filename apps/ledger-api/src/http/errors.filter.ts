@@ -5,6 +5,7 @@ import { DomainError, FactReusedError } from '@ledger/domain';
 import { ReadModelRowError } from '@ledger/projections';
 import { AppendTooLargeError, EventIdConflictError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from '@ledger/event-store';
 import { IntakeError, StreamContentionError } from '@ledger/ledger';
+import { NotReadyError } from '../health.controller';
 import { JobEndedError, JobNotRunError } from './jobs.controller';
 
 /**
@@ -14,7 +15,7 @@ import { JobEndedError, JobNotRunError } from './jobs.controller';
  * again with other content (a FactReusedError: a RequestID, a record id, a placement), or after
  * another fact at its instant (FactChangedSinceError), a 409; a stored event the code cannot read a 500 with code
  * `UNREADABLE_STORED_EVENT` (the store's state, never the client's fault); an unreachable store,
- * a busy one (another connection's lock), a stream other processes kept moving, or a job asked for while the API shuts down, a 503; a full store a 507, and so a job that failed
+ * a busy one (another connection's lock), a stream other processes kept moving, a job asked for while the API shuts down, or GET /health/ready not ready (NOT_READY), a 503; a full store a 507, and so a job that failed
  * for want of space (a rebuild on a full disk).
  */
 @Catch()
@@ -38,6 +39,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (err instanceof StoreBusyError) return send(503, err.message, { code: 'STORE_BUSY' });
     if (err instanceof StreamContentionError) return send(503, err.message, { code: 'STREAM_CONTENTION' });
     if (err instanceof JobsClosedError) return send(503, err.message, { code: 'SHUTTING_DOWN' });
+    if (err instanceof NotReadyError) return send(503, err.message, { code: 'NOT_READY', status: err.status, info: err.info, details: err.details });
     if (err instanceof StoreFullError) return send(507, err.message, { code: 'STORE_OUT_OF_SPACE' });
     if (err instanceof UnreadableEventError) {
       this.logger.error({ msg: err.message, correlationId });

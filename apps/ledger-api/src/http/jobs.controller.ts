@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Body, ConflictException, Controller, Delete, ForbiddenException, Get, HttpCode, Inject, Injectable, Logger, NotFoundException, Param, Post, Query, Req, type BeforeApplicationShutdown} from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiSecurity, ApiTags, PartialType } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsNotEmpty, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { AuditJobs, checkWhatIf, DigestPastHeadError, digestPosition, findingsOf, whatIfPage, JobsClosedError, positionOf, type AuditJob, type AuditJobParams, type WhatIfFilter } from '@ledger/audit';
 import { DomainError, FactReusedError, getRuleSet, parseDeviceId, parseInstant, parseSrv, parseUserId } from '@ledger/domain';
 import { Ledger } from '@ledger/ledger';
@@ -11,24 +11,42 @@ import { JOB_KINDS, type JobKind } from '@ledger/runtime';
 import { actorOf, Roles, type ApiRole } from './api-keys';
 import { LEASE_STALE_MS } from './instance-leases';
 
+/**
+ * An optional filter given empty (`"from": ""`) is refused, not read as left out: until 2026-11-28
+ * (eighteenth session) an empty `from`, `to`, `device` or `user` widened the what-if to every
+ * decision, as if no filter had been asked for.
+ */
+const NotEmpty = () => IsNotEmpty({ message: 'is empty: give it a value, or leave it out' });
+
+/**
+ * A field that may be left out, but not given null: class-validator's IsOptional skips null as it
+ * skips a field left out, and until 2026-11-28 (eighteenth session) `"from": null` (or to, device,
+ * user, offset, limit, maxEvents) was read as left out, a what-if over every decision, and
+ * `"fromPosition": null` failed as a 500.
+ */
+const Optional = () => (target: object, key: string) => {
+  ValidateIf((_: unknown, v: unknown) => v !== undefined)(target, key);
+  IsDefined({ message: 'is null: give it a value, or leave it out' })(target, key);
+};
+
 export class WhatIfDto {
   @ApiProperty({ enum: ['baseline', 'ownership-only', 'registered-operator'] }) @IsString() ruleSet!: string;
-  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @IsOptional() @IsString() from?: string;
-  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @IsOptional() @IsString() to?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() srv?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() device?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() user?: string;
-  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) offset?: number;
-  @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(1000) limit?: number;
-  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
-  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @IsOptional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
-  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
+  @ApiPropertyOptional({ description: 'receivedAt from (ISO-8601)' }) @Optional() @IsString() @NotEmpty() from?: string;
+  @ApiPropertyOptional({ description: 'receivedAt to (ISO-8601)' }) @Optional() @IsString() @NotEmpty() to?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @NotEmpty() srv?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @NotEmpty() device?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @NotEmpty() user?: string;
+  @ApiPropertyOptional({ default: 0 }) @Optional() @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ default: 100 }) @Optional() @IsInt() @Min(1) @Max(1000) limit?: number;
+  @ApiPropertyOptional({ description: 'read the log from this position (inclusive), as a decimal string' }) @Optional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) fromPosition?: string;
+  @ApiPropertyOptional({ description: 'read the log up to this position (inclusive)' }) @Optional() @Matches(/^\d{1,40}$/, { message: 'must be a position (a whole number, as a string)' }) toPosition?: string;
+  @ApiPropertyOptional({ description: 'read at most this many events (the reply says where to go on: window.nextPosition)' }) @Optional() @IsInt() @Min(1) @Max(1_000_000) maxEvents?: number;
 }
 
 /** An audit job: its kind, and for a digest the position, for a what-if the fields of a what-if (its rule set required then). */
-export class JobDto extends PartialType(WhatIfDto) {
+export class JobDto extends PartialType(WhatIfDto, { skipNullProperties: false }) {
   @ApiProperty({ enum: JOB_KINDS, description: 'rebuild: admin only' }) @IsIn(JOB_KINDS) kind!: JobKind;
-  @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @IsOptional() @IsString() at?: string;
+  @ApiPropertyOptional({ description: 'digest: the position (default: the head)' }) @Optional() @IsString() at?: string;
 }
 
 /**
@@ -194,11 +212,11 @@ export function jobParams(body: Omit<JobDto, 'kind'> & { kind: JobKind }, readMo
   if (!body.ruleSet) throw new DomainError('ruleSet', 'a what-if needs the rule set to judge under');
   const ruleSet = getRuleSet(body.ruleSet);
   const filter: WhatIfFilter = {
-    from: body.from ? parseInstant(body.from, 'from') : undefined,
-    to: body.to ? parseInstant(body.to, 'to') : undefined,
+    from: body.from === undefined ? undefined : parseInstant(body.from, 'from'),
+    to: body.to === undefined ? undefined : parseInstant(body.to, 'to'),
     srv: body.srv === undefined ? undefined : parseSrv(body.srv, 'srv').srv, // as recorded: ' 6.15.1 ' selects what 6.15.1 does
-    deviceId: body.device ? parseDeviceId(body.device, 'device') : undefined,
-    userId: body.user ? parseUserId(body.user, 'user') : undefined,
+    deviceId: body.device === undefined ? undefined : parseDeviceId(body.device, 'device'),
+    userId: body.user === undefined ? undefined : parseUserId(body.user, 'user'),
   };
   const page = {
     offset: body.offset,

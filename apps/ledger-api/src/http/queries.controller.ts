@@ -5,9 +5,9 @@ import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/au
 import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { Roles } from './api-keys';
 
-const instant = (v: string | undefined, field: string) => (v === undefined || v === '' ? undefined : parseInstant(v, field));
+const instant = (v: string | undefined, field: string) => (v === undefined ? undefined : parseInstant(v, field));
 const wholeNumber = (v: string | undefined, field: string) => {
-  if (v === undefined || v === '') return undefined;
+  if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
   return Number(v);
 };
@@ -111,7 +111,7 @@ export class QueriesController {
   @ApiQuery({ name: 'limit', required: false, description: '1 to 1000, default 1000' })
   meterPointDevices(@Param('mpxn') raw: string, @Query('after') after?: string, @Query('limit') limit?: string) {
     const mpxn = parseInventoryMpxn(raw, 'mpxn'); // as the inventory takes it: a DCC test MPAN failing its check digit too
-    const page = { after: after === undefined || after === '' ? undefined : parseDeviceId(after, 'after'), limit: pageLimit(limit) };
+    const page = { after: after === undefined ? undefined : parseDeviceId(after, 'after'), limit: pageLimit(limit) };
     return { mpxn, ...this.devices.devicesOn(mpxn, page) };
   }
 
@@ -145,14 +145,14 @@ export class QueriesController {
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'limit', required: false })
   decisions(@Query() q: Record<string, string | undefined>) {
-    if (q.outcome && q.outcome !== 'accepted' && q.outcome !== 'rejected') throw new DomainError('outcome', "must be 'accepted' or 'rejected'");
+    if (q.outcome !== undefined && q.outcome !== 'accepted' && q.outcome !== 'rejected') throw new DomainError('outcome', "must be 'accepted' or 'rejected'");
     const int = wholeNumber;
     return this.decisionLog.decisions({
-      deviceId: q.device ? parseDeviceId(q.device, 'device') : undefined,
-      userId: q.user ? parseUserId(q.user, 'user') : undefined,
+      deviceId: q.device === undefined ? undefined : parseDeviceId(q.device, 'device'),
+      userId: q.user === undefined ? undefined : parseUserId(q.user, 'user'),
       outcome: q.outcome as 'accepted' | 'rejected' | undefined,
-      code: q.code ? responseCode(q.code) : undefined,
-      srv: q.srv ? parseSrv(q.srv, 'srv').srv : undefined,
+      code: q.code === undefined ? undefined : responseCode(q.code),
+      srv: q.srv === undefined ? undefined : parseSrv(q.srv, 'srv').srv,
       ...range(instant(q.from, 'from'), instant(q.to, 'to'), 'from', 'to'),
       after: int(q.after, 'after'),
       limit: pageLimit(q.limit),
@@ -182,19 +182,20 @@ export class QueriesController {
   @ApiQuery({ name: 'after', required: false, description: 'the `next` of the previous page' })
   stuckDevices(@Query() q: Record<string, string | undefined>) {
     const asOf = instant(q.at, 'at');
-    const rs = q.ruleSet ? getRuleSet(q.ruleSet) : undefined;
-    const filtered = ['no', 'area', 'sinceFrom', 'sinceTo', 'sort', 'order', 'limit', 'after'].some((k) => q[k] !== undefined && q[k] !== '');
-    if (q.sort && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
-    if (q.order && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
-    if (q.area && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
-    const sort = (q.sort || 'deviceId') as StuckSortKey;
+    const rs = q.ruleSet === undefined ? undefined : getRuleSet(q.ruleSet);
+    // A parameter given empty is refused before this (QueryParametersGuard): each here is given or left out.
+    const filtered = ['no', 'area', 'sinceFrom', 'sinceTo', 'sort', 'order', 'limit', 'after'].some((k) => q[k] !== undefined);
+    if (q.sort !== undefined && !(STUCK_SORT_KEYS as readonly string[]).includes(q.sort)) throw new DomainError('sort', `must be one of ${STUCK_SORT_KEYS.join(', ')}`);
+    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw new DomainError('order', "must be 'asc' or 'desc'");
+    if (q.area !== undefined && !/^\d{2}$/.test(q.area)) throw new DomainError('area', 'must be a two-digit distributor ID');
+    const sort = (q.sort ?? 'deviceId') as StuckSortKey;
     const query: StuckQuery = {
-      no: q.no ? parseUserId(q.no, 'no') : undefined,
-      area: q.area || undefined,
+      no: q.no === undefined ? undefined : parseUserId(q.no, 'no'),
+      area: q.area,
       ...range(instant(q.sinceFrom, 'sinceFrom'), instant(q.sinceTo, 'sinceTo'), 'sinceFrom', 'sinceTo'),
       sort,
-      order: (q.order || undefined) as 'asc' | 'desc' | undefined,
-      after: q.after ? parseStuckCursor(q.after, sort) : undefined, // read here once, for the page now or as of an instant
+      order: q.order as 'asc' | 'desc' | undefined,
+      after: q.after === undefined ? undefined : parseStuckCursor(q.after, sort), // read here once, for the page now or as of an instant
       limit: pageLimit(q.limit),
     };
     const ruleSet = rs ? { ruleSet: { id: rs.id, version: rs.version } } : {};

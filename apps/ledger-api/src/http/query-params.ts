@@ -20,9 +20,11 @@ function queryParametersOf(controller: object, handler: Function): string[] {
 
 /**
  * Every route of the API's controllers refuses a query parameter it does not take with a 400 naming
- * it and those the route takes (or that it takes none), and one given more than once
+ * it and those the route takes (or that it takes none), one given more than once
  * (`?code=E4&code=I0`: Express makes an array of it, which no route takes, each reading one value;
- * until 2026-11-27 it reached SQLite as it was, a 500). Until 2026-11-28 a parameter not taken was
+ * until 2026-11-27 it reached SQLite as it was, a 500), and one given empty (`?asOf=`: until
+ * 2026-11-28, eighteenth session, read as if it were left out, so a client that built `asOf=${x}`
+ * with x empty was answered the device as it is now, read as the past). Until 2026-11-28 a parameter not taken was
  * ignored: `GET /devices/X?asof=...`, for `asOf`, answered the device as it is now, read as if it
  * were as of the instant asked; and a repeated one was refused by a middleware before the key and
  * before a route was matched (no key, or no such route, was a 400 for it). Run after the API-key
@@ -44,6 +46,7 @@ export class QueryParametersGuard implements CanActivate {
     for (const [name, value] of entries) {
       if (!route.names.has(name)) throw refusal(name, `is not a query parameter of ${req.method} ${req.route?.path ?? 'this route'}, which takes ${route.list}`);
       if (Array.isArray(value)) throw refusal(name, 'is given more than once in the query string; give it once');
+      if (value === '') throw refusal(name, 'is empty: give it a value, or leave it out');
     }
     return true;
   }

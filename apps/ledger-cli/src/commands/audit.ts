@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, type AuditWorkResults, type VerifyFinding } from '@ledger/audit';
+import { DigestPastHeadError, digestAt, isReproduction, replayDecision, runAuditWork, walkDamaged, type AuditWorkResults, type VerifyFinding } from '@ledger/audit';
 import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestId, parseSrv, parseUserId } from '@ledger/domain';
 import { StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors';
 import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
@@ -109,7 +109,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           if (opts.all && o.json) o.out(stringify({ ...r, ok, digest, ...failed }, 0));
           else print({ ...r, ok, digest, ...failed }, () =>
             [
-              `${r.eventsChecked} events in ${r.streamsChecked} streams, through position ${r.damaged ? `${r.damaged.checkedThrough ?? '0'} of ${r.position ?? '0'} (damage ended the walk)` : (r.position ?? '0 (the log is empty)')}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
+              `${r.eventsChecked} events in ${r.streamsChecked} streams, ${r.damaged ? walkDamaged(r.damaged, r.position) : `through position ${r.position ?? '0 (the log is empty)'}`}: ${r.ok ? 'every hash chain link holds' : `${r.streamsBroken} stream(s) broken, ${r.unreadableCount} event(s) unreadable${r.missingCount ? `, ${r.missingCount} run(s) of positions missing` : ''}`}`,
               // With --all every one was printed as it was found, above.
               ...(opts.all ? [] : [...r.breaks.map((b) => findingLine({ break: b })), ...r.unreadable.map((u) => findingLine({ unreadable: u })), ...r.missing.map((m) => findingLine({ missing: m }))]),
               ...(!opts.all && (r.breakCount > r.breaks.length || r.unreadableCount > r.unreadable.length || r.missingCount > r.missing.length) ? [`  (the first ${FINDINGS_LISTED} of each listed: --all prints every one)`] : []),

@@ -193,3 +193,15 @@ export function differencePath(path: string, checks: ReadonlyArray<{ step: numbe
     return `check ${c ? `${c.step} (${c.check})` : Number(i) + 1}${dot ? ': ' : ''}`;
   });
 }
+
+/**
+ * How far a verification that met damage read, said whole: the server's walkDamaged (libs/audit, which the CLI's verify prints),
+ * copied for this browser bundle and held to it by server-shapes.spec. `head`: the position the walk read through (GET /audit/verify's
+ * `position`), undefined where not known (a verification as recorded, GET /audit/verify/last): then neither is claimed.
+ */
+export function walkDamaged(damaged: { checkedThrough: string | null }, head?: string | null): string {
+  const through = damaged.checkedThrough;
+  if (head === undefined) return through === null ? 'damage found, no position checked' : `damage found, checked through position ${through}`;
+  if (through === head) return head === null ? 'no event in the table (the damage below was found after the walk)' : `through position ${head} (every event read; the damage below was found after the walk)`;
+  return through === null ? `no position of ${head} checked (damage ended the walk)` : `through position ${through} of ${head} (damage ended the walk)`;
+}

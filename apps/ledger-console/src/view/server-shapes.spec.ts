@@ -1,8 +1,8 @@
-import { whatIf, type StuckRow, type WhatIfReport } from '@ledger/audit';
+import { walkDamaged as serverWalkDamaged, whatIf, type StuckRow, type WhatIfReport } from '@ledger/audit';
 import { getRuleSet, RULE_SET_NAMES, type RegistrationEntry as ServerRegistration } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger, runDemo } from '@ledger/ledger';
-import { addWindow, emptyTotals, LATEST_RULE_SETS, stuckCsvRow, type StuckDevice, type WhatIfReply } from './report';
+import { addWindow, emptyTotals, LATEST_RULE_SETS, stuckCsvRow, walkDamaged, type StuckDevice, type WhatIfReply } from './report';
 import type { RegistrationEntry } from './timeline';
 
 /**
@@ -32,6 +32,19 @@ describe("the console's shapes, held to the server's", () => {
     } finally {
       await store.dispose();
     }
+  });
+
+  it.each`
+    checkedThrough | head         | said
+    ${'40'}        | ${'60'}      | ${'through position 40 of 60 (damage ended the walk)'}
+    ${null}        | ${'60'}      | ${'no position of 60 checked (damage ended the walk)'}
+    ${'60'}        | ${'60'}      | ${'through position 60 (every event read; the damage below was found after the walk)'}
+    ${null}        | ${null}      | ${'no event in the table (the damage below was found after the walk)'}
+    ${'60'}        | ${undefined} | ${'damage found, checked through position 60'}
+    ${null}        | ${undefined} | ${'damage found, no position checked'}
+  `("says how far a verification that met damage read ($checkedThrough of $head) as the server's CLI says it: $said", ({ checkedThrough, head, said }) => {
+    expect(serverWalkDamaged({ checkedThrough }, head)).toBe(said);
+    expect(walkDamaged({ checkedThrough }, head)).toBe(said);
   });
 
   it("knows every rule set at the server's latest version", () => {

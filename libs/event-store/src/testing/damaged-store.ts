@@ -48,6 +48,11 @@ export async function makeDamagedStore(file: string, beforeDamage?: (store: Sqli
       db.close();
     }
   }
+  writeInto(file, writes);
+}
+
+/** Writes each [bytes, where in the file] into `file`. */
+function writeInto(file: string, writes: Array<[Buffer, number]>): void {
   const fd = fs.openSync(file, 'r+');
   try {
     for (const [bytes, at] of writes) fs.writeSync(fd, bytes, 0, bytes.length, at);
@@ -80,11 +85,22 @@ export function loseLastEvent(file: string): { position: bigint; stream: string 
   } finally {
     db.close();
   }
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.writeSync(fd, write[0], 0, write[0].length, write[1]);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeInto(file, [write]);
   return lost;
+}
+
+/**
+ * Makes the store `file` (closed) lose a cell of its index on (stream, revision), not of its table (its first leaf's count of cells
+ * one less): every event is still read, and only a count of the table against its index shows the damage, at no position known.
+ */
+export function loseIndexCell(file: string): void {
+  const db = new Database(file, { readonly: true });
+  let write: [Buffer, number];
+  try {
+    const { pageno, ncell } = db.prepare("SELECT pageno, ncell FROM dbstat WHERE name = 'sqlite_autoindex_events_1' AND pagetype = 'leaf' ORDER BY path LIMIT 1").get() as { pageno: number; ncell: number };
+    write = lastCellLost(pageno, ncell); // an index leaf page's header holds its count of cells where a table leaf's does
+  } finally {
+    db.close();
+  }
+  writeInto(file, [write]);
 }

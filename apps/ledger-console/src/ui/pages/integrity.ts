@@ -2,6 +2,7 @@
 import { api, ApiError } from '../api.js';
 import { badge, dl, fmtInstant, h, replace, table } from '../dom.js';
 import type { Route } from '../route.js';
+import { walkDamaged } from '../../view/report.js';
 
 interface Verification {
   ok: boolean;
@@ -18,8 +19,10 @@ interface Verification {
   missingCount?: number;
   at?: string;
   seconds?: number;
-  /** Damage to the store's file that ended the walk (since 2026-11-28): the findings above are of the log through `checkedThrough`. */
+  /** Damage to the store's file that ended the walk, or was found after it (since 2026-11-28): the findings above are of the log through `checkedThrough`. */
   damaged?: { message: string; after: string | null; checkedThrough: string | null };
+  /** The position the walk read through, the head at its start (GET /audit/verify; not kept in a verification's record). */
+  position?: string | null;
 }
 interface Digest {
   position: string;
@@ -38,8 +41,9 @@ function verificationView(v: Verification | null): HTMLElement {
   const more = v.breakCount !== undefined && v.breakCount > v.breaks.length;
   const brokenText = v.streamsBroken !== undefined ? `${broken} stream(s) broken${more ? ` (${v.breakCount} break(s), the first ${v.breaks.length} listed)` : ''}` : more ? `${v.breakCount} break(s), the first ${v.breaks.length} listed` : `${broken} stream(s) broken`;
   const found = [broken ? brokenText : '', unreadableCount ? `${unreadableCount} event(s) unreadable` : '', missingCount ? `${missingCount} run(s) of positions missing` : ''].filter(Boolean).join(', ');
-  // Damage ended the walk: what it found before it, and the damage (until 2026-11-28 the damage alone, and after a reload an older verification, or none).
-  const result = v.damaged ? `${found ? `${found}, then ` : ''}damage ended the walk, after position ${v.damaged.checkedThrough ?? '0 (none checked)'}` : v.ok ? 'every link holds' : found || 'not every link holds';
+  // Damage met: what it found before it, how far it read, and the damage (until 2026-11-28 the damage alone, and after a reload an
+  // older verification, or none; until that day's eighteenth session "damage ended the walk" also when every event had been read).
+  const result = v.damaged ? `${found ? `${found}, ` : ''}${walkDamaged(v.damaged, v.position)}` : v.ok ? 'every link holds' : found || 'not every link holds';
   return h(
     'div',
     null,
