@@ -71,17 +71,19 @@ export class DecisionQueries {
     if (f.to) add('d.received_at <= ?', f.to);
     if (f.after !== undefined) add('d.ord > ?', f.after);
     let unknown: ReturnType<typeof actorUnknown>;
+    let ids: number[] | undefined;
     if (f.actor !== undefined) {
-      const ids = actorIds(this.rm.db, f.actor);
-      // One id (the usual: an actor, or a key under one name) is read in order from the (actor, ord) index; several are sorted.
-      if (ids.length === 1) add('d.actor = ?', ids[0]);
-      else add('d.actor IN (SELECT value FROM json_each(?))', JSON.stringify(ids));
+      ids = actorIds(this.rm.db, f.actor);
       unknown = actorUnknown((this.rm.db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE actor = ?').get(ACTOR_NOT_KEPT) as { n: number }).n, 'decisions');
     }
     const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
-    const rows = this.rm.db
-      .prepare(`${ROWS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.ord LIMIT ?`)
-      .all(...args, limit + 1) as Array<Record<string, string> & { ord: number }>;
+    const read = (actor?: number) =>
+      this.rm.db
+        .prepare(`${ROWS} WHERE ${[...where, ...(actor === undefined ? [] : ['d.actor = ?'])].join(' AND ') || 'TRUE'} ORDER BY d.ord LIMIT ?`)
+        .all(...args, ...(actor === undefined ? [] : [actor]), limit + 1) as Array<Record<string, string> & { ord: number }>;
+    // Each actor's page is read in order from the actor index; a key under several names is those pages merged by ord
+    // (one query over all of them sorted every row of that key on each page: 9-10 ms a page with 97,841 of them, 0.25 ms merged, 2026-11-28).
+    const rows = ids === undefined ? read() : ids.flatMap((id) => read(id)).sort((a, b) => a.ord - b.ord).slice(0, limit + 1);
     const page = rows.slice(0, limit);
     return { items: page.map(toDecisionRow), next: rows.length > limit ? page[page.length - 1].ord : null, ...(unknown ? { actorUnknown: unknown } : {}) };
   }
