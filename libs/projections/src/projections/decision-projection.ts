@@ -20,7 +20,7 @@ export class DecisionProjection implements Projection {
     CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
     CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
     CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);
-    CREATE INDEX IF NOT EXISTS decisions_actor ON decisions (actor, ord);
+    CREATE INDEX IF NOT EXISTS decisions_actor ON decisions (actor);
   `;
 
   private readonly add = this.rm.statements((db) =>
