@@ -29,6 +29,7 @@ describe('which key did what, from the read models', () => {
     const by = async (actor: string) => ((await get(KEY.deskX, `/decisions?actor=${encodeURIComponent(actor)}`).expect(200)).body as { items: Array<{ requestId: string }> }).items.map((d) => d.requestId);
     expect(await by(ACTOR.feedA)).toEqual([`${SUPPLIER}:${ESME}:1`, `${SUPPLIER}:${ESME}:3`]);
     expect(await by('api:intake:893a09117d39')).toEqual([`${SUPPLIER}:${ESME}:1`, `${SUPPLIER}:${ESME}:3`]);
+    expect(await by('893a09117d39')).toEqual([`${SUPPLIER}:${ESME}:1`, `${SUPPLIER}:${ESME}:3`]); // the key's id alone, as ledger key-ids prints it
     expect(await by(ACTOR.feedB)).toEqual([`${SUPPLIER}:${ESME}:2`]);
     expect(await by('api:intake')).toEqual([]);
     expect((await get(KEY.deskX, `/decisions/${SUPPLIER}:${ESME}:2`).expect(200)).body).toMatchObject({ actor: ACTOR.feedB });

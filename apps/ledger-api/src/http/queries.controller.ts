@@ -88,7 +88,7 @@ export class QueriesController {
 
   @Get('devices/:deviceId/history')
   @ApiOperation({ summary: "A device's inventory changes, certificate placements and decisions as one timeline, each with its actor (who recorded it)" })
-  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its entries only; api:<role>:<id> matches that key under every name' })
+  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its entries only; api:<role>:<id> matches that key under every name, its id alone under every role and name' })
   history(@Param('deviceId') id: string, @Query('actor') rawActor?: string) {
     const deviceId = parseDeviceId(id, 'deviceId');
     const actor = rawActor === undefined ? undefined : parseActor(rawActor);
@@ -146,7 +146,7 @@ export class QueriesController {
   @ApiQuery({ name: 'srv', required: false })
   @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
-  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its decisions only; api:<role>:<id> matches that key under every name' })
+  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its decisions only; api:<role>:<id> matches that key under every name, its id alone under every role and name' })
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'limit', required: false })
   decisions(@Query() q: Record<string, string | undefined>) {

@@ -55,7 +55,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
 
   command(program, 'history', "a device's inventory, certificates and decisions, each with who recorded it")
     .argument('<deviceId>', 'the device EUI-64')
-    .option('--actor <actor>', 'its entries recorded by that actor only (api:<role>:<id>[:<name>], cli:submit, ...; api:<role>:<id> matches that key under every name)')
+    .option('--actor <actor>', 'its entries recorded by that actor only (api:<role>:<id>[:<name>], cli:submit, ...; api:<role>:<id> matches that key under every name, its id alone under every role and name)')
     .action(
       run(async (id: string, opts: { actor?: string }) => {
         const deviceId = parseDeviceId(id, 'deviceId');

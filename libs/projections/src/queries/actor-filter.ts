@@ -25,15 +25,20 @@ export function parseActor(raw: string, field = 'actor'): string {
 }
 
 /**
- * The ids (in `actors`) of the actors `actor` matches: itself, exactly; and a key's identity without
- * its name (`api:<role>:<id>`) matches that key under every name it was given too (`api:<role>:<id>:<name>`).
- * Nothing else matches: not a prefix (`api:intake` is the actor of events recorded before keys had ids, no more).
+ * The ids (in `actors`) of the actors `actor` matches: itself, exactly; a key's identity without its
+ * name (`api:<role>:<id>`) matches that key under every name it was given too (`api:<role>:<id>:<name>`);
+ * and a key's id alone (12 lowercase hex digits, as `ledger key-ids` prints it) that key under every
+ * role and name it was recorded with (`api:<any role>:<id>[:<name>]`: its id is of the key alone, so a
+ * key given another role keeps it). Nothing else matches: not a prefix (`api:intake` is the actor of
+ * events recorded before keys had ids, no more).
  */
 export function actorIds(db: Database.Database, actor: string): number[] {
   const parts = actor.split(':');
   const anyName = parts[0] === 'api' && parts.length === 3 ? 1 : 0;
   const rows = db.prepare("SELECT id FROM actors WHERE actor = @actor OR (@anyName AND substr(actor, 1, length(@actor) + 1) = @actor || ':') ORDER BY id").all({ actor, anyName }) as Array<{ id: number }>;
-  return rows.map((r) => r.id);
+  if (!KEY_ID.test(actor)) return rows.map((r) => r.id);
+  const ofKey = (db.prepare("SELECT id, actor FROM actors WHERE actor LIKE 'api:%'").all() as Array<{ id: number; actor: string }>).filter((r) => r.actor.split(':')[2] === actor);
+  return [...new Set([...rows, ...ofKey].map((r) => r.id))].sort((a, b) => a - b);
 }
 
 /** A row's actor as the queries show it: the text; null when its event names none; and, for a row made before the read models kept actors, `actorUnknown`. */

@@ -52,7 +52,7 @@ describe('actors in the read models', () => {
   };
   const counter = (requestId: string) => Number(requestId.slice(requestId.lastIndexOf(':') + 1));
 
-  it('each decision shows its actor (null when its event names none), and actor= matches it exactly, or a key under every name by api:<role>:<id>', async () => {
+  it('each decision shows its actor (null when its event names none), and actor= matches it exactly, a key under every name by api:<role>:<id>, or under every role and name by its id alone', async () => {
     const writer = await project();
     try {
       const { decisions } = queriesOf(writer);
@@ -75,6 +75,14 @@ describe('actors in the read models', () => {
       expect(by('api:intake:893a09117d39', { after: decisions.decisions({ actor: 'api:intake:893a09117d39', limit: 1 }).next! })).toEqual([4]);
       expect(by('api:admin:0123456789ab')).toEqual([]);
       expect(decisions.decisions({ actor: FEED })).not.toHaveProperty('actorUnknown');
+      // The key's id alone: the key under every name and every role it was given (its id is of the key alone).
+      expect(by('893a09117d39')).toEqual([1, 4]);
+      await replaceNoCredentials(ledger, NO_A, 7, '2024-03-07T00:00:00Z', NO_A, { actor: 'api:admin:893a09117d39' });
+      await new Projector(store, writer).catchUp();
+      expect(by('893a09117d39')).toEqual([1, 4, 7]);
+      expect(by('api:intake:893a09117d39')).toEqual([1, 4]);
+      expect(by('24cc0ce83147')).toEqual([2]);
+      expect(by('0123456789ab')).toEqual([]);
     } finally {
       writer.db.close();
     }
