@@ -92,11 +92,9 @@ export class QueriesController {
   history(@Param('deviceId') id: string, @Query('actor') rawActor?: string) {
     const deviceId = parseDeviceId(id, 'deviceId');
     const actor = rawActor === undefined ? undefined : parseActor(rawActor);
-    const timeline = this.devices.history(deviceId, undefined, actor);
-    if (timeline.length === 0 && (actor === undefined || this.devices.history(deviceId).length === 0)) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
-    if (actor === undefined) return { deviceId, timeline };
-    const unknown = this.devices.historyActorUnknown(deviceId);
-    return { deviceId, actor, timeline, ...(unknown ? { actorUnknown: unknown } : {}) };
+    const history = this.devices.timelineOf(deviceId, actor);
+    if (!history) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
+    return history;
   }
 
   @Get('meter-points/:mpxn/registrations')

@@ -62,11 +62,12 @@ export function reportCommands(program: Command, { env, o, command, run, print }
         const actor = opts.actor === undefined ? undefined : parseActor(opts.actor, '--actor');
         const l = await open(env, o);
         try {
-          const timeline = l.devices.history(deviceId, undefined, actor);
-          if (timeline.length === 0 && (actor === undefined || l.devices.history(deviceId).length === 0)) throw new CliError(`device ${deviceId} is not known to the ledger`);
-          const unknown = actor === undefined ? undefined : l.devices.historyActorUnknown(deviceId);
+          const history = l.devices.timelineOf(deviceId, actor);
+          if (!history) throw new CliError(`device ${deviceId} is not known to the ledger`);
+          const { timeline } = history;
+          const unknown = 'actorUnknown' in history ? history.actorUnknown : undefined;
           const by = (h: Record<string, unknown>) => `  by ${h.actorUnknown ? '(not known: projected by an earlier build; rebuild)' : (h.actor ?? '(none recorded)')}`;
-          print({ deviceId, ...(actor === undefined ? {} : { actor }), timeline, ...(unknown ? { actorUnknown: unknown } : {}) }, () =>
+          print(history, () =>
             [
               ...timeline.map(
                 (h) =>

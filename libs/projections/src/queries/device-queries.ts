@@ -97,6 +97,26 @@ export class DeviceQueries {
     });
   }
 
+  /**
+   * A device's history as GET /devices/:id/history and `ledger history` give it (history), undefined
+   * when the read models hold no entry of the device (not known to the ledger). With `actor`, that
+   * actor's entries, and `actorUnknown` (historyActorUnknown); a device with none of them is looked
+   * up by one indexed row of each table, not by its whole history again.
+   */
+  timelineOf(deviceId: string, actor?: string) {
+    const timeline = this.history(deviceId, undefined, actor);
+    if (actor === undefined) return timeline.length ? { deviceId, timeline } : undefined;
+    if (timeline.length === 0 && !this.known(deviceId)) return undefined;
+    const unknown = this.historyActorUnknown(deviceId);
+    return { deviceId, actor, timeline, ...(unknown ? { actorUnknown: unknown } : {}) };
+  }
+
+  /** The read models hold an entry of the device's history (an inventory change, a placement or a decision). */
+  private known(deviceId: string): boolean {
+    const tables = ['inventory_history', 'certificate_history', 'decisions'];
+    return this.rm.db.prepare(tables.map((t) => `SELECT 1 FROM ${t} WHERE device_id = @deviceId`).join(' UNION ALL ') + ' LIMIT 1').get({ deviceId }) !== undefined;
+  }
+
   /** With a history filtered by actor: the device's entries whose actor the read models did not keep (made by an earlier build), which no actor matches. */
   historyActorUnknown(deviceId: string): { rows: number; why: string } | undefined {
     const unknown = this.rm.db
