@@ -149,6 +149,7 @@ describe('the ledger CLI', () => {
     expect((await ledger(env, 'history', deviceId)).out.split('\n').every((line) => line.endsWith('  by demo'))).toBe(true);
     expect((await json(env, 'history', deviceId, '--actor', 'demo')).body.timeline).toHaveLength(history.body.timeline.length);
     expect((await json(env, 'history', deviceId, '--actor', 'cli:submit')).body).toMatchObject({ actor: 'cli:submit', timeline: [] });
+    expect((await ledger(env, 'history', deviceId, '--actor', 'cli:submit')).out).toBe('no entries recorded by cli:submit');
     await expect(ledger(env, 'history', deviceId, '--actor', 'api:reader:0123456789ab')).rejects.toThrow(/^--actor: must name an API key/);
     expect((await json(env, 'verify')).body).toMatchObject({ ok: true });
     const digest = await json(env, 'digest');

@@ -77,6 +77,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
                       ? `${h.receivedAt}  ${h.srv} from ${h.originator}: ${h.outcome} ${h.responseCode} (${h.ruleSet})  ${h.requestId}`
                       : `${h.changedAt}  inventory: ${h.deviceType} SMETS${h.smetsGeneration} ${h.status} serving ${h.mpxn}`) + by(h),
               ),
+              ...(timeline.length === 0 ? [`no entries recorded by ${actor}`] : []),
               ...(unknown ? [unknown.why] : []),
             ].join('\n'),
           );
