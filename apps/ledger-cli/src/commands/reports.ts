@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { getRuleSet, parseDeviceId, parseInstant } from '@ledger/domain';
-import { parseActor } from '@ledger/projections';
+import { parseActor } from '@ledger/runtime';
 import { CliError, EXIT, open, ruleSetOption, type Kit } from '../support';
 
 /** Reports from the read models: stuck devices, proxy disagreements, a device's history. */

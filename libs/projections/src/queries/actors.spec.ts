@@ -2,14 +2,13 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DomainError, getRuleSet } from '@ledger/domain';
+import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme, replaceNoCredentials } from '../../../ledger/src/testing/one-esme';
 import { openReadModels } from '../processor/projection-writer';
 import { Projector } from '../processor/projector';
 import { rebuildInto } from '../processor/rebuild-into';
-import { parseActor } from './actor-filter';
 import { queriesOf } from './queries-of';
 
 /**
@@ -171,27 +170,5 @@ describe('actors in the read models', () => {
     } finally {
       rebuilt.db.close();
     }
-  });
-
-  it.each([
-    ['', /1 to 4 parts/],
-    ['api:intake:893a09117d39:rdp-feed:x', /1 to 4 parts/],
-    ['api intake', /1 to 4 parts/],
-    ['api:intake:', /1 to 4 parts/],
-    ['api:reader:893a09117d39', /role one of intake, auditor, admin/],
-    ['api:intake:893A09117D39', /12 lowercase hex digits/],
-    ['api:intake:rdp-feed', /12 lowercase hex digits/],
-  ])('actor %j is refused, naming the field', (raw, reason) => {
-    expect(() => parseActor(raw)).toThrow(DomainError);
-    expect(() => parseActor(raw)).toThrow(reason);
-    try {
-      parseActor(raw);
-    } catch (err) {
-      expect((err as DomainError).field).toBe('actor');
-    }
-  });
-
-  it.each(['api:intake:893a09117d39:rdp-feed', 'api:intake:893a09117d39', 'api:intake', 'api:startup', 'cli:submit', 'demo'])('actor %j is taken', (raw) => {
-    expect(parseActor(raw)).toBe(raw);
   });
 });
