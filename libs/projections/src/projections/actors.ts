@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { EventMetadata } from '@ledger/event-store';
-import type { ReadModelDb, TableSet } from '../read-model-db';
+import { addColumn, type ReadModelDb, type TableSet } from '../read-model-db';
+import { truncate } from './projection';
 
 /**
  * Who recorded each event, as the rows made from it keep it (since 2026-11-28, eighteenth session):
@@ -15,21 +16,13 @@ import type { ReadModelDb, TableSet } from '../read-model-db';
  */
 export const ACTOR_NOT_KEPT = 0;
 
-/** The column every table of rows made from events has: its event's actor (see Actors). */
-export const ACTOR_COLUMN = `actor INTEGER DEFAULT ${ACTOR_NOT_KEPT}`;
+/** The column every table of rows made from events has: its event's actor (see Actors); its type, as addColumn takes it. */
+const ACTOR_TYPE = `INTEGER DEFAULT ${ACTOR_NOT_KEPT}`;
+export const ACTOR_COLUMN = `actor ${ACTOR_TYPE}`;
 
-/**
- * Adds the actor column to a table made by an earlier build (a TableSet's upgrade, at each open): its
- * rows read ACTOR_NOT_KEPT, without a rewrite of the table. Another process opening the same file
- * may add it between the look and this (two starting at once): tolerated, as the checkpoint's columns are.
- */
+/** Adds the actor column to a table made by an earlier build (a TableSet's upgrade, at each open): its rows read ACTOR_NOT_KEPT, without a rewrite of the table. */
 export function addActorColumn(db: Database.Database, table: string): void {
-  if (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, 'actor')) return;
-  try {
-    db.exec(`ALTER TABLE ${table} ADD COLUMN ${ACTOR_COLUMN}`);
-  } catch (err) {
-    if (!(err as Error)?.message?.includes('duplicate column name: actor')) throw err;
-  }
+  addColumn(db, table, 'actor', ACTOR_TYPE);
 }
 
 /** The actor of an event's metadata as text (one that is not a string, as JSON), or undefined when it has none. */
@@ -74,6 +67,6 @@ export class Actors implements TableSet {
   }
 
   reset(): void {
-    this.rm.db.exec('DELETE FROM actors');
+    truncate(this.rm.db, this.tables);
   }
 }
