@@ -24,11 +24,21 @@ export function shownActor(id: number | null, text: string | null): { actor: str
   return id === ACTOR_NOT_KEPT ? { actor: null, actorUnknown: true } : { actor: text };
 }
 
-/** Said with the rows filtered by actor when the read models hold rows whose actor they did not keep (made by an earlier build): those may be the actor's too. */
-export function actorUnknown(rows: number, what: string): { rows: number; why: string } | undefined {
+/** Rows whose actor is not kept are counted up to this many (each filtered page counts them: at most this many index entries read). */
+export const ACTOR_UNKNOWN_COUNTED = 1000;
+
+/**
+ * Said with the rows filtered by actor when the read models hold rows whose actor they did not keep
+ * (made by an earlier build): those may be the actor's too. `rows` as counted, with `more` when the
+ * count stopped at ACTOR_UNKNOWN_COUNTED.
+ */
+export function actorUnknown(rows: number, what: string): { rows: number; more?: true; why: string } | undefined {
   if (rows === 0) return undefined;
+  const more = rows > ACTOR_UNKNOWN_COUNTED;
+  const n = Math.min(rows, ACTOR_UNKNOWN_COUNTED);
   return {
-    rows,
-    why: `${rows} ${what} were projected before the read models kept each event's actor (by an earlier build), so this filter cannot match them: rebuild the read models (ledger rebuild, POST /admin/rebuild) to know them`,
+    rows: n,
+    ...(more ? { more: true as const } : {}),
+    why: `${more ? `more than ${n}` : n} ${what} were projected before the read models kept each event's actor (by an earlier build), so this filter cannot match them: rebuild the read models (ledger rebuild, POST /admin/rebuild) to know them`,
   };
 }

@@ -157,6 +157,11 @@ describe('actors in the read models', () => {
       upgraded.db.db.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data)
         SELECT 1000, request_id || '0', device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data FROM decisions ORDER BY ord DESC LIMIT 1`);
       expect(decisions.decisions({ after: 999 }).items.map((d) => [d.actor, d.actorUnknown])).toEqual([[null, true]]);
+      // Counted up to 1,000 (each filtered page counts them), then said to be more.
+      upgraded.db.db.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data)
+        WITH RECURSIVE n(i) AS (SELECT 2000 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+        SELECT i, request_id || i, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data FROM n, (SELECT * FROM decisions WHERE ord = 1000)`);
+      expect(decisions.decisions({ actor: FEED }).actorUnknown).toEqual({ rows: 1000, more: true, why: expect.stringMatching(/^more than 1000 decisions were projected before/) });
     } finally {
       upgraded.db.close();
     }

@@ -2,7 +2,7 @@ import type { ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { decisionOfRow } from '../decision-rows';
 import { ACTOR_NOT_KEPT } from '../projections/actors';
 import type { ReadModelDb } from '../read-model-db';
-import { actorIds, actorUnknown, shownActor } from './actor-filter';
+import { ACTOR_UNKNOWN_COUNTED, actorIds, actorUnknown, shownActor } from './actor-filter';
 
 export interface DecisionFilter {
   deviceId?: string;
@@ -55,7 +55,7 @@ export class DecisionQueries {
    * Decisions in the order recorded, filtered, paged by `after` (the previous page's `next`). By
    * actor, with `actorUnknown` when the read models hold decisions whose actor they did not keep.
    */
-  decisions(f: DecisionFilter): { items: DecisionRow[]; next: number | null; actorUnknown?: { rows: number; why: string } } {
+  decisions(f: DecisionFilter): { items: DecisionRow[]; next: number | null; actorUnknown?: ReturnType<typeof actorUnknown> } {
     const where: string[] = [];
     const args: unknown[] = [];
     const add = (sql: string, v: unknown) => {
@@ -74,7 +74,8 @@ export class DecisionQueries {
     let ids: number[] | undefined;
     if (f.actor !== undefined) {
       ids = actorIds(this.rm.db, f.actor);
-      unknown = actorUnknown((this.rm.db.prepare('SELECT COUNT(*) AS n FROM decisions WHERE actor = ?').get(ACTOR_NOT_KEPT) as { n: number }).n, 'decisions');
+      const notKept = this.rm.db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM decisions WHERE actor = ? LIMIT ?)').get(ACTOR_NOT_KEPT, ACTOR_UNKNOWN_COUNTED + 1) as { n: number };
+      unknown = actorUnknown(notKept.n, 'decisions');
     }
     const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
     const read = (actor?: number) =>
