@@ -16,9 +16,10 @@ export class DecisionProjection implements Projection {
       outcome TEXT NOT NULL, response_code TEXT NOT NULL, rule_set TEXT NOT NULL, received_at TEXT NOT NULL,
       evaluated_at TEXT NOT NULL, position TEXT NOT NULL, data TEXT NOT NULL, ${ACTOR_COLUMN});
   `;
+  /** Each on its column alone: `ord` is the rowid, which every entry carries, read in order for each key (files made before 2026-11-28's review keep their `(..., ord)` ones, which answer alike). */
   readonly queryIndexes = `
-    CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id, ord);
-    CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator, ord);
+    CREATE INDEX IF NOT EXISTS decisions_device ON decisions (device_id);
+    CREATE INDEX IF NOT EXISTS decisions_originator ON decisions (originator);
     CREATE INDEX IF NOT EXISTS decisions_received ON decisions (received_at);
     CREATE INDEX IF NOT EXISTS decisions_actor ON decisions (actor);
   `;
