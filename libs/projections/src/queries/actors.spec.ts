@@ -87,6 +87,35 @@ describe('actors in the read models', () => {
     }
   });
 
+  it("a device's decisions by actor are read from the device's index, not by walking every decision of the key", async () => {
+    const writer = await project();
+    try {
+      const db = writer.db.db;
+      const prepare = db.prepare.bind(db);
+      const plans: string[][] = [];
+      jest.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
+        const st = prepare(sql);
+        if (!sql.includes('FROM decisions d')) return st;
+        const all = st.all.bind(st);
+        return Object.assign(st, {
+          all: (...args: unknown[]) => {
+            plans.push((prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail));
+            return all(...args);
+          },
+        });
+      }) as typeof db.prepare);
+      const { decisions } = queriesOf(writer);
+      expect(decisions.decisions({ deviceId: ESME, actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([1]);
+      expect(plans).toEqual([[expect.stringContaining('decisions_device'), expect.anything()]]);
+      plans.length = 0;
+      expect(decisions.decisions({ actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([1]);
+      expect(plans[0][0]).toContain('decisions_actor');
+    } finally {
+      jest.restoreAllMocks();
+      writer.db.close();
+    }
+  });
+
   it("a device's history shows each entry's actor, and filters by it; a meter point's Registration Data each entry's", async () => {
     const writer = await project();
     try {

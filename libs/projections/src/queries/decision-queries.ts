@@ -78,9 +78,12 @@ export class DecisionQueries {
       unknown = actorUnknown(notKept.n, 'decisions');
     }
     const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+    // A device's decisions are few, a key's may be millions: with a device, its index, not the actor's (`+` keeps SQLite
+    // from choosing the actor index, which it did with no statistics: every decision of the key walked for one device's).
+    const byActor = f.deviceId ? '+d.actor = ?' : 'd.actor = ?';
     const read = (actor?: number) =>
       this.rm.db
-        .prepare(`${ROWS} WHERE ${[...where, ...(actor === undefined ? [] : ['d.actor = ?'])].join(' AND ') || 'TRUE'} ORDER BY d.ord LIMIT ?`)
+        .prepare(`${ROWS} WHERE ${[...where, ...(actor === undefined ? [] : [byActor])].join(' AND ') || 'TRUE'} ORDER BY d.ord LIMIT ?`)
         .all(...args, ...(actor === undefined ? [] : [actor]), limit + 1) as Array<Record<string, string> & { ord: number }>;
     // Each actor's page is read in order from the actor index; a key under several names is those pages merged by ord
     // (one query over all of them sorted every row of that key on each page: 9-10 ms a page with 97,841 of them, 0.25 ms merged, 2026-11-28).
