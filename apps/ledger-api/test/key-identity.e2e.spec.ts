@@ -4,29 +4,17 @@ import { Ledger } from '@ledger/ledger';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ACTOR, ESME, KEY, LEDGER_API_KEYS, MPAN, SUPPLIER } from './named-keys';
 import { freePort, killHard, startServerSaying } from './server-process';
 import { startTestApp } from './test-app';
 
 /**
  * Which key did it, not only its role: each configured key is recorded as `api:<role>:<id>`, or
  * `api:<role>:<id>:<name>` when LEDGER_API_KEYS names it (`key:role@name`), its id 12 hex digits
- * of the key's scrypt (the README's `openssl kdf` one-liner gives those below): in the
+ * of the key's scrypt (the README's `openssl kdf` one-liner gives those of named-keys.ts): in the
  * metadata of the events a command writes, in an audit job's `requestedBy` and its recorded events,
  * and in the request's log line. Until 2026-11-28 all of these said `api:<role>` alone.
  */
-
-const SUPPLIER = '90-B3-D5-1F-30-01-00-01';
-const ESME = '00-DB-12-34-56-78-90-01';
-const MPAN = '1412345678901';
-
-const KEY = { feedA: 'intake-feed-key-A', feedB: 'intake-feed-key-B', deskX: 'auditor-desk-key-X', deskY: 'auditor-desk-key-Y', ops: 'admin-ops-key-1' };
-const ACTOR = {
-  feedA: 'api:intake:893a09117d39:rdp-feed',
-  feedB: 'api:intake:24cc0ce83147',
-  deskX: 'api:auditor:7bf997c8250b:audit-desk',
-  deskY: 'api:auditor:294bc0d87da1',
-};
-const LEDGER_API_KEYS = `${KEY.feedA}:intake@rdp-feed,${KEY.feedB}:intake,${KEY.deskX}:auditor@audit-desk,${KEY.deskY}:auditor,${KEY.ops}:admin`;
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -63,7 +51,7 @@ describe('the key that did it, recorded', () => {
   it("each command's events carry its key's actor, named or not, and its log line the same, never the key", async () => {
     expect((await read(`user-${SUPPLIER}`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedA]);
     expect((await read(`meterpoint-${MPAN}`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedB]);
-    expect((await read(`device-${ESME}`)).map((e) => e.metadata.actor)).toEqual(['api:admin:a5dbd6102ee1']);
+    expect((await read(`device-${ESME}`)).map((e) => e.metadata.actor)).toEqual([ACTOR.ops]);
     await post(KEY.feedA, '/service-requests', { requestId: `${SUPPLIER}:${ESME}:1`, srv: '4.1.1' }).set('x-correlation-id', 'key-id-1').expect(200);
     expect((await decisionOf(`${SUPPLIER}:${ESME}:1`)).map((e) => e.metadata.actor)).toEqual([ACTOR.feedA]);
     expect(await logLine('key-id-1')).toMatchObject({ actor: ACTOR.feedA, requestId: `${SUPPLIER}:${ESME}:1`, req: { headers: { 'x-api-key': '[redacted]' } } });

@@ -3,9 +3,10 @@ import { startTestApp } from './test-app';
 /** What each route takes in its query string, as the refusal lists it (alphabetically); every route not listed takes none. */
 const TAKES: Record<string, string[]> = {
   'GET /devices/:deviceId': ['asOf'],
+  'GET /devices/:deviceId/history': ['actor'],
   'GET /meter-points/:mpxn/registrations': ['asOf'],
   'GET /meter-points/:mpxn/devices': ['after', 'limit'],
-  'GET /decisions': ['after', 'code', 'device', 'from', 'limit', 'outcome', 'srv', 'to', 'user'],
+  'GET /decisions': ['actor', 'after', 'code', 'device', 'from', 'limit', 'outcome', 'srv', 'to', 'user'],
   'GET /reports/proxy-disagreements': ['at'],
   'GET /reports/stuck-devices': ['after', 'area', 'at', 'limit', 'no', 'order', 'ruleSet', 'sinceFrom', 'sinceTo', 'sort'],
   'POST /decisions/:requestId/replay': ['ruleSet'],
@@ -59,7 +60,7 @@ describe('a query parameter a route does not take', () => {
     expect(refused.body).toMatchObject({ field: 'asof', message: 'asof: is not a query parameter of GET /devices/:deviceId, which takes asOf' });
     await t.as('auditor').get(`/devices/${ESME}?asOf=2026-01-01T00:00:00Z`).expect(404); // taken: the device is not known
     const limit = await t.as('auditor').get('/decisions?limt=5').expect(400);
-    expect(limit.body).toMatchObject({ field: 'limt', reason: 'is not a query parameter of GET /decisions, which takes after, code, device, from, limit, outcome, srv, to, user' });
+    expect(limit.body).toMatchObject({ field: 'limt', reason: 'is not a query parameter of GET /decisions, which takes actor, after, code, device, from, limit, outcome, srv, to, user' });
     await t.as('auditor').get('/decisions?limit=5').expect(200);
   });
 
@@ -91,6 +92,6 @@ describe('a query parameter a route does not take', () => {
 
   it('with no name (?=1), is said in words, not as ": is not ..."', async () => {
     const res = await send('GET', '/decisions?=1').expect(400);
-    expect(res.body).toMatchObject({ field: '', message: "an empty query parameter name (as in '?=1') is not a query parameter of GET /decisions, which takes after, code, device, from, limit, outcome, srv, to, user" });
+    expect(res.body).toMatchObject({ field: '', message: "an empty query parameter name (as in '?=1') is not a query parameter of GET /decisions, which takes actor, after, code, device, from, limit, outcome, srv, to, user" });
   });
 });

@@ -144,6 +144,13 @@ describe('the ledger CLI', () => {
     const deviceId = requestId.split(':')[1];
     const history = await json(env, 'history', deviceId);
     expect(history.body.timeline.map((h: { kind: string }) => h.kind)).toContain('decision');
+    // Each entry with who recorded it (the demo's events: `demo`), in the text too; --actor keeps that actor's (since 2026-11-28).
+    expect(new Set(history.body.timeline.map((h: { actor: string }) => h.actor))).toEqual(new Set(['demo']));
+    expect((await ledger(env, 'history', deviceId)).out.split('\n').every((line) => line.endsWith('  by demo'))).toBe(true);
+    expect((await json(env, 'history', deviceId, '--actor', 'demo')).body.timeline).toHaveLength(history.body.timeline.length);
+    expect((await json(env, 'history', deviceId, '--actor', 'cli:submit')).body).toMatchObject({ actor: 'cli:submit', timeline: [] });
+    expect((await ledger(env, 'history', deviceId, '--actor', 'cli:submit')).out).toBe('no entries recorded by cli:submit');
+    await expect(ledger(env, 'history', deviceId, '--actor', 'api:reader:0123456789ab')).rejects.toThrow(/^--actor: must name an API key/);
     expect((await json(env, 'verify')).body).toMatchObject({ ok: true });
     const digest = await json(env, 'digest');
     expect((await json(env, 'verify', '--digest', digest.body.digest, '--at', digest.body.position)).body.digest.matches).toBe(true);

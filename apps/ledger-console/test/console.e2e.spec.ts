@@ -125,6 +125,7 @@ describeBrowser('the audit console in Chromium', () => {
     await page.locator('h2', { hasText: `Decision ${refused}` }).waitFor();
     expect(await page.locator('p.summary').textContent()).toContain('rejected E4');
     expect(await page.locator('ol.checks > li').count()).toBe(5);
+    expect(await page.locator('main').textContent()).toMatch(/recorded by\s*demo/); // who recorded it (the demo's decisions: `demo`)
     await page.getByRole('button', { name: 'Under ownership-only' }).click();
     const result = page.getByTestId('replay-result');
     await result.waitFor();

@@ -397,6 +397,20 @@ function directoryUnwritable(file: string, failure: unknown): string | undefined
   }
 }
 
+/**
+ * Adds a column to a table made by earlier code (a TableSet's upgrade, at each open), when it lacks
+ * it: `ALTER TABLE ... ADD COLUMN`, no rewrite of the table. Another process opening the same file
+ * may add it between the look and this (two starting at once): tolerated.
+ */
+export function addColumn(db: Database.Database, table: string, column: string, type: string): void {
+  if (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column)) return;
+  try {
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  } catch (err) {
+    if (!(err as Error)?.message?.includes(`duplicate column name: ${column}`)) throw err;
+  }
+}
+
 /** Whether the file `db` is open on holds a table of that name. */
 export function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;

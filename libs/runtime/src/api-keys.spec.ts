@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { apiKeyId, DEV_API_KEYS, parseApiKeys, shortKeysWarning } from './api-keys';
+import { DomainError } from '@ledger/domain';
+import { apiKeyId, DEV_API_KEYS, parseActor, parseApiKeys, shortKeysWarning } from './api-keys';
 import { ConfigError } from './config';
 
 /** What LEDGER_API_KEYS accepts, and who each key is recorded as. */
@@ -106,5 +107,29 @@ describe('keys shorter than 32 characters are warned of at start-up, by entry, n
     ${`${long}:intake,,short-key-1:auditor,`}                           | ${'LEDGER_API_KEYS entry 3: a key shorter than 32 characters; every key\'s id is in the record, and a short key can be guessed from it offline: use long random keys (openssl rand -hex 32)'}
   `('$spec: $warning', ({ spec, warning }) => {
     expect(shortKeysWarning(parseApiKeys(spec))).toBe(warning);
+  });
+});
+
+describe('an actor to filter the read models by (actor=, ledger history --actor): as recorded, or refused naming the field', () => {
+  it.each([
+    ['', /1 to 4 parts/],
+    ['api:intake:893a09117d39:rdp-feed:x', /1 to 4 parts/],
+    ['api intake', /1 to 4 parts/],
+    ['api:intake:', /1 to 4 parts/],
+    ['api:reader:893a09117d39', /role one of intake, auditor, admin/],
+    ['api:intake:893A09117D39', /12 lowercase hex digits/],
+    ['api:intake:rdp-feed', /12 lowercase hex digits/],
+  ])('actor %j is refused, naming the field', (raw, reason) => {
+    expect(() => parseActor(raw)).toThrow(DomainError);
+    expect(() => parseActor(raw)).toThrow(reason);
+    try {
+      parseActor(raw);
+    } catch (err) {
+      expect((err as DomainError).field).toBe('actor');
+    }
+  });
+
+  it.each(['api:intake:893a09117d39:rdp-feed', 'api:intake:893a09117d39', 'api:intake', 'api:startup', 'cli:submit', 'demo'])('actor %j is taken', (raw) => {
+    expect(parseActor(raw)).toBe(raw);
   });
 });

@@ -1,4 +1,5 @@
 import { scryptSync } from 'node:crypto';
+import { DomainError } from '@ledger/domain';
 import { ConfigError } from './config';
 
 /**
@@ -44,10 +45,30 @@ export function apiKeyId(key: string): string {
 }
 
 const KEY_ID_SALT = 'ledger-api-key-id';
+/** What apiKeyId gives: 12 lowercase hex digits. */
+const KEY_ID = /^[0-9a-f]{12}$/;
 const keyIds = new Map<string, string>();
 
 /** A key's name, after its role (`key:role@name`): it ends the actor, so no ':' or ',' (the list's own separators). */
 const KEY_NAME = /^[A-Za-z0-9._-]{1,40}$/;
+
+/**
+ * An actor to filter the read models by (`actor=`, `ledger history --actor`), as recorded: one to
+ * four segments of letters, digits, '.', '_' or '-' (KEY_NAME) joined by ':'
+ * (`api:intake:893a09117d39:rdp-feed`, `api:intake`, `cli:submit`, `demo`, a key's id alone); one
+ * naming an API key (`api:<role>:<id>...`) with one of API_ROLES and an id as apiKeyId gives it.
+ * Anything else is refused naming the field. (What it matches: actorIds, @ledger/projections.)
+ */
+export function parseActor(raw: string, field = 'actor'): string {
+  const parts = raw.split(':');
+  if (parts.length > 4 || !parts.every((p) => KEY_NAME.test(p))) {
+    throw new DomainError(field, "must be an actor as recorded: 1 to 4 parts of letters, digits, '.', '_' or '-' joined by ':' (e.g. api:intake:893a09117d39:rdp-feed, cli:submit)");
+  }
+  if (parts[0] === 'api' && parts.length >= 3 && (!API_ROLES.includes(parts[1] as ApiRole) || !KEY_ID.test(parts[2]))) {
+    throw new DomainError(field, `must name an API key as recorded, api:<role>:<id>[:<name>], its role one of ${API_ROLES.join(', ')} and its id 12 lowercase hex digits (ledger key-ids prints them)`);
+  }
+  return raw;
+}
 
 /** The keys the API grants (LEDGER_API_KEYS as loadConfig read it: undefined when unset or empty), or the development keys. */
 export function apiKeysOf(given: string | undefined): Map<string, ApiKeyHolder> {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { DomainError, getRuleSet, RESPONSE_CODES, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
 import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
+import { parseActor } from '@ledger/runtime';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined ? undefined : parseInstant(v, field));
@@ -87,12 +88,14 @@ export class QueriesController {
   }
 
   @Get('devices/:deviceId/history')
-  @ApiOperation({ summary: "A device's inventory changes, certificate placements and decisions as one timeline" })
-  history(@Param('deviceId') id: string) {
+  @ApiOperation({ summary: "A device's inventory changes, certificate placements and decisions as one timeline, each with its actor (who recorded it)" })
+  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its entries only; api:<role>:<id> matches that key under every name, its id alone under every role and name' })
+  history(@Param('deviceId') id: string, @Query('actor') rawActor?: string) {
     const deviceId = parseDeviceId(id, 'deviceId');
-    const timeline = this.devices.history(deviceId);
-    if (timeline.length === 0) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
-    return { deviceId, timeline };
+    const actor = rawActor === undefined ? undefined : parseActor(rawActor);
+    const history = this.devices.timelineOf(deviceId, actor);
+    if (!history) throw new NotFoundException(`device ${deviceId} is not known to the ledger`);
+    return history;
   }
 
   @Get('meter-points/:mpxn/registrations')
@@ -142,6 +145,7 @@ export class QueriesController {
   @ApiQuery({ name: 'srv', required: false })
   @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
+  @ApiQuery({ name: 'actor', required: false, description: 'an actor as recorded (api:<role>:<id>[:<name>], cli:submit, ...): its decisions only; api:<role>:<id> matches that key under every name, its id alone under every role and name' })
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'limit', required: false })
   decisions(@Query() q: Record<string, string | undefined>) {
@@ -154,6 +158,7 @@ export class QueriesController {
       code: q.code === undefined ? undefined : responseCode(q.code),
       srv: q.srv === undefined ? undefined : parseSrv(q.srv, 'srv').srv,
       ...range(instant(q.from, 'from'), instant(q.to, 'to'), 'from', 'to'),
+      actor: q.actor === undefined ? undefined : parseActor(q.actor),
       after: int(q.after, 'after'),
       limit: pageLimit(q.limit),
     });

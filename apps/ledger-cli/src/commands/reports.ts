@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { getRuleSet, parseDeviceId, parseInstant } from '@ledger/domain';
+import { parseActor } from '@ledger/runtime';
 import { CliError, EXIT, open, ruleSetOption, type Kit } from '../support';
 
 /** Reports from the read models: stuck devices, proxy disagreements, a device's history. */
@@ -52,25 +53,33 @@ export function reportCommands(program: Command, { env, o, command, run, print }
       }),
     );
 
-  command(program, 'history', "a device's inventory, certificates and decisions")
+  command(program, 'history', "a device's inventory, certificates and decisions, each with who recorded it")
     .argument('<deviceId>', 'the device EUI-64')
+    .option('--actor <actor>', 'its entries recorded by that actor only (api:<role>:<id>[:<name>], cli:submit, ...; api:<role>:<id> matches that key under every name, its id alone under every role and name)')
     .action(
-      run(async (id: string) => {
+      run(async (id: string, opts: { actor?: string }) => {
         const deviceId = parseDeviceId(id, 'deviceId');
+        const actor = opts.actor === undefined ? undefined : parseActor(opts.actor, '--actor');
         const l = await open(env, o);
         try {
-          const timeline = l.devices.history(deviceId);
-          if (timeline.length === 0) throw new CliError(`device ${deviceId} is not known to the ledger`);
-          print({ deviceId, timeline }, () =>
-            timeline
-              .map((h) =>
-                h.kind === 'certificate'
-                  ? `${h.placedAt}  certificate ${h.slot} of ${h.owner} (serial ${h.serial}) placed by ${h.via}${h.reference ? ` ${h.reference}` : ''}`
-                  : h.kind === 'decision'
-                    ? `${h.receivedAt}  ${h.srv} from ${h.originator}: ${h.outcome} ${h.responseCode} (${h.ruleSet})  ${h.requestId}`
-                    : `${h.changedAt}  inventory: ${h.deviceType} SMETS${h.smetsGeneration} ${h.status} serving ${h.mpxn}`,
-              )
-              .join('\n'),
+          const history = l.devices.timelineOf(deviceId, actor);
+          if (!history) throw new CliError(`device ${deviceId} is not known to the ledger`);
+          const { timeline } = history;
+          const unknown = 'actorUnknown' in history ? history.actorUnknown : undefined;
+          const by = (h: Record<string, unknown>) => `  by ${h.actorUnknown ? '(not known: projected by an earlier build; rebuild)' : (h.actor ?? '(none recorded)')}`;
+          print(history, () =>
+            [
+              ...timeline.map(
+                (h) =>
+                  (h.kind === 'certificate'
+                    ? `${h.placedAt}  certificate ${h.slot} of ${h.owner} (serial ${h.serial}) placed by ${h.via}${h.reference ? ` ${h.reference}` : ''}`
+                    : h.kind === 'decision'
+                      ? `${h.receivedAt}  ${h.srv} from ${h.originator}: ${h.outcome} ${h.responseCode} (${h.ruleSet})  ${h.requestId}`
+                      : `${h.changedAt}  inventory: ${h.deviceType} SMETS${h.smetsGeneration} ${h.status} serving ${h.mpxn}`) + by(h),
+              ),
+              ...(timeline.length === 0 ? [`no entries recorded by ${actor}`] : []),
+              ...(unknown ? [unknown.why] : []),
+            ].join('\n'),
           );
           return EXIT.done;
         } finally {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ReadModelDb, TableSet } from '../read-model-db';
+import { addColumn, type ReadModelDb, type TableSet } from '../read-model-db';
 
 /** A checkpoint as read: the position of the last event applied (undefined before the first), and how many events that is. */
 export interface CheckpointValue {
@@ -51,15 +51,7 @@ export class Checkpoint implements TableSet {
   constructor(private readonly rm: ReadModelDb) {}
 
   upgrade(db: Database.Database): void {
-    for (const column of ['event', 'event_position']) {
-      if (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get('checkpoint', column)) continue;
-      try {
-        db.exec(`ALTER TABLE checkpoint ADD COLUMN ${column} TEXT`);
-      } catch (err) {
-        // Another process opening the same file added it between the look and this (two starting at once).
-        if (!(err as Error)?.message?.includes(`duplicate column name: ${column}`)) throw err;
-      }
-    }
+    for (const column of ['event', 'event_position']) addColumn(db, 'checkpoint', column, 'TEXT');
   }
 
   get(): CheckpointValue {

@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@ledger/event-store';
 import { createProjections, type ProjectedEvent, type Projections } from '../projections';
+import { Actors } from '../projections/actors';
 import { HELD_STATES } from '../projections/fold-cache';
 import { ReadModelDb } from '../read-model-db';
 import { Checkpoint } from './checkpoint';
@@ -31,6 +32,8 @@ export class CheckpointMovedBackError extends Error {
  */
 export class ProjectionWriter {
   readonly checkpoint: Checkpoint;
+  /** Who recorded each event, each once: the rows' actor ids, given here in store order (see actors.ts). */
+  readonly actors: Actors;
   private thread: CheckThread | undefined;
   /** Holding (`hold`): events per commit of the transaction the batches share (0: each batch its own), and those applied since it began. */
   private commitEvery = 0;
@@ -41,7 +44,8 @@ export class ProjectionWriter {
     readonly projections: Projections,
   ) {
     this.checkpoint = new Checkpoint(db);
-    db.install([this.checkpoint, ...projections.all], () => this.checkpoint.get().position !== undefined);
+    this.actors = new Actors(db);
+    db.install([this.checkpoint, this.actors, ...projections.all], () => this.checkpoint.get().position !== undefined);
   }
 
   /** A rebuild from the start of the log: `thread` reads and checks the events too (see CheckThread). */
@@ -70,6 +74,7 @@ export class ProjectionWriter {
         const batch: ProjectedEvent[] = [];
         const whole = !this.thread?.checked(events[events.length - 1].position);
         let next = (at ?? 0n) + 1n;
+        const actor = this.actors.batch();
         for (const recorded of events) {
           if (at !== undefined && recorded.position <= at) continue; // applied by another process since the batch was read
           if (gapless) {
@@ -78,7 +83,7 @@ export class ProjectionWriter {
           }
           const ord = ++applied;
           const event = readEvent(recorded, whole);
-          if (event) batch.push({ event, recorded, ord, position: recorded.position.toString() }); // else another application's event in a shared EventStoreDB
+          if (event) batch.push({ event, recorded, ord, position: recorded.position.toString(), actor: actor(recorded.metadata) }); // else another application's event in a shared EventStoreDB
         }
         for (const p of this.projections.all) {
           const mine = batch.filter((e) => p.handles.has(e.event.type));
@@ -148,13 +153,14 @@ export class ProjectionWriter {
         for (const f of p.folds ?? []) f.reset();
         p.reset();
       }
+      this.actors.reset();
       this.checkpoint.reset();
     })();
   }
 
   /** Every table as plain rows (for comparing a rebuild with the live read models). */
   dump(): Record<string, unknown[]> {
-    const tables = [...this.checkpoint.tables, ...this.projections.all.flatMap((p) => p.tables)];
+    const tables = [...this.checkpoint.tables, ...this.actors.tables, ...this.projections.all.flatMap((p) => p.tables)];
     return Object.fromEntries(tables.map((t) => [t, this.db.db.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()]));
   }
 }

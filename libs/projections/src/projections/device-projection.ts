@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { evolveDevice, type DeviceState, type LedgerEventType } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
+import { ACTOR_COLUMN, addActorColumn } from './actors';
 import { FoldCache } from './fold-cache';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
@@ -25,10 +26,10 @@ export class DeviceProjection implements Projection {
       device_id TEXT PRIMARY KEY, smets_generation INTEGER, mpxn TEXT, state TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS inventory_history (
       ord INTEGER PRIMARY KEY, device_id TEXT NOT NULL, changed_at TEXT NOT NULL, device_type TEXT, smets_generation INTEGER,
-      status TEXT, mpxn TEXT, position TEXT NOT NULL);
+      status TEXT, mpxn TEXT, position TEXT NOT NULL, ${ACTOR_COLUMN});
     CREATE TABLE IF NOT EXISTS certificate_history (
       ord INTEGER PRIMARY KEY, device_id TEXT NOT NULL, slot TEXT NOT NULL, held_by TEXT NOT NULL, serial TEXT, issuer TEXT,
-      owner TEXT, role_code TEXT, key_usage TEXT, via_kind TEXT, via_ref TEXT, placed_at TEXT NOT NULL, position TEXT NOT NULL);
+      owner TEXT, role_code TEXT, key_usage TEXT, via_kind TEXT, via_ref TEXT, placed_at TEXT NOT NULL, position TEXT NOT NULL, ${ACTOR_COLUMN});
   `;
   /** devices_mpxn too: the stuck-device projection reads the devices on a meter point by it, but not in a rebuild into a file of its own, which makes the stuck rows at its end. */
   readonly queryIndexes = `
@@ -45,9 +46,12 @@ export class DeviceProjection implements Projection {
    * session the drop was alone, the index made by queryIndexes after it, and a lock taken between
    * left the file without it until a later open). Not while another connection holds the write lock
    * (unlessBusy): the file opens with the old index, and a later open makes the new one (until
-   * 2026-11-27, sixteenth session, such an open failed with SQLITE_BUSY after 5 s).
+   * 2026-11-27, sixteenth session, such an open failed with SQLITE_BUSY after 5 s). And the history's
+   * actor column (since the eighteenth session: see actors.ts).
    */
   upgrade(db: Database.Database): void {
+    addActorColumn(db, 'inventory_history');
+    addActorColumn(db, 'certificate_history');
     for (const [name, sql] of Object.entries(MPXN_INDEXES)) {
       const index = db.prepare<[string], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name);
       if (index && !index.sql.includes('device_id')) this.rm.unlessBusy(() => db.transaction(() => db.exec(`DROP INDEX ${name}; ${sql}`)).immediate());
@@ -59,9 +63,9 @@ export class DeviceProjection implements Projection {
     putDevice: db.prepare<[string, number | null, string | null, string]>(
       'INSERT INTO devices (device_id, smets_generation, mpxn, state) VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET smets_generation = excluded.smets_generation, mpxn = excluded.mpxn, state = excluded.state',
     ),
-    addInventory: db.prepare('INSERT INTO inventory_history (ord, device_id, changed_at, device_type, smets_generation, status, mpxn, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    addInventory: db.prepare('INSERT INTO inventory_history (ord, device_id, changed_at, device_type, smets_generation, status, mpxn, position, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     addCertificate: db.prepare(
-      'INSERT INTO certificate_history (ord, device_id, slot, held_by, serial, issuer, owner, role_code, key_usage, via_kind, via_ref, placed_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO certificate_history (ord, device_id, slot, held_by, serial, issuer, owner, role_code, key_usage, via_kind, via_ref, placed_at, position, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
   }));
 
@@ -76,17 +80,17 @@ export class DeviceProjection implements Projection {
   applyBatch(batch: readonly ProjectedEvent[]): void {
     const s = this.stmts();
     const devices = this.devices;
-    for (const { event, ord, position } of batch) {
+    for (const { event, ord, position, actor } of batch) {
       if (event.type === 'DeviceInventoryChanged') {
         const d = event.data;
         devices.update(d.deviceId, (state) => evolveDevice(state, event)!);
-        s.addInventory.run(ord, d.deviceId, d.changedAt, d.deviceType, d.smetsGeneration, d.status, d.mpxn, position);
+        s.addInventory.run(ord, d.deviceId, d.changedAt, d.deviceType, d.smetsGeneration, d.status, d.mpxn, position, actor);
       } else if (event.type === 'CertificatePlaced') {
         const d = event.data;
         devices.update(d.deviceId, (state) => evolveDevice(state, event)!);
         const ref = d.via.kind === 'request' ? d.via.requestId : (d.via.reference ?? null);
         const c = d.certificate;
-        s.addCertificate.run(ord, d.deviceId, d.slot, d.heldBy.join(','), c.serial, c.issuer, c.ownerUserId, c.roleCode, c.keyUsage, d.via.kind, ref, d.placedAt, position);
+        s.addCertificate.run(ord, d.deviceId, d.slot, d.heldBy.join(','), c.serial, c.issuer, c.ownerUserId, c.roleCode, c.keyUsage, d.via.kind, ref, d.placedAt, position, actor);
       }
     }
     devices.flush();

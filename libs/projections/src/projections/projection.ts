@@ -14,6 +14,8 @@ export interface ProjectedEvent {
   /** The event's ordinal among every event applied to these read models (the rows' `ord`: store order). */
   ord: number;
   position: string;
+  /** Its actor's id in the `actors` table (see actors.ts), null when its metadata names none: the `actor` of the rows made from it. */
+  actor: number | null;
 }
 
 /**

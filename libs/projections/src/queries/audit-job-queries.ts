@@ -1,6 +1,10 @@
 import Database from 'better-sqlite3';
 import type { AuditJobQueuedV1, AuditJobRecordedV1, AuditJobStartedV1 } from '@ledger/domain';
 import { hasTable, type ReadModelDb } from '../read-model-db';
+import { shownActor } from './actor-filter';
+
+/** A recorded job as GET /jobs/recorded answers it: its end's record, its position, and its end's actor (see recordedJob). */
+export type RecordedJob = AuditJobRecordedV1 & { position: string; actor: string | null; actorUnknown?: true; cancelledBy?: string };
 
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
@@ -11,12 +15,15 @@ export class AuditJobQueries {
   constructor(private readonly rm: ReadModelDb) {}
 
   /** Newest first, paged by `before` (an ord from the previous page's `next`). */
-  auditJobs(filter: { kind?: string; before?: number; limit?: number } = {}): { items: Array<AuditJobRecordedV1 & { position: string }>; next: number | null } {
+  auditJobs(filter: { kind?: string; before?: number; limit?: number } = {}): { items: RecordedJob[]; next: number | null } {
     const limit = Math.min(filter.limit ?? 50, 500);
     const rows = this.rm.db
-      .prepare(`SELECT ord, position, data FROM audit_jobs WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR ord < ?) ORDER BY ord DESC LIMIT ?`)
-      .all(filter.kind ?? null, filter.kind ?? null, filter.before ?? null, filter.before ?? null, limit + 1) as Array<{ ord: number | bigint; position: string; data: string }>;
-    const items = rows.slice(0, limit).map((r) => ({ ...(JSON.parse(r.data) as AuditJobRecordedV1), position: r.position }));
+      .prepare(
+        `SELECT j.ord, j.position, j.data, j.actor, a.actor AS actor_text FROM audit_jobs j LEFT JOIN actors a ON a.id = j.actor
+         WHERE (? IS NULL OR j.kind = ?) AND (? IS NULL OR j.ord < ?) ORDER BY j.ord DESC LIMIT ?`,
+      )
+      .all(filter.kind ?? null, filter.kind ?? null, filter.before ?? null, filter.before ?? null, limit + 1) as Array<{ ord: number | bigint; position: string; data: string; actor: number | null; actor_text: string | null }>;
+    const items = rows.slice(0, limit).map(recordedJob);
     return { items, next: rows.length > limit ? Number(rows[limit - 1].ord) : null };
   }
 
@@ -59,4 +66,18 @@ export class AuditJobQueries {
     const rows = this.rm.db.prepare('SELECT s.data FROM audit_job_starts s WHERE s.instance = ? AND NOT EXISTS (SELECT 1 FROM audit_jobs j WHERE j.job_id = s.job_id) ORDER BY s.rowid').all(instance) as Array<{ data: string }>;
     return rows.map((r) => JSON.parse(r.data) as AuditJobStartedV1 | AuditJobQueuedV1);
   }
+}
+
+/**
+ * A job's end as recorded, with that end's actor: who ended it (the key that cancelled a job cancelled
+ * over DELETE /jobs/:id, else the one that asked for it; `api:startup` for one found interrupted).
+ * `cancelledBy`, for a cancelled job whose end another key recorded than the one that asked for it:
+ * one cancelled by the key that asked for it, or at shutdown, is recorded with that key's actor
+ * alike, so neither says cancelledBy.
+ */
+function recordedJob(r: { position: string; data: string; actor: number | null; actor_text: string | null }): RecordedJob {
+  const job = JSON.parse(r.data) as AuditJobRecordedV1;
+  const shown = shownActor(r.actor, r.actor_text);
+  const cancelledBy = job.state === 'cancelled' && shown.actor !== null && shown.actor !== job.requestedBy ? { cancelledBy: shown.actor } : {};
+  return { ...job, position: r.position, ...shown, ...cancelledBy };
 }

@@ -1,5 +1,7 @@
 import { deviceAsOf, deviceView, inventoryAt, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
+import { ACTOR_NOT_KEPT } from '../projections/actors';
 import { loadState, type ReadModelDb } from '../read-model-db';
+import { actorIds, actorUnknown, shownActor } from './actor-filter';
 import { deviceHistory, historiesChangedAfter } from './device-history';
 import { loadStates } from './states';
 
@@ -68,28 +70,62 @@ export class DeviceQueries {
 
   /**
    * Inventory changes, certificates and decisions of a device as one timeline, in the order they
-   * were recorded. A placement or an inventory change that takes effect after `now` (default: the
-   * clock) says `pending: true`.
+   * were recorded, each with its event's actor (shownActor). A placement or an inventory change that
+   * takes effect after `now` (default: the clock) says `pending: true`. With `actor` (parseActor), the
+   * entries of that actor only (actorIds; historyActorUnknown says those it cannot match).
    */
-  history(deviceId: string, now: string = this.clock()) {
+  history(deviceId: string, now: string = this.clock(), actor?: string): Array<{ kind: string } & Record<string, unknown>> {
+    const ids = actor === undefined ? undefined : JSON.stringify(actorIds(this.rm.db, actor));
+    const of = (t: string) => `FROM ${t} x LEFT JOIN actors a ON a.id = x.actor WHERE x.device_id = @deviceId AND (@ids IS NULL OR x.actor IN (SELECT value FROM json_each(@ids)))`;
     const rows = this.rm.db
-      .prepare<[string, string, string], { ord: number; kind: string; data: string }>(
-        `SELECT ord, 'inventory' AS kind, json_object('changedAt', changed_at, 'deviceType', device_type, 'smetsGeneration', smets_generation, 'status', status, 'mpxn', mpxn, 'position', position) AS data FROM inventory_history WHERE device_id = ?
+      .prepare<[{ deviceId: string; ids: string | null }], { ord: number; kind: string; actor: number | null; actor_text: string | null; data: string }>(
+        `SELECT x.ord, 'inventory' AS kind, x.actor, a.actor AS actor_text, json_object('changedAt', changed_at, 'deviceType', device_type, 'smetsGeneration', smets_generation, 'status', status, 'mpxn', mpxn, 'position', position) AS data ${of('inventory_history')}
          UNION ALL
-         SELECT ord, 'certificate' AS kind, json_object('slot', slot, 'heldBy', held_by, 'serial', serial, 'issuer', issuer, 'owner', owner, 'keyUsage', key_usage, 'via', via_kind, 'reference', via_ref, 'placedAt', placed_at, 'position', position) AS data FROM certificate_history WHERE device_id = ?
+         SELECT x.ord, 'certificate' AS kind, x.actor, a.actor AS actor_text, json_object('slot', slot, 'heldBy', held_by, 'serial', serial, 'issuer', issuer, 'owner', owner, 'keyUsage', key_usage, 'via', via_kind, 'reference', via_ref, 'placedAt', placed_at, 'position', position) AS data ${of('certificate_history')}
          UNION ALL
-         SELECT ord, 'decision' AS kind, json_object('requestId', request_id, 'srv', srv, 'originator', originator, 'outcome', outcome, 'responseCode', response_code, 'ruleSet', rule_set, 'receivedAt', received_at, 'position', position) AS data FROM decisions WHERE device_id = ?
+         SELECT x.ord, 'decision' AS kind, x.actor, a.actor AS actor_text, json_object('requestId', request_id, 'srv', srv, 'originator', originator, 'outcome', outcome, 'responseCode', response_code, 'ruleSet', rule_set, 'receivedAt', received_at, 'position', position) AS data ${of('decisions')}
          ORDER BY ord`,
       )
-      .all(deviceId, deviceId, deviceId);
+      .all({ deviceId, ids: ids ?? null });
     return rows.map((r): { kind: string } & Record<string, unknown> => {
       const data = JSON.parse(r.data) as Record<string, unknown>;
       if (r.kind === 'certificate') {
         data.heldBy = String(data.heldBy).split(',');
         if (String(data.placedAt) > now) data.pending = true;
       } else if (r.kind === 'inventory' && String(data.changedAt) > now) data.pending = true;
-      return { kind: r.kind, ...data };
+      return { kind: r.kind, ...data, ...shownActor(r.actor, r.actor_text) };
     });
+  }
+
+  /**
+   * A device's history as GET /devices/:id/history and `ledger history` give it (history), undefined
+   * when the read models hold no entry of the device (not known to the ledger). With `actor`, that
+   * actor's entries, and `actorUnknown` (historyActorUnknown); a device with none of them is looked
+   * up by one indexed row of each table, not by its whole history again.
+   */
+  timelineOf(deviceId: string, actor?: string) {
+    const timeline = this.history(deviceId, undefined, actor);
+    if (actor === undefined) return timeline.length ? { deviceId, timeline } : undefined;
+    if (timeline.length === 0 && !this.known(deviceId)) return undefined;
+    const unknown = this.historyActorUnknown(deviceId);
+    return { deviceId, actor, timeline, ...(unknown ? { actorUnknown: unknown } : {}) };
+  }
+
+  /** The read models hold an entry of the device's history (an inventory change, a placement or a decision). */
+  private known(deviceId: string): boolean {
+    const tables = ['inventory_history', 'certificate_history', 'decisions'];
+    return this.rm.db.prepare(tables.map((t) => `SELECT 1 FROM ${t} WHERE device_id = @deviceId`).join(' UNION ALL ') + ' LIMIT 1').get({ deviceId }) !== undefined;
+  }
+
+  /** With a history filtered by actor: the device's entries whose actor the read models did not keep (made by an earlier build), which no actor matches. */
+  historyActorUnknown(deviceId: string): { rows: number; why: string } | undefined {
+    const unknown = this.rm.db
+      .prepare<[string, number, string, number, string, number], { n: number }>(
+        `SELECT (SELECT COUNT(*) FROM inventory_history WHERE device_id = ? AND actor = ?) + (SELECT COUNT(*) FROM certificate_history WHERE device_id = ? AND actor = ?)
+           + (SELECT COUNT(*) FROM decisions WHERE device_id = ? AND actor = ?) AS n`,
+      )
+      .get(deviceId, ACTOR_NOT_KEPT, deviceId, ACTOR_NOT_KEPT, deviceId, ACTOR_NOT_KEPT)!.n;
+    return actorUnknown(unknown, 'entries of its history');
   }
 
   // ---- for the audit reports: many devices in few queries ------------------------------------

@@ -7,3 +7,4 @@ export * from './stuck-page';
 export * from './stuck-queries';
 export * from './user-queries';
 export * from './queries-of';
+export * from './actor-filter';

@@ -1,5 +1,6 @@
-import { holderAt, type MeterPointState } from '@ledger/domain';
+import { holderAt, type MeterPointState, type RegistrationEntry } from '@ledger/domain';
 import { loadState, type ReadModelDb } from '../read-model-db';
+import { shownActor } from './actor-filter';
 import { loadStates } from './states';
 
 /** Meter points' Registration Data. */
@@ -17,11 +18,27 @@ export class RegistrationQueries {
     return loadStates<MeterPointState>(this.rm.db, 'meter_points', 'mpxn', mpxns);
   }
 
-  /** Registration Data of a meter point: the whole timeline, and who held each role at `asOf` when given. */
+  /**
+   * Registration Data of a meter point: the whole timeline, and who held each role at `asOf` when
+   * given; each entry with the actor of the change that recorded it (shownActor: its row in
+   * `registrations`, by responsibility and record id).
+   */
   registrations(mpxn: string, asOf?: string) {
     const state = this.meterPoint(mpxn);
     if (!state) return undefined;
-    const at = asOf ? { supplier: holderAt(state, 'supplier', asOf) ?? null, networkOperator: holderAt(state, 'networkOperator', asOf) ?? null } : undefined;
-    return { mpxn, timelines: state.timelines, ...(at ? { asOf, registered: at } : {}) };
+    const rows = this.rm.db
+      .prepare<[string], { responsibility: string; record_id: string; actor: number | null; actor_text: string | null }>(
+        'SELECT r.responsibility, r.record_id, r.actor, a.actor AS actor_text FROM registrations r LEFT JOIN actors a ON a.id = r.actor WHERE r.mpxn = ?',
+      )
+      .all(mpxn);
+    const actors = new Map(rows.map((r) => [`${r.responsibility}|${r.record_id}`, shownActor(r.actor, r.actor_text)]));
+    const withActor = (responsibility: string) => (e: RegistrationEntry) => ({ ...e, ...actors.get(`${responsibility}|${e.recordId}`) });
+    const timelines = { supplier: state.timelines.supplier.map(withActor('supplier')), networkOperator: state.timelines.networkOperator.map(withActor('networkOperator')) };
+    const holder = (responsibility: 'supplier' | 'networkOperator', at: string) => {
+      const e = holderAt(state, responsibility, at);
+      return e ? withActor(responsibility)(e) : null;
+    };
+    const at = asOf ? { supplier: holder('supplier', asOf), networkOperator: holder('networkOperator', asOf) } : undefined;
+    return { mpxn, timelines, ...(at ? { asOf, registered: at } : {}) };
   }
 }

@@ -70,7 +70,7 @@ function sideBySide(r: Replay, under: string): HTMLElement {
 
 export async function decisionPage(main: HTMLElement, route: Route): Promise<void> {
   const requestId = route.path[0] ?? '';
-  const row = await api<{ requestId: string; deviceId: string; originator: string; decision: Evaluated; position: string; receivedAt: string }>(`/decisions/${enc(requestId)}`, { signal: route.signal });
+  const row = await api<{ requestId: string; deviceId: string; originator: string; decision: Evaluated; position: string; receivedAt: string; actor: string | null; actorUnknown?: true }>(`/decisions/${enc(requestId)}`, { signal: route.signal });
   const d = row.decision;
   const { certificates, ...request } = d.request;
   const result = h('div', { 'aria-live': 'polite' });
@@ -105,6 +105,7 @@ export async function decisionPage(main: HTMLElement, route: Route): Promise<voi
           ['sender role (as judged)', d.senderRole ?? 'none'],
           ['evaluated at', fmtInstant(d.evaluatedAt)],
           ['store position', row.position],
+          ['recorded by', row.actorUnknown ? 'not known (projected by an earlier build: rebuild the read models)' : (row.actor ?? 'none recorded')],
         ]),
         certificates.length ? table('Certificates carried', ['serial', 'issuer', 'owner', 'role', 'key usage'], certificates.map((c) => [c.serial, c.issuer, c.ownerUserId, c.roleCode, c.keyUsage])) : h('p', null, 'No certificates carried.'),
         h('h3', null, 'Stream revisions read'),

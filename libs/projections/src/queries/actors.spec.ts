@@ -1,0 +1,208 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { getRuleSet } from '@ledger/domain';
+import { SqliteEventStore } from '@ledger/event-store';
+import { Ledger } from '@ledger/ledger';
+import { ESME, MPAN, NO_A, NO_B, recordOneEsme, replaceNoCredentials } from '../../../ledger/src/testing/one-esme';
+import { openReadModels } from '../processor/projection-writer';
+import { Projector } from '../processor/projector';
+import { rebuildInto } from '../processor/rebuild-into';
+import { queriesOf } from './queries-of';
+
+/**
+ * Who recorded each event, in the rows made from it (since 2026-11-28, eighteenth session): the
+ * decisions, a device's history and the recorded jobs show their event's actor, and the decisions
+ * and the history filter by it. Before, no query showed it: an auditor read the raw events.
+ */
+
+const FEED = 'api:intake:893a09117d39:rdp-feed';
+const FEED_RENAMED = 'api:intake:893a09117d39:rdp-feed-2';
+const OTHER = 'api:intake:24cc0ce83147';
+
+describe('actors in the read models', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+  const file = () => path.join(dir, 'readmodels.sqlite');
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-actors-'));
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    ledger = new Ledger(store, getRuleSet('baseline'));
+    await recordOneEsme(ledger, NO_B, { actor: 'demo' });
+    await replaceNoCredentials(ledger, NO_A, 1, '2024-03-01T00:00:00Z', NO_A, { actor: FEED });
+    await replaceNoCredentials(ledger, NO_B, 2, '2024-03-02T00:00:00Z', NO_B, { actor: OTHER });
+    await replaceNoCredentials(ledger, NO_A, 3, '2024-03-03T00:00:00Z', NO_A, { actor: 'cli:submit' });
+    await replaceNoCredentials(ledger, NO_A, 4, '2024-03-04T00:00:00Z', NO_A, { actor: FEED_RENAMED });
+    await replaceNoCredentials(ledger, NO_A, 5, '2024-03-05T00:00:00Z', NO_A, { actor: 'api:intake' }); // recorded before keys had ids
+    await replaceNoCredentials(ledger, NO_A, 6, '2024-03-06T00:00:00Z', NO_A, { actor: undefined as unknown as string }); // metadata without one
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const project = async (batchSize = 1000) => {
+    const writer = openReadModels(file());
+    await new Projector(store, writer, { batchSize }).catchUp();
+    return writer;
+  };
+  const counter = (requestId: string) => Number(requestId.slice(requestId.lastIndexOf(':') + 1));
+
+  it('each decision shows its actor (null when its event names none), and actor= matches it exactly, a key under every name by api:<role>:<id>, or under every role and name by its id alone', async () => {
+    const writer = await project();
+    try {
+      const { decisions } = queriesOf(writer);
+      expect(decisions.decisions({}).items.map((d) => [counter(d.requestId), d.actor])).toEqual([
+        [1, FEED],
+        [2, OTHER],
+        [3, 'cli:submit'],
+        [4, FEED_RENAMED],
+        [5, 'api:intake'],
+        [6, null],
+      ]);
+      expect(decisions.decision(`${NO_B}:${ESME}:2`)).toMatchObject({ actor: OTHER });
+      expect(decisions.decision(`${NO_B}:${ESME}:2`)).not.toHaveProperty('actorUnknown');
+      const by = (actor: string, more = {}) => decisions.decisions({ actor, ...more }).items.map((d) => counter(d.requestId));
+      expect(by(FEED)).toEqual([1]);
+      expect(by('api:intake:893a09117d39')).toEqual([1, 4]); // the key under both its names
+      expect(by('api:intake')).toEqual([5]); // exact: not a prefix of every intake key
+      expect(by('cli:submit')).toEqual([3]);
+      expect(by('api:intake:893a09117d39', { limit: 1 })).toEqual([1]);
+      expect(by('api:intake:893a09117d39', { after: decisions.decisions({ actor: 'api:intake:893a09117d39', limit: 1 }).next! })).toEqual([4]);
+      expect(by('api:admin:0123456789ab')).toEqual([]);
+      expect(decisions.decisions({ actor: FEED })).not.toHaveProperty('actorUnknown');
+      // The key's id alone: the key under every name and every role it was given (its id is of the key alone).
+      expect(by('893a09117d39')).toEqual([1, 4]);
+      await replaceNoCredentials(ledger, NO_A, 7, '2024-03-07T00:00:00Z', NO_A, { actor: 'api:admin:893a09117d39' });
+      await new Projector(store, writer).catchUp();
+      expect(by('893a09117d39')).toEqual([1, 4, 7]);
+      expect(by('api:intake:893a09117d39')).toEqual([1, 4]);
+      expect(by('24cc0ce83147')).toEqual([2]);
+      expect(by('0123456789ab')).toEqual([]);
+    } finally {
+      writer.db.close();
+    }
+  });
+
+  it("a device's decisions by actor are read from the device's index, not by walking every decision of the key", async () => {
+    const writer = await project();
+    try {
+      const db = writer.db.db;
+      const prepare = db.prepare.bind(db);
+      const plans: string[][] = [];
+      jest.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
+        const st = prepare(sql);
+        if (!sql.includes('FROM decisions d')) return st;
+        const all = st.all.bind(st);
+        return Object.assign(st, {
+          all: (...args: unknown[]) => {
+            plans.push((prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail));
+            return all(...args);
+          },
+        });
+      }) as typeof db.prepare);
+      const { decisions } = queriesOf(writer);
+      expect(decisions.decisions({ deviceId: ESME, actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([1]);
+      expect(plans).toEqual([[expect.stringContaining('decisions_device'), expect.anything()]]);
+      plans.length = 0;
+      expect(decisions.decisions({ actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([1]);
+      expect(plans[0][0]).toContain('decisions_actor');
+    } finally {
+      jest.restoreAllMocks();
+      writer.db.close();
+    }
+  });
+
+  it("a device's history shows each entry's actor, and filters by it; a meter point's Registration Data each entry's", async () => {
+    const writer = await project();
+    try {
+      const { devices, meterPoints } = queriesOf(writer);
+      expect(meterPoints.registrations(MPAN, '2020-01-01T00:00:00Z')).toMatchObject({
+        timelines: { supplier: [], networkOperator: [{ partyUserId: NO_A, recordId: 'R1', actor: 'demo' }] },
+        registered: { supplier: null, networkOperator: { partyUserId: NO_A, actor: 'demo' } },
+      });
+      expect(devices.history(ESME).map((h) => [h.kind, h.actor])).toEqual([
+        ['inventory', 'demo'],
+        ['certificate', 'demo'],
+        ...[FEED, OTHER, 'cli:submit', FEED_RENAMED, 'api:intake', null].map((a) => ['decision', a]),
+      ]);
+      expect(devices.history(ESME, undefined, 'demo').map((h) => h.kind)).toEqual(['inventory', 'certificate']);
+      expect(devices.history(ESME, undefined, 'api:intake:893a09117d39').map((h) => h.requestId)).toEqual([`${NO_A}:${ESME}:1`, `${NO_A}:${ESME}:4`]);
+      expect(devices.historyActorUnknown(ESME)).toBeUndefined();
+    } finally {
+      writer.db.close();
+    }
+  });
+
+  it('a rebuild gives every row the actor, and every actor the id, the live projector gave it, whatever the batches', async () => {
+    const live = await project(1); // an event a batch: the actors met in store order, one at a time
+    const built = path.join(dir, 'rebuilt.sqlite');
+    await rebuildInto(store, built);
+    const rebuilt = openReadModels(built);
+    try {
+      const dump = live.dump();
+      expect(dump.actors).toEqual([
+        { id: 1, actor: 'demo' },
+        { id: 2, actor: FEED },
+        { id: 3, actor: OTHER },
+        { id: 4, actor: 'cli:submit' },
+        { id: 5, actor: FEED_RENAMED },
+        { id: 6, actor: 'api:intake' },
+      ]);
+      expect(rebuilt.dump()).toEqual(dump);
+    } finally {
+      live.db.close();
+      rebuilt.db.close();
+    }
+  });
+
+  it('read models made by an earlier build: the column is added when opened, their rows say their actor is not known, a filter says so, and a rebuild fills them', async () => {
+    const writer = await project();
+    writer.db.close();
+    // As the seventeenth session's build made them: no actors table, no actor column.
+    const older = new Database(file());
+    older.exec(`DROP INDEX decisions_actor; DROP TABLE actors;
+      ALTER TABLE decisions DROP COLUMN actor; ALTER TABLE inventory_history DROP COLUMN actor;
+      ALTER TABLE certificate_history DROP COLUMN actor; ALTER TABLE registrations DROP COLUMN actor; ALTER TABLE audit_jobs DROP COLUMN actor;`);
+    older.close();
+    const upgraded = openReadModels(file());
+    try {
+      const { decisions, devices, meterPoints } = queriesOf(upgraded);
+      expect(decisions.decisions({}).items.map((d) => [d.actor, d.actorUnknown])).toEqual(Array.from({ length: 6 }, () => [null, true]));
+      expect(meterPoints.registrations(MPAN)!.timelines.networkOperator).toEqual([{ partyUserId: NO_A, effectiveFrom: expect.any(String), recordId: 'R1', actor: null, actorUnknown: true }]);
+      const filtered = decisions.decisions({ actor: FEED });
+      expect(filtered.items).toEqual([]);
+      expect(filtered.actorUnknown).toMatchObject({ rows: 6 });
+      expect(filtered.actorUnknown!.why).toMatch(/6 decisions were projected before the read models kept each event's actor.*rebuild/);
+      expect(devices.history(ESME).every((h) => h.actor === null && h.actorUnknown === true)).toBe(true);
+      expect(devices.historyActorUnknown(ESME)).toMatchObject({ rows: 8 });
+      // A decision recorded since is projected with its actor (and one an earlier build projects, naming no actor column, is not known).
+      await replaceNoCredentials(ledger, NO_A, 7, '2024-03-07T00:00:00Z', NO_A, { actor: FEED });
+      await new Projector(store, upgraded).catchUp();
+      expect(decisions.decisions({ actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([7]);
+      upgraded.db.db.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data)
+        SELECT 1000, request_id || '0', device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data FROM decisions ORDER BY ord DESC LIMIT 1`);
+      expect(decisions.decisions({ after: 999 }).items.map((d) => [d.actor, d.actorUnknown])).toEqual([[null, true]]);
+      // Counted up to 1,000 (each filtered page counts them), then said to be more.
+      upgraded.db.db.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data)
+        WITH RECURSIVE n(i) AS (SELECT 2000 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+        SELECT i, request_id || i, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data FROM n, (SELECT * FROM decisions WHERE ord = 1000)`);
+      expect(decisions.decisions({ actor: FEED }).actorUnknown).toEqual({ rows: 1000, more: true, why: expect.stringMatching(/^more than 1000 decisions were projected before/) });
+    } finally {
+      upgraded.db.close();
+    }
+    fs.rmSync(file());
+    const rebuilt = await project();
+    try {
+      const { decisions } = queriesOf(rebuilt);
+      const filled = decisions.decisions({ actor: FEED });
+      expect([filled.items.map((d) => [counter(d.requestId), d.actor]), filled.actorUnknown]).toEqual([[[1, FEED], [7, FEED]], undefined]);
+      expect(decisions.decisions({}).items.some((d) => d.actorUnknown)).toBe(false);
+    } finally {
+      rebuilt.db.close();
+    }
+  });
+});
