@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { EVENT_STORE, type EventStore, type StoreHealth } from '@ledger/event-store';
 import { Projector, type ProjectorFailing, type ProjectorHalt, type ProjectorReplaced } from '@ledger/projections';
@@ -82,6 +82,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: "Readiness: 200 when the store answers and the read models follow it; else 503 in the API's error shape (code NOT_READY), with every check under `details`" })
+  @ApiOkResponse({ description: "Ready: Terminus's body {status: 'ok', info: every check up, error: {}, details}" })
   @ApiServiceUnavailableResponse({ description: "Not ready: {statusCode: 503, error, code: NOT_READY, message naming each check down and why, status: 'error', info, details: every check}" })
   async ready() {
     try {
@@ -90,7 +91,9 @@ export class HealthController {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       const { status, info, error, details } = err.getResponse() as HealthCheckResult;
       const down = Object.entries(error ?? {}).map(([name, check]) => notReady(name, check));
-      throw new NotReadyError(`not ready: ${down.join('; ')}`, status, info, details);
+      // Terminus shutting down (the application's shutdown begun) answers 503 with every check up: no check to name.
+      const why = down.length > 0 ? down.join('; ') : status === 'shutting_down' ? 'shutting down' : status;
+      throw new NotReadyError(`not ready: ${why}`, status, info, details);
     }
   }
 

@@ -1,3 +1,4 @@
+import { HealthCheckService } from '@nestjs/terminus';
 import { Projector } from '@ledger/projections';
 import { startTestApp } from './test-app';
 
@@ -19,6 +20,7 @@ describe('GET /health/ready in OpenAPI', () => {
     try {
       const { paths } = (await t.http().get('/docs-json').expect(200)).body;
       expect(paths['/health/ready'].get.responses['503']).toEqual({ description: expect.stringContaining('NOT_READY') });
+      expect(paths['/health/ready'].get.responses['200']).toEqual({ description: expect.stringContaining('Ready') }); // swaggerDocumentation false took Terminus's 200 too
     } finally {
       await t.close();
     }
@@ -103,6 +105,18 @@ describe('read models further behind the store than LEDGER_READY_MAX_LAG', () =>
       });
     } finally {
       jest.restoreAllMocks();
+      await t.close();
+    }
+  });
+});
+
+describe('an instance shutting down', () => {
+  it('is a 503 NOT_READY saying so (its checks all up: the message named nothing)', async () => {
+    const t = await startTestApp();
+    try {
+      (t.app.get(HealthCheckService) as unknown as { healthCheckExecutor: { beforeApplicationShutdown(): void } }).healthCheckExecutor.beforeApplicationShutdown(); // as the application's shutdown begins: a probe already in flight
+      expect((await t.http().get('/health/ready').expect(503)).body).toMatchObject({ code: 'NOT_READY', message: 'not ready: shutting down', status: 'shutting_down' });
+    } finally {
       await t.close();
     }
   });

@@ -480,8 +480,8 @@ describe("following another process's swap of the read-model file (followReplace
     swappedUnwritable(file, dir, (rm) => {
       const why = `this process cannot write its directory ${dir} (`;
       for (let look = 0; look < 2; look++) expect(() => rm.db.followReplaced()).toThrow(`another file was put at ${file} in place of the read models, and is not opened: ${why}`);
-      expect(() => rm.db.followReplaced()).toThrow(/\), where SQLite makes its write-ahead log; .*mend what is said \(the directory's owner, mode or attributes; the disk\)/);
-      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: expect.stringMatching(new RegExp(`^${why.replace(/[()]/g, '\\$&')}(EACCES|EPERM).*\\), where SQLite makes its write-ahead log$`)) }));
+      expect(() => rm.db.followReplaced()).toThrow(/\), where SQLite makes its -wal and -shm; .*mend what is said \(the directory's owner, mode or attributes; the disk\)/);
+      expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: expect.stringMatching(new RegExp(`^${why.replace(/[()]/g, '\\$&')}(EACCES|EPERM).*\\), where SQLite makes its -wal and -shm$`)) }));
     });
   });
 
@@ -493,7 +493,7 @@ describe("following another process's swap of the read-model file (followReplace
       expect(() => rm.db.followReplaced()).toThrow(notReadModels(file, 'file is not a database'));
       expect(() => new ReadModelDb(file)).toThrow(expect.objectContaining({ file, message: 'file is not a database' }));
       const none = path.join(dir, 'none.sqlite');
-      expect(() => new ReadModelDb(none)).toThrow(expect.objectContaining({ file: none, message: expect.stringMatching(new RegExp(`^this process cannot write its directory ${dir} \\((EACCES|EPERM).*\\), where SQLite makes the file and its write-ahead log$`)) }));
+      expect(() => new ReadModelDb(none)).toThrow(expect.objectContaining({ file: none, message: expect.stringMatching(new RegExp(`^this process cannot write its directory ${dir} \\((EACCES|EPERM).*\\), where SQLite makes the file and its -wal and -shm$`)) }));
     }, foreign);
   });
 

@@ -393,7 +393,7 @@ function directoryUnwritable(file: string, failure: unknown): string | undefined
     fs.accessSync(dir, fs.constants.W_OK);
     return undefined;
   } catch (err) {
-    return `its directory ${dir} (${(err as Error).message}), where SQLite makes ${fs.existsSync(file) ? 'its write-ahead log' : 'the file and its write-ahead log'}`;
+    return `its directory ${dir} (${(err as Error).message}), where SQLite makes ${fs.existsSync(file) ? 'its -wal and -shm' : 'the file and its -wal and -shm'}`;
   }
 }
 
