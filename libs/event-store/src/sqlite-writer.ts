@@ -101,6 +101,40 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
   return db;
 }
 
+/** The events table's columns, which a file must have to be read as a ledger store. */
+const EVENT_COLUMNS = ['position', 'stream', 'revision', 'event_id', 'type', 'data', 'metadata', 'created'];
+
+/**
+ * Opens a store's file to be read only, writing nothing to it: SQLite's read-only open
+ * (SQLITE_OPEN_READONLY), no pragma that writes (page size, journal mode), no table made. It
+ * reads what the file and its -wal hold (the -wal's committed frames included: not `immutable`,
+ * which would ignore them), and its close folds nothing into the file: a checkpoint needs a write
+ * lock, which a file opened read-only cannot take. A file in rollback-journal mode stays so.
+ * SQLite still makes or writes the -shm beside a file in WAL mode (the -wal's index, rebuilt from
+ * the -wal, no data of its own; its readers need it), and an empty -wal where there was none. A
+ * file that is empty, or has no events table of the ledger's columns, is refused, naming it: an
+ * empty one before SQLite opens it (SQLite deletes a -wal beside an empty file).
+ */
+export function openStoreReadOnly(file: string, options: OpenOptions = {}): Database.Database {
+  const notAStore = (why: string) => new Error(`${file} is not a ledger event store (${why}): nothing was read or written`);
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat === undefined) throw new Error(`there is no event store at ${file}: nothing was read or made`);
+  if (stat.isFile() && stat.size === 0) throw notAStore('the file is empty');
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const columns = db.prepare<[], string>("SELECT name FROM pragma_table_info('events')").pluck().all();
+    if (columns.length === 0) throw notAStore('it has no events table');
+    const lacking = EVENT_COLUMNS.filter((c) => !columns.includes(c));
+    if (lacking.length > 0) throw notAStore(`its events table has no ${lacking.join(', ')} column${lacking.length > 1 ? 's' : ''}`);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
 /** Whether the file has the writers' log_head table (none: a store no writer of this build has written to yet). */
 export function hasLogHead(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_head'").get() !== undefined;
