@@ -7,6 +7,7 @@ import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { digestAt, verifyStore } from './tamper';
+import { whatIf } from './what-if';
 
 /**
  * Nothing stored is changed by reading it: a store an older build wrote (no log_head) opened,
@@ -80,5 +81,26 @@ describe('a store opened to be read is not written to', () => {
     } finally {
       older.close();
     }
+  });
+
+  it('a what-if on two threads over a store opened read only (a copy in rollback-journal mode): its worker opens it read only too, and the file is byte-identical and stays so', async () => {
+    const { file } = await olderStore('what-if-source.sqlite', false);
+    const copy = path.join(dir, 'what-if.sqlite');
+    const source = new Database(file, { readonly: true });
+    source.exec(`VACUUM INTO '${copy}'`);
+    source.close();
+    const before = { ...files(copy), mode: [...fs.readFileSync(copy).subarray(18, 20)] };
+    expect(before.mode).toEqual([1, 1]);
+    const store = new SqliteEventStore(copy, { readOnly: true });
+    const threads: number[] = [];
+    try {
+      // Until 2026-11-28 (eighteenth session) the worker opened the file to write, and set it to WAL mode.
+      await whatIf(store, getRuleSet('registered-operator'), {}, {}, undefined, { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite', path: copy, readOnly: true }, onThreads: (n) => threads.push(n) });
+    } finally {
+      await store.dispose();
+    }
+    expect(threads).toEqual([2]);
+    expect({ ...files(copy), mode: [...fs.readFileSync(copy).subarray(18, 20)] }).toEqual(before);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('what-if.sqlite'))).toEqual(['what-if.sqlite']);
   });
 });
