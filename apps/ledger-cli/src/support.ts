@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
-import { createEventStore, EVENT_STORE, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { createEventStore, EVENT_STORE, refuseMissingStoreFile, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
 import { ConfigError, LedgerCoreModule, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
@@ -162,9 +162,12 @@ function configOf(env: Record<string, string | undefined>, writes: boolean): Led
   const config = loadConfig(env);
   if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return config;
   // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
-  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made. The commands that record make it.
-  if (!fs.existsSync(config.store.path)) {
-    throw new CliError(`there is no event store at ${config.store.path} (LEDGER_SQLITE_PATH): nothing to read, and nothing made; check the path (a new store is made by the commands that record: demo, import-registrations, submit, serve)`);
+  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made, before the read models
+  // are opened. The commands that record make it. Until the review of 2026-11-28 a CliError (exit 2), where an empty file exited 3.
+  try {
+    refuseMissingStoreFile(config.store.path);
+  } catch (err) {
+    throw openError(err, config);
   }
   // Until 2026-11-28 (eighteenth session) opened as the commands that record open it: WAL mode set on a file in
   // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import { eventId as id, headerMode, storeHashes as files } from '@ledger/event-store/testing/file-hashes';
 import { Ledger } from '@ledger/ledger';
 import { digestAt, verifyStore } from './tamper';
 import { whatIf } from './what-if';
@@ -17,9 +17,6 @@ import { whatIf } from './what-if';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-read-only-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const hashOf = (file: string) => (fs.existsSync(file) ? createHash('sha256').update(fs.readFileSync(file)).digest('hex') : 'absent');
-const files = (file: string) => ({ file: hashOf(file), wal: hashOf(`${file}-wal`) });
 const tables = (db: Database.Database) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
 
 /** A store of 5 events (hash-chained, as the ledger writes them) as a build before log_head left it; `older` is the connection that dropped the table, left open when `keepWal` (its -wal holding the drop, not checkpointed). */
@@ -89,7 +86,7 @@ describe('a store opened to be read is not written to', () => {
     const source = new Database(file, { readonly: true });
     source.exec(`VACUUM INTO '${copy}'`);
     source.close();
-    const before = { ...files(copy), mode: [...fs.readFileSync(copy).subarray(18, 20)] };
+    const before = { ...files(copy), mode: headerMode(copy) };
     expect(before.mode).toEqual([1, 1]);
     const store = new SqliteEventStore(copy, { readOnly: true });
     const threads: number[] = [];
@@ -100,7 +97,7 @@ describe('a store opened to be read is not written to', () => {
       await store.dispose();
     }
     expect(threads).toEqual([2]);
-    expect({ ...files(copy), mode: [...fs.readFileSync(copy).subarray(18, 20)] }).toEqual(before);
+    expect({ ...files(copy), mode: headerMode(copy) }).toEqual(before);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('what-if.sqlite'))).toEqual(['what-if.sqlite']);
   });
 });
