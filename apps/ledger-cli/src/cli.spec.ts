@@ -8,6 +8,7 @@ import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs
 import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import { openStoreDatabase } from '@ledger/event-store/sqlite-writer';
 import { loseIndexCell, loseLastEvent, makeDamagedStore } from '@ledger/event-store/testing/damaged-store';
 import { Ledger } from '@ledger/ledger';
 import { ReadModelRowError, RebuildPathTakenError } from '@ledger/projections';
@@ -26,7 +27,7 @@ const json = async (env: Record<string, string>, ...argv: string[]) => {
   return { code: r.code, body: JSON.parse(r.out), err: r.err };
 };
 
-/** Runs `run` with a decision landing each time the head is read, between a run's reading of it and its pass over the log. */
+/** Runs `run` with a decision landing each time the head is read, between a run's reading of it and its pass over the log (written on a connection of its own, as the API's: the command's store is opened read only). */
 async function racingTheHead<T>(run: () => Promise<T>): Promise<{ result: T; raced: number }> {
   const headPosition = SqliteEventStore.prototype.headPosition;
   let raced = 0;
@@ -36,7 +37,11 @@ async function racingTheHead<T>(run: () => Promise<T>): Promise<{ result: T; rac
     if (!racing) {
       racing = true;
       const request = parseServiceRequest({ requestId: `90-B3-D5-1F-30-01-00-01:00-DB-00-00-00-01-00-01:${900 + ++raced}`, srv: '4.1.1', receivedAt: new Date().toISOString(), format: 'json' });
-      await new Ledger(this, getRuleSet('baseline')).submit(request, { actor: 'spec' }).finally(() => (racing = false));
+      const writer = new SqliteEventStore(this.file, { writer: 'inline' });
+      await new Ledger(writer, getRuleSet('baseline')).submit(request, { actor: 'spec' }).finally(async () => {
+        racing = false;
+        await writer.dispose();
+      });
     }
     return at;
   });
@@ -647,10 +652,10 @@ describe('the ledger bin', () => {
       const missing = spawnSync(process.execPath, [bin, 'import-registrations', path.join(dir, 'no-such.csv')], { env, encoding: 'utf8', timeout: 100_000 });
       expect([missing.status, missing.stderr.trim()]).toEqual([2, `ledger: cannot read ${path.join(dir, 'no-such.csv')}: ENOENT`]);
       // A store that is not there (a mistyped path): refused by the commands that only read, and not made (until 2026-11-27
-      // made empty, and answered for: 'every hash chain link holds', exit 0).
+      // made empty, and answered for: 'every hash chain link holds', exit 0; until the review of 2026-11-28 exit 2, where a file that holds no store exited 3).
       for (const read of [['verify'], ['report', 'stuck-devices', '--json']]) {
         const none = spawnSync(process.execPath, [bin, ...read], { env, encoding: 'utf8', timeout: 100_000 });
-        expect([none.status, none.stderr.trim()]).toEqual([2, expect.stringMatching(/^ledger: there is no event store at .*ledger\.sqlite \(LEDGER_SQLITE_PATH\): nothing to read, and nothing made/)]);
+        expect([none.status, none.stderr.trim()]).toEqual([3, `ledger: LEDGER_SQLITE_PATH names no file: there is no event store there to read, and a read makes none (nothing was read or made), got '${env.LEDGER_SQLITE_PATH}'`]);
       }
       expect(fs.existsSync(env.LEDGER_SQLITE_PATH)).toBe(false);
       // A log with an event that does not parse, and read models made from another log: each a reason, not an "unexpected error".
@@ -672,7 +677,7 @@ describe('the ledger bin', () => {
       // The reader of stdout gone before the command wrote (`| head -1`): stopped quietly, exit 141 (until 2026-11-27 EPIPE's stack, exit 1).
       const cut = spawnSync('bash', ['-c', `"$0" "$@" | (exec 0<&-; true); echo "\${PIPESTATUS[0]}"`, process.execPath, bin, 'verify', '--all'], { env, encoding: 'utf8', timeout: 100_000 });
       expect([cut.stdout.trim(), cut.stderr]).toEqual(['141', '']);
-      fs.writeFileSync(path.join(dir, 'other.sqlite'), '');
+      openStoreDatabase(path.join(dir, 'other.sqlite')).close(); // a store of no events, as the API's first start makes it (an empty file is refused as no store)
       const other = { ...env, LEDGER_SQLITE_PATH: path.join(dir, 'other.sqlite') }; // an empty store beside the first store's read models
       const notOfStore = spawnSync(process.execPath, [bin, ...inventory], { env: { ...other, LEDGER_READMODEL_PATH: path.join(dir, 'readmodels.sqlite') }, encoding: 'utf8', timeout: 100_000 });
       expect([notOfStore.status, notOfStore.stderr.trim()]).toEqual([3, expect.stringMatching(/^ledger: the read models were projected through position \d+, past the head of the store \(the store is empty\): .*rebuild the read models/)]);

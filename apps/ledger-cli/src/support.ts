@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
-import { EVENT_STORE, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { createEventStore, EVENT_STORE, refuseMissingStoreFile, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
-import { ConfigError, LedgerCoreModule, loadConfig, openError } from '@ledger/runtime';
+import { ConfigError, LedgerCoreModule, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
 
 /** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
 export class CliError extends Error {}
@@ -154,17 +154,47 @@ export const position = (v: string) => {
 export const ruleSetOption = (description: string) => new Option('--rule-set <id>', description).choices(RULE_SET_IDS);
 
 /**
+ * The configuration of a command; for one that only reads the store (`writes` false), a SQLite
+ * store opened to be read only (openStoreReadOnly: nothing written to its file or its -wal), and
+ * one that is not there refused, nothing made.
+ */
+function configOf(env: Record<string, string | undefined>, writes: boolean): LedgerConfig {
+  const config = loadConfig(env);
+  if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return config;
+  // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
+  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made, before the read models
+  // are opened. The commands that record make it. Until the review of 2026-11-28 a CliError (exit 2), where an empty file exited 3.
+  try {
+    refuseMissingStoreFile(config.store.path);
+  } catch (err) {
+    throw openError(err, config);
+  }
+  // Until 2026-11-28 (eighteenth session) opened as the commands that record open it: WAL mode set on a file in
+  // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.
+  return { ...config, store: { ...config.store, readOnly: true } };
+}
+
+/**
+ * The store alone, for a command that reads nothing else (verify, digest, what-if): no read
+ * models opened (until 2026-11-28, eighteenth session, they were, and made beside the store where
+ * LEDGER_READMODEL_PATH was not set: a readmodels.sqlite in an evidence copy's directory).
+ */
+export async function openStore(env: Record<string, string | undefined>) {
+  const config = configOf(env, false);
+  const store = await createEventStore(config.store).catch((err: unknown) => {
+    throw openError(err, config);
+  });
+  return { config, store, close: () => store.dispose() };
+}
+
+/**
  * The store, the ledger, the read models' queries and the audit reports, from the same
  * composition root as the API (one validated configuration), the read models brought up to date
- * with the store unless `catchUp` is false.
+ * with the store unless `catchUp` is false. The store is opened to be read only unless the
+ * command `writes` to it (the commands that record).
  */
-export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true, creates = false) {
-  const config = loadConfig(env);
-  // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
-  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made. The commands that record make it.
-  if (!creates && config.store.kind === 'sqlite' && config.store.path !== ':memory:' && !fs.existsSync(config.store.path)) {
-    throw new CliError(`there is no event store at ${config.store.path} (LEDGER_SQLITE_PATH): nothing to read, and nothing made; check the path (a new store is made by the commands that record: demo, import-registrations, submit, serve)`);
-  }
+export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true, writes = false) {
+  const config = configOf(env, writes);
   const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false }).catch((err: unknown) => {
     throw openError(err, config);
   });

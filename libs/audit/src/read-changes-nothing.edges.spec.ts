@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getRuleSet } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
+import { eventId as id, headerMode, storeHashes as files } from '@ledger/event-store/testing/file-hashes';
 import { Ledger } from '@ledger/ledger';
 import { digestAt, verifyStore } from './tamper';
+import { whatIf } from './what-if';
 
 /**
  * Nothing stored is changed by reading it: a store an older build wrote (no log_head) opened,
@@ -16,9 +17,6 @@ import { digestAt, verifyStore } from './tamper';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-read-only-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const hashOf = (file: string) => (fs.existsSync(file) ? createHash('sha256').update(fs.readFileSync(file)).digest('hex') : 'absent');
-const files = (file: string) => ({ file: hashOf(file), wal: hashOf(`${file}-wal`) });
 const tables = (db: Database.Database) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
 
 /** A store of 5 events (hash-chained, as the ledger writes them) as a build before log_head left it; `older` is the connection that dropped the table, left open when `keepWal` (its -wal holding the drop, not checkpointed). */
@@ -80,5 +78,26 @@ describe('a store opened to be read is not written to', () => {
     } finally {
       older.close();
     }
+  });
+
+  it('a what-if on two threads over a store opened read only (a copy in rollback-journal mode): its worker opens it read only too, and the file is byte-identical and stays so', async () => {
+    const { file } = await olderStore('what-if-source.sqlite', false);
+    const copy = path.join(dir, 'what-if.sqlite');
+    const source = new Database(file, { readonly: true });
+    source.exec(`VACUUM INTO '${copy}'`);
+    source.close();
+    const before = { ...files(copy), mode: headerMode(copy) };
+    expect(before.mode).toEqual([1, 1]);
+    const store = new SqliteEventStore(copy, { readOnly: true });
+    const threads: number[] = [];
+    try {
+      // Until 2026-11-28 (eighteenth session) the worker opened the file to write, and set it to WAL mode.
+      await whatIf(store, getRuleSet('registered-operator'), {}, {}, undefined, { threads: 2, eventsPerThread: 1, store: { kind: 'sqlite', path: copy, readOnly: true }, onThreads: (n) => threads.push(n) });
+    } finally {
+      await store.dispose();
+    }
+    expect(threads).toEqual([2]);
+    expect({ ...files(copy), mode: headerMode(copy) }).toEqual(before);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('what-if.sqlite'))).toEqual(['what-if.sqlite']);
   });
 });

@@ -7,7 +7,7 @@ const { input, share } = workerData as { input: Parameters<typeof scanShare>[1];
 
 void (async () => {
   if (input.store.kind !== 'sqlite') throw new Error('a what-if is judged in shares on a SQLite file only');
-  const store = new SqliteEventStore(input.store.path);
+  const store = new SqliteEventStore(input.store.path, { readOnly: input.store.readOnly });
   try {
     parentPort!.postMessage(await scanShare(store, input, share));
   } finally {

@@ -2,7 +2,7 @@ import type { EventStore } from './event-store.port';
 import type { SqliteWriterMode } from './sqlite-event-store';
 
 export type StoreConfig =
-  | { kind: 'sqlite'; path: string; writer?: SqliteWriterMode }
+  | { kind: 'sqlite'; path: string; writer?: SqliteWriterMode; /** Opened to be read only: nothing written to the file (see openStoreReadOnly). */ readOnly?: boolean }
   | { kind: 'esdb'; connectionString: string; timeoutMs: number };
 
 /**
@@ -23,7 +23,7 @@ export async function createEventStore(config: StoreConfig): Promise<EventStore>
   // require, not import(): tsx (the tests' workers) would keep an import() as ESM's, which finds no .ts
   if (config.kind === 'sqlite') {
     const { SqliteEventStore } = require('./sqlite-event-store') as typeof import('./sqlite-event-store');
-    return new SqliteEventStore(config.path, { writer: config.writer });
+    return new SqliteEventStore(config.path, { writer: config.writer, readOnly: config.readOnly });
   }
   const { EsdbEventStore } = require('./esdb-event-store') as typeof import('./esdb-event-store');
   return new EsdbEventStore(config.connectionString, { timeoutMs: config.timeoutMs });

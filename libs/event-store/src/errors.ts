@@ -170,3 +170,19 @@ export class StoreDamagedError extends Error {
     return isDamaged(err) ? new StoreDamagedError(after, (err as Error).message, { what }) : err;
   }
 }
+
+/**
+ * A store's file refused by a read-only open (openStoreReadOnly) before anything is read or
+ * written: not there, empty, not a ledger store, or a copy with a hot -journal. `reason` follows
+ * the variable or the file it names ("names a file that is not a ledger event store (...)"), as
+ * the configuration's own refusal of a file that is not a SQLite database is worded.
+ */
+export class StoreFileRefusedError extends Error {
+  override readonly name = 'StoreFileRefusedError';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file} ${reason}`);
+  }
+}

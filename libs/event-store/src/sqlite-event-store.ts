@@ -21,10 +21,10 @@ import {
   type Subscription,
 } from './event-store.port';
 import { pollingSubscription } from './polling-subscription';
-import { fromWire, hasLogHead, headRevision, integerOf, notIntegerRevision, openStoreDatabase, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
+import { fromWire, hasLogHead, headRevision, integerOf, notIntegerRevision, openStoreDatabase, openStoreReadOnly, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
-export { PAGE_SIZE } from './sqlite-writer';
+export { PAGE_SIZE, refuseMissingStoreFile } from './sqlite-writer';
 
 const PAGE = 500;
 /** How many gaps of the log found deleted a store notes (gapsDeleted): a sound store has none; past these, a gap is asked again each read (but of a damaged store: lostCells). */
@@ -75,6 +75,8 @@ export interface SqliteEventStoreOptions {
    * commit blocking it until it is on disk (always so for ':memory:', which one connection holds).
    */
   writer?: SqliteWriterMode;
+  /** Open the file to be read only (openStoreReadOnly): nothing written to it, an append refused; a file that is not there, empty or no ledger store refused. */
+  readOnly?: boolean;
 }
 
 type Waiter = { resolve(r: AppendResult): void; reject(e: unknown): void };
@@ -127,6 +129,8 @@ export class SqliteEventStore implements EventStore {
   readonly appendStats = new Subject<AppendStats>();
   /** Where this store's appends are written (see SqliteEventStoreOptions.writer). */
   readonly writerMode: SqliteWriterMode;
+  /** Whether the file was opened to be read only (SqliteEventStoreOptions.readOnly). */
+  readonly readOnly: boolean;
   private readonly db: Database.Database;
   private readonly commits = new EventEmitter();
   private readonly pollIntervalMs: number;
@@ -194,14 +198,15 @@ export class SqliteEventStore implements EventStore {
 
   constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.readOnly = options.readOnly ?? false;
     try {
-      this.db = openStoreDatabase(file, { busyTimeoutMs: this.busyTimeoutMs });
+      this.db = (this.readOnly ? openStoreReadOnly : openStoreDatabase)(file, { busyTimeoutMs: this.busyTimeoutMs });
     } catch (err) {
       throw Object.assign(err as Error, { file }); // which file SQLite could not open ("unable to open database file" names none)
     }
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.groupCommit = options.groupCommit ?? true;
-    this.writerMode = file === ':memory:' ? 'inline' : (options.writer ?? 'thread');
+    this.writerMode = file === ':memory:' || this.readOnly ? 'inline' : (options.writer ?? 'thread'); // read only: no writer thread (its connection would open the file to write)
     this.commits.setMaxListeners(0);
     // ledger_only(stream, position): whether the read whose page is being queried wants the stream's events (its `only`), so the rows it does not are never fetched.
     // A row that is no event the store wrote (a null stream, a position out of the scan's order: a damaged page) is damage, as the pager
@@ -239,6 +244,7 @@ export class SqliteEventStore implements EventStore {
 
   async appendToStream(stream: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.ensureOpen();
+    if (this.readOnly) throw new Error(`the event store at ${this.file} was opened to be read only: nothing was appended to stream '${stream}'`);
     checkAppend(stream, events);
     const expected = options.expectedRevision ?? 'any';
     let chars = 0;

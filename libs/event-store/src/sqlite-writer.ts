@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EventIdConflictError, isBusy, isDamaged, isFull, PartialIdempotencyError, StoreBusyError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
+import { EventIdConflictError, isBusy, isDamaged, isFull, PartialIdempotencyError, StoreBusyError, StoreFileRefusedError, StoreFullError, StoreUnavailableError, UnreadableEventError, WrongExpectedRevisionError } from './errors';
 import type { AppendResult, ExpectedRevision } from './event-store.port';
 import { canonicalJson } from './hash-chain';
 
@@ -64,6 +64,25 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/** The events table as a new file gets it (the text SQLite keeps in sqlite_master: unchanged since the table was first made). */
+const EVENTS_TABLE = `
+    CREATE TABLE IF NOT EXISTS events (
+      position INTEGER PRIMARY KEY,
+      stream   TEXT    NOT NULL,
+      revision INTEGER NOT NULL,
+      event_id TEXT    NOT NULL,
+      type     TEXT    NOT NULL,
+      data     TEXT    NOT NULL,
+      metadata TEXT    NOT NULL,
+      created  TEXT    NOT NULL,
+      UNIQUE (stream, revision),
+      UNIQUE (stream, event_id)
+    );
+  `;
+
+/** Its columns, which a file must have to be read as a ledger store. */
+const EVENT_COLUMNS = [...EVENTS_TABLE.matchAll(/^ {6}(\w+) +(?:INTEGER|TEXT)/gm)].map((m) => m[1]!);
+
 /**
  * Opens the store's file with the settings every connection to it uses: safe integers, the busy
  * timeout, WAL, synchronous=FULL (a commit returns once it is fsynced), and for a new file 8 KiB
@@ -84,20 +103,57 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
   db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS events (
-      position INTEGER PRIMARY KEY,
-      stream   TEXT    NOT NULL,
-      revision INTEGER NOT NULL,
-      event_id TEXT    NOT NULL,
-      type     TEXT    NOT NULL,
-      data     TEXT    NOT NULL,
-      metadata TEXT    NOT NULL,
-      created  TEXT    NOT NULL,
-      UNIQUE (stream, revision),
-      UNIQUE (stream, event_id)
-    );
-  `);
+  db.exec(EVENTS_TABLE);
+  return db;
+}
+
+/**
+ * Refuses, before SQLite opens it, a store's file that a read-only open would find no store in: one
+ * that is not there (a read makes none), or an empty one (SQLite deletes a -wal beside an empty
+ * file at its open). The CLI's commands that only read ask it before they open anything else.
+ */
+export function refuseMissingStoreFile(file: string): void {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat === undefined) throw new StoreFileRefusedError(file, 'names no file: there is no event store there to read, and a read makes none (nothing was read or made)');
+  if (stat.isFile() && stat.size === 0) throw notAStore(file, 'the file is empty');
+}
+
+const notAStore = (file: string, why: string) => new StoreFileRefusedError(file, `names a file that is not a ledger event store (${why}; nothing was read or written)`);
+
+/**
+ * Opens a store's file to be read only, writing nothing to it: SQLite's read-only open
+ * (SQLITE_OPEN_READONLY), no pragma that writes (page size, journal mode), no table made. It
+ * reads what the file and its -wal hold (the -wal's committed frames included: not `immutable`,
+ * which would ignore them), and its close folds nothing into the file: a checkpoint needs a write
+ * lock, which a file opened read-only cannot take. A file in rollback-journal mode stays so.
+ * SQLite still makes or writes the -shm beside a file in WAL mode (the -wal's index, rebuilt from
+ * the -wal, no data of its own; its readers need it), and an empty -wal where there was none. A
+ * file that is not there, is empty, or has no events table of the ledger's columns is refused,
+ * naming it (StoreFileRefusedError); so is one beside a hot -journal (a transaction interrupted
+ * before its commit in rollback-journal mode), which SQLite would roll back, writing the file
+ * (SQLITE_READONLY_ROLLBACK: until the review of 2026-11-28 reported as "attempt to write a
+ * readonly database").
+ */
+export function openStoreReadOnly(file: string, options: OpenOptions = {}): Database.Database {
+  refuseMissingStoreFile(file);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const columns = db.prepare<[], string>("SELECT name FROM pragma_table_info('events')").pluck().all();
+    if (columns.length === 0) throw notAStore(file, 'it has no events table');
+    const lacking = EVENT_COLUMNS.filter((c) => !columns.includes(c));
+    if (lacking.length > 0) throw notAStore(file, `its events table has no ${lacking.join(', ')} column${lacking.length > 1 ? 's' : ''}`);
+  } catch (err) {
+    db.close();
+    if ((err as { code?: unknown }).code === 'SQLITE_READONLY_ROLLBACK') {
+      throw new StoreFileRefusedError(
+        file,
+        `has a hot -journal beside it (${file}-journal: a transaction interrupted before its commit, which SQLite would roll back, writing the file; nothing was read or written): to read it, open a copy of the file and its -journal read-write, which rolls it back, or ask the source for a copy taken at rest`,
+      );
+    }
+    throw err;
+  }
   return db;
 }
 

@@ -4,7 +4,7 @@ import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max,
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
-import type { StoreConfig } from '@ledger/event-store';
+import { StoreFileRefusedError, type StoreConfig } from '@ledger/event-store';
 import { sameInode, SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 
 /**
@@ -141,12 +141,15 @@ export class ConfigError extends Error {
  * short or damaged at its first page), as a ConfigError naming its variable and the file: SQLite's
  * own message ("unable to open database file", "database disk image is malformed") named neither.
  * The API's start and the CLI's commands both say it so (until 2026-11-27 the CLI printed
- * `ledger: unexpected error:` and SQLite's message).
+ * `ledger: unexpected error:` and SQLite's message). A store's file a read-only open refused
+ * (StoreFileRefusedError: not there, not a ledger store) is said as the refusal of a file that is
+ * not a SQLite database is, its reason after the variable.
  */
 export function openError(err: unknown, config: LedgerConfig): unknown {
   const file = (err as { file?: unknown } | undefined)?.file;
   const variable = config.store.kind === 'sqlite' && file === config.store.path ? 'LEDGER_SQLITE_PATH' : file === config.readModelPath ? 'LEDGER_READMODEL_PATH' : undefined;
-  return variable ? new ConfigError(variable, `could not be opened (${(err as Error).message})`, file as string) : err;
+  if (!variable) return err;
+  return new ConfigError(variable, err instanceof StoreFileRefusedError ? err.reason : `could not be opened (${(err as Error).message})`, file as string);
 }
 
 /** Reads and validates the configuration from an environment (an empty value counts as unset). */

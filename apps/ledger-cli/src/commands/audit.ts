@@ -4,7 +4,7 @@ import { formatRequestId, getRuleSet, parseDeviceId, parseInstant, parseRequestI
 import { StoreDamagedError, UnreadableEventError } from '@ledger/event-store/errors';
 import { FINDINGS_LISTED } from '@ledger/event-store/hash-chain';
 import { rowDamaged } from '@ledger/projections';
-import { CliError, EXIT, open, position, progress, ruleSetOption, stringify, wholeNumber, type Kit } from '../support';
+import { CliError, EXIT, open, openStore, position, progress, ruleSetOption, stringify, wholeNumber, type Kit } from '../support';
 
 /** The auditor's commands: replay a decision, what-if, verify the hash chains, a digest. */
 export function auditCommands(program: Command, { env, o, command, run, print }: Kit): void {
@@ -54,7 +54,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
           userId: opts.user ? parseUserId(opts.user, '--user') : undefined,
         };
         const ruleSet = getRuleSet(opts.ruleSet);
-        const l = await open(env, o, false);
+        const l = await openStore(env);
         try {
           const bar = progress(o, 'replaying');
           // As a what-if job runs (the same work): through the head as it was at the start, the position it reports; what
@@ -79,7 +79,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
         if (opts.digest && opts.at === undefined) throw new CliError('--digest needs --at <position> (the position the digest was taken at)');
         if (opts.at !== undefined && !opts.digest) throw new CliError('--at needs --digest <digest> (the digest kept at that position)');
         if (opts.digest && !/^[0-9a-f]{64}$/.test(opts.digest)) throw new CliError(`--digest '${opts.digest}' is not a digest (64 lower-case hex characters, as ledger digest prints it)`);
-        const l = await open(env, o, false);
+        const l = await openStore(env);
         try {
           const bar = progress(opts.all ? { ...o, tty: false } : o, 'verifying'); // no bar between the lines --all prints
           // As a verify job runs (the same work): through the head as it was at the start, the position it reports; what is
@@ -132,7 +132,7 @@ export function auditCommands(program: Command, { env, o, command, run, print }:
     .option('--at <position>', 'the position (default: the head of the store)', position)
     .action(
       run(async (opts: { at?: bigint }) => {
-        const l = await open(env, o, false);
+        const l = await openStore(env);
         try {
           const d = await digestAt(l.store, opts.at);
           print(d, () => `${d.digest}  position ${d.position} (${d.events} events, ${d.streams} streams)\nkeep it; check later with: ledger verify --digest ${d.digest} --at ${d.position}`);

@@ -12,10 +12,10 @@ import { linkOf, readEvent, textMismatchOf, type ChainBreakRow, type ChainHead, 
  * met on the way. It stops before the first event it cannot read, having posted what precedes it:
  * the rebuild halts there, on its own reading; any other failure it posts too, as why it stopped.
  */
-const { file } = workerData as { file: string };
+const { file, readOnly } = workerData as { file: string; readOnly: boolean };
 
 void (async () => {
-  const store = new SqliteEventStore(file);
+  const store = new SqliteEventStore(file, { readOnly }); // as the rebuild's own store was opened: read only from `ledger rebuild`
   const heads = new Map<string, ChainHead | 'broken'>();
   let through: bigint | undefined;
   let breaks: ChainBreakRow[] = [];

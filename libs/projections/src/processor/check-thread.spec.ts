@@ -89,8 +89,8 @@ describe("a rebuild's check thread", () => {
     while (!thread.checked(position)) await new Promise((r) => setTimeout(r, 5));
     return thread;
   };
-  /** rebuildInto on two threads into `f`, its projector starting once `ready(thread)` (or after 10 s); and the thread it had. */
-  const rebuildWaiting = async (f: string, ready: (thread: CheckThread) => boolean) => {
+  /** rebuildInto of `on` (the store) on two threads into `f`, its projector starting once `ready(thread)` (or after 10 s); and the thread it had. */
+  const rebuildWaiting = async (f: string, ready: (thread: CheckThread) => boolean, on: SqliteEventStore = store) => {
     let thread: CheckThread | undefined;
     const wire = ProjectionWriter.prototype.checkedBy;
     jest.spyOn(ProjectionWriter.prototype, 'checkedBy').mockImplementation(function (this: ProjectionWriter, t) {
@@ -102,7 +102,7 @@ describe("a rebuild's check thread", () => {
       for (let i = 0; thread && i < 2000 && !ready(thread); i++) await new Promise((r) => setTimeout(r, 5));
       return catchUp.apply(this, args);
     });
-    const result = await rebuildInto(store, f, undefined, { threads: 2 });
+    const result = await rebuildInto(on, f, undefined, { threads: 2 });
     return { result, thread };
   };
   /** The Projector's work of a rebuild into `f` in batches of 3, with `thread` reading and checking ahead if given, holding `held` states across batches if given (as rebuildInto does). */
@@ -141,6 +141,28 @@ describe("a rebuild's check thread", () => {
     const two = await rebuildInto(store, path.join(dir, 'two.sqlite'), undefined, { threads: 2 }); // the thread takes the batches it has checked once it is running
     expect(two).toEqual({ ...one, file: path.join(dir, 'two.sqlite') });
     expect(dumpOf(path.join(dir, 'two.sqlite'))).toEqual(dumpOf(path.join(dir, 'one.sqlite')));
+  }, 60_000);
+
+  it('on a store opened read only (a copy in rollback-journal mode) opens it read only too: the same read models, and the file byte-identical and so still', async () => {
+    const copy = path.join(dir, 'copy.sqlite');
+    const raw = new Database(file, { readonly: true });
+    raw.exec(`VACUUM INTO '${copy}'`);
+    raw.close();
+    const bytes = fs.readFileSync(copy);
+    expect([...bytes.subarray(18, 20)]).toEqual([1, 1]); // rollback-journal mode
+    const readOnly = new SqliteEventStore(copy, { readOnly: true });
+    try {
+      const one = await rebuildInto(store, path.join(dir, 'one.sqlite'));
+      // The rebuild waiting for its thread to read the whole log; until 2026-11-28 (eighteenth session) the thread opened the file to write, and set it to WAL mode.
+      const head = (await readOnly.headPosition())!;
+      const { result: two } = await rebuildWaiting(path.join(dir, 'two.sqlite'), (t) => t.checked(head), readOnly);
+      expect(two).toEqual({ ...one, file: path.join(dir, 'two.sqlite') });
+      expect(dumpOf(two.file)).toEqual(dumpOf(one.file));
+    } finally {
+      await readOnly.dispose();
+    }
+    expect(fs.readFileSync(copy).equals(bytes)).toBe(true);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('copy.sqlite'))).toEqual(['copy.sqlite']);
   }, 60_000);
 
   it('halts where one thread halts (a decision whose checks do not decode, an event whose JSON does not parse): the same halt, the same read models before it; rebuildInto leaves no file', async () => {

@@ -85,12 +85,12 @@ export class CheckThread {
   private failure: string | undefined;
   private stopping = false;
 
-  constructor(file: string) {
+  constructor(file: string, readOnly = false) {
     // Whatever stops it early (it cannot start, throws, dies), it checks no further: the ChainCheck
     // checks the rest here, and `stopped` says why.
     const entry = workerEntry(__dirname, 'check-thread-worker');
     try {
-      this.worker = new Worker(entry.file, { workerData: { file }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
+      this.worker = new Worker(entry.file, { workerData: { file, readOnly }, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
     } catch (err) {
       this.failure = `it could not start: ${(err as Error).message}`;
       return;

@@ -44,7 +44,7 @@ export const REBUILD_COMMIT = 16_000;
 export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
   removeRebuildFile(file);
   const writer = openReadModels(file);
-  const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file) : undefined;
+  const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file, store.readOnly) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
