@@ -91,19 +91,8 @@ describe('actors in the read models', () => {
     const writer = await project();
     try {
       const db = writer.db.db;
-      const prepare = db.prepare.bind(db);
       const plans: string[][] = [];
-      jest.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
-        const st = prepare(sql);
-        if (!sql.includes('FROM decisions d')) return st;
-        const all = st.all.bind(st);
-        return Object.assign(st, {
-          all: (...args: unknown[]) => {
-            plans.push((prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail));
-            return all(...args);
-          },
-        });
-      }) as typeof db.prepare);
+      beforeReads(db, 'FROM decisions d', (sql, args, prepare) => plans.push((prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail)));
       const { decisions } = queriesOf(writer);
       expect(decisions.decisions({ deviceId: ESME, actor: FEED }).items.map((d) => counter(d.requestId))).toEqual([1]);
       expect(plans).toEqual([[expect.stringContaining('decisions_device'), expect.anything()]]);
@@ -112,6 +101,38 @@ describe('actors in the read models', () => {
       expect(plans[0][0]).toContain('decisions_actor');
     } finally {
       jest.restoreAllMocks();
+      writer.db.close();
+    }
+  });
+
+  it("a key's pages under several names see one moment: a batch another connection commits between two names' reads is in a page whole, or in a later one (until 2026-11-28 the page held one name's rows of it and `next` passed over the other's for good)", async () => {
+    const writer = await project();
+    const other = new Database(file()); // a second API on the same file (README "Another API"), its projector committing a batch
+    try {
+      const db = writer.db.db;
+      const id = (actor: string) => (db.prepare('SELECT id FROM actors WHERE actor = ?').get(actor) as { id: number }).id;
+      const [feed, renamed] = [id(FEED), id(FEED_RENAMED)];
+      const ordOf = (requestId: string) => (db.prepare('SELECT ord FROM decisions WHERE request_id = ?').get(requestId) as { ord: number }).ord;
+      let after = (db.prepare('SELECT MAX(ord) AS m FROM decisions').get() as { m: number }).m;
+      let reads = 0;
+      beforeReads(db, 'd.actor', () => {
+        // After the first name's read: decisions 101 (the first name's) and 102-104 (the other's).
+        if (++reads === 2)
+          other.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data, actor)
+            SELECT 1000 + n, substr(request_id, 1, length(request_id) - 1) || (100 + n), device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data, CASE n WHEN 1 THEN ${feed} ELSE ${renamed} END
+            FROM (SELECT * FROM decisions WHERE ord = (SELECT MAX(ord) FROM decisions)), (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)`);
+      });
+      const { decisions } = queriesOf(writer);
+      const seen: number[] = [];
+      for (let page = 0; page < 4; page++) {
+        const p = decisions.decisions({ actor: 'api:intake:893a09117d39', after, limit: 2 });
+        seen.push(...p.items.map((d) => counter(d.requestId)));
+        if (p.items.length) after = ordOf(p.items.at(-1)!.requestId);
+      }
+      expect(seen).toEqual([101, 102, 103, 104]);
+    } finally {
+      jest.restoreAllMocks();
+      other.close();
       writer.db.close();
     }
   });
@@ -206,3 +227,14 @@ describe('actors in the read models', () => {
     }
   });
 });
+
+/** Calls `before` (given the statement's SQL, its arguments and an unwatched prepare) before each read (`all`) of a statement whose SQL includes `match`. */
+function beforeReads(db: Database.Database, match: string, before: (sql: string, args: unknown[], prepare: Database.Database['prepare']) => void): void {
+  const prepare = db.prepare.bind(db) as Database.Database['prepare'];
+  jest.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
+    const st = prepare(sql);
+    if (!sql.includes(match)) return st;
+    const all = st.all.bind(st);
+    return Object.assign(st, { all: (...args: unknown[]) => (before(sql, args, prepare), all(...args)) });
+  }) as typeof db.prepare);
+}
