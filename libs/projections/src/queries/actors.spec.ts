@@ -87,7 +87,7 @@ describe('actors in the read models', () => {
     }
   });
 
-  it("a key's decisions are read from the actor index, each name's ords alone, merged, then the page's rows by ord (no sort, no row read to be thrown away); a device's from the device's index, not by walking every decision of the key", async () => {
+  it("a key's decisions are read from the actor index, each name's ords alone, merged, then the page's rows by ord (no sort, no row read to be thrown away); a device's or a user's from their index, not by walking every decision of the key", async () => {
     const writer = await project();
     try {
       const plans: string[][] = [];
@@ -99,6 +99,8 @@ describe('actors in the read models', () => {
       };
       const byOrd = ['SEARCH d USING INTEGER PRIMARY KEY (rowid=?)', 'LIST SUBQUERY 1', expect.stringContaining('json_each'), expect.stringContaining('SEARCH a')];
       expect(read({ deviceId: ESME, actor: FEED })).toEqual([[1], [[expect.stringContaining('decisions_device')], byOrd]]);
+      expect(read({ userId: NO_A, actor: FEED })).toEqual([[1], [[expect.stringContaining('decisions_originator')], byOrd]]);
+      expect(read({ from: '2024-01-01T00:00:00Z', actor: FEED })).toEqual([[1], [[expect.stringContaining('decisions_actor')], byOrd]]); // in order, not the range sorted
       const ords = [expect.stringContaining('COVERING INDEX decisions_actor')];
       expect(read({ actor: FEED })).toEqual([[1], [ords, byOrd]]);
       expect(read({ actor: 'api:intake:893a09117d39' })).toEqual([[1, 4], [ords, ords, byOrd]]); // the key under both its names
