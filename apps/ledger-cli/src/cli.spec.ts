@@ -614,6 +614,7 @@ describe('the ledger CLI', () => {
     ${['what-if', '--rule-set', 'baseline', '--from', '']}       | ${/error: option '--from <instant>' is empty/}
     ${['what-if', '--rule-set', 'baseline', '--device', '']}     | ${/error: option '--device <deviceId>' is empty/}
     ${['verify', '--digest', '']}                                | ${/error: option '--digest <digest>' is empty/}
+    ${['history', '00-DB-00-00-00-00-00-99', '--actor', '']}     | ${/error: option '--actor <actor>' is empty/}
   `('ledger $argv is refused with exit 2, the reason and the help text', async ({ argv, reason }) => {
     const r = await ledger(env, ...argv);
     expect(r.code).toBe(2);

@@ -89,7 +89,7 @@ describe('projections', () => {
     ]);
     const withRemedy = stuck.asOf('2024-03-02T00:00:00.000Z', getRuleSet('registered-operator'))[0];
     expect(withRemedy.repairs!.filter((r) => r.accepted).map((r) => r.who)).toEqual(['registered operator']);
-    expect(devices.history(ESME).map((h) => [h.kind, h.responseCode ?? h.status ?? h.owner])).toEqual([
+    expect(devices.timelineOf(ESME)!.timeline.map((h) => [h.kind, h.responseCode ?? h.status ?? h.owner])).toEqual([
       ['inventory', 'Commissioned'],
       ['certificate', NO_B],
       ['decision', 'E_CERT_OWNER'],

@@ -71,10 +71,10 @@ export class DeviceQueries {
   /**
    * Inventory changes, certificates and decisions of a device as one timeline, in the order they
    * were recorded, each with its event's actor (shownActor). A placement or an inventory change that
-   * takes effect after `now` (default: the clock) says `pending: true`. With `actor` (parseActor), the
-   * entries of that actor only (actorIds; historyActorUnknown says those it cannot match).
+   * takes effect after `now` says `pending: true`. With `actor` (parseActor), the entries of that
+   * actor only (actorIds; historyActorUnknown says those it cannot match).
    */
-  history(deviceId: string, now: string = this.clock(), actor?: string): Array<{ kind: string } & Record<string, unknown>> {
+  private history(deviceId: string, now: string, actor?: string): Array<{ kind: string } & Record<string, unknown>> {
     const ids = actor === undefined ? undefined : JSON.stringify(actorIds(this.rm.db, actor));
     const of = (t: string) => `FROM ${t} x LEFT JOIN actors a ON a.id = x.actor WHERE x.device_id = @deviceId AND (@ids IS NULL OR x.actor IN (SELECT value FROM json_each(@ids)))`;
     const rows = this.rm.db
@@ -98,13 +98,14 @@ export class DeviceQueries {
   }
 
   /**
-   * A device's history as GET /devices/:id/history and `ledger history` give it (history), undefined
-   * when the read models hold no entry of the device (not known to the ledger). With `actor`, that
+   * A device's history as GET /devices/:id/history and `ledger history` give it (history: pending
+   * after `now`, default the clock), undefined when the read models hold no entry of the device
+   * (not known to the ledger). With `actor`, that
    * actor's entries, and `actorUnknown` (historyActorUnknown); a device with none of them is looked
    * up by one indexed row of each table, not by its whole history again.
    */
-  timelineOf(deviceId: string, actor?: string) {
-    const timeline = this.history(deviceId, undefined, actor);
+  timelineOf(deviceId: string, actor?: string, now: string = this.clock()) {
+    const timeline = this.history(deviceId, now, actor);
     if (actor === undefined) return timeline.length ? { deviceId, timeline } : undefined;
     if (timeline.length === 0 && !this.known(deviceId)) return undefined;
     const unknown = this.historyActorUnknown(deviceId);
@@ -118,7 +119,7 @@ export class DeviceQueries {
   }
 
   /** With a history filtered by actor: the device's entries whose actor the read models did not keep (made by an earlier build), which no actor matches. */
-  historyActorUnknown(deviceId: string): { rows: number; why: string } | undefined {
+  private historyActorUnknown(deviceId: string): { rows: number; why: string } | undefined {
     const unknown = this.rm.db
       .prepare<[string, number, string, number, string, number], { n: number }>(
         `SELECT (SELECT COUNT(*) FROM inventory_history WHERE device_id = ? AND actor = ?) + (SELECT COUNT(*) FROM certificate_history WHERE device_id = ? AND actor = ?)

@@ -89,7 +89,7 @@ describe('edition 3 through the ledger: facts dated in the future do not refuse 
     expect(users.user(NO_A, RECEIVED)?.roles.ED?.status).toBe('Active');
     expect(users.user(NO_A, AFTER)?.roles.ED?.status).toBe('Suspended');
     expect(users.user(NO_A, RECEIVED)?.registrations).toHaveLength(2);
-    const inventory = (now: string) => devices.history(ESME, now).filter((h) => h.kind === 'inventory').map((h) => [h.status, h.pending ?? false]);
+    const inventory = (now: string) => devices.timelineOf(ESME, undefined, now)!.timeline.filter((h) => h.kind === 'inventory').map((h) => [h.status, h.pending ?? false]);
     expect(inventory(RECEIVED)).toEqual([['Commissioned', false], ['Suspended', true]]);
     expect(inventory(AFTER)).toEqual([['Commissioned', false], ['Suspended', false]]);
 

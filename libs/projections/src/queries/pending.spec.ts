@@ -67,7 +67,7 @@ describe('read models show a future-dated credential change as pending until its
   });
 
   it('the history marks the placement pending before its time, not after it', () => {
-    const certs = (now: string) => devices.history(ESME, now).filter((h) => h.kind === 'certificate').map((h) => [h.owner, h.pending ?? false]);
+    const certs = (now: string) => devices.timelineOf(ESME, undefined, now)!.timeline.filter((h) => h.kind === 'certificate').map((h) => [h.owner, h.pending ?? false]);
     expect(certs(BEFORE)).toEqual([[NO_B, false], [NO_A, true]]);
     expect(certs(AFTER)).toEqual([[NO_B, false], [NO_A, false]]);
   });
