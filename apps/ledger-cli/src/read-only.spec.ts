@@ -122,6 +122,9 @@ describe('an evidence copy read by the CLI', () => {
       const none = ledger(missing, args, { LEDGER_READMODEL_PATH: readModels });
       expect([args, none.status, none.stderr.trim()]).toEqual([args, 3, `ledger: LEDGER_SQLITE_PATH names no file: there is no event store there to read, and a read makes none (nothing was read or made), got '${missing}'`]);
     }
+    // No read models made for a store refused (until the final read of 2026-11-28 report, history and rebuild made them
+    // before another program's file was refused).
+    expect(fs.existsSync(readModels)).toBe(false);
     // Each file byte-identical; beside the one in WAL mode SQLite's own -shm and an empty -wal (see the README).
     const after = listing();
     expect(after.filter(([f]) => !/-(wal|shm)$/.test(f!))).toEqual(before);

@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
-import { createEventStore, EVENT_STORE, refuseMissingStoreFile, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { createEventStore, EVENT_STORE, openStoreReadOnly, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
 import { ConfigError, LedgerCoreModule, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
 
-/** What was asked cannot be done as asked (a value, a file, something named that is not there): reported in one line, exit 2. */
+/** What was asked cannot be done as asked (a value, a file, something named that is not there, but the store: exit 3, its configuration): reported in one line, exit 2. */
 export class CliError extends Error {}
 
 /**
@@ -25,7 +25,7 @@ export const EXIT = {
   done: 0,
   /** Done, with refusals or findings: lines rejected (the good ones kept), a request refused (the others judged), a decision not reproduced, a broken link or digest. */
   refused: 1,
-  /** Refused as asked, nothing done: usage, a value or file refused whole, something named that is not there. */
+  /** Refused as asked, nothing done: usage, a value or file refused whole, something named that is not there (but the store's file: 3). */
   usage: 2,
   /** The ledger could not do it: its store, its configuration, a stored event or read model it cannot read, its own fault. */
   failed: 3,
@@ -162,12 +162,15 @@ function configOf(env: Record<string, string | undefined>, writes: boolean): Led
   const config = loadConfig(env);
   if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return config;
   // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
-  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path is refused, nothing made, before the read models
-  // are opened. The commands that record make it. Until the review of 2026-11-28 a CliError (exit 2), where an empty file exited 3.
+  // and answer for it ("every link holds", "0 stuck devices"): a mistyped path, another program's file or a copy beside a hot
+  // -journal is refused, nothing made, before the read models are opened (the file opened to be read only and closed). The
+  // commands that record make it. Until the review of 2026-11-28 a missing file was a CliError (exit 2), where an empty file
+  // exited 3; until the final read that day only a missing or empty file was refused here, the others after the read models
+  // were made beside the store.
   try {
-    refuseMissingStoreFile(config.store.path);
+    openStoreReadOnly(config.store.path).close();
   } catch (err) {
-    throw openError(err, config);
+    throw openError(Object.assign(err as Error, { file: config.store.path }), config);
   }
   // Until 2026-11-28 (eighteenth session) opened as the commands that record open it: WAL mode set on a file in
   // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.

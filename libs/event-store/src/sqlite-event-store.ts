@@ -24,7 +24,7 @@ import { pollingSubscription } from './polling-subscription';
 import { fromWire, hasLogHead, headRevision, integerOf, notIntegerRevision, openStoreDatabase, openStoreReadOnly, prepareHead, SqliteWriter, storeError, type AppendOutcome, type HeadStatement, type PendingAppend } from './sqlite-writer';
 import { WriterThread, type WriterAnswer } from './writer-thread';
 
-export { PAGE_SIZE, refuseMissingStoreFile } from './sqlite-writer';
+export { openStoreReadOnly, PAGE_SIZE } from './sqlite-writer';
 
 const PAGE = 500;
 /** How many gaps of the log found deleted a store notes (gapsDeleted): a sound store has none; past these, a gap is asked again each read (but of a damaged store: lostCells). */
