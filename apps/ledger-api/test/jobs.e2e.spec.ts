@@ -383,6 +383,25 @@ describe('incremental verification', () => {
     }
   }, 60_000);
 
+  it("the log's last events deleted with a plain DELETE (the writers' head left as it was): the rebuild says so, and the incremental verification after it names them missing, the rebuild's own record having gone past them (the README's tamper table said ok until the nineteenth session)", async () => {
+    const t = await startTestApp();
+    try {
+      await estate(t);
+      const head = (await t.store.headPosition())!;
+      const raw = new Database(t.storeFile);
+      raw.prepare('DELETE FROM events WHERE position > ?').run(head - 3n);
+      raw.close();
+      await new Promise((r) => setTimeout(r, 10)); // the store's read snapshot of this turn (it read the head) predates the cut
+      const rebuilt = (await t.as('admin').post('/admin/rebuild').expect(200)).body;
+      // The rebuild job's start is recorded past the writers' head, not at the first deleted position.
+      expect(rebuilt.replaced).toMatchObject({ checkpoint: head.toString(), storeHead: (head + 1n).toString(), storeEvent: null, warning: expect.stringContaining(`projected through position ${head}, where the store holds no event`) });
+      const incremental = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
+      expect(incremental).toMatchObject({ ok: false, breaks: [], missing: [{ from: (head - 2n).toString(), to: head.toString() }], missingCount: 1 });
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+
   it('is not ok over read models that checked nothing of a store that holds events, and says why', async () => {
     const t = await startTestApp();
     try {
