@@ -1,5 +1,5 @@
-import { parseDuis, type XMLData } from '@smartdcc/duis-parser';
-import { XMLValidator } from 'fast-xml-parser';
+import { lookupCV, lookupSRV, type XMLData } from '@smartdcc/duis-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { quoted, type ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
 import { IntakeError } from './errors';
@@ -37,31 +37,24 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     const detail = open ? `it ends with ${(JSON.parse(open[1]) as string[]).map((t) => `<${t}>`).join(', ')} still open (truncated?)` : msg;
     throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${detail}`);
   }
-  let duis: { header: unknown; body?: XMLData };
-  try {
-    duis = parseDuis('simplified', xml) as unknown as { header: unknown; body?: XMLData };
-  } catch (err) {
-    throw duisParserError((err as Error).message);
-  }
-  const header = duis.header as unknown as {
-    type?: string;
-    requestId?: { originatorId?: string; targetId?: string; counter?: bigint | number };
-    commandVariant?: { number?: number } | number;
-    serviceReferenceVariant?: Record<string, unknown> | string;
-  };
-  if (header.type !== 'request') throw new IntakeError('Header', 'is not a request header (a DUIS response was sent?)');
-  const rid = header.requestId;
-  if (!rid || !rid.originatorId || !rid.targetId || rid.counter === undefined) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
-  const srv = typeof header.serviceReferenceVariant === 'string' ? header.serviceReferenceVariant : header.serviceReferenceVariant?.['Service Reference Variant'];
-  if (typeof srv !== 'string' || srv === '') throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
-  const commandVariant = typeof header.commandVariant === 'number' ? header.commandVariant : header.commandVariant?.number;
+  const request = readDuis(xml);
+  const header = single(request, 'Header', 'Header');
+  if (!header || typeof header !== 'object') throw new IntakeError('Header', 'is missing');
+  const requestId = single(header, 'RequestID', 'Header.RequestID');
+  if (typeof requestId !== 'string' || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  const srvText = single(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
+  if (srvText === undefined) throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
+  const srv = typeof srvText === 'string' ? lookupSRV(srvText)?.['Service Reference Variant'] : undefined;
+  if (srv === undefined) throw new IntakeError('Header.ServiceReferenceVariant', `${quoted(typeof srvText === 'string' ? srvText : '<elements>')} is not a known SRV`);
+  const commandVariant = commandVariantOf(single(header, 'CommandVariant', 'Header.CommandVariant'));
 
-  const body: XMLData = duis.body && typeof duis.body === 'object' ? duis.body : {};
+  const body: XMLData = request.Body && typeof request.Body === 'object' && !Array.isArray(request.Body) ? (request.Body as XMLData) : {};
   const found = collect(body);
   const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
   const input: ServiceRequestInput = {
-    requestId: `${rid.originatorId}:${rid.targetId}:${rid.counter.toString()}`,
+    // As sent: the domain reads it as it reads a JSON request's (a decimal counter of 1-20 digits).
+    requestId,
     srv,
     commandVariant,
     // DUIS repeats RemotePartyRole where several parties are named (6.24.1); the domain says
@@ -76,14 +69,42 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   return { input, certificates, signaturePresent: /<([A-Za-z_][\w.-]*:)?Signature[\s>]/.test(xml) };
 }
 
-/** The DUIS parser's own errors, named by the header field they are about. */
-function duisParserError(message: string): IntakeError {
-  const srv = /^could not find SRV (.*)$/.exec(message);
-  if (srv) return new IntakeError('Header.ServiceReferenceVariant', srv[1] === 'undefined' ? 'is missing' : `${quoted(srv[1])} is not a known SRV`);
-  if (message === 'bad request id') return new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
-  if (message === 'cv out of range') return new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
-  if (message === 'bad format duis') return new IntakeError('Header', 'is missing');
-  return new IntakeError('body', `is not a DUIS request: ${message}`);
+/**
+ * fast-xml-parser as @smartdcc/duis-parser's parseDuis sets it in its 'simplified' mode (prefixes
+ * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR). The
+ * header is read here rather than by parseDuis, which reads the RequestID's counter with BigInt:
+ * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
+ * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
+ */
+const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
+DUIS_READER.addEntity('#13', '\r');
+
+/** The document's Request element, as DUIS_READER reads it. */
+function readDuis(xml: string): XMLData {
+  let request: unknown;
+  try {
+    request = (DUIS_READER.parse(xml) as { Request?: unknown })?.Request;
+  } catch (err) {
+    throw new IntakeError('body', `is not a DUIS request: ${(err as Error).message}`);
+  }
+  return request && typeof request === 'object' && !Array.isArray(request) ? (request as XMLData) : {};
+}
+
+/** An element that DUIS gives once (the header and its fields): refused, naming it, where it is given twice (neither is taken). */
+function single(node: XMLData, name: string, field: string): string | XMLData | undefined {
+  const value = node[name];
+  if (Array.isArray(value)) throw new IntakeError(field, 'appears more than once');
+  return value;
+}
+
+/** The header's CommandVariant: decimal digits naming one of DUIS's command variants (Number would read `0x1` or `1e0` as 1). */
+function commandVariantOf(value: unknown): number {
+  const cv = typeof value === 'string' && /^\d{1,2}$/.test(value) ? Number(value) : NaN;
+  try {
+    return (lookupCV as (cv: number) => { number: number })(cv).number; // typed per variant, 1 to 8; throws for any other
+  } catch {
+    throw new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
+  }
 }
 
 interface Found {

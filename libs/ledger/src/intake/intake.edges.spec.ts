@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
-import { DomainError, parseServiceRequest } from '@ledger/domain';
+import { DomainError, formatRequestId, parseServiceRequest, quoted } from '@ledger/domain';
 import { parseCertificate } from './certificates';
 import { placeCertificateFromJson } from './commands';
 import { parseDuisRequest } from './duis';
 import { IntakeError } from './errors';
 import { checkFileName, fileNameFromHeader } from './file-name';
 import { parseRegistrationCsv, REGISTRATION_CSV_HEADER } from './registrations-csv';
+import { serviceRequestFromJson, serviceRequestFromXml } from './requests';
 import { makeCertificate } from './testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from './testing/make-duis';
 
@@ -107,12 +108,65 @@ describe('DUIS requests at their edges', () => {
   it('a request carries no signature unless it has a Signature element; the domain input is as read', () => {
     const xml = read41();
     expect(parseDuisRequest(xml, AT)).toEqual({
-      input: { requestId: `${NO_A.toLowerCase()}:${ESME.toLowerCase()}:7`, srv: '4.1.1', commandVariant: 1, remotePartyRole: undefined, executionDateTime: undefined, dateRange: undefined, certificates: [], receivedAt: AT, format: 'duis' },
+      input: { requestId: `${NO_A}:${ESME}:7`, srv: '4.1.1', commandVariant: 1, remotePartyRole: undefined, executionDateTime: undefined, dateRange: undefined, certificates: [], receivedAt: AT, format: 'duis' },
       certificates: [],
       signaturePresent: false,
     });
     const signed = xml.replace('</sr:Request>', '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature></sr:Request>');
     expect(parseDuisRequest(signed, AT).signaturePresent).toBe(true);
+  });
+
+  // Until 2026-11-28 (nineteenth session) the header was read by @smartdcc/duis-parser's parseDuis,
+  // whose BigInt took `0x7`, `0b111`, `0o7`, `+7` and ` 7` for 7 and an empty counter for 0: a
+  // RequestID that is not a DUIS one was judged, or answered as a retry, under another's.
+  const withRequestId = (rid: string) => read41().replace(/<sr:RequestID>[^<]*</, `<sr:RequestID>${rid}<`);
+  it.each`
+    counter      | shown
+    ${'0x7'}     | ${"'0x7'"}
+    ${'0b111'}   | ${"'0b111'"}
+    ${'0o7'}     | ${"'0o7'"}
+    ${'+7'}      | ${"'+7'"}
+    ${''}        | ${"''"}
+    ${' 7'}      | ${"' 7'"}
+    ${'\u00a07'} | ${"'\u00a07'"}
+    ${'７'}      | ${"'７'"}
+  `('a RequestID counter $shown is refused as not decimal, as in a JSON request, not read as another counter', async ({ counter }) => {
+    const requestId = `${NO_A}:${ESME}:${counter}`;
+    const reason = `${quoted(counter)} is not a decimal counter`;
+    expect(() => serviceRequestFromXml(withRequestId(requestId), AT)).toThrow(expect.objectContaining({ field: 'requestId.counter', reason }));
+    await expect(serviceRequestFromJson({ requestId, srv: '4.1.1' }, AT)).rejects.toMatchObject({ field: 'requestId.counter', reason });
+  });
+
+  it.each`
+    case                      | counter      | read
+    ${'a decimal counter'}    | ${'7'}       | ${'7'}
+    ${'leading zeros'}        | ${'007'}     | ${'7'}
+    ${'its 20 digits'}        | ${'18446744073709551615'} | ${'18446744073709551615'}
+  `('a RequestID with $case is read as a JSON request reads it', async ({ counter, read }) => {
+    const requestId = `${NO_A.toLowerCase()}:${ESME}:${counter}`;
+    expect(formatRequestId(serviceRequestFromXml(withRequestId(requestId), AT).requestId)).toBe(`${NO_A}:${ESME}:${read}`);
+    expect(formatRequestId((await serviceRequestFromJson({ requestId, srv: '4.1.1' }, AT)).requestId)).toBe(`${NO_A}:${ESME}:${read}`);
+  });
+
+  it.each`
+    element
+    ${'RequestID'}
+    ${'ServiceReferenceVariant'}
+    ${'CommandVariant'}
+  `('a header with two $element elements is refused naming it: neither is taken', ({ element }) => {
+    const xml = read41().replace(new RegExp(`(<sr:${element}>[^<]*</sr:${element}>)`), '$1$1');
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: `Header.${element}`, reason: 'appears more than once' });
+  });
+
+  it.each`
+    variant
+    ${'0x1'}
+    ${'1e0'}
+    ${' 1.0 '}
+    ${'9'}
+  `('a CommandVariant $variant is refused: decimal digits naming one of DUIS\'s eight', ({ variant }) => {
+    const xml = read41().replace(/<sr:CommandVariant>[^<]*</, `<sr:CommandVariant>${variant}<`);
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Header.CommandVariant', reason: 'is missing or not a DUIS command variant' });
   });
 
   it('a date range comes from StartDateTime and EndDateTime under one parent, wherever it stands', () => {
