@@ -114,12 +114,24 @@ interface Found {
   dateRange?: { from: string; to: string };
 }
 
+/** The body's elements the ledger reads, each as the text it holds. */
+const READ_AS_TEXT = (key: string): boolean => key === 'RemotePartyRole' || key === 'ExecutionDateTime' || key === 'StartDateTime' || key === 'EndDateTime' || /(DigitalSigning|KeyAgreement)Certificate$/.test(key);
+
+/**
+ * The elements the ledger reads, wherever they stand. One of them that is not plain text (an
+ * attribute, such as `xsi:type`, a processing instruction or an element inside it: the parser then
+ * gives an object) is refused naming it; until 2026-11-28 (nineteenth session) it was passed over as
+ * a container, so an ExecutionDateTime with an attribute was judged as a request to run now (I0,
+ * not I99), and a RemotePartyRole, a certificate or a date range so written was left out. A second
+ * date range (StartDateTime and EndDateTime) is refused too, where the last one was taken.
+ */
 function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [], executionDateTime: [], certificates: [] }): Found {
   for (const [key, value] of Object.entries(node)) {
     const here = path ? `${path}.${key}` : key;
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
       if (typeof v === 'object' && v !== null) {
+        if (READ_AS_TEXT(key) && !isContainer(v as XMLData, key)) throw new IntakeError(`Body.${here}`, 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has');
         collect(v as XMLData, here, found);
         continue;
       }
@@ -131,6 +143,15 @@ function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [],
   }
   const start = node.StartDateTime;
   const end = node.EndDateTime;
-  if (typeof start === 'string' && typeof end === 'string') found.dateRange = { from: start.trim(), to: end.trim() };
+  if (Array.isArray(start) || Array.isArray(end)) throw new IntakeError(`Body.${path ? `${path}.` : ''}${Array.isArray(start) ? 'StartDateTime' : 'EndDateTime'}`, 'appears more than once');
+  if (typeof start === 'string' && typeof end === 'string') {
+    if (found.dateRange) throw new IntakeError(`Body.${path ? `${path}.` : ''}StartDateTime`, 'is a second date range (StartDateTime and EndDateTime): a request has one');
+    found.dateRange = { from: start.trim(), to: end.trim() };
+  }
   return found;
+}
+
+/** Whether an element named like a certificate holds elements only (a container the certificates stand in), not text with attributes. */
+function isContainer(node: XMLData, key: string): boolean {
+  return /Certificate$/.test(key) && Object.keys(node).every((k) => !k.startsWith('@_') && !k.startsWith('?') && k !== '#text');
 }
