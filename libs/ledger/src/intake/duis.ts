@@ -38,8 +38,9 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${detail}`);
   }
   const request = readDuis(xml);
-  const header = single(request, 'Header', 'Header');
-  if (!header || typeof header !== 'object') throw new IntakeError('Header', 'is missing');
+  const given = single(request, 'Header', 'Header');
+  if (given === undefined) throw new IntakeError('Header', 'is missing');
+  const header: XMLData = typeof given === 'object' ? given : {}; // an empty or text-only Header: its fields are missing
   const requestId = single(header, 'RequestID', 'Header.RequestID');
   if (typeof requestId !== 'string' || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
   const srvText = single(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
