@@ -49,7 +49,8 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   if (srv === undefined) throw new IntakeError('Header.ServiceReferenceVariant', `${quoted(typeof srvText === 'string' ? srvText : '<elements>')} is not a known SRV`);
   const commandVariant = commandVariantOf(single(header, 'CommandVariant', 'Header.CommandVariant'));
 
-  const body: XMLData = request.Body && typeof request.Body === 'object' && !Array.isArray(request.Body) ? (request.Body as XMLData) : {};
+  const bodyGiven = single(request, 'Body', 'Body');
+  const body: XMLData = bodyGiven && typeof bodyGiven === 'object' ? bodyGiven : {};
   const found = collect(body);
   const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
@@ -91,7 +92,7 @@ function readDuis(xml: string): XMLData {
   return request && typeof request === 'object' && !Array.isArray(request) ? (request as XMLData) : {};
 }
 
-/** An element that DUIS gives once (the header and its fields): refused, naming it, where it is given twice (neither is taken). */
+/** An element that DUIS gives once (the header, its fields, the body): refused, naming it, where it is given twice (neither is taken). */
 function single(node: XMLData, name: string, field: string): string | XMLData | undefined {
   const value = node[name];
   if (Array.isArray(value)) throw new IntakeError(field, 'appears more than once');

@@ -158,6 +158,11 @@ describe('DUIS requests at their edges', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: `Header.${element}`, reason: 'appears more than once' });
   });
 
+  it('a request with two Bodies is refused naming Body: neither is read (the second carrying an ExecutionDateTime, say)', () => {
+    const xml = read41().replace('</sr:Request>', '<sr:Body><sr:ExecutionDateTime>2030-01-01T00:00:00Z</sr:ExecutionDateTime></sr:Body></sr:Request>');
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Body', reason: 'appears more than once' });
+  });
+
   it.each`
     variant
     ${'0x1'}
