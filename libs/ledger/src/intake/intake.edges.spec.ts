@@ -225,6 +225,13 @@ describe('DUIS requests at their edges', () => {
     });
   });
 
+  it('three certificates are refused by their count before any is parsed (a 64 KiB body holds some 110, each a parse of a few ms)', () => {
+    // Until 2026-11-28 (nineteenth session) each was parsed first: the first here named as not base64.
+    const certificates = ['not base64', 'AAAA', 'AAAA'].map((b) => `<sr:RemotePartyDigitalSigningCertificate>${b}</sr:RemotePartyDigitalSigningCertificate>`).join('');
+    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', {}) }).replace('<sr:ReplacementCertificates></sr:ReplacementCertificates>', `<sr:ReplacementCertificates>${certificates}</sr:ReplacementCertificates>`);
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'certificates', reason: 'at most one digital-signing and one key-agreement certificate may be carried' });
+  });
+
   it('two RemotePartyRoles are read as a list, and the domain refuses a list except on 6.24.1', () => {
     const body = { A: { RemotePartyRole: 'Supplier' }, B: { RemotePartyRole: ' NetworkOperator ' } };
     const read = parseDuisRequest(makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body }), AT).input;
