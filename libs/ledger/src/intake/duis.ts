@@ -132,6 +132,7 @@ const READ_AS_TEXT = (key: string): boolean => key === 'RemotePartyRole' || key 
  */
 function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [], executionDateTime: [], certificates: [] }): Found {
   for (const [key, value] of Object.entries(node)) {
+    if (key.startsWith('@_')) continue; // an attribute (`<R RemotePartyDigitalSigningCertificate="...">`, read as a certificate until 2026-11-28): not an element DUIS carries it in
     const here = path ? `${path}.${key}` : key;
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {

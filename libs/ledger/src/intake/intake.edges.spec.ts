@@ -225,6 +225,14 @@ describe('DUIS requests at their edges', () => {
     });
   });
 
+  it('an attribute named as an element the ledger reads is not read (a certificate in one was read as a replacement certificate until 2026-11-28)', async () => {
+    const signing = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const body = `<sr:U><sr:RemotePartyRole>NetworkOperator</sr:RemotePartyRole><sr:R RemotePartyDigitalSigningCertificate="${signing.base64}" ExecutionDateTime="2030-01-01T00:00:00Z"/></sr:U>`;
+    const parsed = parseDuisRequest(read41().replace(/<sr:Body>[\s\S]*<\/sr:Body>/, `<sr:Body>${body}</sr:Body>`), AT);
+    expect(parsed.certificates).toEqual([]);
+    expect(parsed.input.executionDateTime).toBeUndefined();
+  });
+
   it('three certificates are refused by their count before any is parsed (a 64 KiB body holds some 110, each a parse of a few ms)', () => {
     // Until 2026-11-28 (nineteenth session) each was parsed first: the first here named as not base64.
     const certificates = ['not base64', 'AAAA', 'AAAA'].map((b) => `<sr:RemotePartyDigitalSigningCertificate>${b}</sr:RemotePartyDigitalSigningCertificate>`).join('');
