@@ -137,7 +137,7 @@ function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [],
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
       if (typeof v === 'object' && v !== null) {
-        if (READ_AS_TEXT(key) && !isContainer(v as XMLData, key)) throw new IntakeError(`Body.${here}`, 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has');
+        if (READ_AS_TEXT(key)) throw new IntakeError(`Body.${here}`, 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has');
         collect(v as XMLData, here, found);
         continue;
       }
@@ -157,7 +157,3 @@ function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [],
   return found;
 }
 
-/** Whether an element named like a certificate holds elements only (a container the certificates stand in), not text with attributes. */
-function isContainer(node: XMLData, key: string): boolean {
-  return /Certificate$/.test(key) && Object.keys(node).every((k) => !k.startsWith('@_') && !k.startsWith('?') && k !== '#text');
-}

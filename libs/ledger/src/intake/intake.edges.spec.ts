@@ -202,6 +202,7 @@ describe('DUIS requests at their edges', () => {
     ${'a RemotePartyRole with an attribute'}      | ${'<sr:X><sr:RemotePartyRole id="a">Supplier</sr:RemotePartyRole></sr:X>'}                                                             | ${'Body.X.RemotePartyRole'}
     ${'a StartDateTime with an attribute'}        | ${'<sr:P><sr:StartDateTime id="a">2024-01-01T00:00:00Z</sr:StartDateTime><sr:EndDateTime>2024-01-31T00:00:00Z</sr:EndDateTime></sr:P>'} | ${'Body.P.StartDateTime'}
     ${'a certificate with an attribute'}          | ${'<sr:R><sr:RemotePartyDigitalSigningCertificate id="a">AAAA</sr:RemotePartyDigitalSigningCertificate></sr:R>'}                      | ${'Body.R.RemotePartyDigitalSigningCertificate'}
+    ${'a certificate holding an element'}         | ${'<sr:R><sr:RemotePartyKeyAgreementCertificate><sr:C>AAAA</sr:C></sr:RemotePartyKeyAgreementCertificate></sr:R>'}                    | ${'Body.R.RemotePartyKeyAgreementCertificate'}
   `('$case is refused naming it, not passed over', ({ body, field }) => {
     expect(intakeError(() => parseDuisRequest(x411(body), AT))).toEqual({ field, reason: 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has' });
   });
