@@ -102,9 +102,14 @@ function single(node: XMLData, name: string, field: string): string | XMLData | 
   return value;
 }
 
-/** The header's CommandVariant: decimal digits naming one of DUIS's command variants (Number would read `0x1` or `1e0` as 1). */
+/**
+ * The header's CommandVariant: an XML Schema integer, decimal digits with leading zeros and XML
+ * whitespace around them allowed (`004`, the `1&#13;` a Java writer may send), naming one of DUIS's
+ * command variants (Number alone would read `0x1` or `1e0` as 1). lookupCV bounds it.
+ */
 function commandVariantOf(value: unknown): number {
-  const cv = typeof value === 'string' && /^\d{1,2}$/.test(value) ? Number(value) : NaN;
+  const digits = typeof value === 'string' ? /^[ \t\r\n]*(\d+)[ \t\r\n]*$/.exec(value)?.[1] : undefined;
+  const cv = digits === undefined ? NaN : Number(digits);
   try {
     return (lookupCV as (cv: number) => { number: number })(cv).number; // typed per variant, 1 to 8; throws for any other
   } catch {

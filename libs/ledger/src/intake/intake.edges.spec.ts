@@ -169,9 +169,25 @@ describe('DUIS requests at their edges', () => {
     ${'1e0'}
     ${' 1.0 '}
     ${'9'}
+    ${'0'}
+    ${'+1'}
+    ${'１'}
   `('a CommandVariant $variant is refused: decimal digits naming one of DUIS\'s eight', ({ variant }) => {
     const xml = read41().replace(/<sr:CommandVariant>[^<]*</, `<sr:CommandVariant>${variant}<`);
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Header.CommandVariant', reason: 'is missing or not a DUIS command variant' });
+  });
+
+  // Until 2026-11-28 (nineteenth session) the CommandVariant had to be one or two bare digits, so
+  // these, which main read as the XML Schema integer they are, were refused.
+  it.each`
+    variant            | read
+    ${'004'}           | ${4}
+    ${'1&#13;'}        | ${1}
+    ${' 8\n'}          | ${8}
+    ${'00000000000002'} | ${2}
+  `('a CommandVariant $variant is read as $read (an XML Schema integer: leading zeros, whitespace around it)', ({ variant, read }) => {
+    const xml = read41().replace(/<sr:CommandVariant>[^<]*</, `<sr:CommandVariant>${variant}<`);
+    expect(parseDuisRequest(xml, AT).input.commandVariant).toBe(read);
   });
 
   it('a date range comes from StartDateTime and EndDateTime under one parent, wherever it stands', () => {
