@@ -84,8 +84,8 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
 const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
 DUIS_READER.addEntity('#13', '\r');
 
-/** The document's Request element, as DUIS_READER reads it. */
-function readDuis(xml: string): XMLData {
+/** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */
+export function readDuis(xml: string): XMLData {
   let request: unknown;
   try {
     request = (DUIS_READER.parse(xml) as { Request?: unknown })?.Request;
