@@ -1,6 +1,6 @@
 import { lookupCV, lookupSRV, type XMLData } from '@smartdcc/duis-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { quoted, type ServiceRequestInput } from '@ledger/domain';
+import { AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE, quoted, type ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
 import { IntakeError } from './errors';
 
@@ -12,7 +12,9 @@ export interface DuisIntake {
 }
 
 /**
- * Reads a DUIS request (schema 5.x) with @smartdcc/duis-parser into the domain's request input.
+ * Reads a DUIS request (schema 5.x) into the domain's request input: fast-xml-parser with
+ * @smartdcc/duis-parser's own settings (DUIS_READER), the SRV and command variant looked up with its
+ * lookupSRV and lookupCV.
  * From the body it takes, wherever they stand (element names without their `sr:` prefix):
  * - `RemotePartyRole` (6.15.1, 6.21; repeated in 6.24.1);
  * - replacement certificates: every element whose name ends in `DigitalSigningCertificate` or
@@ -41,22 +43,22 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   const given = single(request, 'Header', 'Header');
   if (given === undefined) throw new IntakeError('Header', 'is missing');
   const header: XMLData = typeof given === 'object' ? given : {}; // an empty or text-only Header: its fields are missing
-  const requestId = single(header, 'RequestID', 'Header.RequestID');
-  if (typeof requestId !== 'string' || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
-  const srvText = single(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
+  const requestId = text(header, 'RequestID', 'Header.RequestID');
+  if (requestId === undefined || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  const srvText = text(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
   if (srvText === undefined) throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
-  const srv = typeof srvText === 'string' ? lookupSRV(srvText)?.['Service Reference Variant'] : undefined;
-  if (srv === undefined) throw new IntakeError('Header.ServiceReferenceVariant', `${quoted(typeof srvText === 'string' ? srvText : '<elements>')} is not a known SRV`);
-  const commandVariant = commandVariantOf(single(header, 'CommandVariant', 'Header.CommandVariant'));
+  const srv = lookupSRV(srvText)?.['Service Reference Variant'];
+  if (srv === undefined) throw new IntakeError('Header.ServiceReferenceVariant', `${quoted(srvText)} is not a known SRV`);
+  const commandVariant = commandVariantOf(text(header, 'CommandVariant', 'Header.CommandVariant'));
 
   const bodyGiven = single(request, 'Body', 'Body');
   const body: XMLData = bodyGiven && typeof bodyGiven === 'object' ? bodyGiven : {};
   const found = collect(body);
   // Counted before any is parsed (a 64 KiB body holds some 110, each parse a few ms): the domain
   // refuses two of one key usage, so no request carries more than two. (JSON's DTO says the same.)
-  if (found.certificates.length > 2) throw new IntakeError('certificates', 'at most one digital-signing and one key-agreement certificate may be carried');
-  const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
+  if (found.certificates.length > 2) throw new IntakeError('certificates', AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE);
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
+  const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
   const input: ServiceRequestInput = {
     // As sent: the domain reads it as it reads a JSON request's (a decimal counter of 1-20 digits).
     requestId,
@@ -102,13 +104,20 @@ function single(node: XMLData, name: string, field: string): string | XMLData | 
   return value;
 }
 
+/** A header field DUIS gives once as text: refused, naming it, where it carries attributes or elements (as an element of the body the ledger reads is). */
+function text(header: XMLData, name: string, field: string): string | undefined {
+  const value = single(header, name, field);
+  if (typeof value === 'object') throw new IntakeError(field, NOT_PLAIN_TEXT);
+  return value;
+}
+
 /**
  * The header's CommandVariant: an XML Schema integer, decimal digits with leading zeros and XML
  * whitespace around them allowed (`004`, the `1&#13;` a Java writer may send), naming one of DUIS's
  * command variants (Number alone would read `0x1` or `1e0` as 1). lookupCV bounds it.
  */
-function commandVariantOf(value: unknown): number {
-  const digits = typeof value === 'string' ? /^[ \t\r\n]*(\d+)[ \t\r\n]*$/.exec(value)?.[1] : undefined;
+function commandVariantOf(value: string | undefined): number {
+  const digits = value === undefined ? undefined : /^[ \t\r\n]*(\d+)[ \t\r\n]*$/.exec(value)?.[1];
   const cv = digits === undefined ? NaN : Number(digits);
   try {
     return (lookupCV as (cv: number) => { number: number })(cv).number; // typed per variant, 1 to 8; throws for any other
@@ -123,6 +132,8 @@ interface Found {
   certificates: Array<{ path: string; base64: string }>;
   dateRange?: { from: string; to: string };
 }
+
+const NOT_PLAIN_TEXT = 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has';
 
 /** The body's elements the ledger reads, each as the text it holds. */
 const READ_AS_TEXT = (key: string): boolean => key === 'RemotePartyRole' || key === 'ExecutionDateTime' || key === 'StartDateTime' || key === 'EndDateTime' || /(DigitalSigning|KeyAgreement)Certificate$/.test(key);
@@ -142,7 +153,7 @@ function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [],
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
       if (typeof v === 'object' && v !== null) {
-        if (READ_AS_TEXT(key)) throw new IntakeError(`Body.${here}`, 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has');
+        if (READ_AS_TEXT(key)) throw new IntakeError(`Body.${here}`, NOT_PLAIN_TEXT);
         collect(v as XMLData, here, found);
         continue;
       }

@@ -159,6 +159,16 @@ describe('DUIS requests at their edges', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: `Header.${element}`, reason: 'appears more than once' });
   });
 
+  it.each`
+    element
+    ${'RequestID'}
+    ${'ServiceReferenceVariant'}
+    ${'CommandVariant'}
+  `('a header $element with an attribute is refused naming it as not plain text (an SRV so written was named \'<elements>\', an unknown SRV, until 2026-11-28)', ({ element }) => {
+    const xml = read41().replace(`<sr:${element}>`, `<sr:${element} id="a">`);
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: `Header.${element}`, reason: 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has' });
+  });
+
   it('a request with two Bodies is refused naming Body: neither is read (the second carrying an ExecutionDateTime, say)', () => {
     const xml = read41().replace('</sr:Request>', '<sr:Body><sr:ExecutionDateTime>2030-01-01T00:00:00Z</sr:ExecutionDateTime></sr:Body></sr:Request>');
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Body', reason: 'appears more than once' });
@@ -201,6 +211,7 @@ describe('DUIS requests at their edges', () => {
   it.each`
     case                                   | body                                                                                                           | field                          | reason
     ${'two ExecutionDateTimes'}            | ${{ A: { ExecutionDateTime: '2030-01-01T00:00:00Z' }, B: { ExecutionDateTime: '2030-01-02T00:00:00Z' } }}      | ${'Body.ExecutionDateTime'}    | ${'appears more than once'}
+    ${'two ExecutionDateTimes and a certificate that is not base64'} | ${{ A: { ExecutionDateTime: '2030-01-01T00:00:00Z', RemotePartyDigitalSigningCertificate: 'not base64!' }, B: { ExecutionDateTime: '2030-01-02T00:00:00Z' } }} | ${'Body.ExecutionDateTime'} | ${'appears more than once'}
   `('a body with $case is refused', ({ body, field, reason }) => {
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body });
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field, reason });
@@ -231,7 +242,7 @@ describe('DUIS requests at their edges', () => {
     }
   });
 
-  it('two date ranges, or a StartDateTime given twice, are refused: until 2026-11-28 the last was taken', () => {
+  it('two date ranges, or a StartDateTime or EndDateTime given twice, are refused: until 2026-11-28 the last was taken', () => {
     const range = (from: string) => `<sr:StartDateTime>${from}</sr:StartDateTime><sr:EndDateTime>2024-01-31T00:00:00Z</sr:EndDateTime>`;
     expect(intakeError(() => parseDuisRequest(x411(`<sr:A>${range('2024-01-01T00:00:00Z')}</sr:A><sr:B>${range('2024-01-02T00:00:00Z')}</sr:B>`), AT))).toEqual({
       field: 'Body.B.StartDateTime',
@@ -239,6 +250,10 @@ describe('DUIS requests at their edges', () => {
     });
     expect(intakeError(() => parseDuisRequest(x411(`<sr:A><sr:StartDateTime>2024-01-02T00:00:00Z</sr:StartDateTime>${range('2024-01-01T00:00:00Z')}</sr:A>`), AT))).toEqual({
       field: 'Body.A.StartDateTime',
+      reason: 'appears more than once',
+    });
+    expect(intakeError(() => parseDuisRequest(x411(`<sr:A>${range('2024-01-01T00:00:00Z')}<sr:EndDateTime>2024-02-01T00:00:00Z</sr:EndDateTime></sr:A>`), AT))).toEqual({
+      field: 'Body.A.EndDateTime',
       reason: 'appears more than once',
     });
   });
