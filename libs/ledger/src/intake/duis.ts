@@ -39,6 +39,7 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     const detail = open ? `it ends with ${(JSON.parse(open[1]) as string[]).map((t) => `<${t}>`).join(', ')} still open (truncated?)` : msg;
     throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${detail}`);
   }
+  checkNamespace(xml);
   const request = readDuis(xml);
   const given = single(request, 'Header', 'Header');
   if (given === undefined) throw new IntakeError('Header', 'is missing');
@@ -74,6 +75,25 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     format: 'duis',
   };
   return { input, certificates, signaturePresent: /<([A-Za-z_][\w.-]*:)?Signature[\s>]/.test(xml) };
+}
+
+/** DUIS's namespace, as @smartdcc/duis-parser's constructDuis declares it. */
+const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
+
+/**
+ * The root (well-formed, named Request) must be in DUIS's namespace: the reader drops prefixes, so
+ * a `<Request xmlns="urn:other">` would otherwise be read as DUIS. A root's prefix can only be
+ * declared on the root itself.
+ */
+function checkNamespace(xml: string): void {
+  const root = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:([A-Za-z_][\w.-]*):)?Request((?:\s+[^\s=]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(xml);
+  const prefix = root?.[1];
+  const declares = prefix === undefined ? 'xmlns' : `xmlns:${prefix}`;
+  const attribute = [...(root?.[2] ?? '').matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].find((a) => a[1] === declares);
+  const namespace = attribute?.[2] ?? attribute?.[3];
+  if (namespace === DUIS_NAMESPACE) return;
+  const where = namespace !== undefined ? `in namespace ${quoted(namespace)}` : prefix !== undefined ? `in no namespace (its prefix ${quoted(prefix)} is declared nowhere)` : 'in no namespace';
+  throw new IntakeError('body', `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NAMESPACE}`);
 }
 
 /**

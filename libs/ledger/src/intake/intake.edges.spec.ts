@@ -295,6 +295,27 @@ describe('DUIS requests at their edges', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'body', reason });
   });
 
+  // Until 2026-11-28 (nineteenth session) the root's namespace was not looked at: the reader drops
+  // prefixes, so any <Request> was read as DUIS's.
+  const DUIS_NS = 'http://www.dccinterface.co.uk/ServiceUserGateway';
+  it.each`
+    case                                  | root                                                  | where
+    ${'another namespace, as default'}    | ${'<Request xmlns="urn:other" xmlns:sr="' + DUIS_NS + '">'} | ${"in namespace 'urn:other'"}
+    ${'another namespace, prefixed'}      | ${"<sr:Request xmlns:sr='urn:other'>"}                 | ${"in namespace 'urn:other'"}
+    ${'no namespace'}                     | ${'<Request xmlns:sr="' + DUIS_NS + '">'}              | ${'in no namespace'}
+    ${'an undeclared prefix'}             | ${'<sr:Request>'}                                     | ${"in no namespace (its prefix 'sr' is declared nowhere)"}
+  `('a root in $case is refused at the body, naming its namespace', ({ root, where }) => {
+    const xml = read41().replace(/<sr:Request[^>]*>/, root).replace('</sr:Request>', root.startsWith('<Request') ? '</Request>' : '</sr:Request>');
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'body', reason: `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NS}` });
+  });
+
+  it('a root in DUIS\'s namespace is read however it is declared: as the default, in single quotes, among other attributes', () => {
+    for (const root of [`<Request xmlns="${DUIS_NS}" xmlns:sr="${DUIS_NS}">`, `<sr:Request  xmlns:xsi = 'http://www.w3.org/2001/XMLSchema-instance'\n xmlns:sr = '${DUIS_NS}' >`]) {
+      const xml = read41().replace(/<sr:Request[^>]*>/, root).replace('</sr:Request>', root.startsWith('<Request') ? '</Request>' : '</sr:Request>');
+      expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
+    }
+  });
+
   it('a declaration and comments may come before the root', () => {
     const xml = read41().replace(/^(<\?xml[^>]*\?>)?/, '<?xml version="1.0" encoding="UTF-8"?>\n<!-- sent by a test -->\n');
     expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
