@@ -59,6 +59,9 @@ export interface ServiceRequestInput {
  */
 const REPEATABLE_REMOTE_PARTY_ROLE: ReadonlySet<string> = new Set(['6.24.1']);
 
+/** The reason a request carrying two certificates of one key usage is refused (the DUIS intake counts them first with it). */
+export const AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE = 'at most one digital-signing and one key-agreement certificate may be carried';
+
 /**
  * Validates a request's content. Every problem is a DomainError naming the field. `instant` reads
  * its instants: parseInstant at intake, readInstant for a request recorded (requestFromRecord).
@@ -116,7 +119,7 @@ export function parseServiceRequest(input: ServiceRequestInput, instant: (value:
   }
   const usages = req.certificates.map((c) => c.keyUsage);
   if (new Set(usages).size !== usages.length) {
-    throw new DomainError('certificates', 'at most one digital-signing and one key-agreement certificate may be carried');
+    throw new DomainError('certificates', AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE);
   }
   return req;
 }

@@ -1,6 +1,6 @@
-import { parseDuis, type XMLData } from '@smartdcc/duis-parser';
-import { XMLValidator } from 'fast-xml-parser';
-import { quoted, type ServiceRequestInput } from '@ledger/domain';
+import { lookupCV, lookupSRV, type XMLData } from '@smartdcc/duis-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE, quoted, type ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
 import { IntakeError } from './errors';
 
@@ -12,7 +12,9 @@ export interface DuisIntake {
 }
 
 /**
- * Reads a DUIS request (schema 5.x) with @smartdcc/duis-parser into the domain's request input.
+ * Reads a DUIS request (schema 5.x) into the domain's request input: fast-xml-parser with
+ * @smartdcc/duis-parser's own settings (DUIS_READER), the SRV and command variant looked up with its
+ * lookupSRV and lookupCV.
  * From the body it takes, wherever they stand (element names without their `sr:` prefix):
  * - `RemotePartyRole` (6.15.1, 6.21; repeated in 6.24.1);
  * - replacement certificates: every element whose name ends in `DigitalSigningCertificate` or
@@ -37,31 +39,30 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
     const detail = open ? `it ends with ${(JSON.parse(open[1]) as string[]).map((t) => `<${t}>`).join(', ')} still open (truncated?)` : msg;
     throw new IntakeError('body', `is not well-formed XML (line ${line}, column ${col}): ${detail}`);
   }
-  let duis: { header: unknown; body?: XMLData };
-  try {
-    duis = parseDuis('simplified', xml) as unknown as { header: unknown; body?: XMLData };
-  } catch (err) {
-    throw duisParserError((err as Error).message);
-  }
-  const header = duis.header as unknown as {
-    type?: string;
-    requestId?: { originatorId?: string; targetId?: string; counter?: bigint | number };
-    commandVariant?: { number?: number } | number;
-    serviceReferenceVariant?: Record<string, unknown> | string;
-  };
-  if (header.type !== 'request') throw new IntakeError('Header', 'is not a request header (a DUIS response was sent?)');
-  const rid = header.requestId;
-  if (!rid || !rid.originatorId || !rid.targetId || rid.counter === undefined) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
-  const srv = typeof header.serviceReferenceVariant === 'string' ? header.serviceReferenceVariant : header.serviceReferenceVariant?.['Service Reference Variant'];
-  if (typeof srv !== 'string' || srv === '') throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
-  const commandVariant = typeof header.commandVariant === 'number' ? header.commandVariant : header.commandVariant?.number;
+  checkNamespace(xml);
+  const request = readDuis(xml);
+  const given = single(request, 'Header', 'Header');
+  if (given === undefined) throw new IntakeError('Header', 'is missing');
+  const header: XMLData = typeof given === 'object' ? given : {}; // an empty or text-only Header: its fields are missing
+  const requestId = text(header, 'RequestID', 'Header.RequestID');
+  if (requestId === undefined || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  const srvText = text(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
+  if (srvText === undefined) throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
+  const srv = lookupSRV(srvText)?.['Service Reference Variant'];
+  if (srv === undefined) throw new IntakeError('Header.ServiceReferenceVariant', `${quoted(srvText)} is not a known SRV`);
+  const commandVariant = commandVariantOf(text(header, 'CommandVariant', 'Header.CommandVariant'));
 
-  const body: XMLData = duis.body && typeof duis.body === 'object' ? duis.body : {};
+  const bodyGiven = single(request, 'Body', 'Body');
+  const body: XMLData = bodyGiven && typeof bodyGiven === 'object' ? bodyGiven : {};
   const found = collect(body);
-  const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
+  // Counted before any is parsed (a 64 KiB body holds some 110, each parse a few ms): the domain
+  // refuses two of one key usage, so no request carries more than two. (JSON's DTO says the same.)
+  if (found.certificates.length > 2) throw new IntakeError('certificates', AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE);
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
+  const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));
   const input: ServiceRequestInput = {
-    requestId: `${rid.originatorId}:${rid.targetId}:${rid.counter.toString()}`,
+    // As sent: the domain reads it as it reads a JSON request's (a decimal counter of 1-20 digits).
+    requestId,
     srv,
     commandVariant,
     // DUIS repeats RemotePartyRole where several parties are named (6.24.1); the domain says
@@ -76,14 +77,73 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   return { input, certificates, signaturePresent: /<([A-Za-z_][\w.-]*:)?Signature[\s>]/.test(xml) };
 }
 
-/** The DUIS parser's own errors, named by the header field they are about. */
-function duisParserError(message: string): IntakeError {
-  const srv = /^could not find SRV (.*)$/.exec(message);
-  if (srv) return new IntakeError('Header.ServiceReferenceVariant', srv[1] === 'undefined' ? 'is missing' : `${quoted(srv[1])} is not a known SRV`);
-  if (message === 'bad request id') return new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
-  if (message === 'cv out of range') return new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
-  if (message === 'bad format duis') return new IntakeError('Header', 'is missing');
-  return new IntakeError('body', `is not a DUIS request: ${message}`);
+/** DUIS's namespace, as @smartdcc/duis-parser's constructDuis declares it. */
+const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
+
+/**
+ * The root (well-formed, named Request) must be in DUIS's namespace: the reader drops prefixes, so
+ * a `<Request xmlns="urn:other">` would otherwise be read as DUIS. A root's prefix can only be
+ * declared on the root itself.
+ */
+function checkNamespace(xml: string): void {
+  const root = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:([A-Za-z_][\w.-]*):)?Request((?:\s+[^\s=]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(xml);
+  const prefix = root?.[1];
+  const declares = prefix === undefined ? 'xmlns' : `xmlns:${prefix}`;
+  const attribute = [...(root?.[2] ?? '').matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].find((a) => a[1] === declares);
+  const namespace = attribute?.[2] ?? attribute?.[3];
+  if (namespace === DUIS_NAMESPACE) return;
+  const where = namespace !== undefined ? `in namespace ${quoted(namespace)}` : prefix !== undefined ? `in no namespace (its prefix ${quoted(prefix)} is declared nowhere)` : 'in no namespace';
+  throw new IntakeError('body', `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NAMESPACE}`);
+}
+
+/**
+ * fast-xml-parser as @smartdcc/duis-parser's parseDuis sets it in its 'simplified' mode (prefixes
+ * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR). The
+ * header is read here rather than by parseDuis, which reads the RequestID's counter with BigInt:
+ * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
+ * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
+ */
+const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
+DUIS_READER.addEntity('#13', '\r');
+
+/** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */
+export function readDuis(xml: string): XMLData {
+  let request: unknown;
+  try {
+    request = (DUIS_READER.parse(xml) as { Request?: unknown })?.Request;
+  } catch (err) {
+    throw new IntakeError('body', `is not a DUIS request: ${(err as Error).message}`);
+  }
+  return request && typeof request === 'object' && !Array.isArray(request) ? (request as XMLData) : {};
+}
+
+/** An element that DUIS gives once (the header, its fields, the body): refused, naming it, where it is given twice (neither is taken). */
+function single(node: XMLData, name: string, field: string): string | XMLData | undefined {
+  const value = node[name];
+  if (Array.isArray(value)) throw new IntakeError(field, 'appears more than once');
+  return value;
+}
+
+/** A header field DUIS gives once as text: refused, naming it, where it carries attributes or elements (as an element of the body the ledger reads is). */
+function text(header: XMLData, name: string, field: string): string | undefined {
+  const value = single(header, name, field);
+  if (typeof value === 'object') throw new IntakeError(field, NOT_PLAIN_TEXT);
+  return value;
+}
+
+/**
+ * The header's CommandVariant: an XML Schema integer, decimal digits with leading zeros and XML
+ * whitespace around them allowed (`004`, the `1&#13;` a Java writer may send), naming one of DUIS's
+ * command variants (Number alone would read `0x1` or `1e0` as 1). lookupCV bounds it.
+ */
+function commandVariantOf(value: string | undefined): number {
+  const digits = value === undefined ? undefined : /^[ \t\r\n]*(\d+)[ \t\r\n]*$/.exec(value)?.[1];
+  const cv = digits === undefined ? NaN : Number(digits);
+  try {
+    return (lookupCV as (cv: number) => { number: number })(cv).number; // typed per variant, 1 to 8; throws for any other
+  } catch {
+    throw new IntakeError('Header.CommandVariant', 'is missing or not a DUIS command variant');
+  }
 }
 
 interface Found {
@@ -93,12 +153,27 @@ interface Found {
   dateRange?: { from: string; to: string };
 }
 
+const NOT_PLAIN_TEXT = 'is not plain text: it carries attributes, a processing instruction or elements, which no DUIS element the ledger reads has';
+
+/** The body's elements the ledger reads, each as the text it holds. */
+const READ_AS_TEXT = (key: string): boolean => key === 'RemotePartyRole' || key === 'ExecutionDateTime' || key === 'StartDateTime' || key === 'EndDateTime' || /(DigitalSigning|KeyAgreement)Certificate$/.test(key);
+
+/**
+ * The elements the ledger reads, wherever they stand. One of them that is not plain text (an
+ * attribute, such as `xsi:type`, a processing instruction or an element inside it: the parser then
+ * gives an object) is refused naming it; until 2026-11-28 (nineteenth session) it was passed over as
+ * a container, so an ExecutionDateTime with an attribute was judged as a request to run now (I0,
+ * not I99), and a RemotePartyRole, a certificate or a date range so written was left out. A second
+ * date range (StartDateTime and EndDateTime) is refused too, where the last one was taken.
+ */
 function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [], executionDateTime: [], certificates: [] }): Found {
   for (const [key, value] of Object.entries(node)) {
+    if (key.startsWith('@_')) continue; // an attribute (`<R RemotePartyDigitalSigningCertificate="...">`, read as a certificate until 2026-11-28): not an element DUIS carries it in
     const here = path ? `${path}.${key}` : key;
     const values = Array.isArray(value) ? value : [value];
     for (const v of values) {
       if (typeof v === 'object' && v !== null) {
+        if (READ_AS_TEXT(key)) throw new IntakeError(`Body.${here}`, NOT_PLAIN_TEXT);
         collect(v as XMLData, here, found);
         continue;
       }
@@ -110,6 +185,11 @@ function collect(node: XMLData, path = '', found: Found = { remotePartyRole: [],
   }
   const start = node.StartDateTime;
   const end = node.EndDateTime;
-  if (typeof start === 'string' && typeof end === 'string') found.dateRange = { from: start.trim(), to: end.trim() };
+  if (Array.isArray(start) || Array.isArray(end)) throw new IntakeError(`Body.${path ? `${path}.` : ''}${Array.isArray(start) ? 'StartDateTime' : 'EndDateTime'}`, 'appears more than once');
+  if (typeof start === 'string' && typeof end === 'string') {
+    if (found.dateRange) throw new IntakeError(`Body.${path ? `${path}.` : ''}StartDateTime`, 'is a second date range (StartDateTime and EndDateTime): a request has one');
+    found.dateRange = { from: start.trim(), to: end.trim() };
+  }
   return found;
 }
+

@@ -100,6 +100,7 @@ describe('DUIS requests', () => {
     ${'no RequestID'}             | ${(x: string) => x.replace(/<sr:RequestID>[^<]*<\/sr:RequestID>/, '')}                       | ${'Header.RequestID'}                 | ${'is missing or not originator:target:counter'}
     ${'no CommandVariant'}        | ${(x: string) => x.replace(/<sr:CommandVariant>[^<]*<\/sr:CommandVariant>/, '')}             | ${'Header.CommandVariant'}            | ${'is missing or not a DUIS command variant'}
     ${'no Header'}                | ${(x: string) => x.replace(/<sr:Header>.*<\/sr:Header>/, '')}                                | ${'Header'}                           | ${'is missing'}
+    ${'an empty Header'}          | ${(x: string) => x.replace(/<sr:Header>.*<\/sr:Header>/, '<sr:Header/>')}                     | ${'Header.RequestID'}                 | ${'is missing or not originator:target:counter'}
   `('a request with $case is refused, naming the header field', ({ edit, field, reason }) => {
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
     expect(intakeError(() => parseDuisRequest(edit(xml), AT))).toMatchObject({ field, reason });
