@@ -39,11 +39,20 @@ export const REBUILD_COMMIT = 16_000;
  * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
  * whether that succeeds or not; if it stopped early (it failed or died), the result says why in
  * `checkThread` (the rebuilding thread checked the rest). `onThreads` is told the threads the
- * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory).
+ * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory). `signal`
+ * aborted (`ledger rebuild` stopped by SIGINT or SIGTERM): the file's connection is closed at once,
+ * and the rebuild fails at its next write.
  */
-export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
+export async function rebuildInto(
+  store: EventStore,
+  file: string,
+  onProgress?: (applied: number) => void,
+  { threads = 1, onThreads, signal }: { threads?: number; onThreads?: (threads: number) => void; signal?: AbortSignal } = {},
+): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
   removeRebuildFile(file);
   const writer = openReadModels(file);
+  const closeNow = () => writer.db.close();
+  signal?.addEventListener('abort', closeNow, { once: true });
   const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file, store.readOnly) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
@@ -67,6 +76,7 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
     removeRebuildFile(file);
     throw err;
   } finally {
+    signal?.removeEventListener('abort', closeNow);
     await thread?.stop();
   }
   return thread?.stopped ? { ...built, checkThread: thread.stopped } : built;
