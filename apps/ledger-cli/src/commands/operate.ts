@@ -196,6 +196,7 @@ async function rebuildBeside(
   const file = rebuildFileBeside(readModels.file);
   // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on),
   // and the connections are closed, each file's -wal checkpointed and removed as at any other end (until 2026-11-27, sixteenth session, left beside them).
+  // Stopped before this (while the store's head was read): the stop removed no file, and rebuildInto, its signal aborted, makes none.
   stop.rebuilding(file);
   try {
     const { events } = await rebuildInto(store, file, onProgress, { signal: stop.signal });
