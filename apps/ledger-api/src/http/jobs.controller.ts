@@ -136,10 +136,10 @@ export const NEVER_STARTED = 'no end was recorded, and it never started: the API
  */
 export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not record its end, after the read models it rebuilt were swapped in; they are the live ones, kept up since by the projector (recorded later by an API on its read models)';
 
-/** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 /** Who cancelled the jobs the API cancels as it shuts down: their cancelledBy, and their end's actor (as `api:startup` ends those it finds interrupted). */
 export const SHUTDOWN_ACTOR = 'api:shutdown';
 
+/** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
 /**
