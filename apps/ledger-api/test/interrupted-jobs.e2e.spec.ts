@@ -8,7 +8,7 @@ import { AuditJobQueries } from '@ledger/projections';
 import Database from 'better-sqlite3';
 import { InstanceLeases } from '../src/http/instance-leases';
 import { INTERRUPTED, JobService, NEVER_STARTED, SWAPPED_IN } from '../src/http/jobs.controller';
-import { ACTORS, startTestApp, useTestStore } from './test-app';
+import { ACTORS, KEYS, startTestApp, useTestStore } from './test-app';
 
 /**
  * A job whose API stopped before it ended (SIGKILL, a crash, the machine): its start is recorded
@@ -116,6 +116,29 @@ describe('a job the API was running when it stopped', () => {
       expect(events[0].data).toMatchObject({ schemaVersion: 1, jobId: id, kind: 'verify', requestedBy: ACTORS.auditor, params: {}, instance: t.app.get(InstanceLeases).id });
     } finally {
       await t.close();
+    }
+  }, 60_000);
+
+  it('a cancelled job\'s record says what ended it: the key that cancelled it, the one that asked for it too, or the API\'s shutdown (until 2026-11-28 neither of these two said cancelledBy, and the shutdown\'s end had the asker\'s actor)', async () => {
+    const a = await startTestApp('baseline', readModels('cancelled'), { jobWorker: { file: neverAnswers } });
+    let own: string, left: string;
+    try {
+      own = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+      await a.http().delete(`/jobs/${own}`).set('x-api-key', KEYS.auditor).expect(200);
+      left = (await a.as('auditor').post('/jobs', { kind: 'verify' }).expect(202)).body.id as string;
+    } finally {
+      await a.close(); // cancels `left`
+    }
+    const b = await startTestApp('baseline', readModels('cancelled'));
+    try {
+      const recorded = await until(async () => {
+        const items = ((await b.as('auditor').get('/jobs/recorded').expect(200)).body as { items: Array<{ jobId: string }> }).items.filter((j) => j.jobId === own || j.jobId === left);
+        return items.length === 2 ? new Map(items.map((j) => [j.jobId, j])) : undefined;
+      });
+      expect(recorded.get(own)).toMatchObject({ state: 'cancelled', requestedBy: ACTORS.auditor, actor: ACTORS.auditor, cancelledBy: ACTORS.auditor });
+      expect(recorded.get(left)).toMatchObject({ state: 'cancelled', requestedBy: ACTORS.auditor, actor: 'api:shutdown', cancelledBy: 'api:shutdown' });
+    } finally {
+      await b.close();
     }
   }, 60_000);
 

@@ -91,6 +91,26 @@ describe('an evidence copy read by the CLI', () => {
     expect(fs.readdirSync(path.dirname(file)).sort()).toEqual(name === 'rollback' ? ['ledger.sqlite'] : ['ledger.sqlite', 'ledger.sqlite-shm', 'ledger.sqlite-wal']);
   }, 180_000);
 
+  it('each command that only reads opens the store once on its main thread, the connection that refused a file that is no store reading it after (until 2026-11-28, nineteenth session, opened, closed and opened again)', () => {
+    const file = path.join(dir, 'no-wal', 'ledger.sqlite');
+    // A preload that lists, at the main thread's exit, the files of the better-sqlite3 connections it opened.
+    const opened = path.join(dir, 'opened.json');
+    const tracker = path.join(dir, 'opened-tracker.js');
+    fs.writeFileSync(
+      tracker,
+      `const fs = require('node:fs');\nconst { isMainThread } = require('node:worker_threads');\nconst id = ${JSON.stringify(require.resolve('better-sqlite3'))};\nconst Database = require(id);\nconst names = [];\n` +
+        `if (isMainThread) require.cache[id].exports = new Proxy(Database, { construct(t, args, nt) { names.push(args[0]); return Reflect.construct(t, args, nt); } });\n` +
+        `if (isMainThread) process.on('exit', () => fs.writeFileSync(${JSON.stringify(opened)}, JSON.stringify(names)));\n`,
+    );
+    const readModels = path.join(dir, 'opened-readmodels.sqlite');
+    for (const args of [...STORE_ONLY, ...withReadModels(requestId)]) {
+      fs.rmSync(opened, { force: true });
+      const run = spawnSync(process.execPath, ['--require', tracker, bin, ...args], { env: { ...process.env, LEDGER_SQLITE_PATH: file, LEDGER_READMODEL_PATH: readModels }, encoding: 'utf8', timeout: 100_000 });
+      expect([args, run.status]).toEqual([args, 0]);
+      expect([args, (JSON.parse(fs.readFileSync(opened, 'utf8')) as string[]).filter((f) => f === file)]).toEqual([args, [file]]);
+    }
+  }, 180_000);
+
   it('a file that is not a ledger store (empty, another program\'s SQLite database) or not there is refused, naming it, nothing made or changed', () => {
     const empty = path.join(dir, 'other', 'empty.sqlite');
     const other = path.join(dir, 'other', 'other.sqlite');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
-import { createEventStore, EVENT_STORE, openStoreReadOnly, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { createEventStore, EVENT_STORE, LogRewrittenError, SqliteEventStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
 import { ConfigError, LedgerCoreModule, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
@@ -156,25 +156,25 @@ export const ruleSetOption = (description: string) => new Option('--rule-set <id
 /**
  * The configuration of a command; for one that only reads the store (`writes` false), a SQLite
  * store opened to be read only (openStoreReadOnly: nothing written to its file or its -wal), and
- * one that is not there refused, nothing made.
+ * one that is not there refused, nothing made. That store, opened here, is the command's (`store`):
+ * until 2026-11-28, nineteenth session, it was opened to be refused, closed, and opened again.
  */
-function configOf(env: Record<string, string | undefined>, writes: boolean): LedgerConfig {
+function configOf(env: Record<string, string | undefined>, writes: boolean): { config: LedgerConfig; store?: EventStore } {
   const config = loadConfig(env);
-  if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return config;
+  if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return { config };
   // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
   // and answer for it ("every link holds", "0 stuck devices"): a mistyped path, another program's file or a copy beside a hot
-  // -journal is refused, nothing made, before the read models are opened (the file opened to be read only and closed). The
+  // -journal is refused, nothing made, before the read models are opened (the file opened to be read only). The
   // commands that record make it. Until the review of 2026-11-28 a missing file was a CliError (exit 2), where an empty file
   // exited 3; until the final read that day only a missing or empty file was refused here, the others after the read models
   // were made beside the store.
-  try {
-    openStoreReadOnly(config.store.path).close();
-  } catch (err) {
-    throw openError(Object.assign(err as Error, { file: config.store.path }), config);
-  }
   // Until 2026-11-28 (eighteenth session) opened as the commands that record open it: WAL mode set on a file in
   // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.
-  return { ...config, store: { ...config.store, readOnly: true } };
+  try {
+    return { config: { ...config, store: { ...config.store, readOnly: true } }, store: new SqliteEventStore(config.store.path, { readOnly: true }) };
+  } catch (err) {
+    throw openError(err, config); // the constructor names the file
+  }
 }
 
 /**
@@ -183,10 +183,12 @@ function configOf(env: Record<string, string | undefined>, writes: boolean): Led
  * LEDGER_READMODEL_PATH was not set: a readmodels.sqlite in an evidence copy's directory).
  */
 export async function openStore(env: Record<string, string | undefined>) {
-  const config = configOf(env, false);
-  const store = await createEventStore(config.store).catch((err: unknown) => {
-    throw openError(err, config);
-  });
+  const { config, store: opened } = configOf(env, false);
+  const store =
+    opened ??
+    (await createEventStore(config.store).catch((err: unknown) => {
+      throw openError(err, config);
+    }));
   return { config, store, close: () => store.dispose() };
 }
 
@@ -197,8 +199,9 @@ export async function openStore(env: Record<string, string | undefined>) {
  * command `writes` to it (the commands that record).
  */
 export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true, writes = false) {
-  const config = configOf(env, writes);
-  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config), { logger: false, abortOnError: false }).catch((err: unknown) => {
+  const { config, store: opened } = configOf(env, writes);
+  const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config, { store: opened }), { logger: false, abortOnError: false }).catch(async (err: unknown) => {
+    await opened?.dispose().catch(() => undefined); // the app that would have disposed of it was not made
     throw openError(err, config);
   });
   const store = app.get<EventStore>(EVENT_STORE);

@@ -163,6 +163,13 @@ export interface AuditJobRecordedV1 {
   /** What it found: for a verification, whether every link held and how many events, breaks and unreadable events; for a digest, the digest; for a what-if, the counts. */
   findings: Record<string, unknown>;
   error: string | null;
+  /**
+   * Who ended a cancelled job (since 2026-11-28, nineteenth session): the actor of the key that
+   * cancelled it (DELETE /jobs/:id), the one that asked for it included, or `api:shutdown` for one
+   * cancelled as the API shut down. A field added, not a new version: a cancelled job recorded
+   * before lacks it (and its end's actor was the asker's for both), as does every other end.
+   */
+  cancelledBy?: string;
 }
 
 /**

@@ -80,8 +80,23 @@ const EVENTS_TABLE = `
     );
   `;
 
-/** Its columns, which a file must have to be read as a ledger store. */
-const EVENT_COLUMNS = [...EVENTS_TABLE.matchAll(/^ {6}(\w+) +(?:INTEGER|TEXT)/gm)].map((m) => m[1]!);
+/** A file's events table's columns, in their order (none: it has no events table). */
+const eventColumnsOf = (db: Database.Database): string[] => db.prepare<[], string>("SELECT name FROM pragma_table_info('events')").pluck().all();
+
+let eventColumns: string[] | undefined;
+/** The events table's columns, which a file must have to be read as a ledger store: as SQLite reads EVENTS_TABLE (made once, in memory). */
+function ledgerEventColumns(): string[] {
+  if (eventColumns === undefined) {
+    const db = new Database(':memory:');
+    try {
+      db.exec(EVENTS_TABLE);
+      eventColumns = eventColumnsOf(db);
+    } finally {
+      db.close();
+    }
+  }
+  return eventColumns;
+}
 
 /**
  * Opens the store's file with the settings every connection to it uses: safe integers, the busy
@@ -140,9 +155,9 @@ export function openStoreReadOnly(file: string, options: OpenOptions = {}): Data
   try {
     db.defaultSafeIntegers(true);
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    const columns = db.prepare<[], string>("SELECT name FROM pragma_table_info('events')").pluck().all();
+    const columns = eventColumnsOf(db);
     if (columns.length === 0) throw notAStore(file, 'it has no events table');
-    const lacking = EVENT_COLUMNS.filter((c) => !columns.includes(c));
+    const lacking = ledgerEventColumns().filter((c) => !columns.includes(c));
     if (lacking.length > 0) throw notAStore(file, `its events table has no ${lacking.join(', ')} column${lacking.length > 1 ? 's' : ''}`);
   } catch (err) {
     db.close();

@@ -44,7 +44,7 @@ export function toLedgerEvent(e: RecordedEvent, options?: ReadOptions): LedgerEv
 
 /** Who did it and why: written into every event's metadata. */
 export interface CommandContext {
-  /** The actor: an API key's identity (`api:<role>:<id>[:<name>]`, `api:<role>` before 2026-11-28), the CLI's command (`cli:submit`), `api:startup`, `demo`. */
+  /** The actor: an API key's identity (`api:<role>:<id>[:<name>]`, `api:<role>` before 2026-11-28), the CLI's command (`cli:submit`), `api:startup` (jobs found interrupted), `api:shutdown` (jobs cancelled as the API shut down), `demo`. */
   actor: string;
   correlationId?: string;
   causationId?: string;

@@ -4,7 +4,8 @@ import { IsDefined, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max,
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRuleSet, RULE_SET_CHOICES, RULE_SET_NAMES, type RuleSet } from '@ledger/domain';
-import { StoreFileRefusedError, type StoreConfig } from '@ledger/event-store';
+import type { StoreConfig } from '@ledger/event-store';
+import { StoreFileRefusedError } from '@ledger/event-store/errors';
 import { sameInode, SQLITE_SIDE_FILES, SQLITE_SIDE_SUFFIXES } from '@ledger/event-store/sqlite-files';
 
 /**

@@ -9,7 +9,7 @@ import type { LedgerConfig } from './config';
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
 
 export interface CoreOverrides {
-  /** A store built by the caller instead of the configured one (tests: a temporary file, an unreachable server). */
+  /** A store built by the caller instead of the configured one: the CLI's read-only open of a SQLite file (the store it checked is a store, read through), and tests (a temporary file, an unreachable server). */
   store?: EventStore;
   projector?: ProjectorOptions;
 }

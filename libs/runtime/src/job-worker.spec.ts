@@ -14,13 +14,15 @@ import { jobWorker } from './jobs';
  * A job's start is mostly loading code: a job's worker thread (the application's, and the audit
  * library's own) loads what its job needs only. Having run its jobs on a SQLite store, its thread
  * has loaded neither Nest nor the EventStoreDB client (the event store library's index), nor
- * rxjs's index, nor the projections (a rebuild loads those when it runs).
+ * rxjs's index, nor the projections (a rebuild loads those when it runs), nor the application's
+ * configuration (class-validator: the job is given its store's).
  */
 const ROOT = path.resolve(__dirname, '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'job-worker-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const heavy = (loaded: string[]) => loaded.filter((f) => /@nestjs|@eventstore|[\\/]rxjs[\\/]dist[\\/]cjs[\\/]index\.js$|libs[\\/](event-store|audit)[\\/]src[\\/]index\.ts$|libs[\\/]projections[\\/]/.test(f));
+const heavy = (loaded: string[]) =>
+  loaded.filter((f) => /@nestjs|@eventstore|[\\/]rxjs[\\/]dist[\\/]cjs[\\/]index\.js$|libs[\\/](event-store|audit)[\\/]src[\\/]index\.ts$|libs[\\/]projections[\\/]|[\\/]class-validator[\\/]|libs[\\/]runtime[\\/]src[\\/]config\.ts$/.test(f));
 
 describe("a job's worker thread", () => {
   it.each([

@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AuditJobs } from '@ledger/audit';
+import { SHUTDOWN_ACTOR } from './jobs.controller';
 
 /**
  * How long shutdown waits for the requests in flight to be answered (a service request waits up
@@ -85,7 +86,7 @@ export class HttpDrain implements OnModuleDestroy {
     const server = this.adapter.httpAdapter?.getHttpServer() as Server | undefined;
     if (server?.listening) server.close(); // no new connection; Node 20 closes the idle kept-alive ones, now and as they go idle
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
-    const jobs = this.jobs.close(); // a request waiting on a job is answered 503 now, rather than holding the drain
+    const jobs = this.jobs.close(SHUTDOWN_ACTOR); // a request waiting on a job is answered 503 now, rather than holding the drain
     let timer: NodeJS.Timeout | undefined;
     const answered = this.inFlight.size === 0 || (await new Promise<boolean>((resolve) => {
       this.drained = () => resolve(true);

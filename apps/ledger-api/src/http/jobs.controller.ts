@@ -136,6 +136,9 @@ export const NEVER_STARTED = 'no end was recorded, and it never started: the API
  */
 export const SWAPPED_IN = 'no end was recorded: the API stopped, or could not record its end, after the read models it rebuilt were swapped in; they are the live ones, kept up since by the projector (recorded later by an API on its read models)';
 
+/** Who cancelled the jobs the API cancels as it shuts down: their cancelledBy, and their end's actor (as `api:startup` ends those it finds interrupted). */
+export const SHUTDOWN_ACTOR = 'api:shutdown';
+
 /** A job's end record that the store refused (full, unreachable) is tried again after each of these delays (ms, 7.5 s in all) while the API runs; the job shows `running` meanwhile. */
 export const END_RECORD_RETRIES_MS = [500, 1000, 2000, 4000];
 
@@ -315,8 +318,11 @@ export class JobService implements BeforeApplicationShutdown {
           // A verification that met damage failed, with what it found before it (its result's `damaged`): recorded too.
           findings: job.state === 'succeeded' || (job.kind === 'verify' && job.result !== undefined) ? findingsOf(job.kind, job.result) : {},
           error: job.error ?? null,
+          // A cancelled job's record says who cancelled it, or that the API shut down (since 2026-11-28, nineteenth session: until
+          // then only its end's actor did, the asker's for both a cancel by the asker and a shutdown's).
+          ...(job.state === 'cancelled' && job.cancelledBy !== undefined ? { cancelledBy: job.cancelledBy } : {}),
         },
-        // Who ended it: the key that cancelled it, else the one that asked for it (its requestedBy, in the data, either way).
+        // Who ended it: the key that cancelled it, or the API's shutdown (SHUTDOWN_ACTOR), else the one that asked for it (its requestedBy, in the data, either way).
         { actor: job.cancelledBy ?? job.requestedBy },
       )).catch((err: unknown) => {
         // The store refused it through every try (at shutdown too): said in the job's error and, once, in the log
@@ -371,7 +377,7 @@ export class JobService implements BeforeApplicationShutdown {
    * waits for the same close.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.jobs.close();
+    await this.jobs.close(SHUTDOWN_ACTOR);
   }
 }
 

@@ -116,8 +116,9 @@ const OPEN_ON_SIGNAL_MS = 30_000;
 
 /**
  * `ledger rebuild`'s SIGINT and SIGTERM, from before it opens the store and read models: stopped,
- * it removes its rebuild's file (`rebuilding`), closes what it has opened (`opened`: an open under
- * way is closed once done) and exits 130 or 143, after CLOSE_ON_SIGNAL_MS at most. Until
+ * it removes its rebuild's file (`rebuilding`) and closes that file's connection (`signal`, aborted:
+ * until 2026-11-28, nineteenth session, left open to the exit), closes what it has opened (`opened`:
+ * an open under way is closed once done) and exits 130 or 143, after CLOSE_ON_SIGNAL_MS at most. Until
  * 2026-11-27, sixteenth session, the handler was installed as the rebuild began, and a Ctrl-C while
  * the opens ran killed the process by the signal, their -wal and -shm left beside both files.
  */
@@ -126,6 +127,7 @@ function stopOnSignal() {
   let file: string | undefined;
   let code: number | undefined;
   let opening: NodeJS.Timeout | undefined;
+  const aborted = new AbortController();
   const closeAndExit = () => {
     clearTimeout(opening);
     setTimeout(() => process.exit(code), CLOSE_ON_SIGNAL_MS); // a close that hangs does not hold the exit
@@ -135,6 +137,7 @@ function stopOnSignal() {
     if (code !== undefined) return; // a second signal (a TERM after the Ctrl-C): the first's stop goes on (until the sixteenth session's last read, a second close began and the code became 143)
     code = signal === 'SIGINT' ? 130 : 143; // 128 + the signal, as a shell reports a command it stopped
     if (file) removeRebuildFile(file);
+    aborted.abort();
     // The close's bound from when it begins: until the sixteenth session's final read, from the signal, so an open longer than it ended the process with nothing closed.
     if (close) closeAndExit();
     else opening = setTimeout(() => process.exit(code), OPEN_ON_SIGNAL_MS); // an open that hangs does not hold the exit
@@ -167,6 +170,8 @@ function stopOnSignal() {
       file = rebuildFile;
     },
     stopping: () => code !== undefined,
+    /** Aborted when stopped: the rebuild's own file's connection closes (rebuildInto's `signal`). */
+    signal: aborted.signal,
     off,
   };
 }
@@ -182,7 +187,7 @@ function stopOnSignal() {
  */
 async function rebuildBeside(
   { store, readModels, projector }: { store: EventStore; readModels: ReadModelDb; projector: Projector },
-  stop: { rebuilding: (file: string) => void },
+  stop: { rebuilding: (file: string) => void; signal: AbortSignal },
   onProgress: (applied: number) => void,
   say: (line: string) => void,
 ): Promise<Rebuilt> {
@@ -191,9 +196,10 @@ async function rebuildBeside(
   const file = rebuildFileBeside(readModels.file);
   // Stopped by Ctrl-C or a TERM: its file, as large as the read models, goes with it (until 2026-11-27 it was left for the sweep, 5 minutes on),
   // and the connections are closed, each file's -wal checkpointed and removed as at any other end (until 2026-11-27, sixteenth session, left beside them).
+  // Stopped before this (while the store's head was read): the stop removed no file, and rebuildInto, its signal aborted, makes none.
   stop.rebuilding(file);
   try {
-    const { events } = await rebuildInto(store, file, onProgress);
+    const { events } = await rebuildInto(store, file, onProgress, { signal: stop.signal });
     return { events, replaced: await putRebuiltInPlace(projector, file) };
   } catch (err) {
     // Said as where and how much room it needs (until 2026-11-27, "unexpected error: database or disk is full").

@@ -34,7 +34,7 @@ export interface AuditJob {
   state: AuditJobState;
   /** Who asked for it (an API key's identity, the CLI). */
   requestedBy: string;
-  /** Who cancelled it, when cancel was told (DELETE /jobs/:id: the key that asked, which may be another than requestedBy). */
+  /** Who cancelled it, when cancel or close was told (DELETE /jobs/:id: the key that asked, which may be another than requestedBy; the API's shutdown). */
   cancelledBy?: string;
   /** Whether its end is recorded in the store (false for a part of a larger run, e.g. one window of a what-if). */
   record: boolean;
@@ -270,13 +270,14 @@ export class AuditJobs {
    * Cancels everything (at shutdown), all at once (each end, its record with its retries, beside
    * the others': until the fourteenth session of 2026-11-27 one after another), and waits for the
    * jobs whose end is being handled (a swap, a record) and for every worker it ended to exit.
+   * `by`: who closes them, kept as the cancelled jobs' cancelledBy.
    */
-  async close(): Promise<void> {
+  async close(by?: string): Promise<void> {
     this.closed = true;
     // Until nothing runs, waits or ends: a job that answered as it began is ending already.
     while (this.queue.length > 0 || this.workers.size > 0 || this.recording.size > 0 || this.ending.size > 0) {
       const ending = [...this.ending].map((id) => this.done(id));
-      await Promise.all([...this.queue, ...this.workers.keys(), ...this.recording.keys()].map((id) => this.cancel(id)));
+      await Promise.all([...this.queue, ...this.workers.keys(), ...this.recording.keys()].map((id) => this.cancel(id, by)));
       await Promise.all(ending);
     }
     await Promise.all([...this.idle.splice(0).map(({ worker }) => worker.terminate()), ...this.dropped]);

@@ -167,4 +167,15 @@ describe('a rebuild holding its states across batches', () => {
     await expect(rebuildInto(store, into)).rejects.toThrow(live.error!);
     expect(fs.existsSync(into)).toBe(false);
   });
+
+  it('rebuildInto stopped (its signal aborted) fails with the signal\'s reason and leaves no file: aborted before it began, it makes none (until 2026-11-28 it made it and rebuilt, the abort unheard)', async () => {
+    const into = path.join(dir, 'into.sqlite');
+    const stop = new AbortController();
+    stop.abort(new Error('stopped before'));
+    await expect(rebuildInto(store, into, undefined, { signal: stop.signal })).rejects.toThrow('stopped before');
+    expect(fs.existsSync(into)).toBe(false);
+    const midway = new AbortController();
+    await expect(rebuildInto(store, into, () => midway.abort(new Error('stopped midway')), { signal: midway.signal })).rejects.toThrow('stopped midway');
+    expect(fs.existsSync(into)).toBe(false);
+  });
 });

@@ -39,16 +39,27 @@ export const REBUILD_COMMIT = 16_000;
  * hash-chain link, that it decodes) ahead of this one (CheckThread); it ends with the rebuild,
  * whether that succeeds or not; if it stopped early (it failed or died), the result says why in
  * `checkThread` (the rebuilding thread checked the rest). `onThreads` is told the threads the
- * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory).
+ * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory). `signal`
+ * aborted (`ledger rebuild` stopped by SIGINT or SIGTERM): the file's connection is closed at once,
+ * and the rebuild fails at its next write, with the signal's reason; aborted before it began, it
+ * fails so at once, making no file.
  */
-export async function rebuildInto(store: EventStore, file: string, onProgress?: (applied: number) => void, { threads = 1, onThreads }: { threads?: number; onThreads?: (threads: number) => void } = {}): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
+export async function rebuildInto(
+  store: EventStore,
+  file: string,
+  onProgress?: (applied: number) => void,
+  { threads = 1, onThreads, signal }: { threads?: number; onThreads?: (threads: number) => void; signal?: AbortSignal } = {},
+): Promise<{ events: number; file: string; position: string | null; checkThread?: string }> {
+  signal?.throwIfAborted(); // a listener added to a signal already aborted is never called: stopped before it began, no file is made
   removeRebuildFile(file);
   const writer = openReadModels(file);
+  const closeNow = () => writer.db.close();
   const thread = threads > 1 && store instanceof SqliteEventStore && opensAgain(store.file) ? new CheckThread(store.file, store.readOnly) : undefined;
   writer.checkedBy(thread);
   onThreads?.(thread && thread.stopped === undefined ? 2 : 1); // 1 too when the thread could not start
   let built: { events: number; file: string; position: string | null };
   try {
+    signal?.addEventListener('abort', closeNow, { once: true });
     writer.hold(undefined, REBUILD_COMMIT);
     const events = await writer.db.bulk(
       async () => {
@@ -65,8 +76,9 @@ export async function rebuildInto(store: EventStore, file: string, onProgress?: 
   } catch (err) {
     writer.db.close();
     removeRebuildFile(file);
-    throw err;
+    throw signal?.aborted ? signal.reason : err; // stopped: why, not the closed connection's "The database connection is not open"
   } finally {
+    signal?.removeEventListener('abort', closeNow);
     await thread?.stop();
   }
   return thread?.stopped ? { ...built, checkThread: thread.stopped } : built;

@@ -145,6 +145,29 @@ describe('actors in the read models', () => {
     }
   });
 
+  it("a device's history by actor sees one moment: an entry another connection commits between the timeline's read and the count of those whose actor is not known is in neither (until 2026-11-28 the count had it)", async () => {
+    const writer = await project();
+    const other = new Database(file()); // a second API on the same file, an earlier build's projector (its rows name no actor: not known)
+    try {
+      let commits = 0;
+      const commit = () => {
+        if (commits++ === 0)
+          other.exec(`INSERT INTO decisions (ord, request_id, device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data)
+            SELECT 1000, request_id || '0', device_id, originator, srv, outcome, response_code, rule_set, received_at, evaluated_at, position, data FROM decisions ORDER BY ord DESC LIMIT 1`);
+      };
+      beforeReads(writer.db.db, 'AND actor = ?', commit, 'get'); // before the count's read
+      const { devices } = queriesOf(writer);
+      const history = devices.timelineOf(ESME, FEED)!;
+      expect(history.timeline.map((h) => counter(String(h.requestId)))).toEqual([1]);
+      expect(history).not.toHaveProperty('actorUnknown');
+      expect(devices.timelineOf(ESME, FEED)).toMatchObject({ actorUnknown: { rows: 1 } }); // the next read sees it
+    } finally {
+      jest.restoreAllMocks();
+      other.close();
+      writer.db.close();
+    }
+  });
+
   it("a device's history shows each entry's actor, and filters by it; a meter point's Registration Data each entry's", async () => {
     const writer = await project();
     try {
@@ -246,13 +269,13 @@ it.each([
   [undefined, undefined],
 ])('the actor of metadata %j is %j', (metadata, actor) => expect(actorOf(metadata)).toBe(actor));
 
-/** Calls `before` (given the statement's SQL, its arguments and an unwatched prepare) before each read (`all`) of a statement whose SQL includes `match`. */
-function beforeReads(db: Database.Database, match: string, before: (sql: string, args: unknown[], prepare: Database.Database['prepare']) => void): void {
+/** Calls `before` (given the statement's SQL, its arguments and an unwatched prepare) before each read (`all`, or `get`) of a statement whose SQL includes `match`. */
+function beforeReads(db: Database.Database, match: string, before: (sql: string, args: unknown[], prepare: Database.Database['prepare']) => void, read: 'all' | 'get' = 'all'): void {
   const prepare = db.prepare.bind(db) as Database.Database['prepare'];
   jest.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
     const st = prepare(sql);
     if (!sql.includes(match)) return st;
-    const all = st.all.bind(st);
-    return Object.assign(st, { all: (...args: unknown[]) => (before(sql, args, prepare), all(...args)) });
+    const run = st[read].bind(st);
+    return Object.assign(st, { [read]: (...args: unknown[]) => (before(sql, args, prepare), run(...args)) });
   }) as typeof db.prepare);
 }

@@ -4,7 +4,7 @@ import { hasTable, type ReadModelDb } from '../read-model-db';
 import { shownActor } from './actor-filter';
 
 /** A recorded job as GET /jobs/recorded answers it: its end's record, its position, and its end's actor (see recordedJob). */
-export type RecordedJob = AuditJobRecordedV1 & { position: string; actor: string | null; actorUnknown?: true; cancelledBy?: string };
+export type RecordedJob = AuditJobRecordedV1 & { position: string; actor: string | null; actorUnknown?: true };
 
 /** Audit jobs recorded in the store. */
 export class AuditJobQueries {
@@ -70,14 +70,15 @@ export class AuditJobQueries {
 
 /**
  * A job's end as recorded, with that end's actor: who ended it (the key that cancelled a job cancelled
- * over DELETE /jobs/:id, else the one that asked for it; `api:startup` for one found interrupted).
- * `cancelledBy`, for a cancelled job whose end another key recorded than the one that asked for it:
- * one cancelled by the key that asked for it, or at shutdown, is recorded with that key's actor
- * alike, so neither says cancelledBy.
+ * over DELETE /jobs/:id, `api:shutdown` for one cancelled as the API shut down, else the one that
+ * asked for it; `api:startup` for one found interrupted). A cancelled job's `cancelledBy` is in its
+ * record since 2026-11-28 (nineteenth session). One recorded before has it only when another key
+ * than the one that asked for it ended it (its end's actor): one cancelled by the key that asked for
+ * it, or at shutdown, was recorded with that key's actor alike, so neither says cancelledBy.
  */
 function recordedJob(r: { position: string; data: string; actor: number | null; actor_text: string | null }): RecordedJob {
   const job = JSON.parse(r.data) as AuditJobRecordedV1;
   const shown = shownActor(r.actor, r.actor_text);
-  const cancelledBy = job.state === 'cancelled' && shown.actor !== null && shown.actor !== job.requestedBy ? { cancelledBy: shown.actor } : {};
+  const cancelledBy = job.state === 'cancelled' && job.cancelledBy === undefined && shown.actor !== null && shown.actor !== job.requestedBy ? { cancelledBy: shown.actor } : {};
   return { ...job, position: r.position, ...shown, ...cancelledBy };
 }
