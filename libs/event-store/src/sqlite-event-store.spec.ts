@@ -427,6 +427,22 @@ describe('SqliteEventStore specifics', () => {
     }
   });
 
+  it('an append made in the turn the writer thread is lost, before it was handed over, is written and answered (until 2026-11-28 refused, then written all the same, and its answer found no waiter)', async () => {
+    const store = new SqliteEventStore(path.join(dir, 'lost-turn.sqlite'));
+    try {
+      await Promise.all([store.appendToStream('s', [{ id: id(1), type: 'T', data: {} }]), store.appendToStream('t', [{ id: id(2), type: 'T', data: {} }])]); // the thread writes them
+      const worker = (store as unknown as { thread: { worker: import('node:worker_threads').Worker } }).thread.worker;
+      let made: Promise<unknown> | undefined;
+      worker.prependListener('exit', () => (made = store.appendToStream('s', [{ id: id(3), type: 'T', data: {} }], { expectedRevision: 0n }).catch((e: unknown) => e))); // before the store hears of the loss
+      await worker.terminate();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await made).toEqual({ written: true, nextExpectedRevision: 1n, position: 3n });
+      await expect(Promise.all([store.appendToStream('s', [{ id: id(4), type: 'T', data: {} }]), store.appendToStream('t', [{ id: id(5), type: 'T', data: {} }])])).resolves.toMatchObject([{ position: 4n }, { position: 5n }]); // another thread
+    } finally {
+      await store.dispose();
+    }
+  });
+
   it("reads of one turn share a snapshot, which another store of this process ends when it commits to the file", async () => {
     const file = path.join(dir, 'snapshot.sqlite');
     const reader = new SqliteEventStore(file);

@@ -377,11 +377,16 @@ export class SqliteEventStore implements EventStore {
   /** Everything the writer thread says about this store. */
   private hear(a: WriterAnswer): void {
     if (a.type === 'lost') {
-      // The thread is gone: what it had not answered is refused (it may or may not be on disk).
+      // The thread is gone: what it had not answered is refused (it may or may not be on disk). What
+      // was not handed to it yet (this turn's appends) goes on to the next hand-over: until
+      // 2026-11-28 it was refused too, and then written, its answer found no waiter (a TypeError).
       this.thread = undefined;
-      const waiting = [...this.waiting.values()];
-      this.waiting.clear();
-      for (const w of waiting) w.reject(a.error);
+      const notHanded = new Set(this.handOver.map((h) => h.id));
+      for (const [id, w] of [...this.waiting]) {
+        if (notHanded.has(id)) continue;
+        this.waiting.delete(id);
+        w.reject(a.error);
+      }
       return;
     }
     if (a.type === 'ok') {
