@@ -1,5 +1,6 @@
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill
 import * as x509 from '@peculiar/x509';
+import { fromBER, Integer, Sequence } from 'asn1js';
 import { webcrypto } from 'node:crypto';
 import { DomainError, isWellFormedText, parseEui64, type CertificateIdentity, type KeyUsage } from '@ledger/domain';
 import { IntakeError } from './errors';
@@ -36,8 +37,18 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   } catch {
     throw new IntakeError(field, 'is not a DER X.509 certificate');
   }
+  // The library reads the first certificate and ignores what follows it: a second certificate, or bytes that are none.
+  const { offset: length, result } = fromBER(der);
+  if (length !== der.byteLength) {
+    throw new IntakeError(field, `holds ${der.byteLength - length} byte(s) after the certificate's ${length}: one DER certificate only`);
+  }
+  // The library gives a serial's bytes without its sign: a negative 81 and a positive 0081 both read '81'.
+  const serialHex = cert.serialNumber.toUpperCase();
+  if (serialIsNegative(result)) throw new IntakeError(`${field}.serialNumber`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
   const subject = cert.subjectName;
-  const [uid] = subject.getField(UNIQUE_IDENTIFIER);
+  const uids = subject.getField(UNIQUE_IDENTIFIER);
+  if (uids.length > 1) throw new IntakeError(field, `subject has ${uids.length} uniqueIdentifiers (2.5.4.45): one owner User ID only`);
+  const [uid] = uids;
   if (!uid) throw new IntakeError(field, 'subject has no uniqueIdentifier (2.5.4.45) holding the owner User ID');
   let ownerUserId: CertificateIdentity['ownerUserId'];
   try {
@@ -46,9 +57,13 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
     if (err instanceof DomainError) throw new IntakeError(err.field, err.reason);
     throw err;
   }
-  const [roleCode] = subject.getField('OU');
+  const ous = subject.getField('OU');
+  if (ous.length > 1) throw new IntakeError(field, `subject has ${ous.length} OUs (${ous.join(', ')}): one remote-party role code only`);
+  const [roleCode] = ous;
   if (!roleCode || !/^\d{2}$/.test(roleCode)) throw new IntakeError(field, `subject OU must hold the two-digit remote-party role code, got '${roleCode ?? ''}'`);
-  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  const kus = cert.getExtensions(x509.KeyUsagesExtension);
+  if (kus.length > 1) throw new IntakeError(field, `has ${kus.length} key usage extensions: RFC 5280 allows one`);
+  const [ku] = kus;
   const signing = !!ku && (ku.usages & x509.KeyUsageFlags.digitalSignature) !== 0;
   const agreement = !!ku && (ku.usages & x509.KeyUsageFlags.keyAgreement) !== 0;
   if (signing === agreement) throw new IntakeError(field, 'key usage must be exactly one of digitalSignature or keyAgreement');
@@ -57,7 +72,7 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   // Refused at intake only: a decision recorded before this with one still reads and replays.
   if (!isWellFormedText(cert.issuer)) throw new IntakeError(`${field}.issuer`, 'holds a lone UTF-16 surrogate: not text');
   return {
-    serial: cert.serialNumber.toUpperCase().replace(/^0+(?=.)/, ''),
+    serial: serialHex.replace(/^0+(?=.)/, ''),
     issuer: cert.issuer,
     ownerUserId,
     roleCode,
@@ -66,6 +81,15 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
   };
+}
+
+/** The TBSCertificate's serial (after its version, when present: a context-specific [0]) as the INTEGER it is. */
+function serialIsNegative(certificate: unknown): boolean {
+  const tbs = certificate instanceof Sequence ? certificate.valueBlock.value[0] : undefined;
+  if (!(tbs instanceof Sequence)) return false;
+  const [first, second] = tbs.valueBlock.value;
+  const serial = first?.idBlock.tagClass === 3 ? second : first;
+  return serial instanceof Integer && serial.toBigInt() < 0n;
 }
 
 /** The library gives a non-string attribute as the hex of its DER: BIT STRING (03) or OCTET STRING (04). */

@@ -28,6 +28,26 @@ const intakeError = (fn: () => unknown): { field: string; reason: string } => {
   throw new Error('expected an IntakeError');
 };
 
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** A certificate (DER) with exactly this subject, serial and key usage extensions, issued by a test CA. */
+const certificateWith = async (subject: string, serialNumber = '1001', usages = [x509.KeyUsageFlags.digitalSignature]) => {
+  const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject,
+    issuer: 'CN=Test SMKI Issuing CA',
+    notBefore: new Date('2020-01-01T00:00:00Z'),
+    notAfter: new Date('2045-01-01T00:00:00Z'),
+    signingAlgorithm: SIGNING,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    extensions: usages.map((u) => new x509.KeyUsagesExtension(u, true)),
+  });
+  return Buffer.from(cert.rawData);
+};
+
 const notIdentifier = (value: string) => `'${value}' is not an identifier (1-128 characters: a letter or digit, then letters, digits, '.', '_', '-', ':' or '/')`;
 
 describe('Registration Data CSV: one row per way a line is wrong', () => {
@@ -179,24 +199,8 @@ describe('DUIS requests at their edges', () => {
 });
 
 describe('certificate subjects: the owner read from the uniqueIdentifier, whatever its encoding', () => {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
   /** A certificate whose subject's 2.5.4.45 is exactly `uniqueIdentifier` (a DN value: `#hex` of DER, or text). */
-  const withSubject = async (uniqueIdentifier: string, ou = '03') => {
-    const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: '00ff01',
-      subject: `CN=Test, OU=${ou}, 2.5.4.45=${uniqueIdentifier}`,
-      issuer: 'CN=Test SMKI Issuing CA',
-      notBefore: new Date('2020-01-01T00:00:00Z'),
-      notAfter: new Date('2045-01-01T00:00:00Z'),
-      signingAlgorithm: SIGNING,
-      publicKey: keys.publicKey,
-      signingKey: keys.privateKey,
-      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
-    });
-    return Buffer.from(cert.rawData).toString('base64');
-  };
+  const withSubject = async (uniqueIdentifier: string, ou = '03') => (await certificateWith(`CN=Test, OU=${ou}, 2.5.4.45=${uniqueIdentifier}`, '00ff01')).toString('base64');
   it.each`
     case                                              | uniqueIdentifier                    | owner
     ${'a BIT STRING of 8 octets'}                     | ${'#03090090B3D51F3003000A'}        | ${NO_A}
@@ -232,6 +236,42 @@ describe('certificate subjects: the owner read from the uniqueIdentifier, whatev
     expect(parseCertificate(wrapped, 'c')).toMatchObject({ ownerUserId: NO_A, roleCode: '02', keyUsage: 'keyAgreement' });
     expect(intakeError(() => parseCertificate('', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
     expect(intakeError(() => parseCertificate('QUJD===', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
+  });
+});
+
+describe('a certificate read one way only: what says two things, or more than a certificate, is refused', () => {
+  const UID = '#03090090B3D51F3003000A';
+
+  it.each`
+    case                                             | subject                                                   | reason
+    ${'two OUs (the first was taken)'}               | ${`CN=Test, OU=03, OU=02, 2.5.4.45=${UID}`}               | ${'subject has 2 OUs (03, 02): one remote-party role code only'}
+    ${'two OUs in one RDN'}                          | ${`CN=Test, OU=03+OU=02, 2.5.4.45=${UID}`}                | ${'subject has 2 OUs (03, 02): one remote-party role code only'}
+    ${'two uniqueIdentifiers (the first was taken)'} | ${`CN=Test, OU=03, 2.5.4.45=${UID}, 2.5.4.45=#03090090B3D51F30030001`} | ${'subject has 2 uniqueIdentifiers (2.5.4.45): one owner User ID only'}
+  `('a subject with $case is refused', async ({ subject, reason }) => {
+    const der = await certificateWith(subject);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason });
+  });
+
+  it('two key usage extensions (the first was taken) are refused', async () => {
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', [x509.KeyUsageFlags.digitalSignature, x509.KeyUsageFlags.keyAgreement]);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: 'has 2 key usage extensions: RFC 5280 allows one' });
+  });
+
+  it('bytes after the certificate, or a second certificate after it (the library read the first only), are refused, in DER and in base64', async () => {
+    const one = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`);
+    expect(parseCertificate(one, 'c')).toMatchObject({ serial: '1001', ownerUserId: NO_A });
+    const two = Buffer.concat([one, await certificateWith(`CN=Other, OU=02, 2.5.4.45=#03090090B3D51F30010001`)]);
+    expect(intakeError(() => parseCertificate(two.toString('base64'), 'c'))).toEqual({ field: 'c', reason: `holds ${two.length - one.length} byte(s) after the certificate's ${one.length}: one DER certificate only` });
+    expect(intakeError(() => parseCertificate(Buffer.concat([one, Buffer.from([0])]), 'c'))).toEqual({ field: 'c', reason: `holds 1 byte(s) after the certificate's ${one.length}: one DER certificate only` });
+  });
+
+  it('a negative serial is refused: it read as the positive serial of the same hex digits (FF01 and 00FF01 alike)', async () => {
+    expect(parseCertificate(await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '00FF01'), 'c')).toMatchObject({ serial: 'FF01' });
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '7F01');
+    const at = der.indexOf(Buffer.from([0x02, 0x02, 0x7f, 0x01]));
+    expect(at).toBeGreaterThan(0);
+    der[at + 2] = 0xff; // INTEGER FF01: -255 (the signature no longer matches; the ledger does not check it)
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c.serialNumber', reason: 'is negative (FF01): RFC 5280 requires a positive serial' });
   });
 });
 
