@@ -4,6 +4,7 @@ import { webcrypto } from 'node:crypto';
 import { DomainError, parseServiceRequest } from '@ledger/domain';
 import { parseCertificate } from './certificates';
 import { placeCertificateFromJson } from './commands';
+import { serviceRequestFromJson } from './requests';
 import { parseDuisRequest } from './duis';
 import { IntakeError } from './errors';
 import { checkFileName, fileNameFromHeader } from './file-name';
@@ -272,6 +273,18 @@ describe('a certificate read one way only: what says two things, or more than a 
     expect(at).toBeGreaterThan(0);
     der[at + 2] = 0xff; // INTEGER FF01: -255 (the signature no longer matches; the ledger does not check it)
     expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c.serialNumber', reason: 'is negative (FF01): RFC 5280 requires a positive serial' });
+  });
+});
+
+describe('a JSON certificate given as der and as identity fields at once', () => {
+  it('is refused naming the fields given with der, in a placement and in a request (the identity fields were set aside, silently)', async () => {
+    const cert = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const certificate = { der: cert.base64, serial: 'B1', ownerUserId: '90-B3-D5-1F-30-03-00-0B' };
+    const reason = 'gives der and serial, ownerUserId: the identity is read from der; give der alone, or the identity fields without it';
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).rejects.toThrow(new IntakeError('certificate', reason));
+    const request = { requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ der: cert.base64 }, certificate] };
+    await expect(serviceRequestFromJson(request, AT)).rejects.toThrow(new IntakeError('certificates[1]', reason));
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate: { der: cert.base64 } })).resolves.toMatchObject({ certificate: { serial: cert.serial, ownerUserId: NO_A } });
   });
 });
 
