@@ -7,8 +7,8 @@ const IDENTITY_FIELDS = ['serial', 'issuer', 'ownerUserId', 'roleCode', 'keyUsag
 
 /** A certificate given as base64 DER is read with the X.509 library; otherwise its identity fields are taken as given. Not both: one would be set aside. */
 export function certificateFromDto(dto: CertificateDto, field: string): CertificateIdentity | Record<string, unknown> {
-  if (dto.der !== undefined) {
-    const given = IDENTITY_FIELDS.filter((f) => dto[f] !== undefined);
+  if (dto.der) {
+    const given = IDENTITY_FIELDS.filter((f) => dto[f] != null);
     if (given.length > 0) throw new IntakeError(field, `gives der and ${given.join(', ')}: the identity is read from der; give der alone, or the identity fields without it`);
     const { serial, issuer, ownerUserId, roleCode, keyUsage } = parseCertificate(dto.der, `${field}.der`);
     return { serial, issuer, ownerUserId, roleCode, keyUsage };

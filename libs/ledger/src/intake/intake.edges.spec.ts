@@ -286,6 +286,20 @@ describe('a JSON certificate given as der and as identity fields at once', () =>
     await expect(serviceRequestFromJson(request, AT)).rejects.toThrow(new IntakeError('certificates[1]', reason));
     await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate: { der: cert.base64 } })).resolves.toMatchObject({ certificate: { serial: cert.serial, ownerUserId: NO_A } });
   });
+
+  it.each`
+    case                                        | certificate
+    ${'der null, identity fields given'}        | ${{ der: null, serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }}
+    ${"der '', identity fields given"}          | ${{ der: '', serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }}
+  `('$case: the identity fields are recorded, as before (no der is given)', async ({ certificate }) => {
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).resolves.toMatchObject({ certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A } });
+  });
+
+  it('der with identity fields given as null: der is read, as before (null gives no field)', async () => {
+    const cert = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const certificate = { der: cert.base64, serial: null, issuer: null };
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).resolves.toMatchObject({ certificate: { serial: cert.serial, ownerUserId: NO_A } });
+  });
 });
 
 describe('a lone UTF-16 surrogate in a certificate name, whichever door brings it', () => {
