@@ -1,6 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill
 import * as x509 from '@peculiar/x509';
-import { fromBER, Integer, Sequence } from 'asn1js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { webcrypto } from 'node:crypto';
 import { DomainError, isWellFormedText, parseEui64, type CertificateIdentity, type KeyUsage } from '@ledger/domain';
 import { IntakeError } from './errors';
@@ -31,20 +32,23 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   } else {
     der = input;
   }
+  let asn: Certificate;
   let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(der);
+    asn = AsnConvert.parse(der, Certificate);
+    cert = new x509.X509Certificate(asn);
   } catch {
     throw new IntakeError(field, 'is not a DER X.509 certificate');
   }
   // The library reads the first certificate and ignores what follows it: a second certificate, or bytes that are none.
-  const { offset: length, result } = fromBER(der);
+  const length = outerLength(der);
+  if (length === undefined) throw new IntakeError(field, 'is not a DER X.509 certificate');
   if (length !== der.byteLength) {
     throw new IntakeError(field, `holds ${der.byteLength - length} byte(s) after the certificate's ${length}: one DER certificate only`);
   }
   // The library gives a serial's bytes without its sign: a negative 81 and a positive 0081 both read '81'.
   const serialHex = cert.serialNumber.toUpperCase();
-  if (serialIsNegative(result)) throw new IntakeError(`${field}.serialNumber`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
+  if (new Uint8Array(asn.tbsCertificate.serialNumber)[0] >= 0x80) throw new IntakeError(`${field}.serialNumber`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
   const subject = cert.subjectName;
   const uids = subject.getField(UNIQUE_IDENTIFIER);
   if (uids.length > 1) throw new IntakeError(field, `subject has ${uids.length} uniqueIdentifiers (2.5.4.45): one owner User ID only`);
@@ -83,13 +87,15 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   };
 }
 
-/** The TBSCertificate's serial (after its version, when present: a context-specific [0]) as the INTEGER it is. */
-function serialIsNegative(certificate: unknown): boolean {
-  const tbs = certificate instanceof Sequence ? certificate.valueBlock.value[0] : undefined;
-  if (!(tbs instanceof Sequence)) return false;
-  const [first, second] = tbs.valueBlock.value;
-  const serial = first?.idBlock.tagClass === 3 ? second : first;
-  return serial instanceof Integer && serial.toBigInt() < 0n;
+/** The length of the outer SEQUENCE's DER (its tag, its length bytes and its content); undefined for an indefinite length (0x80), which is not DER. */
+function outerLength(der: Uint8Array): number | undefined {
+  const first = der[1];
+  if (der[0] !== 0x30 || first === undefined || first === 0x80) return undefined;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  let content = 0;
+  for (let i = 0; i < count; i++) content = content * 256 + (der[2 + i] ?? 0);
+  return 2 + count + content;
 }
 
 /** The library gives a non-string attribute as the hex of its DER: BIT STRING (03) or OCTET STRING (04). */

@@ -266,6 +266,13 @@ describe('a certificate read one way only: what says two things, or more than a 
     expect(intakeError(() => parseCertificate(Buffer.concat([one, Buffer.from([0])]), 'c'))).toEqual({ field: 'c', reason: `holds 1 byte(s) after the certificate's ${one.length}: one DER certificate only` });
   });
 
+  it('a certificate of indefinite length (BER 0x80, not DER: its end is not in its header) is refused', async () => {
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`);
+    const header = der[1] < 0x80 ? 2 : 2 + (der[1] & 0x7f);
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(header), Buffer.from([0, 0])]);
+    expect(intakeError(() => parseCertificate(indefinite, 'c'))).toEqual({ field: 'c', reason: 'is not a DER X.509 certificate' });
+  });
+
   it('a negative serial is refused: it read as the positive serial of the same hex digits (FF01 and 00FF01 alike)', async () => {
     expect(parseCertificate(await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '00FF01'), 'c')).toMatchObject({ serial: 'FF01' });
     const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '7F01');
