@@ -65,9 +65,10 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   if (ous.length > 1) throw new IntakeError(field, `subject has ${ous.length} OUs (${ous.join(', ')}): one remote-party role code only`);
   const [roleCode] = ous;
   if (!roleCode || !/^\d{2}$/.test(roleCode)) throw new IntakeError(field, `subject OU must hold the two-digit remote-party role code, got '${roleCode ?? ''}'`);
-  const kus = cert.getExtensions(x509.KeyUsagesExtension);
-  if (kus.length > 1) throw new IntakeError(field, `has ${kus.length} key usage extensions: RFC 5280 allows one`);
-  const [ku] = kus;
+  const types = cert.extensions.map((e) => e.type);
+  const twice = types.filter((type, i) => types.indexOf(type) !== i);
+  if (twice.length > 0) throw new IntakeError(field, `has the extension ${[...new Set(twice)].join(', ')} more than once: RFC 5280 allows each once`);
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
   const signing = !!ku && (ku.usages & x509.KeyUsageFlags.digitalSignature) !== 0;
   const agreement = !!ku && (ku.usages & x509.KeyUsageFlags.keyAgreement) !== 0;
   if (signing === agreement) throw new IntakeError(field, 'key usage must be exactly one of digitalSignature or keyAgreement');

@@ -33,7 +33,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 /** A certificate (DER) with exactly this subject, serial and key usage extensions, issued by a test CA. */
-const certificateWith = async (subject: string, serialNumber = '1001', usages = [x509.KeyUsageFlags.digitalSignature]) => {
+const certificateWith = async (subject: string, serialNumber = '1001', extensions: x509.Extension[] = [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)]) => {
   const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
@@ -44,7 +44,7 @@ const certificateWith = async (subject: string, serialNumber = '1001', usages = 
     signingAlgorithm: SIGNING,
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
-    extensions: usages.map((u) => new x509.KeyUsagesExtension(u, true)),
+    extensions,
   });
   return Buffer.from(cert.rawData);
 };
@@ -253,9 +253,13 @@ describe('a certificate read one way only: what says two things, or more than a 
     expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason });
   });
 
-  it('two key usage extensions (the first was taken) are refused', async () => {
-    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', [x509.KeyUsageFlags.digitalSignature, x509.KeyUsageFlags.keyAgreement]);
-    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: 'has 2 key usage extensions: RFC 5280 allows one' });
+  it.each`
+    case                                              | extensions                                                                                                                            | oid
+    ${'two key usage extensions (the first was taken)'} | ${[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyAgreement, true)]} | ${'2.5.29.15'}
+    ${'two basic constraints extensions'}             | ${[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.BasicConstraintsExtension(false), new x509.BasicConstraintsExtension(true)]} | ${'2.5.29.19'}
+  `('$case: refused (RFC 5280 4.2: each extension once)', async ({ extensions, oid }) => {
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', extensions);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: `has the extension ${oid} more than once: RFC 5280 allows each once` });
   });
 
   it('bytes after the certificate, or a second certificate after it (the library read the first only), are refused, in DER and in base64', async () => {
