@@ -40,6 +40,12 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   } catch {
     throw new IntakeError(field, 'is not a DER X.509 certificate');
   }
+  try {
+    // The library reads names and extensions lazily: a malformed value in one it knows (key usage, subjectAltName, ...) throws at first use, so all are read here.
+    void [cert.serialNumber, cert.subject, cert.issuer, cert.notBefore, cert.notAfter, cert.extensions];
+  } catch (err) {
+    throw new IntakeError(field, `is not a DER X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
   // The library reads the first certificate and ignores what follows it: a second certificate, or bytes that are none.
   const length = outerLength(der);
   if (length === undefined) throw new IntakeError(field, 'is not a DER X.509 certificate');

@@ -262,6 +262,21 @@ describe('a certificate read one way only: what says two things, or more than a 
     expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: `has the extension ${oid} more than once: RFC 5280 allows each once` });
   });
 
+  it.each`
+    extension                       | oid
+    ${'key usage'}                  | ${'2.5.29.15'}
+    ${'subjectAltName'}             | ${'2.5.29.17'}
+    ${'certificate policies'}       | ${'2.5.29.32'}
+    ${'extended key usage'}         | ${'2.5.29.37'}
+  `('a malformed $extension value ($oid, which the library reads lazily) is refused as not a certificate, not thrown as a TypeError', async ({ oid }) => {
+    const malformed = new x509.Extension(oid, false, new Uint8Array([0x05, 0x00])); // NULL where the extension's structure belongs
+    const keyUsage = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', oid === '2.5.29.15' ? [malformed] : [keyUsage, malformed]);
+    const { field, reason } = intakeError(() => parseCertificate(der, 'c'));
+    expect(field).toBe('c');
+    expect(reason).toMatch(/^is not a DER X\.509 certificate: ./);
+  });
+
   it('bytes after the certificate, or a second certificate after it (the library read the first only), are refused, in DER and in base64', async () => {
     const one = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`);
     expect(parseCertificate(one, 'c')).toMatchObject({ serial: '1001', ownerUserId: NO_A });
