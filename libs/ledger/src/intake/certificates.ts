@@ -54,7 +54,7 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   }
   // The library gives a serial's bytes without its sign: a negative 81 and a positive 0081 both read '81'.
   const serialHex = cert.serialNumber.toUpperCase();
-  if (new Uint8Array(asn.tbsCertificate.serialNumber)[0] >= 0x80) throw new IntakeError(`${field}.serialNumber`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
+  if (new Uint8Array(asn.tbsCertificate.serialNumber)[0] >= 0x80) throw new IntakeError(`${field}.serial`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
   const subject = cert.subjectName;
   const uids = subject.getField(UNIQUE_IDENTIFIER);
   if (uids.length > 1) throw new IntakeError(field, `subject has ${uids.length} uniqueIdentifiers (2.5.4.45): one owner User ID only`);

@@ -298,7 +298,7 @@ describe('a certificate read one way only: what says two things, or more than a 
     const at = der.indexOf(Buffer.from([0x02, 0x02, 0x7f, 0x01]));
     expect(at).toBeGreaterThan(0);
     der[at + 2] = 0xff; // INTEGER FF01: -255 (the signature no longer matches; the ledger does not check it)
-    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c.serialNumber', reason: 'is negative (FF01): RFC 5280 requires a positive serial' });
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c.serial', reason: 'is negative (FF01): RFC 5280 requires a positive serial' });
   });
 });
 
