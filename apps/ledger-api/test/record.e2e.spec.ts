@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { ledgerEventOf } from '@ledger/domain';
 import * as http from 'node:http';
 import type { SqliteEventStore } from '@ledger/event-store';
+import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { startTestApp } from './test-app';
 
@@ -180,6 +181,26 @@ describe('hostile input is refused before it reaches anything, and nothing store
     expect({ status: res.status, field: res.body.field }).toEqual({ status, field });
     expect(res.body.message).toMatch(message);
     expect(await t.store.headPosition()).toBe(before);
+  });
+
+  it('a certificate with bytes after it, or given as der and identity fields at once: 400 naming it, and the store position is unchanged', async () => {
+    const { base64 } = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const trailing = Buffer.concat([Buffer.from(base64, 'base64'), Buffer.from([0])]).toString('base64');
+    const placement = (certificate: object) => ({ slot: 'networkOperator.critical', certificate, via: 'migration', reference: 'MIG-9', placedAt: '2020-06-01T00:00:00Z' });
+    const rows = [
+      { body: placement({ der: trailing }), field: 'certificate.der', message: /holds 1 byte\(s\) after the certificate's/ },
+      { body: { ...renew(13), certificates: [{ der: trailing }] }, field: 'certificates[0].der', message: /holds 1 byte\(s\) after the certificate's/ },
+      { body: placement({ der: base64, serial: 'C9' }), field: 'certificate', message: /gives der and serial/ },
+      { body: { ...renew(14), certificates: [{ der: base64, ownerUserId: NO_A }] }, field: 'certificates[0]', message: /gives der and ownerUserId/ },
+    ];
+    for (const { body, field, message } of rows) {
+      const before = await t.store.headPosition();
+      const url = 'slot' in body ? `/devices/${ESME}/certificates` : '/service-requests';
+      const res = await post(await t.app.getUrl(), url, { 'x-api-key': 'dev-intake-key', 'content-type': json }, Buffer.from(JSON.stringify(body)));
+      expect({ status: res.status, field: res.body.field }).toEqual({ status: 400, field });
+      expect(res.body.message).toMatch(message);
+      expect(await t.store.headPosition()).toBe(before);
+    }
   });
 
   it.each`

@@ -1,5 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill
 import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { webcrypto } from 'node:crypto';
 import { DomainError, isWellFormedText, parseEui64, type CertificateIdentity, type KeyUsage } from '@ledger/domain';
 import { IntakeError } from './errors';
@@ -30,14 +32,33 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   } else {
     der = input;
   }
+  let asn: Certificate;
   let cert: x509.X509Certificate;
   try {
-    cert = new x509.X509Certificate(der);
+    asn = AsnConvert.parse(der, Certificate);
+    cert = new x509.X509Certificate(asn);
   } catch {
     throw new IntakeError(field, 'is not a DER X.509 certificate');
   }
+  try {
+    // The library reads names and extensions lazily: a malformed value in one it knows (key usage, subjectAltName, ...) throws at first use, so all are read here.
+    void [cert.serialNumber, cert.subject, cert.issuer, cert.notBefore, cert.notAfter, cert.extensions];
+  } catch (err) {
+    throw new IntakeError(field, `is not a DER X.509 certificate: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // The library reads the first certificate and ignores what follows it: a second certificate, or bytes that are none.
+  const length = outerLength(der);
+  if (length === undefined) throw new IntakeError(field, 'is not a DER X.509 certificate');
+  if (length !== der.byteLength) {
+    throw new IntakeError(field, `holds ${der.byteLength - length} byte(s) after the certificate's ${length}: one DER certificate only`);
+  }
+  // The library gives a serial's bytes without its sign: a negative 81 and a positive 0081 both read '81'.
+  const serialHex = cert.serialNumber.toUpperCase();
+  if (new Uint8Array(asn.tbsCertificate.serialNumber)[0] >= 0x80) throw new IntakeError(`${field}.serial`, `is negative (${serialHex}): RFC 5280 requires a positive serial`);
   const subject = cert.subjectName;
-  const [uid] = subject.getField(UNIQUE_IDENTIFIER);
+  const uids = subject.getField(UNIQUE_IDENTIFIER);
+  if (uids.length > 1) throw new IntakeError(field, `subject has ${uids.length} uniqueIdentifiers (2.5.4.45): one owner User ID only`);
+  const [uid] = uids;
   if (!uid) throw new IntakeError(field, 'subject has no uniqueIdentifier (2.5.4.45) holding the owner User ID');
   let ownerUserId: CertificateIdentity['ownerUserId'];
   try {
@@ -46,8 +67,13 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
     if (err instanceof DomainError) throw new IntakeError(err.field, err.reason);
     throw err;
   }
-  const [roleCode] = subject.getField('OU');
+  const ous = subject.getField('OU');
+  if (ous.length > 1) throw new IntakeError(field, `subject has ${ous.length} OUs (${ous.join(', ')}): one remote-party role code only`);
+  const [roleCode] = ous;
   if (!roleCode || !/^\d{2}$/.test(roleCode)) throw new IntakeError(field, `subject OU must hold the two-digit remote-party role code, got '${roleCode ?? ''}'`);
+  const types = cert.extensions.map((e) => e.type);
+  const twice = types.filter((type, i) => types.indexOf(type) !== i);
+  if (twice.length > 0) throw new IntakeError(field, `has the extension ${[...new Set(twice)].join(', ')} more than once: RFC 5280 allows each once`);
   const ku = cert.getExtension(x509.KeyUsagesExtension);
   const signing = !!ku && (ku.usages & x509.KeyUsageFlags.digitalSignature) !== 0;
   const agreement = !!ku && (ku.usages & x509.KeyUsageFlags.keyAgreement) !== 0;
@@ -57,7 +83,7 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   // Refused at intake only: a decision recorded before this with one still reads and replays.
   if (!isWellFormedText(cert.issuer)) throw new IntakeError(`${field}.issuer`, 'holds a lone UTF-16 surrogate: not text');
   return {
-    serial: cert.serialNumber.toUpperCase().replace(/^0+(?=.)/, ''),
+    serial: serialHex.replace(/^0+(?=.)/, ''),
     issuer: cert.issuer,
     ownerUserId,
     roleCode,
@@ -66,6 +92,17 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
   };
+}
+
+/** The length of the outer SEQUENCE's DER (its tag, its length bytes and its content); undefined for an indefinite length (0x80), which is not DER. */
+function outerLength(der: Uint8Array): number | undefined {
+  const first = der[1];
+  if (der[0] !== 0x30 || first === undefined || first === 0x80) return undefined;
+  if (first < 0x80) return 2 + first;
+  const count = first & 0x7f;
+  let content = 0;
+  for (let i = 0; i < count; i++) content = content * 256 + (der[2 + i] ?? 0);
+  return 2 + count + content;
 }
 
 /** The library gives a non-string attribute as the hex of its DER: BIT STRING (03) or OCTET STRING (04). */

@@ -30,6 +30,26 @@ const intakeError = (fn: () => unknown): { field: string; reason: string } => {
   throw new Error('expected an IntakeError');
 };
 
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** A certificate (DER) with exactly this subject, serial and key usage extensions, issued by a test CA. */
+const certificateWith = async (subject: string, serialNumber = '1001', extensions: x509.Extension[] = [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)]) => {
+  const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject,
+    issuer: 'CN=Test SMKI Issuing CA',
+    notBefore: new Date('2020-01-01T00:00:00Z'),
+    notAfter: new Date('2045-01-01T00:00:00Z'),
+    signingAlgorithm: SIGNING,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    extensions,
+  });
+  return Buffer.from(cert.rawData);
+};
+
 const notIdentifier = (value: string) => `'${value}' is not an identifier (1-128 characters: a letter or digit, then letters, digits, '.', '_', '-', ':' or '/')`;
 
 describe('Registration Data CSV: one row per way a line is wrong', () => {
@@ -361,24 +381,8 @@ describe('DUIS requests at their edges', () => {
 });
 
 describe('certificate subjects: the owner read from the uniqueIdentifier, whatever its encoding', () => {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const SIGNING = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
   /** A certificate whose subject's 2.5.4.45 is exactly `uniqueIdentifier` (a DN value: `#hex` of DER, or text). */
-  const withSubject = async (uniqueIdentifier: string, ou = '03') => {
-    const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: '00ff01',
-      subject: `CN=Test, OU=${ou}, 2.5.4.45=${uniqueIdentifier}`,
-      issuer: 'CN=Test SMKI Issuing CA',
-      notBefore: new Date('2020-01-01T00:00:00Z'),
-      notAfter: new Date('2045-01-01T00:00:00Z'),
-      signingAlgorithm: SIGNING,
-      publicKey: keys.publicKey,
-      signingKey: keys.privateKey,
-      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
-    });
-    return Buffer.from(cert.rawData).toString('base64');
-  };
+  const withSubject = async (uniqueIdentifier: string, ou = '03') => (await certificateWith(`CN=Test, OU=${ou}, 2.5.4.45=${uniqueIdentifier}`, '00ff01')).toString('base64');
   it.each`
     case                                              | uniqueIdentifier                    | owner
     ${'a BIT STRING of 8 octets'}                     | ${'#03090090B3D51F3003000A'}        | ${NO_A}
@@ -414,6 +418,94 @@ describe('certificate subjects: the owner read from the uniqueIdentifier, whatev
     expect(parseCertificate(wrapped, 'c')).toMatchObject({ ownerUserId: NO_A, roleCode: '02', keyUsage: 'keyAgreement' });
     expect(intakeError(() => parseCertificate('', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
     expect(intakeError(() => parseCertificate('QUJD===', 'c'))).toEqual({ field: 'c', reason: 'is not base64' });
+  });
+});
+
+describe('a certificate read one way only: what says two things, or more than a certificate, is refused', () => {
+  const UID = '#03090090B3D51F3003000A';
+
+  it.each`
+    case                                             | subject                                                   | reason
+    ${'two OUs (the first was taken)'}               | ${`CN=Test, OU=03, OU=02, 2.5.4.45=${UID}`}               | ${'subject has 2 OUs (03, 02): one remote-party role code only'}
+    ${'two OUs in one RDN'}                          | ${`CN=Test, OU=03+OU=02, 2.5.4.45=${UID}`}                | ${'subject has 2 OUs (03, 02): one remote-party role code only'}
+    ${'two uniqueIdentifiers (the first was taken)'} | ${`CN=Test, OU=03, 2.5.4.45=${UID}, 2.5.4.45=#03090090B3D51F30030001`} | ${'subject has 2 uniqueIdentifiers (2.5.4.45): one owner User ID only'}
+  `('a subject with $case is refused', async ({ subject, reason }) => {
+    const der = await certificateWith(subject);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason });
+  });
+
+  it.each`
+    case                                              | extensions                                                                                                                            | oid
+    ${'two key usage extensions (the first was taken)'} | ${[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyAgreement, true)]} | ${'2.5.29.15'}
+    ${'two basic constraints extensions'}             | ${[new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), new x509.BasicConstraintsExtension(false), new x509.BasicConstraintsExtension(true)]} | ${'2.5.29.19'}
+  `('$case: refused (RFC 5280 4.2: each extension once)', async ({ extensions, oid }) => {
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', extensions);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: `has the extension ${oid} more than once: RFC 5280 allows each once` });
+  });
+
+  it.each`
+    extension                       | oid
+    ${'key usage'}                  | ${'2.5.29.15'}
+    ${'subjectAltName'}             | ${'2.5.29.17'}
+    ${'certificate policies'}       | ${'2.5.29.32'}
+    ${'extended key usage'}         | ${'2.5.29.37'}
+  `('a malformed $extension value ($oid, which the library reads lazily) is refused as not a certificate, not thrown as a TypeError', async ({ oid }) => {
+    const malformed = new x509.Extension(oid, false, new Uint8Array([0x05, 0x00])); // NULL where the extension's structure belongs
+    const keyUsage = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', oid === '2.5.29.15' ? [malformed] : [keyUsage, malformed]);
+    const { field, reason } = intakeError(() => parseCertificate(der, 'c'));
+    expect(field).toBe('c');
+    expect(reason).toMatch(/^is not a DER X\.509 certificate: ./);
+  });
+
+  it('bytes after the certificate, or a second certificate after it (the library read the first only), are refused, in DER and in base64', async () => {
+    const one = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`);
+    expect(parseCertificate(one, 'c')).toMatchObject({ serial: '1001', ownerUserId: NO_A });
+    const two = Buffer.concat([one, await certificateWith(`CN=Other, OU=02, 2.5.4.45=#03090090B3D51F30010001`)]);
+    expect(intakeError(() => parseCertificate(two.toString('base64'), 'c'))).toEqual({ field: 'c', reason: `holds ${two.length - one.length} byte(s) after the certificate's ${one.length}: one DER certificate only` });
+    expect(intakeError(() => parseCertificate(Buffer.concat([one, Buffer.from([0])]), 'c'))).toEqual({ field: 'c', reason: `holds 1 byte(s) after the certificate's ${one.length}: one DER certificate only` });
+  });
+
+  it('a certificate of indefinite length (BER 0x80, not DER: its end is not in its header) is refused', async () => {
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`);
+    const header = der[1] < 0x80 ? 2 : 2 + (der[1] & 0x7f);
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), der.subarray(header), Buffer.from([0, 0])]);
+    expect(intakeError(() => parseCertificate(indefinite, 'c'))).toEqual({ field: 'c', reason: 'is not a DER X.509 certificate' });
+  });
+
+  it('a negative serial is refused: it read as the positive serial of the same hex digits (FF01 and 00FF01 alike)', async () => {
+    expect(parseCertificate(await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '00FF01'), 'c')).toMatchObject({ serial: 'FF01' });
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '7F01');
+    const at = der.indexOf(Buffer.from([0x02, 0x02, 0x7f, 0x01]));
+    expect(at).toBeGreaterThan(0);
+    der[at + 2] = 0xff; // INTEGER FF01: -255 (the signature no longer matches; the ledger does not check it)
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c.serial', reason: 'is negative (FF01): RFC 5280 requires a positive serial' });
+  });
+});
+
+describe('a JSON certificate given as der and as identity fields at once', () => {
+  it('is refused naming the fields given with der, in a placement and in a request (the identity fields were set aside, silently)', async () => {
+    const cert = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const certificate = { der: cert.base64, serial: 'B1', ownerUserId: '90-B3-D5-1F-30-03-00-0B' };
+    const reason = 'gives der and serial, ownerUserId: the identity is read from der; give der alone, or the identity fields without it';
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).rejects.toThrow(new IntakeError('certificate', reason));
+    const request = { requestId: `${NO_A}:${ESME}:9`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ der: cert.base64 }, certificate] };
+    await expect(serviceRequestFromJson(request, AT)).rejects.toThrow(new IntakeError('certificates[1]', reason));
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate: { der: cert.base64 } })).resolves.toMatchObject({ certificate: { serial: cert.serial, ownerUserId: NO_A } });
+  });
+
+  it.each`
+    case                                        | certificate
+    ${'der null, identity fields given'}        | ${{ der: null, serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }}
+    ${"der '', identity fields given"}          | ${{ der: '', serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }}
+  `('$case: the identity fields are recorded, as before (no der is given)', async ({ certificate }) => {
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).resolves.toMatchObject({ certificate: { serial: 'B1', issuer: 'CN=CA', ownerUserId: NO_A } });
+  });
+
+  it('der with identity fields given as null: der is read, as before (null gives no field)', async () => {
+    const cert = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+    const certificate = { der: cert.base64, serial: null, issuer: null };
+    await expect(placeCertificateFromJson(ESME, { slot: 'networkOperator.critical', via: 'migration', placedAt: '2020-06-01T00:00:00Z', certificate })).resolves.toMatchObject({ certificate: { serial: cert.serial, ownerUserId: NO_A } });
   });
 });
 
