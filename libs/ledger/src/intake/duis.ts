@@ -98,13 +98,15 @@ function checkNamespace(xml: string): void {
 
 /**
  * fast-xml-parser as @smartdcc/duis-parser's parseDuis sets it in its 'simplified' mode (prefixes
- * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR). The
+ * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR), and the
+ * `&#xD;` (`&#xd;`) Canonical XML writes for a CR read as CR too, where parseDuis leaves it as it
+ * stands (so a certificate's base64 broken by `&#xD;` was refused as not base64). The
  * header is read here rather than by parseDuis, which reads the RequestID's counter with BigInt:
  * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
  * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
  */
 const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
-DUIS_READER.addEntity('#13', '\r');
+for (const cr of ['#13', '#xD', '#xd']) DUIS_READER.addEntity(cr, '\r');
 
 /** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */
 export function readDuis(xml: string): XMLData {
