@@ -81,19 +81,73 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
 const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
 
 /**
- * The root (well-formed, named Request) must be in DUIS's namespace: the reader drops prefixes, so
- * a `<Request xmlns="urn:other">` would otherwise be read as DUIS. A root's prefix can only be
- * declared on the root itself.
+ * The root (well-formed, named Request), the Header, the header fields the ledger reads and the Body
+ * must be in DUIS's namespace: the reader drops prefixes, so a `<Request xmlns="urn:other">` or a
+ * `<x:Header xmlns:x="urn:other">` under a DUIS root would otherwise be read as DUIS's (the root's
+ * alone was checked until 2026-11-28, nineteenth session). The document is read again with its
+ * prefixes and namespace declarations kept, as DUIS_READER does not keep them. The body's own
+ * elements (a certificate, a date range) are not checked.
  */
 function checkNamespace(xml: string): void {
-  const root = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:([A-Za-z_][\w.-]*):)?Request((?:\s+[^\s=]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(xml);
-  const prefix = root?.[1];
-  const declares = prefix === undefined ? 'xmlns' : `xmlns:${prefix}`;
-  const attribute = [...(root?.[2] ?? '').matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].find((a) => a[1] === declares);
-  const namespace = attribute?.[2] ?? attribute?.[3];
-  if (namespace === DUIS_NAMESPACE) return;
-  const where = namespace !== undefined ? `in namespace ${quoted(namespace)}` : prefix !== undefined ? `in no namespace (its prefix ${quoted(prefix)} is declared nowhere)` : 'in no namespace';
-  throw new IntakeError('body', `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NAMESPACE}`);
+  const document = NAMESPACE_READER.parse(xml) as Record<string, unknown>;
+  const rootName = Object.keys(document).find((name) => localName(name) === 'Request') ?? 'Request'; // the root is named Request (checked before)
+  const root = document[rootName];
+  const rootScope = inScope(new Map(), root);
+  const rootIn = namespaceOf(rootName, rootScope);
+  if (rootIn !== DUIS_NAMESPACE) throw new IntakeError('body', `is not a DUIS Request: its root element is ${where(rootName, rootIn)}, not DUIS's ${DUIS_NAMESPACE}`);
+  for (const [name, value] of elements(root)) {
+    const part = localName(name);
+    if (part !== 'Header' && part !== 'Body') continue;
+    const scope = inScope(rootScope, value);
+    inDuis(name, scope, part);
+    if (part !== 'Header') continue;
+    for (const [fieldName, fieldValue] of elements(value)) {
+      const field = localName(fieldName);
+      if (HEADER_FIELDS.has(field)) inDuis(fieldName, inScope(scope, fieldValue), `Header.${field}`);
+    }
+  }
+}
+
+/** The header fields the ledger reads. */
+const HEADER_FIELDS = new Set(['RequestID', 'ServiceReferenceVariant', 'CommandVariant']);
+
+/** fast-xml-parser keeping prefixes and attributes (so the namespace declarations), nothing else read. */
+const NAMESPACE_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false });
+
+const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
+
+/** An element's child elements, each given once or more (an element given twice is refused by name later). */
+function elements(node: unknown): Array<[string, unknown]> {
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([name, value]) => (name.startsWith('@_') || name === '#text' ? [] : (Array.isArray(value) ? value : [value]).map((v): [string, unknown] => [name, v])));
+}
+
+/** The prefixes in scope inside an element: its parent's, with its own declarations (`xmlns=""` undeclares the default). */
+function inScope(parent: Map<string, string>, node: unknown): Map<string, string> {
+  const scope = new Map(parent);
+  if (node === null || typeof node !== 'object') return scope;
+  for (const [name, value] of Object.entries(node)) {
+    if (name === '@_xmlns') scope.set('', String(value));
+    else if (name.startsWith('@_xmlns:')) scope.set(name.slice('@_xmlns:'.length), String(value));
+  }
+  return scope;
+}
+
+/** An element's namespace URI; '' in none. */
+function namespaceOf(name: string, scope: Map<string, string>): string {
+  const colon = name.indexOf(':');
+  return scope.get(colon < 0 ? '' : name.slice(0, colon)) ?? '';
+}
+
+function where(name: string, namespace: string): string {
+  const colon = name.indexOf(':');
+  if (namespace !== '') return `in namespace ${quoted(namespace)}`;
+  return colon < 0 ? 'in no namespace' : `in no namespace (its prefix ${quoted(name.slice(0, colon))} is declared nowhere)`;
+}
+
+function inDuis(name: string, scope: Map<string, string>, field: string): void {
+  const namespace = namespaceOf(name, scope);
+  if (namespace !== DUIS_NAMESPACE) throw new IntakeError(field, `is ${where(name, namespace)}, not DUIS's ${DUIS_NAMESPACE}`);
 }
 
 /**

@@ -329,6 +329,31 @@ describe('DUIS requests at their edges', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'body', reason: `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NS}` });
   });
 
+  // Until 2026-11-28 (nineteenth session) only the root's namespace was looked at: the reader drops
+  // prefixes, so a Header, a header field or a Body in another namespace was read as DUIS's.
+  it.each`
+    case                                   | from                                     | to                                                         | field
+    ${'a Header in another namespace'}     | ${/<sr:Header>([\s\S]*)<\/sr:Header>/}    | ${'<x:Header xmlns:x="urn:evil">$1</x:Header>'}            | ${'Header'}
+    ${'a Body in another default one'}     | ${/<sr:Body>([\s\S]*)<\/sr:Body>/}        | ${'<Body xmlns="urn:evil">$1</Body>'}                      | ${'Body'}
+    ${'a RequestID in another namespace'}  | ${/<sr:RequestID>([^<]*)<\/sr:RequestID>/} | ${'<x:RequestID xmlns:x="urn:evil">$1</x:RequestID>'}      | ${'Header.RequestID'}
+    ${'an SRV redeclaring sr'}             | ${/<sr:ServiceReferenceVariant>/}        | ${'<sr:ServiceReferenceVariant xmlns:sr="urn:evil">'}      | ${'Header.ServiceReferenceVariant'}
+    ${'a CommandVariant under xmlns=""'}   | ${/<sr:CommandVariant>([^<]*)<\/sr:CommandVariant>/} | ${'<CommandVariant xmlns="">$1</CommandVariant>'} | ${'Header.CommandVariant'}
+  `('$case under a DUIS root is refused naming it and its namespace', ({ from, to, field }) => {
+    const xml = read41().replace(from, to);
+    expect(xml).not.toBe(read41());
+    const namespace = to.includes('urn:evil') ? "in namespace 'urn:evil'" : 'in no namespace';
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field, reason: `is ${namespace}, not DUIS's ${DUIS_NS}` });
+  });
+
+  it('a Header, its fields and the Body in DUIS\'s namespace are read however it is declared: by another prefix, as the default, on the element itself', () => {
+    const xml = read41()
+      .replace(/<sr:Header>([\s\S]*)<\/sr:Header>/, `<d:Header xmlns:d="${DUIS_NS}">$1</d:Header>`)
+      .replace(/<sr:RequestID>([^<]*)<\/sr:RequestID>/, `<RequestID xmlns="${DUIS_NS}">$1</RequestID>`)
+      .replace(/<sr:Body>([\s\S]*)<\/sr:Body>/, `<Body xmlns="${DUIS_NS}" xmlns:x="urn:other">$1</Body>`);
+    expect(['<d:Header ', '<RequestID xmlns=', '<Body xmlns='].filter((tag) => xml.includes(tag))).toHaveLength(3);
+    expect(parseDuisRequest(xml, AT).input).toMatchObject({ requestId: `${NO_A}:${ESME}:7`, srv: '4.1.1' });
+  });
+
   it('a root in DUIS\'s namespace is read however it is declared: as the default, in single quotes, among other attributes', () => {
     for (const root of [`<Request xmlns="${DUIS_NS}" xmlns:sr="${DUIS_NS}">`, `<sr:Request  xmlns:xsi = 'http://www.w3.org/2001/XMLSchema-instance'\n xmlns:sr = '${DUIS_NS}' >`]) {
       const xml = read41().replace(/<sr:Request[^>]*>/, root).replace('</sr:Request>', root.startsWith('<Request') ? '</Request>' : '</sr:Request>');
