@@ -45,7 +45,7 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   if (given === undefined) throw new IntakeError('Header', 'is missing');
   const header: XMLData = typeof given === 'object' ? given : {}; // an empty or text-only Header: its fields are missing
   const requestId = text(header, 'RequestID', 'Header.RequestID');
-  if (requestId === undefined || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  if (requestId === undefined) throw new IntakeError('Header.RequestID', 'is missing'); // its form is the domain's to judge, as a JSON request's
   const srvText = text(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
   if (srvText === undefined) throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
   const srv = lookupSRV(srvText)?.['Service Reference Variant'];

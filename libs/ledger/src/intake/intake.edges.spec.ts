@@ -158,6 +158,14 @@ describe('DUIS requests at their edges', () => {
     await expect(serviceRequestFromJson({ requestId, srv: '4.1.1' }, AT)).rejects.toMatchObject({ field: 'requestId.counter', reason });
   });
 
+  // Until 2026-11-28 (nineteenth session) the XML door refused a RequestID of other than three parts
+  // itself, under Header.RequestID, where the JSON door's domain reading names requestId.
+  it.each([['two parts', `${NO_A}:${ESME}`], ['four parts', `${NO_A}:${ESME}:7:8`], ['no colon', NO_A]])('a RequestID of %s is refused as in a JSON request', async (_, requestId) => {
+    const reason = `${quoted(requestId)} is not originatorUserID:targetDeviceID:counter`;
+    expect(() => serviceRequestFromXml(withRequestId(requestId), AT)).toThrow(expect.objectContaining({ field: 'requestId', reason }));
+    await expect(serviceRequestFromJson({ requestId, srv: '4.1.1' }, AT)).rejects.toMatchObject({ field: 'requestId', reason });
+  });
+
   it.each`
     case                      | counter      | read
     ${'a decimal counter'}    | ${'7'}       | ${'7'}
