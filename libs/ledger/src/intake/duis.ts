@@ -14,7 +14,8 @@ export interface DuisIntake {
 /**
  * Reads a DUIS request (schema 5.x) into the domain's request input: fast-xml-parser with
  * @smartdcc/duis-parser's own settings (DUIS_READER), the SRV and command variant looked up with its
- * lookupSRV and lookupCV.
+ * lookupSRV and lookupCV. The root, the Header, its fields read here and the Body must be in DUIS's
+ * namespace (checkNamespace); the body's own elements are matched by name in any namespace.
  * From the body it takes, wherever they stand (element names without their `sr:` prefix):
  * - `RemotePartyRole` (6.15.1, 6.21; repeated in 6.24.1);
  * - replacement certificates: every element whose name ends in `DigitalSigningCertificate` or
