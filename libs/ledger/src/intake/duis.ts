@@ -14,7 +14,8 @@ export interface DuisIntake {
 /**
  * Reads a DUIS request (schema 5.x) into the domain's request input: fast-xml-parser with
  * @smartdcc/duis-parser's own settings (DUIS_READER), the SRV and command variant looked up with its
- * lookupSRV and lookupCV.
+ * lookupSRV and lookupCV. The root, the Header, its fields read here and the Body must be in DUIS's
+ * namespace (checkNamespace); the body's own elements are matched by name in any namespace.
  * From the body it takes, wherever they stand (element names without their `sr:` prefix):
  * - `RemotePartyRole` (6.15.1, 6.21; repeated in 6.24.1);
  * - replacement certificates: every element whose name ends in `DigitalSigningCertificate` or
@@ -45,7 +46,7 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   if (given === undefined) throw new IntakeError('Header', 'is missing');
   const header: XMLData = typeof given === 'object' ? given : {}; // an empty or text-only Header: its fields are missing
   const requestId = text(header, 'RequestID', 'Header.RequestID');
-  if (requestId === undefined || requestId.split(':').length !== 3) throw new IntakeError('Header.RequestID', 'is missing or not originator:target:counter');
+  if (requestId === undefined) throw new IntakeError('Header.RequestID', 'is missing'); // its form is the domain's to judge, as a JSON request's
   const srvText = text(header, 'ServiceReferenceVariant', 'Header.ServiceReferenceVariant');
   if (srvText === undefined) throw new IntakeError('Header.ServiceReferenceVariant', 'is missing');
   const srv = lookupSRV(srvText)?.['Service Reference Variant'];
@@ -81,30 +82,86 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
 const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
 
 /**
- * The root (well-formed, named Request) must be in DUIS's namespace: the reader drops prefixes, so
- * a `<Request xmlns="urn:other">` would otherwise be read as DUIS. A root's prefix can only be
- * declared on the root itself.
+ * The root (well-formed, named Request), the Header, the header fields the ledger reads and the Body
+ * must be in DUIS's namespace: the reader drops prefixes, so a `<Request xmlns="urn:other">` or a
+ * `<x:Header xmlns:x="urn:other">` under a DUIS root would otherwise be read as DUIS's (the root's
+ * alone was checked until 2026-11-28, nineteenth session). The document is read again with its
+ * prefixes and namespace declarations kept, as DUIS_READER does not keep them. The body's own
+ * elements (a certificate, a date range) are not checked.
  */
 function checkNamespace(xml: string): void {
-  const root = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:([A-Za-z_][\w.-]*):)?Request((?:\s+[^\s=]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(xml);
-  const prefix = root?.[1];
-  const declares = prefix === undefined ? 'xmlns' : `xmlns:${prefix}`;
-  const attribute = [...(root?.[2] ?? '').matchAll(/([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].find((a) => a[1] === declares);
-  const namespace = attribute?.[2] ?? attribute?.[3];
-  if (namespace === DUIS_NAMESPACE) return;
-  const where = namespace !== undefined ? `in namespace ${quoted(namespace)}` : prefix !== undefined ? `in no namespace (its prefix ${quoted(prefix)} is declared nowhere)` : 'in no namespace';
-  throw new IntakeError('body', `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NAMESPACE}`);
+  const document = NAMESPACE_READER.parse(xml) as Record<string, unknown>;
+  const rootName = Object.keys(document).find((name) => localName(name) === 'Request') ?? 'Request'; // the root is named Request (checked before)
+  const root = document[rootName];
+  const rootScope = inScope(new Map(), root);
+  const rootIn = namespaceOf(rootName, rootScope);
+  if (rootIn !== DUIS_NAMESPACE) throw new IntakeError('body', `is not a DUIS Request: its root element is ${where(rootName, rootIn)}, not DUIS's ${DUIS_NAMESPACE}`);
+  for (const [name, value] of elements(root)) {
+    const part = localName(name);
+    if (part !== 'Header' && part !== 'Body') continue;
+    const scope = inScope(rootScope, value);
+    inDuis(name, scope, part);
+    if (part !== 'Header') continue;
+    for (const [fieldName, fieldValue] of elements(value)) {
+      const field = localName(fieldName);
+      if (HEADER_FIELDS.has(field)) inDuis(fieldName, inScope(scope, fieldValue), `Header.${field}`);
+    }
+  }
+}
+
+/** The header fields the ledger reads. */
+const HEADER_FIELDS = new Set(['RequestID', 'ServiceReferenceVariant', 'CommandVariant']);
+
+/** fast-xml-parser keeping prefixes and attributes (so the namespace declarations), nothing else read. */
+const NAMESPACE_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false });
+
+const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
+
+/** An element's child elements, each given once or more (an element given twice is refused by name later). */
+function elements(node: unknown): Array<[string, unknown]> {
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([name, value]) => (name.startsWith('@_') || name === '#text' ? [] : (Array.isArray(value) ? value : [value]).map((v): [string, unknown] => [name, v])));
+}
+
+/** The prefixes in scope inside an element: its parent's, with its own declarations (`xmlns=""` undeclares the default). */
+function inScope(parent: Map<string, string>, node: unknown): Map<string, string> {
+  const scope = new Map(parent);
+  if (node === null || typeof node !== 'object') return scope;
+  for (const [name, value] of Object.entries(node)) {
+    if (name === '@_xmlns') scope.set('', String(value));
+    else if (name.startsWith('@_xmlns:')) scope.set(name.slice('@_xmlns:'.length), String(value));
+  }
+  return scope;
+}
+
+/** An element's namespace URI; '' in none. */
+function namespaceOf(name: string, scope: Map<string, string>): string {
+  const colon = name.indexOf(':');
+  return scope.get(colon < 0 ? '' : name.slice(0, colon)) ?? '';
+}
+
+function where(name: string, namespace: string): string {
+  const colon = name.indexOf(':');
+  if (namespace !== '') return `in namespace ${quoted(namespace)}`;
+  return colon < 0 ? 'in no namespace' : `in no namespace (its prefix ${quoted(name.slice(0, colon))} is declared nowhere)`;
+}
+
+function inDuis(name: string, scope: Map<string, string>, field: string): void {
+  const namespace = namespaceOf(name, scope);
+  if (namespace !== DUIS_NAMESPACE) throw new IntakeError(field, `is ${where(name, namespace)}, not DUIS's ${DUIS_NAMESPACE}`);
 }
 
 /**
  * fast-xml-parser as @smartdcc/duis-parser's parseDuis sets it in its 'simplified' mode (prefixes
- * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR). The
+ * dropped, text and attributes kept as text, the `&#13;` a Java xmldsig writes read as CR), and the
+ * `&#xD;` (`&#xd;`) Canonical XML writes for a CR read as CR too, where parseDuis leaves it as it
+ * stands (so a certificate's base64 broken by `&#xD;` was refused as not base64). The
  * header is read here rather than by parseDuis, which reads the RequestID's counter with BigInt:
  * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
  * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
  */
 const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
-DUIS_READER.addEntity('#13', '\r');
+for (const cr of ['#13', '#xD', '#xd']) DUIS_READER.addEntity(cr, '\r');
 
 /** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */
 export function readDuis(xml: string): XMLData {

@@ -65,7 +65,7 @@ export function flatRequest(body: unknown): ServiceRequestDto | undefined {
   return b.requestId !== undefined && b.srv !== undefined ? (b as unknown as ServiceRequestDto) : undefined;
 }
 
-/** A DUIS XML request (text already decoded): declarations and depth checked, then read with the DUIS parser. */
+/** A DUIS XML request (text already decoded): declarations and depth checked, then read by parseDuisRequest (fast-xml-parser set as @smartdcc/duis-parser's parseDuis sets it, not parseDuis itself). */
 export function serviceRequestFromXml(text: string, receivedAt: string): ServiceRequest {
   checkXmlBody(text);
   return parseServiceRequest(parseDuisRequest(text, receivedAt).input);
