@@ -41,7 +41,7 @@ export const REBUILD_COMMIT = 16_000;
  * `checkThread` (the rebuilding thread checked the rest). `onThreads` is told the threads the
  * rebuild takes (1 where it cannot have a second: EventStoreDB, a store in memory). `signal`
  * aborted (`ledger rebuild` stopped by SIGINT or SIGTERM): the file's connection is closed at once,
- * and the rebuild fails at its next write, with the signal's reason; aborted before it began, it
+ * and the rebuild fails at its next read of the store or write of the file (a batch's rows may be held up to a commit, 16,000 events, before they are written), with the signal's reason; aborted before it began, it
  * fails so at once, making no file.
  */
 export async function rebuildInto(

@@ -105,14 +105,17 @@ export class DeviceQueries {
    * up by one indexed row of each table, not by its whole history again.
    */
   timelineOf(deviceId: string, actor?: string, now: string = this.clock()) {
-    // One read transaction, as decisions(): read one by one, another process's projector committing between the timeline's
-    // read and the count's made `actorUnknown` count entries of a history the timeline did not show (or leave some out).
-    return this.rm.db.transaction(() => this.timelineRead(deviceId, actor, now))();
+    // Without an actor, one statement. With one, one read transaction, as decisions(): read one by one, another process's
+    // projector committing between the timeline's read and the count's made `actorUnknown` count entries the timeline did not show.
+    if (actor === undefined) {
+      const timeline = this.history(deviceId, now);
+      return timeline.length ? { deviceId, timeline } : undefined;
+    }
+    return this.rm.db.transaction(() => this.timelineByActor(deviceId, actor, now))();
   }
 
-  private timelineRead(deviceId: string, actor: string | undefined, now: string) {
+  private timelineByActor(deviceId: string, actor: string, now: string) {
     const timeline = this.history(deviceId, now, actor);
-    if (actor === undefined) return timeline.length ? { deviceId, timeline } : undefined;
     if (timeline.length === 0 && !this.known(deviceId)) return undefined;
     const unknown = this.historyActorUnknown(deviceId);
     return { deviceId, actor, timeline, ...(unknown ? { actorUnknown: unknown } : {}) };
