@@ -93,18 +93,16 @@ function checkNamespace(xml: string): void {
   const document = NAMESPACE_READER.parse(xml) as Record<string, unknown>;
   const rootName = Object.keys(document).find((name) => localName(name) === 'Request') ?? 'Request'; // the root is named Request (checked before)
   const root = document[rootName];
-  const rootScope = inScope(new Map(), root);
-  const rootIn = namespaceOf(rootName, rootScope);
+  const rootIn = namespaceOf(rootName, [root]);
   if (rootIn !== DUIS_NAMESPACE) throw new IntakeError('body', `is not a DUIS Request: its root element is ${where(rootName, rootIn)}, not DUIS's ${DUIS_NAMESPACE}`);
   for (const [name, value] of elements(root)) {
     const part = localName(name);
     if (part !== 'Header' && part !== 'Body') continue;
-    const scope = inScope(rootScope, value);
-    inDuis(name, scope, part);
+    inDuis(name, [value, root], part);
     if (part !== 'Header') continue;
     for (const [fieldName, fieldValue] of elements(value)) {
       const field = localName(fieldName);
-      if (HEADER_FIELDS.has(field)) inDuis(fieldName, inScope(scope, fieldValue), `Header.${field}`);
+      if (HEADER_FIELDS.has(field)) inDuis(fieldName, [fieldValue, value, root], `Header.${field}`);
     }
   }
 }
@@ -112,8 +110,8 @@ function checkNamespace(xml: string): void {
 /** The header fields the ledger reads. */
 const HEADER_FIELDS = new Set(['RequestID', 'ServiceReferenceVariant', 'CommandVariant']);
 
-/** fast-xml-parser keeping prefixes and attributes (so the namespace declarations), nothing else read. */
-const NAMESPACE_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false });
+/** fast-xml-parser keeping prefixes and attributes (so the namespace declarations) as written (not trimmed: ` urn:x ` is not `urn:x`), nothing else read. */
+const NAMESPACE_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false, trimValues: false });
 
 const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
 
@@ -123,21 +121,18 @@ function elements(node: unknown): Array<[string, unknown]> {
   return Object.entries(node).flatMap(([name, value]) => (name.startsWith('@_') || name === '#text' ? [] : (Array.isArray(value) ? value : [value]).map((v): [string, unknown] => [name, v])));
 }
 
-/** The prefixes in scope inside an element: its parent's, with its own declarations (`xmlns=""` undeclares the default). */
-function inScope(parent: Map<string, string>, node: unknown): Map<string, string> {
-  const scope = new Map(parent);
-  if (node === null || typeof node !== 'object') return scope;
-  for (const [name, value] of Object.entries(node)) {
-    if (name === '@_xmlns') scope.set('', String(value));
-    else if (name.startsWith('@_xmlns:')) scope.set(name.slice('@_xmlns:'.length), String(value));
-  }
-  return scope;
-}
-
-/** An element's namespace URI; '' in none. */
-function namespaceOf(name: string, scope: Map<string, string>): string {
+/**
+ * An element's namespace URI ('' in none): its prefix's declaration looked up on the element, then
+ * on each ancestor in `chain` (the element first, the root last; `xmlns=""` undeclares the
+ * default). A lookup per element, not a copy of every declaration in scope: a root declaring
+ * thousands of prefixes above thousands of Headers cost 5-7 times the parse when each copied its
+ * parent's (the nineteenth session's final read).
+ */
+function namespaceOf(name: string, chain: unknown[]): string {
   const colon = name.indexOf(':');
-  return scope.get(colon < 0 ? '' : name.slice(0, colon)) ?? '';
+  const key = colon < 0 ? '@_xmlns' : `@_xmlns:${name.slice(0, colon)}`;
+  const declared = chain.find((node) => node !== null && typeof node === 'object' && Object.hasOwn(node, key)) as Record<string, unknown> | undefined;
+  return declared === undefined ? '' : String(declared[key]);
 }
 
 function where(name: string, namespace: string): string {
@@ -146,8 +141,8 @@ function where(name: string, namespace: string): string {
   return colon < 0 ? 'in no namespace' : `in no namespace (its prefix ${quoted(name.slice(0, colon))} is declared nowhere)`;
 }
 
-function inDuis(name: string, scope: Map<string, string>, field: string): void {
-  const namespace = namespaceOf(name, scope);
+function inDuis(name: string, chain: unknown[], field: string): void {
+  const namespace = namespaceOf(name, chain);
   if (namespace !== DUIS_NAMESPACE) throw new IntakeError(field, `is ${where(name, namespace)}, not DUIS's ${DUIS_NAMESPACE}`);
 }
 

@@ -332,6 +332,7 @@ describe('DUIS requests at their edges', () => {
     ${'another namespace, prefixed'}      | ${"<sr:Request xmlns:sr='urn:other'>"}                 | ${"in namespace 'urn:other'"}
     ${'no namespace'}                     | ${'<Request xmlns:sr="' + DUIS_NS + '">'}              | ${'in no namespace'}
     ${'an undeclared prefix'}             | ${'<sr:Request>'}                                     | ${"in no namespace (its prefix 'sr' is declared nowhere)"}
+    ${"DUIS's with spaces around it"}     | ${'<sr:Request xmlns:sr=" ' + DUIS_NS + ' ">'}        | ${"in namespace ' " + DUIS_NS + " '"}
   `('a root in $case is refused at the body, naming its namespace', ({ root, where }) => {
     const xml = read41().replace(/<sr:Request[^>]*>/, root).replace('</sr:Request>', root.startsWith('<Request') ? '</Request>' : '</sr:Request>');
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'body', reason: `is not a DUIS Request: its root element is ${where}, not DUIS's ${DUIS_NS}` });
@@ -351,6 +352,15 @@ describe('DUIS requests at their edges', () => {
     expect(xml).not.toBe(read41());
     const namespace = to.includes('urn:evil') ? "in namespace 'urn:evil'" : 'in no namespace';
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field, reason: `is ${namespace}, not DUIS's ${DUIS_NS}` });
+  });
+
+  it('a header field undeclaring the default namespace (xmlns="") under a root whose default is DUIS\'s is refused', () => {
+    const xml = read41()
+      .replace(/<sr:Request[^>]*>/, `<Request xmlns="${DUIS_NS}" xmlns:sr="${DUIS_NS}">`)
+      .replace('</sr:Request>', '</Request>')
+      .replace(/<sr:CommandVariant>([^<]*)<\/sr:CommandVariant>/, '<CommandVariant xmlns="">$1</CommandVariant>');
+    expect(xml).toContain('<CommandVariant xmlns="">');
+    expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'Header.CommandVariant', reason: `is in no namespace, not DUIS's ${DUIS_NS}` });
   });
 
   it('a Header, its fields and the Body in DUIS\'s namespace are read however it is declared: by another prefix, as the default, on the element itself', () => {
