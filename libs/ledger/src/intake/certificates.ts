@@ -10,6 +10,14 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 
 const UNIQUE_IDENTIFIER = '2.5.4.45';
 
+/**
+ * The largest certificate read, in bytes of DER. An SMKI Organisation Certificate (ECDSA P-256, a
+ * handful of extensions) is well under 1 KB; the library's parse grows with the certificate, and
+ * one padded with 2,000 extensions (22 KB, two of them in a 59 KB request) held the event loop
+ * ~0.6 s before this cap (2026-11-28, nineteenth session's final read).
+ */
+export const MAX_CERTIFICATE_BYTES = 8192;
+
 export interface ParsedCertificate extends CertificateIdentity {
   subject: string;
   notBefore: string;
@@ -32,6 +40,7 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   } else {
     der = input;
   }
+  if (der.byteLength > MAX_CERTIFICATE_BYTES) throw new IntakeError(field, `is ${der.byteLength} bytes of DER: a certificate over ${MAX_CERTIFICATE_BYTES} is refused (an SMKI Organisation Certificate is well under 1 KB)`);
   let asn: Certificate;
   let cert: x509.X509Certificate;
   try {
@@ -71,9 +80,10 @@ export function parseCertificate(input: string | Uint8Array, field: string): Par
   if (ous.length > 1) throw new IntakeError(field, `subject has ${ous.length} OUs (${ous.join(', ')}): one remote-party role code only`);
   const [roleCode] = ous;
   if (!roleCode || !/^\d{2}$/.test(roleCode)) throw new IntakeError(field, `subject OU must hold the two-digit remote-party role code, got '${roleCode ?? ''}'`);
-  const types = cert.extensions.map((e) => e.type);
-  const twice = types.filter((type, i) => types.indexOf(type) !== i);
-  if (twice.length > 0) throw new IntakeError(field, `has the extension ${[...new Set(twice)].join(', ')} more than once: RFC 5280 allows each once`);
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const { type } of cert.extensions) (seen.has(type) ? twice : seen).add(type);
+  if (twice.size > 0) throw new IntakeError(field, `has the extension ${[...twice].join(', ')} more than once: RFC 5280 allows each once`);
   const ku = cert.getExtension(x509.KeyUsagesExtension);
   const signing = !!ku && (ku.usages & x509.KeyUsageFlags.digitalSignature) !== 0;
   const agreement = !!ku && (ku.usages & x509.KeyUsageFlags.keyAgreement) !== 0;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 import { DomainError, formatRequestId, parseServiceRequest, quoted } from '@ledger/domain';
-import { parseCertificate } from './certificates';
+import { MAX_CERTIFICATE_BYTES, parseCertificate } from './certificates';
 import { placeCertificateFromJson } from './commands';
 import { parseDuis } from '@smartdcc/duis-parser';
 import { parseDuisRequest, readDuis } from './duis';
@@ -503,6 +503,14 @@ describe('a certificate read one way only: what says two things, or more than a 
   `('$case: refused (RFC 5280 4.2: each extension once)', async ({ extensions, oid }) => {
     const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', extensions);
     expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: `has the extension ${oid} more than once: RFC 5280 allows each once` });
+  });
+
+  it('a certificate over MAX_CERTIFICATE_BYTES is refused by its size before it is parsed (one padded with extensions held the event loop ~0.3 s)', async () => {
+    const padding = Array.from({ length: 400 }, (_, i) => new x509.Extension(`1.3.6.1.4.1.99999.${i}`, false, new Uint8Array(16)));
+    const der = await certificateWith(`CN=Test, OU=03, 2.5.4.45=${UID}`, '1001', [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), ...padding]);
+    expect(der.byteLength).toBeGreaterThan(MAX_CERTIFICATE_BYTES);
+    expect(intakeError(() => parseCertificate(der, 'c'))).toEqual({ field: 'c', reason: `is ${der.byteLength} bytes of DER: a certificate over ${MAX_CERTIFICATE_BYTES} is refused (an SMKI Organisation Certificate is well under 1 KB)` });
+    expect(intakeError(() => parseCertificate(der.toString('base64'), 'c'))).toMatchObject({ field: 'c' });
   });
 
   it.each`
