@@ -56,9 +56,10 @@ export class DecisionQueries {
    * actor, with `actorUnknown` when the read models hold decisions whose actor they did not keep.
    */
   decisions(f: DecisionFilter): { items: DecisionRow[]; next: number | null; actorUnknown?: ReturnType<typeof actorUnknown> } {
-    // One read transaction: the actor's ids and each of their reads see the same commits (read one by one, a batch another
-    // process committed between two reads was in the page for one name and not another, and `next` passed over the other's for good).
-    return this.rm.db.transaction(() => this.page(f))();
+    // Without an actor, one statement. With one, one read transaction: the actor's ids and each of their reads see the same commits
+    // (read one by one, a batch another process committed between two reads was in the page for one name and not another, and
+    // `next` passed over the other's for good).
+    return f.actor === undefined ? this.page(f) : this.rm.db.transaction(() => this.page(f))();
   }
 
   private page(f: DecisionFilter): { items: DecisionRow[]; next: number | null; actorUnknown?: ReturnType<typeof actorUnknown> } {

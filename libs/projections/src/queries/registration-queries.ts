@@ -6,6 +6,11 @@ import { loadStates } from './states';
 /** Meter points' Registration Data. */
 export class RegistrationQueries {
   private readonly stmt = this.rm.statements((db) => db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'));
+  private readonly actorRows = this.rm.statements((db) =>
+    db.prepare<[string], { responsibility: string; record_id: string; actor: number | null; actor_text: string | null }>(
+      'SELECT r.responsibility, r.record_id, r.actor, a.actor AS actor_text FROM registrations r LEFT JOIN actors a ON a.id = r.actor WHERE r.mpxn = ?',
+    ),
+  );
 
   constructor(private readonly rm: ReadModelDb) {}
 
@@ -24,13 +29,13 @@ export class RegistrationQueries {
    * `registrations`, by responsibility and record id).
    */
   registrations(mpxn: string, asOf?: string) {
-    const state = this.meterPoint(mpxn);
-    if (!state) return undefined;
-    const rows = this.rm.db
-      .prepare<[string], { responsibility: string; record_id: string; actor: number | null; actor_text: string | null }>(
-        'SELECT r.responsibility, r.record_id, r.actor, a.actor AS actor_text FROM registrations r LEFT JOIN actors a ON a.id = r.actor WHERE r.mpxn = ?',
-      )
-      .all(mpxn);
+    // The state and its entries' actors in one read transaction (another process's projector may commit between two reads).
+    const read = this.rm.db.transaction(() => {
+      const state = this.meterPoint(mpxn);
+      return state && { state, rows: this.actorRows().all(mpxn) };
+    })();
+    if (!read) return undefined;
+    const { state, rows } = read;
     const actors = new Map(rows.map((r) => [`${r.responsibility}|${r.record_id}`, shownActor(r.actor, r.actor_text)]));
     const withActor = (responsibility: string) => (e: RegistrationEntry) => ({ ...e, ...actors.get(`${responsibility}|${e.recordId}`) });
     const timelines = { supplier: state.timelines.supplier.map(withActor('supplier')), networkOperator: state.timelines.networkOperator.map(withActor('networkOperator')) };
