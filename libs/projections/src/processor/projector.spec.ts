@@ -237,9 +237,7 @@ describe('projections', () => {
     expect(await restarted.waitFor(BigInt(next.position), 50)).toBe(false);
     // The restored store grows past the checkpoint: another event there than the one the read models applied.
     await submit(4, NO_B);
-    // The halt still says what it found, in words that date it: the head has moved on to the checkpoint since.
     expect(await store.headPosition()).toBe(checkpoint);
-    expect(restarted.halted?.reason).toContain(found);
     const again = new Projector(store, projector.writer);
     await expect(again.catchUp()).rejects.toThrow(`the read models were projected through position ${checkpoint}, where they applied event `);
     expect(await again.waitFor(checkpoint, 50)).toBe(false);
