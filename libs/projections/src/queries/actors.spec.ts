@@ -52,12 +52,12 @@ describe('actors in the read models', () => {
     return writer;
   };
   const counter = (requestId: string) => Number(requestId.slice(requestId.lastIndexOf(':') + 1));
-  /** The read models projected, and a second connection to their file (a second API on the same file, README "Another API"), for `race` to commit through. */
-  const withSecondConnection = async (race: (writer: Awaited<ReturnType<typeof project>>, other: Database.Database) => void) => {
+  /** The read models projected, and a second connection to their file (a second API on the same file, README "Another API"), for `race` to commit through; awaited, so that an async race ends before both close. */
+  const withSecondConnection = async (race: (writer: Awaited<ReturnType<typeof project>>, other: Database.Database) => void | Promise<void>) => {
     const writer = await project();
     const other = new Database(file());
     try {
-      race(writer, other);
+      await race(writer, other);
     } finally {
       jest.restoreAllMocks();
       other.close();
