@@ -172,10 +172,15 @@ async function configOf(env: Record<string, string | undefined>, writes: boolean
   // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.
   // Through createEventStore, the one place configuration becomes a store (until 2026-11-28, twentieth session, built here).
   const readOnly: LedgerConfig = { ...config, store: { ...config.store, readOnly: true } };
+  return { config: readOnly, store: await storeOf(readOnly) };
+}
+
+/** The store `config` names (createEventStore), a failure to open it said as the variable naming its file (openError: the constructor names the file). */
+async function storeOf(config: LedgerConfig): Promise<EventStore> {
   try {
-    return { config: readOnly, store: await createEventStore(readOnly.store) };
+    return await createEventStore(config.store);
   } catch (err) {
-    throw openError(err, config); // the constructor names the file
+    throw openError(err, config);
   }
 }
 
@@ -186,11 +191,7 @@ async function configOf(env: Record<string, string | undefined>, writes: boolean
  */
 export async function openStore(env: Record<string, string | undefined>) {
   const { config, store: opened } = await configOf(env, false);
-  const store =
-    opened ??
-    (await createEventStore(config.store).catch((err: unknown) => {
-      throw openError(err, config);
-    }));
+  const store = opened ?? (await storeOf(config));
   return { config, store, close: () => store.dispose() };
 }
 
