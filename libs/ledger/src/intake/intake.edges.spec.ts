@@ -321,13 +321,9 @@ describe('DUIS requests at their edges', () => {
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'certificates', reason: 'at most one digital-signing and one key-agreement certificate may be carried' });
   });
 
-  it('three certificates get the same refusal in JSON as in DUIS XML, the domain\'s for two of one key usage (until 2026-11-28 JSON said "certificates must contain no more than 2 elements")', async () => {
-    const reason = 'at most one digital-signing and one key-agreement certificate may be carried';
+  it('three certificates get the same refusal in JSON as in DUIS XML (above), the domain\'s for two of one key usage (until 2026-11-28 JSON said "certificates must contain no more than 2 elements")', async () => {
     const json = { requestId: `${NO_A}:${ESME}:7`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ der: 'AAAA' }, { der: 'AAAA' }, { der: 'AAAA' }] };
-    await expect(serviceRequestFromJson(json, AT)).rejects.toThrow(new IntakeError('certificates', reason));
-    const duis = ['AAAA', 'AAAA', 'AAAA'].map((b) => `<sr:RemotePartyDigitalSigningCertificate>${b}</sr:RemotePartyDigitalSigningCertificate>`).join('');
-    const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', {}) }).replace('<sr:ReplacementCertificates></sr:ReplacementCertificates>', `<sr:ReplacementCertificates>${duis}</sr:ReplacementCertificates>`);
-    expect(() => serviceRequestFromXml(xml, AT)).toThrow(new IntakeError('certificates', reason));
+    await expect(serviceRequestFromJson(json, AT)).rejects.toThrow(new IntakeError('certificates', 'at most one digital-signing and one key-agreement certificate may be carried'));
   });
 
   it('two RemotePartyRoles are read as a list, and the domain refuses a list except on 6.24.1', () => {
