@@ -268,7 +268,7 @@ it("`ledger rebuild` says a log cut while it ran (the live read models then past
     expect(rebuildFiles().length).toBeGreaterThan(0); // building: it has asked its question, if it asks before the build
     expect(raw.prepare('DELETE FROM events WHERE position > ?').run(head - 5n).changes).toBe(5);
     expect(await exited).toBe(0);
-    const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store (position ${head - 5n}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+    const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store when checked (position ${head - 5n}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
     // Until the fifteenth session of 2026-11-27 it asked before the build: no warning, no replaced, and an API's halt on the cut cleared unsaid.
     expect(err).toBe(`ledger: warning: ${warning}\n`);
     expect(JSON.parse(out)).toMatchObject({ replaced: { checkpoint: head.toString(), storeHead: (head - 5n).toString(), storeEvent: null, warning } });

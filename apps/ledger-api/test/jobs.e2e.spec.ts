@@ -353,7 +353,7 @@ describe('incremental verification', () => {
       // What the API's start after such a restore does: catch up from the checkpoint, which checks the event there first.
       await expect(t.app.get(Projector).catchUp()).rejects.toThrow(/they were made from another log/);
       const body = (await t.as('auditor').get('/audit/verify/incremental').expect(200)).body;
-      expect(body).toMatchObject({ ok: false, unreadable: [], halted: { position: head.toString(), reason: expect.stringMatching(`^the read models were projected through position ${head}, past the head of the store \\(position ${head - 3n}\\): they were made from another log`) } });
+      expect(body).toMatchObject({ ok: false, unreadable: [], halted: { position: head.toString(), reason: expect.stringMatching(`^the read models were projected through position ${head}, past the head of the store when checked \\(position ${head - 3n}\\): they were made from another log`) } });
     } finally {
       await t.close();
     }
@@ -364,7 +364,7 @@ describe('incremental verification', () => {
     try {
       const head = await estateCutBy3(t);
       const now = head - 2n; // the rebuild job's start, recorded before it runs, is the store's head when it ends
-      const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store (position ${now}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
+      const warning = `the read models this rebuild replaced were projected through position ${head}, past the head of the store when checked (position ${now}): the log was cut or rewritten since they were projected, or the store restored from an older backup`;
       const replaced = { checkpoint: head.toString(), applied: expect.any(String), storeHead: now.toString(), storeEvent: null, warning };
       const rebuilt = (await t.as('admin').post('/admin/rebuild').expect(200)).body;
       expect(rebuilt).toMatchObject({ replaced });

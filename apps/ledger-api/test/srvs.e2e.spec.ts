@@ -1,3 +1,4 @@
+import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest } from '../../../libs/ledger/src/intake/testing/make-duis';
 import { startTestApp } from './test-app';
 
@@ -45,6 +46,49 @@ describe('every DUIS SRV is judged over HTTP', () => {
     const r = await duis(ACB, 1, '7.4', { ReadSupplyStatus: {} }).expect(200);
     expect(r.body).toMatchObject({ responseCode: 'E1' });
     expect(r.body.checks[0].reason).toMatch(/org id of the DCC \(ACB\)/);
+  });
+
+  describe("8.5 Service Opt Out carrying the ACB's replacement certificate (the shape of DCC's example CS02b ACB by ACB) is judged and recorded with it, not refused", () => {
+    let acbCertificate: Awaited<ReturnType<typeof makeCertificate>>;
+    let pathCertificate: Awaited<ReturnType<typeof makeCertificate>>;
+    beforeAll(async () => {
+      acbCertificate = await makeCertificate({ ownerUserId: ACB, roleCode: '04', keyUsage: 'keyAgreement' });
+      pathCertificate = await makeCertificate({ ownerUserId: ACB, roleCode: '07', keyUsage: 'none' });
+    });
+    const optOut = (originator: string, counter: number) =>
+      makeDuisRequest({
+        originator,
+        target: ESME,
+        counter,
+        srv: '8.5',
+        body: {
+          ServiceOptOut: {
+            ExecutionDateTime: '2015-01-15T00:00:00.00Z',
+            ACBFloorSeqNumber: '0',
+            ReplacementCertificates: { KeyAgreementCertificate: acbCertificate.base64 },
+            CertificationPathCertificates: { Certificate: pathCertificate.base64 },
+            ApplyTimeBasedCPVChecks: 'true',
+          },
+        } as never,
+      });
+    const json = (originator: string, counter: number) => ({ requestId: `${originator}:${ESME}:${counter}`, srv: '8.5', executionDateTime: '2015-01-15T00:00:00.00Z', certificates: [{ der: acbCertificate.base64 }] });
+    it.each`
+      form      | from        | sender        | counter | code    | reason
+      ${'DUIS'} | ${ACB}      | ${'the ACB'}  | ${31}   | ${'E1'} | ${/org id of the DCC \(ACB\)/}
+      ${'DUIS'} | ${SUPPLIER} | ${'a User'}   | ${32}   | ${'E2'} | ${/the DUIS matrix names no User Role for it/}
+      ${'JSON'} | ${ACB}      | ${'the ACB'}  | ${33}   | ${'E1'} | ${/org id of the DCC \(ACB\)/}
+      ${'JSON'} | ${SUPPLIER} | ${'a User'}   | ${34}   | ${'E2'} | ${/the DUIS matrix names no User Role for it/}
+    `('$form from $sender: $code, the certificate in the record, nothing placed', async ({ form, from, counter, code, reason }) => {
+      const body = form === 'DUIS' ? optOut(from, counter) : json(from, counter);
+      const r = await t.as('intake').post('/service-requests', body, form === 'DUIS' ? 'application/xml' : 'application/json').expect(200);
+      expect(r.body).toMatchObject({ responseCode: code });
+      expect(r.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(reason);
+      const recorded = await t.as('auditor').get(`/decisions/${from}:${ESME}:${counter}`).expect(200);
+      expect(recorded.body.decision.request).toMatchObject({ srv: '8.5', certificates: [{ serial: acbCertificate.serial, ownerUserId: ACB, roleCode: '04', keyUsage: 'keyAgreement' }] });
+      expect(recorded.body.decision.request.certificates).toHaveLength(1); // the certification path's Certificate is not read
+      const device = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
+      expect(device.body.slots).toEqual({});
+    });
   });
 
   it('RemotePartyRole repeated outside 6.24.1 is a 400 naming it; an SRV outside the matrix is a 400 naming the header field', async () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ProxyDisagreementReport, StuckReports } from '@ledger/audit';
 import { DomainError, RULE_SET_CHOICES } from '@ledger/domain';
-import { createEventStore, EVENT_STORE, LogRewrittenError, SqliteEventStore, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
+import { createEventStore, EVENT_STORE, LogRewrittenError, StoreBusyError, StoreDamagedError, StoreFullError, StoreUnavailableError, UnreadableEventError, type EventStore } from '@ledger/event-store';
 import { IntakeError, Ledger, StreamContentionError } from '@ledger/ledger';
 import { CheckpointMovedBackError, DecisionQueries, DeviceQueries, Projector, ReadModelDb, ReadModelRowError, ReadModelsBusyError, ReadModelsNotOfStoreError, RebuildOutOfSpaceError, RebuildPathTakenError } from '@ledger/projections';
 import { ConfigError, LedgerCoreModule, loadConfig, openError, type LedgerConfig } from '@ledger/runtime';
@@ -159,7 +159,7 @@ export const ruleSetOption = (description: string) => new Option('--rule-set <id
  * one that is not there refused, nothing made. That store, opened here, is the command's (`store`):
  * until 2026-11-28, nineteenth session, it was opened to be refused, closed, and opened again.
  */
-function configOf(env: Record<string, string | undefined>, writes: boolean): { config: LedgerConfig; store?: EventStore } {
+async function configOf(env: Record<string, string | undefined>, writes: boolean): Promise<{ config: LedgerConfig; store?: EventStore }> {
   const config = loadConfig(env);
   if (writes || config.store.kind !== 'sqlite' || config.store.path === ':memory:') return { config };
   // A command that only reads (verify, replay, a report) on a SQLite file that is not there would make an empty store
@@ -170,10 +170,17 @@ function configOf(env: Record<string, string | undefined>, writes: boolean): { c
   // were made beside the store.
   // Until 2026-11-28 (eighteenth session) opened as the commands that record open it: WAL mode set on a file in
   // rollback-journal mode, the events table made in another program's file, a -wal folded into the file at the close.
+  // Through createEventStore, the one place configuration becomes a store (until 2026-11-28, twentieth session, built here).
+  const readOnly: LedgerConfig = { ...config, store: { ...config.store, readOnly: true } };
+  return { config: readOnly, store: await storeOf(readOnly) };
+}
+
+/** The store `config` names (createEventStore), a failure to open it said as the variable naming its file (openError: the constructor names the file). */
+async function storeOf(config: LedgerConfig): Promise<EventStore> {
   try {
-    return { config: { ...config, store: { ...config.store, readOnly: true } }, store: new SqliteEventStore(config.store.path, { readOnly: true }) };
+    return await createEventStore(config.store);
   } catch (err) {
-    throw openError(err, config); // the constructor names the file
+    throw openError(err, config);
   }
 }
 
@@ -183,12 +190,8 @@ function configOf(env: Record<string, string | undefined>, writes: boolean): { c
  * LEDGER_READMODEL_PATH was not set: a readmodels.sqlite in an evidence copy's directory).
  */
 export async function openStore(env: Record<string, string | undefined>) {
-  const { config, store: opened } = configOf(env, false);
-  const store =
-    opened ??
-    (await createEventStore(config.store).catch((err: unknown) => {
-      throw openError(err, config);
-    }));
+  const { config, store: opened } = await configOf(env, false);
+  const store = opened ?? (await storeOf(config));
   return { config, store, close: () => store.dispose() };
 }
 
@@ -199,7 +202,7 @@ export async function openStore(env: Record<string, string | undefined>) {
  * command `writes` to it (the commands that record).
  */
 export async function open(env: Record<string, string | undefined>, o: Output, catchUp = true, writes = false) {
-  const { config, store: opened } = configOf(env, writes);
+  const { config, store: opened } = await configOf(env, writes);
   const app = await NestFactory.createApplicationContext(LedgerCoreModule.forRoot(config, { store: opened }), { logger: false, abortOnError: false }).catch(async (err: unknown) => {
     await opened?.dispose().catch(() => undefined); // the app that would have disposed of it was not made
     throw openError(err, config);

@@ -3,6 +3,7 @@ import { pendingPlacements, slotsAt } from './state';
 import { stuckStatus } from './stuck';
 import { cert, commit, given, ids, inventory, mpan, placed, registration, request, userRole, when, NOW, type World } from './testing/scenario';
 import { upcast, type LedgerEvent } from './events';
+import { MATRIX_CATALOGUE } from './srv-table';
 
 const { supplierA, supplierB, noA, noB, esme, esme2 } = ids;
 const acb = '90-B3-D5-1F-30-00-00-02';
@@ -104,6 +105,44 @@ describe('a request from an org id of the DCC is not a User\'s request: E1, sayi
   });
   it('under @1 it is the E1 it always was: no User Role held', () => {
     expect(failed(when(w(), request({ from: acb, to: esme, srv: '6.23', certificates: supplierCerts(acb) }), 'baseline@1'))?.reason).toMatch(/holds no User Role/);
+  });
+});
+
+describe("8.5 Service Opt Out carries the ACB's replacement certificate (DCC example CS02b ACB by ACB): read, judged and recorded, placed nowhere", () => {
+  const w = () => given([userRole(acb, 'ACB' as never), userRole(supplierA, 'IS'), registration(mpan, 'supplier', supplierA, '2010-01-01T00:00:00.000Z'), inventory(esme, 'ESME', 1, 'Commissioned', mpan)]);
+  // The example's certificate: the ACB's (OU 04), carried under ServiceOptOut/ReplacementCertificates.
+  const acbCertificate = { serial: '4AA34F1512C9935690BA9A3E564FE6FE', issuer: 'OU=07, CN=Z1', ownerUserId: acb, roleCode: '04', keyUsage: 'digitalSignature' };
+  const optOut = (from: string) =>
+    parseServiceRequest({ requestId: `${from}:${esme}:1005`, srv: '8.5', commandVariant: 1, executionDateTime: '2015-01-15T00:00:00.00Z', certificates: [acbCertificate], receivedAt: NOW, format: 'duis' });
+  it('given an 8.5 carrying it, then it is read, and its certificate is recorded and replays', () => {
+    const recorded = recordRequest(optOut(acb));
+    expect(recorded.certificates).toEqual([acbCertificate]);
+    expect(requestFromRecord(recorded).certificates).toEqual([acbCertificate]);
+  });
+  it.each`
+    case                     | from         | code    | reason
+    ${'from the ACB'}        | ${acb}       | ${'E1'} | ${/is an org id of the DCC \(ACB\), not a DUIS User/}
+    ${'from a User (IS)'}    | ${supplierA} | ${'E2'} | ${/role IS is not eligible for SRV 8.5: the DUIS matrix names no User Role for it/}
+  `('when it is judged $case, then $code, its certificate in the record', ({ from, code, reason }) => {
+    const ev = when(w(), optOut(from));
+    expect(ev.decision.data).toMatchObject({ responseCode: code, request: { srv: '8.5', certificates: [acbCertificate] } });
+    expect(failed(ev)?.reason).toMatch(reason);
+    expect(ev.placed).toEqual([]);
+  });
+  it('if the matrix named a User Role for 8.5 and the request were accepted, it would still place nothing', () => {
+    const eligible = jest.replaceProperty(MATRIX_CATALOGUE['8.5'], 'eligibleRoles', ['IS']);
+    try {
+      const ev = when(w(), optOut(supplierA));
+      expect(ev.decision.data).toMatchObject({ outcome: 'accepted', responseCode: 'I0', request: { certificates: [acbCertificate] } });
+      expect(ev.placed).toEqual([]);
+    } finally {
+      eligible.restore();
+    }
+  });
+  it('an SRV that neither places nor carries certificates still refuses them', () => {
+    expect(() => parseServiceRequest({ requestId: `${acb}:${esme}:1`, srv: '8.6', certificates: [acbCertificate], receivedAt: NOW, format: 'duis' })).toThrow(
+      expect.objectContaining({ field: 'certificates', reason: 'SRV 8.6 does not carry replacement certificates' }),
+    );
   });
 });
 

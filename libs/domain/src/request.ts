@@ -14,6 +14,7 @@ import {
   type RequestId,
   type UserRole,
 } from './identifiers';
+import { carriesUnplacedCertificates } from './srv-table';
 
 /** A service request as the domain judges it, from DUIS XML or from JSON. */
 export interface ServiceRequest {
@@ -30,7 +31,7 @@ export interface ServiceRequest {
   remotePartyRole?: RemotePartyRole;
   /** Every RemotePartyRole, when more than one is named (only 6.24.1 may: DCC's example retrieves two). */
   remotePartyRoles?: RemotePartyRole[];
-  /** The replacement certificates the request carries (6.15.1, 6.21, 6.23). */
+  /** The replacement certificates the request carries (6.15.1, 6.21, 6.23; 8.5 the ACB's, placed nowhere). */
   certificates: CertificateIdentity[];
   receivedAt: Instant;
   format: 'duis' | 'json';
@@ -114,7 +115,7 @@ export function parseServiceRequest(input: ServiceRequestInput, instant: (value:
   if (srv.placesCertificates && req.certificates.length === 0) {
     throw new DomainError('certificates', `SRV ${srv.srv} must carry at least one replacement certificate`);
   }
-  if (!srv.placesCertificates && req.certificates.length > 0) {
+  if (!srv.placesCertificates && !carriesUnplacedCertificates(srv.srv) && req.certificates.length > 0) {
     throw new DomainError('certificates', `SRV ${srv.srv} does not carry replacement certificates`);
   }
   const usages = req.certificates.map((c) => c.keyUsage);

@@ -46,6 +46,12 @@ export interface SrvSupplement {
   allowedStatuses: readonly DeviceStatus[];
   /** What an accepted request places by proxy: the RemotePartyRole's slot (6.15.1, 6.21), the supplier's (6.23), or nothing. */
   placesCertificates: SrvDefinition['placesCertificates'];
+  /**
+   * Carries replacement certificates it does not place: 8.5 Service Opt Out, whose DCC example
+   * (CS02b ACB by ACB) carries the ACB's new certificate. They are read and recorded with the
+   * decision; no proxy slot holds the ACB's, so nothing is placed (placesCertificates false).
+   */
+  carriesCertificates?: true;
   source: string;
 }
 
@@ -185,7 +191,7 @@ export const SRV_SUPPLEMENT: Readonly<Record<string, SrvSupplement>> = {
   '8.2': s(NONE, 'non-device request (matrix)'),
   '8.3': s(NONE, 'non-device request (matrix)'),
   '8.4': s(NONE, 'non-device request (matrix)'),
-  '8.5': s(['ESME', 'GSME', 'GPF', 'CHF'], 'DCC example (ACB by ACB); device types: ledger choice (the matrix names no eligible User Role, so every User gets E2)'),
+  '8.5': { ...s(['ESME', 'GSME', 'GPF', 'CHF'], 'DCC example (ACB by ACB); device types: ledger choice (the matrix names no eligible User Role, so every User gets E2)'), carriesCertificates: true },
   '8.6': s(NONE, 'non-device request (matrix)'),
   '8.7.1': s(HAN, `GBCS CS03A1, CS03A2, CS03C; ${installing}`, INSTALLING),
   '8.7.2': s(HAN, `GBCS CS03A2, CS03B, CS03C; ${installing}`, INSTALLING),
@@ -232,6 +238,11 @@ function definitionOf(row: MatrixRow): SrvDefinition {
 
 /** The DUIS request matrix as the ledger's catalogue (edition 2), keyed by SRV. */
 export const MATRIX_CATALOGUE: Readonly<Record<string, SrvDefinition>> = Object.fromEntries(MATRIX.map((row) => [row['Service Reference Variant'], definitionOf(row)]));
+
+/** Whether SRV `srv` may carry replacement certificates that it does not place (SrvSupplement.carriesCertificates). */
+export function carriesUnplacedCertificates(srv: string): boolean {
+  return SRV_SUPPLEMENT[srv]?.carriesCertificates === true;
+}
 
 /** The raw matrix rows, for tests that walk the whole matrix. */
 export const DUIS_MATRIX: readonly MatrixRow[] = MATRIX;

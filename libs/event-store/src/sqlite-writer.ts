@@ -125,9 +125,9 @@ export function openStoreDatabase(file: string, options: OpenOptions = {}): Data
 /**
  * Refuses, before SQLite opens it, a store's file that a read-only open would find no store in: one
  * that is not there (a read makes none), or an empty one (SQLite deletes a -wal beside an empty
- * file at its open). The CLI's commands that only read ask it before they open anything else.
+ * file at its open). openStoreReadOnly's first step.
  */
-export function refuseMissingStoreFile(file: string): void {
+function refuseMissingStoreFile(file: string): void {
   const stat = fs.statSync(file, { throwIfNoEntry: false });
   if (stat === undefined) throw new StoreFileRefusedError(file, 'names no file: there is no event store there to read, and a read makes none (nothing was read or made)');
   if (stat.isFile() && stat.size === 0) throw notAStore(file, 'the file is empty');

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE } from '@ledger/domain';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './body';
 
 const identifier = (each = false) => Matches(IDENTIFIER_PATTERN, { each, message: `$property must be an identifier (${IDENTIFIER_RULE})` });
@@ -84,7 +85,7 @@ export class ServiceRequestDto {
   @ApiPropertyOptional({ type: [CertificateDto] })
   @IsOptional()
   @IsArray()
-  @ArrayMaxSize(2)
+  @ArrayMaxSize(2, { message: AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE }) // the domain's reason, as the DUIS intake gives it for a third
   @ValidateNested({ each: true })
   @Type(() => CertificateDto)
   certificates?: CertificateDto[];

@@ -58,7 +58,7 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
   const found = collect(body);
   // Counted before any is parsed (a 64 KiB body holds some 110; each parse grows with the certificate,
   // up to MAX_CERTIFICATE_BYTES): the domain refuses two of one key usage, so no request carries more
-  // than two. (JSON's DTO takes two at most too, in class-validator's wording.)
+  // than two. (JSON's DTO takes two at most too, refused with the same reason.)
   if (found.certificates.length > 2) throw new IntakeError('certificates', AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE);
   if (found.executionDateTime.length > 1) throw new IntakeError('Body.ExecutionDateTime', 'appears more than once');
   const certificates = found.certificates.map((c) => parseCertificate(c.base64, `Body.${c.path}`));

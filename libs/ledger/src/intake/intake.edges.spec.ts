@@ -286,12 +286,32 @@ describe('DUIS requests at their edges', () => {
     });
   });
 
-  it('an attribute named as an element the ledger reads is not read (a certificate in one was read as a replacement certificate until 2026-11-28)', async () => {
-    const signing = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
-    const body = `<sr:U><sr:RemotePartyRole>NetworkOperator</sr:RemotePartyRole><sr:R RemotePartyDigitalSigningCertificate="${signing.base64}" ExecutionDateTime="2030-01-01T00:00:00Z"/></sr:U>`;
-    const parsed = parseDuisRequest(read41().replace(/<sr:Body>[\s\S]*<\/sr:Body>/, `<sr:Body>${body}</sr:Body>`), AT);
-    expect(parsed.certificates).toEqual([]);
-    expect(parsed.input.executionDateTime).toBeUndefined();
+  describe('an attribute named as an element the ledger reads is not read, where the element is (a certificate in one was read as a replacement certificate until 2026-11-28)', () => {
+    // Each on its own request, so that one read does not hide another: until 2026-11-28 (twentieth
+    // session) one request carried a certificate and an ExecutionDateTime as attributes, and the
+    // certificate's expectation failed first whenever attributes were read.
+    const withR = (r: string) => parseDuisRequest(read41().replace(/<sr:Body>[\s\S]*<\/sr:Body>/, `<sr:Body><sr:U>${r}</sr:U></sr:Body>`), AT);
+    const element = (name: string, value: string) => `<sr:${name}>${value}</sr:${name}>`;
+
+    it('a certificate', async () => {
+      const signing = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' });
+      expect(withR(`<sr:R>${element('RemotePartyDigitalSigningCertificate', signing.base64)}</sr:R>`).certificates.map((c) => c.serial)).toEqual([signing.serial]);
+      expect(withR(`<sr:R RemotePartyDigitalSigningCertificate="${signing.base64}"/>`).certificates).toEqual([]);
+    });
+
+    it.each`
+      name                   | value                     | field
+      ${'ExecutionDateTime'} | ${'2030-01-01T00:00:00Z'} | ${'executionDateTime'}
+      ${'RemotePartyRole'}   | ${'NetworkOperator'}      | ${'remotePartyRole'}
+    `('$name', ({ name, value, field }: { name: string; value: string; field: 'executionDateTime' | 'remotePartyRole' }) => {
+      expect(withR(`<sr:R>${element(name, value)}</sr:R>`).input[field]).toBe(value);
+      expect(withR(`<sr:R ${name}="${value}"/>`).input[field]).toBeUndefined();
+    });
+
+    it('a date range', () => {
+      expect(withR(`<sr:R>${element('StartDateTime', '2024-01-01T00:00:00Z')}${element('EndDateTime', '2024-01-31T00:00:00Z')}</sr:R>`).input.dateRange).toEqual({ from: '2024-01-01T00:00:00Z', to: '2024-01-31T00:00:00Z' });
+      expect(withR('<sr:R StartDateTime="2024-01-01T00:00:00Z" EndDateTime="2024-01-31T00:00:00Z"/>').input.dateRange).toBeUndefined();
+    });
   });
 
   it('three certificates are refused by their count before any is parsed (a 64 KiB body holds some 110, each a parse of a few ms)', () => {
@@ -299,6 +319,11 @@ describe('DUIS requests at their edges', () => {
     const certificates = ['not base64', 'AAAA', 'AAAA'].map((b) => `<sr:RemotePartyDigitalSigningCertificate>${b}</sr:RemotePartyDigitalSigningCertificate>`).join('');
     const xml = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', {}) }).replace('<sr:ReplacementCertificates></sr:ReplacementCertificates>', `<sr:ReplacementCertificates>${certificates}</sr:ReplacementCertificates>`);
     expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: 'certificates', reason: 'at most one digital-signing and one key-agreement certificate may be carried' });
+  });
+
+  it('three certificates get the same refusal in JSON as in DUIS XML (above), the domain\'s for two of one key usage (until 2026-11-28 JSON said "certificates must contain no more than 2 elements")', async () => {
+    const json = { requestId: `${NO_A}:${ESME}:7`, srv: '6.15.1', remotePartyRole: 'NetworkOperator', certificates: [{ der: 'AAAA' }, { der: 'AAAA' }, { der: 'AAAA' }] };
+    await expect(serviceRequestFromJson(json, AT)).rejects.toThrow(new IntakeError('certificates', 'at most one digital-signing and one key-agreement certificate may be carried'));
   });
 
   it('two RemotePartyRoles are read as a list, and the domain refuses a list except on 6.24.1', () => {

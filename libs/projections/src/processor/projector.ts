@@ -58,7 +58,9 @@ export class ReadModelsNotOfStoreError extends Error {
     readonly held: RecordedEvent | undefined,
     readonly head: bigint | undefined,
   ) {
-    const there = !held || held.position !== checkpoint ? (head === undefined || head < checkpoint ? `past the head of the store (${head === undefined ? 'the store is empty' : `position ${head}`})` : 'where the store holds no event') : `where they applied event ${applied} and the store holds event ${held.id}`;
+    // The head as it was when checked: a halt keeps this message while appends move the head on (until
+    // 2026-11-28, twentieth session, it said "past the head of the store (position N)" after the head had passed N).
+    const there = !held || held.position !== checkpoint ? (head === undefined || head < checkpoint ? `past the head of the store when checked (${head === undefined ? 'the store was empty' : `position ${head}`})` : 'where the store holds no event') : `where they applied event ${applied} and the store holds event ${held.id}`;
     super(`the read models were projected through position ${checkpoint}, ${there}: they were made from another log (a store restored from an older backup?); rebuild the read models (ledger rebuild, or POST /admin/rebuild)`);
     this.there = there;
   }

@@ -52,6 +52,18 @@ describe('actors in the read models', () => {
     return writer;
   };
   const counter = (requestId: string) => Number(requestId.slice(requestId.lastIndexOf(':') + 1));
+  /** The read models projected, and a second connection to their file (a second API on the same file, README "Another API"), for `race` to commit through; awaited, so that an async race ends before both close. */
+  const withSecondConnection = async (race: (writer: Awaited<ReturnType<typeof project>>, other: Database.Database) => void | Promise<void>) => {
+    const writer = await project();
+    const other = new Database(file());
+    try {
+      await race(writer, other);
+    } finally {
+      jest.restoreAllMocks();
+      other.close();
+      writer.db.close();
+    }
+  };
 
   it('each decision shows its actor (null when its event names none), and actor= matches it exactly, a key under every name by api:<role>:<id>, or under every role and name by its id alone', async () => {
     const writer = await project();
@@ -114,9 +126,8 @@ describe('actors in the read models', () => {
   });
 
   it("a key's pages under several names see one moment: a batch another connection commits between two names' reads is in a page whole, or in a later one (until 2026-11-28 the page held one name's rows of it and `next` passed over the other's for good)", async () => {
-    const writer = await project();
-    const other = new Database(file()); // a second API on the same file (README "Another API"), its projector committing a batch
-    try {
+    // The second connection: another API's projector committing a batch.
+    await withSecondConnection((writer, other) => {
       const db = writer.db.db;
       const id = (actor: string) => (db.prepare('SELECT id FROM actors WHERE actor = ?').get(actor) as { id: number }).id;
       const [feed, renamed] = [id(FEED), id(FEED_RENAMED)];
@@ -138,17 +149,12 @@ describe('actors in the read models', () => {
         if (p.items.length) after = ordOf(p.items.at(-1)!.requestId);
       }
       expect(seen).toEqual([101, 102, 103, 104]);
-    } finally {
-      jest.restoreAllMocks();
-      other.close();
-      writer.db.close();
-    }
+    });
   });
 
   it("a device's history by actor sees one moment: an entry another connection commits between the timeline's read and the count of those whose actor is not known is in neither (until 2026-11-28 the count had it)", async () => {
-    const writer = await project();
-    const other = new Database(file()); // a second API on the same file, an earlier build's projector (its rows name no actor: not known)
-    try {
+    // The second connection: an earlier build's projector (its rows name no actor: not known).
+    await withSecondConnection((writer, other) => {
       let commits = 0;
       const commit = () => {
         if (commits++ === 0)
@@ -161,11 +167,7 @@ describe('actors in the read models', () => {
       expect(history.timeline.map((h) => counter(String(h.requestId)))).toEqual([1]);
       expect(history).not.toHaveProperty('actorUnknown');
       expect(devices.timelineOf(ESME, FEED)).toMatchObject({ actorUnknown: { rows: 1 } }); // the next read sees it
-    } finally {
-      jest.restoreAllMocks();
-      other.close();
-      writer.db.close();
-    }
+    });
   });
 
   it("a device's history shows each entry's actor, and filters by it; a meter point's Registration Data each entry's", async () => {
