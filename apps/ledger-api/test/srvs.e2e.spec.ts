@@ -52,7 +52,8 @@ describe('every DUIS SRV is judged over HTTP', () => {
     let acbCertificate: Awaited<ReturnType<typeof makeCertificate>>;
     let pathCertificate: Awaited<ReturnType<typeof makeCertificate>>;
     beforeAll(async () => {
-      acbCertificate = await makeCertificate({ ownerUserId: ACB, roleCode: '04', keyUsage: 'keyAgreement' });
+      // As in DCC's example: a digital-signing certificate under an element named KeyAgreementCertificate (read from the certificate, not the name).
+      acbCertificate = await makeCertificate({ ownerUserId: ACB, roleCode: '04', keyUsage: 'digitalSignature' });
       pathCertificate = await makeCertificate({ ownerUserId: ACB, roleCode: '07', keyUsage: 'none' });
     });
     const optOut = (originator: string, counter: number) =>
@@ -84,7 +85,7 @@ describe('every DUIS SRV is judged over HTTP', () => {
       expect(r.body).toMatchObject({ responseCode: code });
       expect(r.body.checks.find((c: { outcome: string }) => c.outcome === 'fail').reason).toMatch(reason);
       const recorded = await t.as('auditor').get(`/decisions/${from}:${ESME}:${counter}`).expect(200);
-      expect(recorded.body.decision.request).toMatchObject({ srv: '8.5', certificates: [{ serial: acbCertificate.serial, ownerUserId: ACB, roleCode: '04', keyUsage: 'keyAgreement' }] });
+      expect(recorded.body.decision.request).toMatchObject({ srv: '8.5', certificates: [{ serial: acbCertificate.serial, ownerUserId: ACB, roleCode: '04', keyUsage: 'digitalSignature' }] });
       expect(recorded.body.decision.request.certificates).toHaveLength(1); // the certification path's Certificate is not read
       const device = await t.as('auditor').get(`/devices/${ESME}`).expect(200);
       expect(device.body.slots).toEqual({});

@@ -115,7 +115,7 @@ export function parseServiceRequest(input: ServiceRequestInput, instant: (value:
   if (srv.placesCertificates && req.certificates.length === 0) {
     throw new DomainError('certificates', `SRV ${srv.srv} must carry at least one replacement certificate`);
   }
-  if (!srv.placesCertificates && !carriesUnplacedCertificates(srv.srv) && req.certificates.length > 0) {
+  if (req.certificates.length > 0 && !srv.placesCertificates && !carriesUnplacedCertificates(srv.srv)) {
     throw new DomainError('certificates', `SRV ${srv.srv} does not carry replacement certificates`);
   }
   const usages = req.certificates.map((c) => c.keyUsage);
