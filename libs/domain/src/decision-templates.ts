@@ -1,5 +1,5 @@
-import type { CertificateIdentity } from './catalogue';
-import { DomainError } from './identifiers';
+import { roleCodeOfRemoteParty, type CertificateIdentity } from './catalogue';
+import { DomainError, type RemotePartyRole } from './identifiers';
 import type { CheckName } from './events';
 import { CHECKS, DERIVED_ROLE, STATED_ROLE, TEST_MPAN, def, deviceFacts, e1, foreignTo, fromEdition2, inForce, nonDevice, notReached, ownerOf, proxyRecords, registrationBase, responsibilityName, rprEvidence, slotOf, type E, type Template } from './decision-context';
 import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
@@ -223,6 +223,43 @@ export const TEMPLATES: readonly Template[] = [
     reason: (e) =>
       `6.23 places the sender's own supplier credentials only: ${(e.foreign as CertificateIdentity[]).map((x) => `serial ${x.serial} is ${x.ownerUserId}'s (role code ${x.roleCode})`).join('; ')}, not ${e.sender}'s supplier certificate`,
     shape: (c) => ({ sender: c.sender, foreign: foreignTo(c, '02') }),
+  },
+  // Step 5 from edition 5 (added to set 1: no template above changed, so every decision stored before reads as it did).
+  {
+    id: 'E.supplierNo',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) => `rule set ${c.ruleSet.id}: a supplier cannot replace NetworkOperator credentials with 6.15.1 (they are replaced NO by NO): ${e.sender} sends as ${e.role}`,
+    shape: (c) => ({ sender: c.sender, role: c.role, remotePartyRole: c.request.remotePartyRole, finding: 'supplier-replaces-network-operator' }),
+  },
+  {
+    id: 'E.roleCode',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) =>
+      `rule set ${c.ruleSet.id}: ${e.remotePartyRole} credentials are replaced with ${e.remotePartyRole} certificates only (role code ${e.roleCode}): ${(e.wrong as CertificateIdentity[]).map((x) => `serial ${x.serial} (${x.ownerUserId}'s) has role code ${x.roleCode}`).join('; ')}`,
+    shape: (c) => {
+      const roleCode = roleCodeOfRemoteParty(c.request.remotePartyRole as RemotePartyRole);
+      return { remotePartyRole: c.request.remotePartyRole, roleCode, wrong: c.request.certificates.filter((x) => x.roleCode !== roleCode), finding: 'replacement-role-code' };
+    },
+  },
+  {
+    id: 'pass.override.any',
+    check: 'certificate-ownership',
+    outcome: 'pass',
+    reason: (e, c) =>
+      `rule set ${c.ruleSet.id}: ${e.sender}, the registered NO, replaces ${e.held === 'none' ? `an empty ${e.slot} slot's certificate` : `the ${e.slot} certificate, whose DSP and S1SP copies disagree,`} with its own`,
+    shape: (c) => Object.assign({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender }, inForce(c), { held: STORED, override: 'registered-operator' }),
+  },
+  {
+    id: 'E.override.any',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) => `rule set ${c.ruleSet.id}: the registered NO ${e.sender} may replace the ${e.slot} certificate (held: ${e.held}) only with its own network-operator certificates`,
+    shape: (c) => Object.assign({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender }, inForce(c), { held: STORED, foreign: foreignTo(c, '03') }),
   },
   // Steps 3 to 5 skipped: not reached, or a non-device request.
   ...(['srv-eligibility', 'device', 'registration-data', 'certificate-ownership'] as const).map((check): Template => ({ ...notReached, check })),

@@ -1,4 +1,4 @@
-import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, sameCertificate, SLOT_KEYS, SRV_CATALOGUE, type CertificateIdentity, type SlotKey } from './catalogue';
+import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, sameCertificateByName, SLOT_KEYS, SRV_CATALOGUE, type CertificateIdentity, type SlotKey } from './catalogue';
 import { evaluate } from './evaluate';
 import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
@@ -152,9 +152,13 @@ export interface ProxyDisagreement {
 
 /**
  * The notified certificate records of a SMETS1 device whose DSP and S1SP copies do not hold the
- * same certificate (serial and issuer), or of which only one copy is held. The copies must agree
- * (domain.md section 3): a disagreement is an audit finding. Where both copies are held and differ,
- * a critical request that needs the slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
+ * same certificate (serial and issuer name, compared as an X.500 name: sameCertificateByName), or
+ * of which only one copy is held. The copies must agree (domain.md section 3): a disagreement is an
+ * audit finding. Where both copies are held and differ, a critical request that needs the slot is
+ * refused (E_CERT_OWNER, `proxy-copies-disagree`), under rule sets @1 to @4 comparing the issuers
+ * as text: a view of the copies now, this report compares them as rule sets from @5 do. Until
+ * 2026-11-28 it compared issuer text, and listed the same certificate placed as JSON in one copy
+ * and as DER in the other.
  * The copies are those in force at `at` (slotsAt): a future-dated placement counts from its date.
  */
 export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisagreement[] {
@@ -163,7 +167,7 @@ export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisag
   const out: ProxyDisagreement[] = [];
   for (const slot of SLOT_KEYS) {
     const held = slots[slot];
-    if (!held || (!held.DSP && !held.S1SP) || sameCertificate(held.DSP?.certificate, held.S1SP?.certificate)) continue;
+    if (!held || (!held.DSP && !held.S1SP) || sameCertificateByName(held.DSP?.certificate, held.S1SP?.certificate)) continue;
     const placed = [held.DSP?.placedAt, held.S1SP?.placedAt].filter((t): t is Instant => !!t).sort();
     out.push({ deviceId: device.deviceId, slot, dsp: held.DSP ?? null, s1sp: held.S1SP ?? null, since: placed[placed.length - 1] });
   }
