@@ -86,6 +86,16 @@ describe('band overlaps', () => {
     const only = slotBands([placed('supplier.critical', NO_A, '1', '2021-01-01T00:00:00.000Z', ['DSP'])], 'supplier.critical', 'DSP', NOW);
     expect(copyDisagreements(only, [])).toEqual([{ start: '2021-01-01T00:00:00.000Z', end: null, detail: 'only the DSP copy is held' }]);
   });
+
+  it("compares the copies by the server's identity (serial and issuer name), not the issuer's text", () => {
+    // The same certificate placed as JSON in the DSP copy and as DER (the X.509 library's rendering) in the S1SP copy.
+    const asJson = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['DSP']), issuer: 'CN=Test CA,O=X', identity: 'same' };
+    const asDer = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['S1SP']), issuer: 'CN=Test CA, O=X', identity: 'same' };
+    const bands = (h: PlacementEntry[], copy: 'DSP' | 'S1SP') => slotBands(h, 'networkOperator.critical', copy, NOW);
+    expect(copyDisagreements(bands([asJson], 'DSP'), bands([asDer], 'S1SP'))).toEqual([]);
+    const older = [{ ...asJson, identity: undefined }, { ...asDer, identity: undefined }]; // a server without identities: the text
+    expect(copyDisagreements(bands(older, 'DSP'), bands(older, 'S1SP'))).toHaveLength(1);
+  });
 });
 
 describe('the time axis', () => {

@@ -22,6 +22,8 @@ interface Device {
   mpxn?: string | null;
   inInventory: boolean;
   slots: Partial<Record<Slot, { DSP?: Held; S1SP?: Held }>>;
+  /** The slots whose copies are not one certificate, as the server compares them (serial and issuer name). */
+  copiesDisagree?: Slot[];
   asOf?: string;
 }
 type HistoryEntry = { kind: string } & Record<string, unknown>;
@@ -81,7 +83,7 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
 
   const slotRows = SLOTS.map((slot) => {
     const held = device.slots[slot];
-    const agree = !held || (!held.DSP && !held.S1SP) || (held.DSP && held.S1SP && held.DSP.certificate.serial === held.S1SP.certificate.serial && held.DSP.certificate.issuer === held.S1SP.certificate.issuer);
+    const agree = !(device.copiesDisagree ?? []).includes(slot);
     return [SLOT_NAMES[slot], heldCell(held?.DSP), heldCell(held?.S1SP), agree ? badge('agree', 'ok') : badge('copies disagree', 'bad')];
   });
 
