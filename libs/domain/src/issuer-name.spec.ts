@@ -16,7 +16,22 @@ describe('issuer names compared as names', () => {
     ${'CN=Test CA,O=X'}                        | ${'CN=Test\u00A0CA,O=X'}                       | ${true}  | ${'a no-break space is a space'}
     ${'CN=Test CA,O=X'}                        | ${'CN=Test\u00ADCA,O=X'}                       | ${false} | ${'a soft hyphen maps to nothing: TestCA is another value'}
     ${'CN=TestCA,O=X'}                         | ${'CN=Test\u00ADCA,O=X'}                       | ${true}  | ${'a soft hyphen maps to nothing'}
-    ${'CN=Test CA,O=X'}                        | ${'CN=Ｔｅｓｔ CA,O=X'}                          | ${true}  | ${'NFKC: full-width letters'}
+    ${'CN=Test CA,O=X'}                        | ${'CN=Ｔｅｓｔ CA,O=X'}                          | ${false} | ${'full-width letters: outside U+0000-U+024F, compared exactly'}
+    ${'CN=ǆ,O=X'}                              | ${'CN=DŽ,O=X'}                                 | ${true}  | ${'NFKC and case folding (U+01C6, U+01C4)'}
+    ${'CN=\u{10D50},O=X'}                     | ${'CN=\u{10D70},O=X'}                         | ${false} | ${'code points Unicode 17 assigns as a case pair: compared exactly'}
+    ${'CN=\u13A0,O=X'}                        | ${'CN=\uAB70,O=X'}                            | ${false} | ${'Cherokee capital and small letter: compared exactly'}
+    ${'CN=\u1E9E,O=X'}                        | ${'CN=ss,O=X'}                                 | ${false} | ${'capital sharp s (U+1E9E): compared exactly'}
+    ${'CN=A\u061CB,O=X'}                      | ${'CN=AB,O=X'}                                 | ${false} | ${'Arabic letter mark (U+061C): compared exactly'}
+    ${'CN=\u0131,O=X'}                        | ${'CN=i,O=X'}                                  | ${false} | ${'dotless i: RFC 3454 B.2 does not fold it'}
+    ${'CN=I,O=X'}                              | ${'CN=i,O=X'}                                  | ${true}  | ${'... as it folds I'}
+    ${'CN=A \u00B4,O=X'}                      | ${'CN=A\u00B4,O=X'}                           | ${false} | ${'a space before a combining mark is not insignificant (´ is SPACE + U+0301 in NFKC)'}
+    ${'CN=A   \u0301,O=X'}                    | ${'CN=A  \u0301,O=X'}                         | ${true}  | ${'... a run of spaces before it is one space'}
+    ${'CN=\\EF\\BB\\BFA,O=X'}            | ${'CN=A,O=X'}                                  | ${false} | ${'a U+FEFF in hex escapes is kept'}
+    ${'CN=\\EF\\BB\\BFA,O=X'}            | ${'CN=\uFEFFA, O=X'}                          | ${true}  | ${'... as the same value written as text'}
+    ${'CN=\\\\ ,O=X'}                      | ${'CN=\\\\,O=X'}                           | ${false} | ${'an unescaped space after an escape: not a name'}
+    ${'CN=A\\ ,O=X'}                         | ${'cn=a\\ ,O=X'}                             | ${true}  | ${'an escaped space at the end'}
+    ${`CN=${'a'.repeat(4090)}`}                | ${`cn=${'A'.repeat(4090)}`}                    | ${true}  | ${'4,093 characters: read as a name'}
+    ${`CN=${'a'.repeat(4094)}`}                | ${`cn=${'A'.repeat(4094)}`}                    | ${false} | ${'over 4,096 characters: compared as text'}
     ${'CN=Straße,O=X'}                         | ${'CN=STRASSE,O=X'}                            | ${true}  | ${'full case folding: ß is ss'}
     ${'CN=Caf\u00E9,O=X'}                      | ${'CN=Cafe\u0301,O=X'}                         | ${true}  | ${'composed and decomposed é'}
     ${'CN=Test CA,O=X'}                        | ${'CN=Test\\20CA,O=X'}                         | ${true}  | ${'a hex escape'}
@@ -40,7 +55,9 @@ describe('issuer names compared as names', () => {
     ${'CN=A\\'}                                | ${'cn=A\\'}                                    | ${false} | ${'a lone backslash: not a name'}
     ${'CN=\\FF,O=X'}                           | ${'cn=\\FF,O=X'}                               | ${false} | ${'an escape that is not UTF-8: not a name'}
     ${'01.2.3=A'}                              | ${'1.2.3=A'}                                   | ${false} | ${'an OID arc with a leading zero: not a name'}
-    ${'CN=\uE000,O=X'}                         | ${'cn=\uE000,O=X'}                             | ${false} | ${'a private-use code point is prohibited: matches nothing'}
+    ${'CN=\uE000,O=X'}                         | ${'cn=\uE000,O=X'}                             | ${true}  | ${'a private-use code point: compared exactly, the same text'}
+    ${'CN=\uE000,O=X'}                         | ${'cn=\uE000,O=x'}                             | ${true}  | ${'... the other values prepared'}
+    ${'CN=\uE000a,O=X'}                        | ${'cn=\uE000A,O=X'}                            | ${false} | ${'... not folded'}
   `('$a and $b: $same ($why)', ({ a, b, same }) => {
     expect(sameIssuerName(a, b)).toBe(same);
     expect(sameIssuerName(b, a)).toBe(same);

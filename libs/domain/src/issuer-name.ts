@@ -11,10 +11,12 @@
  *
  * What is left out, to stay sound: a value of a type this module does not know the matching rule
  * of (a numeric OID that is not one of the short names below) is compared exactly, and a `#` hex
- * value as its encoding (the same bytes), never with a string value; a value with a prohibited
- * code point (RFC 4518 2.4) matches nothing. Case folding is Unicode's full case mapping (upper
- * then lower case), which is RFC 3454 table B.2 but for a few characters. A text that does not read
- * as a name (no `=`, an unknown short name, a bad escape) is compared as text.
+ * value as its encoding (the same bytes), never with a string value. Only values wholly in
+ * U+0000-U+024F and U+0300-U+036F are prepared (see PREPARED: the runtime's Unicode data must not
+ * change a recorded decision); a value with any other code point is compared exactly, as its
+ * unescaped text. A text that does not read as a name (no `=`, an unknown short name, a bad escape,
+ * unescaped spaces after an escape at a value's end) or longer than 4,096 characters is compared
+ * as text.
  *
  * Pure: no library is loaded (the domain's import graph stays free of @peculiar/x509 and
  * reflect-metadata, which the audit jobs' workers do not load).
@@ -53,10 +55,14 @@ const CASE_IGNORED = new Set(Object.values(SHORT_NAMES));
 const SPECIAL = ' "#+,;<=>\\';
 const HEX = /^[0-9A-Fa-f]{2}$/;
 const TYPE = /[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+/y;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a U+FEFF at the start of a run of hex escapes is part of the value, not a byte order mark to drop.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Longer issuers are compared as text, unparsed: reading one costs time on every history row, report and judgement (~50 ms at 64 KiB). */
+const MAX_NAME_LENGTH = 4096;
 
 /** The name's canonical form, or undefined when the text does not read as a name. */
 function canonical(text: string): string | undefined {
+  if (text.length > MAX_NAME_LENGTH) return undefined;
   const rdns: string[][] = [];
   let rdn: string[] = [];
   let i = 0;
@@ -87,9 +93,7 @@ function canonical(text: string): string | undefined {
       const read = stringValue(text, i);
       if (!read) return undefined;
       i = read.end;
-      const prepared = CASE_IGNORED.has(oid) ? prepare(read.value) : read.value;
-      if (prepared === undefined) return undefined;
-      value = `"${prepared}`;
+      value = CASE_IGNORED.has(oid) && PREPARED.test(read.value) ? `"${prepare(read.value)}` : `=${read.value}`;
     }
     rdn.push(`${oid}=${value}`);
     spaces();
@@ -116,6 +120,7 @@ function stringValue(text: string, start: number): { value: string; end: number 
   let out = '';
   let bytes: number[] = [];
   let trailing = 0; // unescaped spaces at the end of `out`
+  let escaped = false; // the last character before them was escaped
   const flush = (): boolean => {
     if (bytes.length === 0) return true;
     try {
@@ -142,31 +147,45 @@ function stringValue(text: string, start: number): { value: string; end: number 
         return undefined;
       }
       trailing = 0;
+      escaped = true;
       continue;
     }
     if (ch === '"' || ch === ';' || ch === '<' || ch === '>' || ch === '\0') return undefined;
     if (!flush()) return undefined;
     out += ch;
+    if (ch !== ' ') escaped = false;
     trailing = ch === ' ' ? trailing + 1 : 0;
   }
   if (!flush()) return undefined;
+  // Unescaped spaces after an escape (the X.509 library renders a value of one space `\\ `, one of a backslash `\\`): not read as a name.
+  if (trailing > 0 && escaped) return undefined;
   return { value: out.slice(0, out.length - trailing), end: i };
 }
 
-/** Code points RFC 4518 2.2 maps to nothing: soft hyphens, joiners and variation selectors, the object replacement character, controls and format characters. */
-const TO_NOTHING = /[\u00AD\u1806\u034F\u180B-\u180D\uFE00-\uFE0F\uFFFC\u200B]|(?![\t\n\v\f\r\u0085])[\p{Cc}\p{Cf}]/gu;
-/** Code points mapped to SPACE: the control spaces and every separator. */
-const TO_SPACE = /[\t\n\v\f\r\u0085\p{Zs}\p{Zl}\p{Zp}]/gu;
-/** RFC 4518 2.4: unassigned, private use, non-characters, surrogates, the replacement character. */
-const PROHIBITED = /[\p{Cn}\p{Co}\p{Cs}\uFFFD]/u;
+/**
+ * The values prepared (RFC 4518) are those written wholly in U+0000-U+024F (Latin to Latin
+ * Extended-B) and the combining marks U+0300-U+036F: every code point there was assigned long
+ * before Unicode 15 (Node 20.0's), so the runtime's case mapping and NFKC of them do not change
+ * from one supported Node to another (issuer-name.frozen.spec.ts pins a digest of them). A value
+ * with any other code point is compared exactly, as its unescaped text: a recorded decision replays
+ * identically whatever Unicode version the runtime has.
+ */
+const PREPARED = /^[\u0000-\u024F\u0300-\u036F]*$/;
+/** Code points RFC 4518 2.2 maps to nothing (in the repertoire above): the soft hyphen, the combining grapheme joiner, controls and format characters. */
+const TO_NOTHING = /[\u00AD\u034F]|(?![\t\n\v\f\r\u0085])[\p{Cc}\p{Cf}]/gu;
+/** Code points mapped to SPACE: the control spaces and the separators (SPACE, NO-BREAK SPACE). */
+const TO_SPACE = /[\t\n\v\f\r\u0085\p{Zs}]/gu;
+/** Case folding as RFC 3454 table B.2: Unicode's full case mapping (upper then lower case) but for the dotless i (U+0131), which B.2 leaves as it is. */
+const fold = (s: string) => s.replace(/[^\u0131]+/g, (t) => t.toUpperCase().toLowerCase());
+/** A run of spaces (RFC 4518 2.6.1: a SPACE followed by a combining mark is not one). */
+const SPACE = '(?: (?!\\p{M}))+';
+const SPACES = { inner: new RegExp(SPACE, 'gu'), ends: new RegExp(`^${SPACE}|${SPACE}$`, 'gu') };
 
-/** A value prepared for caseIgnoreMatch (RFC 4518), or undefined where it holds a prohibited code point. */
-function prepare(value: string): string | undefined {
+/** A value (wholly in the repertoire above) prepared for caseIgnoreMatch (RFC 4518): mapped, case folded, NFKC, insignificant spaces removed. Exported for its frozen spec. */
+export function prepare(value: string): string {
   const mapped = value.replace(TO_NOTHING, '').replace(TO_SPACE, ' ');
-  const fold = (s: string) => s.toUpperCase().toLowerCase();
-  const folded = fold(fold(mapped).normalize('NFKC')).normalize('NFKC'); // folded again after NFKC: a compatibility character can decompose to capitals (U+3391 to kHz)
-  if (PROHIBITED.test(folded)) return undefined;
-  return folded.trim().replace(/ +/g, ' ');
+  const folded = fold(fold(mapped).normalize('NFKC')).normalize('NFKC'); // folded again after NFKC: a compatibility character can decompose to capitals
+  return folded.replace(SPACES.ends, '').replace(SPACES.inner, ' ');
 }
 
 /**

@@ -27,3 +27,16 @@ describe('the issuer read from DER and the same name given as JSON', () => {
     expect(sameIssuerName(issuer, json.replace('=', '=Other '))).toBe(false);
   });
 });
+
+describe('issuers the X.509 library renders with unescaped spaces after an escape', () => {
+  it('a CN of one space and a CN of one backslash are two names, compared as text', async () => {
+    const issuers = [];
+    for (const cn of [' ', '\\']) {
+      const c = await makeCertificate({ ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature', issuerName: new x509.Name([{ CN: [{ utf8String: cn }] }, { O: [{ utf8String: 'X' }] }]) });
+      issuers.push(parseCertificate(c.base64, 'cert').issuer);
+    }
+    expect(issuers).toEqual(['CN=\\\\ , O=X', 'CN=\\\\, O=X']);
+    expect(sameIssuerName(issuers[0], issuers[1])).toBe(false);
+    expect(issuerNameKey(issuers[0])).toBe(`text:${issuers[0]}`);
+  });
+});
