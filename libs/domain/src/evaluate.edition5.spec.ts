@@ -8,7 +8,8 @@ import { cert, given, ids, inventory, mpan, placed, registration, request, userR
  * 1. a certificate is identified by serial number + issuer NAME (domain.md section 3): the DSP and
  *    S1SP copies agree when their issuers are the same X.500 name, however the text spells it;
  * 2. under GBCS a NetworkOperator's credentials are replaced NO by NO: a supplier cannot replace
- *    them with 6.15.1 (domain.md section 4), under every rule set;
+ *    them with 6.15.1 (domain.md section 4), under every rule set @5; a User holding a supplier
+ *    role and the NO role that sends it with no role and no signing role code (DUIS) is judged as NO;
  * 3. a 6.15.1 replaces a party's credentials with that party's certificates: role code 02 for
  *    Supplier, 03 for NetworkOperator;
  * 4. registered-operator: the registered NO may replace the credentials where no certificate is
@@ -70,10 +71,12 @@ describe('1. the proxy copies: serial and issuer name, not issuer text', () => {
 
 describe('2. a supplier cannot replace NetworkOperator credentials with 6.15.1 (X, the registered supplier holding IS and ED, owns the NO certificate)', () => {
   const xOwns = [placed(esme, 'networkOperator.critical', cert(X, 'digitalSignature', '03', 'X1'))];
+  /** As a stated role (JSON), `code 02` (JSON giving the signing certificate's role code, no role) or `DUIS` (neither: the DUIS intake gives no role and no role code). */
   const send = (as: string) => {
     const signed = as.startsWith('code ');
-    const spec = { from: X, to: esme, srv: '6.15.1', rpr: 'NetworkOperator' as const, certificates: noCerts(X), role: signed ? undefined : (as as UserRole), signingRoleCode: signed ? as.slice(5) : undefined };
-    return signed ? { ...request(spec), format: 'duis' as const } : request(spec);
+    const stated = !signed && as !== 'DUIS';
+    const req = request({ from: X, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(X), role: stated ? (as as UserRole) : undefined, signingRoleCode: signed ? as.slice(5) : undefined });
+    return as === 'DUIS' ? { ...req, format: 'duis' as const } : req;
   };
   it.each`
     registeredNo | as           | ruleSet                    | outcome       | code              | finding
@@ -88,12 +91,23 @@ describe('2. a supplier cannot replace NetworkOperator credentials with 6.15.1 (
     ${X}         | ${'IS'}      | ${'registered-operator@5'} | ${'rejected'} | ${'E_CERT_OWNER'} | ${'supplier-replaces-network-operator'}
     ${X}         | ${'ED'}      | ${'baseline@5'}            | ${'accepted'} | ${'I0'}           | ${null}
     ${X}         | ${'code 03'} | ${'baseline@5'}            | ${'accepted'} | ${'I0'}           | ${null}
+    ${X}         | ${'DUIS'}    | ${'baseline@4'}            | ${'accepted'} | ${'I0'}           | ${null}
+    ${X}         | ${'DUIS'}    | ${'baseline@5'}            | ${'accepted'} | ${'I0'}           | ${null}
+    ${X}         | ${'DUIS'}    | ${'registered-operator@5'} | ${'accepted'} | ${'I0'}           | ${null}
+    ${noA}       | ${'DUIS'}    | ${'baseline@4'}            | ${'accepted'} | ${'I0'}           | ${null}
+    ${noA}       | ${'DUIS'}    | ${'baseline@5'}            | ${'rejected'} | ${'E4'}           | ${null}
     ${noA}       | ${'ED'}      | ${'ownership-only@5'}      | ${'accepted'} | ${'I0'}           | ${null}
   `('given $registeredNo the registered NO, when X sends 6.15.1 NetworkOperator as $as under $ruleSet, then $outcome ($code)', ({ registeredNo, as, ruleSet, outcome, code, finding }) => {
     const d = when(world(xOwns, X, registeredNo), send(as), ruleSet).decision.data;
     const failed = d.checks.find((c) => c.outcome === 'fail');
     expect({ outcome: d.outcome, code: d.responseCode, finding: failed?.evidence.finding ?? null }).toEqual({ outcome, code, finding });
-    if (failed) expect(failed).toMatchObject({ check: 'certificate-ownership', reason: expect.stringContaining('a supplier cannot replace NetworkOperator credentials with 6.15.1') });
+    if (finding) expect(failed).toMatchObject({ check: 'certificate-ownership', reason: expect.stringContaining('a supplier cannot replace NetworkOperator credentials with 6.15.1') });
+  });
+
+  it('sent with no role and no role code (DUIS), X is judged as IS under @4 and as ED, the network operator, from @5', () => {
+    expect(when(world(xOwns, X, X), send('DUIS'), 'baseline@4').decision.data.senderRole).toBe('IS');
+    expect(when(world(xOwns, X, X), send('DUIS'), 'baseline@5').decision.data.senderRole).toBe('ED');
+    expect(when(world(xOwns, X, X), send('code 02'), 'baseline@5').decision.data.senderRole).toBe('IS');
   });
 
   it('a supplier replacing Supplier credentials, and handing NO credentials over with 6.21, is judged as before', () => {

@@ -141,7 +141,7 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
   };
 
   // Step 1: E1 the User ID / role pair is not a known User Role; E3 the User's status does not allow requests.
-  const derived = deriveRole(req, def, state);
+  const derived = deriveRole(req, def, state, ruleSet.edition);
   if (!derived.role) {
     const dccParties = Object.keys(state.sender?.roles ?? {}).filter(isDccPartyRole);
     if (ed2 && dccParties.length > 0) {
@@ -381,9 +381,11 @@ function responsibilityName(r: 'supplier' | 'networkOperator'): string {
  * The sender's role. A stated role (JSON) must be one the User holds. Otherwise (DUIS) it is
  * derived from the roles the User holds, narrowed by the signing certificate's role code and the
  * device's fuel; of several left, the first eligible for the SRV in the order IS, GS, ED, GT, ES,
- * OU, RSA.
+ * OU, RSA. From edition 5, with no signing role code, a 6.15.1 replacing NetworkOperator
+ * credentials is the network operator's (ED, GT) first: a User holding IS and ED sending it is
+ * judged as ED, where edition 5 refuses a supplier's.
  */
-function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationState): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
+function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationState, edition: number): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
   const userId = req.requestId.originator;
   const heldRoles = ROLE_PREFERENCE.filter((r) => state.sender?.roles[r]);
   const evidence: Record<string, unknown> = { userId, heldRoles };
@@ -401,6 +403,9 @@ function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationSt
   if (fuel) {
     candidates = candidates.filter((r) => ROLES_OF_FUEL[fuel].includes(r));
     evidence.fuel = fuel;
+  }
+  if (edition >= 5 && !req.signingRoleCode && def.srv === '6.15.1' && req.remotePartyRole === 'NetworkOperator') {
+    candidates = [...candidates.filter((r) => responsibilityOf(r) === 'networkOperator'), ...candidates.filter((r) => responsibilityOf(r) !== 'networkOperator')];
   }
   const role = candidates.find((r) => def.eligibleRoles.includes(r)) ?? candidates[0];
   if (!role) {
