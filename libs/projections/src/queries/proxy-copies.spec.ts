@@ -17,8 +17,10 @@ const NOW = '2024-03-01T00:00:00.000Z';
  * The views of the proxy copies compare issuer names as the domain does (sameCertificateByName):
  * the same certificate placed as JSON in the DSP copy and with the X.509 library's rendering of its
  * issuer in the S1SP copy agrees in the device view (`copiesDisagree`), in the history (each
- * placement's `identity`, which the console's timeline compares) and in the report; another
- * certificate in the S1SP copy disagrees in all three.
+ * placement's `identity`, which the console's timeline compares) and in the report, each saying
+ * that its issuer is spelt two ways (a disagreement under rule sets @1 to @4: the device view's
+ * `issuerSpeltTwoWays`, the report's flag); another certificate in the S1SP copy disagrees in all
+ * three.
  */
 describe("the device view, its history and the report compare the proxy copies' issuers as names", () => {
   let dir: string;
@@ -52,13 +54,16 @@ describe("the device view, its history and the report compare the proxy copies' 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('agree while both copies hold K1, its issuer spelt two ways; disagree once the S1SP copy holds E2', () => {
-    expect(devices.device(ESME, '2021-01-01T00:00:00.000Z')).not.toHaveProperty('copiesDisagree');
+  it('agree while both copies hold K1, its issuer spelt two ways (flagged as such: a disagreement under @1-@4); disagree once the S1SP copy holds E2', () => {
+    const then = devices.device(ESME, '2021-01-01T00:00:00.000Z')!;
+    expect(then).not.toHaveProperty('copiesDisagree');
+    expect(then.issuerSpeltTwoWays).toEqual(['networkOperator.nonCritical']);
+    expect(devices.device(ESME, undefined, NOW)).not.toHaveProperty('issuerSpeltTwoWays');
     expect(devices.device(ESME, undefined, NOW)!.copiesDisagree).toEqual(['networkOperator.nonCritical']);
     const identities = devices.timelineOf(ESME, undefined, NOW)!.timeline.filter((h) => h.kind === 'certificate' && h.slot === 'networkOperator.nonCritical').map((h) => h.identity);
     expect(identities[0]).toBe(identities[1]);
     expect(identities[2]).not.toBe(identities[1]);
-    expect(report.records('2021-01-01T00:00:00.000Z')).toEqual([]);
-    expect(report.records(NOW).map((f) => [f.slot, f.dsp?.certificate.serial, f.s1sp?.certificate.serial])).toEqual([['networkOperator.nonCritical', 'E1', 'E2']]);
+    expect(report.records('2021-01-01T00:00:00.000Z').map((f) => [f.slot, f.dsp?.certificate.issuer, f.s1sp?.certificate.issuer, f.issuerSpeltTwoWays])).toEqual([['networkOperator.nonCritical', 'CN=Test CA,O=X', 'CN=Test CA, O=X', true]]);
+    expect(report.records(NOW).map((f) => [f.slot, f.dsp?.certificate.serial, f.s1sp?.certificate.serial, f.issuerSpeltTwoWays])).toEqual([['networkOperator.nonCritical', 'E1', 'E2', undefined]]);
   });
 });
