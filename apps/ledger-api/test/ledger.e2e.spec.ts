@@ -47,7 +47,7 @@ describe('the stuck-device story, over HTTP', () => {
 
   it('both 6.15.1 attempts are refused with their codes', async () => {
     const byRegistered = await t.as('intake').post('/service-requests', await duis615(NO_A, 1, NO_A), 'application/xml').expect(200);
-    expect(byRegistered.body).toMatchObject({ requestId: `${NO_A}:${ESME}:1`, outcome: 'rejected', responseCode: 'E_CERT_OWNER', signatureVerified: false, ruleSet: { id: 'baseline', version: 4 } });
+    expect(byRegistered.body).toMatchObject({ requestId: `${NO_A}:${ESME}:1`, outcome: 'rejected', responseCode: 'E_CERT_OWNER', signatureVerified: false, ruleSet: { id: 'baseline', version: 5 } });
     const byOwner = await t.as('intake').post('/service-requests', await duis615(NO_B, 1, NO_A), 'application/xml').expect(200);
     expect(byOwner.body).toMatchObject({ outcome: 'rejected', responseCode: 'E4' });
     expect(byOwner.body.checks.map((c: { outcome: string }) => c.outcome)).toEqual(['pass', 'pass', 'pass', 'fail', 'skipped']);

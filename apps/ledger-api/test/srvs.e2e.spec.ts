@@ -30,7 +30,7 @@ describe('every DUIS SRV is judged over HTTP', () => {
     ${14}   | ${'7.4'}    | ${{ ReadSupplyStatus: { ExecutionDateTime: '2099-01-01T00:00:00Z' } }}                            | ${'E_NOT_FUTURE_DATABLE'}
   `('$srv is judged: $code', async ({ counter, srv, body, code }) => {
     const r = await duis(SUPPLIER, counter, srv, body).expect(200);
-    expect(r.body).toMatchObject({ responseCode: code, ruleSet: { id: 'baseline', version: 4 } });
+    expect(r.body).toMatchObject({ responseCode: code, ruleSet: { id: 'baseline', version: 5 } });
   });
 
   it('JSON: 6.24.1 may give remotePartyRoles (a list); giving both forms is a 400 naming remotePartyRoles', async () => {

@@ -137,7 +137,7 @@ describeBrowser('the audit console in Chromium', () => {
     await result.locator('p', { hasText: 'Identical' }).waitFor();
   });
 
-  it('offers a decision recorded under registered-operator@3 a replay under @4, each button naming its version', async () => {
+  it('offers a decision recorded under registered-operator@3 a replay under @5, each button naming its version', async () => {
     const { request } = (await t.as('auditor').get(`/decisions/${encodeURIComponent(refused)}`).expect(200)).body.decision;
     const requestId = `${request.originator}:${request.target}:990001`;
     const { decision } = await new Ledger(t.store, getRuleSet('registered-operator@3')).submit(
@@ -148,9 +148,9 @@ describeBrowser('the audit console in Chromium', () => {
     await t.app.get(Projector).waitFor((await t.store.headPosition())!, 60_000);
     await page.goto(`${base}/console#/decision/${encodeURIComponent(requestId)}`);
     await page.locator('h2', { hasText: `Decision ${requestId}` }).waitFor();
-    expect(await page.locator('div.buttons button').allTextContents()).toEqual(['Replay as recorded', 'Under baseline@4', 'Under ownership-only@4', 'Under registered-operator@4']);
-    await page.getByRole('button', { name: 'Under registered-operator@4' }).click();
-    await page.getByTestId('replay-result').locator('h4', { hasText: 'Replayed (registered-operator@4)' }).waitFor();
+    expect(await page.locator('div.buttons button').allTextContents()).toEqual(['Replay as recorded', 'Under baseline@5', 'Under ownership-only@5', 'Under registered-operator@5']);
+    await page.getByRole('button', { name: 'Under registered-operator@5' }).click();
+    await page.getByTestId('replay-result').locator('h4', { hasText: 'Replayed (registered-operator@5)' }).waitFor();
   });
 
   it('exports the stuck report as CSV, every row, paged from the API', async () => {

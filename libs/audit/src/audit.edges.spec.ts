@@ -73,7 +73,7 @@ describe('replay and what-if on a small store', () => {
 
   it('replay under the recorded rule set compares everything, not only the response code', async () => {
     const { decision } = await submit(ledger, replaceNo(NO_B, 1));
-    expect(await replayDecision(store, decision)).toMatchObject({ identical: true, differences: [], ruleSet: { id: 'baseline', version: 4 }, requestId: `${NO_B}:${ESME}:1` });
+    expect(await replayDecision(store, decision)).toMatchObject({ identical: true, differences: [], ruleSet: { id: 'baseline', version: 5 }, requestId: `${NO_B}:${ESME}:1` });
     const edits: Array<[string, (d: ServiceRequestEvaluatedV1) => ServiceRequestEvaluatedV1]> = [
       ['checks.3.reason', (d) => ({ ...d, checks: d.checks.map((c, i) => (i === 3 ? { ...c, reason: 'edited' } : c)) })],
       ['senderRole', (d) => ({ ...d, senderRole: 'GT' })],
@@ -109,7 +109,7 @@ describe('replay and what-if on a small store', () => {
     expect((await replayDecision(store, edited, getRuleSet('baseline'))).identical).toBe(false);
     const read = (await submit(ledger, { requestId: `${NO_A}:${ESME}:2` })).decision;
     const unchanged = await replayDecision(store, { ...read, senderRole: 'GT' }, getRuleSet('ownership-only'));
-    expect(unchanged).toMatchObject({ identical: true, ruleSet: { id: 'ownership-only', version: 4 } });
+    expect(unchanged).toMatchObject({ identical: true, ruleSet: { id: 'ownership-only', version: 5 } });
     const flipped = await replayDecision(store, decision, getRuleSet('ownership-only'));
     expect(flipped.identical).toBe(false);
     expect(flipped.differences.map((d) => d.path)).toEqual(expect.arrayContaining(['outcome', 'responseCode', 'checks.3.outcome']));
@@ -155,7 +155,7 @@ describe('replay and what-if on a small store', () => {
     expect(repaired.decision.responseCode).toBe('I0');
     const up = await whatIf(store, getRuleSet('ownership-only'));
     expect(up).toMatchObject({
-      ruleSet: { id: 'ownership-only', version: 4 },
+      ruleSet: { id: 'ownership-only', version: 5 },
       judged: 4,
       unchanged: 2,
       changed: { rejectedToAccepted: 1, acceptedToRejected: 0, codeOnly: 1 },

@@ -70,8 +70,8 @@ describe('registered-operator@4 through the ledger: a decision recorded under @3
     });
   });
 
-  it("the registered NO's own override, recorded under @4 (the default), replays identically and is unchanged under @3", async () => {
-    const { decision } = await new Ledger(store, getRuleSet('registered-operator')).submit(replaceNo(NO_A, 2, 'ED', '2024-03-02T00:00:00Z'), ctx);
+  it("the registered NO's own override, recorded under @4 (the default until @5), replays identically and is unchanged under @3", async () => {
+    const { decision } = await new Ledger(store, getRuleSet('registered-operator@4')).submit(replaceNo(NO_A, 2, 'ED', '2024-03-02T00:00:00Z'), ctx);
     expect(decision).toMatchObject({ ruleSet: { id: 'registered-operator', version: 4 }, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0' });
     expect(decision.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: X } });
     expect(await replayDecision(store, decision)).toMatchObject({ identical: true, differences: [] });

@@ -1,6 +1,8 @@
+import type { SlotKey } from './catalogue';
 import type { LedgerEvent } from './events';
 import type { Instant } from './identifiers';
 import { evolveDevice, inventoryAt, pendingPlacements, slotsAt, type DeviceState, type Placement } from './state';
+import { disagreementsIn } from './stuck';
 
 /**
  * A device as of an instant: what its history held at that time, folded by the domain's own
@@ -26,7 +28,13 @@ export interface DatedEvent {
 }
 
 /** The device as seen at an instant: its certificates in force then, and the accepted changes still pending then. */
-export type DeviceView = DeviceState & { pending?: Placement[] };
+/**
+ * A device as the API shows it. `copiesDisagree`: the slots whose DSP and S1SP copies do not hold the
+ * same certificate (proxyDisagreements: serial and issuer name), where there are any;
+ * `issuerSpeltTwoWays`: the slots whose copies are one certificate, its issuer name spelt two ways
+ * (a disagreement under rule sets @1 to @4, none from @5), where there are any.
+ */
+export type DeviceView = DeviceState & { pending?: Placement[]; copiesDisagree?: SlotKey[]; issuerSpeltTwoWays?: SlotKey[] };
 
 /**
  * The effective time of an event of a device stream (see DatedEvent); `decidedAt` answers when the
@@ -67,13 +75,19 @@ export function deviceAsOf(history: Iterable<DatedEvent>, at: Instant): DeviceSt
 }
 
 /**
- * A device's view at `at`: its inventory record and slots as in force then, and its pending
- * placements when there are any. Not its list of inventory changes: the view of a device now would
+ * A device's view at `at`: its inventory record and slots as in force then, its pending placements
+ * and the slots whose proxy copies disagree, or are one certificate whose issuer is spelt two ways,
+ * when there are any (the console shows them, so it compares issuer names as the server does: it
+ * does not parse names itself); the slots are computed once for both. Not its list of inventory changes: the view of a device now would
  * hold those dated later, which its view as of now (folded from the changes effective by then)
  * does not (a device's history lists them all).
  */
 export function deviceView(device: DeviceState, at: Instant): DeviceView {
   const pending = pendingPlacements(device, at);
   const { inventory: _changes, ...inForce } = inventoryAt(device, at);
-  return { ...inForce, slots: slotsAt(device, at), ...(pending.length ? { pending } : {}) };
+  const slots = slotsAt(device, at);
+  const found = disagreementsIn(device.deviceId, inForce.smetsGeneration, slots);
+  const disagree = found.filter((d) => !d.issuerSpeltTwoWays).map((d) => d.slot);
+  const spelt = found.filter((d) => d.issuerSpeltTwoWays).map((d) => d.slot);
+  return { ...inForce, slots, ...(pending.length ? { pending } : {}), ...(disagree.length ? { copiesDisagree: disagree } : {}), ...(spelt.length ? { issuerSpeltTwoWays: spelt } : {}) };
 }

@@ -1,4 +1,6 @@
 import { DomainError, parseEui64, quoted, USER_ROLES as USER_ROLES_FOR_REGISTRATION, type DeviceId, type Eui64, type RemotePartyRole, type UserId, type UserRole } from './identifiers';
+import { sameIssuerName } from './issuer-name';
+import type { RuleSet } from './rule-sets';
 import { MATRIX_CATALOGUE, type FutureDating } from './srv-table';
 export { MATRIX_CATALOGUE };
 
@@ -114,7 +116,7 @@ export function hasSlotFor(party: SlotParty, device: { deviceType?: DeviceType; 
 }
 
 /** The slot party of a RemotePartyRole; undefined for the DCC's own remote parties (Root, Recovery, ACB, TransCoS). */
-export function slotPartyOfRemoteParty(rpr: RemotePartyRole, edition: 1 | 2 | 3 | 4 = 2): SlotParty | undefined {
+export function slotPartyOfRemoteParty(rpr: RemotePartyRole, edition: RuleSet['edition'] = 2): SlotParty | undefined {
   if (rpr === 'Supplier') return 'supplier';
   if (rpr === 'NetworkOperator') return 'networkOperator';
   if (rpr === 'LoadController' && edition >= 2) return 'loadController';
@@ -138,6 +140,13 @@ export interface CertificateIdentity {
 
 export function criticalityOf(keyUsage: KeyUsage): Criticality {
   return keyUsage === 'digitalSignature' ? 'critical' : 'nonCritical';
+}
+
+/** The role code of a RemotePartyRole's certificates: `02` Supplier, `03` NetworkOperator; undefined for the others. */
+export function roleCodeOfRemoteParty(rpr: RemotePartyRole | undefined): RoleCode | undefined {
+  if (rpr === 'Supplier') return SUPPLIER_ROLE_CODE;
+  if (rpr === 'NetworkOperator') return NETWORK_OPERATOR_ROLE_CODE;
+  return undefined;
 }
 
 export function slotPartyOfRoleCode(roleCode: RoleCode): SlotParty | undefined {
@@ -164,8 +173,14 @@ export function parseCertificateIdentity(value: unknown, field = 'certificate'):
   };
 }
 
+/** The same certificate, its issuer compared as text: how rule sets @1 to @4 judge the proxy copies. */
 export function sameCertificate(a: CertificateIdentity | undefined, b: CertificateIdentity | undefined): boolean {
   return !!a && !!b && a.serial === b.serial && a.issuer === b.issuer;
+}
+
+/** The same certificate, its issuer compared as an X.500 name (issuer-name.ts): how rule sets from @5 judge the proxy copies, and how the views of the copies now compare them. */
+export function sameCertificateByName(a: CertificateIdentity | undefined, b: CertificateIdentity | undefined): boolean {
+  return !!a && !!b && a.serial === b.serial && sameIssuerName(a.issuer, b.issuer);
 }
 
 // re-export for convenience of callers that only need the id types

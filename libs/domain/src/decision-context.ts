@@ -19,7 +19,7 @@ export interface Context {
   sender: string;
   role: string | null;
   ruleSet: { id: string; version: number };
-  edition: 1 | 2 | 3 | 4 | undefined;
+  edition: RuleSet['edition'] | undefined;
   def: SrvDefinition | undefined;
   now: string;
   future: boolean;

@@ -56,7 +56,7 @@ describe('a decision in its stored form (schema version 3)', () => {
     const record = encodeDecision(d)!;
     expect(JSON.stringify(d).length).toBeGreaterThan(1500);
     expect(JSON.stringify(record).length).toBeLessThan(320);
-    expect(record).toMatchObject({ schemaVersion: 3, requestId: `${supplierA}::1`, srv: '4.1.1', receivedAt: '2024-03-01T12:00:00Z', ruleSet: 'baseline@4', senderRole: 'IS' });
+    expect(record).toMatchObject({ schemaVersion: 3, requestId: `${supplierA}::1`, srv: '4.1.1', receivedAt: '2024-03-01T12:00:00Z', ruleSet: 'baseline@5', senderRole: 'IS' });
     expect(record.revisionsRead).toEqual([0, 0, 0]);
     expect(decodeDecision(record, esme).schemaVersion).toBe(1);
   });

@@ -1,8 +1,8 @@
-import type { CertificateIdentity } from './catalogue';
-import { DomainError } from './identifiers';
+import { roleCodeOfRemoteParty, type CertificateIdentity } from './catalogue';
+import { DomainError, type RemotePartyRole } from './identifiers';
 import type { CheckName } from './events';
 import { CHECKS, DERIVED_ROLE, STATED_ROLE, TEST_MPAN, def, deviceFacts, e1, foreignTo, fromEdition2, inForce, nonDevice, notReached, ownerOf, proxyRecords, registrationBase, responsibilityName, rprEvidence, slotOf, type E, type Template } from './decision-context';
-import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
+import { From, INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
 
 /**
  * The templates of a decision's checks in its stored form (decision-record.ts): one per branch of
@@ -20,6 +20,9 @@ import { INSTANT, Nested, OPTIONAL, STORED } from './decision-shapes';
 // Object.assign onto the helper's new object, not a spread ({ ...base(c), key }): the same keys in
 // the same order, and ~0.1 us where the spread costs ~4 us on Node 20 once optimised (see state.ts,
 // withKey); an encode and its checking decode make two shapes a check.
+/** Edition 5's override: what the slot held, derived (both copies are null exactly when no certificate is held; otherwise they disagree). */
+const heldOf = new From((b) => (b.dsp === null ? 'none' : 'disagreeing copies'));
+
 export const TEMPLATES: readonly Template[] = [
   // Step 1
   { id: 'pass', check: 'user-role', outcome: 'pass', reason: (e) => `User ${e.userId} holds role ${e.role} (${e.derivedBy})`, shape: (c) => ({ userId: c.sender, role: c.role, status: 'Active', derivedBy: c.request.statedRole ? STATED_ROLE : DERIVED_ROLE }) },
@@ -223,6 +226,43 @@ export const TEMPLATES: readonly Template[] = [
     reason: (e) =>
       `6.23 places the sender's own supplier credentials only: ${(e.foreign as CertificateIdentity[]).map((x) => `serial ${x.serial} is ${x.ownerUserId}'s (role code ${x.roleCode})`).join('; ')}, not ${e.sender}'s supplier certificate`,
     shape: (c) => ({ sender: c.sender, foreign: foreignTo(c, '02') }),
+  },
+  // Step 5 from edition 5 (added to set 1: no template above changed, so every decision stored before reads as it did).
+  {
+    id: 'E.supplierNo',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) => `rule set ${c.ruleSet.id}: a supplier cannot replace NetworkOperator credentials with 6.15.1 (they are replaced NO by NO): ${e.sender} sends as ${e.role}`,
+    shape: (c) => ({ sender: c.sender, role: c.role, remotePartyRole: c.request.remotePartyRole, finding: 'supplier-replaces-network-operator' }),
+  },
+  {
+    id: 'E.roleCode',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) =>
+      `rule set ${c.ruleSet.id}: ${e.remotePartyRole} credentials are replaced with ${e.remotePartyRole} certificates only (role code ${e.roleCode}): ${(e.wrong as CertificateIdentity[]).map((x) => `serial ${x.serial} (${x.ownerUserId}'s) has role code ${x.roleCode}`).join('; ')}`,
+    shape: (c) => {
+      const roleCode = roleCodeOfRemoteParty(c.request.remotePartyRole as RemotePartyRole);
+      return { remotePartyRole: c.request.remotePartyRole, roleCode, wrong: c.request.certificates.filter((x) => x.roleCode !== roleCode), finding: 'replacement-role-code' };
+    },
+  },
+  {
+    id: 'pass.override.any',
+    check: 'certificate-ownership',
+    outcome: 'pass',
+    reason: (e, c) =>
+      `rule set ${c.ruleSet.id}: ${e.sender}, the registered NO, replaces ${e.held === 'none' ? `an empty ${e.slot} slot's certificate` : `the ${e.slot} certificate, whose DSP and S1SP copies disagree,`} with its own`,
+    shape: (c) => Object.assign({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender }, inForce(c), { held: heldOf, override: 'registered-operator' }),
+  },
+  {
+    id: 'E.override.any',
+    check: 'certificate-ownership',
+    outcome: 'fail',
+    code: 'E_CERT_OWNER',
+    reason: (e, c) => `rule set ${c.ruleSet.id}: the registered NO ${e.sender} may replace the ${e.slot} certificate (held: ${e.held}) only with its own network-operator certificates`,
+    shape: (c) => Object.assign({ slot: slotOf(c), dsp: STORED, s1sp: STORED, sender: c.sender }, inForce(c), { held: heldOf, foreign: foreignTo(c, '03') }),
   },
   // Steps 3 to 5 skipped: not reached, or a non-device request.
   ...(['srv-eligibility', 'device', 'registration-data', 'certificate-ownership'] as const).map((check): Template => ({ ...notReached, check })),

@@ -347,7 +347,8 @@ describe('step 5: the certificate owner of the relevant slot, for SMETS1 critica
   });
 
   it('the refusal names the slot, both copies, the owner and the sender', () => {
-    const r = decided(estate(), { from: supplierA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(supplierA, '02') });
+    // Under @4: from @5 a supplier sending 6.15.1 NetworkOperator is refused before ownership is looked at (evaluate.edition5.spec.ts).
+    const r = decided(estate(), { from: supplierA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(supplierA, '02') }, 'baseline@4');
     expect(r.ev.decision.data.checks[4]).toMatchObject({
       reason: `${supplierA} does not own the networkOperator.critical certificate held by proxy: its owner is ${noA}`,
       evidence: { slot: 'networkOperator.critical', owner: noA, sender: supplierA, dsp: { certificate: { serial: 'A1' } }, s1sp: { certificate: { serial: 'A1' } } },
@@ -426,9 +427,14 @@ describe('rule sets change only a SMETS1 6.15.1 replacing NetworkOperator creden
     expect(skipped.ev.decision.data.checks[3]).toMatchObject({ outcome: 'skipped', evidence: { ruleSet: 'ownership-only' } });
     const overridden = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA) }, 'registered-operator');
     expect(overridden.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
-    const foreign = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA, '02') }, 'registered-operator');
+    const foreign = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA, '02') }, 'registered-operator@4');
     expect(foreign.ev.decision.data.checks[4]).toMatchObject({ code: 'E_CERT_OWNER', evidence: { foreign: [{ serial: 'N1' }, { serial: 'N2' }] } });
-    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 4 });
+    // From @5 certificates of another role code are refused before the override is tried (its own finding).
+    const wrongCode = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA, '02') }, 'registered-operator@5');
+    expect(wrongCode.ev.decision.data.checks[4]).toMatchObject({ code: 'E_CERT_OWNER', evidence: { finding: 'replacement-role-code', wrong: [{ serial: 'N1' }, { serial: 'N2' }] } });
+    const foreignAt5 = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noB) }, 'registered-operator@5');
+    expect(foreignAt5.ev.decision.data.checks[4]).toMatchObject({ code: 'E_CERT_OWNER', evidence: { foreign: [{ serial: 'N1' }, { serial: 'N2' }] } });
+    expect(overridden.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 5 });
     const overriddenAt1 = decided(stuck(), { from: noA, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(noA) }, 'registered-operator@1');
     expect(overriddenAt1.ev.decision.data.checks[4]).toMatchObject({ outcome: 'pass', evidence: { override: 'registered-operator', owner: noB } });
     expect(overriddenAt1.ev.decision.data.ruleSet).toEqual({ id: 'registered-operator', version: 1 });
@@ -493,7 +499,7 @@ describe('the decision record', () => {
     expect(r.ev.decision.data.checks[0]).toMatchObject({ reason: `User ${noA} holds role ED (derived from the roles held, the signing certificate and the fuel)`, evidence: { userId: noA, role: 'ED', status: 'Active' } });
     expect(r.ev.decision.data.checks[3]).toMatchObject({ reason: `${noA} is the registered network operator of ${mpan} at ${NOW}`, evidence: { basis: 'timeOfCheck', at: NOW, registered: { partyUserId: noA } } });
     expect(r.ev.decision.type).toBe('ServiceRequestEvaluated');
-    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 4 } });
+    expect(r.ev.decision.data).toMatchObject({ schemaVersion: 1, senderRole: 'ED', outcome: 'accepted', responseCode: 'I0', evaluatedAt: NOW, ruleSet: { id: 'baseline', version: 5 } });
     const stated = decided(estate(), { from: noA, to: esme, srv: '4.1.1', role: 'ED' });
     expect(stated.ev.decision.data.checks[0].evidence.derivedBy).toBe('stated in the request');
   });

@@ -33,13 +33,12 @@ const estate = (supplier: string, operator: string, operatorFrom2023?: string): 
     placed(esme, 'networkOperator.nonCritical', cert(noB, 'keyAgreement', '03', 'B2')),
   ]);
 const noCerts = (owner: string) => [cert(owner, 'digitalSignature', '03', 'N1'), cert(owner, 'keyAgreement', '03', 'N2')];
-/** When: `from` sends 6.15.1 (NetworkOperator) with `carrying`'s certificates, as `as`: a stated role, `code 02` (DUIS, the signing certificate's role code), or `ED, 2020` (ED with a date range in 2020). */
+/** When: `from` sends 6.15.1 (NetworkOperator) with `carrying`'s certificates, as `as`: a stated role, `code 02` (JSON giving the signing certificate's role code, no role), or `ED, 2020` (ED with a date range in 2020). */
 function replaceNo(from: string, as: string, carrying: string) {
   const signed = as.startsWith('code ');
   const dateRange = as === 'ED, 2020' ? { from: '2020-01-01T00:00:00.000Z', to: '2020-12-31T00:00:00.000Z' } : undefined;
   const role = signed ? undefined : (as.slice(0, 2) as UserRole);
-  const req = request({ from, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(carrying), role, signingRoleCode: signed ? as.slice(5) : undefined, dateRange });
-  return signed ? { ...req, format: 'duis' as const } : req;
+  return request({ from, to: esme, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(carrying), role, signingRoleCode: signed ? as.slice(5) : undefined, dateRange });
 }
 
 describe('registered-operator: the override is the registered network operator\'s (X holds IS and ED; NO-B\'s certificate on the SMETS1 ESME)', () => {

@@ -38,7 +38,7 @@ const noCerts = (owner: string) => [cert(owner, 'digitalSignature', '03', 'N1'),
 const replaceNo = (from: string, to: string, carrying: string) => request({ from, to, srv: '6.15.1', rpr: 'NetworkOperator', certificates: noCerts(carrying) });
 const failedCheck = (ev: ReturnType<typeof when>) => ev.decision.data.checks.find((c) => c.outcome === 'fail')?.check ?? null;
 
-describe.each([1, 2, 3, 4])('the stuck device under rule sets @%i: SMETS1 ESME carrying NO-B certificate while Registration Data says NO-A', (version) => {
+describe.each([1, 2, 3, 4, 5])('the stuck device under rule sets @%i: SMETS1 ESME carrying NO-B certificate while Registration Data says NO-A', (version) => {
   it.each`
     ruleSet                  | sender | carrying | outcome       | code              | failsAt
     ${'baseline'}            | ${noA} | ${noA}   | ${'rejected'} | ${'E_CERT_OWNER'} | ${'certificate-ownership'}

@@ -6,7 +6,9 @@ import {
   MATRIX_CATALOGUE,
   NETWORK_OPERATOR_ROLE_CODE,
   responsibilityOf,
+  roleCodeOfRemoteParty,
   sameCertificate,
+  sameCertificateByName,
   slotPartyOfRemoteParty,
   SRV_CATALOGUE,
   SUPPLIER_ROLE_CODE,
@@ -139,7 +141,7 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
   };
 
   // Step 1: E1 the User ID / role pair is not a known User Role; E3 the User's status does not allow requests.
-  const derived = deriveRole(req, def, state);
+  const derived = deriveRole(req, def, state, ruleSet.edition);
   if (!derived.role) {
     const dccParties = Object.keys(state.sender?.roles ?? {}).filter(isDccPartyRole);
     if (ed2 && dccParties.length > 0) {
@@ -306,12 +308,51 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     if (whole) skip('certificate-ownership', 'a SMETS2 meter checks the signature against the certificates it stores itself');
   } else {
     const key: SlotKey = `${slotParty!}.critical`;
+    const ed5 = ruleSet.edition >= 5;
+    if (ed5 && replacesNo && responsibility === 'supplier') {
+      // Edition 5: NO-by-NO (domain.md section 4). A SMETS2 meter checks this itself; on a SMETS1 one only the DSP can.
+      return finish({
+        check: 'certificate-ownership',
+        code: 'E_CERT_OWNER',
+        reason: `rule set ${ruleSet.id}: a supplier cannot replace NetworkOperator credentials with 6.15.1 (they are replaced NO by NO): ${sender} sends as ${role}`,
+        evidence: { sender, role, remotePartyRole: rpr, finding: 'supplier-replaces-network-operator' },
+      });
+    }
+    const partyCode = def.srv === '6.15.1' ? roleCodeOfRemoteParty(rpr) : undefined;
+    const wrongParty = ed5 && partyCode ? req.certificates.filter((c) => c.roleCode !== partyCode) : [];
+    if (wrongParty.length > 0) {
+      return finish({
+        check: 'certificate-ownership',
+        code: 'E_CERT_OWNER',
+        reason: `rule set ${ruleSet.id}: ${rpr} credentials are replaced with ${rpr} certificates only (role code ${partyCode}): ${wrongParty.map((c) => `serial ${c.serial} (${c.ownerUserId}'s) has role code ${c.roleCode}`).join('; ')}`,
+        evidence: { remotePartyRole: rpr, roleCode: partyCode, wrong: wrongParty, finding: 'replacement-role-code' },
+      });
+    }
     const slot = slotsInForce()[key];
     const evidence: Record<string, unknown> = whole ? inForce({ slot: key, dsp: slot?.DSP ?? null, s1sp: slot?.S1SP ?? null, sender }, key) : {};
-    if (slot?.DSP && slot?.S1SP && !sameCertificate(slot.DSP.certificate, slot.S1SP.certificate)) {
+    // Editions 1 to 3: whoever step 4 found registered for the sender's own responsibility (a
+    // registered supplier too; with a date range, the one registered throughout it). From
+    // edition 4 the registered NO only, at the check, sending in its ED or GT role.
+    const overrides = () =>
+      replacesNo && ruleSet.registeredOperatorOverride && (ruleSet.edition < 4 ? registeredAtCheck === sender : responsibility === 'networkOperator' && registeredNoAtCheck() === sender);
+    const disagree = !!slot?.DSP && !!slot?.S1SP && !(ed5 ? sameCertificateByName : sameCertificate)(slot.DSP.certificate, slot.S1SP.certificate);
+    const current = slot?.DSP ?? slot?.S1SP;
+    if ((disagree || !current) && ed5 && overrides()) {
+      // Edition 5: the override needs no ownership, so it applies to an empty slot and whatever the two copies hold.
+      const held = disagree ? 'disagreeing copies' : 'none';
+      const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
+      if (foreign.length > 0) {
+        return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace the ${key} certificate (held: ${held}) only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { held, foreign }) });
+      }
+      if (whole) {
+        const what = disagree ? `the ${key} certificate, whose DSP and S1SP copies disagree,` : `an empty ${key} slot's certificate`;
+        pass('certificate-ownership', `rule set ${ruleSet.id}: ${sender}, the registered NO, replaces ${what} with its own`, Object.assign({}, evidence, { held, override: 'registered-operator' }));
+      }
+      return finish();
+    }
+    if (disagree) {
       return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `the DSP and S1SP copies of the ${key} certificate disagree: ownership cannot be established`, evidence: Object.assign({}, evidence, { finding: 'proxy-copies-disagree' }) });
     }
-    const current = slot?.DSP ?? slot?.S1SP;
     if (!current) {
       return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `no ${key} certificate is held by proxy for device ${device.deviceId}`, evidence });
     }
@@ -319,10 +360,7 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     evidence.owner = owner;
     if (owner === sender) {
       if (whole) pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
-    } else if (replacesNo && ruleSet.registeredOperatorOverride && (ruleSet.edition < 4 ? registeredAtCheck === sender : responsibility === 'networkOperator' && registeredNoAtCheck() === sender)) {
-      // Editions 1 to 3: whoever step 4 found registered for the sender's own responsibility (a
-      // registered supplier too; with a date range, the one registered throughout it). From
-      // edition 4 the registered NO only, at the check, sending in its ED or GT role.
+    } else if (overrides()) {
       const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
       if (foreign.length > 0) {
         return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { foreign }) });
@@ -343,9 +381,11 @@ function responsibilityName(r: 'supplier' | 'networkOperator'): string {
  * The sender's role. A stated role (JSON) must be one the User holds. Otherwise (DUIS) it is
  * derived from the roles the User holds, narrowed by the signing certificate's role code and the
  * device's fuel; of several left, the first eligible for the SRV in the order IS, GS, ED, GT, ES,
- * OU, RSA.
+ * OU, RSA. From edition 5, with no signing role code, a 6.15.1 replacing NetworkOperator
+ * credentials is the network operator's (ED, GT) first: a User holding IS and ED sending it is
+ * judged as ED, where edition 5 refuses a supplier's.
  */
-function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationState): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
+function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationState, edition: number): { role?: UserRole; how: string; reason: string; evidence: Record<string, unknown> } {
   const userId = req.requestId.originator;
   const heldRoles = ROLE_PREFERENCE.filter((r) => state.sender?.roles[r]);
   const evidence: Record<string, unknown> = { userId, heldRoles };
@@ -363,6 +403,9 @@ function deriveRole(req: ServiceRequest, def: SrvDefinition, state: EvaluationSt
   if (fuel) {
     candidates = candidates.filter((r) => ROLES_OF_FUEL[fuel].includes(r));
     evidence.fuel = fuel;
+  }
+  if (edition >= 5 && !req.signingRoleCode && def.srv === '6.15.1' && req.remotePartyRole === 'NetworkOperator') {
+    candidates = [...candidates.filter((r) => responsibilityOf(r) === 'networkOperator'), ...candidates.filter((r) => responsibilityOf(r) !== 'networkOperator')];
   }
   const role = candidates.find((r) => def.eligibleRoles.includes(r)) ?? candidates[0];
   if (!role) {

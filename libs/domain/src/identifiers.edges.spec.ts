@@ -276,15 +276,16 @@ describe('the catalogue', () => {
   it('a rule set is found by id and version; an unknown version is named', () => {
     expect(getRuleSet('registered-operator', 1)).toMatchObject({ id: 'registered-operator', version: 1, edition: 1, replaceNoStep4: 'apply', registeredOperatorOverride: true });
     expect(getRuleSet('registered-operator@1')).toBe(getRuleSet('registered-operator', 1));
-    expect(getRuleSet('ownership-only')).toMatchObject({ id: 'ownership-only', version: 4, edition: 4, replaceNoStep4: 'skip', registeredOperatorOverride: false });
-    expect(getRuleSet('baseline')).toMatchObject({ id: 'baseline', version: 4, edition: 4, replaceNoStep4: 'apply', registeredOperatorOverride: false });
-    expect(getRuleSet('baseline', 4)).toBe(getRuleSet('baseline'));
+    expect(getRuleSet('ownership-only')).toMatchObject({ id: 'ownership-only', version: 5, edition: 5, replaceNoStep4: 'skip', registeredOperatorOverride: false });
+    expect(getRuleSet('baseline')).toMatchObject({ id: 'baseline', version: 5, edition: 5, replaceNoStep4: 'apply', registeredOperatorOverride: false });
+    expect(getRuleSet('baseline', 5)).toBe(getRuleSet('baseline'));
+    expect(getRuleSet('baseline', 4)).toMatchObject({ id: 'baseline', version: 4, edition: 4 });
     expect(getRuleSet('baseline', 3)).toMatchObject({ id: 'baseline', version: 3, edition: 3 });
     expect(getRuleSet('baseline', 2)).toMatchObject({ id: 'baseline', version: 2, edition: 2 });
     expect(getRuleSet('baseline', 1)).toMatchObject({ id: 'baseline', version: 1, edition: 1 });
-    const known = 'known: baseline@1, ownership-only@1, registered-operator@1, baseline@2, ownership-only@2, registered-operator@2, baseline@3, ownership-only@3, registered-operator@3, baseline@4, ownership-only@4, registered-operator@4';
-    expect(refusal(() => getRuleSet('baseline', 5))).toEqual({ field: 'ruleSet', reason: `'baseline@5' is not a known rule set (${known})` });
-    expect(refusal(() => getRuleSet('baseline@5'))).toEqual({ field: 'ruleSet', reason: `'baseline@5' is not a known rule set (${known})` });
+    const known = 'known: baseline@1, ownership-only@1, registered-operator@1, baseline@2, ownership-only@2, registered-operator@2, baseline@3, ownership-only@3, registered-operator@3, baseline@4, ownership-only@4, registered-operator@4, baseline@5, ownership-only@5, registered-operator@5';
+    expect(refusal(() => getRuleSet('baseline', 6))).toEqual({ field: 'ruleSet', reason: `'baseline@6' is not a known rule set (${known})` });
+    expect(refusal(() => getRuleSet('baseline@6'))).toEqual({ field: 'ruleSet', reason: `'baseline@6' is not a known rule set (${known})` });
     expect(refusal(() => getRuleSet('strict'))).toEqual({ field: 'ruleSet', reason: `'strict' is not a known rule set (${known})` });
   });
 });

@@ -128,8 +128,8 @@ describe('catalogues', () => {
     rejects(() => parseUserRole('XX'), 'role', /not a User Role/);
     expect(parseRemotePartyRole('NetworkOperator')).toBe('NetworkOperator');
     rejects(() => parseRemotePartyRole('Operator'), 'remotePartyRole', /not a RemotePartyRole/);
-    expect(RULE_SETS.map((r) => `${r.id}@${r.version}`)).toEqual(['baseline@1', 'ownership-only@1', 'registered-operator@1', 'baseline@2', 'ownership-only@2', 'registered-operator@2', 'baseline@3', 'ownership-only@3', 'registered-operator@3', 'baseline@4', 'ownership-only@4', 'registered-operator@4']);
-    expect(getRuleSet('ownership-only').version).toBe(4);
+    expect(RULE_SETS.map((r) => `${r.id}@${r.version}`)).toEqual(['baseline@1', 'ownership-only@1', 'registered-operator@1', 'baseline@2', 'ownership-only@2', 'registered-operator@2', 'baseline@3', 'ownership-only@3', 'registered-operator@3', 'baseline@4', 'ownership-only@4', 'registered-operator@4', 'baseline@5', 'ownership-only@5', 'registered-operator@5']);
+    expect(getRuleSet('ownership-only').version).toBe(5);
     expect(getRuleSet('ownership-only', 1).version).toBe(1);
     expect(getRuleSet('ownership-only@1').version).toBe(1);
     rejects(() => getRuleSet('lenient'), 'ruleSet', /not a known rule set/);

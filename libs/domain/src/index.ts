@@ -1,5 +1,6 @@
 export * from './identifiers';
 export * from './catalogue';
+export { issuerNameKey, sameIssuerName } from './issuer-name';
 export * from './events';
 export * from './state';
 export * from './rule-sets';

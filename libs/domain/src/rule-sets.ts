@@ -28,8 +28,14 @@ export interface RuleSet {
    *    holder of the networkOperator responsibility for the device's meter point at the check, the
    *    sender being that party in its ED or GT role. Editions 1 to 3 let any sender registered for
    *    its own role's responsibility use it (the registered supplier too, sending as IS or GS).
+   * 5: edition 4, with at step 5 (SMETS1): the proxy copies compared by serial and issuer NAME
+   *    (RFC 5280 7.1, issuer-name.ts), not issuer text; a 6.15.1 replacing NetworkOperator
+   *    credentials refused from a supplier role (IS, GS: NO-by-NO); a 6.15.1's replacement
+   *    certificates refused unless of the RemotePartyRole's party (role code 02 for Supplier, 03
+   *    for NetworkOperator); and registered-operator's override applied when no certificate is
+   *    held, and whatever the two copies hold (it needs no ownership).
    */
-  edition: 1 | 2 | 3 | 4;
+  edition: 1 | 2 | 3 | 4 | 5;
   description: string;
   replaceNoStep4: 'apply' | 'skip';
   registeredOperatorOverride: boolean;
@@ -87,8 +93,19 @@ const EDITION_4: readonly RuleSet[] = EDITION_3.map((r) => ({
   description: r.registeredOperatorOverride ? `${r.description} Only the registered NO, sending in its network-operator role (ED or GT), may use the override.` : r.description,
 }));
 
+/** Version 5 of each rule set: edition 5's judging (see RuleSet.edition). */
+const EDITION_5: readonly RuleSet[] = EDITION_4.map((r) => ({
+  ...r,
+  version: 5,
+  edition: 5 as const,
+  description:
+    `${r.description} The DSP and S1SP copies are compared by serial and issuer name (not issuer text); a supplier role cannot replace NetworkOperator credentials with 6.15.1;` +
+    ` a 6.15.1's certificates must be of its RemotePartyRole's party (02 Supplier, 03 NetworkOperator).` +
+    (r.registeredOperatorOverride ? ' The override also applies when no certificate is held or the two copies disagree.' : ''),
+}));
+
 /** Every rule set, each version kept and selectable for replay. */
-export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4];
+export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4, ...EDITION_5];
 
 /** The rule sets' ids, each once (a bare id names its latest version). */
 export const RULE_SET_NAMES: ReadonlyArray<RuleSet['id']> = [...new Set(RULE_SETS.map((r) => r.id))];

@@ -88,6 +88,9 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
     ${'another'}        | ${'registered-operator@1'} | ${[true, false]}  | ${['I0', 'E4']}
     ${'another'}        | ${'ownership-only@4'}      | ${[false, true]}  | ${['E_CERT_OWNER', 'I0']}
     ${'another'}        | ${'baseline@4'}            | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
+    ${'X'}              | ${'registered-operator@5'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'another'}        | ${'ownership-only@5'}      | ${[false, true]}  | ${['E_CERT_OWNER', 'I0']}
+    ${'another'}        | ${'baseline@5'}            | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
   `('the registered NO X holding IS too (the registered supplier: $supplier) is judged as the NO it is (ED): under $ruleSet, $codes', ({ supplier, ruleSet, accepted, codes }) => {
     const X = '90-B3-D5-1F-30-01-00-0C';
     const w = given([
@@ -105,6 +108,33 @@ describe('who could repair a stuck device, judged by evaluate() itself', () => {
       ['registered operator', X, 'ED'],
       ['certificate owner', noB, 'ED'],
     ]);
+    expect(options.map((o) => o.accepted)).toEqual(accepted);
+    expect(options.map((o) => o.responseCode)).toEqual(codes);
+  });
+
+  // Rule sets @5: registered-operator's override applies whatever the two copies hold, so a stuck
+  // device whose copies disagree (NO-B's certificate in the DSP copy, NO-C's in the S1SP) can be
+  // repaired by the registered NO; under @4, and under baseline and ownership-only, nobody can. The
+  // candidates state the NO role and carry 03 certificates: @5's other changes (a supplier role,
+  // another role code) take none of them off, and a device with no certificate held is not stuck.
+  it.each`
+    ruleSet                    | accepted          | codes
+    ${'registered-operator@4'} | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
+    ${'registered-operator@5'} | ${[true, false]}  | ${['I0', 'E4']}
+    ${'registered-operator'}   | ${[true, false]}  | ${['I0', 'E4']}
+    ${'ownership-only@5'}      | ${[false, false]} | ${['E_CERT_OWNER', 'E_CERT_OWNER']}
+    ${'baseline@5'}            | ${[false, false]} | ${['E_CERT_OWNER', 'E4']}
+  `('copies that disagree: under $ruleSet, $codes', ({ ruleSet, accepted, codes }) => {
+    const noC = '90-B3-D5-1F-30-03-00-0C';
+    const w = given([
+      registration(mpan, 'networkOperator', noA, T2019),
+      inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+      placed(esme, 'networkOperator.critical', cert(noB, 'digitalSignature', '03', 'B1'), ['DSP']),
+      placed(esme, 'networkOperator.critical', cert(noC, 'digitalSignature', '03', 'C1'), ['S1SP']),
+    ]);
+    const device = w.devices.get(esme)!;
+    expect(stuckStatus(device, w.meterPoints.get(mpan), AT)).toMatchObject({ stuck: true, certificateOwner: noB, registeredOperator: noA });
+    const options = repairOptions(device, w.meterPoints.get(mpan), {}, getRuleSet(ruleSet), AT);
     expect(options.map((o) => o.accepted)).toEqual(accepted);
     expect(options.map((o) => o.responseCode)).toEqual(codes);
   });
@@ -142,6 +172,20 @@ describe('proxy copies that disagree: since the later of the two placements', ()
   `('$case', ({ dsp, at, found }) => {
     const w = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'supplier.nonCritical', cert(noA, 'keyAgreement', '02', 'K1')), ...dsp]);
     expect(proxyDisagreements(w.devices.get(esme)!, at).map((f) => [f.dsp?.certificate.serial, f.s1sp?.certificate.serial, f.since])).toEqual(found);
+  });
+  it('copies of one certificate whose issuer is spelt two ways (JSON as sent, DER as the X.509 library renders it) are listed as such (a disagreement under @1-@4 only); another issuer name is a finding', () => {
+    const copies = (dspIssuer: string, s1spIssuer: string) =>
+      given([
+        inventory(esme, 'ESME', 1, 'Commissioned', mpan),
+        placed(esme, 'supplier.nonCritical', { ...cert(noA, 'keyAgreement', '02', 'K1'), issuer: dspIssuer }, ['DSP']),
+        placed(esme, 'supplier.nonCritical', { ...cert(noA, 'keyAgreement', '02', 'K1'), issuer: s1spIssuer }, ['S1SP']),
+      ]).devices.get(esme)!;
+    const found = (a: string, b: string) => proxyDisagreements(copies(a, b), AT).map((f) => [f.slot, f.issuerSpeltTwoWays ?? false]);
+    expect(found('CN=Test CA,O=X', 'CN=Test CA,O=X')).toEqual([]);
+    expect(found('CN=Test CA,O=X', 'CN=Test CA, O=X')).toEqual([['supplier.nonCritical', true]]);
+    expect(found('CN=Test CA,O=X', 'cn=test ca, o=x')).toEqual([['supplier.nonCritical', true]]);
+    expect(found('CN=Test CA,O=X', 'CN=Other CA, O=X')).toEqual([['supplier.nonCritical', false]]);
+    expect(found('Test CA', 'test ca')).toEqual([['supplier.nonCritical', false]]);
   });
   it('a slot with only the S1SP copy is a finding too; no slot at all is none', () => {
     const w = given([inventory(esme, 'ESME', 1, 'Commissioned', mpan), placed(esme, 'networkOperator.nonCritical', cert(noA, 'keyAgreement'), ['S1SP'])]);

@@ -1,4 +1,4 @@
-import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, sameCertificate, SLOT_KEYS, SRV_CATALOGUE, type CertificateIdentity, type SlotKey } from './catalogue';
+import { fuelOf, NETWORK_OPERATOR_ROLE_CODE, sameCertificate, sameCertificateByName, SLOT_KEYS, SRV_CATALOGUE, type CertificateIdentity, type SlotKey } from './catalogue';
 import { evaluate } from './evaluate';
 import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
@@ -148,24 +148,40 @@ export interface ProxyDisagreement {
   s1sp: HeldCertificate | null;
   /** The later of the two copies' placements: since when they have disagreed. */
   since: Instant;
+  /**
+   * Present where the copies are one certificate, its issuer name spelt two ways: a disagreement
+   * under rule sets @1 to @4 (which compare issuer text: a critical request needing the slot was
+   * refused, `proxy-copies-disagree`), none from @5.
+   */
+  issuerSpeltTwoWays?: true;
 }
 
 /**
  * The notified certificate records of a SMETS1 device whose DSP and S1SP copies do not hold the
- * same certificate (serial and issuer), or of which only one copy is held. The copies must agree
- * (domain.md section 3): a disagreement is an audit finding. Where both copies are held and differ,
- * a critical request that needs the slot is refused (E_CERT_OWNER, `proxy-copies-disagree`).
+ * same certificate (serial and issuer name, compared as an X.500 name: sameCertificateByName), or
+ * of which only one copy is held. The copies must agree (domain.md section 3): a disagreement is an
+ * audit finding. Where both copies are held and differ, a critical request that needs the slot is
+ * refused (E_CERT_OWNER, `proxy-copies-disagree`), under rule sets @1 to @4 comparing the issuers
+ * as text. Copies that are one certificate by name but whose issuer texts differ are listed too,
+ * flagged `issuerSpeltTwoWays`: a disagreement under @1 to @4 (whose decisions are recorded, and
+ * which LEDGER_RULE_SET can still name), none from @5.
  * The copies are those in force at `at` (slotsAt): a future-dated placement counts from its date.
  */
 export function proxyDisagreements(device: DeviceState, at: Instant): ProxyDisagreement[] {
-  if (inventoryAt(device, at).smetsGeneration !== 1) return [];
-  const slots = slotsAt(device, at);
+  return disagreementsIn(device.deviceId, inventoryAt(device, at).smetsGeneration, slotsAt(device, at));
+}
+
+/** proxyDisagreements, given the device's generation and slots as in force (computed once by a caller that needs them too). */
+export function disagreementsIn(deviceId: ProxyDisagreement['deviceId'], smetsGeneration: number | undefined, slots: ReturnType<typeof slotsAt>): ProxyDisagreement[] {
+  if (smetsGeneration !== 1) return [];
   const out: ProxyDisagreement[] = [];
   for (const slot of SLOT_KEYS) {
     const held = slots[slot];
-    if (!held || (!held.DSP && !held.S1SP) || sameCertificate(held.DSP?.certificate, held.S1SP?.certificate)) continue;
-    const placed = [held.DSP?.placedAt, held.S1SP?.placedAt].filter((t): t is Instant => !!t).sort();
-    out.push({ deviceId: device.deviceId, slot, dsp: held.DSP ?? null, s1sp: held.S1SP ?? null, since: placed[placed.length - 1] });
+    const [dsp, s1sp] = [held?.DSP?.certificate, held?.S1SP?.certificate];
+    if ((!dsp && !s1sp) || sameCertificate(dsp, s1sp)) continue;
+    const placed = [held?.DSP?.placedAt, held?.S1SP?.placedAt].filter((t): t is Instant => !!t).sort();
+    const spelt = sameCertificateByName(dsp, s1sp) ? { issuerSpeltTwoWays: true as const } : {};
+    out.push({ deviceId, slot, dsp: held?.DSP ?? null, s1sp: held?.S1SP ?? null, since: placed[placed.length - 1], ...spelt });
   }
   return out;
 }

@@ -98,7 +98,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ variable: keyof Environment; mean
   { variable: 'EVENTSTORE_CONNECTION_STRING', meaning: 'EventStoreDB connection string, with `LEDGER_STORE=esdb`', default: 'none' },
   { variable: 'LEDGER_STORE_TIMEOUT_MS', meaning: 'our own deadline on every EventStoreDB call (1 to 2147483647)', default: '`10000`' },
   { variable: 'LEDGER_READMODEL_PATH', meaning: 'the read-model database', default: '`readmodels.sqlite` beside the store' },
-  { variable: 'LEDGER_RULE_SET', meaning: 'the rule set new decisions are made under; a bare id is its latest version, since 2026-11-27 @4, whose decisions code from before @4 cannot read (`<id>@3` keeps the earlier judgement: see "Upgrading to rule sets @4" under Operations)', default: '`baseline` (@4)' },
+  { variable: 'LEDGER_RULE_SET', meaning: 'the rule set new decisions are made under; a bare id is its latest version, since 2026-11-28 @5, whose decisions code from before @5 cannot read (`<id>@4` keeps the earlier judgement: see "Upgrading to rule sets @5" under Operations)', default: '`baseline` (@5)' },
   { variable: 'LEDGER_API_KEYS', meaning: "`key:role,...` or `key:role@name,...` (roles `intake`, `auditor`, `admin`; keys of 8 characters or more; a name recorded with the key's id: see Access)", default: 'the development keys' },
   { variable: 'LEDGER_LOG_LEVEL', meaning: `log level (${LOG_LEVELS.join(', ')}); JSON lines, pretty on a terminal`, default: '`info`' },
   { variable: 'LEDGER_METRICS_ACCESS', meaning: '`/metrics`: `key` (an auditor or admin key) or `public`', default: '`key`' },

@@ -44,7 +44,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
           const records = l.disagreements.records(at);
           const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
           print({ at, count: records.length, records }, () =>
-            [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}`)].join('\n'),
+            [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}${r.issuerSpeltTwoWays ? ' (one certificate, its issuer spelt two ways: a disagreement under rule sets @1-@4, none from @5)' : ''}`)].join('\n'),
           );
           return EXIT.done;
         } finally {

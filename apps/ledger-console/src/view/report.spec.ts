@@ -49,10 +49,11 @@ const reply = (judged: number, changes: number, window: WhatIfReply['window']): 
 describe('the rule sets a decision can be replayed under', () => {
   it.each`
     recorded                   | choices
-    ${'registered-operator@3'} | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
-    ${'registered-operator@4'} | ${['baseline@4', 'ownership-only@4']}
-    ${'baseline@4'}            | ${['ownership-only@4', 'registered-operator@4']}
-    ${'baseline@1'}            | ${['baseline@4', 'ownership-only@4', 'registered-operator@4']}
+    ${'registered-operator@3'} | ${['baseline@5', 'ownership-only@5', 'registered-operator@5']}
+    ${'registered-operator@4'} | ${['baseline@5', 'ownership-only@5', 'registered-operator@5']}
+    ${'registered-operator@5'} | ${['baseline@5', 'ownership-only@5']}
+    ${'baseline@5'}            | ${['ownership-only@5', 'registered-operator@5']}
+    ${'baseline@1'}            | ${['baseline@5', 'ownership-only@5', 'registered-operator@5']}
   `('a decision recorded under $recorded: $choices', ({ recorded, choices }) => {
     const [id, version] = recorded.split('@');
     expect(replayChoices({ id, version: Number(version) })).toEqual(choices);

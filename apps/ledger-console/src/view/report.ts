@@ -21,15 +21,15 @@ export function csv(header: readonly string[], rows: ReadonlyArray<readonly unkn
 
 /** Each rule set at its latest version, as the server's `getRuleSet(id)` gives it (server-shapes.spec.ts holds them equal). */
 export const LATEST_RULE_SETS: ReadonlyArray<{ id: string; version: number }> = [
-  { id: 'baseline', version: 4 },
-  { id: 'ownership-only', version: 4 },
-  { id: 'registered-operator', version: 4 },
+  { id: 'baseline', version: 5 },
+  { id: 'ownership-only', version: 5 },
+  { id: 'registered-operator', version: 5 },
 ];
 
 /**
  * The rule sets a recorded decision can be replayed under besides its own, as `id@version`: each
- * latest version but the one it records. A decision recorded under registered-operator@3 gets
- * registered-operator@4 (until 2026-11-27 the choices were bare ids, the recorded one's left out).
+ * latest version but the one it records. A decision recorded under registered-operator@4 gets
+ * registered-operator@5 (until 2026-11-27 the choices were bare ids, the recorded one's left out).
  */
 export function replayChoices(recorded: { id: string; version: number }): string[] {
   return LATEST_RULE_SETS.filter((rs) => rs.id !== recorded.id || rs.version !== recorded.version).map((rs) => `${rs.id}@${rs.version}`);

@@ -5,7 +5,7 @@ const NO_A = '90-B3-D5-1F-30-03-00-0A';
 const NO_B = '90-B3-D5-1F-30-03-00-0B';
 
 const placed = (slot: string, owner: string, serial: string, placedAt: string, heldBy = ['DSP', 'S1SP'], via = 'migration'): PlacementEntry => ({
-  kind: 'certificate', slot, heldBy, serial, issuer: 'CN=CA', owner, via, reference: via === 'migration' ? 'MIG-1' : 'NO-A:DEV:1', placedAt,
+  kind: 'certificate', slot, heldBy, serial, issuer: 'CN=CA', identity: `${serial}|CN=CA`, owner, via, reference: via === 'migration' ? 'MIG-1' : 'NO-A:DEV:1', placedAt,
 });
 
 describe('slot timelines', () => {
@@ -85,6 +85,14 @@ describe('band overlaps', () => {
     expect(copyDisagreements(dsp, s1sp)).toEqual([{ start: '2023-01-01T00:00:00.000Z', end: '2023-06-01T00:00:00.000Z', detail: `DSP holds ${NO_A} (serial 0A01), S1SP holds ${NO_B} (serial 0B01)` }]);
     const only = slotBands([placed('supplier.critical', NO_A, '1', '2021-01-01T00:00:00.000Z', ['DSP'])], 'supplier.critical', 'DSP', NOW);
     expect(copyDisagreements(only, [])).toEqual([{ start: '2021-01-01T00:00:00.000Z', end: null, detail: 'only the DSP copy is held' }]);
+  });
+
+  it("compares the copies by the server's identity (serial and issuer name), not the issuer's text", () => {
+    // The same certificate placed as JSON in the DSP copy and as DER (the X.509 library's rendering) in the S1SP copy.
+    const asJson = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['DSP']), issuer: 'CN=Test CA,O=X', identity: 'same' };
+    const asDer = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['S1SP']), issuer: 'CN=Test CA, O=X', identity: 'same' };
+    const bands = (h: PlacementEntry[], copy: 'DSP' | 'S1SP') => slotBands(h, 'networkOperator.critical', copy, NOW);
+    expect(copyDisagreements(bands([asJson], 'DSP'), bands([asDer], 'S1SP'))).toEqual([]);
   });
 });
 

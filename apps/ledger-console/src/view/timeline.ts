@@ -16,6 +16,8 @@ export interface PlacementEntry {
   heldBy: string[];
   serial: string;
   issuer: string;
+  /** The serial and issuer name as the server compares them (the same certificate, the same identity). The console is served by the API itself, so every reply has it. */
+  identity: string;
   owner: string;
   keyUsage?: string;
   via: string;
@@ -71,7 +73,7 @@ export function slotBands(history: ReadonlyArray<{ kind: string }>, slot: Slot, 
     start: p.placedAt,
     end: i + 1 < placements.length ? placements[i + 1].placedAt : null,
     party: p.owner,
-    key: `${p.serial}|${p.issuer}`,
+    key: p.identity,
     label: `${p.owner} (serial ${p.serial})`,
     pending: p.placedAt > now,
     detail: `serial ${p.serial}, issuer ${p.issuer}, owner ${p.owner}, via ${p.via}${p.reference ? ` ${p.reference}` : ''}, placed ${p.placedAt}`,

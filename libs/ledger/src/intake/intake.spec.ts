@@ -4,6 +4,7 @@ import { parseDuisRequest } from './duis';
 import { IntakeError } from './errors';
 import { registrationFileFromCsv } from './commands';
 import { parseRegistrationCsv, slices } from './registrations-csv';
+import { cert, given, inventory, mpan, placed, registration, userRole, when } from '../../../domain/src/testing/scenario';
 import { makeCertificate } from './testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from './testing/make-duis';
 
@@ -68,6 +69,30 @@ describe('DUIS requests', () => {
     expect(req).toMatchObject({ srv: { srv: '6.15.1' }, remotePartyRole: 'NetworkOperator', executionDateTime: '2024-04-01T00:00:00.000Z', format: 'duis' });
     expect(req.requestId).toEqual({ originator: NO_A, target: ESME, counter: 1001n });
     expect(req.certificates.every((c) => c.ownerUserId === NO_A)).toBe(true);
+  });
+
+  it('a 6.15.1 NetworkOperator in DUIS (no role, no signing role code) from a User holding IS and ED is judged as ED from rule sets @5, as IS under @4', async () => {
+    const x = '90-B3-D5-1F-30-01-00-0C';
+    const signing = await makeCertificate({ ownerUserId: x, roleCode: '03', keyUsage: 'digitalSignature' });
+    const req = parseServiceRequest(parseDuisRequest(makeDuisRequest({ originator: x, target: ESME, counter: 1002, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64 }) }), AT).input);
+    expect(req).not.toHaveProperty('statedRole');
+    expect(req).not.toHaveProperty('signingRoleCode');
+    // X the registered supplier and NO of the SMETS1 ESME, owning its NO certificate.
+    const w = given([
+      userRole(x, 'IS'),
+      userRole(x, 'ED'),
+      registration(mpan, 'supplier', x, '2019-01-01T00:00:00.000Z'),
+      registration(mpan, 'networkOperator', x, '2019-01-01T00:00:00.000Z'),
+      inventory(ESME, 'ESME', 1, 'Commissioned', mpan),
+      placed(ESME, 'networkOperator.critical', cert(x, 'digitalSignature', '03', 'X1')),
+    ]);
+    const judged = (ruleSet: string) => {
+      const d = when(w, req, ruleSet).decision.data;
+      return { senderRole: d.senderRole, responseCode: d.responseCode };
+    };
+    expect(judged('baseline@4')).toEqual({ senderRole: 'IS', responseCode: 'I0' });
+    expect(judged('baseline@5')).toEqual({ senderRole: 'ED', responseCode: 'I0' });
+    expect(judged('registered-operator@5')).toEqual({ senderRole: 'ED', responseCode: 'I0' });
   });
 
   it('a 4.1.1 has no certificates and no remote party', () => {

@@ -1,4 +1,4 @@
-import { deviceAsOf, deviceView, inventoryAt, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
+import { deviceAsOf, deviceView, inventoryAt, issuerNameKey, type DatedEvent, type DeviceState, type DeviceView } from '@ledger/domain';
 import { ACTOR_NOT_KEPT } from '../projections/actors';
 import { loadState, type ReadModelDb } from '../read-model-db';
 import { actorIds, actorUnknown, shownActor } from './actor-filter';
@@ -70,7 +70,9 @@ export class DeviceQueries {
 
   /**
    * Inventory changes, certificates and decisions of a device as one timeline, in the order they
-   * were recorded, each with its event's actor (shownActor). A placement or an inventory change that
+   * were recorded, each with its event's actor (shownActor). A certificate's `identity` is its
+   * serial and issuer name as the domain compares them (issuerNameKey): two placements are of the
+   * same certificate when their identities are equal (the console's timeline reads it). A placement or an inventory change that
    * takes effect after `now` says `pending: true`. With `actor` (parseActor), the entries of that
    * actor only (actorIds; historyActorUnknown says those it cannot match).
    */
@@ -91,6 +93,7 @@ export class DeviceQueries {
       const data = JSON.parse(r.data) as Record<string, unknown>;
       if (r.kind === 'certificate') {
         data.heldBy = String(data.heldBy).split(',');
+        data.identity = `${String(data.serial)}|${issuerNameKey(String(data.issuer))}`;
         if (String(data.placedAt) > now) data.pending = true;
       } else if (r.kind === 'inventory' && String(data.changedAt) > now) data.pending = true;
       return { kind: r.kind, ...data, ...shownActor(r.actor, r.actor_text) };

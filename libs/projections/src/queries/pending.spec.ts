@@ -47,7 +47,7 @@ describe('read models show a future-dated credential change as pending until its
       }),
       ctx,
     );
-    expect(repair.decision).toMatchObject({ responseCode: 'I99', ruleSet: { id: 'ownership-only', version: 4 } });
+    expect(repair.decision).toMatchObject({ responseCode: 'I99', ruleSet: { id: 'ownership-only', version: 5 } });
     projector.start();
     expect(await projector.waitFor(BigInt(repair.position))).toBe(true);
   });

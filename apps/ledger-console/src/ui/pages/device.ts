@@ -22,6 +22,10 @@ interface Device {
   mpxn?: string | null;
   inInventory: boolean;
   slots: Partial<Record<Slot, { DSP?: Held; S1SP?: Held }>>;
+  /** The slots whose copies are not one certificate, as the server compares them (serial and issuer name). */
+  copiesDisagree?: Slot[];
+  /** The slots whose copies are one certificate, its issuer spelt two ways (a disagreement under rule sets @1 to @4). */
+  issuerSpeltTwoWays?: Slot[];
   asOf?: string;
 }
 type HistoryEntry = { kind: string } & Record<string, unknown>;
@@ -81,8 +85,12 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
 
   const slotRows = SLOTS.map((slot) => {
     const held = device.slots[slot];
-    const agree = !held || (!held.DSP && !held.S1SP) || (held.DSP && held.S1SP && held.DSP.certificate.serial === held.S1SP.certificate.serial && held.DSP.certificate.issuer === held.S1SP.certificate.issuer);
-    return [SLOT_NAMES[slot], heldCell(held?.DSP), heldCell(held?.S1SP), agree ? badge('agree', 'ok') : badge('copies disagree', 'bad')];
+    const copies = device.copiesDisagree?.includes(slot)
+      ? badge('copies disagree', 'bad')
+      : device.issuerSpeltTwoWays?.includes(slot)
+        ? badge('one certificate, issuer spelt two ways (disagree under rule sets @1-@4)', 'future')
+        : badge('agree', 'ok');
+    return [SLOT_NAMES[slot], heldCell(held?.DSP), heldCell(held?.S1SP), copies];
   });
 
   // The timeline: each slot's two copies, the Registration Data, where they do not match, the decisions.
