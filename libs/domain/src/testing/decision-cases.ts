@@ -64,6 +64,7 @@ export const rows: Row[] = [
   { case: 'E3', spec: { from: supplierA, to: esme, srv: '4.1.1' }, extra: [userRole(supplierA, 'IS', 'Suspended')], templates: ['E3', 'skip', 'skip', 'skip', 'skip'] },
   { case: 'E2', spec: { from: noA, to: esme, srv: '7.3' }, templates: ['pass', 'E2', 'skip', 'skip', 'skip'] },
   { case: 'E2: no role at all may send it', spec: { from: supplierA, to: esme, srv: '7.16' }, templates: ['pass', 'E2', 'skip', 'skip', 'skip'] },
+  { case: 'E2: 8.5 carrying a certificate it does not place', spec: { from: supplierA, to: esme, srv: '8.5', certificates: supplierCerts(supplierA) }, templates: ['pass', 'E2', 'skip', 'skip', 'skip'] },
   { case: "E2: the DCC's credentials", spec: { from: noA, to: esme, srv: '6.15.1', rpr: 'Root', certificates: noCerts(noA) }, templates: ['pass', 'E2.dcc', 'skip', 'skip', 'skip'] },
   { case: "E2: 6.21 of the Load Controller's", spec: { from: supplierA, to: esme, srv: '6.21', rpr: 'LoadController', certificates: supplierCerts(supplierA) }, templates: ['pass', 'E2.lc', 'skip', 'skip', 'skip'] },
   { case: "E2: a NO replacing the Load Controller's", spec: { from: noA, to: esme, srv: '6.15.1', rpr: 'LoadController', certificates: noCerts(noA) }, templates: ['pass', 'E2.lcrole', 'skip', 'skip', 'skip'] },
