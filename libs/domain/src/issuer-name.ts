@@ -168,9 +168,9 @@ function stringValue(text: string, start: number): { value: string; end: number 
  * before Unicode 15 (Node 20.0's), so the runtime's case mapping and NFKC of them do not change
  * from one supported Node to another (issuer-name.frozen.spec.ts pins a digest of them). A value
  * with any other code point is compared exactly, as its unescaped text: a recorded decision replays
- * identically whatever Unicode version the runtime has.
+ * identically whatever Unicode version the runtime has. Exported for its frozen spec.
  */
-const PREPARED = /^[\u0000-\u024F\u0300-\u036F]*$/;
+export const PREPARED = /^[\u0000-\u024F\u0300-\u036F]*$/;
 /** Code points RFC 4518 2.2 maps to nothing (in the repertoire above): the soft hyphen, the combining grapheme joiner, controls and format characters. */
 const TO_NOTHING = /[\u00AD\u034F]|(?![\t\n\v\f\r\u0085])[\p{Cc}\p{Cf}]/gu;
 /** Code points mapped to SPACE: the control spaces and the separators (SPACE, NO-BREAK SPACE). */
