@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
+import { ESME, NO_A, recordOneEsme } from '../../../libs/ledger/src/testing/one-esme';
 import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
@@ -90,11 +91,34 @@ describe('the ledger CLI', () => {
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {
-    expect((await json(env, 'report', 'proxy-disagreements', '--at', '2026-01-01T00:00:00Z')).body).toEqual({ at: '2026-01-01T00:00:00.000Z', count: 0, records: [] });
+    expect((await json(env, 'report', 'proxy-disagreements', '--at', '2026-01-01T00:00:00Z')).body).toEqual({ at: '2026-01-01T00:00:00.000Z', count: 0, issuerSpeltTwoWays: 0, records: [] });
     expect((await ledger(env, 'report', 'proxy-disagreements')).out).toMatch(/^0 notified certificate record\(s\) whose DSP and S1SP copies disagree at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
     const everything = await ledger(env, 'report', 'everything');
     expect(everything.code).toBe(2);
     expect(everything.err).toMatch(/unknown command 'everything'/);
+  });
+
+  it('report proxy-disagreements says how many of its records are one certificate, its issuer spelt two ways (a disagreement under rule sets @1-@4 only)', async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'spelt', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH), { recursive: true });
+    const store = new SqliteEventStore(own.LEDGER_SQLITE_PATH);
+    try {
+      const l = new Ledger(store, getRuleSet('baseline'));
+      const ctx = { actor: 'spec' };
+      const place = (slot: 'networkOperator.critical' | 'networkOperator.nonCritical', serial: string, issuer: string, heldBy: string[]) =>
+        l.placeCertificate({ deviceId: ESME, slot, certificate: { serial, issuer, ownerUserId: NO_A, roleCode: '03', keyUsage: slot === 'networkOperator.critical' ? 'digitalSignature' : 'keyAgreement' }, heldBy, via: { kind: 'operatorCorrection', reference: `OPS-${serial}` }, placedAt: '2022-01-01' }, ctx);
+      await recordOneEsme(l, NO_A, ctx);
+      await place('networkOperator.nonCritical', 'E1', 'CN=Test CA,O=X', ['DSP']);
+      await place('networkOperator.nonCritical', 'E1', 'CN=Test CA, O=X', ['S1SP']);
+      await place('networkOperator.critical', 'E2', 'CN=Test CA, O=X', ['S1SP']);
+    } finally {
+      await store.dispose();
+    }
+    const r = await json(own, 'report', 'proxy-disagreements', '--at', '2023-01-01T00:00:00Z');
+    expect(r.body).toMatchObject({ count: 2, issuerSpeltTwoWays: 1 });
+    const text = (await ledger(own, 'report', 'proxy-disagreements', '--at', '2023-01-01T00:00:00Z')).out.split('\n');
+    expect(text[0]).toBe('2 notified certificate record(s) whose DSP and S1SP copies disagree at 2023-01-01T00:00:00.000Z (1 of them one certificate, issuer spelt two ways)');
+    expect(text.slice(1).filter((line) => line.includes('issuer spelt two ways'))).toHaveLength(1);
   });
 
   it('what-if --rule-set ownership-only turns refused repairs into acceptances', async () => {

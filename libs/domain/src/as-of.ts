@@ -27,7 +27,6 @@ export interface DatedEvent {
   at: Instant;
 }
 
-/** The device as seen at an instant: its certificates in force then, and the accepted changes still pending then. */
 /**
  * A device as the API shows it. `copiesDisagree`: the slots whose DSP and S1SP copies do not hold the
  * same certificate (proxyDisagreements: serial and issuer name), where there are any;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { prepare } from './issuer-name';
+import { PREPARED, prepare } from './issuer-name';
 
 /**
  * Recorded decisions replay identically on any supported runtime, and from rule sets @5 a decision
@@ -12,8 +12,23 @@ import { prepare } from './issuer-name';
 const PINNED = 'f3bc434a52c379b0c31818e7d4b18d40b527337e9c367cc8df153e2665c61f39';
 
 it('prepare gives the same for every code point of the prepared repertoire (alone and before U+0301)', () => {
-  const codePoints = [...Array(0x250).keys(), ...Array.from({ length: 0x70 }, (_, i) => 0x300 + i)];
+  const codePoints = Array.from({ length: 0x110000 }, (_, c) => c).filter((c) => PREPARED.test(String.fromCodePoint(c)));
+  expect(codePoints.length).toBe(0x250 + 0x70);
   expect(codePoints.filter((c) => /\p{Cn}/u.test(String.fromCodePoint(c)))).toEqual([]);
   const prepared = codePoints.flatMap((c) => [prepare(String.fromCodePoint(c)), prepare(`${String.fromCodePoint(c)}\u0301`)]);
   expect(createHash('sha256').update(JSON.stringify(prepared)).digest('hex')).toBe(PINNED);
+});
+
+it.each`
+  codePoint   | prepared | why
+  ${0x0000}   | ${true}  | ${'the first of Latin'}
+  ${0x024f}   | ${true}  | ${'the last of Latin Extended-B'}
+  ${0x0250}   | ${false} | ${'IPA Extensions: compared exactly'}
+  ${0x02ff}   | ${false} | ${'Spacing Modifier Letters: compared exactly'}
+  ${0x0300}   | ${true}  | ${'the first combining mark'}
+  ${0x036f}   | ${true}  | ${'the last combining mark'}
+  ${0x0370}   | ${false} | ${'Greek: compared exactly'}
+  ${0xff21}   | ${false} | ${'a full-width capital A: compared exactly'}
+`('U+$codePoint is in the prepared repertoire: $prepared ($why)', ({ codePoint, prepared }) => {
+  expect(PREPARED.test(`a${String.fromCodePoint(codePoint)}b`)).toBe(prepared);
 });

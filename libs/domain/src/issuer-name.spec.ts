@@ -31,7 +31,10 @@ describe('issuer names compared as names', () => {
     ${'CN=\\\\ ,O=X'}                      | ${'CN=\\\\,O=X'}                           | ${false} | ${'an unescaped space after an escape: not a name'}
     ${'CN=A\\ ,O=X'}                         | ${'cn=a\\ ,O=X'}                             | ${true}  | ${'an escaped space at the end'}
     ${`CN=${'a'.repeat(4090)}`}                | ${`cn=${'A'.repeat(4090)}`}                    | ${true}  | ${'4,093 characters: read as a name'}
-    ${`CN=${'a'.repeat(4094)}`}                | ${`cn=${'A'.repeat(4094)}`}                    | ${false} | ${'over 4,096 characters: compared as text'}
+    ${`CN=${'a'.repeat(4093)}`}                | ${`cn=${'A'.repeat(4093)}`}                    | ${true}  | ${'4,096 characters: read as a name'}
+    ${`CN=${'a'.repeat(4094)}`}                | ${`cn=${'A'.repeat(4094)}`}                    | ${false} | ${'4,097 characters: compared as text'}
+    ${`CN=a${' '.repeat(4088)}b`}              | ${'cn=A b'}                                    | ${true}  | ${'a run of 4,088 spaces is one space'}
+    ${`CN=a${' '.repeat(4088)}\u0301`}        | ${'cn=A  \u0301'}                             | ${true}  | ${'... one space, and the one before a combining mark kept'}
     ${'CN=Straße,O=X'}                         | ${'CN=STRASSE,O=X'}                            | ${true}  | ${'full case folding: ß is ss'}
     ${'CN=Caf\u00E9,O=X'}                      | ${'CN=Cafe\u0301,O=X'}                         | ${true}  | ${'composed and decomposed é'}
     ${'CN=Test CA,O=X'}                        | ${'CN=Test\\20CA,O=X'}                         | ${true}  | ${'a hex escape'}

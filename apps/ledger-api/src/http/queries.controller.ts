@@ -170,7 +170,7 @@ export class QueriesController {
   proxyDisagreements(@Query('at') atQuery?: string) {
     const at = instant(atQuery, 'at') ?? new Date().toISOString();
     const records = this.disagreements.records(at);
-    return { at, count: records.length, devices: new Set(records.map((r) => r.deviceId)).size, records };
+    return { at, count: records.length, issuerSpeltTwoWays: records.filter((r) => r.issuerSpeltTwoWays).length, devices: new Set(records.map((r) => r.deviceId)).size, records };
   }
 
   @Get('reports/stuck-devices')

@@ -43,8 +43,9 @@ export function reportCommands(program: Command, { env, o, command, run, print }
         try {
           const records = l.disagreements.records(at);
           const copy = (h: { certificate: { serial: string; ownerUserId: string } } | null) => (h ? `${h.certificate.ownerUserId} (serial ${h.certificate.serial})` : 'none');
-          print({ at, count: records.length, records }, () =>
-            [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}${r.issuerSpeltTwoWays ? ' (one certificate, its issuer spelt two ways: a disagreement under rule sets @1-@4, none from @5)' : ''}`)].join('\n'),
+          const spelt = records.filter((r) => r.issuerSpeltTwoWays).length;
+          print({ at, count: records.length, issuerSpeltTwoWays: spelt, records }, () =>
+            [`${records.length} notified certificate record(s) whose DSP and S1SP copies disagree at ${at}${spelt ? ` (${spelt} of them one certificate, issuer spelt two ways)` : ''}`, ...records.map((r) => `  ${r.deviceId} ${r.slot}: DSP ${copy(r.dsp)}, S1SP ${copy(r.s1sp)}, since ${r.since}${r.issuerSpeltTwoWays ? ' (one certificate, its issuer spelt two ways: a disagreement under rule sets @1-@4, none from @5)' : ''}`)].join('\n'),
           );
           return EXIT.done;
         } finally {

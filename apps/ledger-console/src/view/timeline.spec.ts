@@ -82,9 +82,15 @@ describe('band overlaps', () => {
     ];
     const dsp = slotBands(h, 'networkOperator.critical', 'DSP', NOW);
     const s1sp = slotBands(h, 'networkOperator.critical', 'S1SP', NOW);
-    expect(copyDisagreements(dsp, s1sp)).toEqual([{ start: '2023-01-01T00:00:00.000Z', end: '2023-06-01T00:00:00.000Z', detail: `DSP holds ${NO_A} (serial 0A01), S1SP holds ${NO_B} (serial 0B01)` }]);
+    expect(copyDisagreements(1, dsp, s1sp)).toEqual([{ start: '2023-01-01T00:00:00.000Z', end: '2023-06-01T00:00:00.000Z', detail: `DSP holds ${NO_A} (serial 0A01), S1SP holds ${NO_B} (serial 0B01)` }]);
     const only = slotBands([placed('supplier.critical', NO_A, '1', '2021-01-01T00:00:00.000Z', ['DSP'])], 'supplier.critical', 'DSP', NOW);
-    expect(copyDisagreements(only, [])).toEqual([{ start: '2021-01-01T00:00:00.000Z', end: null, detail: 'only the DSP copy is held' }]);
+    expect(copyDisagreements(1, only, [])).toEqual([{ start: '2021-01-01T00:00:00.000Z', end: null, detail: 'only the DSP copy is held' }]);
+  });
+
+  it('finds none on a SMETS2 device, or one of no known generation, as the server flags none there (a SMETS2 meter holds its certificates itself)', () => {
+    const only = slotBands([placed('supplier.critical', NO_A, '1', '2021-01-01T00:00:00.000Z', ['DSP'])], 'supplier.critical', 'DSP', NOW);
+    expect(copyDisagreements(2, only, [])).toEqual([]);
+    expect(copyDisagreements(undefined, only, [])).toEqual([]);
   });
 
   it("compares the copies by the server's identity (serial and issuer name), not the issuer's text", () => {
@@ -92,7 +98,7 @@ describe('band overlaps', () => {
     const asJson = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['DSP']), issuer: 'CN=Test CA,O=X', identity: 'same' };
     const asDer = { ...placed('networkOperator.critical', NO_A, '0A01', '2021-01-01T00:00:00.000Z', ['S1SP']), issuer: 'CN=Test CA, O=X', identity: 'same' };
     const bands = (h: PlacementEntry[], copy: 'DSP' | 'S1SP') => slotBands(h, 'networkOperator.critical', copy, NOW);
-    expect(copyDisagreements(bands([asJson], 'DSP'), bands([asDer], 'S1SP'))).toEqual([]);
+    expect(copyDisagreements(1, bands([asJson], 'DSP'), bands([asDer], 'S1SP'))).toEqual([]);
   });
 });
 

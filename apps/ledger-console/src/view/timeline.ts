@@ -137,9 +137,11 @@ export function mismatches(held: readonly Band[], registered: readonly Band[]): 
 
 /**
  * Where the DSP and S1SP copies of a slot do not hold the same certificate (serial and issuer), or
- * only one of them holds one: an audit finding.
+ * only one of them holds one: an audit finding, on a SMETS1 device only (as the server's
+ * `copiesDisagree` reads them: a SMETS2 meter holds its certificates itself, with no proxy's copies).
  */
-export function copyDisagreements(dsp: readonly Band[], s1sp: readonly Band[]): Interval[] {
+export function copyDisagreements(smetsGeneration: number | undefined, dsp: readonly Band[], s1sp: readonly Band[]): Interval[] {
+  if (smetsGeneration !== 1) return [];
   return compare(dsp, s1sp, (d, s) => {
     if ((!d && !s) || (d && s && d.key === s.key)) return undefined;
     return !d ? 'only the S1SP copy is held' : !s ? 'only the DSP copy is held' : `DSP holds ${d.label}, S1SP holds ${s.label}`;

@@ -101,7 +101,7 @@ export async function devicePage(main: HTMLElement, route: Route): Promise<void>
     rows.push({ label: SLOT_NAMES[slot], kind: 'heading' });
     rows.push({ label: 'DSP copy', kind: 'bands', bands: dsp, sub: true });
     rows.push({ label: 'S1SP copy', kind: 'bands', bands: s1sp, sub: true });
-    const apart = copyDisagreements(dsp, s1sp);
+    const apart = copyDisagreements(device.smetsGeneration, dsp, s1sp);
     if (apart.length) rows.push({ label: 'copies disagree', kind: 'intervals', intervals: apart, cls: 'disagree' });
   }
   // As the domain's stuck rule reads it: the DSP copy of the NO critical certificate (the S1SP
