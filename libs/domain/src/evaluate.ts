@@ -337,10 +337,11 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
       replacesNo && ruleSet.registeredOperatorOverride && (ruleSet.edition < 4 ? registeredAtCheck === sender : responsibility === 'networkOperator' && registeredNoAtCheck() === sender);
     const disagree = !!slot?.DSP && !!slot?.S1SP && !(ed5 ? sameCertificateByName : sameCertificate)(slot.DSP.certificate, slot.S1SP.certificate);
     const current = slot?.DSP ?? slot?.S1SP;
+    const notTheSendersNoCertificates = () => req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
     if ((disagree || !current) && ed5 && overrides()) {
       // Edition 5: the override needs no ownership, so it applies to an empty slot and whatever the two copies hold.
       const held = disagree ? 'disagreeing copies' : 'none';
-      const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
+      const foreign = notTheSendersNoCertificates();
       if (foreign.length > 0) {
         return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace the ${key} certificate (held: ${held}) only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { held, foreign }) });
       }
@@ -361,7 +362,7 @@ function judge(req: ServiceRequest, recorded: EvaluationState, ruleSet: RuleSet,
     if (owner === sender) {
       if (whole) pass('certificate-ownership', `${sender} owns the ${key} certificate held by proxy (serial ${current.certificate.serial})`, evidence);
     } else if (overrides()) {
-      const foreign = req.certificates.filter((c) => c.ownerUserId !== sender || c.roleCode !== NETWORK_OPERATOR_ROLE_CODE);
+      const foreign = notTheSendersNoCertificates();
       if (foreign.length > 0) {
         return finish({ check: 'certificate-ownership', code: 'E_CERT_OWNER', reason: `rule set ${ruleSet.id}: the registered NO ${sender} may replace ${owner}'s certificate only with its own network-operator certificates`, evidence: Object.assign({}, evidence, { foreign }) });
       }

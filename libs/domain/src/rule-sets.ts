@@ -33,7 +33,10 @@ export interface RuleSet {
    *    credentials refused from a supplier role (IS, GS: NO-by-NO); a 6.15.1's replacement
    *    certificates refused unless of the RemotePartyRole's party (role code 02 for Supplier, 03
    *    for NetworkOperator); and registered-operator's override applied when no certificate is
-   *    held, and whatever the two copies hold (it needs no ownership).
+   *    held, and whatever the two copies hold (it needs no ownership). And at step 1, on any
+   *    device: a 6.15.1 replacing NetworkOperator credentials with no stated role and no signing
+   *    role code (every DUIS one) is taken as from the sender's network-operator role (ED, GT) where
+   *    it holds one, before its supplier role (editions 1 to 4: IS, GS, ED, GT in that order).
    */
   edition: 1 | 2 | 3 | 4 | 5;
   description: string;
@@ -101,7 +104,8 @@ const EDITION_5: readonly RuleSet[] = EDITION_4.map((r) => ({
   description:
     `${r.description} The DSP and S1SP copies are compared by serial and issuer name (not issuer text); a supplier role cannot replace NetworkOperator credentials with 6.15.1;` +
     ` a 6.15.1's certificates must be of its RemotePartyRole's party (02 Supplier, 03 NetworkOperator).` +
-    (r.registeredOperatorOverride ? ' The override also applies when no certificate is held or the two copies disagree.' : ''),
+    (r.registeredOperatorOverride ? ' The override also applies when no certificate is held or the two copies disagree.' : '') +
+    ' A 6.15.1 replacing NetworkOperator credentials that states no role is taken as from the sender\'s network-operator role where it holds one.',
 }));
 
 /** Every rule set, each version kept and selectable for replay. */
