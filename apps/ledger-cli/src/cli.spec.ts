@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { makeCertificate } from '../../../libs/ledger/src/intake/testing/make-certificate';
 import { makeDuisRequest, updateSecurityCredentialsKrpBody } from '../../../libs/ledger/src/intake/testing/make-duis';
-import { ESME, NO_A, recordOneEsme } from '../../../libs/ledger/src/testing/one-esme';
+import { ESME, NO_A, NO_B, recordOneEsme } from '../../../libs/ledger/src/testing/one-esme';
 import { StuckReports } from '@ledger/audit';
 import { getRuleSet, ledgerEventOf, parseServiceRequest, type ServiceRequestEvaluatedV1 } from '@ledger/domain';
 import { SqliteEventStore } from '@ledger/event-store';
@@ -88,6 +88,22 @@ describe('the ledger CLI', () => {
     const text = await ledger(env, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
     expect(text.out).toMatch(/stuck SMETS1 device\(s\) at .*; under registered-operator, \d+ repairable/);
     expect(text.out).toMatch(/-> repairable by the registered operator \(\S+\) as (ED|GT) with 6\.15\.1 carrying/);
+  });
+
+  it("report stuck-devices lists a device whose proxy copies disagree (DSP the registered NO's, S1SP NO-B's) and says so; only registered-operator lets the registered NO repair it", async () => {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'copies', 'ledger.sqlite') };
+    fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
+    const store = new SqliteEventStore(own.LEDGER_SQLITE_PATH);
+    const l = new Ledger(store, getRuleSet('baseline'));
+    await recordOneEsme(l, NO_A);
+    await l.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B2', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['S1SP'], via: { kind: 'migration' }, placedAt: '2020-01-01' }, { actor: 'spec' });
+    await store.dispose();
+    const baseline = await ledger(own, 'report', 'stuck-devices', '--rule-set', 'baseline');
+    expect(baseline.out).toContain(`${ESME} 1412345678901: NO certificate of ${NO_A} (its proxy copies disagree: DSP ${NO_A}, S1SP ${NO_B}), registered NO ${NO_A}, since 2020-01-01T00:00:00.000Z -> nobody can repair it`);
+    const r = await json(own, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
+    expect(r.body.devices.map((d: { copiesDisagree: boolean; repairs: Array<{ who: string; userId: string; accepted: boolean }> }) => [d.copiesDisagree, d.repairs.map((x) => [x.who, x.userId, x.accepted])])).toEqual([
+      [true, [['registered operator', NO_A, true], ['certificate owner', NO_B, false]]],
+    ]);
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {

@@ -164,7 +164,7 @@ describeBrowser('the audit console in Chromium', () => {
     const text = fs.readFileSync((await download.path())!, 'utf8');
     const lines = text.trimEnd().split('\r\n');
     const api = await t.as('auditor').get(`/reports/stuck-devices?ruleSet=registered-operator&limit=1000`).expect(200);
-    expect(lines[0]).toBe('device_id,mpxn,area,registered_no,certificate_owner,stuck_since,repairable,repair_by,repair_request');
+    expect(lines[0]).toBe('device_id,mpxn,area,registered_no,certificate_owner,stuck_since,repairable,repair_by,repair_request,copies_disagree');
     expect(lines.length).toBe(api.body.count + 1);
     expect(lines.some((l) => l.startsWith(`${stuckDevice},`))).toBe(true);
     const repairable = lines.filter((l) => l.includes(',yes,'));

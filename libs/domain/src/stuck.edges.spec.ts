@@ -35,6 +35,46 @@ describe('a SMETS1 device is stuck when the owner of its NO signing certificate 
   });
 });
 
+describe('a SMETS1 device is stuck, too, when its two proxy copies of the NO signing certificate are not one certificate, whatever their owners', () => {
+  const reg = registration(mpan, 'networkOperator', noA, T2019);
+  const s1 = inventory(esme, 'ESME', 1, 'Commissioned', mpan);
+  const dspOnly = (c: ReturnType<typeof cert>) => placed(esme, 'networkOperator.critical', c, ['DSP']);
+  const s1spOnly = (c: ReturnType<typeof cert>) => placed(esme, 'networkOperator.critical', c, ['S1SP']);
+  const spelt = { ...cert(noA), issuer: 'CN = Test SMKI CA' };
+  it.each`
+    case                                                                    | events                                                                                         | expected
+    ${'DSP the registered NO\'s, S1SP another\'s: stuck, both owners named'} | ${[reg, s1, dspOnly(cert(noA)), s1spOnly(cert(noB, 'digitalSignature', '03', 'B1'))]}         | ${{ stuck: true, certificateOwner: noA, copiesDisagree: true, copyOwners: { DSP: noA, S1SP: noB } }}
+    ${'both the registered NO\'s, two certificates: stuck'}                 | ${[reg, s1, dspOnly(cert(noA)), s1spOnly(cert(noA, 'digitalSignature', '03', 'A2'))]}         | ${{ stuck: true, certificateOwner: noA, copiesDisagree: true }}
+    ${'DSP another\'s, S1SP the registered NO\'s: stuck, both reasons'}      | ${[reg, s1, dspOnly(cert(noB)), s1spOnly(cert(noA, 'digitalSignature', '03', 'A2'))]}         | ${{ stuck: true, certificateOwner: noB, copiesDisagree: true, copyOwners: { DSP: noB, S1SP: noA } }}
+    ${'one certificate, its issuer spelt two ways: as before (not stuck)'}  | ${[reg, s1, dspOnly(cert(noA)), s1spOnly(spelt)]}                                              | ${{ stuck: false }}
+    ${'copies one certificate: as before (not stuck)'}                      | ${[reg, s1, placed(esme, 'networkOperator.critical', cert(noA))]}                              | ${{ stuck: false }}
+    ${'one copy held, the registered NO\'s: as before (not stuck)'}         | ${[reg, s1, dspOnly(cert(noA))]}                                                               | ${{ stuck: false }}
+    ${'the same disagreeing copies on a SMETS2 device: never'}              | ${[reg, inventory(esme, 'ESME', 2, 'Commissioned', mpan), dspOnly(cert(noA)), s1spOnly(cert(noB, 'digitalSignature', '03', 'B1'))]} | ${{ stuck: false }}
+  `('$case', ({ events, expected }) => {
+    const st = status(given(events));
+    expect(st).toMatchObject(expected);
+    if (!expected.copiesDisagree) expect(st).not.toHaveProperty('copiesDisagree');
+    if (!expected.copyOwners) expect(st).not.toHaveProperty('copyOwners');
+  });
+
+  it.each`
+    ruleSet                    | options
+    ${'baseline'}              | ${[]}
+    ${'ownership-only'}        | ${[]}
+    ${'registered-operator@4'} | ${[]}
+    ${'registered-operator'}   | ${[['registered operator', noA]]}
+  `('DSP the registered NO\'s, S1SP another\'s: under $ruleSet, accepted $options', ({ ruleSet, options }) => {
+    const w = given([reg, s1, dspOnly(cert(noA)), s1spOnly(cert(noB, 'digitalSignature', '03', 'B1'))]);
+    const all = repairOptions(w.devices.get(esme)!, w.meterPoints.get(mpan), {}, getRuleSet(ruleSet), AT);
+    expect(all.map((o) => [o.who, o.userId])).toEqual([
+      ['registered operator', noA],
+      ['certificate owner', noB],
+    ]);
+    expect(all.filter((o) => o.accepted).map((o) => [o.who, o.userId])).toEqual(options);
+    expect(all.find((o) => o.userId === noA)!.reason).toBe(options.length ? 'accepted' : 'the DSP and S1SP copies of the networkOperator.critical certificate disagree: ownership cannot be established');
+  });
+});
+
 describe('"since" counts from when the device has served that meter point as SMETS1 (its inventory record in force)', () => {
   const other = '2200000123453';
   const T2023 = '2023-01-01T00:00:00.000Z';

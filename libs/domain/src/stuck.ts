@@ -19,6 +19,14 @@ export interface StuckStatus {
    */
   since: Instant | null;
   /**
+   * Present on a stuck device whose two proxy copies of the NO critical certificate are held and
+   * are not one certificate (sameCertificateByName): the registered NO's 6.15.1 is then refused
+   * `proxy-copies-disagree` (all rule sets but registered-operator@5), whoever owns the copies.
+   * `copyOwners` gives both copies' owners where they differ.
+   */
+  copiesDisagree?: true;
+  copyOwners?: { DSP: string; S1SP: string };
+  /**
    * Accepted future-dated changes of the NO critical certificate, pending at `at` (each takes
    * effect at its placedAt): who will own it then. Absent when none is pending.
    */
@@ -27,7 +35,11 @@ export interface StuckStatus {
 
 /**
  * A SMETS1 device is stuck when the network-operator certificate held for it by proxy belongs to
- * someone other than the NO registered for its meter point at `at`. Its generation and meter point
+ * someone other than the NO registered for its meter point at `at`, or when its DSP and S1SP copies
+ * are both held and are not one certificate (`copiesDisagree`: until 2026-11-28, twentieth session,
+ * only the DSP copy was read, and a device whose DSP copy was the registered NO's was not listed,
+ * though its repair was refused `proxy-copies-disagree`). Copies that are one certificate, its
+ * issuer spelt two ways, do not disagree (as from rule sets @5; @1 to @4 refused them). Its generation and meter point
  * are those of its inventory record in force at `at` (inventoryAt, as rule sets @3 judge it):
  * `meterPoint` is that MPxN's (meterPointAt).
  */
@@ -39,6 +51,8 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
     .filter((p) => p.slot === 'networkOperator.critical')
     .map((p) => ({ owner: p.certificate.ownerUserId, serial: p.certificate.serial, placedAt: p.placedAt, via: p.via }));
   const current = held?.DSP ?? held?.S1SP;
+  const [dsp, s1sp] = [held?.DSP, held?.S1SP];
+  const disagree = !!dsp && !!s1sp && !sameCertificateByName(dsp.certificate, s1sp.certificate);
   const registered = device.mpxn ? holderAt(meterPoint, 'networkOperator', at) : undefined;
   const base = {
     deviceId: device.deviceId,
@@ -47,11 +61,13 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
     certificateOwner: current?.certificate.ownerUserId ?? null,
     ...(pending.length ? { pending } : {}),
   };
-  const stuck = device.smetsGeneration === 1 && !!current && !!registered && current.certificate.ownerUserId !== registered.partyUserId;
+  const stuck = device.smetsGeneration === 1 && !!current && !!registered && (disagree || current.certificate.ownerUserId !== registered.partyUserId);
   if (!stuck) return { ...base, stuck: false, since: null };
   const serving = servingSince(device, at);
-  const since = [current!.placedAt, registered!.effectiveFrom, ...(serving ? [serving] : [])].sort().pop()!;
-  return { ...base, stuck: true, since };
+  const placed = disagree ? [dsp!.placedAt, s1sp!.placedAt] : [current!.placedAt];
+  const since = [...placed, registered!.effectiveFrom, ...(serving ? [serving] : [])].sort().pop()!;
+  const owners = disagree && dsp!.certificate.ownerUserId !== s1sp!.certificate.ownerUserId ? { copyOwners: { DSP: dsp!.certificate.ownerUserId, S1SP: s1sp!.certificate.ownerUserId } } : {};
+  return { ...base, stuck: true, since, ...(disagree ? { copiesDisagree: true as const, ...owners } : {}) };
 }
 
 /**
@@ -86,7 +102,8 @@ export interface RepairOption {
 /**
  * Who could repair a stuck device under a rule set: each candidate request is judged by evaluate()
  * itself, so the answer never disagrees with the decisions. Candidates: the registered NO sending
- * 6.15.1 (NetworkOperator) with its own certificates, and the certificate owner sending 6.15.1
+ * 6.15.1 (NetworkOperator) with its own certificates, and the certificate owner (the DSP copy's,
+ * or where that is the registered NO the S1SP copy's, if another's: none if neither) sending 6.15.1
  * with the registered NO's certificates, each stating the NO role of the device's fuel (ED or GT):
  * until 2026-11-27 the role was derived from those held, so a party holding IS too was judged as a
  * supplier (E4 where it is not the registered supplier; under registered-operator@4, which gives
@@ -105,7 +122,8 @@ export function repairOptions(
 ): RepairOption[] {
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;
-  const owner = status.certificateOwner as UserId;
+  // The first copy's owner that is not the registered NO, DSP's first (a device stuck by disagreeing copies may have none).
+  const owners = [status.certificateOwner!, ...(status.copyOwners ? [status.copyOwners.S1SP] : [])].filter((o) => o !== registered).slice(0, 1) as UserId[];
   const noRole: RepairOption['role'] = fuelOf(inventoryAt(device, at).deviceType!) === 'gas' ? 'GT' : 'ED';
   const userOf = (id: string): UserState => users[id] ?? { userId: id, roles: { [noRole]: { status: 'Active', marketIds: [], effectiveFrom: at } } };
   const certsOf = (id: UserId): CertificateIdentity[] => [
@@ -114,7 +132,7 @@ export function repairOptions(
   ];
   const candidates = [
     { who: 'registered operator' as const, sender: registered, carrying: `its own (${registered}) NetworkOperator certificates`, certs: certsOf(registered) },
-    { who: 'certificate owner' as const, sender: owner, carrying: `the registered NO's (${registered}) NetworkOperator certificates`, certs: certsOf(registered) },
+    ...owners.map((owner) => ({ who: 'certificate owner' as const, sender: owner, carrying: `the registered NO's (${registered}) NetworkOperator certificates`, certs: certsOf(registered) })),
   ];
   return candidates.map((c) => {
     const request: ServiceRequest = {

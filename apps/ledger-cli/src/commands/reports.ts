@@ -23,7 +23,8 @@ export function reportCommands(program: Command, { env, o, command, run, print }
               `${devices.length} stuck SMETS1 device(s) at ${at}${ruleSet ? `; under ${ruleSet.id}, ${repairable} repairable, ${devices.length - repairable} not` : ''}`,
               ...devices.slice(0, 20).map((d) => {
                 const how = d.repairs?.filter((r) => r.accepted).map((r) => `the ${r.who} (${r.userId}) as ${r.role} with ${r.srv} carrying ${r.carrying}`);
-                return `  ${d.deviceId} ${d.mpxn}: NO certificate of ${d.certificateOwner}, registered NO ${d.registeredOperator}, since ${d.since}${how ? ` -> ${how.length ? `repairable by ${how.join('; or ')}` : 'nobody can repair it'}` : ''}`;
+                const copies = d.copiesDisagree ? ` (its proxy copies disagree${d.copyOwners ? `: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : ''})` : '';
+                return `  ${d.deviceId} ${d.mpxn}: NO certificate of ${d.certificateOwner}${copies}, registered NO ${d.registeredOperator}, since ${d.since}${how ? ` -> ${how.length ? `repairable by ${how.join('; or ')}` : 'nobody can repair it'}` : ''}`;
               }),
               ...(devices.length > 20 ? [`  ... and ${devices.length - 20} more (--json for all)`] : []),
             ].join('\n'),

@@ -31,8 +31,12 @@ describe('a stuck row', () => {
   };
   it('says who could repair it and with which request, and only those accepted', () => {
     expect(repairSummary(row)).toEqual({ by: 'registered operator NO-A as ED', request: '6.15.1 carrying its own certificates' });
-    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A as ED', '6.15.1 carrying its own certificates']);
+    expect(stuckCsvRow(row)).toEqual([row.deviceId, row.mpxn, '14', 'NO-A', 'NO-B', row.since, 'yes', 'registered operator NO-A as ED', '6.15.1 carrying its own certificates', '']);
     expect(stuckCsvRow({ ...row, mpxn: '1234567', repairs: undefined, repairable: undefined })[2]).toBe('');
+  });
+  it('says where the proxy copies disagree, with both owners where they differ', () => {
+    expect(stuckCsvRow({ ...row, copiesDisagree: true, copyOwners: { DSP: 'NO-A', S1SP: 'NO-B' } })[9]).toBe('copies disagree: DSP NO-A, S1SP NO-B');
+    expect(stuckCsvRow({ ...row, copiesDisagree: true })[9]).toBe('copies disagree');
   });
 });
 

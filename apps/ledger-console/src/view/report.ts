@@ -52,15 +52,24 @@ export interface StuckDevice {
   registeredOperator: string | null;
   certificateOwner: string | null;
   since: string | null;
+  /** The two proxy copies of the NO signing certificate are not one certificate (stuckStatus), and their owners where they differ. */
+  copiesDisagree?: true;
+  copyOwners?: { DSP: string; S1SP: string };
   repairs?: RepairOption[];
   repairable?: boolean;
 }
 
-export const STUCK_CSV_HEADER = ['device_id', 'mpxn', 'area', 'registered_no', 'certificate_owner', 'stuck_since', 'repairable', 'repair_by', 'repair_request'] as const;
+export const STUCK_CSV_HEADER = ['device_id', 'mpxn', 'area', 'registered_no', 'certificate_owner', 'stuck_since', 'repairable', 'repair_by', 'repair_request', 'copies_disagree'] as const;
 
 /** The MPAN's distributor ID (its first two digits); none for an MPRN. */
 export function areaOf(mpxn: string | null): string {
   return mpxn && mpxn.length === 13 ? mpxn.slice(0, 2) : '';
+}
+
+/** Why a device is stuck besides its certificate's owner: its proxy copies disagreeing, with their owners where they differ (empty if not). */
+export function copiesNote(d: StuckDevice): string {
+  if (!d.copiesDisagree) return '';
+  return d.copyOwners ? `copies disagree: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : 'copies disagree';
 }
 
 /** Who could repair the device and with which request, in words (empty without a rule set). */
@@ -74,7 +83,7 @@ export function repairSummary(d: StuckDevice): { by: string; request: string } {
 
 export function stuckCsvRow(d: StuckDevice): unknown[] {
   const r = repairSummary(d);
-  return [d.deviceId, d.mpxn, areaOf(d.mpxn), d.registeredOperator, d.certificateOwner, d.since, d.repairable === undefined ? '' : d.repairable ? 'yes' : 'no', r.by, r.request];
+  return [d.deviceId, d.mpxn, areaOf(d.mpxn), d.registeredOperator, d.certificateOwner, d.since, d.repairable === undefined ? '' : d.repairable ? 'yes' : 'no', r.by, r.request, copiesNote(d)];
 }
 
 /** A what-if reply for one window of the log (POST /replays with fromPosition and maxEvents). */

@@ -53,6 +53,7 @@ describe("the console's shapes, held to the server's", () => {
 
   it('writes a stuck-device CSV row from the server row shape', () => {
     const row: StuckRow = { stuck: true, deviceId: 'd', mpxn: '1412345678901', registeredOperator: 'no', certificateOwner: 'owner', since: '2020-01-01T00:00:00Z', repairs: [{ who: 'registered operator', userId: 'no', role: 'GT', srv: '6.15.1', carrying: 'c', accepted: true, responseCode: 'I0', reason: 'r' }], repairable: true };
-    expect(stuckCsvRow(row)).toEqual(['d', '1412345678901', '14', 'no', 'owner', '2020-01-01T00:00:00Z', 'yes', 'registered operator no as GT', '6.15.1 carrying c']);
+    expect(stuckCsvRow(row)).toEqual(['d', '1412345678901', '14', 'no', 'owner', '2020-01-01T00:00:00Z', 'yes', 'registered operator no as GT', '6.15.1 carrying c', '']);
+    expect(stuckCsvRow({ ...row, copiesDisagree: true, copyOwners: { DSP: 'no', S1SP: 'owner' } })[9]).toBe('copies disagree: DSP no, S1SP owner');
   });
 });

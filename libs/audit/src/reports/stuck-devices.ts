@@ -57,9 +57,10 @@ export class StuckReports {
 
   private judge(stuck: Judged[], at: Instant, ruleSet: RuleSet | undefined): StuckRow[] {
     if (!ruleSet) return stuck.map((j) => j.status);
-    const users = this.estate.users.users(stuck.flatMap((j) => [j.status.registeredOperator!, j.status.certificateOwner!]));
+    const partiesOf = (s: StuckStatus) => [s.registeredOperator!, s.certificateOwner!, ...(s.copyOwners ? [s.copyOwners.S1SP] : [])];
+    const users = this.estate.users.users(stuck.flatMap((j) => partiesOf(j.status)));
     return stuck.map(({ device, meterPoint, status }) => {
-      const parties = { [status.registeredOperator!]: users.get(status.registeredOperator!), [status.certificateOwner!]: users.get(status.certificateOwner!) };
+      const parties = Object.fromEntries(partiesOf(status).map((id) => [id, users.get(id)]));
       const repairs = repairOptions(device, meterPoint, parties, ruleSet, at, status); // the status computed above, not again
       return { ...status, repairs, repairable: repairs.some((r) => r.accepted) };
     });

@@ -4,6 +4,8 @@ import { isBusy } from '@ledger/event-store/errors';
 import { hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
+/** The table whose presence says the rows were made by this code's stuckStatus (StuckProjection.upgrade). */
+export const STUCK_ROWS_MARK = 'stuck_copies_disagree';
 /** Stuck rows made again a transaction (StuckProjection.upgrade). */
 export const UPGRADE_CHUNK = 1000;
 /** The pause between two of those transactions (ms), in which another connection's write waiting on the lock has it. */
@@ -101,9 +103,11 @@ export class StuckProjection implements Projection {
 
   /**
    * Read models made before 2026-11-27 (fifteenth session) hold stuck rows whose `since` leaves out
-   * when the device began to serve its meter point as SMETS1 (stuckStatus): the stuck rows are made
-   * again once, and the table `stuck_since_serving` made to remember it (a new file, or one
-   * rebuilt, gets it with no row to make). `chunk` rows a transaction, in device-id order, each as
+   * when the device began to serve its meter point as SMETS1 (stuckStatus), and those made before
+   * 2026-11-28 (twentieth session) rows not stuck whose device's proxy copies disagree (stuck since,
+   * `copiesDisagree`): every row is made again once, and the table STUCK_ROWS_MARK made to remember
+   * it (a new file, or one rebuilt, gets it with no row to make; until the twentieth session the
+   * stuck rows only, `stuck_since_serving` marking it). `chunk` rows a transaction, in device-id order, each as
    * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
    * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
    * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
@@ -121,9 +125,9 @@ export class StuckProjection implements Projection {
    * pause left out but the work, seconds at 50,000 stuck rows, stalling this process's requests).
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
-    const done = () => hasTable(db, 'stuck_since_serving');
+    const done = () => hasTable(db, STUCK_ROWS_MARK);
     if (done() || this.rm.following) return;
-    const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE stuck = 1 AND device_id > ? ORDER BY device_id LIMIT ?').pluck();
+    const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();
     let after = '';
     let rows = 0;
     /** One chunk, in a transaction of its own: whether it was the last. */
@@ -136,8 +140,8 @@ export class StuckProjection implements Projection {
           rows += ids.length;
           after = ids[ids.length - 1] ?? after;
           if (ids.length === chunk) return false;
-          db.exec('CREATE TABLE stuck_since_serving (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)');
-          db.prepare('INSERT INTO stuck_since_serving (refreshed_at, rows) VALUES (?, ?)').run(now, rows);
+          db.exec(`CREATE TABLE ${STUCK_ROWS_MARK} (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)`);
+          db.prepare(`INSERT INTO ${STUCK_ROWS_MARK} (refreshed_at, rows) VALUES (?, ?)`).run(now, rows);
           return true;
         })
         .immediate();

@@ -9,7 +9,7 @@ import { Ledger } from '@ledger/ledger';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { openReadModels, Projector } from '../processor';
 import { hasTable, LIVE_LOCK_WAIT_MS, ReadModelDb } from '../read-model-db';
-import { StuckProjection, UPGRADE_PAUSE_MS } from './stuck-projection';
+import { STUCK_ROWS_MARK, StuckProjection, UPGRADE_PAUSE_MS } from './stuck-projection';
 import { queriesOf } from '../queries/queries-of';
 
 const ctx = { actor: 'test' };
@@ -21,7 +21,7 @@ const [OLD, SERVING] = ['2019-06-01T00:00:00.000Z', '2023-01-01T00:00:00.000Z'];
  * instant from which the device has served its meter point as SMETS1. The ESME, stuck since
  * 2019-06-01 on MPAN, moved in 2023 to OTHER (NO-A registered there too): stuck since 2023-01-01.
  * Such a file is made here as earlier code left it: the row's `since` as it was, and no
- * `stuck_since_serving`.
+ * `stuck_since_serving` nor STUCK_ROWS_MARK.
  */
 describe('stuck rows made by earlier code: their "since" made again once when the file is opened', () => {
   let dir: string;
@@ -49,7 +49,7 @@ describe('stuck rows made by earlier code: their "since" made again once when th
   const asEarlierCodeLeftIt = () => {
     const db = new Database(file);
     db.prepare("UPDATE stuck_status SET since = ?, status = json_set(status, '$.since', ?) WHERE device_id = ?").run(OLD, OLD, ESME);
-    db.exec('DROP TABLE IF EXISTS stuck_since_serving');
+    db.exec(`DROP TABLE IF EXISTS stuck_since_serving; DROP TABLE IF EXISTS ${STUCK_ROWS_MARK}`);
     db.close();
   };
   /** The row's `since`, and that of the report now (the API's stuck page). */
@@ -68,7 +68,7 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     expect(since()).toEqual([SERVING, SERVING, [SERVING]]);
     const db = new Database(file);
     db.prepare('UPDATE stuck_status SET since = ? WHERE device_id = ?').run(OLD, ESME); // whatever a later open finds is left as it is
-    expect(db.prepare('SELECT rows FROM stuck_since_serving').pluck().all()).toEqual([1]);
+    expect(db.prepare(`SELECT rows FROM ${STUCK_ROWS_MARK}`).pluck().all()).toEqual([1]);
     db.close();
     expect(since()[0]).toBe(OLD);
   });
@@ -122,7 +122,7 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     writer.db.close();
     const db = new Database(file);
     db.prepare("UPDATE stuck_status SET since = ?, status = json_set(status, '$.since', ?)").run(OLD, OLD);
-    db.exec('DROP TABLE stuck_since_serving');
+    db.exec(`DROP TABLE IF EXISTS stuck_since_serving; DROP TABLE ${STUCK_ROWS_MARK}`);
     db.close();
   };
 
@@ -145,12 +145,12 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     rm.close();
     expect(seen).toEqual([-1, 2, 4]);
     const left = new Database(file);
-    expect(left.prepare("SELECT 1 FROM sqlite_master WHERE name = 'stuck_since_serving'").get()).toBeUndefined();
+    expect(left.prepare(`SELECT 1 FROM sqlite_master WHERE name = '${STUCK_ROWS_MARK}'`).get()).toBeUndefined();
     left.close();
 
     expect(since()).toEqual([SERVING, SERVING, [SERVING, SERVING, SERVING, SERVING, SERVING]]);
     const after = new Database(file);
-    expect(after.prepare('SELECT rows FROM stuck_since_serving').pluck().all()).toEqual([5]);
+    expect(after.prepare(`SELECT rows FROM ${STUCK_ROWS_MARK}`).pluck().all()).toEqual([5]);
     after.close();
   });
 
@@ -177,7 +177,7 @@ describe('stuck rows made by earlier code: their "since" made again once when th
     jest.spyOn(rm, 'following', 'get').mockReturnValue(true);
     try {
       new StuckProjection(rm, () => '2026-11-27T12:00:00.000Z').upgrade(rm.db, 2);
-      expect(hasTable(rm.db, 'stuck_since_serving')).toBe(false);
+      expect(hasTable(rm.db, STUCK_ROWS_MARK)).toBe(false);
     } finally {
       rm.close();
     }

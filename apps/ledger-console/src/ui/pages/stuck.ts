@@ -6,7 +6,7 @@
 import { api, enc, qs } from '../api.js';
 import { badge, field, fmtInstant, h, link, replace, select } from '../dom.js';
 import type { Route } from '../route.js';
-import { areaOf, csv, STUCK_CSV_HEADER, stuckCsvRow, type StuckDevice } from '../../view/report.js';
+import { areaOf, copiesNote, csv, STUCK_CSV_HEADER, stuckCsvRow, type StuckDevice } from '../../view/report.js';
 
 const AREAS: Array<[string, string]> = [
   ['10', 'Eastern'], ['11', 'East Midlands'], ['12', 'London'], ['13', 'Merseyside & N. Wales'], ['14', 'Midlands'], ['15', 'Northern'], ['16', 'North Western'],
@@ -120,7 +120,7 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
       h('td', null, link(`device/${enc(d.deviceId)}`, d.deviceId)),
       h('td', null, d.mpxn ? link(`meter-point/${enc(d.mpxn)}`, d.mpxn) : 'none', areaOf(d.mpxn) ? ` (${areaOf(d.mpxn)})` : ''),
       h('td', null, d.registeredOperator ? link(`user/${enc(d.registeredOperator)}`, d.registeredOperator) : ''),
-      h('td', null, d.certificateOwner ? link(`user/${enc(d.certificateOwner)}`, d.certificateOwner) : ''),
+      h('td', null, d.certificateOwner ? link(`user/${enc(d.certificateOwner)}`, d.certificateOwner) : '', copiesNote(d) ? ` (${copiesNote(d)})` : ''),
       h('td', null, fmtInstant(d.since)),
       h(
         'td',
