@@ -57,6 +57,15 @@ describe('a SMETS1 device is stuck, too, when its two proxy copies of the NO sig
     if (!expected.copyOwners) expect(st).not.toHaveProperty('copyOwners');
   });
 
+  const at = (e: LedgerEvent, placedAt: string): LedgerEvent => ({ ...e, data: { ...e.data, placedAt } }) as LedgerEvent;
+  it.each`
+    case                                                                                        | events                                                                                                                         | since
+    ${'stuck by the DSP copy since 2020, the S1SP copy the registered NO\'s from 2023: since 2020'} | ${[reg, s1, dspOnly(cert(noB)), at(s1spOnly(cert(noA, 'digitalSignature', '03', 'A2')), '2023-01-01T00:00:00.000Z')]}        | ${'2020-06-01T00:00:00.000Z'}
+    ${'the DSP copy the registered NO\'s, the S1SP copy another\'s from 2023: since 2023'}          | ${[reg, s1, dspOnly(cert(noA)), at(s1spOnly(cert(noB, 'digitalSignature', '03', 'B1')), '2023-01-01T00:00:00.000Z')]}        | ${'2023-01-01T00:00:00.000Z'}
+  `('since: $case', ({ events, since }) => {
+    expect(status(given(events))).toMatchObject({ stuck: true, copiesDisagree: true, since });
+  });
+
   it.each`
     ruleSet                    | options
     ${'baseline'}              | ${[]}

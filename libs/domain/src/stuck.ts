@@ -64,7 +64,9 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
   const stuck = device.smetsGeneration === 1 && !!current && !!registered && (disagree || current.certificate.ownerUserId !== registered.partyUserId);
   if (!stuck) return { ...base, stuck: false, since: null };
   const serving = servingSince(device, at);
-  const placed = disagree ? [dsp!.placedAt, s1sp!.placedAt] : [current!.placedAt];
+  // Stuck since both copies were held only where their disagreement is the reason: a device whose
+  // DSP copy was another's has been stuck since that copy, whatever the S1SP copy became later.
+  const placed = disagree && current!.certificate.ownerUserId === registered!.partyUserId ? [dsp!.placedAt, s1sp!.placedAt] : [current!.placedAt];
   const since = [...placed, registered!.effectiveFrom, ...(serving ? [serving] : [])].sort().pop()!;
   const owners = disagree && dsp!.certificate.ownerUserId !== s1sp!.certificate.ownerUserId ? { copyOwners: { DSP: dsp!.certificate.ownerUserId, S1SP: s1sp!.certificate.ownerUserId } } : {};
   return { ...base, stuck: true, since, ...(disagree ? { copiesDisagree: true as const, ...owners } : {}) };
