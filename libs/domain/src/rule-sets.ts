@@ -102,7 +102,7 @@ const EDITION_5: readonly RuleSet[] = EDITION_4.map((r) => ({
   version: 5,
   edition: 5 as const,
   description:
-    `${r.description} The DSP and S1SP copies are compared by serial and issuer name (not issuer text); a supplier role cannot replace NetworkOperator credentials with 6.15.1;` +
+    `${r.description} On a SMETS1 device: the DSP and S1SP copies are compared by serial and issuer name (not issuer text); a supplier role cannot replace NetworkOperator credentials with 6.15.1;` +
     ` a 6.15.1's certificates must be of its RemotePartyRole's party (02 Supplier, 03 NetworkOperator).` +
     (r.registeredOperatorOverride ? ' The override also applies when no certificate is held or the two copies disagree.' : '') +
     ' A 6.15.1 replacing NetworkOperator credentials that states no role is taken as from the sender\'s network-operator role where it holds one.',

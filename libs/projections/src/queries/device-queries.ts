@@ -89,11 +89,14 @@ export class DeviceQueries {
          ORDER BY ord`,
       )
       .all({ deviceId, ids: ids ?? null });
+    // An issuer's key parsed once a history: a device's placements repeat a few issuers, each up to 4,096 characters.
+    const keys = new Map<string, string>();
+    const keyOf = (issuer: string) => keys.get(issuer) ?? keys.set(issuer, issuerNameKey(issuer)).get(issuer)!;
     return rows.map((r): { kind: string } & Record<string, unknown> => {
       const data = JSON.parse(r.data) as Record<string, unknown>;
       if (r.kind === 'certificate') {
         data.heldBy = String(data.heldBy).split(',');
-        data.identity = `${String(data.serial)}|${issuerNameKey(String(data.issuer))}`;
+        data.identity = `${String(data.serial)}|${keyOf(String(data.issuer))}`;
         if (String(data.placedAt) > now) data.pending = true;
       } else if (r.kind === 'inventory' && String(data.changedAt) > now) data.pending = true;
       return { kind: r.kind, ...data, ...shownActor(r.actor, r.actor_text) };
