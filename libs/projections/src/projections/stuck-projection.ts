@@ -1,11 +1,24 @@
-import { inventoryAt, meterPointOf, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, meterPointOf, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState, type StuckStatus } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
-import { hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
+import { addColumn, hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /** The table whose presence says the rows were made by this code's stuckStatus (StuckProjection.upgrade). */
-export const STUCK_ROWS_MARK = 'stuck_copies_disagree';
+export const STUCK_ROWS_MARK = 'stuck_issuer_spelt';
+
+/**
+ * What a row's `stuck` holds: 0 stuck under no rule set; 1 stuck under every edition; 2 stuck under
+ * editions before 5 only (its proxy copies one certificate, the issuer spelt two ways: stuckStatus's
+ * `issuerSpeltTwoWays`). A device stuck from edition 5 only there is none: copies that differ by
+ * name differ as text.
+ */
+export const STUCK = { no: 0, always: 1, before5: 2 } as const;
+
+/** The `stuck` values of the rows stuck under a rule set of this edition (StuckQueries). */
+export function stuckValues(edition: number): string {
+  return edition >= 5 ? `stuck = ${STUCK.always}` : `stuck IN (${STUCK.always}, ${STUCK.before5})`;
+}
 /** Stuck rows made again a transaction (StuckProjection.upgrade). */
 export const UPGRADE_CHUNK = 1000;
 /** The pause between two of those transactions (ms), in which another connection's write waiting on the lock has it. */
@@ -48,13 +61,14 @@ export class StuckProjection implements Projection {
   readonly schema = `
     CREATE TABLE IF NOT EXISTS stuck_status (
       device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
-      since TEXT, status TEXT NOT NULL, valid_until TEXT);
+      since TEXT, status TEXT NOT NULL, valid_until TEXT, s1sp_owner TEXT, status_before5 TEXT);
   `;
   readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_mpxn ON stuck_status (stuck, mpxn, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_registered ON stuck_status (stuck, registered_operator, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_owner ON stuck_status (stuck, certificate_owner, device_id);
+    CREATE INDEX IF NOT EXISTS stuck_status_s1sp_owner ON stuck_status (stuck, s1sp_owner, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_area ON stuck_status (stuck, area, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_due ON stuck_status (valid_until) WHERE valid_until IS NOT NULL;
   `;
@@ -62,7 +76,7 @@ export class StuckProjection implements Projection {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
     meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
-    devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1) AND mpxn = ?'),
+    devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1, 2) AND mpxn = ?'),
     smets1: db.prepare<[number], { rowid: number; device: string; meterPoint: string | null }>(
       'SELECT d.rowid, d.state AS device, m.state AS meterPoint FROM devices d LEFT JOIN meter_points m ON m.mpxn = d.mpxn WHERE d.rowid > ? AND d.smets_generation = 1 ORDER BY d.rowid LIMIT 1000',
     ),
@@ -70,10 +84,12 @@ export class StuckProjection implements Projection {
     smets1Before: db.prepare<[], { device_id: string }>(
       'SELECT DISTINCT h.device_id FROM inventory_history h JOIN devices d ON d.device_id = h.device_id WHERE h.smets_generation = 1 AND d.smets_generation IS NOT 1',
     ),
-    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>(
-      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null, string | null, string | null]>(
+      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until, s1sp_owner, status_before5)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
-         certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until`,
+         certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until,
+         s1sp_owner = excluded.s1sp_owner, status_before5 = excluded.status_before5`,
     ),
     drop: db.prepare<[string]>('DELETE FROM stuck_status WHERE device_id = ?'),
     due: db.prepare<[string], { device_id: string }>('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
@@ -107,7 +123,10 @@ export class StuckProjection implements Projection {
    * 2026-11-28 (twentieth session) rows not stuck whose device's proxy copies disagree (stuck since,
    * `copiesDisagree`): every row is made again once, and the table STUCK_ROWS_MARK made to remember
    * it (a new file, or one rebuilt, gets it with no row to make; until the twentieth session the
-   * stuck rows only, `stuck_since_serving` marking it). `chunk` rows a transaction, in device-id order, each as
+   * stuck rows only, `stuck_since_serving` marking it). Those made before the twenty-first session
+   * (2026-11-28) lack the columns `s1sp_owner` and `status_before5` (added here, at every open,
+   * empty) and the rows stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked
+   * `stuck_copies_disagree`: every row is made again once more. `chunk` rows a transaction, in device-id order, each as
    * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
    * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
    * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
@@ -125,6 +144,8 @@ export class StuckProjection implements Projection {
    * pause left out but the work, seconds at 50,000 stuck rows, stalling this process's requests).
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
+    addColumn(db, 'stuck_status', 's1sp_owner', 'TEXT');
+    addColumn(db, 'stuck_status', 'status_before5', 'TEXT');
     const done = () => hasTable(db, STUCK_ROWS_MARK);
     if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();
@@ -211,9 +232,32 @@ export class StuckProjection implements Projection {
     }
   }
 
+  /**
+   * A device's row: its status judged by the latest edition (`status`), and, only where its copies
+   * are one certificate with the issuer spelt two ways, judged by edition 4 too (`status_before5`,
+   * what rule sets @1 to @4 make of it, where that differs), so the rows hold for every rule set and
+   * a report picks by its edition (`stuck`: STUCK). `since` and `s1sp_owner` (the S1SP copy's owner
+   * where the status names it, `copyOwners`) are those of the status the row is listed with.
+   */
   private put(device: DeviceState, meterPoint: MeterPointState | undefined, now: string): void {
     const st = stuckStatus(device, meterPoint, now);
-    this.stmts().put.run(device.deviceId, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
+    const before5 = st.issuerSpeltTwoWays ? stuckStatus(device, meterPoint, now, 4) : undefined;
+    const stuck = st.stuck ? STUCK.always : before5?.stuck ? STUCK.before5 : STUCK.no;
+    const listed: StuckStatus = stuck === STUCK.before5 ? before5! : st;
+    const older = before5 && JSON.stringify(before5) !== JSON.stringify(st) ? JSON.stringify(before5) : null;
+    this.stmts().put.run(
+      device.deviceId,
+      stuck,
+      st.mpxn,
+      areaOf(st.mpxn),
+      st.registeredOperator,
+      st.certificateOwner,
+      listed.since,
+      JSON.stringify(st),
+      stuckStatusValidUntil(device, meterPoint, now) ?? null,
+      listed.copyOwners?.S1SP ?? null,
+      older,
+    );
   }
 
   /** Brings up to date the rows whose status could have changed by itself before `now`. */
