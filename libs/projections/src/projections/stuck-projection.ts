@@ -6,6 +6,14 @@ import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /** The table whose presence says the rows were made by this code's stuckStatus (StuckProjection.upgrade). */
 export const STUCK_ROWS_MARK = 'stuck_issuer_spelt';
+/**
+ * The tables older code made when it made the rows again at open (the fifteenth to nineteenth
+ * sessions' `stuck_since_serving`, the twentieth's `stuck_copies_disagree`), each making them when
+ * its own is missing. This code drops them when it makes STUCK_ROWS_MARK, so older code opening the
+ * file (a rollback) makes its rows again and the table with them: one found here again says so, and
+ * the rows are made again once more (StuckProjection.upgrade).
+ */
+export const OLDER_STUCK_ROWS_MARKS = ['stuck_since_serving', 'stuck_copies_disagree'] as const;
 
 /**
  * What a row's `stuck` holds: 0 stuck under no rule set; 1 stuck under every edition; 2 stuck under
@@ -126,7 +134,9 @@ export class StuckProjection implements Projection {
    * stuck rows only, `stuck_since_serving` marking it). Those made before the twenty-first session
    * (2026-11-28) lack the columns `s1sp_owner` and `status_before5` (added here, at every open,
    * empty) and the rows stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked
-   * `stuck_copies_disagree`: every row is made again once more. `chunk` rows a transaction, in device-id order, each as
+   * `stuck_copies_disagree`: every row is made again once more. So are those found with an older mark
+   * (OLDER_STUCK_ROWS_MARKS) beside this code's: older code opened the file after this code had (a
+   * rollback, and a return) and made its rows its own way, `stuck` 0 where it is 2 here. `chunk` rows a transaction, in device-id order, each as
    * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
    * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
    * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
@@ -146,7 +156,7 @@ export class StuckProjection implements Projection {
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
     addColumn(db, 'stuck_status', 's1sp_owner', 'TEXT');
     addColumn(db, 'stuck_status', 'status_before5', 'TEXT');
-    const done = () => hasTable(db, STUCK_ROWS_MARK);
+    const done = () => hasTable(db, STUCK_ROWS_MARK) && !OLDER_STUCK_ROWS_MARKS.some((m) => hasTable(db, m));
     if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();
     let after = '';
@@ -161,6 +171,8 @@ export class StuckProjection implements Projection {
           rows += ids.length;
           after = ids[ids.length - 1] ?? after;
           if (ids.length === chunk) return false;
+          // Older code's marks dropped, so that code opening the file makes its rows again (and its mark): found here, they are made again.
+          db.exec([...OLDER_STUCK_ROWS_MARKS, STUCK_ROWS_MARK].map((m) => `DROP TABLE IF EXISTS ${m};`).join(' '));
           db.exec(`CREATE TABLE ${STUCK_ROWS_MARK} (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)`);
           db.prepare(`INSERT INTO ${STUCK_ROWS_MARK} (refreshed_at, rows) VALUES (?, ?)`).run(now, rows);
           return true;

@@ -7,15 +7,54 @@ import { SqliteEventStore } from '@ledger/event-store';
 import { Ledger } from '@ledger/ledger';
 import { ESME, MPAN, NO_A, NO_B, recordOneEsme } from '../../../ledger/src/testing/one-esme';
 import { openReadModels, Projector } from '../processor';
-import { STUCK, STUCK_ROWS_MARK } from './stuck-projection';
+import { hasTable } from '../read-model-db';
+import { OLDER_STUCK_ROWS_MARKS, STUCK, STUCK_ROWS_MARK } from './stuck-projection';
 import { queriesOf } from '../queries/queries-of';
 
 const ctx = { actor: 'test' };
 const OTHER = '00-DB-12-34-56-78-90-02';
 
+/** Places a NO critical certificate in one or both proxy copies of a device. */
+const place = (ledger: Ledger, deviceId: string, serial: string, issuer: string, owner: string, heldBy: Array<'DSP' | 'S1SP'>, placedAt: string) =>
+  ledger.placeCertificate({ deviceId, slot: 'networkOperator.critical', certificate: { serial, issuer, ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy, via: { kind: 'migration' }, placedAt }, ctx);
+
 /**
- * Read models made before 2026-11-28 (twenty-first session): stuck_status has no `s1sp_owner` nor
- * `status_before5`, the row of the ESME whose two copies are one certificate, its issuer spelt two
+ * The ESME (NO-A registered) with its two copies one certificate, B1, its issuer spelt 'CN=CA' and
+ * 'CN = CA' (stuck under @1 to @4 only), and OTHER on the same meter point, its DSP copy NO-A's and
+ * its S1SP copy NO-B's (stuck under every rule set by its copies).
+ */
+async function spelt(store: SqliteEventStore): Promise<Ledger> {
+  const ledger = new Ledger(store, getRuleSet('baseline'));
+  await recordOneEsme(ledger, NO_A, ctx);
+  await place(ledger, ESME, 'B1', 'CN = CA', NO_A, ['S1SP'], '2021-01-01');
+  await ledger.changeInventory({ deviceId: OTHER, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+  await place(ledger, OTHER, 'A7', 'CN=CA', NO_A, ['DSP'], '2019-06-01');
+  await place(ledger, OTHER, 'B7', 'CN=CA', NO_B, ['S1SP'], '2020-01-01');
+  return ledger;
+}
+
+/** The nine columns main's code (7e2c9b8, the twentieth session) writes in its `put`; it leaves any other. */
+const OLDER_PUT_COLUMNS = ['device_id', 'stuck', 'mpxn', 'area', 'registered_operator', 'certificate_owner', 'since', 'status', 'valid_until'];
+
+/**
+ * The rows as the twentieth session's code (main at 7e2c9b8) leaves them when it writes them: its
+ * stuckStatus is this code's judged by edition 5 without `issuerSpeltTwoWays` (a row stuck under
+ * @1 to @4 only is `stuck` 0 there, since null), written in its nine columns; the others keep
+ * `before` (the rows as they were before it wrote them), as its `put` does not name them (a
+ * generated column SQLite computes again from what the row holds).
+ */
+function asOlderCodeWrites(db: Database.Database, before: Array<Record<string, unknown>>): void {
+  db.exec(`UPDATE stuck_status SET status = json_remove(status, '$.issuerSpeltTwoWays')`);
+  db.exec(`UPDATE stuck_status SET stuck = json_extract(status, '$.stuck'), since = json_extract(status, '$.since')`);
+  const stored = db.prepare("SELECT name FROM pragma_table_xinfo('stuck_status') WHERE hidden = 0").pluck().all() as string[]; // not a generated column: SQLite writes those
+  for (const row of before) {
+    const kept = Object.keys(row).filter((c) => stored.includes(c) && !OLDER_PUT_COLUMNS.includes(c));
+    if (kept.length) db.prepare(`UPDATE stuck_status SET ${kept.map((c) => `${c} = ?`).join(', ')} WHERE device_id = ?`).run(...kept.map((c) => row[c]), row.device_id);
+  }
+}
+
+/**
+ * Read models made before 2026-11-28 (twenty-first session): stuck_status has no `status_before5`, the row of the ESME whose two copies are one certificate, its issuer spelt two
  * ways, is not stuck (as the twentieth session's stuckStatus judged every edition), and the table
  * `stuck_copies_disagree` marks the last upgrade. Made here as that code left it.
  */
@@ -28,14 +67,7 @@ describe('rows made before the twenty-first session: made again once, so every e
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-stuck-spelt-'));
     file = path.join(dir, 'readmodels.sqlite');
     store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
-    const ledger = new Ledger(store, getRuleSet('baseline'));
-    await recordOneEsme(ledger, NO_A, ctx);
-    const place = (deviceId: string, serial: string, issuer: string, owner: string, heldBy: Array<'DSP' | 'S1SP'>, placedAt: string) =>
-      ledger.placeCertificate({ deviceId, slot: 'networkOperator.critical', certificate: { serial, issuer, ownerUserId: owner, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy, via: { kind: 'migration' }, placedAt }, ctx);
-    await place(ESME, 'B1', 'CN = CA', NO_A, ['S1SP'], '2021-01-01');
-    await ledger.changeInventory({ deviceId: OTHER, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-    await place(OTHER, 'A7', 'CN=CA', NO_A, ['DSP'], '2019-06-01');
-    await place(OTHER, 'B7', 'CN=CA', NO_B, ['S1SP'], '2020-01-01');
+    await spelt(store);
     const writer = openReadModels(file);
     await new Projector(store, writer).catchUp();
     writer.db.close();
@@ -67,9 +99,69 @@ describe('rows made before the twenty-first session: made again once, so every e
         { device_id: ESME, stuck: STUCK.before5, s1sp_owner: null, before5: 1 },
         { device_id: OTHER, stuck: STUCK.always, s1sp_owner: NO_B, before5: 0 },
       ]);
+      for (const mark of OLDER_STUCK_ROWS_MARKS) expect(hasTable(writer.db.db, mark)).toBe(false);
       expect(writer.db.db.prepare(`SELECT rows FROM ${STUCK_ROWS_MARK}`).pluck().all()).toEqual([2]);
     } finally {
       writer.db.close();
+    }
+  });
+});
+
+/**
+ * Read models made by this code, then written by older code (main at 7e2c9b8, the twentieth
+ * session's: a rollback, or two versions on one file), then opened by this code again.
+ */
+describe('rows written by older code after this code made them', () => {
+  let dir: string;
+  let file: string;
+  let store: SqliteEventStore;
+  let ledger: Ledger;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-stuck-older-'));
+    file = path.join(dir, 'readmodels.sqlite');
+    store = new SqliteEventStore(path.join(dir, 'ledger.sqlite'));
+    ledger = await spelt(store);
+    const writer = openReadModels(file);
+    await new Projector(store, writer).catchUp();
+    expect(queriesOf(writer).stuck.now({}, 4).count).toBe(2);
+    writer.db.close();
+  });
+  afterEach(async () => {
+    await store.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const rowsOf = (db: Database.Database) => db.prepare('SELECT * FROM stuck_status ORDER BY device_id').all() as Array<Record<string, unknown>>;
+
+  it('a rollback and return: older code opening the file makes every row its own way (the ESME stuck 0) and its mark; this code opening it again makes them again, stuck under @4 only', () => {
+    // What main's code does at open: its mark `stuck_copies_disagree` missing, every row made again by its put, then the mark made.
+    const db = new Database(file);
+    expect(OLDER_STUCK_ROWS_MARKS.filter((m) => hasTable(db, m))).toEqual([]);
+    asOlderCodeWrites(db, rowsOf(db));
+    db.exec('CREATE TABLE stuck_copies_disagree (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)');
+    expect(db.prepare('SELECT stuck FROM stuck_status WHERE device_id = ?').pluck().get(ESME)).toBe(0);
+    db.close();
+    const writer = openReadModels(file);
+    try {
+      const stuck = queriesOf(writer).stuck;
+      expect(stuck.now({}, 4)).toMatchObject({
+        count: 2,
+        rows: [{ deviceId: ESME, stuck: true, since: '2021-01-01T00:00:00.000Z', copiesDisagree: true, issuerSpeltTwoWays: true }, { deviceId: OTHER }],
+      });
+      expect(stuck.now({}, 5).rows.map((r) => r.deviceId)).toEqual([OTHER]);
+      expect(writer.db.db.prepare('SELECT stuck FROM stuck_status WHERE device_id = ?').pluck().get(ESME)).toBe(STUCK.before5);
+      expect(OLDER_STUCK_ROWS_MARKS.filter((m) => hasTable(writer.db.db, m))).toEqual([]);
+      expect(writer.db.db.prepare(`SELECT rows FROM ${STUCK_ROWS_MARK}`).pluck().all()).toEqual([2]);
+    } finally {
+      writer.db.close();
+    }
+    // Opened again with nothing to do: no row made.
+    const again = openReadModels(file);
+    try {
+      expect(again.db.db.prepare(`SELECT rows FROM ${STUCK_ROWS_MARK}`).pluck().all()).toEqual([2]);
+    } finally {
+      again.db.close();
     }
   });
 });
