@@ -23,6 +23,27 @@ export const OLDER_STUCK_ROWS_MARKS = ['stuck_since_serving', 'stuck_copies_disa
  */
 export const STUCK = { no: 0, always: 1, before5: 2 } as const;
 
+/**
+ * The status a row is listed with under a rule set of this edition (SQL): from 5 `status`; before,
+ * `status_before5` where it is kept, but only where `status` carries `issuerSpeltTwoWays` (the key
+ * this code alone writes, and `status_before5` with it): a row older code wrote last (its `put`
+ * writes the nine columns it knows) has the `status_before5` this code left, of an earlier state.
+ */
+export function listedStatus(edition: number): string {
+  // status_before5 looked at first: null on nearly every row, which then needs no JSON parsed.
+  return edition >= 5 ? 'status' : "CASE WHEN status_before5 IS NOT NULL AND json_extract(status, '$.issuerSpeltTwoWays') THEN status_before5 ELSE status END";
+}
+
+/**
+ * The S1SP copy's owner where a row's status names it (`copyOwners`; `no=`): `status`'s, else the
+ * kept `status_before5`'s where `status` carries `issuerSpeltTwoWays` (as listedStatus reads it).
+ * The column `s1sp_owner` is generated from it (VIRTUAL, indexed): SQLite computes it from what the
+ * row holds whoever wrote it, so older code's `put`, which names nine columns, cannot leave it
+ * stale. A column the code wrote itself (the twenty-first session's first cut) could be.
+ */
+const S1SP_OWNER =
+  "COALESCE(json_extract(status, '$.copyOwners.S1SP'), CASE WHEN status_before5 IS NOT NULL AND json_extract(status, '$.issuerSpeltTwoWays') THEN json_extract(status_before5, '$.copyOwners.S1SP') END)";
+
 /** The `stuck` values of the rows stuck under a rule set of this edition (StuckQueries). */
 export function stuckValues(edition: number): string {
   return edition >= 5 ? `stuck = ${STUCK.always}` : `stuck IN (${STUCK.always}, ${STUCK.before5})`;
@@ -69,7 +90,7 @@ export class StuckProjection implements Projection {
   readonly schema = `
     CREATE TABLE IF NOT EXISTS stuck_status (
       device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
-      since TEXT, status TEXT NOT NULL, valid_until TEXT, s1sp_owner TEXT, status_before5 TEXT);
+      since TEXT, status TEXT NOT NULL, valid_until TEXT, status_before5 TEXT, s1sp_owner TEXT GENERATED ALWAYS AS (${S1SP_OWNER}) VIRTUAL);
   `;
   readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
@@ -92,12 +113,12 @@ export class StuckProjection implements Projection {
     smets1Before: db.prepare<[], { device_id: string }>(
       'SELECT DISTINCT h.device_id FROM inventory_history h JOIN devices d ON d.device_id = h.device_id WHERE h.smets_generation = 1 AND d.smets_generation IS NOT 1',
     ),
-    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null, string | null, string | null]>(
-      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until, s1sp_owner, status_before5)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null, string | null]>(
+      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until, status_before5)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
          certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until,
-         s1sp_owner = excluded.s1sp_owner, status_before5 = excluded.status_before5`,
+         status_before5 = excluded.status_before5`,
     ),
     drop: db.prepare<[string]>('DELETE FROM stuck_status WHERE device_id = ?'),
     due: db.prepare<[string], { device_id: string }>('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
@@ -132,11 +153,12 @@ export class StuckProjection implements Projection {
    * `copiesDisagree`): every row is made again once, and the table STUCK_ROWS_MARK made to remember
    * it (a new file, or one rebuilt, gets it with no row to make; until the twentieth session the
    * stuck rows only, `stuck_since_serving` marking it). Those made before the twenty-first session
-   * (2026-11-28) lack the columns `s1sp_owner` and `status_before5` (added here, at every open,
-   * empty) and the rows stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked
-   * `stuck_copies_disagree`: every row is made again once more. So are those found with an older mark
-   * (OLDER_STUCK_ROWS_MARKS) beside this code's: older code opened the file after this code had (a
-   * rollback, and a return) and made its rows its own way, `stuck` 0 where it is 2 here. `chunk` rows a transaction, in device-id order, each as
+   * (2026-11-28) lack the columns `status_before5` and `s1sp_owner` (added here, at every open where
+   * they are missing: the first empty, the second generated from the row) and the rows
+   * stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked `stuck_copies_disagree`:
+   * every row is made again once more. So are those found with an older mark (OLDER_STUCK_ROWS_MARKS)
+   * beside this code's: older code opened the file after this code had (a rollback, and a return)
+   * and made its rows its own way, `stuck` 0 where it is 2 here. `chunk` rows a transaction, in device-id order, each as
    * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
    * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
    * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
@@ -154,8 +176,8 @@ export class StuckProjection implements Projection {
    * pause left out but the work, seconds at 50,000 stuck rows, stalling this process's requests).
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
-    addColumn(db, 'stuck_status', 's1sp_owner', 'TEXT');
     addColumn(db, 'stuck_status', 'status_before5', 'TEXT');
+    addColumn(db, 'stuck_status', 's1sp_owner', `TEXT GENERATED ALWAYS AS (${S1SP_OWNER}) VIRTUAL`); // ALTER TABLE adds a VIRTUAL one (not STORED)
     const done = () => hasTable(db, STUCK_ROWS_MARK) && !OLDER_STUCK_ROWS_MARKS.some((m) => hasTable(db, m));
     if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();
@@ -248,8 +270,10 @@ export class StuckProjection implements Projection {
    * A device's row: its status judged by the latest edition (`status`), and, only where its copies
    * are one certificate with the issuer spelt two ways, judged by edition 4 too (`status_before5`,
    * what rule sets @1 to @4 make of it, where that differs), so the rows hold for every rule set and
-   * a report picks by its edition (`stuck`: STUCK). `since` and `s1sp_owner` (the S1SP copy's owner
-   * where the status names it, `copyOwners`) are those of the status the row is listed with.
+   * a report picks by its edition (`stuck`: STUCK). `since` is that of the status the row is listed
+   * with. Older code writing the row (a rollback; two versions on one file) leaves `status_before5`
+   * as it was: a report reads it only where `status` carries `issuerSpeltTwoWays`, which this code
+   * alone writes (listedStatus).
    */
   private put(device: DeviceState, meterPoint: MeterPointState | undefined, now: string): void {
     const st = stuckStatus(device, meterPoint, now);
@@ -267,7 +291,6 @@ export class StuckProjection implements Projection {
       listed.since,
       JSON.stringify(st),
       stuckStatusValidUntil(device, meterPoint, now) ?? null,
-      listed.copyOwners?.S1SP ?? null,
       older,
     );
   }

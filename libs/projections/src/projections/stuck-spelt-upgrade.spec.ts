@@ -164,4 +164,25 @@ describe('rows written by older code after this code made them', () => {
       again.db.close();
     }
   });
+
+  it("a row older code updated (its put leaves the columns it does not know): the report reads what it wrote, under @4 as under @5, and no= finds its S1SP copy's owner", async () => {
+    // The ESME's S1SP copy becomes NO-B's certificate: stuck under every rule set by its copies, no longer one certificate spelt two ways.
+    await place(ledger, ESME, 'B9', 'CN=CA', NO_B, ['S1SP'], '2022-01-01');
+    const writer = openReadModels(file);
+    try {
+      const before = rowsOf(writer.db.db);
+      expect(before.find((r) => r.device_id === ESME)!.status_before5).not.toBeNull();
+      await new Projector(store, writer).catchUp(); // this code's put, then the columns older code's put does not write as they were
+      asOlderCodeWrites(writer.db.db, before);
+      const changed = { deviceId: ESME, stuck: true, since: '2022-01-01T00:00:00.000Z', certificateOwner: NO_A, copiesDisagree: true, copyOwners: { DSP: NO_A, S1SP: NO_B } };
+      const stuck = queriesOf(writer).stuck;
+      for (const edition of [4, 5] as const) {
+        const all = stuck.now({}, edition);
+        expect(all.rows[0]).toEqual({ ...changed, mpxn: MPAN, registeredOperator: NO_A });
+        expect(stuck.now({ no: NO_B }, edition).rows.map((r) => r.deviceId)).toEqual([ESME, OTHER]);
+      }
+    } finally {
+      writer.db.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { LATEST_EDITION, type RuleSet, type StuckStatus } from '@ledger/domain';
-import { stuckValues, type StuckProjection } from '../projections/stuck-projection';
+import { listedStatus, stuckValues, type StuckProjection } from '../projections/stuck-projection';
 import type { ReadModelDb } from '../read-model-db';
 import type { StuckQuery, StuckSortKey } from './stuck-page';
 
@@ -24,7 +24,8 @@ export class StuckQueries {
    * computed are brought up to date first, then the database filters, sorts, counts and pages
    * (keyset paging: `next` is the last row's sort key and device id). The devices stuck as rule sets
    * of `edition` judge them (stuckStatus): before 5, those too whose copies are one certificate, its
-   * issuer spelt two ways, each with its status as those rule sets make it (`status_before5`).
+   * issuer spelt two ways, each with its status as those rule sets make it (listedStatus). `no`
+   * matches the S1SP copy's owner too (`s1sp_owner`, a column SQLite generates from the row's status).
    */
   now(q: StuckQuery, edition: RuleSet['edition'] = LATEST_EDITION): { at: string; count: number; offset: number; rows: StuckStatus[]; next: string | null } {
     const at = this.clock();
@@ -52,8 +53,7 @@ export class StuckQueries {
     const offset = q.after === undefined ? 0 : Number(count) - Number((db.prepare(`SELECT COUNT(*) AS n FROM stuck_status WHERE ${pageWhere}`).get(...pageArgs) as { n: number | bigint }).n);
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     const dir = desc ? 'DESC' : 'ASC';
-    const status = edition >= 5 ? 'status' : 'COALESCE(status_before5, status)';
-    const rows = (db.prepare(`SELECT ${status} AS status FROM stuck_status WHERE ${pageWhere} ORDER BY ${key} ${dir}, device_id ${dir} LIMIT ?`).all(...pageArgs, limit + 1) as Array<{ status: string }>).map(
+    const rows = (db.prepare(`SELECT ${listedStatus(edition)} AS status FROM stuck_status WHERE ${pageWhere} ORDER BY ${key} ${dir}, device_id ${dir} LIMIT ?`).all(...pageArgs, limit + 1) as Array<{ status: string }>).map(
       (r) => JSON.parse(r.status) as StuckStatus,
     );
     const more = rows.length > limit;
