@@ -9,48 +9,50 @@ import { startTestApp } from './test-app';
  * certificate, its issuer spelt two ways ('CN=CA' and 'CN = CA'): under @1 to @4 they disagree, the
  * registered NO's repair is refused `proxy-copies-disagree`, and the device is stuck; from @5 it is
  * not. A second ESME, its DSP copy the registered NO's and its S1SP copy NO-B's, is stuck by its
- * copies under every rule set and found by `no=` its S1SP copy's owner.
+ * copies under every rule set and found by `no=` its S1SP copy's owner. A third, both its copies
+ * NO-B's one certificate, its issuer spelt two ways, is stuck under every rule set by its owner, and
+ * under @1 to @4 its copies disagree too (`copiesDisagree`, from the row's `status_before5`).
  */
 describe('the stuck report, judged by the rule set it is asked under, else the configured one', () => {
   const OTHER = '00-DB-12-34-56-78-90-02';
+  const THIRD = '00-DB-12-34-56-78-90-03';
   const ctx = { actor: 'test' };
   let t: Awaited<ReturnType<typeof startTestApp>>;
   beforeAll(async () => {
     t = await startTestApp('baseline@4');
     const ledger = t.app.get(Ledger);
     await recordOneEsme(ledger, NO_A, ctx);
-    await ledger.placeCertificate(
-      { deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B1', issuer: 'CN = CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['S1SP'], via: { kind: 'migration' }, placedAt: '2021-01-01' },
-      ctx,
-    );
-    await ledger.changeInventory({ deviceId: OTHER, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
-    await ledger.placeCertificate(
-      { deviceId: OTHER, slot: 'networkOperator.critical', certificate: { serial: 'A7', issuer: 'CN=CA', ownerUserId: NO_A, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['DSP'], via: { kind: 'migration' }, placedAt: '2019-06-01' },
-      ctx,
-    );
-    await ledger.placeCertificate(
-      { deviceId: OTHER, slot: 'networkOperator.critical', certificate: { serial: 'B7', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['S1SP'], via: { kind: 'migration' }, placedAt: '2020-01-01' },
-      ctx,
-    );
+    const place = (deviceId: string, serial: string, issuer: string, ownerUserId: string, copy: 'DSP' | 'S1SP', placedAt: string) =>
+      ledger.placeCertificate({ deviceId, slot: 'networkOperator.critical', certificate: { serial, issuer, ownerUserId, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: [copy], via: { kind: 'migration' }, placedAt }, ctx);
+    const esme = (deviceId: string) => ledger.changeInventory({ deviceId, deviceType: 'ESME', smetsGeneration: 1, status: 'Commissioned', mpxn: MPAN, changedAt: '2019-06-01' }, ctx);
+    await place(ESME, 'B1', 'CN = CA', NO_A, 'S1SP', '2021-01-01');
+    await esme(OTHER);
+    await place(OTHER, 'A7', 'CN=CA', NO_A, 'DSP', '2019-06-01');
+    await place(OTHER, 'B7', 'CN=CA', NO_B, 'S1SP', '2020-01-01');
+    await esme(THIRD);
+    await place(THIRD, 'C3', 'CN=CA', NO_B, 'DSP', '2019-06-01');
+    await place(THIRD, 'C3', 'CN = CA', NO_B, 'S1SP', '2022-01-01');
     await t.app.get(Projector).waitFor((await t.store.headPosition())!, 30_000);
   }, 60_000);
   afterAll(() => t.close());
 
   const ids = (body: { devices: Array<{ deviceId: string }> }) => body.devices.map((d) => d.deviceId);
   const spelt = { deviceId: ESME, stuck: true, since: '2021-01-01T00:00:00.000Z', certificateOwner: NO_A, registeredOperator: NO_A, copiesDisagree: true, issuerSpeltTwoWays: true };
+  // Stuck under every rule set by its owner; under @1 to @4 its copies disagree too (the row's status_before5, which put keeps for a row stuck under every edition as well).
+  const third = { deviceId: THIRD, stuck: true, since: '2019-06-01T00:00:00.000Z', certificateOwner: NO_B, registeredOperator: NO_A, issuerSpeltTwoWays: true };
 
   it.each`
     given                                       | query
     ${'LEDGER_RULE_SET=baseline@4, none asked'} | ${''}
     ${'ruleSet=baseline@4'}                     | ${'ruleSet=baseline@4'}
     ${'ruleSet=registered-operator@4'}          | ${'ruleSet=registered-operator@4'}
-  `('given $given, the device whose copies are one certificate spelt two ways is stuck, flagged, now and as of now, whole and paged', async ({ query }) => {
+  `('given $given, the devices whose copies are one certificate spelt two ways are stuck, their copies disagreeing, flagged, now and as of now, whole and paged', async ({ query }) => {
     const now = (await t.as('auditor').get(`/reports/stuck-devices?${query}`).expect(200)).body;
-    expect(now).toMatchObject({ count: 2, devices: [spelt, { deviceId: OTHER, copiesDisagree: true }] });
+    expect(now).toMatchObject({ count: 3, devices: [spelt, { deviceId: OTHER, copiesDisagree: true }, { ...third, copiesDisagree: true }] });
     const paged = (await t.as('auditor').get(`/reports/stuck-devices?${query}&limit=1`).expect(200)).body;
-    expect(paged).toMatchObject({ count: 2, offset: 0, devices: [spelt] });
+    expect(paged).toMatchObject({ count: 3, offset: 0, devices: [spelt] });
     const bySince = (await t.as('auditor').get(`/reports/stuck-devices?${query}&sort=since&order=desc&limit=5`).expect(200)).body;
-    expect(ids(bySince)).toEqual([ESME, OTHER]);
+    expect(ids(bySince)).toEqual([ESME, OTHER, THIRD]);
     const computed = (await t.as('auditor').get(`/reports/stuck-devices?${query}&at=${encodeURIComponent(now.at)}`).expect(200)).body;
     expect(computed.devices).toEqual(now.devices);
     if (query) {
@@ -61,19 +63,23 @@ describe('the stuck report, judged by the rule set it is asked under, else the c
     }
   });
 
-  it.each(['baseline@5', 'baseline', 'registered-operator'])('asked under %s, the same device is not stuck, now or as of now', async (ruleSet) => {
+  it.each(['baseline@5', 'baseline', 'registered-operator'])('asked under %s, the ESME is not stuck, and the third device\'s copies do not disagree, now or as of now', async (ruleSet) => {
     const now = (await t.as('auditor').get(`/reports/stuck-devices?ruleSet=${ruleSet}`).expect(200)).body;
-    expect(now).toMatchObject({ count: 1, devices: [{ deviceId: OTHER }] });
+    expect(now).toMatchObject({ count: 2, devices: [{ deviceId: OTHER }, third] });
+    expect(now.devices[1]).not.toHaveProperty('copiesDisagree');
     expect(now.repairable).toBe(now.devices.filter((d: { repairable: boolean }) => d.repairable).length);
-    expect((await t.as('auditor').get(`/reports/stuck-devices?ruleSet=${ruleSet}&limit=10`).expect(200)).body).toMatchObject({ count: 1, devices: [{ deviceId: OTHER }] });
-    expect(ids((await t.as('auditor').get(`/reports/stuck-devices?ruleSet=${ruleSet}&at=${encodeURIComponent(now.at)}`).expect(200)).body)).toEqual([OTHER]);
+    const paged = (await t.as('auditor').get(`/reports/stuck-devices?ruleSet=${ruleSet}&limit=10`).expect(200)).body;
+    expect(paged).toMatchObject({ count: 2, devices: [{ deviceId: OTHER }, third] });
+    const computed = (await t.as('auditor').get(`/reports/stuck-devices?ruleSet=${ruleSet}&at=${encodeURIComponent(now.at)}`).expect(200)).body;
+    expect(ids(computed)).toEqual([OTHER, THIRD]);
+    expect(computed.devices[1]).not.toHaveProperty('copiesDisagree');
   });
 
   it('no= finds a device stuck by its copies by its S1SP copy\'s owner, now and as of now', async () => {
     const now = (await t.as('auditor').get(`/reports/stuck-devices?no=${NO_B}`).expect(200)).body;
-    expect(now).toMatchObject({ count: 1, devices: [{ deviceId: OTHER, certificateOwner: NO_A, copyOwners: { DSP: NO_A, S1SP: NO_B } }] });
+    expect(now).toMatchObject({ count: 2, devices: [{ deviceId: OTHER, certificateOwner: NO_A, copyOwners: { DSP: NO_A, S1SP: NO_B } }, { deviceId: THIRD, certificateOwner: NO_B }] });
     const computed = (await t.as('auditor').get(`/reports/stuck-devices?no=${NO_B}&at=${encodeURIComponent(now.at)}`).expect(200)).body;
-    expect(ids(computed)).toEqual([OTHER]);
-    expect(ids((await t.as('auditor').get(`/reports/stuck-devices?no=${NO_A}&limit=10`).expect(200)).body)).toEqual([ESME, OTHER]);
+    expect(ids(computed)).toEqual([OTHER, THIRD]);
+    expect(ids((await t.as('auditor').get(`/reports/stuck-devices?no=${NO_A}&limit=10`).expect(200)).body)).toEqual([ESME, OTHER, THIRD]);
   });
 });
