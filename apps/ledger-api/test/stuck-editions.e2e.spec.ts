@@ -75,6 +75,12 @@ describe('the stuck report, judged by the rule set it is asked under, else the c
     expect(computed.devices[1]).not.toHaveProperty('copiesDisagree');
   });
 
+  it("OpenAPI allows ruleSet as a bare id or <id>@<version>, as the README tells operators to ask (`ruleSet=<id>@4`; until 2026-11-28, twenty-first session's review, bare ids only)", async () => {
+    const { paths } = (await t.http().get('/docs-json').expect(200)).body;
+    const ruleSet = paths['/reports/stuck-devices'].get.parameters.find((p: { name: string }) => p.name === 'ruleSet');
+    expect(ruleSet.schema.enum).toEqual(expect.arrayContaining(['baseline', 'registered-operator', 'baseline@4', 'registered-operator@4', 'ownership-only@5', 'baseline@1']));
+  });
+
   it('no= finds a device stuck by its copies by its S1SP copy\'s owner, now and as of now', async () => {
     const now = (await t.as('auditor').get(`/reports/stuck-devices?no=${NO_B}`).expect(200)).body;
     expect(now).toMatchObject({ count: 2, devices: [{ deviceId: OTHER, certificateOwner: NO_A, copyOwners: { DSP: NO_A, S1SP: NO_B } }, { deviceId: THIRD, certificateOwner: NO_B }] });

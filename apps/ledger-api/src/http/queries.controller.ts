@@ -1,12 +1,15 @@
 import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, getRuleSet, RESPONSE_CODES, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
+import { DomainError, getRuleSet, RESPONSE_CODES, RULE_SETS, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
 import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
 import { LEDGER_CONFIG, parseActor, type LedgerConfig } from '@ledger/runtime';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined ? undefined : parseInstant(v, field));
+
+/** The rule sets a report may be asked under, as getRuleSet reads them: each bare id (its latest version), then each `<id>@<version>`. */
+const RULE_SET_NAMES = [...new Set(RULE_SETS.map((r) => r.id)), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
 const wholeNumber = (v: string | undefined, field: string) => {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
@@ -186,7 +189,12 @@ export class QueriesController {
 
   @Get('reports/stuck-devices')
   @ApiOperation({ summary: 'SMETS1 devices whose NO certificate owner is not the registered NO; with ruleSet, who could repair each' })
-  @ApiQuery({ name: 'ruleSet', required: false, enum: ['baseline', 'ownership-only', 'registered-operator'] })
+  @ApiQuery({
+    name: 'ruleSet',
+    required: false,
+    enum: RULE_SET_NAMES,
+    description: 'who could repair each device under it, and the rule set the copies are judged by (else LEDGER_RULE_SET): a bare id is its latest version; `<id>@4` judges as rule sets before @5 do',
+  })
   @ApiQuery({ name: 'at', required: false, description: 'ISO-8601 instant (default: now)' })
   @ApiQuery({ name: 'no', required: false, description: 'a network operator: rows where it is the registered NO or the owner of either proxy copy of the certificate' })
   @ApiQuery({ name: 'area', required: false, description: 'distributor ID (10-23, or another two-digit ID), the MPAN prefix' })
