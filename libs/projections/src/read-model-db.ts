@@ -403,7 +403,7 @@ function directoryUnwritable(file: string, failure: unknown): string | undefined
  * may add it between the look and this (two starting at once): tolerated.
  */
 export function addColumn(db: Database.Database, table: string, column: string, type: string): void {
-  if (db.prepare('SELECT 1 FROM pragma_table_xinfo(?) WHERE name = ?').get(table, column)) return; // xinfo: generated columns too
+  if (db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column)) return;
   try {
     db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   } catch (err) {

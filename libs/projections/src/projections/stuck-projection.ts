@@ -34,16 +34,6 @@ export function listedStatus(edition: number): string {
   return edition >= 5 ? 'status' : "CASE WHEN status_before5 IS NOT NULL AND json_extract(status, '$.issuerSpeltTwoWays') THEN status_before5 ELSE status END";
 }
 
-/**
- * The S1SP copy's owner where a row's status names it (`copyOwners`; `no=`): `status`'s, else the
- * kept `status_before5`'s where `status` carries `issuerSpeltTwoWays` (as listedStatus reads it).
- * The column `s1sp_owner` is generated from it (VIRTUAL, indexed): SQLite computes it from what the
- * row holds whoever wrote it, so older code's `put`, which names nine columns, cannot leave it
- * stale. A column the code wrote itself (the twenty-first session's first cut) could be.
- */
-const S1SP_OWNER =
-  "COALESCE(json_extract(status, '$.copyOwners.S1SP'), CASE WHEN status_before5 IS NOT NULL AND json_extract(status, '$.issuerSpeltTwoWays') THEN json_extract(status_before5, '$.copyOwners.S1SP') END)";
-
 /** The `stuck` values of the rows stuck under a rule set of this edition (StuckQueries). */
 export function stuckValues(edition: number): string {
   return edition >= 5 ? `stuck = ${STUCK.always}` : `stuck IN (${STUCK.always}, ${STUCK.before5})`;
@@ -90,14 +80,13 @@ export class StuckProjection implements Projection {
   readonly schema = `
     CREATE TABLE IF NOT EXISTS stuck_status (
       device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
-      since TEXT, status TEXT NOT NULL, valid_until TEXT, status_before5 TEXT, s1sp_owner TEXT GENERATED ALWAYS AS (${S1SP_OWNER}) VIRTUAL);
+      since TEXT, status TEXT NOT NULL, valid_until TEXT, status_before5 TEXT);
   `;
   readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_mpxn ON stuck_status (stuck, mpxn, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_registered ON stuck_status (stuck, registered_operator, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_owner ON stuck_status (stuck, certificate_owner, device_id);
-    CREATE INDEX IF NOT EXISTS stuck_status_s1sp_owner ON stuck_status (stuck, s1sp_owner, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_area ON stuck_status (stuck, area, device_id);
     CREATE INDEX IF NOT EXISTS stuck_status_due ON stuck_status (valid_until) WHERE valid_until IS NOT NULL;
   `;
@@ -153,8 +142,8 @@ export class StuckProjection implements Projection {
    * `copiesDisagree`): every row is made again once, and the table STUCK_ROWS_MARK made to remember
    * it (a new file, or one rebuilt, gets it with no row to make; until the twentieth session the
    * stuck rows only, `stuck_since_serving` marking it). Those made before the twenty-first session
-   * (2026-11-28) lack the columns `status_before5` and `s1sp_owner` (added here, at every open where
-   * they are missing: the first empty, the second generated from the row) and the rows
+   * (2026-11-28) lack the column `status_before5` (added here, empty, at every open where it is
+   * missing) and the rows
    * stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked `stuck_copies_disagree`:
    * every row is made again once more. So are those found with an older mark (OLDER_STUCK_ROWS_MARKS)
    * beside this code's: older code opened the file after this code had (a rollback, and a return)
@@ -177,7 +166,6 @@ export class StuckProjection implements Projection {
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
     addColumn(db, 'stuck_status', 'status_before5', 'TEXT');
-    addColumn(db, 'stuck_status', 's1sp_owner', `TEXT GENERATED ALWAYS AS (${S1SP_OWNER}) VIRTUAL`); // ALTER TABLE adds a VIRTUAL one (not STORED)
     const done = () => hasTable(db, STUCK_ROWS_MARK) && !OLDER_STUCK_ROWS_MARKS.some((m) => hasTable(db, m));
     if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();

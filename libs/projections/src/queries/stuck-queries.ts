@@ -25,7 +25,8 @@ export class StuckQueries {
    * (keyset paging: `next` is the last row's sort key and device id). The devices stuck as rule sets
    * of `edition` judge them (stuckStatus): before 5, those too whose copies are one certificate, its
    * issuer spelt two ways, each with its status as those rule sets make it (listedStatus). `no`
-   * matches the S1SP copy's owner too (`s1sp_owner`, a column SQLite generates from the row's status).
+   * matches the S1SP copy's owner too where the status the row is listed with names it
+   * (`copyOwners`, listedStatus): from @5 a device whose copies are one certificate names none.
    */
   now(q: StuckQuery, edition: RuleSet['edition'] = LATEST_EDITION): { at: string; count: number; offset: number; rows: StuckStatus[]; next: string | null } {
     const at = this.clock();
@@ -37,7 +38,8 @@ export class StuckQueries {
     const where = [stuckValues(edition)];
     const args: unknown[] = [];
     // The S1SP copy's owner too (since 2026-11-28, twenty-first session): a device stuck by its copies was not found by it.
-    if (q.no) where.push('(registered_operator = ? OR certificate_owner = ? OR s1sp_owner = ?)'), args.push(q.no, q.no, q.no);
+    // Read from the status listed under this edition: from @5, not an owner only @4's status names (the branch's generated column did).
+    if (q.no) where.push(`(registered_operator = ? OR certificate_owner = ? OR json_extract(${listedStatus(edition)}, '$.copyOwners.S1SP') = ?)`), args.push(q.no, q.no, q.no);
     if (q.area) where.push('area = ?'), args.push(q.area);
     if (q.sinceFrom) where.push('since >= ?'), args.push(q.sinceFrom);
     if (q.sinceTo) where.push('since <= ?'), args.push(q.sinceTo);
