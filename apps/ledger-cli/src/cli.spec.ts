@@ -90,20 +90,35 @@ describe('the ledger CLI', () => {
     expect(text.out).toMatch(/-> repairable by the registered operator \(\S+\) as (ED|GT) with 6\.15\.1 carrying/);
   });
 
-  it("report stuck-devices lists a device whose proxy copies disagree (DSP the registered NO's, S1SP NO-B's) and says so; only registered-operator lets the registered NO repair it", async () => {
-    const own = { LEDGER_SQLITE_PATH: path.join(dir, 'copies', 'ledger.sqlite') };
+  /** A store of its own under `name`: the one-ESME estate (NO-A registered, its certificate B1 'CN=CA' in both copies), then `copy` placed in the S1SP copy only. */
+  async function oneEsmeWithS1spCopy(name: string, copy: { serial: string; issuer: string; ownerUserId: string }, placedAt: string) {
+    const own = { LEDGER_SQLITE_PATH: path.join(dir, name, 'ledger.sqlite') };
     fs.mkdirSync(path.dirname(own.LEDGER_SQLITE_PATH));
     const store = new SqliteEventStore(own.LEDGER_SQLITE_PATH);
     const l = new Ledger(store, getRuleSet('baseline'));
     await recordOneEsme(l, NO_A);
-    await l.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { serial: 'B2', issuer: 'CN=CA', ownerUserId: NO_B, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['S1SP'], via: { kind: 'migration' }, placedAt: '2020-01-01' }, { actor: 'spec' });
+    await l.placeCertificate({ deviceId: ESME, slot: 'networkOperator.critical', certificate: { ...copy, roleCode: '03', keyUsage: 'digitalSignature' }, heldBy: ['S1SP'], via: { kind: 'migration' }, placedAt }, { actor: 'spec' });
     await store.dispose();
+    return own;
+  }
+
+  it("report stuck-devices lists a device whose proxy copies disagree (DSP the registered NO's, S1SP NO-B's) and says so; only registered-operator lets the registered NO repair it", async () => {
+    const own = await oneEsmeWithS1spCopy('copies', { serial: 'B2', issuer: 'CN=CA', ownerUserId: NO_B }, '2020-01-01');
     const baseline = await ledger(own, 'report', 'stuck-devices', '--rule-set', 'baseline');
     expect(baseline.out).toContain(`${ESME} 1412345678901: NO certificate of ${NO_A} (its proxy copies disagree: DSP ${NO_A}, S1SP ${NO_B}), registered NO ${NO_A}, since 2020-01-01T00:00:00.000Z -> nobody can repair it`);
     const r = await json(own, 'report', 'stuck-devices', '--rule-set', 'registered-operator');
     expect(r.body.devices.map((d: { copiesDisagree: boolean; repairs: Array<{ who: string; userId: string; accepted: boolean }> }) => [d.copiesDisagree, d.repairs.map((x) => [x.who, x.userId, x.accepted])])).toEqual([
       [true, [['registered operator', NO_A, true], ['certificate owner', NO_B, false]]],
     ]);
+  });
+
+  it('report stuck-devices judges the copies as the rule set asked, else LEDGER_RULE_SET: one certificate, its issuer spelt two ways, is stuck under @4 only', async () => {
+    const own = await oneEsmeWithS1spCopy('spelt', { serial: 'B1', issuer: 'CN = CA', ownerUserId: NO_A }, '2021-01-01');
+    const line = `${ESME} 1412345678901: NO certificate of ${NO_A} (its proxy copies disagree, one certificate, its issuer spelt two ways: a disagreement under rule sets @1-@4), registered NO ${NO_A}, since 2021-01-01T00:00:00.000Z`;
+    expect((await ledger({ ...own, LEDGER_RULE_SET: 'baseline@4' }, 'report', 'stuck-devices')).out).toContain(line);
+    expect((await ledger(own, 'report', 'stuck-devices', '--rule-set', 'registered-operator@4')).out).toContain(`${line} -> nobody can repair it`);
+    expect((await json(own, 'report', 'stuck-devices')).body).toMatchObject({ count: 0, devices: [] });
+    expect((await json({ ...own, LEDGER_RULE_SET: 'baseline@4' }, 'report', 'stuck-devices', '--rule-set', 'baseline@5')).body).toMatchObject({ count: 0, repairable: 0, devices: [] });
   });
 
   it('report proxy-disagreements: the demo places both copies together, so none', async () => {

@@ -108,6 +108,9 @@ const EDITION_5: readonly RuleSet[] = EDITION_4.map((r) => ({
     ' A 6.15.1 replacing NetworkOperator credentials that states no role is taken as from the sender\'s network-operator role where it holds one.',
 }));
 
+/** The edition of every rule set's latest version (a bare id's). */
+export const LATEST_EDITION: RuleSet['edition'] = 5;
+
 /** Every rule set, each version kept and selectable for replay. */
 export const RULE_SETS: readonly RuleSet[] = [...EDITION_1, ...EDITION_2, ...EDITION_3, ...EDITION_4, ...EDITION_5];
 

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from './events';
-import { getRuleSet } from './rule-sets';
+import { getRuleSet, LATEST_EDITION, RULE_SETS } from './rule-sets';
 import { fold, evolveUser, heldThroughout, holderAt, meterPointAt } from './state';
 import { proxyDisagreements, repairOptions, stuckStatus } from './stuck';
 import { cert, given, ids, inventory, mpan, mprn, placed, registration, userRole, type World } from './testing/scenario';
@@ -81,6 +81,55 @@ describe('a SMETS1 device is stuck, too, when its two proxy copies of the NO sig
     ]);
     expect(all.filter((o) => o.accepted).map((o) => [o.who, o.userId])).toEqual(options);
     expect(all.find((o) => o.userId === noA)!.reason).toBe(options.length ? 'accepted' : 'the DSP and S1SP copies of the networkOperator.critical certificate disagree: ownership cannot be established');
+  });
+});
+
+describe('copies that are one certificate, its issuer spelt two ways: stuck as the rule set\'s edition compares them (before 5 by issuer text, from 5 by name)', () => {
+  const reg = registration(mpan, 'networkOperator', noA, T2019);
+  const s1 = inventory(esme, 'ESME', 1, 'Commissioned', mpan);
+  const T2023 = '2023-01-01T00:00:00.000Z';
+  const copy = (c: ReturnType<typeof cert>, copies: Array<'DSP' | 'S1SP'>, placedAt?: string): LedgerEvent => {
+    const e = placed(esme, 'networkOperator.critical', c, copies);
+    return (placedAt ? { ...e, data: { ...e.data, placedAt } } : e) as LedgerEvent;
+  };
+  const spelt = (c: ReturnType<typeof cert>) => ({ ...c, issuer: 'CN = Test SMKI CA' });
+  const judgedBy = (w: World, edition: 4 | 5) => stuckStatus(w.devices.get(esme)!, w.meterPoints.get(mpan), AT, edition);
+  it.each`
+    given                                                                    | events                                                                      | edition | then
+    ${"both copies the registered NO's, the S1SP copy placed in 2023"}       | ${[reg, s1, copy(cert(noA), ['DSP']), copy(spelt(cert(noA)), ['S1SP'], T2023)]} | ${4}    | ${{ stuck: true, since: T2023, copiesDisagree: true, issuerSpeltTwoWays: true }}
+    ${"both copies the registered NO's, the S1SP copy placed in 2023"}       | ${[reg, s1, copy(cert(noA), ['DSP']), copy(spelt(cert(noA)), ['S1SP'], T2023)]} | ${5}    | ${{ stuck: false, since: null, issuerSpeltTwoWays: true }}
+    ${"both copies another NO's (stuck by ownership), S1SP placed in 2023"}  | ${[reg, s1, copy(cert(noB), ['DSP']), copy(spelt(cert(noB)), ['S1SP'], T2023)]} | ${4}    | ${{ stuck: true, since: '2020-06-01T00:00:00.000Z', copiesDisagree: true, issuerSpeltTwoWays: true }}
+    ${"both copies another NO's (stuck by ownership), S1SP placed in 2023"}  | ${[reg, s1, copy(cert(noB), ['DSP']), copy(spelt(cert(noB)), ['S1SP'], T2023)]} | ${5}    | ${{ stuck: true, since: '2020-06-01T00:00:00.000Z', issuerSpeltTwoWays: true }}
+    ${'one certificate spelt one way in both copies'}                         | ${[reg, s1, copy(cert(noA), ['DSP', 'S1SP'])]}                                | ${4}    | ${{ stuck: false, since: null }}
+    ${'the same spelt copies on a SMETS2 device'}                             | ${[reg, inventory(esme, 'ESME', 2, 'Commissioned', mpan), copy(cert(noA), ['DSP']), copy(spelt(cert(noA)), ['S1SP'])]} | ${4} | ${{ stuck: false, since: null }}
+  `('given $given, when judged by edition $edition, then $then', ({ events, edition, then }) => {
+    const st = judgedBy(given(events), edition);
+    expect(st).toMatchObject(then);
+    for (const flag of ['copiesDisagree', 'issuerSpeltTwoWays']) if (!then[flag]) expect(st).not.toHaveProperty(flag);
+  });
+
+  it('a bare stuckStatus judges by the latest edition (5)', () => {
+    const w = given([reg, s1, copy(cert(noA), ['DSP']), copy(spelt(cert(noA)), ['S1SP'])]);
+    expect(stuckStatus(w.devices.get(esme)!, w.meterPoints.get(mpan), AT)).toEqual(judgedBy(w, 5));
+    expect(LATEST_EDITION).toBe(Math.max(...RULE_SETS.map((r) => r.edition)));
+  });
+
+  // Checked against evaluate() under every rule set: this device (its copies one certificate, its
+  // issuer spelt two ways; nothing dated after AT) is stuck exactly where the registered NO's own
+  // 6.15.1 (the repair) is refused, and then refused because the copies disagree: step 5 compares
+  // them as stuckStatus does by edition. Not a claim for every device: under @1 evaluate reads the
+  // certificates as last recorded, under @1 and @2 the inventory, where stuckStatus reads those in
+  // force at AT, so a placement or inventory change dated after AT can make the two differ.
+  it.each(RULE_SETS.map((r) => [`${r.id}@${r.version}`, r] as const))('under %s, this device (nothing future-dated) is stuck exactly where evaluate() refuses the registered NO its repair', (_name, ruleSet) => {
+    const w = given([reg, s1, copy(cert(noA), ['DSP']), copy(spelt(cert(noA)), ['S1SP'])]);
+    const [device, meterPoint] = [w.devices.get(esme)!, w.meterPoints.get(mpan)];
+    const st = stuckStatus(device, meterPoint, AT, ruleSet.edition);
+    const [registered] = repairOptions(device, meterPoint, {}, ruleSet, AT, { ...st, stuck: true }); // judged whatever the status says
+    expect(registered.userId).toBe(noA);
+    expect(st.stuck).toBe(!registered.accepted);
+    expect(st.stuck).toBe(ruleSet.edition < 5);
+    if (st.stuck) expect(registered.reason).toBe('the DSP and S1SP copies of the networkOperator.critical certificate disagree: ownership cannot be established');
+    expect(repairOptions(device, meterPoint, {}, ruleSet, AT).length).toBe(st.stuck ? 1 : 0); // its own status, judged by the rule set's edition
   });
 });
 

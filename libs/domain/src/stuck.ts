@@ -3,7 +3,7 @@ import { evaluate } from './evaluate';
 import type { ResponseCode } from './events';
 import type { DeviceId, Instant, UserId } from './identifiers';
 import type { ServiceRequest } from './request';
-import type { RuleSet } from './rule-sets';
+import { LATEST_EDITION, type RuleSet } from './rule-sets';
 import { holderAt, inventoryAt, inventoryRecordsUpTo, meterPointAt, pendingPlacements, slotsAt, type DeviceState, type HeldCertificate, type MeterPointState, type UserState } from './state';
 
 export interface StuckStatus {
@@ -27,6 +27,14 @@ export interface StuckStatus {
   copiesDisagree?: true;
   copyOwners?: { DSP: string; S1SP: string };
   /**
+   * Present on a SMETS1 device whose two proxy copies of the NO critical certificate are one
+   * certificate by name (sameCertificateByName) but whose issuer texts differ, stuck or not: under
+   * rule sets @1 to @4, which compare issuer text, the copies disagree (the registered NO's 6.15.1
+   * is refused `proxy-copies-disagree`), so the status judged by an edition before 5 is stuck,
+   * `copiesDisagree` too; from @5 they are one certificate (since 2026-11-28, twenty-first session).
+   */
+  issuerSpeltTwoWays?: true;
+  /**
    * Accepted future-dated changes of the NO critical certificate, pending at `at` (each takes
    * effect at its placedAt): who will own it then. Absent when none is pending.
    */
@@ -38,12 +46,16 @@ export interface StuckStatus {
  * someone other than the NO registered for its meter point at `at`, or when its DSP and S1SP copies
  * are both held and are not one certificate (`copiesDisagree`: until 2026-11-28, twentieth session,
  * only the DSP copy was read, and a device whose DSP copy was the registered NO's was not listed,
- * though its repair was refused `proxy-copies-disagree`). Copies that are one certificate, its
- * issuer spelt two ways, do not disagree (as from rule sets @5; @1 to @4 refused them). Its generation and meter point
+ * though its repair was refused `proxy-copies-disagree`). The copies are compared as the rule sets
+ * of `edition` compare them at step 5 (evaluate): from 5 by issuer name, so copies that are one
+ * certificate, its issuer spelt two ways, do not disagree; before 5 by issuer text, so they do
+ * (`issuerSpeltTwoWays` marks them either way). Until 2026-11-28 (twenty-first session) the
+ * copies were compared by name whatever the rule set, and such a device was not stuck under
+ * `LEDGER_RULE_SET=<id>@4` though nobody could repair it. Its generation and meter point
  * are those of its inventory record in force at `at` (inventoryAt, as rule sets @3 judge it):
  * `meterPoint` is that MPxN's (meterPointAt).
  */
-export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState | undefined, at: Instant): StuckStatus {
+export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState | undefined, at: Instant, edition: RuleSet['edition'] = LATEST_EDITION): StuckStatus {
   const device = inventoryAt(recorded, at);
   // The certificate in force at `at`: an accepted future-dated change is pending until its placedAt.
   const held = slotsAt(device, at)['networkOperator.critical'];
@@ -52,7 +64,9 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
     .map((p) => ({ owner: p.certificate.ownerUserId, serial: p.certificate.serial, placedAt: p.placedAt, via: p.via }));
   const current = held?.DSP ?? held?.S1SP;
   const [dsp, s1sp] = [held?.DSP, held?.S1SP];
-  const disagree = !!dsp && !!s1sp && !sameCertificateByName(dsp.certificate, s1sp.certificate);
+  const byName = !!dsp && !!s1sp && sameCertificateByName(dsp.certificate, s1sp.certificate);
+  const spelt = byName && device.smetsGeneration === 1 && !sameCertificate(dsp!.certificate, s1sp!.certificate);
+  const disagree = !!dsp && !!s1sp && !(edition >= 5 ? byName : sameCertificate(dsp.certificate, s1sp.certificate));
   const registered = device.mpxn ? holderAt(meterPoint, 'networkOperator', at) : undefined;
   const base = {
     deviceId: device.deviceId,
@@ -60,6 +74,7 @@ export function stuckStatus(recorded: DeviceState, meterPoint: MeterPointState |
     registeredOperator: registered?.partyUserId ?? null,
     certificateOwner: current?.certificate.ownerUserId ?? null,
     ...(pending.length ? { pending } : {}),
+    ...(spelt ? { issuerSpeltTwoWays: true as const } : {}),
   };
   const stuck = device.smetsGeneration === 1 && !!current && !!registered && (disagree || current.certificate.ownerUserId !== registered.partyUserId);
   if (!stuck) return { ...base, stuck: false, since: null };
@@ -111,8 +126,8 @@ export interface RepairOption {
  * supplier (E4 where it is not the registered supplier; under registered-operator@4, which gives
  * the override to the registered NO's ED or GT role only, E_CERT_OWNER where it is). `users` gives
  * the two parties' roles; a party missing from it is taken to hold that NO role, Active. `status`
- * is the device's stuckStatus at `at`: a caller that has it already (the stuck report) passes it,
- * and it is not computed again.
+ * is the device's stuckStatus at `at` judged by the rule set's edition: a caller that has it
+ * already (the stuck report) passes it, and it is not computed again.
  */
 export function repairOptions(
   device: DeviceState,
@@ -120,7 +135,7 @@ export function repairOptions(
   users: Record<string, UserState | undefined>,
   ruleSet: RuleSet,
   at: Instant,
-  status: StuckStatus = stuckStatus(device, meterPoint, at),
+  status: StuckStatus = stuckStatus(device, meterPoint, at, ruleSet.edition),
 ): RepairOption[] {
   if (!status.stuck) return [];
   const registered = status.registeredOperator as UserId;

@@ -1,12 +1,15 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { DomainError, getRuleSet, RESPONSE_CODES, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
+import { DomainError, getRuleSet, RESPONSE_CODES, RULE_SETS, type RuleSet, parseDeviceId, parseSrv, parseInstant, parseInventoryMpxn, parseMpxn, parseRequestId, formatRequestId, parseUserId } from '@ledger/domain';
 import { ProxyDisagreementReport, StuckReports, type StuckRow } from '@ledger/audit';
 import { DecisionQueries, DeviceQueries, pageStuck, parseStuckCursor, Projector, RegistrationQueries, STUCK_SORT_KEYS, StuckQueries, UserQueries, type StuckCursor, type StuckQuery, type StuckSortKey } from '@ledger/projections';
-import { parseActor } from '@ledger/runtime';
+import { LEDGER_CONFIG, parseActor, type LedgerConfig } from '@ledger/runtime';
 import { Roles } from './api-keys';
 
 const instant = (v: string | undefined, field: string) => (v === undefined ? undefined : parseInstant(v, field));
+
+/** The rule sets a report may be asked under, as getRuleSet reads them: each bare id (its latest version), then each `<id>@<version>`. */
+const RULE_SET_NAMES = [...new Set(RULE_SETS.map((r) => r.id)), ...RULE_SETS.map((r) => `${r.id}@${r.version}`)];
 const wholeNumber = (v: string | undefined, field: string) => {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new DomainError(field, 'must be a whole number');
@@ -55,13 +58,24 @@ export class QueriesController {
     private readonly stuckReports: StuckReports,
     private readonly disagreements: ProxyDisagreementReport,
     private readonly projector: Projector,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
+  /**
+   * The edition the stuck report judges by (stuckStatus): the asked rule set's, else the configured
+   * one's (LEDGER_RULE_SET, `<id>@4` during a rollout). Before 5, copies that are one certificate,
+   * its issuer spelt two ways, disagree (since 2026-11-28, twenty-first session).
+   */
+  private stuckEdition(ruleSet: RuleSet | undefined): RuleSet['edition'] {
+    return (ruleSet ?? this.config.ruleSet).edition;
+  }
+
   private stuckReport(at: string, ruleSet: RuleSet | undefined): StuckRow[] {
-    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${this.projector.position ?? ''}`;
+    const edition = this.stuckEdition(ruleSet);
+    const key = `${at}|${ruleSet ? `${ruleSet.id}@${ruleSet.version}` : ''}|${edition}|${this.projector.position ?? ''}`;
     let rows = this.stuckCache.get(key);
     if (!rows) {
-      rows = this.stuckReports.asOf(at, ruleSet);
+      rows = this.stuckReports.asOf(at, ruleSet, edition);
       if (this.stuckCache.size >= 4) this.stuckCache.delete(this.stuckCache.keys().next().value!);
     } else this.stuckCache.delete(key);
     this.stuckCache.set(key, rows);
@@ -70,7 +84,7 @@ export class QueriesController {
 
   /** A page of the report now, from the stuck-device projection; with a rule set, who could repair each device of the page. */
   private stuckNow(q: StuckQuery, ruleSet: RuleSet | undefined): { at: string; count: number; offset: number; next: string | null; devices: StuckRow[]; repairableOnPage?: number } {
-    const { at, rows, ...page } = this.stuck.now(q);
+    const { at, rows, ...page } = this.stuck.now(q, this.stuckEdition(ruleSet));
     if (!ruleSet) return { at, ...page, devices: rows };
     const devices = this.stuckReports.withRepairs(rows, ruleSet, at);
     return { at, ...page, repairableOnPage: devices.filter((d) => d.repairable).length, devices };
@@ -175,9 +189,14 @@ export class QueriesController {
 
   @Get('reports/stuck-devices')
   @ApiOperation({ summary: 'SMETS1 devices whose NO certificate owner is not the registered NO; with ruleSet, who could repair each' })
-  @ApiQuery({ name: 'ruleSet', required: false, enum: ['baseline', 'ownership-only', 'registered-operator'] })
+  @ApiQuery({
+    name: 'ruleSet',
+    required: false,
+    enum: RULE_SET_NAMES,
+    description: 'who could repair each device under it, and the rule set the copies are judged by (else LEDGER_RULE_SET): a bare id is its latest version; `<id>@4` judges as rule sets before @5 do',
+  })
   @ApiQuery({ name: 'at', required: false, description: 'ISO-8601 instant (default: now)' })
-  @ApiQuery({ name: 'no', required: false, description: 'a network operator: rows where it is the registered NO or the certificate owner' })
+  @ApiQuery({ name: 'no', required: false, description: 'a network operator: rows where it is the registered NO or the owner of either proxy copy of the certificate' })
   @ApiQuery({ name: 'area', required: false, description: 'distributor ID (10-23, or another two-digit ID), the MPAN prefix' })
   @ApiQuery({ name: 'sinceFrom', required: false, description: 'stuck since at or after (ISO-8601)' })
   @ApiQuery({ name: 'sinceTo', required: false, description: 'stuck since at or before (ISO-8601)' })

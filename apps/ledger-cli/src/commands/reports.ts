@@ -15,7 +15,7 @@ export function reportCommands(program: Command, { env, o, command, run, print }
         const at = opts.at ? parseInstant(opts.at, '--at') : new Date().toISOString();
         const l = await open(env, o);
         try {
-          const devices = l.stuckReports.asOf(at, ruleSet);
+          const devices = l.stuckReports.asOf(at, ruleSet, (ruleSet ?? l.config.ruleSet).edition); // stuck as the rule set asked, else LEDGER_RULE_SET's, judges the copies
           const repairable = devices.filter((d) => d.repairable).length;
           const body = { at, ruleSet: ruleSet ? { id: ruleSet.id, version: ruleSet.version } : null, count: devices.length, ...(ruleSet ? { repairable } : {}), devices };
           print(body, () =>
@@ -23,7 +23,8 @@ export function reportCommands(program: Command, { env, o, command, run, print }
               `${devices.length} stuck SMETS1 device(s) at ${at}${ruleSet ? `; under ${ruleSet.id}, ${repairable} repairable, ${devices.length - repairable} not` : ''}`,
               ...devices.slice(0, 20).map((d) => {
                 const how = d.repairs?.filter((r) => r.accepted).map((r) => `the ${r.who} (${r.userId}) as ${r.role} with ${r.srv} carrying ${r.carrying}`);
-                const copies = d.copiesDisagree ? ` (its proxy copies disagree${d.copyOwners ? `: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : ''})` : '';
+                const spelt = d.issuerSpeltTwoWays ? ', one certificate, its issuer spelt two ways: a disagreement under rule sets @1-@4' : '';
+                const copies = d.copiesDisagree ? ` (its proxy copies disagree${d.copyOwners ? `: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : ''}${spelt})` : '';
                 return `  ${d.deviceId} ${d.mpxn}: NO certificate of ${d.certificateOwner}${copies}, registered NO ${d.registeredOperator}, since ${d.since}${how ? ` -> ${how.length ? `repairable by ${how.join('; or ')}` : 'nobody can repair it'}` : ''}`;
               }),
               ...(devices.length > 20 ? [`  ... and ${devices.length - 20} more (--json for all)`] : []),

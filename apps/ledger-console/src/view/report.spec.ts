@@ -37,6 +37,7 @@ describe('a stuck row', () => {
   it('says where the proxy copies disagree, with both owners where they differ', () => {
     expect(stuckCsvRow({ ...row, copiesDisagree: true, copyOwners: { DSP: 'NO-A', S1SP: 'NO-B' } })[9]).toBe('copies disagree: DSP NO-A, S1SP NO-B');
     expect(stuckCsvRow({ ...row, copiesDisagree: true })[9]).toBe('copies disagree');
+    expect(stuckCsvRow({ ...row, copiesDisagree: true, issuerSpeltTwoWays: true })[9]).toBe('copies disagree (one certificate, issuer spelt two ways: disagree under rule sets @1-@4)');
   });
 });
 

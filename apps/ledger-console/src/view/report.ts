@@ -55,6 +55,8 @@ export interface StuckDevice {
   /** The two proxy copies of the NO signing certificate are not one certificate (stuckStatus), and their owners where they differ. */
   copiesDisagree?: true;
   copyOwners?: { DSP: string; S1SP: string };
+  /** The copies are one certificate, its issuer spelt two ways: they disagree under rule sets @1 to @4 only (the report judged by such a rule set lists the device). */
+  issuerSpeltTwoWays?: true;
   repairs?: RepairOption[];
   repairable?: boolean;
 }
@@ -69,7 +71,8 @@ export function areaOf(mpxn: string | null): string {
 /** Why a device is stuck besides its certificate's owner: its proxy copies disagreeing, with their owners where they differ (empty if not). */
 export function copiesNote(d: StuckDevice): string {
   if (!d.copiesDisagree) return '';
-  return d.copyOwners ? `copies disagree: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : 'copies disagree';
+  const spelt = d.issuerSpeltTwoWays ? ' (one certificate, issuer spelt two ways: disagree under rule sets @1-@4)' : '';
+  return (d.copyOwners ? `copies disagree: DSP ${d.copyOwners.DSP}, S1SP ${d.copyOwners.S1SP}` : 'copies disagree') + spelt;
 }
 
 /** Who could repair the device and with which request, in words (empty without a rule set). */

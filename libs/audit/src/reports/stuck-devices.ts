@@ -1,4 +1,4 @@
-import { meterPointAt, repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
+import { LATEST_EDITION, meterPointAt, repairOptions, stuckStatus, type DeviceState, type Instant, type MeterPointState, type RepairOption, type RuleSet, type StuckStatus } from '@ledger/domain';
 import { smets1AsOf, type EstateReads } from './estate';
 
 /** A stuck device, and (with a rule set) who could repair it and how. */
@@ -25,9 +25,11 @@ export class StuckReports {
    * The SMETS1 devices stuck at `at`, with inventory (the record in force), certificates and
    * Registration Data all as they were then: a device with anything dated after `at` is the
    * domain's fold of its history up to `at` (`deviceAsOf`), any other is its state now. With a
-   * rule set, who could repair each.
+   * rule set, who could repair each. Stuck as rule sets of `edition` judge it (stuckStatus): the
+   * rule set's, or without one the edition the report judges by (the configured rule set's: the
+   * API and the CLI pass it), the latest if none is given.
    */
-  asOf(at: Instant, ruleSet?: RuleSet): StuckRow[] {
+  asOf(at: Instant, ruleSet?: RuleSet, edition: RuleSet['edition'] = ruleSet?.edition ?? LATEST_EDITION): StuckRow[] {
     const out: StuckRow[] = [];
     for (const devices of smets1AsOf(this.estate.devices, at, CHUNK)) {
       const meterPoints = this.estate.meterPoints.meterPoints(devices.flatMap((d) => meterPointAt(d, at) ?? []));
@@ -35,7 +37,7 @@ export class StuckReports {
         .map((device) => {
           const mpxn = meterPointAt(device, at);
           const meterPoint = mpxn ? meterPoints.get(mpxn) : undefined;
-          return { device, meterPoint, status: stuckStatus(device, meterPoint, at) };
+          return { device, meterPoint, status: stuckStatus(device, meterPoint, at, edition) };
         })
         .filter((j) => j.status.stuck);
       out.push(...this.judge(stuck, at, ruleSet));

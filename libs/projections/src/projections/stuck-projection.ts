@@ -1,11 +1,43 @@
-import { inventoryAt, meterPointOf, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState } from '@ledger/domain';
+import { inventoryAt, meterPointOf, stuckStatus, stuckStatusValidUntil, type DeviceState, type LedgerEventType, type MeterPointState, type StuckStatus } from '@ledger/domain';
 import type Database from 'better-sqlite3';
 import { isBusy } from '@ledger/event-store/errors';
-import { hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
+import { addColumn, hasTable, LIVE_LOCK_WAIT_MS, loadState, type ReadModelDb } from '../read-model-db';
 import { truncate, type ProjectedEvent, type Projection } from './projection';
 
 /** The table whose presence says the rows were made by this code's stuckStatus (StuckProjection.upgrade). */
-export const STUCK_ROWS_MARK = 'stuck_copies_disagree';
+export const STUCK_ROWS_MARK = 'stuck_issuer_spelt';
+/**
+ * The tables older code made when it made the rows again at open (the fifteenth to nineteenth
+ * sessions' `stuck_since_serving`, the twentieth's `stuck_copies_disagree`), each making them when
+ * its own is missing. This code drops them when it makes STUCK_ROWS_MARK, so older code opening the
+ * file (a rollback) makes its rows again and the table with them: one found here again says so, and
+ * the rows are made again once more (StuckProjection.upgrade).
+ */
+export const OLDER_STUCK_ROWS_MARKS = ['stuck_since_serving', 'stuck_copies_disagree'] as const;
+
+/**
+ * What a row's `stuck` holds: 0 stuck under no rule set; 1 stuck under every edition; 2 stuck under
+ * editions before 5 only (its proxy copies one certificate, the issuer spelt two ways: stuckStatus's
+ * `issuerSpeltTwoWays`). A device stuck from edition 5 only there is none: copies that differ by
+ * name differ as text.
+ */
+export const STUCK = { no: 0, always: 1, before5: 2 } as const;
+
+/**
+ * The status a row is listed with under a rule set of this edition (SQL): from 5 `status`; before,
+ * `status_before5` where it is kept, but only where `status` carries `issuerSpeltTwoWays` (the key
+ * this code alone writes, and `status_before5` with it): a row older code wrote last (its `put`
+ * writes the nine columns it knows) has the `status_before5` this code left, of an earlier state.
+ */
+export function listedStatus(edition: number): string {
+  // status_before5 looked at first: null on nearly every row, which then needs no JSON parsed.
+  return edition >= 5 ? 'status' : "CASE WHEN status_before5 IS NOT NULL AND json_extract(status, '$.issuerSpeltTwoWays') THEN status_before5 ELSE status END";
+}
+
+/** The `stuck` values of the rows stuck under a rule set of this edition (StuckQueries). */
+export function stuckValues(edition: number): string {
+  return edition >= 5 ? `stuck = ${STUCK.always}` : `stuck IN (${STUCK.always}, ${STUCK.before5})`;
+}
 /** Stuck rows made again a transaction (StuckProjection.upgrade). */
 export const UPGRADE_CHUNK = 1000;
 /** The pause between two of those transactions (ms), in which another connection's write waiting on the lock has it. */
@@ -48,7 +80,7 @@ export class StuckProjection implements Projection {
   readonly schema = `
     CREATE TABLE IF NOT EXISTS stuck_status (
       device_id TEXT PRIMARY KEY, stuck INTEGER NOT NULL, mpxn TEXT, area TEXT, registered_operator TEXT, certificate_owner TEXT,
-      since TEXT, status TEXT NOT NULL, valid_until TEXT);
+      since TEXT, status TEXT NOT NULL, valid_until TEXT, status_before5 TEXT);
   `;
   readonly queryIndexes = `
     CREATE INDEX IF NOT EXISTS stuck_status_since ON stuck_status (stuck, since, device_id);
@@ -62,7 +94,7 @@ export class StuckProjection implements Projection {
   private readonly stmts = this.rm.statements((db) => ({
     device: db.prepare<[string], { state: string }>('SELECT state FROM devices WHERE device_id = ?'),
     meterPoint: db.prepare<[string], { state: string }>('SELECT state FROM meter_points WHERE mpxn = ?'),
-    devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1) AND mpxn = ?'),
+    devicesOn: db.prepare<[string, string], { device_id: string }>('SELECT device_id FROM devices WHERE mpxn = ? UNION SELECT device_id FROM stuck_status WHERE stuck IN (0, 1, 2) AND mpxn = ?'),
     smets1: db.prepare<[number], { rowid: number; device: string; meterPoint: string | null }>(
       'SELECT d.rowid, d.state AS device, m.state AS meterPoint FROM devices d LEFT JOIN meter_points m ON m.mpxn = d.mpxn WHERE d.rowid > ? AND d.smets_generation = 1 ORDER BY d.rowid LIMIT 1000',
     ),
@@ -70,10 +102,12 @@ export class StuckProjection implements Projection {
     smets1Before: db.prepare<[], { device_id: string }>(
       'SELECT DISTINCT h.device_id FROM inventory_history h JOIN devices d ON d.device_id = h.device_id WHERE h.smets_generation = 1 AND d.smets_generation IS NOT 1',
     ),
-    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null]>(
-      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    put: db.prepare<[string, number, string | null, string | null, string | null, string | null, string | null, string, string | null, string | null]>(
+      `INSERT INTO stuck_status (device_id, stuck, mpxn, area, registered_operator, certificate_owner, since, status, valid_until, status_before5)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id) DO UPDATE SET stuck = excluded.stuck, mpxn = excluded.mpxn, area = excluded.area, registered_operator = excluded.registered_operator,
-         certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until`,
+         certificate_owner = excluded.certificate_owner, since = excluded.since, status = excluded.status, valid_until = excluded.valid_until,
+         status_before5 = excluded.status_before5`,
     ),
     drop: db.prepare<[string]>('DELETE FROM stuck_status WHERE device_id = ?'),
     due: db.prepare<[string], { device_id: string }>('SELECT device_id FROM stuck_status WHERE valid_until IS NOT NULL AND valid_until <= ?'),
@@ -107,7 +141,13 @@ export class StuckProjection implements Projection {
    * 2026-11-28 (twentieth session) rows not stuck whose device's proxy copies disagree (stuck since,
    * `copiesDisagree`): every row is made again once, and the table STUCK_ROWS_MARK made to remember
    * it (a new file, or one rebuilt, gets it with no row to make; until the twentieth session the
-   * stuck rows only, `stuck_since_serving` marking it). `chunk` rows a transaction, in device-id order, each as
+   * stuck rows only, `stuck_since_serving` marking it). Those made before the twenty-first session
+   * (2026-11-28) lack the column `status_before5` (added here, empty, at every open where it is
+   * missing) and the rows
+   * stuck under rule sets before @5 only (`stuck` 2: STUCK), and were marked `stuck_copies_disagree`:
+   * every row is made again once more. So are those found with an older mark (OLDER_STUCK_ROWS_MARKS)
+   * beside this code's: older code opened the file after this code had (a rollback, and a return)
+   * and made its rows its own way, `stuck` 0 where it is 2 here. `chunk` rows a transaction, in device-id order, each as
    * of its own start, the table made by the last, and a pause of UPGRADE_PAUSE_MS between two, in
    * which another connection's write waiting on the lock has it (SQLite's busy handler tries again
    * every few ms, 100 at most: with no pause it found the lock taken again at each try, and waited
@@ -125,7 +165,8 @@ export class StuckProjection implements Projection {
    * pause left out but the work, seconds at 50,000 stuck rows, stalling this process's requests).
    */
   upgrade(db: Database.Database, chunk = UPGRADE_CHUNK): void {
-    const done = () => hasTable(db, STUCK_ROWS_MARK);
+    addColumn(db, 'stuck_status', 'status_before5', 'TEXT');
+    const done = () => hasTable(db, STUCK_ROWS_MARK) && !OLDER_STUCK_ROWS_MARKS.some((m) => hasTable(db, m));
     if (done() || this.rm.following) return;
     const next = db.prepare<[string, number], string>('SELECT device_id FROM stuck_status WHERE device_id > ? ORDER BY device_id LIMIT ?').pluck();
     let after = '';
@@ -140,6 +181,8 @@ export class StuckProjection implements Projection {
           rows += ids.length;
           after = ids[ids.length - 1] ?? after;
           if (ids.length === chunk) return false;
+          // Older code's marks dropped, so that code opening the file makes its rows again (and its mark): found here, they are made again.
+          db.exec([...OLDER_STUCK_ROWS_MARKS, STUCK_ROWS_MARK].map((m) => `DROP TABLE IF EXISTS ${m};`).join(' '));
           db.exec(`CREATE TABLE ${STUCK_ROWS_MARK} (refreshed_at TEXT NOT NULL, rows INTEGER NOT NULL)`);
           db.prepare(`INSERT INTO ${STUCK_ROWS_MARK} (refreshed_at, rows) VALUES (?, ?)`).run(now, rows);
           return true;
@@ -211,9 +254,33 @@ export class StuckProjection implements Projection {
     }
   }
 
+  /**
+   * A device's row: its status judged by the latest edition (`status`), and, only where its copies
+   * are one certificate with the issuer spelt two ways, judged by edition 4 too (`status_before5`,
+   * what rule sets @1 to @4 make of it, where that differs), so the rows hold for every rule set and
+   * a report picks by its edition (`stuck`: STUCK). `since` is that of the status the row is listed
+   * with. Older code writing the row (a rollback; two versions on one file) leaves `status_before5`
+   * as it was: a report reads it only where `status` carries `issuerSpeltTwoWays`, which this code
+   * alone writes (listedStatus).
+   */
   private put(device: DeviceState, meterPoint: MeterPointState | undefined, now: string): void {
     const st = stuckStatus(device, meterPoint, now);
-    this.stmts().put.run(device.deviceId, st.stuck ? 1 : 0, st.mpxn, areaOf(st.mpxn), st.registeredOperator, st.certificateOwner, st.since, JSON.stringify(st), stuckStatusValidUntil(device, meterPoint, now) ?? null);
+    const before5 = st.issuerSpeltTwoWays ? stuckStatus(device, meterPoint, now, 4) : undefined;
+    const stuck = st.stuck ? STUCK.always : before5?.stuck ? STUCK.before5 : STUCK.no;
+    const listed: StuckStatus = stuck === STUCK.before5 ? before5! : st;
+    const older = before5 && JSON.stringify(before5) !== JSON.stringify(st) ? JSON.stringify(before5) : null;
+    this.stmts().put.run(
+      device.deviceId,
+      stuck,
+      st.mpxn,
+      areaOf(st.mpxn),
+      st.registeredOperator,
+      st.certificateOwner,
+      listed.since,
+      JSON.stringify(st),
+      stuckStatusValidUntil(device, meterPoint, now) ?? null,
+      older,
+    );
   }
 
   /** Brings up to date the rows whose status could have changed by itself before `now`. */

@@ -8,7 +8,7 @@ export const STUCK_SORT_KEYS = ['deviceId', 'since', 'mpxn', 'registeredOperator
 export type StuckSortKey = (typeof STUCK_SORT_KEYS)[number];
 
 export interface StuckQuery {
-  /** A network operator: rows where it is the registered NO or the certificate's owner. */
+  /** A network operator: rows where it is the registered NO or the owner of either proxy copy (the S1SP copy's where the status names it: `copyOwners`). */
   no?: string;
   /** A distributor ID (the first two digits of the MPAN); gas meter points have none. */
   area?: string;
@@ -82,7 +82,7 @@ export function pageStuck<R extends StuckRow>(rows: R[], q: StuckQuery): StuckPa
   const desc = q.order === 'desc';
   const matching = rows.filter(
     (r) =>
-      (!q.no || r.registeredOperator === q.no || r.certificateOwner === q.no) &&
+      (!q.no || r.registeredOperator === q.no || r.certificateOwner === q.no || r.copyOwners?.S1SP === q.no) &&
       (!q.area || areaOf(r.mpxn) === q.area) &&
       (!q.sinceFrom || (r.since !== null && r.since >= q.sinceFrom)) &&
       (!q.sinceTo || (r.since !== null && r.since <= q.sinceTo)),

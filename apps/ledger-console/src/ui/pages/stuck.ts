@@ -67,7 +67,7 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
     },
     field('Rule set', select('ruleSet', [['', 'none (who is stuck only)'], ['baseline', 'baseline'], ['ownership-only', 'ownership-only'], ['registered-operator', 'registered-operator']], query.ruleSet)),
     field('At', input('at', 'ISO-8601 instant'), 'the report as of this instant'),
-    field('Network operator', input('no', '90-B3-D5-1F-30-03-00-14'), 'registered NO or certificate owner'),
+    field('Network operator', input('no', '90-B3-D5-1F-30-03-00-14'), 'registered NO or owner of either proxy copy'),
     field('Area', select('area', [['', 'any'], ...AREAS.map(([id, name]): [string, string] => [id, `${id} ${name}`])], query.area)),
     field('Stuck since, from', input('sinceFrom', '2020-01-01')),
     field('Stuck since, to', input('sinceTo', '2024-12-31')),
