@@ -404,6 +404,69 @@ describe('DUIS requests at their edges', () => {
     }
   });
 
+  // Since 2026-11-28 (twenty-first session) the namespace check keeps the Body as its raw text (a
+  // fast-xml-parser stop node) instead of reading it into a tree. In 4.5.7 a stop node's end is found by
+  // counting tags of its name, a start tag by its name without the prefix and an end tag with it, so a
+  // tag named Body inside the Body ends it early or late and what follows lands elsewhere: such a
+  // document is read whole. Each case gives the answer main gave before the change; a Header moved
+  // after the Body (`evil`) is the check that a misread would lose.
+  describe('a Body the namespace check does not read into a tree', () => {
+    const EMPTY = '<sr:ReadInstantaneousImportRegisters></sr:ReadInstantaneousImportRegisters>';
+    const HEADER_EVIL = "is in namespace 'urn:evil', not DUIS's " + DUIS_NS;
+    /** read41 with its Body replaced; `evil`: its Header moved after the Body and put in urn:evil. */
+    const withBody = (body: string, evil = false) => {
+      const xml = read41();
+      const header = /<sr:Header>[\s\S]*<\/sr:Header>/.exec(xml)![0];
+      const moved = evil ? header.replace('<sr:Header>', '<x:Header xmlns:x="urn:evil">').replace('</sr:Header>', '</x:Header>') : '';
+      const out = xml.replace(/<sr:Body>[\s\S]*<\/sr:Body>/, () => body + moved);
+      return evil ? out.replace(header, '') : out;
+    };
+    it.each`
+      case                                                           | body                                                                                   | evil     | answer
+      ${'an end tag </sr:Body> in a comment'}                        | ${`<sr:Body><!-- </sr:Body> -->${EMPTY}</sr:Body>`}                                   | ${false} | ${'4.1.1'}
+      ${'an end tag </sr:Body> in a comment, Header after'}          | ${`<sr:Body><!-- </sr:Body> -->${EMPTY}</sr:Body>`}                                   | ${true}  | ${'Header'}
+      ${'an end tag </sr:Body> in CDATA'}                            | ${`<sr:Body><sr:X><![CDATA[</sr:Body>]]></sr:X>${EMPTY}</sr:Body>`}                  | ${false} | ${'4.1.1'}
+      ${'an end tag </sr:Body> in CDATA, Header after'}              | ${`<sr:Body><sr:X><![CDATA[</sr:Body>]]></sr:X>${EMPTY}</sr:Body>`}                  | ${true}  | ${'Header'}
+      ${'an end tag </sr:Body> in a processing instruction, Header after'} | ${`<sr:Body><?pi </sr:Body>?>${EMPTY}</sr:Body>`}                               | ${true}  | ${'Header'}
+      ${'an end tag </sr:Body> in an attribute value, Header after'} | ${`<sr:Body><sr:X a="</sr:Body>"/>${EMPTY}</sr:Body>`}                                | ${true}  | ${'Header'}
+      ${"a '>' in attribute values inside, Header after"}           | ${`<sr:Body><sr:X a="x>y" b='</z>'/>${EMPTY}</sr:Body>`}                              | ${true}  | ${'Header'}
+      ${'an element sr:Body inside'}                                 | ${`<sr:Body>${EMPTY}<sr:X><sr:Body></sr:Body></sr:X></sr:Body>`}                      | ${false} | ${'4.1.1'}
+      ${'an element sr:Body inside, Header after'}                   | ${`<sr:Body>${EMPTY}<sr:X><sr:Body></sr:Body></sr:X></sr:Body>`}                      | ${true}  | ${'Header'}
+      ${'an element sr:Body directly inside, Header after'}          | ${`<sr:Body>${EMPTY}<sr:Body>x</sr:Body></sr:Body>`}                                  | ${true}  | ${'Header'}
+      ${'a default-namespace Body holding an x:Body'}                | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<x:Body xmlns:x="urn:other"></x:Body></Body>`}   | ${false} | ${'4.1.1'}
+      ${'a default-namespace Body holding an x:Body, Header after'}  | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<x:Body xmlns:x="urn:other"></x:Body></Body>`}   | ${true}  | ${'Header'}
+      ${'a Body of another prefix bound to DUIS'}                    | ${`<x:Body xmlns:x="${DUIS_NS}">${EMPTY}</x:Body>`}                                   | ${false} | ${'4.1.1'}
+      ${'a Body of another prefix bound to urn:evil'}                | ${`<x:Body xmlns:x="urn:evil">${EMPTY}</x:Body>`}                                     | ${false} | ${'Body'}
+      ${'a Body redeclaring sr, after a tab'}                        | ${`<sr:Body\txmlns:sr="urn:evil">${EMPTY}</sr:Body>`}                                | ${false} | ${'Body'}
+      ${"attributes on the Body, one holding '>'"}                   | ${`<sr:Body a="1" b="x>y">${EMPTY}</sr:Body>`}                                        | ${false} | ${'4.1.1'}
+      ${'an empty Body'}                                             | ${'<sr:Body/>'}                                                                        | ${false} | ${'4.1.1'}
+      ${'an empty Body redeclaring sr'}                              | ${'<sr:Body xmlns:sr="urn:evil"/>'}                                                    | ${false} | ${'Body'}
+      ${'a Body before the Header'}                                  | ${`<sr:Body>${EMPTY}</sr:Body>`}                                                       | ${true}  | ${'Header'}
+      ${'&lt;sr:Body> as text'}                                      | ${`<sr:Body>&lt;sr:Body>${EMPTY}</sr:Body>`}                                          | ${false} | ${'4.1.1'}
+    `('$case: $answer', ({ body, evil, answer }) => {
+      const xml = withBody(body, evil);
+      expect(xml).toContain(body);
+      if (answer === '4.1.1') expect(parseDuisRequest(xml, AT).input).toMatchObject({ srv: '4.1.1', requestId: `${NO_A}:${ESME}:7` });
+      else expect(intakeError(() => parseDuisRequest(xml, AT))).toEqual({ field: answer, reason: answer === 'Header' ? HEADER_EVIL : `is in namespace 'urn:evil', not DUIS's ${DUIS_NS}` });
+    });
+
+    it('two Bodies are refused naming the Body, as before', () => {
+      expect(intakeError(() => parseDuisRequest(withBody(`<sr:Body>${EMPTY}</sr:Body><sr:Body/>`), AT))).toEqual({ field: 'Body', reason: 'appears more than once' });
+    });
+
+    // Until 2026-11-28 (twenty-first session) an error of the namespace check's reader came out as it
+    // was, not an IntakeError (fast-xml-parser refuses elements nested over 100 deep); a request
+    // body (serviceRequestFromXml) is refused at 32 levels before either reader, so only a direct
+    // call met it. Now it is the body's, as readDuis's errors are, in the Header or the Body alike.
+    it.each`
+      where       | xml
+      ${'Header'} | ${() => read41().replace('</sr:Header>', `${'<a>'.repeat(101)}${'</a>'.repeat(101)}</sr:Header>`)}
+      ${'Body'}   | ${() => withBody(`<sr:Body>${'<a>'.repeat(101)}${'</a>'.repeat(101)}</sr:Body>`)}
+    `('elements nested over 100 deep in the $where are refused at the body, naming the reader\'s error', ({ xml }) => {
+      expect(intakeError(() => parseDuisRequest(xml(), AT))).toEqual({ field: 'body', reason: 'is not a DUIS request: Maximum nested tags exceeded' });
+    });
+  });
+
   it('a declaration and comments may come before the root', () => {
     const xml = read41().replace(/^(<\?xml[^>]*\?>)?/, '<?xml version="1.0" encoding="UTF-8"?>\n<!-- sent by a test -->\n');
     expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
