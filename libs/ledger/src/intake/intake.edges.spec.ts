@@ -404,13 +404,14 @@ describe('DUIS requests at their edges', () => {
     }
   });
 
-  // Since 2026-11-28 (twenty-first session) the namespace check keeps the Body as its raw text (a
-  // fast-xml-parser stop node) instead of reading it into a tree. In 4.5.7 a stop node's end is found by
-  // counting tags of its name, a start tag by its name without the prefix and an end tag with it, so a
-  // tag named Body inside the Body ends it early or late and what follows lands elsewhere: such a
-  // document is read whole. Each case gives the answer main gave before the change; a Header moved
-  // after the Body (`evil`) is the check that a misread would lose.
-  describe('a Body the namespace check does not read into a tree', () => {
+  // The namespace check reads the whole document, the Body too. Keeping the Body as raw text (a
+  // fast-xml-parser stop node) was tried on 2026-11-28 (twenty-first session) and not kept: in 4.5.7
+  // a stop node's end is found by other rules than the full read's (a start tag named without its
+  // prefix and an end tag with it; a comment's end looked for one character early; a processing
+  // instruction ended at its first `?>`, where the full read skips over quotes), so what the check
+  // saw and what DUIS_READER read could differ (docs/performance-log.md). These cases pin the answers
+  // the whole read gives; a Header moved after the Body (`evil`) is the check that a misread would lose.
+  describe('a Body the namespace check could misread', () => {
     const EMPTY = '<sr:ReadInstantaneousImportRegisters></sr:ReadInstantaneousImportRegisters>';
     const HEADER_EVIL = "is in namespace 'urn:evil', not DUIS's " + DUIS_NS;
     /** read41 with its Body replaced; `evil`: its Header moved after the Body and put in urn:evil. */
@@ -455,15 +456,47 @@ describe('DUIS requests at their edges', () => {
     });
 
     // Until 2026-11-28 (twenty-first session) an error of the namespace check's reader came out as it
-    // was, not an IntakeError (fast-xml-parser refuses elements nested over 100 deep); a request
-    // body (serviceRequestFromXml) is refused at 32 levels before either reader, so only a direct
-    // call met it. Now it is the body's, as readDuis's errors are, in the Header or the Body alike.
+    // was, a plain Error, not an IntakeError (fast-xml-parser refuses elements nested over 100 deep).
+    // Now it is the body's, as readDuis's errors are, in the Header or the Body alike. These call
+    // parseDuisRequest directly; the plain Error reached a request body too (serviceRequestFromXml,
+    // so the HTTP API's 500): by the processing instruction below, and by nesting whose tags hold `/>`
+    // in an attribute value, which checkXmlBody's 32-level scan takes for empty elements.
     it.each`
       where       | xml
       ${'Header'} | ${() => read41().replace('</sr:Header>', `${'<a>'.repeat(101)}${'</a>'.repeat(101)}</sr:Header>`)}
       ${'Body'}   | ${() => withBody(`<sr:Body>${'<a>'.repeat(101)}${'</a>'.repeat(101)}</sr:Body>`)}
     `('elements nested over 100 deep in the $where are refused at the body, naming the reader\'s error', ({ xml }) => {
       expect(intakeError(() => parseDuisRequest(xml(), AT))).toEqual({ field: 'body', reason: 'is not a DUIS request: Maximum nested tags exceeded' });
+    });
+
+    // Through a request body, as a door reads it. Each passes the validator (which ends a processing
+    // instruction at its first `?>` and a comment at the first `-->` after its `<!--`) and gets the
+    // whole read's answer; the stop node gave another (see above): the first six were accepted, the
+    // third and fourth as counter 8, and the seventh refused. A processing instruction holding a quote
+    // never closed after it was a plain Error (a 500) until 2026-11-28: the full read finds no end to it.
+    describe('through a request body', () => {
+      const headerOf = (counter: number) => /<sr:Header>[\s\S]*<\/sr:Header>/.exec(makeDuisRequest({ originator: NO_A, target: ESME, counter, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } }))![0];
+      const evil = (counter: number) => headerOf(counter).replace('<sr:Header>', '<x:Header xmlns:x="urn:evil">').replace('</sr:Header>', '</x:Header>');
+      /** read41 with all under the root replaced by `inner`. */
+      const request = (inner: string) => read41().replace(/<sr:Header>[\s\S]*<\/sr:Request>/, () => `${inner}</sr:Request>`);
+      it.each`
+        case                                                                                               | inner                                                                                | answer
+        ${"a PI holding ' (the stop node ended it at its first ?>), a Header in urn:evil in a comment after"} | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body><!-- ' ?></z>${evil(7)} -->`}                  | ${'Header'}
+        ${'a PI holding " (the stop node ended it at its first ?>), a Header in urn:evil in a comment after'} | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body><!-- " ?></z>${evil(7)} -->`}                  | ${'Header'}
+        ${"the same with ', a DUIS Header (7) before the comment, the urn:evil one (8) in it"}              | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body>${headerOf(7)}<!-- ' ?></z>${evil(8)} -->`}    | ${'Header'}
+        ${'the same with ", a DUIS Header (7) before the comment, the urn:evil one (8) in it'}              | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body>${headerOf(7)}<!-- " ?></z>${evil(8)} -->`}    | ${'Header'}
+        ${'a default-namespace Body holding <!---> and </ Body>, a Header in urn:evil after'}             | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<!---> </ Body> --></Body>${evil(7)}`}           | ${'Header'}
+        ${'a default-namespace Body holding <!---> and </(newline)Body>, a Header in urn:evil after'}     | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<!---> </\nBody> --></Body>${evil(7)}`}          | ${'Header'}
+        ${'a Body holding <!---> <a b=" -->, a comment holding " after it'}                                | ${`${headerOf(7)}<sr:Body>${EMPTY}<!---> <a b=" --></sr:Body><!-- " -->`}            | ${'4.1.1'}
+        ${"a PI holding ' and no quote after it"}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi '?></sr:Body>`}                               | ${'body'}
+        ${'a PI holding " and no quote after it'}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi "?></sr:Body>`}                               | ${'body'}
+      `('$case: $answer', ({ inner, answer }) => {
+        const xml = request(inner);
+        expect(xml).toContain(inner);
+        if (answer === '4.1.1') expect(formatRequestId(serviceRequestFromXml(xml, AT).requestId)).toBe(`${NO_A}:${ESME}:7`);
+        else if (answer === 'Header') expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'Header', reason: HEADER_EVIL });
+        else expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: 'is not a DUIS request: Pi Tag is not closed.' });
+      });
     });
   });
 
