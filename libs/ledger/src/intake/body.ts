@@ -292,20 +292,60 @@ export function checkXmlBody(text: string, field = 'body'): void {
   if (xmlDepth(text) > MAX_DEPTH) throw new IntakeError(field, `nests elements deeper than the ${MAX_DEPTH}-level limit`);
 }
 
-/** The deepest element nesting (a scan of tags; comments, CDATA and processing instructions skipped). */
+/** What the depth scan skips whole: each opening with the text that ends it (the first after it). */
+const SKIPPED: ReadonlyArray<readonly [string, string]> = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
+
+/**
+ * The deepest element nesting: a scan of tags, each read to the first `>` outside a quoted
+ * attribute value (`<a b="/>">` opens an element), with comments, CDATA and processing
+ * instructions skipped; other markup opening `<!` or `<?`, and one of those left unended, skipped to
+ * its first `>`. Each character is looked at a bounded number of times. Until 2026-11-28 (twenty-first
+ * session) a regular expression read each tag to its first `>`, quoted or not, so `<a b="/>">` was
+ * an empty element and nesting of such tags passed the limit unseen; and an unended tag was looked
+ * for again from each `<` after it (a 64 KiB body of `<` took seconds of the event loop).
+ */
 function xmlDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  const tag = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<(\/?)[^>]*?(\/?)>/g;
-  for (let m = tag.exec(text); m; m = tag.exec(text)) {
-    if (m[0].startsWith('<!') || m[0].startsWith('<?')) continue;
-    if (m[1]) depth--;
-    else if (!m[2]) {
+  const unended = new Set<string>(); // an end not found after one place is not found after any later one
+  for (let i = text.indexOf('<'); i >= 0; ) {
+    const skipped = SKIPPED.find(([open]) => text.startsWith(open, i));
+    if (skipped && !unended.has(skipped[1])) {
+      const end = text.indexOf(skipped[1], i + skipped[0].length);
+      if (end >= 0) {
+        i = text.indexOf('<', end + skipped[1].length);
+        continue;
+      }
+      unended.add(skipped[1]);
+    }
+    const markup = text[i + 1] === '!' || text[i + 1] === '?';
+    const close = markup ? text.indexOf('>', i + 1) : tagEnd(text, i + 1);
+    if (close < 0) break;
+    if (!markup && text[i + 1] === '/') depth--;
+    else if (!markup && text[close - 1] !== '/') {
       if (++depth > max) max = depth;
       if (max > MAX_DEPTH) return max;
     }
+    i = text.indexOf('<', close + 1);
   }
   return max;
+}
+
+/** The index of the `>` that ends the tag whose text starts at `from`: the first outside a quoted attribute value; -1 if none. */
+function tagEnd(text: string, from: number): number {
+  let quote: string | undefined;
+  for (let k = from; k < text.length; k++) {
+    const c = text[k];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return k;
+  }
+  return -1;
 }
 
 /**

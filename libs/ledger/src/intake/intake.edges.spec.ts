@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
+import * as vm from 'node:vm';
 import { DomainError, formatRequestId, parseServiceRequest, quoted } from '@ledger/domain';
 import { MAX_CERTIFICATE_BYTES, parseCertificate } from './certificates';
 import { placeCertificateFromJson } from './commands';
@@ -560,6 +561,58 @@ describe('DUIS requests at their edges', () => {
     ]);
     const bad = makeDuisRequest({ originator: NO_A, target: ESME, counter: 8, srv: '6.15.1', body: updateSecurityCredentialsKrpBody('NetworkOperator', { signing: signing.base64, keyAgreement: 'not base64!' }) });
     expect(intakeError(() => parseDuisRequest(bad, AT))).toEqual({ field: 'Body.UpdateSecurityCredentialsKRP.ReplacementCertificates.RemotePartyKeyAgreementCertificate', reason: 'is not base64' });
+  });
+});
+
+describe('an XML body read before any parser: each check ends, and sees what the parser will', () => {
+  /**
+   * `fn()` stopped after 30 s, so that a check that does not end fails rather than holding the run:
+   * not a measure of speed. These bodies now take milliseconds; until 2026-11-28 the comments took
+   * hours (twice as long for each one), the others 2-8 s of the event loop each (under the bound).
+   */
+  const bounded = <T>(fn: () => T): T => vm.runInNewContext('fn()', { fn }, { timeout: 30_000 }) as T;
+
+  // Until 2026-11-28 (twenty-first session) the root check read a comment as `<!--[\s\S]*?-->`, which
+  // could run on to a later `-->`: so this body passed it (and the validator refused it), and a body of
+  // comments with no root was tried every way (`<!---->` 32 times then `x`, 225 bytes, ~30 s).
+  it('a comment before the root ends at its first -->: text after it is not a comment', () => {
+    const xml = `<!-- a --> b --><sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway"/>`;
+    expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: 'is not a DUIS Request (the root element must be sr:Request)' });
+  });
+
+  it.each`
+    case                                  | xml
+    ${'64 comments and no root'}          | ${'<!---->'.repeat(64) + 'x'}
+    ${'comments holding --> and no root'} | ${'<!-- --> -->'.repeat(2000) + 'x'}
+    ${'64 KiB of <'}                      | ${'<'.repeat(65_536)}
+    ${'64 KiB of <a'}                     | ${'<a'.repeat(32_768)}
+    ${'64 KiB of <?'}                     | ${'<?'.repeat(32_768)}
+    ${'64 KiB of <!--'}                   | ${'<!--'.repeat(16_384)}
+    ${'64 KiB of <![CDATA['}              | ${'<![CDATA['.repeat(7_000)}
+  `('$case is refused as no DUIS Request', ({ xml }) => {
+    expect(bounded(() => intakeError(() => serviceRequestFromXml(xml, AT)))).toEqual({ field: 'body', reason: 'is not a DUIS Request (the root element must be sr:Request)' });
+  });
+
+  // Until 2026-11-28 (twenty-first session) the depth scan read a tag to its first `>`, quoted or not,
+  // so each of these tags was an empty element and 40 levels of them passed the 32-level limit.
+  it.each`
+    quote
+    ${'"'}
+    ${"'"}
+  `('elements whose attribute value holds /> ($quote) count as open', ({ quote }) => {
+    const tags = `<a b=${quote}/>${quote}>`.repeat(40) + '</a>'.repeat(40);
+    const xml = `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${tags}</sr:Request>`;
+    expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: 'nests elements deeper than the 32-level limit' });
+    const empty = `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${`<a b=${quote}/>${quote}/>`.repeat(40)}</sr:Request>`;
+    expect(intakeError(() => serviceRequestFromXml(empty, AT)).reason).not.toMatch(/deeper/);
+  });
+
+  it('comments, CDATA and processing instructions are skipped, as before, and an unended one is read to its first >', () => {
+    const inner = '<!-- <a><a> --><![CDATA[<a><a>]]><?pi <a><a>?>';
+    const deep = (n: number) => `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${inner}${'<a>'.repeat(n)}${'</a>'.repeat(n)}</sr:Request>`;
+    expect(intakeError(() => serviceRequestFromXml(deep(33), AT)).reason).toBe('nests elements deeper than the 32-level limit');
+    expect(intakeError(() => serviceRequestFromXml(deep(31), AT)).reason).not.toMatch(/deeper/);
+    expect(intakeError(() => serviceRequestFromXml(`<sr:Request>${'<a>'.repeat(31)}<!-- >${'<a>'.repeat(5)}`, AT)).reason).toBe('nests elements deeper than the 32-level limit');
   });
 });
 
