@@ -2,6 +2,7 @@ import { lookupCV, lookupSRV, type XMLData } from '@smartdcc/duis-parser';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AT_MOST_ONE_CERTIFICATE_PER_KEY_USAGE, quoted, type ServiceRequestInput } from '@ledger/domain';
 import { parseCertificate, type ParsedCertificate } from './certificates';
+import { MAX_DEPTH } from './body';
 import { IntakeError } from './errors';
 
 export interface DuisIntake {
@@ -80,14 +81,17 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
 }
 
 /**
- * A document whose root is an element named Request (any prefix), after an XML declaration and
- * comments. A comment ends at its first `-->`: its text is the characters before it, none of which
- * starts a `-->` (`(?:[^-]|-(?!->))*`), so there is one way to read each. Until 2026-11-28 (twenty-first
+ * A document whose root is an element named Request (any prefix), after an XML declaration,
+ * comments and processing instructions (the validator then checks them). A comment ends at its
+ * first `-->`: its text is the characters before it, none of which starts a `-->`
+ * (`(?:[^-]|-(?!->))*`), so there is one way to read each; a processing instruction, likewise, at
+ * its first `?>` (a processing instruction after the first comment was read only by that comment's
+ * running on, and is read so since the review of that day). Until 2026-11-28 (twenty-first
  * session) a comment was `<!--[\s\S]*?-->`, which could also run on to any later `-->`: a body of
  * comments and no root was tried every way, twice as long for each comment (`<!---->` 32 times and
  * an `x`, 225 bytes, held the event loop ~30 s; measured in process on main's build).
  */
-const DUIS_ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:[^-]|-(?!->))*-->\s*)*<(?:[A-Za-z_][\w.-]*:)?Request[\s>]/;
+const DUIS_ROOT = /^\s*(?:(?:<!--(?:[^-]|-(?!->))*-->|<\?(?:[^?]|\?(?!>))*\?>)\s*)*<(?:[A-Za-z_][\w.-]*:)?Request[\s>]/;
 
 /** DUIS's namespace, as @smartdcc/duis-parser's constructDuis declares it. */
 const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
@@ -133,7 +137,7 @@ function checkNamespace(xml: string): void {
 const HEADER_FIELDS = new Set(['RequestID', 'ServiceReferenceVariant', 'CommandVariant']);
 
 /** fast-xml-parser keeping prefixes and attributes (so the namespace declarations) as written (not trimmed: ` urn:x ` is not `urn:x`), nothing else read. */
-const NAMESPACE_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false, trimValues: false });
+const NAMESPACE_READER = new XMLParser({ maxNestedTags: MAX_DEPTH, ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false, trimValues: false });
 
 const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
 
@@ -177,7 +181,7 @@ function inDuis(name: string, chain: unknown[], field: string): void {
  * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
  * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
  */
-const DUIS_READER = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
+const DUIS_READER = new XMLParser({ maxNestedTags: MAX_DEPTH, ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
 for (const cr of ['#13', '#xD', '#xd']) DUIS_READER.addEntity(cr, '\r');
 
 /** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */

@@ -475,6 +475,8 @@ describe('DUIS requests at their edges', () => {
     // whole read's answer; the stop node gave another (see above): the first six were accepted, the
     // third and fourth as counter 8, and the seventh refused. A processing instruction holding a quote
     // never closed after it was a plain Error (a 500) until 2026-11-28: the full read finds no end to it.
+    // Since that day's review a processing instruction whose quote is open at its first `?>` is refused
+    // before any parser (checkXmlBody: the parser reads on to a `?>` outside quotes, the validator not).
     describe('through a request body', () => {
       const headerOf = (counter: number) => /<sr:Header>[\s\S]*<\/sr:Header>/.exec(makeDuisRequest({ originator: NO_A, target: ESME, counter, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } }))![0];
       const evil = (counter: number) => headerOf(counter).replace('<sr:Header>', '<x:Header xmlns:x="urn:evil">').replace('</sr:Header>', '</x:Header>');
@@ -482,21 +484,21 @@ describe('DUIS requests at their edges', () => {
       const request = (inner: string) => read41().replace(/<sr:Header>[\s\S]*<\/sr:Request>/, () => `${inner}</sr:Request>`);
       it.each`
         case                                                                                               | inner                                                                                | answer
-        ${"a PI holding ' (the stop node ended it at its first ?>), a Header in urn:evil in a comment after"} | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body><!-- ' ?></z>${evil(7)} -->`}                  | ${'Header'}
-        ${'a PI holding " (the stop node ended it at its first ?>), a Header in urn:evil in a comment after'} | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body><!-- " ?></z>${evil(7)} -->`}                  | ${'Header'}
-        ${"the same with ', a DUIS Header (7) before the comment, the urn:evil one (8) in it"}              | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body>${headerOf(7)}<!-- ' ?></z>${evil(8)} -->`}    | ${'Header'}
-        ${'the same with ", a DUIS Header (7) before the comment, the urn:evil one (8) in it'}              | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body>${headerOf(7)}<!-- " ?></z>${evil(8)} -->`}    | ${'Header'}
+        ${"a PI holding ' (the stop node ended it at its first ?>), a Header in urn:evil in a comment after"} | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body><!-- ' ?></z>${evil(7)} -->`}                  | ${'PI'}
+        ${'a PI holding " (the stop node ended it at its first ?>), a Header in urn:evil in a comment after'} | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body><!-- " ?></z>${evil(7)} -->`}                  | ${'PI'}
+        ${"the same with ', a DUIS Header (7) before the comment, the urn:evil one (8) in it"}              | ${`<sr:Body>${EMPTY}<?pi '?></sr:Body>${headerOf(7)}<!-- ' ?></z>${evil(8)} -->`}    | ${'PI'}
+        ${'the same with ", a DUIS Header (7) before the comment, the urn:evil one (8) in it'}              | ${`<sr:Body>${EMPTY}<?pi "?></sr:Body>${headerOf(7)}<!-- " ?></z>${evil(8)} -->`}    | ${'PI'}
         ${'a default-namespace Body holding <!---> and </ Body>, a Header in urn:evil after'}             | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<!---> </ Body> --></Body>${evil(7)}`}           | ${'Header'}
         ${'a default-namespace Body holding <!---> and </(newline)Body>, a Header in urn:evil after'}     | ${`<Body xmlns="${DUIS_NS}">${EMPTY}<!---> </\nBody> --></Body>${evil(7)}`}          | ${'Header'}
         ${'a Body holding <!---> <a b=" -->, a comment holding " after it'}                                | ${`${headerOf(7)}<sr:Body>${EMPTY}<!---> <a b=" --></sr:Body><!-- " -->`}            | ${'4.1.1'}
-        ${"a PI holding ' and no quote after it"}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi '?></sr:Body>`}                               | ${'body'}
-        ${'a PI holding " and no quote after it'}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi "?></sr:Body>`}                               | ${'body'}
+        ${"a PI holding ' and no quote after it"}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi '?></sr:Body>`}                               | ${'PI'}
+        ${'a PI holding " and no quote after it'}                                                          | ${`${headerOf(7)}<sr:Body>${EMPTY}<?pi "?></sr:Body>`}                               | ${'PI'}
       `('$case: $answer', ({ inner, answer }) => {
         const xml = request(inner);
         expect(xml).toContain(inner);
         if (answer === '4.1.1') expect(formatRequestId(serviceRequestFromXml(xml, AT).requestId)).toBe(`${NO_A}:${ESME}:7`);
         else if (answer === 'Header') expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'Header', reason: HEADER_EVIL });
-        else expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: 'is not a DUIS request: Pi Tag is not closed.' });
+        else expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: expect.stringMatching(/^holds a processing instruction at character \d+ with a quote still open at its first '\?>'/) });
       });
     });
   });
@@ -567,8 +569,9 @@ describe('DUIS requests at their edges', () => {
 describe('an XML body read before any parser: each check ends, and sees what the parser will', () => {
   /**
    * `fn()` stopped after 30 s, so that a check that does not end fails rather than holding the run:
-   * not a measure of speed. These bodies now take milliseconds; until 2026-11-28 the comments took
-   * hours (twice as long for each one), the others 2-8 s of the event loop each (under the bound).
+   * not a measure of speed (tests never time). These bodies now take milliseconds; until 2026-11-28
+   * the comments took hours (twice as long for each one) and fail on that code; the 64 KiB ones took
+   * 0.4-12 s each and pass on it: they pin the answer, and the scan's figures are in its commit.
    */
   const bounded = <T>(fn: () => T): T => vm.runInNewContext('fn()', { fn }, { timeout: 30_000 }) as T;
 
@@ -605,6 +608,26 @@ describe('an XML body read before any parser: each check ends, and sees what the
     expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: 'nests elements deeper than the 32-level limit' });
     const empty = `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${`<a b=${quote}/>${quote}/>`.repeat(40)}</sr:Request>`;
     expect(intakeError(() => serviceRequestFromXml(empty, AT)).reason).not.toMatch(/deeper/);
+  });
+
+  // Since the review of 2026-11-28 (twenty-first session): each was read by the parser deeper than by
+  // the scan and the validator, so 40 of them in a Body passed the 32-level limit and the request was
+  // accepted (`<!a>` opens an element named `!a`; `<![` reads as CDATA to the next `]]>`; a processing
+  // instruction ends at its first `?>` outside quotes).
+  it.each`
+    case                                  | level                      | reason
+    ${'<!a>, not a comment nor CDATA'}    | ${'<a><!a>'}               | ${/^holds markup at character \d+ that opens '<!' and is neither a comment nor CDATA$/}
+    ${'<![ not followed by CDATA['}       | ${'<a><![></a>]]>'}        | ${/^holds markup at character \d+ that opens '<!' and is neither a comment nor CDATA$/}
+    ${'a PI whose quote runs past ?>'}    | ${'<a><?p "?></a>"?>'}     | ${/^holds a processing instruction at character \d+ with a quote still open at its first '\?>'/}
+  `('$case is refused before any parser', ({ level, reason }) => {
+    const xml = `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${level.repeat(40)}</sr:Request>`;
+    expect(intakeError(() => serviceRequestFromXml(xml, AT))).toEqual({ field: 'body', reason: expect.stringMatching(reason) });
+  });
+
+  it('processing instructions between comments before the root are read, as before', () => {
+    const request = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    const xml = request.replace(/^(<\?xml[^>]*\?>)?/, '<?xml version="1.0"?>\n<!-- a -->\n<?xml-stylesheet href="x.xsl"?>\n<!-- b -->\n');
+    expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
   });
 
   it('comments, CDATA and processing instructions are skipped, as before, and an unended one is read to its first >', () => {
