@@ -175,6 +175,7 @@ describe('bad input and access', () => {
     case                          | url                           | body                                                                        | type                   | field
     ${'malformed JSON'}           | ${'/service-requests'}        | ${'{"requestId": '}                                                         | ${'application/json'}  | ${'body'}
     ${'malformed XML'}            | ${'/service-requests'}        | ${'<sr:Request><sr:Header>'}                                                | ${'application/xml'}   | ${'body'}
+    ${'a DUIS body whose PI holds an unclosed quote (a 500 until 2026-11-28)'} | ${'/service-requests'} | ${makeDuisRequest({ originator: NO_A, target: ESME, counter: 9, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } }).replace('</sr:Body>', "<?pi '?></sr:Body>")} | ${'application/xml'} | ${'body'}
     ${'an unknown SRV'}           | ${'/service-requests'}        | ${{ requestId: `${NO_A}:${ESME}:9`, srv: '99.1' }}                          | ${'application/json'}  | ${'srv'}
     ${'an invalid RequestID'}     | ${'/service-requests'}        | ${{ requestId: `${NO_A}:not-a-device:9`, srv: '4.1.1' }}                    | ${'application/json'}  | ${'requestId.target'}
     ${'a missing field'}          | ${'/service-requests'}        | ${{ srv: '4.1.1' }}                                                         | ${'application/json'}  | ${'requestId'}

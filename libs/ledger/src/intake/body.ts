@@ -289,23 +289,84 @@ function prototypeKey(value: unknown, path: string): string | undefined {
 export function checkXmlBody(text: string, field = 'body'): void {
   const declaration = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b/i.exec(text);
   if (declaration) throw new IntakeError(field, `holds a <!${declaration[1].toUpperCase()}> declaration at character ${declaration.index}: DTDs and entities are refused`);
-  if (xmlDepth(text) > MAX_DEPTH) throw new IntakeError(field, `nests elements deeper than the ${MAX_DEPTH}-level limit`);
+  if (xmlDepth(text, field) > MAX_DEPTH) throw new IntakeError(field, `nests elements deeper than the ${MAX_DEPTH}-level limit`);
 }
 
-/** The deepest element nesting (a scan of tags; comments, CDATA and processing instructions skipped). */
-function xmlDepth(text: string): number {
+/** What the depth scan skips whole: each opening with the text that ends it (the first after it). */
+const SKIPPED: ReadonlyArray<readonly [string, string]> = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
+
+/**
+ * The deepest element nesting: a scan of tags, each read to the first `>` outside a quoted
+ * attribute value (`<a b="/>">` opens an element), with comments, CDATA and processing
+ * instructions skipped; one of those left unended skipped to its first `>` (the parser refuses it).
+ * Each character is looked at a bounded number of times. Refused (IntakeError on `field`), as
+ * the parser would read them otherwise than this scan and the validator: markup opening `<!` that is
+ * neither a comment nor CDATA (`<!a>`, which the parser opens as an element named `!a`; `<![` not
+ * followed by `CDATA[`, which it reads as CDATA to the next `]]>`), and a processing instruction
+ * whose quotes are not closed at its first `?>` (the parser reads on to the first `?>` outside
+ * quotes). Until 2026-11-28 (twenty-first session) a regular expression read each tag to its first
+ * `>`, quoted or not, so `<a b="/>">` was an empty element; those three hid levels from it; and an
+ * unended tag was looked for again from each `<` after it (a 64 KiB body of `<` took seconds of
+ * the event loop): 40 levels of any of them passed the 32-level limit.
+ */
+function xmlDepth(text: string, field: string): number {
   let depth = 0;
   let max = 0;
-  const tag = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|<(\/?)[^>]*?(\/?)>/g;
-  for (let m = tag.exec(text); m; m = tag.exec(text)) {
-    if (m[0].startsWith('<!') || m[0].startsWith('<?')) continue;
-    if (m[1]) depth--;
-    else if (!m[2]) {
+  const unended = new Set<string>(); // an end not found after one place is not found after any later one
+  for (let i = text.indexOf('<'); i >= 0; ) {
+    const skipped = SKIPPED.find(([open]) => text.startsWith(open, i));
+    if (skipped && !unended.has(skipped[1])) {
+      const end = text.indexOf(skipped[1], i + skipped[0].length);
+      if (end >= 0) {
+        if (skipped[0] === '<?' && quoteOpenAt(text, i + 2, end)) {
+          throw new IntakeError(field, `holds a processing instruction at character ${i} with a quote still open at its first '?>': refused, as parsers end it at different places`);
+        }
+        i = text.indexOf('<', end + skipped[1].length);
+        continue;
+      }
+      unended.add(skipped[1]);
+    }
+    if (!skipped && text[i + 1] === '!') throw new IntakeError(field, `holds markup at character ${i} that opens '<!' and is neither a comment nor CDATA`);
+    const markup = text[i + 1] === '!' || text[i + 1] === '?';
+    const close = markup ? text.indexOf('>', i + 1) : tagEnd(text, i + 1);
+    if (close < 0) break;
+    if (!markup && text[i + 1] === '/') depth--;
+    else if (!markup && text[close - 1] !== '/') {
       if (++depth > max) max = depth;
       if (max > MAX_DEPTH) return max;
     }
+    i = text.indexOf('<', close + 1);
   }
   return max;
+}
+
+/** Whether a quote (`"` or `'`) opened in text[from, to) is still open at `to`. */
+function quoteOpenAt(text: string, from: number, to: number): boolean {
+  let quote: string | undefined;
+  for (let k = from; k < to; k++) {
+    const c = text[k];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+  }
+  return quote !== undefined;
+}
+
+/** The index of the `>` that ends the tag whose text starts at `from`: the first outside a quoted attribute value; -1 if none. */
+function tagEnd(text: string, from: number): number {
+  let quote: string | undefined;
+  for (let k = from; k < text.length; k++) {
+    const c = text[k];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return k;
+  }
+  return -1;
 }
 
 /**
