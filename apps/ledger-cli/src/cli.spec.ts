@@ -660,6 +660,7 @@ describe('the ledger CLI', () => {
     ${['history']}                                               | ${/error: missing required argument 'deviceId'/}
     ${['history', 'a', 'b']}                                     | ${/error: too many arguments for 'history'/}
     ${['demo', '--wrong-share', '2']}                            | ${/--wrong-share must be a fraction from 0 to 1/}
+    ${['demo', '--wrong-share', '1.']}                           | ${/--wrong-share must be a fraction from 0 to 1/}
     ${['demo', '--devices', '0']}                                | ${/--devices must be from 1 to 1000000/}
     ${['demo', '--devices', '1000001']}                          | ${/--devices must be from 1 to 1000000/}
     ${['demo', '--seed', '4294967296']}                          | ${/--seed must be from 0 to 4294967295/}
@@ -675,6 +676,12 @@ describe('the ledger CLI', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(reason);
     expect(r.err).toMatch(/Usage: ledger/);
+  });
+
+  it('ledger demo --wrong-share of 65,536 digits and an x is refused as not a fraction (its pattern took 8-10 s over it until 2026-11-28)', async () => {
+    const r = await ledger(env, 'demo', '--wrong-share', `${'1'.repeat(65_536)}x`);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--wrong-share must be a fraction from 0 to 1/);
   });
 
   it('--help, a command\'s --help and --version answer and exit 0; a failure of the work itself throws a one-line reason', async () => {

@@ -68,6 +68,25 @@ describe('what the CLI writes to a terminal of a value quoted from a file or the
   it("shows the CLI's own text as it is: a backslash that no escape follows, a message naming an escape (for some hours of 2026-11-27 every backslash was doubled: 'a \\\\ud800-\\\\udfff escape')", () => {
     for (const own of ['the file C:\\imports\\rdp.csv is not there', intakeReason(() => parseJsonBody('{"issuer":"CN=\\ud800"}'))]) expect(forTerminal(own)).toBe(own);
   });
+
+  it('doubles a run of backslashes as the one pattern of before 2026-11-28 did, over generated texts', () => {
+    const UNSHOWN = '\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}\\p{Default_Ignorable_Code_Point}';
+    const before = (text: string) => text.replace(new RegExp(`\\\\+(?=u[0-9a-fA-F]{4}|(?![\\t\\n])[${UNSHOWN}])`, 'gu'), (run) => run + run).replace(new RegExp(`(?![\\t\\n])[${UNSHOWN}]`, 'gu'), (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+    const atoms = ['\\', '\\\\', 'u', 'u202e', 'uABCD', 'u12', '\u202e', '\t', '\n', '\u0007', '\ud800', '\udc00', '\u{e0041}', 'a', ' ', 'é'];
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+    for (let k = 0; k < 5000; k++) {
+      let text = '';
+      for (let m = random(12); m > 0; m--) text += atoms[random(atoms.length)];
+      expect([text, forTerminal(text)]).toEqual([text, before(text)]);
+    }
+  });
+
+  it('shows a run of 262,144 backslashes as it is, and doubled before an override (until 2026-11-28 one of 65,536 took 17-24 s to show)', () => {
+    const run = '\\'.repeat(262_144);
+    expect(forTerminal(run)).toBe(run);
+    expect(forTerminal(`${run}\u202e`)).toBe(`${run}${run}\\u202e`);
+  });
 });
 
 describe('a file read with a limit (a request file, a Registration Data file)', () => {

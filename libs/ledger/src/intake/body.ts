@@ -284,12 +284,35 @@ function prototypeKey(value: unknown, path: string): string | undefined {
 /**
  * Checks an XML body before any parser reads it: no DOCTYPE, entity, element or attribute-list
  * declaration anywhere (they are how entity-expansion and external-entity attacks start, and no
- * DUIS request carries one), and elements nested no deeper than MAX_DEPTH.
+ * DUIS request carries one), no run of more than MAX_XML_SPACE_RUN white-space characters, and
+ * elements nested no deeper than MAX_DEPTH.
  */
 export function checkXmlBody(text: string, field = 'body'): void {
   const declaration = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)\b/i.exec(text);
   if (declaration) throw new IntakeError(field, `holds a <!${declaration[1].toUpperCase()}> declaration at character ${declaration.index}: DTDs and entities are refused`);
+  const run = longSpaceRun(text);
+  if (run) throw new IntakeError(field, `holds ${run.length} white-space characters in a row at character ${run.index}: at most ${MAX_XML_SPACE_RUN} are read`);
   if (xmlDepth(text, field) > MAX_DEPTH) throw new IntakeError(field, `nests elements deeper than the ${MAX_DEPTH}-level limit`);
+}
+
+/**
+ * The most white-space characters (JavaScript's `\s`) an XML body may hold in a row. fast-xml-parser
+ * 4.5.7's well-formedness check (XMLValidator.validate, run before the body is read) takes time in the
+ * square of a run inside a tag that no attribute name follows: its attribute pattern
+ * `(\s*)([^\s=]+)...` tries the run from each of its characters. A 64 KiB body of `<Request`, 65,500
+ * spaces and `></Request>` held the event loop 13-15 s until 2026-11-28 (twenty-first session); with
+ * runs of at most 256, the worst body of 64 KiB a reviewer built (`<Request a=""` then 256 spaces and
+ * `=` over and over) took 55 ms of it. No DUIS request needs more: 32 levels of indentation by four
+ * spaces and a line break are 129. The cap holds anywhere in the body (text, comments, attribute
+ * values): the check reads no markup, so nothing can make it read a run otherwise than the validator.
+ */
+export const MAX_XML_SPACE_RUN = 256;
+
+/** The first run of more than MAX_XML_SPACE_RUN white-space characters, if any. */
+function longSpaceRun(text: string): { index: number; length: number } | undefined {
+  const runs = /\s+/g;
+  for (let m = runs.exec(text); m; m = runs.exec(text)) if (m[0].length > MAX_XML_SPACE_RUN) return { index: m.index, length: m[0].length };
+  return undefined;
 }
 
 /** What the depth scan skips whole: each opening with the text that ends it (the first after it). */

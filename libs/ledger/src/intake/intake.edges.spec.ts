@@ -630,6 +630,19 @@ describe('an XML body read before any parser: each check ends, and sees what the
     expect(parseDuisRequest(xml, AT).input.srv).toBe('4.1.1');
   });
 
+  // Until 2026-11-28 (twenty-first session) the validator read this for 13-15 s (quadratic in a run of
+  // white space inside a tag that no attribute name follows), then answered.
+  it('a run of more than 256 white-space characters is refused before any parser, anywhere in the body', () => {
+    expect(bounded(() => intakeError(() => serviceRequestFromXml(`<Request${' '.repeat(65_500)}></Request>`, AT)))).toEqual({
+      field: 'body',
+      reason: 'holds 65500 white-space characters in a row at character 8: at most 256 are read',
+    });
+    const request = makeDuisRequest({ originator: NO_A, target: ESME, counter: 7, srv: '4.1.1', body: { ReadInstantaneousImportRegisters: '' } });
+    const spaced = (n: number) => request.replace('<sr:Header>', `<sr:Header>${'\n'.padEnd(n, ' ')}`);
+    expect(formatRequestId(serviceRequestFromXml(spaced(256), AT).requestId)).toBe(`${NO_A}:${ESME}:7`);
+    expect(intakeError(() => serviceRequestFromXml(spaced(257), AT))).toEqual({ field: 'body', reason: expect.stringMatching(/^holds 257 white-space characters in a row at character \d+: at most 256 are read$/) });
+  });
+
   it('comments, CDATA and processing instructions are skipped, as before, and an unended one is read to its first >', () => {
     const inner = '<!-- <a><a> --><![CDATA[<a><a>]]><?pi <a><a>?>';
     const deep = (n: number) => `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${inner}${'<a>'.repeat(n)}${'</a>'.repeat(n)}</sr:Request>`;
