@@ -153,6 +153,17 @@ describeBrowser('the audit console in Chromium', () => {
     await page.getByTestId('replay-result').locator('h4', { hasText: 'Replayed (registered-operator@5)' }).waitFor();
   });
 
+  // Since 2026-11-28 (twenty-first session): the select offered bare ids only (each read as @5), so
+  // the page could not show the report as rule sets @4 judge it, and fell back to "none" for one.
+  it('offers the stuck report under a rule set at @4, and keeps it', async () => {
+    await page.goto(`${base}/console#/stuck?ruleSet=registered-operator@4`);
+    const status = page.locator('p.count');
+    await status.filter({ hasText: 'stuck at' }).waitFor();
+    expect(await page.locator('select[name=ruleSet]').inputValue()).toBe('registered-operator@4');
+    const api = await t.as('auditor').get(`/reports/stuck-devices?ruleSet=registered-operator@4&limit=1`).expect(200);
+    expect(await status.textContent()).toContain(`${api.body.count} stuck at`);
+  });
+
   it('exports the stuck report as CSV, every row, paged from the API', async () => {
     await page.goto(`${base}/console#/stuck?no=nonsense`);
     await page.locator('p.count .error').filter({ hasText: "'nonsense' is not an EUI-64" }).waitFor();

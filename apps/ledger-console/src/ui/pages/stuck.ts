@@ -36,6 +36,17 @@ interface Page {
   next: string | null;
 }
 
+/**
+ * The rule sets offered: each id's latest version, and its @4, under which a device whose proxy copies
+ * are one certificate, its issuer spelt two ways, is stuck (the API's report since 2026-11-28,
+ * twenty-first session: a rollout may judge by LEDGER_RULE_SET=<id>@4, and until then the page
+ * could not ask for it).
+ */
+const RULE_SET_CHOICES: Array<[string, string]> = ['baseline', 'ownership-only', 'registered-operator'].flatMap((id): Array<[string, string]> => [
+  [id, id],
+  [`${id}@4`, `${id}@4`],
+]);
+
 /** The cursors of the pages seen for one query, to go back (kept while the tab is open). */
 const seen = new Map<string, string[]>();
 
@@ -65,7 +76,7 @@ export async function stuckPage(main: HTMLElement, route: Route): Promise<void> 
         location.hash = `#/stuck${qs(next)}`;
       },
     },
-    field('Rule set', select('ruleSet', [['', 'none (who is stuck only)'], ['baseline', 'baseline'], ['ownership-only', 'ownership-only'], ['registered-operator', 'registered-operator']], query.ruleSet)),
+    field('Rule set', select('ruleSet', [['', 'none (who is stuck only)'], ...RULE_SET_CHOICES], query.ruleSet), 'an @4 judges the proxy copies as rule sets before @5 do (their issuers compared as text)'),
     field('At', input('at', 'ISO-8601 instant'), 'the report as of this instant'),
     field('Network operator', input('no', '90-B3-D5-1F-30-03-00-14'), 'registered NO or owner of either proxy copy'),
     field('Area', select('area', [['', 'any'], ...AREAS.map(([id, name]): [string, string] => [id, `${id} ${name}`])], query.area)),
