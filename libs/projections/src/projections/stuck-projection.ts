@@ -268,7 +268,8 @@ export class StuckProjection implements Projection {
     const before5 = st.issuerSpeltTwoWays ? stuckStatus(device, meterPoint, now, 4) : undefined;
     const stuck = st.stuck ? STUCK.always : before5?.stuck ? STUCK.before5 : STUCK.no;
     const listed: StuckStatus = stuck === STUCK.before5 ? before5! : st;
-    const older = before5 && JSON.stringify(before5) !== JSON.stringify(st) ? JSON.stringify(before5) : null;
+    const status = JSON.stringify(st);
+    const older = before5 && JSON.stringify(before5) !== status ? JSON.stringify(before5) : null;
     this.stmts().put.run(
       device.deviceId,
       stuck,
@@ -277,7 +278,7 @@ export class StuckProjection implements Projection {
       st.registeredOperator,
       st.certificateOwner,
       listed.since,
-      JSON.stringify(st),
+      status,
       stuckStatusValidUntil(device, meterPoint, now) ?? null,
       older,
     );
