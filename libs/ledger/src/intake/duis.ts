@@ -93,6 +93,14 @@ export function parseDuisRequest(xml: string, receivedAt: string): DuisIntake {
  */
 const DUIS_ROOT = /^\s*(?:(?:<!--(?:[^-]|-(?!->))*-->|<\?(?:[^?]|\?(?!>))*\?>)\s*)*<(?:[A-Za-z_][\w.-]*:)?Request[\s>]/;
 
+/**
+ * The readers' own bound on nesting, behind checkXmlBody's scan: fast-xml-parser 4.5.7 refuses an
+ * element when the elements open around it number more than `maxNestedTags`, so MAX_DEPTH - 1 lets
+ * MAX_DEPTH levels through, as the scan does, and refuses one more (the final read of 2026-11-28
+ * found MAX_DEPTH letting 33 through).
+ */
+const READER_MAX_NESTED = MAX_DEPTH - 1;
+
 /** DUIS's namespace, as @smartdcc/duis-parser's constructDuis declares it. */
 const DUIS_NAMESPACE = 'http://www.dccinterface.co.uk/ServiceUserGateway';
 
@@ -137,7 +145,7 @@ function checkNamespace(xml: string): void {
 const HEADER_FIELDS = new Set(['RequestID', 'ServiceReferenceVariant', 'CommandVariant']);
 
 /** fast-xml-parser keeping prefixes and attributes (so the namespace declarations) as written (not trimmed: ` urn:x ` is not `urn:x`), nothing else read. */
-const NAMESPACE_READER = new XMLParser({ maxNestedTags: MAX_DEPTH, ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false, trimValues: false });
+const NAMESPACE_READER = new XMLParser({ maxNestedTags: READER_MAX_NESTED, ignoreAttributes: false, removeNSPrefix: false, parseAttributeValue: false, parseTagValue: false, processEntities: false, trimValues: false });
 
 const localName = (name: string): string => name.slice(name.indexOf(':') + 1);
 
@@ -181,7 +189,7 @@ function inDuis(name: string, chain: unknown[], field: string): void {
  * `0x7`, `0b111`, `+7` and an empty counter were taken for 7 and 0, so a request whose RequestID
  * is not a DUIS one was judged, and answered as a retry, under another request's RequestID.
  */
-const DUIS_READER = new XMLParser({ maxNestedTags: MAX_DEPTH, ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
+const DUIS_READER = new XMLParser({ maxNestedTags: READER_MAX_NESTED, ignoreAttributes: false, removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false, processEntities: true });
 for (const cr of ['#13', '#xD', '#xd']) DUIS_READER.addEntity(cr, '\r');
 
 /** The document's Request element, as DUIS_READER reads it (exported for the spec that pins DUIS_READER to parseDuis). */

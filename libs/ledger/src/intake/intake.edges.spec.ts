@@ -457,7 +457,7 @@ describe('DUIS requests at their edges', () => {
     });
 
     // Until 2026-11-28 (twenty-first session) an error of the namespace check's reader came out as it
-    // was, a plain Error, not an IntakeError (fast-xml-parser refuses elements nested over 100 deep).
+    // was, a plain Error, not an IntakeError (fast-xml-parser refuses elements nested too deep: 100 by default, 32 here since the same day).
     // Now it is the body's, as readDuis's errors are, in the Header or the Body alike. These call
     // parseDuisRequest directly; the plain Error reached a request body too (serviceRequestFromXml,
     // so the HTTP API's 500): by the processing instruction below, and by nesting whose tags hold `/>`
@@ -641,6 +641,14 @@ describe('an XML body read before any parser: each check ends, and sees what the
     const spaced = (n: number) => request.replace('<sr:Header>', `<sr:Header>${'\n'.padEnd(n, ' ')}`);
     expect(formatRequestId(serviceRequestFromXml(spaced(256), AT).requestId)).toBe(`${NO_A}:${ESME}:7`);
     expect(intakeError(() => serviceRequestFromXml(spaced(257), AT))).toEqual({ field: 'body', reason: expect.stringMatching(/^holds 257 white-space characters in a row at character \d+: at most 256 are read$/) });
+  });
+
+  // The readers' own bound, met only where checkXmlBody's scan is not run first (parseDuisRequest alone).
+  it('the readers stop at 32 levels too, counting the root', () => {
+    const nested = (n: number) => `<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">${'<a>'.repeat(n - 1)}${'</a>'.repeat(n - 1)}</sr:Request>`;
+    expect(intakeError(() => parseDuisRequest(nested(32), AT))).toEqual({ field: 'Header', reason: 'is missing' });
+    expect(intakeError(() => parseDuisRequest(nested(33), AT))).toEqual({ field: 'body', reason: 'is not a DUIS request: Maximum nested tags exceeded' });
+    expect(intakeError(() => serviceRequestFromXml(nested(33), AT))).toEqual({ field: 'body', reason: 'nests elements deeper than the 32-level limit' });
   });
 
   it('comments, CDATA and processing instructions are skipped, as before, and an unended one is read to its first >', () => {
