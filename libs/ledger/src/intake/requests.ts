@@ -1,5 +1,5 @@
 import { parseServiceRequest, type ServiceRequest } from '@ledger/domain';
-import { byteOrderMark, checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
+import { BODY_LIMITS, byteOrderMark, checkXmlBody, decodeJson, decodeXml, parseJsonBody, type BodyKind } from './body';
 import { certificateFromDto } from './certificate-dto';
 import { ServiceRequestDto } from './dto';
 import { parseDuisRequest } from './duis';
@@ -86,6 +86,8 @@ export async function serviceRequestFromBody(kind: RequestKind, body: unknown, r
  */
 export async function serviceRequestsFromFile(bytes: Uint8Array, name: string, receivedAt: string): Promise<ServiceRequest[]> {
   const kind: RequestKind = firstCharacter(bytes) === 0x3c ? 'xml' : 'json';
+  // A DUIS XML file holds one request: bounded as the API bounds its body (a JSON file may list many).
+  if (kind === 'xml' && bytes.length > BODY_LIMITS.xml) throw new IntakeError('body', `${bytes.length} bytes, over the ${BODY_LIMITS.xml}-byte limit of a DUIS XML request`, name);
   const parsed = within(name, () => (kind === 'xml' ? decodeXml(bytes, undefined, 'body') : parseJsonBody(decodeJson(bytes, 'body'), 'body')));
   const list = Array.isArray(parsed) ? parsed : [parsed];
   const out: ServiceRequest[] = [];

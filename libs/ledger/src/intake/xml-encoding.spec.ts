@@ -99,3 +99,15 @@ describe('a JSON request file not in UTF-8', () => {
     expect(await refusal(bytes)).toEqual({ field: 'body', reason: `is UTF-16 or UTF-32 (${how}), not UTF-8: JSON must be UTF-8 (RFC 8259, section 8.1): save it as UTF-8` });
   });
 });
+
+// Until 2026-11-28 (twenty-first session's final read) `ledger submit` read a DUIS XML file up to the
+// CSV bound, 32 MiB, where the API answers 413 past 64 KiB: a file the API refuses was judged, and
+// the XML checks and readers ran over 500 times the input they are bounded for.
+describe('the size of a DUIS XML request file', () => {
+  it('is bounded as the API bounds an XML body: 64 KiB read, one byte more refused naming both', async () => {
+    const padded = (bytes: number) => Buffer.from(BODY.replace('</sr:Request>', `<!--${'x'.repeat(bytes - BODY.length - 7)}--></sr:Request>`));
+    expect(padded(65_536).length).toBe(65_536);
+    expect(await refusal(padded(65_536))).toBe('read');
+    expect(await refusal(padded(65_537))).toEqual({ field: 'body', reason: '65537 bytes, over the 65536-byte limit of a DUIS XML request' });
+  });
+});
